@@ -1,0 +1,45 @@
+# Two commands: `make demo` and `make test`. Both create/update .venv first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+ARGS   ?=
+
+.PHONY: demo test lint system-deps bench clean help
+
+help:
+	@echo "make demo [ARGS=--no-serve]   build the demo workspace in data/demo and serve the notebooks"
+	@echo "make test                     install everything the tests need and run the whole suite"
+	@echo "make lint                     ruff"
+	@echo "make bench                    benchmarks/bench_generate.py"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall when the package's declaration changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e ".[all]"
+	@touch $@ $(VENV)/.installed
+
+demo: $(VENV)/.installed
+	$(BIN)/cx demo $(ARGS)
+
+system-deps:
+	bash scripts/install-system-deps.sh
+
+test: $(VENV)/.installed-test system-deps
+	$(BIN)/ruff check cxlib tests benchmarks notebooks
+	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check cxlib tests benchmarks notebooks
+
+bench: $(VENV)/.installed-test
+	$(BIN)/python benchmarks/bench_generate.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -1,0 +1,38 @@
+"""cxlib: from raw, messy first-party customer data to a revenue decision.
+
+The public API is listed in ``__all__``; modules hold one step each
+(:mod:`cxlib.schema`, :mod:`cxlib.io`, :mod:`cxlib.synth`, :mod:`cxlib.engine`).
+
+Examples
+--------
+>>> import tempfile, cxlib
+>>> folder = tempfile.mkdtemp()
+>>> _ = cxlib.synth.write_company(folder, n_customers=200, seed=1, months=6, progress=False)
+>>> report = cxlib.load(folder)
+>>> (report.summary["rows_in"] == report.summary["rows_loaded"] + report.summary["rows_quarantined"]).all()
+np.True_
+>>> with cxlib.connect(folder) as ws:
+...     "events" in ws.list_tables()
+True
+"""
+
+from cxlib import engine, io, schema, synth
+from cxlib.engine import Workspace, connect
+from cxlib.io import LoadReport, load, validate
+from cxlib.schema import TABLES, DataError
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DataError",
+    "LoadReport",
+    "TABLES",
+    "Workspace",
+    "connect",
+    "engine",
+    "io",
+    "load",
+    "schema",
+    "synth",
+    "validate",
+]

@@ -1,0 +1,181 @@
+"""The ``cx`` command line: every command takes the workspace folder.
+
+Examples
+--------
+::
+
+    cx generate --customers 20000 --seed 7 --out data/demo
+    cx validate data/demo
+    cx load data/demo
+    cx summary data/demo
+    cx demo --no-serve
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cxlib.schema import DataError
+
+app = typer.Typer(
+    name="cx",
+    help="CX Workspace: from raw customer data to journey decisions. Every command takes a workspace folder.\n\n"
+    "Example: cx demo --no-serve",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+Folder = Annotated[Path, typer.Argument(help="The workspace folder (source files + workspace.duckdb).")]
+
+
+def _fail(e: Exception) -> None:
+    typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+def _print_summary(folder: Path) -> None:
+    import pandas as pd
+
+    from cxlib.engine import connect
+
+    with connect(folder, read_only=True) as ws:
+        s = ws.summary()
+        log = ws.table("load_log").to_pandas() if ws.has("load_log") else pd.DataFrame()
+    if not log.empty:
+        s = s.merge(log[["table_name", "rows_in", "rows_quarantined", "values_nulled"]], on="table_name", how="left")
+        s = s[["table_name", "rows_in", "rows", "rows_quarantined", "values_nulled", "first_ts", "last_ts"]]
+        s = s.rename(columns={"rows": "rows_loaded"})
+    with pd.option_context("display.width", 160, "display.max_columns", 20):
+        typer.echo(s.to_string(index=False))
+    if not s.empty:
+        typer.echo(f"date range: {s['first_ts'].min()} .. {s['last_ts'].max()}")
+
+
+@app.command()
+def generate(
+    out: Annotated[Path, typer.Option(help="Folder to write the company's source files to (truth goes to OUT/truth).")],
+    customers: Annotated[int, typer.Option(help="People to simulate.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed; same arguments, same bytes.")] = 7,
+    start: Annotated[str, typer.Option(help="First month, YYYY-MM-DD.")] = "2024-01-01",
+    months: Annotated[int, typer.Option(help="Months to simulate.")] = 24,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Generate a synthetic company with known truth.
+
+    Example: cx generate --customers 20000 --seed 7 --out data/demo
+    """
+    from cxlib import synth
+
+    t0 = time.perf_counter()
+    try:
+        counts = synth.write_company(out, n_customers=customers, seed=seed, start=start, months=months,
+                                     progress=progress)
+    except ValueError as e:
+        _fail(e)
+    rows = ", ".join(f"{k} {v:,}" for k, v in counts.items())
+    typer.echo(f"wrote {out} in {time.perf_counter() - t0:.1f}s: {rows} (truth in {out / 'truth'})")
+
+
+@app.command()
+def validate(folder: Folder) -> None:
+    """Check the workspace's source files without loading them; exit 2 on a structural problem.
+
+    Example: cx validate data/demo
+    """
+    from cxlib import io
+
+    try:
+        report = io.validate(folder)
+    except DataError as e:
+        _fail(e)
+    typer.echo(str(report))
+
+
+@app.command()
+def load(folder: Folder, progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True) -> None:
+    """Validate the source files and load them into FOLDER/workspace.duckdb (quarantining bad rows).
+
+    Example: cx load data/demo
+    """
+    from cxlib import io
+
+    t0 = time.perf_counter()
+    try:
+        report = io.load(folder, progress=progress)
+    except DataError as e:
+        _fail(e)
+    typer.echo(str(report))
+    typer.echo(f"loaded in {time.perf_counter() - t0:.1f}s into {folder / io.DATABASE_NAME}")
+
+
+@app.command()
+def summary(folder: Folder) -> None:
+    """Print rows, rejected rows and date range of each table in the workspace.
+
+    Example: cx summary data/demo
+    """
+    try:
+        _print_summary(folder)
+    except DataError as e:
+        _fail(e)
+
+
+def notebooks_dir() -> Path:
+    """The project's ``notebooks/`` folder (next to the package, or in the current directory)."""
+    here = Path(__file__).resolve().parent.parent / "notebooks"
+    return here if here.is_dir() else Path.cwd() / "notebooks"
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option(help="Workspace folder for the demo company.")] = Path("data/demo"),
+    customers: Annotated[int, typer.Option(help="People to simulate.")] = 20_000,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+    serve: Annotated[bool, typer.Option(help="Serve the notebooks with marimo after building.")] = True,
+    host: Annotated[str, typer.Option(help="Interface to serve on (customer data: keep it local).")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 2718,
+) -> None:
+    """Generate the demo company, load it into its workspace, print a summary and serve the notebooks.
+
+    Example: cx demo --no-serve
+    """
+    from cxlib import io, synth
+
+    t0 = time.perf_counter()
+    try:
+        counts = synth.write_company(out, n_customers=customers, seed=seed, progress=True)
+        typer.echo(f"generated {sum(counts.values()):,} source rows in {time.perf_counter() - t0:.1f}s")
+        io.load(out, progress=True)
+        _print_summary(out)
+    except (DataError, ValueError) as e:
+        _fail(e)
+    typer.echo(f"built {out} in {time.perf_counter() - t0:.1f}s")
+    if not serve:
+        return
+    marimo = shutil.which("marimo") or str(Path(sys.executable).parent / "marimo")
+    env = {**os.environ, "CX_WORKSPACE": str(out.resolve())}
+    cmd = [marimo, "run", str(notebooks_dir()), "--host", host, "--port", str(port), "--headless"]
+    if host not in ("127.0.0.1", "localhost", "::1"):
+        cmd.append("--token")  # the app holds customer data: never open it to a network without a token
+    typer.echo(f"serving the notebooks at http://{host}:{port} (Ctrl+C to stop)")
+    try:
+        subprocess.run(cmd, env=env, check=False)
+    except KeyboardInterrupt:
+        pass
+
+
+def main() -> None:  # pragma: no cover - the console script
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,202 @@
+"""The engine: one place where event-scale work runs, written once with Ibis.
+
+:func:`connect` opens a workspace: the embedded DuckDB file a workspace folder holds
+(``workspace.duckdb``, built by :func:`cxlib.io.load`), or any Ibis backend the user
+passes -- a PySpark session included -- when the data outgrows one machine. Queries are
+Ibis expressions, so the same code runs on both; only small results come back as pandas.
+
+Examples
+--------
+>>> import tempfile, pathlib, cxlib
+>>> ws = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (ws / "orders.csv").write_text("source,order_id,ts,amount,status\\nshop,1,2024-03-01,10,completed\\n")
+>>> _ = cxlib.load(ws)
+>>> w = cxlib.connect(ws)
+>>> w.summary()[["table_name", "rows"]].to_dict("records")
+[{'table_name': 'orders', 'rows': 1}]
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pandas as pd
+from ibis.backends import BaseBackend
+
+from cxlib.io import DATABASE_NAME
+from cxlib.schema import TABLES, DataError
+
+__all__ = ["Workspace", "connect"]
+
+
+class Workspace:
+    """A workspace's tables on an Ibis backend.
+
+    Parameters
+    ----------
+    backend : ibis backend
+        Where the tables live (DuckDB by default, or e.g. ``ibis.pyspark.connect(spark)``).
+    folder : Path, optional
+        The workspace folder, when there is one.
+    """
+
+    def __init__(self, backend: BaseBackend, folder: Path | None = None) -> None:
+        self.backend = backend
+        self.folder = folder
+
+    @property
+    def name(self) -> str:
+        """The backend's name (``duckdb``, ``pyspark``, ...)."""
+        return self.backend.name
+
+    def list_tables(self) -> list[str]:
+        """Names of the tables the workspace holds, sorted."""
+        return sorted(self.backend.list_tables())
+
+    def has(self, name: str) -> bool:
+        """Whether the workspace holds table ``name``."""
+        return name in self.backend.list_tables()
+
+    def table(self, name: str) -> ibis.Table:
+        """Table ``name`` as an Ibis expression (lazy: nothing is computed yet)."""
+        if not self.has(name):
+            hint = " Run `cx load` on the workspace folder first." if name in TABLES else ""
+            raise DataError(f"the workspace has no table {name!r}; it holds {', '.join(self.list_tables()) or 'none'}."
+                            + hint)
+        return self.backend.table(name)
+
+    def write(self, name: str, obj: pd.DataFrame | ibis.Table, overwrite: bool = True) -> ibis.Table:
+        """Create (or replace) table ``name`` from a pandas frame or an Ibis expression."""
+        return self.backend.create_table(name, obj, overwrite=overwrite)
+
+    def summary(self) -> pd.DataFrame:
+        """Rows and date range of each canonical table the workspace holds.
+
+        Runs in the engine (one small aggregate per table). Returns ``table_name, rows,
+        first_ts, last_ts``; tables without a time column have empty dates.
+        """
+        frames = []
+        for name, t in TABLES.items():
+            if not self.has(name):
+                continue
+            tab = self.table(name)
+            if t.time_column:
+                ts = tab[t.time_column]
+                agg = tab.aggregate(rows=tab.count(), first_ts=ts.min(), last_ts=ts.max())
+            else:
+                agg = tab.aggregate(rows=tab.count())
+            df = agg.to_pandas()
+            df.insert(0, "table_name", name)
+            frames.append(df)
+        if not frames:
+            return pd.DataFrame(columns=["table_name", "rows", "first_ts", "last_ts"])
+        out = pd.concat(frames, ignore_index=True)
+        for c in ("first_ts", "last_ts"):
+            if c not in out:
+                out[c] = pd.NaT
+            out[c] = pd.to_datetime(out[c]).astype("datetime64[us]")
+        out["rows"] = out["rows"].astype("int64")
+        return out[["table_name", "rows", "first_ts", "last_ts"]]
+
+    def rows_by_source(self) -> pd.DataFrame:
+        """Rows per canonical table and source system: ``table_name, source, rows``."""
+        frames = []
+        for name in TABLES:
+            if self.has(name):
+                tab = self.table(name)
+                df = tab.group_by("source").aggregate(rows=tab.count()).to_pandas()
+                df.insert(0, "table_name", name)
+                frames.append(df)
+        if not frames:
+            return pd.DataFrame(columns=["table_name", "source", "rows"])
+        out = pd.concat(frames, ignore_index=True)
+        out["rows"] = out["rows"].astype("int64")
+        return out.sort_values(["table_name", "source"], ignore_index=True)
+
+    def monthly_activity(self) -> pd.DataFrame:
+        """Rows per canonical table and month of its time column: ``table_name, month, rows``."""
+        frames = []
+        for name, t in TABLES.items():
+            if self.has(name) and t.time_column:
+                tab = self.table(name)
+                tab = tab.filter(tab[t.time_column].notnull())
+                month = tab[t.time_column].truncate("M").name("month")
+                df = tab.group_by(month).aggregate(rows=tab.count()).to_pandas()
+                df.insert(0, "table_name", name)
+                frames.append(df)
+        if not frames:
+            return pd.DataFrame(columns=["table_name", "month", "rows"])
+        out = pd.concat(frames, ignore_index=True)
+        out["month"] = pd.to_datetime(out["month"]).astype("datetime64[us]")
+        out["rows"] = out["rows"].astype("int64")
+        return out.sort_values(["table_name", "month"], ignore_index=True)
+
+    def quarantine_reasons(self) -> pd.DataFrame:
+        """Problems the last load found, counted: ``table_name, column, reason, action, rows``."""
+        if not self.has("quarantine"):
+            return pd.DataFrame(columns=["table_name", "column", "reason", "action", "rows"])
+        q = self.table("quarantine")
+        df = q.group_by(["table_name", "column", "reason", "action"]).aggregate(rows=q.count()).to_pandas()
+        df["rows"] = df["rows"].astype("int64")
+        return df.sort_values(["table_name", "rows"], ascending=[True, False], ignore_index=True)
+
+    def close(self) -> None:
+        """Release the backend's connection (DuckDB file locks)."""
+        disconnect = getattr(self.backend, "disconnect", None)
+        if disconnect is not None:
+            disconnect()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        where = f" {self.folder}" if self.folder else ""
+        return f"<Workspace{where} on {self.name}: {', '.join(self.list_tables()) or 'no tables'}>"
+
+
+def connect(path_or_backend: str | Path | BaseBackend | None = None, *, read_only: bool = False) -> Workspace:
+    """Open a workspace.
+
+    Parameters
+    ----------
+    path_or_backend : str, Path or Ibis backend, optional
+        A workspace folder (its ``workspace.duckdb`` is opened, created if missing), a
+        ``.duckdb`` file, or any Ibis backend -- e.g. ``ibis.pyspark.connect(spark_session)``.
+        ``None`` opens an in-memory DuckDB.
+    read_only : bool
+        Open a DuckDB file read-only (lets several readers share it).
+
+    Returns
+    -------
+    Workspace
+
+    Examples
+    --------
+    >>> ws = connect()
+    >>> ws.name
+    'duckdb'
+    >>> ws.write("t", __import__("pandas").DataFrame({"a": [1, 2]})).count().execute()
+    2
+    """
+    if isinstance(path_or_backend, BaseBackend):
+        return Workspace(path_or_backend)
+    if path_or_backend is None:
+        return Workspace(ibis.duckdb.connect())
+    p = Path(path_or_backend)
+    if p.suffix == ".duckdb":
+        folder, db = p.parent, p
+    else:
+        if not p.is_dir():
+            raise DataError(f"workspace folder {p} does not exist; create it with `cx generate --out {p}` or put your "
+                            "source files there")
+        folder, db = p, p / DATABASE_NAME
+    if read_only and not db.exists():
+        raise DataError(f"{db} does not exist yet; build it with `cx load {folder}`")
+    backend = ibis.duckdb.connect(str(db), read_only=read_only)
+    backend.raw_sql("SET TimeZone = 'UTC'")
+    return Workspace(backend, folder)

@@ -1,0 +1,316 @@
+"""The canonical customer data model: the contract every step reads.
+
+Six tables describe what a company's systems record about its customers:
+``contacts`` (identity records), ``events`` (behavioural touchpoints),
+``orders``, ``tickets``, ``surveys`` and ``enrichment`` (second/third-party
+attributes). Users' exports are mapped onto these names by ``sources.yml``
+(see :mod:`cxlib.io`).
+
+The model is data, not prose: :data:`TABLES` drives validation in
+:mod:`cxlib.io`, the generator in :mod:`cxlib.synth` writes it, and
+``docs/data-model.md`` is generated from it by :func:`data_model_markdown`.
+
+Examples
+--------
+>>> from cxlib.schema import TABLES
+>>> TABLES["orders"].required
+('source', 'order_id', 'ts', 'amount', 'status')
+>>> TABLES["contacts"].key
+('source', 'record_id')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+__all__ = [
+    "Column",
+    "DataError",
+    "ORDER_STATUSES",
+    "STATUS_SYNONYMS",
+    "TABLES",
+    "TICKET_TOPICS",
+    "Table",
+    "data_model_markdown",
+]
+
+DType = Literal["string", "timestamp", "date", "float", "int", "bool"]
+
+
+class DataError(ValueError):
+    """A structural problem with the user's data that stops a step.
+
+    The message names the file, the table, the column and how to fix it.
+    Row-level problems never raise: they go to the ``quarantine`` table.
+
+    Examples
+    --------
+    >>> raise DataError("orders.csv: required column 'amount' is missing")
+    Traceback (most recent call last):
+    ...
+    cxlib.schema.DataError: orders.csv: required column 'amount' is missing
+    """
+
+
+ORDER_STATUSES: tuple[str, ...] = ("completed", "returned", "cancelled")
+
+#: Spellings that real order exports use, folded onto :data:`ORDER_STATUSES`
+#: (compared lower-cased and trimmed).
+STATUS_SYNONYMS: dict[str, str] = {
+    "completed": "completed",
+    "complete": "completed",
+    "paid": "completed",
+    "shipped": "completed",
+    "delivered": "completed",
+    "fulfilled": "completed",
+    "returned": "returned",
+    "return": "returned",
+    "refunded": "returned",
+    "cancelled": "cancelled",
+    "canceled": "cancelled",
+    "void": "cancelled",
+    "voided": "cancelled",
+}
+
+TICKET_TOPICS: tuple[str, ...] = (
+    "pre_sale_question",
+    "delivery",
+    "return",
+    "billing",
+    "technical",
+    "account",
+)
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a canonical table.
+
+    ``check`` names an extra rule beyond the type: ``email``, ``phone``,
+    ``nonnegative``, ``nps`` (0-10), ``csat`` (1-5), ``status``,
+    ``birth_date`` (a plausible date of birth) or ``past`` (not in the future).
+    """
+
+    name: str
+    dtype: DType
+    required: bool
+    meaning: str
+    example: str
+    check: str | None = None
+
+
+@dataclass(frozen=True)
+class Table:
+    """A canonical table: its key, its time column and its columns."""
+
+    name: str
+    description: str
+    key: tuple[str, ...]
+    time_column: str | None
+    columns: tuple[Column, ...] = field(default_factory=tuple)
+
+    @property
+    def required(self) -> tuple[str, ...]:
+        """Names of the columns a file must have."""
+        return tuple(c.name for c in self.columns if c.required)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Names of all canonical columns, in order."""
+        return tuple(c.name for c in self.columns)
+
+    def column(self, name: str) -> Column:
+        """The column called ``name``; ``KeyError`` if there is none."""
+        for c in self.columns:
+            if c.name == name:
+                return c
+        raise KeyError(f"table {self.name!r} has no column {name!r}")
+
+
+def _c(name: str, dtype: DType, required: bool, meaning: str, example: str, check: str | None = None) -> Column:
+    return Column(name, dtype, required, meaning, example, check)
+
+
+_SOURCE = _c("source", "string", True, "System the row came from (free text, stable per system).", "crm")
+
+TABLES: dict[str, Table] = {
+    t.name: t
+    for t in [
+        Table(
+            "contacts",
+            "Identity records from any system (CRM, shop accounts, helpdesk, email platform, loyalty). "
+            "One person usually has several, with different spellings.",
+            key=("source", "record_id"),
+            time_column="updated_at",
+            columns=(
+                _SOURCE,
+                _c("record_id", "string", True, "Key of the record in its system; unique within `source`. "
+                   "Other tables refer to it as `contact_ref`.", "CRM-0001234"),
+                _c("first_name", "string", False, "Given name as typed.", "Robert"),
+                _c("last_name", "string", False, "Family name as typed.", "Smith"),
+                _c("email", "string", False, "Email address as typed (any case, tags, dots).", "Rob.Smith+shop@gmail.com",
+                   "email"),
+                _c("phone", "string", False, "Phone number in any national or international format.", "07700 900123",
+                   "phone"),
+                _c("street", "string", False, "Street address line.", "12 High Street"),
+                _c("city", "string", False, "Town or city.", "Leeds"),
+                _c("postcode", "string", False, "Postal code.", "LS1 4AB"),
+                _c("country", "string", False, "ISO 3166-1 alpha-2 country code.", "GB"),
+                _c("birth_date", "date", False, "Date of birth.", "1984-03-07", "birth_date"),
+                _c("created_at", "timestamp", False, "When the record was created (UTC).", "2024-02-01T09:30:00Z",
+                   "past"),
+                _c("updated_at", "timestamp", False, "When the record last changed (UTC).", "2024-06-11T17:02:00Z",
+                   "past"),
+            ),
+        ),
+        Table(
+            "events",
+            "Behavioural touchpoints: web and app analytics, email engagement, ads, store visits.",
+            key=("source", "event_id"),
+            time_column="ts",
+            columns=(
+                _SOURCE,
+                _c("event_id", "string", True, "Key of the event; unique within `source`.", "E000000000042"),
+                _c("ts", "timestamp", True, "When it happened (UTC; offsets are converted).", "2024-03-02T18:04:11Z",
+                   "past"),
+                _c("event", "string", True, "What happened: page_view, product_view, add_to_cart, checkout_start, "
+                   "purchase, login, app_open, email_sent, email_open, email_click, email_holdout, ad_click, "
+                   "store_visit, referral.", "add_to_cart"),
+                _c("anonymous_id", "string", False, "Cookie or device id.", "ck_5f2a9c"),
+                _c("contact_ref", "string", False, "`record_id` of the contact when the person is logged in or known.",
+                   "SHOP-0004411"),
+                _c("email", "string", False, "Email address (email platforms).", "rob.smith@gmail.com", "email"),
+                _c("channel", "string", False, "web, app, email, paid_search, paid_social, display, store.", "web"),
+                _c("campaign", "string", False, "Campaign name, if the touchpoint belongs to one.", "spring_sale"),
+                _c("revenue", "float", False, "Revenue recorded by analytics on purchase events "
+                   "(the `orders` table is the system of record).", "59.90", "nonnegative"),
+            ),
+        ),
+        Table(
+            "orders",
+            "Orders from the shop and the stores; the system of record for revenue.",
+            key=("source", "order_id"),
+            time_column="ts",
+            columns=(
+                _SOURCE,
+                _c("order_id", "string", True, "Key of the order; unique within `source`.", "O00001234"),
+                _c("ts", "timestamp", True, "When the order was placed (UTC).", "2024-03-02T18:09:40Z", "past"),
+                _c("amount", "float", True, "Order value, not negative; thousands separators are accepted.", "1,249.00",
+                   "nonnegative"),
+                _c("status", "string", True, "completed, returned or cancelled (common synonyms accepted).",
+                   "completed", "status"),
+                _c("contact_ref", "string", False, "`record_id` of the buyer's contact record.", "SHOP-0004411"),
+                _c("email", "string", False, "Email given at checkout.", "rob.smith@gmail.com", "email"),
+                _c("currency", "string", False, "ISO 4217 currency code.", "GBP"),
+                _c("channel", "string", False, "web, app or store.", "web"),
+                _c("return_reason", "string", False, "Why it was returned, for returned orders.", "arrived damaged"),
+            ),
+        ),
+        Table(
+            "tickets",
+            "Support tickets from the helpdesk.",
+            key=("source", "ticket_id"),
+            time_column="opened_at",
+            columns=(
+                _SOURCE,
+                _c("ticket_id", "string", True, "Key of the ticket; unique within `source`.", "T0000123"),
+                _c("opened_at", "timestamp", True, "When the ticket was opened (UTC).", "2024-03-01T10:00:00Z", "past"),
+                _c("closed_at", "timestamp", False, "When it was closed (UTC); empty while open.",
+                   "2024-03-03T16:20:00Z", "past"),
+                _c("contact_ref", "string", False, "`record_id` of the requester's contact record.", "HD-0000881"),
+                _c("email", "string", False, "Requester's email.", "rob.smith@gmail.com", "email"),
+                _c("phone", "string", False, "Requester's phone.", "+44 7700 900123", "phone"),
+                _c("channel", "string", False, "email, phone, chat or web_form.", "chat"),
+                _c("topic", "string", False, "pre_sale_question, delivery, return, billing, technical, account.",
+                   "pre_sale_question"),
+                _c("resolved", "bool", False, "Whether the issue was resolved.", "true"),
+                _c("csat", "int", False, "Satisfaction score 1-5.", "4", "csat"),
+            ),
+        ),
+        Table(
+            "surveys",
+            "Survey responses (NPS).",
+            key=("source", "response_id"),
+            time_column="ts",
+            columns=(
+                _SOURCE,
+                _c("response_id", "string", True, "Key of the response; unique within `source`.", "R000042"),
+                _c("ts", "timestamp", True, "When the response was given (UTC).", "2024-04-12T08:15:00Z", "past"),
+                _c("contact_ref", "string", False, "`record_id` of the respondent's contact record.", "CRM-0001234"),
+                _c("email", "string", False, "Respondent's email.", "rob.smith@gmail.com", "email"),
+                _c("nps", "int", False, "Likelihood to recommend, 0-10.", "9", "nps"),
+                _c("comment", "string", False, "Free-text comment.", "Quick delivery"),
+            ),
+        ),
+        Table(
+            "enrichment",
+            "Second/third-party attributes keyed by `email_sha256` (a partner's data) or `postcode` "
+            "(geo-demographics). Each row needs at least one of the two keys; further attribute columns are kept.",
+            key=("source", "email_sha256", "postcode"),
+            time_column=None,
+            columns=(
+                _SOURCE,
+                _c("email_sha256", "string", False, "SHA-256 hex of the normalised (trimmed, lower-cased) email.",
+                   "9f86d08188…"),
+                _c("postcode", "string", False, "Postal code the attributes describe.", "LS1 4AB"),
+                _c("income_band", "string", False, "Household income band.", "40-60k"),
+                _c("age_band", "string", False, "Age band.", "35-44"),
+                _c("interest", "string", False, "Main declared interest.", "outdoors"),
+                _c("geo_segment", "string", False, "Geo-demographic segment of the postcode.", "urban professionals"),
+            ),
+        ),
+    ]
+}
+
+#: Columns of the ``quarantine`` table that :func:`cxlib.io.load` writes.
+QUARANTINE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("table_name", "Canonical table the row belongs to."),
+    ("source_file", "File the row was read from."),
+    ("row", "1-based data row in that file (the header is not counted)."),
+    ("record_key", "The row's key, when it has one."),
+    ("column", "Canonical column the problem is in."),
+    ("value", "The original value, as text."),
+    ("reason", "What is wrong and how to fix it."),
+    ("action", "`quarantined` (the row was not loaded) or `nulled` (the row was loaded with this value empty)."),
+    ("raw_row", "The whole original row as JSON, for quarantined rows."),
+)
+
+
+def data_model_markdown() -> str:
+    """Render the data model as Markdown (the body of ``docs/data-model.md``).
+
+    Examples
+    --------
+    >>> md = data_model_markdown()
+    >>> "## contacts" in md and "| record_id | string | yes |" in md
+    True
+    """
+    lines = [
+        "# Canonical data model",
+        "",
+        "Generated from `cxlib/schema.py` by `python -m cxlib.schema > docs/data-model.md`; "
+        "a test keeps the two in step.",
+        "",
+        "A workspace folder holds one file per table, named after it (`contacts.csv`, `events.parquet`, …), "
+        "or files mapped onto these tables by `sources.yml` (see [sources.md](sources.md)). "
+        "Only the required columns must exist; every other column is optional. Columns not listed here are "
+        "kept as text. Timestamps are stored in UTC.",
+        "",
+    ]
+    for t in TABLES.values():
+        lines += [f"## {t.name}", "", t.description, "", f"Key: `{', '.join(t.key)}`. "
+                  + (f"Time column: `{t.time_column}`." if t.time_column else "No time column."), ""]
+        lines += ["| column | type | required | meaning | example |", "|---|---|---|---|---|"]
+        for c in t.columns:
+            lines.append(f"| {c.name} | {c.dtype} | {'yes' if c.required else 'no'} | {c.meaning} | `{c.example}` |")
+        lines.append("")
+    lines += ["## quarantine", "", "Written by `cx load`: one row per problem found in a source row.", "",
+              "| column | meaning |", "|---|---|"]
+    lines += [f"| {n} | {m} |" for n, m in QUARANTINE_COLUMNS]
+    lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(data_model_markdown(), end="")

@@ -1,0 +1,353 @@
+"""Every validation rule: each bad input gets its message, and nothing is lost (rows in = loaded + quarantined)."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import cxlib
+from cxlib import io
+from cxlib.schema import DataError
+
+ORDERS_HEADER = "source,order_id,ts,amount,status\n"
+
+
+def write(folder, name, text, mode="w", encoding="utf-8"):
+    p = folder / name
+    if isinstance(text, bytes):
+        p.write_bytes(text)
+    else:
+        p.write_text(text, encoding=encoding)
+    return p
+
+
+def loaded(folder, table):
+    con = duckdb.connect(str(folder / io.DATABASE_NAME), read_only=True)
+    try:
+        return con.execute(f"SELECT * FROM {table}").df()
+    finally:
+        con.close()
+
+
+def conserved(report):
+    s = report.summary
+    assert (s["rows_in"] == s["rows_loaded"] + s["rows_quarantined"]).all(), s
+    return True
+
+
+# --- structural problems: DataError naming the file, the column and the fix ----------------------------------------
+
+
+def test_missing_required_column_names_file_column_and_fix(tmp_path):
+    write(tmp_path, "orders.csv", "source,order_id,ts,amont,status\nshop,1,2024-01-01,5,completed\n")
+    with pytest.raises(DataError) as e:
+        io.load(tmp_path)
+    msg = str(e.value)
+    assert "orders.csv" in msg and "'amount'" in msg and "amont" in msg and "sources.yml" in msg
+
+
+def test_empty_file(tmp_path):
+    write(tmp_path, "contacts.csv", "")
+    with pytest.raises(DataError, match="contacts.csv: the file is empty"):
+        io.load(tmp_path)
+
+
+def test_header_only_file_loads_zero_rows(tmp_path):
+    write(tmp_path, "contacts.csv", "source,record_id\n")
+    r = io.load(tmp_path)
+    assert r.summary.loc[0, "rows_in"] == 0 and conserved(r)
+
+
+def test_wrong_encoding_says_how_to_declare_it(tmp_path):
+    write(tmp_path, "contacts.csv", "source,record_id,last_name\ncrm,1,Müller\n", encoding="latin-1")
+    with pytest.raises(DataError, match=r"not valid utf-8.*encoding: latin-1"):
+        io.load(tmp_path)
+
+
+def test_declared_encoding_is_read(tmp_path):
+    write(tmp_path, "crm.csv", "source,record_id,last_name\ncrm,1,Müller\n", encoding="latin-1")
+    write(tmp_path, "sources.yml", "tables:\n  contacts:\n    - file: crm.csv\n      encoding: latin-1\n")
+    io.load(tmp_path)
+    assert loaded(tmp_path, "contacts")["last_name"].tolist() == ["Müller"]
+
+
+def test_binary_file_is_not_a_table(tmp_path):
+    write(tmp_path, "events.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)))
+    with pytest.raises(DataError, match="not a text table"):
+        io.load(tmp_path)
+
+
+def test_text_that_is_not_a_table(tmp_path):
+    write(tmp_path, "contacts.csv", "Dear team, here is the export you asked for.\nBest wishes\n")
+    with pytest.raises(DataError, match="does not look like a delimited contacts table"):
+        io.load(tmp_path)
+
+
+def test_corrupt_parquet(tmp_path):
+    write(tmp_path, "events.parquet", b"PAR1 this is not really parquet")
+    with pytest.raises(DataError, match="events.parquet: cannot be read as Parquet"):
+        io.load(tmp_path)
+
+
+def test_no_files_at_all(tmp_path):
+    with pytest.raises(DataError, match="no source files found"):
+        io.load(tmp_path)
+
+
+def test_missing_folder(tmp_path):
+    with pytest.raises(DataError, match="does not exist"):
+        io.load(tmp_path / "nope")
+
+
+def test_bad_sources_yml(tmp_path):
+    write(tmp_path, "sources.yml", "tables:\n  contactz:\n    - file: a.csv\n")
+    with pytest.raises(DataError, match="unknown table 'contactz' \\(did you mean 'contacts'\\?\\)"):
+        io.load(tmp_path)
+
+
+def test_source_from_sources_yml_when_the_file_has_none(tmp_path):
+    write(tmp_path, "tickets.csv", "ticket_id,opened_at\n1,2024-01-01\n")
+    with pytest.raises(DataError, match="add `source: <system name>`"):
+        io.load(tmp_path)
+    write(tmp_path, "sources.yml", "tables:\n  tickets: {file: tickets.csv, source: zendesk}\n")
+    io.load(tmp_path)
+    assert loaded(tmp_path, "tickets")["source"].tolist() == ["zendesk"]
+
+
+# --- sources.yml maps users' files and columns --------------------------------------------------------------------
+
+
+def test_sources_yml_maps_files_columns_and_values(tmp_path):
+    write(tmp_path, "Shop Export.csv", "Order No;Placed;Total;State;Buyer E-mail\n"
+                                       "A1;31/12/2024 10:00;1.234,50;Shipped;x@y.com\n")
+    write(tmp_path, "sources.yml", """
+tables:
+  orders:
+    - file: Shop Export.csv
+      source: shop
+      delimiter: ";"
+      dayfirst: true
+      columns: {order_id: Order No, ts: Placed, amount: Total, status: State, email: Buyer E-mail}
+""")
+    r = io.load(tmp_path)
+    df = loaded(tmp_path, "orders")
+    # 1.234,50 uses a decimal comma, which is not a thousands-separated number: quarantined, not guessed
+    assert conserved(r)
+    assert df.empty and r.quarantine["column"].tolist() == ["amount"]
+
+
+def test_column_names_match_in_any_case_and_spacing(tmp_path):
+    write(tmp_path, "contacts.csv", "Source,Record ID,First Name,E-Mail\ncrm,1,Ann,ann@x.com\n")
+    io.load(tmp_path)
+    df = loaded(tmp_path, "contacts")
+    assert df.loc[0, "first_name"] == "Ann" and df.loc[0, "record_id"] == "1"
+
+
+def test_extra_columns_are_kept(tmp_path):
+    write(tmp_path, "contacts.csv", "source,record_id,Loyalty Tier\ncrm,1,gold\n")
+    io.load(tmp_path)
+    assert loaded(tmp_path, "contacts").loc[0, "loyalty_tier"] == "gold"
+
+
+# --- accepted formats ---------------------------------------------------------------------------------------------
+
+
+def test_dates_iso_yyyymmdd_offsets_and_dayfirst(tmp_path):
+    write(tmp_path, "surveys.csv", "source,response_id,ts\n"
+                                   "s,1,2024-03-01T10:00:00+02:00\ns,2,20240302\ns,3,2024-03-03 09:30\n"
+                                   "s,4,2024-03-04T12:00:00Z\n")
+    io.load(tmp_path)
+    ts = loaded(tmp_path, "surveys").set_index("response_id")["ts"]
+    assert str(ts["1"]) == "2024-03-01 08:00:00"  # converted to UTC
+    assert str(ts["2"]) == "2024-03-02 00:00:00"
+    assert str(ts["3"]) == "2024-03-03 09:30:00"
+    assert str(ts["4"]) == "2024-03-04 12:00:00"
+
+
+def test_slash_dates_need_dayfirst(tmp_path):
+    write(tmp_path, "surveys.csv", "source,response_id,ts\ns,1,31/12/2024\n")
+    r = io.load(tmp_path)
+    assert r.quarantine.loc[0, "reason"].startswith("cannot read as a timestamp (dates like 31/12/2024 need `dayfirst")
+    write(tmp_path, "sources.yml", "dayfirst: true\ntables:\n  surveys: surveys.csv\n")
+    io.load(tmp_path)
+    assert str(loaded(tmp_path, "surveys").loc[0, "ts"]) == "2024-12-31 00:00:00"
+
+
+def test_local_timezone_for_naive_timestamps(tmp_path):
+    write(tmp_path, "surveys.csv", "source,response_id,ts\ns,1,2024-07-01 10:00\n")
+    write(tmp_path, "sources.yml", "tables:\n  surveys: {file: surveys.csv, timezone: Europe/London}\n")
+    io.load(tmp_path)
+    assert str(loaded(tmp_path, "surveys").loc[0, "ts"]) == "2024-07-01 09:00:00"
+
+
+def test_mixed_time_zones_are_reported(tmp_path):
+    write(tmp_path, "surveys.csv", "source,response_id,ts\ns,1,2024-07-01T10:00:00+01:00\ns,2,2024-07-01 10:00\n")
+    r = io.load(tmp_path)
+    assert any("mixed time zones" in w for w in r.warnings)
+    assert r.summary.loc[0, "rows_loaded"] == 2
+
+
+def test_amounts_with_thousands_separators_and_symbols(tmp_path):
+    write(tmp_path, "orders.csv", ORDERS_HEADER + 'shop,1,2024-01-01,"1,249.00",completed\nshop,2,2024-01-01,£12.50,'
+                                                  "COMPLETE\nshop,3,2024-01-01,5,Refunded\nshop,4,2024-01-01,5,canceled\n")
+    io.load(tmp_path)
+    df = loaded(tmp_path, "orders").set_index("order_id")
+    assert df.loc["1", "amount"] == 1249.0 and df.loc["2", "amount"] == 12.5
+    assert df["status"].tolist() == ["completed", "completed", "returned", "cancelled"]
+
+
+# --- row-level problems: quarantined or nulled, never lost ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("row", "column", "reason"),
+    [
+        ("shop,,2024-01-01,5,completed", "order_id", "required value missing"),
+        ("shop,1,not a date,5,completed", "ts", "cannot read as a timestamp"),
+        ("shop,1,2999-01-01,5,completed", "ts", "date in the future"),
+        ("shop,1,1970-01-01,5,completed", "ts", "implausible date (before 1990-01-01)"),
+        ("shop,1,2024-01-01,-5,completed", "amount", "negative value"),
+        ("shop,1,2024-01-01,five,completed", "amount", "cannot read as a number"),
+        ("shop,1,2024-01-01,5,pending", "status", "unknown status"),
+    ],
+)
+def test_unusable_rows_are_quarantined_with_reason(tmp_path, row, column, reason):
+    write(tmp_path, "orders.csv", ORDERS_HEADER + "shop,0,2024-01-01,5,completed\n" + row + "\n")
+    r = io.load(tmp_path)
+    q = r.quarantine
+    assert conserved(r) and r.summary.loc[0, "rows_quarantined"] == 1
+    assert q.loc[0, "column"] == column and q.loc[0, "reason"].startswith(reason)
+    assert q.loc[0, "action"] == "quarantined" and q.loc[0, "row"] == 2 and q.loc[0, "source_file"] == "orders.csv"
+    assert '"status"' in q.loc[0, "raw_row"]  # the original row is kept whole
+    assert loaded(tmp_path, "quarantine").shape[0] == 1
+
+
+@pytest.mark.parametrize(
+    ("value_col", "value", "reason"),
+    [
+        ("birth_date", "2091-05-01", "impossible birth date"),
+        ("birth_date", "1850-05-01", "impossible birth date"),
+        ("birth_date", "31.02.", "cannot read as a date"),
+        ("phone", "n/a", "malformed phone"),
+        ("phone", "12", "malformed phone"),
+        ("email", "ann[at]x.com", "malformed email"),
+        ("created_at", "yesterday", "cannot read as a timestamp"),
+    ],
+)
+def test_bad_optional_values_are_nulled_and_logged(tmp_path, value_col, value, reason):
+    write(tmp_path, "contacts.csv", f"source,record_id,{value_col}\ncrm,1,{value}\n")
+    r = io.load(tmp_path)
+    df = loaded(tmp_path, "contacts")
+    assert len(df) == 1 and pd.isna(df.loc[0, value_col])
+    q = r.quarantine
+    assert q[["column", "value", "action"]].values.tolist() == [[value_col, value, "nulled"]]
+    assert q.loc[0, "reason"].startswith(reason)
+
+
+def test_ticket_csat_and_survey_nps_ranges(tmp_path):
+    write(tmp_path, "tickets.csv", "source,ticket_id,opened_at,csat,resolved\nhd,1,2024-01-01,7,maybe\nhd,2,2024-01-01,4,yes\n")
+    write(tmp_path, "surveys.csv", "source,response_id,ts,nps\ns,1,2024-01-01,11\ns,2,2024-01-01,10\n")
+    r = io.load(tmp_path)
+    reasons = set(r.quarantine["reason"])
+    assert {"CSAT outside 1-5", "cannot read as true/false", "NPS outside 0-10"} <= reasons
+    assert loaded(tmp_path, "tickets")["resolved"].tolist()[1] is True or loaded(tmp_path, "tickets")["resolved"].iloc[1]
+
+
+def test_duplicate_keys_keep_the_most_recent_copy(tmp_path):
+    write(tmp_path, "contacts.csv", "source,record_id,email,updated_at\n"
+                                    "crm,1,old@x.com,2024-01-01\ncrm,1,new@x.com,2024-06-01\ncrm,2,b@x.com,2024-01-01\n"
+                                    "shop,1,s@x.com,2024-01-01\n")
+    r = io.load(tmp_path)
+    df = loaded(tmp_path, "contacts")
+    assert conserved(r) and len(df) == 3
+    assert df.set_index(["source", "record_id"]).loc[("crm", "1"), "email"] == "new@x.com"
+    q = r.quarantine
+    assert q.loc[0, "reason"].startswith("duplicate key") and q.loc[0, "row"] == 1
+
+
+def test_unreadable_lines_are_quarantined_with_their_line(tmp_path):
+    write(tmp_path, "contacts.csv", "source,record_id,email\ncrm,1,a@x.com\ncrm,2\ncrm,3,c@x.com,extra\ncrm,4,d@x.com\n")
+    r = io.load(tmp_path)
+    assert conserved(r) and r.summary.loc[0, "rows_in"] == 4
+    assert sorted(r.quarantine["row"].tolist()) == [2, 3]
+    assert loaded(tmp_path, "contacts")["record_id"].tolist() == ["1", "4"]
+
+
+def test_enrichment_needs_a_key_per_row(tmp_path):
+    write(tmp_path, "enrichment.csv", "source,email_sha256,postcode,income_band\np,abc,,high\np,,,low\ng,,LS1 4AB,mid\n")
+    r = io.load(tmp_path)
+    assert conserved(r) and r.summary.loc[0, "rows_loaded"] == 2
+    assert r.quarantine.loc[0, "reason"].startswith("no key")
+
+
+def test_raw_files_are_never_modified(tmp_path):
+    p = write(tmp_path, "orders.csv", ORDERS_HEADER + "shop,1,2024-01-01,-5,completed\n")
+    before = p.read_bytes()
+    io.load(tmp_path)
+    assert p.read_bytes() == before
+
+
+def test_validate_writes_nothing(tmp_path):
+    write(tmp_path, "orders.csv", ORDERS_HEADER + "shop,1,2024-01-01,5,completed\n")
+    r = io.validate(tmp_path)
+    assert r.summary.loc[0, "rows_loaded"] == 1
+    assert not (tmp_path / io.DATABASE_NAME).exists()
+
+
+def test_reload_replaces_tables_and_drops_removed_ones(tmp_path):
+    write(tmp_path, "orders.csv", ORDERS_HEADER + "shop,1,2024-01-01,5,completed\n")
+    write(tmp_path, "surveys.csv", "source,response_id,ts\ns,1,2024-01-01\n")
+    io.load(tmp_path)
+    (tmp_path / "surveys.csv").unlink()
+    io.load(tmp_path)
+    with cxlib.connect(tmp_path, read_only=True) as ws:
+        assert not ws.has("surveys") and ws.has("orders")
+
+
+# --- invariants over generated data ---------------------------------------------------------------------------------
+
+
+def test_generated_company_loads_with_every_planted_defect_caught(workspace, company):
+    with cxlib.connect(workspace, read_only=True) as ws:
+        log = ws.table("load_log").to_pandas().set_index("table_name")
+        q = ws.table("quarantine").to_pandas()
+    assert (log["rows_in"] == log["rows_loaded"] + log["rows_quarantined"]).all()
+    for name, df in company.tables.items():
+        assert log.loc[name, "rows_in"] == len(df)
+    planted = company.truth.record_map.dropna(subset=["defect"])
+    expected = planted.groupby("table_name").size()
+    # each planted row-level defect is quarantined (orders, events) or nulled (contacts, tickets, surveys)
+    found = q.drop_duplicates(["table_name", "source_file", "row"]).groupby("table_name").size()
+    assert found.to_dict() == expected.to_dict()
+
+
+row_strategy = st.fixed_dictionaries({
+    "order_id": st.one_of(st.just(""), st.integers(0, 30).map(str)),
+    "ts": st.sampled_from(["2024-01-05", "20240105", "2024-01-05T10:00:00+01:00", "garbage", "", "2999-01-01"]),
+    "amount": st.sampled_from(["5", "-3", "1,200.50", "abc", "", "£7"]),
+    "status": st.sampled_from(["completed", "Shipped", "returned", "pending", ""]),
+})
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(row_strategy, min_size=1, max_size=40), seed=st.randoms(use_true_random=False))
+def test_rows_are_conserved_and_order_does_not_matter(tmp_path_factory, rows, seed):
+    def run(rs):
+        d = tmp_path_factory.mktemp("h")
+        lines = [ORDERS_HEADER.strip()] + [f"shop,{r['order_id']},{r['ts']},\"{r['amount']}\",{r['status']}" for r in rs]
+        write(d, "orders.csv", "\n".join(lines) + "\n")
+        rep = io.validate(d)
+        conserved(rep)
+        io.load(d)
+        return rep, loaded(d, "orders")
+
+    rep1, df1 = run(rows)
+    shuffled = list(rows)
+    seed.shuffle(shuffled)
+    rep2, df2 = run(shuffled)
+    assert rep1.summary.loc[0, "rows_in"] == len(rows)
+    pd.testing.assert_frame_equal(df1, df2)
+    assert rep1.summary.loc[0, "rows_quarantined"] == rep2.summary.loc[0, "rows_quarantined"]
