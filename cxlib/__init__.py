@@ -9,8 +9,8 @@ Examples
 >>> folder = tempfile.mkdtemp()
 >>> _ = cxlib.synth.write_company(folder, n_customers=200, seed=1, months=6, progress=False)
 >>> report = cxlib.load(folder)
->>> (report.summary["rows_in"] == report.summary["rows_loaded"] + report.summary["rows_quarantined"]).all()
-np.True_
+>>> bool((report.summary["rows_in"] == report.summary["rows_loaded"] + report.summary["rows_quarantined"]).all())
+True
 >>> with cxlib.connect(folder) as ws:
 ...     "events" in ws.list_tables()
 True

@@ -77,8 +77,9 @@ def generate(
 
     t0 = time.perf_counter()
     try:
-        counts = synth.write_company(out, n_customers=customers, seed=seed, start=start, months=months,
-                                     progress=progress)
+        counts = synth.write_company(
+            out, n_customers=customers, seed=seed, start=start, months=months, progress=progress
+        )
     except ValueError as e:
         _fail(e)
     rows = ", ".join(f"{k} {v:,}" for k, v in counts.items())

@@ -63,8 +63,9 @@ class Workspace:
         """Table ``name`` as an Ibis expression (lazy: nothing is computed yet)."""
         if not self.has(name):
             hint = " Run `cx load` on the workspace folder first." if name in TABLES else ""
-            raise DataError(f"the workspace has no table {name!r}; it holds {', '.join(self.list_tables()) or 'none'}."
-                            + hint)
+            raise DataError(
+                f"the workspace has no table {name!r}; it holds {', '.join(self.list_tables()) or 'none'}." + hint
+            )
         return self.backend.table(name)
 
     def write(self, name: str, obj: pd.DataFrame | ibis.Table, overwrite: bool = True) -> ibis.Table:
@@ -192,8 +193,10 @@ def connect(path_or_backend: str | Path | BaseBackend | None = None, *, read_onl
         folder, db = p.parent, p
     else:
         if not p.is_dir():
-            raise DataError(f"workspace folder {p} does not exist; create it with `cx generate --out {p}` or put your "
-                            "source files there")
+            raise DataError(
+                f"workspace folder {p} does not exist; create it with `cx generate --out {p}` or put your "
+                "source files there"
+            )
         folder, db = p, p / DATABASE_NAME
     if read_only and not db.exists():
         raise DataError(f"{db} does not exist yet; build it with `cx load {folder}`")

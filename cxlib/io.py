@@ -108,9 +108,13 @@ class LoadReport:
         q = self.quarantine
         if q.empty:
             return pd.DataFrame(columns=["table_name", "column", "reason", "action", "rows"])
-        return (q.groupby(["table_name", "column", "reason", "action"], dropna=False).size()
-                .rename("rows").reset_index().sort_values(["table_name", "rows"], ascending=[True, False],
-                                                          ignore_index=True))
+        return (
+            q.groupby(["table_name", "column", "reason", "action"], dropna=False)
+            .size()
+            .rename("rows")
+            .reset_index()
+            .sort_values(["table_name", "rows"], ascending=[True, False], ignore_index=True)
+        )
 
     def __str__(self) -> str:
         s = self.summary
@@ -148,7 +152,9 @@ def find_sources(workspace: str | Path) -> list[SourceFile]:
     """
     ws = Path(workspace)
     if not ws.is_dir():
-        raise DataError(f"workspace folder {ws} does not exist; create it or generate one with `cx generate --out {ws}`")
+        raise DataError(
+            f"workspace folder {ws} does not exist; create it or generate one with `cx generate --out {ws}`"
+        )
     cfg_path = ws / "sources.yml"
     if cfg_path.exists():
         return _from_config(ws, cfg_path)
@@ -181,19 +187,39 @@ def _from_config(ws: Path, cfg_path: Path) -> list[SourceFile]:
             if not isinstance(e, dict) or "file" not in e:
                 raise DataError(f"sources.yml: each entry under tables.{table} needs `file:`")
             opts = {**defaults, **e}
-            unknown = set(opts) - {"file", "columns", "source", "dayfirst", "timezone", "encoding", "delimiter", "values"}
+            unknown = set(opts) - {
+                "file",
+                "columns",
+                "source",
+                "dayfirst",
+                "timezone",
+                "encoding",
+                "delimiter",
+                "values",
+            }
             if unknown:
                 raise DataError(f"sources.yml: tables.{table}: unknown option(s) {', '.join(sorted(unknown))}")
             columns = {str(k): str(v) for k, v in (opts.get("columns") or {}).items()}
             bad = [c for c in columns if c not in TABLES[table].names]
             if bad and table != "enrichment":
-                raise DataError(f"sources.yml: tables.{table}.columns maps {', '.join(bad)}, which "
-                                f"{'is not a column' if len(bad) == 1 else 'are not columns'} of {table}; "
-                                f"columns are {', '.join(TABLES[table].names)}")
-            out.append(SourceFile(
-                table, ws / str(opts["file"]), columns, opts.get("source"), bool(opts.get("dayfirst", False)),
-                str(opts.get("timezone", "UTC")), opts.get("encoding"), opts.get("delimiter"),
-                {str(k): {str(a): str(b) for a, b in v.items()} for k, v in (opts.get("values") or {}).items()}))
+                raise DataError(
+                    f"sources.yml: tables.{table}.columns maps {', '.join(bad)}, which "
+                    f"{'is not a column' if len(bad) == 1 else 'are not columns'} of {table}; "
+                    f"columns are {', '.join(TABLES[table].names)}"
+                )
+            out.append(
+                SourceFile(
+                    table,
+                    ws / str(opts["file"]),
+                    columns,
+                    opts.get("source"),
+                    bool(opts.get("dayfirst", False)),
+                    str(opts.get("timezone", "UTC")),
+                    opts.get("encoding"),
+                    opts.get("delimiter"),
+                    {str(k): {str(a): str(b) for a, b in v.items()} for k, v in (opts.get("values") or {}).items()},
+                )
+            )
     return out
 
 
@@ -212,15 +238,18 @@ def _check_text(f: SourceFile) -> None:
         first = True
         while chunk := fh.read(1 << 20):
             if first and b"\x00" in chunk[:8192] and not encoding.startswith("utf-16"):
-                raise DataError(f"{f.label}: this is not a text table (it contains binary data); export the "
-                                f"{f.table} table as CSV or Parquet")
+                raise DataError(
+                    f"{f.label}: this is not a text table (it contains binary data); export the "
+                    f"{f.table} table as CSV or Parquet"
+                )
             first = False
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError as e:
                 raise DataError(
                     f"{f.label}: the file is not valid {encoding} (byte {e.start} of a block: {e.reason}); "
-                    f"export it as UTF-8, or declare its encoding in sources.yml, e.g. `encoding: latin-1`") from None
+                    f"export it as UTF-8, or declare its encoding in sources.yml, e.g. `encoding: latin-1`"
+                ) from None
 
 
 def _read_raw(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> tuple[list[str], list[dict]]:
@@ -228,21 +257,29 @@ def _read_raw(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> tuple
     if not f.path.exists():
         raise DataError(f"{f.label}: file not found at {f.path}; fix the `file:` entry in sources.yml")
     if f.path.stat().st_size == 0:
-        raise DataError(f"{f.label}: the file is empty (0 bytes); export the {f.table} table again with a header row, "
-                        f"or remove the file")
+        raise DataError(
+            f"{f.label}: the file is empty (0 bytes); export the {f.table} table again with a header row, "
+            f"or remove the file"
+        )
     path = str(f.path).replace("'", "''")
     rejects: list[dict] = []
     if f.path.suffix == ".parquet":
         try:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM read_parquet('{path}')")
         except duckdb.Error as e:
-            raise DataError(f"{f.label}: cannot be read as Parquet ({str(e).splitlines()[0]}); "
-                            "export the table again, or as CSV") from None
+            raise DataError(
+                f"{f.label}: cannot be read as Parquet ({str(e).splitlines()[0]}); export the table again, or as CSV"
+            ) from None
         _number_rows(con, name)
     else:
         _check_text(f)
-        opts = ["all_varchar=true", "header=true", "store_rejects=true", "rejects_table='_cx_rej'",
-                "rejects_scan='_cx_rej_scan'"]
+        opts = [
+            "all_varchar=true",
+            "header=true",
+            "store_rejects=true",
+            "rejects_table='_cx_rej'",
+            "rejects_scan='_cx_rej_scan'",
+        ]
         if f.encoding and f.encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
             opts.append(f"encoding='{f.encoding}'")
         if f.delimiter:
@@ -250,17 +287,25 @@ def _read_raw(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> tuple
         try:
             con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM read_csv('{path}', {', '.join(opts)})")
         except duckdb.Error as e:
-            raise DataError(f"{f.label}: cannot be read as a CSV table ({str(e).splitlines()[0]}); check that it is "
-                            "a delimited text file with a header row (set `delimiter:` in sources.yml if needed)") from None
-        rej = con.execute("SELECT DISTINCT line, csv_line, error_type, error_message FROM _cx_rej ORDER BY line").fetchall()
+            raise DataError(
+                f"{f.label}: cannot be read as a CSV table ({str(e).splitlines()[0]}); check that it is "
+                "a delimited text file with a header row (set `delimiter:` in sources.yml if needed)"
+            ) from None
+        rej = con.execute(
+            "SELECT DISTINCT line, csv_line, error_type, error_message FROM _cx_rej ORDER BY line"
+        ).fetchall()
         rejects = [{"row": int(r[0]) - 1, "value": r[1], "reason": f"unreadable line: {r[3]}"} for r in rej]
         if rejects:
             # _row must count the rejected lines too, so that row numbers match the file
-            con.execute("CREATE OR REPLACE TEMP TABLE _cx_rejrows AS SELECT "
-                        "row_number() OVER (ORDER BY line) AS k, line - 1 AS r FROM (SELECT DISTINCT line FROM _cx_rej)")
+            con.execute(
+                "CREATE OR REPLACE TEMP TABLE _cx_rejrows AS SELECT "
+                "row_number() OVER (ORDER BY line) AS k, line - 1 AS r FROM (SELECT DISTINCT line FROM _cx_rej)"
+            )
             _number_rows(con, name, "g")
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT s.* EXCLUDE (g), g + (SELECT count(*) "
-                        f"FROM _cx_rejrows WHERE r - k < g) AS _row FROM {name} s")
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT s.* EXCLUDE (g), g + (SELECT count(*) "
+                f"FROM _cx_rejrows WHERE r - k < g) AS _row FROM {name} s"
+            )
         else:
             _number_rows(con, name)
     cols = [r[0] for r in con.execute(f"DESCRIBE {name}").fetchall() if r[0] != "_row"]
@@ -269,8 +314,10 @@ def _read_raw(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> tuple
 
 def _number_rows(con: duckdb.DuckDBPyConnection, name: str, col: str = "_row") -> None:
     """Add the 1-based position of each row in its file (insertion order; temp-table rowids start high)."""
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT *, "
-                f"CAST(rowid - (SELECT min(rowid) FROM {name}) + 1 AS BIGINT) AS {col} FROM {name}")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT *, "
+        f"CAST(rowid - (SELECT min(rowid) FROM {name}) + 1 AS BIGINT) AS {col} FROM {name}"
+    )
 
 
 def _q(name: str) -> str:
@@ -287,8 +334,10 @@ def _map_columns(f: SourceFile, t: Table, cols: list[str]) -> dict[str, str]:
     mapping: dict[str, str] = {}
     for canon, theirs in f.columns.items():
         if theirs not in cols:
-            raise DataError(f"{f.label}: sources.yml maps {t.name}.{canon} to column {theirs!r}, which the file "
-                            f"does not have; its columns are {', '.join(cols)}")
+            raise DataError(
+                f"{f.label}: sources.yml maps {t.name}.{canon} to column {theirs!r}, which the file "
+                f"does not have; its columns are {', '.join(cols)}"
+            )
         mapping[canon] = theirs
     for c in t.names:
         if c not in mapping and _norm(c) in by_norm and by_norm[_norm(c)] not in mapping.values():
@@ -299,18 +348,27 @@ def _map_columns(f: SourceFile, t: Table, cols: list[str]) -> dict[str, str]:
         for c in missing:
             close = difflib.get_close_matches(_norm(c), list(by_norm), n=1, cutoff=0.6)
             hints.append(f"'{c}'" + (f" (is it {by_norm[close[0]]!r}?)" if close else ""))
-        fix = (f"add `source: <system name>` for this file in sources.yml" if missing == ["source"] else
-               f"rename the column in the file, or map it in sources.yml under tables: {t.name}: columns: "
-               f"{missing[0]}: <your column name>")
+        fix = (
+            "add `source: <system name>` for this file in sources.yml"
+            if missing == ["source"]
+            else f"rename the column in the file, or map it in sources.yml under tables: {t.name}: columns: "
+            f"{missing[0]}: <your column name>"
+        )
         shape = f"the file has {len(cols)} column{'s' if len(cols) != 1 else ''}: {', '.join(cols[:12])}"
         if not mapping:
-            shape += (f" -- none is a column of {t.name}, so this does not look like a delimited {t.name} table "
-                      "(check the file and its delimiter: set `delimiter:` in sources.yml if it is not a comma)")
-        raise DataError(f"{f.label}: required column{'s' if len(missing) > 1 else ''} {', '.join(hints)} of table "
-                        f"{t.name} {'are' if len(missing) > 1 else 'is'} missing; {shape}. Fix: {fix}")
+            shape += (
+                f" -- none is a column of {t.name}, so this does not look like a delimited {t.name} table "
+                "(check the file and its delimiter: set `delimiter:` in sources.yml if it is not a comma)"
+            )
+        raise DataError(
+            f"{f.label}: required column{'s' if len(missing) > 1 else ''} {', '.join(hints)} of table "
+            f"{t.name} {'are' if len(missing) > 1 else 'is'} missing; {shape}. Fix: {fix}"
+        )
     if t.name == "enrichment" and not ({"email_sha256", "postcode"} & set(mapping)):
-        raise DataError(f"{f.label}: enrichment needs a key column, email_sha256 or postcode; the file has "
-                        f"{', '.join(cols[:12])}. Fix: rename a column or map it in sources.yml")
+        raise DataError(
+            f"{f.label}: enrichment needs a key column, email_sha256 or postcode; the file has "
+            f"{', '.join(cols[:12])}. Fix: rename a column or map it in sources.yml"
+        )
     return mapping
 
 
@@ -328,12 +386,16 @@ def _ts_expr(v: str, f: SourceFile) -> str:
     fmts = ["%Y%m%d", "%Y%m%d%H%M%S", "%Y%m%d %H%M%S"]
     if f.dayfirst:
         fmts += ["%d/%m/%Y", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d.%m.%Y", "%d.%m.%Y %H:%M", "%d-%m-%Y"]
-    naive = (f"COALESCE(TRY_CAST(TRY_CAST({v} AS TIMESTAMP) AS TIMESTAMP), "
-             f"TRY_STRPTIME({v}, [{', '.join(_lit(x) for x in fmts)}]))")
+    naive = (
+        f"COALESCE(TRY_CAST(TRY_CAST({v} AS TIMESTAMP) AS TIMESTAMP), "
+        f"TRY_STRPTIME({v}, [{', '.join(_lit(x) for x in fmts)}]))"
+    )
     if f.timezone and f.timezone.upper() != "UTC":
         naive = f"CAST(timezone({_lit(f.timezone)}, {naive}) AS TIMESTAMP)"
-    return (f"CASE WHEN regexp_matches({v}, {_lit(_OFFSET_RE)}) THEN CAST(TRY_CAST({v} AS TIMESTAMPTZ) AS TIMESTAMP) "
-            f"ELSE {naive} END")
+    return (
+        f"CASE WHEN regexp_matches({v}, {_lit(_OFFSET_RE)}) THEN CAST(TRY_CAST({v} AS TIMESTAMPTZ) AS TIMESTAMP) "
+        f"ELSE {naive} END"
+    )
 
 
 def _parse(col: str, dtype: str, f: SourceFile) -> str:
@@ -347,18 +409,27 @@ def _parse(col: str, dtype: str, f: SourceFile) -> str:
     if dtype in ("float", "int"):
         # thousands separators only where they are one (1,249.00); a decimal comma (1.234,50) is not guessed
         bare = f"regexp_replace({v}, '[£$€\\s]', '', 'g')"
-        num = (f"CASE WHEN NOT contains({bare}, ',') OR regexp_matches({bare}, '^-?\\d{{1,3}}(,\\d{{3}})+(\\.\\d+)?$') "
-               f"THEN TRY_CAST(replace({bare}, ',', '') AS DOUBLE) END")
+        num = (
+            f"CASE WHEN NOT contains({bare}, ',') OR regexp_matches({bare}, '^-?\\d{{1,3}}(,\\d{{3}})+(\\.\\d+)?$') "
+            f"THEN TRY_CAST(replace({bare}, ',', '') AS DOUBLE) END"
+        )
         num = f"CASE WHEN isfinite({num}) THEN {num} END"
         return num if dtype == "float" else f"CASE WHEN {num} = round({num}) THEN CAST({num} AS BIGINT) END"
     if dtype == "bool":
-        return (f"CASE WHEN lower({v}) IN ('true','t','yes','y','1') THEN TRUE "
-                f"WHEN lower({v}) IN ('false','f','no','n','0') THEN FALSE END")
+        return (
+            f"CASE WHEN lower({v}) IN ('true','t','yes','y','1') THEN TRUE "
+            f"WHEN lower({v}) IN ('false','f','no','n','0') THEN FALSE END"
+        )
     raise ValueError(dtype)
 
 
-_TYPE_WORD = {"timestamp": "a timestamp", "date": "a date", "float": "a number", "int": "a whole number",
-              "bool": "true/false"}
+_TYPE_WORD = {
+    "timestamp": "a timestamp",
+    "date": "a date",
+    "float": "a number",
+    "int": "a whole number",
+    "bool": "true/false",
+}
 
 
 def _checks(t: Table, col: str, f: SourceFile, status_map: dict[str, str]) -> list[tuple[str, str]]:
@@ -386,15 +457,25 @@ def _checks(t: Table, col: str, f: SourceFile, status_map: dict[str, str]) -> li
     elif check == "csat":
         out.append((f"{p} NOT BETWEEN 1 AND 5", "CSAT outside 1-5"))
     elif check == "email":
-        out.append((f"{r} IS NOT NULL AND NOT regexp_matches({r}, '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$')", "malformed email"))
+        out.append(
+            (f"{r} IS NOT NULL AND NOT regexp_matches({r}, '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$')", "malformed email")
+        )
     elif check == "phone":
         digits = f"length(regexp_replace({r}, '[^0-9]', '', 'g'))"
-        out.append((f"{r} IS NOT NULL AND ({digits} NOT BETWEEN 6 AND 15 OR regexp_matches({r}, '[A-Za-z]'))",
-                    "malformed phone"))
+        out.append(
+            (
+                f"{r} IS NOT NULL AND ({digits} NOT BETWEEN 6 AND 15 OR regexp_matches({r}, '[A-Za-z]'))",
+                "malformed phone",
+            )
+        )
     elif check == "status":
         allowed = ", ".join(sorted(set(status_map.values())))
-        out.append((f"{r} IS NOT NULL AND {p} IS NULL",
-                    f"unknown status (allowed: {allowed}; map other values under `values: status:` in sources.yml)"))
+        out.append(
+            (
+                f"{r} IS NOT NULL AND {p} IS NULL",
+                f"unknown status (allowed: {allowed}; map other values under `values: status:` in sources.yml)",
+            )
+        )
     return out
 
 
@@ -430,9 +511,19 @@ def _load_table(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile
         cols, rejects = _read_raw(con, f, raw)
         mapping = _map_columns(f, t, cols)
         for rj in rejects:
-            problems.append({"table_name": t.name, "source_file": f.label, "row": rj["row"], "record_key": None,
-                             "column": None, "value": rj["value"], "reason": rj["reason"], "action": "quarantined",
-                             "raw_row": rj["value"]})
+            problems.append(
+                {
+                    "table_name": t.name,
+                    "source_file": f.label,
+                    "row": rj["row"],
+                    "record_key": None,
+                    "column": None,
+                    "value": rj["value"],
+                    "reason": rj["reason"],
+                    "action": "quarantined",
+                    "raw_row": rj["value"],
+                }
+            )
         extras = [c for c in cols if c not in mapping.values()]
         extra_cols += [_norm(c) for c in extras if _norm(c) not in extra_cols and _norm(c) not in t.names]
         parts.append((i, f, raw, mapping, extras))
@@ -460,8 +551,11 @@ def _load_table(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile
             sel.append(f"CAST({selects_expr} AS VARCHAR) AS {_q('_r_' + c)}")
         for c in extra_cols:
             match = [e for e in extras if _norm(e) == c]
-            sel.append(f"CAST({_text(_q(match[0]))} AS VARCHAR) AS {_q('_x_' + c)}" if match else
-                       f"CAST(NULL AS VARCHAR) AS {_q('_x_' + c)}")
+            sel.append(
+                f"CAST({_text(_q(match[0]))} AS VARCHAR) AS {_q('_x_' + c)}"
+                if match
+                else f"CAST(NULL AS VARCHAR) AS {_q('_x_' + c)}"
+            )
         selects.append(f"SELECT {', '.join(sel)} FROM {raw}")
     con.execute(f"CREATE OR REPLACE TEMP TABLE _cx_stage AS {' UNION ALL BY NAME '.join(selects)}")
 
@@ -470,9 +564,12 @@ def _load_table(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile
     for c in t.columns:
         r = _q("_r_" + c.name)
         if c.check == "status":
-            cases = " ".join(f"WHEN {_lit(fi)} THEN (CASE lower({r}) "
-                             + " ".join(f"WHEN {_lit(a)} THEN {_lit(b)}" for a, b in sm.items()) + " END)"
-                             for fi, sm in status_maps.items())
+            cases = " ".join(
+                f"WHEN {_lit(fi)} THEN (CASE lower({r}) "
+                + " ".join(f"WHEN {_lit(a)} THEN {_lit(b)}" for a, b in sm.items())
+                + " END)"
+                for fi, sm in status_maps.items()
+            )
             expr = f"CASE CAST(_fi AS VARCHAR) {cases} END"
         else:
             # the time zone and day-first rules are per file
@@ -498,13 +595,16 @@ def _load_table(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile
             if not c.required:
                 nulled_cols.setdefault(c.name, []).append(f"COALESCE({cond}, FALSE)")
             unions.append(
-                f"SELECT _file, _row, {key_expr} AS record_key, {_lit(c.name)} AS \"column\", "
+                f'SELECT _file, _row, {key_expr} AS record_key, {_lit(c.name)} AS "column", '
                 f"{_q('_r_' + c.name)} AS value, {_lit(reason)} AS reason, {_lit(action)} AS action, "
                 f"CASE WHEN {_lit(action)} = 'quarantined' THEN _json END AS raw_row "
-                f"FROM _cx_parsed WHERE {cond}")
+                f"FROM _cx_parsed WHERE {cond}"
+            )
     if t.name == "enrichment":
-        unions.append("SELECT _file, _row, NULL, 'email_sha256', NULL, 'no key: needs email_sha256 or postcode', "
-                      "'quarantined', _json FROM _cx_parsed WHERE _r_email_sha256 IS NULL AND _r_postcode IS NULL")
+        unions.append(
+            "SELECT _file, _row, NULL, 'email_sha256', NULL, 'no key: needs email_sha256 or postcode', "
+            "'quarantined', _json FROM _cx_parsed WHERE _r_email_sha256 IS NULL AND _r_postcode IS NULL"
+        )
     con.execute(f"CREATE OR REPLACE TEMP TABLE _cx_problems AS {' UNION ALL '.join(unions)}")
 
     # duplicates among the rows that survive the checks: keep the most recent copy (ties: by content, not order)
@@ -513,9 +613,9 @@ def _load_table(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile
     raw_cols = ", ".join(_q("_r_" + c) for c in t.names)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _cx_dups AS
-        SELECT _file, _row, {key_expr} AS record_key, {_lit(key_cols[0] if key_cols else 'key')} AS "column",
+        SELECT _file, _row, {key_expr} AS record_key, {_lit(key_cols[0] if key_cols else "key")} AS "column",
                {key_expr} || ' (kept: row ' || kept_row || ' of ' || kept_file || ')' AS value,
-               {_lit('duplicate key: another row has the same ' + ', '.join(t.key) + '; the most recent copy was kept')}
+               {_lit("duplicate key: another row has the same " + ", ".join(t.key) + "; the most recent copy was kept")}
                AS reason,
                'quarantined' AS action, _json AS raw_row
         FROM (
@@ -530,8 +630,14 @@ def _load_table(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile
     con.execute("INSERT INTO _cx_problems SELECT * FROM _cx_dups")
 
     # the clean table
-    sql_types = {"string": "VARCHAR", "timestamp": "TIMESTAMP", "date": "DATE", "float": "DOUBLE", "int": "BIGINT",
-                 "bool": "BOOLEAN"}
+    sql_types = {
+        "string": "VARCHAR",
+        "timestamp": "TIMESTAMP",
+        "date": "DATE",
+        "float": "DOUBLE",
+        "int": "BIGINT",
+        "bool": "BOOLEAN",
+    }
     final_cols = []
     for c in t.columns:
         p = _q("_p_" + c.name)
@@ -542,22 +648,26 @@ def _load_table(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile
     order = ", ".join(_q(k) for k in t.key)
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _cx_final AS
-        SELECT {', '.join(final_cols)} FROM _cx_parsed p
+        SELECT {", ".join(final_cols)} FROM _cx_parsed p
         WHERE NOT EXISTS (SELECT 1 FROM _cx_problems q WHERE q._file = p._file AND q._row = p._row
                           AND q.action = 'quarantined')
-        ORDER BY {order}, md5(concat_ws('|', {', '.join('CAST(' + _q(c) + ' AS VARCHAR)' for c in t.names)}))""")
+        ORDER BY {order}, md5(concat_ws('|', {", ".join("CAST(" + _q(c) + " AS VARCHAR)" for c in t.names)}))""")
 
     # counts and warnings
     rows_staged = con.execute("SELECT count(*) FROM _cx_stage").fetchone()[0]
     rows_loaded = con.execute("SELECT count(*) FROM _cx_final").fetchone()[0]
-    q = con.execute(f"SELECT {_lit(t.name)} AS table_name, _file AS source_file, _row AS row, record_key, \"column\", "
-                    "value, reason, action, raw_row FROM _cx_problems ORDER BY _file, _row, \"column\", reason").df()
+    q = con.execute(
+        f'SELECT {_lit(t.name)} AS table_name, _file AS source_file, _row AS row, record_key, "column", '
+        'value, reason, action, raw_row FROM _cx_problems ORDER BY _file, _row, "column", reason'
+    ).df()
     extra = pd.DataFrame(problems, columns=[c for c, _ in QUARANTINE_COLUMNS])
     q = pd.concat([df for df in (extra, q) if not df.empty], ignore_index=True) if len(extra) or len(q) else q
     quarantined_rows = q.loc[q["action"] == "quarantined", ["source_file", "row"]].drop_duplicates()
     rows_in = rows_staged + len(extra)
     if rows_in != rows_loaded + len(quarantined_rows):  # pragma: no cover - a bug, never bad data
-        raise AssertionError(f"{t.name}: {rows_in} rows in but {rows_loaded} loaded + {len(quarantined_rows)} quarantined")
+        raise AssertionError(
+            f"{t.name}: {rows_in} rows in but {rows_loaded} loaded + {len(quarantined_rows)} quarantined"
+        )
     for c in t.columns:
         if c.dtype != "timestamp":
             continue
@@ -565,19 +675,33 @@ def _load_table(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile
         with_off, without = con.execute(
             f"SELECT count(*) FILTER (WHERE regexp_matches({r}, {_lit(_OFFSET_RE)})), "
             f"count(*) FILTER (WHERE {r} IS NOT NULL AND NOT regexp_matches({r}, {_lit(_OFFSET_RE)})) "
-            "FROM _cx_stage").fetchone()
+            "FROM _cx_stage"
+        ).fetchone()
         if with_off and without:
             tz = ", ".join(sorted({f.timezone for _, f, *_ in parts}))
-            warnings.append(f"{t.name}.{c.name}: mixed time zones: {with_off:,} values carry a UTC offset and "
-                            f"{without:,} do not; those without were read as {tz} (set `timezone:` in sources.yml "
-                            "if they are local time)")
+            warnings.append(
+                f"{t.name}.{c.name}: mixed time zones: {with_off:,} values carry a UTC offset and "
+                f"{without:,} do not; those without were read as {tz} (set `timezone:` in sources.yml "
+                "if they are local time)"
+            )
     first_ts = last_ts = None
     if t.time_column:
-        first_ts, last_ts = con.execute(f"SELECT min({_q(t.time_column)}), max({_q(t.time_column)}) FROM _cx_final"
-                                        ).fetchone()
+        first_ts, last_ts = con.execute(
+            f"SELECT min({_q(t.time_column)}), max({_q(t.time_column)}) FROM _cx_final"
+        ).fetchone()
     nulled = int((q["action"] == "nulled").sum()) if len(q) else 0
-    return _TableResult(t.name, [f.label for _, f, *_ in parts], rows_in, rows_loaded, len(quarantined_rows), nulled,
-                        first_ts, last_ts, q, warnings)
+    return _TableResult(
+        t.name,
+        [f.label for _, f, *_ in parts],
+        rows_in,
+        rows_loaded,
+        len(quarantined_rows),
+        nulled,
+        first_ts,
+        last_ts,
+        q,
+        warnings,
+    )
 
 
 def _run(workspace: str | Path, con: duckdb.DuckDBPyConnection, write: bool, progress: bool) -> LoadReport:
@@ -589,9 +713,11 @@ def _run(workspace: str | Path, con: duckdb.DuckDBPyConnection, write: bool, pro
         by_table.setdefault(s.table, []).append(s)
     warnings = [f"no file for table {name}" for name in TABLES if name not in by_table]
     if not by_table:
-        raise DataError(f"{ws}: no source files found; put files named after the tables "
-                        f"({', '.join(n + '.csv' for n in TABLES)}, or .parquet) in the folder, or map yours in "
-                        "sources.yml (see docs/sources.md)")
+        raise DataError(
+            f"{ws}: no source files found; put files named after the tables "
+            f"({', '.join(n + '.csv' for n in TABLES)}, or .parquet) in the folder, or map yours in "
+            "sources.yml (see docs/sources.md)"
+        )
     results = []
     items = list(by_table.items())
     bar = None
@@ -610,15 +736,29 @@ def _run(workspace: str | Path, con: duckdb.DuckDBPyConnection, write: bool, pro
             con.execute(f"CREATE OR REPLACE TABLE main.{name} AS SELECT * FROM _cx_final")
         results.append(res)
         warnings += res.warnings
-    summary = pd.DataFrame([{
-        "table_name": r.table, "files": ", ".join(r.files), "rows_in": r.rows_in, "rows_loaded": r.rows_loaded,
-        "rows_quarantined": r.rows_quarantined, "values_nulled": r.values_nulled,
-        "first_ts": r.first_ts, "last_ts": r.last_ts} for r in results])
+    summary = pd.DataFrame(
+        [
+            {
+                "table_name": r.table,
+                "files": ", ".join(r.files),
+                "rows_in": r.rows_in,
+                "rows_loaded": r.rows_loaded,
+                "rows_quarantined": r.rows_quarantined,
+                "values_nulled": r.values_nulled,
+                "first_ts": r.first_ts,
+                "last_ts": r.last_ts,
+            }
+            for r in results
+        ]
+    )
     for col in ("rows_in", "rows_loaded", "rows_quarantined", "values_nulled"):
         summary[col] = summary[col].astype("int64")
     frames = [r.problems for r in results if len(r.problems)]
-    quarantine = (pd.concat(frames, ignore_index=True) if frames
-                  else pd.DataFrame({c: pd.Series(dtype="object") for c, _ in QUARANTINE_COLUMNS}))
+    quarantine = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame({c: pd.Series(dtype="object") for c, _ in QUARANTINE_COLUMNS})
+    )
     quarantine["row"] = quarantine["row"].astype("int64")
     if write:
         for name in TABLES:
@@ -659,7 +799,8 @@ def load(workspace: str | Path, *, progress: bool = False) -> LoadReport:
     --------
     >>> import tempfile, pathlib
     >>> ws = pathlib.Path(tempfile.mkdtemp())
-    >>> _ = (ws / "surveys.csv").write_text("source,response_id,ts,nps\\nsurvey,1,20240301,9\\nsurvey,2,2024-03-02,11\\n")
+    >>> csv = "source,response_id,ts,nps\\nsurvey,1,20240301,9\\nsurvey,2,2024-03-02,11\\n"
+    >>> _ = (ws / "surveys.csv").write_text(csv)
     >>> r = load(ws)
     >>> int(r.summary.loc[0, "rows_loaded"]), r.quarantine[["column", "action"]].values.tolist()
     (2, [['nps', 'nulled']])
@@ -669,8 +810,10 @@ def load(workspace: str | Path, *, progress: bool = False) -> LoadReport:
     try:
         con = duckdb.connect(str(ws / DATABASE_NAME))
     except duckdb.Error as e:
-        raise DataError(f"{ws / DATABASE_NAME} cannot be opened ({str(e).splitlines()[0]}). It is derived from the "
-                        "source files: close other programs using it, or delete it and run `cx load` again") from None
+        raise DataError(
+            f"{ws / DATABASE_NAME} cannot be opened ({str(e).splitlines()[0]}). It is derived from the "
+            "source files: close other programs using it, or delete it and run `cx load` again"
+        ) from None
     try:
         con.execute("BEGIN TRANSACTION")
         report = _run(ws, con, write=True, progress=progress)

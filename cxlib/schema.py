@@ -145,23 +145,53 @@ TABLES: dict[str, Table] = {
             time_column="updated_at",
             columns=(
                 _SOURCE,
-                _c("record_id", "string", True, "Key of the record in its system; unique within `source`. "
-                   "Other tables refer to it as `contact_ref`.", "CRM-0001234"),
+                _c(
+                    "record_id",
+                    "string",
+                    True,
+                    "Key of the record in its system; unique within `source`. "
+                    "Other tables refer to it as `contact_ref`.",
+                    "CRM-0001234",
+                ),
                 _c("first_name", "string", False, "Given name as typed.", "Robert"),
                 _c("last_name", "string", False, "Family name as typed.", "Smith"),
-                _c("email", "string", False, "Email address as typed (any case, tags, dots).", "Rob.Smith+shop@gmail.com",
-                   "email"),
-                _c("phone", "string", False, "Phone number in any national or international format.", "07700 900123",
-                   "phone"),
+                _c(
+                    "email",
+                    "string",
+                    False,
+                    "Email address as typed (any case, tags, dots).",
+                    "Rob.Smith+shop@gmail.com",
+                    "email",
+                ),
+                _c(
+                    "phone",
+                    "string",
+                    False,
+                    "Phone number in any national or international format.",
+                    "07700 900123",
+                    "phone",
+                ),
                 _c("street", "string", False, "Street address line.", "12 High Street"),
                 _c("city", "string", False, "Town or city.", "Leeds"),
                 _c("postcode", "string", False, "Postal code.", "LS1 4AB"),
                 _c("country", "string", False, "ISO 3166-1 alpha-2 country code.", "GB"),
                 _c("birth_date", "date", False, "Date of birth.", "1984-03-07", "birth_date"),
-                _c("created_at", "timestamp", False, "When the record was created (UTC).", "2024-02-01T09:30:00Z",
-                   "past"),
-                _c("updated_at", "timestamp", False, "When the record last changed (UTC).", "2024-06-11T17:02:00Z",
-                   "past"),
+                _c(
+                    "created_at",
+                    "timestamp",
+                    False,
+                    "When the record was created (UTC).",
+                    "2024-02-01T09:30:00Z",
+                    "past",
+                ),
+                _c(
+                    "updated_at",
+                    "timestamp",
+                    False,
+                    "When the record last changed (UTC).",
+                    "2024-06-11T17:02:00Z",
+                    "past",
+                ),
             ),
         ),
         Table(
@@ -172,19 +202,42 @@ TABLES: dict[str, Table] = {
             columns=(
                 _SOURCE,
                 _c("event_id", "string", True, "Key of the event; unique within `source`.", "E000000000042"),
-                _c("ts", "timestamp", True, "When it happened (UTC; offsets are converted).", "2024-03-02T18:04:11Z",
-                   "past"),
-                _c("event", "string", True, "What happened: page_view, product_view, add_to_cart, checkout_start, "
-                   "purchase, login, app_open, email_sent, email_open, email_click, email_holdout, ad_click, "
-                   "store_visit, referral.", "add_to_cart"),
+                _c(
+                    "ts",
+                    "timestamp",
+                    True,
+                    "When it happened (UTC; offsets are converted).",
+                    "2024-03-02T18:04:11Z",
+                    "past",
+                ),
+                _c(
+                    "event",
+                    "string",
+                    True,
+                    "What happened: page_view, product_view, add_to_cart, checkout_start, "
+                    "purchase, login, app_open, email_sent, email_open, email_click, email_holdout, ad_click, "
+                    "store_visit, referral.",
+                    "add_to_cart",
+                ),
                 _c("anonymous_id", "string", False, "Cookie or device id.", "ck_5f2a9c"),
-                _c("contact_ref", "string", False, "`record_id` of the contact when the person is logged in or known.",
-                   "SHOP-0004411"),
+                _c(
+                    "contact_ref",
+                    "string",
+                    False,
+                    "`record_id` of the contact when the person is logged in or known.",
+                    "SHOP-0004411",
+                ),
                 _c("email", "string", False, "Email address (email platforms).", "rob.smith@gmail.com", "email"),
                 _c("channel", "string", False, "web, app, email, paid_search, paid_social, display, store.", "web"),
                 _c("campaign", "string", False, "Campaign name, if the touchpoint belongs to one.", "spring_sale"),
-                _c("revenue", "float", False, "Revenue recorded by analytics on purchase events "
-                   "(the `orders` table is the system of record).", "59.90", "nonnegative"),
+                _c(
+                    "revenue",
+                    "float",
+                    False,
+                    "Revenue recorded by analytics on purchase events (the `orders` table is the system of record).",
+                    "59.90",
+                    "nonnegative",
+                ),
             ),
         ),
         Table(
@@ -196,10 +249,22 @@ TABLES: dict[str, Table] = {
                 _SOURCE,
                 _c("order_id", "string", True, "Key of the order; unique within `source`.", "O00001234"),
                 _c("ts", "timestamp", True, "When the order was placed (UTC).", "2024-03-02T18:09:40Z", "past"),
-                _c("amount", "float", True, "Order value, not negative; thousands separators are accepted.", "1,249.00",
-                   "nonnegative"),
-                _c("status", "string", True, "completed, returned or cancelled (common synonyms accepted).",
-                   "completed", "status"),
+                _c(
+                    "amount",
+                    "float",
+                    True,
+                    "Order value, not negative; thousands separators are accepted.",
+                    "1,249.00",
+                    "nonnegative",
+                ),
+                _c(
+                    "status",
+                    "string",
+                    True,
+                    "completed, returned or cancelled (common synonyms accepted).",
+                    "completed",
+                    "status",
+                ),
                 _c("contact_ref", "string", False, "`record_id` of the buyer's contact record.", "SHOP-0004411"),
                 _c("email", "string", False, "Email given at checkout.", "rob.smith@gmail.com", "email"),
                 _c("currency", "string", False, "ISO 4217 currency code.", "GBP"),
@@ -216,14 +281,25 @@ TABLES: dict[str, Table] = {
                 _SOURCE,
                 _c("ticket_id", "string", True, "Key of the ticket; unique within `source`.", "T0000123"),
                 _c("opened_at", "timestamp", True, "When the ticket was opened (UTC).", "2024-03-01T10:00:00Z", "past"),
-                _c("closed_at", "timestamp", False, "When it was closed (UTC); empty while open.",
-                   "2024-03-03T16:20:00Z", "past"),
+                _c(
+                    "closed_at",
+                    "timestamp",
+                    False,
+                    "When it was closed (UTC); empty while open.",
+                    "2024-03-03T16:20:00Z",
+                    "past",
+                ),
                 _c("contact_ref", "string", False, "`record_id` of the requester's contact record.", "HD-0000881"),
                 _c("email", "string", False, "Requester's email.", "rob.smith@gmail.com", "email"),
                 _c("phone", "string", False, "Requester's phone.", "+44 7700 900123", "phone"),
                 _c("channel", "string", False, "email, phone, chat or web_form.", "chat"),
-                _c("topic", "string", False, "pre_sale_question, delivery, return, billing, technical, account.",
-                   "pre_sale_question"),
+                _c(
+                    "topic",
+                    "string",
+                    False,
+                    "pre_sale_question, delivery, return, billing, technical, account.",
+                    "pre_sale_question",
+                ),
                 _c("resolved", "bool", False, "Whether the issue was resolved.", "true"),
                 _c("csat", "int", False, "Satisfaction score 1-5.", "4", "csat"),
             ),
@@ -251,8 +327,13 @@ TABLES: dict[str, Table] = {
             time_column=None,
             columns=(
                 _SOURCE,
-                _c("email_sha256", "string", False, "SHA-256 hex of the normalised (trimmed, lower-cased) email.",
-                   "9f86d08188…"),
+                _c(
+                    "email_sha256",
+                    "string",
+                    False,
+                    "SHA-256 hex of the normalised (trimmed, lower-cased) email.",
+                    "9f86d08188…",
+                ),
                 _c("postcode", "string", False, "Postal code the attributes describe.", "LS1 4AB"),
                 _c("income_band", "string", False, "Household income band.", "40-60k"),
                 _c("age_band", "string", False, "Age band.", "35-44"),
@@ -299,14 +380,27 @@ def data_model_markdown() -> str:
         "",
     ]
     for t in TABLES.values():
-        lines += [f"## {t.name}", "", t.description, "", f"Key: `{', '.join(t.key)}`. "
-                  + (f"Time column: `{t.time_column}`." if t.time_column else "No time column."), ""]
+        lines += [
+            f"## {t.name}",
+            "",
+            t.description,
+            "",
+            f"Key: `{', '.join(t.key)}`. "
+            + (f"Time column: `{t.time_column}`." if t.time_column else "No time column."),
+            "",
+        ]
         lines += ["| column | type | required | meaning | example |", "|---|---|---|---|---|"]
         for c in t.columns:
             lines.append(f"| {c.name} | {c.dtype} | {'yes' if c.required else 'no'} | {c.meaning} | `{c.example}` |")
         lines.append("")
-    lines += ["## quarantine", "", "Written by `cx load`: one row per problem found in a source row.", "",
-              "| column | meaning |", "|---|---|"]
+    lines += [
+        "## quarantine",
+        "",
+        "Written by `cx load`: one row per problem found in a source row.",
+        "",
+        "| column | meaning |",
+        "|---|---|",
+    ]
     lines += [f"| {n} | {m} |" for n, m in QUARANTINE_COLUMNS]
     lines.append("")
     return "\n".join(lines)

@@ -19,7 +19,7 @@ Examples
 >>> company = synth.generate(n_customers=300, seed=1, months=12)
 >>> sorted(company.tables)
 ['contacts', 'enrichment', 'events', 'orders', 'surveys', 'tickets']
->>> company.truth.people["persona"].isin(synth.PERSONAS).all()
+>>> bool(company.truth.people["persona"].isin(synth.PERSONAS).all())
 True
 """
 
@@ -71,39 +71,154 @@ _S = {s: i for i, s in enumerate(STAGES)}
 AW, CONS, PUR, ONB, REP, ADV, RISK, CHURN, WB, LOST = range(len(STAGES))
 _CUSTOMER_STAGES = np.array([ONB, REP, ADV, WB])
 
-# --- personas -----------------------------------------------------------------------------------------------------
+# --- personas -----------------------------------------------------------------------------------------------
 # Transition keys: (from, to) -> monthly probability; the rest of each row stays in the same stage.
 _PERSONA_SPECS: dict[str, dict] = {
     "loyal_app": dict(
-        share=0.18, channels=dict(web=0.5, app=1.6, email=0.6, store=0.3), app_p=0.9, subscribe_p=0.6,
-        order_rate=1.1, aov=(4.0, 0.35), ticket_rate=0.05, presale_rate=0.10, return_p=0.05, nps=9.0,
-        move={(AW, CONS): 0.55, (AW, LOST): 0.10, (CONS, PUR): 0.50, (CONS, LOST): 0.08, (ONB, REP): 0.70,
-              (ONB, RISK): 0.05, (REP, ADV): 0.10, (REP, RISK): 0.03, (ADV, RISK): 0.02, (ADV, REP): 0.05,
-              (RISK, REP): 0.40, (RISK, CHURN): 0.15, (CHURN, WB): 0.05, (WB, REP): 0.50, (WB, CHURN): 0.20}),
+        share=0.18,
+        channels=dict(web=0.5, app=1.6, email=0.6, store=0.3),
+        app_p=0.9,
+        subscribe_p=0.6,
+        order_rate=1.1,
+        aov=(4.0, 0.35),
+        ticket_rate=0.05,
+        presale_rate=0.10,
+        return_p=0.05,
+        nps=9.0,
+        move={
+            (AW, CONS): 0.55,
+            (AW, LOST): 0.10,
+            (CONS, PUR): 0.50,
+            (CONS, LOST): 0.08,
+            (ONB, REP): 0.70,
+            (ONB, RISK): 0.05,
+            (REP, ADV): 0.10,
+            (REP, RISK): 0.03,
+            (ADV, RISK): 0.02,
+            (ADV, REP): 0.05,
+            (RISK, REP): 0.40,
+            (RISK, CHURN): 0.15,
+            (CHURN, WB): 0.05,
+            (WB, REP): 0.50,
+            (WB, CHURN): 0.20,
+        },
+    ),
     "deal_seeker": dict(
-        share=0.26, channels=dict(web=0.9, app=0.3, email=1.8, store=0.2), app_p=0.2, subscribe_p=0.95,
-        order_rate=0.55, aov=(3.3, 0.45), ticket_rate=0.08, presale_rate=0.12, return_p=0.10, nps=7.0,
-        move={(AW, CONS): 0.45, (AW, LOST): 0.15, (CONS, PUR): 0.30, (CONS, LOST): 0.12, (ONB, REP): 0.50,
-              (ONB, RISK): 0.15, (REP, ADV): 0.03, (REP, RISK): 0.10, (ADV, RISK): 0.06, (ADV, REP): 0.10,
-              (RISK, REP): 0.25, (RISK, CHURN): 0.25, (CHURN, WB): 0.04, (WB, REP): 0.40, (WB, CHURN): 0.30}),
+        share=0.26,
+        channels=dict(web=0.9, app=0.3, email=1.8, store=0.2),
+        app_p=0.2,
+        subscribe_p=0.95,
+        order_rate=0.55,
+        aov=(3.3, 0.45),
+        ticket_rate=0.08,
+        presale_rate=0.12,
+        return_p=0.10,
+        nps=7.0,
+        move={
+            (AW, CONS): 0.45,
+            (AW, LOST): 0.15,
+            (CONS, PUR): 0.30,
+            (CONS, LOST): 0.12,
+            (ONB, REP): 0.50,
+            (ONB, RISK): 0.15,
+            (REP, ADV): 0.03,
+            (REP, RISK): 0.10,
+            (ADV, RISK): 0.06,
+            (ADV, REP): 0.10,
+            (RISK, REP): 0.25,
+            (RISK, CHURN): 0.25,
+            (CHURN, WB): 0.04,
+            (WB, REP): 0.40,
+            (WB, CHURN): 0.30,
+        },
+    ),
     "service_reliant": dict(
-        share=0.16, channels=dict(web=1.2, app=0.2, email=0.6, store=0.4), app_p=0.1, subscribe_p=0.5,
-        order_rate=0.5, aov=(4.2, 0.40), ticket_rate=0.45, presale_rate=0.55, return_p=0.18, nps=5.0,
-        move={(AW, CONS): 0.40, (AW, LOST): 0.15, (CONS, PUR): 0.35, (CONS, LOST): 0.10, (ONB, REP): 0.45,
-              (ONB, RISK): 0.20, (REP, ADV): 0.02, (REP, RISK): 0.15, (ADV, RISK): 0.10, (ADV, REP): 0.10,
-              (RISK, REP): 0.20, (RISK, CHURN): 0.35, (CHURN, WB): 0.02, (WB, REP): 0.30, (WB, CHURN): 0.40}),
+        share=0.16,
+        channels=dict(web=1.2, app=0.2, email=0.6, store=0.4),
+        app_p=0.1,
+        subscribe_p=0.5,
+        order_rate=0.5,
+        aov=(4.2, 0.40),
+        ticket_rate=0.45,
+        presale_rate=0.55,
+        return_p=0.18,
+        nps=5.0,
+        move={
+            (AW, CONS): 0.40,
+            (AW, LOST): 0.15,
+            (CONS, PUR): 0.35,
+            (CONS, LOST): 0.10,
+            (ONB, REP): 0.45,
+            (ONB, RISK): 0.20,
+            (REP, ADV): 0.02,
+            (REP, RISK): 0.15,
+            (ADV, RISK): 0.10,
+            (ADV, REP): 0.10,
+            (RISK, REP): 0.20,
+            (RISK, CHURN): 0.35,
+            (CHURN, WB): 0.02,
+            (WB, REP): 0.30,
+            (WB, CHURN): 0.40,
+        },
+    ),
     "big_ticket": dict(
-        share=0.15, channels=dict(web=0.8, app=0.1, email=0.3, store=1.5), app_p=0.05, subscribe_p=0.3,
-        order_rate=0.18, aov=(5.6, 0.50), ticket_rate=0.10, presale_rate=0.30, return_p=0.06, nps=8.0,
-        move={(AW, CONS): 0.35, (AW, LOST): 0.12, (CONS, PUR): 0.25, (CONS, LOST): 0.10, (ONB, REP): 0.55,
-              (ONB, RISK): 0.08, (REP, ADV): 0.06, (REP, RISK): 0.05, (ADV, RISK): 0.04, (ADV, REP): 0.06,
-              (RISK, REP): 0.30, (RISK, CHURN): 0.15, (CHURN, WB): 0.03, (WB, REP): 0.45, (WB, CHURN): 0.25}),
+        share=0.15,
+        channels=dict(web=0.8, app=0.1, email=0.3, store=1.5),
+        app_p=0.05,
+        subscribe_p=0.3,
+        order_rate=0.18,
+        aov=(5.6, 0.50),
+        ticket_rate=0.10,
+        presale_rate=0.30,
+        return_p=0.06,
+        nps=8.0,
+        move={
+            (AW, CONS): 0.35,
+            (AW, LOST): 0.12,
+            (CONS, PUR): 0.25,
+            (CONS, LOST): 0.10,
+            (ONB, REP): 0.55,
+            (ONB, RISK): 0.08,
+            (REP, ADV): 0.06,
+            (REP, RISK): 0.05,
+            (ADV, RISK): 0.04,
+            (ADV, REP): 0.06,
+            (RISK, REP): 0.30,
+            (RISK, CHURN): 0.15,
+            (CHURN, WB): 0.03,
+            (WB, REP): 0.45,
+            (WB, CHURN): 0.25,
+        },
+    ),
     "window_shopper": dict(
-        share=0.25, channels=dict(web=1.8, app=0.4, email=0.5, store=0.2), app_p=0.25, subscribe_p=0.4,
-        order_rate=0.25, aov=(3.6, 0.40), ticket_rate=0.06, presale_rate=0.08, return_p=0.15, nps=6.5,
-        move={(AW, CONS): 0.60, (AW, LOST): 0.10, (CONS, PUR): 0.10, (CONS, LOST): 0.18, (ONB, REP): 0.35,
-              (ONB, RISK): 0.25, (REP, ADV): 0.01, (REP, RISK): 0.15, (ADV, RISK): 0.08, (ADV, REP): 0.15,
-              (RISK, REP): 0.15, (RISK, CHURN): 0.40, (CHURN, WB): 0.02, (WB, REP): 0.30, (WB, CHURN): 0.40}),
+        share=0.25,
+        channels=dict(web=1.8, app=0.4, email=0.5, store=0.2),
+        app_p=0.25,
+        subscribe_p=0.4,
+        order_rate=0.25,
+        aov=(3.6, 0.40),
+        ticket_rate=0.06,
+        presale_rate=0.08,
+        return_p=0.15,
+        nps=6.5,
+        move={
+            (AW, CONS): 0.60,
+            (AW, LOST): 0.10,
+            (CONS, PUR): 0.10,
+            (CONS, LOST): 0.18,
+            (ONB, REP): 0.35,
+            (ONB, RISK): 0.25,
+            (REP, ADV): 0.01,
+            (REP, RISK): 0.15,
+            (ADV, RISK): 0.08,
+            (ADV, REP): 0.15,
+            (RISK, REP): 0.15,
+            (RISK, CHURN): 0.40,
+            (CHURN, WB): 0.02,
+            (WB, REP): 0.30,
+            (WB, CHURN): 0.40,
+        },
+    ),
 }
 PERSONAS: tuple[str, ...] = tuple(_PERSONA_SPECS)
 _SHARES = np.array([_PERSONA_SPECS[p]["share"] for p in PERSONAS])
@@ -117,28 +232,197 @@ _WINBACK_UPLIFT = 0.15  # absolute lift of at_risk -> repeat in the month a trea
 _WINBACK_HOLDOUT = 0.2
 _CHANNELS = ("web", "app", "email", "store")
 
-# --- identity material --------------------------------------------------------------------------------------------
-_FIRST = ["Robert", "William", "James", "Elizabeth", "Katherine", "Margaret", "Thomas", "Michael", "Jennifer",
-          "Alexander", "Christopher", "Daniel", "Samuel", "Joseph", "Victoria", "Rebecca", "Jessica", "Nicholas",
-          "Matthew", "Anthony", "Benjamin", "Charlotte", "Olivia", "Amelia", "Sophie", "Emily", "Grace", "Hannah",
-          "Lucy", "Chloe", "Oliver", "Harry", "George", "Jack", "Noah", "Leo", "Oscar", "Freya", "Isla", "Ava",
-          "Mia", "Ella", "Ruby", "Lily", "Evie", "Aisha", "Mohammed", "Priya", "Arjun", "Fatima", "Lukas", "Anna",
-          "Marie", "Jean", "Camille", "Hugo", "Sean", "Niamh", "Ciaran", "Aoife"]
-_NICK = {"Robert": "Bob", "William": "Bill", "James": "Jim", "Elizabeth": "Liz", "Katherine": "Kate",
-         "Margaret": "Maggie", "Thomas": "Tom", "Michael": "Mike", "Jennifer": "Jen", "Alexander": "Alex",
-         "Christopher": "Chris", "Daniel": "Dan", "Samuel": "Sam", "Joseph": "Joe", "Victoria": "Vicky",
-         "Rebecca": "Becky", "Jessica": "Jess", "Nicholas": "Nick", "Matthew": "Matt", "Anthony": "Tony",
-         "Benjamin": "Ben", "Charlotte": "Lottie", "Olivia": "Liv", "Amelia": "Millie", "Sophie": "Soph"}
-_LAST = ["Smith", "Jones", "Williams", "Taylor", "Brown", "Davies", "Evans", "Wilson", "Thomas", "Johnson",
-         "Roberts", "Robinson", "Thompson", "Wright", "Walker", "White", "Edwards", "Hughes", "Green", "Hall",
-         "Lewis", "Harris", "Clarke", "Patel", "Jackson", "Wood", "Turner", "Martin", "Cooper", "Hill", "Ward",
-         "Morris", "Moore", "Clark", "Lee", "King", "Baker", "Harrison", "Morgan", "Allen", "James", "Scott",
-         "Phillips", "Watson", "Davis", "Parker", "Price", "Bennett", "Young", "Griffiths", "Mitchell", "Kelly",
-         "Cook", "Carter", "Richardson", "Bailey", "Collins", "Bell", "Shaw", "Murphy", "Miller", "Cox", "Khan",
-         "Ali", "Singh", "Müller", "Schmidt", "Schneider", "Fischer", "Martin", "Bernard", "Dubois", "Durand",
-         "Byrne", "Ryan", "O'Brien", "Walsh", "Nowak", "Kowalski", "Chen", "Wang", "Nguyen", "Rossi"]
-_STREETS = ["High Street", "Station Road", "Church Lane", "Park Avenue", "Mill Road", "Victoria Road", "Green Lane",
-            "Manor Road", "Kings Road", "Queens Road", "The Crescent", "New Street", "School Lane", "Main Street"]
+# --- identity material --------------------------------------------------------------------------------------
+_FIRST = [
+    "Robert",
+    "William",
+    "James",
+    "Elizabeth",
+    "Katherine",
+    "Margaret",
+    "Thomas",
+    "Michael",
+    "Jennifer",
+    "Alexander",
+    "Christopher",
+    "Daniel",
+    "Samuel",
+    "Joseph",
+    "Victoria",
+    "Rebecca",
+    "Jessica",
+    "Nicholas",
+    "Matthew",
+    "Anthony",
+    "Benjamin",
+    "Charlotte",
+    "Olivia",
+    "Amelia",
+    "Sophie",
+    "Emily",
+    "Grace",
+    "Hannah",
+    "Lucy",
+    "Chloe",
+    "Oliver",
+    "Harry",
+    "George",
+    "Jack",
+    "Noah",
+    "Leo",
+    "Oscar",
+    "Freya",
+    "Isla",
+    "Ava",
+    "Mia",
+    "Ella",
+    "Ruby",
+    "Lily",
+    "Evie",
+    "Aisha",
+    "Mohammed",
+    "Priya",
+    "Arjun",
+    "Fatima",
+    "Lukas",
+    "Anna",
+    "Marie",
+    "Jean",
+    "Camille",
+    "Hugo",
+    "Sean",
+    "Niamh",
+    "Ciaran",
+    "Aoife",
+]
+_NICK = {
+    "Robert": "Bob",
+    "William": "Bill",
+    "James": "Jim",
+    "Elizabeth": "Liz",
+    "Katherine": "Kate",
+    "Margaret": "Maggie",
+    "Thomas": "Tom",
+    "Michael": "Mike",
+    "Jennifer": "Jen",
+    "Alexander": "Alex",
+    "Christopher": "Chris",
+    "Daniel": "Dan",
+    "Samuel": "Sam",
+    "Joseph": "Joe",
+    "Victoria": "Vicky",
+    "Rebecca": "Becky",
+    "Jessica": "Jess",
+    "Nicholas": "Nick",
+    "Matthew": "Matt",
+    "Anthony": "Tony",
+    "Benjamin": "Ben",
+    "Charlotte": "Lottie",
+    "Olivia": "Liv",
+    "Amelia": "Millie",
+    "Sophie": "Soph",
+}
+_LAST = [
+    "Smith",
+    "Jones",
+    "Williams",
+    "Taylor",
+    "Brown",
+    "Davies",
+    "Evans",
+    "Wilson",
+    "Thomas",
+    "Johnson",
+    "Roberts",
+    "Robinson",
+    "Thompson",
+    "Wright",
+    "Walker",
+    "White",
+    "Edwards",
+    "Hughes",
+    "Green",
+    "Hall",
+    "Lewis",
+    "Harris",
+    "Clarke",
+    "Patel",
+    "Jackson",
+    "Wood",
+    "Turner",
+    "Martin",
+    "Cooper",
+    "Hill",
+    "Ward",
+    "Morris",
+    "Moore",
+    "Clark",
+    "Lee",
+    "King",
+    "Baker",
+    "Harrison",
+    "Morgan",
+    "Allen",
+    "James",
+    "Scott",
+    "Phillips",
+    "Watson",
+    "Davis",
+    "Parker",
+    "Price",
+    "Bennett",
+    "Young",
+    "Griffiths",
+    "Mitchell",
+    "Kelly",
+    "Cook",
+    "Carter",
+    "Richardson",
+    "Bailey",
+    "Collins",
+    "Bell",
+    "Shaw",
+    "Murphy",
+    "Miller",
+    "Cox",
+    "Khan",
+    "Ali",
+    "Singh",
+    "Müller",
+    "Schmidt",
+    "Schneider",
+    "Fischer",
+    "Martin",
+    "Bernard",
+    "Dubois",
+    "Durand",
+    "Byrne",
+    "Ryan",
+    "O'Brien",
+    "Walsh",
+    "Nowak",
+    "Kowalski",
+    "Chen",
+    "Wang",
+    "Nguyen",
+    "Rossi",
+]
+_STREETS = [
+    "High Street",
+    "Station Road",
+    "Church Lane",
+    "Park Avenue",
+    "Mill Road",
+    "Victoria Road",
+    "Green Lane",
+    "Manor Road",
+    "Kings Road",
+    "Queens Road",
+    "The Crescent",
+    "New Street",
+    "School Lane",
+    "Main Street",
+]
 _COUNTRIES = {
     # country: (share, currency, dialling code, mobile prefix, cities)
     "GB": (0.70, "GBP", "44", "7", ["London", "Leeds", "Manchester", "Bristol", "Glasgow", "Cardiff", "York"]),
@@ -148,8 +432,18 @@ _COUNTRIES = {
 }
 _COUNTRY_CODES = list(_COUNTRIES)
 _COUNTRY_CDF = np.cumsum([v[0] for v in _COUNTRIES.values()])
-_DOMAINS = ["gmail.com", "gmail.com", "gmail.com", "outlook.com", "yahoo.co.uk", "hotmail.com", "icloud.com",
-            "proton.me", "web.de", "orange.fr"]
+_DOMAINS = [
+    "gmail.com",
+    "gmail.com",
+    "gmail.com",
+    "outlook.com",
+    "yahoo.co.uk",
+    "hotmail.com",
+    "icloud.com",
+    "proton.me",
+    "web.de",
+    "orange.fr",
+]
 JUNK_EMAILS = ("test@example.com", "noemail@none.com", "na@na.com")
 CALL_CENTRE_PHONE = "+44 20 7946 0000"
 _KIOSK_COOKIES = tuple(f"ck_kiosk_{i:02d}" for i in range(5))
@@ -313,7 +607,7 @@ def _draw(rows: np.ndarray, u: np.ndarray) -> np.ndarray:
     return np.minimum((u[:, None] > cdf).sum(axis=1), rows.shape[1] - 1)
 
 
-# --- the simulation of one block -------------------------------------------------------------------------------------
+# --- the simulation of one block ----------------------------------------------------------------------------
 
 
 @dataclass
@@ -335,8 +629,7 @@ def _simulate_block(cfg: _Config, block: int) -> _Block:
     months = cfg.months
     # Person attributes: a fixed number of uniforms per person, so that every scenario sees the same people.
     A = rng_attr.random((n, 16))
-    persona = np.minimum(np.searchsorted(np.cumsum(_SHARES), A[:, 0] * _SHARES.sum(), side="right"),
-                         len(PERSONAS) - 1)
+    persona = np.minimum(np.searchsorted(np.cumsum(_SHARES), A[:, 0] * _SHARES.sum(), side="right"), len(PERSONAS) - 1)
     arrival = np.floor(A[:, 1] * max(1, int(months * 0.75))).astype(int)
     blitz = A[:, 2] < _BLITZ_SHARE
     spec = [_PERSONA_SPECS[p] for p in PERSONAS]
@@ -355,8 +648,15 @@ def _simulate_block(cfg: _Config, block: int) -> _Block:
     win_lo, win_hi = int(months * 0.5), int(months * 0.5) + 3
     presale_rate = np.array([s["presale_rate"] for s in spec])[persona]
     order_rate = np.array([s["order_rate"] for s in spec])[persona]
-    counters = dict(presale_unresolved=0, abandonments_caused=0.0, winback_treated=0, winback_holdout=0,
-                    winback_uplift_realised=0.0, blitz_arrivals=0, blitz_lost_caused=0.0)
+    counters = dict(
+        presale_unresolved=0,
+        abandonments_caused=0.0,
+        winback_treated=0,
+        winback_holdout=0,
+        winback_uplift_realised=0.0,
+        blitz_arrivals=0,
+        blitz_lost_caused=0.0,
+    )
     stage = np.full(n, -1)
     T = cfg.T
     for m in range(months):
@@ -366,6 +666,7 @@ def _simulate_block(cfg: _Config, block: int) -> _Block:
         u = U[:, m]
         presale[:, m] = active & (stage == CONS) & (u[:, 1] < presale_rate)
         unresolved[:, m] = presale[:, m] & (u[:, 2] < _PRESALE_UNRESOLVED_P)
+        counters["presale_unresolved"] += int(unresolved[:, m].sum())
         eligible = (stage == RISK) & (win_lo <= m < win_hi) & ~campaign_done
         treated[:, m] = eligible & (u[:, 3] >= _WINBACK_HOLDOUT)
         holdout[:, m] = eligible & (u[:, 3] < _WINBACK_HOLDOUT)
@@ -392,7 +693,6 @@ def _simulate_block(cfg: _Config, block: int) -> _Block:
             rows[tr] = _add_to(rows[tr], REP, _WINBACK_UPLIFT)
         nxt = _draw(rows, u[:, 0])
         counterfactual = _draw(base, u[:, 0])
-        counters["presale_unresolved"] += int(unresolved[:, m].sum())
         counters["abandonments_caused"] += float(((nxt != PUR) & (counterfactual == PUR) & pen).sum())
         counters["blitz_arrivals"] += int((blitz & (arrival == m)).sum())
         counters["blitz_lost_caused"] += float(((nxt != CONS) & (counterfactual == CONS) & bl).sum())
@@ -413,32 +713,62 @@ def _simulate_block(cfg: _Config, block: int) -> _Block:
 
     people_ids = np.array([f"P{start_person + i:07d}" for i in range(n)], dtype=object)
     ident = _identities(cfg, rng_attr, A, n, persona, country_idx, people_ids)
-    hist = pd.DataFrame({
-        "person_id": np.repeat(people_ids, months),
-        "month": np.tile(cfg.month_starts[:-1].astype("datetime64[s]"), n),
-        "stage": stage_hist.reshape(-1),
-        "orders": orders_n.reshape(-1),
-        "revenue": np.round(revenue.reshape(-1), 2),
-    })
+    hist = pd.DataFrame(
+        {
+            "person_id": np.repeat(people_ids, months),
+            "month": np.tile(cfg.month_starts[:-1].astype("datetime64[s]"), n),
+            "stage": stage_hist.reshape(-1),
+            "orders": orders_n.reshape(-1),
+            "revenue": np.round(revenue.reshape(-1), 2),
+        }
+    )
     hist = hist[hist["stage"] >= 0].reset_index(drop=True)
     hist["stage"] = pd.Categorical.from_codes(hist["stage"].astype(int), categories=list(STAGES))
-    people = pd.DataFrame({
-        "person_id": people_ids,
-        "persona": np.array(PERSONAS, dtype=object)[persona],
-        "arrival_month": cfg.month_starts[arrival].astype("datetime64[s]"),
-        "acquired_by_blitz": blitz,
-        "app_user": app_user,
-        "email_subscriber": subscriber,
-        **{k: v for k, v in ident.items() if not k.startswith("_")},
-    })
-    emitter = _Emitter(cfg, rng, block, n, people_ids, persona, ident, stage_hist, orders_n, amounts, status,
-                       presale, unresolved, treated, holdout, blitz, app_user, subscriber, country_idx)
+    people = pd.DataFrame(
+        {
+            "person_id": people_ids,
+            "persona": np.array(PERSONAS, dtype=object)[persona],
+            "arrival_month": cfg.month_starts[arrival].astype("datetime64[s]"),
+            "acquired_by_blitz": blitz,
+            "app_user": app_user,
+            "email_subscriber": subscriber,
+            **{k: v for k, v in ident.items() if not k.startswith("_")},
+        }
+    )
+    emitter = _Emitter(
+        cfg,
+        rng,
+        block,
+        n,
+        people_ids,
+        persona,
+        ident,
+        stage_hist,
+        orders_n,
+        amounts,
+        status,
+        presale,
+        unresolved,
+        treated,
+        holdout,
+        blitz,
+        app_user,
+        subscriber,
+        country_idx,
+    )
     tables, record_map = emitter.run()
     return _Block(tables, people, hist, record_map, counters)
 
 
-def _identities(cfg: _Config, rng: np.random.Generator, A: np.ndarray, n: int, persona: np.ndarray,
-                country_idx: np.ndarray, people_ids: np.ndarray) -> dict[str, np.ndarray]:
+def _identities(
+    cfg: _Config,
+    rng: np.random.Generator,
+    A: np.ndarray,
+    n: int,
+    persona: np.ndarray,
+    country_idx: np.ndarray,
+    people_ids: np.ndarray,
+) -> dict[str, np.ndarray]:
     """True identity of each person: names, emails, phones, addresses, devices."""
     noise = cfg.noise
     first = np.array(_FIRST, dtype=object)[rng.integers(0, len(_FIRST), n)]
@@ -452,7 +782,7 @@ def _identities(cfg: _Config, rng: np.random.Generator, A: np.ndarray, n: int, p
     city_u = rng.random(n)
     pc_letters = rng.integers(0, 26, (n, 4))
     pc_digits = rng.integers(1, 10, (n, 2))
-    birth = (np.datetime64("1950-01-01") + rng.integers(0, 365 * 52, n).astype("timedelta64[D]"))
+    birth = np.datetime64("1950-01-01") + rng.integers(0, 365 * 52, n).astype("timedelta64[D]")
     domain = np.array(_DOMAINS, dtype=object)[rng.integers(0, len(_DOMAINS), n)]
     n_cookies = rng.integers(1, 4, n)
     cookie_bits = rng.integers(0, 2**62, (n, 3))
@@ -478,8 +808,11 @@ def _identities(cfg: _Config, rng: np.random.Generator, A: np.ndarray, n: int, p
         new_street[i] = f"{new_house[i]} {_STREETS[new_street_i[i]]}"
         city[i] = cities[int(city_u[i] * len(cities))]
         L = pc_letters[i]
-        postcode[i] = (f"{chr(65 + L[0])}{chr(65 + L[1])}{pc_digits[i, 0]} {pc_digits[i, 1]}{chr(65 + L[2])}{chr(65 + L[3])}"
-                       if c == "GB" else f"{''.join(map(str, digits[i, :5]))}")
+        postcode[i] = (
+            f"{chr(65 + L[0])}{chr(65 + L[1])}{pc_digits[i, 0]} {pc_digits[i, 1]}{chr(65 + L[2])}{chr(65 + L[3])}"
+            if c == "GB"
+            else f"{''.join(map(str, digits[i, :5]))}"
+        )
     street, city, postcode, last = (np.array(x, dtype=object) for x in (street, city, postcode, last))
     # Households: a person shares the address and surname of the previous person in the block.
     hh = np.where((household_u < noise.household) & (np.arange(n) > 0))[0]
@@ -489,11 +822,18 @@ def _identities(cfg: _Config, rng: np.random.Generator, A: np.ndarray, n: int, p
         countries[i] = countries[i - 1]
         household_id[i] = household_id[i - 1]
     return {
-        "first_name": first, "last_name": last, "email": np.array(email, dtype=object),
+        "first_name": first,
+        "last_name": last,
+        "email": np.array(email, dtype=object),
         "work_email": np.where(second_email, np.array(work_email, dtype=object), None),
-        "phone": np.array(phone, dtype=object), "street": street, "city": city, "postcode": postcode,
+        "phone": np.array(phone, dtype=object),
+        "street": street,
+        "city": city,
+        "postcode": postcode,
         "new_street": np.where(moved_month >= 0, np.array(new_street, dtype=object), None),
-        "moved_month": moved_month, "country": countries, "birth_date": birth.astype("datetime64[s]"),
+        "moved_month": moved_month,
+        "country": countries,
+        "birth_date": birth.astype("datetime64[s]"),
         "household_id": household_id,
         "_cookies": np.array([[f"ck_{b:016x}" for b in row] for row in cookie_bits], dtype=object),
         "_n_cookies": n_cookies,
@@ -504,8 +844,28 @@ def _identities(cfg: _Config, rng: np.random.Generator, A: np.ndarray, n: int, p
 class _Emitter:
     """Writes what each system recorded, given the simulated lives of one block of people."""
 
-    def __init__(self, cfg, rng, block, n, people_ids, persona, ident, stage_hist, orders_n, amounts, status,
-                 presale, unresolved, treated, holdout, blitz, app_user, subscriber, country_idx):
+    def __init__(
+        self,
+        cfg,
+        rng,
+        block,
+        n,
+        people_ids,
+        persona,
+        ident,
+        stage_hist,
+        orders_n,
+        amounts,
+        status,
+        presale,
+        unresolved,
+        treated,
+        holdout,
+        blitz,
+        app_user,
+        subscriber,
+        country_idx,
+    ):
         self.__dict__.update(locals())
         del self.__dict__["self"]
         self.spec = [_PERSONA_SPECS[p] for p in PERSONAS]
@@ -542,7 +902,7 @@ class _Emitter:
             local, _, dom = e.partition("@")
             if u[i, 0] < noise.email_variant * source_rate:
                 if dom == "gmail.com" and "." not in local:
-                    local = local[: len(local) // 2] + "." + local[len(local) // 2:]
+                    local = local[: len(local) // 2] + "." + local[len(local) // 2 :]
                 else:
                     local = f"{local}+{'shop' if u[i, 2] < 0.5 else 'news'}"
             e = f"{local}@{dom}"
@@ -558,10 +918,15 @@ class _Emitter:
             if ph is None:
                 continue
             code = next(v[2] for v in _COUNTRIES.values() if ph.startswith("+" + v[2]))
-            nsn = ph[1 + len(code):]
+            nsn = ph[1 + len(code) :]
             f = int(u[i] * 5)
-            out[i] = (ph, f"+{code} {nsn[:4]} {nsn[4:]}", f"0{nsn[:4]} {nsn[4:]}", f"0{nsn[:4]}-{nsn[4:7]}-{nsn[7:]}",
-                      f"00{code}{nsn}")[f]
+            out[i] = (
+                ph,
+                f"+{code} {nsn[:4]} {nsn[4:]}",
+                f"0{nsn[:4]} {nsn[4:]}",
+                f"0{nsn[:4]}-{nsn[4:7]}-{nsn[7:]}",
+                f"00{code}{nsn}",
+            )[f]
         return out
 
     def _typo(self, names: np.ndarray, rate: float) -> np.ndarray:
@@ -571,13 +936,24 @@ class _Emitter:
             if s is None or u[i, 0] >= rate or len(s) < 3:
                 continue
             j = 1 + int(u[i, 1] * (len(s) - 2))
-            out[i] = s[:j] + s[j + 1] + s[j] + s[j + 2:] if j + 1 < len(s) else s[:j]
+            out[i] = s[:j] + s[j + 1] + s[j] + s[j + 2 :] if j + 1 < len(s) else s[:j]
         return out
 
     # -- contacts --
-    def _contacts(self, source: str, prefix: str, who: np.ndarray, month: np.ndarray, *, typo_rate: float,
-                  use_work: bool = False, phone_p: float = 0.7, birth_p: float = 0.0, address_p: float = 0.8,
-                  birth_fmt: str = "iso") -> np.ndarray:
+    def _contacts(
+        self,
+        source: str,
+        prefix: str,
+        who: np.ndarray,
+        month: np.ndarray,
+        *,
+        typo_rate: float,
+        use_work: bool = False,
+        phone_p: float = 0.7,
+        birth_p: float = 0.0,
+        address_p: float = 0.8,
+        birth_fmt: str = "iso",
+    ) -> np.ndarray:
         I, noise, k = self.ident, self.cfg.noise, len(who)
         ids = self._ids(prefix, k)
         u = self.rng.random((k, 10))
@@ -593,8 +969,9 @@ class _Emitter:
             email = np.where(I["work_email"][who] != None, I["work_email"][who], email)  # noqa: E711
         email = self._email_variant(email)
         email = np.where(u[:, 2] < noise.missing_email, None, email)
-        email = np.where(u[:, 3] < noise.junk_email, np.array(JUNK_EMAILS, dtype=object)[(u[:, 4] * 3).astype(int)],
-                         email)
+        email = np.where(
+            u[:, 3] < noise.junk_email, np.array(JUNK_EMAILS, dtype=object)[(u[:, 4] * 3).astype(int)], email
+        )
         phone = np.where(u[:, 5] < phone_p, self._phone_format(I["phone"][who]), None)
         moved = (I["moved_month"][who] >= 0) & (month >= I["moved_month"][who])
         street = np.where(moved, I["new_street"][who], I["street"][who])
@@ -611,17 +988,30 @@ class _Emitter:
         d = u[:, 9] / max(noise.defects, 1e-12)
         defect = np.select([d < 1, d < 2, d < 3], ["malformed phone", "impossible birth date", "malformed email"], "")
         phone = np.where(defect == "malformed phone", "n/a", phone)
-        birth_s = np.where(defect == "impossible birth date", "2091-02-30" if birth_fmt == "iso" else "20910230", birth_s)
-        email = np.where((defect == "malformed email") & (email != None),  # noqa: E711
-                         np.array([str(e).replace("@", "[at]") for e in email], dtype=object), email)
+        birth_s = np.where(
+            defect == "impossible birth date", "2091-02-30" if birth_fmt == "iso" else "20910230", birth_s
+        )
+        email = np.where(
+            (defect == "malformed email") & (email != None),  # noqa: E711
+            np.array([str(e).replace("@", "[at]") for e in email], dtype=object),
+            email,
+        )
         defect = np.where((defect == "") | ((defect == "malformed email") & (email == None)), None, defect)  # noqa: E711
         defect = defect.astype(object)
         rows = {
-            "source": np.full(k, source, dtype=object), "record_id": ids, "first_name": first, "last_name": last,
-            "email": email, "phone": phone, "street": np.where(has_addr, street, None),
-            "city": np.where(has_addr, I["city"][who], None), "postcode": np.where(has_addr, I["postcode"][who], None),
-            "country": np.where(u[:, 8] < 0.9, I["country"][who], None), "birth_date": birth_s,
-            "created_at": _iso(created), "updated_at": _iso(upd),
+            "source": np.full(k, source, dtype=object),
+            "record_id": ids,
+            "first_name": first,
+            "last_name": last,
+            "email": email,
+            "phone": phone,
+            "street": np.where(has_addr, street, None),
+            "city": np.where(has_addr, I["city"][who], None),
+            "postcode": np.where(has_addr, I["postcode"][who], None),
+            "country": np.where(u[:, 8] < 0.9, I["country"][who], None),
+            "birth_date": birth_s,
+            "created_at": _iso(created),
+            "updated_at": _iso(upd),
         }
         self._add("contacts", rows, who, defect)
         return ids
@@ -639,7 +1029,6 @@ class _Emitter:
 
     def run(self) -> tuple[dict[str, pa.Table], pa.Table]:
         sh, rng, n, months = self.stage_hist, self.rng, self.n, self.months
-        I = self.ident
         ch = np.array([[s["channels"][c] for c in _CHANNELS] for s in self.spec])[self.persona]  # (n, 4)
         # --- who has which record, created when
         first_cons = self._first_month(sh == CONS)
@@ -658,8 +1047,9 @@ class _Emitter:
             return ids
 
         shop_id = make("shop", "SHOP-", shop_month, typo_rate=0.01, phone_p=0.5, address_p=0.9)
-        crm_id = make("crm", "CRM-", first_pur, typo_rate=self.cfg.noise.typo, phone_p=0.8, birth_p=0.6,
-                      birth_fmt="yyyymmdd")
+        crm_id = make(
+            "crm", "CRM-", first_pur, typo_rate=self.cfg.noise.typo, phone_p=0.8, birth_p=0.6, birth_fmt="yyyymmdd"
+        )
         hd_id = make("helpdesk", "HD-", first_ticket, typo_rate=self.cfg.noise.typo, phone_p=0.6, address_p=0.1)
         esp_id = make("email_platform", "ESP-", sub_month, typo_rate=0.01, phone_p=0.0, address_p=0.0)
         loy_id = make("loyalty", "LOY-", loyalty_month, typo_rate=0.02, use_work=False, phone_p=0.9, birth_p=0.9)
@@ -679,7 +1069,9 @@ class _Emitter:
     def _ticket_plan(self) -> np.ndarray:
         sh = self.stage_hist
         rate = np.array([s["ticket_rate"] for s in self.spec])[self.persona]
-        lam = np.where(np.isin(sh, [ONB, REP, ADV, WB, PUR]), rate[:, None], np.where(sh == RISK, rate[:, None] * 1.5, 0))
+        lam = np.where(
+            np.isin(sh, [ONB, REP, ADV, WB, PUR]), rate[:, None], np.where(sh == RISK, rate[:, None] * 1.5, 0)
+        )
         k = self.rng.poisson(lam)
         return k + self.presale.astype(int)
 
@@ -691,13 +1083,22 @@ class _Emitter:
         browse = np.isin(sh, [CONS, PUR])
         rates = {
             "ad_click": np.where(sh == AW, 1.0, 0.0) + np.where(browse, 0.3, 0.0),
-            "page_view": web * (np.where(sh == AW, 1.2, 0) + np.where(browse, 3.0, 0) + np.where(post, 1.5, 0)
-                                + np.where(sh == RISK, 0.5, 0) + np.where(sh == CHURN, 0.05, 0)),
+            "page_view": web
+            * (
+                np.where(sh == AW, 1.2, 0)
+                + np.where(browse, 3.0, 0)
+                + np.where(post, 1.5, 0)
+                + np.where(sh == RISK, 0.5, 0)
+                + np.where(sh == CHURN, 0.05, 0)
+            ),
             "product_view": web * (np.where(browse, 2.0, 0) + np.where(post, 1.0, 0) + np.where(sh == RISK, 0.2, 0)),
             "add_to_cart": web * (np.where(browse, 0.6, 0) + np.where(post, 0.4, 0)),
             "checkout_start": web * (np.where(browse, 0.15, 0) + np.where(post, 0.1, 0)),
-            "app_open": np.where(self.app_user[:, None], app * (np.where(browse, 1.0, 0) + np.where(post, 3.0, 0)
-                                                                + np.where(sh == RISK, 0.5, 0)), 0),
+            "app_open": np.where(
+                self.app_user[:, None],
+                app * (np.where(browse, 1.0, 0) + np.where(post, 3.0, 0) + np.where(sh == RISK, 0.5, 0)),
+                0,
+            ),
             "store_visit": store * (np.where(browse, 0.3, 0) + np.where(post, 0.4, 0)),
             "referral": np.where(sh == ADV, 0.4, 0.0),
         }
@@ -751,7 +1152,7 @@ class _Emitter:
         channel[is_app], source[is_app] = "app", "app_analytics"
         if n_online:
             app_order = np.zeros(k, dtype=bool)
-            app_order[-2 * n_online:] = np.concatenate([op["channel"][online] == "app"] * 2)
+            app_order[-2 * n_online :] = np.concatenate([op["channel"][online] == "app"] * 2)
             channel[app_order], source[app_order] = "app", "app_analytics"
         is_store = ev_all == "store_visit"
         channel[is_store], source[is_store] = "store", "pos"
@@ -759,7 +1160,9 @@ class _Emitter:
         ad_u = rng.random(k)
         blitz_ev = is_ad & self.blitz[p_all] & (self.stage_hist[p_all, m_all] == AW)
         ad_ch = np.array(["paid_search", "paid_social", "display"], dtype=object)[(ad_u * 3).astype(int)]
-        ad_camp = np.array(["brand_search", "social_prospecting", "always_on_display"], dtype=object)[(ad_u * 3).astype(int)]
+        ad_camp = np.array(["brand_search", "social_prospecting", "always_on_display"], dtype=object)[
+            (ad_u * 3).astype(int)
+        ]
         channel[is_ad], source[is_ad] = ad_ch[is_ad], "ads"
         campaign[is_ad] = ad_camp[is_ad]
         channel[blitz_ev], campaign[blitz_ev] = "paid_social", "social_blitz"
@@ -773,8 +1176,11 @@ class _Emitter:
         anon = np.where((source == "email_platform") | (source == "pos"), None, anon)
         logged = (m_all >= shop_month[p_all]) & (shop_month[p_all] >= 0) & (rng.random(k) < 0.5)
         ref = np.where((source == "web_analytics") & logged, shop_id[p_all], None)
-        ref = np.where((source == "app_analytics") & (m_all >= loyalty_month[p_all]) & (loyalty_month[p_all] >= 0),
-                       loy_id[p_all], ref)
+        ref = np.where(
+            (source == "app_analytics") & (m_all >= loyalty_month[p_all]) & (loyalty_month[p_all] >= 0),
+            loy_id[p_all],
+            ref,
+        )
         ref = np.where((source == "pos") & (rng.random(k) < 0.4), loy_id[p_all], ref)
         ref = np.where(source == "email_platform", esp_id[p_all], ref)
         email = np.where(source == "email_platform", I["email"][p_all], None)
@@ -783,8 +1189,16 @@ class _Emitter:
         # a login event each month a web-logged-in person is active links cookie and account
         order = np.lexsort((ev_all.astype(str), ts_all, p_all))
         cols = {
-            "source": source, "event_id": None, "ts": ts_all, "anonymous_id": anon, "contact_ref": ref,
-            "email": email, "channel": channel, "event": ev_all, "campaign": campaign, "revenue": revenue,
+            "source": source,
+            "event_id": None,
+            "ts": ts_all,
+            "anonymous_id": anon,
+            "contact_ref": ref,
+            "email": email,
+            "channel": channel,
+            "event": ev_all,
+            "campaign": campaign,
+            "revenue": revenue,
         }
         cols = {c: (v[order] if v is not None else None) for c, v in cols.items()}
         p_sorted = p_all[order]
@@ -804,8 +1218,14 @@ class _Emitter:
         chw = chw / chw.sum(axis=1, keepdims=True)
         c = _draw(chw, rng.random(len(p)))
         ts = self._ts(m)
-        self._op = dict(p=p, m=m, amount=self.amounts[p, m, j], status=self.status[p, m, j],
-                        channel=np.array(["web", "app", "store"], dtype=object)[c], ts=ts)
+        self._op = dict(
+            p=p,
+            m=m,
+            amount=self.amounts[p, m, j],
+            status=self.status[p, m, j],
+            channel=np.array(["web", "app", "store"], dtype=object)[c],
+            ts=ts,
+        )
 
     def _orders(self, ch, shop_id, loy_id):
         rng, op, I = self.rng, self._op, self.ident
@@ -819,11 +1239,17 @@ class _Emitter:
         cur = np.array([_COUNTRIES[c][1] for c in I["country"][p]], dtype=object)
         status = np.array(["completed", "returned", "cancelled"], dtype=object)[op["status"]]
         fulfil = rng.random(k) < 0.4
-        reason = np.where(fulfil, np.array(_RETURN_FULFILMENT, dtype=object)[(rng.random(k) * 4).astype(int)],
-                          np.array(_RETURN_EXPECTATION, dtype=object)[(rng.random(k) * 4).astype(int)])
+        reason = np.where(
+            fulfil,
+            np.array(_RETURN_FULFILMENT, dtype=object)[(rng.random(k) * 4).astype(int)],
+            np.array(_RETURN_EXPECTATION, dtype=object)[(rng.random(k) * 4).astype(int)],
+        )
         reason = np.where(status == "returned", reason, None)
-        amount = np.where(store, np.array([f"{a:,.2f}" for a in op["amount"]], dtype=object),
-                          np.array([f"{a:.2f}" for a in op["amount"]], dtype=object))
+        amount = np.where(
+            store,
+            np.array([f"{a:,.2f}" for a in op["amount"]], dtype=object),
+            np.array([f"{a:.2f}" for a in op["amount"]], dtype=object),
+        )
         status_txt = np.where(store & (status == "completed"), "Completed", status)
         d = rng.random(k)
         rate = self.cfg.noise.defects
@@ -831,16 +1257,33 @@ class _Emitter:
         amount = np.where(defect == "negative amount", np.char.add("-", amount.astype(str)).astype(object), amount)
         status_txt = np.where(defect == "unknown status", "pending", status_txt)
         self._returns_fulfilment = (status == "returned") & fulfil
-        self._add("orders", {
-            "source": np.where(store, "pos", "shop").astype(object), "order_id": ids, "ts": _iso(op["ts"], sep=" "),
-            "contact_ref": ref, "email": email, "amount": amount, "currency": cur, "status": status_txt,
-            "channel": op["channel"], "return_reason": reason}, p, defect)
+        self._add(
+            "orders",
+            {
+                "source": np.where(store, "pos", "shop").astype(object),
+                "order_id": ids,
+                "ts": _iso(op["ts"], sep=" "),
+                "contact_ref": ref,
+                "email": email,
+                "amount": amount,
+                "currency": cur,
+                "status": status_txt,
+                "channel": op["channel"],
+                "return_reason": reason,
+            },
+            p,
+            defect,
+        )
         # an exact duplicate of a few rows (a re-sent export)
         dup = np.nonzero(rng.random(k) < rate)[0]
         if len(dup):
             last = self.rows["orders"][-1]
-            self._add("orders", {c: v[dup] for c, v in last.items() if not c.startswith("_")}, p[dup],
-                      np.full(len(dup), "duplicate key", dtype=object))
+            self._add(
+                "orders",
+                {c: v[dup] for c, v in last.items() if not c.startswith("_")},
+                p[dup],
+                np.full(len(dup), "duplicate key", dtype=object),
+            )
 
     def _tickets(self, tickets_pm, hd_id):
         rng, I = self.rng, self.ident
@@ -851,9 +1294,9 @@ class _Emitter:
         m = np.repeat(np.tile(np.arange(self.months), self.n), other.reshape(-1))
         k2 = len(p)
         topic = np.array(["delivery", "return", "billing", "technical", "account"], dtype=object)[
-            (rng.random(k2) * 5).astype(int)]
+            (rng.random(k2) * 5).astype(int)
+        ]
         allp = np.concatenate([pre_p, p])
-        allm = np.concatenate([pre_m, m])
         topics = np.concatenate([np.full(len(pre_p), "pre_sale_question", dtype=object), topic])
         opened = np.concatenate([opened_pre, self._ts(m)])
         resolved = np.concatenate([~self.unresolved[pre_p, pre_m], rng.random(k2) < 0.85])
@@ -872,11 +1315,24 @@ class _Emitter:
         defect = np.where(d < self.cfg.noise.defects, "csat out of range", None)
         csat_txt = np.where(np.isnan(csat), None, np.array([f"{c:.0f}" for c in np.nan_to_num(csat)], dtype=object))
         csat_txt = np.where(defect != None, "7", csat_txt)  # noqa: E711
-        self._add("tickets", {
-            "source": np.full(k, "helpdesk", dtype=object), "ticket_id": self._ids("T", k),
-            "opened_at": _iso_offset(opened), "closed_at": _iso_offset(close), "contact_ref": hd_id[allp],
-            "email": email, "phone": phone, "channel": channel, "topic": topics,
-            "resolved": np.where(resolved, "true", "false").astype(object), "csat": csat_txt}, allp, defect)
+        self._add(
+            "tickets",
+            {
+                "source": np.full(k, "helpdesk", dtype=object),
+                "ticket_id": self._ids("T", k),
+                "opened_at": _iso_offset(opened),
+                "closed_at": _iso_offset(close),
+                "contact_ref": hd_id[allp],
+                "email": email,
+                "phone": phone,
+                "channel": channel,
+                "topic": topics,
+                "resolved": np.where(resolved, "true", "false").astype(object),
+                "csat": csat_txt,
+            },
+            allp,
+            defect,
+        )
 
     def _surveys(self, crm_id):
         rng, I, sh = self.rng, self.ident, self.stage_hist
@@ -888,35 +1344,71 @@ class _Emitter:
         nps = np.clip(np.round(base + adj + rng.normal(0, 1.5, k)), 0, 10).astype(int)
         defect = np.where(rng.random(k) < self.cfg.noise.defects, "nps out of range", None)
         nps_txt = np.where(defect != None, "11", nps.astype(str).astype(object))  # noqa: E711
-        comments = np.array(["", "Quick delivery", "Helpful staff", "Too expensive", "Website is slow",
-                             "Love the app", "Support never answered"], dtype=object)
-        self._add("surveys", {
-            "source": np.full(k, "survey_tool", dtype=object), "response_id": self._ids("R", k),
-            "ts": _iso(self._ts(m)), "contact_ref": crm_id[p], "email": np.where(crm_id[p] == None, I["email"][p], None),  # noqa: E711
-            "nps": nps_txt, "comment": comments[(rng.random(k) * len(comments)).astype(int)]}, p, defect)
+        comments = np.array(
+            [
+                "",
+                "Quick delivery",
+                "Helpful staff",
+                "Too expensive",
+                "Website is slow",
+                "Love the app",
+                "Support never answered",
+            ],
+            dtype=object,
+        )
+        self._add(
+            "surveys",
+            {
+                "source": np.full(k, "survey_tool", dtype=object),
+                "response_id": self._ids("R", k),
+                "ts": _iso(self._ts(m)),
+                "contact_ref": crm_id[p],
+                "email": np.where(crm_id[p] == None, I["email"][p], None),  # noqa: E711
+                "nps": nps_txt,
+                "comment": comments[(rng.random(k) * len(comments)).astype(int)],
+            },
+            p,
+            defect,
+        )
 
     def _enrichment(self):
         rng, I = self.rng, self.ident
         who = np.nonzero(rng.random(self.n) < 0.5)[0]
         k = len(who)
         sha = np.array([hashlib.sha256(e.strip().lower().encode()).hexdigest() for e in I["email"][who]], dtype=object)
-        self._add("enrichment", {
-            "source": np.full(k, "partner_data", dtype=object), "email_sha256": sha,
-            "postcode": np.full(k, None, dtype=object),
-            "income_band": np.array(_INCOME, dtype=object)[(rng.random(k) * 5).astype(int)],
-            "age_band": np.array(["18-24", "25-34", "35-44", "45-54", "55-64", "65+"], dtype=object)[
-                (rng.random(k) * 6).astype(int)],
-            "interest": np.array(_INTERESTS, dtype=object)[(rng.random(k) * len(_INTERESTS)).astype(int)],
-            "geo_segment": np.full(k, None, dtype=object)}, who)
+        self._add(
+            "enrichment",
+            {
+                "source": np.full(k, "partner_data", dtype=object),
+                "email_sha256": sha,
+                "postcode": np.full(k, None, dtype=object),
+                "income_band": np.array(_INCOME, dtype=object)[(rng.random(k) * 5).astype(int)],
+                "age_band": np.array(["18-24", "25-34", "35-44", "45-54", "55-64", "65+"], dtype=object)[
+                    (rng.random(k) * 6).astype(int)
+                ],
+                "interest": np.array(_INTERESTS, dtype=object)[(rng.random(k) * len(_INTERESTS)).astype(int)],
+                "geo_segment": np.full(k, None, dtype=object),
+            },
+            who,
+        )
         # one geo-demographic row per person's postcode (deduplicated across blocks by the postcode's hash)
         pcs, first_idx = np.unique(I["postcode"].astype(str), return_index=True)
         k = len(pcs)
         seg = np.array([_GEO[int(hashlib.md5(x.encode()).hexdigest()[:6], 16) % len(_GEO)] for x in pcs], dtype=object)
-        self._add("enrichment", {
-            "source": np.full(k, "geo_demographics", dtype=object), "email_sha256": np.full(k, None, dtype=object),
-            "postcode": pcs.astype(object), "income_band": np.full(k, None, dtype=object),
-            "age_band": np.full(k, None, dtype=object), "interest": np.full(k, None, dtype=object),
-            "geo_segment": seg}, np.array([], dtype=int) if k == 0 else first_idx, np.full(k, "postcode row", dtype=object))
+        self._add(
+            "enrichment",
+            {
+                "source": np.full(k, "geo_demographics", dtype=object),
+                "email_sha256": np.full(k, None, dtype=object),
+                "postcode": pcs.astype(object),
+                "income_band": np.full(k, None, dtype=object),
+                "age_band": np.full(k, None, dtype=object),
+                "interest": np.full(k, None, dtype=object),
+                "geo_segment": seg,
+            },
+            np.array([], dtype=int) if k == 0 else first_idx,
+            np.full(k, "postcode row", dtype=object),
+        )
 
     def _finish(self) -> tuple[dict[str, pa.Table], pa.Table]:
         tables, maps = {}, []
@@ -925,16 +1417,29 @@ class _Emitter:
             person, defect = cols.pop("_person"), cols.pop("_defect")
             arrays = {c: _arrow(v, c) for c, v in cols.items()}
             tables[name] = pa.table(arrays)
-            key = {"contacts": "record_id", "events": "event_id", "orders": "order_id", "tickets": "ticket_id",
-                   "surveys": "response_id"}.get(name)
+            key = {
+                "contacts": "record_id",
+                "events": "event_id",
+                "orders": "order_id",
+                "tickets": "ticket_id",
+                "surveys": "response_id",
+            }.get(name)
             rk = arrays[key] if key else pc.coalesce(arrays["email_sha256"], arrays["postcode"])
             pid = pa.array(person, pa.string())
             if name == "enrichment":  # a postcode describes a place, not a person
                 pid = pc.if_else(pc.is_null(arrays["postcode"]), pid, pa.scalar(None, pa.string()))
                 defect = np.full(len(defect), None, dtype=object)
-            maps.append(pa.table({"table_name": pa.array([name] * len(person), pa.string()),
-                                  "source": arrays["source"], "record_key": rk, "person_id": pid,
-                                  "defect": pa.array(defect, pa.string())}))
+            maps.append(
+                pa.table(
+                    {
+                        "table_name": pa.array([name] * len(person), pa.string()),
+                        "source": arrays["source"],
+                        "record_key": rk,
+                        "person_id": pid,
+                        "defect": pa.array(defect, pa.string()),
+                    }
+                )
+            )
         return tables, pa.concat_tables(maps)
 
 
@@ -961,11 +1466,12 @@ def _iso_offset(ts: np.ndarray) -> np.ndarray:
     return out
 
 
-# --- the public entry points -------------------------------------------------------------------------------------------
+# --- the public entry points --------------------------------------------------------------------------------
 
 
-def _config(n_customers: int, seed: int, start: str, months: int, scenario: Counterfactual | None,
-            noise: IdentityNoise | None) -> _Config:
+def _config(
+    n_customers: int, seed: int, start: str, months: int, scenario: Counterfactual | None, noise: IdentityNoise | None
+) -> _Config:
     if n_customers < 1:
         raise ValueError(f"n_customers must be at least 1, got {n_customers}")
     if months < 2:
@@ -982,8 +1488,9 @@ def _config(n_customers: int, seed: int, start: str, months: int, scenario: Coun
             raise ValueError(f"unknown persona {p!r}; personas are {', '.join(PERSONAS)}")
     t0 = pd.Timestamp(start).normalize().replace(day=1)
     edges = pd.date_range(t0, periods=months + 1, freq="MS").to_numpy().astype("datetime64[s]")
-    return _Config(n_customers, seed, t0, months, scenario, noise or IdentityNoise(),
-                   transition_matrices(scenario), edges)
+    return _Config(
+        n_customers, seed, t0, months, scenario, noise or IdentityNoise(), transition_matrices(scenario), edges
+    )
 
 
 def _blocks(cfg: _Config, progress: bool) -> Iterator[_Block]:
@@ -1002,34 +1509,42 @@ def _planted(cfg: _Config, counters: dict[str, float]) -> dict:
     return {
         "service_failure": {
             "mechanism": "Pre-sale questions (ticket topic pre_sale_question) opened in the consideration stage are "
-                         f"left unresolved with probability {_PRESALE_UNRESOLVED_P}; an unresolved one multiplies "
-                         f"that month's consideration -> purchase probability by {_PRESALE_PENALTY}, and the person "
-                         "adds to cart and starts a checkout after the ticket without ordering.",
-            "stage": ["consideration", "purchase"], "unresolved_probability": _PRESALE_UNRESOLVED_P,
+            f"left unresolved with probability {_PRESALE_UNRESOLVED_P}; an unresolved one multiplies "
+            f"that month's consideration -> purchase probability by {_PRESALE_PENALTY}, and the person "
+            "adds to cart and starts a checkout after the ticket without ordering.",
+            "stage": ["consideration", "purchase"],
+            "unresolved_probability": _PRESALE_UNRESOLVED_P,
             "conversion_multiplier": _PRESALE_PENALTY,
             "unresolved_presale_tickets": int(c["presale_unresolved"]),
-            "purchases_lost_caused": int(c["abandonments_caused"]),
+            "purchases_prevented_that_month": int(c["abandonments_caused"]),  # some buy later
         },
         "marketing_failure": {
             "mechanism": f"{_BLITZ_SHARE:.0%} of arrivals come from the paid_social campaign 'social_blitz'; their "
-                         f"awareness -> consideration probability is multiplied by {_BLITZ_FACTOR}.",
-            "stage": ["awareness", "consideration"], "campaign": "social_blitz", "channel": "paid_social",
-            "share_of_arrivals": _BLITZ_SHARE, "conversion_multiplier": _BLITZ_FACTOR,
-            "arrivals": int(c["blitz_arrivals"]), "progressions_lost_caused": int(c["blitz_lost_caused"]),
+            f"awareness -> consideration probability is multiplied by {_BLITZ_FACTOR}.",
+            "stage": ["awareness", "consideration"],
+            "campaign": "social_blitz",
+            "channel": "paid_social",
+            "share_of_arrivals": _BLITZ_SHARE,
+            "conversion_multiplier": _BLITZ_FACTOR,
+            "arrivals": int(c["blitz_arrivals"]),
+            "progressions_lost_caused": int(c["blitz_lost_caused"]),
         },
         "returns": {
             "mechanism": "Returned orders carry a return_reason: 40% are fulfilment failures, 60% expectation gaps.",
-            "fulfilment_reasons": list(_RETURN_FULFILMENT), "expectation_reasons": list(_RETURN_EXPECTATION),
+            "fulfilment_reasons": list(_RETURN_FULFILMENT),
+            "expectation_reasons": list(_RETURN_EXPECTATION),
             "fulfilment_share": 0.4,
         },
         "winback_campaign": {
             "mechanism": f"Customers in at_risk during months {int(cfg.months * 0.5)}..{int(cfg.months * 0.5) + 2} "
-                         f"(0-based) are randomised once: {1 - _WINBACK_HOLDOUT:.0%} get 'winback_offer' "
-                         f"(event email_sent), {_WINBACK_HOLDOUT:.0%} are held out (event email_holdout). The offer "
-                         f"adds {_WINBACK_UPLIFT} to that month's at_risk -> repeat probability.",
-            "campaign": "winback_offer", "holdout_share": _WINBACK_HOLDOUT,
+            f"(0-based) are randomised once: {1 - _WINBACK_HOLDOUT:.0%} get 'winback_offer' "
+            f"(event email_sent), {_WINBACK_HOLDOUT:.0%} are held out (event email_holdout). The offer "
+            f"adds {_WINBACK_UPLIFT} to that month's at_risk -> repeat probability.",
+            "campaign": "winback_offer",
+            "holdout_share": _WINBACK_HOLDOUT,
             "true_uplift_at_risk_to_repeat": _WINBACK_UPLIFT,
-            "treated": int(c["winback_treated"]), "holdout": int(c["winback_holdout"]),
+            "treated": int(c["winback_treated"]),
+            "holdout": int(c["winback_holdout"]),
             "realised_extra_recoveries": int(c["winback_uplift_realised"]),
         },
     }
@@ -1037,14 +1552,28 @@ def _planted(cfg: _Config, counters: dict[str, float]) -> dict:
 
 def _transitions_frame(T: np.ndarray) -> pd.DataFrame:
     p, i, j = np.meshgrid(range(len(PERSONAS)), range(len(STAGES)), range(len(STAGES)), indexing="ij")
-    return pd.DataFrame({"persona": np.array(PERSONAS)[p.ravel()], "from_stage": np.array(STAGES)[i.ravel()],
-                         "to_stage": np.array(STAGES)[j.ravel()], "probability": T.ravel()})
+    return pd.DataFrame(
+        {
+            "persona": np.array(PERSONAS)[p.ravel()],
+            "from_stage": np.array(STAGES)[i.ravel()],
+            "to_stage": np.array(STAGES)[j.ravel()],
+            "probability": T.ravel(),
+        }
+    )
 
 
 def _params(cfg: _Config) -> dict:
-    return {"n_customers": cfg.n_customers, "seed": cfg.seed, "start": str(cfg.start.date()), "months": cfg.months,
-            "scenario": asdict(cfg.scenario), "noise": asdict(cfg.noise), "block_size": BLOCK_SIZE,
-            "stages": list(STAGES), "personas": list(PERSONAS)}
+    return {
+        "n_customers": cfg.n_customers,
+        "seed": cfg.seed,
+        "start": str(cfg.start.date()),
+        "months": cfg.months,
+        "scenario": asdict(cfg.scenario),
+        "noise": asdict(cfg.noise),
+        "block_size": BLOCK_SIZE,
+        "stages": list(STAGES),
+        "personas": list(PERSONAS),
+    }
 
 
 def generate(
@@ -1129,7 +1658,7 @@ def _dedupe_postcodes(m: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([m[~geo], keep], ignore_index=True)
 
 
-# --- writing to disk ------------------------------------------------------------------------------------------------------
+# --- writing to disk ----------------------------------------------------------------------------------------
 
 _PARQUET_TABLES = {"events"}
 
@@ -1149,8 +1678,9 @@ class _FileSink:
 
     def append(self, name: str, t: pa.Table, truth: bool = False) -> None:
         # one schema whatever the route (pandas 3 gives large_string): plain strings, no pandas metadata
-        t = t.cast(pa.schema([pa.field(f.name, pa.string() if pa.types.is_large_string(f.type) else f.type)
-                              for f in t.schema]))
+        t = t.cast(
+            pa.schema([pa.field(f.name, pa.string() if pa.types.is_large_string(f.type) else f.type) for f in t.schema])
+        )
         key = ("truth/" if truth else "") + name
         if key not in self.writers:
             path = (self.truth_dir / f"{name}.parquet") if truth else self.path(name)
@@ -1186,7 +1716,8 @@ class _FileSink:
             "- `stage_history.parquet`: stage, orders and revenue per person and month\n"
             "- `record_map.parquet`: the true person of every source row, and planted defects\n"
             "- `transitions.csv`: the monthly transition matrix per persona\n"
-            "- `planted.json`: the planted findings\n- `params.json`: the arguments\n")
+            "- `planted.json`: the planted findings\n- `params.json`: the arguments\n"
+        )
 
 
 def write_company(
@@ -1246,8 +1777,9 @@ def write_company(
     gm = _dedupe_postcodes(pa.concat_tables(geo_map).to_pandas())
     sink.append("record_map", pa.Table.from_pandas(gm, preserve_index=False), truth=True)
     sink.close()
-    truth = Truth(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), _transitions_frame(cfg.T), _planted(cfg, counters),
-                  _params(cfg))
+    truth = Truth(
+        pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), _transitions_frame(cfg.T), _planted(cfg, counters), _params(cfg)
+    )
     sink.write_meta(truth)
     return counts
 
@@ -1260,7 +1792,7 @@ def load_truth(folder: str | Path) -> Truth:
     >>> import tempfile
     >>> d = tempfile.mkdtemp()
     >>> _ = write_company(d, n_customers=50, seed=2, months=4, progress=False)
-    >>> load_truth(d).people["persona"].isin(PERSONAS).all()
+    >>> bool(load_truth(d).people["persona"].isin(PERSONAS).all())
     True
     """
     t = Path(folder) / "truth"

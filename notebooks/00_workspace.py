@@ -6,15 +6,13 @@ app = marimo.App(width="medium", app_title="CX Workspace: what the workspace hol
 
 @app.cell
 def _(mo):
-    mo.md(
-        """
-        # What the workspace holds
+    mo.md("""
+    # What the workspace holds
 
-        The source systems loaded into this workspace: rows per table and source, the date range each covers,
-        and the rows the loader quarantined or repaired, with the reason. Set the folder below; the default is
-        the demo company (`make demo`) or the folder in `CX_WORKSPACE`.
-        """
-    )
+    The source systems loaded into this workspace: rows per table and source, the date range each covers,
+    and the rows the loader quarantined or repaired, with the reason. Set the folder below; the default is
+    the demo company (`make demo`) or the folder in `CX_WORKSPACE`.
+    """)
     return
 
 
@@ -33,8 +31,9 @@ def _():
 
 @app.cell
 def _(Path, mo, os):
-    folder = mo.ui.text(value=os.environ.get("CX_WORKSPACE", str(Path("data/demo"))), label="Workspace folder",
-                        full_width=True)
+    folder = mo.ui.text(
+        value=os.environ.get("CX_WORKSPACE", str(Path("data/demo"))), label="Workspace folder", full_width=True
+    )
     folder
     return (folder,)
 
@@ -42,8 +41,10 @@ def _(Path, mo, os):
 @app.cell
 def _(Path, cxlib, folder, mo):
     _db = Path(folder.value) / "workspace.duckdb"
-    mo.stop(not _db.exists(), mo.md(f"**No workspace at `{folder.value}`.** Build one with `make demo` or "
-                                    f"`cx load {folder.value}`."))
+    mo.stop(
+        not _db.exists(),
+        mo.md(f"**No workspace at `{folder.value}`.** Build one with `make demo` or `cx load {folder.value}`."),
+    )
     with cxlib.connect(folder.value, read_only=True) as _ws:
         summary = _ws.summary()
         by_source = _ws.rows_by_source()
@@ -56,13 +57,15 @@ def _(Path, cxlib, folder, mo):
 def _(mo, reasons, summary):
     _quarantined = int(reasons.loc[reasons["action"] == "quarantined", "rows"].sum()) if len(reasons) else 0
     _nulled = int(reasons.loc[reasons["action"] == "nulled", "rows"].sum()) if len(reasons) else 0
-    mo.hstack([
-        mo.stat(f"{summary['rows'].sum():,}", label="rows loaded"),
-        mo.stat(f"{len(summary)}", label="tables"),
-        mo.stat(f"{_quarantined:,}", label="problems that quarantined a row"),
-        mo.stat(f"{_nulled:,}", label="bad optional values set to null"),
-        mo.stat(f"{summary['first_ts'].min():%Y-%m-%d} → {summary['last_ts'].max():%Y-%m-%d}", label="date range"),
-    ])
+    mo.hstack(
+        [
+            mo.stat(f"{summary['rows'].sum():,}", label="rows loaded"),
+            mo.stat(f"{len(summary)}", label="tables"),
+            mo.stat(f"{_quarantined:,}", label="problems that quarantined a row"),
+            mo.stat(f"{_nulled:,}", label="bad optional values set to null"),
+            mo.stat(f"{summary['first_ts'].min():%Y-%m-%d} → {summary['last_ts'].max():%Y-%m-%d}", label="date range"),
+        ]
+    )
     return
 
 
@@ -74,8 +77,9 @@ def _(mo, summary):
 
 @app.cell
 def _(by_source, mo, px):
-    _fig = px.bar(by_source, x="rows", y="table_name", color="source", orientation="h",
-                  title="Rows per table and source system")
+    _fig = px.bar(
+        by_source, x="rows", y="table_name", color="source", orientation="h", title="Rows per table and source system"
+    )
     mo.vstack([mo.md("## Sources"), _fig])
     return
 
@@ -89,12 +93,16 @@ def _(activity, mo, px):
 
 @app.cell
 def _(mo, reasons):
-    mo.vstack([
-        mo.md("## Quarantined rows and repaired values\n\n"
-              "`quarantined`: the row was not loaded (its original is in the `quarantine` table, `raw_row`). "
-              "`nulled`: the row was loaded with this value empty; the original is logged."),
-        mo.ui.table(reasons, selection=None) if len(reasons) else mo.md("No problems found."),
-    ])
+    mo.vstack(
+        [
+            mo.md(
+                "## Quarantined rows and repaired values\n\n"
+                "`quarantined`: the row was not loaded (its original is in the `quarantine` table, `raw_row`). "
+                "`nulled`: the row was loaded with this value empty; the original is logged."
+            ),
+            mo.ui.table(reasons, selection=None) if len(reasons) else mo.md("No problems found."),
+        ]
+    )
     return
 
 

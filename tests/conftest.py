@@ -51,39 +51,53 @@ def workspace(tmp_path_factory, company) -> Path:
 
 
 @pytest.fixture(scope="session")
-def spark_session():
+def spark_session(tmp_path_factory):
     require(java_ok(), "Java 17")
     try:
         from pyspark.sql import SparkSession
     except ImportError:  # pragma: no cover
         require(False, "pyspark (pip install -e .[spark])")
-    spark = (SparkSession.builder.master("local[2]").appName("cxlib-tests")
-             .config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false")
-             .config("spark.sql.shuffle.partitions", "4").config("spark.driver.memory", "2g").getOrCreate())
+    warehouse = tmp_path_factory.mktemp("spark-warehouse")
+    spark = (
+        SparkSession.builder.master("local[2]")
+        .appName("cxlib-tests")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.sql.warehouse.dir", str(warehouse))
+        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={warehouse}")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.driver.memory", "2g")
+        .getOrCreate()
+    )
     yield spark
     spark.stop()
 
 
+@pytest.fixture(scope="session")
+def spark_workspace(spark_session, workspace):
+    """The test workspace's tables copied into local PySpark."""
+    import ibis
+
+    import cxlib
+
+    ws = cxlib.connect(ibis.pyspark.connect(spark_session))
+    with cxlib.connect(workspace, read_only=True) as src:
+        for name in src.list_tables():
+            ws.write(name, src.table(name).to_pandas())
+    return ws
+
+
 @pytest.fixture(params=["duckdb", pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.xdist_group("spark")])])
 def engine(request, workspace):
-    """The test workspace on each engine: its DuckDB file, and the same tables copied into local PySpark.
+    """The test workspace on each engine: its DuckDB file, and the same tables in local PySpark.
 
     Every event-scale function is tested through this fixture, so it runs on both.
     """
     import cxlib
 
-    if request.param == "duckdb":
-        ws = cxlib.connect(workspace, read_only=True)
-        yield ws
-        ws.close()
+    if request.param == "spark":
+        yield request.getfixturevalue("spark_workspace")
         return
-    import ibis
-
-    spark = request.getfixturevalue("spark_session")
-    backend = ibis.pyspark.connect(spark)
-    ws = cxlib.connect(backend)
-    with cxlib.connect(workspace, read_only=True) as src:
-        for name in src.list_tables():
-            if not backend.list_tables(like=f"^{name}$"):
-                ws.write(name, src.table(name).to_pandas())
+    ws = cxlib.connect(workspace, read_only=True)
     yield ws
+    ws.close()

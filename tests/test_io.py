@@ -121,9 +121,15 @@ def test_source_from_sources_yml_when_the_file_has_none(tmp_path):
 
 
 def test_sources_yml_maps_files_columns_and_values(tmp_path):
-    write(tmp_path, "Shop Export.csv", "Order No;Placed;Total;State;Buyer E-mail\n"
-                                       "A1;31/12/2024 10:00;1.234,50;Shipped;x@y.com\n")
-    write(tmp_path, "sources.yml", """
+    write(
+        tmp_path,
+        "Shop Export.csv",
+        "Order No;Placed;Total;State;Buyer E-mail\nA1;31/12/2024 10:00;1.234,50;Shipped;x@y.com\n",
+    )
+    write(
+        tmp_path,
+        "sources.yml",
+        """
 tables:
   orders:
     - file: Shop Export.csv
@@ -131,7 +137,8 @@ tables:
       delimiter: ";"
       dayfirst: true
       columns: {order_id: Order No, ts: Placed, amount: Total, status: State, email: Buyer E-mail}
-""")
+""",
+    )
     r = io.load(tmp_path)
     df = loaded(tmp_path, "orders")
     # 1.234,50 uses a decimal comma, which is not a thousands-separated number: quarantined, not guessed
@@ -156,9 +163,13 @@ def test_extra_columns_are_kept(tmp_path):
 
 
 def test_dates_iso_yyyymmdd_offsets_and_dayfirst(tmp_path):
-    write(tmp_path, "surveys.csv", "source,response_id,ts\n"
-                                   "s,1,2024-03-01T10:00:00+02:00\ns,2,20240302\ns,3,2024-03-03 09:30\n"
-                                   "s,4,2024-03-04T12:00:00Z\n")
+    write(
+        tmp_path,
+        "surveys.csv",
+        "source,response_id,ts\n"
+        "s,1,2024-03-01T10:00:00+02:00\ns,2,20240302\ns,3,2024-03-03 09:30\n"
+        "s,4,2024-03-04T12:00:00Z\n",
+    )
     io.load(tmp_path)
     ts = loaded(tmp_path, "surveys").set_index("response_id")["ts"]
     assert str(ts["1"]) == "2024-03-01 08:00:00"  # converted to UTC
@@ -191,8 +202,12 @@ def test_mixed_time_zones_are_reported(tmp_path):
 
 
 def test_amounts_with_thousands_separators_and_symbols(tmp_path):
-    write(tmp_path, "orders.csv", ORDERS_HEADER + 'shop,1,2024-01-01,"1,249.00",completed\nshop,2,2024-01-01,£12.50,'
-                                                  "COMPLETE\nshop,3,2024-01-01,5,Refunded\nshop,4,2024-01-01,5,canceled\n")
+    write(
+        tmp_path,
+        "orders.csv",
+        ORDERS_HEADER + 'shop,1,2024-01-01,"1,249.00",completed\nshop,2,2024-01-01,£12.50,'
+        "COMPLETE\nshop,3,2024-01-01,5,Refunded\nshop,4,2024-01-01,5,canceled\n",
+    )
     io.load(tmp_path)
     df = loaded(tmp_path, "orders").set_index("order_id")
     assert df.loc["1", "amount"] == 1249.0 and df.loc["2", "amount"] == 12.5
@@ -248,18 +263,28 @@ def test_bad_optional_values_are_nulled_and_logged(tmp_path, value_col, value, r
 
 
 def test_ticket_csat_and_survey_nps_ranges(tmp_path):
-    write(tmp_path, "tickets.csv", "source,ticket_id,opened_at,csat,resolved\nhd,1,2024-01-01,7,maybe\nhd,2,2024-01-01,4,yes\n")
+    write(
+        tmp_path,
+        "tickets.csv",
+        "source,ticket_id,opened_at,csat,resolved\nhd,1,2024-01-01,7,maybe\nhd,2,2024-01-01,4,yes\n",
+    )
     write(tmp_path, "surveys.csv", "source,response_id,ts,nps\ns,1,2024-01-01,11\ns,2,2024-01-01,10\n")
     r = io.load(tmp_path)
     reasons = set(r.quarantine["reason"])
     assert {"CSAT outside 1-5", "cannot read as true/false", "NPS outside 0-10"} <= reasons
-    assert loaded(tmp_path, "tickets")["resolved"].tolist()[1] is True or loaded(tmp_path, "tickets")["resolved"].iloc[1]
+    assert (
+        loaded(tmp_path, "tickets")["resolved"].tolist()[1] is True or loaded(tmp_path, "tickets")["resolved"].iloc[1]
+    )
 
 
 def test_duplicate_keys_keep_the_most_recent_copy(tmp_path):
-    write(tmp_path, "contacts.csv", "source,record_id,email,updated_at\n"
-                                    "crm,1,old@x.com,2024-01-01\ncrm,1,new@x.com,2024-06-01\ncrm,2,b@x.com,2024-01-01\n"
-                                    "shop,1,s@x.com,2024-01-01\n")
+    write(
+        tmp_path,
+        "contacts.csv",
+        "source,record_id,email,updated_at\n"
+        "crm,1,old@x.com,2024-01-01\ncrm,1,new@x.com,2024-06-01\ncrm,2,b@x.com,2024-01-01\n"
+        "shop,1,s@x.com,2024-01-01\n",
+    )
     r = io.load(tmp_path)
     df = loaded(tmp_path, "contacts")
     assert conserved(r) and len(df) == 3
@@ -269,7 +294,9 @@ def test_duplicate_keys_keep_the_most_recent_copy(tmp_path):
 
 
 def test_unreadable_lines_are_quarantined_with_their_line(tmp_path):
-    write(tmp_path, "contacts.csv", "source,record_id,email\ncrm,1,a@x.com\ncrm,2\ncrm,3,c@x.com,extra\ncrm,4,d@x.com\n")
+    write(
+        tmp_path, "contacts.csv", "source,record_id,email\ncrm,1,a@x.com\ncrm,2\ncrm,3,c@x.com,extra\ncrm,4,d@x.com\n"
+    )
     r = io.load(tmp_path)
     assert conserved(r) and r.summary.loc[0, "rows_in"] == 4
     assert sorted(r.quarantine["row"].tolist()) == [2, 3]
@@ -277,7 +304,9 @@ def test_unreadable_lines_are_quarantined_with_their_line(tmp_path):
 
 
 def test_enrichment_needs_a_key_per_row(tmp_path):
-    write(tmp_path, "enrichment.csv", "source,email_sha256,postcode,income_band\np,abc,,high\np,,,low\ng,,LS1 4AB,mid\n")
+    write(
+        tmp_path, "enrichment.csv", "source,email_sha256,postcode,income_band\np,abc,,high\np,,,low\ng,,LS1 4AB,mid\n"
+    )
     r = io.load(tmp_path)
     assert conserved(r) and r.summary.loc[0, "rows_loaded"] == 2
     assert r.quarantine.loc[0, "reason"].startswith("no key")
@@ -324,12 +353,14 @@ def test_generated_company_loads_with_every_planted_defect_caught(workspace, com
     assert found.to_dict() == expected.to_dict()
 
 
-row_strategy = st.fixed_dictionaries({
-    "order_id": st.one_of(st.just(""), st.integers(0, 30).map(str)),
-    "ts": st.sampled_from(["2024-01-05", "20240105", "2024-01-05T10:00:00+01:00", "garbage", "", "2999-01-01"]),
-    "amount": st.sampled_from(["5", "-3", "1,200.50", "abc", "", "£7"]),
-    "status": st.sampled_from(["completed", "Shipped", "returned", "pending", ""]),
-})
+row_strategy = st.fixed_dictionaries(
+    {
+        "order_id": st.one_of(st.just(""), st.integers(0, 30).map(str)),
+        "ts": st.sampled_from(["2024-01-05", "20240105", "2024-01-05T10:00:00+01:00", "garbage", "", "2999-01-01"]),
+        "amount": st.sampled_from(["5", "-3", "1,200.50", "abc", "", "£7"]),
+        "status": st.sampled_from(["completed", "Shipped", "returned", "pending", ""]),
+    }
+)
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
@@ -337,7 +368,7 @@ row_strategy = st.fixed_dictionaries({
 def test_rows_are_conserved_and_order_does_not_matter(tmp_path_factory, rows, seed):
     def run(rs):
         d = tmp_path_factory.mktemp("h")
-        lines = [ORDERS_HEADER.strip()] + [f"shop,{r['order_id']},{r['ts']},\"{r['amount']}\",{r['status']}" for r in rs]
+        lines = [ORDERS_HEADER.strip()] + [f'shop,{r["order_id"]},{r["ts"]},"{r["amount"]}",{r["status"]}' for r in rs]
         write(d, "orders.csv", "\n".join(lines) + "\n")
         rep = io.validate(d)
         conserved(rep)

@@ -1,0 +1,57 @@
+"""The cx command line: help with examples, clean errors, generate -> load -> summary."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from cxlib.cli import app
+
+runner = CliRunner()
+COMMANDS = ["generate", "validate", "load", "summary", "demo"]
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_every_command_has_help_with_an_example(command):
+    r = runner.invoke(app, [command, "--help"])
+    assert r.exit_code == 0 and "Example: cx " in r.output
+
+
+def test_top_level_help_lists_commands():
+    r = runner.invoke(app, ["--help"])
+    assert r.exit_code == 0 and all(c in r.output for c in COMMANDS)
+
+
+def test_generate_load_summary(tmp_path):
+    ws = tmp_path / "co"
+    r = runner.invoke(
+        app, ["generate", "--customers", "300", "--seed", "2", "--months", "6", "--out", str(ws), "--no-progress"]
+    )
+    assert r.exit_code == 0, r.output
+    assert (
+        (ws / "contacts.csv").exists() and (ws / "events.parquet").exists() and (ws / "truth" / "planted.json").exists()
+    )
+    r = runner.invoke(app, ["validate", str(ws)])
+    assert r.exit_code == 0 and "rows_quarantined" in r.output
+    r = runner.invoke(app, ["load", str(ws), "--no-progress"])
+    assert r.exit_code == 0 and "loaded in" in r.output, r.output
+    r = runner.invoke(app, ["summary", str(ws)])
+    assert r.exit_code == 0 and "events" in r.output and "date range: 2024-01" in r.output
+
+
+def test_data_error_exits_2_without_a_traceback(tmp_path):
+    (tmp_path / "orders.csv").write_text("source,order_id\nshop,1\n")
+    proc = subprocess.run([sys.executable, "-m", "cxlib.cli", "load", str(tmp_path)], capture_output=True, text=True)
+    assert proc.returncode == 2
+    assert "error: orders.csv: required columns 'ts', 'amount', 'status'" in proc.stderr
+    assert "Traceback" not in proc.stderr + proc.stdout
+
+
+def test_demo_builds_without_serving(tmp_path):
+    ws = tmp_path / "demo"
+    r = runner.invoke(app, ["demo", "--out", str(ws), "--customers", "500", "--no-serve"])
+    assert r.exit_code == 0, r.output
+    assert (ws / "workspace.duckdb").exists() and "rows_quarantined" in r.output and "built" in r.output

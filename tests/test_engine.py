@@ -1,0 +1,54 @@
+"""The engine: the same Ibis queries on DuckDB and on local PySpark give the same answers."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import cxlib
+from cxlib.schema import DataError
+
+
+def test_summary_rows_and_date_ranges(engine, workspace):
+    s = engine.summary().set_index("table_name")
+    with cxlib.connect(workspace, read_only=True) as ws:
+        log = ws.table("load_log").to_pandas().set_index("table_name")
+    assert s["rows"].to_dict() == log["rows_loaded"].to_dict()
+    assert s.loc["events", "first_ts"] >= pd.Timestamp("2024-01-01")
+    assert s.loc["events", "last_ts"] < pd.Timestamp("2026-01-01")
+    assert pd.isna(s.loc["enrichment", "first_ts"])
+
+
+def test_same_answers_on_every_engine(engine, workspace):
+    with cxlib.connect(workspace, read_only=True) as duck:
+        expected = (duck.summary(), duck.rows_by_source(), duck.monthly_activity())
+    got = (engine.summary(), engine.rows_by_source(), engine.monthly_activity())
+    for e, g in zip(expected, got, strict=True):
+        pd.testing.assert_frame_equal(e.reset_index(drop=True), g.reset_index(drop=True), check_dtype=False)
+
+
+def test_quarantine_reasons(engine):
+    r = engine.quarantine_reasons()
+    assert {"table_name", "column", "reason", "action", "rows"} <= set(r.columns)
+    assert set(r["action"]) <= {"quarantined", "nulled"} and r["rows"].sum() > 0
+
+
+def test_missing_table_says_what_to_run(workspace):
+    with cxlib.connect(workspace, read_only=True) as ws, pytest.raises(DataError, match="no table 'customers'"):
+        ws.table("customers")
+    with pytest.raises(DataError, match="cx load"):
+        cxlib.connect().table("orders")
+
+
+def test_connect_to_a_missing_folder(tmp_path):
+    with pytest.raises(DataError, match="does not exist"):
+        cxlib.connect(tmp_path / "nope")
+    with pytest.raises(DataError, match="cx load"):
+        cxlib.connect(tmp_path, read_only=True)
+
+
+def test_write_and_read_back():
+    ws = cxlib.connect()
+    ws.write("t", pd.DataFrame({"a": [1, 2, 3]}))
+    assert ws.table("t").a.sum().execute() == 6 and "t" in ws.list_tables()
+    assert "duckdb" in repr(ws)
