@@ -68,6 +68,9 @@ def generate(
     start: Annotated[str, typer.Option(help="First month, YYYY-MM-DD.")] = "2024-01-01",
     months: Annotated[int, typer.Option(help="Months to simulate.")] = 24,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    file_format: Annotated[
+        str, typer.Option("--format", help="mixed: events as Parquet, the rest as CSV; parquet: all Parquet.")
+    ] = "mixed",
 ) -> None:
     """Generate a synthetic company with known truth.
 

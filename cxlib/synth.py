@@ -1661,12 +1661,16 @@ def _dedupe_postcodes(m: pd.DataFrame) -> pd.DataFrame:
 # --- writing to disk ----------------------------------------------------------------------------------------
 
 _PARQUET_TABLES = {"events"}
+_TABLE_NAMES = ("contacts", "events", "orders", "tickets", "surveys", "enrichment")
 
 
 class _FileSink:
     """Writes tables block by block: events as Parquet, the rest as CSV (as systems usually export them)."""
 
-    def __init__(self, out: Path):
+    def __init__(self, out: Path, file_format: str = "mixed"):
+        if file_format not in ("mixed", "parquet"):
+            raise ValueError(f"file_format must be 'mixed' or 'parquet', got {file_format!r}")
+        self.parquet = set(_TABLE_NAMES) if file_format == "parquet" else _PARQUET_TABLES
         self.out = Path(out)
         self.truth_dir = self.out / "truth"
         self.out.mkdir(parents=True, exist_ok=True)
@@ -1674,7 +1678,7 @@ class _FileSink:
         self.writers: dict[str, object] = {}
 
     def path(self, name: str) -> Path:
-        return self.out / f"{name}.{'parquet' if name in _PARQUET_TABLES else 'csv'}"
+        return self.out / f"{name}.{'parquet' if name in self.parquet else 'csv'}"
 
     def append(self, name: str, t: pa.Table, truth: bool = False) -> None:
         # one schema whatever the route (pandas 3 gives large_string): plain strings, no pandas metadata
@@ -1684,7 +1688,7 @@ class _FileSink:
         key = ("truth/" if truth else "") + name
         if key not in self.writers:
             path = (self.truth_dir / f"{name}.parquet") if truth else self.path(name)
-            if truth or name in _PARQUET_TABLES:
+            if truth or name in self.parquet:
                 self.writers[key] = pq.ParquetWriter(path, t.schema, compression="zstd")
             else:
                 self.writers[key] = pacsv.CSVWriter(path, t.schema)
@@ -1729,10 +1733,13 @@ def write_company(
     scenario: Counterfactual | None = None,
     noise: IdentityNoise | None = None,
     progress: bool = True,
+    file_format: str = "mixed",
 ) -> dict[str, int]:
     """Generate a company straight to disk in blocks (bounded memory) and return rows written per table.
 
-    Source files go to ``out`` (``events.parquet``, the others as CSV) and the truth to ``out/truth``.
+    Source files go to ``out`` and the truth to ``out/truth``. ``file_format="mixed"`` writes
+    ``events.parquet`` and the other tables as CSV, the way such systems usually export them;
+    ``"parquet"`` writes every table as Parquet (smaller and faster to load at scale).
     The bytes are the same as :meth:`SyntheticCompany.write` of :func:`generate` with the same arguments
     apart from Parquet row-group boundaries.
 
@@ -1744,9 +1751,9 @@ def write_company(
     True
     """
     cfg = _config(n_customers, seed, start, months, scenario, noise)
-    sink = _FileSink(Path(out))
+    sink = _FileSink(Path(out), file_format)
     for stale in list(sink.out.glob("*.csv")) + list(sink.out.glob("*.parquet")):
-        if stale.stem in ("contacts", "events", "orders", "tickets", "surveys", "enrichment"):
+        if stale.stem in _TABLE_NAMES:
             stale.unlink()
     counts: dict[str, int] = {}
     counters: dict[str, float] = {}

@@ -207,3 +207,21 @@ def test_bad_arguments_are_clear():
         synth.generate(10, scenario=Counterfactual(scale=(("consideration", "purchse", 2.0),)))
     with pytest.raises(ValueError, match="n_customers must be at least 1"):
         synth.generate(0)
+
+
+def test_all_parquet_output_loads_the_same(tmp_path):
+    from cxlib import io
+
+    synth.write_company(tmp_path / "m", n_customers=400, seed=6, months=6, progress=False)
+    synth.write_company(tmp_path / "p", n_customers=400, seed=6, months=6, progress=False, file_format="parquet")
+    assert sorted(p.name for p in (tmp_path / "p").glob("*.parquet")) == [
+        "contacts.parquet",
+        "enrichment.parquet",
+        "events.parquet",
+        "orders.parquet",
+        "surveys.parquet",
+        "tickets.parquet",
+    ]
+    a, b = io.validate(tmp_path / "m").summary, io.validate(tmp_path / "p").summary
+    cols = ["table_name", "rows_in", "rows_loaded", "rows_quarantined", "values_nulled"]
+    pd.testing.assert_frame_equal(a[cols], b[cols])
