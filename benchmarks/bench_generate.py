@@ -26,8 +26,15 @@ def one(n: int) -> dict:
         size = sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d) if "." in f)
     total = sum(rows.values())
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    return {"customers": n, "rows": total, "events": rows["events"], "seconds": secs, "rows_per_s": total / secs,
-            "peak_mb": peak_mb, "disk_mb": size / 1e6}
+    return {
+        "customers": n,
+        "rows": total,
+        "events": rows["events"],
+        "seconds": secs,
+        "rows_per_s": total / secs,
+        "peak_mb": peak_mb,
+        "disk_mb": size / 1e6,
+    }
 
 
 def main() -> None:
@@ -40,8 +47,10 @@ def main() -> None:
     for n in sizes:
         out = subprocess.run([sys.executable, __file__, "--one", str(n)], capture_output=True, text=True, check=True)
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"{r['customers']:>10,} {r['rows']:>12,} {r['events']:>12,} {r['seconds']:>8.1f} {r['rows_per_s']:>10,.0f} "
-              f"{r['peak_mb']:>8,.0f} {r['disk_mb']:>8,.0f}")
+        print(
+            f"{r['customers']:>10,} {r['rows']:>12,} {r['events']:>12,} {r['seconds']:>8.1f} {r['rows_per_s']:>10,.0f} "
+            f"{r['peak_mb']:>8,.0f} {r['disk_mb']:>8,.0f}"
+        )
 
 
 if __name__ == "__main__":
