@@ -735,27 +735,26 @@ def _simulate_block(cfg: _Config, block: int) -> _Block:
             **{k: v for k, v in ident.items() if not k.startswith("_")},
         }
     )
-    emitter = _Emitter(
-        cfg,
-        rng,
-        block,
-        n,
-        people_ids,
-        persona,
-        ident,
-        stage_hist,
-        orders_n,
-        amounts,
-        status,
-        presale,
-        unresolved,
-        treated,
-        holdout,
-        blitz,
-        app_user,
-        subscriber,
-        country_idx,
+    lives = _Lives(
+        block=block,
+        n=n,
+        people_ids=people_ids,
+        persona=persona,
+        ident=ident,
+        stage_hist=stage_hist,
+        orders_n=orders_n,
+        amounts=amounts,
+        status=status,
+        presale=presale,
+        unresolved=unresolved,
+        treated=treated,
+        holdout=holdout,
+        blitz=blitz,
+        app_user=app_user,
+        subscriber=subscriber,
+        country_idx=country_idx,
     )
+    emitter = _Emitter(cfg, rng, lives)
     tables, record_map = emitter.run()
     return _Block(tables, people, hist, record_map, counters)
 
@@ -841,33 +840,35 @@ def _identities(
     }
 
 
+@dataclass
+class _Lives:
+    """One block's simulated lives: what the systems then record (arrays are per person, or person x month)."""
+
+    block: object
+    n: object
+    people_ids: object
+    persona: object
+    ident: object
+    stage_hist: object
+    orders_n: object
+    amounts: object
+    status: object
+    presale: object
+    unresolved: object
+    treated: object
+    holdout: object
+    blitz: object
+    app_user: object
+    subscriber: object
+    country_idx: object
+
+
 class _Emitter:
     """Writes what each system recorded, given the simulated lives of one block of people."""
 
-    def __init__(
-        self,
-        cfg,
-        rng,
-        block,
-        n,
-        people_ids,
-        persona,
-        ident,
-        stage_hist,
-        orders_n,
-        amounts,
-        status,
-        presale,
-        unresolved,
-        treated,
-        holdout,
-        blitz,
-        app_user,
-        subscriber,
-        country_idx,
-    ):
-        self.__dict__.update(locals())
-        del self.__dict__["self"]
+    def __init__(self, cfg: _Config, rng: np.random.Generator, lives: _Lives):
+        self.cfg, self.rng = cfg, rng
+        self.__dict__.update(vars(lives))  # the simulated lives, read as self.stage_hist etc.
         self.spec = [_PERSONA_SPECS[p] for p in PERSONAS]
         self.rows: dict[str, list[dict]] = {}
         self.counter = 0
