@@ -16,7 +16,7 @@ True
 True
 """
 
-from cxlib import engine, io, schema, synth
+from cxlib import engine, io, schema, synth, unify
 from cxlib.engine import Workspace, connect
 from cxlib.io import LoadReport, load, validate
 from cxlib.schema import TABLES, DataError
@@ -34,5 +34,6 @@ __all__ = [
     "load",
     "schema",
     "synth",
+    "unify",
     "validate",
 ]

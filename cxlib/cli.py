@@ -133,6 +133,30 @@ def summary(folder: Folder) -> None:
         _fail(e)
 
 
+@app.command()
+def unify(
+    folder: Folder,
+    probabilistic: Annotated[bool, typer.Option(help="Run the probabilistic (splink) step.")] = True,
+    threshold: Annotated[float, typer.Option(help="Match probability a probabilistic merge needs.")] = 0.95,
+    progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+) -> None:
+    """Resolve every source row to one customer: identity_links, customers, touchpoints.
+
+    Example: cx unify data/demo
+    """
+    from cxlib import unify as _unify
+
+    t0 = time.perf_counter()
+    try:
+        result = _unify.unify(
+            folder, _unify.UnifyConfig(match_threshold=threshold), probabilistic=probabilistic, progress=progress
+        )
+    except DataError as e:
+        _fail(e)
+    typer.echo(str(result))
+    typer.echo(f"unified in {time.perf_counter() - t0:.1f}s")
+
+
 def notebooks_dir() -> Path:
     """The project's ``notebooks/`` folder (next to the package, or in the current directory)."""
     here = Path(__file__).resolve().parent.parent / "notebooks"
@@ -160,6 +184,9 @@ def demo(
         typer.echo(f"generated {sum(counts.values()):,} source rows in {time.perf_counter() - t0:.1f}s")
         io.load(out, progress=True)
         _print_summary(out)
+        from cxlib import unify as _unify
+
+        typer.echo(str(_unify.unify(out, progress=True)))
     except (DataError, ValueError) as e:
         _fail(e)
     typer.echo(f"built {out} in {time.perf_counter() - t0:.1f}s")

@@ -45,6 +45,7 @@ class Workspace:
     def __init__(self, backend: BaseBackend, folder: Path | None = None) -> None:
         self.backend = backend
         self.folder = folder
+        self._scratch: set[str] = set()
 
     @property
     def name(self) -> str:
@@ -56,8 +57,8 @@ class Workspace:
         return sorted(self.backend.list_tables())
 
     def has(self, name: str) -> bool:
-        """Whether the workspace holds table ``name``."""
-        return name in self.backend.list_tables()
+        """Whether the workspace holds table ``name`` (scratch tables included)."""
+        return name in self._scratch or name in self.backend.list_tables()
 
     def table(self, name: str) -> ibis.Table:
         """Table ``name`` as an Ibis expression (lazy: nothing is computed yet)."""
@@ -71,6 +72,20 @@ class Workspace:
     def write(self, name: str, obj: pd.DataFrame | ibis.Table, overwrite: bool = True) -> ibis.Table:
         """Create (or replace) table ``name`` from a pandas frame or an Ibis expression."""
         return self.backend.create_table(name, obj, overwrite=overwrite)
+
+    def scratch(self, name: str, obj: pd.DataFrame | ibis.Table) -> ibis.Table:
+        """Materialise an intermediate result: a temporary table on DuckDB (so read-only workspaces work and
+        nothing is left behind), a regular one on backends without temporary tables (Spark)."""
+        temp = self.name == "duckdb"
+        t = self.backend.create_table(name, obj, overwrite=True, temp=temp)
+        self._scratch.add(name)
+        return t
+
+    def drop_scratch(self) -> None:
+        """Drop every table :meth:`scratch` made."""
+        for name in sorted(self._scratch):
+            self.backend.drop_table(name, force=True)
+        self._scratch.clear()
 
     def summary(self) -> pd.DataFrame:
         """Rows and date range of each canonical table the workspace holds.

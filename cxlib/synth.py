@@ -473,6 +473,7 @@ class IdentityNoise:
     junk_phone: float = 0.05  # helpdesk tickets logged with the call-centre number
     kiosk_cookie: float = 0.01  # web events from a shared in-store kiosk
     defects: float = 0.002  # malformed rows and values (the loader must quarantine or null them)
+    legacy_crm: float = 0.2  # share of buyers also in an acquired company's CRM (no email or phone there)
 
 
 @dataclass(frozen=True)
@@ -954,10 +955,12 @@ class _Emitter:
         birth_p: float = 0.0,
         address_p: float = 0.8,
         birth_fmt: str = "iso",
+        email_p: float = 1.0,
     ) -> np.ndarray:
         I, noise, k = self.ident, self.cfg.noise, len(who)
         ids = self._ids(prefix, k)
         u = self.rng.random((k, 10))
+        has_email = self.rng.random(k) < email_p
         first = I["first_name"][who].copy()
         nick = np.array([_NICK.get(f, f) for f in first], dtype=object)
         first = np.where(u[:, 0] < noise.nickname, nick, first)
@@ -969,9 +972,11 @@ class _Emitter:
         if use_work:
             email = np.where(I["work_email"][who] != None, I["work_email"][who], email)  # noqa: E711
         email = self._email_variant(email)
-        email = np.where(u[:, 2] < noise.missing_email, None, email)
+        email = np.where((u[:, 2] < noise.missing_email) | ~has_email, None, email)
         email = np.where(
-            u[:, 3] < noise.junk_email, np.array(JUNK_EMAILS, dtype=object)[(u[:, 4] * 3).astype(int)], email
+            (u[:, 3] < noise.junk_email) & has_email,
+            np.array(JUNK_EMAILS, dtype=object)[(u[:, 4] * 3).astype(int)],
+            email,
         )
         phone = np.where(u[:, 5] < phone_p, self._phone_format(I["phone"][who]), None)
         moved = (I["moved_month"][who] >= 0) & (month >= I["moved_month"][who])
@@ -1057,6 +1062,19 @@ class _Emitter:
         dup = (shop_month >= 0) & (rng.random(n) < self.cfg.noise.duplicate_account)
         dup_month = np.where(dup, np.minimum(shop_month + 1 + (rng.random(n) * 6).astype(int), months - 1), -1)
         make("shop", "SHOP-", dup_month, typo_rate=0.05, use_work=True, phone_p=0.3, address_p=0.9)
+        # An acquired company's CRM: names, addresses and birth dates only (links only probabilistically).
+        legacy = (first_pur >= 0) & (rng.random(n) < self.cfg.noise.legacy_crm)
+        legacy_month = np.where(legacy, (rng.random(n) * months).astype(int), -1)
+        make(
+            "legacy_crm",
+            "LEG-",
+            legacy_month,
+            typo_rate=self.cfg.noise.typo,
+            phone_p=0.0,
+            address_p=1.0,
+            birth_p=1.0,
+            email_p=0.0,
+        )
         pre_p, pre_m = np.nonzero(self.presale)
         self._presale_opened_all = self._ts(pre_m)
         self._presale_opened = self._presale_opened_all[self.unresolved[pre_p, pre_m]]

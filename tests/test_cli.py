@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from cxlib.cli import app
 
 runner = CliRunner()
-COMMANDS = ["generate", "validate", "load", "summary", "demo"]
+COMMANDS = ["generate", "validate", "load", "summary", "unify", "demo"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -40,6 +40,8 @@ def test_generate_load_summary(tmp_path):
     assert r.exit_code == 0 and "loaded in" in r.output, r.output
     r = runner.invoke(app, ["summary", str(ws)])
     assert r.exit_code == 0 and "events" in r.output and "date range: 2024-01" in r.output
+    r = runner.invoke(app, ["unify", str(ws), "--no-progress"])
+    assert r.exit_code == 0 and "customers" in r.output and "rows by rule" in r.output, r.output
 
 
 def test_data_error_exits_2_without_a_traceback(tmp_path):

@@ -1,0 +1,1065 @@
+"""Resolve every source row to one customer: identity graph, over-merge guards, probabilistic matching.
+
+:func:`unify` reads the loaded workspace and writes three tables back to it:
+
+``identity_links``
+    One row for **every** row of contacts, events, orders, tickets and surveys:
+    ``table_name, source, record_key, customer_id, rule, match_probability``.
+``customers``
+    The golden record per customer (see :data:`SURVIVORSHIP`), with first/last seen, the number of
+    source records, the list of sources, enrichment attributes and ``is_anonymous``.
+``touchpoints``
+    The unified, time-ordered stream later steps read (see :data:`TOUCHPOINT_COLUMNS`).
+
+and two reports: ``unify_demoted`` (identifiers the over-merge guard demoted, and why) and
+``unify_matches`` (the probabilistic merges, with their match probability).
+
+How it works
+------------
+1. **Identifiers** are normalised in the engine (Ibis): emails lower-cased with plus-tags removed and
+   gmail dots folded; phones to E.164 using the record's country (or ``default_country``); cookies and
+   devices as given; ``contact_ref`` points at a contact's ``record_id``.
+2. **Over-merge guard**: an email, phone or cookie that co-occurs with more distinct contact records than
+   its limit (:attr:`UnifyConfig.max_records`) is demoted -- junk addresses, call-centre numbers, shared
+   kiosks -- and joins nothing.
+3. **Identity graph**: identifiers that occur in the same row are linked; connected components are found
+   in the engine by label propagation with pointer jumping (DuckDB by default; the same Ibis code runs on
+   Spark).
+4. **Probabilistic matching** (splink, Fellegi-Sunter trained by EM without labels) compares contact
+   records on names, birth date, street, postcode and city, blocked on postcode, surname + birth date and
+   first name + birth date. Pairs above ``match_threshold`` join their components.
+5. **Customer ids** are stable: ``C`` + a hash of the customer's oldest member row (by time, then table,
+   source and key), so re-running on the same data, in any row order, gives the same ids. Rows with no
+   usable identifier get their own anonymous customer (``A`` + hash), flagged, never dropped.
+
+Examples
+--------
+>>> import tempfile, cxlib
+>>> from cxlib import synth, unify
+>>> folder = tempfile.mkdtemp()
+>>> _ = synth.write_company(folder, n_customers=300, seed=1, months=6, progress=False)
+>>> _ = cxlib.load(folder)
+>>> result = unify.unify(folder, probabilistic=False)
+>>> int(result.summary["rows"]) == int(result.summary["rows_linked"])
+True
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import ibis
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from ibis import _
+
+from cxlib.engine import Workspace, connect
+from cxlib.schema import TABLES, DataError
+
+__all__ = [
+    "SURVIVORSHIP",
+    "TOUCHPOINT_COLUMNS",
+    "UnifyConfig",
+    "UnifyResult",
+    "evaluate",
+    "explain",
+    "identity_graph",
+    "lookup",
+    "normalise_email",
+    "normalise_phone",
+    "unify",
+]
+
+LINKED_TABLES = ("contacts", "events", "orders", "tickets", "surveys")
+_KEY = {
+    "contacts": "record_id",
+    "events": "event_id",
+    "orders": "order_id",
+    "tickets": "ticket_id",
+    "surveys": "response_id",
+}
+_COUNTRY_CODES = {
+    "GB": "44",
+    "UK": "44",
+    "IE": "353",
+    "DE": "49",
+    "FR": "33",
+    "NL": "31",
+    "BE": "32",
+    "ES": "34",
+    "IT": "39",
+    "PT": "351",
+    "AT": "43",
+    "CH": "41",
+    "DK": "45",
+    "SE": "46",
+    "NO": "47",
+    "FI": "358",
+    "PL": "48",
+    "US": "1",
+    "CA": "1",
+    "AU": "61",
+    "NZ": "64",
+}
+#: Strength of each identifier type: the rule a row is credited to is its strongest identifier.
+_ID_RANK = {"record": 0, "email": 1, "phone": 2, "anonymous_id": 3}
+
+#: Survivorship rules of the golden record, applied per attribute in this order.
+SURVIVORSHIP = (
+    "validity: only values that pass the loader's checks and are not demoted junk identifiers",
+    "frequency: the value most member records agree on (after normalisation)",
+    "source priority: UnifyConfig.source_priority, first wins",
+    "recency: the most recently updated record",
+    "value: alphabetical, so that ties never depend on row order",
+)
+
+#: Columns of ``touchpoints``.
+TOUCHPOINT_COLUMNS = (
+    "customer_id",
+    "ts",
+    "table_name",
+    "source",
+    "record_key",
+    "channel",
+    "event",
+    "campaign",
+    "revenue",
+    "amount",
+    "status",
+    "return_reason",
+    "topic",
+    "resolved",
+    "csat",
+    "nps",
+)
+
+
+@dataclass(frozen=True)
+class UnifyConfig:
+    """Settings of :func:`unify`.
+
+    Attributes
+    ----------
+    max_records : dict
+        Over-merge guard: an identifier of this type that co-occurs with more distinct contact records
+        than this is demoted. A person has up to about 8 records across systems.
+    match_threshold : float
+        Probabilistic merges need a match probability at least this high.
+    probabilistic : bool
+        Run the probabilistic step (splink) after the deterministic graph.
+    default_country : str
+        Country for phone numbers whose row has no country.
+    source_priority : tuple of str
+        Survivorship: earlier sources win ties on frequency.
+    max_iterations : int
+        Cap on label-propagation rounds (a safety net; convergence takes a handful).
+    """
+
+    max_records: dict[str, int] = field(default_factory=lambda: {"email": 10, "phone": 10, "anonymous_id": 4})
+    match_threshold: float = 0.95
+    probabilistic: bool = True
+    default_country: str = "GB"
+    source_priority: tuple[str, ...] = ("crm", "loyalty", "shop", "legacy_crm", "helpdesk", "email_platform")
+    max_iterations: int = 50
+
+
+@dataclass
+class UnifyResult:
+    """What :func:`unify` did: ``summary`` (one row), ``rules`` (rows per rule), ``demoted``, ``matches``."""
+
+    summary: pd.DataFrame
+    rules: pd.DataFrame
+    demoted: pd.DataFrame
+    matches: pd.DataFrame
+
+    def __str__(self) -> str:
+        s = self.summary.iloc[0]
+        lines = [
+            f"rows in {int(s['rows']):,} -> customers {int(s['customers']):,} "
+            f"({int(s['known_customers']):,} known, {int(s['anonymous_customers']):,} anonymous)",
+            f"identity graph: {int(s['components']):,} components in {int(s['iterations'])} rounds; "
+            f"{int(s['probabilistic_merges']):,} probabilistic merges; {len(self.demoted):,} identifiers demoted",
+            "",
+            "rows by rule:",
+            self.rules.to_string(index=False),
+        ]
+        if len(self.demoted):
+            lines += ["", "demoted identifiers (largest first):", self.demoted.head(10).to_string(index=False)]
+        return "\n".join(lines)
+
+
+# --- normalisers (Ibis expressions, so they run in the engine) -----------------------------------------------------
+
+
+def normalise_email(e: ibis.StringValue) -> ibis.StringValue:
+    """Lower-case, trim, drop ``+tags``, fold gmail dots; null when it is not an address.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> t = ibis.memtable({"e": [" Rob.Smith+shop@GoogleMail.com", "x@y.co", "bad", None]})
+    >>> t.select(n=normalise_email(t.e)).to_pandas()["n"].tolist()
+    ['robsmith@gmail.com', 'x@y.co', None, None]
+    """
+    e = e.strip().lower()
+    valid = e.re_search(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    at = e.find("@")
+    local = e.substr(0, at).re_replace(r"\+.*$", "")
+    domain = e.substr(at + 1)
+    gmail = domain.isin(["gmail.com", "googlemail.com"])
+    local = ibis.cases((gmail, local.replace(".", "")), else_=local)
+    domain = ibis.cases((gmail, ibis.literal("gmail.com")), else_=domain)
+    return ibis.cases((valid & (local.length() > 0), local + "@" + domain), else_=ibis.null("string"))
+
+
+def normalise_phone(
+    phone: ibis.StringValue, country: ibis.StringValue | str | None, default_country: str = "GB"
+) -> ibis.StringValue:
+    """E.164 (``+447700900123``): international forms as given, national ones with the row's country.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> t = ibis.memtable({"p": ["07700 900123", "+44 (0)7700-900123", "0044 7700 900123", "n/a"],
+    ...                    "c": ["GB", None, "DE", "GB"]})
+    >>> t.select(n=normalise_phone(t.p, t.c)).to_pandas()["n"].tolist()
+    ['+447700900123', '+447700900123', '+447700900123', None]
+    """
+    raw = phone.strip()
+    digits = raw.re_replace(r"\(0\)", "").re_replace(r"[^0-9]", "")
+    if country is None or isinstance(country, str):
+        country = ibis.literal(country or default_country)
+    cc = country.upper().substitute(_COUNTRY_CODES, else_=_COUNTRY_CODES.get(default_country, "44"))
+    cc = ibis.coalesce(cc, ibis.literal(_COUNTRY_CODES.get(default_country, "44")))
+    e164 = ibis.cases(
+        (raw.startswith("+"), "+" + digits),
+        (digits.startswith("00"), "+" + digits.substr(2)),
+        (digits.startswith("0"), "+" + cc + digits.substr(1)),
+        else_=ibis.null("string"),
+    )
+    n = e164.length()
+    return ibis.cases(((n >= 9) & (n <= 16), e164), else_=ibis.null("string"))
+
+
+# --- the identity graph (engine) -------------------------------------------------------------------------------------
+
+
+def _identifiers(ws: Workspace, cfg: UnifyConfig) -> ibis.Table:
+    """``table_name, source, record_key, ts, id_type, id_value``: one row per identifier a source row carries."""
+    parts = []
+    for name in LINKED_TABLES:
+        if not ws.has(name):
+            continue
+        t = ws.table(name)
+        key = t[_KEY[name]]
+        tcol = TABLES[name].time_column
+        base = {
+            "table_name": ibis.literal(name),
+            "source": t.source,
+            "record_key": key,
+            "ts": t[tcol].cast("timestamp") if tcol else ibis.null("timestamp"),
+        }
+        country = t.country if "country" in t.columns else None
+        candidates = []
+        if name == "contacts":
+            candidates.append(("record", key))
+        if "contact_ref" in t.columns:
+            candidates.append(("record", t.contact_ref.strip()))
+        if "email" in t.columns:
+            candidates.append(("email", normalise_email(t.email)))
+        if "phone" in t.columns:
+            candidates.append(("phone", normalise_phone(t.phone, country, cfg.default_country)))
+        if "anonymous_id" in t.columns:
+            candidates.append(("anonymous_id", t.anonymous_id.strip()))
+        for id_type, value in candidates:
+            parts.append(
+                t.select(**base, id_type=ibis.literal(id_type), id_value=value.cast("string")).filter(
+                    _.id_value.notnull() & (_.id_value != "")
+                )
+            )
+    if not parts:
+        raise DataError("the workspace holds none of contacts, events, orders, tickets, surveys; run `cx load` first")
+    return _union(parts, distinct=False)
+
+
+def _rows(ws: Workspace) -> ibis.Table:
+    """``table_name, source, record_key, ts``: every source row of the linked tables."""
+    parts = []
+    for name in LINKED_TABLES:
+        if ws.has(name):
+            t = ws.table(name)
+            tcol = TABLES[name].time_column
+            parts.append(
+                t.select(
+                    table_name=ibis.literal(name),
+                    source=t.source,
+                    record_key=t[_KEY[name]],
+                    ts=t[tcol].cast("timestamp") if tcol else ibis.null("timestamp"),
+                )
+            )
+    return _union(parts, distinct=False)
+
+
+def _demoted(ids: ibis.Table, cfg: UnifyConfig) -> ibis.Table:
+    """Identifiers that co-occur with more distinct contact records than their type allows."""
+    rec = ids.filter(_.id_type == "record").select("table_name", "source", "record_key", rec=_.id_value)
+    other = ids.filter(_.id_type != "record")
+    j = other.join(rec, ["table_name", "source", "record_key"])
+    deg = j.group_by(["id_type", "id_value"]).aggregate(records=j.rec.nunique(), rows=j.count())
+    limit = deg.id_type.substitute(dict(cfg.max_records), else_=ibis.literal(10**9, "int64")).cast("int64")
+    return deg.filter(deg.records > limit).mutate(limit=limit)
+
+
+def identity_graph(
+    ws: Workspace, config: UnifyConfig | None = None, *, progress: bool = False
+) -> tuple[ibis.Table, ibis.Table, int]:
+    """Connected components of the identifier graph, computed in the engine.
+
+    Returns ``(nodes, demoted, iterations)``: ``nodes`` has ``id_type, id_value, component`` for every
+    usable identifier (the component is the smallest node key in it), ``demoted`` the identifiers the
+    over-merge guard removed (``id_type, id_value, records, rows, limit``). Runs on any Ibis backend.
+
+    Examples
+    --------
+    >>> import pandas as pd, cxlib
+    >>> ws = cxlib.connect()
+    >>> _ = ws.write("contacts", pd.DataFrame({"source": ["a", "b", "c"], "record_id": ["1", "2", "3"],
+    ...     "email": ["x@y.com", "X@Y.com", None], "phone": [None, "+44 7700 900123", "07700900123"],
+    ...     "country": ["GB"] * 3, "updated_at": pd.to_datetime(["2024-01-01"] * 3)}))
+    >>> nodes, demoted, _ = identity_graph(ws)
+    >>> nodes.to_pandas()["component"].nunique()
+    1
+    """
+    cfg = config or UnifyConfig()
+    ids = _identifiers(ws, cfg)
+    demoted = ws.scratch("_unify_demoted", _demoted(ids, cfg))
+    usable = ids.anti_join(demoted, ["id_type", "id_value"]).mutate(node=_.id_type + ":" + _.id_value)
+    usable = ws.scratch("_unify_ids", usable)
+    # star edges: each identifier of a row to the row's smallest identifier
+    anchor = usable.group_by(["table_name", "source", "record_key"]).aggregate(anchor=usable.node.min())
+    e = usable.join(anchor, ["table_name", "source", "record_key"]).filter(_.node != _.anchor)
+    edges = e.select(a=e.node, b=e.anchor).distinct()
+    edges = ws.scratch("_unify_edges", ibis.union(edges, edges.select(a=edges.b, b=edges.a), distinct=True))
+    labels = ws.scratch("_unify_labels", usable.select("node").distinct().mutate(label=_.node))
+    iterations = 0
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(desc="identity graph", unit="round")
+    while iterations < cfg.max_iterations:
+        iterations += 1
+        nb = edges.join(labels, edges.b == labels.node).group_by(edges.a).aggregate(nl=labels.label.min())
+        step = labels.left_join(nb, labels.node == nb.a).select(
+            node=labels.node, label=ibis.least(labels.label, ibis.coalesce(nb.nl, labels.label))
+        )
+        # pointer jumping: adopt the label of one's label
+        step = ws.scratch("_unify_step", step)
+        hop = ws.table("_unify_step").view()
+        jumped = step.left_join(hop, step.label == hop.node).select(
+            node=step.node, label=ibis.least(step.label, ibis.coalesce(hop.label, step.label))
+        )
+        new = ws.scratch("_unify_labels_next", jumped)
+        changed = new.join(labels, "node").filter(_.label != _.label_right).count().to_pyarrow().as_py()
+        labels = ws.scratch("_unify_labels", new)
+        if bar is not None:
+            bar.update(1)
+            bar.set_postfix(changed=changed)
+        if changed == 0:
+            break
+    if bar is not None:
+        bar.close()
+    nodes = (
+        usable.select("id_type", "id_value", "node")
+        .distinct()
+        .join(labels, "node")
+        .select("id_type", "id_value", "node", component=_.label)
+    )
+    return ws.scratch("_unify_nodes", nodes), demoted, iterations
+
+
+# --- probabilistic matching (splink) ---------------------------------------------------------------------------------
+
+
+def _match_records(contacts: pd.DataFrame, threshold: float) -> pd.DataFrame:
+    """Pairs of contact records that splink scores at or above ``threshold``: ``record_a, record_b, p``."""
+    import logging
+
+    import duckdb
+    import splink.comparison_library as cl
+    from splink import DuckDBAPI, Linker, SettingsCreator, block_on
+
+    df = contacts.dropna(subset=["last_name"]).copy()
+    empty = pd.DataFrame(columns=["record_a", "record_b", "match_probability"])
+    if len(df) < 50:
+        return empty
+    con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
+    db = DuckDBAPI(connection=con)
+    import pyarrow as pa
+
+    table = pa.Table.from_pandas(
+        df.rename(columns={"record": "unique_id"}).drop(columns="component"), preserve_index=False
+    )
+    sdf = db.register(table, table_name="cx_contacts")
+    settings = SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=[
+            # one comparison per independent piece of evidence: street, postcode and city say one thing
+            cl.ForenameSurnameComparison("first_name", "last_name"),
+            cl.DateOfBirthComparison("birth_date", input_is_string=False),
+            cl.LevenshteinAtThresholds("address", [2]),
+        ],
+        blocking_rules_to_generate_predictions=[
+            block_on("postcode"),
+            block_on("last_name", "birth_date"),
+            block_on("first_name", "birth_date"),
+        ],
+        retain_intermediate_calculation_columns=False,
+    )
+    linker = Linker(sdf, settings, log_level=logging.ERROR)
+    linker.training.estimate_probability_two_random_records_match(
+        [block_on("first_name", "last_name", "birth_date")], recall=0.8
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("birth_date"))
+    linker.training.estimate_parameters_using_expectation_maximisation(block_on("postcode"))
+    pred = linker.inference.predict(threshold_match_probability=threshold).as_pyarrow_table().to_pandas()
+    con.close()
+    if pred.empty:
+        return empty
+    return pred.rename(columns={"unique_id_l": "record_a", "unique_id_r": "record_b"})[
+        ["record_a", "record_b", "match_probability"]
+    ]
+
+
+def _contact_features(ws: Workspace, nodes: ibis.Table) -> pd.DataFrame:
+    """Contact records with the fields splink compares and their deterministic component (pulled: small)."""
+    c = ws.table("contacts")
+    rec = nodes.filter(nodes.id_type == "record")
+    c = c.join(rec, c.record_id == rec.id_value)
+    up = lambda x: x.upper().re_replace(r"[^A-Z0-9]", "")  # noqa: E731
+    low = lambda x: x.lower().strip().re_replace(r"[.,'\-]", "")  # noqa: E731  (keeps letters such as ü)
+    out = c.select(
+        record=c.record_id,
+        component=c.component,
+        first_name=low(c.first_name),
+        last_name=low(c.last_name),
+        birth_date=c.birth_date,
+        postcode=up(c.postcode),
+        address=ibis.cases(
+            (c.street.notnull() & c.postcode.notnull(), low(c.street) + " " + up(c.postcode)),
+            else_=ibis.null("string"),
+        ),
+    )
+    return out.to_pandas()
+
+
+def _union(parts: list[ibis.Table], distinct: bool = False) -> ibis.Table:
+    """Union of one or more tables (``ibis.union`` needs two)."""
+    return ibis.union(*parts, distinct=distinct) if len(parts) > 1 else (parts[0].distinct() if distinct else parts[0])
+
+
+def _tidy(t: ibis.Table) -> ibis.Table:
+    """Drop the ``*_right`` copies of join keys that some joins keep."""
+    extra = [c for c in t.columns if c.endswith("_right")]
+    return t.drop(*extra) if extra else t
+
+
+def _union_find(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        parent.setdefault(x, x)
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for a, b in pairs:
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    return {x: find(x) for x in parent}
+
+
+# --- the whole step ------------------------------------------------------------------------------------------------
+
+
+def _hash_id(prefix: str, s: pd.Series) -> pd.Series:
+    return prefix + s.map(lambda x: hashlib.sha1(x.encode()).hexdigest()[:12])
+
+
+def unify(
+    workspace: str | Path | Workspace,
+    config: UnifyConfig | None = None,
+    *,
+    probabilistic: bool | None = None,
+    progress: bool = False,
+) -> UnifyResult:
+    """Resolve every source row to one customer and write ``identity_links``, ``customers``, ``touchpoints``.
+
+    Parameters
+    ----------
+    workspace : folder, .duckdb file or Workspace
+        A loaded workspace (``cx load``).
+    config : UnifyConfig, optional
+    probabilistic : bool, optional
+        Override ``config.probabilistic``.
+    progress : bool
+        Progress bars for the long stages.
+
+    Returns
+    -------
+    UnifyResult
+    """
+    cfg = config or UnifyConfig()
+    if probabilistic is not None:
+        cfg = UnifyConfig(**{**cfg.__dict__, "probabilistic": probabilistic})
+    ws = workspace if isinstance(workspace, Workspace) else connect(workspace)
+    try:
+        return _unify(ws, cfg, progress)
+    finally:
+        if not isinstance(workspace, Workspace):
+            ws.close()
+
+
+def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool) -> UnifyResult:
+    nodes, demoted, iterations = identity_graph(ws, cfg, progress=progress)
+    # component merges from probabilistic matches (small: contact records only)
+    matches = pd.DataFrame(columns=["record_a", "record_b", "match_probability", "component_a", "component_b"])
+    merge_map = pd.DataFrame(columns=["component", "cluster", "match_probability"])
+    if cfg.probabilistic and ws.has("contacts"):
+        feats = _contact_features(ws, nodes)
+        m = _match_records(feats, cfg.match_threshold)
+        comp = feats.set_index("record")["component"]
+        m["component_a"] = m["record_a"].map(comp)
+        m["component_b"] = m["record_b"].map(comp)
+        matches = m[m["component_a"] != m["component_b"]].sort_values(["record_a", "record_b"], ignore_index=True)
+        roots = _union_find(zip(matches["component_a"], matches["component_b"], strict=True))
+        if roots:
+            best = pd.concat(
+                [
+                    matches[["component_a", "match_probability"]].set_axis(["component", "p"], axis=1),
+                    matches[["component_b", "match_probability"]].set_axis(["component", "p"], axis=1),
+                ]
+            )
+            best = best.groupby("component")["p"].max()
+            merge_map = pd.DataFrame({"component": list(roots), "cluster": list(roots.values())})
+            merge_map["match_probability"] = merge_map["component"].map(best)
+    ws.scratch(
+        "_unify_merge", merge_map.astype({"component": "string", "cluster": "string", "match_probability": "float64"})
+    )
+    merge = ws.table("_unify_merge")
+
+    # every row -> its strongest usable identifier -> component -> cluster
+    ids = ws.table("_unify_ids")
+    rank = ids.id_type.substitute(_ID_RANK, else_=ibis.literal(9, "int64")).cast("int64")
+    ranked = ids.mutate(rank=rank).join(nodes.select("node", "component"), "node")
+    per_row = ranked.group_by(["table_name", "source", "record_key"]).aggregate(
+        component=ranked.component.min(), best=ranked.rank.min()
+    )
+    rows = _rows(ws)
+    r = rows.left_join(per_row, ["table_name", "source", "record_key"]).drop(
+        "table_name_right", "source_right", "record_key_right"
+    )
+    r = r.left_join(merge, r.component == merge.component).pipe(_tidy)
+    cluster = ibis.coalesce(r.cluster, r.component)
+    rule_det = r.best.substitute(
+        {0: "contact_record", 1: "email", 2: "phone", 3: "anonymous_id"}, else_=ibis.literal("no_identifier")
+    )
+    r = r.select(
+        "table_name",
+        "source",
+        "record_key",
+        "ts",
+        cluster=cluster,
+        rule=ibis.cases(
+            (r.component.isnull(), ibis.literal("no_identifier")),
+            (r.cluster.notnull() & (r.cluster != r.component), ibis.literal("probabilistic")),
+            else_=rule_det,
+        ),
+        match_probability=ibis.cases(
+            (r.cluster.notnull() & (r.cluster != r.component), r.match_probability), else_=ibis.null("float64")
+        ),
+    )
+    r = ws.scratch("_unify_rows", r)
+    # known = the cluster holds a contact record, an email or a phone
+    known = ranked.filter(ranked.rank <= 2).select("component").distinct()
+    known = (
+        known.left_join(merge, known.component == merge.component)
+        .select(cluster=ibis.coalesce(merge.cluster, known.component))
+        .distinct()
+    )
+    # stable ids: a hash of the oldest member row; anonymous rows without identifiers get their own
+    oldest = r.filter(r.cluster.notnull()).mutate(
+        order_key=r.ts.cast("string").fill_null("9999") + "|" + r.table_name + "|" + r.source + "|" + r.record_key
+    )
+    first = oldest.group_by("cluster").aggregate(first_row=oldest.order_key.min())
+    first = first.left_join(known.mutate(is_known=True), "cluster").pipe(_tidy).to_pandas()
+    first["customer_id"] = np.where(
+        first["is_known"].fillna(False).astype(bool),
+        _hash_id("C", first["first_row"]),
+        _hash_id("A", first["first_row"]),
+    )
+    ws.scratch("_unify_ids_map", first[["cluster", "customer_id"]].astype("string"))
+    idmap = ws.table("_unify_ids_map")
+    links = r.left_join(idmap, "cluster").pipe(_tidy)
+    row_key = links.table_name + "|" + links.source + "|" + links.record_key.fill_null("")
+    links = links.select(
+        "table_name",
+        "source",
+        "record_key",
+        customer_id=ibis.coalesce(links.customer_id, ibis.literal("A") + row_key.hash().cast("string")),
+        rule="rule",
+        match_probability="match_probability",
+    )
+    ws.write("identity_links", links.order_by(["customer_id", "table_name", "source", "record_key"]))
+    links = ws.table("identity_links")
+    _write_customers(ws, links, cfg)
+    _write_touchpoints(ws, links)
+    demoted_df = demoted.to_pandas().sort_values(
+        ["records", "id_type", "id_value"], ascending=[False, True, True], ignore_index=True
+    )
+    demoted_df["reason"] = (
+        "shared by "
+        + demoted_df["records"].astype(str)
+        + " contact records (limit "
+        + demoted_df["limit"].astype(str)
+        + " for "
+        + demoted_df["id_type"]
+        + ")"
+    )
+    ws.write("unify_demoted", demoted_df.astype({"id_type": "string", "id_value": "string", "reason": "string"}))
+    ws.write(
+        "unify_matches",
+        matches.astype(
+            {
+                "record_a": "string",
+                "record_b": "string",
+                "component_a": "string",
+                "component_b": "string",
+                "match_probability": "float64",
+            }
+        ),
+    )
+    rules = links.group_by("rule").aggregate(rows=links.count()).to_pandas().sort_values("rule", ignore_index=True)
+    cust = ws.table("customers")
+    summ = cust.aggregate(customers=cust.count(), anonymous_customers=cust.is_anonymous.sum()).to_pandas()
+    summary = pd.DataFrame(
+        [
+            {
+                "rows": int(r.count().to_pyarrow().as_py()),
+                "rows_linked": int(links.count().to_pyarrow().as_py()),
+                "customers": int(summ.loc[0, "customers"]),
+                "known_customers": int(summ.loc[0, "customers"] - summ.loc[0, "anonymous_customers"]),
+                "anonymous_customers": int(summ.loc[0, "anonymous_customers"]),
+                "components": int(nodes.component.nunique().to_pyarrow().as_py()),
+                "iterations": iterations,
+                "probabilistic_merges": len(matches),
+                "demoted_identifiers": len(demoted_df),
+            }
+        ]
+    )
+    ws.drop_scratch()
+    return UnifyResult(summary, rules, demoted_df, matches)
+
+
+def _write_customers(ws: Workspace, links: ibis.Table, cfg: UnifyConfig) -> None:
+    """The golden record per customer (survivorship in the engine: one window per attribute)."""
+    lk = links.select("table_name", "source", "record_key", "customer_id")
+    base = links.join(_rows(ws), ["table_name", "source", "record_key"])
+    agg = base.group_by("customer_id").aggregate(
+        first_seen=base.ts.min(),
+        last_seen=base.ts.max(),
+        n_records=base.count(),
+        is_anonymous=base.customer_id.startswith("A").max(),
+    )
+    srcs = base.select("customer_id", "source").distinct().order_by(["customer_id", "source"])
+    srcs = srcs.group_by("customer_id").aggregate(sources=srcs.source.collect(order_by=srcs.source))
+    out = agg.join(srcs, "customer_id")
+    prio = {s: i for i, s in enumerate(cfg.source_priority)}
+    if ws.has("contacts"):
+        c = ws.table("contacts")
+        c = c.join(lk.filter(lk.table_name == "contacts"), c.record_id == lk.record_key).filter(c.source == lk.source)
+        demoted = ws.table("_unify_demoted")
+        email_n = normalise_email(c.email)
+        phone_n = normalise_phone(c.phone, c.country, cfg.default_country)
+        c = c.mutate(
+            email_n=email_n,
+            phone_n=phone_n,
+            prio=c.source.substitute(prio, else_=ibis.literal(len(prio), "int64")).cast("int64"),
+        )
+        dem_e = demoted.filter(demoted.id_type == "email").select(email_n="id_value", junk_e=ibis.literal(True))
+        dem_p = demoted.filter(demoted.id_type == "phone").select(phone_n="id_value", junk_p=ibis.literal(True))
+        c = c.left_join(dem_e, "email_n").pipe(_tidy).left_join(dem_p, "phone_n").pipe(_tidy)
+        attrs = {
+            "first_name": (c.first_name, c.first_name.lower().strip()),
+            "last_name": (c.last_name, c.last_name.lower().strip()),
+            "email": (ibis.cases((c.junk_e.isnull(), c.email_n), else_=ibis.null("string")), None),
+            "phone": (ibis.cases((c.junk_p.isnull(), c.phone_n), else_=ibis.null("string")), None),
+            "street": (c.street, c.street.lower().strip()),
+            "city": (c.city, c.city.lower().strip()),
+            "postcode": (c.postcode, c.postcode.upper().re_replace(r"[^A-Z0-9]", "")),
+            "country": (c.country, c.country.upper()),
+            "birth_date": (c.birth_date, c.birth_date.cast("string")),
+        }
+        for col, (value, norm) in attrs.items():
+            norm = value.cast("string") if norm is None else norm
+            cand = c.select(
+                customer_id=c.customer_id, value=value, norm=norm, prio=c.prio, updated=c.updated_at
+            ).filter(_.value.notnull())
+            freq = cand.group_by(["customer_id", "norm"]).aggregate(freq=cand.count())
+            cand = cand.join(freq, ["customer_id", "norm"]).pipe(_tidy)
+            w = ibis.window(
+                group_by=cand.customer_id,
+                order_by=[ibis.desc(cand.freq), cand.prio, ibis.desc(cand.updated), cand.value.cast("string")],
+            )
+            best = cand.mutate(rn=ibis.row_number().over(w)).filter(_.rn == 0).select("customer_id", **{col: _.value})
+            out = out.left_join(best, "customer_id").pipe(_tidy)
+    else:
+        for col in ("first_name", "last_name", "email", "phone", "street", "city", "postcode", "country"):
+            out = out.mutate(**{col: ibis.null("string")})
+        out = out.mutate(birth_date=ibis.null("date"))
+    # customers with no contact record: the most frequent email from their orders, tickets, surveys, events
+    ids = ws.table("_unify_ids")
+    em = ids.filter(ids.id_type == "email").join(lk, ["table_name", "source", "record_key"])
+    em = em.anti_join(ws.table("_unify_demoted"), ["id_type", "id_value"])
+    emf = em.group_by(["customer_id", "id_value"]).aggregate(n=em.count())
+    w = ibis.window(group_by=emf.customer_id, order_by=[ibis.desc(emf.n), emf.id_value])
+    emf = emf.mutate(rn=ibis.row_number().over(w)).filter(_.rn == 0).select("customer_id", email_any="id_value")
+    out = out.left_join(emf, "customer_id").pipe(_tidy)
+    out = out.mutate(email=ibis.coalesce(out.email, out.email_any)).drop("email_any")
+    # enrichment on the golden email's hash and on the postcode
+    if ws.has("enrichment"):
+        en = ws.table("enrichment")
+        attr_cols = [c for c in en.columns if c not in ("source", "email_sha256", "postcode")]
+        by_email = en.filter(en.email_sha256.notnull()).select(
+            email_sha256=en.email_sha256.lower(), **{f"{c}": en[c] for c in attr_cols if c != "geo_segment"}
+        )
+        by_email = by_email.distinct(on="email_sha256", keep="first")
+        by_pc = en.filter(en.postcode.notnull()).select(
+            pc=en.postcode.upper().re_replace(r"[^A-Z0-9]", ""), geo_segment=en.geo_segment
+        )
+        by_pc = by_pc.distinct(on="pc", keep="first")
+        # partners hash the address as typed (trimmed, lower-cased): try every address the customer's rows carry
+        raw = []
+        for name in ("contacts", "orders", "tickets", "surveys"):
+            if ws.has(name) and "email" in ws.table(name).columns:
+                t = ws.table(name)
+                lkn = lk.filter(lk.table_name == name)
+                t = t.join(lkn, (t[_KEY[name]] == lkn.record_key) & (t.source == lkn.source))
+                raw.append(
+                    t.filter(t.email.notnull()).select(
+                        "customer_id", email_sha256=t.email.strip().lower().hexdigest("sha256")
+                    )
+                )
+        if raw:
+            hashes = _union(raw, distinct=True)
+            hit = hashes.join(by_email, "email_sha256")
+            w = ibis.window(group_by=hit.customer_id, order_by=hit.email_sha256)
+            hit = hit.mutate(rn=ibis.row_number().over(w)).filter(_.rn == 0).drop("rn", "email_sha256")
+            out = out.left_join(hit, "customer_id").pipe(_tidy)
+        out = out.mutate(pc=out.postcode.upper().re_replace(r"[^A-Z0-9]", ""))
+        out = out.left_join(by_pc, "pc").drop("pc", "pc_right")
+    ws.write("customers", out.order_by("customer_id"))
+
+
+def _write_touchpoints(ws: Workspace, links: ibis.Table) -> None:
+    """The unified stream: every event, order, ticket and survey with its customer, ordered by time."""
+    parts = []
+    null_s, null_f = ibis.null("string"), ibis.null("float64")
+    for name in ("events", "orders", "tickets", "surveys"):
+        if not ws.has(name):
+            continue
+        t = ws.table(name)
+        lk = links.filter(links.table_name == name)
+        t = t.join(lk, (t[_KEY[name]] == lk.record_key) & (t.source == lk.source))
+        cols = dict(
+            customer_id=t.customer_id,
+            ts=t[TABLES[name].time_column].cast("timestamp"),
+            table_name=ibis.literal(name),
+            source=t.source,
+            record_key=t[_KEY[name]],
+        )
+        if name == "events":
+            cols.update(
+                channel=t.channel,
+                event=t.event,
+                campaign=t.campaign,
+                revenue=null_f,
+                amount=t.revenue,
+                status=null_s,
+                return_reason=null_s,
+                topic=null_s,
+                resolved=ibis.null("boolean"),
+                csat=ibis.null("int64"),
+                nps=ibis.null("int64"),
+            )
+        elif name == "orders":
+            cols.update(
+                channel=t.channel,
+                event=ibis.literal("order"),
+                campaign=null_s,
+                revenue=ibis.cases((t.status == "completed", t.amount), else_=0.0),
+                amount=t.amount,
+                status=t.status,
+                return_reason=t.return_reason,
+                topic=null_s,
+                resolved=ibis.null("boolean"),
+                csat=ibis.null("int64"),
+                nps=ibis.null("int64"),
+            )
+        elif name == "tickets":
+            cols.update(
+                channel=t.channel,
+                event=ibis.literal("ticket"),
+                campaign=null_s,
+                revenue=null_f,
+                amount=null_f,
+                status=null_s,
+                return_reason=null_s,
+                topic=t.topic,
+                resolved=t.resolved,
+                csat=t.csat.cast("int64"),
+                nps=ibis.null("int64"),
+            )
+        else:
+            cols.update(
+                channel=ibis.literal("survey"),
+                event=ibis.literal("survey"),
+                campaign=null_s,
+                revenue=null_f,
+                amount=null_f,
+                status=null_s,
+                return_reason=null_s,
+                topic=null_s,
+                resolved=ibis.null("boolean"),
+                csat=ibis.null("int64"),
+                nps=t.nps.cast("int64"),
+            )
+        parts.append(t.select(**cols))
+    if not parts:  # contacts only: an empty stream with the right columns
+        schema = ibis.schema(
+            {
+                "customer_id": "string",
+                "ts": "timestamp",
+                "table_name": "string",
+                "source": "string",
+                "record_key": "string",
+                "channel": "string",
+                "event": "string",
+                "campaign": "string",
+                "revenue": "float64",
+                "amount": "float64",
+                "status": "string",
+                "return_reason": "string",
+                "topic": "string",
+                "resolved": "boolean",
+                "csat": "int64",
+                "nps": "int64",
+            }
+        )
+        ws.backend.create_table("touchpoints", schema=schema, overwrite=True)
+        return
+    tp = _union(parts, distinct=False)
+    ws.write("touchpoints", tp.order_by(["customer_id", "ts", "table_name", "source", "record_key"]))
+
+
+# --- explain, lookup, evaluate ----------------------------------------------------------------------------------------
+
+
+def _open(workspace: str | Path | Workspace) -> tuple[Workspace, bool]:
+    if isinstance(workspace, Workspace):
+        return workspace, False
+    return connect(workspace, read_only=True), True
+
+
+def explain(workspace: str | Path | Workspace, customer_id: str) -> tuple[pd.DataFrame, go.Figure]:
+    """Why these records were merged: the identifiers each member row carries, and the probabilistic matches.
+
+    Returns a table (``table_name, source, record_key, rule, match_probability, identifiers``) and a plotly
+    network of rows and the identifiers that join them.
+    """
+    ws, close = _open(workspace)
+    try:
+        links = ws.table("identity_links")
+        mine = links.filter(links.customer_id == customer_id).to_pandas()
+        if mine.empty:
+            raise DataError(f"no customer {customer_id!r} in identity_links; run `cx unify` or check the id")
+        cfg = UnifyConfig()
+        ids = _identifiers(ws, cfg)
+        keys = ibis.memtable(mine[["table_name", "source", "record_key"]])
+        carried = ids.join(keys, ["table_name", "source", "record_key"]).to_pandas()
+        matches = ws.table("unify_matches").to_pandas() if ws.has("unify_matches") else pd.DataFrame()
+        demoted = ws.table("unify_demoted").to_pandas() if ws.has("unify_demoted") else pd.DataFrame()
+    finally:
+        if close:
+            ws.close()
+    dem = set(zip(demoted.get("id_type", []), demoted.get("id_value", []), strict=False))
+    carried["demoted"] = [(a, b) in dem for a, b in zip(carried["id_type"], carried["id_value"], strict=True)]
+    carried["identifier"] = (
+        carried["id_type"] + ":" + carried["id_value"] + np.where(carried["demoted"], " (demoted)", "")
+    )
+    idents = (
+        carried.groupby(["table_name", "source", "record_key"])["identifier"]
+        .apply(lambda s: ", ".join(sorted(set(s))))
+        .rename("identifiers")
+    )
+    table = mine.merge(idents.reset_index(), on=["table_name", "source", "record_key"], how="left")
+    table = table.sort_values(["table_name", "source", "record_key"], ignore_index=True)
+    recs = set(mine.loc[mine["table_name"] == "contacts", "record_key"])
+    if len(matches):
+        m = matches[matches["record_a"].isin(recs) & matches["record_b"].isin(recs)]
+    else:
+        m = pd.DataFrame(columns=["record_a", "record_b", "match_probability"])
+    return table, _explain_figure(carried, m, customer_id)
+
+
+def _explain_figure(carried: pd.DataFrame, matches: pd.DataFrame, customer_id: str) -> go.Figure:
+    """Rows (grouped per contact record or identifier) and identifiers as a small circular network."""
+    live = carried[~carried["demoted"]]
+    ident_nodes = sorted(set(live["id_type"] + ":" + live["id_value"]))
+    # rows without a record of their own are many (events): draw identifiers and contact records only
+    edges = set()
+    for _key, g in live.groupby(["table_name", "source", "record_key"]):
+        ns = sorted(set(g["id_type"] + ":" + g["id_value"]))
+        edges |= {(ns[0], n) for n in ns[1:]}
+    edges |= {
+        ("record:" + a, "record:" + b)
+        for a, b in zip(matches.get("record_a", []), matches.get("record_b", []), strict=False)
+    }
+    n = max(len(ident_nodes), 1)
+    pos = {v: (np.cos(2 * np.pi * i / n), np.sin(2 * np.pi * i / n)) for i, v in enumerate(ident_nodes)}
+    ex, ey = [], []
+    for a, b in edges:
+        if a in pos and b in pos:
+            ex += [pos[a][0], pos[b][0], None]
+            ey += [pos[a][1], pos[b][1], None]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=ex, y=ey, mode="lines", line=dict(color="#bbb"), hoverinfo="skip", name="co-occur"))
+    colors = {"record": "#1f77b4", "email": "#2ca02c", "phone": "#ff7f0e", "anonymous_id": "#9467bd"}
+    for typ, col in colors.items():
+        vs = [v for v in ident_nodes if v.startswith(typ + ":")]
+        fig.add_trace(
+            go.Scatter(
+                x=[pos[v][0] for v in vs],
+                y=[pos[v][1] for v in vs],
+                mode="markers+text",
+                text=[v.split(":", 1)[1][:18] for v in vs],
+                textposition="top center",
+                marker=dict(size=12, color=col),
+                name=typ,
+            )
+        )
+    fig.update_layout(
+        title=f"Why {customer_id} is one customer",
+        showlegend=True,
+        xaxis=dict(visible=False),
+        yaxis=dict(visible=False),
+        height=450,
+    )
+    return fig
+
+
+def lookup(
+    workspace: str | Path | Workspace,
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    customer_id: str | None = None,
+    country: str = "GB",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Customer 360: the golden record(s) and the full cross-source timeline.
+
+    Give exactly one of ``email`` (normalised as in unify), ``phone`` (to E.164 with ``country``) or
+    ``customer_id``. Returns ``(golden_records, timeline)``; both are empty when nothing matches.
+    """
+    given = [x for x in (email, phone, customer_id) if x]
+    if len(given) != 1:
+        raise ValueError("give exactly one of email=, phone= or customer_id=")
+    ws, close = _open(workspace)
+    try:
+        cust = ws.table("customers")
+        if customer_id:
+            ids = [customer_id]
+        else:
+            probe = ibis.memtable({"v": [email or phone]})
+            val = (normalise_email(probe.v) if email else normalise_phone(probe.v, country)).name("v")
+            norm = probe.select(val).to_pandas()["v"].iloc[0]
+            if norm is None:
+                return cust.limit(0).to_pandas(), ws.table("touchpoints").limit(0).to_pandas()
+            col = "email" if email else "phone"
+            ids = cust.filter(cust[col] == norm).customer_id.to_pandas().tolist()
+            if not ids:  # not the golden value: any row that carried it
+                idt = _identifiers(ws, UnifyConfig()).filter((_.id_type == col) & (_.id_value == norm))
+                lk = ws.table("identity_links")
+                ids = idt.join(lk, ["table_name", "source", "record_key"]).customer_id.to_pandas().unique().tolist()
+        golden = cust.filter(cust.customer_id.isin(ids)).to_pandas()
+        tp = ws.table("touchpoints")
+        timeline = tp.filter(tp.customer_id.isin(ids)).order_by(["ts", "table_name", "record_key"]).to_pandas()
+    finally:
+        if close:
+            ws.close()
+    return golden, timeline
+
+
+def _pairs(n: pd.Series) -> float:
+    n = n.astype("float64")
+    return float((n * (n - 1) / 2).sum())
+
+
+def evaluate(identity_links: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+    """Pairwise and B-cubed precision/recall/F1 of ``identity_links`` against the true persons.
+
+    ``truth`` has ``table_name, source, record_key, person_id`` (``cxlib.synth``'s ``record_map``).
+    Rows without a true person (enrichment, planted defects that never loaded) are ignored.
+
+    Returns one row: ``pairwise_precision, pairwise_recall, pairwise_f1, bcubed_precision, bcubed_recall,
+    bcubed_f1, persons_split, customers_merging_persons, largest_customer_persons, rows``.
+
+    Examples
+    --------
+    >>> links = pd.DataFrame({"table_name": ["t"] * 4, "source": ["s"] * 4, "record_key": list("abcd"),
+    ...                       "customer_id": ["C1", "C1", "C2", "C2"]})
+    >>> truth = links.assign(person_id=["P1", "P1", "P1", "P2"]).drop(columns="customer_id")
+    >>> evaluate(links, truth)[["pairwise_precision", "pairwise_recall", "persons_split"]].to_dict("records")
+    [{'pairwise_precision': 0.5, 'pairwise_recall': 0.3333333333333333, 'persons_split': 1}]
+    """
+    key = ["table_name", "source", "record_key"]
+    j = identity_links[key + ["customer_id"]].merge(truth[key + ["person_id"]].dropna(subset=["person_id"]), on=key)
+    cell = j.groupby(["customer_id", "person_id"]).size()
+    by_c = j.groupby("customer_id").size()
+    by_p = j.groupby("person_id").size()
+    tp, pp, ap = _pairs(cell), _pairs(by_c), _pairs(by_p)
+    prec = tp / pp if pp else 1.0
+    rec = tp / ap if ap else 1.0
+    c_of = cell.reset_index(name="n")
+    c_of["nc"] = c_of["customer_id"].map(by_c)
+    c_of["np"] = c_of["person_id"].map(by_p)
+    n = len(j)
+    bp = float((c_of["n"] ** 2 / c_of["nc"]).sum() / n) if n else 1.0
+    br = float((c_of["n"] ** 2 / c_of["np"]).sum() / n) if n else 1.0
+    persons_per_c = c_of.groupby("customer_id").size()
+    customers_per_p = c_of.groupby("person_id").size()
+    f1 = lambda p, r: 2 * p * r / (p + r) if p + r else 0.0  # noqa: E731
+    return pd.DataFrame(
+        [
+            {
+                "pairwise_precision": prec,
+                "pairwise_recall": rec,
+                "pairwise_f1": f1(prec, rec),
+                "bcubed_precision": bp,
+                "bcubed_recall": br,
+                "bcubed_f1": f1(bp, br),
+                "persons_split": int((customers_per_p > 1).sum()),
+                "customers_merging_persons": int((persons_per_c > 1).sum()),
+                "largest_customer_persons": int(persons_per_c.max()) if len(persons_per_c) else 0,
+                "rows": n,
+            }
+        ]
+    )
