@@ -757,9 +757,12 @@ def _run(workspace: str | Path, con: duckdb.DuckDBPyConnection, write: bool, pro
     quarantine = (
         pd.concat(frames, ignore_index=True)
         if frames
-        else pd.DataFrame({c: pd.Series(dtype="object") for c, _ in QUARANTINE_COLUMNS})
+        else pd.DataFrame({c: pd.Series(dtype="string") for c, _ in QUARANTINE_COLUMNS})
     )
     quarantine["row"] = quarantine["row"].astype("int64")
+    for c, _ in QUARANTINE_COLUMNS:  # text whatever it holds, so that an all-empty column is not typed a number
+        if c != "row":
+            quarantine[c] = quarantine[c].astype("string")
     if write:
         for name in TABLES:
             if name not in by_table:

@@ -169,12 +169,14 @@ class UnifyConfig:
 
 @dataclass
 class UnifyResult:
-    """What :func:`unify` did: ``summary`` (one row), ``rules`` (rows per rule), ``demoted``, ``matches``."""
+    """What :func:`unify` did: ``summary`` (one row), ``rules`` (rows per rule), ``demoted``, ``matches``,
+    and ``changes`` since the previous run (``change, old_customer_id, new_customer_id, rows``)."""
 
     summary: pd.DataFrame
     rules: pd.DataFrame
     demoted: pd.DataFrame
     matches: pd.DataFrame
+    changes: pd.DataFrame
 
     def __str__(self) -> str:
         s = self.summary.iloc[0]
@@ -189,6 +191,12 @@ class UnifyResult:
         ]
         if len(self.demoted):
             lines += ["", "demoted identifiers (largest first):", self.demoted.head(10).to_string(index=False)]
+        lines += [
+            "",
+            f"quarantined at load: {int(s['quarantined_rows']):,} rows (table quarantine)",
+            f"since the last run: {int(s['customers_merged_since_last_run']):,} customers merged, "
+            f"{int(s['customers_split_since_last_run']):,} split (table unify_changes)",
+        ]
         return "\n".join(lines)
 
 
@@ -618,8 +626,14 @@ def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool) -> UnifyResult:
         rule="rule",
         match_probability="match_probability",
     )
+    keys = ["table_name", "source", "record_key"]
+    prev = None
+    if ws.has("identity_links"):
+        old = ws.table("identity_links")
+        prev = ws.scratch("_unify_prev", old.select(*keys, old_id=old.customer_id))
     ws.write("identity_links", links.order_by(["customer_id", "table_name", "source", "record_key"]))
     links = ws.table("identity_links")
+    changes = _changes(ws, links, prev)
     _write_customers(ws, links, cfg)
     _write_touchpoints(ws, links)
     demoted_df = demoted.to_pandas().sort_values(
@@ -662,11 +676,44 @@ def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool) -> UnifyResult:
                 "iterations": iterations,
                 "probabilistic_merges": len(matches),
                 "demoted_identifiers": len(demoted_df),
+                "quarantined_rows": _quarantined(ws),
+                "customers_merged_since_last_run": int((changes["change"] == "merge").sum()),
+                "customers_split_since_last_run": int((changes["change"] == "split").sum()),
             }
         ]
     )
     ws.drop_scratch()
-    return UnifyResult(summary, rules, demoted_df, matches)
+    return UnifyResult(summary, rules, demoted_df, matches, changes)
+
+
+def _quarantined(ws: Workspace) -> int:
+    if not ws.has("quarantine"):
+        return 0
+    q = ws.table("quarantine")
+    q = q.filter(q.action == "quarantined").select("table_name", "source_file", "row").distinct()
+    return int(q.count().to_pyarrow().as_py())
+
+
+def _changes(ws: Workspace, links: ibis.Table, prev: ibis.Table | None) -> pd.DataFrame:
+    """Customers merged or split since the previous run, written to ``unify_changes``.
+
+    A merge: one new customer holds rows of several previous customers. A split: the rows of one previous
+    customer went to several new ones. Ids of customers whose rows did not change stay the same.
+    """
+    cols = {"change": "string", "old_customer_id": "string", "new_customer_id": "string", "rows": "int64"}
+    out = pd.DataFrame({c: pd.Series(dtype=t) for c, t in cols.items()})
+    if prev is not None:
+        j = links.join(prev, ["table_name", "source", "record_key"])
+        pairs = j.group_by([j.old_id, j.customer_id]).aggregate(rows=j.count()).to_pandas()
+        pairs = pairs.rename(columns={"old_id": "old_customer_id", "customer_id": "new_customer_id"})
+        n_old = pairs.groupby("new_customer_id")["old_customer_id"].transform("nunique")
+        n_new = pairs.groupby("old_customer_id")["new_customer_id"].transform("nunique")
+        merged = pairs[n_old > 1].assign(change="merge")
+        split = pairs[n_new > 1].assign(change="split")
+        out = pd.concat([out, merged, split], ignore_index=True)[list(cols)].astype(cols)
+        out = out.sort_values(["change", "new_customer_id", "old_customer_id"], ignore_index=True)
+    ws.write("unify_changes", out)
+    return out
 
 
 def _write_customers(ws: Workspace, links: ibis.Table, cfg: UnifyConfig) -> None:
