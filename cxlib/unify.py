@@ -40,7 +40,7 @@ Examples
 >>> _ = synth.write_company(folder, n_customers=300, seed=1, months=6, progress=False)
 >>> _ = cxlib.load(folder)
 >>> result = unify.unify(folder, probabilistic=False)
->>> int(result.summary["rows"]) == int(result.summary["rows_linked"])
+>>> int(result.summary.loc[0, "rows"]) == int(result.summary.loc[0, "rows_linked"])
 True
 """
 
@@ -71,6 +71,9 @@ __all__ = [
     "lookup",
     "normalise_email",
     "normalise_phone",
+    "search",
+    "source_overlap",
+    "threshold_curve",
     "unify",
 ]
 
@@ -210,7 +213,7 @@ def normalise_email(e: ibis.StringValue) -> ibis.StringValue:
     --------
     >>> import ibis
     >>> t = ibis.memtable({"e": [" Rob.Smith+shop@GoogleMail.com", "x@y.co", "bad", None]})
-    >>> t.select(n=normalise_email(t.e)).to_pandas()["n"].tolist()
+    >>> t.select(n=normalise_email(t.e)).to_pyarrow()["n"].to_pylist()
     ['robsmith@gmail.com', 'x@y.co', None, None]
     """
     e = e.strip().lower()
@@ -234,7 +237,7 @@ def normalise_phone(
     >>> import ibis
     >>> t = ibis.memtable({"p": ["07700 900123", "+44 (0)7700-900123", "0044 7700 900123", "n/a"],
     ...                    "c": ["GB", None, "DE", "GB"]})
-    >>> t.select(n=normalise_phone(t.p, t.c)).to_pandas()["n"].tolist()
+    >>> t.select(n=normalise_phone(t.p, t.c)).to_pyarrow()["n"].to_pylist()
     ['+447700900123', '+447700900123', '+447700900123', None]
     """
     raw = phone.strip()
@@ -541,13 +544,18 @@ def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool) -> UnifyResult:
     # component merges from probabilistic matches (small: contact records only)
     matches = pd.DataFrame(columns=["record_a", "record_b", "match_probability", "component_a", "component_b"])
     merge_map = pd.DataFrame(columns=["component", "cluster", "match_probability"])
+    candidates = matches.assign(accepted=pd.Series(dtype="bool"))
     if cfg.probabilistic and ws.has("contacts"):
         feats = _contact_features(ws, nodes)
-        m = _match_records(feats, cfg.match_threshold)
+        ws.write("unify_contact_components", feats[["record", "component"]].astype("string"))
+        # score down to 0.5 so that the threshold can be re-examined (threshold_curve) without re-training
+        m = _match_records(feats, min(0.5, cfg.match_threshold))
         comp = feats.set_index("record")["component"]
         m["component_a"] = m["record_a"].map(comp)
         m["component_b"] = m["record_b"].map(comp)
-        matches = m[m["component_a"] != m["component_b"]].sort_values(["record_a", "record_b"], ignore_index=True)
+        candidates = m[m["component_a"] != m["component_b"]].sort_values(["record_a", "record_b"], ignore_index=True)
+        candidates["accepted"] = candidates["match_probability"] >= cfg.match_threshold
+        matches = candidates[candidates["accepted"]].drop(columns="accepted").reset_index(drop=True)
         roots = _union_find(zip(matches["component_a"], matches["component_b"], strict=True))
         if roots:
             best = pd.concat(
@@ -651,13 +659,14 @@ def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool) -> UnifyResult:
     ws.write("unify_demoted", demoted_df.astype({"id_type": "string", "id_value": "string", "reason": "string"}))
     ws.write(
         "unify_matches",
-        matches.astype(
+        candidates.astype(
             {
                 "record_a": "string",
                 "record_b": "string",
                 "component_a": "string",
                 "component_b": "string",
                 "match_probability": "float64",
+                "accepted": "bool",
             }
         ),
     )
@@ -947,6 +956,8 @@ def explain(workspace: str | Path | Workspace, customer_id: str) -> tuple[pd.Dat
     finally:
         if close:
             ws.close()
+    if "accepted" in matches:
+        matches = matches[matches["accepted"]]
     dem = set(zip(demoted.get("id_type", []), demoted.get("id_value", []), strict=False))
     carried["demoted"] = [(a, b) in dem for a, b in zip(carried["id_type"], carried["id_value"], strict=True)]
     carried["identifier"] = (
@@ -1053,6 +1064,76 @@ def lookup(
         if close:
             ws.close()
     return golden, timeline
+
+
+def threshold_curve(
+    workspace: str | Path | Workspace,
+    truth: pd.DataFrame,
+    thresholds: Iterable[float] = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.999),
+) -> pd.DataFrame:
+    """Precision and recall of contact records' customers at other match thresholds, without re-training.
+
+    Uses the scored candidate pairs (``unify_matches``, down to 0.5) and the deterministic components
+    (``unify_contact_components``) of the last run; ``truth`` is a ``record_map`` as in :func:`evaluate`.
+    Returns ``threshold, merges, pairwise_precision, pairwise_recall, pairwise_f1`` on contact records.
+    """
+    ws, close = _open(workspace)
+    try:
+        comp = ws.table("unify_contact_components").to_pandas()
+        cand = ws.table("unify_matches").to_pandas()
+    finally:
+        if close:
+            ws.close()
+    rows = []
+    t = truth[truth["table_name"] == "contacts"].drop_duplicates("record_key")
+    for th in thresholds:
+        acc = cand[cand["match_probability"] >= th]
+        roots = _union_find(zip(acc["component_a"], acc["component_b"], strict=True))
+        cid = comp["component"].map(lambda c, r=roots: r.get(c, c))
+        links = pd.DataFrame({"table_name": "contacts", "source": "", "record_key": comp["record"], "customer_id": cid})
+        q = evaluate(links, t.assign(source="")).iloc[0]
+        rows.append(
+            {
+                "threshold": th,
+                "merges": len(acc),
+                "pairwise_precision": q["pairwise_precision"],
+                "pairwise_recall": q["pairwise_recall"],
+                "pairwise_f1": q["pairwise_f1"],
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def source_overlap(workspace: str | Path | Workspace) -> pd.DataFrame:
+    """Which systems know which customers: customers known to each pair of sources (engine query).
+
+    Returns ``source_a, source_b, customers`` (the diagonal is each source's own count), known customers only.
+    """
+    ws, close = _open(workspace)
+    try:
+        lk = ws.table("identity_links")
+        cs = lk.filter(lk.customer_id.startswith("C")).select("customer_id", "source").distinct()
+        other = cs.view()
+        j = cs.join(other, cs.customer_id == other.customer_id)
+        out = (
+            j.group_by([cs.source.name("source_a"), other.source.name("source_b")])
+            .aggregate(customers=j.count())
+            .to_pandas()
+        )
+    finally:
+        if close:
+            ws.close()
+    return out.sort_values(["source_a", "source_b"], ignore_index=True)
+
+
+def search(workspace: str | Path | Workspace, text: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`lookup` from one search box: an email (has ``@``), a customer id (``C…``/``A…``), else a phone."""
+    text = text.strip()
+    if "@" in text:
+        return lookup(workspace, email=text)
+    if text[:1] in ("C", "A") and not text[1:].replace(" ", "").isdigit():
+        return lookup(workspace, customer_id=text)
+    return lookup(workspace, phone=text)
 
 
 def _pairs(n: pd.Series) -> float:

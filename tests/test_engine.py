@@ -34,8 +34,8 @@ def test_quarantine_reasons(engine):
 
 
 def test_missing_table_says_what_to_run(workspace):
-    with cxlib.connect(workspace, read_only=True) as ws, pytest.raises(DataError, match="no table 'customers'"):
-        ws.table("customers")
+    with cxlib.connect(workspace, read_only=True) as ws, pytest.raises(DataError, match="no table 'personas'"):
+        ws.table("personas")
     with pytest.raises(DataError, match="cx load"):
         cxlib.connect().table("orders")
 
