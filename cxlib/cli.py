@@ -138,6 +138,9 @@ def unify(
     folder: Folder,
     probabilistic: Annotated[bool, typer.Option(help="Run the probabilistic (splink) step.")] = True,
     threshold: Annotated[float, typer.Option(help="Match probability a probabilistic merge needs.")] = 0.95,
+    incremental: Annotated[
+        bool, typer.Option(help="Score only new contact records against existing customers (needs a full run).")
+    ] = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
 ) -> None:
     """Resolve every source row to one customer: identity_links, customers, touchpoints.
@@ -149,7 +152,11 @@ def unify(
     t0 = time.perf_counter()
     try:
         result = _unify.unify(
-            folder, _unify.UnifyConfig(match_threshold=threshold), probabilistic=probabilistic, progress=progress
+            folder,
+            _unify.UnifyConfig(match_threshold=threshold),
+            probabilistic=probabilistic,
+            progress=progress,
+            incremental=incremental,
         )
     except DataError as e:
         _fail(e)

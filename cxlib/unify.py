@@ -396,56 +396,73 @@ def identity_graph(
 # --- probabilistic matching (splink) ---------------------------------------------------------------------------------
 
 
-def _match_records(contacts: pd.DataFrame, threshold: float) -> pd.DataFrame:
-    """Pairs of contact records that splink scores at or above ``threshold``: ``record_a, record_b, p``."""
+def _match_records(
+    contacts: pd.DataFrame, threshold: float, model: str | None = None, new: set[str] | None = None
+) -> tuple[pd.DataFrame, str | None]:
+    """Pairs of contact records splink scores at or above ``threshold``, and the trained model (JSON).
+
+    With ``model`` and ``new`` (incremental): no training; only pairs that involve a new record are scored
+    (new against existing, and new against new).
+    """
+    import json
     import logging
 
     import duckdb
+    import pyarrow as pa
     import splink.comparison_library as cl
     from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
-    df = contacts.dropna(subset=["last_name"]).copy()
+    df = contacts.dropna(subset=["last_name"]).drop(columns="component").rename(columns={"record": "unique_id"})
     empty = pd.DataFrame(columns=["record_a", "record_b", "match_probability"])
-    if len(df) < 50:
-        return empty
+    if len(df) < 50 or (new is not None and not new):
+        return empty, model
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     db = DuckDBAPI(connection=con)
-    import pyarrow as pa
-
-    table = pa.Table.from_pandas(
-        df.rename(columns={"record": "unique_id"}).drop(columns="component"), preserve_index=False
-    )
-    sdf = db.register(table, table_name="cx_contacts")
-    settings = SettingsCreator(
-        link_type="dedupe_only",
-        comparisons=[
-            # one comparison per independent piece of evidence: street, postcode and city say one thing
-            cl.ForenameSurnameComparison("first_name", "last_name"),
-            cl.DateOfBirthComparison("birth_date", input_is_string=False),
-            cl.LevenshteinAtThresholds("address", [2]),
-        ],
-        blocking_rules_to_generate_predictions=[
-            block_on("postcode"),
-            block_on("last_name", "birth_date"),
-            block_on("first_name", "birth_date"),
-        ],
-        retain_intermediate_calculation_columns=False,
-    )
-    linker = Linker(sdf, settings, log_level=logging.ERROR)
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("first_name", "last_name", "birth_date")], recall=0.8
-    )
-    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("birth_date"))
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("postcode"))
-    pred = linker.inference.predict(threshold_match_probability=threshold).as_pyarrow_table().to_pandas()
+    sdf = db.register(pa.Table.from_pandas(df, preserve_index=False), table_name="cx_contacts")
+    if model is None:
+        settings = SettingsCreator(
+            link_type="dedupe_only",
+            comparisons=[
+                # one comparison per independent piece of evidence: street, postcode and city say one thing
+                cl.ForenameSurnameComparison("first_name", "last_name"),
+                cl.DateOfBirthComparison("birth_date", input_is_string=False),
+                cl.LevenshteinAtThresholds("address", [2]),
+            ],
+            blocking_rules_to_generate_predictions=[
+                block_on("postcode"),
+                block_on("last_name", "birth_date"),
+                block_on("first_name", "birth_date"),
+            ],
+            retain_intermediate_calculation_columns=False,
+        )
+        linker = Linker(sdf, settings, log_level=logging.ERROR)
+        linker.training.estimate_probability_two_random_records_match(
+            [block_on("first_name", "last_name", "birth_date")], recall=0.8
+        )
+        linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on("birth_date"))
+        linker.training.estimate_parameters_using_expectation_maximisation(block_on("postcode"))
+        pred = linker.inference.predict(threshold_match_probability=threshold).as_pyarrow_table().to_pandas()
+        model = json.dumps(linker.misc.save_model_to_json(), sort_keys=True)
+    else:
+        is_new = df["unique_id"].isin(new)
+        old_sdf = db.register(pa.Table.from_pandas(df[~is_new], preserve_index=False), table_name="cx_old")
+        new_sdf = db.register(pa.Table.from_pandas(df[is_new], preserve_index=False), table_name="cx_new")
+        linker = Linker(sdf, json.loads(model), log_level=logging.ERROR)
+        for col in ("first_name", "last_name"):  # the name comparisons adjust for how common a name is
+            linker.table_management.compute_tf_table(col)
+        between = linker.inference.predict_between(old_sdf, new_sdf, threshold_match_probability=threshold)
+        within = linker.inference.predict_within(new_sdf, threshold_match_probability=threshold)
+        pred = pd.concat([between.as_pyarrow_table().to_pandas(), within.as_pyarrow_table().to_pandas()])
     con.close()
     if pred.empty:
-        return empty
-    return pred.rename(columns={"unique_id_l": "record_a", "unique_id_r": "record_b"})[
-        ["record_a", "record_b", "match_probability"]
-    ]
+        return empty, model
+    pred = pred.rename(columns={"unique_id_l": "record_a", "unique_id_r": "record_b"})
+    # one orientation per pair, whatever the role each record played
+    a, b = pred["record_a"].astype(str), pred["record_b"].astype(str)
+    pred["record_a"], pred["record_b"] = a.where(a < b, b), b.where(a < b, a)
+    return pred[["record_a", "record_b", "match_probability"]].drop_duplicates(["record_a", "record_b"]), model
 
 
 def _contact_features(ws: Workspace, nodes: ibis.Table) -> pd.DataFrame:
@@ -511,6 +528,7 @@ def unify(
     *,
     probabilistic: bool | None = None,
     progress: bool = False,
+    incremental: bool = False,
 ) -> UnifyResult:
     """Resolve every source row to one customer and write ``identity_links``, ``customers``, ``touchpoints``.
 
@@ -523,6 +541,10 @@ def unify(
         Override ``config.probabilistic``.
     progress : bool
         Progress bars for the long stages.
+    incremental : bool
+        Score only contact records that are new since the last run against the existing ones (and each
+        other) with the model that run trained; pairs of existing records keep their scores. The identity
+        graph is always recomputed in full (it is cheap in the engine), so ids stay stable either way.
 
     Returns
     -------
@@ -533,13 +555,13 @@ def unify(
         cfg = UnifyConfig(**{**cfg.__dict__, "probabilistic": probabilistic})
     ws = workspace if isinstance(workspace, Workspace) else connect(workspace)
     try:
-        return _unify(ws, cfg, progress)
+        return _unify(ws, cfg, progress, incremental)
     finally:
         if not isinstance(workspace, Workspace):
             ws.close()
 
 
-def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool) -> UnifyResult:
+def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool, incremental: bool = False) -> UnifyResult:
     nodes, demoted, iterations = identity_graph(ws, cfg, progress=progress)
     # component merges from probabilistic matches (small: contact records only)
     matches = pd.DataFrame(columns=["record_a", "record_b", "match_probability", "component_a", "component_b"])
@@ -549,7 +571,21 @@ def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool) -> UnifyResult:
         feats = _contact_features(ws, nodes)
         ws.write("unify_contact_components", feats[["record", "component"]].astype("string"))
         # score down to 0.5 so that the threshold can be re-examined (threshold_curve) without re-training
-        m = _match_records(feats, min(0.5, cfg.match_threshold))
+        model, new, previous = None, None, None
+        if incremental:
+            if not all(ws.has(t) for t in ("unify_model", "unify_matches", "identity_links")):
+                raise DataError("an incremental unify needs a full run first: run `cx unify` without --incremental")
+            model = ws.table("unify_model").to_pandas()["model"].iloc[0]
+            lk = ws.table("identity_links")
+            seen = set(lk.filter(lk.table_name == "contacts").record_key.to_pandas())
+            new = set(feats["record"]) - seen
+            previous = ws.table("unify_matches").to_pandas()[["record_a", "record_b", "match_probability"]]
+            previous = previous[previous["record_a"].isin(seen) & previous["record_b"].isin(seen)]
+        m, model = _match_records(feats, min(0.5, cfg.match_threshold), model, new)
+        if previous is not None:  # pairs of existing records keep their scores; only new records were scored
+            m = pd.concat([previous, m], ignore_index=True).drop_duplicates(["record_a", "record_b"])
+        if model is not None:
+            ws.write("unify_model", pd.DataFrame({"model": pd.Series([model], dtype="string")}))
         comp = feats.set_index("record")["component"]
         m["component_a"] = m["record_a"].map(comp)
         m["component_b"] = m["record_b"].map(comp)

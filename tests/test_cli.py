@@ -42,6 +42,8 @@ def test_generate_load_summary(tmp_path):
     assert r.exit_code == 0 and "events" in r.output and "date range: 2024-01" in r.output
     r = runner.invoke(app, ["unify", str(ws), "--no-progress"])
     assert r.exit_code == 0 and "customers" in r.output and "rows by rule" in r.output, r.output
+    r = runner.invoke(app, ["unify", str(ws), "--incremental", "--no-progress"])
+    assert r.exit_code == 0 and "since the last run: 0 customers merged, 0 split" in r.output, r.output
 
 
 def test_data_error_exits_2_without_a_traceback(tmp_path):
