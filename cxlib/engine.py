@@ -28,7 +28,18 @@ from ibis.backends import BaseBackend
 from cxlib.io import DATABASE_NAME
 from cxlib.schema import TABLES, DataError
 
-__all__ = ["Workspace", "connect"]
+__all__ = ["Workspace", "connect", "duckdb_config"]
+
+
+def duckdb_config() -> dict[str, str]:
+    """Settings for every DuckDB connection cxlib opens.
+
+    DuckDB's own default lets its buffer pool grow to 80% of the machine's memory; cxlib caps it
+    (``CX_DUCKDB_MEMORY_LIMIT``, default ``4GB``) so that large workspaces spill to disk instead.
+    """
+    import os
+
+    return {"memory_limit": os.environ.get("CX_DUCKDB_MEMORY_LIMIT", "4GB")}
 
 
 class Workspace:
@@ -202,7 +213,7 @@ def connect(path_or_backend: str | Path | BaseBackend | None = None, *, read_onl
     if isinstance(path_or_backend, BaseBackend):
         return Workspace(path_or_backend)
     if path_or_backend is None:
-        return Workspace(ibis.duckdb.connect())
+        return Workspace(ibis.duckdb.connect(**duckdb_config()))
     p = Path(path_or_backend)
     if p.suffix == ".duckdb":
         folder, db = p.parent, p
@@ -215,6 +226,6 @@ def connect(path_or_backend: str | Path | BaseBackend | None = None, *, read_onl
         folder, db = p, p / DATABASE_NAME
     if read_only and not db.exists():
         raise DataError(f"{db} does not exist yet; build it with `cx load {folder}`")
-    backend = ibis.duckdb.connect(str(db), read_only=read_only)
+    backend = ibis.duckdb.connect(str(db), read_only=read_only, **duckdb_config())
     backend.raw_sql("SET TimeZone = 'UTC'")
     return Workspace(backend, folder)

@@ -312,6 +312,12 @@ def _read_raw(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> tuple
     return cols, rejects
 
 
+def _duckdb_config() -> dict[str, str]:
+    from cxlib.engine import duckdb_config  # engine imports io: import here
+
+    return duckdb_config()
+
+
 def _number_rows(con: duckdb.DuckDBPyConnection, name: str, col: str = "_row") -> None:
     """Add the 1-based position of each row in its file (insertion order; temp-table rowids start high)."""
     con.execute(
@@ -811,7 +817,7 @@ def load(workspace: str | Path, *, progress: bool = False) -> LoadReport:
     ws = Path(workspace)
     find_sources(ws)  # fail before creating a database in a wrong folder
     try:
-        con = duckdb.connect(str(ws / DATABASE_NAME))
+        con = duckdb.connect(str(ws / DATABASE_NAME), config=_duckdb_config())
     except duckdb.Error as e:
         raise DataError(
             f"{ws / DATABASE_NAME} cannot be opened ({str(e).splitlines()[0]}). It is derived from the "
@@ -840,7 +846,7 @@ def validate(workspace: str | Path) -> LoadReport:
     >>> validate(ws).quarantine[["column", "reason", "action"]].values.tolist()
     [['phone', 'malformed phone', 'nulled']]
     """
-    con = duckdb.connect()
+    con = duckdb.connect(config=_duckdb_config())
     try:
         return _run(Path(workspace), con, write=False, progress=False)
     finally:

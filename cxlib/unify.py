@@ -416,7 +416,9 @@ def _match_records(
     empty = pd.DataFrame(columns=["record_a", "record_b", "match_probability"])
     if len(df) < 50 or (new is not None and not new):
         return empty, model
-    con = duckdb.connect()
+    from cxlib.engine import duckdb_config
+
+    con = duckdb.connect(config=duckdb_config())
     con.execute("SET enable_progress_bar = false")
     db = DuckDBAPI(connection=con)
     sdf = db.register(pa.Table.from_pandas(df, preserve_index=False), table_name="cx_contacts")
@@ -666,7 +668,7 @@ def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool, incremental: bool = 
         "table_name",
         "source",
         "record_key",
-        customer_id=ibis.coalesce(links.customer_id, ibis.literal("A") + row_key.hash().cast("string")),
+        customer_id=ibis.coalesce(links.customer_id, ibis.literal("A") + row_key.hexdigest("md5").substr(0, 12)),
         rule="rule",
         match_probability="match_probability",
     )
@@ -1195,7 +1197,8 @@ def evaluate(identity_links: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     [{'pairwise_precision': 0.5, 'pairwise_recall': 0.3333333333333333, 'persons_split': 1}]
     """
     key = ["table_name", "source", "record_key"]
-    j = identity_links[key + ["customer_id"]].merge(truth[key + ["person_id"]].dropna(subset=["person_id"]), on=key)
+    truth = truth[key + ["person_id"]].dropna(subset=["person_id"]).drop_duplicates(key)  # re-sent rows share a key
+    j = identity_links[key + ["customer_id"]].merge(truth, on=key)
     cell = j.groupby(["customer_id", "person_id"]).size()
     by_c = j.groupby("customer_id").size()
     by_p = j.groupby("person_id").size()
