@@ -24,10 +24,12 @@ def one(n: int) -> dict:
     with tempfile.TemporaryDirectory() as d:
         synth.write_company(d, n_customers=n, seed=7, progress=False, file_format="parquet")
         io.load(d)
+        print(f"{n:,}: generated and loaded", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
-        result = unify.unify(d)
+        result = unify.unify(d, progress=True)
         secs = time.perf_counter() - t0
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"{n:,}: unify {secs:.1f}s, peak {peak_mb:,.0f} MB", file=sys.stderr, flush=True)
         truth = synth.load_truth(d).record_map
         with cxlib.connect(d, read_only=True) as ws:
             links = ws.table("identity_links").to_pandas()
@@ -59,7 +61,11 @@ def main() -> None:
         f"{'F1 known':>8} {'P known':>8} {'prob merges':>11}"
     )
     for n in sizes:
-        out = subprocess.run([sys.executable, __file__, "--one", str(n)], capture_output=True, text=True, check=True)
+        # stderr passes through: progress, and the reason if a size fails
+        out = subprocess.run([sys.executable, __file__, "--one", str(n)], stdout=subprocess.PIPE, text=True)
+        if out.returncode != 0:
+            print(f"{n:>10,} failed (exit {out.returncode}); see the messages above")
+            continue
         r = json.loads(out.stdout.strip().splitlines()[-1])
         print(
             f"{r['customers']:>10,} {r['rows']:>12,} {r['seconds']:>8.1f} {r['rows_per_s']:>9,.0f} "
