@@ -539,7 +539,7 @@ def _load_table(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile
     selects = []
     for i, f, raw, mapping, extras in parts:
         status_maps[i] = _status_map(f)
-        sel = [f"{_lit(f.label)} AS _file", f"{i} AS _fi", "_row", f"to_json({raw}) AS _json"]
+        sel = [f"{_lit(f.label)} AS _file", f"{i} AS _fi", "_row"]
         for c in t.names:
             if c in mapping:
                 expr = _text(_q(mapping[c]))
@@ -603,13 +603,13 @@ def _load_table(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile
             unions.append(
                 f'SELECT _file, _row, {key_expr} AS record_key, {_lit(c.name)} AS "column", '
                 f"{_q('_r_' + c.name)} AS value, {_lit(reason)} AS reason, {_lit(action)} AS action, "
-                f"CASE WHEN {_lit(action)} = 'quarantined' THEN _json END AS raw_row "
+                "CAST(NULL AS VARCHAR) AS raw_row "
                 f"FROM _cx_parsed WHERE {cond}"
             )
     if t.name == "enrichment":
         unions.append(
             "SELECT _file, _row, NULL, 'email_sha256', NULL, 'no key: needs email_sha256 or postcode', "
-            "'quarantined', _json FROM _cx_parsed WHERE _r_email_sha256 IS NULL AND _r_postcode IS NULL"
+            "'quarantined', CAST(NULL AS VARCHAR) FROM _cx_parsed WHERE _r_email_sha256 IS NULL AND _r_postcode IS NULL"
         )
     con.execute(f"CREATE OR REPLACE TEMP TABLE _cx_problems AS {' UNION ALL '.join(unions)}")
 
@@ -623,7 +623,7 @@ def _load_table(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile
                {key_expr} || ' (kept: row ' || kept_row || ' of ' || kept_file || ')' AS value,
                {_lit("duplicate key: another row has the same " + ", ".join(t.key) + "; the most recent copy was kept")}
                AS reason,
-               'quarantined' AS action, _json AS raw_row
+               'quarantined' AS action, CAST(NULL AS VARCHAR) AS raw_row
         FROM (
             SELECT *, row_number() OVER w AS rn, first_value(_row) OVER w AS kept_row,
                    first_value(_file) OVER w AS kept_file
@@ -634,6 +634,14 @@ def _load_table(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile
                          _file, _row)
         ) WHERE rn > 1""")
     con.execute("INSERT INTO _cx_problems SELECT * FROM _cx_dups")
+    # the whole original row, as JSON, for quarantined rows only (never for every row: tens of millions)
+    for _i, f, raw, *_rest in parts:
+        con.execute(f"""
+            UPDATE _cx_problems SET raw_row = r.j
+            FROM (SELECT x._row, to_json(x) AS j FROM {raw} x WHERE x._row IN (
+                  SELECT _row FROM _cx_problems WHERE _file = {_lit(f.label)} AND action = 'quarantined')) r
+            WHERE _cx_problems._file = {_lit(f.label)} AND _cx_problems.action = 'quarantined'
+              AND _cx_problems._row = r._row""")
 
     # the clean table
     sql_types = {
