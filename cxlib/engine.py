@@ -204,10 +204,11 @@ def connect(path_or_backend: str | Path | BaseBackend | None = None, *, read_onl
 
     Examples
     --------
+    >>> import pandas as pd
     >>> ws = connect()
     >>> ws.name
     'duckdb'
-    >>> ws.write("t", __import__("pandas").DataFrame({"a": [1, 2]})).count().execute()
+    >>> ws.write("t", pd.DataFrame({"a": [1, 2]})).count().execute()
     2
     """
     if isinstance(path_or_backend, BaseBackend):

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import codecs
 import difflib
+import gzip
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -233,7 +234,7 @@ def _check_text(f: SourceFile) -> None:
         decoder = codecs.getincrementaldecoder(encoding)()
     except LookupError:
         raise DataError(f"{f.label}: unknown encoding {encoding!r} in sources.yml") from None
-    opener = __import__("gzip").open if f.path.suffix == ".gz" else open
+    opener = gzip.open if f.path.suffix == ".gz" else open
     with opener(f.path, "rb") as fh:
         first = True
         while chunk := fh.read(1 << 20):
