@@ -46,6 +46,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -120,25 +121,26 @@ SURVIVORSHIP = (
     "value: alphabetical, so that ties never depend on row order",
 )
 
-#: Columns of ``touchpoints``.
-TOUCHPOINT_COLUMNS = (
-    "customer_id",
-    "ts",
-    "table_name",
-    "source",
-    "record_key",
-    "channel",
-    "event",
-    "campaign",
-    "revenue",
-    "amount",
-    "status",
-    "return_reason",
-    "topic",
-    "resolved",
-    "csat",
-    "nps",
-)
+#: Columns of ``touchpoints`` and their types.
+_TOUCHPOINT_SCHEMA = {
+    "customer_id": "string",
+    "ts": "timestamp",
+    "table_name": "string",
+    "source": "string",
+    "record_key": "string",
+    "channel": "string",
+    "event": "string",
+    "campaign": "string",
+    "revenue": "float64",
+    "amount": "float64",
+    "status": "string",
+    "return_reason": "string",
+    "topic": "string",
+    "resolved": "boolean",
+    "csat": "int64",
+    "nps": "int64",
+}
+TOUCHPOINT_COLUMNS = tuple(_TOUCHPOINT_SCHEMA)
 
 
 @dataclass(frozen=True)
@@ -554,7 +556,7 @@ def unify(
     """
     cfg = config or UnifyConfig()
     if probabilistic is not None:
-        cfg = UnifyConfig(**{**cfg.__dict__, "probabilistic": probabilistic})
+        cfg = dataclasses.replace(cfg, probabilistic=probabilistic)
     ws = workspace if isinstance(workspace, Workspace) else connect(workspace)
     try:
         return _unify(ws, cfg, progress, incremental)
@@ -863,10 +865,33 @@ def _write_customers(ws: Workspace, links: ibis.Table, cfg: UnifyConfig) -> None
     ws.write("customers", out.order_by("customer_id"))
 
 
+def _touchpoint_columns(name: str, t: ibis.Table) -> dict[str, ibis.Value]:
+    """What a row of ``name`` says in the stream; every other touchpoint column is null."""
+    if name == "events":
+        return dict(channel=t.channel, event=t.event, campaign=t.campaign, amount=t.revenue)
+    if name == "orders":
+        return dict(
+            channel=t.channel,
+            event=ibis.literal("order"),
+            amount=t.amount,
+            status=t.status,
+            revenue=ibis.cases((t.status == "completed", t.amount), else_=0.0),
+            return_reason=t.return_reason,
+        )
+    if name == "tickets":
+        return dict(
+            channel=t.channel,
+            event=ibis.literal("ticket"),
+            topic=t.topic,
+            resolved=t.resolved,
+            csat=t.csat.cast("int64"),
+        )
+    return dict(channel=ibis.literal("survey"), event=ibis.literal("survey"), nps=t.nps.cast("int64"))
+
+
 def _write_touchpoints(ws: Workspace, links: ibis.Table) -> None:
     """The unified stream: every event, order, ticket and survey with its customer, ordered by time."""
     parts = []
-    null_s, null_f = ibis.null("string"), ibis.null("float64")
     for name in ("events", "orders", "tickets", "surveys"):
         if not ws.has(name):
             continue
@@ -879,86 +904,11 @@ def _write_touchpoints(ws: Workspace, links: ibis.Table) -> None:
             table_name=ibis.literal(name),
             source=t.source,
             record_key=t[_KEY[name]],
+            **_touchpoint_columns(name, t),
         )
-        if name == "events":
-            cols.update(
-                channel=t.channel,
-                event=t.event,
-                campaign=t.campaign,
-                revenue=null_f,
-                amount=t.revenue,
-                status=null_s,
-                return_reason=null_s,
-                topic=null_s,
-                resolved=ibis.null("boolean"),
-                csat=ibis.null("int64"),
-                nps=ibis.null("int64"),
-            )
-        elif name == "orders":
-            cols.update(
-                channel=t.channel,
-                event=ibis.literal("order"),
-                campaign=null_s,
-                revenue=ibis.cases((t.status == "completed", t.amount), else_=0.0),
-                amount=t.amount,
-                status=t.status,
-                return_reason=t.return_reason,
-                topic=null_s,
-                resolved=ibis.null("boolean"),
-                csat=ibis.null("int64"),
-                nps=ibis.null("int64"),
-            )
-        elif name == "tickets":
-            cols.update(
-                channel=t.channel,
-                event=ibis.literal("ticket"),
-                campaign=null_s,
-                revenue=null_f,
-                amount=null_f,
-                status=null_s,
-                return_reason=null_s,
-                topic=t.topic,
-                resolved=t.resolved,
-                csat=t.csat.cast("int64"),
-                nps=ibis.null("int64"),
-            )
-        else:
-            cols.update(
-                channel=ibis.literal("survey"),
-                event=ibis.literal("survey"),
-                campaign=null_s,
-                revenue=null_f,
-                amount=null_f,
-                status=null_s,
-                return_reason=null_s,
-                topic=null_s,
-                resolved=ibis.null("boolean"),
-                csat=ibis.null("int64"),
-                nps=t.nps.cast("int64"),
-            )
-        parts.append(t.select(**cols))
+        parts.append(t.select(**{c: cols.get(c, ibis.null(typ)) for c, typ in _TOUCHPOINT_SCHEMA.items()}))
     if not parts:  # contacts only: an empty stream with the right columns
-        schema = ibis.schema(
-            {
-                "customer_id": "string",
-                "ts": "timestamp",
-                "table_name": "string",
-                "source": "string",
-                "record_key": "string",
-                "channel": "string",
-                "event": "string",
-                "campaign": "string",
-                "revenue": "float64",
-                "amount": "float64",
-                "status": "string",
-                "return_reason": "string",
-                "topic": "string",
-                "resolved": "boolean",
-                "csat": "int64",
-                "nps": "int64",
-            }
-        )
-        ws.backend.create_table("touchpoints", schema=schema, overwrite=True)
+        ws.backend.create_table("touchpoints", schema=ibis.schema(_TOUCHPOINT_SCHEMA), overwrite=True)
         return
     tp = _union(parts, distinct=False)
     ws.write("touchpoints", tp.order_by(["customer_id", "ts", "table_name", "source", "record_key"]))
