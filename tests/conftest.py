@@ -77,9 +77,12 @@ def spark_session(tmp_path_factory):
     spark.stop()
 
 
+_SPARK_COPIED = ("load_log", "quarantine", "identity_links", "customers", "touchpoints")
+
+
 @pytest.fixture(scope="session")
 def spark_workspace(spark_session, workspace):
-    """The test workspace's tables copied into local PySpark."""
+    """The test workspace's source, load and unified tables copied into local PySpark."""
     import ibis
 
     import cxlib
@@ -87,7 +90,7 @@ def spark_workspace(spark_session, workspace):
     ws = cxlib.connect(ibis.pyspark.connect(spark_session))
     with cxlib.connect(workspace, read_only=True) as src:
         for name in src.list_tables():
-            if name in TABLES or name in ("load_log", "quarantine"):  # the engine-level inputs
+            if name in TABLES or name in _SPARK_COPIED:  # the engine-level inputs and the unified stream
                 ws.write(name, src.table(name).to_pandas())
     return ws
 
