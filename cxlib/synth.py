@@ -757,6 +757,14 @@ def _simulate_block(cfg: _Config, block: int) -> _Block:
     )
     emitter = _Emitter(cfg, rng, lives)
     tables, record_map = emitter.run()
+    # observable truths: what a drop-off or returns analysis of the data should find
+    reached = (stage_hist == CONS).any(axis=1)
+    bought = (stage_hist == PUR).any(axis=1)
+    dropped = reached & ~bought
+    counters["considered_not_bought"] = int(dropped.sum())
+    counters["considered_not_bought_presale_failure"] = int((dropped & unresolved.any(axis=1)).sum())
+    counters["returned_orders"] = int(emitter.returned_orders)
+    counters["returned_orders_fulfilment"] = int(emitter.returns_fulfilment.sum())
     return _Block(tables, people, hist, record_map, counters)
 
 
@@ -1275,7 +1283,8 @@ class _Emitter:
         defect = np.where(d < rate, "negative amount", np.where(d < 2 * rate, "unknown status", None))
         amount = np.where(defect == "negative amount", np.char.add("-", amount.astype(str)).astype(object), amount)
         status_txt = np.where(defect == "unknown status", "pending", status_txt)
-        self._returns_fulfilment = (status == "returned") & fulfil
+        self.returns_fulfilment = (status == "returned") & fulfil
+        self.returned_orders = int((status == "returned").sum())
         self._add(
             "orders",
             {
@@ -1536,6 +1545,12 @@ def _planted(cfg: _Config, counters: dict[str, float]) -> dict:
             "conversion_multiplier": _PRESALE_PENALTY,
             "unresolved_presale_tickets": int(c["presale_unresolved"]),
             "purchases_prevented_that_month": int(c["abandonments_caused"]),  # some buy later
+            # observable: people who reached consideration and never bought, and the share of them who had an
+            # unresolved pre-sale ticket (what a drop-off diagnosis of the data estimates)
+            "considered_not_bought": int(c.get("considered_not_bought", 0)),
+            "share_with_presale_failure": round(
+                c.get("considered_not_bought_presale_failure", 0) / max(c.get("considered_not_bought", 0), 1), 4
+            ),
         },
         "marketing_failure": {
             "mechanism": f"{_BLITZ_SHARE:.0%} of arrivals come from the paid_social campaign 'social_blitz'; their "
@@ -1553,6 +1568,10 @@ def _planted(cfg: _Config, counters: dict[str, float]) -> dict:
             "fulfilment_reasons": list(_RETURN_FULFILMENT),
             "expectation_reasons": list(_RETURN_EXPECTATION),
             "fulfilment_share": 0.4,
+            "returned_orders": int(c.get("returned_orders", 0)),
+            "realised_fulfilment_share": round(
+                c.get("returned_orders_fulfilment", 0) / max(c.get("returned_orders", 0), 1), 4
+            ),
         },
         "winback_campaign": {
             "mechanism": f"Customers in at_risk during months {int(cfg.months * 0.5)}..{int(cfg.months * 0.5) + 2} "

@@ -137,6 +137,7 @@ _TOUCHPOINT_SCHEMA = {
     "return_reason": "string",
     "topic": "string",
     "resolved": "boolean",
+    "closed_at": "timestamp",
     "csat": "int64",
     "nps": "int64",
 }
@@ -884,6 +885,7 @@ def _touchpoint_columns(name: str, t: ibis.Table) -> dict[str, ibis.Value]:
             event=ibis.literal("ticket"),
             topic=t.topic,
             resolved=t.resolved,
+            closed_at=t.closed_at.cast("timestamp"),
             csat=t.csat.cast("int64"),
         )
     return dict(channel=ibis.literal("survey"), event=ibis.literal("survey"), nps=t.nps.cast("int64"))
