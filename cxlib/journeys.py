@@ -909,9 +909,22 @@ def _per_customer(staged: ibis.Table, slow_hours: float | None) -> ibis.Table:
         hours = (staged.closed_at.epoch_seconds() - staged.ts.epoch_seconds()) / 3600
         failed |= pre & (hours > slow_hours).fill_null(False)
     first_order = ibis.ifelse(staged.stage == "purchase", staged.amount.fill_null(staged.revenue), ibis.null("float64"))
+    co = staged.event == "checkout_start"
+    last_co = ibis.ifelse(co, staged.ts.epoch_seconds(), ibis.null("int64")).max().over(
+        ibis.window(group_by=staged.customer_id)
+    )
+    staged = staged.mutate(
+        _pre=pre,
+        _failed=failed,
+        _fail_co=failed & (staged.ts.epoch_seconds() <= last_co).fill_null(False),
+        _co=co,
+        _first_order=first_order,
+    )
+    pre, failed, co, first_order = staged._pre, staged._failed, staged._co, staged._first_order
     return staged.group_by("customer_id").aggregate(
-        reached=(staged.stage == "consideration").any() | (staged.event == "checkout_start").any(),
-        checkout=(staged.event == "checkout_start").any(),
+        reached=(staged.stage == "consideration").any() | co.any(),
+        checkout=co.any(),
+        failure_before_checkout=staged._fail_co.any(),
         bought=staged.first_purchase_ts.notnull().any(),
         presale=pre.any(),
         failure=(failed & (staged.first_purchase_ts.isnull() | (staged.ts < staged.first_purchase_ts))).any(),
@@ -958,6 +971,7 @@ def diagnose_dropoff(
         bought=_.bought.sum(),
         customers=(~_.bought).sum(),
         checkout_abandoners=(_.checkout & ~_.bought).sum(),
+        abandoners_failed_first=(_.checkout & ~_.bought & _.failure_before_checkout).sum(),
     )
     df = agg.to_pandas().set_index("failure")
     aov = per.filter(_.first_order_value.notnull()).aggregate(v=_.first_order_value.median()).to_pandas()["v"]
@@ -966,11 +980,7 @@ def diagnose_dropoff(
     conv = {f: (float(df.loc[f, "bought"]) / df.loc[f, "reached"] if f in df.index else 0.0) for f in (True, False)}
     dropped_total = int(df["customers"].sum()) if len(df) else 0
     for f, branch in ((True, "service failure"), (False, "marketing only")):
-        r = (
-            df.loc[f]
-            if f in df.index
-            else pd.Series({"reached": 0, "bought": 0, "customers": 0, "checkout_abandoners": 0})
-        )
+        r = df.loc[f] if f in df.index else pd.Series(0, index=df.columns)
         excess = max(0.0, float(r["reached"]) * (conv[not f] - conv[f])) if f else 0.0
         rows.append(
             dict(
@@ -980,6 +990,7 @@ def diagnose_dropoff(
                 reached=int(r["reached"]),
                 conversion=conv[f],
                 checkout_abandoners=int(r["checkout_abandoners"]),
+                abandoners_failed_first=int(r["abandoners_failed_first"]),
                 excess_dropoffs=round(excess, 1),
                 revenue_at_stake=round(excess * aov, 2),
             )
@@ -993,9 +1004,9 @@ def dropoff_verdict(diagnosis: pd.DataFrame) -> str:
     Examples
     --------
     >>> d = pd.DataFrame([dict(branch="service failure", customers=30, share=0.3, reached=40, conversion=0.25,
-    ...                        checkout_abandoners=20, excess_dropoffs=10.0, revenue_at_stake=500.0),
+    ...                        checkout_abandoners=20, abandoners_failed_first=18, excess_dropoffs=10.0, revenue_at_stake=500.0),
     ...                   dict(branch="marketing only", customers=70, share=0.7, reached=170, conversion=0.59,
-    ...                        checkout_abandoners=10, excess_dropoffs=0.0, revenue_at_stake=0.0)])
+    ...                        checkout_abandoners=10, abandoners_failed_first=0, excess_dropoffs=0.0, revenue_at_stake=0.0)])
     >>> print(dropoff_verdict(d))  # doctest: +ELLIPSIS
     30% of the customers who considered and did not buy had a pre-sale service failure...
     """
@@ -1006,8 +1017,9 @@ def dropoff_verdict(diagnosis: pd.DataFrame) -> str:
         f"(an unresolved pre-sale question); they converted at {s['conversion']:.0%} against "
         f"{m['conversion']:.0%} for those without one."
     ]
-    if s["checkout_abandoners"] + m["checkout_abandoners"]:
-        share = s["checkout_abandoners"] / (s["checkout_abandoners"] + m["checkout_abandoners"])
+    abandoners = s["checkout_abandoners"] + m["checkout_abandoners"]
+    if abandoners:
+        share = s["abandoners_failed_first"] / abandoners
         lines.append(f"Of checkout abandoners, {share:.0%} had the service failure before abandoning.")
     if s["excess_dropoffs"] > 0:
         lines.append(

@@ -763,6 +763,8 @@ def _simulate_block(cfg: _Config, block: int) -> _Block:
     dropped = reached & ~bought
     counters["considered_not_bought"] = int(dropped.sum())
     counters["considered_not_bought_presale_failure"] = int((dropped & unresolved.any(axis=1)).sum())
+    counters["checkout_abandoners"] = emitter.checkout_abandoners
+    counters["checkout_abandoners_presale_failure"] = emitter.checkout_abandoners_failure
     counters["returned_orders"] = int(emitter.returned_orders)
     counters["returned_orders_fulfilment"] = int(emitter.returns_fulfilment.sum())
     return _Block(tables, people, hist, record_map, counters)
@@ -1196,7 +1198,11 @@ class _Emitter:
         campaign[is_email & (campaign == None) & (rng.random(k) < 0.5)] = "newsletter"  # noqa: E711
         # identifiers
         I = self.ident
-        cookie = I["_cookies"][p_all, (rng.random(k) * I["_n_cookies"][p_all]).astype(int)]
+        # Until a person has a shop account they browse on their first device only; after it, on any of them
+        # (and logging in links each device to the account).
+        device = (rng.random(k) * I["_n_cookies"][p_all]).astype(int)
+        device = np.where((shop_month[p_all] >= 0) & (m_all >= shop_month[p_all]), device, 0)
+        cookie = I["_cookies"][p_all, device]
         kiosk = rng.random(k) < self.cfg.noise.kiosk_cookie
         cookie = np.where(kiosk, np.array(_KIOSK_COOKIES, dtype=object)[(rng.random(k) * 5).astype(int)], cookie)
         anon = np.where(source == "app_analytics", I["_device"][p_all], cookie)
@@ -1211,6 +1217,8 @@ class _Emitter:
         ref = np.where((source == "pos") & (rng.random(k) < 0.4), loy_id[p_all], ref)
         ref = np.where(source == "email_platform", esp_id[p_all], ref)
         email = np.where(source == "email_platform", I["email"][p_all], None)
+        # the checkout form asks for an email address, so analytics records it with checkout_start
+        email = np.where(ev_all == "checkout_start", I["email"][p_all], email)
         # winback emails also go to non-subscribers (sent to the CRM address): no ESP record
         email = np.where((campaign == "winback_offer") & (ref == None), I["email"][p_all], email)  # noqa: E711
         # a login event each month a web-logged-in person is active links cookie and account
@@ -1228,6 +1236,7 @@ class _Emitter:
             "revenue": revenue,
         }
         cols = {c: (v[order] if v is not None else None) for c, v in cols.items()}
+        self._checkout_truth(ev_all, p_all, ts_all)
         p_sorted = p_all[order]
         login = (cols["contact_ref"] != None) & (cols["event"] == "page_view")  # noqa: E711
         first_login = login & ~pd.Series(p_sorted).where(login).duplicated().to_numpy()
@@ -1236,6 +1245,19 @@ class _Emitter:
         defect = np.where(rng.random(k) < self.cfg.noise.defects / 4, "missing event_id", None)
         cols["event_id"] = np.where(defect != None, None, cols["event_id"])  # noqa: E711
         self._add("events", cols, p_sorted, defect)
+
+    def _checkout_truth(self, ev_all: np.ndarray, p_all: np.ndarray, ts_all: np.ndarray) -> None:
+        """Who abandoned checkout without ever buying, and whether an unresolved pre-sale ticket came first."""
+        sec = ts_all.astype("datetime64[s]").astype(np.int64)
+        co = ev_all == "checkout_start"
+        last = np.full(self.n, np.iinfo(np.int64).min)
+        np.maximum.at(last, p_all[co], sec[co])
+        up, _ = np.nonzero(self.unresolved)
+        first_fail = np.full(self.n, np.iinfo(np.int64).max)
+        np.minimum.at(first_fail, up, self._presale_opened.astype("datetime64[s]").astype(np.int64))
+        abandoner = (last > np.iinfo(np.int64).min) & (self.orders_n.sum(axis=1) == 0)
+        self.checkout_abandoners = int(abandoner.sum())
+        self.checkout_abandoners_failure = int((abandoner & (first_fail <= last)).sum())
 
     def _order_plan(self):
         rng = self.rng
@@ -1550,6 +1572,12 @@ def _planted(cfg: _Config, counters: dict[str, float]) -> dict:
             "considered_not_bought": int(c.get("considered_not_bought", 0)),
             "share_with_presale_failure": round(
                 c.get("considered_not_bought_presale_failure", 0) / max(c.get("considered_not_bought", 0), 1), 4
+            ),
+            # observable: people who started a checkout and never bought, and the share of them whose unresolved
+            # pre-sale ticket came before their last checkout start
+            "checkout_abandoners": int(c.get("checkout_abandoners", 0)),
+            "abandoners_share_with_presale_failure": round(
+                c.get("checkout_abandoners_presale_failure", 0) / max(c.get("checkout_abandoners", 0), 1), 4
             ),
         },
         "marketing_failure": {
