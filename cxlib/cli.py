@@ -164,6 +164,33 @@ def unify(
     typer.echo(f"unified in {time.perf_counter() - t0:.1f}s")
 
 
+@app.command()
+def journeys(
+    folder: Folder,
+    stage_map: Annotated[
+        Path | None, typer.Option(help="A stage map YAML (default: FOLDER/stage_map.yml, else the built-in map).")
+    ] = None,
+    include_unidentified: Annotated[
+        bool, typer.Option(help="Keep rows that carried no identifier at all (one-touch customers).")
+    ] = False,
+) -> None:
+    """Assign journey stages: customer_stages (where each customer is now) and stage_history (month by month).
+
+    Example: cx journeys data/demo
+    """
+    from cxlib import journeys as _journeys
+
+    t0 = time.perf_counter()
+    try:
+        counts = _journeys.build(folder, stage_map, include_unidentified=include_unidentified)
+    except DataError as e:
+        _fail(e)
+    typer.echo("customers at each stage now:")
+    for row in counts.itertuples():
+        typer.echo(f"  {row.stage:<14} {row.customers:>10,}")
+    typer.echo(f"journeys built in {time.perf_counter() - t0:.1f}s")
+
+
 def notebooks_dir() -> Path:
     """The project's ``notebooks/`` folder (next to the package, or in the current directory)."""
     here = Path(__file__).resolve().parent.parent / "notebooks"
@@ -194,6 +221,9 @@ def demo(
         from cxlib import unify as _unify
 
         typer.echo(str(_unify.unify(out, progress=True)))
+        from cxlib import journeys as _journeys
+
+        _journeys.build(out)
     except (DataError, ValueError) as e:
         _fail(e)
     typer.echo(f"built {out} in {time.perf_counter() - t0:.1f}s")

@@ -242,6 +242,10 @@ def _optional(t: ibis.Table) -> ibis.Table:
     kinds = {c: "string" for c in _ROW_CONDITIONS}
     kinds.update(resolved="boolean", nps="int64", csat="int64")
     add = {c: ibis.null(k) for c, k in kinds.items() if c not in t.columns}
+    # a float NaN is a missing score (pandas writes nulls that way; Spark orders NaN above every number)
+    for c in ("nps", "csat", "revenue", "amount"):
+        if c in t.columns and c not in add and t[c].type().is_floating():
+            add[c] = ibis.ifelse(t[c].isnan(), ibis.null(t[c].type()), t[c])
     return t.mutate(**add) if add else t
 
 
@@ -1004,9 +1008,11 @@ def dropoff_verdict(diagnosis: pd.DataFrame) -> str:
     Examples
     --------
     >>> d = pd.DataFrame([dict(branch="service failure", customers=30, share=0.3, reached=40, conversion=0.25,
-    ...                        checkout_abandoners=20, abandoners_failed_first=18, excess_dropoffs=10.0, revenue_at_stake=500.0),
+    ...                        checkout_abandoners=20, abandoners_failed_first=18, excess_dropoffs=10.0,
+    ...                        revenue_at_stake=500.0),
     ...                   dict(branch="marketing only", customers=70, share=0.7, reached=170, conversion=0.59,
-    ...                        checkout_abandoners=10, abandoners_failed_first=0, excess_dropoffs=0.0, revenue_at_stake=0.0)])
+    ...                        checkout_abandoners=10, abandoners_failed_first=0, excess_dropoffs=0.0,
+    ...                        revenue_at_stake=0.0)])
     >>> print(dropoff_verdict(d))  # doctest: +ELLIPSIS
     30% of the customers who considered and did not buy had a pre-sale service failure...
     """

@@ -1,0 +1,175 @@
+import marimo
+
+__generated_with = "0.25.2"
+app = marimo.App(width="medium", app_title="CX Workspace: where are our customers in their journey?")
+
+
+@app.cell
+def _(mo):
+    mo.md("""
+    # Where is each customer, and where do they fall out?
+
+    The journey explorer: every touchpoint mapped to a stage (buyer journey, then customer journey), flows as a
+    Sankey, a funnel builder, how many customers are at each stage now and over time, and why people who
+    considered did not buy. Filters apply to everything below them. Run `cx unify` (and `cx journeys`) on the
+    workspace first; the folder defaults to `CX_WORKSPACE` or the demo. Journey statistics describe
+    association, not cause.
+    """)
+    return
+
+
+@app.cell
+def _():
+    import os
+    from pathlib import Path
+
+    import ibis
+    import marimo as mo
+    import plotly.express as px
+
+    import cxlib
+    from cxlib import journeys
+
+    return Path, cxlib, ibis, journeys, mo, os, px
+
+
+@app.cell
+def _(Path, mo, os):
+    folder = mo.ui.text(value=os.environ.get("CX_WORKSPACE", str(Path("data/demo"))), label="Workspace folder",
+                        full_width=True)
+    folder
+    return (folder,)
+
+
+@app.cell
+def _(Path, cxlib, folder, ibis, journeys, mo):
+    mo.stop(not (Path(folder.value) / "workspace.duckdb").exists(),
+            mo.md(f"**No workspace at `{folder.value}`.** Build one with `make demo`."))
+    with cxlib.connect(folder.value, read_only=True) as _ws:
+        mo.stop(not _ws.has("touchpoints"), mo.md(f"**Not unified yet.** Run `cx unify {folder.value}`."))
+        _tp = journeys.analysis_touchpoints(_ws)
+        if _ws.has("personas"):
+            _tp = _tp.left_join(_ws.table("personas").select("customer_id", "persona"), "customer_id")
+            _tp = _tp.drop("customer_id_right")
+        # stages once, into memory: every control below then redraws from this table
+        staged = ibis.duckdb.connect().create_table("staged", journeys.assign_stages(_tp).to_pyarrow())
+    return (staged,)
+
+
+@app.cell
+def _(mo, staged):
+    _channels = sorted(c for c in staged.select("channel").distinct().to_pandas()["channel"].dropna())
+    _personas = (sorted(staged.select("persona").distinct().to_pandas()["persona"].dropna())
+                 if "persona" in staged.columns else [])
+    _span = staged.aggregate(lo=staged.ts.min(), hi=staged.ts.max()).to_pandas().iloc[0]
+    channel = mo.ui.multiselect(options=_channels, label="Channels (all when empty)")
+    persona = mo.ui.multiselect(options=_personas, label="Personas (all when empty)")
+    dates = mo.ui.date_range(start=_span["lo"].date(), stop=_span["hi"].date(), label="Dates")
+    view = mo.ui.radio(options=["stage", "event"], value="stage", label="Sankey of")
+    steps = mo.ui.slider(3, 8, value=5, label="Steps")
+    mo.hstack([channel, persona, dates, view, steps], wrap=True)
+    return channel, dates, persona, steps, view
+
+
+@app.cell
+def _(channel, dates, persona, staged):
+    filters = {}
+    if channel.value:
+        filters["channel"] = channel.value
+    if persona.value:
+        filters["persona"] = persona.value
+    window = {"start": str(dates.value[0]), "end": f"{dates.value[1]} 23:59:59"}
+    return filters, window
+
+
+@app.cell
+def _(filters, journeys, staged, steps, view, window):
+    journeys.sankey(staged, on=view.value, collapse=view.value == "stage", max_steps=steps.value, filters=filters,
+                    **window)
+    return
+
+
+@app.cell
+def _(mo):
+    mo.md("""
+    ## Funnel builder
+    Pick the steps in order and a conversion window. People who stopped at a step: where they went instead.
+    """)
+    return
+
+
+@app.cell
+def _(mo, staged):
+    _events = sorted(staged.select("event").distinct().to_pandas()["event"].dropna())
+    funnel_steps = mo.ui.multiselect(options=_events, value=["product_view", "add_to_cart", "checkout_start",
+                                                                  "purchase"], label="Steps (in order)")
+    within = mo.ui.slider(1, 90, value=30, label="Window (days)")
+    mo.hstack([funnel_steps, within])
+    return funnel_steps, within
+
+
+@app.cell
+def _(filters, funnel_steps, journeys, mo, staged, within, window):
+    mo.stop(not funnel_steps.value, mo.md("Pick at least one step."))
+    funnel = journeys.funnel(staged, funnel_steps.value, within=within.value, filters=filters, **window)
+    mo.vstack([journeys.funnel_figure(funnel), funnel])
+    return
+
+
+@app.cell
+def _(mo):
+    mo.md("""
+    ## Where everyone is now, and over time
+    """)
+    return
+
+
+@app.cell
+def _(journeys, mo, px, staged):
+    now = journeys.current_stage(staged)
+    _counts = now["stage"].value_counts().reindex(journeys.STAGES, fill_value=0).rename("customers").reset_index()
+    mo.hstack([
+        px.bar(_counts, x="stage", y="customers", title="Customers at each stage now"),
+        journeys.stage_counts_figure(journeys.stage_counts(staged)),
+    ])
+    return
+
+
+@app.cell
+def _(mo):
+    mo.md("""
+    ## Why did they not buy? Why did they send it back?
+    """)
+    return
+
+
+@app.cell
+def _(journeys, mo, staged):
+    dropoff = journeys.diagnose_dropoff(staged)
+    mo.vstack([
+        mo.callout(mo.md(journeys.dropoff_verdict(dropoff)), kind="info"),
+        dropoff,
+        journeys.diagnose_returns(staged),
+    ])
+    return
+
+
+@app.cell
+def _(mo):
+    mo.md("""
+    ## The journey map
+    One column per stage: who reaches it, how many move on, how long they stay, what they do there and what
+    hurts. Service quality by stage sits below it.
+    """)
+    return
+
+
+@app.cell
+def _(filters, journeys, mo, staged):
+    _jm = journeys.journey_map(staged, filters=filters)
+    mo.vstack([journeys.journey_map_figure(_jm), journeys.service_by_stage(staged)])
+    return
+
+
+if __name__ == "__main__":
+    app.run()
