@@ -450,6 +450,8 @@ def current_stage(
         days_inactive=(idle / _DAY).floor().cast("int64"),
     )
     df = out.to_pandas().sort_values("customer_id", ignore_index=True)
+    for c in ("last_ts", "last_inbound_ts"):  # one unit whatever the engine returns
+        df[c] = pd.to_datetime(df[c]).astype("datetime64[us]")
     return df[["customer_id", "stage", "journey", "last_ts", "last_inbound_ts", "days_inactive"]]
 
 
