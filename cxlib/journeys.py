@@ -463,7 +463,8 @@ def stage_history(
     """Each customer's stage at every month end, from their first touchpoint's month to ``end``.
 
     ``touchpoints`` → ``customer_id, month (month start), stage``: the stage at the end of that month (or at
-    ``end``, default the latest ``ts``, for the last month). This is the monthly panel the journey model
+    ``end``, default the latest ``ts``, for the last month), except that the month of a customer's first
+    purchase reads ``purchase``. This is the monthly panel the journey model
     (``cxlib.simulate``) fits. A lazy Ibis table.
 
     Examples
@@ -472,7 +473,7 @@ def stage_history(
     >>> tp = pd.DataFrame({"customer_id": ["a", "a"], "event": ["product_view", "purchase"],
     ...                    "ts": pd.to_datetime(["2024-01-10", "2024-02-02"])})
     >>> stage_history(tp, end="2024-06-30").to_pandas().sort_values("month")["stage"].tolist()
-    ['consideration', 'onboarding', 'repeat', 'at_risk', 'at_risk', 'churned']
+    ['consideration', 'purchase', 'repeat', 'at_risk', 'at_risk', 'churned']
     """
     sm = StageMap.from_any(stage_map)
     t = _table(touchpoints)
@@ -485,6 +486,7 @@ def stage_history(
             "month": months.start_time,
             # the moment the month is judged: its last second, or `end` in the last month
             "_at": [min(int(p.end_time.timestamp()), int(end.timestamp())) for p in months],
+            "_from": [int(p.start_time.timestamp()) for p in months],
         }
     )
     staged = assign_stages(t.filter(t.ts <= end.to_pydatetime()), sm)
@@ -501,15 +503,18 @@ def stage_history(
     )
     start = last.group_by("customer_id").aggregate(_m0=last._m.min())
     calt = ibis.memtable(cal)
-    grid = start.cross_join(calt).filter(_._m >= _._m0).select("customer_id", "_m", "month", "_at")
+    grid = start.cross_join(calt).filter(_._m >= _._m0).select("customer_id", "_m", "month", "_at", "_from")
     g = grid.left_join(last, ["customer_id", "_m"]).drop("customer_id_right", "_m_right")
     w = ibis.cumulative_window(group_by=g.customer_id, order_by=g._m)
     g = g.mutate(_src=ibis.ifelse(g._code.notnull(), g._m, ibis.null("int64")).max().over(w))
-    g = g.select("customer_id", "month", "_at", "_src")
+    g = g.select("customer_id", "month", "_at", "_from", "_src")
     filled = g.join(last.rename(_src="_m"), ["customer_id", "_src"])
     filled = filled.drop(*[c for c in filled.columns if c.endswith("_right")])
     idle = filled._at - filled._last_in
     code = _idle_code(filled._code, filled._first, idle, sm, filled._at - filled._first)
+    # the month of the first purchase reads "purchase" (a one-month stage, as in the journey model)
+    bought_now = (filled._first >= filled._from) & (filled._first <= filled._at)
+    code = ibis.ifelse(bought_now.fill_null(False), _CODE["purchase"], code)
     out = filled.select("customer_id", "month", stage=_code_to_stage(code))
     return out
 
@@ -528,7 +533,7 @@ def stage_counts(
     >>> import pandas as pd
     >>> tp = pd.DataFrame({"customer_id": ["a", "a", "b"], "event": ["product_view", "purchase", "ad_click"],
     ...                    "ts": pd.to_datetime(["2024-01-10", "2024-02-02", "2024-02-03"])})
-    >>> stage_counts(tp).loc["2024-02", ["awareness", "onboarding"]].tolist()
+    >>> stage_counts(tp).loc["2024-02", ["awareness", "purchase"]].tolist()
     [1, 1]
     """
     if freq not in ("M", "Q", "Y"):

@@ -42,6 +42,7 @@ __all__ = [
     "compare",
     "fan_chart",
     "future_state_figure",
+    "history_from_workspace",
     "service_failure_lever",
     "simulate",
 ]
@@ -65,8 +66,8 @@ class JourneyModel(BaseEstimator):
     stages : sequence of str
         The states, in order (default: the journey stages).
     prior : float
-        Dirichlet pseudo-count added to every possible transition of a row (0.5 = Jeffreys-like). Rows with no
-        observed exits stay where they are (absorbing) unless the prior is positive.
+        Dirichlet pseudo-count added to every transition of an observed row (small: it only keeps unseen
+        moves possible). Rows with no observed exits stay where they are (absorbing).
     random_state : int or None
         Seed for posterior draws.
 
@@ -91,7 +92,7 @@ class JourneyModel(BaseEstimator):
         self,
         by: str | None = None,
         stages: Sequence[str] = STAGES,
-        prior: float = 0.5,
+        prior: float = 0.1,
         random_state: int | None = 0,
     ) -> None:
         self.by = by
@@ -264,6 +265,49 @@ class JourneyModel(BaseEstimator):
         :func:`simulate`."""
         out = simulate(self, [], months=months, draws=draws)
         return out[out["scenario"] == "baseline"].drop(columns="scenario").reset_index(drop=True)
+
+
+def history_from_workspace(workspace, by: str | None = "persona") -> pd.DataFrame:
+    """The monthly panel :class:`JourneyModel` fits, from a workspace: ``customer_id, month, stage, revenue,
+    presale_failure`` and ``persona`` when the workspace has personas.
+
+    ``stage_history`` comes from ``cx journeys`` (built here if missing); revenue is the completed orders'
+    value per customer and month; ``presale_failure`` flags months with an unresolved pre-sale ticket.
+    """
+    import ibis
+
+    from cxlib import journeys
+    from cxlib.engine import Workspace, connect
+
+    ws = workspace if isinstance(workspace, Workspace) else connect(workspace, read_only=True)
+    hist = (
+        ws.table("stage_history")
+        if ws.has("stage_history")
+        else journeys.stage_history(journeys.analysis_touchpoints(ws))
+    )
+    tp = ws.table("touchpoints")
+    month = tp.ts.truncate("M").cast("timestamp")
+    monthly = (
+        tp.mutate(_month=month)
+        .group_by(["customer_id", "_month"])
+        .aggregate(
+            revenue=ibis.ifelse(tp.table_name == "orders", tp.revenue, 0.0).sum(),
+            presale_failure=(
+                (tp.topic == "pre_sale_question").fill_null(False) & (tp.resolved == False).fill_null(False)  # noqa: E712
+            ).any(),
+        )
+    )
+    h = hist.mutate(month=hist.month.cast("timestamp"))
+    h = h.left_join(monthly, [h.customer_id == monthly.customer_id, h.month == monthly._month])
+    h = h.select("customer_id", "month", "stage", "revenue", "presale_failure")
+    out = h.to_pandas()
+    out["revenue"] = out["revenue"].fillna(0.0).astype(float)
+    out["presale_failure"] = out["presale_failure"].fillna(False).astype(bool)
+    if by is not None and ws.has("personas"):
+        per = ws.table("personas").select("customer_id", by).to_pandas()
+        out = out.merge(per, on="customer_id", how="left")
+        out[by] = out[by].fillna("unassigned")
+    return out.sort_values(["customer_id", "month"], ignore_index=True)
 
 
 # --- scenarios ------------------------------------------------------------------------------------------------

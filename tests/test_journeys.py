@@ -188,7 +188,11 @@ def test_stage_counts_agree_with_current_stage(workspace):
         counts = j.stage_counts(tp)
         now = j.current_stage(tp)
     assert counts.iloc[-1].sum() == len(now) == now["customer_id"].nunique()
-    assert counts.iloc[-1].to_dict() == now["stage"].value_counts().reindex(j.STAGES, fill_value=0).to_dict()
+    last = counts.iloc[-1].copy()
+    # the month of a first purchase reads "purchase" in the panel; at the moment itself it is onboarding
+    last["onboarding"] += last.pop("purchase")
+    want = now["stage"].value_counts().reindex(j.STAGES, fill_value=0).drop("purchase")
+    assert last.to_dict() == want.to_dict()
     assert (counts.sum(axis=1).diff().dropna() >= 0).all()  # nobody leaves the panel
     fig = j.stage_counts_figure(counts)
     assert len(fig.data) == len(j.STAGES)
