@@ -130,6 +130,7 @@ class JourneyModel(BaseEstimator):
         np.add.at(counts, (g, a, b), 1)
         self.counts_ = counts
         self.alpha_ = self._alpha(counts)
+        self.__dict__.pop("_draws", None)
         self.absorbing_ = [stages[i] for i in range(n_s) if counts[:, i, :].sum() == counts[:, i, i].sum()]
         # revenue per customer-month: conjugate normal posterior on each mean (flat prior)
         rev = h["revenue"].to_numpy(dtype=float) if "revenue" in h.columns else np.zeros(len(h))
@@ -207,11 +208,20 @@ class JourneyModel(BaseEstimator):
         """Posterior draws: transition matrices ``(draws, segment, from, to)`` and revenue means
         ``(draws, segment, stage)``."""
         check_is_fitted(self, "alpha_")
-        rng = np.random.default_rng(self.random_state if random_state is None else random_state)
+        seed = self.random_state if random_state is None else random_state
+        key = (draws, seed)
+        cache = self.__dict__.setdefault("_draws", {})
+        if seed is not None and key in cache:  # the same draws every time: a slider moves in milliseconds
+            return cache[key]
+        rng = np.random.default_rng(seed)
         gam = rng.standard_gamma(np.broadcast_to(self.alpha_, (draws, *self.alpha_.shape)))
         T = gam / np.maximum(gam.sum(axis=3, keepdims=True), 1e-300)
         rev = self.revenue_mean_ + self.revenue_se_ * rng.standard_normal((draws, *self.revenue_mean_.shape))
-        return T, np.maximum(rev, 0.0)
+        out = (T, np.maximum(rev, 0.0))
+        if seed is not None:
+            cache.clear()
+            cache[key] = out
+        return out
 
     def absorption(self, segment: str | None = None) -> pd.DataFrame:
         """Expected months until absorption and the probability of ending in each absorbing state, per
@@ -518,24 +528,32 @@ def simulate(
         results = _population_paths(model, [Scenario("baseline"), *scenarios], months, T0, rev0, x0, arr0, random_state)
     else:
         results = _expected_paths(model, [Scenario("baseline"), *scenarios], months, T0, rev0, x0, arr0)
-    rows = []
-    base_c, base_m = results["baseline"]
     stages = list(model.stages)
-
-    def band(a: np.ndarray) -> tuple[float, float, float]:
-        return float(a.mean()), float(np.percentile(a, 5)), float(np.percentile(a, 95))
-
+    names = ["revenue", "cumulative_revenue", *[f"customers:{x}" for x in stages]]
+    base_c, base_m = results["baseline"]
+    base = np.concatenate([base_m[:, None], base_m.cumsum(axis=0)[:, None], base_c.transpose(0, 2, 1)], axis=1)
+    frames = []
     for name, (cust, money) in results.items():
-        cum, base_cum = money.cumsum(axis=0), base_m.cumsum(axis=0)
-        for m in range(months):
-            metrics = [("revenue", money[m], base_m[m]), ("cumulative_revenue", cum[m], base_cum[m])]
-            metrics += [(f"customers:{s}", cust[m, :, i], base_c[m, :, i]) for i, s in enumerate(stages)]
-            for metric, v, b in metrics:
-                mean, p5, p95 = band(v)
-                dm, d5, d95 = band(v - b)
-                rows.append((name, m + 1, metric, mean, p5, p95, dm, d5, d95))
-    cols = ["scenario", "month", "metric", "mean", "p5", "p95", "diff_mean", "diff_p5", "diff_p95"]
-    return pd.DataFrame(rows, columns=cols)
+        # (months, metric, draws), summarised along the draws in one go
+        v = np.concatenate([money[:, None], money.cumsum(axis=0)[:, None], cust.transpose(0, 2, 1)], axis=1)
+        q = np.percentile(v, [5, 95], axis=2)
+        dq = np.percentile(v - base, [5, 95], axis=2)
+        frames.append(
+            pd.DataFrame(
+                {
+                    "scenario": name,
+                    "month": np.repeat(np.arange(1, months + 1), len(names)),
+                    "metric": names * months,
+                    "mean": v.mean(axis=2).ravel(),
+                    "p5": q[0].ravel(),
+                    "p95": q[1].ravel(),
+                    "diff_mean": (v - base).mean(axis=2).ravel(),
+                    "diff_p5": dq[0].ravel(),
+                    "diff_p95": dq[1].ravel(),
+                }
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
 
 
 def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0) -> dict:
@@ -550,7 +568,7 @@ def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0) -> dict:
         for m in range(months):
             # a month: everyone moves one step, then this month's arrivals join in their first stage, and each
             # customer earns the revenue of the stage they are in this month
-            x = np.einsum("dgs,dgst->dgt", x, T) + arr[:, m]
+            x = np.matmul(x[:, :, None, :], T)[:, :, 0, :] + arr[:, m]
             cust[m] = x.sum(axis=1)
             money[m] = (x * rev).sum(axis=(1, 2))
         results[sc.name] = (cust, money)
