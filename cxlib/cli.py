@@ -191,6 +191,29 @@ def journeys(
     typer.echo(f"journeys built in {time.perf_counter() - t0:.1f}s")
 
 
+@app.command()
+def simulate(
+    folder: Folder,
+    months: Annotated[int, typer.Option(help="Months ahead.")] = 12,
+    draws: Annotated[int, typer.Option(help="Posterior draws for the bands.")] = 2000,
+) -> None:
+    """Fit the journey model and compare the preset strategies: journey_transitions and scenarios tables.
+
+    Example: cx simulate data/demo
+    """
+    from cxlib import simulate as _simulate
+
+    t0 = time.perf_counter()
+    try:
+        ranked = _simulate.build(folder, months=months, draws=draws)
+    except DataError as e:
+        _fail(e)
+    typer.echo(f"revenue gain over {months} months vs baseline (5-95%):")
+    for r in ranked.itertuples():
+        typer.echo(f"  {r.scenario:<32} {r.gain:>14,.0f}  [{r.gain_p5:,.0f} .. {r.gain_p95:,.0f}]")
+    typer.echo(f"simulated in {time.perf_counter() - t0:.1f}s")
+
+
 def notebooks_dir() -> Path:
     """The project's ``notebooks/`` folder (next to the package, or in the current directory)."""
     here = Path(__file__).resolve().parent.parent / "notebooks"

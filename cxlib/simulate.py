@@ -37,12 +37,14 @@ from cxlib.journeys import STAGES
 from cxlib.schema import DataError
 
 __all__ = [
+    "PRESETS",
     "JourneyModel",
     "Scenario",
     "compare",
     "fan_chart",
     "future_state_figure",
     "history_from_workspace",
+    "build",
     "service_failure_lever",
     "simulate",
 ]
@@ -683,3 +685,47 @@ def future_state_figure(results: pd.DataFrame, scenario: str, month: int | None 
         )
     fig.update_layout(barmode="group", title=f"Customers at each stage in month {month}: current vs future journey")
     return fig
+
+
+#: Scenarios a CJO asks about first; `cx simulate` compares them.
+PRESETS: tuple[Scenario, ...] = (
+    Scenario("conversion +10%", [Scenario.scale("consideration", "purchase", 1.1)]),
+    Scenario("at-risk churn -5 pts", [Scenario.cut("at_risk", "churned", 0.05)]),
+    Scenario("onboarding -> repeat +10%", [Scenario.scale("onboarding", "repeat", 1.1)]),
+    Scenario("AOV +5%", [Scenario.aov(1.05)]),
+)
+
+
+def build(workspace, months: int = 12, draws: int = 2000, scenarios: Sequence[Scenario] | None = None) -> pd.DataFrame:
+    """Fit the journey model to a workspace and write ``journey_transitions`` (``segment, from_stage,
+    to_stage, probability, transitions``) and ``scenarios`` (the :func:`simulate` frame for the presets, the
+    pre-sale service fix and any ``scenarios`` given). Returns :func:`compare` of them."""
+    from cxlib.engine import Workspace, connect
+
+    ws = workspace if isinstance(workspace, Workspace) else connect(workspace)
+    h = history_from_workspace(ws)
+    by = "persona" if "persona" in h.columns else None
+    model = JourneyModel(by=by).fit(h)
+    todo = [*PRESETS, *(scenarios or [])]
+    try:
+        todo.append(Scenario("fix pre-sale service failure", service_failure_lever(h, by=by)))
+    except DataError:
+        pass
+    results = simulate(model, todo, months=months, draws=draws)
+    P = model.matrices()
+    stages = list(model.stages)
+    g, i, j = np.meshgrid(range(len(model.segments_)), range(len(stages)), range(len(stages)), indexing="ij")
+    ws.write(
+        "journey_transitions",
+        pd.DataFrame(
+            {
+                "segment": np.array(model.segments_, dtype=object)[g.ravel()],
+                "from_stage": np.array(stages, dtype=object)[i.ravel()],
+                "to_stage": np.array(stages, dtype=object)[j.ravel()],
+                "probability": P.ravel(),
+                "transitions": model.counts_.ravel().astype("int64"),
+            }
+        ),
+    )
+    ws.write("scenarios", results)
+    return compare(results)

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from cxlib.cli import app
 
 runner = CliRunner()
-COMMANDS = ["generate", "validate", "load", "summary", "unify", "demo"]
+COMMANDS = ["generate", "validate", "load", "summary", "unify", "journeys", "simulate", "demo"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -44,6 +44,18 @@ def test_generate_load_summary(tmp_path):
     assert r.exit_code == 0 and "customers" in r.output and "rows by rule" in r.output, r.output
     r = runner.invoke(app, ["unify", str(ws), "--incremental", "--no-progress"])
     assert r.exit_code == 0 and "since the last run: 0 customers merged, 0 split" in r.output, r.output
+    r = runner.invoke(app, ["journeys", str(ws)])
+    assert r.exit_code == 0 and "customers at each stage now" in r.output, r.output
+    r = runner.invoke(app, ["simulate", str(ws), "--draws", "200"])
+    assert r.exit_code == 0 and "conversion +10%" in r.output, r.output
+
+
+def test_journeys_before_unify_is_a_clear_error(tmp_path):
+    ws = tmp_path / "co"
+    runner.invoke(app, ["generate", "--customers", "100", "--months", "3", "--out", str(ws), "--no-progress"])
+    runner.invoke(app, ["load", str(ws), "--no-progress"])
+    r = runner.invoke(app, ["journeys", str(ws)])
+    assert r.exit_code == 2 and "run `cx unify" in r.output, r.output
 
 
 def test_data_error_exits_2_without_a_traceback(tmp_path):
