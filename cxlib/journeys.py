@@ -828,11 +828,15 @@ def funnel(
     t = _filtered(_table(events), filters, start, end)
     _require(t, [path, "ts", on])
     t = _ordered(t, path, on).mutate(_on=_[on].cast("string"))
-    t = t.select(_p=t[path], _on=t._on, _step=t._step, _sec=t._sec)
+    w = ibis.window(group_by=t[path], order_by=t._step)
+    t = t.select(_p=t[path], _on=t._on, _step=t._step, _sec=t._sec, _next=t._on.lead().over(w))
+    # one pass over the events: only the funnel's own events (with what followed each) are kept, in the engine
+    t = t.filter(t._on.isin(list(steps))).cache()
     total = _days(within)
     per = _days(step_within)
     first = t.filter(t._on == steps[0]).group_by("_p").aggregate(_k0=_._step.min())
     first = first.join(t, [first._p == t._p, first._k0 == t._step]).select("_p", "_k0", _s0=_._sec)
+    first = first.cache()
     reached = [first]
     cur = first.mutate(_kp=first._k0, _sp=first._s0)
     for name in steps[1:]:
@@ -848,8 +852,8 @@ def funnel(
         nxt = nxt.select("_p", "_s0", "_kp", "_sp")
         # time from previous step
         prev = cur.select("_p", _prev_sp="_sp")
-        reached.append(nxt.join(prev, "_p").mutate(_dt=(_._sp - _._prev_sp) / _DAY))
-        cur = nxt
+        reached.append(nxt.join(prev, "_p").mutate(_dt=(_._sp - _._prev_sp) / _DAY).cache())
+        cur = reached[-1].select("_p", "_s0", "_kp", "_sp")
     rows = []
     prev_n = None
     first_n = None
@@ -881,8 +885,8 @@ def funnel(
             stopped = r.select("_p", _k=r[kcol]).anti_join(reached[i + 1].select("_p"), "_p")
         else:
             stopped = r.select("_p", _k=r[kcol]).filter(ibis.literal(False))
-        look = t.select(_p3="_p", _k3="_step", _on3="_on")
-        after = stopped.left_join(look, [stopped._p == look._p3, stopped._k + 1 == look._k3])
+        look = t.select(_p3="_p", _k3="_step", _on3="_next")
+        after = stopped.join(look, [stopped._p == look._p3, stopped._k == look._k3])
         dist = after.group_by(_on3=after._on3.fill_null("path_end")).aggregate(n=_.count()).to_pandas()
         dist = dist.sort_values(["n", "_on3"], ascending=[False, True])
         rows[i]["dropped"] = int(dist["n"].sum()) if len(dist) else 0
