@@ -265,13 +265,17 @@ def _read_raw(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> tuple
     path = str(f.path).replace("'", "''")
     rejects: list[dict] = []
     if f.path.suffix == ".parquet":
+        # a view, not a copy: Parquet is already columnar, and a copy of a 70M-row events file costs gigabytes
         try:
-            con.execute(f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT * FROM read_parquet('{path}')")
+            con.execute(
+                f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * EXCLUDE (file_row_number), "
+                f"CAST(file_row_number + 1 AS BIGINT) AS _row FROM read_parquet('{path}', file_row_number=true)"
+            )
+            con.execute(f"SELECT count(*) FROM {name}").fetchone()
         except duckdb.Error as e:
             raise DataError(
                 f"{f.label}: cannot be read as Parquet ({str(e).splitlines()[0]}); export the table again, or as CSV"
             ) from None
-        _number_rows(con, name)
     else:
         _check_text(f)
         opts = [
@@ -317,6 +321,14 @@ def _duckdb_config() -> dict[str, str]:
     from cxlib.engine import duckdb_config  # engine imports io: import here
 
     return duckdb_config()
+
+
+def _drop_temporaries(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the loader's temporary views and tables (``_cx_*``) so that the next table starts clean."""
+    for kind, col, fn in (("VIEW", "view_name", "duckdb_views"), ("TABLE", "table_name", "duckdb_tables")):
+        names = con.execute(f"SELECT {col} FROM {fn}() WHERE temporary AND starts_with({col}, '_cx_')").fetchall()
+        for (name,) in names:
+            con.execute(f"DROP {kind} IF EXISTS {name}")
 
 
 def _number_rows(con: duckdb.DuckDBPyConnection, name: str, col: str = "_row") -> None:
@@ -564,7 +576,7 @@ def _load_table(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile
                 else f"CAST(NULL AS VARCHAR) AS {_q('_x_' + c)}"
             )
         selects.append(f"SELECT {', '.join(sel)} FROM {raw}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _cx_stage AS {' UNION ALL BY NAME '.join(selects)}")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _cx_stage AS {' UNION ALL BY NAME '.join(selects)}")
 
     # parse
     parsed = []
@@ -660,13 +672,13 @@ def _load_table(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile
         expr = f"CASE WHEN NOT ({' OR '.join(bad)}) OR {p} IS NULL THEN {p} END" if bad else p
         final_cols.append(f"CAST({expr} AS {sql_types[c.dtype]}) AS {_q(c.name)}")
     final_cols += [f"{_q('_x_' + c)} AS {_q(c)}" for c in extra_cols]
-    order = ", ".join(_q(k) for k in t.key)
+    # a view: the workspace table is written from it once, sorted by the key (unique after the duplicate check,
+    # so the order never depends on the input's)
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _cx_final AS
+        CREATE OR REPLACE TEMP VIEW _cx_final AS
         SELECT {", ".join(final_cols)} FROM _cx_parsed p
         WHERE NOT EXISTS (SELECT 1 FROM _cx_problems q WHERE q._file = p._file AND q._row = p._row
-                          AND q.action = 'quarantined')
-        ORDER BY {order}, md5(concat_ws('|', {", ".join("CAST(" + _q(c) + " AS VARCHAR)" for c in t.names)}))""")
+                          AND q.action = 'quarantined')""")
 
     # counts and warnings
     rows_staged = con.execute("SELECT count(*) FROM _cx_stage").fetchone()[0]
@@ -748,7 +760,9 @@ def _run(workspace: str | Path, con: duckdb.DuckDBPyConnection, write: bool, pro
             bar.set_postfix_str(name)
         res = _load_table(con, TABLES[name], files)
         if write:
-            con.execute(f"CREATE OR REPLACE TABLE main.{name} AS SELECT * FROM _cx_final")
+            order = ", ".join(_q(k) for k in TABLES[name].key)
+            con.execute(f"CREATE OR REPLACE TABLE main.{name} AS SELECT * FROM _cx_final ORDER BY {order}")
+        _drop_temporaries(con)  # free the temporary copies before the next table
         results.append(res)
         warnings += res.warnings
     summary = pd.DataFrame(
