@@ -264,9 +264,9 @@ def before_after(
     (default: orders placed) and their ``value`` in the ``days`` before and the ``days`` from ``start``. The
     control cohort is every active customer not in ``treated``, matched to the treated by coarsened exact
     matching on the pre-period (conversions 0, 1, 2, 3+; touchpoints 1-5, 6-20, 21+; revenue 0, under 100,
-    100-500, over 500): control customers are reweighted so that each stratum carries the treated customers'
-    share. The effect is the treated customers' change from before to after minus the matched controls'
-    change, with a normal interval (stratified variance).
+    100-500, over 500; days since the last touchpoint under 30, 30-59, 60+): control customers are reweighted
+    so that each stratum carries the treated customers' share. The effect is the treated customers' change
+    from before to after minus the matched controls' change, with a normal interval (stratified variance).
 
     Returns ``metric, treated_n, control_n, treated_before, treated_after, control_before, control_after,
     effect, lower, upper, method`` for ``conversions_per_customer`` and ``revenue_per_customer``;
@@ -302,6 +302,7 @@ def before_after(
     w = t.filter(pre | post).mutate(_pre=pre, _out=is_out, _v=v)
     per = w.group_by(w[path]).aggregate(
         touches_before=w._pre.cast("int64").sum(),
+        last_before=ibis.ifelse(w._pre, w.ts.epoch_seconds(), ibis.null("int64")).max(),
         conv_before=(w._pre & w._out).cast("int64").sum(),
         conv_after=(~w._pre & w._out).cast("int64").sum(),
         rev_before=ibis.ifelse(w._pre & w._out, w._v, 0.0).sum(),
@@ -316,6 +317,8 @@ def before_after(
         + _bucket(per.touches_before, [6, 21]).astype(str)
         + "|"
         + _bucket(per.rev_before, [1e-9, 100, 500]).astype(str)
+        + "|"
+        + _bucket((s0 - per.last_before) / _DAY, [30, 60]).astype(str)
     )
     tr, co = per[per._treated], per[~per._treated]
     matched = tr[tr._stratum.isin(set(co._stratum))]
