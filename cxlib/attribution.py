@@ -411,13 +411,25 @@ def shapley(paths: pd.DataFrame, sep: str = _SEP) -> pd.DataFrame:
     p = _check_paths(paths, sep)
     row, _pos, codes, names = _explode(p, sep)
     C = len(names)
-    pairs = np.unique(row * max(C, 1) + codes)  # each (path, distinct channel) once
-    prow, pcode = pairs // max(C, 1), pairs % max(C, 1)
-    size = np.bincount(prow, minlength=len(p))
     out = pd.DataFrame({"channel": names, "removal_effect": np.nan})
+    if C == 0:
+        return out.assign(conversions=np.zeros(0), value=np.zeros(0))
+    if C <= 62:  # each path's channel set as a bit mask: no sort of the touches needed
+        bits = np.left_shift(np.int64(1), codes)
+        starts = np.flatnonzero(np.r_[True, row[1:] != row[:-1]])
+        mask = np.zeros(len(p), dtype=np.int64)
+        mask[row[starts]] = np.bitwise_or.reduceat(bits, starts)
+        has = (mask[:, None] >> np.arange(C)[None, :]) & 1  # (path, channel)
+        size = has.sum(axis=1)
+        for col in ("conversions", "value"):
+            per = np.divide(p[col].to_numpy(), size, out=np.zeros(len(p)), where=size > 0)
+            out[col] = per @ has
+        return out
+    pairs = np.unique(row * C + codes)  # each (path, distinct channel) once
+    prow, pcode = pairs // C, pairs % C
+    size = np.bincount(prow, minlength=len(p))
     for col in ("conversions", "value"):
-        per = p[col].to_numpy()[prow] / size[prow]
-        out[col] = np.bincount(pcode, weights=per, minlength=C) if C else np.array([], dtype=float)
+        out[col] = np.bincount(pcode, weights=p[col].to_numpy()[prow] / size[prow], minlength=C)
     return out
 
 

@@ -124,6 +124,15 @@ def test_shapley_by_hand_and_by_enumeration():
     assert A._shapley_enumerated(SHAP) == pytest.approx({"a": 2.0, "b": 2.5, "c": 1.5})
 
 
+def test_shapley_with_more_channels_than_a_bit_mask_holds():
+    # 70 channels take the sort-based route; path i = "c<i> > c<i+1> > c<i>" worth 2 conversions: 1 each
+    names = [f"c{i:02d}" for i in range(71)]
+    paths = _paths([(f"{names[i]} > {names[i + 1]} > {names[i]}", 2, 2.0, 0) for i in range(70)])
+    s = A.shapley(paths).set_index("channel")
+    assert s.loc["c00", "conversions"] == 1.0 and s.loc["c70", "conversions"] == 1.0
+    assert (s.loc[names[1:70], "conversions"] == 2.0).all()
+
+
 @settings(max_examples=30, deadline=None)
 @given(
     st.lists(
