@@ -1,6 +1,7 @@
 """Attribution speed: exact Markov removal effects (orders 1 and 2), Shapley and the heuristics. Prints a table.
 
 Usage: python benchmarks/bench_attribution.py [N ...]   (default: 10000 500000 distinct paths)
+       python benchmarks/bench_attribution.py --touchpoints [N ...]   (the path builder on DuckDB; 1M 10M)
 
 The paths are synthesised with numpy (seeded): 7 channels (the generator's), 1-12 touches per path with a
 skewed channel mix, Poisson conversions and nulls, revenue 60 per conversion, aggregated to distinct paths as
@@ -52,6 +53,42 @@ def timed(fn, *args, **kw) -> tuple[float, float]:
     return min(times), statistics.median(times)
 
 
+def bench_path_builder(n: int) -> dict:
+    """``paths_from_touchpoints`` on ``n`` touchpoints synthesised in a DuckDB file (about 25 per customer)."""
+    import tempfile
+
+    import duckdb
+    import ibis
+
+    from cxlib.engine import duckdb_config
+
+    with tempfile.TemporaryDirectory() as d:
+        con = duckdb.connect(f"{d}/bench.duckdb", config=duckdb_config())
+        con.execute("SELECT setseed(0.42)")
+        vocab = "[" + ", ".join(f"'{c}'" for c in CHANNELS) + "]"
+        con.execute(
+            f"""
+            CREATE TABLE touchpoints AS
+            SELECT 'C' || lpad(CAST(i // 25 AS VARCHAR), 9, '0') AS customer_id,
+                   TIMESTAMP '2025-01-01' + INTERVAL (CAST(random() * 31536000 AS BIGINT)) SECOND AS ts,
+                   CASE WHEN r < 0.04 THEN 'orders' ELSE 'events' END AS table_name,
+                   'src' AS source, 'K' || CAST(i AS VARCHAR) AS record_key,
+                   {vocab}[1 + CAST(floor(pow(random(), 1.7) * {len(CHANNELS)}) AS INTEGER)] AS channel,
+                   CASE WHEN r < 0.04 THEN 'order' ELSE 'page_view' END AS event,
+                   CASE WHEN r < 0.04 THEN 'completed' END AS status,
+                   CASE WHEN r < 0.04 THEN round(20 + random() * 100, 2) END AS revenue
+            FROM (SELECT i, random() AS r FROM range({n}) t(i))
+            """
+        )
+        con.close()
+        ws = ibis.duckdb.connect(f"{d}/bench.duckdb", **duckdb_config())
+        t0 = time.perf_counter()
+        paths = attribution.paths_from_touchpoints(ws.table("touchpoints"))
+        elapsed = time.perf_counter() - t0
+        ws.disconnect()
+    return {"touchpoints": n, "distinct paths": len(paths), "seconds": elapsed}
+
+
 def main(sizes: list[int]) -> None:
     rows = []
     for n in sizes:
@@ -73,4 +110,9 @@ def main(sizes: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    main([int(x) for x in sys.argv[1:]] or [10_000, 500_000])
+    args = sys.argv[1:]
+    if args[:1] == ["--touchpoints"]:  # the path builder on DuckDB instead
+        sizes = [int(x) for x in args[1:]] or [1_000_000, 10_000_000]
+        print(pd.DataFrame([bench_path_builder(n) for n in sizes]).to_string(index=False))
+    else:
+        main([int(x) for x in args] or [10_000, 500_000])
