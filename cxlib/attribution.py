@@ -254,12 +254,12 @@ def _explode(p: pd.DataFrame, sep: str) -> tuple[np.ndarray, np.ndarray, np.ndar
     return row, pos, codes, names
 
 
-def _output(names: list[str], share: np.ndarray, p: pd.DataFrame, effect: np.ndarray | None) -> pd.DataFrame:
-    total_c, total_v = float(p["conversions"].sum()), float(p["value"].sum())
+def _output(names: list[str], share: np.ndarray, totals: tuple[float, float], effect: np.ndarray) -> pd.DataFrame:
+    total_c, total_v = totals
     return pd.DataFrame(
         {
             "channel": names,
-            "removal_effect": effect if effect is not None else np.full(len(names), np.nan),
+            "removal_effect": effect,
             "conversions": total_c * share,
             "value": total_v * share,
         }
@@ -326,11 +326,12 @@ def markov(paths: pd.DataFrame, order: int = 1, sep: str = _SEP) -> pd.DataFrame
         raise ValueError(f"order must be 1 or more, not {order}")
     order = int(order)
     p = _check_paths(paths, sep)
+    totals = float(p["conversions"].sum()), float(p["value"].sum())  # before dropping empty rows
     p = p[(p["conversions"] + p["nulls"]) > 0].reset_index(drop=True)
     row, pos, codes, names = _explode(p, sep)
     C = len(names)
     if C == 0 or p["conversions"].sum() == 0:
-        return _output(names, np.zeros(C), p, np.zeros(C))
+        return _output(names, np.zeros(C), totals, np.zeros(C))
     base = C + 1
     if base**order >= 2**62:
         raise ValueError(f"order {order} with {C} channels has too many states")
@@ -382,7 +383,7 @@ def markov(paths: pd.DataFrame, order: int = 1, sep: str = _SEP) -> pd.DataFrame
         effect[c] = 1.0 - _absorb(Q, r, s0, keep) / p_full
     effect = np.clip(effect, 0.0, 1.0)  # rounding can leave -1e-16
     share = effect / effect.sum() if effect.sum() > 0 else np.zeros(C)
-    return _output(names, share, p, effect)
+    return _output(names, share, totals, effect)
 
 
 # --- Shapley --------------------------------------------------------------------------------------------------

@@ -74,6 +74,12 @@ def test_markov_one_channel_everywhere_gets_full_removal_effect():
     assert m.set_index("channel").loc["web", "removal_effect"] == pytest.approx(1.0)
 
 
+def test_markov_keeps_the_value_of_rows_with_no_journeys():
+    # a row with value but neither conversions nor nulls carries no transitions; its value is still shared
+    paths = pd.concat([TWO, _paths([("a", 0, 5.0, 0)])], ignore_index=True)
+    assert np.isclose(A.markov(paths).value.sum(), 45.0)
+
+
 def test_markov_no_conversions_gives_zeros():
     m = A.markov(_paths([("a > b", 0, 0.0, 3)]))
     assert m.conversions.tolist() == [0.0, 0.0] and m.value.tolist() == [0.0, 0.0]
