@@ -1,7 +1,8 @@
 """cxlib: from raw, messy first-party customer data to a revenue decision.
 
 The public API is listed in ``__all__``; modules hold one step each
-(:mod:`cxlib.schema`, :mod:`cxlib.io`, :mod:`cxlib.synth`, :mod:`cxlib.engine`).
+(:mod:`cxlib.schema`, :mod:`cxlib.io`, :mod:`cxlib.synth`, :mod:`cxlib.engine`, :mod:`cxlib.unify`,
+:mod:`cxlib.journeys`, :mod:`cxlib.simulate`, :mod:`cxlib.attribution`, :mod:`cxlib.impact`).
 
 Examples
 --------
@@ -16,7 +17,7 @@ True
 True
 """
 
-from cxlib import engine, io, schema, synth, unify
+from cxlib import attribution, engine, impact, io, journeys, schema, simulate, synth, unify
 from cxlib.engine import Workspace, connect
 from cxlib.io import LoadReport, load, validate
 from cxlib.schema import TABLES, DataError
@@ -28,11 +29,15 @@ __all__ = [
     "LoadReport",
     "TABLES",
     "Workspace",
+    "attribution",
     "connect",
     "engine",
+    "impact",
     "io",
+    "journeys",
     "load",
     "schema",
+    "simulate",
     "synth",
     "unify",
     "validate",

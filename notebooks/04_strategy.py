@@ -26,9 +26,9 @@ def _():
     import marimo as mo
 
     import cxlib
-    from cxlib import simulate
+    from cxlib import attribution, impact, simulate
 
-    return Path, cxlib, mo, os, simulate
+    return Path, attribution, cxlib, impact, mo, os, simulate
 
 
 @app.cell
@@ -125,6 +125,50 @@ def _(mo):
 @app.cell
 def _(model):
     model.clv_table().round(0)
+    return
+
+
+@app.cell
+def _(mo):
+    mo.md("""
+    ## Which touchpoints go with revenue? (attribution)
+    Credit for orders shared among the channels on the way to them, by several models side by side. **This is
+    association, not causal effect**: a channel that shows up before many orders may be where buyers already
+    were. For what a change *causes*, use a holdout (below) or the simulator above.
+    """)
+    return
+
+
+@app.cell
+def _(attribution, cxlib, folder, impact):
+    with cxlib.connect(folder.value, read_only=True) as _ws:
+        _tp = _ws.table("touchpoints")
+        paths = attribution.paths_from_touchpoints(_tp)
+        groups = impact.campaign_groups(_tp)
+    comparison = attribution.compare(paths)
+    attribution.compare_figure(comparison)
+    return comparison, groups
+
+
+@app.cell
+def _(comparison):
+    comparison
+    return
+
+
+@app.cell
+def _(mo):
+    mo.md("""
+    ## Did the win-back campaign work? (measured impact)
+    Customers who got the offer against the randomly held-out group: the difference is the campaign's effect,
+    with its 95% interval.
+    """)
+    return
+
+
+@app.cell
+def _(groups, impact):
+    impact.uplift(groups)
     return
 
 
