@@ -334,6 +334,7 @@ class Scenario:
 
     - ``scale(from, to, factor)``: multiply a monthly transition probability (the rest of the row shrinks
       in proportion so it still sums to one): *lift a conversion*.
+    - ``set(from, to, probability)``: set a monthly transition probability (the rest of the row rescaled).
     - ``shift(from, to, points)``: add probability points to a transition, taken in proportion from the others.
     - ``cut(from, to, points)``: remove points from a transition and keep the customer in ``from`` instead:
       *cut churn from a stage by N points* (``cut("at_risk", "churned", 0.05)``).
@@ -355,6 +356,10 @@ class Scenario:
     @staticmethod
     def scale(src: str, dst: str, factor: float, segments: Sequence[str] | None = None) -> tuple:
         return ("scale", src, dst, float(factor), tuple(segments or ()))
+
+    @staticmethod
+    def set(src: str, dst: str, probability: float, segments: Sequence[str] | None = None) -> tuple:
+        return ("set", src, dst, float(probability), tuple(segments or ()))
 
     @staticmethod
     def shift(src: str, dst: str, points: float, segments: Sequence[str] | None = None) -> tuple:
@@ -426,7 +431,7 @@ def _apply(model: JourneyModel, scenario: Scenario, T: np.ndarray, rev: np.ndarr
     for lever in scenario.levers:
         kind, a, b, x, segs = lever
         gs = [model.segments_.index(s) for s in segs] if segs else list(range(len(model.segments_)))
-        if kind in ("scale", "shift", "cut"):
+        if kind in ("scale", "set", "shift", "cut"):
             i, j = stages.index(a), stages.index(b)
             row = T[:, gs, i, :]  # (draws, g, to)
             old = row[..., j].copy()
@@ -435,7 +440,12 @@ def _apply(model: JourneyModel, scenario: Scenario, T: np.ndarray, rev: np.ndarr
                 row[..., j] = new
                 row[..., i] += old - new
             else:
-                new = np.minimum(old * x, 1.0) if kind == "scale" else np.clip(old + x, 0.0, 1.0)
+                if kind == "scale":
+                    new = np.minimum(old * x, 1.0)
+                elif kind == "set":
+                    new = np.full_like(old, np.clip(x, 0.0, 1.0))
+                else:
+                    new = np.clip(old + x, 0.0, 1.0)
                 rest = 1.0 - old
                 ratio = np.divide(1.0 - new, rest, out=np.zeros_like(rest), where=rest > 0)
                 row *= ratio[..., None]

@@ -79,6 +79,7 @@ def test_levers_move_the_right_cells():
             sim.Scenario("lift", [sim.Scenario.scale("consideration", "purchase", 2.0)]),
             sim.Scenario("aov", [sim.Scenario.aov(1.5)]),
             sim.Scenario("cut", [sim.Scenario.cut("consideration", "lost", 0.25)]),
+            sim.Scenario("set", [sim.Scenario.set("consideration", "purchase", 0.6)]),
         ],
         months=1,
         draws=None,
@@ -87,13 +88,14 @@ def test_levers_move_the_right_cells():
     )
     got = out[out.metric == "customers:purchase"].set_index("scenario")["mean"]
     assert got["baseline"] == pytest.approx(25.0) and got["lift"] == pytest.approx(50.0)
+    assert got["set"] == pytest.approx(60.0)
     rev = out[out.metric == "revenue"].set_index("scenario")["mean"]
     assert rev["aov"] == pytest.approx(1.5 * rev["baseline"])
     stay = out[out.metric == "customers:consideration"].set_index("scenario")["mean"]
     assert stay["cut"] == pytest.approx(25.0)
     ranked = sim.compare(out)
-    assert ranked.iloc[0]["scenario"] in ("lift", "aov")
-    assert len(sim.fan_chart(out).data) == 6
+    assert ranked["gain"].is_monotonic_decreasing and ranked.iloc[-1]["scenario"] in ("baseline", "cut")
+    assert len(sim.fan_chart(out).data) == 8  # a band and a line per scenario but the baseline
     assert len(sim.future_state_figure(out, "lift").data) == 2
 
 
