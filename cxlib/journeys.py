@@ -748,10 +748,14 @@ def sankey(
     end: str | pd.Timestamp | None = None,
     compare: tuple[str, object, object] | None = None,
     title: str | None = None,
+    align: str = "step",
 ) -> go.Figure:
-    """A plotly Sankey of the flows in :func:`sankey_links`, aligned by step.
+    """A plotly Sankey of the flows in :func:`sankey_links`, aligned by step -- or by stage.
 
-    Use ``on="stage"`` on :func:`assign_stages` output with ``collapse=True`` for the stage-aligned view.
+    ``align="step"``: one column per step (the k-th event of each path). ``align="stage"`` (with
+    ``on="stage"`` on :func:`assign_stages` output): one node per stage, placed in journey order, and links
+    for the moves between stages (from :func:`transitions`, self-loops left out, backward moves such as
+    at_risk → repeat included). Use ``on="stage", collapse=True`` with the step view to follow stage paths.
     ``compare=(column, a, b)`` draws two Sankeys side by side, one for the rows where ``column == a`` and one
     for ``column == b`` (e.g. two personas).
 
@@ -764,6 +768,10 @@ def sankey(
     >>> fig.data[0].link.value
     (1, 1)
     """
+    if align == "stage":
+        return _stage_sankey(events, on, path, filters, start, end, compare, title)
+    if align != "step":
+        raise ValueError(f"align must be 'step' or 'stage', not {align!r}")
     kw = dict(on=on, path=path, max_steps=max_steps, top_n=top_n, collapse=collapse, start=start, end=end)
     if compare is None:
         fig = go.Figure(_sankey_trace(sankey_links(events, filters=filters, **kw)))
@@ -781,6 +789,36 @@ def sankey(
             dict(text=str(b), x=0.76, y=1.05, xref="paper", yref="paper", showarrow=False),
         ],
     )
+    return fig
+
+
+def _stage_sankey(events, on, path, filters, start, end, compare, title) -> go.Figure:
+    def trace(f, dom):
+        tr = transitions(_filtered(_table(events), f, start, end), on=on, path=path)
+        tr = tr[(tr.source != tr.target) & ~tr.source.isin(["path_start"]) & ~tr.target.isin(["path_end"])]
+        names = sorted(set(tr.source) | set(tr.target), key=lambda x: (STAGES.index(x) if x in STAGES else 99, x))
+        pos = {n: i for i, n in enumerate(names)}
+        x = [0.001 + 0.998 * (i / max(len(names) - 1, 1)) for i in range(len(names))]
+        return go.Sankey(
+            domain={"x": list(dom)},
+            arrangement="snap",
+            node={"label": names, "x": x, "pad": 12},
+            link={
+                "source": [pos[a] for a in tr.source],
+                "target": [pos[b] for b in tr.target],
+                "value": tr["count"].tolist(),
+            },
+        )
+
+    if compare is None:
+        fig = go.Figure(trace(filters, (0.0, 1.0)))
+        fig.update_layout(title=title or f"Moves between {on}s")
+        return fig
+    col, a, b = compare
+    fig = go.Figure(
+        [trace({**(filters or {}), col: [a]}, (0.0, 0.48)), trace({**(filters or {}), col: [b]}, (0.52, 1.0))]
+    )
+    fig.update_layout(title=title or f"Moves between {on}s: {col} = {a} (left) vs {b} (right)")
     return fig
 
 
@@ -925,8 +963,10 @@ def _per_customer(staged: ibis.Table, slow_hours: float | None) -> ibis.Table:
         failed |= pre & (hours > slow_hours).fill_null(False)
     first_order = ibis.ifelse(staged.stage == "purchase", staged.amount.fill_null(staged.revenue), ibis.null("float64"))
     co = staged.event == "checkout_start"
-    last_co = ibis.ifelse(co, staged.ts.epoch_seconds(), ibis.null("int64")).max().over(
-        ibis.window(group_by=staged.customer_id)
+    last_co = (
+        ibis.ifelse(co, staged.ts.epoch_seconds(), ibis.null("int64"))
+        .max()
+        .over(ibis.window(group_by=staged.customer_id))
     )
     staged = staged.mutate(
         _pre=pre,

@@ -65,7 +65,8 @@ def _(mo, staged):
     channel = mo.ui.multiselect(options=_channels, label="Channels (all when empty)")
     persona = mo.ui.multiselect(options=_personas, label="Personas (all when empty)")
     dates = mo.ui.date_range(start=_span["lo"].date(), stop=_span["hi"].date(), label="Dates")
-    view = mo.ui.radio(options=["stage", "event"], value="stage", label="Sankey of")
+    view = mo.ui.radio(options=["stages by step", "moves between stages", "events by step"],
+                       value="stages by step", label="Sankey of")
     steps = mo.ui.slider(3, 8, value=5, label="Steps")
     mo.hstack([channel, persona, dates, view, steps], wrap=True)
     return channel, dates, persona, steps, view
@@ -84,8 +85,10 @@ def _(channel, dates, persona, staged):
 
 @app.cell
 def _(filters, journeys, staged, steps, view, window):
-    journeys.sankey(staged, on=view.value, collapse=view.value == "stage", max_steps=steps.value, filters=filters,
-                    **window)
+    journeys.sankey(staged, on="event" if view.value.startswith("events") else "stage",
+                    collapse=not view.value.startswith("events"),
+                    align="stage" if view.value.startswith("moves") else "step",
+                    max_steps=steps.value, filters=filters, **window)
     return
 
 

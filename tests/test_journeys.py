@@ -122,6 +122,28 @@ def test_sankey_links_and_figure():
     assert len(both.data) == 2
 
 
+def test_stage_aligned_sankey_places_stages_in_journey_order():
+    ev = _ev(
+        [
+            ("a", "2024-01-01", "repeat"),
+            ("a", "2024-03-01", "at_risk"),
+            ("a", "2024-04-01", "repeat"),
+            ("b", "2024-01-01", "awareness"),
+            ("b", "2024-01-02", "consideration"),
+        ]
+    ).rename(columns={"event": "stage"})
+    fig = j.sankey(ev, on="stage", align="stage")
+    sk = fig.data[0]
+    assert list(sk.node.label) == ["awareness", "consideration", "repeat", "at_risk"]
+    links = {
+        (sk.node.label[a], sk.node.label[b]): v
+        for a, b, v in zip(sk.link.source, sk.link.target, sk.link.value, strict=True)
+    }
+    assert links == {("repeat", "at_risk"): 1, ("at_risk", "repeat"): 1, ("awareness", "consideration"): 1}
+    with pytest.raises(ValueError, match="align"):
+        j.sankey(ev, on="stage", align="diagonal")
+
+
 def test_collapse_folds_repeats():
     links = j.sankey_links(PATHS, max_steps=3, collapse=True)
     assert not ((links.source == "view") & (links.target == "view")).any()
