@@ -91,7 +91,9 @@ def spark_workspace(spark_session, workspace):
     with cxlib.connect(workspace, read_only=True) as src:
         for name in src.list_tables():
             if name in TABLES or name in _SPARK_COPIED:  # the engine-level inputs and the unified stream
-                ws.write(name, src.table(name).to_pandas())
+                # through Arrow: nulls stay null and types stay exact (pandas would hand Spark NaN for
+                # missing numbers and the text 'NaN' for missing strings)
+                spark_session.createDataFrame(src.table(name).to_pyarrow()).createOrReplaceTempView(name)
     return ws
 
 
