@@ -46,7 +46,7 @@ import plotly.graph_objects as go
 from cxlib.engine import Workspace, connect
 
 try:
-    from sklearn.base import BaseEstimator, ClusterMixin
+    from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 except ImportError as e:  # pragma: no cover - scikit-learn ships with the notebooks extra
     raise ImportError("cxlib.personas needs scikit-learn: pip install -e .[notebooks]") from e
 from cxlib.schema import DataError
@@ -151,6 +151,10 @@ def _epoch(ts: ibis.Value) -> ibis.Value:
     return ts.epoch_seconds().cast("float64")
 
 
+def _nan_to_null(x: ibis.Value) -> ibis.Value:
+    return ibis.cases((x.isnan(), ibis.null("float64")), else_=x)
+
+
 def _count(cond: ibis.Value) -> ibis.Value:
     return ibis.cases((cond, 1), else_=0).sum().cast("float64")
 
@@ -226,6 +230,8 @@ def _features(tp: ibis.Table, ws: Workspace | None, as_of: Any, anonymous: bool)
     opt = {"amount": "float64", "revenue": "float64", "status": "string", "resolved": "boolean"}
     opt |= {"csat": "float64", "nps": "float64"}
     tp = tp.mutate(**{c: ibis.null(t) for c, t in opt.items() if c not in tp.columns})
+    # a frame copied through pandas may carry NaN where the warehouse has null (Spark keeps NaN apart)
+    tp = tp.mutate(**{c: _nan_to_null(tp[c].cast("float64")) for c in ("amount", "revenue", "csat", "nps")})
     if as_of is None:
         as_of_ts = pd.Timestamp(tp.ts.max().execute())
     else:
@@ -393,7 +399,7 @@ def _silhouette(Z: np.ndarray, labels: np.ndarray, n: int, rng: np.random.Genera
     return float(silhouette_score(Z[idx], labels[idx]))
 
 
-class PersonaModel(ClusterMixin, BaseEstimator):
+class PersonaModel(ClusterMixin, TransformerMixin, BaseEstimator):
     """Personas by clustering behavioural features, with the number of personas chosen from the data.
 
     A scikit-learn estimator (``fit``, ``predict``, ``fit_predict``, ``transform``). ``fit`` accepts any
@@ -483,6 +489,11 @@ class PersonaModel(ClusterMixin, BaseEstimator):
         self.value_column = value_column
         self.random_state = random_state
 
+    def __sklearn_tags__(self):  # noqa: D105 - missing values are imputed
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
     # -- preprocessing
 
     def _columns(self, X: pd.DataFrame) -> list[str]:
@@ -516,7 +527,9 @@ class PersonaModel(ClusterMixin, BaseEstimator):
         if fitting:
             self.n_features_in_ = A.shape[1]
         elif A.shape[1] != self.n_features_in_:
-            raise ValueError(f"X has {A.shape[1]} features, but PersonaModel is expecting {self.n_features_in_}")
+            raise ValueError(
+                f"X has {A.shape[1]} features, but PersonaModel is expecting {self.n_features_in_} features as input."
+            )
         if not np.isfinite(A[~np.isnan(A)]).all():
             raise ValueError("Input X contains infinity or a value too large.")
         return A
