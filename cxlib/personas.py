@@ -1013,13 +1013,10 @@ def predicted_value(features: pd.DataFrame, horizon_months: float = 12.0) -> pd.
         out["predicted_value"] = 0.0
         out.attrs["params"] = {}
         return out
-    res = minimize(
-        _bgnbd_ll,
-        np.log([1.0, 1.0, 1.5, 3.0]),
-        args=(x, tx, T),
-        method="Nelder-Mead",
-        options={"maxiter": 4000, "xatol": 1e-6, "fatol": 1e-8},
-    )
+    # Bounded log-parameters: far out (a, b > 1e5) the Beta-function differences cancel catastrophically
+    # and the likelihood looks spuriously high.
+    bounds = [(-6.0, 6.0)] * 4
+    res = minimize(_bgnbd_ll, np.log([1.0, 1.0, 1.5, 3.0]), args=(x, tx, T), method="L-BFGS-B", bounds=bounds)
     r, alpha, a, bb = np.exp(res.x)
     t = horizon_months
     z = t / (alpha + T + t)
@@ -1031,11 +1028,7 @@ def predicted_value(features: pd.DataFrame, horizon_months: float = 12.0) -> pd.
     mean_spend = (b["monetary"].to_numpy() / b["frequency"].to_numpy()).clip(1e-6)
     rep = x > 0
     gg = minimize(
-        _gg_ll,
-        np.log([2.0, 3.0, 20.0]),
-        args=(x[rep], mean_spend[rep]),
-        method="Nelder-Mead",
-        options={"maxiter": 4000},
+        _gg_ll, np.log([2.0, 3.0, 20.0]), args=(x[rep], mean_spend[rep]), method="L-BFGS-B", bounds=[(-6.0, 9.0)] * 3
     )
     p, q, v = np.exp(gg.x)
     spend = np.where(rep, p * (v + x * mean_spend) / (p * x + q - 1), p * v / (q - 1) if q > 1 else mean_spend)
