@@ -57,6 +57,7 @@ __all__ = [
     "PROSPECTS",
     "PersonaModel",
     "assign",
+    "compare_personas",
     "customer_features",
     "persona_map",
     "persona_value_crosstab",
@@ -798,6 +799,35 @@ def _unique(names: list[str]) -> list[str]:
         seen[n] = seen.get(n, 0) + 1
         out.append(n if seen[n] == 1 else f"{n} ({seen[n]})")
     return out
+
+
+def compare_personas(features: pd.DataFrame, model: PersonaModel, a: int | str, b: int | str) -> pd.DataFrame:
+    """Two personas side by side: the mean of every numeric feature in each, and the effect size between them.
+
+    ``a`` and ``b`` are persona numbers or names. Returns ``feature, <name a>, <name b>, effect_size`` (Cohen's
+    d of a versus b), largest differences first.
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"x": [0.0, 0.2, 5.0, 5.2], "y": [1.0, 1.5, 1.2, 1.3]})
+    >>> model = PersonaModel(n_personas=2, random_state=0).fit(X)
+    >>> compare_personas(X, model, 0, 1)["feature"].tolist()
+    ['x', 'y']
+    """
+    names = list(model.names_)
+    ia, ib = (names.index(p) if isinstance(p, str) else int(p) for p in (a, b))
+    labels = model.predict(features)
+    num = [c for c in _numeric_columns(features) if c != "is_anonymous"]
+    A = features.loc[labels == ia, num].astype("float64")
+    B = features.loc[labels == ib, num].astype("float64")
+    na, nb = A.notna().sum(), B.notna().sum()
+    pooled = np.sqrt(((na - 1).clip(lower=0) * A.var() + (nb - 1).clip(lower=0) * B.var()) / (na + nb - 2))
+    d = (A.mean() - B.mean()) / pooled.where(pooled > 1e-12)
+    out = pd.DataFrame(
+        {"feature": num, names[ia]: A.mean().to_numpy(), names[ib]: B.mean().to_numpy(), "effect_size": d.to_numpy()}
+    )
+    order = out["effect_size"].abs().fillna(-1).sort_values(ascending=False, kind="stable").index
+    return out.loc[order].reset_index(drop=True)
 
 
 # --- charts -----------------------------------------------------------------------------------------------------------
