@@ -1,9 +1,10 @@
 """Personas speed, peak memory and quality on generated companies: prints a table.
 
-Usage: python benchmarks/bench_personas.py [N ...]   (default: 100000 1000000)
+Usage: python benchmarks/bench_personas.py [N ...] [--workdir DIR]   (default: 100000 1000000)
        python benchmarks/bench_personas.py --folder PATH   (an already unified workspace, e.g. data/demo)
 
-Each size runs in a fresh process: generate (Parquet), load and unify -- untimed -- then the timed steps of
+Each size is built in its own process -- generate (Parquet, seed 7), load and unify, untimed; kept in
+``DIR/company-N`` and reused when ``--workdir`` is given -- then a fresh process times the steps of
 :func:`cxlib.personas.write_personas`: customer features in the engine, pulling the fitting sample (at most
 200,000 customers with orders), fitting (``n_personas="auto"`` over k = 2..10), and assigning every identified
 customer in the engine while writing the ``personas`` table. Peak memory is the process's maximum resident set
@@ -75,46 +76,61 @@ def measure(folder: str) -> dict:
     return out
 
 
-def one(n: int) -> dict:
+def build(n: int, folder: Path) -> None:
+    """Generate, load and unify a company of ``n`` people into ``folder`` (skipped when already built)."""
     from cxlib import io, synth, unify
 
-    with tempfile.TemporaryDirectory() as d:
-        synth.write_company(d, n_customers=n, seed=7, progress=False, file_format="parquet")
-        io.load(d)
-        unify.unify(d)
-        print(f"{n:,}: generated, loaded and unified", file=sys.stderr, flush=True)
-        return {"people": n, **measure(d)}
+    if (folder / "unified.ok").exists():
+        return
+    synth.write_company(folder, n_customers=n, seed=7, progress=False, file_format="parquet")
+    io.load(folder)
+    unify.unify(folder)
+    (folder / "unified.ok").write_text("ok\n")
 
 
 def main() -> None:
-    if len(sys.argv) == 3 and sys.argv[1] == "--one":
-        print(json.dumps(one(int(sys.argv[2]))))
+    args = sys.argv[1:]
+    if args[:1] == ["--build"]:
+        build(int(args[1]), Path(args[2]))
         return
-    if len(sys.argv) == 3 and sys.argv[1] == "--folder":
-        runs = [("folder", [sys.executable, __file__, "--measure", sys.argv[2]])]
-    elif len(sys.argv) == 3 and sys.argv[1] == "--measure":
-        print(json.dumps({"people": 0, **measure(sys.argv[2])}))
+    if args[:1] == ["--measure"]:
+        print(json.dumps(measure(args[1])))
         return
+    workdir = None
+    if "--workdir" in args:
+        i = args.index("--workdir")
+        workdir = Path(args[i + 1])
+        del args[i : i + 2]
+    folders = []
+    if args[:1] == ["--folder"]:
+        folders = [("folder", Path(args[1]), None)]
     else:
-        sizes = [int(x) for x in sys.argv[1:]] or [100_000, 1_000_000]
-        runs = [(f"{n:,}", [sys.executable, __file__, "--one", str(n)]) for n in sizes]
+        tmp = workdir or Path(tempfile.mkdtemp(prefix="bench-personas-"))
+        folders = [(f"{int(n):,}", tmp / f"company-{int(n)}", int(n)) for n in (args or [100_000, 1_000_000])]
     print(f"cores: {os.cpu_count()}")
     print(
         f"{'people':>10} {'customers':>10} {'fitted':>8} {'features s':>10} {'sample s':>8} {'fit s':>6} "
         f"{'assign s':>8} {'total s':>7} {'peak MB':>8} {'k':>2} {'ARI truth':>9} {'ARI seeds':>9}"
     )
-    for label, cmd in runs:
-        out = subprocess.run(cmd, stdout=subprocess.PIPE, text=True)  # stderr passes through
+    for label, folder, n in folders:
+        if n is not None:  # build in its own process, so that the measured process's peak memory is ours
+            t = time.perf_counter()
+            if subprocess.run([sys.executable, __file__, "--build", str(n), str(folder)]).returncode != 0:
+                print(f"{label:>10} failed to build; see the messages above")
+                continue
+            print(f"{label}: built in {time.perf_counter() - t:.0f}s ({folder})", file=sys.stderr, flush=True)
+        out = subprocess.run([sys.executable, __file__, "--measure", str(folder)], stdout=subprocess.PIPE, text=True)
         if out.returncode != 0:
             print(f"{label:>10} failed (exit {out.returncode}); see the messages above")
             continue
         r = json.loads(out.stdout.strip().splitlines()[-1])
         print(
-            f"{r['people']:>10,} {r['customers']:>10,} {r['fitted']:>8,} {r['features_s']:>10.1f} "
+            f"{label:>10} {r['customers']:>10,} {r['fitted']:>8,} {r['features_s']:>10.1f} "
             f"{r['sample_s']:>8.1f} {r['fit_s']:>6.1f} {r['assign_s']:>8.1f} {r['total_s']:>7.1f} "
-            f"{r['peak_mb']:>8,.0f} {r['k']:>2} {r.get('ari_truth', float('nan')):>9.3f} {r['ari_seeds']:>9.3f}"
+            f"{r['peak_mb']:>8,.0f} {r['k']:>2} {r.get('ari_truth', float('nan')):>9.3f} {r['ari_seeds']:>9.3f}",
+            flush=True,
         )
-        print(f"{'':>10} silhouette over k=2..10: {r['silhouette']}; k with seed 1: {r['k_seed1']}")
+        print(f"{'':>10} silhouette over k=2..10: {r['silhouette']}; k with seed 1: {r['k_seed1']}", flush=True)
 
 
 if __name__ == "__main__":

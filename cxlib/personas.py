@@ -389,6 +389,9 @@ def _numeric_columns(X: pd.DataFrame) -> list[str]:
     return [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c]) or pd.api.types.is_bool_dtype(X[c])]
 
 
+_SILHOUETTE_N = 4_000  # customers the silhouette is computed on (it is quadratic in their number)
+
+
 def _silhouette(Z: np.ndarray, labels: np.ndarray, n: int, rng: np.random.Generator) -> float:
     from sklearn.metrics import silhouette_score
 
@@ -409,10 +412,11 @@ class PersonaModel(ClusterMixin, TransformerMixin, BaseEstimator):
     ``log1p``, and every column is standardised. Then k-means (default) or a Gaussian mixture with
     diagonal covariances clusters the customers.
 
-    With ``n_personas="auto"`` every k in ``k_range`` is fitted and the one with the highest **mean
-    silhouette** (computed on a sample of at most ``selection_sample`` customers) wins: the personas
-    that are most clearly apart, each customer closer to their own persona than to the next. The curve is
-    in ``selection_`` (with k-means' inertia and, for ``method="gmm"``, the BIC).
+    With ``n_personas="auto"`` every k in ``k_range`` is fitted (on a random subsample of at most
+    ``selection_sample`` customers) and the one with the highest **mean silhouette** (on 4,000 of them)
+    wins: the personas that are most clearly apart, each customer closer to their own persona than to the
+    next. The chosen k is then refitted on all customers. The curve is in ``selection_`` (with k-means'
+    inertia and, for ``method="gmm"``, the BIC).
 
     Parameters
     ----------
@@ -431,7 +435,7 @@ class PersonaModel(ClusterMixin, TransformerMixin, BaseEstimator):
     n_init : int
         Restarts of the clustering algorithm (the best is kept).
     selection_sample : int
-        Customers the silhouette is computed on (it is quadratic in their number).
+        Customers the sweep over ``k_range`` is fitted on (a random subsample when there are more).
     value_column : str
         Column holding each customer's value (revenue), for the profiles' value and revenue share.
     random_state : int, optional
@@ -476,7 +480,7 @@ class PersonaModel(ClusterMixin, TransformerMixin, BaseEstimator):
         k_range: tuple[int, int] = (2, 10),
         log_skewed: bool = True,
         n_init: int = 10,
-        selection_sample: int = 4_000,
+        selection_sample: int = 20_000,
         value_column: str = "monetary",
         random_state: int | None = None,
     ) -> None:
@@ -602,22 +606,27 @@ class PersonaModel(ClusterMixin, TransformerMixin, BaseEstimator):
             ks = [int(min(self.n_personas, len(Z)))]
         else:
             raise ValueError(f"n_personas must be a positive int or 'auto', not {self.n_personas!r}")
+        # the sweep over k runs on a subsample (the choice needs shape, not every customer); the chosen k is
+        # then refitted on everything
+        sweep = Z
+        if len(ks) > 1 and len(Z) > self.selection_sample:
+            sweep = Z[np.random.default_rng(seed).choice(len(Z), size=self.selection_sample, replace=False)]
         rows, fits = [], {}
         for k in ks:
-            est = self._cluster(Z, k, seed)
-            labels = est.predict(Z)
+            est = self._cluster(sweep, k, seed)
+            labels = est.predict(sweep)
             fits[k] = est
-            row = {"k": k, "silhouette": _silhouette(Z, labels, self.selection_sample, np.random.default_rng(seed))}
+            row = {"k": k, "silhouette": _silhouette(sweep, labels, _SILHOUETTE_N, np.random.default_rng(seed))}
             row["inertia"] = float(getattr(est, "inertia_", np.nan))
             if self.method == "gmm":
-                row["bic"] = float(est.bic(Z))
+                row["bic"] = float(est.bic(sweep))
             rows.append(row)
         self.selection_ = pd.DataFrame(rows)
         if len(ks) == 1 or self.selection_["silhouette"].isna().all():
             best = ks[0]
         else:
             best = int(self.selection_.loc[self.selection_["silhouette"].idxmax(), "k"])
-        est = fits[best]
+        est = fits[best] if sweep is Z else self._cluster(Z, best, seed)
         self._set_centres(est, Z)
         self.labels_ = self._predict_scaled(Z)
         self.n_personas_ = len(self.cluster_centers_)

@@ -376,3 +376,14 @@ def test_write_personas(tmp_path, workspace):
     assert (prospects["persona"] == -1).all() and (prospects["persona_name"] == personas.PROSPECTS).all()
     assert set(table.loc[table["is_buyer"], "persona_name"]) == set(model.names_) == set(profiles["name"])
     assert set(table["value_tier"]) == {"high", "rest"}
+    # the command line does the same and prints the profiles
+    from typer.testing import CliRunner
+
+    from cxlib.cli import app
+
+    r = CliRunner().invoke(app, ["personas", str(folder), "--personas", "3"])
+    assert r.exit_code == 0, r.output
+    assert (
+        "3 personas written to table personas" in r.output
+        and "Example: cx personas" in CliRunner().invoke(app, ["personas", "--help"]).output
+    )
