@@ -145,7 +145,7 @@ def _blobs(seed: int = 0) -> pd.DataFrame:
 
 
 def test_estimator_contract():
-    model = PersonaModel(n_personas="auto", k_range=(2, 6), random_state=3)
+    model = PersonaModel(n_personas="auto", k_range=(2, 6), n_init=3, random_state=3)
     assert model.get_params()["n_personas"] == "auto" and not hasattr(model, "labels_")
     with pytest.raises(NotFittedError):
         model.predict(_blobs())
@@ -171,7 +171,7 @@ def test_gmm_and_fixed_k():
 def test_profiles_name_what_sets_personas_apart():
     X = _blobs().assign(monetary=np.repeat([10.0, 200.0, 30.0], 100))
     cols = ["orders_per_month", "app_opens_per_month", "tickets_per_month"]
-    model = PersonaModel(features=cols, k_range=(2, 5), random_state=0).fit(X)
+    model = PersonaModel(features=cols, k_range=(2, 5), n_init=3, random_state=0).fit(X)
     prof = model.profiles_.set_index("name")
     assert prof["size"].sum() == 300 and prof["revenue_share"].sum() == pytest.approx(1.0)
     assert prof.index.is_unique
