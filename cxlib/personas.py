@@ -415,8 +415,8 @@ class PersonaModel(ClusterMixin, TransformerMixin, BaseEstimator):
     With ``n_personas="auto"`` every k in ``k_range`` is fitted (on a random subsample of at most
     ``selection_sample`` customers) and the one with the highest **mean silhouette** (on 4,000 of them)
     wins: the personas that are most clearly apart, each customer closer to their own persona than to the
-    next. The chosen k is then refitted on all customers. The curve is in ``selection_`` (with k-means'
-    inertia and, for ``method="gmm"``, the BIC).
+    next. The chosen k is then refitted on all customers, starting from the subsample's centres. The
+    curve is in ``selection_`` (with k-means' inertia and, for ``method="gmm"``, the BIC).
 
     Parameters
     ----------
@@ -576,16 +576,22 @@ class PersonaModel(ClusterMixin, TransformerMixin, BaseEstimator):
 
     # -- clustering
 
-    def _cluster(self, Z: np.ndarray, k: int, seed: int) -> Any:
+    def _cluster(self, Z: np.ndarray, k: int, seed: int, start: Any = None) -> Any:
+        """Fit k clusters; ``start`` (a fitted estimator) gives the initial centres and a single run."""
         if self.method == "kmeans":
             from sklearn.cluster import KMeans
 
+            if start is not None:
+                return KMeans(n_clusters=k, init=start.cluster_centers_, n_init=1, random_state=seed).fit(Z)
             return KMeans(n_clusters=k, n_init=self.n_init, random_state=seed).fit(Z)
         if self.method == "gmm":
             from sklearn.mixture import GaussianMixture
 
-            n_init = max(1, min(self.n_init, 3))
-            return GaussianMixture(k, covariance_type="diag", n_init=n_init, random_state=seed, reg_covar=1e-4).fit(Z)
+            n_init = 1 if start is not None else max(1, min(self.n_init, 3))
+            means = start.means_ if start is not None else None
+            return GaussianMixture(
+                k, covariance_type="diag", n_init=n_init, random_state=seed, reg_covar=1e-4, means_init=means
+            ).fit(Z)
         raise ValueError(f"method must be 'kmeans' or 'gmm', not {self.method!r}")
 
     def fit(self, X: Any, y: Any = None) -> PersonaModel:
@@ -626,7 +632,8 @@ class PersonaModel(ClusterMixin, TransformerMixin, BaseEstimator):
             best = ks[0]
         else:
             best = int(self.selection_.loc[self.selection_["silhouette"].idxmax(), "k"])
-        est = fits[best] if sweep is Z else self._cluster(Z, best, seed)
+        # refit on everyone from the sweep's centres: one run, converges in a few iterations
+        est = fits[best] if sweep is Z else self._cluster(Z, best, seed, start=fits[best])
         self._set_centres(est, Z)
         self.labels_ = self._predict_scaled(Z)
         self.n_personas_ = len(self.cluster_centers_)
