@@ -190,7 +190,8 @@ def customer_features(
         ``customers`` gets a row -- customers with no touchpoint have zero counts and null rates -- so the
         count is conserved; ``False`` drops the anonymous ones.
     lazy : bool
-        Return the Ibis expression instead of a pandas frame (for :func:`assign` on large data).
+        Return the Ibis expression instead of a pandas frame (for :func:`assign` on large data). Pass an
+        open :class:`Workspace` then: opened from a folder, the workspace stays open for the expression.
 
     Returns
     -------
