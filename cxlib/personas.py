@@ -597,6 +597,14 @@ class PersonaModel(ClusterMixin, TransformerMixin, BaseEstimator):
 
     def fit(self, X: Any, y: Any = None) -> PersonaModel:
         """Fit the preprocessing and the personas on ``X`` (customers x features); ``y`` is ignored."""
+        from threadpoolctl import threadpool_limits
+
+        # One OpenMP thread: the many short k-means runs of the sweep gain little from threads, and on a
+        # busy 2-core machine thread contention made a 41,000-customer fit take 41 s instead of 2.7 s.
+        with threadpool_limits(limits=1, user_api="openmp"):
+            return self._fit(X)
+
+    def _fit(self, X: Any) -> PersonaModel:
         frame = X if isinstance(X, pd.DataFrame) else None
         A = self._matrix(X, fitting=True)
         self._fit_transform_params(A)
