@@ -2,6 +2,7 @@
 
 Usage: python benchmarks/bench_personas.py [N ...] [--workdir DIR]   (default: 100000 1000000)
        python benchmarks/bench_personas.py --folder PATH   (an already unified workspace, e.g. data/demo)
+       python benchmarks/bench_personas.py --copies 10 PATH   (ten copies of an unified workspace's customers)
 
 Each size is built in its own process -- generate (Parquet, seed 7), load and unify, untimed; kept in
 ``DIR/company-N`` and reused when ``--workdir`` is given -- then a fresh process times the steps of
@@ -53,8 +54,9 @@ def measure(folder: str) -> dict:
         timings["total_s"] = time.perf_counter() - t0
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         assigned = int(ws.table("personas").count().execute())
-        links = ws.table("identity_links").select("table_name", "source", "record_key", "customer_id")
-        links = links.filter(links.customer_id.isin(sample["customer_id"].tolist())).to_pandas()
+        if ws.has("identity_links"):
+            links = ws.table("identity_links").select("table_name", "source", "record_key", "customer_id")
+            links = links.filter(links.customer_id.isin(sample["customer_id"].tolist())).to_pandas()
     out = {"customers": n, "fitted": len(sample), "assigned": assigned, "peak_mb": peak_mb, "k": model.n_personas_}
     out.update(timings)
     truth_dir = Path(folder) / "truth"
@@ -88,6 +90,31 @@ def build(n: int, folder: Path) -> None:
     (folder / "unified.ok").write_text("ok\n")
 
 
+def replicate(src: Path, times: int, out: Path) -> None:
+    """A workspace holding ``times`` copies of ``src``'s customers and touchpoints (ids suffixed), no truth.
+
+    Generating and unifying a 1M-person company takes longer than this benchmark's budget on 2 cores; ten
+    copies of the 100k company have the same number of customers and touchpoints, and the personas steps
+    only read those two tables.
+    """
+    import ibis
+
+    import cxlib
+
+    if (out / "unified.ok").exists():
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    with cxlib.connect(src, read_only=True) as s, cxlib.connect(out) as ws:
+        for name in ("customers", "touchpoints"):
+            ws.write(name, s.table(name).to_pyarrow())
+            t = ws.table(name)
+            copies = [t.mutate(customer_id=t.customer_id.concat(f"_{i}")) for i in range(times)]
+            ws.write(f"_{name}", ibis.union(*copies))
+            ws.backend.drop_table(name)
+            ws.backend.raw_sql(f'ALTER TABLE "_{name}" RENAME TO "{name}"')
+    (out / "unified.ok").write_text("ok\n")
+
+
 def main() -> None:
     args = sys.argv[1:]
     if args[:1] == ["--build"]:
@@ -95,6 +122,9 @@ def main() -> None:
         return
     if args[:1] == ["--measure"]:
         print(json.dumps(measure(args[1])))
+        return
+    if args[:1] == ["--replicate"]:
+        replicate(Path(args[1]), int(args[2]), Path(args[3]))
         return
     workdir = None
     if "--workdir" in args:
@@ -104,6 +134,12 @@ def main() -> None:
     folders = []
     if args[:1] == ["--folder"]:
         folders = [("folder", Path(args[1]), None)]
+    elif args[:1] == ["--copies"]:  # --copies R FOLDER: R copies of an unified workspace (see replicate)
+        src, times = Path(args[2]), int(args[1])
+        out = src.parent / f"{src.name}-x{times}"
+        if subprocess.run([sys.executable, __file__, "--replicate", str(src), str(times), str(out)]).returncode:
+            sys.exit(f"could not replicate {src}")
+        folders = [(f"{times} copies", out, None)]
     else:
         tmp = workdir or Path(tempfile.mkdtemp(prefix="bench-personas-"))
         folders = [(f"{int(n):,}", tmp / f"company-{int(n)}", int(n)) for n in (args or [100_000, 1_000_000])]
