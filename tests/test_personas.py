@@ -151,7 +151,11 @@ def test_estimator_contract():
         model.predict(_blobs())
     assert model.fit(_blobs()) is model
     assert model.n_personas_ == 3 and list(model.selection_["k"]) == [2, 3, 4, 5, 6]
-    assert model.selection_["silhouette"].idxmax() == 1  # the curve's maximum is the choice
+    sel = model.selection_
+    assert sel["silhouette"].idxmax() == 1 and (sel["silhouette_se"] > 0).all()
+    # the choice: the fewest personas within one standard error of the best silhouette
+    within = sel["silhouette"] >= sel["silhouette"].max() - sel.loc[sel["silhouette"].idxmax(), "silhouette_se"]
+    assert model.n_personas_ == sel.loc[within, "k"].min()
     assert list(model.feature_names_in_) == list(_blobs().columns)
     assert (model.fit_predict(_blobs()) == model.labels_).all()
     sizes = np.bincount(model.labels_)
