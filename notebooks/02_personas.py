@@ -70,7 +70,7 @@ def _(buyers, chosen, k, method, mo, personas):
 @app.cell
 def _(features, mo, model, px):
     _curve = px.line(model.selection_, x="k", y="silhouette", markers=True,
-                     title="Mean silhouette by number of personas (highest wins with auto)")
+                     title="Mean silhouette by number of personas (auto: fewest within one standard error of the best)")
     _prof = model.profiles_[["name", "description", "size", "share", "value", "revenue_share", "distinguishing",
                              "main_channels"]]
     mo.vstack([
