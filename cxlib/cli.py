@@ -264,6 +264,36 @@ def demo(
         pass
 
 
+@app.command("personas")
+def personas_command(
+    folder: Folder,
+    n: Annotated[
+        str, typer.Option("--personas", help="Number of personas, or 'auto' (chosen by silhouette).")
+    ] = "auto",
+    method: Annotated[str, typer.Option(help="kmeans or gmm.")] = "kmeans",
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """Find behavioural personas of the unified customers and write the `personas` table.
+
+    Example: cx personas data/demo --personas auto
+    """
+    import pandas as pd
+
+    from cxlib import personas as _personas
+
+    t0 = time.perf_counter()
+    try:
+        k = n if n == "auto" else int(n)
+        model = _personas.PersonaModel(n_personas=k, method=method, random_state=seed)
+        model, profiles = _personas.write_personas(folder, model, random_state=seed)
+    except (DataError, ValueError) as e:
+        _fail(e)
+    cols = ["name", "size", "share", "value", "revenue_share", "description"]
+    with pd.option_context("display.width", 200, "display.max_colwidth", 90):
+        typer.echo(profiles[cols].round(3).to_string(index=False))
+    typer.echo(f"{model.n_personas_} personas written to table personas in {time.perf_counter() - t0:.1f}s")
+
+
 def main() -> None:  # pragma: no cover - the console script
     app()
 

@@ -1,0 +1,134 @@
+import marimo
+
+__generated_with = "0.25.2"
+app = marimo.App(width="medium", app_title="CX Workspace: who are our customers?")
+
+
+@app.cell
+def _(mo):
+    mo.md("""
+    # Who are our customers? Personas
+
+    Behavioural personas of the unified customers: what each group does, what it is worth, and how it
+    differs from the others -- something a marketing and a service leader can agree on. Pick the features
+    and the number of personas (or let the data choose), read the profiles, explore customers on the map,
+    compare two personas side by side, and see who the high-value customers are. Run `cx unify` on the
+    workspace first; the folder defaults to `CX_WORKSPACE` or the demo.
+    """)
+    return
+
+
+@app.cell
+def _():
+    import os
+    from pathlib import Path
+
+    import marimo as mo
+    import plotly.express as px
+
+    from cxlib import personas
+
+    return Path, mo, os, personas, px
+
+
+@app.cell
+def _(Path, mo, os):
+    folder = mo.ui.text(value=os.environ.get("CX_WORKSPACE", str(Path("data/demo"))), label="Workspace folder",
+                        full_width=True)
+    folder
+    return (folder,)
+
+
+@app.cell
+def _(Path, folder, mo, personas):
+    mo.stop(not (Path(folder.value) / "workspace.duckdb").exists(),
+            mo.md(f"**No workspace at `{folder.value}`.** Build one with `make demo`."))
+    features = personas.customer_features(folder.value, anonymous=False)
+    buyers = features[features["frequency"] > 0].reset_index(drop=True)
+    mo.stop(len(buyers) < 10, mo.md("**Too few customers with orders for personas.** Run `cx unify` first."))
+    return buyers, features
+
+
+@app.cell
+def _(buyers, mo, personas):
+    _numeric = [c for c in buyers.columns if c in personas.FEATURES and buyers[c].dtype.kind == "f"]
+    chosen = mo.ui.multiselect(options=_numeric, value=list(personas.MODEL_FEATURES), label="Features")
+    k = mo.ui.dropdown(options=["auto"] + [str(i) for i in range(2, 11)], value="auto", label="Personas")
+    method = mo.ui.dropdown(options=["kmeans", "gmm"], value="kmeans", label="Method")
+    mo.vstack([mo.md("## Model"), mo.hstack([k, method]), chosen])
+    return chosen, k, method
+
+
+@app.cell
+def _(buyers, chosen, k, method, mo, personas):
+    mo.stop(not chosen.value, mo.md("Pick at least one feature."))
+    model = personas.PersonaModel(n_personas="auto" if k.value == "auto" else int(k.value), method=method.value,
+                                  features=list(chosen.value), random_state=0).fit(buyers)
+    return (model,)
+
+
+@app.cell
+def _(features, mo, model, px):
+    _curve = px.line(model.selection_, x="k", y="silhouette", markers=True,
+                     title="Mean silhouette by number of personas (auto: fewest within one standard error of the best)")
+    _prof = model.profiles_[["name", "description", "size", "share", "value", "revenue_share", "distinguishing",
+                             "main_channels"]]
+    mo.vstack([
+        mo.hstack([
+            mo.stat(f"{model.n_personas_}", label="personas"),
+            mo.stat(f"{len(model.labels_):,}", label="customers with orders (fitted)"),
+            mo.stat(f"{len(features) - len(model.labels_):,}", label="prospects (no order yet)"),
+        ]),
+        mo.md("## Personas"),
+        mo.ui.table(_prof, selection=None),
+        _curve,
+    ])
+    return
+
+
+@app.cell
+def _(buyers, mo, model, personas):
+    mo.vstack([
+        mo.md("## What sets each persona apart"),
+        personas.profile_heatmap(model, features=list(model.feature_names_in_) + ["monetary", "return_rate",
+                                                                                 "share_web", "nps_mean"]),
+        mo.md("## Customers on the map"),
+        personas.persona_map(buyers, model),
+    ])
+    return
+
+
+@app.cell
+def _(mo, model):
+    first = mo.ui.dropdown(options=model.names_, value=model.names_[0], label="Persona")
+    second = mo.ui.dropdown(options=model.names_, value=model.names_[-1], label="versus")
+    mo.vstack([mo.md("## Two personas side by side"), mo.hstack([first, second])])
+    return first, second
+
+
+@app.cell
+def _(buyers, first, mo, model, personas, second):
+    mo.ui.table(personas.compare_personas(buyers, model, first.value, second.value).round(3), selection=None)
+    return
+
+
+@app.cell
+def _(mo):
+    tier_method = mo.ui.dropdown(options=["observed", "predicted"], value="observed",
+                                 label="High-value by revenue to date, or predicted 12-month value")
+    top = mo.ui.slider(0.05, 0.5, step=0.05, value=0.2, label="High-value share", show_value=True)
+    mo.vstack([mo.md("## The high-value tier"), mo.hstack([tier_method, top])])
+    return tier_method, top
+
+
+@app.cell
+def _(buyers, mo, model, personas, tier_method, top):
+    _tiers = personas.value_tiers(buyers, method=tier_method.value, top=top.value)
+    _labelled = buyers[["customer_id"]].assign(persona_name=[model.names_[i] for i in model.labels_])
+    _ct = personas.persona_value_crosstab(_labelled, _tiers)
+    mo.ui.table(_ct.round(3), selection=None)
+    return
+
+
+if __name__ == "__main__":
+    app.run()
