@@ -2,7 +2,7 @@
 
 The public API is listed in ``__all__``; modules hold one step each
 (:mod:`cxlib.schema`, :mod:`cxlib.io`, :mod:`cxlib.synth`, :mod:`cxlib.engine`, :mod:`cxlib.unify`,
-:mod:`cxlib.journeys`, :mod:`cxlib.simulate`, :mod:`cxlib.attribution`, :mod:`cxlib.impact`).
+:mod:`cxlib.personas`, :mod:`cxlib.journeys`, :mod:`cxlib.simulate`, :mod:`cxlib.attribution`, :mod:`cxlib.impact`).
 
 Examples
 --------
@@ -17,7 +17,7 @@ True
 True
 """
 
-from cxlib import attribution, engine, impact, io, journeys, schema, simulate, synth, unify
+from cxlib import attribution, engine, impact, io, journeys, personas, schema, simulate, synth, unify
 from cxlib.engine import Workspace, connect
 from cxlib.io import LoadReport, load, validate
 from cxlib.schema import TABLES, DataError
@@ -36,6 +36,7 @@ __all__ = [
     "io",
     "journeys",
     "load",
+    "personas",
     "schema",
     "simulate",
     "synth",

@@ -229,7 +229,7 @@ def demo(
     host: Annotated[str, typer.Option(help="Interface to serve on (customer data: keep it local).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 2718,
 ) -> None:
-    """Generate the demo company, load it into its workspace, print a summary and serve the notebooks.
+    """Generate the demo company, load, unify, map journeys, find personas, simulate, and serve the notebooks.
 
     Example: cx demo --no-serve
     """
@@ -245,8 +245,13 @@ def demo(
 
         typer.echo(str(_unify.unify(out, progress=True)))
         from cxlib import journeys as _journeys
+        from cxlib import personas as _personas
+        from cxlib import simulate as _simulate
 
         _journeys.build(out)
+        _, profiles = _personas.write_personas(out)
+        typer.echo(f"personas: {', '.join(profiles['name'].astype(str))}")
+        typer.echo(_simulate.build(out).round(0).to_string(index=False))
     except (DataError, ValueError) as e:
         _fail(e)
     typer.echo(f"built {out} in {time.perf_counter() - t0:.1f}s")

@@ -316,9 +316,12 @@ def history_from_workspace(workspace, by: str | None = "persona") -> pd.DataFram
     out["revenue"] = out["revenue"].fillna(0.0).astype(float)
     out["presale_failure"] = out["presale_failure"].fillna(False).astype(bool)
     if by is not None and ws.has("personas"):
-        per = ws.table("personas").select("customer_id", by).to_pandas()
+        per = ws.table("personas")
+        # segment by the persona's name when the table has one (readable in every chart and table)
+        col = f"{by}_name" if f"{by}_name" in per.columns else by
+        per = per.select("customer_id", per[col].cast("string").name(by)).to_pandas()
         out = out.merge(per, on="customer_id", how="left")
-        out[by] = out[by].fillna("unassigned")
+        out[by] = out[by].astype(object).where(out[by].notna(), "unassigned").astype(str)
     return out.sort_values(["customer_id", "month"], ignore_index=True)
 
 

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from cxlib.cli import app
 
 runner = CliRunner()
-COMMANDS = ["generate", "validate", "load", "summary", "unify", "journeys", "simulate", "demo"]
+COMMANDS = ["generate", "validate", "load", "summary", "unify", "journeys", "personas", "simulate", "demo"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
@@ -46,6 +46,8 @@ def test_generate_load_summary(tmp_path):
     assert r.exit_code == 0 and "since the last run: 0 customers merged, 0 split" in r.output, r.output
     r = runner.invoke(app, ["journeys", str(ws)])
     assert r.exit_code == 0 and "customers at each stage now" in r.output, r.output
+    r = runner.invoke(app, ["personas", str(ws), "--personas", "3"])
+    assert r.exit_code == 0 and "personas written" in r.output, r.output
     r = runner.invoke(app, ["simulate", str(ws), "--draws", "200"])
     assert r.exit_code == 0 and "conversion +10%" in r.output, r.output
 
