@@ -93,7 +93,9 @@ def spark_workspace(spark_session, workspace):
             if name in TABLES or name in _SPARK_COPIED:  # the engine-level inputs and the unified stream
                 # through Arrow: nulls stay null and types stay exact (pandas would hand Spark NaN for
                 # missing numbers and the text 'NaN' for missing strings)
-                spark_session.createDataFrame(src.table(name).to_pyarrow()).createOrReplaceTempView(name)
+                # written to the warehouse (on disk), not kept as an in-memory relation in the driver's heap
+                sdf = spark_session.createDataFrame(src.table(name).to_pyarrow())
+                sdf.write.mode("overwrite").saveAsTable(name)
     return ws
 
 
