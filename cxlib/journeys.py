@@ -690,7 +690,8 @@ def sankey_links(
     w = ibis.window(group_by=t[path], order_by=t._step)
     t = t.mutate(_cur=t[on].cast("string"))
     t = t.mutate(_next=t._cur.lead().over(w))
-    t = t.filter(t._step <= max_steps)
+    # the first max_steps events of each path, computed once for the three queries below
+    t = t.filter(t._step <= max_steps).select(path, "_step", "_cur", "_next").cache()
     # the top-N events at each step (ties by name) keep their names
     freq = t.group_by(["_step", "_cur"]).aggregate(n=_.count())
     rw = ibis.window(group_by=freq._step, order_by=[ibis.desc(freq.n), freq._cur])
