@@ -281,7 +281,7 @@ class JourneyModel(BaseEstimator):
 
 def history_from_workspace(workspace, by: str | None = "persona") -> pd.DataFrame:
     """The monthly panel :class:`JourneyModel` fits, from a workspace: ``customer_id, month, stage, revenue,
-    presale_failure`` and ``persona`` when the workspace has personas.
+    presale_failure, acquisition_channel`` and ``persona`` when the workspace has personas.
 
     ``stage_history`` comes from ``cx journeys`` (built here if missing); revenue is the completed orders'
     value per customer and month; ``presale_failure`` flags months with an unresolved pre-sale ticket.
@@ -312,7 +312,16 @@ def history_from_workspace(workspace, by: str | None = "persona") -> pd.DataFram
     h = hist.mutate(month=hist.month.cast("timestamp"))
     h = h.left_join(monthly, [h.customer_id == monthly.customer_id, h.month == monthly._month])
     h = h.select("customer_id", "month", "stage", "revenue", "presale_failure")
+    # the acquisition channel: the channel of each customer's first inbound touch (ties by the stream's key)
+    inbound = tp.filter(tp.channel.notnull() & ~tp.event.isin(["email_sent", "email_holdout"]).fill_null(False))
+    w = ibis.window(group_by=inbound.customer_id, order_by=[inbound.ts, inbound.table_name, inbound.record_key])
+    first = inbound.mutate(_rn=ibis.row_number().over(w)).filter(ibis._._rn == 0)
+    first = first.select(_c="customer_id", acquisition_channel="channel")
+    h = h.left_join(first, h.customer_id == first._c).drop("_c")
     out = h.to_pandas()
+    out["acquisition_channel"] = (
+        out["acquisition_channel"].astype(object).where(out["acquisition_channel"].notna(), "unknown")
+    )
     out["revenue"] = out["revenue"].fillna(0.0).astype(float)
     out["presale_failure"] = out["presale_failure"].fillna(False).astype(bool)
     if by is not None and ws.has("personas"):
@@ -342,8 +351,9 @@ class Scenario:
     - ``cut(from, to, points)``: remove points from a transition and keep the customer in ``from`` instead:
       *cut churn from a stage by N points* (``cut("at_risk", "churned", 0.05)``).
     - ``aov(factor, stages=None)``: multiply revenue per customer-month (average order value).
-    - ``arrivals(factor, stage=None)``: more or fewer new customers per month (e.g. moving spend between
-      channels changes how many arrive).
+    - ``arrivals(factor, stage=None)``: more or fewer new customers per month.
+    - ``move(src_segment, dst_segment, share)``: move a share of new customers from one segment to another;
+      with the model fitted ``by="acquisition_channel"`` this moves share between channels.
     Any lever takes ``segments=[...]`` to apply to some personas only.
 
     Examples
@@ -379,6 +389,13 @@ class Scenario:
     @staticmethod
     def arrivals(factor: float, stage: str | None = None, segments: Sequence[str] | None = None) -> tuple:
         return ("arrivals", stage, None, float(factor), tuple(segments or ()))
+
+    @staticmethod
+    def move(src_segment: str, dst_segment: str, share: float) -> tuple:
+        """Move ``share`` of each month's new customers from one segment to another: with a model fitted
+        ``by="acquisition_channel"``, *move share between channels* (the moved customers then behave like the
+        destination channel's)."""
+        return ("move", src_segment, dst_segment, float(share), ())
 
 
 def service_failure_lever(
@@ -460,6 +477,14 @@ def _apply(model: JourneyModel, scenario: Scenario, T: np.ndarray, rev: np.ndarr
         elif kind == "arrivals":
             idx = [stages.index(a)] if a else list(range(len(stages)))
             arr[np.ix_(range(arr.shape[0]), gs, idx)] *= x
+        elif kind == "move":
+            for seg in (a, b):
+                if seg not in model.segments_:
+                    raise ValueError(f"move: no segment {seg!r}; the model's segments are {model.segments_}")
+            i, j = model.segments_.index(a), model.segments_.index(b)
+            moved = arr[:, :, i, :] * x
+            arr[:, :, i, :] -= moved
+            arr[:, :, j, :] += moved
         else:  # pragma: no cover - built by the Scenario helpers
             raise ValueError(f"unknown lever {kind!r}")
     return T, rev, arr

@@ -121,6 +121,37 @@ def _(mo, plan, ranked, results, simulate):
 @app.cell
 def _(mo):
     mo.md("""
+    ## Move new customers between acquisition channels
+    The same model fitted by acquisition channel (the channel of each customer's first touch): moving a share
+    of each month's new customers from one channel to another, who then behave like that channel's customers.
+    """)
+    return
+
+
+@app.cell
+def _(history, mo, simulate):
+    channel_model = simulate.JourneyModel(by="acquisition_channel", random_state=0).fit(history)
+    _ch = channel_model.segments_
+    move_from = mo.ui.dropdown(_ch, value=_ch[0], label="Move new customers from")
+    move_to = mo.ui.dropdown(_ch, value=_ch[-1], label="to")
+    move_share = mo.ui.slider(0, 100, value=20, step=5, label="Share moved (%)")
+    mo.hstack([move_from, move_to, move_share])
+    return channel_model, move_from, move_share, move_to
+
+
+@app.cell
+def _(channel_model, months, move_from, move_share, move_to, simulate):
+    _move = simulate.Scenario(
+        f"move {move_share.value}% {move_from.value} -> {move_to.value}",
+        [simulate.Scenario.move(move_from.value, move_to.value, move_share.value / 100)],
+    )
+    simulate.compare(simulate.simulate(channel_model, [_move], months=months.value, draws=2000))
+    return
+
+
+@app.cell
+def _(mo):
+    mo.md("""
     ## Customer lifetime value by stage
     Expected discounted revenue (10% a year) from a customer in each stage, per segment.
     """)

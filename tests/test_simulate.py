@@ -99,6 +99,31 @@ def test_levers_move_the_right_cells():
     assert len(sim.future_state_figure(out, "lift").data) == 2
 
 
+def test_moving_new_customers_between_channels():
+    # paid_social arrivals never convert; paid_search arrivals all do
+    h = pd.concat(
+        [
+            _chain([(f"s{i}", ["consideration", "lost"], [0.0, 0.0]) for i in range(4)]).assign(ch="paid_social"),
+            _chain([(f"p{i}", ["consideration", "purchase"], [0.0, 40.0]) for i in range(4)]).assign(ch="paid_search"),
+        ]
+    )
+    m = sim.JourneyModel(by="ch", prior=0.0).fit(h)
+    arr = np.zeros((2, 2, len(m.stages)))
+    arr[0, m.segments_.index("paid_social"), m.stages.index("consideration")] = 100
+    out = sim.simulate(
+        m,
+        [sim.Scenario("shift", [sim.Scenario.move("paid_social", "paid_search", 0.3)])],
+        months=2,
+        draws=None,
+        start=np.zeros((2, len(m.stages))),
+        arrivals=arr,
+    )
+    got = out[(out.metric == "customers:purchase") & (out.month == 2)].set_index("scenario")["mean"]
+    assert got["baseline"] == pytest.approx(0.0) and got["shift"] == pytest.approx(30.0)
+    with pytest.raises(ValueError, match="no segment"):
+        sim.simulate(m, [sim.Scenario("x", [sim.Scenario.move("tv", "paid_search", 0.3)])], months=1, draws=None)
+
+
 def test_estimator_conventions_and_determinism():
     m = sim.JourneyModel(by="persona", random_state=3)
     assert m.get_params()["by"] == "persona"
