@@ -224,3 +224,25 @@ def test_simulator_predicts_the_counterfactual(name, counterfactual, levers, cf_
     got = sim.compare(out).set_index("scenario").loc[name]
     assert got["gain"] == pytest.approx(true, rel=0.15)
     assert got["gain_p5"] <= true <= got["gain_p95"], (true, got.to_dict())
+
+
+@pytest.mark.slow
+def test_lifetime_value_agrees_with_the_personas_value(tmp_path, workspace):
+    """CLV per persona from the journey model ranks personas as their observed value does."""
+    import shutil
+
+    import cxlib
+    from cxlib import journeys, personas
+
+    folder = tmp_path / "ws"
+    shutil.copytree(workspace, folder)
+    journeys.build(folder)
+    personas.write_personas(folder)
+    h = sim.history_from_workspace(folder)
+    clv = sim.JourneyModel(by="persona").fit(h).clv_table()["repeat"]
+    with cxlib.connect(folder, read_only=True) as ws:
+        p = ws.table("personas").to_pandas()
+    value = p[p["persona"] >= 0].groupby("persona_name")["value"].mean()
+    both = pd.DataFrame({"clv": clv, "value": value}).dropna()
+    assert len(both) >= 3
+    assert both["clv"].rank().corr(both["value"].rank()) >= 0.9, both
