@@ -77,8 +77,25 @@ def _(aov, churn, conversion, failure_levers, fix, simulate):
         _levers.append(simulate.Scenario.aov(1 + aov.value / 100))
     if fix.value:
         _levers += failure_levers
-    plan = simulate.Scenario("your plan", _levers)
+    _name = f"conv {conversion.value:+d}%, churn -{churn.value} pts, AOV {aov.value:+d}%"
+    _name += ", service fix" if fix.value else ""
+    plan = simulate.Scenario(_name, _levers)
     return (plan,)
+
+
+@app.cell
+def _(mo):
+    # scenarios the user saved, to compare side by side
+    get_saved, set_saved = mo.state([])
+    return get_saved, set_saved
+
+
+@app.cell
+def _(mo, plan, set_saved):
+    save = mo.ui.button(label="Save this plan to the scenario table",
+                        on_click=lambda _: set_saved(lambda v: [s for s in v if s.name != plan.name] + [plan]))
+    save
+    return
 
 
 @app.cell
@@ -89,9 +106,10 @@ def _(model, months, simulate):
 
 
 @app.cell
-def _(model, months, plan, pd, presets, simulate):
-    # what a lever change recomputes: your plan alone (the model's posterior draws are cached)
-    _mine = simulate.simulate(model, [plan], months=months.value, draws=2000)
+def _(get_saved, model, months, plan, pd, presets, simulate):
+    # what a lever change recomputes: your plan and the saved ones (the model's posterior draws are cached)
+    _mine = simulate.simulate(model, [plan, *[s for s in get_saved() if s.name != plan.name]],
+                              months=months.value, draws=2000)
     results = pd.concat([_mine, presets[presets["scenario"] != "baseline"]], ignore_index=True)
     ranked = simulate.compare(results)
     return ranked, results
