@@ -41,6 +41,11 @@ def test_two_state_chain_by_hand():
     assert rep == pytest.approx([80.0, 64.0])
     rev = out[out.metric == "cumulative_revenue"]["mean"].tolist()
     assert rev == pytest.approx([800.0, 1440.0])
+    # the forecast: from where customers are in the latest month (a: repeat, b: lost), with bands
+    f = m.forecast(months=2, draws=200)
+    assert set(f.columns) >= {"month", "metric", "mean", "p5", "p95"} and "scenario" not in f
+    rep = f[f.metric == "customers:repeat"]
+    assert (rep["p5"] <= rep["mean"]).all() and (rep["mean"] <= rep["p95"]).all()
 
 
 def test_three_state_absorption_by_hand():
