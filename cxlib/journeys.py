@@ -45,7 +45,7 @@ import plotly.graph_objects as go
 from ibis import _
 
 from cxlib.engine import Workspace, connect
-from cxlib.schema import DataError
+from cxlib.schema import STAGES, DataError
 
 __all__ = [
     "BUYER_STAGES",
@@ -72,19 +72,6 @@ __all__ = [
     "transitions",
 ]
 
-#: Journey stages in presentation order: the buyer journey, then the customer journey.
-STAGES: tuple[str, ...] = (
-    "awareness",
-    "consideration",
-    "purchase",
-    "onboarding",
-    "repeat",
-    "advocate",
-    "at_risk",
-    "churned",
-    "win_back",
-    "lost",
-)
 BUYER_STAGES: tuple[str, ...] = ("awareness", "consideration", "purchase", "lost")
 CUSTOMER_STAGES: tuple[str, ...] = ("onboarding", "repeat", "advocate", "at_risk", "churned", "win_back")
 _CODE = {s: i for i, s in enumerate(STAGES)}
@@ -774,23 +761,27 @@ def sankey(
     if align != "step":
         raise ValueError(f"align must be 'step' or 'stage', not {align!r}")
     kw = dict(on=on, path=path, max_steps=max_steps, top_n=top_n, collapse=collapse, start=start, end=end)
+    return _one_or_two(
+        lambda f, dom: _sankey_trace(sankey_links(events, filters=f, **kw), dom),
+        filters,
+        compare,
+        title or f"Flows by step ({on})",
+    )
+
+
+def _one_or_two(trace, filters, compare, title: str) -> go.Figure:
+    """One Sankey, or two side by side for ``compare=(column, a, b)``: ``trace(filters, x_domain)`` draws one."""
     if compare is None:
-        fig = go.Figure(_sankey_trace(sankey_links(events, filters=filters, **kw)))
-        fig.update_layout(title=title or f"Flows by step ({on})")
-        return fig
+        return go.Figure(trace(filters, (0.0, 1.0))).update_layout(title=title)
     col, a, b = compare
-    fig = go.Figure()
-    for value, dom in ((a, (0.0, 0.48)), (b, (0.52, 1.0))):
-        f = {**(filters or {}), col: [value]}
-        fig.add_trace(_sankey_trace(sankey_links(events, filters=f, **kw), dom))
-    fig.update_layout(
-        title=title or f"Flows by step ({on}): {col} = {a} (left) vs {b} (right)",
+    halves = ((a, (0.0, 0.48)), (b, (0.52, 1.0)))
+    fig = go.Figure([trace({**(filters or {}), col: [v]}, dom) for v, dom in halves])
+    return fig.update_layout(
+        title=f"{title}: {col} = {a} (left) vs {b} (right)",
         annotations=[
-            dict(text=str(a), x=0.24, y=1.05, xref="paper", yref="paper", showarrow=False),
-            dict(text=str(b), x=0.76, y=1.05, xref="paper", yref="paper", showarrow=False),
+            dict(text=str(v), x=sum(dom) / 2, y=1.05, xref="paper", yref="paper", showarrow=False) for v, dom in halves
         ],
     )
-    return fig
 
 
 def _stage_sankey(events, on, path, filters, start, end, compare, title) -> go.Figure:
@@ -811,16 +802,7 @@ def _stage_sankey(events, on, path, filters, start, end, compare, title) -> go.F
             },
         )
 
-    if compare is None:
-        fig = go.Figure(trace(filters, (0.0, 1.0)))
-        fig.update_layout(title=title or f"Moves between {on}s")
-        return fig
-    col, a, b = compare
-    fig = go.Figure(
-        [trace({**(filters or {}), col: [a]}, (0.0, 0.48)), trace({**(filters or {}), col: [b]}, (0.52, 1.0))]
-    )
-    fig.update_layout(title=title or f"Moves between {on}s: {col} = {a} (left) vs {b} (right)")
-    return fig
+    return _one_or_two(trace, filters, compare, title or f"Moves between {on}s")
 
 
 # --- funnels --------------------------------------------------------------------------------------------------
@@ -1168,7 +1150,11 @@ def service_by_stage(
     >>> service_by_stage(tp).loc["consideration", ["tickets", "csat"]].tolist()
     [1.0, 4.0]
     """
-    s = assign_stages(touchpoints, stage_map)
+    return _service(assign_stages(touchpoints, stage_map))
+
+
+def _service(s: ibis.Table) -> pd.DataFrame:
+    """:func:`service_by_stage` on a stream that already carries its stages."""
     is_ticket = s.topic.notnull()
     got = (
         s.group_by("stage")
@@ -1239,7 +1225,7 @@ def journey_map(
     p = pain.group_by(["stage", "_pain"]).aggregate(n=_.count()).to_pandas()
     p = p.sort_values(["stage", "n", "_pain"], ascending=[True, False, True])
     tops["pain_points"] = p.groupby("stage").head(top).groupby("stage")["_pain"].agg(", ".join)
-    svc = service_by_stage(t, stage_map)
+    svc = _service(s)
     stages = [x for x in STAGES if x in reach.index]
     out = pd.DataFrame(index=stages)
     out["journey"] = ["buyer" if x in BUYER_STAGES else "customer" for x in stages]

@@ -24,6 +24,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
+#: Journey stages in presentation order: the buyer journey (awareness .. purchase), then the customer journey.
+#: The generator simulates them, the journeys step assigns them, the simulator models moves between them.
+STAGES: tuple[str, ...] = (
+    "awareness",
+    "consideration",
+    "purchase",
+    "onboarding",
+    "repeat",
+    "advocate",
+    "at_risk",
+    "churned",
+    "win_back",
+    "lost",
+)
+
 __all__ = [
     "Column",
     "DataError",

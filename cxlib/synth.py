@@ -39,6 +39,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from scipy import stats
 
+from cxlib.schema import STAGES
+
 __all__ = [
     "BLOCK_SIZE",
     "Counterfactual",
@@ -55,18 +57,6 @@ __all__ = [
 #: People per random-number block. Changing it changes every generated company.
 BLOCK_SIZE = 2_000
 
-STAGES: tuple[str, ...] = (
-    "awareness",
-    "consideration",
-    "purchase",
-    "onboarding",
-    "repeat",
-    "advocate",
-    "at_risk",
-    "churned",
-    "win_back",
-    "lost",
-)
 _S = {s: i for i, s in enumerate(STAGES)}
 AW, CONS, PUR, ONB, REP, ADV, RISK, CHURN, WB, LOST = range(len(STAGES))
 _CUSTOMER_STAGES = np.array([ONB, REP, ADV, WB])
