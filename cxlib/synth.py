@@ -46,6 +46,7 @@ __all__ = [
     "Counterfactual",
     "IdentityNoise",
     "PERSONAS",
+    "PlantedEffects",
     "STAGES",
     "SyntheticCompany",
     "Truth",
@@ -466,6 +467,68 @@ class IdentityNoise:
     legacy_crm: float = 0.2  # share of buyers also in an acquired company's CRM (no email or phone there)
 
 
+_CHURN_MOVES = ((ONB, RISK), (REP, RISK), (ADV, RISK), (RISK, CHURN), (WB, CHURN))
+
+
+@dataclass(frozen=True)
+class PlantedEffects:
+    """The sizes of the planted findings, and the persona mix: the world a company is generated in.
+
+    The defaults are the demo company's; every other choice is a different company (the hiring case varies
+    them per candidate). Changing them changes the transition rows, not the random numbers: the same seed
+    gives the same people with the same uniforms, so two sets of effects replay the same lives with common
+    random numbers (a lever's true effect is the difference).
+
+    Parameters
+    ----------
+    presale_unresolved : float
+        Share of pre-sale questions the service team leaves unresolved.
+    presale_penalty : float
+        An unresolved pre-sale question multiplies that month's consideration -> purchase probability by this.
+    presale_rate_factor : float
+        Multiplies every persona's monthly chance of asking a pre-sale question in consideration.
+    blitz_share : float
+        Share of arrivals acquired by the paid-social campaign ``social_blitz``.
+    blitz_factor : float
+        Their progression out of ``blitz_stage`` (to the next buyer stage) is multiplied by this.
+    blitz_stage : str
+        ``"awareness"`` (the campaign's traffic never considers) or ``"consideration"`` (it considers but
+        never buys).
+    winback_uplift : float
+        Absolute lift of at_risk -> repeat in the month a customer gets the win-back offer.
+    winback_holdout : float
+        Share of the win-back campaign's eligible customers held out at random.
+    winback_rollout : bool
+        Instead of the one-off randomised campaign, send the offer to every at-risk customer every month
+        (no holdout): the world in which the win-back programme is rolled out.
+    persona_shares : tuple of float, optional
+        Persona mix in :data:`PERSONAS` order (normalised); default: each persona's ``share``.
+    churn : tuple of (persona, factor)
+        Multiply that persona's monthly moves into at_risk and churned (onboarding, repeat and advocate ->
+        at_risk; at_risk and win_back -> churned) by ``factor`` (capped at 1; the rest of each row shrinks in
+        proportion, as :class:`Counterfactual` ``scale`` does).
+
+    Examples
+    --------
+    >>> PlantedEffects() == PlantedEffects(presale_unresolved=0.45)
+    True
+    >>> PlantedEffects(blitz_stage="consideration").blitz_stage
+    'consideration'
+    """
+
+    presale_unresolved: float = _PRESALE_UNRESOLVED_P
+    presale_penalty: float = _PRESALE_PENALTY
+    presale_rate_factor: float = 1.0
+    blitz_share: float = _BLITZ_SHARE
+    blitz_factor: float = _BLITZ_FACTOR
+    blitz_stage: str = "awareness"
+    winback_uplift: float = _WINBACK_UPLIFT
+    winback_holdout: float = _WINBACK_HOLDOUT
+    winback_rollout: bool = False
+    persona_shares: tuple[float, ...] | None = None
+    churn: tuple[tuple[str, float], ...] = ()
+
+
 @dataclass(frozen=True)
 class Counterfactual:
     """One lever changed, for replaying the same population with common random numbers.
@@ -546,10 +609,13 @@ class _Config:
     noise: IdentityNoise
     T: np.ndarray = field(repr=False, default=None)  # (persona, from, to) after the scenario
     month_starts: np.ndarray = field(repr=False, default=None)  # datetime64[s], months + 1 edges
+    effects: PlantedEffects = field(default_factory=PlantedEffects)
 
 
-def transition_matrices(scenario: Counterfactual | None = None) -> np.ndarray:
+def transition_matrices(scenario: Counterfactual | None = None, effects: PlantedEffects | None = None) -> np.ndarray:
     """The true monthly transition matrices, shape ``(persona, from_stage, to_stage)``.
+
+    ``effects.churn`` scales personas' moves into at_risk and churned before ``scenario`` applies.
 
     Examples
     --------
@@ -565,6 +631,10 @@ def transition_matrices(scenario: Counterfactual | None = None) -> np.ndarray:
         T[p, LOST, LOST] = 1.0
         for i in range(len(STAGES)):
             T[p, i, i] += 1.0 - T[p, i].sum()
+    for name, factor in effects.churn if effects is not None else ():
+        p = PERSONAS.index(name)
+        for i, j in _CHURN_MOVES:
+            T[p, i] = _scale_row(T[p, i][None, :], j, np.array([factor]))[0]
     if scenario is not None:
         for src, dst, factor in scenario.scale:
             rows = [PERSONAS.index(x) for x in (scenario.personas or PERSONAS)]
@@ -620,9 +690,11 @@ def _simulate_block(cfg: _Config, block: int) -> _Block:
     months = cfg.months
     # Person attributes: a fixed number of uniforms per person, so that every scenario sees the same people.
     A = rng_attr.random((n, 16))
-    persona = np.minimum(np.searchsorted(np.cumsum(_SHARES), A[:, 0] * _SHARES.sum(), side="right"), len(PERSONAS) - 1)
+    fx = cfg.effects
+    shares = _SHARES if fx.persona_shares is None else np.asarray(fx.persona_shares, dtype=float)
+    persona = np.minimum(np.searchsorted(np.cumsum(shares), A[:, 0] * shares.sum(), side="right"), len(PERSONAS) - 1)
     arrival = np.floor(A[:, 1] * max(1, int(months * 0.75))).astype(int)
-    blitz = A[:, 2] < _BLITZ_SHARE
+    blitz = A[:, 2] < fx.blitz_share
     spec = [_PERSONA_SPECS[p] for p in PERSONAS]
     app_user = A[:, 3] < np.array([s["app_p"] for s in spec])[persona]
     subscriber = A[:, 4] < np.array([s["subscribe_p"] for s in spec])[persona]
@@ -637,7 +709,7 @@ def _simulate_block(cfg: _Config, block: int) -> _Block:
     holdout = np.zeros((n, months), dtype=bool)
     campaign_done = np.zeros(n, dtype=bool)
     win_lo, win_hi = int(months * 0.5), int(months * 0.5) + 3
-    presale_rate = np.array([s["presale_rate"] for s in spec])[persona]
+    presale_rate = np.array([s["presale_rate"] for s in spec])[persona] * fx.presale_rate_factor
     order_rate = np.array([s["order_rate"] for s in spec])[persona]
     counters = dict(
         presale_unresolved=0,
@@ -650,17 +722,22 @@ def _simulate_block(cfg: _Config, block: int) -> _Block:
     )
     stage = np.full(n, -1)
     T = cfg.T
+    blitz_from, blitz_to = (AW, CONS) if fx.blitz_stage == "awareness" else (CONS, PUR)
     for m in range(months):
         stage = np.where(arrival == m, AW, stage)
         active = stage >= 0
         stage_hist[:, m] = stage
         u = U[:, m]
         presale[:, m] = active & (stage == CONS) & (u[:, 1] < presale_rate)
-        unresolved[:, m] = presale[:, m] & (u[:, 2] < _PRESALE_UNRESOLVED_P)
+        unresolved[:, m] = presale[:, m] & (u[:, 2] < fx.presale_unresolved)
         counters["presale_unresolved"] += int(unresolved[:, m].sum())
-        eligible = (stage == RISK) & (win_lo <= m < win_hi) & ~campaign_done
-        treated[:, m] = eligible & (u[:, 3] >= _WINBACK_HOLDOUT)
-        holdout[:, m] = eligible & (u[:, 3] < _WINBACK_HOLDOUT)
+        if fx.winback_rollout:  # the offer as a standing programme: every at-risk customer, every month
+            eligible = stage == RISK
+            treated[:, m], holdout[:, m] = eligible, False
+        else:
+            eligible = (stage == RISK) & (win_lo <= m < win_hi) & ~campaign_done
+            treated[:, m] = eligible & (u[:, 3] >= fx.winback_holdout)
+            holdout[:, m] = eligible & (u[:, 3] < fx.winback_holdout)
         campaign_done |= eligible
         # orders this month follow the stage this month
         lam = np.where(np.isin(stage, _CUSTOMER_STAGES), order_rate, np.where(stage == RISK, order_rate * 0.2, 0.0))
@@ -670,23 +747,23 @@ def _simulate_block(cfg: _Config, block: int) -> _Block:
             break
         rows = T[persona, stage.clip(0)]
         base = rows
-        bl = active & blitz & (stage == AW)
+        bl = active & blitz & (stage == blitz_from)
         if bl.any():
             rows = rows.copy()
-            rows[bl] = _scale_row(rows[bl], CONS, np.full(bl.sum(), _BLITZ_FACTOR))
+            rows[bl] = _scale_row(rows[bl], blitz_to, np.full(bl.sum(), fx.blitz_factor))
         pen = unresolved[:, m] & (not cfg.scenario.fix_service_failure)
         if pen.any():
             rows = rows.copy()
-            rows[pen] = _scale_row(rows[pen], PUR, np.full(pen.sum(), _PRESALE_PENALTY))
+            rows[pen] = _scale_row(rows[pen], PUR, np.full(pen.sum(), fx.presale_penalty))
         tr = treated[:, m]
         if tr.any():
             rows = rows.copy()
-            rows[tr] = _add_to(rows[tr], REP, _WINBACK_UPLIFT)
+            rows[tr] = _add_to(rows[tr], REP, fx.winback_uplift)
         nxt = _draw(rows, u[:, 0])
         counterfactual = _draw(base, u[:, 0])
         counters["abandonments_caused"] += float(((nxt != PUR) & (counterfactual == PUR) & pen).sum())
         counters["blitz_arrivals"] += int((blitz & (arrival == m)).sum())
-        counters["blitz_lost_caused"] += float(((nxt != CONS) & (counterfactual == CONS) & bl).sum())
+        counters["blitz_lost_caused"] += float(((nxt != blitz_to) & (counterfactual == blitz_to) & bl).sum())
         counters["winback_treated"] += int(tr.sum())
         counters["winback_holdout"] += int(holdout[:, m].sum())
         counters["winback_uplift_realised"] += float(((nxt == REP) & (counterfactual != REP) & tr).sum())
@@ -1509,8 +1586,35 @@ def _iso_offset(ts: np.ndarray) -> np.ndarray:
 # --- the public entry points --------------------------------------------------------------------------------
 
 
+def _check_effects(fx: PlantedEffects) -> None:
+    for name in ("presale_unresolved", "presale_penalty", "blitz_share", "blitz_factor", "winback_uplift"):
+        if not 0 <= getattr(fx, name) <= 1:
+            raise ValueError(f"effects.{name} must be between 0 and 1, got {getattr(fx, name)}")
+    if not 0 < fx.winback_holdout < 1:
+        raise ValueError(f"effects.winback_holdout must be between 0 and 1 (exclusive), got {fx.winback_holdout}")
+    if fx.presale_rate_factor < 0:
+        raise ValueError(f"effects.presale_rate_factor must not be negative, got {fx.presale_rate_factor}")
+    if fx.blitz_stage not in ("awareness", "consideration"):
+        raise ValueError(f"effects.blitz_stage must be 'awareness' or 'consideration', got {fx.blitz_stage!r}")
+    if fx.persona_shares is not None and (
+        len(fx.persona_shares) != len(PERSONAS) or min(fx.persona_shares) < 0 or sum(fx.persona_shares) <= 0
+    ):
+        raise ValueError(f"effects.persona_shares needs {len(PERSONAS)} non-negative shares ({', '.join(PERSONAS)})")
+    for name, factor in fx.churn:
+        if name not in PERSONAS:
+            raise ValueError(f"effects.churn: unknown persona {name!r}; personas are {', '.join(PERSONAS)}")
+        if factor < 0:
+            raise ValueError(f"effects.churn: factor must not be negative, got {factor}")
+
+
 def _config(
-    n_customers: int, seed: int, start: str, months: int, scenario: Counterfactual | None, noise: IdentityNoise | None
+    n_customers: int,
+    seed: int,
+    start: str,
+    months: int,
+    scenario: Counterfactual | None,
+    noise: IdentityNoise | None,
+    effects: PlantedEffects | None = None,
 ) -> _Config:
     if n_customers < 1:
         raise ValueError(f"n_customers must be at least 1, got {n_customers}")
@@ -1526,11 +1630,12 @@ def _config(
     for p in scenario.personas or ():
         if p not in PERSONAS:
             raise ValueError(f"unknown persona {p!r}; personas are {', '.join(PERSONAS)}")
+    effects = effects or PlantedEffects()
+    _check_effects(effects)
+    T = transition_matrices(scenario, effects)
     t0 = pd.Timestamp(start).normalize().replace(day=1)
     edges = pd.date_range(t0, periods=months + 1, freq="MS").to_numpy().astype("datetime64[s]")
-    return _Config(
-        n_customers, seed, t0, months, scenario, noise or IdentityNoise(), transition_matrices(scenario), edges
-    )
+    return _Config(n_customers, seed, t0, months, scenario, noise or IdentityNoise(), T, edges, effects)
 
 
 def _blocks(cfg: _Config, progress: bool) -> Iterator[_Block]:
@@ -1545,16 +1650,17 @@ def _blocks(cfg: _Config, progress: bool) -> Iterator[_Block]:
 
 
 def _planted(cfg: _Config, counters: dict[str, float]) -> dict:
-    c = counters
+    c, fx = counters, cfg.effects
+    blitz_stages = ["awareness", "consideration"] if fx.blitz_stage == "awareness" else ["consideration", "purchase"]
     return {
         "service_failure": {
             "mechanism": "Pre-sale questions (ticket topic pre_sale_question) opened in the consideration stage are "
-            f"left unresolved with probability {_PRESALE_UNRESOLVED_P}; an unresolved one multiplies "
-            f"that month's consideration -> purchase probability by {_PRESALE_PENALTY}, and the person "
+            f"left unresolved with probability {fx.presale_unresolved}; an unresolved one multiplies "
+            f"that month's consideration -> purchase probability by {fx.presale_penalty}, and the person "
             "adds to cart and starts a checkout after the ticket without ordering.",
             "stage": ["consideration", "purchase"],
-            "unresolved_probability": _PRESALE_UNRESOLVED_P,
-            "conversion_multiplier": _PRESALE_PENALTY,
+            "unresolved_probability": fx.presale_unresolved,
+            "conversion_multiplier": fx.presale_penalty,
             "unresolved_presale_tickets": int(c["presale_unresolved"]),
             "purchases_prevented_that_month": int(c["abandonments_caused"]),  # some buy later
             # observable: people who reached consideration and never bought, and the share of them who had an
@@ -1571,13 +1677,13 @@ def _planted(cfg: _Config, counters: dict[str, float]) -> dict:
             ),
         },
         "marketing_failure": {
-            "mechanism": f"{_BLITZ_SHARE:.0%} of arrivals come from the paid_social campaign 'social_blitz'; their "
-            f"awareness -> consideration probability is multiplied by {_BLITZ_FACTOR}.",
-            "stage": ["awareness", "consideration"],
+            "mechanism": f"{fx.blitz_share:.0%} of arrivals come from the paid_social campaign 'social_blitz'; their "
+            f"{blitz_stages[0]} -> {blitz_stages[1]} probability is multiplied by {fx.blitz_factor}.",
+            "stage": blitz_stages,
             "campaign": "social_blitz",
             "channel": "paid_social",
-            "share_of_arrivals": _BLITZ_SHARE,
-            "conversion_multiplier": _BLITZ_FACTOR,
+            "share_of_arrivals": fx.blitz_share,
+            "conversion_multiplier": fx.blitz_factor,
             "arrivals": int(c["blitz_arrivals"]),
             "progressions_lost_caused": int(c["blitz_lost_caused"]),
         },
@@ -1593,12 +1699,12 @@ def _planted(cfg: _Config, counters: dict[str, float]) -> dict:
         },
         "winback_campaign": {
             "mechanism": f"Customers in at_risk during months {int(cfg.months * 0.5)}..{int(cfg.months * 0.5) + 2} "
-            f"(0-based) are randomised once: {1 - _WINBACK_HOLDOUT:.0%} get 'winback_offer' "
-            f"(event email_sent), {_WINBACK_HOLDOUT:.0%} are held out (event email_holdout). The offer "
-            f"adds {_WINBACK_UPLIFT} to that month's at_risk -> repeat probability.",
+            f"(0-based) are randomised once: {1 - fx.winback_holdout:.0%} get 'winback_offer' "
+            f"(event email_sent), {fx.winback_holdout:.0%} are held out (event email_holdout). The offer "
+            f"adds {fx.winback_uplift} to that month's at_risk -> repeat probability.",
             "campaign": "winback_offer",
-            "holdout_share": _WINBACK_HOLDOUT,
-            "true_uplift_at_risk_to_repeat": _WINBACK_UPLIFT,
+            "holdout_share": fx.winback_holdout,
+            "true_uplift_at_risk_to_repeat": fx.winback_uplift,
             "treated": int(c["winback_treated"]),
             "holdout": int(c["winback_holdout"]),
             "realised_extra_recoveries": int(c["winback_uplift_realised"]),
@@ -1629,6 +1735,8 @@ def _params(cfg: _Config) -> dict:
         "block_size": BLOCK_SIZE,
         "stages": list(STAGES),
         "personas": list(PERSONAS),
+        # only when they differ from the defaults: the demo company's params.json stays as it was
+        **({"effects": asdict(cfg.effects)} if cfg.effects != PlantedEffects() else {}),
     }
 
 
@@ -1640,6 +1748,7 @@ def generate(
     scenario: Counterfactual | None = None,
     noise: IdentityNoise | None = None,
     progress: bool = False,
+    effects: PlantedEffects | None = None,
 ) -> SyntheticCompany:
     """Simulate a company in memory and return its source tables and truth.
 
@@ -1661,6 +1770,8 @@ def generate(
         Identity-mess rates.
     progress : bool
         Show a progress bar.
+    effects : PlantedEffects, optional
+        Sizes of the planted findings and the persona mix (default: the demo company's).
 
     Returns
     -------
@@ -1674,7 +1785,7 @@ def generate(
     >>> int(c.truth.record_map["table_name"].eq("orders").sum()) == len(c.tables["orders"])
     True
     """
-    cfg = _config(n_customers, seed, start, months, scenario, noise)
+    cfg = _config(n_customers, seed, start, months, scenario, noise, effects)
     tables: dict[str, list[pa.Table]] = {}
     people, hist, maps = [], [], []
     counters: dict[str, float] = {}
@@ -1790,12 +1901,14 @@ def write_company(
     noise: IdentityNoise | None = None,
     progress: bool = True,
     file_format: str = "mixed",
+    effects: PlantedEffects | None = None,
 ) -> dict[str, int]:
     """Generate a company straight to disk in blocks (bounded memory) and return rows written per table.
 
     Source files go to ``out`` and the truth to ``out/truth``. ``file_format="mixed"`` writes
     ``events.parquet`` and the other tables as CSV, the way such systems usually export them;
-    ``"parquet"`` writes every table as Parquet (smaller and faster to load at scale).
+    ``"parquet"`` writes every table as Parquet (smaller and faster to load at scale). ``effects`` sizes the
+    planted findings (:class:`PlantedEffects`; default: the demo company's).
     The bytes are the same as :meth:`SyntheticCompany.write` of :func:`generate` with the same arguments
     apart from Parquet row-group boundaries.
 
@@ -1806,7 +1919,7 @@ def write_company(
     >>> rows["contacts"] > 0
     True
     """
-    cfg = _config(n_customers, seed, start, months, scenario, noise)
+    cfg = _config(n_customers, seed, start, months, scenario, noise, effects)
     sink = _FileSink(Path(out), file_format)
     for stale in list(sink.out.glob("*.csv")) + list(sink.out.glob("*.parquet")):
         if stale.stem in _TABLE_NAMES:

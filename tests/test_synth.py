@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 
 import numpy as np
@@ -225,3 +226,71 @@ def test_all_parquet_output_loads_the_same(tmp_path):
     a, b = io.validate(tmp_path / "m").summary, io.validate(tmp_path / "p").summary
     cols = ["table_name", "rows_in", "rows_loaded", "rows_quarantined", "values_nulled"]
     pd.testing.assert_frame_equal(a[cols], b[cols])
+
+
+# --- planted effects (the hiring case varies them per candidate) ----------------------------------------------
+
+
+def test_default_effects_are_todays_company(tmp_path):
+    a, b = tmp_path / "a", tmp_path / "b"
+    synth.write_company(a, n_customers=600, seed=8, months=6, progress=False)
+    synth.write_company(b, n_customers=600, seed=8, months=6, progress=False, effects=synth.PlantedEffects())
+    assert digest(a) == digest(b)
+    import json
+
+    params = json.loads((a / "truth" / "params.json").read_text())
+    assert "effects" not in params  # the demo company's params.json is unchanged
+    planted = json.loads((a / "truth" / "planted.json").read_text())
+    assert planted["service_failure"]["unresolved_probability"] == synth._PRESALE_UNRESOLVED_P
+    assert planted["marketing_failure"]["stage"] == ["awareness", "consideration"]
+    assert planted["winback_campaign"]["true_uplift_at_risk_to_repeat"] == synth._WINBACK_UPLIFT
+
+
+def test_effects_replay_the_same_people_with_other_mechanisms():
+    fx = synth.PlantedEffects(blitz_share=0.3, blitz_factor=0.1, blitz_stage="consideration", presale_unresolved=0.1)
+    base = synth.generate(n_customers=1_500, seed=4, months=12, effects=fx)
+    assert base.truth.planted["marketing_failure"]["stage"] == ["consideration", "purchase"]
+    assert base.truth.planted["marketing_failure"]["share_of_arrivals"] == 0.3
+    assert base.truth.params["effects"]["blitz_stage"] == "consideration"
+    blitz = base.truth.people.set_index("person_id")["acquired_by_blitz"]
+    assert 0.25 < blitz.mean() < 0.35
+    # the campaign's traffic considers like everyone else but rarely buys
+    h = base.truth.stage_history
+    cons = h[h["stage"] == "consideration"]["person_id"].unique()
+    bought = set(h[h["stage"] == "purchase"]["person_id"])
+    conv = pd.Series([p in bought for p in cons], index=cons).groupby(blitz.loc[cons].to_numpy()).mean()
+    assert conv[True] < 0.5 * conv[False]
+    # the same seed with the targeting fixed: the same people, and only the campaign's people change
+    fixed = synth.generate(n_customers=1_500, seed=4, months=12, effects=dataclasses.replace(fx, blitz_factor=1.0))
+    pd.testing.assert_frame_equal(base.truth.people, fixed.truth.people)
+    m = base.truth.stage_history.merge(fixed.truth.stage_history, on=["person_id", "month"], suffixes=("_b", "_f"))
+    changed = set(m.loc[m["stage_b"] != m["stage_f"], "person_id"])
+    assert changed and changed <= set(blitz[blitz].index)
+    assert fixed.truth.stage_history["revenue"].sum() > h["revenue"].sum()
+
+
+def test_persona_mix_churn_and_rollout():
+    shares = (0.05, 0.05, 0.05, 0.80, 0.05)
+    fx = synth.PlantedEffects(persona_shares=shares, churn=(("big_ticket", 2.0),))
+    c = synth.generate(n_customers=1_000, seed=5, months=8, effects=fx)
+    assert c.truth.people["persona"].value_counts(normalize=True)["big_ticket"] > 0.7
+    T0, T1 = synth.transition_matrices(), synth.transition_matrices(effects=fx)
+    b, rep, risk = PERSONAS.index("big_ticket"), STAGES.index("repeat"), STAGES.index("at_risk")
+    assert T1[b, rep, risk] == pytest.approx(2 * T0[b, rep, risk]) and np.allclose(T1.sum(axis=2), 1)
+    assert np.array_equal(np.delete(T1, b, axis=0), np.delete(T0, b, axis=0))
+    rolled = synth.generate(n_customers=1_000, seed=5, months=8, effects=synth.PlantedEffects(winback_rollout=True))
+    ev = rolled.tables["events"]
+    assert not (ev["event"] == "email_holdout").any()
+    offers = ev[ev["campaign"] == "winback_offer"]
+    assert offers["ts"].dt.month.nunique() > 3  # every month, not the campaign's three
+
+
+def test_bad_effects_are_clear():
+    with pytest.raises(ValueError, match="blitz_stage must be 'awareness' or 'consideration'"):
+        synth.generate(10, effects=synth.PlantedEffects(blitz_stage="purchase"))
+    with pytest.raises(ValueError, match="unknown persona 'loyal'"):
+        synth.generate(10, effects=synth.PlantedEffects(churn=(("loyal", 2.0),)))
+    with pytest.raises(ValueError, match="persona_shares needs 5"):
+        synth.generate(10, effects=synth.PlantedEffects(persona_shares=(1.0, 2.0)))
+    with pytest.raises(ValueError, match="presale_unresolved must be between 0 and 1"):
+        synth.generate(10, effects=synth.PlantedEffects(presale_unresolved=1.5))
