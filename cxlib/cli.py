@@ -8,6 +8,7 @@ Examples
     cx validate data/demo
     cx load data/demo
     cx summary data/demo
+    cx report data/demo
     cx demo --no-serve
 """
 
@@ -214,6 +215,42 @@ def simulate(
     typer.echo(f"simulated in {time.perf_counter() - t0:.1f}s")
 
 
+@app.command()
+def report(
+    folder: Folder,
+    out: Annotated[Path | None, typer.Option(help="HTML file to write.")] = None,
+    title: Annotated[str, typer.Option(help="Report title.")] = "Customer journey report",
+    include_pii: Annotated[
+        bool, typer.Option("--include-pii", help="Keep names, e-mails, phones, addresses and raw ids.")
+    ] = False,
+    min_group_size: Annotated[
+        int, typer.Option(help="Merge or leave out groups of fewer customers than this (0: off).")
+    ] = 10,
+) -> None:
+    """Write the executive report: one HTML file that opens offline, personal data left out.
+
+    Default output: FOLDER/reports/journey_report.html. Sections appear for the steps the workspace holds.
+
+    Example: cx report data/demo --out reports/journey_report.html
+    """
+    from cxlib import report as _report
+
+    t0 = time.perf_counter()
+    out = out or folder / "reports" / "journey_report.html"
+    try:
+        if not (folder / "workspace.duckdb").exists():
+            raise DataError(f"{folder}: no workspace.duckdb; run `cx load {folder}` first")
+        rep = _report.standard_report(
+            folder, title=title, include_pii=include_pii, min_group_size=min_group_size, progress=True
+        )
+        path = rep.save(out)
+    except (DataError, ValueError) as e:
+        _fail(e)
+    typer.echo(f"report written to {path} ({path.stat().st_size / 1e6:.1f} MB) in {time.perf_counter() - t0:.1f}s")
+    if include_pii:
+        typer.echo("warning: this report includes personal data; do not share it")
+
+
 def notebooks_dir() -> Path:
     """The project's ``notebooks/`` folder (next to the package, or in the current directory)."""
     here = Path(__file__).resolve().parent.parent / "notebooks"
@@ -252,6 +289,10 @@ def demo(
         _, profiles = _personas.write_personas(out)
         typer.echo(f"personas: {', '.join(profiles['name'].astype(str))}")
         typer.echo(_simulate.build(out).round(0).to_string(index=False))
+        from cxlib import report as _report
+
+        path = _report.standard_report(out).save(out / "reports" / "journey_report.html")
+        typer.echo(f"report written to {path}")
     except (DataError, ValueError) as e:
         _fail(e)
     typer.echo(f"built {out} in {time.perf_counter() - t0:.1f}s")

@@ -25,8 +25,9 @@ def _():
     import plotly.express as px
 
     import cxlib
+    from cxlib import report
 
-    return Path, cxlib, mo, os, px
+    return Path, cxlib, mo, os, px, report
 
 
 @app.cell
@@ -77,18 +78,18 @@ def _(mo, summary):
 
 @app.cell
 def _(by_source, mo, px):
-    _fig = px.bar(
+    sources_fig = px.bar(
         by_source, x="rows", y="table_name", color="source", orientation="h", title="Rows per table and source system"
     )
-    mo.vstack([mo.md("## Sources"), _fig])
-    return
+    mo.vstack([mo.md("## Sources"), sources_fig])
+    return (sources_fig,)
 
 
 @app.cell
 def _(activity, mo, px):
-    _fig = px.line(activity, x="month", y="rows", color="table_name", title="Rows per month", markers=True)
-    mo.vstack([mo.md("## Activity over time"), _fig])
-    return
+    activity_fig = px.line(activity, x="month", y="rows", color="table_name", title="Rows per month", markers=True)
+    mo.vstack([mo.md("## Activity over time"), activity_fig])
+    return (activity_fig,)
 
 
 @app.cell
@@ -103,6 +104,30 @@ def _(mo, reasons):
             mo.ui.table(reasons, selection=None) if len(reasons) else mo.md("No problems found."),
         ]
     )
+    return
+
+
+@app.cell
+def _(mo):
+    export = mo.ui.run_button(label="Export this page as a report (one HTML file, offline, no personal data)")
+    export
+    return (export,)
+
+
+@app.cell
+def _(Path, activity_fig, by_source, export, folder, mo, os, reasons, report, sources_fig, summary):
+    # CX_EXPORT=1 python notebooks/00_workspace.py exports without a click
+    mo.stop(not (export.value or os.environ.get("CX_EXPORT")))
+    _r = report.Report("Workspace overview", as_of=summary["last_ts"].max(), sources=sorted(by_source["source"]))
+    _r.section("Tables")
+    _r.table(summary, "Rows and date range per table")
+    _r.section("Sources and activity")
+    _r.figure(sources_fig, "Rows per table and source system")
+    _r.figure(activity_fig, "Rows per month")
+    _r.section("Data quality")
+    _r.table(reasons, "Quarantined rows and repaired values")
+    _path = _r.save(Path(folder.value) / "reports" / "00_workspace.html")
+    mo.md(f"Report written to `{_path}`: it opens offline; identifiers and groups under 10 left out.")
     return
 
 

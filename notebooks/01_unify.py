@@ -26,9 +26,9 @@ def _():
     import plotly.express as px
 
     import cxlib
-    from cxlib import synth, unify
+    from cxlib import report, synth, unify
 
-    return Path, cxlib, mo, os, px, synth, unify
+    return Path, cxlib, mo, os, px, report, synth, unify
 
 
 @app.cell
@@ -67,22 +67,22 @@ def _(customers, links, mo):
 def _(folder, links, mo, px, unify):
     mo.stop(links.empty)
     _overlap = unify.source_overlap(folder.value)
-    _fig = px.density_heatmap(_overlap, x="source_a", y="source_b", z="customers", text_auto=True,
-                              title="Customers known to both systems")
-    mo.vstack([mo.md("## Which systems know which customers"), _fig])
-    return
+    overlap_fig = px.density_heatmap(_overlap, x="source_a", y="source_b", z="customers", text_auto=True,
+                                     title="Customers known to both systems")
+    mo.vstack([mo.md("## Which systems know which customers"), overlap_fig])
+    return (overlap_fig,)
 
 
 @app.cell
 def _(demoted, links, mo):
-    _rules = links.groupby("rule").size().rename("rows").reset_index()
+    rules = links.groupby("rule").size().rename("rows").reset_index()
     mo.vstack([
         mo.md("## How records were joined"),
-        mo.ui.table(_rules, selection=None),
+        mo.ui.table(rules, selection=None),
         mo.md("## Identifiers kept out by the over-merge guard"),
         mo.ui.table(demoted, selection=None) if len(demoted) else mo.md("None demoted."),
     ])
-    return
+    return (rules,)
 
 
 @app.cell
@@ -124,6 +124,30 @@ def _(customers, folder, mo, query, unify):
     _table, _fig = unify.explain(folder.value, _golden["customer_id"].iloc[0])
     mo.vstack([mo.ui.table(_golden, selection=None), mo.ui.table(_timeline, selection=None),
                mo.md("### Why these records are one customer"), _fig, mo.ui.table(_table, selection=None)])
+    return
+
+
+@app.cell
+def _(mo):
+    export = mo.ui.run_button(label="Export this page as a report (one HTML file, offline, no personal data)")
+    export
+    return (export,)
+
+
+@app.cell
+def _(Path, customers, demoted, export, folder, links, mo, os, overlap_fig, report, rules):
+    # CX_EXPORT=1 python notebooks/01_unify.py exports without a click
+    mo.stop(not (export.value or os.environ.get("CX_EXPORT")))
+    _r = report.Report("Unified customers", sources=sorted(links["source"].unique()))
+    _r.section("Customers")
+    _r.metric("Source rows", len(links))
+    _r.metric("Known customers", int((~customers["is_anonymous"]).sum()))
+    _r.table(rules, "Source rows by the rule that joined them")
+    _r.figure(overlap_fig, "Customers known to both systems")
+    _r.section("Over-merge guard")
+    _r.table(demoted.drop(columns=["id_value"]), "Identifier types kept out of the graph")
+    _path = _r.save(Path(folder.value) / "reports" / "01_unify.html")
+    mo.md(f"Report written to `{_path}`: it opens offline; identifiers and groups under 10 left out.")
     return
 
 

@@ -26,9 +26,9 @@ def _():
     import marimo as mo
     import plotly.express as px
 
-    from cxlib import personas
+    from cxlib import personas, report
 
-    return Path, mo, os, personas, px
+    return Path, mo, os, personas, px, report
 
 
 @app.cell
@@ -69,10 +69,10 @@ def _(buyers, chosen, k, method, mo, personas):
 
 @app.cell
 def _(features, mo, model, px):
-    _curve = px.line(model.selection_, x="k", y="silhouette", markers=True,
+    selection_fig = px.line(model.selection_, x="k", y="silhouette", markers=True,
                      title="Mean silhouette by number of personas (auto: fewest within one standard error of the best)")
-    _prof = model.profiles_[["name", "description", "size", "share", "value", "revenue_share", "distinguishing",
-                             "main_channels"]]
+    profile_table = model.profiles_[["name", "description", "size", "share", "value", "revenue_share",
+                                     "distinguishing", "main_channels"]]
     mo.vstack([
         mo.hstack([
             mo.stat(f"{model.n_personas_}", label="personas"),
@@ -80,22 +80,23 @@ def _(features, mo, model, px):
             mo.stat(f"{len(features) - len(model.labels_):,}", label="prospects (no order yet)"),
         ]),
         mo.md("## Personas"),
-        mo.ui.table(_prof, selection=None),
-        _curve,
+        mo.ui.table(profile_table, selection=None),
+        selection_fig,
     ])
-    return
+    return profile_table, selection_fig
 
 
 @app.cell
 def _(buyers, mo, model, personas):
+    heatmap = personas.profile_heatmap(model, features=list(model.feature_names_in_) + ["monetary", "return_rate",
+                                                                                      "share_web", "nps_mean"])
     mo.vstack([
         mo.md("## What sets each persona apart"),
-        personas.profile_heatmap(model, features=list(model.feature_names_in_) + ["monetary", "return_rate",
-                                                                                 "share_web", "nps_mean"]),
+        heatmap,
         mo.md("## Customers on the map"),
         personas.persona_map(buyers, model),
     ])
-    return
+    return (heatmap,)
 
 
 @app.cell
@@ -125,8 +126,33 @@ def _(mo):
 def _(buyers, mo, model, personas, tier_method, top):
     _tiers = personas.value_tiers(buyers, method=tier_method.value, top=top.value)
     _labelled = buyers[["customer_id"]].assign(persona_name=[model.names_[i] for i in model.labels_])
-    _ct = personas.persona_value_crosstab(_labelled, _tiers)
-    mo.ui.table(_ct.round(3), selection=None)
+    value_crosstab = personas.persona_value_crosstab(_labelled, _tiers)
+    mo.ui.table(value_crosstab.round(3), selection=None)
+    return (value_crosstab,)
+
+
+@app.cell
+def _(mo):
+    export = mo.ui.run_button(label="Export this page as a report (one HTML file, offline, no personal data)")
+    export
+    return (export,)
+
+
+@app.cell
+def _(Path, export, folder, heatmap, mo, model, os, profile_table, report, selection_fig, value_crosstab):
+    # CX_EXPORT=1 python notebooks/02_personas.py exports without a click
+    mo.stop(not (export.value or os.environ.get("CX_EXPORT")))
+    _r = report.Report("Personas")
+    _r.section("Personas")
+    _r.metric("Personas", model.n_personas_)
+    _r.metric("Customers with orders", len(model.labels_))
+    _r.table(profile_table, "Personas: size, value, what sets them apart")
+    _r.figure(heatmap, "What sets each persona apart")
+    _r.figure(selection_fig, "How the number of personas was chosen")
+    _r.section("High-value customers")
+    _r.table(value_crosstab, "Personas by value tier")
+    _path = _r.save(Path(folder.value) / "reports" / "02_personas.html")
+    mo.md(f"Report written to `{_path}`: it opens offline; identifiers and groups under 10 left out.")
     return
 
 

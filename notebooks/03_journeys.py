@@ -28,9 +28,9 @@ def _():
     import plotly.express as px
 
     import cxlib
-    from cxlib import journeys
+    from cxlib import journeys, report
 
-    return Path, cxlib, ibis, journeys, mo, os, px
+    return Path, cxlib, ibis, journeys, mo, os, px, report
 
 
 @app.cell
@@ -85,11 +85,12 @@ def _(channel, dates, persona, staged):
 
 @app.cell
 def _(filters, journeys, staged, steps, view, window):
-    journeys.sankey(staged, on="event" if view.value.startswith("events") else "stage",
-                    collapse=not view.value.startswith("events"),
-                    align="stage" if view.value.startswith("moves") else "step",
-                    max_steps=steps.value, filters=filters, **window)
-    return
+    sankey_fig = journeys.sankey(staged, on="event" if view.value.startswith("events") else "stage",
+                                 collapse=not view.value.startswith("events"),
+                                 align="stage" if view.value.startswith("moves") else "step",
+                                 max_steps=steps.value, filters=filters, **window)
+    sankey_fig
+    return (sankey_fig,)
 
 
 @app.cell
@@ -115,8 +116,9 @@ def _(mo, staged):
 def _(filters, funnel_steps, journeys, mo, staged, within, window):
     mo.stop(not funnel_steps.value, mo.md("Pick at least one step."))
     funnel = journeys.funnel(staged, funnel_steps.value, within=within.value, filters=filters, **window)
-    mo.vstack([journeys.funnel_figure(funnel), funnel])
-    return
+    funnel_fig = journeys.funnel_figure(funnel)
+    mo.vstack([funnel_fig, funnel])
+    return funnel, funnel_fig
 
 
 @app.cell
@@ -131,11 +133,10 @@ def _(mo):
 def _(journeys, mo, px, staged):
     now = journeys.current_stage(staged)
     _counts = now["stage"].value_counts().reindex(journeys.STAGES, fill_value=0).rename("customers").reset_index()
-    mo.hstack([
-        px.bar(_counts, x="stage", y="customers", title="Customers at each stage now"),
-        journeys.stage_counts_figure(journeys.stage_counts(staged)),
-    ])
-    return
+    now_fig = px.bar(_counts, x="stage", y="customers", title="Customers at each stage now")
+    over_time_fig = journeys.stage_counts_figure(journeys.stage_counts(staged))
+    mo.hstack([now_fig, over_time_fig])
+    return now_fig, over_time_fig
 
 
 @app.cell
@@ -149,12 +150,9 @@ def _(mo):
 @app.cell
 def _(journeys, mo, staged):
     dropoff = journeys.diagnose_dropoff(staged)
-    mo.vstack([
-        mo.callout(mo.md(journeys.dropoff_verdict(dropoff)), kind="info"),
-        dropoff,
-        journeys.diagnose_returns(staged),
-    ])
-    return
+    returns = journeys.diagnose_returns(staged)
+    mo.vstack([mo.callout(mo.md(journeys.dropoff_verdict(dropoff)), kind="info"), dropoff, returns])
+    return dropoff, returns
 
 
 @app.cell
@@ -171,6 +169,36 @@ def _(mo):
 def _(filters, journeys, mo, staged):
     _jm = journeys.journey_map(staged, filters=filters)
     mo.vstack([journeys.journey_map_figure(_jm), journeys.service_by_stage(staged)])
+    return
+
+
+@app.cell
+def _(mo):
+    export = mo.ui.run_button(label="Export this page as a report (one HTML file, offline, no personal data)")
+    export
+    return (export,)
+
+
+@app.cell
+def _(Path, dropoff, export, filters, folder, funnel, funnel_fig, journeys, mo, now_fig, os, over_time_fig,
+      report, returns, sankey_fig, window):
+    # CX_EXPORT=1 python notebooks/03_journeys.py exports without a click
+    mo.stop(not (export.value or os.environ.get("CX_EXPORT")))
+    _r = report.Report("Journeys", as_of=window["end"])
+    _r.markdown(f"Filters: {filters or 'none'}; dates {window['start'][:10]} to {window['end'][:10]}.")
+    _r.section("Flows and funnel")
+    _r.figure(sankey_fig, "Journey flows", counts=True)
+    _r.figure(funnel_fig, "Funnel", counts=True)
+    _r.table(funnel.drop(columns=["dropped_to"]), "Funnel steps")
+    _r.section("Stages now and over time")
+    _r.figure(now_fig, "Customers at each stage now", counts=True)
+    _r.figure(over_time_fig, "Customers at each stage over time")
+    _r.section("Why they did not buy, why they sent it back")
+    _r.markdown(journeys.dropoff_verdict(dropoff))
+    _r.table(dropoff, "Drop-off: service failure vs marketing")
+    _r.table(returns, "Returns by cause")
+    _path = _r.save(Path(folder.value) / "reports" / "03_journeys.html")
+    mo.md(f"Report written to `{_path}`: it opens offline; identifiers and groups under 10 left out.")
     return
 
 

@@ -27,9 +27,9 @@ def _():
     import pandas as pd
 
     import cxlib
-    from cxlib import attribution, impact, simulate
+    from cxlib import attribution, impact, report, simulate
 
-    return Path, attribution, cxlib, impact, mo, os, pd, simulate
+    return Path, attribution, cxlib, impact, mo, os, pd, report, simulate
 
 
 @app.cell
@@ -200,8 +200,9 @@ def _(attribution, cxlib, folder, impact):
         paths = attribution.paths_from_touchpoints(_tp)
         groups = impact.campaign_groups(_tp)
     comparison = attribution.compare(paths)
-    attribution.compare_figure(comparison)
-    return comparison, groups
+    attribution_fig = attribution.compare_figure(comparison)
+    attribution_fig
+    return attribution_fig, comparison, groups
 
 
 @app.cell
@@ -222,7 +223,34 @@ def _(mo):
 
 @app.cell
 def _(groups, impact):
-    impact.uplift(groups)
+    uplift = impact.uplift(groups)
+    uplift
+    return (uplift,)
+
+
+@app.cell
+def _(mo):
+    export = mo.ui.run_button(label="Export this page as a report (one HTML file, offline, no personal data)")
+    export
+    return (export,)
+
+
+@app.cell
+def _(Path, attribution_fig, export, folder, mo, months, os, plan, ranked, report, results, simulate, uplift):
+    # CX_EXPORT=1 python notebooks/04_strategy.py exports without a click
+    mo.stop(not (export.value or os.environ.get("CX_EXPORT")))
+    _r = report.Report("Strategy: what moves revenue")
+    _r.section("Scenarios")
+    _r.markdown(f"Over {months.value} months, **{ranked['scenario'].iloc[0]}** gains the most revenue.")
+    _r.table(ranked, "Scenarios ranked by revenue gain (5-95% band)")
+    _r.figure(simulate.fan_chart(results, "cumulative_revenue"), "Cumulative revenue gain over baseline")
+    _r.figure(simulate.future_state_figure(results, plan.name), f"Future state under “{plan.name}”")
+    _r.section("Attribution and measured impact")
+    _r.markdown("Attribution is association, not causal effect; the holdout uplift below is causal.")
+    _r.figure(attribution_fig, "Attributed revenue by channel and model")
+    _r.table(uplift, "Win-back campaign: uplift against the random holdout")
+    _path = _r.save(Path(folder.value) / "reports" / "04_strategy.html")
+    mo.md(f"Report written to `{_path}`: it opens offline; identifiers and groups under 10 left out.")
     return
 
 

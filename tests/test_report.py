@@ -1,0 +1,213 @@
+"""Reports: one offline HTML file, privacy by default, rendered in a real headless Chromium."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+from plotly.offline import get_plotlyjs
+from typer.testing import CliRunner
+
+import cxlib
+from cxlib import journeys, personas, report, simulate
+from cxlib.cli import app
+
+from .conftest import chromium_path, require
+
+pytestmark = pytest.mark.xdist_group("report")
+
+ARTIFACTS = Path(os.environ.get("CX_TEST_ARTIFACTS", Path(__file__).resolve().parent.parent / "artifacts"))
+
+
+def _page_without_plotly(html: str) -> str:
+    """The report without the inlined plotly.js library (which holds many words and numbers of its own)."""
+    return html.replace(get_plotlyjs(), "")
+
+
+# -- building blocks -------------------------------------------------------------------------------------
+
+
+def test_redact_text_masks_emails_and_phones_not_numbers():
+    s = "Mail jo.b+x@shop.co.uk or call 07903-125-291, +44 7000 031069, 00447155345287; 12,345.60 on 2026-01-31"
+    out = report.redact_text(s)
+    assert "@" not in out and out.count("[phone]") == 3 and "12,345.60" in out and "2026-01-31" in out
+
+
+def test_identifier_columns_removed_unless_include_pii(tmp_path):
+    df = pd.DataFrame(
+        {"email": ["a@b.co"], "last_name": ["Moore"], "persona_name": ["Big spenders"], "customers": [50]}
+    )
+    safe = report.Report("t")
+    safe.table(df, "people")
+    html = safe.to_html()
+    assert "a@b.co" not in html and "Moore" not in html and "Big spenders" in html
+    assert "Identifier column(s) email, last_name removed" in html
+    full = report.Report("t", include_pii=True)
+    full.table(df, "people")
+    html = full.to_html()
+    assert "a@b.co" in html and "Moore" in html and "includes personal data" in html
+
+
+def test_small_groups_merged_into_other_or_left_out():
+    df = pd.DataFrame({"channel": ["web", "tv", "radio", "fax"], "customers": [100, 6, 5, 2], "rate": [0.1] * 4})
+    r = report.Report("t", min_group_size=10)
+    r.table(df, "channels")
+    html = r.to_html()
+    assert "other (3 groups under 10)" in html and ">13<" in html and ">radio<" not in html
+    assert "3 row(s) describing fewer than 10 customers merged into “other”" in html
+    r2 = report.Report("t", min_group_size=10)
+    r2.table(df.iloc[[0, 3]], "channels")
+    assert "left out" in r2.to_html() and ">fax<" not in r2.to_html()
+    r3 = report.Report("t", min_group_size=0)
+    r3.table(df, "channels")
+    assert ">fax<" in r3.to_html()
+
+
+def test_figure_suppression_of_small_sankey_links_and_bars():
+    sk = go.Figure(
+        go.Sankey(node={"label": ["a", "b", "c"]}, link={"source": [0, 0], "target": [1, 2], "value": [50, 3]})
+    )
+    bar = go.Figure(go.Bar(x=["x", "y"], y=[40, 4], text=[40, 4]))
+    r = report.Report("t")
+    r.figure(sk, "flows", counts=True)
+    r.figure(bar, "bars", counts=True)
+    r.figure(go.Figure(go.Bar(x=["x", "y"], y=[40, 4])), "revenue, not counts")
+    assert "1 chart element(s) describing fewer than 10 customers were left out of “flows”." in r.privacy_notes
+    assert "1 chart element(s) describing fewer than 10 customers were left out of “bars”." in r.privacy_notes
+    assert len(r.privacy_notes) == 2
+
+
+def test_page_is_self_contained_with_plotly_inlined_once(tmp_path):
+    r = report.Report("Quarter", as_of="2026-03-31", sources=["crm", "web"])
+    r.section("One")
+    for i in range(3):
+        r.figure(go.Figure(go.Scatter(x=[1, 2], y=[i, i + 1])), f"fig {i}")
+    r.section("Two")
+    r.metric("Customers", 1234, "+5%")
+    r.markdown("Some *prose* with a [link](#s1).")
+    html = r.save(tmp_path / "deep" / "r.html").read_text()
+    assert html.count(get_plotlyjs()) == 1 and html.count("Plotly.newPlot") == 3
+    rest = _page_without_plotly(html)
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", rest), "no external resource"
+    assert "<link" not in rest and "@import" not in rest
+    assert "Data as of 2026-03-31" in html and "Sources: crm, web" in html and "Generated " in html
+    assert '<a href="#s1">One</a>' in html and '<a href="#s2">Two</a>' in html
+
+
+def test_page_without_figures_has_no_plotly():
+    r = report.Report("t")
+    r.markdown("just text")
+    assert "Plotly" not in r.to_html()
+
+
+# -- the standard report on a generated workspace ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def full_workspace(workspace, tmp_path_factory) -> Path:
+    """The unified test company with every later step run: journeys, personas, scenarios."""
+    folder = tmp_path_factory.mktemp("report_ws")
+    shutil.copy(workspace / "workspace.duckdb", folder / "workspace.duckdb")
+    journeys.build(folder)
+    personas.write_personas(folder)
+    simulate.build(folder, draws=500)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def standard(full_workspace, tmp_path_factory) -> Path:
+    r = report.standard_report(full_workspace)
+    return r.save(tmp_path_factory.mktemp("report") / "journey_report.html")
+
+
+def test_standard_report_has_every_section(standard):
+    html = standard.read_text()
+    for name in ("Customers and sources", "Personas", "Journeys", "Strategy", "Attribution", "Privacy"):
+        assert f">{name}</a>" in html, name
+    assert "Why did they not buy?" in html and "Scenarios ranked by revenue gain" in html
+    assert standard.stat().st_size < 6_000_000
+
+
+def test_standard_report_holds_no_personal_data(standard, full_workspace):
+    """None of the workspace's e-mails, phones or surnames appear anywhere in the shared report."""
+    rest = _page_without_plotly(standard.read_text())
+    with cxlib.connect(full_workspace, read_only=True) as ws:
+        c = ws.table("contacts").select("email", "phone", "last_name").to_pandas()
+        emails = set(ws.table("events").email.to_pandas().dropna()) | set(c["email"].dropna())
+    for e in emails:
+        assert e not in rest, e
+    for p in c["phone"].dropna().unique():
+        digits = re.sub(r"\D", "", p)
+        assert p not in rest and digits not in rest, p
+    surnames = {s for s in c["last_name"].dropna().unique() if len(s) >= 3}
+    found = [s for s in surnames if re.search(rf"(?<![A-Za-z0-9+/]){re.escape(s)}(?![A-Za-z0-9+/])", rest)]
+    assert not found
+
+
+def test_sections_missing_steps_say_which_command_adds_them(workspace):
+    r = report.standard_report(workspace, sections=["personas", "strategy"])
+    html = r.to_html()
+    assert "run `cx personas" not in html  # rendered as code
+    assert "cx personas FOLDER</code>" in html and "cx simulate FOLDER</code>" in html
+
+
+def test_unknown_section_is_a_clear_error(workspace):
+    with pytest.raises(ValueError, match="unknown report section"):
+        report.standard_report(workspace, sections=["nope"])
+
+
+def test_cli_report(full_workspace, tmp_path):
+    out = tmp_path / "r.html"
+    res = CliRunner().invoke(app, ["report", str(full_workspace), "--out", str(out), "--min-group-size", "5"])
+    assert res.exit_code == 0, res.output
+    assert out.exists() and "report written to" in res.output
+    res = CliRunner().invoke(app, ["report", str(tmp_path / "nowhere")])
+    assert res.exit_code == 2 and "run `cx load" in res.output
+
+
+# -- in a real browser ------------------------------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_report_renders_offline_in_chromium(standard):
+    chromium = chromium_path()
+    require(chromium is not None, "Chromium")
+    from playwright.sync_api import sync_playwright
+
+    requests: list[str] = []
+    problems: list[str] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(
+            executable_path=chromium, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+        )
+        try:
+            ctx = browser.new_context(offline=True, viewport={"width": 1280, "height": 900})
+            page = ctx.new_page()
+            page.on("request", lambda r: requests.append(r.url))
+            page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: problems.append(str(e)))
+            page.goto(standard.as_uri(), wait_until="load")
+            page.wait_for_function("document.querySelectorAll('svg.main-svg').length >= 8", timeout=30_000)
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(ARTIFACTS / "journey_report_first_screen.png"))
+            assert page.locator("g.sankey-node").count() >= 5  # the stage Sankey drew its nodes
+            assert page.locator("g.funnellayer path").count() >= 1 or page.locator(".funnellayer").count() >= 1
+            fan = page.locator(".js-plotly-plot", has_text="cumulative_revenue vs baseline")
+            assert fan.count() == 1 and fan.locator("g.scatterlayer g.trace").count() >= 2
+            # tables sort without a network: click "customers" in the personas table, largest last → first
+            table = page.locator("table.sortable", has_text="Personas: size, value")
+            header = table.locator("th", has_text="customers")
+            header.click()
+            header.click()
+            first = table.locator("tbody tr").first.locator("td").nth(1).inner_text()
+            values = [int(x.replace(",", "")) for x in table.locator("tbody tr td:nth-child(2)").all_inner_texts()]
+            assert int(first.replace(",", "")) == max(values)
+        finally:
+            browser.close()
+    assert not problems, problems
+    assert [u for u in requests if not u.startswith("file://")] == [], "no request leaves the file"
