@@ -3,7 +3,7 @@
 The public API is listed in ``__all__``; modules hold one step each
 (:mod:`cxlib.schema`, :mod:`cxlib.io`, :mod:`cxlib.synth`, :mod:`cxlib.engine`, :mod:`cxlib.unify`,
 :mod:`cxlib.personas`, :mod:`cxlib.journeys`, :mod:`cxlib.simulate`, :mod:`cxlib.attribution`, :mod:`cxlib.impact`,
-:mod:`cxlib.report`).
+:mod:`cxlib.report`, and :mod:`cxlib.case`, the hiring case).
 
 Examples
 --------
@@ -18,7 +18,7 @@ True
 True
 """
 
-from cxlib import attribution, engine, impact, io, journeys, personas, report, schema, simulate, synth, unify
+from cxlib import attribution, case, engine, impact, io, journeys, personas, report, schema, simulate, synth, unify
 from cxlib.engine import Workspace, connect
 from cxlib.io import LoadReport, load, validate
 from cxlib.schema import TABLES, DataError
@@ -31,6 +31,7 @@ __all__ = [
     "TABLES",
     "Workspace",
     "attribution",
+    "case",
     "connect",
     "engine",
     "impact",

@@ -764,48 +764,52 @@ def _mcell(args: list[str], body: str, returns: list[str]) -> str:
 
 
 def _jupyter_notebook(candidate: str, company: str) -> str:
-    import nbformat
-    from nbformat import v4
+    """The notebook as nbformat 4.5 JSON, written directly (so `cx case new` needs no Jupyter installed)."""
+    cells: list[dict] = []
 
-    cells = [
-        v4.new_markdown_cell(
-            f"# Hiring case: {company}\n\nFor **{candidate}**. Read `BRIEF.md` first. Each task below has a "
-            "work cell (start there; add as many cells as you like) and an **ANSWER** cell: type the values "
-            "themselves (a number, a word from the list, text in triple quotes), not expressions -- the "
-            "answers are read, not run."
-        ),
-        v4.new_code_cell(
-            "import os\nfrom pathlib import Path\n\nimport pandas as pd\n\nimport cxlib\n"
-            "from cxlib import impact, journeys, personas, simulate, unify\n\n"
-            "# the case's workspace: data/ next to this notebook (or the folder in CX_WORKSPACE)\n"
-            'folder = Path(os.environ.get("CX_WORKSPACE") or "data")\n'
-            "with cxlib.connect(folder, read_only=True) as ws:\n    overview = ws.summary()\noverview"
-        ),
-    ]
+    def add(kind: str, source: str, tags: tuple[str, ...] = ()) -> None:
+        cell: dict[str, Any] = {"cell_type": kind, "id": f"cell-{len(cells):02d}", "metadata": {}}
+        if tags:
+            cell["metadata"]["tags"] = list(tags)
+        cell["source"] = source.splitlines(keepends=True)
+        if kind == "code":
+            cell |= {"execution_count": None, "outputs": []}
+        cells.append(cell)
+
+    add(
+        "markdown",
+        f"# Hiring case: {company}\n\nFor **{candidate}**. Read `BRIEF.md` first. Each task below has a work "
+        "cell (start there; add as many cells as you like) and an **ANSWER** cell: type the values themselves "
+        "(a number, a word from the list, text in triple quotes), not expressions -- the answers are read, not "
+        "run.",
+    )
+    add(
+        "code",
+        "import os\nfrom pathlib import Path\n\nimport pandas as pd\n\nimport cxlib\n"
+        "from cxlib import impact, journeys, personas, simulate, unify\n\n"
+        "# the case's workspace: data/ next to this notebook (or the folder in CX_WORKSPACE)\n"
+        'folder = Path(os.environ.get("CX_WORKSPACE") or "data")\n'
+        "with cxlib.connect(folder, read_only=True) as ws:\n    overview = ws.summary()\noverview",
+    )
     for t in _TASK_TITLES:
-        cells.append(v4.new_markdown_cell(f"## Task {t}: {_TASK_TITLES[t]}\n\n{_task_text(t)}"))
+        add("markdown", f"## Task {t}: {_TASK_TITLES[t]}\n\n{_task_text(t)}")
         if t in _TASK_STARTERS:
             hints = "".join(f"# {h}\n" for h in _TASK_HINTS[t])
-            cells.append(
-                v4.new_code_cell(
-                    f"# Task {t}: your work (add cells as you like). Useful:\n{hints}" + _TASK_STARTERS[t][1]
-                )
-            )
-        body = f"# ======== ANSWER: task {t} ========\n" + _answer_assignments(t, "")
-        cells.append(v4.new_code_cell(body, metadata={"tags": ["answer"]}))
+            add("code", f"# Task {t}: your work (add cells as you like). Useful:\n{hints}{_TASK_STARTERS[t][1]}")
+        add("code", f"# ======== ANSWER: task {t} ========\n" + _answer_assignments(t, ""), tags=("answer",))
     rows = ", ".join(f'("{q.key}", {q.variable})' for q in QUESTIONS)
-    cells.append(v4.new_markdown_cell("## Your answers (as the grader will read them)"))
-    cells.append(v4.new_code_cell(f'pd.DataFrame([{rows}], columns=["answer", "value"])'))
-    nb = v4.new_notebook(
-        cells=cells,
-        metadata={
+    add("markdown", "## Your answers (as the grader will read them)")
+    add("code", f'pd.DataFrame([{rows}], columns=["answer", "value"])')
+    nb = {
+        "cells": cells,
+        "metadata": {
             "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"},
             "language_info": {"name": "python"},
         },
-    )
-    for i, c in enumerate(nb.cells):  # stable ids: the same case gives the same file
-        c["id"] = f"cell-{i:02d}"
-    return nbformat.writes(nb)
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
+    return json.dumps(nb, indent=1, ensure_ascii=False) + "\n"
 
 
 # --- the truth ----------------------------------------------------------------------------------------------

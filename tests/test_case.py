@@ -152,6 +152,7 @@ def test_jupyter_notebook_runs_headless(bundle):
     from nbclient import NotebookClient
 
     nb = nbformat.read(bundle / "case.ipynb", as_version=4)
+    nbformat.validate(nb)  # written without nbformat: still a valid notebook
     NotebookClient(nb, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(bundle)}}).execute()
     answers = [c for c in nb.cells if "answer" in c.get("metadata", {}).get("tags", [])]
     assert len(answers) == 5 and all("ANSWER" in c.source for c in answers)
