@@ -39,6 +39,7 @@ import re
 import secrets
 import shutil
 import tempfile
+import textwrap
 import zipfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -288,8 +289,8 @@ def case_design(seed: int) -> dict[str, Any]:
     effects large enough that the intended answers are clear: one of three failure patterns (a service
     failure at consideration -> purchase, a campaign whose traffic never considers, or a campaign whose
     traffic considers but never buys), the most valuable persona (app loyalists or big-ticket buyers, by
-    the persona mix), the most at-risk persona (service-reliant customers or window shoppers, by their
-    churn), and the win-back offer's true uplift.
+    the persona mix), the most at-risk persona (big-ticket buyers -- only when app loyalists are the most
+    valuable -- or window shoppers, by their churn), and the win-back offer's true uplift.
 
     Examples
     --------
@@ -304,7 +305,9 @@ def case_design(seed: int) -> dict[str, Any]:
     rng = np.random.default_rng([int(seed), CASE_FORMAT, 0xCA5E])
     pattern = ("service", "campaign_awareness", "campaign_consideration")[int(rng.integers(3))]
     valuable = ("loyal_app", "big_ticket")[int(rng.integers(2))]
-    at_risk = ("service_reliant", "window_shopper")[int(rng.integers(2))]
+    # churning big-ticket buyers would no longer be clearly the most valuable: they are at risk only when app
+    # loyalists are the most valuable (then mostly, so that each at-risk persona comes up about as often)
+    at_risk = "big_ticket" if valuable == "loyal_app" and rng.random() < 0.8 else "window_shopper"
     base = {p: synth._PERSONA_SPECS[p]["share"] * rng.uniform(0.85, 1.15) for p in synth.PERSONAS}
     if valuable == "big_ticket":
         base["big_ticket"], base["loyal_app"] = rng.uniform(0.27, 0.31), rng.uniform(0.05, 0.07)
@@ -312,9 +315,11 @@ def case_design(seed: int) -> dict[str, Any]:
         base["loyal_app"], base["big_ticket"] = rng.uniform(0.20, 0.24), rng.uniform(0.09, 0.12)
     total = sum(base.values())
     shares = tuple(round(float(base[p] / total), 4) for p in synth.PERSONAS)
+    # big-ticket buyers start from a low churn, window shoppers from a high one: both end up clearly first
+    boost = rng.uniform(3.0, 3.5) if at_risk == "big_ticket" else rng.uniform(2.0, 2.4)
     churn = tuple(
-        (p, round(float(rng.uniform(2.0, 2.4)), 2) if p == at_risk else 0.6)
-        for p in ("service_reliant", "deal_seeker", "window_shopper")
+        (p, round(float(boost), 2) if p == at_risk else 0.5)
+        for p in ("service_reliant", "deal_seeker", "big_ticket", "window_shopper")
     )
     if pattern == "service":
         kw = dict(
@@ -471,7 +476,7 @@ def new_case(
     )
     (out / "case.yml").write_text(header + yaml.safe_dump(key, sort_keys=False, allow_unicode=True))
     summary = report.summary
-    (out / "BRIEF.md").write_text(_brief(key["candidate"], design["company"], summary, n_customers))
+    (out / "BRIEF.md").write_text(_brief(key["candidate"], design["company"], summary))
     (out / "case.py").write_text(_marimo_notebook(key["candidate"], design["company"]))
     (out / "case.ipynb").write_text(_jupyter_notebook(key["candidate"], design["company"]))
     (out / "answers.yml").write_text(_answer_template(key["candidate"]))
@@ -501,7 +506,12 @@ def _zip(out: Path, name: str) -> Path:
 
 
 def _task_text(task: int) -> str:
-    """The task as the brief and the notebooks state it (definitions included)."""
+    """The task as the brief and the notebooks state it (definitions included), wrapped for reading."""
+    paragraphs = _task_paragraphs(task).split("\n\n")
+    return "\n\n".join(p if p.startswith("- ") else textwrap.fill(p, 110, break_on_hyphens=False) for p in paragraphs)
+
+
+def _task_paragraphs(task: int) -> str:
     if task == 1:
         return (
             "**Unify the sources and report how many real customers there are.** The systems (shop, CRM, "
@@ -525,7 +535,8 @@ def _task_text(task: int) -> str:
         kinds = "\n".join(f"- `{k}`: {v}" for k, v in PERSONA_ARCHETYPES.items())
         return (
             "**Define the personas; say which one to prioritise and why.** Find the personas of the customers "
-            "who have bought, and match each to one of these archetypes:\n\n"
+            "who have bought, and match each to one of these five archetypes (`personas.PersonaModel(n_personas=5)` "
+            "fits five; the automatic choice may merge two):\n\n"
             f"{kinds}\n\n"
             "Which is the **most valuable** (the most revenue in the last 12 months of data, in total) and "
             "which is the **most at risk** (the highest share of its customers who have bought now at risk "
@@ -574,7 +585,7 @@ _TASK_HINTS = {
         "look at who drops out: by acquisition campaign, by service contact before the drop",
     ],
     3: [
-        "model, profiles = personas.write_personas(folder)  # after journeys.build",
+        "model, profiles = personas.write_personas(folder, personas.PersonaModel(n_personas=5))  # after journeys",
         "personas.profile_heatmap(model); ws.table('personas'); ws.table('customer_stages')",
     ],
     4: [
@@ -607,10 +618,10 @@ _TASK_STARTERS = {
 }
 
 
-def _brief(candidate: str, company: str, summary: pd.DataFrame, n_customers: int) -> str:
+def _brief(candidate: str, company: str, summary: pd.DataFrame) -> str:
     rows = "\n".join(
         f"| `{r.table_name}` | {int(r.rows_in):,} | {int(r.rows_quarantined):,} | "
-        f"{str(r.first_ts)[:10]} .. {str(r.last_ts)[:10]} |"
+        f"{_day(r.first_ts)} .. {_day(r.last_ts)} |"
         for r in summary.itertuples()
     )
     total = sum(_TASK_MINUTES.values())
@@ -637,7 +648,7 @@ data covers two years. Everything in it is synthetic: no real person is in it.
 
 `data/` is a CX Workspace: the systems' raw exports (never edit them) and `data/workspace.duckdb`, where
 they are already **loaded** (`cx load` has run: bad rows are in the `quarantine` table) but **not unified**:
-that is your first task. About {n_customers:,} people appear in it in one way or another.
+that is your first task.
 
 | table | rows | quarantined at load | dates |
 |---|---:|---:|---|
@@ -650,7 +661,7 @@ function has a docstring with an example. Use anything else you like as well.
 
 - **Notebook:** `marimo edit case.py` (or open `case.ipynb` in JupyterLab). Both load the workspace with
   `cxlib` and have one clearly marked **ANSWER** cell per task.
-- Time: about {total // 60} hours {total % 60} minutes in all ({per_task}).
+- Time: about {total / 60:g} hours in all ({per_task}).
   Stop when the time is up and write down what you would do next instead.
 - Work on your own; the data and the questions are yours alone (every candidate gets a different company).
 
@@ -668,6 +679,10 @@ files you filled in (and your notebook, so we can follow your reasoning).
 Numbers are scored against the company's truth with tolerances (close counts); the written answers are
 discussed with you in the interview.
 """
+
+
+def _day(ts: Any) -> str:
+    return "-" if pd.isna(ts) else str(ts)[:10]
 
 
 def _answer_template(candidate: str) -> str:

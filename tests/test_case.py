@@ -24,7 +24,7 @@ from cxlib.schema import DataError
 pytestmark = pytest.mark.xdist_group("case")
 
 N = 1_500  # small companies: the mechanics, not the statistics, are under test here
-SEED_A = 1234  # a campaign whose traffic considers but never buys; app loyalists; service-reliant at risk
+SEED_A = 1234  # a campaign whose traffic considers but never buys; app loyalists; big-ticket buyers at risk
 SEED_B = 4  # a pre-sale service failure; big-ticket buyers; window shoppers at risk
 
 
