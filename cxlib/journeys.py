@@ -1364,8 +1364,8 @@ def filter_touchpoints(
     """The touchpoints of some personas, on some channels, between two dates: what an explorer's controls select.
 
     An empty ``personas`` or ``channels`` selects all of them. ``start`` and ``end`` bound ``ts``; an ``end``
-    given as a date (no time) includes that whole day. Filter staged touchpoints (:func:`staged_touchpoints`)
-    so that stages stay those of each customer's whole history.
+    given as a day (a ``date``, or a ``"YYYY-MM-DD"`` string) includes that whole day. Filter staged
+    touchpoints (:func:`staged_touchpoints`) so that stages stay those of each customer's whole history.
 
     Examples
     --------
@@ -1379,8 +1379,15 @@ def filter_touchpoints(
     ['a', 'b']
     >>> len(filter_touchpoints(tp, personas=["P1"], end=dt.date(2024, 1, 2)).to_pandas())  # 18:30 is in
     2
+    >>> len(filter_touchpoints(tp, start="2024-01-02", end="2024-01-03").to_pandas())
+    2
     """
     filters = {col: list(values) for col, values in (("persona", personas), ("channel", channels)) if values}
+    if isinstance(end, str) and len(end.strip()) == 10:  # "YYYY-MM-DD": a day, not its first instant
+        try:
+            end = date.fromisoformat(end.strip())
+        except ValueError:
+            pass
     if isinstance(end, date) and not isinstance(end, datetime):
         end = pd.Timestamp(end) + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
     return _filtered(_table(touchpoints), filters, start, end)
