@@ -1,13 +1,14 @@
-# Two commands: `make demo` and `make test`. Both create/update .venv first.
+# Two commands: `make demo` and `make test` (`make app` serves the built demo again). Both create/update .venv first.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: demo test lint system-deps bench clean help
+.PHONY: demo app test lint system-deps bench clean help
 
 help:
 	@echo "make demo [ARGS=--no-serve]   build the demo workspace in data/demo and serve the notebooks"
+	@echo "make app [ARGS=...]           serve data/demo's notebooks read-only as apps (cx app; ARGS=--help for options)"
 	@echo "make test                     install everything the tests need and run the whole suite"
 	@echo "make lint                     ruff"
 	@echo "make bench                    benchmarks/bench_generate.py"
@@ -27,6 +28,9 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 
 demo: $(VENV)/.installed
 	$(BIN)/cx demo $(ARGS)
+
+app: $(VENV)/.installed
+	$(BIN)/cx app data/demo $(ARGS)
 
 system-deps:
 	bash scripts/install-system-deps.sh

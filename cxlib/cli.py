@@ -15,7 +15,6 @@ Examples
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -257,6 +256,132 @@ def notebooks_dir() -> Path:
     return here if here.is_dir() else Path.cwd() / "notebooks"
 
 
+# --- serving the notebooks (cx app, cx edit, cx demo) ----------------------------------------------------------
+
+_LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def _marimo_command(mode: str, target: Path, host: str, port: int, authenticated: bool) -> list[str]:
+    """The ``marimo run|edit`` command line; the token itself goes on stdin (``--token-password-file -``).
+
+    Passed on stdin, not as ``--token-password``, so that it never shows in the process list. marimo's own
+    ``run --token`` without a password derives the token from the notebook's source: anyone with the code
+    could compute it, so a token is always ours.
+    """
+    cmd = [sys.executable, "-m", "marimo", mode, str(target), "--host", host, "--port", str(port), "--headless"]
+    cmd += ["--token", "--token-password-file", "-"] if authenticated else ["--no-token"]
+    if mode == "edit":
+        cmd.append("--skip-update-check")  # no call to the internet from a server that holds customer data
+    return cmd
+
+
+def _serve_notebooks(
+    mode: str,
+    folder: Path,
+    target: Path,
+    host: str,
+    port: int,
+    token: str | None = None,
+    password: bool = False,
+) -> None:
+    """Serve ``target`` (a notebook or the notebooks folder) with ``marimo run|edit`` on ``folder``'s workspace.
+
+    Local-only by default. Bound to any other interface it always needs a token: the given one, a typed
+    password, or a random one printed in the URL. ``edit`` always uses one (an editor runs any code).
+    """
+    import secrets
+    import socket
+
+    from cxlib.io import DATABASE_NAME
+
+    if not folder.is_dir():
+        _fail(FileNotFoundError(f"no such workspace folder: {folder}"))
+    if not (folder / DATABASE_NAME).exists():
+        _fail(FileNotFoundError(f"{folder} has no {DATABASE_NAME}: build it with `cx load {folder}` (or `make demo`)"))
+    if not target.exists():
+        _fail(FileNotFoundError(f"no such notebook or folder: {target}"))
+    if token is not None and password:
+        _fail(ValueError("give either --token or --password, not both"))
+    if password:
+        token = typer.prompt("password for the app", hide_input=True, confirmation_prompt=True)
+    elif token is None and (mode == "edit" or host not in _LOCAL_HOSTS):
+        token = secrets.token_urlsafe(24)
+    shown = socket.gethostname() if host in ("0.0.0.0", "::") else host
+    url = f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
+    if token and not password:
+        url += f"?access_token={token}"
+    env = {**os.environ, "CX_WORKSPACE": str(folder.resolve())}
+    what = "editing" if mode == "edit" else "serving"
+    typer.echo(f"{what} {target.name} on {folder} at {url}" + (" (password login)" if password else ""))
+    typer.echo("Ctrl+C to stop")
+    try:
+        subprocess.run(_marimo_command(mode, target, host, port, bool(token)), env=env, input=token or "", text=True)
+    except KeyboardInterrupt:
+        pass
+
+
+def _notebook(name: str | None) -> Path:
+    """A notebook of the project by file or short name (``journeys`` → ``notebooks/03_journeys.py``), or all."""
+    if name is None:
+        return notebooks_dir()
+    if Path(name).suffix == ".py" and Path(name).exists():
+        return Path(name)
+    hits = sorted(p for p in notebooks_dir().glob("*.py") if name in (p.name, p.stem, p.stem.partition("_")[2]))
+    if not hits:
+        names = ", ".join(p.stem for p in sorted(notebooks_dir().glob("*.py")))
+        _fail(FileNotFoundError(f"no notebook {name!r}; the project has {names}"))
+    return hits[0]
+
+
+Host = Annotated[str, typer.Option(help="Interface to bind (customer data: keep it local; others need a token).")]
+Port = Annotated[int, typer.Option(help="Port to serve on.")]
+Token = Annotated[
+    str | None,
+    typer.Option(
+        envvar="CX_APP_TOKEN",
+        help="Access token (or env CX_APP_TOKEN). Required off localhost: a random one is made if not given.",
+    ),
+]
+Password = Annotated[
+    bool, typer.Option("--password", help="Ask for a password that users type on the login page instead of a token.")
+]
+NotebookName = Annotated[
+    str | None, typer.Option(help="One notebook (e.g. journeys or notebooks/03_journeys.py) instead of all.")
+]
+
+
+@app.command("app")
+def app_command(
+    folder: Folder,
+    host: Host = "127.0.0.1",
+    port: Port = 2718,
+    token: Token = None,
+    password: Password = False,
+    notebook: NotebookName = None,
+) -> None:
+    """Serve the notebooks read-only as apps (marimo run) on the workspace in FOLDER.
+
+    Example: cx app data/demo --host 0.0.0.0 --port 8080 --token "$(openssl rand -hex 16)"
+    """
+    _serve_notebooks("run", folder, _notebook(notebook), host, port, token, password)
+
+
+@app.command()
+def edit(
+    folder: Folder,
+    host: Host = "127.0.0.1",
+    port: Port = 2718,
+    token: Token = None,
+    password: Password = False,
+    notebook: NotebookName = None,
+) -> None:
+    """Open the notebooks for editing (marimo edit) on the workspace in FOLDER; always behind a token.
+
+    Example: cx edit data/demo --notebook journeys
+    """
+    _serve_notebooks("edit", folder, _notebook(notebook), host, port, token, password)
+
+
 @app.command()
 def demo(
     out: Annotated[Path, typer.Option(help="Workspace folder for the demo company.")] = Path("data/demo"),
@@ -298,16 +423,7 @@ def demo(
     typer.echo(f"built {out} in {time.perf_counter() - t0:.1f}s")
     if not serve:
         return
-    marimo = shutil.which("marimo") or str(Path(sys.executable).parent / "marimo")
-    env = {**os.environ, "CX_WORKSPACE": str(out.resolve())}
-    cmd = [marimo, "run", str(notebooks_dir()), "--host", host, "--port", str(port), "--headless"]
-    if host not in ("127.0.0.1", "localhost", "::1"):
-        cmd.append("--token")  # the app holds customer data: never open it to a network without a token
-    typer.echo(f"serving the notebooks at http://{host}:{port} (Ctrl+C to stop)")
-    try:
-        subprocess.run(cmd, env=env, check=False)
-    except KeyboardInterrupt:
-        pass
+    _serve_notebooks("run", out, notebooks_dir(), host, port)
 
 
 @app.command("personas")

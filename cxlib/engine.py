@@ -86,9 +86,20 @@ class Workspace:
 
     def scratch(self, name: str, obj: pd.DataFrame | ibis.Table) -> ibis.Table:
         """Materialise an intermediate result: a temporary table on DuckDB (so read-only workspaces work and
-        nothing is left behind), a regular one on backends without temporary tables (Spark)."""
+        nothing is left behind), a regular one on backends without temporary tables (Spark).
+
+        On DuckDB the rows are written in whatever order is fastest (``preserve_insertion_order`` off for
+        the write): a scratch table is an intermediate whose row order nothing reads, and keeping the
+        order is what runs large writes out of memory. Read one with an ``order_by`` when order matters.
+        """
         temp = self.name == "duckdb"
-        t = self.backend.create_table(name, obj, overwrite=True, temp=temp)
+        if temp:
+            self.backend.raw_sql("SET preserve_insertion_order = false")
+        try:
+            t = self.backend.create_table(name, obj, overwrite=True, temp=temp)
+        finally:
+            if temp:
+                self.backend.raw_sql("SET preserve_insertion_order = true")
         self._scratch.add(name)
         return t
 

@@ -35,6 +35,7 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +59,7 @@ __all__ = [
     "current_stage",
     "diagnose_dropoff",
     "diagnose_returns",
+    "filter_touchpoints",
     "funnel",
     "funnel_figure",
     "journey_map",
@@ -68,6 +70,7 @@ __all__ = [
     "stage_counts",
     "stage_counts_figure",
     "stage_history",
+    "staged_touchpoints",
     "step_matrix",
     "transitions",
 ]
@@ -1294,3 +1297,97 @@ def build(
     ws.write("stage_history", stage_history(tp, sm).order_by(["customer_id", "month"]))
     counts = cur.groupby("stage").size().reindex(list(STAGES), fill_value=0)
     return counts.rename("customers").reset_index()
+
+
+# --- explorers (the JupyterLab journey explorer, notebooks) -----------------------------------------------------
+
+
+def staged_touchpoints(
+    workspace: str | Path | Workspace,
+    stage_map: StageMap | Mapping | str | Path | None = None,
+    include_unidentified: bool = False,
+) -> ibis.Table:
+    """The workspace's journey touchpoints, staged once and held in memory for an explorer to redraw from.
+
+    ``touchpoints`` (as :func:`analysis_touchpoints` gives them) → the same rows plus ``persona`` (when the
+    workspace has a ``personas`` table) and the columns :func:`assign_stages` adds, materialised in an
+    in-memory DuckDB: every redraw of a Sankey or funnel then reads memory, not the workspace file, and the
+    file is not held open. The stage map is the workspace's ``stage_map.yml`` when there is one, as in
+    :func:`build`.
+
+    Parameters
+    ----------
+    workspace : folder, path or Workspace
+        A unified workspace (``cx unify`` has run).
+    stage_map : StageMap, dict, YAML path or None
+        The rules (default: ``FOLDER/stage_map.yml``, else :data:`DEFAULT_STAGE_MAP`).
+    include_unidentified : bool
+        Keep the rows that carried no identifier at all.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from cxlib import io, synth, unify
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = synth.write_company(folder, n_customers=150, seed=3, months=4, progress=False)
+    >>> _ = io.load(folder, progress=False)
+    >>> _ = unify.unify(folder, probabilistic=False, progress=False)
+    >>> staged = staged_touchpoints(folder)
+    >>> {"customer_id", "ts", "event", "channel", "stage"} <= set(staged.columns)
+    True
+    """
+    own = not isinstance(workspace, Workspace)
+    ws = connect(workspace, read_only=True) if own else workspace
+    try:
+        if not ws.has("touchpoints"):
+            raise DataError(f"{ws.name}: no touchpoints table; run `cx unify {ws.folder or ''}` first")
+        if stage_map is None and ws.folder is not None and (ws.folder / "stage_map.yml").exists():
+            stage_map = ws.folder / "stage_map.yml"
+        tp = analysis_touchpoints(ws, include_unidentified)
+        if ws.has("personas"):
+            tp = tp.left_join(ws.table("personas").select("customer_id", "persona"), "customer_id")
+            tp = tp.drop(*[c for c in tp.columns if c.endswith("_right")])
+        staged = assign_stages(tp, stage_map).to_pyarrow()
+    finally:
+        if own:
+            ws.close()
+    return ibis.duckdb.connect().create_table("staged", staged)
+
+
+def filter_touchpoints(
+    touchpoints: pd.DataFrame | ibis.Table,
+    personas: Sequence[str] = (),
+    channels: Sequence[str] = (),
+    start: str | date | None = None,
+    end: str | date | None = None,
+) -> ibis.Table:
+    """The touchpoints of some personas, on some channels, between two dates: what an explorer's controls select.
+
+    An empty ``personas`` or ``channels`` selects all of them. ``start`` and ``end`` bound ``ts``; an ``end``
+    given as a day (a ``date``, or a ``"YYYY-MM-DD"`` string) includes that whole day. Filter staged
+    touchpoints (:func:`staged_touchpoints`) so that stages stay those of each customer's whole history.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> import pandas as pd
+    >>> tp = pd.DataFrame({
+    ...     "customer_id": ["a", "a", "b"], "channel": ["web", "email", "web"], "persona": ["P1", "P1", "P2"],
+    ...     "ts": pd.to_datetime(["2024-01-01 09:00", "2024-01-02 18:30", "2024-01-03 08:00"]),
+    ... })
+    >>> filter_touchpoints(tp, channels=["web"]).to_pandas()["customer_id"].tolist()
+    ['a', 'b']
+    >>> len(filter_touchpoints(tp, personas=["P1"], end=dt.date(2024, 1, 2)).to_pandas())  # 18:30 is in
+    2
+    >>> len(filter_touchpoints(tp, start="2024-01-02", end="2024-01-03").to_pandas())
+    2
+    """
+    filters = {col: list(values) for col, values in (("persona", personas), ("channel", channels)) if values}
+    if isinstance(end, str) and len(end.strip()) == 10:  # "YYYY-MM-DD": a day, not its first instant
+        try:
+            end = date.fromisoformat(end.strip())
+        except ValueError:
+            pass
+    if isinstance(end, date) and not isinstance(end, datetime):
+        end = pd.Timestamp(end) + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+    return _filtered(_table(touchpoints), filters, start, end)

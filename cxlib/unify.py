@@ -209,6 +209,22 @@ class UnifyResult:
 # --- normalisers (Ibis expressions, so they run in the engine) -----------------------------------------------------
 
 
+def _trim(s: ibis.StringValue) -> ibis.StringValue:
+    """Leading and trailing whitespace removed, the same on every engine.
+
+    Not ``StringValue.strip()``: on PySpark, ibis 12 compiles it to ``TRIM(' \\t\\n\\r\\v\\f' FROM s)``, where Spark
+    reads ``\\v`` and ``\\f`` as the letters v and f, so ``"fatima@x.fr"`` lost its first letter.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> t = ibis.memtable({"s": [" fatima@x.fr\\t", "ck_01f", None]})
+    >>> t.select(s=_trim(t.s)).to_pyarrow()["s"].to_pylist()
+    ['fatima@x.fr', 'ck_01f', None]
+    """
+    return s.re_replace(r"^\s+|\s+$", "")
+
+
 def normalise_email(e: ibis.StringValue) -> ibis.StringValue:
     """Lower-case, trim, drop ``+tags``, fold gmail dots; null when it is not an address.
 
@@ -219,7 +235,7 @@ def normalise_email(e: ibis.StringValue) -> ibis.StringValue:
     >>> t.select(n=normalise_email(t.e)).to_pyarrow()["n"].to_pylist()
     ['robsmith@gmail.com', 'x@y.co', None, None]
     """
-    e = e.strip().lower()
+    e = _trim(e).lower()
     valid = e.re_search(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     at = e.find("@")
     local = e.substr(0, at).re_replace(r"\+.*$", "")
@@ -243,7 +259,7 @@ def normalise_phone(
     >>> t.select(n=normalise_phone(t.p, t.c)).to_pyarrow()["n"].to_pylist()
     ['+447700900123', '+447700900123', '+447700900123', None]
     """
-    raw = phone.strip()
+    raw = _trim(phone)
     digits = raw.re_replace(r"\(0\)", "").re_replace(r"[^0-9]", "")
     if country is None or isinstance(country, str):
         country = ibis.literal(country or default_country)
@@ -282,13 +298,13 @@ def _identifiers(ws: Workspace, cfg: UnifyConfig) -> ibis.Table:
         if name == "contacts":
             candidates.append(("record", key))
         if "contact_ref" in t.columns:
-            candidates.append(("record", t.contact_ref.strip()))
+            candidates.append(("record", _trim(t.contact_ref)))
         if "email" in t.columns:
             candidates.append(("email", normalise_email(t.email)))
         if "phone" in t.columns:
             candidates.append(("phone", normalise_phone(t.phone, country, cfg.default_country)))
         if "anonymous_id" in t.columns:
-            candidates.append(("anonymous_id", t.anonymous_id.strip()))
+            candidates.append(("anonymous_id", _trim(t.anonymous_id)))
         for id_type, value in candidates:
             parts.append(
                 t.select(**base, id_type=ibis.literal(id_type), id_value=value.cast("string")).filter(
@@ -476,7 +492,7 @@ def _contact_features(ws: Workspace, nodes: ibis.Table) -> pd.DataFrame:
     rec = nodes.filter(nodes.id_type == "record")
     c = c.join(rec, c.record_id == rec.id_value)
     up = lambda x: x.upper().re_replace(r"[^A-Z0-9]", "")  # noqa: E731
-    low = lambda x: x.lower().strip().re_replace(r"[.,'\-]", "")  # noqa: E731  (keeps letters such as ü)
+    low = lambda x: _trim(x.lower()).re_replace(r"[.,'\-]", "")  # noqa: E731  (keeps letters such as ü)
     out = c.select(
         record=c.record_id,
         component=c.component,
@@ -489,7 +505,8 @@ def _contact_features(ws: Workspace, nodes: ibis.Table) -> pd.DataFrame:
             else_=ibis.null("string"),
         ),
     )
-    return out.to_pandas()
+    # in a fixed order: splink's sampling and EM depend on row order, and engines return rows in any order
+    return out.order_by("record").to_pandas()
 
 
 def _union(parts: list[ibis.Table], distinct: bool = False) -> ibis.Table:
@@ -776,8 +793,9 @@ def _write_customers(ws: Workspace, links: ibis.Table, cfg: UnifyConfig) -> None
         n_records=base.count(),
         is_anonymous=base.customer_id.startswith("A").max(),
     )
-    srcs = base.select("customer_id", "source").distinct().order_by(["customer_id", "source"])
-    srcs = srcs.group_by("customer_id").aggregate(sources=srcs.source.collect(order_by=srcs.source))
+    srcs = base.select("customer_id", "source").distinct()
+    # collect, then sort the array: Spark has no ordered aggregation
+    srcs = srcs.group_by("customer_id").aggregate(sources=srcs.source.collect().sort())
     out = agg.join(srcs, "customer_id")
     prio = {s: i for i, s in enumerate(cfg.source_priority)}
     if ws.has("contacts"):
@@ -795,12 +813,12 @@ def _write_customers(ws: Workspace, links: ibis.Table, cfg: UnifyConfig) -> None
         dem_p = demoted.filter(demoted.id_type == "phone").select(phone_n="id_value", junk_p=ibis.literal(True))
         c = c.left_join(dem_e, "email_n").pipe(_tidy).left_join(dem_p, "phone_n").pipe(_tidy)
         attrs = {
-            "first_name": (c.first_name, c.first_name.lower().strip()),
-            "last_name": (c.last_name, c.last_name.lower().strip()),
+            "first_name": (c.first_name, _trim(c.first_name.lower())),
+            "last_name": (c.last_name, _trim(c.last_name.lower())),
             "email": (ibis.cases((c.junk_e.isnull(), c.email_n), else_=ibis.null("string")), None),
             "phone": (ibis.cases((c.junk_p.isnull(), c.phone_n), else_=ibis.null("string")), None),
-            "street": (c.street, c.street.lower().strip()),
-            "city": (c.city, c.city.lower().strip()),
+            "street": (c.street, _trim(c.street.lower())),
+            "city": (c.city, _trim(c.city.lower())),
             "postcode": (c.postcode, c.postcode.upper().re_replace(r"[^A-Z0-9]", "")),
             "country": (c.country, c.country.upper()),
             "birth_date": (c.birth_date, c.birth_date.cast("string")),
@@ -852,7 +870,7 @@ def _write_customers(ws: Workspace, links: ibis.Table, cfg: UnifyConfig) -> None
                 t = t.join(lkn, (t[_KEY[name]] == lkn.record_key) & (t.source == lkn.source))
                 raw.append(
                     t.filter(t.email.notnull()).select(
-                        "customer_id", email_sha256=t.email.strip().lower().hexdigest("sha256")
+                        "customer_id", email_sha256=_trim(t.email).lower().hexdigest("sha256")
                     )
                 )
         if raw:

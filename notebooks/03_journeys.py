@@ -23,14 +23,13 @@ def _():
     import os
     from pathlib import Path
 
-    import ibis
     import marimo as mo
     import plotly.express as px
 
     import cxlib
     from cxlib import journeys, report
 
-    return Path, cxlib, ibis, journeys, mo, os, px, report
+    return Path, cxlib, journeys, mo, os, px, report
 
 
 @app.cell
@@ -42,17 +41,13 @@ def _(Path, mo, os):
 
 
 @app.cell
-def _(Path, cxlib, folder, ibis, journeys, mo):
+def _(Path, cxlib, folder, journeys, mo):
     mo.stop(not (Path(folder.value) / "workspace.duckdb").exists(),
             mo.md(f"**No workspace at `{folder.value}`.** Build one with `make demo`."))
     with cxlib.connect(folder.value, read_only=True) as _ws:
         mo.stop(not _ws.has("touchpoints"), mo.md(f"**Not unified yet.** Run `cx unify {folder.value}`."))
-        _tp = journeys.analysis_touchpoints(_ws)
-        if _ws.has("personas"):
-            _tp = _tp.left_join(_ws.table("personas").select("customer_id", "persona"), "customer_id")
-            _tp = _tp.drop("customer_id_right")
-        # stages once, into memory: every control below then redraws from this table
-        staged = ibis.duckdb.connect().create_table("staged", journeys.assign_stages(_tp).to_pyarrow())
+    # stages (and personas) once, into memory: every control below then redraws from this table
+    staged = journeys.staged_touchpoints(folder.value)
     return (staged,)
 
 

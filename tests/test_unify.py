@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from ibis import _
 
 import cxlib
 from cxlib import io, synth, unify
@@ -233,6 +234,51 @@ def test_identity_graph_on_every_engine(engine):
     n = nodes.to_pandas()
     assert iterations >= 2 and n["component"].nunique() < len(n)
     assert set(demoted.to_pandas()["id_value"]) >= {"test@example.com", synth.CALL_CENTRE_PHONE.replace(" ", "")}
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+@pytest.mark.xdist_group("spark")
+def test_unify_end_to_end_on_spark_equals_duckdb(spark_session, tmp_path):
+    """The whole of unify on local PySpark: the same links, customers and touchpoints as on DuckDB.
+
+    Runs in its own Spark database, so the shared ``spark_workspace`` tables are not touched.
+    """
+    folder = tmp_path / "co"
+    synth.write_company(folder, n_customers=400, seed=3, months=6, progress=False)
+    io.load(folder)
+    before = spark_session.catalog.currentDatabase()
+    spark_session.sql("CREATE DATABASE IF NOT EXISTS unify_e2e")
+    spark_session.catalog.setCurrentDatabase("unify_e2e")
+    try:
+        ws = cxlib.connect(ibis.pyspark.connect(spark_session))
+        with cxlib.connect(folder, read_only=True) as src:
+            for name in src.list_tables():
+                if name in cxlib.TABLES or name in ("load_log", "quarantine"):
+                    spark_session.createDataFrame(src.table(name).to_pyarrow()).write.mode("overwrite").saveAsTable(
+                        name
+                    )
+        on_spark = unify.unify(ws)
+        keys = ["table_name", "source", "record_key"]
+        links_s = ws.table("identity_links").to_pandas().sort_values(keys, ignore_index=True)
+        cust_s = ws.table("customers").select("customer_id", "n_records", "email").to_pandas()
+        tp_s = ws.table("touchpoints").aggregate(n=_.count(), revenue=_.revenue.sum()).to_pandas()
+    finally:
+        spark_session.catalog.setCurrentDatabase(before)
+        spark_session.sql("DROP DATABASE IF EXISTS unify_e2e CASCADE")
+    on_duckdb = unify.unify(folder)
+    with cxlib.connect(folder, read_only=True) as w:
+        links_d = w.table("identity_links").to_pandas().sort_values(keys, ignore_index=True)
+        cust_d = w.table("customers").select("customer_id", "n_records", "email").to_pandas()
+        tp_d = w.table("touchpoints").aggregate(n=_.count(), revenue=_.revenue.sum()).to_pandas()
+    pd.testing.assert_frame_equal(links_s, links_d, check_dtype=False)
+    by = "customer_id"
+    pd.testing.assert_frame_equal(
+        cust_s.sort_values(by, ignore_index=True), cust_d.sort_values(by, ignore_index=True), check_dtype=False
+    )
+    assert tp_s["n"].iloc[0] == tp_d["n"].iloc[0]
+    assert tp_s["revenue"].iloc[0] == pytest.approx(tp_d["revenue"].iloc[0])
+    assert on_spark.summary["probabilistic_merges"].iloc[0] == on_duckdb.summary["probabilistic_merges"].iloc[0]
 
 
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])

@@ -1,0 +1,270 @@
+"""`cx app` and `cx edit`: the notebooks served as apps, local by default and behind a token otherwise.
+
+The command-line tests replace the server with a stub; the others start a real `cx app` (marimo run) on a
+free localhost port against the test workspace, once for the module, and talk to it over HTTP and from
+headless Chromium through Playwright.
+"""
+
+from __future__ import annotations
+
+import http.cookiejar
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from cxlib import cli
+
+from .conftest import chromium_path, require
+
+runner = CliRunner()
+TOKEN = "test-token-4f2a"
+NOTEBOOK = "03_journeys.py"
+
+
+# --- the command line, with the server stubbed out ---------------------------------------------------------------
+
+
+@pytest.fixture
+def served(monkeypatch):
+    """Record what `cx app`/`cx edit` would run instead of starting marimo."""
+    calls: list[dict] = []
+
+    def fake_run(cmd, env=None, input=None, text=None, **kw):
+        calls.append({"cmd": cmd, "env": env, "input": input})
+        return subprocess.CompletedProcess(cmd, 0)
+
+    monkeypatch.setattr(cli.subprocess, "run", fake_run)
+    return calls
+
+
+@pytest.fixture
+def folder(tmp_path) -> Path:
+    """A folder that looks like a workspace to the command (the server is stubbed, nothing reads it)."""
+    (tmp_path / "workspace.duckdb").touch()
+    return tmp_path
+
+
+@pytest.mark.parametrize("command", ["app", "edit"])
+def test_help_has_an_example(command):
+    r = runner.invoke(cli.app, [command, "--help"])
+    assert r.exit_code == 0 and f"Example: cx {command}" in r.output
+
+
+def test_app_on_localhost_needs_no_token(served, folder):
+    r = runner.invoke(cli.app, ["app", str(folder)])
+    assert r.exit_code == 0, r.output
+    (call,) = served
+    cmd = call["cmd"]
+    assert cmd[1:4] == ["-m", "marimo", "run"] and Path(cmd[4]) == cli.notebooks_dir()
+    assert cmd[cmd.index("--host") + 1] == "127.0.0.1" and cmd[cmd.index("--port") + 1] == "2718"
+    assert "--no-token" in cmd and call["input"] == ""
+    assert call["env"]["CX_WORKSPACE"] == str(folder.resolve())
+    assert "http://127.0.0.1:2718" in r.output and "access_token" not in r.output
+
+
+def test_app_off_localhost_gets_a_random_token(served, folder):
+    r = runner.invoke(cli.app, ["app", str(folder), "--host", "0.0.0.0", "--port", "8080"])
+    assert r.exit_code == 0, r.output
+    token = r.output.split("access_token=")[1].split()[0]
+    assert len(token) >= 24
+    (call,) = served
+    assert call["cmd"][-3:] == ["--token", "--token-password-file", "-"]
+    assert call["input"] == token and token not in " ".join(call["cmd"])  # on stdin, not in the process list
+    again = runner.invoke(cli.app, ["app", str(folder), "--host", "0.0.0.0"])
+    assert again.output.split("access_token=")[1].split()[0] != token
+
+
+def test_app_uses_the_given_token_or_password(served, folder, monkeypatch):
+    r = runner.invoke(cli.app, ["app", str(folder), "--host", "10.0.0.5", "--token", "mine"])
+    assert r.exit_code == 0 and "http://10.0.0.5:2718?access_token=mine" in r.output
+    monkeypatch.setenv("CX_APP_TOKEN", "from-env")
+    runner.invoke(cli.app, ["app", str(folder), "--host", "10.0.0.5"])
+    monkeypatch.delenv("CX_APP_TOKEN")
+    r = runner.invoke(cli.app, ["app", str(folder), "--host", "10.0.0.5", "--password"], input="pa55\npa55\n")
+    assert r.exit_code == 0 and "password login" in r.output
+    assert "pa55" not in r.output and "access_token" not in r.output
+    assert [c["input"] for c in served] == ["mine", "from-env", "pa55"]
+    r = runner.invoke(cli.app, ["app", str(folder), "--token", "x", "--password"])
+    assert r.exit_code == 2 and "either --token or --password" in r.output
+
+
+def test_edit_always_has_a_token_and_serves_one_notebook(served, folder):
+    r = runner.invoke(cli.app, ["edit", str(folder), "--notebook", "journeys"])
+    assert r.exit_code == 0, r.output
+    (call,) = served
+    assert call["cmd"][3] == "edit" and Path(call["cmd"][4]).name == NOTEBOOK
+    assert "--token" in call["cmd"] and call["input"] and f"access_token={call['input']}" in r.output
+    r = runner.invoke(cli.app, ["edit", str(folder), "--notebook", "nope"])
+    assert r.exit_code == 2 and "03_journeys" in r.output
+
+
+@pytest.mark.parametrize("command", ["app", "edit"])
+def test_clear_errors_without_a_workspace(command, tmp_path):
+    def cx(*args):
+        return subprocess.run([sys.executable, "-m", "cxlib.cli", command, *args], capture_output=True, text=True)
+
+    missing = cx(str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and "no such workspace folder" in missing.stderr
+    empty = cx(str(tmp_path))
+    assert empty.returncode == 2 and "has no workspace.duckdb" in empty.stderr and "cx load" in empty.stderr
+    assert "Traceback" not in missing.stderr + empty.stderr
+
+
+# --- a real server ---------------------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_until_up(base: str, proc: subprocess.Popen, log: Path, timeout: float = 90.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"cx app exited with {proc.returncode}:\n{log.read_text()[-3000:]}")
+        try:
+            with urllib.request.urlopen(f"{base}/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.3)
+    pytest.fail(f"cx app did not answer within {timeout:.0f}s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def server(workspace, tmp_path_factory):
+    """`cx app WORKSPACE --token TOKEN` on a free localhost port: its base URL. The whole group is killed after."""
+    port = _free_port()
+    log = tmp_path_factory.mktemp("app") / "server.log"
+    # the server imports the same cxlib as the tests (a worktree may shadow an editable install)
+    root = str(Path(cli.__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cxlib.cli", "app", str(workspace), "--port", str(port), "--token", TOKEN],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,  # its own process group: cx, marimo and the kernels go down together
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _wait_until_up(base, proc, log)
+        yield base
+    finally:
+        for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                proc.wait(timeout=wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+
+
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args, **kwargs):
+        return None
+
+
+def _get(url: str, opener: urllib.request.OpenerDirector | None = None, **headers: str) -> tuple[int, str, str]:
+    """Status, Location header and body of one GET, redirects not followed."""
+    opener = opener or urllib.request.build_opener(_NoRedirect)
+    try:
+        with opener.open(urllib.request.Request(url, headers=headers), timeout=60) as r:
+            return r.status, r.headers.get("Location", ""), r.read().decode()
+    except urllib.error.HTTPError as e:
+        return e.code, e.headers.get("Location", ""), e.read().decode()
+
+
+@pytest.mark.xdist_group("app")
+def test_app_refuses_requests_without_the_token(server):
+    # marimo answers a page request without a valid token with a redirect to its login page
+    for path in ("/", f"/?file={NOTEBOOK}", "/?access_token=wrong"):
+        status, location, _ = _get(server + path)
+        assert status == 303 and "/auth/login" in location, (path, status, location)
+    status, _, body = _get(server + "/api/status")  # and the API with 401
+    assert status == 401, body
+    status, _, body = _get(server + "/", Authorization="Bearer wrong")
+    assert status in (303, 401)
+
+
+@pytest.mark.xdist_group("app")
+def test_app_admits_the_token(server):
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(_NoRedirect, urllib.request.HTTPCookieProcessor(jar))
+    status, location, _ = _get(f"{server}/?access_token={TOKEN}", opener)
+    assert status == 303 and "/auth/login" not in location and any(True for _ in jar)  # signed in: a session cookie
+    status, _, page = _get(f"{server}/?file={NOTEBOOK}", opener)
+    assert status == 200 and "CX Workspace: where are our customers in their journey?" in page
+    status, _, page = _get(server + "/", Authorization=f"Bearer {TOKEN}")
+    assert status == 200 and "<title>" in page
+
+
+_SANKEY_NODES = (
+    "els => els.filter(e => e._fullData && e._fullData.length && e._fullData[0].type === 'sankey')"
+    ".map(e => e._fullData[0].node.label.length)"
+)
+
+
+@pytest.mark.browser
+@pytest.mark.xdist_group("app")
+def test_moving_a_control_redraws_the_chart(server, tmp_path_factory):
+    chromium = chromium_path()
+    require(chromium is not None, "Chromium")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:  # pragma: no cover
+        require(False, "playwright (pip install -e .[test])")
+    shots = tmp_path_factory.mktemp("artifacts")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.set_default_timeout(120_000)
+            page.goto(f"{server}/?file={NOTEBOOK}&access_token={TOKEN}")
+            page.wait_for_selector(".js-plotly-plot .sankey-node")  # the notebook ran and plotly drew the Sankey
+            plots = page.locator(".js-plotly-plot")
+            (before,) = plots.evaluate_all(_SANKEY_NODES)
+            page.screenshot(path=str(shots / "journeys_app_before.png"))
+            steps = page.get_by_role("slider").first  # "Steps": columns of the Sankey
+            assert steps.get_attribute("aria-valuenow") == "5"
+            steps.focus()
+            page.keyboard.press("ArrowRight")
+            assert steps.get_attribute("aria-valuenow") == "6"
+            deadline = time.monotonic() + 120
+            after = before
+            while after == before and time.monotonic() < deadline:
+                time.sleep(0.25)
+                nodes = plots.evaluate_all(_SANKEY_NODES)
+                after = nodes[0] if nodes else before
+            page.wait_for_timeout(1500)  # plotly animates the new layout
+            page.screenshot(path=str(shots / "journeys_app_after.png"))
+            assert after > before, f"the Sankey did not gain a column of nodes ({before} -> {after}); see {shots}"
+        finally:
+            browser.close()
