@@ -412,10 +412,10 @@ def standard_report(
 ) -> Report:
     """The executive report of a workspace, built from whatever steps it holds.
 
-    Sections (each only when its step has run; otherwise a line says which command adds it):
-    ``customers`` (sources and unified customers), ``personas``, ``journeys`` (stages now and over time,
-    Sankey, funnel, drop-off diagnosis), ``strategy`` (scenario comparison and fan chart) and
-    ``attribution``.
+    It opens with **At a glance**, one headline from each section that had something to say. Sections (each
+    only when its step has run; otherwise a line says which command adds it): ``customers`` (sources and
+    unified customers), ``personas``, ``journeys`` (stages now and over time, Sankey, funnel, drop-off
+    diagnosis), ``strategy`` (scenario comparison and fan chart) and ``attribution``.
 
     Parameters
     ----------
@@ -463,8 +463,16 @@ def standard_report(
         min_group_size=min_group_size,
         include_pii=include_pii,
     )
+    glance: list[str] = []  # one headline per section, gathered into "At a glance" at the top
     for name in tqdm(chosen, desc="report", unit="section", disable=not progress):
-        builders[name](ws, report)
+        builders[name](ws, report, glance)
+    if glance:
+        start = len(report.blocks)
+        report.section("At a glance")
+        report.markdown("\n".join(f"- {line}" for line in glance))
+        head = report.blocks[start:]
+        del report.blocks[start:]
+        report.blocks[:0] = head
     return report
 
 
@@ -472,7 +480,7 @@ def _missing(report: Report, what: str, command: str) -> None:
     report.markdown(f"*No {what} in this workspace yet: run `{command}` to add this section.*")
 
 
-def _customers_section(ws: Any, r: Report) -> None:
+def _customers_section(ws: Any, r: Report, glance: list[str]) -> None:
     r.section("Customers and sources")
     by_source = ws.rows_by_source()
     r.metric("Source records", int(by_source["rows"].sum()))
@@ -487,6 +495,11 @@ def _customers_section(ws: Any, r: Report) -> None:
     n = int(counts["customers"].iloc[0])
     multi = int(counts["multi"].iloc[0] or 0)
     r.metric("Known customers", n)
+    if n:
+        glance.append(
+            f"**{n:,}** known customers across {by_source['source'].nunique()} systems; "
+            f"{multi / n:.0%} of them are known to more than one system."
+        )
     r.metric("Known to more than one system", f"{multi / n:.0%}" if n else "–")
     links = ws.table("identity_links")
     rules = links.group_by("rule").aggregate(records=links.count()).order_by(ibis.desc("records")).to_pandas()
@@ -506,7 +519,7 @@ def _customers_section(ws: Any, r: Report) -> None:
     r.table(ov, "Which systems know which customers (customers in both)")
 
 
-def _personas_section(ws: Any, r: Report) -> None:
+def _personas_section(ws: Any, r: Report, glance: list[str]) -> None:
     r.section("Personas")
     if not ws.has("personas"):
         _missing(r, "personas", "cx personas FOLDER")
@@ -530,6 +543,10 @@ def _personas_section(ws: Any, r: Report) -> None:
     best = df[df["customers"] >= max(r.min_group_size, 1)].sort_values("revenue_share", ascending=False)
     if len(best):
         top = best.iloc[0]
+        glance.append(
+            f"The most valuable persona is **{top['persona_name']}**: {top['share']:.0%} of customers, "
+            f"{top['revenue_share']:.0%} of revenue."
+        )
         r.markdown(
             f"**{top['persona_name']}** is the most valuable persona: {top['share']:.0%} of customers and "
             f"{top['revenue_share']:.0%} of revenue. High-value customers are the top tier by observed value."
@@ -540,7 +557,7 @@ def _personas_section(ws: Any, r: Report) -> None:
     r.figure(fig, "Customers per persona", counts=True)
 
 
-def _journeys_section(ws: Any, r: Report) -> None:
+def _journeys_section(ws: Any, r: Report, glance: list[str]) -> None:
     from cxlib import journeys as jr
     from cxlib.schema import STAGES
 
@@ -584,11 +601,17 @@ def _journeys_section(ws: Any, r: Report) -> None:
         r.figure(jr.funnel_figure(f, "Purchase funnel"), "Purchase funnel", counts=True)
         r.table(f.drop(columns=["dropped_to"], errors="ignore"), "Funnel steps")
     d = jr.diagnose_dropoff(staged)
+    sf, mk = d.set_index("branch").loc["service failure"], d.set_index("branch").loc["marketing only"]
+    glance.append(
+        f"Of those who considered and did not buy, {sf['share']:.0%} had an unresolved pre-sale question; they "
+        f"converted at {sf['conversion']:.0%} against {mk['conversion']:.0%} without one"
+        + (f" (about {sf['excess_dropoffs']:,.0f} lost first purchases)." if sf["excess_dropoffs"] > 0 else ".")
+    )
     r.markdown("**Why did they not buy?** " + jr.dropoff_verdict(d))
     r.table(d, "Drop-off diagnosis: service failure vs marketing")
 
 
-def _strategy_section(ws: Any, r: Report) -> None:
+def _strategy_section(ws: Any, r: Report, glance: list[str]) -> None:
     from cxlib import simulate as sim
 
     r.section("Strategy")
@@ -600,6 +623,10 @@ def _strategy_section(ws: Any, r: Report) -> None:
     months = int(results["month"].max())
     if len(ranked):
         top = ranked.iloc[0]
+        glance.append(
+            f"Of the strategies simulated, **{top['scenario']}** adds the most revenue over {months} months: "
+            f"{top['gain']:,.0f} (5–95%: {top['gain_p5']:,.0f} to {top['gain_p95']:,.0f})."
+        )
         r.markdown(
             f"Over {months} months, **{top['scenario']}** adds the most revenue: "
             f"{top['gain']:,.0f} (5–95%: {top['gain_p5']:,.0f} to {top['gain_p95']:,.0f}). "
@@ -609,7 +636,7 @@ def _strategy_section(ws: Any, r: Report) -> None:
     r.figure(sim.fan_chart(results, "cumulative_revenue"), "Cumulative revenue gain over baseline, with 5–95% bands")
 
 
-def _attribution_section(ws: Any, r: Report) -> None:
+def _attribution_section(ws: Any, r: Report, glance: list[str]) -> None:
     from cxlib import attribution as at
 
     r.section("Attribution")
