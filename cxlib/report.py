@@ -152,6 +152,9 @@ class Report:
             shown = f"{float(value):,.2f}" if abs(value) < 100 else f"{float(value):,.0f}"
         else:
             shown = str(value)
+        if not self.include_pii:
+            label, shown = redact_text(label), redact_text(shown)
+            delta = None if delta is None else redact_text(str(delta))
         d = ""
         if delta is not None:
             sign = "neg" if str(delta).lstrip().startswith(("-", "−")) else "pos"
@@ -191,6 +194,7 @@ class Report:
             div_id=f"fig{self._figures}",
             config={"displaylogo": False, "responsive": True},
         )
+        caption = caption if self.include_pii else redact_text(caption)
         cap = f"<figcaption>{_html.escape(caption)}</figcaption>" if caption else ""
         self.blocks.append(_Block("figure", f"<figure>{div}{cap}</figure>"))
 
@@ -224,6 +228,7 @@ class Report:
         total = len(df)
         shown = df.head(max_rows)
         more = f'<p class="note">First {max_rows:,} of {total:,} rows.</p>' if total > max_rows else ""
+        caption = caption if self.include_pii else redact_text(caption)
         cap = f"<caption>{_html.escape(caption)}</caption>" if caption else ""
         head = "".join(f"<th>{_html.escape(str(c))}</th>" for c in shown.columns)
         rows = []

@@ -38,6 +38,15 @@ def test_redact_text_masks_emails_and_phones_not_numbers():
     assert "@" not in out and out.count("[phone]") == 3 and "12,345.60" in out and "2026-01-31" in out
 
 
+def test_metrics_and_captions_are_masked_too():
+    r = report.Report("t")
+    r.metric("Top complainer jo@x.com", "+44 7700 900123", delta="ask jo@x.com")
+    r.table(pd.DataFrame({"a": [1]}), "from jo@x.com")
+    r.figure(go.Figure(), "sent by jo@x.com")
+    html = r.to_html()
+    assert "jo@x.com" not in html and "7700 900123" not in html and html.count("[email]") == 4
+
+
 def test_identifier_columns_removed_unless_include_pii(tmp_path):
     df = pd.DataFrame(
         {"email": ["a@b.co"], "last_name": ["Moore"], "persona_name": ["Big spenders"], "customers": [50]}
