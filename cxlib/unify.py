@@ -48,6 +48,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import sys
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -583,8 +585,22 @@ def unify(
             ws.close()
 
 
+class _Phases:
+    """With ``progress``, one line per finished phase of unify and its duration (on stderr)."""
+
+    def __init__(self, on: bool) -> None:
+        self.on, self.t0 = on, time.perf_counter()
+
+    def done(self, what: str) -> None:
+        if self.on:
+            print(f"unify: {what} in {time.perf_counter() - self.t0:.1f}s", file=sys.stderr, flush=True)
+        self.t0 = time.perf_counter()
+
+
 def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool, incremental: bool = False) -> UnifyResult:
+    phase = _Phases(progress)
     nodes, demoted, iterations = identity_graph(ws, cfg, progress=progress)
+    phase.done("identifiers, over-merge guard and identity graph")
     # component merges from probabilistic matches (small: contact records only)
     matches = pd.DataFrame(columns=["record_a", "record_b", "match_probability", "component_a", "component_b"])
     merge_map = pd.DataFrame(columns=["component", "cluster", "match_probability"])
@@ -630,6 +646,7 @@ def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool, incremental: bool = 
     )
     merge = ws.table("_unify_merge")
 
+    phase.done("probabilistic matching")
     # every row -> its strongest usable identifier -> component -> cluster
     ids = ws.table("_unify_ids")
     rank = ids.id_type.substitute(_ID_RANK, else_=ibis.literal(9, "int64")).cast("int64")
@@ -698,10 +715,13 @@ def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool, incremental: bool = 
         old = ws.table("identity_links")
         prev = ws.scratch("_unify_prev", old.select(*keys, old_id=old.customer_id))
     ws.write("identity_links", links.order_by(["customer_id", "table_name", "source", "record_key"]))
+    phase.done("every row to its customer (identity_links)")
     links = ws.table("identity_links")
     changes = _changes(ws, links, prev)
     _write_customers(ws, links, cfg)
+    phase.done("golden records (customers)")
     _write_touchpoints(ws, links)
+    phase.done("touchpoints")
     demoted_df = demoted.to_pandas().sort_values(
         ["records", "id_type", "id_value"], ascending=[False, True, True], ignore_index=True
     )
