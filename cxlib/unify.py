@@ -47,7 +47,9 @@ True
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
+import operator
 import sys
 import time
 from collections.abc import Iterable
@@ -280,6 +282,34 @@ def normalise_phone(
 # --- the identity graph (engine) -------------------------------------------------------------------------------------
 
 
+def _row_base(t: ibis.Table, name: str) -> dict[str, ibis.Value]:
+    """``table_name, source, record_key, ts`` of a linked table's rows."""
+    tcol = TABLES[name].time_column
+    return {
+        "table_name": ibis.literal(name),
+        "source": t.source,
+        "record_key": t[_KEY[name]],
+        "ts": t[tcol].cast("timestamp") if tcol else ibis.null("timestamp"),
+    }
+
+
+def _candidates(t: ibis.Table, name: str, cfg: UnifyConfig) -> list[tuple[str, ibis.StringValue]]:
+    """The identifiers a row of table ``name`` can carry, normalised: ``(id_type, value)`` pairs."""
+    country = t.country if "country" in t.columns else None
+    out: list[tuple[str, ibis.StringValue]] = []
+    if name == "contacts":
+        out.append(("record", t[_KEY[name]]))
+    if "contact_ref" in t.columns:
+        out.append(("record", _trim(t.contact_ref)))
+    if "email" in t.columns:
+        out.append(("email", normalise_email(t.email)))
+    if "phone" in t.columns:
+        out.append(("phone", normalise_phone(t.phone, country, cfg.default_country)))
+    if "anonymous_id" in t.columns:
+        out.append(("anonymous_id", _trim(t.anonymous_id)))
+    return [(id_type, value.cast("string")) for id_type, value in out]
+
+
 def _identifiers(ws: Workspace, cfg: UnifyConfig) -> ibis.Table:
     """``table_name, source, record_key, ts, id_type, id_value``: one row per identifier a source row carries."""
     parts = []
@@ -287,29 +317,10 @@ def _identifiers(ws: Workspace, cfg: UnifyConfig) -> ibis.Table:
         if not ws.has(name):
             continue
         t = ws.table(name)
-        key = t[_KEY[name]]
-        tcol = TABLES[name].time_column
-        base = {
-            "table_name": ibis.literal(name),
-            "source": t.source,
-            "record_key": key,
-            "ts": t[tcol].cast("timestamp") if tcol else ibis.null("timestamp"),
-        }
-        country = t.country if "country" in t.columns else None
-        candidates = []
-        if name == "contacts":
-            candidates.append(("record", key))
-        if "contact_ref" in t.columns:
-            candidates.append(("record", _trim(t.contact_ref)))
-        if "email" in t.columns:
-            candidates.append(("email", normalise_email(t.email)))
-        if "phone" in t.columns:
-            candidates.append(("phone", normalise_phone(t.phone, country, cfg.default_country)))
-        if "anonymous_id" in t.columns:
-            candidates.append(("anonymous_id", _trim(t.anonymous_id)))
-        for id_type, value in candidates:
+        base = _row_base(t, name)
+        for id_type, value in _candidates(t, name, cfg):
             parts.append(
-                t.select(**base, id_type=ibis.literal(id_type), id_value=value.cast("string")).filter(
+                t.select(**base, id_type=ibis.literal(id_type), id_value=value).filter(
                     _.id_value.notnull() & (_.id_value != "")
                 )
             )
@@ -318,22 +329,26 @@ def _identifiers(ws: Workspace, cfg: UnifyConfig) -> ibis.Table:
     return _union(parts, distinct=False)
 
 
-def _rows(ws: Workspace) -> ibis.Table:
-    """``table_name, source, record_key, ts``: every source row of the linked tables."""
+def _rows_without_identifier(ws: Workspace, cfg: UnifyConfig, demoted: ibis.Table) -> ibis.Table:
+    """``table_name, source, record_key, ts`` of the rows that carry no usable identifier: none at all, or only
+    ones the over-merge guard demoted. A scan of each table against the (small) demoted list: no join on rows."""
     parts = []
     for name in LINKED_TABLES:
-        if ws.has(name):
-            t = ws.table(name)
-            tcol = TABLES[name].time_column
-            parts.append(
-                t.select(
-                    table_name=ibis.literal(name),
-                    source=t.source,
-                    record_key=t[_KEY[name]],
-                    ts=t[tcol].cast("timestamp") if tcol else ibis.null("timestamp"),
-                )
-            )
+        if not ws.has(name):
+            continue
+        t = ws.table(name)
+        usable = [
+            v.notnull() & (v != "") & ~v.isin(demoted.filter(demoted.id_type == id_type).id_value)
+            for id_type, v in _candidates(t, name, cfg)
+        ]
+        has = ibis.coalesce(functools.reduce(operator.or_, usable), False) if usable else ibis.literal(False)
+        parts.append(t.filter(~has).select(**_row_base(t, name)))
     return _union(parts, distinct=False)
+
+
+def _rows(ws: Workspace) -> ibis.Table:
+    """``table_name, source, record_key, ts``: every source row of the linked tables."""
+    return _union([ws.table(n).select(**_row_base(ws.table(n), n)) for n in LINKED_TABLES if ws.has(n)])
 
 
 def _demoted(ids: ibis.Table, cfg: UnifyConfig) -> ibis.Table:
@@ -651,13 +666,14 @@ def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool, incremental: bool = 
     ids = ws.table("_unify_ids")
     rank = ids.id_type.substitute(_ID_RANK, else_=ibis.literal(9, "int64")).cast("int64")
     ranked = ids.mutate(rank=rank).join(nodes.select("node", "component"), "node")
-    per_row = ranked.group_by(["table_name", "source", "record_key"]).aggregate(
-        component=ranked.component.min(), best=ranked.rank.min()
+    # every row with a usable identifier is in _unify_ids, with its time; the others are found by a scan of
+    # each table, so no join over all rows is needed
+    keys = ["table_name", "source", "record_key"]
+    per_row = ranked.group_by(keys).aggregate(
+        ts=ranked.ts.min().cast("timestamp"), component=ranked.component.min(), best=ranked.rank.min()
     )
-    rows = _rows(ws)
-    r = rows.left_join(per_row, ["table_name", "source", "record_key"]).drop(
-        "table_name_right", "source_right", "record_key_right"
-    )
+    lone = _rows_without_identifier(ws, cfg, demoted).mutate(component=ibis.null("string"), best=ibis.null("int64"))
+    r = _union([per_row.select(*keys, "ts", "component", "best"), lone.select(*keys, "ts", "component", "best")])
     r = r.left_join(merge, r.component == merge.component).pipe(_tidy)
     cluster = ibis.coalesce(r.cluster, r.component)
     rule_det = r.best.substitute(
@@ -708,17 +724,18 @@ def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool, incremental: bool = 
         customer_id=ibis.coalesce(links.customer_id, ibis.literal("A") + row_key.hexdigest("md5").substr(0, 12)),
         rule="rule",
         match_probability="match_probability",
+        ts="ts",  # kept for the golden records' first/last seen: no second join over all rows
     )
-    keys = ["table_name", "source", "record_key"]
+    links_ts = ws.scratch("_unify_links", links)
     prev = None
     if ws.has("identity_links"):
         old = ws.table("identity_links")
         prev = ws.scratch("_unify_prev", old.select(*keys, old_id=old.customer_id))
-    ws.write("identity_links", links.order_by(["customer_id", "table_name", "source", "record_key"]))
+    ws.write("identity_links", links_ts.drop("ts").order_by(["customer_id", "table_name", "source", "record_key"]))
     phase.done("every row to its customer (identity_links)")
     links = ws.table("identity_links")
     changes = _changes(ws, links, prev)
-    _write_customers(ws, links, cfg)
+    _write_customers(ws, links_ts, cfg)
     phase.done("golden records (customers)")
     _write_touchpoints(ws, links)
     phase.done("touchpoints")
@@ -804,9 +821,12 @@ def _changes(ws: Workspace, links: ibis.Table, prev: ibis.Table | None) -> pd.Da
 
 
 def _write_customers(ws: Workspace, links: ibis.Table, cfg: UnifyConfig) -> None:
-    """The golden record per customer (survivorship in the engine: one window per attribute)."""
+    """The golden record per customer (survivorship in the engine: one window per attribute).
+
+    ``links`` are the identity links, with each row's ``ts`` when the caller has it (else joined from the rows).
+    """
     lk = links.select("table_name", "source", "record_key", "customer_id")
-    base = links.join(_rows(ws), ["table_name", "source", "record_key"])
+    base = links if "ts" in links.columns else links.join(_rows(ws), ["table_name", "source", "record_key"])
     agg = base.group_by("customer_id").aggregate(
         first_seen=base.ts.min(),
         last_seen=base.ts.max(),
