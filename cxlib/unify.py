@@ -351,63 +351,14 @@ def _rows(ws: Workspace) -> ibis.Table:
     return _union([ws.table(n).select(**_row_base(ws.table(n), n)) for n in LINKED_TABLES if ws.has(n)])
 
 
-def _usable(v: ibis.StringValue) -> ibis.BooleanValue:
-    return v.notnull() & (v != "")
-
-
-def _demoted(ws: Workspace, cfg: UnifyConfig) -> ibis.Table:
-    """Identifiers that co-occur with more distinct contact records than their type allows.
-
-    Read from each table's own columns (a row's contact record next to its other identifiers): a scan,
-    no join over rows.
-    """
-    parts = []
-    for name in LINKED_TABLES:
-        if not ws.has(name):
-            continue
-        t = ws.table(name)
-        cands = _candidates(t, name, cfg)
-        for rec in (v for id_type, v in cands if id_type == "record"):
-            for id_type, v in cands:
-                if id_type != "record":
-                    parts.append(
-                        t.filter(_usable(rec) & _usable(v)).select(id_type=ibis.literal(id_type), id_value=v, rec=rec)
-                    )
-    if not parts:
-        return ibis.memtable(
-            {"id_type": [], "id_value": [], "records": [], "rows": [], "limit": []},
-            schema={"id_type": "string", "id_value": "string", "records": "int64", "rows": "int64", "limit": "int64"},
-        )
-    j = _union(parts)
+def _demoted(ids: ibis.Table, cfg: UnifyConfig) -> ibis.Table:
+    """Identifiers that co-occur with more distinct contact records than their type allows."""
+    rec = ids.filter(_.id_type == "record").select("table_name", "source", "record_key", rec=_.id_value)
+    other = ids.filter(_.id_type != "record")
+    j = other.join(rec, ["table_name", "source", "record_key"])
     deg = j.group_by(["id_type", "id_value"]).aggregate(records=j.rec.nunique(), rows=j.count())
     limit = deg.id_type.substitute(dict(cfg.max_records), else_=ibis.literal(10**9, "int64")).cast("int64")
     return deg.filter(deg.records > limit).mutate(limit=limit)
-
-
-def _star_edges(ws: Workspace, cfg: UnifyConfig, demoted: ibis.Table) -> ibis.Table:
-    """``a, b``: each usable identifier of a row to the row's smallest one (its anchor), from each table's
-    own columns (demoted identifiers left out): a scan, no grouping over rows."""
-    parts = []
-    for name in LINKED_TABLES:
-        if not ws.has(name):
-            continue
-        t = ws.table(name)
-        nodes = [
-            ibis.cases(
-                (_usable(v) & ~v.isin(demoted.filter(demoted.id_type == id_type).id_value), id_type + ":" + v),
-                else_=ibis.null("string"),
-            )
-            for id_type, v in _candidates(t, name, cfg)
-        ]
-        if len(nodes) < 2:
-            continue
-        t = t.select(anchor=ibis.least(*nodes), **{f"n{i}": n for i, n in enumerate(nodes)})
-        for i in range(len(nodes)):
-            col = t[f"n{i}"]
-            parts.append(t.filter(col.notnull() & (col != t.anchor)).select(a=col, b=t.anchor))
-    if not parts:
-        return ibis.memtable({"a": [], "b": []}, schema={"a": "string", "b": "string"})
-    return _union(parts).distinct()
 
 
 def identity_graph(
@@ -432,11 +383,13 @@ def identity_graph(
     """
     cfg = config or UnifyConfig()
     ids = _identifiers(ws, cfg)
-    demoted = ws.scratch("_unify_demoted", _demoted(ws, cfg))
+    demoted = ws.scratch("_unify_demoted", _demoted(ids, cfg))
     usable = ids.anti_join(demoted, ["id_type", "id_value"]).mutate(node=_.id_type + ":" + _.id_value)
     usable = ws.scratch("_unify_ids", usable)
-    # star edges: each identifier of a row to the row's smallest identifier, both ways
-    edges = ws.scratch("_unify_star", _star_edges(ws, cfg, demoted))
+    # star edges: each identifier of a row to the row's smallest identifier
+    anchor = usable.group_by(["table_name", "source", "record_key"]).aggregate(anchor=usable.node.min())
+    e = usable.join(anchor, ["table_name", "source", "record_key"]).filter(_.node != _.anchor)
+    edges = e.select(a=e.node, b=e.anchor).distinct()
     edges = ws.scratch("_unify_edges", ibis.union(edges, edges.select(a=edges.b, b=edges.a), distinct=True))
     labels = ws.scratch("_unify_labels", usable.select("node").distinct().mutate(label=_.node))
     iterations = 0
