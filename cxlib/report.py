@@ -33,6 +33,7 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html as _html
 import re
 from collections.abc import Iterable, Sequence
@@ -447,8 +448,9 @@ def standard_report(
     from cxlib.engine import Workspace, connect
 
     ws = workspace if isinstance(workspace, Workspace) else connect(workspace, read_only=True)
+    by_source = ws.rows_by_source()  # one scan of every table, shared by the header and the customers section
     builders = {
-        "customers": _customers_section,
+        "customers": functools.partial(_customers_section, by_source=by_source),
         "personas": _personas_section,
         "journeys": _journeys_section,
         "strategy": _strategy_section,
@@ -460,7 +462,7 @@ def standard_report(
         raise ValueError(f"unknown report section(s) {unknown}; choose from {list(builders)}")
     summary = ws.summary()
     last = pd.to_datetime(summary["last_ts"]).max() if len(summary) else None
-    sources = sorted(ws.rows_by_source()["source"].astype(str).unique())
+    sources = sorted(by_source["source"].astype(str).unique())
     report = Report(
         title,
         as_of=None if last is None or pd.isna(last) else last,
@@ -485,9 +487,8 @@ def _missing(report: Report, what: str, command: str) -> None:
     report.markdown(f"*No {what} in this workspace yet: run `{command}` to add this section.*")
 
 
-def _customers_section(ws: Any, r: Report, glance: list[str]) -> None:
+def _customers_section(ws: Any, r: Report, glance: list[str], by_source: pd.DataFrame) -> None:
     r.section("Customers and sources")
-    by_source = ws.rows_by_source()
     r.metric("Source records", int(by_source["rows"].sum()))
     r.metric("Source systems", int(by_source["source"].nunique()))
     if not ws.has("customers"):
@@ -575,7 +576,7 @@ def _journeys_section(ws: Any, r: Report, glance: list[str]) -> None:
         now = cs.group_by("stage").aggregate(customers=cs.count()).to_pandas()
     else:
         now = None
-    staged = ibis.duckdb.connect().create_table("staged", jr.assign_stages(jr.analysis_touchpoints(ws)).to_pyarrow())
+    staged = jr.staged_touchpoints(ws)  # the workspace's stage_map.yml applies, as in `cx journeys`
     if now is None:
         now = jr.current_stage(staged)["stage"].value_counts().rename("customers").reset_index()
     now = now.set_index("stage").reindex(list(STAGES), fill_value=0).reset_index()
