@@ -47,9 +47,7 @@ True
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
-import operator
 import sys
 import time
 from collections.abc import Iterable
@@ -310,6 +308,56 @@ def _candidates(t: ibis.Table, name: str, cfg: UnifyConfig) -> list[tuple[str, i
     return [(id_type, value.cast("string")) for id_type, value in out]
 
 
+#: The raw identifier columns a row can carry, under one name in every table (null where a table has none).
+#: Rows with the same source and the same raw identifiers form one *signature*: the graph, the over-merge
+#: guard and the normalisers work on signatures (a few million at 1M customers), not on rows (70 million).
+_SIG_RAW = ("c_record", "c_ref", "c_email", "c_phone", "c_country", "c_anon")
+_SIG_FROM = {"c_ref": "contact_ref", "c_email": "email", "c_phone": "phone", "c_anon": "anonymous_id"}
+
+
+def _raw_identifiers(t: ibis.Table, name: str) -> dict[str, ibis.Value]:
+    """A row's raw identifier columns as strings, keyed by :data:`_SIG_RAW` (only the ones table ``name`` has)."""
+    out: dict[str, ibis.Value] = {}
+    if name == "contacts":
+        out["c_record"] = t[_KEY[name]].cast("string")
+    for sig, col in _SIG_FROM.items():
+        if col in t.columns:
+            out[sig] = t[col].cast("string")
+    if "phone" in t.columns and "country" in t.columns:
+        out["c_country"] = t.country.cast("string")
+    return out
+
+
+def _signatures(ws: Workspace, cfg: UnifyConfig) -> ibis.Table:
+    """One row per distinct ``(table_name, source, raw identifiers)`` with its rows' count, first and last time
+    and oldest row key (``first_row``), a dense ``sid`` and the normalised ``record, email, phone, anonymous_id``.
+    """
+    parts = []
+    for name in LINKED_TABLES:
+        if not ws.has(name):
+            continue
+        t = ws.table(name)
+        base = _row_base(t, name)
+        raw = _raw_identifiers(t, name)
+        order_key = base["ts"].cast("string").fill_null("9999") + f"|{name}|" + t.source + "|" + t[_KEY[name]]
+        s = t.select(source=t.source.cast("string"), **raw, ts=base["ts"], order_key=order_key)
+        s = s.group_by(["source", *raw]).aggregate(
+            rows=_.count(), first_ts=_.ts.min(), last_ts=_.ts.max(), first_row=_.order_key.min()
+        )
+        s = s.mutate(table_name=ibis.literal(name), **{c: ibis.null("string") for c in _SIG_RAW if c not in raw})
+        parts.append(s.select("table_name", "source", *_SIG_RAW, "rows", "first_ts", "last_ts", "first_row"))
+    if not parts:
+        raise DataError("the workspace holds none of contacts, events, orders, tickets, surveys; run `cx load` first")
+    sig = _union(parts)
+    return sig.mutate(
+        sid=ibis.row_number().over(order_by=[sig.table_name, sig.source, *(sig[c] for c in _SIG_RAW)]),
+        record=ibis.coalesce(sig.c_record, _trim(sig.c_ref)),
+        email=normalise_email(sig.c_email),
+        phone=normalise_phone(sig.c_phone, sig.c_country, cfg.default_country),
+        anonymous_id=_trim(sig.c_anon),
+    )
+
+
 def _identifiers(ws: Workspace, cfg: UnifyConfig) -> ibis.Table:
     """``table_name, source, record_key, ts, id_type, id_value``: one row per identifier a source row carries."""
     parts = []
@@ -329,34 +377,22 @@ def _identifiers(ws: Workspace, cfg: UnifyConfig) -> ibis.Table:
     return _union(parts, distinct=False)
 
 
-def _rows_without_identifier(ws: Workspace, cfg: UnifyConfig, demoted: ibis.Table) -> ibis.Table:
-    """``table_name, source, record_key, ts`` of the rows that carry no usable identifier: none at all, or only
-    ones the over-merge guard demoted. A scan of each table against the (small) demoted list: no join on rows."""
-    parts = []
-    for name in LINKED_TABLES:
-        if not ws.has(name):
-            continue
-        t = ws.table(name)
-        usable = [
-            v.notnull() & (v != "") & ~v.isin(demoted.filter(demoted.id_type == id_type).id_value)
-            for id_type, v in _candidates(t, name, cfg)
-        ]
-        has = ibis.coalesce(functools.reduce(operator.or_, usable), False) if usable else ibis.literal(False)
-        parts.append(t.filter(~has).select(**_row_base(t, name)))
-    return _union(parts, distinct=False)
+def _sig_identifiers(sig: ibis.Table) -> ibis.Table:
+    """``sid, id_type, id_value, rank``: the usable-looking (non-empty) normalised identifiers of each signature."""
+    parts = [
+        sig.select("sid", id_type=ibis.literal(id_type), id_value=sig[id_type], rank=ibis.literal(rank, "int64"))
+        for id_type, rank in _ID_RANK.items()
+    ]
+    return _union(parts).filter(_.id_value.notnull() & (_.id_value != ""))
 
 
-def _rows(ws: Workspace) -> ibis.Table:
-    """``table_name, source, record_key, ts``: every source row of the linked tables."""
-    return _union([ws.table(n).select(**_row_base(ws.table(n), n)) for n in LINKED_TABLES if ws.has(n)])
-
-
-def _demoted(ids: ibis.Table, cfg: UnifyConfig) -> ibis.Table:
-    """Identifiers that co-occur with more distinct contact records than their type allows."""
-    rec = ids.filter(_.id_type == "record").select("table_name", "source", "record_key", rec=_.id_value)
-    other = ids.filter(_.id_type != "record")
-    j = other.join(rec, ["table_name", "source", "record_key"])
-    deg = j.group_by(["id_type", "id_value"]).aggregate(records=j.rec.nunique(), rows=j.count())
+def _demoted(ids: ibis.Table, sig: ibis.Table, cfg: UnifyConfig) -> ibis.Table:
+    """Identifiers that co-occur with more distinct contact records than their type allows: ``id_type, id_value,
+    records, rows, limit`` (``rows``: the source rows where the identifier and a record occur together)."""
+    rec = ids.filter(_.id_type == "record").select("sid", rec=_.id_value)
+    other = ids.filter(_.id_type != "record").select("sid", "id_type", "id_value")
+    j = other.join(rec, "sid").join(sig.select("sid", "rows"), "sid")
+    deg = j.group_by(["id_type", "id_value"]).aggregate(records=j.rec.nunique(), rows=j.rows.sum().cast("int64"))
     limit = deg.id_type.substitute(dict(cfg.max_records), else_=ibis.literal(10**9, "int64")).cast("int64")
     return deg.filter(deg.records > limit).mutate(limit=limit)
 
@@ -367,8 +403,10 @@ def identity_graph(
     """Connected components of the identifier graph, computed in the engine.
 
     Returns ``(nodes, demoted, iterations)``: ``nodes`` has ``id_type, id_value, component`` for every
-    usable identifier (the component is the smallest node key in it), ``demoted`` the identifiers the
-    over-merge guard removed (``id_type, id_value, records, rows, limit``). Runs on any Ibis backend.
+    usable identifier (the component is the smallest node key, ``type:value``, in it), ``demoted`` the
+    identifiers the over-merge guard removed (``id_type, id_value, records, rows, limit``). Runs on any Ibis
+    backend. Also leaves the scratch table ``_unify_sig`` (the signatures, each with its ``component`` and
+    strongest identifier ``best``; both null when it has no usable identifier) for :func:`unify`.
 
     Examples
     --------
@@ -382,16 +420,20 @@ def identity_graph(
     1
     """
     cfg = config or UnifyConfig()
-    ids = _identifiers(ws, cfg)
-    demoted = ws.scratch("_unify_demoted", _demoted(ids, cfg))
-    usable = ids.anti_join(demoted, ["id_type", "id_value"]).mutate(node=_.id_type + ":" + _.id_value)
-    usable = ws.scratch("_unify_ids", usable)
-    # star edges: each identifier of a row to the row's smallest identifier
-    anchor = usable.group_by(["table_name", "source", "record_key"]).aggregate(anchor=usable.node.min())
-    e = usable.join(anchor, ["table_name", "source", "record_key"]).filter(_.node != _.anchor)
-    edges = e.select(a=e.node, b=e.anchor).distinct()
+    sig = ws.scratch("_unify_sig0", _signatures(ws, cfg))
+    ids = ws.scratch("_unify_ids", _sig_identifiers(sig))
+    demoted = ws.scratch("_unify_demoted", _demoted(ids, sig, cfg))
+    usable = ids.anti_join(demoted, ["id_type", "id_value"])
+    # integer node ids, in the order of the node keys: the smallest id in a component is its smallest key
+    keys = usable.select("id_type", "id_value").distinct().mutate(node=_.id_type + ":" + _.id_value)
+    keys = ws.scratch("_unify_keys", keys.mutate(nid=ibis.row_number().over(order_by=keys.node)))
+    members = ws.scratch("_unify_members", usable.join(keys, ["id_type", "id_value"]).select("sid", "nid", "rank"))
+    # star edges: each identifier of a signature to its smallest one (both ways)
+    anchor = members.group_by("sid").aggregate(anchor=members.nid.min())
+    e = members.join(anchor, "sid").filter(_.nid != _.anchor)
+    edges = e.select(a=e.nid, b=e.anchor).distinct()
     edges = ws.scratch("_unify_edges", ibis.union(edges, edges.select(a=edges.b, b=edges.a), distinct=True))
-    labels = ws.scratch("_unify_labels", usable.select("node").distinct().mutate(label=_.node))
+    labels = ws.scratch("_unify_labels", keys.select(node="nid", label="nid"))
     iterations = 0
     bar = None
     if progress:
@@ -420,13 +462,19 @@ def identity_graph(
             break
     if bar is not None:
         bar.close()
-    nodes = (
-        usable.select("id_type", "id_value", "node")
-        .distinct()
-        .join(labels, "node")
-        .select("id_type", "id_value", "node", component=_.label)
+    comp = labels.join(keys.select(label="nid", component="node"), "label").select(nid="node", component="component")
+    nodes = keys.join(comp, "nid").select("id_type", "id_value", "node", "component")
+    nodes = ws.scratch("_unify_nodes", nodes)
+    # each signature's component (all its usable identifiers share one) and its strongest identifier
+    per_sig = (
+        members.join(labels, members.nid == labels.node)
+        .group_by("sid")
+        .aggregate(label=labels.label.min(), best=members.rank.min())
     )
-    return ws.scratch("_unify_nodes", nodes), demoted, iterations
+    per_sig = per_sig.join(keys.select(label="nid", component="node"), "label").select("sid", "component", "best")
+    sig = sig.left_join(per_sig, "sid").pipe(_tidy)
+    ws.scratch("_unify_sig", sig.drop("record", "email", "phone", "anonymous_id"))
+    return nodes, demoted, iterations
 
 
 # --- probabilistic matching (splink) ---------------------------------------------------------------------------------
@@ -662,52 +710,30 @@ def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool, incremental: bool = 
     merge = ws.table("_unify_merge")
 
     phase.done("probabilistic matching")
-    # every row -> its strongest usable identifier -> component -> cluster
-    ids = ws.table("_unify_ids")
-    rank = ids.id_type.substitute(_ID_RANK, else_=ibis.literal(9, "int64")).cast("int64")
-    ranked = ids.mutate(rank=rank).join(nodes.select("node", "component"), "node")
-    # every row with a usable identifier is in _unify_ids, with its time; the others are found by a scan of
-    # each table, so no join over all rows is needed
-    keys = ["table_name", "source", "record_key"]
-    per_row = ranked.group_by(keys).aggregate(
-        ts=ranked.ts.min().cast("timestamp"), component=ranked.component.min(), best=ranked.rank.min()
-    )
-    lone = _rows_without_identifier(ws, cfg, demoted).mutate(component=ibis.null("string"), best=ibis.null("int64"))
-    r = _union([per_row.select(*keys, "ts", "component", "best"), lone.select(*keys, "ts", "component", "best")])
-    r = r.left_join(merge, r.component == merge.component).pipe(_tidy)
-    cluster = ibis.coalesce(r.cluster, r.component)
-    rule_det = r.best.substitute(
+    # every signature -> its component -> cluster -> customer; rows follow their signature
+    sig = ws.table("_unify_sig")
+    s = sig.left_join(merge, sig.component == merge.component).pipe(_tidy)
+    rule_det = s.best.substitute(
         {0: "contact_record", 1: "email", 2: "phone", 3: "anonymous_id"}, else_=ibis.literal("no_identifier")
     )
-    r = r.select(
-        "table_name",
-        "source",
-        "record_key",
-        "ts",
-        cluster=cluster,
+    merged = s.cluster.notnull() & (s.cluster != s.component)
+    s = s.mutate(
+        cluster=ibis.coalesce(s.cluster, s.component),
         rule=ibis.cases(
-            (r.component.isnull(), ibis.literal("no_identifier")),
-            (r.cluster.notnull() & (r.cluster != r.component), ibis.literal("probabilistic")),
+            (s.component.isnull(), ibis.literal("no_identifier")),
+            (merged, ibis.literal("probabilistic")),
             else_=rule_det,
         ),
-        match_probability=ibis.cases(
-            (r.cluster.notnull() & (r.cluster != r.component), r.match_probability), else_=ibis.null("float64")
-        ),
+        match_probability=ibis.cases((merged, s.match_probability), else_=ibis.null("float64")),
     )
-    r = ws.scratch("_unify_rows", r)
-    # known = the cluster holds a contact record, an email or a phone
-    known = ranked.filter(ranked.rank <= 2).select("component").distinct()
-    known = (
-        known.left_join(merge, known.component == merge.component)
-        .select(cluster=ibis.coalesce(merge.cluster, known.component))
-        .distinct()
+    # stable ids: a hash of the oldest member row, C when the cluster holds a contact record, an email or a
+    # phone (else A); rows without a usable identifier each get their own anonymous customer
+    first = (
+        s.filter(s.cluster.notnull())
+        .group_by("cluster")
+        .aggregate(first_row=_.first_row.min(), is_known=(_.best <= 2).max())
+        .to_pandas()
     )
-    # stable ids: a hash of the oldest member row; anonymous rows without identifiers get their own
-    oldest = r.filter(r.cluster.notnull()).mutate(
-        order_key=r.ts.cast("string").fill_null("9999") + "|" + r.table_name + "|" + r.source + "|" + r.record_key
-    )
-    first = oldest.group_by("cluster").aggregate(first_row=oldest.order_key.min())
-    first = first.left_join(known.mutate(is_known=True), "cluster").pipe(_tidy).to_pandas()
     first["customer_id"] = np.where(
         first["is_known"].fillna(False).astype(bool),
         _hash_id("C", first["first_row"]),
@@ -715,29 +741,19 @@ def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool, incremental: bool = 
     )
     ws.scratch("_unify_ids_map", first[["cluster", "customer_id"]].astype("string"))
     idmap = ws.table("_unify_ids_map")
-    links = r.left_join(idmap, "cluster").pipe(_tidy)
-    row_key = links.table_name + "|" + links.source + "|" + links.record_key.fill_null("")
-    links = links.select(
-        "table_name",
-        "source",
-        "record_key",
-        customer_id=ibis.coalesce(links.customer_id, ibis.literal("A") + row_key.hexdigest("md5").substr(0, 12)),
-        rule="rule",
-        match_probability="match_probability",
-        ts="ts",  # kept for the golden records' first/last seen: no second join over all rows
-    )
-    links_ts = ws.scratch("_unify_links", links)
+    sigmap = ws.scratch("_unify_sigmap", s.left_join(idmap, "cluster").pipe(_tidy))
+    keys = ["table_name", "source", "record_key"]
     prev = None
     if ws.has("identity_links"):
         old = ws.table("identity_links")
         prev = ws.scratch("_unify_prev", old.select(*keys, old_id=old.customer_id))
-    ws.write("identity_links", links_ts.drop("ts").order_by(["customer_id", "table_name", "source", "record_key"]))
+    ws.write("identity_links", _union([_linked_rows(ws, sigmap, name) for name in _present(ws)]))
     phase.done("every row to its customer (identity_links)")
     links = ws.table("identity_links")
     changes = _changes(ws, links, prev)
-    _write_customers(ws, links_ts, cfg)
+    _write_customers(ws, sigmap, cfg)
     phase.done("golden records (customers)")
-    _write_touchpoints(ws, links)
+    _write_touchpoints(ws, sigmap)
     phase.done("touchpoints")
     demoted_df = demoted.to_pandas().sort_values(
         ["records", "id_type", "id_value"], ascending=[False, True, True], ignore_index=True
@@ -765,13 +781,14 @@ def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool, incremental: bool = 
             }
         ),
     )
-    rules = links.group_by("rule").aggregate(rows=links.count()).to_pandas().sort_values("rule", ignore_index=True)
+    rules = sigmap.group_by("rule").aggregate(rows=sigmap.rows.sum().cast("int64")).to_pandas()
+    rules = rules.sort_values("rule", ignore_index=True)
     cust = ws.table("customers")
     summ = cust.aggregate(customers=cust.count(), anonymous_customers=cust.is_anonymous.sum()).to_pandas()
     summary = pd.DataFrame(
         [
             {
-                "rows": int(r.count().to_pyarrow().as_py()),
+                "rows": int(sigmap.rows.sum().to_pyarrow().as_py()),
                 "rows_linked": int(links.count().to_pyarrow().as_py()),
                 "customers": int(summ.loc[0, "customers"]),
                 "known_customers": int(summ.loc[0, "customers"] - summ.loc[0, "anonymous_customers"]),
@@ -820,17 +837,91 @@ def _changes(ws: Workspace, links: ibis.Table, prev: ibis.Table | None) -> pd.Da
     return out
 
 
-def _write_customers(ws: Workspace, links: ibis.Table, cfg: UnifyConfig) -> None:
+def _present(ws: Workspace) -> list[str]:
+    """The linked tables the workspace holds."""
+    return [n for n in LINKED_TABLES if ws.has(n)]
+
+
+def _with_customer(ws: Workspace, sigmap: ibis.Table, name: str, lone_only: bool = False) -> ibis.Table:
+    """The rows of table ``name`` with their ``customer_id, rule, match_probability``, by their signature.
+
+    A hash join of the rows on their raw identifiers (null-safe) against the signatures, which are few;
+    rows with no usable identifier get their own anonymous customer, ``A`` + a hash of the row's key.
+    With ``lone_only``, only those rows.
+    """
+    t = ws.table(name)
+    raw = _raw_identifiers(t, name)
+    sm = sigmap.filter(sigmap.table_name == name)
+    if lone_only:
+        sm = sm.filter(sm.customer_id.isnull())
+    sm = sm.select(
+        *raw, sm_source="source", sm_customer_id="customer_id", sm_rule="rule", sm_probability="match_probability"
+    )
+    preds = [t.source.cast("string").identical_to(sm.sm_source)] + [v.identical_to(sm[c]) for c, v in raw.items()]
+    j = t.join(sm, preds)
+    row_key = ibis.literal(name + "|") + j.source + "|" + j[_KEY[name]].cast("string").fill_null("")
+    drop = [c for c in j.columns if c.startswith("sm_") or c in _SIG_RAW and c not in t.columns]
+    return j.mutate(
+        customer_id=ibis.coalesce(j.sm_customer_id, ibis.literal("A") + row_key.hexdigest("md5").substr(0, 12)),
+        rule=j.sm_rule,
+        match_probability=j.sm_probability,
+    ).drop(*drop)
+
+
+def _linked_rows(ws: Workspace, sigmap: ibis.Table, name: str) -> ibis.Table:
+    """``identity_links`` rows of table ``name``."""
+    j = _with_customer(ws, sigmap, name)
+    return j.select(
+        table_name=ibis.literal(name),
+        source=j.source.cast("string"),
+        record_key=j[_KEY[name]].cast("string"),
+        customer_id="customer_id",
+        rule="rule",
+        match_probability=j.match_probability.cast("float64"),
+    )
+
+
+def _write_customers(ws: Workspace, sigmap: ibis.Table, cfg: UnifyConfig) -> None:
     """The golden record per customer (survivorship in the engine: one window per attribute).
 
-    ``links`` are the identity links, with each row's ``ts`` when the caller has it (else joined from the rows).
+    ``sigmap`` holds the signatures with their customers; rows with no usable identifier are read again.
     """
+    links = ws.table("identity_links")
     lk = links.select("table_name", "source", "record_key", "customer_id")
-    base = links if "ts" in links.columns else links.join(_rows(ws), ["table_name", "source", "record_key"])
+    known = sigmap.filter(sigmap.customer_id.notnull())
+    lone = [_with_customer(ws, sigmap, n, lone_only=True) for n in _present(ws)]
+    lone = [
+        j.select(
+            "customer_id",
+            source=j.source.cast("string"),
+            ts=_row_base(j, n)["ts"],
+            c_email=j.email.cast("string") if "email" in j.columns and n != "events" else ibis.null("string"),
+        )
+        for j, n in zip(lone, _present(ws), strict=True)
+    ]
+    lone = _union(lone)
+    base = _union(
+        [
+            known.select(
+                "customer_id",
+                "source",
+                first_ts=known.first_ts.cast("timestamp"),
+                last_ts=known.last_ts.cast("timestamp"),
+                rows=known.rows.cast("int64"),
+            ),
+            lone.select(
+                "customer_id",
+                "source",
+                first_ts=lone.ts.cast("timestamp"),
+                last_ts=lone.ts.cast("timestamp"),
+                rows=ibis.literal(1, "int64"),
+            ),
+        ]
+    )
     agg = base.group_by("customer_id").aggregate(
-        first_seen=base.ts.min(),
-        last_seen=base.ts.max(),
-        n_records=base.count(),
+        first_seen=base.first_ts.min(),
+        last_seen=base.last_ts.max(),
+        n_records=base.rows.sum().cast("int64"),
         is_anonymous=base.customer_id.startswith("A").max(),
     )
     srcs = base.select("customer_id", "source").distinct()
@@ -882,9 +973,9 @@ def _write_customers(ws: Workspace, links: ibis.Table, cfg: UnifyConfig) -> None
         out = out.mutate(birth_date=ibis.null("date"))
     # customers with no contact record: the most frequent email from their orders, tickets, surveys, events
     ids = ws.table("_unify_ids")
-    em = ids.filter(ids.id_type == "email").join(lk, ["table_name", "source", "record_key"])
-    em = em.anti_join(ws.table("_unify_demoted"), ["id_type", "id_value"])
-    emf = em.group_by(["customer_id", "id_value"]).aggregate(n=em.count())
+    em = ids.filter(ids.id_type == "email").anti_join(ws.table("_unify_demoted"), ["id_type", "id_value"])
+    em = em.join(known.select("sid", "customer_id", "rows"), "sid")
+    emf = em.group_by(["customer_id", "id_value"]).aggregate(n=em.rows.sum())
     w = ibis.window(group_by=emf.customer_id, order_by=[ibis.desc(emf.n), emf.id_value])
     emf = emf.mutate(rn=ibis.row_number().over(w)).filter(_.rn == 0).select("customer_id", email_any="id_value")
     out = out.left_join(emf, "customer_id").pipe(_tidy)
@@ -902,17 +993,12 @@ def _write_customers(ws: Workspace, links: ibis.Table, cfg: UnifyConfig) -> None
         )
         by_pc = by_pc.distinct(on="pc", keep="first")
         # partners hash the address as typed (trimmed, lower-cased): try every address the customer's rows carry
-        raw = []
-        for name in ("contacts", "orders", "tickets", "surveys"):
-            if ws.has(name) and "email" in ws.table(name).columns:
-                t = ws.table(name)
-                lkn = lk.filter(lk.table_name == name)
-                t = t.join(lkn, (t[_KEY[name]] == lkn.record_key) & (t.source == lkn.source))
-                raw.append(
-                    t.filter(t.email.notnull()).select(
-                        "customer_id", email_sha256=_trim(t.email).lower().hexdigest("sha256")
-                    )
-                )
+        raw_tables = ("contacts", "orders", "tickets", "surveys")
+        raw = [
+            known.filter(known.table_name.isin(raw_tables) & known.c_email.notnull()).select("customer_id", "c_email"),
+            lone.filter(lone.c_email.notnull()).select("customer_id", "c_email"),
+        ]
+        raw = [r.select("customer_id", email_sha256=_trim(r.c_email).lower().hexdigest("sha256")) for r in raw]
         if raw:
             hashes = _union(raw, distinct=True)
             hit = hashes.join(by_email, "email_sha256")
@@ -949,15 +1035,13 @@ def _touchpoint_columns(name: str, t: ibis.Table) -> dict[str, ibis.Value]:
     return dict(channel=ibis.literal("survey"), event=ibis.literal("survey"), nps=t.nps.cast("int64"))
 
 
-def _write_touchpoints(ws: Workspace, links: ibis.Table) -> None:
+def _write_touchpoints(ws: Workspace, sigmap: ibis.Table) -> None:
     """The unified stream: every event, order, ticket and survey with its customer, ordered by time."""
     parts = []
     for name in ("events", "orders", "tickets", "surveys"):
         if not ws.has(name):
             continue
-        t = ws.table(name)
-        lk = links.filter(links.table_name == name)
-        t = t.join(lk, (t[_KEY[name]] == lk.record_key) & (t.source == lk.source))
+        t = _with_customer(ws, sigmap, name)
         cols = dict(
             customer_id=t.customer_id,
             ts=t[TABLES[name].time_column].cast("timestamp"),
