@@ -1,9 +1,15 @@
 """Unify speed, peak memory and quality on generated companies: prints a table.
 
-Usage: python benchmarks/bench_unify.py [N ...]   (default: 100000 1000000)
+Usage::
 
-Each size runs in a fresh process: generate (all tables, Parquet), load, then unify -- only unify is timed.
-Quality is pairwise F1/precision against the generator's truth, on all rows and on identified customers.
+    python benchmarks/bench_unify.py [N ...]          (default: 100000 1000000)
+    python benchmarks/bench_unify.py --workspace DIR  (a company already generated and loaded there)
+
+Each size runs in a fresh process: generate (all tables, Parquet), load, then unify -- only unify is timed,
+and the peak memory is the process's (unify's, since generating and loading run in another process).
+With ``--workspace`` the unify outputs already in DIR are dropped first, so the run is a first run.
+Quality is pairwise F1/precision against the generator's truth, on all rows and on identified customers,
+computed in the engine (``unify.evaluate`` on Ibis tables).
 """
 
 from __future__ import annotations
@@ -16,28 +22,35 @@ import sys
 import tempfile
 import time
 
+_OUTPUTS = ("identity_links", "customers", "touchpoints", "unify_demoted", "unify_matches", "unify_changes")
 
-def one(n: int) -> dict:
+
+def _prepare(n: int, folder: str) -> None:
+    from cxlib import io, synth
+
+    synth.write_company(folder, n_customers=n, seed=7, progress=False, file_format="parquet")
+    io.load(folder)
+
+
+def _unify(folder: str) -> dict:
     import cxlib
-    from cxlib import io, synth, unify
+    from cxlib import unify
 
-    with tempfile.TemporaryDirectory() as d:
-        synth.write_company(d, n_customers=n, seed=7, progress=False, file_format="parquet")
-        io.load(d)
-        print(f"{n:,}: generated and loaded", file=sys.stderr, flush=True)
-        t0 = time.perf_counter()
-        result = unify.unify(d, progress=True)
-        secs = time.perf_counter() - t0
-        peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-        print(f"{n:,}: unify {secs:.1f}s, peak {peak_mb:,.0f} MB", file=sys.stderr, flush=True)
-        truth = synth.load_truth(d).record_map
-        with cxlib.connect(d, read_only=True) as ws:
-            links = ws.table("identity_links").to_pandas()
+    with cxlib.connect(folder) as ws:
+        for name in _OUTPUTS:
+            ws.backend.drop_table(name, force=True)
+    t0 = time.perf_counter()
+    result = unify.unify(folder, progress=True)
+    secs = time.perf_counter() - t0
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"unify {secs:.1f}s, peak {peak_mb:,.0f} MB", file=sys.stderr, flush=True)
+    with cxlib.connect(folder, read_only=True) as ws:
+        links = ws.table("identity_links")
+        truth = ws.backend.read_parquet(os.path.join(folder, "truth", "record_map.parquet"))
         q_all = unify.evaluate(links, truth).iloc[0]
-        q_known = unify.evaluate(links[links["customer_id"].str.startswith("C")], truth).iloc[0]
+        q_known = unify.evaluate(links.filter(links.customer_id.startswith("C")), truth).iloc[0]
     s = result.summary.iloc[0]
     return {
-        "customers": n,
         "rows": int(s["rows"]),
         "seconds": secs,
         "rows_per_s": s["rows"] / secs,
@@ -50,25 +63,44 @@ def one(n: int) -> dict:
     }
 
 
+def _run(args: list[str]) -> dict | None:
+    # stderr passes through: progress, and the reason if a step fails
+    out = subprocess.run([sys.executable, __file__, *args], stdout=subprocess.PIPE, text=True)
+    if out.returncode != 0:
+        return None
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
 def main() -> None:
-    if len(sys.argv) == 3 and sys.argv[1] == "--one":
-        print(json.dumps(one(int(sys.argv[2]))))
+    args = sys.argv[1:]
+    if args[:1] == ["--prepare"]:
+        _prepare(int(args[1]), args[2])
+        print("{}")
         return
-    sizes = [int(x) for x in sys.argv[1:]] or [100_000, 1_000_000]
+    if args[:1] == ["--unify"]:
+        print(json.dumps(_unify(args[1])))
+        return
     print(f"cores: {os.cpu_count()}")
     print(
         f"{'customers':>10} {'rows':>12} {'seconds':>8} {'rows/s':>9} {'peak MB':>8} {'F1 all':>7} {'P all':>7} "
         f"{'F1 known':>8} {'P known':>8} {'prob merges':>11}"
     )
-    for n in sizes:
-        # stderr passes through: progress, and the reason if a size fails
-        out = subprocess.run([sys.executable, __file__, "--one", str(n)], stdout=subprocess.PIPE, text=True)
-        if out.returncode != 0:
-            print(f"{n:>10,} failed (exit {out.returncode}); see the messages above")
+    if args[:1] == ["--workspace"]:
+        runs = [("given", args[1], False)]
+    else:
+        runs = [(f"{int(n):,}", None, True) for n in (args or [100_000, 1_000_000])]
+    for label, folder, generate in runs:
+        with tempfile.TemporaryDirectory() as tmp:
+            folder = folder or tmp
+            if generate and _run(["--prepare", label.replace(",", ""), folder]) is None:
+                print(f"{label:>10} failed to generate or load; see the messages above")
+                continue
+            r = _run(["--unify", folder])
+        if r is None:
+            print(f"{label:>10} failed (see the messages above)")
             continue
-        r = json.loads(out.stdout.strip().splitlines()[-1])
         print(
-            f"{r['customers']:>10,} {r['rows']:>12,} {r['seconds']:>8.1f} {r['rows_per_s']:>9,.0f} "
+            f"{label:>10} {r['rows']:>12,} {r['seconds']:>8.1f} {r['rows_per_s']:>9,.0f} "
             f"{r['peak_mb']:>8,.0f} {r['f1_all']:>7.4f} {r['precision_all']:>7.4f} {r['f1_known']:>8.4f} "
             f"{r['precision_known']:>8.4f} {r['prob_merges']:>11,}"
         )

@@ -656,7 +656,14 @@ class _Phases:
 
     def done(self, what: str) -> None:
         if self.on:
-            print(f"unify: {what} in {time.perf_counter() - self.t0:.1f}s", file=sys.stderr, flush=True)
+            peak = ""
+            try:
+                import resource
+
+                peak = f" (peak memory so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB)"
+            except ImportError:  # Windows
+                pass
+            print(f"unify: {what} in {time.perf_counter() - self.t0:.1f}s{peak}", file=sys.stderr, flush=True)
         self.t0 = time.perf_counter()
 
 
@@ -1273,11 +1280,13 @@ def _pairs(n: pd.Series) -> float:
     return float((n * (n - 1) / 2).sum())
 
 
-def evaluate(identity_links: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
+def evaluate(identity_links: pd.DataFrame | ibis.Table, truth: pd.DataFrame | ibis.Table) -> pd.DataFrame:
     """Pairwise and B-cubed precision/recall/F1 of ``identity_links`` against the true persons.
 
     ``truth`` has ``table_name, source, record_key, person_id`` (``cxlib.synth``'s ``record_map``).
-    Rows without a true person (enrichment, planted defects that never loaded) are ignored.
+    Rows without a true person (enrichment, planted defects that never loaded) are ignored. Either may be
+    an Ibis table (then both should be on one backend): the join and the count per (customer, person) run
+    in the engine and only those counts come into pandas, so 70 million links fit.
 
     Returns one row: ``pairwise_precision, pairwise_recall, pairwise_f1, bcubed_precision, bcubed_recall,
     bcubed_f1, persons_split, customers_merging_persons, largest_customer_persons, rows``.
@@ -1291,18 +1300,27 @@ def evaluate(identity_links: pd.DataFrame, truth: pd.DataFrame) -> pd.DataFrame:
     [{'pairwise_precision': 0.5, 'pairwise_recall': 0.3333333333333333, 'persons_split': 1}]
     """
     key = ["table_name", "source", "record_key"]
-    truth = truth[key + ["person_id"]].dropna(subset=["person_id"]).drop_duplicates(key)  # re-sent rows share a key
-    j = identity_links[key + ["customer_id"]].merge(truth, on=key)
-    cell = j.groupby(["customer_id", "person_id"]).size()
-    by_c = j.groupby("customer_id").size()
-    by_p = j.groupby("person_id").size()
-    tp, pp, ap = _pairs(cell), _pairs(by_c), _pairs(by_p)
+    if isinstance(identity_links, ibis.Table) or isinstance(truth, ibis.Table):
+        lk = identity_links if isinstance(identity_links, ibis.Table) else ibis.memtable(identity_links)
+        tr = truth if isinstance(truth, ibis.Table) else ibis.memtable(truth[key + ["person_id"]])
+        # re-sent rows share a key (and a person)
+        tr = tr.filter(tr.person_id.notnull()).group_by(key).aggregate(person_id=tr.person_id.min())
+        j = lk.select(*key, "customer_id").join(tr, key)
+        cell = j.group_by(["customer_id", "person_id"]).aggregate(n=j.count()).to_pandas()
+    else:
+        truth = truth[key + ["person_id"]].dropna(subset=["person_id"]).drop_duplicates(key)
+        j = identity_links[key + ["customer_id"]].merge(truth, on=key)
+        cell = j.groupby(["customer_id", "person_id"]).size().reset_index(name="n")
+    cell["n"] = cell["n"].astype("int64")
+    by_c = cell.groupby("customer_id")["n"].sum()
+    by_p = cell.groupby("person_id")["n"].sum()
+    tp, pp, ap = _pairs(cell["n"]), _pairs(by_c), _pairs(by_p)
     prec = tp / pp if pp else 1.0
     rec = tp / ap if ap else 1.0
-    c_of = cell.reset_index(name="n")
+    c_of = cell
     c_of["nc"] = c_of["customer_id"].map(by_c)
     c_of["np"] = c_of["person_id"].map(by_p)
-    n = len(j)
+    n = int(cell["n"].sum())
     bp = float((c_of["n"] ** 2 / c_of["nc"]).sum() / n) if n else 1.0
     br = float((c_of["n"] ** 2 / c_of["np"]).sum() / n) if n else 1.0
     persons_per_c = c_of.groupby("customer_id").size()
