@@ -99,10 +99,13 @@ def _(Path, folder, links, mo, synth, threshold, unify):
     _all = unify.evaluate(links, truth)
     _known = unify.evaluate(links[links["customer_id"].str.startswith("C")], truth)
     _curve = unify.threshold_curve(folder.value, truth, thresholds=[threshold.value])
+    _steps = unify.rule_contribution(folder.value, truth)
     mo.vstack([
         mo.md("## Match quality against the generator's truth"),
         mo.ui.table(_all.assign(rows_scope="all rows"), selection=None),
         mo.ui.table(_known.assign(rows_scope="identified customers"), selection=None),
+        mo.md("What the probabilistic step adds over the deterministic graph alone (contact records):"),
+        mo.ui.table(_steps, selection=None),
         threshold,
         mo.ui.table(_curve, selection=None),
     ])

@@ -208,6 +208,10 @@ def test_quality_against_the_truth(unified):
     assert result.summary.loc[0, "probabilistic_merges"] > 0
     allq = evaluate(links, truth).iloc[0]
     assert allq["pairwise_precision"] >= 0.99
+    # what the probabilistic step adds over deterministic alone, on contact records
+    steps = unify.rule_contribution(folder, truth).set_index("step")
+    assert steps.loc["deterministic + probabilistic", "recall_added"] > 0.01, steps
+    assert steps.loc["deterministic + probabilistic", "pairwise_precision"] >= 0.99
     # in the engine (how the benchmark scores 70M links): the same figures
     with cxlib.connect(folder, read_only=True) as ws:
         in_engine = evaluate(
