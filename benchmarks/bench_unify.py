@@ -10,7 +10,8 @@ and the peak memory is the process's (unify's, since generating and loading run 
 With ``--workspace`` the unify outputs already in DIR are dropped first, so the run is a first run.
 Quality is pairwise F1/precision against the generator's truth, on all rows and on identified customers,
 computed in the engine (``unify.evaluate`` on Ibis tables); "recall +prob" is the pairwise recall the
-probabilistic step adds over the deterministic graph alone, on contact records (``unify.rule_contribution``).
+probabilistic step adds over the deterministic graph alone, on contact records (``unify.rule_contribution``);
+"largest/household" is the most true persons in one customer against the largest true household.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ def _unify(folder: str) -> dict:
         os.path.join(folder, "truth", "record_map.parquet"), filters=[("table_name", "==", "contacts")]
     )
     steps = unify.rule_contribution(folder, truth_c)
+    people = pd.read_parquet(os.path.join(folder, "truth", "people.parquet"), columns=["household_id"])
     s = result.summary.iloc[0]
     return {
         "rows": int(s["rows"]),
@@ -68,6 +70,8 @@ def _unify(folder: str) -> dict:
         "precision_known": q_known["pairwise_precision"],
         "prob_merges": int(s["probabilistic_merges"]),
         "recall_added": float(steps["recall_added"].iloc[-1]),
+        "largest": int(q_all["largest_customer_persons"]),
+        "household": int(people.groupby("household_id").size().max()),
     }
 
 
@@ -91,7 +95,8 @@ def main() -> None:
     print(f"cores: {os.cpu_count()}")
     print(
         f"{'customers':>10} {'rows':>12} {'seconds':>8} {'rows/s':>9} {'peak MB':>8} {'F1 all':>7} {'P all':>7} "
-        f"{'F1 known':>8} {'P known':>8} {'prob merges':>11} {'recall +prob':>12}"
+        f"{'F1 known':>8} {'P known':>8} {'prob merges':>11} {'recall +prob':>12} "
+        f"{'largest/household':>17}"
     )
     if args[:1] == ["--workspace"]:
         runs = [("given", args[1], False)]
@@ -110,7 +115,8 @@ def main() -> None:
         print(
             f"{label:>10} {r['rows']:>12,} {r['seconds']:>8.1f} {r['rows_per_s']:>9,.0f} "
             f"{r['peak_mb']:>8,.0f} {r['f1_all']:>7.4f} {r['precision_all']:>7.4f} {r['f1_known']:>8.4f} "
-            f"{r['precision_known']:>8.4f} {r['prob_merges']:>11,} {r['recall_added']:>12.4f}"
+            f"{r['precision_known']:>8.4f} {r['prob_merges']:>11,} {r['recall_added']:>12.4f} "
+            f"{str(r['largest']) + '/' + str(r['household']):>17}"
         )
 
 
