@@ -11,8 +11,9 @@
 ``touchpoints``
     The unified, time-ordered stream later steps read (see :data:`TOUCHPOINT_COLUMNS`).
 
-and two reports: ``unify_demoted`` (identifiers the over-merge guard demoted, and why) and
-``unify_matches`` (the probabilistic merges, with their match probability).
+and reports: ``unify_demoted`` (identifiers the over-merge guard demoted, and why), ``unify_matches`` (the
+probabilistic merges, with their match probability) and ``unify_identifiers`` (every usable normalised
+identifier with its customer and number of rows, for :func:`lookup`).
 
 How it works
 ------------
@@ -363,13 +364,23 @@ def _signatures(ws: Workspace, cfg: UnifyConfig) -> ibis.Table:
     )
 
 
-def _identifiers(ws: Workspace, cfg: UnifyConfig) -> ibis.Table:
-    """``table_name, source, record_key, ts, id_type, id_value``: one row per identifier a source row carries."""
+def _identifiers(ws: Workspace, cfg: UnifyConfig, only: pd.DataFrame | None = None) -> ibis.Table:
+    """``table_name, source, record_key, ts, id_type, id_value``: one row per identifier a source row carries.
+
+    With ``only`` (``table_name, source, record_key``), just those rows: a semi-join on each table's key
+    before anything is normalised, so explaining one customer does not normalise every row.
+    """
     parts = []
     for name in LINKED_TABLES:
         if not ws.has(name):
             continue
         t = ws.table(name)
+        if only is not None:
+            mine = only.loc[only["table_name"] == name, ["source", "record_key"]].drop_duplicates()
+            if mine.empty:
+                continue
+            m = ibis.memtable(mine.astype("string").rename(columns={"source": "m_source", "record_key": "m_key"}))
+            t = t.semi_join(m, (t[_KEY[name]].cast("string") == m.m_key) & (t.source == m.m_source))
         base = _row_base(t, name)
         for id_type, value in _candidates(t, name, cfg):
             parts.append(
@@ -763,10 +774,21 @@ def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool, incremental: bool = 
     phase.done("every row to its customer (identity_links)")
     links = ws.table("identity_links")
     changes = _changes(ws, links, prev)
+    if prev is not None:
+        phase.done("merges and splits since the last run (unify_changes)")
     _write_customers(ws, sigmap, cfg)
     phase.done("golden records (customers)")
     _write_touchpoints(ws, sigmap)
     phase.done("touchpoints")
+    # every usable identifier with its customer, for lookups by a value that is not the golden one
+    ids = ws.table("_unify_ids").anti_join(demoted, ["id_type", "id_value"])
+    ids = ids.join(sigmap.filter(sigmap.customer_id.notnull()).select("sid", "customer_id", "rows"), "sid")
+    ws.write(
+        "unify_identifiers",
+        ids.group_by(["id_type", "id_value", "customer_id"])
+        .aggregate(rows=ids.rows.sum().cast("int64"))
+        .order_by(["id_type", "id_value", "customer_id"]),
+    )
     demoted_df = demoted.to_pandas().sort_values(
         ["records", "id_type", "id_value"], ascending=[False, True, True], ignore_index=True
     )
@@ -1091,10 +1113,7 @@ def explain(workspace: str | Path | Workspace, customer_id: str) -> tuple[pd.Dat
         mine = links.filter(links.customer_id == customer_id).to_pandas()
         if mine.empty:
             raise DataError(f"no customer {customer_id!r} in identity_links; run `cx unify` or check the id")
-        cfg = UnifyConfig()
-        ids = _identifiers(ws, cfg)
-        keys = ibis.memtable(mine[["table_name", "source", "record_key"]])
-        carried = ids.join(keys, ["table_name", "source", "record_key"]).to_pandas()
+        carried = _identifiers(ws, UnifyConfig(), only=mine).to_pandas()
         matches = ws.table("unify_matches").to_pandas() if ws.has("unify_matches") else pd.DataFrame()
         demoted = ws.table("unify_demoted").to_pandas() if ws.has("unify_demoted") else pd.DataFrame()
     finally:
@@ -1197,10 +1216,10 @@ def lookup(
                 return cust.limit(0).to_pandas(), ws.table("touchpoints").limit(0).to_pandas()
             col = "email" if email else "phone"
             ids = cust.filter(cust[col] == norm).customer_id.to_pandas().tolist()
-            if not ids:  # not the golden value: any row that carried it
-                idt = _identifiers(ws, UnifyConfig()).filter((_.id_type == col) & (_.id_value == norm))
-                lk = ws.table("identity_links")
-                ids = idt.join(lk, ["table_name", "source", "record_key"]).customer_id.to_pandas().unique().tolist()
+            if not ids and ws.has("unify_identifiers"):  # not the golden value: any row that carried it
+                idt = ws.table("unify_identifiers")
+                idt = idt.filter((idt.id_type == col) & (idt.id_value == norm))
+                ids = sorted(idt.customer_id.to_pandas().unique().tolist())
         golden = cust.filter(cust.customer_id.isin(ids)).to_pandas()
         tp = ws.table("touchpoints")
         timeline = tp.filter(tp.customer_id.isin(ids)).order_by(["ts", "table_name", "record_key"]).to_pandas()

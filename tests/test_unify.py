@@ -233,6 +233,22 @@ def test_explain_and_lookup(unified):
     assert timeline["ts"].is_monotonic_increasing and len(timeline) > 0
     g2, _ = unify.lookup(folder, customer_id=c["customer_id"])
     assert len(g2) == 1
+    # an address a customer used that is not their golden one is found through unify_identifiers
+    with cxlib.connect(folder, read_only=True) as ws:
+        idents = ws.table("unify_identifiers").to_pandas()
+    golden_emails = set(cust["email"].dropna())
+    other = idents[(idents["id_type"] == "email") & ~idents["id_value"].isin(golden_emails)].iloc[0]
+    g3, _ = unify.lookup(folder, email=other["id_value"])
+    assert g3["customer_id"].tolist() == [other["customer_id"]]
+    # explain names every identifier a member row carries, as the whole-table scan did
+    mine = table[["table_name", "source", "record_key"]]
+    with cxlib.connect(folder, read_only=True) as ws:
+        every = unify._identifiers(ws, UnifyConfig()).to_pandas().merge(mine)
+        only = unify._identifiers(ws, UnifyConfig(), only=mine).to_pandas()
+    by = ["table_name", "source", "record_key", "id_type", "id_value"]
+    pd.testing.assert_frame_equal(
+        every.sort_values(by, ignore_index=True), only.sort_values(by, ignore_index=True), check_dtype=False
+    )
     with pytest.raises(ValueError, match="exactly one"):
         unify.lookup(folder, email="a@b.com", phone="07700900123")
     with pytest.raises(cxlib.DataError, match="no customer"):
