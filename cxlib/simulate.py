@@ -38,6 +38,7 @@ from cxlib.schema import DataError
 
 __all__ = [
     "PRESETS",
+    "PROSPECT_STAGES",
     "JourneyModel",
     "Scenario",
     "compare",
@@ -50,6 +51,10 @@ __all__ = [
 ]
 
 _ALL = "all"
+
+#: The buyer-journey stages before a first purchase. Personas are found among buyers, so a model fitted per
+#: persona shares these stages across personas: ``JourneyModel(by="persona", shared_stages=PROSPECT_STAGES)``.
+PROSPECT_STAGES: tuple[str, ...] = ("awareness", "consideration", "lost")
 
 
 def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
@@ -72,6 +77,13 @@ class JourneyModel(BaseEstimator):
         moves possible). Rows with no observed exits stay where they are (absorbing).
     random_state : int or None
         Seed for posterior draws.
+    shared_stages : sequence of str
+        Stages whose exits and revenue are estimated from all segments together. Leaving a shared stage for
+        an unshared one, a customer joins a segment at random, in the proportions observed for that move --
+        a prospect who buys becomes one of the personas. Use :data:`PROSPECT_STAGES` with
+        ``by="persona"``: personas are found among buyers, so they cannot tell prospects apart. Fitted per
+        persona without it, the persona of people who never bought converts nobody, and every acquisition
+        lever looks worth a fraction of what it is.
 
     Attributes
     ----------
@@ -96,11 +108,13 @@ class JourneyModel(BaseEstimator):
         stages: Sequence[str] = STAGES,
         prior: float = 0.1,
         random_state: int | None = 0,
+        shared_stages: Sequence[str] = (),
     ) -> None:
         self.by = by
         self.stages = stages
         self.prior = prior
         self.random_state = random_state
+        self.shared_stages = shared_stages
 
     # --- fitting ------------------------------------------------------------------------------------------
     def fit(self, stage_history: pd.DataFrame, y: None = None) -> JourneyModel:
@@ -131,6 +145,20 @@ class JourneyModel(BaseEstimator):
         counts = np.zeros((n_g, n_s, n_s))
         np.add.at(counts, (g, a, b), 1)
         self.counts_ = counts
+        unknown = set(self.shared_stages) - set(stages)
+        if unknown:
+            raise DataError(f"shared_stages {sorted(unknown)} are not in the model's stages {stages}")
+        self.shared_index_ = [stages.index(s) for s in self.shared_stages] if n_g > 1 else []
+        # where a move out of a shared stage lands: segment shares of that move, (from, to, segment)
+        mix = np.zeros((n_s, n_s, n_g))
+        own = np.ones((n_s, n_s), bool)  # moves that keep the segment
+        for i in self.shared_index_:
+            for j in range(n_s):
+                total = counts[:, i, j].sum()
+                if j not in self.shared_index_ and total > 0:
+                    mix[i, j] = counts[:, i, j] / total
+                    own[i, j] = False
+        self.switch_mix_, self.switch_own_ = mix, own
         self.alpha_ = self._alpha(counts)
         self.__dict__.pop("_draws", None)
         self.absorbing_ = [stages[i] for i in range(n_s) if counts[:, i, :].sum() == counts[:, i, i].sum()]
@@ -145,10 +173,15 @@ class JourneyModel(BaseEstimator):
             mean[gi, si] = row["mean"]
             se[gi, si] = (row["std"] if row["count"] > 1 and pd.notna(row["std"]) else 0.0) / np.sqrt(row["count"])
             months[gi, si] = row["count"]
-        self.revenue_mean_, self.revenue_se_ = mean, se
         sdv = np.zeros((n_g, n_s))
         for (gi, si), row in stats.iterrows():
             sdv[gi, si] = row["std"] ** 2 if row["count"] > 1 and pd.notna(row["std"]) else 0.0
+        if self.shared_index_:  # the shared stages' revenue: all segments together
+            pooled = r[np.isin(r["s"], self.shared_index_)].groupby("s")["r"].agg(["mean", "std", "count"])
+            for si, row in pooled.iterrows():
+                sd = row["std"] if row["count"] > 1 and pd.notna(row["std"]) else 0.0
+                mean[:, si], se[:, si], sdv[:, si] = row["mean"], sd / np.sqrt(row["count"]), sd**2
+        self.revenue_mean_, self.revenue_se_ = mean, se
         self.revenue_var_ = sdv  # variance of revenue per customer-month
         self.revenue_ = pd.DataFrame(
             {
@@ -182,6 +215,9 @@ class JourneyModel(BaseEstimator):
         return self
 
     def _alpha(self, counts: np.ndarray) -> np.ndarray:
+        counts = counts.copy()
+        for i in getattr(self, "shared_index_", []):  # the same exits in every segment
+            counts[:, i, :] = counts[:, i, :].sum(axis=0)
         alpha = counts + self.prior
         # a row never observed stays put: absorbing, unless the data says otherwise
         empty = counts.sum(axis=2) == 0
@@ -219,6 +255,10 @@ class JourneyModel(BaseEstimator):
         gam = rng.standard_gamma(np.broadcast_to(self.alpha_, (draws, *self.alpha_.shape)))
         T = gam / np.maximum(gam.sum(axis=3, keepdims=True), 1e-300)
         rev = self.revenue_mean_ + self.revenue_se_ * rng.standard_normal((draws, *self.revenue_mean_.shape))
+        shared = getattr(self, "shared_index_", [])
+        if shared:  # one draw per shared stage, the same in every segment
+            T[:, :, shared, :] = T[:, :1, shared, :]
+            rev[:, :, shared] = rev[:, :1, shared]
         out = (T, np.maximum(rev, 0.0))
         if seed is not None:
             cache.clear()
@@ -596,6 +636,23 @@ def simulate(
     return pd.concat(frames, ignore_index=True)
 
 
+def _step(model: JourneyModel, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """One month of expected counts ``x`` (draws, segment, stage) under ``T`` (draws, segment, from, to).
+
+    Moves out of a shared stage into an unshared one land in the segments in the fitted proportions
+    (``switch_mix_``): a prospect who buys becomes one of the personas.
+    """
+    y = np.matmul(x[:, :, None, :], T)[:, :, 0, :]
+    shared = getattr(model, "shared_index_", [])
+    if not shared:
+        return y
+    switch = ~model.switch_own_[shared]  # (shared from, to)
+    flow = x[:, :, shared, None] * T[:, :, shared, :] * switch  # (draws, segment, shared from, to)
+    y -= flow.sum(axis=2)
+    y += np.einsum("dij,ijg->dgj", flow.sum(axis=1), model.switch_mix_[shared])
+    return y
+
+
 def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0) -> dict:
     """Exact propagation of expected counts, for every posterior draw at once."""
     draws, n_g, n_s = T0.shape[0], T0.shape[1], T0.shape[2]
@@ -608,7 +665,7 @@ def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0) -> dict:
         for m in range(months):
             # a month: everyone moves one step, then this month's arrivals join in their first stage, and each
             # customer earns the revenue of the stage they are in this month
-            x = np.matmul(x[:, :, None, :], T)[:, :, 0, :] + arr[:, m]
+            x = _step(model, x, T) + arr[:, m]
             cust[m] = x.sum(axis=1)
             money[m] = (x * rev).sum(axis=(1, 2))
         results[sc.name] = (cust, money)
@@ -640,22 +697,34 @@ def _population_paths(model, scenarios, months, T0, rev0, x0, arr0, random_state
     sd = np.sqrt(model.revenue_var_)
     applied = [_apply(model, sc, T0, rev0, np.zeros((draws, months, n_g, n_s))) for sc in scenarios]
     out = {sc.name: (np.zeros((months, draws, n_s)), np.zeros((months, draws))) for sc in scenarios}
+    shared = np.isin(np.arange(n_s), getattr(model, "shared_index_", []))
+    mix_cdf = np.cumsum(model.switch_mix_, axis=2) if shared.any() else None
     for d in range(draws):
         states = [np.where(tc < 0, s0, -1) for _ in scenarios]
+        segs = [gc.copy() for _ in scenarios]
         cdfs = [np.cumsum(T[d], axis=2) for T, _, _ in applied]
         for m in range(months):
             u = rng.random(len(gc))
+            v = rng.random(len(gc))  # which segment a customer joins on leaving a shared stage
             z = rng.standard_normal((n_g, n_s))
             for k, sc in enumerate(scenarios):
-                st = states[k]
+                st, sg = states[k], segs[k]
                 on = st >= 0
-                cdf = cdfs[k][gc[on], st[on]]
+                was = st.copy()
+                cdf = cdfs[k][sg[on], st[on]]
                 st[on] = np.minimum((u[on, None] > cdf).sum(axis=1), n_s - 1)
+                if mix_cdf is not None:
+                    hop = on & (was >= 0) & shared[np.maximum(was, 0)]
+                    hop &= ~model.switch_own_[np.maximum(was, 0), np.maximum(st, 0)]
+                    if hop.any():
+                        c = mix_cdf[was[hop], st[hop]]
+                        sg[hop] = np.minimum((v[hop, None] > c).sum(axis=1), n_g - 1)
                 new = tc == m
                 st[new] = s0[new]
+                sg[new] = gc[new]
                 here = st >= 0
                 counts = np.zeros((n_g, n_s))
-                np.add.at(counts, (gc[here], st[here]), 1)
+                np.add.at(counts, (sg[here], st[here]), 1)
                 rev = applied[k][1][d]
                 cust, money = out[sc.name]
                 cust[m, d] = counts.sum(axis=0)
@@ -743,10 +812,11 @@ def build(workspace, months: int = 12, draws: int = 2000, scenarios: Sequence[Sc
     ws = workspace if isinstance(workspace, Workspace) else connect(workspace)
     h = history_from_workspace(ws)
     by = "persona" if "persona" in h.columns else None
-    model = JourneyModel(by=by).fit(h)
+    # personas are found among buyers: the prospects' stages are one chain, and a buyer joins a persona
+    model = JourneyModel(by=by, shared_stages=PROSPECT_STAGES if by else ()).fit(h)
     todo = [*PRESETS, *(scenarios or [])]
-    try:
-        todo.append(Scenario("fix pre-sale service failure", service_failure_lever(h, by=by)))
+    try:  # the failure acts before the first purchase, where personas are shared: one estimate for everyone
+        todo.append(Scenario("fix pre-sale service failure", service_failure_lever(h)))
     except DataError:
         pass
     results = simulate(model, todo, months=months, draws=draws)

@@ -48,8 +48,10 @@ def _(Path, cxlib, folder, mo, simulate):
         mo.stop(not _ws.has("touchpoints"), mo.md(f"**Not unified yet.** Run `cx unify {folder.value}`."))
         history = simulate.history_from_workspace(_ws)
     _by = "persona" if "persona" in history.columns else None
-    model = simulate.JourneyModel(by=_by, random_state=0).fit(history)
-    failure_levers = simulate.service_failure_lever(history, by=_by)
+    # personas are found among buyers: prospects' stages are shared, and a prospect who buys joins a persona
+    _shared = simulate.PROSPECT_STAGES if _by else ()
+    model = simulate.JourneyModel(by=_by, random_state=0, shared_stages=_shared).fit(history)
+    failure_levers = simulate.service_failure_lever(history)  # before the first purchase: one estimate
     mo.md(f"Fitted on **{history['customer_id'].nunique():,}** customers' monthly stages"
           f" ({'per persona' if _by else 'one chain: run `cx personas` for one per persona'}).")
     return failure_levers, history, model

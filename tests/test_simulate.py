@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.exceptions import NotFittedError
 
+import cxlib
 from cxlib import simulate as sim
 from cxlib import synth
 
@@ -127,6 +128,56 @@ def test_moving_new_customers_between_channels():
     assert got["baseline"] == pytest.approx(0.0) and got["shift"] == pytest.approx(30.0)
     with pytest.raises(ValueError, match="no segment"):
         sim.simulate(m, [sim.Scenario("x", [sim.Scenario.move("tv", "paid_search", 0.3)])], months=1, draws=None)
+
+
+def test_personas_found_among_buyers_share_the_prospect_stages():
+    # personas defined by what buyers did: A (big baskets), B (small) and P (never bought)
+    rows = []
+    for i in range(200):
+        persona = "A" if i < 50 else "B" if i < 100 else "P"
+        if persona == "P":
+            rows.append((f"c{i}", ["consideration", "lost", "lost"], [0.0, 0.0, 0.0], persona))
+        else:
+            rev = (100.0, 50.0) if persona == "A" else (20.0, 10.0)
+            rows.append((f"c{i}", ["consideration", "purchase", "repeat"], [0.0, *rev], persona))
+    h = pd.concat([_chain([r[:3]]).assign(persona=r[3]) for r in rows], ignore_index=True)
+    lift = [sim.Scenario("lift", [sim.Scenario.scale("consideration", "purchase", 1.1)])]
+
+    def gain(model, start_segment, population=False):
+        x0 = np.zeros((len(model.segments_), len(model.stages)))
+        x0[model.segments_.index(start_segment), model.stages.index("consideration")] = 100
+        out = sim.simulate(
+            model,
+            lift,
+            months=2,
+            draws=None if not population else 200,
+            start=x0,
+            arrivals=None,
+            population=population,
+            random_state=0,
+        )
+        last = out[(out.month == 2) & (out.scenario == "lift")]
+        cust = last[last.metric.str.startswith("customers:")]["mean"].sum()
+        return float(last.loc[last.metric == "cumulative_revenue", "diff_mean"].iloc[0]), cust
+
+    one = sim.JourneyModel(prior=0.0).fit(h)
+    naive = sim.JourneyModel(by="persona", prior=0.0).fit(h)
+    shared = sim.JourneyModel(by="persona", prior=0.0, shared_stages=sim.PROSPECT_STAGES).fit(h)
+    g_one, n_one = gain(one, "all")
+    # 100 prospects: 50 buy, 55 with the lever; a buyer is worth 60 + 30 on average
+    assert g_one == pytest.approx(5 * (60 + 30))
+    # naively per persona, the never-bought persona converts nobody: the lever is worth nothing
+    assert gain(naive, "P")[0] == pytest.approx(0.0)
+    # shared: the prospects convert at everyone's rate and the new buyers join A and B half and half
+    g_shared, n_shared = gain(shared, "P")
+    assert g_shared == pytest.approx(g_one) and n_shared == pytest.approx(n_one) == pytest.approx(100)
+    # the customer-journey stages keep their persona detail
+    assert shared.revenue_.set_index(["segment", "stage"]).loc[("A", "repeat"), "revenue"] == pytest.approx(50)
+    # the per-customer Monte Carlo switches segments the same way (200 draws of 100 customers)
+    g_pop, _ = gain(shared, "P", population=True)
+    assert g_pop == pytest.approx(g_one, rel=0.15)
+    with pytest.raises(cxlib.DataError, match="shared_stages"):
+        sim.JourneyModel(by="persona", shared_stages=["nowhere"]).fit(h)
 
 
 def test_estimator_conventions_and_determinism():
