@@ -449,38 +449,51 @@ def new_case(
     if out.exists() and any(out.iterdir()):
         raise DataError(f"{out} is not empty: a case goes into a new folder (it would overwrite another case)")
     data = out / "data"
+    created = not out.exists()
     data.mkdir(parents=True)
-    with tempfile.TemporaryDirectory(prefix="cxcase-") as tmp:
-        _generate(Path(tmp), seed, n_customers, months, _START, progress)
-        for p in sorted(Path(tmp).iterdir()):
-            if p.is_file() and p.suffix in _SOURCE_SUFFIXES:  # the sources only: truth/ stays behind
-                shutil.copy2(p, data / p.name)
-    report = io.load(data, progress=progress)
-    key = {
-        "candidate": str(candidate).strip(),
-        "seed": int(seed),
-        "case_format": CASE_FORMAT,
-        "generator": {
-            "cxlib": _version(),
-            "n_customers": int(n_customers),
-            "months": int(months),
-            "start": _START,
-            "block_size": synth.BLOCK_SIZE,
-        },
-        "data_fingerprint": _fingerprint(data),
-        "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-    }
-    header = (
-        "# The key to this hiring case: for the hiring manager only. Do NOT send it to the candidate:\n"
-        "# with the seed and cxlib the answers can be re-derived. `cx case grade` reads it.\n"
-    )
-    (out / "case.yml").write_text(header + yaml.safe_dump(key, sort_keys=False, allow_unicode=True))
-    summary = report.summary
-    (out / "BRIEF.md").write_text(_brief(key["candidate"], design["company"], summary))
-    (out / "case.py").write_text(_marimo_notebook(key["candidate"], design["company"]))
-    (out / "case.ipynb").write_text(_jupyter_notebook(key["candidate"], design["company"]))
-    (out / "answers.yml").write_text(_answer_template(key["candidate"]))
-    _zip(out, f"{_slug(key['candidate'])}-case")
+    try:
+        with tempfile.TemporaryDirectory(prefix="cxcase-") as tmp:
+            _generate(Path(tmp), seed, n_customers, months, _START, progress)
+            for p in sorted(Path(tmp).iterdir()):
+                if p.is_file() and p.suffix in _SOURCE_SUFFIXES:  # the sources only: truth/ stays behind
+                    shutil.copy2(p, data / p.name)
+        report = io.load(data, progress=progress)
+        key = {
+            "candidate": str(candidate).strip(),
+            "seed": int(seed),
+            "case_format": CASE_FORMAT,
+            "generator": {
+                "cxlib": _version(),
+                "n_customers": int(n_customers),
+                "months": int(months),
+                "start": _START,
+                "block_size": synth.BLOCK_SIZE,
+            },
+            "data_fingerprint": _fingerprint(data),
+            "created": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        }
+        header = (
+            "# The key to this hiring case: for the hiring manager only. Do NOT send it to the candidate:\n"
+            "# with the seed and cxlib the answers can be re-derived. `cx case grade` reads it.\n"
+        )
+        (out / "case.yml").write_text(header + yaml.safe_dump(key, sort_keys=False, allow_unicode=True))
+        summary = report.summary
+        (out / "BRIEF.md").write_text(_brief(key["candidate"], design["company"], summary))
+        (out / "case.py").write_text(_marimo_notebook(key["candidate"], design["company"]))
+        (out / "case.ipynb").write_text(_jupyter_notebook(key["candidate"], design["company"]))
+        (out / "answers.yml").write_text(_answer_template(key["candidate"]))
+        _zip(out, f"{_slug(key['candidate'])}-case")
+    except BaseException:
+        # nothing half-made is left behind: a failed case would look like a case, and block the next try
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        else:
+            for p in out.iterdir():
+                if p.is_dir():
+                    shutil.rmtree(p, ignore_errors=True)
+                else:
+                    p.unlink(missing_ok=True)
+        raise
     return out
 
 

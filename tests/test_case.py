@@ -133,6 +133,22 @@ def test_a_case_never_overwrites_another(bundle):
         case.new_case(bundle.parent / "nobody", " ", seed=1)
 
 
+def test_a_failed_case_leaves_nothing_behind(tmp_path, monkeypatch):
+    from cxlib import io
+
+    def broken(*args, **kwargs):
+        raise DataError("the disk is full")
+
+    monkeypatch.setattr(io, "load", broken)
+    with pytest.raises(DataError, match="disk is full"):
+        case.new_case(tmp_path / "new", "A. Candidate", seed=1, n_customers=200, months=3)
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(DataError, match="disk is full"):
+        case.new_case(tmp_path / "empty", "A. Candidate", seed=1, n_customers=200, months=3)
+    assert (tmp_path / "empty").exists() and not any((tmp_path / "empty").iterdir())
+
+
 # --- the notebooks run headless -----------------------------------------------------------------------------
 
 
