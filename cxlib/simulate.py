@@ -96,6 +96,11 @@ class JourneyModel(BaseEstimator):
         Mean revenue per customer-month by segment and stage, with ``se`` and ``months``.
     absorbing_ : list of str
         States no customer left (in every segment).
+    shared_index_ : list of int
+        Positions of ``shared_stages`` (empty with one segment).
+    switch_mix_, switch_own_ : ndarray
+        Where a move out of a shared stage lands: ``switch_mix_[from, to, segment]`` are the observed
+        segment shares of that move; ``switch_own_[from, to]`` is true for moves that keep the segment.
     start_ : DataFrame
         Customers per segment and stage in the latest month (the default forecast start).
     arrivals_ : DataFrame
@@ -265,20 +270,45 @@ class JourneyModel(BaseEstimator):
             cache[key] = out
         return out
 
+    def joint_matrix(self) -> np.ndarray:
+        """The posterior-mean chain over (segment, stage) states, ``(segment * stage, segment * stage)``.
+
+        Block-diagonal per segment, except that moves out of a shared stage into an unshared one land in
+        every segment in the fitted proportions (``switch_mix_``).
+        """
+        check_is_fitted(self, "alpha_")
+        P = self.matrices()
+        n_g, n_s = P.shape[0], P.shape[1]
+        J = np.zeros((n_g, n_s, n_g, n_s))
+        for g in range(n_g):
+            J[g, :, g, :] = P[g]
+        for i in getattr(self, "shared_index_", []):
+            for j in np.nonzero(~self.switch_own_[i])[0]:
+                J[:, i, :, j] = P[:, i, j][:, None] * self.switch_mix_[i, j][None, :]
+        return J.reshape(n_g * n_s, n_g * n_s)
+
     def absorption(self, segment: str | None = None) -> pd.DataFrame:
         """Expected months until absorption and the probability of ending in each absorbing state, per
-        transient stage, from the fundamental matrix ``N = (I - Q)^-1``."""
-        P = self.matrices()[self._seg(segment)]
+        transient stage, from the fundamental matrix ``N = (I - Q)^-1`` (of the joint chain when stages are
+        shared, so a prospect's fate includes the persona they join)."""
+        J = self.joint_matrix()
+        n_s = len(self.stages)
         stages = list(self.stages)
-        absorbing = [i for i in range(len(stages)) if np.isclose(P[i, i], 1.0)]
-        transient = [i for i in range(len(stages)) if i not in absorbing]
+        gi = self._seg(segment)
+        absorbing = [k for k in range(len(J)) if np.isclose(J[k, k], 1.0)]
+        transient = [k for k in range(len(J)) if k not in absorbing]
         if not absorbing:
             raise DataError("the chain has no absorbing state (every stage can be left)")
-        Q = P[np.ix_(transient, transient)]
-        R = P[np.ix_(transient, absorbing)]
+        Q = J[np.ix_(transient, transient)]
+        R = J[np.ix_(transient, absorbing)]
         N = np.linalg.inv(np.eye(len(transient)) - Q)
-        out = pd.DataFrame(N @ R, index=[stages[i] for i in transient], columns=[stages[i] for i in absorbing])
-        out.insert(0, "expected_months", N.sum(axis=1))
+        mine = [n for n, k in enumerate(transient) if k // n_s == gi]
+        ends = sorted({k % n_s for k in absorbing})
+        into = np.zeros((len(mine), len(ends)))
+        for c, k in enumerate(absorbing):  # an absorbing stage in any segment
+            into[:, ends.index(k % n_s)] += (N @ R)[mine, c]
+        out = pd.DataFrame(into, index=[stages[transient[n] % n_s] for n in mine], columns=[stages[e] for e in ends])
+        out.insert(0, "expected_months", N[mine].sum(axis=1))
         out.index.name = "stage"
         return out
 
@@ -286,8 +316,8 @@ class JourneyModel(BaseEstimator):
         """Expected discounted revenue from now on, per current stage: ``v = (I - d P)^-1 r`` with the monthly
         discount factor ``d = (1 + annual_discount) ** (-1/12)``."""
         gi = self._seg(segment)
-        P = self.matrices()[gi]
-        r = self.revenue_mean_[gi]
+        P = self.joint_matrix()  # (segment, stage) states: a prospect is worth the persona they may join
+        r = self.revenue_mean_.ravel()
         d = (1 + annual_discount) ** (-1 / 12)
         if annual_discount > 0:
             v = np.linalg.solve(np.eye(len(r)) - d * P, r)
@@ -298,6 +328,8 @@ class JourneyModel(BaseEstimator):
             t = ~absorbing
             v = np.zeros(len(r))
             v[t] = np.linalg.solve(np.eye(int(t.sum())) - P[np.ix_(t, t)], r[t])
+        n_s = len(self.stages)
+        v = v[gi * n_s : (gi + 1) * n_s]
         return pd.Series(v, index=pd.Index(list(self.stages), name="stage"), name="clv")
 
     def clv_table(self, annual_discount: float = 0.10) -> pd.DataFrame:

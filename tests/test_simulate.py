@@ -171,6 +171,11 @@ def test_personas_found_among_buyers_share_the_prospect_stages():
     # shared: the prospects convert at everyone's rate and the new buyers join A and B half and half
     g_shared, n_shared = gain(shared, "P")
     assert g_shared == pytest.approx(g_one) and n_shared == pytest.approx(n_one) == pytest.approx(100)
+    # a prospect's lifetime value is what the persona they may join is worth, whatever their segment
+    assert naive.clv(segment="P")["consideration"] == pytest.approx(0.0)
+    for seg in ("A", "B", "P"):
+        assert shared.clv(segment=seg)["consideration"] == pytest.approx(one.clv()["consideration"])
+    assert shared.absorption(segment="P").loc["consideration", "lost"] == pytest.approx(0.5)
     # the customer-journey stages keep their persona detail
     assert shared.revenue_.set_index(["segment", "stage"]).loc[("A", "repeat"), "revenue"] == pytest.approx(50)
     # the per-customer Monte Carlo switches segments the same way (200 draws of 100 customers)
