@@ -1306,6 +1306,8 @@ def staged_touchpoints(
     workspace: str | Path | Workspace,
     stage_map: StageMap | Mapping | str | Path | None = None,
     include_unidentified: bool = False,
+    *,
+    in_memory: bool = True,
 ) -> ibis.Table:
     """The workspace's journey touchpoints, staged once and held in memory for an explorer to redraw from.
 
@@ -1323,6 +1325,12 @@ def staged_touchpoints(
         The rules (default: ``FOLDER/stage_map.yml``, else :data:`DEFAULT_STAGE_MAP`).
     include_unidentified : bool
         Keep the rows that carried no identifier at all.
+    in_memory : bool
+        ``True`` (default): a copy in an in-memory DuckDB, for explorers that redraw often. It holds every
+        touchpoint in memory, which suits a workspace of demo size, not one of millions of customers.
+        ``False``: a temporary table in the workspace itself (pass an open :class:`Workspace`, which must stay
+        open while the table is read): it stays within the workspace's memory limit and spills to disk, for
+        one-off reads such as a report on a large workspace.
 
     Examples
     --------
@@ -1337,6 +1345,8 @@ def staged_touchpoints(
     True
     """
     own = not isinstance(workspace, Workspace)
+    if own and not in_memory:
+        raise ValueError("in_memory=False writes a temporary table to the workspace: pass an open Workspace")
     ws = connect(workspace, read_only=True) if own else workspace
     try:
         if not ws.has("touchpoints"):
@@ -1347,6 +1357,8 @@ def staged_touchpoints(
         if ws.has("personas"):
             tp = tp.left_join(ws.table("personas").select("customer_id", "persona"), "customer_id")
             tp = tp.drop(*[c for c in tp.columns if c.endswith("_right")])
+        if not in_memory:
+            return ws.scratch("_staged_touchpoints", assign_stages(tp, stage_map))
         staged = assign_stages(tp, stage_map).to_pyarrow()
     finally:
         if own:
