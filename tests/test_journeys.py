@@ -238,6 +238,23 @@ def test_sankey_and_funnel_reconcile(workspace):
     assert f.loc[2, "customers"] == step2["purchase"]
 
 
+def test_staged_in_the_workspace_equals_staged_in_memory(workspace):
+    """in_memory=False (what the report uses on large workspaces) stages the same rows as the explorers' copy."""
+    mem = j.staged_touchpoints(workspace).to_pandas()
+    with cxlib.connect(workspace, read_only=True) as ws:
+        inside = j.staged_touchpoints(ws, in_memory=False)
+        assert "_staged_touchpoints" in ws.backend.list_tables()  # a temporary table in the workspace
+        got = inside.to_pandas()
+    keys = ["table_name", "source", "record_key"]
+    pd.testing.assert_frame_equal(
+        got.sort_values(keys, ignore_index=True)[list(mem.columns)],
+        mem.sort_values(keys, ignore_index=True),
+        check_dtype=False,
+    )
+    with pytest.raises(ValueError, match="open Workspace"):
+        j.staged_touchpoints(workspace, in_memory=False)
+
+
 # --- planted findings --------------------------------------------------------------------------------------------
 
 
