@@ -33,6 +33,7 @@ Examples
 from __future__ import annotations
 
 import copy
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -1308,6 +1309,7 @@ def staged_touchpoints(
     include_unidentified: bool = False,
     *,
     in_memory: bool = True,
+    max_customers: int | None = 250_000,
 ) -> ibis.Table:
     """The workspace's journey touchpoints, staged once and held in memory for an explorer to redraw from.
 
@@ -1331,6 +1333,11 @@ def staged_touchpoints(
         ``False``: a temporary table in the workspace itself (pass an open :class:`Workspace`, which must stay
         open while the table is read): it stays within the workspace's memory limit and spills to disk, for
         one-off reads such as a report on a large workspace.
+    max_customers : int or None
+        In memory, at most this many customers, each with their whole journey: beyond it, a fixed sample
+        (the customers with the smallest hash of their id, so the same on every run and in any row order),
+        with a warning that says so. 250,000 customers hold about 6 million touchpoints at the generator's
+        rates, a couple of GB; ``None`` keeps everyone. Not applied with ``in_memory=False``.
 
     Examples
     --------
@@ -1359,6 +1366,18 @@ def staged_touchpoints(
             tp = tp.drop(*[c for c in tp.columns if c.endswith("_right")])
         if not in_memory:
             return ws.scratch("_staged_touchpoints", assign_stages(tp, stage_map))
+        if max_customers is not None:
+            ids = tp.select("customer_id").distinct()
+            n = int(ids.count().to_pyarrow().as_py())
+            if n > max_customers:
+                keep = ids.order_by([ids.customer_id.hexdigest("md5"), ids.customer_id]).limit(max_customers)
+                tp = tp.semi_join(keep, "customer_id")
+                warnings.warn(
+                    f"staged a fixed sample of {max_customers:,} of {n:,} customers (each with their whole "
+                    "journey) to keep the explorer in memory; `cx journeys` and `cx report` use everyone "
+                    "(max_customers=None keeps everyone here too)",
+                    stacklevel=2,
+                )
         staged = assign_stages(tp, stage_map).to_pyarrow()
     finally:
         if own:

@@ -255,6 +255,18 @@ def test_staged_in_the_workspace_equals_staged_in_memory(workspace):
         j.staged_touchpoints(workspace, in_memory=False)
 
 
+def test_explorer_copy_keeps_a_fixed_sample_of_whole_journeys(workspace):
+    with cxlib.connect(workspace, read_only=True) as ws:
+        tp = j.analysis_touchpoints(ws).to_pandas()
+    with pytest.warns(UserWarning, match="fixed sample of 50 of"):
+        a = j.staged_touchpoints(workspace, max_customers=50).to_pandas()
+    with pytest.warns(UserWarning):
+        b = j.staged_touchpoints(workspace, max_customers=50).to_pandas()
+    assert a["customer_id"].nunique() == 50 and set(a["customer_id"]) == set(b["customer_id"])
+    # each sampled customer keeps every touchpoint
+    assert len(a) == tp["customer_id"].isin(set(a["customer_id"])).sum()
+
+
 # --- planted findings --------------------------------------------------------------------------------------------
 
 
