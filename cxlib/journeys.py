@@ -1309,7 +1309,7 @@ def staged_touchpoints(
     include_unidentified: bool = False,
     *,
     in_memory: bool = True,
-    max_customers: int | None = 250_000,
+    max_customers: int | None = 100_000,
 ) -> ibis.Table:
     """The workspace's journey touchpoints, staged once and held in memory for an explorer to redraw from.
 
@@ -1336,7 +1336,7 @@ def staged_touchpoints(
     max_customers : int or None
         In memory, at most this many customers, each with their whole journey: beyond it, a fixed sample
         (the customers with the smallest hash of their id, so the same on every run and in any row order),
-        with a warning that says so. 250,000 customers hold about 6 million touchpoints at the generator's
+        with a warning that says so. 100,000 customers hold about 6 million touchpoints at the generator's
         rates, a couple of GB; ``None`` keeps everyone. Not applied with ``in_memory=False``.
 
     Examples
