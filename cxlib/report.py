@@ -565,7 +565,6 @@ def _personas_section(ws: Any, r: Report, glance: list[str]) -> None:
 
 def _journeys_section(ws: Any, r: Report, glance: list[str]) -> None:
     from cxlib import journeys as jr
-    from cxlib.schema import STAGES
 
     r.section("Journeys")
     if not ws.has("touchpoints"):
@@ -580,46 +579,54 @@ def _journeys_section(ws: Any, r: Report, glance: list[str]) -> None:
     # table within its memory limit), not in memory: a report may be of millions of customers
     staged = jr.staged_touchpoints(ws, in_memory=False)
     try:
-        if now is None:
-            now = jr.current_stage(staged)["stage"].value_counts().rename("customers").reset_index()
-        now = now.set_index("stage").reindex(list(STAGES), fill_value=0).reset_index()
-        fig = go.Figure(go.Bar(x=now["stage"], y=now["customers"], text=now["customers"]))
-        fig.update_layout(title="Where customers are now", yaxis_title="customers")
-        r.markdown(
-            "Every touchpoint is mapped to a stage: the buyer journey before the first purchase, the "
-            "customer journey after it."
-        )
-        r.figure(fig, "Customers at each stage now", counts=True)
-        if ws.has("stage_history"):
-            h = ws.table("stage_history")
-            hist = h.group_by(["month", "stage"]).aggregate(customers=h.count()).to_pandas()
-            wide = hist.pivot(index="month", columns="stage", values="customers").reindex(columns=list(STAGES))
-            wide = wide.fillna(0).sort_index()
-            if r.min_group_size > 0:
-                wide = wide.mask(wide < r.min_group_size, 0)
-            r.figure(jr.stage_counts_figure(wide), "Customers at each stage, month by month")
-        r.figure(
-            jr.sankey(staged, on="stage", align="stage", title="Moves between stages"),
-            "How customers move between journey stages",
-            counts=True,
-        )
-        events = set(staged.select("event").distinct().to_pandas()["event"].astype(str))
-        steps = [s for s in ("product_view", "add_to_cart", "checkout_start", "purchase") if s in events]
-        if len(steps) >= 2:
-            f = jr.funnel(staged, steps)
-            r.figure(jr.funnel_figure(f, "Purchase funnel"), "Purchase funnel", counts=True)
-            r.table(f.drop(columns=["dropped_to"], errors="ignore"), "Funnel steps")
-        d = jr.diagnose_dropoff(staged)
-        sf, mk = d.set_index("branch").loc["service failure"], d.set_index("branch").loc["marketing only"]
-        glance.append(
-            f"Of those who considered and did not buy, {sf['share']:.0%} had an unresolved pre-sale question; they "
-            f"converted at {sf['conversion']:.0%} against {mk['conversion']:.0%} without one"
-            + (f" (about {sf['excess_dropoffs']:,.0f} lost first purchases)." if sf["excess_dropoffs"] > 0 else ".")
-        )
-        r.markdown("**Why did they not buy?** " + jr.dropoff_verdict(d))
-        r.table(d, "Drop-off diagnosis: service failure vs marketing")
+        _journeys_views(ws, r, glance, staged, now)
     finally:
         ws.drop_scratch()  # the staged copy
+
+
+def _journeys_views(ws: Any, r: Report, glance: list[str], staged: Any, now: pd.DataFrame | None) -> None:
+    """The journeys section's figures and tables, from the staged touchpoints."""
+    from cxlib import journeys as jr
+    from cxlib.schema import STAGES
+
+    if now is None:
+        now = jr.current_stage(staged)["stage"].value_counts().rename("customers").reset_index()
+    now = now.set_index("stage").reindex(list(STAGES), fill_value=0).reset_index()
+    fig = go.Figure(go.Bar(x=now["stage"], y=now["customers"], text=now["customers"]))
+    fig.update_layout(title="Where customers are now", yaxis_title="customers")
+    r.markdown(
+        "Every touchpoint is mapped to a stage: the buyer journey before the first purchase, the "
+        "customer journey after it."
+    )
+    r.figure(fig, "Customers at each stage now", counts=True)
+    if ws.has("stage_history"):
+        h = ws.table("stage_history")
+        hist = h.group_by(["month", "stage"]).aggregate(customers=h.count()).to_pandas()
+        wide = hist.pivot(index="month", columns="stage", values="customers").reindex(columns=list(STAGES))
+        wide = wide.fillna(0).sort_index()
+        if r.min_group_size > 0:
+            wide = wide.mask(wide < r.min_group_size, 0)
+        r.figure(jr.stage_counts_figure(wide), "Customers at each stage, month by month")
+    r.figure(
+        jr.sankey(staged, on="stage", align="stage", title="Moves between stages"),
+        "How customers move between journey stages",
+        counts=True,
+    )
+    events = set(staged.select("event").distinct().to_pandas()["event"].astype(str))
+    steps = [s for s in ("product_view", "add_to_cart", "checkout_start", "purchase") if s in events]
+    if len(steps) >= 2:
+        f = jr.funnel(staged, steps)
+        r.figure(jr.funnel_figure(f, "Purchase funnel"), "Purchase funnel", counts=True)
+        r.table(f.drop(columns=["dropped_to"], errors="ignore"), "Funnel steps")
+    d = jr.diagnose_dropoff(staged)
+    sf, mk = d.set_index("branch").loc["service failure"], d.set_index("branch").loc["marketing only"]
+    glance.append(
+        f"Of those who considered and did not buy, {sf['share']:.0%} had an unresolved pre-sale question; they "
+        f"converted at {sf['conversion']:.0%} against {mk['conversion']:.0%} without one"
+        + (f" (about {sf['excess_dropoffs']:,.0f} lost first purchases)." if sf["excess_dropoffs"] > 0 else ".")
+    )
+    r.markdown("**Why did they not buy?** " + jr.dropoff_verdict(d))
+    r.table(d, "Drop-off diagnosis: service failure vs marketing")
 
 
 def _strategy_section(ws: Any, r: Report, glance: list[str]) -> None:
