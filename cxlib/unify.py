@@ -894,7 +894,7 @@ def _with_customer(ws: Workspace, sigmap: ibis.Table, name: str, lone_only: bool
     preds = [t.source.cast("string").identical_to(sm.sm_source)] + [v.identical_to(sm[c]) for c, v in raw.items()]
     j = t.join(sm, preds)
     row_key = ibis.literal(name + "|") + j.source + "|" + j[_KEY[name]].cast("string").fill_null("")
-    drop = [c for c in j.columns if c.startswith("sm_") or c in _SIG_RAW and c not in t.columns]
+    drop = [c for c in j.columns if c.startswith("sm_") or c in _SIG_RAW]  # the signature's copies
     return j.mutate(
         customer_id=ibis.coalesce(j.sm_customer_id, ibis.literal("A") + row_key.hexdigest("md5").substr(0, 12)),
         rule=j.sm_rule,
@@ -1229,12 +1229,17 @@ def lookup(
     return golden, timeline
 
 
-def _contact_quality(comp: pd.DataFrame, accepted: pd.DataFrame, truth: pd.DataFrame) -> pd.Series:
-    """Quality of contact records' customers: deterministic ``comp`` joined by the ``accepted`` matches."""
+def _contact_quality(comp: pd.DataFrame, accepted: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
+    """``merges`` and pairwise quality of contact records' customers: deterministic ``comp`` joined by the
+    ``accepted`` matches."""
     roots = _union_find(zip(accepted["component_a"], accepted["component_b"], strict=True))
-    cid = comp["component"].map(lambda c, r=roots: r.get(c, c))
+    cid = comp["component"]
+    if roots:
+        cid = cid.map(roots).where(lambda m: m.notna(), cid)
     links = pd.DataFrame({"table_name": "contacts", "source": "", "record_key": comp["record"], "customer_id": cid})
-    return evaluate(links, truth.assign(source="")).iloc[0]
+    q = evaluate(links, truth.assign(source="")).iloc[0]
+    cols = ("pairwise_precision", "pairwise_recall", "pairwise_f1")
+    return {"merges": len(accepted), **{c: float(q[c]) for c in cols}}
 
 
 def _scored(workspace: str | Path | Workspace) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -1266,20 +1271,9 @@ def threshold_curve(
     """
     comp, cand = _scored(workspace)
     t = _contact_truth(truth)
-    rows = []
-    for th in thresholds:
-        acc = cand[cand["match_probability"] >= th]
-        q = _contact_quality(comp, acc, t)
-        rows.append(
-            {
-                "threshold": th,
-                "merges": len(acc),
-                "pairwise_precision": q["pairwise_precision"],
-                "pairwise_recall": q["pairwise_recall"],
-                "pairwise_f1": q["pairwise_f1"],
-            }
-        )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(
+        [{"threshold": th, **_contact_quality(comp, cand[cand["match_probability"] >= th], t)} for th in thresholds]
+    )
 
 
 def rule_contribution(workspace: str | Path | Workspace, truth: pd.DataFrame) -> pd.DataFrame:
@@ -1304,19 +1298,8 @@ def rule_contribution(workspace: str | Path | Workspace, truth: pd.DataFrame) ->
     comp, cand = _scored(workspace)
     t = _contact_truth(truth)
     accepted = cand[cand["accepted"].astype(bool)] if "accepted" in cand else cand.iloc[:0]
-    rows = []
-    for step, acc in (("deterministic only", cand.iloc[:0]), ("deterministic + probabilistic", accepted)):
-        q = _contact_quality(comp, acc, t)
-        rows.append(
-            {
-                "step": step,
-                "merges": len(acc),
-                "pairwise_precision": q["pairwise_precision"],
-                "pairwise_recall": q["pairwise_recall"],
-                "pairwise_f1": q["pairwise_f1"],
-            }
-        )
-    out = pd.DataFrame(rows)
+    steps = (("deterministic only", cand.iloc[:0]), ("deterministic + probabilistic", accepted))
+    out = pd.DataFrame([{"step": step, **_contact_quality(comp, acc, t)} for step, acc in steps])
     out["recall_added"] = out["pairwise_recall"] - out.loc[0, "pairwise_recall"]
     return out
 
