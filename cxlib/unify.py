@@ -915,6 +915,14 @@ def _linked_rows(ws: Workspace, sigmap: ibis.Table, name: str) -> ibis.Table:
     )
 
 
+def _lone_rows(ws: Workspace, sigmap: ibis.Table, name: str) -> ibis.Table:
+    """``customer_id, source, ts, c_email`` of the rows of ``name`` with no usable identifier (each its own
+    anonymous customer); ``c_email`` is the raw address outside events, for the enrichment match."""
+    j = _with_customer(ws, sigmap, name, lone_only=True)
+    email = j.email.cast("string") if "email" in j.columns and name != "events" else ibis.null("string")
+    return j.select("customer_id", source=j.source.cast("string"), ts=_row_base(j, name)["ts"], c_email=email)
+
+
 def _write_customers(ws: Workspace, sigmap: ibis.Table, cfg: UnifyConfig) -> None:
     """The golden record per customer (survivorship in the engine: one window per attribute).
 
@@ -923,17 +931,7 @@ def _write_customers(ws: Workspace, sigmap: ibis.Table, cfg: UnifyConfig) -> Non
     links = ws.table("identity_links")
     lk = links.select("table_name", "source", "record_key", "customer_id")
     known = sigmap.filter(sigmap.customer_id.notnull())
-    lone = [_with_customer(ws, sigmap, n, lone_only=True) for n in _present(ws)]
-    lone = [
-        j.select(
-            "customer_id",
-            source=j.source.cast("string"),
-            ts=_row_base(j, n)["ts"],
-            c_email=j.email.cast("string") if "email" in j.columns and n != "events" else ibis.null("string"),
-        )
-        for j, n in zip(lone, _present(ws), strict=True)
-    ]
-    lone = _union(lone)
+    lone = _union([_lone_rows(ws, sigmap, name) for name in _present(ws)])
     base = _union(
         [
             known.select(
