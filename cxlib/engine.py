@@ -18,6 +18,8 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,7 @@ from ibis.backends import BaseBackend
 from cxlib.io import DATABASE_NAME
 from cxlib.schema import TABLES, DataError
 
-__all__ = ["Workspace", "connect", "duckdb_config"]
+__all__ = ["Workspace", "connect", "duckdb_config", "opened"]
 
 
 def duckdb_config() -> dict[str, str]:
@@ -241,3 +243,28 @@ def connect(path_or_backend: str | Path | BaseBackend | None = None, *, read_onl
     backend = ibis.duckdb.connect(str(db), read_only=read_only, **duckdb_config())
     backend.raw_sql("SET TimeZone = 'UTC'")
     return Workspace(backend, folder)
+
+
+@contextmanager
+def opened(workspace: Workspace | str | Path | BaseBackend | None, *, read_only: bool = False) -> Iterator[Workspace]:
+    """A workspace for the length of a ``with`` block: the one given, or one opened from a path and closed after.
+
+    This is the one idiom for functions that accept "a folder or a :class:`Workspace`": a workspace the
+    caller passes stays open (it is theirs); one this opens from a path (or a backend) is closed on exit,
+    so no DuckDB handle outlives the call.
+
+    Examples
+    --------
+    >>> ws = connect()
+    >>> with opened(ws) as w:
+    ...     w is ws
+    True
+    """
+    if isinstance(workspace, Workspace):
+        yield workspace
+        return
+    ws = connect(workspace, read_only=read_only)
+    try:
+        yield ws
+    finally:
+        ws.close()

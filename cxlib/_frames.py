@@ -1,0 +1,37 @@
+"""Relational shapes used by more than one step, written once.
+
+Every step needs a few of the same moves on Ibis tables: keep the first row of each group by a
+documented order, drop the ``*_right`` copies that a join keeps of its keys, and stack tables whose
+columns differ. They live here so that each has one definition (and one tie rule).
+
+Examples
+--------
+>>> import ibis, pandas as pd
+>>> t = ibis.memtable(pd.DataFrame({"g": [1, 1, 2], "v": [3, 1, 2]}))
+>>> first_per_group(t, "g", ["v"]).order_by("g").to_pandas().to_dict("list")
+{'g': [1, 2], 'v': [1, 2]}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import ibis
+
+__all__ = ["drop_join_copies", "first_per_group"]
+
+
+def first_per_group(t: ibis.Table, by: str | Sequence[str], order: Sequence[ibis.Value | str]) -> ibis.Table:
+    """The first row of each group of ``by`` in the order ``order`` (ascending unless a key says ``desc``).
+
+    ``order`` must break every tie (end it with a key column) for the result to be deterministic.
+    """
+    keys = [by] if isinstance(by, str) else list(by)
+    w = ibis.window(group_by=keys, order_by=list(order))
+    return t.mutate(_cx_rn=ibis.row_number().over(w)).filter(ibis._._cx_rn == 0).drop("_cx_rn")
+
+
+def drop_join_copies(t: ibis.Table) -> ibis.Table:
+    """Drop the ``*_right`` copies of join keys that Ibis keeps after some joins."""
+    extra = [c for c in t.columns if c.endswith("_right")]
+    return t.drop(*extra) if extra else t
