@@ -262,13 +262,14 @@ _LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 def _marimo_command(mode: str, target: Path, host: str, port: int, authenticated: bool) -> list[str]:
-    """The ``marimo run|edit`` command line; the token itself goes on stdin (``--token-password-file -``).
+    """The ``marimo run|edit`` command line, behind :mod:`cxlib.serve`'s guard (Host and Origin checks, login
+    rate limit); the token itself goes on stdin (``--token-password-file -``).
 
     Passed on stdin, not as ``--token-password``, so that it never shows in the process list. marimo's own
     ``run --token`` without a password derives the token from the notebook's source: anyone with the code
     could compute it, so a token is always ours.
     """
-    cmd = [sys.executable, "-m", "marimo", mode, str(target), "--host", host, "--port", str(port), "--headless"]
+    cmd = [sys.executable, "-m", "cxlib.serve", mode, str(target), "--host", host, "--port", str(port), "--headless"]
     cmd += ["--token", "--token-password-file", "-"] if authenticated else ["--no-token"]
     if mode == "edit":
         cmd.append("--skip-update-check")  # no call to the internet from a server that holds customer data
@@ -283,11 +284,13 @@ def _serve_notebooks(
     port: int,
     token: str | None = None,
     password: bool = False,
+    no_token: bool = False,
 ) -> None:
     """Serve ``target`` (a notebook or the notebooks folder) with ``marimo run|edit`` on ``folder``'s workspace.
 
-    Local-only by default. Bound to any other interface it always needs a token: the given one, a typed
-    password, or a random one printed in the URL. ``edit`` always uses one (an editor runs any code).
+    Local-only by default, and always behind a token, as JupyterLab is: the given one, a typed password, or a
+    random one printed in the URL (kept nowhere else). ``no_token`` turns it off, only for ``app`` on localhost.
+    Every request passes :mod:`cxlib.serve`'s Host and Origin checks.
     """
     import secrets
     import socket
@@ -302,9 +305,11 @@ def _serve_notebooks(
         _fail(FileNotFoundError(f"no such notebook or folder: {target}"))
     if token is not None and password:
         _fail(ValueError("give either --token or --password, not both"))
+    if no_token and (token is not None or password or mode == "edit" or host not in _LOCAL_HOSTS):
+        _fail(ValueError("--no-token is only for `cx app` on localhost (127.0.0.1, localhost, ::1) without a token"))
     if password:
         token = typer.prompt("password for the app", hide_input=True, confirmation_prompt=True)
-    elif token is None and (mode == "edit" or host not in _LOCAL_HOSTS):
+    elif token is None and not no_token:
         token = secrets.token_urlsafe(24)
     shown = socket.gethostname() if host in ("0.0.0.0", "::") else host
     url = f"http://{f'[{shown}]' if ':' in shown else shown}:{port}"
@@ -345,6 +350,12 @@ Token = Annotated[
 Password = Annotated[
     bool, typer.Option("--password", help="Ask for a password that users type on the login page instead of a token.")
 ]
+NoToken = Annotated[
+    bool,
+    typer.Option(
+        "--no-token", help="Serve without a token (localhost only): any program on this machine can then read the app."
+    ),
+]
 NotebookName = Annotated[
     str | None, typer.Option(help="One notebook (e.g. journeys or notebooks/03_journeys.py) instead of all.")
 ]
@@ -358,12 +369,13 @@ def app_command(
     token: Token = None,
     password: Password = False,
     notebook: NotebookName = None,
+    no_token: NoToken = False,
 ) -> None:
-    """Serve the notebooks read-only as apps (marimo run) on the workspace in FOLDER.
+    """Serve the notebooks read-only as apps (marimo run) on the workspace in FOLDER, behind a token.
 
     Example: cx app data/demo --host 0.0.0.0 --port 8080 --token "$(openssl rand -hex 16)"
     """
-    _serve_notebooks("run", folder, _notebook(notebook), host, port, token, password)
+    _serve_notebooks("run", folder, _notebook(notebook), host, port, token, password, no_token)
 
 
 @app.command()

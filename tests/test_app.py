@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from cxlib import cli
+from cxlib import cli, serve
 
 from .conftest import chromium_path, require
 
@@ -59,16 +59,22 @@ def test_help_has_an_example(command):
     assert r.exit_code == 0 and f"Example: cx {command}" in r.output
 
 
-def test_app_on_localhost_needs_no_token(served, folder):
+def test_app_on_localhost_has_a_token_unless_told_otherwise(served, folder):
     r = runner.invoke(cli.app, ["app", str(folder)])
     assert r.exit_code == 0, r.output
-    (call,) = served
-    cmd = call["cmd"]
-    assert cmd[1:4] == ["-m", "marimo", "run"] and Path(cmd[4]) == cli.notebooks_dir()
+    cmd = served[0]["cmd"]
+    assert cmd[1:4] == ["-m", "cxlib.serve", "run"] and Path(cmd[4]) == cli.notebooks_dir()  # behind the guard
     assert cmd[cmd.index("--host") + 1] == "127.0.0.1" and cmd[cmd.index("--port") + 1] == "2718"
-    assert "--no-token" in cmd and call["input"] == ""
-    assert call["env"]["CX_WORKSPACE"] == str(folder.resolve())
+    token = r.output.split("access_token=")[1].split()[0]
+    assert len(token) >= 24 and served[0]["input"] == token and "--no-token" not in cmd
+    assert served[0]["env"]["CX_WORKSPACE"] == str(folder.resolve())
+    r = runner.invoke(cli.app, ["app", str(folder), "--no-token"])  # an explicit choice, on localhost only
+    assert r.exit_code == 0 and "--no-token" in served[1]["cmd"] and served[1]["input"] == ""
     assert "http://127.0.0.1:2718" in r.output and "access_token" not in r.output
+    for args in (["--host", "0.0.0.0"], ["--token", "x"], ["--host", "10.0.0.5"]):
+        r = runner.invoke(cli.app, ["app", str(folder), "--no-token", *args])
+        assert r.exit_code == 2 and "only for `cx app` on localhost" in r.output, args
+    assert len(served) == 2
 
 
 def test_app_off_localhost_gets_a_random_token(served, folder):
@@ -102,6 +108,7 @@ def test_edit_always_has_a_token_and_serves_one_notebook(served, folder):
     assert r.exit_code == 0, r.output
     (call,) = served
     assert call["cmd"][3] == "edit" and Path(call["cmd"][4]).name == NOTEBOOK
+    assert call["cmd"][2] == "cxlib.serve"
     assert "--token" in call["cmd"] and call["input"] and f"access_token={call['input']}" in r.output
     r = runner.invoke(cli.app, ["edit", str(folder), "--notebook", "nope"])
     assert r.exit_code == 2 and "03_journeys" in r.output
@@ -216,6 +223,52 @@ def test_app_admits_the_token(server):
     assert status == 200 and "<title>" in page
 
 
+def _handshake(base: str, path: str, **headers: str) -> int:
+    """The HTTP status a WebSocket upgrade request to ``path`` gets (101 = accepted)."""
+    host, port = base.removeprefix("http://").split(":")
+    lines = [
+        f"GET {path} HTTP/1.1",
+        f"Host: {headers.pop('Host', f'{host}:{port}')}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Version: 13",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
+    with socket.create_connection((host, int(port)), timeout=30) as s:
+        s.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        return int(s.recv(4096).split(b"\r\n", 1)[0].split()[1])
+
+
+@pytest.mark.xdist_group("app")
+def test_a_page_of_another_site_cannot_open_the_websocket(server):
+    ws = f"/ws?session_id=s-attack&file={NOTEBOOK}&access_token={TOKEN}"
+    assert _handshake(server, ws, Origin="http://evil.example.com") == 403
+    assert _handshake(server, ws, Origin="null") == 403
+    # DNS rebinding: the attacker's name resolves to 127.0.0.1, so the browser sends its own Host and Origin
+    port = server.rsplit(":", 1)[1]
+    rebound = {"Host": f"evil.example.com:{port}", "Origin": f"http://evil.example.com:{port}"}
+    assert _handshake(server, ws, **rebound) == 403
+    assert _get(f"{server}/?access_token={TOKEN}", Host=f"evil.example.com:{port}")[0] == 403
+    assert _get(f"{server}/api/status", Origin="http://evil.example.com")[0] == 403
+
+
+@pytest.mark.xdist_group("app")
+def test_login_attempts_are_rate_limited(server):
+    statuses = []
+    for i in range(12):
+        req = urllib.request.Request(
+            f"{server}/auth/login", data=f"password=guess{i}".encode(), method="POST",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+        )
+        try:
+            with urllib.request.build_opener(_NoRedirect).open(req, timeout=30) as r:
+                statuses.append(r.status)
+        except urllib.error.HTTPError as e:
+            statuses.append(e.code)
+    assert 429 not in statuses[:10] and statuses[10:] == [429, 429], statuses
+
+
 _SANKEY_NODES = (
     "els => els.filter(e => e._fullData && e._fullData.length && e._fullData[0].type === 'sankey')"
     ".map(e => e._fullData[0].node.label.length)"
@@ -268,3 +321,71 @@ def test_moving_a_control_redraws_the_chart(server, tmp_path_factory):
             assert after > before, f"the Sankey did not gain a column of nodes ({before} -> {after}); see {shots}"
         finally:
             browser.close()
+
+
+# --- the guard on its own --------------------------------------------------------------------------------------
+
+
+def _call_guard(guard, kind="http", method="GET", path="/", **headers):
+    import asyncio
+
+    sent = []
+
+    async def app(scope, receive, send):
+        sent.append("app")
+
+    async def send(msg):
+        sent.append(msg)
+
+    async def receive():
+        return {}
+
+    g = serve.Guard(app, **guard)
+    scope = {
+        "type": kind, "method": method, "path": path, "client": ("1.2.3.4", 5),
+        "headers": [(k.lower().encode(), v.encode()) for k, v in headers.items()],
+    }
+    asyncio.run(g(scope, receive, send))
+    if sent[0] == "app":
+        return 200
+    return sent[0].get("status", 403 if sent[0]["type"] == "websocket.close" else 0)
+
+
+def test_guard_checks_host_and_origin():
+    guard = {"hosts": serve.allowed_hosts("127.0.0.1", 2718)}
+    assert _call_guard(guard, Host="127.0.0.1:2718") == 200
+    assert _call_guard(guard, Host="localhost:2718", Origin="http://localhost:2718") == 200
+    assert _call_guard(guard, Host="127.0.0.1:2718", Origin="http://localhost:2718") == 403  # another origin
+    assert _call_guard(guard, kind="websocket", Host="127.0.0.1:2718", Origin="http://evil.example.com") == 403
+    assert _call_guard(guard, Host="evil.example.com:2718") == 403
+    assert _call_guard(guard, Host="127.0.0.1:9999") == 403
+    assert serve.same_origin("https://127.0.0.1", "127.0.0.1:443")
+    assert not serve.same_origin("javascript:alert(1)", "127.0.0.1:2718")
+    assert not serve.same_origin("http://127.0.0.1:notaport", "127.0.0.1:2718")
+
+
+def test_guard_limits_logins_per_client():
+    guard = {"hosts": serve.allowed_hosts("127.0.0.1", 2718), "attempts": 3}
+    g_statuses = []
+    g = serve.Guard(lambda *a: None, **guard)  # one guard: the limit is its state
+    import asyncio
+
+    async def run_one():
+        out = []
+
+        async def app(scope, receive, send):
+            out.append(200)
+
+        async def send(msg):
+            if msg["type"] == "http.response.start":
+                out.append(msg["status"])
+
+        g.app = app
+        scope = {"type": "http", "method": "POST", "path": "/auth/login", "client": ("1.2.3.4", 5),
+                 "headers": [(b"host", b"127.0.0.1:2718")]}
+        await g(scope, None, send)
+        return out[0]
+
+    for _ in range(5):
+        g_statuses.append(asyncio.run(run_one()))
+    assert g_statuses == [200, 200, 200, 429, 429]

@@ -1,0 +1,139 @@
+"""The guard in front of ``cx app`` / ``cx edit``: Host and Origin checks and a login rate limit.
+
+marimo's server checks its token, and its CORS middleware answers cross-origin *HTTP* requests, but it
+accepts a WebSocket from any page: a page on ``http://evil.example.com`` could open
+``ws://127.0.0.1:2718/ws`` and read what the notebooks show, and a DNS-rebinding page could do the same
+under its own host name. So, as JupyterLab does, every request to a served notebook passes this guard:
+
+- the ``Host`` header must name the server itself (the interface it is bound to, ``localhost``/``127.0.0.1``/
+  ``::1``, and the machine's own names when bound to every interface; more with ``CX_APP_ALLOWED_HOSTS``);
+- an ``Origin`` header, when present, must be the same origin as the ``Host`` (browsers always send one on a
+  WebSocket; a page of another site is refused with 403 before marimo sees the request);
+- attempts at the login page are limited per client address (``CX_APP_LOGIN_ATTEMPTS`` per minute, default 10;
+  then 429), so a password cannot be guessed at speed.
+
+marimo offers a registry for server middleware (``marimo.server.asgi.middleware``); the guard is registered
+there by :func:`main`, which then runs marimo's own command line in the same process. The settings come
+from environment variables that ``cx app`` sets, so a plain ``marimo`` run elsewhere is untouched.
+
+Examples
+--------
+>>> allowed_hosts("127.0.0.1", 2718)[:2]
+['127.0.0.1:2718', 'localhost:2718']
+>>> same_origin("http://127.0.0.1:2718", "127.0.0.1:2718"), same_origin("http://evil.example.com", "127.0.0.1:2718")
+(True, False)
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import sys
+import time
+from collections import defaultdict, deque
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import urlsplit
+
+__all__ = ["Guard", "allowed_hosts", "main", "same_origin"]
+
+LOCAL_NAMES = ("127.0.0.1", "localhost", "::1")
+HOSTS_ENV = "CX_APP_ALLOWED_HOSTS"
+ATTEMPTS_ENV = "CX_APP_LOGIN_ATTEMPTS"
+
+Scope = MutableMapping[str, Any]
+ASGIApp = Callable[[Scope, Callable[[], Awaitable[Any]], Callable[[Any], Awaitable[None]]], Awaitable[None]]
+
+
+def _hostport(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def allowed_hosts(bound: str, port: int) -> list[str]:
+    """The ``Host`` values (``name:port``) a server bound to ``bound`` answers to."""
+    names = list(LOCAL_NAMES)
+    if bound not in names:
+        names.append(bound)
+    if bound in ("0.0.0.0", "::"):
+        names += [socket.gethostname(), socket.getfqdn()]
+    return [_hostport(n.lower(), port) for n in dict.fromkeys(names)]
+
+
+def same_origin(origin: str, host: str) -> bool:
+    """Whether a browser's ``Origin`` header (``scheme://name[:port]``) is the server's own ``host``."""
+    parts = urlsplit(origin)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return False
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return False
+    return _hostport(parts.hostname.lower(), port) == host.lower()
+
+
+class Guard:
+    """ASGI middleware: refuse foreign hosts and origins, and limit login attempts (see the module docstring)."""
+
+    def __init__(self, app: ASGIApp, hosts: list[str] | None = None, attempts: int | None = None) -> None:
+        self.app = app
+        env_hosts = [h.strip().lower() for h in os.environ.get(HOSTS_ENV, "").split(",") if h.strip()]
+        self.hosts = {h.lower() for h in (hosts or [])} | set(env_hosts)
+        self.attempts = attempts if attempts is not None else int(os.environ.get(ATTEMPTS_ENV, "10"))
+        self._tries: dict[str, deque[float]] = defaultdict(deque)
+
+    async def __call__(self, scope: Scope, receive: Callable[[], Awaitable[Any]], send: Any) -> None:
+        if scope["type"] not in ("http", "websocket"):
+            return await self.app(scope, receive, send)
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+        host = headers.get("host", "").lower()
+        refusal = None
+        if self.hosts and host not in self.hosts:
+            refusal = (403, f"host {host!r} is not this server")
+        elif "origin" in headers and not same_origin(headers["origin"], host):
+            refusal = (403, "cross-origin request refused")
+        elif scope["type"] == "http" and self._too_many_logins(scope):
+            refusal = (429, "too many login attempts; wait a minute")
+        if refusal is None:
+            return await self.app(scope, receive, send)
+        await _refuse(scope, send, *refusal)
+
+    def _too_many_logins(self, scope: Scope) -> bool:
+        if scope.get("method") != "POST" or not scope.get("path", "").rstrip("/").endswith("/auth/login"):
+            return False
+        client = (scope.get("client") or ("?", 0))[0]
+        now, tries = time.monotonic(), self._tries[client]
+        while tries and now - tries[0] > 60:
+            tries.popleft()
+        tries.append(now)
+        return len(tries) > self.attempts
+
+
+async def _refuse(scope: Scope, send: Any, status: int, text: str) -> None:
+    body = text.encode()
+    if scope["type"] == "websocket":
+        # closing before accepting makes the server answer the handshake with 403
+        await send({"type": "websocket.close", "code": 1008})
+        return
+    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run ``marimo ARGV`` with the guard in front (the process ``cx app`` starts).
+
+    The bound host and port are read from ``--host`` and ``--port`` in ``argv``.
+    """
+    from marimo._cli.cli import main as marimo_main
+    from marimo._server.registry import MIDDLEWARE_REGISTRY
+    from starlette.middleware import Middleware
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    host = args[args.index("--host") + 1] if "--host" in args else "127.0.0.1"
+    port = int(args[args.index("--port") + 1]) if "--port" in args else 2718
+    MIDDLEWARE_REGISTRY.register("cx_guard", Middleware(Guard, hosts=allowed_hosts(host, port)))
+    marimo_main(args, prog_name="marimo")
+
+
+if __name__ == "__main__":  # pragma: no cover - run by cx app
+    main()
