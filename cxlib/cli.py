@@ -42,6 +42,28 @@ def _fail(e: Exception) -> None:
     raise typer.Exit(code=2)
 
 
+def _exclusive(step: str):
+    """Run a command that writes the workspace with :func:`cxlib.engine.busy` held: a second step on the same
+    workspace stops with "the workspace is busy: `cx STEP` (pid N) started at T" (exit 2), not a lock traceback."""
+    import functools
+
+    def deco(f):
+        @functools.wraps(f)
+        def inner(*args, **kwargs):
+            from cxlib.engine import busy
+
+            folder = kwargs["folder"] if "folder" in kwargs else args[0]
+            try:
+                with busy(folder, step):
+                    return f(*args, **kwargs)
+            except DataError as e:
+                _fail(e)
+
+        return inner
+
+    return deco
+
+
 def _print_summary(folder: Path) -> None:
     import pandas as pd
 
@@ -105,6 +127,7 @@ def validate(folder: Folder) -> None:
 
 
 @app.command()
+@_exclusive("load")
 def load(folder: Folder, progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True) -> None:
     """Validate the source files and load them into FOLDER/workspace.duckdb (quarantining bad rows).
 
@@ -134,6 +157,7 @@ def summary(folder: Folder) -> None:
 
 
 @app.command()
+@_exclusive("unify")
 def unify(
     folder: Folder,
     probabilistic: Annotated[bool, typer.Option(help="Run the probabilistic (splink) step.")] = True,
@@ -165,6 +189,7 @@ def unify(
 
 
 @app.command()
+@_exclusive("journeys")
 def journeys(
     folder: Folder,
     stage_map: Annotated[
@@ -192,6 +217,7 @@ def journeys(
 
 
 @app.command()
+@_exclusive("simulate")
 def simulate(
     folder: Folder,
     months: Annotated[int, typer.Option(help="Months ahead.")] = 12,
@@ -439,6 +465,7 @@ def demo(
 
 
 @app.command("personas")
+@_exclusive("personas")
 def personas_command(
     folder: Folder,
     n: Annotated[

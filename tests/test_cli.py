@@ -73,3 +73,40 @@ def test_demo_builds_without_serving(tmp_path):
     r = runner.invoke(app, ["demo", "--out", str(ws), "--customers", "500", "--no-serve"])
     assert r.exit_code == 0, r.output
     assert (ws / "workspace.duckdb").exists() and "rows_quarantined" in r.output and "built" in r.output
+
+
+def test_two_steps_on_one_workspace(tmp_path):
+    """A second step while one runs, and a reader while a writer holds the file: a message, exit 2, no traceback."""
+    import os
+    import textwrap
+
+    from cxlib.engine import BUSY_FILE, busy
+
+    (tmp_path / "orders.csv").write_text("source,order_id,ts,amount,status\nshop,1,2024-03-01,10,completed\n")
+    assert runner.invoke(app, ["load", str(tmp_path), "--no-progress"]).exit_code == 0
+    with busy(tmp_path, "unify"):  # this process plays the running `cx unify`
+        proc = subprocess.run([sys.executable, "-m", "cxlib.cli", "journeys", str(tmp_path)], capture_output=True,
+                              text=True)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert f"is busy: `cx unify` (pid {os.getpid()}) started at" in proc.stderr
+    assert not (tmp_path / BUSY_FILE).exists()  # released
+    # a mark left by a process that died does not block
+    (tmp_path / BUSY_FILE).write_text('{"step": "load", "pid": 999999999, "started": "then"}')
+    with busy(tmp_path, "journeys"):
+        pass
+    # another process holds the DuckDB file for writing: a reader gets the busy message, not DuckDB's lock error
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import sys, time
+        from cxlib.engine import busy, connect
+        with busy({str(tmp_path)!r}, "unify"), connect({str(tmp_path)!r}) as ws:
+            print("ready", flush=True); time.sleep(60)
+    """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        proc = subprocess.run([sys.executable, "-m", "cxlib.cli", "summary", str(tmp_path)], capture_output=True,
+                              text=True)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert f"is busy: `cx unify` (pid {holder.pid})" in proc.stderr
+    finally:
+        holder.kill()
+        holder.wait()
