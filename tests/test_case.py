@@ -20,7 +20,8 @@ from cxlib import case
 from cxlib.cli import app
 from cxlib.schema import DataError
 
-# one worker holds the module's companies (the truth takes a unify run to derive)
+# one worker holds the module's companies (the truth takes a unify run to derive); tests that need them are slow:
+# the fast path is tests/test_case_units.py and the doctests of cxlib/case
 pytestmark = pytest.mark.xdist_group("case")
 
 N = 1_500  # small companies: the mechanics, not the statistics, are under test here
@@ -55,6 +56,7 @@ def _write_answers(folder: Path, answers: dict) -> None:
 # --- the bundle ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_bundle_holds_loaded_not_unified_data(bundle):
     names = sorted(p.name for p in bundle.iterdir())
     assert names == ["BRIEF.md", "a-candidate-case.zip", "answers.yml", "case.ipynb", "case.py", "case.yml", "data"]
@@ -79,6 +81,7 @@ def test_bundle_holds_loaded_not_unified_data(bundle):
     assert key["seed"] == SEED_A and key["candidate"] == "A. Candidate" and key["generator"]["n_customers"] == N
 
 
+@pytest.mark.slow
 def test_the_zip_for_the_candidate_leaves_the_key_out(bundle):
     with zipfile.ZipFile(bundle / "a-candidate-case.zip") as z:
         names = z.namelist()
@@ -86,6 +89,7 @@ def test_the_zip_for_the_candidate_leaves_the_key_out(bundle):
     assert not any(n.endswith("case.yml") for n in names)
 
 
+@pytest.mark.slow
 def test_the_bundle_holds_no_truth_and_no_answers(bundle, truth_a):
     files = [p for p in bundle.rglob("*") if p.is_file() and p.name != "case.yml"]
     assert not any("truth" in p.parts or p.name in ("planted.json", "params.json") for p in files)
@@ -121,11 +125,13 @@ def test_the_bundle_holds_no_truth_and_no_answers(bundle, truth_a):
             assert "person_id" not in ws.table(t).columns, t
 
 
+@pytest.mark.slow
 def test_regenerating_the_seed_reproduces_the_data(bundle, truth_a):
     key = yaml.safe_load((bundle / "case.yml").read_text())
     assert key["data_fingerprint"] == truth_a["fingerprint"] == case._fingerprint(bundle / "data")
 
 
+@pytest.mark.slow
 def test_a_case_never_overwrites_another(bundle):
     with pytest.raises(DataError, match="is not empty"):
         case.new_case(bundle, "B. Other", seed=1, n_customers=N)
@@ -152,6 +158,7 @@ def test_a_failed_case_leaves_nothing_behind(tmp_path, monkeypatch):
 # --- the notebooks run headless -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_marimo_notebook_runs_as_a_script_and_passes_marimo_check(bundle, tmp_path):
     env = {k: v for k, v in os.environ.items() if k != "CX_WORKSPACE"}  # it finds data/ next to itself
     proc = subprocess.run(
@@ -163,6 +170,7 @@ def test_marimo_notebook_runs_as_a_script_and_passes_marimo_check(bundle, tmp_pa
     assert check.returncode == 0 and "issue" not in check.stdout.lower(), check.stdout + check.stderr
 
 
+@pytest.mark.slow
 def test_jupyter_notebook_runs_headless(bundle):
     import nbformat
     from nbclient import NotebookClient
@@ -179,6 +187,7 @@ def test_jupyter_notebook_runs_headless(bundle):
 # --- grading ------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_perfect_answers_score_full_marks(fresh, truth_a):
     _write_answers(fresh, case.perfect_answers(truth_a))
     table, total = case.grade_case(fresh, truth=truth_a)
@@ -189,6 +198,7 @@ def test_perfect_answers_score_full_marks(fresh, truth_a):
     assert table.attrs["max_written"] == 9
 
 
+@pytest.mark.slow
 def test_perfect_answers_in_the_notebook_cells_score_full_marks(fresh, truth_a):
     (fresh / "answers.yml").unlink()
     perfect = case.perfect_answers(truth_a)
@@ -211,12 +221,14 @@ def test_perfect_answers_in_the_notebook_cells_score_full_marks(fresh, truth_a):
     assert "from case.py" in src_of["real_customers"] and "from case.ipynb" in src_of["lever"]
 
 
+@pytest.mark.slow
 def test_a_blank_sheet_scores_zero(fresh, truth_a):
     table, total = case.grade_case(fresh, truth=truth_a)
     assert total == 0 and table["answer"].isna().all()
     assert table.loc[~table["item"].isin(case.RUBRIC), "note"].str.startswith("no answer").all()
 
 
+@pytest.mark.slow
 def test_a_partly_wrong_sheet_scores_partly(fresh, truth_a):
     sheet = case.perfect_answers(truth_a)
     other_cause = {"marketing": "service", "service": "marketing"}[truth_a["dropoff"]["cause"]]
@@ -240,6 +252,7 @@ def test_a_partly_wrong_sheet_scores_partly(fresh, truth_a):
     assert "read as a percentage" in notes["abandoners_share"] and "10.0% off" in notes["real_customers"]
 
 
+@pytest.mark.slow
 def test_answer_cells_are_read_never_run(fresh, truth_a, tmp_path):
     marker = tmp_path / "ran"
     src = (fresh / "case.py").read_text()
@@ -257,6 +270,7 @@ def test_answer_cells_are_read_never_run(fresh, truth_a, tmp_path):
     assert any("answer_real_customers is an expression" in n for n in answers.attrs["notes"])
 
 
+@pytest.mark.slow
 def test_grading_what_is_not_a_case_is_a_clear_error(tmp_path, fresh, truth_a):
     with pytest.raises(DataError, match="is not a case folder"):
         case.grade_case(tmp_path / "nowhere")
@@ -271,6 +285,7 @@ def test_grading_what_is_not_a_case_is_a_clear_error(tmp_path, fresh, truth_a):
         case.case_design(-1)
 
 
+@pytest.mark.slow
 def test_two_seeds_give_different_right_answers(truth_a):
     truth_b = case.case_truth(SEED_B, N, reference=False)
     a = {k: v for k, v in case.perfect_answers(truth_a).items() if k not in ("revenue_impact_12m",)}
@@ -280,6 +295,7 @@ def test_two_seeds_give_different_right_answers(truth_a):
     assert a["real_customers"] != b["real_customers"] and a["abandoners_share"] != b["abandoners_share"]
 
 
+@pytest.mark.slow
 def test_the_scorecard_is_one_offline_page_for_the_hiring_manager(fresh, truth_a):
     _write_answers(
         fresh,
@@ -297,6 +313,7 @@ def test_the_scorecard_is_one_offline_page_for_the_hiring_manager(fresh, truth_a
 # --- the command line ---------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_cx_case_new_and_grade(tmp_path, truth_a):
     runner = CliRunner()
     r = runner.invoke(app, ["case", "--help"])
