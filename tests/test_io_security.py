@@ -186,7 +186,8 @@ def test_a_hostile_status_map_target_is_quoted_in_the_reason(tmp_path):
 def test_hostile_column_names_in_the_file_and_in_the_mapping(tmp_path):
     evil = payloads(tmp_path)
     header = ",".join('"' + e.replace('"', '""') + '"' for e in evil[:3])
-    (tmp_path / "shop.csv").write_text(f"source,{header},ts,amount,status,{evil[3]}\nshop,7,a@b.co,y,2024-03-01,5,completed,z\n")
+    row = "shop,7,a@b.co,y,2024-03-01,5,completed,z"
+    (tmp_path / "shop.csv").write_text(f"source,{header},ts,amount,status,{evil[3]}\n{row}\n")
     write_config(tmp_path, {"file": "shop.csv", "columns": {"order_id": evil[0], "email": evil[1]}})
     r = io.load(tmp_path)
     df = loaded(tmp_path)
