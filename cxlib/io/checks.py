@@ -1,0 +1,163 @@
+"""The validation rules, as SQL over the staged rows, and the ``quarantine`` rows they produce.
+
+Each rule is a condition on a raw text column ``_r_<col>`` and its parsed value ``_p_<col>`` with a
+reason. Rows failing a rule on a required column are quarantined; a failing optional value is set
+to null and logged. Reasons (which can quote a user's ``values:`` map) are bound parameters.
+
+Examples
+--------
+>>> from cxlib.schema import TABLES
+>>> from cxlib.io.sources import SourceFile
+>>> f = SourceFile("orders", None)
+>>> [reason for _, reason in column_checks(TABLES["orders"], "amount", f, status_map(f))]
+['required value missing', 'cannot read as a number', 'negative value']
+"""
+
+from __future__ import annotations
+
+import duckdb
+
+from cxlib.io.sources import SourceFile
+from cxlib.io.sql import Params, ident, literal
+from cxlib.schema import STATUS_SYNONYMS, Table
+
+FIRST_PLAUSIBLE = "1990-01-01"
+
+_TYPE_WORD = {
+    "timestamp": "a timestamp",
+    "date": "a date",
+    "float": "a number",
+    "int": "a whole number",
+    "bool": "true/false",
+}
+
+
+def column_checks(t: Table, col: str, f: SourceFile, status_map: dict[str, str]) -> list[tuple[str, str]]:
+    """(condition on raw ``r`` and parsed ``p``, reason) pairs flagging a bad value of ``col``."""
+    c = t.column(col)
+    r, p = ident(f"_r_{col}"), ident(f"_p_{col}")
+    out: list[tuple[str, str]] = []
+    if c.required:
+        out.append((f"{r} IS NULL", "required value missing"))
+    if c.dtype != "string" and c.check != "status":
+        hint = ""
+        if c.dtype in ("timestamp", "date") and not f.dayfirst:
+            hint = " (dates like 31/12/2024 need `dayfirst: true` in sources.yml)"
+        out.append((f"{r} IS NOT NULL AND {p} IS NULL", f"cannot read as {_TYPE_WORD[c.dtype]}{hint}"))
+    out += _value_checks(c.check, r, p, status_map)
+    return out
+
+
+def _value_checks(check: str | None, r: str, p: str, status_map: dict[str, str]) -> list[tuple[str, str]]:
+    if check == "past":
+        return [
+            (f"{p} > now()::TIMESTAMP + INTERVAL 1 DAY", "date in the future"),
+            (f"{p} < TIMESTAMP '{FIRST_PLAUSIBLE}'", f"implausible date (before {FIRST_PLAUSIBLE})"),
+        ]
+    if check == "birth_date":
+        return [(f"{p} > current_date OR {p} < DATE '1900-01-01'", "impossible birth date")]
+    if check == "nonnegative":
+        return [(f"{p} < 0", "negative value")]
+    if check == "nps":
+        return [(f"{p} NOT BETWEEN 0 AND 10", "NPS outside 0-10")]
+    if check == "csat":
+        return [(f"{p} NOT BETWEEN 1 AND 5", "CSAT outside 1-5")]
+    if check == "email":
+        return [(f"{r} IS NOT NULL AND NOT regexp_matches({r}, '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$')", "malformed email")]
+    if check == "phone":
+        digits = f"length(regexp_replace({r}, '[^0-9]', '', 'g'))"
+        cond = f"{r} IS NOT NULL AND ({digits} NOT BETWEEN 6 AND 15 OR regexp_matches({r}, '[A-Za-z]'))"
+        return [(cond, "malformed phone")]
+    if check == "status":
+        allowed = ", ".join(sorted(set(status_map.values())))
+        reason = f"unknown status (allowed: {allowed}; map other values under `values: status:` in sources.yml)"
+        return [(f"{r} IS NOT NULL AND {p} IS NULL", reason)]
+    return []
+
+
+def status_map(f: SourceFile) -> dict[str, str]:
+    """Lower-cased status spelling -> canonical status, the file's ``values: status:`` over the synonyms."""
+    m = dict(STATUS_SYNONYMS)
+    m.update({k.strip().lower(): v for k, v in f.values.get("status", {}).items()})
+    return m
+
+
+def find_problems(
+    con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile], status_maps: dict[int, dict[str, str]]
+) -> dict[str, list[str]]:
+    """Fill temp table ``_cx_problems`` from ``_cx_parsed``; return the conditions that null each optional column."""
+    bind = Params()
+    key_expr = record_key_expr(t)
+    unions = []
+    nulled_cols: dict[str, list[str]] = {}
+    for c in t.columns:
+        for cond, reason in column_checks(t, c.name, files[0], status_maps[0]):
+            if c.dtype in ("timestamp", "date") and "cannot read" in reason:
+                reason = reason if not any(f.dayfirst for f in files) else "cannot read as a date"
+            action = "quarantined" if c.required else "nulled"
+            if not c.required:
+                nulled_cols.setdefault(c.name, []).append(f"COALESCE({cond}, FALSE)")
+            unions.append(
+                f'SELECT _file, _row, {key_expr} AS record_key, {literal(c.name)} AS "column", '
+                f"{ident('_r_' + c.name)} AS value, {bind(reason)} AS reason, {literal(action)} AS action, "
+                "CAST(NULL AS VARCHAR) AS raw_row "
+                f"FROM _cx_parsed WHERE {cond}"
+            )
+    if t.name == "enrichment":
+        unions.append(
+            "SELECT _file, _row, NULL, 'email_sha256', NULL, 'no key: needs email_sha256 or postcode', "
+            "'quarantined', CAST(NULL AS VARCHAR) FROM _cx_parsed WHERE _r_email_sha256 IS NULL AND _r_postcode IS NULL"
+        )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _cx_problems AS {' UNION ALL '.join(unions)}", bind.values)
+    return nulled_cols
+
+
+def record_key_expr(t: Table) -> str:
+    """The key of a staged row as text (``record_key`` in the quarantine table)."""
+    key_cols = [k for k in t.key if k != "source"]
+    if not key_cols:
+        return "NULL"
+    return " || '/' || ".join(f"COALESCE({ident('_r_' + k)}, '')" for k in key_cols)
+
+
+def find_duplicates(con: duckdb.DuckDBPyConnection, t: Table) -> None:
+    """Add to ``_cx_problems`` the duplicate keys among the rows that survive the checks.
+
+    The most recent copy is kept (ties: by content, not order).
+    """
+    key_expr = record_key_expr(t)
+    key_cols = [k for k in t.key if k != "source"]
+    order_col = ident("_p_" + t.time_column) if t.time_column else "NULL"
+    keys = ", ".join(f"COALESCE({ident('_r_' + k)}, '')" for k in t.key)
+    raw_cols = ", ".join(ident("_r_" + c) for c in t.names)
+    reason = "duplicate key: another row has the same " + ", ".join(t.key) + "; the most recent copy was kept"
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _cx_dups AS
+        SELECT _file, _row, {key_expr} AS record_key, {literal(key_cols[0] if key_cols else "key")} AS "column",
+               {key_expr} || ' (kept: row ' || kept_row || ' of ' || kept_file || ')' AS value,
+               {literal(reason)} AS reason,
+               'quarantined' AS action, CAST(NULL AS VARCHAR) AS raw_row
+        FROM (
+            SELECT *, row_number() OVER w AS rn, first_value(_row) OVER w AS kept_row,
+                   first_value(_file) OVER w AS kept_file
+            FROM _cx_parsed p
+            WHERE NOT EXISTS (SELECT 1 FROM _cx_problems q WHERE q._file = p._file AND q._row = p._row
+                              AND q.action = 'quarantined')
+            WINDOW w AS (PARTITION BY {keys} ORDER BY {order_col} DESC NULLS LAST, md5(concat_ws('|', {raw_cols})),
+                         _file, _row)
+        ) WHERE rn > 1""")
+    con.execute("INSERT INTO _cx_problems SELECT * FROM _cx_dups")
+
+
+def attach_raw_rows(con: duckdb.DuckDBPyConnection, raws: list[tuple[str, SourceFile]]) -> None:
+    """Store the whole original row, as JSON, for quarantined rows only (never every row: tens of millions)."""
+    for raw, f in raws:
+        con.execute(
+            f"""
+            UPDATE _cx_problems SET raw_row = r.j
+            FROM (SELECT x._row, to_json(x) AS j FROM {ident(raw)} x WHERE x._row IN (
+                  SELECT _row FROM _cx_problems WHERE _file = $file AND action = 'quarantined')) r
+            WHERE _cx_problems._file = $file AND _cx_problems.action = 'quarantined'
+              AND _cx_problems._row = r._row""",
+            {"file": f.label},
+        )

@@ -1,0 +1,458 @@
+"""Loading a workspace: every table's files staged, parsed, checked and written, in one transaction.
+
+:func:`load` writes ``workspace.duckdb``; :func:`validate` does the same work in memory and writes
+nothing. Each table goes through named steps (:func:`_stage_files`, :func:`_stage_view`,
+:func:`_parse_table`, the checks of :mod:`cxlib.io.checks`, :func:`_final_view`, :func:`_table_result`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from cxlib.io.checks import attach_raw_rows, find_duplicates, find_problems, status_map
+from cxlib.io.parse import OFFSET_RE, SQL_TYPES, parse_expr, text_expr
+from cxlib.io.read import check_timezone, drop_temporaries, map_columns, read_raw
+from cxlib.io.sources import SourceFile, _norm, find_sources
+from cxlib.io.sql import Params, ident, literal
+from cxlib.schema import QUARANTINE_COLUMNS, TABLES, DataError, Table
+
+__all__ = ["DATABASE_NAME", "LoadReport", "load", "validate"]
+
+DATABASE_NAME = "workspace.duckdb"
+
+
+@dataclass
+class LoadReport:
+    """What :func:`load` or :func:`validate` found.
+
+    Attributes
+    ----------
+    summary : DataFrame
+        One row per table: ``table_name, files, rows_in, rows_loaded, rows_quarantined,
+        values_nulled, first_ts, last_ts``.
+    quarantine : DataFrame
+        One row per problem (see ``docs/data-model.md``).
+    warnings : list of str
+        Things worth knowing that lose no data (mixed time zones, tables with no file).
+    """
+
+    workspace: Path
+    summary: pd.DataFrame
+    quarantine: pd.DataFrame
+    warnings: list[str]
+
+    def reasons(self) -> pd.DataFrame:
+        """Problems counted by table, column, reason and action."""
+        q = self.quarantine
+        if q.empty:
+            return pd.DataFrame(columns=["table_name", "column", "reason", "action", "rows"])
+        return (
+            q.groupby(["table_name", "column", "reason", "action"], dropna=False)
+            .size()
+            .rename("rows")
+            .reset_index()
+            .sort_values(["table_name", "rows"], ascending=[True, False], ignore_index=True)
+        )
+
+    def __str__(self) -> str:
+        s = self.summary
+        lines = [f"workspace {self.workspace}"]
+        if not s.empty:
+            lines.append(s.to_string(index=False))
+            lines.append(f"date range: {s['first_ts'].min()} .. {s['last_ts'].max()}")
+        r = self.reasons()
+        if not r.empty:
+            lines.append("\nproblems found (rows quarantined or values set to null; see the quarantine table):")
+            lines.append(r.to_string(index=False))
+        lines += [f"warning: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+
+
+# --- loading one table ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class _TableResult:
+    table: str
+    files: list[str]
+    rows_in: int
+    rows_loaded: int
+    rows_quarantined: int
+    values_nulled: int
+    first_ts: object
+    last_ts: object
+    problems: pd.DataFrame
+    warnings: list[str]
+
+
+@dataclass
+class _Part:
+    """One file of a table once read: its index, its temp table, its column mapping and its other columns."""
+
+    i: int
+    f: SourceFile
+    raw: str
+    mapping: dict[str, str]
+    extras: list[str]
+
+
+def _stage_files(
+    con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile]
+) -> tuple[list[_Part], list[dict], list[str]]:
+    """Read every file of ``t``; return the parts, the unreadable lines as quarantine rows, and the extra columns."""
+    parts, problems = [], []
+    extra_cols: list[str] = []
+    for i, f in enumerate(files):
+        check_timezone(con, f)
+        raw = f"_cx_raw{i}"
+        cols, rejects = read_raw(con, f, raw)
+        mapping = map_columns(f, t, cols)
+        problems += [
+            {
+                "table_name": t.name,
+                "source_file": f.label,
+                "row": rj["row"],
+                "record_key": None,
+                "column": None,
+                "value": rj["value"],
+                "reason": rj["reason"],
+                "action": "quarantined",
+                "raw_row": rj["value"],
+            }
+            for rj in rejects
+        ]
+        extras = [c for c in cols if c not in mapping.values()]
+        extra_cols += [_norm(c) for c in extras if _norm(c) not in extra_cols and _norm(c) not in t.names]
+        parts.append(_Part(i, f, raw, mapping, extras))
+    if not parts:
+        raise ValueError("no files")
+    return parts, problems, extra_cols
+
+
+def _stage_select(t: Table, part: _Part, extra_cols: list[str]) -> str:
+    """One file's rows as text columns ``_r_<col>`` and ``_x_<extra>``.
+
+    This SQL becomes a view's text, where DuckDB cannot bind parameters: the file name, ``source`` and
+    ``values`` maps are validated literals, column names checked identifiers.
+    """
+    f, mapping = part.f, part.mapping
+    sel = [f"{literal(f.label)} AS _file", f"{part.i} AS _fi", "_row"]
+    for c in t.names:
+        if c in mapping:
+            expr = text_expr(ident(mapping[c]))
+        elif c == "source" and f.source:
+            expr = literal(f.source)
+        else:
+            expr = "NULL"
+        if c == "source" and f.source and "source" in mapping:
+            expr = f"COALESCE({expr}, {literal(f.source)})"
+        values = f.values.get(c)
+        if values and c != "status":
+            cases = " ".join(f"WHEN {expr} = {literal(a)} THEN {literal(b)}" for a, b in values.items())
+            expr = f"CASE {cases} ELSE {expr} END"
+        sel.append(f"CAST({expr} AS VARCHAR) AS {ident('_r_' + c)}")
+    for c in extra_cols:
+        match = [e for e in part.extras if _norm(e) == c]
+        value = text_expr(ident(match[0])) if match else "NULL"
+        sel.append(f"CAST({value} AS VARCHAR) AS {ident('_x_' + c)}")
+    return f"SELECT {', '.join(sel)} FROM {ident(part.raw)}"
+
+
+def _stage_view(con: duckdb.DuckDBPyConnection, t: Table, parts: list[_Part], extra_cols: list[str]) -> None:
+    """Temp view ``_cx_stage``: every file's rows, as text, under the canonical names."""
+    selects = [_stage_select(t, part, extra_cols) for part in parts]
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _cx_stage AS {' UNION ALL BY NAME '.join(selects)}")
+
+
+def _parse_table(
+    con: duckdb.DuckDBPyConnection, t: Table, parts: list[_Part], status_maps: dict[int, dict[str, str]]
+) -> None:
+    """Temp table ``_cx_parsed``: the staged rows plus each column parsed, ``_p_<col>`` (per-file rules bound)."""
+    bind = Params()
+    parsed = []
+    for c in t.columns:
+        r = ident("_r_" + c.name)
+        if c.check == "status":
+            cases = " ".join(
+                f"WHEN {literal(fi)} THEN (CASE lower({r}) "
+                + " ".join(f"WHEN {bind(a)} THEN {bind(b)}" for a, b in sm.items())
+                + " END)"
+                for fi, sm in status_maps.items()
+            )
+            expr = f"CASE CAST(_fi AS VARCHAR) {cases} END"
+        else:
+            # the time zone and day-first rules are per file
+            exprs = {p.i: parse_expr(r, c.dtype, p.f, bind) for p in parts}
+            if len(set(exprs.values())) == 1:
+                expr = next(iter(exprs.values()))
+            else:
+                expr = "CASE _fi " + " ".join(f"WHEN {fi} THEN {e}" for fi, e in exprs.items()) + " END"
+        parsed.append(f"{expr} AS {ident('_p_' + c.name)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE _cx_parsed AS SELECT *, {', '.join(parsed)} FROM _cx_stage", bind.values)
+
+
+def _final_view(
+    con: duckdb.DuckDBPyConnection, t: Table, nulled_cols: dict[str, list[str]], extra_cols: list[str]
+) -> None:
+    """Temp view ``_cx_final``: the clean rows, typed, bad optional values nulled, quarantined rows left out.
+
+    A view: the workspace table is written from it once, sorted by the key (unique after the duplicate
+    check, so the order never depends on the input's).
+    """
+    final_cols = []
+    for c in t.columns:
+        p = ident("_p_" + c.name)
+        bad = nulled_cols.get(c.name)
+        expr = f"CASE WHEN NOT ({' OR '.join(bad)}) OR {p} IS NULL THEN {p} END" if bad else p
+        final_cols.append(f"CAST({expr} AS {SQL_TYPES[c.dtype]}) AS {ident(c.name)}")
+    final_cols += [f"{ident('_x_' + c)} AS {ident(c)}" for c in extra_cols]
+    con.execute(f"""
+        CREATE OR REPLACE TEMP VIEW _cx_final AS
+        SELECT {", ".join(final_cols)} FROM _cx_parsed p
+        WHERE NOT EXISTS (SELECT 1 FROM _cx_problems q WHERE q._file = p._file AND q._row = p._row
+                          AND q.action = 'quarantined')""")
+
+
+def _timezone_warnings(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile]) -> list[str]:
+    """A warning per timestamp column where some values carry a UTC offset and others do not."""
+    warnings = []
+    for c in t.columns:
+        if c.dtype != "timestamp":
+            continue
+        r = ident("_r_" + c.name)
+        with_off, without = con.execute(
+            f"SELECT count(*) FILTER (WHERE regexp_matches({r}, $re)), "
+            f"count(*) FILTER (WHERE {r} IS NOT NULL AND NOT regexp_matches({r}, $re)) "
+            "FROM _cx_stage",
+            {"re": OFFSET_RE},
+        ).fetchone()
+        if with_off and without:
+            tz = ", ".join(sorted({str(f.timezone) for f in files}))
+            warnings.append(
+                f"{t.name}.{c.name}: mixed time zones: {with_off:,} values carry a UTC offset and "
+                f"{without:,} do not; those without were read as {tz} (set `timezone:` in sources.yml "
+                "if they are local time)"
+            )
+    return warnings
+
+
+def _table_result(
+    con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile], problems: list[dict]
+) -> _TableResult:
+    """Count what went in, was loaded and was quarantined (they must add up), and collect the problems."""
+    rows_staged = con.execute("SELECT count(*) FROM _cx_stage").fetchone()[0]
+    rows_loaded = con.execute("SELECT count(*) FROM _cx_final").fetchone()[0]
+    q = con.execute(
+        'SELECT $table AS table_name, _file AS source_file, _row AS row, record_key, "column", '
+        'value, reason, action, raw_row FROM _cx_problems ORDER BY _file, _row, "column", reason',
+        {"table": t.name},
+    ).df()
+    extra = pd.DataFrame(problems, columns=[c for c, _ in QUARANTINE_COLUMNS])
+    q = pd.concat([df for df in (extra, q) if not df.empty], ignore_index=True) if len(extra) or len(q) else q
+    quarantined_rows = q.loc[q["action"] == "quarantined", ["source_file", "row"]].drop_duplicates()
+    rows_in = rows_staged + len(extra)
+    if rows_in != rows_loaded + len(quarantined_rows):  # pragma: no cover - a bug, never bad data
+        raise AssertionError(
+            f"{t.name}: {rows_in} rows in but {rows_loaded} loaded + {len(quarantined_rows)} quarantined"
+        )
+    first_ts = last_ts = None
+    if t.time_column:
+        tc = ident(t.time_column)
+        first_ts, last_ts = con.execute(f"SELECT min({tc}), max({tc}) FROM _cx_final").fetchone()
+    nulled = int((q["action"] == "nulled").sum()) if len(q) else 0
+    return _TableResult(
+        t.name,
+        [f.label for f in files],
+        rows_in,
+        rows_loaded,
+        len(quarantined_rows),
+        nulled,
+        first_ts,
+        last_ts,
+        q,
+        _timezone_warnings(con, t, files),
+    )
+
+
+def _load_table(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile]) -> _TableResult:
+    """Stage, parse and check every file of ``t``; leave the clean rows in temp view ``_cx_final``."""
+    parts, problems, extra_cols = _stage_files(con, t, files)
+    status_maps = {p.i: status_map(p.f) for p in parts}
+    _stage_view(con, t, parts, extra_cols)
+    _parse_table(con, t, parts, status_maps)
+    nulled_cols = find_problems(con, t, [p.f for p in parts], status_maps)
+    find_duplicates(con, t)
+    attach_raw_rows(con, [(p.raw, p.f) for p in parts])
+    _final_view(con, t, nulled_cols, extra_cols)
+    return _table_result(con, t, [p.f for p in parts], problems)
+def _duckdb_config() -> dict[str, str]:
+    from cxlib.engine import duckdb_config  # engine imports io: import here
+
+    return duckdb_config()
+
+
+def _group_sources(ws: Path) -> dict[str, list[SourceFile]]:
+    by_table: dict[str, list[SourceFile]] = {}
+    for s in find_sources(ws):
+        by_table.setdefault(s.table, []).append(s)
+    if not by_table:
+        raise DataError(
+            f"{ws}: no source files found; put files named after the tables "
+            f"({', '.join(n + '.csv' for n in TABLES)}, or .parquet) in the folder, or map yours in "
+            "sources.yml (see docs/sources.md)"
+        )
+    return by_table
+
+
+def _summary(results: list[_TableResult]) -> pd.DataFrame:
+    summary = pd.DataFrame(
+        [
+            {
+                "table_name": r.table,
+                "files": ", ".join(r.files),
+                "rows_in": r.rows_in,
+                "rows_loaded": r.rows_loaded,
+                "rows_quarantined": r.rows_quarantined,
+                "values_nulled": r.values_nulled,
+                "first_ts": r.first_ts,
+                "last_ts": r.last_ts,
+            }
+            for r in results
+        ]
+    )
+    for col in ("rows_in", "rows_loaded", "rows_quarantined", "values_nulled"):
+        summary[col] = summary[col].astype("int64")
+    return summary
+
+
+def _quarantine(results: list[_TableResult]) -> pd.DataFrame:
+    frames = [r.problems for r in results if len(r.problems)]
+    quarantine = (
+        pd.concat(frames, ignore_index=True)
+        if frames
+        else pd.DataFrame({c: pd.Series(dtype="string") for c, _ in QUARANTINE_COLUMNS})
+    )
+    quarantine["row"] = quarantine["row"].astype("int64")
+    for c, _ in QUARANTINE_COLUMNS:  # text whatever it holds, so that an all-empty column is not typed a number
+        if c != "row":
+            quarantine[c] = quarantine[c].astype("string")
+    return quarantine
+
+
+def _write_logs(
+    con: duckdb.DuckDBPyConnection, present: set[str], summary: pd.DataFrame, quarantine: pd.DataFrame
+) -> None:
+    """Drop the tables that have no file any more; write ``quarantine`` and ``load_log``."""
+    for name in TABLES:
+        if name not in present:
+            con.execute(f"DROP TABLE IF EXISTS main.{ident(name)}")
+    con.register("_cx_q", quarantine)
+    con.execute("CREATE OR REPLACE TABLE main.quarantine AS SELECT * FROM _cx_q")
+    con.unregister("_cx_q")
+    con.register("_cx_s", summary)
+    con.execute("CREATE OR REPLACE TABLE main.load_log AS SELECT *, now()::TIMESTAMP AS loaded_at FROM _cx_s")
+    con.unregister("_cx_s")
+
+
+def _run(workspace: str | Path, con: duckdb.DuckDBPyConnection, write: bool, progress: bool) -> LoadReport:
+    ws = Path(workspace)
+    by_table = _group_sources(ws)
+    con.execute("SET TimeZone = 'UTC'")
+    warnings = [f"no file for table {name}" for name in TABLES if name not in by_table]
+    results = []
+    items = list(by_table.items())
+    bar = None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(items, desc="loading", unit="table")
+    for name, files in bar if bar is not None else items:
+        if bar is not None:
+            bar.set_postfix_str(name)
+        res = _load_table(con, TABLES[name], files)
+        if write:
+            order = ", ".join(ident(k) for k in TABLES[name].key)
+            con.execute(f"CREATE OR REPLACE TABLE main.{ident(name)} AS SELECT * FROM _cx_final ORDER BY {order}")
+        drop_temporaries(con)  # free the temporary copies before the next table
+        results.append(res)
+        warnings += res.warnings
+    summary, quarantine = _summary(results), _quarantine(results)
+    if write:
+        _write_logs(con, set(by_table), summary, quarantine)
+    return LoadReport(ws, summary, quarantine, warnings)
+
+
+def load(workspace: str | Path, *, progress: bool = False) -> LoadReport:
+    """Validate the workspace's source files and load them into ``workspace/workspace.duckdb``.
+
+    Writes one table per canonical table present, plus ``quarantine`` (every problem found, with the
+    original values) and ``load_log`` (the summary). Re-running replaces them; raw files are not touched.
+
+    Parameters
+    ----------
+    workspace : str or Path
+        The workspace folder.
+    progress : bool
+        Show a progress bar over the tables.
+
+    Returns
+    -------
+    LoadReport
+
+    Raises
+    ------
+    DataError
+        For structural problems, naming the file, the column and the fix.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> ws = pathlib.Path(tempfile.mkdtemp())
+    >>> csv = "source,response_id,ts,nps\\nsurvey,1,20240301,9\\nsurvey,2,2024-03-02,11\\n"
+    >>> _ = (ws / "surveys.csv").write_text(csv)
+    >>> r = load(ws)
+    >>> int(r.summary.loc[0, "rows_loaded"]), r.quarantine[["column", "action"]].values.tolist()
+    (2, [['nps', 'nulled']])
+    """
+    ws = Path(workspace)
+    find_sources(ws)  # fail before creating a database in a wrong folder
+    try:
+        con = duckdb.connect(str(ws / DATABASE_NAME), config=_duckdb_config())
+    except duckdb.Error as e:
+        raise DataError(
+            f"{ws / DATABASE_NAME} cannot be opened ({str(e).splitlines()[0]}). It is derived from the "
+            "source files: close other programs using it, or delete it and run `cx load` again"
+        ) from None
+    try:
+        con.execute("BEGIN TRANSACTION")
+        report = _run(ws, con, write=True, progress=progress)
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    finally:
+        con.close()
+    return report
+
+
+def validate(workspace: str | Path) -> LoadReport:
+    """Check the workspace's source files as :func:`load` would, without writing anything.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> ws = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (ws / "contacts.csv").write_text("source,record_id,phone\\ncrm,1,n/a\\n")
+    >>> validate(ws).quarantine[["column", "reason", "action"]].values.tolist()
+    [['phone', 'malformed phone', 'nulled']]
+    """
+    con = duckdb.connect(config=_duckdb_config())
+    try:
+        return _run(Path(workspace), con, write=False, progress=False)
+    finally:
+        con.close()

@@ -1,0 +1,81 @@
+"""Reading text values as typed values, as SQL expressions over a raw text column.
+
+Each function returns SQL text over a column expression the caller made (a checked identifier);
+a per-file setting that came from ``sources.yml`` (the time zone) is a bound parameter of ``bind``.
+
+Examples
+--------
+>>> from cxlib.io.sources import SourceFile
+>>> from cxlib.io.sql import Params
+>>> p = Params()
+>>> sql = parse_expr('"_r_ts"', "timestamp", SourceFile("orders", None, timezone="Europe/London"), p)
+>>> "timezone($p0" in sql, p.values
+(True, {'p0': 'Europe/London'})
+"""
+
+from __future__ import annotations
+
+from cxlib.io.sources import SourceFile
+from cxlib.io.sql import Params, literal
+
+NULL_TOKENS = ("", "nan", "NaN", "NULL", "null", "None", "NaT")
+OFFSET_RE = r"(Z|z|[+-]\d\d:?\d\d|[+-]\d\d)$"
+
+#: The engine type of each canonical dtype.
+SQL_TYPES = {
+    "string": "VARCHAR",
+    "timestamp": "TIMESTAMP",
+    "date": "DATE",
+    "float": "DOUBLE",
+    "int": "BIGINT",
+    "bool": "BOOLEAN",
+}
+
+
+def text_expr(raw: str) -> str:
+    """``raw`` trimmed, with the usual spellings of nothing (``''``, ``NULL``, ``nan``...) as NULL."""
+    tokens = ", ".join(literal(t) for t in NULL_TOKENS)
+    return f"CASE WHEN trim(CAST({raw} AS VARCHAR)) IN ({tokens}) THEN NULL ELSE trim(CAST({raw} AS VARCHAR)) END"
+
+
+def ts_expr(v: str, f: SourceFile, bind: Params) -> str:
+    """A timestamp in UTC: offsets honoured, naive values read in ``f.timezone``."""
+    fmts = ["%Y%m%d", "%Y%m%d%H%M%S", "%Y%m%d %H%M%S"]
+    if f.dayfirst:
+        fmts += ["%d/%m/%Y", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d.%m.%Y", "%d.%m.%Y %H:%M", "%d-%m-%Y"]
+    naive = (
+        f"COALESCE(TRY_CAST(TRY_CAST({v} AS TIMESTAMP) AS TIMESTAMP), "
+        f"TRY_STRPTIME({v}, [{', '.join(literal(x) for x in fmts)}]))"
+    )
+    if f.timezone and f.timezone.upper() != "UTC":
+        naive = f"CAST(timezone({bind(f.timezone)}, {naive}) AS TIMESTAMP)"
+    return (
+        f"CASE WHEN regexp_matches({v}, {literal(OFFSET_RE)}) THEN CAST(TRY_CAST({v} AS TIMESTAMPTZ) AS TIMESTAMP) "
+        f"ELSE {naive} END"
+    )
+
+
+def parse_expr(col: str, dtype: str, f: SourceFile, bind: Params) -> str:
+    """The value of raw text column ``col`` as ``dtype``, NULL where it cannot be read."""
+    v = col
+    if dtype == "string":
+        return v
+    if dtype == "timestamp":
+        return ts_expr(v, f, bind)
+    if dtype == "date":
+        return f"CAST({ts_expr(v, f, bind)} AS DATE)"
+    if dtype in ("float", "int"):
+        # thousands separators only where they are one (1,249.00); a decimal comma (1.234,50) is not guessed
+        bare = f"regexp_replace({v}, '[£$€\\s]', '', 'g')"
+        num = (
+            f"CASE WHEN NOT contains({bare}, ',') OR regexp_matches({bare}, '^-?\\d{{1,3}}(,\\d{{3}})+(\\.\\d+)?$') "
+            f"THEN TRY_CAST(replace({bare}, ',', '') AS DOUBLE) END"
+        )
+        num = f"CASE WHEN isfinite({num}) THEN {num} END"
+        return num if dtype == "float" else f"CASE WHEN {num} = round({num}) THEN CAST({num} AS BIGINT) END"
+    if dtype == "bool":
+        return (
+            f"CASE WHEN lower({v}) IN ('true','t','yes','y','1') THEN TRUE "
+            f"WHEN lower({v}) IN ('false','f','no','n','0') THEN FALSE END"
+        )
+    raise ValueError(dtype)

@@ -1,0 +1,222 @@
+"""Reading one source file into a temporary text table with a ``_row`` column (its line in the file).
+
+The file's path and the reader's options (``delimiter``, ``encoding``) reach ``read_csv`` as bound
+parameters; a Parquet file is read through a view, whose text holds its path as a validated literal.
+Column names are checked identifiers; a name with a control character is a :class:`DataError`.
+"""
+
+from __future__ import annotations
+
+import codecs
+import difflib
+import gzip
+import re
+
+import duckdb
+
+from cxlib.io.sources import SourceFile, _norm
+from cxlib.io.sql import Params, control_character, ident, literal
+from cxlib.schema import DataError, Table
+
+__all__ = ["check_timezone", "drop_temporaries", "map_columns", "read_raw"]
+
+
+def check_text(f: SourceFile) -> None:
+    """Raise DataError for binary files and files that are not valid in their encoding."""
+    encoding = f.encoding or "utf-8"
+    try:
+        decoder = codecs.getincrementaldecoder(encoding)()
+    except LookupError:
+        raise DataError(f"{f.label}: unknown encoding {encoding!r:.60} in sources.yml (option `encoding`)") from None
+    opener = gzip.open if f.path.suffix == ".gz" else open
+    with opener(f.path, "rb") as fh:
+        first = True
+        while chunk := fh.read(1 << 20):
+            if first and b"\x00" in chunk[:8192] and not encoding.startswith("utf-16"):
+                raise DataError(
+                    f"{f.label}: this is not a text table (it contains binary data); export the "
+                    f"{f.table} table as CSV or Parquet"
+                )
+            first = False
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as e:
+                raise DataError(
+                    f"{f.label}: the file is not valid {encoding} (byte {e.start} of a block: {e.reason}); "
+                    f"export it as UTF-8, or declare its encoding in sources.yml, e.g. `encoding: latin-1`"
+                ) from None
+
+
+def check_timezone(con: duckdb.DuckDBPyConnection, f: SourceFile) -> None:
+    """Raise DataError naming the file when its ``timezone:`` is not one the engine knows."""
+    if not f.timezone or f.timezone.upper() == "UTC":
+        return
+    try:
+        con.execute("SELECT timezone($tz, TIMESTAMP '2000-01-01') IS NOT NULL", {"tz": f.timezone}).fetchone()
+    except duckdb.Error as e:
+        close = re.findall(r'"([^"]+)"', str(e).split("Candidate time zones:", 1)[-1]) if "Candidate" in str(e) else []
+        hint = f" (did you mean {', '.join(close[:3])}?)" if close else ""
+        raise DataError(
+            f"{f.label}: unknown time zone {f.timezone!r:.60} in sources.yml (option `timezone`){hint}; "
+            "use a name like Europe/London or UTC"
+        ) from None
+
+
+def _glob_escaped(path: str) -> str:
+    """``path`` with the reader's glob characters taken literally (``q*.csv`` reads only that file)."""
+    return re.sub(r"([*?\[])", r"[\1]", path)
+
+
+def read_raw(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> tuple[list[str], list[dict]]:
+    """Read ``f`` as text columns into table ``name`` with a ``_row`` column; return its columns and rejects."""
+    if control_character(str(f.path)):
+        raise DataError(f"{f.label!r}: the file name contains a control character; rename the file (option `file`)")
+    if not f.path.exists():
+        raise DataError(f"{f.label}: file not found at {f.path}; fix the `file:` entry in sources.yml")
+    if f.path.stat().st_size == 0:
+        raise DataError(
+            f"{f.label}: the file is empty (0 bytes); export the {f.table} table again with a header row, "
+            f"or remove the file"
+        )
+    if f.path.suffix == ".parquet":
+        _read_parquet(con, f, name)
+        rejects: list[dict] = []
+    else:
+        check_text(f)
+        rejects = _read_csv(con, f, name)
+    cols = [r[0] for r in con.execute(f"DESCRIBE {ident(name)}").fetchall() if r[0] != "_row"]
+    for i, c in enumerate(cols):
+        bad = control_character(c)
+        if bad:
+            raise DataError(
+                f"{f.label}: the name of column {i + 1} contains a control character ({bad}); "
+                "rename the column in the file"
+            )
+    return cols, rejects
+
+
+def _read_parquet(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> None:
+    # a view, not a copy: Parquet is already columnar, and a copy of a 70M-row events file costs gigabytes.
+    # A view's text cannot hold a bound parameter: the path is a validated literal.
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {ident(name)} AS SELECT * EXCLUDE (file_row_number), "
+            "CAST(file_row_number + 1 AS BIGINT) AS _row "
+            f"FROM read_parquet({literal(_glob_escaped(str(f.path)))}, file_row_number=true)"
+        )
+        con.execute(f"SELECT count(*) FROM {ident(name)}").fetchone()
+    except duckdb.Error as e:
+        raise DataError(
+            f"{f.label}: cannot be read as Parquet ({str(e).splitlines()[0]}); export the table again, or as CSV"
+        ) from None
+
+
+def _read_csv(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> list[dict]:
+    """Read a delimited text file (options bound as parameters); return the unreadable lines."""
+    p = Params()
+    opts = [
+        "all_varchar=true",
+        "header=true",
+        "store_rejects=true",
+        "rejects_table='_cx_rej'",
+        "rejects_scan='_cx_rej_scan'",
+    ]
+    if f.encoding and f.encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        opts.append(f"encoding={p(f.encoding)}")
+    if f.delimiter:
+        opts.append(f"delim={p(f.delimiter)}")
+    try:
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS SELECT * FROM "
+            f"read_csv({p(_glob_escaped(str(f.path)))}, {', '.join(opts)})",
+            p.values,
+        )
+    except duckdb.Error as e:
+        raise DataError(
+            f"{f.label}: cannot be read as a CSV table ({str(e).splitlines()[0]}); check that it is "
+            "a delimited text file with a header row (set `delimiter:` in sources.yml if needed)"
+        ) from None
+    rej = con.execute("SELECT DISTINCT line, csv_line, error_type, error_message FROM _cx_rej ORDER BY line").fetchall()
+    rejects = [{"row": int(r[0]) - 1, "value": r[1], "reason": f"unreadable line: {r[3]}"} for r in rej]
+    if rejects:
+        # _row must count the rejected lines too, so that row numbers match the file
+        con.execute(
+            "CREATE OR REPLACE TEMP TABLE _cx_rejrows AS SELECT "
+            "row_number() OVER (ORDER BY line) AS k, line - 1 AS r FROM (SELECT DISTINCT line FROM _cx_rej)"
+        )
+        number_rows(con, name, "g")
+        t = ident(name)
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {t} AS SELECT s.* EXCLUDE (g), g + (SELECT count(*) "
+            f"FROM _cx_rejrows WHERE r - k < g) AS _row FROM {t} s"
+        )
+    else:
+        number_rows(con, name)
+    return rejects
+
+
+def number_rows(con: duckdb.DuckDBPyConnection, name: str, col: str = "_row") -> None:
+    """Add the 1-based position of each row in its file (insertion order; temp-table rowids start high)."""
+    t = ident(name)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {t} AS SELECT *, "
+        f"CAST(rowid - (SELECT min(rowid) FROM {t}) + 1 AS BIGINT) AS {ident(col)} FROM {t}"
+    )
+
+
+def drop_temporaries(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the loader's temporary views and tables (``_cx_*``) so that the next table starts clean."""
+    for kind, col, fn in (("VIEW", "view_name", "duckdb_views"), ("TABLE", "table_name", "duckdb_tables")):
+        names = con.execute(f"SELECT {col} FROM {fn}() WHERE temporary AND starts_with({col}, '_cx_')").fetchall()
+        for (name,) in names:
+            con.execute(f"DROP {kind} IF EXISTS {ident(name)}")
+
+
+def map_columns(f: SourceFile, t: Table, cols: list[str]) -> dict[str, str]:
+    """Canonical column -> the file's column. Raises DataError for missing required columns."""
+    by_norm = {_norm(c): c for c in cols}
+    mapping: dict[str, str] = {}
+    for canon, theirs in f.columns.items():
+        if theirs not in cols:
+            raise DataError(
+                f"{f.label}: sources.yml maps {t.name}.{canon} to column {theirs!r}, which the file "
+                f"does not have; its columns are {', '.join(cols)}"
+            )
+        mapping[canon] = theirs
+    for c in t.names:
+        if c not in mapping and _norm(c) in by_norm and by_norm[_norm(c)] not in mapping.values():
+            mapping[c] = by_norm[_norm(c)]
+    missing = [c for c in t.required if c not in mapping and not (c == "source" and f.source)]
+    if missing:
+        raise DataError(_missing_message(f, t, cols, mapping, missing, by_norm))
+    if t.name == "enrichment" and not ({"email_sha256", "postcode"} & set(mapping)):
+        raise DataError(
+            f"{f.label}: enrichment needs a key column, email_sha256 or postcode; the file has "
+            f"{', '.join(cols[:12])}. Fix: rename a column or map it in sources.yml"
+        )
+    return mapping
+
+
+def _missing_message(
+    f: SourceFile, t: Table, cols: list[str], mapping: dict[str, str], missing: list[str], by_norm: dict[str, str]
+) -> str:
+    hints = []
+    for c in missing:
+        close = difflib.get_close_matches(_norm(c), list(by_norm), n=1, cutoff=0.6)
+        hints.append(f"'{c}'" + (f" (is it {by_norm[close[0]]!r}?)" if close else ""))
+    fix = (
+        "add `source: <system name>` for this file in sources.yml"
+        if missing == ["source"]
+        else f"rename the column in the file, or map it in sources.yml under tables: {t.name}: columns: "
+        f"{missing[0]}: <your column name>"
+    )
+    shape = f"the file has {len(cols)} column{'s' if len(cols) != 1 else ''}: {', '.join(cols[:12])}"
+    if not mapping:
+        shape += (
+            f" -- none is a column of {t.name}, so this does not look like a delimited {t.name} table "
+            "(check the file and its delimiter: set `delimiter:` in sources.yml if it is not a comma)"
+        )
+    return (
+        f"{f.label}: required column{'s' if len(missing) > 1 else ''} {', '.join(hints)} of table "
+        f"{t.name} {'are' if len(missing) > 1 else 'is'} missing; {shape}. Fix: {fix}"
+    )
