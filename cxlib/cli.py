@@ -55,6 +55,7 @@ def _exclusive(step: str):
             folder = kwargs["folder"] if "folder" in kwargs else args[0]
             try:
                 with busy(folder, step):
+                    _warn_stale(folder, upstream_of=step)
                     return f(*args, **kwargs)
             except DataError as e:
                 _fail(e)
@@ -62,6 +63,22 @@ def _exclusive(step: str):
         return inner
 
     return deco
+
+
+def _warn_stale(folder: Path, upstream_of: str | None = None) -> list:
+    """Print the stale steps of ``folder`` (only those ``upstream_of`` reads from, when given)."""
+    from cxlib import lineage
+    from cxlib.engine import DATABASE_NAME, connect
+
+    if not (Path(folder) / DATABASE_NAME).exists():
+        return []
+    with connect(folder, read_only=True) as ws:
+        stale = lineage.stale_steps(ws)
+    if upstream_of is not None:
+        stale = [s for s in stale if s.step in lineage.STEPS.get(upstream_of, ())]
+    for s in stale:
+        typer.secho(f"warning: {s}".replace("FOLDER", str(folder)), fg=typer.colors.YELLOW, err=True)
+    return stale
 
 
 def _print_summary(folder: Path) -> None:
@@ -152,6 +169,55 @@ def summary(folder: Folder) -> None:
     """
     try:
         _print_summary(folder)
+        _warn_stale(folder)
+    except DataError as e:
+        _fail(e)
+
+
+@app.command()
+def refresh(folder: Folder) -> None:
+    """Rerun, in order, every step whose inputs changed since it ran (see `workspace_steps`).
+
+    Example: cx refresh data/demo
+    """
+    from cxlib import lineage
+
+    try:
+        stale = _warn_stale(folder)
+    except DataError as e:
+        _fail(e)
+    if not stale:
+        typer.echo("every step is up to date")
+        return
+    for s in lineage.STEPS:  # run order; a rerun step makes the ones after it stale in turn
+        if s in {x.step for x in stale} or (stale and s in _stale_names(folder)):
+            typer.echo(f"refreshing {s} ...")
+            _refresh_one(folder, s)
+    typer.echo("every step is up to date")
+
+
+def _stale_names(folder: Path) -> set[str]:
+    from cxlib import lineage
+    from cxlib.engine import connect
+
+    with connect(folder, read_only=True) as ws:
+        return {x.step for x in lineage.stale_steps(ws)}
+
+
+def _refresh_one(folder: Path, step: str) -> None:
+    """Rerun one step with its defaults, holding the workspace."""
+    from cxlib.engine import busy
+
+    runners = {
+        "load": lambda: __import__("cxlib.io", fromlist=["load"]).load(folder),
+        "unify": lambda: __import__("cxlib.unify", fromlist=["unify"]).unify(folder),
+        "journeys": lambda: __import__("cxlib.journeys", fromlist=["build"]).build(folder),
+        "personas": lambda: __import__("cxlib.personas", fromlist=["write_personas"]).write_personas(folder),
+        "simulate": lambda: __import__("cxlib.simulate", fromlist=["build"]).build(folder),
+    }
+    try:
+        with busy(folder, step):
+            runners[step]()
     except DataError as e:
         _fail(e)
 

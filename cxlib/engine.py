@@ -30,7 +30,33 @@ from ibis.backends import BaseBackend
 from cxlib.io import DATABASE_NAME
 from cxlib.schema import TABLES, DataError
 
-__all__ = ["BUSY_FILE", "Workspace", "busy", "connect", "duckdb_config", "opened"]
+__all__ = ["BUSY_FILE", "STAGING_PREFIX", "Workspace", "busy", "connect", "duckdb_config", "opened"]
+
+STAGING_PREFIX = "_cx_stage_"
+
+
+def _quote(name: str) -> str:
+    """A table name of ours as a SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _no_space(e: BaseException) -> bool:
+    text = str(e).lower()
+    return isinstance(e, OSError) and getattr(e, "errno", None) == 28 or "no space left" in text
+
+
+def _no_space_message(ws: Workspace, step: str) -> str:
+    import shutil
+
+    where = ws.folder or Path.cwd()
+    free = shutil.disk_usage(where).free / 1e9
+    size = sum(f.stat().st_size for f in Path(where).glob("*.duckdb")) / 1e9 if ws.folder else 0.0
+    return (
+        f"no space left on the device of {where} during `cx {step}` ({free:.1f} GB free; it needs about "
+        f"{max(1.0, 2 * size):.0f} GB: room for a second copy of the workspace while the step builds it). The "
+        "workspace is unchanged. Free some space, or set CX_TEMP_DIR to a folder on a larger disk for the "
+        "engine's temporary files."
+    )
 
 BUSY_FILE = ".cx-busy.json"
 
@@ -39,11 +65,15 @@ def duckdb_config() -> dict[str, str]:
     """Settings for every DuckDB connection cxlib opens.
 
     DuckDB's own default lets its buffer pool grow to 80% of the machine's memory; cxlib caps it
-    (``CX_DUCKDB_MEMORY_LIMIT``, default ``4GB``) so that large workspaces spill to disk instead.
+    (``CX_DUCKDB_MEMORY_LIMIT``, default ``4GB``) so that large workspaces spill to disk instead, into
+    ``CX_TEMP_DIR`` when it is set (DuckDB's default: next to the database file).
     """
     import os
 
-    return {"memory_limit": os.environ.get("CX_DUCKDB_MEMORY_LIMIT", "4GB")}
+    config = {"memory_limit": os.environ.get("CX_DUCKDB_MEMORY_LIMIT", "4GB")}
+    if os.environ.get("CX_TEMP_DIR"):
+        config["temp_directory"] = os.environ["CX_TEMP_DIR"]
+    return config
 
 
 class Workspace:
@@ -61,6 +91,7 @@ class Workspace:
         self.backend = backend
         self.folder = folder
         self._scratch: set[str] = set()
+        self._staged: dict[str, str] | None = None  # inside step(): output name -> staging name
 
     @property
     def name(self) -> str:
@@ -72,8 +103,8 @@ class Workspace:
         return sorted(self.backend.list_tables())
 
     def has(self, name: str) -> bool:
-        """Whether the workspace holds table ``name`` (scratch tables included)."""
-        return name in self._scratch or name in self.backend.list_tables()
+        """Whether the workspace holds table ``name`` (scratch tables and a running step's outputs included)."""
+        return name in self._scratch or name in (self._staged or {}) or name in self.backend.list_tables()
 
     def table(self, name: str) -> ibis.Table:
         """Table ``name`` as an Ibis expression (lazy: nothing is computed yet)."""
@@ -82,11 +113,102 @@ class Workspace:
             raise DataError(
                 f"the workspace has no table {name!r}; it holds {', '.join(self.list_tables()) or 'none'}." + hint
             )
-        return self.backend.table(name)
+        return self.backend.table((self._staged or {}).get(name, name))
 
     def write(self, name: str, obj: pd.DataFrame | ibis.Table, overwrite: bool = True) -> ibis.Table:
-        """Create (or replace) table ``name`` from a pandas frame or an Ibis expression."""
+        """Create (or replace) table ``name`` from a pandas frame or an Ibis expression.
+
+        Inside :meth:`step` the table is written under a staging name and swapped in when the step ends.
+        """
+        if self._staged is not None:
+            staged = self._staged.setdefault(name, f"{STAGING_PREFIX}{name}")
+            return self.backend.create_table(staged, obj, overwrite=True)
         return self.backend.create_table(name, obj, overwrite=overwrite)
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[Workspace]:
+        """Run step ``name`` atomically: its writes are staged and swapped in together, or not at all.
+
+        Inside the block :meth:`write` builds each output under a staging name (``_cx_stage_customers``) and
+        :meth:`table` reads the staged version, so the step sees its own outputs. When the block ends without
+        an error, the outputs replace the old tables and the step's row in ``workspace_steps`` (see
+        :mod:`cxlib.lineage`) is written, in one transaction on DuckDB. If the block fails, or the process is
+        killed, the previous tables are untouched; staging tables left by a killed run are dropped the next time
+        the workspace is opened for writing. A full disk becomes a :class:`DataError` that says so.
+
+        Examples
+        --------
+        >>> ws = connect()
+        >>> with ws.step("unify"):
+        ...     _ = ws.write("customers", pd.DataFrame({"id": [1, 2]}))
+        ...     ws.table("customers").count().execute()
+        2
+        >>> try:
+        ...     with ws.step("unify"):
+        ...         _ = ws.write("customers", pd.DataFrame({"id": [9]}))
+        ...         raise KeyboardInterrupt
+        ... except KeyboardInterrupt:
+        ...     pass
+        >>> ws.table("customers").count().execute()  # the failed run changed nothing
+        2
+        """
+        import datetime as dt
+
+        from cxlib import lineage
+
+        if self._staged is not None:
+            raise RuntimeError(f"step {name!r} started inside another step")
+        started = dt.datetime.now(dt.UTC)
+        self._staged = {}
+        try:
+            yield self
+            staged, self._staged = self._staged, None
+            self._swap(staged, lineage.record(lineage.steps_table(self), name, started, list(staged)))
+        except BaseException as e:
+            staged, self._staged = self._staged or {}, None
+            for table in staged.values():
+                try:
+                    self.backend.drop_table(table, force=True)
+                except Exception:  # noqa: BLE001 - the original error matters more
+                    pass
+            if _no_space(e):
+                raise DataError(_no_space_message(self, name)) from None
+            raise
+        finally:
+            self._staged = None
+
+    def _swap(self, staged: dict[str, str], steps: pd.DataFrame) -> None:
+        """Replace each output by its staged table and write the lineage row: one transaction on DuckDB."""
+        from cxlib.lineage import LINEAGE_TABLE
+
+        lineage_stage = f"{STAGING_PREFIX}{LINEAGE_TABLE}"
+        self.backend.create_table(lineage_stage, steps, overwrite=True)
+        pairs = [*staged.items(), (LINEAGE_TABLE, lineage_stage)]
+        if self.name != "duckdb":  # no multi-statement transactions: swap one table at a time
+            for final, stage in pairs:
+                self.backend.drop_table(final, force=True)
+                self.backend.rename_table(stage, final)
+            return
+        con = self.backend.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            for final, stage in pairs:
+                con.execute(f"DROP TABLE IF EXISTS {_quote(final)}")
+                con.execute(f"ALTER TABLE {_quote(stage)} RENAME TO {_quote(final)}")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+    def drop_leftovers(self) -> list[str]:
+        """Drop staging tables a killed step left behind (and engine scratch tables); returns their names."""
+        left = [t for t in self.backend.list_tables() if t.startswith((STAGING_PREFIX, "ibis_duckdb_table_"))]
+        for t in left:
+            try:
+                self.backend.drop_table(t, force=True)
+            except Exception:  # noqa: BLE001 - a view, not a table
+                self.backend.drop_view(t, force=True)
+        return left
 
     def scratch(self, name: str, obj: pd.DataFrame | ibis.Table) -> ibis.Table:
         """Materialise an intermediate result: a temporary table on DuckDB (so read-only workspaces work and
@@ -249,7 +371,10 @@ def connect(path_or_backend: str | Path | BaseBackend | None = None, *, read_onl
             raise DataError(_busy_message(folder, str(e))) from None
         raise
     backend.raw_sql("SET TimeZone = 'UTC'")
-    return Workspace(backend, folder)
+    ws = Workspace(backend, folder)
+    if not read_only:
+        ws.drop_leftovers()
+    return ws
 
 
 def _holder(folder: Path) -> dict[str, Any] | None:

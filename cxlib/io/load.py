@@ -7,12 +7,14 @@ nothing. Each table goes through named steps (:func:`_stage_files`, :func:`_stag
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from cxlib import lineage
 from cxlib.io.checks import attach_raw_rows, find_duplicates, find_problems, status_map
 from cxlib.io.parse import OFFSET_RE, SQL_TYPES, parse_expr, text_expr
 from cxlib.io.read import check_timezone, drop_temporaries, map_columns, read_raw
@@ -429,8 +431,10 @@ def load(workspace: str | Path, *, progress: bool = False) -> LoadReport:
             "source files: close other programs using it, or delete it and run `cx load` again"
         ) from None
     try:
+        started = dt.datetime.now(dt.UTC)
         con.execute("BEGIN TRANSACTION")
         report = _run(ws, con, write=True, progress=progress)
+        lineage.record_on_connection(con, "load", started, [*report.summary["table_name"], "quarantine", "load_log"])
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")

@@ -1,0 +1,139 @@
+"""What each step built, from what: the ``workspace_steps`` table, and which outputs are stale.
+
+Every step that writes the workspace (``load``, ``unify``, ``journeys``, ``personas``, ``simulate``) records one
+row when it finishes: its name, the package version, when it started and finished, a fingerprint of its inputs
+(the run ids of the steps that built them) and its own run id. A step is **stale** when one of its inputs was
+rebuilt after it ran (its recorded fingerprint no longer matches), or when a step it depends on is stale itself.
+Readers (later steps, notebooks, the report, ``cx summary``) call :func:`stale_steps` and say so with the
+command that refreshes it; ``cx refresh FOLDER`` reruns what is stale, in order.
+
+Examples
+--------
+>>> from cxlib.engine import connect
+>>> import pandas as pd
+>>> ws = connect()
+>>> with ws.step("load"):
+...     _ = ws.write("orders", pd.DataFrame({"a": [1]}))
+>>> with ws.step("unify"):
+...     _ = ws.write("customers", pd.DataFrame({"a": [1]}))
+>>> stale_steps(ws)
+[]
+>>> with ws.step("load"):
+...     _ = ws.write("orders", pd.DataFrame({"a": [2]}))
+>>> [s.step for s in stale_steps(ws)]
+['unify']
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+if TYPE_CHECKING:  # pragma: no cover
+    from cxlib.engine import Workspace
+
+__all__ = ["STEPS", "LINEAGE_TABLE", "Stale", "record", "stale_steps", "steps_table"]
+
+LINEAGE_TABLE = "workspace_steps"
+
+#: Each step and the steps whose outputs it reads, in the order ``cx refresh`` runs them.
+STEPS: dict[str, tuple[str, ...]] = {
+    "load": (),
+    "unify": ("load",),
+    "journeys": ("unify",),
+    "personas": ("unify", "journeys"),
+    "simulate": ("unify", "journeys", "personas"),
+}
+
+_COLUMNS = ["step", "version", "run_id", "started", "finished", "inputs", "outputs"]
+
+
+@dataclass(frozen=True)
+class Stale:
+    """A step whose outputs describe older inputs than the workspace holds now."""
+
+    step: str
+    reason: str
+
+    @property
+    def command(self) -> str:
+        """The command that rebuilds it."""
+        return f"cx {self.step}"
+
+    def __str__(self) -> str:
+        return f"{self.step} is stale ({self.reason}): run `{self.command} FOLDER` or `cx refresh FOLDER`"
+
+
+def _empty() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype="string") for c in _COLUMNS})
+
+
+def steps_table(ws: Workspace) -> pd.DataFrame:
+    """The lineage table as a frame (empty with its columns when no step has recorded itself yet)."""
+    if LINEAGE_TABLE not in ws.backend.list_tables():
+        return _empty()
+    return ws.backend.table(LINEAGE_TABLE).to_pandas()
+
+
+def fingerprint(step: str, steps: pd.DataFrame) -> str:
+    """The run ids of the steps ``step`` reads from (rows of ``steps``), as one short hash (``""``: no inputs)."""
+    runs = dict(zip(steps["step"], steps["run_id"], strict=False))
+    parts = {dep: runs.get(dep) for dep in STEPS.get(step, ())}
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16] if parts else ""
+
+
+def record(steps: pd.DataFrame, step: str, started: dt.datetime, outputs: list[str]) -> pd.DataFrame:
+    """The lineage table ``steps`` with ``step``'s new row (written by the step in its swap transaction)."""
+    from cxlib import __version__
+
+    row = {
+        "step": step,
+        "version": __version__,
+        "run_id": uuid.uuid4().hex,
+        "started": started.isoformat(timespec="seconds"),
+        "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "inputs": fingerprint(step, steps),
+        "outputs": ",".join(sorted(outputs)),
+    }
+    out = pd.concat([steps[steps["step"] != step], pd.DataFrame([row])], ignore_index=True)
+    return out.astype("string")[_COLUMNS]
+
+
+def stale_steps(ws: Workspace) -> list[Stale]:
+    """The steps whose outputs no longer match their inputs, in run order (empty when all are current)."""
+    steps = steps_table(ws)
+    if steps.empty:
+        return []
+    ran = dict(zip(steps["step"], steps["inputs"], strict=False))
+    out: list[Stale] = []
+    for step, deps in STEPS.items():
+        if step not in ran:
+            continue
+        upstream = [s.step for s in out if s.step in deps]
+        if upstream:
+            out.append(Stale(step, f"{upstream[0]} is stale"))
+        elif str(ran[step] or "") != fingerprint(step, steps):
+            changed = [d for d in deps if d in ran]
+            out.append(Stale(step, f"{', '.join(changed) or 'its inputs'} ran again since"))
+    return out
+
+
+
+def record_on_connection(con: Any, step: str, started: dt.datetime, outputs: list[str]) -> None:
+    """Write ``step``'s lineage row through a plain DuckDB connection, inside the caller's transaction.
+
+    :func:`cxlib.io.load` writes with DuckDB directly, in one transaction; this records the load in it.
+    """
+    found = con.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary", [LINEAGE_TABLE]
+    ).fetchone()[0]
+    before = con.execute(f'SELECT * FROM main."{LINEAGE_TABLE}"').df() if found else _empty()
+    con.register("_cx_steps", record(before, step, started, outputs))
+    con.execute(f'CREATE OR REPLACE TABLE main."{LINEAGE_TABLE}" AS SELECT * FROM _cx_steps')
+    con.unregister("_cx_steps")
