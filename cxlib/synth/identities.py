@@ -50,7 +50,6 @@ def _identities(
     n_cookies = rng.integers(1, 4, n)
     cookie_bits = rng.integers(0, 2**62, (n, 3))
     device_bits = rng.integers(0, 2**62, n)
-    household_u = A[:, 6]
     moved_month = np.where(A[:, 7] < noise.moved, np.floor(A[:, 8] * cfg.months).astype(int), -1)
     second_email = A[:, 9] < noise.second_email
     sep = np.where(A[:, 10] < 0.5, ".", "")
@@ -76,29 +75,43 @@ def _identities(
             if c == "GB"
             else f"{''.join(map(str, digits[i, :5]))}"
         )
-    street, city, postcode, last = (np.array(x, dtype=object) for x in (street, city, postcode, last))
-    # Households: a person shares the address and surname of the previous person in the block.
-    hh = np.where((household_u < noise.household) & (np.arange(n) > 0))[0]
-    household_id = np.array([f"H{p}" for p in people_ids], dtype=object)
-    for i in hh:
-        street[i], city[i], postcode[i], last[i] = street[i - 1], city[i - 1], postcode[i - 1], last[i - 1]
-        countries[i] = countries[i - 1]
-        household_id[i] = household_id[i - 1]
+    place = {
+        "street": np.array(street, dtype=object),
+        "city": np.array(city, dtype=object),
+        "postcode": np.array(postcode, dtype=object),
+        "last_name": np.array(last, dtype=object),
+        "country": countries,
+    }
+    place, household_id = _households(A[:, 6] < noise.household, people_ids, place)
     return {
         "first_name": first,
-        "last_name": last,
+        "last_name": place["last_name"],
         "email": np.array(email, dtype=object),
         "work_email": np.where(second_email, np.array(work_email, dtype=object), None),
         "phone": np.array(phone, dtype=object),
-        "street": street,
-        "city": city,
-        "postcode": postcode,
+        "street": place["street"],
+        "city": place["city"],
+        "postcode": place["postcode"],
         "new_street": np.where(moved_month >= 0, np.array(new_street, dtype=object), None),
         "moved_month": moved_month,
-        "country": countries,
+        "country": place["country"],
         "birth_date": birth.astype("datetime64[s]"),
         "household_id": household_id,
         "_cookies": np.array([[f"ck_{b:016x}" for b in row] for row in cookie_bits], dtype=object),
         "_n_cookies": n_cookies,
         "_device": np.array([f"dev_{b:016x}" for b in device_bits], dtype=object),
     }
+
+
+def _households(
+    joins: np.ndarray, people_ids: np.ndarray, place: dict[str, np.ndarray]
+) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Households: a person who ``joins`` shares the address, surname and country of the previous person in
+    the block (the first person cannot). Returns the updated ``place`` columns and each person's household."""
+    place = {k: v.copy() for k, v in place.items()}
+    household_id = np.array([f"H{p}" for p in people_ids], dtype=object)
+    for i in np.where(joins & (np.arange(len(joins)) > 0))[0]:
+        for v in place.values():
+            v[i] = v[i - 1]
+        household_id[i] = household_id[i - 1]
+    return place, household_id
