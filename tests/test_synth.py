@@ -21,6 +21,7 @@ def digest(folder):
     }
 
 
+@pytest.mark.slow
 def test_same_arguments_same_bytes(tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     synth.write_company(a, n_customers=2_500, seed=3, months=8, progress=False)
@@ -31,6 +32,7 @@ def test_same_arguments_same_bytes(tmp_path):
     assert digest(a)["contacts.csv"] != digest(c)["contacts.csv"]
 
 
+@pytest.mark.slow
 def test_in_memory_and_streamed_generation_agree(tmp_path):
     streamed = tmp_path / "s"
     synth.write_company(streamed, n_customers=2_100, seed=5, months=6, progress=False)
@@ -52,6 +54,25 @@ def test_persona_shares(company):
         expected = synth._PERSONA_SPECS[p]["share"]
         se = np.sqrt(expected * (1 - expected) / n)
         assert abs(shares[p] - expected) < 4 * se, (p, shares[p], expected)  # 4 standard errors
+
+
+def test_persona_specs_are_public():
+    assert "PERSONA_SPECS" in synth.__all__
+    assert synth._PERSONA_SPECS is synth.PERSONA_SPECS  # the old private name still works
+    assert tuple(synth.PERSONA_SPECS) == PERSONAS
+
+
+def test_record_keys_are_the_schema_keys(company):
+    from cxlib.schema import TABLES
+
+    m = company.truth.record_map
+    for name, df in company.tables.items():
+        cols = [c for c in TABLES[name].key if c != "source"]
+        key = df[cols[0]]
+        for c in cols[1:]:  # the first key column that is not null
+            key = key.combine_first(df[c])
+        got = m.loc[m["table_name"] == name, "record_key"].reset_index(drop=True)
+        pd.testing.assert_series_equal(got, key.reset_index(drop=True), check_names=False, check_dtype=False)
 
 
 def test_transition_frequencies_recover_the_true_matrices(company):
@@ -167,6 +188,7 @@ def test_returns_split_between_expectation_and_fulfilment(company):
     assert abs(fulfil - 0.4) < 0.05
 
 
+@pytest.mark.slow
 def test_noop_counterfactual_reproduces_the_baseline_bit_for_bit():
     base = synth.generate(n_customers=1_500, seed=9, months=12)
     same = synth.generate(n_customers=1_500, seed=9, months=12, scenario=Counterfactual("no-op"))
@@ -174,6 +196,7 @@ def test_noop_counterfactual_reproduces_the_baseline_bit_for_bit():
         pd.testing.assert_frame_equal(base.tables[name], same.tables[name])
 
 
+@pytest.mark.slow
 def test_fixing_the_service_failure_only_changes_people_it_touches():
     base = synth.generate(n_customers=4_000, seed=9, months=18)
     fixed = synth.generate(
@@ -192,6 +215,7 @@ def test_fixing_the_service_failure_only_changes_people_it_touches():
     assert 0 < buyers(hf) - buyers(hb) <= base.truth.planted["service_failure"]["purchases_prevented_that_month"]
 
 
+@pytest.mark.slow
 def test_scaling_a_transition_changes_conversion_in_that_direction():
     up = Counterfactual("more conversion", scale=(("consideration", "purchase", 1.5),))
     T0, T1 = synth.transition_matrices(), synth.transition_matrices(up)
@@ -210,6 +234,7 @@ def test_bad_arguments_are_clear():
         synth.generate(0)
 
 
+@pytest.mark.slow
 def test_all_parquet_output_loads_the_same(tmp_path):
     from cxlib import io
 
@@ -246,6 +271,7 @@ def test_default_effects_are_todays_company(tmp_path):
     assert planted["winback_campaign"]["true_uplift_at_risk_to_repeat"] == synth._WINBACK_UPLIFT
 
 
+@pytest.mark.slow
 def test_effects_replay_the_same_people_with_other_mechanisms():
     fx = synth.PlantedEffects(blitz_share=0.3, blitz_factor=0.1, blitz_stage="consideration", presale_unresolved=0.1)
     base = synth.generate(n_customers=1_500, seed=4, months=12, effects=fx)

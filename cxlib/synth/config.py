@@ -1,0 +1,212 @@
+"""What a generation is asked for: identity noise, planted effects, a counterfactual, and the checked config.
+
+:class:`IdentityNoise` sets the identity mess in the systems' records, :class:`PlantedEffects` the sizes of
+the planted findings and the persona mix, :class:`Counterfactual` one lever changed for a replay.
+``_config`` checks the arguments and fixes the month grid and the transition matrices once per run.
+
+Examples
+--------
+>>> cfg = _config(100, seed=1, start="2024-03-15", months=3, scenario=None, noise=None)
+>>> str(cfg.start.date()), len(cfg.month_starts), cfg.T.shape
+('2024-03-01', 4, (5, 10, 10))
+>>> _config(100, seed=1, start="2024-01-01", months=1, scenario=None, noise=None)
+Traceback (most recent call last):
+...
+ValueError: months must be at least 2, got 1
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from cxlib.synth.chain import transition_matrices
+from cxlib.synth.specs import _S, PERSONAS, STAGES
+
+__all__ = ["Counterfactual", "IdentityNoise", "PlantedEffects"]
+
+# Planted effects (documented in the truth's ``planted`` record).
+_PRESALE_UNRESOLVED_P = 0.45  # share of pre-sale tickets the service team fails to resolve
+_PRESALE_PENALTY = 0.2  # an unresolved pre-sale ticket multiplies consideration -> purchase by this
+_BLITZ_SHARE = 0.12  # share of arrivals acquired by the "social_blitz" campaign
+_BLITZ_FACTOR = 0.15  # their awareness -> consideration is multiplied by this (traffic that never converts)
+_WINBACK_UPLIFT = 0.15  # absolute lift of at_risk -> repeat in the month a treated customer gets the offer
+_WINBACK_HOLDOUT = 0.2
+
+
+@dataclass(frozen=True)
+class IdentityNoise:
+    """Rates of the identity mess written into the systems' records (each a probability per record)."""
+
+    typo: float = 0.06
+    nickname: float = 0.10
+    swapped_names: float = 0.02
+    email_case: float = 0.15
+    email_variant: float = 0.15  # gmail dots / plus-tags
+    second_email: float = 0.12  # person has a second (work) address used by some systems
+    missing_email: float = 0.10
+    missing_phone: float = 0.30
+    moved: float = 0.10  # share of people who move house during the horizon
+    household: float = 0.15  # share of people who share an address and surname with another person
+    duplicate_account: float = 0.05  # a second shop account for the same person
+    junk_email: float = 0.01
+    junk_phone: float = 0.05  # helpdesk tickets logged with the call-centre number
+    kiosk_cookie: float = 0.01  # web events from a shared in-store kiosk
+    defects: float = 0.002  # malformed rows and values (the loader must quarantine or null them)
+    legacy_crm: float = 0.2  # share of buyers also in an acquired company's CRM (no email or phone there)
+
+
+@dataclass(frozen=True)
+class PlantedEffects:
+    """The sizes of the planted findings, and the persona mix: the world a company is generated in.
+
+    The defaults are the demo company's; every other choice is a different company (the hiring case varies
+    them per candidate). Changing them changes the transition rows, not the random numbers: the same seed
+    gives the same people with the same uniforms, so two sets of effects replay the same lives with common
+    random numbers (a lever's true effect is the difference).
+
+    Parameters
+    ----------
+    presale_unresolved : float
+        Share of pre-sale questions the service team leaves unresolved.
+    presale_penalty : float
+        An unresolved pre-sale question multiplies that month's consideration -> purchase probability by this.
+    presale_rate_factor : float
+        Multiplies every persona's monthly chance of asking a pre-sale question in consideration.
+    blitz_share : float
+        Share of arrivals acquired by the paid-social campaign ``social_blitz``.
+    blitz_factor : float
+        Their progression out of ``blitz_stage`` (to the next buyer stage) is multiplied by this.
+    blitz_stage : str
+        ``"awareness"`` (the campaign's traffic never considers) or ``"consideration"`` (it considers but
+        never buys).
+    winback_uplift : float
+        Absolute lift of at_risk -> repeat in the month a customer gets the win-back offer.
+    winback_holdout : float
+        Share of the win-back campaign's eligible customers held out at random.
+    winback_rollout : bool
+        Instead of the one-off randomised campaign, send the offer to every at-risk customer every month
+        (no holdout): the world in which the win-back programme is rolled out.
+    persona_shares : tuple of float, optional
+        Persona mix in :data:`PERSONAS` order (normalised); default: each persona's ``share``.
+    churn : tuple of (persona, factor)
+        Multiply that persona's monthly moves into at_risk and churned (onboarding, repeat and advocate ->
+        at_risk; at_risk and win_back -> churned) by ``factor`` (capped at 1; the rest of each row shrinks in
+        proportion, as :class:`Counterfactual` ``scale`` does).
+
+    Examples
+    --------
+    >>> PlantedEffects() == PlantedEffects(presale_unresolved=0.45)
+    True
+    >>> PlantedEffects(blitz_stage="consideration").blitz_stage
+    'consideration'
+    """
+
+    presale_unresolved: float = _PRESALE_UNRESOLVED_P
+    presale_penalty: float = _PRESALE_PENALTY
+    presale_rate_factor: float = 1.0
+    blitz_share: float = _BLITZ_SHARE
+    blitz_factor: float = _BLITZ_FACTOR
+    blitz_stage: str = "awareness"
+    winback_uplift: float = _WINBACK_UPLIFT
+    winback_holdout: float = _WINBACK_HOLDOUT
+    winback_rollout: bool = False
+    persona_shares: tuple[float, ...] | None = None
+    churn: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class Counterfactual:
+    """One lever changed, for replaying the same population with common random numbers.
+
+    Parameters
+    ----------
+    name : str
+        Label for the scenario.
+    scale : tuple of (from_stage, to_stage, factor)
+        Multiply a monthly transition probability by ``factor``; the rest of that row is rescaled so it
+        still sums to one.
+    personas : tuple of str, optional
+        Apply ``scale`` only to these personas (default: all).
+    fix_service_failure : bool
+        Resolve every pre-sale ticket, removing the planted service failure.
+
+    Examples
+    --------
+    >>> Counterfactual("more conversion", scale=(("consideration", "purchase", 1.1),)).name
+    'more conversion'
+    """
+
+    name: str = "baseline"
+    scale: tuple[tuple[str, str, float], ...] = ()
+    personas: tuple[str, ...] | None = None
+    fix_service_failure: bool = False
+
+
+
+@dataclass
+class _Config:
+    n_customers: int
+    seed: int
+    start: pd.Timestamp
+    months: int
+    scenario: Counterfactual
+    noise: IdentityNoise
+    T: np.ndarray = field(repr=False, default=None)  # (persona, from, to) after the scenario
+    month_starts: np.ndarray = field(repr=False, default=None)  # datetime64[s], months + 1 edges
+    effects: PlantedEffects = field(default_factory=PlantedEffects)
+
+
+def _check_effects(fx: PlantedEffects) -> None:
+    for name in ("presale_unresolved", "presale_penalty", "blitz_share", "blitz_factor", "winback_uplift"):
+        if not 0 <= getattr(fx, name) <= 1:
+            raise ValueError(f"effects.{name} must be between 0 and 1, got {getattr(fx, name)}")
+    if not 0 < fx.winback_holdout < 1:
+        raise ValueError(f"effects.winback_holdout must be between 0 and 1 (exclusive), got {fx.winback_holdout}")
+    if fx.presale_rate_factor < 0:
+        raise ValueError(f"effects.presale_rate_factor must not be negative, got {fx.presale_rate_factor}")
+    if fx.blitz_stage not in ("awareness", "consideration"):
+        raise ValueError(f"effects.blitz_stage must be 'awareness' or 'consideration', got {fx.blitz_stage!r}")
+    if fx.persona_shares is not None and (
+        len(fx.persona_shares) != len(PERSONAS) or min(fx.persona_shares) < 0 or sum(fx.persona_shares) <= 0
+    ):
+        raise ValueError(f"effects.persona_shares needs {len(PERSONAS)} non-negative shares ({', '.join(PERSONAS)})")
+    for name, factor in fx.churn:
+        if name not in PERSONAS:
+            raise ValueError(f"effects.churn: unknown persona {name!r}; personas are {', '.join(PERSONAS)}")
+        if factor < 0:
+            raise ValueError(f"effects.churn: factor must not be negative, got {factor}")
+
+
+def _config(
+    n_customers: int,
+    seed: int,
+    start: str,
+    months: int,
+    scenario: Counterfactual | None,
+    noise: IdentityNoise | None,
+    effects: PlantedEffects | None = None,
+) -> _Config:
+    if n_customers < 1:
+        raise ValueError(f"n_customers must be at least 1, got {n_customers}")
+    if months < 2:
+        raise ValueError(f"months must be at least 2, got {months}")
+    scenario = scenario or Counterfactual()
+    for src, dst, factor in scenario.scale:
+        for s in (src, dst):
+            if s not in _S:
+                raise ValueError(f"unknown stage {s!r} in scenario {scenario.name!r}; stages are {', '.join(STAGES)}")
+        if factor < 0:
+            raise ValueError(f"scale factor must not be negative, got {factor}")
+    for p in scenario.personas or ():
+        if p not in PERSONAS:
+            raise ValueError(f"unknown persona {p!r}; personas are {', '.join(PERSONAS)}")
+    effects = effects or PlantedEffects()
+    _check_effects(effects)
+    T = transition_matrices(scenario, effects)
+    t0 = pd.Timestamp(start).normalize().replace(day=1)
+    edges = pd.date_range(t0, periods=months + 1, freq="MS").to_numpy().astype("datetime64[s]")
+    return _Config(n_customers, seed, t0, months, scenario, noise or IdentityNoise(), T, edges, effects)
+
