@@ -93,7 +93,7 @@ def case_design(seed: int) -> dict[str, Any]:
 
 def _persona_shares(rng: np.random.Generator, valuable: str) -> tuple[float, ...]:
     """The persona mix (in :data:`cxlib.synth.PERSONAS` order) that makes ``valuable`` the most valuable."""
-    base = {p: synth._PERSONA_SPECS[p]["share"] * rng.uniform(0.85, 1.15) for p in synth.PERSONAS}
+    base = {p: synth.PERSONA_SPECS[p]["share"] * rng.uniform(0.85, 1.15) for p in synth.PERSONAS}
     if valuable == "big_ticket":
         base["big_ticket"], base["loyal_app"] = rng.uniform(0.27, 0.31), rng.uniform(0.05, 0.07)
     else:
