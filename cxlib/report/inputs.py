@@ -2,15 +2,14 @@
 
 Examples
 --------
->>> import tempfile
->>> from cxlib import io, synth, unify
->>> folder = tempfile.mkdtemp()
->>> _ = synth.write_company(folder, n_customers=150, seed=3, months=4, progress=False)
->>> _ = io.load(folder, progress=False)
->>> _ = unify.unify(folder, probabilistic=False, progress=False)
->>> paths = attribution_paths(folder)
->>> list(paths.columns)
-['path', 'conversions', 'value', 'nulls']
+>>> import pandas as pd, cxlib
+>>> ws = cxlib.connect()
+>>> _ = ws.write("touchpoints", pd.DataFrame({
+...     "customer_id": ["a", "a", "b"], "table_name": ["events", "orders", "events"],
+...     "ts": pd.to_datetime(["2024-03-01", "2024-03-05", "2024-03-02"]), "event": ["ad_click", None, "ad_click"],
+...     "channel": ["search", None, "social"], "status": [None, "completed", None], "revenue": [None, 80.0, None]}))
+>>> attribution_paths(ws).to_dict("list")
+{'path': ['search', 'social'], 'conversions': [1, 0], 'value': [80.0, 0.0], 'nulls': [0, 1]}
 """
 
 from __future__ import annotations
