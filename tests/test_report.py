@@ -182,6 +182,30 @@ def test_cli_report(full_workspace, tmp_path):
     assert res.exit_code == 2 and "run `cx load" in res.output
 
 
+@pytest.mark.slow
+def test_report_and_attribution_paths_close_what_they_open(workspace, tmp_path):
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    shutil.copy(workspace / "workspace.duckdb", folder / "workspace.duckdb")
+    report.standard_report(folder, sections=["customers"])  # read-only
+    cxlib.connect(folder).close()  # read-write: fails while a read-only handle is open
+    paths = report.attribution_paths(folder)
+    cxlib.connect(folder).close()
+    assert paths["conversions"].sum() > 0
+
+
+def test_page_assets_are_package_data():
+    """The page's template, CSS and JS ship in the wheel: pyproject's package-data patterns cover each one."""
+    import fnmatch
+    import tomllib
+
+    root = Path(__file__).resolve().parent.parent
+    patterns = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]["cxlib"]
+    assets = [p.relative_to(root / "cxlib").as_posix() for p in (root / "cxlib" / "report" / "assets").iterdir()]
+    assert len(assets) == 3
+    assert [a for a in assets if not any(fnmatch.fnmatch(a, pat) for pat in patterns)] == []
+
+
 # -- in a real browser ------------------------------------------------------------------------------------
 
 

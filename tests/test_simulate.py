@@ -199,6 +199,39 @@ def test_estimator_conventions_and_determinism():
     np.testing.assert_array_equal(shuffled.counts_, m.counts_)
 
 
+def test_persona_model_is_the_cx_simulate_setup():
+    """One function fits the model `cx simulate` (and notebook 04) use: per persona, prospect stages shared."""
+    h = _chain(
+        [
+            ("a", ["consideration", "purchase", "onboarding"], [0.0, 50.0, 0.0]),
+            ("b", ["consideration", "purchase", "repeat"], [0.0, 40.0, 10.0]),
+            ("c", ["awareness", "lost"], [0.0, 0.0]),
+        ]
+    )
+    h["persona"] = h["customer_id"].map({"a": "p", "b": "q", "c": "unassigned"})
+    m = sim.persona_model(h)
+    by_hand = sim.JourneyModel(by="persona", shared_stages=sim.PROSPECT_STAGES).fit(h)
+    np.testing.assert_array_equal(m.alpha_, by_hand.alpha_)
+    assert m.by == "persona" and tuple(m.shared_stages) == sim.PROSPECT_STAGES
+    one = sim.persona_model(h.drop(columns="persona"))
+    assert one.by is None and one.segments_ == ["all"] and not one.shared_stages
+
+
+@pytest.mark.slow
+def test_workspace_functions_close_what_they_open(tmp_path, workspace):
+    """A workspace opened from a path is closed: the same file then opens with another configuration."""
+    import shutil
+
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    shutil.copy(workspace / "workspace.duckdb", folder / "workspace.duckdb")
+    h = sim.history_from_workspace(folder)  # read-only (stage_history built on the fly)
+    cxlib.connect(folder).close()
+    sim.build(folder, months=2, draws=20)  # read-write
+    cxlib.connect(folder, read_only=True).close()
+    assert len(h) and set(h["acquisition_channel"]) - {"unknown"}
+
+
 @pytest.fixture(scope="module")
 def truth_company():
     return synth.generate(n_customers=20_000, seed=7, months=24)

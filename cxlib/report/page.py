@@ -1,0 +1,294 @@
+"""The page: a :class:`Report` built block by block and written as one self-contained HTML file.
+
+The page's template, style sheet and table-sorting script are package data (``cxlib/report/assets``); plotly.js
+is inlined once when the page has a figure, so the file opens offline and requests nothing.
+
+Examples
+--------
+>>> r = Report("Journey review", as_of="2026-09-30")
+>>> r.section("Overview")
+>>> r.metric("Customers", 1234)
+>>> html = r.to_html()
+>>> "Data as of 2026-09-30" in html, '<div class="value">1,234</div>' in html, "Plotly" in html
+(True, True, False)
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import html as _html
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import markdown as _markdown
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+import plotly.io as pio
+
+from cxlib.report.privacy import (
+    COUNT_COLUMNS,
+    DIRECT_IDENTIFIERS,
+    _has_named_index,
+    _merge_small,
+    _redact_json,
+    _suppress_figure,
+    redact_text,
+)
+
+__all__ = ["Report"]
+
+
+@functools.cache
+def _asset(name: str) -> str:
+    """A file of the page's package data: ``page.html`` (the template), ``page.css``, ``sort.js``."""
+    return resources.files("cxlib.report").joinpath("assets", name).read_text(encoding="utf-8")
+
+
+@dataclass
+class _Block:
+    kind: str
+    html: str
+    anchor: str = ""
+    title: str = ""
+
+
+@dataclass
+class Report:
+    """An offline HTML report, built block by block.
+
+    Parameters
+    ----------
+    title : str
+        Shown at the top and in the browser tab.
+    as_of : str, date or None
+        The data date: the last day the data describes.
+    sources : sequence of str, optional
+        The data sources, listed under the title.
+    min_group_size : int
+        Table rows and chart elements describing fewer customers than this are merged into "other" or
+        left out (default 10). ``0`` turns suppression off.
+    include_pii : bool
+        Keep direct identifiers (default ``False``: they are removed and masked).
+
+    Examples
+    --------
+    >>> r = Report("Journey review")
+    >>> r.section("Overview")
+    >>> r.markdown("Hello")
+    >>> [b.kind for b in r.blocks]
+    ['section', 'markdown']
+    """
+
+    title: str
+    as_of: Any = None
+    sources: Sequence[str] | None = None
+    min_group_size: int = 10
+    include_pii: bool = False
+    blocks: list[_Block] = field(default_factory=list)
+    privacy_notes: list[str] = field(default_factory=list)
+    _figures: int = 0
+
+    # -- building blocks -------------------------------------------------------------------------------
+
+    def section(self, name: str) -> None:
+        """Start a section: a heading and an entry in the table of contents."""
+        anchor = f"s{sum(b.kind == 'section' for b in self.blocks) + 1}"
+        self.blocks.append(_Block("section", f'<h2 id="{anchor}">{_html.escape(name)}</h2>', anchor, name))
+
+    def markdown(self, text: str) -> None:
+        """Add prose written in Markdown (tables and fenced code supported)."""
+        if not self.include_pii:
+            text = redact_text(text)
+        self.blocks.append(_Block("markdown", _markdown.markdown(text, extensions=["tables", "fenced_code"])))
+
+    def metric(self, label: str, value: Any, delta: Any = None) -> None:
+        """Add a headline number (a card); consecutive metrics sit side by side."""
+        if isinstance(value, int | np.integer):
+            shown = f"{int(value):,}"
+        elif isinstance(value, float | np.floating):
+            shown = f"{float(value):,.2f}" if abs(value) < 100 else f"{float(value):,.0f}"
+        else:
+            shown = str(value)
+        if not self.include_pii:
+            label, shown = redact_text(label), redact_text(shown)
+            delta = None if delta is None else redact_text(str(delta))
+        d = ""
+        if delta is not None:
+            sign = "neg" if str(delta).lstrip().startswith(("-", "−")) else "pos"
+            d = f'<div class="delta {sign}">{_html.escape(str(delta))}</div>'
+        self.blocks.append(
+            _Block(
+                "metric",
+                f'<div class="metric"><div class="label">{_html.escape(label)}</div>'
+                f'<div class="value">{_html.escape(shown)}</div>{d}</div>',
+            )
+        )
+
+    def figure(self, fig: go.Figure, caption: str = "", counts: bool = False) -> None:
+        """Add a plotly figure, interactive in the page.
+
+        With ``counts=True`` the figure's values are numbers of customers: Sankey links, bars and funnel
+        steps under ``min_group_size`` are left out and the privacy note says how many. Text in the
+        figure (labels, hover text, titles) has e-mails and phone numbers masked unless ``include_pii``.
+        """
+        fig = go.Figure(fig)
+        if counts and self.min_group_size > 0:
+            hidden = _suppress_figure(fig, self.min_group_size)
+            if hidden:
+                self.privacy_notes.append(
+                    f"{hidden} chart element(s) describing fewer than {self.min_group_size} customers were "
+                    f"left out of “{caption or _figure_title(fig) or 'a chart'}”."
+                )
+        spec = fig.to_plotly_json()
+        if not self.include_pii:
+            spec = _redact_json(spec)
+        fig = go.Figure(spec)
+        self._figures += 1
+        div = pio.to_html(
+            fig,
+            full_html=False,
+            include_plotlyjs=False,
+            div_id=f"fig{self._figures}",
+            config={"displaylogo": False, "responsive": True},
+        )
+        caption = caption if self.include_pii else redact_text(caption)
+        cap = f"<figcaption>{_html.escape(caption)}</figcaption>" if caption else ""
+        self.blocks.append(_Block("figure", f"<figure>{div}{cap}</figure>"))
+
+    def table(
+        self, df: pd.DataFrame, caption: str = "", count: str | None = None, max_rows: int = 200, digits: int = 3
+    ) -> None:
+        """Add a table, sortable by clicking its headers.
+
+        Direct identifier columns are removed (unless ``include_pii``). ``count`` names the column that
+        counts customers (default: the first of :data:`COUNT_COLUMNS` present); rows under
+        ``min_group_size`` are merged into one "other" row, which is itself left out if still too small.
+        At most ``max_rows`` rows are shown.
+        """
+        df = df.reset_index(drop=True).copy() if not _has_named_index(df) else df.reset_index()
+        if not self.include_pii:
+            dropped = [c for c in df.columns if str(c).lower() in DIRECT_IDENTIFIERS]
+            if dropped:
+                df = df.drop(columns=dropped)
+                self.privacy_notes.append(
+                    f"Identifier column(s) {', '.join(map(str, dropped))} removed from “{caption or 'a table'}”."
+                )
+            for c in df.columns:
+                if df[c].dtype == object or pd.api.types.is_string_dtype(df[c]):
+                    df[c] = df[c].map(lambda v: redact_text(v) if isinstance(v, str) else v)
+        if count is None:
+            count = next((c for c in COUNT_COLUMNS if c in df.columns), None)
+        if count is not None and self.min_group_size > 0 and count in df.columns:
+            df, note = _merge_small(df, count, self.min_group_size)
+            if note:
+                self.privacy_notes.append(f"{note} in “{caption or 'a table'}”.")
+        total = len(df)
+        shown = df.head(max_rows)
+        more = f'<p class="note">First {max_rows:,} of {total:,} rows.</p>' if total > max_rows else ""
+        caption = caption if self.include_pii else redact_text(caption)
+        cap = f"<caption>{_html.escape(caption)}</caption>" if caption else ""
+        head = "".join(f"<th>{_html.escape(str(c))}</th>" for c in shown.columns)
+        rows = []
+        for rec in shown.itertuples(index=False):
+            cells = "".join(_cell(v, digits) for v in rec)
+            rows.append(f"<tr>{cells}</tr>")
+        self.blocks.append(
+            _Block(
+                "table",
+                f'<div class="tablewrap"><table class="sortable">{cap}<thead><tr>{head}</tr></thead>'
+                f"<tbody>{''.join(rows)}</tbody></table></div>{more}",
+            )
+        )
+
+    # -- output ----------------------------------------------------------------------------------------
+
+    def to_html(self) -> str:
+        """The whole page as a string (what :meth:`save` writes)."""
+        from plotly.offline import get_plotlyjs
+
+        generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        meta = [f"Generated {generated}"]
+        if self.as_of is not None:
+            meta.insert(0, f"Data as of {pd.Timestamp(self.as_of).date().isoformat()}")
+        if self.sources:
+            meta.append("Sources: " + ", ".join(_html.escape(str(s)) for s in self.sources))
+        toc = "".join(
+            f'<li><a href="#{b.anchor}">{_html.escape(b.title)}</a></li>' for b in self.blocks if b.kind == "section"
+        )
+        body: list[str] = []
+        in_metrics = False
+        for b in self.blocks:
+            if b.kind == "metric" and not in_metrics:
+                body.append('<div class="metrics">')
+                in_metrics = True
+            elif b.kind != "metric" and in_metrics:
+                body.append("</div>")
+                in_metrics = False
+            body.append(b.html)
+        if in_metrics:
+            body.append("</div>")
+        privacy = self._privacy_html()
+        plotly_js = get_plotlyjs() if self._figures else ""
+        return _asset("page.html").format(
+            title=_html.escape(self.title),
+            meta=" · ".join(meta),
+            toc=f'<nav><h2>Contents</h2><ol>{toc}<li><a href="#privacy">Privacy</a></li></ol></nav>' if toc else "",
+            body="\n".join(body),
+            privacy=privacy,
+            css=_asset("page.css"),
+            plotly=f"<script>{plotly_js}</script>" if plotly_js else "",
+            sort_js=_asset("sort.js"),
+        )
+
+    def save(self, path: str | Path) -> Path:
+        """Write the report as one self-contained HTML file (parent folders are created)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(self.to_html(), encoding="utf-8")
+        return path
+
+    def _privacy_html(self) -> str:
+        if self.include_pii:
+            lines = [
+                "This report <b>includes personal data</b> (built with <code>include_pii</code>). Do not share it."
+            ]
+        else:
+            lines = [
+                "Direct identifiers (names, e-mails, phones, addresses, birth dates, raw ids) are not shown.",
+            ]
+            if self.min_group_size > 0:
+                lines.append(
+                    f"Groups of fewer than {self.min_group_size} customers are merged into “other” or left out."
+                )
+        lines += [_html.escape(n) for n in dict.fromkeys(self.privacy_notes)]
+        items = "".join(f"<li>{x}</li>" for x in lines)
+        return f'<section id="privacy"><h2>Privacy</h2><ul>{items}</ul></section>'
+
+
+def _figure_title(fig: go.Figure) -> str:
+    t = fig.layout.title
+    return str(t.text) if t is not None and t.text else ""
+
+
+def _cell(v: Any, digits: int) -> str:
+    if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or v is pd.NaT:
+        return '<td data-v=""></td>'
+    if isinstance(v, bool | np.bool_):
+        return f"<td>{'yes' if v else 'no'}</td>"
+    if isinstance(v, int | np.integer):
+        return f'<td class="num" data-v="{int(v)}">{int(v):,}</td>'
+    if isinstance(v, float | np.floating):
+        f = float(v)
+        shown = f"{f:,.0f}" if abs(f) >= 1000 else f"{f:,.{digits}g}" if abs(f) < 1 else f"{f:,.2f}"
+        return f'<td class="num" data-v="{f!r}">{shown}</td>'
+    if isinstance(v, pd.Timestamp | dt.date):
+        s = pd.Timestamp(v).strftime("%Y-%m-%d") if pd.Timestamp(v) == pd.Timestamp(v).normalize() else str(v)
+        return f'<td data-v="{_html.escape(s)}">{_html.escape(s)}</td>'
+    if isinstance(v, list | tuple | np.ndarray):
+        v = ", ".join(map(str, v))
+    return f"<td>{_html.escape(str(v))}</td>"

@@ -1,0 +1,127 @@
+"""Privacy for a shared report: identifiers removed, contact details masked, small groups merged or left out.
+
+Examples
+--------
+>>> import pandas as pd
+>>> df, note = _merge_small(pd.DataFrame({"channel": ["a", "b", "c"], "customers": [50, 4, 7]}), "customers", 10)
+>>> df["customers"].tolist(), note
+([50, 11], '2 row(s) describing fewer than 10 customers merged into “other”')
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+__all__ = ["COUNT_COLUMNS", "DIRECT_IDENTIFIERS", "redact_text"]
+
+#: Column names that hold a direct identifier of a person (or a raw id that leads to one). Removed from
+#: every table of a shared report unless ``include_pii=True``. Persona or channel *names* are not here.
+DIRECT_IDENTIFIERS: frozenset[str] = frozenset(
+    {
+        "first_name", "last_name", "full_name", "surname", "forename", "email", "email_norm",
+        "email_sha256", "phone", "mobile", "street", "address", "postcode", "birth_date",
+        "date_of_birth", "dob", "customer_id", "person_id", "record_id", "record_key", "event_id",
+        "order_id", "ticket_id", "response_id", "contact_ref", "anonymous_id", "cookie_id",
+        "device_id", "ip", "ip_address", "comment",
+    }
+)  # fmt: skip
+
+#: Column names read as "number of customers in this row" for small-group suppression (first match wins).
+COUNT_COLUMNS: tuple[str, ...] = ("customers", "n_customers", "size", "people", "count", "n")
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
+# international or national phone numbers: 9+ digits with optional spaces, dots, dashes, brackets
+_PHONE = re.compile(r"(?<![\w.])(?:\+|00)?\d[\d\s().\-]{7,}\d(?![\w.])")
+
+
+def redact_text(text: str) -> str:
+    """Mask e-mail addresses and phone numbers in free text.
+
+    A phone is a run of at least nine digits, optionally with ``+``, spaces, dots, dashes or brackets;
+    shorter numbers, amounts and dates are left alone.
+
+    Examples
+    --------
+    >>> redact_text("Call +44 7700 900123 or mail a.b@shop.co.uk, order 1,234.50 on 2026-01-02")
+    'Call [phone] or mail [email], order 1,234.50 on 2026-01-02'
+    """
+
+    def phone(m: re.Match) -> str:
+        return "[phone]" if sum(c.isdigit() for c in m.group(0)) >= 9 else m.group(0)
+
+    return _PHONE.sub(phone, _EMAIL.sub("[email]", text))
+
+
+
+def _has_named_index(df: pd.DataFrame) -> bool:
+    return any(n is not None for n in df.index.names)
+
+
+def _merge_small(df: pd.DataFrame, count: str, k: int) -> tuple[pd.DataFrame, str]:
+    """Rows with ``count < k`` merged into one "other" row (counts summed, other numbers blanked)."""
+    n = pd.to_numeric(df[count], errors="coerce")
+    small = n < k
+    if not small.any():
+        return df, ""
+    keep, rest = df[~small], df[small]
+    other: dict[str, Any] = {}
+    for c in df.columns:
+        if c == count or str(c) in COUNT_COLUMNS:
+            other[c] = pd.to_numeric(rest[c], errors="coerce").sum()
+        elif pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]):
+            other[c] = np.nan
+        else:
+            other[c] = f"other ({len(rest)} groups under {k})"
+    note = f"{len(rest)} row(s) describing fewer than {k} customers merged into “other”"
+    if other[count] < k:
+        note = f"{len(rest)} row(s) describing fewer than {k} customers left out"
+        return keep.reset_index(drop=True), note
+    merged = pd.concat([keep, pd.DataFrame([other])], ignore_index=True)
+    return merged, note
+
+
+def _suppress_figure(fig: go.Figure, k: int) -> int:
+    """Leave out Sankey links, bars and funnel steps with values under ``k``; returns how many."""
+    hidden = 0
+    for tr in fig.data:
+        if tr.type == "sankey" and tr.link is not None and tr.link.value is not None:
+            v = np.asarray(tr.link.value, dtype=float)
+            ok = v >= k
+            hidden += int((~ok).sum())
+            if not ok.all():
+                link = tr.link.to_plotly_json()
+                for key in ("source", "target", "value", "label", "color", "customdata"):
+                    if link.get(key) is not None and np.ndim(link[key]) == 1 and len(link[key]) == len(v):
+                        link[key] = [x for x, keep in zip(link[key], ok, strict=True) if keep]
+                tr.link = link
+        elif tr.type in ("bar", "funnel"):
+            axis = "x" if getattr(tr, "orientation", None) == "h" else "y"
+            vals = getattr(tr, axis)
+            if vals is None:
+                continue
+            v = pd.to_numeric(pd.Series(list(vals)), errors="coerce")
+            small = (v < k) & v.notna() & (v > 0)
+            hidden += int(small.sum())
+            if small.any():
+                setattr(tr, axis, [None if s else x for x, s in zip(vals, small, strict=True)])
+                if tr.text is not None and np.ndim(tr.text) == 1 and len(tr.text) == len(v):
+                    tr.text = ["" if s else t for t, s in zip(tr.text, small, strict=True)]
+    return hidden
+
+
+def _redact_json(obj: Any) -> Any:
+    if isinstance(obj, str):
+        return redact_text(obj)
+    if isinstance(obj, dict):
+        return {k: _redact_json(v) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_redact_json(v) for v in obj]
+    if isinstance(obj, np.ndarray) and obj.dtype == object:
+        return np.array([_redact_json(v) for v in obj], dtype=object)
+    return obj
+

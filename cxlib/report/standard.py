@@ -1,0 +1,291 @@
+"""The standard executive report of a workspace: one section per step the workspace holds.
+
+:func:`standard_report` opens with **At a glance** (one headline from each section that had something to
+say), then the sections ``customers``, ``personas``, ``journeys``, ``strategy`` and ``attribution``; a
+section whose step has not run says which command adds it.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import ibis
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from cxlib.engine import Workspace, opened
+from cxlib.report.inputs import attribution_paths
+from cxlib.report.page import Report
+
+__all__ = ["standard_report"]
+
+
+def standard_report(
+    workspace: str | Path | Workspace,
+    *,
+    title: str = "Customer journey report",
+    include_pii: bool = False,
+    min_group_size: int = 10,
+    sections: Iterable[str] | None = None,
+    progress: bool = False,
+) -> Report:
+    """The executive report of a workspace, built from whatever steps it holds.
+
+    It opens with **At a glance**, one headline from each section that had something to say. Sections (each
+    only when its step has run; otherwise a line says which command adds it): ``customers`` (sources and
+    unified customers), ``personas``, ``journeys`` (stages now and over time, Sankey, funnel, drop-off
+    diagnosis), ``strategy`` (scenario comparison and fan chart) and ``attribution``.
+
+    Parameters
+    ----------
+    workspace : folder, ``.duckdb`` file or :class:`cxlib.engine.Workspace`
+    include_pii, min_group_size : see :class:`Report`
+    sections : iterable of str, optional
+        A subset of the sections above, in the order given.
+    progress : bool
+        Show a progress bar over the sections.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from cxlib import io, synth
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = synth.write_company(d, n_customers=300, seed=3, progress=False)
+    >>> _ = io.load(d)
+    >>> r = standard_report(d, sections=["customers"])
+    >>> [b.title for b in r.blocks if b.kind == "section"]
+    ['Customers and sources']
+    """
+    from tqdm.auto import tqdm
+
+    with opened(workspace, read_only=True) as ws:
+        by_source = ws.rows_by_source()  # one scan of every table, shared by the header and the customers section
+        builders = {
+            "customers": functools.partial(_customers_section, by_source=by_source),
+            "personas": _personas_section,
+            "journeys": _journeys_section,
+            "strategy": _strategy_section,
+            "attribution": _attribution_section,
+        }
+        chosen = list(sections) if sections is not None else list(builders)
+        unknown = [s for s in chosen if s not in builders]
+        if unknown:
+            raise ValueError(f"unknown report section(s) {unknown}; choose from {list(builders)}")
+        summary = ws.summary()
+        last = pd.to_datetime(summary["last_ts"]).max() if len(summary) else None
+        report = Report(
+            title,
+            as_of=None if last is None or pd.isna(last) else last,
+            sources=sorted(by_source["source"].astype(str).unique()),
+            min_group_size=min_group_size,
+            include_pii=include_pii,
+        )
+        glance: list[str] = []  # one headline per section, gathered into "At a glance" at the top
+        for name in tqdm(chosen, desc="report", unit="section", disable=not progress):
+            builders[name](ws, report, glance)
+    if glance:
+        start = len(report.blocks)
+        report.section("At a glance")
+        report.markdown("\n".join(f"- {line}" for line in glance))
+        head = report.blocks[start:]
+        del report.blocks[start:]
+        report.blocks[:0] = head
+    return report
+
+
+def _missing(report: Report, what: str, command: str) -> None:
+    report.markdown(f"*No {what} in this workspace yet: run `{command}` to add this section.*")
+
+
+def _customers_section(ws: Any, r: Report, glance: list[str], by_source: pd.DataFrame) -> None:
+    r.section("Customers and sources")
+    r.metric("Source records", int(by_source["rows"].sum()))
+    r.metric("Source systems", int(by_source["source"].nunique()))
+    if not ws.has("customers"):
+        r.table(by_source, "Source records by table and system")
+        _missing(r, "unified customers", "cx unify FOLDER")
+        return
+    cust = ws.table("customers")
+    known = cust.filter(~cust.is_anonymous)
+    counts = known.aggregate(customers=known.count(), multi=(known.sources.length() > 1).sum()).to_pandas()
+    n = int(counts["customers"].iloc[0])
+    multi = int(counts["multi"].iloc[0] or 0)
+    r.metric("Known customers", n)
+    if n:
+        glance.append(
+            f"**{n:,}** known customers across {by_source['source'].nunique()} systems; "
+            f"{multi / n:.0%} of them are known to more than one system."
+        )
+    r.metric("Known to more than one system", f"{multi / n:.0%}" if n else "–")
+    links = ws.table("identity_links")
+    rules = links.group_by("rule").aggregate(records=links.count()).order_by(ibis.desc("records")).to_pandas()
+    r.markdown(
+        "One customer per real person, resolved across every system: each source record is linked to exactly "
+        "one customer, by a shared identifier or a probabilistic match on name, birth date and address."
+    )
+    r.table(by_source, "Source records by table and system")
+    r.table(rules, "How records were linked (rule)")
+    from cxlib.unify import source_overlap
+
+    ov = source_overlap(ws).pivot(index="source_a", columns="source_b", values="customers").fillna(0)
+    ov = ov.astype("int64")
+    if r.min_group_size > 0:
+        ov = ov.mask(ov < r.min_group_size, 0)
+    ov.index.name = "customers known to"
+    r.table(ov, "Which systems know which customers (customers in both)")
+
+
+def _personas_section(ws: Any, r: Report, glance: list[str]) -> None:
+    r.section("Personas")
+    if not ws.has("personas"):
+        _missing(r, "personas", "cx personas FOLDER")
+        return
+    p = ws.table("personas")
+    df = (
+        p.group_by(["persona", "persona_name"])
+        .aggregate(
+            customers=p.count(),
+            mean_value=p.value.mean(),
+            revenue=p.value.sum(),
+            high_value=(p.value_tier == "high").sum(),
+        )
+        .order_by("persona")
+        .to_pandas()
+    )
+    total_rev = df["revenue"].sum()
+    df["share"] = df["customers"] / df["customers"].sum()
+    df["revenue_share"] = df["revenue"] / total_rev if total_rev else np.nan
+    df = df[["persona_name", "customers", "share", "mean_value", "revenue_share", "high_value"]]
+    best = df[df["customers"] >= max(r.min_group_size, 1)].sort_values("revenue_share", ascending=False)
+    if len(best):
+        top = best.iloc[0]
+        glance.append(
+            f"The most valuable persona is **{top['persona_name']}**: {top['share']:.0%} of customers, "
+            f"{top['revenue_share']:.0%} of revenue."
+        )
+        r.markdown(
+            f"**{top['persona_name']}** is the most valuable persona: {top['share']:.0%} of customers and "
+            f"{top['revenue_share']:.0%} of revenue. High-value customers are the top tier by observed value."
+        )
+    r.table(df, "Personas: size, value and high-value customers")
+    fig = go.Figure(go.Bar(x=df["persona_name"], y=df["customers"], text=df["customers"], name="customers"))
+    fig.update_layout(title="Customers per persona", yaxis_title="customers")
+    r.figure(fig, "Customers per persona", counts=True)
+
+
+def _journeys_section(ws: Any, r: Report, glance: list[str]) -> None:
+    from cxlib import journeys as jr
+
+    r.section("Journeys")
+    if not ws.has("touchpoints"):
+        _missing(r, "touchpoints", "cx unify FOLDER")
+        return
+    if ws.has("customer_stages"):
+        cs = ws.table("customer_stages")
+        now = cs.group_by("stage").aggregate(customers=cs.count()).to_pandas()
+    else:
+        now = None
+    # the workspace's stage_map.yml applies, as in `cx journeys`; staged inside the workspace (a temporary
+    # table within its memory limit), not in memory: a report may be of millions of customers
+    staged = jr.staged_touchpoints(ws, in_memory=False)
+    try:
+        _journeys_views(ws, r, glance, staged, now)
+    finally:
+        ws.drop_scratch()  # the staged copy
+
+
+def _journeys_views(ws: Any, r: Report, glance: list[str], staged: Any, now: pd.DataFrame | None) -> None:
+    """The journeys section's figures and tables, from the staged touchpoints."""
+    from cxlib import journeys as jr
+    from cxlib.schema import STAGES
+
+    if now is None:
+        now = jr.current_stage(staged)["stage"].value_counts().rename("customers").reset_index()
+    now = now.set_index("stage").reindex(list(STAGES), fill_value=0).reset_index()
+    fig = go.Figure(go.Bar(x=now["stage"], y=now["customers"], text=now["customers"]))
+    fig.update_layout(title="Where customers are now", yaxis_title="customers")
+    r.markdown(
+        "Every touchpoint is mapped to a stage: the buyer journey before the first purchase, the "
+        "customer journey after it."
+    )
+    r.figure(fig, "Customers at each stage now", counts=True)
+    if ws.has("stage_history"):
+        h = ws.table("stage_history")
+        hist = h.group_by(["month", "stage"]).aggregate(customers=h.count()).to_pandas()
+        wide = hist.pivot(index="month", columns="stage", values="customers").reindex(columns=list(STAGES))
+        wide = wide.fillna(0).sort_index()
+        if r.min_group_size > 0:
+            wide = wide.mask(wide < r.min_group_size, 0)
+        r.figure(jr.stage_counts_figure(wide), "Customers at each stage, month by month")
+    r.figure(
+        jr.sankey(staged, on="stage", align="stage", title="Moves between stages"),
+        "How customers move between journey stages",
+        counts=True,
+    )
+    events = set(staged.select("event").distinct().to_pandas()["event"].astype(str))
+    steps = [s for s in ("product_view", "add_to_cart", "checkout_start", "purchase") if s in events]
+    if len(steps) >= 2:
+        f = jr.funnel(staged, steps)
+        r.figure(jr.funnel_figure(f, "Purchase funnel"), "Purchase funnel", counts=True)
+        r.table(f.drop(columns=["dropped_to"], errors="ignore"), "Funnel steps")
+    d = jr.diagnose_dropoff(staged)
+    sf, mk = d.set_index("branch").loc["service failure"], d.set_index("branch").loc["marketing only"]
+    glance.append(
+        f"Of those who considered and did not buy, {sf['share']:.0%} had an unresolved pre-sale question; they "
+        f"converted at {sf['conversion']:.0%} against {mk['conversion']:.0%} without one"
+        + (f" (about {sf['excess_dropoffs']:,.0f} lost first purchases)." if sf["excess_dropoffs"] > 0 else ".")
+    )
+    r.markdown("**Why did they not buy?** " + jr.dropoff_verdict(d))
+    r.table(d, "Drop-off diagnosis: service failure vs marketing")
+
+
+def _strategy_section(ws: Any, r: Report, glance: list[str]) -> None:
+    from cxlib import simulate as sim
+
+    r.section("Strategy")
+    if not ws.has("scenarios"):
+        _missing(r, "scenarios", "cx simulate FOLDER")
+        return
+    results = ws.table("scenarios").to_pandas()
+    ranked = sim.compare(results)
+    months = int(results["month"].max())
+    if len(ranked):
+        top = ranked.iloc[0]
+        glance.append(
+            f"Of the strategies simulated, **{top['scenario']}** adds the most revenue over {months} months: "
+            f"{top['gain']:,.0f} (5–95%: {top['gain_p5']:,.0f} to {top['gain_p95']:,.0f})."
+        )
+        r.markdown(
+            f"Over {months} months, **{top['scenario']}** adds the most revenue: "
+            f"{top['gain']:,.0f} (5–95%: {top['gain_p5']:,.0f} to {top['gain_p95']:,.0f}). "
+            "Scenarios are simulated on the journey model fitted from the data, with its uncertainty."
+        )
+    r.table(ranked, f"Scenarios ranked by revenue gain over {months} months")
+    r.figure(sim.fan_chart(results, "cumulative_revenue"), "Cumulative revenue gain over baseline, with 5–95% bands")
+
+
+def _attribution_section(ws: Any, r: Report, glance: list[str]) -> None:
+    from cxlib import attribution as at
+
+    r.section("Attribution")
+    if not ws.has("touchpoints"):
+        _missing(r, "touchpoints", "cx unify FOLDER")
+        return
+    paths = attribution_paths(ws)
+    if paths.empty or paths["conversions"].sum() == 0:
+        r.markdown("*No converting paths to attribute.*")
+        return
+    comp = at.compare(paths)
+    r.markdown(
+        "Revenue attributed to the channels that touched customers in the 30 days before a purchase, by "
+        "several models. Attribution is association, not causal effect: use the measured uplift of a "
+        "randomised campaign for the causal answer."
+    )
+    r.figure(at.compare_figure(comp), "Attributed revenue by channel and model")
+    wide = comp.pivot_table(index="channel", columns="model", values="value", aggfunc="sum").reset_index()
+    wide.columns.name = None
+    r.table(wide, "Attributed revenue by channel (columns: models)")

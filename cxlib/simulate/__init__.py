@@ -1,0 +1,50 @@
+"""Strategy: a journey model fitted from stage histories, and journey changes simulated against revenue.
+
+:class:`JourneyModel` estimates, per segment (e.g. persona), the monthly stage-to-stage transition
+probabilities with a Dirichlet posterior on the transition counts, and the revenue per customer-month in each
+stage with a conjugate normal posterior on its mean. :func:`simulate` propagates the stage distribution
+exactly (matrix products, no per-customer Monte Carlo) under each :class:`Scenario`, for every posterior
+draw at once, and reports revenue and customers by stage with 5-95% bands and the difference to the baseline
+(computed draw by draw, so that shared uncertainty cancels). The absorbing-chain algebra (``(I - Q)^-1``)
+gives the expected months to absorption and the customer lifetime value per stage.
+
+The parts: :mod:`~cxlib.simulate.model` (the journey model), :mod:`~cxlib.simulate.scenarios` (levers and
+presets), :mod:`~cxlib.simulate.run` (propagating scenarios, comparing them), :mod:`~cxlib.simulate.figures`
+and :mod:`~cxlib.simulate.workspace` (the panel from a workspace, the model ``cx simulate`` fits, the step).
+
+Examples
+--------
+>>> import pandas as pd
+>>> from cxlib import simulate
+>>> h = pd.DataFrame({"customer_id": ["a", "a", "a", "b", "b"],
+...                   "month": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01"] * 1 + ["2024-01-01",
+...                                            "2024-02-01"]),
+...                   "stage": ["consideration", "purchase", "onboarding", "consideration", "lost"],
+...                   "revenue": [0.0, 50.0, 0.0, 0.0, 0.0]})
+>>> m = simulate.JourneyModel(prior=0.0).fit(h)
+>>> round(float(m.transition_matrix_.loc["consideration", "purchase"]), 2)
+0.5
+"""
+
+from __future__ import annotations
+
+from cxlib.simulate.figures import fan_chart, future_state_figure
+from cxlib.simulate.model import PROSPECT_STAGES, JourneyModel
+from cxlib.simulate.run import compare, simulate
+from cxlib.simulate.scenarios import PRESETS, Scenario, service_failure_lever
+from cxlib.simulate.workspace import build, history_from_workspace, persona_model
+
+__all__ = [
+    "PRESETS",
+    "PROSPECT_STAGES",
+    "JourneyModel",
+    "Scenario",
+    "compare",
+    "fan_chart",
+    "future_state_figure",
+    "history_from_workspace",
+    "build",
+    "persona_model",
+    "service_failure_lever",
+    "simulate",
+]

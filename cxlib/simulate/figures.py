@@ -1,0 +1,67 @@
+"""Figures of simulated scenarios: fan charts of a metric over time and the future state by stage.
+
+Examples
+--------
+>>> import pandas as pd
+>>> results = pd.DataFrame({"scenario": ["baseline", "plan"], "month": [1, 1], "metric": ["revenue"] * 2,
+...                         "mean": [10.0, 12.0], "p5": [9.0, 11.0], "p95": [11.0, 13.0],
+...                         "diff_mean": [0.0, 2.0], "diff_p5": [0.0, 1.0], "diff_p95": [0.0, 3.0]})
+>>> [t.name for t in fan_chart(results).data]
+['plan 5-95%', 'plan']
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+__all__ = ["fan_chart", "future_state_figure"]
+
+
+def fan_chart(results: pd.DataFrame, metric: str = "revenue", difference: bool = True) -> go.Figure:
+    """A fan chart per scenario: the mean and the 5-95% band of ``metric`` (or its difference to baseline)."""
+    fig = go.Figure()
+    pre = "diff_" if difference else ""
+    for name, d in results[results["metric"] == metric].groupby("scenario", sort=False):
+        if difference and name == "baseline":
+            continue
+        x = d["month"].tolist()
+        fig.add_trace(
+            go.Scatter(
+                x=x + x[::-1],
+                y=d[f"{pre}p95"].tolist() + d[f"{pre}p5"].tolist()[::-1],
+                fill="toself",
+                opacity=0.2,
+                line={"width": 0},
+                name=f"{name} 5-95%",
+                showlegend=False,
+            )
+        )
+        fig.add_trace(go.Scatter(x=x, y=d[f"{pre}mean"], mode="lines+markers", name=name))
+    what = f"{metric} vs baseline" if difference else metric
+    fig.update_layout(title=f"{what} by month (5-95% band)", xaxis_title="month", yaxis_title=what)
+    return fig
+
+
+def future_state_figure(results: pd.DataFrame, scenario: str, month: int | None = None) -> go.Figure:
+    """Customers per stage now-forward: the baseline beside ``scenario`` at ``month`` (default: the last)."""
+    month = int(results["month"].max()) if month is None else month
+    d = results[(results["month"] == month) & results["metric"].str.startswith("customers:")]
+    fig = go.Figure()
+    for name in ("baseline", scenario):
+        x = d[d["scenario"] == name]
+        fig.add_trace(
+            go.Bar(
+                x=x["metric"].str.removeprefix("customers:"),
+                y=x["mean"],
+                name=name,
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": x["p95"] - x["mean"],
+                    "arrayminus": x["mean"] - x["p5"],
+                },
+            )
+        )
+    fig.update_layout(barmode="group", title=f"Customers at each stage in month {month}: current vs future journey")
+    return fig

@@ -1,0 +1,360 @@
+"""The journey model: monthly stage-to-stage transitions per segment, with their posterior, and revenue per stage.
+
+:class:`JourneyModel` estimates, per segment (e.g. persona), the monthly transition probabilities with a
+Dirichlet posterior on the transition counts, and the revenue per customer-month in each stage with a
+conjugate normal posterior on its mean. The absorbing-chain algebra (``(I - Q)^-1``) gives the expected
+months to absorption and the customer lifetime value per stage.
+
+Examples
+--------
+>>> import pandas as pd
+>>> h = pd.DataFrame({"customer_id": ["a", "a", "b", "b"], "revenue": [0.0, 10.0, 0.0, 0.0],
+...                   "month": pd.to_datetime(["2024-01-01", "2024-02-01"] * 2),
+...                   "stage": ["consideration", "purchase", "consideration", "lost"]})
+>>> m = JourneyModel(stages=["consideration", "purchase", "lost"], prior=0.0).fit(h)
+>>> m.transition_matrix_.loc["consideration"].tolist()
+[0.0, 0.5, 0.5]
+>>> m.absorbing_
+['purchase', 'lost']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+from sklearn.utils.validation import check_is_fitted
+
+from cxlib.schema import STAGES, DataError
+
+__all__ = ["PROSPECT_STAGES", "JourneyModel"]
+
+_ALL = "all"
+
+#: The buyer-journey stages before a first purchase. Personas are found among buyers, so a model fitted per
+#: persona shares these stages across personas: ``JourneyModel(by="persona", shared_stages=PROSPECT_STAGES)``.
+PROSPECT_STAGES: tuple[str, ...] = ("awareness", "consideration", "lost")
+
+
+def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise DataError(f"{what}: missing column(s) {missing}; it has {list(df.columns)}")
+
+
+class JourneyModel(BaseEstimator):
+    """A monthly Markov model of the journey, per segment, with its uncertainty.
+
+    Parameters
+    ----------
+    by : str or None
+        Segment column of the history (e.g. ``"persona"``); ``None`` fits one chain for everyone.
+    stages : sequence of str
+        The states, in order (default: the journey stages).
+    prior : float
+        Dirichlet pseudo-count added to every transition of an observed row (small: it only keeps unseen
+        moves possible). Rows with no observed exits stay where they are (absorbing).
+    random_state : int or None
+        Seed for posterior draws.
+    shared_stages : sequence of str
+        Stages whose exits and revenue are estimated from all segments together. Leaving a shared stage for
+        an unshared one, a customer joins a segment at random, in the proportions observed for that move --
+        a prospect who buys becomes one of the personas. Use :data:`PROSPECT_STAGES` with
+        ``by="persona"``: personas are found among buyers, so they cannot tell prospects apart. Fitted per
+        persona without it, the persona of people who never bought converts nobody, and every acquisition
+        lever looks worth a fraction of what it is.
+
+    Attributes
+    ----------
+    segments_ : list of str
+    counts_ : ndarray (segment, from, to)
+        Observed month-to-month transitions.
+    transition_matrix_ : DataFrame
+        Posterior mean; for one segment a from × to frame, else indexed by (segment, from).
+    revenue_ : DataFrame
+        Mean revenue per customer-month by segment and stage, with ``se`` and ``months``.
+    absorbing_ : list of str
+        States no customer left (in every segment).
+    shared_index_ : list of int
+        Positions of ``shared_stages`` (empty with one segment).
+    switch_mix_, switch_own_ : ndarray
+        Where a move out of a shared stage lands: ``switch_mix_[from, to, segment]`` are the observed
+        segment shares of that move; ``switch_own_[from, to]`` is true for moves that keep the segment.
+    start_ : DataFrame
+        Customers per segment and stage in the latest month (the default forecast start).
+    arrivals_ : DataFrame
+        Mean new customers per month by segment and first stage (the default forecast arrivals).
+    """
+
+    def __init__(
+        self,
+        by: str | None = None,
+        stages: Sequence[str] = STAGES,
+        prior: float = 0.1,
+        random_state: int | None = 0,
+        shared_stages: Sequence[str] = (),
+    ) -> None:
+        self.by = by
+        self.stages = stages
+        self.prior = prior
+        self.random_state = random_state
+        self.shared_stages = shared_stages
+
+    # --- fitting ------------------------------------------------------------------------------------------
+    def fit(self, stage_history: pd.DataFrame, y: None = None) -> JourneyModel:
+        """Fit from a monthly panel: ``customer_id`` (or ``person_id``), ``month``, ``stage``, optional
+        ``revenue`` and the ``by`` column. Consecutive calendar months of one customer make a transition."""
+        h = stage_history
+        cid = "customer_id" if "customer_id" in h.columns else "person_id"
+        _require(h, [cid, "month", "stage"], "stage history")
+        if self.by is not None:
+            _require(h, [self.by], "stage history")
+        stages = list(self.stages)
+        unknown = set(h["stage"].astype(str).unique()) - set(stages)
+        if unknown:
+            raise DataError(f"stage history: stages {sorted(unknown)} are not in the model's stages {stages}")
+        seg = h[self.by].astype(str) if self.by is not None else pd.Series(_ALL, index=h.index)
+        self.segments_ = sorted(seg.unique())
+        s_idx = pd.Categorical(h["stage"].astype(str), categories=stages).codes
+        g_idx = pd.Categorical(seg, categories=self.segments_).codes
+        frame = _month_frame(h[cid], h["month"], s_idx, g_idx)
+        n_g, n_s = len(self.segments_), len(stages)
+        counts = _transition_counts(frame, n_g, n_s)
+        self.counts_ = counts
+        unknown = set(self.shared_stages) - set(stages)
+        if unknown:
+            raise DataError(f"shared_stages {sorted(unknown)} are not in the model's stages {stages}")
+        self.shared_index_ = [stages.index(s) for s in self.shared_stages] if n_g > 1 else []
+        self.switch_mix_, self.switch_own_ = _switching(counts, self.shared_index_)
+        self.alpha_ = self._alpha(counts)
+        self.__dict__.pop("_draws", None)
+        self.absorbing_ = [stages[i] for i in range(n_s) if counts[:, i, :].sum() == counts[:, i, i].sum()]
+        rev = h["revenue"].to_numpy(dtype=float) if "revenue" in h.columns else np.zeros(len(h))
+        mean, se, var, months = _revenue_posterior(g_idx, s_idx, rev, (n_g, n_s), self.shared_index_)
+        self.revenue_mean_, self.revenue_se_ = mean, se
+        self.revenue_var_ = var  # variance of revenue per customer-month
+        self.revenue_ = pd.DataFrame(
+            {
+                "segment": np.repeat(self.segments_, n_s),
+                "stage": stages * n_g,
+                "revenue": mean.ravel(),
+                "se": se.ravel(),
+                "months": months.ravel().astype(int),
+            }
+        )
+        flows = _starts_and_arrivals(frame, n_g, n_s)
+        self.start_counts_, self.arrival_rate_, self.arrivals_by_month_ = flows[:3]
+        self.first_month_, self.n_months_ = flows[3:]
+        return self
+
+    def _alpha(self, counts: np.ndarray) -> np.ndarray:
+        counts = counts.copy()
+        for i in getattr(self, "shared_index_", []):  # the same exits in every segment
+            counts[:, i, :] = counts[:, i, :].sum(axis=0)
+        alpha = counts + self.prior
+        # a row never observed stays put: absorbing, unless the data says otherwise
+        empty = counts.sum(axis=2) == 0
+        for g, i in zip(*np.nonzero(empty), strict=True):
+            alpha[g, i] = 0.0
+            alpha[g, i, i] = 1.0
+        return alpha
+
+    # --- fitted views -------------------------------------------------------------------------------------
+    @property
+    def transition_matrix_(self) -> pd.DataFrame:
+        check_is_fitted(self, "alpha_")
+        p = self.alpha_ / self.alpha_.sum(axis=2, keepdims=True)
+        stages = list(self.stages)
+        if len(self.segments_) == 1:
+            return pd.DataFrame(p[0], index=pd.Index(stages, name="from"), columns=pd.Index(stages, name="to"))
+        idx = pd.MultiIndex.from_product([self.segments_, stages], names=["segment", "from"])
+        return pd.DataFrame(p.reshape(-1, len(stages)), index=idx, columns=pd.Index(stages, name="to"))
+
+    def matrices(self) -> np.ndarray:
+        """Posterior mean transition matrices, shape ``(segment, from, to)``."""
+        check_is_fitted(self, "alpha_")
+        return self.alpha_ / self.alpha_.sum(axis=2, keepdims=True)
+
+    def draw(self, draws: int = 2000, random_state: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Posterior draws: transition matrices ``(draws, segment, from, to)`` and revenue means
+        ``(draws, segment, stage)``."""
+        check_is_fitted(self, "alpha_")
+        seed = self.random_state if random_state is None else random_state
+        key = (draws, seed)
+        cache = self.__dict__.setdefault("_draws", {})
+        if seed is not None and key in cache:  # the same draws every time: a slider moves in milliseconds
+            return cache[key]
+        rng = np.random.default_rng(seed)
+        gam = rng.standard_gamma(np.broadcast_to(self.alpha_, (draws, *self.alpha_.shape)))
+        T = gam / np.maximum(gam.sum(axis=3, keepdims=True), 1e-300)
+        rev = self.revenue_mean_ + self.revenue_se_ * rng.standard_normal((draws, *self.revenue_mean_.shape))
+        shared = getattr(self, "shared_index_", [])
+        if shared:  # one draw per shared stage, the same in every segment
+            T[:, :, shared, :] = T[:, :1, shared, :]
+            rev[:, :, shared] = rev[:, :1, shared]
+        out = (T, np.maximum(rev, 0.0))
+        if seed is not None:
+            cache.clear()
+            cache[key] = out
+        return out
+
+    def joint_matrix(self) -> np.ndarray:
+        """The posterior-mean chain over (segment, stage) states, ``(segment * stage, segment * stage)``.
+
+        Block-diagonal per segment, except that moves out of a shared stage into an unshared one land in
+        every segment in the fitted proportions (``switch_mix_``).
+        """
+        check_is_fitted(self, "alpha_")
+        P = self.matrices()
+        n_g, n_s = P.shape[0], P.shape[1]
+        J = np.zeros((n_g, n_s, n_g, n_s))
+        for g in range(n_g):
+            J[g, :, g, :] = P[g]
+        for i in getattr(self, "shared_index_", []):
+            for j in np.nonzero(~self.switch_own_[i])[0]:
+                J[:, i, :, j] = P[:, i, j][:, None] * self.switch_mix_[i, j][None, :]
+        return J.reshape(n_g * n_s, n_g * n_s)
+
+    def absorption(self, segment: str | None = None) -> pd.DataFrame:
+        """Expected months until absorption and the probability of ending in each absorbing state, per
+        transient stage, from the fundamental matrix ``N = (I - Q)^-1`` (of the joint chain when stages are
+        shared, so a prospect's fate includes the persona they join)."""
+        J = self.joint_matrix()
+        n_s = len(self.stages)
+        stages = list(self.stages)
+        gi = self._seg(segment)
+        absorbing = [k for k in range(len(J)) if np.isclose(J[k, k], 1.0)]
+        transient = [k for k in range(len(J)) if k not in absorbing]
+        if not absorbing:
+            raise DataError("the chain has no absorbing state (every stage can be left)")
+        Q = J[np.ix_(transient, transient)]
+        R = J[np.ix_(transient, absorbing)]
+        N = np.linalg.inv(np.eye(len(transient)) - Q)
+        mine = [n for n, k in enumerate(transient) if k // n_s == gi]
+        ends = sorted({k % n_s for k in absorbing})
+        into = np.zeros((len(mine), len(ends)))
+        for c, k in enumerate(absorbing):  # an absorbing stage in any segment
+            into[:, ends.index(k % n_s)] += (N @ R)[mine, c]
+        out = pd.DataFrame(into, index=[stages[transient[n] % n_s] for n in mine], columns=[stages[e] for e in ends])
+        out.insert(0, "expected_months", N[mine].sum(axis=1))
+        out.index.name = "stage"
+        return out
+
+    def clv(self, annual_discount: float = 0.10, segment: str | None = None) -> pd.Series:
+        """Expected discounted revenue from now on, per current stage: ``v = (I - d P)^-1 r`` with the monthly
+        discount factor ``d = (1 + annual_discount) ** (-1/12)``."""
+        gi = self._seg(segment)
+        P = self.joint_matrix()  # (segment, stage) states: a prospect is worth the persona they may join
+        r = self.revenue_mean_.ravel()
+        d = (1 + annual_discount) ** (-1 / 12)
+        if annual_discount > 0:
+            v = np.linalg.solve(np.eye(len(r)) - d * P, r)
+        else:  # undiscounted: revenue until absorption, N r over the transient stages (absorbing ones earn 0)
+            absorbing = np.isclose(np.diag(P), 1.0)
+            if (r[absorbing] > 0).any():
+                raise ValueError("an absorbing stage earns revenue: undiscounted lifetime value is infinite")
+            t = ~absorbing
+            v = np.zeros(len(r))
+            v[t] = np.linalg.solve(np.eye(int(t.sum())) - P[np.ix_(t, t)], r[t])
+        n_s = len(self.stages)
+        v = v[gi * n_s : (gi + 1) * n_s]
+        return pd.Series(v, index=pd.Index(list(self.stages), name="stage"), name="clv")
+
+    def clv_table(self, annual_discount: float = 0.10) -> pd.DataFrame:
+        """:meth:`clv` for every segment: segments as rows, stages as columns."""
+        return pd.DataFrame({s: self.clv(annual_discount, s) for s in self.segments_}).T
+
+    def _seg(self, segment: str | None) -> int:
+        check_is_fitted(self, "alpha_")
+        if segment is None:
+            if len(self.segments_) > 1:
+                raise ValueError(f"name a segment: one of {self.segments_}")
+            return 0
+        return self.segments_.index(str(segment))
+
+    def forecast(self, months: int = 12, draws: int = 2000) -> pd.DataFrame:
+        """Expected customers per stage and revenue per month, with 5-95% bands: the baseline of
+        :func:`simulate`."""
+        from cxlib.simulate.run import simulate  # the propagation uses the model: imported when called
+
+        out = simulate(self, [], months=months, draws=draws)
+        return out[out["scenario"] == "baseline"].drop(columns="scenario").reset_index(drop=True)
+
+
+# --- the fitting steps ----------------------------------------------------------------------------------------
+
+
+def _month_frame(customer: pd.Series, month: pd.Series, s_idx: np.ndarray, g_idx: np.ndarray) -> pd.DataFrame:
+    """The panel as codes: ``c`` (customer), ``m`` (months since year 0), ``s`` (stage), ``g`` (segment),
+    sorted by customer and month."""
+    period = pd.PeriodIndex(pd.to_datetime(month), freq="M")
+    mnum = (period.year * 12 + period.month).to_numpy()
+    frame = pd.DataFrame({"c": customer.to_numpy(), "m": mnum, "s": s_idx, "g": g_idx})
+    return frame.sort_values(["c", "m"], kind="stable")
+
+
+def _transition_counts(frame: pd.DataFrame, n_g: int, n_s: int) -> np.ndarray:
+    """Observed moves between consecutive calendar months of one customer, ``(segment, from, to)``."""
+    c, m = frame["c"].to_numpy(), frame["m"].to_numpy()
+    same = (c[1:] == c[:-1]) & (m[1:] == m[:-1] + 1)
+    a, b, g = frame["s"].to_numpy()[:-1][same], frame["s"].to_numpy()[1:][same], frame["g"].to_numpy()[:-1][same]
+    counts = np.zeros((n_g, n_s, n_s))
+    np.add.at(counts, (g, a, b), 1)
+    return counts
+
+
+def _switching(counts: np.ndarray, shared_index: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
+    """Where a move out of a shared stage lands: the segment shares of that move ``(from, to, segment)``, and
+    which moves keep the segment ``(from, to)``."""
+    n_g, n_s = counts.shape[0], counts.shape[1]
+    mix = np.zeros((n_s, n_s, n_g))
+    own = np.ones((n_s, n_s), bool)
+    for i in shared_index:
+        for j in range(n_s):
+            total = counts[:, i, j].sum()
+            if j not in shared_index and total > 0:
+                mix[i, j] = counts[:, i, j] / total
+                own[i, j] = False
+    return mix, own
+
+
+def _sd(row: pd.Series) -> float:
+    return row["std"] if row["count"] > 1 and pd.notna(row["std"]) else 0.0
+
+
+def _revenue_posterior(
+    g_idx: np.ndarray, s_idx: np.ndarray, rev: np.ndarray, shape: tuple[int, int], shared_index: Sequence[int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Revenue per customer-month by (segment, stage): the mean, its standard error (a conjugate normal
+    posterior with a flat prior), the variance and the months observed. Shared stages pool all segments."""
+    r = pd.DataFrame({"g": g_idx, "s": s_idx, "r": rev})
+    stats = r.groupby(["g", "s"])["r"].agg(["mean", "std", "count"])
+    mean, se, var, months = (np.zeros(shape) for _ in range(4))
+    for (gi, si), row in stats.iterrows():
+        mean[gi, si] = row["mean"]
+        se[gi, si] = _sd(row) / np.sqrt(row["count"])
+        months[gi, si] = row["count"]
+        var[gi, si] = _sd(row) ** 2
+    if shared_index:  # the shared stages' revenue: all segments together
+        pooled = r[np.isin(r["s"], shared_index)].groupby("s")["r"].agg(["mean", "std", "count"])
+        for si, row in pooled.iterrows():
+            sd = _sd(row)
+            mean[:, si], se[:, si], var[:, si] = row["mean"], sd / np.sqrt(row["count"]), sd**2
+    return mean, se, var, months
+
+
+def _starts_and_arrivals(frame: pd.DataFrame, n_g: int, n_s: int) -> tuple:
+    """Where customers are in the latest month ``(segment, stage)``, the mean arrivals per month by first
+    stage, the arrivals month by month ``(month, segment, stage)``, the first month and the number of months."""
+    now = frame[frame["m"] == frame["m"].max()]
+    start = np.zeros((n_g, n_s))
+    np.add.at(start, (now["g"].to_numpy(), now["s"].to_numpy()), 1)
+    first = frame.groupby("c", sort=False).first()
+    n_months = max(1, int(frame["m"].max() - frame["m"].min() + 1))
+    arr = np.zeros((n_g, n_s))
+    np.add.at(arr, (first["g"].to_numpy(), first["s"].to_numpy()), 1)
+    by_month = np.zeros((n_months, n_g, n_s))
+    np.add.at(by_month, (first["m"].to_numpy() - frame["m"].min(), first["g"].to_numpy(), first["s"].to_numpy()), 1)
+    return start, arr / n_months, by_month, int(frame["m"].min()), n_months

@@ -1,0 +1,189 @@
+"""Scenarios: a strategy as levers on the journey model, and what applying them does to its parameters.
+
+A :class:`Scenario` is a name and a list of levers (tuples built by its class methods). :func:`_apply`
+turns them into changed transition matrices, revenue and arrivals for every posterior draw;
+:func:`service_failure_lever` estimates the lever that fixing a service failure would pull, from the data.
+
+Examples
+--------
+>>> s = Scenario("plan", [Scenario.scale("consideration", "purchase", 1.1), Scenario.aov(1.05)])
+>>> [lever[0] for lever in s.levers]
+['scale', 'aov']
+>>> [p.name for p in PRESETS][:2]
+['conversion +10%', 'at-risk churn -5 pts']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from cxlib.schema import DataError
+from cxlib.simulate.model import JourneyModel, _require
+
+__all__ = ["PRESETS", "Scenario", "service_failure_lever"]
+
+@dataclass(frozen=True)
+class Scenario:
+    """A strategy as levers on the journey model.
+
+    Each lever is a tuple; build them with the class methods and add them up: ``Scenario("plan",
+    [Scenario.scale("consideration", "purchase", 1.1), Scenario.aov(1.05)])``.
+
+    - ``scale(from, to, factor)``: multiply a monthly transition probability (the rest of the row shrinks
+      in proportion so it still sums to one): *lift a conversion*.
+    - ``set(from, to, probability)``: set a monthly transition probability (the rest of the row rescaled).
+    - ``shift(from, to, points)``: add probability points to a transition, taken in proportion from the others.
+    - ``cut(from, to, points)``: remove points from a transition and keep the customer in ``from`` instead:
+      *cut churn from a stage by N points* (``cut("at_risk", "churned", 0.05)``).
+    - ``aov(factor, stages=None)``: multiply revenue per customer-month (average order value).
+    - ``arrivals(factor, stage=None)``: more or fewer new customers per month.
+    - ``move(src_segment, dst_segment, share)``: move a share of new customers from one segment to another;
+      with the model fitted ``by="acquisition_channel"`` this moves share between channels.
+    Any lever takes ``segments=[...]`` to apply to some personas only.
+
+    Examples
+    --------
+    >>> s = Scenario("convert", [Scenario.scale("consideration", "purchase", 1.1)])
+    >>> s.levers[0][0]
+    'scale'
+    """
+
+    name: str
+    levers: list[tuple] = field(default_factory=list)
+
+    @staticmethod
+    def scale(src: str, dst: str, factor: float, segments: Sequence[str] | None = None) -> tuple:
+        return ("scale", src, dst, float(factor), tuple(segments or ()))
+
+    @staticmethod
+    def set(src: str, dst: str, probability: float, segments: Sequence[str] | None = None) -> tuple:
+        return ("set", src, dst, float(probability), tuple(segments or ()))
+
+    @staticmethod
+    def shift(src: str, dst: str, points: float, segments: Sequence[str] | None = None) -> tuple:
+        return ("shift", src, dst, float(points), tuple(segments or ()))
+
+    @staticmethod
+    def cut(src: str, dst: str, points: float, segments: Sequence[str] | None = None) -> tuple:
+        return ("cut", src, dst, float(points), tuple(segments or ()))
+
+    @staticmethod
+    def aov(factor: float, stages: Sequence[str] | None = None, segments: Sequence[str] | None = None) -> tuple:
+        return ("aov", tuple(stages or ()), None, float(factor), tuple(segments or ()))
+
+    @staticmethod
+    def arrivals(factor: float, stage: str | None = None, segments: Sequence[str] | None = None) -> tuple:
+        return ("arrivals", stage, None, float(factor), tuple(segments or ()))
+
+    @staticmethod
+    def move(src_segment: str, dst_segment: str, share: float) -> tuple:
+        """Move ``share`` of each month's new customers from one segment to another: with a model fitted
+        ``by="acquisition_channel"``, *move share between channels* (the moved customers then behave like the
+        destination channel's)."""
+        return ("move", src_segment, dst_segment, float(share), ())
+
+
+def service_failure_lever(
+    stage_history: pd.DataFrame,
+    flag: str = "presale_failure",
+    src: str = "consideration",
+    dst: str = "purchase",
+    by: str | None = None,
+) -> list[tuple]:
+    """The levers that fix a service failure, estimated from the data (one per segment with ``by``).
+
+    ``stage_history`` carries a boolean ``flag`` per customer-month (e.g. an unresolved pre-sale ticket that
+    month). Within a segment, the conversion ``src → dst`` in unflagged months over the conversion in all
+    months is the factor by which fixing the failure would scale it: ``Scenario.scale(src, dst, factor)``.
+    Estimate it per persona: a failure concentrated in one persona lifts that persona's conversion most.
+
+    Examples
+    --------
+    >>> h = pd.DataFrame({"customer_id": list("aabbccdd"), "month": pd.to_datetime(["2024-01-01", "2024-02-01"] * 4),
+    ...                   "stage": ["consideration", "purchase"] * 3 + ["consideration", "consideration"],
+    ...                   "presale_failure": [False, False, False, False, False, False, True, False]})
+    >>> service_failure_lever(h)
+    [('scale', 'consideration', 'purchase', 1.3333333333333333, ())]
+    """
+    cid = "customer_id" if "customer_id" in stage_history.columns else "person_id"
+    _require(stage_history, [cid, "month", "stage", flag] + ([by] if by else []), "stage history")
+    h = stage_history.sort_values([cid, "month"])
+    nxt = h.groupby(cid)["stage"].shift(-1).astype(object)
+    month = pd.to_datetime(h["month"])
+    gap = (month.groupby(h[cid]).shift(-1) - month).dt.days
+    at = (h["stage"].astype(str) == src) & nxt.notna() & (gap <= 31)
+    d = pd.DataFrame(
+        {
+            "conv": nxt[at].astype(str) == dst,
+            "flag": h.loc[at, flag].astype(bool),
+            "seg": h.loc[at, by].astype(str) if by else "",
+        }
+    )
+    levers = []
+    for seg, g in d.groupby("seg", sort=True):
+        overall, clean = g["conv"].mean(), g.loc[~g["flag"], "conv"].mean()
+        if not overall or np.isnan(overall) or np.isnan(clean):
+            continue
+        levers.append(Scenario.scale(src, dst, float(clean / overall), [seg] if by else None))
+    if not levers:
+        raise DataError(f"no {src} → {dst} transitions in the history")
+    return levers
+
+
+def _apply(model: JourneyModel, scenario: Scenario, T: np.ndarray, rev: np.ndarray, arr: np.ndarray):
+    stages = list(model.stages)
+    T, rev, arr = T.copy(), rev.copy(), arr.copy()
+    for lever in scenario.levers:
+        kind, a, b, x, segs = lever
+        gs = [model.segments_.index(s) for s in segs] if segs else list(range(len(model.segments_)))
+        if kind in ("scale", "set", "shift", "cut"):
+            i, j = stages.index(a), stages.index(b)
+            row = T[:, gs, i, :]  # (draws, g, to)
+            old = row[..., j].copy()
+            if kind == "cut":
+                new = np.maximum(old - x, 0.0)
+                row[..., j] = new
+                row[..., i] += old - new
+            else:
+                if kind == "scale":
+                    new = np.minimum(old * x, 1.0)
+                elif kind == "set":
+                    new = np.full_like(old, np.clip(x, 0.0, 1.0))
+                else:
+                    new = np.clip(old + x, 0.0, 1.0)
+                rest = 1.0 - old
+                ratio = np.divide(1.0 - new, rest, out=np.zeros_like(rest), where=rest > 0)
+                row *= ratio[..., None]
+                row[..., j] = new
+            T[:, gs, i, :] = row
+        elif kind == "aov":
+            idx = [stages.index(s) for s in a] if a else list(range(len(stages)))
+            rev[np.ix_(range(rev.shape[0]), gs, idx)] *= x
+        elif kind == "arrivals":
+            idx = [stages.index(a)] if a else list(range(len(stages)))
+            arr[np.ix_(range(arr.shape[0]), gs, idx)] *= x
+        elif kind == "move":
+            for seg in (a, b):
+                if seg not in model.segments_:
+                    raise ValueError(f"move: no segment {seg!r}; the model's segments are {model.segments_}")
+            i, j = model.segments_.index(a), model.segments_.index(b)
+            moved = arr[:, :, i, :] * x
+            arr[:, :, i, :] -= moved
+            arr[:, :, j, :] += moved
+        else:  # pragma: no cover - built by the Scenario helpers
+            raise ValueError(f"unknown lever {kind!r}")
+    return T, rev, arr
+
+
+#: Scenarios a CJO asks about first; `cx simulate` compares them.
+PRESETS: tuple[Scenario, ...] = (
+    Scenario("conversion +10%", [Scenario.scale("consideration", "purchase", 1.1)]),
+    Scenario("at-risk churn -5 pts", [Scenario.cut("at_risk", "churned", 0.05)]),
+    Scenario("onboarding -> repeat +10%", [Scenario.scale("onboarding", "repeat", 1.1)]),
+    Scenario("AOV +5%", [Scenario.aov(1.05)]),
+)
+

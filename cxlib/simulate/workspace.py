@@ -1,0 +1,164 @@
+"""The workspace step: the monthly panel from a workspace's tables, the model fitted to it, and ``cx simulate``.
+
+:func:`history_from_workspace` reads ``stage_history`` (from ``cx journeys``), the touchpoints and the personas
+into the panel :class:`~cxlib.simulate.JourneyModel` fits; :func:`persona_model` fits the model the way
+``cx simulate`` does (per persona when there are personas, the prospect stages shared); :func:`build` writes
+``journey_transitions`` and ``scenarios``.
+
+Examples
+--------
+>>> import pandas as pd
+>>> h = pd.DataFrame({"customer_id": ["a", "a", "b", "b"], "persona": ["p", "p", "q", "q"],
+...                   "month": pd.to_datetime(["2024-01-01", "2024-02-01"] * 2),
+...                   "stage": ["consideration", "purchase", "consideration", "onboarding"]})
+>>> m = persona_model(h)
+>>> m.by, m.segments_, list(m.shared_stages)
+('persona', ['p', 'q'], ['awareness', 'consideration', 'lost'])
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from cxlib.engine import Workspace, opened
+from cxlib.schema import DataError
+from cxlib.simulate.model import PROSPECT_STAGES, JourneyModel
+from cxlib.simulate.run import compare, simulate
+from cxlib.simulate.scenarios import PRESETS, Scenario, service_failure_lever
+
+__all__ = ["build", "history_from_workspace", "persona_model"]
+
+#: The order that picks a customer's first touch: the journeys' ordering rule (time, then the stream's key).
+_FIRST_TOUCH_ORDER = ("ts", "table_name", "source", "record_key")
+
+
+def history_from_workspace(workspace: str | Path | Workspace, by: str | None = "persona") -> pd.DataFrame:
+    """The monthly panel :class:`JourneyModel` fits, from a workspace: ``customer_id, month, stage, revenue,
+    presale_failure, acquisition_channel`` and ``persona`` when the workspace has personas.
+
+    ``stage_history`` comes from ``cx journeys`` (built here if missing, with the workspace's
+    ``stage_map.yml`` when it has one); revenue is the completed orders' value per customer and month;
+    ``presale_failure`` flags months with an unresolved pre-sale ticket; the acquisition channel is the
+    channel of a customer's first inbound touch (not one of the stage map's ``outbound_events``).
+    """
+    with opened(workspace, read_only=True) as ws:
+        sm = _stage_map(ws)
+        hist = ws.table("stage_history") if ws.has("stage_history") else _stage_history(ws, sm)
+        tp = ws.table("touchpoints")
+        monthly = _monthly_money(tp)
+        h = hist.mutate(month=hist.month.cast("timestamp"))
+        h = h.left_join(monthly, [h.customer_id == monthly.customer_id, h.month == monthly._month])
+        h = h.select("customer_id", "month", "stage", "revenue", "presale_failure")
+        first = _acquisition_channel(tp, sm.outbound_events)
+        out = h.left_join(first, h.customer_id == first._c).drop("_c").to_pandas()
+        personas = _persona_labels(ws, by) if by is not None and ws.has("personas") else None
+    out["acquisition_channel"] = (
+        out["acquisition_channel"].astype(object).where(out["acquisition_channel"].notna(), "unknown")
+    )
+    out["revenue"] = out["revenue"].fillna(0.0).astype(float)
+    out["presale_failure"] = out["presale_failure"].fillna(False).astype(bool)
+    if personas is not None:
+        out = out.merge(personas, on="customer_id", how="left")
+        out[by] = out[by].astype(object).where(out[by].notna(), "unassigned").astype(str)
+    return out.sort_values(["customer_id", "month"], ignore_index=True)
+
+
+def _stage_map(ws: Workspace) -> Any:
+    """The stage map that applies to the workspace: its ``stage_map.yml`` when it has one, else the default."""
+    from cxlib import journeys
+
+    own = ws.folder / "stage_map.yml" if ws.folder is not None else None
+    return journeys.StageMap.from_any(own if own is not None and own.exists() else None)
+
+
+def _stage_history(ws: Workspace, stage_map: Any) -> ibis.Table:
+    """``stage_history`` as ``cx journeys`` writes it, for a workspace where it has not run."""
+    from cxlib import journeys
+
+    return journeys.stage_history(journeys.analysis_touchpoints(ws), stage_map)
+
+
+def _monthly_money(tp: ibis.Table) -> ibis.Table:
+    """Per customer and month (``_month``): order ``revenue`` and whether a pre-sale question went unresolved."""
+    unresolved = (tp.topic == "pre_sale_question").fill_null(False) & (tp.resolved == False).fill_null(False)  # noqa: E712
+    return (
+        tp.mutate(_month=tp.ts.truncate("M").cast("timestamp"))
+        .group_by(["customer_id", "_month"])
+        .aggregate(
+            revenue=ibis.ifelse(tp.table_name == "orders", tp.revenue, 0.0).sum(),
+            presale_failure=unresolved.any(),
+        )
+    )
+
+
+def _acquisition_channel(tp: ibis.Table, outbound_events: Sequence[str]) -> ibis.Table:
+    """``_c`` (customer) and ``acquisition_channel``: the channel of each customer's first inbound touch."""
+    from cxlib._frames import first_per_group
+
+    inbound = tp.filter(tp.channel.notnull() & ~tp.event.isin(list(outbound_events)).fill_null(False))
+    first = first_per_group(inbound, "customer_id", [c for c in _FIRST_TOUCH_ORDER if c in inbound.columns])
+    return first.select(_c="customer_id", acquisition_channel="channel")
+
+
+def _persona_labels(ws: Workspace, by: str) -> pd.DataFrame:
+    """``customer_id`` and ``by``: each customer's persona, by its name when the table has one (readable in
+    every chart and table)."""
+    per = ws.table("personas")
+    col = f"{by}_name" if f"{by}_name" in per.columns else by
+    return per.select("customer_id", per[col].cast("string").name(by)).to_pandas()
+
+
+def persona_model(history: pd.DataFrame, random_state: int | None = 0) -> JourneyModel:
+    """The journey model ``cx simulate`` fits, fitted to ``history``.
+
+    Per persona when the history has a ``persona`` column, with the prospect stages
+    (:data:`PROSPECT_STAGES`) shared: personas are found among buyers, so the prospects' stages are one chain
+    and a prospect who buys joins a persona. Without personas, one chain for everyone.
+    """
+    by = "persona" if "persona" in history.columns else None
+    return JourneyModel(by=by, random_state=random_state, shared_stages=PROSPECT_STAGES if by else ()).fit(history)
+
+
+def _transitions_table(model: JourneyModel) -> pd.DataFrame:
+    """``journey_transitions``: ``segment, from_stage, to_stage, probability, transitions``."""
+    P = model.matrices()
+    stages = list(model.stages)
+    g, i, j = np.meshgrid(range(len(model.segments_)), range(len(stages)), range(len(stages)), indexing="ij")
+    return pd.DataFrame(
+        {
+            "segment": np.array(model.segments_, dtype=object)[g.ravel()],
+            "from_stage": np.array(stages, dtype=object)[i.ravel()],
+            "to_stage": np.array(stages, dtype=object)[j.ravel()],
+            "probability": P.ravel(),
+            "transitions": model.counts_.ravel().astype("int64"),
+        }
+    )
+
+
+def build(
+    workspace: str | Path | Workspace,
+    months: int = 12,
+    draws: int = 2000,
+    scenarios: Sequence[Scenario] | None = None,
+) -> pd.DataFrame:
+    """Fit the journey model to a workspace and write ``journey_transitions`` (``segment, from_stage,
+    to_stage, probability, transitions``) and ``scenarios`` (the :func:`simulate` frame for the presets, the
+    pre-sale service fix and any ``scenarios`` given). Returns :func:`compare` of them."""
+    with opened(workspace) as ws:
+        h = history_from_workspace(ws)
+        model = persona_model(h)
+        todo = [*PRESETS, *(scenarios or [])]
+        try:  # the failure acts before the first purchase, where personas are shared: one estimate for everyone
+            todo.append(Scenario("fix pre-sale service failure", service_failure_lever(h)))
+        except DataError:
+            pass
+        results = simulate(model, todo, months=months, draws=draws)
+        ws.write("journey_transitions", _transitions_table(model))
+        ws.write("scenarios", results)
+    return compare(results)
