@@ -453,7 +453,8 @@ def busy(folder: str | Path, step: str) -> Iterator[None]:
 
 @contextmanager
 def opened(workspace: Workspace | str | Path | BaseBackend | None, *, read_only: bool = False) -> Iterator[Workspace]:
-    """A workspace for the length of a ``with`` block: the one given, or one opened from a path and closed after.
+    """A workspace for the length of a ``with`` block: the one given (a Workspace or an Ibis backend, left open),
+    or one opened from a path and closed after.
 
     This is the one idiom for functions that accept "a folder or a :class:`Workspace`": a workspace the
     caller passes stays open (it is theirs); one this opens from a path (or a backend) is closed on exit,
@@ -468,6 +469,9 @@ def opened(workspace: Workspace | str | Path | BaseBackend | None, *, read_only:
     """
     if isinstance(workspace, Workspace):
         yield workspace
+        return
+    if isinstance(workspace, BaseBackend):  # the caller's backend (a Spark session, say) stays open
+        yield Workspace(workspace)
         return
     ws = connect(workspace, read_only=read_only)
     try:
