@@ -159,6 +159,7 @@ def build(
         except DataError:
             pass
         results = simulate(model, todo, months=months, draws=draws)
-        ws.write("journey_transitions", _transitions_table(model))
-        ws.write("scenarios", results)
+        with ws.step("simulate"):  # both tables and the lineage row swap in together
+            ws.write("journey_transitions", _transitions_table(model))
+            ws.write("scenarios", results)
     return compare(results)
