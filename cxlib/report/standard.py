@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from cxlib import lineage
 from cxlib.engine import Workspace, opened
 from cxlib.report.inputs import attribution_paths
 from cxlib.report.page import Report
@@ -85,12 +86,20 @@ def standard_report(
             include_pii=include_pii,
         )
         glance: list[str] = []  # one headline per section, gathered into "At a glance" at the top
+        stale = lineage.stale_steps(ws)
         for name in tqdm(chosen, desc="report", unit="section", disable=not progress):
             builders[name](ws, report, glance)
-    if glance:
+    if glance or stale:
         start = len(report.blocks)
         report.section("At a glance")
-        report.markdown("\n".join(f"- {line}" for line in glance))
+        if stale:  # a reader says when what it shows was built from older data
+            report.markdown(
+                "**Some numbers below describe older data.** "
+                + "; ".join(f"{s.step} ran before {s.reason.split(' ')[0]} changed: run `{s.command}`" for s in stale)
+                + " (or `cx refresh`), then build this report again."
+            )
+        if glance:
+            report.markdown("\n".join(f"- {line}" for line in glance))
         head = report.blocks[start:]
         del report.blocks[start:]
         report.blocks[:0] = head
