@@ -1,0 +1,119 @@
+"""Faults, caused: a step killed half-way, a full disk, changed inputs. The workspace stays consistent."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+
+import pandas as pd
+import pytest
+
+from cxlib import lineage
+from cxlib.engine import STAGING_PREFIX, connect
+from cxlib.schema import DataError
+
+
+def _tables(folder) -> dict[str, list]:
+    with connect(folder, read_only=True) as ws:
+        return {t: sorted(ws.table(t).to_pandas()["v"].tolist()) for t in ("customers", "touchpoints")}
+
+
+def test_a_step_killed_half_way_leaves_the_previous_state(tmp_path):
+    with connect(tmp_path) as ws, ws.step("unify"):
+        ws.write("customers", pd.DataFrame({"v": [1, 2]}))
+        ws.write("touchpoints", pd.DataFrame({"v": [1, 1, 2]}))
+    before = _tables(tmp_path)
+    script = textwrap.dedent(f"""
+        import os, signal
+        import pandas as pd
+        from cxlib.engine import connect
+        ws = connect({str(tmp_path)!r})
+        with ws.step("unify"):
+            ws.write("customers", pd.DataFrame({{"v": [7]}}))       # the new customers are written ...
+            os.kill(os.getpid(), signal.SIGKILL)                     # ... and the step dies before touchpoints
+            ws.write("touchpoints", pd.DataFrame({{"v": [7]}}))
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    assert _tables(tmp_path) == before  # no mix of new customers and old touchpoints
+    with connect(tmp_path) as ws:  # the next writer cleans what the killed one left
+        assert not [t for t in ws.list_tables() if t.startswith(STAGING_PREFIX)]
+
+
+def test_an_error_inside_a_step_changes_nothing(tmp_path):
+    with connect(tmp_path) as ws:
+        with ws.step("unify"):
+            ws.write("customers", pd.DataFrame({"v": [1]}))
+            ws.write("touchpoints", pd.DataFrame({"v": [1]}))
+        with pytest.raises(RuntimeError), ws.step("unify"):
+            ws.write("customers", pd.DataFrame({"v": [2]}))
+            raise RuntimeError("boom")
+        assert ws.table("customers").to_pandas()["v"].tolist() == [1]
+        assert not [t for t in ws.list_tables() if t.startswith(STAGING_PREFIX)]
+
+
+def test_a_full_disk_is_a_clear_message_and_no_half_state(tmp_path, monkeypatch):
+    """The disk fills during the step's write: DuckDB's error becomes a DataError, the old tables stay."""
+    with connect(tmp_path) as ws:
+        with ws.step("journeys"):
+            ws.write("customer_stages", pd.DataFrame({"v": [1]}))
+        real = ws.backend.create_table
+        calls = []
+
+        def full(name, obj=None, **kw):
+            calls.append(name)
+            if len(calls) == 2:
+                raise OSError(28, "No space left on device")
+            return real(name, obj, **kw)
+
+        monkeypatch.setattr(ws.backend, "create_table", full)
+        with pytest.raises(DataError, match="no space left on the device.*CX_TEMP_DIR") as e:
+            with ws.step("journeys"):
+                ws.write("customer_stages", pd.DataFrame({"v": [2]}))
+                ws.write("stage_history", pd.DataFrame({"v": [2]}))
+        assert "Traceback" not in str(e.value) and "unchanged" in str(e.value)
+        monkeypatch.undo()
+        assert ws.table("customer_stages").to_pandas()["v"].tolist() == [1]
+        assert not ws.has("stage_history")
+        assert not [t for t in ws.list_tables() if t.startswith((STAGING_PREFIX, "ibis_duckdb_table_"))]
+
+
+def test_a_real_full_disk(tmp_path):
+    """A tiny filesystem (tmpfs, needs root): the step fails with the message, the workspace stays as it was."""
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)]).returncode:
+        pytest.skip("needs root to mount a tiny tmpfs")
+    try:
+        with connect(mnt) as ws:
+            with ws.step("unify"):
+                ws.write("customers", pd.DataFrame({"v": [1]}))
+            big = pd.DataFrame({"v": range(2_000_000), "w": [f"text {i}" for i in range(2_000_000)]})
+            with pytest.raises(DataError, match="no space left"):
+                with ws.step("unify"):
+                    ws.write("customers", big)
+        with connect(mnt, read_only=True) as ws:
+            assert ws.table("customers").count().execute() == 1
+    finally:
+        subprocess.run(["umount", str(mnt)])
+
+
+def test_changed_inputs_make_later_steps_stale(tmp_path):
+    (tmp_path / "orders.csv").write_text("source,order_id,ts,amount,status\nshop,1,2024-03-01,10,completed\n")
+    from cxlib import io
+
+    io.load(tmp_path)
+    with connect(tmp_path) as ws:
+        for step in ("unify", "journeys"):
+            with ws.step(step):
+                ws.write(f"out_{step}", pd.DataFrame({"v": [1]}))
+        assert lineage.stale_steps(ws) == []
+    (tmp_path / "orders.csv").write_text("source,order_id,ts,amount,status\nshop,2,2024-03-02,20,completed\n")
+    io.load(tmp_path)
+    with connect(tmp_path, read_only=True) as ws:
+        stale = lineage.stale_steps(ws)
+    assert [s.step for s in stale] == ["unify", "journeys"]
+    assert "load ran again" in stale[0].reason and "cx unify" in str(stale[0])
