@@ -93,6 +93,23 @@ def test_identifiers_in_one_row_link_records(tmp_path):
     assert ann.startswith("C") and links["match_probability"].isna().all()
 
 
+def test_rows_by_rule_counts_identity_links_and_is_the_result_rules(tmp_path):
+    ws = workspace_from(
+        tmp_path,
+        contacts=CONTACTS + "crm,C1,Ann,Lee,ann@x.com,,GB,2024-01-01\nshop,S1,Ann,Lee,ann@x.com,,GB,2024-02-01\n",
+        events="source,event_id,ts,event,anonymous_id,contact_ref\n"
+        "web,E1,2024-01-01,page_view,ck1,\nweb,E2,2024-01-02,page_view,ck1,\npos,E3,2024-01-04,store_visit,,\n",
+    )
+    result = unify.unify(ws, probabilistic=False)
+    rules = unify.rows_by_rule(ws)
+    assert rules.to_dict("list") == {"rule": ["anonymous_id", "contact_record", "no_identifier"], "rows": [2, 2, 1]}
+    assert str(rules["rows"].dtype) == "int64"
+    pd.testing.assert_frame_equal(rules, result.rules)
+    assert rules["rows"].sum() == result.summary.loc[0, "rows_linked"] == result.summary.loc[0, "rows"]
+    with cxlib.connect(ws, read_only=True) as w:  # a Workspace works as well as a folder
+        pd.testing.assert_frame_equal(unify.rows_by_rule(w), rules)
+
+
 def test_guard_demotes_a_junk_email_shared_by_many(tmp_path):
     rows = "".join(f"crm,C{i},P{i},Q{i},test@example.com,,GB,2024-01-01\n" for i in range(12))
     ws = workspace_from(tmp_path, contacts=CONTACTS + rows)
@@ -164,16 +181,16 @@ def test_evaluate_on_known_cases():
 
 
 @pytest.fixture(scope="module")
-def unified(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("unify")
-    synth.write_company(folder, n_customers=4_000, seed=11, months=24, progress=False)
-    io.load(folder)
-    result = unify.unify(folder)
-    return folder, result
+def unified(workspace):
+    """The session's company (4,000 people over 24 months), loaded and unified with the default settings.
+
+    Read-only here: other test files share it. What the run reported is read back from its tables.
+    """
+    return workspace
 
 
 def test_every_row_maps_to_exactly_one_customer(unified):
-    folder, result = unified
+    folder = unified
     with cxlib.connect(folder, read_only=True) as ws:
         links = ws.table("identity_links").to_pandas()
         log = ws.table("load_log").to_pandas().set_index("table_name")
@@ -193,10 +210,12 @@ def test_every_row_maps_to_exactly_one_customer(unified):
 
 
 def test_quality_against_the_truth(unified):
-    folder, result = unified
+    folder = unified
     truth = synth.load_truth(folder).record_map
     with cxlib.connect(folder, read_only=True) as ws:
         links = ws.table("identity_links").to_pandas()
+        # the run's summary["probabilistic_merges"]: the accepted pairs it wrote to unify_matches
+        probabilistic_merges = int(ws.table("unify_matches").to_pandas()["accepted"].sum())
     known = links[links["customer_id"].str.startswith("C")]
     q = evaluate(known, truth).iloc[0]
     # rows of identified customers: pairwise F1 >= 0.98 with precision >= 0.99
@@ -205,7 +224,7 @@ def test_quality_against_the_truth(unified):
     people = synth.load_truth(folder).people
     assert q["largest_customer_persons"] <= people.groupby("household_id").size().max()
     # the probabilistic step adds recall over deterministic alone (the acquired CRM has no email or phone)
-    assert result.summary.loc[0, "probabilistic_merges"] > 0
+    assert probabilistic_merges > 0
     allq = evaluate(links, truth).iloc[0]
     assert allq["pairwise_precision"] >= 0.99
     # what the probabilistic step adds over deterministic alone, on contact records
@@ -221,7 +240,7 @@ def test_quality_against_the_truth(unified):
 
 
 def test_explain_and_lookup(unified):
-    folder, _ = unified
+    folder = unified
     with cxlib.connect(folder, read_only=True) as ws:
         cust = ws.table("customers").to_pandas()
     c = cust[cust["email"].notna() & (cust["n_records"] > 5)].sort_values("customer_id").iloc[0]
@@ -260,6 +279,14 @@ def test_identity_graph_on_every_engine(engine):
     n = nodes.to_pandas()
     assert iterations >= 2 and n["component"].nunique() < len(n)
     assert set(demoted.to_pandas()["id_value"]) >= {"test@example.com", synth.CALL_CENTRE_PHONE.replace(" ", "")}
+
+
+def test_rows_by_rule_on_every_engine(engine):
+    links = engine.table("identity_links").select("rule").to_pandas()
+    expected = links.groupby("rule").size().rename("rows").reset_index()
+    got = unify.rows_by_rule(engine)
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False)
+    assert {"contact_record", "email", "anonymous_id", "probabilistic", "no_identifier"} <= set(got["rule"])
 
 
 @pytest.mark.spark
@@ -307,6 +334,7 @@ def test_unify_end_to_end_on_spark_equals_duckdb(spark_session, tmp_path):
     assert on_spark.summary["probabilistic_merges"].iloc[0] == on_duckdb.summary["probabilistic_merges"].iloc[0]
 
 
+@pytest.mark.slow
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10_000))
 def test_result_does_not_depend_on_row_order(tmp_path_factory, seed):
@@ -358,7 +386,7 @@ def test_ids_are_stable_and_changes_are_reported(tmp_path):
 
 
 def test_threshold_curve_and_overlap(unified):
-    folder, _ = unified
+    folder = unified
     truth = synth.load_truth(folder).record_map
     curve = unify.threshold_curve(folder, truth, thresholds=[0.5, 0.95, 0.999])
     assert curve["merges"].is_monotonic_decreasing
@@ -371,6 +399,7 @@ def test_threshold_curve_and_overlap(unified):
     assert golden.empty and timeline.empty
 
 
+@pytest.mark.slow
 def test_incremental_run_scores_only_new_records(tmp_path):
     company = synth.generate(n_customers=1_500, seed=21, months=12)
     contacts = company.tables["contacts"]

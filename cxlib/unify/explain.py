@@ -1,0 +1,150 @@
+"""Looking at single customers: why their rows were merged (:func:`explain`), their golden record and
+timeline (:func:`lookup`, :func:`search`).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ibis
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+
+from cxlib.engine import Workspace, opened
+from cxlib.schema import DataError
+from cxlib.unify.config import UnifyConfig
+from cxlib.unify.normalise import normalise_email, normalise_phone
+from cxlib.unify.signatures import identifiers
+
+__all__ = ["explain", "lookup", "search"]
+
+
+def explain(workspace: str | Path | Workspace, customer_id: str) -> tuple[pd.DataFrame, go.Figure]:
+    """Why these records were merged: the identifiers each member row carries, and the probabilistic matches.
+
+    Returns a table (``table_name, source, record_key, rule, match_probability, identifiers``) and a plotly
+    network of rows and the identifiers that join them.
+    """
+    with opened(workspace, read_only=True) as ws:
+        links = ws.table("identity_links")
+        mine = links.filter(links.customer_id == customer_id).to_pandas()
+        if mine.empty:
+            raise DataError(f"no customer {customer_id!r} in identity_links; run `cx unify` or check the id")
+        carried = identifiers(ws, UnifyConfig(), only=mine).to_pandas()
+        matches = ws.table("unify_matches").to_pandas() if ws.has("unify_matches") else pd.DataFrame()
+        demoted = ws.table("unify_demoted").to_pandas() if ws.has("unify_demoted") else pd.DataFrame()
+    if "accepted" in matches:
+        matches = matches[matches["accepted"]]
+    dem = set(zip(demoted.get("id_type", []), demoted.get("id_value", []), strict=False))
+    carried["demoted"] = [(a, b) in dem for a, b in zip(carried["id_type"], carried["id_value"], strict=True)]
+    carried["identifier"] = (
+        carried["id_type"] + ":" + carried["id_value"] + np.where(carried["demoted"], " (demoted)", "")
+    )
+    idents = (
+        carried.groupby(["table_name", "source", "record_key"])["identifier"]
+        .apply(lambda s: ", ".join(sorted(set(s))))
+        .rename("identifiers")
+    )
+    table = mine.merge(idents.reset_index(), on=["table_name", "source", "record_key"], how="left")
+    table = table.sort_values(["table_name", "source", "record_key"], ignore_index=True)
+    recs = set(mine.loc[mine["table_name"] == "contacts", "record_key"])
+    if len(matches):
+        m = matches[matches["record_a"].isin(recs) & matches["record_b"].isin(recs)]
+    else:
+        m = pd.DataFrame(columns=["record_a", "record_b", "match_probability"])
+    return table, _explain_figure(carried, m, customer_id)
+
+
+def _explain_figure(carried: pd.DataFrame, matches: pd.DataFrame, customer_id: str) -> go.Figure:
+    """Rows (grouped per contact record or identifier) and identifiers as a small circular network."""
+    live = carried[~carried["demoted"]]
+    ident_nodes = sorted(set(live["id_type"] + ":" + live["id_value"]))
+    # rows without a record of their own are many (events): draw identifiers and contact records only
+    edges = set()
+    for _key, g in live.groupby(["table_name", "source", "record_key"]):
+        ns = sorted(set(g["id_type"] + ":" + g["id_value"]))
+        edges |= {(ns[0], n) for n in ns[1:]}
+    edges |= {
+        ("record:" + a, "record:" + b)
+        for a, b in zip(matches.get("record_a", []), matches.get("record_b", []), strict=False)
+    }
+    n = max(len(ident_nodes), 1)
+    pos = {v: (np.cos(2 * np.pi * i / n), np.sin(2 * np.pi * i / n)) for i, v in enumerate(ident_nodes)}
+    ex, ey = [], []
+    for a, b in edges:
+        if a in pos and b in pos:
+            ex += [pos[a][0], pos[b][0], None]
+            ey += [pos[a][1], pos[b][1], None]
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=ex, y=ey, mode="lines", line=dict(color="#bbb"), hoverinfo="skip", name="co-occur"))
+    colors = {"record": "#1f77b4", "email": "#2ca02c", "phone": "#ff7f0e", "anonymous_id": "#9467bd"}
+    for typ, col in colors.items():
+        vs = [v for v in ident_nodes if v.startswith(typ + ":")]
+        fig.add_trace(
+            go.Scatter(
+                x=[pos[v][0] for v in vs],
+                y=[pos[v][1] for v in vs],
+                mode="markers+text",
+                text=[v.split(":", 1)[1][:18] for v in vs],
+                textposition="top center",
+                marker=dict(size=12, color=col),
+                name=typ,
+            )
+        )
+    fig.update_layout(
+        title=f"Why {customer_id} is one customer",
+        showlegend=True,
+        xaxis=dict(visible=False),
+        yaxis=dict(visible=False),
+        height=450,
+    )
+    return fig
+
+
+def lookup(
+    workspace: str | Path | Workspace,
+    *,
+    email: str | None = None,
+    phone: str | None = None,
+    customer_id: str | None = None,
+    country: str = "GB",
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Customer 360: the golden record(s) and the full cross-source timeline.
+
+    Give exactly one of ``email`` (normalised as in unify), ``phone`` (to E.164 with ``country``) or
+    ``customer_id``. Returns ``(golden_records, timeline)``; both are empty when nothing matches.
+    """
+    given = [x for x in (email, phone, customer_id) if x]
+    if len(given) != 1:
+        raise ValueError("give exactly one of email=, phone= or customer_id=")
+    with opened(workspace, read_only=True) as ws:
+        cust = ws.table("customers")
+        if customer_id:
+            ids = [customer_id]
+        else:
+            probe = ibis.memtable({"v": [email or phone]})
+            val = (normalise_email(probe.v) if email else normalise_phone(probe.v, country)).name("v")
+            norm = probe.select(val).to_pandas()["v"].iloc[0]
+            if norm is None:
+                return cust.limit(0).to_pandas(), ws.table("touchpoints").limit(0).to_pandas()
+            col = "email" if email else "phone"
+            ids = cust.filter(cust[col] == norm).customer_id.to_pandas().tolist()
+            if not ids and ws.has("unify_identifiers"):  # not the golden value: any row that carried it
+                idt = ws.table("unify_identifiers")
+                idt = idt.filter((idt.id_type == col) & (idt.id_value == norm))
+                ids = sorted(idt.customer_id.to_pandas().unique().tolist())
+        golden = cust.filter(cust.customer_id.isin(ids)).to_pandas()
+        tp = ws.table("touchpoints")
+        timeline = tp.filter(tp.customer_id.isin(ids)).order_by(["ts", "table_name", "record_key"]).to_pandas()
+    return golden, timeline
+
+
+def search(workspace: str | Path | Workspace, text: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """:func:`lookup` from one search box: an email (has ``@``), a customer id (``C…``/``A…``), else a phone."""
+    text = text.strip()
+    if "@" in text:
+        return lookup(workspace, email=text)
+    if text[:1] in ("C", "A") and not text[1:].replace(" ", "").isdigit():
+        return lookup(workspace, customer_id=text)
+    return lookup(workspace, phone=text)

@@ -1,0 +1,292 @@
+"""Every row to its customer: customer ids, ``identity_links``, ``touchpoints`` and ``unify_changes``.
+
+Each signature's component (:mod:`cxlib.unify.graph`), joined by the probabilistic merges
+(:mod:`cxlib.unify.probabilistic`), is a customer with a stable id: ``C`` + a hash of its oldest member
+row (by time, then table, source and key) when it holds a contact record, an email or a phone, else ``A``.
+Rows reach their customer by a null-safe hash join on their raw identifiers against the signatures; rows
+with no usable identifier get their own anonymous customer (``A`` + a hash of the row's key).
+
+The figures read back from ``identity_links`` are defined here once: :func:`rows_by_rule` and
+:func:`source_overlap`.
+
+Examples
+--------
+>>> import pandas as pd, cxlib
+>>> ws = cxlib.connect()
+>>> _ = ws.write("identity_links", pd.DataFrame({"table_name": ["contacts"] * 3, "source": ["crm", "shop", "crm"],
+...     "record_key": ["1", "2", "3"], "customer_id": ["C1", "C1", "A9"],
+...     "rule": ["contact_record", "email", "no_identifier"]}))
+>>> rows_by_rule(ws).to_dict("list")
+{'rule': ['contact_record', 'email', 'no_identifier'], 'rows': [1, 1, 1]}
+>>> source_overlap(ws).to_dict("list")
+{'source_a': ['crm', 'crm', 'shop', 'shop'], 'source_b': ['crm', 'shop', 'crm', 'shop'], 'customers': [1, 1, 1, 1]}
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import ibis
+import numpy as np
+import pandas as pd
+from ibis import _
+
+from cxlib._frames import drop_join_copies
+from cxlib.engine import Workspace, opened
+from cxlib.schema import TABLES
+from cxlib.unify.config import key_column, present, union
+from cxlib.unify.signatures import ID_RANK, SIG_RAW, raw_identifiers, row_base
+
+__all__ = [
+    "TOUCHPOINT_COLUMNS",
+    "assign_customers",
+    "lone_rows",
+    "previous_links",
+    "rows_by_rule",
+    "source_overlap",
+    "write_changes",
+    "write_identity_links",
+    "write_touchpoints",
+]
+
+#: Columns of ``touchpoints`` and their types.
+_TOUCHPOINT_SCHEMA = {
+    "customer_id": "string",
+    "ts": "timestamp",
+    "table_name": "string",
+    "source": "string",
+    "record_key": "string",
+    "channel": "string",
+    "event": "string",
+    "campaign": "string",
+    "revenue": "float64",
+    "amount": "float64",
+    "status": "string",
+    "return_reason": "string",
+    "topic": "string",
+    "resolved": "boolean",
+    "closed_at": "timestamp",
+    "csat": "int64",
+    "nps": "int64",
+}
+TOUCHPOINT_COLUMNS = tuple(_TOUCHPOINT_SCHEMA)
+
+#: The deterministic rule a row is credited to, by the rank of its strongest identifier (:data:`ID_RANK`).
+_RULE_OF_RANK = {
+    ID_RANK["record"]: "contact_record",
+    ID_RANK["email"]: "email",
+    ID_RANK["phone"]: "phone",
+    ID_RANK["anonymous_id"]: "anonymous_id",
+}
+
+
+def _hash_id(prefix: str, s: pd.Series) -> pd.Series:
+    return prefix + s.map(lambda x: hashlib.sha1(x.encode()).hexdigest()[:12])
+
+
+def _with_rule(sig: ibis.Table, merge: ibis.Table) -> ibis.Table:
+    """The signatures with their ``cluster`` (component after probabilistic merges), ``rule`` and
+    ``match_probability`` (of the merge that joined them, if one did)."""
+    s = sig.left_join(merge, sig.component == merge.component).pipe(drop_join_copies)
+    rule_det = s.best.substitute(_RULE_OF_RANK, else_=ibis.literal("no_identifier"))
+    merged = s.cluster.notnull() & (s.cluster != s.component)
+    return s.mutate(
+        cluster=ibis.coalesce(s.cluster, s.component),
+        rule=ibis.cases(
+            (s.component.isnull(), ibis.literal("no_identifier")),
+            (merged, ibis.literal("probabilistic")),
+            else_=rule_det,
+        ),
+        match_probability=ibis.cases((merged, s.match_probability), else_=ibis.null("float64")),
+    )
+
+
+def assign_customers(ws: Workspace, sig: ibis.Table, merge: ibis.Table) -> ibis.Table:
+    """The signatures with their ``customer_id`` (null for those with no usable identifier), ``cluster``,
+    ``rule`` and ``match_probability``: the scratch table ``_unify_sigmap``.
+
+    Stable ids: a hash of the oldest member row, ``C`` when the cluster holds a contact record, an email or
+    a phone (else ``A``).
+    """
+    s = _with_rule(sig, merge)
+    first = (
+        s.filter(s.cluster.notnull())
+        .group_by("cluster")
+        .aggregate(first_row=_.first_row.min(), is_known=(_.best <= ID_RANK["phone"]).max())
+        .to_pandas()
+    )
+    first["customer_id"] = np.where(
+        first["is_known"].fillna(False).astype(bool),
+        _hash_id("C", first["first_row"]),
+        _hash_id("A", first["first_row"]),
+    )
+    ws.scratch("_unify_ids_map", first[["cluster", "customer_id"]].astype("string"))
+    idmap = ws.table("_unify_ids_map")
+    return ws.scratch("_unify_sigmap", s.left_join(idmap, "cluster").pipe(drop_join_copies))
+
+
+def _with_customer(ws: Workspace, sigmap: ibis.Table, name: str, lone_only: bool = False) -> ibis.Table:
+    """The rows of table ``name`` with their ``customer_id, rule, match_probability``, by their signature.
+
+    A hash join of the rows on their raw identifiers (null-safe) against the signatures, which are few;
+    rows with no usable identifier get their own anonymous customer, ``A`` + a hash of the row's key.
+    With ``lone_only``, only those rows.
+    """
+    t = ws.table(name)
+    raw = raw_identifiers(t, name)
+    sm = sigmap.filter(sigmap.table_name == name)
+    if lone_only:
+        sm = sm.filter(sm.customer_id.isnull())
+    sm = sm.select(
+        *raw, sm_source="source", sm_customer_id="customer_id", sm_rule="rule", sm_probability="match_probability"
+    )
+    preds = [t.source.cast("string").identical_to(sm.sm_source)] + [v.identical_to(sm[c]) for c, v in raw.items()]
+    j = t.join(sm, preds)
+    row_key = ibis.literal(name + "|") + j.source + "|" + j[key_column(name)].cast("string").fill_null("")
+    drop = [c for c in j.columns if c.startswith("sm_") or c in SIG_RAW]  # the signature's copies
+    return j.mutate(
+        customer_id=ibis.coalesce(j.sm_customer_id, ibis.literal("A") + row_key.hexdigest("md5").substr(0, 12)),
+        rule=j.sm_rule,
+        match_probability=j.sm_probability,
+    ).drop(*drop)
+
+
+def _linked_rows(ws: Workspace, sigmap: ibis.Table, name: str) -> ibis.Table:
+    """``identity_links`` rows of table ``name``."""
+    j = _with_customer(ws, sigmap, name)
+    return j.select(
+        table_name=ibis.literal(name),
+        source=j.source.cast("string"),
+        record_key=j[key_column(name)].cast("string"),
+        customer_id="customer_id",
+        rule="rule",
+        match_probability=j.match_probability.cast("float64"),
+    )
+
+
+def write_identity_links(ws: Workspace, sigmap: ibis.Table) -> ibis.Table:
+    """Write ``identity_links`` (one row for every row of every linked table) and return it."""
+    ws.write("identity_links", union([_linked_rows(ws, sigmap, name) for name in present(ws)]))
+    return ws.table("identity_links")
+
+
+def lone_rows(ws: Workspace, sigmap: ibis.Table) -> ibis.Table:
+    """``customer_id, source, ts, c_email`` of the rows with no usable identifier (each its own anonymous
+    customer), over every linked table; ``c_email`` is the raw address outside events, for the enrichment match."""
+    parts = []
+    for name in present(ws):
+        j = _with_customer(ws, sigmap, name, lone_only=True)
+        email = j.email.cast("string") if "email" in j.columns and name != "events" else ibis.null("string")
+        parts.append(j.select("customer_id", source=j.source.cast("string"), ts=row_base(j, name)["ts"], c_email=email))
+    return union(parts)
+
+
+def _touchpoint_columns(name: str, t: ibis.Table) -> dict[str, ibis.Value]:
+    """What a row of ``name`` says in the stream; every other touchpoint column is null."""
+    if name == "events":
+        return dict(channel=t.channel, event=t.event, campaign=t.campaign, amount=t.revenue)
+    if name == "orders":
+        return dict(
+            channel=t.channel,
+            event=ibis.literal("order"),
+            amount=t.amount,
+            status=t.status,
+            revenue=ibis.cases((t.status == "completed", t.amount), else_=0.0),
+            return_reason=t.return_reason,
+        )
+    if name == "tickets":
+        return dict(
+            channel=t.channel,
+            event=ibis.literal("ticket"),
+            topic=t.topic,
+            resolved=t.resolved,
+            closed_at=t.closed_at.cast("timestamp"),
+            csat=t.csat.cast("int64"),
+        )
+    return dict(channel=ibis.literal("survey"), event=ibis.literal("survey"), nps=t.nps.cast("int64"))
+
+
+def write_touchpoints(ws: Workspace, sigmap: ibis.Table) -> None:
+    """The unified stream: every event, order, ticket and survey with its customer, ordered by time."""
+    parts = []
+    for name in ("events", "orders", "tickets", "surveys"):
+        if not ws.has(name):
+            continue
+        t = _with_customer(ws, sigmap, name)
+        cols = dict(
+            customer_id=t.customer_id,
+            ts=t[TABLES[name].time_column].cast("timestamp"),
+            table_name=ibis.literal(name),
+            source=t.source,
+            record_key=t[key_column(name)],
+            **_touchpoint_columns(name, t),
+        )
+        parts.append(t.select(**{c: cols.get(c, ibis.null(typ)) for c, typ in _TOUCHPOINT_SCHEMA.items()}))
+    if not parts:  # contacts only: an empty stream with the right columns
+        ws.backend.create_table("touchpoints", schema=ibis.schema(_TOUCHPOINT_SCHEMA), overwrite=True)
+        return
+    tp = union(parts, distinct=False)
+    ws.write("touchpoints", tp.order_by(["customer_id", "ts", "table_name", "source", "record_key"]))
+
+
+def previous_links(ws: Workspace) -> ibis.Table | None:
+    """The last run's ``table_name, source, record_key, old_id`` (scratch ``_unify_prev``), if there was one."""
+    if not ws.has("identity_links"):
+        return None
+    old = ws.table("identity_links")
+    return ws.scratch("_unify_prev", old.select("table_name", "source", "record_key", old_id=old.customer_id))
+
+
+def write_changes(ws: Workspace, links: ibis.Table, prev: ibis.Table | None) -> pd.DataFrame:
+    """Customers merged or split since the previous run, written to ``unify_changes``.
+
+    A merge: one new customer holds rows of several previous customers. A split: the rows of one previous
+    customer went to several new ones. Ids of customers whose rows did not change stay the same.
+    """
+    cols = {"change": "string", "old_customer_id": "string", "new_customer_id": "string", "rows": "int64"}
+    out = pd.DataFrame({c: pd.Series(dtype=t) for c, t in cols.items()})
+    if prev is not None:
+        j = links.join(prev, ["table_name", "source", "record_key"])
+        pairs = j.group_by([j.old_id, j.customer_id]).aggregate(rows=j.count()).to_pandas()
+        pairs = pairs.rename(columns={"old_id": "old_customer_id", "customer_id": "new_customer_id"})
+        n_old = pairs.groupby("new_customer_id")["old_customer_id"].transform("nunique")
+        n_new = pairs.groupby("old_customer_id")["new_customer_id"].transform("nunique")
+        merged = pairs[n_old > 1].assign(change="merge")
+        split = pairs[n_new > 1].assign(change="split")
+        out = pd.concat([out, merged, split], ignore_index=True)[list(cols)].astype(cols)
+        out = out.sort_values(["change", "new_customer_id", "old_customer_id"], ignore_index=True)
+    ws.write("unify_changes", out)
+    return out
+
+
+def rows_by_rule(workspace: str | Path | Workspace) -> pd.DataFrame:
+    """How the source rows were linked: ``rule, rows`` (int64), one row per rule, sorted by rule.
+
+    The one definition of "rows by rule" (computed in the engine from ``identity_links``): :func:`unify`'s
+    ``UnifyResult.rules``, the report and the notebooks show this. Rules: ``contact_record``, ``email``,
+    ``phone``, ``anonymous_id`` (the row's strongest usable identifier), ``probabilistic`` (its component
+    was joined by a probabilistic match) and ``no_identifier`` (its own anonymous customer).
+    """
+    with opened(workspace, read_only=True) as ws:
+        lk = ws.table("identity_links")
+        out = lk.group_by("rule").aggregate(rows=lk.count().cast("int64")).to_pandas()
+    return out.sort_values("rule", ignore_index=True)
+
+
+def source_overlap(workspace: str | Path | Workspace) -> pd.DataFrame:
+    """Which systems know which customers: customers known to each pair of sources (engine query).
+
+    Returns ``source_a, source_b, customers`` (the diagonal is each source's own count), known customers only.
+    """
+    with opened(workspace, read_only=True) as ws:
+        lk = ws.table("identity_links")
+        cs = lk.filter(lk.customer_id.startswith("C")).select("customer_id", "source").distinct()
+        other = cs.view()
+        j = cs.join(other, cs.customer_id == other.customer_id)
+        out = (
+            j.group_by([cs.source.name("source_a"), other.source.name("source_b")])
+            .aggregate(customers=j.count())
+            .to_pandas()
+        )
+    return out.sort_values(["source_a", "source_b"], ignore_index=True)

@@ -1,0 +1,217 @@
+"""The whole step: :func:`unify` runs signatures, guard and graph, probabilistic matching, customer ids,
+``identity_links``, ``customers``, ``touchpoints`` and the reports, and returns a :class:`UnifyResult`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import ibis
+import pandas as pd
+
+from cxlib.engine import Workspace, opened
+from cxlib.unify.config import UnifyConfig
+from cxlib.unify.golden import write_customers
+from cxlib.unify.graph import identity_graph
+from cxlib.unify.links import (
+    assign_customers,
+    previous_links,
+    rows_by_rule,
+    write_changes,
+    write_identity_links,
+    write_touchpoints,
+)
+from cxlib.unify.probabilistic import match_components, merge_map
+
+__all__ = ["UnifyResult", "unify"]
+
+
+@dataclass
+class UnifyResult:
+    """What :func:`unify` did: ``summary`` (one row), ``rules`` (rows per rule), ``demoted``, ``matches``,
+    and ``changes`` since the previous run (``change, old_customer_id, new_customer_id, rows``)."""
+
+    summary: pd.DataFrame
+    rules: pd.DataFrame
+    demoted: pd.DataFrame
+    matches: pd.DataFrame
+    changes: pd.DataFrame
+
+    def __str__(self) -> str:
+        s = self.summary.iloc[0]
+        lines = [
+            f"rows in {int(s['rows']):,} -> customers {int(s['customers']):,} "
+            f"({int(s['known_customers']):,} known, {int(s['anonymous_customers']):,} anonymous)",
+            f"identity graph: {int(s['components']):,} components in {int(s['iterations'])} rounds; "
+            f"{int(s['probabilistic_merges']):,} probabilistic merges; {len(self.demoted):,} identifiers demoted",
+            "",
+            "rows by rule:",
+            self.rules.to_string(index=False),
+        ]
+        if len(self.demoted):
+            lines += ["", "demoted identifiers (largest first):", self.demoted.head(10).to_string(index=False)]
+        lines += [
+            "",
+            f"quarantined at load: {int(s['quarantined_rows']):,} rows (table quarantine)",
+            f"since the last run: {int(s['customers_merged_since_last_run']):,} customers merged, "
+            f"{int(s['customers_split_since_last_run']):,} split (table unify_changes)",
+        ]
+        return "\n".join(lines)
+
+
+def unify(
+    workspace: str | Path | Workspace,
+    config: UnifyConfig | None = None,
+    *,
+    probabilistic: bool | None = None,
+    progress: bool = False,
+    incremental: bool = False,
+) -> UnifyResult:
+    """Resolve every source row to one customer and write ``identity_links``, ``customers``, ``touchpoints``.
+
+    Parameters
+    ----------
+    workspace : folder, .duckdb file or Workspace
+        A loaded workspace (``cx load``).
+    config : UnifyConfig, optional
+    probabilistic : bool, optional
+        Override ``config.probabilistic``.
+    progress : bool
+        Progress bars for the long stages.
+    incremental : bool
+        Score only contact records that are new since the last run against the existing ones (and each
+        other) with the model that run trained; pairs of existing records keep their scores. The identity
+        graph is always recomputed in full (it is cheap in the engine), so ids stay stable either way.
+
+    Returns
+    -------
+    UnifyResult
+    """
+    cfg = config or UnifyConfig()
+    if probabilistic is not None:
+        cfg = dataclasses.replace(cfg, probabilistic=probabilistic)
+    with opened(workspace) as ws:
+        return _unify(ws, cfg, progress, incremental)
+
+
+class _Phases:
+    """With ``progress``, one line per finished phase of unify and its duration (on stderr)."""
+
+    def __init__(self, on: bool) -> None:
+        self.on, self.t0 = on, time.perf_counter()
+
+    def done(self, what: str) -> None:
+        if self.on:
+            peak = ""
+            try:
+                import resource
+
+                peak = f" (peak memory so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB)"
+            except ImportError:  # Windows
+                pass
+            print(f"unify: {what} in {time.perf_counter() - self.t0:.1f}s{peak}", file=sys.stderr, flush=True)
+        self.t0 = time.perf_counter()
+
+
+def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool, incremental: bool = False) -> UnifyResult:
+    phase = _Phases(progress)
+    nodes, demoted, iterations = identity_graph(ws, cfg, progress=progress)
+    phase.done("identifiers, over-merge guard and identity graph")
+    # component merges from probabilistic matches (small: contact records only)
+    candidates, matches = match_components(ws, cfg, nodes, incremental)
+    merge = merge_map(matches).astype({"component": "string", "cluster": "string", "match_probability": "float64"})
+    merge = ws.scratch("_unify_merge", merge)
+    phase.done("probabilistic matching")
+    # every signature -> its component -> cluster -> customer; rows follow their signature
+    sigmap = assign_customers(ws, ws.table("_unify_sig"), merge)
+    prev = previous_links(ws)
+    links = write_identity_links(ws, sigmap)
+    phase.done("every row to its customer (identity_links)")
+    changes = write_changes(ws, links, prev)
+    if prev is not None:
+        phase.done("merges and splits since the last run (unify_changes)")
+    write_customers(ws, sigmap, cfg)
+    phase.done("golden records (customers)")
+    write_touchpoints(ws, sigmap)
+    phase.done("touchpoints")
+    _write_identifiers(ws, sigmap, demoted)
+    demoted_df = _write_reports(ws, demoted, candidates)
+    rules = rows_by_rule(ws)
+    summary = _summary(ws, sigmap, rules, nodes, iterations, len(matches), len(demoted_df), changes)
+    ws.drop_scratch()
+    return UnifyResult(summary, rules, demoted_df, matches, changes)
+
+
+def _write_identifiers(ws: Workspace, sigmap: ibis.Table, demoted: ibis.Table) -> None:
+    """``unify_identifiers``: every usable identifier with its customer and rows, for lookups by a value that
+    is not the golden one."""
+    ids = ws.table("_unify_ids").anti_join(demoted, ["id_type", "id_value"])
+    ids = ids.join(sigmap.filter(sigmap.customer_id.notnull()).select("sid", "customer_id", "rows"), "sid")
+    ws.write(
+        "unify_identifiers",
+        ids.group_by(["id_type", "id_value", "customer_id"])
+        .aggregate(rows=ids.rows.sum().cast("int64"))
+        .order_by(["id_type", "id_value", "customer_id"]),
+    )
+
+
+def _write_reports(ws: Workspace, demoted: ibis.Table, candidates: pd.DataFrame) -> pd.DataFrame:
+    """``unify_demoted`` (with the reason, largest first; returned) and ``unify_matches`` (every scored pair)."""
+    demoted_df = demoted.to_pandas().sort_values(
+        ["records", "id_type", "id_value"], ascending=[False, True, True], ignore_index=True
+    )
+    demoted_df["reason"] = (
+        "shared by "
+        + demoted_df["records"].astype(str)
+        + " contact records (limit "
+        + demoted_df["limit"].astype(str)
+        + " for "
+        + demoted_df["id_type"]
+        + ")"
+    )
+    ws.write("unify_demoted", demoted_df.astype({"id_type": "string", "id_value": "string", "reason": "string"}))
+    types = {"record_a": "string", "record_b": "string", "component_a": "string", "component_b": "string"}
+    ws.write("unify_matches", candidates.astype({**types, "match_probability": "float64", "accepted": "bool"}))
+    return demoted_df
+
+
+def _quarantined(ws: Workspace) -> int:
+    if not ws.has("quarantine"):
+        return 0
+    q = ws.table("quarantine")
+    q = q.filter(q.action == "quarantined").select("table_name", "source_file", "row").distinct()
+    return int(q.count().to_pyarrow().as_py())
+
+
+def _summary(
+    ws: Workspace,
+    sigmap: ibis.Table,
+    rules: pd.DataFrame,
+    nodes: ibis.Table,
+    iterations: int,
+    merges: int,
+    demoted: int,
+    changes: pd.DataFrame,
+) -> pd.DataFrame:
+    """The one-row ``UnifyResult.summary``."""
+    cust = ws.table("customers")
+    summ = cust.aggregate(customers=cust.count(), anonymous_customers=cust.is_anonymous.sum()).to_pandas()
+    row = {
+        "rows": int(sigmap.rows.sum().to_pyarrow().as_py()),
+        "rows_linked": int(rules["rows"].sum()),
+        "customers": int(summ.loc[0, "customers"]),
+        "known_customers": int(summ.loc[0, "customers"] - summ.loc[0, "anonymous_customers"]),
+        "anonymous_customers": int(summ.loc[0, "anonymous_customers"]),
+        "components": int(nodes.component.nunique().to_pyarrow().as_py()),
+        "iterations": iterations,
+        "probabilistic_merges": merges,
+        "demoted_identifiers": demoted,
+        "quarantined_rows": _quarantined(ws),
+        "customers_merged_since_last_run": int((changes["change"] == "merge").sum()),
+        "customers_split_since_last_run": int((changes["change"] == "split").sum()),
+    }
+    return pd.DataFrame([row])
