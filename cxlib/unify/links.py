@@ -224,7 +224,7 @@ def write_touchpoints(ws: Workspace, sigmap: ibis.Table) -> None:
         )
         parts.append(t.select(**{c: cols.get(c, ibis.null(typ)) for c, typ in _TOUCHPOINT_SCHEMA.items()}))
     if not parts:  # contacts only: an empty stream with the right columns
-        ws.backend.create_table("touchpoints", schema=ibis.schema(_TOUCHPOINT_SCHEMA), overwrite=True)
+        ws.write("touchpoints", ibis.memtable(pd.DataFrame(columns=list(_TOUCHPOINT_SCHEMA))).cast(_TOUCHPOINT_SCHEMA))
         return
     tp = union(parts, distinct=False)
     ws.write("touchpoints", tp.order_by(["customer_id", "ts", "table_name", "source", "record_key"]))

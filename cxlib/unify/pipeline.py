@@ -94,7 +94,7 @@ def unify(
     cfg = config or UnifyConfig()
     if probabilistic is not None:
         cfg = dataclasses.replace(cfg, probabilistic=probabilistic)
-    with opened(workspace) as ws:
+    with opened(workspace) as ws, ws.step("unify"):  # every output swaps in together, or none does
         return _unify(ws, cfg, progress, incremental)
 
 
