@@ -1,5 +1,6 @@
 """Personas: features on hand-made customers, the estimator contract, recovery of the generator's personas,
-stability, value models, engine parity (DuckDB and Spark) for features and assignment."""
+stability, engine parity (DuckDB and Spark) for features and assignment, the personas table. The value models
+(re-exported by cxlib.personas) are tested in tests/test_value.py."""
 
 from __future__ import annotations
 
@@ -210,74 +211,6 @@ def test_charts():
     assert fig.data[0].text[0].startswith("c")
 
 
-# --- value ----------------------------------------------------------------------------------------------------------
-
-
-def _simulate_bgnbd(n: int, r: float, alpha: float, a: float, b: float, seed: int) -> pd.DataFrame:
-    """Customers from the BG/NBD story: Poisson purchases at a gamma rate, dropout after each repeat purchase."""
-    rng = np.random.default_rng(seed)
-    lam, p, T = rng.gamma(r, 1 / alpha, n), rng.beta(a, b, n), rng.uniform(6, 24, n)
-    x, tx = np.zeros(n), np.zeros(n)
-    for i in range(n):
-        t = 0.0
-        while (t := t + rng.exponential(1 / lam[i])) <= T[i]:
-            x[i], tx[i] = x[i] + 1, t
-            if rng.random() < p[i]:
-                break
-    spend = rng.gamma(3, 10, n)
-    day = 30.4375
-    return pd.DataFrame(
-        {
-            "customer_id": np.arange(n).astype(str),
-            "frequency": x + 1,
-            "monetary": (x + 1) * spend,
-            "days_since_first_order": T * day,
-            "days_since_order": (T - tx) * day,
-        }
-    )
-
-
-def test_bgnbd_recovers_known_parameters():
-    pv = personas.predicted_value(_simulate_bgnbd(3000, r=0.8, alpha=2.0, a=1.2, b=3.5, seed=0))
-    got = pv.attrs["params"]
-    for name, true in {"r": 0.8, "alpha": 2.0, "a": 1.2, "b": 3.5}.items():
-        assert got[name] == pytest.approx(true, rel=0.25), name
-
-
-def test_value_tiers_observed_and_predicted(workspace):
-    with cxlib.connect(workspace, read_only=True) as ws:
-        f = personas.customer_features(ws, anonymous=False)
-    obs = personas.value_tiers(f, "observed", top=0.2)
-    buyers = f["monetary"] > 0
-    assert obs.loc[buyers.to_numpy(), "tier"].eq("high").mean() == pytest.approx(0.2, abs=0.01)
-    assert (obs.loc[~buyers.to_numpy(), "tier"] == "rest").all()
-    pred = personas.value_tiers(f, "predicted")
-    assert (pred["value"] >= 0).all() and (pred.loc[(f["frequency"] == 0).to_numpy(), "value"] == 0).all()
-    lab = pd.DataFrame({"customer_id": f["customer_id"], "persona_name": np.where(f["share_app"] > 0.2, "A", "B")})
-    ct = personas.persona_value_crosstab(lab, obs)
-    assert ct[["high", "rest"]].to_numpy().sum() == len(f) and ct["value_share"].sum() == pytest.approx(1.0)
-
-
-@pytest.mark.slow
-def test_predicted_value_beats_past_revenue_on_the_next_year(workspace):
-    """Fit on the first 12 months, predict the next 12: ranks future revenue better than past revenue does."""
-    from scipy.stats import spearmanr
-
-    with cxlib.connect(workspace, read_only=True) as ws:
-        tp = ws.table("touchpoints")
-        end = pd.Timestamp(tp.ts.max().execute())
-        cut = end - pd.DateOffset(months=12)
-        f = personas.customer_features(ws, as_of=cut, anonymous=False)
-        done = tp.filter((tp.table_name == "orders") & (tp.ts > cut) & (tp.status == "completed"))
-        future = done.group_by("customer_id").aggregate(future=done.amount.sum()).to_pandas()
-    pv = personas.predicted_value(f).merge(future, on="customer_id", how="left").fillna({"future": 0.0})
-    b = pv[(f["frequency"] > 0).to_numpy()]
-    rho_pred = spearmanr(b["predicted_value"], b["future"]).statistic
-    rho_past = spearmanr(f.loc[f["frequency"] > 0, "monetary"], b["future"]).statistic
-    assert rho_pred > rho_past and rho_pred > 0.45
-    assert b["predicted_value"].sum() == pytest.approx(b["future"].sum(), rel=0.25)
-
-
 # --- recovery of the generator's personas -----------------------------------------------------------------------------
 
 
@@ -368,6 +301,7 @@ def test_gmm_assignment_equals_predict(duckdb_features):
 # --- the personas table ----------------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_write_personas(tmp_path, workspace):
     folder = tmp_path / "ws"
     shutil.copytree(workspace, folder)
@@ -391,3 +325,31 @@ def test_write_personas(tmp_path, workspace):
         "3 personas written to table personas" in r.output
         and "Example: cx personas" in CliRunner().invoke(app, ["personas", "--help"]).output
     )
+
+
+def test_too_few_buyers_names_table_cause_and_fix():
+    """Issue 15, item 17: a workspace with orders but none completed before as_of is told what was found."""
+    ws = cxlib.connect()
+    ws.write("touchpoints", HAND)
+    with pytest.raises(cxlib.DataError) as e:
+        personas.write_personas(ws, as_of="2023-12-31")
+    msg = str(e.value)
+    assert "table touchpoints" in msg and "0 customer(s) with a completed order up to as_of=2023-12-31" in msg
+    assert "status 'completed'" in msg and "fit_on='all'" in msg and "later as_of" in msg
+    assert not ws.has("personas") and ws.list_tables() == ["touchpoints"]  # no scratch table left behind
+    with pytest.raises(ValueError, match="fit_on"):
+        personas.write_personas(ws, fit_on="some")
+
+
+def test_cohens_d_is_one_function():
+    """The profiles' effect sizes (persona vs the rest) and compare_personas (persona vs persona) agree."""
+    from cxlib.personas.profiles import cohens_d
+
+    X = _blobs()
+    model = PersonaModel(n_personas=2, random_state=0).fit(X)
+    labels = model.labels_
+    d = cohens_d(X[labels == 0], X[labels == 1])
+    cmp = personas.compare_personas(X, model, 0, 1).set_index("feature")["effect_size"]
+    assert cmp.to_dict() == pytest.approx(d.to_dict())
+    for c in X.columns:  # with two personas, "the rest" of persona 0 is persona 1
+        assert model.profiles_.loc[0, f"d_{c}"] == pytest.approx(d[c])
