@@ -3,7 +3,8 @@
 The public API is listed in ``__all__``; modules hold one step each
 (:mod:`cxlib.schema`, :mod:`cxlib.io`, :mod:`cxlib.synth`, :mod:`cxlib.engine`, :mod:`cxlib.unify`,
 :mod:`cxlib.personas`, :mod:`cxlib.journeys`, :mod:`cxlib.simulate`, :mod:`cxlib.attribution`, :mod:`cxlib.impact`,
-:mod:`cxlib.report`, and :mod:`cxlib.case`, the hiring case).
+:mod:`cxlib.value` (customer value: BG/NBD, Gamma-Gamma, tiers), :mod:`cxlib.report`, :mod:`cxlib.case`, the
+hiring case, and :mod:`cxlib.lineage`, what each step built from what).
 
 Examples
 --------
@@ -18,7 +19,7 @@ True
 True
 """
 
-from cxlib import attribution, case, engine, impact, io, journeys, personas, report, schema, simulate, synth, unify
+from cxlib import attribution, case, engine, impact, io, journeys, lineage, personas, report, schema, simulate, synth, unify, value
 from cxlib.engine import Workspace, connect
 from cxlib.io import LoadReport, load, validate
 from cxlib.schema import TABLES, DataError
@@ -37,6 +38,7 @@ __all__ = [
     "impact",
     "io",
     "journeys",
+    "lineage",
     "load",
     "personas",
     "report",
@@ -45,4 +47,5 @@ __all__ = [
     "synth",
     "unify",
     "validate",
+    "value",
 ]

@@ -80,7 +80,8 @@ def write_personas(
             model = PersonaModel(random_state=random_state)
         model.fit(fit_frame)
         table = _personas_table(assign(model, feats), feats, _high_value_threshold(fit_frame), prospects)
-        ws.write("personas", table.order_by("customer_id"))
+        with ws.step("personas"):  # the table and its lineage row swap in together
+            ws.write("personas", table.order_by("customer_id"))
         ws.drop_scratch()
         return model, model.profiles_
 
