@@ -19,7 +19,22 @@ True
 True
 """
 
-from cxlib import attribution, case, engine, impact, io, journeys, lineage, personas, report, schema, simulate, synth, unify, value
+from cxlib import (
+    attribution,
+    case,
+    engine,
+    impact,
+    io,
+    journeys,
+    lineage,
+    personas,
+    report,
+    schema,
+    simulate,
+    synth,
+    unify,
+    value,
+)
 from cxlib.engine import Workspace, connect
 from cxlib.io import LoadReport, load, validate
 from cxlib.schema import TABLES, DataError
