@@ -4,12 +4,13 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 ARGS   ?=
 
-.PHONY: demo app test lint system-deps bench clean help
+.PHONY: demo app test fast lint system-deps bench clean help
 
 help:
 	@echo "make demo [ARGS=--no-serve]   build the demo workspace in data/demo and serve the notebooks"
 	@echo "make app [ARGS=...]           serve data/demo's notebooks read-only as apps (cx app; ARGS=--help for options)"
 	@echo "make test                     install everything the tests need and run the whole suite"
+	@echo "make fast                     the inner loop: ruff and the tests not marked slow"
 	@echo "make lint                     ruff"
 	@echo "make bench                    benchmarks/bench_generate.py"
 
@@ -38,6 +39,10 @@ system-deps:
 test: $(VENV)/.installed-test system-deps
 	$(BIN)/ruff check cxlib tests benchmarks notebooks
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+fast: $(VENV)/.installed-test
+	$(BIN)/ruff check cxlib tests benchmarks notebooks
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check cxlib tests benchmarks notebooks
