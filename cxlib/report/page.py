@@ -30,6 +30,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from cxlib.report.personal import PersonalTerms
 from cxlib.report.privacy import (
     COUNT_COLUMNS,
     DIRECT_IDENTIFIERS,
@@ -89,21 +90,27 @@ class Report:
     sources: Sequence[str] | None = None
     min_group_size: int = 10
     include_pii: bool = False
+    personal: PersonalTerms = field(default_factory=PersonalTerms)
     blocks: list[_Block] = field(default_factory=list)
     privacy_notes: list[str] = field(default_factory=list)
     _figures: int = 0
 
     # -- building blocks -------------------------------------------------------------------------------
 
+    def _redact(self, text: str) -> str:
+        """``text`` with e-mails, phones and the workspace's own names, streets and postcodes masked."""
+        return self.personal.redact(redact_text(text))
+
     def section(self, name: str) -> None:
         """Start a section: a heading and an entry in the table of contents."""
+        name = name if self.include_pii else self._redact(name)
         anchor = f"s{sum(b.kind == 'section' for b in self.blocks) + 1}"
         self.blocks.append(_Block("section", f'<h2 id="{anchor}">{_html.escape(name)}</h2>', anchor, name))
 
     def markdown(self, text: str) -> None:
         """Add prose written in Markdown (tables and fenced code supported)."""
         if not self.include_pii:
-            text = redact_text(text)
+            text = self._redact(text)
         self.blocks.append(_Block("markdown", _markdown.markdown(text, extensions=["tables", "fenced_code"])))
 
     def metric(self, label: str, value: Any, delta: Any = None) -> None:
@@ -115,8 +122,8 @@ class Report:
         else:
             shown = str(value)
         if not self.include_pii:
-            label, shown = redact_text(label), redact_text(shown)
-            delta = None if delta is None else redact_text(str(delta))
+            label, shown = self._redact(label), self._redact(shown)
+            delta = None if delta is None else self._redact(str(delta))
         d = ""
         if delta is not None:
             sign = "neg" if str(delta).lstrip().startswith(("-", "−")) else "pos"
@@ -147,6 +154,8 @@ class Report:
         spec = fig.to_plotly_json()
         if not self.include_pii:
             spec = _redact_json(spec)
+            if self.personal:
+                spec = _map_strings(spec, self.personal.redact)
         fig = go.Figure(spec)
         self._figures += 1
         div = pio.to_html(
@@ -156,7 +165,7 @@ class Report:
             div_id=f"fig{self._figures}",
             config={"displaylogo": False, "responsive": True},
         )
-        caption = caption if self.include_pii else redact_text(caption)
+        caption = caption if self.include_pii else self._redact(caption)
         cap = f"<figcaption>{_html.escape(caption)}</figcaption>" if caption else ""
         self.blocks.append(_Block("figure", f"<figure>{div}{cap}</figure>"))
 
@@ -180,9 +189,12 @@ class Report:
                 )
             for c in df.columns:
                 if df[c].dtype == object or pd.api.types.is_string_dtype(df[c]):
-                    df[c] = df[c].map(lambda v: redact_text(v) if isinstance(v, str) else v)
-        if count is None:
-            count = next((c for c in COUNT_COLUMNS if c in df.columns), None)
+                    df[c] = df[c].map(lambda v: self._redact(v) if isinstance(v, str) else v)
+            df.columns = [self._redact(str(c)) for c in df.columns]
+        if count is None:  # a named count column, else any column that counts customers by its name
+            count = next((c for c in COUNT_COLUMNS if c in df.columns), None) or next(
+                (c for c in df.columns if str(c).lower().endswith("customers")), None
+            )
         if count is not None and self.min_group_size > 0 and count in df.columns:
             df, note = _merge_small(df, count, self.min_group_size)
             if note:
@@ -190,7 +202,7 @@ class Report:
         total = len(df)
         shown = df.head(max_rows)
         more = f'<p class="note">First {max_rows:,} of {total:,} rows.</p>' if total > max_rows else ""
-        caption = caption if self.include_pii else redact_text(caption)
+        caption = caption if self.include_pii else self._redact(caption)
         cap = f"<caption>{_html.escape(caption)}</caption>" if caption else ""
         head = "".join(f"<th>{_html.escape(str(c))}</th>" for c in shown.columns)
         rows = []
@@ -216,7 +228,8 @@ class Report:
         if self.as_of is not None:
             meta.insert(0, f"Data as of {pd.Timestamp(self.as_of).date().isoformat()}")
         if self.sources:
-            meta.append("Sources: " + ", ".join(_html.escape(str(s)) for s in self.sources))
+            shown = [str(s) if self.include_pii else self._redact(str(s)) for s in self.sources]
+            meta.append("Sources: " + ", ".join(_html.escape(s) for s in shown))
         toc = "".join(
             f'<li><a href="#{b.anchor}">{_html.escape(b.title)}</a></li>' for b in self.blocks if b.kind == "section"
         )
@@ -235,7 +248,7 @@ class Report:
         privacy = self._privacy_html()
         plotly_js = get_plotlyjs() if self._figures else ""
         return _asset("page.html").format(
-            title=_html.escape(self.title),
+            title=_html.escape(self.title if self.include_pii else self._redact(self.title)),
             meta=" · ".join(meta),
             toc=f'<nav><h2>Contents</h2><ol>{toc}<li><a href="#privacy">Privacy</a></li></ol></nav>' if toc else "",
             body="\n".join(body),
@@ -268,6 +281,17 @@ class Report:
         lines += [_html.escape(n) for n in dict.fromkeys(self.privacy_notes)]
         items = "".join(f"<li>{x}</li>" for x in lines)
         return f'<section id="privacy"><h2>Privacy</h2><ul>{items}</ul></section>'
+
+
+def _map_strings(obj: Any, f: Any) -> Any:
+    """``obj`` (JSON-like) with ``f`` applied to every string in it."""
+    if isinstance(obj, str):
+        return f(obj)
+    if isinstance(obj, dict):
+        return {k: _map_strings(v, f) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [_map_strings(v, f) for v in obj]
+    return obj
 
 
 def _figure_title(fig: go.Figure) -> str:

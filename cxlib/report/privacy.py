@@ -36,7 +36,7 @@ COUNT_COLUMNS: tuple[str, ...] = ("customers", "n_customers", "size", "people", 
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 # international or national phone numbers: 9+ digits with optional spaces, dots, dashes, brackets
-_PHONE = re.compile(r"(?<![\w.])(?:\+|00)?\d[\d\s().\-]{7,}\d(?![\w.])")
+_PHONE = re.compile(r"(?<![\w.])(?:\+|00)?\d[\d\s().\-]{7,}\d(?!\w)(?!\.\d)")
 
 
 def redact_text(text: str) -> str:

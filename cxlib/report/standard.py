@@ -21,6 +21,7 @@ from cxlib import lineage
 from cxlib.engine import Workspace, opened
 from cxlib.report.inputs import attribution_paths
 from cxlib.report.page import Report
+from cxlib.report.personal import PersonalTerms
 
 __all__ = ["standard_report"]
 
@@ -84,6 +85,7 @@ def standard_report(
             sources=sorted(by_source["source"].astype(str).unique()),
             min_group_size=min_group_size,
             include_pii=include_pii,
+            personal=PersonalTerms() if include_pii else PersonalTerms.from_workspace(ws),
         )
         glance: list[str] = []  # one headline per section, gathered into "At a glance" at the top
         stale = lineage.stale_steps(ws)

@@ -1,0 +1,112 @@
+"""The workspace's own personal data, found in free text: full names, streets and postcodes its contacts hold.
+
+:func:`~cxlib.report.privacy.redact_text` masks what has a shape (e-mail addresses, phone numbers). A name or a
+street has none: ``"Jane Doe"`` is only personal because a contact is called that. :class:`PersonalTerms` holds
+those values (normalised, in sets) and masks them wherever they appear in a label or a text of a shared output:
+a full name (forename then surname), a street as written in the contacts, a postcode with or without its space.
+
+Examples
+--------
+>>> terms = PersonalTerms.from_frame(pd.DataFrame({
+...     "first_name": ["Jane"], "last_name": ["Doe"], "street": ["12 Mill Lane"], "postcode": ["LS1 4AB"]}))
+>>> terms.redact("Jane Doe of 12 mill lane, LS14AB, called about Deal seekers")
+'[name] of [street], [postcode], called about Deal seekers'
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+__all__ = ["PersonalTerms"]
+
+_WORD = re.compile(r"[^\W\d_][\w'\-]*|\d+[A-Za-z]?", re.UNICODE)
+_POSTCODE_LIKE = re.compile(r"\b[A-Za-z0-9]{2,5}(?:[ \-]?[A-Za-z0-9]{2,4})?\b")
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _pc(text: str) -> str:
+    return re.sub(r"[\s\-]", "", text.upper())
+
+
+@dataclass(frozen=True)
+class PersonalTerms:
+    """Full names, streets and postcodes to mask (see the module docstring). Empty: masks nothing."""
+
+    names: frozenset[tuple[str, str]] = field(default_factory=frozenset)
+    streets: frozenset[str] = field(default_factory=frozenset)
+    postcodes: frozenset[str] = field(default_factory=frozenset)
+
+    @classmethod
+    def from_frame(cls, contacts: pd.DataFrame) -> PersonalTerms:
+        """The terms of a contacts frame (columns ``first_name``, ``last_name``, ``street``, ``postcode``)."""
+
+        def col(c: str) -> pd.Series:
+            return contacts[c].dropna().astype(str) if c in contacts else pd.Series([], dtype=str)
+
+        both = contacts[["first_name", "last_name"]].dropna() if {"first_name", "last_name"} <= set(contacts) else None
+        names = set() if both is None else {(_norm(a), _norm(b)) for a, b in both.astype(str).itertuples(index=False)}
+        streets = {_norm(s) for s in col("street") if len(s.split()) >= 2}
+        postcodes = {_pc(p) for p in col("postcode") if len(_pc(p)) >= 5}
+        return cls(frozenset(names), frozenset(streets), frozenset(postcodes))
+
+    @classmethod
+    def from_workspace(cls, ws) -> PersonalTerms:  # noqa: ANN001 - a cxlib.engine.Workspace
+        """The terms of the workspace's ``contacts`` (distinct values, computed in the engine)."""
+        if not ws.has("contacts"):
+            return cls()
+        t = ws.table("contacts")
+        cols = [c for c in ("first_name", "last_name", "street", "postcode") if c in t.columns]
+        if not cols:
+            return cls()
+        return cls.from_frame(t.select(*cols).distinct().to_pandas())
+
+    def __bool__(self) -> bool:
+        return bool(self.names or self.streets or self.postcodes)
+
+    def redact(self, text: str) -> str:
+        """``text`` with every full name, street and postcode of the contacts masked."""
+        if not self or not text:
+            return text
+        text = self._streets(text) if self.streets else text
+        text = self._names(text) if self.names else text
+        if self.postcodes:
+            text = _POSTCODE_LIKE.sub(lambda m: "[postcode]" if _pc(m.group(0)) in self.postcodes else m.group(0), text)
+        return text
+
+    def _names(self, text: str) -> str:
+        words = list(_WORD.finditer(text))
+        spans = []
+        for a, b in zip(words, words[1:], strict=False):
+            if text[a.end() : b.start()].strip():
+                continue
+            last = _norm(b.group(0))
+            cut = 2 if last.endswith(("'s", "’s")) and (_norm(a.group(0)), last[:-2]) in self.names else 0
+            if cut or (_norm(a.group(0)), last) in self.names:
+                spans.append((a.start(), b.end() - cut))  # "Jane Doe's" keeps its "'s"
+        return _replace(text, spans, "[name]")
+
+    def _streets(self, text: str) -> str:
+        words = list(_WORD.finditer(text))
+        spans, i = [], 0
+        while i < len(words):
+            for n in range(6, 1, -1):  # longest street first
+                if i + n <= len(words):
+                    start, end = words[i].start(), words[i + n - 1].end()
+                    if _norm(text[start:end]) in self.streets:
+                        spans.append((start, end))
+                        i += n - 1
+                        break
+            i += 1
+        return _replace(text, spans, "[street]")
+
+
+def _replace(text: str, spans: list[tuple[int, int]], mask: str) -> str:
+    for start, end in sorted(spans, reverse=True):
+        text = text[:start] + mask + text[end:]
+    return text

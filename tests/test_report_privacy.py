@@ -1,0 +1,50 @@
+"""Shared reports leak nothing through labels: hostile source names, planted names and addresses, tiny groups."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from cxlib import io
+from cxlib.report import Report, standard_report
+from cxlib.report.personal import PersonalTerms
+
+TERMS = PersonalTerms.from_frame(
+    pd.DataFrame({"first_name": ["Jane"], "last_name": ["Doe"], "street": ["12 Mill Lane"], "postcode": ["LS1 4AB"]})
+)
+LEAKS = ("jane.doe", "Jane Doe", "Mill Lane", "LS1 4AB", "LS14AB", "07700 900123")
+
+
+def test_every_label_and_text_passes_the_redactor(tmp_path):
+    r = Report("Report for Jane Doe", sources=["jane.doe.export@example.com", "crm"], personal=TERMS)
+    r.section("About Jane Doe")
+    r.markdown("Jane Doe (12 Mill Lane, LS1 4AB) called 07700 900123.")
+    r.metric("Jane Doe's orders", 3)
+    r.table(pd.DataFrame({"jane.doe@x.com": ["12 mill lane", "ok"], "customers": [20, 30]}), caption="LS14AB")
+    fig = go.Figure(go.Bar(x=["Jane Doe", "crm"], y=[20, 30]))
+    fig.update_layout(title="by source: jane.doe.export@example.com")
+    r.figure(fig, caption="Jane Doe")
+    html = r.save(tmp_path / "r.html").read_text()
+    for leak in LEAKS:
+        assert leak not in html, leak
+    assert "[name]" in html and "[street]" in html and "[postcode]" in html and "[email]" in html
+
+
+def test_small_groups_are_suppressed_in_any_customer_count(tmp_path):
+    r = Report("t", personal=TERMS)
+    r.table(pd.DataFrame({"channel": ["web", "kiosk"], "active_customers": [120, 3]}), caption="channels")
+    html = r.to_html()
+    assert "kiosk" not in html and "fewer than 10 customers" in html
+
+
+def test_standard_report_redacts_a_hostile_source_and_the_contacts_own_details(tmp_path):
+    contacts = (
+        "source,record_id,first_name,last_name,email,street,postcode\n"
+        "jane.doe.export@example.com,1,Jane,Doe,jane@example.com,12 Mill Lane,LS1 4AB\n"
+        "crm,2,Ann,Lee,ann@example.com,3 High Street,M1 1AA\n"
+    )
+    (tmp_path / "contacts.csv").write_text(contacts)
+    io.load(tmp_path)
+    html = standard_report(tmp_path, sections=["customers"]).to_html()
+    for leak in (*LEAKS, "Ann Lee", "High Street", "M1 1AA"):
+        assert leak not in html, leak
