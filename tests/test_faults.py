@@ -117,3 +117,34 @@ def test_changed_inputs_make_later_steps_stale(tmp_path):
         stale = lineage.stale_steps(ws)
     assert [s.step for s in stale] == ["unify", "journeys"]
     assert "load ran again" in stale[0].reason and "cx unify" in str(stale[0])
+
+
+def _consistent(folder) -> dict[str, int]:
+    """Counts of the unify outputs, after checking that they describe one run: every touchpoint and link points
+    at an existing customer."""
+    with connect(folder, read_only=True) as ws:
+        cust = ws.table("customers").select("customer_id")
+        for name in ("touchpoints", "identity_links"):
+            t = ws.table(name)
+            orphans = t.filter(t.customer_id.notnull()).anti_join(cust, "customer_id").count().execute()
+            assert orphans == 0, f"{orphans} {name} rows point at customers that do not exist"
+        return {n: int(ws.table(n).count().execute()) for n in ("customers", "touchpoints", "identity_links")}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("phase", ["identity_links", "golden records"])
+def test_unify_killed_at_each_phase_leaves_the_previous_run(tmp_path, company, phase):
+    from cxlib import io, unify
+
+    company.write(tmp_path)
+    io.load(tmp_path)
+    unify.unify(tmp_path)
+    before = _consistent(tmp_path)
+    env = {**os.environ, "CX_TEST_KILL_AFTER": phase}
+    proc = subprocess.run([sys.executable, "-m", "cxlib.cli", "unify", str(tmp_path), "--no-progress",
+                           "--threshold", "0.5"], env=env, capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    assert _consistent(tmp_path) == before
+    with connect(tmp_path) as ws:  # the next writer starts clean
+        assert not [t for t in ws.list_tables() if t.startswith(STAGING_PREFIX)]
+    assert lineage.stale_steps(connect(tmp_path, read_only=True)) == []
