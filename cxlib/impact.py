@@ -34,11 +34,10 @@ from scipy import stats
 
 from cxlib.attribution import DEFAULT_CONVERSION, _rule
 from cxlib.engine import Workspace
-from cxlib.journeys import _require, _table
+from cxlib.journeys.inputs import DAY, as_table, require_columns
 
 __all__ = ["BEFORE_AFTER_CAVEATS", "before_after", "campaign_groups", "uplift"]
 
-_DAY = 86_400
 
 #: What a before/after comparison without a randomised holdout cannot rule out (returned and printed).
 BEFORE_AFTER_CAVEATS: tuple[str, ...] = (
@@ -126,8 +125,8 @@ def campaign_groups(
     >>> campaign_groups(tp)[["customer_id", "group", "converted", "revenue"]].values.tolist()
     [['a', 'treated', True, 25.0], ['b', 'holdout', False, 0.0]]
     """
-    t = _table(touchpoints)
-    _require(t, [path, "ts", "event", "campaign"], "touchpoints")
+    t = as_table(touchpoints)
+    require_columns(t, [path, "ts", "event", "campaign"], "touchpoints")
     rule = dict(DEFAULT_CONVERSION if outcome is None else outcome)
     in_campaign = t.campaign.fill_null("") == campaign
     sends = t.filter(in_campaign & t.event.isin([treated_event, holdout_event]))
@@ -145,7 +144,7 @@ def campaign_groups(
     hits = t.filter(_rule(t, rule)).select(_p=t[path], _ts=t.ts, _v=v)
     j = sends.left_join(hits, "_p")
     dt = j._ts.epoch_seconds() - j.sent_ts.epoch_seconds()
-    inside = (dt > 0) & (dt <= int(window_days * _DAY))
+    inside = (dt > 0) & (dt <= int(window_days * DAY))
     agg = j.group_by(["_p", "group", "sent_ts"]).aggregate(
         conversions=inside.fill_null(False).cast("int64").sum(),
         revenue=ibis.ifelse(inside.fill_null(False), j._v, 0.0).sum(),
@@ -288,12 +287,12 @@ def before_after(
     >>> ba[["metric", "treated_before", "treated_after", "control_after", "effect"]].values.tolist()
     [['conversions_per_customer', 1.0, 1.0, 0.0, 1.0], ['revenue_per_customer', 10.0, 30.0, 0.0, 30.0]]
     """
-    t = _table(touchpoints)
-    _require(t, [path, "ts"], "touchpoints")
+    t = as_table(touchpoints)
+    require_columns(t, [path, "ts"], "touchpoints")
     rule = dict(DEFAULT_CONVERSION if outcome is None else outcome)
     start = pd.Timestamp(start)
     s0 = int(start.timestamp())
-    span = int(days * _DAY)
+    span = int(days * DAY)
     sec = t.ts.epoch_seconds()
     pre, post = (sec >= s0 - span) & (sec < s0), (sec >= s0) & (sec < s0 + span)
     is_out = _rule(t, rule)
@@ -318,7 +317,7 @@ def before_after(
         + "|"
         + _bucket(per.rev_before, [1e-9, 100, 500]).astype(str)
         + "|"
-        + _bucket((s0 - per.last_before) / _DAY, [30, 60]).astype(str)
+        + _bucket((s0 - per.last_before) / DAY, [30, 60]).astype(str)
     )
     tr, co = per[per._treated], per[~per._treated]
     matched = tr[tr._stratum.isin(set(co._stratum))]
