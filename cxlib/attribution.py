@@ -350,8 +350,6 @@ def markov(paths: pd.DataFrame, order: int = 1, sep: str = _SEP) -> pd.DataFrame
     >>> markov(paths).round(4).to_dict("list")  # doctest: +NORMALIZE_WHITESPACE
     {'channel': ['a', 'b'], 'removal_effect': [0.3333, 1.0], 'conversions': [0.5, 1.5], 'value': [10.0, 30.0]}
     """
-    from scipy import sparse
-
     if int(order) < 1:
         raise ValueError(f"order must be 1 or more, not {order}")
     order = int(order)
@@ -365,7 +363,25 @@ def markov(paths: pd.DataFrame, order: int = 1, sep: str = _SEP) -> pd.DataFrame
     base = C + 1
     if base**order >= 2**62:
         raise ValueError(f"order {order} with {C} channels has too many states")
-    # state id: the last `order` channel codes (+1, 0 = before the path's start), as base-(C+1) digits
+    uniq, state = _states(codes, pos, order, base)
+    Q, r, s0 = _chain(p, row, pos, state, len(uniq))
+    p_full = _absorb(Q, r, s0)
+    # which channels each state holds (its non-zero digits)
+    digits = np.stack([(uniq // base**lag) % base for lag in range(order)], axis=1) - 1
+    effect = np.zeros(C)
+    for c in range(C):
+        keep = ~(digits == c).any(axis=1)
+        effect[c] = 1.0 - _absorb(Q, r, s0, keep) / p_full
+    effect = np.clip(effect, 0.0, 1.0)  # rounding can leave -1e-16
+    share = effect / effect.sum() if effect.sum() > 0 else np.zeros(C)
+    return _output(names, share, totals, effect)
+
+
+def _states(codes: np.ndarray, pos: np.ndarray, order: int, base: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each touch's Markov state: the distinct state ids (sorted) and each touch's index into them.
+
+    A state id is the last ``order`` channel codes (+1, 0 = before the path's start) as base-``base`` digits.
+    """
     sid = np.zeros(len(codes), dtype=np.int64)
     for lag in range(order):
         shifted = np.zeros(len(codes), dtype=np.int64)
@@ -380,10 +396,15 @@ def markov(paths: pd.DataFrame, order: int = 1, sep: str = _SEP) -> pd.DataFrame
         seen[sid] = True
         uniq = np.flatnonzero(seen)
         lookup = np.cumsum(seen) - 1
-        state = lookup[sid]
-    else:
-        uniq, state = np.unique(sid, return_inverse=True)
-    S = len(uniq)
+        return uniq, lookup[sid]
+    return np.unique(sid, return_inverse=True)
+
+
+def _chain(p: pd.DataFrame, row: np.ndarray, pos: np.ndarray, state: np.ndarray, S: int) -> tuple:
+    """The absorbing chain over ``S`` states: ``Q`` (transient to transient, dense or sparse), ``r`` (to
+    conversion) and ``s0`` (the start distribution), each path weighted by its ``conversions + nulls``."""
+    from scipy import sparse
+
     w = (p["conversions"] + p["nulls"]).to_numpy()[row]
     conv = p["conversions"].to_numpy()
     nul = p["nulls"].to_numpy()
@@ -402,18 +423,7 @@ def markov(paths: pd.DataFrame, order: int = 1, sep: str = _SEP) -> pd.DataFrame
         N = sparse.coo_matrix((ww, (src, dst)), shape=(S, S)).tocsr()
         out = np.asarray(N.sum(axis=1)).ravel() + to_conv + to_null
         Q = sparse.diags(1.0 / out) @ N
-    r = to_conv / out
-    s0 = start / start.sum()
-    p_full = _absorb(Q, r, s0)
-    # which channels each state holds (its non-zero digits)
-    digits = np.stack([(uniq // base**lag) % base for lag in range(order)], axis=1) - 1
-    effect = np.zeros(C)
-    for c in range(C):
-        keep = ~(digits == c).any(axis=1)
-        effect[c] = 1.0 - _absorb(Q, r, s0, keep) / p_full
-    effect = np.clip(effect, 0.0, 1.0)  # rounding can leave -1e-16
-    share = effect / effect.sum() if effect.sum() > 0 else np.zeros(C)
-    return _output(names, share, totals, effect)
+    return Q, to_conv / out, start / start.sum()
 
 
 # --- Shapley --------------------------------------------------------------------------------------------------
