@@ -46,7 +46,7 @@ import plotly.graph_objects as go
 from ibis import _
 
 from cxlib.engine import Workspace
-from cxlib.journeys import _require, _table
+from cxlib.journeys.inputs import DAY, TIE_COLUMNS, as_table, require_columns
 
 __all__ = [
     "DEFAULT_CONVERSION",
@@ -67,8 +67,6 @@ DEFAULT_CONVERSION: dict[str, list[str]] = {"table_name": ["orders"], "status": 
 #: The rule-based models of :func:`heuristics`, in presentation order.
 HEURISTIC_MODELS: tuple[str, ...] = ("first_touch", "last_touch", "linear", "time_decay", "position_based")
 _SEP = " > "
-_TIE_COLUMNS = ("table_name", "source", "record_key")
-_DAY = 86_400
 
 
 # --- paths from touchpoints -----------------------------------------------------------------------------------
@@ -78,7 +76,7 @@ def _rule(t: ibis.Table, rule: Mapping[str, Sequence]) -> ibis.BooleanValue:
     """AND of ``column in values`` over the rule's keys (a missing value never matches)."""
     cond = ibis.literal(True)
     for col, values in rule.items():
-        _require(t, [col], "touchpoints")
+        require_columns(t, [col], "touchpoints")
         vals = [values] if isinstance(values, str) else list(values)
         cond &= t[col].isin(vals).fill_null(False)
     return cond
@@ -148,38 +146,66 @@ def paths_from_touchpoints(
      {'path': 'paid_search > email', 'conversions': 1, 'value': 80.0, 'nulls': 0},
      {'path': 'web', 'conversions': 0, 'value': 0.0, 'nulls': 1}]
     """
-    t = _table(touchpoints)
+    t = as_table(touchpoints)
+    require_columns(t, [path, "ts", channel], "touchpoints")
     rule = dict(DEFAULT_CONVERSION if conversion is None else conversion)
-    _require(t, [path, "ts", channel], "touchpoints")
+    is_conv, is_touch = _conversions_and_touches(t, rule, channel, touch_tables, exclude_events)
+    convs, touches, order = _numbered(t, is_conv, is_touch, channel, value, path)
+    segs = _segments(touches, convs, order, lookback_days, collapse_repeats)
+    return _path_table(convs, segs, no_touch)
+
+
+def _conversions_and_touches(
+    t: ibis.Table,
+    rule: Mapping[str, Sequence],
+    channel: str,
+    touch_tables: Sequence[str] | None,
+    exclude_events: Sequence[str],
+) -> tuple[ibis.BooleanValue, ibis.BooleanValue]:
+    """Which rows are conversions, and which are touches (rows with a channel that the filters keep)."""
     is_conv = _rule(t, rule)
     is_touch = t[channel].notnull() & ~is_conv
     if touch_tables is not None:
-        _require(t, ["table_name"], "touchpoints")
+        require_columns(t, ["table_name"], "touchpoints")
         is_touch &= t.table_name.isin(list(touch_tables)).fill_null(False)
     if exclude_events:
-        _require(t, ["event"], "touchpoints")
+        require_columns(t, ["event"], "touchpoints")
         is_touch &= ~t.event.isin(list(exclude_events)).fill_null(False)
+    return is_conv, is_touch
+
+
+def _numbered(
+    t: ibis.Table, is_conv: ibis.BooleanValue, is_touch: ibis.BooleanValue, channel: str, value: str, path: str
+) -> tuple[ibis.Table, ibis.Table, list[str]]:
+    """Conversions (``_p, _k, _csec, _val``) and touches (``_p, _k, _sec, _ch, _o*``), each numbered with
+    ``_k``: how many conversions came strictly before it (the conversion a touch counts toward); and the
+    touches' order columns."""
     if value in t.columns:
         v = t[value].cast("float64")
         v = ibis.ifelse(v.isnan().fill_null(False), ibis.null("float64"), v).fill_null(0.0)
     else:
         v = ibis.literal(0.0)
-    ties = [t[c] for c in _TIE_COLUMNS if c in t.columns] + [t[channel]]
+    ties = [t[c] for c in TIE_COLUMNS if c in t.columns] + [t[channel]]
     t = t.filter(is_conv | is_touch).mutate(_conv=is_conv.cast("int64"), _val=ibis.ifelse(is_conv, v, 0.0))
     t = t.mutate(_sec=t.ts.epoch_seconds(), _ch=t[channel].cast("string"))
-    # _k: how many conversions came strictly before this row -- the conversion a touch counts toward
     w = ibis.cumulative_window(group_by=t[path], order_by=[t.ts, *[t[c.get_name()] for c in ties]])
     t = t.mutate(_k=t._conv.sum().over(w) - t._conv)
     convs = t.filter(t._conv == 1).select(_p=t[path], _k=t._k, _csec=t._sec, _val=t._val)
     touches = t.filter(t._conv == 0).select(
         _p=t[path], _k=t._k, _sec=t._sec, _ch=t._ch, **{f"_o{i}": c for i, c in enumerate(ties)}
     )
-    order = ["_sec", *[f"_o{i}" for i in range(len(ties))]]
+    return convs, touches, ["_sec", *[f"_o{i}" for i in range(len(ties))]]
+
+
+def _segments(
+    touches: ibis.Table, convs: ibis.Table, order: list[str], lookback_days: float, collapse_repeats: bool
+) -> ibis.Table:
+    """One row per customer and segment ``_k``: ``_path``, its touches within the lookback, in order."""
     seg = ibis.window(group_by=[touches._p, touches._k])
     touches = touches.mutate(_last=touches._sec.max().over(seg))
     j = touches.left_join(convs, ["_p", "_k"])
     j = j.select("_p", "_k", "_sec", "_ch", *order[1:], _anchor=j._csec.fill_null(j._last))
-    j = j.filter(j._anchor - j._sec <= int(lookback_days * _DAY))
+    j = j.filter(j._anchor - j._sec <= int(lookback_days * DAY))
     ws = ibis.window(group_by=[j._p, j._k], order_by=[j[c] for c in order])
     if collapse_repeats:
         j = j.mutate(_prev=j._ch.lag().over(ws))
@@ -190,7 +216,11 @@ def paths_from_touchpoints(
     # structs, sort them by step, keep the channels
     steps = ibis.struct({"s": j._step, "c": j._ch}).collect()
     segs = j.group_by(["_p", "_k"]).aggregate(_steps=steps)
-    segs = segs.select("_p", "_k", _path=segs._steps.sort().map(lambda x: x.c).join(_SEP))
+    return segs.select("_p", "_k", _path=segs._steps.sort().map(lambda x: x.c).join(_SEP))
+
+
+def _path_table(convs: ibis.Table, segs: ibis.Table, no_touch: str | None) -> pd.DataFrame:
+    """Converting paths and null paths (the tails after the last conversion), one row per distinct path."""
     conv_paths = convs.left_join(segs, ["_p", "_k"]).select(
         _path=_._path if no_touch is None else _._path.fill_null(no_touch),
         conversions=ibis.literal(1, "int64"),
@@ -320,8 +350,6 @@ def markov(paths: pd.DataFrame, order: int = 1, sep: str = _SEP) -> pd.DataFrame
     >>> markov(paths).round(4).to_dict("list")  # doctest: +NORMALIZE_WHITESPACE
     {'channel': ['a', 'b'], 'removal_effect': [0.3333, 1.0], 'conversions': [0.5, 1.5], 'value': [10.0, 30.0]}
     """
-    from scipy import sparse
-
     if int(order) < 1:
         raise ValueError(f"order must be 1 or more, not {order}")
     order = int(order)
@@ -335,7 +363,25 @@ def markov(paths: pd.DataFrame, order: int = 1, sep: str = _SEP) -> pd.DataFrame
     base = C + 1
     if base**order >= 2**62:
         raise ValueError(f"order {order} with {C} channels has too many states")
-    # state id: the last `order` channel codes (+1, 0 = before the path's start), as base-(C+1) digits
+    uniq, state = _states(codes, pos, order, base)
+    Q, r, s0 = _chain(p, row, pos, state, len(uniq))
+    p_full = _absorb(Q, r, s0)
+    # which channels each state holds (its non-zero digits)
+    digits = np.stack([(uniq // base**lag) % base for lag in range(order)], axis=1) - 1
+    effect = np.zeros(C)
+    for c in range(C):
+        keep = ~(digits == c).any(axis=1)
+        effect[c] = 1.0 - _absorb(Q, r, s0, keep) / p_full
+    effect = np.clip(effect, 0.0, 1.0)  # rounding can leave -1e-16
+    share = effect / effect.sum() if effect.sum() > 0 else np.zeros(C)
+    return _output(names, share, totals, effect)
+
+
+def _states(codes: np.ndarray, pos: np.ndarray, order: int, base: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each touch's Markov state: the distinct state ids (sorted) and each touch's index into them.
+
+    A state id is the last ``order`` channel codes (+1, 0 = before the path's start) as base-``base`` digits.
+    """
     sid = np.zeros(len(codes), dtype=np.int64)
     for lag in range(order):
         shifted = np.zeros(len(codes), dtype=np.int64)
@@ -350,10 +396,15 @@ def markov(paths: pd.DataFrame, order: int = 1, sep: str = _SEP) -> pd.DataFrame
         seen[sid] = True
         uniq = np.flatnonzero(seen)
         lookup = np.cumsum(seen) - 1
-        state = lookup[sid]
-    else:
-        uniq, state = np.unique(sid, return_inverse=True)
-    S = len(uniq)
+        return uniq, lookup[sid]
+    return np.unique(sid, return_inverse=True)
+
+
+def _chain(p: pd.DataFrame, row: np.ndarray, pos: np.ndarray, state: np.ndarray, S: int) -> tuple:
+    """The absorbing chain over ``S`` states: ``Q`` (transient to transient, dense or sparse), ``r`` (to
+    conversion) and ``s0`` (the start distribution), each path weighted by its ``conversions + nulls``."""
+    from scipy import sparse
+
     w = (p["conversions"] + p["nulls"]).to_numpy()[row]
     conv = p["conversions"].to_numpy()
     nul = p["nulls"].to_numpy()
@@ -372,18 +423,7 @@ def markov(paths: pd.DataFrame, order: int = 1, sep: str = _SEP) -> pd.DataFrame
         N = sparse.coo_matrix((ww, (src, dst)), shape=(S, S)).tocsr()
         out = np.asarray(N.sum(axis=1)).ravel() + to_conv + to_null
         Q = sparse.diags(1.0 / out) @ N
-    r = to_conv / out
-    s0 = start / start.sum()
-    p_full = _absorb(Q, r, s0)
-    # which channels each state holds (its non-zero digits)
-    digits = np.stack([(uniq // base**lag) % base for lag in range(order)], axis=1) - 1
-    effect = np.zeros(C)
-    for c in range(C):
-        keep = ~(digits == c).any(axis=1)
-        effect[c] = 1.0 - _absorb(Q, r, s0, keep) / p_full
-    effect = np.clip(effect, 0.0, 1.0)  # rounding can leave -1e-16
-    share = effect / effect.sum() if effect.sum() > 0 else np.zeros(C)
-    return _output(names, share, totals, effect)
+    return Q, to_conv / out, start / start.sum()
 
 
 # --- Shapley --------------------------------------------------------------------------------------------------

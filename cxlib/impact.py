@@ -34,11 +34,10 @@ from scipy import stats
 
 from cxlib.attribution import DEFAULT_CONVERSION, _rule
 from cxlib.engine import Workspace
-from cxlib.journeys import _require, _table
+from cxlib.journeys.inputs import DAY, as_table, require_columns
 
 __all__ = ["BEFORE_AFTER_CAVEATS", "before_after", "campaign_groups", "uplift"]
 
-_DAY = 86_400
 
 #: What a before/after comparison without a randomised holdout cannot rule out (returned and printed).
 BEFORE_AFTER_CAVEATS: tuple[str, ...] = (
@@ -126,8 +125,8 @@ def campaign_groups(
     >>> campaign_groups(tp)[["customer_id", "group", "converted", "revenue"]].values.tolist()
     [['a', 'treated', True, 25.0], ['b', 'holdout', False, 0.0]]
     """
-    t = _table(touchpoints)
-    _require(t, [path, "ts", "event", "campaign"], "touchpoints")
+    t = as_table(touchpoints)
+    require_columns(t, [path, "ts", "event", "campaign"], "touchpoints")
     rule = dict(DEFAULT_CONVERSION if outcome is None else outcome)
     in_campaign = t.campaign.fill_null("") == campaign
     sends = t.filter(in_campaign & t.event.isin([treated_event, holdout_event]))
@@ -145,7 +144,7 @@ def campaign_groups(
     hits = t.filter(_rule(t, rule)).select(_p=t[path], _ts=t.ts, _v=v)
     j = sends.left_join(hits, "_p")
     dt = j._ts.epoch_seconds() - j.sent_ts.epoch_seconds()
-    inside = (dt > 0) & (dt <= int(window_days * _DAY))
+    inside = (dt > 0) & (dt <= int(window_days * DAY))
     agg = j.group_by(["_p", "group", "sent_ts"]).aggregate(
         conversions=inside.fill_null(False).cast("int64").sum(),
         revenue=ibis.ifelse(inside.fill_null(False), j._v, 0.0).sum(),
@@ -288,12 +287,38 @@ def before_after(
     >>> ba[["metric", "treated_before", "treated_after", "control_after", "effect"]].values.tolist()
     [['conversions_per_customer', 1.0, 1.0, 0.0, 1.0], ['revenue_per_customer', 10.0, 30.0, 0.0, 30.0]]
     """
-    t = _table(touchpoints)
-    _require(t, [path, "ts"], "touchpoints")
+    t = as_table(touchpoints)
+    require_columns(t, [path, "ts"], "touchpoints")
     rule = dict(DEFAULT_CONVERSION if outcome is None else outcome)
-    start = pd.Timestamp(start)
-    s0 = int(start.timestamp())
-    span = int(days * _DAY)
+    s0 = int(pd.Timestamp(start).timestamp())
+    per = _pre_post(t, rule, value, path, s0, int(days * DAY))
+    ids = set(treated[path] if isinstance(treated, pd.DataFrame) else treated)
+    per["_treated"] = per[path].isin(ids)
+    per["_stratum"] = _strata(per, s0)
+    tr, co = per[per._treated], per[~per._treated]
+    matched = tr[tr._stratum.isin(set(co._stratum))]
+    unmatched = len(tr) - len(matched)
+    rows = [
+        _did_row(metric, b, a, matched, co, confidence)
+        for metric, b, a in (
+            ("conversions_per_customer", "conv_before", "conv_after"),
+            ("revenue_per_customer", "rev_before", "rev_after"),
+        )
+    ]
+    out = pd.DataFrame(rows)
+    out.attrs["caveats"] = list(BEFORE_AFTER_CAVEATS)
+    out.attrs["unmatched_treated"] = unmatched
+    if verbose:
+        print(f"before/after without a holdout: {len(matched)} treated customers matched, {unmatched} unmatched.")
+        print("Caveats:")
+        for c in BEFORE_AFTER_CAVEATS:
+            print(f"- {c}")
+    return out
+
+
+def _pre_post(t: ibis.Table, rule: Mapping, value: str, path: str, s0: int, span: int) -> pd.DataFrame:
+    """Per customer active in the ``span`` seconds before ``s0``: touches, last touch, outcomes and their value
+    before and after (computed in the engine)."""
     sec = t.ts.epoch_seconds()
     pre, post = (sec >= s0 - span) & (sec < s0), (sec >= s0) & (sec < s0 + span)
     is_out = _rule(t, rule)
@@ -308,62 +333,49 @@ def before_after(
         rev_before=ibis.ifelse(w._pre & w._out, w._v, 0.0).sum(),
         rev_after=ibis.ifelse(~w._pre & w._out, w._v, 0.0).sum(),
     )
-    per = per.filter(per.touches_before > 0).to_pandas()
-    ids = set(treated[path] if isinstance(treated, pd.DataFrame) else treated)
-    per["_treated"] = per[path].isin(ids)
-    per["_stratum"] = (
+    return per.filter(per.touches_before > 0).to_pandas()
+
+
+def _strata(per: pd.DataFrame, s0: int) -> pd.Series:
+    """The coarsened-exact-matching stratum of each customer's pre-period."""
+    return (
         _bucket(per.conv_before, [1, 2, 3]).astype(str)
         + "|"
         + _bucket(per.touches_before, [6, 21]).astype(str)
         + "|"
         + _bucket(per.rev_before, [1e-9, 100, 500]).astype(str)
         + "|"
-        + _bucket((s0 - per.last_before) / _DAY, [30, 60]).astype(str)
+        + _bucket((s0 - per.last_before) / DAY, [30, 60]).astype(str)
     )
-    tr, co = per[per._treated], per[~per._treated]
-    matched = tr[tr._stratum.isin(set(co._stratum))]
-    unmatched = len(tr) - len(matched)
+
+
+def _did_row(metric: str, b: str, a: str, matched: pd.DataFrame, co: pd.DataFrame, confidence: float) -> dict:
+    """One metric's difference in differences: matched treated vs the controls reweighted to their strata."""
     z = float(stats.norm.ppf(0.5 + confidence / 2))
     share = matched._stratum.value_counts(normalize=True)
-    rows = []
-    for metric, b, a in (
-        ("conversions_per_customer", "conv_before", "conv_after"),
-        ("revenue_per_customer", "rev_before", "rev_after"),
-    ):
-        diff_t = (matched[a] - matched[b]).astype(float)
-        cs = co[co._stratum.isin(share.index)]
-        g = (cs[a] - cs[b]).astype(float).groupby(cs._stratum)
-        mean_c = (g.mean() * share).sum() if len(share) else np.nan
-        var_c = (share**2 * g.var(ddof=1).fillna(0) / g.size()).sum() if len(share) else np.nan
-        var_t = diff_t.var(ddof=1) / len(diff_t) if len(diff_t) > 1 else 0.0
-        effect = diff_t.mean() - mean_c if len(diff_t) else np.nan
-        se = np.sqrt(var_t + var_c)
+    diff_t = (matched[a] - matched[b]).astype(float)
+    cs = co[co._stratum.isin(share.index)]
+    g = (cs[a] - cs[b]).astype(float).groupby(cs._stratum)
+    mean_c = (g.mean() * share).sum() if len(share) else np.nan
+    var_c = (share**2 * g.var(ddof=1).fillna(0) / g.size()).sum() if len(share) else np.nan
+    var_t = diff_t.var(ddof=1) / len(diff_t) if len(diff_t) > 1 else 0.0
+    effect = diff_t.mean() - mean_c if len(diff_t) else np.nan
+    se = np.sqrt(var_t + var_c)
 
-        def weighted(col: str, cs: pd.DataFrame = cs) -> float:
-            return float((cs.groupby("_stratum")[col].mean() * share).sum()) if len(share) else np.nan
+    def weighted(col: str) -> float:
+        return float((cs.groupby("_stratum")[col].mean() * share).sum()) if len(share) else np.nan
 
-        rows.append(
-            dict(
-                metric=metric,
-                treated_n=len(matched),
-                control_n=len(cs),
-                treated_before=float(matched[b].mean()) if len(matched) else np.nan,
-                treated_after=float(matched[a].mean()) if len(matched) else np.nan,
-                control_before=weighted(b),
-                control_after=weighted(a),
-                effect=effect,
-                lower=effect - z * se,
-                upper=effect + z * se,
-                method=f"difference in differences vs coarsened-exact-matched control, normal {confidence:.0%} "
-                "interval; not randomised (see attrs['caveats'])",
-            )
-        )
-    out = pd.DataFrame(rows)
-    out.attrs["caveats"] = list(BEFORE_AFTER_CAVEATS)
-    out.attrs["unmatched_treated"] = unmatched
-    if verbose:
-        print(f"before/after without a holdout: {len(matched)} treated customers matched, {unmatched} unmatched.")
-        print("Caveats:")
-        for c in BEFORE_AFTER_CAVEATS:
-            print(f"- {c}")
-    return out
+    return dict(
+        metric=metric,
+        treated_n=len(matched),
+        control_n=len(cs),
+        treated_before=float(matched[b].mean()) if len(matched) else np.nan,
+        treated_after=float(matched[a].mean()) if len(matched) else np.nan,
+        control_before=weighted(b),
+        control_after=weighted(a),
+        effect=effect,
+        lower=effect - z * se,
+        upper=effect + z * se,
+        method=f"difference in differences vs coarsened-exact-matched control, normal {confidence:.0%} "
+        "interval; not randomised (see attrs['caveats'])",
+    )

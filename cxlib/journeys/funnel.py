@@ -1,0 +1,144 @@
+"""Funnels: how many paths reach each step of an ordered funnel, within conversion windows, and where the
+ones who stopped went next.
+
+Examples
+--------
+>>> import pandas as pd
+>>> ev = pd.DataFrame({"customer_id": ["a", "a", "b"], "event": ["view", "buy", "view"],
+...                    "ts": pd.to_datetime(["2024-01-01", "2024-01-03", "2024-01-01"])})
+>>> funnel(ev, ["view", "buy"])["customers"].tolist()
+[2, 1]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import ibis
+import pandas as pd
+from ibis import _
+
+from cxlib.journeys.inputs import DAY, as_table, filtered, ordered, require_columns
+
+__all__ = ["funnel"]
+
+
+def _days(x: object) -> float | None:
+    if x is None:
+        return None
+    return pd.to_timedelta(x).total_seconds() / DAY if not isinstance(x, (int, float)) else float(x)
+
+
+def _funnel_events(t: ibis.Table, steps: Sequence[str], on: str, path: str) -> ibis.Table:
+    """The funnel's own events (``_p, _on, _step, _sec, _next``: what followed each), in one pass, cached."""
+    t = ordered(t, path, on).mutate(_on=_[on].cast("string"))
+    w = ibis.window(group_by=t[path], order_by=t._step)
+    t = t.select(_p=t[path], _on=t._on, _step=t._step, _sec=t._sec, _next=t._on.lead().over(w))
+    return t.filter(t._on.isin(list(steps))).cache()
+
+
+def _reached(t: ibis.Table, steps: Sequence[str], total: float | None, per: float | None) -> list[ibis.Table]:
+    """Per step, the paths that reached it: ``_p, _s0`` and the step's position ``_k0``/``_kp`` (and ``_dt``,
+    days from the previous step, after the first)."""
+    first = t.filter(t._on == steps[0]).group_by("_p").aggregate(_k0=_._step.min())
+    first = first.join(t, [first._p == t._p, first._k0 == t._step]).select("_p", "_k0", _s0=_._sec).cache()
+    reached = [first]
+    cur = first.mutate(_kp=first._k0, _sp=first._s0)
+    for name in steps[1:]:
+        cand = t.filter(t._on == name).join(cur, "_p")
+        cond = cand._step > cand._kp
+        if total is not None:
+            cond &= cand._sec - cand._s0 <= total * DAY
+        if per is not None:
+            cond &= cand._sec - cand._sp <= per * DAY
+        nxt = cand.filter(cond).group_by(["_p", "_s0"]).aggregate(_kp=_._step.min())
+        look = t.select(_p2="_p", _kp2="_step", _sp="_sec")
+        nxt = nxt.join(look, [nxt._p == look._p2, nxt._kp == look._kp2]).select("_p", "_s0", "_kp", "_sp")
+        prev = cur.select("_p", _prev_sp="_sp")
+        reached.append(nxt.join(prev, "_p").mutate(_dt=(_._sp - _._prev_sp) / DAY).cache())
+        cur = reached[-1].select("_p", "_s0", "_kp", "_sp")
+    return reached
+
+
+def _step_rows(reached: list[ibis.Table], steps: Sequence[str]) -> list[dict]:
+    """Per step: customers, conversions and the days from the previous step."""
+    rows, prev_n, first_n = [], None, None
+    for i, name in enumerate(steps):
+        r = reached[i]
+        n = int(r.count().to_pandas())
+        first_n = n if first_n is None else first_n
+        med = p90 = None
+        if i > 0 and n:
+            d = r.aggregate(med=r._dt.quantile(0.5), p90=r._dt.quantile(0.9)).to_pandas()
+            med, p90 = float(d["med"].iloc[0]), float(d["p90"].iloc[0])
+        rows.append(
+            dict(
+                step=i + 1,
+                name=name,
+                customers=n,
+                conversion_from_previous=(n / prev_n if prev_n else (1.0 if i == 0 else 0.0)),
+                conversion_from_start=(n / first_n if first_n else 0.0),
+                median_days_from_previous=med,
+                p90_days_from_previous=p90,
+            )
+        )
+        prev_n = n
+    return rows
+
+
+def _dropped(t: ibis.Table, reached: list[ibis.Table], i: int, top_next: int) -> tuple[int, str]:
+    """How many paths stopped at step ``i`` and where they went next (the top ``top_next``, with counts)."""
+    r = reached[i]
+    kcol = "_k0" if i == 0 else "_kp"
+    if i + 1 < len(reached):
+        stopped = r.select("_p", _k=r[kcol]).anti_join(reached[i + 1].select("_p"), "_p")
+    else:
+        stopped = r.select("_p", _k=r[kcol]).filter(ibis.literal(False))
+    look = t.select(_p3="_p", _k3="_step", _on3="_next")
+    after = stopped.join(look, [stopped._p == look._p3, stopped._k == look._k3])
+    dist = after.group_by(_on3=after._on3.fill_null("path_end")).aggregate(n=_.count()).to_pandas()
+    dist = dist.sort_values(["n", "_on3"], ascending=[False, True])
+    n = int(dist["n"].sum()) if len(dist) else 0
+    return n, ", ".join(f"{a} ({b})" for a, b in dist.head(top_next).values.tolist())
+
+
+def funnel(
+    events: pd.DataFrame | ibis.Table,
+    steps: Sequence[str],
+    on: str = "event",
+    path: str = "customer_id",
+    within: str | pd.Timedelta | float | None = None,
+    step_within: str | pd.Timedelta | float | None = None,
+    filters: Mapping[str, Sequence] | None = None,
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+    top_next: int = 3,
+) -> pd.DataFrame:
+    """An ordered funnel: how many paths reach each step, in order, within the conversion windows.
+
+    A path enters at its first ``steps[0]`` event; it reaches step i+1 at the first ``steps[i+1]`` event
+    after the event that reached step i (by the ordering rule), no later than ``within`` after entering and
+    ``step_within`` after the previous step (timedeltas, strings like ``"30D"``, or days).
+
+    Returns one row per step: ``step, name, customers, conversion_from_previous, conversion_from_start,
+    median_days_from_previous, p90_days_from_previous, dropped, dropped_to`` (where the paths that stopped
+    at this step went next: the top ``top_next`` next events with counts, ``path_end`` when nothing followed).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"customer_id": ["a", "a", "b", "b"], "event": ["view", "buy", "view", "help"],
+    ...                    "ts": pd.to_datetime(["2024-01-01", "2024-01-03", "2024-01-01", "2024-01-02"])})
+    >>> funnel(ev, ["view", "buy"])[["name", "customers", "dropped_to"]].values.tolist()
+    [['view', 2, 'help (1)'], ['buy', 1, '']]
+    """
+    if len(steps) < 1:
+        raise ValueError("a funnel needs at least one step")
+    t = filtered(as_table(events), filters, start, end)
+    require_columns(t, [path, "ts", on])
+    t = _funnel_events(t, steps, on, path)
+    reached = _reached(t, steps, _days(within), _days(step_within))
+    rows = _step_rows(reached, steps)
+    for i, row in enumerate(rows):
+        row["dropped"], row["dropped_to"] = _dropped(t, reached, i, top_next)
+    return pd.DataFrame(rows)

@@ -1,0 +1,87 @@
+"""The journeys' inputs: an event frame or a workspace as an Ibis table, its required columns, its order.
+
+:func:`as_table` and :func:`require_columns` are public: :mod:`cxlib.attribution` and :mod:`cxlib.impact`
+read their inputs the same way.
+
+Examples
+--------
+>>> import pandas as pd
+>>> t = as_table(pd.DataFrame({"customer_id": ["a"], "ts": pd.to_datetime(["2024-01-01"])}))
+>>> require_columns(t, ["customer_id", "event"])  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+cxlib.schema.DataError: events: missing column(s) ['event']; it has ['customer_id', 'ts']. ...
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import ibis
+import pandas as pd
+
+from cxlib.engine import Workspace, connect
+from cxlib.schema import DataError
+
+__all__ = ["as_table", "require_columns"]
+
+DAY = 86_400
+TIE_COLUMNS = ("table_name", "source", "record_key")
+
+
+def as_table(events: pd.DataFrame | ibis.Table | Workspace | str | Path) -> ibis.Table:
+    """``events`` as an Ibis table: a table as is, a DataFrame as a memtable, a workspace's ``touchpoints``.
+
+    A folder or path is opened read-only and stays open for the lazy table returned (pass an open
+    :class:`~cxlib.engine.Workspace` to control its life).
+    """
+    if isinstance(events, ibis.Table):
+        return events
+    if isinstance(events, pd.DataFrame):
+        return ibis.memtable(events)
+    if isinstance(events, Workspace):
+        return events.table("touchpoints")
+    if isinstance(events, (str, Path)):
+        return connect(events, read_only=True).table("touchpoints")
+    raise TypeError(f"expected a pandas DataFrame, an Ibis table or a workspace, got {type(events).__name__}")
+
+
+def require_columns(t: ibis.Table, columns: Sequence[str], what: str = "events") -> None:
+    """Raise a :class:`~cxlib.schema.DataError` naming the ``columns`` that ``t`` lacks."""
+    missing = [c for c in columns if c not in t.columns]
+    if missing:
+        raise DataError(
+            f"{what}: missing column(s) {missing}; it has {list(t.columns)}. "
+            "Pass the unified `touchpoints` table, or rename your columns."
+        )
+
+
+def ties(t: ibis.Table, on: str) -> list[str]:
+    """The columns that break ties in ``ts`` (the ordering rule): ``table_name, source, record_key``, else ``on``."""
+    present = [c for c in TIE_COLUMNS if c in t.columns]
+    return present if present else [on]
+
+
+def ordered(t: ibis.Table, path: str, on: str) -> ibis.Table:
+    """Add ``_step`` (1-based position in the path, by the ordering rule) and ``_sec`` (epoch seconds)."""
+    w = ibis.window(group_by=t[path], order_by=[t.ts, *[t[c] for c in ties(t, on)]])
+    return t.mutate(_step=ibis.row_number().over(w) + 1, _sec=t.ts.epoch_seconds())
+
+
+def filtered(
+    t: ibis.Table,
+    filters: Mapping[str, Sequence] | None,
+    start: str | pd.Timestamp | None,
+    end: str | pd.Timestamp | None,
+) -> ibis.Table:
+    """The rows whose columns take one of the ``filters``' values, with ``start <= ts <= end``."""
+    for col, values in (filters or {}).items():
+        if col not in t.columns:
+            raise DataError(f"filter on {col!r}: the events have no such column ({list(t.columns)})")
+        t = t.filter(t[col].isin(list(values)))
+    if start is not None:
+        t = t.filter(t.ts >= pd.Timestamp(start).to_pydatetime())
+    if end is not None:
+        t = t.filter(t.ts <= pd.Timestamp(end).to_pydatetime())
+    return t

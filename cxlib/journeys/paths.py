@@ -1,0 +1,162 @@
+"""Paths: direct transitions, the step matrix and the step-aligned Sankey links, per customer path.
+
+Within a path, events are ordered by the ordering rule (``ts``, then ``table_name, source, record_key``
+when present, else the ``on`` column), so every count is reproducible whatever the input's row order.
+
+Examples
+--------
+>>> import pandas as pd
+>>> ev = pd.DataFrame({"customer_id": ["a", "a"], "event": ["x", "y"],
+...                    "ts": pd.to_datetime(["2024-01-01", "2024-01-02"])})
+>>> transitions(ev)["count"].sum()  # events + paths
+np.int64(3)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import ibis
+import pandas as pd
+from ibis import _
+
+from cxlib.journeys.inputs import as_table, filtered, ordered, require_columns
+
+__all__ = ["sankey_links", "step_matrix", "transitions"]
+
+
+def transitions(events: pd.DataFrame | ibis.Table, on: str = "event", path: str = "customer_id") -> pd.DataFrame:
+    """Direct transitions within each path: ``source, target, count``, retentioneering's definition.
+
+    Each (from → to) pair of consecutive events in one path's time-ordered events is counted, self-loops
+    included, never across paths; one synthetic ``path_start`` precedes each path's first event and one
+    ``path_end`` follows its last. The counts add up to the number of events plus the number of paths.
+    Sorted by ``source, target``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"customer_id": ["a", "a"], "event": ["x", "x"],
+    ...                    "ts": pd.to_datetime(["2024-01-01", "2024-01-01"])})
+    >>> transitions(ev).values.tolist()
+    [['path_start', 'x', 1], ['x', 'path_end', 1], ['x', 'x', 1]]
+    """
+    t = as_table(events)
+    require_columns(t, [path, "ts", on])
+    t = ordered(t, path, on)
+    w = ibis.window(group_by=t[path], order_by=t._step)
+    t = t.mutate(_next=t[on].cast("string").lead().over(w), _cur=t[on].cast("string"))
+    pairs = t.select(source=t._cur, target=t._next.fill_null("path_end"))
+    starts = t.filter(t._step == 1).select(source=ibis.literal("path_start"), target=t._cur)
+    both = pairs.union(starts, distinct=False)
+    out = both.group_by(["source", "target"]).aggregate(count=_.count()).to_pandas()
+    out["count"] = out["count"].astype("int64")
+    return out.sort_values(["source", "target"], ignore_index=True)
+
+
+def step_matrix(
+    events: pd.DataFrame | ibis.Table, max_steps: int = 10, on: str = "event", path: str = "customer_id"
+) -> pd.DataFrame:
+    """How many paths have each event at step k (step 1 = the first event), k = 1..``max_steps``.
+
+    Indexed by event, integer columns ``1..max_steps``, plus a ``path_end`` row counting the paths that ended
+    before step k. Every column adds up to the number of paths.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"customer_id": ["a", "a", "b"], "event": ["x", "y", "y"],
+    ...                    "ts": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-01"])})
+    >>> step_matrix(ev, max_steps=3).to_dict("index")
+    {'x': {1: 1, 2: 0, 3: 0}, 'y': {1: 1, 2: 1, 3: 0}, 'path_end': {1: 0, 2: 1, 3: 2}}
+    """
+    t = as_table(events)
+    require_columns(t, [path, "ts", on])
+    t = ordered(t, path, on)
+    lengths = t.group_by(t[path]).aggregate(_n=t._step.max())
+    n_by_len = lengths.group_by("_n").aggregate(paths=_.count()).to_pandas()
+    cells = (
+        t.filter(t._step <= max_steps)
+        .group_by([t[on].cast("string").name("_on"), "_step"])
+        .aggregate(n=_.count())
+        .to_pandas()
+    )
+    steps = list(range(1, max_steps + 1))
+    m = cells.pivot_table(index="_on", columns="_step", values="n", aggfunc="sum", fill_value=0)
+    m = m.reindex(columns=steps, fill_value=0).astype("int64")
+    m = m.loc[sorted(m.index)]
+    ended = [int(n_by_len.loc[n_by_len["_n"] < k, "paths"].sum()) for k in steps]
+    m.loc["path_end"] = ended
+    m.index.name = on
+    m.columns.name = "step"
+    return m.astype("int64")
+
+
+
+def _collapse(t: ibis.Table, path: str, on: str) -> ibis.Table:
+    """Keep only the first of each run of repeated events in a path."""
+    t = ordered(t, path, on)
+    w = ibis.window(group_by=t[path], order_by=t._step)
+    t = t.mutate(_prev=t[on].lag().over(w))
+    return t.filter(t._prev.isnull() | (t._prev != t[on])).drop("_prev", "_step", "_sec")
+
+
+def sankey_links(
+    events: pd.DataFrame | ibis.Table,
+    on: str = "event",
+    path: str = "customer_id",
+    max_steps: int = 5,
+    top_n: int = 8,
+    collapse: bool = False,
+    filters: Mapping[str, Sequence] | None = None,
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """The flows a step-aligned Sankey draws: ``step, source, target, value``.
+
+    A link goes from the event at step ``k`` to the event at step ``k + 1`` of the same path (or to
+    ``path_end``), for k = 1..``max_steps``-1, with a ``path_start`` link into step 1. At each step, the
+    ``top_n`` most frequent events keep their name and the rest become ``other``.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"customer_id": ["a", "a", "b"], "event": ["x", "y", "x"],
+    ...                    "ts": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-01"])})
+    >>> sankey_links(ev, max_steps=2)[["step", "source", "target", "value"]].values.tolist()
+    [[0, 'path_start', 'x', 2], [1, 'x', 'path_end', 1], [1, 'x', 'y', 1]]
+    """
+    t = filtered(as_table(events), filters, start, end)
+    require_columns(t, [path, "ts", on])
+    if collapse:
+        t = _collapse(t, path, on)
+    t = ordered(t, path, on)
+    w = ibis.window(group_by=t[path], order_by=t._step)
+    t = t.mutate(_cur=t[on].cast("string"))
+    t = t.mutate(_next=t._cur.lead().over(w))
+    # the first max_steps events of each path, computed once for the three queries below
+    t = t.filter(t._step <= max_steps).select(path, "_step", "_cur", "_next").cache()
+    # the top-N events at each step (ties by name) keep their names
+    freq = t.group_by(["_step", "_cur"]).aggregate(n=_.count())
+    rw = ibis.window(group_by=freq._step, order_by=[ibis.desc(freq.n), freq._cur])
+    top = freq.mutate(_r=ibis.row_number().over(rw)).filter(_._r < top_n).select("_step", _keep="_cur")
+    t = t.left_join(top, [t._step == top._step, t._cur == top._keep]).drop("_step_right")
+    t = t.mutate(_cur=ibis.ifelse(t._keep.notnull(), t._cur, "other")).drop("_keep")
+    nxt = top.select(_nstep=top._step, _nkeep=top._keep)
+    t = t.left_join(nxt, [t._step + 1 == nxt._nstep, t._next == nxt._nkeep])
+    t = t.mutate(
+        _next=ibis.cases(
+            (t._step >= max_steps, ibis.null("string")),
+            (t._next.isnull(), "path_end"),
+            (t._nkeep.notnull(), t._next),
+            else_="other",
+        )
+    )
+    flows = t.filter(t._next.notnull()).group_by(["_step", "_cur", "_next"]).aggregate(value=_.count())
+    starts = t.filter(t._step == 1).group_by("_cur").aggregate(value=_.count())
+    a = flows.to_pandas().rename(columns={"_step": "step", "_cur": "source", "_next": "target"})
+    b = starts.to_pandas().rename(columns={"_cur": "target"}).assign(step=0, source="path_start")
+    out = pd.concat([b, a], ignore_index=True)[["step", "source", "target", "value"]]
+    out["step"] = out["step"].astype("int64")
+    out["value"] = out["value"].astype("int64")
+    return out.sort_values(["step", "source", "target"], ignore_index=True)

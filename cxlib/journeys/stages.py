@@ -1,0 +1,258 @@
+"""Stages: the stage each touchpoint happens in, by the rules of a :class:`~cxlib.journeys.StageMap`.
+
+The engine computes on stage *codes* (a stage's position in :data:`~cxlib.schema.STAGES`) and names the
+stage once, at the end. Rows that already carry ``stage`` (from :func:`assign_stages` or
+:func:`~cxlib.journeys.staged_touchpoints`) are never staged again: :func:`coded` reads their stages.
+
+Examples
+--------
+>>> import pandas as pd
+>>> tp = pd.DataFrame({"customer_id": ["a", "a"], "event": ["ad_click", "purchase"],
+...                    "ts": pd.to_datetime(["2024-01-01", "2024-01-02"])})
+>>> assign_stages(tp).to_pandas().sort_values("ts")[["stage", "journey"]].values.tolist()
+[['awareness', 'buyer'], ['purchase', 'buyer']]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+
+import ibis
+import pandas as pd
+
+from cxlib._frames import first_per_group
+from cxlib.journeys.inputs import DAY, as_table, require_columns, ties
+from cxlib.journeys.stage_map import BUYER_STAGES, CODE, ROW_CONDITIONS, StageMap, StageMapLike, resolve_stage_map
+from cxlib.schema import STAGES
+
+__all__ = ["assign_stages", "coded", "stage_code", "stage_name"]
+
+#: The columns :func:`assign_stages` adds that later steps read (besides ``stage`` and ``journey``).
+STAGED_COLUMNS = ("stage", "inbound", "first_purchase_ts", "last_inbound_ts")
+
+
+def optional_columns(t: ibis.Table) -> ibis.Table:
+    """Give a touchpoint frame the optional columns the stage rules read, as nulls where absent."""
+    kinds = {c: "string" for c in ROW_CONDITIONS}
+    kinds.update(resolved="boolean", nps="int64", csat="int64")
+    add = {c: ibis.null(k) for c, k in kinds.items() if c not in t.columns}
+    # a float NaN is a missing score (pandas writes nulls that way; Spark orders NaN above every number)
+    for c in ("nps", "csat", "revenue", "amount"):
+        if c in t.columns and c not in add and t[c].type().is_floating():
+            add[c] = ibis.ifelse(t[c].isnan(), ibis.null(t[c].type()), t[c])
+    return t.mutate(**add) if add else t
+
+
+def _row_condition(t: ibis.Table, rule: Mapping) -> ibis.BooleanValue:
+    cond = ibis.literal(True)
+    for c in ROW_CONDITIONS:
+        if c in rule:
+            cond &= t[c].isin(list(rule[c])).fill_null(False)
+    if "resolved" in rule:
+        cond &= (t.resolved == bool(rule["resolved"])).fill_null(False)
+    for col in ("nps", "csat"):
+        if f"{col}_min" in rule:
+            cond &= (t[col] >= rule[f"{col}_min"]).fill_null(False)
+        if f"{col}_max" in rule:
+            cond &= (t[col] <= rule[f"{col}_max"]).fill_null(False)
+    return cond
+
+
+def stage_name(code: ibis.IntegerValue) -> ibis.StringValue:
+    """A stage code's name."""
+    return ibis.cases(*[(code == i, s) for i, s in enumerate(STAGES)], else_=ibis.null("string"))
+
+
+def stage_code(stage: ibis.StringValue) -> ibis.IntegerValue:
+    """A stage name's code (for rows that carry names: staged elsewhere)."""
+    return ibis.cases(*[(stage == s, i) for i, s in enumerate(STAGES)], else_=0)
+
+
+def _to_ts(sec: ibis.IntegerValue) -> ibis.TimestampValue:
+    return sec.cast("int64").as_timestamp("s")
+
+
+def _path_windows(t: ibis.Table) -> tuple:
+    order = [t.ts, *[t[c] for c in ties(t, "event")]]
+    cum = ibis.cumulative_window(group_by=t.customer_id, order_by=order)
+    before = ibis.window(group_by=t.customer_id, order_by=order, rows=(None, -1))
+    return cum, before, ibis.window(group_by=t.customer_id)
+
+
+def _marks(t: ibis.Table, sm: StageMap) -> ibis.Table:
+    """Per row: ``_sec``, ``inbound``, the first purchase, purchases so far, the buyer state so far, and the
+    previous and latest inbound touch (epoch seconds)."""
+    cum, before, whole = _path_windows(t)
+    buy = ibis.literal(False)
+    for rule in sm.purchase:
+        buy |= _row_condition(t, rule)
+    inbound = ~t.event.isin(list(sm.outbound_events)).fill_null(False)
+    t = t.mutate(_sec=t.ts.epoch_seconds(), _buy=buy, inbound=inbound)
+    buyer_code = ibis.cases(
+        *[(_row_condition(t, r), CODE[r["stage"]]) for r in sm.buyer if r["stage"] != "lost"], else_=0
+    )
+    act_sec = ibis.ifelse(t.inbound, t._sec, ibis.null("int64"))
+    return t.mutate(
+        _first_buy=ibis.ifelse(t._buy, t._sec, ibis.null("int64")).min().over(whole),
+        _purchases=t._buy.cast("int64").sum().over(cum),
+        _bstate=buyer_code.max().over(cum),
+        _prev_in=act_sec.max().over(before),
+        _last_in=act_sec.max().over(cum),
+    )
+
+
+def _customer_rule_marks(t: ibis.Table, sm: StageMap) -> ibis.Table:
+    """Each customer rule as a column ``_r{i}``: a boolean, or (``within_days``, ``after_gap_days``) the
+    latest matching moment along the path."""
+    cum, _, _ = _path_windows(t)
+    cols: dict[str, ibis.Value] = {}
+    for i, rule in enumerate(sm.customer):
+        cond = _row_condition(t, rule)
+        if "after_gap_days" in rule:
+            gap = int(rule["after_gap_days"] * DAY)
+            cond &= (t.inbound & (t._prev_in >= t._first_buy) & ((t._sec - t._prev_in) >= gap)).fill_null(False)
+            cols[f"_r{i}"] = ibis.ifelse(cond, t._sec, ibis.null("int64")).max().over(cum)
+        elif "within_days" in rule:
+            cols[f"_r{i}"] = ibis.ifelse(cond, t._sec, ibis.null("int64")).max().over(cum)
+        else:
+            cols[f"_r{i}"] = cond
+    return t.mutate(**cols)
+
+
+def _customer_code(t: ibis.Table, sm: StageMap) -> ibis.IntegerValue:
+    """The customer-journey stage by the first matching rule (read from :func:`_customer_rule_marks`)."""
+    cases = []
+    for i, rule in enumerate(sm.customer):
+        r = t[f"_r{i}"]
+        if "after_gap_days" in rule:
+            cond = (t._sec - r <= int(rule.get("for_days", 90) * DAY)).fill_null(False)
+        elif "within_days" in rule:
+            cond = (t._sec - r <= int(rule["within_days"] * DAY)).fill_null(False)
+        else:
+            cond = r
+        if "max_days_since_first_purchase" in rule:
+            cond &= t._sec - t._first_buy <= int(rule["max_days_since_first_purchase"] * DAY)
+        if "min_purchases" in rule:
+            cond &= t._purchases >= int(rule["min_purchases"])
+        cases.append((cond, CODE[rule["stage"]]))
+    return ibis.cases(*cases, else_=CODE["repeat"])
+
+
+def staged_codes(t: ibis.Table, sm: StageMap) -> ibis.Table:
+    """Rows plus ``_code`` (the stage code), ``inbound``, ``first_purchase_ts`` and ``last_inbound_ts``."""
+    t = _customer_rule_marks(_marks(t, sm), sm)
+    code = ibis.cases(
+        (t._first_buy.isnull() | (t._sec < t._first_buy), t._bstate),
+        (t._sec == t._first_buy, CODE["purchase"]),
+        else_=_customer_code(t, sm),
+    )
+    t = t.mutate(_code=code)
+    t = t.mutate(_code=idle_code(t._code, t._first_buy, t._sec - t._last_in, sm))
+    t = t.mutate(first_purchase_ts=_to_ts(t._first_buy), last_inbound_ts=_to_ts(t._last_in))
+    return t.drop(*[c for c in t.columns if c.startswith("_") and c != "_code"])
+
+
+def assign_stages(touchpoints, stage_map: StageMapLike = None) -> ibis.Table:
+    """The stage each touchpoint happens in: ``touchpoints`` → the same rows plus ``stage`` and ``journey``.
+
+    Also adds ``inbound`` (the touch counts as activity), ``first_purchase_ts`` and ``last_inbound_ts``
+    (the latest inbound touch up to and including this one). A lazy Ibis table: nothing runs until you
+    execute it.
+
+    Parameters
+    ----------
+    touchpoints : DataFrame or Ibis table
+        At least ``customer_id``, ``ts``, ``event``; the rules may also read ``table_name``, ``status``,
+        ``topic``, ``channel``, ``nps``, ``csat``, ``resolved`` (absent columns count as null).
+    stage_map : StageMap, dict, YAML path or None
+        The rules (default :data:`DEFAULT_STAGE_MAP`).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tp = pd.DataFrame({
+    ...     "customer_id": ["a"] * 4,
+    ...     "ts": pd.to_datetime(["2024-01-01", "2024-01-05", "2024-01-06", "2024-09-01"]),
+    ...     "event": ["ad_click", "product_view", "purchase", "page_view"],
+    ... })
+    >>> assign_stages(tp).to_pandas().sort_values("ts")["stage"].tolist()
+    ['awareness', 'consideration', 'purchase', 'win_back']
+    """
+    sm = resolve_stage_map(stage_map)
+    t = optional_columns(as_table(touchpoints))
+    require_columns(t, ["customer_id", "ts", "event"], "touchpoints")
+    t = staged_codes(t, sm)
+    cols = list(t.columns)
+    cols.insert(cols.index("_code"), "stage")
+    cols.insert(cols.index("_code"), "journey")
+    out = t.mutate(
+        stage=stage_name(t._code),
+        journey=ibis.ifelse(t._code.isin([CODE[s] for s in BUYER_STAGES]), "buyer", "customer"),
+    )
+    return out.select(*[c for c in cols if c != "_code"])
+
+
+def coded(t: ibis.Table, sm: StageMap, until: datetime | pd.Timestamp | None = None) -> ibis.Table:
+    """Rows with ``_code``, ``first_purchase_ts`` and ``last_inbound_ts``, as they were up to ``until``.
+
+    Rows that carry ``stage`` keep it (staged once, wherever that was); ``first_purchase_ts`` later than
+    ``until`` reads null, as if the later rows had never been seen. Other rows are staged here with ``sm``.
+    """
+    if until is not None:
+        t = t.filter(t.ts <= pd.Timestamp(until).to_pydatetime())
+    if "stage" not in t.columns:
+        require_columns(t, ["customer_id", "ts", "event"], "touchpoints")
+        return staged_codes(optional_columns(t), sm)
+    require_columns(t, ["customer_id", "ts", *STAGED_COLUMNS], "staged touchpoints")
+    first = t.first_purchase_ts
+    if until is not None:
+        first = ibis.ifelse(first <= pd.Timestamp(until).to_pydatetime(), first, ibis.null(first.type()))
+    return t.mutate(_code=stage_code(t.stage), first_purchase_ts=first)
+
+
+def with_stages(touchpoints, stage_map: StageMapLike = None) -> ibis.Table:
+    """Rows with ``stage`` (and the columns :func:`assign_stages` adds): their own when they carry them,
+    else staged here with the map that applies (:func:`~cxlib.journeys.resolve_stage_map`)."""
+    t = as_table(touchpoints)
+    if "stage" in t.columns:
+        require_columns(t, ["customer_id", "ts", *STAGED_COLUMNS], "staged touchpoints")
+        return optional_columns(t)
+    return assign_stages(t, resolve_stage_map(stage_map, t))
+
+
+def _onboarding_days(sm: StageMap) -> int:
+    for rule in sm.customer:
+        if rule["stage"] == "onboarding" and "max_days_since_first_purchase" in rule:
+            return int(rule["max_days_since_first_purchase"])
+    return 0
+
+
+def idle_code(code, first_buy, idle_sec, sm: StageMap, since_first=None):
+    """Overlay time: the inactivity windows (at_risk / churned for customers, lost for prospects) and, when
+    judging a later moment than the last touchpoint (``since_first`` = seconds since the first purchase),
+    the move from purchase to onboarding and from onboarding to repeat."""
+    ina = sm.inactivity
+    customer = first_buy.notnull() & (code != CODE["purchase"])
+    idle = idle_sec.fill_null(0)
+    if since_first is not None:
+        late = since_first > _onboarding_days(sm) * DAY
+        code = ibis.cases(
+            (code.isin([CODE["purchase"], CODE["onboarding"]]) & late, CODE["repeat"]),
+            ((code == CODE["purchase"]) & (since_first > 0), CODE["onboarding"]),
+            else_=code,
+        )
+        customer = first_buy.notnull() & (code != CODE["purchase"])
+    return ibis.cases(
+        (customer & (idle >= int(ina["churned_days"] * DAY)), CODE["churned"]),
+        (customer & (idle >= int(ina["at_risk_days"] * DAY)), CODE["at_risk"]),
+        (first_buy.isnull() & (idle >= int(ina["lost_days"] * DAY)), CODE["lost"]),
+        else_=code,
+    )
+
+
+def last_rows(t: ibis.Table, period: str | None = None) -> ibis.Table:
+    """The last touchpoint per customer (per customer and ``period`` column when given), by the ordering rule."""
+    keys = ["customer_id"] + ([period] if period is not None else [])
+    order = [ibis.desc(t.ts), *[ibis.desc(t[c]) for c in ties(t, "event")]]
+    return first_per_group(t, keys, order)

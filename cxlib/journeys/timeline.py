@@ -1,0 +1,168 @@
+"""Where customers are: the stage of each customer now, month by month, and the counts per stage.
+
+Rows that already carry ``stage`` are read as they are (staged once); other rows are staged with the map
+that applies (:func:`~cxlib.journeys.resolve_stage_map`), which also sets the inactivity windows that move
+a quiet customer to ``at_risk``, ``churned`` or ``lost`` as time passes.
+
+Examples
+--------
+>>> import pandas as pd
+>>> tp = pd.DataFrame({"customer_id": ["a", "a"], "event": ["product_view", "purchase"],
+...                    "ts": pd.to_datetime(["2024-01-10", "2024-02-02"])})
+>>> current_stage(tp, as_of="2024-02-20")[["customer_id", "stage", "days_inactive"]].values.tolist()
+[['a', 'onboarding', 18]]
+"""
+
+from __future__ import annotations
+
+import ibis
+import numpy as np
+import pandas as pd
+from ibis import _
+
+from cxlib._frames import drop_join_copies
+from cxlib.journeys.inputs import DAY, as_table
+from cxlib.journeys.stage_map import BUYER_STAGES, CODE, StageMapLike, resolve_stage_map
+from cxlib.journeys.stages import coded, idle_code, last_rows, stage_name
+from cxlib.schema import STAGES
+
+__all__ = ["current_stage", "stage_counts", "stage_history"]
+
+
+def current_stage(touchpoints, as_of: str | pd.Timestamp | None = None, stage_map: StageMapLike = None) -> pd.DataFrame:
+    """Where each customer is now: one row per customer seen up to ``as_of`` (default: the latest ``ts``).
+
+    Returns ``customer_id, stage, journey, last_ts, last_inbound_ts, days_inactive``. Staged rows
+    (:func:`~cxlib.journeys.staged_touchpoints`) keep their stages; ``stage_map`` (default: the map they
+    were staged with) then only sets the inactivity windows.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tp = pd.DataFrame({"customer_id": ["a", "a", "b"], "event": ["product_view", "purchase", "page_view"],
+    ...                    "ts": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-06-01"])})
+    >>> current_stage(tp)[["customer_id", "stage"]].values.tolist()
+    [['a', 'churned'], ['b', 'awareness']]
+    """
+    t = as_table(touchpoints)
+    sm = resolve_stage_map(stage_map, t)
+    as_of = pd.Timestamp(t.ts.max().to_pandas()) if as_of is None else pd.Timestamp(as_of)
+    last = last_rows(coded(t, sm, until=as_of))
+    now = int(as_of.timestamp())
+    first = last.first_purchase_ts.epoch_seconds()
+    idle = now - last.last_inbound_ts.epoch_seconds()
+    code = idle_code(last._code, first, idle, sm, now - first)
+    out = last.select(
+        "customer_id",
+        stage=stage_name(code),
+        journey=ibis.ifelse(code.isin([CODE[s] for s in BUYER_STAGES]), "buyer", "customer"),
+        last_ts=last.ts,
+        last_inbound_ts=last.last_inbound_ts,
+        days_inactive=(idle / DAY).floor().cast("int64"),
+    )
+    df = out.to_pandas().sort_values("customer_id", ignore_index=True)
+    for c in ("last_ts", "last_inbound_ts"):  # one unit whatever the engine returns
+        df[c] = pd.to_datetime(df[c]).astype("datetime64[us]")
+    return df[["customer_id", "stage", "journey", "last_ts", "last_inbound_ts", "days_inactive"]]
+
+
+def _calendar(first_month: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
+    """One row per month: ``_m`` (index), ``month`` (start), ``_from`` and ``_at`` (the judged moment)."""
+    months = pd.period_range(first_month, end, freq="M")
+    return pd.DataFrame(
+        {
+            "_m": np.arange(len(months), dtype="int64"),
+            "month": months.start_time,
+            # the moment the month is judged: its last second, or `end` in the last month
+            "_at": [min(int(p.end_time.timestamp()), int(end.timestamp())) for p in months],
+            "_from": [int(p.start_time.timestamp()) for p in months],
+        }
+    )
+
+
+def _monthly_last(staged: ibis.Table, first_month: pd.Timestamp) -> ibis.Table:
+    """Each customer's last touchpoint in each month they were seen: ``customer_id, _m, _code, _first, _last_in``."""
+    month_idx = (staged.ts.year() - first_month.year) * 12 + staged.ts.month() - first_month.month
+    last = last_rows(staged.mutate(_m=month_idx.cast("int64")), "_m")
+    return last.select(
+        "customer_id",
+        "_m",
+        "_code",
+        _first=last.first_purchase_ts.epoch_seconds(),
+        _last_in=last.last_inbound_ts.epoch_seconds(),
+    )
+
+
+def _carried_forward(last: ibis.Table, cal: pd.DataFrame) -> ibis.Table:
+    """Every month from a customer's first: the last touchpoint seen so far, with the month's ``_at, _from``."""
+    start = last.group_by("customer_id").aggregate(_m0=last._m.min())
+    grid = start.cross_join(ibis.memtable(cal)).filter(_._m >= _._m0)
+    grid = grid.select("customer_id", "_m", "month", "_at", "_from")
+    g = drop_join_copies(grid.left_join(last, ["customer_id", "_m"]))
+    w = ibis.cumulative_window(group_by=g.customer_id, order_by=g._m)
+    g = g.mutate(_src=ibis.ifelse(g._code.notnull(), g._m, ibis.null("int64")).max().over(w))
+    g = g.select("customer_id", "month", "_at", "_from", "_src")
+    return drop_join_copies(g.join(last.rename(_src="_m"), ["customer_id", "_src"]))
+
+
+def stage_history(touchpoints, stage_map: StageMapLike = None, end: str | pd.Timestamp | None = None) -> ibis.Table:
+    """Each customer's stage at every month end, from their first touchpoint's month to ``end``.
+
+    ``touchpoints`` → ``customer_id, month (month start), stage``: the stage at the end of that month (or at
+    ``end``, default the latest ``ts``, for the last month), except that the month of a customer's first
+    purchase reads ``purchase``. This is the monthly panel the journey model
+    (``cxlib.simulate``) fits. A lazy Ibis table. Staged rows keep their stages.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tp = pd.DataFrame({"customer_id": ["a", "a"], "event": ["product_view", "purchase"],
+    ...                    "ts": pd.to_datetime(["2024-01-10", "2024-02-02"])})
+    >>> stage_history(tp, end="2024-06-30").to_pandas().sort_values("month")["stage"].tolist()
+    ['consideration', 'purchase', 'repeat', 'at_risk', 'at_risk', 'churned']
+    """
+    t = as_table(touchpoints)
+    sm = resolve_stage_map(stage_map, t)
+    end = pd.Timestamp(t.ts.max().to_pandas()) if end is None else pd.Timestamp(end)
+    first_month = pd.Timestamp(t.ts.min().to_pandas()).to_period("M").start_time
+    last = _monthly_last(coded(t, sm, until=end), first_month)
+    filled = _carried_forward(last, _calendar(first_month, end))
+    idle = filled._at - filled._last_in
+    code = idle_code(filled._code, filled._first, idle, sm, filled._at - filled._first)
+    # the month of the first purchase reads "purchase" (a one-month stage, as in the journey model)
+    bought_now = (filled._first >= filled._from) & (filled._first <= filled._at)
+    code = ibis.ifelse(bought_now.fill_null(False), CODE["purchase"], code)
+    return filled.select("customer_id", "month", stage=stage_name(code))
+
+
+def stage_counts(touchpoints, freq: str = "M", stage_map: StageMapLike = None) -> pd.DataFrame:
+    """How many customers are at each stage at each period end: a frame indexed by period, one column per stage.
+
+    ``freq`` is ``"M"`` (month ends), ``"Q"`` or ``"Y"`` (the last month of each quarter or year).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tp = pd.DataFrame({"customer_id": ["a", "a", "b"], "event": ["product_view", "purchase", "ad_click"],
+    ...                    "ts": pd.to_datetime(["2024-01-10", "2024-02-02", "2024-02-03"])})
+    >>> stage_counts(tp).loc["2024-02", ["awareness", "purchase"]].tolist()
+    [1, 1]
+    """
+    if freq not in ("M", "Q", "Y"):
+        raise ValueError(f"freq must be 'M', 'Q' or 'Y', not {freq!r}")
+    return counts_by_period(stage_history(touchpoints, stage_map), freq)
+
+
+def counts_by_period(history: ibis.Table, freq: str = "M") -> pd.DataFrame:
+    """:func:`stage_counts` of a ``stage_history`` table (e.g. the one ``cx journeys`` writes)."""
+    counts = history.group_by(["month", "stage"]).aggregate(customers=_.count()).to_pandas()
+    wide = counts.pivot_table(index="month", columns="stage", values="customers", aggfunc="sum", fill_value=0)
+    wide = wide.reindex(columns=list(STAGES), fill_value=0).astype("int64")
+    wide.index = pd.PeriodIndex(pd.to_datetime(wide.index), freq="M")
+    if freq != "M":
+        keep = wide.index.month % (3 if freq == "Q" else 12) == 0
+        keep[-1] = True  # the latest period, even if incomplete
+        wide = wide[keep]
+    wide.columns.name = "stage"
+    wide.index.name = "period"
+    return wide

@@ -1,0 +1,210 @@
+"""The workspace step: the touchpoints for journey analysis, ``cx journeys`` (:func:`build`), and the staged
+copy the explorers redraw from (:func:`staged_touchpoints`).
+
+The stage map that applies is resolved once per call (:func:`~cxlib.journeys.resolve_stage_map`): the
+argument, else the workspace's ``stage_map.yml``, else the default. :func:`staged_touchpoints` records it
+with the rows, so that :func:`~cxlib.journeys.current_stage` and the other views on those rows judge time
+with the same map as ``cx journeys``.
+
+Examples
+--------
+>>> import pandas as pd
+>>> from cxlib import engine
+>>> ws = engine.connect()
+>>> _ = ws.write("touchpoints", pd.DataFrame({"customer_id": ["a", "a"], "event": ["ad_click", "purchase"],
+...                                            "ts": pd.to_datetime(["2024-01-01", "2024-01-02"])}))
+>>> int(build(ws)["customers"].sum())
+1
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Sequence
+from datetime import date, datetime
+from pathlib import Path
+
+import ibis
+import pandas as pd
+
+from cxlib._frames import drop_join_copies
+from cxlib.engine import Workspace, connect, opened
+from cxlib.journeys.inputs import as_table, filtered
+from cxlib.journeys.stage_map import StageMapLike, record_stage_map, resolve_stage_map
+from cxlib.journeys.stages import assign_stages
+from cxlib.journeys.timeline import current_stage, stage_history
+from cxlib.schema import STAGES, DataError
+
+__all__ = ["analysis_touchpoints", "build", "filter_touchpoints", "staged_touchpoints"]
+
+
+def analysis_touchpoints(workspace: str | Path | Workspace, include_unidentified: bool = False) -> ibis.Table:
+    """The workspace's ``touchpoints`` for journey analysis.
+
+    By default the rows that carried no identifier at all (``identity_links.rule == "no_identifier"``: a
+    store visit without a loyalty card, say) are left out: each is its own one-touch "customer" with no
+    journey to follow, and they would swell every single-step path. Anonymous visitors with a cookie or
+    device id stay in: they are prospects with a journey.
+    """
+    ws = workspace if isinstance(workspace, Workspace) else connect(workspace, read_only=True)
+    tp = ws.table("touchpoints")
+    if include_unidentified or not ws.has("identity_links"):
+        return tp
+    links = ws.table("identity_links")
+    lone = links.filter(links.rule == "no_identifier").select("customer_id").distinct()
+    return tp.anti_join(lone, "customer_id")
+
+
+def build(
+    workspace: str | Path | Workspace,
+    stage_map: StageMapLike = None,
+    include_unidentified: bool = False,
+) -> pd.DataFrame:
+    """Write the journey tables to the workspace and return the current stage counts.
+
+    Tables: ``customer_stages`` (:func:`current_stage`: ``customer_id, stage, journey, last_ts,
+    last_inbound_ts, days_inactive``) and ``stage_history`` (:func:`stage_history`: ``customer_id, month,
+    stage``). A ``stage_map.yml`` in the workspace folder is used when ``stage_map`` is not given.
+    """
+    with opened(workspace) as ws:
+        sm = resolve_stage_map(stage_map, workspace=ws)
+        _require_touchpoints(ws)
+        tp = analysis_touchpoints(ws, include_unidentified)
+        cur = current_stage(tp, stage_map=sm)
+        ws.write("customer_stages", cur)
+        ws.write("stage_history", stage_history(tp, sm).order_by(["customer_id", "month"]))
+    counts = cur.groupby("stage").size().reindex(list(STAGES), fill_value=0)
+    return counts.rename("customers").reset_index()
+
+
+def _require_touchpoints(ws: Workspace) -> None:
+    if not ws.has("touchpoints"):
+        raise DataError(f"{ws.name}: no touchpoints table; run `cx unify {ws.folder or ''}` first")
+
+
+# --- explorers (the JupyterLab journey explorer, notebooks) -----------------------------------------------------
+
+
+def staged_touchpoints(
+    workspace: str | Path | Workspace,
+    stage_map: StageMapLike = None,
+    include_unidentified: bool = False,
+    *,
+    in_memory: bool = True,
+    max_customers: int | None = 100_000,
+) -> ibis.Table:
+    """The workspace's journey touchpoints, staged once and held in memory for an explorer to redraw from.
+
+    ``touchpoints`` (as :func:`analysis_touchpoints` gives them) → the same rows plus ``persona`` (when the
+    workspace has a ``personas`` table) and the columns :func:`assign_stages` adds, materialised in an
+    in-memory DuckDB: every redraw of a Sankey or funnel then reads memory, not the workspace file, and the
+    file is not held open. The stage map is the workspace's ``stage_map.yml`` when there is one, as in
+    :func:`build`.
+
+    Parameters
+    ----------
+    workspace : folder, path or Workspace
+        A unified workspace (``cx unify`` has run).
+    stage_map : StageMap, dict, YAML path or None
+        The rules (default: ``FOLDER/stage_map.yml``, else :data:`DEFAULT_STAGE_MAP`).
+    include_unidentified : bool
+        Keep the rows that carried no identifier at all.
+    in_memory : bool
+        ``True`` (default): a copy in an in-memory DuckDB, for explorers that redraw often. It holds every
+        touchpoint in memory, which suits a workspace of demo size, not one of millions of customers.
+        ``False``: a temporary table in the workspace itself (pass an open :class:`Workspace`, which must stay
+        open while the table is read): it stays within the workspace's memory limit and spills to disk, for
+        one-off reads such as a report on a large workspace.
+    max_customers : int or None
+        In memory, at most this many customers, each with their whole journey: beyond it, a fixed sample
+        (the customers with the smallest hash of their id, so the same on every run and in any row order),
+        with a warning that says so. 100,000 customers hold about 6 million touchpoints at the generator's
+        rates, a couple of GB; ``None`` keeps everyone. Not applied with ``in_memory=False``.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from cxlib import io, synth, unify
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = synth.write_company(folder, n_customers=150, seed=3, months=4, progress=False)
+    >>> _ = io.load(folder, progress=False)
+    >>> _ = unify.unify(folder, probabilistic=False, progress=False)
+    >>> staged = staged_touchpoints(folder)
+    >>> {"customer_id", "ts", "event", "channel", "stage"} <= set(staged.columns)
+    True
+    """
+    own = not isinstance(workspace, Workspace)
+    if own and not in_memory:
+        raise ValueError("in_memory=False writes a temporary table to the workspace: pass an open Workspace")
+    with opened(workspace, read_only=True) as ws:
+        _require_touchpoints(ws)
+        sm = resolve_stage_map(stage_map, workspace=ws)
+        tp = _with_personas(ws, analysis_touchpoints(ws, include_unidentified))
+        if not in_memory:
+            return record_stage_map(ws.scratch("_staged_touchpoints", assign_stages(tp, sm)), sm)
+        if max_customers is not None:
+            tp = _sample_customers(tp, max_customers)
+        rows = assign_stages(tp, sm).to_pyarrow()
+    return record_stage_map(ibis.duckdb.connect().create_table("staged", rows), sm)
+
+
+def _with_personas(ws: Workspace, tp: ibis.Table) -> ibis.Table:
+    """``tp`` plus each customer's ``persona`` when the workspace has a ``personas`` table."""
+    if not ws.has("personas"):
+        return tp
+    return drop_join_copies(tp.left_join(ws.table("personas").select("customer_id", "persona"), "customer_id"))
+
+
+def _sample_customers(tp: ibis.Table, max_customers: int) -> ibis.Table:
+    """At most ``max_customers`` customers with their whole journeys: those with the smallest hash of their id."""
+    ids = tp.select("customer_id").distinct()
+    n = int(ids.count().to_pyarrow().as_py())
+    if n <= max_customers:
+        return tp
+    keep = ids.order_by([ids.customer_id.hexdigest("md5"), ids.customer_id]).limit(max_customers)
+    warnings.warn(
+        f"staged a fixed sample of {max_customers:,} of {n:,} customers (each with their whole "
+        "journey) to keep the explorer in memory; `cx journeys` and `cx report` use everyone "
+        "(max_customers=None keeps everyone here too)",
+        stacklevel=3,
+    )
+    return tp.semi_join(keep, "customer_id")
+
+
+def filter_touchpoints(
+    touchpoints: pd.DataFrame | ibis.Table,
+    personas: Sequence[str] = (),
+    channels: Sequence[str] = (),
+    start: str | date | None = None,
+    end: str | date | None = None,
+) -> ibis.Table:
+    """The touchpoints of some personas, on some channels, between two dates: what an explorer's controls select.
+
+    An empty ``personas`` or ``channels`` selects all of them. ``start`` and ``end`` bound ``ts``; an ``end``
+    given as a day (a ``date``, or a ``"YYYY-MM-DD"`` string) includes that whole day. Filter staged
+    touchpoints (:func:`staged_touchpoints`) so that stages stay those of each customer's whole history.
+
+    Examples
+    --------
+    >>> import datetime as dt
+    >>> import pandas as pd
+    >>> tp = pd.DataFrame({
+    ...     "customer_id": ["a", "a", "b"], "channel": ["web", "email", "web"], "persona": ["P1", "P1", "P2"],
+    ...     "ts": pd.to_datetime(["2024-01-01 09:00", "2024-01-02 18:30", "2024-01-03 08:00"]),
+    ... })
+    >>> filter_touchpoints(tp, channels=["web"]).to_pandas()["customer_id"].tolist()
+    ['a', 'b']
+    >>> len(filter_touchpoints(tp, personas=["P1"], end=dt.date(2024, 1, 2)).to_pandas())  # 18:30 is in
+    2
+    >>> len(filter_touchpoints(tp, start="2024-01-02", end="2024-01-03").to_pandas())
+    2
+    """
+    filters = {col: list(values) for col, values in (("persona", personas), ("channel", channels)) if values}
+    if isinstance(end, str) and len(end.strip()) == 10:  # "YYYY-MM-DD": a day, not its first instant
+        try:
+            end = date.fromisoformat(end.strip())
+        except ValueError:
+            pass
+    if isinstance(end, date) and not isinstance(end, datetime):
+        end = pd.Timestamp(end) + pd.Timedelta(days=1) - pd.Timedelta(microseconds=1)
+    return filtered(as_table(touchpoints), filters, start, end)

@@ -1,0 +1,22 @@
+"""A copy of the session workspace with a custom ``stage_map.yml``, built by ``cx journeys``."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from cxlib import journeys
+
+#: Shorter inactivity windows than the default (60 / 120 / 120 days): they move many customers.
+CUSTOM_STAGE_MAP = "inactivity:\n  at_risk_days: 20\n  churned_days: 45\n  lost_days: 45\n"
+
+
+@pytest.fixture(scope="module")
+def custom_map_workspace(tmp_path_factory, workspace):
+    """The session workspace copied, with ``stage_map.yml`` (at_risk 20, churned and lost 45 days), journeys built."""
+    folder = tmp_path_factory.mktemp("custom-map") / "ws"
+    shutil.copytree(workspace, folder)
+    (folder / "stage_map.yml").write_text(CUSTOM_STAGE_MAP)
+    journeys.build(folder)
+    return folder

@@ -1,0 +1,68 @@
+"""The workspace step: the staged copies the explorers and the report read."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+import cxlib
+from cxlib import journeys as j
+
+
+def test_staged_in_the_workspace_equals_staged_in_memory(workspace):
+    """in_memory=False (what the report uses on large workspaces) stages the same rows as the explorers' copy."""
+    mem = j.staged_touchpoints(workspace).to_pandas()
+    with cxlib.connect(workspace, read_only=True) as ws:
+        inside = j.staged_touchpoints(ws, in_memory=False)
+        assert "_staged_touchpoints" in ws.backend.list_tables()  # a temporary table in the workspace
+        got = inside.to_pandas()
+    keys = ["table_name", "source", "record_key"]
+    pd.testing.assert_frame_equal(
+        got.sort_values(keys, ignore_index=True)[list(mem.columns)],
+        mem.sort_values(keys, ignore_index=True),
+        check_dtype=False,
+    )
+    with pytest.raises(ValueError, match="open Workspace"):
+        j.staged_touchpoints(workspace, in_memory=False)
+
+
+def test_explorer_copy_keeps_a_fixed_sample_of_whole_journeys(workspace):
+    with cxlib.connect(workspace, read_only=True) as ws:
+        tp = j.analysis_touchpoints(ws).to_pandas()
+    with pytest.warns(UserWarning, match="fixed sample of 50 of"):
+        a = j.staged_touchpoints(workspace, max_customers=50).to_pandas()
+    with pytest.warns(UserWarning):
+        b = j.staged_touchpoints(workspace, max_customers=50).to_pandas()
+    assert a["customer_id"].nunique() == 50 and set(a["customer_id"]) == set(b["customer_id"])
+    # each sampled customer keeps every touchpoint
+    assert len(a) == tp["customer_id"].isin(set(a["customer_id"])).sum()
+
+
+def test_build_counts_customers_by_their_stage_now(tmp_path):
+    """``cx journeys`` on a hand-made stream: the stage of each customer and the counts, worked out by hand."""
+    days = {  # customer: [(day, event)]; judged at the latest touchpoint, 2024-06-10
+        "a": [("2024-06-01", "ad_click")],  # a prospect, 9 days idle: awareness
+        "i": [("2024-06-08", "page_view")],  # awareness
+        "b": [("2024-06-05", "product_view")],  # consideration
+        "c": [("2024-01-01", "product_view")],  # a prospect 161 days idle (>= 120): lost
+        "d": [("2024-06-10", "purchase")],  # bought at the very moment judged: purchase
+        "h": [("2024-06-01", "purchase")],  # bought 9 days ago (<= 30): onboarding
+        "e": [("2024-05-01", "purchase"), ("2024-05-05", "page_view")],  # 40 days since buying, 36 idle: repeat
+        "g": [("2024-03-01", "purchase")],  # 101 days idle (>= 60): at_risk
+        "f": [("2024-01-01", "purchase")],  # 161 days idle (>= 120): churned
+    }
+    rows = [(c, pd.Timestamp(d), e) for c, evs in days.items() for d, e in evs]
+    tp = pd.DataFrame(rows, columns=["customer_id", "ts", "event"])
+    with cxlib.connect(tmp_path) as ws:
+        ws.write("touchpoints", tp)
+    counts = j.build(tmp_path).set_index("stage")["customers"]
+    want = {"awareness": 2, "consideration": 1, "purchase": 1, "lost": 1, "onboarding": 1, "repeat": 1,
+            "at_risk": 1, "churned": 1, "advocate": 0, "win_back": 0}  # fmt: skip
+    assert counts.to_dict() == want
+    with cxlib.connect(tmp_path, read_only=True) as ws:
+        stages = ws.table("customer_stages").to_pandas().set_index("customer_id")["stage"].to_dict()
+        months = ws.table("stage_history").count().to_pandas()
+    assert stages == {"a": "awareness", "i": "awareness", "b": "consideration", "c": "lost", "d": "purchase",
+                      "h": "onboarding", "e": "repeat", "g": "at_risk", "f": "churned"}  # fmt: skip
+    # one row per customer and month from their first month to June: c and f 6, g 4, e 2, the rest 1
+    assert months == 6 + 6 + 4 + 2 + 5
