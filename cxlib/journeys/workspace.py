@@ -71,8 +71,9 @@ def build(
         _require_touchpoints(ws)
         tp = analysis_touchpoints(ws, include_unidentified)
         cur = current_stage(tp, stage_map=sm)
-        ws.write("customer_stages", cur)
-        ws.write("stage_history", stage_history(tp, sm).order_by(["customer_id", "month"]))
+        with ws.step("journeys"):  # both tables and the lineage row swap in together
+            ws.write("customer_stages", cur)
+            ws.write("stage_history", stage_history(tp, sm).order_by(["customer_id", "month"]))
     counts = cur.groupby("stage").size().reindex(list(STAGES), fill_value=0)
     return counts.rename("customers").reset_index()
 

@@ -73,8 +73,7 @@ def _stage_map(ws: Workspace) -> Any:
     """The stage map that applies to the workspace: its ``stage_map.yml`` when it has one, else the default."""
     from cxlib import journeys
 
-    own = ws.folder / "stage_map.yml" if ws.folder is not None else None
-    return journeys.StageMap.from_any(own if own is not None and own.exists() else None)
+    return journeys.resolve_stage_map(workspace=ws)
 
 
 def _stage_history(ws: Workspace, stage_map: Any) -> ibis.Table:
