@@ -148,3 +148,32 @@ def test_unify_killed_at_each_phase_leaves_the_previous_run(tmp_path, company, p
     with connect(tmp_path) as ws:  # the next writer starts clean
         assert not [t for t in ws.list_tables() if t.startswith(STAGING_PREFIX)]
     assert lineage.stale_steps(connect(tmp_path, read_only=True)) == []
+
+
+def test_stale_steps_are_named_and_refreshed(tmp_path):
+    """cx load of changed data: summary names the stale steps with their command; cx refresh reruns them."""
+    from typer.testing import CliRunner
+
+    from cxlib import synth
+    from cxlib.cli import app
+
+    runner = CliRunner()
+    synth.write_company(tmp_path, n_customers=300, seed=2, months=6, progress=False)
+    for cmd in (["load", "--no-progress"], ["unify", "--no-progress"], ["journeys"]):
+        r = runner.invoke(app, [cmd[0], str(tmp_path), *cmd[1:]])
+        assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["summary", str(tmp_path)])
+    assert "stale" not in r.output
+    orders = tmp_path / "orders.csv"
+    orders.write_text("\n".join(orders.read_text().splitlines()[:-5]) + "\n")  # the export changed
+    assert runner.invoke(app, ["load", str(tmp_path), "--no-progress"]).exit_code == 0
+    r = runner.invoke(app, ["summary", str(tmp_path)])
+    assert "unify is stale (load ran again since): run `cx unify" in r.output, r.output
+    assert "journeys is stale (unify is stale)" in r.output
+    r = runner.invoke(app, ["journeys", str(tmp_path)])  # a later step says what it reads is stale
+    assert "warning: unify is stale" in r.output
+    r = runner.invoke(app, ["refresh", str(tmp_path)])
+    assert r.exit_code == 0 and "refreshing unify" in r.output and "refreshing journeys" in r.output, r.output
+    with connect(tmp_path, read_only=True) as ws:
+        assert lineage.stale_steps(ws) == []
+        assert set(lineage.steps_table(ws)["step"]) == {"load", "unify", "journeys"}
