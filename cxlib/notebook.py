@@ -26,11 +26,13 @@ Where the folder can change, and where an export goes, depends on who is looking
 
 Examples
 --------
-Outside marimo (mode ``None``) the folder is fixed, from ``CX_WORKSPACE`` or the demo's:
+Outside marimo's editor (here mode ``None``) the folder is fixed: ``CX_WORKSPACE``, else the demo's:
 
->>> folder = workspace_folder(default="data/demo")
->>> editable(), folder.value
-(False, 'data/demo')
+>>> editable()
+False
+>>> folder = workspace_folder()
+>>> type(folder).__name__, folder.value == (os.environ.get("CX_WORKSPACE") or "data/demo")
+('FixedFolder', True)
 >>> required_command("personas")
 'cx personas'
 """
