@@ -181,11 +181,10 @@ def _(mo):
 
 
 @app.cell
-def _(attribution, folder, impact, notebook):
+def _(attribution, folder, impact, notebook, report):
     with notebook.connect(folder, "touchpoints") as _ws:
-        _tp = _ws.table("touchpoints")
-        paths = attribution.paths_from_touchpoints(_tp)
-        groups = impact.campaign_groups(_tp)
+        paths = report.attribution_paths(_ws)  # the one attribution input set: the report shows the same
+        groups = impact.campaign_groups(_ws.table("touchpoints"))
     comparison = attribution.compare(paths)
     attribution_fig = attribution.compare_figure(comparison)
     attribution_fig
