@@ -5,48 +5,29 @@ app = marimo.App(width="medium", app_title="CX Workspace: what the workspace hol
 
 
 @app.cell
-def _(mo):
-    mo.md("""
-    # What the workspace holds
-
-    The source systems loaded into this workspace: rows per table and source, the date range each covers,
-    and the rows the loader quarantined or repaired, with the reason. Set the folder below; the default is
-    the demo company (`make demo`) or the folder in `CX_WORKSPACE`.
-    """)
-    return
-
-
-@app.cell
 def _():
-    import os
-    from pathlib import Path
-
     import marimo as mo
     import plotly.express as px
 
-    import cxlib
-    from cxlib import report
+    from cxlib import notebook, report
 
-    return Path, cxlib, mo, os, px, report
+    folder = notebook.workspace_folder()
+    notebook.opening(
+        """
+        # What the workspace holds
+
+        The source systems loaded into this workspace: rows per table and source, the date range each covers,
+        and the rows the loader quarantined or repaired, with the reason. The workspace is the folder in
+        `CX_WORKSPACE` (what `cx app FOLDER` sets), else the demo company (`make demo`).
+        """,
+        folder,
+    )
+    return folder, mo, notebook, px, report
 
 
 @app.cell
-def _(Path, mo, os):
-    folder = mo.ui.text(
-        value=os.environ.get("CX_WORKSPACE", str(Path("data/demo"))), label="Workspace folder", full_width=True
-    )
-    folder
-    return (folder,)
-
-
-@app.cell
-def _(Path, cxlib, folder, mo):
-    _db = Path(folder.value) / "workspace.duckdb"
-    mo.stop(
-        not _db.exists(),
-        mo.md(f"**No workspace at `{folder.value}`.** Build one with `make demo` or `cx load {folder.value}`."),
-    )
-    with cxlib.connect(folder.value, read_only=True) as _ws:
+def _(folder, notebook):
+    with notebook.connect(folder) as _ws:
         summary = _ws.summary()
         by_source = _ws.rows_by_source()
         activity = _ws.monthly_activity()
@@ -108,26 +89,20 @@ def _(mo, reasons):
 
 
 @app.cell
-def _(mo):
-    export = mo.ui.run_button(label="Export this page as a report (one HTML file, offline, no personal data)")
-    export
-    return (export,)
+def _(activity_fig, by_source, folder, notebook, reasons, report, sources_fig, summary):
+    def _report():
+        r = report.Report("Workspace overview", as_of=summary["last_ts"].max(), sources=sorted(by_source["source"]))
+        r.section("Tables")
+        r.table(summary, "Rows and date range per table")
+        r.section("Sources and activity")
+        r.figure(sources_fig, "Rows per table and source system")
+        r.figure(activity_fig, "Rows per month")
+        r.section("Data quality")
+        r.table(reasons, "Quarantined rows and repaired values")
+        return r
 
-
-@app.cell
-def _(Path, activity_fig, by_source, export, folder, mo, os, reasons, report, sources_fig, summary):
-    # CX_EXPORT=1 python notebooks/00_workspace.py exports without a click
-    mo.stop(not (export.value or os.environ.get("CX_EXPORT")))
-    _r = report.Report("Workspace overview", as_of=summary["last_ts"].max(), sources=sorted(by_source["source"]))
-    _r.section("Tables")
-    _r.table(summary, "Rows and date range per table")
-    _r.section("Sources and activity")
-    _r.figure(sources_fig, "Rows per table and source system")
-    _r.figure(activity_fig, "Rows per month")
-    _r.section("Data quality")
-    _r.table(reasons, "Quarantined rows and repaired values")
-    _path = _r.save(Path(folder.value) / "reports" / "00_workspace.html")
-    mo.md(f"Report written to `{_path}`: it opens offline; identifiers and groups under 10 left out.")
+    # a download button; `CX_EXPORT=1 python notebooks/00_workspace.py` writes FOLDER/reports/ instead
+    notebook.export(_report, folder, "00_workspace")
     return
 
 

@@ -5,46 +5,32 @@ app = marimo.App(width="medium", app_title="CX Workspace: do we know our custome
 
 
 @app.cell
-def _(mo):
-    mo.md("""
-    # Do we know our customers?
-
-    One profile per real person, built from every system. This notebook shows which systems know which
-    customers, how records were merged (and which junk identifiers were kept out), how good the matching is
-    when the truth is known (generated companies), and a customer-360 search. Run `cx unify` on the
-    workspace first; the folder defaults to `CX_WORKSPACE` or the demo.
-    """)
-    return
-
-
-@app.cell
 def _():
-    import os
     from pathlib import Path
 
     import marimo as mo
     import plotly.express as px
 
-    import cxlib
-    from cxlib import report, synth, unify
+    from cxlib import notebook, report, synth, unify
 
-    return Path, cxlib, mo, os, px, report, synth, unify
+    folder = notebook.workspace_folder()
+    notebook.opening(
+        """
+        # Do we know our customers?
+
+        One profile per real person, built from every system. This notebook shows which systems know which
+        customers, how records were merged (and which junk identifiers were kept out), how good the matching is
+        when the truth is known (generated companies), and a customer-360 search. Run `cx unify` on the
+        workspace first; the folder is `CX_WORKSPACE` (what `cx app FOLDER` sets) or the demo.
+        """,
+        folder,
+    )
+    return Path, folder, mo, notebook, px, report, synth, unify
 
 
 @app.cell
-def _(Path, mo, os):
-    folder = mo.ui.text(value=os.environ.get("CX_WORKSPACE", str(Path("data/demo"))), label="Workspace folder",
-                        full_width=True)
-    folder
-    return (folder,)
-
-
-@app.cell
-def _(Path, cxlib, folder, mo):
-    mo.stop(not (Path(folder.value) / "workspace.duckdb").exists(),
-            mo.md(f"**No workspace at `{folder.value}`.** Build one with `make demo`."))
-    with cxlib.connect(folder.value, read_only=True) as _ws:
-        mo.stop(not _ws.has("identity_links"), mo.md(f"**Not unified yet.** Run `cx unify {folder.value}`."))
+def _(folder, notebook):
+    with notebook.connect(folder, "identity_links") as _ws:
         links = _ws.table("identity_links").to_pandas()
         customers = _ws.table("customers").to_pandas()
         demoted = _ws.table("unify_demoted").to_pandas()
@@ -131,26 +117,20 @@ def _(customers, folder, mo, query, unify):
 
 
 @app.cell
-def _(mo):
-    export = mo.ui.run_button(label="Export this page as a report (one HTML file, offline, no personal data)")
-    export
-    return (export,)
+def _(customers, demoted, folder, links, notebook, overlap_fig, report, rules):
+    def _report():
+        r = report.Report("Unified customers", sources=sorted(links["source"].unique()))
+        r.section("Customers")
+        r.metric("Source rows", len(links))
+        r.metric("Known customers", int((~customers["is_anonymous"]).sum()))
+        r.table(rules, "Source rows by the rule that joined them")
+        r.figure(overlap_fig, "Customers known to both systems")
+        r.section("Over-merge guard")
+        r.table(demoted.drop(columns=["id_value"]), "Identifier types kept out of the graph")
+        return r
 
-
-@app.cell
-def _(Path, customers, demoted, export, folder, links, mo, os, overlap_fig, report, rules):
-    # CX_EXPORT=1 python notebooks/01_unify.py exports without a click
-    mo.stop(not (export.value or os.environ.get("CX_EXPORT")))
-    _r = report.Report("Unified customers", sources=sorted(links["source"].unique()))
-    _r.section("Customers")
-    _r.metric("Source rows", len(links))
-    _r.metric("Known customers", int((~customers["is_anonymous"]).sum()))
-    _r.table(rules, "Source rows by the rule that joined them")
-    _r.figure(overlap_fig, "Customers known to both systems")
-    _r.section("Over-merge guard")
-    _r.table(demoted.drop(columns=["id_value"]), "Identifier types kept out of the graph")
-    _path = _r.save(Path(folder.value) / "reports" / "01_unify.html")
-    mo.md(f"Report written to `{_path}`: it opens offline; identifiers and groups under 10 left out.")
+    # a download button; `CX_EXPORT=1 python notebooks/01_unify.py` writes FOLDER/reports/ instead
+    notebook.export(_report, folder, "01_unify")
     return
 
 

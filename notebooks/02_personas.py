@@ -5,45 +5,31 @@ app = marimo.App(width="medium", app_title="CX Workspace: who are our customers?
 
 
 @app.cell
-def _(mo):
-    mo.md("""
-    # Who are our customers? Personas
-
-    Behavioural personas of the unified customers: what each group does, what it is worth, and how it
-    differs from the others -- something a marketing and a service leader can agree on. Pick the features
-    and the number of personas (or let the data choose), read the profiles, explore customers on the map,
-    compare two personas side by side, and see who the high-value customers are. Run `cx unify` on the
-    workspace first; the folder defaults to `CX_WORKSPACE` or the demo.
-    """)
-    return
-
-
-@app.cell
 def _():
-    import os
-    from pathlib import Path
-
     import marimo as mo
     import plotly.express as px
 
-    from cxlib import personas, report
+    from cxlib import notebook, personas, report
 
-    return Path, mo, os, personas, px, report
+    folder = notebook.workspace_folder()
+    notebook.opening(
+        """
+        # Who are our customers? Personas
+
+        Behavioural personas of the unified customers: what each group does, what it is worth, and how it
+        differs from the others -- something a marketing and a service leader can agree on. Pick the features
+        and the number of personas (or let the data choose), read the profiles, explore customers on the map,
+        compare two personas side by side, and see who the high-value customers are. Run `cx unify` on the
+        workspace first; the folder is `CX_WORKSPACE` (what `cx app FOLDER` sets) or the demo.
+        """,
+        folder,
+    )
+    return folder, mo, notebook, personas, px, report
 
 
 @app.cell
-def _(Path, mo, os):
-    folder = mo.ui.text(value=os.environ.get("CX_WORKSPACE", str(Path("data/demo"))), label="Workspace folder",
-                        full_width=True)
-    folder
-    return (folder,)
-
-
-@app.cell
-def _(Path, folder, mo, personas):
-    mo.stop(not (Path(folder.value) / "workspace.duckdb").exists(),
-            mo.md(f"**No workspace at `{folder.value}`.** Build one with `make demo`."))
-    features = personas.customer_features(folder.value, anonymous=False)
+def _(folder, mo, notebook, personas):
+    features = personas.customer_features(notebook.require(folder, "customers"), anonymous=False)
     buyers = features[features["frequency"] > 0].reset_index(drop=True)
     mo.stop(len(buyers) < 10, mo.md("**Too few customers with orders for personas.** Run `cx unify` first."))
     return buyers, features
@@ -132,27 +118,21 @@ def _(buyers, mo, model, personas, tier_method, top):
 
 
 @app.cell
-def _(mo):
-    export = mo.ui.run_button(label="Export this page as a report (one HTML file, offline, no personal data)")
-    export
-    return (export,)
+def _(folder, heatmap, model, notebook, profile_table, report, selection_fig, value_crosstab):
+    def _report():
+        r = report.Report("Personas")
+        r.section("Personas")
+        r.metric("Personas", model.n_personas_)
+        r.metric("Customers with orders", len(model.labels_))
+        r.table(profile_table, "Personas: size, value, what sets them apart")
+        r.figure(heatmap, "What sets each persona apart")
+        r.figure(selection_fig, "How the number of personas was chosen")
+        r.section("High-value customers")
+        r.table(value_crosstab, "Personas by value tier")
+        return r
 
-
-@app.cell
-def _(Path, export, folder, heatmap, mo, model, os, profile_table, report, selection_fig, value_crosstab):
-    # CX_EXPORT=1 python notebooks/02_personas.py exports without a click
-    mo.stop(not (export.value or os.environ.get("CX_EXPORT")))
-    _r = report.Report("Personas")
-    _r.section("Personas")
-    _r.metric("Personas", model.n_personas_)
-    _r.metric("Customers with orders", len(model.labels_))
-    _r.table(profile_table, "Personas: size, value, what sets them apart")
-    _r.figure(heatmap, "What sets each persona apart")
-    _r.figure(selection_fig, "How the number of personas was chosen")
-    _r.section("High-value customers")
-    _r.table(value_crosstab, "Personas by value tier")
-    _path = _r.save(Path(folder.value) / "reports" / "02_personas.html")
-    mo.md(f"Report written to `{_path}`: it opens offline; identifiers and groups under 10 left out.")
+    # a download button; `CX_EXPORT=1 python notebooks/02_personas.py` writes FOLDER/reports/ instead
+    notebook.export(_report, folder, "02_personas")
     return
 
 

@@ -5,49 +5,32 @@ app = marimo.App(width="medium", app_title="CX Workspace: where are our customer
 
 
 @app.cell
-def _(mo):
-    mo.md("""
-    # Where is each customer, and where do they fall out?
-
-    The journey explorer: every touchpoint mapped to a stage (buyer journey, then customer journey), flows as a
-    Sankey, a funnel builder, how many customers are at each stage now and over time, and why people who
-    considered did not buy. Filters apply to everything below them. Run `cx unify` (and `cx journeys`) on the
-    workspace first; the folder defaults to `CX_WORKSPACE` or the demo. Journey statistics describe
-    association, not cause.
-    """)
-    return
-
-
-@app.cell
 def _():
-    import os
-    from pathlib import Path
-
     import marimo as mo
     import plotly.express as px
 
-    import cxlib
-    from cxlib import journeys, report
+    from cxlib import journeys, notebook, report
 
-    return Path, cxlib, journeys, mo, os, px, report
+    folder = notebook.workspace_folder()
+    notebook.opening(
+        """
+        # Where is each customer, and where do they fall out?
+
+        The journey explorer: every touchpoint mapped to a stage (buyer journey, then customer journey), flows as a
+        Sankey, a funnel builder, how many customers are at each stage now and over time, and why people who
+        considered did not buy. Filters apply to everything below them. Run `cx unify` (and `cx journeys`) on the
+        workspace first; the folder is `CX_WORKSPACE` (what `cx app FOLDER` sets) or the demo. Journey
+        statistics describe association, not cause.
+        """,
+        folder,
+    )
+    return folder, journeys, mo, notebook, px, report
 
 
 @app.cell
-def _(Path, mo, os):
-    folder = mo.ui.text(value=os.environ.get("CX_WORKSPACE", str(Path("data/demo"))), label="Workspace folder",
-                        full_width=True)
-    folder
-    return (folder,)
-
-
-@app.cell
-def _(Path, cxlib, folder, journeys, mo):
-    mo.stop(not (Path(folder.value) / "workspace.duckdb").exists(),
-            mo.md(f"**No workspace at `{folder.value}`.** Build one with `make demo`."))
-    with cxlib.connect(folder.value, read_only=True) as _ws:
-        mo.stop(not _ws.has("touchpoints"), mo.md(f"**Not unified yet.** Run `cx unify {folder.value}`."))
+def _(folder, journeys, notebook):
     # stages (and personas) once, into memory: every control below then redraws from this table
-    staged = journeys.staged_touchpoints(folder.value)
+    staged = journeys.staged_touchpoints(notebook.require(folder, "touchpoints"))
     return (staged,)
 
 
@@ -168,32 +151,26 @@ def _(filters, journeys, mo, staged):
 
 
 @app.cell
-def _(mo):
-    export = mo.ui.run_button(label="Export this page as a report (one HTML file, offline, no personal data)")
-    export
-    return (export,)
+def _(dropoff, filters, folder, funnel, funnel_fig, journeys, notebook, now_fig, over_time_fig, report, returns,
+      sankey_fig, window):
+    def _report():
+        r = report.Report("Journeys", as_of=window["end"])
+        r.markdown(f"Filters: {filters or 'none'}; dates {window['start'][:10]} to {window['end'][:10]}.")
+        r.section("Flows and funnel")
+        r.figure(sankey_fig, "Journey flows", counts=True)
+        r.figure(funnel_fig, "Funnel", counts=True)
+        r.table(funnel.drop(columns=["dropped_to"]), "Funnel steps")
+        r.section("Stages now and over time")
+        r.figure(now_fig, "Customers at each stage now", counts=True)
+        r.figure(over_time_fig, "Customers at each stage over time")
+        r.section("Why they did not buy, why they sent it back")
+        r.markdown(journeys.dropoff_verdict(dropoff))
+        r.table(dropoff, "Drop-off: service failure vs marketing")
+        r.table(returns, "Returns by cause")
+        return r
 
-
-@app.cell
-def _(Path, dropoff, export, filters, folder, funnel, funnel_fig, journeys, mo, now_fig, os, over_time_fig,
-      report, returns, sankey_fig, window):
-    # CX_EXPORT=1 python notebooks/03_journeys.py exports without a click
-    mo.stop(not (export.value or os.environ.get("CX_EXPORT")))
-    _r = report.Report("Journeys", as_of=window["end"])
-    _r.markdown(f"Filters: {filters or 'none'}; dates {window['start'][:10]} to {window['end'][:10]}.")
-    _r.section("Flows and funnel")
-    _r.figure(sankey_fig, "Journey flows", counts=True)
-    _r.figure(funnel_fig, "Funnel", counts=True)
-    _r.table(funnel.drop(columns=["dropped_to"]), "Funnel steps")
-    _r.section("Stages now and over time")
-    _r.figure(now_fig, "Customers at each stage now", counts=True)
-    _r.figure(over_time_fig, "Customers at each stage over time")
-    _r.section("Why they did not buy, why they sent it back")
-    _r.markdown(journeys.dropoff_verdict(dropoff))
-    _r.table(dropoff, "Drop-off: service failure vs marketing")
-    _r.table(returns, "Returns by cause")
-    _path = _r.save(Path(folder.value) / "reports" / "03_journeys.html")
-    mo.md(f"Report written to `{_path}`: it opens offline; identifiers and groups under 10 left out.")
+    # a download button; `CX_EXPORT=1 python notebooks/03_journeys.py` writes FOLDER/reports/ instead
+    notebook.export(_report, folder, "03_journeys")
     return
 
 

@@ -5,47 +5,32 @@ app = marimo.App(width="medium", app_title="CX Workspace: the strategy room")
 
 
 @app.cell
-def _(mo):
-    mo.md("""
-    # The strategy room: what is a journey change worth?
-
-    A journey model fitted to the workspace's monthly stage history (per persona when personas exist): the
-    chance of moving from each stage to the next each month, and the revenue a customer brings in each stage.
-    Pull the levers below and see the next twelve months' revenue against the baseline, with its 5-95% band,
-    and the future-state journey beside today's. The model assumes the future moves like the past did, with
-    the lever applied; the band covers what the data leaves uncertain, not every surprise.
-    """)
-    return
-
-
-@app.cell
 def _():
-    import os
-    from pathlib import Path
-
     import marimo as mo
     import pandas as pd
 
-    import cxlib
-    from cxlib import attribution, impact, report, simulate
+    from cxlib import attribution, impact, notebook, report, simulate
 
-    return Path, attribution, cxlib, impact, mo, os, pd, report, simulate
+    folder = notebook.workspace_folder()
+    notebook.opening(
+        """
+        # The strategy room: what is a journey change worth?
+
+        A journey model fitted to the workspace's monthly stage history (per persona when personas exist): the
+        chance of moving from each stage to the next each month, and the revenue a customer brings in each stage.
+        Pull the levers below and see the next twelve months' revenue against the baseline, with its 5-95% band,
+        and the future-state journey beside today's. The model assumes the future moves like the past did, with
+        the lever applied; the band covers what the data leaves uncertain, not every surprise. The workspace is
+        the folder in `CX_WORKSPACE` (what `cx app FOLDER` sets), else the demo.
+        """,
+        folder,
+    )
+    return attribution, folder, impact, mo, notebook, pd, report, simulate
 
 
 @app.cell
-def _(Path, mo, os):
-    folder = mo.ui.text(value=os.environ.get("CX_WORKSPACE", str(Path("data/demo"))), label="Workspace folder",
-                        full_width=True)
-    folder
-    return (folder,)
-
-
-@app.cell
-def _(Path, cxlib, folder, mo, simulate):
-    mo.stop(not (Path(folder.value) / "workspace.duckdb").exists(),
-            mo.md(f"**No workspace at `{folder.value}`.** Build one with `make demo`."))
-    with cxlib.connect(folder.value, read_only=True) as _ws:
-        mo.stop(not _ws.has("touchpoints"), mo.md(f"**Not unified yet.** Run `cx unify {folder.value}`."))
+def _(folder, mo, notebook, simulate):
+    with notebook.connect(folder, "touchpoints") as _ws:
         history = simulate.history_from_workspace(_ws)
     _by = "persona" if "persona" in history.columns else None
     # personas are found among buyers: prospects' stages are shared, and a prospect who buys joins a persona
@@ -196,11 +181,10 @@ def _(mo):
 
 
 @app.cell
-def _(attribution, cxlib, folder, impact):
-    with cxlib.connect(folder.value, read_only=True) as _ws:
-        _tp = _ws.table("touchpoints")
-        paths = attribution.paths_from_touchpoints(_tp)
-        groups = impact.campaign_groups(_tp)
+def _(attribution, folder, impact, notebook, report):
+    with notebook.connect(folder, "touchpoints") as _ws:
+        paths = report.attribution_paths(_ws)  # the one attribution input set: the report shows the same
+        groups = impact.campaign_groups(_ws.table("touchpoints"))
     comparison = attribution.compare(paths)
     attribution_fig = attribution.compare_figure(comparison)
     attribution_fig
@@ -231,28 +215,22 @@ def _(groups, impact):
 
 
 @app.cell
-def _(mo):
-    export = mo.ui.run_button(label="Export this page as a report (one HTML file, offline, no personal data)")
-    export
-    return (export,)
+def _(attribution_fig, folder, months, notebook, plan, ranked, report, results, simulate, uplift):
+    def _report():
+        r = report.Report("Strategy: what moves revenue")
+        r.section("Scenarios")
+        r.markdown(f"Over {months.value} months, **{ranked['scenario'].iloc[0]}** gains the most revenue.")
+        r.table(ranked, "Scenarios ranked by revenue gain (5-95% band)")
+        r.figure(simulate.fan_chart(results, "cumulative_revenue"), "Cumulative revenue gain over baseline")
+        r.figure(simulate.future_state_figure(results, plan.name), f"Future state under “{plan.name}”")
+        r.section("Attribution and measured impact")
+        r.markdown("Attribution is association, not causal effect; the holdout uplift below is causal.")
+        r.figure(attribution_fig, "Attributed revenue by channel and model")
+        r.table(uplift, "Win-back campaign: uplift against the random holdout")
+        return r
 
-
-@app.cell
-def _(Path, attribution_fig, export, folder, mo, months, os, plan, ranked, report, results, simulate, uplift):
-    # CX_EXPORT=1 python notebooks/04_strategy.py exports without a click
-    mo.stop(not (export.value or os.environ.get("CX_EXPORT")))
-    _r = report.Report("Strategy: what moves revenue")
-    _r.section("Scenarios")
-    _r.markdown(f"Over {months.value} months, **{ranked['scenario'].iloc[0]}** gains the most revenue.")
-    _r.table(ranked, "Scenarios ranked by revenue gain (5-95% band)")
-    _r.figure(simulate.fan_chart(results, "cumulative_revenue"), "Cumulative revenue gain over baseline")
-    _r.figure(simulate.future_state_figure(results, plan.name), f"Future state under “{plan.name}”")
-    _r.section("Attribution and measured impact")
-    _r.markdown("Attribution is association, not causal effect; the holdout uplift below is causal.")
-    _r.figure(attribution_fig, "Attributed revenue by channel and model")
-    _r.table(uplift, "Win-back campaign: uplift against the random holdout")
-    _path = _r.save(Path(folder.value) / "reports" / "04_strategy.html")
-    mo.md(f"Report written to `{_path}`: it opens offline; identifiers and groups under 10 left out.")
+    # a download button; `CX_EXPORT=1 python notebooks/04_strategy.py` writes FOLDER/reports/ instead
+    notebook.export(_report, folder, "04_strategy")
     return
 
 

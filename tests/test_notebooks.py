@@ -2,14 +2,24 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("*.py"))
+from cxlib import notebook
+
+from .conftest import chromium_path, require
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.py"))
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
@@ -30,3 +40,139 @@ def test_notebook_passes_marimo_check(notebook):
     marimo = Path(sys.executable).parent / "marimo"
     proc = subprocess.run([str(marimo), "check", str(notebook)], capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0 and "issue" not in proc.stdout.lower(), proc.stdout + proc.stderr
+
+
+# --- served as an app: the workspace is the server's, exports go to the viewer's browser -----------------------
+
+TOKEN = "notebook-test-token-7c1e"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _files(folder: Path) -> dict[str, float]:
+    """Every file under ``folder`` with its modification time: what the server may not change."""
+    return {str(p.relative_to(folder)): p.stat().st_mtime for p in folder.rglob("*") if p.is_file()}
+
+
+@pytest.fixture
+def unify_app(workspace, tmp_path):
+    """`cx app WORKSPACE --notebook unify`, with CX_EXPORT=1 in its environment: its base URL.
+
+    CX_EXPORT makes a script write its report on disk; an app must ignore it. The server's process group is
+    killed afterwards.
+    """
+    port = _free_port()
+    log = tmp_path / "server.log"
+    path = os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))  # this checkout's cxlib
+    env = {**os.environ, "CX_EXPORT": "1", "PYTHONPATH": path}
+    cmd = [sys.executable, "-m", "cxlib.cli", "app", str(workspace), "--notebook", "unify", "--port", str(port)]
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [*cmd, "--token", TOKEN],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert proc.poll() is None, log.read_text()[-3000:]
+            assert time.monotonic() < deadline, "cx app did not answer:\n" + log.read_text()[-3000:]
+            try:
+                with urllib.request.urlopen(f"{base}/health", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                time.sleep(0.3)
+        yield base
+    finally:
+        for sig, wait in ((signal.SIGTERM, 15), (signal.SIGKILL, 5)):
+            try:
+                os.killpg(proc.pid, sig)
+            except ProcessLookupError:
+                break
+            try:
+                proc.wait(timeout=wait)
+                break
+            except subprocess.TimeoutExpired:
+                continue
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_app_viewer_cannot_point_the_page_at_another_folder_or_write_on_the_server(unify_app, workspace, tmp_path):
+    """The attack: set every UI element's value to another folder over the API, then export."""
+    chromium = chromium_path()
+    require(chromium is not None, "Chromium")
+    from playwright.sync_api import sync_playwright
+
+    elsewhere = tmp_path / "elsewhere"  # where an attacker would point the page (and an export)
+    before = _files(workspace)
+    shots = tmp_path / "artifacts"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu"])
+        try:
+            context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+            page = context.new_page()
+            page.set_default_timeout(120_000)
+            headers: dict[str, str] = {}
+
+            def _keep_headers(request):
+                if "marimo-session-id" in request.headers and not headers:
+                    headers.update({k: v for k, v in request.headers.items() if k.startswith("marimo-")})
+
+            page.on("request", _keep_headers)
+            page.goto(f"{unify_app}/?access_token={TOKEN}")
+            page.get_by_text(notebook.EXPORT_LABEL).wait_for()  # the last cell ran
+            shots.mkdir()
+            page.screenshot(path=str(shots / "unify_app.png"))
+            # the folder is shown, not editable: no input holds it
+            assert page.get_by_text(f"{workspace}").count() >= 1
+            assert page.get_by_label("Workspace folder").count() == 0
+            assert str(workspace) not in page.locator("input").evaluate_all("els => els.map(e => e.value).join()")
+
+            # set_ui_element_value needs no click: send the other folder to every element on the page
+            elements = page.locator("marimo-ui-element").evaluate_all(
+                "els => els.map(e => [e.getAttribute('object-id'), e.firstElementChild.tagName.toLowerCase()])"
+            )
+            assert elements and headers, "no UI elements or no API request seen"
+
+            def _set(object_id: str, value: str) -> None:
+                r = context.request.post(
+                    f"{unify_app}/api/kernel/set_ui_element_value",
+                    headers={**headers, "Content-Type": "application/json"},
+                    data=json.dumps({"objectIds": [object_id], "values": [value]}),
+                )
+                assert r.ok, (r.status, r.text())
+
+            for object_id, _ in elements:
+                _set(object_id, str(elsewhere))
+            # the channel is live: the Customer 360 box takes a value and its cell reruns ...
+            (search,) = [object_id for object_id, tag in elements if tag == "marimo-text"]
+            _set(search, "C-nobody-here")
+            page.get_by_text("No customer for C-nobody-here").wait_for()
+            # ... yet the page still reads the server's workspace
+            assert page.get_by_text("No workspace at").count() == 0
+            assert page.get_by_text(f"{workspace}").count() >= 1
+            assert page.get_by_text("rows joined by probabilistic match").count() == 1
+
+            # the export downloads to the browser
+            with page.expect_download() as info:
+                page.get_by_text(notebook.EXPORT_LABEL).click()
+            report = tmp_path / "downloaded.html"
+            info.value.save_as(report)
+            assert info.value.suggested_filename == "01_unify.html"
+        finally:
+            browser.close()
+    html = report.read_text()
+    assert "<h1>Unified customers</h1>" in html and "@" not in html.split("<main>")[1].split("</main>")[0]
+    # ... and nothing was written on the server: not in the workspace, not in the other folder
+    assert _files(workspace) == before
+    assert not elsewhere.exists()

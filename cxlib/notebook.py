@@ -1,0 +1,216 @@
+"""The notebooks' shared glue: the workspace folder, the guard that stops a page early, the export button.
+
+Only the marimo notebooks in ``notebooks/`` import this module; no other module of :mod:`cxlib` does. Each
+notebook opens with one cell that calls it::
+
+    folder = notebook.workspace_folder()
+    notebook.opening(INTRO, folder)            # the title, the text and the folder
+
+then reads the workspace through the guard (which stops the cell with a message saying what to run when the
+workspace, or a table the page needs, is missing) and ends with an export::
+
+    with notebook.connect(folder, "identity_links") as ws: ...
+    notebook.export(build_report, folder, "01_unify")
+
+Where the folder can change, and where an export goes, depends on who is looking:
+
+- served as an app (``cx app``, ``marimo run``: mode ``"run"``), the workspace is the one the server was
+  started on (``CX_WORKSPACE``), shown as text: a viewer has no element whose value names a folder, so
+  setting element values (which works in an app without any click) cannot point the page at another folder.
+  The export is a download: the report is built when the button is pressed and goes to the viewer's
+  browser; nothing is written on the server.
+- in the editor (``cx edit``, ``marimo edit``: mode ``"edit"``) the folder is a text box the analyst can
+  change; the export is the same download.
+- run as a script (``python notebooks/00_workspace.py``), ``CX_EXPORT=1`` writes the report to
+  ``FOLDER/reports/NAME.html`` without a click.
+
+Examples
+--------
+Outside marimo's editor (here mode ``None``) the folder is fixed: ``CX_WORKSPACE``, else the demo's:
+
+>>> editable()
+False
+>>> folder = workspace_folder()
+>>> type(folder).__name__, folder.value == (os.environ.get("CX_WORKSPACE") or "data/demo")
+('FixedFolder', True)
+>>> required_command("personas")
+'cx personas'
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import marimo as mo
+
+if TYPE_CHECKING:
+    from cxlib.engine import Workspace
+    from cxlib.report import Report
+
+__all__ = [
+    "EXPORT_LABEL",
+    "FixedFolder",
+    "connect",
+    "editable",
+    "export",
+    "opening",
+    "require",
+    "required_command",
+    "workspace_folder",
+]
+
+DEFAULT_WORKSPACE = "data/demo"
+EXPORT_LABEL = "Download this page as a report (one HTML file, offline, no personal data)"
+
+# the command that builds each table a notebook may need (anything else comes from `cx unify`)
+_BUILT_BY = {"personas": "cx personas", "customer_stages": "cx journeys", "stage_history": "cx journeys"}
+
+
+@dataclass(frozen=True)
+class FixedFolder:
+    """The workspace folder of a page that cannot change it: shown as text, not as an input.
+
+    It has the ``value`` of the text box it stands in for, so the cells below read ``folder.value`` either way.
+
+    Examples
+    --------
+    >>> FixedFolder("data/demo").value
+    'data/demo'
+    """
+
+    value: str
+
+    def _display_(self) -> Any:
+        return mo.md(f"**Workspace:** `{self.value}` (fixed by the server)")
+
+
+Folder = FixedFolder | mo.ui.text
+
+
+def editable() -> bool:
+    """Whether the page may change its workspace folder: only in marimo's editor (mode ``"edit"``).
+
+    An app (``"run"``), a script, a test or an unknown mode gets the folder it was started with.
+    """
+    return mo.app_meta().mode == "edit"
+
+
+def workspace_folder(default: str = DEFAULT_WORKSPACE) -> Folder:
+    """The page's workspace folder: ``CX_WORKSPACE``, else ``default``; a text box only in the editor.
+
+    Parameters
+    ----------
+    default : str
+        The folder when ``CX_WORKSPACE`` is not set.
+
+    Returns
+    -------
+    FixedFolder or marimo.ui.text
+        Either way its ``value`` is the folder. Assign it to a global in the notebook's opening cell and
+        display it there (:func:`opening`), so that the cells below rerun when an editor changes it.
+    """
+    path = os.environ.get("CX_WORKSPACE") or default
+    if editable():
+        return mo.ui.text(value=path, label="Workspace folder", full_width=True)
+    return FixedFolder(path)
+
+
+def opening(intro: str, folder: Folder) -> Any:
+    """The notebook's first output: its title and text (markdown), then the workspace folder."""
+    return mo.vstack([mo.md(inspect.cleandoc(intro)), folder])
+
+
+def required_command(table: str) -> str:
+    """The ``cx`` command that builds ``table`` in a workspace."""
+    return _BUILT_BY.get(table, "cx unify")
+
+
+def _path(folder: Folder | str | Path) -> str:
+    return str(folder if isinstance(folder, str | Path) else folder.value)
+
+
+def _stop_without_workspace(path: str) -> None:
+    from cxlib.io import DATABASE_NAME
+
+    mo.stop(
+        not (Path(path) / DATABASE_NAME).exists(),
+        mo.md(f"**No workspace at `{path}`.** Build one with `make demo` or `cx load {path}`."),
+    )
+
+
+def _stop_without_tables(ws: Workspace, path: str, tables: tuple[str, ...]) -> None:
+    missing = [t for t in tables if not ws.has(t)]
+    if not missing:
+        return
+    command = required_command(missing[0])
+    if command == "cx unify":
+        mo.stop(True, mo.md(f"**Not unified yet.** Run `cx unify {path}`."))
+    mo.stop(True, mo.md(f"**The workspace has no `{missing[0]}` table yet.** Run `{command} {path}`."))
+
+
+@contextmanager
+def connect(folder: Folder | str | Path, *tables: str) -> Iterator[Workspace]:
+    """The workspace, opened read-only and closed after; the cell stops with a message if it or a table is missing.
+
+    Parameters
+    ----------
+    folder : FixedFolder, marimo.ui.text, str or Path
+        The page's workspace folder.
+    *tables : str
+        Tables the cell needs (``"identity_links"``, ``"touchpoints"``, ...): without one, the cell stops and
+        says which command builds it.
+    """
+    import cxlib
+
+    path = _path(folder)
+    _stop_without_workspace(path)
+    with cxlib.connect(path, read_only=True) as ws:
+        _stop_without_tables(ws, path, tables)
+        yield ws
+
+
+def require(folder: Folder | str | Path, *tables: str) -> str:
+    """The workspace folder as a string, once :func:`connect`'s checks pass (the cell stops otherwise)."""
+    path = _path(folder)
+    if tables:
+        with connect(path, *tables):
+            pass
+    else:
+        _stop_without_workspace(path)
+    return path
+
+
+def export(build: Callable[[], Report], folder: Folder | str | Path, name: str) -> Any:
+    """The page's export: a download button in the browser, or the report written to disk by a script.
+
+    Parameters
+    ----------
+    build : callable
+        Makes the page's :class:`cxlib.report.Report`; called only when the report is wanted (a click on the
+        button, or the script run), never while the page redraws.
+    folder : FixedFolder, marimo.ui.text, str or Path
+        The page's workspace folder (a script writes to ``FOLDER/reports/NAME.html``).
+    name : str
+        The report's file name without ``.html`` (the notebook's name, ``"03_journeys"``).
+
+    Returns
+    -------
+    marimo.ui download button, or a note that the file was written (script with ``CX_EXPORT`` set)
+        Served pages (app or editor) never write on the server: the report downloads to the viewer's
+        browser, whatever the server's environment says.
+    """
+    if mo.app_meta().mode == "script" and os.environ.get("CX_EXPORT"):
+        saved = build().save(Path(_path(folder)) / "reports" / f"{name}.html")
+        return mo.md(f"Report written to `{saved}`: it opens offline; identifiers and groups under 10 left out.")
+    return mo.download(
+        data=lambda: build().to_html().encode("utf-8"),
+        filename=f"{name}.html",
+        mimetype="text/html",
+        label=EXPORT_LABEL,
+    )
