@@ -91,6 +91,10 @@ def test_identifiers_in_one_row_link_records(tmp_path):
     assert links.loc[("events", "E4"), "rule"] == "no_identifier"
     assert links.loc[("events", "E1"), "rule"] == "anonymous_id"
     assert ann.startswith("C") and links["match_probability"].isna().all()
+    # the search box: a phone finds Ann; text that is no email, id or phone finds nobody (no crash)
+    assert unify.search(ws, "07700 900123")[0]["customer_id"].tolist() == [ann]
+    for junk in ("/tmp/x", "", "   ", "C"):
+        assert unify.search(ws, junk)[0].empty, junk
 
 
 def test_rows_by_rule_counts_identity_links_and_is_the_result_rules(tmp_path):

@@ -126,7 +126,7 @@ def lookup(
             probe = ibis.memtable({"v": [email or phone]})
             val = (normalise_email(probe.v) if email else normalise_phone(probe.v, country)).name("v")
             norm = probe.select(val).to_pandas()["v"].iloc[0]
-            if norm is None:
+            if norm is None or pd.isna(norm):  # nothing usable left after normalising: nobody
                 return cust.limit(0).to_pandas(), ws.table("touchpoints").limit(0).to_pandas()
             col = "email" if email else "phone"
             ids = cust.filter(cust[col] == norm).customer_id.to_pandas().tolist()
@@ -143,6 +143,8 @@ def lookup(
 def search(workspace: str | Path | Workspace, text: str) -> tuple[pd.DataFrame, pd.DataFrame]:
     """:func:`lookup` from one search box: an email (has ``@``), a customer id (``C…``/``A…``), else a phone."""
     text = text.strip()
+    if not text:  # an empty box shows nobody
+        return lookup(workspace, customer_id="\x00")
     if "@" in text:
         return lookup(workspace, email=text)
     if text[:1] in ("C", "A") and not text[1:].replace(" ", "").isdigit():
