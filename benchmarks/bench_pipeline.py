@@ -1,0 +1,131 @@
+"""Raw exports to the report, step by step: wall time, CPU time, peak memory and temporary disk; prints a table.
+
+Usage::
+
+    python benchmarks/bench_pipeline.py [N ...]      (default: 100000)
+
+For each size the company is generated once (not timed), then each step runs as its own process, as a user
+runs them: ``cx load``, ``cx unify``, ``cx journeys``, ``cx personas``, ``cx simulate``, ``cx report``. Beside
+them, in the same run, the floor: a plain DuckDB ingest of the same files (``CREATE TABLE ... AS SELECT * FROM
+read_csv/read_parquet``, every column as text), which is the least any load can cost. Peak memory is each
+process's own maximum resident set (``os.wait4``); temporary disk is the largest size the workspace's
+DuckDB temp folder (``CX_TEMP_DIR``, set to a fresh folder per step) reached, sampled every 0.2 s.
+Speed is never a timed assertion in tests; this prints what to quote.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+STEPS = (
+    ("load", ["load", "--no-progress"]),
+    ("unify", ["unify", "--no-progress"]),
+    ("journeys", ["journeys"]),
+    ("personas", ["personas"]),
+    ("simulate", ["simulate"]),
+    ("report", ["report"]),
+)
+
+
+def _du(path: Path) -> int:
+    total = 0
+    for root, _, files in os.walk(path):
+        for f in files:
+            try:
+                total += os.path.getsize(os.path.join(root, f))
+            except OSError:
+                pass
+    return total
+
+
+def _run(cmd: list[str], temp: Path) -> dict:
+    """Run one process; its wall and CPU seconds, peak RSS (MB) and the most temporary disk it used (MB)."""
+    peak_disk, done = [0], threading.Event()
+
+    def watch() -> None:
+        while not done.is_set():
+            peak_disk[0] = max(peak_disk[0], _du(temp))
+            time.sleep(0.2)
+
+    t = threading.Thread(target=watch, daemon=True)
+    t.start()
+    t0 = time.perf_counter()
+    env = {**os.environ, "CX_TEMP_DIR": str(temp)}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _, status, usage = os.wait4(proc.pid, 0)  # this child's own resource usage
+    wall = time.perf_counter() - t0
+    done.set()
+    t.join()
+    code = os.waitstatus_to_exitcode(status)
+    if code not in (0, 3):
+        sys.exit(f"{' '.join(cmd)} failed ({code}):\n{proc.stderr.read()[-3000:]}")
+    return {
+        "wall": wall,
+        "cpu": usage.ru_utime + usage.ru_stime,
+        "rss": usage.ru_maxrss / 1024,
+        "disk": peak_disk[0] / 1e6,
+    }
+
+
+_FLOOR = """
+import duckdb, pathlib, sys
+folder = pathlib.Path(sys.argv[1])
+con = duckdb.connect(str(folder / "floor.duckdb"))
+for f in sorted(folder.iterdir()):
+    if f.suffix == ".csv":
+        con.execute("CREATE TABLE " + f.stem + " AS SELECT * FROM read_csv(?, all_varchar=true)", [str(f)])
+    elif f.suffix == ".parquet":
+        con.execute("CREATE TABLE " + f.stem + " AS SELECT * FROM read_parquet(?)", [str(f)])
+con.close()
+"""
+
+
+def bench(n: int) -> list[dict]:
+    from cxlib import synth
+
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="cx-bench-") as tmp:
+        folder = Path(tmp) / "company"
+        t0 = time.perf_counter()
+        synth.write_company(folder, n_customers=n, seed=7, progress=False)
+        print(f"generated {n:,} people in {time.perf_counter() - t0:.0f}s", file=sys.stderr, flush=True)
+        temp = Path(tmp) / "temp"
+        for name, args in (("plain ingest (floor)", None), *STEPS):
+            shutil.rmtree(temp, ignore_errors=True)
+            temp.mkdir()
+            cmd = [sys.executable, "-c", _FLOOR, str(folder)] if args is None else [
+                sys.executable, "-m", "cxlib.cli", args[0], str(folder), *args[1:]
+            ]
+            r = _run(cmd, temp)
+            rows.append({"n": n, "step": name, **r})
+            print(f"  {name:<22} {r['wall']:7.1f}s", file=sys.stderr, flush=True)
+        (folder / "floor.duckdb").unlink(missing_ok=True)
+    return rows
+
+
+def main(sizes: list[int]) -> None:
+    import pandas as pd
+
+    rows = [r for n in sizes for r in bench(n)]
+    df = pd.DataFrame(rows)
+    floor = df[df.step.str.startswith("plain")].set_index("n")["wall"]
+    df["x floor"] = df.apply(lambda r: r.wall / floor[r.n], axis=1)
+    total = df[~df.step.str.startswith("plain")].groupby("n")[["wall", "cpu"]].sum().reset_index()
+    total["step"] = "load -> report"
+    total["x floor"] = total.apply(lambda r: r.wall / floor[r.n], axis=1)
+    df = pd.concat([df, total], ignore_index=True)
+    print(f"cores: {os.cpu_count()}")
+    with pd.option_context("display.width", 160, "display.float_format", "{:,.1f}".format):
+        print(df.rename(columns={"wall": "wall s", "cpu": "cpu s", "rss": "peak MB", "disk": "temp MB"})
+              .to_string(index=False))
+
+
+if __name__ == "__main__":
+    main([int(a) for a in sys.argv[1:]] or [100_000])
