@@ -125,6 +125,9 @@ def _read_csv(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> list[
         opts.append(f"encoding={p(f.encoding)}")
     if f.delimiter:
         opts.append(f"delim={p(f.delimiter)}")
+    # the rejects tables of an earlier file would be read again as this file's unreadable lines
+    con.execute("DROP TABLE IF EXISTS _cx_rej")
+    con.execute("DROP TABLE IF EXISTS _cx_rej_scan")
     try:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS SELECT * FROM "
@@ -136,8 +139,13 @@ def _read_csv(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> list[
             f"{f.label}: cannot be read as a CSV table ({str(e).splitlines()[0]}); check that it is "
             "a delimited text file with a header row (set `delimiter:` in sources.yml if needed)"
         ) from None
-    rej = con.execute("SELECT DISTINCT line, csv_line, error_type, error_message FROM _cx_rej ORDER BY line").fetchall()
-    rejects = [{"row": int(r[0]) - 1, "value": r[1], "reason": f"unreadable line: {r[3]}"} for r in rej]
+    # one reject per line: a line with several missing or extra fields has one error per field (the
+    # first missing one, the last extra one says how many fields the line has)
+    rej = con.execute(
+        "SELECT line, first(csv_line), first(error_message ORDER BY CASE WHEN error_type = 'TOO MANY COLUMNS' "
+        "THEN -column_idx ELSE column_idx END NULLS LAST) FROM _cx_rej GROUP BY line ORDER BY line"
+    ).fetchall()
+    rejects = [{"row": int(r[0]) - 1, "value": r[1], "reason": f"unreadable line: {r[2]}"} for r in rej]
     if rejects:
         # _row must count the rejected lines too, so that row numbers match the file
         con.execute(

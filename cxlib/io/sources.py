@@ -42,10 +42,13 @@ class SourceFile:
     encoding: str | None = None
     delimiter: str | None = None
     values: dict[str, dict[str, str]] = field(default_factory=dict)
+    name: str | None = None
 
     @property
     def label(self) -> str:
-        return self.path.name
+        """How messages and the quarantine table name the file: its base name, or its path in the
+        workspace when another file of the workspace has the same base name (``2024/orders.csv``)."""
+        return self.name or self.path.name
 
 
 def _norm(name: str) -> str:
@@ -107,7 +110,22 @@ def _from_config(ws: Path, cfg_path: Path) -> list[SourceFile]:
             if not isinstance(e, dict) or "file" not in e:
                 raise DataError(f"sources.yml: each entry under tables.{table} needs `file:`")
             out.append(_entry(ws, table, {**defaults, **e}))
-    return out
+    return _distinct_labels(ws, out)
+
+
+def _distinct_labels(ws: Path, files: list[SourceFile]) -> list[SourceFile]:
+    """Name files that share a base name (``2024/orders.csv``, ``2025/orders.csv``) by their path in the folder."""
+    seen: dict[str, int] = {}
+    listed: set[tuple[str, Path]] = set()
+    for f in files:
+        if (f.table, f.path) in listed:
+            raise DataError(f"sources.yml: tables.{f.table} lists the file {f.path.name!r} twice; list it once")
+        listed.add((f.table, f.path))
+        seen[f.path.name] = seen.get(f.path.name, 0) + 1
+    for f in files:
+        if seen[f.path.name] > 1:
+            f.name = f.path.relative_to(ws).as_posix() if f.path.is_relative_to(ws) else str(f.path)
+    return files
 
 
 def _entry(ws: Path, table: str, opts: dict) -> SourceFile:
