@@ -89,6 +89,11 @@ def _print_summary(folder: Path) -> None:
     with connect(folder, read_only=True) as ws:
         s = ws.summary()
         log = ws.table("load_log").to_pandas() if ws.has("load_log") else pd.DataFrame()
+    if s.empty:  # a load that was interrupted (its transaction rolled back) or never ran
+        raise DataError(
+            f"{folder}: the workspace holds no loaded tables (the last `cx load` did not finish, or none ran); "
+            f"run `cx load {folder}`"
+        )
     if not log.empty:
         s = s.merge(log[["table_name", "rows_in", "rows_quarantined", "values_nulled"]], on="table_name", how="left")
         s = s[["table_name", "rows_in", "rows", "rows_quarantined", "values_nulled", "first_ts", "last_ts"]]

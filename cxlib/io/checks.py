@@ -9,14 +9,16 @@ Examples
 >>> from cxlib.schema import TABLES
 >>> from cxlib.io.sources import SourceFile
 >>> f = SourceFile("orders", None)
->>> [reason for _, reason in column_checks(TABLES["orders"], "amount", f, status_map(f))]
-['required value missing', 'cannot read as a number', 'negative value']
+>>> reasons = [reason for _, reason in column_checks(TABLES["orders"], "amount", f, status_map(f))]
+>>> reasons[0], reasons[1][:36], reasons[-2:]
+('required value missing', 'cannot read as a number (it has a de', ['cannot read as a number', 'negative value'])
 """
 
 from __future__ import annotations
 
 import duckdb
 
+from cxlib.io.numbers import HINTS, looks_like
 from cxlib.io.sources import SourceFile
 from cxlib.io.sql import Params, ident, literal
 from cxlib.schema import STATUS_SYNONYMS, Table
@@ -43,7 +45,12 @@ def column_checks(t: Table, col: str, f: SourceFile, status_map: dict[str, str])
         hint = ""
         if c.dtype in ("timestamp", "date") and not f.dayfirst:
             hint = " (dates like 31/12/2024 need `dayfirst: true` in sources.yml)"
-        out.append((f"{r} IS NOT NULL AND {p} IS NULL", f"cannot read as {_TYPE_WORD[c.dtype]}{hint}"))
+        cond = f"{r} IS NOT NULL AND {p} IS NULL"
+        if c.dtype in ("float", "int"):  # say when it reads in the other decimal convention, never guess
+            for dec, why in HINTS.items():
+                out.append((f"{cond} AND {looks_like(r, dec)}", f"cannot read as {_TYPE_WORD[c.dtype]} ({why})"))
+            cond += " AND NOT (" + " OR ".join(looks_like(r, dec) for dec in HINTS) + ")"
+        out.append((cond, f"cannot read as {_TYPE_WORD[c.dtype]}{hint}"))
     out += _value_checks(c.check, r, p, status_map)
     return out
 

@@ -16,6 +16,7 @@ import pandas as pd
 
 from cxlib import lineage
 from cxlib.io.checks import attach_raw_rows, find_duplicates, find_problems, status_map
+from cxlib.io.numbers import convention_warnings
 from cxlib.io.parse import OFFSET_RE, SQL_TYPES, parse_expr, text_expr
 from cxlib.io.read import check_timezone, drop_temporaries, map_columns, read_raw
 from cxlib.io.sources import SourceFile, _norm, find_sources
@@ -291,7 +292,9 @@ def _load_table(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile
     find_duplicates(con, t)
     attach_raw_rows(con, [(p.raw, p.f) for p in parts])
     _final_view(con, t, nulled_cols, extra_cols)
-    return _table_result(con, t, [p.f for p in parts], problems)
+    result = _table_result(con, t, [p.f for p in parts], problems)
+    result.warnings += convention_warnings(con, t, [p.f for p in parts])
+    return result
 def _duckdb_config() -> dict[str, str]:
     from cxlib.engine import duckdb_config  # engine imports io: import here
 

@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+from cxlib.io.numbers import number_expr
 from cxlib.io.sources import SourceFile
 from cxlib.io.sql import Params, literal
 
@@ -65,12 +66,7 @@ def parse_expr(col: str, dtype: str, f: SourceFile, bind: Params) -> str:
     if dtype == "date":
         return f"CAST({ts_expr(v, f, bind)} AS DATE)"
     if dtype in ("float", "int"):
-        # thousands separators only where they are one (1,249.00); a decimal comma (1.234,50) is not guessed
-        bare = f"regexp_replace({v}, '[£$€\\s]', '', 'g')"
-        num = (
-            f"CASE WHEN NOT contains({bare}, ',') OR regexp_matches({bare}, '^-?\\d{{1,3}}(,\\d{{3}})+(\\.\\d+)?$') "
-            f"THEN TRY_CAST(replace({bare}, ',', '') AS DOUBLE) END"
-        )
+        num = number_expr(v, f)  # the file's decimal and thousands separators (cxlib.io.numbers)
         num = f"CASE WHEN isfinite({num}) THEN {num} END"
         return num if dtype == "float" else f"CASE WHEN {num} = round({num}) THEN CAST({num} AS BIGINT) END"
     if dtype == "bool":

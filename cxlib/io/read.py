@@ -7,44 +7,24 @@ Column names are checked identifiers; a name with a control character is a :clas
 
 from __future__ import annotations
 
-import codecs
 import difflib
-import gzip
 import re
+from pathlib import Path
 
 import duckdb
 
 from cxlib.io.sources import SourceFile, _norm
 from cxlib.io.sql import Params, control_character, ident, literal
+from cxlib.io.text import readable, reader_error
 from cxlib.schema import DataError, Table
 
 __all__ = ["check_timezone", "drop_temporaries", "map_columns", "read_raw"]
 
 
 def check_text(f: SourceFile) -> None:
-    """Raise DataError for binary files and files that are not valid in their encoding."""
-    encoding = f.encoding or "utf-8"
-    try:
-        decoder = codecs.getincrementaldecoder(encoding)()
-    except LookupError:
-        raise DataError(f"{f.label}: unknown encoding {encoding!r:.60} in sources.yml (option `encoding`)") from None
-    opener = gzip.open if f.path.suffix == ".gz" else open
-    with opener(f.path, "rb") as fh:
-        first = True
-        while chunk := fh.read(1 << 20):
-            if first and b"\x00" in chunk[:8192] and not encoding.startswith("utf-16"):
-                raise DataError(
-                    f"{f.label}: this is not a text table (it contains binary data); export the "
-                    f"{f.table} table as CSV or Parquet"
-                )
-            first = False
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as e:
-                raise DataError(
-                    f"{f.label}: the file is not valid {encoding} (byte {e.start} of a block: {e.reason}); "
-                    f"export it as UTF-8, or declare its encoding in sources.yml, e.g. `encoding: latin-1`"
-                ) from None
+    """Raise DataError for binary files, damaged gzip files and files that are not valid in their encoding."""
+    with readable(f):
+        pass
 
 
 def check_timezone(con: duckdb.DuckDBPyConnection, f: SourceFile) -> None:
@@ -82,8 +62,8 @@ def read_raw(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> tuple[
         _read_parquet(con, f, name)
         rejects: list[dict] = []
     else:
-        check_text(f)
-        rejects = _read_csv(con, f, name)
+        with readable(f) as path:
+            rejects = _read_csv(con, f, name, path)
     cols = [r[0] for r in con.execute(f"DESCRIBE {ident(name)}").fetchall() if r[0] != "_row"]
     for i, c in enumerate(cols):
         bad = control_character(c)
@@ -111,8 +91,14 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> N
         ) from None
 
 
-def _read_csv(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> list[dict]:
-    """Read a delimited text file (options bound as parameters); return the unreadable lines."""
+#: The longest line (one row, all its fields) the reader accepts, in bytes, and its buffer (the reader's
+#: default buffer is 16 lines: 2 GB for lines of 128 MB).
+MAX_LINE_BYTES = 128 << 20
+BUFFER_BYTES = 2 * MAX_LINE_BYTES
+
+
+def _read_csv(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, path: Path) -> list[dict]:
+    """Read a delimited UTF-8 text file (options bound as parameters); return the unreadable lines."""
     p = Params()
     opts = [
         "all_varchar=true",
@@ -120,24 +106,29 @@ def _read_csv(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> list[
         "store_rejects=true",
         "rejects_table='_cx_rej'",
         "rejects_scan='_cx_rej_scan'",
+        f"max_line_size={MAX_LINE_BYTES}",
+        f"buffer_size={BUFFER_BYTES}",
     ]
-    if f.encoding and f.encoding.lower().replace("_", "-") not in ("utf-8", "utf8"):
-        opts.append(f"encoding={p(f.encoding)}")
     if f.delimiter:
         opts.append(f"delim={p(f.delimiter)}")
+    # the rejects tables of an earlier file would be read again as this file's unreadable lines
+    con.execute("DROP TABLE IF EXISTS _cx_rej")
+    con.execute("DROP TABLE IF EXISTS _cx_rej_scan")
     try:
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS SELECT * FROM "
-            f"read_csv({p(_glob_escaped(str(f.path)))}, {', '.join(opts)})",
+            f"read_csv({p(_glob_escaped(str(path)))}, {', '.join(opts)})",
             p.values,
         )
     except duckdb.Error as e:
-        raise DataError(
-            f"{f.label}: cannot be read as a CSV table ({str(e).splitlines()[0]}); check that it is "
-            "a delimited text file with a header row (set `delimiter:` in sources.yml if needed)"
-        ) from None
-    rej = con.execute("SELECT DISTINCT line, csv_line, error_type, error_message FROM _cx_rej ORDER BY line").fetchall()
-    rejects = [{"row": int(r[0]) - 1, "value": r[1], "reason": f"unreadable line: {r[3]}"} for r in rej]
+        raise reader_error(f, path, e) from None
+    # one reject per line: a line with several missing or extra fields has one error per field (the
+    # first missing one, the last extra one says how many fields the line has)
+    rej = con.execute(
+        "SELECT line, first(csv_line), first(error_message ORDER BY CASE WHEN error_type = 'TOO MANY COLUMNS' "
+        "THEN -column_idx ELSE column_idx END NULLS LAST) FROM _cx_rej GROUP BY line ORDER BY line"
+    ).fetchall()
+    rejects = [{"row": int(r[0]) - 1, "value": r[1], "reason": f"unreadable line: {r[2]}"} for r in rej]
     if rejects:
         # _row must count the rejected lines too, so that row numbers match the file
         con.execute(
@@ -192,7 +183,7 @@ def map_columns(f: SourceFile, t: Table, cols: list[str]) -> dict[str, str]:
     if t.name == "enrichment" and not ({"email_sha256", "postcode"} & set(mapping)):
         raise DataError(
             f"{f.label}: enrichment needs a key column, email_sha256 or postcode; the file has "
-            f"{', '.join(cols[:12])}. Fix: rename a column or map it in sources.yml"
+            f"{', '.join(_short(c) for c in cols[:12])}. Fix: rename a column or map it in sources.yml"
         )
     return mapping
 
@@ -210,13 +201,21 @@ def _missing_message(
         else f"rename the column in the file, or map it in sources.yml under tables: {t.name}: columns: "
         f"{missing[0]}: <your column name>"
     )
-    shape = f"the file has {len(cols)} column{'s' if len(cols) != 1 else ''}: {', '.join(cols[:12])}"
-    if not mapping:
+    shape = f"the file has {len(cols)} column{'s' if len(cols) != 1 else ''}"
+    if mapping:
+        shape += ": " + ", ".join(_short(c) for c in cols[:12])
+    else:
+        # no column matches: the "header" is likely data (a letter, another system's file); do not echo it
         shape += (
-            f" -- none is a column of {t.name}, so this does not look like a delimited {t.name} table "
+            f" and none is a column of {t.name}, so this does not look like a delimited {t.name} table "
             "(check the file and its delimiter: set `delimiter:` in sources.yml if it is not a comma)"
         )
     return (
         f"{f.label}: required column{'s' if len(missing) > 1 else ''} {', '.join(hints)} of table "
         f"{t.name} {'are' if len(missing) > 1 else 'is'} missing; {shape}. Fix: {fix}"
     )
+
+
+def _short(name: str, width: int = 40) -> str:
+    """A column name for a message, cut to ``width`` characters."""
+    return name if len(name) <= width else name[: width - 1] + "…"

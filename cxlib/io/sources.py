@@ -8,20 +8,24 @@ table, the file and the option (see ``docs/sources.md``).
 from __future__ import annotations
 
 import difflib
+import os
 import re
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
 
 import yaml
 
+from cxlib.io.numbers import DECIMALS, THOUSANDS
 from cxlib.io.sql import control_character
 from cxlib.schema import TABLES, DataError
 
 __all__ = ["SourceFile", "find_sources"]
 
 _SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet")
-_OPTIONS = ("file", "columns", "source", "dayfirst", "timezone", "encoding", "delimiter", "values")
-_DEFAULTS = ("dayfirst", "timezone", "encoding", "delimiter")
+_OPTIONS = (
+    "file", "columns", "source", "dayfirst", "timezone", "encoding", "delimiter", "values", "decimal", "thousands"
+)
+_DEFAULTS = ("dayfirst", "timezone", "encoding", "delimiter", "decimal", "thousands")
 
 
 @dataclass
@@ -42,10 +46,15 @@ class SourceFile:
     encoding: str | None = None
     delimiter: str | None = None
     values: dict[str, dict[str, str]] = field(default_factory=dict)
+    name: str | None = None
+    decimal: str = "."
+    thousands: str | None = None
 
     @property
     def label(self) -> str:
-        return self.path.name
+        """How messages and the quarantine table name the file: its base name, or its path in the
+        workspace when another file of the workspace has the same base name (``2024/orders.csv``)."""
+        return self.name or self.path.name
 
 
 def _norm(name: str) -> str:
@@ -92,8 +101,28 @@ def _read_config(cfg_path: Path) -> dict:
     return cfg
 
 
+def did_you_mean(key: object, allowed: list[str] | tuple[str, ...]) -> str:
+    """`` (did you mean 'x'?)`` for the closest allowed name, or ``''``.
+
+    >>> did_you_mean("timezon", ["timezone", "tables"]), did_you_mean("zzz", ["timezone"])
+    (" (did you mean 'timezone'?)", '')
+    """
+    close = difflib.get_close_matches(str(key), list(allowed), n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _check_keys(keys: object, allowed: list[str] | tuple[str, ...], where: str, what: str) -> None:
+    """DataError for the first key of ``keys`` not in ``allowed``, with the closest allowed name."""
+    for k in keys:  # type: ignore[attr-defined]
+        if k not in allowed:
+            raise DataError(
+                f"{where}: unknown {what} {str(k)!r:.60}{did_you_mean(k, allowed)}; {what}s are {', '.join(allowed)}"
+            )
+
+
 def _from_config(ws: Path, cfg_path: Path) -> list[SourceFile]:
     cfg = _read_config(cfg_path)
+    _check_keys(cfg, (*_DEFAULTS, "tables"), "sources.yml", "key")
     defaults = {k: cfg[k] for k in _DEFAULTS if k in cfg}
     out = []
     for table, entries in (cfg.get("tables") or {}).items():
@@ -107,28 +136,44 @@ def _from_config(ws: Path, cfg_path: Path) -> list[SourceFile]:
             if not isinstance(e, dict) or "file" not in e:
                 raise DataError(f"sources.yml: each entry under tables.{table} needs `file:`")
             out.append(_entry(ws, table, {**defaults, **e}))
-    return out
+    return _distinct_labels(ws, out)
+
+
+def _distinct_labels(ws: Path, files: list[SourceFile]) -> list[SourceFile]:
+    """Name files that share a base name (``2024/orders.csv``, ``2025/orders.csv``) by their path in the folder."""
+    seen: dict[str, int] = {}
+    listed: set[tuple[str, Path]] = set()
+    for f in files:
+        if (f.table, f.path) in listed:
+            raise DataError(f"sources.yml: tables.{f.table} lists the file {f.path.name!r} twice; list it once")
+        listed.add((f.table, f.path))
+        seen[f.path.name] = seen.get(f.path.name, 0) + 1
+    for f in files:
+        if seen[f.path.name] > 1:
+            f.name = f.path.relative_to(ws).as_posix() if f.path.is_relative_to(ws) else str(f.path)
+    return files
 
 
 def _entry(ws: Path, table: str, opts: dict) -> SourceFile:
     """One checked ``tables.<table>`` entry of sources.yml."""
-    unknown = set(opts) - set(_OPTIONS)
-    if unknown:
-        raise DataError(f"sources.yml: tables.{table}: unknown option(s) {', '.join(sorted(map(str, unknown)))}")
     where = f"sources.yml: tables.{table}"
+    _check_keys(opts, _OPTIONS, where, "option")
     file = _text_option(opts["file"], where, "file")
+    _inside(file, where)
     where = f"sources.yml: tables.{table} (file {file!r})"
     columns = _mapping_option(opts.get("columns"), where, "columns")
     bad = [c for c in columns if c not in TABLES[table].names]
     if bad and table != "enrichment":
         raise DataError(
             f"sources.yml: tables.{table}.columns maps {', '.join(bad)}, which "
-            f"{'is not a column' if len(bad) == 1 else 'are not columns'} of {table}; "
-            f"columns are {', '.join(TABLES[table].names)}"
+            f"{'is not a column' if len(bad) == 1 else 'are not columns'} of {table}"
+            f"{did_you_mean(bad[0], TABLES[table].names)}; columns are {', '.join(TABLES[table].names)}"
         )
     values = opts.get("values") or {}
     if not isinstance(values, dict):
         raise DataError(f"{where}: option `values` must be a mapping of columns to {{value: replacement}} maps")
+    if table != "enrichment":
+        _check_keys(values, TABLES[table].names, f"{where}: option `values`", "column")
     return SourceFile(
         table,
         ws / file,
@@ -142,7 +187,35 @@ def _entry(ws: Path, table: str, opts: dict) -> SourceFile:
             _text_option(k, where, "values"): _mapping_option(v, where, f"values.{k}")
             for k, v in values.items()
         },
+        **_number_options(opts, where),
     )
+
+
+def _number_options(opts: dict, where: str) -> dict[str, str | None]:
+    """``decimal`` and ``thousands``, each one of a few separators (see :mod:`cxlib.io.numbers`)."""
+    decimal = _text_option(opts.get("decimal", "."), where, "decimal")
+    if decimal not in DECIMALS:
+        raise DataError(f'{where}: option `decimal` must be "." or ",", not {decimal!r:.20}')
+    thousands = _text_option(opts.get("thousands"), where, "thousands")
+    if thousands is not None and (thousands not in THOUSANDS or thousands == decimal):
+        raise DataError(
+            f"{where}: option `thousands` must be one of "
+            f"{', '.join(repr(t) for t in THOUSANDS if t != decimal)} (not the decimal separator), "
+            f"not {thousands!r:.20}"
+        )
+    return {"decimal": decimal, "thousands": thousands}
+
+
+def _inside(file: str | None, where: str) -> None:
+    """DataError for a ``file:`` that leads out of the workspace folder (an absolute path, or ``..``)."""
+    if not file:
+        raise DataError(f"{where}: option `file` is empty; give the file's path in the workspace folder")
+    norm = os.path.normpath(file.replace("\\", "/"))
+    if os.path.isabs(norm) or PureWindowsPath(file).drive or norm == ".." or norm.startswith("../"):
+        raise DataError(
+            f"{where}: option `file` points outside the workspace folder ({file!r:.80}); copy the file into the "
+            "folder and give its path there"
+        )
 
 
 def _text_option(value: object, where: str, option: str, allow: frozenset[str] = frozenset()) -> str | None:

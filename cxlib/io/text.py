@@ -1,0 +1,193 @@
+"""Getting a delimited text file into a form the engine reads: checked, decompressed, in UTF-8.
+
+:func:`readable` checks a text file (not binary, valid in its encoding, a complete gzip stream) and
+yields a path the CSV reader can read: the file itself when it is UTF-8 (plain or gzip), otherwise a
+temporary UTF-8 copy made in a stream (1 MB at a time, with Python's codecs: ``cp1252``, ``utf-16`` and
+every other encoding Python knows). A UTF-16 or UTF-8 byte-order mark is detected when no encoding is
+declared. Problems are :class:`cxlib.DataError` naming the file, the cause and the fix, never quoting the
+file's contents. :func:`reader_error` turns a reader error into such a message, with the real line.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> from cxlib.io.sources import SourceFile
+>>> p = pathlib.Path(tempfile.mkdtemp()) / "orders.csv"
+>>> _ = p.write_bytes("source,order_id\\nshop,1\\n".encode("utf-16"))
+>>> f = SourceFile("orders", p)
+>>> detect_encoding(f)
+'utf-16'
+>>> with readable(f) as path:
+...     path.read_text(encoding="utf-8")
+'source,order_id\\nshop,1\\n'
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import gzip
+import os
+import re
+import tempfile
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from cxlib.io.sources import SourceFile
+from cxlib.schema import DataError
+
+__all__ = ["detect_encoding", "readable", "reader_error"]
+
+_CHUNK = 1 << 20
+_BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
+
+
+def _open(f: SourceFile):
+    return gzip.open(f.path, "rb") if f.path.suffix == ".gz" else open(f.path, "rb")
+
+
+@contextlib.contextmanager
+def _reading(f: SourceFile) -> Iterator:
+    """The file opened for reading bytes; a damaged gzip stream is a DataError naming the file."""
+    try:
+        with _open(f) as fh:
+            yield fh
+    except EOFError:
+        raise DataError(
+            f"{f.label}: the compressed file is truncated (its gzip stream ends early); copy or export it again"
+        ) from None
+    except (gzip.BadGzipFile, zlib.error) as e:
+        raise DataError(
+            f"{f.label}: the compressed file is damaged ({str(e).split(' 0x')[0]}); copy or export it again, "
+            "or give it uncompressed"
+        ) from None
+
+
+def detect_encoding(f: SourceFile) -> str:
+    """``f``'s declared ``encoding:``, else the one its byte-order mark shows, else ``utf-8``."""
+    if f.encoding:
+        return f.encoding
+    with _reading(f) as fh:
+        head = fh.read(4)
+    return next((enc for bom, enc in _BOMS if head.startswith(bom)), "utf-8")
+
+
+def _decoder(f: SourceFile, encoding: str) -> codecs.IncrementalDecoder:
+    try:
+        info = codecs.lookup(encoding)
+    except LookupError:
+        info = None
+    if info is None or not getattr(info, "_is_text_encoding", True):
+        raise DataError(
+            f"{f.label}: unknown encoding {encoding!r:.60} in sources.yml (option `encoding`); "
+            "use e.g. utf-8, latin-1, cp1252 or utf-16"
+        )
+    return info.incrementaldecoder()
+
+
+def _not_text(f: SourceFile) -> DataError:
+    return DataError(
+        f"{f.label}: this is not a text table (it contains binary data); export the {f.table} table as CSV or Parquet"
+    )
+
+
+def _bad_bytes(f: SourceFile, encoding: str, line: int, reason: str) -> DataError:
+    return DataError(
+        f"{f.label}: the file is not valid {encoding} (line {line}: {reason}); export it as UTF-8, or declare "
+        "its encoding in sources.yml, e.g. `encoding: cp1252` or `encoding: latin-1`"
+    )
+
+
+def _decoded(f: SourceFile, encoding: str) -> Iterator[str]:
+    """The file's text, a block at a time; binary data or an invalid byte is a DataError with its line."""
+    decoder = _decoder(f, encoding)
+    wide = codecs.lookup(encoding).name.startswith(("utf-16", "utf-32"))
+    lines = 1
+    with _reading(f) as fh:
+        first = True
+        while chunk := fh.read(_CHUNK):
+            if first and not wide and b"\x00" in chunk[:8192]:
+                raise _not_text(f)
+            try:
+                text = decoder.decode(chunk)
+            except UnicodeDecodeError as e:
+                raise _bad_bytes(f, encoding, lines + chunk[: e.start].count(b"\n"), e.reason) from None
+            if first and text.startswith("\ufeff"):
+                text = text[1:]
+            first = False
+            lines += text.count("\n")
+            yield text
+        try:
+            yield decoder.decode(b"", final=True)
+        except UnicodeDecodeError as e:
+            raise _bad_bytes(f, encoding, lines, e.reason) from None
+
+
+def _temp_dir() -> str | None:
+    return os.environ.get("CX_TEMP_DIR") or None
+
+
+@contextlib.contextmanager
+def readable(f: SourceFile) -> Iterator[Path]:
+    """Check ``f`` and yield a path to it in UTF-8 (the file itself, or a temporary copy removed afterwards)."""
+    encoding = detect_encoding(f)
+    if _known(encoding) and codecs.lookup(encoding).name == "utf-8":
+        for _ in _decoded(f, encoding):  # check only: the reader reads UTF-8 and gzip itself
+            pass
+        yield f.path
+        return
+    fd, tmp = tempfile.mkstemp(prefix="cx-", suffix=".csv", dir=_temp_dir())
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            for text in _decoded(f, encoding):
+                out.write(text)
+        yield Path(tmp)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _known(encoding: str) -> bool:
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        return False
+    return True
+
+
+def _line_of(path: Path, gz: bool, original: str) -> int | None:
+    """The 1-based number of the first line of ``path`` that is ``original`` (the reader's line numbers can be off)."""
+    opener = gzip.open if gz else open
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
+            for i, line in enumerate(fh, 1):
+                if line.rstrip("\r\n") == original:
+                    return i
+    except (OSError, EOFError, zlib.error):
+        return None
+    return None
+
+
+def reader_error(f: SourceFile, path: Path, error: Exception) -> DataError:
+    """A reader error as a DataError naming the file, the real line and the cause, without the line's text."""
+    lines = str(error).splitlines()
+    head = lines[0] if lines else str(error)
+    m = re.search(r"on Line: (\d+)", head)
+    line = int(m.group(1)) if m else None
+    original = next((x[len("Original Line: ") :] for x in lines if x.startswith("Original Line: ")), None)
+    if original is not None:
+        line = _line_of(path, path.suffix == ".gz", original) or line
+    causes = [] if m else [re.sub(r"^[A-Za-z ]*Error: ", "", head)]
+    for x in lines[1:] if m else []:
+        if x.startswith("  ") or not x.strip():
+            if causes:
+                break
+            continue
+        if x.startswith(("Original Line", "Possible Solution")):
+            continue
+        causes.append(x.strip())
+    cause = " ".join(causes) or "unreadable"
+    where = f"line {line}: " if line else ""
+    return DataError(
+        f"{f.label}: cannot be read as a CSV table ({where}{cause[:300]}); check that it is a delimited text "
+        "file with a header row (set `delimiter:` in sources.yml if needed)"
+    )
