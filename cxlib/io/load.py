@@ -7,13 +7,14 @@ nothing. Each table goes through named steps (:func:`_stage_files`, :func:`_stag
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from cxlib.io.checks import attach_raw_rows, find_duplicates, find_problems, status_map
+from cxlib.io.keys import derived_key_expr, derived_keys, fill_defaults, key_notes
 from cxlib.io.parse import OFFSET_RE, SQL_TYPES, parse_expr, text_expr
 from cxlib.io.read import check_timezone, drop_temporaries, map_columns, read_raw
 from cxlib.io.sources import SourceFile, _norm, find_sources
@@ -99,6 +100,9 @@ class _Part:
     raw: str
     mapping: dict[str, str]
     extras: list[str]
+    cols: list[str] = field(default_factory=list)
+    derived: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def _stage_files(
@@ -111,7 +115,9 @@ def _stage_files(
         check_timezone(con, f)
         raw = f"_cx_raw{i}"
         cols, rejects = read_raw(con, f, raw)
+        f, notes = fill_defaults(f, t, cols)
         mapping = map_columns(f, t, cols)
+        derived = derived_keys(f, t, mapping)
         problems += [
             {
                 "table_name": t.name,
@@ -128,7 +134,7 @@ def _stage_files(
         ]
         extras = [c for c in cols if c not in mapping.values()]
         extra_cols += [_norm(c) for c in extras if _norm(c) not in extra_cols and _norm(c) not in t.names]
-        parts.append(_Part(i, f, raw, mapping, extras))
+        parts.append(_Part(i, f, raw, mapping, extras, cols, derived, notes + key_notes(f, derived)))
     if not parts:
         raise ValueError("no files")
     return parts, problems, extra_cols
@@ -147,10 +153,16 @@ def _stage_select(t: Table, part: _Part, extra_cols: list[str]) -> str:
             expr = text_expr(ident(mapping[c]))
         elif c == "source" and f.source:
             expr = literal(f.source)
+        elif c in f.constants:
+            expr = literal(f.constants[c])
+        elif c in part.derived:
+            expr = derived_key_expr(part.cols)
         else:
             expr = "NULL"
         if c == "source" and f.source and "source" in mapping:
             expr = f"COALESCE({expr}, {literal(f.source)})"
+        if c in f.constants and c in mapping:
+            expr = f"COALESCE({expr}, {literal(f.constants[c])})"
         values = f.values.get(c)
         if values and c != "status":
             cases = " ".join(f"WHEN {expr} = {literal(a)} THEN {literal(b)}" for a, b in values.items())
@@ -289,7 +301,9 @@ def _load_table(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile
     find_duplicates(con, t)
     attach_raw_rows(con, [(p.raw, p.f) for p in parts])
     _final_view(con, t, nulled_cols, extra_cols)
-    return _table_result(con, t, [p.f for p in parts], problems)
+    result = _table_result(con, t, [p.f for p in parts], problems)
+    result.warnings = [n for p in parts for n in p.notes] + result.warnings
+    return result
 def _duckdb_config() -> dict[str, str]:
     from cxlib.engine import duckdb_config  # engine imports io: import here
 

@@ -14,14 +14,15 @@ from pathlib import Path
 
 import yaml
 
+from cxlib.io.options import DERIVED_TABLES, EXPORT_OPTIONS, export_options, line_columns
 from cxlib.io.sql import control_character
 from cxlib.schema import TABLES, DataError
 
 __all__ = ["SourceFile", "find_sources"]
 
 _SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet")
-_OPTIONS = ("file", "columns", "source", "dayfirst", "timezone", "encoding", "delimiter", "values")
-_DEFAULTS = ("dayfirst", "timezone", "encoding", "delimiter")
+_OPTIONS = ("file", "columns", "source", "dayfirst", "timezone", "encoding", "delimiter", "values", *EXPORT_OPTIONS)
+_DEFAULTS = ("dayfirst", "timezone", "encoding", "delimiter", "max_quarantine", "ts_unit")
 
 
 @dataclass
@@ -42,6 +43,12 @@ class SourceFile:
     encoding: str | None = None
     delimiter: str | None = None
     values: dict[str, dict[str, str]] = field(default_factory=dict)
+    constants: dict[str, str] = field(default_factory=dict)
+    lines: bool = False
+    credit_note_prefix: str | None = None
+    ts_unit: str | None = None
+    format: str | None = None
+    max_quarantine: float | None = None
 
     @property
     def label(self) -> str:
@@ -74,7 +81,7 @@ def find_sources(workspace: str | Path) -> list[SourceFile]:
     if cfg_path.exists():
         return _from_config(ws, cfg_path)
     files = []
-    for name in TABLES:
+    for name in (n for n in TABLES if n not in DERIVED_TABLES):
         for suffix in _SUFFIXES:
             p = ws / f"{name}{suffix}"
             if p.exists():
@@ -97,6 +104,8 @@ def _from_config(ws: Path, cfg_path: Path) -> list[SourceFile]:
     defaults = {k: cfg[k] for k in _DEFAULTS if k in cfg}
     out = []
     for table, entries in (cfg.get("tables") or {}).items():
+        if table in DERIVED_TABLES:
+            raise DataError(f"sources.yml: table {table} is filled from orders files with `lines: true`, not a file")
         if table not in TABLES:
             close = difflib.get_close_matches(str(table), TABLES, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -119,7 +128,7 @@ def _entry(ws: Path, table: str, opts: dict) -> SourceFile:
     file = _text_option(opts["file"], where, "file")
     where = f"sources.yml: tables.{table} (file {file!r})"
     columns = _mapping_option(opts.get("columns"), where, "columns")
-    bad = [c for c in columns if c not in TABLES[table].names]
+    bad = [c for c in columns if c not in TABLES[table].names + line_columns(table, opts)]
     if bad and table != "enrichment":
         raise DataError(
             f"sources.yml: tables.{table}.columns maps {', '.join(bad)}, which "
@@ -142,6 +151,7 @@ def _entry(ws: Path, table: str, opts: dict) -> SourceFile:
             _text_option(k, where, "values"): _mapping_option(v, where, f"values.{k}")
             for k, v in values.items()
         },
+        **export_options(opts, table, where),
     )
 
 
