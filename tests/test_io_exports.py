@@ -4,6 +4,7 @@ epoch times and GA4 (issue 16). Tiny hand-made files in the vendors' layouts."""
 from __future__ import annotations
 
 import duckdb
+import pandas as pd
 import pytest
 
 from cxlib import io
@@ -117,3 +118,79 @@ def test_every_derivable_key(tmp_path, table, header, row):
     assert conserved(r) and int(r.summary.loc[0, "rows_loaded"]) == 2
     key = {"orders": "order_id", "tickets": "ticket_id", "surveys": "response_id"}[table]
     assert loaded(tmp_path, table)[key].str.match(r"^k[0-9a-f]{20}-[12]$").all()
+
+
+# --- order lines -----------------------------------------------------------------------------------------------------
+
+# an online shop's invoice-line export: credit notes prefixed C with negative quantities, guest lines without a
+# customer, lines of one invoice seconds apart, a zero-price line, customer ids saved from Excel as floats
+INVOICES = (
+    "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+    "536365,85123A,WHITE HANGING HEART,6,2010-12-01 08:26:02,2.55,17850.0,United Kingdom\n"
+    "536365,71053,WHITE METAL LANTERN,6,2010-12-01 08:26:00,3.39,17850.0,United Kingdom\n"
+    "536365,POST,POSTAGE,1,2010-12-01 08:26:05,0,17850.0,United Kingdom\n"
+    "536366,22633,HAND WARMER UNION JACK,6,2010-12-01 08:28:00,1.85,,United Kingdom\n"
+    "536366,22632,HAND WARMER RED POLKA DOT,6,2010-12-01 08:28:00,1.85,,United Kingdom\n"
+    "C536379,D,Discount,-1,2010-12-01 09:41:00,27.50,14527.0,United Kingdom\n"
+    "536380,22961,JAM MAKING SET PRINTED,-24,2010-12-01 09:45:00,1.45,17809.0,United Kingdom\n"
+)
+
+LINES_YML = (
+    "tables:\n  orders:\n    file: invoices.csv\n    source: shop\n    lines: true\n    credit_note_prefix: C\n"
+    "    constants: {currency: GBP}\n"
+    "    columns: {order_id: InvoiceNo, ts: InvoiceDate, quantity: Quantity, unit_price: UnitPrice,\n"
+    "              sku: StockCode, description: Description, contact_ref: CustomerID}\n"
+)
+
+
+def test_order_lines_become_orders_and_every_line_is_kept(tmp_path):
+    write(tmp_path, "invoices.csv", INVOICES)
+    write(tmp_path, "sources.yml", LINES_YML)
+    r = io.load(tmp_path)
+    assert conserved(r)
+    s = r.summary.set_index("table_name")
+    assert s.loc["order_lines", "rows_in"] == s.loc["order_lines", "rows_loaded"] == 7  # lines in = lines kept
+    assert s.loc["orders", "rows_loaded"] == 4 and s.loc["orders", "rows_quarantined"] == 0
+    orders = loaded(tmp_path, "orders", "order_id").set_index("order_id")
+    lines = loaded(tmp_path, "order_lines", "line")
+    assert orders.loc["536365", "amount"] == pytest.approx(6 * 2.55 + 6 * 3.39)
+    assert str(orders.loc["536365", "ts"]) == "2010-12-01 08:26:00"  # the earliest line
+    assert pd.isna(orders.loc["536366", "contact_ref"])  # a guest order loads
+    assert orders.loc["C536379", "status"] == "cancelled" and orders.loc["C536379", "amount"] == 27.5
+    assert orders.loc["536380", "status"] == "cancelled" and orders.loc["536380", "amount"] == pytest.approx(34.8)
+    assert orders.loc["536365", "status"] == "completed" and set(orders["currency"]) == {"GBP"}
+    assert orders.loc["536365", "country"] == "United Kingdom"  # extra columns from the first line
+    # order revenue = sum of its lines, to the cent
+    by_order = lines.groupby("order_id")["line_amount"].sum().abs().round(2)
+    assert (by_order.sort_index() == orders["amount"].sort_index()).all()
+    assert lines.loc[lines["order_id"] == "C536379", "credit_note"].all()
+    assert not lines.loc[lines["order_id"] == "536365", "credit_note"].any()
+    assert lines["sku"].tolist()[:3] == ["85123A", "71053", "POST"] and lines["line"].tolist() == list(range(1, 8))
+
+
+def test_lines_of_an_order_with_an_unreadable_price_are_kept_and_the_order_quarantined(tmp_path):
+    write(tmp_path, "invoices.csv", INVOICES.replace("1.85,,", "n/a,,", 1))
+    write(tmp_path, "sources.yml", LINES_YML)
+    r = io.load(tmp_path)
+    assert conserved(r)
+    s = r.summary.set_index("table_name")
+    assert s.loc["order_lines", "rows_loaded"] == 7 and s.loc["orders", "rows_quarantined"] == 1
+    q = r.quarantine
+    assert q.loc[q["table_name"] == "orders", "record_key"].tolist() == ["536366"]
+
+
+def test_lines_need_an_order_id(tmp_path):
+    write(tmp_path, "invoices.csv", INVOICES)
+    write(tmp_path, "sources.yml", LINES_YML.replace("order_id: InvoiceNo, ", ""))
+    with pytest.raises(DataError, match="groups lines by order_id"):
+        io.validate(tmp_path)
+
+
+def test_line_columns_need_lines_true_and_order_lines_is_no_file(tmp_path):
+    write(tmp_path, "invoices.csv", INVOICES)
+    write(tmp_path, "sources.yml", LINES_YML.replace("    lines: true\n", ""))
+    with pytest.raises(DataError, match="maps quantity, unit_price, sku, description, which are not columns"):
+        io.validate(tmp_path)
+    write(tmp_path, "sources.yml", "tables:\n  order_lines: {file: invoices.csv}\n")
+    with pytest.raises(DataError, match="order_lines is filled from orders files"):
+        io.validate(tmp_path)

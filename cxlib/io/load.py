@@ -15,6 +15,8 @@ import pandas as pd
 
 from cxlib.io.checks import attach_raw_rows, find_duplicates, find_problems, status_map
 from cxlib.io.keys import derived_key_expr, derived_keys, fill_defaults, key_notes
+from cxlib.io.lines import collapse_lines, line_mapping, stage_order_lines
+from cxlib.io.options import DERIVED_TABLES
 from cxlib.io.parse import OFFSET_RE, SQL_TYPES, parse_expr, text_expr
 from cxlib.io.read import check_timezone, drop_temporaries, map_columns, read_raw
 from cxlib.io.sources import SourceFile, _norm, find_sources
@@ -133,6 +135,10 @@ def _stage_files(
             for rj in rejects
         ]
         extras = [c for c in cols if c not in mapping.values()]
+        if f.lines:
+            mapping = line_mapping(f, cols, mapping)
+            cols, mapping, extras = collapse_lines(con, f, raw, mapping, extras, f"_cx_orders{i}", f"_cx_lines{i}")
+            raw = f"_cx_orders{i}"
         extra_cols += [_norm(c) for c in extras if _norm(c) not in extra_cols and _norm(c) not in t.names]
         parts.append(_Part(i, f, raw, mapping, extras, cols, derived, notes + key_notes(f, derived)))
     if not parts:
@@ -304,6 +310,19 @@ def _load_table(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile
     result = _table_result(con, t, [p.f for p in parts], problems)
     result.warnings = [n for p in parts for n in p.notes] + result.warnings
     return result
+def _order_lines(con: duckdb.DuckDBPyConnection, files: list[SourceFile], write: bool) -> list[_TableResult]:
+    """The ``order_lines`` of the table's ``lines: true`` files, written when ``write`` (every line is kept)."""
+    n = stage_order_lines(con, files)
+    if n is None:
+        return []
+    if write:
+        order = ", ".join(ident(k) for k in TABLES["order_lines"].key)
+        con.execute(f"CREATE OR REPLACE TABLE main.order_lines AS SELECT * FROM _cx_order_lines ORDER BY {order}")
+    first, last = con.execute("SELECT min(ts), max(ts) FROM _cx_order_lines").fetchone()
+    labels = [f.label for f in files if f.lines]
+    return [_TableResult("order_lines", labels, n, n, 0, 0, first, last, pd.DataFrame(), [])]
+
+
 def _duckdb_config() -> dict[str, str]:
     from cxlib.engine import duckdb_config  # engine imports io: import here
 
@@ -377,7 +396,7 @@ def _run(workspace: str | Path, con: duckdb.DuckDBPyConnection, write: bool, pro
     ws = Path(workspace)
     by_table = _group_sources(ws)
     con.execute("SET TimeZone = 'UTC'")
-    warnings = [f"no file for table {name}" for name in TABLES if name not in by_table]
+    warnings = [f"no file for table {name}" for name in TABLES if name not in by_table and name not in DERIVED_TABLES]
     results = []
     items = list(by_table.items())
     bar = None
@@ -392,12 +411,13 @@ def _run(workspace: str | Path, con: duckdb.DuckDBPyConnection, write: bool, pro
         if write:
             order = ", ".join(ident(k) for k in TABLES[name].key)
             con.execute(f"CREATE OR REPLACE TABLE main.{ident(name)} AS SELECT * FROM _cx_final ORDER BY {order}")
+        lines = _order_lines(con, files, write)
         drop_temporaries(con)  # free the temporary copies before the next table
-        results.append(res)
+        results += [res, *lines]
         warnings += res.warnings
     summary, quarantine = _summary(results), _quarantine(results)
     if write:
-        _write_logs(con, set(by_table), summary, quarantine)
+        _write_logs(con, set(by_table) | {r.table for r in results}, summary, quarantine)
     return LoadReport(ws, summary, quarantine, warnings)
 
 

@@ -189,6 +189,7 @@ def map_columns(f: SourceFile, t: Table, cols: list[str]) -> dict[str, str]:
             mapping[c] = by_norm[_norm(c)]
     missing = [c for c in t.required if c not in mapping and not (c == "source" and f.source)]
     missing = [c for c in missing if c not in f.constants and c not in DERIVABLE_KEYS]
+    missing = [c for c in missing if not (f.lines and c in ("amount", "status"))]  # from the lines
     if missing:
         raise DataError(_missing_message(f, t, cols, mapping, missing, by_norm))
     if t.name == "enrichment" and not ({"email_sha256", "postcode"} & set(mapping)):
