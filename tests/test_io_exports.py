@@ -194,3 +194,40 @@ def test_line_columns_need_lines_true_and_order_lines_is_no_file(tmp_path):
     write(tmp_path, "sources.yml", "tables:\n  order_lines: {file: invoices.csv}\n")
     with pytest.raises(DataError, match="order_lines is filled from orders files"):
         io.validate(tmp_path)
+
+
+# --- never a silent success: exit 3 over max_quarantine --------------------------------------------------------------
+
+
+def test_a_line_export_loaded_as_orders_exits_3_and_says_set_lines(tmp_path):
+    from typer.testing import CliRunner
+
+    from cxlib.cli import app
+
+    write(tmp_path, "invoices.csv", INVOICES)
+    write(tmp_path, "sources.yml", LINES_YML.replace("    lines: true\n", "").replace(
+        "quantity: Quantity, unit_price: UnitPrice,\n              sku: StockCode, description: Description, ",
+        "amount: UnitPrice, ").replace("{currency: GBP}", "{currency: GBP, status: completed}"))
+    r = CliRunner().invoke(app, ["load", str(tmp_path), "--no-progress"])
+    assert r.exit_code == 3, r.output
+    assert "orders: 3 of 7 rows (42.9%) quarantined, more than max_quarantine 5.0%" in r.output
+    assert "duplicate key" in r.output and "set `lines: true`" in r.output
+    assert (tmp_path / io.DATABASE_NAME).exists()  # what could be loaded was loaded
+    # the limit is settable; at or under it, exit 0
+    write(tmp_path, "sources.yml", (tmp_path / "sources.yml").read_text() + "max_quarantine: 50%\n")
+    r = CliRunner().invoke(app, ["load", str(tmp_path), "--no-progress"])
+    assert r.exit_code == 0, r.output
+    assert io.load(tmp_path).limits == {"orders": 0.5} and io.load(tmp_path).failures() == []
+
+
+def test_a_clean_load_exits_0_and_a_bad_limit_is_named(tmp_path):
+    from typer.testing import CliRunner
+
+    from cxlib.cli import app
+
+    write(tmp_path, "invoices.csv", INVOICES)
+    write(tmp_path, "sources.yml", LINES_YML)
+    assert CliRunner().invoke(app, ["load", str(tmp_path), "--no-progress"]).exit_code == 0
+    write(tmp_path, "sources.yml", LINES_YML + "max_quarantine: lots\n")
+    with pytest.raises(DataError, match="option `max_quarantine` must be a share of rows"):
+        io.validate(tmp_path)

@@ -15,6 +15,7 @@ import pandas as pd
 
 from cxlib.io.checks import attach_raw_rows, find_duplicates, find_problems, status_map
 from cxlib.io.keys import derived_key_expr, derived_keys, fill_defaults, key_notes
+from cxlib.io.limits import quarantine_failures
 from cxlib.io.lines import collapse_lines, line_mapping, stage_order_lines
 from cxlib.io.options import DERIVED_TABLES
 from cxlib.io.parse import OFFSET_RE, SQL_TYPES, parse_expr, text_expr
@@ -40,13 +41,20 @@ class LoadReport:
     quarantine : DataFrame
         One row per problem (see ``docs/data-model.md``).
     warnings : list of str
-        Things worth knowing that lose no data (mixed time zones, tables with no file).
+        Things worth knowing that lose no data (mixed time zones, tables with no file, derived keys).
+    limits : dict
+        ``max_quarantine`` per table (share of rows; 5% when not set in sources.yml).
     """
 
     workspace: Path
     summary: pd.DataFrame
     quarantine: pd.DataFrame
     warnings: list[str]
+    limits: dict[str, float] = field(default_factory=dict)
+
+    def failures(self) -> list[str]:
+        """A message per table that quarantined more than its ``max_quarantine`` (``cx load`` exits 3)."""
+        return quarantine_failures(self.summary, self.quarantine, self.limits)
 
     def reasons(self) -> pd.DataFrame:
         """Problems counted by table, column, reason and action."""
@@ -418,7 +426,12 @@ def _run(workspace: str | Path, con: duckdb.DuckDBPyConnection, write: bool, pro
     summary, quarantine = _summary(results), _quarantine(results)
     if write:
         _write_logs(con, set(by_table) | {r.table for r in results}, summary, quarantine)
-    return LoadReport(ws, summary, quarantine, warnings)
+    limits = {
+        name: max(f.max_quarantine for f in files if f.max_quarantine is not None)
+        for name, files in by_table.items()
+        if any(f.max_quarantine is not None for f in files)
+    }
+    return LoadReport(ws, summary, quarantine, warnings, limits)
 
 
 def load(workspace: str | Path, *, progress: bool = False) -> LoadReport:
