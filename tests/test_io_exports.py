@@ -231,3 +231,63 @@ def test_a_clean_load_exits_0_and_a_bad_limit_is_named(tmp_path):
     write(tmp_path, "sources.yml", LINES_YML + "max_quarantine: lots\n")
     with pytest.raises(DataError, match="option `max_quarantine` must be a share of rows"):
         io.validate(tmp_path)
+
+
+# --- epoch times and per-file time zones ---------------------------------------------------------------------------
+
+
+def test_epoch_seconds_ms_us_ns_by_magnitude_in_csv_and_parquet(tmp_path):
+    write(
+        tmp_path,
+        "events.csv",
+        "source,event_id,ts,event\n"
+        "web,1,1709287200,page_view\nweb,2,1709287200500,page_view\nweb,3,1709287200000001,page_view\n"
+        "web,4,1709287200000000000,page_view\nweb,5,20240301,page_view\nweb,6,2024-03-01T10:00:00Z,page_view\n",
+    )
+    r = io.load(tmp_path)
+    assert conserved(r) and int(r.summary.loc[0, "rows_quarantined"]) == 0
+    ts = loaded(tmp_path, "events", "event_id")["ts"].tolist()
+    assert ts == pd.to_datetime(format="ISO8601", arg=[
+        "2024-03-01 10:00:00",
+        "2024-03-01 10:00:00.500000",
+        "2024-03-01 10:00:00.000001",
+        "2024-03-01 10:00:00",
+        "2024-03-01 00:00:00",
+        "2024-03-01 10:00:00",
+    ]).tolist()
+    (tmp_path / "events.csv").unlink()
+    con = duckdb.connect()
+    con.execute(
+        "COPY (SELECT 'ga' AS source, 'e1' AS event_id, 1709287200000000::BIGINT AS ts, 'page_view' AS event) "
+        f"TO '{tmp_path / 'events.parquet'}' (FORMAT parquet)"
+    )
+    con.close()
+    io.load(tmp_path)
+    assert loaded(tmp_path, "events")["ts"].tolist() == [pd.Timestamp("2024-03-01 10:00:00")]
+
+
+def test_ts_unit_and_timezone_per_file(tmp_path):
+    write(tmp_path, "a.csv", "event_id,ts,event\n1,1709287200000,page_view\n")  # ms, but set as us: 1970
+    write(tmp_path, "b.csv", "event_id,ts,event\n2,1709287200,page_view\n")
+    write(tmp_path, "c.csv", "event_id,ts,event\n3,2024-03-01 10:00,page_view\n")
+    write(
+        tmp_path,
+        "sources.yml",
+        "timezone: UTC\ntables:\n  events:\n"
+        "    - {file: a.csv, source: web, ts_unit: us}\n"
+        "    - {file: b.csv, source: app, ts_unit: s, timezone: America/New_York}\n"  # epochs are UTC anyway
+        "    - {file: c.csv, source: shop, timezone: Europe/Berlin}\n",
+    )
+    r = io.load(tmp_path)
+    assert conserved(r)
+    q = r.quarantine
+    assert q.loc[q["action"] == "quarantined", "reason"].tolist() == ["implausible date (before 1990-01-01)"]
+    ts = loaded(tmp_path, "events", "event_id")["ts"].tolist()
+    assert ts == [pd.Timestamp("2024-03-01 10:00:00"), pd.Timestamp("2024-03-01 09:00:00")]
+
+
+def test_bad_ts_unit_is_named(tmp_path):
+    write(tmp_path, "a.csv", "event_id,ts,event\n1,1709287200000,page_view\n")
+    write(tmp_path, "sources.yml", "tables:\n  events: {file: a.csv, source: web, ts_unit: hours}\n")
+    with pytest.raises(DataError, match="option `ts_unit` must be one of s, ms, us, ns"):
+        io.validate(tmp_path)
