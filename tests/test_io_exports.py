@@ -291,3 +291,163 @@ def test_bad_ts_unit_is_named(tmp_path):
     write(tmp_path, "sources.yml", "tables:\n  events: {file: a.csv, source: web, ts_unit: hours}\n")
     with pytest.raises(DataError, match="option `ts_unit` must be one of s, ms, us, ns"):
         io.validate(tmp_path)
+
+
+# --- GA4 BigQuery export -------------------------------------------------------------------------------------------
+
+T0 = 1709287200000000  # 2024-03-01 10:00:00 UTC in microseconds
+
+
+def _param(key, string=None, integer=None, double=None):
+    return {"key": key, "value": {"string_value": string, "int_value": integer, "float_value": None,
+                                  "double_value": double}}
+
+
+def _ga4(ts, name, pseudo, params=(), user_id=None, ecommerce=None, items=(), new=False, **extra):
+    """One row in the BigQuery export layout (``new``: with the batch fields of newer exports)."""
+    ecom = {"transaction_id": None, "purchase_revenue": None, "purchase_revenue_in_usd": None, "refund_value": None,
+            "shipping_value": None, "tax_value": None, "total_item_quantity": None, "unique_items": None}
+    ecom.update(ecommerce or {})
+    row = {
+        "event_date": "20240301", "event_timestamp": ts, "event_name": name,
+        "event_params": [_param("ga_session_id", integer=1709287100), _param("page_location", "https://shop/x"),
+                         *params],
+        "event_previous_timestamp": None, "event_value_in_usd": None, "event_bundle_sequence_id": 7,
+        "event_server_timestamp_offset": 100, "user_id": user_id, "user_pseudo_id": pseudo,
+        "user_properties": [], "user_first_touch_timestamp": T0 - 10**9,
+        "device": {"category": "desktop", "operating_system": "Windows", "browser": "Chrome"},
+        "geo": {"country": "United Kingdom", "region": "England", "city": "Leeds"},
+        "traffic_source": {"name": "(direct)", "medium": "(none)", "source": "(direct)"},
+        "stream_id": "1234", "platform": "WEB", "ecommerce": ecom,
+        "items": [{"item_id": i, "item_name": i, "price": 10.0, "quantity": 1} for i in items],
+    }
+    if new:
+        row |= {"batch_event_index": extra.pop("index", 0), "batch_ordering_id": 1, "batch_page_id": 1,
+                "is_active_user": True}
+    return row | extra
+
+
+DAY1 = [
+    _ga4(T0, "session_start", "p1", [_param("medium", "cpc"), _param("campaign", "spring")]),
+    _ga4(T0, "page_view", "p1", [_param("medium", "cpc"), _param("campaign", "spring")]),
+    _ga4(T0 + 5_000_000, "view_item", "p1", items=["sku1"]),
+    _ga4(T0 + 9_000_000, "add_to_cart", "p1", items=["sku1"]),
+    _ga4(T0 + 20_000_000, "begin_checkout", "p1", items=["sku1"]),
+    _ga4(T0 + 30_000_000, "purchase", "p1", [_param("currency", "GBP")], items=["sku1"],
+         ecommerce={"transaction_id": "T1", "purchase_revenue": 59.9}),
+    _ga4(T0 + 1, "page_view", "p2"),
+    _ga4(T0 + 1, "page_view", "p2"),  # the same event twice: two events
+    _ga4(T0 + 2, "purchase", "p2", ecommerce={"transaction_id": "(not set)", "purchase_revenue": 0.0}),
+]
+DAY2 = [
+    _ga4(T0 + 86_400_000_000, "refund", "p1", ecommerce={"transaction_id": "T1", "refund_value": 59.9}, new=True,
+         event_date="20240302"),
+    _ga4(T0 + 86_400_000_001, "page_view", "p3", user_id="CRM-1", new=True, index=1, event_date="20240302"),
+]
+INTRADAY2 = DAY2[1:] + [_ga4(T0 + 86_400_000_002, "page_view", "p3", new=True)]  # replaced by the daily table
+INTRADAY3 = [_ga4(T0 + 2 * 86_400_000_000, "scroll", "p3", new=True, event_date="20240303")]
+
+
+def _export(folder, name, rows, fmt="parquet"):
+    """Write ``rows`` as one exported day; older days (rows without the batch fields) lack those columns."""
+    import json
+
+    (folder / "ga4").mkdir(exist_ok=True)
+    nd = folder / "ga4" / f"{name}.ndjson"
+    nd.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    if fmt == "parquet":
+        # the types of the whole export (all days), as BigQuery has them: read every day's rows together
+        every = folder / "all.ndjson"
+        every.write_text("".join(json.dumps(r) + "\n" for r in DAY1 + DAY2 + INTRADAY2 + INTRADAY3))
+        con = duckdb.connect()
+        con.execute(f"CREATE TABLE t AS SELECT * FROM read_json('{every}')")
+        con.execute(f"CREATE TABLE mine AS SELECT * FROM read_json('{nd}')")
+        cols = [c for c in con.execute("DESCRIBE t").df()["column_name"] if c != "event_date" and (
+            c in con.execute("DESCRIBE mine").df()["column_name"].tolist())]
+        casts = ", ".join(
+            f"CAST({c} AS {con.execute(f'SELECT typeof({c}) FROM t LIMIT 1').fetchone()[0]}) AS {c}" for c in cols
+        )
+        con.execute(
+            f"COPY (SELECT event_date, {casts} FROM mine) TO '{folder / 'ga4' / name}.parquet' (FORMAT parquet)"
+        )
+        con.close()
+        nd.unlink()
+        every.unlink()
+
+
+GA4_YML = "tables:\n  events:\n    file: ga4/events_*.parquet\n    format: ga4\n"
+
+
+def _ga4_workspace(folder):
+    _export(folder, "events_20240301", DAY1)
+    _export(folder, "events_20240302", DAY2)
+    _export(folder, "events_intraday_20240302", INTRADAY2)
+    _export(folder, "events_intraday_20240303", INTRADAY3)
+    write(folder, "sources.yml", GA4_YML)
+
+
+def test_ga4_export_becomes_events_and_orders(tmp_path):
+    _ga4_workspace(tmp_path)
+    r = io.load(tmp_path)
+    assert conserved(r)
+    s = r.summary.set_index("table_name")
+    n = len(DAY1) + len(DAY2) + len(INTRADAY3)
+    assert s.loc["events", "rows_in"] == n and s.loc["events", "rows_quarantined"] == 0, r
+    ev = loaded(tmp_path, "events", "ts, event_id")
+    assert ev["event_id"].is_unique and ev["event_id"].str.match(r"^ga4-[0-9a-f]{20}-[12]$").all()
+    assert set(ev["source"]) == {"ga4"}
+    assert ev["ts"].iloc[0] == pd.Timestamp("2024-03-01 10:00:00")
+    by_raw = ev.set_index("raw_event")
+    assert by_raw.loc["view_item", "event"] == "product_view" and by_raw.loc["begin_checkout", "event"] == (
+        "checkout_start")
+    assert by_raw.loc["session_start", "event"] == "session_start"  # not ours: kept
+    assert by_raw.loc["view_item", "anonymous_id"] == "p1"
+    assert by_raw.loc["session_start", "channel"] == "paid_search" and by_raw.loc["session_start", "campaign"] == (
+        "spring")
+    assert by_raw.loc["view_item", "channel"] == "web" and pd.isna(by_raw.loc["view_item", "campaign"])
+    assert ev.loc[ev["anonymous_id"] == "p3", "contact_ref"].dropna().tolist() == ["CRM-1"]
+    purchases = ev[ev["event"] == "purchase"].set_index("anonymous_id")
+    assert purchases.loc["p1", "revenue"] == 59.9 and purchases.loc["p2", "revenue"] == 0
+    assert by_raw.loc["view_item", "page_location"] == "https://shop/x"
+    assert set(ev["ga_session_id"]) == {"1709287100"} and "sequence" in ev
+    assert (ev["raw_event"] == "page_view").sum() == 4  # the duplicate is two events; the intraday copy skipped
+    orders = loaded(tmp_path, "orders")
+    assert orders[["order_id", "amount", "status", "currency"]].values.tolist() == [["T1", 59.9, "returned", "GBP"]]
+    assert orders["ts"].tolist() == [pd.Timestamp("2024-03-01 10:00:30")]
+
+
+def test_ga4_event_ids_are_deterministic(tmp_path):
+    _ga4_workspace(tmp_path)
+    io.load(tmp_path)
+    all_days = loaded(tmp_path, "events", "event_id")
+    io.load(tmp_path)
+    assert loaded(tmp_path, "events", "event_id")["event_id"].tolist() == all_days["event_id"].tolist()
+    # one day alone, its rows in another order: the same ids for its events
+    for p in (tmp_path / "ga4").iterdir():
+        p.unlink()
+    _export(tmp_path, "events_20240301", DAY1[::-1])
+    io.load(tmp_path)
+    day1 = loaded(tmp_path, "events", "event_id")
+    assert set(day1["event_id"]) == set(all_days.loc[all_days["ts"] < pd.Timestamp("2024-03-02"), "event_id"])
+
+
+def test_ga4_ndjson_export_with_integers_as_text(tmp_path):
+    import json
+
+    def as_bigquery_json(row):  # BigQuery writes INT64 as JSON strings
+        row = json.loads(json.dumps(row))
+        for k in ("event_timestamp", "event_bundle_sequence_id", "event_server_timestamp_offset"):
+            row[k] = str(row[k])
+        return row
+
+    _export(tmp_path, "events_20240301", [as_bigquery_json(r) for r in DAY1], fmt="ndjson")
+    write(tmp_path, "sources.yml", GA4_YML.replace(".parquet", ".ndjson"))
+    r = io.load(tmp_path)
+    assert conserved(r) and r.summary.set_index("table_name").loc["events", "rows_loaded"] == len(DAY1)
+    assert loaded(tmp_path, "orders")["order_id"].tolist() == ["T1"]
+
+
+def test_ga4_without_files_is_named(tmp_path):
+    write(tmp_path, "sources.yml", GA4_YML)
+    with pytest.raises(DataError, match="no GA4 export file matches"):
+        io.validate(tmp_path)

@@ -7,13 +7,14 @@ nothing. Each table goes through named steps (:func:`_stage_files`, :func:`_stag
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from cxlib.io.checks import attach_raw_rows, find_duplicates, find_problems, status_map
+from cxlib.io.ga4 import read_ga4
 from cxlib.io.keys import derived_key_expr, derived_keys, fill_defaults, key_notes
 from cxlib.io.limits import quarantine_failures
 from cxlib.io.lines import collapse_lines, line_mapping, stage_order_lines
@@ -124,7 +125,11 @@ def _stage_files(
     for i, f in enumerate(files):
         check_timezone(con, f)
         raw = f"_cx_raw{i}"
-        cols, rejects = read_raw(con, f, raw)
+        if f.format == "ga4":  # the GA4 BigQuery export: its own reader, canonical columns out
+            f = replace(f, ts_unit="us")
+            cols, rejects = read_ga4(con, f, raw, t.name), []
+        else:
+            cols, rejects = read_raw(con, f, raw)
         f, notes = fill_defaults(f, t, cols)
         mapping = map_columns(f, t, cols)
         derived = derived_keys(f, t, mapping)
@@ -341,6 +346,9 @@ def _group_sources(ws: Path) -> dict[str, list[SourceFile]]:
     by_table: dict[str, list[SourceFile]] = {}
     for s in find_sources(ws):
         by_table.setdefault(s.table, []).append(s)
+    for s in by_table.get("events", []):  # GA4 purchases with a transaction id are orders too
+        if s.format == "ga4":
+            by_table.setdefault("orders", []).append(replace(s, table="orders"))
     if not by_table:
         raise DataError(
             f"{ws}: no source files found; put files named after the tables "
