@@ -164,6 +164,10 @@ def load(folder: Folder, progress: Annotated[bool, typer.Option(help="Show a pro
         _fail(e)
     typer.echo(str(report))
     typer.echo(f"loaded in {time.perf_counter() - t0:.1f}s into {folder / io.DATABASE_NAME}")
+    failures = report.failures()
+    if failures:  # never a silent success: too many rows quarantined (max_quarantine in sources.yml)
+        typer.echo("\n\n".join(["error: too many rows quarantined", *failures]), err=True)
+        raise typer.Exit(3)
 
 
 @app.command()

@@ -288,6 +288,26 @@ TABLES: dict[str, Table] = {
             ),
         ),
         Table(
+            "order_lines",
+            "The lines of orders read from a line export (`lines: true` in sources.yml): every line kept, "
+            "one order per `(source, order_id)` in `orders`. Filled by `cx load`, never from a file of its own.",
+            key=("source", "order_id", "source_file", "line"),
+            time_column="ts",
+            columns=(
+                _SOURCE,
+                _c("order_id", "string", True, "The order (invoice) the line belongs to.", "536365"),
+                _c("source_file", "string", True, "File the line was read from.", "invoices.csv"),
+                _c("line", "int", True, "1-based data row of the line in that file.", "17"),
+                _c("ts", "timestamp", False, "When the line was recorded (UTC).", "2024-03-02T18:09:40Z"),
+                _c("sku", "string", False, "Product code.", "85123A"),
+                _c("description", "string", False, "Product description.", "WHITE HANGING HEART"),
+                _c("quantity", "float", False, "Quantity; negative on credit notes.", "6"),
+                _c("unit_price", "float", False, "Price of one unit.", "2.55"),
+                _c("line_amount", "float", False, "quantity x unit_price (or the file's line amount).", "15.30"),
+                _c("credit_note", "bool", False, "Whether the line's order is a credit note or cancellation.", "false"),
+            ),
+        ),
+        Table(
             "tickets",
             "Support tickets from the helpdesk.",
             key=("source", "ticket_id"),

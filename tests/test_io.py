@@ -110,8 +110,9 @@ def test_bad_sources_yml(tmp_path):
 
 def test_source_from_sources_yml_when_the_file_has_none(tmp_path):
     write(tmp_path, "tickets.csv", "ticket_id,opened_at\n1,2024-01-01\n")
-    with pytest.raises(DataError, match="add `source: <system name>`"):
-        io.load(tmp_path)
+    report = io.load(tmp_path)  # without one, the table's name, with a note (issue 16)
+    assert loaded(tmp_path, "tickets")["source"].tolist() == ["tickets"]
+    assert any("no source column; source set to 'tickets'" in w for w in report.warnings)
     write(tmp_path, "sources.yml", "tables:\n  tickets: {file: tickets.csv, source: zendesk}\n")
     io.load(tmp_path)
     assert loaded(tmp_path, "tickets")["source"].tolist() == ["zendesk"]

@@ -26,7 +26,10 @@ The package: :mod:`cxlib.io.sources` (reading and checking ``sources.yml``), :mo
 (files -> raw text tables), :mod:`cxlib.io.parse` (types, dates), :mod:`cxlib.io.checks` (rules,
 quarantine), :mod:`cxlib.io.load` (:func:`load`, :func:`validate`, :class:`LoadReport`) and
 :mod:`cxlib.io.sql` (the only ways a user's value reaches SQL: bound parameter, checked identifier,
-validated literal).
+validated literal). Real exports (issue 16, ``docs/sources.md``): :mod:`cxlib.io.options` (their
+``sources.yml`` options), :mod:`cxlib.io.keys` (constants, derived keys, default ``source``),
+:mod:`cxlib.io.lines` (order lines -> orders + ``order_lines``), :mod:`cxlib.io.epoch` (epoch times),
+:mod:`cxlib.io.ga4` (the GA4 BigQuery export), :mod:`cxlib.io.limits` (``max_quarantine``, exit 3).
 
 Examples
 --------

@@ -8,7 +8,7 @@ nothing. Each table goes through named steps (:func:`_stage_files`, :func:`_stag
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -16,7 +16,12 @@ import pandas as pd
 
 from cxlib import lineage
 from cxlib.io.checks import attach_raw_rows, find_duplicates, find_problems, status_map
+from cxlib.io.ga4 import read_ga4
+from cxlib.io.keys import derived_key_expr, derived_keys, fill_defaults, key_notes
+from cxlib.io.limits import quarantine_failures
+from cxlib.io.lines import collapse_lines, line_mapping, stage_order_lines
 from cxlib.io.numbers import convention_warnings
+from cxlib.io.options import DERIVED_TABLES
 from cxlib.io.parse import OFFSET_RE, SQL_TYPES, parse_expr, text_expr
 from cxlib.io.read import check_timezone, drop_temporaries, map_columns, read_raw
 from cxlib.io.sources import SourceFile, _norm, find_sources
@@ -40,13 +45,20 @@ class LoadReport:
     quarantine : DataFrame
         One row per problem (see ``docs/data-model.md``).
     warnings : list of str
-        Things worth knowing that lose no data (mixed time zones, tables with no file).
+        Things worth knowing that lose no data (mixed time zones, tables with no file, derived keys).
+    limits : dict
+        ``max_quarantine`` per table (share of rows; 5% when not set in sources.yml).
     """
 
     workspace: Path
     summary: pd.DataFrame
     quarantine: pd.DataFrame
     warnings: list[str]
+    limits: dict[str, float] = field(default_factory=dict)
+
+    def failures(self) -> list[str]:
+        """A message per table that quarantined more than its ``max_quarantine`` (``cx load`` exits 3)."""
+        return quarantine_failures(self.summary, self.quarantine, self.limits)
 
     def reasons(self) -> pd.DataFrame:
         """Problems counted by table, column, reason and action."""
@@ -102,6 +114,9 @@ class _Part:
     raw: str
     mapping: dict[str, str]
     extras: list[str]
+    cols: list[str] = field(default_factory=list)
+    derived: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 def _stage_files(
@@ -113,8 +128,14 @@ def _stage_files(
     for i, f in enumerate(files):
         check_timezone(con, f)
         raw = f"_cx_raw{i}"
-        cols, rejects = read_raw(con, f, raw)
+        if f.format == "ga4":  # the GA4 BigQuery export: its own reader, canonical columns out
+            f = replace(f, ts_unit="us")
+            cols, rejects = read_ga4(con, f, raw, t.name), []
+        else:
+            cols, rejects = read_raw(con, f, raw)
+        f, notes = fill_defaults(f, t, cols)
         mapping = map_columns(f, t, cols)
+        derived = derived_keys(f, t, mapping)
         problems += [
             {
                 "table_name": t.name,
@@ -130,8 +151,12 @@ def _stage_files(
             for rj in rejects
         ]
         extras = [c for c in cols if c not in mapping.values()]
+        if f.lines:
+            mapping = line_mapping(f, cols, mapping)
+            cols, mapping, extras = collapse_lines(con, f, raw, mapping, extras, f"_cx_orders{i}", f"_cx_lines{i}")
+            raw = f"_cx_orders{i}"
         extra_cols += [_norm(c) for c in extras if _norm(c) not in extra_cols and _norm(c) not in t.names]
-        parts.append(_Part(i, f, raw, mapping, extras))
+        parts.append(_Part(i, f, raw, mapping, extras, cols, derived, notes + key_notes(f, derived)))
     if not parts:
         raise ValueError("no files")
     return parts, problems, extra_cols
@@ -150,10 +175,16 @@ def _stage_select(t: Table, part: _Part, extra_cols: list[str]) -> str:
             expr = text_expr(ident(mapping[c]))
         elif c == "source" and f.source:
             expr = literal(f.source)
+        elif c in f.constants:
+            expr = literal(f.constants[c])
+        elif c in part.derived:
+            expr = derived_key_expr(part.cols)
         else:
             expr = "NULL"
         if c == "source" and f.source and "source" in mapping:
             expr = f"COALESCE({expr}, {literal(f.source)})"
+        if c in f.constants and c in mapping:
+            expr = f"COALESCE({expr}, {literal(f.constants[c])})"
         values = f.values.get(c)
         if values and c != "status":
             cases = " ".join(f"WHEN {expr} = {literal(a)} THEN {literal(b)}" for a, b in values.items())
@@ -293,8 +324,24 @@ def _load_table(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile
     attach_raw_rows(con, [(p.raw, p.f) for p in parts])
     _final_view(con, t, nulled_cols, extra_cols)
     result = _table_result(con, t, [p.f for p in parts], problems)
+    result.warnings = [n for p in parts for n in p.notes] + result.warnings
     result.warnings += convention_warnings(con, t, [p.f for p in parts])
     return result
+
+
+def _order_lines(con: duckdb.DuckDBPyConnection, files: list[SourceFile], write: bool) -> list[_TableResult]:
+    """The ``order_lines`` of the table's ``lines: true`` files, written when ``write`` (every line is kept)."""
+    n = stage_order_lines(con, files)
+    if n is None:
+        return []
+    if write:
+        order = ", ".join(ident(k) for k in TABLES["order_lines"].key)
+        con.execute(f"CREATE OR REPLACE TABLE main.order_lines AS SELECT * FROM _cx_order_lines ORDER BY {order}")
+    first, last = con.execute("SELECT min(ts), max(ts) FROM _cx_order_lines").fetchone()
+    labels = [f.label for f in files if f.lines]
+    return [_TableResult("order_lines", labels, n, n, 0, 0, first, last, pd.DataFrame(), [])]
+
+
 def _duckdb_config() -> dict[str, str]:
     from cxlib.engine import duckdb_config  # engine imports io: import here
 
@@ -305,6 +352,9 @@ def _group_sources(ws: Path) -> dict[str, list[SourceFile]]:
     by_table: dict[str, list[SourceFile]] = {}
     for s in find_sources(ws):
         by_table.setdefault(s.table, []).append(s)
+    for s in by_table.get("events", []):  # GA4 purchases with a transaction id are orders too
+        if s.format == "ga4":
+            by_table.setdefault("orders", []).append(replace(s, table="orders"))
     if not by_table:
         raise DataError(
             f"{ws}: no source files found; put files named after the tables "
@@ -368,7 +418,7 @@ def _run(workspace: str | Path, con: duckdb.DuckDBPyConnection, write: bool, pro
     ws = Path(workspace)
     by_table = _group_sources(ws)
     con.execute("SET TimeZone = 'UTC'")
-    warnings = [f"no file for table {name}" for name in TABLES if name not in by_table]
+    warnings = [f"no file for table {name}" for name in TABLES if name not in by_table and name not in DERIVED_TABLES]
     results = []
     items = list(by_table.items())
     bar = None
@@ -383,13 +433,19 @@ def _run(workspace: str | Path, con: duckdb.DuckDBPyConnection, write: bool, pro
         if write:
             order = ", ".join(ident(k) for k in TABLES[name].key)
             con.execute(f"CREATE OR REPLACE TABLE main.{ident(name)} AS SELECT * FROM _cx_final ORDER BY {order}")
+        lines = _order_lines(con, files, write)
         drop_temporaries(con)  # free the temporary copies before the next table
-        results.append(res)
+        results += [res, *lines]
         warnings += res.warnings
     summary, quarantine = _summary(results), _quarantine(results)
     if write:
-        _write_logs(con, set(by_table), summary, quarantine)
-    return LoadReport(ws, summary, quarantine, warnings)
+        _write_logs(con, set(by_table) | {r.table for r in results}, summary, quarantine)
+    limits = {
+        name: max(f.max_quarantine for f in files if f.max_quarantine is not None)
+        for name, files in by_table.items()
+        if any(f.max_quarantine is not None for f in files)
+    }
+    return LoadReport(ws, summary, quarantine, warnings, limits)
 
 
 def load(workspace: str | Path, *, progress: bool = False) -> LoadReport:

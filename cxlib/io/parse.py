@@ -15,6 +15,7 @@ Examples
 
 from __future__ import annotations
 
+from cxlib.io.epoch import epoch_condition, epoch_expr
 from cxlib.io.numbers import number_expr
 from cxlib.io.sources import SourceFile
 from cxlib.io.sql import Params, literal
@@ -51,7 +52,8 @@ def ts_expr(v: str, f: SourceFile, bind: Params) -> str:
     if f.timezone and f.timezone.upper() != "UTC":
         naive = f"CAST(timezone({bind(f.timezone)}, {naive}) AS TIMESTAMP)"
     return (
-        f"CASE WHEN regexp_matches({v}, {literal(OFFSET_RE)}) THEN CAST(TRY_CAST({v} AS TIMESTAMPTZ) AS TIMESTAMP) "
+        f"CASE WHEN {epoch_condition(v, f.ts_unit)} THEN {epoch_expr(v, f.ts_unit)} "  # epoch numbers, in UTC
+        f"WHEN regexp_matches({v}, {literal(OFFSET_RE)}) THEN CAST(TRY_CAST({v} AS TIMESTAMPTZ) AS TIMESTAMP) "
         f"ELSE {naive} END"
     )
 

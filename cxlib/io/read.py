@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 
+from cxlib.io.keys import DERIVABLE_KEYS
 from cxlib.io.sources import SourceFile, _norm
 from cxlib.io.sql import Params, control_character, ident, literal
 from cxlib.io.text import readable, reader_error
@@ -178,6 +179,8 @@ def map_columns(f: SourceFile, t: Table, cols: list[str]) -> dict[str, str]:
         if c not in mapping and _norm(c) in by_norm and by_norm[_norm(c)] not in mapping.values():
             mapping[c] = by_norm[_norm(c)]
     missing = [c for c in t.required if c not in mapping and not (c == "source" and f.source)]
+    missing = [c for c in missing if c not in f.constants and c not in DERIVABLE_KEYS]
+    missing = [c for c in missing if not (f.lines and c in ("amount", "status"))]  # from the lines
     if missing:
         raise DataError(_missing_message(f, t, cols, mapping, missing, by_norm))
     if t.name == "enrichment" and not ({"email_sha256", "postcode"} & set(mapping)):

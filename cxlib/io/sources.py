@@ -16,6 +16,7 @@ from pathlib import Path, PureWindowsPath
 import yaml
 
 from cxlib.io.numbers import DECIMALS, THOUSANDS
+from cxlib.io.options import DERIVED_TABLES, EXPORT_OPTIONS, export_options, line_columns
 from cxlib.io.sql import control_character
 from cxlib.schema import TABLES, DataError
 
@@ -23,9 +24,10 @@ __all__ = ["SourceFile", "find_sources"]
 
 _SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet")
 _OPTIONS = (
-    "file", "columns", "source", "dayfirst", "timezone", "encoding", "delimiter", "values", "decimal", "thousands"
-)
-_DEFAULTS = ("dayfirst", "timezone", "encoding", "delimiter", "decimal", "thousands")
+    "file", "columns", "source", "dayfirst", "timezone", "encoding", "delimiter", "values", "decimal", "thousands",
+    *EXPORT_OPTIONS,
+)  # fmt: skip
+_DEFAULTS = ("dayfirst", "timezone", "encoding", "delimiter", "decimal", "thousands", "max_quarantine", "ts_unit")
 
 
 @dataclass
@@ -49,6 +51,12 @@ class SourceFile:
     name: str | None = None
     decimal: str = "."
     thousands: str | None = None
+    constants: dict[str, str] = field(default_factory=dict)
+    lines: bool = False
+    credit_note_prefix: str | None = None
+    ts_unit: str | None = None
+    format: str | None = None
+    max_quarantine: float | None = None
 
     @property
     def label(self) -> str:
@@ -83,7 +91,7 @@ def find_sources(workspace: str | Path) -> list[SourceFile]:
     if cfg_path.exists():
         return _from_config(ws, cfg_path)
     files = []
-    for name in TABLES:
+    for name in (n for n in TABLES if n not in DERIVED_TABLES):
         for suffix in _SUFFIXES:
             p = ws / f"{name}{suffix}"
             if p.exists():
@@ -126,6 +134,8 @@ def _from_config(ws: Path, cfg_path: Path) -> list[SourceFile]:
     defaults = {k: cfg[k] for k in _DEFAULTS if k in cfg}
     out = []
     for table, entries in (cfg.get("tables") or {}).items():
+        if table in DERIVED_TABLES:
+            raise DataError(f"sources.yml: table {table} is filled from orders files with `lines: true`, not a file")
         if table not in TABLES:
             close = difflib.get_close_matches(str(table), TABLES, n=1)
             hint = f" (did you mean {close[0]!r}?)" if close else ""
@@ -162,7 +172,7 @@ def _entry(ws: Path, table: str, opts: dict) -> SourceFile:
     _inside(file, where)
     where = f"sources.yml: tables.{table} (file {file!r})"
     columns = _mapping_option(opts.get("columns"), where, "columns")
-    bad = [c for c in columns if c not in TABLES[table].names]
+    bad = [c for c in columns if c not in TABLES[table].names + line_columns(table, opts)]
     if bad and table != "enrichment":
         raise DataError(
             f"sources.yml: tables.{table}.columns maps {', '.join(bad)}, which "
@@ -188,6 +198,7 @@ def _entry(ws: Path, table: str, opts: dict) -> SourceFile:
             for k, v in values.items()
         },
         **_number_options(opts, where),
+        **export_options(opts, table, where),
     )
 
 

@@ -1,0 +1,65 @@
+"""Epoch times: integers counting seconds, milliseconds, microseconds or nanoseconds since 1970 (UTC).
+
+Without ``ts_unit:``, a value that is a whole number (optionally with decimals) is read as an epoch time
+by its magnitude, unless it has 8 or 14 digits (``YYYYMMDD``, ``YYYYMMDDhhmmss``):
+
+=====================  ==============  ====================================
+absolute value         unit            e.g. 2024-03-01 10:00 UTC
+=====================  ==============  ====================================
+below 10^11            seconds         1709287200
+10^11 to below 10^14   milliseconds    1709287200000
+10^14 to below 10^17   microseconds    1709287200000000 (GA4 event_timestamp)
+10^17 and above        nanoseconds     1709287200000000000
+=====================  ==============  ====================================
+
+``ts_unit: s|ms|us|ns`` in sources.yml reads every number in the file's time columns in that unit (and
+then 8- and 14-digit numbers too). Epoch times are UTC: ``timezone:`` does not apply to them.
+
+Examples
+--------
+>>> import duckdb
+>>> con = duckdb.connect()
+>>> v = "x"
+>>> sql = f"SELECT CASE WHEN {epoch_condition(v, None)} THEN {epoch_expr(v, None)} END FROM (VALUES "
+>>> sql += "('1709287200'), ('1709287200000'), ('1709287200000000'), ('1709287200000000000'), ('20240301')) t(x)"
+>>> [str(r[0]) for r in con.execute(sql).fetchall()]
+['2024-03-01 10:00:00', '2024-03-01 10:00:00', '2024-03-01 10:00:00', '2024-03-01 10:00:00', 'None']
+>>> con.execute(f"SELECT {epoch_expr(repr('1709287200000'), 'us')}").fetchone()[0].isoformat()
+'1970-01-20T18:48:07.200000'
+"""
+
+from __future__ import annotations
+
+__all__ = ["epoch_condition", "epoch_expr"]
+
+_NUMBER = r"^-?\d+(\.\d+)?$"
+_MICROS = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 0.001}
+
+
+def epoch_condition(v: str, unit: str | None) -> str:
+    """SQL: whether text ``v`` is read as an epoch time."""
+    if unit:
+        return f"regexp_matches({v}, '{_NUMBER}')"
+    return (
+        f"(regexp_matches({v}, '{_NUMBER}') AND "
+        f"length(regexp_extract(ltrim({v}, '-'), '^\\d+')) NOT IN (8, 14))"
+    )
+
+
+def _micros(v: str, unit: str) -> str:
+    if unit == "us":
+        return f"TRY_CAST(TRY_CAST({v} AS DECIMAL(38, 6)) AS BIGINT)"
+    if unit == "ns":
+        return f"TRY_CAST(TRY_CAST({v} AS DECIMAL(38, 6)) / 1000 AS BIGINT)"
+    return f"TRY_CAST(TRY_CAST({v} AS DECIMAL(38, 6)) * {_MICROS[unit]} AS BIGINT)"
+
+
+def epoch_expr(v: str, unit: str | None) -> str:
+    """SQL: text ``v`` (an epoch number) as a UTC TIMESTAMP, in ``unit`` or by magnitude; NULL out of range."""
+    if unit:
+        return f"make_timestamp({_micros(v, unit)})"
+    n = f"abs(TRY_CAST({v} AS DOUBLE))"
+    return (
+        f"make_timestamp(CASE WHEN {n} < 1e11 THEN {_micros(v, 's')} WHEN {n} < 1e14 THEN {_micros(v, 'ms')} "
+        f"WHEN {n} < 1e17 THEN {_micros(v, 'us')} ELSE {_micros(v, 'ns')} END)"
+    )

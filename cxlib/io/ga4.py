@@ -1,0 +1,221 @@
+"""``format: ga4``: the Google Analytics 4 BigQuery export, read as Google documents it.
+
+The export has one table per day (``events_YYYYMMDD``, and with streaming ``events_intraday_YYYYMMDD``),
+exported to files (Parquet or newline-delimited JSON, one file or a folder of shards per day). One row
+per event: ``event_timestamp`` (microseconds since 1970, UTC), ``event_name``, ``event_params`` (a
+repeated record of ``key`` and ``value {string_value, int_value, float_value, double_value}``),
+``user_id``, ``user_pseudo_id``, ``traffic_source {name, medium, source}``, ``ecommerce
+{transaction_id, purchase_revenue, ...}``, ``items``, ``device``, ``geo``, and in newer exports
+``batch_event_index`` and friends. Days with different columns are read together (missing ones are
+empty); an ``events_intraday_D`` file is skipped when the daily ``events_D`` is there (it replaces it).
+
+Events (table ``events``), one per row:
+
+* ``event_id`` = ``ga4-`` + the first 20 hex digits of the MD5 of the event's identity (its
+  ``event_timestamp``, ``event_name``, ``user_pseudo_id``, ``user_id``, ``stream_id``, ``platform``,
+  ``event_bundle_sequence_id``, ``batch_event_index``, ``batch_ordering_id``, ``batch_page_id``,
+  ``event_server_timestamp_offset``, ``event_params``, ``ecommerce``, ``items``; absent = empty) + ``-n``,
+  the position among identical events of the same file. The same file always gives the same ids;
+* ``ts`` from ``event_timestamp``; ``anonymous_id`` = ``user_pseudo_id``; ``contact_ref`` = ``user_id``;
+* ``event``: the GA4 name mapped to ours (:data:`EVENT_NAMES`; others kept), the original in ``raw_event``;
+* ``campaign`` from the event parameter ``campaign``, else ``traffic_source.name`` (values in
+  parentheses such as ``(direct)`` are empty); ``channel`` from the parameter ``medium``, else
+  ``traffic_source.medium`` (:func:`channel_sql`);
+* ``revenue`` = ``ecommerce.purchase_revenue`` on ``purchase`` events;
+* typed columns: ``page_location``, ``page_title``, ``page_referrer``, ``ga_session_id``,
+  ``ga_session_number``, ``engagement_time_msec``, ``transaction_id``, ``currency``, ``country``,
+  ``device_category``, ``platform``, ``event_date``, ``sequence`` (``batch_event_index``, else
+  ``event_bundle_sequence_id``: the order of events that share a timestamp).
+
+Orders (table ``orders``): every ``transaction_id`` other than empty or ``(not set)`` on ``purchase``
+events is one order: ``amount`` = its ``purchase_revenue``, ``ts`` = its purchase, ``currency`` from the
+event parameter ``currency``, status ``completed``, or ``returned`` when a ``refund`` event names it.
+"""
+
+from __future__ import annotations
+
+import glob
+import re
+from pathlib import Path
+
+import duckdb
+
+from cxlib.io.read import number_rows
+from cxlib.io.sources import SourceFile
+from cxlib.io.sql import ident, literal
+from cxlib.schema import DataError
+
+__all__ = ["EVENT_NAMES", "channel_sql", "ga4_files", "read_ga4"]
+
+#: GA4 recommended/automatic event names -> our event vocabulary (others are kept as they are).
+EVENT_NAMES = {
+    "page_view": "page_view",
+    "screen_view": "page_view",
+    "view_item": "product_view",
+    "add_to_cart": "add_to_cart",
+    "begin_checkout": "checkout_start",
+    "purchase": "purchase",
+    "login": "login",
+}
+
+#: medium (lower case) -> channel; anything else is ``web`` (``app`` on app streams).
+MEDIUM_CHANNELS = {
+    "cpc": "paid_search",
+    "ppc": "paid_search",
+    "paidsearch": "paid_search",
+    "paid_search": "paid_search",
+    "email": "email",
+    "e-mail": "email",
+    "newsletter": "email",
+    "paid_social": "paid_social",
+    "paidsocial": "paid_social",
+    "social_paid": "paid_social",
+    "display": "display",
+    "cpm": "display",
+    "banner": "display",
+}
+
+_IDENTITY = (
+    "event_timestamp",
+    "event_name",
+    "user_pseudo_id",
+    "user_id",
+    "stream_id",
+    "platform",
+    "event_bundle_sequence_id",
+    "batch_event_index",
+    "batch_ordering_id",
+    "batch_page_id",
+    "event_server_timestamp_offset",
+    "event_params",
+    "ecommerce",
+    "items",
+)
+_PARAMS = ("page_location", "page_title", "page_referrer", "ga_session_id", "ga_session_number",
+           "engagement_time_msec", "currency")
+_DAY = re.compile(r"events_(intraday_)?(\d{8})")
+
+
+def ga4_files(f: SourceFile) -> list[str]:
+    """The files ``f.path`` names (a glob allowed), sorted; intraday files of days with a daily file left out."""
+    found = sorted(glob.glob(str(f.path))) if glob.has_magic(str(f.path)) else [str(f.path)]
+    found = [p for p in found if Path(p).is_file()]
+    if not found:
+        raise DataError(f"{f.label}: no GA4 export file matches {f.path}; fix the `file:` entry in sources.yml")
+    daily = {m.group(2) for p in found if (m := _DAY.search(Path(p).name)) and not m.group(1)}
+    return [p for p in found if not ((m := _DAY.search(Path(p).name)) and m.group(1) and m.group(2) in daily)]
+
+
+def _read_files(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> list[str]:
+    files = ga4_files(f)
+    suffixes = {"".join(Path(p).suffixes[-2:]).lower() for p in files}
+    parquet = all(s.endswith(".parquet") for s in suffixes)
+    reader = (
+        "read_parquet($files, union_by_name=true, filename=true)"
+        if parquet
+        else "read_json($files, format='newline_delimited', union_by_name=true, filename=true)"
+    )
+    try:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS SELECT * FROM {reader}", {"files": files})
+    except duckdb.Error as e:
+        raise DataError(
+            f"{f.label}: cannot be read as a GA4 export ({str(e).splitlines()[0]}); export the events_* tables "
+            "as Parquet or newline-delimited JSON"
+        ) from None
+    number_rows(con, name)
+    return [r[0] for r in con.execute(f"DESCRIBE {ident(name)}").fetchall()]
+
+
+def _field(cols: list[str], col: str, path: str | None = None) -> str:
+    """SQL text of top-level column ``col`` (or its JSON ``path``), NULL when the export lacks it."""
+    if col not in cols:
+        return "CAST(NULL AS VARCHAR)"
+    if path is None:
+        return f"CAST({ident(col)} AS VARCHAR)"
+    return f"json_extract_string(to_json({ident(col)}), {literal(path)})"
+
+
+def _param(cols: list[str], key: str) -> str:
+    """The value of event parameter ``key`` as text, whichever of its typed values is set."""
+    if "event_params" not in cols:
+        return "CAST(NULL AS VARCHAR)"
+    v = f"to_json(list_filter(event_params, x -> x.key = {literal(key)})[1].value)"
+    return "COALESCE(" + ", ".join(
+        f"json_extract_string({v}, '$.{t}')" for t in ("string_value", "int_value", "double_value", "float_value")
+    ) + ")"
+
+
+def channel_sql(medium: str, platform: str) -> str:
+    """SQL: the channel of a GA4 medium (:data:`MEDIUM_CHANNELS`; else ``app`` on app streams, else ``web``)."""
+    cases = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in MEDIUM_CHANNELS.items())
+    return (
+        f"CASE lower(trim({medium})) {cases} ELSE "
+        f"CASE WHEN upper({platform}) IN ('ANDROID', 'IOS') THEN 'app' ELSE 'web' END END"
+    )
+
+
+def _not_placeholder(v: str) -> str:
+    return f"CASE WHEN {v} IS NULL OR {v} = '' OR starts_with({v}, '(') THEN NULL ELSE {v} END"
+
+
+def _event_select(cols: list[str], f: SourceFile, src: str) -> str:
+    identity = ", ".join(
+        f"COALESCE(CAST(to_json({ident(c)}) AS VARCHAR), '')" if c in cols else "''" for c in _IDENTITY
+    )
+    h = f"md5(concat_ws('|', {identity}))"
+    names = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in EVENT_NAMES.items())
+    medium = f"COALESCE({_param(cols, 'medium')}, {_field(cols, 'traffic_source', '$.medium')})"
+    campaign = f"COALESCE({_param(cols, 'campaign')}, {_field(cols, 'traffic_source', '$.name')})"
+    platform = _field(cols, "platform")
+    name = _field(cols, "event_name")
+    sequence = f"COALESCE({_field(cols, 'batch_event_index')}, {_field(cols, 'event_bundle_sequence_id')})"
+    sel = [
+        f"{literal(f.source or 'ga4')} AS source",
+        f"'ga4-' || substr({h}, 1, 20) || '-' || "
+        f"CAST(row_number() OVER (PARTITION BY {h}, filename ORDER BY _row) AS VARCHAR) AS event_id",
+        f"{_field(cols, 'event_timestamp')} AS ts",
+        f"CASE {name} {names} ELSE {name} END AS event",
+        f"{name} AS raw_event",
+        f"{_field(cols, 'user_pseudo_id')} AS anonymous_id",
+        f"{_field(cols, 'user_id')} AS contact_ref",
+        f"{channel_sql(medium, platform)} AS channel",
+        f"{_not_placeholder(campaign)} AS campaign",
+        f"CASE WHEN {name} = 'purchase' THEN {_field(cols, 'ecommerce', '$.purchase_revenue')} END AS revenue",
+        *(f"{_param(cols, k)} AS {ident(k)}" for k in _PARAMS),
+        f"{_field(cols, 'ecommerce', '$.transaction_id')} AS transaction_id",
+        f"{_field(cols, 'geo', '$.country')} AS country",
+        f"{_field(cols, 'device', '$.category')} AS device_category",
+        f"{platform} AS platform",
+        f"{_field(cols, 'event_date')} AS event_date",
+        f"{sequence} AS sequence",
+        "_row",
+    ]
+    return f"SELECT {', '.join(sel)} FROM {ident(src)}"
+
+
+def _order_select(events: str) -> str:
+    tid = "transaction_id"
+    return f"""
+        SELECT source, {tid} AS order_id,
+               arg_min(ts, TRY_CAST(ts AS BIGINT)) FILTER (WHERE raw_event = 'purchase') AS ts,
+               CAST(max(TRY_CAST(revenue AS DOUBLE)) AS VARCHAR) AS amount,
+               CASE WHEN bool_or(raw_event = 'refund') THEN 'returned' ELSE 'completed' END AS status,
+               arg_min(contact_ref, _row) AS contact_ref, arg_min(currency, _row) AS currency,
+               arg_min(channel, _row) AS channel,
+               min(_row) AS _row
+        FROM {ident(events)}
+        WHERE raw_event IN ('purchase', 'refund') AND {tid} IS NOT NULL AND trim({tid}) NOT IN ('', '(not set)')
+        GROUP BY source, {tid}
+        HAVING bool_or(raw_event = 'purchase')"""
+
+
+def read_ga4(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, table: str) -> list[str]:
+    """Read the GA4 export ``f`` into table ``name`` as canonical ``events`` or ``orders`` columns; its columns."""
+    src, events = f"{name}_ga4", f"{name}_ga4events"
+    cols = _read_files(con, f, src)
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(events)} AS {_event_select(cols, f, src)}")
+    if table == "orders":
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS {_order_select(events)}")
+    else:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS SELECT * FROM {ident(events)}")
+    return [r[0] for r in con.execute(f"DESCRIBE {ident(name)}").fetchall() if r[0] != "_row"]

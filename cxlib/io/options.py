@@ -1,0 +1,115 @@
+"""The ``sources.yml`` options for real exports, checked: ``constants``, ``lines``, ``credit_note_prefix``,
+``ts_unit``, ``format`` and ``max_quarantine`` (see ``docs/sources.md``).
+
+Each option is checked for its type (text without control characters, a boolean, a share) before any
+file is read; a bad one is a :class:`cxlib.DataError` naming the table, the file and the option.
+
+Examples
+--------
+>>> export_options({"constants": {"status": "completed"}, "lines": True}, "orders", "here")["constants"]
+{'status': 'completed'}
+>>> export_options({"ts_unit": "hours"}, "events", "here")
+Traceback (most recent call last):
+...
+cxlib.schema.DataError: here: option `ts_unit` must be one of s, ms, us, ns, not 'hours'
+"""
+
+from __future__ import annotations
+
+from cxlib.io.sql import control_character
+from cxlib.schema import TABLES, DataError
+
+__all__ = ["DERIVED_TABLES", "EXPORT_OPTIONS", "LINE_COLUMNS", "export_options", "line_columns", "quarantine_share"]
+
+EXPORT_OPTIONS = ("constants", "lines", "credit_note_prefix", "ts_unit", "format", "max_quarantine")
+
+#: Columns of an order-line export (``lines: true``), mapped under ``columns:`` like any other.
+LINE_COLUMNS = ("quantity", "unit_price", "line_amount", "sku", "description")
+
+#: Tables the loader fills from other tables' files, never from a file of their own.
+DERIVED_TABLES = ("order_lines",)
+
+TS_UNITS = ("s", "ms", "us", "ns")
+FORMATS = ("ga4",)
+DEFAULT_MAX_QUARANTINE = 0.05
+
+
+def line_columns(table: str, opts: dict) -> tuple[str, ...]:
+    """The line columns ``columns:`` may map for this entry (only orders with ``lines: true``)."""
+    return LINE_COLUMNS if table == "orders" and opts.get("lines") is True else ()
+
+
+def _text(value: object, where: str, option: str) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise DataError(f"{where}: option `{option}` must be text, not {type(value).__name__}")
+    text = str(value)
+    bad = control_character(text)
+    if bad:
+        raise DataError(f"{where}: option `{option}` contains a control character ({bad}); remove it")
+    return text
+
+
+def quarantine_share(value: object, where: str) -> float | None:
+    """``max_quarantine`` as a share of rows: ``0.05``, ``5%`` or ``'5 %'``; None stays None."""
+    if value is None:
+        return None
+    share: float | None = None
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        share = float(value)
+    elif isinstance(value, str) and value.strip().endswith("%"):
+        try:
+            share = float(value.strip()[:-1]) / 100
+        except ValueError:
+            share = None
+    if share is None or not 0 <= share <= 1:
+        raise DataError(
+            f"{where}: option `max_quarantine` must be a share of rows between 0 and 1 (0.05) or a "
+            f"percentage ('5%'), not {value!r:.40}"
+        )
+    return share
+
+
+def _constants(value: object, table: str, opts: dict, where: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        kind = type(value).__name__
+        raise DataError(f"{where}: option `constants` must be a mapping of columns to values, not {kind}")
+    out = {}
+    allowed = TABLES[table].names + line_columns(table, opts)
+    for k, v in value.items():
+        col = _text(k, where, "constants")
+        if col not in allowed and table != "enrichment":
+            raise DataError(
+                f"{where}: option `constants` sets {col!r}, which is not a column of {table}; "
+                f"columns are {', '.join(allowed)}"
+            )
+        out[col] = _text(v, where, f"constants.{col}") or ""
+    return out
+
+
+def export_options(opts: dict, table: str, where: str) -> dict:
+    """The checked export options of one ``tables.<table>`` entry, as :class:`SourceFile` fields."""
+    lines = opts.get("lines", False)
+    if not isinstance(lines, bool):
+        raise DataError(f"{where}: option `lines` must be true or false (unquoted), not {lines!r:.40}")
+    if lines and table != "orders":
+        raise DataError(f"{where}: option `lines` is for orders files (one row per order line), not {table}")
+    ts_unit = _text(opts.get("ts_unit"), where, "ts_unit")
+    if ts_unit is not None and ts_unit not in TS_UNITS:
+        raise DataError(f"{where}: option `ts_unit` must be one of {', '.join(TS_UNITS)}, not {ts_unit!r:.40}")
+    fmt = _text(opts.get("format"), where, "format")
+    if fmt is not None and fmt not in FORMATS:
+        raise DataError(f"{where}: option `format` must be one of {', '.join(FORMATS)}, not {fmt!r:.40}")
+    if fmt == "ga4" and table != "events":
+        raise DataError(f"{where}: `format: ga4` is for the events table (GA4 events become events and orders)")
+    return {
+        "constants": _constants(opts.get("constants"), table, opts, where),
+        "lines": lines,
+        "credit_note_prefix": _text(opts.get("credit_note_prefix"), where, "credit_note_prefix"),
+        "ts_unit": ts_unit,
+        "format": fmt,
+        "max_quarantine": quarantine_share(opts.get("max_quarantine"), where),
+    }
