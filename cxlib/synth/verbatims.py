@@ -7,10 +7,12 @@ an order's ``return_reason`` stays as it was and is mapped to its planted topic 
 
 Each verbatim comes from one planted topic (:data:`TOPICS`). Which one depends on the row's own facts (the
 ticket's topic, the survey's score), the person's stage and persona -- and one planted link: people who will
-churn within :data:`CHURN_HORIZON` months write about **late delivery** far more often (``churn_topic`` in the
-truth). The wording varies (several phrasings per topic, fillers, typos) and some texts carry personal data
-(the writer's name, street, postcode, e-mail or phone, an order number) so that redaction can be tested; a
-few survey comments are in German, French or Spanish.
+churn within :data:`CHURN_HORIZON` months (or are at risk) write about **late delivery** far more often: 90% of
+their delivery tickets and 40% of their other tickets (whatever topic the agent filed) are about a late parcel,
+and most of their survey comments (``churn_topic`` in the truth). The wording varies (several phrasings per
+topic, fillers, typos) and some texts carry personal data (the writer's name, street, postcode, e-mail or
+phone, an order number) so that redaction can be tested; a few survey comments are in German, French or
+Spanish.
 
 Examples
 --------
@@ -207,8 +209,11 @@ def _tickets(rec: _Recorder, rng: np.random.Generator, soon: np.ndarray) -> list
         subj, desc, topics = [], [], []
         for i in range(k):
             t = part["topic"][i]
+            u = rng.random()
             if t == "delivery":
-                topic = "late_delivery" if rng.random() < (0.85 if churning[i] else 0.25) else "damaged_item"
+                topic = "late_delivery" if u < (0.9 if churning[i] else 0.2) else "damaged_item"
+            elif churning[i] and t != "pre_sale_question" and u < 0.4:  # what they write, whatever the agent filed
+                topic = "late_delivery"
             elif t == "return":
                 topic = "wrong_size" if rng.random() < 0.7 else "damaged_item"
             else:
