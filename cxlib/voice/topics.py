@@ -9,10 +9,10 @@ stable coarser split is usually also available; the finer one is more useful as 
 
 Examples
 --------
->>> texts = ["parcel late delivery courier"] * 20 + ["app crash checkout freezes"] * 20
+>>> texts = ["parcel late courier"] * 20 + ["app crash freezes"] * 20
 >>> m = fit_topics(texts, n_topics=2)
 >>> sorted(m.labels)
-['app / checkout / crash', 'courier / delivery / late']
+['app / crash / freezes', 'courier / late / parcel']
 >>> len(set(m.assign(texts)))
 2
 """
