@@ -37,19 +37,22 @@ STOPWORDS: dict[str, frozenset[str]] = {
     "it": frozenset("il lo la gli le e è era non io di del un una per con molto ma mio che sono".split()),
 }  # fmt: skip
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_LANGS = list(STOPWORDS)
+_LANG_OF: dict[str, tuple[int, ...]] = {
+    w: tuple(i for i, lang in enumerate(_LANGS) if w in STOPWORDS[lang]) for w in set().union(*STOPWORDS.values())
+}
 
 
 def detect(text: str | None) -> str | None:
     """The language code of ``text`` (``en``, ``de``, ``fr``, ``es``, ``nl``, ``it``), ``und`` or ``None``."""
     if text is None or not str(text).strip():
         return None
-    words = _WORD.findall(str(text).lower())
-    best, hits = "und", 0
-    for lang, stop in STOPWORDS.items():  # English first: it wins ties
-        h = sum(w in stop for w in words)
-        if h > hits:
-            best, hits = lang, h
-    return best
+    hits = [0] * len(_LANGS)
+    for w in _WORD.findall(str(text).lower()):
+        for i in _LANG_OF.get(w, ()):
+            hits[i] += 1
+    best = max(range(len(_LANGS)), key=lambda i: (hits[i], -i))  # English first: it wins ties
+    return _LANGS[best] if hits[best] else "und"
 
 
 def detect_all(texts: Iterable[str | None]) -> list[str | None]:
