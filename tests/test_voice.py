@@ -68,6 +68,18 @@ def test_redaction_of_planted_personal_data():
     assert r(None) is None and r("") == ""
 
 
+def test_annotate_handles_empty_and_foreign_text():
+    from cxlib.voice.collect import annotate
+
+    df = pd.DataFrame({c: [None] * 5 for c in voice.VERBATIM_COLUMNS if c not in ("verbatim_id", "language",
+                                                                                  "sentiment")})
+    df["text"] = ["", "   ", "Das Paket ist nicht da", "配送が遅れました", "My parcel is late"]
+    out = annotate(df)
+    assert out["language"].tolist()[2:] == ["de", "und", "en"] and out["language"].isna()[:2].all()
+    assert out["sentiment"].between(-1, 1).all() and out["sentiment"].iloc[4] < 0
+    assert out["verbatim_id"].tolist() == [1, 2, 3, 4, 5]
+
+
 def test_topics_on_empty_input_are_clear():
     with pytest.raises(ValueError, match="no text"):
         voice.fit_topics([])

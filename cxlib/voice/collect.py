@@ -38,6 +38,8 @@ VERBATIM_COLUMNS = (
 
 def _part(ws: Workspace, name: str, cols: Sequence[str]) -> ibis.Table | None:
     """One table's verbatims (without customer, stage or persona), or ``None`` when it has no text column."""
+    if name not in TABLES:
+        raise ValueError(f"text columns of {name!r}: only the source tables ({', '.join(TABLES)}) can hold verbatims")
     if not ws.has(name):
         return None
     t = ws.table(name)
@@ -48,11 +50,11 @@ def _part(ws: Workspace, name: str, cols: Sequence[str]) -> ibis.Table | None:
     text = texts[0] if len(texts) == 1 else ibis.coalesce(texts[0] + ". " + texts[1], texts[0], texts[1])
     for more in texts[2:]:
         text = ibis.coalesce(text + ". " + more, text, more)
-    key = [c for c in TABLES[name].key if c != "source"][0] if name in TABLES else cols[0]
+    key = [c for c in TABLES[name].key if c != "source"][0]
     rating = {"tickets": "csat", "surveys": "nps"}.get(name)
     has = lambda c: c in t.columns  # noqa: E731
     return t.select(
-        ts=t[TABLES[name].time_column].cast("timestamp") if name in TABLES else ibis.null("timestamp"),
+        ts=t[TABLES[name].time_column].cast("timestamp") if TABLES[name].time_column else ibis.null("timestamp"),
         table_name=ibis.literal(name),
         source=t.source.cast("string"),
         record_key=t[key].cast("string"),

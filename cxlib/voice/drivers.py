@@ -66,7 +66,8 @@ def outcomes(ws: Workspace) -> pd.DataFrame:
     """Per customer (with any touchpoint): ``churn, dropoff, returns, low_nps`` flags and ``revenue_per_year``."""
     tp = ws.table("touchpoints")
     span = tp.aggregate(lo=tp.ts.min(), hi=tp.ts.max()).to_pandas().iloc[0]
-    years = max((pd.Timestamp(span["hi"]) - pd.Timestamp(span["lo"])).days / 365.25, 1 / 12) if len(tp.columns) else 1
+    days = 365.25 if pd.isna(span["lo"]) else (pd.Timestamp(span["hi"]) - pd.Timestamp(span["lo"])).days
+    years = max(days / 365.25, 1 / 12)
     per = tp.group_by("customer_id").aggregate(
         revenue=tp.revenue.sum().fill_null(0),
         returns=(tp.status == "returned").fill_null(False).any(),
