@@ -83,9 +83,10 @@ def generate(
     """
     cfg = _config(n_customers, seed, start, months, scenario, noise, effects)
     tables: dict[str, list[pa.Table]] = {}
-    people, hist, maps = [], [], []
+    people, hist, maps, voice = [], [], [], []
     counters: dict[str, float] = {}
     for b in _blocks(cfg, progress):
+        voice += [b.voice] if b.voice is not None else []
         for name, t in b.tables.items():
             tables.setdefault(name, []).append(t)
         people.append(b.people)
@@ -101,6 +102,7 @@ def generate(
         transitions=_transitions_frame(cfg.T),
         planted=_planted(cfg, counters),
         params=_params(cfg),
+        verbatims=pa.concat_tables(voice).to_pandas() if voice else None,
     )
     truth.record_map = _dedupe_postcodes(truth.record_map)
     return SyntheticCompany(frames, truth)
@@ -176,6 +178,8 @@ def write_company(
         h = b.stage_history.copy()
         h["stage"] = h["stage"].astype(str)
         sink.append("stage_history", pa.Table.from_pandas(h, preserve_index=False), truth=True)
+        if b.voice is not None:
+            sink.append("verbatims", b.voice, truth=True)
         for k, v in b.counters.items():
             counters[k] = counters.get(k, 0) + v
     geo = _finalise("enrichment", pa.concat_tables(geo_rows))

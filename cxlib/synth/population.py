@@ -46,6 +46,7 @@ class _Block:
     stage_history: pd.DataFrame
     record_map: pa.Table
     counters: dict[str, float]
+    voice: pa.Table | None = None
 
 
 @dataclass
@@ -138,7 +139,7 @@ def _simulate_block(cfg: _Config, block: int) -> _Block:
     counters = {**lived.counters, **_dropoff_truth(lived), **emitted.observed}
     people = _people_frame(cfg, ppl, people_ids, ident)
     hist = _history_frame(cfg, people_ids, lived, revenue)
-    return _Block(emitted.tables, people, hist, emitted.record_map, counters)
+    return _Block(emitted.tables, people, hist, emitted.record_map, counters, emitted.voice)
 
 
 def _draw_people(cfg: _Config, rng_attr: np.random.Generator, n: int) -> _People:

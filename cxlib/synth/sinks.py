@@ -72,6 +72,8 @@ class _FileSink:
             if "stage" in df:
                 df["stage"] = df["stage"].astype(str)
             self.append(name, pa.Table.from_pandas(df, preserve_index=False), truth=True)
+        if truth.verbatims is not None:
+            self.append("verbatims", pa.Table.from_pandas(truth.verbatims, preserve_index=False), truth=True)
         self.close()
         self.write_meta(truth)
 
@@ -85,5 +87,6 @@ class _FileSink:
             "- `stage_history.parquet`: stage, orders and revenue per person and month\n"
             "- `record_map.parquet`: the true person of every source row, and planted defects\n"
             "- `transitions.csv`: the monthly transition matrix per persona\n"
+            "- `verbatims.parquet`: the planted topic of every piece of customer text\n"
             "- `planted.json`: the planted findings\n- `params.json`: the arguments\n"
         )

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from cxlib.synth import verbatims
 from cxlib.synth.config import PlantedEffects, _Config
 from cxlib.synth.material import _RETURN_EXPECTATION, _RETURN_FULFILMENT
 from cxlib.synth.population import BLOCK_SIZE
@@ -43,6 +44,9 @@ class Truth:
         The planted effects, each with its mechanism, its observable quantity and its causal size.
     params : dict
         The arguments of the generation.
+    verbatims : DataFrame, optional
+        ``table_name, source, record_key, topic, language, side``: the planted topic of every piece of customer
+        text (:mod:`cxlib.synth.verbatims`).
     """
 
     people: pd.DataFrame
@@ -51,6 +55,7 @@ class Truth:
     transitions: pd.DataFrame
     planted: dict
     params: dict
+    verbatims: pd.DataFrame | None = None
 
 
 def _planted(cfg: _Config, counters: dict[str, float]) -> dict:
@@ -113,6 +118,7 @@ def _planted(cfg: _Config, counters: dict[str, float]) -> dict:
             "holdout": int(c["winback_holdout"]),
             "realised_extra_recoveries": int(c["winback_uplift_realised"]),
         },
+        "voice": verbatims.planted(),
     }
 
 
@@ -168,4 +174,5 @@ def load_truth(folder: str | Path) -> Truth:
         transitions=pd.read_csv(t / "transitions.csv"),
         planted=json.loads((t / "planted.json").read_text()),
         params=json.loads((t / "params.json").read_text()),
+        verbatims=pd.read_parquet(t / "verbatims.parquet") if (t / "verbatims.parquet").exists() else None,
     )

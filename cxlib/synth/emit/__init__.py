@@ -23,6 +23,7 @@ import pyarrow as pa
 from cxlib.synth.emit import contacts, enrichment, events, orders, surveys, tickets
 from cxlib.synth.emit.base import _first_month, _Recorder
 from cxlib.synth.specs import _CHANNELS, CONS, PUR
+from cxlib.synth.verbatims import write_text
 
 if TYPE_CHECKING:
     from cxlib.synth.config import _Config
@@ -36,6 +37,7 @@ class _Emitted:
     tables: dict[str, pa.Table]
     record_map: pa.Table
     observed: dict[str, int]
+    voice: pa.Table | None = None  # the verbatims' planted topics (:mod:`cxlib.synth.verbatims`)
 
 
 def _emit(cfg: _Config, rng: np.random.Generator, lives: _Lives) -> _Emitted:
@@ -57,5 +59,6 @@ def _emit(cfg: _Config, rng: np.random.Generator, lives: _Lives) -> _Emitted:
     tickets._record(rec, tickets_pm, acc.hd_id, presale_opened_all)
     surveys._record(rec, acc.crm_id)
     enrichment._record(rec)
+    voice = write_text(rec)  # its own random stream: every other byte is the same without it
     tables, record_map = rec.finish()
-    return _Emitted(tables, record_map, {**checkout, **returns})
+    return _Emitted(tables, record_map, {**checkout, **returns}, voice)

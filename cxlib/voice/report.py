@@ -1,0 +1,83 @@
+"""The "Voice of the customer" section of the standard report (same signature as the sections of
+:mod:`cxlib.report.standard`: ``report_section(ws, report, glance)``).
+
+Quotes are redacted when :func:`~cxlib.voice.build` writes them; the report redacts every cell again. The
+follow-up list appears only as a count: it names customers.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import plotly.graph_objects as go
+
+from cxlib.voice.drivers import OUTCOMES
+
+__all__ = ["report_section", "stage_topic_figure"]
+
+_TOPIC_COLS = ["label", "side", "verbatims", "customers", "share", "mean_sentiment", "mean_nps", "mean_csat", "trend",
+               "top_stage", "quote_1"]  # fmt: skip
+_DRIVER_COLS = ["rank", "label", "side", "customers", "rate", "rate_others", "lift", "lift_low", "lift_high",
+                "revenue_at_stake"]  # fmt: skip
+
+
+def stage_topic_figure(verbatims: Any, topics: pd.DataFrame) -> go.Figure:
+    """Heatmap of verbatims by journey stage (rows) and topic (columns); ``verbatims`` an Ibis table."""
+    from cxlib.schema import STAGES
+
+    v = verbatims.filter(verbatims.topic >= 0)
+    counts = v.group_by(["stage", "topic"]).aggregate(n=v.count()).to_pandas()
+    wide = counts.pivot_table(index="stage", columns="topic", values="n", aggfunc="sum").fillna(0)
+    wide = wide.reindex([s for s in STAGES if s in wide.index])
+    labels = topics.set_index("topic")["label"]
+    fig = go.Figure(go.Heatmap(z=wide.to_numpy(), x=[labels.get(t, str(t)) for t in wide.columns],
+                               y=list(wide.index), colorscale="Blues"))
+    fig.update_layout(title="What customers write about, by journey stage", xaxis_title="topic",
+                      yaxis_title="stage")
+    return fig
+
+
+def _headline(drv: pd.DataFrame) -> str | None:
+    churn = drv[(drv["outcome"] == "churn") & (drv["lift_low"] > 1)]
+    if churn.empty:
+        return None
+    top = churn.sort_values("rank").iloc[0]
+    return (
+        f"Customers who mention **{top['label']}** churn {top['lift']:.1f}× as often as others who wrote to us "
+        f"(95% CI {top['lift_low']:.1f}–{top['lift_high']:.1f}; {int(top['customers']):,} customers, "
+        f"{top['revenue_at_stake']:,.0f} a year at stake): an association, on the {top['side']} side."
+    )
+
+
+def report_section(ws: Any, r: Any, glance: list[str]) -> None:
+    """Add the "Voice of the customer" section to report ``r`` from the workspace's voice tables."""
+    r.section("Voice of the customer")
+    if not ws.has("topics"):
+        r.markdown("*No voice-of-the-customer tables in this workspace yet: run `cx voice FOLDER` to add this "
+                   "section.*")
+        return
+    topics = ws.table("topics").to_pandas()
+    drv = ws.table("feedback_drivers").to_pandas()
+    v = ws.table("verbatims")
+    lang = v.group_by("language").aggregate(n=v.count()).to_pandas()
+    n = int(lang["n"].sum())
+    other = int(lang.loc[~lang["language"].isin(["en", "und"]), "n"].sum())
+    r.metric("Verbatims read", n)
+    r.metric("Topics found", len(topics))
+    r.metric("Customers to call back", int(ws.table("follow_up").count().to_pandas()))
+    head = _headline(drv)
+    if head:
+        glance.append(head)
+        r.markdown(head)
+    r.markdown(
+        f"Every ticket, survey comment and return reason ({n:,} texts; {other:,} in another language were counted "
+        "but not topic-modelled) was read, scored for sentiment with a lexicon and grouped into topics found in "
+        "the text itself (TF-IDF and NMF, the number of topics chosen by stability). Quotes are redacted."
+    )
+    r.table(topics[[c for c in _TOPIC_COLS if c in topics.columns]], "Topics: size, sentiment, ratings and a quote")
+    r.figure(stage_topic_figure(v, topics), "Topics by journey stage")
+    for outcome, what in OUTCOMES.items():
+        d = drv[drv["outcome"] == outcome]
+        if len(d):
+            r.table(d[_DRIVER_COLS].head(5), f"Topics most associated with customers who {what}")

@@ -1,0 +1,127 @@
+"""Topics in the text: TF-IDF and non-negative matrix factorisation (scikit-learn, offline, a few seconds).
+
+:func:`fit_topics` turns the modelled verbatims (English or undetermined language) into TF-IDF vectors and
+factorises them into ``k`` topics. ``k`` is chosen by stability (:func:`choose_k`) unless given: for each
+candidate, NMF is fitted on several random halves of a sample, and the topics' term vectors are matched between
+fits (Hungarian assignment on cosine similarity); a ``k`` whose topics come back the same whatever the sample is
+a structure of the data, not of the fit. The largest ``k`` within ``tolerance`` of the most stable is taken (a
+stable coarser split is usually also available; the finer one is more useful as long as it is as stable).
+
+Examples
+--------
+>>> texts = ["parcel late courier"] * 20 + ["app crash freezes"] * 20
+>>> m = fit_topics(texts, n_topics=2)
+>>> sorted(m.labels)
+['app / crash / freezes', 'courier / late / parcel']
+>>> len(set(m.assign(texts)))
+2
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+from sklearn.decomposition import NMF
+from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+
+__all__ = ["TopicModel", "choose_k", "fit_topics"]
+
+_STOP = sorted(ENGLISH_STOP_WORDS | {"hi", "hello", "dear", "team", "thanks", "thank", "regards", "kind", "please",
+                                     "just", "got", "ve", "im", "yes", "ok"})  # fmt: skip
+
+
+@dataclass
+class TopicModel:
+    """A fitted vectoriser and NMF, with each topic's top terms and label."""
+
+    vectorizer: TfidfVectorizer
+    nmf: NMF
+    terms: list[list[str]]
+    stability: dict[int, float]
+
+    @property
+    def labels(self) -> list[str]:
+        """A readable label per topic: its three top terms, alphabetical."""
+        return [" / ".join(sorted(t[:3])) for t in self.terms]
+
+    def weights(self, texts) -> np.ndarray:  # noqa: ANN001 - a sequence of str
+        """Each text's topic weights (rows sum to 1; all zero when no known word)."""
+        W = self.nmf.transform(self.vectorizer.transform(texts))
+        s = W.sum(axis=1, keepdims=True)
+        return np.divide(W, s, out=np.zeros_like(W), where=s > 0)
+
+    def assign(self, texts) -> np.ndarray:  # noqa: ANN001
+        """Each text's main topic (-1 when it has no known word)."""
+        W = self.weights(texts)
+        return np.where(W.max(axis=1) > 0, W.argmax(axis=1), -1)
+
+
+def _vectorizer(n_docs: int) -> TfidfVectorizer:
+    return TfidfVectorizer(
+        stop_words=_STOP, min_df=min(5, max(1, n_docs // 200)), max_df=0.5, max_features=5000,
+        sublinear_tf=True, token_pattern=r"(?u)\b[a-z][a-z]+\b", dtype=np.float32,
+    )  # fmt: skip
+
+
+def _nmf(k: int, seed: int) -> NMF:
+    return NMF(n_components=k, init="nndsvda", random_state=seed, max_iter=300, tol=1e-3)
+
+
+def _similarity(a: np.ndarray, b: np.ndarray) -> float:
+    """Mean cosine similarity of two sets of topic term vectors, best one-to-one matching."""
+    na = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
+    nb = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
+    sim = na @ nb.T
+    r, c = linear_sum_assignment(-sim)
+    return float(sim[r, c].mean())
+
+
+def choose_k(X, candidates=range(4, 14), runs: int = 2, seed: int = 0, tolerance: float = 0.02) -> dict[int, float]:  # noqa: ANN001
+    """Stability of each candidate ``k`` on TF-IDF matrix ``X`` (mean matched similarity across runs)."""
+    rng = np.random.default_rng(seed)
+    n = X.shape[0]
+    out = {}
+    for k in candidates:
+        if k >= min(n, X.shape[1]):
+            break
+        fits = []
+        for r in range(runs):
+            rows = rng.choice(n, size=max(k + 1, n // 2), replace=False)
+            fits.append(_nmf(k, seed + r).fit(X[rows]).components_)
+        pairs = [(i, j) for i in range(runs) for j in range(i + 1, runs)]
+        out[k] = float(np.mean([_similarity(fits[i], fits[j]) for i, j in pairs]))
+    return out
+
+
+def _pick(stability: dict[int, float], tolerance: float) -> int:
+    best = max(stability.values())
+    return max(k for k, s in stability.items() if s >= best - tolerance)
+
+
+def fit_topics(
+    texts, n_topics: int | None = None, seed: int = 0, sample: int = 2000, tolerance: float = 0.02,  # noqa: ANN001
+    candidates=range(4, 14),  # noqa: ANN001
+) -> TopicModel:
+    """Fit the topic model on ``texts``; ``n_topics`` overrides the choice by stability.
+
+    The vocabulary is learnt from all texts; stability is measured on a random ``sample`` of them; the final
+    NMF is fitted on all texts (deterministic for a given ``seed``).
+    """
+    texts = list(texts)
+    if not texts:
+        raise ValueError("no text to model")
+    vec = _vectorizer(len(texts))
+    X = vec.fit_transform(texts)
+    stability: dict[int, float] = {}
+    if n_topics is None:
+        rng = np.random.default_rng(seed)
+        rows = rng.choice(len(texts), size=min(sample, len(texts)), replace=False)
+        stability = choose_k(X[np.sort(rows)], candidates, seed=seed)
+        n_topics = _pick(stability, tolerance) if stability else 2
+    n_topics = max(1, min(n_topics, X.shape[0], X.shape[1]))
+    nmf = _nmf(n_topics, seed).fit(X)
+    vocab = np.array(vec.get_feature_names_out())
+    terms = [list(vocab[np.argsort(-row)[:8]]) for row in nmf.components_]
+    return TopicModel(vec, nmf, terms, stability)

@@ -1,0 +1,197 @@
+"""Voice of the customer, scored against the generator's planted topics and churn link."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.metrics import adjusted_mutual_info_score
+
+from cxlib import io, journeys, synth, unify, voice
+from cxlib.report.personal import PersonalTerms
+from cxlib.voice.redact import Redactor
+
+# --- sentiment, language, redaction (no workspace) ------------------------------------------------------------
+
+LABELLED = [
+    ("I love this jacket, great quality", 1),
+    ("Excellent service and friendly staff", 1),
+    ("Really happy with my order, thank you!", 1),
+    ("Fast delivery, would recommend", 1),
+    ("Brilliant app, easy to use", 1),
+    ("The box arrived damaged and the lamp was broken", -1),
+    ("My parcel is two weeks late", -1),
+    ("The app keeps crashing at checkout", -1),
+    ("Not happy at all with the service", -1),
+    ("I was charged twice and nobody answered", -1),
+    ("Terrible experience, very disappointed", -1),
+    ("Too expensive for such poor quality", -1),
+    ("Nice design but the delivery was awful", -1),
+    ("Never again, the worst shop", -1),
+    ("The kettle is not bad", 1),
+    ("Good product, but the refund took ages and the support was rude", -1),
+]
+
+
+def test_sentiment_on_a_labelled_set():
+    got = np.sign(voice.sentiments([t for t, _ in LABELLED]))
+    want = np.array([y for _, y in LABELLED])
+    assert (got == want).mean() >= 0.9, [t for (t, y), g in zip(LABELLED, got, strict=True) if g != y]
+    assert voice.sentiment("") == 0.0 and voice.sentiment(None) == 0.0
+    assert -1 <= voice.sentiment("awful " * 50) <= 1
+
+
+def test_language_detection_and_odd_text():
+    assert voice.detect("The delivery was late and the box was broken") == "en"
+    assert voice.detect("Die Lieferung war zu spät und das Paket ist nicht da") == "de"
+    assert voice.detect("Le colis est arrivé en retard et le produit était abîmé") == "fr"
+    assert voice.detect("El pedido llegó tarde y la caja estaba rota") == "es"
+    for odd in ("", "   ", "!!!", "12345", "😀😀", "配送が遅れました"):
+        assert voice.detect(odd) in (None, "und")
+        assert voice.sentiment(odd) == 0.0
+
+
+def test_redaction_of_planted_personal_data():
+    terms = PersonalTerms.from_frame(
+        pd.DataFrame({"first_name": ["Amelia"], "last_name": ["Griffiths"], "street": ["4 Church Road"],
+                      "postcode": ["M14 5TQ"]})
+    )
+    r = Redactor(terms)
+    text = ("Order O00012345678 never came. Kind regards, Amelia Griffiths, 4 Church Road, M14 5TQ. "
+            "amelia.griffiths186@orange.fr or +44 7112 307941; my order number 88812345. Also SW1A 1AA.")
+    out = r(text)
+    for secret in ("O00012345678", "Amelia", "Griffiths", "Church Road", "M14", "orange.fr", "7112", "88812345",
+                   "SW1A"):
+        assert secret not in out, (secret, out)
+    assert "[order]" in out and "[name]" in out and "[street]" in out and "[email]" in out and "[phone]" in out
+    assert r("The parcel was 5 days late, 2 items missing") == "The parcel was 5 days late, 2 items missing"
+    assert r(None) is None and r("") == ""
+
+
+def test_annotate_handles_empty_and_foreign_text():
+    from cxlib.voice.collect import annotate
+
+    df = pd.DataFrame({c: [None] * 5 for c in voice.VERBATIM_COLUMNS if c not in ("verbatim_id", "language",
+                                                                                  "sentiment")})
+    df["text"] = ["", "   ", "Das Paket ist nicht da", "配送が遅れました", "My parcel is late"]
+    out = annotate(df)
+    assert out["language"].tolist()[2:] == ["de", "und", "en"] and out["language"].isna()[:2].all()
+    assert out["sentiment"].between(-1, 1).all() and out["sentiment"].iloc[4] < 0
+    assert out["verbatim_id"].tolist() == [1, 2, 3, 4, 5]
+
+
+def test_topics_on_empty_input_are_clear():
+    with pytest.raises(ValueError, match="no text"):
+        voice.fit_topics([])
+
+
+def test_risk_ratio_handles_empty_cells():
+    rr, lo, hi = voice.risk_ratio(0, 10, 5, 100)
+    assert np.isfinite([rr, lo, hi]).all() and lo < rr < hi
+
+
+# --- the generator ---------------------------------------------------------------------------------------------
+
+
+def test_text_leaves_every_other_column_unchanged_and_is_deterministic():
+    a = synth.generate(n_customers=400, seed=5, months=8)
+    b = synth.generate(n_customers=400, seed=5, months=8)
+    pd.testing.assert_frame_equal(a.truth.verbatims, b.truth.verbatims)
+    pd.testing.assert_frame_equal(a.tables["tickets"], b.tables["tickets"])
+    t = a.tables["tickets"]
+    assert {"subject", "description"} <= set(t.columns) and t["description"].notna().all()
+    v = a.truth.verbatims
+    from cxlib.synth.verbatims import TOPICS
+
+    assert set(v["topic"].dropna()) <= set(TOPICS)
+    assert a.truth.planted["voice"]["churn_topic"] == "late_delivery"
+    keys = set(zip(v["table_name"], v["record_key"], strict=True))
+    assert all(("tickets", k) in keys for k in t["ticket_id"])
+
+
+# --- the workspace step (a 3,000-person company built once: slow) -------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def voiced(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("voice")
+    synth.write_company(folder, n_customers=3_000, seed=11, months=24, progress=False)
+    io.load(folder)
+    unify.unify(folder)
+    journeys.build(folder)
+    return folder, voice.build(folder), synth.load_truth(folder).verbatims
+
+
+def _with_truth(res, truth):
+    v = res.verbatims[res.verbatims["topic"] >= 0]
+    return v.merge(truth, on=["table_name", "source", "record_key"], suffixes=("", "_true"))
+
+
+@pytest.mark.slow
+def test_topics_recover_the_planted_topics(voiced):
+    _, res, truth = voiced
+    j = _with_truth(res, truth)
+    assert len(j) > 0.9 * (res.verbatims["topic"] >= 0).sum()
+    ami = adjusted_mutual_info_score(j["topic_true"], j["topic"])
+    assert ami >= 0.7, ami
+    assert set(res.topics.columns) >= {"label", "verbatims", "trend", "mean_sentiment", "stage_mix", "quote_1"}
+    assert res.model.stability and len(res.topics) == len(res.model.labels)
+
+
+@pytest.mark.slow
+def test_the_planted_churn_topic_ranks_first(voiced):
+    _, res, truth = voiced
+    j = _with_truth(res, truth)
+    planted_of = j.groupby("topic")["topic_true"].agg(lambda s: s.value_counts().index[0])
+    churn = res.feedback_drivers[res.feedback_drivers["outcome"] == "churn"].sort_values("rank")
+    assert planted_of[churn.iloc[0]["topic"]] == "late_delivery", churn[["label", "lift", "lift_low"]]
+    assert churn.iloc[0]["lift_low"] > 1
+    drop = res.feedback_drivers[res.feedback_drivers["outcome"] == "dropoff"].sort_values("rank")
+    assert planted_of[drop.iloc[0]["topic"]] == "presale_question"
+
+
+@pytest.mark.slow
+def test_quotes_are_redacted_and_non_english_is_reported(voiced):
+    folder, res, truth = voiced
+    import cxlib
+
+    with cxlib.connect(folder, read_only=True) as ws:
+        terms = PersonalTerms.from_workspace(ws)
+        tables = set(ws.list_tables())
+    assert {"verbatims", "topics", "verbatim_topics", "topic_months", "feedback_drivers", "follow_up"} <= tables
+    quotes = res.topics[["quote_1", "quote_2", "quote_3"]].to_numpy().ravel()
+    assert all(terms.redact(q) == q for q in quotes)
+    assert not any("@" in q or "O000" in q for q in quotes)
+    foreign = res.verbatims[res.verbatims["language"].isin(["de", "fr", "es"])]
+    assert len(foreign) > 0 and (foreign["topic"] == -1).all()
+
+
+@pytest.mark.slow
+def test_follow_up_is_negative_unresolved_and_by_value(voiced):
+    _, res, _ = voiced
+    fu = res.follow_up
+    assert len(fu) > 0 and fu["customer_id"].is_unique
+    assert fu["revenue_per_year"].is_monotonic_decreasing
+    assert ((fu["sentiment"] < -0.05) | (fu["rating"].fillna(10) <= 6)).all()
+
+
+@pytest.mark.slow
+def test_topic_model_is_deterministic(voiced):
+    _, res, _ = voiced
+    texts = res.verbatims.loc[res.verbatims["topic"] >= 0, "text"].head(1500)
+    a, b = voice.fit_topics(texts, n_topics=6, seed=3), voice.fit_topics(texts, n_topics=6, seed=3)
+    assert a.labels == b.labels and np.array_equal(a.assign(texts), b.assign(texts))
+
+
+@pytest.mark.slow
+def test_report_section(voiced):
+    folder, _, _ = voiced
+    import cxlib
+    from cxlib.report.page import Report
+
+    with cxlib.connect(folder, read_only=True) as ws:
+        r = Report("t", personal=PersonalTerms.from_workspace(ws))
+        glance: list[str] = []
+        voice.report_section(ws, r, glance)
+    html = r.to_html()
+    assert "Voice of the customer" in html and glance and "churn" in glance[0]
