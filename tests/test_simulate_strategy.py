@@ -129,6 +129,7 @@ def test_backtest_on_the_generator(panel):
     assert abs(sim.backtest_error(bt, "last 3 months run rate")) > 2 * abs(err)
     j = bt[(bt["model"] == "journey model") & (bt["period"] == "month")]
     assert len(j) == 12 and (j["p5"] <= j["forecast"]).all() and (j["forecast"] <= j["p95"]).all()
+    assert len(sim.backtest_figure(bt).data) == 6  # the band, four forecasts and what happened
 
 
 def _strategy_ws(err: float, gains: dict[str, float], months: int = 12):
@@ -145,7 +146,10 @@ def _strategy_ws(err: float, gains: dict[str, float], months: int = 12):
             "model": ["journey model"] * 2,
             "period": ["month", "total"],
             "month": [12, None],
+            "month_start": pd.to_datetime(["2025-12-01", "2025-01-01"]),
             "forecast": [1.0, 100_000 * (1 + err)],
+            "p5": [0.5, np.nan],
+            "p95": [1.5, np.nan],
             "actual": [1.0, 100_000.0],
             "pct_error": [0.0, err],
         }
@@ -170,6 +174,7 @@ def test_the_report_never_recommends_a_lever_smaller_than_the_backtest_error(err
     assert "No lever simulated gains more than the forecast's own error" in headline
     assert f"within {abs(err):.0%}" in headline
     assert "not a plan" in html and "adds the most" not in html
+    assert "Backtest: the forecast held against what really happened next" in html
 
 
 def test_the_report_recommends_levers_whose_gain_exceeds_the_error_in_words():
@@ -186,3 +191,23 @@ def test_the_report_without_a_backtest_recommends_nothing():
     ws.backend.drop_table("simulate_backtest")
     headline, _ = _advice(ws)
     assert "not been held against" in headline and "AOV" not in headline
+
+
+@pytest.mark.slow
+def test_build_writes_the_calendar_and_the_backtest(tmp_path, workspace):
+    """`cx simulate` (simulate.build): forecasts start the month after the last complete month of data, and the
+    backtest is written beside the scenarios for the report."""
+    import shutil
+
+    folder = tmp_path / "ws"
+    folder.mkdir()
+    shutil.copy(workspace / "workspace.duckdb", folder / "workspace.duckdb")
+    sim.build(folder, months=3, draws=20)
+    with cxlib.connect(folder, read_only=True) as ws:
+        last = sim.last_complete_month(ws)
+        sc = ws.table("scenarios").to_pandas()
+        bt = ws.table("simulate_backtest").to_pandas()
+    first = sc.loc[sc["month"] == 1, "month_start"].iloc[0]
+    assert pd.Timestamp(first) == last + pd.DateOffset(months=1)
+    assert set(bt["model"]) >= {"journey model", "last 3 months run rate"}
+    assert pd.Timestamp(bt["cutoff"].iloc[0]) == last - pd.DateOffset(months=3)

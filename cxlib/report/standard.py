@@ -273,7 +273,8 @@ def _strategy_section(ws: Any, r: Report, glance: list[str]) -> None:
     )
     if bt is not None:
         r.table(_backtest_table(bt), "Backtest: the forecast held against what really happened next")
-    r.table(ranked, f"Scenarios by revenue gain over {months} months (examples, not recommendations)")
+        r.figure(sim.backtest_figure(bt), "Backtest: revenue forecast by month against what happened")
+    r.table(ranked, f"Scenarios ranked by revenue gain over {months} months (examples, not recommendations)")
     r.figure(sim.fan_chart(results, "cumulative_revenue"), "Cumulative revenue gain over baseline, with 5–95% bands")
 
 

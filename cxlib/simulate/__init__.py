@@ -30,9 +30,9 @@ Examples
 
 from __future__ import annotations
 
-from cxlib.simulate.arrivals import arrival_history, choose_arrivals
+from cxlib.simulate.arrivals import arrival_history, choose_arrivals, parse_arrivals
 from cxlib.simulate.backtest import backtest, backtest_error
-from cxlib.simulate.figures import fan_chart, future_state_figure
+from cxlib.simulate.figures import backtest_figure, fan_chart, future_state_figure
 from cxlib.simulate.model import POOL, PROSPECT_STAGES, JourneyModel
 from cxlib.simulate.run import compare, simulate
 from cxlib.simulate.scenarios import PRESETS, Scenario, service_failure_lever
@@ -54,6 +54,8 @@ __all__ = [
     "arrival_history",
     "backtest",
     "backtest_error",
+    "backtest_figure",
+    "parse_arrivals",
     "check_history",
     "choose_arrivals",
     "complete_history",

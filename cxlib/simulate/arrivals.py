@@ -30,10 +30,38 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["ARRIVAL_MODELS", "arrival_history", "choose_arrivals", "closed_cohort", "forecast_arrivals"]
+__all__ = [
+    "ARRIVAL_MODELS",
+    "arrival_history",
+    "choose_arrivals",
+    "closed_cohort",
+    "forecast_arrivals",
+    "parse_arrivals",
+]
 
 #: The arrival models :func:`choose_arrivals` compares.
 ARRIVAL_MODELS: tuple[str, ...] = ("none", "recent", "seasonal")
+
+
+def parse_arrivals(text: str | float) -> str | float:
+    """The ``arrivals`` argument from a command line: a model's name, or a number of new customers per month.
+
+    >>> parse_arrivals("seasonal"), parse_arrivals("250")
+    ('seasonal', 250.0)
+    """
+    if not isinstance(text, str):
+        return float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        if text not in (*ARRIVAL_MODELS, "auto", "mean"):
+            raise ValueError(
+                f"arrivals must be auto, none, recent, seasonal, mean or a number per month, not {text!r}"
+            ) from None
+        return text
+    if value < 0:
+        raise ValueError(f"arrivals: a number of new customers per month cannot be negative ({value})")
+    return value
 
 
 def closed_cohort(series: np.ndarray, quiet: int = 3) -> bool:
