@@ -220,5 +220,7 @@ def build(
             ws.write("journey_transitions", _transitions_table(model))
             ws.write("scenarios", results)
             if bt is not None:
-                ws.write("simulate_backtest", bt.assign(cutoff=bt.attrs["cutoff"], arrivals=str(bt.attrs["arrivals"])))
+                table = bt.assign(cutoff=bt.attrs["cutoff"], arrivals=str(bt.attrs["arrivals"]))
+                table.attrs = {}  # carried in the columns
+                ws.write("simulate_backtest", table)
     return compare(results)
