@@ -210,7 +210,7 @@ def test_persona_model_is_the_cx_simulate_setup():
     )
     h["persona"] = h["customer_id"].map({"a": "p", "b": "q", "c": "unassigned"})
     m = sim.persona_model(h)
-    by_hand = sim.JourneyModel(by="persona", shared_stages=sim.PROSPECT_STAGES).fit(h)
+    by_hand = sim.JourneyModel(by="persona", shared_stages=sim.PROSPECT_STAGES, pool=sim.POOL).fit(h)
     np.testing.assert_array_equal(m.alpha_, by_hand.alpha_)
     assert m.by == "persona" and tuple(m.shared_stages) == sim.PROSPECT_STAGES
     one = sim.persona_model(h.drop(columns="persona"))

@@ -264,19 +264,76 @@ def _strategy_section(ws: Any, r: Report, glance: list[str]) -> None:
     results = ws.table("scenarios").to_pandas()
     ranked = sim.compare(results)
     months = int(results["month"].max())
-    if len(ranked):
-        top = ranked.iloc[0]
-        glance.append(
-            f"Of the strategies simulated, **{top['scenario']}** adds the most revenue over {months} months: "
-            f"{top['gain']:,.0f} (5–95%: {top['gain_p5']:,.0f} to {top['gain_p95']:,.0f})."
-        )
-        r.markdown(
-            f"Over {months} months, **{top['scenario']}** adds the most revenue: "
-            f"{top['gain']:,.0f} (5–95%: {top['gain_p5']:,.0f} to {top['gain_p95']:,.0f}). "
-            "Scenarios are simulated on the journey model fitted from the data, with its uncertainty."
-        )
-    r.table(ranked, f"Scenarios ranked by revenue gain over {months} months")
+    bt = ws.table("simulate_backtest").to_pandas() if ws.has("simulate_backtest") else None
+    headline, text = _strategy_advice(ranked, bt, months)
+    glance.append(headline)
+    r.markdown(
+        text + " The built-in scenarios are examples of levers to compare, not a plan; each is simulated on the "
+        "journey model fitted from the data, with its uncertainty (5–95%)."
+    )
+    if bt is not None:
+        r.table(_backtest_table(bt), "Backtest: the forecast held against what really happened next")
+        r.figure(sim.backtest_figure(bt), "Backtest: revenue forecast by month against what happened")
+    r.table(ranked, f"Scenarios ranked by revenue gain over {months} months (examples, not recommendations)")
     r.figure(sim.fan_chart(results, "cumulative_revenue"), "Cumulative revenue gain over baseline, with 5–95% bands")
+
+
+def _money(x: float, sign: bool = False) -> str:
+    """``14k``, ``2.1M``, ``850`` (with ``+`` for gains when ``sign``)."""
+    a = abs(x)
+    if a >= 1e6:
+        body = f"{a / 1e6:.1f}M"
+    elif a >= 1e3:
+        body = f"{a / 1e3:.0f}k" if a >= 1e4 else f"{a / 1e3:.1f}k"
+    else:
+        body = f"{a:,.0f}"
+    return ("-" if x < 0 else "+" if sign else "") + body
+
+
+def _lever_words(name: str) -> str:
+    """A scenario's name as the start of a sentence."""
+    words = {"fix pre-sale service failure": "Fixing the pre-sale service failure"}
+    return words.get(name, name[:1].upper() + name[1:])
+
+
+def _strategy_advice(ranked: pd.DataFrame, bt: pd.DataFrame | None, months: int) -> tuple[str, str]:
+    """The headline and the paragraph: levers whose gain exceeds the forecast's backtest error, in words
+    with gain, band and error -- or that none does, or that the forecast was never backtested."""
+    levers = ranked[ranked["scenario"] != "baseline"]
+    base = ranked.loc[ranked["scenario"] == "baseline", "revenue"]
+    total = bt[(bt["model"] == "journey model") & (bt["period"] == "total")] if bt is not None else None
+    if total is None or total.empty or base.empty or pd.isna(total["pct_error"].iloc[0]):
+        msg = (
+            "This forecast has not been held against the company's own past (run `cx simulate FOLDER` again to "
+            "add its backtest), so no lever is recommended."
+        )
+        return msg, msg
+    err = abs(float(total["pct_error"].iloc[0]))
+    held = int(bt.loc[bt["period"] == "month", "month"].max())
+    err_money = err * float(base.iloc[0])
+    track = f"on the last {held} months this model was within {err:.0%}"
+    good = levers[(levers["gain_p5"] > 0) & (levers["gain"] > err_money)]
+    if good.empty:
+        best = float(levers["gain"].max()) if len(levers) else 0.0
+        msg = (
+            f"No lever simulated gains more than the forecast's own error: {track}, about "
+            f"{_money(err_money)} over {months} months, against {_money(best, sign=True)} for the largest gain. "
+            "None is recommended on these numbers; test a change on a sample of customers first."
+        )
+        return msg, msg
+    lines = [
+        f"{_lever_words(row.scenario)}: {_money(row.gain, sign=True)} ({_money(row.gain_p5)}–{_money(row.gain_p95)}) "
+        f"over {months} months"
+        for row in good.itertuples()
+    ]
+    headline = f"{lines[0]}; {track}."
+    return headline, "Levers whose gain exceeds the forecast's backtest error: " + "; ".join(lines) + f"; {track}."
+
+
+def _backtest_table(bt: pd.DataFrame) -> pd.DataFrame:
+    """The backtest's totals per model: forecast, actual and error."""
+    t = bt[bt["period"] == "total"][["model", "forecast", "actual", "pct_error"]]
+    return t.rename(columns={"pct_error": "error"}).reset_index(drop=True)
 
 
 def _attribution_section(ws: Any, r: Report, glance: list[str]) -> None:

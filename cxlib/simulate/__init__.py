@@ -9,7 +9,9 @@ draw at once, and reports revenue and customers by stage with 5-95% bands and th
 gives the expected months to absorption and the customer lifetime value per stage.
 
 The parts: :mod:`~cxlib.simulate.model` (the journey model), :mod:`~cxlib.simulate.scenarios` (levers and
-presets), :mod:`~cxlib.simulate.run` (propagating scenarios, comparing them), :mod:`~cxlib.simulate.figures`
+presets), :mod:`~cxlib.simulate.run` (propagating scenarios, comparing them), :mod:`~cxlib.simulate.arrivals`
+(new customers: a model of the observed arrival series, chosen by backtest), :mod:`~cxlib.simulate.backtest`
+(the forecast held against what happened, beside naive forecasts and BG/NBD), :mod:`~cxlib.simulate.figures`
 and :mod:`~cxlib.simulate.workspace` (the panel from a workspace, the model ``cx simulate`` fits, the step).
 
 Examples
@@ -28,17 +30,36 @@ Examples
 
 from __future__ import annotations
 
-from cxlib.simulate.figures import fan_chart, future_state_figure
-from cxlib.simulate.model import PROSPECT_STAGES, JourneyModel
+from cxlib.simulate.arrivals import arrival_history, choose_arrivals, parse_arrivals
+from cxlib.simulate.backtest import backtest, backtest_error
+from cxlib.simulate.figures import backtest_figure, fan_chart, future_state_figure
+from cxlib.simulate.model import POOL, PROSPECT_STAGES, JourneyModel
 from cxlib.simulate.run import compare, simulate
 from cxlib.simulate.scenarios import PRESETS, Scenario, service_failure_lever
-from cxlib.simulate.workspace import build, history_from_workspace, persona_model
+from cxlib.simulate.workspace import (
+    build,
+    check_history,
+    complete_history,
+    history_from_workspace,
+    last_complete_month,
+    persona_model,
+)
 
 __all__ = [
+    "POOL",
     "PRESETS",
     "PROSPECT_STAGES",
     "JourneyModel",
     "Scenario",
+    "arrival_history",
+    "backtest",
+    "backtest_error",
+    "backtest_figure",
+    "parse_arrivals",
+    "check_history",
+    "choose_arrivals",
+    "complete_history",
+    "last_complete_month",
     "compare",
     "fan_chart",
     "future_state_figure",

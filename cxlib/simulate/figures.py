@@ -15,7 +15,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-__all__ = ["fan_chart", "future_state_figure"]
+__all__ = ["backtest_figure", "fan_chart", "future_state_figure"]
 
 
 def fan_chart(results: pd.DataFrame, metric: str = "revenue", difference: bool = True) -> go.Figure:
@@ -64,4 +64,34 @@ def future_state_figure(results: pd.DataFrame, scenario: str, month: int | None 
             )
         )
     fig.update_layout(barmode="group", title=f"Customers at each stage in month {month}: current vs future journey")
+    return fig
+
+
+def backtest_figure(bt: pd.DataFrame) -> go.Figure:
+    """Revenue by month: what happened, the journey model's forecast with its 5-95% band, and the other
+    forecasts of :func:`~cxlib.simulate.backtest`."""
+    m = bt[bt["period"] == "month"]
+    fig = go.Figure()
+    jm = m[m["model"] == "journey model"]
+    x = jm["month_start"].tolist()
+    if jm["p5"].notna().all() and len(jm):
+        fig.add_trace(
+            go.Scatter(
+                x=x + x[::-1],
+                y=jm["p95"].tolist() + jm["p5"].tolist()[::-1],
+                fill="toself",
+                opacity=0.2,
+                line={"width": 0},
+                name="journey model 5-95%",
+                showlegend=False,
+            )
+        )
+    for name, d in m.groupby("model", sort=False):
+        fig.add_trace(go.Scatter(x=d["month_start"], y=d["forecast"], mode="lines", name=name))
+    actual = m.drop_duplicates("month_start")
+    fig.add_trace(
+        go.Scatter(x=actual["month_start"], y=actual["actual"], mode="lines+markers", name="what happened",
+                   line={"color": "black", "width": 3})
+    )
+    fig.update_layout(title="Backtest: revenue forecast vs what happened", xaxis_title="month", yaxis_title="revenue")
     return fig

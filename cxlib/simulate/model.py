@@ -29,7 +29,11 @@ from sklearn.utils.validation import check_is_fitted
 
 from cxlib.schema import STAGES, DataError
 
-__all__ = ["PROSPECT_STAGES", "JourneyModel"]
+__all__ = ["POOL", "PROSPECT_STAGES", "JourneyModel"]
+
+#: Pseudo-transitions per row that pull a segment toward the overall chain (see ``JourneyModel(pool=...)``):
+#: a persona row with hundreds of transitions barely moves; one with a handful mostly follows everyone.
+POOL: float = 10.0
 
 _ALL = "all"
 
@@ -65,6 +69,11 @@ class JourneyModel(BaseEstimator):
         ``by="persona"``: personas are found among buyers, so they cannot tell prospects apart. Fitted per
         persona without it, the persona of people who never bought converts nobody, and every acquisition
         lever looks worth a fraction of what it is.
+    pool : float
+        Strength of the hierarchical prior: each segment's row gets ``pool`` pseudo-transitions spread as the
+        overall chain's row (all segments together), so a segment with few transitions is pulled toward the
+        overall chain and one with none takes it (0: no pooling; :func:`~cxlib.simulate.persona_model` uses
+        :data:`POOL`).
 
     Attributes
     ----------
@@ -95,12 +104,14 @@ class JourneyModel(BaseEstimator):
         prior: float = 0.1,
         random_state: int | None = 0,
         shared_stages: Sequence[str] = (),
+        pool: float = 0.0,
     ) -> None:
         self.by = by
         self.stages = stages
         self.prior = prior
         self.random_state = random_state
         self.shared_stages = shared_stages
+        self.pool = pool
 
     # --- fitting ------------------------------------------------------------------------------------------
     def fit(self, stage_history: pd.DataFrame, y: None = None) -> JourneyModel:
@@ -122,6 +133,13 @@ class JourneyModel(BaseEstimator):
         frame = _month_frame(h[cid], h["month"], s_idx, g_idx)
         n_g, n_s = len(self.segments_), len(stages)
         counts = _transition_counts(frame, n_g, n_s)
+        if counts.sum() == 0:
+            months = frame["m"].nunique()
+            raise DataError(
+                f"stage history: no month-to-month transitions to learn from ({months} month end(s), "
+                f"{frame['c'].nunique()} customer(s)); the journey model needs customers seen in consecutive "
+                "months -- at least 3 month ends of data"
+            )
         self.counts_ = counts
         unknown = set(self.shared_stages) - set(stages)
         if unknown:
@@ -146,7 +164,8 @@ class JourneyModel(BaseEstimator):
         )
         flows = _starts_and_arrivals(frame, n_g, n_s)
         self.start_counts_, self.arrival_rate_, self.arrivals_by_month_ = flows[:3]
-        self.first_month_, self.n_months_ = flows[3:]
+        self.first_month_, self.n_months_, self.censored_ = flows[3:]
+        self.last_month_ = pd.Timestamp(pd.to_datetime(h["month"]).max()).to_period("M").start_time
         return self
 
     def _alpha(self, counts: np.ndarray) -> np.ndarray:
@@ -154,6 +173,12 @@ class JourneyModel(BaseEstimator):
         for i in getattr(self, "shared_index_", []):  # the same exits in every segment
             counts[:, i, :] = counts[:, i, :].sum(axis=0)
         alpha = counts + self.prior
+        if self.pool > 0 and counts.shape[0] > 1:  # a hierarchical prior: rows pulled toward the overall chain
+            overall = counts.sum(axis=0)
+            seen = overall.sum(axis=1, keepdims=True)
+            mean = np.divide(overall, seen, out=np.zeros_like(overall), where=seen > 0)
+            alpha = alpha + self.pool * mean[None]
+            counts = counts + self.pool * mean[None]
         # a row never observed stays put: absorbing, unless the data says otherwise
         empty = counts.sum(axis=2) == 0
         for g, i in zip(*np.nonzero(empty), strict=True):
@@ -347,14 +372,20 @@ def _revenue_posterior(
 
 def _starts_and_arrivals(frame: pd.DataFrame, n_g: int, n_s: int) -> tuple:
     """Where customers are in the latest month ``(segment, stage)``, the mean arrivals per month by first
-    stage, the arrivals month by month ``(month, segment, stage)``, the first month and the number of months."""
+    stage, the arrivals month by month ``(month, segment, stage)``, the first month, the number of months and
+    the customers already active in the first month.
+
+    Left censoring: a customer already there in the data's first month did not arrive then -- the data
+    started. They are in ``by_month[0]`` (to replay the observed period from nothing) but not in the mean
+    arrival rate, which is taken over the later months.
+    """
     now = frame[frame["m"] == frame["m"].max()]
     start = np.zeros((n_g, n_s))
     np.add.at(start, (now["g"].to_numpy(), now["s"].to_numpy()), 1)
     first = frame.groupby("c", sort=False).first()
     n_months = max(1, int(frame["m"].max() - frame["m"].min() + 1))
-    arr = np.zeros((n_g, n_s))
-    np.add.at(arr, (first["g"].to_numpy(), first["s"].to_numpy()), 1)
     by_month = np.zeros((n_months, n_g, n_s))
     np.add.at(by_month, (first["m"].to_numpy() - frame["m"].min(), first["g"].to_numpy(), first["s"].to_numpy()), 1)
-    return start, arr / n_months, by_month, int(frame["m"].min()), n_months
+    censored = int(by_month[0].sum())
+    rate = by_month[1:].mean(axis=0) if n_months > 1 else np.zeros((n_g, n_s))
+    return start, rate, by_month, int(frame["m"].min()), n_months, censored

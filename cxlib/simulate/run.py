@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
+from cxlib.simulate.arrivals import choose_arrivals, forecast_arrivals
 from cxlib.simulate.model import JourneyModel
 from cxlib.simulate.scenarios import Scenario, _apply
 
@@ -39,7 +40,7 @@ def simulate(
     months: int = 12,
     draws: int | None = 2000,
     start: str | np.ndarray = "latest",
-    arrivals: str | np.ndarray | None = "mean",
+    arrivals: str | float | np.ndarray | None = "auto",
     random_state: int | None = None,
     population: bool = False,
 ) -> pd.DataFrame:
@@ -58,9 +59,13 @@ def simulate(
         posterior mean only.
     start : "latest", "empty" or array (segment, stage)
         Customers at month 0: where they are in the history's latest month, nobody, or given counts.
-    arrivals : "mean", "history", None or array (months, segment, stage)
-        New customers per month: the history's average, the history's month-by-month arrivals (to replay the
-        observed period), none, or given.
+    arrivals : "auto", "none", "recent", "seasonal", "mean", "history", a number, None or array
+        New customers per month (see :mod:`cxlib.simulate.arrivals`): ``"auto"`` (default) the arrival model
+        that forecast the history's own last months best; ``"none"`` nobody new (a closed cohort, also
+        ``None``); ``"recent"`` the last three months' mean; ``"seasonal"`` level, trend and month of year;
+        ``"mean"`` the average after the first month; a number, that many per month; ``"history"`` the
+        history's month-by-month arrivals (to replay the observed period from ``start="empty"``); or an
+        array ``(months, segment, stage)``.
     population : bool
         ``False`` (default): the exact expected counts; the bands are parameter uncertainty only, and one
         scenario takes milliseconds. ``True``: also the chance variation of *this* finite population (which
@@ -70,9 +75,10 @@ def simulate(
     Returns
     -------
     DataFrame
-        Tidy: ``scenario, month, metric, mean, p5, p95, diff_mean, diff_p5, diff_p95`` where ``metric`` is
-        ``revenue``, ``cumulative_revenue`` or ``customers:<stage>``, and ``diff_*`` is the difference to the
-        baseline.
+        Tidy: ``scenario, month, month_start, metric, mean, p5, p95, diff_mean, diff_p5, diff_p95`` where
+        ``month_start`` is the first day of the forecast month (month 1 is the month after the history's
+        latest), ``metric`` is ``revenue``, ``cumulative_revenue`` or ``customers:<stage>``, and ``diff_*`` is
+        the difference to the baseline. ``attrs["arrivals"]`` names the arrival model used.
 
     Examples
     --------
@@ -92,13 +98,21 @@ def simulate(
     else:
         T0, rev0 = model.draw(draws, random_state)
     x0 = _start(model, start)
+    if isinstance(arrivals, str) and arrivals == "auto":
+        arrivals = choose_arrivals(model)
     arr0 = _arrivals(model, arrivals, months)
     everything = [Scenario("baseline"), *scenarios]
     if population:
         results = _population_paths(model, everything, months, T0, rev0, x0, arr0, random_state)
     else:
         results = _expected_paths(model, everything, months, T0, rev0, x0, arr0)
-    return _summarise(results, list(model.stages), months)
+    out = _summarise(results, list(model.stages), months)
+    last = getattr(model, "last_month_", None)
+    if last is not None:
+        starts = {m: last + pd.DateOffset(months=int(m)) for m in out["month"].unique()}
+        out.insert(2, "month_start", out["month"].map(starts).astype("datetime64[ns]"))
+    out.attrs["arrivals"] = arrivals if isinstance(arrivals, str | int | float) or arrivals is None else "given"
+    return out
 
 
 def _start(model: JourneyModel, start: str | np.ndarray) -> np.ndarray:
@@ -109,19 +123,18 @@ def _start(model: JourneyModel, start: str | np.ndarray) -> np.ndarray:
     return np.asarray(start, dtype=float).reshape(n_g, n_s)
 
 
-def _arrivals(model: JourneyModel, arrivals: str | np.ndarray | None, months: int) -> np.ndarray:
+def _arrivals(model: JourneyModel, arrivals: str | float | np.ndarray | None, months: int) -> np.ndarray:
     """New customers per month, ``(month, segment, stage)``: see :func:`simulate`'s ``arrivals``."""
     n_g, n_s = len(model.segments_), len(model.stages)
     if arrivals is None:
         return np.zeros((months, n_g, n_s))
-    if isinstance(arrivals, str):
-        if arrivals == "mean":
-            return np.broadcast_to(model.arrival_rate_, (months, n_g, n_s)).copy()
-        # "history": the observed month-by-month arrivals, then none
+    if isinstance(arrivals, str) and arrivals == "history":  # the observed month-by-month arrivals, then none
         arr0 = np.zeros((months, n_g, n_s))
         k = min(months, model.arrivals_by_month_.shape[0])
         arr0[:k] = model.arrivals_by_month_[:k]
         return arr0
+    if isinstance(arrivals, str) or np.ndim(arrivals) == 0:
+        return forecast_arrivals(model, arrivals, months)
     return np.asarray(arrivals, dtype=float).reshape(months, n_g, n_s)
 
 

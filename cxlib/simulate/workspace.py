@@ -28,11 +28,18 @@ import pandas as pd
 
 from cxlib.engine import Workspace, opened
 from cxlib.schema import DataError
-from cxlib.simulate.model import PROSPECT_STAGES, JourneyModel
+from cxlib.simulate.model import POOL, PROSPECT_STAGES, JourneyModel
 from cxlib.simulate.run import compare, simulate
 from cxlib.simulate.scenarios import PRESETS, Scenario, service_failure_lever
 
-__all__ = ["build", "history_from_workspace", "persona_model"]
+__all__ = [
+    "build",
+    "check_history",
+    "complete_history",
+    "history_from_workspace",
+    "last_complete_month",
+    "persona_model",
+]
 
 #: The order that picks a customer's first touch: the journeys' ordering rule (time, then the stream's key).
 _FIRST_TOUCH_ORDER = ("ts", "table_name", "source", "record_key")
@@ -118,10 +125,48 @@ def persona_model(history: pd.DataFrame, random_state: int | None = 0) -> Journe
 
     Per persona when the history has a ``persona`` column, with the prospect stages
     (:data:`PROSPECT_STAGES`) shared: personas are found among buyers, so the prospects' stages are one chain
-    and a prospect who buys joins a persona. Without personas, one chain for everyone.
+    and a prospect who buys joins a persona. Each persona's rows are pulled toward the overall chain by
+    :data:`~cxlib.simulate.model.POOL` pseudo-transitions, so a persona with few transitions borrows from
+    everyone instead of printing a confident number on a handful. Without personas, one chain for everyone.
     """
     by = "persona" if "persona" in history.columns else None
-    return JourneyModel(by=by, random_state=random_state, shared_stages=PROSPECT_STAGES if by else ()).fit(history)
+    return JourneyModel(
+        by=by, random_state=random_state, shared_stages=PROSPECT_STAGES if by else (), pool=POOL if by else 0.0
+    ).fit(history)
+
+
+def check_history(history: pd.DataFrame, what: str = "cx simulate", min_months: int = 3) -> None:
+    """Stop with a :class:`DataError` saying what is missing when ``history`` has fewer than ``min_months``
+    month ends: a forecast fitted on one or two is noise presented as a number."""
+    n = pd.to_datetime(history["month"]).dt.to_period("M").nunique() if len(history) else 0
+    if n < min_months:
+        raise DataError(
+            f"{what}: the history covers {n} month end(s); the journey model needs at least {min_months} to "
+            "learn how customers move between stages. Load a longer export (a year or more gives seasonal "
+            "patterns a chance), then run it again."
+        )
+
+
+def last_complete_month(ws: Workspace) -> pd.Timestamp | None:
+    """The first day of the latest month the workspace's touchpoints cover to its last day (``None`` when
+    there are none): a month the export cut short would look like a collapse in revenue."""
+    last = ws.table("touchpoints").ts.max().to_pandas()
+    if last is None or pd.isna(last):
+        return None
+    last = pd.Timestamp(last)
+    month = last.to_period("M").start_time
+    complete = (last + pd.Timedelta(days=1)).month != last.month
+    return month if complete else month - pd.DateOffset(months=1)
+
+
+def complete_history(workspace: str | Path | Workspace, by: str | None = "persona") -> pd.DataFrame:
+    """:func:`history_from_workspace` up to the last complete month (:func:`last_complete_month`)."""
+    with opened(workspace, read_only=True) as ws:
+        h = history_from_workspace(ws, by)
+        last = last_complete_month(ws)
+    if last is not None:
+        h = h[pd.to_datetime(h["month"]) <= last]
+    return h.reset_index(drop=True)
 
 
 def _transitions_table(model: JourneyModel) -> pd.DataFrame:
@@ -145,20 +190,36 @@ def build(
     months: int = 12,
     draws: int = 2000,
     scenarios: Sequence[Scenario] | None = None,
+    arrivals: str | float = "auto",
+    backtest: bool = True,
 ) -> pd.DataFrame:
     """Fit the journey model to a workspace and write ``journey_transitions`` (``segment, from_stage,
-    to_stage, probability, transitions``) and ``scenarios`` (the :func:`simulate` frame for the presets, the
-    pre-sale service fix and any ``scenarios`` given). Returns :func:`compare` of them."""
+    to_stage, probability, transitions``), ``scenarios`` (the :func:`simulate` frame for the presets, the
+    pre-sale service fix and any ``scenarios`` given; ``month_start`` is the first day of each forecast month,
+    month 1 the one after the last complete month of data) and ``simulate_backtest`` (:func:`backtest` over
+    the same horizon, or as much of it as the data allows, so that every forecast carries its error).
+    ``arrivals`` as in :func:`simulate` (default: the arrival model chosen by backtest). Returns
+    :func:`compare` of the scenarios."""
+    from cxlib.simulate.backtest import MIN_MONTHS
+    from cxlib.simulate.backtest import backtest as run_backtest
+
     with opened(workspace) as ws:
-        h = history_from_workspace(ws)
+        h = complete_history(ws)
+        check_history(h, "cx simulate", MIN_MONTHS)
         model = persona_model(h)
         todo = [*PRESETS, *(scenarios or [])]
         try:  # the failure acts before the first purchase, where personas are shared: one estimate for everyone
             todo.append(Scenario("fix pre-sale service failure", service_failure_lever(h)))
         except DataError:
             pass
-        results = simulate(model, todo, months=months, draws=draws)
-        with ws.step("simulate"):  # both tables and the lineage row swap in together
+        results = simulate(model, todo, months=months, draws=draws, arrivals=arrivals)
+        held = min(months, model.n_months_ - MIN_MONTHS)
+        bt = run_backtest(h, months=held, arrivals=arrivals) if backtest and held >= 1 else None
+        with ws.step("simulate"):  # the tables and the lineage row swap in together
             ws.write("journey_transitions", _transitions_table(model))
             ws.write("scenarios", results)
+            if bt is not None:
+                table = bt.assign(cutoff=bt.attrs["cutoff"], arrivals=str(bt.attrs["arrivals"]))
+                table.attrs = {}  # carried in the columns
+                ws.write("simulate_backtest", table)
     return compare(results)
