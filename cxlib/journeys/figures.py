@@ -336,14 +336,31 @@ def _stage_sankey(events, on, path, filters, start, end, compare, title) -> go.F
         names = sorted(set(tr.source) | set(tr.target), key=lambda x: (STAGES.index(x) if x in STAGES else 99, x))
         pos = {n: i for i, n in enumerate(names)}
         x = [0.001 + 0.998 * (i / max(len(names) - 1, 1)) for i in range(len(names))]
+        colors = sankey_colors(names)
+        moves_in, moves_out = tr.groupby("target")["count"].sum(), tr.groupby("source")["count"].sum()
         return go.Sankey(
             domain={"x": list(dom)},
             arrangement="snap",
-            node={"label": names, "x": x, "pad": 12},
+            textfont={"size": 11},
+            node={
+                "label": names,  # stage names as written (tests/journeys/test_paths.py reads them)
+                "x": x,
+                "pad": 12,
+                "color": [colors[n] for n in names],
+                "line": {"width": 0},
+                "customdata": [
+                    f"<b>{human(n)}</b><br>{int(moves_in.get(n, 0)):,} moves in, {int(moves_out.get(n, 0)):,} out"
+                    for n in names
+                ],
+                "hovertemplate": "%{customdata}<extra></extra>",
+            },
             link={
                 "source": [pos[a] for a in tr.source],
                 "target": [pos[b] for b in tr.target],
                 "value": tr["count"].tolist(),
+                "color": [_rgba(colors[a], 0.35) for a in tr.source],
+                "customdata": [f"{c:,} moves {human(a)} → {human(b)}" for a, b, c in tr.itertuples(index=False)],
+                "hovertemplate": "%{customdata}<extra></extra>",
             },
         )
 
