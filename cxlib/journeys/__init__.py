@@ -3,7 +3,8 @@
 The package, module by module: :mod:`~cxlib.journeys.inputs` (what a function accepts: ``as_table``,
 ``require_columns``, the ordering rule), :mod:`~cxlib.journeys.stage_map` (the rules, and which map
 applies), :mod:`~cxlib.journeys.stages` (``assign_stages``), :mod:`~cxlib.journeys.timeline` (stage now,
-month by month, counts), :mod:`~cxlib.journeys.paths` (transitions, step matrix, Sankey links),
+month by month, counts), :mod:`~cxlib.journeys.paths` (transitions, step matrix, Sankey links and
+the customers behind them),
 :mod:`~cxlib.journeys.funnel`, :mod:`~cxlib.journeys.diagnosis` (drop-off, returns, service by stage),
 :mod:`~cxlib.journeys.journey_map`, :mod:`~cxlib.journeys.figures` and :mod:`~cxlib.journeys.workspace`
 (``cx journeys``, the explorers' staged copy).
@@ -51,7 +52,7 @@ from cxlib.journeys.figures import funnel_figure, journey_map_figure, sankey, st
 from cxlib.journeys.funnel import funnel
 from cxlib.journeys.inputs import as_table, require_columns
 from cxlib.journeys.journey_map import journey_map
-from cxlib.journeys.paths import sankey_links, step_matrix, transitions
+from cxlib.journeys.paths import sankey_customers, sankey_links, step_matrix, transitions
 from cxlib.journeys.stage_map import (
     BUYER_STAGES,
     CUSTOMER_STAGES,
@@ -91,6 +92,7 @@ __all__ = [
     "require_columns",
     "resolve_stage_map",
     "sankey",
+    "sankey_customers",
     "sankey_links",
     "service_by_stage",
     "stage_counts",

@@ -23,7 +23,7 @@ from cxlib.journeys.inputs import as_table, filtered
 from cxlib.journeys.paths import sankey_links, transitions
 from cxlib.schema import STAGES
 
-__all__ = ["funnel_figure", "journey_map_figure", "sankey", "stage_counts_figure"]
+__all__ = ["funnel_figure", "journey_map_figure", "sankey", "sankey_colors", "stage_counts_figure"]
 
 
 def stage_counts_figure(counts: pd.DataFrame, title: str = "Customers at each stage") -> go.Figure:
@@ -37,22 +37,199 @@ def stage_counts_figure(counts: pd.DataFrame, title: str = "Customers at each st
 
 
 
-def _sankey_trace(links: pd.DataFrame, domain_x: tuple[float, float] = (0.0, 1.0)) -> go.Sankey:
-    nodes: dict[tuple[int, str], int] = {}
+#: one colour per stage, the same in every column and every figure (journey order: cool, then warm for risk)
+STAGE_COLORS = {
+    "awareness": "#1f77b4",
+    "consideration": "#17becf",
+    "purchase": "#2ca02c",
+    "onboarding": "#bcbd22",
+    "repeat": "#9467bd",
+    "advocate": "#e377c2",
+    "at_risk": "#ff7f0e",
+    "churned": "#d62728",
+    "win_back": "#8c564b",
+    "lost": "#393b79",
+}
+#: 18 distinguishable colours for events (Tableau 20 without its greys: the strong nine, then their light pairs)
+PALETTE = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf",
+    "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5",
+)  # fmt: skip
+#: the synthetic nodes, in grey: the start, the paths that stopped ("left") and the events outside the top N
+_GREYS = {"path_start": "#5b6770", "path_end": "#b8b8b8", "other": "#8c8c8c"}
+_HUMAN = {"path_start": "start", "path_end": "left"}
+_HEIGHT, _MARGIN, _PAD = 560, {"t": 70, "b": 20, "l": 10, "r": 10}, 14
+_WIDTH_GUESS = 1000  # px a Sankey usually gets (notebook column, report); labels are sized for it
 
-    def node(step: int, name: str) -> int:
-        return nodes.setdefault((step, name), len(nodes))
 
-    src = [node(int(s), a) for s, a in zip(links["step"], links["source"], strict=True)]
-    dst = [node(int(s) + 1, b) for s, b in zip(links["step"], links["target"], strict=True)]
-    labels = [name for (_, name) in nodes]
-    steps = [s for (s, _) in nodes]
-    n_steps = max(steps) if steps else 1
+def sankey_colors(names) -> dict[str, str]:
+    """One colour per name: a stage its :data:`STAGE_COLORS` entry, other names :data:`PALETTE` in name order.
+
+    Examples
+    --------
+    >>> sankey_colors(["view", "awareness", "cart", "path_end"])
+    {'awareness': '#1f77b4', 'cart': '#1f77b4', 'view': '#ff7f0e', 'path_end': '#b8b8b8'}
+    """
+    names = list(dict.fromkeys(names))
+    out = {n: STAGE_COLORS[n] for n in names if n in STAGE_COLORS}
+    rest = sorted(n for n in names if n not in STAGE_COLORS and n not in _GREYS)
+    out.update({n: PALETTE[i % len(PALETTE)] for i, n in enumerate(rest)})
+    out.update({n: _GREYS[n] for n in names if n in _GREYS})
+    return out
+
+
+def human(name: str) -> str:
+    """A node's name in words: ``start``/``left`` for the synthetic nodes, underscores as spaces."""
+    return _HUMAN.get(name, name).replace("_", " ")
+
+
+def _rgba(hex_color: str, alpha: float) -> str:
+    r, g, b = (int(hex_color[i : i + 2], 16) for i in (1, 3, 5))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _step_nodes(links: pd.DataFrame) -> pd.DataFrame:
+    """The step Sankey's nodes: ``col, name, people`` (people at each node, counted from the links into it).
+
+    Column 0 is the start; column ``k`` holds the k-th event of each path, and ``path_end`` the paths that
+    stopped after step ``k - 1``. Ordered in each column: stages in journey order (other names by their
+    total count, largest first), then ``other``, then ``path_end`` at the bottom.
+    """
+    into = links.groupby(["step", "target"], as_index=False)["value"].sum()
+    nodes = pd.DataFrame({"col": into["step"] + 1, "name": into["target"], "people": into["value"]})
+    everyone = int(links.loc[links.step == 0, "value"].sum())
+    start = pd.DataFrame({"col": [0], "name": ["path_start"], "people": [everyone]})
+    nodes = pd.concat([start, nodes], ignore_index=True)
+    total = nodes.groupby("name")["people"].sum()
+    nodes["_rank"] = [_rank(n, int(total[n])) for n in nodes["name"]]
+    nodes = nodes.sort_values(["col", "_rank"], ignore_index=True).drop(columns="_rank")
+    nodes["people"] = nodes["people"].astype("int64")
+    return nodes
+
+
+def _rank(name: str, total: int) -> tuple:
+    """Where a node sits in its column: stages in journey order, events by size, then other, then left."""
+    if name in STAGE_COLORS:
+        return (0, list(STAGE_COLORS).index(name), name)
+    if name in ("other", "path_end"):
+        return (2 + (name == "path_end"), 0, name)
+    return (1, -total, name)
+
+
+def _node_layout(nodes: pd.DataFrame, height: int) -> pd.DataFrame:
+    """``x, y`` (node centres, as plotly reads them) and ``px`` (its height in pixels) for each node.
+
+    Mirrors plotly's own scale (the fullest column fills the height, ``_PAD`` px between nodes), stacks
+    each column from the top in the order given and leaves no overlap for plotly's ``snap`` to fix.
+    """
+    usable = height - _MARGIN["t"] - _MARGIN["b"]
+    per_col = nodes.groupby("col")["people"].agg(["sum", "count"])
+    ky = min((usable - (c - 1) * _PAD) / max(s, 1) for s, c in zip(per_col["sum"], per_col["count"], strict=True))
+    n_cols = int(nodes["col"].max()) + 1
+    px = nodes["people"] * ky
+    top = px.groupby(nodes["col"]).cumsum() - px + nodes.groupby("col").cumcount() * _PAD
+    return nodes.assign(
+        x=[0.001 + 0.998 * c / max(n_cols - 1, 1) for c in nodes["col"]],
+        y=((top + px / 2) / usable).clip(0.001, 0.999),
+        px=px,
+    )
+
+
+def _short(text: str, chars: int) -> str:
+    return text if len(text) <= chars else text[: max(chars - 1, 1)] + "…"
+
+
+def _node_label(name: str, people: int, share: float, px: float, chars: int) -> str:
+    """The text drawn by a node: name and count when the node is tall enough, the name alone, or nothing.
+
+    Labels are cut to the room between two columns (``chars``); the hover always has the full text.
+    """
+    if px < 13:
+        return ""
+    word = _short(human(name), chars)
+    if px >= 30:
+        return f"{word}<br>{people:,} · {share:.0%}"
+    return word
+
+
+def _customers(n: int) -> str:
+    return f"{n:,} customer{'' if n == 1 else 's'}"
+
+
+def _node_hover(col: int, name: str, people: int, total: int) -> str:
+    share = f"{_customers(people)} ({people / max(total, 1):.0%} of {total:,})"
+    if name == "path_start":
+        return f"<b>start</b><br>{_customers(total)} begin here"
+    if name == "path_end":
+        return f"<b>left</b> after step {col - 1}<br>{share} had no step {col}"
+    what = "events outside the top ones" if name == "other" else human(name)
+    return f"<b>{what}</b> at step {col}<br>{share}"
+
+
+def _link_hover(step: int, source: str, target: str, value: int, at_source: int, total: int) -> str:
+    who = f"{_customers(value)} ({value / max(total, 1):.0%})"
+    of_source = f"{value / max(at_source, 1):.0%} of the {at_source:,} at {human(source)}"
+    if source == "path_start":
+        return f"{who} started with {human(target)}"
+    if target == "path_end":
+        return f"{who} left after {human(source)} (step {step})<br>{of_source}"
+    return f"{who} went {human(source)} → {human(target)} (step {step} → {step + 1})<br>{of_source}"
+
+
+def _step_sankey_trace(
+    links: pd.DataFrame,
+    colors: Mapping[str, str],
+    domain_x: tuple[float, float] = (0.0, 1.0),
+    height: int = _HEIGHT,
+) -> go.Sankey:
+    """One step-aligned Sankey: a node per (column, name) sized by people, labelled and hovered in words."""
+    if links.empty:
+        empty = {"source": [], "target": [], "value": []}
+        return go.Sankey(domain={"x": list(domain_x)}, node={"label": []}, link=empty)
+    nodes = _node_layout(_step_nodes(links), height)
+    total = int(nodes.loc[nodes.col == 0, "people"].sum())
+    n_cols = int(nodes["col"].max()) + 1
+    chars = max(int((_WIDTH_GUESS * (domain_x[1] - domain_x[0]) / max(n_cols - 1, 1) - 24) / 6.5), 4)
+    index = {(int(c), n): i for i, (c, n) in enumerate(zip(nodes["col"], nodes["name"], strict=True))}
+    people = {k: int(p) for k, p in zip(index, nodes["people"], strict=True)}
+    src = [index[(int(s), a)] for s, a in zip(links["step"], links["source"], strict=True)]
+    dst = [index[(int(s) + 1, b)] for s, b in zip(links["step"], links["target"], strict=True)]
+    # a link takes its source's colour (links out of the start take their target's), see-through
+    tint = [b if a == "path_start" else a for a, b in zip(links["source"], links["target"], strict=True)]
+    labels = [
+        _node_label(n, int(p), p / max(total, 1), px, chars)
+        for n, p, px in zip(nodes["name"], nodes["people"], nodes["px"], strict=True)
+    ]
     return go.Sankey(
         domain={"x": list(domain_x)},
         arrangement="snap",
-        node={"label": labels, "x": [0.001 + 0.998 * s / max(n_steps, 1) for s in steps], "pad": 12},
-        link={"source": src, "target": dst, "value": links["value"].tolist()},
+        textfont={"size": 11},
+        node={
+            "label": labels,
+            "align": "left",  # a node without links out (a "left", the last column) stays in its own column
+            "x": nodes["x"].tolist(),
+            "y": nodes["y"].tolist(),
+            "pad": _PAD,
+            "thickness": 14,
+            "color": [colors[n] for n in nodes["name"]],
+            "line": {"width": 0},
+            "customdata": [
+                _node_hover(int(c), n, int(p), total)
+                for c, n, p in zip(nodes["col"], nodes["name"], nodes["people"], strict=True)
+            ],
+            "hovertemplate": "%{customdata}<extra></extra>",
+        },
+        link={
+            "source": src,
+            "target": dst,
+            "value": links["value"].tolist(),
+            "color": [_rgba(colors[n], 0.35) for n in tint],
+            "customdata": [
+                _link_hover(int(s), a, b, int(v), people[(int(s), a)], total)
+                for s, a, b, v in zip(links["step"], links["source"], links["target"], links["value"], strict=True)
+            ],
+            "hovertemplate": "%{customdata}<extra></extra>",
+        },
     )
 
 
@@ -72,12 +249,17 @@ def sankey(
 ) -> go.Figure:
     """A plotly Sankey of the flows in :func:`sankey_links`, aligned by step -- or by stage.
 
-    ``align="step"``: one column per step (the k-th event of each path). ``align="stage"`` (with
-    ``on="stage"`` on :func:`assign_stages` output): one node per stage, placed in journey order, and links
-    for the moves between stages (from :func:`transitions`, self-loops left out, backward moves such as
-    at_risk → repeat included). Use ``on="stage", collapse=True`` with the step view to follow stage paths.
-    ``compare=(column, a, b)`` draws two Sankeys side by side, one for the rows where ``column == a`` and one
-    for ``column == b`` (e.g. two personas).
+    ``align="step"``: one column per step (the k-th event of each path) after a ``start`` column; each
+    column ends with one grey ``left`` node, the customers whose path stopped at the step before. Nodes
+    are sized by customers and labelled with name, count and share of all customers when tall enough (the
+    hover always says it in words); each event or stage has one colour in every column (stages their
+    :data:`STAGE_COLORS`), links take their source's colour. :func:`sankey_customers` lists the customers
+    behind a node or link. ``align="stage"`` (with ``on="stage"`` on :func:`assign_stages` output): one node
+    per stage, placed in journey order, and links for the moves between stages (from :func:`transitions`,
+    self-loops left out, backward moves such as at_risk → repeat included). Use ``on="stage",
+    collapse=True`` with the step view to follow stage paths. ``compare=(column, a, b)`` draws two Sankeys
+    side by side, one for the rows where ``column == a`` and one for ``column == b`` (e.g. two personas),
+    in the same colours.
 
     Examples
     --------
@@ -87,18 +269,49 @@ def sankey(
     >>> fig = sankey(ev, max_steps=2)
     >>> fig.data[0].link.value
     (1, 1)
+    >>> fig.data[0].link.customdata[1]
+    '1 customer (100%) went x → y (step 1 → 2)<br>100% of the 1 at x'
     """
     if align == "stage":
         return _stage_sankey(events, on, path, filters, start, end, compare, title)
     if align != "step":
         raise ValueError(f"align must be 'step' or 'stage', not {align!r}")
     kw = dict(on=on, path=path, max_steps=max_steps, top_n=top_n, collapse=collapse, start=start, end=end)
-    return _one_or_two(
-        lambda f, dom: _sankey_trace(sankey_links(events, filters=f, **kw), dom),
+    halves = [filters] if compare is None else [{**(filters or {}), compare[0]: [v]} for v in compare[1:]]
+    drawn = [sankey_links(events, filters=f, **kw) for f in halves]
+    colors = sankey_colors(pd.concat([*(d["source"] for d in drawn), *(d["target"] for d in drawn)]))
+    by_value = dict(zip(compare[1:], drawn, strict=True)) if compare else {}
+    fig = _one_or_two(
+        lambda f, dom: _step_sankey_trace(by_value[f[compare[0]][0]] if compare else drawn[0], colors, dom),
         filters,
         compare,
-        title or f"Flows by step ({on})",
+        title or f"Journeys by step ({'stages' if on == 'stage' else on + 's'}), {max_steps} steps",
     )
+    fig.update_layout(height=_HEIGHT, margin=_MARGIN)
+    return _label_last_column_outside(fig)
+
+
+def _label_last_column_outside(fig: go.Figure) -> go.Figure:
+    """Move the labels of a right-hand Sankey's last column into the right margin.
+
+    plotly draws the last column's labels to the left of its nodes, over the previous column's labels;
+    as annotations to the right (the node centres are known: the trace's ``y`` are fractions of the plot
+    height from the top) they collide with nothing.
+    """
+    for tr in fig.data:
+        if tr.type != "sankey" or not tr.node.x or tr.domain.x[1] < 1.0:
+            continue
+        labels, xs, ys = list(tr.node.label), list(tr.node.x), list(tr.node.y)
+        last = [i for i, x in enumerate(xs) if x == max(xs)]
+        for i in last:
+            if labels[i]:
+                fig.add_annotation(
+                    text=labels[i], x=1.0, y=1 - ys[i], xref="paper", yref="paper", xanchor="left",
+                    xshift=10, showarrow=False, align="left", font={"size": 11},
+                )  # fmt: skip
+                labels[i] = ""
+        tr.node.label = labels
+    return fig.update_layout(margin={**_MARGIN, "r": 130})
 
 
 def _one_or_two(trace, filters, compare, title: str) -> go.Figure:
@@ -123,19 +336,35 @@ def _stage_sankey(events, on, path, filters, start, end, compare, title) -> go.F
         names = sorted(set(tr.source) | set(tr.target), key=lambda x: (STAGES.index(x) if x in STAGES else 99, x))
         pos = {n: i for i, n in enumerate(names)}
         x = [0.001 + 0.998 * (i / max(len(names) - 1, 1)) for i in range(len(names))]
+        colors = sankey_colors(names)
+        moves_in, moves_out = tr.groupby("target")["count"].sum(), tr.groupby("source")["count"].sum()
         return go.Sankey(
             domain={"x": list(dom)},
             arrangement="snap",
-            node={"label": names, "x": x, "pad": 12},
+            textfont={"size": 11},
+            node={
+                "label": names,  # stage names as written (tests/journeys/test_paths.py reads them)
+                "x": x,
+                "pad": 12,
+                "color": [colors[n] for n in names],
+                "line": {"width": 0},
+                "customdata": [
+                    f"<b>{human(n)}</b><br>{int(moves_in.get(n, 0)):,} moves in, {int(moves_out.get(n, 0)):,} out"
+                    for n in names
+                ],
+                "hovertemplate": "%{customdata}<extra></extra>",
+            },
             link={
                 "source": [pos[a] for a in tr.source],
                 "target": [pos[b] for b in tr.target],
                 "value": tr["count"].tolist(),
+                "color": [_rgba(colors[a], 0.35) for a in tr.source],
+                "customdata": [f"{c:,} moves {human(a)} → {human(b)}" for a, b, c in tr.itertuples(index=False)],
+                "hovertemplate": "%{customdata}<extra></extra>",
             },
         )
 
     return _one_or_two(trace, filters, compare, title or f"Moves between {on}s")
-
 
 
 def funnel_figure(f: pd.DataFrame, title: str = "Funnel") -> go.Figure:

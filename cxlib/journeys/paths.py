@@ -22,7 +22,7 @@ from ibis import _
 
 from cxlib.journeys.inputs import as_table, filtered, ordered, require_columns
 
-__all__ = ["sankey_links", "step_matrix", "transitions"]
+__all__ = ["sankey_customers", "sankey_links", "step_matrix", "transitions"]
 
 
 def transitions(events: pd.DataFrame | ibis.Table, on: str = "event", path: str = "customer_id") -> pd.DataFrame:
@@ -92,7 +92,6 @@ def step_matrix(
     return m.astype("int64")
 
 
-
 def _collapse(t: ibis.Table, path: str, on: str) -> ibis.Table:
     """Keep only the first of each run of repeated events in a path."""
     t = ordered(t, path, on)
@@ -101,30 +100,22 @@ def _collapse(t: ibis.Table, path: str, on: str) -> ibis.Table:
     return t.filter(t._prev.isnull() | (t._prev != t[on])).drop("_prev", "_step", "_sec")
 
 
-def sankey_links(
+def _step_rows(
     events: pd.DataFrame | ibis.Table,
-    on: str = "event",
-    path: str = "customer_id",
-    max_steps: int = 5,
-    top_n: int = 8,
-    collapse: bool = False,
-    filters: Mapping[str, Sequence] | None = None,
-    start: str | pd.Timestamp | None = None,
-    end: str | pd.Timestamp | None = None,
-) -> pd.DataFrame:
-    """The flows a step-aligned Sankey draws: ``step, source, target, value``.
+    on: str,
+    path: str,
+    max_steps: int,
+    top_n: int,
+    collapse: bool,
+    filters: Mapping[str, Sequence] | None,
+    start: str | pd.Timestamp | None,
+    end: str | pd.Timestamp | None,
+) -> ibis.Table:
+    """One row per path and step ``k <= max_steps``: ``path, _step, _cur, _next``, the Sankey's columns.
 
-    A link goes from the event at step ``k`` to the event at step ``k + 1`` of the same path (or to
-    ``path_end``), for k = 1..``max_steps``-1, with a ``path_start`` link into step 1. At each step, the
-    ``top_n`` most frequent events keep their name and the rest become ``other``.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> ev = pd.DataFrame({"customer_id": ["a", "a", "b"], "event": ["x", "y", "x"],
-    ...                    "ts": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-01"])})
-    >>> sankey_links(ev, max_steps=2)[["step", "source", "target", "value"]].values.tolist()
-    [[0, 'path_start', 'x', 2], [1, 'x', 'path_end', 1], [1, 'x', 'y', 1]]
+    ``_cur`` is the event at step ``k`` (its name if among the step's ``top_n - 1`` most frequent, ties by
+    name, else ``other``); ``_next`` is what came at step ``k + 1`` under the same rule, ``path_end`` when
+    nothing did, and null at the last step.
     """
     t = filtered(as_table(events), filters, start, end)
     require_columns(t, [path, "ts", on])
@@ -134,9 +125,8 @@ def sankey_links(
     w = ibis.window(group_by=t[path], order_by=t._step)
     t = t.mutate(_cur=t[on].cast("string"))
     t = t.mutate(_next=t._cur.lead().over(w))
-    # the first max_steps events of each path, computed once for the three queries below
+    # the first max_steps events of each path, computed once for the queries that follow
     t = t.filter(t._step <= max_steps).select(path, "_step", "_cur", "_next").cache()
-    # the top-N events at each step (ties by name) keep their names
     freq = t.group_by(["_step", "_cur"]).aggregate(n=_.count())
     rw = ibis.window(group_by=freq._step, order_by=[ibis.desc(freq.n), freq._cur])
     top = freq.mutate(_r=ibis.row_number().over(rw)).filter(_._r < top_n).select("_step", _keep="_cur")
@@ -152,6 +142,37 @@ def sankey_links(
             else_="other",
         )
     )
+    return t.select(path, "_step", "_cur", "_next")
+
+
+def sankey_links(
+    events: pd.DataFrame | ibis.Table,
+    on: str = "event",
+    path: str = "customer_id",
+    max_steps: int = 5,
+    top_n: int = 8,
+    collapse: bool = False,
+    filters: Mapping[str, Sequence] | None = None,
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """The flows a step-aligned Sankey draws: ``step, source, target, value`` (value = paths, i.e. customers).
+
+    A link goes from the event at step ``k`` to the event at step ``k + 1`` of the same path (or to
+    ``path_end``: the path stopped after step ``k``), for k = 1..``max_steps``-1, with a ``path_start`` link
+    into step 1. At each step, the ``top_n - 1`` most frequent events (ties by name) keep their name and the
+    rest become ``other``, so a column holds at most ``top_n`` events. :func:`sankey_customers` lists the
+    customers behind a node or a link.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"customer_id": ["a", "a", "b"], "event": ["x", "y", "x"],
+    ...                    "ts": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-01"])})
+    >>> sankey_links(ev, max_steps=2)[["step", "source", "target", "value"]].values.tolist()
+    [[0, 'path_start', 'x', 2], [1, 'x', 'path_end', 1], [1, 'x', 'y', 1]]
+    """
+    t = _step_rows(events, on, path, max_steps, top_n, collapse, filters, start, end)
     flows = t.filter(t._next.notnull()).group_by(["_step", "_cur", "_next"]).aggregate(value=_.count())
     starts = t.filter(t._step == 1).group_by("_cur").aggregate(value=_.count())
     a = flows.to_pandas().rename(columns={"_step": "step", "_cur": "source", "_next": "target"})
@@ -160,3 +181,62 @@ def sankey_links(
     out["step"] = out["step"].astype("int64")
     out["value"] = out["value"].astype("int64")
     return out.sort_values(["step", "source", "target"], ignore_index=True)
+
+
+#: what the Sankey figure calls the synthetic nodes (either name is accepted by :func:`sankey_customers`)
+START, LEFT = "start", "left"
+_ALIASES = {START: "path_start", LEFT: "path_end"}
+
+
+def sankey_customers(
+    events: pd.DataFrame | ibis.Table,
+    step: int,
+    node: str | None = None,
+    link: tuple[str, str] | None = None,
+    on: str = "event",
+    path: str = "customer_id",
+    max_steps: int = 5,
+    top_n: int = 8,
+    collapse: bool = False,
+    filters: Mapping[str, Sequence] | None = None,
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+) -> pd.DataFrame:
+    """The customers behind one node or one link of :func:`sankey_links` (and of the step Sankey).
+
+    Pass the same arguments as to :func:`sankey_links` (or :func:`~cxlib.journeys.sankey`), then either
+    ``node=name`` at column ``step`` (``step`` 0 is the start; ``left`` at step ``k`` is the paths that
+    stopped after step ``k - 1``), or ``link=(source, target)`` for the link of that ``step``, from column
+    ``step`` to column ``step + 1``. ``start``/``left`` and ``path_start``/``path_end`` are both accepted.
+    Returns one column, ``path`` (the customer ids), sorted; its length is the node's or the link's value.
+    Privacy rules (minimum group sizes, who may see ids) are the caller's to apply.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"customer_id": ["a", "a", "b"], "event": ["x", "y", "x"],
+    ...                    "ts": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-01"])})
+    >>> sankey_customers(ev, step=1, link=("x", "y"), max_steps=2)["customer_id"].tolist()
+    ['a']
+    >>> sankey_customers(ev, step=2, node="left", max_steps=2)["customer_id"].tolist()
+    ['b']
+    """
+    if (node is None) == (link is None):
+        raise ValueError("pass either node=name or link=(source, target)")
+    t = _step_rows(events, on, path, max_steps, top_n, collapse, filters, start, end)
+    if link is not None:
+        src, dst = (_ALIASES.get(x, x) for x in link)
+        if step == 0:
+            rows = t.filter((t._step == 1) & (t._cur == dst)) if src == "path_start" else t.filter(ibis.literal(False))
+        else:
+            rows = t.filter((t._step == step) & (t._cur == src) & (t._next == dst))
+    else:
+        name = _ALIASES.get(node, node)
+        if name == "path_start":
+            rows = t.filter(t._step == 1) if step == 0 else t.filter(ibis.literal(False))
+        elif name == "path_end":
+            rows = t.filter((t._step == step - 1) & (t._next == "path_end"))
+        else:
+            rows = t.filter((t._step == step) & (t._cur == name))
+    ids = rows.select(path).distinct().to_pandas()
+    return ids.sort_values(path, ignore_index=True)
