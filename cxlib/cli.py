@@ -223,6 +223,7 @@ def _refresh_one(folder: Path, step: str) -> None:
         "journeys": lambda: __import__("cxlib.journeys", fromlist=["build"]).build(folder),
         "personas": lambda: __import__("cxlib.personas", fromlist=["write_personas"]).write_personas(folder),
         "simulate": lambda: __import__("cxlib.simulate", fromlist=["build"]).build(folder),
+        "voice": lambda: __import__("cxlib.voice", fromlist=["build"]).build(folder),
     }
     try:
         with busy(folder, step):
@@ -297,22 +298,64 @@ def simulate(
     folder: Folder,
     months: Annotated[int, typer.Option(help="Months ahead.")] = 12,
     draws: Annotated[int, typer.Option(help="Posterior draws for the bands.")] = 2000,
+    arrivals: Annotated[
+        str, typer.Option(help="New customers a month: auto (chosen by backtest), none, recent, seasonal, or N.")
+    ] = "auto",
+    backtest: Annotated[
+        bool, typer.Option("--backtest", help="Only hold the model against the past: fit up to a cutoff, compare.")
+    ] = False,
+    cutoff: Annotated[str | None, typer.Option(help="Last month the backtest fits on (YYYY-MM).")] = None,
 ) -> None:
     """Fit the journey model and compare the preset strategies: journey_transitions and scenarios tables.
 
-    Example: cx simulate data/demo
+    Example: cx simulate data/demo --backtest
     """
     from cxlib import simulate as _simulate
 
     t0 = time.perf_counter()
     try:
-        ranked = _simulate.build(folder, months=months, draws=draws)
-    except DataError as e:
+        how = _simulate.parse_arrivals(arrivals)
+        if backtest:
+            _print_backtest(_simulate.backtest(folder, months=months, cutoff=cutoff, arrivals=how))
+            return
+        ranked = _simulate.build(folder, months=months, draws=draws, arrivals=how)
+    except (DataError, ValueError) as e:
         _fail(e)
     typer.echo(f"revenue gain over {months} months vs baseline (5-95%):")
     for r in ranked.itertuples():
         typer.echo(f"  {r.scenario:<32} {r.gain:>14,.0f}  [{r.gain_p5:,.0f} .. {r.gain_p95:,.0f}]")
     typer.echo(f"simulated in {time.perf_counter() - t0:.1f}s")
+
+
+def _print_backtest(bt) -> None:  # noqa: ANN001 - the frame simulate.backtest returns
+    total = bt[bt["period"] == "total"]
+    typer.echo(f"fitted up to {bt.attrs.get('cutoff')}, arrivals: {bt.attrs.get('arrivals')}; next months' revenue:")
+    for r in total.itertuples():
+        typer.echo(f"  {r.model:<34} forecast {r.forecast:>14,.0f}  actual {r.actual:>14,.0f}  {r.pct_error:+.1%}")
+    for model, why in (bt.attrs.get("skipped") or {}).items():
+        typer.echo(f"  {model}: left out ({why})")
+
+
+@app.command()
+@_exclusive("voice")
+def voice(
+    folder: Folder,
+    topics: Annotated[int | None, typer.Option(help="Number of topics (default: chosen by stability).")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+) -> None:
+    """What customers say: verbatims, topics, feedback drivers and the follow-up list (after cx unify).
+
+    Example: cx voice data/demo
+    """
+    from cxlib import voice as _voice
+
+    t0 = time.perf_counter()
+    try:
+        result = _voice.build(folder, n_topics=topics, seed=seed)
+    except DataError as e:
+        _fail(e)
+    typer.echo(result.summary())
+    typer.echo(f"voice built in {time.perf_counter() - t0:.1f}s")
 
 
 @app.command()

@@ -1,9 +1,11 @@
 """What each step built, from what: the ``workspace_steps`` table, and which outputs are stale.
 
-Every step that writes the workspace (``load``, ``unify``, ``journeys``, ``personas``, ``simulate``) records one
-row when it finishes: its name, the package version, when it started and finished, a fingerprint of its inputs
-(the run ids of the steps that built them) and its own run id. A step is **stale** when one of its inputs was
-rebuilt after it ran (its recorded fingerprint no longer matches), or when a step it depends on is stale itself.
+Every step that writes the workspace (``load``, ``unify``, ``journeys``, ``personas``, ``simulate``,
+``voice``) records one row when it finishes: its name, the package version, when it started and finished, a
+fingerprint of its inputs (the run ids of the steps that built them) and its own run id. A step is **stale**
+when one of its inputs was rebuilt after it ran (its recorded fingerprint no longer matches), or when a step it
+depends on is stale itself.
+
 Readers (later steps, notebooks, the report, ``cx summary``) call :func:`stale_steps` and say so with the
 command that refreshes it; ``cx refresh FOLDER`` reruns what is stale, in order.
 
@@ -49,6 +51,7 @@ STEPS: dict[str, tuple[str, ...]] = {
     "journeys": ("unify",),
     "personas": ("unify", "journeys"),
     "simulate": ("unify", "journeys", "personas"),
+    "voice": ("unify", "journeys", "personas"),
 }
 
 _COLUMNS = ["step", "version", "run_id", "started", "finished", "inputs", "outputs"]

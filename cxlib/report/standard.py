@@ -72,6 +72,7 @@ def standard_report(
             "journeys": _journeys_section,
             "strategy": _strategy_section,
             "attribution": _attribution_section,
+            "voice": _voice_section,
         }
         chosen = list(sections) if sections is not None else list(builders)
         unknown = [s for s in chosen if s not in builders]
@@ -357,3 +358,10 @@ def _attribution_section(ws: Any, r: Report, glance: list[str]) -> None:
     wide = comp.pivot_table(index="channel", columns="model", values="value", aggfunc="sum").reset_index()
     wide.columns.name = None
     r.table(wide, "Attributed revenue by channel (columns: models)")
+
+
+def _voice_section(ws: Workspace, report: Report, glance: list[str]) -> None:
+    """What customers say (``cx voice``): topics, drivers; the call-back list only as a count."""
+    from cxlib import voice
+
+    voice.report_section(ws, report, glance)
