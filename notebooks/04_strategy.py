@@ -31,15 +31,20 @@ def _():
 @app.cell
 def _(folder, mo, notebook, simulate):
     with notebook.connect(folder, "touchpoints") as _ws:
-        history = simulate.history_from_workspace(_ws)
-    _by = "persona" if "persona" in history.columns else None
-    # personas are found among buyers: prospects' stages are shared, and a prospect who buys joins a persona
-    _shared = simulate.PROSPECT_STAGES if _by else ()
-    model = simulate.JourneyModel(by=_by, random_state=0, shared_stages=_shared).fit(history)
+        history = simulate.complete_history(_ws)  # up to the last complete month
+        backtest = simulate.backtest(history)  # the same model, held against the company's own past
+    # per persona when there are personas (prospect stages shared, thin personas pooled toward everyone)
+    model = simulate.persona_model(history)
     failure_levers = simulate.service_failure_lever(history)  # before the first purchase: one estimate
-    mo.md(f"Fitted on **{history['customer_id'].nunique():,}** customers' monthly stages"
-          f" ({'per persona' if _by else 'one chain: run `cx personas` for one per persona'}).")
-    return failure_levers, history, model
+    _err = simulate.backtest_error(backtest)
+    mo.vstack([
+        mo.md(f"Fitted on **{history['customer_id'].nunique():,}** customers' monthly stages"
+              f" ({'per persona' if model.by else 'one chain: run `cx personas` for one per persona'}); "
+              f"new customers a month: **{simulate.choose_arrivals(model)}**. Held against the past: fitted up to "
+              f"{backtest.attrs['cutoff']}, this model's forecast of what came next was off by **{_err:+.0%}**."),
+        simulate.backtest_figure(backtest),
+    ])
+    return backtest, failure_levers, history, model
 
 
 @app.cell
@@ -103,13 +108,19 @@ def _(get_saved, model, months, plan, pd, presets, simulate):
 
 
 @app.cell
-def _(mo, ranked):
-    _best = ranked.iloc[0]
+def _(backtest, mo, ranked, simulate):
+    _best = ranked[ranked["scenario"] != "baseline"].iloc[0]
+    _err = abs(simulate.backtest_error(backtest))
+    _base = float(ranked.loc[ranked["scenario"] == "baseline", "revenue"].iloc[0])
+    _clear = _best["gain_p5"] > 0 and _best["gain"] > _err * _base
     mo.callout(mo.md(
-        f"**{_best['scenario']}** gains the most: about **{_best['gain']:,.0f}** in revenue over the horizon "
-        f"(5-95%: {_best['gain_p5']:,.0f} to {_best['gain_p95']:,.0f}). It assumes the lever holds for every "
-        "month and that everything else behaves as in the history."
-    ), kind="success")
+        f"**{_best['scenario']}**: about **{_best['gain']:,.0f}** in revenue over the horizon "
+        f"(5-95%: {_best['gain_p5']:,.0f} to {_best['gain_p95']:,.0f}); on the past this model was within "
+        f"**{_err:.0%}** (about {_err * _base:,.0f}). "
+        + ("The gain is larger than the forecast's own error." if _clear else
+           "The gain is smaller than the forecast's own error: test it on a sample before counting on it.")
+        + " It assumes the lever holds for every month and that everything else behaves as in the history."
+    ), kind="success" if _clear else "warn")
     return
 
 
