@@ -28,6 +28,7 @@ __all__ = ["as_table", "require_columns"]
 
 DAY = 86_400
 TIE_COLUMNS = ("table_name", "source", "record_key")
+_TEXT_COLUMNS = ("customer_id", "event", "channel", "stage", "campaign")
 
 
 def as_table(events: pd.DataFrame | ibis.Table | Workspace | str | Path) -> ibis.Table:
@@ -35,16 +36,51 @@ def as_table(events: pd.DataFrame | ibis.Table | Workspace | str | Path) -> ibis
 
     A folder or path is opened read-only and stays open for the lazy table returned (pass an open
     :class:`~cxlib.engine.Workspace` to control its life).
+
+    A DataFrame's ``ts`` may have any pandas datetime resolution (nanoseconds are truncated to microseconds, the
+    engine's resolution) and any time zone (converted to UTC, then naive). A ``ts`` that is not a datetime
+    column is a :class:`~cxlib.schema.DataError` that says how to convert it. **Rows whose ``ts`` is null are
+    left out** (they have no place in a journey), with a warning that counts them.
     """
     if isinstance(events, ibis.Table):
         return events
     if isinstance(events, pd.DataFrame):
-        return ibis.memtable(events)
+        return ibis.memtable(_typed_frame(events))
     if isinstance(events, Workspace):
         return events.table("touchpoints")
     if isinstance(events, (str, Path)):
         return connect(events, read_only=True).table("touchpoints")
     raise TypeError(f"expected a pandas DataFrame, an Ibis table or a workspace, got {type(events).__name__}")
+
+
+def _typed_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its datetime columns at microsecond resolution, ``ts`` checked and its nulls left out."""
+    import warnings
+
+    if "ts" in df.columns:
+        ts = df["ts"]
+        if len(df) == 0:  # an empty frame carries no types: give its columns theirs
+            text = [c for c in (*_TEXT_COLUMNS, *TIE_COLUMNS) if c in df.columns]
+            df = df.astype(dict.fromkeys(text, "string")).assign(ts=pd.Series([], dtype="datetime64[us]"))
+        elif not pd.api.types.is_datetime64_any_dtype(ts):
+            raise DataError(
+                f"events: column 'ts' must hold datetimes, not {ts.dtype} values; convert it first, e.g. "
+                "df['ts'] = pd.to_datetime(df['ts'])"
+            )
+        elif ts.isna().any():
+            n = int(ts.isna().sum())
+            warnings.warn(f"events: {n:,} row(s) with no ts left out (a journey needs a time)", stacklevel=3)
+            df = df[ts.notna()]
+    fixed = {}
+    for c in df.columns:
+        col = df[c]
+        if isinstance(col.dtype, pd.DatetimeTZDtype):
+            col = col.dt.tz_convert("UTC").dt.tz_localize(None)
+        if pd.api.types.is_datetime64_any_dtype(col) and col.dtype != "datetime64[us]":
+            fixed[c] = col.astype("datetime64[us]")  # nanoseconds truncated: the engine keeps microseconds
+        elif col is not df[c]:
+            fixed[c] = col
+    return df.assign(**fixed) if fixed else df
 
 
 def require_columns(t: ibis.Table, columns: Sequence[str], what: str = "events") -> None:
