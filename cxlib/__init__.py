@@ -19,25 +19,31 @@ True
 True
 """
 
-from cxlib import (
-    attribution,
-    case,
-    engine,
-    impact,
-    io,
-    journeys,
-    lineage,
-    personas,
-    report,
-    schema,
-    simulate,
-    synth,
-    unify,
-    value,
-)
-from cxlib.engine import Workspace, connect
-from cxlib.io import LoadReport, load, validate
+import importlib
+from typing import Any
+
 from cxlib.schema import TABLES, DataError
+
+# The steps are imported when first used (``cxlib.unify``, ``from cxlib import journeys``), so that ``cx --help``
+# and a command that needs one step do not pay for all of them.
+_MODULES = frozenset(
+    {"attribution", "case", "engine", "impact", "io", "journeys", "lineage", "personas", "report", "schema",
+     "simulate", "synth", "unify", "value", "voice", "metrics", "notebook"}
+)  # fmt: skip
+_NAMES = {"Workspace": "engine", "connect": "engine", "LoadReport": "io", "load": "io", "validate": "io"}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _MODULES:
+        return importlib.import_module(f"cxlib.{name}")
+    if name in _NAMES:
+        return getattr(importlib.import_module(f"cxlib.{_NAMES[name]}"), name)
+    raise AttributeError(f"module 'cxlib' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | _MODULES | set(_NAMES))
+
 
 __version__ = "0.1.0"
 
