@@ -463,10 +463,39 @@ def _serve_notebooks(
     what = "editing" if mode == "edit" else "serving"
     typer.echo(f"{what} {target.name} on {folder} at {url}" + (" (password login)" if password else ""))
     typer.echo("Ctrl+C to stop")
+    _run_server(_marimo_command(mode, target, host, port, bool(token)), env, token or "")
+
+
+def _run_server(cmd: list[str], env: dict[str, str], token: str) -> None:
+    """Run the server in its own process group and take it down with us: on its own exit, Ctrl-C, SIGTERM or
+    SIGHUP, the whole group (marimo and its kernels) is stopped, so no child outlives ``cx app``."""
+    import signal
+
+    proc = subprocess.Popen(cmd, env=env, stdin=subprocess.PIPE, text=True, start_new_session=True)
+
+    def stop(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    old = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        subprocess.run(_marimo_command(mode, target, host, port, bool(token)), env=env, input=token or "", text=True)
+        if proc.stdin is not None:
+            proc.stdin.write(token)
+            proc.stdin.close()
+        proc.wait()
     except KeyboardInterrupt:
         pass
+    finally:
+        for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+            try:
+                os.killpg(proc.pid, sig)
+                proc.wait(timeout=wait)
+                break
+            except (ProcessLookupError, PermissionError):
+                break
+            except subprocess.TimeoutExpired:
+                continue
+        for s, handler in old.items():
+            signal.signal(s, handler)
 
 
 def _notebook(name: str | None) -> Path:

@@ -38,11 +38,10 @@ def served(monkeypatch):
     """Record what `cx app`/`cx edit` would run instead of starting marimo."""
     calls: list[dict] = []
 
-    def fake_run(cmd, env=None, input=None, text=None, **kw):
-        calls.append({"cmd": cmd, "env": env, "input": input})
-        return subprocess.CompletedProcess(cmd, 0)
+    def fake_run(cmd, env, token):
+        calls.append({"cmd": cmd, "env": env, "input": token})
 
-    monkeypatch.setattr(cli.subprocess, "run", fake_run)
+    monkeypatch.setattr(cli, "_run_server", fake_run)
     return calls
 
 
@@ -389,3 +388,43 @@ def test_guard_limits_logins_per_client():
     for _ in range(5):
         g_statuses.append(asyncio.run(run_one()))
     assert g_statuses == [200, 200, 200, 429, 429]
+
+
+def test_stopping_cx_app_stops_marimo_and_its_kernels(workspace, tmp_path):
+    """SIGTERM to `cx app` (as a service manager sends): the server and every child it started go down too."""
+    port = _free_port()
+    root = str(Path(cli.__file__).resolve().parent.parent)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
+    log = tmp_path / "server.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "cxlib.cli", "app", str(workspace), "--port", str(port), "--token", TOKEN],
+            stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+        )
+    try:
+        _wait_until_up(f"http://127.0.0.1:{port}", proc, log)
+        children = _descendants(proc.pid)
+        assert children, "cx app started no server process"
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=30)
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(_alive(p) for p in children):
+            time.sleep(0.2)
+        assert not [p for p in children if _alive(p)], "marimo outlived cx app"
+    finally:
+        proc.kill()
+
+
+def _descendants(pid: int) -> list[int]:
+    import psutil
+
+    return [c.pid for c in psutil.Process(pid).children(recursive=True)]
+
+
+def _alive(pid: int) -> bool:
+    import psutil
+
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
