@@ -9,7 +9,7 @@ def _():
     import marimo as mo
     import pandas as pd
 
-    from cxlib import attribution, impact, notebook, report, simulate
+    from cxlib import attribution, impact, metrics, notebook, report, simulate
 
     folder = notebook.workspace_folder()
     notebook.opening(
@@ -25,21 +25,25 @@ def _():
         """,
         folder,
     )
-    return attribution, folder, impact, mo, notebook, pd, report, simulate
+    return attribution, folder, impact, metrics, mo, notebook, pd, report, simulate
 
 
 @app.cell
 def _(folder, mo, notebook, simulate):
     with notebook.connect(folder, "touchpoints") as _ws:
         history = simulate.history_from_workspace(_ws)
+    # the headline numbers this page shows, from the metrics layer (the report shows the same)
+    headline = notebook.headline(folder, "stages", "attribution")
     _by = "persona" if "persona" in history.columns else None
     # personas are found among buyers: prospects' stages are shared, and a prospect who buys joins a persona
     _shared = simulate.PROSPECT_STAGES if _by else ()
     model = simulate.JourneyModel(by=_by, random_state=0, shared_stages=_shared).fit(history)
     failure_levers = simulate.service_failure_lever(history)  # before the first purchase: one estimate
-    mo.md(f"Fitted on **{history['customer_id'].nunique():,}** customers' monthly stages"
-          f" ({'per persona' if _by else 'one chain: run `cx personas` for one per persona'}).")
-    return failure_levers, history, model
+    mo.hstack([
+        notebook.stat(headline, "journey_customers", "customers the model is fitted on (their monthly stages)"),
+        mo.md("per persona" if _by else "one chain: run `cx personas` for one per persona"),
+    ])
+    return failure_levers, headline, history, model
 
 
 @app.cell
@@ -192,8 +196,11 @@ def _(attribution, folder, impact, notebook, report):
 
 
 @app.cell
-def _(comparison):
-    comparison
+def _(comparison, headline, mo, notebook):
+    mo.vstack([
+        mo.hstack([notebook.stat(headline, "attribution_conversions"), notebook.stat(headline, "attribution_value")]),
+        comparison,
+    ])
     return
 
 
@@ -215,7 +222,8 @@ def _(groups, impact):
 
 
 @app.cell
-def _(attribution_fig, folder, months, notebook, plan, ranked, report, results, simulate, uplift):
+def _(attribution_fig, folder, headline, metrics, months, notebook, plan, ranked, report, results, simulate,
+      uplift):
     def _report():
         r = report.Report("Strategy: what moves revenue")
         r.section("Scenarios")
@@ -225,6 +233,8 @@ def _(attribution_fig, folder, months, notebook, plan, ranked, report, results, 
         r.figure(simulate.future_state_figure(results, plan.name), f"Future state under “{plan.name}”")
         r.section("Attribution and measured impact")
         r.markdown("Attribution is association, not causal effect; the holdout uplift below is causal.")
+        metrics.card(r, headline, "attribution_conversions")
+        metrics.card(r, headline, "attribution_value")
         r.figure(attribution_fig, "Attributed revenue by channel and model")
         r.table(uplift, "Win-back campaign: uplift against the random holdout")
         return r
