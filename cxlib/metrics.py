@@ -123,7 +123,7 @@ _METRICS = (
         "Customers with a journey",
         "customers",
         "Customers with at least one touchpoint that carried an identifier (known customers and anonymous "
-        "visitors with a cookie or device id): whom `cx journeys` stages and the strategy model fits.",
+        "visitors with a cookie or device id): whom cx journeys stages and the strategy model fits.",
     ),
     Metric(
         "stage_now.STAGE",
