@@ -81,19 +81,21 @@ def _warn_stale(folder: Path, upstream_of: str | None = None) -> list:
     return stale
 
 
-def _print_summary(folder: Path) -> None:
+def _print_summary(folder: Path, headline: bool = True) -> None:
     import pandas as pd
 
+    from cxlib import metrics
     from cxlib.engine import connect
 
     with connect(folder, read_only=True) as ws:
         s = ws.summary()
         log = ws.table("load_log").to_pandas() if ws.has("load_log") else pd.DataFrame()
-    if s.empty:  # a load that was interrupted (its transaction rolled back) or never ran
-        raise DataError(
-            f"{folder}: the workspace holds no loaded tables (the last `cx load` did not finish, or none ran); "
-            f"run `cx load {folder}`"
-        )
+        if s.empty:  # a load that was interrupted (its transaction rolled back) or never ran
+            raise DataError(
+                f"{folder}: the workspace holds no loaded tables (the last `cx load` did not finish, or none ran); "
+                f"run `cx load {folder}`"
+            )
+        h = metrics.headline(ws) if headline else pd.DataFrame()
     if not log.empty:
         s = s.merge(log[["table_name", "rows_in", "rows_quarantined", "values_nulled"]], on="table_name", how="left")
         s = s[["table_name", "rows_in", "rows", "rows_quarantined", "values_nulled", "first_ts", "last_ts"]]
@@ -102,6 +104,11 @@ def _print_summary(folder: Path) -> None:
         typer.echo(s.to_string(index=False))
     if not s.empty:
         typer.echo(f"date range: {s['first_ts'].min()} .. {s['last_ts'].max()}")
+    if not h.empty:  # the headline numbers, as the notebooks and the report show them (cxlib.metrics)
+        typer.echo("\nheadline numbers (cxlib.metrics):")
+        width = int(h["metric"].str.len().max())
+        for m in h.itertuples():
+            typer.echo(f"  {m.metric:<{width}}  {metrics.shown(m.value, m.unit):>16}  {m.definition}")
 
 
 @app.command()
@@ -171,13 +178,16 @@ def load(folder: Folder, progress: Annotated[bool, typer.Option(help="Show a pro
 
 
 @app.command()
-def summary(folder: Folder) -> None:
-    """Print rows, rejected rows and date range of each table in the workspace.
+def summary(
+    folder: Folder,
+    headline: Annotated[bool, typer.Option(help="Also print the headline numbers, each with its definition.")] = True,
+) -> None:
+    """Print rows, rejected rows and date range of each table, then the workspace's headline numbers.
 
     Example: cx summary data/demo
     """
     try:
-        _print_summary(folder)
+        _print_summary(folder, headline)
         _warn_stale(folder)
     except DataError as e:
         _fail(e)

@@ -6,7 +6,9 @@ notebook opens with one cell that calls it::
     folder = notebook.workspace_folder()
     notebook.opening(INTRO, folder)            # the title, the text and the folder
 
-then reads the workspace through the guard (which stops the cell with a message saying what to run when the
+takes its headline numbers from the metrics layer (:func:`headline`, shown by :func:`stat` with their name,
+raw value and definition on hover, the same numbers as the report and ``cx summary``), reads the workspace
+through the guard (which stops the cell with a message saying what to run when the
 workspace, or a table the page needs, is missing) and ends with an export::
 
     with notebook.connect(folder, "identity_links") as ws: ...
@@ -50,6 +52,8 @@ from typing import TYPE_CHECKING, Any
 import marimo as mo
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from cxlib.engine import Workspace
     from cxlib.report import Report
 
@@ -59,9 +63,11 @@ __all__ = [
     "connect",
     "editable",
     "export",
+    "headline",
     "opening",
     "require",
     "required_command",
+    "stat",
     "workspace_folder",
 ]
 
@@ -184,6 +190,46 @@ def require(folder: Folder | str | Path, *tables: str) -> str:
     else:
         _stop_without_workspace(path)
     return path
+
+
+def headline(folder: Folder | str | Path, *parts: str) -> pd.DataFrame:
+    """The page's headline numbers: :func:`cxlib.metrics.headline` of some of its parts (default: all).
+
+    The cell stops with a message when there is no workspace, as :func:`connect` does.
+    """
+    from cxlib import metrics
+
+    with connect(folder) as ws:
+        return metrics.headline(ws, parts or None)
+
+
+def stat(h: pd.DataFrame, name: str, label: str | None = None) -> Any:
+    """A marimo stat of metric ``name`` from :func:`headline`, tagged like the report's cards.
+
+    Its element carries ``data-metric="NAME"`` and ``data-value="RAW"``, and its definition shows on hover.
+    A metric the workspace lacks shows a dash.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> h = pd.DataFrame({"metric": ["customers_known"], "value": [14064], "unit": ["customers"],
+    ...                   "definition": ["Not anonymous."], "label": ["Known customers"]})
+    >>> 'data-metric="customers_known" data-value="14064"' in stat(h, "customers_known").text
+    True
+    """
+    import html
+
+    from cxlib import metrics
+
+    row = h.loc[h["metric"] == name]
+    if row.empty:
+        return mo.stat("–", label=label or metrics.definition(name).label)
+    m = row.iloc[0]
+    inner = mo.stat(metrics.shown(m["value"], m["unit"]), label=label or m["label"])
+    return mo.Html(
+        f'<div data-metric="{html.escape(name)}" data-value="{metrics.raw(m["value"])}" '
+        f'title="{html.escape(m["definition"])}">{inner.text}</div>'
+    )
 
 
 def export(build: Callable[[], Report], folder: Folder | str | Path, name: str) -> Any:

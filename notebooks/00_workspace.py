@@ -9,7 +9,7 @@ def _():
     import marimo as mo
     import plotly.express as px
 
-    from cxlib import notebook, report
+    from cxlib import metrics, notebook, report
 
     folder = notebook.workspace_folder()
     notebook.opening(
@@ -22,7 +22,7 @@ def _():
         """,
         folder,
     )
-    return folder, mo, notebook, px, report
+    return folder, metrics, mo, notebook, px, report
 
 
 @app.cell
@@ -32,16 +32,18 @@ def _(folder, notebook):
         by_source = _ws.rows_by_source()
         activity = _ws.monthly_activity()
         reasons = _ws.quarantine_reasons()
-    return activity, by_source, reasons, summary
+    headline = notebook.headline(folder, "load")  # the headline numbers the report and `cx summary` show
+    return activity, by_source, headline, reasons, summary
 
 
 @app.cell
-def _(mo, reasons, summary):
+def _(headline, mo, notebook, reasons, summary):
     _quarantined = int(reasons.loc[reasons["action"] == "quarantined", "rows"].sum()) if len(reasons) else 0
     _nulled = int(reasons.loc[reasons["action"] == "nulled", "rows"].sum()) if len(reasons) else 0
     mo.hstack(
         [
-            mo.stat(f"{summary['rows'].sum():,}", label="rows loaded"),
+            notebook.stat(headline, "rows_loaded", "rows loaded"),
+            notebook.stat(headline, "source_systems", "source systems"),
             mo.stat(f"{len(summary)}", label="tables"),
             mo.stat(f"{_quarantined:,}", label="problems that quarantined a row"),
             mo.stat(f"{_nulled:,}", label="bad optional values set to null"),
@@ -89,10 +91,12 @@ def _(mo, reasons):
 
 
 @app.cell
-def _(activity_fig, by_source, folder, notebook, reasons, report, sources_fig, summary):
+def _(activity_fig, by_source, folder, headline, metrics, notebook, reasons, report, sources_fig, summary):
     def _report():
         r = report.Report("Workspace overview", as_of=summary["last_ts"].max(), sources=sorted(by_source["source"]))
         r.section("Tables")
+        metrics.card(r, headline, "rows_loaded")
+        metrics.card(r, headline, "source_systems")
         r.table(summary, "Rows and date range per table")
         r.section("Sources and activity")
         r.figure(sources_fig, "Rows per table and source system")

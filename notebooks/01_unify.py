@@ -11,7 +11,7 @@ def _():
     import marimo as mo
     import plotly.express as px
 
-    from cxlib import notebook, report, synth, unify
+    from cxlib import metrics, notebook, report, synth, unify
 
     folder = notebook.workspace_folder()
     notebook.opening(
@@ -25,7 +25,7 @@ def _():
         """,
         folder,
     )
-    return Path, folder, mo, notebook, px, report, synth, unify
+    return Path, folder, metrics, mo, notebook, px, report, synth, unify
 
 
 @app.cell
@@ -34,17 +34,17 @@ def _(folder, notebook):
         links = _ws.table("identity_links").to_pandas()
         customers = _ws.table("customers").to_pandas()
         demoted = _ws.table("unify_demoted").to_pandas()
-    return customers, demoted, links
+    headline = notebook.headline(folder, "load", "customers")  # the numbers the report and `cx summary` show
+    return customers, demoted, headline, links
 
 
 @app.cell
-def _(customers, links, mo):
-    _known = int((~customers["is_anonymous"]).sum())
+def _(headline, mo, notebook):
     mo.hstack([
-        mo.stat(f"{len(links):,}", label="source rows"),
-        mo.stat(f"{_known:,}", label="known customers"),
-        mo.stat(f"{int(customers['is_anonymous'].sum()):,}", label="anonymous visitors"),
-        mo.stat(f"{(links['rule'] == 'probabilistic').sum():,}", label="rows joined by probabilistic match"),
+        notebook.stat(headline, "records_linked", "source rows"),
+        notebook.stat(headline, "customers_known", "known customers"),
+        notebook.stat(headline, "customers_anonymous", "anonymous customers"),
+        notebook.stat(headline, "records_probabilistic", "rows joined by probabilistic match"),
     ])
     return
 
@@ -117,12 +117,12 @@ def _(customers, folder, mo, query, unify):
 
 
 @app.cell
-def _(customers, demoted, folder, links, notebook, overlap_fig, report, rules):
+def _(demoted, folder, headline, links, metrics, notebook, overlap_fig, report, rules):
     def _report():
         r = report.Report("Unified customers", sources=sorted(links["source"].unique()))
         r.section("Customers")
-        r.metric("Source rows", len(links))
-        r.metric("Known customers", int((~customers["is_anonymous"]).sum()))
+        for _name in ("records_linked", "customers_known", "customers_anonymous", "records_probabilistic"):
+            metrics.card(r, headline, _name)
         r.table(rules, "Source rows by the rule that joined them")
         r.figure(overlap_fig, "Customers known to both systems")
         r.section("Over-merge guard")

@@ -9,7 +9,7 @@ def _():
     import marimo as mo
     import plotly.express as px
 
-    from cxlib import journeys, notebook, report
+    from cxlib import journeys, metrics, notebook, report
 
     folder = notebook.workspace_folder()
     notebook.opening(
@@ -24,14 +24,16 @@ def _():
         """,
         folder,
     )
-    return folder, journeys, mo, notebook, px, report
+    return folder, journeys, metrics, mo, notebook, px, report
 
 
 @app.cell
 def _(folder, journeys, notebook):
     # stages (and personas) once, into memory: every control below then redraws from this table
     staged = journeys.staged_touchpoints(notebook.require(folder, "touchpoints"))
-    return (staged,)
+    # the headline numbers (every customer, as `cx journeys` staged them): the same as the report's
+    headline = notebook.headline(folder, "stages", "funnel")
+    return headline, staged
 
 
 @app.cell
@@ -108,12 +110,16 @@ def _(mo):
 
 
 @app.cell
-def _(journeys, mo, px, staged):
-    now = journeys.current_stage(staged)
-    _counts = now["stage"].value_counts().reindex(journeys.STAGES, fill_value=0).rename("customers").reset_index()
-    now_fig = px.bar(_counts, x="stage", y="customers", title="Customers at each stage now")
+def _(headline, journeys, metrics, mo, notebook, px, staged):
+    _counts = [metrics.value(headline, f"stage_now.{s}") or 0 for s in journeys.STAGES]
+    now_fig = px.bar(x=list(journeys.STAGES), y=_counts, labels={"x": "stage", "y": "customers"},
+                     title="Customers at each stage now")
     over_time_fig = journeys.stage_counts_figure(journeys.stage_counts(staged))
-    mo.hstack([now_fig, over_time_fig])
+    mo.vstack([
+        mo.hstack([notebook.stat(headline, "journey_customers"),
+                   notebook.stat(headline, "funnel_conversion", "purchase funnel, 30-day window, everyone")]),
+        mo.hstack([now_fig, over_time_fig]),
+    ])
     return now_fig, over_time_fig
 
 
@@ -151,11 +157,20 @@ def _(filters, journeys, mo, staged):
 
 
 @app.cell
-def _(dropoff, filters, folder, funnel, funnel_fig, journeys, notebook, now_fig, over_time_fig, report, returns,
-      sankey_fig, window):
+def _(dropoff, filters, folder, funnel, funnel_fig, headline, journeys, metrics, notebook, now_fig, over_time_fig,
+      report, returns, sankey_fig, window, within):
     def _report():
         r = report.Report("Journeys", as_of=window["end"])
-        r.markdown(f"Filters: {filters or 'none'}; dates {window['start'][:10]} to {window['end'][:10]}.")
+        r.section("Headline numbers")
+        metrics.card(r, headline, "journey_customers")
+        metrics.card(r, headline, "funnel_conversion")
+        _now = {s: metrics.value(headline, f"stage_now.{s}") or 0 for s in journeys.STAGES}
+        r.markdown("Every customer, whatever the filters below. Customers in each stage now: " + ", ".join(
+            f"{s} {metrics.ref(r, headline, f'stage_now.{s}')}" if n >= r.min_group_size
+            else f"{s} {'none' if n == 0 else f'fewer than {r.min_group_size}'}" for s, n in _now.items()
+        ) + ".")
+        r.markdown(f"Filters: {filters or 'none'}; dates {window['start'][:10]} to {window['end'][:10]}; "
+                   f"funnel window {within.value} days.")
         r.section("Flows and funnel")
         r.figure(sankey_fig, "Journey flows", counts=True)
         r.figure(funnel_fig, "Funnel", counts=True)

@@ -9,7 +9,7 @@ def _():
     import marimo as mo
     import pandas as pd
 
-    from cxlib import attribution, impact, notebook, report, simulate
+    from cxlib import attribution, impact, metrics, notebook, report, simulate
 
     folder = notebook.workspace_folder()
     notebook.opening(
@@ -25,7 +25,7 @@ def _():
         """,
         folder,
     )
-    return attribution, folder, impact, mo, notebook, pd, report, simulate
+    return attribution, folder, impact, metrics, mo, notebook, pd, report, simulate
 
 
 @app.cell
@@ -33,18 +33,22 @@ def _(folder, mo, notebook, simulate):
     with notebook.connect(folder, "touchpoints") as _ws:
         history = simulate.complete_history(_ws)  # up to the last complete month
         backtest = simulate.backtest(history)  # the same model, held against the company's own past
+    # the headline numbers this page shows, from the metrics layer (the report shows the same)
+    headline = notebook.headline(folder, "stages", "attribution")
     # per persona when there are personas (prospect stages shared, thin personas pooled toward everyone)
     model = simulate.persona_model(history)
     failure_levers = simulate.service_failure_lever(history)  # before the first purchase: one estimate
     _err = simulate.backtest_error(backtest)
     mo.vstack([
-        mo.md(f"Fitted on **{history['customer_id'].nunique():,}** customers' monthly stages"
-              f" ({'per persona' if model.by else 'one chain: run `cx personas` for one per persona'}); "
-              f"new customers a month: **{simulate.choose_arrivals(model)}**. Held against the past: fitted up to "
+        mo.hstack([
+            notebook.stat(headline, "journey_customers", "customers the model is fitted on (their monthly stages)"),
+            mo.md("per persona" if model.by else "one chain: run `cx personas` for one per persona"),
+        ]),
+        mo.md(f"New customers a month: **{simulate.choose_arrivals(model)}**. Held against the past: fitted up to "
               f"{backtest.attrs['cutoff']}, this model's forecast of what came next was off by **{_err:+.0%}**."),
         simulate.backtest_figure(backtest),
     ])
-    return backtest, failure_levers, history, model
+    return backtest, failure_levers, headline, history, model
 
 
 @app.cell
@@ -203,8 +207,11 @@ def _(attribution, folder, impact, notebook, report):
 
 
 @app.cell
-def _(comparison):
-    comparison
+def _(comparison, headline, mo, notebook):
+    mo.vstack([
+        mo.hstack([notebook.stat(headline, "attribution_conversions"), notebook.stat(headline, "attribution_value")]),
+        comparison,
+    ])
     return
 
 
@@ -226,7 +233,8 @@ def _(groups, impact):
 
 
 @app.cell
-def _(attribution_fig, folder, months, notebook, plan, ranked, report, results, simulate, uplift):
+def _(attribution_fig, folder, headline, metrics, months, notebook, plan, ranked, report, results, simulate,
+      uplift):
     def _report():
         r = report.Report("Strategy: what moves revenue")
         r.section("Scenarios")
@@ -236,6 +244,8 @@ def _(attribution_fig, folder, months, notebook, plan, ranked, report, results, 
         r.figure(simulate.future_state_figure(results, plan.name), f"Future state under “{plan.name}”")
         r.section("Attribution and measured impact")
         r.markdown("Attribution is association, not causal effect; the holdout uplift below is causal.")
+        metrics.card(r, headline, "attribution_conversions")
+        metrics.card(r, headline, "attribution_value")
         r.figure(attribution_fig, "Attributed revenue by channel and model")
         r.table(uplift, "Win-back campaign: uplift against the random holdout")
         return r

@@ -30,6 +30,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 
+from cxlib.metrics import raw as _raw
 from cxlib.report.personal import PersonalTerms
 from cxlib.report.privacy import (
     COUNT_COLUMNS,
@@ -93,6 +94,9 @@ class Report:
     personal: PersonalTerms = field(default_factory=PersonalTerms)
     blocks: list[_Block] = field(default_factory=list)
     privacy_notes: list[str] = field(default_factory=list)
+    #: The named headline numbers the page shows: metric name -> (label, definition), listed in its appendix.
+    definitions: dict[str, tuple[str, str]] = field(default_factory=dict)
+    _refs: dict[str, str] = field(default_factory=dict)
     _figures: int = 0
 
     # -- building blocks -------------------------------------------------------------------------------
@@ -108,13 +112,61 @@ class Report:
         self.blocks.append(_Block("section", f'<h2 id="{anchor}">{_html.escape(name)}</h2>', anchor, name))
 
     def markdown(self, text: str) -> None:
-        """Add prose written in Markdown (tables and fenced code supported)."""
+        """Add prose written in Markdown (tables and fenced code supported).
+
+        Tokens from :meth:`number` in ``text`` become the named numbers they stand for.
+        """
         if not self.include_pii:
             text = self._redact(text)
-        self.blocks.append(_Block("markdown", _markdown.markdown(text, extensions=["tables", "fenced_code"])))
+        out = _markdown.markdown(text, extensions=["tables", "fenced_code"])
+        for token, span in self._refs.items():
+            out = out.replace(token, span)
+        self.blocks.append(_Block("markdown", out))
 
-    def metric(self, label: str, value: Any, delta: Any = None) -> None:
-        """Add a headline number (a card); consecutive metrics sit side by side."""
+    def _named(self, name: str, raw: Any, label: str, definition: str) -> str:
+        """The attributes of a named headline number (``data-metric``, ``data-value``, its definition on hover);
+        the definition also goes to the page's appendix."""
+        if not self.include_pii:
+            label, definition = self._redact(label), self._redact(definition)
+        self.definitions.setdefault(name, (label, definition))
+        return (
+            f' data-metric="{_html.escape(name)}" data-value="{_raw(raw)}" title="{_html.escape(definition)}"'
+        )
+
+    def number(self, name: str, raw: Any, shown: str, label: str = "", definition: str = "") -> str:
+        """A named headline number for :meth:`markdown` text: a token the text carries, shown as ``shown``.
+
+        In the page it is ``<span data-metric=NAME data-value=RAW title=DEFINITION>``, with the definition in
+        the appendix. The raw number goes in after the text is redacted, so that masking cannot touch it.
+
+        Examples
+        --------
+        >>> r = Report("x")
+        >>> r.markdown(f"We know {r.number('customers_known', 14064, '14,064', 'Known customers', 'Not anonymous.')}.")
+        >>> 'data-metric="customers_known" data-value="14064"' in r.blocks[0].html
+        True
+        """
+        attrs = self._named(name, raw, label or name, definition)
+        token = f"\u27e6{len(self._refs)}\u27e7"
+        self._refs[token] = f'<span class="metric-ref"{attrs}>{_html.escape(shown)}</span>'
+        return token
+
+    def metric(
+        self,
+        label: str,
+        value: Any,
+        delta: Any = None,
+        *,
+        name: str | None = None,
+        raw: Any = None,
+        definition: str = "",
+    ) -> None:
+        """Add a headline number (a card); consecutive metrics sit side by side.
+
+        With ``name`` (a :mod:`cxlib.metrics` name) the card carries ``data-metric="NAME"`` and
+        ``data-value="RAW"`` (``raw``, default ``value``), shows ``definition`` on hover and lists it in the
+        page's appendix.
+        """
         if isinstance(value, int | np.integer):
             shown = f"{int(value):,}"
         elif isinstance(value, float | np.floating):
@@ -124,6 +176,7 @@ class Report:
         if not self.include_pii:
             label, shown = self._redact(label), self._redact(shown)
             delta = None if delta is None else self._redact(str(delta))
+        attrs = "" if name is None else self._named(name, value if raw is None else raw, label, definition)
         d = ""
         if delta is not None:
             sign = "neg" if str(delta).lstrip().startswith(("-", "−")) else "pos"
@@ -131,7 +184,7 @@ class Report:
         self.blocks.append(
             _Block(
                 "metric",
-                f'<div class="metric"><div class="label">{_html.escape(label)}</div>'
+                f'<div class="metric"{attrs}><div class="label">{_html.escape(label)}</div>'
                 f'<div class="value">{_html.escape(shown)}</div>{d}</div>',
             )
         )
@@ -245,12 +298,14 @@ class Report:
             body.append(b.html)
         if in_metrics:
             body.append("</div>")
-        privacy = self._privacy_html()
+        privacy = self._definitions_html() + self._privacy_html()
+        defs = '<li><a href="#definitions">Definitions of the numbers</a></li>' if self.definitions else ""
+        privacy_li = '<li><a href="#privacy">Privacy</a></li>'
         plotly_js = get_plotlyjs() if self._figures else ""
         return _asset("page.html").format(
             title=_html.escape(self.title if self.include_pii else self._redact(self.title)),
             meta=" · ".join(meta),
-            toc=f'<nav><h2>Contents</h2><ol>{toc}<li><a href="#privacy">Privacy</a></li></ol></nav>' if toc else "",
+            toc=f'<nav><h2>Contents</h2><ol>{toc}{defs}{privacy_li}</ol></nav>' if toc else "",
             body="\n".join(body),
             privacy=privacy,
             css=_asset("page.css"),
@@ -264,6 +319,22 @@ class Report:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(self.to_html(), encoding="utf-8")
         return path
+
+    def _definitions_html(self) -> str:
+        """The appendix: each named number the page shows, with its definition (one hover or one click away)."""
+        if not self.definitions:
+            return ""
+        items = "".join(
+            f'<dt id="def-{_html.escape(name)}"><b>{_html.escape(label)}</b> <code>{_html.escape(name)}</code></dt>'
+            f"<dd>{_html.escape(definition)}</dd>"
+            for name, (label, definition) in self.definitions.items()
+        )
+        style = "<style>.metric-ref,[data-metric]{cursor:help}.metric-ref{border-bottom:1px dotted}</style>"
+        return (
+            f'<section id="definitions">{style}<h2>Definitions of the numbers</h2>'
+            "<p>Each headline number in this report is a named metric (<code>cxlib.metrics</code>); hover a "
+            f"number to read its definition. The app shows the same numbers.</p><dl>{items}</dl></section>"
+        )
 
     def _privacy_html(self) -> str:
         if self.include_pii:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from cxlib import lineage
+from cxlib import lineage, metrics
 from cxlib.engine import Workspace, opened
 from cxlib.report.inputs import attribution_paths
 from cxlib.report.page import Report
@@ -66,18 +66,20 @@ def standard_report(
 
     with opened(workspace, read_only=True) as ws:
         by_source = ws.rows_by_source()  # one scan of every table, shared by the header and the customers section
+        chosen = list(sections) if sections is not None else list(_SECTIONS)
+        unknown = [s for s in chosen if s not in _SECTIONS]
+        if unknown:
+            raise ValueError(f"unknown report section(s) {unknown}; choose from {list(_SECTIONS)}")
+        # the headline numbers, from the metrics layer (the app and the CLI show the same ones)
+        h = metrics.headline(ws, parts={p for s in chosen for p in _SECTIONS[s]})
         builders = {
-            "customers": functools.partial(_customers_section, by_source=by_source),
+            "customers": functools.partial(_customers_section, by_source=by_source, h=h),
             "personas": _personas_section,
-            "journeys": _journeys_section,
+            "journeys": functools.partial(_journeys_section, h=h),
             "strategy": _strategy_section,
-            "attribution": _attribution_section,
+            "attribution": functools.partial(_attribution_section, h=h),
             "voice": _voice_section,
         }
-        chosen = list(sections) if sections is not None else list(builders)
-        unknown = [s for s in chosen if s not in builders]
-        if unknown:
-            raise ValueError(f"unknown report section(s) {unknown}; choose from {list(builders)}")
         summary = ws.summary()
         last = pd.to_datetime(summary["last_ts"]).max() if len(summary) else None
         report = Report(
@@ -106,33 +108,63 @@ def standard_report(
         head = report.blocks[start:]
         del report.blocks[start:]
         report.blocks[:0] = head
+    if sections is None:
+        _appendix(report, h)
     return report
+
+
+#: The sections of the standard report, in order, with the parts of :func:`cxlib.metrics.headline` each shows.
+_SECTIONS: dict[str, tuple[str, ...]] = {
+    "customers": ("load", "customers"),
+    "personas": (),
+    "journeys": ("stages", "ever", "funnel", "revenue"),
+    "strategy": (),
+    "attribution": ("attribution",),
+    "voice": (),
+}
+
+
+def _appendix(r: Report, h: pd.DataFrame) -> None:
+    """How the customer counts differ: each is a named metric with its own question (defined in the appendix)."""
+    names = ("customers_known", "customers_anonymous", "journey_customers", "stage_ever.awareness")
+    if not all((h["metric"] == n).any() for n in names):
+        return
+    known, anon, journey, aware = (metrics.ref(r, h, n) for n in names)
+    r.section("Appendix: why the customer counts differ")
+    r.markdown(
+        f"- **{known}** known customers: people identified by a contact record, e-mail or phone.\n"
+        f"- **{anon}** anonymous customers: known only by a cookie or device id, or by nothing at all (a store "
+        "visit without a loyalty card).\n"
+        f"- **{journey}** customers with a journey: the known customers and the anonymous visitors with a "
+        "cookie or device id (a record with no identifier has no journey to follow). These are the customers "
+        "the stage counts, the Sankey and the strategy model describe.\n"
+        f"- **{aware}** of them were ever in awareness; the others started further along (their first "
+        "touch was already consideration or a purchase).\n\n"
+        "A stage's *now* count is where customers are at the latest data date; its *ever* count is everyone "
+        "who was in it at some point, so it is never smaller."
+    )
 
 
 def _missing(report: Report, what: str, command: str) -> None:
     report.markdown(f"*No {what} in this workspace yet: run `{command}` to add this section.*")
 
 
-def _customers_section(ws: Any, r: Report, glance: list[str], by_source: pd.DataFrame) -> None:
+def _customers_section(ws: Any, r: Report, glance: list[str], by_source: pd.DataFrame, h: pd.DataFrame) -> None:
     r.section("Customers and sources")
-    r.metric("Source records", int(by_source["rows"].sum()))
-    r.metric("Source systems", int(by_source["source"].nunique()))
+    metrics.card(r, h, "rows_loaded", "Source records")
+    metrics.card(r, h, "source_systems")
     if not ws.has("customers"):
         r.table(by_source, "Source records by table and system")
         _missing(r, "unified customers", "cx unify FOLDER")
         return
-    cust = ws.table("customers")
-    known = cust.filter(~cust.is_anonymous)
-    counts = known.aggregate(customers=known.count(), multi=(known.sources.length() > 1).sum()).to_pandas()
-    n = int(counts["customers"].iloc[0])
-    multi = int(counts["multi"].iloc[0] or 0)
-    r.metric("Known customers", n)
-    if n:
+    for name in ("customers_known", "customers_anonymous", "customers_multi_source"):
+        metrics.card(r, h, name)
+    if metrics.value(h, "customers_known"):
+        names = ("customers_known", "source_systems", "customers_multi_source")
+        known, systems, multi = (metrics.ref(r, h, n) for n in names)
         glance.append(
-            f"**{n:,}** known customers across {by_source['source'].nunique()} systems; "
-            f"{multi / n:.0%} of them are known to more than one system."
+            f"**{known}** known customers across {systems} systems; {multi} of them are known to more than one system."
         )
-    r.metric("Known to more than one system", f"{multi / n:.0%}" if n else "–")
     links = ws.table("identity_links")
     rules = links.group_by("rule").aggregate(records=links.count()).order_by(ibis.desc("records")).to_pandas()
     r.markdown(
@@ -189,35 +221,49 @@ def _personas_section(ws: Any, r: Report, glance: list[str]) -> None:
     r.figure(fig, "Customers per persona", counts=True)
 
 
-def _journeys_section(ws: Any, r: Report, glance: list[str]) -> None:
+def _journeys_section(ws: Any, r: Report, glance: list[str], h: pd.DataFrame) -> None:
     from cxlib import journeys as jr
+    from cxlib.schema import STAGES
 
     r.section("Journeys")
     if not ws.has("touchpoints"):
         _missing(r, "touchpoints", "cx unify FOLDER")
         return
-    if ws.has("customer_stages"):
-        cs = ws.table("customer_stages")
-        now = cs.group_by("stage").aggregate(customers=cs.count()).to_pandas()
-    else:
-        now = None
+    for name in ("journey_customers", "funnel_conversion", "revenue"):
+        metrics.card(r, h, name)
+    # where customers are now: the metrics layer's stage_now counts (customer_stages, as `cx journeys` wrote it)
+    now = pd.DataFrame({"stage": list(STAGES), "customers": [metrics.value(h, f"stage_now.{s}") for s in STAGES]})
     # the workspace's stage_map.yml applies, as in `cx journeys`; staged inside the workspace (a temporary
     # table within its memory limit), not in memory: a report may be of millions of customers
     staged = jr.staged_touchpoints(ws, in_memory=False)
     try:
-        _journeys_views(ws, r, glance, staged, now)
+        _journeys_views(ws, r, glance, staged, now, h)
     finally:
         ws.drop_scratch()  # the staged copy
 
 
-def _journeys_views(ws: Any, r: Report, glance: list[str], staged: Any, now: pd.DataFrame | None) -> None:
+def _stage_table(r: Report, h: pd.DataFrame) -> None:
+    """Customers in each stage now and ever, each a named metric (a group under ``min_group_size`` is not shown)."""
+    from cxlib.schema import STAGES
+
+    def cell(name: str) -> str:
+        v = metrics.value(h, name)
+        if v is None:
+            return ""
+        return f"fewer than {r.min_group_size}" if 0 < v < r.min_group_size else metrics.ref(r, h, name)
+
+    rows = [f"| {s} | {cell(f'stage_now.{s}')} | {cell(f'stage_ever.{s}')} |" for s in STAGES]
+    r.markdown(
+        "**Customers in each stage**: *now* is where they are at the latest data date, *ever* is everyone who "
+        "was in the stage at some point.\n\n| stage | now | ever |\n|---|---:|---:|\n" + "\n".join(rows)
+    )
+
+
+def _journeys_views(ws: Any, r: Report, glance: list[str], staged: Any, now: pd.DataFrame, h: pd.DataFrame) -> None:
     """The journeys section's figures and tables, from the staged touchpoints."""
     from cxlib import journeys as jr
     from cxlib.schema import STAGES
 
-    if now is None:
-        now = jr.current_stage(staged)["stage"].value_counts().rename("customers").reset_index()
-    now = now.set_index("stage").reindex(list(STAGES), fill_value=0).reset_index()
     fig = go.Figure(go.Bar(x=now["stage"], y=now["customers"], text=now["customers"]))
     fig.update_layout(title="Where customers are now", yaxis_title="customers")
     r.markdown(
@@ -225,6 +271,7 @@ def _journeys_views(ws: Any, r: Report, glance: list[str], staged: Any, now: pd.
         "customer journey after it."
     )
     r.figure(fig, "Customers at each stage now", counts=True)
+    _stage_table(r, h)
     if ws.has("stage_history"):
         h = ws.table("stage_history")
         hist = h.group_by(["month", "stage"]).aggregate(customers=h.count()).to_pandas()
@@ -239,11 +286,13 @@ def _journeys_views(ws: Any, r: Report, glance: list[str], staged: Any, now: pd.
         counts=True,
     )
     events = set(staged.select("event").distinct().to_pandas()["event"].astype(str))
-    steps = [s for s in ("product_view", "add_to_cart", "checkout_start", "purchase") if s in events]
-    if len(steps) >= 2:
-        f = jr.funnel(staged, steps)
-        r.figure(jr.funnel_figure(f, "Purchase funnel"), "Purchase funnel", counts=True)
-        r.table(f.drop(columns=["dropped_to"], errors="ignore"), "Funnel steps")
+    steps = [s for s in metrics.FUNNEL_STEPS if s in events]
+    if len(steps) >= 2:  # the funnel of metric funnel_conversion: its steps, its window
+        days = metrics.FUNNEL_WINDOW_DAYS
+        f = jr.funnel(staged, steps, within=days)
+        title = f"Purchase funnel (within {days} days of the first {steps[0]})"
+        r.figure(jr.funnel_figure(f, title), title, counts=True)
+        r.table(f.drop(columns=["dropped_to"], errors="ignore"), f"Funnel steps ({days}-day window)")
     d = jr.diagnose_dropoff(staged)
     sf, mk = d.set_index("branch").loc["service failure"], d.set_index("branch").loc["marketing only"]
     glance.append(
@@ -337,7 +386,7 @@ def _backtest_table(bt: pd.DataFrame) -> pd.DataFrame:
     return t.rename(columns={"pct_error": "error"}).reset_index(drop=True)
 
 
-def _attribution_section(ws: Any, r: Report, glance: list[str]) -> None:
+def _attribution_section(ws: Any, r: Report, glance: list[str], h: pd.DataFrame) -> None:
     from cxlib import attribution as at
 
     r.section("Attribution")
@@ -348,6 +397,8 @@ def _attribution_section(ws: Any, r: Report, glance: list[str]) -> None:
     if paths.empty or paths["conversions"].sum() == 0:
         r.markdown("*No converting paths to attribute.*")
         return
+    metrics.card(r, h, "attribution_conversions")
+    metrics.card(r, h, "attribution_value")
     comp = at.compare(paths)
     r.markdown(
         "Revenue attributed to the channels that touched customers in the 30 days before a purchase, by "

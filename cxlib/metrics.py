@@ -1,0 +1,421 @@
+"""The metrics layer: one definition per headline number, and the numbers of a workspace.
+
+Every page (the CLI's ``cx summary``, the notebooks, the report) takes its headline numbers from
+:func:`headline`, so a number shown in two places is the same number, and each has a name and a one-line
+definition the page shows on hover or in a footnote. Numbers that look alike but answer different questions
+are different metrics, each named:
+
+- ``customers_known``: unified customers identified by a contact record, e-mail or phone;
+- ``journey_customers``: everyone with a journey (known customers and anonymous visitors with a cookie or
+  device id): the people ``cx journeys`` stages and the strategy model fits;
+- ``stage_ever.awareness``: those of them who were ever in ``awareness`` (many start straight at
+  consideration or purchase, so it is fewer than ``journey_customers``).
+
+:data:`CATALOGUE` holds the definitions; names ending in ``.STAGE`` or ``.SCENARIO`` are families with one
+metric per stage or scenario (``stage_now.lost``, ``lever_gain.AOV +5%``).
+
+Examples
+--------
+>>> definition("stage_now.lost").label
+'Customers in lost now'
+>>> shown(0.1234, "share"), shown(14064, "customers"), shown(1234.5, "GBP")
+('12.3%', '14,064', 'GBP 1,234')
+
+>>> import tempfile
+>>> from cxlib import io, synth, unify
+>>> folder = tempfile.mkdtemp()
+>>> _ = synth.write_company(folder, n_customers=150, seed=3, months=4, progress=False)
+>>> _ = io.load(folder, progress=False)
+>>> _ = unify.unify(folder, probabilistic=False, progress=False)
+>>> h = headline(folder)
+>>> list(h.columns)
+['metric', 'value', 'unit', 'definition', 'label']
+>>> value(h, "customers_known") + value(h, "customers_anonymous") == value(h, "customers")
+True
+"""
+
+from __future__ import annotations
+
+import html as _html
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from cxlib.engine import Workspace, opened
+from cxlib.schema import STAGES
+
+__all__ = [
+    "CATALOGUE",
+    "FUNNEL_STEPS",
+    "FUNNEL_WINDOW_DAYS",
+    "PARTS",
+    "Metric",
+    "card",
+    "definition",
+    "headline",
+    "raw",
+    "ref",
+    "shown",
+    "span",
+    "value",
+]
+
+#: The purchase funnel every page shows, and its conversion window in days.
+FUNNEL_STEPS = ("product_view", "add_to_cart", "checkout_start", "purchase")
+FUNNEL_WINDOW_DAYS = 30
+
+
+@dataclass(frozen=True)
+class Metric:
+    """A headline number's name, its label on a page, its unit and its one-line definition."""
+
+    name: str
+    label: str
+    unit: str
+    definition: str
+
+
+_METRICS = (
+    Metric("rows_loaded", "Rows loaded", "rows", "Source rows loaded into the workspace, over every canonical table."),
+    Metric("source_systems", "Source systems", "systems", "Distinct source systems the loaded rows come from."),
+    Metric(
+        "customers",
+        "Unified customers",
+        "customers",
+        "Every unified customer: known customers plus anonymous ones (each record is linked to exactly one).",
+    ),
+    Metric(
+        "customers_known",
+        "Known customers",
+        "customers",
+        "Unified customers identified by a contact record, e-mail or phone (not anonymous).",
+    ),
+    Metric(
+        "customers_anonymous",
+        "Anonymous customers",
+        "customers",
+        "Unified customers known only by a cookie or device id, or by nothing (a record with no identifier).",
+    ),
+    Metric(
+        "customers_multi_source",
+        "Known to more than one system",
+        "share",
+        "Share of known customers whose records come from two or more source systems.",
+    ),
+    Metric(
+        "records_linked",
+        "Source records linked",
+        "records",
+        "Source records linked to a unified customer (identity_links): one per record of a table that "
+        "identifies a person or a visit.",
+    ),
+    Metric(
+        "records_probabilistic",
+        "Records joined by probabilistic match",
+        "records",
+        "Source records whose customer was joined by a probabilistic match (identity_links rule).",
+    ),
+    Metric(
+        "journey_customers",
+        "Customers with a journey",
+        "customers",
+        "Customers with at least one touchpoint that carried an identifier (known customers and anonymous "
+        "visitors with a cookie or device id): whom cx journeys stages and the strategy model fits.",
+    ),
+    Metric(
+        "stage_now.STAGE",
+        "Customers in STAGE now",
+        "customers",
+        "Customers with a journey whose stage at the latest data date is STAGE (customer_stages).",
+    ),
+    Metric(
+        "stage_ever.STAGE",
+        "Customers ever in STAGE",
+        "customers",
+        "Customers with a journey who were in STAGE at any touchpoint or at any month end (stage_history).",
+    ),
+    Metric(
+        "funnel_conversion",
+        f"Purchase funnel conversion ({FUNNEL_WINDOW_DAYS}-day window)",
+        "share",
+        f"Of customers with a {FUNNEL_STEPS[0]}, the share who then did {', '.join(FUNNEL_STEPS[1:])} in order "
+        f"within {FUNNEL_WINDOW_DAYS} days of their first {FUNNEL_STEPS[0]}.",
+    ),
+    Metric(
+        "revenue",
+        "Revenue",
+        "CURRENCY",
+        "Value of completed orders between the first and the last order date (amounts as recorded, not converted).",
+    ),
+    Metric(
+        "attribution_conversions",
+        "Orders attributed",
+        "orders",
+        "Completed orders in the attribution input set (report.attribution_paths: customers with a journey, "
+        "touches within 30 days before each order).",
+    ),
+    Metric(
+        "attribution_value",
+        "Revenue attributed",
+        "CURRENCY",
+        "Value of the completed orders in the attribution input set; every model shares out this total.",
+    ),
+    Metric(
+        "lever_gain.SCENARIO",
+        "Revenue gain of SCENARIO",
+        "CURRENCY",
+        "Mean over simulation draws of the cumulative revenue above the baseline at the horizon (cx simulate).",
+    ),
+)
+
+#: Every metric by name; a name ending in ``.STAGE`` or ``.SCENARIO`` is a family.
+CATALOGUE: dict[str, Metric] = {m.name: m for m in _METRICS}
+
+
+def definition(name: str) -> Metric:
+    """The :class:`Metric` of ``name``, a family member (``stage_now.repeat``) included.
+
+    Raises ``KeyError`` for a name no metric defines.
+    """
+    if name in CATALOGUE:
+        return CATALOGUE[name]
+    family, _, member = name.partition(".")
+    for slot in ("STAGE", "SCENARIO"):
+        m = CATALOGUE.get(f"{family}.{slot}")
+        if m is not None and member:
+            return replace(
+                m, name=name, label=m.label.replace(slot, member), definition=m.definition.replace(slot, member)
+            )
+    raise KeyError(f"no metric {name!r}; see cxlib.metrics.CATALOGUE")
+
+
+def shown(x: Any, unit: str) -> str:
+    """``x`` as a page shows it: a share as a percentage, money with its currency, counts with separators."""
+    if x is None or (isinstance(x, float) and pd.isna(x)):
+        return "–"
+    if unit == "share":
+        return f"{float(x):.1%}"
+    if unit in {"customers", "rows", "records", "orders", "systems"}:
+        return f"{int(x):,}"
+    return f"{unit} {float(x):,.0f}" if unit.isupper() else f"{float(x):,.0f}"
+
+
+def value(h: pd.DataFrame, name: str) -> Any:
+    """The value of metric ``name`` in a :func:`headline` frame (``None`` when the workspace lacks it)."""
+    row = h.loc[h["metric"] == name, "value"]
+    if row.empty:
+        return None
+    v = row.iloc[0]
+    return v.item() if hasattr(v, "item") else v
+
+
+def span(h: pd.DataFrame, name: str, text: str | None = None) -> str:
+    """The metric as inline HTML: ``<span data-metric=NAME data-value=RAW title=DEFINITION>shown</span>``."""
+    row = h.loc[h["metric"] == name].iloc[0]
+    text = shown(row["value"], row["unit"]) if text is None else text
+    return (
+        f'<span class="metric-ref" data-metric="{_html.escape(name)}" data-value="{raw(row["value"])}" '
+        f'title="{_html.escape(row["definition"])}">{_html.escape(text)}</span>'
+    )
+
+
+def raw(x: Any) -> str:
+    """The raw number of a ``data-value`` attribute: an int as digits, a float with full precision."""
+    if isinstance(x, bool):
+        return str(int(x))
+    if isinstance(x, int) or (hasattr(x, "dtype") and getattr(x.dtype, "kind", "") in "iu"):
+        return str(int(x))
+    return repr(float(x))
+
+
+def card(report: Any, h: pd.DataFrame, name: str, label: str | None = None) -> None:
+    """Add metric ``name`` to a :class:`cxlib.report.Report` as a card tagged with its name, raw value and
+    definition (nothing when ``h`` lacks it)."""
+    row = h.loc[h["metric"] == name]
+    if row.empty:
+        return
+    m = row.iloc[0]
+    text = shown(m["value"], m["unit"])
+    report.metric(label or m["label"], text, name=name, raw=m["value"], definition=m["definition"])
+
+
+def ref(report: Any, h: pd.DataFrame, name: str) -> str:
+    """Metric ``name`` for a :class:`cxlib.report.Report`'s markdown text (:meth:`~cxlib.report.Report.number`)."""
+    m = h.loc[h["metric"] == name].iloc[0]
+    return report.number(name, m["value"], shown(m["value"], m["unit"]), m["label"], m["definition"])
+
+
+# --- computing them ---------------------------------------------------------------------------------------------
+
+
+#: The groups of metrics :func:`headline` computes, in order.
+PARTS = ("load", "customers", "stages", "ever", "funnel", "revenue", "attribution", "levers")
+
+
+def headline(workspace: str | Path | Workspace, parts: Iterable[str] | None = None) -> pd.DataFrame:
+    """The headline numbers of a workspace: ``metric, value, unit, definition, label``, one row per metric.
+
+    Only the metrics whose inputs the workspace holds: load, then unify (customers, funnel, revenue,
+    attribution), ``cx journeys`` (stages now and ever; computed here when it has not run) and ``cx simulate``
+    (lever gains). ``parts`` picks some of :data:`PARTS` (default: all; ``ever`` stages every touchpoint,
+    the slowest part). Every number is computed in the
+    engine; only small results come back. ``definition`` completes the catalogue's definition where the data
+    sets it (revenue's period, the lever gains' horizon); ``unit`` is the orders' currency for money.
+    """
+    chosen = set(PARTS if parts is None else parts)
+    unknown = chosen - set(PARTS)
+    if unknown:
+        raise ValueError(f"unknown metric part(s) {sorted(unknown)}; choose from {list(PARTS)}")
+    with opened(workspace, read_only=True) as ws:
+        out: list[tuple] = []  # (name, value[, unit[, a note that completes the definition]])
+        has = {
+            "load": True,
+            "customers": ws.has("customers") and ws.has("identity_links"),
+            "levers": ws.has("touchpoints") and ws.has("scenarios"),
+        }
+        currency = _currency(ws) if chosen & {"revenue", "attribution", "levers"} else ""
+        steps = {
+            "load": lambda: _load(ws),
+            "customers": lambda: _customers(ws),
+            "stages": lambda: _stages(ws),
+            "ever": lambda: _ever(ws),
+            "funnel": lambda: _funnel(ws, FUNNEL_STEPS),
+            "revenue": lambda: _revenue(ws, currency),
+            "attribution": lambda: _attribution(ws, currency),
+            "levers": lambda: _levers(ws, currency),
+        }
+        for part in PARTS:
+            if part in chosen and has.get(part, ws.has("touchpoints")):
+                out += steps[part]()
+    rows = []
+    for name, v, *rest in out:
+        m = definition(name)
+        unit = rest[0] if rest else m.unit
+        note = f" {rest[1]}" if len(rest) > 1 else ""
+        rows.append((name, v, unit, m.definition + note, m.label))
+    out_df = pd.DataFrame(rows, columns=["metric", "value", "unit", "definition", "label"], dtype=object)
+    out_df["value"] = pd.Series([r[1] for r in rows], dtype=object)  # ints stay ints, shares stay floats
+    return out_df
+
+
+def _load(ws: Workspace) -> list:
+    by_source = ws.rows_by_source()
+    return [
+        ("rows_loaded", int(by_source["rows"].sum())),
+        ("source_systems", int(by_source["source"].nunique())),
+    ]
+
+
+def _customers(ws: Workspace) -> list:
+    from cxlib.unify import rows_by_rule
+
+    c = ws.table("customers")
+    agg = c.aggregate(
+        customers=c.count(),
+        known=(~c.is_anonymous).sum(),
+        multi=((~c.is_anonymous) & (c.sources.length() > 1)).sum(),
+    ).to_pandas()
+    n, known, multi = (int(agg[k].iloc[0] or 0) for k in ("customers", "known", "multi"))
+    rules = rows_by_rule(ws).set_index("rule")["rows"]
+    return [
+        ("customers", n),
+        ("customers_known", known),
+        ("customers_anonymous", n - known),
+        ("customers_multi_source", multi / known if known else float("nan")),
+        ("records_linked", int(rules.sum())),
+        ("records_probabilistic", int(rules.get("probabilistic", 0))),
+    ]
+
+
+def _now_counts(ws: Workspace) -> pd.Series:
+    """Customers per stage now: from ``customer_stages`` (``cx journeys``), else computed as it would write it."""
+    from cxlib import journeys as jr
+
+    if ws.has("customer_stages"):
+        cs = ws.table("customer_stages")
+        counts = cs.group_by("stage").aggregate(n=cs.count()).to_pandas().set_index("stage")["n"]
+    else:
+        now = jr.current_stage(jr.analysis_touchpoints(ws), stage_map=jr.resolve_stage_map(workspace=ws))
+        counts = now.groupby("stage").size()
+    return counts.reindex(list(STAGES), fill_value=0)
+
+
+def _ever_counts(ws: Workspace) -> pd.Series:
+    """Customers ever in each stage: at a touchpoint (its stage) or at a month end (``stage_history``)."""
+    from cxlib import journeys as jr
+
+    tp = jr.analysis_touchpoints(ws)
+    sm = jr.resolve_stage_map(workspace=ws)
+    hist = ws.table("stage_history") if ws.has("stage_history") else jr.stage_history(tp, sm)
+    touched = jr.assign_stages(tp, sm).select("customer_id", "stage")
+    rows = touched.union(hist.select("customer_id", "stage"), distinct=True)
+    ever = rows.group_by("stage").aggregate(n=rows.count()).to_pandas().set_index("stage")["n"]
+    return ever.reindex(list(STAGES), fill_value=0)
+
+
+def _stages(ws: Workspace) -> list:
+    now = _now_counts(ws)
+    return [("journey_customers", int(now.sum()))] + [(f"stage_now.{s}", int(now[s])) for s in STAGES]
+
+
+def _ever(ws: Workspace) -> list:
+    ever = _ever_counts(ws)
+    return [(f"stage_ever.{s}", int(ever[s])) for s in STAGES]
+
+
+def _funnel(ws: Workspace, steps: Sequence[str]) -> list:
+    from cxlib import journeys as jr
+
+    tp = jr.analysis_touchpoints(ws)
+    events = set(tp.select("event").distinct().to_pandas()["event"].dropna().astype(str))
+    if not set(steps) <= events:
+        return []
+    f = jr.funnel(tp, list(steps), within=FUNNEL_WINDOW_DAYS)
+    return [("funnel_conversion", float(f["conversion_from_start"].iloc[-1]))]
+
+
+def _currency(ws: Workspace) -> str:
+    """The currency of the orders' amounts: their ``currency`` when it is one code, else the codes joined."""
+    if not ws.has("orders") or "currency" not in ws.table("orders").columns:
+        return "money"
+    o = ws.table("orders")
+    codes = sorted(str(c) for c in o.select("currency").distinct().to_pandas()["currency"].dropna())
+    return "/".join(codes) if codes else "money"
+
+
+def _revenue(ws: Workspace, currency: str) -> list:
+    tp = ws.table("touchpoints")
+    done = tp.filter((tp.table_name == "orders") & (tp.status == "completed"))
+    agg = done.aggregate(revenue=done.revenue.sum(), first=done.ts.min(), last=done.ts.max()).to_pandas().iloc[0]
+    if pd.isna(agg["first"]):
+        return [("revenue", 0.0, currency)]
+    period = f"Period: {pd.Timestamp(agg['first']):%Y-%m-%d} to {pd.Timestamp(agg['last']):%Y-%m-%d}."
+    return [("revenue", round(float(agg["revenue"] or 0.0), 2), currency, period)]
+
+
+def _attribution(ws: Workspace, currency: str) -> list:
+    from cxlib.report.inputs import attribution_paths
+
+    paths = attribution_paths(ws)
+    return [
+        ("attribution_conversions", int(paths["conversions"].sum())),
+        ("attribution_value", round(float(paths["value"].sum()), 2), currency),
+    ]
+
+
+def _levers(ws: Workspace, currency: str) -> list:
+    from cxlib import simulate as sim
+
+    results = ws.table("scenarios").to_pandas()
+    if results.empty:
+        return []
+    horizon = f"Horizon: {int(results['month'].max())} months."
+    ranked = sim.compare(results)
+    return [
+        (f"lever_gain.{r.scenario}", round(float(r.gain), 2), currency, horizon)
+        for r in ranked.itertuples()
+        if r.scenario != "baseline"
+    ]

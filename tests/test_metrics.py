@@ -1,0 +1,132 @@
+"""The metrics layer: one definition per headline number, and one value of it on every page."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from cxlib import journeys, metrics, report, unify
+from cxlib.schema import STAGES
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.py"))
+TAGGED = re.compile(r'data-metric="([^"]+)" data-value="([^"]+)"')
+
+
+def test_every_metric_has_a_label_a_unit_and_a_one_line_definition():
+    for name, m in metrics.CATALOGUE.items():
+        assert m.name == name and m.label and m.unit
+        assert m.definition.endswith(".") and "\n" not in m.definition and len(m.definition) < 240, name
+    lost = metrics.definition("stage_ever.lost")
+    assert lost.label == "Customers ever in lost" and "STAGE" not in lost.definition
+    assert metrics.definition("lever_gain.AOV +5%").label == "Revenue gain of AOV +5%"
+    with pytest.raises(KeyError, match="no metric"):
+        metrics.definition("nope")
+
+
+def test_shown_and_raw():
+    assert metrics.shown(0.5, "share") == "50.0%" and metrics.shown(20380, "customers") == "20,380"
+    assert metrics.shown(1234.56, "GBP") == "GBP 1,235" and metrics.shown(None, "customers") == "–"
+    assert metrics.raw(14064) == "14064" and float(metrics.raw(0.1)) == 0.1
+
+
+@pytest.fixture(scope="module")
+def headline(workspace):
+    """The headline numbers of the session workspace (unified; `cx journeys` not run: stages computed)."""
+    return metrics.headline(workspace)
+
+
+def test_headline_is_one_row_per_metric_with_its_definition(headline):
+    assert list(headline.columns) == ["metric", "value", "unit", "definition", "label"]
+    assert headline["metric"].is_unique and headline["definition"].str.len().gt(10).all()
+    for name in headline["metric"]:
+        metrics.definition(name)  # every row is a catalogued metric
+
+
+def test_customer_counts_add_up_and_differ_for_a_reason(headline, workspace):
+    v = lambda n: metrics.value(headline, n)  # noqa: E731
+    assert v("customers_known") + v("customers_anonymous") == v("customers")
+    assert v("journey_customers") == sum(v(f"stage_now.{s}") for s in STAGES)
+    assert v("journey_customers") <= v("customers")
+    for s in STAGES:  # ever is never smaller than now
+        assert v(f"stage_ever.{s}") >= v(f"stage_now.{s}"), s
+    assert v("stage_ever.awareness") <= v("journey_customers")
+    assert 0 < v("funnel_conversion") < 1 and 0 < v("customers_multi_source") <= 1
+    # the existing definitions, not new ones
+    assert v("records_linked") == int(unify.rows_by_rule(workspace)["rows"].sum())
+    paths = report.attribution_paths(workspace)
+    assert v("attribution_conversions") == int(paths["conversions"].sum())
+    row = headline.set_index("metric").loc["revenue"]
+    assert set(row["unit"].split("/")) <= {"GBP", "EUR"} and "Period: " in row["definition"]
+    assert 0 < v("attribution_value") <= v("revenue")
+
+
+def test_parts_pick_some_metrics(workspace):
+    h = metrics.headline(workspace, parts=["load"])
+    assert set(h["metric"]) == {"rows_loaded", "source_systems"}
+    with pytest.raises(ValueError, match="unknown metric part"):
+        metrics.headline(workspace, parts=["nope"])
+
+
+@pytest.fixture(scope="module")
+def journeys_workspace(workspace, tmp_path_factory) -> Path:
+    """A copy of the session workspace after `cx journeys` (customer_stages, stage_history)."""
+    folder = tmp_path_factory.mktemp("metrics_ws")
+    shutil.copy(workspace / "workspace.duckdb", folder / "workspace.duckdb")
+    journeys.build(folder)
+    return folder
+
+
+def _tagged(html: str) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for name, raw in TAGGED.findall(html):
+        found.setdefault(name, set()).add(raw)
+    return found
+
+
+def _same(raw: str, value) -> bool:
+    return float(raw) == pytest.approx(float(value), rel=1e-9, abs=1e-9)
+
+
+def test_the_report_tags_its_numbers_with_the_metrics_values(journeys_workspace, headline):
+    h = metrics.headline(journeys_workspace)
+    # the persisted customer_stages give the numbers computed without them
+    for s in STAGES:
+        assert metrics.value(h, f"stage_now.{s}") == metrics.value(headline, f"stage_now.{s}"), s
+    html = report.standard_report(journeys_workspace, sections=["customers", "journeys", "attribution"]).to_html()
+    found = _tagged(html)
+    for name in ("customers_known", "customers_anonymous", "journey_customers", "funnel_conversion", "revenue"):
+        assert name in found, name
+    for name, raws in found.items():
+        assert len(raws) == 1 and _same(next(iter(raws)), metrics.value(h, name)), (name, raws)
+        assert f'id="def-{name}"' in html  # its definition, in the appendix
+    assert "Definitions of the numbers" in html and "within 30 days" in html
+
+
+@pytest.mark.slow
+def test_each_metric_has_one_value_on_every_page(journeys_workspace):
+    """The report and every notebook's export: each tagged metric shows one value, the metrics layer's."""
+    h = metrics.headline(journeys_workspace)
+    pages = {"report": report.standard_report(journeys_workspace).to_html()}
+    assert "why the customer counts differ" in pages["report"]
+    env = {**os.environ, "CX_WORKSPACE": str(journeys_workspace), "CX_EXPORT": "1"}
+    for nb in NOTEBOOKS:
+        proc = subprocess.run([sys.executable, str(nb)], env=env, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        pages[nb.stem] = (journeys_workspace / "reports" / f"{nb.stem}.html").read_text()
+    seen: dict[str, dict[str, set[str]]] = {}
+    for page, html in pages.items():
+        for name, raws in _tagged(html).items():
+            seen.setdefault(name, {})[page] = raws
+    assert {"rows_loaded", "customers_known", "journey_customers", "attribution_value"} <= set(seen)
+    assert len([n for n in seen if len(seen[n]) > 1]) >= 4  # numbers that more than one page shows
+    for name, by_page in seen.items():
+        values = set().union(*by_page.values())
+        assert len(values) == 1, (name, by_page)
+        assert _same(values.pop(), metrics.value(h, name)), name
