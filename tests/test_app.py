@@ -41,7 +41,7 @@ def served(monkeypatch):
     def fake_run(cmd, env, token):
         calls.append({"cmd": cmd, "env": env, "input": token})
 
-    monkeypatch.setattr(cli, "_run_server", fake_run)
+    monkeypatch.setattr(cli.serving, "_run_server", fake_run)
     return calls
 
 

@@ -1,0 +1,65 @@
+"""What every ``cx`` command shares: the Typer app, the folder argument, errors, the one-writer rule."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cxlib.schema import DataError
+
+app = typer.Typer(
+    name="cx",
+    help="CX Workspace: from raw customer data to journey decisions. Every command takes a workspace folder.\n\n"
+    "Example: cx demo --no-serve",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+Folder = Annotated[Path, typer.Argument(help="The workspace folder (source files + workspace.duckdb).")]
+
+
+def _fail(e: Exception) -> None:
+    typer.secho(f"error: {e}", fg=typer.colors.RED, err=True)
+    raise typer.Exit(code=2)
+
+
+def _exclusive(step: str):
+    """Run a command that writes the workspace with :func:`cxlib.engine.busy` held: a second step on the same
+    workspace stops with "the workspace is busy: `cx STEP` (pid N) started at T" (exit 2), not a lock traceback."""
+    import functools
+
+    def deco(f):
+        @functools.wraps(f)
+        def inner(*args, **kwargs):
+            from cxlib.engine import busy
+
+            folder = kwargs["folder"] if "folder" in kwargs else args[0]
+            try:
+                with busy(folder, step):
+                    _warn_stale(folder, upstream_of=step)
+                    return f(*args, **kwargs)
+            except DataError as e:
+                _fail(e)
+
+        return inner
+
+    return deco
+
+
+def _warn_stale(folder: Path, upstream_of: str | None = None) -> list:
+    """Print the stale steps of ``folder`` (only those ``upstream_of`` reads from, when given)."""
+    from cxlib import lineage
+    from cxlib.engine import DATABASE_NAME, connect
+
+    if not (Path(folder) / DATABASE_NAME).exists():
+        return []
+    with connect(folder, read_only=True) as ws:
+        stale = lineage.stale_steps(ws)
+    if upstream_of is not None:
+        stale = [s for s in stale if s.step in lineage.STEPS.get(upstream_of, ())]
+    for s in stale:
+        typer.secho(f"warning: {s}".replace("FOLDER", str(folder)), fg=typer.colors.YELLOW, err=True)
+    return stale
