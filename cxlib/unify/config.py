@@ -89,6 +89,9 @@ class UnifyConfig:
         ("street_number", "postcode"),
         ("street", "city"),
         ("birth_date", "city"),
+        ("birth_date", "street_number"),
+        ("first_name", "street"),
+        ("last_name", "street"),
         "l.first_name = r.last_name AND l.last_name = r.first_name",
     )
     training_rules: tuple = (("birth_date",), ("postcode",), ("first_name", "last_name"))

@@ -149,7 +149,8 @@ def _street(c: ibis.Table) -> tuple[ibis.StringValue, ibis.StringValue]:
     number = _blank_null(line.re_extract(r"^\s*([0-9]+[a-z]?)\b", 1))
     if "street_number" in c.columns:
         number = ibis.coalesce(_blank_null(_name_key(c.street_number.cast("string"))), number)
-    return number, _blank_null(line.re_replace(r"^\s*[0-9]+[a-z]?\b\s*", ""))
+    # without spaces: "cre scent" and "crescent", "lake clifton" and "lakeclifton" are one typo apart at most
+    return number, _blank_null(line.re_replace(r"^\s*[0-9]+[a-z]?\b", "").re_replace(r"\s+", ""))
 
 
 def features(c: ibis.Table, cfg: UnifyConfig) -> dict[str, ibis.Value]:
@@ -165,7 +166,7 @@ def features(c: ibis.Table, cfg: UnifyConfig) -> dict[str, ibis.Value]:
         "street_number": number,
         "street": street,
         "postcode": _blank_null(normalise_postcode(col("postcode"))),
-        "city": _blank_null(_name_key(col("city"))),
+        "city": _blank_null(_name_key(col("city")).re_replace(r"\s+", "")),
     }
     for name in cfg.match_columns:
         out[name] = _blank_null(_name_key(col(name)))
