@@ -63,13 +63,21 @@ True
 from __future__ import annotations
 
 from cxlib.unify.config import LINKED_TABLES, UnifyConfig  # noqa: F401  (LINKED_TABLES: importable as before)
-from cxlib.unify.explain import explain, lookup, search
+from cxlib.unify.explain import explain, lookup, search, waterfall
 from cxlib.unify.golden import SURVIVORSHIP
 from cxlib.unify.graph import identity_graph
 from cxlib.unify.links import TOUCHPOINT_COLUMNS, rows_by_rule, source_overlap
 from cxlib.unify.normalise import normalise_email, normalise_phone, normalise_postcode
 from cxlib.unify.pipeline import UnifyResult, unify
-from cxlib.unify.quality import evaluate, rule_contribution, threshold_curve
+from cxlib.unify.quality import (
+    cluster_sizes,
+    evaluate,
+    largest_clusters,
+    match_weight_histogram,
+    model_parameters,
+    rule_contribution,
+    threshold_curve,
+)
 from cxlib.unify.signatures import identifiers as _identifiers  # noqa: F401  (tests: explain's scan vs the full one)
 
 __all__ = [
@@ -77,10 +85,14 @@ __all__ = [
     "TOUCHPOINT_COLUMNS",
     "UnifyConfig",
     "UnifyResult",
+    "cluster_sizes",
     "evaluate",
     "explain",
     "identity_graph",
+    "largest_clusters",
     "lookup",
+    "match_weight_histogram",
+    "model_parameters",
     "normalise_email",
     "normalise_phone",
     "normalise_postcode",
@@ -90,4 +102,5 @@ __all__ = [
     "source_overlap",
     "threshold_curve",
     "unify",
+    "waterfall",
 ]

@@ -243,3 +243,46 @@ def merge_map(matches: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"component": list(roots), "cluster": list(roots.values())})
     out["match_probability"] = out["component"].map(best)
     return out
+
+
+def saved_linker(ws: Workspace, cfg: UnifyConfig):  # noqa: ANN201  (a splink Linker and its DuckDB connection)
+    """The last run's model (``unify_model``) over the workspace's contact records, with the intermediate
+    columns kept (for waterfalls) and the term-frequency tables of the whole population.
+
+    Returns ``(linker, records, connection)``: ``records(ids)`` registers those contact records (a list of
+    ``record_id``) as a splink table, for ``linker.inference.score_pair``; close the connection when done.
+    """
+    import json
+    import logging
+
+    import duckdb
+    import pyarrow as pa
+    from splink import DuckDBAPI, Linker
+
+    from cxlib.engine import duckdb_config
+
+    if not ws.has("unify_model"):
+        raise DataError("no trained model in this workspace: run `cx unify` (with the probabilistic step)")
+    settings = json.loads(ws.table("unify_model").to_pandas()["model"].iloc[0])
+    settings["retain_intermediate_calculation_columns"] = True
+    settings["retain_matching_columns"] = True
+    c = ws.table("contacts")
+    feats = c.select(unique_id=c.record_id.cast("string"), **features(c, cfg)).order_by("unique_id").to_pandas()
+    con = duckdb.connect(config=duckdb_config())
+    con.execute("SET enable_progress_bar = false")
+    db = DuckDBAPI(connection=con)
+    schema = pa.schema([(c, pa.string()) for c in feats.columns])
+    sdf = db.register(pa.Table.from_pandas(feats, schema=schema, preserve_index=False), table_name="cx_all")
+    linker = Linker(sdf, settings, log_level=logging.ERROR)
+    for col in tf_columns(settings):
+        linker.table_management.compute_tf_table(col)
+    by_id = feats.set_index("unique_id", drop=False)
+
+    def records(ids: list[str]):  # noqa: ANN202
+        missing = [r for r in ids if r not in by_id.index]
+        if missing:
+            raise DataError(f"no contact record {missing[0]!r} in this workspace")
+        rows = pa.Table.from_pandas(by_id.loc[ids], schema=schema, preserve_index=False)
+        return db.register(rows, table_name=f"cx_pick_{abs(hash(tuple(ids)))}")
+
+    return linker, records, con
