@@ -30,15 +30,23 @@ BASE = {
 def _level(field: str, left: dict, right: dict, tf: bool = False) -> str:
     """The label of the level of built-in comparison ``field`` a pair of feature records falls in."""
     comp = built_in(field, tf).get_comparison("duckdb").as_dict()
-    cols = {f"{k}_{s}": v for s, rec in (("l", left), ("r", right)) for k, v in rec.items()}
+    sides = (("l", {**left, "birth_days": _days(left)}), ("r", {**right, "birth_days": _days(right)}))
+    cols = {f"{k}_{s}": v for s, rec in sides for k, v in rec.items()}
     con = duckdb.connect()
-    con.register("p", pd.DataFrame([cols]).astype("string"))
+    frame = pd.DataFrame([cols]).astype("string").astype({"birth_days_l": "Int64", "birth_days_r": "Int64"})
+    con.register("p", frame)
     cases = " ".join(
         f"WHEN {lvl['sql_condition']} THEN {i}" for i, lvl in enumerate(comp["comparison_levels"])
         if lvl["sql_condition"] != "ELSE"
     )
     i = con.execute(f"SELECT CASE {cases} ELSE {len(comp['comparison_levels']) - 1} END FROM p").fetchone()[0]
     return comp["comparison_levels"][i]["label_for_charts"]
+
+
+def _days(rec: dict) -> int | None:
+    """``birth_days`` as the features have it: days since 1970, null when the date does not parse."""
+    d = pd.to_datetime(rec.get("birth_date"), format="%Y%m%d", errors="coerce")
+    return None if pd.isna(d) else int((d - pd.Timestamp("1970-01-01")).days)
 
 
 def _with(**kw) -> dict:
@@ -137,6 +145,7 @@ def test_features_are_normalised_and_a_raw_birth_date_survives():
         "first_name": "robert",
         "last_name": "sondergeld",
         "birth_date": "19840307",
+        "birth_days": 5179,
         "street_number": "12a",
         "street": "highstreet",
         "postcode": "LS14AB",

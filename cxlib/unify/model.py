@@ -83,16 +83,21 @@ def _levels(col: str, tf: bool, jaro: tuple[float, ...] = (), edits: tuple[int, 
     return cl.CustomComparison([*levels, cll.ElseLevel()], output_column_name=col)
 
 
+def _one_edit(col: str) -> str:
+    """At most one edit or one swap of neighbours: Damerau-Levenshtein <= 1, computed only where the cheap
+    Levenshtein distance is <= 2 (DuckDB evaluates the AND selectively: Damerau-Levenshtein on every random
+    pair cost 2 s per million pairs)."""
+    return f'levenshtein("{col}_l", "{col}_r") <= 2 AND damerau_levenshtein("{col}_l", "{col}_r") <= 1'
+
+
 def _birth_date() -> Any:
     """Exact, one typo (an edit or two swapped digits, on the text: unparseable text is still compared),
     two typos, day and month swapped, within a month, within a year, else."""
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
 
-    def date(side: str) -> str:
-        return f"try_strptime(\"birth_date_{side}\", '%Y%m%d')"
-
-    days = f'abs(date_diff(\'day\', {date("l")}, {date("r")}))'
+    # days since 1970, parsed once per record (probabilistic.features), not once per pair: 7 s of 11 on FEBRL 2
+    days = 'abs("birth_days_l" - "birth_days_r")'
     swapped = (
         'substr("birth_date_l", 1, 4) = substr("birth_date_r", 1, 4) AND '
         'substr("birth_date_l", 5, 2) = substr("birth_date_r", 7, 2) AND '
@@ -102,9 +107,9 @@ def _birth_date() -> Any:
         [
             cll.NullLevel("birth_date"),
             cll.ExactMatchLevel("birth_date"),
-            cll.DamerauLevenshteinLevel("birth_date", 1).configure(label_for_charts="one typo"),
+            cll.CustomLevel(_one_edit("birth_date"), label_for_charts="one typo"),
             cll.CustomLevel(swapped, label_for_charts="day and month swapped"),
-            cll.DamerauLevenshteinLevel("birth_date", 2).configure(label_for_charts="two typos"),
+            cll.LevenshteinLevel("birth_date", 2).configure(label_for_charts="two typos"),
             cll.CustomLevel(f"{days} <= 31", label_for_charts="within a month"),
             cll.CustomLevel(f"{days} <= 366", label_for_charts="within a year"),
             cll.ElseLevel(),
@@ -125,7 +130,7 @@ def _address() -> Any:
 
     number = 'coalesce("street_number_l", \'\') = coalesce("street_number_r", \'\')'
     street_close = 'jaro_winkler_similarity("street_l", "street_r") >= 0.88'
-    postcode_close = 'damerau_levenshtein("postcode_l", "postcode_r") <= 1'
+    postcode_close = _one_edit("postcode")
     levels = [
         ('("postcode_l" IS NULL OR "postcode_r" IS NULL) AND ("street_l" IS NULL OR "street_r" IS NULL)', "null"),
         (f"{eq('postcode')} AND {eq('street')} AND {number}", "same street, number and postcode"),

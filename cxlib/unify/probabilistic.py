@@ -142,6 +142,14 @@ def _birth_date(c: ibis.Table) -> ibis.StringValue:
     return parsed
 
 
+def _birth_days(c: ibis.Table) -> ibis.IntegerValue:
+    """The birth date as days since 1970-01-01 (for "within a month" without parsing dates once per pair)."""
+    if "birth_date" not in c.columns:
+        return ibis.null("int64")
+    d = c.birth_date.cast("date")
+    return d.delta(ibis.date(1970, 1, 1), unit="day").cast("int64")
+
+
 def _street(c: ibis.Table) -> tuple[ibis.StringValue, ibis.StringValue]:
     """``(street_number, street)``: the number (a column of its own, or the leading number of the street
     line) and the street name without it."""
@@ -163,6 +171,7 @@ def features(c: ibis.Table, cfg: UnifyConfig) -> dict[str, ibis.Value]:
         "first_name": _blank_null(_name_key(col("first_name"))),
         "last_name": _blank_null(_name_key(col("last_name"))),
         "birth_date": _birth_date(c),
+        "birth_days": _birth_days(c),
         "street_number": number,
         "street": street,
         "postcode": _blank_null(normalise_postcode(col("postcode"))),
