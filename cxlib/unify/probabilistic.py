@@ -280,7 +280,7 @@ def saved_linker(ws: Workspace, cfg: UnifyConfig):  # noqa: ANN201  (a splink Li
     con = duckdb.connect(config=duckdb_config())
     con.execute("SET enable_progress_bar = false")
     db = DuckDBAPI(connection=con)
-    schema = pa.schema([(c, pa.string()) for c in feats.columns])
+    schema = pa.schema([(c, pa.int64() if c == "birth_days" else pa.string()) for c in feats.columns])
     sdf = db.register(pa.Table.from_pandas(feats, schema=schema, preserve_index=False), table_name="cx_all")
     linker = Linker(sdf, settings, log_level=logging.ERROR)
     for col in tf_columns(settings):
