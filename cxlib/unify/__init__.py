@@ -31,8 +31,10 @@ How it works
    in the engine by label propagation with pointer jumping over integer node ids (DuckDB by default; the
    same Ibis code runs on Spark).
 4. **Probabilistic matching** (splink, Fellegi-Sunter trained by EM without labels) compares contact
-   records on names, birth date, street, postcode and city, blocked on postcode, surname + birth date and
-   first name + birth date. Pairs above ``match_threshold`` join their components.
+   records on first name and last name (term-frequency adjusted, with a swapped-names level), birth date
+   (tolerant of typos) and the address (one graded comparison), blocked by a dozen two-field rules so that
+   a typo cannot hide a pair; all of it configurable in :class:`UnifyConfig` (``docs/unify.md``). Pairs
+   above ``match_threshold`` join their components.
 5. **Customer ids** are stable: ``C`` + a hash of the customer's oldest member row (by time, then table,
    source and key), so re-running on the same data, in any row order, gives the same ids. Rows with no
    usable identifier get their own anonymous customer (``A`` + hash), flagged, never dropped.
@@ -40,11 +42,15 @@ How it works
 Where each part lives
 ---------------------
 :mod:`~cxlib.unify.normalise` (emails, phones, postcodes, names), :mod:`~cxlib.unify.signatures` (step 0),
-:mod:`~cxlib.unify.graph` (steps 2-3), :mod:`~cxlib.unify.probabilistic` (step 4), :mod:`~cxlib.unify.links`
+:mod:`~cxlib.unify.graph` (steps 2-3), :mod:`~cxlib.unify.probabilistic` (step 4, with the model built in
+:mod:`~cxlib.unify.model`), :mod:`~cxlib.unify.links`
 (step 5: customer ids, ``identity_links``, ``touchpoints``, ``unify_changes``, :func:`rows_by_rule`),
 :mod:`~cxlib.unify.golden` (``customers``), :mod:`~cxlib.unify.pipeline` (:func:`unify`),
-:mod:`~cxlib.unify.explain` (:func:`explain`, :func:`lookup`, :func:`search`) and :mod:`~cxlib.unify.quality`
-(:func:`evaluate`, :func:`threshold_curve`, :func:`rule_contribution`); settings in :mod:`~cxlib.unify.config`.
+:mod:`~cxlib.unify.explain` (:func:`explain`, :func:`lookup`, :func:`search`, :func:`waterfall`) and
+:mod:`~cxlib.unify.quality` (with a truth: :func:`evaluate`, :func:`threshold_curve`, :func:`rule_contribution`;
+without: :func:`model_parameters`, :func:`match_weight_histogram`, :func:`cluster_sizes`,
+:func:`largest_clusters`); settings in :mod:`~cxlib.unify.config`; the FEBRL benchmark data in
+:mod:`~cxlib.unify.febrl`.
 
 Examples
 --------
@@ -63,13 +69,21 @@ True
 from __future__ import annotations
 
 from cxlib.unify.config import LINKED_TABLES, UnifyConfig  # noqa: F401  (LINKED_TABLES: importable as before)
-from cxlib.unify.explain import explain, lookup, search
+from cxlib.unify.explain import explain, lookup, search, waterfall
 from cxlib.unify.golden import SURVIVORSHIP
 from cxlib.unify.graph import identity_graph
 from cxlib.unify.links import TOUCHPOINT_COLUMNS, rows_by_rule, source_overlap
 from cxlib.unify.normalise import normalise_email, normalise_phone, normalise_postcode
 from cxlib.unify.pipeline import UnifyResult, unify
-from cxlib.unify.quality import evaluate, rule_contribution, threshold_curve
+from cxlib.unify.quality import (
+    cluster_sizes,
+    evaluate,
+    largest_clusters,
+    match_weight_histogram,
+    model_parameters,
+    rule_contribution,
+    threshold_curve,
+)
 from cxlib.unify.signatures import identifiers as _identifiers  # noqa: F401  (tests: explain's scan vs the full one)
 
 __all__ = [
@@ -77,10 +91,14 @@ __all__ = [
     "TOUCHPOINT_COLUMNS",
     "UnifyConfig",
     "UnifyResult",
+    "cluster_sizes",
     "evaluate",
     "explain",
     "identity_graph",
+    "largest_clusters",
     "lookup",
+    "match_weight_histogram",
+    "model_parameters",
     "normalise_email",
     "normalise_phone",
     "normalise_postcode",
@@ -90,4 +108,5 @@ __all__ = [
     "source_overlap",
     "threshold_curve",
     "unify",
+    "waterfall",
 ]

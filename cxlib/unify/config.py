@@ -42,6 +42,33 @@ class UnifyConfig:
         Survivorship: earlier sources win ties on frequency.
     max_iterations : int
         Cap on label-propagation rounds (a safety net; convergence takes a handful).
+    comparisons : tuple
+        The probabilistic model's evidence: built-in comparisons by name (see :mod:`cxlib.unify.model`:
+        ``first_name, last_name, birth_date, address`` by default; ``street_number, street, postcode, city``
+        separately) or splink comparison objects.
+    term_frequency : tuple of str
+        Built-in comparisons whose exact agreement is weighted by how rare the value is.
+    blocking_rules : tuple
+        Pairs of contact records are scored only when they agree exactly on all fields of at least one rule
+        (a tuple of field names) or satisfy it (splink SQL over ``l.`` and ``r.``). Many rules on different
+        fields: a typo in one field does not hide a pair.
+    training_rules : tuple
+        Blocking rules of the EM sessions; each estimates the comparisons it does not block on.
+    prior_rules : tuple
+        Near-certain matches, for the prior probability that two records match (with ``prior_recall``).
+    prior_recall : float
+        The share of true matches ``prior_rules`` are assumed to find.
+    u_max_pairs : float
+        Random pairs sampled to estimate how often non-matches agree (u).
+    m_floor : float
+        The smallest m probability EM may estimate for a level: "at least this share of true matches look
+        like this". Without it, a level never seen among matches in training (a moved house on data whose
+        people never move) becomes a veto.
+    correct_u : bool
+        Free the u probabilities of the true matches among the random pairs they are estimated from
+        (:func:`cxlib.unify.model.correct_u`; matters when many records are duplicates).
+    match_columns : tuple of str
+        Other contacts columns handed to splink (lower-cased, trimmed) for comparisons given as objects.
     """
 
     max_records: dict[str, int] = field(default_factory=lambda: {"email": 10, "phone": 10, "anonymous_id": 4})
@@ -50,6 +77,33 @@ class UnifyConfig:
     default_country: str = "GB"
     source_priority: tuple[str, ...] = ("crm", "loyalty", "shop", "legacy_crm", "helpdesk", "email_platform")
     max_iterations: int = 50
+    comparisons: tuple = ("first_name", "last_name", "birth_date", "address")
+    term_frequency: tuple[str, ...] = ("first_name", "last_name", "street_number", "street", "postcode", "city")
+    blocking_rules: tuple = (
+        ("first_name", "last_name"),
+        ("first_name", "birth_date"),
+        ("last_name", "birth_date"),
+        ("birth_date", "postcode"),
+        ("first_name", "postcode"),
+        ("last_name", "postcode"),
+        ("street_number", "postcode"),
+        ("street", "city"),
+        ("birth_date", "city"),
+        ("birth_date", "street_number"),
+        ("first_name", "street"),
+        ("last_name", "street"),
+        "l.first_name = r.last_name AND l.last_name = r.first_name",
+    )
+    training_rules: tuple = (("birth_date",), ("postcode",), ("first_name", "last_name"))
+    prior_rules: tuple = (
+        ("first_name", "last_name", "birth_date"),
+        "l.first_name = r.last_name AND l.last_name = r.first_name AND l.birth_date = r.birth_date",
+    )
+    prior_recall: float = 0.8
+    u_max_pairs: float = 1e6
+    m_floor: float = 1e-3
+    correct_u: bool = True
+    match_columns: tuple[str, ...] = ()
 
 
 def key_column(name: str) -> str:

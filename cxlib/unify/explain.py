@@ -17,7 +17,7 @@ from cxlib.unify.config import UnifyConfig
 from cxlib.unify.normalise import normalise_email, normalise_phone
 from cxlib.unify.signatures import identifiers
 
-__all__ = ["explain", "lookup", "search"]
+__all__ = ["explain", "lookup", "search", "waterfall"]
 
 
 def explain(workspace: str | Path | Workspace, customer_id: str) -> tuple[pd.DataFrame, go.Figure]:
@@ -151,3 +151,63 @@ def search(workspace: str | Path | Workspace, text: str) -> tuple[pd.DataFrame, 
     if text[:1] in ("C", "A") and not text[1:].replace(" ", "").isdigit():
         return lookup(workspace, customer_id=text)
     return lookup(workspace, phone=text)
+
+
+def waterfall(
+    workspace: str | Path | Workspace, record_a: str, record_b: str, config: UnifyConfig | None = None
+) -> tuple[pd.DataFrame, go.Figure]:
+    """Why the model scores two contact records as it does: the prior and each comparison's match weight.
+
+    Uses the last run's model (``unify_model``) and the term frequencies of all contact records. Returns a
+    table (``step, values, level, match_weight, cumulative``: the prior, one row per comparison, and the
+    final score with its ``match_probability``) and a plotly waterfall of it.
+    """
+    from cxlib.unify.probabilistic import saved_linker
+
+    cfg = config or UnifyConfig()
+    with opened(workspace, read_only=True) as ws:
+        linker, records, con = saved_linker(ws, cfg)
+    try:
+        pair = linker.inference.score_pair(records([record_a]), records([record_b]))
+        row = pair.as_pyarrow_table().to_pandas().iloc[0]
+        model = linker.misc.save_model_to_json()
+    finally:
+        con.close()
+    table = _waterfall_table(row, model)
+    fig = go.Figure(
+        go.Waterfall(
+            x=table["step"],
+            y=table["match_weight"],
+            measure=["absolute"] + ["relative"] * (len(table) - 2) + ["total"],
+            text=table["level"],
+        )
+    )
+    fig.update_layout(title=f"{record_a} vs {record_b}: match probability {row['match_probability']:.4f}",
+                      yaxis_title="match weight (log2 Bayes factor)")
+    return table, fig
+
+
+def _level_label(comp: dict, gamma: object) -> str:
+    """The chart label of the level a comparison vector value ``gamma`` stands for (splink numbers the
+    non-null levels from the last, 0, upwards; null is -1)."""
+    levels = [lvl for lvl in comp["comparison_levels"] if not lvl.get("is_null_level")]
+    g = int(gamma) if gamma is not None and not pd.isna(gamma) else -1
+    return "null" if g < 0 else levels[len(levels) - 1 - g].get("label_for_charts", str(g))
+
+
+def _waterfall_table(row: pd.Series, model: dict) -> pd.DataFrame:
+    """One row for the prior, one per comparison (its weight with any term-frequency adjustment), the total."""
+    prior = model["probability_two_random_records_match"]
+    rows = [{"step": "prior", "values": "", "level": "", "match_weight": float(np.log2(prior / (1 - prior)))}]
+    for comp in model["comparisons"]:
+        n = comp["output_column_name"]
+        w = float(row.get(f"mw_{n}", 0.0) or 0.0) + float(row.get(f"mw_tf_adj_{n}", 0.0) or 0.0)
+        cols = [n] if f"{n}_l" in row else ["street_number", "street", "postcode", "city"]
+        side = [" ".join(str(row[f"{c}_{s}"]) for c in cols if pd.notna(row.get(f"{c}_{s}"))) for s in "lr"]
+        rows.append({"step": n, "values": " | ".join(side), "level": _level_label(comp, row.get(f"gamma_{n}")),
+                     "match_weight": w})
+    out = pd.DataFrame(rows)
+    out["cumulative"] = out["match_weight"].cumsum()
+    total = {"step": "total", "values": "", "level": f"p = {row['match_probability']:.4f}",
+             "match_weight": float(row["match_weight"]), "cumulative": float(row["match_weight"])}
+    return pd.concat([out, pd.DataFrame([total])], ignore_index=True)

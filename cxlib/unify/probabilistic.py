@@ -1,7 +1,8 @@
 """Probabilistic matching of contact records with splink, on top of the deterministic identity graph.
 
-splink's Fellegi-Sunter model, trained by EM without labels, compares contact records on names, birth
-date, street, postcode and city, blocked on postcode, surname + birth date and first name + birth date.
+splink's Fellegi-Sunter model, trained by EM without labels, compares contact records on first name, last
+name, birth date, street number, street, postcode and city (:func:`features` prepares them), blocked by many
+rules on different fields; the model is built from :class:`UnifyConfig` in :mod:`cxlib.unify.model`.
 Pairs are scored down to 0.5 (so that :func:`cxlib.unify.threshold_curve` can re-examine the threshold
 without re-training); those at or above ``match_threshold`` whose records sit in different components join
 them. The contact records are few, so this step works in pandas.
@@ -22,6 +23,8 @@ from cxlib.engine import Workspace
 from cxlib.schema import DataError
 from cxlib.unify.config import UnifyConfig
 from cxlib.unify.graph import union_find
+from cxlib.unify.model import correct_u, train
+from cxlib.unify.model import settings as model_settings
 from cxlib.unify.normalise import _name_key, normalise_postcode
 
 __all__ = ["match_components", "merge_map"]
@@ -29,44 +32,41 @@ __all__ = ["match_components", "merge_map"]
 _MATCH_COLUMNS = ["record_a", "record_b", "match_probability", "component_a", "component_b"]
 
 
-def _settings():  # noqa: ANN202  (splink's SettingsCreator, imported lazily)
-    """The comparisons and blocking rules of a new model."""
-    import splink.comparison_library as cl
-    from splink import SettingsCreator, block_on
+def _train_and_score(db, sdf, cfg: UnifyConfig, threshold: float, n: int) -> tuple[pd.DataFrame, str]:  # noqa: ANN001
+    """Train a new model on the ``n`` contact records and score all blocked pairs: ``(predictions, model)``.
 
-    return SettingsCreator(
-        link_type="dedupe_only",
-        comparisons=[
-            # one comparison per independent piece of evidence: street, postcode and city say one thing
-            cl.ForenameSurnameComparison("first_name", "last_name"),
-            cl.DateOfBirthComparison("birth_date", input_is_string=False),
-            cl.LevenshteinAtThresholds("address", [2]),
-        ],
-        blocking_rules_to_generate_predictions=[
-            block_on("postcode"),
-            block_on("last_name", "birth_date"),
-            block_on("first_name", "birth_date"),
-        ],
-        retain_intermediate_calculation_columns=False,
-    )
-
-
-def _train_and_score(db, sdf, threshold: float) -> tuple[pd.DataFrame, str]:  # noqa: ANN001
-    """Train a new model on every contact record and score all blocked pairs: ``(predictions, model)``."""
+    With ``cfg.correct_u``, a second pass: the prior becomes the expected share of matching pairs the first
+    scores imply (when higher than the estimate from near-certain pairs), u is freed of those matches
+    (:func:`cxlib.unify.model.correct_u`), and the pairs are scored again.
+    """
     import json
     import logging
 
-    from splink import Linker, block_on
+    from splink import Linker
 
-    linker = Linker(sdf, _settings(), log_level=logging.ERROR)
-    linker.training.estimate_probability_two_random_records_match(
-        [block_on("first_name", "last_name", "birth_date")], recall=0.8
-    )
-    linker.training.estimate_u_using_random_sampling(max_pairs=1e6, seed=1)
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("birth_date"))
-    linker.training.estimate_parameters_using_expectation_maximisation(block_on("postcode"))
+    linker = Linker(sdf, model_settings(cfg), log_level=logging.ERROR)
+    train(linker, cfg)
     pred = linker.inference.predict(threshold_match_probability=threshold).as_pyarrow_table().to_pandas()
+    if cfg.correct_u:
+        trained = linker.misc.save_model_to_json()
+        implied = pred["match_probability"].sum() / (n * (n - 1) / 2)
+        lam = max(float(trained["probability_two_random_records_match"]), implied)
+        trained["probability_two_random_records_match"] = min(lam, 0.5)
+        linker = Linker(sdf, correct_u(trained, 1 / cfg.u_max_pairs), log_level=logging.ERROR)
+        pred = linker.inference.predict(threshold_match_probability=threshold).as_pyarrow_table().to_pandas()
     return pred, json.dumps(linker.misc.save_model_to_json(), sort_keys=True)
+
+
+def tf_columns(settings: dict) -> list[str]:
+    """The columns a saved model adjusts for term frequency."""
+    return sorted(
+        {
+            lvl["tf_adjustment_column"]
+            for comp in settings.get("comparisons", [])
+            for lvl in comp.get("comparison_levels", [])
+            if lvl.get("tf_adjustment_column")
+        }
+    )
 
 
 def _score_new(db, sdf, df: pd.DataFrame, model: str, new: set[str], threshold: float) -> pd.DataFrame:  # noqa: ANN001
@@ -80,8 +80,9 @@ def _score_new(db, sdf, df: pd.DataFrame, model: str, new: set[str], threshold: 
     is_new = df["unique_id"].isin(new)
     old_sdf = db.register(pa.Table.from_pandas(df[~is_new], preserve_index=False), table_name="cx_old")
     new_sdf = db.register(pa.Table.from_pandas(df[is_new], preserve_index=False), table_name="cx_new")
-    linker = Linker(sdf, json.loads(model), log_level=logging.ERROR)
-    for col in ("first_name", "last_name"):  # the name comparisons adjust for how common a name is
+    settings = json.loads(model)
+    linker = Linker(sdf, settings, log_level=logging.ERROR)
+    for col in tf_columns(settings):  # term frequencies of the whole population, old and new records
         linker.table_management.compute_tf_table(col)
     between = linker.inference.predict_between(old_sdf, new_sdf, threshold_match_probability=threshold)
     within = linker.inference.predict_within(new_sdf, threshold_match_probability=threshold)
@@ -89,7 +90,11 @@ def _score_new(db, sdf, df: pd.DataFrame, model: str, new: set[str], threshold: 
 
 
 def _match_records(
-    contacts: pd.DataFrame, threshold: float, model: str | None = None, new: set[str] | None = None
+    contacts: pd.DataFrame,
+    cfg: UnifyConfig,
+    threshold: float,
+    model: str | None = None,
+    new: set[str] | None = None,
 ) -> tuple[pd.DataFrame, str | None]:
     """Pairs of contact records splink scores at or above ``threshold``, and the trained model (JSON).
 
@@ -102,7 +107,8 @@ def _match_records(
 
     from cxlib.engine import duckdb_config
 
-    df = contacts.dropna(subset=["last_name"]).drop(columns="component").rename(columns={"record": "unique_id"})
+    named = contacts["first_name"].notna() | contacts["last_name"].notna()
+    df = contacts[named].drop(columns="component").rename(columns={"record": "unique_id"})
     empty = pd.DataFrame(columns=["record_a", "record_b", "match_probability"])
     if len(df) < 50 or (new is not None and not new):
         return empty, model
@@ -111,7 +117,7 @@ def _match_records(
     db = DuckDBAPI(connection=con)
     sdf = db.register(pa.Table.from_pandas(df, preserve_index=False), table_name="cx_contacts")
     if model is None:
-        pred, model = _train_and_score(db, sdf, threshold)
+        pred, model = _train_and_score(db, sdf, cfg, threshold, len(df))
     else:
         pred = _score_new(db, sdf, df, model, new, threshold)
     con.close()
@@ -124,23 +130,64 @@ def _match_records(
     return pred[["record_a", "record_b", "match_probability"]].drop_duplicates(["record_a", "record_b"]), model
 
 
-def _contact_features(ws: Workspace, nodes: ibis.Table) -> pd.DataFrame:
+def _blank_null(s: ibis.StringValue) -> ibis.StringValue:
+    return ibis.cases((s == "", ibis.null("string")), else_=s)
+
+
+def _birth_date(c: ibis.Table) -> ibis.StringValue:
+    """``YYYYMMDD``; where the date did not parse and the raw text is kept (``birth_date_raw``), its digits."""
+    parsed = c.birth_date.cast("date").strftime("%Y%m%d") if "birth_date" in c.columns else ibis.null("string")
+    if "birth_date_raw" in c.columns:
+        parsed = ibis.coalesce(parsed, _blank_null(c.birth_date_raw.cast("string").re_replace(r"[^0-9]", "")))
+    return parsed
+
+
+def _birth_days(c: ibis.Table) -> ibis.IntegerValue:
+    """The birth date as days since 1970-01-01 (for "within a month" without parsing dates once per pair)."""
+    if "birth_date" not in c.columns:
+        return ibis.null("int64")
+    d = c.birth_date.cast("date")
+    return d.delta(ibis.date(1970, 1, 1), unit="day").cast("int64")
+
+
+def _street(c: ibis.Table) -> tuple[ibis.StringValue, ibis.StringValue]:
+    """``(street_number, street)``: the number (a column of its own, or the leading number of the street
+    line) and the street name without it."""
+    line = _name_key(c.street.cast("string")) if "street" in c.columns else ibis.null("string")
+    number = _blank_null(line.re_extract(r"^\s*([0-9]+[a-z]?)\b", 1))
+    if "street_number" in c.columns:
+        number = ibis.coalesce(_blank_null(_name_key(c.street_number.cast("string"))), number)
+    # without spaces: "cre scent" and "crescent", "lake clifton" and "lakeclifton" are one typo apart at most
+    return number, _blank_null(line.re_replace(r"^\s*[0-9]+[a-z]?\b", "").re_replace(r"\s+", ""))
+
+
+def features(c: ibis.Table, cfg: UnifyConfig) -> dict[str, ibis.Value]:
+    """The fields the model compares, normalised, from contacts table ``c`` (columns it lacks are null)."""
+    def col(name: str) -> ibis.StringValue:
+        return c[name].cast("string") if name in c.columns else ibis.null("string")
+
+    number, street = _street(c)
+    out = {
+        "first_name": _blank_null(_name_key(col("first_name"))),
+        "last_name": _blank_null(_name_key(col("last_name"))),
+        "birth_date": _birth_date(c),
+        "birth_days": _birth_days(c),
+        "street_number": number,
+        "street": street,
+        "postcode": _blank_null(normalise_postcode(col("postcode"))),
+        "city": _blank_null(_name_key(col("city")).re_replace(r"\s+", "")),
+    }
+    for name in cfg.match_columns:
+        out[name] = _blank_null(_name_key(col(name)))
+    return out
+
+
+def _contact_features(ws: Workspace, nodes: ibis.Table, cfg: UnifyConfig) -> pd.DataFrame:
     """Contact records with the fields splink compares and their deterministic component (pulled: small)."""
     c = ws.table("contacts")
     rec = nodes.filter(nodes.id_type == "record")
     c = c.join(rec, c.record_id == rec.id_value)
-    out = c.select(
-        record=c.record_id,
-        component=c.component,
-        first_name=_name_key(c.first_name),
-        last_name=_name_key(c.last_name),
-        birth_date=c.birth_date,
-        postcode=normalise_postcode(c.postcode),
-        address=ibis.cases(
-            (c.street.notnull() & c.postcode.notnull(), _name_key(c.street) + " " + normalise_postcode(c.postcode)),
-            else_=ibis.null("string"),
-        ),
-    )
+    out = c.select(record=c.record_id, component=c.component, **features(c, cfg))
     # in a fixed order: splink's sampling and EM depend on row order, and engines return rows in any order
     return out.order_by("record").to_pandas()
 
@@ -171,11 +218,11 @@ def match_components(
     matches = pd.DataFrame(columns=_MATCH_COLUMNS)
     if not (cfg.probabilistic and ws.has("contacts")):
         return matches.assign(accepted=pd.Series(dtype="bool")), matches
-    feats = _contact_features(ws, nodes)
+    feats = _contact_features(ws, nodes, cfg)
     ws.write("unify_contact_components", feats[["record", "component"]].astype("string"))
     # score down to 0.5 so that the threshold can be re-examined (threshold_curve) without re-training
     model, new, previous = _previous_run(ws, feats) if incremental else (None, None, None)
-    m, model = _match_records(feats, min(0.5, cfg.match_threshold), model, new)
+    m, model = _match_records(feats, cfg, min(0.5, cfg.match_threshold), model, new)
     if previous is not None:  # pairs of existing records keep their scores; only new records were scored
         m = pd.concat([previous, m], ignore_index=True).drop_duplicates(["record_a", "record_b"])
     if model is not None:
@@ -205,3 +252,46 @@ def merge_map(matches: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"component": list(roots), "cluster": list(roots.values())})
     out["match_probability"] = out["component"].map(best)
     return out
+
+
+def saved_linker(ws: Workspace, cfg: UnifyConfig):  # noqa: ANN201  (a splink Linker and its DuckDB connection)
+    """The last run's model (``unify_model``) over the workspace's contact records, with the intermediate
+    columns kept (for waterfalls) and the term-frequency tables of the whole population.
+
+    Returns ``(linker, records, connection)``: ``records(ids)`` registers those contact records (a list of
+    ``record_id``) as a splink table, for ``linker.inference.score_pair``; close the connection when done.
+    """
+    import json
+    import logging
+
+    import duckdb
+    import pyarrow as pa
+    from splink import DuckDBAPI, Linker
+
+    from cxlib.engine import duckdb_config
+
+    if not ws.has("unify_model"):
+        raise DataError("no trained model in this workspace: run `cx unify` (with the probabilistic step)")
+    settings = json.loads(ws.table("unify_model").to_pandas()["model"].iloc[0])
+    settings["retain_intermediate_calculation_columns"] = True
+    settings["retain_matching_columns"] = True
+    c = ws.table("contacts")
+    feats = c.select(unique_id=c.record_id.cast("string"), **features(c, cfg)).order_by("unique_id").to_pandas()
+    con = duckdb.connect(config=duckdb_config())
+    con.execute("SET enable_progress_bar = false")
+    db = DuckDBAPI(connection=con)
+    schema = pa.schema([(c, pa.int64() if c == "birth_days" else pa.string()) for c in feats.columns])
+    sdf = db.register(pa.Table.from_pandas(feats, schema=schema, preserve_index=False), table_name="cx_all")
+    linker = Linker(sdf, settings, log_level=logging.ERROR)
+    for col in tf_columns(settings):
+        linker.table_management.compute_tf_table(col)
+    by_id = feats.set_index("unique_id", drop=False)
+
+    def records(ids: list[str]):  # noqa: ANN202
+        missing = [r for r in ids if r not in by_id.index]
+        if missing:
+            raise DataError(f"no contact record {missing[0]!r} in this workspace")
+        rows = pa.Table.from_pandas(by_id.loc[ids], schema=schema, preserve_index=False)
+        return db.register(rows, table_name=f"cx_pick_{abs(hash(tuple(ids)))}")
+
+    return linker, records, con

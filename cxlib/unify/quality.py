@@ -1,6 +1,9 @@
 """Quality of the unification against a known truth: :func:`evaluate` (pairwise and B-cubed),
 :func:`threshold_curve` (other match thresholds without re-training) and :func:`rule_contribution`
-(what the probabilistic step adds).
+(what the probabilistic step adds); and without a truth, diagnostics of a real run: the trained model's
+parameters (:func:`model_parameters`), the distribution of match weights (:func:`match_weight_histogram`),
+customer sizes (:func:`cluster_sizes`) and the largest customers to review (:func:`largest_clusters`).
+The waterfall of one pair is :func:`cxlib.unify.explain.waterfall`.
 """
 
 from __future__ import annotations
@@ -9,13 +12,23 @@ from collections.abc import Iterable
 from pathlib import Path
 
 import ibis
+import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 
 from cxlib.engine import Workspace, opened
 from cxlib.schema import DataError
 from cxlib.unify.graph import union_find
 
-__all__ = ["evaluate", "rule_contribution", "threshold_curve"]
+__all__ = [
+    "cluster_sizes",
+    "evaluate",
+    "largest_clusters",
+    "match_weight_histogram",
+    "model_parameters",
+    "rule_contribution",
+    "threshold_curve",
+]
 
 
 def _contact_quality(comp: pd.DataFrame, accepted: pd.DataFrame, truth: pd.DataFrame) -> dict[str, float]:
@@ -163,3 +176,104 @@ def evaluate(identity_links: pd.DataFrame | ibis.Table, truth: pd.DataFrame | ib
             }
         ]
     )
+
+
+# --- diagnostics without a truth --------------------------------------------------------------------------------
+
+
+def model_parameters(workspace: str | Path | Workspace) -> pd.DataFrame:
+    """The last run's trained model: one row per comparison level, ``comparison, level, m_probability,
+    u_probability, match_weight`` (log2 m/u; how much a pair at this level moves towards a match), and a first
+    row ``prior`` with the probability that two random records match. Null levels (no evidence) are left out.
+    """
+    import json
+
+    with opened(workspace, read_only=True) as ws:
+        if not ws.has("unify_model"):
+            raise DataError("no trained model in this workspace: run `cx unify` (with the probabilistic step)")
+        model = json.loads(ws.table("unify_model").to_pandas()["model"].iloc[0])
+    lam = float(model["probability_two_random_records_match"])
+    rows = [{"comparison": "prior", "level": "two random records match", "m_probability": lam,
+             "u_probability": np.nan, "match_weight": float(np.log2(lam / (1 - lam)))}]
+    for comp in model["comparisons"]:
+        for lvl in comp["comparison_levels"]:
+            if lvl.get("is_null_level"):
+                continue
+            m, u = lvl.get("m_probability"), lvl.get("u_probability")
+            ok = isinstance(m, float | int) and isinstance(u, float | int) and m > 0 and u > 0
+            rows.append({"comparison": comp["output_column_name"], "level": lvl.get("label_for_charts", ""),
+                         "m_probability": m if ok else np.nan, "u_probability": u if ok else np.nan,
+                         "match_weight": float(np.log2(m / u)) if ok else np.nan})
+    return pd.DataFrame(rows)
+
+
+def match_weight_histogram(workspace: str | Path | Workspace, bins: int = 40) -> tuple[pd.DataFrame, go.Figure]:
+    """How sure the model is about the pairs it scored (at probability 0.5 or more, ``unify_matches``): the
+    count of pairs per match-weight bin (``bin_start, bin_end, pairs, accepted``) and a bar chart. A clear gap
+    between a few doubtful pairs and a mass of sure ones is what a healthy run looks like; a mass near the
+    threshold means the threshold decides many merges.
+    """
+    _, cand = _scored(workspace)
+    p = cand["match_probability"].astype("float64").clip(1e-12, 1 - 1e-12)
+    w = np.log2(p / (1 - p))
+    acc = cand["accepted"].astype(bool) if "accepted" in cand else pd.Series(False, index=cand.index)
+    edges = np.histogram_bin_edges(w, bins=bins) if len(w) else np.array([0.0, 1.0])
+    counts, _ = np.histogram(w, edges)
+    acc_counts, _ = np.histogram(w[acc], edges)
+    out = pd.DataFrame({"bin_start": edges[:-1], "bin_end": edges[1:], "pairs": counts, "accepted": acc_counts})
+    fig = go.Figure(go.Bar(x=(out["bin_start"] + out["bin_end"]) / 2, y=out["pairs"], name="pairs scored"))
+    fig.add_bar(x=(out["bin_start"] + out["bin_end"]) / 2, y=out["accepted"], name="accepted")
+    fig.update_layout(barmode="overlay", title="Match weights of the scored pairs",
+                      xaxis_title="match weight (log2 odds)", yaxis_title="pairs")
+    return out, fig
+
+
+def _contact_customers(ws: Workspace) -> pd.DataFrame:
+    lk = ws.table("identity_links")
+    return lk.filter(lk.table_name == "contacts").select("customer_id", "record_key").to_pandas()
+
+
+def cluster_sizes(workspace: str | Path | Workspace) -> tuple[pd.DataFrame, go.Figure]:
+    """How many contact records the customers have: ``records, customers`` (customers with that many) and a
+    bar chart (log scale). A long tail of very large customers is the sign of over-merging.
+
+    Examples
+    --------
+    >>> import tempfile, cxlib
+    >>> from cxlib import synth, unify
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = synth.write_company(folder, n_customers=200, seed=5, months=3, progress=False)
+    >>> _ = cxlib.load(folder)
+    >>> _ = unify.unify(folder, probabilistic=False)
+    >>> sizes, fig = unify.cluster_sizes(folder)
+    >>> int((sizes["records"] * sizes["customers"]).sum()) == len(cxlib.connect(folder).table("contacts").to_pandas())
+    True
+    """
+    with opened(workspace, read_only=True) as ws:
+        cc = _contact_customers(ws)
+    sizes = cc.groupby("customer_id").size().value_counts().sort_index()
+    out = pd.DataFrame({"records": sizes.index.astype("int64"), "customers": sizes.to_numpy().astype("int64")})
+    fig = go.Figure(go.Bar(x=out["records"], y=out["customers"]))
+    fig.update_layout(title="Contact records per customer", xaxis_title="contact records",
+                      yaxis_title="customers", yaxis_type="log")
+    return out, fig
+
+
+def largest_clusters(workspace: str | Path | Workspace, n: int = 10) -> pd.DataFrame:
+    """The ``n`` customers with the most contact records, each record on a row for review: ``customer_id,
+    records, record_key, source, first_name, last_name, birth_date, street, postcode, city`` (the columns
+    contacts has), largest customer first."""
+    with opened(workspace, read_only=True) as ws:
+        cc = _contact_customers(ws)
+        size = cc.groupby("customer_id").size().rename("records").reset_index()
+        top = size.sort_values(["records", "customer_id"], ascending=[False, True]).head(n)
+        keep = cc[cc["customer_id"].isin(top["customer_id"])]
+        c = ws.table("contacts")
+        cols = [x for x in ("source", "first_name", "last_name", "birth_date", "street", "postcode", "city")
+                if x in c.columns]
+        recs = c.filter(c.record_id.isin(list(keep["record_key"]))).select(*cols, record_key=c.record_id)
+        recs = recs.to_pandas()
+    out = top.merge(keep, on="customer_id").merge(recs, on="record_key", how="left")
+    order = {cid: i for i, cid in enumerate(top["customer_id"])}
+    out["_o"] = out["customer_id"].map(order)
+    return out.sort_values(["_o", "record_key"]).drop(columns="_o").reset_index(drop=True)

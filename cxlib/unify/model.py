@@ -1,0 +1,253 @@
+"""The probabilistic matching model: comparisons, blocking rules and training, built from :class:`UnifyConfig`.
+
+splink's recommended practice for person records (its own FEBRL examples): one comparison per independent
+piece of evidence, each with several levels of agreement; term-frequency adjustment where a value's
+commonness matters (``smith`` agreeing says less than ``sondergeld``); several blocking rules on different
+fields, so that a typo in one field cannot hide a pair; EM trained over more than one blocking rule (each
+session fixes the fields it blocks on and estimates the others).
+
+The built-in comparisons, by the name of the field they compare (see ``docs/unify.md``):
+
+``first_name``, ``last_name``
+    Exact (term-frequency adjusted), **swapped** with the other name, Jaro-Winkler >= 0.92, 0.88, 0.7, else.
+``birth_date``
+    ``YYYYMMDD`` text: exact, one edit (a typo), within a month, a year, ten years, else. A date the loader
+    could not parse is compared by its raw text (column ``birth_date_raw`` when the workspace has it).
+``street_number``
+    Exact (term-frequency adjusted), else; the leading number of ``street`` when there is no such column.
+``street``
+    The street name without its number: exact (term-frequency adjusted), Jaro-Winkler >= 0.9, 0.8, else.
+``postcode``
+    Exact (term-frequency adjusted), one edit, else.
+``city``
+    Exact (term-frequency adjusted), Jaro-Winkler >= 0.9, else.
+
+Any other comparison can be given as a splink comparison object (``splink.comparison_library``) over these
+fields or over the contacts columns named in :attr:`UnifyConfig.match_columns`.
+
+Examples
+--------
+>>> rule_sql(("first_name", "last_name"))
+'l."first_name" = r."first_name" AND l."last_name" = r."last_name"'
+>>> [c.get_comparison("duckdb").output_column_name for c in comparisons(UnifyConfig())][:3]
+['first_name', 'last_name', 'birth_date']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from cxlib.unify.config import UnifyConfig
+
+__all__ = ["BUILT_IN", "comparisons", "rule_sql", "settings", "train"]
+
+#: The fields the built-in comparisons compare (the features :mod:`cxlib.unify.probabilistic` prepares).
+BUILT_IN = ("first_name", "last_name", "birth_date", "address", "street_number", "street", "postcode", "city")
+
+
+def rule_sql(rule: str | tuple[str, ...]) -> str:
+    """A blocking rule as splink SQL: a tuple of fields that must agree exactly, or SQL as given."""
+    if isinstance(rule, str):
+        return rule
+    return " AND ".join(f'l."{c}" = r."{c}"' for c in rule)
+
+
+def _name(col: str, other: str, tf: bool) -> Any:
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    return cl.CustomComparison(
+        [
+            cll.NullLevel(col),
+            cll.ExactMatchLevel(col, term_frequency_adjustments=tf),
+            cll.ColumnsReversedLevel(col, other).configure(label_for_charts=f"{col} and {other} swapped"),
+            cll.JaroWinklerLevel(col, 0.92),
+            cll.JaroWinklerLevel(col, 0.88),
+            cll.JaroWinklerLevel(col, 0.7),
+            cll.ElseLevel(),
+        ],
+        output_column_name=col,
+        comparison_description=f"{col}: exact, swapped with {other}, Jaro-Winkler 0.92/0.88/0.7",
+    )
+
+
+def _levels(col: str, tf: bool, jaro: tuple[float, ...] = (), edits: tuple[int, ...] = ()) -> Any:
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    levels = [cll.NullLevel(col), cll.ExactMatchLevel(col, term_frequency_adjustments=tf)]
+    levels += [cll.JaroWinklerLevel(col, t) for t in jaro]
+    levels += [cll.DamerauLevenshteinLevel(col, d) for d in edits]
+    return cl.CustomComparison([*levels, cll.ElseLevel()], output_column_name=col)
+
+
+def _one_edit(col: str) -> str:
+    """At most one edit or one swap of neighbours: Damerau-Levenshtein <= 1, computed only where the cheap
+    Levenshtein distance is <= 2 (DuckDB evaluates the AND selectively: Damerau-Levenshtein on every random
+    pair cost 2 s per million pairs)."""
+    return f'levenshtein("{col}_l", "{col}_r") <= 2 AND damerau_levenshtein("{col}_l", "{col}_r") <= 1'
+
+
+def _birth_date() -> Any:
+    """Exact, one typo (an edit or two swapped digits, on the text: unparseable text is still compared),
+    two typos, day and month swapped, within a month, within a year, else."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    # days since 1970, parsed once per record (probabilistic.features), not once per pair: 7 s of 11 on FEBRL 2
+    days = 'abs("birth_days_l" - "birth_days_r")'
+    swapped = (
+        'substr("birth_date_l", 1, 4) = substr("birth_date_r", 1, 4) AND '
+        'substr("birth_date_l", 5, 2) = substr("birth_date_r", 7, 2) AND '
+        'substr("birth_date_l", 7, 2) = substr("birth_date_r", 5, 2)'
+    )
+    return cl.CustomComparison(
+        [
+            cll.NullLevel("birth_date"),
+            cll.ExactMatchLevel("birth_date"),
+            cll.CustomLevel(_one_edit("birth_date"), label_for_charts="one typo"),
+            cll.CustomLevel(swapped, label_for_charts="day and month swapped"),
+            cll.LevenshteinLevel("birth_date", 2).configure(label_for_charts="two typos"),
+            cll.CustomLevel(f"{days} <= 31", label_for_charts="within a month"),
+            cll.CustomLevel(f"{days} <= 366", label_for_charts="within a year"),
+            cll.ElseLevel(),
+        ],
+        output_column_name="birth_date",
+        comparison_description="birth date: exact, typos, day/month swapped, within a month or a year",
+    )
+
+
+def _address() -> Any:
+    """One graded comparison of the whole address: street number, street, postcode and city agree or not
+    together (people of one household share all four), so they are one piece of evidence, not four."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    def eq(c: str) -> str:
+        return f'"{c}_l" = "{c}_r"'
+
+    number = 'coalesce("street_number_l", \'\') = coalesce("street_number_r", \'\')'
+    street_close = 'jaro_winkler_similarity("street_l", "street_r") >= 0.88'
+    postcode_close = _one_edit("postcode")
+    levels = [
+        ('("postcode_l" IS NULL OR "postcode_r" IS NULL) AND ("street_l" IS NULL OR "street_r" IS NULL)', "null"),
+        (f"{eq('postcode')} AND {eq('street')} AND {number}", "same street, number and postcode"),
+        (f"{eq('postcode')} AND ({eq('street')} OR ({number} AND {street_close}))", "same postcode, street close"),
+        (f"{eq('street')} AND {number} AND ({postcode_close} OR {eq('city')})", "same street and number"),
+        (f"{eq('postcode')}", "same postcode"),
+        (f"({postcode_close} OR {eq('city')}) AND {street_close}", "street close, postcode or city close"),
+        (f"{eq('city')}", "same city"),
+    ]
+    out = [
+        cll.CustomLevel(sql, label_for_charts=label).configure(is_null_level=label == "null")
+        for sql, label in levels
+    ]
+    return cl.CustomComparison(
+        [*out, cll.ElseLevel()], output_column_name="address", comparison_description="address, graded"
+    )
+
+
+def built_in(field: str, tf: bool) -> Any:
+    """The built-in comparison of ``field`` (one of :data:`BUILT_IN`), with or without term frequencies."""
+
+    if field == "first_name":
+        return _name("first_name", "last_name", tf)
+    if field == "last_name":
+        return _name("last_name", "first_name", tf)
+    if field == "birth_date":
+        return _birth_date()
+    if field == "street":
+        return _levels("street", tf, jaro=(0.9, 0.8))
+    if field == "postcode":
+        return _levels("postcode", tf, edits=(1,))
+    if field == "city":
+        return _levels("city", tf, jaro=(0.9,))
+    if field == "street_number":
+        return _levels("street_number", tf)
+    if field == "address":
+        return _address()
+    raise ValueError(f"no built-in comparison {field!r}; built in: {', '.join(BUILT_IN)}")
+
+
+def comparisons(cfg: UnifyConfig) -> list[Any]:
+    """The splink comparisons of ``cfg``: built-in ones by field name, others as given."""
+    tf = set(cfg.term_frequency)
+    return [built_in(c, c in tf) if isinstance(c, str) else c for c in cfg.comparisons]
+
+
+def settings(cfg: UnifyConfig) -> Any:
+    """splink's ``SettingsCreator`` for a new model of ``cfg``."""
+    from splink import SettingsCreator
+
+    return SettingsCreator(
+        link_type="dedupe_only",
+        comparisons=comparisons(cfg),
+        blocking_rules_to_generate_predictions=[rule_sql(r) for r in cfg.blocking_rules],
+        retain_intermediate_calculation_columns=False,
+    )
+
+
+@contextmanager
+def _m_floor(floor: float) -> Iterator[None]:
+    """While training, an m probability that EM drives to (or under) zero is set to ``floor`` instead.
+
+    splink 5.0 raises ``ValueError: m_probability value 0.0 is below the minimum allowed value`` when EM
+    estimates a level's m as exactly zero (every pair at that level scored a probability that underflows,
+    e.g. city "all other" on data where true matches never move town), which stops training altogether.
+    A zero m would also make the level a veto; ``floor`` keeps it a strong, finite piece of evidence.
+    """
+    from splink.internals.comparison_level import ComparisonLevel
+
+    prop = ComparisonLevel.m_probability
+
+    def floored(self: Any, value: Any) -> None:
+        prop.fset(self, floor if isinstance(value, (int, float)) and value < floor else value)
+
+    ComparisonLevel.m_probability = property(prop.fget, floored)
+    try:
+        yield
+    finally:
+        ComparisonLevel.m_probability = prop
+
+
+def correct_u(model: dict, floor: float) -> dict:
+    """``model`` (splink's JSON) with each u probability freed of the matches in the random sample.
+
+    splink estimates u from random pairs as if none matched, but a share ``lambda`` (the prior) of them do:
+    the sampled frequency of a level is ``lambda * m + (1 - lambda) * u``. With many duplicates (FEBRL's
+    data sets are 20-50 % duplicates) the true matches dominate the rare levels -- "same full address" looks
+    ten times as common among non-matches as it is, and its weight is too small. Solved for ``u``, floored
+    at ``floor`` (one sampled pair).
+
+    Examples
+    --------
+    >>> m = {"probability_two_random_records_match": 0.001, "comparisons": [{"comparison_levels": [
+    ...     {"m_probability": 0.9, "u_probability": 0.0011}, {"m_probability": 0.1, "u_probability": 0.9989}]}]}
+    >>> [round(lvl["u_probability"], 6) for lvl in correct_u(m, 1e-6)["comparisons"][0]["comparison_levels"]]
+    [0.0002, 0.9998]
+    """
+    lam = float(model["probability_two_random_records_match"])
+    for comp in model["comparisons"]:
+        for lvl in comp["comparison_levels"]:
+            m, u = lvl.get("m_probability"), lvl.get("u_probability")
+            if isinstance(m, float | int) and isinstance(u, float | int):
+                lvl["u_probability"] = max((u - lam * m) / (1 - lam), floor)
+    return model
+
+
+def train(linker: Any, cfg: UnifyConfig) -> None:
+    """Estimate the model: the prior from near-certain pairs, u by random sampling, m by EM over each of
+    ``cfg.training_rules`` (each session estimates the comparisons its rule does not block on; see
+    :func:`_m_floor`)."""
+    import logging
+
+    linker.training.estimate_probability_two_random_records_match(
+        [rule_sql(r) for r in cfg.prior_rules], recall=cfg.prior_recall
+    )
+    linker.training.estimate_u_using_random_sampling(max_pairs=cfg.u_max_pairs, seed=1)
+    logging.getLogger("splink").setLevel(logging.ERROR)
+    with _m_floor(cfg.m_floor):
+        for rule in cfg.training_rules:
+            linker.training.estimate_parameters_using_expectation_maximisation(rule_sql(rule))

@@ -1,0 +1,230 @@
+"""The probabilistic model of unify: features, each comparison and the blocking rules on hand-made pairs, the
+configuration, and the diagnostics of a run without a truth."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import duckdb
+import ibis
+import pandas as pd
+import pytest
+
+import cxlib
+from cxlib import unify
+from cxlib.unify import UnifyConfig
+from cxlib.unify.model import BUILT_IN, built_in, comparisons, rule_sql, settings
+from cxlib.unify.probabilistic import features
+
+BASE = {
+    "first_name": "robert",
+    "last_name": "sondergeld",
+    "birth_date": "19840307",
+    "street_number": "12",
+    "street": "highstreet",
+    "postcode": "LS14AB",
+    "city": "leeds",
+}
+
+
+def _level(field: str, left: dict, right: dict, tf: bool = False) -> str:
+    """The label of the level of built-in comparison ``field`` a pair of feature records falls in."""
+    comp = built_in(field, tf).get_comparison("duckdb").as_dict()
+    sides = (("l", {**left, "birth_days": _days(left)}), ("r", {**right, "birth_days": _days(right)}))
+    cols = {f"{k}_{s}": v for s, rec in sides for k, v in rec.items()}
+    con = duckdb.connect()
+    frame = pd.DataFrame([cols]).astype("string").astype({"birth_days_l": "Int64", "birth_days_r": "Int64"})
+    con.register("p", frame)
+    cases = " ".join(
+        f"WHEN {lvl['sql_condition']} THEN {i}" for i, lvl in enumerate(comp["comparison_levels"])
+        if lvl["sql_condition"] != "ELSE"
+    )
+    i = con.execute(f"SELECT CASE {cases} ELSE {len(comp['comparison_levels']) - 1} END FROM p").fetchone()[0]
+    return comp["comparison_levels"][i]["label_for_charts"]
+
+
+def _days(rec: dict) -> int | None:
+    """``birth_days`` as the features have it: days since 1970, null when the date does not parse."""
+    d = pd.to_datetime(rec.get("birth_date"), format="%Y%m%d", errors="coerce")
+    return None if pd.isna(d) else int((d - pd.Timestamp("1970-01-01")).days)
+
+
+def _with(**kw) -> dict:
+    return {**BASE, **kw}
+
+
+@pytest.mark.parametrize(
+    ("field", "right", "expected"),
+    [
+        ("first_name", _with(), "Exact match on first_name"),
+        ("first_name", _with(first_name="robret"), "Jaro-Winkler distance of first_name >= 0.92"),
+        ("first_name", _with(first_name="sondergeld", last_name="robert"), "first_name and last_name swapped"),
+        ("first_name", _with(first_name="alice"), "All other comparisons"),
+        ("last_name", _with(last_name="sondergelt"), "Jaro-Winkler distance of last_name >= 0.92"),
+        ("last_name", _with(first_name="sondergeld", last_name="robert"), "last_name and first_name swapped"),
+        ("birth_date", _with(), "Exact match on birth_date"),
+        ("birth_date", _with(birth_date="19840807"), "one typo"),
+        ("birth_date", _with(birth_date="19840370"), "one typo"),  # two digits swapped
+        ("birth_date", _with(birth_date="19840703"), "day and month swapped"),
+        ("birth_date", _with(birth_date="19843307"), "one typo"),  # not a date: still compared as text
+        ("birth_date", _with(birth_date="19850407"), "two typos"),
+        ("birth_date", _with(birth_date="19840327"), "one typo"),
+        ("birth_date", _with(birth_date="19840131"), "within a year"),
+        ("birth_date", _with(birth_date="19501111"), "All other comparisons"),
+        ("birth_date", _with(birth_date=None), "birth_date is NULL"),
+        ("address", _with(), "same street, number and postcode"),
+        ("address", _with(street="highstret"), "same postcode, street close"),
+        ("address", _with(postcode="LS14BA"), "same street and number"),
+        ("address", _with(street_number="14", street="lowroad"), "same postcode"),
+        ("address", _with(postcode="LS99ZZ", street="highstret"), "street close, postcode or city close"),
+        ("address", _with(postcode="LS99ZZ", street="mill road", street_number="3"), "same city"),
+        ("address", _with(postcode="M11AA", street="mill road", city="manchester"), "All other comparisons"),
+        ("address", _with(postcode=None, street=None), "null"),
+        ("postcode", _with(postcode="LS14AC"), "Damerau-Levenshtein distance of postcode <= 1"),
+        ("street_number", _with(street_number="21"), "All other comparisons"),
+        ("city", _with(city="leedz"), "Jaro-Winkler distance of city >= 0.9"),
+        ("street", _with(street="highstreat"), "Jaro-Winkler distance of street >= 0.9"),
+    ],
+)
+def test_each_comparison_on_hand_made_pairs(field, right, expected):
+    assert _level(field, BASE, right) == expected
+
+
+def _caught(left: dict, right: dict, rules) -> list[str]:
+    """The blocking rules of ``rules`` that let the pair through."""
+    cols = {f"{k}": v for k, v in left.items()}
+    con = duckdb.connect()
+    con.register("l", pd.DataFrame([cols]).astype("string"))
+    con.register("r", pd.DataFrame([right]).astype("string"))
+    hit = "SELECT count(*) FROM l, r WHERE {}"
+    return [rule_sql(rl) for rl in rules if con.execute(hit.format(rule_sql(rl))).fetchone()[0]]
+
+
+TYPOS = {
+    "first_name": "robret",
+    "last_name": "sondergelt",
+    "birth_date": "19840308",
+    "street_number": "21",
+    "street": "highstret",
+    "postcode": "LS14BA",
+    "city": "leedz",
+}
+
+
+@pytest.mark.parametrize("fields", [(f,) for f in TYPOS] + [(a, b) for a in TYPOS for b in TYPOS if a < b])
+def test_one_typo_in_one_or_two_fields_never_hides_a_pair(fields):
+    right = _with(**{f: TYPOS[f] for f in fields})
+    assert _caught(BASE, right, UnifyConfig().blocking_rules), fields
+
+
+def test_swapped_names_and_a_typo_in_every_name_date_and_postcode_are_still_compared():
+    swapped = _with(first_name="sondergeld", last_name="robert", birth_date="19840308")
+    assert "l.first_name = r.last_name AND l.last_name = r.first_name" in _caught(
+        BASE, swapped, UnifyConfig().blocking_rules
+    )
+    mangled = _with(first_name="robret", last_name="sondergelt", birth_date="19840308", postcode="LS14BA")
+    assert _caught(BASE, mangled, UnifyConfig().blocking_rules)
+
+
+def test_features_are_normalised_and_a_raw_birth_date_survives():
+    t = ibis.memtable(
+        pd.DataFrame(
+            {
+                "first_name": [" Robert ", "O'Brien"],
+                "last_name": ["Sondergeld", ""],
+                "street": ["12a High  Street", "Flat 3, Mill Road"],
+                "postcode": ["ls1 4ab", None],
+                "city": ["Lake Clifton", "Leeds"],
+                "birth_date": pd.to_datetime(["1984-03-07", None]),
+                "birth_date_raw": ["1984-03-07", "1984-13-07"],
+            }
+        )
+    )
+    out = t.select(**features(t, UnifyConfig())).to_pandas()
+    assert out.loc[0].to_dict() == {
+        "first_name": "robert",
+        "last_name": "sondergeld",
+        "birth_date": "19840307",
+        "birth_days": 5179,
+        "street_number": "12a",
+        "street": "highstreet",
+        "postcode": "LS14AB",
+        "city": "lakeclifton",
+    }
+    assert out.loc[1, "birth_date"] == "19841307"  # did not parse: its digits, still comparable as text
+    assert pd.isna(out.loc[1, "last_name"]) and pd.isna(out.loc[1, "street_number"])
+    assert out.loc[1, "street"] == "flat3millroad"
+
+
+def test_the_model_is_configurable():
+    import splink.comparison_library as cl
+
+    assert [c.get_comparison("duckdb").output_column_name for c in comparisons(UnifyConfig())] == [
+        "first_name",
+        "last_name",
+        "birth_date",
+        "address",
+    ]
+    cfg = dataclasses.replace(
+        UnifyConfig(),
+        comparisons=("first_name", "last_name", "postcode", cl.ExactMatch("state")),
+        term_frequency=("last_name",),
+        blocking_rules=(("last_name",), "l.postcode = r.postcode"),
+        match_columns=("state",),
+    )
+    s = settings(cfg).get_settings("duckdb").as_dict()
+    assert [c["output_column_name"] for c in s["comparisons"]] == ["first_name", "last_name", "postcode", "state"]
+    tf = {c["output_column_name"]: any(lv.get("tf_adjustment_column") for lv in c["comparison_levels"])
+          for c in s["comparisons"]}
+    assert tf == {"first_name": False, "last_name": True, "postcode": False, "state": False}
+    assert len(s["blocking_rules_to_generate_predictions"]) == 2
+    with pytest.raises(ValueError, match="built in"):
+        built_in("shoe_size", False)
+    assert set(BUILT_IN) >= set(UnifyConfig().comparisons)
+
+
+def test_a_custom_model_runs_end_to_end_and_is_saved(tmp_path):
+    from cxlib import io, synth
+
+    synth.write_company(tmp_path, n_customers=300, seed=4, months=3, progress=False)
+    io.load(tmp_path)
+    cfg = dataclasses.replace(
+        UnifyConfig(),
+        comparisons=("first_name", "last_name", "birth_date", "street_number", "street", "postcode", "city"),
+        training_rules=(("birth_date",),),
+    )
+    unify.unify(tmp_path, cfg)
+    params = unify.model_parameters(tmp_path)
+    assert set(params["comparison"]) == {"prior", *cfg.comparisons}
+
+
+# --- diagnostics without a truth, on the session's company -------------------------------------------------------
+
+
+def test_diagnostics_without_truth(workspace):
+    folder = workspace
+    params = unify.model_parameters(folder)
+    assert params.loc[0, "comparison"] == "prior" and 0 < params.loc[0, "m_probability"] < 1
+    assert {"first_name", "last_name", "birth_date", "address"} <= set(params["comparison"])
+    exact = params[(params["comparison"] == "birth_date") & (params["level"] == "Exact match on birth_date")]
+    assert float(exact["match_weight"].iloc[0]) > 5  # agreeing on a birth date is strong evidence
+    hist, fig = unify.match_weight_histogram(folder)
+    with cxlib.connect(folder, read_only=True) as ws:
+        matches = ws.table("unify_matches").to_pandas()
+        n_contacts = ws.table("contacts").count().to_pyarrow().as_py()
+    assert hist["pairs"].sum() == len(matches) and hist["accepted"].sum() == matches["accepted"].sum()
+    assert len(fig.data) == 2
+    sizes, _ = unify.cluster_sizes(folder)
+    assert (sizes["records"] * sizes["customers"]).sum() == n_contacts
+    top = unify.largest_clusters(folder, n=3)
+    assert top["customer_id"].nunique() == 3
+    assert top["records"].iloc[0] == sizes["records"].max()
+    assert (top.groupby("customer_id").size() == top.groupby("customer_id")["records"].first()).all()
+    # the waterfall of an accepted pair adds up to its score
+    pair = matches[matches["accepted"]].iloc[0]
+    table, fig = unify.waterfall(folder, pair["record_a"], pair["record_b"])
+    assert list(table["step"]) == ["prior", "first_name", "last_name", "birth_date", "address", "total"]
+    assert table["match_weight"].iloc[:-1].sum() == pytest.approx(table["match_weight"].iloc[-1])
+    assert table["level"].iloc[-1] == f"p = {pair['match_probability']:.4f}"
+    with pytest.raises(cxlib.DataError, match="no contact record"):
+        unify.waterfall(folder, "nobody", pair["record_b"])
