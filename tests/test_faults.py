@@ -133,12 +133,10 @@ def _consistent(folder) -> dict[str, int]:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("phase", ["identity_links", "golden records"])
-def test_unify_killed_at_each_phase_leaves_the_previous_run(tmp_path, company, phase):
-    from cxlib import io, unify
+def test_unify_killed_at_each_phase_leaves_the_previous_run(tmp_path, workspace, phase):
+    import shutil
 
-    company.write(tmp_path)
-    io.load(tmp_path)
-    unify.unify(tmp_path)
+    shutil.copytree(workspace, tmp_path, dirs_exist_ok=True)  # the session's unified company: a copy to kill
     before = _consistent(tmp_path)
     env = {**os.environ, "CX_TEST_KILL_AFTER": phase}
     proc = subprocess.run([sys.executable, "-m", "cxlib.cli", "unify", str(tmp_path), "--no-progress",
