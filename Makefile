@@ -41,7 +41,7 @@ system-deps:
 
 test: $(VENV)/.installed-test system-deps
 	$(BIN)/ruff check cxlib tests benchmarks notebooks
-	$(BIN)/python -m pytest -n 2 --dist loadgroup
+	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=20
 
 fast: $(VENV)/.installed-test
 	$(BIN)/ruff check cxlib tests benchmarks notebooks
