@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from cxlib import notebook
+from cxlib import metrics, notebook
 
 from .conftest import chromium_path, require
 
@@ -22,8 +22,13 @@ ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.py"))
 
 
+@pytest.fixture(scope="module")
+def headline(workspace):
+    return metrics.headline(workspace)
+
+
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
-def test_notebook_runs(notebook, workspace):
+def test_notebook_runs(notebook, workspace, headline):
     env = {**os.environ, "CX_WORKSPACE": str(workspace), "CX_EXPORT": "1"}
     proc = subprocess.run([sys.executable, str(notebook)], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -33,6 +38,16 @@ def test_notebook_runs(notebook, workspace):
     assert page.exists(), "the notebook's export cell did not write its report"
     html = page.read_text()
     assert "<h1>" in html and "Privacy" in html and "@" not in html.split("<main>")[1].split("</main>")[0]
+    # one number per question: every headline number the page shows is the metrics layer's value
+    for name, raw in metrics_tags(html):
+        assert float(raw) == pytest.approx(metrics.value(headline, name), rel=1e-9, abs=1e-9), (name, raw)
+
+
+def metrics_tags(html: str) -> list[tuple[str, str]]:
+    """The ``data-metric``/``data-value`` pairs of a page."""
+    import re
+
+    return re.findall(r'data-metric="([^"]+)" data-value="([^"]+)"', html)
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
