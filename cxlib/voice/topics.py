@@ -109,7 +109,7 @@ def fit_topics(
     The vocabulary is learnt from all texts; stability is measured on a random ``sample`` of them; the final
     NMF is fitted on all texts (deterministic for a given ``seed``).
     """
-    texts = list(texts)
+    texts = sorted(texts)  # the model depends on the texts, never on the order they come in
     if not texts:
         raise ValueError("no text to model")
     vec = _vectorizer(len(texts))
