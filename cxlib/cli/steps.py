@@ -140,8 +140,8 @@ def refresh(folder: Folder) -> None:
     if not stale:
         typer.echo("every step is up to date")
         return
-    for s in lineage.STEPS:  # run order; a rerun step makes the ones after it stale in turn
-        if s in {x.step for x in stale} or (stale and s in _stale_names(folder)):
+    for s in lineage.STEPS:  # run order; asked again each time, since a rerun step makes the later ones stale
+        if s in _stale_names(folder):
             typer.echo(f"refreshing {s} ...")
             _refresh_one(folder, s)
     typer.echo("every step is up to date")
@@ -155,21 +155,27 @@ def _stale_names(folder: Path) -> set[str]:
         return {x.step for x in lineage.stale_steps(ws)}
 
 
+#: what reruns each step of cxlib.lineage.STEPS with its defaults: (module, function taking the folder)
+_RUNNERS = {
+    "load": ("cxlib.io", "load"),
+    "unify": ("cxlib.unify", "unify"),
+    "journeys": ("cxlib.journeys", "build"),
+    "personas": ("cxlib.personas", "write_personas"),
+    "simulate": ("cxlib.simulate", "build"),
+    "voice": ("cxlib.voice", "build"),
+}
+
+
 def _refresh_one(folder: Path, step: str) -> None:
     """Rerun one step with its defaults, holding the workspace."""
+    import importlib
+
     from cxlib.engine import busy
 
-    runners = {
-        "load": lambda: __import__("cxlib.io", fromlist=["load"]).load(folder),
-        "unify": lambda: __import__("cxlib.unify", fromlist=["unify"]).unify(folder),
-        "journeys": lambda: __import__("cxlib.journeys", fromlist=["build"]).build(folder),
-        "personas": lambda: __import__("cxlib.personas", fromlist=["write_personas"]).write_personas(folder),
-        "simulate": lambda: __import__("cxlib.simulate", fromlist=["build"]).build(folder),
-        "voice": lambda: __import__("cxlib.voice", fromlist=["build"]).build(folder),
-    }
+    module, function = _RUNNERS[step]
     try:
         with busy(folder, step):
-            runners[step]()
+            getattr(importlib.import_module(module), function)(folder)
     except DataError as e:
         _fail(e)
 
