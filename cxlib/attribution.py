@@ -56,6 +56,7 @@ __all__ = [
     "compare_figure",
     "heuristics",
     "markov",
+    "matches_rule",
     "paths_from_touchpoints",
     "shapley",
 ]
@@ -72,7 +73,7 @@ _SEP = " > "
 # --- paths from touchpoints -----------------------------------------------------------------------------------
 
 
-def _rule(t: ibis.Table, rule: Mapping[str, Sequence]) -> ibis.BooleanValue:
+def matches_rule(t: ibis.Table, rule: Mapping[str, Sequence]) -> ibis.BooleanValue:
     """AND of ``column in values`` over the rule's keys (a missing value never matches)."""
     cond = ibis.literal(True)
     for col, values in rule.items():
@@ -163,7 +164,7 @@ def _conversions_and_touches(
     exclude_events: Sequence[str],
 ) -> tuple[ibis.BooleanValue, ibis.BooleanValue]:
     """Which rows are conversions, and which are touches (rows with a channel that the filters keep)."""
-    is_conv = _rule(t, rule)
+    is_conv = matches_rule(t, rule)
     is_touch = t[channel].notnull() & ~is_conv
     if touch_tables is not None:
         require_columns(t, ["table_name"], "touchpoints")
@@ -614,3 +615,6 @@ def compare_figure(
         ],
     )
     return fig
+
+
+_rule = matches_rule  # the old private name, kept importable

@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from cxlib.attribution import DEFAULT_CONVERSION, _rule
+from cxlib.attribution import DEFAULT_CONVERSION, matches_rule
 from cxlib.engine import Workspace
 from cxlib.journeys.inputs import DAY, as_table, require_columns
 
@@ -141,7 +141,7 @@ def campaign_groups(
     )
     v = t[value].cast("float64") if value in t.columns else ibis.literal(0.0)
     v = ibis.ifelse(v.isnan().fill_null(False), ibis.null("float64"), v).fill_null(0.0)
-    hits = t.filter(_rule(t, rule)).select(_p=t[path], _ts=t.ts, _v=v)
+    hits = t.filter(matches_rule(t, rule)).select(_p=t[path], _ts=t.ts, _v=v)
     j = sends.left_join(hits, "_p")
     dt = j._ts.epoch_seconds() - j.sent_ts.epoch_seconds()
     inside = (dt > 0) & (dt <= int(window_days * DAY))
@@ -321,7 +321,7 @@ def _pre_post(t: ibis.Table, rule: Mapping, value: str, path: str, s0: int, span
     before and after (computed in the engine)."""
     sec = t.ts.epoch_seconds()
     pre, post = (sec >= s0 - span) & (sec < s0), (sec >= s0) & (sec < s0 + span)
-    is_out = _rule(t, rule)
+    is_out = matches_rule(t, rule)
     v = t[value].cast("float64") if value in t.columns else ibis.literal(0.0)
     v = ibis.ifelse(v.isnan().fill_null(False), ibis.null("float64"), v).fill_null(0.0)
     w = t.filter(pre | post).mutate(_pre=pre, _out=is_out, _v=v)
