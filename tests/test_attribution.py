@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -12,6 +10,7 @@ from hypothesis import strategies as st
 
 import cxlib
 from cxlib import attribution as A
+from cxlib.attribution.models import _shapley_enumerated
 
 
 def _paths(rows: list[tuple[str, float, float, float]]) -> pd.DataFrame:
@@ -92,7 +91,8 @@ def test_markov_rejects_bad_input():
         A.markov(TWO, order=0)
 
 
-def test_markov_is_deterministic_and_fast():
+def test_markov_is_deterministic_on_10k_paths():
+    # speed is measured in benchmarks/bench_attribution.py, never asserted here
     rng = np.random.default_rng(3)
     channels = np.array(["web", "app", "email", "store", "paid_search", "paid_social", "display"])
     lengths = rng.integers(1, 8, 10_000)
@@ -102,13 +102,9 @@ def test_markov_is_deterministic_and_fast():
             for k, c, n in zip(lengths, rng.poisson(1.0, 10_000), rng.poisson(2.0, 10_000), strict=True)
         ]
     )
-    A.markov(paths)  # warm-up (imports)
-    t0 = time.perf_counter()
     a = A.markov(paths)
-    elapsed = time.perf_counter() - t0
     pd.testing.assert_frame_equal(a, A.markov(paths))
     pd.testing.assert_frame_equal(A.markov(paths, order=2), A.markov(paths, order=2))
-    assert elapsed < 1.0  # target 0.2 s (benchmarks/bench_attribution.py); loose here, the machine is shared
 
 
 # --- Shapley --------------------------------------------------------------------------------------------------
@@ -127,7 +123,7 @@ def test_shapley_by_hand_and_by_enumeration():
     assert s.removal_effect.isna().all()
     assert _by_channel(s, "conversions") == {"a": 2.0, "b": 2.5, "c": 1.5}
     assert _by_channel(s, "value") == {"a": 20.0, "b": 25.0, "c": 15.0}
-    assert A._shapley_enumerated(SHAP) == pytest.approx({"a": 2.0, "b": 2.5, "c": 1.5})
+    assert _shapley_enumerated(SHAP) == pytest.approx({"a": 2.0, "b": 2.5, "c": 1.5})
 
 
 def test_shapley_with_more_channels_than_a_bit_mask_holds():
@@ -153,7 +149,7 @@ def test_shapley_with_more_channels_than_a_bit_mask_holds():
 def test_shapley_closed_form_equals_enumeration(rows):
     paths = _paths([(" > ".join(p), c, 0.0, 0) for p, c in rows])
     closed = _by_channel(A.shapley(paths), "conversions")
-    assert closed == pytest.approx(A._shapley_enumerated(paths))
+    assert closed == pytest.approx(_shapley_enumerated(paths))
 
 
 # --- heuristics -----------------------------------------------------------------------------------------------

@@ -1,247 +1,22 @@
-"""Attribution: share conversions and revenue among the channels that touched the converting customers.
-
-**Attribution is association, not causal effect.** Every model here splits the conversions that happened
-among the channels seen on the way, by a rule (first touch, last touch, ...) or by how the conversion rate
-of the observed paths changes when a channel is left out (Markov removal effect, Shapley value). None of them
-says what would have happened without a channel: customers who were going to buy anyway also click ads and
-open emails. To measure what a channel or campaign *causes*, run a holdout or a test and use
-:mod:`cxlib.impact`.
-
-**Input: paths.** Every model reads the common interchange format: one row per distinct path, columns
-``path`` (channels in time order joined by ``" > "``, e.g. ``"paid_search > email > web"``),
-``conversions`` (how many journeys along this path ended in a conversion), ``value`` (their revenue) and
-``nulls`` (how many ended without one). :func:`paths_from_touchpoints` builds it from the unified
-``touchpoints`` stream in the engine (DuckDB or Spark) and returns only the aggregated paths.
-
-**Ordering rule.** Within a customer, touchpoints are ordered by ``ts``; ties are broken by ``table_name,
-source, record_key`` when those columns exist (the unified stream has them), then by the channel. Row order
-never changes a path.
-
-**Output.** :func:`markov` and :func:`shapley` return one row per channel with ``channel, removal_effect,
-conversions, value`` (``removal_effect`` is NaN for Shapley); :func:`heuristics` and :func:`compare` return a
-long frame ``model, channel, conversions, value``. Every model's attributed conversions and value add up to
-the input totals.
+"""The attribution models on the path table: Markov removal effect, Shapley value and the rule-based heuristics.
 
 Examples
 --------
 >>> import pandas as pd
->>> from cxlib import attribution
->>> paths = pd.DataFrame({"path": ["search > email", "search", "email"], "conversions": [2, 1, 0],
-...                       "value": [200.0, 50.0, 0.0], "nulls": [1, 3, 2]})
->>> attribution.markov(paths).round(3).to_dict("list")  # doctest: +NORMALIZE_WHITESPACE
-{'channel': ['email', 'search'], 'removal_effect': [0.667, 0.733], 'conversions': [1.429, 1.571],
- 'value': [119.048, 130.952]}
+>>> from cxlib.attribution.models import heuristics
+>>> paths = pd.DataFrame({"path": ["a > b"], "conversions": [1], "value": [10.0], "nulls": [0]})
+>>> heuristics(paths).query("model == 'first_touch'")["conversions"].tolist()
+[1.0, 0.0]
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping, Sequence
-from pathlib import Path
 
-import ibis
 import numpy as np
 import pandas as pd
-import plotly.graph_objects as go
-from ibis import _
 
-from cxlib.engine import Workspace
-from cxlib.journeys.inputs import DAY, TIE_COLUMNS, as_table, require_columns
-
-__all__ = [
-    "DEFAULT_CONVERSION",
-    "HEURISTIC_MODELS",
-    "PATH_COLUMNS",
-    "compare",
-    "compare_figure",
-    "heuristics",
-    "markov",
-    "matches_rule",
-    "paths_from_touchpoints",
-    "shapley",
-]
-
-#: The columns of the path interchange format.
-PATH_COLUMNS: tuple[str, ...] = ("path", "conversions", "value", "nulls")
-#: What counts as a conversion by default: an order that was placed (completed or later returned).
-DEFAULT_CONVERSION: dict[str, list[str]] = {"table_name": ["orders"], "status": ["completed", "returned"]}
-#: The rule-based models of :func:`heuristics`, in presentation order.
-HEURISTIC_MODELS: tuple[str, ...] = ("first_touch", "last_touch", "linear", "time_decay", "position_based")
-_SEP = " > "
-
-
-# --- paths from touchpoints -----------------------------------------------------------------------------------
-
-
-def matches_rule(t: ibis.Table, rule: Mapping[str, Sequence]) -> ibis.BooleanValue:
-    """AND of ``column in values`` over the rule's keys (a missing value never matches)."""
-    cond = ibis.literal(True)
-    for col, values in rule.items():
-        require_columns(t, [col], "touchpoints")
-        vals = [values] if isinstance(values, str) else list(values)
-        cond &= t[col].isin(vals).fill_null(False)
-    return cond
-
-
-def paths_from_touchpoints(
-    touchpoints: pd.DataFrame | ibis.Table | Workspace | str | Path,
-    channel: str = "channel",
-    conversion: Mapping[str, Sequence] | None = None,
-    value: str = "revenue",
-    lookback_days: float = 30,
-    touch_tables: Sequence[str] | None = ("events",),
-    exclude_events: Sequence[str] = ("purchase", "email_holdout"),
-    collapse_repeats: bool = False,
-    no_touch: str | None = "(none)",
-    path: str = "customer_id",
-) -> pd.DataFrame:
-    """Build the path table from a touchpoint stream: ``touchpoints`` → ``path, conversions, value, nulls``.
-
-    For each customer, the touches (rows with a ``channel``) before each conversion, within ``lookback_days``
-    of it, form one converting path worth the conversion's ``value``; each touch counts toward the next
-    conversion only. The touches after a customer's last conversion (the non-converting tail), within
-    ``lookback_days`` of the tail's last touch, form one null path. The per-customer work runs in the engine;
-    only the aggregated paths (one row per distinct path, sorted by ``path``) come back.
-
-    Parameters
-    ----------
-    touchpoints : DataFrame, Ibis table, Workspace or workspace folder
-        At least ``customer_id`` (``path``), ``ts``, ``channel`` and the columns the rules read.
-    channel : str
-        The column naming the channel of a touch.
-    conversion : dict, optional
-        Which rows are conversions: ``{column: [values]}``, all conditions must hold
-        (default :data:`DEFAULT_CONVERSION`: orders placed, completed or returned).
-    value : str
-        The conversion's value column (the unified stream's ``revenue``: a completed order's amount, 0 for
-        a returned one). Missing values count as 0.
-    lookback_days : float
-        How far before a conversion a touch may be to count toward it.
-    touch_tables : sequence of str or None
-        Only rows of these ``table_name`` values are touches (default: web, app, email, store and ad events;
-        ``None``: every row with a channel, service tickets and surveys included).
-    exclude_events : sequence of str
-        Events that are never touches: the analytics ``purchase`` event duplicates the order itself, and
-        ``email_holdout`` marks an email that was *not* sent.
-    collapse_repeats : bool
-        Merge consecutive touches of the same channel (``"web > web > email"`` → ``"web > email"``).
-    no_touch : str or None
-        The path of a conversion with no touch inside the lookback (``None``: leave such conversions out).
-    path : str
-        The column identifying a customer.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> tp = pd.DataFrame({
-    ...     "customer_id": ["a", "a", "a", "a", "b"],
-    ...     "ts": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-05", "2024-01-01"]),
-    ...     "table_name": ["events", "events", "orders", "events", "events"],
-    ...     "channel": ["paid_search", "email", "web", "web", "display"],
-    ...     "event": ["ad_click", "email_open", "order", "page_view", "ad_click"],
-    ...     "status": [None, None, "completed", None, None],
-    ...     "revenue": [None, None, 80.0, None, None],
-    ... })
-    >>> paths_from_touchpoints(tp).to_dict("records")  # doctest: +NORMALIZE_WHITESPACE
-    [{'path': 'display', 'conversions': 0, 'value': 0.0, 'nulls': 1},
-     {'path': 'paid_search > email', 'conversions': 1, 'value': 80.0, 'nulls': 0},
-     {'path': 'web', 'conversions': 0, 'value': 0.0, 'nulls': 1}]
-    """
-    t = as_table(touchpoints)
-    require_columns(t, [path, "ts", channel], "touchpoints")
-    rule = dict(DEFAULT_CONVERSION if conversion is None else conversion)
-    is_conv, is_touch = _conversions_and_touches(t, rule, channel, touch_tables, exclude_events)
-    convs, touches, order = _numbered(t, is_conv, is_touch, channel, value, path)
-    segs = _segments(touches, convs, order, lookback_days, collapse_repeats)
-    return _path_table(convs, segs, no_touch)
-
-
-def _conversions_and_touches(
-    t: ibis.Table,
-    rule: Mapping[str, Sequence],
-    channel: str,
-    touch_tables: Sequence[str] | None,
-    exclude_events: Sequence[str],
-) -> tuple[ibis.BooleanValue, ibis.BooleanValue]:
-    """Which rows are conversions, and which are touches (rows with a channel that the filters keep)."""
-    is_conv = matches_rule(t, rule)
-    is_touch = t[channel].notnull() & ~is_conv
-    if touch_tables is not None:
-        require_columns(t, ["table_name"], "touchpoints")
-        is_touch &= t.table_name.isin(list(touch_tables)).fill_null(False)
-    if exclude_events:
-        require_columns(t, ["event"], "touchpoints")
-        is_touch &= ~t.event.isin(list(exclude_events)).fill_null(False)
-    return is_conv, is_touch
-
-
-def _numbered(
-    t: ibis.Table, is_conv: ibis.BooleanValue, is_touch: ibis.BooleanValue, channel: str, value: str, path: str
-) -> tuple[ibis.Table, ibis.Table, list[str]]:
-    """Conversions (``_p, _k, _csec, _val``) and touches (``_p, _k, _sec, _ch, _o*``), each numbered with
-    ``_k``: how many conversions came strictly before it (the conversion a touch counts toward); and the
-    touches' order columns."""
-    if value in t.columns:
-        v = t[value].cast("float64")
-        v = ibis.ifelse(v.isnan().fill_null(False), ibis.null("float64"), v).fill_null(0.0)
-    else:
-        v = ibis.literal(0.0)
-    ties = [t[c] for c in TIE_COLUMNS if c in t.columns] + [t[channel]]
-    t = t.filter(is_conv | is_touch).mutate(_conv=is_conv.cast("int64"), _val=ibis.ifelse(is_conv, v, 0.0))
-    t = t.mutate(_sec=t.ts.epoch_seconds(), _ch=t[channel].cast("string"))
-    w = ibis.cumulative_window(group_by=t[path], order_by=[t.ts, *[t[c.get_name()] for c in ties]])
-    t = t.mutate(_k=t._conv.sum().over(w) - t._conv)
-    convs = t.filter(t._conv == 1).select(_p=t[path], _k=t._k, _csec=t._sec, _val=t._val)
-    touches = t.filter(t._conv == 0).select(
-        _p=t[path], _k=t._k, _sec=t._sec, _ch=t._ch, **{f"_o{i}": c for i, c in enumerate(ties)}
-    )
-    return convs, touches, ["_sec", *[f"_o{i}" for i in range(len(ties))]]
-
-
-def _segments(
-    touches: ibis.Table, convs: ibis.Table, order: list[str], lookback_days: float, collapse_repeats: bool
-) -> ibis.Table:
-    """One row per customer and segment ``_k``: ``_path``, its touches within the lookback, in order."""
-    seg = ibis.window(group_by=[touches._p, touches._k])
-    touches = touches.mutate(_last=touches._sec.max().over(seg))
-    j = touches.left_join(convs, ["_p", "_k"])
-    j = j.select("_p", "_k", "_sec", "_ch", *order[1:], _anchor=j._csec.fill_null(j._last))
-    j = j.filter(j._anchor - j._sec <= int(lookback_days * DAY))
-    ws = ibis.window(group_by=[j._p, j._k], order_by=[j[c] for c in order])
-    if collapse_repeats:
-        j = j.mutate(_prev=j._ch.lag().over(ws))
-        j = j.filter(j._prev.isnull() | (j._prev != j._ch)).drop("_prev")
-        ws = ibis.window(group_by=[j._p, j._k], order_by=[j[c] for c in order])
-    j = j.mutate(_step=ibis.row_number().over(ws))
-    # an ordered string aggregate is not portable (Spark's collect_list has no order): collect (step, channel)
-    # structs, sort them by step, keep the channels
-    steps = ibis.struct({"s": j._step, "c": j._ch}).collect()
-    segs = j.group_by(["_p", "_k"]).aggregate(_steps=steps)
-    return segs.select("_p", "_k", _path=segs._steps.sort().map(lambda x: x.c).join(_SEP))
-
-
-def _path_table(convs: ibis.Table, segs: ibis.Table, no_touch: str | None) -> pd.DataFrame:
-    """Converting paths and null paths (the tails after the last conversion), one row per distinct path."""
-    conv_paths = convs.left_join(segs, ["_p", "_k"]).select(
-        _path=_._path if no_touch is None else _._path.fill_null(no_touch),
-        conversions=ibis.literal(1, "int64"),
-        value=_._val,
-        nulls=ibis.literal(0, "int64"),
-    )
-    conv_paths = conv_paths.filter(conv_paths._path.notnull())
-    tails = segs.anti_join(convs, ["_p", "_k"]).select(
-        "_path", conversions=ibis.literal(0, "int64"), value=ibis.literal(0.0), nulls=ibis.literal(1, "int64")
-    )
-    both = conv_paths.union(tails, distinct=False)
-    out = both.group_by("_path").aggregate(
-        conversions=both.conversions.sum(), value=both.value.sum(), nulls=both.nulls.sum()
-    )
-    df = out.to_pandas().rename(columns={"_path": "path"})
-    df["path"] = df["path"].astype(str)
-    df = df.astype({"conversions": "int64", "nulls": "int64", "value": "float64"})
-    df["value"] = df["value"].round(6)  # engines sum floats in different orders
-    return df.sort_values("path", ignore_index=True)[list(PATH_COLUMNS)]
-
+from cxlib.attribution.paths import HEURISTIC_MODELS, PATH_COLUMNS, PATH_SEP
 
 # --- parsing the path table -----------------------------------------------------------------------------------
 
@@ -317,7 +92,7 @@ def _absorb(Q, r: np.ndarray, start: np.ndarray, keep: np.ndarray | None = None)
     return float(start @ x)
 
 
-def markov(paths: pd.DataFrame, order: int = 1, sep: str = _SEP) -> pd.DataFrame:
+def markov(paths: pd.DataFrame, order: int = 1, sep: str = PATH_SEP) -> pd.DataFrame:
     """Markov-chain attribution by exact removal effect: ``paths`` → ``channel, removal_effect, conversions, value``.
 
     The paths define an absorbing Markov chain: a ``start`` state, one transient state per channel (per
@@ -430,7 +205,7 @@ def _chain(p: pd.DataFrame, row: np.ndarray, pos: np.ndarray, state: np.ndarray,
 # --- Shapley --------------------------------------------------------------------------------------------------
 
 
-def shapley(paths: pd.DataFrame, sep: str = _SEP) -> pd.DataFrame:
+def shapley(paths: pd.DataFrame, sep: str = PATH_SEP) -> pd.DataFrame:
     """Shapley-value attribution over channel sets: ``paths`` → ``channel, removal_effect (NaN), conversions, value``.
 
     The coalition game of the "simplified" Shapley method for paths (Zhao et al., 2018): the value of a set
@@ -475,7 +250,7 @@ def shapley(paths: pd.DataFrame, sep: str = _SEP) -> pd.DataFrame:
     return out
 
 
-def _shapley_enumerated(paths: pd.DataFrame, col: str = "conversions", sep: str = _SEP) -> dict[str, float]:
+def _shapley_enumerated(paths: pd.DataFrame, col: str = "conversions", sep: str = PATH_SEP) -> dict[str, float]:
     """Shapley values by full enumeration of the coalitions (2^n): the slow reference the tests compare with."""
     from math import factorial
 
@@ -504,7 +279,7 @@ def _shapley_enumerated(paths: pd.DataFrame, col: str = "conversions", sep: str 
 # --- heuristics -----------------------------------------------------------------------------------------------
 
 
-def heuristics(paths: pd.DataFrame, half_life: float = 2.0, sep: str = _SEP) -> pd.DataFrame:
+def heuristics(paths: pd.DataFrame, half_life: float = 2.0, sep: str = PATH_SEP) -> pd.DataFrame:
     """Rule-based attribution: ``paths`` → ``model, channel, conversions, value`` (long, one block per model).
 
     Each converting path's conversions and value are split among its touches (repeats count):
@@ -555,7 +330,7 @@ def heuristics(paths: pd.DataFrame, half_life: float = 2.0, sep: str = _SEP) -> 
 # --- comparison -----------------------------------------------------------------------------------------------
 
 
-def compare(paths: pd.DataFrame, order: int = 1, half_life: float = 2.0, sep: str = _SEP) -> pd.DataFrame:
+def compare(paths: pd.DataFrame, order: int = 1, half_life: float = 2.0, sep: str = PATH_SEP) -> pd.DataFrame:
     """Every model side by side: ``paths`` → ``model, channel, removal_effect, conversions, value`` (long).
 
     Models: ``markov`` (order ``order``), ``shapley`` and the :data:`HEURISTIC_MODELS`. They agree on the
@@ -576,45 +351,3 @@ def compare(paths: pd.DataFrame, order: int = 1, half_life: float = 2.0, sep: st
     hs = heuristics(paths, half_life=half_life, sep=sep).assign(removal_effect=np.nan)
     cols = ["model", "channel", "removal_effect", "conversions", "value"]
     return pd.concat([mk[cols], sh[cols], hs[cols]], ignore_index=True)
-
-
-def compare_figure(
-    comparison: pd.DataFrame, y: str = "value", title: str = "Attributed value by channel and model"
-) -> go.Figure:
-    """A grouped bar chart of :func:`compare`: one bar per model for each channel (``y``: value or conversions).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> paths = pd.DataFrame({"path": ["a > b"], "conversions": [1], "value": [10.0], "nulls": [0]})
-    >>> fig = compare_figure(compare(paths))
-    >>> [t.name for t in fig.data][:3]
-    ['markov', 'shapley', 'first_touch']
-    """
-    if y not in ("value", "conversions"):
-        raise ValueError(f"y must be 'value' or 'conversions', not {y!r}")
-    fig = go.Figure()
-    for model, block in comparison.groupby("model", sort=False):
-        fig.add_trace(go.Bar(x=block["channel"], y=block[y], name=str(model)))
-    fig.update_layout(
-        barmode="group",
-        title=title,
-        xaxis_title="channel",
-        yaxis_title=f"attributed {y}",
-        legend_title="model",
-        annotations=[
-            dict(
-                text="Attribution is association, not causal effect.",
-                xref="paper",
-                yref="paper",
-                x=0,
-                y=1.06,
-                showarrow=False,
-                font=dict(size=11),
-            )
-        ],
-    )
-    return fig
-
-
-_rule = matches_rule  # the old private name, kept importable

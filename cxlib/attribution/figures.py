@@ -1,0 +1,46 @@
+"""Figures of the attribution models."""
+
+from __future__ import annotations
+
+import pandas as pd
+import plotly.graph_objects as go
+
+
+def compare_figure(
+    comparison: pd.DataFrame, y: str = "value", title: str = "Attributed value by channel and model"
+) -> go.Figure:
+    """A grouped bar chart of :func:`compare`: one bar per model for each channel (``y``: value or conversions).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cxlib.attribution import compare
+    >>> paths = pd.DataFrame({"path": ["a > b"], "conversions": [1], "value": [10.0], "nulls": [0]})
+    >>> fig = compare_figure(compare(paths))
+    >>> [t.name for t in fig.data][:3]
+    ['markov', 'shapley', 'first_touch']
+    """
+    if y not in ("value", "conversions"):
+        raise ValueError(f"y must be 'value' or 'conversions', not {y!r}")
+    fig = go.Figure()
+    for model, block in comparison.groupby("model", sort=False):
+        fig.add_trace(go.Bar(x=block["channel"], y=block[y], name=str(model)))
+    fig.update_layout(
+        barmode="group",
+        title=title,
+        xaxis_title="channel",
+        yaxis_title=f"attributed {y}",
+        legend_title="model",
+        annotations=[
+            dict(
+                text="Attribution is association, not causal effect.",
+                xref="paper",
+                yref="paper",
+                x=0,
+                y=1.06,
+                showarrow=False,
+                font=dict(size=11),
+            )
+        ],
+    )
+    return fig

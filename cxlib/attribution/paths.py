@@ -1,0 +1,202 @@
+"""The path interchange format built from the unified touchpoints, in the engine (DuckDB or Spark).
+
+Examples
+--------
+>>> from cxlib.attribution.paths import PATH_COLUMNS
+>>> PATH_COLUMNS
+('path', 'conversions', 'value', 'nulls')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import ibis
+import pandas as pd
+from ibis import _
+
+from cxlib.engine import Workspace
+from cxlib.journeys.inputs import DAY, TIE_COLUMNS, as_table, require_columns
+
+#: The columns of the path interchange format.
+PATH_COLUMNS: tuple[str, ...] = ("path", "conversions", "value", "nulls")
+#: What counts as a conversion by default: an order that was placed (completed or later returned).
+DEFAULT_CONVERSION: dict[str, list[str]] = {"table_name": ["orders"], "status": ["completed", "returned"]}
+#: The rule-based models of :func:`heuristics`, in presentation order.
+HEURISTIC_MODELS: tuple[str, ...] = ("first_touch", "last_touch", "linear", "time_decay", "position_based")
+#: What joins the channels of a path.
+PATH_SEP = " > "
+
+
+# --- paths from touchpoints -----------------------------------------------------------------------------------
+
+
+def matches_rule(t: ibis.Table, rule: Mapping[str, Sequence]) -> ibis.BooleanValue:
+    """AND of ``column in values`` over the rule's keys (a missing value never matches)."""
+    cond = ibis.literal(True)
+    for col, values in rule.items():
+        require_columns(t, [col], "touchpoints")
+        vals = [values] if isinstance(values, str) else list(values)
+        cond &= t[col].isin(vals).fill_null(False)
+    return cond
+
+
+def paths_from_touchpoints(
+    touchpoints: pd.DataFrame | ibis.Table | Workspace | str | Path,
+    channel: str = "channel",
+    conversion: Mapping[str, Sequence] | None = None,
+    value: str = "revenue",
+    lookback_days: float = 30,
+    touch_tables: Sequence[str] | None = ("events",),
+    exclude_events: Sequence[str] = ("purchase", "email_holdout"),
+    collapse_repeats: bool = False,
+    no_touch: str | None = "(none)",
+    path: str = "customer_id",
+) -> pd.DataFrame:
+    """Build the path table from a touchpoint stream: ``touchpoints`` → ``path, conversions, value, nulls``.
+
+    For each customer, the touches (rows with a ``channel``) before each conversion, within ``lookback_days``
+    of it, form one converting path worth the conversion's ``value``; each touch counts toward the next
+    conversion only. The touches after a customer's last conversion (the non-converting tail), within
+    ``lookback_days`` of the tail's last touch, form one null path. The per-customer work runs in the engine;
+    only the aggregated paths (one row per distinct path, sorted by ``path``) come back.
+
+    Parameters
+    ----------
+    touchpoints : DataFrame, Ibis table, Workspace or workspace folder
+        At least ``customer_id`` (``path``), ``ts``, ``channel`` and the columns the rules read.
+    channel : str
+        The column naming the channel of a touch.
+    conversion : dict, optional
+        Which rows are conversions: ``{column: [values]}``, all conditions must hold
+        (default :data:`DEFAULT_CONVERSION`: orders placed, completed or returned).
+    value : str
+        The conversion's value column (the unified stream's ``revenue``: a completed order's amount, 0 for
+        a returned one). Missing values count as 0.
+    lookback_days : float
+        How far before a conversion a touch may be to count toward it.
+    touch_tables : sequence of str or None
+        Only rows of these ``table_name`` values are touches (default: web, app, email, store and ad events;
+        ``None``: every row with a channel, service tickets and surveys included).
+    exclude_events : sequence of str
+        Events that are never touches: the analytics ``purchase`` event duplicates the order itself, and
+        ``email_holdout`` marks an email that was *not* sent.
+    collapse_repeats : bool
+        Merge consecutive touches of the same channel (``"web > web > email"`` → ``"web > email"``).
+    no_touch : str or None
+        The path of a conversion with no touch inside the lookback (``None``: leave such conversions out).
+    path : str
+        The column identifying a customer.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tp = pd.DataFrame({
+    ...     "customer_id": ["a", "a", "a", "a", "b"],
+    ...     "ts": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-05", "2024-01-01"]),
+    ...     "table_name": ["events", "events", "orders", "events", "events"],
+    ...     "channel": ["paid_search", "email", "web", "web", "display"],
+    ...     "event": ["ad_click", "email_open", "order", "page_view", "ad_click"],
+    ...     "status": [None, None, "completed", None, None],
+    ...     "revenue": [None, None, 80.0, None, None],
+    ... })
+    >>> paths_from_touchpoints(tp).to_dict("records")  # doctest: +NORMALIZE_WHITESPACE
+    [{'path': 'display', 'conversions': 0, 'value': 0.0, 'nulls': 1},
+     {'path': 'paid_search > email', 'conversions': 1, 'value': 80.0, 'nulls': 0},
+     {'path': 'web', 'conversions': 0, 'value': 0.0, 'nulls': 1}]
+    """
+    t = as_table(touchpoints)
+    require_columns(t, [path, "ts", channel], "touchpoints")
+    rule = dict(DEFAULT_CONVERSION if conversion is None else conversion)
+    is_conv, is_touch = _conversions_and_touches(t, rule, channel, touch_tables, exclude_events)
+    convs, touches, order = _numbered(t, is_conv, is_touch, channel, value, path)
+    segs = _segments(touches, convs, order, lookback_days, collapse_repeats)
+    return _path_table(convs, segs, no_touch)
+
+
+def _conversions_and_touches(
+    t: ibis.Table,
+    rule: Mapping[str, Sequence],
+    channel: str,
+    touch_tables: Sequence[str] | None,
+    exclude_events: Sequence[str],
+) -> tuple[ibis.BooleanValue, ibis.BooleanValue]:
+    """Which rows are conversions, and which are touches (rows with a channel that the filters keep)."""
+    is_conv = matches_rule(t, rule)
+    is_touch = t[channel].notnull() & ~is_conv
+    if touch_tables is not None:
+        require_columns(t, ["table_name"], "touchpoints")
+        is_touch &= t.table_name.isin(list(touch_tables)).fill_null(False)
+    if exclude_events:
+        require_columns(t, ["event"], "touchpoints")
+        is_touch &= ~t.event.isin(list(exclude_events)).fill_null(False)
+    return is_conv, is_touch
+
+
+def _numbered(
+    t: ibis.Table, is_conv: ibis.BooleanValue, is_touch: ibis.BooleanValue, channel: str, value: str, path: str
+) -> tuple[ibis.Table, ibis.Table, list[str]]:
+    """Conversions (``_p, _k, _csec, _val``) and touches (``_p, _k, _sec, _ch, _o*``), each numbered with
+    ``_k``: how many conversions came strictly before it (the conversion a touch counts toward); and the
+    touches' order columns."""
+    if value in t.columns:
+        v = t[value].cast("float64")
+        v = ibis.ifelse(v.isnan().fill_null(False), ibis.null("float64"), v).fill_null(0.0)
+    else:
+        v = ibis.literal(0.0)
+    ties = [t[c] for c in TIE_COLUMNS if c in t.columns] + [t[channel]]
+    t = t.filter(is_conv | is_touch).mutate(_conv=is_conv.cast("int64"), _val=ibis.ifelse(is_conv, v, 0.0))
+    t = t.mutate(_sec=t.ts.epoch_seconds(), _ch=t[channel].cast("string"))
+    w = ibis.cumulative_window(group_by=t[path], order_by=[t.ts, *[t[c.get_name()] for c in ties]])
+    t = t.mutate(_k=t._conv.sum().over(w) - t._conv)
+    convs = t.filter(t._conv == 1).select(_p=t[path], _k=t._k, _csec=t._sec, _val=t._val)
+    touches = t.filter(t._conv == 0).select(
+        _p=t[path], _k=t._k, _sec=t._sec, _ch=t._ch, **{f"_o{i}": c for i, c in enumerate(ties)}
+    )
+    return convs, touches, ["_sec", *[f"_o{i}" for i in range(len(ties))]]
+
+
+def _segments(
+    touches: ibis.Table, convs: ibis.Table, order: list[str], lookback_days: float, collapse_repeats: bool
+) -> ibis.Table:
+    """One row per customer and segment ``_k``: ``_path``, its touches within the lookback, in order."""
+    seg = ibis.window(group_by=[touches._p, touches._k])
+    touches = touches.mutate(_last=touches._sec.max().over(seg))
+    j = touches.left_join(convs, ["_p", "_k"])
+    j = j.select("_p", "_k", "_sec", "_ch", *order[1:], _anchor=j._csec.fill_null(j._last))
+    j = j.filter(j._anchor - j._sec <= int(lookback_days * DAY))
+    ws = ibis.window(group_by=[j._p, j._k], order_by=[j[c] for c in order])
+    if collapse_repeats:
+        j = j.mutate(_prev=j._ch.lag().over(ws))
+        j = j.filter(j._prev.isnull() | (j._prev != j._ch)).drop("_prev")
+        ws = ibis.window(group_by=[j._p, j._k], order_by=[j[c] for c in order])
+    j = j.mutate(_step=ibis.row_number().over(ws))
+    # an ordered string aggregate is not portable (Spark's collect_list has no order): collect (step, channel)
+    # structs, sort them by step, keep the channels
+    steps = ibis.struct({"s": j._step, "c": j._ch}).collect()
+    segs = j.group_by(["_p", "_k"]).aggregate(_steps=steps)
+    return segs.select("_p", "_k", _path=segs._steps.sort().map(lambda x: x.c).join(PATH_SEP))
+
+
+def _path_table(convs: ibis.Table, segs: ibis.Table, no_touch: str | None) -> pd.DataFrame:
+    """Converting paths and null paths (the tails after the last conversion), one row per distinct path."""
+    conv_paths = convs.left_join(segs, ["_p", "_k"]).select(
+        _path=_._path if no_touch is None else _._path.fill_null(no_touch),
+        conversions=ibis.literal(1, "int64"),
+        value=_._val,
+        nulls=ibis.literal(0, "int64"),
+    )
+    conv_paths = conv_paths.filter(conv_paths._path.notnull())
+    tails = segs.anti_join(convs, ["_p", "_k"]).select(
+        "_path", conversions=ibis.literal(0, "int64"), value=ibis.literal(0.0), nulls=ibis.literal(1, "int64")
+    )
+    both = conv_paths.union(tails, distinct=False)
+    out = both.group_by("_path").aggregate(
+        conversions=both.conversions.sum(), value=both.value.sum(), nulls=both.nulls.sum()
+    )
+    df = out.to_pandas().rename(columns={"_path": "path"})
+    df["path"] = df["path"].astype(str)
+    df = df.astype({"conversions": "int64", "nulls": "int64", "value": "float64"})
+    df["value"] = df["value"].round(6)  # engines sum floats in different orders
+    return df.sort_values("path", ignore_index=True)[list(PATH_COLUMNS)]
