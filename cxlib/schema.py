@@ -253,6 +253,14 @@ TABLES: dict[str, Table] = {
                     "59.90",
                     "nonnegative",
                 ),
+                _c(
+                    "sequence",
+                    "int",
+                    False,
+                    "Order of the events that share a timestamp (GA4: `batch_event_index`, else "
+                    "`event_bundle_sequence_id`); lower first. Without it, ties are broken by the key.",
+                    "3",
+                ),
             ),
         ),
         Table(

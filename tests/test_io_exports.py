@@ -451,3 +451,25 @@ def test_ga4_without_files_is_named(tmp_path):
     write(tmp_path, "sources.yml", GA4_YML)
     with pytest.raises(DataError, match="no GA4 export file matches"):
         io.validate(tmp_path)
+
+
+def test_ga4_events_in_one_microsecond_follow_batch_event_index(tmp_path):
+    """Three events of one page load share a microsecond; the export's batch_event_index orders them through
+    the load, the unified stream and the journeys (the invented event_id would order them otherwise)."""
+    from cxlib import journeys, unify
+
+    rows = [
+        _ga4(T0, "page_view", "p9", new=True, index=2),
+        _ga4(T0, "session_start", "p9", new=True, index=0),
+        _ga4(T0, "first_visit", "p9", new=True, index=1),
+        _ga4(T0 + 4_000_000, "view_item", "p9", new=True, index=0, items=["sku1"]),
+    ]
+    _export(tmp_path, "events_20240301", rows, fmt="ndjson")
+    write(tmp_path, "sources.yml", GA4_YML.replace(".parquet", ".ndjson"))
+    assert conserved(io.load(tmp_path))
+    assert sorted(loaded(tmp_path, "events")["sequence"].tolist()) == [0, 0, 1, 2]
+    unify.unify(tmp_path)
+    tr = journeys.transitions(tmp_path)
+    pairs = set(map(tuple, tr[["source", "target"]].values.tolist()))
+    assert {("session_start", "first_visit"), ("first_visit", "page_view"), ("page_view", "product_view")} <= pairs
+    assert not {("page_view", "session_start"), ("first_visit", "session_start")} & pairs

@@ -13,9 +13,9 @@ open emails. To measure what a channel or campaign *causes*, run a holdout or a 
 ``nulls`` (how many ended without one). :func:`paths_from_touchpoints` builds it from the unified
 ``touchpoints`` stream in the engine (DuckDB or Spark) and returns only the aggregated paths.
 
-**Ordering rule.** Within a customer, touchpoints are ordered by ``ts``; ties are broken by ``table_name,
-source, record_key`` when those columns exist (the unified stream has them), then by the channel. Row order
-never changes a path.
+**Ordering rule.** Within a customer, touchpoints are ordered by ``ts``; ties are broken by ``sequence``,
+``table_name, source, record_key`` when those columns exist (the unified stream has them), then by the channel. Row
+order never changes a path.
 
 **Output.** :func:`markov` and :func:`shapley` return one row per channel with ``channel, removal_effect,
 conversions, value`` (``removal_effect`` is NaN for Shapley); :func:`heuristics` and :func:`compare` return a

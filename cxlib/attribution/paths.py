@@ -17,7 +17,7 @@ import pandas as pd
 from ibis import _
 
 from cxlib.engine import Workspace
-from cxlib.journeys.inputs import DAY, TIE_COLUMNS, as_table, require_columns
+from cxlib.journeys.inputs import DAY, TIE_COLUMNS, as_table, require_columns, ties
 
 #: The columns of the path interchange format.
 PATH_COLUMNS: tuple[str, ...] = ("path", "conversions", "value", "nulls")
@@ -145,16 +145,17 @@ def _numbered(
         v = ibis.ifelse(v.isnan().fill_null(False), ibis.null("float64"), v).fill_null(0.0)
     else:
         v = ibis.literal(0.0)
-    ties = [t[c] for c in TIE_COLUMNS if c in t.columns] + [t[channel]]
     t = t.filter(is_conv | is_touch).mutate(_conv=is_conv.cast("int64"), _val=ibis.ifelse(is_conv, v, 0.0))
     t = t.mutate(_sec=t.ts.epoch_seconds(), _ch=t[channel].cast("string"))
-    w = ibis.cumulative_window(group_by=t[path], order_by=[t.ts, *[t[c.get_name()] for c in ties]])
+    keys = ties(t, channel)
+    ties_ = keys + ([t[channel]] if any(c in t.columns for c in TIE_COLUMNS) else [])
+    w = ibis.cumulative_window(group_by=t[path], order_by=[t.ts, *ties_])
     t = t.mutate(_k=t._conv.sum().over(w) - t._conv)
     convs = t.filter(t._conv == 1).select(_p=t[path], _k=t._k, _csec=t._sec, _val=t._val)
     touches = t.filter(t._conv == 0).select(
-        _p=t[path], _k=t._k, _sec=t._sec, _ch=t._ch, **{f"_o{i}": c for i, c in enumerate(ties)}
+        _p=t[path], _k=t._k, _sec=t._sec, _ch=t._ch, **{f"_o{i}": c for i, c in enumerate(ties_)}
     )
-    return convs, touches, ["_sec", *[f"_o{i}" for i in range(len(ties))]]
+    return convs, touches, ["_sec", *[f"_o{i}" for i in range(len(ties_))]]
 
 
 def _segments(

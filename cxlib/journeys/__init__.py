@@ -13,9 +13,10 @@ Every function takes the ``touchpoints`` stream (or any event frame with the nam
 DataFrame or an Ibis table, runs the event-scale work in the engine (DuckDB by default, Spark tested) and
 returns small pandas frames or plotly figures.
 
-**Ordering rule.** Within a path (a customer), events are ordered by ``ts`` and ties are broken by
-``table_name, source, record_key`` when those columns exist (the unified stream has them), otherwise by the
-``on`` column's value. The order never depends on the input's row order, so every count is reproducible.
+**Ordering rule.** Within a path (a customer), events are ordered by ``ts`` and ties are broken by ``sequence``
+(where the source records one), then ``table_name, source, record_key`` when those columns exist (the unified
+stream has them), otherwise by the ``on`` column's value. The order never depends on the input's row order, so
+every count is reproducible.
 
 **Stages.** A :class:`StageMap` (a documented dict, editable as YAML) says how touchpoints map to stages:
 

@@ -213,7 +213,7 @@ def diagnose_returns(
     orders = orders.mutate(
         _osec=orders.ts.epoch_seconds(),
         _rid=ibis.row_number().over(
-            ibis.window(order_by=[orders.customer_id, orders.ts, *[orders[c] for c in ties(orders, "event")]])
+            ibis.window(order_by=[orders.customer_id, orders.ts, *ties(orders, "event")])
         ),
     )
     near = (

@@ -33,30 +33,39 @@ def _funnel_events(t: ibis.Table, steps: Sequence[str], on: str, path: str) -> i
     """The funnel's own events (``_p, _on, _step, _sec, _next``: what followed each), in one pass, cached."""
     t = ordered(t, path, on).mutate(_on=_[on].cast("string"))
     w = ibis.window(group_by=t[path], order_by=t._step)
-    t = t.select(_p=t[path], _on=t._on, _step=t._step, _sec=t._sec, _next=t._on.lead().over(w))
+    t = t.select(_p=t[path], _on=t._on, _step=t._step, _sec=t._sec, _ts=t.ts, _next=t._on.lead().over(w))
     return t.filter(t._on.isin(list(steps))).cache()
 
 
 def _reached(t: ibis.Table, steps: Sequence[str], total: float | None, per: float | None) -> list[ibis.Table]:
     """Per step, the paths that reached it: ``_p, _s0`` and the step's position ``_k0``/``_kp`` (and ``_dt``,
-    days from the previous step, after the first)."""
+    days from the previous step, after the first).
+
+    A step is reached by a later event, or by one at the very same moment as the previous step's (in either
+    order: simultaneous events, as Amplitude counts them), unless its name came earlier in the funnel (then
+    only a later event counts, so that no event is counted twice).
+    """
     first = t.filter(t._on == steps[0]).group_by("_p").aggregate(_k0=_._step.min())
-    first = first.join(t, [first._p == t._p, first._k0 == t._step]).select("_p", "_k0", _s0=_._sec).cache()
-    reached = [first]
-    cur = first.mutate(_kp=first._k0, _sp=first._s0)
-    for name in steps[1:]:
+    first = first.join(t, [first._p == t._p, first._k0 == t._step]).select("_p", "_k0", _s0=_._sec, _t0=_._ts)
+    first = first.cache()
+    reached = [first.drop("_t0")]
+    cur = first.select("_p", "_s0", _kp=first._k0, _sp=first._s0, _tp=first._t0)
+    for i, name in enumerate(steps[1:], start=1):
         cand = t.filter(t._on == name).join(cur, "_p")
         cond = cand._step > cand._kp
+        if name not in steps[:i]:
+            cond |= (cand._ts == cand._tp) & (cand._step != cand._kp)
         if total is not None:
             cond &= cand._sec - cand._s0 <= total * DAY
         if per is not None:
             cond &= cand._sec - cand._sp <= per * DAY
         nxt = cand.filter(cond).group_by(["_p", "_s0"]).aggregate(_kp=_._step.min())
-        look = t.select(_p2="_p", _kp2="_step", _sp="_sec")
-        nxt = nxt.join(look, [nxt._p == look._p2, nxt._kp == look._kp2]).select("_p", "_s0", "_kp", "_sp")
+        look = t.select(_p2="_p", _kp2="_step", _sp="_sec", _tp="_ts")
+        nxt = nxt.join(look, [nxt._p == look._p2, nxt._kp == look._kp2]).select("_p", "_s0", "_kp", "_sp", "_tp")
         prev = cur.select("_p", _prev_sp="_sp")
-        reached.append(nxt.join(prev, "_p").mutate(_dt=(_._sp - _._prev_sp) / DAY).cache())
-        cur = reached[-1].select("_p", "_s0", "_kp", "_sp")
+        step = nxt.join(prev, "_p").mutate(_dt=(_._sp - _._prev_sp) / DAY).cache()
+        reached.append(step.drop("_tp"))
+        cur = step.select("_p", "_s0", "_kp", "_sp", "_tp")
     return reached
 
 
@@ -117,8 +126,10 @@ def funnel(
     """An ordered funnel: how many paths reach each step, in order, within the conversion windows.
 
     A path enters at its first ``steps[0]`` event; it reaches step i+1 at the first ``steps[i+1]`` event
-    after the event that reached step i (by the ordering rule), no later than ``within`` after entering and
-    ``step_within`` after the previous step (timedeltas, strings like ``"30D"``, or days).
+    after the event that reached step i (by the ordering rule) or at the same moment as it (simultaneous
+    events count in either order, so a count never depends on how ties are keyed; a step whose name came
+    earlier in the funnel needs a later event), no later than ``within`` after entering and ``step_within``
+    after the previous step (timedeltas, strings like ``"30D"``, or days).
 
     Returns one row per step: ``step, name, customers, conversion_from_previous, conversion_from_start,
     median_days_from_previous, p90_days_from_previous, dropped, dropped_to`` (where the paths that stopped

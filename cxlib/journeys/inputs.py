@@ -27,7 +27,10 @@ from cxlib.schema import DataError
 __all__ = ["as_table", "require_columns"]
 
 DAY = 86_400
+#: The key columns that break ties in ``ts`` after ``sequence`` (the ordering rule).
 TIE_COLUMNS = ("table_name", "source", "record_key")
+#: The column that orders events sharing a timestamp, when the source records it (GA4 does).
+SEQUENCE = "sequence"
 _TEXT_COLUMNS = ("customer_id", "event", "channel", "stage", "campaign")
 
 
@@ -93,15 +96,29 @@ def require_columns(t: ibis.Table, columns: Sequence[str], what: str = "events")
         )
 
 
-def ties(t: ibis.Table, on: str) -> list[str]:
-    """The columns that break ties in ``ts`` (the ordering rule): ``table_name, source, record_key``, else ``on``."""
-    present = [c for c in TIE_COLUMNS if c in t.columns]
-    return present if present else [on]
+def ties(t: ibis.Table, on: str) -> list[ibis.Value]:
+    """What breaks ties in ``ts`` (the ordering rule), as sort keys.
+
+    First ``sequence`` where the source records one (rows that have it before rows that do not, then lower
+    first: a null sorts the same on every engine), then ``table_name, source, record_key``; without those, ``on``.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> t = ibis.table({"ts": "timestamp", "event": "string", "sequence": "int64", "record_key": "string"})
+    >>> len(ties(t, "event"))
+    3
+    """
+    keys: list[ibis.Value] = []
+    if SEQUENCE in t.columns:
+        keys += [t[SEQUENCE].isnull(), t[SEQUENCE]]
+    present = [t[c] for c in TIE_COLUMNS if c in t.columns]
+    return keys + (present if present else [t[on]])
 
 
 def ordered(t: ibis.Table, path: str, on: str) -> ibis.Table:
     """Add ``_step`` (1-based position in the path, by the ordering rule) and ``_sec`` (epoch seconds)."""
-    w = ibis.window(group_by=t[path], order_by=[t.ts, *[t[c] for c in ties(t, on)]])
+    w = ibis.window(group_by=t[path], order_by=[t.ts, *ties(t, on)])
     return t.mutate(_step=ibis.row_number().over(w) + 1, _sec=t.ts.epoch_seconds())
 
 

@@ -32,7 +32,7 @@ MAIN_PATH = ("awareness", "consideration", "purchase", "onboarding", "repeat", "
 
 def _stays(s: ibis.Table) -> ibis.Table:
     """One row per customer and stage: ``_in`` (first moment), ``_days`` (time spent in it)."""
-    w = ibis.window(group_by=s.customer_id, order_by=[s.ts, *[s[c] for c in ties(s, "event")]])
+    w = ibis.window(group_by=s.customer_id, order_by=[s.ts, *ties(s, "event")])
     s = s.mutate(_sec=s.ts.epoch_seconds(), _next_sec=s.ts.epoch_seconds().lead().over(w))
     stay = s.group_by(["customer_id", "stage"]).aggregate(_in=s._sec.min(), _out=s._next_sec.max(), _last=s._sec.max())
     return stay.mutate(_days=(stay._out.fill_null(stay._last) - stay._in) / DAY)

@@ -1,7 +1,7 @@
 """Paths: direct transitions, the step matrix and the step-aligned Sankey links, per customer path.
 
-Within a path, events are ordered by the ordering rule (``ts``, then ``table_name, source, record_key``
-when present, else the ``on`` column), so every count is reproducible whatever the input's row order.
+Within a path, events are ordered by the ordering rule (``ts``, then ``sequence``, ``table_name, source,
+record_key`` when present, else the ``on`` column), so every count is reproducible whatever the input's row order.
 
 Examples
 --------

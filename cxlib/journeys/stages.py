@@ -74,7 +74,7 @@ def _to_ts(sec: ibis.IntegerValue) -> ibis.TimestampValue:
 
 
 def _path_windows(t: ibis.Table) -> tuple:
-    order = [t.ts, *[t[c] for c in ties(t, "event")]]
+    order = [t.ts, *ties(t, "event")]
     cum = ibis.cumulative_window(group_by=t.customer_id, order_by=order)
     before = ibis.window(group_by=t.customer_id, order_by=order, rows=(None, -1))
     return cum, before, ibis.window(group_by=t.customer_id)
@@ -254,5 +254,5 @@ def idle_code(code, first_buy, idle_sec, sm: StageMap, since_first=None):
 def last_rows(t: ibis.Table, period: str | None = None) -> ibis.Table:
     """The last touchpoint per customer (per customer and ``period`` column when given), by the ordering rule."""
     keys = ["customer_id"] + ([period] if period is not None else [])
-    order = [ibis.desc(t.ts), *[ibis.desc(t[c]) for c in ties(t, "event")]]
+    order = [ibis.desc(t.ts), *[ibis.desc(k) for k in ties(t, "event")]]
     return first_per_group(t, keys, order)

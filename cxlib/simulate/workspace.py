@@ -41,10 +41,6 @@ __all__ = [
     "persona_model",
 ]
 
-#: The order that picks a customer's first touch: the journeys' ordering rule (time, then the stream's key).
-_FIRST_TOUCH_ORDER = ("ts", "table_name", "source", "record_key")
-
-
 def history_from_workspace(workspace: str | Path | Workspace, by: str | None = "persona") -> pd.DataFrame:
     """The monthly panel :class:`JourneyModel` fits, from a workspace: ``customer_id, month, stage, revenue,
     presale_failure, acquisition_channel`` and ``persona`` when the workspace has personas.
@@ -106,9 +102,11 @@ def _monthly_money(tp: ibis.Table) -> ibis.Table:
 def _acquisition_channel(tp: ibis.Table, outbound_events: Sequence[str]) -> ibis.Table:
     """``_c`` (customer) and ``acquisition_channel``: the channel of each customer's first inbound touch."""
     from cxlib._frames import first_per_group
+    from cxlib.journeys.inputs import ties
 
     inbound = tp.filter(tp.channel.notnull() & ~tp.event.isin(list(outbound_events)).fill_null(False))
-    first = first_per_group(inbound, "customer_id", [c for c in _FIRST_TOUCH_ORDER if c in inbound.columns])
+    # the journeys' ordering rule: time, then sequence, then the stream's key
+    first = first_per_group(inbound, "customer_id", [inbound.ts, *ties(inbound, "event")])
     return first.select(_c="customer_id", acquisition_channel="channel")
 
 

@@ -69,6 +69,7 @@ _TOUCHPOINT_SCHEMA = {
     "closed_at": "timestamp",
     "csat": "int64",
     "nps": "int64",
+    "sequence": "int64",
 }
 TOUCHPOINT_COLUMNS = tuple(_TOUCHPOINT_SCHEMA)
 
@@ -185,7 +186,8 @@ def lone_rows(ws: Workspace, sigmap: ibis.Table) -> ibis.Table:
 def _touchpoint_columns(name: str, t: ibis.Table) -> dict[str, ibis.Value]:
     """What a row of ``name`` says in the stream; every other touchpoint column is null."""
     if name == "events":
-        return dict(channel=t.channel, event=t.event, campaign=t.campaign, amount=t.revenue)
+        seq = dict(sequence=t.sequence.cast("int64")) if "sequence" in t.columns else {}
+        return dict(channel=t.channel, event=t.event, campaign=t.campaign, amount=t.revenue, **seq)
     if name == "orders":
         return dict(
             channel=t.channel,
