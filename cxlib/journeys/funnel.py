@@ -18,7 +18,7 @@ import ibis
 import pandas as pd
 from ibis import _
 
-from cxlib.journeys.inputs import DAY, as_table, filtered, ordered, require_columns
+from cxlib.journeys.inputs import DAY, as_table, filtered, ordered, release, require_columns
 
 __all__ = ["funnel"]
 
@@ -48,7 +48,7 @@ def _reached(t: ibis.Table, steps: Sequence[str], total: float | None, per: floa
     first = t.filter(t._on == steps[0]).group_by("_p").aggregate(_k0=_._step.min())
     first = first.join(t, [first._p == t._p, first._k0 == t._step]).select("_p", "_k0", _s0=_._sec, _t0=_._ts)
     first = first.cache()
-    reached = [first.drop("_t0")]
+    reached = [first]
     cur = first.select("_p", "_s0", _kp=first._k0, _sp=first._s0, _tp=first._t0)
     for i, name in enumerate(steps[1:], start=1):
         cand = t.filter(t._on == name).join(cur, "_p")
@@ -64,7 +64,7 @@ def _reached(t: ibis.Table, steps: Sequence[str], total: float | None, per: floa
         nxt = nxt.join(look, [nxt._p == look._p2, nxt._kp == look._kp2]).select("_p", "_s0", "_kp", "_sp", "_tp")
         prev = cur.select("_p", _prev_sp="_sp")
         step = nxt.join(prev, "_p").mutate(_dt=(_._sp - _._prev_sp) / DAY).cache()
-        reached.append(step.drop("_tp"))
+        reached.append(step)
         cur = step.select("_p", "_s0", "_kp", "_sp", "_tp")
     return reached
 
@@ -148,8 +148,12 @@ def funnel(
     t = filtered(as_table(events), filters, start, end)
     require_columns(t, [path, "ts", on])
     t = _funnel_events(t, steps, on, path)
-    reached = _reached(t, steps, _days(within), _days(step_within))
-    rows = _step_rows(reached, steps)
-    for i, row in enumerate(rows):
-        row["dropped"], row["dropped_to"] = _dropped(t, reached, i, top_next)
+    reached: list[ibis.Table] = []
+    try:
+        reached = _reached(t, steps, _days(within), _days(step_within))
+        rows = _step_rows(reached, steps)
+        for i, row in enumerate(rows):
+            row["dropped"], row["dropped_to"] = _dropped(t, reached, i, top_next)
+    finally:
+        release(t, *reached)
     return pd.DataFrame(rows)

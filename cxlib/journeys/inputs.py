@@ -20,6 +20,7 @@ from pathlib import Path
 
 import ibis
 import pandas as pd
+from ibis.expr.types.relations import CachedTable
 
 from cxlib.engine import Workspace, connect
 from cxlib.schema import DataError
@@ -120,6 +121,22 @@ def ordered(t: ibis.Table, path: str, on: str) -> ibis.Table:
     """Add ``_step`` (1-based position in the path, by the ordering rule) and ``_sec`` (epoch seconds)."""
     w = ibis.window(group_by=t[path], order_by=[t.ts, *ties(t, on)])
     return t.mutate(_step=ibis.row_number().over(w) + 1, _sec=t.ts.epoch_seconds())
+
+
+def release(*tables: ibis.Table) -> None:
+    """Drop what ``.cache()`` kept for the tables (temporary tables, cached Spark frames); others are left.
+
+    A long-lived connection (the apps') would otherwise keep every intermediate it ever cached.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> t = ibis.memtable({"a": [1]}).cache()
+    >>> release(t, ibis.memtable({"b": [2]}))
+    """
+    for t in tables:
+        if isinstance(t, CachedTable):
+            t.release()
 
 
 def filtered(

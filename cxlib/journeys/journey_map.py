@@ -19,7 +19,7 @@ import pandas as pd
 from ibis import _
 
 from cxlib.journeys.diagnosis import service
-from cxlib.journeys.inputs import DAY, as_table, filtered, ties
+from cxlib.journeys.inputs import DAY, as_table, filtered, release, ties
 from cxlib.journeys.stage_map import BUYER_STAGES, StageMapLike
 from cxlib.journeys.stages import with_stages
 from cxlib.schema import STAGES
@@ -39,14 +39,17 @@ def _stays(s: ibis.Table) -> ibis.Table:
 
 
 def _conversions(stay: ibis.Table) -> dict[str, int]:
-    """Per stage of the main path: how many customers reached the next stage afterwards."""
-    conv = {}
-    for a, b in zip(MAIN_PATH, MAIN_PATH[1:], strict=False):
-        sa = stay.filter(stay.stage == a).select("customer_id", _ia="_in")
-        sb = stay.filter(stay.stage == b).select(_cb="customer_id", _ib="_in")
-        j = sa.join(sb, [sa.customer_id == sb._cb, sb._ib >= sa._ia])
-        conv[a] = int(j.count().to_pandas())
-    return conv
+    """Per stage of the main path: how many customers reached the next stage afterwards (one query)."""
+    first = stay.group_by("customer_id").aggregate(
+        **{f"_in{i}": stay._in.min(where=stay.stage == x) for i, x in enumerate(MAIN_PATH)}
+    )
+    n = first.aggregate(
+        **{
+            f"_c{i}": (first[f"_in{i + 1}"] >= first[f"_in{i}"]).fill_null(False).cast("int64").sum()
+            for i in range(len(MAIN_PATH) - 1)
+        }
+    ).to_pandas()
+    return {x: int(n[f"_c{i}"].iloc[0] or 0) for i, x in enumerate(MAIN_PATH[:-1])}
 
 
 def _tops(s: ibis.Table, top: int) -> dict[str, pd.Series]:
@@ -87,13 +90,17 @@ def journey_map(
     >>> journey_map(tp).loc["customers", ["awareness", "consideration"]].tolist()
     [2, 1]
     """
-    s = with_stages(filtered(as_table(touchpoints), filters, None, None), stage_map)
-    stay = _stays(s)
-    reach = stay.group_by("stage").aggregate(customers=_.count(), median_days_in_stage=_._days.median())
-    reach = reach.to_pandas().set_index("stage")
-    conv = _conversions(stay)
-    tops = _tops(s, top)
-    svc = service(s)
+    # staged once and kept (a temporary table; a cached frame on Spark): every view below reads it
+    s = with_stages(filtered(as_table(touchpoints), filters, None, None), stage_map).cache()
+    stay = _stays(s).cache()
+    try:
+        reach = stay.group_by("stage").aggregate(customers=_.count(), median_days_in_stage=_._days.median())
+        reach = reach.to_pandas().set_index("stage")
+        conv = _conversions(stay)
+        tops = _tops(s, top)
+        svc = service(s)
+    finally:
+        release(stay, s)
     stages = [x for x in STAGES if x in reach.index]
     out = pd.DataFrame(index=stages)
     out["journey"] = ["buyer" if x in BUYER_STAGES else "customer" for x in stages]

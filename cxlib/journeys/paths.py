@@ -20,7 +20,7 @@ import ibis
 import pandas as pd
 from ibis import _
 
-from cxlib.journeys.inputs import as_table, filtered, ordered, require_columns
+from cxlib.journeys.inputs import as_table, filtered, ordered, release, require_columns
 
 __all__ = ["sankey_customers", "sankey_links", "step_matrix", "transitions"]
 
@@ -110,8 +110,9 @@ def _step_rows(
     filters: Mapping[str, Sequence] | None,
     start: str | pd.Timestamp | None,
     end: str | pd.Timestamp | None,
-) -> ibis.Table:
-    """One row per path and step ``k <= max_steps``: ``path, _step, _cur, _next``, the Sankey's columns.
+) -> tuple[ibis.Table, ibis.Table]:
+    """One row per path and step ``k <= max_steps``: ``path, _step, _cur, _next``, the Sankey's columns; and
+    the cached intermediate it reads (for :func:`~cxlib.journeys.inputs.release` once the rows are read).
 
     ``_cur`` is the event at step ``k`` (its name if among the step's ``top_n - 1`` most frequent, ties by
     name, else ``other``); ``_next`` is what came at step ``k + 1`` under the same rule, ``path_end`` when
@@ -127,6 +128,7 @@ def _step_rows(
     t = t.mutate(_next=t._cur.lead().over(w))
     # the first max_steps events of each path, computed once for the queries that follow
     t = t.filter(t._step <= max_steps).select(path, "_step", "_cur", "_next").cache()
+    kept = t
     freq = t.group_by(["_step", "_cur"]).aggregate(n=_.count())
     rw = ibis.window(group_by=freq._step, order_by=[ibis.desc(freq.n), freq._cur])
     top = freq.mutate(_r=ibis.row_number().over(rw)).filter(_._r < top_n).select("_step", _keep="_cur")
@@ -142,7 +144,7 @@ def _step_rows(
             else_="other",
         )
     )
-    return t.select(path, "_step", "_cur", "_next")
+    return t.select(path, "_step", "_cur", "_next"), kept
 
 
 def sankey_links(
@@ -172,11 +174,14 @@ def sankey_links(
     >>> sankey_links(ev, max_steps=2)[["step", "source", "target", "value"]].values.tolist()
     [[0, 'path_start', 'x', 2], [1, 'x', 'path_end', 1], [1, 'x', 'y', 1]]
     """
-    t = _step_rows(events, on, path, max_steps, top_n, collapse, filters, start, end)
-    flows = t.filter(t._next.notnull()).group_by(["_step", "_cur", "_next"]).aggregate(value=_.count())
-    starts = t.filter(t._step == 1).group_by("_cur").aggregate(value=_.count())
-    a = flows.to_pandas().rename(columns={"_step": "step", "_cur": "source", "_next": "target"})
-    b = starts.to_pandas().rename(columns={"_cur": "target"}).assign(step=0, source="path_start")
+    t, kept = _step_rows(events, on, path, max_steps, top_n, collapse, filters, start, end)
+    try:
+        flows = t.filter(t._next.notnull()).group_by(["_step", "_cur", "_next"]).aggregate(value=_.count())
+        starts = t.filter(t._step == 1).group_by("_cur").aggregate(value=_.count())
+        a = flows.to_pandas().rename(columns={"_step": "step", "_cur": "source", "_next": "target"})
+        b = starts.to_pandas().rename(columns={"_cur": "target"}).assign(step=0, source="path_start")
+    finally:
+        release(kept)
     out = pd.concat([b, a], ignore_index=True)[["step", "source", "target", "value"]]
     out["step"] = out["step"].astype("int64")
     out["value"] = out["value"].astype("int64")
@@ -223,7 +228,17 @@ def sankey_customers(
     """
     if (node is None) == (link is None):
         raise ValueError("pass either node=name or link=(source, target)")
-    t = _step_rows(events, on, path, max_steps, top_n, collapse, filters, start, end)
+    t, kept = _step_rows(events, on, path, max_steps, top_n, collapse, filters, start, end)
+    try:
+        return _customers_at(t, path, step, node, link)
+    finally:
+        release(kept)
+
+
+def _customers_at(
+    t: ibis.Table, path: str, step: int, node: str | None, link: tuple[str, str] | None
+) -> pd.DataFrame:
+    """The distinct ``path`` values behind a node or a link of the step rows ``t`` (sorted)."""
     if link is not None:
         src, dst = (_ALIASES.get(x, x) for x in link)
         if step == 0:

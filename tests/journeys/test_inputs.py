@@ -44,3 +44,21 @@ def test_rows_without_a_time_are_left_out_with_a_warning():
     ev = _events(pd.to_datetime(["2024-03-01", None, "2024-03-01"]))
     with pytest.warns(UserWarning, match="1 row\\(s\\) with no ts left out"):
         assert _moves(ev) == 0  # a's purchase had no time: a has one step left, no move
+
+
+def test_views_release_what_they_cache(workspace):
+    """A long-lived connection (an app's) keeps no temporary table per funnel, Sankey or journey map drawn."""
+    import cxlib
+
+    with cxlib.connect(workspace, read_only=True) as ws:
+        tp = ws.table("touchpoints")
+
+        def temporary() -> int:
+            return ws.backend.con.execute("SELECT count(*) FROM duckdb_tables() WHERE temporary").fetchone()[0]
+
+        before = temporary()
+        journeys.funnel(tp, ["product_view", "add_to_cart", "purchase"])
+        journeys.sankey_links(tp, max_steps=3)
+        journeys.sankey_customers(tp, step=1, node="page_view", max_steps=3)
+        journeys.journey_map(tp)
+        assert temporary() == before
