@@ -44,7 +44,8 @@ def raw_types(con: duckdb.DuckDBPyConnection, raw: str) -> dict[str, str]:
 
 
 def _sniff(con: duckdb.DuckDBPyConnection, raw: str, cols: list[str]) -> dict[str, str]:
-    """Of text columns ``cols``, each one's type: BIGINT or DOUBLE when every value is such a number, else VARCHAR."""
+    """Of text columns ``cols``, each one's type: BIGINT or DOUBLE when every value is such a number, NULL when it
+    has no value, else VARCHAR."""
     if not cols:
         return {}
     aggs = []
@@ -59,7 +60,7 @@ def _sniff(con: duckdb.DuckDBPyConnection, raw: str, cols: list[str]) -> dict[st
     out = {}
     for i, c in enumerate(cols):
         n, ints, decs = row[3 * i : 3 * i + 3]
-        out[c] = "VARCHAR" if n == 0 else "BIGINT" if ints == n else "DOUBLE" if ints + decs == n else "VARCHAR"
+        out[c] = "NULL" if n == 0 else "BIGINT" if ints == n else "DOUBLE" if ints + decs == n else "VARCHAR"
     return out
 
 
@@ -91,7 +92,8 @@ def extra_plan(
             own |= _sniff(con, raw, [c for c in extras if own[c] == "VARCHAR"])
         for c, t in own.items():
             seen.setdefault(_norm(c), set()).add(t)
-    return {c: _common(ts) for c, ts in seen.items()}, per_part
+    # a CSV column that is empty in one file takes the type the other files give it
+    return {c: _common(ts - {"NULL"} or {"VARCHAR"}) for c, ts in seen.items()}, per_part
 
 
 def extra_expr(col: str | None, own: str | None, final: str) -> str:

@@ -283,11 +283,17 @@ def _bad_json(f: SourceFile) -> str | None:
 
 
 def text_of(col: str, dtype: str) -> str:
-    """SQL: column ``col`` (of engine type ``dtype``) as text; nested values as JSON text, never a repr.
+    """SQL: column ``col`` (of engine type ``dtype``) as text; nested values as JSON text, never a repr;
+    whole numbers stored as floats without ``.0``.
 
     >>> text_of('"b"', "STRUCT(x BIGINT)"), text_of('"a"', "JSON"), text_of('"c"', "BIGINT")
     ('CAST(to_json("b") AS VARCHAR)', 'json_extract_string("a", \\'$\\')', '"c"')
     """
+    if dtype in ("DOUBLE", "FLOAT"):  # 17850.0 (a customer id in a spreadsheet) is 17850
+        return (
+            f"CASE WHEN {col} = trunc({col}) AND abs({col}) < 1e15 THEN CAST(CAST({col} AS BIGINT) AS VARCHAR) "
+            f"ELSE CAST({col} AS VARCHAR) END"
+        )
     if dtype == "JSON":
         return f"json_extract_string({col}, '$')"
     if dtype.startswith(("STRUCT", "MAP", "UNION")) or dtype.endswith("]"):

@@ -22,6 +22,7 @@ from cxlib.io.sql import Params, literal
 
 NULL_TOKENS = ("", "nan", "NaN", "NULL", "null", "None", "NaT")
 OFFSET_RE = r"(Z|z|[+-]\d\d:?\d\d|[+-]\d\d)$"
+_SPACED_OFFSET = r"\s+([+-]\d\d(:?\d\d)?)$"  # the engine reads '10:00:00-0500', not '10:00:00 -0500'
 
 #: The engine type of each canonical dtype.
 SQL_TYPES = {
@@ -57,7 +58,8 @@ def ts_expr(v: str, f: SourceFile, bind: Params) -> str:
         epoch = f"CAST(timezone({bind(f.timezone)}, {epoch}) AS TIMESTAMP)"
     return (
         f"CASE WHEN {epoch_condition(v, f.ts_unit)} THEN {epoch} "
-        f"WHEN regexp_matches({v}, {literal(OFFSET_RE)}) THEN CAST(TRY_CAST({v} AS TIMESTAMPTZ) AS TIMESTAMP) "
+        f"WHEN regexp_matches({v}, {literal(OFFSET_RE)}) THEN CAST(TRY_CAST("  # Shopify: '10:00:00 -0500'
+        f"regexp_replace({v}, {literal(_SPACED_OFFSET)}, '\\1') AS TIMESTAMPTZ) AS TIMESTAMP) "
         f"ELSE {naive} END"
     )
 
