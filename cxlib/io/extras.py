@@ -26,14 +26,14 @@ from __future__ import annotations
 import duckdb
 
 from cxlib.io.files import text_of
-from cxlib.io.parse import text_expr
+from cxlib.io.parse import NULL_TOKENS, text_expr
 from cxlib.io.sources import _norm
 from cxlib.io.sql import ident, literal
 
 __all__ = ["extra_expr", "extra_plan", "raw_types"]
 
-_INT_RE = r"^-?(0|[1-9][0-9]{0,17})$"
-_DEC_RE = r"^-?(0|[1-9][0-9]*)\.[0-9]+$"
+_NUM_RE = r"\s*-?(0|[1-9][0-9]*)(\.[0-9]+)?\s*"
+_SAMPLE = 10_000
 _INTS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER")
 _NUMBERS = (*_INTS, "FLOAT", "DOUBLE", "UBIGINT", "HUGEINT")
 
@@ -43,24 +43,47 @@ def raw_types(con: duckdb.DuckDBPyConnection, raw: str) -> dict[str, str]:
     return {r[0]: r[1] for r in con.execute(f"DESCRIBE {ident(raw)}").fetchall()}
 
 
-def _sniff(con: duckdb.DuckDBPyConnection, raw: str, cols: list[str]) -> dict[str, str]:
-    """Of text columns ``cols``, each one's type: BIGINT or DOUBLE when every value is such a number, NULL when it
-    has no value, else VARCHAR."""
-    if not cols:
-        return {}
-    aggs = []
-    for c in cols:
-        v = text_expr(ident(c))
+def _counts(con: duckdb.DuckDBPyConnection, src: str, cols: list[str]) -> list[tuple[int, ...]]:
+    """Per column: its values, those that are numbers, those with a ``.``, the longest number, the non-numbers
+    that are not a spelling of nothing (``NULL``, ``nan``; counted only where a column has non-numbers)."""
+    inner, aggs = [], []
+    for i, c in enumerate(cols):  # the pattern once per value, in a subquery
+        v, n = ident(f"_v{i}"), ident(f"_n{i}")
+        inner += [f"{ident(c)} AS {v}", f"regexp_full_match({ident(c)}, {literal(_NUM_RE)}) AS {n}"]
         aggs += [
             f"count({v})",
-            f"count(*) FILTER (WHERE regexp_full_match({v}, {literal(_INT_RE)}))",
-            f"count(*) FILTER (WHERE regexp_full_match({v}, {literal(_DEC_RE)}))",
+            f"count(*) FILTER (WHERE {n})",
+            f"count(*) FILTER (WHERE {n} AND contains({v}, '.'))",
+            f"max(length({v})) FILTER (WHERE {n})",
         ]
-    row = con.execute(f"SELECT {', '.join(aggs)} FROM {ident(raw)}").fetchone()
-    out = {}
-    for i, c in enumerate(cols):
-        n, ints, decs = row[3 * i : 3 * i + 3]
-        out[c] = "NULL" if n == 0 else "BIGINT" if ints == n else "DOUBLE" if ints + decs == n else "VARCHAR"
+    sub = f"(SELECT {', '.join(inner)} FROM {src})"
+    row = con.execute(f"SELECT {', '.join(aggs)} FROM {sub}").fetchone()
+    out = [tuple(row[4 * i : 4 * i + 4]) for i in range(len(cols))]
+    mixed = [i for i, r in enumerate(out) if r[0] > r[1]]
+    if mixed:  # rare: the sample rules most text columns out
+        tokens = ", ".join(literal(t) for t in NULL_TOKENS)
+        other = ", ".join(
+            f"count(*) FILTER (WHERE NOT {ident(f'_n{i}')} AND trim({ident(f'_v{i}')}) NOT IN ({tokens}))"
+            for i in mixed
+        )
+        extra = dict(zip(mixed, con.execute(f"SELECT {other} FROM {sub}").fetchone(), strict=True))
+    return [(*r, extra[i] if i in mixed else 0) for i, r in enumerate(out)]
+
+
+def _sniff(con: duckdb.DuckDBPyConnection, raw: str, cols: list[str]) -> dict[str, str]:
+    """Of text columns ``cols``, each one's type: BIGINT or DOUBLE when every value is such a number, NULL when it
+    has no value, else VARCHAR. The first rows rule most text columns out before the whole table is read."""
+    out: dict[str, str] = {}
+    for sample in (True, False):
+        todo = [c for c in cols if c not in out]
+        if not todo:
+            break
+        src = f"(SELECT * FROM {ident(raw)} LIMIT {_SAMPLE})" if sample else ident(raw)
+        for c, (_, nums, dots, longest, other) in zip(todo, _counts(con, src, todo), strict=True):
+            if other:
+                out[c] = "VARCHAR"
+            elif not sample:  # an integer of up to 18 characters fits BIGINT; a longer one is a DOUBLE
+                out[c] = "NULL" if nums == 0 else "BIGINT" if dots == 0 and longest <= 18 else "DOUBLE"
     return out
 
 
