@@ -328,3 +328,57 @@ def test_file_and_files_together_or_neither_is_an_error(tmp_path):
     sources(tmp_path, {"orders": {"file": "a.csv", "files": "*.csv"}})
     with pytest.raises(DataError, match="needs `file:` \\(one file\\) or `files:`"):
         io.validate(tmp_path)
+
+
+# --- hostile names --------------------------------------------------------------------------------------------------
+
+
+HOSTILE = [
+    "x'); COPY (SELECT 1) TO 'pwned.csv'; CREATE TABLE main.pwned AS SELECT 1; --",
+    'x"; CREATE TABLE main.pwned AS SELECT 1; --',
+    "a[1]*?",
+]
+
+
+def nothing_ran(folder):
+    assert not list(folder.rglob("pwned*"))
+    con = duckdb.connect(str(folder / io.DATABASE_NAME), read_only=True)
+    try:
+        assert "pwned" not in {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".ndjson", ".json.gz"])
+def test_hostile_file_names_and_keys_are_data(tmp_path, suffix):
+    for i, evil in enumerate(HOSTILE):
+        name = f"{i}{evil}{suffix}"
+        row = {"source": "shop", "order_id": "1", "ts": "2024-03-01 10:00", "amount": 5, "status": "completed",
+               evil: 7, "nested": {evil: [1, 2]}}  # fmt: skip
+        if suffix == ".xlsx":
+            workbook(tmp_path / name, {evil[:30].replace("[", "(").replace("]", ")").replace("*", "").replace("?", ""):
+                                       [list(row)[:-1], list(row.values())[:-1]]})  # fmt: skip
+        elif suffix == ".ndjson":
+            (tmp_path / name).write_text(json.dumps(row) + "\n")
+        else:
+            (tmp_path / name).write_bytes(gzip.compress(json.dumps([row]).encode()))
+        sources(tmp_path, {"orders": {"file": name}})
+        r = io.load(tmp_path)
+        assert r.summary.loc[0, "files"] == name and r.summary.loc[0, "rows_loaded"] == 1, r.quarantine
+        o = loaded(tmp_path, "orders")
+        assert o["order_id"].tolist() == ["1"] and o.iloc[0, -1 if suffix == ".xlsx" else -2] == 7
+        nothing_ran(tmp_path)
+        (tmp_path / name).unlink()
+
+
+def test_hostile_pattern_characters_match_only_inside_the_folder(tmp_path):
+    shopify_months(tmp_path)
+    for i, evil in enumerate(HOSTILE[:2]):
+        (tmp_path / "exports" / f"orders_{evil.replace('/', '_')}.csv").write_text(
+            f"Name,Created at,Total,Financial Status\n#9{i},2024-01-01,1,paid\n"
+        )
+    sources(tmp_path, {"orders": SHOPIFY})
+    r = io.load(tmp_path)
+    assert conserved(r) and r.summary.loc[0, "rows_loaded"] == 6  # 4 good rows of the months + the 2 hostile files
+    assert {f"orders_{e.replace('/', '_')}.csv" for e in HOSTILE[:2]} <= set(r.summary.loc[0, "files"].split(", "))
+    nothing_ran(tmp_path)

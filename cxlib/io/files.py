@@ -230,6 +230,8 @@ def _json_sql(f: SourceFile, name: str, scan_all: bool) -> tuple[str, dict]:
         f"dateformat={p(_NO_DATES)}",
         f"timestampformat={p(_NO_DATES)}",
     ]
+    if f.path.name.lower().endswith(".gz"):  # said, not guessed from a (glob-escaped) name
+        opts.append("compression='gzip'")
     if scan_all:
         opts.append("sample_size=-1")
     sql = (
