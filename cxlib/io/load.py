@@ -361,8 +361,8 @@ def _group_sources(ws: Path) -> dict[str, list[SourceFile]]:
     if not by_table:
         raise DataError(
             f"{ws}: no source files found; put files named after the tables "
-            f"({', '.join(n + '.csv' for n in TABLES)}, or .parquet) in the folder, or map yours in "
-            "sources.yml (see docs/sources.md)"
+            f"({', '.join(n + '.csv' for n in TABLES)}, or .parquet, .xlsx, .ndjson, ...) in the folder, or map "
+            "yours in sources.yml (see docs/sources.md)"
         )
     return by_table
 
