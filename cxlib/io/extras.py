@@ -23,6 +23,8 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 import duckdb
 
 from cxlib.io.files import text_of
@@ -98,12 +100,12 @@ def _common(types: set[str]) -> str:
 
 
 def extra_plan(
-    con: duckdb.DuckDBPyConnection, parts: list[tuple[str, list[str], bool]]
+    con: duckdb.DuckDBPyConnection, parts: list[tuple[str, list[str], bool | Collection[str]]]
 ) -> tuple[dict[str, str], list[dict[str, str]]]:
     """The type of each extra column (by its normalised name) and, per part, each of its columns' type in the file.
 
     ``parts`` holds, per file, its raw table, its extra columns, and whether its text columns are sniffed
-    for numbers (CSV, and the tables the loader builds from text).
+    for numbers (True for CSV and the tables the loader builds from text; or the names of those to sniff).
     """
     per_part: list[dict[str, str]] = []
     seen: dict[str, set[str]] = {}
@@ -112,7 +114,8 @@ def extra_plan(
         own = {c: types[c] for c in extras}
         per_part.append(types)
         if sniff:
-            own |= _sniff(con, raw, [c for c in extras if own[c] == "VARCHAR"])
+            text = [c for c in extras if own[c] == "VARCHAR" and (sniff is True or c in sniff)]
+            own |= _sniff(con, raw, text)
         for c, t in own.items():
             seen.setdefault(_norm(c), set()).add(t)
     # a CSV column that is empty in one file takes the type the other files give it

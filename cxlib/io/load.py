@@ -18,6 +18,7 @@ from cxlib import lineage
 from cxlib.io.checks import attach_raw_rows, find_duplicates, find_problems, status_map
 from cxlib.io.extras import extra_expr, extra_plan
 from cxlib.io.files import file_kind, text_of
+from cxlib.io.ga4 import NUMERIC_COLUMNS as GA4_NUMBERS
 from cxlib.io.ga4 import read_ga4
 from cxlib.io.keys import derived_key_expr, derived_keys, fill_defaults, key_notes
 from cxlib.io.limits import quarantine_failures
@@ -200,7 +201,7 @@ def _stage_select(t: Table, part: _Part, extra_cols: list[str], final: dict[str,
 
 def _stage_view(con: duckdb.DuckDBPyConnection, t: Table, parts: list[_Part], extra_cols: list[str]) -> None:
     """Temp view ``_cx_stage``: every file's rows under the canonical names (as text; extra columns typed)."""
-    sniff = [file_kind(p.f.path) == "csv" or p.f.lines or p.f.format == "ga4" for p in parts]
+    sniff = [GA4_NUMBERS if p.f.format == "ga4" else file_kind(p.f.path) == "csv" or p.f.lines for p in parts]
     final, types = extra_plan(con, [(p.raw, p.extras, s) for p, s in zip(parts, sniff, strict=True)])
     selects = [_stage_select(t, part, extra_cols, final, ty) for part, ty in zip(parts, types, strict=True)]
     con.execute(f"CREATE OR REPLACE TEMP VIEW _cx_stage AS {' UNION ALL BY NAME '.join(selects)}")
