@@ -409,7 +409,8 @@ def test_ga4_export_becomes_events_and_orders(tmp_path):
     purchases = ev[ev["event"] == "purchase"].set_index("anonymous_id")
     assert purchases.loc["p1", "revenue"] == 59.9 and purchases.loc["p2", "revenue"] == 0
     assert by_raw.loc["view_item", "page_location"] == "https://shop/x"
-    assert set(ev["ga_session_id"]) == {"1709287100"} and "sequence" in ev
+    assert set(ev["ga_session_id"]) == {1709287100} and "sequence" in ev  # a number stays a number
+    assert set(ev["event_date"]) == {"20240301", "20240302", "20240303"}  # text in the export stays text
     assert (ev["raw_event"] == "page_view").sum() == 4  # the duplicate is two events; the intraday copy skipped
     orders = loaded(tmp_path, "orders")
     assert orders[["order_id", "amount", "status", "currency"]].values.tolist() == [["T1", 59.9, "returned", "GBP"]]

@@ -29,7 +29,9 @@ quarantine), :mod:`cxlib.io.load` (:func:`load`, :func:`validate`, :class:`LoadR
 validated literal). Real exports (issue 16, ``docs/sources.md``): :mod:`cxlib.io.options` (their
 ``sources.yml`` options), :mod:`cxlib.io.keys` (constants, derived keys, default ``source``),
 :mod:`cxlib.io.lines` (order lines -> orders + ``order_lines``), :mod:`cxlib.io.epoch` (epoch times),
-:mod:`cxlib.io.ga4` (the GA4 BigQuery export), :mod:`cxlib.io.limits` (``max_quarantine``, exit 3).
+:mod:`cxlib.io.ga4` (the GA4 BigQuery export), :mod:`cxlib.io.limits` (``max_quarantine``, exit 3),
+:mod:`cxlib.io.files` (Excel, JSON/NDJSON, ``files:`` patterns), :mod:`cxlib.io.extras` (the types of the
+columns not in the model).
 
 Examples
 --------

@@ -15,6 +15,10 @@ below 10^11            seconds         1709287200
 ``ts_unit: s|ms|us|ns`` in sources.yml reads every number in the file's time columns in that unit (and
 then 8- and 14-digit numbers too). Epoch times are UTC: ``timezone:`` does not apply to them.
 
+``ts_unit: excel`` reads numbers as Excel serial dates instead: days since 1899-12-30, the fraction the
+time of day (``45292`` is 2024-01-01, ``45292.5`` its noon), to the millisecond (Excel's precision). They
+are local times like any time written without an offset: ``timezone:`` applies to them.
+
 Examples
 --------
 >>> import duckdb
@@ -30,10 +34,12 @@ Examples
 
 from __future__ import annotations
 
-__all__ = ["epoch_condition", "epoch_expr"]
+__all__ = ["epoch_condition", "epoch_expr", "excel_expr"]
 
 _NUMBER = r"^-?\d+(\.\d+)?$"
 _MICROS = {"s": 1_000_000, "ms": 1_000, "us": 1, "ns": 0.001}
+#: Days from Excel's day 0 (1899-12-30, so that 1900-03-01 and later are right) to 1970-01-01.
+EXCEL_DAY_OFFSET = 25569
 
 
 def epoch_condition(v: str, unit: str | None) -> str:
@@ -54,8 +60,21 @@ def _micros(v: str, unit: str) -> str:
     return f"TRY_CAST(TRY_CAST({v} AS DECIMAL(38, 6)) * {_MICROS[unit]} AS BIGINT)"
 
 
+def excel_expr(v: str) -> str:
+    """SQL: text ``v`` (an Excel serial date) as a naive TIMESTAMP, to the millisecond; NULL out of range.
+
+    >>> import duckdb
+    >>> [str(duckdb.sql(f"SELECT {excel_expr(repr(x))}").fetchone()[0]) for x in ("45292", "45292.541666666664")]
+    ['2024-01-01 00:00:00', '2024-01-01 13:00:00']
+    """
+    ms = f"TRY_CAST(round((TRY_CAST({v} AS DECIMAL(38, 12)) - {EXCEL_DAY_OFFSET}) * 86400000) AS BIGINT)"
+    return f"make_timestamp(TRY_CAST({ms} * 1000 AS BIGINT))"
+
+
 def epoch_expr(v: str, unit: str | None) -> str:
     """SQL: text ``v`` (an epoch number) as a UTC TIMESTAMP, in ``unit`` or by magnitude; NULL out of range."""
+    if unit == "excel":
+        return excel_expr(v)
     if unit:
         return f"make_timestamp({_micros(v, unit)})"
     n = f"abs(TRY_CAST({v} AS DOUBLE))"

@@ -94,6 +94,8 @@ _IDENTITY = (
 _PARAMS = ("page_location", "page_title", "page_referrer", "ga_session_id", "ga_session_number",
            "engagement_time_msec", "currency")
 _DAY = re.compile(r"events_(intraday_)?(\d{8})")
+#: The kept columns that are integers in the export (the others, ids and ``event_date`` included, are text).
+NUMERIC_COLUMNS = ("ga_session_id", "ga_session_number", "engagement_time_msec", "sequence")
 
 
 def ga4_files(f: SourceFile) -> list[str]:

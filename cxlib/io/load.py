@@ -16,6 +16,9 @@ import pandas as pd
 
 from cxlib import lineage
 from cxlib.io.checks import attach_raw_rows, find_duplicates, find_problems, status_map
+from cxlib.io.extras import extra_expr, extra_plan
+from cxlib.io.files import file_kind, text_of
+from cxlib.io.ga4 import NUMERIC_COLUMNS as GA4_NUMBERS
 from cxlib.io.ga4 import read_ga4
 from cxlib.io.keys import derived_key_expr, derived_keys, fill_defaults, key_notes
 from cxlib.io.limits import quarantine_failures
@@ -162,8 +165,8 @@ def _stage_files(
     return parts, problems, extra_cols
 
 
-def _stage_select(t: Table, part: _Part, extra_cols: list[str]) -> str:
-    """One file's rows as text columns ``_r_<col>`` and ``_x_<extra>``.
+def _stage_select(t: Table, part: _Part, extra_cols: list[str], final: dict[str, str], types: dict[str, str]) -> str:
+    """One file's rows as text columns ``_r_<col>``, and its extra columns ``_x_<extra>`` typed as ``final``.
 
     This SQL becomes a view's text, where DuckDB cannot bind parameters: the file name, ``source`` and
     ``values`` maps are validated literals, column names checked identifiers.
@@ -171,8 +174,8 @@ def _stage_select(t: Table, part: _Part, extra_cols: list[str]) -> str:
     f, mapping = part.f, part.mapping
     sel = [f"{literal(f.label)} AS _file", f"{part.i} AS _fi", "_row"]
     for c in t.names:
-        if c in mapping:
-            expr = text_expr(ident(mapping[c]))
+        if c in mapping:  # nested values as JSON text (types: the file's column types)
+            expr = text_expr(text_of(ident(mapping[c]), types.get(mapping[c], "VARCHAR")))
         elif c == "source" and f.source:
             expr = literal(f.source)
         elif c in f.constants:
@@ -191,15 +194,16 @@ def _stage_select(t: Table, part: _Part, extra_cols: list[str]) -> str:
             expr = f"CASE {cases} ELSE {expr} END"
         sel.append(f"CAST({expr} AS VARCHAR) AS {ident('_r_' + c)}")
     for c in extra_cols:
-        match = [e for e in part.extras if _norm(e) == c]
-        value = text_expr(ident(match[0])) if match else "NULL"
-        sel.append(f"CAST({value} AS VARCHAR) AS {ident('_x_' + c)}")
+        col = next((e for e in part.extras if _norm(e) == c), None)
+        sel.append(f"{extra_expr(col, types.get(col) if col else None, final[c])} AS {ident('_x_' + c)}")
     return f"SELECT {', '.join(sel)} FROM {ident(part.raw)}"
 
 
 def _stage_view(con: duckdb.DuckDBPyConnection, t: Table, parts: list[_Part], extra_cols: list[str]) -> None:
-    """Temp view ``_cx_stage``: every file's rows, as text, under the canonical names."""
-    selects = [_stage_select(t, part, extra_cols) for part in parts]
+    """Temp view ``_cx_stage``: every file's rows under the canonical names (as text; extra columns typed)."""
+    sniff = [GA4_NUMBERS if p.f.format == "ga4" else file_kind(p.f.path) == "csv" or p.f.lines for p in parts]
+    final, types = extra_plan(con, [(p.raw, p.extras, s) for p, s in zip(parts, sniff, strict=True)])
+    selects = [_stage_select(t, part, extra_cols, final, ty) for part, ty in zip(parts, types, strict=True)]
     con.execute(f"CREATE OR REPLACE TEMP VIEW _cx_stage AS {' UNION ALL BY NAME '.join(selects)}")
 
 
@@ -358,8 +362,8 @@ def _group_sources(ws: Path) -> dict[str, list[SourceFile]]:
     if not by_table:
         raise DataError(
             f"{ws}: no source files found; put files named after the tables "
-            f"({', '.join(n + '.csv' for n in TABLES)}, or .parquet) in the folder, or map yours in "
-            "sources.yml (see docs/sources.md)"
+            f"({', '.join(n + '.csv' for n in TABLES)}, or .parquet, .xlsx, .ndjson, ...) in the folder, or map "
+            "yours in sources.yml (see docs/sources.md)"
         )
     return by_table
 

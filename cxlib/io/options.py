@@ -1,5 +1,5 @@
 """The ``sources.yml`` options for real exports, checked: ``constants``, ``lines``, ``credit_note_prefix``,
-``ts_unit``, ``format`` and ``max_quarantine`` (see ``docs/sources.md``).
+``ts_unit``, ``format``, ``max_quarantine`` and ``sheet`` (see ``docs/sources.md``).
 
 Each option is checked for its type (text without control characters, a boolean, a share) before any
 file is read; a bad one is a :class:`cxlib.DataError` naming the table, the file and the option.
@@ -11,7 +11,7 @@ Examples
 >>> export_options({"ts_unit": "hours"}, "events", "here")
 Traceback (most recent call last):
 ...
-cxlib.schema.DataError: here: option `ts_unit` must be one of s, ms, us, ns, not 'hours'
+cxlib.schema.DataError: here: option `ts_unit` must be one of s, ms, us, ns, excel, not 'hours'
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from cxlib.schema import TABLES, DataError
 
 __all__ = ["DERIVED_TABLES", "EXPORT_OPTIONS", "LINE_COLUMNS", "export_options", "line_columns", "quarantine_share"]
 
-EXPORT_OPTIONS = ("constants", "lines", "credit_note_prefix", "ts_unit", "format", "max_quarantine")
+EXPORT_OPTIONS = ("constants", "lines", "credit_note_prefix", "ts_unit", "format", "max_quarantine", "sheet")
 
 #: Columns of an order-line export (``lines: true``), mapped under ``columns:`` like any other.
 LINE_COLUMNS = ("quantity", "unit_price", "line_amount", "sku", "description")
@@ -29,7 +29,7 @@ LINE_COLUMNS = ("quantity", "unit_price", "line_amount", "sku", "description")
 #: Tables the loader fills from other tables' files, never from a file of their own.
 DERIVED_TABLES = ("order_lines",)
 
-TS_UNITS = ("s", "ms", "us", "ns")
+TS_UNITS = ("s", "ms", "us", "ns", "excel")
 FORMATS = ("ga4",)
 DEFAULT_MAX_QUARANTINE = 0.05
 
@@ -105,7 +105,11 @@ def export_options(opts: dict, table: str, where: str) -> dict:
         raise DataError(f"{where}: option `format` must be one of {', '.join(FORMATS)}, not {fmt!r:.40}")
     if fmt == "ga4" and table != "events":
         raise DataError(f"{where}: `format: ga4` is for the events table (GA4 events become events and orders)")
+    sheet = _text(opts.get("sheet"), where, "sheet")
+    if sheet is not None and not str(opts.get("file", "")).lower().endswith((".xlsx", ".xlsm")):
+        raise DataError(f"{where}: option `sheet` is for Excel workbooks (.xlsx), not {opts.get('file')!r:.80}")
     return {
+        "sheet": sheet,
         "constants": _constants(opts.get("constants"), table, opts, where),
         "lines": lines,
         "credit_note_prefix": _text(opts.get("credit_note_prefix"), where, "credit_note_prefix"),

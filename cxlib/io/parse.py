@@ -22,6 +22,7 @@ from cxlib.io.sql import Params, literal
 
 NULL_TOKENS = ("", "nan", "NaN", "NULL", "null", "None", "NaT")
 OFFSET_RE = r"(Z|z|[+-]\d\d:?\d\d|[+-]\d\d)$"
+_SPACED_OFFSET = r"\s+([+-]\d\d(:?\d\d)?)$"  # the engine reads '10:00:00-0500', not '10:00:00 -0500'
 
 #: The engine type of each canonical dtype.
 SQL_TYPES = {
@@ -49,11 +50,16 @@ def ts_expr(v: str, f: SourceFile, bind: Params) -> str:
         f"COALESCE(TRY_CAST(TRY_CAST({v} AS TIMESTAMP) AS TIMESTAMP), "
         f"TRY_STRPTIME({v}, [{', '.join(literal(x) for x in fmts)}]))"
     )
-    if f.timezone and f.timezone.upper() != "UTC":
+    epoch = epoch_expr(v, f.ts_unit)  # epoch numbers are UTC; Excel serial dates are local like naive text
+    local = f.timezone and f.timezone.upper() != "UTC"
+    if local:
         naive = f"CAST(timezone({bind(f.timezone)}, {naive}) AS TIMESTAMP)"
+    if local and f.ts_unit == "excel":
+        epoch = f"CAST(timezone({bind(f.timezone)}, {epoch}) AS TIMESTAMP)"
     return (
-        f"CASE WHEN {epoch_condition(v, f.ts_unit)} THEN {epoch_expr(v, f.ts_unit)} "  # epoch numbers, in UTC
-        f"WHEN regexp_matches({v}, {literal(OFFSET_RE)}) THEN CAST(TRY_CAST({v} AS TIMESTAMPTZ) AS TIMESTAMP) "
+        f"CASE WHEN {epoch_condition(v, f.ts_unit)} THEN {epoch} "
+        f"WHEN regexp_matches({v}, {literal(OFFSET_RE)}) THEN CAST(TRY_CAST("  # Shopify: '10:00:00 -0500'
+        f"regexp_replace({v}, {literal(_SPACED_OFFSET)}, '\\1') AS TIMESTAMPTZ) AS TIMESTAMP) "
         f"ELSE {naive} END"
     )
 

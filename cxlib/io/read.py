@@ -1,4 +1,6 @@
-"""Reading one source file into a temporary text table with a ``_row`` column (its line in the file).
+"""Reading one source file into a temporary table with a ``_row`` column (its line in the file).
+
+CSV is read as text; Parquet, Excel and JSON keep their types (:mod:`cxlib.io.files`).
 
 The file's path and the reader's options (``delimiter``, ``encoding``) reach ``read_csv`` as bound
 parameters; a Parquet file is read through a view, whose text holds its path as a validated literal.
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import duckdb
 
+from cxlib.io.files import file_kind, read_json_file, read_xlsx
 from cxlib.io.keys import DERIVABLE_KEYS
 from cxlib.io.sources import SourceFile, _norm
 from cxlib.io.sql import Params, control_character, ident, literal
@@ -59,9 +62,15 @@ def read_raw(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> tuple[
             f"{f.label}: the file is empty (0 bytes); export the {f.table} table again with a header row, "
             f"or remove the file"
         )
-    if f.path.suffix == ".parquet":
+    kind = file_kind(f.path)
+    rejects: list[dict] = []
+    if kind == "parquet":
         _read_parquet(con, f, name)
-        rejects: list[dict] = []
+    elif kind == "xlsx":
+        read_xlsx(con, f, name)
+    elif kind == "json":
+        read_json_file(con, f, name)
+        number_rows(con, name)
     else:
         with readable(f) as path:
             rejects = _read_csv(con, f, name, path)

@@ -15,6 +15,7 @@ from pathlib import Path, PureWindowsPath
 
 import yaml
 
+from cxlib.io.files import glob_files
 from cxlib.io.numbers import DECIMALS, THOUSANDS
 from cxlib.io.options import DERIVED_TABLES, EXPORT_OPTIONS, export_options, line_columns
 from cxlib.io.sql import control_character
@@ -22,7 +23,9 @@ from cxlib.schema import TABLES, DataError
 
 __all__ = ["SourceFile", "find_sources"]
 
-_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".parquet")
+_SUFFIXES = (
+    ".csv", ".csv.gz", ".tsv", ".parquet", ".xlsx", ".json", ".json.gz", ".ndjson", ".ndjson.gz", ".jsonl", ".jsonl.gz",
+)  # fmt: skip
 _OPTIONS = (
     "file", "columns", "source", "dayfirst", "timezone", "encoding", "delimiter", "values", "decimal", "thousands",
     *EXPORT_OPTIONS,
@@ -57,6 +60,7 @@ class SourceFile:
     ts_unit: str | None = None
     format: str | None = None
     max_quarantine: float | None = None
+    sheet: str | None = None
 
     @property
     def label(self) -> str:
@@ -141,12 +145,21 @@ def _from_config(ws: Path, cfg_path: Path) -> list[SourceFile]:
             hint = f" (did you mean {close[0]!r}?)" if close else ""
             raise DataError(f"sources.yml: unknown table {table!r}{hint}; tables are {', '.join(TABLES)}")
         for e in entries if isinstance(entries, list) else [entries]:
-            if isinstance(e, str):
-                e = {"file": e}
-            if not isinstance(e, dict) or "file" not in e:
-                raise DataError(f"sources.yml: each entry under tables.{table} needs `file:`")
-            out.append(_entry(ws, table, {**defaults, **e}))
+            e = {"file": e} if isinstance(e, str) else dict(e) if isinstance(e, dict) else e
+            if not isinstance(e, dict) or ("file" in e) == ("files" in e):
+                raise DataError(
+                    f"sources.yml: each entry under tables.{table} needs `file:` (one file) or `files:` (a pattern)"
+                )
+            out += [_entry(ws, table, {**defaults, **e, "file": p}) for p in _matches(ws, table, e)]
     return _distinct_labels(ws, out)
+
+
+def _matches(ws: Path, table: str, e: dict) -> list[object]:
+    """The ``file:`` of entry ``e``, or the files its ``files:`` pattern matches (see :func:`glob_files`)."""
+    if "file" in e:
+        return [e["file"]]
+    where = f"sources.yml: tables.{table}"
+    return list(glob_files(ws, _text_option(e.pop("files"), where, "files") or "", where))
 
 
 def _distinct_labels(ws: Path, files: list[SourceFile]) -> list[SourceFile]:

@@ -1,0 +1,384 @@
+"""Excel, JSON/NDJSON and `files:` patterns through `sources.yml` (issue 16, item 7; Excel serial dates, item 5).
+
+Tiny hand-made files in real layouts: the UCI "Online Retail" workbook (InvoiceNo, StockCode, Description,
+Quantity, InvoiceDate, UnitPrice, CustomerID, Country), Segment's event NDJSON (messageId, event,
+timestamp, anonymousId, userId, properties, context) and monthly Shopify order CSVs (Name, Email,
+Financial Status, Created at, Total, Currency, ...).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import os
+
+import duckdb
+import pandas as pd
+import pytest
+import yaml
+
+from cxlib import io
+from cxlib.schema import DataError
+
+openpyxl = pytest.importorskip("openpyxl")
+
+RETAIL = ["InvoiceNo", "StockCode", "Description", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID", "Country"]
+RETAIL_ROWS = [
+    [536365, "85123A", "WHITE HANGING HEART T-LIGHT HOLDER", 6, dt.datetime(2010, 12, 1, 8, 26), 2.55, 17850,
+     "United Kingdom"],
+    [536365, 71053, "WHITE METAL LANTERN", 6, dt.datetime(2010, 12, 1, 8, 26), 3.39, 17850, "United Kingdom"],
+    ["C536379", "D", "Discount", -1, dt.datetime(2010, 12, 1, 9, 41), 27.5, 14527, "United Kingdom"],
+    [536370, 22728, "ALARM CLOCK BAKELIKE PINK", 24, dt.datetime(2010, 12, 1, 8, 45), 3.75, None, "France"],
+]  # fmt: skip
+
+
+def sources(folder, tables, **top):
+    (folder / "sources.yml").write_text(yaml.safe_dump({**top, "tables": tables}, sort_keys=False))
+
+
+def workbook(path, sheets):
+    """Write an .xlsx with openpyxl: ``sheets`` maps a sheet name to its rows (the first row is the header)."""
+    wb = openpyxl.Workbook()
+    wb.remove(wb.active)
+    for name, rows in sheets.items():
+        ws = wb.create_sheet(name)
+        for row in rows:
+            ws.append(row)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+def loaded(folder, table, order="1"):
+    con = duckdb.connect(str(folder / io.DATABASE_NAME), read_only=True)
+    try:
+        return con.execute(f"SELECT * FROM {table} ORDER BY {order}").df()
+    finally:
+        con.close()
+
+
+def types(folder, table):
+    con = duckdb.connect(str(folder / io.DATABASE_NAME), read_only=True)
+    try:
+        return {r[0]: r[1] for r in con.execute(f"DESCRIBE {table}").fetchall()}
+    finally:
+        con.close()
+
+
+def conserved(report):
+    s = report.summary
+    assert (s["rows_in"] == s["rows_loaded"] + s["rows_quarantined"]).all(), s
+    return True
+
+
+# --- Excel ------------------------------------------------------------------------------------------------------------
+
+
+def test_online_retail_workbook_as_order_lines(tmp_path):
+    workbook(tmp_path / "Online Retail.xlsx", {"Online Retail": [RETAIL, *RETAIL_ROWS]})
+    sources(tmp_path, {"orders": {
+        "file": "Online Retail.xlsx", "source": "shop", "lines": True, "credit_note_prefix": "C",
+        "constants": {"currency": "GBP"},
+        "columns": {"order_id": "InvoiceNo", "ts": "InvoiceDate", "quantity": "Quantity", "unit_price": "UnitPrice",
+                    "sku": "StockCode", "description": "Description", "contact_ref": "CustomerID"},
+    }})  # fmt: skip
+    r = io.load(tmp_path)
+    assert conserved(r) and r.quarantine.empty
+    o = loaded(tmp_path, "orders", "order_id").set_index("order_id")
+    assert list(o.index) == ["536365", "536370", "C536379"]  # numbers in an id column are read as their text
+    assert o.loc["536365", "amount"] == pytest.approx(6 * 2.55 + 6 * 3.39)
+    assert o.loc["536365", "ts"] == dt.datetime(2010, 12, 1, 8, 26)  # a date cell stays a timestamp
+    assert o.loc["536365", "contact_ref"] == "17850"  # not 17850.0
+    assert o.loc["C536379", "status"] == "cancelled" and pd.isna(o.loc["536370", "contact_ref"])
+    assert set(loaded(tmp_path, "order_lines")["sku"]) == {"85123A", "71053", "D", "22728"}
+
+
+def test_workbook_sheet_types_and_rows(tmp_path):
+    header = ["Order ID", "Created", "Total", "Status", "Items", "Gift", "Notes", "Shipped on"]
+    rows = [
+        [1001, dt.datetime(2024, 3, 1, 10, 0), 12.5, "completed", 2, True, "leave at door", dt.date(2024, 3, 2)],
+        [None] * 8,  # an empty row in the middle is skipped; row numbers still match the sheet
+        [1002, dt.datetime(2024, 3, 2, 11, 30), "twelve", "completed", 1, False, 42, None],
+        [1003, dt.datetime(2024, 3, 3, 9, 15), 7, "completed", 3, None, None, dt.date(2024, 3, 4)],
+    ]
+    workbook(tmp_path / "shop.xlsx", {"Summary": [["nothing here"]], "Orders": [header, *rows]})
+    sources(tmp_path, {"orders": {"file": "shop.xlsx", "sheet": "Orders", "source": "shop",
+                                  "columns": {"order_id": "Order ID", "ts": "Created", "amount": "Total"}}})
+    r = io.load(tmp_path)
+    assert conserved(r) and r.summary.loc[0, "rows_in"] == 3
+    q = r.quarantine
+    assert q[["source_file", "row", "column"]].values.tolist() == [["shop.xlsx", 3, "amount"]]  # sheet row 4
+    t = types(tmp_path, "orders")
+    assert (t["items"], t["gift"], t["shipped_on"], t["notes"]) == ("BIGINT", "BOOLEAN", "TIMESTAMP", "VARCHAR")
+    o = loaded(tmp_path, "orders", "order_id")
+    assert o["items"].tolist() == [2, 3] and o["ts"].tolist()[0] == dt.datetime(2024, 3, 1, 10, 0)
+    # the sheet by position works too
+    sources(tmp_path, {"orders": {"file": "shop.xlsx", "sheet": 2, "source": "shop",
+                                  "columns": {"order_id": "Order ID", "ts": "Created", "amount": "Total"}}})
+    assert io.validate(tmp_path).summary.loc[0, "rows_loaded"] == 2
+
+
+def test_excel_serial_dates_with_ts_unit_excel(tmp_path):
+    workbook(tmp_path / "orders.xlsx", {"Sheet1": [
+        ["order_id", "ts", "amount", "status"],
+        ["a", 45292, 10, "completed"],          # 2024-01-01, a number cell (not formatted as a date)
+        ["b", 45292.541666666664, 20, "completed"],  # 13:00
+    ]})  # fmt: skip
+    (tmp_path / "late.csv").write_text("order_id,ts,amount,status\nc,45474.25,5,completed\n")
+    sources(tmp_path, {"orders": [
+        {"file": "orders.xlsx", "source": "shop", "ts_unit": "excel"},
+        {"file": "late.csv", "source": "shop", "ts_unit": "excel", "timezone": "Europe/London"},
+    ]})  # fmt: skip
+    r = io.load(tmp_path)
+    assert conserved(r) and r.quarantine.empty
+    ts = loaded(tmp_path, "orders", "order_id")["ts"].tolist()
+    assert ts == [dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 1, 13), dt.datetime(2024, 7, 1, 5)]  # BST -> UTC
+
+
+def test_damaged_workbook_and_unknown_sheet_are_clear_errors(tmp_path):
+    (tmp_path / "orders.xlsx").write_bytes(b"PK\x03\x04 this is not a workbook")
+    sources(tmp_path, {"orders": {"file": "orders.xlsx", "source": "shop"}})
+    with pytest.raises(DataError, match=r"orders\.xlsx: cannot be read as an Excel workbook"):
+        io.validate(tmp_path)
+    workbook(tmp_path / "orders.xlsx", {"Orders": [["order_id"], ["1"]], "Returns": [["x"]]})
+    sources(tmp_path, {"orders": {"file": "orders.xlsx", "source": "shop", "sheet": "Ordres"}})
+    with pytest.raises(DataError, match=r"no sheet 'Ordres'.*'Orders', 'Returns'"):
+        io.validate(tmp_path)
+    sources(tmp_path, {"orders": {"file": "orders.csv", "sheet": "Orders"}})
+    with pytest.raises(DataError, match=r"option `sheet` is for Excel"):
+        io.validate(tmp_path)
+
+
+# --- JSON and NDJSON --------------------------------------------------------------------------------------------------
+
+
+def segment_events():
+    return [
+        {"messageId": "m1", "type": "track", "event": "Product Viewed", "timestamp": "2024-03-01T10:00:00.000Z",
+         "anonymousId": "anon-1", "userId": None, "properties": {"product_id": "p1", "price": 12.5},
+         "context": {"page": {"url": "https://shop/p1"}, "campaign": {"source": "google"}}},
+        {"messageId": "m2", "type": "track", "event": "Order Completed", "timestamp": "2024-03-01T10:05:00.000Z",
+         "anonymousId": "anon-1", "userId": "u1",
+         "properties": {"order_id": "o1", "revenue": 25.0, "products": [{"product_id": "p1", "quantity": 2}]},
+         "context": {"page": {"url": "https://shop/checkout"}}, "sentAt": 1709287500000},
+    ]  # fmt: skip
+
+
+SEGMENT_MAP = {"event_id": "messageId", "ts": "timestamp", "event": "event", "anonymous_id": "anonymousId",
+               "contact_ref": "userId"}  # fmt: skip
+
+
+@pytest.mark.parametrize("name", ["tracks.ndjson", "tracks.jsonl.gz", "tracks.json"])
+def test_segment_events_keep_nested_values(tmp_path, name):
+    lines = "\n".join(json.dumps(e) for e in segment_events()) + "\n"
+    if name.endswith(".gz"):
+        (tmp_path / name).write_bytes(gzip.compress(lines.encode()))
+    elif name.endswith(".json"):
+        (tmp_path / name).write_text(json.dumps(segment_events(), indent=2))  # an array of objects
+    else:
+        (tmp_path / name).write_text(lines)
+    sources(tmp_path, {"events": {"file": name, "source": "segment", "columns": SEGMENT_MAP}})
+    r = io.load(tmp_path)
+    assert conserved(r) and r.quarantine.empty and r.summary.loc[0, "rows_loaded"] == 2
+    t = types(tmp_path, "events")
+    assert t["properties"].startswith("STRUCT(") and t["context"].startswith("STRUCT(") and t["sentat"] == "BIGINT"
+    con = duckdb.connect(str(tmp_path / io.DATABASE_NAME), read_only=True)
+    try:
+        got = con.execute(
+            "SELECT event_id, ts, properties.revenue, properties.products[1].quantity, context.page.url "
+            "FROM events ORDER BY event_id"
+        ).fetchall()
+    finally:
+        con.close()
+    assert got == [
+        ("m1", dt.datetime(2024, 3, 1, 10, 0), None, None, "https://shop/p1"),
+        ("m2", dt.datetime(2024, 3, 1, 10, 5), 25.0, 2, "https://shop/checkout"),
+    ]
+
+
+def test_nested_value_in_a_model_column_is_json_text_not_a_repr(tmp_path):
+    rows = [{"id": "1", "ts": "2024-03-01", "event": "signup", "campaign": {"name": "spring", "id": 7}}]
+    (tmp_path / "events.ndjson").write_text("\n".join(json.dumps(x) for x in rows))
+    sources(tmp_path, {"events": {"file": "events.ndjson", "source": "app", "columns": {"event_id": "id"}}})
+    io.load(tmp_path)
+    assert json.loads(loaded(tmp_path, "events")["campaign"][0]) == {"name": "spring", "id": 7}
+
+
+def test_invalid_json_line_names_the_file_and_line(tmp_path):
+    good = [json.dumps(e) for e in segment_events()]
+    (tmp_path / "tracks.ndjson").write_text(f'{good[0]}\n{good[1]}\n{{"messageId": "m3", "event": \n')
+    sources(tmp_path, {"events": {"file": "tracks.ndjson", "source": "segment", "columns": SEGMENT_MAP}})
+    with pytest.raises(DataError, match=r"^tracks\.ndjson: cannot be read as JSON \(line 3: "):
+        io.validate(tmp_path)
+    (tmp_path / "tracks.json").write_text('[\n  {"messageId": "m1"},\n  {"messageId": "m2" "event": "x"}\n]')
+    sources(tmp_path, {"events": {"file": "tracks.json", "source": "segment", "columns": SEGMENT_MAP}})
+    with pytest.raises(DataError, match=r"^tracks\.json: cannot be read as JSON \(line 3: "):
+        io.validate(tmp_path)
+
+
+def test_files_named_after_tables_need_no_sources_yml(tmp_path):
+    workbook(tmp_path / "contacts.xlsx", {"Contacts": [["source", "record_id", "email"], ["crm", 1, "a@x.org"]]})
+    (tmp_path / "events.ndjson").write_text(
+        json.dumps({"source": "web", "event_id": "e1", "ts": 1709287200, "event": "page_view"}) + "\n"
+    )
+    r = io.load(tmp_path)
+    assert conserved(r) and set(r.summary["table_name"]) == {"contacts", "events"}
+    assert loaded(tmp_path, "contacts")["record_id"].tolist() == ["1"]
+    assert loaded(tmp_path, "events")["ts"].tolist() == [dt.datetime(2024, 3, 1, 10, 0)]
+
+
+# --- files: patterns --------------------------------------------------------------------------------------------------
+
+
+def shopify_months(folder):
+    """Three monthly Shopify order exports: columns in other orders, a column only some months have."""
+    d = folder / "exports"
+    d.mkdir()
+    (d / "orders_2024-01.csv").write_text(
+        "Name,Email,Financial Status,Created at,Total,Currency,Discount Amount\n"
+        "#1001,a@x.org,paid,2024-01-05 10:00:00 +0000,20.00,EUR,0\n"
+        "#1002,b@x.org,paid,2024-01-06 11:00:00 +0000,35.50,EUR,5.5\n"
+    )
+    (d / "orders_2024-02.csv").write_text(
+        "Created at,Name,Total,Financial Status,Email,Currency,Tags\n"
+        "2024-02-01 09:00:00 +0000,#1003,12.00,refunded,c@x.org,EUR,vip\n"
+        "2024-02-02 09:00:00 +0000,#1004,not a number,paid,d@x.org,EUR,\n"
+    )
+    (d / "orders_2024-03.csv").write_text(
+        "Name,Total,Created at,Financial Status,Currency,Discount Amount,Tags,Email\n"
+        "#1005,8.00,2024-03-03 08:00:00 +0000,paid,EUR,0,,e@x.org\n"
+    )
+    (d / "notes.csv").write_text("not,an,orders,file\n")
+
+
+SHOPIFY = {"files": "exports/orders_*.csv", "source": "shopify",
+           "columns": {"order_id": "Name", "ts": "Created at", "amount": "Total", "status": "Financial Status"},
+           "values": {"status": {"paid": "completed"}}}  # fmt: skip
+
+
+def test_files_pattern_reads_every_match_by_name(tmp_path):
+    shopify_months(tmp_path)
+    sources(tmp_path, {"orders": SHOPIFY})
+    r = io.load(tmp_path)
+    assert conserved(r)
+    assert r.summary.loc[0, "files"] == "orders_2024-01.csv, orders_2024-02.csv, orders_2024-03.csv"
+    assert r.summary.loc[0, "rows_in"] == 5 and r.summary.loc[0, "rows_loaded"] == 4
+    q = r.quarantine
+    assert q[["source_file", "row", "column"]].values.tolist() == [["orders_2024-02.csv", 2, "amount"]]
+    o = loaded(tmp_path, "orders", "order_id")
+    assert o["order_id"].tolist() == ["#1001", "#1002", "#1003", "#1005"]
+    assert o["status"].tolist() == ["completed", "completed", "returned", "completed"]
+    assert o["discount_amount"].tolist()[:2] == [0, 5.5] and o["tags"].tolist()[2] == "vip"
+    assert types(tmp_path, "orders")["discount_amount"] == "DOUBLE"  # CSV numbers stay numbers
+
+
+def test_files_pattern_is_deterministic(tmp_path):
+    shopify_months(tmp_path)
+    sources(tmp_path, {"orders": SHOPIFY})
+    io.load(tmp_path)
+    first = loaded(tmp_path, "orders", "order_id")
+    os.utime(tmp_path / "exports" / "orders_2024-01.csv")  # a newer file changes nothing
+    io.load(tmp_path)
+    assert loaded(tmp_path, "orders", "order_id").equals(first)
+
+
+def test_csv_numbers_are_typed_only_when_every_value_is_a_plain_number(tmp_path):
+    (tmp_path / "a.csv").write_text("record_id,zip,visits,score,ref\n1,02134,3,1.5,10\n2,10115,,2,x7\n")
+    (tmp_path / "b.csv").write_text("record_id,zip,visits,score,ref\n3,75001,12,NULL,11\n")
+    sources(tmp_path, {"contacts": [{"file": "a.csv", "source": "crm"}, {"file": "b.csv", "source": "crm"}]})
+    io.load(tmp_path)
+    t = types(tmp_path, "contacts")
+    assert (t["zip"], t["visits"], t["score"], t["ref"]) == ("VARCHAR", "BIGINT", "DOUBLE", "VARCHAR")
+    c = loaded(tmp_path, "contacts", "record_id")
+    assert c["zip"].tolist() == ["02134", "10115", "75001"] and c["ref"].tolist() == ["10", "x7", "11"]
+
+
+@pytest.mark.parametrize(
+    "pattern, message",
+    [
+        ("../*.csv", "without `..` or an absolute path"),
+        ("exports/../../*.csv", "without `..` or an absolute path"),
+        ("/etc/*.csv", "without `..` or an absolute path"),
+        ("C:\\exports\\*.csv", "without `..` or an absolute path"),
+        ("exports/none_*.csv", "no file in the workspace folder matches"),
+    ],
+)
+def test_hostile_or_empty_patterns_are_refused(tmp_path, pattern, message):
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (tmp_path / "outside.csv").write_text("order_id\n1\n")
+    shopify_months(ws)
+    sources(ws, {"orders": {**SHOPIFY, "files": pattern}})
+    with pytest.raises(DataError, match=r"sources\.yml: tables\.orders: .*" + message.replace("`", ".")):
+        io.validate(ws)
+
+
+def test_a_link_out_of_the_folder_is_refused(tmp_path):
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    (tmp_path / "secret.csv").write_text("order_id\n1\n")
+    (ws / "orders_x.csv").symlink_to(tmp_path / "secret.csv")
+    sources(ws, {"orders": {**SHOPIFY, "files": "orders_*.csv"}})
+    with pytest.raises(DataError, match="links outside the workspace folder"):
+        io.validate(ws)
+
+
+def test_file_and_files_together_or_neither_is_an_error(tmp_path):
+    sources(tmp_path, {"orders": {"file": "a.csv", "files": "*.csv"}})
+    with pytest.raises(DataError, match="needs `file:` \\(one file\\) or `files:`"):
+        io.validate(tmp_path)
+
+
+# --- hostile names --------------------------------------------------------------------------------------------------
+
+
+HOSTILE = [
+    "x'); COPY (SELECT 1) TO 'pwned.csv'; CREATE TABLE main.pwned AS SELECT 1; --",
+    'x"; CREATE TABLE main.pwned AS SELECT 1; --',
+    "a[1]*?",
+]
+
+
+def nothing_ran(folder):
+    assert not list(folder.rglob("pwned*"))
+    con = duckdb.connect(str(folder / io.DATABASE_NAME), read_only=True)
+    try:
+        assert "pwned" not in {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables()").fetchall()}
+    finally:
+        con.close()
+
+
+@pytest.mark.parametrize("suffix", [".xlsx", ".ndjson", ".json.gz"])
+def test_hostile_file_names_and_keys_are_data(tmp_path, suffix):
+    for i, evil in enumerate(HOSTILE):
+        name = f"{i}{evil}{suffix}"
+        row = {"source": "shop", "order_id": "1", "ts": "2024-03-01 10:00", "amount": 5, "status": "completed",
+               evil: 7, "nested": {evil: [1, 2]}}  # fmt: skip
+        if suffix == ".xlsx":
+            workbook(tmp_path / name, {evil[:30].replace("[", "(").replace("]", ")").replace("*", "").replace("?", ""):
+                                       [list(row)[:-1], list(row.values())[:-1]]})  # fmt: skip
+        elif suffix == ".ndjson":
+            (tmp_path / name).write_text(json.dumps(row) + "\n")
+        else:
+            (tmp_path / name).write_bytes(gzip.compress(json.dumps([row]).encode()))
+        sources(tmp_path, {"orders": {"file": name}})
+        r = io.load(tmp_path)
+        assert r.summary.loc[0, "files"] == name and r.summary.loc[0, "rows_loaded"] == 1, r.quarantine
+        o = loaded(tmp_path, "orders")
+        assert o["order_id"].tolist() == ["1"] and o.iloc[0, -1 if suffix == ".xlsx" else -2] == 7
+        nothing_ran(tmp_path)
+        (tmp_path / name).unlink()
+
+
+def test_hostile_pattern_characters_match_only_inside_the_folder(tmp_path):
+    shopify_months(tmp_path)
+    for i, evil in enumerate(HOSTILE[:2]):
+        (tmp_path / "exports" / f"orders_{evil.replace('/', '_')}.csv").write_text(
+            f"Name,Created at,Total,Financial Status\n#9{i},2024-01-01,1,paid\n"
+        )
+    sources(tmp_path, {"orders": SHOPIFY})
+    r = io.load(tmp_path)
+    assert conserved(r) and r.summary.loc[0, "rows_loaded"] == 6  # 4 good rows of the months + the 2 hostile files
+    assert {f"orders_{e.replace('/', '_')}.csv" for e in HOSTILE[:2]} <= set(r.summary.loc[0, "files"].split(", "))
+    nothing_ran(tmp_path)
