@@ -89,8 +89,10 @@ def format_views(views: list[FileView], quarantined: dict[str, int] | None = Non
         rows = "?" if v.rows is None else f"{v.rows:,}"
         q = (quarantined or {}).get(v.label, 0)
         lines.append(f"  {_show(v.label)} -> {v.table}: {rows} rows" + (f", {q:,} quarantined" if q else ""))
-        if v.mapped:
-            lines.append("    mapped: " + ", ".join(f"{k} <- {_show(c, 60)}" for k, c in v.mapped.items()))
+        same = [k for k, c in v.mapped.items() if k == c]
+        other = [f"{k} <- {_show(c, 60)}" for k, c in v.mapped.items() if k != c]
+        if other or same:
+            lines.append("    mapped: " + ", ".join(other + ([f"by name: {', '.join(same)}"] if same else [])))
         if v.unmapped:
             lines.append("    not mapped (kept as extra columns): " + ", ".join(_show(c, 60) for c in v.unmapped))
         if v.note:
