@@ -316,3 +316,18 @@ def test_skips_hidden_files_the_database_and_unreadable_files(tmp_path):
     assert any(s.startswith("broken.parquet (") for s in skipped) and "empty.csv (empty)" in skipped
     _, text = suggested(tmp_path)
     assert "# broken.parquet (" in text
+
+
+def test_gzip_and_cp1252_exports(tmp_path):
+    import gzip
+
+    (tmp_path / "hubspot.csv.gz").write_bytes(gzip.compress(HUBSPOT.encode()))
+    (tmp_path / "zendesk.csv").write_bytes(ZENDESK.replace("Ann Lee", "Zoë Brontë").encode("cp1252"))
+    (tmp_path / "other.json").write_text('{"source": "crm", "record_id": "1"}\n')
+    cfg, text = suggested(tmp_path)
+    assert entry(cfg, "contacts")["file"] == "hubspot.csv.gz"
+    assert entry(cfg, "tickets")["encoding"] == "cp1252"
+    assert "#     - file: other.json" in text and "only as GA4 exports" in text
+    (tmp_path / "sources.yml").write_text(text)
+    r = io.validate(tmp_path)
+    assert r.summary.set_index("table_name")["rows_loaded"].to_dict() == {"contacts": 1, "tickets": 2}

@@ -186,6 +186,9 @@ def recognise(path: str | Path, con: duckdb.DuckDBPyConnection | None = None) ->
         r.notes.append(f"the file is not UTF-8: read as {enc} (check accented letters)")
     if head.delimiter and head.delimiter != "," and r.table:
         r.entry["delimiter"] = head.delimiter
+    if _suffix(path) in (".json", ".ndjson") and r.entry.get("format") != "ga4" and _suffix(path) not in _SUFFIXES:
+        r.notes.append("the loader reads JSON files only as GA4 exports (format: ga4): export this one as CSV")
+        r.active = False
     bad = [i + 1 for i, c in enumerate(head.columns) if control_character(c)]
     if bad:
         r.notes.append(f"column(s) {', '.join(map(str, bad))} have a control character in the name: rename them")
