@@ -11,7 +11,9 @@ from typer.testing import CliRunner
 from cxlib.cli import app
 
 runner = CliRunner()
-COMMANDS = ["generate", "validate", "load", "summary", "unify", "journeys", "personas", "simulate", "report", "demo"]
+COMMANDS = [
+    "generate", "sources", "validate", "load", "summary", "unify", "journeys", "personas", "simulate", "report", "demo",
+]  # fmt: skip
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -5,6 +5,7 @@ Examples
 ::
 
     cx generate --customers 20000 --seed 7 --out data/demo
+    cx sources data/exports --write
     cx validate data/demo
     cx load data/demo
     cx summary data/demo
@@ -14,7 +15,7 @@ Examples
 
 from __future__ import annotations
 
-from cxlib.cli import hiring, serving, steps  # noqa: F401 - each registers its commands on `app`
+from cxlib.cli import hiring, mapping, serving, steps  # noqa: F401 - each registers its commands on `app`
 from cxlib.cli.base import Folder, app
 from cxlib.cli.serving import notebooks_dir
 

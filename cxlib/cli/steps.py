@@ -76,15 +76,22 @@ def generate(
 def validate(folder: Folder) -> None:
     """Check the workspace's source files without loading them; exit 2 on a structural problem.
 
+    Prints what each table would get, then per file: its table, rows, mapped and unmapped columns.
+
     Example: cx validate data/demo
     """
     from cxlib import io
+    from cxlib.io.preview import file_views, format_views
 
     try:
         report = io.validate(folder)
+        views = file_views(folder)
     except DataError as e:
         _fail(e)
     typer.echo(str(report))
+    q = report.quarantine
+    q = q[q["action"] == "quarantined"].drop_duplicates(["source_file", "row"])
+    typer.echo(format_views(views, q["source_file"].value_counts().to_dict()))
 
 
 @app.command()

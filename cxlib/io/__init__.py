@@ -32,6 +32,9 @@ validated literal). Real exports (issue 16, ``docs/sources.md``): :mod:`cxlib.io
 :mod:`cxlib.io.ga4` (the GA4 BigQuery export), :mod:`cxlib.io.limits` (``max_quarantine``, exit 3),
 :mod:`cxlib.io.files` (Excel, JSON/NDJSON, ``files:`` patterns), :mod:`cxlib.io.extras` (the types of the
 columns not in the model).
+``cx sources``: :mod:`cxlib.io.recognise` (which export each file is, from its header and a few rows),
+:mod:`cxlib.io.vendors` (the exports' column names), :mod:`cxlib.io.dates` (day-first, epoch),
+:mod:`cxlib.io.suggest` (the commented ``sources.yml``), :mod:`cxlib.io.preview` (``cx validate`` per file).
 
 Examples
 --------
@@ -51,6 +54,17 @@ Examples
 from __future__ import annotations
 
 from cxlib.io.load import DATABASE_NAME, LoadReport, load, validate
+from cxlib.io.recognise import Recognition, recognise, suggest_sources
 from cxlib.io.sources import SourceFile, find_sources
 
-__all__ = ["DATABASE_NAME", "LoadReport", "SourceFile", "find_sources", "load", "validate"]
+__all__ = [
+    "DATABASE_NAME",
+    "LoadReport",
+    "Recognition",
+    "SourceFile",
+    "find_sources",
+    "load",
+    "recognise",
+    "suggest_sources",
+    "validate",
+]

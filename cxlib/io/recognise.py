@@ -1,0 +1,349 @@
+"""``cx sources``: recognise the exports in a folder and suggest a commented ``sources.yml``.
+
+Only the header and a few rows of each file are read (``.csv``, ``.csv.gz``, ``.tsv``, ``.parquet``, and
+``.json``/``.ndjson`` GA4 exports), in the folder and its subfolders; hidden files, ``workspace.duckdb``,
+``sources.yml`` and files that cannot be read are skipped (and listed). Each file is matched against the
+common exports of :mod:`cxlib.io.vendors`, then against the canonical layout (files named after the tables
+or with their columns), else the table its column names overlap most is suggested as a guess, commented
+out, with the columns left for the user to map.
+
+Every entry is checked with the loader's own column mapping (:func:`cxlib.io.read.map_columns`): one the
+loader would refuse is written commented out with the reason, so the suggested file always loads with
+:func:`cxlib.io.find_sources`. File and column names are data: the YAML is written with ``yaml.safe_dump``
+(any name is quoted as needed) and names in comments have their control characters escaped.
+
+Examples
+--------
+>>> import tempfile, pathlib
+>>> ws = pathlib.Path(tempfile.mkdtemp())
+>>> _ = (ws / "zendesk.csv").write_text(
+...     "Id,Requester,Requester email,Subject,Status,Via,Created at,Solved at\\n"
+...     "1,Ann,ann@example.com,Late parcel,Solved,Mail,2024-03-01 10:00,2024-03-02 09:00\\n")
+>>> r = recognise(ws / "zendesk.csv")
+>>> r.label, r.table, r.entry["columns"]["ticket_id"]
+('Zendesk tickets export', 'tickets', 'Id')
+>>> [line for line in suggest_sources(ws).splitlines() if "- file:" in line]
+['    - file: zendesk.csv']
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from cxlib.io.dates import date_notes
+from cxlib.io.keys import DERIVABLE_KEYS
+from cxlib.io.read import map_columns
+from cxlib.io.sources import _SUFFIXES, SourceFile, _norm
+from cxlib.io.sql import control_character
+from cxlib.io.vendors import Head, best_match
+from cxlib.schema import TABLES, DataError
+
+__all__ = ["Recognition", "recognise", "suggest_sources"]
+
+_READ = (".csv", ".csv.gz", ".tsv", ".parquet", ".json", ".ndjson")
+_SKIP = ("workspace.duckdb", "sources.yml")
+_HEAD_BYTES = 256 << 10
+_SAMPLE_ROWS = 50
+
+
+@dataclass
+class Recognition:
+    """What ``cx sources`` made of one file.
+
+    ``table`` is None for a file no table fits; ``entry`` is its ``sources.yml`` entry without ``file``;
+    ``active`` is False when the entry is only a suggestion to complete (written commented out).
+    """
+
+    path: Path
+    label: str
+    table: str | None
+    confidence: str
+    entry: dict = field(default_factory=dict)
+    matched: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    columns: list[str] = field(default_factory=list)
+    active: bool = True
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    return next((s for s in sorted(_READ, key=len, reverse=True) if name.endswith(s)), "")
+
+
+def _head_text(path: Path) -> tuple[str, str | None]:
+    """The first ``_HEAD_BYTES`` of a text file as text (whole lines), and the encoding to declare, if any."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as fh:
+        raw = fh.read(_HEAD_BYTES)
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        text, enc = raw.decode("utf-16", errors="ignore"), None  # the loader detects the byte-order mark
+    else:
+        try:
+            text, enc = raw.decode("utf-8-sig"), None
+        except UnicodeDecodeError as e:
+            if e.start >= len(raw) - 4:  # a character cut at the end of the sample
+                text, enc = raw[: e.start].decode("utf-8-sig"), None
+            else:
+                text, enc = raw.decode("cp1252", errors="replace"), "cp1252"
+    if "\x00" in text[:4096]:
+        raise DataError("binary data, not a text table")
+    if len(raw) == _HEAD_BYTES and "\n" in text:
+        text = text[: text.rindex("\n") + 1]
+    return text, enc
+
+
+def _read_head(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[Head, str | None]:
+    """The file's columns and first rows as text; the encoding to declare (None: UTF-8 or a byte-order mark)."""
+    suffix = _suffix(path)
+    if suffix == ".parquet":
+        rel = con.sql("SELECT * FROM read_parquet($p)", params={"p": _escaped(path)})
+        return _head(rel), None
+    if suffix in (".json", ".ndjson"):
+        rel = con.sql("SELECT * FROM read_json($p, format='newline_delimited')", params={"p": _escaped(path)})
+        return _head(rel), None
+    text, enc = _head_text(path)
+    fd, tmp = tempfile.mkstemp(prefix="cx-head-", suffix=".csv")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+        opts = {"p": tmp}
+        delim = "\t" if suffix == ".tsv" else None
+        sql = "SELECT * FROM read_csv($p, all_varchar=true, header=true, ignore_errors=true"
+        if delim:
+            sql += ", delim=$d"
+            opts["d"] = delim
+        rel = con.sql(sql + ")", params=opts)
+        head = _head(rel)
+        if not delim:
+            found = con.execute("SELECT Delimiter FROM sniff_csv($p)", {"p": tmp}).fetchone()
+            delim = found[0] if found else None
+        head.delimiter = delim
+        return head, enc
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
+def _escaped(path: Path) -> str:
+    return re.sub(r"([*?\[])", r"[\1]", str(path))
+
+
+def _head(rel: duckdb.DuckDBPyRelation) -> Head:
+    cols = list(rel.columns)
+    rows = rel.limit(_SAMPLE_ROWS).fetchall()
+    return Head(cols, [{c: (None if v is None else str(v)) for c, v in zip(cols, r, strict=True)} for r in rows])
+
+
+def recognise(path: str | Path, con: duckdb.DuckDBPyConnection | None = None) -> Recognition:
+    """What one file is: a known export, a file in the canonical layout, or a guess.
+
+    Parameters
+    ----------
+    path : str or Path
+        A data file (``.csv``, ``.csv.gz``, ``.tsv``, ``.parquet``; ``.json``/``.ndjson`` for GA4).
+    con : duckdb connection, optional
+        Reused to read many files.
+
+    Returns
+    -------
+    Recognition
+        ``table`` None when nothing fits; ``active`` False for a suggestion the loader would refuse as it is.
+
+    Raises
+    ------
+    DataError
+        When the file cannot be read.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "export.csv"
+    >>> _ = p.write_text("Record ID,First Name,Last Name,Email,Create Date\\n1,Ann,Lee,a@x.com,2024-01-02\\n")
+    >>> r = recognise(p)
+    >>> r.label, r.table, r.confidence, r.active
+    ('HubSpot contacts export', 'contacts', 'high', True)
+    """
+    path = Path(path)
+    own = con is None
+    con = con or duckdb.connect()
+    try:
+        try:
+            head, enc = _read_head(con, path)
+        except (duckdb.Error, OSError, UnicodeError) as e:
+            raise DataError(f"{path.name}: cannot be read ({str(e).splitlines()[0][:120]})") from None
+    finally:
+        if own:
+            con.close()
+    r = _classify(path, head)
+    if enc:
+        r.entry["encoding"] = enc
+        r.notes.append(f"the file is not UTF-8: read as {enc} (check accented letters)")
+    if head.delimiter and head.delimiter != "," and r.table:
+        r.entry["delimiter"] = head.delimiter
+    if _suffix(path) in (".json", ".ndjson") and r.entry.get("format") != "ga4" and _suffix(path) not in _SUFFIXES:
+        r.notes.append("the loader reads JSON files only as GA4 exports (format: ga4): export this one as CSV")
+        r.active = False
+    bad = [i + 1 for i, c in enumerate(head.columns) if control_character(c)]
+    if bad:
+        r.notes.append(f"column(s) {', '.join(map(str, bad))} have a control character in the name: rename them")
+        r.active = False
+    if r.table and r.entry.get("format") != "ga4":
+        r.notes += date_notes(head, r, TABLES[r.table])
+        _check_entry(path, head, r)
+    return r
+
+
+def _classify(path: Path, head: Head) -> Recognition:
+    canonical = _canonical(path, head, strict=True)
+    if canonical is not None:
+        return canonical
+    m = best_match(head)
+    if m is not None:
+        return Recognition(path, m.label, m.table, m.confidence, m.entry, m.matched, m.notes, head.columns)
+    return _canonical(path, head, strict=False) or _guess(path, head)
+
+
+def _tables() -> list[str]:
+    return [n for n in TABLES if n != "order_lines"]
+
+
+def _canonical(path: Path, head: Head, strict: bool) -> Recognition | None:
+    """A file with every required column of a table (``strict``), or named after a table and with its
+    required columns but the key and ``source`` (which the loader derives), read as it is."""
+    norms = head.norms()
+    stem = _norm(path.name.split(".")[0])
+    for name in _tables():
+        t = TABLES[name]
+        needed = {c for c in t.required if c not in ("source", *DERIVABLE_KEYS)}
+        if name == "enrichment" and not {"email_sha256", "postcode"} & norms:
+            continue
+        if set(t.required) <= norms if strict else (needed <= norms and stem == name):
+            matched = [c for c in head.columns if _norm(c) in t.names]
+            return Recognition(path, "canonical layout", name, "high", {}, matched,
+                               [f"columns named as in the {name} table"], head.columns)  # fmt: skip
+    return None
+
+
+def _guess(path: Path, head: Head) -> Recognition:
+    """The table whose column names overlap the file's most (``source`` alone does not count)."""
+    norms = head.norms()
+    scored = sorted(
+        ((len(norms & set(TABLES[n].names) - {"source"}), -i, n) for i, n in enumerate(_tables())), reverse=True
+    )
+    score, _, name = scored[0]
+    if score == 0 and _norm(path.name.split(".")[0]) not in _tables():
+        return Recognition(path, "not recognised", None, "none", {}, [], [], head.columns, active=False)
+    name = _norm(path.name.split(".")[0]) if score == 0 else name
+    t = TABLES[name]
+    shared = [c for c in head.columns if _norm(c) in t.names]
+    missing = [c for c in t.required if _norm(c) not in norms]
+    notes = [
+        "GUESS: not a known export; "
+        + (f"columns shared with {name}: {', '.join(shared)}" if shared else f"named like the {name} table"),
+        f"map the required columns under columns: ({', '.join(missing)}), set source:, then uncomment",
+    ]
+    return Recognition(path, "unknown export", name, "low", {}, shared, notes, head.columns, active=False)
+
+
+def _check_entry(path: Path, head: Head, r: Recognition) -> None:
+    """Leave ``r`` active only if the loader maps its columns; note what is mapped by name and what is not."""
+    f = entry_source_file(r.table, path, r.entry)
+    try:
+        mapping = map_columns(f, TABLES[r.table], [c for c in head.columns if not control_character(c)])
+    except (DataError, ValueError) as e:
+        if r.active:
+            r.notes.append(f"the loader would refuse it as it is: {str(e).split(': ', 1)[-1][:300]}")
+        r.active = False
+        return
+    by_name = [c for c in mapping if c not in r.entry.get("columns", {})]
+    if by_name and r.entry.get("columns"):
+        r.notes.append(f"also mapped by name: {', '.join(f'{c} <- {mapping[c]}' for c in by_name)}")
+    unmapped = [c for c in head.columns if c not in mapping.values()]
+    if unmapped:
+        more = f" (+{len(unmapped) - 12} more)" if len(unmapped) > 12 else ""
+        r.notes.append(f"kept as extra columns: {', '.join(unmapped[:12])}{more}")
+
+
+def entry_source_file(table: str, path: Path, entry: dict) -> SourceFile:
+    """The :class:`SourceFile` an entry describes (the options the column mapping needs)."""
+    return SourceFile(
+        table, path, dict(entry.get("columns") or {}), entry.get("source"), lines=bool(entry.get("lines")),
+        constants=dict(entry.get("constants") or {}),
+    )  # fmt: skip
+
+
+def _files(folder: Path) -> tuple[list[Path], list[str]]:
+    """The data files under ``folder`` (sorted) and notes on what was skipped."""
+    found, skipped = [], []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        rel_dir = Path(dirpath).relative_to(folder)
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        if rel_dir == Path(".") and "truth" in dirnames:
+            dirnames.remove("truth")
+            skipped.append("truth/ (the generator's answer key)")
+        for name in sorted(filenames):
+            p = Path(dirpath) / name
+            if name.startswith(".") or name in _SKIP or name.startswith("workspace.duckdb") or name.endswith(".bak"):
+                continue
+            if not _suffix(p):
+                if any(name.lower().endswith(s) for s in _SUFFIXES):
+                    skipped.append(f"{p.relative_to(folder).as_posix()} (not recognised by cx sources: map it by hand)")
+                continue
+            found.append(p)
+    return found, skipped
+
+
+def recognise_folder(folder: str | Path) -> tuple[list[Recognition], list[str]]:
+    """Every data file under ``folder`` recognised, and notes on the files skipped."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise DataError(f"{folder} is not a folder; give the folder that holds your exports")
+    files, skipped = _files(folder)
+    out = []
+    con = duckdb.connect()
+    try:
+        for p in files:
+            rel = p.relative_to(folder).as_posix()
+            if control_character(rel):
+                skipped.append(f"{_show(rel)} (the name has a control character: rename the file)")
+                continue
+            if p.stat().st_size == 0:
+                skipped.append(f"{rel} (empty)")
+                continue
+            try:
+                out.append(recognise(p, con))
+            except DataError as e:
+                skipped.append(f"{rel} ({str(e).split(': ', 1)[-1]})")
+    finally:
+        con.close()
+    return out, skipped
+
+
+def _show(text: object, width: int = 100) -> str:
+    """``text`` for a YAML comment: control characters escaped, on one line, cut to ``width``."""
+    s = "".join(f"\\u{ord(ch):04x}" if control_character(ch) else ch for ch in str(text))
+    return s if len(s) <= width else s[: width - 1] + "…"
+
+
+def suggest_sources(folder: str | Path) -> str:
+    """A commented ``sources.yml`` for the exports in ``folder``, as text (see :mod:`cxlib.io.recognise`).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, yaml
+    >>> ws = pathlib.Path(tempfile.mkdtemp())
+    >>> header = "Id,FirstName,LastName,Email,AccountId,CreatedDate\\n"
+    >>> _ = (ws / "Contacts.csv").write_text(header + "1,A,B,a@x.com,9,2024-01-01\\n")
+    >>> yaml.safe_load(suggest_sources(ws))["tables"]["contacts"][0]["columns"]["record_id"]
+    'Id'
+    """
+    from cxlib.io.suggest import render  # noqa: PLC0415
+
+    found, skipped = recognise_folder(folder)
+    return render(Path(folder), found, skipped)

@@ -1,0 +1,333 @@
+"""`cx sources`: common exports recognised by their real column names, a commented sources.yml that loads,
+`cx validate` per file, and names that are data (issue 16, item 9). Tiny hand-made files in the vendors' layouts."""
+
+from __future__ import annotations
+
+import duckdb
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from cxlib import io
+from cxlib.cli import app
+from cxlib.io.recognise import recognise_folder
+from tests.test_io_exports import DAY1, DAY2, _export
+
+runner = CliRunner()
+
+
+def write(folder, name, text):
+    p = folder / name
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(text, encoding="utf-8")
+    return p
+
+
+def suggested(folder):
+    """The suggestion as YAML, after checking that the loader reads it as the folder's sources.yml."""
+    text = io.suggest_sources(folder)
+    (folder / "sources.yml").write_text(text, encoding="utf-8")
+    try:
+        io.find_sources(folder)
+    finally:
+        (folder / "sources.yml").unlink()
+    return yaml.safe_load(text), text
+
+
+def entry(cfg, table, i=0):
+    return cfg["tables"][table][i]
+
+
+RETAIL = (
+    "InvoiceNo,StockCode,Description,Quantity,InvoiceDate,UnitPrice,CustomerID,Country\n"
+    "536365,85123A,WHITE HANGING HEART T-LIGHT HOLDER,6,2010-12-01 08:26:00,2.55,17850.0,United Kingdom\n"
+    "536365,71053,WHITE METAL LANTERN,6,2010-12-01 08:26:02,3.39,17850.0,United Kingdom\n"
+    "C536379,D,Discount,-1,2010-12-01 09:41:00,27.50,14527.0,United Kingdom\n"
+    "536414,22139,,56,2010-12-01 11:52:00,0.00,,United Kingdom\n"
+)
+RETAIL_II = (
+    "Invoice,StockCode,Description,Quantity,InvoiceDate,Price,Customer ID,Country\n"
+    "489434,85048,15CM CHRISTMAS GLASS BALL 20 LIGHTS,12,01/12/2009 07:45,6.95,13085,United Kingdom\n"
+    "489434,79323P,PINK CHERRY LIGHTS,12,01/12/2009 07:45,6.75,13085,United Kingdom\n"
+    "C489449,22087,PAPER BUNTING WHITE LACE,-12,13/12/2009 10:33,2.95,16321,Australia\n"
+)
+SHOPIFY = (
+    "Name,Email,Financial Status,Paid at,Fulfillment Status,Currency,Subtotal,Shipping,Taxes,Total,Discount Code,"
+    "Created at,Lineitem quantity,Lineitem name,Lineitem price,Lineitem sku,Cancelled at,Refunded Amount\n"
+    "#1001,ann@example.com,paid,2024-03-01 10:05:00 -0500,fulfilled,USD,30.00,5.00,2.40,37.40,,"
+    "2024-03-01 10:00:00 -0500,2,Mug,10.00,MUG-1,,0\n"
+    "#1001,,,,,,,,,,,,1,Cup,10.00,CUP-1,,\n"
+    "#1002,bob@example.com,refunded,2024-03-02 11:05:00 -0500,fulfilled,USD,15.00,5.00,1.20,21.20,,"
+    "2024-03-02 11:00:00 -0500,1,Bowl,15.00,BOWL-1,,21.20\n"
+)
+ZENDESK = (
+    "Id,Requester,Requester id,Requester email,Submitter,Assignee,Group,Subject,Tags,Status,Priority,Via,"
+    "Ticket type,Created at,Updated at,Solved at,Satisfaction Score\n"
+    "101,Ann Lee,9001,ann@example.com,Ann Lee,Sam,Support,Where is my parcel?,delivery,Solved,Normal,Mail,"
+    "Question,2024-03-01 10:00:00,2024-03-02 10:00:00,2024-03-02 09:00:00,Good\n"
+    "102,Bob Roe,9002,bob@example.com,Bob Roe,,Support,Refund,,Open,High,Web Widget,Problem,"
+    "2024-03-03 12:00:00,2024-03-03 12:00:00,,Unoffered\n"
+)
+FRESHDESK = (
+    "Ticket ID,Subject,Status,Priority,Source,Type,Agent,Group,Created time,Due by Time,Resolved time,"
+    "Closed time,Last update time,Initial response time,Full name,Email,Contact ID\n"
+    "7,Broken lid,Closed,Low,Email,Incident,Sam,Returns,2024-03-01 10:00:00,2024-03-04 10:00:00,"
+    "2024-03-02 10:00:00,2024-03-02 11:00:00,2024-03-02 11:00:00,2024-03-01 10:30:00,Ann Lee,ann@example.com,55\n"
+    "8,Where is it,Open,Medium,Portal,Question,,Support,2024-03-05 10:00:00,2024-03-08 10:00:00,,,"
+    "2024-03-05 10:00:00,,Bob Roe,bob@example.com,56\n"
+)
+HUBSPOT = (
+    "Record ID,First Name,Last Name,Email,Phone Number,Lifecycle Stage,Contact owner,Create Date,"
+    "Last Modified Date,City,Country/Region\n"
+    "51,Ann,Lee,ann@example.com,+44 7700 900123,customer,Sam,2024-01-02 09:00,2024-03-01 09:00,Leeds,United Kingdom\n"
+)
+SALESFORCE = (
+    "Id,FirstName,LastName,Email,Phone,MobilePhone,MailingStreet,MailingCity,MailingPostalCode,MailingCountry,"
+    "Birthdate,CreatedDate,LastModifiedDate,AccountId\n"
+    "0035g00000AbCdEAAV,Ann,Lee,ann@example.com,0113 496 0000,07700 900123,12 High St,Leeds,LS1 4AB,GB,"
+    "1984-03-07,2024-01-02T09:00:00.000Z,2024-03-01T09:00:00.000Z,0015g00000XyZwVAAV\n"
+)
+QUALTRICS = (
+    "StartDate,EndDate,Status,IPAddress,Progress,Duration (in seconds),Finished,RecordedDate,ResponseId,"
+    "RecipientLastName,RecipientFirstName,RecipientEmail,ExternalReference,LocationLatitude,LocationLongitude,"
+    "DistributionChannel,UserLanguage,Q1,Q2,Q1_NPS_GROUP\n"
+    'Start Date,End Date,Response Type,IP Address,Progress,Duration (in seconds),Finished,Recorded Date,'
+    'Response ID,Recipient Last Name,Recipient First Name,Recipient Email,External Data Reference,'
+    'Location Latitude,Location Longitude,Distribution Channel,User Language,'
+    '"How likely are you to recommend us to a friend?",Why?,How likely are you to recommend us - Group\n'
+    '"{""ImportId"":""startDate"",""timeZone"":""America/Denver""}","{""ImportId"":""endDate"",""timeZone"":'
+    '""America/Denver""}","{""ImportId"":""status""}","{""ImportId"":""ipAddress""}","{""ImportId"":""progress""}",'
+    '"{""ImportId"":""duration""}","{""ImportId"":""finished""}","{""ImportId"":""recordedDate"",""timeZone"":'
+    '""America/Denver""}","{""ImportId"":""_recordId""}","{""ImportId"":""recipientLastName""}",'
+    '"{""ImportId"":""recipientFirstName""}","{""ImportId"":""recipientEmail""}",'
+    '"{""ImportId"":""externalDataReference""}","{""ImportId"":""locationLatitude""}",'
+    '"{""ImportId"":""locationLongitude""}","{""ImportId"":""distributionChannel""}",'
+    '"{""ImportId"":""userLanguage""}","{""ImportId"":""QID1""}","{""ImportId"":""QID2_TEXT""}",'
+    '"{""ImportId"":""QID1_NPS_GROUP""}"\n'
+    "2024-03-01 10:00:00,2024-03-01 10:03:00,0,1.2.3.4,100,180,1,2024-03-01 10:03:01,R_1abc,Lee,Ann,"
+    "ann@example.com,CRM-1,53.8,-1.5,email,EN,9,Quick delivery,3\n"
+)
+TYPEFORM = (
+    "#,How likely are you to recommend us to a friend?,What could we do better?,Response Type,Start Date (UTC),"
+    "Stage Date (UTC),Submit Date (UTC),Network ID,Tags\n"
+    "xk2i1h9dy7lbb7xk2i1h0p3wsyuvbe8u,9,Nothing,completed,2024-03-01 10:00:00,,2024-03-01 10:02:00,a1b2c3d4e5,\n"
+)
+KLAVIYO = (
+    "Event ID,Metric Name,Timestamp,Email,Campaign Name,Subject\n"
+    "k1,Received Email,2024-03-01 09:00:00,ann@example.com,Spring sale,Hello\n"
+    "k2,Opened Email,2024-03-01 09:30:00,ann@example.com,Spring sale,Hello\n"
+    "k3,Clicked Email,2024-03-01 09:31:00,ann@example.com,Spring sale,Hello\n"
+    "k4,Unsubscribed,2024-03-02 09:31:00,bob@example.com,Spring sale,Hello\n"
+)
+MAILCHIMP = (
+    "Email Address,Action,Timestamp,Url\n"
+    "ann@example.com,open,2024-03-01 09:30:00,\n"
+    "ann@example.com,click,2024-03-01 09:31:00,https://shop.example.com/\n"
+    "bob@example.com,bounce,2024-03-01 09:00:00,\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("text", "label", "table", "mapped"),
+    [
+        (RETAIL, "invoice-line export (online-retail layout)", "orders",
+         {"order_id": "InvoiceNo", "unit_price": "UnitPrice", "contact_ref": "CustomerID", "sku": "StockCode"}),
+        (RETAIL_II, "invoice-line export (online-retail layout)", "orders",
+         {"order_id": "Invoice", "unit_price": "Price", "contact_ref": "Customer ID", "quantity": "Quantity"}),
+        (SHOPIFY, "Shopify orders export", "orders",
+         {"order_id": "Name", "ts": "Created at", "status": "Financial Status", "quantity": "Lineitem quantity"}),
+        (ZENDESK, "Zendesk tickets export", "tickets",
+         {"ticket_id": "Id", "opened_at": "Created at", "closed_at": "Solved at", "email": "Requester email"}),
+        (FRESHDESK, "Freshdesk tickets export", "tickets",
+         {"ticket_id": "Ticket ID", "opened_at": "Created time", "closed_at": "Resolved time", "channel": "Source"}),
+        (HUBSPOT, "HubSpot contacts export", "contacts",
+         {"record_id": "Record ID", "created_at": "Create Date", "phone": "Phone Number"}),
+        (SALESFORCE, "Salesforce contacts export", "contacts",
+         {"record_id": "Id", "first_name": "FirstName", "postcode": "MailingPostalCode"}),
+        (QUALTRICS, "Qualtrics responses export", "surveys",
+         {"response_id": "ResponseId", "ts": "RecordedDate", "nps": "Q1", "email": "RecipientEmail"}),
+        (TYPEFORM, "Typeform responses export", "surveys",
+         {"response_id": "#", "ts": "Submit Date (UTC)", "nps": "How likely are you to recommend us to a friend?"}),
+        (KLAVIYO, "Klaviyo email activity", "events", {"event": "Metric Name", "ts": "Timestamp", "email": "Email"}),
+        (MAILCHIMP, "Mailchimp email activity", "events", {"event": "Action", "email": "Email Address"}),
+    ],
+)  # fmt: skip
+def test_each_export_is_recognised_by_its_real_columns(tmp_path, text, label, table, mapped):
+    p = write(tmp_path, "export.csv", text)
+    r = io.recognise(p)
+    assert (r.label, r.table, r.active) == (label, table, True), r.notes
+    assert mapped.items() <= r.entry["columns"].items()
+    cfg, _ = suggested(tmp_path)
+    assert entry(cfg, table)["file"] == "export.csv"
+
+
+def test_order_line_exports_get_lines_and_credit_notes(tmp_path):
+    write(tmp_path, "retail.csv", RETAIL)
+    write(tmp_path, "shopify.csv", SHOPIFY)
+    cfg, text = suggested(tmp_path)
+    retail, shopify = entry(cfg, "orders", 0), entry(cfg, "orders", 1)
+    assert retail["lines"] is True and retail["credit_note_prefix"] == "C"
+    assert shopify["lines"] is True and "credit_note_prefix" not in shopify
+    assert shopify["values"]["status"]["pending"] == "completed"
+    assert "e.g. C536379" in text and "Excel floats (17850.0)" in text
+
+
+def test_day_first_dates_are_set_and_ambiguous_ones_are_flagged(tmp_path):
+    r = io.recognise(write(tmp_path, "retail.csv", RETAIL_II))  # 13/12/2009: day-first
+    assert r.entry["dayfirst"] is True
+    r = io.recognise(write(tmp_path, "retail.csv", RETAIL_II.replace("13/12/2009", "12/12/2009")))
+    assert "dayfirst" not in r.entry
+    assert any("set dayfirst: true if so" in n for n in r.notes)
+    r = io.recognise(write(tmp_path, "retail.csv", RETAIL_II.replace("13/12/2009", "12/13/2009")))
+    assert any("month-first" in n and "export the file with ISO dates" in n for n in r.notes)
+
+
+def test_qualtrics_extra_header_rows_and_time_zone(tmp_path):
+    r = io.recognise(write(tmp_path, "survey.csv", QUALTRICS))
+    assert r.entry["timezone"] == "America/Denver"
+    assert any("2 extra header row(s)" in n and "delete those lines" in n for n in r.notes)
+
+
+def test_shopify_times_with_a_spaced_offset_are_flagged(tmp_path):
+    # Shopify writes `2024-03-01 10:00:00 -0500`; the loader reads `...10:00:00-0500` but not the spaced form
+    r = io.recognise(write(tmp_path, "shopify.csv", SHOPIFY))
+    assert any("offset after a space (2024-03-01 10:00:00 -0500)" in n for n in r.notes)
+
+
+def test_email_activity_maps_event_names_and_channel(tmp_path):
+    r = io.recognise(write(tmp_path, "klaviyo.csv", KLAVIYO))
+    assert r.entry["values"]["event"]["Opened Email"] == "email_open"
+    assert r.entry["constants"] == {"channel": "email"}
+    write(tmp_path, "sources.yml", yaml.safe_dump({"tables": {"events": [{"file": "klaviyo.csv", **r.entry}]}}))
+    io.load(tmp_path)
+    con = duckdb.connect(str(tmp_path / io.DATABASE_NAME), read_only=True)
+    got = con.execute("SELECT event, channel, campaign FROM events ORDER BY ts").fetchall()
+    con.close()
+    assert got[:3] == [("email_sent", "email", "Spring sale"), ("email_open", "email", "Spring sale"),
+                       ("email_click", "email", "Spring sale")]  # fmt: skip
+
+
+def test_ga4_daily_files_become_one_glob(tmp_path):
+    _export(tmp_path, "events_20240301", DAY1)
+    _export(tmp_path, "events_20240302", DAY2)
+    cfg, text = suggested(tmp_path)
+    assert cfg["tables"]["events"] == [{"file": "ga4/events_*.parquet", "format": "ga4", "source": "ga4"}]
+    assert "GA4 BigQuery export (confidence: high)" in text and "(+1 more days)" in text
+    (tmp_path / "sources.yml").write_text(text)
+    r = io.load(tmp_path)
+    assert int(r.summary.set_index("table_name").loc["events", "rows_loaded"]) == len(DAY1) + len(DAY2)
+
+
+def test_unknown_file_is_a_commented_guess(tmp_path):
+    write(tmp_path, "web_log.csv", "visitor,ts,event,page\nv1,2024-03-01 10:00,page_view,/home\n")
+    (r,), _ = recognise_folder(tmp_path)
+    assert (r.table, r.confidence, r.active) == ("events", "low", False)
+    cfg, text = suggested(tmp_path)
+    assert cfg["tables"] == {}
+    assert "GUESS" in text and "#   events:" in text and "#     - file: web_log.csv" in text
+
+
+def test_exports_load_after_cx_sources_write(tmp_path):
+    shopify = SHOPIFY.replace(" -0500", "-0500")  # see test_shopify_times_with_a_spaced_offset_are_flagged
+    for name, text in [("hubspot.csv", HUBSPOT), ("zendesk.csv", ZENDESK), ("shopify.csv", shopify),
+                       ("retail.csv", RETAIL), ("klaviyo.csv", KLAVIYO), ("typeform.csv", TYPEFORM),
+                       ("freshdesk.csv", FRESHDESK), ("salesforce.csv", SALESFORCE)]:  # fmt: skip
+        write(tmp_path, f"exports/{name}", text)
+    res = runner.invoke(app, ["sources", str(tmp_path), "--write"])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["load", str(tmp_path), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    con = duckdb.connect(str(tmp_path / io.DATABASE_NAME), read_only=True)
+    orders = dict(con.execute("SELECT order_id, status FROM orders WHERE source = 'shopify'").fetchall())
+    tickets = con.execute("SELECT source, ticket_id, resolved FROM tickets ORDER BY 1, 2").fetchall()
+    con.close()
+    assert orders == {"#1001": "completed", "#1002": "returned"}
+    assert tickets == [("freshdesk", "7", True), ("freshdesk", "8", False), ("zendesk", "101", True),
+                       ("zendesk", "102", False)]  # fmt: skip
+
+
+def test_canonical_folder_loads_the_same_with_the_written_sources_yml(tmp_path):
+    write(tmp_path, "contacts.csv", "source,record_id,first_name,email\ncrm,1,Ann,ann@x.com\ncrm,2,Bob,bob@x.com\n")
+    orders = "source,order_id,ts,amount,status\nshop,1,2024-03-01,5,paid\nshop,2,2024-03-02,-1,x\n"
+    write(tmp_path, "orders.csv", orders)
+    write(tmp_path, "events.tsv", "source\tevent_id\tts\tevent\nweb\te1\t2024-03-01\tpage_view\n")
+    before = io.validate(tmp_path)
+    assert runner.invoke(app, ["sources", str(tmp_path), "--write"]).exit_code == 0
+    cfg = yaml.safe_load((tmp_path / "sources.yml").read_text())
+    assert entry(cfg, "events") == {"file": "events.tsv", "delimiter": "\t"}
+    after = io.validate(tmp_path)
+    cols = ["table_name", "rows_in", "rows_loaded", "rows_quarantined"]
+    assert before.summary[cols].equals(after.summary[cols])
+    assert before.quarantine["reason"].tolist() == after.quarantine["reason"].tolist()
+
+
+def test_write_never_overwrites_without_force(tmp_path):
+    write(tmp_path, "contacts.csv", "source,record_id\ncrm,1\n")
+    write(tmp_path, "sources.yml", "tables: {contacts: contacts.csv}\n")
+    res = runner.invoke(app, ["sources", str(tmp_path), "--write"])
+    assert res.exit_code == 2 and "--force" in res.output
+    assert (tmp_path / "sources.yml").read_text() == "tables: {contacts: contacts.csv}\n"
+    res = runner.invoke(app, ["sources", str(tmp_path), "--write", "--force"])
+    assert res.exit_code == 0, res.output
+    assert (tmp_path / "sources.yml.bak").read_text() == "tables: {contacts: contacts.csv}\n"
+    assert "canonical layout" in (tmp_path / "sources.yml").read_text()
+    res = runner.invoke(app, ["sources", str(tmp_path)])  # --print: the default, writes nothing
+    assert res.exit_code == 0 and res.output.startswith("# sources.yml suggested")
+
+
+def test_validate_prints_each_file(tmp_path):
+    write(tmp_path, "zendesk.csv", ZENDESK)
+    assert runner.invoke(app, ["sources", str(tmp_path), "--write"]).exit_code == 0
+    res = runner.invoke(app, ["validate", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    assert "zendesk.csv -> tickets: 2 rows" in res.output
+    assert "ticket_id <- Id" in res.output and "not mapped (kept as extra columns): Requester, " in res.output
+
+
+def test_hostile_file_and_column_names_are_data(tmp_path):
+    cols = ["x'); DROP TABLE orders; --", "# not a comment", "key: value", "- item", '"quoted"', "Invoice'No"]
+    header = ",".join('"' + c.replace('"', '""') + '"' for c in cols)
+    write(tmp_path, "x'); DROP TABLE t;--.csv", header + "\n1,2,3,4,5,6\n")
+    write(tmp_path, "a #b: c.csv", "source,order_id,ts,amount,status,\"we'ird # col\"\nshop,1,2024-03-01,5,paid,z\n")
+    write(tmp_path, "line.csv", '"Id","First\nName",LastName,FirstName,AccountId\n1,a,b,c,d\n')
+    cfg, text = suggested(tmp_path)
+    assert entry(cfg, "orders") == {"file": "a #b: c.csv"}
+    for line in text.splitlines():  # every line is a comment, blank, or YAML we wrote
+        assert not line.startswith(("x'", "- item", "key")), line
+    assert "First\\u000aName" in text  # the newline in a column name is shown escaped, never written raw
+    assert "line.csv" in text and "control character in the name" in text
+    (tmp_path / "sources.yml").write_text(text)
+    r = io.load(tmp_path)
+    assert r.summary["rows_loaded"].tolist() == [1]
+    con = duckdb.connect(str(tmp_path / io.DATABASE_NAME), read_only=True)
+    assert con.execute("SELECT count(*) FROM orders").fetchone()[0] == 1
+    con.close()
+
+
+def test_skips_hidden_files_the_database_and_unreadable_files(tmp_path):
+    write(tmp_path, ".hidden.csv", "source,record_id\ncrm,1\n")
+    write(tmp_path, "contacts.csv", "source,record_id\ncrm,1\n")
+    (tmp_path / "broken.parquet").write_bytes(b"PAR1 not really")
+    (tmp_path / "empty.csv").write_bytes(b"")
+    (tmp_path / "notes.txt").write_text("hello")
+    io.load(tmp_path)  # writes workspace.duckdb
+    found, skipped = recognise_folder(tmp_path)
+    assert [r.path.name for r in found] == ["contacts.csv"]
+    assert any(s.startswith("broken.parquet (") for s in skipped) and "empty.csv (empty)" in skipped
+    _, text = suggested(tmp_path)
+    assert "# broken.parquet (" in text
+
+
+def test_gzip_and_cp1252_exports(tmp_path):
+    import gzip
+
+    (tmp_path / "hubspot.csv.gz").write_bytes(gzip.compress(HUBSPOT.encode()))
+    (tmp_path / "zendesk.csv").write_bytes(ZENDESK.replace("Ann Lee", "Zoë Brontë").encode("cp1252"))
+    (tmp_path / "other.json").write_text('{"source": "crm", "record_id": "1"}\n')
+    cfg, text = suggested(tmp_path)
+    assert entry(cfg, "contacts")["file"] == "hubspot.csv.gz"
+    assert entry(cfg, "tickets")["encoding"] == "cp1252"
+    assert "#     - file: other.json" in text and "only as GA4 exports" in text
+    (tmp_path / "sources.yml").write_text(text)
+    r = io.validate(tmp_path)
+    assert r.summary.set_index("table_name")["rows_loaded"].to_dict() == {"contacts": 1, "tickets": 2}
