@@ -323,11 +323,26 @@ def test_gzip_and_cp1252_exports(tmp_path):
 
     (tmp_path / "hubspot.csv.gz").write_bytes(gzip.compress(HUBSPOT.encode()))
     (tmp_path / "zendesk.csv").write_bytes(ZENDESK.replace("Ann Lee", "Zoë Brontë").encode("cp1252"))
-    (tmp_path / "other.json").write_text('{"source": "crm", "record_id": "1"}\n')
     cfg, text = suggested(tmp_path)
     assert entry(cfg, "contacts")["file"] == "hubspot.csv.gz"
     assert entry(cfg, "tickets")["encoding"] == "cp1252"
-    assert "#     - file: other.json" in text and "only as GA4 exports" in text
+    (tmp_path / "sources.yml").write_text(text)
+    r = io.validate(tmp_path)
+    assert r.summary.set_index("table_name")["rows_loaded"].to_dict() == {"contacts": 1, "tickets": 2}
+
+
+def test_json_and_workbook_exports(tmp_path):
+    """NDJSON and Excel files are recognised like CSVs (the loader reads them too)."""
+    import openpyxl
+
+    (tmp_path / "contacts_export.ndjson").write_text('{"source": "crm", "record_id": "1", "email": "a@b.co"}\n')
+    wb = openpyxl.Workbook()
+    for row in [line.split(",") for line in ZENDESK.strip().splitlines()]:
+        wb.active.append(row)
+    wb.save(tmp_path / "zendesk.xlsx")
+    cfg, text = suggested(tmp_path)
+    assert entry(cfg, "contacts")["file"] == "contacts_export.ndjson"
+    assert entry(cfg, "tickets")["file"] == "zendesk.xlsx"
     (tmp_path / "sources.yml").write_text(text)
     r = io.validate(tmp_path)
     assert r.summary.set_index("table_name")["rows_loaded"].to_dict() == {"contacts": 1, "tickets": 2}

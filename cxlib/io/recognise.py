@@ -47,7 +47,7 @@ from cxlib.schema import TABLES, DataError
 
 __all__ = ["Recognition", "recognise", "suggest_sources"]
 
-_READ = (".csv", ".csv.gz", ".tsv", ".parquet", ".json", ".ndjson")
+_READ = _SUFFIXES  # every file the loader reads
 _SKIP = ("workspace.duckdb", "sources.yml")
 _HEAD_BYTES = 256 << 10
 _SAMPLE_ROWS = 50
@@ -105,9 +105,16 @@ def _read_head(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[Head, str | 
     if suffix == ".parquet":
         rel = con.sql("SELECT * FROM read_parquet($p)", params={"p": _escaped(path)})
         return _head(rel), None
-    if suffix in (".json", ".ndjson"):
-        rel = con.sql("SELECT * FROM read_json($p, format='newline_delimited')", params={"p": _escaped(path)})
-        return _head(rel), None
+    if suffix == ".xlsx" or ".json" in suffix or ".ndjson" in suffix or ".jsonl" in suffix:
+        from cxlib.io.files import read_json_file, read_xlsx
+
+        reader = read_xlsx if suffix == ".xlsx" else read_json_file
+        reader(con, SourceFile(table="events", path=path), "_cx_head")
+        try:
+            head = _head(con.sql("SELECT * EXCLUDE (_row) FROM _cx_head" if suffix == ".xlsx" else "FROM _cx_head"))
+        finally:
+            con.execute("DROP TABLE IF EXISTS _cx_head")
+        return head, None
     text, enc = _head_text(path)
     fd, tmp = tempfile.mkstemp(prefix="cx-head-", suffix=".csv")
     try:
@@ -146,7 +153,7 @@ def recognise(path: str | Path, con: duckdb.DuckDBPyConnection | None = None) ->
     Parameters
     ----------
     path : str or Path
-        A data file (``.csv``, ``.csv.gz``, ``.tsv``, ``.parquet``; ``.json``/``.ndjson`` for GA4).
+        A data file the loader reads (``.csv``, ``.csv.gz``, ``.tsv``, ``.parquet``, ``.xlsx``, JSON/NDJSON).
     con : duckdb connection, optional
         Reused to read many files.
 
@@ -186,9 +193,6 @@ def recognise(path: str | Path, con: duckdb.DuckDBPyConnection | None = None) ->
         r.notes.append(f"the file is not UTF-8: read as {enc} (check accented letters)")
     if head.delimiter and head.delimiter != "," and r.table:
         r.entry["delimiter"] = head.delimiter
-    if _suffix(path) in (".json", ".ndjson") and r.entry.get("format") != "ga4" and _suffix(path) not in _SUFFIXES:
-        r.notes.append("the loader reads JSON files only as GA4 exports (format: ga4): export this one as CSV")
-        r.active = False
     bad = [i + 1 for i, c in enumerate(head.columns) if control_character(c)]
     if bad:
         r.notes.append(f"column(s) {', '.join(map(str, bad))} have a control character in the name: rename them")
