@@ -39,7 +39,14 @@ from __future__ import annotations
 
 # The public API, and the private names other modules and tests use (kept importable from here).
 from cxlib.synth.chain import _add_to, _draw, _scale_row, transition_matrices  # noqa: F401
-from cxlib.synth.company import SyntheticCompany, _dedupe_postcodes, _finalise, generate, write_company  # noqa: F401
+from cxlib.synth.company import (  # noqa: F401
+    SyntheticCompany,
+    _dedupe_postcodes,
+    _finalise,
+    generate,
+    stage_history,
+    write_company,
+)
 from cxlib.synth.config import (  # noqa: F401
     _BLITZ_FACTOR,
     _BLITZ_SHARE,
@@ -90,6 +97,7 @@ __all__ = [
     "SyntheticCompany",
     "Truth",
     "generate",
+    "stage_history",
     "transition_matrices",
     "write_company",
 ]

@@ -14,11 +14,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from cxlib.synth.config import Counterfactual, IdentityNoise, PlantedEffects, _config
-from cxlib.synth.population import _blocks
+from cxlib.synth.population import BLOCK_SIZE, _blocks, _history_block
 from cxlib.synth.sinks import _TABLE_NAMES, _FileSink
 from cxlib.synth.truth import Truth, _params, _planted, _transitions_frame
 
-__all__ = ["SyntheticCompany", "generate", "write_company"]
+__all__ = ["SyntheticCompany", "generate", "stage_history", "write_company"]
 
 
 @dataclass
@@ -106,6 +106,31 @@ def generate(
     )
     truth.record_map = _dedupe_postcodes(truth.record_map)
     return SyntheticCompany(frames, truth)
+
+
+def stage_history(
+    n_customers: int = 20_000,
+    seed: int = 7,
+    start: str = "2024-01-01",
+    months: int = 24,
+    scenario: Counterfactual | None = None,
+    effects: PlantedEffects | None = None,
+) -> pd.DataFrame:
+    """The true monthly stage history of a company (``person_id, month, stage, revenue, ...``) without its
+    source tables: what a counterfactual's truth needs, in about a fifth of :func:`generate`'s time.
+
+    Equal to ``generate(...).truth.stage_history`` for the same arguments (the tables come from a stream of
+    their own, drawn after the lives).
+
+    Examples
+    --------
+    >>> h = stage_history(n_customers=300, seed=3, months=6)
+    >>> h.equals(generate(n_customers=300, seed=3, months=6).truth.stage_history)
+    True
+    """
+    cfg = _config(n_customers, seed, start, months, scenario, None, effects)
+    n_blocks = -(-cfg.n_customers // BLOCK_SIZE)
+    return pd.concat([_history_block(cfg, b) for b in range(n_blocks)], ignore_index=True)
 
 
 def _finalise(name: str, t: pa.Table) -> pa.Table:

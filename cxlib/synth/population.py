@@ -142,6 +142,20 @@ def _simulate_block(cfg: _Config, block: int) -> _Block:
     return _Block(emitted.tables, people, hist, emitted.record_map, counters, emitted.voice)
 
 
+def _history_block(cfg: _Config, block: int) -> pd.DataFrame:
+    """Block ``block``'s true ``stage_history`` only: the same streams as :func:`_simulate_block` (the source
+    tables are drawn from their own stream afterwards, so leaving them out changes nothing here)."""
+    start_person = block * BLOCK_SIZE
+    n = min(BLOCK_SIZE, cfg.n_customers - start_person)
+    attr_ss, dyn_ss, _emit_ss = np.random.SeedSequence([cfg.seed, block]).spawn(3)
+    ppl = _draw_people(cfg, np.random.default_rng(attr_ss), n)
+    U = np.random.default_rng(dyn_ss).random((n, cfg.months, 11))
+    lived = _live(cfg, ppl, U)
+    _amounts, _status, revenue = _order_values(ppl.persona, U, lived.orders_n)
+    people_ids = np.array([f"P{start_person + i:07d}" for i in range(n)], dtype=object)
+    return _history_frame(cfg, people_ids, lived, revenue)
+
+
 def _draw_people(cfg: _Config, rng_attr: np.random.Generator, n: int) -> _People:
     """Persona, arrival month, acquisition and flags: a fixed number of uniforms per person, so that every
     scenario sees the same people."""
