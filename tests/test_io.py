@@ -188,6 +188,25 @@ def test_slash_dates_need_dayfirst(tmp_path):
     assert str(loaded(tmp_path, "surveys").loc[0, "ts"]) == "2024-12-31 00:00:00"
 
 
+def test_month_first_dates_of_us_exports(tmp_path):
+    """The Online Retail CSV writes 12/1/2010 8:26; US CRMs 3/1/2024 10:00 AM: read with `monthfirst: true`."""
+    write(
+        tmp_path,
+        "surveys.csv",
+        "source,response_id,ts\ns,1,12/1/2010 8:26\ns,2,3/1/2024 10:00 PM\ns,3,12/31/2024\ns,4,2024-05-06 07:08\n",
+    )
+    r = io.load(tmp_path)
+    assert r.summary.loc[0, "rows_quarantined"] == 3 and "`monthfirst: true`" in r.quarantine.loc[0, "reason"]
+    write(tmp_path, "sources.yml", "tables:\n  surveys: {file: surveys.csv, monthfirst: true}\n")
+    io.load(tmp_path)
+    ts = loaded(tmp_path, "surveys").set_index("response_id")["ts"].astype(str).to_dict()
+    assert ts == {"1": "2010-12-01 08:26:00", "2": "2024-03-01 22:00:00", "3": "2024-12-31 00:00:00",
+                  "4": "2024-05-06 07:08:00"}  # fmt: skip
+    write(tmp_path, "sources.yml", "monthfirst: true\ndayfirst: true\ntables:\n  surveys: surveys.csv\n")
+    with pytest.raises(DataError, match="keep one"):
+        io.validate(tmp_path)
+
+
 def test_local_timezone_for_naive_timestamps(tmp_path):
     write(tmp_path, "surveys.csv", "source,response_id,ts\ns,1,2024-07-01 10:00\n")
     write(tmp_path, "sources.yml", "tables:\n  surveys: {file: surveys.csv, timezone: Europe/London}\n")

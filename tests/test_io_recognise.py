@@ -177,9 +177,9 @@ def test_day_first_dates_are_set_and_ambiguous_ones_are_flagged(tmp_path):
     assert r.entry["dayfirst"] is True
     r = io.recognise(write(tmp_path, "retail.csv", RETAIL_II.replace("13/12/2009", "12/12/2009")))
     assert "dayfirst" not in r.entry
-    assert any("set dayfirst: true if so" in n for n in r.notes)
+    assert any("set dayfirst: true or monthfirst: true" in n for n in r.notes)
     r = io.recognise(write(tmp_path, "retail.csv", RETAIL_II.replace("13/12/2009", "12/13/2009")))
-    assert any("month-first" in n and "export the file with ISO dates" in n for n in r.notes)
+    assert r.entry["monthfirst"] is True and "dayfirst" not in r.entry
 
 
 def test_qualtrics_extra_header_rows_and_time_zone(tmp_path):

@@ -43,8 +43,8 @@ def column_checks(t: Table, col: str, f: SourceFile, status_map: dict[str, str])
         out.append((f"{r} IS NULL", "required value missing"))
     if c.dtype != "string" and c.check != "status":
         hint = ""
-        if c.dtype in ("timestamp", "date") and not f.dayfirst:
-            hint = " (dates like 31/12/2024 need `dayfirst: true` in sources.yml)"
+        if c.dtype in ("timestamp", "date") and not (f.dayfirst or f.monthfirst):
+            hint = " (dates like 31/12/2024 need `dayfirst: true` in sources.yml, 12/31/2024 `monthfirst: true`)"
         cond = f"{r} IS NOT NULL AND {p} IS NULL"
         if c.dtype in ("float", "int"):  # say when it reads in the other decimal convention, never guess
             for dec, why in HINTS.items():
@@ -100,7 +100,7 @@ def find_problems(
     for c in t.columns:
         for cond, reason in column_checks(t, c.name, files[0], status_maps[0]):
             if c.dtype in ("timestamp", "date") and "cannot read" in reason:
-                reason = reason if not any(f.dayfirst for f in files) else "cannot read as a date"
+                reason = reason if not any(f.dayfirst or f.monthfirst for f in files) else "cannot read as a date"
             action = "quarantined" if c.required else "nulled"
             if not c.required:
                 nulled_cols.setdefault(c.name, []).append(f"COALESCE({cond}, FALSE)")

@@ -56,14 +56,12 @@ def date_notes(head: Head, r, t: Table) -> list[str]:  # noqa: ANN001 - a Recogn
             r.entry["dayfirst"] = True
             notes.append(f"dates are day-first ({col}: {example}): dayfirst: true")
         elif order == "month":
-            notes.append(
-                f"dates look month-first ({col}: {example}); the loader reads only ISO (2024-12-31) and, with "
-                "dayfirst: true, day-first dates: export the file with ISO dates"
-            )
+            r.entry["monthfirst"] = True
+            notes.append(f"dates are month-first ({col}: {example}): monthfirst: true")
         elif order == "either":
             notes.append(
                 f"dates look like {example} ({col}): day-first or month-first cannot be told from the rows "
-                "read; set dayfirst: true if so (month-first dates are not read: export ISO dates)"
+                "read; set dayfirst: true or monthfirst: true"
             )
         elif any(_SPACED_OFFSET.search(v) for v in values):
             example = next(v for v in values if _SPACED_OFFSET.search(v))

@@ -40,9 +40,14 @@ _FIXES: tuple[tuple[str | None, str, str], ...] = (
     (
         None,
         "cannot read as a timestamp",
-        "epoch numbers: set `ts_unit:` (s, ms, us, ns); day-first dates: `dayfirst: true`; check the mapped column",
+        "epoch numbers: set `ts_unit:` (s, ms, us, ns, excel); dd/mm/yyyy: `dayfirst: true`; mm/dd/yyyy: "
+        "`monthfirst: true`; check the mapped column",
     ),
-    (None, "cannot read as a date", "set `dayfirst: true` for dd/mm/yyyy dates, or check the mapped column"),
+    (
+        None,
+        "cannot read as a date",
+        "set `dayfirst: true` for dd/mm/yyyy dates or `monthfirst: true` for mm/dd/yyyy, or check the mapped column",
+    ),
     (None, "cannot read as a number", "check the mapped column; amounts with a decimal comma need converting"),
     (None, "required value missing", "map the column under `columns:`, or give it under `constants:`"),
     (None, "unknown status", "map the file's statuses under `values: status:` or set `constants: {status: ...}`"),

@@ -46,6 +46,8 @@ def ts_expr(v: str, f: SourceFile, bind: Params) -> str:
     fmts = ["%Y%m%d", "%Y%m%d%H%M%S", "%Y%m%d %H%M%S"]
     if f.dayfirst:
         fmts += ["%d/%m/%Y", "%d/%m/%Y %H:%M", "%d/%m/%Y %H:%M:%S", "%d.%m.%Y", "%d.%m.%Y %H:%M", "%d-%m-%Y"]
+    if f.monthfirst:  # US exports: 12/1/2010 8:26, 3/1/2024 10:00 AM
+        fmts += ["%m/%d/%Y", "%m/%d/%Y %H:%M", "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p"]
     naive = (
         f"COALESCE(TRY_CAST(TRY_CAST({v} AS TIMESTAMP) AS TIMESTAMP), "
         f"TRY_STRPTIME({v}, [{', '.join(literal(x) for x in fmts)}]))"

@@ -27,10 +27,13 @@ _SUFFIXES = (
     ".csv", ".csv.gz", ".tsv", ".parquet", ".xlsx", ".json", ".json.gz", ".ndjson", ".ndjson.gz", ".jsonl", ".jsonl.gz",
 )  # fmt: skip
 _OPTIONS = (
-    "file", "columns", "source", "dayfirst", "timezone", "encoding", "delimiter", "values", "decimal", "thousands",
+    "file", "columns", "source", "dayfirst", "monthfirst", "timezone", "encoding", "delimiter", "values", "decimal",
+    "thousands",
     *EXPORT_OPTIONS,
 )  # fmt: skip
-_DEFAULTS = ("dayfirst", "timezone", "encoding", "delimiter", "decimal", "thousands", "max_quarantine", "ts_unit")
+_DEFAULTS = (
+    "dayfirst", "monthfirst", "timezone", "encoding", "delimiter", "decimal", "thousands", "max_quarantine", "ts_unit",
+)  # fmt: skip
 
 
 @dataclass
@@ -61,6 +64,7 @@ class SourceFile:
     format: str | None = None
     max_quarantine: float | None = None
     sheet: str | None = None
+    monthfirst: bool = False
 
     @property
     def label(self) -> str:
@@ -71,6 +75,17 @@ class SourceFile:
 
 def _norm(name: str) -> str:
     return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
+
+
+def _date_order(opts: dict, where: str) -> bool:
+    """``monthfirst`` (checked against ``dayfirst``: a file's slash dates are one or the other)."""
+    month = _bool_option(opts.get("monthfirst", False), where, "monthfirst")
+    if month and _bool_option(opts.get("dayfirst", False), where, "dayfirst"):
+        raise DataError(
+            f"{where}: `dayfirst: true` and `monthfirst: true` together; a file's dates are either 31/12/2024 "
+            "(dayfirst) or 12/31/2024 (monthfirst): keep one"
+        )
+    return month
 
 
 def find_sources(workspace: str | Path) -> list[SourceFile]:
@@ -212,6 +227,7 @@ def _entry(ws: Path, table: str, opts: dict) -> SourceFile:
         },
         **_number_options(opts, where),
         **export_options(opts, table, where),
+        monthfirst=_date_order(opts, where),
     )
 
 
