@@ -402,3 +402,22 @@ def test_rows_are_conserved_and_order_does_not_matter(tmp_path_factory, rows, se
     assert rep1.summary.loc[0, "rows_in"] == len(rows)
     pd.testing.assert_frame_equal(df1, df2)
     assert rep1.summary.loc[0, "rows_quarantined"] == rep2.summary.loc[0, "rows_quarantined"]
+
+
+def test_header_rows_skips_the_lines_under_the_names(tmp_path):
+    """Qualtrics writes the column ids, the question texts and an ImportId row: header_rows: 3."""
+    write(
+        tmp_path,
+        "surveys.csv",
+        'ResponseId,RecordedDate,Q1\nResponse ID,Recorded Date,"How likely, 0-10?"\n'
+        '"{""ImportId"":""_recordId""}","{""ImportId"":""recordedDate""}","{""ImportId"":""QID1""}"\n'
+        "R_1,2024-03-01 10:00:00,9\nR_2,2024-03-02 10:00:00,x\n",
+    )
+    yml = "tables:\n  surveys:\n    file: surveys.csv\n    source: qualtrics\n    header_rows: 3\n"
+    write(tmp_path, "sources.yml", yml + "    columns: {response_id: ResponseId, ts: RecordedDate, nps: Q1}\n")
+    r = io.load(tmp_path)
+    assert r.summary.loc[0, ["rows_in", "rows_loaded"]].tolist() == [2, 2]
+    assert r.quarantine["row"].tolist() == [4]  # R_2's nps, nulled: its data row in the file (the names not counted)
+    write(tmp_path, "sources.yml", yml.replace("header_rows: 3", "header_rows: 'three'"))
+    with pytest.raises(DataError, match="header_rows"):
+        io.validate(tmp_path)

@@ -185,13 +185,24 @@ def test_day_first_dates_are_set_and_ambiguous_ones_are_flagged(tmp_path):
 def test_qualtrics_extra_header_rows_and_time_zone(tmp_path):
     r = io.recognise(write(tmp_path, "survey.csv", QUALTRICS))
     assert r.entry["timezone"] == "America/Denver"
-    assert any("2 extra header row(s)" in n and "delete those lines" in n for n in r.notes)
+    assert r.entry["header_rows"] == 3 and any("2 extra header row(s)" in n for n in r.notes)
+    (tmp_path / "sources.yml").write_text(suggested(tmp_path)[1])
+    s = io.load(tmp_path).summary
+    assert s["rows_quarantined"].sum() == 0 and s["rows_loaded"].sum() == 1  # the response, not the header lines
 
 
-def test_shopify_times_with_a_spaced_offset_are_flagged(tmp_path):
-    # Shopify writes `2024-03-01 10:00:00 -0500`; the loader reads `...10:00:00-0500` but not the spaced form
-    r = io.recognise(write(tmp_path, "shopify.csv", SHOPIFY))
-    assert any("offset after a space (2024-03-01 10:00:00 -0500)" in n for n in r.notes)
+def test_shopify_times_with_a_spaced_offset_load(tmp_path):
+    # Shopify writes `2024-03-01 10:00:00 -0500` (a space before the offset): read as it comes
+    write(tmp_path, "shopify.csv", SHOPIFY)
+    cfg, text = suggested(tmp_path)
+    assert not any("offset" in n for n in io.recognise(tmp_path / "shopify.csv").notes)
+    (tmp_path / "sources.yml").write_text(text)
+    r = io.load(tmp_path)
+    assert r.summary["rows_quarantined"].sum() == 0, r.quarantine
+    con = duckdb.connect(str(tmp_path / io.DATABASE_NAME), read_only=True)
+    first = con.execute("SELECT min(ts) FROM orders").fetchone()[0]
+    con.close()
+    assert str(first) == "2024-03-01 15:00:00"  # 10:00 at -05:00, in UTC
 
 
 def test_email_activity_maps_event_names_and_channel(tmp_path):

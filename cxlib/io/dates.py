@@ -21,7 +21,6 @@ from cxlib.schema import Table
 __all__ = ["date_notes", "slash_order"]
 
 _SLASH = re.compile(r"^(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{2,4})\b")
-_SPACED_OFFSET = re.compile(r"\d:\d\d(:\d\d(\.\d+)?)? [+-]\d\d:?\d\d$")
 _EPOCH = re.compile(r"^\d{10}$|^\d{13}$|^\d{16}$|^\d{19}$")
 
 
@@ -62,12 +61,6 @@ def date_notes(head: Head, r, t: Table) -> list[str]:  # noqa: ANN001 - a Recogn
             notes.append(
                 f"dates look like {example} ({col}): day-first or month-first cannot be told from the rows "
                 "read; set dayfirst: true or monthfirst: true"
-            )
-        elif any(_SPACED_OFFSET.search(v) for v in values):
-            example = next(v for v in values if _SPACED_OFFSET.search(v))
-            notes.append(
-                f"{col} has times with an offset after a space ({example}), which the loader does not read yet: "
-                "its rows are quarantined; remove the space before the offset (-0500) in the file"
             )
         elif values and all(_EPOCH.match(v) for v in values):
             notes.append(

@@ -21,7 +21,9 @@ from cxlib.schema import TABLES, DataError
 
 __all__ = ["DERIVED_TABLES", "EXPORT_OPTIONS", "LINE_COLUMNS", "export_options", "line_columns", "quarantine_share"]
 
-EXPORT_OPTIONS = ("constants", "lines", "credit_note_prefix", "ts_unit", "format", "max_quarantine", "sheet")
+EXPORT_OPTIONS = (
+    "constants", "lines", "credit_note_prefix", "ts_unit", "format", "max_quarantine", "sheet", "header_rows",
+)  # fmt: skip
 
 #: Columns of an order-line export (``lines: true``), mapped under ``columns:`` like any other.
 LINE_COLUMNS = ("quantity", "unit_price", "line_amount", "sku", "description")
@@ -49,6 +51,16 @@ def _text(value: object, where: str, option: str) -> str | None:
     if bad:
         raise DataError(f"{where}: option `{option}` contains a control character ({bad}); remove it")
     return text
+
+
+def _header_rows(value: object, where: str) -> int:
+    """``header_rows``: how many lines the header takes (the first holds the names); 1 to 20."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 20:
+        raise DataError(
+            f"{where}: option `header_rows` must be a whole number from 1 to 20 (Qualtrics exports: 3), "
+            f"not {value!r:.40}"
+        )
+    return value
 
 
 def quarantine_share(value: object, where: str) -> float | None:
@@ -109,6 +121,7 @@ def export_options(opts: dict, table: str, where: str) -> dict:
     if sheet is not None and not str(opts.get("file", "")).lower().endswith((".xlsx", ".xlsm")):
         raise DataError(f"{where}: option `sheet` is for Excel workbooks (.xlsx), not {opts.get('file')!r:.80}")
     return {
+        "header_rows": _header_rows(opts.get("header_rows", 1), where),
         "sheet": sheet,
         "constants": _constants(opts.get("constants"), table, opts, where),
         "lines": lines,

@@ -74,6 +74,8 @@ def read_raw(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> tuple[
     else:
         with readable(f) as path:
             rejects = _read_csv(con, f, name, path)
+    if f.header_rows > 1:
+        rejects = _skip_header_rows(con, f, kind, name, rejects)
     cols = [r[0] for r in con.execute(f"DESCRIBE {ident(name)}").fetchall() if r[0] != "_row"]
     for i, c in enumerate(cols):
         bad = control_character(c)
@@ -83,6 +85,17 @@ def read_raw(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> tuple[
                 "rename the column in the file"
             )
     return cols, rejects
+
+
+def _skip_header_rows(
+    con: duckdb.DuckDBPyConnection, f: SourceFile, kind: str, name: str, rejects: list[dict]
+) -> list[dict]:
+    """Drop the lines under the column names that belong to the header (``header_rows: 3``: Qualtrics' question
+    texts and ImportId row); the rows keep their numbers in the file."""
+    if kind not in ("csv", "xlsx"):
+        raise DataError(f"{f.label}: option `header_rows` is for CSV and Excel files; remove it for this file")
+    con.execute(f"DELETE FROM {ident(name)} WHERE _row < ?", [f.header_rows])
+    return [r for r in rejects if r["row"] >= f.header_rows]
 
 
 def _read_parquet(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> None:

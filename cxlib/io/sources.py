@@ -65,6 +65,7 @@ class SourceFile:
     max_quarantine: float | None = None
     sheet: str | None = None
     monthfirst: bool = False
+    header_rows: int = 1
 
     @property
     def label(self) -> str:

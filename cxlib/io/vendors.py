@@ -306,9 +306,10 @@ def _qualtrics(h: Head) -> Match | None:
     first = h.rows[0] if h.rows else {}
     extra = [r for r in h.rows[:2] if str(r.get(m["response_id"]) or "").startswith(("Response ID", '{"ImportId"'))]
     if extra:
+        entry["header_rows"] = 1 + len(extra)
         notes.append(
-            f"this file has {len(extra)} extra header row(s) under the column names (question texts, ImportId); "
-            "the loader reads them as responses and quarantines them: delete those lines from the file"
+            f"this file has {len(extra)} extra header row(s) under the column names (question texts, ImportId): "
+            f"header_rows: {1 + len(extra)} skips them"
         )
         tz = _qualtrics_timezone(h.rows[:2])
         if tz:
