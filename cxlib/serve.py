@@ -10,7 +10,11 @@ under its own host name. So, as JupyterLab does, every request to a served noteb
 - an ``Origin`` header, when present, must be the same origin as the ``Host`` (browsers always send one on a
   WebSocket; a page of another site is refused with 403 before marimo sees the request);
 - attempts at the login page are limited per client address (``CX_APP_LOGIN_ATTEMPTS`` per minute, default 10;
-  then 429), so a password cannot be guessed at speed.
+  then 429), so a password cannot be guessed at speed;
+- no page makes a request outside the machine: marimo's plotly component loads MathJax from a CDN
+  (``cdn.jsdelivr.net``) on every page with a chart, which leaks that the app is open and fails offline. Every
+  HTML page gets a small script that points that one URL at :data:`OFFLINE_MATHJAX`, an empty script this
+  guard serves (charts render; LaTeX in labels, which no page uses, stays plain text).
 
 marimo offers a registry for server middleware (``marimo.server.asgi.middleware``); the guard is registered
 there by :func:`main`, which then runs marimo's own command line in the same process. The settings come
@@ -26,6 +30,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import sys
@@ -38,6 +43,19 @@ from urllib.parse import urlsplit
 __all__ = ["Guard", "allowed_hosts", "main", "same_origin"]
 
 LOCAL_NAMES = ("127.0.0.1", "localhost", "::1")
+#: Where the pages load "MathJax" from instead of the CDN: an empty script served by the guard.
+OFFLINE_MATHJAX = "/cx-offline/mathjax.js"
+_CDN_MATHJAX = "https://cdn.jsdelivr.net/npm/mathjax"
+#: Injected at the top of every HTML page: a script element whose src is the CDN's MathJax loads the stub.
+_OFFLINE_SCRIPT = (
+    f"<script>(function(){{var cdn={json.dumps(_CDN_MATHJAX)},to={json.dumps(OFFLINE_MATHJAX)},"
+    "d=Object.getOwnPropertyDescriptor(HTMLScriptElement.prototype,'src');"
+    "function fix(v){return String(v).indexOf(cdn)===0?to:v}"
+    "Object.defineProperty(HTMLScriptElement.prototype,'src',{configurable:true,get:d.get,"
+    "set:function(v){d.set.call(this,fix(v))}});var sa=Element.prototype.setAttribute;"
+    "Element.prototype.setAttribute=function(n,v){return sa.call(this,n,"
+    "(this.tagName==='SCRIPT'&&String(n).toLowerCase()==='src')?fix(v):v)}})();</script>"
+)
 HOSTS_ENV = "CX_APP_ALLOWED_HOSTS"
 ATTEMPTS_ENV = "CX_APP_LOGIN_ATTEMPTS"
 
@@ -93,9 +111,14 @@ class Guard:
             refusal = (403, "cross-origin request refused")
         elif scope["type"] == "http" and self._too_many_logins(scope):
             refusal = (429, "too many login attempts; wait a minute")
-        if refusal is None:
-            return await self.app(scope, receive, send)
-        await _refuse(scope, send, *refusal)
+        if refusal is not None:
+            return await _refuse(scope, send, *refusal)
+        if scope["type"] == "http" and scope.get("path") == OFFLINE_MATHJAX:
+            return await _answer(send, 200, b"/* cx: MathJax is not loaded; no request leaves the machine */",
+                                 b"application/javascript")  # fmt: skip
+        if scope["type"] == "http":
+            return await self.app(scope, receive, _OfflinePages(send))
+        return await self.app(scope, receive, send)
 
     def _too_many_logins(self, scope: Scope) -> bool:
         if scope.get("method") != "POST" or not scope.get("path", "").rstrip("/").endswith("/auth/login"):
@@ -108,15 +131,52 @@ class Guard:
         return len(tries) > self.attempts
 
 
+class _OfflinePages:
+    """A ``send`` that adds :data:`_OFFLINE_SCRIPT` to the ``<head>`` of uncompressed HTML responses."""
+
+    def __init__(self, send: Any) -> None:
+        self.send = send
+        self.start: dict | None = None
+        self.body: list[bytes] = []
+
+    async def __call__(self, message: dict) -> None:
+        if message["type"] == "http.response.start":
+            headers = {k.lower(): v for k, v in message.get("headers", [])}
+            html = headers.get(b"content-type", b"").startswith(b"text/html")
+            if html and b"content-encoding" not in headers:
+                self.start = message
+                return
+        elif message["type"] == "http.response.body" and self.start is not None:
+            self.body.append(message.get("body", b""))
+            if message.get("more_body"):
+                return
+            return await self._flush()
+        await self.send(message)
+
+    async def _flush(self) -> None:
+        body = b"".join(self.body)
+        at = body.find(b"<head>")
+        script = _OFFLINE_SCRIPT.encode()
+        body = body[: at + 6] + script + body[at + 6 :] if at >= 0 else script + body
+        assert self.start is not None
+        headers = [(k, v) for k, v in self.start.get("headers", []) if k.lower() != b"content-length"]
+        headers.append((b"content-length", str(len(body)).encode()))
+        await self.send({**self.start, "headers": headers})
+        await self.send({"type": "http.response.body", "body": body})
+
+
+async def _answer(send: Any, status: int, body: bytes, content_type: bytes) -> None:
+    headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 async def _refuse(scope: Scope, send: Any, status: int, text: str) -> None:
-    body = text.encode()
     if scope["type"] == "websocket":
         # closing before accepting makes the server answer the handshake with 403
         await send({"type": "websocket.close", "code": 1008})
         return
-    headers = [(b"content-type", b"text/plain; charset=utf-8"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await _answer(send, status, text.encode(), b"text/plain; charset=utf-8")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -299,8 +300,13 @@ def test_moving_a_control_redraws_the_chart(server, tmp_path_factory):
         try:
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(120_000)
+            requested: list[str] = []
+            page.on("request", lambda r: requested.append(r.url))
             page.goto(f"{server}/?file={NOTEBOOK}&access_token={TOKEN}")
             page.wait_for_selector(".js-plotly-plot .sankey-node")  # the notebook ran and plotly drew the Sankey
+            outside = [u for u in requested if urllib.parse.urlsplit(u).hostname not in ("127.0.0.1", None)]
+            assert not outside, f"the page made requests outside the machine: {outside[:5]}"
+            assert any(u.endswith(serve.OFFLINE_MATHJAX) for u in requested)  # marimo's MathJax, from the stub
             plots = page.locator(".js-plotly-plot")
             (before,) = plots.evaluate_all(_SANKEY_NODES)
             page.screenshot(path=str(shots / "journeys_app_before.png"))
@@ -388,6 +394,43 @@ def test_guard_limits_logins_per_client():
     for _ in range(5):
         g_statuses.append(asyncio.run(run_one()))
     assert g_statuses == [200, 200, 200, 429, 429]
+
+
+def test_guard_keeps_pages_offline():
+    """Every HTML page gets the script that points marimo's MathJax CDN URL at the guard's empty stub."""
+    import asyncio
+
+    page = b"<!DOCTYPE html><html><head><title>x</title></head><body>hi</body></html>"
+
+    async def app(scope, receive, send):
+        if scope["path"] == "/app.js":
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/js")]})
+            await send({"type": "http.response.body", "body": b"js"})
+            return
+        headers = [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", str(len(page)).encode())]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": page[:20], "more_body": True})
+        await send({"type": "http.response.body", "body": page[20:]})
+
+    def get(path):
+        sent = []
+
+        async def send(msg):
+            sent.append(msg)
+
+        scope = {"type": "http", "method": "GET", "path": path, "client": ("1.2.3.4", 5),
+                 "headers": [(b"host", b"127.0.0.1:2718")]}  # fmt: skip
+        asyncio.run(serve.Guard(app, hosts=serve.allowed_hosts("127.0.0.1", 2718))(scope, None, send))
+        headers = dict(sent[0]["headers"])
+        return headers, b"".join(m.get("body", b"") for m in sent[1:])
+
+    headers, body = get("/")
+    assert body.startswith(b"<!DOCTYPE html><html><head><script>") and body.endswith(page[40:])
+    assert int(headers[b"content-length"]) == len(body)
+    assert b"cdn.jsdelivr.net/npm/mathjax" in body and serve.OFFLINE_MATHJAX.encode() in body
+    assert get("/app.js")[1] == b"js"  # other responses untouched
+    headers, body = get(serve.OFFLINE_MATHJAX)
+    assert headers[b"content-type"] == b"application/javascript" and body.startswith(b"/*")
 
 
 def test_stopping_cx_app_stops_marimo_and_its_kernels(workspace, tmp_path):
