@@ -28,7 +28,7 @@ Examples
 --------
 >>> import tempfile
 >>> from cxlib.synth import generate
->>> rows = write_exports(generate(n_customers=200, seed=3, months=2), tempfile.mkdtemp())
+>>> rows = write_exports(generate(n_customers=200, seed=3, months=4), tempfile.mkdtemp())
 >>> rows["ga4"] > 0 and rows["online_retail_invoices"] > 0
 True
 """

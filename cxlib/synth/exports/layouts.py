@@ -19,7 +19,7 @@ Examples
 ...                   "email": [None], "amount": ["10.01"], "currency": ["GBP"], "status": ["cancelled"],
 ...                   "channel": ["web"], "return_reason": [None]})
 >>> lines = retail_lines(o, np.random.default_rng(1))
->>> lines["InvoiceNo"].unique().tolist(), round(float((lines["Quantity"] * lines["UnitPrice"]).sum()), 2)
+>>> lines["InvoiceNo"].unique().tolist(), round(float((lines["Quantity"] * lines["UnitPrice"].astype(float)).sum()), 2)
 (['CO1'], -10.01)
 """
 
