@@ -57,6 +57,19 @@ def test_cx_sources_recognises_every_vendor_file(small):
     assert next(e for e in cfg["tables"]["surveys"])["header_rows"] == 3
 
 
+def test_klaviyo_ids_and_hubspot_birth_dates_are_mapped(tmp_path):
+    k = tmp_path / "klaviyo.csv"
+    k.write_text("Event ID,Profile ID,Email,Metric Name,Timestamp,Campaign Name\n"
+                 "3vX9,01HQ5,a@x.com,Received Email,2024-01-02 10:00:00+00:00,Spring\n"
+                 "3vY1,01HQ5,a@x.com,Opened Email,2024-01-02 11:00:00+00:00,Spring\n")  # fmt: skip
+    cols = recognise(k).entry["columns"]
+    assert cols["contact_ref"] == "Profile ID" and cols["event_id"] == "Event ID"
+    h = tmp_path / "hubspot.csv"
+    h.write_text("Record ID,First Name,Last Name,Email,Date of birth,Create Date\n1,Ann,Lee,a@x.com,1980-02-03,"
+                 "2024-01-02\n")  # fmt: skip
+    assert recognise(h).entry["columns"]["birth_date"] == "Date of birth"
+
+
 def test_ga4_files_are_the_nested_bigquery_layout(small):
     days = sorted((small / "ga4").glob("events_*.parquet"))
     assert len(days) > 60  # one file per day

@@ -17,8 +17,9 @@ vendors' own, as their exports write them (see ``/docs/sources.md``, "cx sources
   (``Email Address``, ``MEMBER_RATING``, ``OPTIN_TIME``, ``LEID``, ...);
 * Qualtrics responses (``ResponseId``, ``RecordedDate``, ``Finished``, ...), Typeform responses (``#``,
   ``Submit Date (UTC)``, ``Network ID``);
-* email activity: Klaviyo metrics (``Received Email``, ``Opened Email``, ``Clicked Email``) and Mailchimp
-  activity (``open``, ``click``, ``bounce``), recognised by the values of their event column.
+* email activity: Klaviyo metrics (``Received Email``, ``Opened Email``, ``Clicked Email``; ``Profile ID`` and
+  ``Event ID`` when exported) and Mailchimp activity (``open``, ``click``, ``bounce``), recognised by the values
+  of their event column.
 
 Examples
 --------
