@@ -54,18 +54,35 @@ def generate(
     file_format: Annotated[
         str, typer.Option("--format", help="mixed: events as Parquet, the rest as CSV; parquet: all Parquet.")
     ] = "mixed",
+    style: Annotated[
+        str,
+        typer.Option(
+            help="canonical: files named after the tables (streamed in blocks, any size); exports: as the systems "
+            "export them (GA4 BigQuery Parquet, invoice lines, Zendesk, HubSpot, Qualtrics, Klaviyo; built in "
+            "memory, up to about 100,000 customers; map them with `cx sources --write`)."
+        ),
+    ] = "canonical",
 ) -> None:
     """Generate a synthetic company with known truth.
 
     Example: cx generate --customers 20000 --seed 7 --out data/demo
+    Example: cx generate --style exports --customers 5000 --out data/exports && cx sources data/exports --write
     """
     from cxlib import synth
 
+    if style not in ("canonical", "exports"):
+        _fail(ValueError(f"--style must be canonical or exports, got {style!r}"))
     t0 = time.perf_counter()
     try:
-        counts = synth.write_company(
-            out, n_customers=customers, seed=seed, start=start, months=months, progress=progress
-        )
+        if style == "exports":
+            from cxlib.synth.exports import write_exports
+
+            company = synth.generate(n_customers=customers, seed=seed, start=start, months=months, progress=progress)
+            counts = write_exports(company, out)
+        else:
+            counts = synth.write_company(
+                out, n_customers=customers, seed=seed, start=start, months=months, progress=progress
+            )
     except ValueError as e:
         _fail(e)
     rows = ", ".join(f"{k} {v:,}" for k, v in counts.items())

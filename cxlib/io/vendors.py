@@ -17,8 +17,9 @@ vendors' own, as their exports write them (see ``/docs/sources.md``, "cx sources
   (``Email Address``, ``MEMBER_RATING``, ``OPTIN_TIME``, ``LEID``, ...);
 * Qualtrics responses (``ResponseId``, ``RecordedDate``, ``Finished``, ...), Typeform responses (``#``,
   ``Submit Date (UTC)``, ``Network ID``);
-* email activity: Klaviyo metrics (``Received Email``, ``Opened Email``, ``Clicked Email``) and Mailchimp
-  activity (``open``, ``click``, ``bounce``), recognised by the values of their event column.
+* email activity: Klaviyo metrics (``Received Email``, ``Opened Email``, ``Clicked Email``; ``Profile ID`` and
+  ``Event ID`` when exported) and Mailchimp activity (``open``, ``click``, ``bounce``), recognised by the values
+  of their event column.
 
 Examples
 --------
@@ -248,8 +249,8 @@ def _hubspot(h: Head) -> Match | None:
     wanted = {"record_id": ("Record ID",), "first_name": ("First Name",), "last_name": ("Last Name",),
               "email": ("Email",), "phone": ("Phone Number", "Mobile Phone Number"),
               "street": ("Street Address",), "city": ("City",), "postcode": ("Postal Code",),
-              "country": ("Country/Region", "Country"), "created_at": ("Create Date",),
-              "updated_at": ("Last Modified Date",)}  # fmt: skip
+              "country": ("Country/Region", "Country"), "birth_date": ("Date of birth",),
+              "created_at": ("Create Date",), "updated_at": ("Last Modified Date",)}  # fmt: skip
     marks = ("Record ID", "First Name", "Last Name", "Email", "Phone Number", "Create Date", "Last Modified Date",
              "Lifecycle Stage", "Contact owner", "Associated Company")  # fmt: skip
     return _contacts(h, "HubSpot contacts export", "hubspot", wanted, marks, 3)
@@ -385,14 +386,22 @@ def _email_activity(h: Head) -> Match | None:
     camp = h.col("Campaign Name", "Campaign", "$campaign_name", "Message Name", "Flow Name")
     if camp:
         m["campaign"] = camp
+    profile = h.col("Profile ID", "Klaviyo ID", "$id") if source == "klaviyo" else None
+    if profile:  # the email platform's own id of the person: links the events to its profile records
+        m["contact_ref"] = profile
     values = dict(names) | ({k.capitalize(): v for k, v in names.items()} if source == "mailchimp" else {})
     other = sorted(s for s in seen if s not in values and (s in known or s.lower() in known))
     notes = [f"event names mapped to ours: {', '.join(f'{k} -> {v}' for k, v in names.items())}"]
     if other:
         notes.append(f"kept under their own names: {', '.join(other[:6])}")
-    notes.append("each row gets a derived event_id (no id column); channel is email for every row")
+    eid = h.col("Event ID", "$event_id")
+    if eid:
+        m["event_id"] = eid
+    notes.append(("event_id is read from " + eid if eid else "each row gets a derived event_id (no id column)")
+                 + "; channel is email for every row")
     entry = {"source": source, "constants": {"channel": "email"}, "columns": m, "values": {"event": values}}
-    return Match(label, "events", "high" if len(seen & set(values)) >= 2 else "medium", entry, [ev, ts, em], notes, 6)
+    conf = "high" if len(seen & set(values)) >= 2 else "medium"
+    return Match(label, "events", conf, entry, list(m.values()), notes, 6)
 
 
 #: Every recogniser, tried in turn; the highest score wins.
