@@ -474,3 +474,32 @@ def test_ga4_events_in_one_microsecond_follow_batch_event_index(tmp_path):
     pairs = set(map(tuple, tr[["source", "target"]].values.tolist()))
     assert {("session_start", "first_visit"), ("first_visit", "page_view"), ("page_view", "product_view")} <= pairs
     assert not {("page_view", "session_start"), ("first_visit", "session_start")} & pairs
+
+
+def test_ga4_purchases_are_not_counted_twice_beside_the_shops_orders(tmp_path):
+    """With the shop's order export loaded too, GA4's purchases stay events (the shop is the system of record);
+    `orders: true` on the GA4 entry makes them orders anyway, `orders: false` never."""
+    _export(tmp_path, "events_20240301", DAY1, fmt="ndjson")
+    write(tmp_path, "shop.csv", "order_id,ts,amount,status,currency\nT1,2024-03-01 10:00:30,59.90,completed,GBP\n")
+    ga4 = GA4_YML.replace(".parquet", ".ndjson")
+    shop = "  orders: {file: shop.csv, source: shop}\n"
+    write(tmp_path, "sources.yml", ga4 + shop)
+    assert conserved(io.load(tmp_path))
+    assert loaded(tmp_path, "orders")[["source", "order_id"]].values.tolist() == [["shop", "T1"]]
+    write(tmp_path, "sources.yml", ga4 + "    orders: true\n" + shop)
+    io.load(tmp_path)
+    assert sorted(loaded(tmp_path, "orders")["source"]) == ["ga4", "shop"]
+    write(tmp_path, "sources.yml", ga4 + "    orders: false\n")
+    io.load(tmp_path)
+    assert not _has_orders(tmp_path)
+    write(tmp_path, "sources.yml", ga4 + "    orders: 'yes'\n")
+    with pytest.raises(DataError, match="option `orders` is true or false"):
+        io.validate(tmp_path)
+
+
+def _has_orders(folder) -> bool:
+    con = duckdb.connect(str(folder / io.DATABASE_NAME), read_only=True)
+    try:
+        return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'orders'").fetchone()[0])
+    finally:
+        con.close()

@@ -27,7 +27,8 @@ Events (table ``events``), one per row:
   ``device_category``, ``platform``, ``event_date``, ``sequence`` (``batch_event_index``, else
   ``event_bundle_sequence_id``: the order of events that share a timestamp).
 
-Orders (table ``orders``): every ``transaction_id`` other than empty or ``(not set)`` on ``purchase``
+Orders (table ``orders``, unless the shop's own orders are loaded too or the entry says ``orders: false``):
+every ``transaction_id`` other than empty or ``(not set)`` on ``purchase``
 events is one order: ``amount`` = its ``purchase_revenue``, ``ts`` = its purchase, ``currency`` from the
 event parameter ``currency``, status ``completed``, or ``returned`` when a ``refund`` event names it.
 """

@@ -356,8 +356,11 @@ def _group_sources(ws: Path) -> dict[str, list[SourceFile]]:
     by_table: dict[str, list[SourceFile]] = {}
     for s in find_sources(ws):
         by_table.setdefault(s.table, []).append(s)
-    for s in by_table.get("events", []):  # GA4 purchases with a transaction id are orders too
-        if s.format == "ga4":
+    # GA4 purchases with a transaction id are orders too -- unless the shop's own orders are loaded (the system
+    # of record: the same orders would count twice), or the entry says `orders:`
+    shop_orders = bool(by_table.get("orders"))
+    for s in by_table.get("events", []):
+        if s.format == "ga4" and (s.orders if s.orders is not None else not shop_orders):
             by_table.setdefault("orders", []).append(replace(s, table="orders"))
     if not by_table:
         raise DataError(

@@ -23,6 +23,7 @@ __all__ = ["DERIVED_TABLES", "EXPORT_OPTIONS", "LINE_COLUMNS", "export_options",
 
 EXPORT_OPTIONS = (
     "constants", "lines", "credit_note_prefix", "ts_unit", "format", "max_quarantine", "sheet", "header_rows",
+    "orders",
 )  # fmt: skip
 
 #: Columns of an order-line export (``lines: true``), mapped under ``columns:`` like any other.
@@ -117,11 +118,18 @@ def export_options(opts: dict, table: str, where: str) -> dict:
         raise DataError(f"{where}: option `format` must be one of {', '.join(FORMATS)}, not {fmt!r:.40}")
     if fmt == "ga4" and table != "events":
         raise DataError(f"{where}: `format: ga4` is for the events table (GA4 events become events and orders)")
+    orders = opts.get("orders")
+    if orders is not None and (not isinstance(orders, bool) or fmt != "ga4"):
+        raise DataError(
+            f"{where}: option `orders` is true or false (unquoted) on a `format: ga4` entry: whether its purchases "
+            f"also become orders; not {orders!r:.40}"
+        )
     sheet = _text(opts.get("sheet"), where, "sheet")
     if sheet is not None and not str(opts.get("file", "")).lower().endswith((".xlsx", ".xlsm")):
         raise DataError(f"{where}: option `sheet` is for Excel workbooks (.xlsx), not {opts.get('file')!r:.80}")
     return {
         "header_rows": _header_rows(opts.get("header_rows", 1), where),
+        "orders": orders,
         "sheet": sheet,
         "constants": _constants(opts.get("constants"), table, opts, where),
         "lines": lines,

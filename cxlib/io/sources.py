@@ -66,6 +66,7 @@ class SourceFile:
     sheet: str | None = None
     monthfirst: bool = False
     header_rows: int = 1
+    orders: bool | None = None
 
     @property
     def label(self) -> str:
