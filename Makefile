@@ -41,11 +41,11 @@ system-deps:
 
 test: $(VENV)/.installed-test system-deps
 	$(BIN)/ruff check cxlib tests benchmarks notebooks
-	$(BIN)/python -m pytest -n 2 --dist loadgroup --durations=20
+	$(BIN)/python -m pytest -n 3 --dist loadgroup --durations=20
 
 fast: $(VENV)/.installed-test
 	$(BIN)/ruff check cxlib tests benchmarks notebooks
-	$(BIN)/python -m pytest -n 2 --dist loadgroup -m "not slow"
+	$(BIN)/python -m pytest -n 3 --dist loadgroup -m "not slow"
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check cxlib tests benchmarks notebooks

@@ -70,7 +70,7 @@ def spark_session(tmp_path_factory):
         .config("spark.sql.warehouse.dir", str(warehouse))
         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={warehouse}")
         .config("spark.sql.shuffle.partitions", "4")
-        .config("spark.driver.memory", "2g")
+        .config("spark.driver.memory", "1g")  # the test company is small; two groups may run two JVMs
         .getOrCreate()
     )
     yield spark

@@ -11,6 +11,9 @@ import pytest
 from cxlib import journeys, metrics, report, unify
 from cxlib.schema import STAGES
 
+# its module fixtures are costly: one worker builds them once (pytest-xdist --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("metrics")
+
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.py"))
 TAGGED = re.compile(r'data-metric="([^"]+)" data-value="([^"]+)"')

@@ -11,6 +11,9 @@ from cxlib import io, journeys, synth, unify, voice
 from cxlib.report.personal import PersonalTerms
 from cxlib.voice.redact import Redactor
 
+# its module fixtures are costly: one worker builds them once (pytest-xdist --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("voice")
+
 # --- sentiment, language, redaction (no workspace) ------------------------------------------------------------
 
 LABELLED = [

@@ -7,6 +7,9 @@ import pytest
 import cxlib
 from cxlib import journeys as j
 
+# its module fixtures are costly: one worker builds them once (pytest-xdist --dist loadgroup)
+pytestmark = pytest.mark.xdist_group("diagnosis")
+
 
 def test_dropoff_diagnosis_recovers_the_planted_service_failure(workspace, company):
     truth = company.truth.planted["service_failure"]

@@ -12,7 +12,8 @@ import pytest
 import cxlib
 from cxlib import journeys as j
 
-pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark")]
+# the journeys views on Spark: a group (one JVM) of their own, beside the other Spark tests
+pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark-journeys")]
 
 
 def test_same_answers_on_spark(spark_workspace, workspace):

@@ -65,7 +65,7 @@ def test_staged_rows_through_pandas_keep_their_stages(custom_map_workspace, writ
 
 
 @pytest.mark.spark
-@pytest.mark.xdist_group("spark")  # one Spark session per run: with the other Spark tests
+@pytest.mark.xdist_group("spark-journeys")  # one Spark session: with the other journeys views on Spark
 def test_stage_once_on_spark(spark_workspace, custom_map_workspace, written):
     """The same staged views computed in Spark (staged in the Spark session) equal what ``cx journeys`` wrote."""
     sm = custom_map_workspace / "stage_map.yml"
