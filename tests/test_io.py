@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 import cxlib
 from cxlib import io
 from cxlib.schema import DataError
+from tests.io_helpers import conserved
 
 ORDERS_HEADER = "source,order_id,ts,amount,status\n"
 
@@ -32,10 +33,6 @@ def loaded(folder, table):
         con.close()
 
 
-def conserved(report):
-    s = report.summary
-    assert (s["rows_in"] == s["rows_loaded"] + s["rows_quarantined"]).all(), s
-    return True
 
 
 # --- structural problems: DataError naming the file, the column and the fix ----------------------------------------

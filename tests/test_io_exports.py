@@ -9,6 +9,7 @@ import pytest
 
 from cxlib import io
 from cxlib.schema import DataError
+from tests.io_helpers import conserved, loaded
 
 
 def write(folder, name, text):
@@ -18,18 +19,8 @@ def write(folder, name, text):
     return p
 
 
-def loaded(folder, table, order="1"):
-    con = duckdb.connect(str(folder / io.DATABASE_NAME), read_only=True)
-    try:
-        return con.execute(f"SELECT * FROM {table} ORDER BY {order}").df()
-    finally:
-        con.close()
 
 
-def conserved(report):
-    s = report.summary
-    assert (s["rows_in"] == s["rows_loaded"] + s["rows_quarantined"]).all(), s
-    return True
 
 
 # --- constants -----------------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ import yaml
 
 from cxlib import io
 from cxlib.schema import DataError
+from tests.io_helpers import conserved, db_types, loaded
 
 openpyxl = pytest.importorskip("openpyxl")
 
@@ -50,26 +51,10 @@ def workbook(path, sheets):
     return path
 
 
-def loaded(folder, table, order="1"):
-    con = duckdb.connect(str(folder / io.DATABASE_NAME), read_only=True)
-    try:
-        return con.execute(f"SELECT * FROM {table} ORDER BY {order}").df()
-    finally:
-        con.close()
 
 
-def types(folder, table):
-    con = duckdb.connect(str(folder / io.DATABASE_NAME), read_only=True)
-    try:
-        return {r[0]: r[1] for r in con.execute(f"DESCRIBE {table}").fetchall()}
-    finally:
-        con.close()
 
 
-def conserved(report):
-    s = report.summary
-    assert (s["rows_in"] == s["rows_loaded"] + s["rows_quarantined"]).all(), s
-    return True
 
 
 # --- Excel ------------------------------------------------------------------------------------------------------------
@@ -109,7 +94,7 @@ def test_workbook_sheet_types_and_rows(tmp_path):
     assert conserved(r) and r.summary.loc[0, "rows_in"] == 3
     q = r.quarantine
     assert q[["source_file", "row", "column"]].values.tolist() == [["shop.xlsx", 3, "amount"]]  # sheet row 4
-    t = types(tmp_path, "orders")
+    t = db_types(tmp_path, "orders")
     assert (t["items"], t["gift"], t["shipped_on"], t["notes"]) == ("BIGINT", "BOOLEAN", "TIMESTAMP", "VARCHAR")
     o = loaded(tmp_path, "orders", "order_id")
     assert o["items"].tolist() == [2, 3] and o["ts"].tolist()[0] == dt.datetime(2024, 3, 1, 10, 0)
@@ -181,7 +166,7 @@ def test_segment_events_keep_nested_values(tmp_path, name):
     sources(tmp_path, {"events": {"file": name, "source": "segment", "columns": SEGMENT_MAP}})
     r = io.load(tmp_path)
     assert conserved(r) and r.quarantine.empty and r.summary.loc[0, "rows_loaded"] == 2
-    t = types(tmp_path, "events")
+    t = db_types(tmp_path, "events")
     assert t["properties"].startswith("STRUCT(") and t["context"].startswith("STRUCT(") and t["sentat"] == "BIGINT"
     con = duckdb.connect(str(tmp_path / io.DATABASE_NAME), read_only=True)
     try:
@@ -270,7 +255,7 @@ def test_files_pattern_reads_every_match_by_name(tmp_path):
     assert o["order_id"].tolist() == ["#1001", "#1002", "#1003", "#1005"]
     assert o["status"].tolist() == ["completed", "completed", "returned", "completed"]
     assert o["discount_amount"].tolist()[:2] == [0, 5.5] and o["tags"].tolist()[2] == "vip"
-    assert types(tmp_path, "orders")["discount_amount"] == "DOUBLE"  # CSV numbers stay numbers
+    assert db_types(tmp_path, "orders")["discount_amount"] == "DOUBLE"  # CSV numbers stay numbers
 
 
 def test_files_pattern_is_deterministic(tmp_path):
@@ -288,7 +273,7 @@ def test_csv_numbers_are_typed_only_when_every_value_is_a_plain_number(tmp_path)
     (tmp_path / "b.csv").write_text("record_id,zip,visits,score,ref\n3,75001,12,NULL,11\n")
     sources(tmp_path, {"contacts": [{"file": "a.csv", "source": "crm"}, {"file": "b.csv", "source": "crm"}]})
     io.load(tmp_path)
-    t = types(tmp_path, "contacts")
+    t = db_types(tmp_path, "contacts")
     assert (t["zip"], t["visits"], t["score"], t["ref"]) == ("VARCHAR", "BIGINT", "DOUBLE", "VARCHAR")
     c = loaded(tmp_path, "contacts", "record_id")
     assert c["zip"].tolist() == ["02134", "10115", "75001"] and c["ref"].tolist() == ["10", "x7", "11"]

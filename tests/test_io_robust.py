@@ -11,6 +11,7 @@ import pytest
 
 from cxlib import io
 from cxlib.schema import DataError
+from tests.io_helpers import conserved
 
 HEADER = "source,order_id,ts,amount,status\n"
 GOOD = "shop,1,2024-03-01,10,completed\nshop,2,2024-03-02,11,completed\n"
@@ -34,10 +35,6 @@ def loaded(folder, table="orders"):
         con.close()
 
 
-def conserved(report):
-    s = report.summary
-    assert (s["rows_in"] == s["rows_loaded"] + s["rows_quarantined"]).all(), s
-    return True
 
 
 # --- 10: a row with two or more missing or extra fields ------------------------------------------------------------
