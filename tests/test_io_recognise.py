@@ -239,8 +239,7 @@ def test_unknown_file_is_a_commented_guess(tmp_path):
 
 
 def test_exports_load_after_cx_sources_write(tmp_path):
-    shopify = SHOPIFY.replace(" -0500", "-0500")  # see test_shopify_times_with_a_spaced_offset_are_flagged
-    for name, text in [("hubspot.csv", HUBSPOT), ("zendesk.csv", ZENDESK), ("shopify.csv", shopify),
+    for name, text in [("hubspot.csv", HUBSPOT), ("zendesk.csv", ZENDESK), ("shopify.csv", SHOPIFY),
                        ("retail.csv", RETAIL), ("klaviyo.csv", KLAVIYO), ("typeform.csv", TYPEFORM),
                        ("freshdesk.csv", FRESHDESK), ("salesforce.csv", SALESFORCE)]:  # fmt: skip
         write(tmp_path, f"exports/{name}", text)
@@ -251,10 +250,12 @@ def test_exports_load_after_cx_sources_write(tmp_path):
     con = duckdb.connect(str(tmp_path / io.DATABASE_NAME), read_only=True)
     orders = dict(con.execute("SELECT order_id, status FROM orders WHERE source = 'shopify'").fetchall())
     tickets = con.execute("SELECT source, ticket_id, resolved FROM tickets ORDER BY 1, 2").fetchall()
+    channels = dict(con.execute("SELECT ticket_id, channel FROM tickets WHERE source = 'zendesk'").fetchall())
     con.close()
     assert orders == {"#1001": "completed", "#1002": "returned"}
     assert tickets == [("freshdesk", "7", True), ("freshdesk", "8", False), ("zendesk", "101", True),
                        ("zendesk", "102", False)]  # fmt: skip
+    assert channels == {"101": "email", "102": "web_form"}  # Zendesk's Via (Mail, Web Widget) in the model's words
 
 
 def test_canonical_folder_loads_the_same_with_the_written_sources_yml(tmp_path):

@@ -196,6 +196,15 @@ def _resolved_values(h: Head, col: str) -> dict[str, str]:
     return dict(sorted(out.items()))
 
 
+#: The helpdesks' channel names (Zendesk ``Via``, Freshdesk ``Source``) in the model's words.
+TICKET_CHANNELS = {
+    "Mail": "email", "Email": "email", "Outbound Email": "email", "Web Form": "web_form", "Web form": "web_form",
+    "Web Widget": "web_form", "Portal": "web_form", "Feedback Widget": "web_form", "Chat": "chat",
+    "Messaging": "chat", "Phone": "phone", "Phone call (incoming)": "phone", "Phone call (outgoing)": "phone",
+    "Voicemail": "phone",
+}  # fmt: skip
+
+
 def _tickets(h: Head, label: str, source: str, wanted: dict, key: str, marks: tuple[str, ...]) -> Match | None:
     m = _found(h, wanted)
     hits = _count(h, marks)
@@ -208,6 +217,12 @@ def _tickets(h: Head, label: str, source: str, wanted: dict, key: str, marks: tu
         m["resolved"] = status
         entry["values"] = {"resolved": _resolved_values(h, status)}
         notes.append(f"resolved is read from {status} (solved/resolved/closed = true); check the spellings")
+    if "channel" in m:
+        seen = {v for v in h.values(m["channel"]) if v}
+        entry.setdefault("values", {})["channel"] = dict(TICKET_CHANNELS)  # whole: rows not sampled may use others
+        unknown = sorted(seen - set(TICKET_CHANNELS))
+        if unknown:
+            notes.append(f"channel values {', '.join(unknown[:5])} are kept as they are: map them under values")
     notes.append("topic and csat are left unmapped: map a category field to topic and a 1-5 rating to csat")
     return Match(label, "tickets", _confidence(hits, len(marks)), entry, [m[key], *(c for c in h.columns
                  if _norm(c) in {_norm(x) for x in marks})], notes, 5 + hits)  # fmt: skip
