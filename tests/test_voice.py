@@ -198,3 +198,32 @@ def test_report_section(voiced):
         voice.report_section(ws, r, glance)
     html = r.to_html()
     assert "Voice of the customer" in html and glance and "churn" in glance[0]
+
+
+def test_feedback_columns_named_in_sources_yml_become_verbatims(tmp_path):
+    """A review-text column of an order export, named `feedback:` in sources.yml, is read beside return_reason."""
+    import cxlib
+    from cxlib import io, unify
+    from cxlib.io.sources import feedback_columns
+    from cxlib.voice.collect import collect
+
+    (tmp_path / "shop.csv").write_text(
+        "Order,Placed,Total,State,E-mail,Review Text\n"
+        "1,2024-03-01,10,completed,ann@example.com,Lovely mug but the box was crushed\n"
+        "2,2024-03-02,20,completed,bob@example.com,\n"
+    )
+    (tmp_path / "sources.yml").write_text(
+        "tables:\n  orders:\n    file: shop.csv\n    source: shop\n    feedback: [Review Text]\n"
+        "    columns: {order_id: Order, ts: Placed, amount: Total, status: State, email: E-mail}\n"
+    )
+    assert feedback_columns(tmp_path) == {"orders": ["review_text"]}
+    io.load(tmp_path)
+    unify.unify(tmp_path)
+    with cxlib.connect(tmp_path, read_only=True) as ws:
+        v = collect(ws, feedback_columns(tmp_path)).to_pandas()
+    assert v[["record_key", "field", "text"]].values.tolist() == [
+        ["1", "return_reason+review_text", "Lovely mug but the box was crushed"]
+    ]
+    (tmp_path / "sources.yml").write_text("tables:\n  orders: {file: shop.csv, feedback: {a: 1}}\n")
+    with pytest.raises(cxlib.DataError, match="option `feedback`"):
+        feedback_columns(tmp_path)

@@ -23,7 +23,7 @@ __all__ = ["DERIVED_TABLES", "EXPORT_OPTIONS", "LINE_COLUMNS", "export_options",
 
 EXPORT_OPTIONS = (
     "constants", "lines", "credit_note_prefix", "ts_unit", "format", "max_quarantine", "sheet", "header_rows",
-    "orders",
+    "orders", "feedback",
 )  # fmt: skip
 
 #: Columns of an order-line export (``lines: true``), mapped under ``columns:`` like any other.
@@ -52,6 +52,19 @@ def _text(value: object, where: str, option: str) -> str | None:
     if bad:
         raise DataError(f"{where}: option `{option}` contains a control character ({bad}); remove it")
     return text
+
+
+def _feedback(value: object, where: str) -> tuple[str, ...]:
+    """``feedback``: the file's free-text columns read as customer verbatims by ``cx voice`` (one or a list)."""
+    if value is None:
+        return ()
+    names = [value] if isinstance(value, str) else value
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) and n.strip() for n in names):
+        raise DataError(
+            f"{where}: option `feedback` names the file's free-text columns, one or a list "
+            f"(feedback: [Comment, Review text]), not {value!r:.60}"
+        )
+    return tuple(_text(n, where, "feedback") or "" for n in names)
 
 
 def _header_rows(value: object, where: str) -> int:
@@ -130,6 +143,7 @@ def export_options(opts: dict, table: str, where: str) -> dict:
     return {
         "header_rows": _header_rows(opts.get("header_rows", 1), where),
         "orders": orders,
+        "feedback": _feedback(opts.get("feedback"), where),
         "sheet": sheet,
         "constants": _constants(opts.get("constants"), table, opts, where),
         "lines": lines,

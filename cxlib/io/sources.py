@@ -21,7 +21,7 @@ from cxlib.io.options import DERIVED_TABLES, EXPORT_OPTIONS, export_options, lin
 from cxlib.io.sql import control_character
 from cxlib.schema import TABLES, DataError
 
-__all__ = ["SourceFile", "find_sources"]
+__all__ = ["SourceFile", "feedback_columns", "find_sources"]
 
 _SUFFIXES = (
     ".csv", ".csv.gz", ".tsv", ".parquet", ".xlsx", ".json", ".json.gz", ".ndjson", ".ndjson.gz", ".jsonl", ".jsonl.gz",
@@ -67,12 +67,38 @@ class SourceFile:
     monthfirst: bool = False
     header_rows: int = 1
     orders: bool | None = None
+    feedback: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
         """How messages and the quarantine table name the file: its base name, or its path in the
         workspace when another file of the workspace has the same base name (``2024/orders.csv``)."""
         return self.name or self.path.name
+
+
+def feedback_columns(workspace: str | Path) -> dict[str, list[str]]:
+    r"""``{table: [column, ...]}``: the loaded columns that ``sources.yml`` names as ``feedback`` (free text that
+    ``cx voice`` reads as verbatims): a mapped column by its canonical name, any other by its loaded name.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "reviews.csv").write_text("order_id,ts,amount,status,Review Text\n")
+    >>> _ = (d / "sources.yml").write_text("tables:\n  orders: {file: reviews.csv, feedback: Review Text}\n")
+    >>> feedback_columns(d)
+    {'orders': ['review_text']}
+    """
+    if not (Path(workspace) / "sources.yml").exists():
+        return {}
+    out: dict[str, list[str]] = {}
+    for f in find_sources(workspace):
+        canonical = {v: k for k, v in f.columns.items()}
+        for col in f.feedback:
+            name = canonical.get(col) or _norm(col)
+            if name not in out.setdefault(f.table, []):
+                out[f.table].append(name)
+    return out
 
 
 def _norm(name: str) -> str:

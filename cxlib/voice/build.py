@@ -144,8 +144,13 @@ def build(workspace: str | Path | Workspace, n_topics: int | None = None, seed: 
     seed : int
         Seed of the topic model (the same workspace and seed give the same topics).
     text_columns : mapping, optional
-        Further text columns read as verbatims, ``{table: [column, ...]}``.
+        Further text columns read as verbatims, ``{table: [column, ...]}``; by default the columns that the
+        workspace's ``sources.yml`` names as ``feedback``.
     """
+    if text_columns is None and isinstance(workspace, (str, Path)) and Path(workspace).is_dir():
+        from cxlib.io.sources import feedback_columns
+
+        text_columns = feedback_columns(workspace) or None
     with opened(workspace) as ws:
         res = analyse(ws, n_topics, seed, text_columns)
         with ws.step("voice"):

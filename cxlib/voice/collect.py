@@ -71,7 +71,9 @@ def _part(ws: Workspace, name: str, cols: Sequence[str]) -> ibis.Table | None:
 def collect(ws: Workspace, text_columns: Mapping[str, Sequence[str]] | None = None) -> ibis.Table:
     """The verbatims as an engine expression: ``VERBATIM_COLUMNS`` but ``verbatim_id``, ``language`` and
     ``sentiment``, one row per source row with text, ordered by customer and time."""
-    cols = {**TEXT_COLUMNS, **(text_columns or {})}
+    cols = {t: tuple(c) for t, c in TEXT_COLUMNS.items()}
+    for t, more in (text_columns or {}).items():  # further columns, beside the table's usual ones
+        cols[t] = tuple(dict.fromkeys([*cols.get(t, ()), *more]))
     parts = [p for p in (_part(ws, n, c) for n, c in cols.items()) if p is not None]
     if not parts:
         raise ValueError("the workspace has no customer text (ticket subject/description, survey comment, "
