@@ -344,8 +344,11 @@ def test_unify_end_to_end_on_spark_equals_duckdb(spark_session, tmp_path):
     assert on_spark.summary["probabilistic_merges"].iloc[0] == on_duckdb.summary["probabilistic_merges"].iloc[0]
 
 
+_IN_FILE_ORDER: dict[str, pd.DataFrame] = {}  # the links of the unshuffled files: the same for every example
+
+
 @pytest.mark.slow
-@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=3, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(seed=st.integers(0, 10_000))
 def test_result_does_not_depend_on_row_order(tmp_path_factory, seed):
     company = synth.generate(n_customers=120, seed=3, months=8)
@@ -367,7 +370,9 @@ def test_result_does_not_depend_on_row_order(tmp_path_factory, seed):
                 .sort_values(["table_name", "source", "record_key"], ignore_index=True)
             )
 
-    pd.testing.assert_frame_equal(run(False), run(True))
+    if "links" not in _IN_FILE_ORDER:
+        _IN_FILE_ORDER["links"] = run(False)
+    pd.testing.assert_frame_equal(_IN_FILE_ORDER["links"], run(True))
 
 
 def test_ids_are_stable_and_changes_are_reported(tmp_path):
