@@ -494,3 +494,14 @@ def _has_orders(folder) -> bool:
         return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'orders'").fetchone()[0])
     finally:
         con.close()
+
+
+def test_event_names_the_stage_map_does_not_name_are_listed(tmp_path):
+    """GA4's session_start (and a refund, scroll...) are listed with counts; a stage_map.yml naming one drops it."""
+    _export(tmp_path, "events_20240301", DAY1, fmt="ndjson")
+    write(tmp_path, "sources.yml", GA4_YML.replace(".parquet", ".ndjson"))
+    r = io.load(tmp_path)
+    (note,) = [w for w in r.warnings if "stage map does not name" in w]
+    assert "session_start (1)" in note and "page_view" not in note and "stage_map.yml" in note
+    write(tmp_path, "stage_map.yml", "buyer:\n  - {stage: awareness, event: [session_start]}\n  - {stage: awareness}\n")
+    assert not [w for w in io.load(tmp_path).warnings if "session_start" in w]

@@ -29,6 +29,7 @@ from cxlib.io.parse import OFFSET_RE, SQL_TYPES, parse_expr, text_expr
 from cxlib.io.read import check_timezone, drop_temporaries, map_columns, read_raw
 from cxlib.io.sources import SourceFile, _norm, find_sources
 from cxlib.io.sql import Params, ident, literal
+from cxlib.io.vocabulary import unknown_events
 from cxlib.schema import QUARANTINE_COLUMNS, TABLES, DataError, Table
 
 __all__ = ["DATABASE_NAME", "LoadReport", "load", "validate"]
@@ -437,6 +438,10 @@ def _run(workspace: str | Path, con: duckdb.DuckDBPyConnection, write: bool, pro
         if bar is not None:
             bar.set_postfix_str(name)
         res = _load_table(con, TABLES[name], files)
+        if name == "events":  # names no stage-map rule places: said, not silently counted as awareness
+            sm = ws / "stage_map.yml"
+            note = unknown_events(con, "_cx_final", sm if sm.exists() else None)
+            warnings += [note] if note else []
         if write:
             order = ", ".join(ident(k) for k in TABLES[name].key)
             con.execute(f"CREATE OR REPLACE TABLE main.{ident(name)} AS SELECT * FROM _cx_final ORDER BY {order}")
