@@ -94,23 +94,29 @@ def standard_report(
         stale = lineage.stale_steps(ws)
         for name in tqdm(chosen, desc="report", unit="section", disable=not progress):
             builders[name](ws, report, glance)
-    if glance or stale:
-        start = len(report.blocks)
-        report.section("At a glance")
-        if stale:  # a reader says when what it shows was built from older data
-            report.markdown(
-                "**Some numbers below describe older data.** "
-                + "; ".join(f"{s.step} ran before {s.reason.split(' ')[0]} changed: run `{s.command}`" for s in stale)
-                + " (or `cx refresh`), then build this report again."
-            )
-        if glance:
-            report.markdown("\n".join(f"- {line}" for line in glance))
-        head = report.blocks[start:]
-        del report.blocks[start:]
-        report.blocks[:0] = head
+    _at_a_glance(report, glance, stale)
     if sections is None:
         _appendix(report, h)
     return report
+
+
+def _at_a_glance(report: Report, glance: list[str], stale: list) -> None:
+    """Put "At a glance" first: a line per stale step (a reader says when it shows older data), then the headlines."""
+    if not (glance or stale):
+        return
+    start = len(report.blocks)
+    report.section("At a glance")
+    if stale:
+        report.markdown(
+            "**Some numbers below describe older data.** "
+            + "; ".join(f"{s.step} ran before {s.reason.split(' ')[0]} changed: run `{s.command}`" for s in stale)
+            + " (or `cx refresh`), then build this report again."
+        )
+    if glance:
+        report.markdown("\n".join(f"- {line}" for line in glance))
+    head = report.blocks[start:]
+    del report.blocks[start:]
+    report.blocks[:0] = head
 
 
 #: The sections of the standard report, in order, with the parts of :func:`cxlib.metrics.headline` each shows.
