@@ -38,6 +38,7 @@ from pathlib import Path
 import duckdb
 
 from cxlib.io.dates import date_notes
+from cxlib.io.files import file_kind, read_json_file, read_xlsx
 from cxlib.io.keys import DERIVABLE_KEYS
 from cxlib.io.read import map_columns
 from cxlib.io.sources import _SUFFIXES, SourceFile, _norm
@@ -101,17 +102,15 @@ def _head_text(path: Path) -> tuple[str, str | None]:
 
 def _read_head(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[Head, str | None]:
     """The file's columns and first rows as text; the encoding to declare (None: UTF-8 or a byte-order mark)."""
-    suffix = _suffix(path)
-    if suffix == ".parquet":
+    suffix, kind = _suffix(path), file_kind(path)  # how the loader reads it: the same reader here
+    if kind == "parquet":
         rel = con.sql("SELECT * FROM read_parquet($p)", params={"p": _escaped(path)})
         return _head(rel), None
-    if suffix == ".xlsx" or ".json" in suffix or ".ndjson" in suffix or ".jsonl" in suffix:
-        from cxlib.io.files import read_json_file, read_xlsx
-
-        reader = read_xlsx if suffix == ".xlsx" else read_json_file
+    if kind in ("xlsx", "json"):
+        reader = read_xlsx if kind == "xlsx" else read_json_file
         reader(con, SourceFile(table="events", path=path), "_cx_head")
         try:
-            head = _head(con.sql("SELECT * EXCLUDE (_row) FROM _cx_head" if suffix == ".xlsx" else "FROM _cx_head"))
+            head = _head(con.sql("SELECT * EXCLUDE (_row) FROM _cx_head" if kind == "xlsx" else "FROM _cx_head"))
         finally:
             con.execute("DROP TABLE IF EXISTS _cx_head")
         return head, None
