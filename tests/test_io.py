@@ -144,6 +144,39 @@ tables:
     assert df.empty and r.quarantine["column"].tolist() == ["amount"]
 
 
+def test_values_maps_ignore_case_and_spaces(tmp_path):
+    """A `values:` map written as the export spells a value matches every spelling of it (as statuses do)."""
+    write(
+        tmp_path,
+        "tickets.csv",
+        "ticket_id,opened_at,Via\nT1,2024-01-02,Email\nT2,2024-01-03, EMAIL \nT3,2024-01-04,web\n",
+    )
+    write(tmp_path, "orders.csv", "order_id,ts,amount,status\nA1,2024-01-02,10,awaiting shipment \n")
+    write(
+        tmp_path,
+        "sources.yml",
+        """
+tables:
+  tickets:
+    file: tickets.csv
+    source: desk
+    columns: {channel: Via}
+    values:
+      channel: {email: email, Web: web_form}
+  orders:
+    file: orders.csv
+    source: shop
+    values:
+      status: {Awaiting Shipment: completed}
+""",
+    )
+    r = io.load(tmp_path)
+    df = loaded(tmp_path, "tickets").sort_values("ticket_id")
+    assert conserved(r) and r.quarantine.empty
+    assert df["channel"].tolist() == ["email", "email", "web_form"]
+    assert loaded(tmp_path, "orders")["status"].tolist() == ["completed"]
+
+
 def test_column_names_match_in_any_case_and_spacing(tmp_path):
     write(tmp_path, "contacts.csv", "Source,Record ID,First Name,E-Mail\ncrm,1,Ann,ann@x.com\n")
     io.load(tmp_path)

@@ -190,9 +190,12 @@ def _stage_select(t: Table, part: _Part, extra_cols: list[str], final: dict[str,
         if c in f.constants and c in mapping:
             expr = f"COALESCE({expr}, {literal(f.constants[c])})"
         values = f.values.get(c)
-        if values and c != "status":
-            cases = " ".join(f"WHEN {expr} = {literal(a)} THEN {literal(b)}" for a, b in values.items())
-            expr = f"CASE {cases} ELSE {expr} END"
+        if values and c != "status":  # matched as the status map is: case and surrounding spaces ignored
+            folded = {}
+            for a, b in values.items():
+                folded.setdefault(str(a).strip().lower(), b)
+            cases = " ".join(f"WHEN {literal(a)} THEN {literal(b)}" for a, b in folded.items())
+            expr = f"CASE lower(trim(CAST({expr} AS VARCHAR))) {cases} ELSE {expr} END"
         sel.append(f"CAST({expr} AS VARCHAR) AS {ident('_r_' + c)}")
     for c in extra_cols:
         col = next((e for e in part.extras if _norm(e) == c), None)
@@ -218,7 +221,7 @@ def _parse_table(
         r = ident("_r_" + c.name)
         if c.check == "status":
             cases = " ".join(
-                f"WHEN {literal(fi)} THEN (CASE lower({r}) "
+                f"WHEN {literal(fi)} THEN (CASE lower(trim({r})) "
                 + " ".join(f"WHEN {bind(a)} THEN {bind(b)}" for a, b in sm.items())
                 + " END)"
                 for fi, sm in status_maps.items()
