@@ -439,6 +439,25 @@ def test_ga4_ndjson_export_with_integers_as_text(tmp_path):
     assert loaded(tmp_path, "orders")["order_id"].tolist() == ["T1"]
 
 
+def test_ga4_order_id_from_the_event_parameter_when_ecommerce_has_none(tmp_path):
+    """Many exports leave ``ecommerce.transaction_id`` "(not set)" and carry the id as an event parameter."""
+    rows = [
+        _ga4(T0, "purchase", "p1", [_param("transaction_id", "T7"), _param("currency", "EUR")],
+             ecommerce={"transaction_id": "(not set)", "purchase_revenue": 20.0}),
+        _ga4(T0 + 5, "purchase", "p2", [_param("transaction_id", "T8")],
+             ecommerce={"transaction_id": "T9", "purchase_revenue": 30.0}),  # the ecommerce field wins
+        _ga4(T0 + 9, "purchase", "p3", ecommerce={"transaction_id": "(not set)", "purchase_revenue": 5.0}),
+    ]  # fmt: skip
+    _export(tmp_path, "events_20240301", rows, fmt="ndjson")
+    write(tmp_path, "sources.yml", GA4_YML.replace(".parquet", ".ndjson"))
+    assert conserved(io.load(tmp_path))
+    orders = loaded(tmp_path, "orders", "order_id")
+    assert orders[["order_id", "amount"]].values.tolist() == [["T7", 20.0], ["T9", 30.0]]
+    assert orders["currency"].iloc[0] == "EUR"
+    ev = loaded(tmp_path, "events", "ts")
+    assert ev["transaction_id"].iloc[:2].tolist() == ["T7", "T9"] and pd.isna(ev["transaction_id"].iloc[2])
+
+
 def test_ga4_without_files_is_named(tmp_path):
     write(tmp_path, "sources.yml", GA4_YML)
     with pytest.raises(DataError, match="no GA4 export file matches"):

@@ -28,9 +28,10 @@ Events (table ``events``), one per row:
   ``event_bundle_sequence_id``: the order of events that share a timestamp).
 
 Orders (table ``orders``, unless the shop's own orders are loaded too or the entry says ``orders: false``):
-every ``transaction_id`` other than empty or ``(not set)`` on ``purchase``
-events is one order: ``amount`` = its ``purchase_revenue``, ``ts`` = its purchase, ``currency`` from the
-event parameter ``currency``, status ``completed``, or ``returned`` when a ``refund`` event names it.
+every ``transaction_id`` (``ecommerce.transaction_id``, else the event parameter ``transaction_id``; empty and
+``(not set)`` are none) on ``purchase`` events is one order: ``amount`` = its ``purchase_revenue``, ``ts`` =
+its purchase, ``currency`` from the event parameter ``currency``, status ``completed``, or ``returned`` when a
+``refund`` event names it.
 """
 
 from __future__ import annotations
@@ -185,7 +186,8 @@ def _event_select(cols: list[str], f: SourceFile, src: str) -> str:
         f"{_not_placeholder(campaign)} AS campaign",
         f"CASE WHEN {name} = 'purchase' THEN {_field(cols, 'ecommerce', '$.purchase_revenue')} END AS revenue",
         *(f"{_param(cols, k)} AS {ident(k)}" for k in _PARAMS),
-        f"{_field(cols, 'ecommerce', '$.transaction_id')} AS transaction_id",
+        f"COALESCE({_not_placeholder(_field(cols, 'ecommerce', '$.transaction_id'))}, "
+        f"{_not_placeholder(_param(cols, 'transaction_id'))}) AS transaction_id",
         f"{_field(cols, 'geo', '$.country')} AS country",
         f"{_field(cols, 'device', '$.category')} AS device_category",
         f"{platform} AS platform",

@@ -60,7 +60,7 @@ def _frame(events: pd.DataFrame, orders: pd.DataFrame) -> pd.DataFrame:
     e["us"] = pd.to_datetime(e["ts"]).astype("datetime64[us]").astype("int64")
     e = e.sort_values(["us", "anonymous_id", "event_id"], kind="stable")
     e["batch"] = e.groupby(["anonymous_id", "us"]).cumcount()
-    # the order each purchase placed: same moment and amount (purchases without one are "(not set)")
+    # the order each purchase placed: same moment and amount (a purchase without one has "(not set)")
     o = orders.assign(us=pd.to_datetime(orders["ts"]).astype("datetime64[us]").astype("int64"),
                       rev=pd.to_numeric(orders["amount"], errors="coerce").round(2))  # fmt: skip
     o = o.drop_duplicates(["us", "rev"])[["us", "rev", "order_id", "currency"]]
@@ -80,8 +80,9 @@ def _rows(e: pd.DataFrame) -> list[dict]:
                   _param("medium", "(none)"), _param("source", "(direct)"),
                   _param("engagement_time_msec", i=1000)]  # fmt: skip
         buy = r.event == "purchase"
-        if buy and isinstance(r.order_id, str):  # the order, as a parameter only (see write_ga4)
-            params.append(_param("transaction_id", r.order_id))
+        tid = r.order_id if buy and isinstance(r.order_id, str) else "(not set)"
+        if tid != "(not set)":
+            params.append(_param("transaction_id", tid))
         if buy and isinstance(r.currency, str):
             params.append(_param("currency", r.currency))
         rev = None if pd.isna(r.revenue) else float(r.revenue)
@@ -92,7 +93,7 @@ def _rows(e: pd.DataFrame) -> list[dict]:
             "traffic_source": {"name": "(direct)", "medium": "(none)", "source": "(direct)"},
             "device": {"category": device, "operating_system": "Android" if platform != "WEB" else "Windows"},
             "geo": {"country": "United Kingdom"}, "stream_id": stream, "platform": platform,
-            "ecommerce": {"transaction_id": "(not set)", "purchase_revenue": rev, "total_item_quantity": 1,
+            "ecommerce": {"transaction_id": tid, "purchase_revenue": rev, "total_item_quantity": 1,
                           "unique_items": 1} if buy else None,
             "items": [{"item_id": "SKU-1", "item_name": "Basket", "price": rev, "quantity": 1}] if buy else [],
             "batch_event_index": int(r.batch),
@@ -104,10 +105,10 @@ def write_ga4(events: pd.DataFrame, orders: pd.DataFrame, folder: Path) -> pd.Da
     """Write the web and app events to ``folder/events_YYYYMMDD.parquet``; return ``event_id, us, anonymous_id,
     batch`` (what identifies each written row) for the answer key.
 
-    Purchases carry ``ecommerce.purchase_revenue`` and ``items``, but ``ecommerce.transaction_id`` is
-    ``(not set)`` (as on most purchases of real exports) and the order id is only the event parameter
-    ``transaction_id``: the loader turns every GA4 transaction id into an order, and the shop's invoice
-    lines already hold these orders, so a set id would count each web order twice.
+    Purchases carry the shop's order id as ``ecommerce.transaction_id`` and as the event parameter
+    ``transaction_id``, with ``ecommerce.purchase_revenue`` and ``items`` (a purchase the shop has no order for
+    has ``(not set)``). They do not become orders a second time: the loader leaves GA4 purchases out of
+    ``orders`` when the shop's own orders (here the invoice lines) are mapped too.
     """
     folder.mkdir(parents=True, exist_ok=True)
     for stale in folder.glob("events_*.parquet"):
