@@ -47,7 +47,7 @@ def _(mo, staged):
     dates = mo.ui.date_range(start=_span["lo"].date(), stop=_span["hi"].date(), label="Dates")
     view = mo.ui.radio(options=["stages by step", "moves between stages", "events by step"],
                        value="stages by step", label="Sankey of")
-    steps = mo.ui.slider(3, 8, value=5, label="Steps")
+    steps = mo.ui.slider(3, 8, value=5, label="Steps", show_value=True)
     mo.hstack([channel, persona, dates, view, steps], wrap=True)
     return channel, dates, persona, steps, view
 
@@ -87,7 +87,7 @@ def _(mo, staged):
     _events = sorted(staged.select("event").distinct().to_pandas()["event"].dropna())
     funnel_steps = mo.ui.multiselect(options=_events, value=["product_view", "add_to_cart", "checkout_start",
                                                                   "purchase"], label="Steps (in order)")
-    within = mo.ui.slider(1, 90, value=30, label="Window (days)")
+    within = mo.ui.slider(1, 90, value=30, label="Window (days)", show_value=True)
     mo.hstack([funnel_steps, within])
     return funnel_steps, within
 

@@ -53,11 +53,11 @@ def _(folder, mo, notebook, simulate):
 
 @app.cell
 def _(mo):
-    conversion = mo.ui.slider(-20, 50, value=10, step=5, label="Consideration → purchase (% change)")
-    churn = mo.ui.slider(0, 20, value=0, step=1, label="Cut at-risk → churned (points)")
-    aov = mo.ui.slider(-10, 20, value=0, step=1, label="Average order value (% change)")
+    conversion = mo.ui.slider(-20, 50, value=10, step=5, label="Consideration → purchase (% change)", show_value=True)
+    churn = mo.ui.slider(0, 20, value=0, step=1, label="Cut at-risk → churned (points)", show_value=True)
+    aov = mo.ui.slider(-10, 20, value=0, step=1, label="Average order value (% change)", show_value=True)
     fix = mo.ui.checkbox(value=False, label="Fix the pre-sale service failure (resolve every pre-sale question)")
-    months = mo.ui.slider(3, 24, value=12, label="Months ahead")
+    months = mo.ui.slider(3, 24, value=12, label="Months ahead", show_value=True)
     mo.vstack([conversion, churn, aov, fix, months])
     return aov, churn, conversion, fix, months
 
@@ -80,17 +80,32 @@ def _(aov, churn, conversion, failure_levers, fix, simulate):
 
 
 @app.cell
-def _(mo):
-    # scenarios the user saved, to compare side by side
-    get_saved, set_saved = mo.state([])
-    return get_saved, set_saved
+def _(folder, mo, notebook, simulate):
+    # the plans saved to compare side by side: kept in the workspace (plans.json), so a reload keeps them
+    get_saved, set_saved = mo.state(simulate.saved_plans(notebook.require(folder)))
+    get_note, set_note = mo.state("")
+    return get_note, get_saved, set_note, set_saved
 
 
 @app.cell
-def _(mo, plan, set_saved):
-    save = mo.ui.button(label="Save this plan to the scenario table",
-                        on_click=lambda _: set_saved(lambda v: [s for s in v if s.name != plan.name] + [plan]))
+def _(folder, mo, notebook, plan, set_note, set_saved, simulate):
+    def _save(_):
+        try:
+            _kept = simulate.save_plan(notebook.require(folder), plan)
+        except (OSError, ValueError) as _e:
+            set_note(f"Not saved: {_e}")
+            return
+        set_saved(_kept)
+        set_note(f"Saved **{plan.name}**: {len(_kept)} plan(s) kept in the workspace, compared below.")
+
+    save = mo.ui.button(label="Save this plan to the scenario table", on_click=_save)
     save
+    return
+
+
+@app.cell
+def _(get_note, mo):
+    mo.md(get_note()) if get_note() else None
     return
 
 
@@ -154,7 +169,7 @@ def _(history, mo, simulate):
     _ch = channel_model.segments_
     move_from = mo.ui.dropdown(_ch, value=_ch[0], label="Move new customers from")
     move_to = mo.ui.dropdown(_ch, value=_ch[-1], label="to")
-    move_share = mo.ui.slider(0, 100, value=20, step=5, label="Share moved (%)")
+    move_share = mo.ui.slider(0, 100, value=20, step=5, label="Share moved (%)", show_value=True)
     mo.hstack([move_from, move_to, move_share])
     return channel_model, move_from, move_share, move_to
 

@@ -34,6 +34,7 @@ from cxlib.simulate.arrivals import arrival_history, choose_arrivals, parse_arri
 from cxlib.simulate.backtest import backtest, backtest_error
 from cxlib.simulate.figures import backtest_figure, fan_chart, future_state_figure
 from cxlib.simulate.model import POOL, PROSPECT_STAGES, JourneyModel
+from cxlib.simulate.plans import PLANS_FILE, delete_plan, save_plan, saved_plans
 from cxlib.simulate.run import compare, simulate
 from cxlib.simulate.scenarios import PRESETS, Scenario, service_failure_lever
 from cxlib.simulate.workspace import (
@@ -46,6 +47,7 @@ from cxlib.simulate.workspace import (
 )
 
 __all__ = [
+    "PLANS_FILE",
     "POOL",
     "PRESETS",
     "PROSPECT_STAGES",
@@ -61,11 +63,14 @@ __all__ = [
     "complete_history",
     "last_complete_month",
     "compare",
+    "delete_plan",
     "fan_chart",
     "future_state_figure",
     "history_from_workspace",
     "build",
     "persona_model",
+    "save_plan",
+    "saved_plans",
     "service_failure_lever",
     "simulate",
 ]
