@@ -322,6 +322,7 @@ def test_skips_hidden_files_the_database_and_unreadable_files(tmp_path):
     (tmp_path / "broken.parquet").write_bytes(b"PAR1 not really")
     (tmp_path / "empty.csv").write_bytes(b"")
     (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / "plans.json").write_text('{"plans": []}')  # the strategy page's saved plans
     io.load(tmp_path)  # writes workspace.duckdb
     found, skipped = recognise_folder(tmp_path)
     assert [r.path.name for r in found] == ["contacts.csv"]

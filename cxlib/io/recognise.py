@@ -49,7 +49,7 @@ from cxlib.schema import TABLES, DataError
 __all__ = ["Recognition", "recognise", "suggest_sources"]
 
 _READ = _SUFFIXES  # every file the loader reads
-_SKIP = ("workspace.duckdb", "sources.yml")
+_SKIP = ("workspace.duckdb", "sources.yml", "plans.json")  # plans.json: the saved plans (cxlib.simulate.plans)
 _HEAD_BYTES = 256 << 10
 _SAMPLE_ROWS = 50
 
