@@ -107,17 +107,3 @@ def test_the_report_tags_its_numbers_with_the_metrics_values(journeys_workspace,
         assert len(raws) == 1 and _same(next(iter(raws)), metrics.value(h, name)), (name, raws)
         assert f'id="def-{name}"' in html  # its definition, in the appendix
     assert "Definitions of the numbers" in html and "within 30 days" in html
-
-
-@pytest.mark.slow
-def test_each_metric_has_one_value_in_the_full_report(journeys_workspace):
-    """The whole report: each tagged metric shows one value, the metrics layer's. (Every notebook's export is
-    checked against the same layer by tests/test_notebooks.py::test_notebook_runs, so the pages agree.)"""
-    h = metrics.headline(journeys_workspace)
-    html = report.standard_report(journeys_workspace).to_html()
-    assert "why the customer counts differ" in html
-    seen = _tagged(html)
-    assert {"rows_loaded", "customers_known", "journey_customers", "attribution_value"} <= set(seen)
-    for name, values in seen.items():
-        assert len(values) == 1, (name, values)
-        assert _same(next(iter(values)), metrics.value(h, name)), name

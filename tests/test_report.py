@@ -14,10 +14,11 @@ from plotly.offline import get_plotlyjs
 from typer.testing import CliRunner
 
 import cxlib
-from cxlib import journeys, personas, report, simulate
+from cxlib import journeys, metrics, personas, report, simulate
 from cxlib.cli import app
 
 from .conftest import chromium_path, require
+from .test_metrics import _same, _tagged
 
 pytestmark = pytest.mark.xdist_group("report")
 
@@ -143,6 +144,19 @@ def test_standard_report_has_every_section(standard):
     assert glance.count("<li>") == 4 and "most valuable persona" in glance and "this model was within" in glance
     assert "Why did they not buy?" in html and "Scenarios ranked by revenue gain" in html
     assert standard.stat().st_size < 6_000_000
+
+
+def test_each_metric_has_one_value_in_the_full_report(standard, full_workspace):
+    """The whole report: each tagged metric shows one value, the metrics layer's. (Every notebook's export is
+    checked against the same layer by tests/test_notebooks.py::test_notebook_runs, so the pages agree.)"""
+    h = metrics.headline(full_workspace)
+    html = standard.read_text()
+    assert "why the customer counts differ" in html
+    seen = _tagged(html)
+    assert {"rows_loaded", "customers_known", "journey_customers", "attribution_value"} <= set(seen)
+    for name, values in seen.items():
+        assert len(values) == 1, (name, values)
+        assert _same(next(iter(values)), metrics.value(h, name)), name
 
 
 def test_standard_report_holds_no_personal_data(standard, full_workspace):
