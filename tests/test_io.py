@@ -312,6 +312,19 @@ def test_bad_optional_values_are_nulled_and_logged(tmp_path, value_col, value, r
     assert q.loc[0, "reason"].startswith(reason)
 
 
+def test_a_birth_date_that_does_not_parse_keeps_its_text_for_matching(tmp_path):
+    """The loader nulls it (logged) but keeps the raw text in ``birth_date_raw``: unify compares its digits."""
+    write(
+        tmp_path,
+        "contacts.csv",
+        "source,record_id,birth_date\ncrm,1,1984-03-07\ncrm,2,1984-13-07\ncrm,3,\ncrm,4,2091-05-01\n",
+    )
+    io.load(tmp_path)
+    df = loaded(tmp_path, "contacts").sort_values("record_id", ignore_index=True)
+    assert df["birth_date"].notna().tolist() == [True, False, False, False]
+    assert df["birth_date_raw"].fillna("").tolist() == ["", "1984-13-07", "", "2091-05-01"]
+
+
 def test_ticket_csat_and_survey_nps_ranges(tmp_path):
     write(
         tmp_path,

@@ -238,6 +238,10 @@ def _parse_table(
     con.execute(f"CREATE OR REPLACE TEMP TABLE _cx_parsed AS SELECT *, {', '.join(parsed)} FROM _cx_stage", bind.values)
 
 
+KEEP_RAW: dict[str, tuple[str, ...]] = {"contacts": ("birth_date",)}
+"""Columns whose raw text survives a failed parse as ``<column>_raw`` (unify compares a typo'd birth date)."""
+
+
 def _final_view(
     con: duckdb.DuckDBPyConnection, t: Table, nulled_cols: dict[str, list[str]], extra_cols: list[str]
 ) -> None:
@@ -252,6 +256,12 @@ def _final_view(
         bad = nulled_cols.get(c.name)
         expr = f"CASE WHEN NOT ({' OR '.join(bad)}) OR {p} IS NULL THEN {p} END" if bad else p
         final_cols.append(f"CAST({expr} AS {SQL_TYPES[c.dtype]}) AS {ident(c.name)}")
+        if c.name in KEEP_RAW.get(t.name, ()) and f"{c.name}_raw" not in extra_cols:
+            # evidence for matching: the text of a value that did not parse (or was nulled) is kept beside it
+            final_cols.append(
+                f"CASE WHEN ({expr}) IS NULL THEN nullif(trim({ident('_r_' + c.name)}), '') END "
+                f"AS {ident(c.name + '_raw')}"
+            )
     final_cols += [f"{ident('_x_' + c)} AS {ident(c)}" for c in extra_cols]
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW _cx_final AS
