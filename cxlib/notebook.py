@@ -232,6 +232,39 @@ def stat(h: pd.DataFrame, name: str, label: str | None = None) -> Any:
     )
 
 
+def table(df: pd.DataFrame, digits: int = 3, **kwargs: Any) -> Any:
+    """A table for a reader, not an analyst's scratchpad: no selection, no dtype labels, numbers with
+    thousands separators and ``digits`` decimals, dates without a time of midnight, blanks for missing values.
+
+    ``kwargs`` go to ``mo.ui.table`` (``page_size``, ``label`` ...). The frame itself is not changed, so its
+    download holds the full values.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = table(pd.DataFrame({"share": [0.123456], "n": [12345], "day": pd.to_datetime(["2024-03-01"])}))
+    >>> type(t).__name__
+    'table'
+    """
+    import pandas as pd
+
+    formats: dict[str, Any] = {}
+    for col in df.columns:
+        s = df[col]
+        if pd.api.types.is_bool_dtype(s):
+            continue
+        if pd.api.types.is_integer_dtype(s):
+            formats[str(col)] = lambda v: "" if pd.isna(v) else f"{int(v):,}"
+        elif pd.api.types.is_float_dtype(s):
+            formats[str(col)] = lambda v, d=digits: "" if pd.isna(v) else f"{v:,.{d}f}"
+        elif pd.api.types.is_datetime64_any_dtype(s):
+            midnight = bool((s.dropna() == s.dropna().dt.normalize()).all())
+            fmt = "%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M"
+            formats[str(col)] = lambda v, f=fmt: "" if pd.isna(v) else pd.Timestamp(v).strftime(f)
+    options = {"selection": None, "show_data_types": False, "show_column_summaries": False, **kwargs}
+    return mo.ui.table(df.reset_index(drop=True), format_mapping=formats, **options)
+
+
 def export(build: Callable[[], Report], folder: Folder | str | Path, name: str) -> Any:
     """The page's export: a download button in the browser, or the report written to disk by a script.
 

@@ -54,8 +54,8 @@ def _(headline, mo, notebook, reasons, summary):
 
 
 @app.cell
-def _(mo, summary):
-    mo.vstack([mo.md("## Tables"), mo.ui.table(summary, selection=None)])
+def _(mo, notebook, summary):
+    mo.vstack([mo.md("## Tables"), notebook.table(summary)])
     return
 
 
@@ -76,7 +76,7 @@ def _(activity, mo, px):
 
 
 @app.cell
-def _(mo, reasons):
+def _(mo, notebook, reasons):
     mo.vstack(
         [
             mo.md(
@@ -84,7 +84,7 @@ def _(mo, reasons):
                 "`quarantined`: the row was not loaded (its original is in the `quarantine` table, `raw_row`). "
                 "`nulled`: the row was loaded with this value empty; the original is logged."
             ),
-            mo.ui.table(reasons, selection=None) if len(reasons) else mo.md("No problems found."),
+            notebook.table(reasons) if len(reasons) else mo.md("No problems found."),
         ]
     )
     return

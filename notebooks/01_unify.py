@@ -11,6 +11,7 @@ def _():
     import marimo as mo
     import plotly.express as px
 
+    import cxlib
     from cxlib import metrics, notebook, report, synth, unify
 
     folder = notebook.workspace_folder()
@@ -25,7 +26,7 @@ def _():
         """,
         folder,
     )
-    return Path, folder, metrics, mo, notebook, px, report, synth, unify
+    return Path, cxlib, folder, metrics, mo, notebook, px, report, synth, unify
 
 
 @app.cell
@@ -60,13 +61,13 @@ def _(folder, links, mo, px, unify):
 
 
 @app.cell
-def _(demoted, links, mo):
+def _(demoted, links, mo, notebook):
     rules = links.groupby("rule").size().rename("rows").reset_index()
     mo.vstack([
         mo.md("## How records were joined"),
-        mo.ui.table(rules, selection=None),
+        notebook.table(rules),
         mo.md("## Identifiers kept out by the over-merge guard"),
-        mo.ui.table(demoted, selection=None) if len(demoted) else mo.md("None demoted."),
+        notebook.table(demoted) if len(demoted) else mo.md("None demoted."),
     ])
     return (rules,)
 
@@ -78,7 +79,7 @@ def _(mo):
 
 
 @app.cell
-def _(Path, folder, links, mo, synth, threshold, unify):
+def _(Path, folder, links, mo, notebook, synth, threshold, unify):
     _truth_dir = Path(folder.value) / "truth"
     mo.stop(not _truth_dir.exists(), mo.md("_No truth in this workspace: match quality needs a generated company._"))
     truth = synth.load_truth(folder.value).record_map
@@ -88,13 +89,65 @@ def _(Path, folder, links, mo, synth, threshold, unify):
     _steps = unify.rule_contribution(folder.value, truth)
     mo.vstack([
         mo.md("## Match quality against the generator's truth"),
-        mo.ui.table(_all.assign(rows_scope="all rows"), selection=None),
-        mo.ui.table(_known.assign(rows_scope="identified customers"), selection=None),
+        notebook.table(_all.assign(rows_scope="all rows")),
+        notebook.table(_known.assign(rows_scope="identified customers")),
         mo.md("What the probabilistic step adds over the deterministic graph alone (contact records):"),
-        mo.ui.table(_steps, selection=None),
+        notebook.table(_steps),
         threshold,
-        mo.ui.table(_curve, selection=None),
+        notebook.table(_curve),
     ])
+    return
+
+
+@app.cell
+def _(cxlib, folder, mo, notebook, threshold, unify):
+    try:
+        _hist, hist_fig = unify.match_weight_histogram(folder.value)
+    except cxlib.DataError as _e:
+        hist_fig = None
+        _why = str(_e)
+    mo.stop(hist_fig is None, mo.md(f"_No match diagnostics: {_why}_") if hist_fig is None else None)
+    _ths = sorted({0.5, 0.8, 0.9, 0.95, 0.99, round(threshold.value, 3)})
+    _est = unify.estimated_threshold_curve(folder.value, _ths).round(3)
+    _params = unify.model_parameters(folder.value).round(3)
+    _sizes, _sizes_fig = unify.cluster_sizes(folder.value)
+    _pairs = unify.doubtful_pairs(folder.value, n=12)
+    pair = mo.ui.dropdown(
+        {f"{a} & {b} (p = {p:.3f}, {'merged' if ok else 'kept apart'})": (a, b)
+         for a, b, p, ok in _pairs.itertuples(index=False)},
+        label="Why this score? A pair near the threshold",
+    )
+    mo.vstack([
+        mo.md("## Is the matching sound? Diagnostics that need no truth"),
+        mo.md("How sure the model is about the pairs it scored: a mass of sure pairs far from the threshold is "
+              "healthy; many pairs near it mean the threshold decides many merges."),
+        hist_fig,
+        mo.md(f"The model's own precision and recall by threshold (no labels; the slider's {threshold.value} is "
+              "one row). Pairs of records, before the graph joins them. Where many pairs score between 0.5 and 0.9 the "
+              "model is usually too sure of them: precision there is overstated, so recall above is understated."),
+        notebook.table(_est),
+        mo.md("What each comparison level is worth (m and u probabilities; match weight = log2 m/u):"),
+        notebook.table(_params, page_size=12),
+        mo.md("Contact records per customer: a long tail of very large customers is the sign of over-merging."),
+        _sizes_fig,
+        pair,
+    ])
+    return (pair,)
+
+
+@app.cell
+def _(folder, mo, notebook, pair, unify):
+    mo.stop(pair.value is None, mo.md("_Pick a pair above to see why the model scores it so._"))
+    _table, _fig = unify.waterfall(folder.value, *pair.value)
+    mo.vstack([_fig, notebook.table(_table.round(3))])
+    return
+
+
+@app.cell
+def _(folder, mo, notebook, unify):
+    _top = unify.largest_clusters(folder.value, n=5)
+    mo.accordion({"The five largest customers, record by record (review for over-merging)": notebook.table(
+        _top, page_size=15)})
     return
 
 
@@ -106,13 +159,14 @@ def _(mo):
 
 
 @app.cell
-def _(customers, folder, mo, query, unify):
-    _q = query.value.strip() or str(customers.loc[~customers["is_anonymous"], "customer_id"].iloc[0])
+def _(folder, mo, notebook, query, unify):
+    _q = query.value.strip()
+    mo.stop(not _q, mo.md("_Search by e-mail, phone or customer id: nothing is shown before a search._"))
     _golden, _timeline = unify.search(folder.value, _q)
     mo.stop(_golden.empty, mo.md(f"No customer for `{_q}`."))
     _table, _fig = unify.explain(folder.value, _golden["customer_id"].iloc[0])
-    mo.vstack([mo.ui.table(_golden, selection=None), mo.ui.table(_timeline, selection=None),
-               mo.md("### Why these records are one customer"), _fig, mo.ui.table(_table, selection=None)])
+    mo.vstack([notebook.table(_golden), notebook.table(_timeline),
+               mo.md("### Why these records are one customer"), _fig, notebook.table(_table)])
     return
 
 

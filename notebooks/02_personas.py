@@ -54,7 +54,7 @@ def _(buyers, chosen, k, method, mo, personas):
 
 
 @app.cell
-def _(features, mo, model, px):
+def _(features, mo, model, notebook, px):
     selection_fig = px.line(model.selection_, x="k", y="silhouette", markers=True,
                      title="Mean silhouette by number of personas (auto: fewest within one standard error of the best)")
     profile_table = model.profiles_[["name", "description", "size", "share", "value", "revenue_share",
@@ -66,7 +66,7 @@ def _(features, mo, model, px):
             mo.stat(f"{len(features) - len(model.labels_):,}", label="prospects (no order yet)"),
         ]),
         mo.md("## Personas"),
-        mo.ui.table(profile_table, selection=None),
+        notebook.table(profile_table),
         selection_fig,
     ])
     return profile_table, selection_fig
@@ -94,8 +94,8 @@ def _(mo, model):
 
 
 @app.cell
-def _(buyers, first, mo, model, personas, second):
-    mo.ui.table(personas.compare_personas(buyers, model, first.value, second.value).round(3), selection=None)
+def _(buyers, first, mo, model, notebook, personas, second):
+    notebook.table(personas.compare_personas(buyers, model, first.value, second.value).round(3))
     return
 
 
@@ -109,11 +109,11 @@ def _(mo):
 
 
 @app.cell
-def _(buyers, mo, model, personas, tier_method, top):
+def _(buyers, mo, model, notebook, personas, tier_method, top):
     _tiers = personas.value_tiers(buyers, method=tier_method.value, top=top.value)
     _labelled = buyers[["customer_id"]].assign(persona_name=[model.names_[i] for i in model.labels_])
     value_crosstab = personas.persona_value_crosstab(_labelled, _tiers)
-    mo.ui.table(value_crosstab.round(3), selection=None)
+    notebook.table(value_crosstab.round(3))
     return (value_crosstab,)
 
 

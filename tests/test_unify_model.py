@@ -220,6 +220,10 @@ def test_diagnostics_without_truth(workspace):
     assert top["customer_id"].nunique() == 3
     assert top["records"].iloc[0] == sizes["records"].max()
     assert (top.groupby("customer_id").size() == top.groupby("customer_id")["records"].first()).all()
+    near = unify.doubtful_pairs(folder, n=6)
+    assert len(near) == 6 and near["match_probability"].is_monotonic_increasing
+    worst_merged = matches.loc[matches["accepted"], "match_probability"].min()
+    assert near.loc[near["accepted"], "match_probability"].min() == worst_merged
     # the waterfall of an accepted pair adds up to its score
     pair = matches[matches["accepted"]].iloc[0]
     table, fig = unify.waterfall(folder, pair["record_a"], pair["record_b"])
@@ -228,3 +232,19 @@ def test_diagnostics_without_truth(workspace):
     assert table["level"].iloc[-1] == f"p = {pair['match_probability']:.4f}"
     with pytest.raises(cxlib.DataError, match="no contact record"):
         unify.waterfall(folder, "nobody", pair["record_b"])
+
+
+def test_estimated_precision_by_threshold_without_labels(workspace, company):
+    """The model's own estimate (no labels) matches the truth where a CJO would set the threshold (0.9 and
+    up); below that a real run's estimate is optimistic, which docs/unify.md says."""
+    est = unify.estimated_threshold_curve(workspace, [0.5, 0.9, 0.95, 0.99])
+    assert est["estimated_precision"].is_monotonic_increasing and est["estimated_recall"].is_monotonic_decreasing
+    assert est["estimated_recall"].iloc[0] == pytest.approx(1.0)
+    truth = company.truth.record_map
+    person = truth[truth["table_name"] == "contacts"].drop_duplicates("record_key").set_index("record_key")["person_id"]
+    with cxlib.connect(workspace, read_only=True) as ws:
+        m = ws.table("unify_matches").to_pandas()
+    same = m["record_a"].map(person).to_numpy() == m["record_b"].map(person).to_numpy()
+    for th, p in zip(est["threshold"], est["estimated_precision"], strict=True):
+        if th >= 0.9:
+            assert p == pytest.approx(same[m["match_probability"] >= th].mean(), abs=0.02), th

@@ -48,9 +48,9 @@ Where each part lives
 :mod:`~cxlib.unify.golden` (``customers``), :mod:`~cxlib.unify.pipeline` (:func:`unify`),
 :mod:`~cxlib.unify.explain` (:func:`explain`, :func:`lookup`, :func:`search`, :func:`waterfall`) and
 :mod:`~cxlib.unify.quality` (with a truth: :func:`evaluate`, :func:`threshold_curve`, :func:`rule_contribution`;
-without: :func:`model_parameters`, :func:`match_weight_histogram`, :func:`cluster_sizes`,
-:func:`largest_clusters`); settings in :mod:`~cxlib.unify.config`; the FEBRL benchmark data in
-:mod:`~cxlib.unify.febrl`.
+without: :func:`model_parameters`, :func:`match_weight_histogram`, :func:`estimated_threshold_curve`,
+:func:`doubtful_pairs`, :func:`cluster_sizes`, :func:`largest_clusters`); settings in
+:mod:`~cxlib.unify.config`; the FEBRL benchmark data in :mod:`~cxlib.unify.febrl`.
 
 Examples
 --------
@@ -77,6 +77,8 @@ from cxlib.unify.normalise import normalise_email, normalise_phone, normalise_po
 from cxlib.unify.pipeline import UnifyResult, unify
 from cxlib.unify.quality import (
     cluster_sizes,
+    doubtful_pairs,
+    estimated_threshold_curve,
     evaluate,
     largest_clusters,
     match_weight_histogram,
@@ -92,6 +94,8 @@ __all__ = [
     "UnifyConfig",
     "UnifyResult",
     "cluster_sizes",
+    "doubtful_pairs",
+    "estimated_threshold_curve",
     "evaluate",
     "explain",
     "identity_graph",

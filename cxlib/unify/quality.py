@@ -1,7 +1,8 @@
 """Quality of the unification against a known truth: :func:`evaluate` (pairwise and B-cubed),
 :func:`threshold_curve` (other match thresholds without re-training) and :func:`rule_contribution`
 (what the probabilistic step adds); and without a truth, diagnostics of a real run: the trained model's
-parameters (:func:`model_parameters`), the distribution of match weights (:func:`match_weight_histogram`),
+parameters (:func:`model_parameters`), the distribution of match weights (:func:`match_weight_histogram`), the
+model's own precision and recall by threshold (:func:`estimated_threshold_curve`),
 customer sizes (:func:`cluster_sizes`) and the largest customers to review (:func:`largest_clusters`).
 The waterfall of one pair is :func:`cxlib.unify.explain.waterfall`.
 """
@@ -22,6 +23,8 @@ from cxlib.unify.graph import union_find
 
 __all__ = [
     "cluster_sizes",
+    "doubtful_pairs",
+    "estimated_threshold_curve",
     "evaluate",
     "largest_clusters",
     "match_weight_histogram",
@@ -226,6 +229,63 @@ def match_weight_histogram(workspace: str | Path | Workspace, bins: int = 40) ->
     fig.update_layout(barmode="overlay", title="Match weights of the scored pairs",
                       xaxis_title="match weight (log2 odds)", yaxis_title="pairs")
     return out, fig
+
+
+def estimated_threshold_curve(
+    workspace: str | Path | Workspace,
+    thresholds: Iterable[float] = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.999),
+) -> pd.DataFrame:
+    """Precision and recall by threshold as the model itself estimates them, without labels.
+
+    Each scored pair (``unify_matches``: every pair at probability 0.5 or more) is a match with its
+    ``match_probability``, so at a threshold the expected true matches among the pairs above it are the sum
+    of their probabilities: precision is their mean, recall their share of the expected matches among all
+    scored pairs. Pairs below 0.5 are not kept, so recall is relative to those (an upper bound). A model
+    that is well calibrated gives what a clerical review would; compare with :func:`threshold_curve` where a
+    truth exists. Returns ``threshold, pairs, expected_matches, estimated_precision, estimated_recall``.
+
+    Examples
+    --------
+    >>> import tempfile, cxlib
+    >>> from cxlib import synth, unify
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = synth.write_company(folder, n_customers=400, seed=3, months=6, progress=False)
+    >>> _ = cxlib.load(folder)
+    >>> _ = unify.unify(folder)
+    >>> c = unify.estimated_threshold_curve(folder, [0.5, 0.99])
+    >>> bool(c["estimated_precision"].is_monotonic_increasing and c["estimated_recall"].is_monotonic_decreasing)
+    True
+    """
+    _, cand = _scored(workspace)
+    p = np.sort(cand["match_probability"].astype("float64").to_numpy())
+    total = float(p.sum())
+    rows = []
+    for th in thresholds:
+        above = p[p >= th]
+        expected = float(above.sum())
+        rows.append({
+            "threshold": float(th),
+            "pairs": int(len(above)),
+            "expected_matches": expected,
+            "estimated_precision": expected / len(above) if len(above) else np.nan,
+            "estimated_recall": expected / total if total else np.nan,
+        })
+    return pd.DataFrame(rows)
+
+
+def doubtful_pairs(workspace: str | Path | Workspace, n: int = 10) -> pd.DataFrame:
+    """The scored pairs nearest the line: the ``n // 2`` merged pairs with the lowest probability and the
+    rest of ``n`` from the pairs kept apart with the highest. ``record_a, record_b, match_probability,
+    accepted``: what to review (with :func:`cxlib.unify.waterfall`) before trusting or moving the threshold.
+    """
+    _, cand = _scored(workspace)
+    acc = cand["accepted"].astype(bool) if "accepted" in cand else pd.Series(False, index=cand.index)
+    cols = ["record_a", "record_b", "match_probability"]
+    keys = ["match_probability", "record_a", "record_b"]
+    merged = cand[acc].sort_values(keys).head(n // 2)
+    apart = cand[~acc].sort_values(keys, ascending=[False, True, True]).head(n - len(merged))
+    out = pd.concat([merged[cols].assign(accepted=True), apart[cols].assign(accepted=False)], ignore_index=True)
+    return out.sort_values(["match_probability", "record_a", "record_b"], ignore_index=True)
 
 
 def _contact_customers(ws: Workspace) -> pd.DataFrame:
