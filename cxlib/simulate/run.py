@@ -254,8 +254,8 @@ def _population_paths(model, scenarios, months, T0, rev0, x0, arr0, random_state
                 st[new] = s0[new]
                 sg[new] = gc[new]
                 here = st >= 0
-                counts = np.zeros((n_g, n_s))
-                np.add.at(counts, (sg[here], st[here]), 1)
+                # customers per (segment, stage): one bincount over the flat index (np.add.at is far slower)
+                counts = np.bincount(sg[here] * n_s + st[here], minlength=n_g * n_s).reshape(n_g, n_s).astype(float)
                 rev = applied[k][1][d]
                 cust, money = out[sc.name]
                 cust[m, d] = counts.sum(axis=0)
