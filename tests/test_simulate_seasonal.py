@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from cxlib import simulate as sim
 from cxlib import synth
 
 
@@ -40,3 +41,79 @@ def test_the_default_company_has_no_calendar_record():
         synth.generate(n_customers=10, months=4, effects=synth.PlantedEffects(seasonality=1.0))
     with pytest.raises(ValueError, match="season_peak"):
         synth.generate(n_customers=10, months=4, effects=synth.PlantedEffects(season_peak=13))
+
+
+def _truth_panel(effects: synth.PlantedEffects, months: int, n: int = 4000, seed: int = 3) -> pd.DataFrame:
+    h = synth.stage_history(n_customers=n, seed=seed, months=months, effects=effects)
+    h["stage"] = h["stage"].astype(str)
+    return h
+
+
+def _near(month: int, planted: int) -> bool:
+    """Within a month of the planted one, round the year (the months beside the peak are 97% of it)."""
+    return min((month - planted) % 12, (planted - month) % 12) <= 1
+
+
+@pytest.fixture(scope="module")
+def seasonal():
+    """36 months with a July peak (1.5 against 0.5 in January), arrivals all along."""
+    fx = synth.PlantedEffects(seasonality=0.5, season_peak=7, arrival_months=36)
+    return fx, _truth_panel(fx, 36)
+
+
+def test_the_fitted_season_peaks_in_the_planted_month(seasonal):
+    fx, h = seasonal
+    m = sim.JourneyModel().fit(h[h["month"] < "2026-01-01"])  # 24 months
+    assert m.seasonal_ and "24 months" in m.seasonality_
+    p = m.season_profile()
+    truth = fx.season_multipliers()
+    for col in ("revenue", "consideration -> purchase"):
+        assert _near(int(p[col].idxmax()), 7) and _near(int(p[col].idxmin()), 1), p[col].round(2).tolist()
+        assert np.corrcoef(p[col], truth)[0, 1] > 0.85
+    # shrunk toward flat, never beyond the planted swing
+    assert p["revenue"].max() < 1.5 and p["revenue"].min() > 0.5
+    # moves the generator did not make seasonal stay close to 1
+    stages = list(m.stages)
+    churn = m.transition_season_[stages.index("at_risk"), stages.index("churned")]
+    assert np.abs(churn - 1).max() < 0.3
+
+
+def test_the_seasonal_backtest_is_within_tolerance_and_the_flat_model_is_worse(seasonal):
+    fx, h = seasonal
+    bt = sim.backtest(h, months=12, draws=50)
+    assert bt.attrs["cutoff"] == pd.Timestamp("2025-12-01")
+    assert abs(sim.backtest_error(bt)) < 0.10, bt[bt["period"] == "total"]
+    j = bt[(bt["model"] == "journey model") & (bt["period"] == "month")]
+    seasonal_mape = (j["forecast"] / j["actual"] - 1).abs().mean()
+    # the same model without seasons, on the same months
+    fit = h[h["month"] <= "2025-12-01"]
+    flat = sim.simulate(sim.JourneyModel(seasons=False).fit(fit), [], months=12, draws=None, arrivals="recent")
+    f = flat.query("metric == 'revenue'")["mean"].to_numpy()
+    flat_mape = np.abs(f / j["actual"].to_numpy() - 1).mean()
+    assert seasonal_mape < 0.6 * flat_mape, (seasonal_mape, flat_mape)
+
+
+def test_less_than_two_years_is_flat(seasonal):
+    _, h = seasonal
+    m = sim.JourneyModel().fit(h[h["month"] < "2025-12-01"])  # 23 months
+    assert not m.seasonal_ and "need 24" in m.seasonality_
+    assert list(m.season_profile().columns) == ["revenue"] and np.allclose(m.season_profile(), 1.0)
+    assert (m.revenue_season_ == 1).all() and (m.transition_season_ == 1).all()
+    off = sim.JourneyModel(seasons=False).fit(h)
+    assert not off.seasonal_ and off.seasonality_ == "flat: seasons=False"
+
+
+def test_a_closed_cohort_company_gets_no_new_arrivals_and_backtests_within_tolerance():
+    fx = synth.PlantedEffects(arrival_months=3)  # everyone's first month in the first quarter
+    h = _truth_panel(fx, 24, seed=2)
+    first = h.groupby("person_id")["month"].min()
+    assert first.max() == pd.Timestamp("2024-03-01")
+    bt = sim.backtest(h, months=12, draws=50)
+    assert bt.attrs["arrivals"] == "none"
+    assert abs(sim.backtest_error(bt)) < 0.10, bt[bt["period"] == "total"]
+    m = sim.JourneyModel().fit(h[h["month"] <= "2024-12-01"])
+    out = sim.simulate(m, [], months=12, draws=None)
+    assert out.attrs["arrivals"] == "none"
+    # nobody new: the customers only ever fall from what they were
+    total = out[out["metric"].str.startswith("customers:")].groupby("month")["mean"].sum()
+    assert np.allclose(total, m.start_counts_.sum())
