@@ -118,3 +118,27 @@ def test_a_closed_cohort_company_gets_no_new_arrivals_and_backtests_within_toler
     # nobody new: the customers only ever fall from what they were
     total = out[out["metric"].str.startswith("customers:")].groupby("month")["mean"].sum()
     assert np.allclose(total, m.start_counts_.sum())
+
+
+def test_presets_are_comparable_by_the_gain_per_percent_of_lever(seasonal):
+    _, h = seasonal
+    m = sim.JourneyModel().fit(h[h["month"] < "2025-01-01"])
+    sizes = {p.name: sim.lever_size(m, p) for p in sim.PRESETS}
+    assert sizes["conversion +10%"] == pytest.approx(10.0) and sizes["AOV +5%"] == pytest.approx(5.0)
+    stages = list(m.stages)
+    churn = m.matrices()[0, stages.index("at_risk"), stages.index("churned")]
+    assert sizes["at-risk churn -5 pts"] == pytest.approx(5 / churn, rel=1e-6)  # 5 points of the fitted rate
+    # a plan of different levers has no single size; the baseline none
+    plan = sim.Scenario("plan", [sim.Scenario.aov(1.05), sim.Scenario.scale("consideration", "purchase", 1.1)])
+    assert np.isnan(sim.lever_size(m, plan))
+    out = sim.simulate(m, [*sim.PRESETS, plan], months=6, draws=None, arrivals="none")
+    ranked = sim.compare(out).set_index("scenario")
+    assert np.isnan(ranked.loc["baseline", "gain_per_pct"]) and np.isnan(ranked.loc["plan", "gain_per_pct"])
+    aov = ranked.loc["AOV +5%"]
+    assert aov["gain_per_pct"] == pytest.approx(aov["gain"] / 5)
+    # AOV is linear in its size: twice the lever, twice the gain, the same gain per 1%
+    twice = sim.compare(sim.simulate(m, [sim.Scenario("AOV +10%", [sim.Scenario.aov(1.10)])], 6, None, arrivals="none"))
+    twice = twice.set_index("scenario").loc["AOV +10%"]
+    assert twice["gain"] == pytest.approx(2 * aov["gain"]) and twice["gain_per_pct"] == pytest.approx(
+        aov["gain_per_pct"]
+    )

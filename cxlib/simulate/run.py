@@ -29,7 +29,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from cxlib.simulate.arrivals import choose_arrivals, forecast_arrivals
 from cxlib.simulate.model import JourneyModel
-from cxlib.simulate.scenarios import Scenario, _apply
+from cxlib.simulate.scenarios import Scenario, _apply, lever_size
 from cxlib.simulate.seasons import seasonal_matrices
 
 __all__ = ["compare", "simulate"]
@@ -112,6 +112,8 @@ def simulate(
     if last is not None:
         starts = {m: last + pd.DateOffset(months=int(m)) for m in out["month"].unique()}
         out.insert(2, "month_start", out["month"].map(starts).astype("datetime64[ns]"))
+    sizes = {sc.name: lever_size(model, sc) for sc in scenarios}
+    out["lever_size_pct"] = out["scenario"].map(sizes).astype(float)  # the baseline: NaN
     out.attrs["arrivals"] = arrivals if isinstance(arrivals, str | int | float) or arrivals is None else "given"
     return out
 
@@ -287,11 +289,17 @@ def _monthly_cdfs(model: JourneyModel, T: np.ndarray, cal, months: int) -> np.nd
 def compare(results: pd.DataFrame) -> pd.DataFrame:
     """Scenarios ranked by their revenue gain over the horizon (cumulative revenue at the last month).
 
-    Returns ``scenario, revenue, gain, gain_p5, gain_p95, chance_of_gain`` is not available from bands alone,
-    so the columns are ``scenario, revenue, gain, gain_p5, gain_p95``.
+    Returns ``scenario, revenue, gain, gain_p5, gain_p95``, and with the scenarios' lever sizes
+    (``lever_size_pct``, see :func:`~cxlib.simulate.lever_size`) also ``lever_size_pct`` and
+    ``gain_per_pct``: the gain per 1% of the lever, which puts levers of different sizes side by side.
     """
     last = results[(results["metric"] == "cumulative_revenue") & (results["month"] == results["month"].max())]
-    out = last[["scenario", "mean", "diff_mean", "diff_p5", "diff_p95"]].rename(
+    sized = "lever_size_pct" in results.columns
+    cols = ["scenario", "mean", "diff_mean", "diff_p5", "diff_p95", *(["lever_size_pct"] if sized else [])]
+    out = last[cols].rename(
         columns={"mean": "revenue", "diff_mean": "gain", "diff_p5": "gain_p5", "diff_p95": "gain_p95"}
     )
+    if sized:
+        size = out["lever_size_pct"].where(out["lever_size_pct"] > 0)
+        out["gain_per_pct"] = out["gain"] / size
     return out.sort_values("gain", ascending=False, ignore_index=True)

@@ -41,6 +41,7 @@ __all__ = [
     "persona_model",
 ]
 
+
 def history_from_workspace(workspace: str | Path | Workspace, by: str | None = "persona") -> pd.DataFrame:
     """The monthly panel :class:`JourneyModel` fits, from a workspace: ``customer_id, month, stage, revenue,
     presale_failure, acquisition_channel`` and ``persona`` when the workspace has personas.
