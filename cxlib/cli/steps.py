@@ -293,9 +293,11 @@ def simulate(
         ranked = _simulate.build(folder, months=months, draws=draws, arrivals=how)
     except (DataError, ValueError) as e:
         _fail(e)
-    typer.echo(f"revenue gain over {months} months vs baseline (5-95%):")
+    typer.echo(f"revenue gain over {months} months vs baseline (5-95%) and per 1% of the lever; examples, not a plan:")
     for r in ranked.itertuples():
-        typer.echo(f"  {r.scenario:<32} {r.gain:>14,.0f}  [{r.gain_p5:,.0f} .. {r.gain_p95:,.0f}]")
+        per = getattr(r, "gain_per_pct", float("nan"))
+        unit = f"  {per:,.0f} per 1%" if per == per else ""  # NaN: the baseline, or a plan of several levers
+        typer.echo(f"  {r.scenario:<32} {r.gain:>14,.0f}  [{r.gain_p5:,.0f} .. {r.gain_p95:,.0f}]{unit}")
     typer.echo(f"simulated in {time.perf_counter() - t0:.1f}s")
 
 

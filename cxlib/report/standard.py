@@ -326,6 +326,12 @@ def _strategy_section(ws: Any, r: Report, glance: list[str]) -> None:
     r.markdown(
         text + " The built-in scenarios are examples of levers to compare, not a plan; each is simulated on the "
         "journey model fitted from the data, with its uncertainty (5–95%)."
+        + (
+            " They differ in size (a 10% lift, 5 points, 5%): the gain per 1% of each lever (lever_size_pct: how "
+            "far it moves what it moves) puts them side by side."
+            if "gain_per_pct" in ranked.columns
+            else ""
+        )
     )
     if bt is not None:
         r.table(_backtest_table(bt), "Backtest: the forecast held against what really happened next")

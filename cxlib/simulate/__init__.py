@@ -36,7 +36,7 @@ from cxlib.simulate.figures import backtest_figure, fan_chart, future_state_figu
 from cxlib.simulate.model import POOL, PROSPECT_STAGES, JourneyModel
 from cxlib.simulate.plans import PLANS_FILE, delete_plan, save_plan, saved_plans
 from cxlib.simulate.run import compare, simulate
-from cxlib.simulate.scenarios import PRESETS, Scenario, service_failure_lever
+from cxlib.simulate.scenarios import PRESETS, Scenario, lever_size, service_failure_lever
 from cxlib.simulate.workspace import (
     build,
     check_history,
@@ -62,6 +62,7 @@ __all__ = [
     "choose_arrivals",
     "complete_history",
     "last_complete_month",
+    "lever_size",
     "compare",
     "delete_plan",
     "fan_chart",

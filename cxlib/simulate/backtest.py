@@ -54,6 +54,7 @@ def backtest(
     arrivals: str | float = "auto",
     draws: int = 200,
     random_state: int | None = 0,
+    seasons: bool = True,
 ) -> pd.DataFrame:
     """Fit on the history up to ``cutoff``, forecast revenue by month, compare with what happened.
 
@@ -70,12 +71,16 @@ def backtest(
     arrivals : see :func:`~cxlib.simulate.simulate` (``"auto"``: chosen on the months before the cutoff).
     draws : int
         Posterior draws of the journey model (its band).
+    seasons : bool
+        Let the journey model follow month-of-year profiles when the fit spans two years or more
+        (``False``: flat, to see what the seasons are worth).
 
     Returns
     -------
     DataFrame
         ``model, period ("month" or "total"), month, month_start, forecast, p5, p95, actual, error,
-        pct_error``; ``attrs``: ``cutoff``, ``arrivals`` (the model used), ``skipped`` (models left out, why).
+        pct_error``; ``attrs``: ``cutoff``, ``arrivals`` (the model used), ``skipped`` (models left out, why),
+        ``seasonality`` (whether the journey model followed month-of-year profiles, and why).
     """
     from cxlib.simulate.run import simulate
     from cxlib.simulate.workspace import check_history, complete_history, persona_model
@@ -89,7 +94,7 @@ def backtest(
         raise DataError(f"backtest: no month after the cutoff {cut:%Y-%m} to compare with (data ends {last:%Y-%m})")
     fit = h[h["month"] <= cut]
     check_history(fit, f"backtest with the cutoff {cut:%Y-%m}")
-    model = persona_model(fit, random_state=random_state)
+    model = persona_model(fit, random_state=random_state, seasons=seasons)
     sim = simulate(model, [], months=horizon, draws=draws, arrivals=arrivals, random_state=random_state)
     rev = sim[sim["metric"] == "revenue"]
     starts = pd.date_range(cut + pd.DateOffset(months=1), periods=horizon, freq="MS")
@@ -110,7 +115,9 @@ def backtest(
     except DataError as e:
         skipped[BGNBD] = str(e)
     out = _tidy(forecasts, starts, actual)
-    out.attrs.update(cutoff=cut, arrivals=sim.attrs.get("arrivals"), skipped=skipped, months=horizon)
+    out.attrs.update(
+        cutoff=cut, arrivals=sim.attrs.get("arrivals"), skipped=skipped, months=horizon, seasonality=model.seasonality_
+    )
     return out
 
 

@@ -28,6 +28,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from cxlib.schema import STAGES, DataError
+from cxlib.simulate.seasons import SEASON_MONTHS, fit_seasons
 
 __all__ = ["POOL", "PROSPECT_STAGES", "JourneyModel"]
 
@@ -74,6 +75,10 @@ class JourneyModel(BaseEstimator):
         overall chain's row (all segments together), so a segment with few transitions is pulled toward the
         overall chain and one with none takes it (0: no pooling; :func:`~cxlib.simulate.persona_model` uses
         :data:`POOL`).
+    seasons : bool
+        Estimate month-of-year profiles of revenue and transitions when the history spans
+        :data:`~cxlib.simulate.seasons.SEASON_MONTHS` months or more (:mod:`cxlib.simulate.seasons`);
+        ``False``: always flat.
 
     Attributes
     ----------
@@ -95,6 +100,12 @@ class JourneyModel(BaseEstimator):
         Customers per segment and stage in the latest month (the default forecast start).
     arrivals_ : DataFrame
         Mean new customers per month by segment and first stage (the default forecast arrivals).
+    seasonal_ : bool
+        Whether the forecast follows month-of-year profiles; ``seasonality_`` says why or why not.
+    revenue_season_, transition_season_ : ndarray
+        Month-of-year multipliers (January first) of revenue ``(stage, 12)`` and of each move
+        ``(from, to, 12)``, by the calendar month the move starts in; all ones when flat. See
+        :meth:`season_profile`.
     """
 
     def __init__(
@@ -105,6 +116,7 @@ class JourneyModel(BaseEstimator):
         random_state: int | None = 0,
         shared_stages: Sequence[str] = (),
         pool: float = 0.0,
+        seasons: bool = True,
     ) -> None:
         self.by = by
         self.stages = stages
@@ -112,6 +124,7 @@ class JourneyModel(BaseEstimator):
         self.random_state = random_state
         self.shared_stages = shared_stages
         self.pool = pool
+        self.seasons = seasons
 
     # --- fitting ------------------------------------------------------------------------------------------
     def fit(self, stage_history: pd.DataFrame, y: None = None) -> JourneyModel:
@@ -166,7 +179,24 @@ class JourneyModel(BaseEstimator):
         self.start_counts_, self.arrival_rate_, self.arrivals_by_month_ = flows[:3]
         self.first_month_, self.n_months_, self.censored_ = flows[3:]
         self.last_month_ = pd.Timestamp(pd.to_datetime(h["month"]).max()).to_period("M").start_time
+        self._fit_seasons(frame, rev[frame.index.to_numpy()])
         return self
+
+    def _fit_seasons(self, frame: pd.DataFrame, rev: np.ndarray) -> None:
+        """Month-of-year profiles with two years of history or more; flat (all ones) otherwise."""
+        n_s = len(self.stages)
+        self.revenue_season_, self.transition_season_ = np.ones((n_s, 12)), np.ones((n_s, n_s, 12))
+        self.seasonal_ = bool(self.seasons) and self.n_months_ >= SEASON_MONTHS
+        if self.seasonal_:
+            fitted = fit_seasons(frame, self.matrices(), self.revenue_mean_, rev)
+            self.revenue_season_, self.transition_season_ = fitted
+            self.seasonality_ = f"month of year, from {self.n_months_} months of history"
+        elif not self.seasons:
+            self.seasonality_ = "flat: seasons=False"
+        else:
+            self.seasonality_ = (
+                f"flat: {self.n_months_} months of history; month-of-year profiles need {SEASON_MONTHS} or more"
+            )
 
     def _alpha(self, counts: np.ndarray) -> np.ndarray:
         counts = counts.copy()
@@ -298,6 +328,19 @@ class JourneyModel(BaseEstimator):
                 raise ValueError(f"name a segment: one of {self.segments_}")
             return 0
         return self.segments_.index(str(segment))
+
+    def season_profile(self, threshold: float = 0.05) -> pd.DataFrame:
+        """The fitted month-of-year multipliers, one row per calendar month (1-12): ``revenue`` (per
+        customer-month, the stages weighted by the revenue they earned) and every move ``"from -> to"`` that
+        some month changes by more than ``threshold``. All ones when the model is flat (``seasonal_``)."""
+        check_is_fitted(self, "alpha_")
+        earned = (self.revenue_mean_ * self.revenue_["months"].to_numpy().reshape(self.revenue_mean_.shape)).sum(0)
+        w = earned / earned.sum() if earned.sum() > 0 else np.full(len(earned), 1 / len(earned))
+        out = pd.DataFrame({"revenue": w @ self.revenue_season_}, index=pd.RangeIndex(1, 13, name="month"))
+        stages = list(self.stages)
+        for i, j in zip(*np.nonzero(np.abs(self.transition_season_ - 1).max(axis=2) > threshold), strict=True):
+            out[f"{stages[i]} -> {stages[j]}"] = self.transition_season_[i, j]
+        return out
 
     def forecast(self, months: int = 12, draws: int = 2000) -> pd.DataFrame:
         """Expected customers per stage and revenue per month, with 5-95% bands: the baseline of

@@ -29,7 +29,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from cxlib.simulate.arrivals import choose_arrivals, forecast_arrivals
 from cxlib.simulate.model import JourneyModel
-from cxlib.simulate.scenarios import Scenario, _apply
+from cxlib.simulate.scenarios import Scenario, _apply, lever_size
+from cxlib.simulate.seasons import seasonal_matrices
 
 __all__ = ["compare", "simulate"]
 
@@ -111,6 +112,8 @@ def simulate(
     if last is not None:
         starts = {m: last + pd.DateOffset(months=int(m)) for m in out["month"].unique()}
         out.insert(2, "month_start", out["month"].map(starts).astype("datetime64[ns]"))
+    sizes = {sc.name: lever_size(model, sc) for sc in scenarios}
+    out["lever_size_pct"] = out["scenario"].map(sizes).astype(float)  # the baseline: NaN
     out.attrs["arrivals"] = arrivals if isinstance(arrivals, str | int | float) or arrivals is None else "given"
     return out
 
@@ -184,9 +187,19 @@ def _step(model: JourneyModel, x: np.ndarray, T: np.ndarray) -> np.ndarray:
     return y
 
 
+def _calendar(model: JourneyModel, months: int) -> tuple[np.ndarray, np.ndarray] | None:
+    """For a seasonal model: the calendar month (0 is January) each forecast month's moves start in, and the
+    revenue multiplier ``(month, stage)`` of each forecast month; ``None`` for a flat model."""
+    if not getattr(model, "seasonal_", False):
+        return None
+    origin = (model.last_month_.month - 1 + np.arange(months)) % 12  # month m moves from month m - 1
+    return origin, model.revenue_season_[:, (origin + 1) % 12].T
+
+
 def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0) -> dict:
     """Exact propagation of expected counts, for every posterior draw at once."""
     draws, n_g, n_s = T0.shape[0], T0.shape[1], T0.shape[2]
+    cal = _calendar(model, months)
     results = {}
     for sc in scenarios:
         T, rev, arr = _apply(model, sc, T0, rev0, np.broadcast_to(arr0, (draws, *arr0.shape)).copy())
@@ -195,10 +208,11 @@ def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0) -> dict:
         money = np.zeros((months, draws))
         for m in range(months):
             # a month: everyone moves one step, then this month's arrivals join in their first stage, and each
-            # customer earns the revenue of the stage they are in this month
-            x = _step(model, x, T) + arr[:, m]
+            # customer earns the revenue of the stage they are in this month (in its calendar month's season)
+            Tm = T if cal is None else seasonal_matrices(T, model.transition_season_, cal[0][m])
+            x = _step(model, x, Tm) + arr[:, m]
             cust[m] = x.sum(axis=1)
-            money[m] = (x * rev).sum(axis=(1, 2))
+            money[m] = (x * (rev if cal is None else rev * cal[1][m])).sum(axis=(1, 2))
         results[sc.name] = (cust, money)
     return results
 
@@ -230,10 +244,11 @@ def _population_paths(model, scenarios, months, T0, rev0, x0, arr0, random_state
     out = {sc.name: (np.zeros((months, draws, n_s)), np.zeros((months, draws))) for sc in scenarios}
     shared = np.isin(np.arange(n_s), getattr(model, "shared_index_", []))
     mix_cdf = np.cumsum(model.switch_mix_, axis=2) if shared.any() else None
+    cal = _calendar(model, months)
     for d in range(draws):
         states = [np.where(tc < 0, s0, -1) for _ in scenarios]
         segs = [gc.copy() for _ in scenarios]
-        cdfs = [np.cumsum(T[d], axis=2) for T, _, _ in applied]
+        cdfs = [_monthly_cdfs(model, T[d], cal, months) for T, _, _ in applied]
         for m in range(months):
             u = rng.random(len(gc))
             v = rng.random(len(gc))  # which segment a customer joins on leaving a shared stage
@@ -242,7 +257,7 @@ def _population_paths(model, scenarios, months, T0, rev0, x0, arr0, random_state
                 st, sg = states[k], segs[k]
                 on = st >= 0
                 was = st.copy()
-                cdf = cdfs[k][sg[on], st[on]]
+                cdf = cdfs[k][m][sg[on], st[on]]
                 st[on] = np.minimum((u[on, None] > cdf).sum(axis=1), n_s - 1)
                 if mix_cdf is not None:
                     hop = on & (was >= 0) & shared[np.maximum(was, 0)]
@@ -254,23 +269,37 @@ def _population_paths(model, scenarios, months, T0, rev0, x0, arr0, random_state
                 st[new] = s0[new]
                 sg[new] = gc[new]
                 here = st >= 0
-                counts = np.zeros((n_g, n_s))
-                np.add.at(counts, (sg[here], st[here]), 1)
-                rev = applied[k][1][d]
+                # customers per (segment, stage): one bincount over the flat index (np.add.at is far slower)
+                counts = np.bincount(sg[here] * n_s + st[here], minlength=n_g * n_s).reshape(n_g, n_s).astype(float)
+                season = 1.0 if cal is None else cal[1][m]
+                rev = applied[k][1][d] * season
                 cust, money = out[sc.name]
                 cust[m, d] = counts.sum(axis=0)
-                money[m, d] = (counts * rev).sum() + (np.sqrt(counts) * sd * z).sum()
+                money[m, d] = (counts * rev).sum() + (np.sqrt(counts) * sd * season * z).sum()
     return out
+
+
+def _monthly_cdfs(model: JourneyModel, T: np.ndarray, cal, months: int) -> np.ndarray:
+    """The cumulative rows of one draw's matrices ``(segment, from, to)`` for every forecast month."""
+    if cal is None:
+        return np.broadcast_to(np.cumsum(T, axis=2), (months, *T.shape))
+    return np.stack([np.cumsum(seasonal_matrices(T, model.transition_season_, k), axis=2) for k in cal[0]])
 
 
 def compare(results: pd.DataFrame) -> pd.DataFrame:
     """Scenarios ranked by their revenue gain over the horizon (cumulative revenue at the last month).
 
-    Returns ``scenario, revenue, gain, gain_p5, gain_p95, chance_of_gain`` is not available from bands alone,
-    so the columns are ``scenario, revenue, gain, gain_p5, gain_p95``.
+    Returns ``scenario, revenue, gain, gain_p5, gain_p95``, and with the scenarios' lever sizes
+    (``lever_size_pct``, see :func:`~cxlib.simulate.lever_size`) also ``lever_size_pct`` and
+    ``gain_per_pct``: the gain per 1% of the lever, which puts levers of different sizes side by side.
     """
     last = results[(results["metric"] == "cumulative_revenue") & (results["month"] == results["month"].max())]
-    out = last[["scenario", "mean", "diff_mean", "diff_p5", "diff_p95"]].rename(
+    sized = "lever_size_pct" in results.columns
+    cols = ["scenario", "mean", "diff_mean", "diff_p5", "diff_p95", *(["lever_size_pct"] if sized else [])]
+    out = last[cols].rename(
         columns={"mean": "revenue", "diff_mean": "gain", "diff_p5": "gain_p5", "diff_p95": "gain_p95"}
     )
+    if sized:
+        size = out["lever_size_pct"].where(out["lever_size_pct"] > 0)
+        out["gain_per_pct"] = out["gain"] / size
     return out.sort_values("gain", ascending=False, ignore_index=True)

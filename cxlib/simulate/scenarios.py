@@ -24,7 +24,8 @@ import pandas as pd
 from cxlib.schema import DataError
 from cxlib.simulate.model import JourneyModel, _require
 
-__all__ = ["PRESETS", "Scenario", "service_failure_lever"]
+__all__ = ["PRESETS", "Scenario", "lever_size", "service_failure_lever"]
+
 
 @dataclass(frozen=True)
 class Scenario:
@@ -179,11 +180,54 @@ def _apply(model: JourneyModel, scenario: Scenario, T: np.ndarray, rev: np.ndarr
     return T, rev, arr
 
 
-#: Scenarios a CJO asks about first; `cx simulate` compares them.
+def lever_size(model: JourneyModel, scenario: Scenario) -> float:
+    """How far a scenario pulls its lever, in percent of what the lever moves: what makes levers of different
+    kinds comparable (:func:`~cxlib.simulate.compare` divides the gain by it: the gain per 1%).
+
+    ``scale``, ``aov`` and ``arrivals`` by ``x``: ``|x - 1|`` (×100); ``cut`` and ``shift`` by ``p`` points and
+    ``set`` to ``p``: the change relative to the fitted probability of that move (for the segments it applies
+    to, weighted by the customers who could make it); ``move``: the share moved. A scenario whose levers are
+    one lever split over segments (the pre-sale fix estimated per persona) has their weighted mean; a plan of
+    different levers has no single size (NaN), nor has one with no levers.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> h = pd.DataFrame({"customer_id": list("aabb"), "month": pd.to_datetime(["2024-01-01", "2024-02-01"] * 2),
+    ...                   "stage": ["at_risk", "churned", "at_risk", "at_risk"]})
+    >>> m = JourneyModel(prior=0.0).fit(h)
+    >>> lever_size(m, Scenario("c", [Scenario.cut("at_risk", "churned", 0.05)]))  # 5 pts of 50%: 10% of it
+    10.0
+    >>> lever_size(m, Scenario("aov", [Scenario.aov(1.05)]))
+    5.0
+    """
+    kinds = {(kind, a, b) for kind, a, b, _, _ in scenario.levers}
+    if len(kinds) != 1:
+        return float("nan")
+    stages, P = list(model.stages), model.matrices()
+    sizes, weights = [], []
+    for kind, a, b, x, segs in scenario.levers:
+        gs = [model.segments_.index(g) for g in segs] if segs else list(range(len(model.segments_)))
+        if kind in ("scale", "aov", "arrivals"):
+            size, w = abs(x - 1), 1.0
+        elif kind == "move":
+            size, w = abs(x), 1.0
+        else:
+            i, j = stages.index(a), stages.index(b)
+            there = model.counts_[gs, i].sum(axis=1) + 1e-9  # the customers who could make the move
+            p = float((P[gs, i, j] * there).sum() / there.sum())
+            target = x if kind == "set" else p + (x if kind == "shift" else -x)
+            size, w = (abs(target - p) / p if p > 0 else float("nan")), float(there.sum())
+        sizes.append(size)
+        weights.append(w)
+    return round(float(np.average(sizes, weights=weights)) * 100, 10)
+
+
+#: Examples of levers a CJO asks about first, never "the plan": `cx simulate` simulates them, and the gain per
+#: 1% of each lever (:func:`lever_size`) puts levers of different sizes and kinds side by side.
 PRESETS: tuple[Scenario, ...] = (
     Scenario("conversion +10%", [Scenario.scale("consideration", "purchase", 1.1)]),
     Scenario("at-risk churn -5 pts", [Scenario.cut("at_risk", "churned", 0.05)]),
     Scenario("onboarding -> repeat +10%", [Scenario.scale("onboarding", "repeat", 1.1)]),
     Scenario("AOV +5%", [Scenario.aov(1.05)]),
 )
-

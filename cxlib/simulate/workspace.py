@@ -41,6 +41,7 @@ __all__ = [
     "persona_model",
 ]
 
+
 def history_from_workspace(workspace: str | Path | Workspace, by: str | None = "persona") -> pd.DataFrame:
     """The monthly panel :class:`JourneyModel` fits, from a workspace: ``customer_id, month, stage, revenue,
     presale_failure, acquisition_channel`` and ``persona`` when the workspace has personas.
@@ -118,7 +119,7 @@ def _persona_labels(ws: Workspace, by: str) -> pd.DataFrame:
     return per.select("customer_id", per[col].cast("string").name(by)).to_pandas()
 
 
-def persona_model(history: pd.DataFrame, random_state: int | None = 0) -> JourneyModel:
+def persona_model(history: pd.DataFrame, random_state: int | None = 0, seasons: bool = True) -> JourneyModel:
     """The journey model ``cx simulate`` fits, fitted to ``history``.
 
     Per persona when the history has a ``persona`` column, with the prospect stages
@@ -126,10 +127,15 @@ def persona_model(history: pd.DataFrame, random_state: int | None = 0) -> Journe
     and a prospect who buys joins a persona. Each persona's rows are pulled toward the overall chain by
     :data:`~cxlib.simulate.model.POOL` pseudo-transitions, so a persona with few transitions borrows from
     everyone instead of printing a confident number on a handful. Without personas, one chain for everyone.
+    ``seasons``: month-of-year profiles when the history spans two years or more (``False``: flat).
     """
     by = "persona" if "persona" in history.columns else None
     return JourneyModel(
-        by=by, random_state=random_state, shared_stages=PROSPECT_STAGES if by else (), pool=POOL if by else 0.0
+        by=by,
+        random_state=random_state,
+        shared_stages=PROSPECT_STAGES if by else (),
+        pool=POOL if by else 0.0,
+        seasons=seasons,
     ).fit(history)
 
 

@@ -95,6 +95,17 @@ class PlantedEffects:
         Multiply that persona's monthly moves into at_risk and churned (onboarding, repeat and advocate ->
         at_risk; at_risk and win_back -> churned) by ``factor`` (capped at 1; the rest of each row shrinks in
         proportion, as :class:`Counterfactual` ``scale`` does).
+    seasonality : float
+        Amplitude ``a`` (0 to below 1) of a month-of-year cycle ``1 + a cos(2 pi (month - season_peak) / 12)``
+        that multiplies the arrivals, the consideration -> purchase probability and the order rate of
+        customers and at-risk customers in each calendar month (0, the default: no seasons). The truth's
+        ``planted["seasonality"]`` records the multiplier of every month of the year.
+    season_peak : int
+        Calendar month (1-12) where the cycle peaks (default December).
+    arrival_months : int, optional
+        Everyone arrives within the first ``arrival_months`` months (e.g. 3: a closed cohort of one quarter's
+        first buyers, then only repeat buying); default: the first three quarters of the horizon. Recorded in
+        ``planted["arrivals"]`` when set.
 
     Examples
     --------
@@ -102,6 +113,8 @@ class PlantedEffects:
     True
     >>> PlantedEffects(blitz_stage="consideration").blitz_stage
     'consideration'
+    >>> round(float(PlantedEffects(seasonality=0.5).season_multipliers()[11]), 2)  # December
+    1.5
     """
 
     presale_unresolved: float = _PRESALE_UNRESOLVED_P
@@ -115,6 +128,14 @@ class PlantedEffects:
     winback_rollout: bool = False
     persona_shares: tuple[float, ...] | None = None
     churn: tuple[tuple[str, float], ...] = ()
+    seasonality: float = 0.0
+    season_peak: int = 12
+    arrival_months: int | None = None
+
+    def season_multipliers(self) -> np.ndarray:
+        """The month-of-year multiplier, January to December (all ones without seasonality)."""
+        moy = np.arange(1, 13)
+        return 1.0 + self.seasonality * np.cos(2 * np.pi * (moy - self.season_peak) / 12)
 
 
 @dataclass(frozen=True)
@@ -145,7 +166,6 @@ class Counterfactual:
     fix_service_failure: bool = False
 
 
-
 @dataclass
 class _Config:
     n_customers: int
@@ -173,6 +193,12 @@ def _check_effects(fx: PlantedEffects) -> None:
         len(fx.persona_shares) != len(PERSONAS) or min(fx.persona_shares) < 0 or sum(fx.persona_shares) <= 0
     ):
         raise ValueError(f"effects.persona_shares needs {len(PERSONAS)} non-negative shares ({', '.join(PERSONAS)})")
+    if not 0 <= fx.seasonality < 1:
+        raise ValueError(f"effects.seasonality must be at least 0 and below 1, got {fx.seasonality}")
+    if fx.season_peak not in range(1, 13):
+        raise ValueError(f"effects.season_peak must be a calendar month 1-12, got {fx.season_peak}")
+    if fx.arrival_months is not None and fx.arrival_months < 1:
+        raise ValueError(f"effects.arrival_months must be at least 1, got {fx.arrival_months}")
     for name, factor in fx.churn:
         if name not in PERSONAS:
             raise ValueError(f"effects.churn: unknown persona {name!r}; personas are {', '.join(PERSONAS)}")
@@ -209,4 +235,3 @@ def _config(
     t0 = pd.Timestamp(start).normalize().replace(day=1)
     edges = pd.date_range(t0, periods=months + 1, freq="MS").to_numpy().astype("datetime64[s]")
     return _Config(n_customers, seed, t0, months, scenario, noise or IdentityNoise(), T, edges, effects)
-

@@ -166,12 +166,29 @@ def _draw_people(cfg: _Config, rng_attr: np.random.Generator, n: int) -> _People
     return _People(
         A=A,
         persona=persona,
-        arrival=np.floor(A[:, 1] * max(1, int(cfg.months * 0.75))).astype(int),
+        arrival=_arrival_month(cfg, A[:, 1]),
         blitz=A[:, 2] < fx.blitz_share,
         app_user=A[:, 3] < _spec_of("app_p", persona),
         subscriber=A[:, 4] < _spec_of("subscribe_p", persona),
         country_idx=np.searchsorted(_COUNTRY_CDF, A[:, 5] * _COUNTRY_CDF[-1], side="right").clip(0, 3),
     )
+
+
+def _season(cfg: _Config) -> np.ndarray:
+    """The planted month-of-year multiplier of each simulated month (ones without seasonality)."""
+    moy = cfg.month_starts[:-1].astype("datetime64[M]").astype(int) % 12  # 0 is January
+    return cfg.effects.season_multipliers()[moy]
+
+
+def _arrival_month(cfg: _Config, u: np.ndarray) -> np.ndarray:
+    """Each person's arrival month from their one uniform: evenly over the arrival months, or in proportion
+    to the season's multiplier (the same uniform either way: random numbers are consumed alike)."""
+    fx = cfg.effects
+    span = max(1, int(cfg.months * 0.75)) if fx.arrival_months is None else min(fx.arrival_months, cfg.months)
+    if fx.seasonality == 0:
+        return np.floor(u * span).astype(int)
+    cdf = np.cumsum(_season(cfg)[:span])
+    return np.minimum(np.searchsorted(cdf / cdf[-1], u, side="right"), span - 1)
 
 
 def _live(cfg: _Config, ppl: _People, U: np.ndarray) -> _Months:
@@ -199,6 +216,7 @@ def _live(cfg: _Config, ppl: _People, U: np.ndarray) -> _Months:
     presale_rate = _spec_of("presale_rate", ppl.persona) * fx.presale_rate_factor
     order_rate = _spec_of("order_rate", ppl.persona)
     stage = np.full(n, -1)
+    season = _season(cfg)
     for m in range(months):
         stage = np.where(ppl.arrival == m, AW, stage)
         active = stage >= 0
@@ -209,10 +227,10 @@ def _live(cfg: _Config, ppl: _People, U: np.ndarray) -> _Months:
         counters["presale_unresolved"] += int(lived.unresolved[:, m].sum())
         lived.treated[:, m], lived.holdout[:, m], eligible = _winback(cfg, m, stage, u, campaign_done)
         campaign_done |= eligible
-        lived.orders_n[:, m] = _orders_this_month(stage, u, order_rate)
+        lived.orders_n[:, m] = _orders_this_month(stage, u, order_rate * season[m])
         if m == months - 1:
             break
-        nxt, caused = _step(cfg, ppl, stage, u, lived.unresolved[:, m], lived.treated[:, m])
+        nxt, caused = _step(cfg, ppl, stage, u, lived.unresolved[:, m], lived.treated[:, m], season[m])
         counters["abandonments_caused"] += caused["abandonments_caused"]
         counters["blitz_arrivals"] += int((ppl.blitz & (ppl.arrival == m)).sum())
         counters["blitz_lost_caused"] += caused["blitz_lost_caused"]
@@ -244,13 +262,23 @@ def _orders_this_month(stage: np.ndarray, u: np.ndarray, order_rate: np.ndarray)
 
 
 def _step(
-    cfg: _Config, ppl: _People, stage: np.ndarray, u: np.ndarray, unresolved: np.ndarray, treated: np.ndarray
+    cfg: _Config,
+    ppl: _People,
+    stage: np.ndarray,
+    u: np.ndarray,
+    unresolved: np.ndarray,
+    treated: np.ndarray,
+    season: float = 1.0,
 ) -> tuple[np.ndarray, dict[str, float]]:
-    """Next month's stage, and the moves the planted effects caused (against the same draw without them)."""
+    """Next month's stage, and the moves the planted effects caused (against the same draw without them);
+    ``season`` multiplies this month's consideration -> purchase (part of the baseline, not an effect)."""
     fx = cfg.effects
     active = stage >= 0
     blitz_from, blitz_to = (AW, CONS) if fx.blitz_stage == "awareness" else (CONS, PUR)
     rows = cfg.T[ppl.persona, stage.clip(0)]
+    if fx.seasonality > 0:
+        cons = active & (stage == CONS)
+        rows[cons] = _scale_row(rows[cons], PUR, np.full(cons.sum(), season))
     base = rows
     bl = active & ppl.blitz & (stage == blitz_from)
     if bl.any():

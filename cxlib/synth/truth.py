@@ -61,6 +61,33 @@ class Truth:
 def _planted(cfg: _Config, counters: dict[str, float]) -> dict:
     c, fx = counters, cfg.effects
     blitz_stages = ["awareness", "consideration"] if fx.blitz_stage == "awareness" else ["consideration", "purchase"]
+    return {**_planted_record(cfg, c, fx, blitz_stages), **_planted_calendar(cfg)}
+
+
+def _planted_calendar(cfg: _Config) -> dict:
+    """The seasons and the arrival window, recorded only when set (the default company's record is as it was)."""
+    fx, out = cfg.effects, {}
+    if fx.seasonality > 0:
+        out["seasonality"] = {
+            "mechanism": f"Each calendar month multiplies arrivals (their share of the arrival months), the "
+            f"consideration -> purchase probability and the order rate of customers by 1 + {fx.seasonality} "
+            f"cos(2 pi (month - {fx.season_peak}) / 12): peak in month {fx.season_peak}.",
+            "amplitude": fx.seasonality,
+            "peak_month": fx.season_peak,
+            "multiplier_by_month": [round(float(v), 6) for v in fx.season_multipliers()],
+        }
+    if fx.arrival_months is not None:
+        last = cfg.month_starts[min(fx.arrival_months, cfg.months) - 1]
+        out["arrivals"] = {
+            "mechanism": f"Everyone arrives within the first {fx.arrival_months} month(s); afterwards nobody new "
+            "arrives (a closed cohort), only the customers already there buy again.",
+            "arrival_months": fx.arrival_months,
+            "last_arrival_month": str(np.datetime_as_string(last, unit="D")),
+        }
+    return out
+
+
+def _planted_record(cfg: _Config, c: dict[str, float], fx: PlantedEffects, blitz_stages: list[str]) -> dict:
     return {
         "service_failure": {
             "mechanism": "Pre-sale questions (ticket topic pre_sale_question) opened in the consideration stage are "
@@ -146,8 +173,17 @@ def _params(cfg: _Config) -> dict:
         "stages": list(STAGES),
         "personas": list(PERSONAS),
         # only when they differ from the defaults: the demo company's params.json stays as it was
-        **({"effects": asdict(cfg.effects)} if cfg.effects != PlantedEffects() else {}),
+        **({"effects": _effects_record(cfg.effects)} if cfg.effects != PlantedEffects() else {}),
     }
+
+
+def _effects_record(fx: PlantedEffects) -> dict:
+    """The effects as a dict; the calendar settings only when set (older companies' params stay as they were)."""
+    out, default = asdict(fx), PlantedEffects()
+    for name in ("seasonality", "season_peak", "arrival_months"):
+        if out[name] == getattr(default, name):
+            del out[name]
+    return out
 
 
 def load_truth(folder: str | Path) -> Truth:
