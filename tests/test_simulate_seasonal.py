@@ -142,3 +142,18 @@ def test_presets_are_comparable_by_the_gain_per_percent_of_lever(seasonal):
     assert twice["gain"] == pytest.approx(2 * aov["gain"]) and twice["gain_per_pct"] == pytest.approx(
         aov["gain_per_pct"]
     )
+
+
+def test_a_stage_with_constant_revenue_and_empty_months_stays_finite():
+    """No customer in a stage in some calendar month, and one revenue value (no variance, so no prior): the
+    multiplier there is 1, never 0/0 (a hiring case's 24-month company hit this)."""
+    import numpy as np
+    import pandas as pd
+
+    from cxlib.simulate.seasons import fit_seasons
+
+    f = pd.DataFrame({"c": [0, 0, 1, 1], "m": [24289, 24290, 24289, 24290], "s": [0, 1, 0, 1], "g": 0})
+    r_rev, r_move = fit_seasons(f, np.array([[[0.5, 0.5], [0.0, 1.0]]]), np.array([[0.0, 10.0]]), np.array(
+        [0.0, 10.0, 0.0, 10.0]))
+    assert np.isfinite(r_rev).all() and np.isfinite(r_move).all()
+    assert (r_rev[1][[0, 1]] != 0).all() and (r_rev[1][2:] == 1.0).all()

@@ -81,7 +81,8 @@ def fit_seasons(
             continue
         cv2 = rev[on].var() / mean**2
         pseudo = cv2 / _PRIOR_SD**2 * mean  # revenue the prior is worth
-        r_rev[k] = (obs[k] + pseudo) / (exp[k] + pseudo)
+        den = exp[k] + pseudo  # 0 in a month with no customer in the stage (and constant revenue: no prior)
+        r_rev[k] = np.where(den > 0, (obs[k] + pseudo) / np.where(den > 0, den, 1.0), 1.0)
     # moves: observed per (from, to, month of year of the month the move starts in) and expected from the
     # customers in ``from`` then
     same = (c[1:] == c[:-1]) & (m[1:] == m[:-1] + 1)
