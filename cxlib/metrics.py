@@ -151,6 +151,14 @@ _METRICS = (
         "Value of completed orders between the first and the last order date (amounts as recorded, not converted).",
     ),
     Metric(
+        "revenue_net",
+        "Revenue net of credit notes",
+        "CURRENCY",
+        "Revenue less the credit notes and cancellations issued as documents of their own (order-line exports: "
+        "credit-note invoices and negative totals), dated within the revenue's period (whole days); only where "
+        "order lines were loaded.",
+    ),
+    Metric(
         "attribution_conversions",
         "Orders attributed",
         "orders",
@@ -393,7 +401,16 @@ def _revenue(ws: Workspace, currency: str) -> list:
     if pd.isna(agg["first"]):
         return [("revenue", 0.0, currency)]
     period = f"Period: {pd.Timestamp(agg['first']):%Y-%m-%d} to {pd.Timestamp(agg['last']):%Y-%m-%d}."
-    return [("revenue", round(float(agg["revenue"] or 0.0), 2), currency, period)]
+    gross = round(float(agg["revenue"] or 0.0), 2)
+    out = [("revenue", gross, currency, period)]
+    if ws.has("order_lines"):
+        ol = ws.table("order_lines")
+        first, last = pd.Timestamp(agg["first"]).date(), pd.Timestamp(agg["last"]).date()
+        cn = ol.filter(ol.credit_note & ol.ts.date().between(first, last))
+        credited = cn.aggregate(v=(-cn.line_amount).sum()).to_pandas()["v"].iloc[0]
+        credited = 0.0 if pd.isna(credited) else float(credited)
+        out.append(("revenue_net", round(gross - credited, 2), currency, period))
+    return out
 
 
 def _attribution(ws: Workspace, currency: str) -> list:

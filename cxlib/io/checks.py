@@ -89,6 +89,12 @@ def status_map(f: SourceFile) -> dict[str, str]:
     return m
 
 
+ADJUSTMENT_REASON = (
+    "adjustment, not a sale: a line with a negative unit price on an order that is not a credit note (such as a "
+    "bad-debt write-off); left out of revenue, its lines kept in order_lines"
+)
+
+
 def find_problems(
     con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile], status_maps: dict[int, dict[str, str]]
 ) -> dict[str, list[str]]:
@@ -101,6 +107,8 @@ def find_problems(
         for cond, reason in column_checks(t, c.name, files[0], status_maps[0]):
             if c.dtype in ("timestamp", "date") and "cannot read" in reason:
                 reason = reason if not any(f.dayfirst or f.monthfirst for f in files) else "cannot read as a date"
+            if t.name == "orders" and c.name == "amount" and reason == "negative value" and any(f.lines for f in files):
+                reason = ADJUSTMENT_REASON
             action = "quarantined" if c.required else "nulled"
             if not c.required:
                 nulled_cols.setdefault(c.name, []).append(f"COALESCE({cond}, FALSE)")

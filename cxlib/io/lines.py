@@ -11,6 +11,9 @@ file entry:
 * an order whose number starts with ``credit_note_prefix`` (``C536379``) or whose total is negative is a
   credit note or cancellation: status ``cancelled``, amount positive. Other orders take their
   ``status`` column, ``constants: {status: ...}``, or ``completed``;
+* an adjustment -- a line with a negative unit price on an order that is not a credit note, such as a
+  bad-debt write-off (``A563185``, "Adjust bad debt") -- is neither: it is quarantined with that reason
+  (its lines are kept in ``order_lines``) and counts in no revenue;
 * every line is kept in table ``order_lines`` (lines in = lines kept), with its file and row.
 
 The order then goes through the same checks as a row of an ordinary orders file; its row number is
@@ -126,12 +129,16 @@ def collapse_lines(
     status = first.pop("status", None) or "NULL"
     const_status = bind(f.constants["status"]) if "status" in f.constants else "NULL"
     total = "sum(l._amount)"
+    # an adjustment (a line with a negative unit price on an invoice that is not a credit note: a bad-debt
+    # write-off) is neither a sale nor a credit note: its amount stays negative, so the check quarantines it
+    adjustment = "COALESCE(NOT bool_or(l._credit) AND bool_or(l._price < 0), FALSE)"
     # an order with a line whose amount cannot be read has no amount: it is quarantined, its lines are kept
     amount = (
         f"CASE WHEN count(*) FILTER (WHERE l._amount IS NULL) > 0 THEN {bind('unreadable line amount')} "
+        f"WHEN {adjustment} THEN CAST(-round(abs({total}), 2) AS VARCHAR) "
         f"ELSE CAST(round(abs({total}), 2) AS VARCHAR) END"
     )
-    credit = f"(bool_or(l._credit) OR {total} < 0)"
+    credit = f"(bool_or(l._credit) OR ({total} < 0 AND NOT {adjustment}))"
     sel = [
         "l._t_source AS source",
         "l._t_order_id AS order_id",

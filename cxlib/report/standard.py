@@ -235,7 +235,7 @@ def _journeys_section(ws: Any, r: Report, glance: list[str], h: pd.DataFrame) ->
     if not ws.has("touchpoints"):
         _missing(r, "touchpoints", "cx unify FOLDER")
         return
-    for name in ("journey_customers", "funnel_conversion", "revenue"):
+    for name in ("journey_customers", "funnel_conversion", "revenue", "revenue_net"):  # net: with order lines
         metrics.card(r, h, name)
     # where customers are now: the metrics layer's stage_now counts (customer_stages, as `cx journeys` wrote it)
     now = pd.DataFrame({"stage": list(STAGES), "customers": [metrics.value(h, f"stage_now.{s}") for s in STAGES]})
