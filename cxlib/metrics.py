@@ -54,6 +54,7 @@ __all__ = [
     "PARTS",
     "Metric",
     "card",
+    "currency",
     "definition",
     "headline",
     "raw",
@@ -383,6 +384,24 @@ def _funnel(ws: Workspace, steps: Sequence[str]) -> list:
         return []
     f = jr.funnel(tp, list(steps), within=FUNNEL_WINDOW_DAYS)
     return [("funnel_conversion", float(f["conversion_from_start"].iloc[-1]))]
+
+
+def currency(workspace: str | Path | Workspace) -> str:
+    """The currency of the orders' amounts (the unit of every money metric): their ``currency`` when it is one
+    code, else the codes joined with ``/``; ``money`` when the orders carry none.
+
+    Examples
+    --------
+    >>> import tempfile, cxlib
+    >>> from cxlib import metrics, synth
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = synth.write_company(folder, n_customers=50, seed=1, months=2, progress=False)
+    >>> _ = cxlib.load(folder)
+    >>> metrics.currency(folder)  # the generator's canonical orders carry no currency column
+    'money'
+    """
+    with opened(workspace, read_only=True) as ws:
+        return _currency(ws)
 
 
 def _currency(ws: Workspace) -> str:

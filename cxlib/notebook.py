@@ -232,17 +232,21 @@ def stat(h: pd.DataFrame, name: str, label: str | None = None) -> Any:
     )
 
 
-def table(df: pd.DataFrame, digits: int = 3, **kwargs: Any) -> Any:
+def table(
+    df: pd.DataFrame, digits: int = 3, money: tuple[str, ...] = (), currency: str = "", **kwargs: Any
+) -> Any:
     """A table for a reader, not an analyst's scratchpad: no selection, no dtype labels, numbers with
     thousands separators and ``digits`` decimals, dates without a time of midnight, blanks for missing values.
 
-    ``kwargs`` go to ``mo.ui.table`` (``page_size``, ``label`` ...). The frame itself is not changed, so its
-    download holds the full values.
+    The ``money`` columns show whole amounts with the ``currency`` (the orders' currency: the metrics' unit
+    for revenue). ``kwargs`` go to ``mo.ui.table`` (``page_size``, ``label`` ...). The frame itself is not
+    changed, so its download holds the full values.
 
     Examples
     --------
     >>> import pandas as pd
-    >>> t = table(pd.DataFrame({"share": [0.123456], "n": [12345], "day": pd.to_datetime(["2024-03-01"])}))
+    >>> t = table(pd.DataFrame({"share": [0.123456], "n": [12345], "day": pd.to_datetime(["2024-03-01"]),
+    ...                         "gain": [1234.5]}), money=("gain",), currency="GBP")
     >>> type(t).__name__
     'table'
     """
@@ -252,6 +256,10 @@ def table(df: pd.DataFrame, digits: int = 3, **kwargs: Any) -> Any:
     for col in df.columns:
         s = df[col]
         if pd.api.types.is_bool_dtype(s):
+            continue
+        if col in money:
+            unit = f" {currency}" if currency and currency != "money" else ""
+            formats[str(col)] = lambda v, u=unit: "" if pd.isna(v) else f"{v:,.0f}{u}"
             continue
         if pd.api.types.is_integer_dtype(s):
             formats[str(col)] = lambda v: "" if pd.isna(v) else f"{int(v):,}"

@@ -29,26 +29,33 @@ def _():
 
 
 @app.cell
-def _(folder, mo, notebook, simulate):
+def _(folder, metrics, mo, notebook, simulate):
     with notebook.connect(folder, "touchpoints") as _ws:
         history = simulate.complete_history(_ws)  # up to the last complete month
-        backtest = simulate.backtest(history)  # the same model, held against the company's own past
+        _held = simulate.backtest_months(history)  # as `cx simulate`: up to 12, leaving the fit 3 month ends
+        # the same model, held against the company's own past (None: too short a history to hold any out)
+        backtest = simulate.backtest(history, months=_held) if _held else None
+        currency = metrics.currency(_ws)  # of the orders' amounts, as every page and the report show it
+    MONEY_COLUMNS = ("revenue", "gain", "gain_p5", "gain_p95", "gain_per_pct")
     # the headline numbers this page shows, from the metrics layer (the report shows the same)
     headline = notebook.headline(folder, "stages", "attribution")
     # per persona when there are personas (prospect stages shared, thin personas pooled toward everyone)
     model = simulate.persona_model(history)
     failure_levers = simulate.service_failure_lever(history)  # before the first purchase: one estimate
-    _err = simulate.backtest_error(backtest)
+    _err = simulate.backtest_error(backtest) if backtest is not None else None
     mo.vstack([
         mo.hstack([
             notebook.stat(headline, "journey_customers", "customers the model is fitted on (their monthly stages)"),
             mo.md("per persona" if model.by else "one chain: run `cx personas` for one per persona"),
         ]),
         mo.md(f"New customers a month: **{simulate.choose_arrivals(model)}**. Held against the past: fitted up to "
-              f"{backtest.attrs['cutoff']}, this model's forecast of what came next was off by **{_err:+.0%}**."),
-        simulate.backtest_figure(backtest),
+              f"{backtest.attrs['cutoff']:%B %Y}, this model's forecast of what came next was off by **{_err:+.0%}**."
+              if backtest is not None else
+              f"New customers a month: **{simulate.choose_arrivals(model)}**. **Not held against the past**: the "
+              "history is too short to keep months back for a backtest, so treat every number below as untested."),
+        simulate.backtest_figure(backtest) if backtest is not None else None,
     ])
-    return backtest, failure_levers, headline, history, model
+    return MONEY_COLUMNS, backtest, currency, failure_levers, headline, history, model
 
 
 @app.cell
@@ -129,25 +136,27 @@ def _(get_saved, model, months, plan, pd, presets, simulate):
 @app.cell
 def _(backtest, mo, ranked, simulate):
     _best = ranked[ranked["scenario"] != "baseline"].iloc[0]
-    _err = abs(simulate.backtest_error(backtest))
+    _err = abs(simulate.backtest_error(backtest)) if backtest is not None else None
     _base = float(ranked.loc[ranked["scenario"] == "baseline", "revenue"].iloc[0])
-    _clear = _best["gain_p5"] > 0 and _best["gain"] > _err * _base
+    _clear = _err is not None and _best["gain_p5"] > 0 and _best["gain"] > _err * _base
+    _held = (f"on the past this model was within **{_err:.0%}** (about {_err * _base:,.0f}). " if _err is not None
+             else "the model could not be held against the past (too short a history). ")
     mo.callout(mo.md(
         f"**{_best['scenario']}**: about **{_best['gain']:,.0f}** in revenue over the horizon "
-        f"(5-95%: {_best['gain_p5']:,.0f} to {_best['gain_p95']:,.0f}); on the past this model was within "
-        f"**{_err:.0%}** (about {_err * _base:,.0f}). "
+        f"(5-95%: {_best['gain_p5']:,.0f} to {_best['gain_p95']:,.0f}); " + _held
         + ("The gain is larger than the forecast's own error." if _clear else
-           "The gain is smaller than the forecast's own error: test it on a sample before counting on it.")
+           "The gain is not shown to be larger than the forecast's own error: test it on a sample before "
+           "counting on it.")
         + " It assumes the lever holds for every month and that everything else behaves as in the history."
     ), kind="success" if _clear else "warn")
     return
 
 
 @app.cell
-def _(mo, plan, ranked, results, simulate):
+def _(MONEY_COLUMNS, currency, mo, notebook, plan, ranked, results, simulate):
     mo.vstack([
         simulate.fan_chart(results, "cumulative_revenue"),
-        ranked,
+        notebook.table(ranked, digits=1, money=MONEY_COLUMNS, currency=currency),
         simulate.future_state_figure(results, plan.name),
     ])
     return
@@ -175,12 +184,13 @@ def _(history, mo, simulate):
 
 
 @app.cell
-def _(channel_model, months, move_from, move_share, move_to, simulate):
+def _(MONEY_COLUMNS, channel_model, currency, months, move_from, move_share, move_to, notebook, simulate):
     _move = simulate.Scenario(
         f"move {move_share.value}% {move_from.value} -> {move_to.value}",
         [simulate.Scenario.move(move_from.value, move_to.value, move_share.value / 100)],
     )
-    simulate.compare(simulate.simulate(channel_model, [_move], months=months.value, draws=2000))
+    _moved = simulate.compare(simulate.simulate(channel_model, [_move], months=months.value, draws=2000))
+    notebook.table(_moved, digits=1, money=MONEY_COLUMNS, currency=currency)
     return
 
 
@@ -194,8 +204,9 @@ def _(mo):
 
 
 @app.cell
-def _(model):
-    model.clv_table().round(0)
+def _(currency, model, notebook):
+    _clv = model.clv_table().rename_axis("segment").reset_index()
+    notebook.table(_clv, money=tuple(c for c in _clv.columns if c != "segment"), currency=currency)
     return
 
 

@@ -31,7 +31,7 @@ Examples
 from __future__ import annotations
 
 from cxlib.simulate.arrivals import arrival_history, choose_arrivals, parse_arrivals
-from cxlib.simulate.backtest import backtest, backtest_error
+from cxlib.simulate.backtest import backtest, backtest_error, backtest_months
 from cxlib.simulate.figures import backtest_figure, fan_chart, future_state_figure
 from cxlib.simulate.model import POOL, PROSPECT_STAGES, JourneyModel
 from cxlib.simulate.plans import PLANS_FILE, delete_plan, save_plan, saved_plans
@@ -56,6 +56,7 @@ __all__ = [
     "arrival_history",
     "backtest",
     "backtest_error",
+    "backtest_months",
     "backtest_figure",
     "parse_arrivals",
     "check_history",

@@ -36,7 +36,7 @@ import pandas as pd
 from cxlib.engine import Workspace
 from cxlib.schema import DataError
 
-__all__ = ["MIN_MONTHS", "backtest", "backtest_error"]
+__all__ = ["MIN_MONTHS", "backtest", "backtest_error", "backtest_months"]
 
 #: Month ends of history the journey model needs before it forecasts anything.
 MIN_MONTHS = 3
@@ -45,6 +45,21 @@ JOURNEY = "journey model"
 LAST_YEAR = "same period last year"
 RUN_RATE = "last 3 months run rate"
 BGNBD = "BG/NBD + Gamma-Gamma (existing customers)"
+
+
+def backtest_months(history: pd.DataFrame, months: int = 12) -> int:
+    """How many months a backtest of ``history`` can hold out: ``months``, but never so many that the fit
+    keeps fewer than :data:`MIN_MONTHS` month ends (0: too short to backtest). ``cx simulate`` and the
+    strategy page use this one rule.
+
+    Examples
+    --------
+    >>> h = pd.DataFrame({"month": pd.date_range("2024-01-01", periods=12, freq="MS")})
+    >>> backtest_months(h), backtest_months(h, 6), backtest_months(h.head(3))
+    (9, 6, 0)
+    """
+    n = pd.to_datetime(history["month"]).dt.to_period("M").nunique()
+    return max(0, min(months, n - MIN_MONTHS))
 
 
 def backtest(

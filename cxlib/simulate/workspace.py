@@ -204,7 +204,7 @@ def build(
     the same horizon, or as much of it as the data allows, so that every forecast carries its error).
     ``arrivals`` as in :func:`simulate` (default: the arrival model chosen by backtest). Returns
     :func:`compare` of the scenarios."""
-    from cxlib.simulate.backtest import MIN_MONTHS
+    from cxlib.simulate.backtest import MIN_MONTHS, backtest_months
     from cxlib.simulate.backtest import backtest as run_backtest
 
     with opened(workspace) as ws:
@@ -217,7 +217,7 @@ def build(
         except DataError:
             pass
         results = simulate(model, todo, months=months, draws=draws, arrivals=arrivals)
-        held = min(months, model.n_months_ - MIN_MONTHS)
+        held = backtest_months(h, months)
         bt = run_backtest(h, months=held, arrivals=arrivals) if backtest and held >= 1 else None
         with ws.step("simulate"):  # the tables and the lineage row swap in together
             ws.write("journey_transitions", _transitions_table(model))
