@@ -65,12 +65,35 @@ def _(channel, dates, persona, staged):
 
 @app.cell
 def _(filters, journeys, staged, steps, view, window):
-    sankey_fig = journeys.sankey(staged, on="event" if view.value.startswith("events") else "stage",
-                                 collapse=not view.value.startswith("events"),
-                                 align="stage" if view.value.startswith("moves") else "step",
-                                 max_steps=steps.value, filters=filters, **window)
+    _by_step = not view.value.startswith("moves")
+    sankey_args = dict(on="event" if view.value.startswith("events") else "stage",
+                       collapse=not view.value.startswith("events"), max_steps=steps.value, filters=filters, **window)
+    # the flows once: the figure draws them and the list below names their nodes and links (same counts)
+    flows = journeys.sankey_links(staged, **sankey_args) if _by_step else None
+    sankey_fig = journeys.sankey(staged, align="step" if _by_step else "stage", links=flows, **sankey_args)
     sankey_fig
-    return (sankey_fig,)
+    return flows, sankey_args, sankey_fig
+
+
+@app.cell
+def _(flows, journeys, mo, notebook):
+    mo.stop(flows is None, mo.md("_Pick a Sankey by step to list the customers behind one of its nodes or links._"))
+    sankey_choices = journeys.sankey_choices(flows)
+    behind = notebook.sankey_picker(sankey_choices)
+    behind
+    return behind, sankey_choices
+
+
+@app.cell
+def _(behind, folder, journeys, mo, notebook, sankey_args, sankey_choices, staged):
+    mo.stop(behind.value is None)
+    _pick = sankey_choices.loc[behind.value]
+    _ids = journeys.sankey_customers(staged, **_pick["args"], **sankey_args)
+    _who = journeys.customer_details(staged, _ids, workspace=notebook.require(folder))
+    _ends = [_pick["source"]] if _pick["kind"] == "node" else [_pick["source"], "to", _pick["target"]]
+    _name = "_".join(["customers", f"step{_pick['step']}", *_ends])
+    mo.vstack([mo.md(f"**{_pick['label']}**"), notebook.customer_list(_who, _name)])
+    return
 
 
 @app.cell

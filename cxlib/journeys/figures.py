@@ -246,6 +246,7 @@ def sankey(
     compare: tuple[str, object, object] | None = None,
     title: str | None = None,
     align: str = "step",
+    links: pd.DataFrame | None = None,
 ) -> go.Figure:
     """A plotly Sankey of the flows in :func:`sankey_links`, aligned by step -- or by stage.
 
@@ -259,7 +260,9 @@ def sankey(
     self-loops left out, backward moves such as at_risk → repeat included). Use ``on="stage",
     collapse=True`` with the step view to follow stage paths. ``compare=(column, a, b)`` draws two Sankeys
     side by side, one for the rows where ``column == a`` and one for ``column == b`` (e.g. two personas),
-    in the same colours.
+    in the same colours. ``links``: the flows when the caller already has them (:func:`sankey_links` of the
+    same events and arguments, e.g. to list their customers with :func:`~cxlib.journeys.sankey_choices`), drawn
+    as they are instead of computed again; step view without ``compare`` only.
 
     Examples
     --------
@@ -278,7 +281,9 @@ def sankey(
         raise ValueError(f"align must be 'step' or 'stage', not {align!r}")
     kw = dict(on=on, path=path, max_steps=max_steps, top_n=top_n, collapse=collapse, start=start, end=end)
     halves = [filters] if compare is None else [{**(filters or {}), compare[0]: [v]} for v in compare[1:]]
-    drawn = [sankey_links(events, filters=f, **kw) for f in halves]
+    if links is not None and compare is not None:
+        raise ValueError("links= draws one Sankey: leave compare out")
+    drawn = [links] if links is not None else [sankey_links(events, filters=f, **kw) for f in halves]
     colors = sankey_colors(pd.concat([*(d["source"] for d in drawn), *(d["target"] for d in drawn)]))
     by_value = dict(zip(compare[1:], drawn, strict=True)) if compare else {}
     fig = _one_or_two(
