@@ -36,7 +36,6 @@ def stage_counts_figure(counts: pd.DataFrame, title: str = "Customers at each st
     return fig
 
 
-
 #: one colour per stage, the same in every column and every figure (journey order: cool, then warm for risk)
 STAGE_COLORS = {
     "awareness": "#1f77b4",
@@ -379,7 +378,6 @@ def funnel_figure(f: pd.DataFrame, title: str = "Funnel") -> go.Figure:
     return fig
 
 
-
 def journey_map_figure(jmap: pd.DataFrame, title: str = "Journey map") -> go.Figure:
     """The journey map as a table figure: stages as columns, buyer journey first."""
     header = ["", *[f"{c}<br><sub>{jmap.loc['journey', c]}</sub>" for c in jmap.columns]]
@@ -390,4 +388,3 @@ def journey_map_figure(jmap: pd.DataFrame, title: str = "Journey map") -> go.Fig
     fig = go.Figure(go.Table(header={"values": header}, cells={"values": cells, "align": "left"}))
     fig.update_layout(title=title)
     return fig
-
