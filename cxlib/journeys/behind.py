@@ -99,7 +99,8 @@ def customer_details(
     come from ``events``, in the engine. With a ``workspace``, ``stage_now`` is its ``customer_stages``
     (what ``cx journeys`` wrote, as the page's "stage now" numbers) and ``persona`` its ``personas``'
     ``persona_name``; without one, ``persona`` is the events' ``persona`` column when they have one. A column
-    whose source is missing is left out. One row per customer, sorted by id; no contact details.
+    whose source is missing is left out. One row per customer, the most revenue first (then by id); no
+    contact details.
 
     Examples
     --------
@@ -127,7 +128,9 @@ def customer_details(
     if "revenue" in out:
         out["revenue"] = out["revenue"].fillna(0.0).astype("float64").round(2)
     order = [path, "stage_now", "persona", "revenue", "touchpoints", "last_touch"]
-    return out[[c for c in order if c in out]].sort_values(path, ignore_index=True)
+    out = out[[c for c in order if c in out]]
+    by = ["revenue", path] if "revenue" in out else [path]
+    return out.sort_values(by, ascending=[False, True][-len(by) :], ignore_index=True)
 
 
 def _from_workspace(out: pd.DataFrame, workspace: str | Path | Workspace, path: str) -> pd.DataFrame:
