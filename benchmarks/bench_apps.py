@@ -178,7 +178,8 @@ def main() -> None:
 
 def print_table(rows: list[dict], folder: Path) -> None:
     cols = ["page", "first output s", "page done s", "Steps slider s", "customers behind a link s"]
-    print(f"\n`cx app {folder}`, headless Chromium, one new tab per page, {os.cpu_count()} cores\n")
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    print(f"\n`cx app {folder}`, headless Chromium, one new tab per page, {os.cpu_count()} cores (load {load})\n")
     print("| " + " | ".join(cols) + " |")
     print("|---|" + "---:|" * (len(cols) - 1))
     for r in rows:

@@ -31,9 +31,7 @@ def _():
 def _(folder, journeys, notebook):
     # stages (and personas) once, into memory: every control below then redraws from this table
     staged = journeys.staged_touchpoints(notebook.require(folder, "touchpoints"))
-    # the headline numbers (every customer, as `cx journeys` staged them): the same as the report's
-    headline = notebook.headline(folder, "stages", "funnel")
-    return headline, staged
+    return (staged,)
 
 
 @app.cell
@@ -132,6 +130,14 @@ def _(filters, funnel_steps, journeys, mo, staged, within, window):
     funnel_fig = journeys.funnel_figure(funnel)
     mo.vstack([funnel_fig, funnel])
     return funnel, funnel_fig
+
+
+@app.cell
+def _(folder, notebook):
+    # the headline numbers (every customer, as `cx journeys` staged them): the same as the report's; a cell of
+    # their own, placed after the Sankey, so that the first view does not wait for them
+    headline = notebook.headline(folder, "stages", "funnel")
+    return (headline,)
 
 
 @app.cell
