@@ -97,9 +97,7 @@ def _(behind, folder, journeys, mo, notebook, sankey_args, sankey_choices, stage
     _pick = sankey_choices.loc[behind.value]
     _ids = journeys.sankey_customers(staged, **_pick["args"], **sankey_args)
     _who = journeys.customer_details(staged, _ids, workspace=notebook.require(folder))
-    _ends = [_pick["source"]] if _pick["kind"] == "node" else [_pick["source"], "to", _pick["target"]]
-    _name = "_".join(["customers", f"step{_pick['step']}", *_ends])
-    mo.vstack([mo.md(f"**{_pick['label']}**"), notebook.customer_list(_who, _name)])
+    mo.vstack([mo.md(f"**{_pick['label']}**"), notebook.customer_list(_who, _pick["name"])])
     return
 
 

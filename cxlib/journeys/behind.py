@@ -44,7 +44,8 @@ def sankey_choices(links: pd.DataFrame) -> pd.DataFrame:
     ``links`` is :func:`~cxlib.journeys.sankey_links`'s output: the flows :func:`~cxlib.journeys.sankey`
     draws for the same arguments. Returns ``kind`` (``node``/``link``), ``step``, ``source``, ``target``
     (a node has ``source == target``, its name), ``customers`` (its value in the figure), ``label`` ("x at
-    step 2 (7 customers)", "x → y, step 1 → 2 (4 customers)") and ``args``: the ``step`` and ``node`` or
+    step 2 (7 customers)", "x → y, step 1 → 2 (4 customers)"), ``name`` (for a file:
+    ``customers_step1_x_to_y``) and ``args``: the ``step`` and ``node`` or
     ``link`` to pass to :func:`~cxlib.journeys.sankey_customers` (with the figure's other arguments),
     which then lists exactly ``customers`` ids. Nodes first (column by column, in the figure's order), then
     links by step and size.
@@ -57,24 +58,30 @@ def sankey_choices(links: pd.DataFrame) -> pd.DataFrame:
     [['node', 'x at step 1 (3 customers)', 3], ['node', 'left after step 1 (3 customers)', 3], \
 ['link', 'x → left, step 1 → 2 (3 customers)', 3]]
     """
-    cols = ["kind", "step", "source", "target", "customers", "label", "args"]
+    cols = ["kind", "step", "source", "target", "customers", "label", "name", "args"]
     if links.empty:
         return pd.DataFrame(columns=cols)
     nodes = _step_nodes(links)
     nodes = nodes[nodes["col"] > 0]
     node_rows = [
-        ("node", c, n, n, p, _node_label(c, n, p), {"step": c, "node": n})
+        ("node", c, n, n, p, _node_label(c, n, p), _name(c, n), {"step": c, "node": n})
         for c, n, p in zip(nodes["col"].astype(int), nodes["name"], nodes["people"].astype(int), strict=True)
     ]
     flows = links[links["step"] > 0].sort_values(["step", "value", "source", "target"], ascending=[1, 0, 1, 1])
     link_rows = [
-        ("link", s, a, b, v, _link_label(s, a, b, v), {"step": s, "link": (a, b)})
+        ("link", s, a, b, v, _link_label(s, a, b, v), _name(s, a, b), {"step": s, "link": (a, b)})
         for s, a, b, v in zip(
             flows["step"].astype(int), flows["source"], flows["target"], flows["value"].astype(int), strict=True
         )
     ]
     out = pd.DataFrame(node_rows + link_rows, columns=cols)
     return out.astype({"step": "int64", "customers": "int64"})
+
+
+def _name(step: int, *names: str) -> str:
+    """A file name for a node or a link: ``customers_step2_left``, ``customers_step1_awareness_to_consideration``."""
+    words = ("_".join(human(n).split()) for n in names)
+    return f"customers_step{step}_" + "_to_".join(words)
 
 
 def _link_label(step: int, source: str, target: str, value: int) -> str:
