@@ -78,13 +78,14 @@ def build(
         sm = resolve_stage_map(stage_map, workspace=ws)
         _require_touchpoints(ws)
         tp = analysis_touchpoints(ws, include_unidentified)
-        cur = current_stage(tp, stage_map=sm)
         with ws.step("journeys"):  # the tables and the lineage row swap in together
-            ws.write("customer_stages", cur)
-            ws.write("stage_history", stage_history(tp, sm).order_by(["customer_id", "month"]))
-            if ws.name == "duckdb":  # the explorers' in-memory copy is DuckDB's
+            if ws.name == "duckdb":  # staged once, kept (the explorers' in-memory copy is DuckDB's), read below
                 ws.write(STAGED_TABLE, assign_stages(tp, sm))
                 ws.write(STAGED_WITH_TABLE, pd.DataFrame({"staged_with": [_staged_with(sm, include_unidentified)]}))
+                tp = record_stage_map(ws.table(STAGED_TABLE), sm)
+            cur = current_stage(tp, stage_map=sm)
+            ws.write("customer_stages", cur)
+            ws.write("stage_history", stage_history(tp, sm).order_by(["customer_id", "month"]))
     counts = cur.groupby("stage").size().reindex(list(STAGES), fill_value=0)
     return counts.rename("customers").reset_index()
 
