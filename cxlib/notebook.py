@@ -50,10 +50,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import marimo as mo
+import pandas as pd
 
 if TYPE_CHECKING:
-    import pandas as pd
-
     from cxlib.engine import Workspace
     from cxlib.report import Report
 
@@ -61,12 +60,14 @@ __all__ = [
     "EXPORT_LABEL",
     "FixedFolder",
     "connect",
+    "customer_list",
     "editable",
     "export",
     "headline",
     "opening",
     "require",
     "required_command",
+    "sankey_picker",
     "stat",
     "workspace_folder",
 ]
@@ -301,3 +302,90 @@ def export(build: Callable[[], Report], folder: Folder | str | Path, name: str) 
         mimetype="text/html",
         label=EXPORT_LABEL,
     )
+
+
+# --- customer lists: what a viewer may see of individual customers ----------------------------------------------
+
+
+def _min_group_size() -> int:
+    from cxlib.report import Report
+
+    return int(Report.min_group_size)  # the shared report's rule: a group under it is neither shown nor listed
+
+
+def sankey_picker(choices: pd.DataFrame) -> Any:
+    """A dropdown of the step Sankey's nodes and links (:func:`cxlib.journeys.sankey_choices`), by their label.
+
+    Its value is the chosen row's index in ``choices`` (``None`` until one is picked). Nodes and links of
+    fewer customers than the report's minimum group size are not offered (their customers are not listed).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = pd.DataFrame({"label": ["x at step 1 (30 customers)", "y at step 1 (2 customers)"], "customers": [30, 2]})
+    >>> list(sankey_picker(c).options)
+    ['x at step 1 (30 customers)']
+    """
+    k = _min_group_size()
+    big = choices[choices["customers"] >= k]
+    return mo.ui.dropdown(
+        options=dict(zip(big["label"], big.index, strict=True)),
+        searchable=True,
+        full_width=True,
+        label=f"The customers behind a node or a link (those of fewer than {k} customers are not listed)",
+    )
+
+
+def customer_list(customers: pd.DataFrame, name: str, id_column: str = "customer_id") -> Any:
+    """A list of customers as a viewer may see it: a table and a CSV download, under the shared pages' rules.
+
+    The privacy rules of :class:`cxlib.report.Report` apply, except that the customer id stays (it is what a
+    list is for): a list of fewer than its ``min_group_size`` customers is not shown, no other identifier
+    column (:data:`cxlib.report.DIRECT_IDENTIFIERS`: names, e-mails, phones, addresses, raw record ids) is
+    kept, and e-mails and phone numbers in text are masked (:func:`cxlib.report.redact_text`). The download
+    (``NAME.csv``, the same rows) is built when pressed and goes to the viewer's browser, never to the server.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> few = pd.DataFrame({"customer_id": ["a", "b"], "email": ["a@x.com", "b@x.com"]})
+    >>> customer_list(few, "few").text.count("fewer than 10")
+    1
+    >>> many = pd.DataFrame({"customer_id": [f"c{i}" for i in range(12)], "email": "a@x.com", "note": "call a@x.com"})
+    >>> _listable(many, "customer_id").iloc[0].tolist()
+    ['c0', 'call [email]']
+    """
+    k = _min_group_size()
+    safe = _listable(customers, id_column)
+    if safe is None:
+        return mo.md(f"_{len(customers):,} customers: fewer than {k}, not listed (the privacy rule of shared pages)._")
+    shown = safe.copy()
+    for c in shown.columns:
+        if pd.api.types.is_datetime64_any_dtype(shown[c]):
+            shown[c] = shown[c].dt.strftime("%Y-%m-%d").fillna("")
+        elif not pd.api.types.is_numeric_dtype(shown[c]):
+            shown[c] = shown[c].astype(object).where(shown[c].notna(), "")
+    money = {c: "{:,.2f}".format for c in shown.columns if c == "revenue"}
+    table = mo.ui.table(shown, selection=None, show_data_types=False, show_download=False, page_size=10,
+                        format_mapping=money)  # fmt: skip
+    download = mo.download(
+        data=lambda: safe.to_csv(index=False).encode("utf-8"),
+        filename=f"{name}.csv",
+        mimetype="text/csv",
+        label=f"Download these {len(safe):,} customers (CSV)",
+    )
+    return mo.vstack([table, download])
+
+
+def _listable(customers: pd.DataFrame, id_column: str) -> pd.DataFrame | None:
+    """``customers`` as :func:`customer_list` may show them, or ``None`` when they are too few to list."""
+    from cxlib.report import DIRECT_IDENTIFIERS, redact_text
+
+    if len(customers) < _min_group_size():
+        return None
+    keep = [c for c in customers.columns if c == id_column or str(c) not in DIRECT_IDENTIFIERS]
+    safe = customers[keep].copy()
+    for c in safe.columns:
+        if c != id_column and (safe[c].dtype == object or pd.api.types.is_string_dtype(safe[c])):
+            safe[c] = safe[c].map(lambda v: redact_text(v) if isinstance(v, str) else v)
+    return safe

@@ -31,22 +31,24 @@ def _():
 def _(folder, journeys, notebook):
     # stages (and personas) once, into memory: every control below then redraws from this table
     staged = journeys.staged_touchpoints(notebook.require(folder, "touchpoints"))
-    # the headline numbers (every customer, as `cx journeys` staged them): the same as the report's
-    headline = notebook.headline(folder, "stages", "funnel")
-    return headline, staged
+    return (staged,)
 
 
 @app.cell
 def _(mo, staged):
     _channels = sorted(c for c in staged.select("channel").distinct().to_pandas()["channel"].dropna())
-    _personas = (sorted(staged.select("persona").distinct().to_pandas()["persona"].dropna())
-                 if "persona" in staged.columns else [])
+    _personas = (
+        sorted(staged.select("persona").distinct().to_pandas()["persona"].dropna())
+        if "persona" in staged.columns
+        else []
+    )
     _span = staged.aggregate(lo=staged.ts.min(), hi=staged.ts.max()).to_pandas().iloc[0]
     channel = mo.ui.multiselect(options=_channels, label="Channels (all when empty)")
     persona = mo.ui.multiselect(options=_personas, label="Personas (all when empty)")
     dates = mo.ui.date_range(start=_span["lo"].date(), stop=_span["hi"].date(), label="Dates")
-    view = mo.ui.radio(options=["stages by step", "moves between stages", "events by step"],
-                       value="stages by step", label="Sankey of")
+    view = mo.ui.radio(
+        options=["stages by step", "moves between stages", "events by step"], value="stages by step", label="Sankey of"
+    )
     steps = mo.ui.slider(3, 8, value=5, label="Steps", show_value=True)
     mo.hstack([channel, persona, dates, view, steps], wrap=True)
     return channel, dates, persona, steps, view
@@ -65,12 +67,38 @@ def _(channel, dates, persona, staged):
 
 @app.cell
 def _(filters, journeys, staged, steps, view, window):
-    sankey_fig = journeys.sankey(staged, on="event" if view.value.startswith("events") else "stage",
-                                 collapse=not view.value.startswith("events"),
-                                 align="stage" if view.value.startswith("moves") else "step",
-                                 max_steps=steps.value, filters=filters, **window)
+    _by_step = not view.value.startswith("moves")
+    sankey_args = dict(
+        on="event" if view.value.startswith("events") else "stage",
+        collapse=not view.value.startswith("events"),
+        max_steps=steps.value,
+        filters=filters,
+        **window,
+    )
+    # the flows once: the figure draws them and the list below names their nodes and links (same counts)
+    flows = journeys.sankey_links(staged, **sankey_args) if _by_step else None
+    sankey_fig = journeys.sankey(staged, align="step" if _by_step else "stage", links=flows, **sankey_args)
     sankey_fig
-    return (sankey_fig,)
+    return flows, sankey_args, sankey_fig
+
+
+@app.cell
+def _(flows, journeys, mo, notebook):
+    mo.stop(flows is None, mo.md("_Pick a Sankey by step to list the customers behind one of its nodes or links._"))
+    sankey_choices = journeys.sankey_choices(flows)
+    behind = notebook.sankey_picker(sankey_choices)
+    behind
+    return behind, sankey_choices
+
+
+@app.cell
+def _(behind, folder, journeys, mo, notebook, sankey_args, sankey_choices, staged):
+    mo.stop(behind.value is None)
+    _pick = sankey_choices.loc[behind.value]
+    _ids = journeys.sankey_customers(staged, **_pick["args"], **sankey_args)
+    _who = journeys.customer_details(staged, _ids, workspace=notebook.require(folder))
+    mo.vstack([mo.md(f"**{_pick['label']}**"), notebook.customer_list(_who, _pick["name"])])
+    return
 
 
 @app.cell
@@ -85,8 +113,9 @@ def _(mo):
 @app.cell
 def _(mo, staged):
     _events = sorted(staged.select("event").distinct().to_pandas()["event"].dropna())
-    funnel_steps = mo.ui.multiselect(options=_events, value=["product_view", "add_to_cart", "checkout_start",
-                                                                  "purchase"], label="Steps (in order)")
+    funnel_steps = mo.ui.multiselect(
+        options=_events, value=["product_view", "add_to_cart", "checkout_start", "purchase"], label="Steps (in order)"
+    )
     within = mo.ui.slider(1, 90, value=30, label="Window (days)", show_value=True)
     mo.hstack([funnel_steps, within])
     return funnel_steps, within
@@ -102,6 +131,14 @@ def _(filters, funnel_steps, journeys, mo, staged, within, window):
 
 
 @app.cell
+def _(folder, notebook):
+    # the headline numbers (every customer, as `cx journeys` staged them): the same as the report's; a cell of
+    # their own, placed after the Sankey, so that the first view does not wait for them
+    headline = notebook.headline(folder, "stages", "funnel")
+    return (headline,)
+
+
+@app.cell
 def _(mo):
     mo.md("""
     ## Where everyone is now, and over time
@@ -112,14 +149,21 @@ def _(mo):
 @app.cell
 def _(headline, journeys, metrics, mo, notebook, px, staged):
     _counts = [metrics.value(headline, f"stage_now.{s}") or 0 for s in journeys.STAGES]
-    now_fig = px.bar(x=list(journeys.STAGES), y=_counts, labels={"x": "stage", "y": "customers"},
-                     title="Customers at each stage now")
+    now_fig = px.bar(
+        x=list(journeys.STAGES), y=_counts, labels={"x": "stage", "y": "customers"}, title="Customers at each stage now"
+    )
     over_time_fig = journeys.stage_counts_figure(journeys.stage_counts(staged))
-    mo.vstack([
-        mo.hstack([notebook.stat(headline, "journey_customers"),
-                   notebook.stat(headline, "funnel_conversion", "purchase funnel, 30-day window, everyone")]),
-        mo.hstack([now_fig, over_time_fig]),
-    ])
+    mo.vstack(
+        [
+            mo.hstack(
+                [
+                    notebook.stat(headline, "journey_customers"),
+                    notebook.stat(headline, "funnel_conversion", "purchase funnel, 30-day window, everyone"),
+                ]
+            ),
+            mo.hstack([now_fig, over_time_fig]),
+        ]
+    )
     return now_fig, over_time_fig
 
 
@@ -157,20 +201,44 @@ def _(filters, journeys, mo, staged):
 
 
 @app.cell
-def _(dropoff, filters, folder, funnel, funnel_fig, headline, journeys, metrics, notebook, now_fig, over_time_fig,
-      report, returns, sankey_fig, window, within):
+def _(
+    dropoff,
+    filters,
+    folder,
+    funnel,
+    funnel_fig,
+    headline,
+    journeys,
+    metrics,
+    notebook,
+    now_fig,
+    over_time_fig,
+    report,
+    returns,
+    sankey_fig,
+    window,
+    within,
+):
     def _report():
         r = report.Report("Journeys", as_of=window["end"])
         r.section("Headline numbers")
         metrics.card(r, headline, "journey_customers")
         metrics.card(r, headline, "funnel_conversion")
         _now = {s: metrics.value(headline, f"stage_now.{s}") or 0 for s in journeys.STAGES}
-        r.markdown("Every customer, whatever the filters below. Customers in each stage now: " + ", ".join(
-            f"{s} {metrics.ref(r, headline, f'stage_now.{s}')}" if n >= r.min_group_size
-            else f"{s} {'none' if n == 0 else f'fewer than {r.min_group_size}'}" for s, n in _now.items()
-        ) + ".")
-        r.markdown(f"Filters: {filters or 'none'}; dates {window['start'][:10]} to {window['end'][:10]}; "
-                   f"funnel window {within.value} days.")
+        r.markdown(
+            "Every customer, whatever the filters below. Customers in each stage now: "
+            + ", ".join(
+                f"{s} {metrics.ref(r, headline, f'stage_now.{s}')}"
+                if n >= r.min_group_size
+                else f"{s} {'none' if n == 0 else f'fewer than {r.min_group_size}'}"
+                for s, n in _now.items()
+            )
+            + "."
+        )
+        r.markdown(
+            f"Filters: {filters or 'none'}; dates {window['start'][:10]} to {window['end'][:10]}; "
+            f"funnel window {within.value} days."
+        )
         r.section("Flows and funnel")
         r.figure(sankey_fig, "Journey flows", counts=True)
         r.figure(funnel_fig, "Funnel", counts=True)

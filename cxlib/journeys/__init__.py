@@ -5,6 +5,7 @@ The package, module by module: :mod:`~cxlib.journeys.inputs` (what a function ac
 applies), :mod:`~cxlib.journeys.stages` (``assign_stages``), :mod:`~cxlib.journeys.timeline` (stage now,
 month by month, counts), :mod:`~cxlib.journeys.paths` (transitions, step matrix, Sankey links and
 the customers behind them),
+:mod:`~cxlib.journeys.behind` (the Sankey's nodes and links to pick from, and who is behind one),
 :mod:`~cxlib.journeys.funnel`, :mod:`~cxlib.journeys.diagnosis` (drop-off, returns, service by stage),
 :mod:`~cxlib.journeys.journey_map`, :mod:`~cxlib.journeys.figures` and :mod:`~cxlib.journeys.workspace`
 (``cx journeys``, the explorers' staged copy).
@@ -46,6 +47,7 @@ Examples
  ['product_view', 'page_view', 1]]
 """
 
+from cxlib.journeys.behind import customer_details, sankey_choices
 from cxlib.journeys.diagnosis import RETURN_CAUSES as RETURN_CAUSES  # importable, not in __all__ (as before)
 from cxlib.journeys.diagnosis import diagnose_dropoff, diagnose_returns, service_by_stage
 from cxlib.journeys.diagnosis import dropoff_verdict as dropoff_verdict
@@ -83,6 +85,7 @@ __all__ = [
     "assign_stages",
     "build",
     "current_stage",
+    "customer_details",
     "diagnose_dropoff",
     "diagnose_returns",
     "filter_touchpoints",
@@ -93,6 +96,7 @@ __all__ = [
     "require_columns",
     "resolve_stage_map",
     "sankey",
+    "sankey_choices",
     "sankey_customers",
     "sankey_links",
     "service_by_stage",

@@ -36,7 +36,6 @@ def stage_counts_figure(counts: pd.DataFrame, title: str = "Customers at each st
     return fig
 
 
-
 #: one colour per stage, the same in every column and every figure (journey order: cool, then warm for risk)
 STAGE_COLORS = {
     "awareness": "#1f77b4",
@@ -246,6 +245,7 @@ def sankey(
     compare: tuple[str, object, object] | None = None,
     title: str | None = None,
     align: str = "step",
+    links: pd.DataFrame | None = None,
 ) -> go.Figure:
     """A plotly Sankey of the flows in :func:`sankey_links`, aligned by step -- or by stage.
 
@@ -259,7 +259,9 @@ def sankey(
     self-loops left out, backward moves such as at_risk → repeat included). Use ``on="stage",
     collapse=True`` with the step view to follow stage paths. ``compare=(column, a, b)`` draws two Sankeys
     side by side, one for the rows where ``column == a`` and one for ``column == b`` (e.g. two personas),
-    in the same colours.
+    in the same colours. ``links``: the flows when the caller already has them (:func:`sankey_links` of the
+    same events and arguments, e.g. to list their customers with :func:`~cxlib.journeys.sankey_choices`), drawn
+    as they are instead of computed again; step view without ``compare`` only.
 
     Examples
     --------
@@ -278,7 +280,9 @@ def sankey(
         raise ValueError(f"align must be 'step' or 'stage', not {align!r}")
     kw = dict(on=on, path=path, max_steps=max_steps, top_n=top_n, collapse=collapse, start=start, end=end)
     halves = [filters] if compare is None else [{**(filters or {}), compare[0]: [v]} for v in compare[1:]]
-    drawn = [sankey_links(events, filters=f, **kw) for f in halves]
+    if links is not None and compare is not None:
+        raise ValueError("links= draws one Sankey: leave compare out")
+    drawn = [links] if links is not None else [sankey_links(events, filters=f, **kw) for f in halves]
     colors = sankey_colors(pd.concat([*(d["source"] for d in drawn), *(d["target"] for d in drawn)]))
     by_value = dict(zip(compare[1:], drawn, strict=True)) if compare else {}
     fig = _one_or_two(
@@ -374,7 +378,6 @@ def funnel_figure(f: pd.DataFrame, title: str = "Funnel") -> go.Figure:
     return fig
 
 
-
 def journey_map_figure(jmap: pd.DataFrame, title: str = "Journey map") -> go.Figure:
     """The journey map as a table figure: stages as columns, buyer journey first."""
     header = ["", *[f"{c}<br><sub>{jmap.loc['journey', c]}</sub>" for c in jmap.columns]]
@@ -385,4 +388,3 @@ def journey_map_figure(jmap: pd.DataFrame, title: str = "Journey map") -> go.Fig
     fig = go.Figure(go.Table(header={"values": header}, cells={"values": cells, "align": "left"}))
     fig.update_layout(title=title)
     return fig
-

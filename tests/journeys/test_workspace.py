@@ -66,3 +66,26 @@ def test_build_counts_customers_by_their_stage_now(tmp_path):
                       "h": "onboarding", "e": "repeat", "g": "at_risk", "f": "churned"}  # fmt: skip
     # one row per customer and month from their first month to June: c and f 6, g 4, e 2, the rest 1
     assert months == 6 + 6 + 4 + 2 + 5
+
+
+def test_explorer_reads_what_cx_journeys_staged_while_it_is_current(workspace, tmp_path, monkeypatch):
+    """After `cx journeys`, the explorers' copy is its staged rows (no staging again), equal to staging afresh;
+    a changed stage map (or stale inputs) stages afresh."""
+    import shutil
+
+    from cxlib.journeys import workspace as jw
+
+    folder = tmp_path / "ws"
+    shutil.copytree(workspace, folder)
+    keys = ["table_name", "source", "record_key"]
+    fresh = j.staged_touchpoints(folder).to_pandas().sort_values(keys, ignore_index=True)
+    j.build(folder)
+    calls = []
+    real = jw.assign_stages
+    monkeypatch.setattr(jw, "assign_stages", lambda *a, **k: calls.append(1) or real(*a, **k))
+    got = j.staged_touchpoints(folder).to_pandas().sort_values(keys, ignore_index=True)
+    assert calls == [], "the persisted rows were staged again"
+    pd.testing.assert_frame_equal(got, fresh, check_dtype=False)
+    (folder / "stage_map.yml").write_text("inactivity:\n  at_risk_days: 20\n")
+    other = j.staged_touchpoints(folder).to_pandas()
+    assert calls == [1] and len(other) == len(fresh)
