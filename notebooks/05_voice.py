@@ -5,47 +5,31 @@ app = marimo.App(width="medium", app_title="CX Workspace: what do customers say?
 
 
 @app.cell
-def _(mo):
-    mo.md("""
-    # What do customers say, and which of it goes with leaving?
-
-    Every ticket, survey comment and return reason: the topics found in the text (with redacted quotes), how
-    they trend, where in the journey they come up, which of them go with churn, drop-off before purchase,
-    returns and low NPS, and the customers whose negative feedback nobody resolved. Run `cx unify` (and
-    `cx journeys`, `cx voice`) on the workspace first; the folder defaults to `CX_WORKSPACE` or the demo.
-    Drivers describe association, not cause.
-    """)
-    return
-
-
-@app.cell
 def _():
-    import os
-    from pathlib import Path
-
     import marimo as mo
     import plotly.express as px
 
-    import cxlib
-    from cxlib import report, voice
+    from cxlib import notebook, report, voice
 
-    return Path, cxlib, mo, os, px, report, voice
+    folder = notebook.workspace_folder()
+    notebook.opening(
+        """
+        # What do customers say, and which of it goes with leaving?
+
+        Every ticket, survey comment and return reason: the topics found in the text (with redacted quotes), how
+        they trend, where in the journey they come up, which of them go with churn, drop-off before purchase,
+        returns and low NPS, and the customers whose negative feedback nobody resolved. Run `cx unify` (and
+        `cx journeys`, `cx voice`) on the workspace first; the folder is `CX_WORKSPACE` (what `cx app FOLDER`
+        sets) or the demo. Drivers describe association, not cause.
+        """,
+        folder,
+    )
+    return folder, mo, notebook, px, report, voice
 
 
 @app.cell
-def _(Path, mo, os):
-    folder = mo.ui.text(value=os.environ.get("CX_WORKSPACE", str(Path("data/demo"))), label="Workspace folder",
-                        full_width=True)
-    folder
-    return (folder,)
-
-
-@app.cell
-def _(Path, cxlib, folder, mo, voice):
-    mo.stop(not (Path(folder.value) / "workspace.duckdb").exists(),
-            mo.md(f"**No workspace at `{folder.value}`.** Build one with `make demo`."))
-    with cxlib.connect(folder.value, read_only=True) as _ws:
-        mo.stop(not _ws.has("touchpoints"), mo.md(f"**Not unified yet.** Run `cx unify {folder.value}`."))
+def _(folder, notebook, voice):
+    with notebook.connect(folder, "touchpoints") as _ws:
         if _ws.has("topics"):  # written by `cx voice`
             tables = {n: _ws.table(n).to_pandas() for n in ("verbatims", "topics", "topic_months",
                                                               "feedback_drivers", "follow_up")}
@@ -67,11 +51,10 @@ def _(mo, tables):
 
 
 @app.cell
-def _(mo, tables):
-    mo.md("## Topics and their quotes (redacted)")
+def _(mo, notebook, tables):
     topics_view = tables["topics"][["label", "side", "verbatims", "customers", "mean_sentiment", "mean_nps",
                                     "mean_csat", "trend", "top_stage", "quote_1", "quote_2", "quote_3"]]
-    topics_view
+    mo.vstack([mo.md("## Topics and their quotes (redacted)"), notebook.table(topics_view, digits=2)])
     return (topics_view,)
 
 
@@ -102,43 +85,37 @@ def _(mo):
 
 
 @app.cell
-def _(outcome, tables):
+def _(notebook, outcome, tables):
     drivers_view = tables["feedback_drivers"].query("outcome == @outcome.value")[
         ["rank", "label", "side", "customers", "rate", "rate_others", "lift", "lift_low", "lift_high",
          "excess_customers", "revenue_at_stake", "see_also"]]
-    drivers_view
+    notebook.table(drivers_view, digits=2, money=("revenue_at_stake",))
     return (drivers_view,)
 
 
 @app.cell
-def _(mo, tables):
-    mo.md("## Who to call back: unresolved negative feedback, highest value first")
-    follow_view = tables["follow_up"].head(200)
-    follow_view
-    return (follow_view,)
+def _(mo, notebook, tables):
+    # the people to call: an analyst's working list inside the workspace (the shared report keeps only the count)
+    mo.vstack([mo.md("## Who to call back: unresolved negative feedback, highest value first"),
+               notebook.table(tables["follow_up"].head(200), digits=2)])
+    return
 
 
 @app.cell
-def _(mo):
-    export = mo.ui.run_button(label="Export this page as a report")
-    export
-    return (export,)
+def _(drivers_view, folder, heat_fig, notebook, report, tables, topics_view, trend_fig):
+    def _report():
+        r = report.Report("Voice of the customer")
+        r.section("Topics")
+        r.table(topics_view, "Topics: size, sentiment, ratings and quotes (redacted)")
+        r.figure(trend_fig, "Topic trends")
+        r.figure(heat_fig, "Topics by journey stage")
+        r.section("Drivers")
+        r.table(drivers_view, "Topics most associated with the outcome (lift, 95% CI)")
+        r.metric("Customers to call back", len(tables["follow_up"]))
+        return r
 
-
-@app.cell
-def _(Path, drivers_view, export, folder, heat_fig, mo, os, report, tables, topics_view, trend_fig):
-    # CX_EXPORT=1 python notebooks/05_voice.py exports without a click
-    mo.stop(not (export.value or os.environ.get("CX_EXPORT")))
-    _r = report.Report("Voice of the customer")
-    _r.section("Topics")
-    _r.table(topics_view, "Topics: size, sentiment, ratings and quotes (redacted)")
-    _r.figure(trend_fig, "Topic trends")
-    _r.figure(heat_fig, "Topics by journey stage")
-    _r.section("Drivers")
-    _r.table(drivers_view, "Topics most associated with the outcome (lift, 95% CI)")
-    _r.metric("Customers to call back", len(tables["follow_up"]))
-    _path = _r.save(Path(folder.value) / "reports" / "05_voice.html")
-    mo.md(f"Report written to `{_path}`: it opens offline; identifiers and groups under 10 left out.")
+    # a download button; `CX_EXPORT=1 python notebooks/05_voice.py` writes FOLDER/reports/ instead
+    notebook.export(_report, folder, "05_voice")
     return
 
 

@@ -57,6 +57,17 @@ def test_notebook_passes_marimo_check(notebook):
     assert proc.returncode == 0 and "issue" not in proc.stdout.lower(), proc.stdout + proc.stderr
 
 
+@pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.name)
+def test_every_page_takes_its_folder_and_exports_through_the_shared_glue(notebook):
+    """The attack below is run on one page; every page must be built the same way: the folder from
+    notebook.workspace_folder() (fixed in `cx app`), exports through notebook.export (a download in the
+    browser), never a folder box of its own or a report saved on the server (05_voice once had both)."""
+    src = notebook.read_text()
+    assert "notebook.workspace_folder()" in src and "notebook.export(" in src
+    assert "mo.ui.text(value=os.environ" not in src and "CX_WORKSPACE\", " not in src
+    assert ".save(" not in src and "run_button(label=\"Export" not in src
+
+
 # --- served as an app: the workspace is the server's, exports go to the viewer's browser -----------------------
 
 TOKEN = "notebook-test-token-7c1e"
