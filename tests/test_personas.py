@@ -314,6 +314,13 @@ def test_write_personas(tmp_path, workspace):
     assert (prospects["persona"] == -1).all() and (prospects["persona_name"] == personas.PROSPECTS).all()
     assert set(table.loc[table["is_buyer"], "persona_name"]) == set(model.names_) == set(profiles["name"])
     assert set(table["value_tier"]) == {"high", "rest"}
+    # the explorers' staged rows carry the names their persona filters show (not -1.0, 0.0 ...)
+    from cxlib import journeys
+
+    staged = journeys.staged_touchpoints(folder)
+    pairs = staged.select("persona", "persona_name").distinct().to_pandas().dropna()
+    assert set(pairs["persona_name"]) == {personas.PROSPECTS, *model.names_}
+    assert pairs["persona"].is_unique and pairs["persona_name"].is_unique
     # the command line does the same and prints the profiles
     from typer.testing import CliRunner
 

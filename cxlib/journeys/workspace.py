@@ -187,10 +187,13 @@ def _persisted(ws: Workspace, sm: StageMap, include_unidentified: bool) -> ibis.
 
 
 def _with_personas(ws: Workspace, tp: ibis.Table) -> ibis.Table:
-    """``tp`` plus each customer's ``persona`` when the workspace has a ``personas`` table."""
+    """``tp`` plus each customer's ``persona`` (and ``persona_name``, what a filter shows) when the workspace
+    has a ``personas`` table."""
     if not ws.has("personas"):
         return tp
-    return drop_join_copies(tp.left_join(ws.table("personas").select("customer_id", "persona"), "customer_id"))
+    p = ws.table("personas")
+    cols = [c for c in ("customer_id", "persona", "persona_name") if c in p.columns]
+    return drop_join_copies(tp.left_join(p.select(*cols), "customer_id"))
 
 
 def _sample_customers(tp: ibis.Table, max_customers: int) -> ibis.Table:
