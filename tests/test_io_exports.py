@@ -469,6 +469,49 @@ def test_ga4_ndjson_export_with_integers_as_text(tmp_path):
     assert loaded(tmp_path, "orders")["order_id"].tolist() == ["T1"]
 
 
+def _avro_type(values: list, name: str):
+    """An Avro type for every value in ``values`` (rows of a GA4 export): records, arrays, nullable scalars."""
+    present = [v for v in values if v is not None]
+    if present and all(isinstance(v, dict) for v in present):
+        keys = list(dict.fromkeys(k for v in present for k in v))
+        fields = [{"name": k, "type": _avro_type([v.get(k) for v in present], f"{name}_{k}"), "default": None}
+                  for k in keys]
+        return ["null", {"type": "record", "name": name, "fields": fields}]
+    if present and all(isinstance(v, list) for v in present):
+        return ["null", {"type": "array", "items": _avro_type([x for v in present for x in v], f"{name}_item")}]
+    kinds = {bool: "boolean", int: "long", float: "double", str: "string"}
+    return ["null", *dict.fromkeys(kinds[type(v)] for v in present)] if present else ["null", "string"]
+
+
+def test_ga4_avro_export_loads_as_the_parquet_one(tmp_path):
+    """BigQuery's Avro export of the same days: the same events and orders, the same derived ids."""
+    import fastavro
+
+    parquet = tmp_path / "parquet"
+    parquet.mkdir()
+    _ga4_workspace(parquet)
+    io.load(parquet)
+    avro = tmp_path / "avro"
+    (avro / "ga4").mkdir(parents=True)
+    days = {"events_20240301": DAY1, "events_20240302": DAY2, "events_intraday_20240302": INTRADAY2,
+            "events_intraday_20240303": INTRADAY3}
+    every = [dict(r, event_date=r.get("event_date", "20240301")) for rows in days.values() for r in rows]
+    schema = fastavro.parse_schema(_avro_type(every, "ga4_event")[1])
+    for name, rows in days.items():
+        with (avro / "ga4" / f"{name}.avro").open("wb") as out:
+            fastavro.writer(out, schema, [dict(r, event_date=r.get("event_date", name[-8:])) for r in rows])
+    write(avro, "sources.yml", GA4_YML.replace(".parquet", ".avro"))
+    r = io.load(avro)
+    assert conserved(r)
+    cols = ["event_id", "ts", "event", "raw_event", "anonymous_id", "contact_ref", "channel", "revenue"]
+    got, want = loaded(avro, "events", "event_id")[cols], loaded(parquet, "events", "event_id")[cols]
+    pd.testing.assert_frame_equal(got, want, check_dtype=False)
+    assert loaded(avro, "orders")["order_id"].tolist() == loaded(parquet, "orders")["order_id"].tolist() == ["T1"]
+    (avro / "ga4" / "events_20240301.avro").write_bytes(b"not avro at all")
+    with pytest.raises(DataError, match="events_20240301.avro cannot be read as Avro"):
+        io.load(avro)
+
+
 def test_ga4_order_id_from_the_event_parameter_when_ecommerce_has_none(tmp_path):
     """Many exports leave ``ecommerce.transaction_id`` "(not set)" and carry the id as an event parameter."""
     rows = [

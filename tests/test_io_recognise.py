@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from cxlib import io
 from cxlib.cli import app
 from cxlib.io.recognise import recognise_folder
-from tests.test_io_exports import DAY1, DAY2, _export
+from tests.test_io_exports import DAY1, DAY2, _avro_type, _export
 
 runner = CliRunner()
 
@@ -224,6 +224,24 @@ def test_ga4_daily_files_become_one_glob(tmp_path):
     cfg, text = suggested(tmp_path)
     assert cfg["tables"]["events"] == [{"file": "ga4/events_*.parquet", "format": "ga4", "source": "ga4"}]
     assert "GA4 BigQuery export (confidence: high)" in text and "(+1 more days)" in text
+    (tmp_path / "sources.yml").write_text(text)
+    r = io.load(tmp_path)
+    assert int(r.summary.set_index("table_name").loc["events", "rows_loaded"]) == len(DAY1) + len(DAY2)
+
+
+def test_ga4_avro_days_are_recognised_and_load(tmp_path):
+    import fastavro
+
+    every = [dict(r, event_date=r.get("event_date", "20240301")) for r in DAY1 + DAY2]
+    schema = fastavro.parse_schema(_avro_type(every, "ga4_event")[1])
+    (tmp_path / "ga4").mkdir()
+    for day, rows in (("20240301", DAY1), ("20240302", DAY2)):
+        with (tmp_path / "ga4" / f"events_{day}.avro").open("wb") as out:
+            fastavro.writer(out, schema, [dict(r, event_date=r.get("event_date", day)) for r in rows])
+    write(tmp_path, "other.avro", "")  # an Avro file that is not GA4 (here: not Avro at all) is named, not loaded
+    cfg, text = suggested(tmp_path)
+    assert cfg["tables"]["events"] == [{"file": "ga4/events_*.avro", "format": "ga4", "source": "ga4"}]
+    (tmp_path / "other.avro").unlink()
     (tmp_path / "sources.yml").write_text(text)
     r = io.load(tmp_path)
     assert int(r.summary.set_index("table_name").loc["events", "rows_loaded"]) == len(DAY1) + len(DAY2)

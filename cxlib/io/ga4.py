@@ -1,7 +1,7 @@
 """``format: ga4``: the Google Analytics 4 BigQuery export, read as Google documents it.
 
 The export has one table per day (``events_YYYYMMDD``, and with streaming ``events_intraday_YYYYMMDD``),
-exported to files (Parquet or newline-delimited JSON, one file or a folder of shards per day). One row
+exported to files (Parquet, Avro or newline-delimited JSON, one file or a folder of shards per day). One row
 per event: ``event_timestamp`` (microseconds since 1970, UTC), ``event_name``, ``event_params`` (a
 repeated record of ``key`` and ``value {string_value, int_value, float_value, double_value}``),
 ``user_id``, ``user_pseudo_id``, ``traffic_source {name, medium, source}``, ``ecommerce
@@ -36,8 +36,11 @@ its purchase, ``currency`` from the event parameter ``currency``, status ``compl
 
 from __future__ import annotations
 
+import decimal
 import glob
+import json
 import re
+import tempfile
 from pathlib import Path
 
 import duckdb
@@ -113,7 +116,44 @@ def ga4_files(f: SourceFile) -> list[str]:
 def _read_files(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> list[str]:
     files = ga4_files(f)
     suffixes = {"".join(Path(p).suffixes[-2:]).lower() for p in files}
-    parquet = all(s.endswith(".parquet") for s in suffixes)
+    if suffixes and all(s.endswith(".avro") for s in suffixes):
+        # BigQuery's Avro export: each file re-read as newline-delimited JSON (one to one, so the derived
+        # event ids are the same as from the Parquet or JSON export of the same days)
+        with tempfile.TemporaryDirectory(prefix="cx-ga4-avro-") as tmp:
+            return _read(con, f, name, _avro_as_ndjson(f, files, Path(tmp)), parquet=False)
+    return _read(con, f, name, files, parquet=all(s.endswith(".parquet") for s in suffixes))
+
+
+def _avro_as_ndjson(f: SourceFile, files: list[str], out: Path) -> list[str]:
+    """Each Avro file as an NDJSON file in ``out`` (same order; nested records and arrays kept)."""
+    import fastavro
+
+    written = []
+    for i, path in enumerate(files):
+        target = out / f"{i:05d}.ndjson"
+        try:
+            with open(path, "rb") as src, target.open("w", encoding="utf-8") as dst:
+                for record in fastavro.reader(src):
+                    dst.write(json.dumps(record, default=_json_value, ensure_ascii=False) + "\n")
+        except (ValueError, EOFError, OSError, StopIteration) as e:
+            raise DataError(
+                f"{f.label}: {Path(path).name} cannot be read as Avro ({type(e).__name__}: {str(e)[:120]}); "
+                "export the events_* tables again as Avro, Parquet or newline-delimited JSON"
+            ) from None
+        written.append(str(target))
+    return written
+
+
+def _json_value(v: object) -> object:
+    """Avro values JSON does not have: bytes as text, dates and times as ISO text, decimals as numbers."""
+    if isinstance(v, bytes):
+        return v.decode("utf-8", "replace")
+    if isinstance(v, decimal.Decimal):
+        return float(v)
+    return v.isoformat() if hasattr(v, "isoformat") else str(v)
+
+
+def _read(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, files: list[str], parquet: bool) -> list[str]:
     reader = (
         "read_parquet($files, union_by_name=true, filename=true)"
         if parquet
@@ -124,7 +164,7 @@ def _read_files(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> lis
     except duckdb.Error as e:
         raise DataError(
             f"{f.label}: cannot be read as a GA4 export ({str(e).splitlines()[0]}); export the events_* tables "
-            "as Parquet or newline-delimited JSON"
+            "as Parquet, Avro or newline-delimited JSON"
         ) from None
     number_rows(con, name)
     return [r[0] for r in con.execute(f"DESCRIBE {ident(name)}").fetchall()]

@@ -48,7 +48,7 @@ from cxlib.schema import TABLES, DataError
 
 __all__ = ["Recognition", "recognise", "suggest_sources"]
 
-_READ = _SUFFIXES  # every file the loader reads
+_READ = (*_SUFFIXES, ".avro")  # every file the loader reads (Avro: GA4's export only)
 _SKIP = ("workspace.duckdb", "sources.yml", "plans.json")  # plans.json: the saved plans (cxlib.simulate.plans)
 _HEAD_BYTES = 256 << 10
 _SAMPLE_ROWS = 50
@@ -100,9 +100,26 @@ def _head_text(path: Path) -> tuple[str, str | None]:
     return text, enc
 
 
+def _avro_head(path: Path) -> Head:
+    """The first rows of an Avro file (nested values as text)."""
+    import itertools
+
+    import fastavro
+
+    try:
+        with path.open("rb") as fh:
+            rows = list(itertools.islice(fastavro.reader(fh), _SAMPLE_ROWS))
+    except (ValueError, EOFError, StopIteration) as e:
+        raise DataError(f"{path.name}: cannot be read as Avro ({type(e).__name__})") from None
+    cols = list(dict.fromkeys(k for r in rows for k in r))
+    return Head(cols, [{c: (None if r.get(c) is None else str(r.get(c))) for c in cols} for r in rows])
+
+
 def _read_head(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[Head, str | None]:
     """The file's columns and first rows as text; the encoding to declare (None: UTF-8 or a byte-order mark)."""
     suffix, kind = _suffix(path), file_kind(path)  # how the loader reads it: the same reader here
+    if suffix == ".avro":
+        return _avro_head(path), None
     if kind == "parquet":
         rel = con.sql("SELECT * FROM read_parquet($p)", params={"p": _escaped(path)})
         return _head(rel), None
@@ -187,6 +204,9 @@ def recognise(path: str | Path, con: duckdb.DuckDBPyConnection | None = None) ->
         if own:
             con.close()
     r = _classify(path, head)
+    if _suffix(path) == ".avro" and r.entry.get("format") != "ga4":
+        r.notes.append("Avro files are read as GA4 exports only: export this one as CSV or Parquet")
+        r.active = False
     if enc:
         r.entry["encoding"] = enc
         r.notes.append(f"the file is not UTF-8: read as {enc} (check accented letters)")
