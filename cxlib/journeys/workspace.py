@@ -154,14 +154,15 @@ def staged_touchpoints(
     with opened(workspace, read_only=True) as ws:
         _require_touchpoints(ws)
         sm = resolve_stage_map(stage_map, workspace=ws)
-        persisted = _persisted(ws, sm, include_unidentified) if in_memory else None
+        persisted = _persisted(ws, sm, include_unidentified)
         tp = _with_personas(ws, analysis_touchpoints(ws, include_unidentified))
-        if not in_memory:
-            return record_stage_map(ws.scratch("_staged_touchpoints", assign_stages(tp, sm)), sm)
         if persisted is not None:  # what `cx journeys` staged, in the columns' usual order
             tp = _with_personas(ws, persisted).select(
                 *tp.columns, *(c for c in persisted.columns if c not in tp.columns)
             )
+        if not in_memory:  # the report: a temporary copy inside the workspace, staged only when not kept
+            return record_stage_map(ws.scratch("_staged_touchpoints", tp if persisted is not None else
+                                               assign_stages(tp, sm)), sm)
         if max_customers is not None:
             tp = _sample_customers(tp, max_customers)
         rows = (tp if persisted is not None else assign_stages(tp, sm)).to_pyarrow()

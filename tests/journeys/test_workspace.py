@@ -86,6 +86,10 @@ def test_explorer_reads_what_cx_journeys_staged_while_it_is_current(workspace, t
     got = j.staged_touchpoints(folder).to_pandas().sort_values(keys, ignore_index=True)
     assert calls == [], "the persisted rows were staged again"
     pd.testing.assert_frame_equal(got, fresh, check_dtype=False)
+    with cxlib.connect(folder) as ws:  # the report's copy inside the workspace reads them too
+        inside = j.staged_touchpoints(ws, in_memory=False).to_pandas().sort_values(keys, ignore_index=True)
+    assert calls == [], "the report staged the persisted rows again"
+    pd.testing.assert_frame_equal(inside, fresh, check_dtype=False)
     (folder / "stage_map.yml").write_text("inactivity:\n  at_risk_days: 20\n")
     other = j.staged_touchpoints(folder).to_pandas()
     assert calls == [1] and len(other) == len(fresh)
