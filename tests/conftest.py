@@ -55,6 +55,22 @@ def workspace(tmp_path_factory, company) -> Path:
 
 
 @pytest.fixture(scope="session")
+def engine_workspace(tmp_path_factory) -> Path:
+    """A smaller company for the engine-parity tests, loaded and unified: 1,500 people over 24 months.
+
+    Spark's cost is per query and per row copied into it, and parity needs every code path, not every person:
+    the Spark copy and its DuckDB reference are this company (the other tests use the 4,000-person one).
+    """
+    from cxlib import unify
+
+    folder = tmp_path_factory.mktemp("engine_ws")
+    synth.generate(n_customers=1_500, seed=11, months=24).write(folder)
+    io.load(folder)
+    unify.unify(folder)
+    return folder
+
+
+@pytest.fixture(scope="session")
 def spark_session(tmp_path_factory):
     require(java_ok(), "Java 17")
     try:
@@ -81,14 +97,14 @@ _SPARK_COPIED = ("load_log", "quarantine", "identity_links", "customers", "touch
 
 
 @pytest.fixture(scope="session")
-def spark_workspace(spark_session, workspace):
-    """The test workspace's source, load and unified tables copied into local PySpark."""
+def spark_workspace(spark_session, engine_workspace):
+    """The engine workspace's source, load and unified tables copied into local PySpark."""
     import ibis
 
     import cxlib
 
     ws = cxlib.connect(ibis.pyspark.connect(spark_session))
-    with cxlib.connect(workspace, read_only=True) as src:
+    with cxlib.connect(engine_workspace, read_only=True) as src:
         for name in src.list_tables():
             if name in TABLES or name in _SPARK_COPIED:  # the engine-level inputs and the unified stream
                 # through Arrow: nulls stay null and types stay exact (pandas would hand Spark NaN for
@@ -99,9 +115,14 @@ def spark_workspace(spark_session, workspace):
     return ws
 
 
-@pytest.fixture(params=["duckdb", pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.xdist_group("spark")])])
-def engine(request, workspace):
-    """The test workspace on each engine: its DuckDB file, and the same tables in local PySpark.
+@pytest.fixture(
+    params=[
+        pytest.param("duckdb", marks=[pytest.mark.xdist_group("spark")]),  # beside Spark: one engine_workspace
+        pytest.param("spark", marks=[pytest.mark.spark, pytest.mark.xdist_group("spark")]),
+    ]
+)
+def engine(request, engine_workspace):
+    """The engine workspace on each engine: its DuckDB file, and the same tables in local PySpark.
 
     Every event-scale function is tested through this fixture, so it runs on both.
     """
@@ -110,6 +131,6 @@ def engine(request, workspace):
     if request.param == "spark":
         yield request.getfixturevalue("spark_workspace")
         return
-    ws = cxlib.connect(workspace, read_only=True)
+    ws = cxlib.connect(engine_workspace, read_only=True)
     yield ws
     ws.close()

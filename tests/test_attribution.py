@@ -331,6 +331,8 @@ def test_paths_shuffled_workspace_sample(workspace):
     pd.testing.assert_frame_equal(A.paths_from_touchpoints(shuffled), expected)
 
 
-def test_paths_engine_parity(engine, workspace_paths):
+def test_paths_engine_parity(engine, engine_workspace):
+    with cxlib.connect(engine_workspace, read_only=True) as ws:
+        want = A.paths_from_touchpoints(ws.table("touchpoints"))
     got = A.paths_from_touchpoints(engine.table("touchpoints"))
-    pd.testing.assert_frame_equal(got, workspace_paths, check_exact=False, rtol=1e-9)
+    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-9)

@@ -9,9 +9,9 @@ import cxlib
 from cxlib.schema import DataError
 
 
-def test_summary_rows_and_date_ranges(engine, workspace):
+def test_summary_rows_and_date_ranges(engine, engine_workspace):
     s = engine.summary().set_index("table_name")
-    with cxlib.connect(workspace, read_only=True) as ws:
+    with cxlib.connect(engine_workspace, read_only=True) as ws:
         log = ws.table("load_log").to_pandas().set_index("table_name")
     assert s["rows"].to_dict() == log["rows_loaded"].to_dict()
     assert s.loc["events", "first_ts"] >= pd.Timestamp("2024-01-01")
@@ -19,8 +19,8 @@ def test_summary_rows_and_date_ranges(engine, workspace):
     assert pd.isna(s.loc["enrichment", "first_ts"])
 
 
-def test_same_answers_on_every_engine(engine, workspace):
-    with cxlib.connect(workspace, read_only=True) as duck:
+def test_same_answers_on_every_engine(engine, engine_workspace):
+    with cxlib.connect(engine_workspace, read_only=True) as duck:
         expected = (duck.summary(), duck.rows_by_source(), duck.monthly_activity())
     got = (engine.summary(), engine.rows_by_source(), engine.monthly_activity())
     for e, g in zip(expected, got, strict=True):

@@ -260,8 +260,8 @@ def test_campaign_groups_on_the_unified_workspace(workspace, company):
     assert (u.lower <= u.uplift).all() and (u.uplift <= u.upper).all()
 
 
-def test_campaign_groups_engine_parity(engine, workspace):
-    with cxlib.connect(workspace, read_only=True) as ws:
+def test_campaign_groups_engine_parity(engine, engine_workspace):
+    with cxlib.connect(engine_workspace, read_only=True) as ws:
         expected = impact.campaign_groups(ws.table("touchpoints"))
     got = impact.campaign_groups(engine.table("touchpoints"))
     pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9)

@@ -272,23 +272,30 @@ def duckdb_features(workspace) -> pd.DataFrame:
         return personas.customer_features(ws)
 
 
-def test_features_engine_parity(engine, duckdb_features):
+@pytest.fixture(scope="module")
+def engine_features(engine_workspace) -> pd.DataFrame:
+    """The features on the engine workspace's DuckDB file: what each engine must give."""
+    with cxlib.connect(engine_workspace, read_only=True) as ws:
+        return personas.customer_features(ws)
+
+
+def test_features_engine_parity(engine, engine_features):
     got = personas.customer_features(engine)
     # the enrichment strings are compared on DuckDB only: the Spark copy made through pandas (conftest) stores
     # missing strings as the text 'NaN'
     strings = ["country", "income_band", "age_band", "interest", "geo_segment"]
     pd.testing.assert_frame_equal(
-        got.drop(columns=strings), duckdb_features.drop(columns=strings), check_dtype=False, rtol=1e-9
+        got.drop(columns=strings), engine_features.drop(columns=strings), check_dtype=False, rtol=1e-9
     )
 
 
-def test_assignment_in_the_engine_equals_predict(engine, duckdb_features):
-    fit_on = duckdb_features[duckdb_features["frequency"] > 0]
+def test_assignment_in_the_engine_equals_predict(engine, engine_features):
+    fit_on = engine_features[engine_features["frequency"] > 0]
     model = PersonaModel(n_personas=5, random_state=0).fit(fit_on)
     out = personas.assign(model, personas.customer_features(engine, lazy=True)).to_pandas()
     out = out.sort_values("customer_id", ignore_index=True)
-    assert out["customer_id"].tolist() == duckdb_features["customer_id"].tolist()
-    assert (out["persona"].to_numpy() == model.predict(duckdb_features)).mean() >= 0.999
+    assert out["customer_id"].tolist() == engine_features["customer_id"].tolist()
+    assert (out["persona"].to_numpy() == model.predict(engine_features)).mean() >= 0.999
     assert set(out["persona_name"]) <= set(model.names_)
 
 

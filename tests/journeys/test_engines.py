@@ -16,9 +16,9 @@ from cxlib import journeys as j
 pytestmark = [pytest.mark.spark, pytest.mark.xdist_group("spark-journeys")]
 
 
-def test_same_answers_on_spark(spark_workspace, workspace):
+def test_same_answers_on_spark(spark_workspace, engine_workspace):
     tp = spark_workspace.table("touchpoints")
-    with cxlib.connect(workspace, read_only=True) as ref:
+    with cxlib.connect(engine_workspace, read_only=True) as ref:
         base = ref.table("touchpoints")
         want = (
             j.transitions(base),
@@ -36,10 +36,10 @@ def test_same_answers_on_spark(spark_workspace, workspace):
         pd.testing.assert_frame_equal(g, w, check_dtype=False, check_exact=False, rtol=1e-6)
 
 
-def test_every_journey_view_agrees_on_spark(spark_workspace, workspace):
+def test_every_journey_view_agrees_on_spark(spark_workspace, engine_workspace):
     """The rest of the module on Spark: stage history and counts, Sankey flows, diagnosis, service, map."""
     tp = spark_workspace.table("touchpoints")
-    with cxlib.connect(workspace, read_only=True) as ref:
+    with cxlib.connect(engine_workspace, read_only=True) as ref:
         base = ref.table("touchpoints")
         want = (
             j.stage_counts(base),

@@ -6,12 +6,16 @@ disagreed with ``customer_stages`` for about one customer in ten.
 
 from __future__ import annotations
 
+import shutil
+
 import pandas as pd
 import pytest
 
 import cxlib
 from cxlib import journeys as j
 from cxlib.schema import STAGES
+
+from .conftest import CUSTOM_STAGE_MAP
 
 
 def _sorted(df: pd.DataFrame, by: list[str]) -> pd.DataFrame:
@@ -25,11 +29,10 @@ def _counts_by_hand(hist: pd.DataFrame) -> pd.DataFrame:
     return wide
 
 
-@pytest.fixture(scope="module")
-def written(custom_map_workspace):
-    """What ``cx journeys`` wrote, and the reference views with the workspace's map passed explicitly."""
-    sm = custom_map_workspace / "stage_map.yml"
-    with cxlib.connect(custom_map_workspace, read_only=True) as ws:
+def _written(folder) -> dict:
+    """What ``cx journeys`` wrote in ``folder``, and the reference views with its map passed explicitly."""
+    sm = folder / "stage_map.yml"
+    with cxlib.connect(folder, read_only=True) as ws:
         tp = j.analysis_touchpoints(ws)
         return dict(
             now=ws.table("customer_stages").to_pandas(),
@@ -38,6 +41,11 @@ def written(custom_map_workspace):
             journey_map=j.journey_map(tp, stage_map=sm),
             default_now=j.current_stage(tp),
         )
+
+
+@pytest.fixture(scope="module")
+def written(custom_map_workspace):
+    return _written(custom_map_workspace)
 
 
 def test_views_on_the_explorers_staged_rows_equal_what_cx_journeys_writes(custom_map_workspace, written):
@@ -66,9 +74,15 @@ def test_staged_rows_through_pandas_keep_their_stages(custom_map_workspace, writ
 
 @pytest.mark.spark
 @pytest.mark.xdist_group("spark-journeys")  # one Spark session: with the other journeys views on Spark
-def test_stage_once_on_spark(spark_workspace, custom_map_workspace, written):
-    """The same staged views computed in Spark (staged in the Spark session) equal what ``cx journeys`` wrote."""
-    sm = custom_map_workspace / "stage_map.yml"
+def test_stage_once_on_spark(spark_workspace, engine_workspace, tmp_path):
+    """The same staged views computed in Spark (staged in the Spark session) equal what ``cx journeys`` wrote
+    on DuckDB, with the custom map (on the engine workspace, the company the Spark session holds)."""
+    folder = tmp_path / "ws"
+    shutil.copytree(engine_workspace, folder)
+    (folder / "stage_map.yml").write_text(CUSTOM_STAGE_MAP)
+    j.build(folder)
+    written = _written(folder)
+    sm = folder / "stage_map.yml"
     staged = j.staged_touchpoints(spark_workspace, stage_map=sm, in_memory=False)
     try:
         pd.testing.assert_frame_equal(j.current_stage(staged), written["now"], check_dtype=False)
