@@ -2,12 +2,15 @@
 
 Usage::
 
-    python benchmarks/bench_pipeline.py [N ...]      (default: 100000)
+    python benchmarks/bench_pipeline.py [N ...] [--style canonical|exports|both]   (default: 100000, canonical)
 
 For each size the company is generated once (not timed), then each step runs as its own process, as a user
-runs them: ``cx load``, ``cx unify``, ``cx journeys``, ``cx personas``, ``cx simulate``, ``cx report``. Beside
-them, in the same run, the floor: a plain DuckDB ingest of the same files (``CREATE TABLE ... AS SELECT * FROM
-read_csv/read_parquet``, every column as text), which is the least any load can cost. Peak memory is each
+runs them: ``cx load``, ``cx unify``, ``cx journeys``, ``cx personas``, ``cx simulate``, ``cx report``. With
+``--style exports`` the same company is written as real systems export it (GA4 nested Parquet, invoice lines
+with credit notes, helpdesk, CRM and survey exports; ``cx generate --style exports``, generated in memory, so
+keep N to what memory holds) and ``cx sources --write`` maps it first (timed as its own step). Beside them, in
+the same run, the floor: a plain DuckDB ingest of the same files (``CREATE TABLE ... AS SELECT * FROM
+read_csv/read_parquet/read_json``, every CSV column as text), which is the least any load can cost. Peak memory is each
 process's own maximum resident set (``os.wait4``); temporary disk is the largest size the workspace's
 DuckDB temp folder (``CX_TEMP_DIR``, set to a fresh folder per step) reached, sampled every 0.2 s.
 Speed is never a timed assertion in tests; this prints what to quote.
@@ -78,48 +81,63 @@ _FLOOR = """
 import duckdb, pathlib, sys
 folder = pathlib.Path(sys.argv[1])
 con = duckdb.connect(str(folder / "floor.duckdb"))
-for f in sorted(folder.iterdir()):
-    if f.suffix == ".csv":
-        con.execute("CREATE TABLE " + f.stem + " AS SELECT * FROM read_csv(?, all_varchar=true)", [str(f)])
-    elif f.suffix == ".parquet":
-        con.execute("CREATE TABLE " + f.stem + " AS SELECT * FROM read_parquet(?)", [str(f)])
+readers = {".csv": "read_csv(?, all_varchar=true)", ".parquet": "read_parquet(?)", ".ndjson": "read_json(?)"}
+for i, f in enumerate(sorted(p for p in folder.rglob("*") if p.suffix in readers and "truth" not in p.parts)):
+    con.execute(f"CREATE TABLE t{i} AS SELECT * FROM {readers[f.suffix]}", [str(f)])
 con.close()
 """
 
 
-def bench(n: int) -> list[dict]:
-    from cxlib import synth
+_GENERATE = """
+import sys
+from cxlib import synth
+folder, n, style = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+if style == "canonical":
+    synth.write_company(folder, n_customers=n, seed=7, progress=False)
+else:
+    from cxlib.synth.exports import write_exports
+    write_exports(synth.generate(n_customers=n, seed=7, progress=False), folder)
+"""
 
+
+def _generate(folder: Path, n: int, style: str) -> None:
+    """In a process of its own: the export style is generated in memory, and a child forked from a large
+    parent would report the parent's memory as its own peak."""
+    subprocess.run([sys.executable, "-c", _GENERATE, str(folder), str(n), style], check=True)
+
+
+def bench(n: int, style: str = "canonical") -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory(prefix="cx-bench-") as tmp:
         folder = Path(tmp) / "company"
         t0 = time.perf_counter()
-        synth.write_company(folder, n_customers=n, seed=7, progress=False)
-        print(f"generated {n:,} people in {time.perf_counter() - t0:.0f}s", file=sys.stderr, flush=True)
+        _generate(folder, n, style)
+        print(f"generated {n:,} people ({style}) in {time.perf_counter() - t0:.0f}s", file=sys.stderr, flush=True)
         temp = Path(tmp) / "temp"
-        for name, args in (("plain ingest (floor)", None), *STEPS):
+        steps = (("sources", ["sources", "--write"]), *STEPS) if style == "exports" else STEPS
+        for name, args in (("plain ingest (floor)", None), *steps):
             shutil.rmtree(temp, ignore_errors=True)
             temp.mkdir()
             cmd = [sys.executable, "-c", _FLOOR, str(folder)] if args is None else [
                 sys.executable, "-m", "cxlib.cli", args[0], str(folder), *args[1:]
             ]
             r = _run(cmd, temp)
-            rows.append({"n": n, "step": name, **r})
+            rows.append({"n": n, "style": style, "step": name, **r})
             print(f"  {name:<22} {r['wall']:7.1f}s", file=sys.stderr, flush=True)
         (folder / "floor.duckdb").unlink(missing_ok=True)
     return rows
 
 
-def main(sizes: list[int]) -> None:
+def main(sizes: list[int], styles: list[str]) -> None:
     import pandas as pd
 
-    rows = [r for n in sizes for r in bench(n)]
+    rows = [r for n in sizes for style in styles for r in bench(n, style)]
     df = pd.DataFrame(rows)
-    floor = df[df.step.str.startswith("plain")].set_index("n")["wall"]
-    df["x floor"] = df.apply(lambda r: r.wall / floor[r.n], axis=1)
-    total = df[~df.step.str.startswith("plain")].groupby("n")[["wall", "cpu"]].sum().reset_index()
+    floor = df[df.step.str.startswith("plain")].set_index(["n", "style"])["wall"]
+    df["x floor"] = df.apply(lambda r: r.wall / floor[(r.n, r["style"])], axis=1)
+    total = df[~df.step.str.startswith("plain")].groupby(["n", "style"])[["wall", "cpu"]].sum().reset_index()
     total["step"] = "load -> report"
-    total["x floor"] = total.apply(lambda r: r.wall / floor[r.n], axis=1)
+    total["x floor"] = total.apply(lambda r: r.wall / floor[(r.n, r["style"])], axis=1)
     df = pd.concat([df, total], ignore_index=True)
     print(f"cores: {os.cpu_count()}")
     with pd.option_context("display.width", 160, "display.float_format", "{:,.1f}".format):
@@ -128,4 +146,12 @@ def main(sizes: list[int]) -> None:
 
 
 if __name__ == "__main__":
-    main([int(a) for a in sys.argv[1:]] or [100_000])
+    args = sys.argv[1:]
+    style = "canonical"
+    if "--style" in args:
+        i = args.index("--style")
+        style = args[i + 1]
+        del args[i : i + 2]
+    if style not in ("canonical", "exports", "both"):
+        sys.exit("--style must be canonical, exports or both")
+    main([int(a) for a in args] or [100_000], ["canonical", "exports"] if style == "both" else [style])
