@@ -218,10 +218,17 @@ def test_email_activity_maps_event_names_and_channel(tmp_path):
                        ("email_click", "email", "Spring sale")]  # fmt: skip
 
 
-def test_ga4_daily_files_become_one_glob(tmp_path):
+def test_ga4_daily_files_become_one_glob(tmp_path, monkeypatch):
+    import sys
+
+    rec = sys.modules["cxlib.io.recognise"]  # the module (cxlib.io re-exports a function of the same name)
     _export(tmp_path, "events_20240301", DAY1)
     _export(tmp_path, "events_20240302", DAY2)
+    read = []
+    real = rec.recognise
+    monkeypatch.setattr(rec, "recognise", lambda p, con=None: read.append(p.name) or real(p, con))
     cfg, text = suggested(tmp_path)
+    assert read == ["events_20240301.parquet"]  # a file per day (730 for two years): the first one tells
     assert cfg["tables"]["events"] == [{"file": "ga4/events_*.parquet", "format": "ga4", "source": "ga4"}]
     assert "GA4 BigQuery export (confidence: high)" in text and "(+1 more days)" in text
     (tmp_path / "sources.yml").write_text(text)

@@ -32,7 +32,7 @@ import gzip
 import os
 import re
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import duckdb
@@ -51,6 +51,7 @@ __all__ = ["Recognition", "recognise", "suggest_sources"]
 _READ = (*_SUFFIXES, ".avro")  # every file the loader reads (Avro: GA4's export only)
 _SKIP = ("workspace.duckdb", "sources.yml", "plans.json")  # plans.json: the saved plans (cxlib.simulate.plans)
 _HEAD_BYTES = 256 << 10
+_GA4_DAY = re.compile(r"^events_(intraday_)?\d{8}\.")  # a GA4 export's daily file name
 _SAMPLE_ROWS = 50
 
 
@@ -329,6 +330,7 @@ def recognise_folder(folder: str | Path) -> tuple[list[Recognition], list[str]]:
         raise DataError(f"{folder} is not a folder; give the folder that holds your exports")
     files, skipped = _files(folder)
     out = []
+    ga4_day: dict[tuple[Path, str], Recognition] = {}  # the first GA4 daily file of each folder and suffix
     con = duckdb.connect()
     try:
         for p in files:
@@ -339,10 +341,18 @@ def recognise_folder(folder: str | Path) -> tuple[list[Recognition], list[str]]:
             if p.stat().st_size == 0:
                 skipped.append(f"{rel} (empty)")
                 continue
+            day = (p.parent, _suffix(p)) if _GA4_DAY.match(p.name) else None
+            if day in ga4_day:  # a GA4 export has a file per day (730 for two years): the first one tells
+                out.append(replace(ga4_day[day], path=p))
+                continue
             try:
-                out.append(recognise(p, con))
+                r = recognise(p, con)
             except DataError as e:
                 skipped.append(f"{rel} ({str(e).split(': ', 1)[-1]})")
+                continue
+            out.append(r)
+            if day is not None and r.entry.get("format") == "ga4":
+                ga4_day[day] = r
     finally:
         con.close()
     return out, skipped
