@@ -251,8 +251,6 @@ def table(
     >>> type(t).__name__
     'table'
     """
-    import pandas as pd
-
     formats: dict[str, Any] = {}
     for col in df.columns:
         s = df[col]
