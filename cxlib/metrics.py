@@ -54,6 +54,7 @@ __all__ = [
     "PARTS",
     "Metric",
     "card",
+    "completed_order",
     "currency",
     "definition",
     "headline",
@@ -413,9 +414,25 @@ def _currency(ws: Workspace) -> str:
     return "/".join(codes) if codes else "money"
 
 
+def completed_order(t: Any) -> Any:
+    """The rows that count as revenue: order touchpoints whose status is ``completed`` (an ibis predicate).
+
+    The one definition behind the ``revenue`` metric; use it wherever revenue is summed from touchpoints.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> t = ibis.memtable({"table_name": ["orders", "orders", "events"], "status": ["completed", "cancelled", None],
+    ...                    "revenue": [40.0, 10.0, 0.0]})
+    >>> t.filter(completed_order(t)).revenue.sum().to_pyarrow().as_py()
+    40.0
+    """
+    return (t.table_name == "orders") & (t.status == "completed").fill_null(False)
+
+
 def _revenue(ws: Workspace, currency: str) -> list:
     tp = ws.table("touchpoints")
-    done = tp.filter((tp.table_name == "orders") & (tp.status == "completed"))
+    done = tp.filter(completed_order(tp))
     agg = done.aggregate(revenue=done.revenue.sum(), first=done.ts.min(), last=done.ts.max()).to_pandas().iloc[0]
     if pd.isna(agg["first"]):
         return [("revenue", 0.0, currency)]

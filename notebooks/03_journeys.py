@@ -35,14 +35,9 @@ def _(folder, journeys, notebook):
 
 
 @app.cell
-def _(mo, staged):
+def _(journeys, mo, staged):
     _channels = sorted(c for c in staged.select("channel").distinct().to_pandas()["channel"].dropna())
-    # persona names shown, persona numbers filtered on
-    _personas = {}
-    if "persona" in staged.columns:
-        _named = "persona_name" if "persona_name" in staged.columns else "persona"
-        _p = staged.select("persona", _named).distinct().to_pandas().dropna(subset=["persona"])
-        _personas = {str(n): int(k) for k, n in sorted(zip(_p["persona"], _p[_named], strict=True))}
+    _personas = journeys.persona_choices(staged)  # names shown, numbers filtered on
     _span = staged.aggregate(lo=staged.ts.min(), hi=staged.ts.max()).to_pandas().iloc[0]
     channel = mo.ui.multiselect(options=_channels, label="Channels (all when empty)")
     persona = mo.ui.multiselect(options=_personas, label="Personas (all when empty)")

@@ -67,7 +67,7 @@ from cxlib.journeys.stage_map import (
 from cxlib.journeys.stages import assign_stages
 from cxlib.journeys.timeline import current_stage, stage_counts, stage_history
 from cxlib.journeys.workspace import analysis_touchpoints as analysis_touchpoints
-from cxlib.journeys.workspace import build, filter_touchpoints, staged_touchpoints
+from cxlib.journeys.workspace import build, filter_touchpoints, persona_choices, staged_touchpoints
 from cxlib.schema import STAGES
 
 # the names other modules imported before they were public (kept importable)
@@ -93,6 +93,7 @@ __all__ = [
     "funnel_figure",
     "journey_map",
     "journey_map_figure",
+    "persona_choices",
     "require_columns",
     "resolve_stage_map",
     "sankey",

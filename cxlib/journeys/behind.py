@@ -28,8 +28,9 @@ import ibis
 import pandas as pd
 
 from cxlib.engine import Workspace, opened
-from cxlib.journeys.figures import _step_nodes, human
+from cxlib.journeys.figures import human, step_nodes
 from cxlib.journeys.inputs import as_table
+from cxlib.metrics import completed_order
 
 __all__ = ["customer_details", "sankey_choices"]
 
@@ -61,7 +62,7 @@ def sankey_choices(links: pd.DataFrame) -> pd.DataFrame:
     cols = ["kind", "step", "source", "target", "customers", "label", "name", "args"]
     if links.empty:
         return pd.DataFrame(columns=cols)
-    nodes = _step_nodes(links)
+    nodes = step_nodes(links)
     nodes = nodes[nodes["col"] > 0]
     node_rows = [
         ("node", c, n, n, p, _node_label(c, n, p), _name(c, n), {"step": c, "node": n})
@@ -104,8 +105,9 @@ def customer_details(
 
     ``touchpoints``, ``last_touch`` and ``revenue`` (completed orders, as the ``revenue`` metric counts it)
     come from ``events``, in the engine. With a ``workspace``, ``stage_now`` is its ``customer_stages``
-    (what ``cx journeys`` wrote, as the page's "stage now" numbers) and ``persona`` its ``personas``'
-    ``persona_name``; without one, ``persona`` is the events' ``persona`` column when they have one. A column
+    (what ``cx journeys`` wrote, as the page's "stage now" numbers). ``persona`` is the rows' ``persona_name``
+    (staged rows carry it once ``cx personas`` ran) or ``persona``; when the rows have neither, the
+    workspace's ``personas.persona_name``. A column
     whose source is missing is left out. One row per customer, the most revenue first (then by id); no
     contact details.
 
@@ -124,13 +126,13 @@ def customer_details(
     rows = t.semi_join(ibis.memtable(wanted), path)
     aggs = {"touchpoints": rows.count(), "last_touch": rows.ts.max()}
     if {"revenue", "table_name", "status"} <= set(t.columns):
-        done = (rows.table_name == "orders") & (rows.status == "completed")
-        aggs = {"revenue": ibis.ifelse(done, rows.revenue, 0.0).sum().fill_null(0.0), **aggs}
-    if workspace is None and "persona" in t.columns:
-        aggs = {"persona": rows.persona.cast("string").max(), **aggs}
+        aggs = {"revenue": ibis.ifelse(completed_order(rows), rows.revenue, 0.0).sum().fill_null(0.0), **aggs}
+    persona = next((c for c in ("persona_name", "persona") if c in t.columns), None)
+    if persona:  # staged rows carry the persona (its name once cx personas ran)
+        aggs = {"persona": rows[persona].cast("string").max(), **aggs}
     out = wanted.merge(rows.group_by(path).aggregate(**aggs).to_pandas(), on=path, how="left")
     if workspace is not None:
-        out = _from_workspace(out, workspace, path)
+        out = _from_workspace(out, workspace, path, with_persona=persona is None)
     out["touchpoints"] = out["touchpoints"].fillna(0).astype("int64")
     if "revenue" in out:
         out["revenue"] = out["revenue"].fillna(0.0).astype("float64").round(2)
@@ -140,11 +142,15 @@ def customer_details(
     return out.sort_values(by, ascending=[False, True][-len(by) :], ignore_index=True)
 
 
-def _from_workspace(out: pd.DataFrame, workspace: str | Path | Workspace, path: str) -> pd.DataFrame:
-    """``out`` plus ``stage_now`` (``customer_stages``) and ``persona`` (``personas.persona_name``) where present."""
+def _from_workspace(
+    out: pd.DataFrame, workspace: str | Path | Workspace, path: str, with_persona: bool
+) -> pd.DataFrame:
+    """``out`` plus ``stage_now`` (``customer_stages``) and, ``with_persona``, ``persona``
+    (``personas.persona_name``) where present."""
     ids = ibis.memtable(out[[path]])
+    wanted = [("customer_stages", "stage", "stage_now")] + [("personas", "persona_name", "persona")] * with_persona
     with opened(workspace, read_only=True) as ws:
-        for table, column, name in (("customer_stages", "stage", "stage_now"), ("personas", "persona_name", "persona")):
+        for table, column, name in wanted:
             if ws.has(table) and column in ws.table(table).columns:
                 src = ws.table(table)
                 got = src.semi_join(ids, src[path] == ids[path]).select(path, **{name: src[column]}).to_pandas()

@@ -23,7 +23,7 @@ from cxlib.journeys.inputs import as_table, filtered
 from cxlib.journeys.paths import sankey_links, transitions
 from cxlib.schema import STAGES
 
-__all__ = ["funnel_figure", "journey_map_figure", "sankey", "sankey_colors", "stage_counts_figure"]
+__all__ = ["funnel_figure", "journey_map_figure", "sankey", "sankey_colors", "stage_counts_figure", "step_nodes"]
 
 
 def stage_counts_figure(counts: pd.DataFrame, title: str = "Customers at each stage") -> go.Figure:
@@ -87,12 +87,19 @@ def _rgba(hex_color: str, alpha: float) -> str:
     return f"rgba({r},{g},{b},{alpha})"
 
 
-def _step_nodes(links: pd.DataFrame) -> pd.DataFrame:
+def step_nodes(links: pd.DataFrame) -> pd.DataFrame:
     """The step Sankey's nodes: ``col, name, people`` (people at each node, counted from the links into it).
 
     Column 0 is the start; column ``k`` holds the k-th event of each path, and ``path_end`` the paths that
     stopped after step ``k - 1``. Ordered in each column: stages in journey order (other names by their
     total count, largest first), then ``other``, then ``path_end`` at the bottom.
+
+    Examples
+    --------
+    >>> links = pd.DataFrame({"step": [0, 0, 1], "source": ["path_start", "path_start", "x"],
+    ...                       "target": ["x", "y", "path_end"], "value": [2, 1, 2]})
+    >>> step_nodes(links).values.tolist()
+    [[0, 'path_start', 3], [1, 'x', 2], [1, 'y', 1], [2, 'path_end', 2]]
     """
     into = links.groupby(["step", "target"], as_index=False)["value"].sum()
     nodes = pd.DataFrame({"col": into["step"] + 1, "name": into["target"], "people": into["value"]})
@@ -185,7 +192,7 @@ def _step_sankey_trace(
     if links.empty:
         empty = {"source": [], "target": [], "value": []}
         return go.Sankey(domain={"x": list(domain_x)}, node={"label": []}, link=empty)
-    nodes = _node_layout(_step_nodes(links), height)
+    nodes = _node_layout(step_nodes(links), height)
     total = int(nodes.loc[nodes.col == 0, "people"].sum())
     n_cols = int(nodes["col"].max()) + 1
     chars = max(int((_WIDTH_GUESS * (domain_x[1] - domain_x[0]) / max(n_cols - 1, 1) - 24) / 6.5), 4)

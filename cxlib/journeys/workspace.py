@@ -197,6 +197,30 @@ def _with_personas(ws: Workspace, tp: ibis.Table) -> ibis.Table:
     return drop_join_copies(tp.left_join(p.select(*cols), "customer_id"))
 
 
+def persona_choices(staged: pd.DataFrame | ibis.Table) -> dict[str, int]:
+    """What a persona filter offers: each persona's name mapped to its number, in the personas' order.
+
+    ``staged`` is :func:`staged_touchpoints`'s table (its ``persona`` and, with a ``personas`` table,
+    ``persona_name``). Empty when the rows carry no persona (no ``cx personas`` yet). Customers without a
+    persona are not offered. Pass the chosen numbers to :func:`filter_touchpoints`.
+
+    Examples
+    --------
+    >>> tp = pd.DataFrame({"customer_id": ["a", "b", "c"], "persona": [1, 0, None],
+    ...                    "persona_name": ["Bargain hunters", "Loyal regulars", None]})
+    >>> persona_choices(tp)
+    {'Loyal regulars': 0, 'Bargain hunters': 1}
+    >>> persona_choices(tp.drop(columns=["persona", "persona_name"]))
+    {}
+    """
+    t = as_table(staged)
+    if "persona" not in t.columns:
+        return {}
+    named = "persona_name" if "persona_name" in t.columns else "persona"
+    p = t.select("persona", named).distinct().to_pandas().dropna(subset=["persona"])
+    return {str(name): int(k) for k, name in sorted(zip(p["persona"], p[named], strict=True))}
+
+
 def _sample_customers(tp: ibis.Table, max_customers: int) -> ibis.Table:
     """At most ``max_customers`` customers with their whole journeys: those with the smallest hash of their id."""
     ids = tp.select("customer_id").distinct()
