@@ -260,7 +260,8 @@ def table(
             unit = f" {currency}" if currency and currency != "money" else ""
             formats[str(col)] = lambda v, u=unit: "" if pd.isna(v) else f"{v:,.0f}{u}"
             continue
-        if pd.api.types.is_integer_dtype(s):
+        whole = pd.api.types.is_float_dtype(s) and bool((s.dropna() % 1 == 0).all()) and s.notna().any()
+        if pd.api.types.is_integer_dtype(s) or whole:  # a rating with gaps is a float of whole numbers
             formats[str(col)] = lambda v: "" if pd.isna(v) else f"{int(v):,}"
         elif pd.api.types.is_float_dtype(s):
             formats[str(col)] = lambda v, d=digits: "" if pd.isna(v) else f"{v:,.{d}f}"
@@ -359,20 +360,17 @@ def customer_list(customers: pd.DataFrame, name: str, id_column: str = "customer
         return mo.md(f"_{len(customers):,} customers: fewer than {k}, not listed (the privacy rule of shared pages)._")
     shown = safe.copy()
     for c in shown.columns:
-        if pd.api.types.is_datetime64_any_dtype(shown[c]):
-            shown[c] = shown[c].dt.strftime("%Y-%m-%d").fillna("")
-        elif not pd.api.types.is_numeric_dtype(shown[c]):
+        if not (pd.api.types.is_numeric_dtype(shown[c]) or pd.api.types.is_datetime64_any_dtype(shown[c])):
             shown[c] = shown[c].astype(object).where(shown[c].notna(), "")
-    money = {c: "{:,.2f}".format for c in shown.columns if c == "revenue"}
-    table = mo.ui.table(shown, selection=None, show_data_types=False, show_download=False, page_size=10,
-                        format_mapping=money)  # fmt: skip
+    money = tuple(c for c in shown.columns if c in ("revenue", "revenue_per_year"))
+    shown_table = table(shown, digits=2, money=money, show_download=False, page_size=10)
     download = mo.download(
         data=lambda: safe.to_csv(index=False).encode("utf-8"),
         filename=f"{name}.csv",
         mimetype="text/csv",
         label=f"Download these {len(safe):,} customers (CSV)",
     )
-    return mo.vstack([table, download])
+    return mo.vstack([shown_table, download])
 
 
 def _listable(customers: pd.DataFrame, id_column: str) -> pd.DataFrame | None:

@@ -94,10 +94,13 @@ def _(notebook, outcome, tables):
 
 
 @app.cell
-def _(mo, notebook, tables):
-    # the people to call: an analyst's working list inside the workspace (the shared report keeps only the count)
+def _(folder, mo, notebook, tables, voice):
+    # the people to call, texts redacted (`cx voice --follow-up FILE --personal` gives the service team names,
+    # e-mails and phones); the shared report keeps only the count
+    with notebook.connect(folder, "touchpoints") as _ws:
+        _calls = voice.call_back_list(_ws, tables["follow_up"])
     mo.vstack([mo.md("## Who to call back: unresolved negative feedback, highest value first"),
-               notebook.table(tables["follow_up"].head(200), digits=2)])
+               notebook.customer_list(_calls.round({"sentiment": 2, "revenue_per_year": 2}), "call_back_list")])
     return
 
 

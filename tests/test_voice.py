@@ -227,3 +227,26 @@ def test_feedback_columns_named_in_sources_yml_become_verbatims(tmp_path):
     (tmp_path / "sources.yml").write_text("tables:\n  orders: {file: shop.csv, feedback: {a: 1}}\n")
     with pytest.raises(cxlib.DataError, match="option `feedback`"):
         feedback_columns(tmp_path)
+
+
+@pytest.mark.slow
+def test_call_back_list_is_redacted_unless_personal_data_is_asked_for(voiced, tmp_path):
+    folder, res, _ = voiced
+    import cxlib
+    from typer.testing import CliRunner
+
+    from cxlib.cli import app
+
+    with cxlib.connect(folder, read_only=True) as ws:
+        terms = PersonalTerms.from_workspace(ws)
+    calls = voice.call_back_list(folder)
+    assert calls["customer_id"].tolist() == res.follow_up["customer_id"].tolist()
+    assert not set(voice.CONTACT_COLUMNS) & set(calls.columns)
+    assert all(terms.redact(t) == t and "@" not in t for t in calls["text"].dropna())
+    personal = voice.call_back_list(folder, personal=True)
+    assert personal.columns[:4].tolist() == ["customer_id", *voice.CONTACT_COLUMNS]
+    assert personal["text"].tolist() == res.follow_up["text"].tolist() and personal["name"].notna().mean() > 0.9
+    out = tmp_path / "calls.csv"
+    r = CliRunner().invoke(app, ["voice", str(folder), "--follow-up", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "texts redacted" in r.output and len(pd.read_csv(out)) == len(calls)

@@ -198,7 +198,8 @@ def demo(
     host: Annotated[str, typer.Option(help="Interface to serve on (customer data: keep it local).")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to serve on.")] = 2718,
 ) -> None:
-    """Generate the demo company, load, unify, map journeys, find personas, simulate, and serve the notebooks.
+    """Generate the demo company, load, unify, map journeys, find personas, simulate, read what customers say,
+    write the report and serve the notebooks.
 
     Example: cx demo --no-serve
     """
@@ -221,6 +222,9 @@ def demo(
         _, profiles = _personas.write_personas(out)
         typer.echo(f"personas: {', '.join(profiles['name'].astype(str))}")
         typer.echo(_simulate.build(out).round(0).to_string(index=False))
+        from cxlib import voice as _voice
+
+        typer.echo(_voice.build(out).summary())
         from cxlib import report as _report
 
         path = _report.standard_report(out).save(out / "reports" / "journey_report.html")

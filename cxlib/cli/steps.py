@@ -316,10 +316,18 @@ def voice(
     folder: Folder,
     topics: Annotated[int | None, typer.Option(help="Number of topics (default: chosen by stability).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed.")] = 0,
+    follow_up: Annotated[
+        Path | None,
+        typer.Option("--follow-up", help="Also write the customers to call back to this CSV (texts redacted)."),
+    ] = None,
+    personal: Annotated[
+        bool,
+        typer.Option(help="With --follow-up: keep the texts as written and add name, e-mail and phone."),
+    ] = False,
 ) -> None:
     """What customers say: verbatims, topics, feedback drivers and the follow-up list (after cx unify).
 
-    Example: cx voice data/demo
+    Example: cx voice data/demo --follow-up call_back.csv
     """
     from cxlib import voice as _voice
 
@@ -329,6 +337,11 @@ def voice(
     except DataError as e:
         _fail(e)
     typer.echo(result.summary())
+    if follow_up is not None:
+        calls = _voice.call_back_list(folder, result.follow_up, personal=personal)
+        calls.to_csv(follow_up, index=False)
+        kept = "with names, e-mails and phones" if personal else "texts redacted, no contact details"
+        typer.echo(f"{len(calls):,} customers to call back written to {follow_up} ({kept})")
     typer.echo(f"voice built in {time.perf_counter() - t0:.1f}s")
 
 

@@ -21,6 +21,7 @@ Examples
 from __future__ import annotations
 
 from cxlib.voice.build import MODELLED_LANGUAGES, VoiceResult, analyse, build
+from cxlib.voice.callback import CONTACT_COLUMNS, call_back_list
 from cxlib.voice.collect import TEXT_COLUMNS, VERBATIM_COLUMNS, collect
 from cxlib.voice.drivers import OUTCOMES, drivers, follow_up, outcomes, risk_ratio
 from cxlib.voice.language import detect
@@ -30,7 +31,7 @@ from cxlib.voice.sentiment import sentiment, sentiments
 from cxlib.voice.topics import TopicModel, fit_topics
 
 __all__ = [
-    "MODELLED_LANGUAGES", "OUTCOMES", "TEXT_COLUMNS", "VERBATIM_COLUMNS", "Redactor", "TopicModel", "VoiceResult",
-    "analyse", "build", "collect", "detect", "drivers", "fit_topics", "follow_up", "outcomes", "report_section",
-    "risk_ratio", "sentiment", "sentiments",
+    "CONTACT_COLUMNS", "MODELLED_LANGUAGES", "OUTCOMES", "TEXT_COLUMNS", "VERBATIM_COLUMNS", "Redactor",
+    "TopicModel", "VoiceResult", "analyse", "build", "call_back_list", "collect", "detect", "drivers", "fit_topics",
+    "follow_up", "outcomes", "report_section", "risk_ratio", "sentiment", "sentiments",
 ]  # fmt: skip
