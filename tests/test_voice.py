@@ -232,9 +232,9 @@ def test_feedback_columns_named_in_sources_yml_become_verbatims(tmp_path):
 @pytest.mark.slow
 def test_call_back_list_is_redacted_unless_personal_data_is_asked_for(voiced, tmp_path):
     folder, res, _ = voiced
-    import cxlib
     from typer.testing import CliRunner
 
+    import cxlib
     from cxlib.cli import app
 
     with cxlib.connect(folder, read_only=True) as ws:

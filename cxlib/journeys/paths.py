@@ -14,6 +14,7 @@ np.int64(3)
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Mapping, Sequence
 
 import ibis
@@ -22,7 +23,7 @@ from ibis import _
 
 from cxlib.journeys.inputs import as_table, filtered, ordered, release, require_columns
 
-__all__ = ["sankey_customers", "sankey_links", "step_matrix", "transitions"]
+__all__ = ["KEPT_STEPS", "keep_sankey_links", "sankey_customers", "sankey_links", "step_matrix", "transitions"]
 
 
 def transitions(events: pd.DataFrame | ibis.Table, on: str = "event", path: str = "customer_id") -> pd.DataFrame:
@@ -174,6 +175,9 @@ def sankey_links(
     >>> sankey_links(ev, max_steps=2)[["step", "source", "target", "value"]].values.tolist()
     [[0, 'path_start', 'x', 2], [1, 'x', 'path_end', 1], [1, 'x', 'y', 1]]
     """
+    known = _kept_links(events, on, path, max_steps, top_n, collapse, filters, start, end)
+    if known is not None:
+        return known
     t, kept = _step_rows(events, on, path, max_steps, top_n, collapse, filters, start, end)
     try:
         flows = t.filter(t._next.notnull()).group_by(["_step", "_cur", "_next"]).aggregate(value=_.count())
@@ -185,6 +189,52 @@ def sankey_links(
     out = pd.concat([b, a], ignore_index=True)[["step", "source", "target", "value"]]
     out["step"] = out["step"].astype("int64")
     out["value"] = out["value"].astype("int64")
+    return out.sort_values(["step", "source", "target"], ignore_index=True)
+
+
+#: The longest stage Sankey ``cx journeys`` keeps (``journey_sankey``): the explorer's first view and its
+#: Steps slider read it instead of a pass over every touchpoint.
+KEPT_STEPS = 8
+
+# the stage Sankey's flows of a materialised table of staged rows, and the span of its ``ts`` (weak keys: the
+# entry goes with the table)
+_KEPT: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def keep_sankey_links(staged: ibis.Table, flows: pd.DataFrame, lo: pd.Timestamp, hi: pd.Timestamp) -> ibis.Table:
+    """Remember ``flows`` (:func:`sankey_links` of ``staged`` by stage, collapsed, :data:`KEPT_STEPS` steps, every
+    row) for the materialised table ``staged``, whose ``ts`` spans ``lo``..``hi``: :func:`sankey_links` of the
+    whole table by stage then reads them instead of recomputing (the same numbers; fewer steps are a prefix).
+
+    Examples
+    --------
+    >>> ev = ibis.memtable(pd.DataFrame({"customer_id": ["a", "a"], "stage": ["x", "y"],
+    ...                                  "ts": pd.to_datetime(["2024-01-01", "2024-01-02"])}))
+    >>> fake = pd.DataFrame({"step": [0], "source": ["path_start"], "target": ["z"], "value": [9]})
+    >>> _ = keep_sankey_links(ev, fake, pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-02"))
+    >>> sankey_links(ev, on="stage", collapse=True, max_steps=3)["target"].tolist()
+    ['z']
+    >>> sankey_links(ev, on="stage", collapse=True, max_steps=3, start="2024-01-02")["target"].tolist()
+    ['y', 'path_end']
+    """
+    _KEPT[staged.op()] = (flows.copy(), pd.Timestamp(lo), pd.Timestamp(hi))
+    return staged
+
+
+def _kept_links(events, on, path, max_steps, top_n, collapse, filters, start, end) -> pd.DataFrame | None:  # noqa: ANN001
+    """The kept flows when the call asks for them: the whole kept table, by stage, collapsed, default top_n."""
+    default = (on, path, collapse, top_n) == ("stage", "customer_id", True, 8)
+    if not default or filters or not isinstance(events, ibis.Table):
+        return None
+    try:
+        flows, lo, hi = _KEPT[events.op()]
+    except (KeyError, TypeError):
+        return None
+    if max_steps > KEPT_STEPS or (start is not None and pd.Timestamp(start) > lo):
+        return None
+    if end is not None and pd.Timestamp(end) < hi:
+        return None
+    out = flows[flows["step"] < max_steps]
     return out.sort_values(["step", "source", "target"], ignore_index=True)
 
 

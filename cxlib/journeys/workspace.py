@@ -31,7 +31,9 @@ import pandas as pd
 
 from cxlib._frames import drop_join_copies
 from cxlib.engine import Workspace, connect, opened
+from cxlib.io.sql import literal
 from cxlib.journeys.inputs import as_table, filtered
+from cxlib.journeys.paths import KEPT_STEPS, keep_sankey_links, sankey_links
 from cxlib.journeys.stage_map import StageMap, StageMapLike, record_stage_map, resolve_stage_map
 from cxlib.journeys.stages import assign_stages
 from cxlib.journeys.timeline import current_stage, stage_history
@@ -42,6 +44,8 @@ __all__ = ["analysis_touchpoints", "build", "filter_touchpoints", "staged_touchp
 #: ``cx journeys``' staged rows (every journey touchpoint with its stage; DuckDB workspaces), read back by
 #: :func:`staged_touchpoints` instead of staging again, and the stage map and options they were staged with
 STAGED_TABLE, STAGED_WITH_TABLE = "journey_touchpoints", "journey_touchpoints_map"
+#: the stage Sankey of every staged row, :data:`~cxlib.journeys.paths.KEPT_STEPS` steps (the explorer's first view)
+SANKEY_TABLE = "journey_sankey"
 
 
 def analysis_touchpoints(workspace: str | Path | Workspace, include_unidentified: bool = False) -> ibis.Table:
@@ -72,7 +76,9 @@ def build(
     last_inbound_ts, days_inactive``) and ``stage_history`` (:func:`stage_history`: ``customer_id, month,
     stage``). A ``stage_map.yml`` in the workspace folder is used when ``stage_map`` is not given. On DuckDB
     also ``journey_touchpoints`` (the staged rows, which :func:`staged_touchpoints` then reads instead of
-    staging again while they are current) and ``journey_touchpoints_map`` (what they were staged with).
+    staging again while they are current), ``journey_touchpoints_map`` (what they were staged with) and
+    ``journey_sankey`` (their stage Sankey, :func:`~cxlib.journeys.sankey_links` by stage over
+    :data:`~cxlib.journeys.paths.KEPT_STEPS` steps: the explorer's first view).
     """
     with opened(workspace) as ws:
         sm = resolve_stage_map(stage_map, workspace=ws)
@@ -83,6 +89,7 @@ def build(
                 ws.write(STAGED_TABLE, assign_stages(tp, sm))
                 ws.write(STAGED_WITH_TABLE, pd.DataFrame({"staged_with": [_staged_with(sm, include_unidentified)]}))
                 tp = record_stage_map(ws.table(STAGED_TABLE), sm)
+                ws.write(SANKEY_TABLE, sankey_links(tp, on="stage", collapse=True, max_steps=KEPT_STEPS))
             cur = current_stage(tp, stage_map=sm)
             ws.write("customer_stages", cur)
             ws.write("stage_history", stage_history(tp, sm).order_by(["customer_id", "month"]))
@@ -163,10 +170,44 @@ def staged_touchpoints(
         if not in_memory:  # the report: a temporary copy inside the workspace, staged only when not kept
             return record_stage_map(ws.scratch("_staged_touchpoints", tp if persisted is not None else
                                                assign_stages(tp, sm)), sm)
+        everyone = True
         if max_customers is not None:
-            tp = _sample_customers(tp, max_customers)
-        rows = (tp if persisted is not None else assign_stages(tp, sm)).to_pyarrow()
-    return record_stage_map(ibis.duckdb.connect().create_table("staged", rows), sm)
+            tp, everyone = _sample_customers(tp, max_customers)
+        rows = tp if persisted is not None else assign_stages(tp, sm)
+        flows = ws.table(SANKEY_TABLE).to_pandas() if persisted is not None and ws.has(SANKEY_TABLE) else None
+        db = _database_file(ws) if own else None
+        sql = ibis.to_sql(rows, dialect="duckdb") if db is not None else None
+        rows = rows.to_pyarrow() if db is None else None
+    mem = ibis.duckdb.connect()
+    staged = _copy_in(mem, db, sql) if db is not None else mem.create_table("staged", rows)
+    if flows is not None and everyone:  # every customer is in the copy: the kept flows are its flows
+        span = staged.aggregate(lo=staged.ts.min(), hi=staged.ts.max()).to_pandas().iloc[0]
+        keep_sankey_links(staged, flows, span["lo"], span["hi"])
+    return record_stage_map(staged, sm)
+
+
+def _database_file(ws: Workspace) -> Path | None:
+    """The file of a DuckDB workspace (None for other engines and in-memory databases)."""
+    if ws.name != "duckdb":
+        return None
+    got = ws.backend.con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()")
+    path = (got.fetchone() or [None])[0]
+    return Path(path) if path and Path(path).exists() else None
+
+
+def _copy_in(mem: ibis.BaseBackend, db: Path, sql: str) -> ibis.Table:
+    """``sql`` (compiled on the workspace) run by the in-memory DuckDB ``mem`` over the workspace file attached
+    read-only, into table ``staged``; the file is detached again. DuckDB copies in parallel, with no Arrow
+    round trip through Python (a third of the time of ``to_pyarrow`` on the demo)."""
+    con = mem.con
+    con.execute(f"ATTACH {literal(str(db))} AS cx_src (READ_ONLY)")  # ATTACH binds no parameters
+    try:
+        con.execute("USE cx_src")
+        con.execute(f"CREATE TABLE memory.main.staged AS {sql}")  # sql: ibis-compiled, no user text
+    finally:
+        con.execute("USE memory")
+        con.execute("DETACH cx_src")
+    return mem.table("staged")
 
 
 def _staged_with(sm: StageMap, include_unidentified: bool) -> str:
@@ -221,12 +262,13 @@ def persona_choices(staged: pd.DataFrame | ibis.Table) -> dict[str, int]:
     return {str(name): int(k) for k, name in sorted(zip(p["persona"], p[named], strict=True))}
 
 
-def _sample_customers(tp: ibis.Table, max_customers: int) -> ibis.Table:
-    """At most ``max_customers`` customers with their whole journeys: those with the smallest hash of their id."""
+def _sample_customers(tp: ibis.Table, max_customers: int) -> tuple[ibis.Table, bool]:
+    """At most ``max_customers`` customers with their whole journeys: those with the smallest hash of their id;
+    and whether that is everyone (``False``: a sample)."""
     ids = tp.select("customer_id").distinct()
     n = int(ids.count().to_pyarrow().as_py())
     if n <= max_customers:
-        return tp
+        return tp, True
     keep = ids.order_by([ids.customer_id.hexdigest("md5"), ids.customer_id]).limit(max_customers)
     warnings.warn(
         f"staged a fixed sample of {max_customers:,} of {n:,} customers (each with their whole "
@@ -234,7 +276,7 @@ def _sample_customers(tp: ibis.Table, max_customers: int) -> ibis.Table:
         "(max_customers=None keeps everyone here too)",
         stacklevel=3,
     )
-    return tp.semi_join(keep, "customer_id")
+    return tp.semi_join(keep, "customer_id"), False
 
 
 def filter_touchpoints(
