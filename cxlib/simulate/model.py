@@ -28,6 +28,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from cxlib.schema import STAGES, DataError
+from cxlib.simulate.arrivals import closed_cohort
 from cxlib.simulate.seasons import CYCLE_MONTHS, SEASON_MONTHS, arrival_cycle, fit_seasons, fit_year_seasons
 
 __all__ = ["POOL", "PROSPECT_STAGES", "JourneyModel"]
@@ -76,9 +77,10 @@ class JourneyModel(BaseEstimator):
         overall chain and one with none takes it (0: no pooling; :func:`~cxlib.simulate.persona_model` uses
         :data:`POOL`).
     seasons : bool
-        Estimate month-of-year profiles of revenue and transitions when the history spans
-        :data:`~cxlib.simulate.seasons.SEASON_MONTHS` months or more (:mod:`cxlib.simulate.seasons`);
-        ``False``: always flat.
+        Estimate month-of-year profiles of revenue and transitions (:mod:`cxlib.simulate.seasons`): every
+        calendar month its own when the history spans :data:`~cxlib.simulate.seasons.SEASON_MONTHS` months or
+        more; from :data:`~cxlib.simulate.seasons.CYCLE_MONTHS` to 23 months a smooth yearly cycle (of
+        arrivals too), shrunk toward flat by its noise; ``False``: always flat.
 
     Attributes
     ----------
@@ -106,6 +108,10 @@ class JourneyModel(BaseEstimator):
         Month-of-year multipliers (January first) of revenue ``(stage, 12)`` and of each move
         ``(from, to, 12)``, by the calendar month the move starts in; all ones when flat. See
         :meth:`season_profile`.
+    arrival_season_ : ndarray (12,)
+        Month-of-year multipliers of new customers (mean 1) from the one-year cycle, used by every arrival
+        model (:func:`~cxlib.simulate.arrivals.forecast_series`); all ones otherwise (with two years the
+        ``seasonal`` arrival model has its own profile).
     """
 
     def __init__(
@@ -214,6 +220,8 @@ class JourneyModel(BaseEstimator):
         series = self.arrivals_by_month_.sum(axis=(1, 2))
         series[0] = np.nan  # censored: the customers already there
         arrivals, arrival_shrink = arrival_cycle(series, int(frame["m"].max()))
+        if closed_cohort(series[1:]):  # nobody new is coming: no cycle of arrivals to speak of
+            arrivals, arrival_shrink = np.ones(12), 0.0
         self.revenue_season_, self.transition_season_, self.arrival_season_ = r_rev, r_move, arrivals
         moved = max(np.abs(r_rev - 1).max(), np.abs(r_move - 1).max(), np.abs(arrivals - 1).max())
         self.seasonal_ = bool(moved > 1e-9)
@@ -223,12 +231,14 @@ class JourneyModel(BaseEstimator):
                 f"(every month of the year its own needs {SEASON_MONTHS})"
             )
             return
-        peak = int(np.argmax(self.season_profile()["revenue"].to_numpy())) + 1
+        profile = self.season_profile()
+        moves = len(profile.columns) - 1
         self.seasonality_ = (
             f"yearly cycle from {n} months of history (one smooth cycle, trend apart, shrunk toward flat by its "
-            f"noise; every month of the year its own needs {SEASON_MONTHS}): revenue cycle ±"
-            f"{summary['amplitude']:.0%} kept at {summary['shrink']:.0%}, peak in month {peak}; arrivals' cycle "
-            f"kept at {arrival_shrink:.0%}"
+            f"noise; every month of the year its own needs {SEASON_MONTHS}): revenue {_swing(profile['revenue'])} "
+            f"(the total's cycle ±{summary['amplitude']:.0%} kept at {summary['shrink']:.0%}), arrivals "
+            f"{_swing(arrivals)} (kept at {arrival_shrink:.0%}), {moves} move(s) changed by more than 5% in "
+            "some month"
         )
 
     def _alpha(self, counts: np.ndarray) -> np.ndarray:
@@ -382,6 +392,13 @@ class JourneyModel(BaseEstimator):
 
         out = simulate(self, [], months=months, draws=draws)
         return out[out["scenario"] == "baseline"].drop(columns="scenario").reset_index(drop=True)
+
+
+def _swing(profile: pd.Series | np.ndarray) -> str:
+    """A month-of-year profile in words: ``±18%, peak in month 12`` or ``flat``."""
+    p = np.asarray(profile, dtype=float)
+    half = (p.max() - p.min()) / 2
+    return f"±{half:.0%}, peak in month {int(np.argmax(p)) + 1}" if half >= 0.005 else "flat"
 
 
 # --- the fitting steps ----------------------------------------------------------------------------------------
