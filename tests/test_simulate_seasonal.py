@@ -94,14 +94,53 @@ def test_the_seasonal_backtest_is_within_tolerance_and_the_flat_model_is_worse(s
     assert seasonal_mape < 0.6 * flat_mape, (seasonal_mape, flat_mape)
 
 
-def test_less_than_two_years_is_flat(seasonal):
+def test_less_than_a_year_is_flat_and_one_year_fits_a_yearly_cycle(seasonal):
     _, h = seasonal
-    m = sim.JourneyModel().fit(h[h["month"] < "2025-12-01"])  # 23 months
-    assert not m.seasonal_ and "need 24" in m.seasonality_
+    m = sim.JourneyModel().fit(h[h["month"] < "2024-12-01"])  # 11 months
+    assert not m.seasonal_ and "needs 12" in m.seasonality_
     assert list(m.season_profile().columns) == ["revenue"] and np.allclose(m.season_profile(), 1.0)
-    assert (m.revenue_season_ == 1).all() and (m.transition_season_ == 1).all()
+    assert (m.revenue_season_ == 1).all() and (m.transition_season_ == 1).all() and (m.arrival_season_ == 1).all()
+    year = sim.JourneyModel().fit(h[h["month"] < "2025-12-01"])  # 23 months: the smooth yearly cycle
+    assert year.seasonal_ and year.seasonality_.startswith("yearly cycle from 23 months")
+    assert _near(int(year.season_profile()["revenue"].idxmax()), 7)
     off = sim.JourneyModel(seasons=False).fit(h)
     assert not off.seasonal_ and off.seasonality_ == "flat: seasons=False"
+    assert (off.arrival_season_ == 1).all()
+
+
+def _journey(bt: pd.DataFrame) -> pd.DataFrame:
+    return bt[(bt["model"] == "journey model") & (bt["period"] == "month")]
+
+
+def test_one_year_of_a_seasonal_company_follows_its_peak():
+    """Fit 12 months of a company with a December peak planted (the benchmark's), forecast the next 12: the
+    forecast peaks in December, its monthly error is far below the flat model's, and the total is near."""
+    fx = synth.PlantedEffects(seasonality=0.4, season_peak=12, arrival_months=36)
+    h = _truth_panel(fx, 24, n=3000, seed=4)
+    bt = sim.backtest(h, months=12, draws=50)
+    assert bt.attrs["seasonality"].startswith("yearly cycle from 12 months"), bt.attrs["seasonality"]
+    j = _journey(bt)
+    assert j["month_start"].dt.month.iloc[int(j["forecast"].to_numpy().argmax())] == 12
+    m = sim.JourneyModel().fit(h[h["month"] <= bt.attrs["cutoff"]])
+    assert _near(int(m.season_profile()["revenue"].idxmax()), 12) and _near(int(np.argmax(m.arrival_season_)) + 1, 12)
+    flat = sim.backtest(h, months=12, draws=50, seasons=False)
+    assert flat.attrs["seasonality"] == "flat: seasons=False"
+    mape = (j["forecast"] / j["actual"] - 1).abs().mean()
+    flat_mape = (_journey(flat)["forecast"] / _journey(flat)["actual"] - 1).abs().mean()
+    assert mape < 0.6 * flat_mape, (mape, flat_mape)
+    assert abs(sim.backtest_error(bt)) < 0.10 < abs(sim.backtest_error(flat)), bt[bt["period"] == "total"]
+
+
+def test_one_year_of_a_company_without_seasons_stays_nearly_flat():
+    """The default company (no seasons planted) fitted on 12 months: no revenue or arrival cycle beyond the
+    noise, and its 12-month forecast moves by less than 2% against the flat model's."""
+    h = _truth_panel(None, 12, n=3000, seed=4)
+    m = sim.JourneyModel().fit(h)
+    assert np.abs(m.season_profile()["revenue"] - 1).max() < 0.03
+    assert np.abs(m.arrival_season_ - 1).max() < 0.05
+    flat = sim.JourneyModel(seasons=False).fit(h)
+    total = [sim.simulate(x, [], months=12, draws=None).query("metric == 'revenue'")["mean"].sum() for x in (m, flat)]
+    assert abs(total[0] / total[1] - 1) < 0.02, total
 
 
 def test_a_closed_cohort_company_gets_no_new_arrivals_and_backtests_within_tolerance():
@@ -153,7 +192,8 @@ def test_a_stage_with_constant_revenue_and_empty_months_stays_finite():
     from cxlib.simulate.seasons import fit_seasons
 
     f = pd.DataFrame({"c": [0, 0, 1, 1], "m": [24289, 24290, 24289, 24290], "s": [0, 1, 0, 1], "g": 0})
-    r_rev, r_move = fit_seasons(f, np.array([[[0.5, 0.5], [0.0, 1.0]]]), np.array([[0.0, 10.0]]), np.array(
-        [0.0, 10.0, 0.0, 10.0]))
+    r_rev, r_move = fit_seasons(
+        f, np.array([[[0.5, 0.5], [0.0, 1.0]]]), np.array([[0.0, 10.0]]), np.array([0.0, 10.0, 0.0, 10.0])
+    )
     assert np.isfinite(r_rev).all() and np.isfinite(r_move).all()
     assert (r_rev[1][[0, 1]] != 0).all() and (r_rev[1][2:] == 1.0).all()

@@ -304,6 +304,8 @@ def simulate(
 def _print_backtest(bt) -> None:  # noqa: ANN001 - the frame simulate.backtest returns
     total = bt[bt["period"] == "total"]
     typer.echo(f"fitted up to {bt.attrs.get('cutoff')}, arrivals: {bt.attrs.get('arrivals')}; next months' revenue:")
+    if bt.attrs.get("seasonality"):
+        typer.echo(f"  calendar: {bt.attrs['seasonality']}")
     for r in total.itertuples():
         typer.echo(f"  {r.model:<34} forecast {r.forecast:>14,.0f}  actual {r.actual:>14,.0f}  {r.pct_error:+.1%}")
     for model, why in (bt.attrs.get("skipped") or {}).items():

@@ -334,6 +334,8 @@ def _strategy_section(ws: Any, r: Report, glance: list[str]) -> None:
         )
     )
     if bt is not None:
+        if "calendar" in bt.columns and len(bt):
+            r.markdown(f"The journey model's calendar in this backtest: {bt['calendar'].iloc[0]}.")
         r.table(_backtest_table(bt), "Backtest: the forecast held against what really happened next")
         r.figure(sim.backtest_figure(bt), "Backtest: revenue forecast by month against what happened")
     r.table(ranked, f"Scenarios ranked by revenue gain over {months} months (examples, not recommendations)")

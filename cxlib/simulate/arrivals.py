@@ -70,10 +70,30 @@ def closed_cohort(series: np.ndarray, quiet: int = 3) -> bool:
     return bool(len(s) > quiet and s[-quiet:].sum() == 0 and s[:-quiet].sum() > 0)
 
 
-def forecast_series(series: np.ndarray, how: str | float, months: int, first_moy: int = 1) -> np.ndarray:
+def forecast_series(
+    series: np.ndarray, how: str | float, months: int, first_moy: int = 1, cycle: np.ndarray | None = None
+) -> np.ndarray:
     """Arrivals for the next ``months`` from the observed series (oldest first; a censored month is NaN);
     ``first_moy`` is the month of year (1-12) of the first forecast month. See the module docstring for
-    ``how``."""
+    ``how``. ``cycle``: month-of-year multipliers (January first; from one year of history, see
+    :func:`~cxlib.simulate.seasons.arrival_cycle`): the series is divided by them, forecast, and the forecast
+    multiplied by them again.
+
+    Examples
+    --------
+    >>> cycle = np.ones(12); cycle[9:] = 2.0  # October to December twice the rest of the year
+    >>> forecast_series(np.array([10.0, 10, 10, 20, 20, 20]), "recent", 2, first_moy=1, cycle=cycle).tolist()
+    [10.0, 10.0]
+    """
+    if cycle is None or np.allclose(cycle, 1.0) or not isinstance(how, str):
+        return _forecast(series, how, months, first_moy)
+    full = np.asarray(series, dtype=float)
+    moy = (first_moy - 1 - len(full) + np.arange(len(full))) % 12  # the calendar month (0-11) of each value
+    ahead = (first_moy - 1 + np.arange(months)) % 12
+    return _forecast(full / cycle[moy], how, months, first_moy) * cycle[ahead]
+
+
+def _forecast(series: np.ndarray, how: str | float, months: int, first_moy: int) -> np.ndarray:
     full = np.asarray(series, dtype=float)
     s = full[~np.isnan(full)]
     if not isinstance(how, str):
@@ -129,7 +149,13 @@ def arrival_history(model) -> pd.DataFrame:
 
 def choose_arrivals(model, holdout: int | None = None) -> str:
     """The arrival model whose forecast of the last ``holdout`` months (default: a third of the series, 2 to
-    12) from the months before was closest in total; ``"recent"`` when the series is too short to test."""
+    12) from the months before was closest in total; ``"recent"`` when the series is too short to test.
+
+    The models are tried from the simplest (:data:`ARRIVAL_MODELS`: none, recent, seasonal); a later one
+    replaces the one kept only when it is closer by more than the Poisson noise of the held-out total
+    (``sqrt(arrivals)``): a few months' test cannot tell closer by less from luck. With a one-year cycle
+    (``model.arrival_season_``) every model forecasts the series with the cycle taken out and put back.
+    """
     s = model.arrivals_by_month_.sum(axis=(1, 2))
     s[0] = np.nan  # censored: the customers already there
     if closed_cohort(s[1:]):
@@ -139,8 +165,14 @@ def choose_arrivals(model, holdout: int | None = None) -> str:
         return "recent"
     fit, actual = s[:-h], s[-h:]
     moy = int((model.last_month_ - pd.DateOffset(months=h - 1)).month)
-    errors = {how: abs(forecast_series(fit, how, h, moy).sum() - actual.sum()) for how in ARRIVAL_MODELS}
-    return min(errors, key=lambda k: (errors[k], ARRIVAL_MODELS.index(k)))
+    cycle = getattr(model, "arrival_season_", None)
+    errors = {how: abs(forecast_series(fit, how, h, moy, cycle).sum() - actual.sum()) for how in ARRIVAL_MODELS}
+    noise = np.sqrt(actual.sum())  # the Poisson noise of the held-out total: closer by less is no evidence
+    best = ARRIVAL_MODELS[0]
+    for how in ARRIVAL_MODELS[1:]:
+        if errors[how] < errors[best] - noise:
+            best = how
+    return best
 
 
 def forecast_arrivals(model, how: str | float, months: int) -> np.ndarray:
@@ -157,5 +189,5 @@ def forecast_arrivals(model, how: str | float, months: int) -> np.ndarray:
     series = by_month.sum(axis=(1, 2))
     series[0] = np.nan  # censored: the customers already there
     first_moy = int((model.last_month_ + pd.DateOffset(months=1)).month)
-    total = forecast_series(series, how, months, first_moy)
+    total = forecast_series(series, how, months, first_moy, getattr(model, "arrival_season_", None))
     return total[:, None, None] * mix[None]

@@ -87,15 +87,17 @@ def backtest(
     draws : int
         Posterior draws of the journey model (its band).
     seasons : bool
-        Let the journey model follow month-of-year profiles when the fit spans two years or more
-        (``False``: flat, to see what the seasons are worth).
+        Let the journey model follow the calendar: month-of-year profiles when the fit spans two years or more,
+        a smooth yearly cycle shrunk by its noise with one year to 23 months (``False``: flat, to see what the
+        seasons are worth).
 
     Returns
     -------
     DataFrame
         ``model, period ("month" or "total"), month, month_start, forecast, p5, p95, actual, error,
         pct_error``; ``attrs``: ``cutoff``, ``arrivals`` (the model used), ``skipped`` (models left out, why),
-        ``seasonality`` (whether the journey model followed month-of-year profiles, and why).
+        ``seasonality`` (which calendar model the journey model used -- month of year, yearly cycle or flat --
+        and why).
     """
     from cxlib.simulate.run import simulate
     from cxlib.simulate.workspace import check_history, complete_history, persona_model

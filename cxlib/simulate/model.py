@@ -28,7 +28,8 @@ from sklearn.base import BaseEstimator
 from sklearn.utils.validation import check_is_fitted
 
 from cxlib.schema import STAGES, DataError
-from cxlib.simulate.seasons import SEASON_MONTHS, fit_seasons
+from cxlib.simulate.arrivals import closed_cohort
+from cxlib.simulate.seasons import CYCLE_MONTHS, SEASON_MONTHS, arrival_cycle, fit_seasons, fit_year_seasons
 
 __all__ = ["POOL", "PROSPECT_STAGES", "JourneyModel"]
 
@@ -76,9 +77,10 @@ class JourneyModel(BaseEstimator):
         overall chain and one with none takes it (0: no pooling; :func:`~cxlib.simulate.persona_model` uses
         :data:`POOL`).
     seasons : bool
-        Estimate month-of-year profiles of revenue and transitions when the history spans
-        :data:`~cxlib.simulate.seasons.SEASON_MONTHS` months or more (:mod:`cxlib.simulate.seasons`);
-        ``False``: always flat.
+        Estimate month-of-year profiles of revenue and transitions (:mod:`cxlib.simulate.seasons`): every
+        calendar month its own when the history spans :data:`~cxlib.simulate.seasons.SEASON_MONTHS` months or
+        more; from :data:`~cxlib.simulate.seasons.CYCLE_MONTHS` to 23 months a smooth yearly cycle (of
+        arrivals too), shrunk toward flat by its noise; ``False``: always flat.
 
     Attributes
     ----------
@@ -106,6 +108,10 @@ class JourneyModel(BaseEstimator):
         Month-of-year multipliers (January first) of revenue ``(stage, 12)`` and of each move
         ``(from, to, 12)``, by the calendar month the move starts in; all ones when flat. See
         :meth:`season_profile`.
+    arrival_season_ : ndarray (12,)
+        Month-of-year multipliers of new customers (mean 1) from the one-year cycle, used by every arrival
+        model (:func:`~cxlib.simulate.arrivals.forecast_series`); all ones otherwise (with two years the
+        ``seasonal`` arrival model has its own profile).
     """
 
     def __init__(
@@ -183,20 +189,57 @@ class JourneyModel(BaseEstimator):
         return self
 
     def _fit_seasons(self, frame: pd.DataFrame, rev: np.ndarray) -> None:
-        """Month-of-year profiles with two years of history or more; flat (all ones) otherwise."""
+        """Month-of-year profiles: every calendar month's own with two years of history or more; a smooth yearly
+        cycle shrunk by its noise with one year to 23 months; flat (all ones) otherwise or with ``seasons=False``.
+        ``seasonality_`` says which and why."""
         n_s = len(self.stages)
         self.revenue_season_, self.transition_season_ = np.ones((n_s, 12)), np.ones((n_s, n_s, 12))
-        self.seasonal_ = bool(self.seasons) and self.n_months_ >= SEASON_MONTHS
-        if self.seasonal_:
+        self.arrival_season_ = np.ones(12)
+        n = self.n_months_
+        self.seasonal_ = False
+        if not self.seasons:
+            self.seasonality_ = "flat: seasons=False"
+        elif n >= SEASON_MONTHS:
+            self.seasonal_ = True
             fitted = fit_seasons(frame, self.matrices(), self.revenue_mean_, rev)
             self.revenue_season_, self.transition_season_ = fitted
-            self.seasonality_ = f"month of year, from {self.n_months_} months of history"
-        elif not self.seasons:
-            self.seasonality_ = "flat: seasons=False"
+            self.seasonality_ = f"month of year, from {n} months of history"
+        elif n >= CYCLE_MONTHS:
+            self._fit_cycle(frame, rev)
         else:
             self.seasonality_ = (
-                f"flat: {self.n_months_} months of history; month-of-year profiles need {SEASON_MONTHS} or more"
+                f"flat: {n} months of history; a yearly cycle needs {CYCLE_MONTHS} or more (every month of the "
+                f"year its own: {SEASON_MONTHS})"
             )
+
+    def _fit_cycle(self, frame: pd.DataFrame, rev: np.ndarray) -> None:
+        """One year to 23 months: the smooth yearly cycle of revenue, moves and arrivals
+        (:func:`~cxlib.simulate.seasons.fit_year_seasons`, :func:`~cxlib.simulate.seasons.arrival_cycle`)."""
+        n = self.n_months_
+        r_rev, r_move, summary = fit_year_seasons(frame, self.matrices(), self.revenue_mean_, rev)
+        series = self.arrivals_by_month_.sum(axis=(1, 2))
+        series[0] = np.nan  # censored: the customers already there
+        arrivals, arrival_shrink = arrival_cycle(series, int(frame["m"].max()))
+        if closed_cohort(series[1:]):  # nobody new is coming: no cycle of arrivals to speak of
+            arrivals, arrival_shrink = np.ones(12), 0.0
+        self.revenue_season_, self.transition_season_, self.arrival_season_ = r_rev, r_move, arrivals
+        moved = max(np.abs(r_rev - 1).max(), np.abs(r_move - 1).max(), np.abs(arrivals - 1).max())
+        self.seasonal_ = bool(moved > 1e-9)
+        if not self.seasonal_:
+            self.seasonality_ = (
+                f"flat: {n} months of history show no yearly cycle beyond the month-to-month noise "
+                f"(every month of the year its own needs {SEASON_MONTHS})"
+            )
+            return
+        profile = self.season_profile()
+        moves = len(profile.columns) - 1
+        self.seasonality_ = (
+            f"yearly cycle from {n} months of history (one smooth cycle, trend apart, shrunk toward flat by its "
+            f"noise; every month of the year its own needs {SEASON_MONTHS}): revenue {_swing(profile['revenue'])} "
+            f"(the total's cycle ±{summary['amplitude']:.0%} kept at {summary['shrink']:.0%}), arrivals "
+            f"{_swing(arrivals)} (kept at {arrival_shrink:.0%}), {moves} move(s) changed by more than 5% in "
+            "some month"
+        )
 
     def _alpha(self, counts: np.ndarray) -> np.ndarray:
         counts = counts.copy()
@@ -349,6 +392,13 @@ class JourneyModel(BaseEstimator):
 
         out = simulate(self, [], months=months, draws=draws)
         return out[out["scenario"] == "baseline"].drop(columns="scenario").reset_index(drop=True)
+
+
+def _swing(profile: pd.Series | np.ndarray) -> str:
+    """A month-of-year profile in words: ``±18%, peak in month 12`` or ``flat``."""
+    p = np.asarray(profile, dtype=float)
+    half = (p.max() - p.min()) / 2
+    return f"±{half:.0%}, peak in month {int(np.argmax(p)) + 1}" if half >= 0.005 else "flat"
 
 
 # --- the fitting steps ----------------------------------------------------------------------------------------

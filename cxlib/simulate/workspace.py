@@ -127,7 +127,8 @@ def persona_model(history: pd.DataFrame, random_state: int | None = 0, seasons: 
     and a prospect who buys joins a persona. Each persona's rows are pulled toward the overall chain by
     :data:`~cxlib.simulate.model.POOL` pseudo-transitions, so a persona with few transitions borrows from
     everyone instead of printing a confident number on a handful. Without personas, one chain for everyone.
-    ``seasons``: month-of-year profiles when the history spans two years or more (``False``: flat).
+    ``seasons``: month-of-year profiles when the history spans two years or more, a smooth yearly cycle with
+    one year to 23 months (``False``: flat).
     """
     by = "persona" if "persona" in history.columns else None
     return JourneyModel(
@@ -223,7 +224,9 @@ def build(
             ws.write("journey_transitions", _transitions_table(model))
             ws.write("scenarios", results)
             if bt is not None:
-                table = bt.assign(cutoff=bt.attrs["cutoff"], arrivals=str(bt.attrs["arrivals"]))
+                table = bt.assign(
+                    cutoff=bt.attrs["cutoff"], arrivals=str(bt.attrs["arrivals"]), calendar=bt.attrs["seasonality"]
+                )
                 table.attrs = {}  # carried in the columns
                 ws.write("simulate_backtest", table)
     return compare(results)
