@@ -74,3 +74,21 @@ def test_links_given_are_drawn_as_they_are(staged):
     assert journeys.sankey(staged, links=links, **kw).to_dict() == journeys.sankey(staged, **kw).to_dict()
     with pytest.raises(ValueError, match="compare"):
         journeys.sankey(staged, links=links, compare=("channel", "web", "email"), **kw)
+
+
+def test_the_kept_stage_sankey_is_what_the_rows_give(staged, custom_map_workspace):
+    """`cx journeys` keeps the stage Sankey (journey_sankey); the explorer reads it for the whole table and
+    gets exactly what a pass over the rows gives, for every step count up to the kept one."""
+    from cxlib.journeys import paths
+
+    with cxlib.connect(custom_map_workspace, read_only=True) as ws:
+        assert ws.has("journey_sankey")
+    assert staged.op() in paths._KEPT
+    whole = {"on": "stage", "collapse": True, "start": "2000-01-01", "end": "2100-01-01"}
+    kept = {k: journeys.sankey_links(staged, max_steps=k, **whole) for k in range(3, paths.KEPT_STEPS + 1)}
+    fresh = staged.select(*staged.columns)  # the same rows, not the kept table: computed from the rows
+    for k, flows in kept.items():
+        pd.testing.assert_frame_equal(flows, journeys.sankey_links(fresh, max_steps=k, **whole))
+    # a part of the rows (a later start) is computed, not read
+    later = journeys.sankey_links(staged, on="stage", collapse=True, max_steps=3, start="2024-06-01")
+    assert later["value"].sum() < kept[3]["value"].sum()
