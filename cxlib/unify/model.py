@@ -9,7 +9,8 @@ session fixes the fields it blocks on and estimates the others).
 The built-in comparisons, by the name of the field they compare (see ``docs/unify.md``):
 
 ``first_name``, ``last_name``
-    Exact (term-frequency adjusted), **swapped** with the other name, Jaro-Winkler >= 0.92, 0.88, 0.7, else.
+    Exact (term-frequency adjusted), **swapped** with the other name, (first name only) one side the other's
+    **initial**, Jaro-Winkler >= 0.92, 0.88, 0.7, else.
 ``birth_date``
     ``YYYYMMDD`` text: exact, one edit (a typo), within a month, a year, ten years, else. A date the loader
     could not parse is compared by its raw text (column ``birth_date_raw`` when the workspace has it).
@@ -54,22 +55,31 @@ def rule_sql(rule: str | tuple[str, ...]) -> str:
     return " AND ".join(f'l."{c}" = r."{c}"' for c in rule)
 
 
-def _name(col: str, other: str, tf: bool) -> Any:
+def _initial(col: str) -> str:
+    """One side is a single letter, the other starts with it (``R.`` and ``Robert``; the dot is normalised
+    away). Jaro-Winkler puts ``r`` and ``robert`` (0.72) with ``sophie`` and ``aoife`` (0.72): as a level of its
+    own, an initial does not make every loosely similar pair of names look like a match."""
+    one = 'length("{a}") = 1 AND length("{b}") > 1 AND substr("{b}", 1, 1) = "{a}"'
+    return " OR ".join(f"({one.format(a=a, b=b)})" for a, b in ((f"{col}_l", f"{col}_r"), (f"{col}_r", f"{col}_l")))
+
+
+def _name(col: str, other: str, tf: bool, initial: bool = False) -> Any:
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
 
+    levels = [
+        cll.NullLevel(col),
+        cll.ExactMatchLevel(col, term_frequency_adjustments=tf),
+        cll.ColumnsReversedLevel(col, other).configure(label_for_charts=f"{col} and {other} swapped"),
+    ]
+    if initial:
+        levels.append(cll.CustomLevel(_initial(col), label_for_charts="an initial of the other"))
+    levels += [cll.JaroWinklerLevel(col, 0.92), cll.JaroWinklerLevel(col, 0.88), cll.JaroWinklerLevel(col, 0.7)]
     return cl.CustomComparison(
-        [
-            cll.NullLevel(col),
-            cll.ExactMatchLevel(col, term_frequency_adjustments=tf),
-            cll.ColumnsReversedLevel(col, other).configure(label_for_charts=f"{col} and {other} swapped"),
-            cll.JaroWinklerLevel(col, 0.92),
-            cll.JaroWinklerLevel(col, 0.88),
-            cll.JaroWinklerLevel(col, 0.7),
-            cll.ElseLevel(),
-        ],
+        [*levels, cll.ElseLevel()],
         output_column_name=col,
-        comparison_description=f"{col}: exact, swapped with {other}, Jaro-Winkler 0.92/0.88/0.7",
+        comparison_description=f"{col}: exact, swapped with {other}, {'initial, ' if initial else ''}"
+        "Jaro-Winkler 0.92/0.88/0.7",
     )
 
 
@@ -128,7 +138,7 @@ def _address() -> Any:
     def eq(c: str) -> str:
         return f'"{c}_l" = "{c}_r"'
 
-    number = 'coalesce("street_number_l", \'\') = coalesce("street_number_r", \'\')'
+    number = "coalesce(\"street_number_l\", '') = coalesce(\"street_number_r\", '')"
     street_close = 'jaro_winkler_similarity("street_l", "street_r") >= 0.88'
     postcode_close = _one_edit("postcode")
     levels = [
@@ -141,8 +151,7 @@ def _address() -> Any:
         (f"{eq('city')}", "same city"),
     ]
     out = [
-        cll.CustomLevel(sql, label_for_charts=label).configure(is_null_level=label == "null")
-        for sql, label in levels
+        cll.CustomLevel(sql, label_for_charts=label).configure(is_null_level=label == "null") for sql, label in levels
     ]
     return cl.CustomComparison(
         [*out, cll.ElseLevel()], output_column_name="address", comparison_description="address, graded"
@@ -153,7 +162,7 @@ def built_in(field: str, tf: bool) -> Any:
     """The built-in comparison of ``field`` (one of :data:`BUILT_IN`), with or without term frequencies."""
 
     if field == "first_name":
-        return _name("first_name", "last_name", tf)
+        return _name("first_name", "last_name", tf, initial=True)
     if field == "last_name":
         return _name("last_name", "first_name", tf)
     if field == "birth_date":
@@ -246,6 +255,9 @@ def train(linker: Any, cfg: UnifyConfig) -> None:
     linker.training.estimate_probability_two_random_records_match(
         [rule_sql(r) for r in cfg.prior_rules], recall=cfg.prior_recall
     )
+    s = linker._settings_obj
+    if not s._probability_two_random_records_match > 0:  # no near-certain pair (a few hundred messy records)
+        s._probability_two_random_records_match = 1 / cfg.u_max_pairs
     linker.training.estimate_u_using_random_sampling(max_pairs=cfg.u_max_pairs, seed=1)
     logging.getLogger("splink").setLevel(logging.ERROR)
     with _m_floor(cfg.m_floor):

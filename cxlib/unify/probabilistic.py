@@ -30,6 +30,23 @@ from cxlib.unify.normalise import _name_key, normalise_postcode
 __all__ = ["match_components", "merge_map"]
 
 _MATCH_COLUMNS = ["record_a", "record_b", "match_probability", "component_a", "component_b"]
+#: Street types as the last word of a street name, each written one way (``High Street`` = ``High St``).
+_STREET_TYPES = (
+    ("street", "st"),
+    ("road", "rd"),
+    ("lane", "ln"),
+    ("avenue", "ave"),
+    ("av", "ave"),
+    ("crescent", "cres"),
+    ("drive", "dr"),
+    ("court", "ct"),
+    ("place", "pl"),
+    ("square", "sq"),
+    ("terrace", "tce"),
+    ("gardens", "gdns"),
+    ("close", "cl"),
+    ("parade", "pde"),
+)
 
 
 def _train_and_score(db, sdf, cfg: UnifyConfig, threshold: float, n: int) -> tuple[pd.DataFrame, str]:  # noqa: ANN001
@@ -138,7 +155,18 @@ def _birth_date(c: ibis.Table) -> ibis.StringValue:
     """``YYYYMMDD``; where the date did not parse and the raw text is kept (``birth_date_raw``), its digits."""
     parsed = c.birth_date.cast("date").strftime("%Y%m%d") if "birth_date" in c.columns else ibis.null("string")
     if "birth_date_raw" in c.columns:
-        parsed = ibis.coalesce(parsed, _blank_null(c.birth_date_raw.cast("string").re_replace(r"[^0-9]", "")))
+        raw = c.birth_date_raw.cast("string").strip()
+        # a day-first date (07/03/1984, 07.03.1984) reordered to YYYYMMDD; a month-first one then differs
+        # from the true date by day and month swapped, which the comparison has a level for
+        dmy = r"^([0-9]{1,2})[./-]([0-9]{1,2})[./-]([0-9]{4})$"
+        reordered = ibis.cases(
+            (
+                raw.re_search(dmy),
+                raw.re_extract(dmy, 3) + raw.re_extract(dmy, 2).lpad(2, "0") + raw.re_extract(dmy, 1).lpad(2, "0"),
+            ),
+            else_=raw.re_replace(r"[^0-9]", ""),
+        )
+        parsed = ibis.coalesce(parsed, _blank_null(reordered))
     return parsed
 
 
@@ -157,12 +185,16 @@ def _street(c: ibis.Table) -> tuple[ibis.StringValue, ibis.StringValue]:
     number = _blank_null(line.re_extract(r"^\s*([0-9]+[a-z]?)\b", 1))
     if "street_number" in c.columns:
         number = ibis.coalesce(_blank_null(_name_key(c.street_number.cast("string"))), number)
+    name = line.re_replace(r"^\s*[0-9]+[a-z]?\b", "").strip()
+    for word, short in _STREET_TYPES:  # the street type written out or abbreviated: the same street
+        name = name.re_replace(rf"\b{word}$", short)
     # without spaces: "cre scent" and "crescent", "lake clifton" and "lakeclifton" are one typo apart at most
-    return number, _blank_null(line.re_replace(r"^\s*[0-9]+[a-z]?\b", "").re_replace(r"\s+", ""))
+    return number, _blank_null(name.re_replace(r"\s+", ""))
 
 
 def features(c: ibis.Table, cfg: UnifyConfig) -> dict[str, ibis.Value]:
     """The fields the model compares, normalised, from contacts table ``c`` (columns it lacks are null)."""
+
     def col(name: str) -> ibis.StringValue:
         return c[name].cast("string") if name in c.columns else ibis.null("string")
 

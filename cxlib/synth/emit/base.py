@@ -37,6 +37,8 @@ class _Recorder:
 
     def __init__(self, cfg: _Config, rng: np.random.Generator, lives: _Lives):
         self.cfg, self.rng, self.lives = cfg, rng, lives
+        # the harder identity mess (emit.mess) draws from a stream of its own: the main one stays in step
+        self.mess_rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, lives.block, 31]))
         self.noise = cfg.noise
         self.months = cfg.months
         self.spec = [PERSONA_SPECS[p] for p in PERSONAS]
@@ -127,4 +129,3 @@ def _iso_offset(ts: np.ndarray) -> np.ndarray:
     out[ok] = np.array(t.strftime("%Y-%m-%dT%H:%M:%S%z"), dtype=object)
     out[ok] = np.array([x[:-2] + ":" + x[-2:] for x in out[ok]], dtype=object)
     return out
-

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from cxlib.synth.emit.base import _iso, _Recorder
+from cxlib.synth.emit.mess import _mess
 from cxlib.synth.emit.noise import _email_variant, _phone_format, _typo
 from cxlib.synth.material import _NICK, JUNK_EMAILS
 
@@ -119,17 +120,27 @@ def _contacts(
     upd = created + (rec.rng.random(k) * 86400 * 90).astype("timedelta64[s]")
     upd = np.minimum(upd, rec.cfg.month_starts[-1] - np.timedelta64(1, "s"))
     birth_s = np.where(u[:, 7] < birth_p, _birth_text(I["birth_date"][who], birth_fmt), None)
-    phone, birth_s, email, defect = _defects(u[:, 9], rec.noise.defects, phone, birth_s, email, birth_fmt)
-    rows = {
-        "source": np.full(k, source, dtype=object),
-        "record_id": ids,
+    messy = {
         "first_name": first,
         "last_name": last,
-        "email": email,
-        "phone": phone,
         "street": np.where(has_addr, street, None),
         "city": np.where(has_addr, I["city"][who], None),
         "postcode": np.where(has_addr, I["postcode"][who], None),
+        "birth_date": birth_s,
+    }
+    unreadable = _mess(rec.mess_rng, rec.noise, messy, birth_fmt)  # its own stream: the rest stays in step
+    phone, birth_s, email, defect = _defects(u[:, 9], rec.noise.defects, phone, messy["birth_date"], email, birth_fmt)
+    defect = np.where((defect == None) & unreadable, "unreadable birth date", defect)  # noqa: E711
+    rows = {
+        "source": np.full(k, source, dtype=object),
+        "record_id": ids,
+        "first_name": messy["first_name"],
+        "last_name": messy["last_name"],
+        "email": email,
+        "phone": phone,
+        "street": messy["street"],
+        "city": messy["city"],
+        "postcode": messy["postcode"],
         "country": np.where(u[:, 8] < 0.9, I["country"][who], None),
         "birth_date": birth_s,
         "created_at": _iso(created),
