@@ -14,7 +14,7 @@ from cxlib._frames import drop_join_copies, first_per_group
 from cxlib.engine import Workspace
 from cxlib.unify.config import UnifyConfig, union
 from cxlib.unify.links import lone_rows
-from cxlib.unify.normalise import _trim, normalise_email, normalise_phone, normalise_postcode
+from cxlib.unify.normalise import normalise_email, normalise_phone, normalise_postcode, trim
 
 __all__ = ["SURVIVORSHIP", "write_customers"]
 
@@ -84,12 +84,12 @@ def _survivors(out: ibis.Table, c: ibis.Table) -> ibis.Table:
     """``out`` with one column per attribute of :data:`_ATTRIBUTES`: the value :data:`SURVIVORSHIP` picks
     among the contact records ``c`` (from :func:`_contact_candidates`)."""
     attrs = {  # the value, and its normalised form for the frequency vote (None: the value as a string)
-        "first_name": (c.first_name, _trim(c.first_name.lower())),
-        "last_name": (c.last_name, _trim(c.last_name.lower())),
+        "first_name": (c.first_name, trim(c.first_name.lower())),
+        "last_name": (c.last_name, trim(c.last_name.lower())),
         "email": (ibis.cases((c.junk_e.isnull(), c.email_n), else_=ibis.null("string")), None),
         "phone": (ibis.cases((c.junk_p.isnull(), c.phone_n), else_=ibis.null("string")), None),
-        "street": (c.street, _trim(c.street.lower())),
-        "city": (c.city, _trim(c.city.lower())),
+        "street": (c.street, trim(c.street.lower())),
+        "city": (c.city, trim(c.city.lower())),
         "postcode": (c.postcode, normalise_postcode(c.postcode)),
         "country": (c.country, c.country.upper()),
         "birth_date": (c.birth_date, c.birth_date.cast("string")),
@@ -135,7 +135,7 @@ def _enrich(ws: Workspace, out: ibis.Table, known: ibis.Table, lone: ibis.Table)
         known.filter(known.table_name.isin(raw_tables) & known.c_email.notnull()).select("customer_id", "c_email"),
         lone.filter(lone.c_email.notnull()).select("customer_id", "c_email"),
     ]
-    raw = [r.select("customer_id", email_sha256=_trim(r.c_email).lower().hexdigest("sha256")) for r in raw]
+    raw = [r.select("customer_id", email_sha256=trim(r.c_email).lower().hexdigest("sha256")) for r in raw]
     hit = union(raw, distinct=True).join(by_email, "email_sha256")
     hit = first_per_group(hit, "customer_id", [hit.email_sha256]).drop("email_sha256")
     out = out.left_join(hit, "customer_id").pipe(drop_join_copies)

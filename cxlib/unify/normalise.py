@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ibis
 
-__all__ = ["normalise_email", "normalise_phone", "normalise_postcode"]
+__all__ = ["normalise_email", "normalise_phone", "normalise_postcode", "trim"]
 
 _COUNTRY_CODES = {
     "GB": "44",
@@ -43,7 +43,7 @@ _COUNTRY_CODES = {
 }
 
 
-def _trim(s: ibis.StringValue) -> ibis.StringValue:
+def trim(s: ibis.StringValue) -> ibis.StringValue:
     """Leading and trailing whitespace removed, the same on every engine.
 
     Not ``StringValue.strip()``: on PySpark, ibis 12 compiles it to ``TRIM(' \\t\\n\\r\\v\\f' FROM s)``, where Spark
@@ -53,7 +53,7 @@ def _trim(s: ibis.StringValue) -> ibis.StringValue:
     --------
     >>> import ibis
     >>> t = ibis.memtable({"s": [" fatima@x.fr\\t", "ck_01f", None]})
-    >>> t.select(s=_trim(t.s)).to_pyarrow()["s"].to_pylist()
+    >>> t.select(s=trim(t.s)).to_pyarrow()["s"].to_pylist()
     ['fatima@x.fr', 'ck_01f', None]
     """
     return s.re_replace(r"^\s+|\s+$", "")
@@ -69,7 +69,7 @@ def normalise_email(e: ibis.StringValue) -> ibis.StringValue:
     >>> t.select(n=normalise_email(t.e)).to_pyarrow()["n"].to_pylist()
     ['robsmith@gmail.com', 'x@y.co', None, None]
     """
-    e = _trim(e).lower()
+    e = trim(e).lower()
     valid = e.re_search(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     at = e.find("@")
     local = e.substr(0, at).re_replace(r"\+.*$", "")
@@ -93,7 +93,7 @@ def normalise_phone(
     >>> t.select(n=normalise_phone(t.p, t.c)).to_pyarrow()["n"].to_pylist()
     ['+447700900123', '+447700900123', '+447700900123', None]
     """
-    raw = _trim(phone)
+    raw = trim(phone)
     digits = raw.re_replace(r"\(0\)", "").re_replace(r"[^0-9]", "")
     if country is None or isinstance(country, str):
         country = ibis.literal(country or default_country)
@@ -134,4 +134,4 @@ def _name_key(s: ibis.StringValue) -> ibis.StringValue:
     >>> t.select(n=_name_key(t.n)).to_pyarrow()["n"].to_pylist()
     ['obrienmüller']
     """
-    return _trim(s.lower()).re_replace(r"[.,'\-]", "")
+    return trim(s.lower()).re_replace(r"[.,'\-]", "")

@@ -25,7 +25,7 @@ from cxlib.unify.config import UnifyConfig
 from cxlib.unify.graph import union_find
 from cxlib.unify.model import correct_u, train
 from cxlib.unify.model import settings as model_settings
-from cxlib.unify.normalise import _name_key, normalise_postcode
+from cxlib.unify.normalise import _name_key, normalise_postcode, trim
 
 __all__ = ["match_components", "merge_map"]
 
@@ -155,7 +155,7 @@ def _birth_date(c: ibis.Table) -> ibis.StringValue:
     """``YYYYMMDD``; where the date did not parse and the raw text is kept (``birth_date_raw``), its digits."""
     parsed = c.birth_date.cast("date").strftime("%Y%m%d") if "birth_date" in c.columns else ibis.null("string")
     if "birth_date_raw" in c.columns:
-        raw = c.birth_date_raw.cast("string").strip()
+        raw = trim(c.birth_date_raw.cast("string"))
         # a day-first date (07/03/1984, 07.03.1984) reordered to YYYYMMDD; a month-first one then differs
         # from the true date by day and month swapped, which the comparison has a level for
         dmy = r"^([0-9]{1,2})[./-]([0-9]{1,2})[./-]([0-9]{4})$"
@@ -185,7 +185,7 @@ def _street(c: ibis.Table) -> tuple[ibis.StringValue, ibis.StringValue]:
     number = _blank_null(line.re_extract(r"^\s*([0-9]+[a-z]?)\b", 1))
     if "street_number" in c.columns:
         number = ibis.coalesce(_blank_null(_name_key(c.street_number.cast("string"))), number)
-    name = line.re_replace(r"^\s*[0-9]+[a-z]?\b", "").strip()
+    name = trim(line.re_replace(r"^\s*[0-9]+[a-z]?\b", ""))  # not .strip(): see trim
     for word, short in _STREET_TYPES:  # the street type written out or abbreviated: the same street
         name = name.re_replace(rf"\b{word}$", short)
     # without spaces: "cre scent" and "crescent", "lake clifton" and "lakeclifton" are one typo apart at most

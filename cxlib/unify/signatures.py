@@ -24,7 +24,7 @@ from ibis import _
 from cxlib.engine import Workspace
 from cxlib.schema import TABLES, DataError
 from cxlib.unify.config import LINKED_TABLES, UnifyConfig, key_column, union
-from cxlib.unify.normalise import _trim, normalise_email, normalise_phone
+from cxlib.unify.normalise import normalise_email, normalise_phone, trim
 
 __all__ = ["ID_RANK", "SIG_RAW", "identifiers", "raw_identifiers", "row_base", "sig_identifiers", "signatures"]
 
@@ -56,13 +56,13 @@ def _candidates(t: ibis.Table, name: str, cfg: UnifyConfig) -> list[tuple[str, i
     if name == "contacts":
         out.append(("record", t[key_column(name)]))
     if "contact_ref" in t.columns:
-        out.append(("record", _trim(t.contact_ref)))
+        out.append(("record", trim(t.contact_ref)))
     if "email" in t.columns:
         out.append(("email", normalise_email(t.email)))
     if "phone" in t.columns:
         out.append(("phone", normalise_phone(t.phone, country, cfg.default_country)))
     if "anonymous_id" in t.columns:
-        out.append(("anonymous_id", _trim(t.anonymous_id)))
+        out.append(("anonymous_id", trim(t.anonymous_id)))
     return [(id_type, value.cast("string")) for id_type, value in out]
 
 
@@ -102,10 +102,10 @@ def signatures(ws: Workspace, cfg: UnifyConfig) -> ibis.Table:
     sig = union(parts)
     return sig.mutate(
         sid=ibis.row_number().over(order_by=[sig.table_name, sig.source, *(sig[c] for c in SIG_RAW)]),
-        record=ibis.coalesce(sig.c_record, _trim(sig.c_ref)),
+        record=ibis.coalesce(sig.c_record, trim(sig.c_ref)),
         email=normalise_email(sig.c_email),
         phone=normalise_phone(sig.c_phone, sig.c_country, cfg.default_country),
-        anonymous_id=_trim(sig.c_anon),
+        anonymous_id=trim(sig.c_anon),
     )
 
 

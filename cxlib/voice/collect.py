@@ -18,6 +18,7 @@ from ibis import _
 
 from cxlib.engine import Workspace
 from cxlib.schema import TABLES
+from cxlib.unify.normalise import trim
 from cxlib.voice.language import detect_all
 from cxlib.voice.sentiment import sentiments
 
@@ -46,7 +47,7 @@ def _part(ws: Workspace, name: str, cols: Sequence[str]) -> ibis.Table | None:
     cols = [c for c in cols if c in t.columns]
     if not cols:
         return None
-    texts = [t[c].cast("string").strip().nullif("") for c in cols]
+    texts = [trim(t[c].cast("string")).nullif("") for c in cols]  # not .strip(): see trim
     text = texts[0] if len(texts) == 1 else ibis.coalesce(texts[0] + ". " + texts[1], texts[0], texts[1])
     for more in texts[2:]:
         text = ibis.coalesce(text + ". " + more, text, more)
