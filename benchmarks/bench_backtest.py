@@ -1,6 +1,6 @@
 """Backtest of the journey model's revenue forecast against the generator: fit, forecast 12 months, compare.
 
-Usage: python benchmarks/bench_backtest.py [N_CUSTOMERS]   (default: 20000, the generator's default company)
+Usage: python benchmarks/bench_backtest.py [N_CUSTOMERS] [--workspace]   (default: 20000, the default company)
 
 On the generator's default company (24 months, seed 7) the true monthly panel (stages and revenue per person)
 is cut at month 12; :func:`cxlib.simulate.backtest` fits on the first 12 months and forecasts the next 12,
@@ -15,6 +15,11 @@ fitting months 7-12 and forecasting 13-24. Then two companies with known calenda
 - a closed cohort (``arrival_months=3``: everyone's first month in the first quarter, then repeat buying only),
   fit 12, forecast 12.
 
+With ``--workspace`` the default company also goes through the pipeline users run (``synth.write_company``,
+``io.load``, ``unify.unify``, ``journeys.build``) and is backtested on the workspace's *observed* stages (from
+``cx journeys``: at risk and churned by inactivity), with the journey model as ``cx simulate`` fits it and kept a
+plain Markov chain (``durations=0``), arrivals chosen (``auto``) and none.
+
 Prints a table of total errors (forecast / actual - 1) and the journey model's mean absolute monthly error,
 then the calendar model each line's journey model used, and why.
 """
@@ -23,6 +28,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import time
 from datetime import date
 
@@ -62,12 +68,39 @@ def cases(n: int) -> list[tuple[str, pd.DataFrame, tuple[str, ...], bool]]:
     ]
 
 
-def main(n: int) -> None:
+def workspace_panel(n: int, folder: str) -> pd.DataFrame:
+    """The default company written, loaded, unified and staged by ``cx journeys``: the monthly panel
+    :func:`cxlib.simulate.backtest` reads from a workspace (observed stages)."""
+    from cxlib import io, journeys, unify
+
+    synth.write_company(folder, n_customers=n, seed=7, months=24, progress=False)
+    io.load(folder)
+    unify.unify(folder)
+    journeys.build(folder)
+    return sim.complete_history(folder)
+
+
+def workspace_cases(n: int, folder: str) -> list[tuple[str, pd.DataFrame, tuple[str, ...], bool, int | None]]:
+    h = workspace_panel(n, folder)
+    name = "workspace (observed stages), fit 1-12"
+    return [(name, h, ("auto", "none"), True, None), (f"{name}, plain Markov chain", h, ("auto", "none"), True, 0)]
+
+
+def main(n: int, workspace: bool = False) -> None:
     rows, calendars = [], {}
-    for name, data, arrival_models, seasons in cases(n):
+    todo = [(*c, None) for c in cases(n)]
+    with tempfile.TemporaryDirectory() as folder:
+        if workspace:
+            todo += workspace_cases(n, folder)
+        run(todo, rows, calendars)
+    report(n, rows, calendars)
+
+
+def run(todo: list, rows: list, calendars: dict) -> None:
+    for name, data, arrival_models, seasons, durations in todo:
         for arrivals in arrival_models:
             t0 = time.perf_counter()
-            bt = sim.backtest(data, months=12, arrivals=arrivals, draws=200, seasons=seasons)
+            bt = sim.backtest(data, months=12, arrivals=arrivals, draws=200, seasons=seasons, durations=durations)
             secs = time.perf_counter() - t0
             errs = {m: sim.backtest_error(bt, m) for m in MODELS}
             j = bt[(bt["model"] == "journey model") & (bt["period"] == "month")]
@@ -75,6 +108,9 @@ def main(n: int) -> None:
             rows.append((name, f"{arrivals} -> {bt.attrs['arrivals']}", errs, monthly, secs, bt.attrs["skipped"]))
             calendars[name] = bt.attrs["seasonality"]
             print(f"{name} / {arrivals}: {errs['journey model']:+.1%} ({secs:.1f}s)", file=sys.stderr, flush=True)
+
+
+def report(n: int, rows: list, calendars: dict) -> None:
     print(f"\n{n:,} customers (seed 7), {os.cpu_count()} cores, {date.today()}; total revenue error over 12 forecast")
     print("months (forecast / actual - 1); 'monthly' is the journey model's mean absolute error per month\n")
     print("| data | arrivals (chosen) | journey | monthly | same period last year | last 3 months | BG/NBD+GG | s |")
@@ -94,4 +130,5 @@ def main(n: int) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 20_000)
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    main(int(args[0]) if args else 20_000, workspace="--workspace" in sys.argv)

@@ -29,6 +29,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from cxlib.schema import STAGES, DataError
 from cxlib.simulate.arrivals import closed_cohort
+from cxlib.simulate.durations import duration_matrices, fit_durations, stage_durations, start_by_duration
 from cxlib.simulate.seasons import CYCLE_MONTHS, SEASON_MONTHS, arrival_cycle, fit_seasons, fit_year_seasons
 
 __all__ = ["POOL", "PROSPECT_STAGES", "JourneyModel"]
@@ -112,6 +113,10 @@ class JourneyModel(BaseEstimator):
         Month-of-year multipliers of new customers (mean 1) from the one-year cycle, used by every arrival
         model (:func:`~cxlib.simulate.arrivals.forecast_series`); all ones otherwise (with two years the
         ``seasonal`` arrival model has its own profile).
+    transition_duration_ : ndarray (from, to, durations + 1)
+        Multipliers of each move by the months spent in its from-stage (all ones without ``durations``).
+    start_durations_ : ndarray (segment, stage, durations + 1)
+        The latest month's customers by months in their stage (the forecast start).
     """
 
     def __init__(
@@ -123,6 +128,7 @@ class JourneyModel(BaseEstimator):
         shared_stages: Sequence[str] = (),
         pool: float = 0.0,
         seasons: bool = True,
+        durations: int = 0,
     ) -> None:
         self.by = by
         self.stages = stages
@@ -131,6 +137,7 @@ class JourneyModel(BaseEstimator):
         self.shared_stages = shared_stages
         self.pool = pool
         self.seasons = seasons
+        self.durations = durations
 
     # --- fitting ------------------------------------------------------------------------------------------
     def fit(self, stage_history: pd.DataFrame, y: None = None) -> JourneyModel:
@@ -185,6 +192,9 @@ class JourneyModel(BaseEstimator):
         self.start_counts_, self.arrival_rate_, self.arrivals_by_month_ = flows[:3]
         self.first_month_, self.n_months_, self.censored_ = flows[3:]
         self.last_month_ = pd.Timestamp(pd.to_datetime(h["month"]).max()).to_period("M").start_time
+        K = max(0, int(self.durations))
+        self.transition_duration_ = fit_durations(frame, self.matrices(), K) if K else np.ones((n_s, n_s, 1))
+        self.start_durations_ = start_by_duration(frame, K, n_g, n_s)
         self._fit_seasons(frame, rev[frame.index.to_numpy()])
         return self
 
@@ -201,7 +211,7 @@ class JourneyModel(BaseEstimator):
             self.seasonality_ = "flat: seasons=False"
         elif n >= SEASON_MONTHS:
             self.seasonal_ = True
-            fitted = fit_seasons(frame, self.matrices(), self.revenue_mean_, rev)
+            fitted = fit_seasons(*self._by_duration(frame), rev)
             self.revenue_season_, self.transition_season_ = fitted
             self.seasonality_ = f"month of year, from {n} months of history"
         elif n >= CYCLE_MONTHS:
@@ -216,7 +226,7 @@ class JourneyModel(BaseEstimator):
         """One year to 23 months: the smooth yearly cycle of revenue, moves and arrivals
         (:func:`~cxlib.simulate.seasons.fit_year_seasons`, :func:`~cxlib.simulate.seasons.arrival_cycle`)."""
         n = self.n_months_
-        r_rev, r_move, summary = fit_year_seasons(frame, self.matrices(), self.revenue_mean_, rev)
+        r_rev, r_move, summary = fit_year_seasons(*self._by_duration(frame), rev)
         series = self.arrivals_by_month_.sum(axis=(1, 2))
         series[0] = np.nan  # censored: the customers already there
         arrivals, arrival_shrink = arrival_cycle(series, int(frame["m"].max()))
@@ -240,6 +250,20 @@ class JourneyModel(BaseEstimator):
             f"{_swing(arrivals)} (kept at {arrival_shrink:.0%}), {moves} move(s) changed by more than 5% in "
             "some month"
         )
+
+    def _by_duration(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        """The panel codes, matrices and revenue means the seasons are fitted against: with ``durations``, each
+        segment split by months in the stage (``g`` becomes segment × duration), its chain the duration's own, so
+        that a season is what the calendar adds beyond how long customers have been where they are."""
+        P, rev = self.matrices(), self.revenue_mean_
+        r = self.transition_duration_
+        D = r.shape[2]
+        if D == 1:
+            return frame, P, rev
+        d, _ = stage_durations(frame, D - 1)
+        split = frame.assign(g=frame["g"].to_numpy() * D + d)
+        Pd = np.stack([duration_matrices(P, r, k) for k in range(D)], axis=1).reshape(-1, *P.shape[1:])
+        return split, Pd, np.repeat(rev, D, axis=0)
 
     def _alpha(self, counts: np.ndarray) -> np.ndarray:
         counts = counts.copy()

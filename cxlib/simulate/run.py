@@ -28,6 +28,7 @@ import pandas as pd
 from sklearn.utils.validation import check_is_fitted
 
 from cxlib.simulate.arrivals import choose_arrivals, forecast_arrivals
+from cxlib.simulate.durations import duration_matrices
 from cxlib.simulate.model import JourneyModel
 from cxlib.simulate.scenarios import Scenario, _apply, lever_size
 from cxlib.simulate.seasons import seasonal_matrices
@@ -197,24 +198,68 @@ def _calendar(model: JourneyModel, months: int) -> tuple[np.ndarray, np.ndarray]
 
 
 def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0) -> dict:
-    """Exact propagation of expected counts, for every posterior draw at once."""
-    draws, n_g, n_s = T0.shape[0], T0.shape[1], T0.shape[2]
+    """Exact propagation of expected counts, for every posterior draw at once (by months in the stage when the
+    model tells them apart: :func:`_duration_step`)."""
+    draws, n_s = T0.shape[0], T0.shape[2]
     cal = _calendar(model, months)
+    start = _by_duration(model, x0)
     results = {}
     for sc in scenarios:
         T, rev, arr = _apply(model, sc, T0, rev0, np.broadcast_to(arr0, (draws, *arr0.shape)).copy())
-        x = np.broadcast_to(x0, (draws, n_g, n_s)).copy()
+        x = np.broadcast_to(start, (draws, *start.shape)).copy()
         cust = np.zeros((months, draws, n_s))
         money = np.zeros((months, draws))
         for m in range(months):
-            # a month: everyone moves one step, then this month's arrivals join in their first stage, and each
-            # customer earns the revenue of the stage they are in this month (in its calendar month's season)
+            # a month: everyone moves one step, then this month's arrivals join in their first stage (in their
+            # first month there), and each customer earns the revenue of the stage they are in this month (in its
+            # calendar month's season)
             Tm = T if cal is None else seasonal_matrices(T, model.transition_season_, cal[0][m])
-            x = _step(model, x, Tm) + arr[:, m]
-            cust[m] = x.sum(axis=1)
-            money[m] = (x * (rev if cal is None else rev * cal[1][m])).sum(axis=(1, 2))
+            x = _duration_step(model, x, Tm)
+            x[..., 0] += arr[:, m]
+            here = x.sum(axis=3)
+            cust[m] = here.sum(axis=1)
+            money[m] = (here * (rev if cal is None else rev * cal[1][m])).sum(axis=(1, 2))
         results[sc.name] = (cust, money)
     return results
+
+
+def _durations(model: JourneyModel) -> np.ndarray:
+    """The model's multipliers of each move by months in its from-stage, ``(from, to, K + 1)`` (one column of
+    ones for a plain chain)."""
+    n_s = len(model.stages)
+    return getattr(model, "transition_duration_", np.ones((n_s, n_s, 1)))
+
+
+def _by_duration(model: JourneyModel, x0: np.ndarray) -> np.ndarray:
+    """Start counts ``(segment, stage)`` spread over months in the stage ``(segment, stage, K + 1)`` as the
+    latest month's customers were (a stage nobody was in: its first month)."""
+    D = _durations(model).shape[2]
+    seen = getattr(model, "start_durations_", None)
+    if seen is None or seen.shape[2] != D:
+        seen = np.zeros((*x0.shape, D))
+    total = seen.sum(axis=2, keepdims=True)
+    share = np.where(total > 0, seen / np.where(total > 0, total, 1.0), np.eye(D)[0])
+    return x0[..., None] * share
+
+
+def _duration_step(model: JourneyModel, x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """One month of expected counts ``x (draws, segment, stage, K + 1)`` under ``T (draws, segment, from, to)``:
+    customers ``d`` months into a stage move by ``T`` with that duration's multipliers; who stays is a month
+    further on (up to ``K``), who moves starts at 0."""
+    r = _durations(model)
+    D = r.shape[2]
+    if D == 1:
+        return _step(model, x[..., 0], T)[..., None]
+    n_s = T.shape[-1]
+    out = np.zeros_like(x)
+    diag = np.arange(n_s)
+    for d in range(D):
+        Td = duration_matrices(T, r, d)
+        y = _step(model, x[..., d], Td)
+        stay = x[..., d] * Td[..., diag, diag]
+        out[..., 0] += y - stay
+        out[..., min(d + 1, D - 1)] += stay
+    return out
 
 
 def _population_paths(model, scenarios, months, T0, rev0, x0, arr0, random_state) -> dict:
@@ -226,19 +271,8 @@ def _population_paths(model, scenarios, months, T0, rev0, x0, arr0, random_state
     """
     rng = np.random.default_rng(None if random_state is None else random_state + 1)
     draws, n_g, n_s = T0.shape[0], T0.shape[1], T0.shape[2]
-    start = np.rint(x0).astype(int)
-    arr_n = np.rint(arr0).astype(int)
-    g_list, s_list, t_list = [], [], []
-    for g in range(n_g):
-        for s in range(n_s):
-            g_list.append(np.full(start[g, s], g))
-            s_list.append(np.full(start[g, s], s))
-            t_list.append(np.full(start[g, s], -1))
-            for m in range(months):
-                g_list.append(np.full(arr_n[m, g, s], g))
-                s_list.append(np.full(arr_n[m, g, s], s))
-                t_list.append(np.full(arr_n[m, g, s], m))
-    gc, s0, tc = np.concatenate(g_list), np.concatenate(s_list), np.concatenate(t_list)
+    gc, s0, tc, d0 = _customers(model, x0, arr0, months)
+    D = _durations(model).shape[2]
     sd = np.sqrt(model.revenue_var_)
     applied = [_apply(model, sc, T0, rev0, np.zeros((draws, months, n_g, n_s))) for sc in scenarios]
     out = {sc.name: (np.zeros((months, draws, n_s)), np.zeros((months, draws))) for sc in scenarios}
@@ -248,6 +282,7 @@ def _population_paths(model, scenarios, months, T0, rev0, x0, arr0, random_state
     for d in range(draws):
         states = [np.where(tc < 0, s0, -1) for _ in scenarios]
         segs = [gc.copy() for _ in scenarios]
+        durs = [d0.copy() for _ in scenarios]  # months in the stage
         cdfs = [_monthly_cdfs(model, T[d], cal, months) for T, _, _ in applied]
         for m in range(months):
             u = rng.random(len(gc))
@@ -257,8 +292,10 @@ def _population_paths(model, scenarios, months, T0, rev0, x0, arr0, random_state
                 st, sg = states[k], segs[k]
                 on = st >= 0
                 was = st.copy()
-                cdf = cdfs[k][m][sg[on], st[on]]
+                du = durs[k]
+                cdf = cdfs[k][m][du[on], sg[on], st[on]]
                 st[on] = np.minimum((u[on, None] > cdf).sum(axis=1), n_s - 1)
+                du[on] = np.where(st[on] == was[on], np.minimum(du[on] + 1, D - 1), 0)
                 if mix_cdf is not None:
                     hop = on & (was >= 0) & shared[np.maximum(was, 0)]
                     hop &= ~model.switch_own_[np.maximum(was, 0), np.maximum(st, 0)]
@@ -266,8 +303,7 @@ def _population_paths(model, scenarios, months, T0, rev0, x0, arr0, random_state
                         c = mix_cdf[was[hop], st[hop]]
                         sg[hop] = np.minimum((v[hop, None] > c).sum(axis=1), n_g - 1)
                 new = tc == m
-                st[new] = s0[new]
-                sg[new] = gc[new]
+                st[new], sg[new], du[new] = s0[new], gc[new], 0
                 here = st >= 0
                 # customers per (segment, stage): one bincount over the flat index (np.add.at is far slower)
                 counts = np.bincount(sg[here] * n_s + st[here], minlength=n_g * n_s).reshape(n_g, n_s).astype(float)
@@ -279,11 +315,36 @@ def _population_paths(model, scenarios, months, T0, rev0, x0, arr0, random_state
     return out
 
 
+def _customers(model: JourneyModel, x0: np.ndarray, arr0: np.ndarray, months: int) -> tuple[np.ndarray, ...]:
+    """The population of :func:`_population_paths`: each customer's segment, first stage, month of arrival
+    (-1: there at the start) and months in their stage at the start."""
+    start = np.rint(_by_duration(model, x0)).astype(int)  # (segment, stage, duration)
+    arr_n = np.rint(arr0).astype(int)
+    n_g, n_s, D = start.shape
+    g_list, s_list, t_list, d_list = [], [], [], []
+    for g in range(n_g):
+        for s in range(n_s):
+            n0 = int(start[g, s].sum())
+            g_list.append(np.full(n0, g))
+            s_list.append(np.full(n0, s))
+            t_list.append(np.full(n0, -1))
+            d_list.append(np.repeat(np.arange(D), start[g, s]))
+            for m in range(months):
+                g_list.append(np.full(arr_n[m, g, s], g))
+                s_list.append(np.full(arr_n[m, g, s], s))
+                t_list.append(np.full(arr_n[m, g, s], m))
+                d_list.append(np.zeros(arr_n[m, g, s], dtype=int))
+    return tuple(np.concatenate(x).astype(int) for x in (g_list, s_list, t_list, d_list))
+
+
 def _monthly_cdfs(model: JourneyModel, T: np.ndarray, cal, months: int) -> np.ndarray:
-    """The cumulative rows of one draw's matrices ``(segment, from, to)`` for every forecast month."""
-    if cal is None:
-        return np.broadcast_to(np.cumsum(T, axis=2), (months, *T.shape))
-    return np.stack([np.cumsum(seasonal_matrices(T, model.transition_season_, k), axis=2) for k in cal[0]])
+    """The cumulative rows of one draw's matrices ``(segment, from, to)`` for every forecast month and month
+    in the stage: ``(month, K + 1, segment, from, to)``."""
+    r = _durations(model)
+    mats = [T] * months if cal is None else [seasonal_matrices(T, model.transition_season_, k) for k in cal[0]]
+    if r.shape[2] == 1:
+        return np.stack([np.cumsum(x, axis=2) for x in mats])[:, None]
+    return np.stack([[np.cumsum(duration_matrices(x, r, d), axis=2) for d in range(r.shape[2])] for x in mats])
 
 
 def compare(results: pd.DataFrame) -> pd.DataFrame:

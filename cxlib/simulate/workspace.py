@@ -28,6 +28,7 @@ import pandas as pd
 
 from cxlib.engine import Workspace, opened
 from cxlib.schema import DataError
+from cxlib.simulate.durations import DURATION_MONTHS
 from cxlib.simulate.model import POOL, PROSPECT_STAGES, JourneyModel
 from cxlib.simulate.run import compare, simulate
 from cxlib.simulate.scenarios import PRESETS, Scenario, service_failure_lever
@@ -119,7 +120,9 @@ def _persona_labels(ws: Workspace, by: str) -> pd.DataFrame:
     return per.select("customer_id", per[col].cast("string").name(by)).to_pandas()
 
 
-def persona_model(history: pd.DataFrame, random_state: int | None = 0, seasons: bool = True) -> JourneyModel:
+def persona_model(
+    history: pd.DataFrame, random_state: int | None = 0, seasons: bool = True, durations: int = DURATION_MONTHS
+) -> JourneyModel:
     """The journey model ``cx simulate`` fits, fitted to ``history``.
 
     Per persona when the history has a ``persona`` column, with the prospect stages
@@ -128,7 +131,9 @@ def persona_model(history: pd.DataFrame, random_state: int | None = 0, seasons: 
     :data:`~cxlib.simulate.model.POOL` pseudo-transitions, so a persona with few transitions borrows from
     everyone instead of printing a confident number on a handful. Without personas, one chain for everyone.
     ``seasons``: month-of-year profiles when the history spans two years or more, a smooth yearly cycle with
-    one year to 23 months (``False``: flat).
+    one year to 23 months (``False``: flat). ``durations``: months in a stage told apart
+    (:data:`~cxlib.simulate.durations.DURATION_MONTHS`; 0: a plain Markov chain), so that exits which depend on
+    how long a customer has been quiet, or a lead has waited, keep up as the company ages.
     """
     by = "persona" if "persona" in history.columns else None
     return JourneyModel(
@@ -137,6 +142,7 @@ def persona_model(history: pd.DataFrame, random_state: int | None = 0, seasons: 
         shared_stages=PROSPECT_STAGES if by else (),
         pool=POOL if by else 0.0,
         seasons=seasons,
+        durations=durations,
     ).fit(history)
 
 
