@@ -107,3 +107,12 @@ def test_the_report_tags_its_numbers_with_the_metrics_values(journeys_workspace,
         assert len(raws) == 1 and _same(next(iter(raws)), metrics.value(h, name)), (name, raws)
         assert f'id="def-{name}"' in html  # its definition, in the appendix
     assert "Definitions of the numbers" in html and "within 30 days" in html
+
+
+def test_the_journey_map_counts_who_reached_each_stage_as_the_metric_does(headline, workspace):
+    """One number per question: the journey map's "customers" row is the stage_ever metric (a customer who went
+    quiet reached at_risk, churned or lost without a touchpoint there)."""
+    jm = journeys.journey_map(journeys.staged_touchpoints(workspace))
+    got = {s: int(jm.loc["customers", s]) for s in jm.columns}
+    assert got == {s: metrics.value(headline, f"stage_ever.{s}") for s in got}
+    assert got["lost"] > 10 * len(got)  # quiet customers reach lost: not only those who touched there

@@ -22,6 +22,7 @@ from cxlib.journeys.diagnosis import service
 from cxlib.journeys.inputs import DAY, as_table, filtered, release, ties
 from cxlib.journeys.stage_map import BUYER_STAGES, StageMapLike
 from cxlib.journeys.stages import with_stages
+from cxlib.journeys.timeline import stage_history
 from cxlib.schema import STAGES
 
 __all__ = ["journey_map"]
@@ -36,6 +37,14 @@ def _stays(s: ibis.Table) -> ibis.Table:
     s = s.mutate(_sec=s.ts.epoch_seconds(), _next_sec=s.ts.epoch_seconds().lead().over(w))
     stay = s.group_by(["customer_id", "stage"]).aggregate(_in=s._sec.min(), _out=s._next_sec.max(), _last=s._sec.max())
     return stay.mutate(_days=(stay._out.fill_null(stay._last) - stay._in) / DAY)
+
+
+def _ever(s: ibis.Table, stay: ibis.Table) -> pd.Series:
+    """Customers who ever reached each stage: at a touchpoint, or at a month end by inactivity (``at_risk``,
+    ``churned``, ``lost`` often come with no touchpoint) -- the ``stage_ever`` metric's definition."""
+    months = stage_history(s).select("customer_id", "stage")
+    ever = stay.select("customer_id", "stage").union(months, distinct=True)
+    return ever.group_by("stage").aggregate(n=_.count()).to_pandas().set_index("stage")["n"]
 
 
 def _conversions(stay: ibis.Table) -> dict[str, int]:
@@ -75,7 +84,8 @@ def journey_map(
 ) -> pd.DataFrame:
     """The journey map a CJO presents, built from data: one column per stage, buyer journey then customer journey.
 
-    Rows: ``customers`` reaching the stage, ``conversion_to_next`` (share of them who later reach the next
+    Rows: ``customers`` who ever reached the stage (at a touchpoint or, by inactivity, at a month end: the
+    ``stage_ever`` metric's definition), ``conversion_to_next`` (share of them who later reach the next
     stage of the main path awareness → consideration → purchase → onboarding → repeat → advocate),
     ``median_days_in_stage``, ``top_touchpoints``, ``top_channels``, ``csat``, ``nps``, ``tickets_per_100``
     and ``pain_points`` (top ticket topics and return reasons). ``filters`` selects rows first, e.g.
@@ -94,8 +104,8 @@ def journey_map(
     s = with_stages(filtered(as_table(touchpoints), filters, None, None), stage_map).cache()
     stay = _stays(s).cache()
     try:
-        reach = stay.group_by("stage").aggregate(customers=_.count(), median_days_in_stage=_._days.median())
-        reach = reach.to_pandas().set_index("stage")
+        reach = stay.group_by("stage").aggregate(median_days_in_stage=_._days.median()).to_pandas().set_index("stage")
+        reach["customers"] = _ever(s, stay)
         conv = _conversions(stay)
         tops = _tops(s, top)
         svc = service(s)
