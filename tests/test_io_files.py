@@ -367,3 +367,31 @@ def test_hostile_pattern_characters_match_only_inside_the_folder(tmp_path):
     assert conserved(r) and r.summary.loc[0, "rows_loaded"] == 6  # 4 good rows of the months + the 2 hostile files
     assert {f"orders_{e.replace('/', '_')}.csv" for e in HOSTILE[:2]} <= set(r.summary.loc[0, "files"].split(", "))
     nothing_ran(tmp_path)
+
+
+def test_epoch_numbers_read_as_integers_give_what_the_decimal_reading_gives():
+    """Whole epoch numbers are read as BIGINT (fast), numbers with decimals as DECIMAL: the same microseconds for
+    every unit, overflow included; nanoseconds are rounded half to even exactly."""
+    import random
+    from decimal import ROUND_HALF_EVEN, Decimal
+
+    import duckdb
+
+    from cxlib.io import epoch
+
+    rng = random.Random(3)
+    vals = ["0", "-1", "1500", "2500", "-2500", "1709287200", "1709287200000", "1709287200000000", "007",
+            "1709287200000000000", "9223372036854775807", "-9223372036854775808", "99999999999999999999",
+            "9223372036854", "9223372036855", "9223372036854775", "9223372036854776", "1709287200.5"]  # fmt: skip
+    vals += [str(rng.randint(-(10**19), 10**19)) for _ in range(500)]
+    vals += [f"{rng.randint(0, 10**12)}.{rng.randint(0, 999999)}" for _ in range(200)]
+    con = duckdb.connect()
+    con.execute("CREATE TABLE t AS SELECT unnest($v) AS x", {"v": vals})
+    for unit in ("s", "ms", "us", "ns"):
+        old = f"TRY_CAST(TRY_CAST(x AS DECIMAL(38, 6)) {'/ 1000' if unit == 'ns' else '* ' + str(epoch._MICROS.get(unit, 1)) if unit != 'us' else ''} AS BIGINT)"  # noqa: E501
+        rows = con.execute(f"SELECT x, {old}, {epoch._micros('x', unit)} FROM t").fetchall()
+        for x, was, now in rows:
+            if unit == "ns" and "." not in x and abs(int(x)) < 9223372036854774000:  # in BIGINT: exact
+                assert now == int((Decimal(x) / 1000).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)), x
+            else:
+                assert now == was, (unit, x, was, now)

@@ -53,11 +53,40 @@ def epoch_condition(v: str, unit: str | None) -> str:
 
 
 def _micros(v: str, unit: str) -> str:
+    """SQL: epoch text ``v`` in ``unit`` as microseconds (BIGINT), NULL out of range.
+
+    Whole numbers (the usual case: GA4's ``event_timestamp``) are read as BIGINT; only a number with decimals
+    goes through DECIMAL(38, 6), whose cast from text is about 400 times slower in DuckDB (6 s for 323,000
+    GA4 events). Both give the same microseconds (nanoseconds are rounded half to even in integers).
+    """
     if unit == "us":
-        return f"TRY_CAST(TRY_CAST({v} AS DECIMAL(38, 6)) AS BIGINT)"
-    if unit == "ns":
-        return f"TRY_CAST(TRY_CAST({v} AS DECIMAL(38, 6)) / 1000 AS BIGINT)"
-    return f"TRY_CAST(TRY_CAST({v} AS DECIMAL(38, 6)) * {_MICROS[unit]} AS BIGINT)"
+        dec = f"TRY_CAST(TRY_CAST({v} AS DECIMAL(38, 6)) AS BIGINT)"
+    elif unit == "ns":
+        dec = f"TRY_CAST(TRY_CAST({v} AS DECIMAL(38, 6)) / 1000 AS BIGINT)"
+    else:
+        dec = f"TRY_CAST(TRY_CAST({v} AS DECIMAL(38, 6)) * {_MICROS[unit]} AS BIGINT)"
+    n = f"TRY_CAST({v} AS BIGINT)"
+    whole = {  # NULL where the product would overflow: DECIMAL decides those (NULL too, as before)
+        "s": f"CASE WHEN {n} BETWEEN -9223372036854 AND 9223372036854 THEN {n} * 1000000 END",
+        "ms": f"CASE WHEN {n} BETWEEN -9223372036854775 AND 9223372036854775 THEN {n} * 1000 END",
+        "us": n,
+        "ns": _ns_to_us(n),
+    }[unit]
+    return f"COALESCE(CASE WHEN NOT contains({v}, '.') THEN {whole} END, {dec})"
+
+
+def _ns_to_us(n: str) -> str:
+    """SQL: BIGINT nanoseconds ``n`` as microseconds, rounded half to even, exactly (in integers: a DOUBLE
+    division is off by a microsecond now and then beyond 2^53 ns, i.e. for any date after April 1970).
+
+    >>> import duckdb
+    >>> [duckdb.sql(f"SELECT {_ns_to_us(str(x))}").fetchone()[0] for x in (1500, 2500, -2500, 1499, 1501)]
+    [2, 2, -2, 1, 2]
+    """
+    m = f"((({n}) % 1000 + 1000) % 1000)"
+    q = f"((({n}) - {m}) // 1000)"
+    rounded = f"{q} + CASE WHEN {m} > 500 OR ({m} = 500 AND {q} % 2 <> 0) THEN 1 ELSE 0 END"
+    return f"(CASE WHEN ({n}) BETWEEN -9223372036854774000 AND 9223372036854774000 THEN {rounded} END)"
 
 
 def excel_expr(v: str) -> str:
