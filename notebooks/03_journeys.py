@@ -118,11 +118,11 @@ def _(mo, staged):
 
 
 @app.cell
-def _(filters, funnel_steps, journeys, mo, staged, within, window):
+def _(filters, funnel_steps, journeys, mo, notebook, staged, within, window):
     mo.stop(not funnel_steps.value, mo.md("Pick at least one step."))
     funnel = journeys.funnel(staged, funnel_steps.value, within=within.value, filters=filters, **window)
     funnel_fig = journeys.funnel_figure(funnel)
-    mo.vstack([funnel_fig, funnel])
+    mo.vstack([funnel_fig, notebook.table(funnel)])
     return funnel, funnel_fig
 
 
@@ -172,10 +172,11 @@ def _(mo):
 
 
 @app.cell
-def _(journeys, mo, staged):
+def _(journeys, mo, notebook, staged):
     dropoff = journeys.diagnose_dropoff(staged)
     returns = journeys.diagnose_returns(staged)
-    mo.vstack([mo.callout(mo.md(journeys.dropoff_verdict(dropoff)), kind="info"), dropoff, returns])
+    mo.vstack([mo.callout(mo.md(journeys.dropoff_verdict(dropoff)), kind="info"), notebook.table(dropoff),
+               notebook.table(returns)])
     return dropoff, returns
 
 
@@ -190,9 +191,10 @@ def _(mo):
 
 
 @app.cell
-def _(filters, journeys, mo, staged):
+def _(filters, journeys, mo, notebook, staged):
     _jm = journeys.journey_map(staged, filters=filters)
-    mo.vstack([journeys.journey_map_figure(_jm), journeys.service_by_stage(staged)])
+    _service = journeys.service_by_stage(staged).rename_axis("stage").reset_index()
+    mo.vstack([journeys.journey_map_figure(_jm), notebook.table(_service)])
     return
 
 

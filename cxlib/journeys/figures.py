@@ -385,13 +385,40 @@ def funnel_figure(f: pd.DataFrame, title: str = "Funnel") -> go.Figure:
     return fig
 
 
+#: The journey map's rows in words.
+_MAP_ROWS = {
+    "customers": "customers who reached it",
+    "conversion_to_next": "went on to the next stage",
+    "median_days_in_stage": "median days in the stage",
+    "top_touchpoints": "top touchpoints",
+    "top_channels": "top channels",
+    "csat": "CSAT",
+    "nps": "NPS",
+    "tickets_per_100": "tickets per 100 customers",
+    "pain_points": "pain points",
+}
+
+
+def _map_cell(row: str, v: object) -> str:
+    """One journey-map cell as text: shares as percentages, counts with separators, blanks for missing."""
+    if v is None or (isinstance(v, float) and pd.isna(v)):
+        return ""
+    if row == "conversion_to_next":
+        return f"{v:.0%}"
+    if row == "customers":
+        return f"{int(v):,}"
+    return f"{v}"
+
+
 def journey_map_figure(jmap: pd.DataFrame, title: str = "Journey map") -> go.Figure:
     """The journey map as a table figure: stages as columns, buyer journey first."""
     header = ["", *[f"{c}<br><sub>{jmap.loc['journey', c]}</sub>" for c in jmap.columns]]
-    cells = [list(jmap.index)] + [
-        [("" if pd.isna(v) else (f"{v:.0%}" if r == "conversion_to_next" else f"{v}")) for r, v in jmap[c].items()]
-        for c in jmap.columns
+    rows = jmap.drop(index="journey", errors="ignore")  # the header says it
+    cells = [[_MAP_ROWS.get(r, r.replace("_", " ")) for r in rows.index]] + [
+        [_map_cell(r, v) for r, v in rows[c].items()] for c in rows.columns
     ]
-    fig = go.Figure(go.Table(header={"values": header}, cells={"values": cells, "align": "left"}))
+    widths = [1.7] + [1.0] * len(rows.columns)  # the row names fit
+    table = go.Table(columnwidth=widths, header={"values": header}, cells={"values": cells, "align": "left"})
+    fig = go.Figure(table)
     fig.update_layout(title=title)
     return fig
