@@ -360,10 +360,7 @@ def _ever_counts(ws: Workspace) -> pd.Series:
     tp = jr.analysis_touchpoints(ws)
     sm = jr.resolve_stage_map(workspace=ws)
     hist = ws.table("stage_history") if ws.has("stage_history") else jr.stage_history(tp, sm)
-    touched = jr.assign_stages(tp, sm).select("customer_id", "stage")
-    rows = touched.union(hist.select("customer_id", "stage"), distinct=True)
-    ever = rows.group_by("stage").aggregate(n=rows.count()).to_pandas().set_index("stage")["n"]
-    return ever.reindex(list(STAGES), fill_value=0)
+    return jr.ever_reached(jr.assign_stages(tp, sm), hist)
 
 
 def _stages(ws: Workspace) -> list:

@@ -65,7 +65,7 @@ from cxlib.journeys.stage_map import (
     resolve_stage_map,
 )
 from cxlib.journeys.stages import assign_stages
-from cxlib.journeys.timeline import current_stage, stage_counts, stage_history
+from cxlib.journeys.timeline import current_stage, ever_reached, stage_counts, stage_history
 from cxlib.journeys.workspace import analysis_touchpoints as analysis_touchpoints
 from cxlib.journeys.workspace import build, filter_touchpoints, persona_choices, staged_touchpoints
 from cxlib.schema import STAGES
@@ -88,6 +88,7 @@ __all__ = [
     "customer_details",
     "diagnose_dropoff",
     "diagnose_returns",
+    "ever_reached",
     "filter_touchpoints",
     "funnel",
     "funnel_figure",

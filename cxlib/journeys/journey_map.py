@@ -22,7 +22,7 @@ from cxlib.journeys.diagnosis import service
 from cxlib.journeys.inputs import DAY, as_table, filtered, release, ties
 from cxlib.journeys.stage_map import BUYER_STAGES, StageMapLike
 from cxlib.journeys.stages import with_stages
-from cxlib.journeys.timeline import stage_history
+from cxlib.journeys.timeline import ever_reached, stage_history
 from cxlib.schema import STAGES
 
 __all__ = ["journey_map"]
@@ -37,14 +37,6 @@ def _stays(s: ibis.Table) -> ibis.Table:
     s = s.mutate(_sec=s.ts.epoch_seconds(), _next_sec=s.ts.epoch_seconds().lead().over(w))
     stay = s.group_by(["customer_id", "stage"]).aggregate(_in=s._sec.min(), _out=s._next_sec.max(), _last=s._sec.max())
     return stay.mutate(_days=(stay._out.fill_null(stay._last) - stay._in) / DAY)
-
-
-def _ever(s: ibis.Table, stay: ibis.Table) -> pd.Series:
-    """Customers who ever reached each stage: at a touchpoint, or at a month end by inactivity (``at_risk``,
-    ``churned``, ``lost`` often come with no touchpoint) -- the ``stage_ever`` metric's definition."""
-    months = stage_history(s).select("customer_id", "stage")
-    ever = stay.select("customer_id", "stage").union(months, distinct=True)
-    return ever.group_by("stage").aggregate(n=_.count()).to_pandas().set_index("stage")["n"]
 
 
 def _conversions(stay: ibis.Table) -> dict[str, int]:
@@ -105,7 +97,7 @@ def journey_map(
     stay = _stays(s).cache()
     try:
         reach = stay.group_by("stage").aggregate(median_days_in_stage=_._days.median()).to_pandas().set_index("stage")
-        reach["customers"] = _ever(s, stay)
+        reach["customers"] = ever_reached(s, stage_history(s))  # the stage_ever metric's definition
         conv = _conversions(stay)
         tops = _tops(s, top)
         svc = service(s)

@@ -26,7 +26,7 @@ from cxlib.journeys.stage_map import BUYER_STAGES, CODE, StageMapLike, resolve_s
 from cxlib.journeys.stages import coded, idle_code, last_rows, stage_name
 from cxlib.schema import STAGES
 
-__all__ = ["current_stage", "stage_counts", "stage_history"]
+__all__ = ["current_stage", "ever_reached", "stage_counts", "stage_history"]
 
 
 def current_stage(touchpoints, as_of: str | pd.Timestamp | None = None, stage_map: StageMapLike = None) -> pd.DataFrame:
@@ -166,3 +166,23 @@ def counts_by_period(history: ibis.Table, freq: str = "M") -> pd.DataFrame:
     wide.columns.name = "stage"
     wide.index.name = "period"
     return wide
+
+
+def ever_reached(staged: ibis.Table, history: ibis.Table) -> pd.Series:
+    """Customers who ever reached each stage: at a staged touchpoint (its ``stage``) or at a month end
+    (``history``, :func:`stage_history`'s rows: quiet customers reach at_risk, churned or lost there). The one
+    definition behind the ``stage_ever`` metric and the journey map's ``customers`` row; indexed by stage.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tp = pd.DataFrame({"customer_id": ["a", "a"], "event": ["product_view", "purchase"],
+    ...                    "ts": pd.to_datetime(["2024-01-10", "2024-02-02"])})
+    >>> from cxlib.journeys.stages import assign_stages
+    >>> ever = ever_reached(assign_stages(tp), stage_history(tp, end="2024-06-30"))
+    >>> int(ever["purchase"]), int(ever["churned"]), int(ever["advocate"])
+    (1, 1, 0)
+    """
+    rows = staged.select("customer_id", "stage").union(history.select("customer_id", "stage"), distinct=True)
+    ever = rows.group_by("stage").aggregate(n=rows.count()).to_pandas().set_index("stage")["n"]
+    return ever.reindex(list(STAGES), fill_value=0)
