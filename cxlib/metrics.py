@@ -265,7 +265,13 @@ def ref(report: Any, h: pd.DataFrame, name: str) -> str:
 PARTS = ("load", "customers", "stages", "ever", "funnel", "revenue", "attribution", "levers")
 
 
-def headline(workspace: str | Path | Workspace, parts: Iterable[str] | None = None) -> pd.DataFrame:
+def headline(
+    workspace: str | Path | Workspace,
+    parts: Iterable[str] | None = None,
+    *,
+    funnel: pd.DataFrame | None = None,
+    paths: pd.DataFrame | None = None,
+) -> pd.DataFrame:
     """The headline numbers of a workspace: ``metric, value, unit, definition, label``, one row per metric.
 
     Only the metrics whose inputs the workspace holds: load, then unify (customers, funnel, revenue,
@@ -274,6 +280,11 @@ def headline(workspace: str | Path | Workspace, parts: Iterable[str] | None = No
     the slowest part). Every number is computed in the
     engine; only small results come back. ``definition`` completes the catalogue's definition where the data
     sets it (revenue's period, the lever gains' horizon); ``unit`` is the orders' currency for money.
+
+    ``funnel`` and ``paths`` are inputs the caller already computed, so that they are not computed twice (the
+    report shows them too): ``funnel`` the purchase funnel of :data:`FUNNEL_STEPS` within
+    :data:`FUNNEL_WINDOW_DAYS` on the journey touchpoints (:func:`cxlib.journeys.funnel`), ``paths`` the
+    attribution paths (:func:`cxlib.report.attribution_paths` with its defaults).
     """
     chosen = set(PARTS if parts is None else parts)
     unknown = chosen - set(PARTS)
@@ -292,9 +303,9 @@ def headline(workspace: str | Path | Workspace, parts: Iterable[str] | None = No
             "customers": lambda: _customers(ws),
             "stages": lambda: _stages(ws),
             "ever": lambda: _ever(ws),
-            "funnel": lambda: _funnel(ws, FUNNEL_STEPS),
+            "funnel": lambda: _funnel(ws, FUNNEL_STEPS, funnel),
             "revenue": lambda: _revenue(ws, currency),
-            "attribution": lambda: _attribution(ws, currency),
+            "attribution": lambda: _attribution(ws, currency, paths),
             "levers": lambda: _levers(ws, currency),
         }
         for part in PARTS:
@@ -357,10 +368,10 @@ def _ever_counts(ws: Workspace) -> pd.Series:
     """Customers ever in each stage: at a touchpoint (its stage) or at a month end (``stage_history``)."""
     from cxlib import journeys as jr
 
-    tp = jr.analysis_touchpoints(ws)
+    staged = jr.staged_rows(ws)  # `cx journeys`' staged rows when current, else staged here
     sm = jr.resolve_stage_map(workspace=ws)
-    hist = ws.table("stage_history") if ws.has("stage_history") else jr.stage_history(tp, sm)
-    return jr.ever_reached(jr.assign_stages(tp, sm), hist)
+    hist = ws.table("stage_history") if ws.has("stage_history") else jr.stage_history(staged, sm)
+    return jr.ever_reached(staged, hist)
 
 
 def _stages(ws: Workspace) -> list:
@@ -373,14 +384,15 @@ def _ever(ws: Workspace) -> list:
     return [(f"stage_ever.{s}", int(ever[s])) for s in STAGES]
 
 
-def _funnel(ws: Workspace, steps: Sequence[str]) -> list:
+def _funnel(ws: Workspace, steps: Sequence[str], f: pd.DataFrame | None = None) -> list:
     from cxlib import journeys as jr
 
-    tp = jr.analysis_touchpoints(ws)
-    events = set(tp.select("event").distinct().to_pandas()["event"].dropna().astype(str))
-    if not set(steps) <= events:
-        return []
-    f = jr.funnel(tp, list(steps), within=FUNNEL_WINDOW_DAYS)
+    if f is None:
+        tp = jr.analysis_touchpoints(ws)
+        events = set(tp.select("event").distinct().to_pandas()["event"].dropna().astype(str))
+        if not set(steps) <= events:
+            return []
+        f = jr.funnel(tp, list(steps), within=FUNNEL_WINDOW_DAYS)
     return [("funnel_conversion", float(f["conversion_from_start"].iloc[-1]))]
 
 
@@ -446,10 +458,10 @@ def _revenue(ws: Workspace, currency: str) -> list:
     return out
 
 
-def _attribution(ws: Workspace, currency: str) -> list:
+def _attribution(ws: Workspace, currency: str, paths: pd.DataFrame | None = None) -> list:
     from cxlib.report.inputs import attribution_paths
 
-    paths = attribution_paths(ws)
+    paths = attribution_paths(ws) if paths is None else paths
     return [
         ("attribution_conversions", int(paths["conversions"].sum())),
         ("attribution_value", round(float(paths["value"].sum()), 2), currency),

@@ -6,8 +6,10 @@ import re
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
+import cxlib
 from cxlib import journeys, metrics, report, unify
 from cxlib.schema import STAGES
 
@@ -99,6 +101,8 @@ def test_the_report_tags_its_numbers_with_the_metrics_values(journeys_workspace,
     # the persisted customer_stages give the numbers computed without them
     for s in STAGES:
         assert metrics.value(h, f"stage_now.{s}") == metrics.value(headline, f"stage_now.{s}"), s
+        # ever: from the kept journey_touchpoints here, from rows staged on the fly there
+        assert metrics.value(h, f"stage_ever.{s}") == metrics.value(headline, f"stage_ever.{s}"), s
     html = report.standard_report(journeys_workspace, sections=["customers", "journeys", "attribution"]).to_html()
     found = _tagged(html)
     for name in ("customers_known", "customers_anonymous", "journey_customers", "funnel_conversion", "revenue"):
@@ -107,6 +111,21 @@ def test_the_report_tags_its_numbers_with_the_metrics_values(journeys_workspace,
         assert len(raws) == 1 and _same(next(iter(raws)), metrics.value(h, name)), (name, raws)
         assert f'id="def-{name}"' in html  # its definition, in the appendix
     assert "Definitions of the numbers" in html and "within 30 days" in html
+
+
+def test_inputs_the_caller_already_has_are_read_not_computed_again(journeys_workspace, headline):
+    """The report passes the funnel and the attribution paths it also shows: the headline reads them as given,
+    and the real ones give the numbers it computes itself."""
+    fake_f = pd.DataFrame({"conversion_from_start": [1.0, 0.25]})
+    fake_p = pd.DataFrame({"path": ["x"], "conversions": [3], "value": [12.5], "nulls": [0]})
+    h = metrics.headline(journeys_workspace, parts=["funnel", "attribution"], funnel=fake_f, paths=fake_p)
+    assert metrics.value(h, "funnel_conversion") == 0.25 and metrics.value(h, "attribution_conversions") == 3
+    with cxlib.connect(journeys_workspace, read_only=True) as ws:  # the kept staged rows, as the report reads them
+        f = journeys.funnel(journeys.staged_rows(ws), list(metrics.FUNNEL_STEPS), within=metrics.FUNNEL_WINDOW_DAYS)
+    h = metrics.headline(journeys_workspace, parts=["funnel", "attribution"], funnel=f,
+                         paths=report.attribution_paths(journeys_workspace))
+    for name in ("funnel_conversion", "attribution_conversions", "attribution_value"):
+        assert metrics.value(h, name) == metrics.value(headline, name), name
 
 
 def test_the_journey_map_counts_who_reached_each_stage_as_the_metric_does(headline, workspace):

@@ -161,21 +161,31 @@ def _numbered(
 def _segments(
     touches: ibis.Table, convs: ibis.Table, order: list[str], lookback_days: float, collapse_repeats: bool
 ) -> ibis.Table:
-    """One row per customer and segment ``_k``: ``_path``, its touches within the lookback, in order."""
-    seg = ibis.window(group_by=[touches._p, touches._k])
-    touches = touches.mutate(_last=touches._sec.max().over(seg))
-    j = touches.left_join(convs, ["_p", "_k"])
-    j = j.select("_p", "_k", "_sec", "_ch", *order[1:], _anchor=j._csec.fill_null(j._last))
+    """One row per customer and segment ``_k``: ``_path``, its touches within the lookback, in order.
+
+    A segment's anchor (what its lookback runs back from) is its conversion's moment, or for the tail after the
+    last conversion its last touch: one row per segment, from an aggregate and a join of small tables, then
+    joined to the touches (cheaper than a window over every touch).
+    """
+    last = touches.group_by(["_p", "_k"]).aggregate(_last=touches._sec.max())
+    seg = last.left_join(convs, ["_p", "_k"])
+    seg = seg.select(_sp=seg._p, _sk=seg._k, _anchor=seg._csec.fill_null(seg._last))
+    j = touches.join(seg, [touches._p == seg._sp, touches._k == seg._sk])
+    j = j.select("_p", "_k", "_sec", "_ch", *order[1:], "_anchor")
     j = j.filter(j._anchor - j._sec <= int(lookback_days * DAY))
-    ws = ibis.window(group_by=[j._p, j._k], order_by=[j[c] for c in order])
-    if collapse_repeats:
+    # an ordered string aggregate is not portable (Spark's collect_list has no order): collect structs that
+    # start with the order's keys, sort them (field by field, a null last as in the window's order), keep the
+    # channels
+    if collapse_repeats:  # the previous touch in the segment's order: a window
+        ws = ibis.window(group_by=[j._p, j._k], order_by=[j[c] for c in order])
         j = j.mutate(_prev=j._ch.lag().over(ws))
         j = j.filter(j._prev.isnull() | (j._prev != j._ch)).drop("_prev")
         ws = ibis.window(group_by=[j._p, j._k], order_by=[j[c] for c in order])
-    j = j.mutate(_step=ibis.row_number().over(ws))
-    # an ordered string aggregate is not portable (Spark's collect_list has no order): collect (step, channel)
-    # structs, sort them by step, keep the channels
-    steps = ibis.struct({"s": j._step, "c": j._ch}).collect()
+        j = j.mutate(_step=ibis.row_number().over(ws))
+        keys = {"s": j._step}
+    else:  # the order's own keys (no window: each segment's few touches are sorted inside the aggregate)
+        keys = {f"k{i}": j[c] for i, c in enumerate(order)}
+    steps = ibis.struct({**keys, "c": j._ch}).collect()
     segs = j.group_by(["_p", "_k"]).aggregate(_steps=steps)
     return segs.select("_p", "_k", _path=segs._steps.sort().map(lambda x: x.c).join(PATH_SEP))
 

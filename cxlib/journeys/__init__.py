@@ -67,7 +67,7 @@ from cxlib.journeys.stage_map import (
 from cxlib.journeys.stages import assign_stages
 from cxlib.journeys.timeline import current_stage, ever_reached, stage_counts, stage_history
 from cxlib.journeys.workspace import analysis_touchpoints as analysis_touchpoints
-from cxlib.journeys.workspace import build, filter_touchpoints, persona_choices, staged_touchpoints
+from cxlib.journeys.workspace import build, filter_touchpoints, persona_choices, staged_rows, staged_touchpoints
 from cxlib.schema import STAGES
 
 # the names other modules imported before they were public (kept importable)
@@ -105,6 +105,7 @@ __all__ = [
     "stage_counts",
     "stage_counts_figure",
     "stage_history",
+    "staged_rows",
     "staged_touchpoints",
     "step_matrix",
     "transitions",

@@ -21,7 +21,7 @@ from datetime import datetime
 import ibis
 import pandas as pd
 
-from cxlib._frames import first_per_group
+from cxlib._frames import drop_join_copies, first_per_group
 from cxlib.journeys.inputs import DAY, as_table, require_columns, ties
 from cxlib.journeys.stage_map import BUYER_STAGES, CODE, ROW_CONDITIONS, StageMap, StageMapLike, resolve_stage_map
 from cxlib.schema import STAGES
@@ -77,12 +77,15 @@ def _path_windows(t: ibis.Table) -> tuple:
     order = [t.ts, *ties(t, "event")]
     cum = ibis.cumulative_window(group_by=t.customer_id, order_by=order)
     before = ibis.window(group_by=t.customer_id, order_by=order, rows=(None, -1))
-    return cum, before, ibis.window(group_by=t.customer_id)
+    # the whole path, in the same order as the others: the engine sorts each path once for all of them
+    whole = ibis.window(group_by=t.customer_id, order_by=order, rows=(None, None))
+    return cum, before, whole
 
 
 def _marks(t: ibis.Table, sm: StageMap) -> ibis.Table:
-    """Per row: ``_sec``, ``inbound``, the first purchase, purchases so far, the buyer state so far, and the
-    previous and latest inbound touch (epoch seconds)."""
+    """Per row: ``_sec``, ``inbound``, the first purchase, purchases so far, the buyer state so far, the
+    previous and latest inbound touch (epoch seconds), ``_pos`` (the row's place in its path) and the customer
+    rules that read the row alone (:func:`_customer_rule_marks`): every window in one sort of each path."""
     cum, before, whole = _path_windows(t)
     buy = ibis.literal(False)
     for rule in sm.purchase:
@@ -93,31 +96,46 @@ def _marks(t: ibis.Table, sm: StageMap) -> ibis.Table:
         *[(_row_condition(t, r), CODE[r["stage"]]) for r in sm.buyer if r["stage"] != "lost"], else_=0
     )
     act_sec = ibis.ifelse(t.inbound, t._sec, ibis.null("int64"))
+    rules: dict[str, ibis.Value] = {}
+    for i, rule in enumerate(sm.customer):
+        if "after_gap_days" in rule:
+            continue  # reads the windows below: _customer_rule_marks
+        cond = _row_condition(t, rule)
+        within = "within_days" in rule  # the latest matching moment along the path, else the row's match
+        rules[f"_r{i}"] = ibis.ifelse(cond, t._sec, ibis.null("int64")).max().over(cum) if within else cond
     return t.mutate(
         _first_buy=ibis.ifelse(t._buy, t._sec, ibis.null("int64")).min().over(whole),
         _purchases=t._buy.cast("int64").sum().over(cum),
         _bstate=buyer_code.max().over(cum),
         _prev_in=act_sec.max().over(before),
         _last_in=act_sec.max().over(cum),
+        _pos=ibis.row_number().over(cum),
+        **rules,
     )
 
 
 def _customer_rule_marks(t: ibis.Table, sm: StageMap) -> ibis.Table:
-    """Each customer rule as a column ``_r{i}``: a boolean, or (``within_days``, ``after_gap_days``) the
-    latest matching moment along the path."""
-    cum, _, _ = _path_windows(t)
-    cols: dict[str, ibis.Value] = {}
+    """The ``after_gap_days`` rules as columns ``_r{i}``: the latest moment along the path at which an inbound
+    touch matching the rule came that long after the previous one, after the first purchase.
+
+    Such a moment reads the path's windows (:func:`_marks`), so a running maximum over it would sort every
+    path a second time. The moments are rare (a customer back after months away): they are found first, and
+    each row takes the latest one at or before its place in the path (``_pos``) by a join and a small
+    aggregate instead.
+    """
     for i, rule in enumerate(sm.customer):
-        cond = _row_condition(t, rule)
-        if "after_gap_days" in rule:
-            gap = int(rule["after_gap_days"] * DAY)
-            cond &= (t.inbound & (t._prev_in >= t._first_buy) & ((t._sec - t._prev_in) >= gap)).fill_null(False)
-            cols[f"_r{i}"] = ibis.ifelse(cond, t._sec, ibis.null("int64")).max().over(cum)
-        elif "within_days" in rule:
-            cols[f"_r{i}"] = ibis.ifelse(cond, t._sec, ibis.null("int64")).max().over(cum)
-        else:
-            cols[f"_r{i}"] = cond
-    return t.mutate(**cols)
+        if "after_gap_days" not in rule:
+            continue
+        gap = int(rule["after_gap_days"] * DAY)
+        cond = _row_condition(t, rule) & (
+            t.inbound & (t._prev_in >= t._first_buy) & ((t._sec - t._prev_in) >= gap)
+        ).fill_null(False)
+        moments = t.filter(cond).select(_c=t.customer_id, _cpos=t._pos, _csec=t._sec)
+        rows = t.select("customer_id", "_pos")
+        hits = rows.join(moments, [rows.customer_id == moments._c, moments._cpos <= rows._pos])
+        latest = hits.group_by(["customer_id", "_pos"]).aggregate(**{f"_r{i}": hits._csec.max()})
+        t = drop_join_copies(t.left_join(latest, ["customer_id", "_pos"]))
+    return t
 
 
 def _customer_code(t: ibis.Table, sm: StageMap) -> ibis.IntegerValue:

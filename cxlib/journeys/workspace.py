@@ -39,7 +39,7 @@ from cxlib.journeys.stages import assign_stages
 from cxlib.journeys.timeline import current_stage, stage_history
 from cxlib.schema import STAGES, DataError
 
-__all__ = ["analysis_touchpoints", "build", "filter_touchpoints", "staged_touchpoints"]
+__all__ = ["analysis_touchpoints", "build", "filter_touchpoints", "staged_rows", "staged_touchpoints"]
 
 #: ``cx journeys``' staged rows (every journey touchpoint with its stage; DuckDB workspaces), read back by
 #: :func:`staged_touchpoints` instead of staging again, and the stage map and options they were staged with
@@ -184,6 +184,43 @@ def staged_touchpoints(
         span = staged.aggregate(lo=staged.ts.min(), hi=staged.ts.max()).to_pandas().iloc[0]
         keep_sankey_links(staged, flows, span["lo"], span["hi"])
     return record_stage_map(staged, sm)
+
+
+def staged_rows(
+    ws: Workspace, stage_map: StageMapLike = None, include_unidentified: bool = False, *, materialise: bool = False
+) -> ibis.Table:
+    """The workspace's journey touchpoints with their stages, read where they are: no copy.
+
+    ``cx journeys``' ``journey_touchpoints`` when they hold what staging now would (same map and options,
+    nothing they read has changed since): the kept table itself, nothing staged or copied. Otherwise the
+    analysis touchpoints (:func:`analysis_touchpoints`) staged here: a lazy Ibis expression, or with
+    ``materialise=True`` a temporary table in the workspace (:meth:`~cxlib.engine.Workspace.scratch`, dropped
+    by :meth:`~cxlib.engine.Workspace.drop_scratch`), for a caller that reads the rows more than once. The rows
+    are those :func:`staged_touchpoints` gives, without the personas. This is what the report and the
+    headline metrics read. A kept or materialised table is marked with its stage map (functions that judge
+    time read it); a lazy expression is not: pass ``stage_map`` to those.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cxlib import engine
+    >>> ws = engine.connect()
+    >>> _ = ws.write("touchpoints", pd.DataFrame({"customer_id": ["a", "a"], "event": ["ad_click", "purchase"],
+    ...                                            "ts": pd.to_datetime(["2024-01-01", "2024-01-02"])}))
+    >>> staged_rows(ws).to_pandas()["stage"].tolist()  # staged here: no `cx journeys` yet
+    ['awareness', 'purchase']
+    >>> _ = build(ws)
+    >>> staged_rows(ws).get_name()  # the kept table
+    'journey_touchpoints'
+    """
+    _require_touchpoints(ws)
+    sm = resolve_stage_map(stage_map, workspace=ws)
+    kept = _persisted(ws, sm, include_unidentified)
+    if kept is not None:
+        return record_stage_map(kept, sm)
+    rows = assign_stages(analysis_touchpoints(ws, include_unidentified), sm)
+    # a lazy expression is not marked with its map (that would mark the touchpoints table it reads)
+    return record_stage_map(ws.scratch("_staged_rows", rows), sm) if materialise else rows
 
 
 def _database_file(ws: Workspace) -> Path | None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -62,42 +63,94 @@ def standard_report(
     >>> [b.title for b in r.blocks if b.kind == "section"]
     ['Customers and sources']
     """
-    from tqdm.auto import tqdm
-
     with opened(workspace, read_only=True) as ws:
         by_source = ws.rows_by_source()  # one scan of every table, shared by the header and the customers section
         chosen = list(sections) if sections is not None else list(_SECTIONS)
         unknown = [s for s in chosen if s not in _SECTIONS]
         if unknown:
             raise ValueError(f"unknown report section(s) {unknown}; choose from {list(_SECTIONS)}")
-        # the headline numbers, from the metrics layer (the app and the CLI show the same ones)
-        h = metrics.headline(ws, parts={p for s in chosen for p in _SECTIONS[s]})
-        builders = {
-            "customers": functools.partial(_customers_section, by_source=by_source, h=h),
-            "personas": _personas_section,
-            "journeys": functools.partial(_journeys_section, h=h),
-            "strategy": _strategy_section,
-            "attribution": functools.partial(_attribution_section, h=h),
-            "voice": _voice_section,
-        }
-        summary = ws.summary()
-        last = pd.to_datetime(summary["last_ts"]).max() if len(summary) else None
-        report = Report(
-            title,
-            as_of=None if last is None or pd.isna(last) else last,
-            sources=sorted(by_source["source"].astype(str).unique()),
-            min_group_size=min_group_size,
-            include_pii=include_pii,
-            personal=PersonalTerms() if include_pii else PersonalTerms.from_workspace(ws),
-        )
-        glance: list[str] = []  # one headline per section, gathered into "At a glance" at the top
-        stale = lineage.stale_steps(ws)
-        for name in tqdm(chosen, desc="report", unit="section", disable=not progress):
-            builders[name](ws, report, glance)
+        try:
+            report, glance, stale, h = _build(ws, chosen, by_source, title, include_pii, min_group_size, progress)
+        finally:
+            ws.drop_scratch()  # the staged rows, when `cx journeys` had not kept them
     _at_a_glance(report, glance, stale)
     if sections is None:
         _appendix(report, h)
     return report
+
+
+def _build(
+    ws: Workspace,
+    chosen: list[str],
+    by_source: pd.DataFrame,
+    title: str,
+    include_pii: bool,
+    min_group_size: int,
+    progress: bool,
+) -> tuple[Report, list[str], list, pd.DataFrame]:
+    """The report's sections, with the headline numbers and the glance lines they gathered."""
+    from tqdm.auto import tqdm
+
+    shared = _Shared.of(ws, chosen)  # what both a headline number and a section read, computed once
+    # the headline numbers, from the metrics layer (the app and the CLI show the same ones)
+    h = metrics.headline(
+        ws, parts={p for s in chosen for p in _SECTIONS[s]}, funnel=shared.metric_funnel, paths=shared.paths
+    )
+    builders = {
+        "customers": functools.partial(_customers_section, by_source=by_source, h=h),
+        "personas": _personas_section,
+        "journeys": functools.partial(_journeys_section, h=h, shared=shared),
+        "strategy": _strategy_section,
+        "attribution": functools.partial(_attribution_section, h=h, paths=shared.paths),
+        "voice": _voice_section,
+    }
+    summary = ws.summary()
+    last = pd.to_datetime(summary["last_ts"]).max() if len(summary) else None
+    report = Report(
+        title,
+        as_of=None if last is None or pd.isna(last) else last,
+        sources=sorted(by_source["source"].astype(str).unique()),
+        min_group_size=min_group_size,
+        include_pii=include_pii,
+        personal=PersonalTerms() if include_pii else PersonalTerms.from_workspace(ws),
+    )
+    glance: list[str] = []  # one headline per section, gathered into "At a glance" at the top
+    stale = lineage.stale_steps(ws)
+    for name in tqdm(chosen, desc="report", unit="section", disable=not progress):
+        builders[name](ws, report, glance)
+    return report, glance, stale, h
+
+
+@dataclass
+class _Shared:
+    """What a headline number and a section both read, computed once: the staged journey rows, the purchase
+    funnel (``funnel``, over the :data:`~cxlib.metrics.FUNNEL_STEPS` the rows hold; ``metric_funnel`` when
+    that is all of them, the funnel of metric ``funnel_conversion``) and the attribution paths."""
+
+    staged: Any = None
+    funnel: pd.DataFrame | None = None
+    metric_funnel: pd.DataFrame | None = None
+    paths: pd.DataFrame | None = None
+
+    @classmethod
+    def of(cls, ws: Workspace, chosen: list[str]) -> _Shared:
+        from cxlib import journeys as jr
+
+        out = cls()
+        if not ws.has("touchpoints"):
+            return out
+        if "journeys" in chosen:
+            # `cx journeys`' staged rows, read in place; staged here (a temporary table within the workspace's
+            # memory limit) only when it has not kept them
+            out.staged = jr.staged_rows(ws, materialise=True)
+            events = set(out.staged.select("event").distinct().to_pandas()["event"].astype(str))
+            steps = [s for s in metrics.FUNNEL_STEPS if s in events]
+            if len(steps) >= 2:  # the funnel of metric funnel_conversion: its steps, its window
+                out.funnel = jr.funnel(out.staged, steps, within=metrics.FUNNEL_WINDOW_DAYS)
+                out.metric_funnel = out.funnel if steps == list(metrics.FUNNEL_STEPS) else None
+        if "attribution" in chosen:
+            out.paths = attribution_paths(ws)
+        return out
 
 
 def _at_a_glance(report: Report, glance: list[str], stale: list) -> None:
@@ -227,8 +280,7 @@ def _personas_section(ws: Any, r: Report, glance: list[str]) -> None:
     r.figure(fig, "Customers per persona", counts=True)
 
 
-def _journeys_section(ws: Any, r: Report, glance: list[str], h: pd.DataFrame) -> None:
-    from cxlib import journeys as jr
+def _journeys_section(ws: Any, r: Report, glance: list[str], h: pd.DataFrame, shared: _Shared) -> None:
     from cxlib.schema import STAGES
 
     r.section("Journeys")
@@ -239,13 +291,7 @@ def _journeys_section(ws: Any, r: Report, glance: list[str], h: pd.DataFrame) ->
         metrics.card(r, h, name)
     # where customers are now: the metrics layer's stage_now counts (customer_stages, as `cx journeys` wrote it)
     now = pd.DataFrame({"stage": list(STAGES), "customers": [metrics.value(h, f"stage_now.{s}") for s in STAGES]})
-    # the workspace's stage_map.yml applies, as in `cx journeys`; staged inside the workspace (a temporary
-    # table within its memory limit), not in memory: a report may be of millions of customers
-    staged = jr.staged_touchpoints(ws, in_memory=False)
-    try:
-        _journeys_views(ws, r, glance, staged, now, h)
-    finally:
-        ws.drop_scratch()  # the staged copy
+    _journeys_views(ws, r, glance, shared, now, h)
 
 
 def _stage_table(r: Report, h: pd.DataFrame) -> None:
@@ -265,8 +311,9 @@ def _stage_table(r: Report, h: pd.DataFrame) -> None:
     )
 
 
-def _journeys_views(ws: Any, r: Report, glance: list[str], staged: Any, now: pd.DataFrame, h: pd.DataFrame) -> None:
-    """The journeys section's figures and tables, from the staged touchpoints."""
+def _journeys_views(ws: Any, r: Report, glance: list[str], shared: _Shared, now: pd.DataFrame, h: pd.DataFrame) -> None:
+    """The journeys section's figures and tables, from the staged touchpoints (the workspace's stage_map.yml
+    applies, as in `cx journeys`)."""
     from cxlib import journeys as jr
     from cxlib.schema import STAGES
 
@@ -286,17 +333,16 @@ def _journeys_views(ws: Any, r: Report, glance: list[str], staged: Any, now: pd.
         if r.min_group_size > 0:
             wide = wide.mask(wide < r.min_group_size, 0)
         r.figure(jr.stage_counts_figure(wide), "Customers at each stage, month by month")
+    staged = shared.staged
     r.figure(
         jr.sankey(staged, on="stage", align="stage", title="Moves between stages"),
         "How customers move between journey stages",
         counts=True,
     )
-    events = set(staged.select("event").distinct().to_pandas()["event"].astype(str))
-    steps = [s for s in metrics.FUNNEL_STEPS if s in events]
-    if len(steps) >= 2:  # the funnel of metric funnel_conversion: its steps, its window
+    f = shared.funnel
+    if f is not None:  # the funnel of metric funnel_conversion: its steps, its window
         days = metrics.FUNNEL_WINDOW_DAYS
-        f = jr.funnel(staged, steps, within=days)
-        title = f"Purchase funnel (within {days} days of the first {steps[0]})"
+        title = f"Purchase funnel (within {days} days of the first {f['name'].iloc[0]})"
         r.figure(jr.funnel_figure(f, title), title, counts=True)
         r.table(f.drop(columns=["dropped_to"], errors="ignore"), f"Funnel steps ({days}-day window)")
     d = jr.diagnose_dropoff(staged)
@@ -400,14 +446,13 @@ def _backtest_table(bt: pd.DataFrame) -> pd.DataFrame:
     return t.rename(columns={"pct_error": "error"}).reset_index(drop=True)
 
 
-def _attribution_section(ws: Any, r: Report, glance: list[str], h: pd.DataFrame) -> None:
+def _attribution_section(ws: Any, r: Report, glance: list[str], h: pd.DataFrame, paths: pd.DataFrame | None) -> None:
     from cxlib import attribution as at
 
     r.section("Attribution")
-    if not ws.has("touchpoints"):
+    if not ws.has("touchpoints") or paths is None:
         _missing(r, "touchpoints", "cx unify FOLDER")
         return
-    paths = attribution_paths(ws)
     if paths.empty or paths["conversions"].sum() == 0:
         r.markdown("*No converting paths to attribute.*")
         return

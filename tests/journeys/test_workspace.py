@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pandas as pd
 import pytest
 
@@ -24,6 +26,21 @@ def test_staged_in_the_workspace_equals_staged_in_memory(workspace):
     )
     with pytest.raises(ValueError, match="open Workspace"):
         j.staged_touchpoints(workspace, in_memory=False)
+
+
+def test_staged_rows_read_the_kept_table_or_stage_on_the_fly(workspace, tmp_path):
+    """What the report and the headline read: the rows staged here before `cx journeys`, its kept table (not a
+    copy) after; the same rows either way."""
+    shutil.copy(workspace / "workspace.duckdb", tmp_path / "workspace.duckdb")
+    keys = ["table_name", "source", "record_key"]
+    with cxlib.connect(tmp_path, read_only=True) as ws:
+        here = j.staged_rows(ws).to_pandas().sort_values(keys, ignore_index=True)
+    j.build(tmp_path)
+    with cxlib.connect(tmp_path, read_only=True) as ws:
+        kept = j.staged_rows(ws, materialise=True)
+        assert kept.get_name() == "journey_touchpoints" and not ws.backend.list_tables(like="_staged_rows")
+        kept = kept.to_pandas().sort_values(keys, ignore_index=True)
+    pd.testing.assert_frame_equal(kept[list(here.columns)], here, check_dtype=False)
 
 
 def test_explorer_copy_keeps_a_fixed_sample_of_whole_journeys(workspace):
