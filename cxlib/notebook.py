@@ -14,6 +14,12 @@ workspace, or a table the page needs, is missing) and ends with an export::
     with notebook.connect(folder, "identity_links") as ws: ...
     notebook.export(build_report, folder, "01_unify")
 
+Served pages share what they compute: ``cx app``'s kernels are threads of one process, so :func:`memo` keeps a
+result per workspace file and argument values for every tab (the headline numbers, the journeys page's funnels,
+journey maps and Sankeys), and :func:`staged` holds one staged copy of the touchpoints for all of them
+(read through :func:`on_staged`). The journeys page draws its first view from :func:`journey_start`, what
+``cx journeys`` kept, before anything is staged.
+
 Where the folder can change, and where an export goes, depends on who is looking:
 
 - served as an app (``cx app``, ``marimo run``: mode ``"run"``), the workspace is the one the server was
@@ -420,12 +426,13 @@ EXPLORER_CUSTOMERS = 100_000
 
 
 def _identity(path: str) -> tuple:
-    """The workspace file as it is now: a rebuilt or updated workspace is another key."""
+    """The workspace file (and its write-ahead log) as it is now: a rebuilt or updated workspace is another key."""
     from cxlib.io import DATABASE_NAME
 
     _stop_without_workspace(path)
-    st = (Path(path) / DATABASE_NAME).stat()
-    return (str(Path(path).resolve()), st.st_size, st.st_mtime_ns)
+    files = [Path(path) / DATABASE_NAME, Path(path) / f"{DATABASE_NAME}.wal"]  # writes not yet checkpointed too
+    stats = [(f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.exists()]
+    return (str(Path(path).resolve()), *stats)
 
 
 def _frozen(x: Any) -> Any:
