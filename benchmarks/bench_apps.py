@@ -13,7 +13,12 @@ Playwright driving the system Chromium (never `playwright install`). For every p
 and on the journeys page, the Sankey drawn (first output), then two controls:
 
 - **Steps slider**: one step more, until the Sankey has redrawn with more nodes;
-- **customers behind a link**: the first link in the list under the Sankey, until its customer table shows.
+- **customers behind a link**: the first link in the list under the Sankey, until its customer table shows;
+- **Window slider**: the funnel's conversion window one day longer, until the funnel has redrawn;
+- **persona filter**: the first persona picked, until the Sankey has redrawn, and until the journey map has.
+
+``--pages 03_journeys 03_journeys`` opens the page twice: the second tab is a new marimo session on the same
+server (what a second viewer gets).
 
 The server and its marimo children are stopped with their process group afterwards. ``--shots DIR`` also
 saves a screenshot of each page once done.
@@ -93,9 +98,31 @@ def stop(proc: subprocess.Popen) -> None:
             continue
 
 
+_FIGURE = (
+    "(els, kind) => { for (const e of els) { const d = e._fullData && e._fullData[0];"
+    " if (d && d.type === kind) return JSON.stringify(kind === 'sankey' ? d.link.value :"
+    " kind === 'funnel' ? d.x : d.cells.values); } return null; }"
+)
+WAIT = 120  # seconds a control may take before the row says it did not redraw
+
+
 def _sankey_nodes(page) -> int:  # noqa: ANN001 - a Playwright page
     nodes = page.locator(".js-plotly-plot").evaluate_all(_SANKEY_NODES)
     return nodes[0] if nodes else 0
+
+
+def _figure(page, kind: str) -> str | None:  # noqa: ANN001 - a Playwright page
+    """What the page's first plotly figure of type ``kind`` (sankey, funnel, table) shows, as text."""
+    return page.locator(".js-plotly-plot").evaluate_all(_FIGURE, kind)
+
+
+def _until_changed(page, kind: str, before: str | None, t0: float) -> float:  # noqa: ANN001
+    """Seconds from ``t0`` until the figure of type ``kind`` shows something else than ``before`` (NaN: never)."""
+    while time.perf_counter() - t0 < WAIT:
+        if _figure(page, kind) not in (before, None):
+            return time.perf_counter() - t0
+        time.sleep(0.05)
+    return float("nan")
 
 
 def open_page(browser, base: str, name: str, shots: Path | None) -> dict:  # noqa: ANN001 - a Playwright browser
@@ -140,6 +167,22 @@ def journeys_controls(page) -> dict:  # noqa: ANN001 - a Playwright page
     option.click()
     page.get_by_text("Download these").first.wait_for(state="visible")
     out["customers behind a link s"] = time.perf_counter() - t0
+    page.wait_for_timeout(500)
+    before = _figure(page, "funnel")
+    window = page.get_by_role("slider").nth(1)
+    window.focus()
+    t0 = time.perf_counter()
+    page.keyboard.press("ArrowRight")
+    out["Window slider s"] = _until_changed(page, "funnel", before, t0)
+    page.wait_for_timeout(500)
+    sankey, table = _figure(page, "sankey"), _figure(page, "table")
+    page.locator("marimo-multiselect").nth(1).get_by_role("button").first.click()  # Personas
+    option = page.get_by_role("option").first
+    t0 = time.perf_counter()
+    option.click()
+    out["persona filter: Sankey s"] = _until_changed(page, "sankey", sankey, t0)
+    out["persona filter: journey map s"] = _until_changed(page, "table", table, t0)
+    page.keyboard.press("Escape")
     return out
 
 
@@ -177,7 +220,8 @@ def main() -> None:
 
 
 def print_table(rows: list[dict], folder: Path) -> None:
-    cols = ["page", "first output s", "page done s", "Steps slider s", "customers behind a link s"]
+    cols = ["page", "first output s", "page done s", "Steps slider s", "customers behind a link s", "Window slider s",
+            "persona filter: Sankey s", "persona filter: journey map s"]  # fmt: skip
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\n`cx app {folder}`, headless Chromium, one new tab per page, {os.cpu_count()} cores (load {load})\n")
     print("| " + " | ".join(cols) + " |")

@@ -14,6 +14,12 @@ workspace, or a table the page needs, is missing) and ends with an export::
     with notebook.connect(folder, "identity_links") as ws: ...
     notebook.export(build_report, folder, "01_unify")
 
+Served pages share what they compute: ``cx app``'s kernels are threads of one process, so :func:`memo` keeps a
+result per workspace file and argument values for every tab (the headline numbers, the journeys page's funnels,
+journey maps and Sankeys), and :func:`staged` holds one staged copy of the touchpoints for all of them
+(read through :func:`on_staged`). The journeys page draws its first view from :func:`journey_start`, what
+``cx journeys`` kept, before anything is staged.
+
 Where the folder can change, and where an export goes, depends on who is looking:
 
 - served as an app (``cx app``, ``marimo run``: mode ``"run"``), the workspace is the one the server was
@@ -41,11 +47,14 @@ False
 
 from __future__ import annotations
 
+import copy
 import inspect
 import os
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -53,6 +62,8 @@ import marimo as mo
 import pandas as pd
 
 if TYPE_CHECKING:
+    import ibis
+
     from cxlib.engine import Workspace
     from cxlib.report import Report
 
@@ -64,11 +75,15 @@ __all__ = [
     "editable",
     "export",
     "headline",
+    "journey_start",
+    "memo",
+    "on_staged",
     "opening",
     "require",
     "required_command",
     "sankey_picker",
     "stat",
+    "staged",
     "workspace_folder",
 ]
 
@@ -196,12 +211,17 @@ def require(folder: Folder | str | Path, *tables: str) -> str:
 def headline(folder: Folder | str | Path, *parts: str) -> pd.DataFrame:
     """The page's headline numbers: :func:`cxlib.metrics.headline` of some of its parts (default: all).
 
-    The cell stops with a message when there is no workspace, as :func:`connect` does.
+    The cell stops with a message when there is no workspace, as :func:`connect` does. Computed once per server
+    and workspace file (:func:`memo`): every page and tab shows the same numbers without counting again.
     """
+    return memo(folder, _headline, _path(folder), parts or None)
+
+
+def _headline(path: str, parts: tuple[str, ...] | None) -> pd.DataFrame:
     from cxlib import metrics
 
-    with connect(folder) as ws:
-        return metrics.headline(ws, parts or None)
+    with connect(path) as ws:
+        return metrics.headline(ws, parts)
 
 
 def stat(h: pd.DataFrame, name: str, label: str | None = None) -> Any:
@@ -385,3 +405,172 @@ def _listable(customers: pd.DataFrame, id_column: str) -> pd.DataFrame | None:
         if c != id_column and (safe[c].dtype == object or pd.api.types.is_string_dtype(safe[c])):
             safe[c] = safe[c].map(lambda v: redact_text(v) if isinstance(v, str) else v)
     return safe
+
+
+# --- what the served pages compute once per server ----------------------------------------------------------------
+
+#: The pages' kernels are threads of one process: ``_MEMO_LOCK`` guards the kept results (briefly), one lock per
+#: key lets one tab compute a result while another waiting for the same one sleeps (and tabs wanting different
+#: results go on), and ``_STAGED_LOCK`` lets one query at a time read the shared staged copy (a DuckDB
+#: connection is not shared by threads). A key's lock is taken before the staged copy's, never after.
+_MEMO_LOCK = threading.Lock()
+_KEY_LOCKS: dict[tuple, threading.Lock] = {}
+_STAGED_LOCK = threading.RLock()
+_MEMO: OrderedDict[tuple, Any] = OrderedDict()
+#: How many results :func:`memo` keeps (small frames: a funnel, a journey map, a Sankey's flows ...).
+MEMO_SIZE = 256
+_STAGED: dict[str, tuple[tuple, Any]] = {}
+#: The explorer's copy keeps at most this many customers (:func:`cxlib.journeys.staged_touchpoints`' default):
+#: beyond it the copy is a sample, and the kept Sankey of everyone is not its Sankey.
+EXPLORER_CUSTOMERS = 100_000
+
+
+def _identity(path: str) -> tuple:
+    """The workspace file (and its write-ahead log) as it is now: a rebuilt or updated workspace is another key."""
+    from cxlib.io import DATABASE_NAME
+
+    _stop_without_workspace(path)
+    files = [Path(path) / DATABASE_NAME, Path(path) / f"{DATABASE_NAME}.wal"]  # writes not yet checkpointed too
+    stats = [(f.stat().st_size, f.stat().st_mtime_ns) for f in files if f.exists()]
+    return (str(Path(path).resolve()), *stats)
+
+
+def _frozen(x: Any) -> Any:
+    """``x`` as a hashable key: dicts and lists by content, a page's folder by its value."""
+    if isinstance(x, dict):
+        return tuple(sorted((str(k), _frozen(v)) for k, v in x.items()))
+    if isinstance(x, list | tuple | set | frozenset):
+        items = tuple(_frozen(v) for v in x)
+        return tuple(sorted(items, key=repr)) if isinstance(x, set | frozenset) else items
+    if isinstance(x, FixedFolder | mo.ui.text):
+        return _path(x)
+    return x
+
+
+def _copy(value: Any) -> Any:
+    return value.copy() if isinstance(value, pd.DataFrame) else copy.deepcopy(value)
+
+
+def memo(folder: Folder | str | Path, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)``, computed once per server for the workspace file and these argument values.
+
+    A served page's kernel is a thread of the server's process (``marimo run``), so a result kept here serves
+    every tab: a second visitor, or a control moved back to a value it had, gets it without computing it again.
+    The key is the workspace file as it is now (path, size, modification time: a rebuilt workspace computes
+    again), ``fn`` and the arguments by value (dicts and lists by content). The last :data:`MEMO_SIZE` results
+    are kept; tabs that want the same result wait for one computation of it; each caller gets its own copy (a
+    cell may change it). An exception (a cell stopped by the guard) is not kept.
+
+    Examples
+    --------
+    >>> calls = []
+    >>> def twice(x):
+    ...     calls.append(x)
+    ...     return 2 * x
+    >>> folder = os.environ.get("CX_WORKSPACE") or DEFAULT_WORKSPACE
+    >>> from cxlib.io import DATABASE_NAME
+    >>> if (Path(folder) / DATABASE_NAME).exists():
+    ...     _ = memo(folder, twice, 21), memo(folder, twice, 21), memo(folder, twice, x=21)
+    ...     assert calls == [21, 21]
+    """
+    key = (_identity(_path(folder)), fn.__module__, fn.__qualname__, _frozen(args), _frozen(kwargs))
+    with _MEMO_LOCK:
+        lock = _KEY_LOCKS.setdefault(key, threading.Lock())
+    with lock:  # a tab that wants the same result waits for it instead of computing it too
+        with _MEMO_LOCK:
+            if key in _MEMO:
+                _MEMO.move_to_end(key)
+                return _copy(_MEMO[key])
+        value = fn(*args, **kwargs)
+        with _MEMO_LOCK:
+            _MEMO[key] = value
+            while len(_MEMO) > MEMO_SIZE:
+                _KEY_LOCKS.pop(_MEMO.popitem(last=False)[0], None)
+        return _copy(value)
+
+
+def staged(folder: Folder | str | Path) -> ibis.Table:
+    """The explorer's staged copy of the workspace (:func:`cxlib.journeys.staged_touchpoints`), made on first use
+    and shared by every tab of this server until the workspace file changes.
+
+    Read it only through :func:`on_staged` (which holds its lock: one query at a time on the copy).
+    """
+    from cxlib import journeys
+
+    path = _path(folder)
+    ident = _identity(path)
+    with _STAGED_LOCK:
+        held = _STAGED.get(ident[0])
+        if held is None or held[0] != ident:
+            _STAGED.pop(ident[0], None)  # the old copy goes before the new one is made
+            require(path, "touchpoints")
+            _STAGED[ident[0]] = (ident, journeys.staged_touchpoints(path, max_customers=EXPLORER_CUSTOMERS))
+        return _STAGED[ident[0]][1]
+
+
+def on_staged(folder: Folder | str | Path, fn: Callable[..., Any], *args: Any, keep: bool = True, **kwargs: Any) -> Any:
+    """``fn(staged, *args, **kwargs)`` on the shared staged copy (:func:`staged`): kept by :func:`memo` (``keep``),
+    or computed each time (``keep=False``, for arguments too big to be a key, such as a list of customers)."""
+    if not keep:
+        return _on_staged(_path(folder), fn, *args, **kwargs)
+    return memo(folder, _on_staged, _path(folder), fn, *args, **kwargs)
+
+
+def _on_staged(path: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    with _STAGED_LOCK:
+        return fn(staged(path), *args, **kwargs)
+
+
+@dataclass(frozen=True)
+class JourneyStart:
+    """What the journeys page's controls offer and its first Sankey, read without staging anything.
+
+    ``kept``: ``cx journeys``' stage Sankey ``(flows, lo, hi)`` (:func:`cxlib.journeys.kept_sankey`) or None;
+    ``lo``/``hi``: the span of the rows' ``ts``.
+    """
+
+    channels: list[str]
+    personas: dict[str, int]
+    events: list[str]
+    lo: pd.Timestamp
+    hi: pd.Timestamp
+    kept: tuple | None = field(default=None, repr=False)
+
+    def sankey_links(self, folder: Folder | str | Path, **args: Any) -> pd.DataFrame:
+        """:func:`cxlib.journeys.sankey_links` of the staged rows: the kept flows when they hold the view (every
+        customer, by stage, the whole span), else computed on the staged copy (and kept, :func:`on_staged`)."""
+        from cxlib import journeys
+
+        whole = (args.get("on"), args.get("collapse"), args.get("top_n", 8)) == ("stage", True, 8)
+        if self.kept is not None and whole and not args.get("filters"):
+            got = journeys.kept_prefix(self.kept, args.get("max_steps", 5), args.get("start"), args.get("end"))
+            if got is not None:
+                return got
+        return on_staged(folder, journeys.sankey_links, **args)
+
+
+def journey_start(folder: Folder | str | Path) -> JourneyStart:
+    """The journeys page's :class:`JourneyStart`: from what ``cx journeys`` kept when it is current (a few small
+    queries on the workspace file), else from the staged copy. Once per server and workspace file."""
+    return memo(folder, _journey_start, _path(folder))  # _journey_start stops the cell without touchpoints
+
+
+def _journey_start(path: str) -> JourneyStart:
+    from cxlib import journeys
+
+    with connect(path, "touchpoints") as ws:
+        kept = journeys.kept_sankey(ws)
+        everyone = kept is not None and kept[0].loc[kept[0]["step"] == 0, "value"].sum() <= EXPLORER_CUSTOMERS
+        if everyone:
+            rows = ws.table(journeys.workspace.STAGED_TABLE)
+            personas = journeys.persona_choices(ws.table("personas")) if ws.has("personas") else {}
+            return JourneyStart(_distinct(rows, "channel"), personas, _distinct(rows, "event"), kept[1], kept[2], kept)
+    with _STAGED_LOCK:
+        rows = staged(path)
+        span = rows.aggregate(lo=rows.ts.min(), hi=rows.ts.max()).to_pandas().iloc[0]
+        return JourneyStart(_distinct(rows, "channel"), journeys.persona_choices(rows), _distinct(rows, "event"),
+                            pd.Timestamp(span["lo"]), pd.Timestamp(span["hi"]))  # fmt: skip
+
+
+def _distinct(t: ibis.Table, column: str) -> list[str]:
+    return sorted(str(v) for v in t.select(column).distinct().to_pandas()[column].dropna())

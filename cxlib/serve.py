@@ -16,6 +16,14 @@ under its own host name. So, as JupyterLab does, every request to a served noteb
   HTML page gets a small script that points that one URL at :data:`OFFLINE_MATHJAX`, an empty script this
   guard serves (charts render; LaTeX in labels, which no page uses, stays plain text).
 
+``cx app`` (``marimo run``) runs every tab's kernel as a thread of this process, so a module is imported once
+per server: :data:`PRELOAD` (pandas, pyarrow, Ibis with its DuckDB backend, the cxlib modules every page
+uses, and ``nbformat``, which plotly imports to show its first figure) is imported as the server starts, before
+it answers, so that the first tab does not wait for it (5-10 s of the first page's first chart on a loaded
+2-core machine). Not plotly, nor anything that imports it: marimo
+registers its formatter for plotly figures only when plotly is first imported inside a kernel (imported by
+the server, figures would show as plotly's own HTML, which loads plotly.js from a CDN).
+
 marimo offers a registry for server middleware (``marimo.server.asgi.middleware``); the guard is registered
 there by :func:`main`, which then runs marimo's own command line in the same process. The settings come
 from environment variables that ``cx app`` sets, so a plain ``marimo`` run elsewhere is untouched.
@@ -30,6 +38,7 @@ Examples
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import socket
@@ -40,7 +49,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import urlsplit
 
-__all__ = ["Guard", "allowed_hosts", "main", "same_origin"]
+__all__ = ["Guard", "allowed_hosts", "main", "preload", "same_origin"]
 
 LOCAL_NAMES = ("127.0.0.1", "localhost", "::1")
 #: Where the pages load "MathJax" from instead of the CDN: an empty script served by the guard.
@@ -56,6 +65,12 @@ _OFFLINE_SCRIPT = (
     "Element.prototype.setAttribute=function(n,v){return sa.call(this,n,"
     "(this.tagName==='SCRIPT'&&String(n).toLowerCase()==='src')?fix(v):v)}})();</script>"
 )
+#: What every page imports, imported by the server of ``cx app`` as it starts (its tabs' kernels are its
+#: threads). Nothing here may import plotly (see the module's docstring).
+#: ``nbformat`` (when installed: JupyterLab's extra) is what plotly imports when a page shows its first figure;
+#: its ``jsonschema`` builds some 40 parsers as it is imported (4 s of the first chart of a loaded machine).
+PRELOAD = ("pandas", "pyarrow", "duckdb", "ibis", "ibis.backends.duckdb", "cxlib.engine", "cxlib.io",
+           "cxlib.lineage", "cxlib.metrics", "nbformat")  # fmt: skip
 HOSTS_ENV = "CX_APP_ALLOWED_HOSTS"
 ATTEMPTS_ENV = "CX_APP_LOGIN_ATTEMPTS"
 
@@ -192,7 +207,18 @@ def main(argv: list[str] | None = None) -> None:
     host = args[args.index("--host") + 1] if "--host" in args else "127.0.0.1"
     port = int(args[args.index("--port") + 1]) if "--port" in args else 2718
     MIDDLEWARE_REGISTRY.register("cx_guard", Middleware(Guard, hosts=allowed_hosts(host, port)))
+    if args and args[0] == "run":  # kernels are threads of this process: what it imports, they have
+        preload()  # before the server answers: no tab waits for these imports
     marimo_main(args, prog_name="marimo")
+
+
+def preload(modules: tuple[str, ...] = PRELOAD) -> None:
+    """Import ``modules`` (what the pages import), skipping any that fail: the page that needs one says why."""
+    for name in modules:
+        try:
+            importlib.import_module(name)
+        except Exception:  # noqa: BLE001, S112 - a page importing it reports the error, not the server
+            continue
 
 
 if __name__ == "__main__":  # pragma: no cover - run by cx app

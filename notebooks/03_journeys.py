@@ -28,20 +28,18 @@ def _():
 
 
 @app.cell
-def _(folder, journeys, notebook):
-    # stages (and personas) once, into memory: every control below then redraws from this table
-    staged = journeys.staged_touchpoints(notebook.require(folder, "touchpoints"))
-    return (staged,)
+def _(folder, notebook):
+    # the controls' choices and the first Sankey from what `cx journeys` kept: nothing is staged before the first
+    # view; the staged copy (made on first use, shared by every tab of the server) serves the cells below
+    start = notebook.journey_start(folder)
+    return (start,)
 
 
 @app.cell
-def _(journeys, mo, staged):
-    _channels = sorted(c for c in staged.select("channel").distinct().to_pandas()["channel"].dropna())
-    _personas = journeys.persona_choices(staged)  # names shown, numbers filtered on
-    _span = staged.aggregate(lo=staged.ts.min(), hi=staged.ts.max()).to_pandas().iloc[0]
-    channel = mo.ui.multiselect(options=_channels, label="Channels (all when empty)")
-    persona = mo.ui.multiselect(options=_personas, label="Personas (all when empty)")
-    dates = mo.ui.date_range(start=_span["lo"].date(), stop=_span["hi"].date(), label="Dates")
+def _(mo, start):
+    channel = mo.ui.multiselect(options=start.channels, label="Channels (all when empty)")
+    persona = mo.ui.multiselect(options=start.personas, label="Personas (all when empty)")  # names shown, numbers kept
+    dates = mo.ui.date_range(start=start.lo.date(), stop=start.hi.date(), label="Dates")
     view = mo.ui.radio(
         options=["stages by step", "moves between stages", "events by step"], value="stages by step", label="Sankey of"
     )
@@ -51,7 +49,7 @@ def _(journeys, mo, staged):
 
 
 @app.cell
-def _(channel, dates, persona, staged):
+def _(channel, dates, persona):
     filters = {}
     if channel.value:
         filters["channel"] = channel.value
@@ -62,7 +60,7 @@ def _(channel, dates, persona, staged):
 
 
 @app.cell
-def _(filters, journeys, staged, steps, view, window):
+def _(filters, folder, journeys, notebook, start, steps, view, window):
     _by_step = not view.value.startswith("moves")
     sankey_args = dict(
         on="event" if view.value.startswith("events") else "stage",
@@ -72,8 +70,12 @@ def _(filters, journeys, staged, steps, view, window):
         **window,
     )
     # the flows once: the figure draws them and the list below names their nodes and links (same counts)
-    flows = journeys.sankey_links(staged, **sankey_args) if _by_step else None
-    sankey_fig = journeys.sankey(staged, align="step" if _by_step else "stage", links=flows, **sankey_args)
+    flows = start.sankey_links(folder, **sankey_args) if _by_step else None
+    sankey_fig = (
+        journeys.sankey(None, align="step", links=flows, **sankey_args)
+        if _by_step
+        else notebook.on_staged(folder, journeys.sankey, align="stage", **sankey_args)
+    )
     sankey_fig
     return flows, sankey_args, sankey_fig
 
@@ -88,11 +90,13 @@ def _(flows, journeys, mo, notebook):
 
 
 @app.cell
-def _(behind, folder, journeys, mo, notebook, sankey_args, sankey_choices, staged):
+def _(behind, folder, journeys, mo, notebook, sankey_args, sankey_choices):
     mo.stop(behind.value is None)
     _pick = sankey_choices.loc[behind.value]
-    _ids = journeys.sankey_customers(staged, **_pick["args"], **sankey_args)
-    _who = journeys.customer_details(staged, _ids, workspace=notebook.require(folder))
+    _ids = notebook.on_staged(folder, journeys.sankey_customers, **_pick["args"], **sankey_args)
+    _who = notebook.on_staged(
+        folder, journeys.customer_details, _ids, workspace=notebook.require(folder), keep=False
+    )
     mo.vstack([mo.md(f"**{_pick['label']}**"), notebook.customer_list(_who, _pick["name"])])
     return
 
@@ -107,10 +111,11 @@ def _(mo):
 
 
 @app.cell
-def _(mo, staged):
-    _events = sorted(staged.select("event").distinct().to_pandas()["event"].dropna())
+def _(mo, start):
     funnel_steps = mo.ui.multiselect(
-        options=_events, value=["product_view", "add_to_cart", "checkout_start", "purchase"], label="Steps (in order)"
+        options=start.events,
+        value=["product_view", "add_to_cart", "checkout_start", "purchase"],
+        label="Steps (in order)",
     )
     within = mo.ui.slider(1, 90, value=30, label="Window (days)", show_value=True)
     mo.hstack([funnel_steps, within])
@@ -118,9 +123,12 @@ def _(mo, staged):
 
 
 @app.cell
-def _(filters, funnel_steps, journeys, mo, notebook, staged, within, window):
+def _(filters, folder, funnel_steps, journeys, mo, notebook, within, window):
     mo.stop(not funnel_steps.value, mo.md("Pick at least one step."))
-    funnel = journeys.funnel(staged, funnel_steps.value, within=within.value, filters=filters, **window)
+    # computed once per server for each choice (notebook.on_staged): a choice made before, in any tab, is at hand
+    funnel = notebook.on_staged(
+        folder, journeys.funnel, funnel_steps.value, within=within.value, filters=filters, **window
+    )
     funnel_fig = journeys.funnel_figure(funnel)
     mo.vstack([funnel_fig, notebook.table(funnel)])
     return funnel, funnel_fig
@@ -143,12 +151,12 @@ def _(mo):
 
 
 @app.cell
-def _(headline, journeys, metrics, mo, notebook, px, staged):
+def _(folder, headline, journeys, metrics, mo, notebook, px):
     _counts = [metrics.value(headline, f"stage_now.{s}") or 0 for s in journeys.STAGES]
     now_fig = px.bar(
         x=list(journeys.STAGES), y=_counts, labels={"x": "stage", "y": "customers"}, title="Customers at each stage now"
     )
-    over_time_fig = journeys.stage_counts_figure(journeys.stage_counts(staged))
+    over_time_fig = journeys.stage_counts_figure(notebook.on_staged(folder, journeys.stage_counts))
     mo.vstack(
         [
             mo.hstack(
@@ -172,9 +180,9 @@ def _(mo):
 
 
 @app.cell
-def _(journeys, mo, notebook, staged):
-    dropoff = journeys.diagnose_dropoff(staged)
-    returns = journeys.diagnose_returns(staged)
+def _(folder, journeys, mo, notebook):
+    dropoff = notebook.on_staged(folder, journeys.diagnose_dropoff)
+    returns = notebook.on_staged(folder, journeys.diagnose_returns)
     mo.vstack([mo.callout(mo.md(journeys.dropoff_verdict(dropoff)), kind="info"), notebook.table(dropoff),
                notebook.table(returns)])
     return dropoff, returns
@@ -191,9 +199,9 @@ def _(mo):
 
 
 @app.cell
-def _(filters, journeys, mo, notebook, staged):
-    _jm = journeys.journey_map(staged, filters=filters)
-    _service = journeys.service_by_stage(staged).rename_axis("stage").reset_index()
+def _(filters, folder, journeys, mo, notebook):
+    _jm = notebook.on_staged(folder, journeys.journey_map, filters=filters)
+    _service = notebook.on_staged(folder, journeys.service_by_stage).rename_axis("stage").reset_index()
     mo.vstack([journeys.journey_map_figure(_jm), notebook.table(_service)])
     return
 

@@ -55,7 +55,7 @@ from cxlib.journeys.figures import funnel_figure, journey_map_figure, sankey, st
 from cxlib.journeys.funnel import funnel
 from cxlib.journeys.inputs import as_table, require_columns
 from cxlib.journeys.journey_map import journey_map
-from cxlib.journeys.paths import sankey_customers, sankey_links, step_matrix, transitions
+from cxlib.journeys.paths import kept_prefix, sankey_customers, sankey_links, step_matrix, transitions
 from cxlib.journeys.stage_map import (
     BUYER_STAGES,
     CUSTOMER_STAGES,
@@ -67,7 +67,14 @@ from cxlib.journeys.stage_map import (
 from cxlib.journeys.stages import assign_stages
 from cxlib.journeys.timeline import current_stage, ever_reached, stage_counts, stage_history
 from cxlib.journeys.workspace import analysis_touchpoints as analysis_touchpoints
-from cxlib.journeys.workspace import build, filter_touchpoints, persona_choices, staged_rows, staged_touchpoints
+from cxlib.journeys.workspace import (
+    build,
+    filter_touchpoints,
+    kept_sankey,
+    persona_choices,
+    staged_rows,
+    staged_touchpoints,
+)
 from cxlib.schema import STAGES
 
 # the names other modules imported before they were public (kept importable)
@@ -94,6 +101,8 @@ __all__ = [
     "funnel_figure",
     "journey_map",
     "journey_map_figure",
+    "kept_prefix",
+    "kept_sankey",
     "persona_choices",
     "require_columns",
     "resolve_stage_map",

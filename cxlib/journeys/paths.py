@@ -23,7 +23,9 @@ from ibis import _
 
 from cxlib.journeys.inputs import as_table, filtered, ordered, release, require_columns
 
-__all__ = ["KEPT_STEPS", "keep_sankey_links", "sankey_customers", "sankey_links", "step_matrix", "transitions"]
+__all__ = [
+    "KEPT_STEPS", "keep_sankey_links", "kept_prefix", "sankey_customers", "sankey_links", "step_matrix", "transitions",
+]  # fmt: skip
 
 
 def transitions(events: pd.DataFrame | ibis.Table, on: str = "event", path: str = "customer_id") -> pd.DataFrame:
@@ -227,9 +229,33 @@ def _kept_links(events, on, path, max_steps, top_n, collapse, filters, start, en
     if not default or filters or not isinstance(events, ibis.Table):
         return None
     try:
-        flows, lo, hi = _KEPT[events.op()]
+        kept = _KEPT[events.op()]
     except (KeyError, TypeError):
         return None
+    return kept_prefix(kept, max_steps, start, end)
+
+
+def kept_prefix(
+    kept: tuple[pd.DataFrame, pd.Timestamp, pd.Timestamp],
+    max_steps: int,
+    start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+) -> pd.DataFrame | None:
+    """The stage Sankey of ``max_steps`` steps between ``start`` and ``end`` from kept flows, or None when they do
+    not hold it.
+
+    ``kept`` is ``(flows, lo, hi)``: :func:`sankey_links` by stage, collapsed, :data:`KEPT_STEPS` steps, of rows
+    whose ``ts`` spans ``lo``..``hi`` (what :func:`keep_sankey_links` remembers,
+    :func:`~cxlib.journeys.kept_sankey` reads). Fewer steps are a prefix; a window that leaves rows out is not.
+
+    Examples
+    --------
+    >>> flows = pd.DataFrame({"step": [0, 1], "source": ["path_start", "x"], "target": ["x", "y"], "value": [2, 1]})
+    >>> kept = (flows, pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-31"))
+    >>> len(kept_prefix(kept, 2)), len(kept_prefix(kept, 1)), kept_prefix(kept, 2, start="2024-01-02")
+    (2, 1, None)
+    """
+    flows, lo, hi = kept
     if max_steps > KEPT_STEPS or (start is not None and pd.Timestamp(start) > lo):
         return None
     if end is not None and pd.Timestamp(end) < hi:

@@ -39,7 +39,7 @@ from cxlib.journeys.stages import assign_stages
 from cxlib.journeys.timeline import current_stage, stage_history
 from cxlib.schema import STAGES, DataError
 
-__all__ = ["analysis_touchpoints", "build", "filter_touchpoints", "staged_rows", "staged_touchpoints"]
+__all__ = ["analysis_touchpoints", "build", "filter_touchpoints", "kept_sankey", "staged_rows", "staged_touchpoints"]
 
 #: ``cx journeys``' staged rows (every journey touchpoint with its stage; DuckDB workspaces), read back by
 #: :func:`staged_touchpoints` instead of staging again, and the stage map and options they were staged with
@@ -221,6 +221,26 @@ def staged_rows(
     rows = assign_stages(analysis_touchpoints(ws, include_unidentified), sm)
     # a lazy expression is not marked with its map (that would mark the touchpoints table it reads)
     return record_stage_map(ws.scratch("_staged_rows", rows), sm) if materialise else rows
+
+
+def kept_sankey(
+    workspace: str | Path | Workspace, stage_map: StageMapLike = None, include_unidentified: bool = False
+) -> tuple[pd.DataFrame, pd.Timestamp, pd.Timestamp] | None:
+    """The stage Sankey ``cx journeys`` kept (``journey_sankey``) and the span of its rows' ``ts``, read from the
+    workspace without staging anything: ``(flows, lo, hi)``, or None when the kept rows are not current (as
+    :func:`staged_touchpoints` decides: the same map and options, nothing it read changed since).
+
+    An explorer draws its first view from it (:func:`~cxlib.journeys.paths.kept_prefix`) before its staged copy
+    exists: the same numbers as :func:`~cxlib.journeys.sankey_links` of every staged row by stage.
+    """
+    with opened(workspace, read_only=True) as ws:
+        if not ws.has(SANKEY_TABLE) or not ws.has("touchpoints"):
+            return None
+        rows = _persisted(ws, resolve_stage_map(stage_map, workspace=ws), include_unidentified)
+        if rows is None:
+            return None
+        span = rows.aggregate(lo=rows.ts.min(), hi=rows.ts.max()).to_pandas().iloc[0]
+        return ws.table(SANKEY_TABLE).to_pandas(), pd.Timestamp(span["lo"]), pd.Timestamp(span["hi"])
 
 
 def _database_file(ws: Workspace) -> Path | None:

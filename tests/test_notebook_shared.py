@@ -1,0 +1,113 @@
+"""The served pages' shared results (cxlib.notebook.memo, staged, journey_start) and cx app's preload."""
+
+from __future__ import annotations
+
+import ast
+import os
+import shutil
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from cxlib import journeys, notebook, serve
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope="module")
+def journeys_ws(workspace, tmp_path_factory) -> Path:
+    """A copy of the session workspace after `cx journeys` (journey_touchpoints, journey_sankey ...)."""
+    folder = tmp_path_factory.mktemp("shared_ws")
+    shutil.copy(workspace / "workspace.duckdb", folder / "workspace.duckdb")
+    journeys.build(folder)
+    return folder
+
+
+def test_memo_computes_once_per_workspace_file_and_arguments(journeys_ws):
+    calls = []
+
+    def frame(n, filters=None):
+        calls.append((n, filters))
+        return pd.DataFrame({"n": [n]})
+
+    a = notebook.memo(journeys_ws, frame, 1, filters={"channel": ["web", "app"]})
+    b = notebook.memo(str(journeys_ws), frame, 1, filters={"channel": ["web", "app"]})
+    assert calls == [(1, {"channel": ["web", "app"]})]  # the same folder and values: kept
+    assert a.equals(b) and a is not b  # each caller gets its own copy
+    b.loc[0, "n"] = 99
+    assert notebook.memo(journeys_ws, frame, 1, filters={"channel": ["web", "app"]})["n"].tolist() == [1]
+    notebook.memo(journeys_ws, frame, 1, filters={"channel": ["app", "web"]})  # another order: another filter
+    assert len(calls) == 2
+    stat = (journeys_ws / "workspace.duckdb").stat()  # the workspace file changed: computed again
+    os.utime(journeys_ws / "workspace.duckdb", ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    notebook.memo(journeys_ws, frame, 1, filters={"channel": ["web", "app"]})
+    assert len(calls) == 3
+
+
+def test_memo_keeps_no_exception_and_tabs_share_one_computation(journeys_ws):
+    calls = []
+    gate = threading.Event()
+
+    def slow(x):
+        calls.append(x)
+        gate.wait(5)
+        return x
+
+    def boom():
+        raise RuntimeError("no")
+
+    with pytest.raises(RuntimeError):
+        notebook.memo(journeys_ws, boom)
+    with pytest.raises(RuntimeError):
+        notebook.memo(journeys_ws, boom)  # tried again, not kept
+    got = []
+    tabs = [threading.Thread(target=lambda: got.append(notebook.memo(journeys_ws, slow, 7))) for _ in range(3)]
+    for t in tabs:
+        t.start()
+    gate.set()
+    for t in tabs:
+        t.join()
+    assert got == [7, 7, 7] and calls == [7]
+
+
+def test_the_first_view_is_what_the_staged_copy_gives(journeys_ws):
+    """journey_start (nothing staged) offers what the staged copy holds, and its Sankey is the copy's."""
+    start = notebook.journey_start(journeys_ws)
+    assert start.kept is not None
+    staged = journeys.staged_touchpoints(journeys_ws)
+    span = staged.aggregate(lo=staged.ts.min(), hi=staged.ts.max()).to_pandas().iloc[0]
+    assert (start.lo, start.hi) == (span["lo"], span["hi"])
+    assert start.channels == sorted(staged.select("channel").distinct().to_pandas()["channel"].dropna())
+    assert start.events == sorted(staged.select("event").distinct().to_pandas()["event"].dropna())
+    assert start.personas == journeys.persona_choices(staged)
+    window = {"start": str(start.lo.date()), "end": f"{start.hi.date()} 23:59:59"}
+    fresh = staged.select(*staged.columns)  # the same rows, not the kept table: computed from the rows
+    for k in (3, 5, 8):
+        args = {"on": "stage", "collapse": True, "max_steps": k, "filters": {}, **window}
+        pd.testing.assert_frame_equal(start.sankey_links(journeys_ws, **args), journeys.sankey_links(fresh, **args))
+    # a filter is computed on the shared staged copy, not read from what was kept
+    web = {"on": "stage", "collapse": True, "max_steps": 4, "filters": {"channel": ["web"]}, **window}
+    pd.testing.assert_frame_equal(start.sankey_links(journeys_ws, **web), journeys.sankey_links(fresh, **web))
+
+
+def test_without_cx_journeys_the_page_starts_from_the_staged_copy(workspace):
+    start = notebook.journey_start(workspace)  # unified only: nothing kept
+    assert start.kept is None and start.channels and start.events
+    flows = start.sankey_links(workspace, on="stage", collapse=True, max_steps=3, filters={})
+    assert flows["step"].max() == 2
+
+
+def test_the_server_preloads_what_pages_import_but_not_plotly():
+    """cx app imports the pages' common modules before it answers, never plotly (whose figure formatter marimo
+    registers only on an import inside a kernel)."""
+    code = "import sys; from cxlib import serve; serve.preload(); print(sorted(m for m in sys.modules if m in " \
+           f"{serve.PRELOAD!r} or m.split('.')[0] in ('plotly', 'matplotlib')))"  # fmt: skip
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True).stdout
+    loaded = ast.literal_eval(out.strip())
+    assert "plotly" not in loaded and "matplotlib" not in loaded
+    assert {"pandas", "ibis", "cxlib.metrics"} <= set(loaded)
