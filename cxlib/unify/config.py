@@ -87,11 +87,9 @@ class UnifyConfig:
         ("first_name", "postcode"),
         ("last_name", "postcode"),
         ("street_number", "postcode"),
-        ("street", "city"),
+        ("street_number", "street", "city"),
         ("birth_date", "city"),
         ("birth_date", "street_number"),
-        ("first_name", "street"),
-        ("last_name", "street"),
         "l.first_name = r.last_name AND l.last_name = r.first_name",
     )
     training_rules: tuple = (("birth_date",), ("postcode",), ("first_name", "last_name"))
