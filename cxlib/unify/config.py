@@ -60,6 +60,9 @@ class UnifyConfig:
         The share of true matches ``prior_rules`` are assumed to find.
     u_max_pairs : float
         Random pairs sampled to estimate how often non-matches agree (u).
+    em_max_pairs : float
+        Each EM session trains on about this many of the pairs its rule blocks (a sample, the same whatever
+        the row order); more add time, not accuracy.
     m_floor : float
         The smallest m probability EM may estimate for a level: "at least this share of true matches look
         like this". Without it, a level never seen among matches in training (a moved house on data whose
@@ -87,11 +90,12 @@ class UnifyConfig:
         ("first_name", "postcode"),
         ("last_name", "postcode"),
         ("street_number", "postcode"),
-        ("street", "city"),
+        ("street_number", "street", "city"),
+        ("street", "postcode"),
+        ("first_name", "street_number"),
+        ("last_name", "street_number"),
         ("birth_date", "city"),
         ("birth_date", "street_number"),
-        ("first_name", "street"),
-        ("last_name", "street"),
         "l.first_name = r.last_name AND l.last_name = r.first_name",
     )
     training_rules: tuple = (("birth_date",), ("postcode",), ("first_name", "last_name"))
@@ -101,6 +105,7 @@ class UnifyConfig:
     )
     prior_recall: float = 0.8
     u_max_pairs: float = 1e6
+    em_max_pairs: float = 1e6
     m_floor: float = 1e-3
     correct_u: bool = True
     match_columns: tuple[str, ...] = ()

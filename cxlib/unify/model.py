@@ -262,4 +262,6 @@ def train(linker: Any, cfg: UnifyConfig) -> None:
     logging.getLogger("splink").setLevel(logging.ERROR)
     with _m_floor(cfg.m_floor):
         for rule in cfg.training_rules:
-            linker.training.estimate_parameters_using_expectation_maximisation(rule_sql(rule))
+            linker.training.estimate_parameters_using_expectation_maximisation(
+                rule_sql(rule), max_pairs=cfg.em_max_pairs
+            )

@@ -104,7 +104,7 @@ class _Phases:
     """With ``progress``, one line per finished phase of unify and its duration (on stderr)."""
 
     def __init__(self, on: bool) -> None:
-        self.on, self.t0 = on, time.perf_counter()
+        self.on, self.t0, self.cpu0 = on, time.perf_counter(), time.process_time()
 
     def done(self, what: str) -> None:
         kill_at = os.environ.get("CX_TEST_KILL_AFTER")  # a fault-injection hook for the tests: die after a phase
@@ -118,8 +118,10 @@ class _Phases:
                 peak = f" (peak memory so far {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB)"
             except ImportError:  # Windows
                 pass
-            print(f"unify: {what} in {time.perf_counter() - self.t0:.1f}s{peak}", file=sys.stderr, flush=True)
-        self.t0 = time.perf_counter()
+            # CPU: every thread of the process (the engine's too); on a busy machine it varies less than wall time
+            took = f"{time.perf_counter() - self.t0:.1f}s (CPU {time.process_time() - self.cpu0:.1f}s)"
+            print(f"unify: {what} in {took}{peak}", file=sys.stderr, flush=True)
+        self.t0, self.cpu0 = time.perf_counter(), time.process_time()
 
 
 def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool, incremental: bool = False) -> UnifyResult:

@@ -61,7 +61,8 @@ def _train_and_score(db, sdf, cfg: UnifyConfig, threshold: float, n: int) -> tup
 
     from splink import Linker
 
-    linker = Linker(sdf, model_settings(cfg), log_level=logging.ERROR)
+    # no settings validation: it only logs (which ERROR silences), and cost 2 s per linker in sqlglot
+    linker = Linker(sdf, model_settings(cfg), log_level=logging.ERROR, validate_settings=False)
     train(linker, cfg)
     pred = linker.inference.predict(threshold_match_probability=threshold).as_pyarrow_table().to_pandas()
     if cfg.correct_u:
@@ -69,7 +70,7 @@ def _train_and_score(db, sdf, cfg: UnifyConfig, threshold: float, n: int) -> tup
         implied = pred["match_probability"].sum() / (n * (n - 1) / 2)
         lam = max(float(trained["probability_two_random_records_match"]), implied)
         trained["probability_two_random_records_match"] = min(lam, 0.5)
-        linker = Linker(sdf, correct_u(trained, 1 / cfg.u_max_pairs), log_level=logging.ERROR)
+        linker = Linker(sdf, correct_u(trained, 1 / cfg.u_max_pairs), log_level=logging.ERROR, validate_settings=False)
         pred = linker.inference.predict(threshold_match_probability=threshold).as_pyarrow_table().to_pandas()
     return pred, json.dumps(linker.misc.save_model_to_json(), sort_keys=True)
 
@@ -98,7 +99,7 @@ def _score_new(db, sdf, df: pd.DataFrame, model: str, new: set[str], threshold: 
     old_sdf = db.register(pa.Table.from_pandas(df[~is_new], preserve_index=False), table_name="cx_old")
     new_sdf = db.register(pa.Table.from_pandas(df[is_new], preserve_index=False), table_name="cx_new")
     settings = json.loads(model)
-    linker = Linker(sdf, settings, log_level=logging.ERROR)
+    linker = Linker(sdf, settings, log_level=logging.ERROR, validate_settings=False)
     for col in tf_columns(settings):  # term frequencies of the whole population, old and new records
         linker.table_management.compute_tf_table(col)
     between = linker.inference.predict_between(old_sdf, new_sdf, threshold_match_probability=threshold)
