@@ -271,22 +271,25 @@ def _final_view(
 
 
 def _timezone_warnings(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile]) -> list[str]:
-    """A warning per timestamp column where some values carry a UTC offset and others do not."""
+    """A warning per timestamp column where some values carry a UTC offset and others do not.
+
+    One pass over ``_cx_parsed`` (the staged text, already materialized) for every timestamp column.
+    """
+    cols = [c.name for c in t.columns if c.dtype == "timestamp"]
+    if not cols:
+        return []
+    counts = []
+    for c in cols:
+        r = ident("_r_" + c)
+        counts.append(f"count(*) FILTER (WHERE regexp_matches({r}, $re)), count({r})")
+    row = con.execute(f"SELECT {', '.join(counts)} FROM _cx_parsed", {"re": OFFSET_RE}).fetchone()
     warnings = []
-    for c in t.columns:
-        if c.dtype != "timestamp":
-            continue
-        r = ident("_r_" + c.name)
-        with_off, without = con.execute(
-            f"SELECT count(*) FILTER (WHERE regexp_matches({r}, $re)), "
-            f"count(*) FILTER (WHERE {r} IS NOT NULL AND NOT regexp_matches({r}, $re)) "
-            "FROM _cx_stage",
-            {"re": OFFSET_RE},
-        ).fetchone()
+    for i, c in enumerate(cols):
+        with_off, without = row[2 * i], row[2 * i + 1] - row[2 * i]
         if with_off and without:
             tz = ", ".join(sorted({str(f.timezone) for f in files}))
             warnings.append(
-                f"{t.name}.{c.name}: mixed time zones: {with_off:,} values carry a UTC offset and "
+                f"{t.name}.{c}: mixed time zones: {with_off:,} values carry a UTC offset and "
                 f"{without:,} do not; those without were read as {tz} (set `timezone:` in sources.yml "
                 "if they are local time)"
             )
@@ -294,11 +297,12 @@ def _timezone_warnings(con: duckdb.DuckDBPyConnection, t: Table, files: list[Sou
 
 
 def _table_result(
-    con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile], problems: list[dict]
+    con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile], problems: list[dict], out: str
 ) -> _TableResult:
-    """Count what went in, was loaded and was quarantined (they must add up), and collect the problems."""
-    rows_staged = con.execute("SELECT count(*) FROM _cx_stage").fetchone()[0]
-    rows_loaded = con.execute("SELECT count(*) FROM _cx_final").fetchone()[0]
+    """Count what went in, was loaded (into ``out``) and was quarantined (they must add up), and collect the
+    problems."""
+    rows_staged = con.execute("SELECT count(*) FROM _cx_parsed").fetchone()[0]
+    rows_loaded = con.execute(f"SELECT count(*) FROM {out}").fetchone()[0]
     q = con.execute(
         'SELECT $table AS table_name, _file AS source_file, _row AS row, record_key, "column", '
         'value, reason, action, raw_row FROM _cx_problems ORDER BY _file, _row, "column", reason',
@@ -315,7 +319,7 @@ def _table_result(
     first_ts = last_ts = None
     if t.time_column:
         tc = ident(t.time_column)
-        first_ts, last_ts = con.execute(f"SELECT min({tc}), max({tc}) FROM _cx_final").fetchone()
+        first_ts, last_ts = con.execute(f"SELECT min({tc}), max({tc}) FROM {out}").fetchone()
     nulled = int((q["action"] == "nulled").sum()) if len(q) else 0
     return _TableResult(
         t.name,
@@ -331,8 +335,14 @@ def _table_result(
     )
 
 
-def _load_table(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile]) -> _TableResult:
-    """Stage, parse and check every file of ``t``; leave the clean rows in temp view ``_cx_final``."""
+def _load_table(
+    con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile], write: bool
+) -> tuple[_TableResult, str]:
+    """Stage, parse and check every file of ``t``; write the clean rows to ``main.<table>`` when ``write``.
+
+    Returns the result and the relation holding the clean rows: the written table (read back, counted
+    once), else the temp view ``_cx_final``.
+    """
     parts, problems, extra_cols = _stage_files(con, t, files)
     status_maps = {p.i: status_map(p.f) for p in parts}
     _stage_view(con, t, parts, extra_cols)
@@ -341,10 +351,15 @@ def _load_table(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile
     find_duplicates(con, t)
     attach_raw_rows(con, [(p.raw, p.f) for p in parts])
     _final_view(con, t, nulled_cols, extra_cols)
-    result = _table_result(con, t, [p.f for p in parts], problems)
+    out = "_cx_final"
+    if write:
+        out = f"main.{ident(t.name)}"
+        order = ", ".join(ident(k) for k in t.key)
+        con.execute(f"CREATE OR REPLACE TABLE {out} AS SELECT * FROM _cx_final ORDER BY {order}")
+    result = _table_result(con, t, [p.f for p in parts], problems, out)
     result.warnings = [n for p in parts for n in p.notes] + result.warnings
     result.warnings += convention_warnings(con, t, [p.f for p in parts])
-    return result
+    return result, out
 
 
 def _order_lines(con: duckdb.DuckDBPyConnection, files: list[SourceFile], write: bool) -> list[_TableResult]:
@@ -450,14 +465,11 @@ def _run(workspace: str | Path, con: duckdb.DuckDBPyConnection, write: bool, pro
     for name, files in bar if bar is not None else items:
         if bar is not None:
             bar.set_postfix_str(name)
-        res = _load_table(con, TABLES[name], files)
+        res, out = _load_table(con, TABLES[name], files, write)
         if name == "events":  # names no stage-map rule places: said, not silently counted as awareness
             sm = ws / "stage_map.yml"
-            note = unknown_events(con, "_cx_final", sm if sm.exists() else None)
+            note = unknown_events(con, "events" if write else "_cx_final", sm if sm.exists() else None)
             warnings += [note] if note else []
-        if write:
-            order = ", ".join(ident(k) for k in TABLES[name].key)
-            con.execute(f"CREATE OR REPLACE TABLE main.{ident(name)} AS SELECT * FROM _cx_final ORDER BY {order}")
         lines = _order_lines(con, files, write)
         drop_temporaries(con)  # free the temporary copies before the next table
         results += [res, *lines]
