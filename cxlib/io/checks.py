@@ -152,9 +152,9 @@ def find_duplicates(con: duckdb.DuckDBPyConnection, t: Table) -> None:
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _cx_dups AS
         WITH kept AS (
-            SELECT *, {", ".join(keys)} FROM _cx_parsed p
-            WHERE NOT EXISTS (SELECT 1 FROM _cx_problems q WHERE q._file = p._file AND q._row = p._row
-                              AND q.action = 'quarantined')
+            SELECT p.*, {", ".join(keys)} FROM _cx_parsed p
+            ANTI JOIN (SELECT DISTINCT _file, _row FROM _cx_problems WHERE action = 'quarantined') q
+            ON q._file = p._file AND q._row = p._row
         ), twice AS (
             SELECT {key_names} FROM kept GROUP BY {key_names} HAVING count(*) > 1
         )

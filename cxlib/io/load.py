@@ -214,9 +214,13 @@ def _stage_view(con: duckdb.DuckDBPyConnection, t: Table, parts: list[_Part], ex
 def _parse_table(
     con: duckdb.DuckDBPyConnection, t: Table, parts: list[_Part], status_maps: dict[int, dict[str, str]]
 ) -> None:
-    """Temp table ``_cx_parsed``: the staged rows plus each column parsed, ``_p_<col>`` (per-file rules bound)."""
+    """Temp view ``_cx_parsed``: the staged rows plus each column parsed, ``_p_<col>`` (per-file rules bound).
+
+    The rows are stored once, in temp table ``_cx_parsed_t``; a text column's parsed value is its text, so
+    the view names it twice rather than the table storing a second copy of every string.
+    """
     bind = Params()
-    parsed = []
+    parsed, aliases = [], []
     for c in t.columns:
         r = ident("_r_" + c.name)
         if c.check == "status":
@@ -227,6 +231,9 @@ def _parse_table(
                 for fi, sm in status_maps.items()
             )
             expr = f"CASE CAST(_fi AS VARCHAR) {cases} END"
+        elif c.dtype == "string":  # parse_expr of text is the text itself
+            aliases.append(f"{r} AS {ident('_p_' + c.name)}")
+            continue
         else:
             # the time zone and day-first rules are per file
             exprs = {p.i: parse_expr(r, c.dtype, p.f, bind) for p in parts}
@@ -235,7 +242,10 @@ def _parse_table(
             else:
                 expr = "CASE _fi " + " ".join(f"WHEN {fi} THEN {e}" for fi, e in exprs.items()) + " END"
         parsed.append(f"{expr} AS {ident('_p_' + c.name)}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _cx_parsed AS SELECT *, {', '.join(parsed)} FROM _cx_stage", bind.values)
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _cx_parsed_t AS SELECT {', '.join(['*', *parsed])} FROM _cx_stage", bind.values
+    )
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _cx_parsed AS SELECT {', '.join(['*', *aliases])} FROM _cx_parsed_t")
 
 
 KEEP_RAW: dict[str, tuple[str, ...]] = {"contacts": ("birth_date",)}
@@ -266,8 +276,8 @@ def _final_view(
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW _cx_final AS
         SELECT {", ".join(final_cols)} FROM _cx_parsed p
-        WHERE NOT EXISTS (SELECT 1 FROM _cx_problems q WHERE q._file = p._file AND q._row = p._row
-                          AND q.action = 'quarantined')""")
+        ANTI JOIN (SELECT DISTINCT _file, _row FROM _cx_problems WHERE action = 'quarantined') q
+        ON q._file = p._file AND q._row = p._row""")
 
 
 def _timezone_warnings(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile]) -> list[str]:
