@@ -139,8 +139,8 @@ def find_duplicates(con: duckdb.DuckDBPyConnection, t: Table) -> None:
     """Add to ``_cx_problems`` the duplicate keys among the rows that survive the checks.
 
     The most recent copy is kept (ties: by content, not order). Only the rows whose key occurs more than
-    once are ranked: a hash aggregate finds those keys, so the window (a sort, and a hash of each row's
-    text) runs over the duplicates alone, not over every row.
+    once are ranked: a hash aggregate on the keys' hash finds them, so the window (a sort, and a hash of
+    each row's text) runs over the duplicates alone, not over every row.
     """
     key_expr = record_key_expr(t)
     key_cols = [k for k in t.key if k != "source"]
@@ -151,12 +151,12 @@ def find_duplicates(con: duckdb.DuckDBPyConnection, t: Table) -> None:
     reason = "duplicate key: another row has the same " + ", ".join(t.key) + "; the most recent copy was kept"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _cx_dups AS
-        WITH kept AS (
+        WITH kept AS NOT MATERIALIZED (  -- read twice, never copied: it holds every column
             SELECT p.*, {", ".join(keys)} FROM _cx_parsed p
             ANTI JOIN (SELECT DISTINCT _file, _row FROM _cx_problems WHERE action = 'quarantined') q
             ON q._file = p._file AND q._row = p._row
-        ), twice AS (
-            SELECT {key_names} FROM kept GROUP BY {key_names} HAVING count(*) > 1
+        ), twice AS (  -- grouped by the keys' hash (8 bytes, not the strings); a collision only adds candidates
+            SELECT hash({key_names}) AS _h FROM kept GROUP BY _h HAVING count(*) > 1
         )
         SELECT _file, _row, {key_expr} AS record_key, {literal(key_cols[0] if key_cols else "key")} AS "column",
                {key_expr} || ' (kept: row ' || kept_row || ' of ' || kept_file || ')' AS value,
@@ -165,7 +165,7 @@ def find_duplicates(con: duckdb.DuckDBPyConnection, t: Table) -> None:
         FROM (
             SELECT *, row_number() OVER w AS rn, first_value(_row) OVER w AS kept_row,
                    first_value(_file) OVER w AS kept_file
-            FROM kept SEMI JOIN twice USING ({key_names})
+            FROM kept SEMI JOIN twice ON hash({key_names}) = twice._h
             WINDOW w AS (PARTITION BY {key_names} ORDER BY {order_col} DESC NULLS LAST,
                          md5(concat_ws('|', {raw_cols})), _file, _row)
         ) WHERE rn > 1""")

@@ -121,6 +121,7 @@ class _Part:
     cols: list[str] = field(default_factory=list)
     derived: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    typed: list[str] = field(default_factory=list)
 
 
 def _stage_files(
@@ -200,13 +201,33 @@ def _stage_select(t: Table, part: _Part, extra_cols: list[str], final: dict[str,
     for c in extra_cols:
         col = next((e for e in part.extras if _norm(e) == c), None)
         sel.append(f"{extra_expr(col, types.get(col) if col else None, final[c])} AS {ident('_x_' + c)}")
+    sel += [f"{ident(mapping[c])} AS {ident('_t_' + c)}" for c in part.typed]
     return f"SELECT {', '.join(sel)} FROM {ident(part.raw)}"
+
+
+def _typed_columns(t: Table, part: _Part, types: dict[str, str]) -> list[str]:
+    """The timestamp columns the file already holds as UTC ``TIMESTAMP`` values, taken as they are by
+    :func:`_parse_table` (reading their text back costs several regular expressions a value).
+
+    Not when the file's values are local time, mapped by ``values:`` or filled from a constant.
+    """
+    f = part.f
+    if f.timezone and f.timezone.upper() != "UTC":
+        return []
+    return [
+        c.name
+        for c in t.columns
+        if c.dtype == "timestamp" and c.name in part.mapping and c.name not in f.values and c.name not in f.constants
+        and types.get(part.mapping[c.name]) == "TIMESTAMP"
+    ]
 
 
 def _stage_view(con: duckdb.DuckDBPyConnection, t: Table, parts: list[_Part], extra_cols: list[str]) -> None:
     """Temp view ``_cx_stage``: every file's rows under the canonical names (as text; extra columns typed)."""
     sniff = [GA4_NUMBERS if p.f.format == "ga4" else file_kind(p.f.path) == "csv" or p.f.lines for p in parts]
     final, types = extra_plan(con, [(p.raw, p.extras, s) for p, s in zip(parts, sniff, strict=True)])
+    for p, ty in zip(parts, types, strict=True):
+        p.typed = _typed_columns(t, p, ty)
     selects = [_stage_select(t, part, extra_cols, final, ty) for part, ty in zip(parts, types, strict=True)]
     con.execute(f"CREATE OR REPLACE TEMP VIEW _cx_stage AS {' UNION ALL BY NAME '.join(selects)}")
 
@@ -237,13 +258,19 @@ def _parse_table(
         else:
             # the time zone and day-first rules are per file
             exprs = {p.i: parse_expr(r, c.dtype, p.f, bind) for p in parts}
+            for p in parts:  # a UTC timestamp as it is (when its text, 4-digit year, would read back the same)
+                if c.name in p.typed:
+                    v = ident("_t_" + c.name)
+                    exprs[p.i] = f"CASE WHEN year({v}) BETWEEN 1000 AND 9999 THEN {v} ELSE {exprs[p.i]} END"
             if len(set(exprs.values())) == 1:
                 expr = next(iter(exprs.values()))
             else:
                 expr = "CASE _fi " + " ".join(f"WHEN {fi} THEN {e}" for fi, e in exprs.items()) + " END"
         parsed.append(f"{expr} AS {ident('_p_' + c.name)}")
+    typed = sorted({ident("_t_" + c) for p in parts for c in p.typed})
+    star = f"* EXCLUDE ({', '.join(typed)})" if typed else "*"
     con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _cx_parsed_t AS SELECT {', '.join(['*', *parsed])} FROM _cx_stage", bind.values
+        f"CREATE OR REPLACE TEMP TABLE _cx_parsed_t AS SELECT {', '.join([star, *parsed])} FROM _cx_stage", bind.values
     )
     con.execute(f"CREATE OR REPLACE TEMP VIEW _cx_parsed AS SELECT {', '.join(['*', *aliases])} FROM _cx_parsed_t")
 
