@@ -395,3 +395,35 @@ def test_epoch_numbers_read_as_integers_give_what_the_decimal_reading_gives():
                 assert now == int((Decimal(x) / 1000).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)), x
             else:
                 assert now == was, (unit, x, was, now)
+
+
+@pytest.mark.parametrize("timezone", [None, "Europe/London"])
+def test_parquet_timestamps_load_as_their_text_would(tmp_path, timezone):
+    """A Parquet TIMESTAMP column is taken as it is (no text round trip): the same rows, values and problems as
+    the same times written as text in a CSV, with and without a local time zone."""
+    times = ["2024-03-01 10:00:00", "2024-07-02 11:30:00.123456", None, "2999-01-01 00:00:00", "0999-06-01 00:00:00"]
+    frame = pd.DataFrame({
+        "source": "web", "event_id": [f"e{i}" for i in range(len(times))], "ts": times, "event": "page_view",
+    })
+    out = {}
+    for kind in ("parquet", "csv"):
+        ws = tmp_path / kind
+        ws.mkdir()
+        if kind == "csv":
+            frame.to_csv(ws / "events.csv", index=False)
+        else:
+            con = duckdb.connect()
+            con.register("f", frame)
+            con.execute(f"COPY (SELECT * REPLACE (CAST(ts AS TIMESTAMP) AS ts) FROM f) TO '{ws / 'events.parquet'}'")
+            con.close()
+        if timezone:
+            entry = {"file": f"events.{kind}", "timezone": timezone}
+            (ws / "sources.yml").write_text(yaml.safe_dump({"tables": {"events": entry}}))
+        report = io.load(ws)
+        assert conserved(report)
+        q = report.quarantine[["row", "column", "value", "reason", "action"]].sort_values(["row", "column"])
+        out[kind] = (loaded(ws, "events", "event_id"), q.reset_index(drop=True))
+    assert db_types(tmp_path / "parquet", "events")["ts"] == "TIMESTAMP"
+    pd.testing.assert_frame_equal(out["parquet"][0], out["csv"][0])
+    pd.testing.assert_frame_equal(out["parquet"][1], out["csv"][1])
+    assert len(out["parquet"][0]) == 2  # the NULL time, the future one and the year 999 are quarantined

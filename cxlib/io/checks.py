@@ -138,16 +138,26 @@ def record_key_expr(t: Table) -> str:
 def find_duplicates(con: duckdb.DuckDBPyConnection, t: Table) -> None:
     """Add to ``_cx_problems`` the duplicate keys among the rows that survive the checks.
 
-    The most recent copy is kept (ties: by content, not order).
+    The most recent copy is kept (ties: by content, not order). Only the rows whose key occurs more than
+    once are ranked: a hash aggregate on the keys' hash finds them, so the window (a sort, and a hash of
+    each row's text) runs over the duplicates alone, not over every row.
     """
     key_expr = record_key_expr(t)
     key_cols = [k for k in t.key if k != "source"]
     order_col = ident("_p_" + t.time_column) if t.time_column else "NULL"
-    keys = ", ".join(f"COALESCE({ident('_r_' + k)}, '')" for k in t.key)
+    keys = [f"COALESCE({ident('_r_' + k)}, '') AS {ident('_k_' + k)}" for k in t.key]
+    key_names = ", ".join(ident("_k_" + k) for k in t.key)
     raw_cols = ", ".join(ident("_r_" + c) for c in t.names)
     reason = "duplicate key: another row has the same " + ", ".join(t.key) + "; the most recent copy was kept"
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE _cx_dups AS
+        WITH kept AS NOT MATERIALIZED (  -- read twice, never copied: it holds every column
+            SELECT p.*, {", ".join(keys)} FROM _cx_parsed p
+            ANTI JOIN (SELECT DISTINCT _file, _row FROM _cx_problems WHERE action = 'quarantined') q
+            ON q._file = p._file AND q._row = p._row
+        ), twice AS (  -- grouped by the keys' hash (8 bytes, not the strings); a collision only adds candidates
+            SELECT hash({key_names}) AS _h FROM kept GROUP BY _h HAVING count(*) > 1
+        )
         SELECT _file, _row, {key_expr} AS record_key, {literal(key_cols[0] if key_cols else "key")} AS "column",
                {key_expr} || ' (kept: row ' || kept_row || ' of ' || kept_file || ')' AS value,
                {literal(reason)} AS reason,
@@ -155,11 +165,9 @@ def find_duplicates(con: duckdb.DuckDBPyConnection, t: Table) -> None:
         FROM (
             SELECT *, row_number() OVER w AS rn, first_value(_row) OVER w AS kept_row,
                    first_value(_file) OVER w AS kept_file
-            FROM _cx_parsed p
-            WHERE NOT EXISTS (SELECT 1 FROM _cx_problems q WHERE q._file = p._file AND q._row = p._row
-                              AND q.action = 'quarantined')
-            WINDOW w AS (PARTITION BY {keys} ORDER BY {order_col} DESC NULLS LAST, md5(concat_ws('|', {raw_cols})),
-                         _file, _row)
+            FROM kept SEMI JOIN twice ON hash({key_names}) = twice._h
+            WINDOW w AS (PARTITION BY {key_names} ORDER BY {order_col} DESC NULLS LAST,
+                         md5(concat_ws('|', {raw_cols})), _file, _row)
         ) WHERE rn > 1""")
     con.execute("INSERT INTO _cx_problems SELECT * FROM _cx_dups")
 

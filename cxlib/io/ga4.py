@@ -179,11 +179,19 @@ def _field(cols: list[str], col: str, path: str | None = None) -> str:
     return f"json_extract_string(to_json({ident(col)}), {literal(path)})"
 
 
+_KEYS = ("medium", "campaign", "transaction_id", *_PARAMS)
+
+
+def _param_json(key: str) -> str:
+    """SQL: event parameter ``key``'s value as JSON (computed once a row, in :func:`_event_select`'s subquery)."""
+    return f"to_json(list_filter(event_params, x -> x.key = {literal(key)})[1].value) AS {ident('_pj_' + key)}"
+
+
 def _param(cols: list[str], key: str) -> str:
     """The value of event parameter ``key`` as text, whichever of its typed values is set."""
     if "event_params" not in cols:
         return "CAST(NULL AS VARCHAR)"
-    v = f"to_json(list_filter(event_params, x -> x.key = {literal(key)})[1].value)"
+    v = ident("_pj_" + key)
     return "COALESCE(" + ", ".join(
         f"json_extract_string({v}, '$.{t}')" for t in ("string_value", "int_value", "double_value", "float_value")
     ) + ")"
@@ -206,7 +214,7 @@ def _event_select(cols: list[str], f: SourceFile, src: str) -> str:
     identity = ", ".join(
         f"COALESCE(CAST(to_json({ident(c)}) AS VARCHAR), '')" if c in cols else "''" for c in _IDENTITY
     )
-    h = f"md5(concat_ws('|', {identity}))"
+    h = "_cx_h"
     names = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in EVENT_NAMES.items())
     medium = f"COALESCE({_param(cols, 'medium')}, {_field(cols, 'traffic_source', '$.medium')})"
     campaign = f"COALESCE({_param(cols, 'campaign')}, {_field(cols, 'traffic_source', '$.name')})"
@@ -235,7 +243,10 @@ def _event_select(cols: list[str], f: SourceFile, src: str) -> str:
         f"{sequence} AS sequence",
         "_row",
     ]
-    return f"SELECT {', '.join(sel)} FROM {ident(src)}"
+    # the row's hash and each parameter's JSON once, not once per use
+    inner = [f"md5(concat_ws('|', {identity})) AS _cx_h"]
+    inner += [_param_json(k) for k in _KEYS] if "event_params" in cols else []
+    return f"SELECT {', '.join(sel)} FROM (SELECT *, {', '.join(inner)} FROM {ident(src)})"
 
 
 def _order_select(events: str) -> str:

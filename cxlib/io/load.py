@@ -121,6 +121,7 @@ class _Part:
     cols: list[str] = field(default_factory=list)
     derived: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    typed: list[str] = field(default_factory=list)
 
 
 def _stage_files(
@@ -200,13 +201,33 @@ def _stage_select(t: Table, part: _Part, extra_cols: list[str], final: dict[str,
     for c in extra_cols:
         col = next((e for e in part.extras if _norm(e) == c), None)
         sel.append(f"{extra_expr(col, types.get(col) if col else None, final[c])} AS {ident('_x_' + c)}")
+    sel += [f"{ident(mapping[c])} AS {ident('_t_' + c)}" for c in part.typed]
     return f"SELECT {', '.join(sel)} FROM {ident(part.raw)}"
+
+
+def _typed_columns(t: Table, part: _Part, types: dict[str, str]) -> list[str]:
+    """The timestamp columns the file already holds as UTC ``TIMESTAMP`` values, taken as they are by
+    :func:`_parse_table` (reading their text back costs several regular expressions a value).
+
+    Not when the file's values are local time, mapped by ``values:`` or filled from a constant.
+    """
+    f = part.f
+    if f.timezone and f.timezone.upper() != "UTC":
+        return []
+    return [
+        c.name
+        for c in t.columns
+        if c.dtype == "timestamp" and c.name in part.mapping and c.name not in f.values and c.name not in f.constants
+        and types.get(part.mapping[c.name]) == "TIMESTAMP"
+    ]
 
 
 def _stage_view(con: duckdb.DuckDBPyConnection, t: Table, parts: list[_Part], extra_cols: list[str]) -> None:
     """Temp view ``_cx_stage``: every file's rows under the canonical names (as text; extra columns typed)."""
     sniff = [GA4_NUMBERS if p.f.format == "ga4" else file_kind(p.f.path) == "csv" or p.f.lines for p in parts]
     final, types = extra_plan(con, [(p.raw, p.extras, s) for p, s in zip(parts, sniff, strict=True)])
+    for p, ty in zip(parts, types, strict=True):
+        p.typed = _typed_columns(t, p, ty)
     selects = [_stage_select(t, part, extra_cols, final, ty) for part, ty in zip(parts, types, strict=True)]
     con.execute(f"CREATE OR REPLACE TEMP VIEW _cx_stage AS {' UNION ALL BY NAME '.join(selects)}")
 
@@ -214,9 +235,13 @@ def _stage_view(con: duckdb.DuckDBPyConnection, t: Table, parts: list[_Part], ex
 def _parse_table(
     con: duckdb.DuckDBPyConnection, t: Table, parts: list[_Part], status_maps: dict[int, dict[str, str]]
 ) -> None:
-    """Temp table ``_cx_parsed``: the staged rows plus each column parsed, ``_p_<col>`` (per-file rules bound)."""
+    """Temp view ``_cx_parsed``: the staged rows plus each column parsed, ``_p_<col>`` (per-file rules bound).
+
+    The rows are stored once, in temp table ``_cx_parsed_t``; a text column's parsed value is its text, so
+    the view names it twice rather than the table storing a second copy of every string.
+    """
     bind = Params()
-    parsed = []
+    parsed, aliases = [], []
     for c in t.columns:
         r = ident("_r_" + c.name)
         if c.check == "status":
@@ -227,15 +252,27 @@ def _parse_table(
                 for fi, sm in status_maps.items()
             )
             expr = f"CASE CAST(_fi AS VARCHAR) {cases} END"
+        elif c.dtype == "string":  # parse_expr of text is the text itself
+            aliases.append(f"{r} AS {ident('_p_' + c.name)}")
+            continue
         else:
             # the time zone and day-first rules are per file
             exprs = {p.i: parse_expr(r, c.dtype, p.f, bind) for p in parts}
+            for p in parts:  # a UTC timestamp as it is (when its text, 4-digit year, would read back the same)
+                if c.name in p.typed:
+                    v = ident("_t_" + c.name)
+                    exprs[p.i] = f"CASE WHEN year({v}) BETWEEN 1000 AND 9999 THEN {v} ELSE {exprs[p.i]} END"
             if len(set(exprs.values())) == 1:
                 expr = next(iter(exprs.values()))
             else:
                 expr = "CASE _fi " + " ".join(f"WHEN {fi} THEN {e}" for fi, e in exprs.items()) + " END"
         parsed.append(f"{expr} AS {ident('_p_' + c.name)}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _cx_parsed AS SELECT *, {', '.join(parsed)} FROM _cx_stage", bind.values)
+    typed = sorted({ident("_t_" + c) for p in parts for c in p.typed})
+    star = f"* EXCLUDE ({', '.join(typed)})" if typed else "*"
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE _cx_parsed_t AS SELECT {', '.join([star, *parsed])} FROM _cx_stage", bind.values
+    )
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _cx_parsed AS SELECT {', '.join(['*', *aliases])} FROM _cx_parsed_t")
 
 
 KEEP_RAW: dict[str, tuple[str, ...]] = {"contacts": ("birth_date",)}
@@ -266,27 +303,30 @@ def _final_view(
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW _cx_final AS
         SELECT {", ".join(final_cols)} FROM _cx_parsed p
-        WHERE NOT EXISTS (SELECT 1 FROM _cx_problems q WHERE q._file = p._file AND q._row = p._row
-                          AND q.action = 'quarantined')""")
+        ANTI JOIN (SELECT DISTINCT _file, _row FROM _cx_problems WHERE action = 'quarantined') q
+        ON q._file = p._file AND q._row = p._row""")
 
 
 def _timezone_warnings(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile]) -> list[str]:
-    """A warning per timestamp column where some values carry a UTC offset and others do not."""
+    """A warning per timestamp column where some values carry a UTC offset and others do not.
+
+    One pass over ``_cx_parsed`` (the staged text, already materialized) for every timestamp column.
+    """
+    cols = [c.name for c in t.columns if c.dtype == "timestamp"]
+    if not cols:
+        return []
+    counts = []
+    for c in cols:
+        r = ident("_r_" + c)
+        counts.append(f"count(*) FILTER (WHERE regexp_matches({r}, $re)), count({r})")
+    row = con.execute(f"SELECT {', '.join(counts)} FROM _cx_parsed", {"re": OFFSET_RE}).fetchone()
     warnings = []
-    for c in t.columns:
-        if c.dtype != "timestamp":
-            continue
-        r = ident("_r_" + c.name)
-        with_off, without = con.execute(
-            f"SELECT count(*) FILTER (WHERE regexp_matches({r}, $re)), "
-            f"count(*) FILTER (WHERE {r} IS NOT NULL AND NOT regexp_matches({r}, $re)) "
-            "FROM _cx_stage",
-            {"re": OFFSET_RE},
-        ).fetchone()
+    for i, c in enumerate(cols):
+        with_off, without = row[2 * i], row[2 * i + 1] - row[2 * i]
         if with_off and without:
             tz = ", ".join(sorted({str(f.timezone) for f in files}))
             warnings.append(
-                f"{t.name}.{c.name}: mixed time zones: {with_off:,} values carry a UTC offset and "
+                f"{t.name}.{c}: mixed time zones: {with_off:,} values carry a UTC offset and "
                 f"{without:,} do not; those without were read as {tz} (set `timezone:` in sources.yml "
                 "if they are local time)"
             )
@@ -294,11 +334,12 @@ def _timezone_warnings(con: duckdb.DuckDBPyConnection, t: Table, files: list[Sou
 
 
 def _table_result(
-    con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile], problems: list[dict]
+    con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile], problems: list[dict], out: str
 ) -> _TableResult:
-    """Count what went in, was loaded and was quarantined (they must add up), and collect the problems."""
-    rows_staged = con.execute("SELECT count(*) FROM _cx_stage").fetchone()[0]
-    rows_loaded = con.execute("SELECT count(*) FROM _cx_final").fetchone()[0]
+    """Count what went in, was loaded (into ``out``) and was quarantined (they must add up), and collect the
+    problems."""
+    rows_staged = con.execute("SELECT count(*) FROM _cx_parsed").fetchone()[0]
+    rows_loaded = con.execute(f"SELECT count(*) FROM {out}").fetchone()[0]
     q = con.execute(
         'SELECT $table AS table_name, _file AS source_file, _row AS row, record_key, "column", '
         'value, reason, action, raw_row FROM _cx_problems ORDER BY _file, _row, "column", reason',
@@ -315,7 +356,7 @@ def _table_result(
     first_ts = last_ts = None
     if t.time_column:
         tc = ident(t.time_column)
-        first_ts, last_ts = con.execute(f"SELECT min({tc}), max({tc}) FROM _cx_final").fetchone()
+        first_ts, last_ts = con.execute(f"SELECT min({tc}), max({tc}) FROM {out}").fetchone()
     nulled = int((q["action"] == "nulled").sum()) if len(q) else 0
     return _TableResult(
         t.name,
@@ -331,8 +372,14 @@ def _table_result(
     )
 
 
-def _load_table(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile]) -> _TableResult:
-    """Stage, parse and check every file of ``t``; leave the clean rows in temp view ``_cx_final``."""
+def _load_table(
+    con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile], write: bool
+) -> tuple[_TableResult, str]:
+    """Stage, parse and check every file of ``t``; write the clean rows to ``main.<table>`` when ``write``.
+
+    Returns the result and the relation holding the clean rows: the written table (read back, counted
+    once), else the temp view ``_cx_final``.
+    """
     parts, problems, extra_cols = _stage_files(con, t, files)
     status_maps = {p.i: status_map(p.f) for p in parts}
     _stage_view(con, t, parts, extra_cols)
@@ -341,10 +388,15 @@ def _load_table(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile
     find_duplicates(con, t)
     attach_raw_rows(con, [(p.raw, p.f) for p in parts])
     _final_view(con, t, nulled_cols, extra_cols)
-    result = _table_result(con, t, [p.f for p in parts], problems)
+    out = "_cx_final"
+    if write:
+        out = f"main.{ident(t.name)}"
+        order = ", ".join(ident(k) for k in t.key)
+        con.execute(f"CREATE OR REPLACE TABLE {out} AS SELECT * FROM _cx_final ORDER BY {order}")
+    result = _table_result(con, t, [p.f for p in parts], problems, out)
     result.warnings = [n for p in parts for n in p.notes] + result.warnings
     result.warnings += convention_warnings(con, t, [p.f for p in parts])
-    return result
+    return result, out
 
 
 def _order_lines(con: duckdb.DuckDBPyConnection, files: list[SourceFile], write: bool) -> list[_TableResult]:
@@ -450,14 +502,11 @@ def _run(workspace: str | Path, con: duckdb.DuckDBPyConnection, write: bool, pro
     for name, files in bar if bar is not None else items:
         if bar is not None:
             bar.set_postfix_str(name)
-        res = _load_table(con, TABLES[name], files)
+        res, out = _load_table(con, TABLES[name], files, write)
         if name == "events":  # names no stage-map rule places: said, not silently counted as awareness
             sm = ws / "stage_map.yml"
-            note = unknown_events(con, "_cx_final", sm if sm.exists() else None)
+            note = unknown_events(con, "events" if write else "_cx_final", sm if sm.exists() else None)
             warnings += [note] if note else []
-        if write:
-            order = ", ".join(ident(k) for k in TABLES[name].key)
-            con.execute(f"CREATE OR REPLACE TABLE main.{ident(name)} AS SELECT * FROM _cx_final ORDER BY {order}")
         lines = _order_lines(con, files, write)
         drop_temporaries(con)  # free the temporary copies before the next table
         results += [res, *lines]
