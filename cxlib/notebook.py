@@ -541,12 +541,8 @@ class JourneyStart:
         customer, by stage, the whole span), else computed on the staged copy (and kept, :func:`on_staged`)."""
         from cxlib import journeys
 
-        whole = (args.get("on"), args.get("collapse"), args.get("top_n", 8)) == ("stage", True, 8)
-        if self.kept is not None and whole and not args.get("filters"):
-            got = journeys.kept_prefix(self.kept, args.get("max_steps", 5), args.get("start"), args.get("end"))
-            if got is not None:
-                return got
-        return on_staged(folder, journeys.sankey_links, **args)
+        got = None if self.kept is None else journeys.kept_prefix(self.kept, **args)
+        return got if got is not None else on_staged(folder, journeys.sankey_links, **args)
 
 
 def journey_start(folder: Folder | str | Path) -> JourneyStart:

@@ -23,6 +23,10 @@ from ibis import _
 
 from cxlib.journeys.inputs import as_table, filtered, ordered, release, require_columns
 
+#: Events a Sankey's column shows by name (the rest are ``other``): the default of :func:`sankey_links`, and what
+#: the kept flows (:func:`keep_sankey_links`) were computed with.
+SANKEY_TOP_N = 8
+
 __all__ = [
     "KEPT_STEPS", "keep_sankey_links", "kept_prefix", "sankey_customers", "sankey_links", "step_matrix", "transitions",
 ]  # fmt: skip
@@ -155,7 +159,7 @@ def sankey_links(
     on: str = "event",
     path: str = "customer_id",
     max_steps: int = 5,
-    top_n: int = 8,
+    top_n: int = SANKEY_TOP_N,
     collapse: bool = False,
     filters: Mapping[str, Sequence] | None = None,
     start: str | pd.Timestamp | None = None,
@@ -177,7 +181,10 @@ def sankey_links(
     >>> sankey_links(ev, max_steps=2)[["step", "source", "target", "value"]].values.tolist()
     [[0, 'path_start', 'x', 2], [1, 'x', 'path_end', 1], [1, 'x', 'y', 1]]
     """
-    known = _kept_links(events, on, path, max_steps, top_n, collapse, filters, start, end)
+    known = _kept_links(
+        events, on=on, path=path, max_steps=max_steps, top_n=top_n, collapse=collapse, filters=filters, start=start,
+        end=end,
+    )
     if known is not None:
         return known
     t, kept = _step_rows(events, on, path, max_steps, top_n, collapse, filters, start, end)
@@ -223,38 +230,48 @@ def keep_sankey_links(staged: ibis.Table, flows: pd.DataFrame, lo: pd.Timestamp,
     return staged
 
 
-def _kept_links(events, on, path, max_steps, top_n, collapse, filters, start, end) -> pd.DataFrame | None:  # noqa: ANN001
-    """The kept flows when the call asks for them: the whole kept table, by stage, collapsed, default top_n."""
-    default = (on, path, collapse, top_n) == ("stage", "customer_id", True, 8)
-    if not default or filters or not isinstance(events, ibis.Table):
+def _kept_links(events, **args) -> pd.DataFrame | None:  # noqa: ANN001, ANN003
+    """The kept flows of the materialised table ``events`` when the call (:func:`sankey_links`' ``args``) asks
+    for them (:func:`kept_prefix`)."""
+    if not isinstance(events, ibis.Table):
         return None
     try:
         kept = _KEPT[events.op()]
     except (KeyError, TypeError):
         return None
-    return kept_prefix(kept, max_steps, start, end)
+    return kept_prefix(kept, **args)
 
 
 def kept_prefix(
     kept: tuple[pd.DataFrame, pd.Timestamp, pd.Timestamp],
-    max_steps: int,
+    on: str = "event",
+    path: str = "customer_id",
+    max_steps: int = 5,
+    top_n: int = SANKEY_TOP_N,
+    collapse: bool = False,
+    filters: Mapping[str, Sequence] | None = None,
     start: str | pd.Timestamp | None = None,
     end: str | pd.Timestamp | None = None,
 ) -> pd.DataFrame | None:
-    """The stage Sankey of ``max_steps`` steps between ``start`` and ``end`` from kept flows, or None when they do
-    not hold it.
+    """:func:`sankey_links` with the same arguments, read from kept flows, or None when they do not hold it.
 
     ``kept`` is ``(flows, lo, hi)``: :func:`sankey_links` by stage, collapsed, :data:`KEPT_STEPS` steps, of rows
     whose ``ts`` spans ``lo``..``hi`` (what :func:`keep_sankey_links` remembers,
-    :func:`~cxlib.journeys.kept_sankey` reads). Fewer steps are a prefix; a window that leaves rows out is not.
+    :func:`~cxlib.journeys.kept_sankey` reads). They hold a call by stage, collapsed, with the default ``top_n``
+    and no filters; fewer steps are a prefix; a window that leaves rows out is not held.
 
     Examples
     --------
     >>> flows = pd.DataFrame({"step": [0, 1], "source": ["path_start", "x"], "target": ["x", "y"], "value": [2, 1]})
     >>> kept = (flows, pd.Timestamp("2024-01-01"), pd.Timestamp("2024-01-31"))
-    >>> len(kept_prefix(kept, 2)), len(kept_prefix(kept, 1)), kept_prefix(kept, 2, start="2024-01-02")
-    (2, 1, None)
+    >>> by_stage = dict(on="stage", collapse=True)
+    >>> len(kept_prefix(kept, max_steps=2, **by_stage)), len(kept_prefix(kept, max_steps=1, **by_stage))
+    (2, 1)
+    >>> kept_prefix(kept, max_steps=2, start="2024-01-02", **by_stage), kept_prefix(kept, on="event")
+    (None, None)
     """
+    if (on, path, collapse, top_n) != ("stage", "customer_id", True, SANKEY_TOP_N) or filters:
+        return None
     flows, lo, hi = kept
     if max_steps > KEPT_STEPS or (start is not None and pd.Timestamp(start) > lo):
         return None
@@ -277,7 +294,7 @@ def sankey_customers(
     on: str = "event",
     path: str = "customer_id",
     max_steps: int = 5,
-    top_n: int = 8,
+    top_n: int = SANKEY_TOP_N,
     collapse: bool = False,
     filters: Mapping[str, Sequence] | None = None,
     start: str | pd.Timestamp | None = None,
