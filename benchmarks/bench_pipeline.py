@@ -123,7 +123,8 @@ def bench(n: int, style: str = "canonical") -> list[dict]:
             ]
             r = _run(cmd, temp)
             rows.append({"n": n, "style": style, "step": name, **r})
-            print(f"  {name:<22} {r['wall']:7.1f}s", file=sys.stderr, flush=True)
+            print(f"  {name:<22} {r['wall']:7.1f}s wall {r['cpu']:7.1f}s cpu {r['rss']:7,.0f} MB peak "
+                  f"{r['disk']:7,.0f} MB temp", file=sys.stderr, flush=True)
         (folder / "floor.duckdb").unlink(missing_ok=True)
     return rows
 
