@@ -1,9 +1,9 @@
 """Backtest of the journey model's revenue forecast against the generator: fit, forecast 12 months, compare.
 
-Usage: python benchmarks/bench_backtest.py [N_CUSTOMERS] [--workspace]   (default: 20000, the default company)
+Usage: python benchmarks/bench_backtest.py [N_CUSTOMERS] [--workspace] [--seed=S]   (default: 20000, seed 7)
 
-On the generator's default company (24 months, seed 7) the true monthly panel (stages and revenue per person)
-is cut at month 12; :func:`cxlib.simulate.backtest` fits on the first 12 months and forecasts the next 12,
+On the generator's default company (24 months, seed 7 or ``--seed``) the true monthly panel (stages and revenue
+per person) is cut at month 12; :func:`cxlib.simulate.backtest` fits on the first 12 months and forecasts the next 12,
 beside "same period last year", the last-3-months run rate and BG/NBD + Gamma-Gamma (existing customers).
 A second line drops the first 6 months (customers already there when the export starts: left censoring),
 fitting months 7-12 and forecasting 13-24. Then two companies with known calendar truth
@@ -44,17 +44,17 @@ SEASONS = synth.PlantedEffects(seasonality=0.4, season_peak=12, arrival_months=3
 CLOSED = synth.PlantedEffects(arrival_months=3)
 
 
-def panel(n: int, months: int = 24, effects: synth.PlantedEffects | None = None) -> pd.DataFrame:
-    c = synth.generate(n_customers=n, months=months, effects=effects)
+def panel(n: int, months: int = 24, effects: synth.PlantedEffects | None = None, seed: int = 7) -> pd.DataFrame:
+    c = synth.generate(n_customers=n, seed=seed, months=months, effects=effects)
     h = c.truth.stage_history.merge(c.truth.people[["person_id", "persona"]], on="person_id")
     h["stage"] = h["stage"].astype(str)
     return h
 
 
-def cases(n: int) -> list[tuple[str, pd.DataFrame, tuple[str, ...], bool]]:
+def cases(n: int, seed: int = 7) -> list[tuple[str, pd.DataFrame, tuple[str, ...], bool]]:
     """(name, panel, arrival models to try, seasons) of every line of the table."""
-    h = panel(n)
-    seasonal = panel(n, 36, SEASONS)
+    h = panel(n, seed=seed)
+    seasonal = panel(n, 36, SEASONS, seed)
     one_year = seasonal[seasonal["month"] < "2026-01-01"]
     everything = ("auto", "none", "recent", "seasonal")
     return [
@@ -64,36 +64,38 @@ def cases(n: int) -> list[tuple[str, pd.DataFrame, tuple[str, ...], bool]]:
         ("planted seasons, fit 1-12, model kept flat", one_year, ("auto",), False),
         ("planted seasons, fit 1-24", seasonal, ("auto",), True),
         ("planted seasons, fit 1-24, model kept flat", seasonal, ("auto",), False),
-        ("closed cohort (arrivals in months 1-3), fit 1-12", panel(n, 24, CLOSED), ("auto",), True),
+        ("closed cohort (arrivals in months 1-3), fit 1-12", panel(n, 24, CLOSED, seed), ("auto",), True),
     ]
 
 
-def workspace_panel(n: int, folder: str) -> pd.DataFrame:
+def workspace_panel(n: int, folder: str, seed: int = 7) -> pd.DataFrame:
     """The default company written, loaded, unified and staged by ``cx journeys``: the monthly panel
     :func:`cxlib.simulate.backtest` reads from a workspace (observed stages)."""
     from cxlib import io, journeys, unify
 
-    synth.write_company(folder, n_customers=n, seed=7, months=24, progress=False)
+    synth.write_company(folder, n_customers=n, seed=seed, months=24, progress=False)
     io.load(folder)
     unify.unify(folder)
     journeys.build(folder)
     return sim.complete_history(folder)
 
 
-def workspace_cases(n: int, folder: str) -> list[tuple[str, pd.DataFrame, tuple[str, ...], bool, int | None]]:
-    h = workspace_panel(n, folder)
+def workspace_cases(
+    n: int, folder: str, seed: int = 7
+) -> list[tuple[str, pd.DataFrame, tuple[str, ...], bool, int | None]]:
+    h = workspace_panel(n, folder, seed)
     name = "workspace (observed stages), fit 1-12"
     return [(name, h, ("auto", "none"), True, None), (f"{name}, plain Markov chain", h, ("auto", "none"), True, 0)]
 
 
-def main(n: int, workspace: bool = False) -> None:
+def main(n: int, workspace: bool = False, seed: int = 7) -> None:
     rows, calendars = [], {}
-    todo = [(*c, None) for c in cases(n)]
+    todo = [(*c, None) for c in cases(n, seed)]
     with tempfile.TemporaryDirectory() as folder:
         if workspace:
-            todo += workspace_cases(n, folder)
+            todo += workspace_cases(n, folder, seed)
         run(todo, rows, calendars)
-    report(n, rows, calendars)
+    report(n, rows, calendars, seed)
 
 
 def run(todo: list, rows: list, calendars: dict) -> None:
@@ -110,9 +112,9 @@ def run(todo: list, rows: list, calendars: dict) -> None:
             print(f"{name} / {arrivals}: {errs['journey model']:+.1%} ({secs:.1f}s)", file=sys.stderr, flush=True)
 
 
-def report(n: int, rows: list, calendars: dict) -> None:
-    print(f"\n{n:,} customers (seed 7), {os.cpu_count()} cores, {date.today()}; total revenue error over 12 forecast")
-    print("months (forecast / actual - 1); 'monthly' is the journey model's mean absolute error per month\n")
+def report(n: int, rows: list, calendars: dict, seed: int = 7) -> None:
+    print(f"\n{n:,} customers (seed {seed}), {os.cpu_count()} cores, {date.today()}; total revenue error over 12")
+    print("forecast months (forecast / actual - 1); 'monthly' is the journey model's mean absolute error per month\n")
     print("| data | arrivals (chosen) | journey | monthly | same period last year | last 3 months | BG/NBD+GG | s |")
     print("|---|---|---:|---:|---:|---:|---:|---:|")
     for name, arrivals, e, monthly, secs, _ in rows:
@@ -131,4 +133,5 @@ def report(n: int, rows: list, calendars: dict) -> None:
 
 if __name__ == "__main__":
     args = [a for a in sys.argv[1:] if not a.startswith("--")]
-    main(int(args[0]) if args else 20_000, workspace="--workspace" in sys.argv)
+    seeds = [int(a.split("=", 1)[1]) for a in sys.argv[1:] if a.startswith("--seed=")]
+    main(int(args[0]) if args else 20_000, workspace="--workspace" in sys.argv, seed=seeds[-1] if seeds else 7)

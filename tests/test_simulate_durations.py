@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from cxlib import simulate as sim
-from cxlib.simulate.durations import stage_durations
+from cxlib.simulate.durations import duration_matrices, fit_durations, stage_durations
 from cxlib.simulate.run import simulate
 
 STAGES = ["consideration", "purchase", "lost"]
@@ -55,6 +55,23 @@ def test_a_duration_dependent_exit_is_followed_as_the_pool_ages():
     assert abs(got[0] / actual - 1) > 2 * abs(got[6] / actual - 1)
 
 
+def test_a_rare_move_that_one_duration_takes_is_not_shrunk_to_the_average():
+    """An inactivity window: nobody leaves stage 0 in their first two months there, everyone in the third.
+    A young company has 400 customers in their first months and 15 old enough to leave, so the flat chain's
+    move is 2%; pulled toward it by 10 pseudo-customers (not 25 pseudo-moves: 1,400 customers at 2%), the third
+    month's row follows its 15 customers."""
+    old = [(i, m, 0) for i in range(15) for m in (2, 3, 4)] + [(i, 5, 1) for i in range(15)]
+    young = [(100 + i, m, 0) for i in range(400) for m in (10, 11, 12)]
+    f = pd.DataFrame([(99, 1, 1), *old, *young], columns=["c", "m", "s"]).assign(g=0)
+    f = f.sort_values(["c", "m"], ignore_index=True)
+    leave = 15 / 845  # the flat chain: 15 moves out of 845 months in stage 0 followed by another month
+    P = np.array([[[1 - leave, leave], [0.0, 1.0]]])
+    r = fit_durations(f, P, 2)
+    exits = [duration_matrices(P, r, d)[0, 0, 1] for d in range(3)]
+    assert exits[0] < 0.01 and exits[1] < 0.01
+    assert exits[2] > 0.5, exits
+
+
 def test_durations_off_is_the_plain_chain_and_population_runs_track_durations():
     h = _panel(per_month=60, months=14, arrive_until=8)
     plain = sim.JourneyModel(stages=STAGES, seasons=False).fit(h)
@@ -73,8 +90,9 @@ def test_workspace_backtest_of_existing_customers_is_not_biased_by_company_age(w
     """On a generated workspace's *observed* stages (4,000 people, 24 months; at risk and churned by
     inactivity), the revenue of the customers already there at the cutoff, forecast with nobody new (the
     arrivals, which stop in month 18 in the generator's company, are left out on purpose: no model fitted on
-    months 1-12 can see that). Measured (seed 11): the plain chain +47%, with months in a stage +33% -- better,
-    not yet good (on the demo workspace, 20,000 people: +41% and +14%); this guards the gain, not a target."""
+    months 1-12 can see that). Measured (seed 11): the plain chain +47%, with months in a stage +33% when each
+    duration's multiplier was shrunk by 25 pseudo-moves, +15% with 10 pseudo-customers (``DURATION_PRIOR``); the
+    rest is revenue per customer-month (see ``docs/strategy.md``). This guards the gain, not a target."""
     h = sim.complete_history(workspace)
     h["month"] = pd.to_datetime(h["month"]).dt.to_period("M").dt.start_time
     cut = h["month"].max() - pd.DateOffset(months=12)
@@ -87,5 +105,5 @@ def test_workspace_backtest_of_existing_customers_is_not_biased_by_company_age(w
         m = sim.persona_model(fit) if K is None else sim.persona_model(fit, durations=K)
         out = simulate(m, [], months=12, draws=None, arrivals="none")
         err[K] = out[out["metric"] == "revenue"]["mean"].sum() / actual - 1
-    assert abs(err[None]) < 0.8 * abs(err[0]), err
-    assert abs(err[None]) < 0.40, err
+    assert abs(err[None]) < 0.5 * abs(err[0]), err
+    assert abs(err[None]) < 0.25, err

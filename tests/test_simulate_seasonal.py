@@ -128,7 +128,9 @@ def test_one_year_of_a_seasonal_company_follows_its_peak():
     mape = (j["forecast"] / j["actual"] - 1).abs().mean()
     flat_mape = (_journey(flat)["forecast"] / _journey(flat)["actual"] - 1).abs().mean()
     assert mape < 0.6 * flat_mape, (mape, flat_mape)
-    assert abs(sim.backtest_error(bt)) < 0.10 < abs(sim.backtest_error(flat)), bt[bt["period"] == "total"]
+    # the totals do not tell the two apart reliably (a year of seasons partly sums out): the flat model's was
+    # +11.7% with the durations shrunk by 25 pseudo-moves, +8.9% with DURATION_PRIOR; the months tell (0.12 vs 0.30)
+    assert abs(sim.backtest_error(bt)) < 0.10, bt[bt["period"] == "total"]
 
 
 def test_one_year_of_a_company_without_seasons_stays_nearly_flat():
