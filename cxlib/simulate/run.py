@@ -31,7 +31,7 @@ from cxlib.simulate.arrivals import choose_arrivals, forecast_arrivals
 from cxlib.simulate.durations import duration_matrices
 from cxlib.simulate.model import JourneyModel
 from cxlib.simulate.scenarios import Scenario, _apply, lever_size
-from cxlib.simulate.seasons import seasonal_matrices
+from cxlib.simulate.seasons import seasonal_matrices, seasonal_rows
 
 __all__ = ["compare", "simulate"]
 
@@ -182,9 +182,11 @@ def _step(model: JourneyModel, x: np.ndarray, T: np.ndarray) -> np.ndarray:
     if not shared:
         return y
     switch = ~model.switch_own_[shared]  # (shared from, to)
-    flow = x[:, :, shared, None] * T[:, :, shared, :] * switch  # (draws, segment, shared from, to)
-    y -= flow.sum(axis=2)
-    y += np.einsum("dij,ijg->dgj", flow.sum(axis=1), model.switch_mix_[shared])
+    # only the stages such a move lands in: elsewhere the flow is zero and would add and take away nothing
+    to = np.nonzero(switch.any(axis=0))[0]
+    flow = x[:, :, shared, None] * T[:, :, shared][..., to] * switch[:, to]  # (draws, segment, shared from, to)
+    y[..., to] -= flow.sum(axis=2)
+    y[..., to] += np.einsum("dij,ijg->dgj", flow.sum(axis=1), model.switch_mix_[shared][:, to])
     return y
 
 
@@ -199,28 +201,38 @@ def _calendar(model: JourneyModel, months: int) -> tuple[np.ndarray, np.ndarray]
 
 def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0) -> dict:
     """Exact propagation of expected counts, for every posterior draw at once (by months in the stage when the
-    model tells them apart: :func:`_duration_step`)."""
+    model tells them apart), all scenarios a month at a time.
+
+    A month's matrices (its calendar month's, then each duration's: :func:`_month_matrices`) are made row by
+    row from the scenario's chain, and a lever changes a row or two of it: they are made once for the baseline,
+    and each scenario remakes only the rows its levers changed (the rest are the baseline's to the last bit).
+    """
     draws, n_s = T0.shape[0], T0.shape[2]
     cal = _calendar(model, months)
     start = _by_duration(model, x0)
-    results = {}
-    for sc in scenarios:
-        T, rev, arr = _apply(model, sc, T0, rev0, np.broadcast_to(arr0, (draws, *arr0.shape)).copy())
-        x = np.broadcast_to(start, (draws, *start.shape)).copy()
-        cust = np.zeros((months, draws, n_s))
-        money = np.zeros((months, draws))
-        for m in range(months):
-            # a month: everyone moves one step, then this month's arrivals join in their first stage (in their
-            # first month there), and each customer earns the revenue of the stage they are in this month (in its
-            # calendar month's season)
-            Tm = T if cal is None else seasonal_matrices(T, model.transition_season_, cal[0][m])
-            x = _duration_step(model, x, Tm)
+    applied = [_apply(model, sc, T0, rev0, np.broadcast_to(arr0, (draws, *arr0.shape)).copy()) for sc in scenarios]
+    base = applied[0][0]  # the baseline: no levers
+    changed = [np.nonzero(np.any(T != base, axis=(0, 3))) for T, _, _ in applied]  # (segment, stage) rows
+    xs = [np.broadcast_to(start, (draws, *start.shape)).copy() for _ in scenarios]
+    cust = [np.zeros((months, draws, n_s)) for _ in scenarios]
+    money = [np.zeros((months, draws)) for _ in scenarios]
+    for m in range(months):
+        # a month: everyone moves one step, then this month's arrivals join in their first stage (in their
+        # first month there), and each customer earns the revenue of the stage they are in this month (in its
+        # calendar month's season)
+        moy = None if cal is None else cal[0][m]
+        outs = [np.zeros_like(x) for x in xs]
+        for d, Td in enumerate(_month_matrices(model, base, moy)):
+            for k, (T, _, _) in enumerate(applied):
+                Tk = _remade(model, Td, T, changed[k], moy, d)
+                _duration_move(model, xs[k], Tk, d, outs[k])
+        for k, (_, rev, arr) in enumerate(applied):
+            x = xs[k] = outs[k]
             x[..., 0] += arr[:, m]
             here = x.sum(axis=3)
-            cust[m] = here.sum(axis=1)
-            money[m] = (here * (rev if cal is None else rev * cal[1][m])).sum(axis=(1, 2))
-        results[sc.name] = (cust, money)
-    return results
+            cust[k][m] = here.sum(axis=1)
+            money[k][m] = (here * (rev if cal is None else rev * cal[1][m])).sum(axis=(1, 2))
+    return {sc.name: (cust[k], money[k]) for k, sc in enumerate(scenarios)}
 
 
 def _durations(model: JourneyModel) -> np.ndarray:
@@ -242,24 +254,47 @@ def _by_duration(model: JourneyModel, x0: np.ndarray) -> np.ndarray:
     return x0[..., None] * share
 
 
-def _duration_step(model: JourneyModel, x: np.ndarray, T: np.ndarray) -> np.ndarray:
-    """One month of expected counts ``x (draws, segment, stage, K + 1)`` under ``T (draws, segment, from, to)``:
-    customers ``d`` months into a stage move by ``T`` with that duration's multipliers; who stays is a month
-    further on (up to ``K``), who moves starts at 0."""
+def _month_matrices(model: JourneyModel, T: np.ndarray, moy: int | None):
+    """A forecast month's matrices ``(draws, segment, from, to)`` for each month in the stage, from the chain
+    ``T``: its calendar month's (``moy``; ``None``: flat), then each duration's multipliers."""
+    Tm = T if moy is None else seasonal_matrices(T, model.transition_season_, moy)
     r = _durations(model)
-    D = r.shape[2]
-    if D == 1:
-        return _step(model, x[..., 0], T)[..., None]
-    n_s = T.shape[-1]
-    out = np.zeros_like(x)
-    diag = np.arange(n_s)
-    for d in range(D):
-        Td = duration_matrices(T, r, d)
-        y = _step(model, x[..., d], Td)
-        stay = x[..., d] * Td[..., diag, diag]
-        out[..., 0] += y - stay
-        out[..., min(d + 1, D - 1)] += stay
+    if r.shape[2] == 1:
+        yield Tm
+        return
+    for d in range(r.shape[2]):
+        yield duration_matrices(Tm, r, d)
+
+
+def _remade(model: JourneyModel, Td: np.ndarray, T: np.ndarray, rows: tuple, moy: int | None, d: int) -> np.ndarray:
+    """The baseline's month matrices ``Td`` with the ``rows`` (segment, stage) a scenario's chain ``T`` changed
+    made again from ``T``, as :func:`_month_matrices` makes them (``Td`` itself when none changed)."""
+    g, s = rows
+    if len(g) == 0:
+        return Td
+    sub = T[:, g, s]  # (draws, row, to)
+    if moy is not None:
+        sub = seasonal_rows(sub, model.transition_season_, moy, s)
+    r = _durations(model)
+    if r.shape[2] > 1:
+        sub = seasonal_rows(sub, r, d, s)
+    out = Td.copy()
+    out[:, g, s] = sub
     return out
+
+
+def _duration_move(model: JourneyModel, x: np.ndarray, Td: np.ndarray, d: int, out: np.ndarray) -> None:
+    """Add to ``out`` one month of the customers ``x (draws, segment, stage, K + 1)`` who are ``d`` months
+    into their stage, under their matrices ``Td``: who stays is a month further on (up to ``K``), who moves
+    starts at 0 (a plain chain, ``K = 0``: everyone moves by ``Td``)."""
+    D = out.shape[-1]
+    y = _step(model, x[..., d], Td)
+    if D == 1:
+        out[..., 0] += y
+        return
+    stay = x[..., d] * np.diagonal(Td, axis1=-2, axis2=-1)
+    out[..., 0] += y - stay
+    out[..., min(d + 1, D - 1)] += stay
 
 
 def _population_paths(model, scenarios, months, T0, rev0, x0, arr0, random_state) -> dict:
