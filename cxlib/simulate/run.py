@@ -184,7 +184,8 @@ def _step(model: JourneyModel, x: np.ndarray, T: np.ndarray) -> np.ndarray:
     switch = ~model.switch_own_[shared]  # (shared from, to)
     # only the stages such a move lands in: elsewhere the flow is zero and would add and take away nothing
     to = np.nonzero(switch.any(axis=0))[0]
-    flow = x[:, :, shared, None] * T[:, :, shared][..., to] * switch[:, to]  # (draws, segment, shared from, to)
+    moves = T[:, :, np.asarray(shared)[:, None], to]  # (draws, segment, shared from, to)
+    flow = x[:, :, shared, None] * moves * switch[:, to]
     y[..., to] -= flow.sum(axis=2)
     y[..., to] += np.einsum("dij,ijg->dgj", flow.sum(axis=1), model.switch_mix_[shared][:, to])
     return y
@@ -205,7 +206,8 @@ def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0) -> dict:
 
     A month's matrices (its calendar month's, then each duration's: :func:`_month_matrices`) are made row by
     row from the scenario's chain, and a lever changes a row or two of it: they are made once for the baseline,
-    and each scenario remakes only the rows its levers changed (the rest are the baseline's to the last bit).
+    and each scenario remakes only the rows its levers changed (:func:`_remade_rows`; the rest are the
+    baseline's to the last bit).
     """
     draws, n_s = T0.shape[0], T0.shape[2]
     cal = _calendar(model, months)
@@ -224,8 +226,13 @@ def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0) -> dict:
         outs = [np.zeros_like(x) for x in xs]
         for d, Td in enumerate(_month_matrices(model, base, moy)):
             for k, (T, _, _) in enumerate(applied):
-                Tk = _remade(model, Td, T, changed[k], moy, d)
-                _duration_move(model, xs[k], Tk, d, outs[k])
+                g, s = changed[k]
+                if len(g):  # the scenario's rows in place of the baseline's, put back after its move
+                    kept = Td[:, g, s]
+                    Td[:, g, s] = _remade_rows(model, T[:, g, s], s, moy, d)
+                _duration_move(model, xs[k], Td, d, outs[k])
+                if len(g):
+                    Td[:, g, s] = kept
         for k, (_, rev, arr) in enumerate(applied):
             x = xs[k] = outs[k]
             x[..., 0] += arr[:, m]
@@ -266,21 +273,15 @@ def _month_matrices(model: JourneyModel, T: np.ndarray, moy: int | None):
         yield duration_matrices(Tm, r, d)
 
 
-def _remade(model: JourneyModel, Td: np.ndarray, T: np.ndarray, rows: tuple, moy: int | None, d: int) -> np.ndarray:
-    """The baseline's month matrices ``Td`` with the ``rows`` (segment, stage) a scenario's chain ``T`` changed
-    made again from ``T``, as :func:`_month_matrices` makes them (``Td`` itself when none changed)."""
-    g, s = rows
-    if len(g) == 0:
-        return Td
-    sub = T[:, g, s]  # (draws, row, to)
+def _remade_rows(model: JourneyModel, rows: np.ndarray, stages: np.ndarray, moy: int | None, d: int) -> np.ndarray:
+    """Rows ``(draws, row, to)`` of a scenario's chain, from the ``stages`` (one per row), made into a month's
+    matrices' rows exactly as :func:`_month_matrices` makes whole matrices."""
     if moy is not None:
-        sub = seasonal_rows(sub, model.transition_season_, moy, s)
+        rows = seasonal_rows(rows, model.transition_season_, moy, stages)
     r = _durations(model)
     if r.shape[2] > 1:
-        sub = seasonal_rows(sub, r, d, s)
-    out = Td.copy()
-    out[:, g, s] = sub
-    return out
+        rows = seasonal_rows(rows, r, d, stages)
+    return rows
 
 
 def _duration_move(model: JourneyModel, x: np.ndarray, Td: np.ndarray, d: int, out: np.ndarray) -> None:
