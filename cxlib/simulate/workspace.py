@@ -116,12 +116,15 @@ def _stage_history(ws: Workspace, stage_map: Any) -> ibis.Table:
 
 def _monthly_money(tp: ibis.Table) -> ibis.Table:
     """Per customer and month (``_month``): order ``revenue`` and whether a pre-sale question went unresolved."""
-    unresolved = (tp.topic == "pre_sale_question").fill_null(False) & (tp.resolved == False).fill_null(False)  # noqa: E712
+    # only orders and pre-sale questions count: the other touchpoints (most of them) would add 0 and False
+    presale = (tp.topic == "pre_sale_question").fill_null(False)
+    t = tp.filter((tp.table_name == "orders").fill_null(False) | presale)
+    unresolved = (t.topic == "pre_sale_question").fill_null(False) & (t.resolved == False).fill_null(False)  # noqa: E712
     return (
-        tp.mutate(_month=tp.ts.truncate("M").cast("timestamp"))
+        t.mutate(_month=t.ts.truncate("M").cast("timestamp"))
         .group_by(["customer_id", "_month"])
         .aggregate(
-            revenue=ibis.ifelse(tp.table_name == "orders", tp.revenue, 0.0).sum(),
+            revenue=ibis.ifelse(t.table_name == "orders", t.revenue, 0.0).sum(),
             presale_failure=unresolved.any(),
         )
     )
