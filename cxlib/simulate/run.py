@@ -215,6 +215,8 @@ def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0) -> dict:
     applied = [_apply(model, sc, T0, rev0, np.broadcast_to(arr0, (draws, *arr0.shape)).copy()) for sc in scenarios]
     base = applied[0][0]  # the baseline: no levers
     changed = [np.nonzero(np.any(T != base, axis=(0, 3))) for T, _, _ in applied]  # (segment, stage) rows
+    rows = [T[:, g, s] for (T, _, _), (g, s) in zip(applied, changed, strict=True)]  # only these are kept
+    applied = [(None, rev, arr) for _, rev, arr in applied]
     xs = [np.broadcast_to(start, (draws, *start.shape)).copy() for _ in scenarios]
     cust = [np.zeros((months, draws, n_s)) for _ in scenarios]
     money = [np.zeros((months, draws)) for _ in scenarios]
@@ -225,11 +227,11 @@ def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0) -> dict:
         moy = None if cal is None else cal[0][m]
         outs = [np.zeros_like(x) for x in xs]
         for d, Td in enumerate(_month_matrices(model, base, moy)):
-            for k, (T, _, _) in enumerate(applied):
+            for k in range(len(applied)):
                 g, s = changed[k]
                 if len(g):  # the scenario's rows in place of the baseline's, put back after its move
                     kept = Td[:, g, s]
-                    Td[:, g, s] = _remade_rows(model, T[:, g, s], s, moy, d)
+                    Td[:, g, s] = _remade_rows(model, rows[k], s, moy, d)
                 _duration_move(model, xs[k], Td, d, outs[k])
                 if len(g):
                     Td[:, g, s] = kept
