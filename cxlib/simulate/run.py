@@ -212,11 +212,7 @@ def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0) -> dict:
     draws, n_s = T0.shape[0], T0.shape[2]
     cal = _calendar(model, months)
     start = _by_duration(model, x0)
-    applied = [_apply(model, sc, T0, rev0, np.broadcast_to(arr0, (draws, *arr0.shape)).copy()) for sc in scenarios]
-    base = applied[0][0]  # the baseline: no levers
-    changed = [np.nonzero(np.any(T != base, axis=(0, 3))) for T, _, _ in applied]  # (segment, stage) rows
-    rows = [T[:, g, s] for (T, _, _), (g, s) in zip(applied, changed, strict=True)]  # only these are kept
-    applied = [(None, rev, arr) for _, rev, arr in applied]
+    base, changed, rows, applied = _levers(model, scenarios, T0, rev0, arr0)
     xs = [np.broadcast_to(start, (draws, *start.shape)).copy() for _ in scenarios]
     cust = [np.zeros((months, draws, n_s)) for _ in scenarios]
     money = [np.zeros((months, draws)) for _ in scenarios]
@@ -242,6 +238,24 @@ def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0) -> dict:
             cust[k][m] = here.sum(axis=1)
             money[k][m] = (here * (rev if cal is None else rev * cal[1][m])).sum(axis=(1, 2))
     return {sc.name: (cust[k], money[k]) for k, sc in enumerate(scenarios)}
+
+
+def _levers(model: JourneyModel, scenarios, T0: np.ndarray, rev0: np.ndarray, arr0: np.ndarray) -> tuple:
+    """Each scenario's levers applied, one scenario at a time, keeping what :func:`_expected_paths` needs: the
+    baseline's chain (the first scenario's), the (segment, stage) rows each scenario's levers changed and their
+    values ``(draws, row, to)``, and each scenario's revenue and arrivals (the baseline's own arrivals when a
+    scenario leaves them alone, as most do)."""
+    draws = T0.shape[0]
+    base, changed, rows, applied = None, [], [], []
+    for sc in scenarios:
+        T, rev, arr = _apply(model, sc, T0, rev0, np.broadcast_to(arr0, (draws, *arr0.shape)).copy())
+        if base is None:
+            base, base_arr = T, arr
+        g, s = np.nonzero(np.any(T != base, axis=(0, 3)))
+        changed.append((g, s))
+        rows.append(T[:, g, s])
+        applied.append((None, rev, base_arr if np.array_equal(arr, base_arr) else arr))
+    return base, changed, rows, applied
 
 
 def _durations(model: JourneyModel) -> np.ndarray:
