@@ -38,7 +38,6 @@ __all__ = [
     "check_history",
     "complete_history",
     "history_from_workspace",
-    "history_table",
     "last_complete_month",
     "persona_model",
 ]
@@ -55,10 +54,10 @@ def history_from_workspace(
     ``presale_failure`` flags months with an unresolved pre-sale ticket; the acquisition channel is the
     channel of a customer's first inbound touch (not one of the stage map's ``outbound_events``; ``channel=False``
     leaves it out, and with it the pass over every touchpoint that finds it: ``cx simulate`` does not use it).
-    The panel is joined, filled and sorted in the engine (:func:`history_table`); only its rows come back.
+    The panel is joined, filled and sorted in the engine (:func:`_history_table`); only its rows come back.
     """
     with opened(workspace, read_only=True) as ws:
-        return _pulled(history_table(ws, by, channel))
+        return _pulled(_history_table(ws, by, channel))
 
 
 def _pulled(panel: ibis.Table) -> pd.DataFrame:
@@ -70,7 +69,7 @@ def _pulled(panel: ibis.Table) -> pd.DataFrame:
     return out
 
 
-def history_table(ws: Workspace, by: str | None = "persona", channel: bool = True) -> ibis.Table:
+def _history_table(ws: Workspace, by: str | None = "persona", channel: bool = True) -> ibis.Table:
     """:func:`history_from_workspace` as an Ibis expression on an open workspace (DuckDB or Spark):
     ``customer_id, month, stage, revenue`` (0 in a month without orders), ``presale_failure``,
     ``acquisition_channel`` (``unknown`` without an inbound touch; with ``channel``) and ``by``
@@ -205,7 +204,7 @@ def complete_history(
     """:func:`history_from_workspace` up to the last complete month (:func:`last_complete_month`), cut in the
     engine."""
     with opened(workspace, read_only=True) as ws:
-        panel = history_table(ws, by, channel)
+        panel = _history_table(ws, by, channel)
         last = last_complete_month(ws)
         if last is not None:
             panel = panel.filter(panel.month <= last.to_pydatetime())
