@@ -232,6 +232,19 @@ def test_workspace_functions_close_what_they_open(tmp_path, workspace):
     assert len(h) and set(h["acquisition_channel"]) - {"unknown"}
 
 
+@pytest.mark.slow
+def test_history_is_built_in_the_engine_the_same_on_spark(engine, engine_workspace):
+    """The panel cx simulate fits is joined, filled and sorted in the engine: Spark gives DuckDB's rows, in
+    DuckDB's order, and leaving out the acquisition channel leaves the rest as it was."""
+    h = sim.history_from_workspace(engine)
+    with cxlib.connect(engine_workspace, read_only=True) as ref:
+        expected = sim.history_from_workspace(ref)
+        lean = sim.history_from_workspace(ref, channel=False)
+    assert len(h) and list(h.columns) == list(expected.columns)
+    pd.testing.assert_frame_equal(h, expected, check_dtype=False)
+    pd.testing.assert_frame_equal(lean, expected.drop(columns="acquisition_channel"))
+
+
 @pytest.fixture(scope="module")
 def truth_company():
     return synth.generate(n_customers=20_000, seed=7, months=24)

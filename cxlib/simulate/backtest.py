@@ -106,7 +106,7 @@ def backtest(
     from cxlib.simulate.run import simulate
     from cxlib.simulate.workspace import check_history, complete_history, persona_model
 
-    h = source.copy() if isinstance(source, pd.DataFrame) else complete_history(source)
+    h = source.copy() if isinstance(source, pd.DataFrame) else complete_history(source, channel=False)
     h["month"] = pd.to_datetime(h["month"]).dt.to_period("M").dt.start_time
     last = h["month"].max()
     cut = last - pd.DateOffset(months=months) if cutoff is None else pd.Timestamp(cutoff).to_period("M").start_time

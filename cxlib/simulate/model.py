@@ -431,9 +431,12 @@ def _swing(profile: pd.Series | np.ndarray) -> str:
 def _month_frame(customer: pd.Series, month: pd.Series, s_idx: np.ndarray, g_idx: np.ndarray) -> pd.DataFrame:
     """The panel as codes: ``c`` (customer), ``m`` (months since year 0), ``s`` (stage), ``g`` (segment),
     sorted by customer and month."""
-    period = pd.PeriodIndex(pd.to_datetime(month), freq="M")
-    mnum = (period.year * 12 + period.month).to_numpy()
-    frame = pd.DataFrame({"c": customer.to_numpy(), "m": mnum, "s": s_idx, "g": g_idx})
+    # months since year 0; customers as the rank of their id, so that every later pass compares
+    # integers rather than strings, in the same order
+    when = pd.to_datetime(pd.Series(month).reset_index(drop=True))
+    mnum = (when.dt.year.to_numpy(np.int64) * 12 + when.dt.month.to_numpy(np.int64)).astype(np.int64)
+    codes, _ = pd.factorize(customer, sort=True)
+    frame = pd.DataFrame({"c": codes, "m": mnum, "s": s_idx, "g": g_idx})
     return frame.sort_values(["c", "m"], kind="stable")
 
 

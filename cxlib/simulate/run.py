@@ -31,7 +31,7 @@ from cxlib.simulate.arrivals import choose_arrivals, forecast_arrivals
 from cxlib.simulate.durations import duration_matrices
 from cxlib.simulate.model import JourneyModel
 from cxlib.simulate.scenarios import Scenario, _apply, lever_size
-from cxlib.simulate.seasons import seasonal_matrices
+from cxlib.simulate.seasons import seasonal_matrices, seasonal_rows
 
 __all__ = ["compare", "simulate"]
 
@@ -182,9 +182,12 @@ def _step(model: JourneyModel, x: np.ndarray, T: np.ndarray) -> np.ndarray:
     if not shared:
         return y
     switch = ~model.switch_own_[shared]  # (shared from, to)
-    flow = x[:, :, shared, None] * T[:, :, shared, :] * switch  # (draws, segment, shared from, to)
-    y -= flow.sum(axis=2)
-    y += np.einsum("dij,ijg->dgj", flow.sum(axis=1), model.switch_mix_[shared])
+    # only the stages such a move lands in: elsewhere the flow is zero and would add and take away nothing
+    to = np.nonzero(switch.any(axis=0))[0]
+    moves = T[:, :, np.asarray(shared)[:, None], to]  # (draws, segment, shared from, to)
+    flow = x[:, :, shared, None] * moves * switch[:, to]
+    y[..., to] -= flow.sum(axis=2)
+    y[..., to] += np.einsum("dij,ijg->dgj", flow.sum(axis=1), model.switch_mix_[shared][:, to])
     return y
 
 
@@ -199,28 +202,60 @@ def _calendar(model: JourneyModel, months: int) -> tuple[np.ndarray, np.ndarray]
 
 def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0) -> dict:
     """Exact propagation of expected counts, for every posterior draw at once (by months in the stage when the
-    model tells them apart: :func:`_duration_step`)."""
+    model tells them apart), all scenarios a month at a time.
+
+    A month's matrices (its calendar month's, then each duration's: :func:`_month_matrices`) are made row by
+    row from the scenario's chain, and a lever changes a row or two of it: they are made once for the baseline,
+    and each scenario remakes only the rows its levers changed (:func:`_remade_rows`; the rest are the
+    baseline's to the last bit).
+    """
     draws, n_s = T0.shape[0], T0.shape[2]
     cal = _calendar(model, months)
     start = _by_duration(model, x0)
-    results = {}
-    for sc in scenarios:
-        T, rev, arr = _apply(model, sc, T0, rev0, np.broadcast_to(arr0, (draws, *arr0.shape)).copy())
-        x = np.broadcast_to(start, (draws, *start.shape)).copy()
-        cust = np.zeros((months, draws, n_s))
-        money = np.zeros((months, draws))
-        for m in range(months):
-            # a month: everyone moves one step, then this month's arrivals join in their first stage (in their
-            # first month there), and each customer earns the revenue of the stage they are in this month (in its
-            # calendar month's season)
-            Tm = T if cal is None else seasonal_matrices(T, model.transition_season_, cal[0][m])
-            x = _duration_step(model, x, Tm)
+    base, changed, rows, applied = _levers(model, scenarios, T0, rev0, arr0)
+    xs = [np.broadcast_to(start, (draws, *start.shape)).copy() for _ in scenarios]
+    cust = [np.zeros((months, draws, n_s)) for _ in scenarios]
+    money = [np.zeros((months, draws)) for _ in scenarios]
+    for m in range(months):
+        # a month: everyone moves one step, then this month's arrivals join in their first stage (in their
+        # first month there), and each customer earns the revenue of the stage they are in this month (in its
+        # calendar month's season)
+        moy = None if cal is None else cal[0][m]
+        outs = [np.zeros_like(x) for x in xs]
+        for d, Td in enumerate(_month_matrices(model, base, moy)):
+            for k in range(len(applied)):
+                g, s = changed[k]
+                if len(g):  # the scenario's rows in place of the baseline's, put back after its move
+                    kept = Td[:, g, s]
+                    Td[:, g, s] = _remade_rows(model, rows[k], s, moy, d)
+                _duration_move(model, xs[k], Td, d, outs[k])
+                if len(g):
+                    Td[:, g, s] = kept
+        for k, (_, rev, arr) in enumerate(applied):
+            x = xs[k] = outs[k]
             x[..., 0] += arr[:, m]
             here = x.sum(axis=3)
-            cust[m] = here.sum(axis=1)
-            money[m] = (here * (rev if cal is None else rev * cal[1][m])).sum(axis=(1, 2))
-        results[sc.name] = (cust, money)
-    return results
+            cust[k][m] = here.sum(axis=1)
+            money[k][m] = (here * (rev if cal is None else rev * cal[1][m])).sum(axis=(1, 2))
+    return {sc.name: (cust[k], money[k]) for k, sc in enumerate(scenarios)}
+
+
+def _levers(model: JourneyModel, scenarios, T0: np.ndarray, rev0: np.ndarray, arr0: np.ndarray) -> tuple:
+    """Each scenario's levers applied, one scenario at a time, keeping what :func:`_expected_paths` needs: the
+    baseline's chain (the first scenario's), the (segment, stage) rows each scenario's levers changed and their
+    values ``(draws, row, to)``, and each scenario's revenue and arrivals (the baseline's own arrivals when a
+    scenario leaves them alone, as most do)."""
+    draws = T0.shape[0]
+    base, changed, rows, applied = None, [], [], []
+    for sc in scenarios:
+        T, rev, arr = _apply(model, sc, T0, rev0, np.broadcast_to(arr0, (draws, *arr0.shape)).copy())
+        if base is None:
+            base, base_arr = T, arr
+        g, s = np.nonzero(np.any(T != base, axis=(0, 3)))
+        changed.append((g, s))
+        rows.append(T[:, g, s])
+        applied.append((None, rev, base_arr if np.array_equal(arr, base_arr) else arr))
+    return base, changed, rows, applied
 
 
 def _durations(model: JourneyModel) -> np.ndarray:
@@ -242,24 +277,41 @@ def _by_duration(model: JourneyModel, x0: np.ndarray) -> np.ndarray:
     return x0[..., None] * share
 
 
-def _duration_step(model: JourneyModel, x: np.ndarray, T: np.ndarray) -> np.ndarray:
-    """One month of expected counts ``x (draws, segment, stage, K + 1)`` under ``T (draws, segment, from, to)``:
-    customers ``d`` months into a stage move by ``T`` with that duration's multipliers; who stays is a month
-    further on (up to ``K``), who moves starts at 0."""
+def _month_matrices(model: JourneyModel, T: np.ndarray, moy: int | None):
+    """A forecast month's matrices ``(draws, segment, from, to)`` for each month in the stage, from the chain
+    ``T``: its calendar month's (``moy``; ``None``: flat), then each duration's multipliers."""
+    Tm = T if moy is None else seasonal_matrices(T, model.transition_season_, moy)
     r = _durations(model)
-    D = r.shape[2]
+    if r.shape[2] == 1:
+        yield Tm
+        return
+    for d in range(r.shape[2]):
+        yield duration_matrices(Tm, r, d)
+
+
+def _remade_rows(model: JourneyModel, rows: np.ndarray, stages: np.ndarray, moy: int | None, d: int) -> np.ndarray:
+    """Rows ``(draws, row, to)`` of a scenario's chain, from the ``stages`` (one per row), made into a month's
+    matrices' rows exactly as :func:`_month_matrices` makes whole matrices."""
+    if moy is not None:
+        rows = seasonal_rows(rows, model.transition_season_, moy, stages)
+    r = _durations(model)
+    if r.shape[2] > 1:
+        rows = seasonal_rows(rows, r, d, stages)
+    return rows
+
+
+def _duration_move(model: JourneyModel, x: np.ndarray, Td: np.ndarray, d: int, out: np.ndarray) -> None:
+    """Add to ``out`` one month of the customers ``x (draws, segment, stage, K + 1)`` who are ``d`` months
+    into their stage, under their matrices ``Td``: who stays is a month further on (up to ``K``), who moves
+    starts at 0 (a plain chain, ``K = 0``: everyone moves by ``Td``)."""
+    D = out.shape[-1]
+    y = _step(model, x[..., d], Td)
     if D == 1:
-        return _step(model, x[..., 0], T)[..., None]
-    n_s = T.shape[-1]
-    out = np.zeros_like(x)
-    diag = np.arange(n_s)
-    for d in range(D):
-        Td = duration_matrices(T, r, d)
-        y = _step(model, x[..., d], Td)
-        stay = x[..., d] * Td[..., diag, diag]
-        out[..., 0] += y - stay
-        out[..., min(d + 1, D - 1)] += stay
-    return out
+        out[..., 0] += y
+        return
+    stay = x[..., d] * np.diagonal(Td, axis1=-2, axis2=-1)
+    out[..., 0] += y - stay
+    out[..., min(d + 1, D - 1)] += stay
 
 
 def _population_paths(model, scenarios, months, T0, rev0, x0, arr0, random_state) -> dict:

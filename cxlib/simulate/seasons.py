@@ -40,6 +40,7 @@ __all__ = [
     "fit_seasons",
     "fit_year_seasons",
     "seasonal_matrices",
+    "seasonal_rows",
 ]
 
 #: Months of history the model needs before it estimates month-of-year profiles (each month of year twice).
@@ -137,6 +138,32 @@ def seasonal_matrices(T: np.ndarray, r_move: np.ndarray, moy: int) -> np.ndarray
         np.divide(moves, out_sum, out=moves, where=over)
         out_sum = np.minimum(out_sum, 1.0)
     moves[..., diag, diag] = np.clip(1.0 - out_sum[..., 0], 0.0, None)
+    return moves
+
+
+def seasonal_rows(rows: np.ndarray, r_move: np.ndarray, key: int, stages: np.ndarray) -> np.ndarray:
+    """Some rows of :func:`seasonal_matrices`: ``rows (..., row, to)`` are rows of ``T`` from the stages
+    ``stages`` (one per row); each is made exactly as :func:`seasonal_matrices` makes it, so that a forecast can
+    remake only the rows a lever changed.
+
+    Examples
+    --------
+    >>> T = np.array([[[0.8, 0.2], [0.1, 0.9]]])
+    >>> R = np.ones((2, 2, 12)); R[0, 1, 11] = 1.5; R[1, 0, 11] = 2.0
+    >>> rows = seasonal_rows(T[:, [1, 0]], R, 11, np.array([1, 0]))
+    >>> bool((rows == seasonal_matrices(T, R, 11)[:, [1, 0]]).all())
+    True
+    """
+    k = np.arange(len(stages))
+    R = r_move[stages, :, key]  # (row, to)
+    R[k, stages] = 0.0  # the moves only: the stay is what they leave
+    moves = rows * R
+    out_sum = moves.sum(axis=-1, keepdims=True)
+    over = out_sum > 1.0
+    if over.any():
+        np.divide(moves, out_sum, out=moves, where=over)
+        out_sum = np.minimum(out_sum, 1.0)
+    moves[..., k, stages] = np.clip(1.0 - out_sum[..., 0], 0.0, None)
     return moves
 
 

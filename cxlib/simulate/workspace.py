@@ -43,35 +43,60 @@ __all__ = [
 ]
 
 
-def history_from_workspace(workspace: str | Path | Workspace, by: str | None = "persona") -> pd.DataFrame:
+def history_from_workspace(
+    workspace: str | Path | Workspace, by: str | None = "persona", channel: bool = True
+) -> pd.DataFrame:
     """The monthly panel :class:`JourneyModel` fits, from a workspace: ``customer_id, month, stage, revenue,
     presale_failure, acquisition_channel`` and ``persona`` when the workspace has personas.
 
     ``stage_history`` comes from ``cx journeys`` (built here if missing, with the workspace's
     ``stage_map.yml`` when it has one); revenue is the completed orders' value per customer and month;
     ``presale_failure`` flags months with an unresolved pre-sale ticket; the acquisition channel is the
-    channel of a customer's first inbound touch (not one of the stage map's ``outbound_events``).
+    channel of a customer's first inbound touch (not one of the stage map's ``outbound_events``; ``channel=False``
+    leaves it out, and with it the pass over every touchpoint that finds it: ``cx simulate`` does not use it).
+    The panel is joined, filled and sorted in the engine (:func:`_history_table`); only its rows come back.
     """
     with opened(workspace, read_only=True) as ws:
-        sm = _stage_map(ws)
-        hist = ws.table("stage_history") if ws.has("stage_history") else _stage_history(ws, sm)
-        tp = ws.table("touchpoints")
-        monthly = _monthly_money(tp)
-        h = hist.mutate(month=hist.month.cast("timestamp"))
-        h = h.left_join(monthly, [h.customer_id == monthly.customer_id, h.month == monthly._month])
-        h = h.select("customer_id", "month", "stage", "revenue", "presale_failure")
-        first = _acquisition_channel(tp, sm.outbound_events)
-        out = h.left_join(first, h.customer_id == first._c).drop("_c").to_pandas()
-        personas = _persona_labels(ws, by) if by is not None and ws.has("personas") else None
-    out["acquisition_channel"] = (
-        out["acquisition_channel"].astype(object).where(out["acquisition_channel"].notna(), "unknown")
+        return _pulled(_history_table(ws, by, channel))
+
+
+def _pulled(panel: ibis.Table) -> pd.DataFrame:
+    """The panel's rows in pandas, in customer and month order."""
+    out = panel.order_by(["customer_id", "month"]).to_pandas()
+    out["presale_failure"] = out["presale_failure"].astype(bool)
+    if "acquisition_channel" in out.columns:  # as it always came: Python strings
+        out["acquisition_channel"] = out["acquisition_channel"].astype(object)
+    return out
+
+
+def _history_table(ws: Workspace, by: str | None = "persona", channel: bool = True) -> ibis.Table:
+    """:func:`history_from_workspace` as an Ibis expression on an open workspace (DuckDB or Spark):
+    ``customer_id, month, stage, revenue`` (0 in a month without orders), ``presale_failure``,
+    ``acquisition_channel`` (``unknown`` without an inbound touch; with ``channel``) and ``by``
+    (``unassigned`` for a customer without a persona; when ``by`` is given and the workspace has personas).
+    Unordered: sort it, or let :func:`history_from_workspace` do it."""
+    sm = _stage_map(ws)
+    hist = ws.table("stage_history") if ws.has("stage_history") else _stage_history(ws, sm)
+    tp = ws.table("touchpoints")
+    monthly = _monthly_money(tp)
+    h = hist.mutate(month=hist.month.cast("timestamp"))
+    h = h.left_join(monthly, [h.customer_id == monthly.customer_id, h.month == monthly._month])
+    h = h.select(
+        "customer_id",
+        "month",
+        "stage",
+        revenue=h.revenue.fill_null(0.0).cast("float64"),
+        presale_failure=h.presale_failure.fill_null(False),
     )
-    out["revenue"] = out["revenue"].fillna(0.0).astype(float)
-    out["presale_failure"] = out["presale_failure"].fillna(False).astype(bool)
-    if personas is not None:
-        out = out.merge(personas, on="customer_id", how="left")
-        out[by] = out[by].astype(object).where(out[by].notna(), "unassigned").astype(str)
-    return out.sort_values(["customer_id", "month"], ignore_index=True)
+    if channel:
+        first = _acquisition_channel(tp, sm.outbound_events)
+        h = h.left_join(first, h.customer_id == first._c).drop("_c")
+        h = h.mutate(acquisition_channel=h.acquisition_channel.fill_null("unknown"))
+    if by is not None and ws.has("personas"):
+        per = _persona_labels(ws, by)
+        h = h.left_join(per, h.customer_id == per._p).drop("_p")
+        h = h.mutate(**{by: h[by].fill_null("unassigned")})
+    return h
 
 
 def _stage_map(ws: Workspace) -> Any:
@@ -90,12 +115,15 @@ def _stage_history(ws: Workspace, stage_map: Any) -> ibis.Table:
 
 def _monthly_money(tp: ibis.Table) -> ibis.Table:
     """Per customer and month (``_month``): order ``revenue`` and whether a pre-sale question went unresolved."""
-    unresolved = (tp.topic == "pre_sale_question").fill_null(False) & (tp.resolved == False).fill_null(False)  # noqa: E712
+    # only orders and pre-sale questions count: the other touchpoints (most of them) would add 0 and False
+    presale = (tp.topic == "pre_sale_question").fill_null(False)
+    t = tp.filter((tp.table_name == "orders").fill_null(False) | presale)
+    unresolved = (t.topic == "pre_sale_question").fill_null(False) & (t.resolved == False).fill_null(False)  # noqa: E712
     return (
-        tp.mutate(_month=tp.ts.truncate("M").cast("timestamp"))
+        t.mutate(_month=t.ts.truncate("M").cast("timestamp"))
         .group_by(["customer_id", "_month"])
         .aggregate(
-            revenue=ibis.ifelse(tp.table_name == "orders", tp.revenue, 0.0).sum(),
+            revenue=ibis.ifelse(t.table_name == "orders", t.revenue, 0.0).sum(),
             presale_failure=unresolved.any(),
         )
     )
@@ -112,12 +140,12 @@ def _acquisition_channel(tp: ibis.Table, outbound_events: Sequence[str]) -> ibis
     return first.select(_c="customer_id", acquisition_channel="channel")
 
 
-def _persona_labels(ws: Workspace, by: str) -> pd.DataFrame:
-    """``customer_id`` and ``by``: each customer's persona, by its name when the table has one (readable in
+def _persona_labels(ws: Workspace, by: str) -> ibis.Table:
+    """``_p`` (customer) and ``by``: each customer's persona, by its name when the table has one (readable in
     every chart and table)."""
     per = ws.table("personas")
     col = f"{by}_name" if f"{by}_name" in per.columns else by
-    return per.select("customer_id", per[col].cast("string").name(by)).to_pandas()
+    return per.select(_p=per.customer_id, **{by: per[col].cast("string")})
 
 
 def persona_model(
@@ -170,14 +198,17 @@ def last_complete_month(ws: Workspace) -> pd.Timestamp | None:
     return month if complete else month - pd.DateOffset(months=1)
 
 
-def complete_history(workspace: str | Path | Workspace, by: str | None = "persona") -> pd.DataFrame:
-    """:func:`history_from_workspace` up to the last complete month (:func:`last_complete_month`)."""
+def complete_history(
+    workspace: str | Path | Workspace, by: str | None = "persona", channel: bool = True
+) -> pd.DataFrame:
+    """:func:`history_from_workspace` up to the last complete month (:func:`last_complete_month`), cut in the
+    engine."""
     with opened(workspace, read_only=True) as ws:
-        h = history_from_workspace(ws, by)
+        panel = _history_table(ws, by, channel)
         last = last_complete_month(ws)
-    if last is not None:
-        h = h[pd.to_datetime(h["month"]) <= last]
-    return h.reset_index(drop=True)
+        if last is not None:
+            panel = panel.filter(panel.month <= last.to_pydatetime())
+        return _pulled(panel)
 
 
 def _transitions_table(model: JourneyModel) -> pd.DataFrame:
@@ -215,7 +246,7 @@ def build(
     from cxlib.simulate.backtest import backtest as run_backtest
 
     with opened(workspace) as ws:
-        h = complete_history(ws)
+        h = complete_history(ws, channel=False)  # the acquisition channel is not used here
         check_history(h, "cx simulate", MIN_MONTHS)
         model = persona_model(h)
         todo = [*PRESETS, *(scenarios or [])]
