@@ -130,6 +130,27 @@ def test_moving_new_customers_between_channels():
         sim.simulate(m, [sim.Scenario("x", [sim.Scenario.move("tv", "paid_search", 0.3)])], months=1, draws=None)
 
 
+def test_more_arrivals_scale_every_month_of_the_chosen_segment_and_stage():
+    """``Scenario.arrivals`` scales the arrivals of the segments and stage it names in every forecast month,
+    with posterior draws and without (the arrivals array is (draws, months, segment, stage))."""
+    h = pd.concat(
+        [
+            _chain([(f"s{i}", ["consideration", "lost"], [0.0, 0.0]) for i in range(4)]).assign(ch="paid_social"),
+            _chain([(f"p{i}", ["consideration", "purchase"], [0.0, 40.0]) for i in range(4)]).assign(ch="paid_search"),
+        ]
+    )
+    m = sim.JourneyModel(by="ch", prior=0.0).fit(h)
+    arr = np.zeros((3, 2, len(m.stages)))
+    arr[:, :, m.stages.index("consideration")] = 100
+    more = sim.Scenario("more", [sim.Scenario.arrivals(1.5, "consideration", ["paid_search"])])
+    for draws in (None, 20):
+        start = np.zeros((2, len(m.stages)))
+        out = sim.simulate(m, [more], months=3, draws=draws, start=start, arrivals=arr, random_state=1)
+        got = out[out.metric == "customers:purchase"].pivot(index="month", columns="scenario", values="mean")
+        assert np.allclose(got["more"], 1.5 * got["baseline"]), (draws, got)
+        assert got["baseline"].iloc[-1] > 0
+
+
 def test_personas_found_among_buyers_share_the_prospect_stages():
     # personas defined by what buyers did: A (big baskets), B (small) and P (never bought)
     rows = []

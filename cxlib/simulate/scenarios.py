@@ -166,7 +166,7 @@ def _apply(model: JourneyModel, scenario: Scenario, T: np.ndarray, rev: np.ndarr
             rev[np.ix_(range(rev.shape[0]), gs, idx)] *= x
         elif kind == "arrivals":
             idx = [stages.index(a)] if a else list(range(len(stages)))
-            arr[np.ix_(range(arr.shape[0]), gs, idx)] *= x
+            arr[np.ix_(range(arr.shape[0]), range(arr.shape[1]), gs, idx)] *= x  # (draws, months, segment, stage)
         elif kind == "move":
             for seg in (a, b):
                 if seg not in model.segments_:
