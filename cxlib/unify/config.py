@@ -121,7 +121,8 @@ def key_column(name: str) -> str:
 
 def present(ws: Workspace) -> list[str]:
     """The linked tables the workspace holds."""
-    return [n for n in LINKED_TABLES if ws.has(n)]
+    held = ws.held()  # one catalogue query, not one per table
+    return [n for n in LINKED_TABLES if n in held]
 
 
 def union(parts: list[ibis.Table], distinct: bool = False) -> ibis.Table:
