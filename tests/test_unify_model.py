@@ -257,8 +257,8 @@ def test_estimated_precision_by_threshold_without_labels(workspace, company):
 
 @pytest.mark.parametrize("max_pairs", [2e3, 1e6])  # a sample of the records, and all of them
 def test_u_in_one_pass_equals_splinks_estimate(max_pairs):
-    """:func:`cxlib.unify.model.estimate_u` counts every comparison in one pass: the same sample and the same u
-    probabilities as splink's own estimate over every sampled pair (``num_chunks=1``), whatever the row order."""
+    """:func:`cxlib.unify.model.estimate_u` counts the comparisons together: the same sample, chunks, stopping
+    rule and u probabilities as splink's own estimate, whatever the row order."""
     import logging
 
     import numpy as np
@@ -291,7 +291,7 @@ def test_u_in_one_pass_equals_splinks_estimate(max_pairs):
         if ours:
             estimate_u(linker, max_pairs, seed=1)
         else:
-            linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=1, num_chunks=1)
+            linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=1)
         model = linker.misc.save_model_to_json()
         return [lvl.get("u_probability") for c in model["comparisons"] for lvl in c["comparison_levels"]]
 
