@@ -106,14 +106,21 @@ class Workspace:
         """Whether the workspace holds table ``name`` (scratch tables and a running step's outputs included)."""
         return name in self._scratch or name in (self._staged or {}) or name in self.backend.list_tables()
 
+    def held(self) -> set[str]:
+        """Every name :meth:`has` is true for, from one catalogue query (for checking many names at once)."""
+        return self._scratch | set(self._staged or {}) | set(self.backend.list_tables())
+
     def table(self, name: str) -> ibis.Table:
         """Table ``name`` as an Ibis expression (lazy: nothing is computed yet)."""
-        if not self.has(name):
-            hint = " Run `cx load` on the workspace folder first." if name in TABLES else ""
-            raise DataError(
-                f"the workspace has no table {name!r}; it holds {', '.join(self.list_tables()) or 'none'}." + hint
-            )
-        return self.backend.table((self._staged or {}).get(name, name))
+        try:  # one catalogue look-up when the table is there (a unify run reads a few dozen)
+            return self.backend.table((self._staged or {}).get(name, name))
+        except Exception:
+            if self.has(name):
+                raise
+        hint = " Run `cx load` on the workspace folder first." if name in TABLES else ""
+        raise DataError(
+            f"the workspace has no table {name!r}; it holds {', '.join(self.list_tables()) or 'none'}." + hint
+        )
 
     def write(self, name: str, obj: pd.DataFrame | ibis.Table, overwrite: bool = True) -> ibis.Table:
         """Create (or replace) table ``name`` from a pandas frame or an Ibis expression.

@@ -253,3 +253,48 @@ def test_estimated_precision_by_threshold_without_labels(workspace, company):
     for th, p in zip(est["threshold"], est["estimated_precision"], strict=True):
         if th >= 0.95:
             assert p == pytest.approx(same[m["match_probability"] >= th].mean(), abs=0.02), th
+
+
+@pytest.mark.parametrize("max_pairs", [2e3, 1e6])  # a sample of the records, and all of them
+def test_u_in_one_pass_equals_splinks_estimate(max_pairs):
+    """:func:`cxlib.unify.model.estimate_u` counts the comparisons together: the same sample, chunks, stopping
+    rule and u probabilities as splink's own estimate, whatever the row order."""
+    import logging
+
+    import numpy as np
+    import pyarrow as pa
+    from splink import DuckDBAPI, Linker
+
+    from cxlib.unify.model import estimate_u
+
+    rng = np.random.default_rng(3)
+    n = 400
+    names = ["robert", "alice", "sondergeld", "smith", "r", "mary", "maria", None]
+    recs = pd.DataFrame(
+        {
+            "unique_id": [f"r{i:04d}" for i in range(n)],
+            "first_name": rng.choice(names, n),
+            "last_name": rng.choice(names, n),
+            "birth_date": [f"19{rng.integers(50, 99)}0{rng.integers(1, 9)}1{rng.integers(0, 9)}" for _ in range(n)],
+            "street_number": rng.choice(["1", "12", "3a", None], n),
+            "street": rng.choice(["highst", "millrd", "highstr", None], n),
+            "postcode": rng.choice(["LS14AB", "LS14BA", "M11AA", None], n),
+            "city": rng.choice(["leeds", "leedz", "york"], n),
+        }
+    ).astype("string")
+    recs["birth_days"] = (pd.to_datetime(recs["birth_date"], format="%Y%m%d") - pd.Timestamp("1970-01-01")).dt.days
+
+    def u(frame: pd.DataFrame, ours: bool) -> list:
+        db = DuckDBAPI(connection=duckdb.connect())
+        sdf = db.register(pa.Table.from_pandas(frame, preserve_index=False), table_name="cx_contacts")
+        linker = Linker(sdf, settings(UnifyConfig()), log_level=logging.ERROR, validate_settings=False)
+        if ours:
+            estimate_u(linker, max_pairs, seed=1)
+        else:
+            linker.training.estimate_u_using_random_sampling(max_pairs=max_pairs, seed=1)
+        model = linker.misc.save_model_to_json()
+        return [lvl.get("u_probability") for c in model["comparisons"] for lvl in c["comparison_levels"]]
+
+    theirs = u(recs, ours=False)
+    assert u(recs, ours=True) == pytest.approx(theirs, rel=1e-12)
+    assert u(recs.sample(frac=1, random_state=1), ours=True) == pytest.approx(theirs, rel=1e-12)

@@ -53,7 +53,8 @@ class UnifyConfig:
         (a tuple of field names) or satisfy it (splink SQL over ``l.`` and ``r.``). Many rules on different
         fields: a typo in one field does not hide a pair.
     training_rules : tuple
-        Blocking rules of the EM sessions; each estimates the comparisons it does not block on.
+        Blocking rules of the EM sessions; each estimates the comparisons it does not block on. Two by
+        default (as splink's FEBRL example): between them every built-in comparison is estimated at least once.
     prior_rules : tuple
         Near-certain matches, for the prior probability that two records match (with ``prior_recall``).
     prior_recall : float
@@ -98,7 +99,7 @@ class UnifyConfig:
         ("birth_date", "street_number"),
         "l.first_name = r.last_name AND l.last_name = r.first_name",
     )
-    training_rules: tuple = (("birth_date",), ("postcode",), ("first_name", "last_name"))
+    training_rules: tuple = (("birth_date",), ("postcode",))
     prior_rules: tuple = (
         ("first_name", "last_name", "birth_date"),
         "l.first_name = r.last_name AND l.last_name = r.first_name AND l.birth_date = r.birth_date",
@@ -121,7 +122,8 @@ def key_column(name: str) -> str:
 
 def present(ws: Workspace) -> list[str]:
     """The linked tables the workspace holds."""
-    return [n for n in LINKED_TABLES if ws.has(n)]
+    held = ws.held()  # one catalogue query, not one per table
+    return [n for n in LINKED_TABLES if n in held]
 
 
 def union(parts: list[ibis.Table], distinct: bool = False) -> ibis.Table:
