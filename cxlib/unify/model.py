@@ -334,7 +334,10 @@ def train(linker: Any, cfg: UnifyConfig) -> None:
     s = linker._settings_obj
     if not s._probability_two_random_records_match > 0:  # no near-certain pair (a few hundred messy records)
         s._probability_two_random_records_match = 1 / cfg.u_max_pairs
-    estimate_u(linker, cfg.u_max_pairs, seed=1)
+    try:
+        estimate_u(linker, cfg.u_max_pairs, seed=1)
+    except (ImportError, AttributeError):  # splink's internals moved (a release after 5.0): its own estimate
+        linker.training.estimate_u_using_random_sampling(max_pairs=cfg.u_max_pairs, seed=1)
     logging.getLogger("splink").setLevel(logging.ERROR)
     with _m_floor(cfg.m_floor):
         for rule in cfg.training_rules:
