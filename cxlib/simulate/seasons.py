@@ -126,19 +126,9 @@ class _Tallies:
 
 def seasonal_matrices(T: np.ndarray, r_move: np.ndarray, moy: int) -> np.ndarray:
     """Matrices ``T (..., from, to)`` in calendar month ``moy`` (0 is January): each move times its multiplier,
-    the stay probability taking up the difference (see the module docstring)."""
-    R = r_move[:, :, moy].copy()
-    n_s = R.shape[0]
-    diag = np.arange(n_s)
-    R[diag, diag] = 0.0  # the moves only: the stay is what they leave
-    moves = T * R  # one pass over the (draws, segment, from, to) array, then in place
-    out_sum = moves.sum(axis=-1, keepdims=True)
-    over = out_sum > 1.0
-    if over.any():
-        np.divide(moves, out_sum, out=moves, where=over)
-        out_sum = np.minimum(out_sum, 1.0)
-    moves[..., diag, diag] = np.clip(1.0 - out_sum[..., 0], 0.0, None)
-    return moves
+    the stay probability taking up the difference (see the module docstring): :func:`seasonal_rows` of every
+    row."""
+    return seasonal_rows(T, r_move, moy, np.arange(T.shape[-2]))
 
 
 def seasonal_rows(rows: np.ndarray, r_move: np.ndarray, key: int, stages: np.ndarray) -> np.ndarray:
