@@ -2,7 +2,8 @@
 
 Usage::
 
-    python benchmarks/bench_pipeline.py [N ...] [--style canonical|exports|both]   (default: 100000, canonical)
+    python benchmarks/bench_pipeline.py [N ...] [--style canonical|exports|both] [--until STEP]
+    (default: 100000, canonical, every step; ``--until load`` stops after the load, for the load-only bench)
 
 For each size the company is generated once (not timed), then each step runs as its own process, as a user
 runs them: ``cx load``, ``cx unify``, ``cx journeys``, ``cx personas``, ``cx simulate``, ``cx report``. With
@@ -100,21 +101,23 @@ else:
 """
 
 
-def _generate(folder: Path, n: int, style: str) -> None:
+def _generate(folder: Path, n: int, style: str, temp: Path) -> dict:
     """In a process of its own: the export style is generated in memory, and a child forked from a large
     parent would report the parent's memory as its own peak."""
-    subprocess.run([sys.executable, "-c", _GENERATE, str(folder), str(n), style], check=True)
+    temp.mkdir(exist_ok=True)
+    return _run([sys.executable, "-c", _GENERATE, str(folder), str(n), style], temp)
 
 
-def bench(n: int, style: str = "canonical") -> list[dict]:
+def bench(n: int, style: str = "canonical", until: str = "report") -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory(prefix="cx-bench-") as tmp:
         folder = Path(tmp) / "company"
-        t0 = time.perf_counter()
-        _generate(folder, n, style)
-        print(f"generated {n:,} people ({style}) in {time.perf_counter() - t0:.0f}s", file=sys.stderr, flush=True)
         temp = Path(tmp) / "temp"
-        steps = (("sources", ["sources", "--write"]), *STEPS) if style == "exports" else STEPS
+        g = _generate(folder, n, style, temp)
+        print(f"generated {n:,} people ({style}) in {g['wall']:.0f}s wall, {g['cpu']:.0f}s cpu, "
+              f"{g['rss']:,.0f} MB peak (not in the table)", file=sys.stderr, flush=True)
+        last = [name for name, _ in STEPS].index(until)
+        steps = (("sources", ["sources", "--write"]), *STEPS[: last + 1]) if style == "exports" else STEPS[: last + 1]
         for name, args in (("plain ingest (floor)", None), *steps):
             shutil.rmtree(temp, ignore_errors=True)
             temp.mkdir()
@@ -129,15 +132,15 @@ def bench(n: int, style: str = "canonical") -> list[dict]:
     return rows
 
 
-def main(sizes: list[int], styles: list[str]) -> None:
+def main(sizes: list[int], styles: list[str], until: str = "report") -> None:
     import pandas as pd
 
-    rows = [r for n in sizes for style in styles for r in bench(n, style)]
+    rows = [r for n in sizes for style in styles for r in bench(n, style, until)]
     df = pd.DataFrame(rows)
     floor = df[df.step.str.startswith("plain")].set_index(["n", "style"])["wall"]
     df["x floor"] = df.apply(lambda r: r.wall / floor[(r.n, r["style"])], axis=1)
     total = df[~df.step.str.startswith("plain")].groupby(["n", "style"])[["wall", "cpu"]].sum().reset_index()
-    total["step"] = "load -> report"
+    total["step"] = f"load -> {until}"
     total["x floor"] = total.apply(lambda r: r.wall / floor[(r.n, r["style"])], axis=1)
     df = pd.concat([df, total], ignore_index=True)
     print(f"cores: {os.cpu_count()}")
@@ -153,6 +156,13 @@ if __name__ == "__main__":
         i = args.index("--style")
         style = args[i + 1]
         del args[i : i + 2]
+    until = "report"
+    if "--until" in args:
+        i = args.index("--until")
+        until = args[i + 1]
+        del args[i : i + 2]
     if style not in ("canonical", "exports", "both"):
         sys.exit("--style must be canonical, exports or both")
-    main([int(a) for a in args] or [100_000], ["canonical", "exports"] if style == "both" else [style])
+    if until not in [name for name, _ in STEPS]:
+        sys.exit(f"--until must be one of {', '.join(name for name, _ in STEPS)}")
+    main([int(a) for a in args] or [100_000], ["canonical", "exports"] if style == "both" else [style], until)
