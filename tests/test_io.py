@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+
 import duckdb
 import pandas as pd
 import pytest
@@ -464,3 +466,30 @@ def test_header_rows_skips_the_lines_under_the_names(tmp_path):
     write(tmp_path, "sources.yml", yml.replace("header_rows: 3", "header_rows: 'three'"))
     with pytest.raises(DataError, match="header_rows"):
         io.validate(tmp_path)
+
+
+def test_the_parsed_copy_goes_to_the_temp_folder_and_is_removed(tmp_path, monkeypatch):
+    """``cx load`` keeps its parsed copy of a table as a compressed file in the temporary folder (a DuckDB
+    temporary table spills uncompressed), also when that folder's name needs quoting, and leaves nothing
+    behind: not in ``CX_TEMP_DIR``, and no ``workspace.duckdb.tmp`` next to the database when it made one."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    write(ws, "orders.csv", ORDERS_HEADER + "shop,1,2024-01-05,5,completed\nshop,2,2024-01-06,7,returned\n")
+    io.load(ws)
+    assert sorted(p.name for p in ws.iterdir()) == ["orders.csv", io.DATABASE_NAME]
+    temp = tmp_path / "it's temp"
+    temp.mkdir()
+    monkeypatch.setenv("CX_TEMP_DIR", str(temp))
+    seen = []
+    real = sys.modules["cxlib.io.load"].materialize
+
+    def spy(con, name, select, params, scratch):
+        out = real(con, name, select, params, scratch)
+        seen.append((scratch, sorted(p.name for p in scratch.iterdir())))
+        return out
+
+    monkeypatch.setattr(sys.modules["cxlib.io.load"], "materialize", spy)
+    rep = io.load(ws)
+    assert rep.summary.loc[0, "rows_loaded"] == 2 and loaded(ws, "orders")["order_id"].tolist() == ["1", "2"]
+    assert seen and seen[0][0].parent == temp and seen[0][1] == ["_cx_parsed_t.parquet"]
+    assert list(temp.iterdir()) == []

@@ -26,7 +26,7 @@ from cxlib.io.lines import collapse_lines, line_mapping, stage_order_lines
 from cxlib.io.numbers import convention_warnings
 from cxlib.io.options import DERIVED_TABLES
 from cxlib.io.parse import OFFSET_RE, SQL_TYPES, parse_expr, text_expr
-from cxlib.io.read import check_timezone, drop_temporaries, map_columns, read_raw
+from cxlib.io.read import check_timezone, drop_temporaries, map_columns, materialize, read_raw, scratch_folder
 from cxlib.io.sources import SourceFile, _norm, find_sources
 from cxlib.io.sql import Params, ident, literal
 from cxlib.io.vocabulary import unknown_events
@@ -233,12 +233,14 @@ def _stage_view(con: duckdb.DuckDBPyConnection, t: Table, parts: list[_Part], ex
 
 
 def _parse_table(
-    con: duckdb.DuckDBPyConnection, t: Table, parts: list[_Part], status_maps: dict[int, dict[str, str]]
+    con: duckdb.DuckDBPyConnection, t: Table, parts: list[_Part], status_maps: dict[int, dict[str, str]],
+    scratch: Path | None = None,
 ) -> None:
     """Temp view ``_cx_parsed``: the staged rows plus each column parsed, ``_p_<col>`` (per-file rules bound).
 
-    The rows are stored once, in temp table ``_cx_parsed_t``; a text column's parsed value is its text, so
-    the view names it twice rather than the table storing a second copy of every string.
+    The rows are stored once (:func:`~cxlib.io.read.materialize`: a Parquet file in ``scratch``, else temp
+    table ``_cx_parsed_t``); a text column's parsed value is its text, so the view names it twice rather than
+    storing a second copy of every string.
     """
     bind = Params()
     parsed, aliases = [], []
@@ -269,10 +271,8 @@ def _parse_table(
         parsed.append(f"{expr} AS {ident('_p_' + c.name)}")
     typed = sorted({ident("_t_" + c) for p in parts for c in p.typed})
     star = f"* EXCLUDE ({', '.join(typed)})" if typed else "*"
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE _cx_parsed_t AS SELECT {', '.join([star, *parsed])} FROM _cx_stage", bind.values
-    )
-    con.execute(f"CREATE OR REPLACE TEMP VIEW _cx_parsed AS SELECT {', '.join(['*', *aliases])} FROM _cx_parsed_t")
+    rows = materialize(con, "_cx_parsed_t", f"SELECT {', '.join([star, *parsed])} FROM _cx_stage", bind.values, scratch)
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _cx_parsed AS SELECT {', '.join(['*', *aliases])} FROM {rows}")
 
 
 KEEP_RAW: dict[str, tuple[str, ...]] = {"contacts": ("birth_date",)}
@@ -373,7 +373,7 @@ def _table_result(
 
 
 def _load_table(
-    con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile], write: bool
+    con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile], write: bool, scratch: Path | None = None
 ) -> tuple[_TableResult, str]:
     """Stage, parse and check every file of ``t``; write the clean rows to ``main.<table>`` when ``write``.
 
@@ -383,7 +383,7 @@ def _load_table(
     parts, problems, extra_cols = _stage_files(con, t, files)
     status_maps = {p.i: status_map(p.f) for p in parts}
     _stage_view(con, t, parts, extra_cols)
-    _parse_table(con, t, parts, status_maps)
+    _parse_table(con, t, parts, status_maps, scratch)
     nulled_cols = find_problems(con, t, [p.f for p in parts], status_maps)
     find_duplicates(con, t)
     attach_raw_rows(con, [(p.raw, p.f) for p in parts])
@@ -487,7 +487,9 @@ def _write_logs(
     con.unregister("_cx_s")
 
 
-def _run(workspace: str | Path, con: duckdb.DuckDBPyConnection, write: bool, progress: bool) -> LoadReport:
+def _run(
+    workspace: str | Path, con: duckdb.DuckDBPyConnection, write: bool, progress: bool, scratch: Path | None = None
+) -> LoadReport:
     ws = Path(workspace)
     by_table = _group_sources(ws)
     con.execute("SET TimeZone = 'UTC'")
@@ -502,13 +504,13 @@ def _run(workspace: str | Path, con: duckdb.DuckDBPyConnection, write: bool, pro
     for name, files in bar if bar is not None else items:
         if bar is not None:
             bar.set_postfix_str(name)
-        res, out = _load_table(con, TABLES[name], files, write)
+        res, out = _load_table(con, TABLES[name], files, write, scratch)
         if name == "events":  # names no stage-map rule places: said, not silently counted as awareness
             sm = ws / "stage_map.yml"
             note = unknown_events(con, "events" if write else "_cx_final", sm if sm.exists() else None)
             warnings += [note] if note else []
         lines = _order_lines(con, files, write)
-        drop_temporaries(con)  # free the temporary copies before the next table
+        drop_temporaries(con, scratch)  # free the temporary copies before the next table
         results += [res, *lines]
         warnings += res.warnings
     summary, quarantine = _summary(results), _quarantine(results)
@@ -566,7 +568,8 @@ def load(workspace: str | Path, *, progress: bool = False) -> LoadReport:
     try:
         started = dt.datetime.now(dt.UTC)
         con.execute("BEGIN TRANSACTION")
-        report = _run(ws, con, write=True, progress=progress)
+        with scratch_folder(con) as scratch:
+            report = _run(ws, con, write=True, progress=progress, scratch=scratch)
         lineage.record_on_connection(con, "load", started, [*report.summary["table_name"], "quarantine", "load_log"])
         con.execute("COMMIT")
     except BaseException:

@@ -9,8 +9,12 @@ Column names are checked identifiers; a name with a control character is a :clas
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import re
+import shutil
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import duckdb
@@ -178,12 +182,51 @@ def number_rows(con: duckdb.DuckDBPyConnection, name: str, col: str = "_row") ->
     )
 
 
-def drop_temporaries(con: duckdb.DuckDBPyConnection) -> None:
-    """Drop the loader's temporary views and tables (``_cx_*``) so that the next table starts clean."""
+def drop_temporaries(con: duckdb.DuckDBPyConnection, scratch: Path | None = None) -> None:
+    """Drop the loader's temporary views and tables (``_cx_*``) and its scratch files, so that the next table
+    starts clean."""
     for kind, col, fn in (("VIEW", "view_name", "duckdb_views"), ("TABLE", "table_name", "duckdb_tables")):
         names = con.execute(f"SELECT {col} FROM {fn}() WHERE temporary AND starts_with({col}, '_cx_')").fetchall()
         for (name,) in names:
             con.execute(f"DROP {kind} IF EXISTS {ident(name)}")
+    for f in scratch.glob("_cx_*.parquet") if scratch is not None else ():
+        f.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def scratch_folder(con: duckdb.DuckDBPyConnection) -> Iterator[Path]:
+    """A fresh folder for the load's scratch files inside DuckDB's temporary directory (``CX_TEMP_DIR``, else
+    ``workspace.duckdb.tmp`` beside the database), where its own spill goes; removed afterwards with what is
+    in it (and the temporary directory too, when this made it and it is empty)."""
+    root = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0])
+    made = not root.exists()
+    root.mkdir(parents=True, exist_ok=True)
+    d = Path(tempfile.mkdtemp(prefix="cx-load-", dir=root))
+    try:
+        yield d
+    finally:
+        shutil.rmtree(d, ignore_errors=True)
+        if made:
+            with contextlib.suppress(OSError):
+                root.rmdir()
+
+
+def materialize(
+    con: duckdb.DuckDBPyConnection, name: str, select: str, params: dict, scratch: Path | None
+) -> str:
+    """Store the rows of ``select`` once, for the several reads that follow; return the relation to read.
+
+    With a ``scratch`` folder (``cx load``: the workspace's temporary folder) the rows go to a compressed
+    Parquet file there, read back column by column; DuckDB's temporary tables spill uncompressed, about ten
+    times the size, and a table in the workspace itself would grow its file for good. Without one
+    (``cx validate``, in memory) they go to a temporary table.
+    """
+    if scratch is None:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS {select}", params)
+        return ident(name)
+    path = literal(str(scratch / f"{name}.parquet"))
+    con.execute(f"COPY ({select}) TO {path} (FORMAT parquet, COMPRESSION zstd)", params)
+    return f"read_parquet({path})"
 
 
 def map_columns(f: SourceFile, t: Table, cols: list[str]) -> dict[str, str]:
