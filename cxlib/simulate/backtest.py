@@ -71,6 +71,7 @@ def backtest(
     random_state: int | None = 0,
     seasons: bool = True,
     durations: int | None = None,
+    recency: int | None = None,
 ) -> pd.DataFrame:
     """Fit on the history up to ``cutoff``, forecast revenue by month, compare with what happened.
 
@@ -94,6 +95,9 @@ def backtest(
     durations : int, optional
         Months in a stage the journey model tells apart (default:
         :data:`~cxlib.simulate.durations.DURATION_MONTHS`; 0: a plain Markov chain, to see what they are worth).
+    recency : int, optional
+        Months since the last purchase the journey model tells apart (default:
+        :data:`~cxlib.simulate.recency.RECENCY_MONTHS`; 0: revenue by stage alone).
 
     Returns
     -------
@@ -115,7 +119,7 @@ def backtest(
         raise DataError(f"backtest: no month after the cutoff {cut:%Y-%m} to compare with (data ends {last:%Y-%m})")
     fit = h[h["month"] <= cut]
     check_history(fit, f"backtest with the cutoff {cut:%Y-%m}")
-    extra = {} if durations is None else {"durations": durations}
+    extra = {k: v for k, v in (("durations", durations), ("recency", recency)) if v is not None}
     model = persona_model(fit, random_state=random_state, seasons=seasons, **extra)
     sim = simulate(model, [], months=horizon, draws=draws, arrivals=arrivals, random_state=random_state)
     rev = sim[sim["metric"] == "revenue"]
