@@ -29,8 +29,8 @@ import pandas as pd
 from cxlib.engine import Workspace, opened
 from cxlib.schema import DataError
 from cxlib.simulate.durations import DURATION_MONTHS
-from cxlib.simulate.recency import RECENCY_MONTHS
 from cxlib.simulate.model import POOL, PROSPECT_STAGES, JourneyModel
+from cxlib.simulate.recency import RECENCY_MONTHS
 from cxlib.simulate.run import compare, simulate
 from cxlib.simulate.scenarios import PRESETS, Scenario, service_failure_lever
 
