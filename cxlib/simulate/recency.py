@@ -151,8 +151,8 @@ def start_by_recency(frame: pd.DataFrame, rev: np.ndarray, d: np.ndarray, shape:
 
 
 def recency_step(x: np.ndarray, buy: np.ndarray) -> np.ndarray:
-    """A month of recency: the customers ``x (..., R + 1, stage)`` who buy (chance ``buy``, broadcast to ``x``)
-    start next month at bucket 0, the others a month older (up to ``R``).
+    """A month of recency, in place: the customers ``x (..., R + 1, stage)`` who buy (chance ``buy``, broadcast
+    to ``x``) start next month at bucket 0, the others a month older (up to ``R``). Returns ``x``.
 
     Examples
     --------
@@ -160,9 +160,11 @@ def recency_step(x: np.ndarray, buy: np.ndarray) -> np.ndarray:
     [8.0, 5.0, 17.0]
     """
     bought = x * buy
-    out = np.empty_like(x)
-    out[..., 0, :] = bought.sum(axis=-2)
-    kept = x - bought
-    out[..., 1:, :] = kept[..., :-1, :]
-    out[..., -1, :] += kept[..., -1, :]
-    return out
+    x -= bought
+    R = x.shape[-2] - 1
+    if R > 0:
+        x[..., R, :] += x[..., R - 1, :]
+        for j in range(R - 1, 0, -1):
+            x[..., j, :] = x[..., j - 1, :]
+    x[..., 0, :] = bought.sum(axis=-2)
+    return x

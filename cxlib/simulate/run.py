@@ -213,10 +213,12 @@ def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0) -> dict:
     """
     draws, n_s = T0.shape[0], T0.shape[2]
     cal = _calendar(model, months)
-    start = _start_state(model, x0).transpose(0, 2, 3, 1)  # (segment, duration, recency, stage)
+    # counts by (months in the stage, draw, segment, recency, stage): each duration's block in one piece
+    start = _start_state(model, x0).transpose(2, 0, 3, 1)[:, None]
     r_rev, buy = _recency(model)
     base, changed, rows, applied = _levers(model, scenarios, T0, rev0, arr0)
-    xs = [np.broadcast_to(start, (draws, *start.shape)).copy() for _ in scenarios]
+    xs = [np.broadcast_to(start, (start.shape[0], draws, *start.shape[2:])).copy() for _ in scenarios]
+    outs = [np.empty_like(x) for x in xs]
     cust = [np.zeros((months, draws, n_s)) for _ in scenarios]
     money = [np.zeros((months, draws)) for _ in scenarios]
     for m in range(months):
@@ -224,7 +226,8 @@ def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0) -> dict:
         # first month there), and each customer earns the revenue of the stage they are in this month (in its
         # calendar month's season)
         moy = None if cal is None else cal[0][m]
-        outs = [np.zeros_like(x) for x in xs]
+        for out in outs:
+            out.fill(0.0)
         for d, Td in enumerate(_month_matrices(model, base, moy)):
             for k in range(len(applied)):
                 g, s = changed[k]
@@ -236,13 +239,14 @@ def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0) -> dict:
                     Td[:, g, s] = kept
         for k, (_, rev, arr) in enumerate(applied):
             x = outs[k]
-            x[:, :, 0, -1] += arr[:, m]  # new customers: their first month in the stage, never bought
-            here = x.sum(axis=2)  # (draws, segment, recency, stage)
+            x[0, :, :, -1] += arr[:, m]  # new customers: their first month in the stage, never bought
+            here = x.sum(axis=0)  # (draws, segment, recency, stage)
             cust[k][m] = here.sum(axis=(1, 2))
             earn = rev[:, :, None, :] * r_rev
             money[k][m] = (here * (earn if cal is None else earn * cal[1][m])).sum(axis=(1, 2, 3))
-            # who bought this month starts the next at recency 0, the others a month older
-            xs[k] = x if buy is None else recency_step(x, buy[:, None])
+            if buy is not None:  # who bought this month starts the next at recency 0, the others a month older
+                recency_step(x, buy)
+            xs[k], outs[k] = x, xs[k]
     return {sc.name: (cust[k], money[k]) for k, sc in enumerate(scenarios)}
 
 
@@ -319,17 +323,17 @@ def _remade_rows(model: JourneyModel, rows: np.ndarray, stages: np.ndarray, moy:
 
 
 def _duration_move(model: JourneyModel, x: np.ndarray, Td: np.ndarray, d: int, out: np.ndarray) -> None:
-    """Add to ``out`` one month of the customers ``x (draws, segment, K + 1, recency, stage)`` who are ``d``
+    """Add to ``out`` one month of the customers ``x (K + 1, draws, segment, recency, stage)`` who are ``d``
     months into their stage, under their matrices ``Td``: who stays is a month further on (up to ``K``), who
     moves starts at 0 (a plain chain, ``K = 0``: everyone moves by ``Td``); the recency is left as it was."""
-    D = out.shape[2]
-    y = _step(model, x[:, :, d], Td)
+    D = out.shape[0]
+    y = _step(model, x[d], Td)
+    out[0] += y
     if D == 1:
-        out[:, :, 0] += y
         return
-    stay = x[:, :, d] * np.diagonal(Td, axis1=-2, axis2=-1)[:, :, None]
-    out[:, :, 0] += y - stay
-    out[:, :, min(d + 1, D - 1)] += stay
+    stay = x[d] * np.diagonal(Td, axis1=-2, axis2=-1)[:, :, None]
+    out[0] -= stay
+    out[min(d + 1, D - 1)] += stay
 
 
 def _population_paths(model, scenarios, months, T0, rev0, x0, arr0, random_state) -> dict:
