@@ -150,21 +150,25 @@ def start_by_recency(frame: pd.DataFrame, rev: np.ndarray, d: np.ndarray, shape:
     return out
 
 
-def recency_step(x: np.ndarray, buy: np.ndarray) -> np.ndarray:
+def recency_step(x: np.ndarray, buy: np.ndarray, spare: np.ndarray | None = None) -> np.ndarray:
     """A month of recency, in place: the customers ``x (..., R + 1, stage)`` who buy (chance ``buy``, broadcast
-    to ``x``) start next month at bucket 0, the others a month older (up to ``R``). Returns ``x``.
+    to ``x``) start next month at bucket 0, the others a month older (up to ``R``). Returns ``x``; ``spare``, an
+    array like ``x`` to work in (a forecast's counts are tens of MB: fresh memory every month costs more than
+    the arithmetic).
 
     Examples
     --------
     >>> recency_step(np.array([[10.0], [10.0], [10.0]]), np.array([[0.5], [0.2], [0.1]]))[:, 0].tolist()
     [8.0, 5.0, 17.0]
     """
-    bought = x * buy
+    bought = np.multiply(x, buy, out=spare)
     x -= bought
     R = x.shape[-2] - 1
     if R > 0:
         x[..., R, :] += x[..., R - 1, :]
         for j in range(R - 1, 0, -1):
             x[..., j, :] = x[..., j - 1, :]
-    x[..., 0, :] = bought.sum(axis=-2)
+    x[..., 0, :] = bought[..., 0, :]
+    for j in range(1, R + 1):
+        x[..., 0, :] += bought[..., j, :]
     return x

@@ -219,6 +219,7 @@ def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0) -> dict:
     base, changed, rows, applied = _levers(model, scenarios, T0, rev0, arr0)
     xs = [np.broadcast_to(start, (start.shape[0], draws, *start.shape[2:])).copy() for _ in scenarios]
     outs = [np.empty_like(x) for x in xs]
+    spare = np.empty_like(xs[0]) if buy is not None else None
     cust = [np.zeros((months, draws, n_s)) for _ in scenarios]
     money = [np.zeros((months, draws)) for _ in scenarios]
     for m in range(months):
@@ -245,7 +246,7 @@ def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0) -> dict:
             earn = rev[:, :, None, :] * r_rev
             money[k][m] = (here * (earn if cal is None else earn * cal[1][m])).sum(axis=(1, 2, 3))
             if buy is not None:  # who bought this month starts the next at recency 0, the others a month older
-                recency_step(x, buy)
+                recency_step(x, buy, spare)
             xs[k], outs[k] = x, xs[k]
     return {sc.name: (cust[k], money[k]) for k, sc in enumerate(scenarios)}
 
