@@ -92,12 +92,9 @@ def backtest(
         Let the journey model follow the calendar: month-of-year profiles when the fit spans two years or more,
         a smooth yearly cycle shrunk by its noise with one year to 23 months (``False``: flat, to see what the
         seasons are worth).
-    durations : int, optional
-        Months in a stage the journey model tells apart (default:
-        :data:`~cxlib.simulate.durations.DURATION_MONTHS`; 0: a plain Markov chain, to see what they are worth).
-    recency : int, optional
-        Months since the last purchase the journey model tells apart (default:
-        :data:`~cxlib.simulate.recency.RECENCY_MONTHS`; 0: revenue by stage alone).
+    durations, recency : int, optional
+        Months in a stage and months since the last purchase the journey model tells apart (default:
+        :func:`~cxlib.simulate.persona_model`'s; 0: a plain Markov chain, revenue by stage alone).
 
     Returns
     -------
