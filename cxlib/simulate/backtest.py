@@ -71,6 +71,7 @@ def backtest(
     random_state: int | None = 0,
     seasons: bool = True,
     durations: int | None = None,
+    recency: int | None = None,
 ) -> pd.DataFrame:
     """Fit on the history up to ``cutoff``, forecast revenue by month, compare with what happened.
 
@@ -91,9 +92,9 @@ def backtest(
         Let the journey model follow the calendar: month-of-year profiles when the fit spans two years or more,
         a smooth yearly cycle shrunk by its noise with one year to 23 months (``False``: flat, to see what the
         seasons are worth).
-    durations : int, optional
-        Months in a stage the journey model tells apart (default:
-        :data:`~cxlib.simulate.durations.DURATION_MONTHS`; 0: a plain Markov chain, to see what they are worth).
+    durations, recency : int, optional
+        Months in a stage and months since the last purchase the journey model tells apart (default:
+        :func:`~cxlib.simulate.persona_model`'s; 0: a plain Markov chain, revenue by stage alone).
 
     Returns
     -------
@@ -115,7 +116,7 @@ def backtest(
         raise DataError(f"backtest: no month after the cutoff {cut:%Y-%m} to compare with (data ends {last:%Y-%m})")
     fit = h[h["month"] <= cut]
     check_history(fit, f"backtest with the cutoff {cut:%Y-%m}")
-    extra = {} if durations is None else {"durations": durations}
+    extra = {k: v for k, v in (("durations", durations), ("recency", recency)) if v is not None}
     model = persona_model(fit, random_state=random_state, seasons=seasons, **extra)
     sim = simulate(model, [], months=horizon, draws=draws, arrivals=arrivals, random_state=random_state)
     rev = sim[sim["metric"] == "revenue"]

@@ -119,11 +119,3 @@ def duration_matrices(T: np.ndarray, r_dur: np.ndarray, d: int) -> np.ndarray:
     """
     return seasonal_matrices(T, r_dur, d)
 
-
-def start_by_duration(frame: pd.DataFrame, K: int, n_g: int, n_s: int) -> np.ndarray:
-    """Customers in the latest month by segment, stage and months in the stage, ``(segment, stage, K + 1)``."""
-    d, _ = stage_durations(frame, K)
-    now = (frame["m"] == frame["m"].max()).to_numpy()
-    out = np.zeros((n_g, n_s, K + 1))
-    np.add.at(out, (frame["g"].to_numpy()[now], frame["s"].to_numpy()[now], d[now]), 1)
-    return out

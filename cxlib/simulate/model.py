@@ -29,7 +29,8 @@ from sklearn.utils.validation import check_is_fitted
 
 from cxlib.schema import STAGES, DataError
 from cxlib.simulate.arrivals import closed_cohort
-from cxlib.simulate.durations import duration_matrices, fit_durations, stage_durations, start_by_duration
+from cxlib.simulate.durations import duration_matrices, fit_durations, stage_durations
+from cxlib.simulate.recency import fit_recency, purchase_recency, start_by_recency
 from cxlib.simulate.seasons import CYCLE_MONTHS, SEASON_MONTHS, arrival_cycle, fit_seasons, fit_year_seasons
 
 __all__ = ["POOL", "PROSPECT_STAGES", "JourneyModel"]
@@ -82,6 +83,11 @@ class JourneyModel(BaseEstimator):
         calendar month its own when the history spans :data:`~cxlib.simulate.seasons.SEASON_MONTHS` months or
         more; from :data:`~cxlib.simulate.seasons.CYCLE_MONTHS` to 23 months a smooth yearly cycle (of
         arrivals too), shrunk toward flat by its noise; ``False``: always flat.
+    durations : int
+        Months in a stage told apart (:mod:`cxlib.simulate.durations`; 0: a plain chain).
+    recency : int
+        Months since the last purchase told apart (:mod:`cxlib.simulate.recency`: buckets 0 to ``recency``;
+        0: revenue by stage alone).
 
     Attributes
     ----------
@@ -116,7 +122,15 @@ class JourneyModel(BaseEstimator):
     transition_duration_ : ndarray (from, to, durations + 1)
         Multipliers of each move by the months spent in its from-stage (all ones without ``durations``).
     start_durations_ : ndarray (segment, stage, durations + 1)
-        The latest month's customers by months in their stage (the forecast start).
+        The latest month's customers by months in their stage.
+    purchase_chance_ : ndarray (segment, stage)
+        The share of customer-months with a purchase (revenue).
+    recency_purchase_, recency_revenue_ : ndarray (stage, recency + 1)
+        Multipliers of the purchase chance and of the revenue per customer-month by recency bucket (one
+        column of ones without ``recency``).
+    start_state_ : ndarray (segment, stage, durations + 1, recency + 1)
+        The latest month's customers by months in their stage and recency after the month (the forecast
+        start).
     """
 
     def __init__(
@@ -129,6 +143,7 @@ class JourneyModel(BaseEstimator):
         pool: float = 0.0,
         seasons: bool = True,
         durations: int = 0,
+        recency: int = 0,
     ) -> None:
         self.by = by
         self.stages = stages
@@ -138,6 +153,7 @@ class JourneyModel(BaseEstimator):
         self.pool = pool
         self.seasons = seasons
         self.durations = durations
+        self.recency = recency
 
     # --- fitting ------------------------------------------------------------------------------------------
     def fit(self, stage_history: pd.DataFrame, y: None = None) -> JourneyModel:
@@ -194,9 +210,22 @@ class JourneyModel(BaseEstimator):
         self.last_month_ = pd.Timestamp(pd.to_datetime(h["month"]).max()).to_period("M").start_time
         K = max(0, int(self.durations))
         self.transition_duration_ = fit_durations(frame, self.matrices(), K) if K else np.ones((n_s, n_s, 1))
-        self.start_durations_ = start_by_duration(frame, K, n_g, n_s)
-        self._fit_seasons(frame, rev[frame.index.to_numpy()])
+        rev = rev[frame.index.to_numpy()]  # in the panel's order
+        self._fit_recency(frame, rev, K)
+        self._fit_seasons(frame, rev)
         return self
+
+    def _fit_recency(self, frame: pd.DataFrame, rev: np.ndarray, K: int) -> None:
+        """The purchase chance and revenue by months since the last purchase
+        (:func:`~cxlib.simulate.recency.fit_recency`), and the forecast's start by stage, months in it and
+        recency."""
+        n_g, n_s = self.revenue_mean_.shape
+        R = max(0, int(self.recency))
+        fitted = fit_recency(frame, rev, self.revenue_mean_, R, self.shared_index_)
+        self.purchase_chance_, self.recency_purchase_, self.recency_revenue_ = fitted
+        d, _ = stage_durations(frame, K)
+        self.start_state_ = start_by_recency(frame, rev, d, (n_g, n_s, K + 1, R + 1))
+        self.start_durations_ = self.start_state_.sum(axis=3)
 
     def _fit_seasons(self, frame: pd.DataFrame, rev: np.ndarray) -> None:
         """Month-of-year profiles: every calendar month's own with two years of history or more; a smooth yearly
@@ -211,7 +240,7 @@ class JourneyModel(BaseEstimator):
             self.seasonality_ = "flat: seasons=False"
         elif n >= SEASON_MONTHS:
             self.seasonal_ = True
-            fitted = fit_seasons(*self._by_duration(frame), rev)
+            fitted = fit_seasons(*self._by_duration(frame, rev), rev)
             self.revenue_season_, self.transition_season_ = fitted
             self.seasonality_ = f"month of year, from {n} months of history"
         elif n >= CYCLE_MONTHS:
@@ -226,7 +255,7 @@ class JourneyModel(BaseEstimator):
         """One year to 23 months: the smooth yearly cycle of revenue, moves and arrivals
         (:func:`~cxlib.simulate.seasons.fit_year_seasons`, :func:`~cxlib.simulate.seasons.arrival_cycle`)."""
         n = self.n_months_
-        r_rev, r_move, summary = fit_year_seasons(*self._by_duration(frame), rev)
+        r_rev, r_move, summary = fit_year_seasons(*self._by_duration(frame, rev), rev)
         series = self.arrivals_by_month_.sum(axis=(1, 2))
         series[0] = np.nan  # censored: the customers already there
         arrivals, arrival_shrink = arrival_cycle(series, int(frame["m"].max()))
@@ -251,19 +280,26 @@ class JourneyModel(BaseEstimator):
             "some month"
         )
 
-    def _by_duration(self, frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    def _by_duration(self, frame: pd.DataFrame, rev: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         """The panel codes, matrices and revenue means the seasons are fitted against: with ``durations``, each
-        segment split by months in the stage (``g`` becomes segment × duration), its chain the duration's own, so
-        that a season is what the calendar adds beyond how long customers have been where they are."""
-        P, rev = self.matrices(), self.revenue_mean_
+        segment split by months in the stage (``g`` becomes segment × duration), its chain the duration's own, and
+        with ``recency`` further by recency bucket, its revenue the bucket's, so that a season is what the
+        calendar adds beyond how long customers have been where they are and how recently they bought."""
+        P, mean = self.matrices(), self.revenue_mean_
         r = self.transition_duration_
-        D = r.shape[2]
-        if D == 1:
-            return frame, P, rev
-        d, _ = stage_durations(frame, D - 1)
-        split = frame.assign(g=frame["g"].to_numpy() * D + d)
-        Pd = np.stack([duration_matrices(P, r, k) for k in range(D)], axis=1).reshape(-1, *P.shape[1:])
-        return split, Pd, np.repeat(rev, D, axis=0)
+        D, Rb = r.shape[2], self.recency_revenue_.shape[1]
+        g = frame["g"].to_numpy()
+        if D > 1:
+            d, _ = stage_durations(frame, D - 1)
+            g = g * D + d
+            P = np.stack([duration_matrices(P, r, k) for k in range(D)], axis=1).reshape(-1, *P.shape[1:])
+            mean = np.repeat(mean, D, axis=0)
+        if Rb > 1:
+            k, _ = purchase_recency(frame, rev, Rb - 1)
+            g = g * Rb + k
+            P = np.repeat(P, Rb, axis=0)
+            mean = (mean[:, None, :] * self.recency_revenue_.T[None]).reshape(-1, mean.shape[1])
+        return (frame.assign(g=g) if D > 1 or Rb > 1 else frame), P, mean
 
     def _alpha(self, counts: np.ndarray) -> np.ndarray:
         counts = counts.copy()

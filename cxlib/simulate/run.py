@@ -30,6 +30,7 @@ from sklearn.utils.validation import check_is_fitted
 from cxlib.simulate.arrivals import choose_arrivals, forecast_arrivals
 from cxlib.simulate.durations import duration_matrices
 from cxlib.simulate.model import JourneyModel
+from cxlib.simulate.recency import recency_step
 from cxlib.simulate.scenarios import Scenario, _apply, lever_size
 from cxlib.simulate.seasons import seasonal_matrices, seasonal_rows
 
@@ -172,12 +173,13 @@ def _summarise(results: dict, stages: list[str], months: int) -> pd.DataFrame:
 
 
 def _step(model: JourneyModel, x: np.ndarray, T: np.ndarray) -> np.ndarray:
-    """One month of expected counts ``x`` (draws, segment, stage) under ``T`` (draws, segment, from, to).
+    """One month of expected counts ``x`` (draws, segment, recency, stage) under ``T`` (draws, segment, from,
+    to): every recency bucket moves by its segment's matrix.
 
     Moves out of a shared stage into an unshared one land in the segments in the fitted proportions
     (``switch_mix_``): a prospect who buys becomes one of the personas.
     """
-    y = np.matmul(x[:, :, None, :], T)[:, :, 0, :]
+    y = np.matmul(x, T)
     shared = getattr(model, "shared_index_", [])
     if not shared:
         return y
@@ -185,9 +187,9 @@ def _step(model: JourneyModel, x: np.ndarray, T: np.ndarray) -> np.ndarray:
     # only the stages such a move lands in: elsewhere the flow is zero and would add and take away nothing
     to = np.nonzero(switch.any(axis=0))[0]
     moves = T[:, :, np.asarray(shared)[:, None], to]  # (draws, segment, shared from, to)
-    flow = x[:, :, shared, None] * moves * switch[:, to]
-    y[..., to] -= flow.sum(axis=2)
-    y[..., to] += np.einsum("dij,ijg->dgj", flow.sum(axis=1), model.switch_mix_[shared][:, to])
+    flow = x[..., shared, None] * (moves * switch[:, to])[:, :, None]  # (draws, segment, recency, from, to)
+    y[..., to] -= flow.sum(axis=3)
+    y[..., to] += np.einsum("drij,ijg->dgrj", flow.sum(axis=1), model.switch_mix_[shared][:, to])
     return y
 
 
@@ -211,9 +213,13 @@ def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0) -> dict:
     """
     draws, n_s = T0.shape[0], T0.shape[2]
     cal = _calendar(model, months)
-    start = _by_duration(model, x0)
+    # counts by (months in the stage, draw, segment, recency, stage): each duration's block in one piece
+    start = _start_state(model, x0).transpose(2, 0, 3, 1)[:, None]
+    r_rev, buy = _recency(model)
     base, changed, rows, applied = _levers(model, scenarios, T0, rev0, arr0)
-    xs = [np.broadcast_to(start, (draws, *start.shape)).copy() for _ in scenarios]
+    xs = [np.broadcast_to(start, (start.shape[0], draws, *start.shape[2:])).copy() for _ in scenarios]
+    outs = [np.empty_like(x) for x in xs]
+    spare = np.empty_like(xs[0]) if buy is not None else None
     cust = [np.zeros((months, draws, n_s)) for _ in scenarios]
     money = [np.zeros((months, draws)) for _ in scenarios]
     for m in range(months):
@@ -221,7 +227,8 @@ def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0) -> dict:
         # first month there), and each customer earns the revenue of the stage they are in this month (in its
         # calendar month's season)
         moy = None if cal is None else cal[0][m]
-        outs = [np.zeros_like(x) for x in xs]
+        for out in outs:
+            out.fill(0.0)
         for d, Td in enumerate(_month_matrices(model, base, moy)):
             for k in range(len(applied)):
                 g, s = changed[k]
@@ -232,11 +239,15 @@ def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0) -> dict:
                 if len(g):
                     Td[:, g, s] = kept
         for k, (_, rev, arr) in enumerate(applied):
-            x = xs[k] = outs[k]
-            x[..., 0] += arr[:, m]
-            here = x.sum(axis=3)
-            cust[k][m] = here.sum(axis=1)
-            money[k][m] = (here * (rev if cal is None else rev * cal[1][m])).sum(axis=(1, 2))
+            x = outs[k]
+            x[0, :, :, -1] += arr[:, m]  # new customers: their first month in the stage, never bought
+            here = x.sum(axis=0)  # (draws, segment, recency, stage)
+            cust[k][m] = here.sum(axis=(1, 2))
+            earn = rev[:, :, None, :] * r_rev
+            money[k][m] = (here * (earn if cal is None else earn * cal[1][m])).sum(axis=(1, 2, 3))
+            if buy is not None:  # who bought this month starts the next at recency 0, the others a month older
+                recency_step(x, buy, spare)
+            xs[k], outs[k] = x, xs[k]
     return {sc.name: (cust[k], money[k]) for k, sc in enumerate(scenarios)}
 
 
@@ -265,16 +276,28 @@ def _durations(model: JourneyModel) -> np.ndarray:
     return getattr(model, "transition_duration_", np.ones((n_s, n_s, 1)))
 
 
-def _by_duration(model: JourneyModel, x0: np.ndarray) -> np.ndarray:
-    """Start counts ``(segment, stage)`` spread over months in the stage ``(segment, stage, K + 1)`` as the
-    latest month's customers were (a stage nobody was in: its first month)."""
-    D = _durations(model).shape[2]
-    seen = getattr(model, "start_durations_", None)
-    if seen is None or seen.shape[2] != D:
-        seen = np.zeros((*x0.shape, D))
+def _recency(model: JourneyModel) -> tuple[np.ndarray, np.ndarray | None]:
+    """The model's revenue multipliers by recency bucket ``(recency, stage)`` and the chance of a purchase
+    ``(segment, recency, stage)`` (``None`` with one bucket: nothing to age)."""
+    r_rev = getattr(model, "recency_revenue_", np.ones((len(model.stages), 1))).T
+    if r_rev.shape[0] == 1:
+        return r_rev, None
+    buy = model.purchase_chance_[:, None, :] * model.recency_purchase_.T[None]
+    return r_rev, np.clip(buy, 0.0, 1.0)
+
+
+def _start_state(model: JourneyModel, x0: np.ndarray) -> np.ndarray:
+    """Start counts ``(segment, stage)`` spread over months in the stage and recency buckets ``(segment, stage,
+    K + 1, R + 1)`` as the latest month's customers were (a stage nobody was in: its first month, never
+    bought)."""
+    D, Rb = _durations(model).shape[2], _recency(model)[0].shape[0]
+    seen = getattr(model, "start_state_", None)
+    if seen is None or seen.shape[2:] != (D, Rb):
+        seen = np.zeros((*x0.shape, D, Rb))
+    seen = seen.reshape(*x0.shape, D * Rb)
     total = seen.sum(axis=2, keepdims=True)
-    share = np.where(total > 0, seen / np.where(total > 0, total, 1.0), np.eye(D)[0])
-    return x0[..., None] * share
+    share = np.where(total > 0, seen / np.where(total > 0, total, 1.0), np.eye(D * Rb)[Rb - 1])
+    return (x0[..., None] * share).reshape(*x0.shape, D, Rb)
 
 
 def _month_matrices(model: JourneyModel, T: np.ndarray, moy: int | None):
@@ -301,17 +324,17 @@ def _remade_rows(model: JourneyModel, rows: np.ndarray, stages: np.ndarray, moy:
 
 
 def _duration_move(model: JourneyModel, x: np.ndarray, Td: np.ndarray, d: int, out: np.ndarray) -> None:
-    """Add to ``out`` one month of the customers ``x (draws, segment, stage, K + 1)`` who are ``d`` months
-    into their stage, under their matrices ``Td``: who stays is a month further on (up to ``K``), who moves
-    starts at 0 (a plain chain, ``K = 0``: everyone moves by ``Td``)."""
-    D = out.shape[-1]
-    y = _step(model, x[..., d], Td)
+    """Add to ``out`` one month of the customers ``x (K + 1, draws, segment, recency, stage)`` who are ``d``
+    months into their stage, under their matrices ``Td``: who stays is a month further on (up to ``K``), who
+    moves starts at 0 (a plain chain, ``K = 0``: everyone moves by ``Td``); the recency is left as it was."""
+    D = out.shape[0]
+    y = _step(model, x[d], Td)
+    out[0] += y
     if D == 1:
-        out[..., 0] += y
         return
-    stay = x[..., d] * np.diagonal(Td, axis1=-2, axis2=-1)
-    out[..., 0] += y - stay
-    out[..., min(d + 1, D - 1)] += stay
+    stay = x[d] * np.diagonal(Td, axis1=-2, axis2=-1)[:, :, None]
+    out[0] -= stay
+    out[min(d + 1, D - 1)] += stay
 
 
 def _population_paths(model, scenarios, months, T0, rev0, x0, arr0, random_state) -> dict:
@@ -323,8 +346,10 @@ def _population_paths(model, scenarios, months, T0, rev0, x0, arr0, random_state
     """
     rng = np.random.default_rng(None if random_state is None else random_state + 1)
     draws, n_g, n_s = T0.shape[0], T0.shape[1], T0.shape[2]
-    gc, s0, tc, d0 = _customers(model, x0, arr0, months)
+    gc, s0, tc, d0, k0 = _customers(model, x0, arr0, months)
     D = _durations(model).shape[2]
+    r_rev, buy = _recency(model)
+    Rb = r_rev.shape[0]
     sd = np.sqrt(model.revenue_var_)
     applied = [_apply(model, sc, T0, rev0, np.zeros((draws, months, n_g, n_s))) for sc in scenarios]
     out = {sc.name: (np.zeros((months, draws, n_s)), np.zeros((months, draws))) for sc in scenarios}
@@ -335,11 +360,13 @@ def _population_paths(model, scenarios, months, T0, rev0, x0, arr0, random_state
         states = [np.where(tc < 0, s0, -1) for _ in scenarios]
         segs = [gc.copy() for _ in scenarios]
         durs = [d0.copy() for _ in scenarios]  # months in the stage
+        recs = [k0.copy() for _ in scenarios]  # recency bucket
         cdfs = [_monthly_cdfs(model, T[d], cal, months) for T, _, _ in applied]
         for m in range(months):
             u = rng.random(len(gc))
             v = rng.random(len(gc))  # which segment a customer joins on leaving a shared stage
             z = rng.standard_normal((n_g, n_s))
+            w = None if buy is None else rng.random(len(gc))  # who buys (for their recency)
             for k, sc in enumerate(scenarios):
                 st, sg = states[k], segs[k]
                 on = st >= 0
@@ -355,38 +382,47 @@ def _population_paths(model, scenarios, months, T0, rev0, x0, arr0, random_state
                         c = mix_cdf[was[hop], st[hop]]
                         sg[hop] = np.minimum((v[hop, None] > c).sum(axis=1), n_g - 1)
                 new = tc == m
-                st[new], sg[new], du[new] = s0[new], gc[new], 0
+                rc = recs[k]
+                st[new], sg[new], du[new], rc[new] = s0[new], gc[new], 0, Rb - 1
                 here = st >= 0
-                # customers per (segment, stage): one bincount over the flat index (np.add.at is far slower)
-                counts = np.bincount(sg[here] * n_s + st[here], minlength=n_g * n_s).reshape(n_g, n_s).astype(float)
+                # customers per (segment, recency, stage): one bincount over the flat index (np.add.at is far
+                # slower)
+                flat = (sg[here] * Rb + rc[here]) * n_s + st[here]
+                counts = np.bincount(flat, minlength=n_g * Rb * n_s).reshape(n_g, Rb, n_s).astype(float)
                 season = 1.0 if cal is None else cal[1][m]
-                rev = applied[k][1][d] * season
+                rev = applied[k][1][d][:, None, :] * r_rev * season
                 cust, money = out[sc.name]
-                cust[m, d] = counts.sum(axis=0)
-                money[m, d] = (counts * rev).sum() + (np.sqrt(counts) * sd * season * z).sum()
+                cust[m, d] = counts.sum(axis=(0, 1))
+                noise = (np.sqrt(counts.sum(axis=1)) * sd * season * z).sum()
+                money[m, d] = (counts * rev).sum() + noise
+                if buy is not None:  # who bought this month starts the next at recency 0
+                    bought = w[here] < buy[sg[here], rc[here], st[here]]
+                    rc[here] = np.where(bought, 0, np.minimum(rc[here] + 1, Rb - 1))
     return out
 
 
 def _customers(model: JourneyModel, x0: np.ndarray, arr0: np.ndarray, months: int) -> tuple[np.ndarray, ...]:
     """The population of :func:`_population_paths`: each customer's segment, first stage, month of arrival
-    (-1: there at the start) and months in their stage at the start."""
-    start = np.rint(_by_duration(model, x0)).astype(int)  # (segment, stage, duration)
+    (-1: there at the start), and months in their stage and recency bucket at the start."""
+    start = np.rint(_start_state(model, x0)).astype(int)  # (segment, stage, duration, recency)
     arr_n = np.rint(arr0).astype(int)
-    n_g, n_s, D = start.shape
-    g_list, s_list, t_list, d_list = [], [], [], []
+    n_g, n_s, D, Rb = start.shape
+    g_list, s_list, t_list, d_list, k_list = [], [], [], [], []
     for g in range(n_g):
         for s in range(n_s):
             n0 = int(start[g, s].sum())
             g_list.append(np.full(n0, g))
             s_list.append(np.full(n0, s))
             t_list.append(np.full(n0, -1))
-            d_list.append(np.repeat(np.arange(D), start[g, s]))
+            d_list.append(np.repeat(np.repeat(np.arange(D), Rb), start[g, s].ravel()))
+            k_list.append(np.repeat(np.tile(np.arange(Rb), D), start[g, s].ravel()))
             for m in range(months):
                 g_list.append(np.full(arr_n[m, g, s], g))
                 s_list.append(np.full(arr_n[m, g, s], s))
                 t_list.append(np.full(arr_n[m, g, s], m))
                 d_list.append(np.zeros(arr_n[m, g, s], dtype=int))
-    return tuple(np.concatenate(x).astype(int) for x in (g_list, s_list, t_list, d_list))
+                k_list.append(np.full(arr_n[m, g, s], Rb - 1))
+    return tuple(np.concatenate(x).astype(int) for x in (g_list, s_list, t_list, d_list, k_list))
 
 
 def _monthly_cdfs(model: JourneyModel, T: np.ndarray, cal, months: int) -> np.ndarray:

@@ -30,6 +30,7 @@ from cxlib.engine import Workspace, opened
 from cxlib.schema import DataError
 from cxlib.simulate.durations import DURATION_MONTHS
 from cxlib.simulate.model import POOL, PROSPECT_STAGES, JourneyModel
+from cxlib.simulate.recency import RECENCY_MONTHS
 from cxlib.simulate.run import compare, simulate
 from cxlib.simulate.scenarios import PRESETS, Scenario, service_failure_lever
 
@@ -149,7 +150,11 @@ def _persona_labels(ws: Workspace, by: str) -> ibis.Table:
 
 
 def persona_model(
-    history: pd.DataFrame, random_state: int | None = 0, seasons: bool = True, durations: int = DURATION_MONTHS
+    history: pd.DataFrame,
+    random_state: int | None = 0,
+    seasons: bool = True,
+    durations: int = DURATION_MONTHS,
+    recency: int = RECENCY_MONTHS,
 ) -> JourneyModel:
     """The journey model ``cx simulate`` fits, fitted to ``history``.
 
@@ -161,7 +166,9 @@ def persona_model(
     ``seasons``: month-of-year profiles when the history spans two years or more, a smooth yearly cycle with
     one year to 23 months (``False``: flat). ``durations``: months in a stage told apart
     (:data:`~cxlib.simulate.durations.DURATION_MONTHS`; 0: a plain Markov chain), so that exits which depend on
-    how long a customer has been quiet, or a lead has waited, keep up as the company ages.
+    how long a customer has been quiet, or a lead has waited, keep up as the company ages. ``recency``: months
+    since the last purchase told apart (:data:`~cxlib.simulate.recency.RECENCY_MONTHS`; 0: revenue by stage
+    alone), so that revenue per customer-month follows how recently the customers in a stage bought.
     """
     by = "persona" if "persona" in history.columns else None
     return JourneyModel(
@@ -171,6 +178,7 @@ def persona_model(
         pool=POOL if by else 0.0,
         seasons=seasons,
         durations=durations,
+        recency=recency,
     ).fit(history)
 
 
