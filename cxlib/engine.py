@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -67,13 +68,30 @@ def duckdb_config() -> dict[str, str]:
     DuckDB's own default lets its buffer pool grow to 80% of the machine's memory; cxlib caps it
     (``CX_DUCKDB_MEMORY_LIMIT``, default ``4GB``) so that large workspaces spill to disk instead, into
     ``CX_TEMP_DIR`` when it is set (DuckDB's default: next to the database file).
+
+    Each call names a folder of its own inside ``CX_TEMP_DIR`` (DuckDB makes it when it first spills and
+    removes it on close): every DuckDB database names its spill files the same way, so two of them sharing
+    one folder -- the workspace's and splink's in ``cx unify``, or two processes -- overwrite each other's
+    spilled blocks (a wrong read or a crash).
+
+    Examples
+    --------
+    >>> import os
+    >>> os.environ["CX_TEMP_DIR"] = "/scratch"
+    >>> a, b = duckdb_config()["temp_directory"], duckdb_config()["temp_directory"]
+    >>> a.startswith("/scratch/cx-") and a != b
+    True
+    >>> del os.environ["CX_TEMP_DIR"]
     """
     import os
 
     config = {"memory_limit": os.environ.get("CX_DUCKDB_MEMORY_LIMIT", "4GB")}
     if os.environ.get("CX_TEMP_DIR"):
-        config["temp_directory"] = os.environ["CX_TEMP_DIR"]
+        config["temp_directory"] = os.path.join(os.environ["CX_TEMP_DIR"], f"cx-{os.getpid()}-{next(_TEMP_NAMES)}")
     return config
+
+
+_TEMP_NAMES = itertools.count()
 
 
 class Workspace:

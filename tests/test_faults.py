@@ -175,3 +175,29 @@ def test_stale_steps_are_named_and_refreshed(tmp_path):
     with connect(tmp_path, read_only=True) as ws:
         assert lineage.stale_steps(ws) == []
         assert set(lineage.steps_table(ws)["step"]) == {"load", "unify", "journeys"}
+
+
+def test_two_databases_spilling_into_one_temp_folder(tmp_path):
+    """``CX_TEMP_DIR`` shared by two DuckDB databases at once (``cx unify``: the workspace's and splink's; or two
+    steps running): each spills into a folder of its own, so neither reads the other's blocks. With one folder
+    for both, DuckDB 1.5 crashed here (a segmentation fault; at 1M people, "Could not read enough bytes")."""
+    code = textwrap.dedent("""
+        import duckdb
+        from cxlib.engine import duckdb_config
+        cons = [duckdb.connect(config={**duckdb_config(), "memory_limit": "60MB"}) for _ in range(2)]
+        for k, con in enumerate(cons):
+            con.execute("SET enable_progress_bar = false")
+            con.execute(f"CREATE TEMP TABLE t AS SELECT md5((range + {k})::VARCHAR) AS s FROM range(3000000)")
+        for k, con in enumerate(cons):
+            got = con.execute("SELECT sum(hash(s)) FROM t").fetchone()[0]
+            want = con.execute(f"SELECT sum(hash(md5((range + {k})::VARCHAR))) FROM range(3000000)").fetchone()[0]
+            assert got == want, k
+            con.close()
+        print("intact")
+    """)
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    env = {**os.environ, "CX_TEMP_DIR": str(temp)}
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0 and r.stdout.strip() == "intact", r.stderr[-2000:]
+    assert list(temp.iterdir()) == []  # each database removed its folder on close

@@ -491,5 +491,5 @@ def test_the_parsed_copy_goes_to_the_temp_folder_and_is_removed(tmp_path, monkey
     monkeypatch.setattr(sys.modules["cxlib.io.load"], "materialize", spy)
     rep = io.load(ws)
     assert rep.summary.loc[0, "rows_loaded"] == 2 and loaded(ws, "orders")["order_id"].tolist() == ["1", "2"]
-    assert seen and seen[0][0].parent == temp and seen[0][1] == ["_cx_parsed_t.parquet"]
+    assert seen and seen[0][0].parent.parent == temp and seen[0][1] == ["_cx_parsed_t.parquet"]
     assert list(temp.iterdir()) == []
