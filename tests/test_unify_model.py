@@ -30,10 +30,12 @@ BASE = {
 def _level(field: str, left: dict, right: dict, tf: bool = False) -> str:
     """The label of the level of built-in comparison ``field`` a pair of feature records falls in."""
     comp = built_in(field, tf).get_comparison("duckdb").as_dict()
-    sides = (("l", {**left, "birth_days": _days(left)}), ("r", {**right, "birth_days": _days(right)}))
+    sides = [(s, {**rec, "birth_days": _days(rec), "birth_digits": _digits(rec.get("birth_date"))})
+             for s, rec in (("l", left), ("r", right))]
     cols = {f"{k}_{s}": v for s, rec in sides for k, v in rec.items()}
     con = duckdb.connect()
-    frame = pd.DataFrame([cols]).astype("string").astype({"birth_days_l": "Int64", "birth_days_r": "Int64"})
+    ints = {f"birth_{k}_{s}": "Int64" for k in ("days", "digits") for s in "lr"}
+    frame = pd.DataFrame([cols]).astype("string").astype(ints)
     con.register("p", frame)
     cases = " ".join(
         f"WHEN {lvl['sql_condition']} THEN {i}" for i, lvl in enumerate(comp["comparison_levels"])
@@ -47,6 +49,13 @@ def _days(rec: dict) -> int | None:
     """``birth_days`` as the features have it: days since 1970, null when the date does not parse."""
     d = pd.to_datetime(rec.get("birth_date"), format="%Y%m%d", errors="coerce")
     return None if pd.isna(d) else int((d - pd.Timestamp("1970-01-01")).days)
+
+
+def _digits(date: str | None) -> int | None:
+    """``birth_digits`` as the features have it: each digit's count (at most 5) as one-bits at bits 5d on."""
+    if date is None or pd.isna(date):
+        return None
+    return sum(((1 << min(date.count(str(d)), 5)) - 1) << (5 * d) for d in range(10))
 
 
 def _with(**kw) -> dict:
@@ -148,12 +157,14 @@ def test_features_are_normalised_and_a_raw_birth_date_survives():
         "last_name": "sondergeld",
         "birth_date": "19840307",
         "birth_days": 5179,
+        "birth_digits": _digits("19840307"),
         "street_number": "12a",
         "street": "highst",  # the street type written one way: "High Street" = "High St"
         "postcode": "LS14AB",
         "city": "lakeclifton",
     }
     assert out.loc[1, "birth_date"] == "19841307"  # did not parse: its digits, still comparable as text
+    assert out["birth_digits"].tolist() == [_digits(d) for d in out["birth_date"]]  # the unparsed date too
     assert pd.isna(out.loc[1, "last_name"]) and pd.isna(out.loc[1, "street_number"])
     assert out.loc[1, "street"] == "flat3millrd"
     # a day-first date that did not parse is reordered to YYYYMMDD; an initial loses its dot
@@ -283,6 +294,7 @@ def test_u_in_one_pass_equals_splinks_estimate(max_pairs):
         }
     ).astype("string")
     recs["birth_days"] = (pd.to_datetime(recs["birth_date"], format="%Y%m%d") - pd.Timestamp("1970-01-01")).dt.days
+    recs["birth_digits"] = pd.array([_digits(d) for d in recs["birth_date"]], dtype="Int64")
 
     def u(frame: pd.DataFrame, ours: bool) -> list:
         db = DuckDBAPI(connection=duckdb.connect())

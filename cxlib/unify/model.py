@@ -108,6 +108,9 @@ def _birth_date() -> Any:
 
     # days since 1970, parsed once per record (probabilistic.features), not once per pair: 7 s of 11 on FEBRL 2
     days = 'abs("birth_days_l" - "birth_days_r")'
+    # a necessary condition for k edits (see probabilistic._digit_counts), integer operations: the edit
+    # distances are computed only where it holds -- they were 0.5 of 1.3 CPU s of all comparisons on 1M pairs
+    counts = 'bit_count(xor("birth_digits_l", "birth_digits_r"))'
     swapped = (
         'substr("birth_date_l", 1, 4) = substr("birth_date_r", 1, 4) AND '
         'substr("birth_date_l", 5, 2) = substr("birth_date_r", 7, 2) AND '
@@ -117,9 +120,11 @@ def _birth_date() -> Any:
         [
             cll.NullLevel("birth_date"),
             cll.ExactMatchLevel("birth_date"),
-            cll.CustomLevel(_one_edit("birth_date"), label_for_charts="one typo"),
+            cll.CustomLevel(f"{counts} <= 2 AND {_one_edit('birth_date')}", label_for_charts="one typo"),
             cll.CustomLevel(swapped, label_for_charts="day and month swapped"),
-            cll.LevenshteinLevel("birth_date", 2).configure(label_for_charts="two typos"),
+            cll.CustomLevel(
+                f'{counts} <= 4 AND levenshtein("birth_date_l", "birth_date_r") <= 2', label_for_charts="two typos"
+            ),
             cll.CustomLevel(f"{days} <= 31", label_for_charts="within a month"),
             cll.CustomLevel(f"{days} <= 366", label_for_charts="within a year"),
             cll.ElseLevel(),
