@@ -63,6 +63,33 @@ def _initial(col: str) -> str:
     return " OR ".join(f"({one.format(a=a, b=b)})" for a, b in ((f"{col}_l", f"{col}_r"), (f"{col}_r", f"{col}_l")))
 
 
+def _could_be_close(col: str) -> str:
+    """A necessary condition for Jaro-Winkler >= 0.7, from the letter counts (``{col}_letters``, see
+    :func:`cxlib.unify.probabilistic.with_counts`) and the lengths in bytes (DuckDB compares bytes).
+
+    DuckDB adds the common-prefix bonus only above a Jaro similarity of 0.7, so Jaro-Winkler >= 0.7 needs
+    Jaro >= 0.7; Jaro is at most ``(m / la + m / lb + 1) / 3`` with ``m`` the matching characters, and ``m``
+    at most the characters the two have in common, ``(la + lb - d) / 2`` with ``d`` the sum of the differences
+    in letter counts (other bytes and counts over two left out: that only makes ``d`` smaller). Integer
+    operations on every pair, where Jaro-Winkler was three computations per pair (a third of all comparison
+    cost); on FEBRL about one random pair in ten passes."""
+    la, lb = f'strlen("{col}_l")', f'strlen("{col}_r")'
+    d = f'bit_count(xor("{col}_letters_l", "{col}_letters_r"))'
+    return f"10 * ({la} + {lb} - {d}) * ({la} + {lb}) >= 22 * {la} * {lb}"
+
+
+def _jaro_winkler(col: str, threshold: float) -> Any:
+    """splink's ``JaroWinklerLevel`` (the same label), with :func:`_could_be_close` checked first."""
+    import splink.comparison_level_library as cll
+
+    if threshold < 0.7:
+        return cll.JaroWinklerLevel(col, threshold)
+    return cll.CustomLevel(
+        f'{_could_be_close(col)} AND jaro_winkler_similarity("{col}_l", "{col}_r") >= {threshold}',
+        label_for_charts=f"Jaro-Winkler distance of {col} >= {threshold}",
+    )
+
+
 def _name(col: str, other: str, tf: bool, initial: bool = False) -> Any:
     import splink.comparison_level_library as cll
     import splink.comparison_library as cl
@@ -74,7 +101,7 @@ def _name(col: str, other: str, tf: bool, initial: bool = False) -> Any:
     ]
     if initial:
         levels.append(cll.CustomLevel(_initial(col), label_for_charts="an initial of the other"))
-    levels += [cll.JaroWinklerLevel(col, 0.92), cll.JaroWinklerLevel(col, 0.88), cll.JaroWinklerLevel(col, 0.7)]
+    levels += [_jaro_winkler(col, 0.92), _jaro_winkler(col, 0.88), _jaro_winkler(col, 0.7)]
     return cl.CustomComparison(
         [*levels, cll.ElseLevel()],
         output_column_name=col,
