@@ -253,6 +253,36 @@ def _m_floor(floor: float) -> Iterator[None]:
         ComparisonLevel.m_probability = prop
 
 
+_EXACT: dict[tuple[str, str], bool] = {}
+
+
+@contextmanager
+def _exact_match_once() -> Iterator[None]:
+    """While training, whether a comparison level is an exact match is worked out once per SQL condition.
+
+    splink asks it of every level at the start of each EM session (to find the levels a blocking rule fixes)
+    and answers by parsing the level's SQL and normalising it to a conjunctive form with sqlglot: a pure
+    function of the condition, but 0.3 s per session on the built-in comparisons.
+    """
+    from splink.internals.comparison_level import ComparisonLevel
+
+    prop = ComparisonLevel._is_exact_match
+
+    def cached(self: Any) -> bool:
+        if self._is_else_level:
+            return False
+        key = (self.sql_condition, str(self.sqlglot_dialect))
+        if key not in _EXACT:
+            _EXACT[key] = prop.fget(self)
+        return _EXACT[key]
+
+    ComparisonLevel._is_exact_match = property(cached)
+    try:
+        yield
+    finally:
+        ComparisonLevel._is_exact_match = prop
+
+
 def correct_u(model: dict, floor: float) -> dict:
     """``model`` (splink's JSON) with each u probability freed of the matches in the random sample.
 
@@ -385,7 +415,7 @@ def train(linker: Any, cfg: UnifyConfig) -> None:
     except (ImportError, AttributeError):  # splink's internals moved (a release after 5.0): its own estimate
         linker.training.estimate_u_using_random_sampling(max_pairs=cfg.u_max_pairs, seed=1)
     logging.getLogger("splink").setLevel(logging.ERROR)
-    with _m_floor(cfg.m_floor):
+    with _m_floor(cfg.m_floor), _exact_match_once():
         for rule in cfg.training_rules:
             linker.training.estimate_parameters_using_expectation_maximisation(
                 rule_sql(rule), max_pairs=cfg.em_max_pairs
