@@ -64,15 +64,31 @@ def _train_and_score(db, sdf, cfg: UnifyConfig, threshold: float, n: int) -> tup
     # no settings validation: it only logs (which ERROR silences), and cost 2 s per linker in sqlglot
     linker = Linker(sdf, model_settings(cfg), log_level=logging.ERROR, validate_settings=False)
     train(linker, cfg)
+    if cfg.correct_u:  # the blocked pairs (and term frequencies) once, for both scorings
+        linker.inference.compute_blocked_pairs_for_predict()
     pred = linker.inference.predict(threshold_match_probability=threshold).as_pyarrow_table().to_pandas()
     if cfg.correct_u:
         trained = linker.misc.save_model_to_json()
         implied = pred["match_probability"].sum() / (n * (n - 1) / 2)
         lam = max(float(trained["probability_two_random_records_match"]), implied)
         trained["probability_two_random_records_match"] = min(lam, 0.5)
-        linker = Linker(sdf, correct_u(trained, 1 / cfg.u_max_pairs), log_level=logging.ERROR, validate_settings=False)
+        _set_parameters(linker, correct_u(trained, 1 / cfg.u_max_pairs))
         pred = linker.inference.predict(threshold_match_probability=threshold).as_pyarrow_table().to_pandas()
     return pred, json.dumps(linker.misc.save_model_to_json(), sort_keys=True)
+
+
+def _set_parameters(linker, model: dict) -> None:  # noqa: ANN001
+    """The prior and the u probabilities of ``model`` (the linker's own model, saved and changed: the same
+    comparisons and levels) set on ``linker``: what a new linker of ``model`` would score, without building
+    one and blocking and counting term frequencies again."""
+    s = linker._settings_obj
+    s._probability_two_random_records_match = float(model["probability_two_random_records_match"])
+    for comp, saved in zip(s.comparisons, model["comparisons"], strict=True):
+        levels = comp.comparison_levels
+        for lvl, got in zip(levels, saved["comparison_levels"], strict=True):
+            u = got.get("u_probability")
+            if not lvl.is_null_level and isinstance(u, float | int) and lvl._u_probability != u:
+                lvl.u_probability = u
 
 
 def tf_columns(settings: dict) -> list[str]:
