@@ -23,7 +23,7 @@ from cxlib.engine import Workspace
 from cxlib.schema import DataError
 from cxlib.unify.config import UnifyConfig
 from cxlib.unify.graph import union_find
-from cxlib.unify.model import correct_u, train
+from cxlib.unify.model import _parse_once, correct_u, train
 from cxlib.unify.model import settings as model_settings
 from cxlib.unify.normalise import _name_key, normalise_postcode, trim
 
@@ -61,20 +61,21 @@ def _train_and_score(db, sdf, cfg: UnifyConfig, threshold: float, n: int) -> tup
 
     from splink import Linker
 
-    # no settings validation: it only logs (which ERROR silences), and cost 2 s per linker in sqlglot
-    linker = Linker(sdf, model_settings(cfg), log_level=logging.ERROR, validate_settings=False)
-    train(linker, cfg)
-    if cfg.correct_u:  # the blocked pairs (and term frequencies) once, for both scorings
-        linker.inference.compute_blocked_pairs_for_predict()
-    pred = linker.inference.predict(threshold_match_probability=threshold).as_pyarrow_table().to_pandas()
-    if cfg.correct_u:
-        trained = linker.misc.save_model_to_json()
-        implied = pred["match_probability"].sum() / (n * (n - 1) / 2)
-        lam = max(float(trained["probability_two_random_records_match"]), implied)
-        trained["probability_two_random_records_match"] = min(lam, 0.5)
-        _set_parameters(linker, correct_u(trained, 1 / cfg.u_max_pairs))
+    with _parse_once():  # splink parses the same conditions with sqlglot again and again
+        # no settings validation: it only logs (which ERROR silences), and cost 2 s per linker in sqlglot
+        linker = Linker(sdf, model_settings(cfg), log_level=logging.ERROR, validate_settings=False)
+        train(linker, cfg)
+        if cfg.correct_u:  # the blocked pairs (and term frequencies) once, for both scorings
+            linker.inference.compute_blocked_pairs_for_predict()
         pred = linker.inference.predict(threshold_match_probability=threshold).as_pyarrow_table().to_pandas()
-    return pred, json.dumps(linker.misc.save_model_to_json(), sort_keys=True)
+        if cfg.correct_u:
+            trained = linker.misc.save_model_to_json()
+            implied = pred["match_probability"].sum() / (n * (n - 1) / 2)
+            lam = max(float(trained["probability_two_random_records_match"]), implied)
+            trained["probability_two_random_records_match"] = min(lam, 0.5)
+            _set_parameters(linker, correct_u(trained, 1 / cfg.u_max_pairs))
+            pred = linker.inference.predict(threshold_match_probability=threshold).as_pyarrow_table().to_pandas()
+        return pred, json.dumps(linker.misc.save_model_to_json(), sort_keys=True)
 
 
 def _set_parameters(linker, model: dict) -> None:  # noqa: ANN001
