@@ -14,7 +14,7 @@ import cxlib
 from cxlib import unify
 from cxlib.unify import UnifyConfig
 from cxlib.unify.model import BUILT_IN, built_in, comparisons, rule_sql, settings
-from cxlib.unify.probabilistic import features
+from cxlib.unify.probabilistic import features, with_counts
 
 BASE = {
     "first_name": "robert",
@@ -30,10 +30,13 @@ BASE = {
 def _level(field: str, left: dict, right: dict, tf: bool = False) -> str:
     """The label of the level of built-in comparison ``field`` a pair of feature records falls in."""
     comp = built_in(field, tf).get_comparison("duckdb").as_dict()
-    sides = (("l", {**left, "birth_days": _days(left)}), ("r", {**right, "birth_days": _days(right)}))
-    cols = {f"{k}_{s}": v for s, rec in sides for k, v in rec.items()}
+    def side(rec: dict) -> pd.DataFrame:
+        frame = pd.DataFrame([{**rec, "birth_days": _days(rec)}]).astype("string").astype({"birth_days": "Int64"})
+        return with_counts(frame)
+
+    sides = [(s, side(rec)) for s, rec in (("l", left), ("r", right))]
     con = duckdb.connect()
-    frame = pd.DataFrame([cols]).astype("string").astype({"birth_days_l": "Int64", "birth_days_r": "Int64"})
+    frame = pd.concat([rec.add_suffix(f"_{s}") for s, rec in sides], axis=1)
     con.register("p", frame)
     cases = " ".join(
         f"WHEN {lvl['sql_condition']} THEN {i}" for i, lvl in enumerate(comp["comparison_levels"])
@@ -47,6 +50,13 @@ def _days(rec: dict) -> int | None:
     """``birth_days`` as the features have it: days since 1970, null when the date does not parse."""
     d = pd.to_datetime(rec.get("birth_date"), format="%Y%m%d", errors="coerce")
     return None if pd.isna(d) else int((d - pd.Timestamp("1970-01-01")).days)
+
+
+def _digits(date: str | None) -> int | None:
+    """``birth_digits`` as the features have it: each digit's count (at most 5) as one-bits at bits 5d on."""
+    if date is None or pd.isna(date):
+        return None
+    return sum(((1 << min(date.count(str(d)), 5)) - 1) << (5 * d) for d in range(10))
 
 
 def _with(**kw) -> dict:
@@ -154,6 +164,8 @@ def test_features_are_normalised_and_a_raw_birth_date_survives():
         "city": "lakeclifton",
     }
     assert out.loc[1, "birth_date"] == "19841307"  # did not parse: its digits, still comparable as text
+    digits = with_counts(out)["birth_digits"]  # the unparsed date's too
+    assert digits.tolist() == [_digits(d) for d in out["birth_date"]] and digits.dtype == "Int64"
     assert pd.isna(out.loc[1, "last_name"]) and pd.isna(out.loc[1, "street_number"])
     assert out.loc[1, "street"] == "flat3millrd"
     # a day-first date that did not parse is reordered to YYYYMMDD; an initial loses its dot
@@ -283,6 +295,7 @@ def test_u_in_one_pass_equals_splinks_estimate(max_pairs):
         }
     ).astype("string")
     recs["birth_days"] = (pd.to_datetime(recs["birth_date"], format="%Y%m%d") - pd.Timestamp("1970-01-01")).dt.days
+    recs = with_counts(recs)
 
     def u(frame: pd.DataFrame, ours: bool) -> list:
         db = DuckDBAPI(connection=duckdb.connect())
@@ -298,3 +311,42 @@ def test_u_in_one_pass_equals_splinks_estimate(max_pairs):
     theirs = u(recs, ours=False)
     assert u(recs, ours=True) == pytest.approx(theirs, rel=1e-12)
     assert u(recs.sample(frac=1, random_state=1), ours=True) == pytest.approx(theirs, rel=1e-12)
+
+
+def test_the_cheap_conditions_before_edit_distances_and_jaro_winkler_never_drop_a_pair():
+    """The character counts (``with_counts``) are necessary conditions: every pair within one or two edits,
+    or at Jaro-Winkler >= 0.7, passes them -- here on random near and far pairs, bytes beyond a-z included."""
+    import numpy as np
+
+    from cxlib.unify.model import _could_be_close
+
+    rng = np.random.default_rng(5)
+    alphabet = list("aeinorstlmü0123456789 -")
+
+    def mutate(s: str) -> str:
+        for _ in range(rng.integers(0, 4)):
+            i, op = int(rng.integers(0, len(s) + 1)), rng.integers(0, 4)
+            c = alphabet[rng.integers(0, len(alphabet))]
+            swap = s[:i] + s[i + 1 : i + 2] + s[i : i + 1] + s[i + 2 :]
+            s = [s[:i] + c + s[i:], s[:i] + s[i + 1 :], s[:i] + c + s[i + 1 :], swap][op]
+        return s or "a"
+
+    words = ["".join(rng.choice(alphabet, rng.integers(1, 12))) for _ in range(300)]
+    words += [f"19{rng.integers(10, 99)}{rng.integers(1, 13):02d}{rng.integers(1, 29):02d}" for _ in range(300)]
+    left = words + words
+    right = [mutate(w) for w in words] + list(rng.permutation(words))
+    pairs = pd.DataFrame({"first_name": left, "birth_date": left, "last_name": left}).pipe(with_counts)
+    other = pd.DataFrame({"first_name": right, "birth_date": right, "last_name": right}).pipe(with_counts)
+    frame = pd.concat([pairs.add_suffix("_l"), other.add_suffix("_r")], axis=1)
+    con = duckdb.connect()
+    con.register("p", frame)
+    counts = 'bit_count(xor("birth_digits_l", "birth_digits_r"))'
+    n, dropped = con.execute(
+        "SELECT count(*), count(*) FILTER ("
+        f"(damerau_levenshtein(birth_date_l, birth_date_r) <= 1 AND {counts} > 2) OR "
+        f"(levenshtein(birth_date_l, birth_date_r) <= 2 AND {counts} > 4) OR "
+        f"(jaro_winkler_similarity(first_name_l, first_name_r) >= 0.7 AND NOT ({_could_be_close('first_name')}))) "
+        "FROM p"
+    ).fetchone()
+    near = con.execute("SELECT count(*) FILTER (jaro_winkler_similarity(first_name_l, first_name_r) >= 0.7) FROM p")
+    assert n == 1200 and dropped == 0 and near.fetchone()[0] > 300
