@@ -36,6 +36,7 @@ its purchase, ``currency`` from the event parameter ``currency``, status ``compl
 
 from __future__ import annotations
 
+import contextlib
 import decimal
 import glob
 import json
@@ -113,15 +114,48 @@ def ga4_files(f: SourceFile) -> list[str]:
     return [p for p in found if not ((m := _DAY.search(Path(p).name)) and m.group(1) and m.group(2) in daily)]
 
 
-def _read_files(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> list[str]:
+def _read_files(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> tuple[list[str], str, dict]:
+    """The export's columns, and the relation (SQL and its parameters) that reads its rows with ``_row``."""
     files = ga4_files(f)
     suffixes = {"".join(Path(p).suffixes[-2:]).lower() for p in files}
+    if suffixes and all(s.endswith(".parquet") for s in suffixes):
+        return _parquet(con, f, name, files)
     if suffixes and all(s.endswith(".avro") for s in suffixes):
         # BigQuery's Avro export: each file re-read as newline-delimited JSON (one to one, so the derived
         # event ids are the same as from the Parquet or JSON export of the same days)
         with tempfile.TemporaryDirectory(prefix="cx-ga4-avro-") as tmp:
-            return _read(con, f, name, _avro_as_ndjson(f, files, Path(tmp)), parquet=False)
-    return _read(con, f, name, files, parquet=all(s.endswith(".parquet") for s in suffixes))
+            return _read(con, f, name, _avro_as_ndjson(f, files, Path(tmp))), ident(name), {}
+    return _read(con, f, name, files), ident(name), {}
+
+
+def _parquet(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, files: list[str]) -> tuple[list[str], str, dict]:
+    """Parquet files are read where they are, not copied (nested rows are large): ``_row`` is the row's
+    position over the files in order, as :func:`_read`'s copy numbers it (each file's rows after those of the
+    files before it, from the files' own row counts)."""
+    reader = "read_parquet($files, union_by_name=true, filename=true, file_row_number=true)"
+    off = ident(name + "_offsets")
+    try:
+        cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {reader}", {"files": files}).fetchall()]
+        con.execute(
+            f"CREATE OR REPLACE TEMP TABLE {off} AS SELECT file_name, COALESCE(sum(num_rows) OVER ("
+            "ORDER BY list_position($files, file_name) ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0) AS off "
+            "FROM parquet_file_metadata($files)",
+            {"files": files},
+        )
+    except duckdb.Error as e:
+        raise _unreadable(f, e) from None
+    rel = (
+        f"(SELECT r.* EXCLUDE (file_row_number), CAST(o.off + r.file_row_number + 1 AS BIGINT) AS _row "
+        f"FROM {reader} r JOIN {off} o ON o.file_name = r.filename)"
+    )
+    return [c for c in cols if c != "file_row_number"] + ["_row"], rel, {"files": files}
+
+
+def _unreadable(f: SourceFile, e: duckdb.Error) -> DataError:
+    return DataError(
+        f"{f.label}: cannot be read as a GA4 export ({str(e).splitlines()[0]}); export the events_* tables "
+        "as Parquet, Avro or newline-delimited JSON"
+    )
 
 
 def _avro_as_ndjson(f: SourceFile, files: list[str], out: Path) -> list[str]:
@@ -153,19 +187,13 @@ def _json_value(v: object) -> object:
     return v.isoformat() if hasattr(v, "isoformat") else str(v)
 
 
-def _read(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, files: list[str], parquet: bool) -> list[str]:
-    reader = (
-        "read_parquet($files, union_by_name=true, filename=true)"
-        if parquet
-        else "read_json($files, format='newline_delimited', union_by_name=true, filename=true)"
-    )
+def _read(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, files: list[str]) -> list[str]:
+    """Newline-delimited JSON files copied into temp table ``name``, numbered (``_row``) in order; its columns."""
+    reader = "read_json($files, format='newline_delimited', union_by_name=true, filename=true)"
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS SELECT * FROM {reader}", {"files": files})
     except duckdb.Error as e:
-        raise DataError(
-            f"{f.label}: cannot be read as a GA4 export ({str(e).splitlines()[0]}); export the events_* tables "
-            "as Parquet, Avro or newline-delimited JSON"
-        ) from None
+        raise _unreadable(f, e) from None
     number_rows(con, name)
     return [r[0] for r in con.execute(f"DESCRIBE {ident(name)}").fetchall()]
 
@@ -210,7 +238,7 @@ def _not_placeholder(v: str) -> str:
     return f"CASE WHEN {v} IS NULL OR {v} = '' OR starts_with({v}, '(') THEN NULL ELSE {v} END"
 
 
-def _event_select(cols: list[str], f: SourceFile, src: str) -> str:
+def _event_select(cols: list[str], f: SourceFile, rel: str) -> str:
     identity = ", ".join(
         f"COALESCE(CAST(to_json({ident(c)}) AS VARCHAR), '')" if c in cols else "''" for c in _IDENTITY
     )
@@ -246,7 +274,7 @@ def _event_select(cols: list[str], f: SourceFile, src: str) -> str:
     # the row's hash and each parameter's JSON once, not once per use
     inner = [f"md5(concat_ws('|', {identity})) AS _cx_h"]
     inner += [_param_json(k) for k in _KEYS] if "event_params" in cols else []
-    return f"SELECT {', '.join(sel)} FROM (SELECT *, {', '.join(inner)} FROM {ident(src)})"
+    return f"SELECT {', '.join(sel)} FROM (SELECT *, {', '.join(inner)} FROM {rel})"
 
 
 def _order_select(events: str) -> str:
@@ -268,10 +296,13 @@ def _order_select(events: str) -> str:
 def read_ga4(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, table: str) -> list[str]:
     """Read the GA4 export ``f`` into table ``name`` as canonical ``events`` or ``orders`` columns; its columns."""
     src, events = f"{name}_ga4", f"{name}_ga4events"
-    cols = _read_files(con, f, src)
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(events)} AS {_event_select(cols, f, src)}")
+    cols, rel, params = _read_files(con, f, src)
+    for kind in ("VIEW", "TABLE"):  # ``name`` is a view of the events, a table of the orders
+        with contextlib.suppress(duckdb.CatalogException):
+            con.execute(f"DROP {kind} IF EXISTS {ident(name)}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(events)} AS {_event_select(cols, f, rel)}", params)
     if table == "orders":
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS {_order_select(events)}")
-    else:
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS SELECT * FROM {ident(events)}")
+        con.execute(f"CREATE TEMP TABLE {ident(name)} AS {_order_select(events)}")
+    else:  # the events as they are, not a second copy
+        con.execute(f"CREATE TEMP VIEW {ident(name)} AS SELECT * FROM {ident(events)}")
     return [r[0] for r in con.execute(f"DESCRIBE {ident(name)}").fetchall() if r[0] != "_row"]
