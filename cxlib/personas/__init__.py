@@ -10,7 +10,9 @@ Three steps, each usable on its own:
    by a stated criterion (:attr:`PersonaModel.selection_` holds the curve). ``profiles_`` describes each
    persona: size, value, the features that set it apart (effect sizes) and a generated name.
 3. :func:`assign` -- the fitted model as an Ibis expression (nearest centroid), so a model fitted on a
-   sample labels every customer in the engine; :func:`write_personas` stores the ``personas`` table.
+   sample labels every customer in the engine; :func:`write_personas` stores the ``personas`` table and the
+   fitted model (``persona_model``), with which :func:`personas_as_of` labels customers as they were at an
+   earlier instant (a backtest's cutoff).
 
 :func:`value_tiers` splits high-value customers from the rest, by observed revenue or by a predicted
 12-month value (BG/NBD + Gamma-Gamma, fitted with scipy); they live in :mod:`cxlib.value` and are
@@ -18,8 +20,8 @@ re-exported here.
 
 The package's modules, one step each: :mod:`~cxlib.personas.features`, :mod:`~cxlib.personas.model`
 (:class:`PersonaModel`), :mod:`~cxlib.personas.profiles` (effect sizes, names, :func:`compare_personas`),
-:mod:`~cxlib.personas.figures`, :mod:`~cxlib.personas.assign` and :mod:`~cxlib.personas.write`
-(:func:`write_personas`).
+:mod:`~cxlib.personas.figures`, :mod:`~cxlib.personas.assign`, :mod:`~cxlib.personas.write`
+(:func:`write_personas`) and :mod:`~cxlib.personas.stored` (:func:`personas_as_of`).
 
 Examples
 --------
@@ -46,12 +48,14 @@ from cxlib.personas.features import _to_pandas as _to_pandas  # used by benchmar
 from cxlib.personas.figures import persona_map, profile_heatmap
 from cxlib.personas.model import PersonaModel
 from cxlib.personas.profiles import compare_personas
+from cxlib.personas.stored import MODEL_TABLE, personas_as_of, stored_model
 from cxlib.personas.write import PROSPECTS, write_personas
 from cxlib.value import persona_value_crosstab, predicted_value, value_tiers
 
 __all__ = [
     "FEATURES",
     "MODEL_FEATURES",
+    "MODEL_TABLE",
     "PROSPECTS",
     "PersonaModel",
     "assign",
@@ -59,8 +63,10 @@ __all__ = [
     "customer_features",
     "persona_map",
     "persona_value_crosstab",
+    "personas_as_of",
     "predicted_value",
     "profile_heatmap",
+    "stored_model",
     "value_tiers",
     "write_personas",
 ]

@@ -29,6 +29,7 @@ from cxlib.engine import Workspace, opened
 from cxlib.personas.assign import assign
 from cxlib.personas.features import _to_pandas, customer_features
 from cxlib.personas.model import PersonaModel
+from cxlib.personas.stored import MODEL_TABLE, model_table
 from cxlib.schema import DataError
 from cxlib.value.tiers import value_tiers
 
@@ -62,7 +63,10 @@ def write_personas(
     out unless ``anonymous=True``.
 
     Writes ``personas``: ``customer_id, persona, persona_name, distance, is_buyer, value, value_tier``
-    (observed revenue tier). Returns the fitted model and the profiles.
+    (observed revenue tier), and ``persona_model``: the fitted model and these settings
+    (:func:`~cxlib.personas.stored.model_table`), with which :func:`~cxlib.personas.stored.personas_as_of`
+    labels the customers as they were at an earlier instant (the backtest's personas). Returns the fitted
+    model and the profiles.
     """
     if fit_on not in ("buyers", "all"):
         raise ValueError(f"fit_on must be 'buyers' or 'all', not {fit_on!r}")
@@ -79,9 +83,12 @@ def write_personas(
         if model is None:
             model = PersonaModel(random_state=random_state)
         model.fit(fit_frame)
-        table = _personas_table(assign(model, feats), feats, _high_value_threshold(fit_frame), prospects)
-        with ws.step("personas"):  # the table and its lineage row swap in together
+        threshold = _high_value_threshold(fit_frame)
+        table = _personas_table(assign(model, feats), feats, threshold, prospects)
+        kept = model_table(model, prospects=prospects, anonymous=anonymous, threshold=threshold)
+        with ws.step("personas"):  # the tables and their lineage row swap in together
             ws.write("personas", table.order_by("customer_id"))
+            ws.write(MODEL_TABLE, kept)
         ws.drop_scratch()
         return model, model.profiles_
 

@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from cxlib.engine import Workspace
+from cxlib.engine import Workspace, opened
 from cxlib.schema import DataError
 
 __all__ = ["MIN_MONTHS", "backtest", "backtest_error", "backtest_months"]
@@ -80,7 +80,11 @@ def backtest(
     source : workspace (folder, file, :class:`~cxlib.engine.Workspace`) or a monthly panel
         A panel is what :func:`~cxlib.simulate.history_from_workspace` returns (``customer_id`` or
         ``person_id``, ``month``, ``stage``, ``revenue``, optional ``persona``); its latest month is taken
-        as complete. From a workspace, the last month counts only when the data reaches its last day.
+        as complete, and its personas as they are. From a workspace, the last month counts only when the
+        data reaches its last day, and a workspace with personas (``cx personas``) gives each customer the
+        persona they had at the end of the cutoff month: features of the touchpoints up to then, assigned by
+        the workspace's persona model (none for a customer not yet seen), so nothing after the cutoff reaches
+        the fit.
     months : int
         Horizon of the forecast.
     cutoff : month, optional
@@ -105,12 +109,12 @@ def backtest(
         and why).
     """
     from cxlib.simulate.run import simulate
-    from cxlib.simulate.workspace import check_history, complete_history, persona_model
+    from cxlib.simulate.workspace import check_history, persona_model
 
-    h = source.copy() if isinstance(source, pd.DataFrame) else complete_history(source, channel=False)
+    h = source.copy() if isinstance(source, pd.DataFrame) else _workspace_history(source, months, cutoff)
     h["month"] = pd.to_datetime(h["month"]).dt.to_period("M").dt.start_time
     last = h["month"].max()
-    cut = last - pd.DateOffset(months=months) if cutoff is None else pd.Timestamp(cutoff).to_period("M").start_time
+    cut = _cutoff(last, months, cutoff)
     horizon = min(months, _months_between(cut, last))
     if horizon < 1:
         raise DataError(f"backtest: no month after the cutoff {cut:%Y-%m} to compare with (data ends {last:%Y-%m})")
@@ -148,6 +152,34 @@ def backtest_error(bt: pd.DataFrame, model: str = JOURNEY) -> float:
     """``model``'s total forecast error as a share of the actual revenue (signed: positive is too high)."""
     row = bt[(bt["model"] == model) & (bt["period"] == "total")]
     return float(row["pct_error"].iloc[0]) if len(row) else float("nan")
+
+
+def _cutoff(last: pd.Timestamp, months: int, cutoff: str | pd.Timestamp | None) -> pd.Timestamp:
+    """The first day of the cutoff month: ``cutoff``'s month, or ``months`` before the last month ``last``."""
+    return last - pd.DateOffset(months=months) if cutoff is None else pd.Timestamp(cutoff).to_period("M").start_time
+
+
+def _workspace_history(source: str | Path | Workspace, months: int, cutoff: str | pd.Timestamp | None) -> pd.DataFrame:
+    """The workspace's panel up to its last complete month; with personas, each customer's persona as of the
+    last instant of the cutoff month (:func:`~cxlib.personas.stored.personas_as_of`), not the one table
+    ``personas`` holds, which is found on the whole workspace and so knows what came after the cutoff."""
+    from cxlib.simulate.workspace import complete_history, last_complete_month
+
+    with opened(source, read_only=True) as ws:
+        last = last_complete_month(ws)
+        if last is None or not ws.has("personas"):
+            return complete_history(ws, channel=False)
+        cut = _cutoff(last, months, cutoff)
+        h = complete_history(ws, channel=False, personas_as_of=_month_end(cut))
+        seen = _cutoff(pd.Timestamp(h["month"].max()).to_period("M").start_time, months, cutoff) if len(h) else cut
+        if seen != cut:  # the stages end before the touchpoints' last complete month: the panel sets the cutoff
+            h = complete_history(ws, channel=False, personas_as_of=_month_end(seen))
+        return h
+
+
+def _month_end(month: pd.Timestamp) -> pd.Timestamp:
+    """The last instant (to the microsecond) of the month starting at ``month``."""
+    return month + pd.DateOffset(months=1) - pd.Timedelta(microseconds=1)
 
 
 def _months_between(a: pd.Timestamp, b: pd.Timestamp) -> int:

@@ -70,12 +70,16 @@ def _pulled(panel: ibis.Table) -> pd.DataFrame:
     return out
 
 
-def _history_table(ws: Workspace, by: str | None = "persona", channel: bool = True) -> ibis.Table:
+def _history_table(
+    ws: Workspace, by: str | None = "persona", channel: bool = True, personas_as_of: pd.Timestamp | None = None
+) -> ibis.Table:
     """:func:`history_from_workspace` as an Ibis expression on an open workspace (DuckDB or Spark):
     ``customer_id, month, stage, revenue`` (0 in a month without orders), ``presale_failure``,
     ``acquisition_channel`` (``unknown`` without an inbound touch; with ``channel``) and ``by``
-    (``unassigned`` for a customer without a persona; when ``by`` is given and the workspace has personas).
-    Unordered: sort it, or let :func:`history_from_workspace` do it."""
+    (``unassigned`` for a customer without a persona; when ``by`` is given and the workspace has personas:
+    those of table ``personas``, or with ``personas_as_of`` each customer's persona as of that instant,
+    :func:`~cxlib.personas.stored.personas_as_of`). Unordered: sort it, or let :func:`history_from_workspace`
+    do it."""
     sm = _stage_map(ws)
     hist = ws.table("stage_history") if ws.has("stage_history") else _stage_history(ws, sm)
     tp = ws.table("touchpoints")
@@ -94,7 +98,7 @@ def _history_table(ws: Workspace, by: str | None = "persona", channel: bool = Tr
         h = h.left_join(first, h.customer_id == first._c).drop("_c")
         h = h.mutate(acquisition_channel=h.acquisition_channel.fill_null("unknown"))
     if by is not None and ws.has("personas"):
-        per = _persona_labels(ws, by)
+        per = _persona_labels(ws, by, personas_as_of)
         h = h.left_join(per, h.customer_id == per._p).drop("_p")
         h = h.mutate(**{by: h[by].fill_null("unassigned")})
     return h
@@ -141,10 +145,15 @@ def _acquisition_channel(tp: ibis.Table, outbound_events: Sequence[str]) -> ibis
     return first.select(_c="customer_id", acquisition_channel="channel")
 
 
-def _persona_labels(ws: Workspace, by: str) -> ibis.Table:
+def _persona_labels(ws: Workspace, by: str, as_of: pd.Timestamp | None = None) -> ibis.Table:
     """``_p`` (customer) and ``by``: each customer's persona, by its name when the table has one (readable in
-    every chart and table)."""
-    per = ws.table("personas")
+    every chart and table); with ``as_of``, the persona each customer had then (none before their first touch)."""
+    if as_of is not None:
+        from cxlib.personas.stored import personas_as_of
+
+        per = personas_as_of(ws, as_of)
+    else:
+        per = ws.table("personas")
     col = f"{by}_name" if f"{by}_name" in per.columns else by
     return per.select(_p=per.customer_id, **{by: per[col].cast("string")})
 
@@ -207,12 +216,17 @@ def last_complete_month(ws: Workspace) -> pd.Timestamp | None:
 
 
 def complete_history(
-    workspace: str | Path | Workspace, by: str | None = "persona", channel: bool = True
+    workspace: str | Path | Workspace,
+    by: str | None = "persona",
+    channel: bool = True,
+    personas_as_of: str | pd.Timestamp | None = None,
 ) -> pd.DataFrame:
     """:func:`history_from_workspace` up to the last complete month (:func:`last_complete_month`), cut in the
-    engine."""
+    engine; with ``personas_as_of``, each customer's persona is the one they had at that instant (features of
+    the touchpoints up to it, assigned by the workspace's persona model), as a backtest needs."""
+    as_of = None if personas_as_of is None else pd.Timestamp(personas_as_of)
     with opened(workspace, read_only=True) as ws:
-        panel = _history_table(ws, by, channel)
+        panel = _history_table(ws, by, channel, as_of)
         last = last_complete_month(ws)
         if last is not None:
             panel = panel.filter(panel.month <= last.to_pydatetime())
@@ -264,7 +278,9 @@ def build(
             pass
         results = simulate(model, todo, months=months, draws=draws, arrivals=arrivals)
         held = backtest_months(h, months)
-        bt = run_backtest(h, months=held, arrivals=arrivals) if backtest and held >= 1 else None
+        # with personas, the backtest labels customers as they were at its cutoff: it reads the workspace again
+        source = ws if ws.has("personas") else h
+        bt = run_backtest(source, months=held, arrivals=arrivals) if backtest and held >= 1 else None
         with ws.step("simulate"):  # the tables and the lineage row swap in together
             ws.write("journey_transitions", _transitions_table(model))
             ws.write("scenarios", results)

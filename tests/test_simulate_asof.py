@@ -1,0 +1,139 @@
+"""The backtest's personas are those customers had at its cutoff: nothing after the cutoff reaches the fit."""
+
+from __future__ import annotations
+
+import shutil
+
+import pandas as pd
+import pytest
+
+import cxlib
+from cxlib import simulate as sim
+from cxlib.personas import assign, customer_features
+from cxlib.personas.stored import MODEL_TABLE, personas_as_of, stored_model
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def staged(tmp_path_factory, workspace):
+    """The small company with journeys and personas (cx journeys, cx personas)."""
+    from cxlib import journeys, personas
+
+    folder = tmp_path_factory.mktemp("asof") / "ws"
+    shutil.copytree(workspace, folder)
+    journeys.build(folder)
+    personas.write_personas(folder)
+    return folder
+
+
+def _cutoff_end(folder) -> pd.Timestamp:
+    """The last instant of the cutoff month of a 12-month backtest."""
+    h = sim.complete_history(folder, by=None, channel=False)
+    cut = pd.Timestamp(h["month"].max()) - pd.DateOffset(months=12)
+    return cut + pd.DateOffset(months=1) - pd.Timedelta(microseconds=1)
+
+
+def _tamper_after(folder, end: pd.Timestamp) -> None:
+    """Every order after ``end`` made completed and five times as large: later behaviour that would move the
+    personas of the whole workspace, with the time range of the data unchanged."""
+    with cxlib.connect(folder) as ws:
+        ws.backend.raw_sql(
+            "UPDATE touchpoints SET status = 'completed', amount = amount * 5, revenue = revenue * 5 "
+            f"WHERE table_name = 'orders' AND ts > TIMESTAMP '{end:%Y-%m-%d %H:%M:%S.%f}'"
+        )
+
+
+def _journey(bt: pd.DataFrame, column: str) -> pd.Series:
+    return bt.loc[bt["model"] == "journey model", column].reset_index(drop=True)
+
+
+def test_backtest_personas_do_not_depend_on_data_after_the_cutoff(tmp_path, staged):
+    folder = tmp_path / "ws"
+    shutil.copytree(staged, folder)
+    end = _cutoff_end(folder)
+    with cxlib.connect(folder, read_only=True) as ws:
+        model, _ = stored_model(ws)
+        before = personas_as_of(ws, end).order_by("customer_id").to_pandas()
+        whole = ws.table("personas").to_pandas().set_index("customer_id")
+        refit_before = personas_as_of(ws, end, refit=True).order_by("customer_id").to_pandas()
+        first = ws.table("touchpoints").group_by("customer_id").aggregate(t=lambda t: t.ts.min()).to_pandas()
+        anonymous = set(ws.table("customers").filter(lambda c: c.is_anonymous).customer_id.to_pandas())
+    bt_before = sim.backtest(folder, months=12, draws=20)
+    # the backtest of a workspace fits on these personas, not on those of table personas
+    whole_panel = sim.complete_history(folder, channel=False)
+    at_cutoff = whole_panel.drop(columns="persona").merge(
+        before[["customer_id", "persona_name"]].rename(columns={"persona_name": "persona"}), "left", "customer_id"
+    )
+    at_cutoff["persona"] = at_cutoff["persona"].fillna("unassigned")
+    same = sim.backtest(at_cutoff, months=12, draws=20)
+    pd.testing.assert_series_equal(_journey(same, "forecast"), _journey(bt_before, "forecast"))
+    looking_ahead = sim.backtest(whole_panel, months=12, draws=20)
+    assert not _journey(looking_ahead, "forecast").equals(_journey(bt_before, "forecast"))
+    # the workspace's own persona model labels them (same numbers and names as table personas)
+    assert set(before["persona_name"]) <= set(whole["persona_name"])
+    # a customer first seen after the cutoff has no persona at the cutoff (an arrival); anonymous ones none at all
+    assert set(before["customer_id"]) == set(first.loc[first["t"] <= end, "customer_id"]) - anonymous
+    # the whole workspace's personas know what came after: many customers are in another persona at the cutoff
+    moved = (before.set_index("customer_id")["persona"] != whole["persona"].reindex(before["customer_id"])).mean()
+    assert moved > 0.05, moved
+
+    _tamper_after(folder, end)
+    with cxlib.connect(folder, read_only=True) as ws:
+        after = personas_as_of(ws, end).order_by("customer_id").to_pandas()
+        # labelled on the features up to the last day, the same model would now put customers elsewhere
+        late = assign(model, customer_features(ws, anonymous=False, lazy=True)).to_pandas().set_index("customer_id")
+    pd.testing.assert_frame_equal(after, before)
+    assert (late["persona"] != whole["persona"].reindex(late.index)).any()
+    bt_after = sim.backtest(folder, months=12, draws=20)
+    pd.testing.assert_series_equal(_journey(bt_after, "forecast"), _journey(bt_before, "forecast"))
+    assert (_journey(bt_after, "actual") > _journey(bt_before, "actual")).all()
+
+    # refitted at the cutoff, even cx personas run again on the changed data leaves them as they were
+    from cxlib import personas
+
+    personas.write_personas(folder)
+    with cxlib.connect(folder, read_only=True) as ws:
+        refit_after = personas_as_of(ws, end, refit=True).order_by("customer_id").to_pandas()
+    pd.testing.assert_frame_equal(refit_after, refit_before)
+
+
+def test_the_persona_model_is_kept_and_gives_the_personas_table_back(staged):
+    with cxlib.connect(staged, read_only=True) as ws:
+        assert ws.has(MODEL_TABLE)
+        _, settings = stored_model(ws)
+        last = pd.Timestamp(ws.table("touchpoints").ts.max().to_pandas())
+        now = personas_as_of(ws, last).order_by("customer_id").to_pandas()
+        table = ws.table("personas").order_by("customer_id").to_pandas()
+    assert settings["prospects"] == "separate" and not settings["anonymous"]
+    # as of the last touchpoint, the kept model labels every customer seen as table personas does
+    both = table.merge(now, on="customer_id", suffixes=("", "_now"))
+    assert len(both) == len(now) > 0
+    for c in ("persona", "persona_name", "is_buyer", "value_tier"):
+        assert (both[c] == both[f"{c}_now"]).all(), c
+
+
+def test_personas_as_of_in_the_engine_the_same_on_spark(engine, engine_workspace):
+    """The kept model (a mixture here: variances and weights too) labels customers as of an instant in the
+    engine: Spark gives DuckDB's personas."""
+    from cxlib.personas import PersonaModel
+    from cxlib.personas.stored import model_table
+
+    as_of = pd.Timestamp("2024-12-31 23:59:59.999999")
+    with cxlib.connect(engine_workspace, read_only=True) as ref:
+        feats = customer_features(ref, as_of, anonymous=False)
+        model = PersonaModel(n_personas=4, method="gmm", random_state=0).fit(feats[feats["frequency"] > 0])
+        kept = model_table(model, prospects="separate", anonymous=False, threshold=300.0)
+        ref.scratch(MODEL_TABLE, kept)
+        expected = personas_as_of(ref, as_of).order_by("customer_id").to_pandas()
+        back, _ = stored_model(ref)
+        ref.drop_scratch()
+    assert (back.predict(feats) == model.predict(feats)).all()
+    engine.scratch(MODEL_TABLE, kept)
+    try:
+        got = personas_as_of(engine, as_of).order_by("customer_id").to_pandas()
+    finally:
+        engine.drop_scratch()
+    seen = feats.loc[(feats["touchpoints"] > 0) & ~feats["is_anonymous"], "customer_id"]
+    assert expected["customer_id"].tolist() == sorted(seen) and (expected["persona"] == -1).any()
+    pd.testing.assert_frame_equal(got, expected, check_dtype=False, rtol=1e-9)
