@@ -18,14 +18,19 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from cxlib.synth.material import _KIOSK_COOKIES
 
 #: our event name -> GA4's (app page views are ``screen_view``; others keep their name)
 _GA4_NAMES = {"product_view": "view_item", "checkout_start": "begin_checkout"}
 _STREAMS = {"web_analytics": ("4012345678", "WEB", "desktop"), "app_analytics": ("4098765432", "ANDROID", "mobile")}
 GA4_SOURCES = tuple(_STREAMS)
+#: the anonymous ids that people of different blocks share (the shop's kiosk cookies)
+SHARED_COOKIES = frozenset(_KIOSK_COOKIES)
 _VALUE = pa.struct([("string_value", pa.string()), ("int_value", pa.int64()), ("float_value", pa.float64()),
                     ("double_value", pa.float64())])  # fmt: skip
 _SCHEMA = pa.schema([
@@ -54,12 +59,18 @@ def in_ga4(events: pd.DataFrame) -> pd.Series:
     return events["source"].isin(GA4_SOURCES) & events["email"].isna() & events["event_id"].notna()
 
 
-def _frame(events: pd.DataFrame, orders: pd.DataFrame) -> pd.DataFrame:
-    """The web and app events with the GA4 fields they need, in time order (one user's ties numbered)."""
+def _frame(events: pd.DataFrame, orders: pd.DataFrame, shared: dict | None = None) -> pd.DataFrame:
+    """The web and app events with the GA4 fields they need, in time order (one user's ties numbered).
+
+    ``shared`` (when the events come block by block) carries the ties already numbered for the cookies that
+    several blocks' people share (:func:`_number_shared`), so that ``batch_event_index`` stays unique.
+    """
     e = events[in_ga4(events)].copy()
     e["us"] = pd.to_datetime(e["ts"]).astype("datetime64[us]").astype("int64")
     e = e.sort_values(["us", "anonymous_id", "event_id"], kind="stable")
     e["batch"] = e.groupby(["anonymous_id", "us"]).cumcount()
+    if shared is not None:
+        _number_shared(e, shared)
     # the order each purchase placed: same moment and amount (a purchase without one has "(not set)")
     o = orders.assign(us=pd.to_datetime(orders["ts"]).astype("datetime64[us]").astype("int64"),
                       rev=pd.to_numeric(orders["amount"], errors="coerce").round(2))  # fmt: skip
@@ -67,6 +78,20 @@ def _frame(events: pd.DataFrame, orders: pd.DataFrame) -> pd.DataFrame:
     e["rev"] = e["revenue"].round(2)
     e = e.merge(o, on=["us", "rev"], how="left")
     return e
+
+
+def _number_shared(e: pd.DataFrame, shared: dict[tuple[str, int], int]) -> None:
+    """Number on from ``shared`` the ties of the shop's kiosk cookies (the only anonymous ids people of
+    different blocks share); record this block's ties in ``shared``."""
+    kiosk = e["anonymous_id"].isin(SHARED_COOKIES)
+    if not kiosk.any():
+        return
+    k = e.loc[kiosk, ["anonymous_id", "us", "batch"]]
+    keys = list(zip(k["anonymous_id"], k["us"].astype(int), strict=True))
+    offset = np.array([shared.get(key, 0) for key in keys], dtype="int64")
+    e.loc[kiosk, "batch"] = k["batch"].to_numpy() + offset
+    for key, b in zip(keys, e.loc[kiosk, "batch"], strict=True):
+        shared[key] = max(shared.get(key, 0), int(b) + 1)
 
 
 def _rows(e: pd.DataFrame) -> list[dict]:
@@ -101,6 +126,13 @@ def _rows(e: pd.DataFrame) -> list[dict]:
     return rows
 
 
+def ga4_table(e: pd.DataFrame) -> pa.Table:
+    """The rows of :func:`_frame` as the nested GA4 table (built a day at a time: the rows are Python dicts)."""
+    day = pd.to_datetime(e["us"], unit="us").dt.strftime("%Y%m%d")
+    parts = [pa.Table.from_pylist(_rows(part), schema=_SCHEMA) for _, part in e.groupby(day, sort=True)]
+    return pa.concat_tables(parts) if parts else _SCHEMA.empty_table()
+
+
 def write_ga4(events: pd.DataFrame, orders: pd.DataFrame, folder: Path) -> pd.DataFrame:
     """Write the web and app events to ``folder/events_YYYYMMDD.parquet``; return ``event_id, us, anonymous_id,
     batch`` (what identifies each written row) for the answer key.
@@ -121,18 +153,21 @@ def write_ga4(events: pd.DataFrame, orders: pd.DataFrame, folder: Path) -> pd.Da
     return e[["event_id", "us", "anonymous_id", "batch"]]
 
 
-def ga4_keys(folder: Path, written: pd.DataFrame) -> pd.DataFrame:
+def ga4_keys(files: Path, written: pd.DataFrame) -> pd.DataFrame:
     """``event_id`` (ours) -> ``record_key`` (the loader's GA4 event id) for the rows :func:`write_ga4` wrote.
 
-    The ids are read back with the loader's own GA4 reader (:func:`cxlib.io.ga4.read_ga4`) and matched to
-    ours on what identifies a written row: its microsecond, its user and its ``batch_event_index``.
+    ``files`` is the folder of the ``events_*.parquet`` files or one file (or glob). The ids are read back
+    with the loader's own GA4 reader (:func:`cxlib.io.ga4.read_ga4`) and matched to ours on what identifies a
+    written row: its microsecond, its user and its ``batch_event_index``.
     """
     from cxlib.io.ga4 import read_ga4  # noqa: PLC0415
     from cxlib.io.sources import SourceFile  # noqa: PLC0415
 
+    path = files / "events_*.parquet" if files.is_dir() else files
     con = duckdb.connect()
     try:
-        read_ga4(con, SourceFile("events", folder / "events_*.parquet", format="ga4", source="ga4"), "g", "events")
+        con.execute("SET enable_progress_bar = false")
+        read_ga4(con, SourceFile("events", path, format="ga4", source="ga4"), "g", "events")
         got = con.execute("SELECT event_id, CAST(ts AS BIGINT), anonymous_id, CAST(sequence AS BIGINT) FROM g").df()
     finally:
         con.close()
