@@ -47,7 +47,7 @@ def append_csv(df: pd.DataFrame, path: Path, header: bool, extra_rows: list[dict
             w.writerow(df.columns)
             for r in extra_rows:
                 w.writerow([r.get(c, "") for c in df.columns])
-        w.writerows([_cell(v) for v in row] for row in df.itertuples(index=False))
+        w.writerows([_cell(v) for v in row] for row in df.to_numpy(dtype=object))
 
 
 def exported(t: dict[str, pd.DataFrame], rng: np.random.Generator) -> dict[str, pd.DataFrame]:

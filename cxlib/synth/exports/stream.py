@@ -38,7 +38,7 @@ from cxlib.synth.company import _dedupe_postcodes, _finalise
 from cxlib.synth.config import Counterfactual, IdentityNoise, PlantedEffects, _config
 from cxlib.synth.exports import layouts
 from cxlib.synth.exports.files import FILES, append_csv, canonical_rest, export_record_map, exported
-from cxlib.synth.exports.ga4 import _frame, ga4_keys, ga4_table
+from cxlib.synth.exports.ga4 import _frame, day_slices, ga4_keys, ga4_table
 from cxlib.synth.population import _Block, _blocks
 from cxlib.synth.sinks import _TABLE_NAMES, _FileSink
 from cxlib.synth.truth import Truth, _params, _planted, _transitions_frame
@@ -93,16 +93,13 @@ class _Ga4Days:
         """One row group per day with buffered events (a stable sort by day keeps each block's order)."""
         if not self.buffered:
             return
-        t = pa.concat_tables(self.parts).sort_by("event_date")
+        t = pa.concat_tables(self.parts)
         self.parts, self.buffered = [], 0
-        days = t["event_date"].to_numpy(zero_copy_only=False)
-        _, first = np.unique(days, return_index=True)
-        for a, b in zip(first, [*first[1:], len(days)], strict=True):
-            day = str(days[a])
+        for day, part in day_slices(t):
             if day not in self.writers:
                 path = self.folder / f"events_{day}.parquet"
                 self.writers[day] = pq.ParquetWriter(path, t.schema, compression="zstd")
-            self.writers[day].write_table(t.slice(a, b - a))
+            self.writers[day].write_table(part)
 
     def close(self) -> None:
         self.flush()
