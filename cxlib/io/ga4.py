@@ -50,7 +50,7 @@ from cxlib.io.sources import SourceFile
 from cxlib.io.sql import ident, literal
 from cxlib.schema import DataError
 
-__all__ = ["EVENT_NAMES", "channel_sql", "ga4_files", "read_event_ids", "read_ga4"]
+__all__ = ["EVENT_NAMES", "channel_sql", "event_ids_sql", "ga4_files", "read_event_ids", "read_ga4"]
 
 #: GA4 recommended/automatic event names -> our event vocabulary (others are kept as they are).
 EVENT_NAMES = {
@@ -279,17 +279,22 @@ def _order_select(events: str) -> str:
         HAVING bool_or(raw_event = 'purchase')"""
 
 
+def event_ids_sql(cols: list[str], rel: str) -> str:
+    """SQL: ``event_id`` (as :func:`read_ga4` derives it), ``ts``, ``anonymous_id`` and ``sequence`` of the
+    rows of ``rel``, a relation with the export's columns ``cols``, ``filename`` and ``_row`` (what the
+    generator's answer key needs, without the other columns' cost)."""
+    return (
+        f"SELECT {_ID_SQL} AS event_id, {_field(cols, 'event_timestamp')} AS ts, "
+        f"{_field(cols, 'user_pseudo_id')} AS anonymous_id, {_sequence_sql(cols)} AS sequence "
+        f"FROM (SELECT *, {_hash_sql(cols)} FROM {rel})"
+    )
+
+
 def read_event_ids(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> None:
-    """Read the GA4 export ``f`` into table ``name`` with only what names each event: ``event_id`` (as
-    :func:`read_ga4` derives it), ``ts``, ``anonymous_id`` and ``sequence`` (what the generator's answer key
-    needs, without the other columns' cost)."""
+    """Read the GA4 export ``f`` into table ``name`` as :func:`event_ids_sql`'s columns."""
     src = f"{name}_ga4"
     cols = _read_files(con, f, src)
-    con.execute(
-        f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS SELECT {_ID_SQL} AS event_id, "
-        f"{_field(cols, 'event_timestamp')} AS ts, {_field(cols, 'user_pseudo_id')} AS anonymous_id, "
-        f"{_sequence_sql(cols)} AS sequence FROM (SELECT *, {_hash_sql(cols)} FROM {ident(src)})"
-    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS {event_ids_sql(cols, ident(src))}")
 
 
 def read_ga4(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, table: str) -> list[str]:

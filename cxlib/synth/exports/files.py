@@ -34,20 +34,17 @@ FILES = {"events": "klaviyo_email_activity.csv", "orders": "online_retail_invoic
          "surveys": "qualtrics_responses.csv"}  # fmt: skip
 
 
-def _cell(v: object) -> object:
-    return "" if v is None or (not isinstance(v, str) and pd.isna(v)) else v
-
-
 def append_csv(df: pd.DataFrame, path: Path, header: bool, extra_rows: list[dict[str, str]] = ()) -> None:
     """Append ``df`` to a vendor CSV (quoted where needed, empty for missing values), with the column names and
     ``extra_rows`` first when ``header``."""
     with path.open("w" if header else "a", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
         if header:
+            w = csv.writer(fh)
             w.writerow(df.columns)
             for r in extra_rows:
                 w.writerow([r.get(c, "") for c in df.columns])
-        w.writerows([_cell(v) for v in row] for row in df.to_numpy(dtype=object))
+        if len(df):  # as csv.writer writes rows (minimal quoting, CRLF, missing values empty)
+            df.to_csv(fh, header=False, index=False, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
 
 
 def exported(t: dict[str, pd.DataFrame], rng: np.random.Generator) -> dict[str, pd.DataFrame]:
@@ -74,13 +71,13 @@ def export_record_map(m: pd.DataFrame, orders: pd.DataFrame, ga4: pd.DataFrame) 
     ``orders`` are the canonical orders the rows of ``m`` name (the shop's become invoices, credit notes
     prefixed); ``ga4`` maps the GA4 events' ``event_id`` (ours) to ``record_key`` (the loader's).
     """
-    moved = pd.Series([EXPORT_SOURCES.get(k) for k in zip(m["table_name"], m["source"], strict=True)], index=m.index)
+    m = m.astype({"table_name": object, "source": object, "record_key": object})  # hashed, not Arrow, lookups
+    moved = (m["table_name"] + "|" + m["source"]).map({f"{t}|{s}": v for (t, s), v in EXPORT_SOURCES.items()})
     shop = orders[orders["source"] == "shop"]
     keys = dict(zip(shop["order_id"], layouts.order_keys(shop), strict=True))
     is_shop = (m["table_name"] == "orders") & (m["source"] == "shop")
-    m = m.copy()
     m.loc[is_shop, "record_key"] = m.loc[is_shop, "record_key"].map(keys).fillna(m.loc[is_shop, "record_key"])
-    is_ga4 = (m["table_name"] == "events") & m["record_key"].isin(ga4["event_id"])
+    is_ga4 = (m["table_name"] == "events") & m["record_key"].isin(set(ga4["event_id"]))
     person = m[is_ga4].drop_duplicates("record_key").set_index("record_key")[["person_id", "defect"]]
     g = ga4.join(person, on="event_id").drop(columns="event_id").assign(table_name="events", source="ga4")
     m = m.assign(source=moved.fillna(m["source"]))[~is_ga4]

@@ -199,22 +199,28 @@ def day_slices(t: pa.Table) -> list[tuple[str, pa.Table]]:
     return [(str(days[a]), t.slice(a, b - a)) for a, b in zip(first, ends, strict=True)]
 
 
-def ga4_keys(files: Path, written: pd.DataFrame) -> pd.DataFrame:
+def ga4_keys(files: Path | pa.Table, written: pd.DataFrame) -> pd.DataFrame:
     """``event_id`` (ours) -> ``record_key`` (the loader's GA4 event id) for the rows :func:`write_ga4` wrote.
 
-    ``files`` is the folder of the ``events_*.parquet`` files or one file (or glob). The ids are read back
-    with the loader's own GA4 reader (:func:`cxlib.io.ga4.read_event_ids`, the ids of
-    :func:`cxlib.io.ga4.read_ga4`) and matched to ours on what identifies a
-    written row: its microsecond, its user and its ``batch_event_index``.
+    ``files`` is the folder of the ``events_*.parquet`` files, or the GA4 table of one block (whose rows are
+    appended to the day files: as no two rows there are identical, each row's id is its content's). The ids
+    are derived with the loader's own SQL (:func:`cxlib.io.ga4.event_ids_sql`, the ids of
+    :func:`cxlib.io.ga4.read_ga4`) and matched to ours on what identifies a written row: its microsecond, its
+    user and its ``batch_event_index``.
     """
-    from cxlib.io.ga4 import read_event_ids  # noqa: PLC0415
+    from cxlib.io.ga4 import event_ids_sql, read_event_ids  # noqa: PLC0415
     from cxlib.io.sources import SourceFile  # noqa: PLC0415
 
-    path = files / "events_*.parquet" if files.is_dir() else files
     con = duckdb.connect()
     try:
         con.execute("SET enable_progress_bar = false")
-        read_event_ids(con, SourceFile("events", path, format="ga4", source="ga4"), "g")
+        if isinstance(files, pa.Table):
+            con.register("_cx_block", files)
+            rel = "(SELECT *, 'block' AS filename, row_number() OVER () AS _row FROM _cx_block)"
+            con.execute(f"CREATE TEMP TABLE g AS {event_ids_sql(files.column_names, rel)}")
+        else:
+            source = SourceFile("events", files / "events_*.parquet", format="ga4", source="ga4")
+            read_event_ids(con, source, "g")
         got = con.execute("SELECT event_id, CAST(ts AS BIGINT), anonymous_id, CAST(sequence AS BIGINT) FROM g").df()
     finally:
         con.close()

@@ -7,8 +7,8 @@ one ``ga4/events_YYYYMMDD.parquet`` per day, as the daily export tables are: a `
 open and takes a row group each time about ``ga4_rows`` buffered events are flushed.
 
 The answer key names a GA4 event by the id the loader derives from the file (an MD5 of the row and its
-position among identical rows of its file). Each block's GA4 rows are read back with the loader's reader
-from a file of their own; the ids are the same in the daily files because no two rows there are identical
+position among identical rows of its file). Each block's GA4 rows are given their ids by the loader's own
+SQL before they are buffered; the ids are the same in the daily files because no two rows there are identical
 (``batch_event_index`` numbers one user's events of one microsecond, across blocks for the shop's kiosk
 cookies, the only anonymous ids people of different blocks share).
 
@@ -25,7 +25,6 @@ True
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -108,16 +107,14 @@ class _Ga4Days:
         self.writers.clear()
 
 
-def _ga4_block(tables: dict[str, pd.DataFrame], shared: dict, tmp: Path) -> tuple[pa.Table, pd.DataFrame]:
-    """The block's GA4 table and its answer-key ids (read back from a file of the block's rows alone)."""
+def _ga4_block(tables: dict[str, pd.DataFrame], shared: dict) -> tuple[pa.Table, pd.DataFrame]:
+    """The block's GA4 table and its answer-key ids (:func:`~cxlib.synth.exports.ga4.ga4_keys`)."""
     e = _frame(tables["events"], tables["orders"], shared)
     t = ga4_table(e)
     written = e[["event_id", "us", "anonymous_id", "batch"]]
     if not t.num_rows:
         return t, pd.DataFrame({"event_id": pd.Series(dtype=object), "record_key": pd.Series(dtype=object)})
-    path = tmp / "events_block.parquet"
-    pq.write_table(t, path, compression="zstd")
-    return t, ga4_keys(path, written)
+    return t, ga4_keys(t, written)
 
 
 def _is_geo(m: pa.Table) -> pa.ChunkedArray:
@@ -127,13 +124,13 @@ def _is_geo(m: pa.Table) -> pa.ChunkedArray:
 class _Writer:
     """Everything one streamed export writes, a block at a time (:func:`write_exports_company`)."""
 
-    def __init__(self, out: Path, seed: int, ga4_rows: int, tmp: Path):
+    def __init__(self, out: Path, seed: int, ga4_rows: int):
         self.sink = _FileSink(out)
         for stale in [*out.glob("*.csv"), *out.glob("*.parquet")]:
             if stale.stem in _TABLE_NAMES:
                 stale.unlink()
         self.vendor, self.ga4 = _VendorFiles(out), _Ga4Days(out / "ga4", ga4_rows)
-        self.seed, self.tmp = seed, tmp
+        self.seed = seed
         self.shared: dict[tuple[str, int], int] = {}
         self.counts: dict[str, int] = {}
         self.counters: dict[str, float] = {}
@@ -144,7 +141,7 @@ class _Writer:
         tables = {name: t.to_pandas() for name, t in b.tables.items()}
         for table, df in exported(tables, np.random.default_rng([self.seed, i])).items():
             self.vendor.append(table, df)
-        g, keys = _ga4_block(tables, self.shared, self.tmp)
+        g, keys = _ga4_block(tables, self.shared)
         self.ga4.add(g)
         for name, t in b.tables.items():  # what has no vendor layout stays canonical
             t = t.filter(pa.array(canonical_rest(name, tables[name]).to_numpy()))
@@ -224,10 +221,9 @@ def write_exports_company(
     """
     cfg = _config(n_customers, seed, start, months, scenario, noise, effects)
     out = Path(out)
-    with tempfile.TemporaryDirectory(prefix="cx-exports-") as tmp:
-        w = _Writer(out, seed, ga4_rows, Path(tmp))
-        for i, b in enumerate(_blocks(cfg, progress)):
-            w.block(i, b)
-        truth = Truth(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), _transitions_frame(cfg.T),
-                      _planted(cfg, w.counters), _params(cfg))  # fmt: skip
-        return w.close(truth)
+    w = _Writer(out, seed, ga4_rows)
+    for i, b in enumerate(_blocks(cfg, progress)):
+        w.block(i, b)
+    truth = Truth(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), _transitions_frame(cfg.T),
+                  _planted(cfg, w.counters), _params(cfg))  # fmt: skip
+    return w.close(truth)
