@@ -78,27 +78,25 @@ class _Ga4Days:
             stale.unlink()
         self.folder, self.buffer_rows = folder, buffer_rows
         self.writers: dict[str, pq.ParquetWriter] = {}
-        self.parts: list[pa.Table] = []
+        self.days: dict[str, list[pa.Table]] = {}
         self.buffered = self.rows = 0
 
     def add(self, t: pa.Table) -> None:
-        self.parts.append(t)
+        for day, part in day_slices(t):
+            self.days.setdefault(day, []).append(part)
         self.buffered += t.num_rows
         self.rows += t.num_rows
         if self.buffered >= self.buffer_rows:
             self.flush()
 
     def flush(self) -> None:
-        """One row group per day with buffered events (a stable sort by day keeps each block's order)."""
-        if not self.buffered:
-            return
-        t = pa.concat_tables(self.parts)
-        self.parts, self.buffered = [], 0
-        for day, part in day_slices(t):
+        """One row group in each day's file: the day's buffered rows, block after block."""
+        for day, parts in sorted(self.days.items()):
             if day not in self.writers:
                 path = self.folder / f"events_{day}.parquet"
-                self.writers[day] = pq.ParquetWriter(path, t.schema, compression="zstd")
-            self.writers[day].write_table(part)
+                self.writers[day] = pq.ParquetWriter(path, parts[0].schema, compression="zstd")
+            self.writers[day].write_table(pa.concat_tables(parts))
+        self.days, self.buffered = {}, 0
 
     def close(self) -> None:
         self.flush()
