@@ -8,8 +8,8 @@ Usage::
 For each size the company is generated once (not timed), then each step runs as its own process, as a user
 runs them: ``cx load``, ``cx unify``, ``cx journeys``, ``cx personas``, ``cx simulate``, ``cx report``. With
 ``--style exports`` the same company is written as real systems export it (GA4 nested Parquet, invoice lines
-with credit notes, helpdesk, CRM and survey exports; ``cx generate --style exports``, generated in memory, so
-keep N to what memory holds) and ``cx sources --write`` maps it first (timed as its own step). Beside them, in
+with credit notes, helpdesk, CRM and survey exports; ``cx generate --style exports``, streamed in blocks as the
+canonical style is) and ``cx sources --write`` maps it first (timed as its own step). Beside them, in
 the same run, the floor: a plain DuckDB ingest of the same files (``CREATE TABLE ... AS SELECT * FROM
 read_csv/read_parquet/read_json``, every CSV column as text), which is the least any load can cost. Peak memory is each
 process's own maximum resident set (``os.wait4``); temporary disk is the largest size the workspace's
@@ -96,14 +96,14 @@ folder, n, style = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 if style == "canonical":
     synth.write_company(folder, n_customers=n, seed=7, progress=False)
 else:
-    from cxlib.synth.exports import write_exports
-    write_exports(synth.generate(n_customers=n, seed=7, progress=False), folder)
+    from cxlib.synth.exports import write_exports_company
+    write_exports_company(folder, n_customers=n, seed=7, progress=False)
 """
 
 
 def _generate(folder: Path, n: int, style: str, temp: Path) -> dict:
-    """In a process of its own: the export style is generated in memory, and a child forked from a large
-    parent would report the parent's memory as its own peak."""
+    """In a process of its own: a child forked from a large parent would report the parent's memory as its own
+    peak."""
     temp.mkdir(exist_ok=True)
     return _run([sys.executable, "-c", _GENERATE, str(folder), str(n), style], temp)
 

@@ -58,8 +58,8 @@ def generate(
         str,
         typer.Option(
             help="canonical: files named after the tables (streamed in blocks, any size); exports: as the systems "
-            "export them (GA4 BigQuery Parquet, invoice lines, Zendesk, HubSpot, Qualtrics, Klaviyo; built in "
-            "memory, up to about 100,000 customers; map them with `cx sources --write`)."
+            "export them (GA4 BigQuery Parquet, invoice lines, Zendesk, HubSpot, Qualtrics, Klaviyo; streamed "
+            "in blocks too; map them with `cx sources --write`)."
         ),
     ] = "canonical",
 ) -> None:
@@ -75,10 +75,11 @@ def generate(
     t0 = time.perf_counter()
     try:
         if style == "exports":
-            from cxlib.synth.exports import write_exports
+            from cxlib.synth.exports import write_exports_company
 
-            company = synth.generate(n_customers=customers, seed=seed, start=start, months=months, progress=progress)
-            counts = write_exports(company, out)
+            counts = write_exports_company(
+                out, n_customers=customers, seed=seed, start=start, months=months, progress=progress
+            )
         else:
             counts = synth.write_company(
                 out, n_customers=customers, seed=seed, start=start, months=months, progress=progress

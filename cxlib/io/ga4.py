@@ -51,7 +51,7 @@ from cxlib.io.sources import SourceFile
 from cxlib.io.sql import ident, literal
 from cxlib.schema import DataError
 
-__all__ = ["EVENT_NAMES", "channel_sql", "ga4_files", "read_ga4"]
+__all__ = ["EVENT_NAMES", "channel_sql", "event_ids_sql", "ga4_files", "read_event_ids", "read_ga4"]
 
 #: GA4 recommended/automatic event names -> our event vocabulary (others are kept as they are).
 EVENT_NAMES = {
@@ -238,21 +238,35 @@ def _not_placeholder(v: str) -> str:
     return f"CASE WHEN {v} IS NULL OR {v} = '' OR starts_with({v}, '(') THEN NULL ELSE {v} END"
 
 
-def _event_select(cols: list[str], f: SourceFile, rel: str) -> str:
+def _hash_sql(cols: list[str]) -> str:
+    """SQL: the MD5 of an event's identity (:data:`_IDENTITY`), as ``_cx_h``."""
     identity = ", ".join(
         f"COALESCE(CAST(to_json({ident(c)}) AS VARCHAR), '')" if c in cols else "''" for c in _IDENTITY
     )
-    h = "_cx_h"
+    return f"md5(concat_ws('|', {identity})) AS _cx_h"
+
+
+#: SQL: the event id from ``_cx_h`` and the row's position among identical events of its file
+_ID_SQL = (
+    "'ga4-' || substr(_cx_h, 1, 20) || '-' || "
+    "CAST(row_number() OVER (PARTITION BY _cx_h, filename ORDER BY _row) AS VARCHAR)"
+)
+
+
+def _sequence_sql(cols: list[str]) -> str:
+    return f"COALESCE({_field(cols, 'batch_event_index')}, {_field(cols, 'event_bundle_sequence_id')})"
+
+
+def _event_select(cols: list[str], f: SourceFile, rel: str) -> str:
     names = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in EVENT_NAMES.items())
     medium = f"COALESCE({_param(cols, 'medium')}, {_field(cols, 'traffic_source', '$.medium')})"
     campaign = f"COALESCE({_param(cols, 'campaign')}, {_field(cols, 'traffic_source', '$.name')})"
     platform = _field(cols, "platform")
     name = _field(cols, "event_name")
-    sequence = f"COALESCE({_field(cols, 'batch_event_index')}, {_field(cols, 'event_bundle_sequence_id')})"
+    sequence = _sequence_sql(cols)
     sel = [
         f"{literal(f.source or 'ga4')} AS source",
-        f"'ga4-' || substr({h}, 1, 20) || '-' || "
-        f"CAST(row_number() OVER (PARTITION BY {h}, filename ORDER BY _row) AS VARCHAR) AS event_id",
+        f"{_ID_SQL} AS event_id",
         f"{_field(cols, 'event_timestamp')} AS ts",
         f"CASE {name} {names} ELSE {name} END AS event",
         f"{name} AS raw_event",
@@ -272,7 +286,7 @@ def _event_select(cols: list[str], f: SourceFile, rel: str) -> str:
         "_row",
     ]
     # the row's hash and each parameter's JSON once, not once per use
-    inner = [f"md5(concat_ws('|', {identity})) AS _cx_h"]
+    inner = [_hash_sql(cols)]
     inner += [_param_json(k) for k in _KEYS] if "event_params" in cols else []
     return f"SELECT {', '.join(sel)} FROM (SELECT *, {', '.join(inner)} FROM {rel})"
 
@@ -291,6 +305,23 @@ def _order_select(events: str) -> str:
         WHERE raw_event IN ('purchase', 'refund') AND {tid} IS NOT NULL AND trim({tid}) NOT IN ('', '(not set)')
         GROUP BY source, {tid}
         HAVING bool_or(raw_event = 'purchase')"""
+
+
+def event_ids_sql(cols: list[str], rel: str) -> str:
+    """SQL: ``event_id`` (as :func:`read_ga4` derives it), ``ts``, ``anonymous_id`` and ``sequence`` of the
+    rows of ``rel``, a relation with the export's columns ``cols``, ``filename`` and ``_row`` (what the
+    generator's answer key needs, without the other columns' cost)."""
+    return (
+        f"SELECT {_ID_SQL} AS event_id, {_field(cols, 'event_timestamp')} AS ts, "
+        f"{_field(cols, 'user_pseudo_id')} AS anonymous_id, {_sequence_sql(cols)} AS sequence "
+        f"FROM (SELECT *, {_hash_sql(cols)} FROM {rel})"
+    )
+
+
+def read_event_ids(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> None:
+    """Read the GA4 export ``f`` into table ``name`` as :func:`event_ids_sql`'s columns."""
+    cols, rel, params = _read_files(con, f, f"{name}_ga4")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS {event_ids_sql(cols, rel)}", params)
 
 
 def read_ga4(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, table: str) -> list[str]:

@@ -43,37 +43,48 @@ def _ts(s: pd.Series) -> pd.Series:
     return pd.to_datetime(s, format="mixed")
 
 
-def _split(cents: int, rng: np.random.Generator) -> list[tuple[int, int]]:
-    """``(quantity, unit price in cents)`` lines whose total is ``cents`` exactly."""
-    n = int(rng.integers(1, 4)) if cents >= 300 else 1
-    cuts = sorted(rng.choice(np.arange(1, cents), size=n - 1, replace=False).tolist()) if n > 1 else []
-    parts = [b - a for a, b in zip([0, *cuts], [*cuts, cents], strict=True)]
-    out = []
-    for p in parts:
-        qs = [q for q in (3, 2) if p % q == 0 and p // q > 0]
-        q = qs[0] if qs and rng.random() < 0.5 else 1
-        out.append((q, p // q))
-    return out
+def _split(cents: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each order's lines: ``(order index, quantity, unit price in cents)``, 1-3 a line for amounts of 3.00 or
+    more (cut at distinct random cents), whose totals are ``cents`` exactly."""
+    n = np.where(cents >= 300, rng.integers(1, 4, size=len(cents)), 1)
+    c1 = rng.integers(1, np.maximum(cents, 2))  # a cut in 1..cents-1
+    c2 = rng.integers(1, np.maximum(cents - 1, 2))  # another, distinct: 1..cents-2 shifted past c1
+    c2 = np.where(c2 >= c1, c2 + 1, c2)
+    lo, hi = np.minimum(c1, c2), np.maximum(c1, c2)
+    one, two = cents[:, None] * [1, 0, 0], np.column_stack([c1, cents - c1, 0 * c1])
+    parts = np.select([(n == 1)[:, None], (n == 2)[:, None]], [one, two], np.column_stack([lo, hi - lo, cents - hi]))
+    keep = np.arange(3)[None, :] < n[:, None]
+    order = np.broadcast_to(np.arange(len(cents))[:, None], keep.shape)[keep]
+    p = parts[keep]
+    q = np.where((p % 3 == 0) & (p >= 3), 3, np.where((p % 2 == 0) & (p >= 2), 2, 1))
+    q = np.where(rng.random(len(p)) < 0.5, q, 1)
+    return order, q, p // q
 
 
 def retail_lines(orders: pd.DataFrame, rng: np.random.Generator) -> pd.DataFrame:
     """Shop orders as invoice lines (InvoiceNo, StockCode, Description, Quantity, InvoiceDate, UnitPrice,
     CustomerID, Country, and the order fields the canonical orders carry)."""
-    rows = []
-    for o in orders.itertuples(index=False):
-        cents = round(float(o.amount) * 100)
-        credit = str(o.status).strip().lower() == "cancelled"
-        t0 = _ts(pd.Series([o.ts])).iloc[0]
-        for i, (q, p) in enumerate(_split(cents, rng)):
-            code, desc = _PRODUCTS[int(rng.integers(len(_PRODUCTS)))]
-            rows.append({
-                "InvoiceNo": (CREDIT_PREFIX if credit else "") + o.order_id, "StockCode": code, "Description": desc,
-                "Quantity": -q if credit else q, "InvoiceDate": (t0 + pd.Timedelta(seconds=7 * i)).isoformat(" "),
-                "UnitPrice": f"{p / 100:.2f}", "CustomerID": o.contact_ref, "Country": _COUNTRY.get(o.currency),
-                "Email": o.email if i == 0 else None, "Currency": o.currency, "Status": o.status,
-                "Channel": o.channel, "Return Reason": o.return_reason if i == 0 else None,
-            })  # fmt: skip
-    return pd.DataFrame(rows)
+    if not len(orders):
+        return pd.DataFrame()
+    o = orders.reset_index(drop=True)
+    cents = np.round(pd.to_numeric(o["amount"]).to_numpy("float64") * 100).astype("int64")
+    i, q, price = _split(cents, rng)
+    line = pd.Series(i).groupby(i).cumcount().to_numpy()
+    credit = o["status"].astype(str).str.strip().str.lower().eq("cancelled").to_numpy()[i]
+    product = rng.integers(len(_PRODUCTS), size=len(i))
+    first = line == 0
+    at = _ts(o["ts"]).to_numpy()[i] + pd.to_timedelta(7 * line, unit="s").to_numpy()
+    return pd.DataFrame({
+        "InvoiceNo": np.where(credit, CREDIT_PREFIX, "") + o["order_id"].to_numpy(object)[i],
+        "StockCode": np.array([c for c, _ in _PRODUCTS], dtype=object)[product],
+        "Description": np.array([d for _, d in _PRODUCTS], dtype=object)[product],
+        "Quantity": np.where(credit, -q, q), "InvoiceDate": pd.Series(at).dt.strftime("%Y-%m-%d %H:%M:%S").to_numpy(),
+        "UnitPrice": [f"{c / 100:.2f}" for c in price], "CustomerID": o["contact_ref"].to_numpy(object)[i],
+        "Country": o["currency"].map(_COUNTRY).to_numpy(object)[i],
+        "Email": np.where(first, o["email"].to_numpy(object)[i], None), "Currency": o["currency"].to_numpy(object)[i],
+        "Status": o["status"].to_numpy(object)[i], "Channel": o["channel"].to_numpy(object)[i],
+        "Return Reason": np.where(first, o["return_reason"].to_numpy(object)[i], None),
+    })  # fmt: skip
 
 
 def order_keys(orders: pd.DataFrame) -> pd.Series:
