@@ -46,7 +46,7 @@ from pathlib import Path
 
 import duckdb
 
-from cxlib.io.read import number_rows
+from cxlib.io.read import materialize, number_rows
 from cxlib.io.sources import SourceFile
 from cxlib.io.sql import ident, literal
 from cxlib.schema import DataError
@@ -291,7 +291,7 @@ def _event_select(cols: list[str], f: SourceFile, rel: str) -> str:
     return f"SELECT {', '.join(sel)} FROM (SELECT *, {', '.join(inner)} FROM {rel})"
 
 
-def _order_select(events: str) -> str:
+def _order_select(events: str) -> str:  # ``events``: the relation of the events (SQL text)
     tid = "transaction_id"
     return f"""
         SELECT source, {tid} AS order_id,
@@ -301,7 +301,7 @@ def _order_select(events: str) -> str:
                arg_min(contact_ref, _row) AS contact_ref, arg_min(currency, _row) AS currency,
                arg_min(channel, _row) AS channel,
                min(_row) AS _row
-        FROM {ident(events)}
+        FROM {events}
         WHERE raw_event IN ('purchase', 'refund') AND {tid} IS NOT NULL AND trim({tid}) NOT IN ('', '(not set)')
         GROUP BY source, {tid}
         HAVING bool_or(raw_event = 'purchase')"""
@@ -324,16 +324,21 @@ def read_event_ids(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> 
     con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS {event_ids_sql(cols, rel)}", params)
 
 
-def read_ga4(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, table: str) -> list[str]:
-    """Read the GA4 export ``f`` into table ``name`` as canonical ``events`` or ``orders`` columns; its columns."""
-    src, events = f"{name}_ga4", f"{name}_ga4events"
-    cols, rel, params = _read_files(con, f, src)
-    for kind in ("VIEW", "TABLE"):  # ``name`` is a view of the events, a table of the orders
+def read_ga4(
+    con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, table: str, scratch: Path | None = None
+) -> list[str]:
+    """Read the GA4 export ``f`` into ``name`` as canonical ``events`` or ``orders`` columns; its columns.
+
+    The events are stored once (:func:`~cxlib.io.read.materialize`: a Parquet file in ``scratch`` during
+    ``cx load``, else a temporary table); ``name`` is a view of them, or a table of the orders among them.
+    """
+    cols, rel, params = _read_files(con, f, f"{name}_ga4")
+    for kind in ("VIEW", "TABLE"):
         with contextlib.suppress(duckdb.CatalogException):
             con.execute(f"DROP {kind} IF EXISTS {ident(name)}")
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(events)} AS {_event_select(cols, f, rel)}", params)
+    events = materialize(con, f"{name}_ga4events", _event_select(cols, f, rel), params, scratch)
     if table == "orders":
         con.execute(f"CREATE TEMP TABLE {ident(name)} AS {_order_select(events)}")
     else:  # the events as they are, not a second copy
-        con.execute(f"CREATE TEMP VIEW {ident(name)} AS SELECT * FROM {ident(events)}")
+        con.execute(f"CREATE TEMP VIEW {ident(name)} AS SELECT * FROM {events}")
     return [r[0] for r in con.execute(f"DESCRIBE {ident(name)}").fetchall() if r[0] != "_row"]

@@ -125,7 +125,7 @@ class _Part:
 
 
 def _stage_files(
-    con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile]
+    con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile], scratch: Path | None = None
 ) -> tuple[list[_Part], list[dict], list[str]]:
     """Read every file of ``t``; return the parts, the unreadable lines as quarantine rows, and the extra columns."""
     parts, problems = [], []
@@ -135,7 +135,7 @@ def _stage_files(
         raw = f"_cx_raw{i}"
         if f.format == "ga4":  # the GA4 BigQuery export: its own reader, canonical columns out
             f = replace(f, ts_unit="us")
-            cols, rejects = read_ga4(con, f, raw, t.name), []
+            cols, rejects = read_ga4(con, f, raw, t.name, scratch), []
         else:
             cols, rejects = read_raw(con, f, raw)
         f, notes = fill_defaults(f, t, cols)
@@ -380,7 +380,7 @@ def _load_table(
     Returns the result and the relation holding the clean rows: the written table (read back, counted
     once), else the temp view ``_cx_final``.
     """
-    parts, problems, extra_cols = _stage_files(con, t, files)
+    parts, problems, extra_cols = _stage_files(con, t, files, scratch)
     status_maps = {p.i: status_map(p.f) for p in parts}
     _stage_view(con, t, parts, extra_cols)
     _parse_table(con, t, parts, status_maps, scratch)
