@@ -491,5 +491,22 @@ def test_the_parsed_copy_goes_to_the_temp_folder_and_is_removed(tmp_path, monkey
     monkeypatch.setattr(sys.modules["cxlib.io.load"], "materialize", spy)
     rep = io.load(ws)
     assert rep.summary.loc[0, "rows_loaded"] == 2 and loaded(ws, "orders")["order_id"].tolist() == ["1", "2"]
-    assert seen and seen[0][0].parent.parent == temp and seen[0][1] == ["_cx_parsed_t.parquet"]
+    assert seen and seen[0][0].parent.parent == temp
+    assert len(seen[0][1]) == 1 and seen[0][1][0].startswith("_cx_parsed_t-")
     assert list(temp.iterdir()) == []
+
+
+def test_a_scratch_file_is_never_read_back_stale(tmp_path):
+    """Each materialised copy gets a file of its own name and reads give that copy's rows. With one name per
+    relation, a GA4 test read a re-written scratch file as "ZSTD Decompression failure" (1 of 2 runs of the
+    io test files with 2 workers; 0 of 3 with new names); not reproduced in isolation, so this is a guard."""
+    from cxlib.io.read import materialize
+
+    con = duckdb.connect()
+    try:
+        for k in range(5):
+            rel = materialize(con, "_cx_t", f"SELECT range + {k} AS v, md5(range::VARCHAR) AS s FROM range(50000)", {},
+                              tmp_path)  # fmt: skip
+            assert con.execute(f"SELECT min(v), count(*) FROM {rel}").fetchone() == (k, 50000)
+    finally:
+        con.close()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import difflib
+import itertools
 import re
 import shutil
 import tempfile
@@ -193,6 +194,9 @@ def drop_temporaries(con: duckdb.DuckDBPyConnection, scratch: Path | None = None
         f.unlink(missing_ok=True)
 
 
+_SCRATCH_NAMES = itertools.count()
+
+
 @contextlib.contextmanager
 def scratch_folder(con: duckdb.DuckDBPyConnection) -> Iterator[Path]:
     """A fresh folder for the load's scratch files inside DuckDB's temporary directory (``CX_TEMP_DIR``, else
@@ -224,7 +228,9 @@ def materialize(
     if scratch is None:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS {select}", params)
         return ident(name)
-    path = literal(str(scratch / f"{name}.parquet"))
+    # a new name each time: a file written again under a name just read and deleted was once read back as
+    # "ZSTD Decompression failure" (DuckDB's caches are keyed by path; not reproduced in isolation)
+    path = literal(str(scratch / f"{name}-{next(_SCRATCH_NAMES)}.parquet"))
     con.execute(f"COPY ({select}) TO {path} (FORMAT parquet, COMPRESSION zstd)", params)
     return f"read_parquet({path})"
 
