@@ -469,9 +469,10 @@ def test_header_rows_skips_the_lines_under_the_names(tmp_path):
 
 
 def test_the_parsed_copy_goes_to_the_temp_folder_and_is_removed(tmp_path, monkeypatch):
-    """``cx load`` keeps its parsed copy of a table as a compressed file in the temporary folder (a DuckDB
-    temporary table spills uncompressed), also when that folder's name needs quoting, and leaves nothing
-    behind: not in ``CX_TEMP_DIR``, and no ``workspace.duckdb.tmp`` next to the database when it made one."""
+    """``cx load`` keeps its copies of a table (the file's rows as read, then parsed) as compressed files in
+    the temporary folder (a DuckDB temporary table spills uncompressed), also when that folder's name needs
+    quoting, and leaves nothing behind: not in ``CX_TEMP_DIR``, and no ``workspace.duckdb.tmp`` next to the
+    database when it made one."""
     ws = tmp_path / "ws"
     ws.mkdir()
     write(ws, "orders.csv", ORDERS_HEADER + "shop,1,2024-01-05,5,completed\nshop,2,2024-01-06,7,returned\n")
@@ -483,8 +484,8 @@ def test_the_parsed_copy_goes_to_the_temp_folder_and_is_removed(tmp_path, monkey
     seen = []
     real = sys.modules["cxlib.io.load"].materialize
 
-    def spy(con, name, select, params, scratch):
-        out = real(con, name, select, params, scratch)
+    def spy(con, name, select, params, scratch, **kw):
+        out = real(con, name, select, params, scratch, **kw)
         seen.append((scratch, sorted(p.name for p in scratch.iterdir())))
         return out
 
@@ -492,8 +493,34 @@ def test_the_parsed_copy_goes_to_the_temp_folder_and_is_removed(tmp_path, monkey
     rep = io.load(ws)
     assert rep.summary.loc[0, "rows_loaded"] == 2 and loaded(ws, "orders")["order_id"].tolist() == ["1", "2"]
     assert seen and seen[0][0].parent.parent == temp
-    assert len(seen[0][1]) == 1 and seen[0][1][0].startswith("_cx_parsed_t-")
+    assert [n.split("-")[0] for n in seen[0][1]] == ["_cx_parsed_t", "_cx_raw0"]
     assert list(temp.iterdir()) == []
+
+
+@pytest.mark.parametrize("header_rows", [1, 3])
+def test_row_numbers_of_a_csv_read_through_its_scratch_copy(tmp_path, header_rows):
+    """A CSV file's rows keep their line in the file (``_row``: the header is row 0) when ``cx load`` reads it
+    through a Parquet copy: with unreadable lines among them (alone, two in a row, first and last), and with
+    a header of several lines; ``cx validate`` (no copy) gives the same numbers."""
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    lines = [f"shop,{i},2024-01-05,5,completed" for i in range(1, 13)]
+    for at in (0, 4, 5, 11):  # unreadable: too many fields
+        lines[at] = lines[at] + ",x,y"
+    lines[8] = "shop,9,not-a-date,5,completed"  # readable, quarantined by the checks
+    head = ORDERS_HEADER + "".join(f"note {i},,,,\n" for i in range(header_rows - 1))
+    write(ws, "orders.csv", head + "\n".join(lines) + "\n")
+    if header_rows > 1:
+        (ws / "sources.yml").write_text(f"tables:\n  orders:\n    - file: orders.csv\n      header_rows: {header_rows}\n")
+    rep = io.validate(ws)
+    q_validate = rep.quarantine.sort_values("row")["row"].tolist()
+    rep = io.load(ws)
+    q = rep.quarantine.sort_values("row")
+    offset = header_rows - 1
+    assert q["row"].tolist() == q_validate == [r + offset for r in (1, 5, 6, 9, 12)]
+    assert q.loc[q["row"] == 9 + offset, "reason"].str.contains("date").all()
+    got = loaded(ws, "orders")["order_id"].astype(int).tolist()
+    assert sorted(got) == [2, 3, 4, 7, 8, 10, 11]
 
 
 def test_a_scratch_file_is_never_read_back_stale(tmp_path):

@@ -137,7 +137,7 @@ def _stage_files(
             f = replace(f, ts_unit="us")
             cols, rejects = read_ga4(con, f, raw, t.name, scratch), []
         else:
-            cols, rejects = read_raw(con, f, raw)
+            cols, rejects = read_raw(con, f, raw, scratch)
         f, notes = fill_defaults(f, t, cols)
         mapping = map_columns(f, t, cols)
         derived = derived_keys(f, t, mapping)

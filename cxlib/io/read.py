@@ -56,8 +56,14 @@ def _glob_escaped(path: str) -> str:
     return re.sub(r"([*?\[])", r"[\1]", path)
 
 
-def read_raw(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> tuple[list[str], list[dict]]:
-    """Read ``f`` as text columns into table ``name`` with a ``_row`` column; return its columns and rejects."""
+def read_raw(
+    con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, scratch: Path | None = None
+) -> tuple[list[str], list[dict]]:
+    """Read ``f`` as text columns into table ``name`` with a ``_row`` column; return its columns and rejects.
+
+    With a ``scratch`` folder (``cx load``) a delimited file's rows are a compressed Parquet copy there and
+    ``name`` a view over it (a temporary table spills uncompressed: gigabytes for a large export).
+    """
     if control_character(str(f.path)):
         raise DataError(f"{f.label!r}: the file name contains a control character; rename the file (option `file`)")
     if not f.path.exists():
@@ -78,9 +84,9 @@ def read_raw(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> tuple[
         number_rows(con, name)
     else:
         with readable(f) as path:
-            rejects = _read_csv(con, f, name, path)
+            rejects = _read_csv(con, f, name, path, scratch)
     if f.header_rows > 1:
-        rejects = _skip_header_rows(con, f, kind, name, rejects)
+        rejects = _skip_header_rows(con, f, kind, name, rejects, kind == "csv" and scratch is not None)
     cols = [r[0] for r in con.execute(f"DESCRIBE {ident(name)}").fetchall() if r[0] != "_row"]
     for i, c in enumerate(cols):
         bad = control_character(c)
@@ -93,13 +99,15 @@ def read_raw(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> tuple[
 
 
 def _skip_header_rows(
-    con: duckdb.DuckDBPyConnection, f: SourceFile, kind: str, name: str, rejects: list[dict]
+    con: duckdb.DuckDBPyConnection, f: SourceFile, kind: str, name: str, rejects: list[dict],
+    kept_as_view: bool = False,
 ) -> list[dict]:
     """Drop the lines under the column names that belong to the header (``header_rows: 3``: Qualtrics' question
     texts and ImportId row); the rows keep their numbers in the file."""
     if kind not in ("csv", "xlsx"):
         raise DataError(f"{f.label}: option `header_rows` is for CSV and Excel files; remove it for this file")
-    con.execute(f"DELETE FROM {ident(name)} WHERE _row < ?", [f.header_rows])
+    if not kept_as_view:  # a view over a scratch copy left the header's lines out itself
+        con.execute(f"DELETE FROM {ident(name)} WHERE _row < ?", [f.header_rows])
     return [r for r in rejects if r["row"] >= f.header_rows]
 
 
@@ -125,7 +133,9 @@ MAX_LINE_BYTES = 128 << 20
 BUFFER_BYTES = 2 * MAX_LINE_BYTES
 
 
-def _read_csv(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, path: Path) -> list[dict]:
+def _read_csv(
+    con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, path: Path, scratch: Path | None = None
+) -> list[dict]:
     """Read a delimited UTF-8 text file (options bound as parameters); return the unreadable lines."""
     p = Params()
     opts = [
@@ -142,12 +152,9 @@ def _read_csv(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, path: Pa
     # the rejects tables of an earlier file would be read again as this file's unreadable lines
     con.execute("DROP TABLE IF EXISTS _cx_rej")
     con.execute("DROP TABLE IF EXISTS _cx_rej_scan")
+    select = f"SELECT * FROM read_csv({p(_glob_escaped(str(path)))}, {', '.join(opts)})"
     try:
-        con.execute(
-            f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS SELECT * FROM "
-            f"read_csv({p(_glob_escaped(str(path)))}, {', '.join(opts)})",
-            p.values,
-        )
+        copy = materialize(con, name, select, p.values, scratch, ordered=True)
     except duckdb.Error as e:
         raise reader_error(f, path, e) from None
     # one reject per line: a line with several missing or extra fields has one error per field (the
@@ -157,7 +164,9 @@ def _read_csv(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, path: Pa
         "THEN -column_idx ELSE column_idx END NULLS LAST) FROM _cx_rej GROUP BY line ORDER BY line"
     ).fetchall()
     rejects = [{"row": int(r[0]) - 1, "value": r[1], "reason": f"unreadable line: {r[2]}"} for r in rej]
-    if rejects:
+    if scratch is not None:
+        _number_copy(con, name, copy, bool(rejects), f.header_rows)
+    elif rejects:
         # _row must count the rejected lines too, so that row numbers match the file
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _cx_rejrows AS SELECT "
@@ -172,6 +181,33 @@ def _read_csv(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, path: Pa
     else:
         number_rows(con, name)
     return rejects
+
+
+def _number_copy(con: duckdb.DuckDBPyConnection, name: str, copy: str, rejects: bool, header_rows: int) -> None:
+    """View ``name``: the rows of the Parquet ``copy`` (in the file's order) with ``_row``, their line in the
+    file -- their position in the copy plus the unreadable lines before them (``_cx_rej``, kept as
+    ``<name>_rej``: the good rows before each, and how many unreadable lines have come by then) -- from line
+    ``header_rows`` on (a checked whole number, the view's text cannot hold a parameter)."""
+    position = "CAST(file_row_number + 1 AS BIGINT)"
+    copy = copy[:-1] + ", file_row_number=true)"  # read_parquet('<path>', file_row_number=true)
+    if not rejects:
+        con.execute(
+            f"CREATE OR REPLACE TEMP VIEW {ident(name)} AS SELECT * FROM ("
+            f"SELECT * EXCLUDE (file_row_number), {position} AS _row FROM {copy}) WHERE _row >= {int(header_rows)}"
+        )
+        return
+    rej = ident(name + "_rej")
+    con.execute(
+        f"CREATE OR REPLACE TEMP TABLE {rej} AS SELECT before, max(k) AS k FROM (SELECT line - 1 - "
+        "row_number() OVER (ORDER BY line) AS before, row_number() OVER (ORDER BY line) AS k "
+        "FROM (SELECT DISTINCT line FROM _cx_rej)) GROUP BY before"
+    )
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {ident(name)} AS SELECT * FROM (SELECT c.* EXCLUDE (file_row_number, _g), "
+        f"CAST(_g + COALESCE(j.k, 0) AS BIGINT) AS _row "
+        f"FROM (SELECT *, {position} AS _g FROM {copy}) c ASOF LEFT JOIN {rej} j ON c._g > j.before) "
+        f"WHERE _row >= {int(header_rows)}"
+    )
 
 
 def number_rows(con: duckdb.DuckDBPyConnection, name: str, col: str = "_row") -> None:
@@ -216,7 +252,8 @@ def scratch_folder(con: duckdb.DuckDBPyConnection) -> Iterator[Path]:
 
 
 def materialize(
-    con: duckdb.DuckDBPyConnection, name: str, select: str, params: dict, scratch: Path | None
+    con: duckdb.DuckDBPyConnection, name: str, select: str, params: dict, scratch: Path | None,
+    *, ordered: bool = False,
 ) -> str:
     """Store the rows of ``select`` once, for the several reads that follow; return the relation to read.
 
@@ -224,6 +261,10 @@ def materialize(
     Parquet file there, read back column by column; DuckDB's temporary tables spill uncompressed, about ten
     times the size, and a table in the workspace itself would grow its file for good. Without one
     (``cx validate``, in memory) they go to a temporary table.
+
+    Unless ``ordered``, the copy's rows are in no particular order: DuckDB then writes each thread's rows
+    as they come instead of holding them back to keep the input's order (which spilled gigabytes); every
+    reader of an unordered copy orders its results itself.
     """
     if scratch is None:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS {select}", params)
@@ -231,7 +272,13 @@ def materialize(
     # a new name each time: a file written again under a name just read and deleted was once read back as
     # "ZSTD Decompression failure" (DuckDB's caches are keyed by path; not reproduced in isolation)
     path = literal(str(scratch / f"{name}-{next(_SCRATCH_NAMES)}.parquet"))
-    con.execute(f"COPY ({select}) TO {path} (FORMAT parquet, COMPRESSION zstd)", params)
+    if not ordered:
+        con.execute("SET preserve_insertion_order = false")
+    try:
+        con.execute(f"COPY ({select}) TO {path} (FORMAT parquet, COMPRESSION zstd)", params)
+    finally:
+        if not ordered:
+            con.execute("RESET preserve_insertion_order")
     return f"read_parquet({path})"
 
 
