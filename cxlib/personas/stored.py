@@ -209,7 +209,18 @@ def refit_as_of(
     kept model ``stored`` was: its number of personas (a fixed number, or "auto" chosen again over its range),
     features and method, on its customers (buyers or all, at most its sample, by id) and with its seed.
     Returns the model (its own numbers and names) and the high-value threshold of the customers fitted on.
-    Without a kept model: ``cx personas``' defaults, seed ``random_state`` or 0."""
+    Without a kept model: ``cx personas``' defaults, seed ``random_state`` or 0.
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"customer_id": list("abcdef"), "frequency": [1, 2, 1, 3, 4, 3],
+    ...                   "x": [0.0, 0.2, 0.1, 5.0, 5.2, 5.1], "monetary": [10.0, 20, 10, 90, 120, 80]})
+    >>> kept = PersonaModel(n_personas=2, features=["x"], random_state=0).fit(X)
+    >>> settings = {"fit_on": "buyers", "sample": 200_000, "random_state": 0, "n_personas": 2, "k_range": (2, 10)}
+    >>> then, threshold = refit_as_of(ibis.memtable(X.head(5)), (kept, settings))  # f came later
+    >>> then.n_personas_, then.feature_names_in_.tolist(), threshold
+    (2, ['x'], 120.0)
+    """
     from cxlib.personas.features import _to_pandas
     from cxlib.personas.write import _high_value_threshold
 
