@@ -106,11 +106,11 @@ def _fitted_panel(folder, end: pd.Timestamp) -> pd.DataFrame:
 
 
 def test_the_default_backtest_sees_nothing_after_the_cutoff_not_even_the_persona_model(tmp_path, staged):
-    """Orders after the cutoff made larger and completed, then cx personas run again: the kept persona model
-    (centres, scaling, here the number of personas too) changes and with it the backtest by the kept model, but
-    the default backtest (personas refitted at the cutoff) fits on the same panel, the same personas, and
-    forecasts the same."""
-    from cxlib import personas
+    """Orders after the cutoff made larger and completed, then cx journeys and cx personas run again: the kept
+    persona model (centres, scaling, here the number of personas too) changes and with it the backtest by the
+    kept model, but the default backtest (stages and personas as of the cutoff, the personas refitted then) fits
+    on the same panel, the same personas, and forecasts the same."""
+    from cxlib import journeys, personas
 
     folder = tmp_path / "ws"
     shutil.copytree(staged, folder)
@@ -131,6 +131,7 @@ def test_the_default_backtest_sees_nothing_after_the_cutoff_not_even_the_persona
     bt_kept = sim.backtest(folder, months=12, draws=20, personas="kept")
 
     _tamper_after(folder, end)
+    journeys.build(folder)  # the stages too: orders completed after the cutoff must not restage the months before
     personas.write_personas(folder)
     with cxlib.connect(folder, read_only=True) as ws:
         kept_after, _ = stored_model(ws)
