@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -56,10 +57,10 @@ def test_backtest_personas_do_not_depend_on_data_after_the_cutoff(tmp_path, stag
         model, _ = stored_model(ws)
         before = personas_as_of(ws, end).order_by("customer_id").to_pandas()
         whole = ws.table("personas").to_pandas().set_index("customer_id")
-        refit_before = personas_as_of(ws, end, refit=True).order_by("customer_id").to_pandas()
+        refit_before = personas_as_of(ws, end, refit=True, match=False).order_by("customer_id").to_pandas()
         first = ws.table("touchpoints").group_by("customer_id").aggregate(t=lambda t: t.ts.min()).to_pandas()
         anonymous = set(ws.table("customers").filter(lambda c: c.is_anonymous).customer_id.to_pandas())
-    bt_before = sim.backtest(folder, months=12, draws=20)
+    bt_before = sim.backtest(folder, months=12, draws=20, personas="kept")
     # the backtest of a workspace fits on these personas, not on those of table personas
     whole_panel = sim.complete_history(folder, channel=False)
     at_cutoff = whole_panel.drop(columns="persona").merge(
@@ -85,7 +86,7 @@ def test_backtest_personas_do_not_depend_on_data_after_the_cutoff(tmp_path, stag
         late = assign(model, customer_features(ws, anonymous=False, lazy=True)).to_pandas().set_index("customer_id")
     pd.testing.assert_frame_equal(after, before)
     assert (late["persona"] != whole["persona"].reindex(late.index)).any()
-    bt_after = sim.backtest(folder, months=12, draws=20)
+    bt_after = sim.backtest(folder, months=12, draws=20, personas="kept")
     pd.testing.assert_series_equal(_journey(bt_after, "forecast"), _journey(bt_before, "forecast"))
     assert (_journey(bt_after, "actual") > _journey(bt_before, "actual")).all()
 
@@ -94,8 +95,90 @@ def test_backtest_personas_do_not_depend_on_data_after_the_cutoff(tmp_path, stag
 
     personas.write_personas(folder)
     with cxlib.connect(folder, read_only=True) as ws:
-        refit_after = personas_as_of(ws, end, refit=True).order_by("customer_id").to_pandas()
+        refit_after = personas_as_of(ws, end, refit=True, match=False).order_by("customer_id").to_pandas()
     pd.testing.assert_frame_equal(refit_after, refit_before)
+
+
+def _fitted_panel(folder, end: pd.Timestamp) -> pd.DataFrame:
+    """What a default backtest of ``folder`` fits on: the panel up to the cutoff, personas refitted then."""
+    h = sim.complete_history(folder, channel=False, personas_as_of=end, refit_personas=True)
+    return h[h["month"] <= end].reset_index(drop=True)
+
+
+def test_the_default_backtest_sees_nothing_after_the_cutoff_not_even_the_persona_model(tmp_path, staged):
+    """Orders after the cutoff made larger and completed, then cx journeys and cx personas run again: the kept
+    persona model (centres, scaling, here the number of personas too) changes and with it the backtest by the
+    kept model, but the default backtest (stages and personas as of the cutoff, the personas refitted then) fits
+    on the same panel, the same personas, and forecasts the same."""
+    from cxlib import journeys, personas
+
+    folder = tmp_path / "ws"
+    shutil.copytree(staged, folder)
+    end = _cutoff_end(folder)
+    with cxlib.connect(folder, read_only=True) as ws:
+        kept, settings = stored_model(ws)
+        refit = personas_as_of(ws, end, refit=True, match=False).order_by("customer_id").to_pandas()
+        named = personas_as_of(ws, end, refit=True).order_by("customer_id").to_pandas()
+    assert (settings["fit_on"], settings["random_state"], settings["n_personas"]) == ("buyers", 0, "auto")
+    # matched, the refit's personas are the same groups of customers under the workspace's names
+    pairs = refit.merge(named, on="customer_id")[["persona_x", "persona_y"]].drop_duplicates()
+    assert pairs["persona_x"].is_unique and pairs["persona_y"].is_unique
+    buyers = named[named["persona"] >= 0]
+    shared = min(kept.n_personas_, buyers["persona"].nunique())
+    assert len(set(buyers["persona_name"]) & set(kept.names_)) == shared
+    panel = _fitted_panel(folder, end)
+    bt = sim.backtest(folder, months=12, draws=20)
+    bt_kept = sim.backtest(folder, months=12, draws=20, personas="kept")
+
+    _tamper_after(folder, end)
+    journeys.build(folder)  # the stages too: orders completed after the cutoff must not restage the months before
+    personas.write_personas(folder)
+    with cxlib.connect(folder, read_only=True) as ws:
+        kept_after, _ = stored_model(ws)
+        refit_after = personas_as_of(ws, end, refit=True, match=False).order_by("customer_id").to_pandas()
+    assert not np.allclose(kept_after.mean_, kept.mean_)  # what came after moved the whole workspace's model
+    pd.testing.assert_frame_equal(refit_after, refit)
+    pd.testing.assert_frame_equal(_fitted_panel(folder, end), panel)
+    after = sim.backtest(folder, months=12, draws=20)
+    pd.testing.assert_series_equal(_journey(after, "forecast"), _journey(bt, "forecast"))
+    assert (_journey(after, "actual") > _journey(bt, "actual")).all()
+    # the kept model's backtest is not: its personas' definitions came from after the cutoff
+    kept_after_bt = sim.backtest(folder, months=12, draws=20, personas="kept")
+    assert not _journey(kept_after_bt, "forecast").equals(_journey(bt_kept, "forecast"))
+    with pytest.raises(ValueError, match="personas must be"):
+        sim.backtest(folder, months=12, personas="table")
+
+
+def test_match_personas_names_a_refit_as_the_nearest_kept_persona():
+    """Refitted on other customers, the personas come back in another order; matched, each takes the number and
+    name of the kept persona nearest to it, and a table kept before the seed was stored still reads back."""
+    from cxlib.personas import PersonaModel
+    from cxlib.personas.stored import match_personas, model_table
+
+    rng = np.random.default_rng(3)
+    centres = np.array([[0.0, 0.0], [6.0, 0.0], [0.0, 6.0]])
+
+    def blobs(sizes: list[int]) -> pd.DataFrame:
+        parts = [c + rng.normal(0, 0.5, (n, 2)) for c, n in zip(centres, sizes, strict=True)]
+        return pd.DataFrame(np.vstack(parts), columns=["a", "b"])
+
+    X = blobs([50, 120, 80])
+    kept = PersonaModel(n_personas=3, random_state=0).fit(X)
+    Y = blobs([150, 30, 60])  # the persona numbers follow size: the refit numbers them differently
+    later = PersonaModel(n_personas=3, random_state=0).fit(Y)
+    probe = pd.DataFrame(centres, columns=["a", "b"])
+    assert later.predict(probe).tolist() != kept.predict(probe).tolist()
+    match_personas(later, kept)
+    assert later.predict(probe).tolist() == kept.predict(probe).tolist()
+    assert later.names_ == kept.names_ and later.profiles_["name"].tolist() == kept.names_
+    assert (later.labels_ == later.predict(Y)).all()
+
+    ws = cxlib.connect()
+    old = model_table(kept, prospects="separate", anonymous=False, threshold=1.0)
+    ws.write(MODEL_TABLE, old.drop(columns=["fit_on", "sample", "random_state", "n_personas", "k_min", "k_max"]))
+    _, settings = stored_model(ws)
+    assert (settings["fit_on"], settings["sample"], settings["random_state"]) == ("buyers", 200_000, 0)
+    assert (settings["n_personas"], settings["k_range"]) == (3, (2, 10))
 
 
 def test_the_persona_model_is_kept_and_gives_the_personas_table_back(staged):

@@ -166,7 +166,9 @@ def staged_codes(t: ibis.Table, sm: StageMap) -> ibis.Table:
         else_=_customer_code(t, sm),
     )
     t = t.mutate(_code=code)
-    t = t.mutate(_code=idle_code(t._code, t._first_buy, t._sec - t._last_in, sm))
+    # a first purchase still to come is not known at this row: a prospect then, idle, is lost, not at risk
+    known = ibis.ifelse(t._sec >= t._first_buy, t._first_buy, ibis.null("int64"))
+    t = t.mutate(_code=idle_code(t._code, known, t._sec - t._last_in, sm))
     t = t.mutate(first_purchase_ts=_to_ts(t._first_buy), last_inbound_ts=_to_ts(t._last_in))
     return t.drop(*[c for c in t.columns if c.startswith("_") and c != "_code"])
 

@@ -128,7 +128,10 @@ def stage_history(touchpoints, stage_map: StageMapLike = None, end: str | pd.Tim
     last = _monthly_last(coded(t, sm, until=end), first_month)
     filled = _carried_forward(last, _calendar(first_month, end))
     idle = filled._at - filled._last_in
-    code = idle_code(filled._code, filled._first, idle, sm, filled._at - filled._first)
+    # judged at the month's end: a first purchase after it is not known yet (a later purchase must not turn
+    # a quiet prospect into an at-risk customer; a backtest cut at that month would otherwise see it)
+    first = ibis.ifelse(filled._first <= filled._at, filled._first, ibis.null("int64"))
+    code = idle_code(filled._code, first, idle, sm, filled._at - first)
     # the month of the first purchase reads "purchase" (a one-month stage, as in the journey model)
     bought_now = (filled._first >= filled._from) & (filled._first <= filled._at)
     code = ibis.ifelse(bought_now.fill_null(False), CODE["purchase"], code)

@@ -43,17 +43,29 @@ from cxlib.engine import Workspace
 from cxlib.personas.assign import assign
 from cxlib.personas.features import customer_features
 from cxlib.personas.model import PersonaModel
+from cxlib.personas.profiles import _unique
 
-__all__ = ["MODEL_TABLE", "model_table", "personas_as_of", "stored_model"]
+__all__ = ["MODEL_TABLE", "match_personas", "model_table", "personas_as_of", "refit_as_of", "stored_model"]
 
 #: The workspace table holding the fitted persona model (written with ``personas``).
 MODEL_TABLE = "persona_model"
 
 
-def model_table(model: PersonaModel, *, prospects: str, anonymous: bool, threshold: float) -> pd.DataFrame:
+def model_table(
+    model: PersonaModel,
+    *,
+    prospects: str,
+    anonymous: bool,
+    threshold: float,
+    fit_on: str = "buyers",
+    sample: int = 200_000,
+) -> pd.DataFrame:
     """The fitted ``model`` as a table: ``persona, persona_name, position, feature, centre, variance, weight,
-    impute, log_column, mean, scale, method, prospects, anonymous, high_value_threshold`` (one row per persona
-    and feature; ``variance`` and ``weight`` null for k-means).
+    impute, log_column, mean, scale, method, prospects, anonymous, high_value_threshold, fit_on, sample,
+    random_state, n_personas, k_min, k_max`` (one row per persona and feature; ``variance`` and ``weight`` null
+    for k-means; ``random_state`` the model's seed, null when it had none; ``n_personas`` its setting, "auto" or
+    a number, ``k_min`` and ``k_max`` the range "auto" chooses in). The last six are what
+    :func:`personas_as_of` needs to fit the model the same way again on earlier data.
 
     Examples
     --------
@@ -83,13 +95,21 @@ def model_table(model: PersonaModel, *, prospects: str, anonymous: bool, thresho
             "prospects": prospects,
             "anonymous": bool(anonymous),
             "high_value_threshold": float(threshold),
+            "fit_on": fit_on,
+            "sample": int(sample),
+            "random_state": pd.array([model.random_state] * (k * d), dtype="Int64"),
+            "n_personas": str(model.n_personas),
+            "k_min": int(model.k_range[0]),
+            "k_max": int(model.k_range[1]),
         }
     )
 
 
 def stored_model(ws: Workspace) -> tuple[PersonaModel, dict[str, Any]] | None:
     """The persona model the workspace holds (table :data:`MODEL_TABLE`) and the settings it labelled with
-    (``prospects``, ``anonymous``, ``threshold``); ``None`` when ``cx personas`` wrote none.
+    (``prospects``, ``anonymous``, ``threshold``) and was fitted with (``fit_on``, ``sample``, ``random_state``,
+    ``n_personas``, ``k_range``; for a table kept before these were: ``cx personas``' defaults and the number
+    of personas the model has); ``None`` when ``cx personas`` wrote none.
 
     Examples
     --------
@@ -124,11 +144,31 @@ def stored_model(ws: Workspace) -> tuple[PersonaModel, dict[str, Any]] | None:
         "prospects": str(first["prospects"].iloc[0]),
         "anonymous": bool(first["anonymous"].iloc[0]),
         "threshold": float(first["high_value_threshold"].iloc[0]),
+        "fit_on": str(first["fit_on"].iloc[0]) if "fit_on" in t.columns else "buyers",
+        "sample": int(first["sample"].iloc[0]) if "sample" in t.columns else 200_000,
+        "random_state": 0,
     }
+    seed = first["random_state"].iloc[0] if "random_state" in t.columns else None
+    if seed is not None and not pd.isna(seed):
+        settings["random_state"] = int(seed)
+    model.random_state = settings["random_state"]
+    k = str(first["n_personas"].iloc[0]) if "n_personas" in t.columns else str(model.n_personas_)
+    settings["n_personas"] = "auto" if k == "auto" else int(k)
+    if "k_min" in t.columns:
+        settings["k_range"] = (int(first["k_min"].iloc[0]), int(first["k_max"].iloc[0]))
+    else:
+        settings["k_range"] = PersonaModel().k_range
+    model.n_personas, model.k_range = settings["n_personas"], settings["k_range"]
     return model, settings
 
 
-def personas_as_of(ws: Workspace, as_of: str | pd.Timestamp, refit: bool = False, random_state: int = 0) -> ibis.Table:
+def personas_as_of(
+    ws: Workspace,
+    as_of: str | pd.Timestamp,
+    refit: bool = False,
+    random_state: int | None = None,
+    match: bool = True,
+) -> ibis.Table:
     """Every customer's persona as of ``as_of``: ``customer_id, persona, persona_name, distance, is_buyer,
     value, value_tier`` (the columns of ``personas``), an Ibis expression on ``ws`` (DuckDB or Spark).
 
@@ -136,13 +176,18 @@ def personas_as_of(ws: Workspace, as_of: str | pd.Timestamp, refit: bool = False
     with no touchpoint by then has no persona then (no row: an arrival still to come). They are assigned by
     the model the workspace holds (:func:`stored_model`), with its settings: prospects (no completed order
     by ``as_of``) apart when ``cx personas`` kept them apart, anonymous customers left out when it did, the
-    value tier by its threshold. The model's centres and scaling were fitted on the whole workspace; with
-    ``refit`` (or on a workspace whose personas were written before the model was kept) the model is fitted
-    anew on the buyers' features as of ``as_of`` instead (``cx personas``' defaults, seed ``random_state``), so
-    nothing after ``as_of`` counts at all, but numbers and names may differ from ``personas``.
+    value tier by its threshold. That model's centres and scaling were fitted on the whole workspace.
+
+    With ``refit`` the model is fitted anew on the features as of ``as_of`` (:func:`refit_as_of`: the kept
+    model's settings -- number of personas or "auto" and its range, features, method, customers fitted on,
+    seed), so which customers belong together is found only from what was known then. With ``match`` each
+    refitted persona then takes the number and name of the kept persona whose centre is nearest
+    (:func:`match_personas`: the labels are the workspace's); without, its own (numbered by size, named from
+    its profile then: nothing after ``as_of`` at all). A workspace whose personas were written before the model
+    was kept is always refitted, with ``cx personas``' defaults and its own names. ``random_state`` overrides
+    the seed.
     """
-    from cxlib.personas.features import _to_pandas
-    from cxlib.personas.write import _high_value_threshold, _personas_table
+    from cxlib.personas.write import _personas_table
 
     stored = stored_model(ws)
     settings = stored[1] if stored is not None else {"prospects": "separate", "anonymous": False}
@@ -151,7 +196,88 @@ def personas_as_of(ws: Workspace, as_of: str | pd.Timestamp, refit: bool = False
     if stored is not None and not refit:
         model, threshold = stored[0], settings["threshold"]
     else:
-        fit_frame = _to_pandas(feats.filter(feats.frequency > 0).order_by("customer_id").limit(200_000))
-        model = PersonaModel(random_state=random_state).fit(fit_frame)
-        threshold = _high_value_threshold(fit_frame)
+        model, threshold = refit_as_of(feats, stored, random_state)
+        if match and stored is not None:
+            match_personas(model, stored[0])
     return _personas_table(assign(model, feats), feats, threshold, settings["prospects"])
+
+
+def refit_as_of(
+    feats: ibis.Table, stored: tuple[PersonaModel, dict[str, Any]] | None, random_state: int | None = None
+) -> tuple[PersonaModel, float]:
+    """The persona model fitted on ``feats`` (customer features as of an instant, in the engine) the way the
+    kept model ``stored`` was: its number of personas (a fixed number, or "auto" chosen again over its range),
+    features and method, on its customers (buyers or all, at most its sample, by id) and with its seed.
+    Returns the model (its own numbers and names) and the high-value threshold of the customers fitted on.
+    Without a kept model: ``cx personas``' defaults, seed ``random_state`` or 0.
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"customer_id": list("abcdef"), "frequency": [1, 2, 1, 3, 4, 3],
+    ...                   "x": [0.0, 0.2, 0.1, 5.0, 5.2, 5.1], "monetary": [10.0, 20, 10, 90, 120, 80]})
+    >>> kept = PersonaModel(n_personas=2, features=["x"], random_state=0).fit(X)
+    >>> settings = {"fit_on": "buyers", "sample": 200_000, "random_state": 0, "n_personas": 2, "k_range": (2, 10)}
+    >>> then, threshold = refit_as_of(ibis.memtable(X.head(5)), (kept, settings))  # f came later
+    >>> then.n_personas_, then.feature_names_in_.tolist(), threshold
+    (2, ['x'], 120.0)
+    """
+    from cxlib.personas.features import _to_pandas
+    from cxlib.personas.write import _high_value_threshold
+
+    if stored is None:
+        kept, settings = None, {"fit_on": "buyers", "sample": 200_000, "random_state": 0}
+        model = PersonaModel()
+    else:
+        kept, settings = stored
+        model = PersonaModel(
+            n_personas=settings["n_personas"],
+            k_range=settings["k_range"],
+            method=kept.method,
+            features=list(kept.feature_names_in_),
+        )
+    model.random_state = settings["random_state"] if random_state is None else random_state
+    pool = feats.filter(feats.frequency > 0) if settings["fit_on"] == "buyers" else feats
+    fit_frame = _to_pandas(pool.order_by("customer_id").limit(settings["sample"]))
+    return model.fit(fit_frame), _high_value_threshold(fit_frame)
+
+
+def match_personas(model: PersonaModel, kept: PersonaModel) -> PersonaModel:
+    """``model``'s personas renumbered and renamed as ``kept``'s: each takes the kept persona whose centre is
+    nearest (one to one, the least total squared distance, measured in ``kept``'s scaled space). With as many
+    personas as ``kept`` the numbers are ``kept``'s; with fewer they run 0, 1, ... in ``kept``'s order, and
+    one left over when ``model`` has more keeps its own name, numbered after them. Changes ``model`` in place
+    and returns it.
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"x": [0.0, 0.2, 5.0, 5.2, 5.4]})
+    >>> kept = PersonaModel(n_personas=2, random_state=0).fit(X)
+    >>> later = PersonaModel(n_personas=2, random_state=0).fit(pd.DataFrame({"x": [0.0, 0.1, 0.3, 5.1]}))
+    >>> kept.predict(pd.DataFrame({"x": [0.1, 5.1]})).tolist(), later.predict(pd.DataFrame({"x": [0.1, 5.1]})).tolist()
+    ([1, 0], [0, 1])
+    >>> match_personas(later, kept).predict(pd.DataFrame({"x": [0.1, 5.1]})).tolist(), later.names_ == kept.names_
+    ([1, 0], True)
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    z = kept._scaled(_raw_centres(model))
+    cost = ((z[:, None, :] - kept.cluster_centers_[None, :, :]) ** 2).sum(axis=2)
+    mine, theirs = linear_sum_assignment(cost)
+    order = [*mine[np.argsort(theirs)], *(p for p in range(len(cost)) if p not in set(mine))]
+    names = [kept.names_[t] for t in sorted(theirs)] + [model.names_[p] for p in order[len(mine) :]]
+    model.cluster_centers_ = model.cluster_centers_[order]
+    if model.method == "gmm":
+        model.variances_, model.weights_ = model.variances_[order], model.weights_[order]
+    model.labels_ = np.argsort(order)[model.labels_]
+    model.names_ = _unique(names)  # a persona left over keeps its own name, which a kept one may have
+    if hasattr(model, "profiles_"):
+        model.profiles_ = model.profiles_.iloc[order].assign(persona=range(len(order)), name=model.names_)
+    return model
+
+
+def _raw_centres(model: PersonaModel) -> np.ndarray:
+    """The centres of ``model`` in the features' own units (the signed log and the scaling undone)."""
+    b = model.cluster_centers_ * model.scale_ + model.mean_
+    logged = np.asarray(model.log_columns_, dtype=bool)
+    b[:, logged] = np.sign(b[:, logged]) * np.expm1(np.abs(b[:, logged]))
+    return b

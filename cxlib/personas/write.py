@@ -85,7 +85,9 @@ def write_personas(
         model.fit(fit_frame)
         threshold = _high_value_threshold(fit_frame)
         table = _personas_table(assign(model, feats), feats, threshold, prospects)
-        kept = model_table(model, prospects=prospects, anonymous=anonymous, threshold=threshold)
+        kept = model_table(
+            model, prospects=prospects, anonymous=anonymous, threshold=threshold, fit_on=fit_on, sample=sample
+        )
         with ws.step("personas"):  # the tables and their lineage row swap in together
             ws.write("personas", table.order_by("customer_id"))
             ws.write(MODEL_TABLE, kept)

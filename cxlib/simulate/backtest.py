@@ -72,6 +72,7 @@ def backtest(
     seasons: bool = True,
     durations: int | None = None,
     recency: int | None = None,
+    personas: str = "refit",
 ) -> pd.DataFrame:
     """Fit on the history up to ``cutoff``, forecast revenue by month, compare with what happened.
 
@@ -82,9 +83,8 @@ def backtest(
         ``person_id``, ``month``, ``stage``, ``revenue``, optional ``persona``); its latest month is taken
         as complete, and its personas as they are. From a workspace, the last month counts only when the
         data reaches its last day, and a workspace with personas (``cx personas``) gives each customer the
-        persona they had at the end of the cutoff month: features of the touchpoints up to then, assigned by
-        the workspace's persona model (none for a customer not yet seen), so nothing after the cutoff reaches
-        the fit.
+        persona they had at the end of the cutoff month: features of the touchpoints up to then (none for a
+        customer not yet seen), assigned by a persona model fitted on them (``personas``).
     months : int
         Horizon of the forecast.
     cutoff : month, optional
@@ -99,6 +99,15 @@ def backtest(
     durations, recency : int, optional
         Months in a stage and months since the last purchase the journey model tells apart (default:
         :func:`~cxlib.simulate.persona_model`'s; 0: a plain Markov chain, revenue by stage alone).
+    personas : {"refit", "kept"}
+        For a workspace with personas, the persona model that labels the customers at the cutoff.
+        ``"refit"`` (default): fitted on the features as of the cutoff with the settings ``cx personas``
+        fitted the workspace's model with (number of personas or "auto", features, method, customers, seed;
+        :func:`~cxlib.personas.stored.refit_as_of`), its personas named by that fit, so nothing after the
+        cutoff reaches the fit (``personas_as_of(..., refit=True)`` shows them under the workspace's
+        names). ``"kept"``: the workspace's own model, whose centres and scaling were fitted on the whole
+        workspace (the personas' definitions look ahead; the segments are exactly those ``cx simulate``
+        forecasts).
 
     Returns
     -------
@@ -111,7 +120,10 @@ def backtest(
     from cxlib.simulate.run import simulate
     from cxlib.simulate.workspace import check_history, persona_model
 
-    h = source.copy() if isinstance(source, pd.DataFrame) else _workspace_history(source, months, cutoff)
+    if personas not in ("refit", "kept"):
+        raise ValueError(f"personas must be 'refit' or 'kept', not {personas!r}")
+    refit = personas == "refit"
+    h = source.copy() if isinstance(source, pd.DataFrame) else _workspace_history(source, months, cutoff, refit)
     h["month"] = pd.to_datetime(h["month"]).dt.to_period("M").dt.start_time
     last = h["month"].max()
     cut = _cutoff(last, months, cutoff)
@@ -159,10 +171,13 @@ def _cutoff(last: pd.Timestamp, months: int, cutoff: str | pd.Timestamp | None) 
     return last - pd.DateOffset(months=months) if cutoff is None else pd.Timestamp(cutoff).to_period("M").start_time
 
 
-def _workspace_history(source: str | Path | Workspace, months: int, cutoff: str | pd.Timestamp | None) -> pd.DataFrame:
+def _workspace_history(
+    source: str | Path | Workspace, months: int, cutoff: str | pd.Timestamp | None, refit: bool = True
+) -> pd.DataFrame:
     """The workspace's panel up to its last complete month; with personas, each customer's persona as of the
-    last instant of the cutoff month (:func:`~cxlib.personas.stored.personas_as_of`), not the one table
-    ``personas`` holds, which is found on the whole workspace and so knows what came after the cutoff."""
+    last instant of the cutoff month (:func:`~cxlib.personas.stored.personas_as_of`, the persona model
+    refitted then with ``refit``), not the one table ``personas`` holds, which is found on the whole workspace
+    and so knows what came after the cutoff."""
     from cxlib.simulate.workspace import complete_history, last_complete_month
 
     with opened(source, read_only=True) as ws:
@@ -170,10 +185,10 @@ def _workspace_history(source: str | Path | Workspace, months: int, cutoff: str 
         if last is None or not ws.has("personas"):
             return complete_history(ws, channel=False)
         cut = _cutoff(last, months, cutoff)
-        h = complete_history(ws, channel=False, personas_as_of=_month_end(cut))
+        h = complete_history(ws, channel=False, personas_as_of=_month_end(cut), refit_personas=refit)
         seen = _cutoff(pd.Timestamp(h["month"].max()).to_period("M").start_time, months, cutoff) if len(h) else cut
         if seen != cut:  # the stages end before the touchpoints' last complete month: the panel sets the cutoff
-            h = complete_history(ws, channel=False, personas_as_of=_month_end(seen))
+            h = complete_history(ws, channel=False, personas_as_of=_month_end(seen), refit_personas=refit)
         return h
 
 

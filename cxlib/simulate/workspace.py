@@ -71,15 +71,19 @@ def _pulled(panel: ibis.Table) -> pd.DataFrame:
 
 
 def _history_table(
-    ws: Workspace, by: str | None = "persona", channel: bool = True, personas_as_of: pd.Timestamp | None = None
+    ws: Workspace,
+    by: str | None = "persona",
+    channel: bool = True,
+    personas_as_of: pd.Timestamp | None = None,
+    refit: bool = False,
 ) -> ibis.Table:
     """:func:`history_from_workspace` as an Ibis expression on an open workspace (DuckDB or Spark):
     ``customer_id, month, stage, revenue`` (0 in a month without orders), ``presale_failure``,
     ``acquisition_channel`` (``unknown`` without an inbound touch; with ``channel``) and ``by``
     (``unassigned`` for a customer without a persona; when ``by`` is given and the workspace has personas:
     those of table ``personas``, or with ``personas_as_of`` each customer's persona as of that instant,
-    :func:`~cxlib.personas.stored.personas_as_of`). Unordered: sort it, or let :func:`history_from_workspace`
-    do it."""
+    :func:`~cxlib.personas.stored.personas_as_of`, by a persona model fitted then with ``refit``). Unordered:
+    sort it, or let :func:`history_from_workspace` do it."""
     sm = _stage_map(ws)
     hist = ws.table("stage_history") if ws.has("stage_history") else _stage_history(ws, sm)
     tp = ws.table("touchpoints")
@@ -98,7 +102,7 @@ def _history_table(
         h = h.left_join(first, h.customer_id == first._c).drop("_c")
         h = h.mutate(acquisition_channel=h.acquisition_channel.fill_null("unknown"))
     if by is not None and ws.has("personas"):
-        per = _persona_labels(ws, by, personas_as_of)
+        per = _persona_labels(ws, by, personas_as_of, refit)
         h = h.left_join(per, h.customer_id == per._p).drop("_p")
         h = h.mutate(**{by: h[by].fill_null("unassigned")})
     return h
@@ -145,13 +149,16 @@ def _acquisition_channel(tp: ibis.Table, outbound_events: Sequence[str]) -> ibis
     return first.select(_c="customer_id", acquisition_channel="channel")
 
 
-def _persona_labels(ws: Workspace, by: str, as_of: pd.Timestamp | None = None) -> ibis.Table:
+def _persona_labels(ws: Workspace, by: str, as_of: pd.Timestamp | None = None, refit: bool = False) -> ibis.Table:
     """``_p`` (customer) and ``by``: each customer's persona, by its name when the table has one (readable in
-    every chart and table); with ``as_of``, the persona each customer had then (none before their first touch)."""
+    every chart and table); with ``as_of``, the persona each customer had then (none before their first touch),
+    by the persona model refitted then with ``refit`` (named by that fit)."""
     if as_of is not None:
         from cxlib.personas.stored import personas_as_of
 
-        per = personas_as_of(ws, as_of)
+        # refitted, the personas keep the numbers and names of that fit: matched to the kept model's, their
+        # order (and so the journey model's draws) would depend on a model fitted after as_of
+        per = personas_as_of(ws, as_of, refit=refit, match=False)
     else:
         per = ws.table("personas")
     col = f"{by}_name" if f"{by}_name" in per.columns else by
@@ -220,13 +227,15 @@ def complete_history(
     by: str | None = "persona",
     channel: bool = True,
     personas_as_of: str | pd.Timestamp | None = None,
+    refit_personas: bool = False,
 ) -> pd.DataFrame:
     """:func:`history_from_workspace` up to the last complete month (:func:`last_complete_month`), cut in the
     engine; with ``personas_as_of``, each customer's persona is the one they had at that instant (features of
-    the touchpoints up to it, assigned by the workspace's persona model), as a backtest needs."""
+    the touchpoints up to it, assigned by the workspace's persona model, or with ``refit_personas`` by that
+    model fitted anew on them: :func:`~cxlib.personas.stored.personas_as_of`), as a backtest needs."""
     as_of = None if personas_as_of is None else pd.Timestamp(personas_as_of)
     with opened(workspace, read_only=True) as ws:
-        panel = _history_table(ws, by, channel, as_of)
+        panel = _history_table(ws, by, channel, as_of, refit_personas)
         last = last_complete_month(ws)
         if last is not None:
             panel = panel.filter(panel.month <= last.to_pydatetime())

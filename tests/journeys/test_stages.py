@@ -79,3 +79,23 @@ def test_stage_counts_agree_with_current_stage(workspace):
     assert now[last[last == "purchase"].index].isin(["onboarding", "repeat", "advocate"]).all()
     fig = j.stage_counts_figure(counts)
     assert len(fig.data) == len(j.STAGES)
+
+
+def test_a_purchase_still_to_come_does_not_turn_a_quiet_prospect_into_a_customer():
+    """A prospect quiet for months who buys later is a prospect until then (lost after 120 days), not at risk or
+    churned: the stages up to a month are those the data up to that month gives (what a backtest cut there
+    must see), row by row and month by month."""
+    tp = pd.DataFrame(
+        {
+            "customer_id": ["a", "a", "a"],
+            "event": ["product_view", "email_sent", "purchase"],
+            "ts": pd.to_datetime(["2024-01-10", "2024-04-20", "2024-08-02"]),
+        }
+    )
+    months = j.stage_history(tp, end="2024-08-31").to_pandas().sort_values("month")["stage"].tolist()
+    assert months == ["consideration"] * 4 + ["lost"] * 3 + ["purchase"]
+    before = j.stage_history(tp.head(2), end="2024-07-31").to_pandas().sort_values("month")["stage"].tolist()
+    assert before == months[:-1]
+    rows = j.assign_stages(tp).to_pandas().sort_values("ts")["stage"].tolist()
+    assert rows[:2] == j.assign_stages(tp.head(2)).to_pandas().sort_values("ts")["stage"].tolist()
+    assert rows[1] != "at_risk"
