@@ -511,7 +511,8 @@ def test_row_numbers_of_a_csv_read_through_its_scratch_copy(tmp_path, header_row
     head = ORDERS_HEADER + "".join(f"note {i},,,,\n" for i in range(header_rows - 1))
     write(ws, "orders.csv", head + "\n".join(lines) + "\n")
     if header_rows > 1:
-        (ws / "sources.yml").write_text(f"tables:\n  orders:\n    - file: orders.csv\n      header_rows: {header_rows}\n")
+        entry = f"tables:\n  orders:\n    - file: orders.csv\n      header_rows: {header_rows}\n"
+        (ws / "sources.yml").write_text(entry)
     rep = io.validate(ws)
     q_validate = rep.quarantine.sort_values("row")["row"].tolist()
     rep = io.load(ws)
