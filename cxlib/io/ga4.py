@@ -266,7 +266,7 @@ def _event_select(cols: list[str], f: SourceFile, rel: str) -> str:
     sequence = _sequence_sql(cols)
     sel = [
         f"{literal(f.source or 'ga4')} AS source",
-        f"{_ID_SQL} AS event_id",
+        "_cx_h", "filename",  # the event id's parts (:func:`_with_ids`)
         f"{_field(cols, 'event_timestamp')} AS ts",
         f"CASE {name} {names} ELSE {name} END AS event",
         f"{name} AS raw_event",
@@ -324,6 +324,26 @@ def read_event_ids(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> 
     con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS {event_ids_sql(cols, rel)}", params)
 
 
+def _with_ids(con: duckdb.DuckDBPyConnection, name: str, events: str) -> str:
+    """The relation of ``events`` with their ``event_id`` (as :data:`_ID_SQL` defines it) second.
+
+    The rank among identical events of a file is computed for the rows whose identity occurs more than once
+    (a hash aggregate finds them; temp table ``<name>_dupids``): a window over every event, which holds all
+    of their columns, spilled gigabytes.
+    """
+    dups = ident(name + "_dupids")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE {dups} AS
+        SELECT _row, row_number() OVER (PARTITION BY _cx_h, filename ORDER BY _row) AS _n
+        FROM {events} SEMI JOIN (
+            SELECT hash(_cx_h, filename) AS _k FROM {events} GROUP BY _k HAVING count(*) > 1
+        ) d ON hash(_cx_h, filename) = d._k""")
+    return (
+        f"(SELECT e.source, 'ga4-' || substr(e._cx_h, 1, 20) || '-' || CAST(COALESCE(d._n, 1) AS VARCHAR) "
+        f"AS event_id, e.* EXCLUDE (source, _cx_h, filename) FROM {events} e LEFT JOIN {dups} d ON d._row = e._row)"
+    )
+
+
 def read_ga4(
     con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, table: str, scratch: Path | None = None
 ) -> list[str]:
@@ -336,7 +356,7 @@ def read_ga4(
     for kind in ("VIEW", "TABLE"):
         with contextlib.suppress(duckdb.CatalogException):
             con.execute(f"DROP {kind} IF EXISTS {ident(name)}")
-    events = materialize(con, f"{name}_ga4events", _event_select(cols, f, rel), params, scratch)
+    events = _with_ids(con, name, materialize(con, f"{name}_ga4events", _event_select(cols, f, rel), params, scratch))
     if table == "orders":
         con.execute(f"CREATE TEMP TABLE {ident(name)} AS {_order_select(events)}")
     else:  # the events as they are, not a second copy
