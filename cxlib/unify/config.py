@@ -73,6 +73,15 @@ class UnifyConfig:
         (:func:`cxlib.unify.model.correct_u`; matters when many records are duplicates).
     match_columns : tuple of str
         Other contacts columns handed to splink (lower-cased, trimmed) for comparisons given as objects.
+    household_correction : bool
+        Pairs with the same surname and address (members of one household share both) are scored again
+        with the share of such pairs that are one person in this data as the prior and only the evidence a
+        household does not share (first name, birth date), and keep the lower score
+        (:mod:`cxlib.unify.households`): surname and address alone do not merge a household.
+    birth_date_conflicts : bool
+        Components are joined strongest match first, and a join that would put birth dates further apart
+        than two typos (or a day and month swap) in one customer is refused
+        (:func:`cxlib.unify.clusters.join_components`): no chain of matches makes two people one.
     """
 
     max_records: dict[str, int] = field(default_factory=lambda: {"email": 10, "phone": 10, "anonymous_id": 4})
@@ -110,6 +119,8 @@ class UnifyConfig:
     m_floor: float = 1e-3
     correct_u: bool = True
     match_columns: tuple[str, ...] = ()
+    household_correction: bool = True
+    birth_date_conflicts: bool = True
 
 
 def key_column(name: str) -> str:
