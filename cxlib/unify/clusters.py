@@ -60,9 +60,15 @@ def _conflict(a: Iterable[str], b: Iterable[str], seen: set[tuple[str, str]]) ->
     return any(not compatible_dates(x, y) and (min(x, y), max(x, y)) not in seen for x in a for y in b)
 
 
-def birth_dates_by_component(records: pd.DataFrame) -> dict[str, tuple[tuple[str, str], ...]]:
-    """``component -> ((record, birth date), ...)``, from ``record, component, birth_date`` (nulls left out)."""
+def birth_dates_by_component(
+    records: pd.DataFrame, components: pd.DataFrame | None = None
+) -> dict[str, tuple[tuple[str, str], ...]]:
+    """``component -> ((record, birth date), ...)``, from ``record, component, birth_date`` (nulls left out);
+    only the components of the pairs ``components`` (``component_a, component_b``) when given."""
     known = records.dropna(subset=["birth_date"])
+    if components is not None:
+        paired = pd.concat([components["component_a"], components["component_b"]])
+        known = known[known["component"].isin(paired)]
     return {
         c: tuple(zip(g["record"], g["birth_date"], strict=True)) for c, g in known.groupby("component", sort=False)
     }

@@ -343,7 +343,7 @@ def match_components(
     m["component_a"] = m["record_a"].map(comp)
     m["component_b"] = m["record_b"].map(comp)
     candidates = m[m["component_a"] != m["component_b"]].sort_values(["record_a", "record_b"], ignore_index=True)
-    dates = birth_dates_by_component(feats) if cfg.birth_date_conflicts else None
+    dates = birth_dates_by_component(feats, candidates) if cfg.birth_date_conflicts else None
     candidates["accepted"] = accept(candidates, cfg.match_threshold, dates)
     matches = candidates[candidates["accepted"]].drop(columns="accepted").reset_index(drop=True)
     return candidates, matches

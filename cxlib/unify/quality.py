@@ -79,7 +79,7 @@ def threshold_curve(
     comp, cand = _scored(workspace)
     t = _contact_truth(truth)
     cfg = config or UnifyConfig()
-    dates = birth_dates_by_component(comp) if cfg.birth_date_conflicts and "birth_date" in comp else None
+    dates = birth_dates_by_component(comp, cand) if cfg.birth_date_conflicts and "birth_date" in comp else None
     return pd.DataFrame(
         [{"threshold": th, **_contact_quality(comp, cand[accept(cand, th, dates)], t)} for th in thresholds]
     )
