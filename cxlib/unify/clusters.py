@@ -69,9 +69,10 @@ def birth_dates_by_component(
     if components is not None:
         paired = pd.concat([components["component_a"], components["component_b"]])
         known = known[known["component"].isin(paired)]
-    return {
-        c: tuple(zip(g["record"], g["birth_date"], strict=True)) for c, g in known.groupby("component", sort=False)
-    }
+    out: dict[str, list[tuple[str, str]]] = {}
+    for c, r, d in zip(known["component"], known["record"], known["birth_date"], strict=True):
+        out.setdefault(c, []).append((r, d))  # not a groupby: one Python group per component cost 0.6 ms each
+    return {c: tuple(v) for c, v in out.items()}
 
 
 def join_components(matches: pd.DataFrame, dated: Mapping[str, Iterable[tuple[str, str]]]) -> pd.Series:
