@@ -74,10 +74,11 @@ class UnifyConfig:
     match_columns : tuple of str
         Other contacts columns handed to splink (lower-cased, trimmed) for comparisons given as objects.
     household_correction : bool
-        Pairs with the same surname and address (members of one household share both) are scored again
-        with the share of such pairs that are one person in this data as the prior and only the evidence a
-        household does not share (first name, birth date), and keep the lower score
-        (:mod:`cxlib.unify.households`): surname and address alone do not merge a household.
+        Every score is capped by the share of same-surname same-address pairs that are one person in this
+        data (members of one household share both; estimated from their birth dates) as the prior, with
+        only the evidence a household does not share (first name, birth date)
+        (:mod:`cxlib.unify.households`): surname and address alone do not merge a household. No change
+        where the data show no households.
     birth_date_conflicts : bool
         Components are joined strongest match first, and a join that would put birth dates further apart
         than two typos (or a day and month swap) in one customer is refused

@@ -5,19 +5,22 @@ Fellegi-Sunter multiplies the evidence of the comparisons as if they were indepe
 shared surname and a shared address are rare and unrelated, so together they weigh as much as a birth date;
 but the members of one household share both. A record with a surname and an address and no first name or
 birth date then scores about 0.95 with every member of its household, and the pairs of two members with
-loosely similar first names more. How often such pairs are one person is a property of the data: near always
-in FEBRL (no households), four in five on the generator's company.
+loosely similar first names more. How often such pairs are one person is a property of the data: always in
+FEBRL (no households), about four in five on the generator's company.
 
 :func:`household_share` estimates it from the data -- among pairs of records in different components with the
 same surname, street number, street and postcode, the share whose birth dates agree (up to typos), over the
 share among those that also agree on the first name (the birth dates of one person agree that often) -- and
-:func:`household_scores` scores those pairs again with it as the prior and only the evidence the household
-does not share (first name, birth date: every comparison but :data:`SHARED`). A pair keeps the lower score.
+:func:`household_scores` caps every pair's score by what that prior and only the evidence a household does
+not share (first name, birth date: every comparison but :data:`SHARED`) give: no pair is more likely one
+person than a pair of the same surname at the same address with the same first name and birth date evidence.
+Pairs that do not share surname and address scored lower than the cap already, unless their person evidence
+is weak; with a share of 1 (no households) nothing changes.
 
 Examples
 --------
->>> round(_posterior(0.8, 0.0), 2), round(_posterior(0.8, 5.0), 3)  # no evidence of the person; a first name
-(0.8, 0.992)
+>>> [round(float(p), 3) for p in _posterior(0.8, np.array([0.0, 5.0]))]  # no evidence of the person; a first name
+[0.8, 0.992]
 """
 
 from __future__ import annotations
@@ -65,11 +68,9 @@ def household_share(records: pd.DataFrame) -> float:
     return float(min(1.0, share / m)) if m > 0 else 1.0
 
 
-def _posterior(share: float, weight: float) -> float:
-    """The match probability of prior ``share`` and evidence ``weight`` (log2 Bayes factor)."""
-    if share >= 1.0:
-        return 1.0
-    odds = share / (1 - share) * 2.0**weight
+def _posterior(share: float, weight: float | np.ndarray | pd.Series) -> float | np.ndarray | pd.Series:
+    """The match probability of prior ``share`` (below 1) and evidence ``weight`` (log2 Bayes factor)."""
+    odds = share / (1 - share) * np.exp2(weight)
     return odds / (1 + odds)
 
 
@@ -90,15 +91,13 @@ def _level_weights(model: dict) -> dict[str, dict[int, float]]:
 
 
 def household_scores(pred: pd.DataFrame, model: str, share: float) -> pd.Series:
-    """The match probabilities of splink's predictions ``pred`` (its ``_l``/``_r`` matching columns and
-    ``gamma_`` columns kept), each pair with the same surname and address scored again with prior ``share``
-    and the evidence the household does not share (the comparisons of the saved ``model`` not in
-    :data:`SHARED`); a pair keeps the lower of the two scores."""
+    """The match probabilities of splink's predictions ``pred`` (``match_probability`` and the ``gamma_``
+    columns), each capped by the probability of household prior ``share`` and the evidence a household does
+    not share (the levels' weights of the comparisons of the saved ``model`` not in :data:`SHARED`)."""
     p = pred["match_probability"].astype("float64")
     if share >= 1.0 or pred.empty:
         return p
     weight = pd.Series(0.0, index=pred.index)
     for name, weights in _level_weights(json.loads(model)).items():
         weight += pred[f"gamma_{name}"].map(weights).fillna(0.0).astype("float64")
-    odds = share / (1 - share) * np.exp2(weight)
-    return np.minimum(p, odds / (1 + odds))
+    return np.minimum(p, _posterior(share, weight))
