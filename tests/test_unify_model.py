@@ -243,7 +243,7 @@ def test_diagnostics_without_truth(workspace):
     # the waterfall of an accepted pair adds up to its score
     pair = matches[matches["accepted"]].iloc[0]
     table, fig = unify.waterfall(folder, pair["record_a"], pair["record_b"])
-    assert list(table["step"]) == ["prior", "first_name", "last_name", "birth_date", "address", "total"]
+    assert list(table["step"]) == ["prior", "first_name", "last_name", "birth_date", "address", "household", "total"]
     assert table["match_weight"].iloc[:-1].sum() == pytest.approx(table["match_weight"].iloc[-1])
     assert table["level"].iloc[-1] == f"p = {pair['match_probability']:.4f}"
     with pytest.raises(cxlib.DataError, match="no contact record"):

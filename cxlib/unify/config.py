@@ -73,6 +73,16 @@ class UnifyConfig:
         (:func:`cxlib.unify.model.correct_u`; matters when many records are duplicates).
     match_columns : tuple of str
         Other contacts columns handed to splink (lower-cased, trimmed) for comparisons given as objects.
+    household_correction : bool
+        Every score is capped by the share of same-surname same-address pairs that are one person in this
+        data (members of one household share both; estimated from their birth dates) as the prior, with
+        only the evidence a household does not share (first name, birth date)
+        (:mod:`cxlib.unify.households`): surname and address alone do not merge a household. No change
+        where the data show no households.
+    birth_date_conflicts : bool
+        Components are joined strongest match first, and a join that would put birth dates further apart
+        than two typos (or a day and month swap) in one customer is refused
+        (:func:`cxlib.unify.clusters.join_components`): no chain of matches makes two people one.
     """
 
     max_records: dict[str, int] = field(default_factory=lambda: {"email": 10, "phone": 10, "anonymous_id": 4})
@@ -110,6 +120,8 @@ class UnifyConfig:
     m_floor: float = 1e-3
     correct_u: bool = True
     match_columns: tuple[str, ...] = ()
+    household_correction: bool = True
+    birth_date_conflicts: bool = True
 
 
 def key_column(name: str) -> str:

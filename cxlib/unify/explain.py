@@ -159,21 +159,24 @@ def waterfall(
     """Why the model scores two contact records as it does: the prior and each comparison's match weight.
 
     Uses the last run's model (``unify_model``) and the term frequencies of all contact records. Returns a
-    table (``step, values, level, match_weight, cumulative``: the prior, one row per comparison, and the
-    final score with its ``match_probability``) and a plotly waterfall of it.
+    table (``step, values, level, match_weight, cumulative``: the prior, one row per comparison, the cap of
+    the household prior (``household``: 0 unless it lowered the score, :mod:`cxlib.unify.households`), and
+    the final score with its ``match_probability``) and a plotly waterfall of it.
     """
     from cxlib.unify.probabilistic import saved_linker
 
     cfg = config or UnifyConfig()
     with opened(workspace, read_only=True) as ws:
         linker, records, con = saved_linker(ws, cfg)
+        saved = ws.table("unify_model").to_pandas()
+    share = float(saved["household_share"].iloc[0]) if "household_share" in saved else 1.0
     try:
         pair = linker.inference.score_pair(records([record_a]), records([record_b]))
         row = pair.as_pyarrow_table().to_pandas().iloc[0]
         model = linker.misc.save_model_to_json()
     finally:
         con.close()
-    table = _waterfall_table(row, model)
+    table = _waterfall_table(row, model, share)
     fig = go.Figure(
         go.Waterfall(
             x=table["step"],
@@ -182,7 +185,7 @@ def waterfall(
             text=table["level"],
         )
     )
-    fig.update_layout(title=f"{record_a} vs {record_b}: match probability {row['match_probability']:.4f}",
+    fig.update_layout(title=f"{record_a} vs {record_b}: {table['level'].iloc[-1].replace('p =', 'match probability')}",
                       yaxis_title="match weight (log2 Bayes factor)")
     return table, fig
 
@@ -195,8 +198,23 @@ def _level_label(comp: dict, gamma: object) -> str:
     return "null" if g < 0 else levels[len(levels) - 1 - g].get("label_for_charts", str(g))
 
 
-def _waterfall_table(row: pd.Series, model: dict) -> pd.DataFrame:
-    """One row for the prior, one per comparison (its weight with any term-frequency adjustment), the total."""
+def _household_step(row: pd.Series, model: dict, share: float) -> tuple[dict, float, float]:
+    """The waterfall's ``household`` row, and the pair's final match weight and probability (capped by the
+    household prior ``share``)."""
+    import json
+
+    from cxlib.unify.households import household_scores
+
+    weight, p = float(row["match_weight"]), float(row["match_probability"])
+    capped = float(household_scores(pd.DataFrame([row]), json.dumps(model), share).iloc[0]) if share < 1 else p
+    final = float(np.log2(capped / (1 - capped))) if capped < p else weight
+    level = f"{share:.2f} of same surname and address are one person" if share < 1 else "no households"
+    return {"step": "household", "values": "", "level": level, "match_weight": final - weight}, final, min(p, capped)
+
+
+def _waterfall_table(row: pd.Series, model: dict, share: float = 1.0) -> pd.DataFrame:
+    """One row for the prior, one per comparison (its weight with any term-frequency adjustment), the cap of
+    the household prior, the total."""
     prior = model["probability_two_random_records_match"]
     rows = [{"step": "prior", "values": "", "level": "", "match_weight": float(np.log2(prior / (1 - prior)))}]
     for comp in model["comparisons"]:
@@ -206,8 +224,8 @@ def _waterfall_table(row: pd.Series, model: dict) -> pd.DataFrame:
         side = [" ".join(str(row[f"{c}_{s}"]) for c in cols if pd.notna(row.get(f"{c}_{s}"))) for s in "lr"]
         rows.append({"step": n, "values": " | ".join(side), "level": _level_label(comp, row.get(f"gamma_{n}")),
                      "match_weight": w})
-    out = pd.DataFrame(rows)
+    household, final, p = _household_step(row, model, share)
+    out = pd.DataFrame([*rows, household])
     out["cumulative"] = out["match_weight"].cumsum()
-    total = {"step": "total", "values": "", "level": f"p = {row['match_probability']:.4f}",
-             "match_weight": float(row["match_weight"]), "cumulative": float(row["match_weight"])}
+    total = {"step": "total", "values": "", "level": f"p = {p:.4f}", "match_weight": final, "cumulative": final}
     return pd.concat([out, pd.DataFrame([total])], ignore_index=True)

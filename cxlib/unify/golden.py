@@ -163,13 +163,14 @@ def write_customers(ws: Workspace, sigmap: ibis.Table, cfg: UnifyConfig) -> None
     known = sigmap.filter(sigmap.customer_id.notnull())
     lone = lone_rows(ws, sigmap)
     out = _record_stats(known, lone)
-    if ws.has("contacts"):
+    held = ws.held()  # one catalogue query, not one per table
+    if "contacts" in held:
         # read once: each attribute's vote reads the candidates (9 reads of a join with normalised phones)
         out = _survivors(out, ws.scratch("_unify_candidates", _contact_candidates(ws, cfg)))
     else:
         out = out.mutate(**{col: ibis.null("string") for col in _ATTRIBUTES if col != "birth_date"})
         out = out.mutate(birth_date=ibis.null("date"))
     out = _email_from_rows(ws, out, known)
-    if ws.has("enrichment"):
+    if "enrichment" in held:
         out = _enrich(ws, out, known, lone)
     ws.write("customers", out.order_by("customer_id"))

@@ -212,8 +212,9 @@ def _touchpoint_columns(name: str, t: ibis.Table) -> dict[str, ibis.Value]:
 def write_touchpoints(ws: Workspace, sigmap: ibis.Table) -> None:
     """The unified stream: every event, order, ticket and survey with its customer, ordered by time."""
     parts = []
+    held = ws.held()  # one catalogue query, not one per table
     for name in ("events", "orders", "tickets", "surveys"):
-        if not ws.has(name):
+        if name not in held:
             continue
         t = _with_customer(ws, sigmap, name)
         cols = dict(

@@ -21,8 +21,10 @@ import pandas as pd
 
 from cxlib.engine import Workspace
 from cxlib.schema import DataError
+from cxlib.unify.clusters import accept, birth_dates_by_component
 from cxlib.unify.config import UnifyConfig
 from cxlib.unify.graph import union_find
+from cxlib.unify.households import household_scores, household_share
 from cxlib.unify.model import _parse_once, correct_u, train
 from cxlib.unify.model import settings as model_settings
 from cxlib.unify.normalise import _name_key, normalise_postcode, trim
@@ -130,11 +132,13 @@ def _match_records(
     threshold: float,
     model: str | None = None,
     new: set[str] | None = None,
+    share: float = 1.0,
 ) -> tuple[pd.DataFrame, str | None]:
     """Pairs of contact records splink scores at or above ``threshold``, and the trained model (JSON).
 
     With ``model`` and ``new`` (incremental): no training; only pairs that involve a new record are scored
-    (new against existing, and new against new).
+    (new against existing, and new against new). With a household ``share`` below 1, every score is capped
+    by :func:`cxlib.unify.households.household_scores`.
     """
     import duckdb
     import pyarrow as pa
@@ -145,7 +149,7 @@ def _match_records(
     named = contacts["first_name"].notna() | contacts["last_name"].notna()
     df = contacts[named].drop(columns="component").rename(columns={"record": "unique_id"})
     df = df.astype({"birth_days": "Int64"})  # not floats
-    empty = pd.DataFrame(columns=["record_a", "record_b", "match_probability"])
+    empty = pd.DataFrame(columns=_MATCH_COLUMNS[:3])
     if len(df) < 50 or (new is not None and not new):
         return empty, model
     con = duckdb.connect(config=duckdb_config())
@@ -160,10 +164,13 @@ def _match_records(
     if pred.empty:
         return empty, model
     pred = pred.rename(columns={"unique_id_l": "record_a", "unique_id_r": "record_b"})
+    if share < 1:
+        pred["match_probability"] = household_scores(pred, model, share)
+        pred = pred[pred["match_probability"] >= threshold]
     # one orientation per pair, whatever the role each record played
     a, b = pred["record_a"].astype(str), pred["record_b"].astype(str)
     pred["record_a"], pred["record_b"] = a.where(a < b, b), b.where(a < b, a)
-    return pred[["record_a", "record_b", "match_probability"]].drop_duplicates(["record_a", "record_b"]), model
+    return pred[_MATCH_COLUMNS[:3]].drop_duplicates(["record_a", "record_b"]), model
 
 
 def _blank_null(s: ibis.StringValue) -> ibis.StringValue:
@@ -301,7 +308,7 @@ def _previous_run(ws: Workspace, feats: pd.DataFrame) -> tuple[str, set[str], pd
     lk = ws.table("identity_links")
     seen = set(lk.filter(lk.table_name == "contacts").record_key.to_pandas())
     new = set(feats["record"]) - seen
-    previous = ws.table("unify_matches").to_pandas()[["record_a", "record_b", "match_probability"]]
+    previous = ws.table("unify_matches").to_pandas()[_MATCH_COLUMNS[:3]]
     previous = previous[previous["record_a"].isin(seen) & previous["record_b"].isin(seen)]
     return model, new, previous
 
@@ -312,26 +319,32 @@ def match_components(
     """The scored pairs of contact records in different components, and the accepted ones.
 
     Returns ``(candidates, matches)``: ``candidates`` has ``record_a, record_b, match_probability,
-    component_a, component_b, accepted`` (every pair scored at 0.5 or more), ``matches`` the accepted
-    pairs without ``accepted``. Writes ``unify_contact_components`` and ``unify_model``.
+    component_a, component_b, accepted`` (every pair scored at 0.5 or more; accepted: at or above the
+    threshold and not refused for conflicting birth dates, see :func:`cxlib.unify.clusters.accept`),
+    ``matches`` the accepted pairs without ``accepted``. Writes ``unify_contact_components`` (``record,
+    component, birth_date``) and ``unify_model`` (``model``, splink JSON, and the ``household_share`` that
+    capped the scores, :mod:`cxlib.unify.households`).
     """
     matches = pd.DataFrame(columns=_MATCH_COLUMNS)
     if not (cfg.probabilistic and ws.has("contacts")):
         return matches.assign(accepted=pd.Series(dtype="bool")), matches
     feats = _contact_features(ws, nodes, cfg)
-    ws.write("unify_contact_components", feats[["record", "component"]].astype("string"))
+    ws.write("unify_contact_components", feats[["record", "component", "birth_date"]].astype("string"))
     # score down to 0.5 so that the threshold can be re-examined (threshold_curve) without re-training
     model, new, previous = _previous_run(ws, feats) if incremental else (None, None, None)
-    m, model = _match_records(feats, cfg, min(0.5, cfg.match_threshold), model, new)
+    share = household_share(feats) if cfg.household_correction else 1.0
+    m, model = _match_records(feats, cfg, min(0.5, cfg.match_threshold), model, new, share)
     if previous is not None:  # pairs of existing records keep their scores; only new records were scored
         m = pd.concat([previous, m], ignore_index=True).drop_duplicates(["record_a", "record_b"])
     if model is not None:
-        ws.write("unify_model", pd.DataFrame({"model": pd.Series([model], dtype="string")}))
+        saved = {"model": pd.Series([model], dtype="string"), "household_share": [share]}
+        ws.write("unify_model", pd.DataFrame(saved))
     comp = feats.set_index("record")["component"]
     m["component_a"] = m["record_a"].map(comp)
     m["component_b"] = m["record_b"].map(comp)
     candidates = m[m["component_a"] != m["component_b"]].sort_values(["record_a", "record_b"], ignore_index=True)
-    candidates["accepted"] = candidates["match_probability"] >= cfg.match_threshold
+    dates = birth_dates_by_component(feats, candidates) if cfg.birth_date_conflicts else None
+    candidates["accepted"] = accept(candidates, cfg.match_threshold, dates)
     matches = candidates[candidates["accepted"]].drop(columns="accepted").reset_index(drop=True)
     return candidates, matches
 

@@ -19,6 +19,8 @@ import plotly.graph_objects as go
 
 from cxlib.engine import Workspace, opened
 from cxlib.schema import DataError
+from cxlib.unify.clusters import accept, birth_dates_by_component
+from cxlib.unify.config import UnifyConfig
 from cxlib.unify.graph import union_find
 
 __all__ = [
@@ -63,18 +65,23 @@ def threshold_curve(
     workspace: str | Path | Workspace,
     truth: pd.DataFrame,
     thresholds: Iterable[float] = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.98, 0.99, 0.999),
+    config: UnifyConfig | None = None,
 ) -> pd.DataFrame:
     """Precision and recall of contact records' customers at other match thresholds, without re-training.
 
     Uses the scored candidate pairs (``unify_matches``, down to 0.5) and the deterministic components
-    (``unify_contact_components``) of the last run; ``truth`` is a ``record_map`` as in :func:`evaluate`
-    (its contact rows are enough). Returns ``threshold, merges, pairwise_precision, pairwise_recall,
-    pairwise_f1`` on contact records.
+    (``unify_contact_components``) of the last run, accepted as the run accepts them (evidence of the
+    person, and with ``config.birth_date_conflicts`` no conflicting birth dates joined; ``config`` the run's,
+    by default :class:`UnifyConfig`); ``truth`` is a ``record_map`` as in :func:`evaluate` (its contact rows
+    are enough). Returns ``threshold, merges, pairwise_precision, pairwise_recall, pairwise_f1`` on contact
+    records.
     """
     comp, cand = _scored(workspace)
     t = _contact_truth(truth)
+    cfg = config or UnifyConfig()
+    dates = birth_dates_by_component(comp, cand) if cfg.birth_date_conflicts and "birth_date" in comp else None
     return pd.DataFrame(
-        [{"threshold": th, **_contact_quality(comp, cand[cand["match_probability"] >= th], t)} for th in thresholds]
+        [{"threshold": th, **_contact_quality(comp, cand[accept(cand, th, dates)], t)} for th in thresholds]
     )
 
 

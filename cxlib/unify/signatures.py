@@ -23,7 +23,7 @@ from ibis import _
 
 from cxlib.engine import Workspace
 from cxlib.schema import TABLES, DataError
-from cxlib.unify.config import LINKED_TABLES, UnifyConfig, key_column, union
+from cxlib.unify.config import UnifyConfig, key_column, present, union
 from cxlib.unify.normalise import normalise_email, normalise_phone, trim
 
 __all__ = ["ID_RANK", "SIG_RAW", "identifiers", "raw_identifiers", "row_base", "sig_identifiers", "signatures"]
@@ -96,7 +96,7 @@ def signatures(ws: Workspace, cfg: UnifyConfig) -> ibis.Table:
     """One row per distinct ``(table_name, source, raw identifiers)`` with its rows' count, first and last time
     and oldest row key (``first_row``), a dense ``sid`` and the normalised ``record, email, phone, anonymous_id``.
     """
-    parts = [_table_signatures(ws.table(name), name) for name in LINKED_TABLES if ws.has(name)]
+    parts = [_table_signatures(ws.table(name), name) for name in present(ws)]  # one catalogue query
     if not parts:
         raise DataError(_NO_TABLES)
     sig = union(parts)
@@ -116,9 +116,7 @@ def identifiers(ws: Workspace, cfg: UnifyConfig, only: pd.DataFrame | None = Non
     before anything is normalised, so explaining one customer does not normalise every row.
     """
     parts = []
-    for name in LINKED_TABLES:
-        if not ws.has(name):
-            continue
+    for name in present(ws):
         t = ws.table(name)
         if only is not None:
             mine = only.loc[only["table_name"] == name, ["source", "record_key"]].drop_duplicates()

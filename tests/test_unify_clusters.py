@@ -1,0 +1,127 @@
+"""Over-merging of households: the household prior (``cxlib.unify.households``) and the refusal of joins that
+chain conflicting birth dates (``cxlib.unify.clusters``), on small constructed cases."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxlib.unify import UnifyConfig
+from cxlib.unify.clusters import accept, birth_dates_by_component, compatible_dates, join_components
+from cxlib.unify.households import household_scores, household_share
+from cxlib.unify.model import settings
+
+
+def _matches(rows: list[tuple[str, str, str, str, float]]) -> pd.DataFrame:
+    cols = ["record_a", "record_b", "component_a", "component_b", "match_probability"]
+    return pd.DataFrame(rows, columns=cols)
+
+
+# --- a household: Jean (born 1967) and Oscar (born 2000) Kowalski at one address, each with an email that
+# links their own records; a helpdesk record of Jean's with the surname and the address only ------------------
+HOUSEHOLD = pd.DataFrame(
+    {
+        "record": ["crm-jean", "hd-jean", "crm-oscar", "shop-oscar"],
+        "component": ["email:jean", "email:jean", "email:oscar", "email:oscar"],
+        "birth_date": ["19670409", None, "20000330", None],
+    }
+)
+
+
+def test_a_record_without_birth_date_does_not_chain_two_people():
+    dated = birth_dates_by_component(HOUSEHOLD)
+    # the bare helpdesk record scores like a match with Oscar's records (same surname and address); Jean's and
+    # Oscar's dated records were never scored as a match
+    m = _matches([("crm-oscar", "hd-jean", "email:oscar", "email:jean", 0.9525),
+                  ("hd-jean", "shop-oscar", "email:jean", "email:oscar", 0.9525)])
+    assert not accept(m, 0.95, dated).any()
+    assert accept(m, 0.95, None).all()  # without the check: one customer of two people
+
+
+def test_a_conflict_the_model_weighed_itself_is_accepted():
+    # a birth date entered wrongly (FEBRL's "value replaced"): the pair of the two dated records is itself a
+    # strong match, so the model has weighed the conflict; a third record joins through either
+    recs = pd.DataFrame({"record": ["org", "dup0", "dup1"], "component": ["org", "dup0", "dup1"],
+                         "birth_date": ["19450603", "19820217", "19450603"]})
+    m = _matches([("dup0", "org", "dup0", "org", 0.99999), ("dup1", "org", "dup1", "org", 0.999),
+                  ("dup0", "dup1", "dup0", "dup1", 0.96)])
+    assert accept(m, 0.95, birth_dates_by_component(recs)).all()
+
+
+def test_the_strongest_match_decides_and_row_order_does_not():
+    # a bare record h matches both a (0.97) and b (0.96), born decades apart: it joins a, b stays apart
+    recs = pd.DataFrame({"record": ["a1", "h1", "b1"], "component": ["a", "h", "b"],
+                         "birth_date": ["19670409", None, "20000330"]})
+    m = _matches([("a1", "h1", "a", "h", 0.97), ("b1", "h1", "b", "h", 0.96)])
+    dated = birth_dates_by_component(recs)
+    assert join_components(m, dated).tolist() == [True, False]
+    shuffled = m.iloc[::-1]
+    assert join_components(shuffled, dated).loc[m.index].tolist() == [True, False]
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "ok"),
+    [
+        ("19840307", "19840307", True),
+        ("19840307", "19840703", True),  # day and month swapped
+        ("19840307", "19840308", True),  # one typo
+        ("19840307", "19850308", True),  # two typos
+        ("19840307", "1984037", True),  # a digit lost in raw text
+        ("19840307", "19610421", False),
+        ("19670409", "20000330", False),
+    ],
+)
+def test_compatible_birth_dates(a, b, ok):
+    assert compatible_dates(a, b) is ok
+
+
+def _households(n: int, members: int, seed: int = 0) -> pd.DataFrame:
+    """``n`` households of ``members`` people each (one record per person, each its own component) and, in
+    each, a second record of the first member (same first name and birth date): of the pairs with the same
+    surname and address, one in ``members * (members + 1) / 2`` is one person."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for h in range(n):
+        for p in range(members):
+            born = f"{rng.integers(1940, 2005)}{rng.integers(1, 13):02d}{rng.integers(1, 29):02d}"
+            person = {"first_name": f"name{h}x{p}", "birth_date": born}
+            rows.append({"record": f"r{h}-{p}", **person})
+            if p == 0:
+                rows.append({"record": f"r{h}-{p}b", **person})
+        for r in rows[-(members + 1):]:
+            r.update(last_name=f"surname{h}", street_number="1", street="highst", postcode=f"AB{h}")
+    return pd.DataFrame(rows).assign(component=lambda d: d["record"])
+
+
+def test_the_household_share_is_estimated_from_the_data():
+    # pairs of two-person households: 3 pairs each, 1 of them one person
+    share = household_share(_households(200, 2))
+    assert 1 / 3 < share < 1 / 3 + 0.1  # the upper end of its interval: a little above
+    # a single person per address (FEBRL): no household, no correction
+    assert household_share(_households(200, 1)) == 1.0
+    # too few pairs to say: no correction
+    assert household_share(_households(5, 2)) == 1.0
+
+
+def _model() -> str:
+    model = settings(UnifyConfig()).get_settings("duckdb").as_dict()
+    for comp in model["comparisons"]:  # untrained: give every level an m and u
+        for lvl in comp["comparison_levels"]:
+            if not lvl.get("is_null_level"):
+                exact = lvl.get("label_for_charts", "").startswith("Exact")
+                lvl["m_probability"], lvl["u_probability"] = (0.6, 0.01) if exact else (0.05, 0.05)
+    return json.dumps(model)
+
+
+def test_surname_and_address_alone_do_not_merge_in_a_household():
+    # the bare record against a household member (no first name, no birth date: gamma -1), and a pair that
+    # also agrees on the first name; both scored 0.96 by the model on surname and address
+    pred = pd.DataFrame({"match_probability": [0.96, 0.96], "gamma_first_name": [-1, 6],
+                         "gamma_birth_date": [-1, -1], "gamma_last_name": [5, 5], "gamma_address": [6, 6]})
+    p = household_scores(pred, _model(), share=0.7)
+    assert p[0] == pytest.approx(0.7) and p[1] == pytest.approx(0.96)
+    # without households the model's scores stand
+    assert household_scores(pred, _model(), share=1.0).tolist() == [0.96, 0.96]
