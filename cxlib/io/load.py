@@ -25,6 +25,7 @@ from cxlib.io.limits import quarantine_failures
 from cxlib.io.lines import collapse_lines, line_mapping, stage_order_lines
 from cxlib.io.numbers import convention_warnings
 from cxlib.io.options import DERIVED_TABLES
+from cxlib.io.ordered import write_in_key_order
 from cxlib.io.parse import OFFSET_RE, SQL_TYPES, parse_expr, text_expr
 from cxlib.io.read import check_timezone, drop_temporaries, map_columns, materialize, read_raw, scratch_folder
 from cxlib.io.sources import SourceFile, _norm, find_sources
@@ -391,8 +392,8 @@ def _load_table(
     out = "_cx_final"
     if write:
         out = f"main.{ident(t.name)}"
-        order = ", ".join(ident(k) for k in t.key)
-        con.execute(f"CREATE OR REPLACE TABLE {out} AS SELECT * FROM _cx_final ORDER BY {order}")
+        n = con.execute("SELECT count(*) FROM _cx_parsed").fetchone()[0]
+        write_in_key_order(con, t, out, "_cx_final", n, scratch)
     result = _table_result(con, t, [p.f for p in parts], problems, out)
     result.warnings = [n for p in parts for n in p.notes] + result.warnings
     result.warnings += convention_warnings(con, t, [p.f for p in parts])

@@ -1,0 +1,95 @@
+"""Writing a large table in key order without one sort of all its rows.
+
+``cx load`` writes each workspace table sorted by its key, so that its order never depends on the input's.
+One ``ORDER BY`` over tens of millions of wide rows spills most of them to disk (at a million customers,
+gigabytes of DuckDB's temporary files). A table with more than :data:`SORT_ROWS` rows is written by key
+range instead: the bounds of the ranges come from a sample of the keys, the rows go once to a Parquet file
+per range in the load's scratch folder (compressed), and each range is sorted in memory and appended in
+order. The table that results is the same, row for row and in the same order, as one ``ORDER BY`` gives:
+the ranges do not overlap and are appended in key order, so the sample only decides how the work is cut.
+
+Key values are data: they reach the engine through a temporary table of bounds, never through SQL text.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import duckdb
+
+from cxlib.io.sql import ident, literal
+from cxlib.schema import Table
+
+__all__ = ["SORT_ROWS", "write_in_key_order"]
+
+#: The most rows written with one sort; a larger table is cut into ranges of about this many rows.
+SORT_ROWS = 2_000_000
+
+#: Sampled keys per range (the ranges' sizes vary by about 1/sqrt of it).
+_SAMPLE_PER_RANGE = 200
+
+
+def write_in_key_order(
+    con: duckdb.DuckDBPyConnection, t: Table, out: str, rows: str, n: int, scratch: Path | None,
+    sort_rows: int | None = None,
+) -> None:
+    """Create table ``out`` with the rows of relation ``rows`` (about ``n`` of them) sorted by ``t.key``.
+
+    Cut into key ranges when ``n`` is over ``sort_rows``, the key is ``(source, <id>)`` and there is a
+    ``scratch`` folder; else one ``ORDER BY``.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> from cxlib.schema import TABLES
+    >>> con = duckdb.connect()
+    >>> _ = con.execute("CREATE TABLE r AS SELECT 's' || (i % 3) AS source, 'o' || i AS order_id, "
+    ...                 "'1' AS amount FROM range(50) t(i)")
+    >>> write_in_key_order(con, TABLES["orders"], "w", "r", 50, None)
+    >>> con.execute("SELECT source, order_id FROM w LIMIT 2").fetchall()
+    [('s0', 'o0'), ('s0', 'o12')]
+    """
+    order = ", ".join(ident(k) for k in t.key)
+    sort_rows = sort_rows or SORT_ROWS
+    if n <= sort_rows or scratch is None or len(t.key) != 2 or t.key[0] != "source":
+        con.execute(f"CREATE OR REPLACE TABLE {out} AS SELECT * FROM {rows} ORDER BY {order}")
+        return
+    ranges = _bounds(con, t, rows, math.ceil(n / sort_rows))
+    folder = scratch / f"ranges-{t.name}"
+    src, key = ident(t.key[0]), ident(t.key[1])
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        con.execute(
+            f"COPY (SELECT *, len(list_filter((SELECT list({{'s': s, 'v': v}}) FROM _cx_bounds), "
+            f"x -> {src} IS NULL OR x.s < {src} OR (x.s = {src} AND ({key} IS NULL OR x.v <= {key})))) AS _b "
+            f"FROM {rows}) "
+            f"TO {literal(str(folder))} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (_b))"
+        )
+    finally:
+        con.execute("RESET preserve_insertion_order")
+    con.execute(f"CREATE OR REPLACE TABLE {out} AS SELECT * FROM {rows} WITH NO DATA")
+    for b in range(1, ranges + 1):
+        part = folder / f"_b={b}"
+        if not part.exists():  # no row fell in this range
+            continue
+        files = literal(str(part / "*.parquet"))
+        con.execute(f"INSERT INTO {out} SELECT * FROM read_parquet({files}, hive_partitioning=false) ORDER BY {order}")
+
+
+def _bounds(con: duckdb.DuckDBPyConnection, t: Table, rows: str, ranges: int) -> int:
+    """Temp table ``_cx_bounds (s, v, _b)``: the first key of each range, numbered in key order; every
+    ``source`` starts a range at ``''``. A row's range is the number of bounds at or below its key (the
+    last bound's when they are equal); a missing value sorts last, as ``ORDER BY`` puts it, so a row with
+    one falls in the last range of its source (no source: the last range). Returns the number of ranges."""
+    src, key = ident(t.key[0]), ident(t.key[1])
+    sample = int(ranges * _SAMPLE_PER_RANGE)
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE _cx_bounds AS
+        WITH s AS (SELECT {src} AS s, {key} AS v FROM {rows} USING SAMPLE reservoir({sample} ROWS) REPEATABLE (7)),
+        cut AS (SELECT s, v FROM (SELECT s, v, row_number() OVER (ORDER BY s, v) AS i FROM s)
+                WHERE i % {_SAMPLE_PER_RANGE} = 0),
+        starts AS (SELECT DISTINCT {src} AS s, '' AS v FROM {rows})
+        SELECT s, v, CAST(row_number() OVER (ORDER BY s, v) AS INTEGER) AS _b
+        FROM (SELECT * FROM cut UNION SELECT * FROM starts)""")
+    return con.execute("SELECT count(*) FROM _cx_bounds").fetchone()[0]
