@@ -31,40 +31,59 @@ __all__ = ["journey_map"]
 MAIN_PATH = ("awareness", "consideration", "purchase", "onboarding", "repeat", "advocate")
 
 
-def _stays(s: ibis.Table) -> ibis.Table:
-    """One row per customer and stage: ``_in`` (first moment), ``_days`` (time spent in it)."""
+def _stays(s: ibis.Table, keys: Sequence[str] = ()) -> ibis.Table:
+    """One row per customer and stage: ``_in`` (first moment), ``_days`` (time spent in it); and the customer's
+    ``keys`` (columns that hold one value per customer, such as ``persona``)."""
     w = ibis.window(group_by=s.customer_id, order_by=[s.ts, *ties(s, "event")])
     s = s.mutate(_sec=s.ts.epoch_seconds(), _next_sec=s.ts.epoch_seconds().lead().over(w))
-    stay = s.group_by(["customer_id", "stage"]).aggregate(_in=s._sec.min(), _out=s._next_sec.max(), _last=s._sec.max())
+    stay = s.group_by(["customer_id", *keys, "stage"]).aggregate(
+        _in=s._sec.min(), _out=s._next_sec.max(), _last=s._sec.max()
+    )
     return stay.mutate(_days=(stay._out.fill_null(stay._last) - stay._in) / DAY)
 
 
-def _conversions(stay: ibis.Table) -> dict[str, int]:
-    """Per stage of the main path: how many customers reached the next stage afterwards (one query)."""
-    first = stay.group_by("customer_id").aggregate(
+def _conversion_counts(stay: ibis.Table, keys: Sequence[str] = ()) -> pd.DataFrame:
+    """Per ``keys`` group (one row without keys): ``_c{i}``, how many customers who reached stage i of the main
+    path reached stage i + 1 afterwards (one query)."""
+    first = stay.group_by(["customer_id", *keys]).aggregate(
         **{f"_in{i}": stay._in.min(where=stay.stage == x) for i, x in enumerate(MAIN_PATH)}
     )
-    n = first.aggregate(
-        **{
-            f"_c{i}": (first[f"_in{i + 1}"] >= first[f"_in{i}"]).fill_null(False).cast("int64").sum()
-            for i in range(len(MAIN_PATH) - 1)
-        }
-    ).to_pandas()
-    return {x: int(n[f"_c{i}"].iloc[0] or 0) for i, x in enumerate(MAIN_PATH[:-1])}
+    counts = {
+        f"_c{i}": (first[f"_in{i + 1}"] >= first[f"_in{i}"]).fill_null(False).cast("int64").sum()
+        for i in range(len(MAIN_PATH) - 1)
+    }
+    return (first.group_by(list(keys)).aggregate(**counts) if keys else first.aggregate(**counts)).to_pandas()
 
 
-def _tops(s: ibis.Table, top: int) -> dict[str, pd.Series]:
-    """Per stage: the top inbound touchpoints and channels, and the top pain points (ticket topics, return reasons)."""
-    inb = s.filter(s.inbound)
+def _conversions(n: pd.DataFrame) -> dict[str, int]:
+    """Per stage of the main path: how many customers reached the next stage afterwards, from
+    :func:`_conversion_counts` (summed over its rows)."""
+    return {x: int(n[f"_c{i}"].fillna(0).sum()) for i, x in enumerate(MAIN_PATH[:-1])}
+
+
+#: the journey map's top lists: the column counted, on inbound rows only or on every row
+_TOP_LISTS = {"top_touchpoints": ("event", True), "top_channels": ("channel", True), "pain_points": ("_pain", False)}
+
+
+def _top_counts(s: ibis.Table, keys: Sequence[str] = ()) -> dict[str, pd.DataFrame]:
+    """Per top list (:data:`_TOP_LISTS`): ``*keys, stage, COLUMN, n``, rows counted per stage and value."""
+    s = s.mutate(_pain=s.topic.fill_null(s.return_reason))
+    out = {}
+    for key, (col, inbound) in _TOP_LISTS.items():
+        rows = s.filter(s.inbound) if inbound else s.filter(s._pain.notnull())
+        out[key] = rows.group_by([*keys, "stage", col]).aggregate(n=_.count()).to_pandas()
+    return out
+
+
+def _tops(counts: dict[str, pd.DataFrame], top: int) -> dict[str, pd.Series]:
+    """Per stage: the top inbound touchpoints and channels, and the top pain points (ticket topics, return
+    reasons), from :func:`_top_counts` (summed over its keys)."""
     tops = {}
-    for col, key in (("event", "top_touchpoints"), ("channel", "top_channels")):
-        c = inb.group_by(["stage", col]).aggregate(n=_.count()).to_pandas().dropna()
+    for key, (col, inbound) in _TOP_LISTS.items():
+        c = counts[key].groupby(["stage", col], dropna=False, as_index=False)["n"].sum()
+        c = c.dropna() if inbound else c
         c = c.sort_values(["stage", "n", col], ascending=[True, False, True])
         tops[key] = c.groupby("stage").head(top).groupby("stage")[col].agg(", ".join)
-    pain = s.mutate(_pain=s.topic.fill_null(s.return_reason)).filter(_._pain.notnull())
-    p = pain.group_by(["stage", "_pain"]).aggregate(n=_.count()).to_pandas()
-    p = p.sort_values(["stage", "n", "_pain"], ascending=[True, False, True])
-    tops["pain_points"] = p.groupby("stage").head(top).groupby("stage")["_pain"].agg(", ".join)
     return tops
 
 
@@ -96,19 +115,27 @@ def journey_map(
     s = with_stages(filtered(as_table(touchpoints), filters, None, None), stage_map).cache()
     stay = _stays(s).cache()
     try:
-        reach = stay.group_by("stage").aggregate(median_days_in_stage=_._days.median()).to_pandas().set_index("stage")
-        reach["customers"] = ever_reached(s, stage_history(s))  # the stage_ever metric's definition
-        conv = _conversions(stay)
-        tops = _tops(s, top)
+        median = stay.group_by("stage").aggregate(m=_._days.median()).to_pandas().set_index("stage")["m"]
+        ever = ever_reached(s, stage_history(s))  # the stage_ever metric's definition
+        conv = _conversions(_conversion_counts(stay))
+        tops = _tops(_top_counts(s), top)
         svc = service(s)
     finally:
         release(stay, s)
-    stages = [x for x in STAGES if x in reach.index]
+    return assembled(median, ever, conv, tops, svc)
+
+
+def assembled(
+    median: pd.Series, ever: pd.Series, conv: dict[str, int], tops: dict[str, pd.Series], svc: pd.DataFrame
+) -> pd.DataFrame:
+    """The journey map from its parts: median days in each stage (its index: the stages shown), the customers who
+    ever reached each, the conversions along the main path, the top lists and the service quality by stage."""
+    stages = [x for x in STAGES if x in median.index]
     out = pd.DataFrame(index=stages)
     out["journey"] = ["buyer" if x in BUYER_STAGES else "customer" for x in stages]
-    out["customers"] = reach["customers"].reindex(stages).astype("int64")
+    out["customers"] = ever.reindex(stages).astype("int64")
     out["conversion_to_next"] = [conv[x] / out.loc[x, "customers"] if x in conv else np.nan for x in stages]
-    out["median_days_in_stage"] = reach["median_days_in_stage"].reindex(stages).round(1)
+    out["median_days_in_stage"] = median.reindex(stages).round(1)
     for k, v in tops.items():
         out[k] = v.reindex(stages).fillna("")
     for k in ("csat", "nps", "tickets_per_100"):
