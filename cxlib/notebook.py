@@ -75,6 +75,7 @@ __all__ = [
     "editable",
     "export",
     "headline",
+    "journey_map",
     "journey_start",
     "memo",
     "on_staged",
@@ -519,6 +520,23 @@ def on_staged(folder: Folder | str | Path, fn: Callable[..., Any], *args: Any, k
 def _on_staged(path: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     with _STAGED_LOCK:
         return fn(staged(path), *args, **kwargs)
+
+
+def journey_map(folder: Folder | str | Path, filters: dict[str, list]) -> pd.DataFrame:
+    """:func:`cxlib.journeys.journey_map` of the staged copy under ``filters``, kept (:func:`memo`). With no
+    filter but a persona filter it is drawn from the parts computed once per server
+    (:func:`cxlib.journeys.journey_map_parts`): a new persona filter is a lookup, not a pass over every row."""
+    return memo(folder, _journey_map, _path(folder), filters)
+
+
+def _journey_map(path: str, filters: dict[str, list]) -> pd.DataFrame:
+    from cxlib import journeys
+
+    if set(filters) <= {"persona"} and "persona" in _on_staged(path, lambda t: t.columns):
+        got = journeys.journey_map_of(on_staged(path, journeys.journey_map_parts), filters.get("persona"))
+        if got is not None:
+            return got
+    return _on_staged(path, journeys.journey_map, filters=filters)
 
 
 @dataclass(frozen=True)

@@ -200,7 +200,7 @@ def _(mo):
 
 @app.cell
 def _(filters, folder, journeys, mo, notebook):
-    _jm = notebook.on_staged(folder, journeys.journey_map, filters=filters)
+    _jm = notebook.journey_map(folder, filters)  # a persona filter: a lookup in parts computed once
     _service = notebook.on_staged(folder, journeys.service_by_stage).rename_axis("stage").reset_index()
     mo.vstack([journeys.journey_map_figure(_jm), notebook.table(_service)])
     return

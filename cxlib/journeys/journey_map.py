@@ -12,20 +12,23 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import ibis
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from ibis import _
 
 from cxlib.journeys.diagnosis import service
-from cxlib.journeys.inputs import DAY, as_table, filtered, release, ties
-from cxlib.journeys.stage_map import BUYER_STAGES, StageMapLike
-from cxlib.journeys.stages import with_stages
-from cxlib.journeys.timeline import ever_reached, stage_history
+from cxlib.journeys.inputs import DAY, as_table, filtered, release, require_columns, ties
+from cxlib.journeys.stage_map import BUYER_STAGES, StageMap, StageMapLike, resolve_stage_map
+from cxlib.journeys.stages import stage_name, with_stages
+from cxlib.journeys.timeline import ever_reached, month_end_code, month_ends, stage_history
 from cxlib.schema import STAGES
 
-__all__ = ["journey_map"]
+__all__ = ["journey_map", "journey_map_of", "journey_map_parts"]
 
 #: The main path whose step-to-step conversion the map shows.
 MAIN_PATH = ("awareness", "consideration", "purchase", "onboarding", "repeat", "advocate")
@@ -141,3 +144,124 @@ def assembled(
     for k in ("csat", "nps", "tickets_per_100"):
         out[k] = svc[k].reindex(stages).round(2)
     return out.T
+
+
+# --- the map of any group of customers, from parts computed once -----------------------------------------------
+
+
+def journey_map_parts(
+    touchpoints: pd.DataFrame | ibis.Table, by: str = "persona", stage_map: StageMapLike = None
+) -> dict[str, Any]:
+    """What :func:`journey_map` of any set of ``by`` values needs, computed once: then
+    :func:`journey_map_of` draws the map of any of them from small tables, without a pass over the rows.
+
+    ``by`` must hold one value per customer (a persona). The parts are sums and per-customer rows by ``by``
+    value: ``span`` (each value's first and last ``ts``), ``stays`` (per customer and stage, the days in it),
+    ``conversions``, ``tops`` and ``service`` (counts and sums by value and stage), ``reached`` (the stages each
+    customer reached at a touchpoint or at a month end before the last month) and ``last`` (each customer's
+    last month, judged when the map is drawn: at the last ``ts`` of the customers chosen, as
+    :func:`journey_map` judges it).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tp = pd.DataFrame({"customer_id": ["a", "a", "b"], "event": ["ad_click", "product_view", "ad_click"],
+    ...                    "ts": pd.to_datetime(["2024-01-01", "2024-01-03", "2024-01-02"]), "persona": [1, 1, 2]})
+    >>> parts = journey_map_parts(tp)
+    >>> journey_map_of(parts, [1]).equals(journey_map(tp, filters={"persona": [1]}))
+    True
+    """
+    s = with_stages(as_table(touchpoints), stage_map).cache()
+    require_columns(s, ["customer_id", "ts", by])
+    stay = _stays(s, [by]).cache()
+    try:
+        sm = resolve_stage_map(None, s)  # as journey_map's stage_history resolves it
+        end = pd.Timestamp(s.ts.max().to_pandas())
+        return {
+            "by": by,
+            "stage_map": sm,
+            "end": end,
+            "span": s.group_by(by).aggregate(hi=s.ts.max()).to_pandas(),
+            "stays": stay.select(by, "stage", "_days").to_pyarrow(),
+            "conversions": _conversion_counts(stay, [by]),
+            "tops": _top_counts(s, [by]),
+            "service": _service_sums(s, by),
+            **_reach_parts(s, by, sm, end),
+        }
+    finally:
+        release(stay, s)
+
+
+def _service_sums(s: ibis.Table, by: str) -> pd.DataFrame:
+    """:func:`~cxlib.journeys.diagnosis.service`'s counts per ``by`` value and stage, as sums."""
+    is_ticket = s.topic.notnull()
+    return (
+        s.group_by([by, "stage"])
+        .aggregate(
+            customers=s.customer_id.nunique(),
+            tickets=is_ticket.cast("int64").sum(),
+            csat_sum=s.csat.cast("float64").sum(),
+            csat_n=s.csat.count(),
+            nps_sum=s.nps.cast("float64").sum(),
+            nps_n=s.nps.count(),
+        )
+        .to_pandas()
+    )
+
+
+def _reach_parts(s: ibis.Table, by: str, sm: StageMap, end: pd.Timestamp) -> dict[str, pa.Table]:
+    """``reached`` (``customer_id, BY, stage``: at a touchpoint, or at a month end before ``end``'s month) and
+    ``last`` (each customer's row of ``end``'s month, :func:`~cxlib.journeys.timeline.month_ends`)."""
+    filled = month_ends(s, sm, end)
+    filled = filled.join(s.select("customer_id", by).distinct(), "customer_id")
+    last_month = end.to_period("M").start_time.to_pydatetime()
+    before = filled.filter(filled.month < last_month)
+    before = before.select("customer_id", by, stage=stage_name(month_end_code(before, before._at, sm)))
+    reached = s.select("customer_id", by, "stage").union(before, distinct=True)
+    last = filled.filter(filled.month == last_month).select("customer_id", by, "_code", "_first", "_last_in", "_from")
+    return {"reached": reached.to_pyarrow(), "last": last.to_pyarrow()}
+
+
+def journey_map_of(parts: Mapping[str, Any], values: Sequence | None = None, top: int = 3) -> pd.DataFrame | None:
+    """:func:`journey_map` of the rows whose ``by`` column takes one of ``values`` (``None``: every row), from
+    :func:`journey_map_parts` of those rows: the same numbers; or None when the parts do not hold it (no row
+    chosen, or the rows chosen end in an earlier month than all rows: redraw with :func:`journey_map`).
+
+    The examples of :func:`journey_map_parts` show it.
+    """
+    by, span = parts["by"], parts["span"]
+    chosen = span if values is None else span[span[by].isin(list(values))]
+    if chosen.empty:
+        return None
+    end = pd.Timestamp(chosen["hi"].max())  # the chosen rows' last ts: when journey_map judges their last month
+    if end.to_period("M") != parts["end"].to_period("M"):
+        return None
+
+    def pick(t: Any) -> Any:
+        if values is None:
+            return t
+        if isinstance(t, pd.DataFrame):
+            return t[t[by].isin(list(values))]
+        return t.filter(pc.is_in(t[by], value_set=pa.array(list(values), type=t.schema.field(by).type)))
+
+    con = ibis.duckdb.connect()  # its own: the pages' threads do not share a connection
+    stays = con.create_table("stays", pick(parts["stays"]))
+    median = stays.group_by("stage").aggregate(m=stays._days.median()).to_pandas().set_index("stage")["m"]
+    last = con.create_table("last", pick(parts["last"]))
+    at = ibis.literal(int(end.timestamp()), "int64")
+    judged = last.select("customer_id", stage=stage_name(month_end_code(last, at, parts["stage_map"])))
+    ever = ever_reached(con.create_table("reached", pick(parts["reached"])), judged)
+    conv = _conversions(pick(parts["conversions"]))
+    tops = _tops({k: pick(v) for k, v in parts["tops"].items()}, top)
+    return assembled(median, ever, conv, tops, _service_of(pick(parts["service"]), by))
+
+
+def _service_of(sums: pd.DataFrame, by: str) -> pd.DataFrame:
+    """:func:`~cxlib.journeys.diagnosis.service`'s ``csat``, ``nps`` and ``tickets_per_100`` from
+    :func:`_service_sums` (summed over its ``by`` values)."""
+    g = sums.drop(columns=[by]).groupby("stage").sum()
+    out = pd.DataFrame(index=g.index)
+    out["tickets_per_100"] = 100 * g["tickets"] / g["customers"]
+    for k in ("csat", "nps"):
+        out[k] = g[f"{k}_sum"] / g[f"{k}_n"].where(g[f"{k}_n"] > 0)
+    return out
