@@ -556,10 +556,13 @@ class JourneyStart:
 
     def sankey_links(self, folder: Folder | str | Path, **args: Any) -> pd.DataFrame:
         """:func:`cxlib.journeys.sankey_links` of the staged rows: the kept flows when they hold the view (every
-        customer, by stage, the whole span), else computed on the staged copy (and kept, :func:`on_staged`)."""
+        customer, by stage, the whole span); under a persona filter, from the counts by persona made once per
+        server (:func:`cxlib.journeys.sankey_parts`); else computed on the staged copy (and kept, :func:`on_staged`)."""
         from cxlib import journeys
 
         got = None if self.kept is None else journeys.kept_prefix(self.kept, **args)
+        if got is None and set(args.get("filters") or {}) == {"persona"} and args.get("on") == "stage":
+            got = journeys.sankey_links_of(on_staged(folder, journeys.sankey_parts), **args)
         return got if got is not None else on_staged(folder, journeys.sankey_links, **args)
 
 

@@ -52,7 +52,7 @@ from cxlib.journeys.diagnosis import RETURN_CAUSES as RETURN_CAUSES  # importabl
 from cxlib.journeys.diagnosis import diagnose_dropoff, diagnose_returns, service_by_stage
 from cxlib.journeys.diagnosis import dropoff_verdict as dropoff_verdict
 from cxlib.journeys.figures import funnel_figure, journey_map_figure, sankey, stage_counts_figure
-from cxlib.journeys.funnel import funnel
+from cxlib.journeys.funnel import funnel, keep_funnel_order
 from cxlib.journeys.inputs import as_table, require_columns
 from cxlib.journeys.journey_map import journey_map, journey_map_of, journey_map_parts
 from cxlib.journeys.paths import (
@@ -111,6 +111,7 @@ __all__ = [
     "journey_map_figure",
     "journey_map_of",
     "journey_map_parts",
+    "keep_funnel_order",
     "kept_prefix",
     "kept_sankey",
     "persona_choices",

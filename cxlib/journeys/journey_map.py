@@ -213,13 +213,17 @@ def _reach_parts(s: ibis.Table, by: str, sm: StageMap, end: pd.Timestamp) -> dic
     """``reached`` (``customer_id, BY, stage``: at a touchpoint, or at a month end before ``end``'s month) and
     ``last`` (each customer's row of ``end``'s month, :func:`~cxlib.journeys.timeline.month_ends`)."""
     filled = month_ends(s, sm, end)
-    filled = filled.join(s.select("customer_id", by).distinct(), "customer_id")
-    last_month = end.to_period("M").start_time.to_pydatetime()
-    before = filled.filter(filled.month < last_month)
-    before = before.select("customer_id", by, stage=stage_name(month_end_code(before, before._at, sm)))
-    reached = s.select("customer_id", by, "stage").union(before, distinct=True)
-    last = filled.filter(filled.month == last_month).select("customer_id", by, "_code", "_first", "_last_in", "_from")
-    return {"reached": reached.to_pyarrow(), "last": last.to_pyarrow()}
+    filled = filled.join(s.select("customer_id", by).distinct(), "customer_id").cache()  # read twice below
+    try:
+        last_month = end.to_period("M").start_time.to_pydatetime()
+        before = filled.filter(filled.month < last_month)
+        before = before.select("customer_id", by, stage=stage_name(month_end_code(before, before._at, sm)))
+        reached = s.select("customer_id", by, "stage").union(before, distinct=True)
+        last = filled.filter(filled.month == last_month)
+        last = last.select("customer_id", by, "_code", "_first", "_last_in", "_from")
+        return {"reached": reached.to_pyarrow(), "last": last.to_pyarrow()}
+    finally:
+        release(filled)
 
 
 def journey_map_of(parts: Mapping[str, Any], values: Sequence | None = None, top: int = 3) -> pd.DataFrame | None:
