@@ -207,6 +207,14 @@ def _(filters, folder, journeys, mo, notebook):
 
 
 @app.cell
+def _(folder, journeys, notebook, start):
+    # once per server, after the views above: a persona filter's Sankey then sums these counts (no pass over rows)
+    if start.personas:
+        notebook.on_staged(folder, journeys.sankey_parts)
+    return
+
+
+@app.cell
 def _(
     dropoff,
     filters,
