@@ -85,7 +85,7 @@ def _kept_events(
         return None
     if "rows" not in kept:  # the first funnel: every row's place, once
         t = _funnel_events(events, steps, on, path, only_steps=False, keep=kept["by"])
-        con = events._find_backend()
+        con = events.get_backend()
         kept["rows"] = con.create_table(f"_funnel_order_{uuid.uuid4().hex}", t)
         span = events.aggregate(lo=events.ts.min(), hi=events.ts.max()).to_pandas().iloc[0]
         kept["lo"], kept["hi"] = pd.Timestamp(span["lo"]), pd.Timestamp(span["hi"])
