@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 import weakref
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 
 import ibis
@@ -29,6 +30,9 @@ __all__ = ["funnel", "keep_funnel_order"]
 _ORDER: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 #: what the kept places are: the event names, in each customer's path
 _ORDER_ON, _ORDER_PATH = "event", "customer_id"
+_EVENT_COLUMNS = ("_p", "_on", "_step", "_sec", "_ts", "_next")
+#: how many choices of steps and filters keep their rows (a funnel's rows: some 330k on the demo, ~15 MB)
+KEPT_STEP_EVENTS = 4
 
 
 def _days(x: object) -> float | None:
@@ -91,11 +95,25 @@ def _kept_events(
         kept["lo"], kept["hi"] = pd.Timestamp(span["lo"]), pd.Timestamp(span["hi"])
     if (start is not None and pd.Timestamp(start) > kept["lo"]) or (end is not None and pd.Timestamp(end) < kept["hi"]):
         return None
-    t = kept["rows"]
-    t = t.filter(t._on.isin(list(steps)))
-    for col, values in filters.items():
-        t = t.filter(t[col].isin(list(values)))
-    return t.select("_p", "_on", "_step", "_sec", "_ts", "_next").cache()
+    return _step_events(kept, steps, filters)
+
+
+def _step_events(kept: dict, steps: Sequence[str], filters: Mapping[str, Sequence]) -> ibis.Table:
+    """The kept places' rows of the funnel's steps and filters, kept too (the last :data:`KEPT_STEP_EVENTS`
+    choices): a new window reads them again."""
+    key = (tuple(steps), tuple(sorted(((c, tuple(sorted(v, key=repr))) for c, v in filters.items()), key=repr)))
+    got = kept.setdefault("steps", OrderedDict())
+    if key not in got:
+        t = kept["rows"]
+        t = t.filter(t._on.isin(list(steps)))
+        for col, values in filters.items():
+            t = t.filter(t[col].isin(list(values)))
+        con, name = kept["rows"].get_backend(), f"_funnel_steps_{uuid.uuid4().hex}"
+        got[key] = (name, con.create_table(name, t.select(*_EVENT_COLUMNS)))
+        while len(got) > KEPT_STEP_EVENTS:
+            con.drop_table(got.popitem(last=False)[1][0])
+    got.move_to_end(key)
+    return got[key][1]
 
 
 def _reached(t: ibis.Table, steps: Sequence[str], total: float | None, per: float | None) -> list[ibis.Table]:

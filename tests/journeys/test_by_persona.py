@@ -116,3 +116,16 @@ def test_a_funnel_the_kept_places_do_not_hold_is_computed_from_rows(with_groups)
         funnel_module._ORDER.pop(with_groups.op())
     pd.testing.assert_frame_equal(channel, j.funnel(with_groups, FUNNEL_STEPS, within=30, filters={"channel": ["web"]}))
     assert late["customers"].sum() == 0
+
+
+def test_the_funnel_keeps_the_rows_of_its_last_choices_only(with_groups):
+    funnel_module = importlib.import_module("cxlib.journeys.funnel")
+    choices = [FUNNEL_STEPS[:k] for k in (2, 3, 4)] + [FUNNEL_STEPS[1:], FUNNEL_STEPS[2:], FUNNEL_STEPS[:2]]
+    j.keep_funnel_order(with_groups)
+    try:
+        got = [j.funnel(with_groups, steps, within=10) for steps in choices]
+        assert len(funnel_module._ORDER[with_groups.op()]["steps"]) == funnel_module.KEPT_STEP_EVENTS
+    finally:
+        funnel_module._ORDER.pop(with_groups.op())
+    for steps, kept in zip(choices, got, strict=True):
+        pd.testing.assert_frame_equal(kept, j.funnel(with_groups, steps, within=10))
