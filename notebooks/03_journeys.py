@@ -207,14 +207,6 @@ def _(filters, folder, journeys, mo, notebook):
 
 
 @app.cell
-def _(folder, journeys, notebook, start):
-    # once per server, after the views above: a persona filter's Sankey then sums these counts (no pass over rows)
-    if start.personas:
-        notebook.on_staged(folder, journeys.sankey_parts)
-    return
-
-
-@app.cell
 def _(
     dropoff,
     filters,
@@ -268,6 +260,14 @@ def _(
 
     # a download button; `CX_EXPORT=1 python notebooks/03_journeys.py` writes FOLDER/reports/ instead
     notebook.export(_report, folder, "03_journeys")
+    return
+
+
+@app.cell
+def _(folder, journeys, notebook, start):
+    # once per server, after the page is done: a persona filter's Sankey then sums these counts (no pass over rows)
+    if start.personas:
+        notebook.on_staged(folder, journeys.sankey_parts)
     return
 
 
