@@ -70,6 +70,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EXPORT_LABEL",
     "FixedFolder",
+    "ahead",
     "connect",
     "customer_list",
     "editable",
@@ -515,6 +516,13 @@ def on_staged(folder: Folder | str | Path, fn: Callable[..., Any], *args: Any, k
     if not keep:
         return _on_staged(_path(folder), fn, *args, **kwargs)
     return memo(folder, _on_staged, _path(folder), fn, *args, **kwargs)
+
+
+def ahead(folder: Folder | str | Path, fn: Callable[..., Any]) -> None:
+    """:func:`on_staged` ``fn`` in a thread of a served page's server, for the cells that will want it: the page's
+    kernel goes on meanwhile (a cell that wants it first waits for it). Nothing in a script, which has no viewer."""
+    if mo.app_meta().mode in ("run", "edit"):
+        threading.Thread(target=on_staged, args=(_path(folder), fn), daemon=True).start()
 
 
 def _on_staged(path: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:

@@ -265,9 +265,9 @@ def _(
 
 @app.cell
 def _(folder, journeys, notebook, start):
-    # once per server, after the page is done: a persona filter's Sankey then sums these counts (no pass over rows)
+    # once per server, in the background after the page is done: a persona filter's Sankey then sums these counts
     if start.personas:
-        notebook.on_staged(folder, journeys.sankey_parts)
+        notebook.ahead(folder, journeys.sankey_parts)
     return
 
 
