@@ -70,11 +70,13 @@ if TYPE_CHECKING:
 __all__ = [
     "EXPORT_LABEL",
     "FixedFolder",
+    "ahead",
     "connect",
     "customer_list",
     "editable",
     "export",
     "headline",
+    "journey_map",
     "journey_start",
     "memo",
     "on_staged",
@@ -516,9 +518,33 @@ def on_staged(folder: Folder | str | Path, fn: Callable[..., Any], *args: Any, k
     return memo(folder, _on_staged, _path(folder), fn, *args, **kwargs)
 
 
+def ahead(folder: Folder | str | Path, fn: Callable[..., Any]) -> None:
+    """:func:`on_staged` ``fn`` in a thread of a served page's server, for the cells that will want it: the page's
+    kernel goes on meanwhile (a cell that wants it first waits for it). Nothing in a script, which has no viewer."""
+    if mo.app_meta().mode in ("run", "edit"):
+        threading.Thread(target=on_staged, args=(_path(folder), fn), daemon=True).start()
+
+
 def _on_staged(path: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
     with _STAGED_LOCK:
         return fn(staged(path), *args, **kwargs)
+
+
+def journey_map(folder: Folder | str | Path, filters: dict[str, list]) -> pd.DataFrame:
+    """:func:`cxlib.journeys.journey_map` of the staged copy under ``filters``, kept (:func:`memo`). Unfiltered
+    or under a persona filter only, it is drawn from the parts computed once per server
+    (:func:`cxlib.journeys.journey_map_parts`): a new persona filter is a lookup, not a pass over every row."""
+    return memo(folder, _journey_map, _path(folder), filters)
+
+
+def _journey_map(path: str, filters: dict[str, list]) -> pd.DataFrame:
+    from cxlib import journeys
+
+    if set(filters) <= {"persona"} and "persona" in _on_staged(path, lambda t: t.columns):
+        got = journeys.journey_map_of(on_staged(path, journeys.journey_map_parts), filters.get("persona"))
+        if got is not None:
+            return got
+    return _on_staged(path, journeys.journey_map, filters=filters)
 
 
 @dataclass(frozen=True)
@@ -538,10 +564,13 @@ class JourneyStart:
 
     def sankey_links(self, folder: Folder | str | Path, **args: Any) -> pd.DataFrame:
         """:func:`cxlib.journeys.sankey_links` of the staged rows: the kept flows when they hold the view (every
-        customer, by stage, the whole span), else computed on the staged copy (and kept, :func:`on_staged`)."""
+        customer, by stage, the whole span); under a persona filter, from the counts by persona made once per
+        server (:func:`cxlib.journeys.sankey_parts`); else computed on the staged copy (and kept, :func:`on_staged`)."""
         from cxlib import journeys
 
         got = None if self.kept is None else journeys.kept_prefix(self.kept, **args)
+        if got is None and set(args.get("filters") or {}) == {"persona"} and args.get("on") == "stage":
+            got = journeys.sankey_links_of(on_staged(folder, journeys.sankey_parts), **args)
         return got if got is not None else on_staged(folder, journeys.sankey_links, **args)
 
 

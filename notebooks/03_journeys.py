@@ -200,7 +200,7 @@ def _(mo):
 
 @app.cell
 def _(filters, folder, journeys, mo, notebook):
-    _jm = notebook.on_staged(folder, journeys.journey_map, filters=filters)
+    _jm = notebook.journey_map(folder, filters)  # a persona filter: a lookup in parts computed once
     _service = notebook.on_staged(folder, journeys.service_by_stage).rename_axis("stage").reset_index()
     mo.vstack([journeys.journey_map_figure(_jm), notebook.table(_service)])
     return
@@ -260,6 +260,14 @@ def _(
 
     # a download button; `CX_EXPORT=1 python notebooks/03_journeys.py` writes FOLDER/reports/ instead
     notebook.export(_report, folder, "03_journeys")
+    return
+
+
+@app.cell
+def _(folder, journeys, notebook, start):
+    # once per server, in the background after the page is done: a persona filter's Sankey then sums these counts
+    if start.personas:
+        notebook.ahead(folder, journeys.sankey_parts)
     return
 
 

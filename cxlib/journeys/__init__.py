@@ -52,10 +52,18 @@ from cxlib.journeys.diagnosis import RETURN_CAUSES as RETURN_CAUSES  # importabl
 from cxlib.journeys.diagnosis import diagnose_dropoff, diagnose_returns, service_by_stage
 from cxlib.journeys.diagnosis import dropoff_verdict as dropoff_verdict
 from cxlib.journeys.figures import funnel_figure, journey_map_figure, sankey, stage_counts_figure
-from cxlib.journeys.funnel import funnel
+from cxlib.journeys.funnel import funnel, keep_funnel_order
 from cxlib.journeys.inputs import as_table, require_columns
-from cxlib.journeys.journey_map import journey_map
-from cxlib.journeys.paths import kept_prefix, sankey_customers, sankey_links, step_matrix, transitions
+from cxlib.journeys.journey_map import journey_map, journey_map_of, journey_map_parts
+from cxlib.journeys.paths import (
+    kept_prefix,
+    sankey_customers,
+    sankey_links,
+    sankey_links_of,
+    sankey_parts,
+    step_matrix,
+    transitions,
+)
 from cxlib.journeys.stage_map import (
     BUYER_STAGES,
     CUSTOMER_STAGES,
@@ -101,6 +109,9 @@ __all__ = [
     "funnel_figure",
     "journey_map",
     "journey_map_figure",
+    "journey_map_of",
+    "journey_map_parts",
+    "keep_funnel_order",
     "kept_prefix",
     "kept_sankey",
     "persona_choices",
@@ -110,6 +121,8 @@ __all__ = [
     "sankey_choices",
     "sankey_customers",
     "sankey_links",
+    "sankey_links_of",
+    "sankey_parts",
     "service_by_stage",
     "stage_counts",
     "stage_counts_figure",

@@ -28,7 +28,8 @@ from cxlib.journeys.inputs import as_table, filtered, ordered, release, require_
 SANKEY_TOP_N = 8
 
 __all__ = [
-    "KEPT_STEPS", "keep_sankey_links", "kept_prefix", "sankey_customers", "sankey_links", "step_matrix", "transitions",
+    "KEPT_STEPS", "keep_sankey_links", "kept_prefix", "sankey_customers", "sankey_links", "sankey_links_of",
+    "sankey_parts", "step_matrix", "transitions",
 ]  # fmt: skip
 
 
@@ -348,3 +349,78 @@ def _customers_at(
             rows = t.filter((t._step == step) & (t._cur == name))
     ids = rows.select(path).distinct().to_pandas()
     return ids.sort_values(path, ignore_index=True)
+
+
+# --- the step Sankey of any group of customers, from counts computed once --------------------------------------
+
+
+def sankey_parts(
+    events: pd.DataFrame | ibis.Table, by: str = "persona", on: str = "stage", path: str = "customer_id",
+    collapse: bool = True,
+) -> dict:
+    """What :func:`sankey_links` of any set of ``by`` values needs (up to :data:`KEPT_STEPS` steps), counted once:
+    then :func:`sankey_links_of` draws the flows of any of them without a pass over the rows.
+
+    ``by`` must hold one value per path (a customer's persona). ``counts``: ``BY, _step, _cur, _next, n``, the
+    paths per value, step, event and next event (names not yet folded into ``other``); ``lo``/``hi``: the span
+    of ``ts`` (a date window that leaves rows out is not held).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({"customer_id": ["a", "a", "b"], "stage": ["x", "y", "x"], "persona": [1, 1, 2],
+    ...                    "ts": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-01"])})
+    >>> parts = sankey_parts(ev)
+    >>> got = sankey_links_of(parts, on="stage", collapse=True, max_steps=2, filters={"persona": [1]})
+    >>> got.equals(sankey_links(ev, on="stage", collapse=True, max_steps=2, filters={"persona": [1]}))
+    True
+    """
+    t = as_table(events)
+    require_columns(t, [path, "ts", on, by])
+    span = t.aggregate(lo=t.ts.min(), hi=t.ts.max()).to_pandas().iloc[0]
+    if collapse:
+        t = _collapse(t, path, on)
+    t = ordered(t, path, on).mutate(_cur=_[on].cast("string"))
+    t = t.mutate(_next=t._cur.lead().over(ibis.window(group_by=t[path], order_by=t._step)))
+    counts = t.filter(t._step <= KEPT_STEPS).group_by([by, "_step", "_cur", "_next"]).aggregate(n=_.count())
+    return dict(by=by, on=on, path=path, collapse=collapse, counts=counts.to_pandas(),
+                lo=pd.Timestamp(span["lo"]), hi=pd.Timestamp(span["hi"]))  # fmt: skip
+
+
+def sankey_links_of(
+    parts: Mapping, on: str = "event", path: str = "customer_id", max_steps: int = 5, top_n: int = SANKEY_TOP_N,
+    collapse: bool = False, filters: Mapping[str, Sequence] | None = None, start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+) -> pd.DataFrame | None:
+    """:func:`sankey_links` with the same arguments, from :func:`sankey_parts` of the same rows: the same numbers;
+    or None when the parts do not hold the call (another ``on``, ``path`` or ``collapse``, more than
+    :data:`KEPT_STEPS` steps, a filter on another column, a window that leaves rows out, no path chosen)."""
+    by, filters = parts["by"], dict(filters or {})
+    if (on, path, collapse) != (parts["on"], parts["path"], parts["collapse"]) or max_steps > KEPT_STEPS:
+        return None
+    if set(filters) - {by} or (start is not None and pd.Timestamp(start) > parts["lo"]):
+        return None
+    if end is not None and pd.Timestamp(end) < parts["hi"]:
+        return None
+    c = parts["counts"]
+    c = c[c["_step"] <= max_steps]
+    c = c[c[by].isin(list(filters[by]))] if by in filters else c
+    if c.empty:
+        return None
+    c = c.groupby(["_step", "_cur", "_next"], dropna=False, as_index=False)["n"].sum()
+    freq = c.groupby(["_step", "_cur"], dropna=False, as_index=False)["n"].sum()
+    freq = freq.sort_values(["_step", "n", "_cur"], ascending=[True, False, True])
+    # as _step_rows keeps them: ranks 0..top_n - 1 (ibis numbers rows from 0), ties by name
+    top = set(map(tuple, freq.groupby("_step").head(top_n)[["_step", "_cur"]].values.tolist()))
+    cur = [x if (k, x) in top else "other" for k, x in zip(c["_step"], c["_cur"], strict=True)]
+    nxt = [
+        None if k >= max_steps else "path_end" if pd.isna(x) else x if (k + 1, x) in top else "other"
+        for k, x in zip(c["_step"], c["_next"], strict=True)
+    ]
+    c = c.assign(source=cur, target=nxt)
+    a = c.dropna(subset=["target"]).groupby(["_step", "source", "target"], as_index=False)["n"].sum()
+    b = c[c["_step"] == 1].groupby("source", as_index=False)["n"].sum().rename(columns={"source": "target"})
+    b = b.assign(_step=0, source="path_start")
+    out = pd.concat([b, a], ignore_index=True).rename(columns={"_step": "step", "n": "value"})
+    out = out[["step", "source", "target", "value"]].astype({"step": "int64", "value": "int64"})
+    return out.sort_values(["step", "source", "target"], ignore_index=True)

@@ -22,7 +22,7 @@ from ibis import _
 
 from cxlib._frames import drop_join_copies
 from cxlib.journeys.inputs import DAY, as_table
-from cxlib.journeys.stage_map import BUYER_STAGES, CODE, StageMapLike, resolve_stage_map
+from cxlib.journeys.stage_map import BUYER_STAGES, CODE, StageMap, StageMapLike, resolve_stage_map
 from cxlib.journeys.stages import coded, idle_code, last_rows, stage_name
 from cxlib.schema import STAGES
 
@@ -123,19 +123,30 @@ def stage_history(touchpoints, stage_map: StageMapLike = None, end: str | pd.Tim
     """
     t = as_table(touchpoints)
     sm = resolve_stage_map(stage_map, t)
+    filled = month_ends(t, sm, end)
+    return filled.select("customer_id", "month", stage=stage_name(month_end_code(filled, filled._at, sm)))
+
+
+def month_ends(t: ibis.Table, sm: StageMap, end: str | pd.Timestamp | None = None) -> ibis.Table:
+    """Every month from each customer's first to ``end``'s (default: the latest ``ts``): ``customer_id, month,
+    _at, _from`` and the last touchpoint seen by then (``_code, _first, _last_in``); what
+    :func:`stage_history` judges with :func:`month_end_code`. The last month's ``_at`` is ``end``."""
     end = pd.Timestamp(t.ts.max().to_pandas()) if end is None else pd.Timestamp(end)
     first_month = pd.Timestamp(t.ts.min().to_pandas()).to_period("M").start_time
     last = _monthly_last(coded(t, sm, until=end), first_month)
-    filled = _carried_forward(last, _calendar(first_month, end))
-    idle = filled._at - filled._last_in
-    # judged at the month's end: a first purchase after it is not known yet (a later purchase must not turn
-    # a quiet prospect into an at-risk customer; a backtest cut at that month would otherwise see it)
-    first = ibis.ifelse(filled._first <= filled._at, filled._first, ibis.null("int64"))
-    code = idle_code(filled._code, first, idle, sm, filled._at - first)
+    return _carried_forward(last, _calendar(first_month, end))
+
+
+def month_end_code(filled: ibis.Table, at: ibis.IntegerValue, sm: StageMap) -> ibis.IntegerValue:
+    """The stage code of :func:`month_ends`' rows judged at ``at`` (epoch seconds: their ``_at``, or another
+    moment in the same month)."""
+    # judged at ``at``: a first purchase after it is not known yet (a later purchase must not turn a quiet
+    # prospect into an at-risk customer; a backtest cut at that month would otherwise see it)
+    first = ibis.ifelse(filled._first <= at, filled._first, ibis.null("int64"))
+    code = idle_code(filled._code, first, at - filled._last_in, sm, at - first)
     # the month of the first purchase reads "purchase" (a one-month stage, as in the journey model)
-    bought_now = (filled._first >= filled._from) & (filled._first <= filled._at)
-    code = ibis.ifelse(bought_now.fill_null(False), CODE["purchase"], code)
-    return filled.select("customer_id", "month", stage=stage_name(code))
+    bought_now = (filled._first >= filled._from) & (filled._first <= at)
+    return ibis.ifelse(bought_now.fill_null(False), CODE["purchase"], code)
 
 
 def stage_counts(touchpoints, freq: str = "M", stage_map: StageMapLike = None) -> pd.DataFrame:

@@ -32,6 +32,7 @@ import pandas as pd
 from cxlib._frames import drop_join_copies
 from cxlib.engine import Workspace, connect, opened
 from cxlib.io.sql import literal
+from cxlib.journeys.funnel import keep_funnel_order
 from cxlib.journeys.inputs import as_table, filtered
 from cxlib.journeys.paths import KEPT_STEPS, keep_sankey_links, sankey_links
 from cxlib.journeys.stage_map import StageMap, StageMapLike, record_stage_map, resolve_stage_map
@@ -183,7 +184,7 @@ def staged_touchpoints(
     if flows is not None and everyone:  # every customer is in the copy: the kept flows are its flows
         span = staged.aggregate(lo=staged.ts.min(), hi=staged.ts.max()).to_pandas().iloc[0]
         keep_sankey_links(staged, flows, span["lo"], span["hi"])
-    return record_stage_map(staged, sm)
+    return keep_funnel_order(record_stage_map(staged, sm))  # a funnel's new window: no new pass over the rows
 
 
 def staged_rows(
