@@ -93,11 +93,7 @@ _GENERATE = """
 import sys
 from cxlib import synth
 folder, n, style = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-if style == "canonical":
-    synth.write_company(folder, n_customers=n, seed=7, progress=False)
-else:
-    from cxlib.synth.exports import write_exports_company
-    write_exports_company(folder, n_customers=n, seed=7, progress=False)
+synth.write_company(folder, n_customers=n, seed=7, progress=False, style=style)
 """
 
 

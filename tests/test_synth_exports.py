@@ -20,7 +20,7 @@ from cxlib import io, synth, unify
 from cxlib.cli import app
 from cxlib.engine import opened
 from cxlib.io.recognise import recognise
-from cxlib.synth.exports import layouts, write_exports, write_exports_company
+from cxlib.synth.exports import layouts, write_exports
 from cxlib.unify.quality import evaluate
 
 runner = CliRunner()
@@ -189,7 +189,7 @@ def test_the_streamed_export_loads_equal_to_the_in_memory_one(tmp_path):
     """Three blocks streamed: same rows and revenue as write_exports, and the answer key names every row."""
     kw = {"n_customers": 4500, "seed": 11, "months": 4}
     write_exports(synth.generate(**kw), tmp_path / "memory")
-    rows = write_exports_company(tmp_path / "stream", progress=False, ga4_rows=20_000, **kw)
+    rows = synth.write_company(tmp_path / "stream", progress=False, ga4_rows=20_000, style="exports", **kw)
     assert rows["ga4"] > 20_000  # more than one flush: days hold several row groups
     for f in ("memory", "stream"):
         (tmp_path / f / "sources.yml").write_text(io.suggest_sources(tmp_path / f))

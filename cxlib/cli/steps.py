@@ -74,16 +74,9 @@ def generate(
         _fail(ValueError(f"--style must be canonical or exports, got {style!r}"))
     t0 = time.perf_counter()
     try:
-        if style == "exports":
-            from cxlib.synth.exports import write_exports_company
-
-            counts = write_exports_company(
-                out, n_customers=customers, seed=seed, start=start, months=months, progress=progress
-            )
-        else:
-            counts = synth.write_company(
-                out, n_customers=customers, seed=seed, start=start, months=months, progress=progress
-            )
+        counts = synth.write_company(
+            out, n_customers=customers, seed=seed, start=start, months=months, progress=progress, style=style
+        )
     except ValueError as e:
         _fail(e)
     rows = ", ".join(f"{k} {v:,}" for k, v in counts.items())

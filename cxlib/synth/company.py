@@ -160,8 +160,14 @@ def write_company(
     progress: bool = True,
     file_format: str = "mixed",
     effects: PlantedEffects | None = None,
+    style: str = "canonical",
+    ga4_rows: int = 1_000_000,
 ) -> dict[str, int]:
     """Generate a company straight to disk in blocks (bounded memory) and return rows written per table.
+
+    ``style="exports"`` writes the files the company's systems would export instead (GA4, invoice lines,
+    vendor CSVs; :func:`cxlib.synth.exports.stream.write_exports_blocks`, which buffers ``ga4_rows`` GA4
+    events at a time; ``file_format`` is then not used) and returns rows per file.
 
     Source files go to ``out`` and the truth to ``out/truth``. ``file_format="mixed"`` writes
     ``events.parquet`` and the other tables as CSV, the way such systems usually export them;
@@ -178,6 +184,12 @@ def write_company(
     True
     """
     cfg = _config(n_customers, seed, start, months, scenario, noise, effects)
+    if style == "exports":
+        from cxlib.synth.exports.stream import write_exports_blocks  # it builds on this module
+
+        return write_exports_blocks(out, cfg, progress, ga4_rows)
+    if style != "canonical":
+        raise ValueError(f"style must be canonical or exports, got {style!r}")
     sink = _FileSink(Path(out), file_format)
     for stale in list(sink.out.glob("*.csv")) + list(sink.out.glob("*.parquet")):
         if stale.stem in _TABLE_NAMES:

@@ -44,10 +44,9 @@ from cxlib.synth.company import SyntheticCompany
 from cxlib.synth.exports import layouts
 from cxlib.synth.exports.files import EXPORT_SOURCES, FILES, append_csv, canonical_rest, export_record_map, exported
 from cxlib.synth.exports.ga4 import ga4_keys, write_ga4
-from cxlib.synth.exports.stream import write_exports_company
 from cxlib.synth.sinks import _TABLE_NAMES, _FileSink
 
-__all__ = ["EXPORT_SOURCES", "write_exports", "write_exports_company"]
+__all__ = ["EXPORT_SOURCES", "write_exports"]
 
 
 def write_exports(company: SyntheticCompany, out: str | Path) -> dict[str, int]:
@@ -57,7 +56,7 @@ def write_exports(company: SyntheticCompany, out: str | Path) -> dict[str, int]:
     ----------
     company : SyntheticCompany
         A company from :func:`cxlib.synth.generate` (in memory: up to about 100,000 people; for more, stream
-        it with :func:`write_exports_company`).
+        it with :func:`cxlib.synth.write_company` and ``style="exports"``).
     out : str or Path
         Folder to write to; the truth, in the export's keys, goes to ``out/truth``.
 

@@ -1,7 +1,7 @@
 """What the two export writers share: which rows go to which vendor file, the CSV writing, the answer key.
 
 :func:`cxlib.synth.exports.write_exports` (a company in memory) and
-:func:`cxlib.synth.exports.stream.write_exports_company` (block by block) both split the canonical rows with
+:func:`cxlib.synth.exports.stream.write_exports_blocks` (block by block) both split the canonical rows with
 :func:`exported` and :func:`canonical_rest`, append the vendor files with :func:`append_csv` and translate the
 truth's record map with :func:`export_record_map`.
 

@@ -1,4 +1,5 @@
-"""The export style streamed: :func:`write_exports_company` writes a company of any size block by block.
+"""The export style streamed: :func:`write_exports_blocks` writes a company of any size block by block
+(:func:`cxlib.synth.write_company` with ``style="exports"``).
 
 It runs the blocks of :func:`cxlib.synth.write_company` (:data:`~cxlib.synth.population.BLOCK_SIZE` people
 each) and appends each block's rows to the files :func:`cxlib.synth.exports.write_exports` writes: the vendor
@@ -19,7 +20,8 @@ give the same files. Memory is bounded by a block, the GA4 buffer and the postco
 Examples
 --------
 >>> import tempfile
->>> rows = write_exports_company(tempfile.mkdtemp(), n_customers=200, seed=3, months=4, progress=False)
+>>> from cxlib import synth
+>>> rows = synth.write_company(tempfile.mkdtemp(), n_customers=200, seed=3, months=4, progress=False, style="exports")
 >>> rows["ga4"] > 0 and rows["online_retail_invoices"] > 0
 True
 """
@@ -35,7 +37,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from cxlib.synth.company import _dedupe_postcodes, _finalise
-from cxlib.synth.config import Counterfactual, IdentityNoise, PlantedEffects, _config
+from cxlib.synth.config import _Config
 from cxlib.synth.exports import layouts
 from cxlib.synth.exports.files import FILES, append_csv, canonical_rest, export_record_map, exported
 from cxlib.synth.exports.ga4 import _frame, day_slices, ga4_keys, ga4_table
@@ -43,7 +45,7 @@ from cxlib.synth.population import _Block, _blocks
 from cxlib.synth.sinks import _TABLE_NAMES, _FileSink
 from cxlib.synth.truth import Truth, _params, _planted, _transitions_frame
 
-__all__ = ["write_exports_company"]
+__all__ = ["write_exports_blocks"]
 
 
 class _VendorFiles:
@@ -121,7 +123,7 @@ def _is_geo(m: pa.Table) -> pa.ChunkedArray:
 
 
 class _Writer:
-    """Everything one streamed export writes, a block at a time (:func:`write_exports_company`)."""
+    """Everything one streamed export writes, a block at a time (:func:`write_exports_blocks`)."""
 
     def __init__(self, out: Path, seed: int, ga4_rows: int):
         self.sink = _FileSink(out)
@@ -179,48 +181,29 @@ class _Writer:
         return dict(sorted(rows.items()))
 
 
-def write_exports_company(
-    out: str | Path,
-    n_customers: int = 20_000,
-    seed: int = 7,
-    start: str = "2024-01-01",
-    months: int = 24,
-    scenario: Counterfactual | None = None,
-    noise: IdentityNoise | None = None,
-    progress: bool = True,
-    effects: PlantedEffects | None = None,
-    ga4_rows: int = 1_000_000,
+def write_exports_blocks(
+    out: str | Path, cfg: _Config, progress: bool = True, ga4_rows: int = 1_000_000
 ) -> dict[str, int]:
-    """Generate a company straight to disk in the export style, block by block (bounded memory).
+    """Write the company of ``cfg`` to ``out`` in the export style, block by block (bounded memory); rows
+    written per file stem (``ga4`` counts the GA4 events over all days).
 
-    The files and the truth are those of :func:`cxlib.synth.exports.write_exports` of
-    :func:`cxlib.synth.generate` with the same arguments, but for the order of rows, the lines each order is
-    split into and Parquet row groups: loaded, they give the same workspace.
-
-    Parameters
-    ----------
-    out : str or Path
-        Folder to write to; the truth, in the export's keys, goes to ``out/truth``.
-    n_customers, seed, start, months, scenario, noise, progress, effects
-        As for :func:`cxlib.synth.write_company`.
-    ga4_rows : int
-        GA4 events buffered before they are written (a row group in each day's file they fall on).
-
-    Returns
-    -------
-    dict
-        Rows per written file stem (``ga4`` counts the GA4 events over all days).
+    What :func:`cxlib.synth.write_company` does with ``style="exports"``: the files and the truth are those
+    of :func:`cxlib.synth.exports.write_exports` of :func:`cxlib.synth.generate` with the same arguments, but
+    for the order of rows, the lines each order is split into and Parquet row groups: loaded, they give the
+    same workspace. ``ga4_rows``: GA4 events buffered before they are written (a row group in each day's file
+    they fall on).
 
     Examples
     --------
     >>> import tempfile
-    >>> rows = write_exports_company(tempfile.mkdtemp(), n_customers=200, seed=3, months=2, progress=False)
+    >>> from cxlib.synth.config import _config
+    >>> cfg = _config(200, 3, "2024-01-01", 2, None, None, None)
+    >>> rows = write_exports_blocks(tempfile.mkdtemp(), cfg, progress=False)
     >>> sorted(rows)[:3]
     ['contacts', 'enrichment', 'events']
     """
-    cfg = _config(n_customers, seed, start, months, scenario, noise, effects)
     out = Path(out)
-    w = _Writer(out, seed, ga4_rows)
+    w = _Writer(out, cfg.seed, ga4_rows)
     for i, b in enumerate(_blocks(cfg, progress)):
         w.block(i, b)
     truth = Truth(pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), _transitions_frame(cfg.T),
