@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,9 @@ def spark_session(tmp_path_factory):
     except ImportError:  # pragma: no cover
         require(False, "pyspark (pip install -e .[spark])")
     warehouse = tmp_path_factory.mktemp("spark-warehouse")
+    # the workers run this Python (the system's may have no pandas: a frame with a missing value is sent to
+    # them pickled, pandas.NA and all)
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     spark = (
         SparkSession.builder.master("local[2]")
         .appName("cxlib-tests")

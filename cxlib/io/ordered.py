@@ -14,6 +14,7 @@ Key values are data: they reach the engine through a temporary table of bounds, 
 from __future__ import annotations
 
 import math
+import shutil
 from pathlib import Path
 
 import duckdb
@@ -75,6 +76,7 @@ def write_in_key_order(
             continue
         files = literal(str(part / "*.parquet"))
         con.execute(f"INSERT INTO {out} SELECT * FROM read_parquet({files}, hive_partitioning=false) ORDER BY {order}")
+    shutil.rmtree(folder, ignore_errors=True)  # the next table's ranges take the disk it held
 
 
 def _bounds(con: duckdb.DuckDBPyConnection, t: Table, rows: str, ranges: int) -> int:
