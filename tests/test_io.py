@@ -249,7 +249,17 @@ def test_local_timezone_for_naive_timestamps(tmp_path):
 def test_mixed_time_zones_are_reported(tmp_path):
     write(tmp_path, "surveys.csv", "source,response_id,ts\ns,1,2024-07-01T10:00:00+01:00\ns,2,2024-07-01 10:00\n")
     r = io.load(tmp_path)
-    assert any("mixed time zones" in w for w in r.warnings)
+    assert any("mixed time zones" in w and "surveys.csv" in w for w in r.warnings)
+    assert r.summary.loc[0, "rows_loaded"] == 2
+
+
+def test_offsets_in_one_file_and_none_in_another_are_not_mixed(tmp_path):
+    """Each file is judged alone: an export that writes offsets beside one that writes none is consistent."""
+    write(tmp_path, "surveys.csv", "source,response_id,ts\ns,1,2024-07-01T10:00:00+01:00\n")
+    write(tmp_path, "more_surveys.csv", "source,response_id,ts\nt,1,2024-07-01 10:00\n")
+    write(tmp_path, "sources.yml", "tables:\n  surveys:\n    - surveys.csv\n    - more_surveys.csv\n")
+    r = io.load(tmp_path)
+    assert not [w for w in r.warnings if "mixed time zones" in w]
     assert r.summary.loc[0, "rows_loaded"] == 2
 
 

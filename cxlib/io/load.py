@@ -309,9 +309,10 @@ def _final_view(
 
 
 def _timezone_warnings(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile]) -> list[str]:
-    """A warning per timestamp column where some values carry a UTC offset and others do not.
+    """A warning per file and timestamp column where some values carry a UTC offset and others do not.
 
-    One pass over ``_cx_parsed`` (the staged text, already materialized) for every timestamp column.
+    Judged file by file: one export writing offsets (Klaviyo's ``+00:00``) beside another writing none, or
+    epoch numbers, is each consistent. One pass over ``_cx_parsed`` for every timestamp column.
     """
     cols = [c.name for c in t.columns if c.dtype == "timestamp"]
     if not cols:
@@ -320,17 +321,20 @@ def _timezone_warnings(con: duckdb.DuckDBPyConnection, t: Table, files: list[Sou
     for c in cols:
         r = ident("_r_" + c)
         counts.append(f"count(*) FILTER (WHERE regexp_matches({r}, $re)), count({r})")
-    row = con.execute(f"SELECT {', '.join(counts)} FROM _cx_parsed", {"re": OFFSET_RE}).fetchone()
+    rows = con.execute(
+        f"SELECT _fi, {', '.join(counts)} FROM _cx_parsed GROUP BY _fi ORDER BY _fi", {"re": OFFSET_RE}
+    ).fetchall()
     warnings = []
-    for i, c in enumerate(cols):
-        with_off, without = row[2 * i], row[2 * i + 1] - row[2 * i]
-        if with_off and without:
-            tz = ", ".join(sorted({str(f.timezone) for f in files}))
-            warnings.append(
-                f"{t.name}.{c}: mixed time zones: {with_off:,} values carry a UTC offset and "
-                f"{without:,} do not; those without were read as {tz} (set `timezone:` in sources.yml "
-                "if they are local time)"
-            )
+    for row in rows:
+        f = files[row[0]]
+        for i, c in enumerate(cols):
+            with_off, without = row[1 + 2 * i], row[2 + 2 * i] - row[1 + 2 * i]
+            if with_off and without:
+                warnings.append(
+                    f"{f.label}: {t.name}.{c}: mixed time zones: {with_off:,} values carry a UTC offset and "
+                    f"{without:,} do not; those without were read as {f.timezone or 'UTC'} (set `timezone:` for "
+                    "this file in sources.yml if they are local time)"
+                )
     return warnings
 
 
