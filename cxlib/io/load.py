@@ -309,11 +309,8 @@ def _final_view(
 
 
 def _timezone_warnings(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile]) -> list[str]:
-    """A warning per file and timestamp column where some values carry a UTC offset and others do not.
-
-    Judged file by file: one export writing offsets (Klaviyo's ``+00:00``) beside another writing none, or
-    epoch numbers, is each consistent. One pass over ``_cx_parsed`` for every timestamp column.
-    """
+    """A warning per file and timestamp column where some values carry a UTC offset and others do not (file by
+    file: Klaviyo's ``+00:00`` beside GA4's epoch times is each consistent); one pass over ``_cx_parsed``."""
     cols = [c.name for c in t.columns if c.dtype == "timestamp"]
     if not cols:
         return []
