@@ -531,9 +531,8 @@ def _on_staged(path: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> 
 
 
 def journey_map(folder: Folder | str | Path, filters: dict[str, list]) -> pd.DataFrame:
-    """:func:`cxlib.journeys.journey_map` of the staged copy under ``filters``, kept (:func:`memo`). Unfiltered
-    or under a persona filter only, it is drawn from the parts computed once per server
-    (:func:`cxlib.journeys.journey_map_parts`): a new persona filter is a lookup, not a pass over every row."""
+    """:func:`cxlib.journeys.journey_map` of the staged copy under ``filters``, kept (:func:`memo`); unfiltered or
+    by persona only, summed from :func:`cxlib.journeys.journey_map_parts` (made once per server), not the rows."""
     return memo(folder, _journey_map, _path(folder), filters)
 
 
