@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import pyarrow as pa
 
-from cxlib.io.sql import Params, ident
+from cxlib.io.sql import Params, glob_escaped, ident
 from cxlib.schema import DataError
 
 if TYPE_CHECKING:
@@ -220,8 +220,6 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> None:
 
 
 def _json_sql(f: SourceFile, name: str, scan_all: bool) -> tuple[str, dict]:
-    from cxlib.io.read import _glob_escaped  # read imports this module
-
     p = Params()
     fmt = "newline_delimited" if "." + _suffix(f.path) in _NDJSON else "auto"
     opts = [
@@ -236,7 +234,7 @@ def _json_sql(f: SourceFile, name: str, scan_all: bool) -> tuple[str, dict]:
         opts.append("sample_size=-1")
     sql = (
         f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS SELECT * FROM "
-        f"read_json({p(_glob_escaped(str(f.path)))}, {', '.join(opts)})"
+        f"read_json({p(glob_escaped(str(f.path)))}, {', '.join(opts)})"
     )
     return sql, p.values
 

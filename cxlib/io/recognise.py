@@ -42,7 +42,7 @@ from cxlib.io.files import file_kind, read_json_file, read_xlsx
 from cxlib.io.keys import DERIVABLE_KEYS
 from cxlib.io.read import map_columns
 from cxlib.io.sources import _SUFFIXES, SourceFile, _norm
-from cxlib.io.sql import control_character
+from cxlib.io.sql import control_character, glob_escaped
 from cxlib.io.vendors import Head, best_match
 from cxlib.schema import TABLES, DataError
 
@@ -122,7 +122,7 @@ def _read_head(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[Head, str | 
     if suffix == ".avro":
         return _avro_head(path), None
     if kind == "parquet":
-        rel = con.sql("SELECT * FROM read_parquet($p)", params={"p": _escaped(path)})
+        rel = con.sql("SELECT * FROM read_parquet($p)", params={"p": glob_escaped(str(path))})
         return _head(rel), None
     if kind in ("xlsx", "json"):
         reader = read_xlsx if kind == "xlsx" else read_json_file
@@ -152,10 +152,6 @@ def _read_head(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[Head, str | 
         return head, enc
     finally:
         Path(tmp).unlink(missing_ok=True)
-
-
-def _escaped(path: Path) -> str:
-    return re.sub(r"([*?\[])", r"[\1]", str(path))
 
 
 def _head(rel: duckdb.DuckDBPyRelation) -> Head:
