@@ -384,3 +384,39 @@ def test_json_and_workbook_exports(tmp_path):
     (tmp_path / "sources.yml").write_text(text)
     r = io.validate(tmp_path)
     assert r.summary.set_index("table_name")["rows_loaded"].to_dict() == {"contacts": 1, "tickets": 2}
+
+
+def test_only_the_first_rows_of_a_file_are_read(tmp_path):
+    """``cx sources`` reads a file's first rows only. ``con.sql`` given parameters runs its query at once and
+    whole (``cx sources`` on a 1M-customer folder held 4 GB, its events.parquet read in full): every statement
+    that reads a Parquet or JSON file has a LIMIT, and nothing but ``execute`` is called."""
+    import json
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from cxlib.io.recognise import recognise
+
+    n = 5000
+    rows = {"event_id": [f"e{i}" for i in range(n)], "ts": ["2024-01-01 10:00:00"] * n,
+            "event": ["page_view"] * n, "source": ["web"] * n}  # fmt: skip
+    pq.write_table(pa.table(rows), tmp_path / "events.parquet")
+    lines = (json.dumps({k: v[i] for k, v in rows.items()}) + "\n" for i in range(n))
+    (tmp_path / "events.ndjson").write_text("".join(lines))
+
+    class Spy:
+        def __init__(self) -> None:
+            self.con, self.seen = duckdb.connect(), []
+
+        def execute(self, sql: str, params: object = None) -> duckdb.DuckDBPyConnection:
+            self.seen.append(sql)
+            return self.con.execute(sql, params or {})
+
+        def __getattr__(self, name: str) -> None:
+            raise AssertionError(f"recognise called con.{name}")
+
+    for name in ("events.parquet", "events.ndjson"):
+        spy = Spy()
+        assert recognise(tmp_path / name, spy).table == "events"
+        reads = [s for s in spy.seen if "read_parquet" in s or "read_json" in s]
+        assert reads and all("LIMIT 50" in s for s in reads), reads

@@ -122,13 +122,15 @@ def _read_head(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[Head, str | 
     if suffix == ".avro":
         return _avro_head(path), None
     if kind == "parquet":
-        rel = con.sql("SELECT * FROM read_parquet($p)", params={"p": glob_escaped(str(path))})
-        return _head(rel), None
+        return _head(con, "SELECT * FROM read_parquet($p)", {"p": glob_escaped(str(path))}), None
     if kind in ("xlsx", "json"):
-        reader = read_xlsx if kind == "xlsx" else read_json_file
-        reader(con, SourceFile(table="events", path=path), "_cx_head")
+        f = SourceFile(table="events", path=path)
+        if kind == "xlsx":
+            read_xlsx(con, f, "_cx_head")  # a whole sheet (Excel holds at most 1,048,576 rows)
+        else:
+            read_json_file(con, f, "_cx_head", limit=_SAMPLE_ROWS)
         try:
-            head = _head(con.sql("SELECT * EXCLUDE (_row) FROM _cx_head" if kind == "xlsx" else "FROM _cx_head"))
+            head = _head(con, "SELECT * EXCLUDE (_row) FROM _cx_head" if kind == "xlsx" else "FROM _cx_head")
         finally:
             con.execute("DROP TABLE IF EXISTS _cx_head")
         return head, None
@@ -143,8 +145,7 @@ def _read_head(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[Head, str | 
         if delim:
             sql += ", delim=$d"
             opts["d"] = delim
-        rel = con.sql(sql + ")", params=opts)
-        head = _head(rel)
+        head = _head(con, sql + ")", opts)
         if not delim:
             found = con.execute("SELECT Delimiter FROM sniff_csv($p)", {"p": tmp}).fetchone()
             delim = found[0] if found else None
@@ -154,9 +155,12 @@ def _read_head(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[Head, str | 
         Path(tmp).unlink(missing_ok=True)
 
 
-def _head(rel: duckdb.DuckDBPyRelation) -> Head:
-    cols = list(rel.columns)
-    rows = rel.limit(_SAMPLE_ROWS).fetchall()
+def _head(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> Head:
+    """The columns and first :data:`_SAMPLE_ROWS` rows of query ``sql``: only those are read (``con.sql`` with
+    parameters runs its whole query at once: a 1M-customer events file held 4 GB of memory)."""
+    cur = con.execute(f"SELECT * FROM ({sql}) LIMIT {_SAMPLE_ROWS}", params or {})
+    cols = [d[0] for d in cur.description]
+    rows = cur.fetchall()
     return Head(cols, [{c: (None if v is None else str(v)) for c, v in zip(cols, r, strict=True)} for r in rows])
 
 
