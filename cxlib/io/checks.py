@@ -90,8 +90,8 @@ def status_map(f: SourceFile) -> dict[str, str]:
 
 
 ADJUSTMENT_REASON = (
-    "adjustment, not a sale: a line with a negative unit price on an order that is not a credit note (such as a "
-    "bad-debt write-off); left out of revenue, its lines kept in order_lines"
+    "adjustment, not a sale: an order numbered with `adjustment_prefix`, or with a line of negative unit price and "
+    "not a credit note (such as a bad-debt write-off); left out of revenue, its lines kept in order_lines"
 )
 
 

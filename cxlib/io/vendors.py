@@ -139,6 +139,8 @@ def _retail(h: Head) -> Match | None:
         "one row per invoice line: lines sharing an invoice number become one order (lines: true)",
         "credit notes are invoices starting with C (credit_note_prefix: C)"
         + (f", e.g. {credit[0]}" if credit else "; none among the rows sampled"),
+        "adjustments (bad-debt write-offs such as A563185) are invoices starting with A (adjustment_prefix: A): "
+        "quarantined, in no revenue",
         "set the currency: add `currency: <code>` under constants (the export has no currency column)",
     ]
     ids = h.values(m.get("contact_ref"))
@@ -146,7 +148,7 @@ def _retail(h: Head) -> Match | None:
         notes.append(f"customer ids look like Excel floats ({ids[0]}): they match contacts only if those are the same")
     if h.col("Country"):
         notes.append("Country is kept as an extra column (orders have no country)")
-    entry = {"source": "shop", "lines": True, "credit_note_prefix": "C", "columns": m}
+    entry = {"source": "shop", "lines": True, "credit_note_prefix": "C", "adjustment_prefix": "A", "columns": m}
     notes.append("`source: shop` names the system: rename it if you like")
     return Match("invoice-line export (online-retail layout)", "orders", "high", entry, list(m.values()), notes, 9)
 
