@@ -205,6 +205,22 @@ def test_shopify_times_with_a_spaced_offset_load(tmp_path):
     assert str(first) == "2024-03-01 15:00:00"  # 10:00 at -05:00, in UTC
 
 
+def test_shopifys_source_column_is_the_channel_not_the_system(tmp_path):
+    """Shopify's ``Source`` (web, pos; on an order's first line only) once became the rows' ``source``: order
+    #1001 was split in two, 10.00 as ('web', '#1001') and its second line quarantined as ('shopify', '#1001')."""
+    header = "Name,Email,Financial Status,Currency,Created at,Lineitem quantity,Lineitem name,Lineitem price,Source\n"
+    write(tmp_path, "orders_export.csv", header + "#1001,a@x.com,paid,USD,2024-03-01 10:00:00 -0500,1,Mug,10.00,web\n"
+          "#1001,,,,,2,Plate,10.00,\n#1002,b@x.com,paid,USD,2024-03-02 10:00:00 -0500,1,Bowl,5.00,pos\n")
+    cfg, text = suggested(tmp_path)
+    (tmp_path / "sources.yml").write_text(text)
+    r = io.load(tmp_path)
+    assert r.quarantine.empty, r.quarantine
+    con = duckdb.connect(str(tmp_path / io.DATABASE_NAME), read_only=True)
+    got = con.execute("SELECT source, order_id, amount, channel FROM orders ORDER BY order_id").fetchall()
+    con.close()
+    assert got == [("shopify", "#1001", 30.0, "web"), ("shopify", "#1002", 5.0, "store")]
+
+
 def test_email_activity_maps_event_names_and_channel(tmp_path):
     r = io.recognise(write(tmp_path, "klaviyo.csv", KLAVIYO))
     assert r.entry["values"]["event"]["Opened Email"] == "email_open"

@@ -315,6 +315,8 @@ def map_columns(f: SourceFile, t: Table, cols: list[str]) -> dict[str, str]:
             )
         mapping[canon] = theirs
     for c in t.names:
+        if c == "source" and f.source:  # the system named in sources.yml, not a column that is only called so
+            continue  # (Shopify's Source is the order's origin, web or pos, on an order's first line only)
         if c not in mapping and _norm(c) in by_norm and by_norm[_norm(c)] not in mapping.values():
             mapping[c] = by_norm[_norm(c)]
     missing = [c for c in t.required if c not in mapping and not (c == "source" and f.source)]

@@ -153,6 +153,7 @@ def _retail(h: Head) -> Match | None:
     return Match("invoice-line export (online-retail layout)", "orders", "high", entry, list(m.values()), notes, 9)
 
 
+_SHOPIFY_CHANNELS = {"web": "web", "pos": "store", "iphone": "app", "android": "app"}
 _SHOPIFY_STATUS = {"authorized": "completed", "partially_paid": "completed", "partially_refunded": "completed",
                    "pending": "completed", "expired": "cancelled"}  # fmt: skip
 
@@ -175,6 +176,11 @@ def _shopify(h: Head) -> Match | None:
     if h.col("Cancelled at"):
         notes.append("orders with a `Cancelled at` date are not marked cancelled unless their Financial Status says so")
     entry = {"source": "shopify", "lines": True, "columns": m, "values": {"status": dict(_SHOPIFY_STATUS)}}
+    if h.col("Source"):  # the order's origin (web, pos, shopify_draft_order, an app), not the system
+        entry["columns"] = m = {**m, "channel": h.col("Source")}
+        entry["values"]["channel"] = dict(_SHOPIFY_CHANNELS)
+        notes.append(f"channel is read from {h.col('Source')} (web -> web, pos -> store, iphone/android -> app; "
+                     "draft orders and apps keep their name); source is shopify for every line")
     hits = _count(h, ("Name", "Email", "Financial Status", "Paid at", "Total", "Lineitem quantity",
                       "Lineitem price", "Lineitem name", "Fulfillment Status", "Created at"))  # fmt: skip
     return Match("Shopify orders export", "orders", _confidence(hits, 10), entry, list(m.values()), notes, 9)
