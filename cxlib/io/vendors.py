@@ -144,8 +144,9 @@ def _retail(h: Head) -> Match | None:
         "set the currency: add `currency: <code>` under constants (the export has no currency column)",
     ]
     ids = h.values(m.get("contact_ref"))
-    if any(re.fullmatch(r"\d+\.0", v) for v in ids):
-        notes.append(f"customer ids look like Excel floats ({ids[0]}): they match contacts only if those are the same")
+    floats = [v for v in ids if re.fullmatch(r"\d+\.0", v)]
+    if floats:
+        notes.append(f"customer ids look like Excel floats ({floats[0]}): they match contacts only if theirs are too")
     if h.col("Country"):
         notes.append("Country is kept as an extra column (orders have no country)")
     entry = {"source": "shop", "lines": True, "credit_note_prefix": "C", "adjustment_prefix": "A", "columns": m}
@@ -232,8 +233,8 @@ def _tickets(h: Head, label: str, source: str, wanted: dict, key: str, marks: tu
         if unknown:
             notes.append(f"channel values {', '.join(unknown[:5])} are kept as they are: map them under values")
     notes.append("topic and csat are left unmapped: map a category field to topic and a 1-5 rating to csat")
-    return Match(label, "tickets", _confidence(hits, len(marks)), entry, [m[key], *(c for c in h.columns
-                 if _norm(c) in {_norm(x) for x in marks})], notes, 5 + hits)  # fmt: skip
+    matched = list(dict.fromkeys([m[key], *(c for c in h.columns if _norm(c) in {_norm(x) for x in marks})]))
+    return Match(label, "tickets", _confidence(hits, len(marks)), entry, matched, notes, 5 + hits)
 
 
 def _zendesk(h: Head) -> Match | None:
