@@ -417,6 +417,8 @@ def test_ga4_export_becomes_events_and_orders(tmp_path):
     assert set(ev["ga_session_id"]) == {1709287100} and "sequence" in ev  # a number stays a number
     assert set(ev["event_date"]) == {"20240301", "20240302", "20240303"}  # text in the export stays text
     assert (ev["raw_event"] == "page_view").sum() == 4  # the duplicate is two events; the intraday copy skipped
+    items = ev.loc[ev["raw_event"] == "view_item", "items"].iloc[0]  # nested, as exported (not a repr)
+    assert [(i["item_id"], i["price"]) for i in items] == [("sku1", 10.0)]
     orders = loaded(tmp_path, "orders")
     assert orders[["order_id", "amount", "status", "currency"]].values.tolist() == [["T1", 59.9, "returned", "GBP"]]
     assert orders["ts"].tolist() == [pd.Timestamp("2024-03-01 10:00:30")]

@@ -25,7 +25,9 @@ Events (table ``events``), one per row:
 * typed columns: ``page_location``, ``page_title``, ``page_referrer``, ``ga_session_id``,
   ``ga_session_number``, ``engagement_time_msec``, ``transaction_id``, ``currency``, ``country``,
   ``device_category``, ``platform``, ``event_date``, ``sequence`` (``batch_event_index``, else
-  ``event_bundle_sequence_id``: the order of events that share a timestamp).
+  ``event_bundle_sequence_id``: the order of events that share a timestamp);
+* nested, as exported: ``items`` (the products of e-commerce events) and ``user_properties``. The other
+  event parameters and nested fields (``device``, ``geo``, ``app_info``, ...) are not kept.
 
 Orders (table ``orders``, unless the shop's own orders are loaded too or the entry says ``orders: false``):
 every ``transaction_id`` (``ecommerce.transaction_id``, else the event parameter ``transaction_id``; empty and
@@ -100,6 +102,8 @@ _IDENTITY = (
 _PARAMS = ("page_location", "page_title", "page_referrer", "ga_session_id", "ga_session_number",
            "engagement_time_msec", "currency")
 _DAY = re.compile(r"events_(intraday_)?(\d{8})")
+#: Nested columns kept as they are (a list of records each; days with different fields are unioned by name).
+NESTED_KEPT = ("items", "user_properties")
 #: The kept columns that are integers in the export (the others, ids and ``event_date`` included, are text).
 NUMERIC_COLUMNS = ("ga_session_id", "ga_session_number", "engagement_time_msec", "sequence")
 
@@ -283,6 +287,7 @@ def _event_select(cols: list[str], f: SourceFile, rel: str) -> str:
         f"{platform} AS platform",
         f"{_field(cols, 'event_date')} AS event_date",
         f"{sequence} AS sequence",
+        *(ident(c) for c in NESTED_KEPT if c in cols),  # as exported: lists of records
         "_row",
     ]
     # the row's hash and each parameter's JSON once, not once per use
