@@ -252,6 +252,25 @@ def test_ga4_daily_files_become_one_glob(tmp_path, monkeypatch):
     assert int(r.summary.set_index("table_name").loc["events", "rows_loaded"]) == len(DAY1) + len(DAY2)
 
 
+def test_ga4_days_exported_as_folders_of_shards(tmp_path):
+    """BigQuery exports a large day as shards (``events_20240301/000000000000.parquet``): one glob, not an
+    entry per shard, and an intraday folder of a day whose daily folder is there is skipped as a file is."""
+    import shutil
+
+    for name, rows in (("events_20240301", DAY1), ("events_20240302", DAY2), ("events_intraday_20240302", DAY2)):
+        _export(tmp_path, name, rows)
+        day = tmp_path / "ga4" / name
+        day.mkdir()
+        shutil.move(tmp_path / "ga4" / f"{name}.parquet", day / "000000000000.parquet")
+        (tmp_path / "ga4" / f"{name}.ndjson").unlink(missing_ok=True)
+    cfg, text = suggested(tmp_path)
+    assert cfg["tables"]["events"] == [{"file": "ga4/events_*/*.parquet", "format": "ga4", "source": "ga4"}]
+    assert "(+2 more files)" in text
+    (tmp_path / "sources.yml").write_text(text)
+    r = io.load(tmp_path)
+    assert int(r.summary.set_index("table_name").loc["events", "rows_loaded"]) == len(DAY1) + len(DAY2)
+
+
 def test_ga4_avro_days_are_recognised_and_load(tmp_path):
     import fastavro
 

@@ -53,7 +53,7 @@ from cxlib.io.sources import SourceFile
 from cxlib.io.sql import ident, literal
 from cxlib.schema import DataError
 
-__all__ = ["EVENT_NAMES", "channel_sql", "event_ids_sql", "ga4_files", "read_event_ids", "read_ga4"]
+__all__ = ["EVENT_NAMES", "channel_sql", "event_ids_sql", "export_day", "ga4_files", "read_event_ids", "read_ga4"]
 
 #: GA4 recommended/automatic event names -> our event vocabulary (others are kept as they are).
 EVENT_NAMES = {
@@ -114,8 +114,20 @@ def ga4_files(f: SourceFile) -> list[str]:
     found = [p for p in found if Path(p).is_file()]
     if not found:
         raise DataError(f"{f.label}: no GA4 export file matches {f.path}; fix the `file:` entry in sources.yml")
-    daily = {m.group(2) for p in found if (m := _DAY.search(Path(p).name)) and not m.group(1)}
-    return [p for p in found if not ((m := _DAY.search(Path(p).name)) and m.group(1) and m.group(2) in daily)]
+    daily = {m.group(2) for p in found if (m := export_day(p)) and not m.group(1)}
+    return [p for p in found if not ((m := export_day(p)) and m.group(1) and m.group(2) in daily)]
+
+
+def export_day(path: str | Path) -> re.Match | None:
+    """The day of a GA4 export file (group 2) and whether it is intraday (group 1): from its name
+    (``events_20240101.parquet``), or from its folder's when the day was exported as shards
+    (``events_20240101/000000000000.parquet``); None for another file.
+
+    >>> export_day("ga4/events_intraday_20240101/000000000001.parquet").groups()
+    ('intraday_', '20240101')
+    """
+    p = Path(path)
+    return _DAY.search(p.name) or _DAY.fullmatch(p.parent.name)
 
 
 def _read_files(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> tuple[list[str], str, dict]:

@@ -52,6 +52,7 @@ _READ = (*_SUFFIXES, ".avro")  # every file the loader reads (Avro: GA4's export
 _SKIP = ("workspace.duckdb", "sources.yml", "plans.json")  # plans.json: the saved plans (cxlib.simulate.plans)
 _HEAD_BYTES = 256 << 10
 _GA4_DAY = re.compile(r"^events_(intraday_)?\d{8}\.")  # a GA4 export's daily file name
+_GA4_SHARDS = re.compile(r"^events_(intraday_)?\d{8}$")  # ... or its folder of shards
 _SAMPLE_ROWS = 50
 
 
@@ -342,6 +343,8 @@ def recognise_folder(folder: str | Path) -> tuple[list[Recognition], list[str]]:
                 skipped.append(f"{rel} (empty)")
                 continue
             day = (p.parent, _suffix(p)) if _GA4_DAY.match(p.name) else None
+            if day is None and _GA4_SHARDS.match(p.parent.name):  # a folder of shards per day
+                day = (p.parent.parent, _suffix(p))
             if day in ga4_day:  # a GA4 export has a file per day (730 for two years): the first one tells
                 out.append(replace(ga4_day[day], path=p))
                 continue
