@@ -451,3 +451,9 @@ def test_a_time_that_does_not_read_gets_the_hint_its_shape_calls_for(tmp_path):
     (tmp_path / "sources.yml").write_text("tables:\n  tickets: {file: tickets.csv, dayfirst: true}\n")
     why = dict(zip(*(io.load(tmp_path).quarantine[c] for c in ("value", "reason")), strict=True))
     assert "31/12/2024 10:00" not in why and why["2024-02-30"].startswith("cannot read as a timestamp (not a real")
+    # Excel serial dates in a CSV read as epoch seconds (1970): say so
+    (tmp_path / "sources.yml").unlink()
+    (tmp_path / "tickets.csv").write_text("ticket_id,opened_at,source\nT1,45292.5,zd\nT2,2024-03-01 10:00,zd\n")
+    reason = io.load(tmp_path).quarantine["reason"].tolist()
+    assert len(reason) == 1 and "Excel serial date: set `ts_unit: excel`" in reason[0]
+    assert fix_for("tickets", reason[0]) == "set `ts_unit: excel` for this file"

@@ -59,6 +59,8 @@ def column_checks(t: Table, col: str, f: SourceFile, status_map: dict[str, str])
     return out
 
 
+#: A whole or decimal number of five digits: an Excel serial date (days since 1899-12-30: 1954 to 2119).
+EXCEL_SERIAL = r"^\s*\d{5}(\.\d+)?\s*$"
 SLASH_HINT = "dates like 31/12/2024 need `dayfirst: true` in sources.yml, 12/31/2024 `monthfirst: true`"
 #: The hint for a time value that is text with no date shape.
 TEXT_NOT_A_DATE = "not a date: write it as 2024-12-31 or 2024-12-31 10:00, with or without an offset"
@@ -87,9 +89,12 @@ def time_hints(f: SourceFile) -> dict[str, str]:
 
 def _value_checks(check: str | None, r: str, p: str, status_map: dict[str, str]) -> list[tuple[str, str]]:
     if check == "past":
+        serial = f"COALESCE(regexp_matches({r}, {literal(EXCEL_SERIAL)}), FALSE)"  # read as epoch seconds: 1970
         return [
             (f"{p} > now()::TIMESTAMP + INTERVAL 1 DAY", "date in the future"),
-            (f"{p} < TIMESTAMP '{FIRST_PLAUSIBLE}'", f"implausible date (before {FIRST_PLAUSIBLE})"),
+            (f"{p} < TIMESTAMP '{FIRST_PLAUSIBLE}' AND {serial}", f"implausible date (before {FIRST_PLAUSIBLE}; "
+             "a number like 45292 is an Excel serial date: set `ts_unit: excel`)"),
+            (f"{p} < TIMESTAMP '{FIRST_PLAUSIBLE}' AND NOT {serial}", f"implausible date (before {FIRST_PLAUSIBLE})"),
         ]
     if check == "birth_date":
         return [(f"{p} > current_date OR {p} < DATE '1900-01-01'", "impossible birth date")]
