@@ -170,22 +170,6 @@ def test_lines_of_an_order_with_an_unreadable_price_are_kept_and_the_order_quara
     assert q.loc[q["table_name"] == "orders", "record_key"].tolist() == ["536366"]
 
 
-def test_a_bad_debt_write_off_is_quarantined_as_an_adjustment_and_its_lines_kept(tmp_path):
-    """The Online Retail layout: invoice A563185, stock code B, "Adjust bad debt", a negative unit price."""
-    write_off = "A563185,B,Adjust bad debt,1,2010-12-02 14:50:00,-11062.06,,United Kingdom\n"
-    write(tmp_path, "invoices.csv", INVOICES + write_off)
-    write(tmp_path, "sources.yml", LINES_YML)
-    r = io.load(tmp_path)
-    assert conserved(r)
-    s = r.summary.set_index("table_name")
-    assert s.loc["order_lines", "rows_loaded"] == 8 and s.loc["orders", "rows_quarantined"] == 1
-    q = r.quarantine[r.quarantine["table_name"] == "orders"]
-    assert q["record_key"].tolist() == ["A563185"] and q["reason"].iloc[0].startswith("adjustment, not a sale")
-    assert q["value"].iloc[0] == "-11062.06"
-    orders = loaded(tmp_path, "orders", "order_id").set_index("order_id")
-    assert "A563185" not in orders.index and orders.loc["C536379", "status"] == "cancelled"  # credit notes as before
-
-
 def test_revenue_is_gross_of_credit_notes_and_a_net_figure_is_there(tmp_path):
     from cxlib import metrics, unify
 
@@ -433,6 +417,8 @@ def test_ga4_export_becomes_events_and_orders(tmp_path):
     assert set(ev["ga_session_id"]) == {1709287100} and "sequence" in ev  # a number stays a number
     assert set(ev["event_date"]) == {"20240301", "20240302", "20240303"}  # text in the export stays text
     assert (ev["raw_event"] == "page_view").sum() == 4  # the duplicate is two events; the intraday copy skipped
+    items = ev.loc[ev["raw_event"] == "view_item", "items"].iloc[0]  # nested, as exported (not a repr)
+    assert [(i["item_id"], i["price"]) for i in items] == [("sku1", 10.0)]
     orders = loaded(tmp_path, "orders")
     assert orders[["order_id", "amount", "status", "currency"]].values.tolist() == [["T1", 59.9, "returned", "GBP"]]
     assert orders["ts"].tolist() == [pd.Timestamp("2024-03-01 10:00:30")]

@@ -427,3 +427,33 @@ def test_parquet_timestamps_load_as_their_text_would(tmp_path, timezone):
     pd.testing.assert_frame_equal(out["parquet"][0], out["csv"][0])
     pd.testing.assert_frame_equal(out["parquet"][1], out["csv"][1])
     assert len(out["parquet"][0]) == 2  # the NULL time, the future one and the year 999 are quarantined
+
+
+def test_a_time_that_does_not_read_gets_the_hint_its_shape_calls_for(tmp_path):
+    """Issue 16: the hint matches the problem. It once said "dates like 31/12/2024 need `dayfirst: true`" for
+    every value: text, impossible ISO dates and numbers too."""
+    from cxlib.io.limits import fix_for
+
+    (tmp_path / "tickets.csv").write_text(
+        "ticket_id,opened_at,source\nT1,2024-13-45 10:00,zd\nT2,31/12/2024 10:00,zd\nT3,n/a,zd\n"
+        "T4,2024-02-30,zd\nT5,99999999999999999999999,zd\nT6,2024-03-01 10:00,zd\n"
+    )
+    r = io.load(tmp_path)
+    why = dict(zip(r.quarantine["value"], r.quarantine["reason"], strict=True))
+    assert why["31/12/2024 10:00"].endswith("need `dayfirst: true` in sources.yml, 12/31/2024 `monthfirst: true`)")
+    assert "not a real date" in why["2024-13-45 10:00"] and "not a real date" in why["2024-02-30"]
+    assert "(not a date:" in why["n/a"] and "ts_unit" in why["99999999999999999999999"]
+    assert not any("dayfirst" in why[v] for v in ("n/a", "2024-02-30", "99999999999999999999999"))
+    fix = {v: fix_for("tickets", w) for v, w in why.items()}
+    assert fix["99999999999999999999999"].startswith("set `ts_unit:`") and "dayfirst" in fix["31/12/2024 10:00"]
+    assert not any("dayfirst" in fix[v] for v in ("n/a", "2024-02-30", "99999999999999999999999"))
+    assert r.failures()  # 5 of 6 rows quarantined: exit 3
+    (tmp_path / "sources.yml").write_text("tables:\n  tickets: {file: tickets.csv, dayfirst: true}\n")
+    why = dict(zip(*(io.load(tmp_path).quarantine[c] for c in ("value", "reason")), strict=True))
+    assert "31/12/2024 10:00" not in why and why["2024-02-30"].startswith("cannot read as a timestamp (not a real")
+    # Excel serial dates in a CSV read as epoch seconds (1970): say so
+    (tmp_path / "sources.yml").unlink()
+    (tmp_path / "tickets.csv").write_text("ticket_id,opened_at,source\nT1,45292.5,zd\nT2,2024-03-01 10:00,zd\n")
+    reason = io.load(tmp_path).quarantine["reason"].tolist()
+    assert len(reason) == 1 and "Excel serial date: set `ts_unit: excel`" in reason[0]
+    assert fix_for("tickets", reason[0]) == "set `ts_unit: excel` for this file"

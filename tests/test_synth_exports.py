@@ -8,6 +8,7 @@ the slow one loads both styles of one company and compares what the issue names:
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -86,6 +87,26 @@ def test_ga4_files_are_the_nested_bigquery_layout(small):
     both = pd.concat(pq.read_table(d, columns=["user_pseudo_id", "event_timestamp", "batch_event_index"]).to_pandas()
                      for d in days)  # fmt: skip
     assert not both.duplicated().any()
+
+
+def test_ga4_purchases_carry_the_shops_order_id_or_not_set(small, tmp_path):
+    """As docs/sources.md says: a GA4 purchase carries the shop's order id (``ecommerce.transaction_id`` and
+    the event parameter) when the shop has that order, else ``(not set)``; the shop's invoice lines are the
+    orders, so the load makes no order of a GA4 purchase."""
+    buys = pd.concat(pq.read_table(d, filters=[("event_name", "=", "purchase")]).to_pandas()
+                     for d in sorted((small / "ga4").glob("events_*.parquet")))  # fmt: skip
+    tid = buys["ecommerce"].map(lambda e: e["transaction_id"])
+    param = buys["event_params"].map(lambda ps: next((p["value"]["string_value"] for p in ps
+                                                      if p["key"] == "transaction_id"), "(not set)"))  # fmt: skip
+    invoices = set(pd.read_csv(small / "online_retail_invoices.csv", dtype=str)["InvoiceNo"])
+    assert len(buys) and (tid == param).all()
+    assert set(tid) - {"(not set)"} <= invoices and (tid != "(not set)").mean() > 0.5
+    folder = tmp_path / "exports"
+    shutil.copytree(small, folder)
+    (folder / "sources.yml").write_text(io.suggest_sources(folder))
+    io.load(folder)
+    with opened(folder, read_only=True) as ws:
+        assert "ga4" not in set(ws.table("orders").to_pandas()["source"])  # the shop's and the tills' only
 
 
 def _cents(lines: pd.DataFrame) -> pd.Series:

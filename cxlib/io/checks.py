@@ -42,24 +42,59 @@ def column_checks(t: Table, col: str, f: SourceFile, status_map: dict[str, str])
     if c.required:
         out.append((f"{r} IS NULL", "required value missing"))
     if c.dtype != "string" and c.check != "status":
-        hint = ""
-        if c.dtype in ("timestamp", "date") and not (f.dayfirst or f.monthfirst):
-            hint = " (dates like 31/12/2024 need `dayfirst: true` in sources.yml, 12/31/2024 `monthfirst: true`)"
         cond = f"{r} IS NOT NULL AND {p} IS NULL"
         if c.dtype in ("float", "int"):  # say when it reads in the other decimal convention, never guess
             for dec, why in HINTS.items():
                 out.append((f"{cond} AND {looks_like(r, dec)}", f"cannot read as {_TYPE_WORD[c.dtype]} ({why})"))
             cond += " AND NOT (" + " OR ".join(looks_like(r, dec) for dec in HINTS) + ")"
-        out.append((cond, f"cannot read as {_TYPE_WORD[c.dtype]}{hint}"))
+        if c.dtype in ("timestamp", "date"):  # the hint the value's shape calls for
+            shapes = {f"regexp_matches({r}, {literal(shape)})": why for shape, why in time_hints(f).items()}
+            for shape, why in shapes.items():
+                out.append((f"{cond} AND {shape}", f"cannot read as {_TYPE_WORD[c.dtype]} ({why})"))
+            cond += " AND NOT (" + " OR ".join(shapes) + ")"
+            out.append((cond, f"cannot read as {_TYPE_WORD[c.dtype]} ({TEXT_NOT_A_DATE})"))
+        else:
+            out.append((cond, f"cannot read as {_TYPE_WORD[c.dtype]}"))
     out += _value_checks(c.check, r, p, status_map)
     return out
 
 
+#: A whole or decimal number of five digits: an Excel serial date (days since 1899-12-30: 1954 to 2119).
+EXCEL_SERIAL = r"^\s*\d{5}(\.\d+)?\s*$"
+SLASH_HINT = "dates like 31/12/2024 need `dayfirst: true` in sources.yml, 12/31/2024 `monthfirst: true`"
+#: The hint for a time value that is text with no date shape.
+TEXT_NOT_A_DATE = "not a date: write it as 2024-12-31 or 2024-12-31 10:00, with or without an offset"
+
+
+def time_hints(f: SourceFile) -> dict[str, str]:
+    """Regex of a time value's shape -> why it does not read, for a file read with ``f``'s options.
+
+    >>> list(time_hints(SourceFile("orders", None)).values())[0]
+    'dates like 31/12/2024 need `dayfirst: true` in sources.yml, 12/31/2024 `monthfirst: true`'
+    """
+    order = "dayfirst" if f.dayfirst else "monthfirst" if f.monthfirst else None
+    slash: str = (
+        f"not a real date read {'day' if f.dayfirst else 'month'}-first, as `{order}` says"
+        if order
+        else SLASH_HINT
+    )
+    return {
+        r"^\s*\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}": slash,
+        r"^\s*-?\d+(\.\d+)?\s*$": "a number, but not epoch seconds, ms, us or ns by its size, nor YYYYMMDD: "
+        "set `ts_unit:` (s, ms, us, ns, excel)",
+        r"^\s*\d{4}-\d{1,2}-\d{1,2}": "not a real date or time: a month over 12, a day past the month's end, "
+        "or an hour over 23",
+    }
+
+
 def _value_checks(check: str | None, r: str, p: str, status_map: dict[str, str]) -> list[tuple[str, str]]:
     if check == "past":
+        serial = f"COALESCE(regexp_matches({r}, {literal(EXCEL_SERIAL)}), FALSE)"  # read as epoch seconds: 1970
         return [
             (f"{p} > now()::TIMESTAMP + INTERVAL 1 DAY", "date in the future"),
-            (f"{p} < TIMESTAMP '{FIRST_PLAUSIBLE}'", f"implausible date (before {FIRST_PLAUSIBLE})"),
+            (f"{p} < TIMESTAMP '{FIRST_PLAUSIBLE}' AND {serial}", f"implausible date (before {FIRST_PLAUSIBLE}; "
+             "a number like 45292 is an Excel serial date: set `ts_unit: excel`)"),
+            (f"{p} < TIMESTAMP '{FIRST_PLAUSIBLE}' AND NOT {serial}", f"implausible date (before {FIRST_PLAUSIBLE})"),
         ]
     if check == "birth_date":
         return [(f"{p} > current_date OR {p} < DATE '1900-01-01'", "impossible birth date")]
@@ -90,8 +125,8 @@ def status_map(f: SourceFile) -> dict[str, str]:
 
 
 ADJUSTMENT_REASON = (
-    "adjustment, not a sale: a line with a negative unit price on an order that is not a credit note (such as a "
-    "bad-debt write-off); left out of revenue, its lines kept in order_lines"
+    "adjustment, not a sale: an order numbered with `adjustment_prefix`, or with a line of negative unit price and "
+    "not a credit note (such as a bad-debt write-off); left out of revenue, its lines kept in order_lines"
 )
 
 
@@ -105,8 +140,10 @@ def find_problems(
     nulled_cols: dict[str, list[str]] = {}
     for c in t.columns:
         for cond, reason in column_checks(t, c.name, files[0], status_maps[0]):
-            if c.dtype in ("timestamp", "date") and "cannot read" in reason:
-                reason = reason if not any(f.dayfirst or f.monthfirst for f in files) else "cannot read as a date"
+            if c.dtype in ("timestamp", "date") and SLASH_HINT in reason and any(
+                f.dayfirst or f.monthfirst for f in files
+            ):  # some of the table's files have a day or month order set
+                reason = "cannot read as a date"
             if t.name == "orders" and c.name == "amount" and reason == "negative value" and any(f.lines for f in files):
                 reason = ADJUSTMENT_REASON
             action = "quarantined" if c.required else "nulled"

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import pyarrow as pa
 
-from cxlib.io.sql import Params, ident
+from cxlib.io.sql import Params, glob_escaped, ident
 from cxlib.schema import DataError
 
 if TYPE_CHECKING:
@@ -219,9 +219,7 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> None:
 # --- JSON -------------------------------------------------------------------------------------------------------------
 
 
-def _json_sql(f: SourceFile, name: str, scan_all: bool) -> tuple[str, dict]:
-    from cxlib.io.read import _glob_escaped  # read imports this module
-
+def _json_sql(f: SourceFile, name: str, scan_all: bool, limit: int | None = None) -> tuple[str, dict]:
     p = Params()
     fmt = "newline_delimited" if "." + _suffix(f.path) in _NDJSON else "auto"
     opts = [
@@ -236,16 +234,19 @@ def _json_sql(f: SourceFile, name: str, scan_all: bool) -> tuple[str, dict]:
         opts.append("sample_size=-1")
     sql = (
         f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS SELECT * FROM "
-        f"read_json({p(_glob_escaped(str(f.path)))}, {', '.join(opts)})"
+        f"read_json({p(glob_escaped(str(f.path)))}, {', '.join(opts)})"
     )
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
     return sql, p.values
 
 
-def read_json_file(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> None:
-    """Read JSON or NDJSON file ``f`` into temp table ``name`` (typed columns; the caller numbers the rows)."""
+def read_json_file(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, limit: int | None = None) -> None:
+    """Read JSON or NDJSON file ``f`` into temp table ``name`` (typed columns; the caller numbers the rows);
+    only its first ``limit`` rows when given (``cx sources``)."""
     error: duckdb.Error | None = None
     for scan_all in (False, True):  # types guessed from the first rows, else from every row
-        sql, values = _json_sql(f, name, scan_all)
+        sql, values = _json_sql(f, name, scan_all, limit)
         try:
             con.execute(sql, values)
             return

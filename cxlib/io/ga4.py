@@ -25,7 +25,9 @@ Events (table ``events``), one per row:
 * typed columns: ``page_location``, ``page_title``, ``page_referrer``, ``ga_session_id``,
   ``ga_session_number``, ``engagement_time_msec``, ``transaction_id``, ``currency``, ``country``,
   ``device_category``, ``platform``, ``event_date``, ``sequence`` (``batch_event_index``, else
-  ``event_bundle_sequence_id``: the order of events that share a timestamp).
+  ``event_bundle_sequence_id``: the order of events that share a timestamp);
+* nested, as exported: ``items`` (the products of e-commerce events) and ``user_properties``. The other
+  event parameters and nested fields (``device``, ``geo``, ``app_info``, ...) are not kept.
 
 Orders (table ``orders``, unless the shop's own orders are loaded too or the entry says ``orders: false``):
 every ``transaction_id`` (``ecommerce.transaction_id``, else the event parameter ``transaction_id``; empty and
@@ -51,7 +53,7 @@ from cxlib.io.sources import SourceFile
 from cxlib.io.sql import ident, literal
 from cxlib.schema import DataError
 
-__all__ = ["EVENT_NAMES", "channel_sql", "event_ids_sql", "ga4_files", "read_event_ids", "read_ga4"]
+__all__ = ["EVENT_NAMES", "channel_sql", "event_ids_sql", "export_day", "ga4_files", "read_event_ids", "read_ga4"]
 
 #: GA4 recommended/automatic event names -> our event vocabulary (others are kept as they are).
 EVENT_NAMES = {
@@ -100,6 +102,8 @@ _IDENTITY = (
 _PARAMS = ("page_location", "page_title", "page_referrer", "ga_session_id", "ga_session_number",
            "engagement_time_msec", "currency")
 _DAY = re.compile(r"events_(intraday_)?(\d{8})")
+#: Nested columns kept as they are (a list of records each; days with different fields are unioned by name).
+NESTED_KEPT = ("items", "user_properties")
 #: The kept columns that are integers in the export (the others, ids and ``event_date`` included, are text).
 NUMERIC_COLUMNS = ("ga_session_id", "ga_session_number", "engagement_time_msec", "sequence")
 
@@ -110,8 +114,20 @@ def ga4_files(f: SourceFile) -> list[str]:
     found = [p for p in found if Path(p).is_file()]
     if not found:
         raise DataError(f"{f.label}: no GA4 export file matches {f.path}; fix the `file:` entry in sources.yml")
-    daily = {m.group(2) for p in found if (m := _DAY.search(Path(p).name)) and not m.group(1)}
-    return [p for p in found if not ((m := _DAY.search(Path(p).name)) and m.group(1) and m.group(2) in daily)]
+    daily = {m.group(2) for p in found if (m := export_day(p)) and not m.group(1)}
+    return [p for p in found if not ((m := export_day(p)) and m.group(1) and m.group(2) in daily)]
+
+
+def export_day(path: str | Path) -> re.Match | None:
+    """The day of a GA4 export file (group 2) and whether it is intraday (group 1): from its name
+    (``events_20240101.parquet``), or from its folder's when the day was exported as shards
+    (``events_20240101/000000000000.parquet``); None for another file.
+
+    >>> export_day("ga4/events_intraday_20240101/000000000001.parquet").groups()
+    ('intraday_', '20240101')
+    """
+    p = Path(path)
+    return _DAY.search(p.name) or _DAY.fullmatch(p.parent.name)
 
 
 def _read_files(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> tuple[list[str], str, dict]:
@@ -283,6 +299,7 @@ def _event_select(cols: list[str], f: SourceFile, rel: str) -> str:
         f"{platform} AS platform",
         f"{_field(cols, 'event_date')} AS event_date",
         f"{sequence} AS sequence",
+        *(ident(c) for c in NESTED_KEPT if c in cols),  # as exported: lists of records
         "_row",
     ]
     # the row's hash and each parameter's JSON once, not once per use

@@ -37,6 +37,11 @@ _FIXES: tuple[tuple[str | None, str, str], ...] = (
         "map the file's real key column under `columns:`, or leave the key out to have it derived from each row",
     ),
     ("orders", "negative value", "credit notes or returns: set `lines: true` and `credit_note_prefix:` in sources.yml"),
+    (None, "cannot read as a timestamp (not a date:", "check the mapped column: its values are not dates"),
+    (None, "cannot read as a timestamp (not a real date", "correct the impossible dates in the file, or leave them"),
+    (None, "implausible date (before 1990-01-01; a number like", "set `ts_unit: excel` for this file"),
+    (None, "cannot read as a timestamp (a number", "set `ts_unit:` (s, ms, us, ns, excel) for this file"),
+    (None, "cannot read as a timestamp (dates like", "dd/mm/yyyy: `dayfirst: true`; mm/dd/yyyy: `monthfirst: true`"),
     (
         None,
         "cannot read as a timestamp",

@@ -11,9 +11,11 @@ file entry:
 * an order whose number starts with ``credit_note_prefix`` (``C536379``) or whose total is negative is a
   credit note or cancellation: status ``cancelled``, amount positive. Other orders take their
   ``status`` column, ``constants: {status: ...}``, or ``completed``;
-* an adjustment -- a line with a negative unit price on an order that is not a credit note, such as a
-  bad-debt write-off (``A563185``, "Adjust bad debt") -- is neither: it is quarantined with that reason
-  (its lines are kept in ``order_lines``) and counts in no revenue;
+* an adjustment -- an order whose number starts with ``adjustment_prefix``, or with a line of negative unit
+  price on an order that is not a credit note, such as the bad-debt write-offs of the online-retail export
+  (``A563185`` at +11,062.06, reversed by ``A563186`` and booked again by ``A563187`` at -11,062.06, stock
+  code ``B``, "Adjust bad debt") -- is neither: it is quarantined with that reason (its lines are kept in
+  ``order_lines``, not as a credit note) and counts in no revenue, gross or net;
 * every line is kept in table ``order_lines`` (lines in = lines kept), with its file and row.
 
 The order then goes through the same checks as a row of an ordinary orders file; its row number is
@@ -51,6 +53,23 @@ __all__ = ["collapse_lines", "line_mapping", "lines_table_sql", "stage_order_lin
 
 _ORDER_COLUMNS = ("contact_ref", "email", "currency", "channel", "return_reason")
 
+_OVER = " OVER (PARTITION BY _t_source, _t_order_id)"
+
+
+def _adjustment_sql(alias: str = "", over: str = "") -> str:
+    """SQL: whether the lines' order is an adjustment: numbered with ``adjustment_prefix``, or with a line of
+    negative unit price on an order that is not a credit note. ``over`` is empty in a ``GROUP BY`` (the
+    lines table's ``alias``), :data:`_OVER` in a window.
+
+    >>> _adjustment_sql("l.")
+    'COALESCE(bool_or(l._adjust), FALSE) OR COALESCE(NOT bool_or(l._credit) AND bool_or(l._price < 0), FALSE)'
+    """
+    a = alias
+    return (
+        f"COALESCE(bool_or({a}_adjust){over}, FALSE) OR "
+        f"COALESCE(NOT bool_or({a}_credit){over} AND bool_or({a}_price < 0){over}, FALSE)"
+    )
+
 
 def line_mapping(f: SourceFile, cols: list[str], mapping: dict[str, str]) -> dict[str, str]:
     """``mapping`` with the line columns the file names as they are (``Quantity``, ``SKU``) added."""
@@ -83,8 +102,10 @@ def _line_select(f: SourceFile, raw: str, m: dict[str, str], bind: Params) -> st
     price = parse_expr(txt("unit_price"), "float", f, bind) if "unit_price" in m else "NULL"
     amount = parse_expr(txt("line_amount"), "float", f, bind) if "line_amount" in m else f"({qty}) * ({price})"
     prefix = bind(f.credit_note_prefix) if f.credit_note_prefix else "NULL"
+    adjust = bind(f.adjustment_prefix) if f.adjustment_prefix else "NULL"
     return f"""
-        SELECT *, COALESCE(starts_with(_t_order_id, {prefix}), FALSE) AS _credit FROM (
+        SELECT *, COALESCE(starts_with(_t_order_id, {prefix}), FALSE) AS _credit,
+               COALESCE(starts_with(_t_order_id, {adjust}), FALSE) AS _adjust FROM (
             SELECT _row, {source} AS _t_source, {txt("order_id")} AS _t_order_id, {txt("ts")} AS _t_ts,
                    {parse_expr(txt("ts"), "timestamp", f, bind)} AS _ts,
                    {txt("sku")} AS _t_sku, {txt("description")} AS _t_description,
@@ -100,7 +121,7 @@ def lines_table_sql(f: SourceFile, name: str) -> str:
             SELECT _t_source AS source, _t_order_id AS order_id, $file AS source_file, _row AS line,
                    _ts AS ts, _t_sku AS sku, _t_description AS description, _q AS quantity,
                    _price AS unit_price, round(_amount, 4) AS line_amount,
-                   _credit OR sum(_amount) OVER (PARTITION BY _t_source, _t_order_id) < 0 AS credit_note
+                   NOT ({_adjustment_sql(over=_OVER)}) AND (_credit OR sum(_amount){_OVER} < 0) AS credit_note
             FROM {ident(name)})"""
 
 
@@ -129,9 +150,9 @@ def collapse_lines(
     status = first.pop("status", None) or "NULL"
     const_status = bind(f.constants["status"]) if "status" in f.constants else "NULL"
     total = "sum(l._amount)"
-    # an adjustment (a line with a negative unit price on an invoice that is not a credit note: a bad-debt
-    # write-off) is neither a sale nor a credit note: its amount stays negative, so the check quarantines it
-    adjustment = "COALESCE(NOT bool_or(l._credit) AND bool_or(l._price < 0), FALSE)"
+    # an adjustment (a bad-debt write-off) is neither a sale nor a credit note: its amount is made negative,
+    # so the check quarantines it
+    adjustment = f"({_adjustment_sql('l.')})"
     # an order with a line whose amount cannot be read has no amount: it is quarantined, its lines are kept
     amount = (
         f"CASE WHEN count(*) FILTER (WHERE l._amount IS NULL) > 0 THEN {bind('unreadable line amount')} "

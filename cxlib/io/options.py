@@ -1,5 +1,5 @@
 """The ``sources.yml`` options for real exports, checked: ``constants``, ``lines``, ``credit_note_prefix``,
-``ts_unit``, ``format``, ``max_quarantine`` and ``sheet`` (see ``docs/sources.md``).
+``adjustment_prefix``, ``ts_unit``, ``format``, ``max_quarantine`` and ``sheet`` (see ``docs/sources.md``).
 
 Each option is checked for its type (text without control characters, a boolean, a share) before any
 file is read; a bad one is a :class:`cxlib.DataError` naming the table, the file and the option.
@@ -22,8 +22,8 @@ from cxlib.schema import TABLES, DataError
 __all__ = ["DERIVED_TABLES", "EXPORT_OPTIONS", "LINE_COLUMNS", "export_options", "line_columns", "quarantine_share"]
 
 EXPORT_OPTIONS = (
-    "constants", "lines", "credit_note_prefix", "ts_unit", "format", "max_quarantine", "sheet", "header_rows",
-    "orders", "feedback",
+    "constants", "lines", "credit_note_prefix", "adjustment_prefix", "ts_unit", "format", "max_quarantine", "sheet",
+    "header_rows", "orders", "feedback",
 )  # fmt: skip
 
 #: Columns of an order-line export (``lines: true``), mapped under ``columns:`` like any other.
@@ -148,6 +148,7 @@ def export_options(opts: dict, table: str, where: str) -> dict:
         "constants": _constants(opts.get("constants"), table, opts, where),
         "lines": lines,
         "credit_note_prefix": _text(opts.get("credit_note_prefix"), where, "credit_note_prefix"),
+        "adjustment_prefix": _text(opts.get("adjustment_prefix"), where, "adjustment_prefix"),
         "ts_unit": ts_unit,
         "format": fmt,
         "max_quarantine": quarantine_share(opts.get("max_quarantine"), where),

@@ -19,8 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from cxlib.io.read import _glob_escaped
-from cxlib.io.sql import ident, literal
+from cxlib.io.sql import glob_escaped, ident, literal
 from cxlib.schema import Table
 
 __all__ = ["SORT_ROWS", "write_in_key_order"]
@@ -75,7 +74,7 @@ def write_in_key_order(
         part = folder / f"_b={b}"
         if not part.exists():  # no row fell in this range
             continue
-        files = literal(_glob_escaped(str(part)) + "/*.parquet")  # the temp folder's name may hold [ or *
+        files = literal(glob_escaped(str(part)) + "/*.parquet")  # the temp folder's name may hold [ or *
         con.execute(f"INSERT INTO {out} SELECT * FROM read_parquet({files}, hive_partitioning=false) ORDER BY {order}")
     shutil.rmtree(folder, ignore_errors=True)  # the next table's ranges take the disk it held
 

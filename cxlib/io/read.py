@@ -23,11 +23,11 @@ import duckdb
 from cxlib.io.files import file_kind, read_json_file, read_xlsx
 from cxlib.io.keys import DERIVABLE_KEYS
 from cxlib.io.sources import SourceFile, _norm
-from cxlib.io.sql import Params, control_character, ident, literal
+from cxlib.io.sql import Params, control_character, glob_escaped, ident, literal
 from cxlib.io.text import readable, reader_error
 from cxlib.schema import DataError, Table
 
-__all__ = ["check_timezone", "drop_temporaries", "map_columns", "read_raw"]
+__all__ = ["check_timezone", "drop_temporaries", "map_columns", "materialize", "read_raw", "write_scratch"]
 
 
 def check_text(f: SourceFile) -> None:
@@ -51,11 +51,6 @@ def check_timezone(con: duckdb.DuckDBPyConnection, f: SourceFile) -> None:
         ) from None
 
 
-def _glob_escaped(path: str) -> str:
-    """``path`` with the reader's glob characters taken literally (``q*.csv`` reads only that file)."""
-    return re.sub(r"([*?\[])", r"[\1]", path)
-
-
 def read_raw(
     con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, scratch: Path | None = None
 ) -> tuple[list[str], list[dict]]:
@@ -63,6 +58,9 @@ def read_raw(
 
     With a ``scratch`` folder (``cx load``) a delimited file's rows are a compressed Parquet copy there and
     ``name`` a view over it (a temporary table spills uncompressed: gigabytes for a large export).
+
+    With ``header_rows`` over 1 the rows are read into ``<name>_all`` and ``name`` is a view of those from
+    line ``header_rows`` on, whatever the reader (one way for CSV and Excel, with or without a scratch copy).
     """
     if control_character(str(f.path)):
         raise DataError(f"{f.label!r}: the file name contains a control character; rename the file (option `file`)")
@@ -74,19 +72,22 @@ def read_raw(
             f"or remove the file"
         )
     kind = file_kind(f.path)
+    if f.header_rows > 1 and kind not in ("csv", "xlsx"):
+        raise DataError(f"{f.label}: option `header_rows` is for CSV and Excel files; remove it for this file")
+    target = name if f.header_rows == 1 else f"{name}_all"
     rejects: list[dict] = []
     if kind == "parquet":
-        _read_parquet(con, f, name)
+        _read_parquet(con, f, target)
     elif kind == "xlsx":
-        read_xlsx(con, f, name)
+        read_xlsx(con, f, target)
     elif kind == "json":
-        read_json_file(con, f, name)
-        number_rows(con, name)
+        read_json_file(con, f, target)
+        number_rows(con, target)
     else:
         with readable(f) as path:
-            rejects = _read_csv(con, f, name, path, scratch)
+            rejects = _read_csv(con, f, target, path, scratch)
     if f.header_rows > 1:
-        rejects = _skip_header_rows(con, f, kind, name, rejects, kind == "csv" and scratch is not None)
+        rejects = _skip_header_rows(con, f, target, name, rejects)
     cols = [r[0] for r in con.execute(f"DESCRIBE {ident(name)}").fetchall() if r[0] != "_row"]
     for i, c in enumerate(cols):
         bad = control_character(c)
@@ -99,15 +100,15 @@ def read_raw(
 
 
 def _skip_header_rows(
-    con: duckdb.DuckDBPyConnection, f: SourceFile, kind: str, name: str, rejects: list[dict],
-    kept_as_view: bool = False,
+    con: duckdb.DuckDBPyConnection, f: SourceFile, rows: str, name: str, rejects: list[dict]
 ) -> list[dict]:
-    """Drop the lines under the column names that belong to the header (``header_rows: 3``: Qualtrics' question
-    texts and ImportId row); the rows keep their numbers in the file."""
-    if kind not in ("csv", "xlsx"):
-        raise DataError(f"{f.label}: option `header_rows` is for CSV and Excel files; remove it for this file")
-    if not kept_as_view:  # a view over a scratch copy left the header's lines out itself
-        con.execute(f"DELETE FROM {ident(name)} WHERE _row < ?", [f.header_rows])
+    """View ``name``: the rows of ``rows`` but the lines under the column names that belong to the header
+    (``header_rows: 3``: Qualtrics' question texts and ImportId row), and the unreadable lines among them
+    left out of ``rejects``; the rows keep their numbers in the file. ``header_rows`` is a checked whole
+    number (a view's text cannot hold a parameter)."""
+    con.execute(
+        f"CREATE OR REPLACE TEMP VIEW {ident(name)} AS SELECT * FROM {ident(rows)} WHERE _row >= {int(f.header_rows)}"
+    )
     return [r for r in rejects if r["row"] >= f.header_rows]
 
 
@@ -118,7 +119,7 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> N
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW {ident(name)} AS SELECT * EXCLUDE (file_row_number), "
             "CAST(file_row_number + 1 AS BIGINT) AS _row "
-            f"FROM read_parquet({literal(_glob_escaped(str(f.path)))}, file_row_number=true)"
+            f"FROM read_parquet({literal(glob_escaped(str(f.path)))}, file_row_number=true)"
         )
         con.execute(f"SELECT count(*) FROM {ident(name)}").fetchone()
     except duckdb.Error as e:
@@ -152,9 +153,12 @@ def _read_csv(
     # the rejects tables of an earlier file would be read again as this file's unreadable lines
     con.execute("DROP TABLE IF EXISTS _cx_rej")
     con.execute("DROP TABLE IF EXISTS _cx_rej_scan")
-    select = f"SELECT * FROM read_csv({p(_glob_escaped(str(path)))}, {', '.join(opts)})"
+    select = f"SELECT * FROM read_csv({p(glob_escaped(str(path)))}, {', '.join(opts)})"
     try:
-        copy = materialize(con, name, select, p.values, scratch, ordered=True)
+        # a scratch copy keeps the file's order; numbered by its position in the copy (_number_copy)
+        copy = write_scratch(con, name, select, p.values, scratch, ordered=True) if scratch is not None else None
+        if copy is None:
+            materialize(con, name, select, p.values, None)
     except duckdb.Error as e:
         raise reader_error(f, path, e) from None
     # one reject per line: a line with several missing or extra fields has one error per field (the
@@ -164,8 +168,8 @@ def _read_csv(
         "THEN -column_idx ELSE column_idx END NULLS LAST) FROM _cx_rej GROUP BY line ORDER BY line"
     ).fetchall()
     rejects = [{"row": int(r[0]) - 1, "value": r[1], "reason": f"unreadable line: {r[2]}"} for r in rej]
-    if scratch is not None:
-        _number_copy(con, name, copy, bool(rejects), f.header_rows)
+    if copy is not None:
+        _number_copy(con, name, copy, bool(rejects))
     elif rejects:
         # _row must count the rejected lines too, so that row numbers match the file
         con.execute(
@@ -183,17 +187,17 @@ def _read_csv(
     return rejects
 
 
-def _number_copy(con: duckdb.DuckDBPyConnection, name: str, copy: str, rejects: bool, header_rows: int) -> None:
-    """View ``name``: the rows of the Parquet ``copy`` (in the file's order) with ``_row``, their line in the
-    file -- their position in the copy plus the unreadable lines before them (``_cx_rej``, kept as
-    ``<name>_rej``: the good rows before each, and how many unreadable lines have come by then) -- from line
-    ``header_rows`` on (a checked whole number, the view's text cannot hold a parameter)."""
+def _number_copy(con: duckdb.DuckDBPyConnection, name: str, copy: Path, rejects: bool) -> None:
+    """View ``name``: the rows of the Parquet file ``copy`` (in the file's order) with ``_row``, their line in
+    the file -- their position in the copy plus the unreadable lines before them (``_cx_rej``, kept as
+    ``<name>_rej``: the good rows before each, and how many unreadable lines have come by then). The path is
+    a validated literal (a view's text cannot hold a parameter)."""
     position = "CAST(file_row_number + 1 AS BIGINT)"
-    copy = copy[:-1] + ", file_row_number=true)"  # read_parquet('<path>', file_row_number=true)
+    rows = f"read_parquet({literal(str(copy))}, file_row_number=true)"
     if not rejects:
         con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {ident(name)} AS SELECT * FROM ("
-            f"SELECT * EXCLUDE (file_row_number), {position} AS _row FROM {copy}) WHERE _row >= {int(header_rows)}"
+            f"CREATE OR REPLACE TEMP VIEW {ident(name)} AS "
+            f"SELECT * EXCLUDE (file_row_number), {position} AS _row FROM {rows}"
         )
         return
     rej = ident(name + "_rej")
@@ -203,10 +207,9 @@ def _number_copy(con: duckdb.DuckDBPyConnection, name: str, copy: str, rejects: 
         "FROM (SELECT DISTINCT line FROM _cx_rej)) GROUP BY before"
     )
     con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {ident(name)} AS SELECT * FROM (SELECT c.* EXCLUDE (file_row_number, _g), "
+        f"CREATE OR REPLACE TEMP VIEW {ident(name)} AS SELECT c.* EXCLUDE (file_row_number, _g), "
         f"CAST(_g + COALESCE(j.k, 0) AS BIGINT) AS _row "
-        f"FROM (SELECT *, {position} AS _g FROM {copy}) c ASOF LEFT JOIN {rej} j ON c._g > j.before) "
-        f"WHERE _row >= {int(header_rows)}"
+        f"FROM (SELECT *, {position} AS _g FROM {rows}) c ASOF LEFT JOIN {rej} j ON c._g > j.before"
     )
 
 
@@ -269,17 +272,35 @@ def materialize(
     if scratch is None:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS {select}", params)
         return ident(name)
+    return f"read_parquet({literal(str(write_scratch(con, name, select, params, scratch, ordered=ordered)))})"
+
+
+def write_scratch(
+    con: duckdb.DuckDBPyConnection, name: str, select: str, params: dict, scratch: Path, *, ordered: bool = False
+) -> Path:
+    """Write the rows of ``select`` to a new compressed Parquet file in ``scratch``; return its path.
+
+    Unless ``ordered``, the rows are written in no particular order (see :func:`materialize`).
+
+    Examples
+    --------
+    >>> import duckdb, tempfile, pathlib
+    >>> con = duckdb.connect()
+    >>> p = write_scratch(con, "_cx_t", "SELECT 1 AS x", {}, pathlib.Path(tempfile.mkdtemp()))
+    >>> p.name.startswith("_cx_t-"), con.execute("SELECT x FROM read_parquet(?)", [str(p)]).fetchall()
+    (True, [(1,)])
+    """
     # a new name each time: a file written again under a name just read and deleted was once read back as
     # "ZSTD Decompression failure" (DuckDB's caches are keyed by path; not reproduced in isolation)
-    path = literal(str(scratch / f"{name}-{next(_SCRATCH_NAMES)}.parquet"))
+    path = scratch / f"{name}-{next(_SCRATCH_NAMES)}.parquet"
     if not ordered:
         con.execute("SET preserve_insertion_order = false")
     try:
-        con.execute(f"COPY ({select}) TO {path} (FORMAT parquet, COMPRESSION zstd)", params)
+        con.execute(f"COPY ({select}) TO {literal(str(path))} (FORMAT parquet, COMPRESSION zstd)", params)
     finally:
         if not ordered:
             con.execute("RESET preserve_insertion_order")
-    return f"read_parquet({path})"
+    return path
 
 
 def map_columns(f: SourceFile, t: Table, cols: list[str]) -> dict[str, str]:
@@ -294,6 +315,8 @@ def map_columns(f: SourceFile, t: Table, cols: list[str]) -> dict[str, str]:
             )
         mapping[canon] = theirs
     for c in t.names:
+        if c == "source" and f.source:  # the system named in sources.yml, not a column that is only called so
+            continue  # (Shopify's Source is the order's origin, web or pos, on an order's first line only)
         if c not in mapping and _norm(c) in by_norm and by_norm[_norm(c)] not in mapping.values():
             mapping[c] = by_norm[_norm(c)]
     missing = [c for c in t.required if c not in mapping and not (c == "source" and f.source)]

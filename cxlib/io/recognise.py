@@ -42,7 +42,7 @@ from cxlib.io.files import file_kind, read_json_file, read_xlsx
 from cxlib.io.keys import DERIVABLE_KEYS
 from cxlib.io.read import map_columns
 from cxlib.io.sources import _SUFFIXES, SourceFile, _norm
-from cxlib.io.sql import control_character
+from cxlib.io.sql import control_character, glob_escaped
 from cxlib.io.vendors import Head, best_match
 from cxlib.schema import TABLES, DataError
 
@@ -52,6 +52,7 @@ _READ = (*_SUFFIXES, ".avro")  # every file the loader reads (Avro: GA4's export
 _SKIP = ("workspace.duckdb", "sources.yml", "plans.json")  # plans.json: the saved plans (cxlib.simulate.plans)
 _HEAD_BYTES = 256 << 10
 _GA4_DAY = re.compile(r"^events_(intraday_)?\d{8}\.")  # a GA4 export's daily file name
+_GA4_SHARDS = re.compile(r"^events_(intraday_)?\d{8}$")  # ... or its folder of shards
 _SAMPLE_ROWS = 50
 
 
@@ -122,13 +123,15 @@ def _read_head(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[Head, str | 
     if suffix == ".avro":
         return _avro_head(path), None
     if kind == "parquet":
-        rel = con.sql("SELECT * FROM read_parquet($p)", params={"p": _escaped(path)})
-        return _head(rel), None
+        return _head(con, "SELECT * FROM read_parquet($p)", {"p": glob_escaped(str(path))}), None
     if kind in ("xlsx", "json"):
-        reader = read_xlsx if kind == "xlsx" else read_json_file
-        reader(con, SourceFile(table="events", path=path), "_cx_head")
+        f = SourceFile(table="events", path=path)
+        if kind == "xlsx":
+            read_xlsx(con, f, "_cx_head")  # a whole sheet (Excel holds at most 1,048,576 rows)
+        else:
+            read_json_file(con, f, "_cx_head", limit=_SAMPLE_ROWS)
         try:
-            head = _head(con.sql("SELECT * EXCLUDE (_row) FROM _cx_head" if kind == "xlsx" else "FROM _cx_head"))
+            head = _head(con, "SELECT * EXCLUDE (_row) FROM _cx_head" if kind == "xlsx" else "FROM _cx_head")
         finally:
             con.execute("DROP TABLE IF EXISTS _cx_head")
         return head, None
@@ -143,8 +146,7 @@ def _read_head(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[Head, str | 
         if delim:
             sql += ", delim=$d"
             opts["d"] = delim
-        rel = con.sql(sql + ")", params=opts)
-        head = _head(rel)
+        head = _head(con, sql + ")", opts)
         if not delim:
             found = con.execute("SELECT Delimiter FROM sniff_csv($p)", {"p": tmp}).fetchone()
             delim = found[0] if found else None
@@ -154,13 +156,12 @@ def _read_head(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[Head, str | 
         Path(tmp).unlink(missing_ok=True)
 
 
-def _escaped(path: Path) -> str:
-    return re.sub(r"([*?\[])", r"[\1]", str(path))
-
-
-def _head(rel: duckdb.DuckDBPyRelation) -> Head:
-    cols = list(rel.columns)
-    rows = rel.limit(_SAMPLE_ROWS).fetchall()
+def _head(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) -> Head:
+    """The columns and first :data:`_SAMPLE_ROWS` rows of query ``sql``: only those are read (``con.sql`` with
+    parameters runs its whole query at once: a 1M-customer events file held 4 GB of memory)."""
+    cur = con.execute(f"SELECT * FROM ({sql}) LIMIT {_SAMPLE_ROWS}", params or {})
+    cols = [d[0] for d in cur.description]
+    rows = cur.fetchall()
     return Head(cols, [{c: (None if v is None else str(v)) for c, v in zip(cols, r, strict=True)} for r in rows])
 
 
@@ -342,6 +343,8 @@ def recognise_folder(folder: str | Path) -> tuple[list[Recognition], list[str]]:
                 skipped.append(f"{rel} (empty)")
                 continue
             day = (p.parent, _suffix(p)) if _GA4_DAY.match(p.name) else None
+            if day is None and _GA4_SHARDS.match(p.parent.name):  # a folder of shards per day
+                day = (p.parent.parent, _suffix(p))
             if day in ga4_day:  # a GA4 export has a file per day (730 for two years): the first one tells
                 out.append(replace(ga4_day[day], path=p))
                 continue

@@ -60,6 +60,7 @@ class SourceFile:
     constants: dict[str, str] = field(default_factory=dict)
     lines: bool = False
     credit_note_prefix: str | None = None
+    adjustment_prefix: str | None = None
     ts_unit: str | None = None
     format: str | None = None
     max_quarantine: float | None = None

@@ -30,9 +30,10 @@ ValueError: contains a control character (NUL)
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
-__all__ = ["Params", "control_character", "ident", "literal"]
+__all__ = ["Params", "control_character", "glob_escaped", "ident", "literal"]
 
 _ALLOWED_CONTROL = frozenset("\t")
 
@@ -82,6 +83,16 @@ def literal(value: object, *, allow: frozenset[str] = _ALLOWED_CONTROL) -> str:
     ("'shop'", "'3'")
     """
     return "'" + _checked_text(value, allow=allow).replace("'", "''") + "'"
+
+
+def glob_escaped(path: str) -> str:
+    """``path`` with the file readers' glob characters (``*``, ``?``, ``[``) taken literally, so that a file
+    named ``q*.csv``, or one in a folder named ``tmp[1]``, reads only itself. Bind or :func:`literal` the result.
+
+    >>> glob_escaped("exports/orders*[2024].csv")
+    'exports/orders[*][[]2024].csv'
+    """
+    return re.sub(r"([*?\[])", r"[\1]", path)
 
 
 class Params:

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import yaml
 
+from cxlib.io.ga4 import export_day
 from cxlib.io.recognise import Recognition, _show
 from cxlib.io.sources import find_sources
 from cxlib.io.sql import control_character
@@ -56,19 +57,24 @@ def _dump(entry: dict) -> list[str]:
 
 
 def _ga4_globs(folder: Path, found: list[Recognition]) -> dict[Path, str]:
-    """One ``events_*`` glob per folder of two or more GA4 daily files (every ``events_*`` file there is GA4)."""
-    by_dir: dict[tuple[Path, str], list[Path]] = {}
+    """One ``events_*`` glob per folder of two or more GA4 daily files (every ``events_*`` file there is GA4),
+    or ``events_*/*`` where each day is a folder of shards (``events_20240101/000000000000.parquet``)."""
+    by_dir: dict[tuple[Path, str, str], list[Path]] = {}
     for r in found:
-        if r.entry.get("format") == "ga4" and r.path.name.startswith("events_"):
-            suffix = "".join(r.path.suffixes[-1:])
-            by_dir.setdefault((r.path.parent, suffix), []).append(r.path)
+        if r.entry.get("format") != "ga4":
+            continue
+        suffix = "".join(r.path.suffixes[-1:])
+        if r.path.name.startswith("events_"):
+            by_dir.setdefault((r.path.parent, suffix, f"events_*{suffix}"), []).append(r.path)
+        elif export_day(r.path):
+            by_dir.setdefault((r.path.parent.parent, suffix, f"events_*/*{suffix}"), []).append(r.path)
     globs = {}
-    for (parent, suffix), paths in by_dir.items():
+    for (parent, _suffix, tail), paths in by_dir.items():
         rel_dir = parent.relative_to(folder).as_posix()
-        others = [p for p in parent.glob(f"events_*{suffix}") if p not in paths]
+        others = [p for p in parent.glob(tail) if p not in paths]
         if len(paths) < 2 or others or re.search(r"[*?\[]", rel_dir):
             continue
-        pattern = f"events_*{suffix}" if rel_dir == "." else f"{rel_dir}/events_*{suffix}"
+        pattern = tail if rel_dir == "." else f"{rel_dir}/{tail}"
         for p in paths:
             globs[p] = pattern
     return globs
@@ -95,7 +101,8 @@ def render(folder: Path, found: list[Recognition], skipped: list[str]) -> str:
         if file in done:
             continue
         done.add(file)
-        extra = f" (+{sum(1 for g in globs.values() if g == file) - 1} more days)" if r.path in globs else ""
+        unit = "files" if "events_*/" in file else "days"  # a folder of shards a day
+        extra = f" (+{sum(1 for g in globs.values() if g == file) - 1} more {unit})" if r.path in globs else ""
         lines = _comments(r, file if r.path in globs else rel, extra)
         if r.table is None:
             waiting += [*lines, ""]

@@ -139,18 +139,22 @@ def _retail(h: Head) -> Match | None:
         "one row per invoice line: lines sharing an invoice number become one order (lines: true)",
         "credit notes are invoices starting with C (credit_note_prefix: C)"
         + (f", e.g. {credit[0]}" if credit else "; none among the rows sampled"),
+        "adjustments (bad-debt write-offs such as A563185) are invoices starting with A (adjustment_prefix: A): "
+        "quarantined, in no revenue",
         "set the currency: add `currency: <code>` under constants (the export has no currency column)",
     ]
     ids = h.values(m.get("contact_ref"))
-    if any(re.fullmatch(r"\d+\.0", v) for v in ids):
-        notes.append(f"customer ids look like Excel floats ({ids[0]}): they match contacts only if those are the same")
+    floats = [v for v in ids if re.fullmatch(r"\d+\.0", v)]
+    if floats:
+        notes.append(f"customer ids look like Excel floats ({floats[0]}): they match contacts only if theirs are too")
     if h.col("Country"):
         notes.append("Country is kept as an extra column (orders have no country)")
-    entry = {"source": "shop", "lines": True, "credit_note_prefix": "C", "columns": m}
+    entry = {"source": "shop", "lines": True, "credit_note_prefix": "C", "adjustment_prefix": "A", "columns": m}
     notes.append("`source: shop` names the system: rename it if you like")
     return Match("invoice-line export (online-retail layout)", "orders", "high", entry, list(m.values()), notes, 9)
 
 
+_SHOPIFY_CHANNELS = {"web": "web", "pos": "store", "iphone": "app", "android": "app"}
 _SHOPIFY_STATUS = {"authorized": "completed", "partially_paid": "completed", "partially_refunded": "completed",
                    "pending": "completed", "expired": "cancelled"}  # fmt: skip
 
@@ -173,6 +177,11 @@ def _shopify(h: Head) -> Match | None:
     if h.col("Cancelled at"):
         notes.append("orders with a `Cancelled at` date are not marked cancelled unless their Financial Status says so")
     entry = {"source": "shopify", "lines": True, "columns": m, "values": {"status": dict(_SHOPIFY_STATUS)}}
+    if h.col("Source"):  # the order's origin (web, pos, shopify_draft_order, an app), not the system
+        entry["columns"] = m = {**m, "channel": h.col("Source")}
+        entry["values"]["channel"] = dict(_SHOPIFY_CHANNELS)
+        notes.append(f"channel is read from {h.col('Source')} (web -> web, pos -> store, iphone/android -> app; "
+                     "draft orders and apps keep their name); source is shopify for every line")
     hits = _count(h, ("Name", "Email", "Financial Status", "Paid at", "Total", "Lineitem quantity",
                       "Lineitem price", "Lineitem name", "Fulfillment Status", "Created at"))  # fmt: skip
     return Match("Shopify orders export", "orders", _confidence(hits, 10), entry, list(m.values()), notes, 9)
@@ -224,8 +233,8 @@ def _tickets(h: Head, label: str, source: str, wanted: dict, key: str, marks: tu
         if unknown:
             notes.append(f"channel values {', '.join(unknown[:5])} are kept as they are: map them under values")
     notes.append("topic and csat are left unmapped: map a category field to topic and a 1-5 rating to csat")
-    return Match(label, "tickets", _confidence(hits, len(marks)), entry, [m[key], *(c for c in h.columns
-                 if _norm(c) in {_norm(x) for x in marks})], notes, 5 + hits)  # fmt: skip
+    matched = list(dict.fromkeys([m[key], *(c for c in h.columns if _norm(c) in {_norm(x) for x in marks})]))
+    return Match(label, "tickets", _confidence(hits, len(marks)), entry, matched, notes, 5 + hits)
 
 
 def _zendesk(h: Head) -> Match | None:

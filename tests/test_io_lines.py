@@ -1,0 +1,40 @@
+"""Order-line exports: adjustments (bad-debt write-offs) beside sales and credit notes (``lines: true``)."""
+
+from __future__ import annotations
+
+import pytest
+
+from cxlib import io, metrics, unify
+from tests.io_helpers import conserved, loaded
+from tests.test_io_exports import INVOICES, LINES_YML, write
+
+ADJUST = "    adjustment_prefix: A\n"
+
+
+def test_a_bad_debt_write_off_is_quarantined_as_an_adjustment_and_its_lines_kept(tmp_path):
+    """The Online Retail data set's write-offs (stock code B, "Adjust bad debt"): A563185 at +11,062.06 (it
+    was a sale until ``adjustment_prefix``), reversed by A563186 and booked again by A563187 at -11,062.06.
+    None is a sale or a credit note: all three quarantined, their lines kept, no revenue moves, gross or net."""
+    write_offs = "".join(
+        f"A56318{i},B,Adjust bad debt,1,2010-12-02 14:5{i - 5}:00,{price},,United Kingdom\n"
+        for i, price in ((5, "11062.06"), (6, "-11062.06"), (7, "-11062.06"))
+    )
+    write(tmp_path, "invoices.csv", INVOICES + write_offs)
+    write(tmp_path, "sources.yml", LINES_YML.replace("credit_note_prefix: C\n", "credit_note_prefix: C\n" + ADJUST))
+    r = io.load(tmp_path)
+    assert conserved(r)
+    s = r.summary.set_index("table_name")
+    assert s.loc["order_lines", "rows_loaded"] == 10 and s.loc["orders", "rows_quarantined"] == 3
+    q = r.quarantine[r.quarantine["table_name"] == "orders"].sort_values("record_key")
+    assert q["record_key"].tolist() == ["A563185", "A563186", "A563187"]
+    assert q["reason"].str.startswith("adjustment, not a sale").all()
+    assert q["value"].tolist() == ["-11062.06"] * 3
+    orders = loaded(tmp_path, "orders", "order_id").set_index("order_id")
+    assert orders.loc["C536379", "status"] == "cancelled"  # credit notes as before
+    lines = loaded(tmp_path, "order_lines", "line")
+    assert not lines.loc[lines["order_id"].str.startswith("A"), "credit_note"].astype(bool).any()
+    unify.unify(tmp_path, probabilistic=False)
+    h = metrics.headline(tmp_path, ["revenue"])
+    gross = 6 * 2.55 + 6 * 3.39 + 12 * 1.85
+    assert metrics.value(h, "revenue") == pytest.approx(gross)
+    assert metrics.value(h, "revenue_net") == pytest.approx(gross - 27.5 - 24 * 1.45)  # as without them
