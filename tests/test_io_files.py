@@ -79,6 +79,35 @@ def test_online_retail_workbook_as_order_lines(tmp_path):
     assert set(loaded(tmp_path, "order_lines")["sku"]) == {"85123A", "71053", "D", "22728"}
 
 
+def test_a_workbook_of_several_sheets_is_read_sheet_by_sheet(tmp_path):
+    # Online Retail II: one sheet per year, the same columns; the years overlap by a few days (invoice 536365)
+    header = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price", "Customer ID", "Country"]
+    y1 = [[489434, "85048", "CHRISTMAS LIGHTS", 12, dt.datetime(2009, 12, 1, 7, 45), 6.95, 13085.0, "United Kingdom"],
+          [536365, "71053", "WHITE METAL LANTERN", 6, dt.datetime(2010, 12, 1, 8, 26), 3.39, 17850.0, "United Kingdom"]]
+    y2 = [[536365, "71053", "WHITE METAL LANTERN", 6, dt.datetime(2010, 12, 1, 8, 26), 3.39, 17850.0, "United Kingdom"],
+          ["C536379", "D", "Discount", -1, dt.datetime(2010, 12, 1, 9, 41), 27.5, 14527.0, "United Kingdom"]]
+    workbook(tmp_path / "online_retail_II.xlsx", {"Year 2009-2010": [header, *y1], "Year 2010-2011": [header, *y2]})
+    text = io.suggest_sources(tmp_path)
+    entries = yaml.safe_load(text)["tables"]["orders"]
+    assert [e["sheet"] for e in entries] == ["Year 2009-2010", "Year 2010-2011"]  # one entry per sheet
+    assert "online_retail_II.xlsx (sheet 'Year 2010-2011')" in text
+    for e in entries:
+        e["constants"] = {"currency": "GBP"}
+    sources(tmp_path, {"orders": entries})
+    r = io.load(tmp_path)
+    assert conserved(r) and r.summary.set_index("table_name").loc["order_lines", "rows_in"] == 4
+    o = loaded(tmp_path, "orders", "order_id")
+    assert o["order_id"].tolist() == ["489434", "536365", "C536379"]
+    q = r.quarantine  # the overlap's second copy, named by its sheet
+    assert q[["source_file", "row"]].values.tolist() == [["online_retail_II.xlsx[Year 2010-2011]", 1]]
+    sources(tmp_path, {"orders": [entries[0], entries[0]]})
+    with pytest.raises(DataError, match="lists the sheet 'Year 2009-2010' of 'online_retail_II.xlsx' twice"):
+        io.load(tmp_path)
+    sources(tmp_path, {"orders": [{"file": "online_retail_II.xlsx"}, {"file": "online_retail_II.xlsx"}]})
+    with pytest.raises(DataError, match="one entry per sheet with `sheet:`"):
+        io.load(tmp_path)
+
+
 def test_workbook_sheet_types_and_rows(tmp_path):
     header = ["Order ID", "Created", "Total", "Status", "Items", "Gift", "Notes", "Shipped on"]
     rows = [

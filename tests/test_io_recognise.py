@@ -242,7 +242,7 @@ def test_ga4_daily_files_become_one_glob(tmp_path, monkeypatch):
     _export(tmp_path, "events_20240302", DAY2)
     read = []
     real = rec.recognise
-    monkeypatch.setattr(rec, "recognise", lambda p, con=None: read.append(p.name) or real(p, con))
+    monkeypatch.setattr(rec, "recognise", lambda p, con=None, sheet=None: read.append(p.name) or real(p, con, sheet))
     cfg, text = suggested(tmp_path)
     assert read == ["events_20240301.parquet"]  # a file per day (730 for two years): the first one tells
     assert cfg["tables"]["events"] == [{"file": "ga4/events_*.parquet", "format": "ga4", "source": "ga4"}]

@@ -164,6 +164,32 @@ def _column(values: list) -> pa.Array:
     return pa.array([_cell_text(v) for v in values], pa.string())
 
 
+def sheet_names(path: Path) -> list[str]:
+    """The names of the sheets of workbook ``path``, in their order.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "not-a-workbook.xlsx"
+    >>> _ = p.write_text("a,b")
+    >>> sheet_names(p)
+    Traceback (most recent call last):
+    ...
+    cxlib.schema.DataError: not-a-workbook.xlsx: cannot be read as an Excel workbook ...
+    """
+    from python_calamine import CalamineWorkbook  # imported here: only workbooks need it
+
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+        try:
+            return list(wb.sheet_names)
+        finally:
+            wb.close()
+    except Exception as e:  # the reader raises its own error types for a damaged, encrypted or foreign file
+        cause = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+        raise DataError(f"{path.name}: cannot be read as an Excel workbook ({cause})") from None
+
+
 def _sheet_rows(f: SourceFile) -> list[list]:
     """The sheet's cells from A1 (empty cells None), read with calamine."""
     from python_calamine import CalamineWorkbook  # imported here: only workbooks need it

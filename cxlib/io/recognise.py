@@ -38,7 +38,7 @@ from pathlib import Path
 import duckdb
 
 from cxlib.io.dates import date_notes
-from cxlib.io.files import file_kind, read_json_file, read_xlsx
+from cxlib.io.files import file_kind, read_json_file, read_xlsx, sheet_names
 from cxlib.io.keys import DERIVABLE_KEYS
 from cxlib.io.read import map_columns
 from cxlib.io.sources import _SUFFIXES, SourceFile, _norm
@@ -117,15 +117,16 @@ def _avro_head(path: Path) -> Head:
     return Head(cols, [{c: (None if r.get(c) is None else str(r.get(c))) for c in cols} for r in rows])
 
 
-def _read_head(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[Head, str | None]:
-    """The file's columns and first rows as text; the encoding to declare (None: UTF-8 or a byte-order mark)."""
+def _read_head(con: duckdb.DuckDBPyConnection, path: Path, sheet: str | None = None) -> tuple[Head, str | None]:
+    """The file's columns and first rows as text; the encoding to declare (None: UTF-8 or a byte-order mark).
+    ``sheet``: the workbook's sheet to read (default: the first)."""
     suffix, kind = _suffix(path), file_kind(path)  # how the loader reads it: the same reader here
     if suffix == ".avro":
         return _avro_head(path), None
     if kind == "parquet":
         return _head(con, "SELECT * FROM read_parquet($p)", {"p": glob_escaped(str(path))}), None
     if kind in ("xlsx", "json"):
-        f = SourceFile(table="events", path=path)
+        f = SourceFile(table="events", path=path, sheet=sheet)
         if kind == "xlsx":
             read_xlsx(con, f, "_cx_head")  # a whole sheet (Excel holds at most 1,048,576 rows)
         else:
@@ -165,7 +166,9 @@ def _head(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None) 
     return Head(cols, [{c: (None if v is None else str(v)) for c, v in zip(cols, r, strict=True)} for r in rows])
 
 
-def recognise(path: str | Path, con: duckdb.DuckDBPyConnection | None = None) -> Recognition:
+def recognise(
+    path: str | Path, con: duckdb.DuckDBPyConnection | None = None, sheet: str | None = None
+) -> Recognition:
     """What one file is: a known export, a file in the canonical layout, or a guess.
 
     Parameters
@@ -174,6 +177,8 @@ def recognise(path: str | Path, con: duckdb.DuckDBPyConnection | None = None) ->
         A data file the loader reads (``.csv``, ``.csv.gz``, ``.tsv``, ``.parquet``, ``.xlsx``, JSON/NDJSON).
     con : duckdb connection, optional
         Reused to read many files.
+    sheet : str, optional
+        The sheet of a workbook to look at (default: the first); it is written into the entry.
 
     Returns
     -------
@@ -199,13 +204,15 @@ def recognise(path: str | Path, con: duckdb.DuckDBPyConnection | None = None) ->
     con = con or duckdb.connect()
     try:
         try:
-            head, enc = _read_head(con, path)
+            head, enc = _read_head(con, path, sheet)
         except (duckdb.Error, OSError, UnicodeError) as e:
             raise DataError(f"{path.name}: cannot be read ({str(e).splitlines()[0][:120]})") from None
     finally:
         if own:
             con.close()
     r = _classify(path, head)
+    if sheet is not None:
+        r.entry = {"sheet": sheet, **r.entry}
     if _suffix(path) == ".avro" and r.entry.get("format") != "ga4":
         r.notes.append("Avro files are read as GA4 exports only: export this one as CSV or Parquet")
         r.active = False
@@ -348,17 +355,31 @@ def recognise_folder(folder: str | Path) -> tuple[list[Recognition], list[str]]:
             if day in ga4_day:  # a GA4 export has a file per day (730 for two years): the first one tells
                 out.append(replace(ga4_day[day], path=p))
                 continue
-            try:
-                r = recognise(p, con)
-            except DataError as e:
-                skipped.append(f"{rel} ({str(e).split(': ', 1)[-1]})")
-                continue
-            out.append(r)
-            if day is not None and r.entry.get("format") == "ga4":
-                ga4_day[day] = r
+            for sheet in _sheets(p):  # a workbook with several sheets: an entry per sheet
+                where = rel if sheet is None else f"{rel} sheet {sheet!r}"
+                try:
+                    r = recognise(p, con, sheet)
+                except DataError as e:
+                    skipped.append(f"{where} ({str(e).split(': ', 1)[-1]})")
+                    continue
+                out.append(r)
+                if day is not None and r.entry.get("format") == "ga4":
+                    ga4_day[day] = r
     finally:
         con.close()
     return out, skipped
+
+
+def _sheets(path: Path) -> list[str | None]:
+    """The sheets of a workbook with more than one (each gets its own entry), else ``[None]``: the file as
+    the loader reads it without ``sheet:``."""
+    if file_kind(path) != "xlsx":
+        return [None]
+    try:
+        names = sheet_names(path)
+    except DataError:
+        return [None]  # unreadable: recognise() says why
+    return list(names) if len(names) > 1 else [None]
 
 
 def _show(text: object, width: int = 100) -> str:

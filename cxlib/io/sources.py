@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path, PureWindowsPath
 
@@ -207,17 +208,26 @@ def _matches(ws: Path, table: str, e: dict) -> list[object]:
 
 
 def _distinct_labels(ws: Path, files: list[SourceFile]) -> list[SourceFile]:
-    """Name files that share a base name (``2024/orders.csv``, ``2025/orders.csv``) by their path in the folder."""
-    seen: dict[str, int] = {}
-    listed: set[tuple[str, Path]] = set()
+    """Name files that share a base name (``2024/orders.csv``, ``2025/orders.csv``) by their path in the folder,
+    and the sheets of one workbook listed as entries of their own by the sheet (``sales.xlsx[2010]``)."""
+    listed: set[tuple[str, Path, str | None]] = set()
     for f in files:
-        if (f.table, f.path) in listed:
-            raise DataError(f"sources.yml: tables.{f.table} lists the file {f.path.name!r} twice; list it once")
-        listed.add((f.table, f.path))
-        seen[f.path.name] = seen.get(f.path.name, 0) + 1
+        if (f.table, f.path, f.sheet) in listed:
+            what = f"the sheet {f.sheet!r} of {f.path.name!r}" if f.sheet else f"the file {f.path.name!r}"
+            fix = "list it once" if f.sheet or f.path.suffix.lower() not in (".xlsx", ".xlsm") else (
+                "list it once, or one entry per sheet with `sheet:`"
+            )
+            raise DataError(f"sources.yml: tables.{f.table} lists {what} twice; {fix}")
+        listed.add((f.table, f.path, f.sheet))
+    paths: dict[str, set[Path]] = {}
     for f in files:
-        if seen[f.path.name] > 1:
+        paths.setdefault(f.path.name, set()).add(f.path)
+    entries = Counter(f.path for f in files)
+    for f in files:
+        if len(paths[f.path.name]) > 1:
             f.name = f.path.relative_to(ws).as_posix() if f.path.is_relative_to(ws) else str(f.path)
+        if f.sheet and entries[f.path] > 1:
+            f.name = f"{f.label}[{f.sheet}]"
     return files
 
 

@@ -94,15 +94,17 @@ def render(folder: Path, found: list[Recognition], skipped: list[str]) -> str:
     globs = _ga4_globs(folder, found)
     active: dict[str, list[str]] = {}
     waiting: list[str] = []
-    done: set[str] = set()
+    done: set[tuple[str, str | None]] = set()
     for r in sorted(found, key=lambda r: r.path.as_posix()):
         rel = r.path.relative_to(folder).as_posix()
         file = globs.get(r.path, rel)
-        if file in done:
+        sheet = r.entry.get("sheet")
+        if (file, sheet) in done:
             continue
-        done.add(file)
+        done.add((file, sheet))
         unit = "files" if "events_*/" in file else "days"  # a folder of shards a day
         extra = f" (+{sum(1 for g in globs.values() if g == file) - 1} more {unit})" if r.path in globs else ""
+        extra += f" (sheet {sheet!r})" if sheet is not None else ""
         lines = _comments(r, file if r.path in globs else rel, extra)
         if r.table is None:
             waiting += [*lines, ""]
