@@ -345,8 +345,10 @@ def test_the_cheap_conditions_before_edit_distances_and_jaro_winkler_never_drop_
         "SELECT count(*), count(*) FILTER ("
         f"(damerau_levenshtein(birth_date_l, birth_date_r) <= 1 AND {counts} > 2) OR "
         f"(levenshtein(birth_date_l, birth_date_r) <= 2 AND {counts} > 4) OR "
-        f"(jaro_winkler_similarity(first_name_l, first_name_r) >= 0.7 AND NOT ({_could_be_close('first_name')}))) "
-        "FROM p"
+        f"(jaro_winkler_similarity(first_name_l, first_name_r) >= 0.7 AND NOT ({_could_be_close('first_name')})) OR "
+        f"(jaro_winkler_similarity(first_name_l, first_name_r) >= 0.88 AND NOT ({_could_be_close('first_name', 0.88)}))"
+        f" OR (jaro_winkler_similarity(first_name_l, first_name_r) >= 0.92 AND NOT "
+        f"({_could_be_close('first_name', 0.92)}))) FROM p"
     ).fetchone()
-    near = con.execute("SELECT count(*) FILTER (jaro_winkler_similarity(first_name_l, first_name_r) >= 0.7) FROM p")
+    near = con.execute("SELECT count(*) FILTER (jaro_winkler_similarity(first_name_l, first_name_r) >= 0.92) FROM p")
     assert n == 1200 and dropped == 0 and near.fetchone()[0] > 300

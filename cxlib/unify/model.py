@@ -36,6 +36,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -63,19 +64,28 @@ def _initial(col: str) -> str:
     return " OR ".join(f"({one.format(a=a, b=b)})" for a, b in ((f"{col}_l", f"{col}_r"), (f"{col}_r", f"{col}_l")))
 
 
-def _could_be_close(col: str) -> str:
-    """A necessary condition for Jaro-Winkler >= 0.7, from the letter counts (``{col}_letters``, see
-    :func:`cxlib.unify.probabilistic.with_counts`) and the lengths in bytes (DuckDB compares bytes).
+def _could_be_close(col: str, threshold: float = 0.7) -> str:
+    """A necessary condition for Jaro-Winkler >= ``threshold`` (0.7 or more), from the letter counts
+    (``{col}_letters``, see :func:`cxlib.unify.probabilistic.with_counts`) and the lengths in bytes (DuckDB
+    compares bytes).
 
-    DuckDB adds the common-prefix bonus only above a Jaro similarity of 0.7, so Jaro-Winkler >= 0.7 needs
-    Jaro >= 0.7; Jaro is at most ``(m / la + m / lb + 1) / 3`` with ``m`` the matching characters, and ``m``
-    at most the characters the two have in common, ``(la + lb - d) / 2`` with ``d`` the sum of the differences
-    in letter counts (other bytes and counts over two left out: that only makes ``d`` smaller). Integer
-    operations on every pair, where Jaro-Winkler was three computations per pair (a third of all comparison
-    cost); on FEBRL about one random pair in ten passes."""
+    DuckDB adds the common-prefix bonus (0.1 per character of a common prefix of at most 4) only above a Jaro
+    similarity of 0.7, so Jaro-Winkler ``= j + 0.1 l (1 - j) <= 0.6 j + 0.4``: at least ``threshold`` needs
+    Jaro ``j >= max(0.7, (threshold - 0.4) / 0.6)`` (0.8 for 0.88, 0.867 for 0.92). Jaro is at most
+    ``(m / la + m / lb + 1) / 3`` with ``m`` the matching characters, and ``m`` at most the characters the two
+    have in common, ``(la + lb - d) / 2`` with ``d`` the sum of the differences in letter counts (other bytes
+    and counts over two left out: that only makes ``d`` smaller). Integer operations on every pair, where
+    Jaro-Winkler was three computations per pair (a third of all comparison cost); on FEBRL about one random
+    pair in ten passes at 0.7, fewer at the higher thresholds.
+
+    >>> _could_be_close("x", 0.92).split(" >= ")[1]
+    '32 * strlen("x_l") * strlen("x_r")'
+    """
+    jaro = max(0.7, (threshold - 0.4) / 0.6)
+    k = math.floor(20 * (3 * jaro - 1) + 1e-9)  # (la + lb - d)(la + lb) >= 2 (3 j - 1) la lb, times ten; floored
     la, lb = f'strlen("{col}_l")', f'strlen("{col}_r")'
     d = f'bit_count(xor("{col}_letters_l", "{col}_letters_r"))'
-    return f"10 * ({la} + {lb} - {d}) * ({la} + {lb}) >= 22 * {la} * {lb}"
+    return f"10 * ({la} + {lb} - {d}) * ({la} + {lb}) >= {k} * {la} * {lb}"
 
 
 def _jaro_winkler(col: str, threshold: float) -> Any:
@@ -85,7 +95,7 @@ def _jaro_winkler(col: str, threshold: float) -> Any:
     if threshold < 0.7:
         return cll.JaroWinklerLevel(col, threshold)
     return cll.CustomLevel(
-        f'{_could_be_close(col)} AND jaro_winkler_similarity("{col}_l", "{col}_r") >= {threshold}',
+        f'{_could_be_close(col, threshold)} AND jaro_winkler_similarity("{col}_l", "{col}_r") >= {threshold}',
         label_for_charts=f"Jaro-Winkler distance of {col} >= {threshold}",
     )
 
@@ -138,8 +148,8 @@ def _birth_date() -> Any:
     # a necessary condition for k edits (see probabilistic._digit_counts), integer operations: the edit
     # distances are computed only where it holds -- they were 0.5 of 1.3 CPU s of all comparisons on 1M pairs
     counts = 'bit_count(xor("birth_digits_l", "birth_digits_r"))'
-    swapped = (
-        'substr("birth_date_l", 1, 4) = substr("birth_date_r", 1, 4) AND '
+    swapped = (  # the same digits (counts) first: integers, and nearly no random pair has them
+        '"birth_digits_l" = "birth_digits_r" AND substr("birth_date_l", 1, 4) = substr("birth_date_r", 1, 4) AND '
         'substr("birth_date_l", 5, 2) = substr("birth_date_r", 7, 2) AND '
         'substr("birth_date_l", 7, 2) = substr("birth_date_r", 5, 2)'
     )
@@ -171,7 +181,7 @@ def _address() -> Any:
         return f'"{c}_l" = "{c}_r"'
 
     number = "coalesce(\"street_number_l\", '') = coalesce(\"street_number_r\", '')"
-    street_close = 'jaro_winkler_similarity("street_l", "street_r") >= 0.88'
+    street_close = f'{_could_be_close("street", 0.88)} AND jaro_winkler_similarity("street_l", "street_r") >= 0.88'
     postcode_close = _one_edit("postcode")
     levels = [
         ('("postcode_l" IS NULL OR "postcode_r" IS NULL) AND ("street_l" IS NULL OR "street_r" IS NULL)', "null"),
@@ -179,7 +189,7 @@ def _address() -> Any:
         (f"{eq('postcode')} AND ({eq('street')} OR ({number} AND {street_close}))", "same postcode, street close"),
         (f"{eq('street')} AND {number} AND ({postcode_close} OR {eq('city')})", "same street and number"),
         (f"{eq('postcode')}", "same postcode"),
-        (f"({postcode_close} OR {eq('city')}) AND {street_close}", "street close, postcode or city close"),
+        (f"{street_close} AND ({postcode_close} OR {eq('city')})", "street close, postcode or city close"),
         (f"{eq('city')}", "same city"),
     ]
     out = [
@@ -255,17 +265,61 @@ def _m_floor(floor: float) -> Iterator[None]:
 
 _EXACT: dict[tuple[str, str], bool] = {}
 _COLUMNS: dict[tuple[str, str], list] = {}
+_VALID: set[tuple[str, str]] = set()
+_BUILDERS: dict[tuple[str, str], Any] = {}
+_BUILT_SQL: dict[Any, str] = {}
 #: The modules of splink that parse a SQL condition for the columns it uses (each imported the function).
 _COLUMN_USERS = ("comparison_level", "settings", "em_training_session")
 _ACTIVE: list[bool] = []
 
 
+def _memo(cache: dict, key: Any, make: Any) -> Any:
+    if key not in cache:
+        cache[key] = make()
+    return cache[key]
+
+
+def _column_caches() -> list[tuple[Any, str, Any]]:
+    """``(owner, attribute, cached replacement)`` for splink's column references and condition validation.
+
+    A column reference (``first_name``, ``"first_name"``) is parsed with sqlglot each time splink makes an
+    ``InputColumn`` (hundreds of times per run), and its SQL (``"first_name_l"``) is built as a sqlglot tree
+    and generated again each time splink asks; a comparison level's condition is parsed to validate it each
+    time a level is made. All pure functions of their text (the column builder is a frozen dataclass).
+    """
+    from splink.internals.comparison_level import ComparisonLevel
+    from splink.internals.input_column import SqlglotColumnTreeBuilder as Builder
+
+    parse = Builder.from_raw_column_name_or_column_reference.__func__
+    sql = Builder.sql.fget
+    validate = ComparisonLevel._validate_sql
+
+    def from_raw(cls: Any, input_str: str, sqlglot_dialect: Any) -> Any:
+        if cls is not Builder:
+            return parse(cls, input_str, sqlglot_dialect)
+        return _memo(_BUILDERS, (input_str, str(sqlglot_dialect)), lambda: parse(cls, input_str, sqlglot_dialect))
+
+    def valid(self: Any) -> bool:
+        key = (self.sql_condition, str(self.sqlglot_dialect))
+        if key not in _VALID:
+            validate(self)  # raises on SQL that does not parse: not remembered
+            _VALID.add(key)
+        return True
+
+    return [
+        (Builder, "from_raw_column_name_or_column_reference", classmethod(from_raw)),
+        (Builder, "sql", property(lambda self: _memo(_BUILT_SQL, self, lambda: sql(self)))),
+        (ComparisonLevel, "_validate_sql", valid),
+    ]
+
+
 @contextmanager
 def _parse_once() -> Iterator[None]:
-    """While training and scoring, splink's two analyses of a SQL condition -- whether a comparison level is an
-    exact match, which columns a condition uses -- are worked out once per condition.
+    """While training and scoring, splink's analyses of SQL -- whether a comparison level is an exact match,
+    which columns a condition uses, whether it parses, what a column reference is -- are worked out once per
+    text (see :func:`_column_caches`).
 
-    splink answers both by parsing the SQL with sqlglot (the first also normalising it to a conjunctive form)
+    splink answers them by parsing the SQL with sqlglot (the first also normalising it to a conjunctive form)
     every time it asks: for every level at the start of each EM session, for every rule and level when it
     builds a query. Pure functions of the condition text; 0.3 s per EM session on the built-in comparisons.
     """
@@ -284,25 +338,23 @@ def _parse_once() -> Iterator[None]:
     def cached(self: Any) -> bool:
         if self._is_else_level:
             return False
-        key = (self.sql_condition, str(self.sqlglot_dialect))
-        if key not in _EXACT:
-            _EXACT[key] = prop.fget(self)
-        return _EXACT[key]
+        return _memo(_EXACT, (self.sql_condition, str(self.sqlglot_dialect)), lambda: prop.fget(self))
 
     def columns(fn: Any) -> Any:
         def used(sql: str, sqlglot_dialect: Any = None, *args: Any, **kwargs: Any) -> list:
             if args or kwargs:
                 return fn(sql, sqlglot_dialect, *args, **kwargs)
-            key = (sql, str(sqlglot_dialect))
-            if key not in _COLUMNS:
-                _COLUMNS[key] = fn(sql, sqlglot_dialect)
-            return list(_COLUMNS[key])
+            return list(_memo(_COLUMNS, (sql, str(sqlglot_dialect)), lambda: fn(sql, sqlglot_dialect)))
 
         return used
 
+    patches = _column_caches()
+    saved = [(owner, name, owner.__dict__[name]) for owner, name, _ in patches]
     ComparisonLevel._is_exact_match = property(cached)
-    for m, fn in parse.items():
-        m.get_columns_used_from_sql = columns(fn)
+    for m in parse:
+        m.get_columns_used_from_sql = columns(parse[m])
+    for owner, name, new in patches:
+        setattr(owner, name, new)
     _ACTIVE.append(True)
     try:
         yield
@@ -311,6 +363,8 @@ def _parse_once() -> Iterator[None]:
         ComparisonLevel._is_exact_match = prop
         for m, fn in parse.items():
             m.get_columns_used_from_sql = fn
+        for owner, name, old in saved:
+            setattr(owner, name, old)
 
 
 def correct_u(model: dict, floor: float) -> dict:
