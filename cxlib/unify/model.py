@@ -37,6 +37,7 @@ Examples
 from __future__ import annotations
 
 import math
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -47,6 +48,17 @@ __all__ = ["BUILT_IN", "comparisons", "estimate_u", "rule_sql", "settings", "tra
 
 #: The fields the built-in comparisons compare (the features :mod:`cxlib.unify.probabilistic` prepares).
 BUILT_IN = ("first_name", "last_name", "birth_date", "address", "street_number", "street", "postcode", "city")
+
+
+#: Conditions of the built-in comparisons that are not exact matches (``col_l = col_r``, or several ANDed), by
+#: construction: :func:`_parse_once` answers splink's question for them without normalising their SQL.
+_NOT_EXACT: set[str] = set()
+
+
+def _inexact(sql: str) -> str:
+    """``sql``, a condition of a built-in level that is no exact match, remembered as such."""
+    _NOT_EXACT.add(sql)
+    return sql
 
 
 def rule_sql(rule: str | tuple[str, ...]) -> str:
@@ -95,7 +107,7 @@ def _jaro_winkler(col: str, threshold: float) -> Any:
     if threshold < 0.7:
         return cll.JaroWinklerLevel(col, threshold)
     return cll.CustomLevel(
-        f'{_could_be_close(col, threshold)} AND jaro_winkler_similarity("{col}_l", "{col}_r") >= {threshold}',
+        _inexact(f'{_could_be_close(col, threshold)} AND jaro_winkler_similarity("{col}_l", "{col}_r") >= {threshold}'),
         label_for_charts=f"Jaro-Winkler distance of {col} >= {threshold}",
     )
 
@@ -110,7 +122,7 @@ def _name(col: str, other: str, tf: bool, initial: bool = False) -> Any:
         cll.ColumnsReversedLevel(col, other).configure(label_for_charts=f"{col} and {other} swapped"),
     ]
     if initial:
-        levels.append(cll.CustomLevel(_initial(col), label_for_charts="an initial of the other"))
+        levels.append(cll.CustomLevel(_inexact(_initial(col)), label_for_charts="an initial of the other"))
     levels += [_jaro_winkler(col, 0.92), _jaro_winkler(col, 0.88), _jaro_winkler(col, 0.7)]
     return cl.CustomComparison(
         [*levels, cll.ElseLevel()],
@@ -157,13 +169,14 @@ def _birth_date() -> Any:
         [
             cll.NullLevel("birth_date"),
             cll.ExactMatchLevel("birth_date"),
-            cll.CustomLevel(f"{counts} <= 2 AND {_one_edit('birth_date')}", label_for_charts="one typo"),
-            cll.CustomLevel(swapped, label_for_charts="day and month swapped"),
+            cll.CustomLevel(_inexact(f"{counts} <= 2 AND {_one_edit('birth_date')}"), label_for_charts="one typo"),
+            cll.CustomLevel(_inexact(swapped), label_for_charts="day and month swapped"),
             cll.CustomLevel(
-                f'{counts} <= 4 AND levenshtein("birth_date_l", "birth_date_r") <= 2', label_for_charts="two typos"
+                _inexact(f'{counts} <= 4 AND levenshtein("birth_date_l", "birth_date_r") <= 2'),
+                label_for_charts="two typos",
             ),
-            cll.CustomLevel(f"{days} <= 31", label_for_charts="within a month"),
-            cll.CustomLevel(f"{days} <= 366", label_for_charts="within a year"),
+            cll.CustomLevel(_inexact(f"{days} <= 31"), label_for_charts="within a month"),
+            cll.CustomLevel(_inexact(f"{days} <= 366"), label_for_charts="within a year"),
             cll.ElseLevel(),
         ],
         output_column_name="birth_date",
@@ -192,8 +205,12 @@ def _address() -> Any:
         (f"{street_close} AND ({postcode_close} OR {eq('city')})", "street close, postcode or city close"),
         (f"{eq('city')}", "same city"),
     ]
+    exact = ("same postcode", "same city")  # plain equalities: splink decides (they are exact matches)
     out = [
-        cll.CustomLevel(sql, label_for_charts=label).configure(is_null_level=label == "null") for sql, label in levels
+        cll.CustomLevel(sql if label in exact else _inexact(sql), label_for_charts=label).configure(
+            is_null_level=label == "null"
+        )
+        for sql, label in levels
     ]
     return cl.CustomComparison(
         [*out, cll.ElseLevel()], output_column_name="address", comparison_description="address, graded"
@@ -289,6 +306,7 @@ def _column_caches() -> list[tuple[Any, str, Any]]:
     """
     from splink.internals.comparison_level import ComparisonLevel
     from splink.internals.input_column import SqlglotColumnTreeBuilder as Builder
+    from splink.internals.parse_sql import get_columns_used_from_sql as columns_used
 
     parse = Builder.from_raw_column_name_or_column_reference.__func__
     sql = Builder.sql.fget
@@ -301,9 +319,13 @@ def _column_caches() -> list[tuple[Any, str, Any]]:
 
     def valid(self: Any) -> bool:
         key = (self.sql_condition, str(self.sqlglot_dialect))
-        if key not in _VALID:
-            validate(self)  # raises on SQL that does not parse: not remembered
-            _VALID.add(key)
+        if key in _VALID or self._is_else_level:
+            return True
+        try:  # the same parse as the columns the condition uses (asked later): one parse for both
+            _memo(_COLUMNS, key, lambda: columns_used(self.sql_condition, self.sqlglot_dialect))
+        except Exception:  # noqa: BLE001 - splink's own check says why (or finds it valid after all)
+            validate(self)
+        _VALID.add(key)
         return True
 
     return [
@@ -336,7 +358,7 @@ def _parse_once() -> Iterator[None]:
     parse = {m: m.get_columns_used_from_sql for m in modules}
 
     def cached(self: Any) -> bool:
-        if self._is_else_level:
+        if self._is_else_level or self.sql_condition in _NOT_EXACT:
             return False
         return _memo(_EXACT, (self.sql_condition, str(self.sqlglot_dialect)), lambda: prop.fget(self))
 
@@ -443,11 +465,11 @@ def estimate_u(linker: Any, max_pairs: float, seed: int = 1, min_count: int = 10
         "FROM cv GROUP BY ALL"
     )
     counted = con.execute(sql).fetch_df()
+    tally = _tally(counted, comps)
 
-    def count(todo: list, rows: Any) -> dict[str, dict[int, float]]:
-        """Pairs per level of each comparison of ``todo`` among ``rows`` of the counts."""
-        part = counted[rows]
-        return {c.output_column_name: part.groupby(c._gamma_column_name)["n"].sum().to_dict() for c in todo}
+    def count(todo: list, key: Any) -> dict[str, dict[int, float]]:
+        """Pairs per level of each comparison of ``todo`` in chunk ``key`` (``"probe"``: the probe)."""
+        return {c.output_column_name: dict(tally[c.output_column_name].get(key, {})) for c in todo}
 
     def done(comp: Any, got: dict[int, float]) -> bool:
         levels = comp._comparison_levels_excluding_null
@@ -456,16 +478,32 @@ def estimate_u(linker: Any, max_pairs: float, seed: int = 1, min_count: int = 10
     todo = comps
     got: dict[str, dict[int, float]] = {c.output_column_name: {} for c in todo}
     if num_chunks > 1:  # the probe
-        got.update(count(todo, counted["__cx_probe"]))
+        got.update(count(todo, "probe"))
         todo = [c for c in todo if not done(c, got[c.output_column_name])]
         got.update({c.output_column_name: {} for c in todo})  # the probe did not settle them: start again
     for k in range(1, num_chunks + 1):
         if not todo:
             break
-        for name, part in count(todo, counted["__cx_chunk"] == k).items():
+        for name, part in count(todo, k).items():
             got[name] = {v: got[name].get(v, 0) + part.get(v, 0) for v in {*got[name], *part}}
         todo = [c for c in todo if not done(c, got[c.output_column_name])]
     _set_u(linker, got)
+
+
+def _tally(counted: Any, comps: list) -> dict[str, dict[Any, Counter]]:
+    """``comparison -> chunk (or "probe") -> level -> pairs`` from the counts of :func:`estimate_u`'s query
+    (a row per chunk, probe flag and levels seen together: a few thousand), in one pass over them: a pandas
+    group-by per comparison and chunk cost more than the query on a small sample."""
+    chunks, probes, n = (counted[c].tolist() for c in ("__cx_chunk", "__cx_probe", "n"))
+    out: dict[str, dict[Any, Counter]] = {}
+    for comp in comps:
+        per: dict[Any, Counter] = {"probe": Counter()}
+        for k, probe, level, pairs in zip(chunks, probes, counted[comp._gamma_column_name].tolist(), n, strict=True):
+            per.setdefault(k, Counter())[level] += pairs
+            if probe is True:
+                per["probe"][level] += pairs
+        out[comp.output_column_name] = per
+    return out
 
 
 def _set_u(linker: Any, got: dict[str, dict[int, float]]) -> None:
