@@ -94,6 +94,29 @@ def duckdb_config() -> dict[str, str]:
 _TEMP_NAMES = itertools.count()
 
 
+def _cache_type_names() -> None:
+    """ibis reads a DuckDB table's column types (``VARCHAR``, ``BIGINT``, ...) by parsing each type's name
+    with sqlglot, every column of every table every time it looks a table up (hundreds of parses in one
+    ``cx unify`` of a few tables): the same few names, a pure function, here parsed once each."""
+    from functools import lru_cache
+
+    from ibis.backends.sql.datatypes import DuckDBType
+
+    parse = DuckDBType.from_string.__func__
+    if getattr(parse, "cx_cached", False):
+        return
+
+    @lru_cache(maxsize=1024)
+    def from_string(cls: type, text: str, nullable: bool | None = None) -> Any:
+        return parse(cls, text, nullable)  # an ibis DataType: immutable, safe to share
+
+    from_string.cx_cached = True  # type: ignore[attr-defined]
+    DuckDBType.from_string = classmethod(from_string)
+
+
+_cache_type_names()
+
+
 class Workspace:
     """A workspace's tables on an Ibis backend.
 

@@ -10,7 +10,13 @@ import pandas as pd
 import pytest
 
 from cxlib.unify import UnifyConfig
-from cxlib.unify.clusters import accept, birth_dates_by_component, compatible_dates, join_components
+from cxlib.unify.clusters import (
+    accept,
+    birth_dates_by_component,
+    compatible_dates,
+    compatible_many,
+    join_components,
+)
 from cxlib.unify.households import household_scores, household_share
 from cxlib.unify.model import settings
 
@@ -76,6 +82,42 @@ def test_the_strongest_match_decides_and_row_order_does_not():
 )
 def test_compatible_birth_dates(a, b, ok):
     assert compatible_dates(a, b) is ok
+    assert compatible_many([a, b], [b, a]).tolist() == [ok, ok]
+
+
+def test_compatible_many_agrees_with_compatible_dates_pair_by_pair():
+    """The vectorised check (numpy, no Python loop over pairs) gives what the per-pair one gives, on dates one
+    to three random edits or swaps apart, day and month swapped, unrelated, of other lengths and characters."""
+    rng = np.random.default_rng(3)
+
+    def mutate(s: str) -> str:
+        for _ in range(rng.integers(0, 4)):
+            i, op, c = int(rng.integers(0, len(s) + 1)), rng.integers(0, 4), str(rng.integers(0, 10))
+            s = [s[:i] + c + s[i:], s[:i] + s[i + 1 :], s[:i] + c + s[i + 1 :], s[:i] + s[i + 1 : i + 2] + s[i : i + 1]
+                 + s[i + 2 :]][op]
+        return s
+
+    base = [f"19{rng.integers(10, 99)}{rng.integers(1, 13):02d}{rng.integers(1, 29):02d}" for _ in range(500)]
+    a = base * 3 + ["", "1", "ü1984", "198403071234", "19840307"]
+    b = [mutate(x) for x in base] + [x[:4] + x[6:] + x[4:6] for x in base] + list(rng.permutation(base))
+    b += ["", "12", "1984", "19840307", "ü9840307"]
+    expected = [compatible_dates(x, y) for x, y in zip(a, b, strict=True)]
+    assert compatible_many(a, b).tolist() == expected
+    assert compatible_many(pd.Series(a), pd.Series(b)).tolist() == expected
+    assert 500 < sum(expected) < len(a) - 400  # both outcomes well represented
+    assert compatible_many([], []).tolist() == []
+
+
+def test_birth_dates_by_component_whatever_the_row_order():
+    recs = pd.DataFrame({"record": ["r1", "r2", "r3", "r4", "r5"], "component": ["b", "a", "b", "c", "a"],
+                         "birth_date": ["19670409", "20000330", None, "19500101", "20000303"]})
+    pairs = pd.DataFrame({"component_a": ["a"], "component_b": ["b"]})
+    for frame in (recs, recs.iloc[::-1]):
+        dated = birth_dates_by_component(frame)
+        assert {c: sorted(v) for c, v in dated.items()} == {
+            "a": [("r2", "20000330"), ("r5", "20000303")], "b": [("r1", "19670409")], "c": [("r4", "19500101")]}
+        assert dict(birth_dates_by_component(frame, pairs)) == {k: dated[k] for k in ("a", "b")}
+        assert "z" not in dated and dated.get("z", ()) == ()
 
 
 def _households(n: int, members: int, seed: int = 0) -> pd.DataFrame:

@@ -345,8 +345,29 @@ def test_the_cheap_conditions_before_edit_distances_and_jaro_winkler_never_drop_
         "SELECT count(*), count(*) FILTER ("
         f"(damerau_levenshtein(birth_date_l, birth_date_r) <= 1 AND {counts} > 2) OR "
         f"(levenshtein(birth_date_l, birth_date_r) <= 2 AND {counts} > 4) OR "
-        f"(jaro_winkler_similarity(first_name_l, first_name_r) >= 0.7 AND NOT ({_could_be_close('first_name')}))) "
-        "FROM p"
+        f"(jaro_winkler_similarity(first_name_l, first_name_r) >= 0.7 AND NOT ({_could_be_close('first_name')})) OR "
+        f"(jaro_winkler_similarity(first_name_l, first_name_r) >= 0.88 AND NOT ({_could_be_close('first_name', 0.88)}))"
+        f" OR (jaro_winkler_similarity(first_name_l, first_name_r) >= 0.92 AND NOT "
+        f"({_could_be_close('first_name', 0.92)}))) FROM p"
     ).fetchone()
-    near = con.execute("SELECT count(*) FILTER (jaro_winkler_similarity(first_name_l, first_name_r) >= 0.7) FROM p")
+    near = con.execute("SELECT count(*) FILTER (jaro_winkler_similarity(first_name_l, first_name_r) >= 0.92) FROM p")
     assert n == 1200 and dropped == 0 and near.fetchone()[0] > 300
+
+
+def test_the_conditions_taken_as_inexact_are_so_for_splink_too():
+    """``_parse_once`` answers "is this level an exact match?" without sqlglot for the built-in conditions
+    registered as inexact: splink's own analysis agrees on every one, and still finds the plain equalities."""
+    from splink.internals.comparison_level import ComparisonLevel
+
+    from cxlib.unify.model import _NOT_EXACT, _parse_once, comparisons
+
+    cfg = UnifyConfig(comparisons=("first_name", "last_name", "birth_date", "address", "street", "city"))
+    levels = [lvl for c in comparisons(cfg) for lvl in c.get_comparison("duckdb").comparison_levels]
+    registered = [lvl for lvl in levels if lvl.sql_condition in _NOT_EXACT]
+    assert len(registered) >= 15
+    assert not any(ComparisonLevel._is_exact_match.fget(lvl) for lvl in registered)
+    plain = [lvl for lvl in levels if lvl.label_for_charts in ("same postcode", "same city")]
+    assert len(plain) == 2 and all(ComparisonLevel._is_exact_match.fget(lvl) for lvl in plain)
+    expected = [lvl._is_exact_match for lvl in levels]  # splink's own, outside _parse_once
+    with _parse_once():
+        assert [lvl._is_exact_match for lvl in levels] == expected

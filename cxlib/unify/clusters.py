@@ -20,16 +20,20 @@ Examples
 (True, True)
 >>> compatible_dates("19840307", "19610421")
 False
+>>> compatible_many(["19840307", "19840307", "1984037"], ["19840703", "19610421", "19840307"]).tolist()
+[True, False, True]
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import lru_cache
 
+import numpy as np
 import pandas as pd
 
-__all__ = ["accept", "birth_dates_by_component", "compatible_dates", "join_components"]
+__all__ = ["DatedComponents", "accept", "birth_dates_by_component", "compatible_dates", "compatible_many",
+           "join_components"]
 
 
 @lru_cache(maxsize=65_536)
@@ -54,25 +58,114 @@ def compatible_dates(a: str, b: str) -> bool:
     return _edits(a, b) <= 2
 
 
+def _codes(dates: Iterable[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The characters of ``dates`` as a ``(n, longest)`` array of code points (0 past a date's end), and the
+    lengths."""
+    text = np.asarray(list(dates) if not isinstance(dates, np.ndarray | pd.Series) else dates, dtype=str)
+    width = max(text.dtype.itemsize // 4, 1)
+    codes = np.ascontiguousarray(text.astype(f"U{width}")).view(np.uint32).reshape(len(text), width)
+    return codes, np.char.str_len(text) if len(text) else np.zeros(0, dtype=int)
+
+
+def _edits_many(a: np.ndarray, la: np.ndarray, b: np.ndarray, lb: np.ndarray) -> np.ndarray:
+    """The Levenshtein distance of each pair of rows of ``a`` and ``b`` (code points, lengths ``la``, ``lb``):
+    the dynamic programme of :func:`_edits` run on all pairs at once, one cell at a time (dates are short);
+    each pair reads its cell ``[la, lb]``, which depends only on characters within both lengths."""
+    n, wa, wb = len(a), a.shape[1], b.shape[1]
+    prev = np.tile(np.arange(wb + 1), (n, 1))
+    out = np.where(la == 0, lb, 0)
+    for i in range(1, wa + 1):
+        cur = np.empty_like(prev)
+        cur[:, 0] = i
+        for j in range(1, wb + 1):
+            cost = (a[:, i - 1] != b[:, j - 1]).astype(prev.dtype)
+            cur[:, j] = np.minimum(np.minimum(prev[:, j] + 1, cur[:, j - 1] + 1), prev[:, j - 1] + cost)
+        at = la == i
+        out[at] = cur[at, lb[at]]
+        prev = cur
+    return out
+
+
+def compatible_many(a: Iterable[str], b: Iterable[str]) -> np.ndarray:
+    """:func:`compatible_dates` of each pair of ``a`` and ``b`` (equal lengths, no nulls), vectorised: a
+    boolean array."""
+    ca, la = _codes(a)
+    cb, lb = _codes(b)
+    if len(ca) != len(cb):
+        raise ValueError("a and b differ in length")
+    if not len(ca):
+        return np.zeros(0, dtype=bool)
+    w = max(ca.shape[1], cb.shape[1], 8)
+    ca, cb = (np.pad(c, ((0, 0), (0, w - c.shape[1]))) for c in (ca, cb))
+    same = (la == lb) & (ca == cb).all(axis=1)
+    swapped = (la == 8) & (lb == 8) & (ca[:, :4] == cb[:, :4]).all(axis=1)
+    swapped &= (ca[:, 4:6] == cb[:, 6:8]).all(axis=1) & (ca[:, 6:8] == cb[:, 4:6]).all(axis=1)
+    ok = same | swapped
+    todo = ~ok & (np.abs(la - lb) <= 2)  # more than two apart in length: more than two edits
+    ok[todo] = _edits_many(ca[todo], la[todo], cb[todo], lb[todo]) <= 2
+    return ok
+
+
 def _conflict(a: Iterable[str], b: Iterable[str], seen: set[tuple[str, str]]) -> bool:
     """Whether birth dates ``a`` and ``b`` hold two that cannot be one person's and that no accepted match
     put side by side (``seen``: ``(smaller, larger)`` dates of the records of a match)."""
     return any(not compatible_dates(x, y) and (min(x, y), max(x, y)) not in seen for x in a for y in b)
 
 
-def birth_dates_by_component(
-    records: pd.DataFrame, components: pd.DataFrame | None = None
-) -> dict[str, tuple[tuple[str, str], ...]]:
+class DatedComponents(Mapping):
+    """``component -> ((record, birth date), ...)`` over arrays sorted by component: made without a Python
+    loop over the records (see :func:`birth_dates_by_component`); a component's tuple is made when asked.
+
+    Parameters
+    ----------
+    component, record, birth_date : array-like
+        One dated record each, in any order.
+    """
+
+    def __init__(self, component: Iterable[str], record: Iterable[str], birth_date: Iterable[str]) -> None:
+        frame = pd.DataFrame({"component": component, "record": record, "birth_date": birth_date})
+        frame = frame.astype(object).sort_values(["component", "record"], kind="stable", ignore_index=True)
+        self._records, self._dates = frame["record"].to_numpy(), frame["birth_date"].to_numpy()
+        comps = frame["component"].to_numpy()
+        starts = np.flatnonzero(np.r_[True, comps[1:] != comps[:-1]]) if len(comps) else np.zeros(0, dtype=int)
+        self._index = pd.Index(comps[starts])
+        self._bounds = np.r_[starts, len(comps)]
+
+    def __getitem__(self, component: str) -> tuple[tuple[str, str], ...]:
+        try:
+            i = self._index.get_loc(component)
+        except (KeyError, TypeError):
+            raise KeyError(component) from None
+        lo, hi = self._bounds[i], self._bounds[i + 1]
+        return tuple(zip(self._records[lo:hi].tolist(), self._dates[lo:hi].tolist(), strict=True))
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._index)
+
+    def __len__(self) -> int:
+        return len(self._index)
+
+    def record_dates(self) -> pd.Series:
+        """Each dated record's birth date, by record."""
+        return pd.Series(self._dates, index=self._records, dtype=object)
+
+
+def birth_dates_by_component(records: pd.DataFrame, components: pd.DataFrame | None = None) -> DatedComponents:
     """``component -> ((record, birth date), ...)``, from ``record, component, birth_date`` (nulls left out);
     only the components of the pairs ``components`` (``component_a, component_b``) when given."""
     known = records.dropna(subset=["birth_date"])
     if components is not None:
         paired = pd.concat([components["component_a"], components["component_b"]])
         known = known[known["component"].isin(paired)]
-    out: dict[str, list[tuple[str, str]]] = {}
-    for c, r, d in zip(known["component"], known["record"], known["birth_date"], strict=True):
-        out.setdefault(c, []).append((r, d))  # not a groupby: one Python group per component cost 0.6 ms each
-    return {c: tuple(v) for c, v in out.items()}
+    return DatedComponents(known["component"], known["record"], known["birth_date"])
+
+
+def _record_dates(dated: Mapping[str, Iterable[tuple[str, str]]]) -> pd.Series:
+    """Each record's birth date from ``dated`` (a :class:`DatedComponents` or any such mapping)."""
+    if isinstance(dated, DatedComponents):
+        return dated.record_dates()
+    pairs = [rd for members in dated.values() for rd in members]
+    return pd.Series([d for _, d in pairs], index=[r for r, _ in pairs], dtype=object)
 
 
 def join_components(matches: pd.DataFrame, dated: Mapping[str, Iterable[tuple[str, str]]]) -> pd.Series:
@@ -89,9 +182,10 @@ def join_components(matches: pd.DataFrame, dated: Mapping[str, Iterable[tuple[st
     order = matches.sort_values(
         ["match_probability", "record_a", "record_b"], ascending=[False, True, True], kind="stable"
     )
-    date_of = {r: d for members in dated.values() for r, d in members}
-    pairs = ((date_of.get(a), date_of.get(b)) for a, b in zip(matches["record_a"], matches["record_b"], strict=True))
-    seen = {(min(x, y), max(x, y)) for x, y in pairs if x is not None and y is not None}
+    date_of = _record_dates(dated)
+    date_of = date_of[~date_of.index.duplicated()]
+    da, db = (matches[c].map(date_of).astype(object).tolist() for c in ("record_a", "record_b"))
+    seen = {(min(x, y), max(x, y)) for x, y in zip(da, db, strict=True) if isinstance(x, str) and isinstance(y, str)}
     parent: dict[str, str] = {}
     dates: dict[str, frozenset[str]] = {}
 

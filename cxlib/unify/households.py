@@ -31,7 +31,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from cxlib.unify.clusters import compatible_dates
+from cxlib.unify.clusters import compatible_many
 
 __all__ = ["HOUSEHOLD_KEY", "SHARED", "household_scores", "household_share"]
 
@@ -52,7 +52,7 @@ def household_share(records: pd.DataFrame) -> float:
     """The share of pairs of records in different components with the same surname and address that are one
     person, from ``record, component, first_name, birth_date`` and the :data:`HOUSEHOLD_KEY` fields.
 
-    The birth dates of such a pair agree (:func:`cxlib.unify.clusters.compatible_dates`) when it is one
+    The birth dates of such a pair agree (:func:`cxlib.unify.clusters.compatible_many`) when it is one
     person, as often as among the pairs that also share the first name (nearly all one person), and by
     chance almost never otherwise: the share is ``agree / agree among same first names``, at most 1. 1 when
     too few pairs have birth dates on both sides to say (under 20): no correction.
@@ -60,7 +60,7 @@ def household_share(records: pd.DataFrame) -> float:
     p = _same_household(records).dropna(subset=["birth_date_x", "birth_date_y"])
     if len(p) < 20:
         return 1.0
-    agree = np.array([compatible_dates(a, b) for a, b in zip(p["birth_date_x"], p["birth_date_y"], strict=True)])
+    agree = compatible_many(p["birth_date_x"].astype(str), p["birth_date_y"].astype(str))
     same_first = (p["first_name_x"] == p["first_name_y"]).to_numpy()
     m = agree[same_first].mean() if same_first.sum() >= 20 else 1.0
     # the upper end of the share's 95 % interval: no correction unless the data clearly hold households

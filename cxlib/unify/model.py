@@ -36,6 +36,8 @@ Examples
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -46,6 +48,17 @@ __all__ = ["BUILT_IN", "comparisons", "estimate_u", "rule_sql", "settings", "tra
 
 #: The fields the built-in comparisons compare (the features :mod:`cxlib.unify.probabilistic` prepares).
 BUILT_IN = ("first_name", "last_name", "birth_date", "address", "street_number", "street", "postcode", "city")
+
+
+#: Conditions of the built-in comparisons that are not exact matches (``col_l = col_r``, or several ANDed), by
+#: construction: :func:`_parse_once` answers splink's question for them without normalising their SQL.
+_NOT_EXACT: set[str] = set()
+
+
+def _inexact(sql: str) -> str:
+    """``sql``, a condition of a built-in level that is no exact match, remembered as such."""
+    _NOT_EXACT.add(sql)
+    return sql
 
 
 def rule_sql(rule: str | tuple[str, ...]) -> str:
@@ -63,19 +76,28 @@ def _initial(col: str) -> str:
     return " OR ".join(f"({one.format(a=a, b=b)})" for a, b in ((f"{col}_l", f"{col}_r"), (f"{col}_r", f"{col}_l")))
 
 
-def _could_be_close(col: str) -> str:
-    """A necessary condition for Jaro-Winkler >= 0.7, from the letter counts (``{col}_letters``, see
-    :func:`cxlib.unify.probabilistic.with_counts`) and the lengths in bytes (DuckDB compares bytes).
+def _could_be_close(col: str, threshold: float = 0.7) -> str:
+    """A necessary condition for Jaro-Winkler >= ``threshold`` (0.7 or more), from the letter counts
+    (``{col}_letters``, see :func:`cxlib.unify.probabilistic.with_counts`) and the lengths in bytes (DuckDB
+    compares bytes).
 
-    DuckDB adds the common-prefix bonus only above a Jaro similarity of 0.7, so Jaro-Winkler >= 0.7 needs
-    Jaro >= 0.7; Jaro is at most ``(m / la + m / lb + 1) / 3`` with ``m`` the matching characters, and ``m``
-    at most the characters the two have in common, ``(la + lb - d) / 2`` with ``d`` the sum of the differences
-    in letter counts (other bytes and counts over two left out: that only makes ``d`` smaller). Integer
-    operations on every pair, where Jaro-Winkler was three computations per pair (a third of all comparison
-    cost); on FEBRL about one random pair in ten passes."""
+    DuckDB adds the common-prefix bonus (0.1 per character of a common prefix of at most 4) only above a Jaro
+    similarity of 0.7, so Jaro-Winkler ``= j + 0.1 l (1 - j) <= 0.6 j + 0.4``: at least ``threshold`` needs
+    Jaro ``j >= max(0.7, (threshold - 0.4) / 0.6)`` (0.8 for 0.88, 0.867 for 0.92). Jaro is at most
+    ``(m / la + m / lb + 1) / 3`` with ``m`` the matching characters, and ``m`` at most the characters the two
+    have in common, ``(la + lb - d) / 2`` with ``d`` the sum of the differences in letter counts (other bytes
+    and counts over two left out: that only makes ``d`` smaller). Integer operations on every pair, where
+    Jaro-Winkler was three computations per pair (a third of all comparison cost); on FEBRL about one random
+    pair in ten passes at 0.7, fewer at the higher thresholds.
+
+    >>> _could_be_close("x", 0.92).split(" >= ")[1]
+    '32 * strlen("x_l") * strlen("x_r")'
+    """
+    jaro = max(0.7, (threshold - 0.4) / 0.6)
+    k = math.floor(20 * (3 * jaro - 1) + 1e-9)  # (la + lb - d)(la + lb) >= 2 (3 j - 1) la lb, times ten; floored
     la, lb = f'strlen("{col}_l")', f'strlen("{col}_r")'
     d = f'bit_count(xor("{col}_letters_l", "{col}_letters_r"))'
-    return f"10 * ({la} + {lb} - {d}) * ({la} + {lb}) >= 22 * {la} * {lb}"
+    return f"10 * ({la} + {lb} - {d}) * ({la} + {lb}) >= {k} * {la} * {lb}"
 
 
 def _jaro_winkler(col: str, threshold: float) -> Any:
@@ -85,7 +107,7 @@ def _jaro_winkler(col: str, threshold: float) -> Any:
     if threshold < 0.7:
         return cll.JaroWinklerLevel(col, threshold)
     return cll.CustomLevel(
-        f'{_could_be_close(col)} AND jaro_winkler_similarity("{col}_l", "{col}_r") >= {threshold}',
+        _inexact(f'{_could_be_close(col, threshold)} AND jaro_winkler_similarity("{col}_l", "{col}_r") >= {threshold}'),
         label_for_charts=f"Jaro-Winkler distance of {col} >= {threshold}",
     )
 
@@ -100,7 +122,7 @@ def _name(col: str, other: str, tf: bool, initial: bool = False) -> Any:
         cll.ColumnsReversedLevel(col, other).configure(label_for_charts=f"{col} and {other} swapped"),
     ]
     if initial:
-        levels.append(cll.CustomLevel(_initial(col), label_for_charts="an initial of the other"))
+        levels.append(cll.CustomLevel(_inexact(_initial(col)), label_for_charts="an initial of the other"))
     levels += [_jaro_winkler(col, 0.92), _jaro_winkler(col, 0.88), _jaro_winkler(col, 0.7)]
     return cl.CustomComparison(
         [*levels, cll.ElseLevel()],
@@ -138,8 +160,8 @@ def _birth_date() -> Any:
     # a necessary condition for k edits (see probabilistic._digit_counts), integer operations: the edit
     # distances are computed only where it holds -- they were 0.5 of 1.3 CPU s of all comparisons on 1M pairs
     counts = 'bit_count(xor("birth_digits_l", "birth_digits_r"))'
-    swapped = (
-        'substr("birth_date_l", 1, 4) = substr("birth_date_r", 1, 4) AND '
+    swapped = (  # the same digits (counts) first: integers, and nearly no random pair has them
+        '"birth_digits_l" = "birth_digits_r" AND substr("birth_date_l", 1, 4) = substr("birth_date_r", 1, 4) AND '
         'substr("birth_date_l", 5, 2) = substr("birth_date_r", 7, 2) AND '
         'substr("birth_date_l", 7, 2) = substr("birth_date_r", 5, 2)'
     )
@@ -147,13 +169,14 @@ def _birth_date() -> Any:
         [
             cll.NullLevel("birth_date"),
             cll.ExactMatchLevel("birth_date"),
-            cll.CustomLevel(f"{counts} <= 2 AND {_one_edit('birth_date')}", label_for_charts="one typo"),
-            cll.CustomLevel(swapped, label_for_charts="day and month swapped"),
+            cll.CustomLevel(_inexact(f"{counts} <= 2 AND {_one_edit('birth_date')}"), label_for_charts="one typo"),
+            cll.CustomLevel(_inexact(swapped), label_for_charts="day and month swapped"),
             cll.CustomLevel(
-                f'{counts} <= 4 AND levenshtein("birth_date_l", "birth_date_r") <= 2', label_for_charts="two typos"
+                _inexact(f'{counts} <= 4 AND levenshtein("birth_date_l", "birth_date_r") <= 2'),
+                label_for_charts="two typos",
             ),
-            cll.CustomLevel(f"{days} <= 31", label_for_charts="within a month"),
-            cll.CustomLevel(f"{days} <= 366", label_for_charts="within a year"),
+            cll.CustomLevel(_inexact(f"{days} <= 31"), label_for_charts="within a month"),
+            cll.CustomLevel(_inexact(f"{days} <= 366"), label_for_charts="within a year"),
             cll.ElseLevel(),
         ],
         output_column_name="birth_date",
@@ -171,7 +194,7 @@ def _address() -> Any:
         return f'"{c}_l" = "{c}_r"'
 
     number = "coalesce(\"street_number_l\", '') = coalesce(\"street_number_r\", '')"
-    street_close = 'jaro_winkler_similarity("street_l", "street_r") >= 0.88'
+    street_close = f'{_could_be_close("street", 0.88)} AND jaro_winkler_similarity("street_l", "street_r") >= 0.88'
     postcode_close = _one_edit("postcode")
     levels = [
         ('("postcode_l" IS NULL OR "postcode_r" IS NULL) AND ("street_l" IS NULL OR "street_r" IS NULL)', "null"),
@@ -179,11 +202,15 @@ def _address() -> Any:
         (f"{eq('postcode')} AND ({eq('street')} OR ({number} AND {street_close}))", "same postcode, street close"),
         (f"{eq('street')} AND {number} AND ({postcode_close} OR {eq('city')})", "same street and number"),
         (f"{eq('postcode')}", "same postcode"),
-        (f"({postcode_close} OR {eq('city')}) AND {street_close}", "street close, postcode or city close"),
+        (f"{street_close} AND ({postcode_close} OR {eq('city')})", "street close, postcode or city close"),
         (f"{eq('city')}", "same city"),
     ]
+    exact = ("same postcode", "same city")  # plain equalities: splink decides (they are exact matches)
     out = [
-        cll.CustomLevel(sql, label_for_charts=label).configure(is_null_level=label == "null") for sql, label in levels
+        cll.CustomLevel(sql if label in exact else _inexact(sql), label_for_charts=label).configure(
+            is_null_level=label == "null"
+        )
+        for sql, label in levels
     ]
     return cl.CustomComparison(
         [*out, cll.ElseLevel()], output_column_name="address", comparison_description="address, graded"
@@ -255,17 +282,66 @@ def _m_floor(floor: float) -> Iterator[None]:
 
 _EXACT: dict[tuple[str, str], bool] = {}
 _COLUMNS: dict[tuple[str, str], list] = {}
+_VALID: set[tuple[str, str]] = set()
+_BUILDERS: dict[tuple[str, str], Any] = {}
+_BUILT_SQL: dict[Any, str] = {}
 #: The modules of splink that parse a SQL condition for the columns it uses (each imported the function).
 _COLUMN_USERS = ("comparison_level", "settings", "em_training_session")
 _ACTIVE: list[bool] = []
 
 
+def _memo(cache: dict, key: Any, make: Any) -> Any:
+    if key not in cache:
+        cache[key] = make()
+    return cache[key]
+
+
+def _column_caches() -> list[tuple[Any, str, Any]]:
+    """``(owner, attribute, cached replacement)`` for splink's column references and condition validation.
+
+    A column reference (``first_name``, ``"first_name"``) is parsed with sqlglot each time splink makes an
+    ``InputColumn`` (hundreds of times per run), and its SQL (``"first_name_l"``) is built as a sqlglot tree
+    and generated again each time splink asks; a comparison level's condition is parsed to validate it each
+    time a level is made. All pure functions of their text (the column builder is a frozen dataclass).
+    """
+    from splink.internals.comparison_level import ComparisonLevel
+    from splink.internals.input_column import SqlglotColumnTreeBuilder as Builder
+    from splink.internals.parse_sql import get_columns_used_from_sql as columns_used
+
+    parse = Builder.from_raw_column_name_or_column_reference.__func__
+    sql = Builder.sql.fget
+    validate = ComparisonLevel._validate_sql
+
+    def from_raw(cls: Any, input_str: str, sqlglot_dialect: Any) -> Any:
+        if cls is not Builder:
+            return parse(cls, input_str, sqlglot_dialect)
+        return _memo(_BUILDERS, (input_str, str(sqlglot_dialect)), lambda: parse(cls, input_str, sqlglot_dialect))
+
+    def valid(self: Any) -> bool:
+        key = (self.sql_condition, str(self.sqlglot_dialect))
+        if key in _VALID or self._is_else_level:
+            return True
+        try:  # the same parse as the columns the condition uses (asked later): one parse for both
+            _memo(_COLUMNS, key, lambda: columns_used(self.sql_condition, self.sqlglot_dialect))
+        except Exception:  # noqa: BLE001 - splink's own check says why (or finds it valid after all)
+            validate(self)
+        _VALID.add(key)
+        return True
+
+    return [
+        (Builder, "from_raw_column_name_or_column_reference", classmethod(from_raw)),
+        (Builder, "sql", property(lambda self: _memo(_BUILT_SQL, self, lambda: sql(self)))),
+        (ComparisonLevel, "_validate_sql", valid),
+    ]
+
+
 @contextmanager
 def _parse_once() -> Iterator[None]:
-    """While training and scoring, splink's two analyses of a SQL condition -- whether a comparison level is an
-    exact match, which columns a condition uses -- are worked out once per condition.
+    """While training and scoring, splink's analyses of SQL -- whether a comparison level is an exact match,
+    which columns a condition uses, whether it parses, what a column reference is -- are worked out once per
+    text (see :func:`_column_caches`).
 
-    splink answers both by parsing the SQL with sqlglot (the first also normalising it to a conjunctive form)
+    splink answers them by parsing the SQL with sqlglot (the first also normalising it to a conjunctive form)
     every time it asks: for every level at the start of each EM session, for every rule and level when it
     builds a query. Pure functions of the condition text; 0.3 s per EM session on the built-in comparisons.
     """
@@ -282,27 +358,25 @@ def _parse_once() -> Iterator[None]:
     parse = {m: m.get_columns_used_from_sql for m in modules}
 
     def cached(self: Any) -> bool:
-        if self._is_else_level:
+        if self._is_else_level or self.sql_condition in _NOT_EXACT:
             return False
-        key = (self.sql_condition, str(self.sqlglot_dialect))
-        if key not in _EXACT:
-            _EXACT[key] = prop.fget(self)
-        return _EXACT[key]
+        return _memo(_EXACT, (self.sql_condition, str(self.sqlglot_dialect)), lambda: prop.fget(self))
 
     def columns(fn: Any) -> Any:
         def used(sql: str, sqlglot_dialect: Any = None, *args: Any, **kwargs: Any) -> list:
             if args or kwargs:
                 return fn(sql, sqlglot_dialect, *args, **kwargs)
-            key = (sql, str(sqlglot_dialect))
-            if key not in _COLUMNS:
-                _COLUMNS[key] = fn(sql, sqlglot_dialect)
-            return list(_COLUMNS[key])
+            return list(_memo(_COLUMNS, (sql, str(sqlglot_dialect)), lambda: fn(sql, sqlglot_dialect)))
 
         return used
 
+    patches = _column_caches()
+    saved = [(owner, name, owner.__dict__[name]) for owner, name, _ in patches]
     ComparisonLevel._is_exact_match = property(cached)
-    for m, fn in parse.items():
-        m.get_columns_used_from_sql = columns(fn)
+    for m in parse:
+        m.get_columns_used_from_sql = columns(parse[m])
+    for owner, name, new in patches:
+        setattr(owner, name, new)
     _ACTIVE.append(True)
     try:
         yield
@@ -311,6 +385,8 @@ def _parse_once() -> Iterator[None]:
         ComparisonLevel._is_exact_match = prop
         for m, fn in parse.items():
             m.get_columns_used_from_sql = fn
+        for owner, name, old in saved:
+            setattr(owner, name, old)
 
 
 def correct_u(model: dict, floor: float) -> dict:
@@ -389,11 +465,11 @@ def estimate_u(linker: Any, max_pairs: float, seed: int = 1, min_count: int = 10
         "FROM cv GROUP BY ALL"
     )
     counted = con.execute(sql).fetch_df()
+    tally = _tally(counted, comps)
 
-    def count(todo: list, rows: Any) -> dict[str, dict[int, float]]:
-        """Pairs per level of each comparison of ``todo`` among ``rows`` of the counts."""
-        part = counted[rows]
-        return {c.output_column_name: part.groupby(c._gamma_column_name)["n"].sum().to_dict() for c in todo}
+    def count(todo: list, key: Any) -> dict[str, dict[int, float]]:
+        """Pairs per level of each comparison of ``todo`` in chunk ``key`` (``"probe"``: the probe)."""
+        return {c.output_column_name: dict(tally[c.output_column_name].get(key, {})) for c in todo}
 
     def done(comp: Any, got: dict[int, float]) -> bool:
         levels = comp._comparison_levels_excluding_null
@@ -402,16 +478,32 @@ def estimate_u(linker: Any, max_pairs: float, seed: int = 1, min_count: int = 10
     todo = comps
     got: dict[str, dict[int, float]] = {c.output_column_name: {} for c in todo}
     if num_chunks > 1:  # the probe
-        got.update(count(todo, counted["__cx_probe"]))
+        got.update(count(todo, "probe"))
         todo = [c for c in todo if not done(c, got[c.output_column_name])]
         got.update({c.output_column_name: {} for c in todo})  # the probe did not settle them: start again
     for k in range(1, num_chunks + 1):
         if not todo:
             break
-        for name, part in count(todo, counted["__cx_chunk"] == k).items():
+        for name, part in count(todo, k).items():
             got[name] = {v: got[name].get(v, 0) + part.get(v, 0) for v in {*got[name], *part}}
         todo = [c for c in todo if not done(c, got[c.output_column_name])]
     _set_u(linker, got)
+
+
+def _tally(counted: Any, comps: list) -> dict[str, dict[Any, Counter]]:
+    """``comparison -> chunk (or "probe") -> level -> pairs`` from the counts of :func:`estimate_u`'s query
+    (a row per chunk, probe flag and levels seen together: a few thousand), in one pass over them: a pandas
+    group-by per comparison and chunk cost more than the query on a small sample."""
+    chunks, probes, n = (counted[c].tolist() for c in ("__cx_chunk", "__cx_probe", "n"))
+    out: dict[str, dict[Any, Counter]] = {}
+    for comp in comps:
+        per: dict[Any, Counter] = {"probe": Counter()}
+        for k, probe, level, pairs in zip(chunks, probes, counted[comp._gamma_column_name].tolist(), n, strict=True):
+            per.setdefault(k, Counter())[level] += pairs
+            if probe is True:
+                per["probe"][level] += pairs
+        out[comp.output_column_name] = per
+    return out
 
 
 def _set_u(linker: Any, got: dict[str, dict[int, float]]) -> None:

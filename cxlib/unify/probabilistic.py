@@ -228,13 +228,13 @@ def _letters(name: str) -> int:
 
 #: The columns :func:`with_counts` adds: column -> (the feature it counts, how)
 _COUNTS = {"birth_digits": ("birth_date", _digits), "first_name_letters": ("first_name", _letters),
-           "last_name_letters": ("last_name", _letters)}
+           "last_name_letters": ("last_name", _letters), "street_letters": ("street", _letters)}
 
 
 def with_counts(feats: pd.DataFrame) -> pd.DataFrame:
     """``feats`` with the character counts the comparisons check before an edit distance or Jaro-Winkler:
-    ``birth_digits`` (:func:`_digits` of ``birth_date``), ``first_name_letters`` and ``last_name_letters``
-    (:func:`_letters`); null where the feature is.
+    ``birth_digits`` (:func:`_digits` of ``birth_date``), ``first_name_letters``, ``last_name_letters`` and
+    ``street_letters`` (:func:`_letters`); null where the feature is (none where ``feats`` lacks the feature).
 
     Cheap necessary conditions: an edit changes the sum of the differences in counts by at most two (a swap
     of neighbours not at all), and two names share at most the letters both have; most pairs fail them and
@@ -245,6 +245,8 @@ def with_counts(feats: pd.DataFrame) -> pd.DataFrame:
 
     out = {}
     for col, (source, count) in _COUNTS.items():
+        if source not in feats.columns:
+            continue
         values = feats[source].astype("string")
         distinct = pd.Index(values.dropna().unique())
         codes = np.array([count(v) for v in distinct] + [0], dtype="int64")  # the last: for nulls (-1)
