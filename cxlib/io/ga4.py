@@ -26,8 +26,13 @@ Events (table ``events``), one per row:
   ``ga_session_number``, ``engagement_time_msec``, ``transaction_id``, ``currency``, ``country``,
   ``device_category``, ``platform``, ``event_date``, ``sequence`` (``batch_event_index``, else
   ``event_bundle_sequence_id``: the order of events that share a timestamp);
+* every other event parameter as a typed column ``param_<key>`` (the key in lower case, other characters
+  ``_``): a whole number (``int_value``) is a BIGINT, a ``double_value``/``float_value`` a DOUBLE, text (or
+  a key whose values mix text and numbers) VARCHAR; the keys are those of the export's first
+  :data:`PARAM_SAMPLE_ROWS` events, the :data:`MAX_PARAM_COLUMNS` most frequent (custom parameters beyond
+  them: ask for them in ``event_params``' place);
 * nested, as exported: ``items`` (the products of e-commerce events) and ``user_properties``. The other
-  event parameters and nested fields (``device``, ``geo``, ``app_info``, ...) are not kept.
+  nested fields (``device``, ``geo``, ``app_info``, ...) are not kept beyond the columns above.
 
 Orders (table ``orders``, unless the shop's own orders are loaded too or the entry says ``orders: false``):
 every ``transaction_id`` (``ecommerce.transaction_id``, else the event parameter ``transaction_id``; empty and
@@ -50,7 +55,7 @@ import duckdb
 
 from cxlib.io.read import materialize, number_rows
 from cxlib.io.sources import SourceFile
-from cxlib.io.sql import ident, literal
+from cxlib.io.sql import control_character, ident, literal
 from cxlib.schema import DataError
 
 __all__ = ["EVENT_NAMES", "channel_sql", "event_ids_sql", "export_day", "ga4_files", "read_event_ids", "read_ga4"]
@@ -102,6 +107,10 @@ _IDENTITY = (
 _PARAMS = ("page_location", "page_title", "page_referrer", "ga_session_id", "ga_session_number",
            "engagement_time_msec", "currency")
 _DAY = re.compile(r"events_(intraday_)?(\d{8})")
+#: The other event parameters kept as ``param_<key>`` columns are found among this many first events ...
+PARAM_SAMPLE_ROWS = 100_000
+#: ... and at most this many of them, the most frequent first (GA4 sends at most 25 parameters per event).
+MAX_PARAM_COLUMNS = 40
 #: Nested columns kept as they are (a list of records each; days with different fields are unioned by name).
 NESTED_KEPT = ("items", "user_properties")
 #: The kept columns that are integers in the export (the others, ids and ``event_date`` included, are text).
@@ -241,6 +250,36 @@ def _param(cols: list[str], key: str) -> str:
     ) + ")"
 
 
+def other_params(con: duckdb.DuckDBPyConnection, cols: list[str], rel: str, params: dict) -> list[tuple[str, str, str]]:
+    """``(key, column, type)`` of the event parameters of relation ``rel`` not read into a column already
+    (:data:`_KEYS`): among its first :data:`PARAM_SAMPLE_ROWS` rows, the :data:`MAX_PARAM_COLUMNS` most
+    frequent keys (then by key), each typed by the values it holds."""
+    if "event_params" not in cols:
+        return []
+    v = "to_json(p.value)"
+    rows = con.execute(
+        f"""SELECT p.key AS k, count(*) AS n,
+                count(json_extract_string({v}, '$.string_value')) AS s,
+                count(json_extract_string({v}, '$.int_value')) AS i,
+                count(COALESCE(json_extract_string({v}, '$.double_value'),
+                               json_extract_string({v}, '$.float_value'))) AS d
+            FROM (SELECT unnest(event_params) AS p FROM (SELECT event_params FROM {rel} LIMIT {PARAM_SAMPLE_ROWS}))
+            WHERE p.key IS NOT NULL AND NOT list_contains($known, p.key)
+            GROUP BY k ORDER BY n DESC, k""",
+        {**params, "known": list(_KEYS)},
+    ).fetchall()
+    out, names = [], set()
+    for key, _, text, whole, real in rows:
+        name = "param_" + (re.sub(r"[^0-9a-z]+", "_", key.lower()).strip("_") or "key")
+        if name in names or control_character(key):
+            continue
+        names.add(name)
+        out.append((key, name, "VARCHAR" if text or not (whole or real) else "DOUBLE" if real else "BIGINT"))
+        if len(out) == MAX_PARAM_COLUMNS:
+            break
+    return out
+
+
 def channel_sql(medium: str, platform: str) -> str:
     """SQL: the channel of a GA4 medium (:data:`MEDIUM_CHANNELS`; else ``app`` on app streams, else ``web``)."""
     cases = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in MEDIUM_CHANNELS.items())
@@ -273,7 +312,7 @@ def _sequence_sql(cols: list[str]) -> str:
     return f"COALESCE({_field(cols, 'batch_event_index')}, {_field(cols, 'event_bundle_sequence_id')})"
 
 
-def _event_select(cols: list[str], f: SourceFile, rel: str) -> str:
+def _event_select(cols: list[str], f: SourceFile, rel: str, others: list[tuple[str, str, str]] = ()) -> str:
     names = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in EVENT_NAMES.items())
     medium = f"COALESCE({_param(cols, 'medium')}, {_field(cols, 'traffic_source', '$.medium')})"
     campaign = f"COALESCE({_param(cols, 'campaign')}, {_field(cols, 'traffic_source', '$.name')})"
@@ -300,11 +339,12 @@ def _event_select(cols: list[str], f: SourceFile, rel: str) -> str:
         f"{_field(cols, 'event_date')} AS event_date",
         f"{sequence} AS sequence",
         *(ident(c) for c in NESTED_KEPT if c in cols),  # as exported: lists of records
+        *(f"TRY_CAST({_param(cols, k)} AS {ty}) AS {ident(c)}" for k, c, ty in others),
         "_row",
     ]
     # the row's hash and each parameter's JSON once, not once per use
     inner = [_hash_sql(cols)]
-    inner += [_param_json(k) for k in _KEYS] if "event_params" in cols else []
+    inner += [_param_json(k) for k in (*_KEYS, *(k for k, _, _ in others))] if "event_params" in cols else []
     return f"SELECT {', '.join(sel)} FROM (SELECT *, {', '.join(inner)} FROM {rel})"
 
 
@@ -373,7 +413,8 @@ def read_ga4(
     for kind in ("VIEW", "TABLE"):
         with contextlib.suppress(duckdb.CatalogException):
             con.execute(f"DROP {kind} IF EXISTS {ident(name)}")
-    events = _with_ids(con, name, materialize(con, f"{name}_ga4events", _event_select(cols, f, rel), params, scratch))
+    select = _event_select(cols, f, rel, other_params(con, cols, rel, params))
+    events = _with_ids(con, name, materialize(con, f"{name}_ga4events", select, params, scratch))
     if table == "orders":
         con.execute(f"CREATE TEMP TABLE {ident(name)} AS {_order_select(events)}")
     else:  # the events as they are, not a second copy

@@ -1,0 +1,35 @@
+"""GA4's other event parameters as typed columns ``param_<key>`` (issue 16, item 1)."""
+
+from __future__ import annotations
+
+from cxlib import io
+from tests.io_helpers import conserved, db_types, loaded
+from tests.test_io_exports import DAY1, T0, _export, _ga4, _param, write
+
+
+def test_every_other_event_parameter_is_a_typed_column(tmp_path):
+    rows = [
+        *DAY1,
+        _ga4(T0 + 40_000_000, "scroll", "p1", [_param("percent_scrolled", integer=90),
+                                              _param("engaged_session_event", integer=1)]),
+        _ga4(T0 + 41_000_000, "video_progress", "p1", [_param("video_percent", double=0.5),
+                                                      _param("video_title", "How to"),
+                                                      _param("Custom Key!", "x")]),
+        _ga4(T0 + 42_000_000, "search", "p1", [_param("search_term", "lamp"), _param("percent_scrolled", integer=50)]),
+        _ga4(T0 + 43_000_000, "mixed", "p1", [_param("value_mix", integer=3)]),
+        _ga4(T0 + 44_000_000, "mixed", "p1", [_param("value_mix", "three")]),
+    ]
+    _export(tmp_path, "events_20240301", rows, fmt="ndjson")
+    write(tmp_path, "sources.yml", "tables:\n  events:\n    file: ga4/events_*.ndjson\n    format: ga4\n")
+    r = io.load(tmp_path)
+    assert conserved(r) and r.quarantine.empty
+    t = db_types(tmp_path, "events")
+    assert (t["param_percent_scrolled"], t["param_video_percent"], t["param_search_term"]) == (
+        "BIGINT", "DOUBLE", "VARCHAR")
+    assert t["param_value_mix"] == "VARCHAR" and t["param_custom_key"] == "VARCHAR"  # mixed: text; name cleaned
+    ev = loaded(tmp_path, "events", "ts, event_id").set_index("raw_event")
+    assert ev.loc["scroll", "param_percent_scrolled"] == 90 and ev.loc["search", "param_search_term"] == "lamp"
+    assert ev.loc["video_progress", "param_video_percent"] == 0.5
+    assert sorted(ev.loc["mixed", "param_value_mix"]) == ["3", "three"]
+    # the parameters read into columns of their own are not repeated
+    assert not {"param_page_location", "param_ga_session_id", "param_medium", "param_campaign"} & set(t)
