@@ -46,7 +46,10 @@ def _(folder, metrics, mo, notebook, simulate):
     mo.vstack([
         mo.hstack([
             notebook.stat(headline, "journey_customers", "customers the model is fitted on (their monthly stages)"),
-            mo.md("per persona" if model.by else "one chain: run `cx personas` for one per persona"),
+            mo.md(
+                ("per persona" if "persona" in history.columns else "one chain: run `cx personas` for one per persona")
+                + ("; customers who arrived while the data ran apart" if model.by == "segment" else "")
+            ),
         ]),
         mo.md(f"New customers a month: **{simulate.choose_arrivals(model)}**. Held against the past: fitted up to "
               f"{backtest.attrs['cutoff']:%B %Y}, this model's forecast of what came next was off by **{_err:+.0%}**."

@@ -211,3 +211,47 @@ def test_build_writes_the_calendar_and_the_backtest(tmp_path, workspace):
     assert pd.Timestamp(first) == last + pd.DateOffset(months=1)
     assert set(bt["model"]) >= {"journey model", "last 3 months run rate"}
     assert pd.Timestamp(bt["cutoff"].iloc[0]) == last - pd.DateOffset(months=3)
+
+
+def _shop(months: int = 12) -> pd.DataFrame:
+    """A shop whose 200 long-standing customers (there when the data starts) spend 100 a month, and whose 10 new
+    customers a month spend 20 on their first order and 5 a month after: the real invoices' shape."""
+    rows = [(f"old{i}", m, "repeat", 100.0) for i in range(200) for m in range(months)]
+    for start in range(1, months):
+        for i in range(10):
+            rows += [(f"new{start}-{i}", start, "purchase", 20.0)]
+            rows += [(f"new{start}-{i}", m, "repeat", 5.0) for m in range(start + 1, months)]
+    h = pd.DataFrame(rows, columns=["customer_id", "m", "stage", "revenue"])
+    h["month"] = pd.Timestamp("2024-01-01") + h.pop("m").map(lambda k: pd.DateOffset(months=k))
+    return h
+
+
+def test_new_customers_spend_as_the_customers_who_arrived_did_not_as_everyone():
+    h = _shop()
+    assert sim.cohort_segments(h).tolist().count("all · arrived") == h["customer_id"].str.startswith("new").sum()
+
+    def arrivals_part(model):
+        rev = [sim.simulate(model, [], months=12, draws=None, arrivals=a) for a in ("recent", "none")]
+        total = [float(r.loc[r["metric"] == "revenue", "mean"].sum()) for r in rev]
+        return total[0] - total[1]
+
+    split, pooled = sim.persona_model(h), sim.persona_model(h, cohorts=False)
+    assert split.segments_ == ["all", "all · arrived"] and pooled.segments_ == ["all"]
+    # 10 a month for 12 months: 120 first orders of 20 and 660 later months of 5 = 5,700
+    assert arrivals_part(split) == pytest.approx(5_700, rel=0.25)
+    assert arrivals_part(pooled) > 5 * 5_700  # each new repeat month priced as the long-standing customers' (~90)
+
+
+def test_a_persona_lever_reaches_the_personas_arrived_customers_too():
+    h = _shop()
+    h["persona"] = np.where(h["customer_id"].str.endswith(("0", "2", "4", "6", "8")), "even", "odd")
+    m = sim.persona_model(h)
+    assert m.segments_ == ["even", "even · arrived", "odd", "odd · arrived"]
+    assert m.segment_positions(["odd"]) == [2, 3] and m.segment_positions(["odd · arrived"]) == [3]
+    assert m.arrival_segment("even") == 1
+    with pytest.raises(ValueError, match="no segment 'nobody'"):
+        m.segment_positions(["nobody"])
+    out = sim.simulate(m, [sim.Scenario("aov odd", [sim.Scenario.aov(1.1, segments=["odd"])])], months=3, draws=None)
+    gain = out[(out["metric"] == "revenue") & (out["scenario"] == "aov odd")]["mean"].sum()
+    base = out[(out["metric"] == "revenue") & (out["scenario"] == "baseline")]["mean"].sum()
+    assert gain > base

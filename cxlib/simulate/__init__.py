@@ -40,6 +40,7 @@ from cxlib.simulate.scenarios import PRESETS, Scenario, lever_size, service_fail
 from cxlib.simulate.workspace import (
     build,
     check_history,
+    cohort_segments,
     complete_history,
     history_from_workspace,
     last_complete_month,
@@ -61,6 +62,7 @@ __all__ = [
     "parse_arrivals",
     "check_history",
     "choose_arrivals",
+    "cohort_segments",
     "complete_history",
     "last_complete_month",
     "lever_size",

@@ -40,6 +40,10 @@ __all__ = ["POOL", "PROSPECT_STAGES", "JourneyModel"]
 POOL: float = 10.0
 
 _ALL = "all"
+#: Appended to a segment's name for its customers first seen after the history's first month (the customers
+#: who arrived while the data ran, told apart from those already there when it starts: see
+#: :func:`~cxlib.simulate.workspace.cohort_segments`). New customers in a forecast join these segments.
+ARRIVED = " · arrived"
 
 #: The buyer-journey stages before a first purchase. Personas are found among buyers, so a model fitted per
 #: persona shares these stages across personas: ``JourneyModel(by="persona", shared_stages=PROSPECT_STAGES)``.
@@ -423,6 +427,34 @@ class JourneyModel(BaseEstimator):
     def clv_table(self, annual_discount: float = 0.10) -> pd.DataFrame:
         """:meth:`clv` for every segment: segments as rows, stages as columns."""
         return pd.DataFrame({s: self.clv(annual_discount, s) for s in self.segments_}).T
+
+    def segment_positions(self, names: Sequence[str] = ()) -> list[int]:
+        """Positions in ``segments_`` of the segments ``names`` name (all for none): a name stands for its
+        segment and the one of its customers who arrived later (``name + ARRIVED``), so that a lever for a
+        persona reaches both.
+
+        Examples
+        --------
+        >>> m = JourneyModel(); m.segments_ = ["p", "p · arrived", "q"]
+        >>> m.segment_positions(["p"]), m.segment_positions(["p · arrived"]), m.segment_positions()
+        ([0, 1], [1], [0, 1, 2])
+        """
+        if not names:
+            return list(range(len(self.segments_)))
+        out = []
+        for name in names:
+            found = [i for i, g in enumerate(self.segments_) if g in (str(name), f"{name}{ARRIVED}")]
+            if not found:
+                raise ValueError(f"no segment {name!r}; the model's segments are {self.segments_}")
+            out += found
+        return sorted(set(out))
+
+    def arrival_segment(self, name: str) -> int:
+        """Where new customers of segment ``name`` join: its arrived customers' segment when it has one."""
+        for g in (f"{name}{ARRIVED}", str(name)):
+            if g in self.segments_:
+                return self.segments_.index(g)
+        raise ValueError(f"no segment {name!r}; the model's segments are {self.segments_}")
 
     def _seg(self, segment: str | None) -> int:
         check_is_fitted(self, "alpha_")

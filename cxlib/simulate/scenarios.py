@@ -140,7 +140,7 @@ def _apply(model: JourneyModel, scenario: Scenario, T: np.ndarray, rev: np.ndarr
     T, rev, arr = T.copy(), rev.copy(), arr.copy()
     for lever in scenario.levers:
         kind, a, b, x, segs = lever
-        gs = [model.segments_.index(s) for s in segs] if segs else list(range(len(model.segments_)))
+        gs = model.segment_positions(segs)
         if kind in ("scale", "set", "shift", "cut"):
             i, j = stages.index(a), stages.index(b)
             row = T[:, gs, i, :]  # (draws, g, to)
@@ -168,10 +168,7 @@ def _apply(model: JourneyModel, scenario: Scenario, T: np.ndarray, rev: np.ndarr
             idx = [stages.index(a)] if a else list(range(len(stages)))
             arr[np.ix_(range(arr.shape[0]), range(arr.shape[1]), gs, idx)] *= x  # (draws, months, segment, stage)
         elif kind == "move":
-            for seg in (a, b):
-                if seg not in model.segments_:
-                    raise ValueError(f"move: no segment {seg!r}; the model's segments are {model.segments_}")
-            i, j = model.segments_.index(a), model.segments_.index(b)
+            i, j = model.arrival_segment(a), model.arrival_segment(b)  # new customers: the arrived segments
             moved = arr[:, :, i, :] * x
             arr[:, :, i, :] -= moved
             arr[:, :, j, :] += moved
@@ -207,7 +204,7 @@ def lever_size(model: JourneyModel, scenario: Scenario) -> float:
     stages, P = list(model.stages), model.matrices()
     sizes, weights = [], []
     for kind, a, b, x, segs in scenario.levers:
-        gs = [model.segments_.index(g) for g in segs] if segs else list(range(len(model.segments_)))
+        gs = model.segment_positions(segs)
         if kind in ("scale", "aov", "arrivals"):
             size, w = abs(x - 1), 1.0
         elif kind == "move":
