@@ -33,3 +33,16 @@ def test_every_other_event_parameter_is_a_typed_column(tmp_path):
     assert sorted(ev.loc["mixed", "param_value_mix"]) == ["3", "three"]
     # the parameters read into columns of their own are not repeated
     assert not {"param_page_location", "param_ga_session_id", "param_medium", "param_campaign"} & set(t)
+
+
+def test_the_export_s_other_nested_fields_are_kept_as_exported(tmp_path):
+    from tests.test_io_exports import _ga4_workspace
+
+    _ga4_workspace(tmp_path)
+    assert conserved(io.load(tmp_path))
+    t = db_types(tmp_path, "events")
+    assert t["device"].startswith("STRUCT(") and t["geo"].startswith("STRUCT(") and t["items"].endswith("[]")
+    ev = loaded(tmp_path, "events", "ts, event_id")
+    first = ev.iloc[0]
+    assert first["device"]["operating_system"] == "Windows" and first["geo"]["city"] == "Leeds"  # not a repr
+    assert first["traffic_source"]["medium"] == "(none)" and "event_params" not in t  # its values are columns

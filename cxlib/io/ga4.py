@@ -31,8 +31,10 @@ Events (table ``events``), one per row:
   a key whose values mix text and numbers) VARCHAR; the keys are those of the export's first
   :data:`PARAM_SAMPLE_ROWS` events, the :data:`MAX_PARAM_COLUMNS` most frequent (custom parameters beyond
   them: ask for them in ``event_params``' place);
-* nested, as exported: ``items`` (the products of e-commerce events) and ``user_properties``. The other
-  nested fields (``device``, ``geo``, ``app_info``, ...) are not kept beyond the columns above.
+* nested, as exported (:data:`NESTED_KEPT`): ``items`` (the products of e-commerce events),
+  ``user_properties``, ``device``, ``geo``, ``app_info``, ``traffic_source``, ``collected_traffic_source``,
+  ``session_traffic_source_last_click``, ``event_dimensions``, ``ecommerce``, ``privacy_info``, ``user_ltv``,
+  ``publisher`` -- those the export has.
 
 Orders (table ``orders``, unless the shop's own orders are loaded too or the entry says ``orders: false``):
 every ``transaction_id`` (``ecommerce.transaction_id``, else the event parameter ``transaction_id``; empty and
@@ -111,8 +113,11 @@ _DAY = re.compile(r"events_(intraday_)?(\d{8})")
 PARAM_SAMPLE_ROWS = 100_000
 #: ... and at most this many of them, the most frequent first (GA4 sends at most 25 parameters per event).
 MAX_PARAM_COLUMNS = 40
-#: Nested columns kept as they are (a list of records each; days with different fields are unioned by name).
-NESTED_KEPT = ("items", "user_properties")
+#: Nested columns kept as they are (lists of records or records; days with different fields are unioned by name):
+#: every nested field of the export but ``event_params`` (its values are columns of their own).
+NESTED_KEPT = ("items", "user_properties", "device", "geo", "app_info", "traffic_source", "collected_traffic_source",
+               "session_traffic_source_last_click", "event_dimensions", "ecommerce", "privacy_info", "user_ltv",
+               "publisher")
 #: The kept columns that are integers in the export (the others, ids and ``event_date`` included, are text).
 NUMERIC_COLUMNS = ("ga_session_id", "ga_session_number", "engagement_time_msec", "sequence")
 
