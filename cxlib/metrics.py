@@ -452,6 +452,11 @@ def _revenue(ws: Workspace, currency: str) -> list:
         ol = ws.table("order_lines")
         first, last = pd.Timestamp(agg["first"]).date(), pd.Timestamp(agg["last"]).date()
         cn = ol.filter(ol.credit_note & ol.ts.date().between(first, last))
+        if ws.has("quarantine"):  # the lines of an order copy left out (a duplicate of another file's) count once
+            q = ws.table("quarantine")
+            q = q.filter((q.table_name == "orders") & (q.action == "quarantined"))
+            cn = cn.anti_join(q.select(source_file=q.source_file, order_id=q.record_key).distinct(),
+                              ["source_file", "order_id"])
         credited = cn.aggregate(v=(-cn.line_amount).sum()).to_pandas()["v"].iloc[0]
         credited = 0.0 if pd.isna(credited) else float(credited)
         out.append(("revenue_net", round(gross - credited, 2), currency, period))

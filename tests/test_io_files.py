@@ -18,7 +18,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from cxlib import io
+from cxlib import io, metrics, unify
 from cxlib.schema import DataError
 from tests.io_helpers import conserved, db_types, loaded
 
@@ -84,8 +84,10 @@ def test_a_workbook_of_several_sheets_is_read_sheet_by_sheet(tmp_path):
     header = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price", "Customer ID", "Country"]
     y1 = [[489434, "85048", "CHRISTMAS LIGHTS", 12, dt.datetime(2009, 12, 1, 7, 45), 6.95, 13085.0, "United Kingdom"],
           [536365, "71053", "WHITE METAL LANTERN", 6, dt.datetime(2010, 12, 1, 8, 26), 3.39, 17850.0, "United Kingdom"]]
+    credit = ["C536379", "D", "Discount", -1, dt.datetime(2010, 12, 1, 9, 41), 27.5, 14527.0, "United Kingdom"]
+    y1.append(credit)
     y2 = [[536365, "71053", "WHITE METAL LANTERN", 6, dt.datetime(2010, 12, 1, 8, 26), 3.39, 17850.0, "United Kingdom"],
-          ["C536379", "D", "Discount", -1, dt.datetime(2010, 12, 1, 9, 41), 27.5, 14527.0, "United Kingdom"]]
+          credit]
     workbook(tmp_path / "online_retail_II.xlsx", {"Year 2009-2010": [header, *y1], "Year 2010-2011": [header, *y2]})
     text = io.suggest_sources(tmp_path)
     entries = yaml.safe_load(text)["tables"]["orders"]
@@ -95,11 +97,15 @@ def test_a_workbook_of_several_sheets_is_read_sheet_by_sheet(tmp_path):
         e["constants"] = {"currency": "GBP"}
     sources(tmp_path, {"orders": entries})
     r = io.load(tmp_path)
-    assert conserved(r) and r.summary.set_index("table_name").loc["order_lines", "rows_in"] == 4
+    assert conserved(r) and r.summary.set_index("table_name").loc["order_lines", "rows_in"] == 5
     o = loaded(tmp_path, "orders", "order_id")
     assert o["order_id"].tolist() == ["489434", "536365", "C536379"]
-    q = r.quarantine  # the overlap's second copy, named by its sheet
-    assert q[["source_file", "row"]].values.tolist() == [["online_retail_II.xlsx[Year 2010-2011]", 1]]
+    q = r.quarantine  # the overlap's second copies, named by their sheet
+    assert sorted(q[["source_file", "row"]].values.tolist()) == [["online_retail_II.xlsx[Year 2010-2011]", 1],
+                                                                 ["online_retail_II.xlsx[Year 2010-2011]", 2]]
+    unify.unify(tmp_path, probabilistic=False)  # the credit note in both sheets is taken off the net once
+    h = metrics.headline(tmp_path, ["revenue"])
+    assert metrics.value(h, "revenue_net") == pytest.approx(metrics.value(h, "revenue") - 27.5)
     sources(tmp_path, {"orders": [entries[0], entries[0]]})
     with pytest.raises(DataError, match="lists the sheet 'Year 2009-2010' of 'online_retail_II.xlsx' twice"):
         io.load(tmp_path)
