@@ -59,6 +59,13 @@ def test_help_has_an_example(command):
     assert r.exit_code == 0 and f"Example: cx {command}" in r.output
 
 
+def test_the_notebooks_are_found_from_any_folder(tmp_path, monkeypatch):
+    """The project's notebooks, not ``./notebooks`` of wherever `cx app` was typed (was cxlib/notebooks: none)."""
+    monkeypatch.chdir(tmp_path)
+    assert cli.notebooks_dir() == Path(cli.__file__).resolve().parents[2] / "notebooks"
+    assert (cli.notebooks_dir() / "03_journeys.py").is_file()
+
+
 def test_app_on_localhost_has_a_token_unless_told_otherwise(served, folder):
     r = runner.invoke(cli.app, ["app", str(folder)])
     assert r.exit_code == 0, r.output
