@@ -435,6 +435,8 @@ def test_guard_keeps_pages_offline():
     assert body.startswith(b"<!DOCTYPE html><html><head><script>") and body.endswith(page[40:])
     assert int(headers[b"content-length"]) == len(body)
     assert b"cdn.jsdelivr.net/npm/mathjax" in body and serve.OFFLINE_MATHJAX.encode() in body
+    chunk = serve.plotly_chunk()  # marimo's plotly, imported once the page's WebSocket opens
+    assert chunk and chunk.startswith("Plot-") and f'import("./assets/{chunk}")'.encode() in body
     assert get("/app.js")[1] == b"js"  # other responses untouched
     headers, body = get(serve.OFFLINE_MATHJAX)
     assert headers[b"content-type"] == b"application/javascript" and body.startswith(b"/*")
