@@ -90,10 +90,10 @@ def _(flows, journeys, mo, notebook):
 
 
 @app.cell
-def _(behind, folder, journeys, mo, notebook, sankey_args, sankey_choices):
+def _(behind, folder, journeys, mo, notebook, sankey_args, sankey_choices, start):
     mo.stop(behind.value is None)
     _pick = sankey_choices.loc[behind.value]
-    _ids = notebook.on_staged(folder, journeys.sankey_customers, **_pick["args"], **sankey_args)
+    _ids = start.sankey_customers(folder, **_pick["args"], **sankey_args)  # from the kept steps: no pass over the rows
     _who = notebook.on_staged(
         folder, journeys.customer_details, _ids, workspace=notebook.require(folder), keep=False
     )
