@@ -252,15 +252,17 @@ def _(mo):
 
 
 @app.cell
-def _(groups, impact):
+def _(folder, groups, impact, metrics, mo, notebook):
     uplift = impact.uplift(groups)
-    uplift
-    return (uplift,)
+    # the verdict in words first; the numbers behind it below
+    uplift_verdict = impact.uplift_verdict(uplift, metrics.currency(notebook.require(folder)))
+    mo.vstack([mo.callout(mo.md(uplift_verdict), kind="info"), notebook.table(uplift)])
+    return uplift, uplift_verdict
 
 
 @app.cell
 def _(attribution_fig, folder, headline, metrics, months, notebook, plan, ranked, report, results, simulate,
-      uplift):
+      uplift, uplift_verdict):
     def _report():
         r = report.Report("Strategy: what moves revenue")
         r.section("Scenarios")
@@ -273,6 +275,7 @@ def _(attribution_fig, folder, headline, metrics, months, notebook, plan, ranked
         metrics.card(r, headline, "attribution_conversions")
         metrics.card(r, headline, "attribution_value")
         r.figure(attribution_fig, "Attributed revenue by channel and model")
+        r.markdown(f"**Did the win-back campaign work?** {uplift_verdict}")
         r.table(uplift, "Win-back campaign: uplift against the random holdout")
         return r
 
