@@ -233,10 +233,11 @@ def _(attribution, folder, impact, notebook, report):
 
 
 @app.cell
-def _(comparison, headline, mo, notebook):
+def _(comparison, folder, headline, metrics, mo, notebook):
     mo.vstack([
         mo.hstack([notebook.stat(headline, "attribution_conversions"), notebook.stat(headline, "attribution_value")]),
-        comparison,
+        # formatted for a reader (it showed 16-digit floats, dtype labels and NaN); the download keeps the values
+        notebook.table(comparison, money=("value",), currency=metrics.currency(notebook.require(folder))),
     ])
     return
 
