@@ -130,7 +130,7 @@ def _(folder, funnel_filters, funnel_steps, funnel_window, journeys, mo, noteboo
         folder, journeys.funnel, funnel_steps.value, within=within.value, filters=funnel_filters, **funnel_window
     )
     funnel_fig = journeys.funnel_figure(funnel)
-    mo.vstack([funnel_fig, notebook.table(funnel)])
+    mo.vstack([funnel_fig, notebook.table(funnel, percent=("conversion_from_previous", "conversion_from_start"))])
     return funnel, funnel_fig
 
 
@@ -180,11 +180,13 @@ def _(mo):
 
 
 @app.cell
-def _(folder, journeys, mo, notebook):
+def _(folder, journeys, metrics, mo, notebook):
     dropoff = notebook.on_staged(folder, journeys.diagnose_dropoff)
     returns = notebook.on_staged(folder, journeys.diagnose_returns)
-    mo.vstack([mo.callout(mo.md(journeys.dropoff_verdict(dropoff)), kind="info"), notebook.table(dropoff),
-               notebook.table(returns)])
+    _money = metrics.currency(notebook.require(folder))
+    mo.vstack([mo.callout(mo.md(journeys.dropoff_verdict(dropoff)), kind="info"),
+               notebook.table(dropoff, percent=("share", "conversion"), money=("revenue_at_stake",), currency=_money),
+               notebook.table(returns, percent=("share",), money=("value",), currency=_money)])
     return dropoff, returns
 
 

@@ -257,20 +257,21 @@ def stat(h: pd.DataFrame, name: str, label: str | None = None) -> Any:
 
 
 def table(
-    df: pd.DataFrame, digits: int = 3, money: tuple[str, ...] = (), currency: str = "", **kwargs: Any
+    df: pd.DataFrame, digits: int = 3, money: tuple[str, ...] = (), currency: str = "",
+    percent: tuple[str, ...] = (), **kwargs: Any,
 ) -> Any:
     """A table for a reader, not an analyst's scratchpad: no selection, no dtype labels, numbers with
     thousands separators and ``digits`` decimals, dates without a time of midnight, blanks for missing values.
 
     The ``money`` columns show whole amounts with the ``currency`` (the orders' currency: the metrics' unit
-    for revenue). ``kwargs`` go to ``mo.ui.table`` (``page_size``, ``label`` ...). The frame itself is not
-    changed, so its download holds the full values.
+    for revenue); the ``percent`` columns (shares, rates) as percentages. ``kwargs`` go to ``mo.ui.table``
+    (``page_size``, ``label`` ...). The frame itself is not changed, so its download holds the full values.
 
     Examples
     --------
     >>> import pandas as pd
     >>> t = table(pd.DataFrame({"share": [0.123456], "n": [12345], "day": pd.to_datetime(["2024-03-01"]),
-    ...                         "gain": [1234.5]}), money=("gain",), currency="GBP")
+    ...                         "gain": [1234.5]}), money=("gain",), currency="GBP", percent=("share",))
     >>> type(t).__name__
     'table'
     """
@@ -278,6 +279,9 @@ def table(
     for col in df.columns:
         s = df[col]
         if pd.api.types.is_bool_dtype(s):
+            continue
+        if col in percent:
+            formats[str(col)] = lambda v: "" if pd.isna(v) else f"{v:.1%}"
             continue
         if col in money:
             unit = f" {currency}" if currency and currency != "money" else ""
