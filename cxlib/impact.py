@@ -36,7 +36,7 @@ from cxlib.attribution import DEFAULT_CONVERSION, matches_rule
 from cxlib.engine import Workspace
 from cxlib.journeys.inputs import DAY, as_table, require_columns
 
-__all__ = ["BEFORE_AFTER_CAVEATS", "before_after", "campaign_groups", "uplift"]
+__all__ = ["BEFORE_AFTER_CAVEATS", "before_after", "campaign_groups", "uplift", "uplift_verdict"]
 
 
 #: What a before/after comparison without a randomised holdout cannot rule out (returned and printed).
@@ -237,6 +237,41 @@ def uplift(
         out[c] = out[src] * len(tr)
     cols = ["metric", "treated_n", "holdout_n", "treated", "holdout", "uplift", "lower", "upper"]
     return out[cols + ["incremental", "incremental_lower", "incremental_upper", "method"]]
+
+
+
+def uplift_verdict(table: pd.DataFrame, currency: str = "") -> str:
+    """:func:`uplift`'s result in words: did the campaign work, by how much, how sure (its interval).
+
+    "Worked" when the conversion interval lies above 0, "backfired" when below, else "no measurable effect" --
+    then the extra conversions among the treated and, when given, the revenue per customer the same way.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> t = pd.DataFrame({"metric": ["conversion_rate"], "treated_n": [1000], "holdout_n": [1000],
+    ...                   "treated": [0.12], "holdout": [0.08], "uplift": [0.04], "lower": [0.013], "upper": [0.067],
+    ...                   "incremental": [40.0], "incremental_lower": [13.0], "incremental_upper": [67.0]})
+    >>> print(uplift_verdict(t))  # doctest: +NORMALIZE_WHITESPACE
+    The campaign worked: 12.0% of the 1,000 who got it converted against 8.0% of the 1,000 held out,
+    +4.0 points (95% interval +1.3 to +6.7); extra conversions among them +40 (+13 to +67).
+    """
+    rows = table.set_index("metric")
+    c = rows.loc["conversion_rate"]
+    said = "worked" if c["lower"] > 0 else "backfired" if c["upper"] < 0 else "had no measurable effect"
+    text = (
+        f"The campaign {said}: {c['treated']:.1%} of the {int(c['treated_n']):,} who got it converted against "
+        f"{c['holdout']:.1%} of the {int(c['holdout_n']):,} held out, {100 * c['uplift']:+.1f} points (95% interval "
+        f"{100 * c['lower']:+.1f} to {100 * c['upper']:+.1f}); extra conversions among them {c['incremental']:+,.0f} "
+        f"({c['incremental_lower']:+,.0f} to {c['incremental_upper']:+,.0f})."
+    )
+    if "revenue_per_customer" in rows.index:
+        r, unit = rows.loc["revenue_per_customer"], f" {currency}" if currency else ""
+        sure = "" if r["lower"] > 0 or r["upper"] < 0 else ", an interval that includes no change"
+        text += (
+            f" Revenue per customer: {r['uplift']:+,.2f}{unit} ({r['lower']:+,.2f} to {r['upper']:+,.2f}{sure})."
+        )
+    return text
 
 
 # --- an intervention without a holdout ------------------------------------------------------------------------

@@ -236,10 +236,11 @@ def _(attribution, folder, impact, notebook, report):
 
 
 @app.cell
-def _(comparison, headline, mo, notebook):
+def _(comparison, folder, headline, metrics, mo, notebook):
     mo.vstack([
         mo.hstack([notebook.stat(headline, "attribution_conversions"), notebook.stat(headline, "attribution_value")]),
-        comparison,
+        # formatted for a reader (it showed 16-digit floats, dtype labels and NaN); the download keeps the values
+        notebook.table(comparison, money=("value",), currency=metrics.currency(notebook.require(folder))),
     ])
     return
 
@@ -255,15 +256,17 @@ def _(mo):
 
 
 @app.cell
-def _(groups, impact):
+def _(folder, groups, impact, metrics, mo, notebook):
     uplift = impact.uplift(groups)
-    uplift
-    return (uplift,)
+    # the verdict in words first; the numbers behind it below
+    uplift_verdict = impact.uplift_verdict(uplift, metrics.currency(notebook.require(folder)))
+    mo.vstack([mo.callout(mo.md(uplift_verdict), kind="info"), notebook.table(uplift)])
+    return uplift, uplift_verdict
 
 
 @app.cell
 def _(attribution_fig, folder, headline, metrics, months, notebook, plan, ranked, report, results, simulate,
-      uplift):
+      uplift, uplift_verdict):
     def _report():
         r = report.Report("Strategy: what moves revenue")
         r.section("Scenarios")
@@ -276,6 +279,7 @@ def _(attribution_fig, folder, headline, metrics, months, notebook, plan, ranked
         metrics.card(r, headline, "attribution_conversions")
         metrics.card(r, headline, "attribution_value")
         r.figure(attribution_fig, "Attributed revenue by channel and model")
+        r.markdown(f"**Did the win-back campaign work?** {uplift_verdict}")
         r.table(uplift, "Win-back campaign: uplift against the random holdout")
         return r
 

@@ -59,6 +59,13 @@ def test_help_has_an_example(command):
     assert r.exit_code == 0 and f"Example: cx {command}" in r.output
 
 
+def test_the_notebooks_are_found_from_any_folder(tmp_path, monkeypatch):
+    """The project's notebooks, not ``./notebooks`` of wherever `cx app` was typed (was cxlib/notebooks: none)."""
+    monkeypatch.chdir(tmp_path)
+    assert cli.notebooks_dir() == Path(cli.__file__).resolve().parents[2] / "notebooks"
+    assert (cli.notebooks_dir() / "03_journeys.py").is_file()
+
+
 def test_app_on_localhost_has_a_token_unless_told_otherwise(served, folder):
     r = runner.invoke(cli.app, ["app", str(folder)])
     assert r.exit_code == 0, r.output
@@ -328,6 +335,52 @@ def test_moving_a_control_redraws_the_chart(server, tmp_path_factory):
             browser.close()
 
 
+#: the text of a slider's nearest ancestor that has any (its value when shown, else its label)
+_NEAREST_TEXT = (
+    "e => { for (let n = e.parentElement, i = 0; n && i < 6; n = n.parentElement, i++) {"
+    " const t = (n.textContent || '').trim(); if (t) return t; } return ''; }"
+)
+PAGES = ["00_workspace", "01_unify", "02_personas", "03_journeys", "04_strategy", "05_voice"]
+
+
+@pytest.mark.xdist_group("app")
+def test_every_page_renders_offline_without_console_errors(server, tmp_path_factory):
+    """Each notebook served as an app, in Chromium: no console error, no request outside the machine, every slider
+    shows its value; a screenshot of each (the test workspace is unified only: later pages stop early and say
+    which command adds their table)."""
+    chromium = chromium_path()
+    require(chromium is not None, "Chromium")
+    from playwright.sync_api import sync_playwright
+
+    shots = tmp_path_factory.mktemp("artifacts")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
+        try:
+            for name in PAGES:
+                page = browser.new_page(viewport={"width": 1400, "height": 1000})
+                page.set_default_timeout(180_000)
+                errors: list[str] = []
+                requested: list[str] = []
+                page.on("console", lambda m, e=errors: e.append(m.text) if m.type == "error" else None)
+                page.on("pageerror", lambda x, e=errors: e.append(str(x)))
+                page.on("request", lambda r, q=requested: q.append(r.url))
+                page.goto(f"{server}/?file={name}.py&access_token={TOKEN}")
+                done = page.get_by_text("this page as a report").or_(page.get_by_text("table yet")).first
+                done.wait_for(state="visible")
+                page.wait_for_timeout(1000)
+                page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
+                outside = [u for u in requested if urllib.parse.urlsplit(u).hostname not in ("127.0.0.1", None)]
+                assert not outside, f"{name}: requests outside the machine: {outside[:5]}"
+                assert not errors, f"{name}: console errors: {errors[:5]}"
+                for slider in page.get_by_role("slider").all():
+                    value = slider.get_attribute("aria-valuenow")
+                    shown = slider.evaluate(_NEAREST_TEXT)
+                    assert value and value in shown, f"{name}: a slider at {value} does not show it ({shown!r})"
+                page.close()
+        finally:
+            browser.close()
+
+
 # --- the guard on its own --------------------------------------------------------------------------------------
 
 
@@ -428,6 +481,8 @@ def test_guard_keeps_pages_offline():
     assert body.startswith(b"<!DOCTYPE html><html><head><script>") and body.endswith(page[40:])
     assert int(headers[b"content-length"]) == len(body)
     assert b"cdn.jsdelivr.net/npm/mathjax" in body and serve.OFFLINE_MATHJAX.encode() in body
+    chunk = serve.plotly_chunk()  # marimo's plotly, imported once the page's WebSocket opens
+    assert chunk and chunk.startswith("Plot-") and f'import("./assets/{chunk}")'.encode() in body
     assert get("/app.js")[1] == b"js"  # other responses untouched
     headers, body = get(serve.OFFLINE_MATHJAX)
     assert headers[b"content-type"] == b"application/javascript" and body.startswith(b"/*")

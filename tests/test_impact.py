@@ -53,6 +53,20 @@ def test_uplift_by_hand():
     assert set(u["treated_n"]) == {4} and set(u["holdout_n"]) == {4}
 
 
+def test_the_uplift_verdict_says_in_words_what_the_interval_says():
+    """Worked (interval above 0), backfired (below), no measurable effect (across 0); revenue likewise."""
+    g = pd.DataFrame({"group": ["treated"] * 400 + ["holdout"] * 400,
+                      "converted": [1] * 120 + [0] * 280 + [1] * 40 + [0] * 360, "revenue": [10.0] * 800})  # fmt: skip
+    said = impact.uplift_verdict(impact.uplift(g), "EUR")
+    assert said.startswith("The campaign worked: 30.0% of the 400 who got it converted against 10.0% of the 400")
+    assert "+20.0 points" in said and "extra conversions among them +80" in said
+    assert "Revenue per customer: +0.00 EUR" in said and "includes no change" in said
+    flipped = g.assign(group=g["group"].map({"treated": "holdout", "holdout": "treated"}))
+    assert impact.uplift_verdict(impact.uplift(flipped, value=None)).startswith("The campaign backfired")
+    even = g.assign(converted=[1, 0] * 400)
+    assert impact.uplift_verdict(impact.uplift(even, value=None)).startswith("The campaign had no measurable effect")
+
+
 def test_uplift_rejects_bad_input():
     with pytest.raises(ValueError, match="missing column"):
         impact.uplift(pd.DataFrame({"group": ["treated"]}))

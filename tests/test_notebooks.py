@@ -159,6 +159,8 @@ def test_app_viewer_cannot_point_the_page_at_another_folder_or_write_on_the_serv
             page.get_by_text(notebook.EXPORT_LABEL).wait_for()  # the last cell ran
             shots.mkdir()
             page.screenshot(path=str(shots / "unify_app.png"))
+            # the Customer 360 block shows no one's record before a search
+            assert page.get_by_text("nothing is shown before a search").count() == 1
             # the folder is shown, not editable: no input holds it
             assert page.get_by_text(f"{workspace}").count() >= 1
             assert page.get_by_label("Workspace folder").count() == 0

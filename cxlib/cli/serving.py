@@ -18,7 +18,7 @@ from cxlib.schema import DataError
 
 def notebooks_dir() -> Path:
     """The project's ``notebooks/`` folder (next to the package, or in the current directory)."""
-    here = Path(__file__).resolve().parent.parent / "notebooks"
+    here = Path(__file__).resolve().parents[2] / "notebooks"  # cxlib/cli/serving.py -> the project's folder
     return here if here.is_dir() else Path.cwd() / "notebooks"
 
 

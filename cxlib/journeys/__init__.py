@@ -58,6 +58,7 @@ from cxlib.journeys.journey_map import journey_map, journey_map_of, journey_map_
 from cxlib.journeys.paths import (
     kept_prefix,
     sankey_customers,
+    sankey_customers_of,
     sankey_links,
     sankey_links_of,
     sankey_parts,
@@ -120,6 +121,7 @@ __all__ = [
     "sankey",
     "sankey_choices",
     "sankey_customers",
+    "sankey_customers_of",
     "sankey_links",
     "sankey_links_of",
     "sankey_parts",

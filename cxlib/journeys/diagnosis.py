@@ -168,15 +168,18 @@ def dropoff_verdict(diagnosis: pd.DataFrame) -> str:
     if abandoners:
         share = s["abandoners_failed_first"] / abandoners
         lines.append(f"Of checkout abandoners, {share:.0%} had the service failure before abandoning.")
-    if s["excess_dropoffs"] > 0:
-        lines.append(
-            f"That gap is about {s['excess_dropoffs']:,.0f} lost first purchases, "
-            f"{s['revenue_at_stake']:,.0f} in first-order revenue: a service fix, not a marketing one."
-        )
-    lines.append(
-        f"The other {m['share']:.0%} dropped with only marketing and browsing touches: a marketing question "
-        "(targeting, offer, traffic quality)."
+    rest = (
+        f"{m['share']:.0%}, who dropped with only marketing and browsing touches, are a question for "
+        "targeting, offer and traffic quality."
     )
+    if s["excess_dropoffs"] > 0:  # one message: what each group calls for, the service gap first (it is worth most)
+        lines.append(
+            f"So: fix pre-sale service first, worth about {s['excess_dropoffs']:,.0f} first purchases "
+            f"({s['revenue_at_stake']:,.0f} in first-order revenue) among the {s['share']:.0%} who had a failure; "
+            "the other " + rest
+        )
+    else:
+        lines.append("So: service failures explain no drop beyond the usual rate, and the " + rest)
     return " ".join(lines)
 
 

@@ -28,8 +28,8 @@ from cxlib.journeys.inputs import as_table, filtered, ordered, release, require_
 SANKEY_TOP_N = 8
 
 __all__ = [
-    "KEPT_STEPS", "keep_sankey_links", "kept_prefix", "sankey_customers", "sankey_links", "sankey_links_of",
-    "sankey_parts", "step_matrix", "transitions",
+    "KEPT_STEPS", "keep_sankey_links", "kept_prefix", "sankey_customers", "sankey_customers_of", "sankey_links",
+    "sankey_links_of", "sankey_parts", "step_matrix", "transitions",
 ]  # fmt: skip
 
 
@@ -363,7 +363,8 @@ def sankey_parts(
 
     ``by`` must hold one value per path (a customer's persona). ``counts``: ``BY, _step, _cur, _next, n``, the
     paths per value, step, event and next event (names not yet folded into ``other``); ``lo``/``hi``: the span
-    of ``ts`` (a date window that leaves rows out is not held).
+    of ``ts`` (a date window that leaves rows out is not held); ``rows``: ``PATH, BY, _step, _cur, _next``, each
+    path's first steps, for :func:`sankey_customers_of`.
 
     Examples
     --------
@@ -382,9 +383,13 @@ def sankey_parts(
         t = _collapse(t, path, on)
     t = ordered(t, path, on).mutate(_cur=_[on].cast("string"))
     t = t.mutate(_next=t._cur.lead().over(ibis.window(group_by=t[path], order_by=t._step)))
-    counts = t.filter(t._step <= KEPT_STEPS).group_by([by, "_step", "_cur", "_next"]).aggregate(n=_.count())
-    return dict(by=by, on=on, path=path, collapse=collapse, counts=counts.to_pandas(),
-                lo=pd.Timestamp(span["lo"]), hi=pd.Timestamp(span["hi"]))  # fmt: skip
+    rows = t.filter(t._step <= KEPT_STEPS).select(path, by, "_step", "_cur", "_next").cache()
+    try:
+        counts = rows.group_by([by, "_step", "_cur", "_next"]).aggregate(n=_.count()).to_pandas()
+        return dict(by=by, on=on, path=path, collapse=collapse, counts=counts, rows=rows.to_pandas(),
+                    lo=pd.Timestamp(span["lo"]), hi=pd.Timestamp(span["hi"]))  # fmt: skip
+    finally:
+        release(rows)
 
 
 def sankey_links_of(
@@ -395,6 +400,24 @@ def sankey_links_of(
     """:func:`sankey_links` with the same arguments, from :func:`sankey_parts` of the same rows: the same numbers;
     or None when the parts do not hold the call (another ``on``, ``path`` or ``collapse``, more than
     :data:`KEPT_STEPS` steps, a filter on another column, a window that leaves rows out, no path chosen)."""
+    c = _held(parts, on, path, max_steps, collapse, filters, start, end)
+    if c is None:
+        return None
+    c = c.groupby(["_step", "_cur", "_next"], dropna=False, as_index=False)["n"].sum()
+    c = _folded(c, _top(c, top_n), max_steps)
+    a = c.dropna(subset=["target"]).groupby(["_step", "source", "target"], as_index=False)["n"].sum()
+    b = c[c["_step"] == 1].groupby("source", as_index=False)["n"].sum().rename(columns={"source": "target"})
+    b = b.assign(_step=0, source="path_start")
+    out = pd.concat([b, a], ignore_index=True).rename(columns={"_step": "step", "n": "value"})
+    out = out[["step", "source", "target", "value"]].astype({"step": "int64", "value": "int64"})
+    return out.sort_values(["step", "source", "target"], ignore_index=True)
+
+
+def _held(
+    parts: Mapping, on: str, path: str, max_steps: int, collapse: bool, filters: Mapping[str, Sequence] | None,
+    start: str | pd.Timestamp | None, end: str | pd.Timestamp | None,
+) -> pd.DataFrame | None:
+    """The counts of ``parts`` that the call chooses (its steps, its ``by`` values), or None when not held."""
     by, filters = parts["by"], dict(filters or {})
     if (on, path, collapse) != (parts["on"], parts["path"], parts["collapse"]) or max_steps > KEPT_STEPS:
         return None
@@ -405,22 +428,55 @@ def sankey_links_of(
     c = parts["counts"]
     c = c[c["_step"] <= max_steps]
     c = c[c[by].isin(list(filters[by]))] if by in filters else c
-    if c.empty:
-        return None
-    c = c.groupby(["_step", "_cur", "_next"], dropna=False, as_index=False)["n"].sum()
+    return None if c.empty else c
+
+
+def _top(c: pd.DataFrame, top_n: int) -> set[tuple]:
+    """The ``(step, name)`` a Sankey keeps by name (the rest is ``other``), as :func:`_step_rows` keeps them: ranks
+    0..top_n - 1 of the paths at each step (ibis numbers rows from 0), ties by name."""
     freq = c.groupby(["_step", "_cur"], dropna=False, as_index=False)["n"].sum()
     freq = freq.sort_values(["_step", "n", "_cur"], ascending=[True, False, True])
-    # as _step_rows keeps them: ranks 0..top_n - 1 (ibis numbers rows from 0), ties by name
-    top = set(map(tuple, freq.groupby("_step").head(top_n)[["_step", "_cur"]].values.tolist()))
+    return set(map(tuple, freq.groupby("_step").head(top_n)[["_step", "_cur"]].values.tolist()))
+
+
+def _folded(c: pd.DataFrame, top: set[tuple], max_steps: int) -> pd.DataFrame:
+    """``c`` with ``source`` and ``target``: ``_cur`` and ``_next`` named as the Sankey names them."""
     cur = [x if (k, x) in top else "other" for k, x in zip(c["_step"], c["_cur"], strict=True)]
     nxt = [
         None if k >= max_steps else "path_end" if pd.isna(x) else x if (k + 1, x) in top else "other"
         for k, x in zip(c["_step"], c["_next"], strict=True)
     ]
-    c = c.assign(source=cur, target=nxt)
-    a = c.dropna(subset=["target"]).groupby(["_step", "source", "target"], as_index=False)["n"].sum()
-    b = c[c["_step"] == 1].groupby("source", as_index=False)["n"].sum().rename(columns={"source": "target"})
-    b = b.assign(_step=0, source="path_start")
-    out = pd.concat([b, a], ignore_index=True).rename(columns={"_step": "step", "n": "value"})
-    out = out[["step", "source", "target", "value"]].astype({"step": "int64", "value": "int64"})
-    return out.sort_values(["step", "source", "target"], ignore_index=True)
+    return c.assign(source=cur, target=nxt)
+
+
+def sankey_customers_of(
+    parts: Mapping, step: int, node: str | None = None, link: tuple[str, str] | None = None, on: str = "event",
+    path: str = "customer_id", max_steps: int = 5, top_n: int = SANKEY_TOP_N, collapse: bool = False,
+    filters: Mapping[str, Sequence] | None = None, start: str | pd.Timestamp | None = None,
+    end: str | pd.Timestamp | None = None,
+) -> pd.DataFrame | None:
+    """:func:`sankey_customers` with the same arguments, from :func:`sankey_parts` of the same rows: the same
+    customers, without a pass over the rows; or None when the parts do not hold the call (as
+    :func:`sankey_links_of`).
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"customer_id": ["a", "a", "b"], "stage": ["x", "y", "x"], "persona": [1, 1, 2],
+    ...                    "ts": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-01"])})
+    >>> args = dict(on="stage", collapse=True, max_steps=2, step=1, link=("x", "y"))
+    >>> sankey_customers_of(sankey_parts(ev), **args)["customer_id"].tolist()
+    ['a']
+    >>> sankey_customers_of(sankey_parts(ev), **args).equals(sankey_customers(ev, **args))
+    True
+    """
+    if (node is None) == (link is None):
+        raise ValueError("pass either node=name or link=(source, target)")
+    c = _held(parts, on, path, max_steps, collapse, filters, start, end)
+    if c is None or "rows" not in parts:
+        return None
+    by, rows = parts["by"], parts["rows"]
+    rows = rows[rows["_step"] <= max_steps]
+    rows = rows[rows[by].isin(list(dict(filters or {})[by]))] if by in (filters or {}) else rows
+    rows = _folded(rows, _top(c, top_n), max_steps)
+    rows = rows[[path, "_step", "source", "target"]].rename(columns={"source": "_cur", "target": "_next"})
+    return _customers_at(ibis.memtable(rows), path, step, node, link)

@@ -468,6 +468,21 @@ def _attribution_section(ws: Any, r: Report, glance: list[str], h: pd.DataFrame,
     wide = comp.pivot_table(index="channel", columns="model", values="value", aggfunc="sum").reset_index()
     wide.columns.name = None
     r.table(wide, "Attributed revenue by channel (columns: models)")
+    _winback(ws, r)
+
+
+def _winback(ws: Any, r: Report) -> None:
+    """The win-back campaign's measured effect, in words (treated against a random holdout: causal), when the
+    workspace has such a campaign and both groups are big enough to show."""
+    from cxlib import impact
+
+    try:
+        table = impact.uplift(impact.campaign_groups(ws.table("touchpoints")))
+    except ValueError:  # no campaign with a holdout in this workspace
+        return
+    if min(int(table["treated_n"].iloc[0]), int(table["holdout_n"].iloc[0])) < r.min_group_size:
+        return
+    r.markdown("**Did the win-back campaign work?** " + impact.uplift_verdict(table, metrics.currency(ws)))
 
 
 def _voice_section(ws: Workspace, report: Report, glance: list[str]) -> None:

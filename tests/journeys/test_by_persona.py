@@ -72,6 +72,22 @@ def test_the_sankey_from_counts_equals_the_sankey_from_rows(with_groups, values,
     assert j.sankey_links_of(parts, **{**args, "top_n": 3}).equals(j.sankey_links(with_groups, **args, top_n=3))
 
 
+@pytest.mark.parametrize("max_steps, top_n", [(3, 8), (5, 8), (8, 3)])
+@pytest.mark.parametrize("values", [None, [0], [1, 2]])
+def test_the_customers_behind_a_link_from_kept_steps_equal_those_from_rows(with_groups, values, max_steps, top_n):
+    """Every node and link of the Sankey (``other``, ``left``, ``start`` too): the same customers, and as many as
+    its value."""
+    parts = j.sankey_parts(with_groups)
+    args = dict(on="stage", collapse=True, max_steps=max_steps, top_n=top_n,
+                filters={} if values is None else {"persona": values})  # fmt: skip
+    choices = j.sankey_choices(j.sankey_links(with_groups, **args))
+    assert len(choices) > 5
+    for pick in choices["args"]:
+        got = j.sankey_customers_of(parts, **pick, **args)
+        assert got is not None
+        pd.testing.assert_frame_equal(got, j.sankey_customers(with_groups, **pick, **args))
+
+
 def test_the_sankey_counts_do_not_hold_other_calls(with_groups):
     parts = j.sankey_parts(with_groups)
     by_stage = dict(on="stage", collapse=True, filters={"persona": [0]})
@@ -79,6 +95,7 @@ def test_the_sankey_counts_do_not_hold_other_calls(with_groups):
     assert j.sankey_links_of(parts, **by_stage, max_steps=9) is None
     assert j.sankey_links_of(parts, **{**by_stage, "filters": {"channel": ["web"]}}) is None
     assert j.sankey_links_of(parts, **by_stage, start="2100-01-01") is None
+    assert j.sankey_customers_of(parts, step=1, node="x", **{**by_stage, "filters": {"channel": ["web"]}}) is None
 
 
 FUNNEL_STEPS = ["product_view", "add_to_cart", "checkout_start", "purchase"]

@@ -21,6 +21,21 @@ def test_dropoff_diagnosis_recovers_the_planted_service_failure(workspace, compa
     assert "service failure" in j.dropoff_verdict(d)
 
 
+@pytest.mark.parametrize("excess", [120.0, 0.0])
+def test_the_dropoff_verdict_is_one_message(excess):
+    """One conclusion that says what each group calls for (it said "a service fix, not a marketing one" and then
+    "the other 83% ... a marketing question")."""
+    import pandas as pd
+
+    d = pd.DataFrame([dict(branch="service failure", share=0.17, conversion=0.48, checkout_abandoners=20,
+                           abandoners_failed_first=12, excess_dropoffs=excess, revenue_at_stake=9000.0 * bool(excess)),
+                      dict(branch="marketing only", share=0.83, conversion=0.53, checkout_abandoners=10,
+                           abandoners_failed_first=0, excess_dropoffs=0.0, revenue_at_stake=0.0)])  # fmt: skip
+    said = j.dropoff_verdict(d)
+    assert "not a marketing one" not in said and said.count("So: ") == 1 and "83%" in said
+    assert ("fix pre-sale service first, worth about 120 first purchases (9,000" in said) == bool(excess)
+
+
 def test_returns_diagnosis_recovers_the_planted_split(workspace, company):
     truth = company.truth.planted["returns"]
     with cxlib.connect(workspace, read_only=True) as ws:

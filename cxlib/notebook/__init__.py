@@ -54,7 +54,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -70,6 +70,7 @@ if TYPE_CHECKING:
 __all__ = [
     "EXPORT_LABEL",
     "FixedFolder",
+    "JourneyStart",
     "ahead",
     "connect",
     "customer_list",
@@ -256,20 +257,21 @@ def stat(h: pd.DataFrame, name: str, label: str | None = None) -> Any:
 
 
 def table(
-    df: pd.DataFrame, digits: int = 3, money: tuple[str, ...] = (), currency: str = "", **kwargs: Any
+    df: pd.DataFrame, digits: int = 3, money: tuple[str, ...] = (), currency: str = "",
+    percent: tuple[str, ...] = (), **kwargs: Any,
 ) -> Any:
     """A table for a reader, not an analyst's scratchpad: no selection, no dtype labels, numbers with
     thousands separators and ``digits`` decimals, dates without a time of midnight, blanks for missing values.
 
     The ``money`` columns show whole amounts with the ``currency`` (the orders' currency: the metrics' unit
-    for revenue). ``kwargs`` go to ``mo.ui.table`` (``page_size``, ``label`` ...). The frame itself is not
-    changed, so its download holds the full values.
+    for revenue); the ``percent`` columns (shares, rates) as percentages. ``kwargs`` go to ``mo.ui.table``
+    (``page_size``, ``label`` ...). The frame itself is not changed, so its download holds the full values.
 
     Examples
     --------
     >>> import pandas as pd
     >>> t = table(pd.DataFrame({"share": [0.123456], "n": [12345], "day": pd.to_datetime(["2024-03-01"]),
-    ...                         "gain": [1234.5]}), money=("gain",), currency="GBP")
+    ...                         "gain": [1234.5]}), money=("gain",), currency="GBP", percent=("share",))
     >>> type(t).__name__
     'table'
     """
@@ -277,6 +279,9 @@ def table(
     for col in df.columns:
         s = df[col]
         if pd.api.types.is_bool_dtype(s):
+            continue
+        if col in percent:
+            formats[str(col)] = lambda v: "" if pd.isna(v) else f"{v:.1%}"
             continue
         if col in money:
             unit = f" {currency}" if currency and currency != "money" else ""
@@ -530,71 +535,5 @@ def _on_staged(path: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> 
         return fn(staged(path), *args, **kwargs)
 
 
-def journey_map(folder: Folder | str | Path, filters: dict[str, list]) -> pd.DataFrame:
-    """:func:`cxlib.journeys.journey_map` of the staged copy under ``filters``, kept (:func:`memo`); unfiltered or
-    by persona only, summed from :func:`cxlib.journeys.journey_map_parts` (made once per server), not the rows."""
-    return memo(folder, _journey_map, _path(folder), filters)
-
-
-def _journey_map(path: str, filters: dict[str, list]) -> pd.DataFrame:
-    from cxlib import journeys
-
-    if set(filters) <= {"persona"} and "persona" in _on_staged(path, lambda t: t.columns):
-        got = journeys.journey_map_of(on_staged(path, journeys.journey_map_parts), filters.get("persona"))
-        if got is not None:
-            return got
-    return _on_staged(path, journeys.journey_map, filters=filters)
-
-
-@dataclass(frozen=True)
-class JourneyStart:
-    """What the journeys page's controls offer and its first Sankey, read without staging anything.
-
-    ``kept``: ``cx journeys``' stage Sankey ``(flows, lo, hi)`` (:func:`cxlib.journeys.kept_sankey`) or None;
-    ``lo``/``hi``: the span of the rows' ``ts``.
-    """
-
-    channels: list[str]
-    personas: dict[str, int]
-    events: list[str]
-    lo: pd.Timestamp
-    hi: pd.Timestamp
-    kept: tuple | None = field(default=None, repr=False)
-
-    def sankey_links(self, folder: Folder | str | Path, **args: Any) -> pd.DataFrame:
-        """:func:`cxlib.journeys.sankey_links` of the staged rows: the kept flows when they hold the view (every
-        customer, by stage, the whole span); under a persona filter, from the counts by persona made once per
-        server (:func:`cxlib.journeys.sankey_parts`); else computed on the staged copy (and kept, :func:`on_staged`)."""
-        from cxlib import journeys
-
-        got = None if self.kept is None else journeys.kept_prefix(self.kept, **args)
-        if got is None and set(args.get("filters") or {}) == {"persona"} and args.get("on") == "stage":
-            got = journeys.sankey_links_of(on_staged(folder, journeys.sankey_parts), **args)
-        return got if got is not None else on_staged(folder, journeys.sankey_links, **args)
-
-
-def journey_start(folder: Folder | str | Path) -> JourneyStart:
-    """The journeys page's :class:`JourneyStart`: from what ``cx journeys`` kept when it is current (a few small
-    queries on the workspace file), else from the staged copy. Once per server and workspace file."""
-    return memo(folder, _journey_start, _path(folder))  # _journey_start stops the cell without touchpoints
-
-
-def _journey_start(path: str) -> JourneyStart:
-    from cxlib import journeys
-
-    with connect(path, "touchpoints") as ws:
-        kept = journeys.kept_sankey(ws)
-        everyone = kept is not None and kept[0].loc[kept[0]["step"] == 0, "value"].sum() <= EXPLORER_CUSTOMERS
-        if everyone:
-            rows = ws.table(journeys.workspace.STAGED_TABLE)
-            personas = journeys.persona_choices(ws.table("personas")) if ws.has("personas") else {}
-            return JourneyStart(_distinct(rows, "channel"), personas, _distinct(rows, "event"), kept[1], kept[2], kept)
-    with _STAGED_LOCK:
-        rows = staged(path)
-        span = rows.aggregate(lo=rows.ts.min(), hi=rows.ts.max()).to_pandas().iloc[0]
-        return JourneyStart(_distinct(rows, "channel"), journeys.persona_choices(rows), _distinct(rows, "event"),
-                            pd.Timestamp(span["lo"]), pd.Timestamp(span["hi"]))  # fmt: skip
-
-
-def _distinct(t: ibis.Table, column: str) -> list[str]:
-    return sorted(str(v) for v in t.select(column).distinct().to_pandas()[column].dropna())
+# the journeys page's own (after everything above, which they use)
+from cxlib.notebook.journeys import JourneyStart, journey_map, journey_start  # noqa: E402
