@@ -255,3 +255,22 @@ def test_a_persona_lever_reaches_the_personas_arrived_customers_too():
     gain = out[(out["metric"] == "revenue") & (out["scenario"] == "aov odd")]["mean"].sum()
     base = out[(out["metric"] == "revenue") & (out["scenario"] == "baseline")]["mean"].sum()
     assert gain > base
+
+
+def test_a_new_prospect_who_buys_joins_the_arrived_customers():
+    """Arrivals start as prospects (consideration, shared by every segment); when they buy they land among the
+    arrived halves, in the arrived movers' proportions -- not among the customers already there."""
+    rows = [(f"old{i}", m, "repeat", 100.0) for i in range(50) for m in range(6)]
+    rows += [(f"old{i}", 0, "consideration", 0.0) for i in range(50, 60)]  # old prospects who buy, then spend 100
+    rows += [(f"old{i}", m, "repeat", 100.0) for i in range(50, 60) for m in range(1, 6)]
+    for start in range(1, 5):
+        rows += [(f"new{start}-{i}", start, "consideration", 0.0) for i in range(10)]
+        rows += [(f"new{start}-{i}", start + 1, "purchase", 20.0) for i in range(10)]
+    h = pd.DataFrame(rows, columns=["customer_id", "m", "stage", "revenue"])
+    h["month"] = pd.Timestamp("2024-01-01") + h.pop("m").map(lambda k: pd.DateOffset(months=k))
+    h["persona"] = "p"
+    m = sim.persona_model(h)
+    assert m.segments_ == ["p", "p · arrived"]
+    c, p, r = (m.stages.index(s) for s in ("consideration", "purchase", "repeat"))
+    assert m.switch_mix_[1, c, p].tolist() == [0.0, 1.0]  # a buying arrival stays arrived
+    assert m.switch_mix_[0, c, r].tolist() == [1.0, 0.0]  # an old prospect stays among the old

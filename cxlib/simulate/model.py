@@ -107,8 +107,9 @@ class JourneyModel(BaseEstimator):
     shared_index_ : list of int
         Positions of ``shared_stages`` (empty with one segment).
     switch_mix_, switch_own_ : ndarray
-        Where a move out of a shared stage lands: ``switch_mix_[from, to, segment]`` are the observed
-        segment shares of that move; ``switch_own_[from, to]`` is true for moves that keep the segment.
+        Where a move out of a shared stage lands: ``switch_mix_[mover's segment, from, to, segment]`` are
+        the observed segment shares of that move among the movers of the mover's cohort (arrived or not);
+        ``switch_own_[from, to]`` is true for moves that keep the segment.
     start_ : DataFrame
         Customers per segment and stage in the latest month (the default forecast start).
     arrivals_ : DataFrame
@@ -191,7 +192,7 @@ class JourneyModel(BaseEstimator):
         if unknown:
             raise DataError(f"shared_stages {sorted(unknown)} are not in the model's stages {stages}")
         self.shared_index_ = [stages.index(s) for s in self.shared_stages] if n_g > 1 else []
-        self.switch_mix_, self.switch_own_ = _switching(counts, self.shared_index_)
+        self.switch_mix_, self.switch_own_ = _switching(counts, self.shared_index_, self.segments_)
         self.alpha_ = self._alpha(counts)
         self.__dict__.pop("_draws", None)
         self.absorbing_ = [stages[i] for i in range(n_s) if counts[:, i, :].sum() == counts[:, i, i].sum()]
@@ -376,7 +377,7 @@ class JourneyModel(BaseEstimator):
             J[g, :, g, :] = P[g]
         for i in getattr(self, "shared_index_", []):
             for j in np.nonzero(~self.switch_own_[i])[0]:
-                J[:, i, :, j] = P[:, i, j][:, None] * self.switch_mix_[i, j][None, :]
+                J[:, i, :, j] = P[:, i, j][:, None] * self.switch_mix_[:, i, j]
         return J.reshape(n_g * n_s, n_g * n_s)
 
     def absorption(self, segment: str | None = None) -> pd.DataFrame:
@@ -518,18 +519,28 @@ def _transition_counts(frame: pd.DataFrame, n_g: int, n_s: int) -> np.ndarray:
     return counts
 
 
-def _switching(counts: np.ndarray, shared_index: Sequence[int]) -> tuple[np.ndarray, np.ndarray]:
-    """Where a move out of a shared stage lands: the segment shares of that move ``(from, to, segment)``, and
-    which moves keep the segment ``(from, to)``."""
+def _switching(
+    counts: np.ndarray, shared_index: Sequence[int], segments: Sequence[str] = ()
+) -> tuple[np.ndarray, np.ndarray]:
+    """Where a move out of a shared stage lands: the segment shares of that move for a mover from each
+    segment ``(from segment, from, to, segment)``, and which moves keep the segment ``(from, to)``.
+
+    The shares are those of the movers of the mover's own cohort (:data:`ARRIVED` or not, when the segments
+    are split so), else of everyone: a new customer who buys stays among the arrived.
+    """
     n_g, n_s = counts.shape[0], counts.shape[1]
-    mix = np.zeros((n_s, n_s, n_g))
+    cohort = np.array([str(g).endswith(ARRIVED) for g in segments] or [False] * n_g)
+    mix = np.zeros((n_g, n_s, n_s, n_g))
     own = np.ones((n_s, n_s), bool)
     for i in shared_index:
         for j in range(n_s):
             total = counts[:, i, j].sum()
-            if j not in shared_index and total > 0:
-                mix[i, j] = counts[:, i, j] / total
-                own[i, j] = False
+            if j in shared_index or total == 0:
+                continue
+            own[i, j] = False
+            for c in np.unique(cohort):
+                same = counts[:, i, j] * (cohort == c)
+                mix[cohort == c, i, j] = (same / same.sum()) if same.sum() > 0 else counts[:, i, j] / total
     return mix, own
 
 

@@ -189,7 +189,7 @@ def _step(model: JourneyModel, x: np.ndarray, T: np.ndarray) -> np.ndarray:
     moves = T[:, :, np.asarray(shared)[:, None], to]  # (draws, segment, shared from, to)
     flow = x[..., shared, None] * (moves * switch[:, to])[:, :, None]  # (draws, segment, recency, from, to)
     y[..., to] -= flow.sum(axis=3)
-    y[..., to] += np.einsum("drij,ijg->dgrj", flow.sum(axis=1), model.switch_mix_[shared][:, to])
+    y[..., to] += np.einsum("dgrij,gijh->dhrj", flow, model.switch_mix_[:, shared][:, :, to])
     return y
 
 
@@ -354,7 +354,7 @@ def _population_paths(model, scenarios, months, T0, rev0, x0, arr0, random_state
     applied = [_apply(model, sc, T0, rev0, np.zeros((draws, months, n_g, n_s))) for sc in scenarios]
     out = {sc.name: (np.zeros((months, draws, n_s)), np.zeros((months, draws))) for sc in scenarios}
     shared = np.isin(np.arange(n_s), getattr(model, "shared_index_", []))
-    mix_cdf = np.cumsum(model.switch_mix_, axis=2) if shared.any() else None
+    mix_cdf = np.cumsum(model.switch_mix_, axis=3) if shared.any() else None  # (from segment, from, to, segment)
     cal = _calendar(model, months)
     for d in range(draws):
         states = [np.where(tc < 0, s0, -1) for _ in scenarios]
@@ -379,7 +379,7 @@ def _population_paths(model, scenarios, months, T0, rev0, x0, arr0, random_state
                     hop = on & (was >= 0) & shared[np.maximum(was, 0)]
                     hop &= ~model.switch_own_[np.maximum(was, 0), np.maximum(st, 0)]
                     if hop.any():
-                        c = mix_cdf[was[hop], st[hop]]
+                        c = mix_cdf[sg[hop], was[hop], st[hop]]
                         sg[hop] = np.minimum((v[hop, None] > c).sum(axis=1), n_g - 1)
                 new = tc == m
                 rc = recs[k]
