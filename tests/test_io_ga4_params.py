@@ -18,6 +18,7 @@ def test_every_other_event_parameter_is_a_typed_column(tmp_path):
         _ga4(T0 + 42_000_000, "search", "p1", [_param("search_term", "lamp"), _param("percent_scrolled", integer=50)]),
         _ga4(T0 + 43_000_000, "mixed", "p1", [_param("value_mix", integer=3)]),
         _ga4(T0 + 44_000_000, "mixed", "p1", [_param("value_mix", "three")]),
+        _ga4(T0 + 45_000_000, "cased", "p1", [_param("Medium", "print"), _param("Foo", "A"), _param("foo", "b")]),
     ]
     _export(tmp_path, "events_20240301", rows, fmt="ndjson")
     write(tmp_path, "sources.yml", "tables:\n  events:\n    file: ga4/events_*.ndjson\n    format: ga4\n")
@@ -31,8 +32,11 @@ def test_every_other_event_parameter_is_a_typed_column(tmp_path):
     assert ev.loc["scroll", "param_percent_scrolled"] == 90 and ev.loc["search", "param_search_term"] == "lamp"
     assert ev.loc["video_progress", "param_video_percent"] == 0.5
     assert sorted(ev.loc["mixed", "param_value_mix"]) == ["3", "three"]
+    # keys that differ from another only in case keep their own values (identifiers ignore case, keys do not)
+    assert ev.loc["cased", "param_medium"] == "print" and ev.loc["session_start", "channel"] == "paid_search"
+    assert {ev.loc["cased", "param_foo"], ev.loc["cased", "param_foo_2"]} == {"A", "b"}
     # the parameters read into columns of their own are not repeated
-    assert not {"param_page_location", "param_ga_session_id", "param_medium", "param_campaign"} & set(t)
+    assert not {"param_page_location", "param_ga_session_id", "param_campaign"} & set(t)
 
 
 def test_the_export_s_other_nested_fields_are_kept_as_exported(tmp_path):

@@ -240,16 +240,17 @@ def _field(cols: list[str], col: str, path: str | None = None) -> str:
 _KEYS = ("medium", "campaign", "transaction_id", *_PARAMS)
 
 
-def _param_json(key: str) -> str:
-    """SQL: event parameter ``key``'s value as JSON (computed once a row, in :func:`_event_select`'s subquery)."""
-    return f"to_json(list_filter(event_params, x -> x.key = {literal(key)})[1].value) AS {ident('_pj_' + key)}"
+def _param_json(key: str, alias: str | None = None) -> str:
+    """SQL: event parameter ``key``'s value as JSON (computed once a row, in :func:`_event_select`'s subquery),
+    as ``_pj_<key>`` or ``alias`` (the other parameters are numbered: identifiers ignore case, keys do not)."""
+    return f"to_json(list_filter(event_params, x -> x.key = {literal(key)})[1].value) AS {ident(alias or '_pj_' + key)}"
 
 
-def _param(cols: list[str], key: str) -> str:
-    """The value of event parameter ``key`` as text, whichever of its typed values is set."""
+def _param(cols: list[str], key: str, alias: str | None = None) -> str:
+    """The value of event parameter ``key`` (its JSON column ``alias``) as text, whichever typed value is set."""
     if "event_params" not in cols:
         return "CAST(NULL AS VARCHAR)"
-    v = ident("_pj_" + key)
+    v = ident(alias or "_pj_" + key)
     return "COALESCE(" + ", ".join(
         f"json_extract_string({v}, '$.{t}')" for t in ("string_value", "int_value", "double_value", "float_value")
     ) + ")"
@@ -275,9 +276,13 @@ def other_params(con: duckdb.DuckDBPyConnection, cols: list[str], rel: str, para
     ).fetchall()
     out, names = [], set()
     for key, _, text, whole, real in rows:
-        name = "param_" + (re.sub(r"[^0-9a-z]+", "_", key.lower()).strip("_") or "key")
-        if name in names or control_character(key):
+        if control_character(key):
             continue
+        base = "param_" + (re.sub(r"[^0-9a-z]+", "_", key.lower()).strip("_") or "key")
+        name, n = base, 1
+        while name in names:  # keys that differ in case or punctuation only: param_foo, param_foo_2
+            n += 1
+            name = f"{base}_{n}"
         names.add(name)
         out.append((key, name, "VARCHAR" if text or not (whole or real) else "DOUBLE" if real else "BIGINT"))
         if len(out) == MAX_PARAM_COLUMNS:
@@ -344,12 +349,13 @@ def _event_select(cols: list[str], f: SourceFile, rel: str, others: list[tuple[s
         f"{_field(cols, 'event_date')} AS event_date",
         f"{sequence} AS sequence",
         *(ident(c) for c in NESTED_KEPT if c in cols),  # as exported: lists of records
-        *(f"TRY_CAST({_param(cols, k)} AS {ty}) AS {ident(c)}" for k, c, ty in others),
+        *(f"TRY_CAST({_param(cols, k, f'_pjo_{n}')} AS {ty}) AS {ident(c)}" for n, (k, c, ty) in enumerate(others)),
         "_row",
     ]
     # the row's hash and each parameter's JSON once, not once per use
     inner = [_hash_sql(cols)]
-    inner += [_param_json(k) for k in (*_KEYS, *(k for k, _, _ in others))] if "event_params" in cols else []
+    if "event_params" in cols:
+        inner += [_param_json(k) for k in _KEYS] + [_param_json(k, f"_pjo_{n}") for n, (k, _, _) in enumerate(others)]
     return f"SELECT {', '.join(sel)} FROM (SELECT *, {', '.join(inner)} FROM {rel})"
 
 
