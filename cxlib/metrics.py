@@ -454,7 +454,8 @@ def _revenue(ws: Workspace, currency: str) -> list:
         cn = ol.filter(ol.credit_note & ol.ts.date().between(first, last))
         if ws.has("quarantine"):  # the lines of an order copy left out (a duplicate of another file's) count once
             q = ws.table("quarantine")
-            q = q.filter((q.table_name == "orders") & (q.action == "quarantined"))
+            dup = (q.table_name == "orders") & (q.action == "quarantined") & q.reason.startswith("duplicate key")
+            q = q.filter(dup)
             cn = cn.anti_join(q.select(source_file=q.source_file, order_id=q.record_key).distinct(),
                               ["source_file", "order_id"])
         credited = cn.aggregate(v=(-cn.line_amount).sum()).to_pandas()["v"].iloc[0]

@@ -201,7 +201,9 @@ def persona_model(
     (:data:`PROSPECT_STAGES`) shared: personas are found among buyers, so the prospects' stages are one chain
     and a prospect who buys joins a persona. Each persona's rows are pulled toward the overall chain by
     :data:`~cxlib.simulate.model.POOL` pseudo-transitions, so a persona with few transitions borrows from
-    everyone instead of printing a confident number on a handful. Without personas, one chain for everyone.
+    everyone instead of printing a confident number on a handful. Without personas, one chain for everyone
+    (two with ``cohorts`` when somebody arrived after the first month, the prospect stages shared and pooled as
+    between personas).
     ``cohorts``: each segment split in two (:func:`cohort_segments`): the customers already there when the
     history starts and those who arrived after (``<persona> · arrived``), where the forecast's new customers
     go; a lever for a persona reaches both. On a real shop's invoices the arrivals' spend was four times too
