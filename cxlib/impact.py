@@ -258,6 +258,11 @@ def uplift_verdict(table: pd.DataFrame, currency: str = "") -> str:
     """
     rows = table.set_index("metric")
     c = rows.loc["conversion_rate"]
+    if pd.isna(c["lower"]) or pd.isna(c["upper"]):  # fewer than 2 customers in a group: no interval
+        return (
+            f"Too few customers to say whether the campaign worked: {int(c['treated_n']):,} got it and "
+            f"{int(c['holdout_n']):,} were held out (at least 2 in each are needed, and far more for a clear answer)."
+        )
     said = "worked" if c["lower"] > 0 else "backfired" if c["upper"] < 0 else "had no measurable effect"
     text = (
         f"The campaign {said}: {c['treated']:.1%} of the {int(c['treated_n']):,} who got it converted against "
@@ -265,7 +270,9 @@ def uplift_verdict(table: pd.DataFrame, currency: str = "") -> str:
         f"{100 * c['lower']:+.1f} to {100 * c['upper']:+.1f}); extra conversions among them {c['incremental']:+,.0f} "
         f"({c['incremental_lower']:+,.0f} to {c['incremental_upper']:+,.0f})."
     )
-    if "revenue_per_customer" in rows.index:
+    if "revenue_per_customer" in rows.index and pd.isna(rows.loc["revenue_per_customer", "lower"]):
+        text += " Revenue per customer: too few customers in a group to say (at least 2 in each)."
+    elif "revenue_per_customer" in rows.index:
         r, unit = rows.loc["revenue_per_customer"], f" {currency}" if currency else ""
         sure = "" if r["lower"] > 0 or r["upper"] < 0 else ", an interval that includes no change"
         text += (

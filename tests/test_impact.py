@@ -65,6 +65,9 @@ def test_the_uplift_verdict_says_in_words_what_the_interval_says():
     assert impact.uplift_verdict(impact.uplift(flipped, value=None)).startswith("The campaign backfired")
     even = g.assign(converted=[1, 0] * 400)
     assert impact.uplift_verdict(impact.uplift(even, value=None)).startswith("The campaign had no measurable effect")
+    one = pd.DataFrame({"group": ["treated", "holdout"], "converted": [1, 0], "revenue": [5.0, 0.0]})
+    said = impact.uplift_verdict(impact.uplift(one))  # one customer a group: no revenue interval, no "nan"
+    assert "Revenue per customer: too few customers in a group to say" in said and "nan" not in said
 
 
 def test_uplift_rejects_bad_input():
