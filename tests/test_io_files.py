@@ -112,6 +112,9 @@ def test_a_workbook_of_several_sheets_is_read_sheet_by_sheet(tmp_path):
     sources(tmp_path, {"orders": [{"file": "online_retail_II.xlsx"}, {"file": "online_retail_II.xlsx"}]})
     with pytest.raises(DataError, match="one entry per sheet with `sheet:`"):
         io.load(tmp_path)
+    sources(tmp_path, {"orders": [{"file": "online_retail_II.xlsx"}, entries[0]]})  # no sheet: is the first
+    with pytest.raises(DataError, match="lists the sheet 'Year 2009-2010' of 'online_retail_II.xlsx' twice"):
+        io.load(tmp_path)
 
 
 def test_workbook_sheet_types_and_rows(tmp_path):
