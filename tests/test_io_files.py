@@ -495,3 +495,13 @@ def test_a_time_that_does_not_read_gets_the_hint_its_shape_calls_for(tmp_path):
     reason = io.load(tmp_path).quarantine["reason"].tolist()
     assert len(reason) == 1 and "Excel serial date: set `ts_unit: excel`" in reason[0]
     assert fix_for("tickets", reason[0]) == "set `ts_unit: excel` for this file"
+
+
+def test_files_that_read_day_and_month_in_different_orders_get_a_plain_hint(tmp_path):
+    """The hint's words come from one file's options: with the first file read day-first and the second not,
+    a bad date of the second is not said to be "read day-first, as `dayfirst` says"."""
+    (tmp_path / "a.csv").write_text("ticket_id,opened_at,source\nT1,31/12/2024 10:00,zd\n")
+    (tmp_path / "b.csv").write_text("ticket_id,opened_at,source\nT2,31/12/2024 10:00,zd\n")
+    (tmp_path / "sources.yml").write_text("tables:\n  tickets:\n    - {file: a.csv, dayfirst: true}\n    - b.csv\n")
+    q = io.load(tmp_path).quarantine
+    assert q["source_file"].tolist() == ["b.csv"] and q["reason"].str.startswith("cannot read as a date").all()
