@@ -112,6 +112,9 @@ def test_a_workbook_of_several_sheets_is_read_sheet_by_sheet(tmp_path):
     sources(tmp_path, {"orders": [{"file": "online_retail_II.xlsx"}, {"file": "online_retail_II.xlsx"}]})
     with pytest.raises(DataError, match="one entry per sheet with `sheet:`"):
         io.load(tmp_path)
+    sources(tmp_path, {"orders": [{"file": "online_retail_II.xlsx"}, entries[0]]})  # no sheet: is the first
+    with pytest.raises(DataError, match="lists the sheet 'Year 2009-2010' of 'online_retail_II.xlsx' twice"):
+        io.load(tmp_path)
 
 
 def test_workbook_sheet_types_and_rows(tmp_path):
@@ -492,3 +495,13 @@ def test_a_time_that_does_not_read_gets_the_hint_its_shape_calls_for(tmp_path):
     reason = io.load(tmp_path).quarantine["reason"].tolist()
     assert len(reason) == 1 and "Excel serial date: set `ts_unit: excel`" in reason[0]
     assert fix_for("tickets", reason[0]) == "set `ts_unit: excel` for this file"
+
+
+def test_files_that_read_day_and_month_in_different_orders_get_a_plain_hint(tmp_path):
+    """The hint's words come from one file's options: with the first file read day-first and the second not,
+    a bad date of the second is not said to be "read day-first, as `dayfirst` says"."""
+    (tmp_path / "a.csv").write_text("ticket_id,opened_at,source\nT1,31/12/2024 10:00,zd\n")
+    (tmp_path / "b.csv").write_text("ticket_id,opened_at,source\nT2,31/12/2024 10:00,zd\n")
+    (tmp_path / "sources.yml").write_text("tables:\n  tickets:\n    - {file: a.csv, dayfirst: true}\n    - b.csv\n")
+    q = io.load(tmp_path).quarantine
+    assert q["source_file"].tolist() == ["b.csv"] and q["reason"].str.startswith("cannot read as a date").all()

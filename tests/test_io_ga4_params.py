@@ -50,3 +50,19 @@ def test_the_export_s_other_nested_fields_are_kept_as_exported(tmp_path):
     first = ev.iloc[0]
     assert first["device"]["operating_system"] == "Windows" and first["geo"]["city"] == "Leeds"  # not a repr
     assert first["traffic_source"]["medium"] == "(none)" and "event_params" not in t  # its values are columns
+
+
+def test_the_parameter_columns_do_not_depend_on_the_row_order(tmp_path, monkeypatch):
+    from cxlib.io import ga4
+
+    monkeypatch.setattr(ga4, "PARAM_SAMPLE_ROWS", 4)  # a sample smaller than the export
+    rows = [_ga4(T0 + k, "scroll", f"p{k}", [_param(f"key_{k % 7}", integer=k)]) for k in range(40)]
+    found = []
+    for name, order in (("a", rows), ("b", rows[::-1])):
+        folder = tmp_path / name
+        folder.mkdir()
+        _export(folder, "events_20240301", order, fmt="ndjson")
+        write(folder, "sources.yml", "tables:\n  events:\n    file: ga4/events_*.ndjson\n    format: ga4\n")
+        assert conserved(io.load(folder))
+        found.append({c: t for c, t in db_types(folder, "events").items() if c.startswith("param_")})
+    assert found[0] == found[1] and found[0]

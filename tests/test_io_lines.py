@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from cxlib import io, metrics, unify
+from cxlib.schema import DataError
 from tests.io_helpers import conserved, loaded
 from tests.test_io_exports import INVOICES, LINES_YML, write
 
@@ -38,3 +39,19 @@ def test_a_bad_debt_write_off_is_quarantined_as_an_adjustment_and_its_lines_kept
     gross = 6 * 2.55 + 6 * 3.39 + 12 * 1.85
     assert metrics.value(h, "revenue") == pytest.approx(gross)
     assert metrics.value(h, "revenue_net") == pytest.approx(gross - 27.5 - 24 * 1.45)  # as without them
+
+
+def test_a_write_off_that_nets_to_zero_is_no_sale_and_prefixes_may_not_overlap(tmp_path):
+    zero = "A563190,B,Adjust bad debt,1,2010-12-02 15:00:00,5.00,,United Kingdom\n" \
+           "A563190,B,Adjust bad debt,1,2010-12-02 15:00:00,-5.00,,United Kingdom\n"
+    write(tmp_path, "invoices.csv", INVOICES + zero)
+    write(tmp_path, "sources.yml", LINES_YML.replace("credit_note_prefix: C\n", "credit_note_prefix: C\n" + ADJUST))
+    r = io.load(tmp_path)
+    assert conserved(r)
+    q = r.quarantine[r.quarantine["table_name"] == "orders"]
+    assert q["record_key"].tolist() == ["A563190"] and q["reason"].str.startswith("adjustment, not a sale").all()
+    assert "A563190" not in set(loaded(tmp_path, "orders")["order_id"])  # not a completed sale of 0.00
+    write(tmp_path, "sources.yml", LINES_YML.replace("credit_note_prefix: C\n", "credit_note_prefix: C\n"
+                                                    "    adjustment_prefix: CA\n"))
+    with pytest.raises(DataError, match="overlap"):
+        io.validate(tmp_path)

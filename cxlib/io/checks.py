@@ -138,11 +138,11 @@ def find_problems(
     key_expr = record_key_expr(t)
     unions = []
     nulled_cols: dict[str, list[str]] = {}
+    # the files read day and month in different orders: the hint's words (from the first file) may not fit a row
+    mixed = len({(f.dayfirst, f.monthfirst) for f in files}) > 1
     for c in t.columns:
         for cond, reason in column_checks(t, c.name, files[0], status_maps[0]):
-            if c.dtype in ("timestamp", "date") and SLASH_HINT in reason and any(
-                f.dayfirst or f.monthfirst for f in files
-            ):  # some of the table's files have a day or month order set
+            if c.dtype in ("timestamp", "date") and mixed and (SLASH_HINT in reason or "-first, as `" in reason):
                 reason = "cannot read as a date"
             if t.name == "orders" and c.name == "amount" and reason == "negative value" and any(f.lines for f in files):
                 reason = ADJUSTMENT_REASON

@@ -28,8 +28,8 @@ Events (table ``events``), one per row:
   ``event_bundle_sequence_id``: the order of events that share a timestamp);
 * every other event parameter as a typed column ``param_<key>`` (the key in lower case, other characters
   ``_``): a whole number (``int_value``) is a BIGINT, a ``double_value``/``float_value`` a DOUBLE, text (or
-  a key whose values mix text and numbers) VARCHAR; the keys are those of the export's first
-  :data:`PARAM_SAMPLE_ROWS` events, the :data:`MAX_PARAM_COLUMNS` most frequent (custom parameters beyond
+  a key whose values mix text and numbers) VARCHAR; the keys are those of about :data:`PARAM_SAMPLE_ROWS`
+  events sampled by the hash of their parameters, the :data:`MAX_PARAM_COLUMNS` most frequent (custom parameters beyond
   them: ask for them in ``event_params``' place);
 * nested, as exported (:data:`NESTED_KEPT`): ``items`` (the products of e-commerce events),
   ``user_properties``, ``device``, ``geo``, ``app_info``, ``traffic_source``, ``collected_traffic_source``,
@@ -109,7 +109,8 @@ _IDENTITY = (
 _PARAMS = ("page_location", "page_title", "page_referrer", "ga_session_id", "ga_session_number",
            "engagement_time_msec", "currency")
 _DAY = re.compile(r"events_(intraday_)?(\d{8})")
-#: The other event parameters kept as ``param_<key>`` columns are found among this many first events ...
+#: The other event parameters kept as ``param_<key>`` columns are found among about this many events (a sample
+#: by the hash of their parameters, the same whatever the row order) ...
 PARAM_SAMPLE_ROWS = 100_000
 #: ... and at most this many of them, the most frequent first (GA4 sends at most 25 parameters per event).
 MAX_PARAM_COLUMNS = 40
@@ -258,10 +259,13 @@ def _param(cols: list[str], key: str, alias: str | None = None) -> str:
 
 def other_params(con: duckdb.DuckDBPyConnection, cols: list[str], rel: str, params: dict) -> list[tuple[str, str, str]]:
     """``(key, column, type)`` of the event parameters of relation ``rel`` not read into a column already
-    (:data:`_KEYS`): among its first :data:`PARAM_SAMPLE_ROWS` rows, the :data:`MAX_PARAM_COLUMNS` most
-    frequent keys (then by key), each typed by the values it holds."""
+    (:data:`_KEYS`): among about :data:`PARAM_SAMPLE_ROWS` rows sampled by the hash of their parameters (the
+    same sample whatever the order of the rows), the :data:`MAX_PARAM_COLUMNS` most frequent keys (then by
+    key), each typed by the values it holds."""
     if "event_params" not in cols:
         return []
+    n = con.execute(f"SELECT count(*) FROM {rel}", params).fetchone()[0]
+    keep = 1000 if n <= PARAM_SAMPLE_ROWS else max(1, -(-1000 * PARAM_SAMPLE_ROWS // n))  # per mille, rounded up
     v = "to_json(p.value)"
     rows = con.execute(
         f"""SELECT p.key AS k, count(*) AS n,
@@ -269,7 +273,7 @@ def other_params(con: duckdb.DuckDBPyConnection, cols: list[str], rel: str, para
                 count(json_extract_string({v}, '$.int_value')) AS i,
                 count(COALESCE(json_extract_string({v}, '$.double_value'),
                                json_extract_string({v}, '$.float_value'))) AS d
-            FROM (SELECT unnest(event_params) AS p FROM (SELECT event_params FROM {rel} LIMIT {PARAM_SAMPLE_ROWS}))
+            FROM (SELECT unnest(event_params) AS p FROM {rel} WHERE hash(event_params) % 1000 < {int(keep)})
             WHERE p.key IS NOT NULL AND NOT list_contains($known, p.key)
             GROUP BY k ORDER BY n DESC, k""",
         {**params, "known": list(_KEYS)},

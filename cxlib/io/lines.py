@@ -156,7 +156,8 @@ def collapse_lines(
     # an order with a line whose amount cannot be read has no amount: it is quarantined, its lines are kept
     amount = (
         f"CASE WHEN count(*) FILTER (WHERE l._amount IS NULL) > 0 THEN {bind('unreadable line amount')} "
-        f"WHEN {adjustment} THEN CAST(-round(abs({total}), 2) AS VARCHAR) "
+        # (a write-off that nets to zero still reads as negative: -0.001, so it is quarantined too)
+        f"WHEN {adjustment} THEN CAST(-greatest(round(abs({total}), 2), 0.001) AS VARCHAR) "
         f"ELSE CAST(round(abs({total}), 2) AS VARCHAR) END"
     )
     credit = f"(bool_or(l._credit) OR ({total} < 0 AND NOT {adjustment}))"

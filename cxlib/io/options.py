@@ -140,6 +140,12 @@ def export_options(opts: dict, table: str, where: str) -> dict:
     sheet = _text(opts.get("sheet"), where, "sheet")
     if sheet is not None and not str(opts.get("file", "")).lower().endswith((".xlsx", ".xlsm")):
         raise DataError(f"{where}: option `sheet` is for Excel workbooks (.xlsx), not {opts.get('file')!r:.80}")
+    credit, adjust = (_text(opts.get(k), where, k) for k in ("credit_note_prefix", "adjustment_prefix"))
+    if credit and adjust and (credit.startswith(adjust) or adjust.startswith(credit)):
+        raise DataError(
+            f"{where}: `credit_note_prefix: {credit}` and `adjustment_prefix: {adjust}` overlap, so an order "
+            "numbered with both would be two things; give prefixes that do not start one another"
+        )
     return {
         "header_rows": _header_rows(opts.get("header_rows", 1), where),
         "orders": orders,
@@ -147,8 +153,8 @@ def export_options(opts: dict, table: str, where: str) -> dict:
         "sheet": sheet,
         "constants": _constants(opts.get("constants"), table, opts, where),
         "lines": lines,
-        "credit_note_prefix": _text(opts.get("credit_note_prefix"), where, "credit_note_prefix"),
-        "adjustment_prefix": _text(opts.get("adjustment_prefix"), where, "adjustment_prefix"),
+        "credit_note_prefix": credit,
+        "adjustment_prefix": adjust,
         "ts_unit": ts_unit,
         "format": fmt,
         "max_quarantine": quarantine_share(opts.get("max_quarantine"), where),

@@ -7,6 +7,7 @@ table, the file and the option (see ``docs/sources.md``).
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import os
 import re
@@ -16,7 +17,7 @@ from pathlib import Path, PureWindowsPath
 
 import yaml
 
-from cxlib.io.files import glob_files
+from cxlib.io.files import glob_files, sheet_names
 from cxlib.io.numbers import DECIMALS, THOUSANDS
 from cxlib.io.options import DERIVED_TABLES, EXPORT_OPTIONS, export_options, line_columns
 from cxlib.io.sql import control_character
@@ -211,18 +212,22 @@ def _distinct_labels(ws: Path, files: list[SourceFile]) -> list[SourceFile]:
     """Name files that share a base name (``2024/orders.csv``, ``2025/orders.csv``) by their path in the folder,
     and the sheets of one workbook listed as entries of their own by the sheet (``sales.xlsx[2010]``)."""
     listed: set[tuple[str, Path, str | None]] = set()
+    entries = Counter(f.path for f in files)
     for f in files:
-        if (f.table, f.path, f.sheet) in listed:
+        sheet = f.sheet
+        if sheet is None and entries[f.path] > 1 and f.path.suffix.lower() in (".xlsx", ".xlsm") and f.path.exists():
+            with contextlib.suppress(DataError):  # no `sheet:` is the first sheet: the same as naming it
+                sheet = sheet_names(f.path)[0]
+        if (f.table, f.path, sheet) in listed or (f.table, f.path, f.sheet) in listed:
             what = f"the sheet {f.sheet!r} of {f.path.name!r}" if f.sheet else f"the file {f.path.name!r}"
             fix = "list it once" if f.sheet or f.path.suffix.lower() not in (".xlsx", ".xlsm") else (
                 "list it once, or one entry per sheet with `sheet:`"
             )
             raise DataError(f"sources.yml: tables.{f.table} lists {what} twice; {fix}")
-        listed.add((f.table, f.path, f.sheet))
+        listed |= {(f.table, f.path, f.sheet), (f.table, f.path, sheet)}
     paths: dict[str, set[Path]] = {}
     for f in files:
         paths.setdefault(f.path.name, set()).add(f.path)
-    entries = Counter(f.path for f in files)
     for f in files:
         if len(paths[f.path.name]) > 1:
             f.name = f.path.relative_to(ws).as_posix() if f.path.is_relative_to(ws) else str(f.path)
