@@ -259,7 +259,8 @@ def test_a_persona_lever_reaches_the_personas_arrived_customers_too():
 
 def test_a_new_prospect_who_buys_joins_the_arrived_customers():
     """Arrivals start as prospects (consideration, shared by every segment); when they buy they land among the
-    arrived halves, in the arrived movers' proportions -- not among the customers already there."""
+    arrived halves, in the arrived movers' proportions -- not among the customers already there (customers,
+    not prospects, in the first month)."""
     rows = [(f"old{i}", m, "repeat", 100.0) for i in range(50) for m in range(6)]
     rows += [(f"old{i}", 0, "consideration", 0.0) for i in range(50, 60)]  # old prospects who buy, then spend 100
     rows += [(f"old{i}", m, "repeat", 100.0) for i in range(50, 60) for m in range(1, 6)]
@@ -273,4 +274,6 @@ def test_a_new_prospect_who_buys_joins_the_arrived_customers():
     assert m.segments_ == ["p", "p · arrived"]
     c, p, r = (m.stages.index(s) for s in ("consideration", "purchase", "repeat"))
     assert m.switch_mix_[1, c, p].tolist() == [0.0, 1.0]  # a buying arrival stays arrived
-    assert m.switch_mix_[0, c, r].tolist() == [1.0, 0.0]  # an old prospect stays among the old
+    # a prospect of the first month is no customer yet: its first purchase makes a young customer too
+    assert sim.cohort_segments(h, "persona")[h["customer_id"] == "old55"].eq("p · arrived").all()
+    assert m.switch_mix_[1, c, r].tolist() == [0.0, 1.0]

@@ -167,7 +167,9 @@ def _persona_labels(ws: Workspace, by: str, as_of: pd.Timestamp | None = None, r
 
 def cohort_segments(history: pd.DataFrame, by: str | None = None) -> pd.Series:
     """Each row's segment: ``by``'s value (``"all"`` without one), with :data:`~cxlib.simulate.model.ARRIVED`
-    appended for a customer first seen after the history's first month.
+    appended for everyone but the customers already there when the history starts (in a customer-journey
+    stage, not a prospect's, in its first month): those first seen later, and the prospects of the first
+    month, whose first purchase is still to come.
 
     The customers already there when the data starts have lived a while (a wholesaler of ten years, a
     subscriber since 2015); those who arrived while it ran are young. A forecast's new customers are young
@@ -175,16 +177,19 @@ def cohort_segments(history: pd.DataFrame, by: str | None = None) -> pd.Series:
 
     Examples
     --------
-    >>> h = pd.DataFrame({"customer_id": ["a", "a", "b"], "persona": ["p", "p", "p"],
-    ...                   "month": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-02-01"])})
+    >>> h = pd.DataFrame({"customer_id": ["a", "a", "b", "c", "c"], "persona": ["p"] * 5,
+    ...                   "month": pd.to_datetime(["2024-01", "2024-02", "2024-02", "2024-01", "2024-02"]),
+    ...                   "stage": ["repeat", "repeat", "purchase", "consideration", "purchase"]})
     >>> cohort_segments(h, "persona").tolist()
-    ['p', 'p', 'p · arrived']
+    ['p', 'p', 'p · arrived', 'p · arrived', 'p · arrived']
     """
     cid = "customer_id" if "customer_id" in history.columns else "person_id"
     month = pd.to_datetime(history["month"])
-    arrived = month.groupby(history[cid]).transform("min") > month.min()
+    start = month == month.min()
+    # a customer already when the data starts: a customer-journey stage (not a prospect's) in its first month
+    there = (start & ~history["stage"].astype(str).isin(PROSPECT_STAGES)).groupby(history[cid]).transform("any")
     base = history[by].astype(str) if by else pd.Series("all", index=history.index)
-    return base.where(~arrived, base + ARRIVED)
+    return base.where(there, base + ARRIVED)
 
 
 def persona_model(
