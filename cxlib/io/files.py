@@ -32,6 +32,7 @@ import gzip
 import json
 import os
 import zlib
+from collections.abc import Callable
 from pathlib import Path, PureWindowsPath
 from typing import TYPE_CHECKING
 
@@ -164,6 +165,27 @@ def _column(values: list) -> pa.Array:
     return pa.array([_cell_text(v) for v in values], pa.string())
 
 
+def _read_workbook(path: Path, label: str, read: Callable[[object], object]) -> object:
+    """``read(workbook)`` of the workbook at ``path`` (read with calamine, closed after); a damaged, encrypted
+    or foreign file is a :class:`DataError` naming ``label``."""
+    from python_calamine import CalamineWorkbook  # imported here: only workbooks need it
+
+    try:
+        wb = CalamineWorkbook.from_path(str(path))
+        try:
+            return read(wb)
+        finally:
+            wb.close()
+    except DataError:
+        raise
+    except Exception as e:  # the reader raises its own error types for a damaged, encrypted or foreign file
+        cause = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
+        raise DataError(
+            f"{label}: cannot be read as an Excel workbook ({cause}); open it in Excel and save it again as "
+            ".xlsx (without a password), or export the sheet as CSV"
+        ) from None
+
+
 def sheet_names(path: Path) -> list[str]:
     """The names of the sheets of workbook ``path``, in their order.
 
@@ -177,38 +199,15 @@ def sheet_names(path: Path) -> list[str]:
     ...
     cxlib.schema.DataError: not-a-workbook.xlsx: cannot be read as an Excel workbook ...
     """
-    from python_calamine import CalamineWorkbook  # imported here: only workbooks need it
-
-    try:
-        wb = CalamineWorkbook.from_path(str(path))
-        try:
-            return list(wb.sheet_names)
-        finally:
-            wb.close()
-    except Exception as e:  # the reader raises its own error types for a damaged, encrypted or foreign file
-        cause = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
-        raise DataError(f"{path.name}: cannot be read as an Excel workbook ({cause})") from None
+    return list(_read_workbook(path, path.name, lambda wb: wb.sheet_names))  # type: ignore[attr-defined]
 
 
 def _sheet_rows(f: SourceFile) -> list[list]:
     """The sheet's cells from A1 (empty cells None), read with calamine."""
-    from python_calamine import CalamineWorkbook  # imported here: only workbooks need it
-
-    try:
-        wb = CalamineWorkbook.from_path(str(f.path))
-        try:
-            rows = _sheet(wb, f).to_python(skip_empty_area=False)  # type: ignore[attr-defined]
-        finally:
-            wb.close()
-    except DataError:
-        raise
-    except Exception as e:  # the reader raises its own error types for a damaged, encrypted or foreign file
-        cause = str(e).splitlines()[0][:200] if str(e) else type(e).__name__
-        raise DataError(
-            f"{f.label}: cannot be read as an Excel workbook ({cause}); open it in Excel and save it again as "
-            ".xlsx (without a password), or export the sheet as CSV"
-        ) from None
-    return [[None if v == "" else v for v in row] for row in rows]
+    rows = _read_workbook(
+        f.path, f.label, lambda wb: _sheet(wb, f).to_python(skip_empty_area=False)  # type: ignore[attr-defined]
+    )
+    return [[None if v == "" else v for v in row] for row in rows]  # type: ignore[attr-defined]
 
 
 def _xlsx_table(f: SourceFile) -> pa.Table:
