@@ -236,11 +236,11 @@ def _(attribution, folder, impact, notebook, report):
 
 
 @app.cell
-def _(comparison, folder, headline, metrics, mo, notebook):
+def _(comparison, currency, headline, mo, notebook):
     mo.vstack([
         mo.hstack([notebook.stat(headline, "attribution_conversions"), notebook.stat(headline, "attribution_value")]),
         # formatted for a reader (it showed 16-digit floats, dtype labels and NaN); the download keeps the values
-        notebook.table(comparison, money=("value",), currency=metrics.currency(notebook.require(folder))),
+        notebook.table(comparison, money=("value",), currency=currency),
     ])
     return
 
@@ -256,10 +256,10 @@ def _(mo):
 
 
 @app.cell
-def _(folder, groups, impact, metrics, mo, notebook):
+def _(currency, groups, impact, mo, notebook):
     uplift = impact.uplift(groups)
     # the verdict in words first; the numbers behind it below
-    uplift_verdict = impact.uplift_verdict(uplift, metrics.currency(notebook.require(folder)))
+    uplift_verdict = impact.uplift_verdict(uplift, currency)
     mo.vstack([mo.callout(mo.md(uplift_verdict), kind="info"), notebook.table(uplift)])
     return uplift, uplift_verdict
 
