@@ -179,6 +179,14 @@ _METRICS = (
         "CURRENCY",
         "Mean over simulation draws of the cumulative revenue above the baseline at the horizon (cx simulate).",
     ),
+    Metric(
+        "backtest_error",
+        "Forecast error on the company's own past",
+        "share",
+        "The journey model fitted up to a cutoff (personas as of it), its total revenue forecast for the months "
+        "after against what really came, as a share of what came (signed: positive is too high; cx simulate's "
+        "backtest, simulate_backtest).",
+    ),
 )
 
 #: Every metric by name; a name ending in ``.STAGE`` or ``.SCENARIO`` is a family.
@@ -276,10 +284,10 @@ def headline(
 
     Only the metrics whose inputs the workspace holds: load, then unify (customers, funnel, revenue,
     attribution), ``cx journeys`` (stages now and ever; computed here when it has not run) and ``cx simulate``
-    (lever gains). ``parts`` picks some of :data:`PARTS` (default: all; ``ever`` stages every touchpoint,
-    the slowest part). Every number is computed in the
-    engine; only small results come back. ``definition`` completes the catalogue's definition where the data
-    sets it (revenue's period, the lever gains' horizon); ``unit`` is the orders' currency for money.
+    (lever gains, the backtest error). ``parts`` picks some of :data:`PARTS` (default: all; ``ever`` stages
+    every touchpoint, the slowest part). Every number is computed in the engine; only small results come back.
+    ``definition`` completes the catalogue's definition where the data sets it (revenue's period, the lever
+    gains' horizon, the backtest's cutoff); ``unit`` is the orders' currency for money.
 
     ``funnel`` and ``paths`` are inputs the caller already computed, so that they are not computed twice (the
     report shows them too): ``funnel`` the purchase funnel of :data:`FUNNEL_STEPS` within
@@ -482,8 +490,17 @@ def _levers(ws: Workspace, currency: str) -> list:
         return []
     horizon = f"Horizon: {int(results['month'].max())} months."
     ranked = sim.compare(results)
-    return [
+    out = [
         (f"lever_gain.{r.scenario}", round(float(r.gain), 2), currency, horizon)
         for r in ranked.itertuples()
         if r.scenario != "baseline"
     ]
+    if ws.has("simulate_backtest"):
+        bt = ws.table("simulate_backtest").to_pandas()
+        err = sim.backtest_error(bt)
+        if len(bt) and err == err:  # not NaN
+            held = int(bt.loc[bt["period"] == "month", "month"].max())
+            cutoff = pd.Timestamp(bt["cutoff"].iloc[0])
+            note = f"Fitted up to {cutoff:%B %Y}, held against the {held} months after."
+            out.append(("backtest_error", round(err, 4), "share", note))
+    return out

@@ -32,13 +32,16 @@ def _():
 def _(folder, metrics, mo, notebook, simulate):
     with notebook.connect(folder, "touchpoints") as _ws:
         history = simulate.complete_history(_ws)  # up to the last complete month
-        _held = simulate.backtest_months(history)  # as `cx simulate`: up to 12, leaving the fit 3 month ends
-        # the same model, held against the company's own past (None: too short a history to hold any out)
-        backtest = simulate.backtest(history, months=_held) if _held else None
+        # the model held against the company's own past: the backtest `cx simulate` stored (the report shows
+        # it too), else the same one computed here (None: too short a history to hold any month out)
+        backtest = simulate.stored_backtest(_ws)
+        _stored = backtest is not None
+        if not _stored:
+            backtest = simulate.workspace_backtest(_ws, history)
         currency = metrics.currency(_ws)  # of the orders' amounts, as every page and the report show it
     MONEY_COLUMNS = ("revenue", "gain", "gain_p5", "gain_p95", "gain_per_pct")
     # the headline numbers this page shows, from the metrics layer (the report shows the same)
-    headline = notebook.headline(folder, "stages", "attribution")
+    headline = notebook.headline(folder, "stages", "attribution", "levers")
     # per persona when there are personas (prospect stages shared, thin personas pooled toward everyone)
     model = simulate.persona_model(history)
     failure_levers = simulate.service_failure_lever(history)  # before the first purchase: one estimate
@@ -50,15 +53,18 @@ def _(folder, metrics, mo, notebook, simulate):
                 ("per persona" if "persona" in history.columns else "one chain: run `cx personas` for one per persona")
                 + ("; customers who arrived while the data ran apart" if model.by == "segment" else "")
             ),
+            *([notebook.stat(headline, "backtest_error")] if _stored else []),
         ]),
         mo.md(f"New customers a month: **{simulate.choose_arrivals(model)}**. Held against the past: fitted up to "
-              f"{backtest.attrs['cutoff']:%B %Y}, this model's forecast of what came next was off by **{_err:+.0%}**."
+              f"{backtest.attrs['cutoff']:%B %Y}, this model's forecast of what came next was off by **{_err:+.0%}**"
+              + ("." if _stored else " (computed here: `cx simulate` stores it for the report).")
               if backtest is not None else
               f"New customers a month: **{simulate.choose_arrivals(model)}**. **Not held against the past**: the "
               "history is too short to keep months back for a backtest, so treat every number below as untested."),
         simulate.backtest_figure(backtest) if backtest is not None else None,
     ])
-    return MONEY_COLUMNS, backtest, currency, failure_levers, headline, history, model
+    backtest_stored = _stored
+    return MONEY_COLUMNS, backtest, backtest_stored, currency, failure_levers, headline, history, model
 
 
 @app.cell
@@ -265,12 +271,23 @@ def _(currency, groups, impact, mo, notebook):
 
 
 @app.cell
-def _(attribution_fig, folder, headline, metrics, months, notebook, plan, ranked, report, results, simulate,
-      uplift, uplift_verdict):
+def _(attribution_fig, backtest, backtest_stored, folder, headline, metrics, months, notebook, plan, ranked, report,
+      results, simulate, uplift, uplift_verdict):
     def _report():
         r = report.Report("Strategy: what moves revenue")
+        r.section("Held against the past")
+        if backtest is None:
+            r.markdown("**Not held against the past**: the history is too short to keep months back for a "
+                       "backtest, so treat every number below as untested.")
+        else:
+            if backtest_stored:
+                metrics.card(r, headline, "backtest_error")
+            r.markdown(f"Fitted up to {backtest.attrs['cutoff']:%B %Y}, this model's forecast of what came next "
+                       f"was off by **{simulate.backtest_error(backtest):+.0%}**.")
+            r.figure(simulate.backtest_figure(backtest), "Backtest: revenue forecast by month against what happened")
         r.section("Scenarios")
-        r.markdown(f"Over {months.value} months, **{ranked['scenario'].iloc[0]}** gains the most revenue.")
+        r.markdown(f"Of the scenarios compared here over {months.value} months (examples, not a plan), "
+                   f"**{ranked['scenario'].iloc[0]}** gains the most revenue.")
         r.table(ranked, "Scenarios ranked by revenue gain (5-95% band)")
         r.figure(simulate.fan_chart(results, "cumulative_revenue"), "Cumulative revenue gain over baseline")
         r.figure(simulate.future_state_figure(results, plan.name), f"Future state under “{plan.name}”")

@@ -147,6 +147,29 @@ def test_standard_report_has_every_section(standard):
     assert standard.stat().st_size < 6_000_000
 
 
+def test_the_strategy_page_shows_the_backtest_cx_simulate_stored_and_the_report_shows(standard, full_workspace):
+    """One number: the strategy page's backtest error is the one `cx simulate` stored (personas as of the
+    cutoff), which the report and the metrics layer show -- not one of its own from the whole workspace's
+    personas; with nothing stored, the page computes that same backtest."""
+    import subprocess
+    import sys
+
+    with cxlib.connect(full_workspace, read_only=True) as ws:
+        stored = simulate.stored_backtest(ws)
+        again = simulate.workspace_backtest(ws, simulate.complete_history(ws), arrivals=str(stored.attrs["arrivals"]))
+    err = simulate.backtest_error(stored)
+    assert err == pytest.approx(simulate.backtest_error(again), abs=1e-12)
+    assert metrics.value(metrics.headline(full_workspace, ["levers"]), "backtest_error") == pytest.approx(err, abs=1e-4)
+    assert f'data-metric="backtest_error" data-value="{round(err, 4)}"' in standard.read_text()
+    notebook = Path(__file__).resolve().parent.parent / "notebooks" / "04_strategy.py"
+    env = {**os.environ, "CX_WORKSPACE": str(full_workspace), "CX_EXPORT": "1"}
+    proc = subprocess.run([sys.executable, str(notebook)], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    page = (full_workspace / "reports" / "04_strategy.html").read_text()
+    assert f'data-metric="backtest_error" data-value="{round(err, 4)}"' in page
+    assert f"was off by <strong>{err:+.0%}</strong>" in page
+
+
 def test_each_metric_has_one_value_in_the_full_report(standard, full_workspace):
     """The whole report: each tagged metric shows one value, the metrics layer's. (Every notebook's export is
     checked against the same layer by tests/test_notebooks.py::test_notebook_runs, so the pages agree.)"""

@@ -100,7 +100,7 @@ def _build(
         "customers": functools.partial(_customers_section, by_source=by_source, h=h),
         "personas": _personas_section,
         "journeys": functools.partial(_journeys_section, h=h, shared=shared),
-        "strategy": _strategy_section,
+        "strategy": functools.partial(_strategy_section, h=h),
         "attribution": functools.partial(_attribution_section, h=h, paths=shared.paths),
         "voice": _voice_section,
     }
@@ -177,7 +177,7 @@ _SECTIONS: dict[str, tuple[str, ...]] = {
     "customers": ("load", "customers"),
     "personas": (),
     "journeys": ("stages", "ever", "funnel", "revenue"),
-    "strategy": (),
+    "strategy": ("levers",),
     "attribution": ("attribution",),
     "voice": (),
 }
@@ -356,7 +356,7 @@ def _journeys_views(ws: Any, r: Report, glance: list[str], shared: _Shared, now:
     r.table(d, "Drop-off diagnosis: service failure vs marketing")
 
 
-def _strategy_section(ws: Any, r: Report, glance: list[str]) -> None:
+def _strategy_section(ws: Any, r: Report, glance: list[str], h: pd.DataFrame | None = None) -> None:
     from cxlib import simulate as sim
 
     r.section("Strategy")
@@ -380,6 +380,8 @@ def _strategy_section(ws: Any, r: Report, glance: list[str]) -> None:
         )
     )
     if bt is not None:
+        if h is not None:
+            metrics.card(r, h, "backtest_error")
         if "calendar" in bt.columns and len(bt):
             r.markdown(f"The journey model's calendar in this backtest: {bt['calendar'].iloc[0]}.")
         r.table(_backtest_table(bt), "Backtest: the forecast held against what really happened next")

@@ -31,7 +31,7 @@ Examples
 from __future__ import annotations
 
 from cxlib.simulate.arrivals import arrival_history, choose_arrivals, parse_arrivals
-from cxlib.simulate.backtest import backtest, backtest_error, backtest_months
+from cxlib.simulate.backtest import backtest, backtest_error, backtest_months, stored_backtest, workspace_backtest
 from cxlib.simulate.figures import backtest_figure, fan_chart, future_state_figure
 from cxlib.simulate.model import POOL, PROSPECT_STAGES, JourneyModel
 from cxlib.simulate.plans import PLANS_FILE, delete_plan, save_plan, saved_plans
@@ -58,6 +58,8 @@ __all__ = [
     "backtest",
     "backtest_error",
     "backtest_months",
+    "stored_backtest",
+    "workspace_backtest",
     "backtest_figure",
     "parse_arrivals",
     "check_history",

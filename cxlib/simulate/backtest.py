@@ -36,7 +36,7 @@ import pandas as pd
 from cxlib.engine import Workspace, opened
 from cxlib.schema import DataError
 
-__all__ = ["MIN_MONTHS", "backtest", "backtest_error", "backtest_months"]
+__all__ = ["MIN_MONTHS", "backtest", "backtest_error", "backtest_months", "stored_backtest", "workspace_backtest"]
 
 #: Month ends of history the journey model needs before it forecasts anything.
 MIN_MONTHS = 3
@@ -164,6 +164,66 @@ def backtest_error(bt: pd.DataFrame, model: str = JOURNEY) -> float:
     """``model``'s total forecast error as a share of the actual revenue (signed: positive is too high)."""
     row = bt[(bt["model"] == model) & (bt["period"] == "total")]
     return float(row["pct_error"].iloc[0]) if len(row) else float("nan")
+
+
+def workspace_backtest(
+    ws: Workspace, history: pd.DataFrame, months: int = 12, arrivals: str | float = "auto"
+) -> pd.DataFrame | None:
+    """The backtest of a workspace that ``cx simulate`` stores and every page shows: :func:`backtest` over
+    :func:`backtest_months` of ``history`` (the workspace's panel, :func:`~cxlib.simulate.complete_history`);
+    with personas, each customer labelled as of the cutoff (the workspace is read again for it), so nothing
+    after the cutoff reaches the fit. ``None`` when the history is too short to hold any month back.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from cxlib import io, synth, unify
+    >>> from cxlib.simulate import complete_history
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = synth.write_company(folder, n_customers=200, seed=3, months=8, progress=False)
+    >>> _ = io.load(folder, progress=False)
+    >>> _ = unify.unify(folder, probabilistic=False, progress=False)
+    >>> with opened(folder) as ws:
+    ...     bt = workspace_backtest(ws, complete_history(ws), months=3, arrivals="recent")
+    >>> int(bt.loc[bt["period"] == "month", "month"].max())
+    3
+    """
+    held = backtest_months(history, months)
+    if held < 1:
+        return None
+    return backtest(ws if ws.has("personas") else history, months=held, arrivals=arrivals)
+
+
+def stored_backtest(ws: Workspace) -> pd.DataFrame | None:
+    """The backtest ``cx simulate`` stored (``simulate_backtest``), its ``attrs`` (``cutoff``, ``arrivals``,
+    ``seasonality``) back from its columns; ``None`` when there is none or when ``cx simulate`` is stale (its
+    inputs changed since), so that a page shows the stored number only while it describes the data.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from cxlib import io, synth
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = synth.write_company(folder, n_customers=50, seed=3, months=4, progress=False)
+    >>> _ = io.load(folder, progress=False)
+    >>> with opened(folder) as ws:
+    ...     print(stored_backtest(ws))
+    None
+    """
+    from cxlib.lineage import stale_steps
+
+    if not ws.has("simulate_backtest") or any(s.step == "simulate" for s in stale_steps(ws)):
+        return None
+    bt = ws.table("simulate_backtest").to_pandas()
+    if bt.empty:
+        return None
+    first = bt.iloc[0]
+    bt.attrs = {
+        "cutoff": pd.Timestamp(first["cutoff"]),
+        "arrivals": first.get("arrivals"),
+        "seasonality": first.get("calendar"),
+    }
+    return bt.drop(columns=[c for c in ("cutoff", "arrivals", "calendar") if c in bt.columns])
 
 
 def _cutoff(last: pd.Timestamp, months: int, cutoff: str | pd.Timestamp | None) -> pd.Timestamp:

@@ -311,8 +311,7 @@ def build(
     the same horizon, or as much of it as the data allows, so that every forecast carries its error).
     ``arrivals`` as in :func:`simulate` (default: the arrival model chosen by backtest). Returns
     :func:`compare` of the scenarios."""
-    from cxlib.simulate.backtest import MIN_MONTHS, backtest_months
-    from cxlib.simulate.backtest import backtest as run_backtest
+    from cxlib.simulate.backtest import MIN_MONTHS, workspace_backtest
 
     with opened(workspace) as ws:
         h = complete_history(ws, channel=False)  # the acquisition channel is not used here
@@ -324,10 +323,7 @@ def build(
         except DataError:
             pass
         results = simulate(model, todo, months=months, draws=draws, arrivals=arrivals)
-        held = backtest_months(h, months)
-        # with personas, the backtest labels customers as they were at its cutoff: it reads the workspace again
-        source = ws if ws.has("personas") else h
-        bt = run_backtest(source, months=held, arrivals=arrivals) if backtest and held >= 1 else None
+        bt = workspace_backtest(ws, h, months, arrivals) if backtest else None
         with ws.step("simulate"):  # the tables and the lineage row swap in together
             ws.write("journey_transitions", _transitions_table(model))
             ws.write("scenarios", results)
