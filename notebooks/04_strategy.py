@@ -62,6 +62,8 @@ def _(folder, metrics, mo, notebook, simulate):
               f"New customers a month: **{simulate.choose_arrivals(model)}**. **Not held against the past**: the "
               "history is too short to keep months back for a backtest, so treat every number below as untested."),
         simulate.backtest_figure(backtest) if backtest is not None else None,
+        # the new customers the forecast adds, beside the arrivals they continue (as the report shows them)
+        simulate.arrivals_figure(simulate.arrivals_table(model)),
     ])
     backtest_stored = _stored
     return MONEY_COLUMNS, backtest, backtest_stored, currency, failure_levers, headline, history, model

@@ -143,6 +143,7 @@ def test_standard_report_has_every_section(standard):
     glance = html.split('">At a glance</h2>')[1].split("<h2")[0]
     assert glance.count("<li>") == 4 and "most valuable persona" in glance and "this model was within" in glance
     assert "Why did they not buy?" in html and "Scenarios ranked by revenue gain" in html
+    assert "New customers in the forecast:" in html and "New customers a month: observed" in html
     assert "Did the win-back campaign work?</strong> The campaign " in html  # the verdict in words
     assert standard.stat().st_size < 6_000_000
 

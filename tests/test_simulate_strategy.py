@@ -60,6 +60,13 @@ def test_a_closed_cohort_gets_no_new_customers(panel):
     out = sim.simulate(m, [], months=3, draws=None)
     assert out.attrs["arrivals"] == "none"
     assert arr.forecast_arrivals(m, "recent", 3).sum() == 0  # every model recognises it
+    shown = sim.arrivals_table(m, months=3)  # what the page and the report draw
+    assert shown["kind"].tolist()[0] == "already there" and (shown["kind"] == "forecast").sum() == 3
+    assert shown.loc[shown["kind"] == "forecast", "arrivals"].eq(0).all()
+    assert (shown["model"].iloc[0], shown["chosen_by"].iloc[0]) == ("none", "backtest")
+    pd.testing.assert_series_equal(  # the observed months are the series the models continue
+        shown.loc[shown["kind"] != "forecast", "arrivals"], sim.arrival_history(m)["arrivals"]
+    )
 
 
 def _seasonal_panel(years: int = 3, seed: int = 0) -> tuple[pd.DataFrame, np.ndarray]:
@@ -207,8 +214,13 @@ def test_build_writes_the_calendar_and_the_backtest(tmp_path, workspace):
         last = sim.last_complete_month(ws)
         sc = ws.table("scenarios").to_pandas()
         bt = ws.table("simulate_backtest").to_pandas()
+        arrived = ws.table("simulate_arrivals").to_pandas()
     first = sc.loc[sc["month"] == 1, "month_start"].iloc[0]
     assert pd.Timestamp(first) == last + pd.DateOffset(months=1)
+    ahead = arrived[arrived["kind"] == "forecast"]  # the new customers the forecast adds, after the observed
+    assert len(ahead) == 3 and pd.Timestamp(ahead["month_start"].iloc[0]) == pd.Timestamp(first)
+    assert pd.Timestamp(arrived.loc[arrived["kind"] == "observed", "month_start"].max()) == last
+    assert arrived["chosen_by"].eq("backtest").all()
     assert set(bt["model"]) >= {"journey model", "last 3 months run rate"}
     assert pd.Timestamp(bt["cutoff"].iloc[0]) == last - pd.DateOffset(months=3)
 

@@ -386,6 +386,10 @@ def _strategy_section(ws: Any, r: Report, glance: list[str], h: pd.DataFrame | N
             r.markdown(f"The journey model's calendar in this backtest: {bt['calendar'].iloc[0]}.")
         r.table(_backtest_table(bt), "Backtest: the forecast held against what really happened next")
         r.figure(sim.backtest_figure(bt), "Backtest: revenue forecast by month against what happened")
+    if ws.has("simulate_arrivals"):
+        arrived = ws.table("simulate_arrivals").to_pandas()
+        r.markdown(_arrivals_words(arrived))
+        r.figure(sim.arrivals_figure(arrived), "New customers a month: observed, and the forecast's")
     r.table(ranked, f"Scenarios ranked by revenue gain over {months} months (examples, not recommendations)")
     r.figure(sim.fan_chart(results, "cumulative_revenue"), "Cumulative revenue gain over baseline, with 5–95% bands")
 
@@ -440,6 +444,18 @@ def _strategy_advice(ranked: pd.DataFrame, bt: pd.DataFrame | None, months: int)
     ]
     headline = f"{lines[0]}; {track}."
     return headline, "Levers whose gain exceeds the forecast's backtest error: " + "; ".join(lines) + f"; {track}."
+
+
+def _arrivals_words(t: pd.DataFrame) -> str:
+    """The forecast's new customers in one sentence, beside the observed series they continue."""
+    seen = t.loc[t["kind"] == "observed", "arrivals"].tail(12)
+    ahead = t.loc[t["kind"] == "forecast", "arrivals"]
+    how = "chosen by backtest" if t["chosen_by"].iloc[0] == "backtest" else "as set"
+    return (
+        f"New customers in the forecast: {ahead.mean():,.0f} a month on average (arrival model "
+        f"*{t['model'].iloc[0]}*, {how}), against {seen.mean():,.0f} a month over the last {len(seen)} months "
+        "observed; the customers already there when the data starts are not counted as arrivals."
+    )
 
 
 def _backtest_table(bt: pd.DataFrame) -> pd.DataFrame:

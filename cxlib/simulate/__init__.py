@@ -30,9 +30,9 @@ Examples
 
 from __future__ import annotations
 
-from cxlib.simulate.arrivals import arrival_history, choose_arrivals, parse_arrivals
+from cxlib.simulate.arrivals import arrival_history, arrivals_table, choose_arrivals, parse_arrivals
 from cxlib.simulate.backtest import backtest, backtest_error, backtest_months, stored_backtest, workspace_backtest
-from cxlib.simulate.figures import backtest_figure, fan_chart, future_state_figure
+from cxlib.simulate.figures import arrivals_figure, backtest_figure, fan_chart, future_state_figure
 from cxlib.simulate.model import POOL, PROSPECT_STAGES, JourneyModel
 from cxlib.simulate.plans import PLANS_FILE, delete_plan, save_plan, saved_plans
 from cxlib.simulate.run import compare, simulate
@@ -55,6 +55,8 @@ __all__ = [
     "JourneyModel",
     "Scenario",
     "arrival_history",
+    "arrivals_figure",
+    "arrivals_table",
     "backtest",
     "backtest_error",
     "backtest_months",

@@ -33,6 +33,7 @@ import pandas as pd
 __all__ = [
     "ARRIVAL_MODELS",
     "arrival_history",
+    "arrivals_table",
     "choose_arrivals",
     "closed_cohort",
     "forecast_arrivals",
@@ -191,3 +192,38 @@ def forecast_arrivals(model, how: str | float, months: int) -> np.ndarray:
     first_moy = int((model.last_month_ + pd.DateOffset(months=1)).month)
     total = forecast_series(series, how, months, first_moy, getattr(model, "arrival_season_", None))
     return total[:, None, None] * mix[None]
+
+
+def arrivals_table(model, how: str | float = "auto", months: int = 12) -> pd.DataFrame:
+    """The arrival series a forecast continues and the continuation, to show beside it: ``month_start,
+    arrivals, kind, model, chosen_by``.
+
+    ``kind`` is ``already there`` for the data's first month (the customers already active when it starts:
+    not arrivals, and left out of every arrival model), ``observed`` for the later months and ``forecast``
+    for the ``months`` after the last one (:func:`forecast_arrivals`, summed over segments and stages).
+    ``model`` names the arrival model used (``"recent"``, or ``"250 a month"``) and ``chosen_by`` says
+    whether :func:`choose_arrivals` picked it (``"backtest"``, for ``how="auto"``) or the caller did.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> by_month = np.array([50.0, 8, 10, 12, 10, 10, 10, 10]).reshape(-1, 1, 1)
+    >>> m = SimpleNamespace(arrivals_by_month_=by_month, last_month_=pd.Timestamp("2024-08-01"))
+    >>> t = arrivals_table(m, "recent", months=2)
+    >>> t["kind"].tolist()[:2], t["arrivals"].tolist()[-2:], t["model"].iloc[0]
+    (['already there', 'observed'], [10.0, 10.0], 'recent')
+    """
+    chosen = choose_arrivals(model) if isinstance(how, str) and how == "auto" else how
+    seen = arrival_history(model)
+    seen["kind"] = np.where(seen.pop("censored"), "already there", "observed")
+    ahead = pd.DataFrame(
+        {
+            "month_start": pd.date_range(model.last_month_ + pd.DateOffset(months=1), periods=months, freq="MS"),
+            "arrivals": forecast_arrivals(model, chosen, months).sum(axis=(1, 2)),
+            "kind": "forecast",
+        }
+    )
+    out = pd.concat([seen, ahead], ignore_index=True)
+    out["model"] = chosen if isinstance(chosen, str) else f"{float(chosen):g} a month"
+    out["chosen_by"] = "backtest" if isinstance(how, str) and how == "auto" else "you"
+    return out

@@ -15,7 +15,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-__all__ = ["backtest_figure", "fan_chart", "future_state_figure"]
+__all__ = ["arrivals_figure", "backtest_figure", "fan_chart", "future_state_figure"]
 
 
 def fan_chart(results: pd.DataFrame, metric: str = "revenue", difference: bool = True) -> go.Figure:
@@ -94,4 +94,40 @@ def backtest_figure(bt: pd.DataFrame) -> go.Figure:
                    line={"color": "black", "width": 3})
     )
     fig.update_layout(title="Backtest: revenue forecast vs what happened", xaxis_title="month", yaxis_title="revenue")
+    return fig
+
+
+def arrivals_figure(table: pd.DataFrame) -> go.Figure:
+    """New customers a month: the observed series and the forecast that continues it
+    (:func:`~cxlib.simulate.arrivals_table`); the customers already there when the data starts are named in
+    the title, not drawn (they did not arrive then).
+
+    Examples
+    --------
+    >>> t = pd.DataFrame({"month_start": pd.date_range("2024-01-01", periods=4, freq="MS"),
+    ...                   "arrivals": [90.0, 10, 12, 11], "model": "recent", "chosen_by": "backtest",
+    ...                   "kind": ["already there", "observed", "observed", "forecast"]})
+    >>> [tr.name for tr in arrivals_figure(t).data]
+    ['observed', 'forecast']
+    """
+    fig = go.Figure()
+    colours = {"observed": "#7f7f7f", "forecast": "#1f77b4"}
+    for kind in ("observed", "forecast"):
+        d = table[table["kind"] == kind]
+        fig.add_trace(
+            go.Bar(
+                x=d["month_start"], y=d["arrivals"], name=kind, marker_color=colours[kind],
+                hovertemplate="%{x|%B %Y}: %{y:,.0f} new customers<extra>" + kind + "</extra>",
+            )
+        )  # fmt: skip
+    there = table.loc[table["kind"] == "already there", "arrivals"].sum()
+    model = table["model"].iloc[0] if len(table) else ""
+    how = "chosen by backtest" if len(table) and table["chosen_by"].iloc[0] == "backtest" else "as set"
+    fig.update_layout(
+        title=f"New customers a month: observed, and the forecast ({model}, {how}); "
+        f"{there:,.0f} were already there when the data starts",
+        xaxis_title="month",
+        yaxis_title="new customers",
+        bargap=0.1,
+    )
     return fig

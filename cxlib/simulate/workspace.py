@@ -28,6 +28,7 @@ import pandas as pd
 
 from cxlib.engine import Workspace, opened
 from cxlib.schema import DataError
+from cxlib.simulate.arrivals import arrivals_table
 from cxlib.simulate.durations import DURATION_MONTHS
 from cxlib.simulate.model import ARRIVED, POOL, PROSPECT_STAGES, JourneyModel
 from cxlib.simulate.recency import RECENCY_MONTHS
@@ -307,7 +308,8 @@ def build(
     """Fit the journey model to a workspace and write ``journey_transitions`` (``segment, from_stage,
     to_stage, probability, transitions``), ``scenarios`` (the :func:`simulate` frame for the presets, the
     pre-sale service fix and any ``scenarios`` given; ``month_start`` is the first day of each forecast month,
-    month 1 the one after the last complete month of data) and ``simulate_backtest`` (:func:`backtest` over
+    month 1 the one after the last complete month of data), ``simulate_arrivals`` (:func:`arrivals_table`: the
+    new customers a month observed and forecast) and ``simulate_backtest`` (:func:`backtest` over
     the same horizon, or as much of it as the data allows, so that every forecast carries its error).
     ``arrivals`` as in :func:`simulate` (default: the arrival model chosen by backtest). Returns
     :func:`compare` of the scenarios."""
@@ -327,6 +329,7 @@ def build(
         with ws.step("simulate"):  # the tables and the lineage row swap in together
             ws.write("journey_transitions", _transitions_table(model))
             ws.write("scenarios", results)
+            ws.write("simulate_arrivals", arrivals_table(model, arrivals, months))
             if bt is not None:
                 table = bt.assign(
                     cutoff=bt.attrs["cutoff"], arrivals=str(bt.attrs["arrivals"]), calendar=bt.attrs["seasonality"]
