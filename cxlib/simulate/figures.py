@@ -124,8 +124,8 @@ def arrivals_figure(table: pd.DataFrame) -> go.Figure:
     model = table["model"].iloc[0] if len(table) else ""
     how = "chosen by backtest" if len(table) and table["chosen_by"].iloc[0] == "backtest" else "as set"
     fig.update_layout(
-        title=f"New customers a month: observed, and the forecast ({model}, {how}); "
-        f"{there:,.0f} were already there when the data starts",
+        title=f"New customers a month: observed, and the forecast ({model}, {how})<br><sup>{there:,.0f} "
+        "customers were already there when the data starts: not arrivals, not drawn</sup>",
         xaxis_title="month",
         yaxis_title="new customers",
         bargap=0.1,
