@@ -451,7 +451,15 @@ class JourneyModel(BaseEstimator):
         return sorted(set(out))
 
     def arrival_segment(self, name: str) -> int:
-        """Where new customers of segment ``name`` join: its arrived customers' segment when it has one."""
+        """Where new customers of segment ``name`` join: its arrived customers' segment when it has one.
+
+        Examples
+        --------
+        >>> from types import SimpleNamespace
+        >>> m = SimpleNamespace(segments_=["Big spenders", "Big spenders · arrived", "Browsers"])
+        >>> JourneyModel.arrival_segment(m, "Big spenders"), JourneyModel.arrival_segment(m, "Browsers")
+        (1, 2)
+        """
         for g in (f"{name}{ARRIVED}", str(name)):
             if g in self.segments_:
                 return self.segments_.index(g)

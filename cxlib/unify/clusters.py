@@ -120,6 +120,12 @@ class DatedComponents(Mapping):
     ----------
     component, record, birth_date : array-like
         One dated record each, in any order.
+
+    Examples
+    --------
+    >>> d = DatedComponents(["c2", "c1", "c1"], ["r3", "r2", "r1"], ["1990-01-02", "1985-05-05", "1985-05-05"])
+    >>> list(d), d["c1"]
+    (['c1', 'c2'], (('r1', '1985-05-05'), ('r2', '1985-05-05')))
     """
 
     def __init__(self, component: Iterable[str], record: Iterable[str], birth_date: Iterable[str]) -> None:
