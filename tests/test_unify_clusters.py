@@ -148,14 +148,28 @@ def test_the_household_share_is_estimated_from_the_data():
     assert household_share(_households(5, 2)) == 1.0
 
 
-def _model() -> str:
-    model = settings(UnifyConfig()).get_settings("duckdb").as_dict()
+def _model(contact_points: bool = False) -> str:
+    absent = frozenset() if contact_points else frozenset({"email", "phone"})
+    model = settings(UnifyConfig(), absent).get_settings("duckdb").as_dict()
     for comp in model["comparisons"]:  # untrained: give every level an m and u
         for lvl in comp["comparison_levels"]:
             if not lvl.get("is_null_level"):
                 exact = lvl.get("label_for_charts", "").startswith("Exact")
                 lvl["m_probability"], lvl["u_probability"] = (0.6, 0.01) if exact else (0.05, 0.05)
+                if comp["output_column_name"] in ("email", "phone") and not exact:  # different: 1 in 10 matches
+                    lvl["m_probability"], lvl["u_probability"] = (0.1, 0.99)
     return json.dumps(model)
+
+
+def test_namesakes_of_one_household_with_their_own_email_and_phone_stay_apart():
+    """Two Ruby Taylors at one address (a parent and a child): the same names and address, a different e-mail
+    and phone each. What a household does not share caps the score: the different contact points pull it
+    under the threshold; without e-mails or phones on record the pair stays over it."""
+    gammas = {"gamma_first_name": [6, 6], "gamma_birth_date": [-1, -1], "gamma_last_name": [5, 5],
+              "gamma_address": [6, 6], "gamma_email": [0, -1], "gamma_phone": [0, -1]}  # fmt: skip
+    pred = pd.DataFrame({"match_probability": [0.996, 0.996], **gammas})
+    p = household_scores(pred, _model(contact_points=True), share=0.7)
+    assert p[0] < 0.95 < p[1]
 
 
 def test_surname_and_address_alone_do_not_merge_in_a_household():

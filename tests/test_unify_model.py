@@ -149,6 +149,8 @@ def test_features_are_normalised_and_a_raw_birth_date_survives():
                 "city": ["Lake Clifton", "Leeds", None],
                 "birth_date": pd.to_datetime(["1984-03-07", None, None]),
                 "birth_date_raw": ["1984-03-07", "1984-13-07", "7/03/1984"],
+                "email": [" Rob.S+shop@Example.COM ", None, ""],
+                "phone": ["+44 (0)7700 900123", None, "07700-900123"],
             }
         )
     )
@@ -162,7 +164,10 @@ def test_features_are_normalised_and_a_raw_birth_date_survives():
         "street": "highst",  # the street type written one way: "High Street" = "High St"
         "postcode": "LS14AB",
         "city": "lakeclifton",
+        "email": "rob.s@example.com",  # without its +tag and case
+        "phone": "700900123",  # the last nine digits: the country code and the trunk 0 apart
     }
+    assert pd.isna(out.loc[2, "email"]) and out.loc[2, "phone"] == "700900123"
     assert out.loc[1, "birth_date"] == "19841307"  # did not parse: its digits, still comparable as text
     digits = with_counts(out)["birth_digits"]  # the unparsed date's too
     assert digits.tolist() == [_digits(d) for d in out["birth_date"]] and digits.dtype == "Int64"
@@ -180,7 +185,12 @@ def test_the_model_is_configurable():
         "last_name",
         "birth_date",
         "address",
+        "email",
+        "phone",
     ]
+    # a contact point no record has is left out (FEBRL has neither e-mail nor phone)
+    names = [c.get_comparison("duckdb").output_column_name for c in comparisons(UnifyConfig(), frozenset({"phone"}))]
+    assert names[-2:] == ["address", "email"]
     cfg = dataclasses.replace(
         UnifyConfig(),
         comparisons=("first_name", "last_name", "postcode", cl.ExactMatch("state")),
@@ -243,7 +253,8 @@ def test_diagnostics_without_truth(workspace):
     # the waterfall of an accepted pair adds up to its score
     pair = matches[matches["accepted"]].iloc[0]
     table, fig = unify.waterfall(folder, pair["record_a"], pair["record_b"])
-    assert list(table["step"]) == ["prior", "first_name", "last_name", "birth_date", "address", "household", "total"]
+    steps = ["prior", "first_name", "last_name", "birth_date", "address", "email", "phone", "household", "total"]
+    assert list(table["step"]) == steps
     assert table["match_weight"].iloc[:-1].sum() == pytest.approx(table["match_weight"].iloc[-1])
     assert table["level"].iloc[-1] == f"p = {pair['match_probability']:.4f}"
     with pytest.raises(cxlib.DataError, match="no contact record"):
@@ -292,6 +303,8 @@ def test_u_in_one_pass_equals_splinks_estimate(max_pairs):
             "street": rng.choice(["highst", "millrd", "highstr", None], n),
             "postcode": rng.choice(["LS14AB", "LS14BA", "M11AA", None], n),
             "city": rng.choice(["leeds", "leedz", "york"], n),
+            "email": rng.choice(["rob@x.com", "ann@y.org", None], n),
+            "phone": rng.choice(["700900123", "700900124", None], n),
         }
     ).astype("string")
     recs["birth_days"] = (pd.to_datetime(recs["birth_date"], format="%Y%m%d") - pd.Timestamp("1970-01-01")).dt.days

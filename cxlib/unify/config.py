@@ -44,8 +44,8 @@ class UnifyConfig:
         Cap on label-propagation rounds (a safety net; convergence takes a handful).
     comparisons : tuple
         The probabilistic model's evidence: built-in comparisons by name (see :mod:`cxlib.unify.model`:
-        ``first_name, last_name, birth_date, address`` by default; ``street_number, street, postcode, city``
-        separately) or splink comparison objects.
+        ``first_name, last_name, birth_date, address, email, phone`` by default; ``street_number, street,
+        postcode, city`` separately) or splink comparison objects.
     term_frequency : tuple of str
         Built-in comparisons whose exact agreement is weighted by how rare the value is.
     blocking_rules : tuple
@@ -91,7 +91,7 @@ class UnifyConfig:
     default_country: str = "GB"
     source_priority: tuple[str, ...] = ("crm", "loyalty", "shop", "legacy_crm", "helpdesk", "email_platform")
     max_iterations: int = 50
-    comparisons: tuple = ("first_name", "last_name", "birth_date", "address")
+    comparisons: tuple = ("first_name", "last_name", "birth_date", "address", "email", "phone")
     term_frequency: tuple[str, ...] = ("first_name", "last_name", "street_number", "street", "postcode", "city")
     blocking_rules: tuple = (
         ("first_name", "last_name"),

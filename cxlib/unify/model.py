@@ -22,6 +22,12 @@ The built-in comparisons, by the name of the field they compare (see ``docs/unif
     Exact (term-frequency adjusted), one edit, else.
 ``city``
     Exact (term-frequency adjusted), Jaro-Winkler >= 0.9, else.
+``email``, ``phone``
+    The same (an e-mail without its ``+tag``, case apart; a phone's last nine digits), else. Records that
+    share one are mostly joined already by the deterministic step, so what this adds is the **evidence
+    against**: two records with different e-mails and different phones are less likely one person (two
+    namesakes of one household). A value held by more records than the over-merge guard allows
+    (``UnifyConfig.max_records``) is compared as missing. Left out where no record has one (FEBRL).
 
 Any other comparison can be given as a splink comparison object (``splink.comparison_library``) over these
 fields or over the contacts columns named in :attr:`UnifyConfig.match_columns`.
@@ -44,10 +50,14 @@ from typing import Any
 
 from cxlib.unify.config import UnifyConfig
 
-__all__ = ["BUILT_IN", "comparisons", "estimate_u", "rule_sql", "settings", "train"]
+__all__ = ["BUILT_IN", "CONTACT_POINTS", "comparisons", "estimate_u", "rule_sql", "settings", "train"]
 
 #: The fields the built-in comparisons compare (the features :mod:`cxlib.unify.probabilistic` prepares).
-BUILT_IN = ("first_name", "last_name", "birth_date", "address", "street_number", "street", "postcode", "city")
+BUILT_IN = (
+    "first_name", "last_name", "birth_date", "address", "street_number", "street", "postcode", "city", "email", "phone",
+)  # fmt: skip
+#: Built-in comparisons of one contact point each: left out of a model whose records have none.
+CONTACT_POINTS = ("email", "phone")
 
 
 #: Conditions of the built-in comparisons that are not exact matches (``col_l = col_r``, or several ANDed), by
@@ -217,6 +227,18 @@ def _address() -> Any:
     )
 
 
+def _contact_point(col: str) -> Any:
+    """The same value, else: an e-mail or phone normalised by :func:`cxlib.unify.probabilistic.features`."""
+    import splink.comparison_level_library as cll
+    import splink.comparison_library as cl
+
+    return cl.CustomComparison(
+        [cll.NullLevel(col), cll.ExactMatchLevel(col), cll.ElseLevel()],
+        output_column_name=col,
+        comparison_description=f"{col}: the same, else",
+    )
+
+
 def built_in(field: str, tf: bool) -> Any:
     """The built-in comparison of ``field`` (one of :data:`BUILT_IN`), with or without term frequencies."""
 
@@ -236,22 +258,29 @@ def built_in(field: str, tf: bool) -> Any:
         return _levels("street_number", tf)
     if field == "address":
         return _address()
+    if field in CONTACT_POINTS:
+        return _contact_point(field)
     raise ValueError(f"no built-in comparison {field!r}; built in: {', '.join(BUILT_IN)}")
 
 
-def comparisons(cfg: UnifyConfig) -> list[Any]:
-    """The splink comparisons of ``cfg``: built-in ones by field name, others as given."""
+def comparisons(cfg: UnifyConfig, absent: frozenset[str] = frozenset()) -> list[Any]:
+    """The splink comparisons of ``cfg``: built-in ones by field name, others as given; built-in
+    :data:`CONTACT_POINTS` in ``absent`` (no record has one) left out."""
     tf = set(cfg.term_frequency)
-    return [built_in(c, c in tf) if isinstance(c, str) else c for c in cfg.comparisons]
+    return [
+        built_in(c, c in tf) if isinstance(c, str) else c
+        for c in cfg.comparisons
+        if not (isinstance(c, str) and c in absent and c in CONTACT_POINTS)
+    ]
 
 
-def settings(cfg: UnifyConfig) -> Any:
-    """splink's ``SettingsCreator`` for a new model of ``cfg``."""
+def settings(cfg: UnifyConfig, absent: frozenset[str] = frozenset()) -> Any:
+    """splink's ``SettingsCreator`` for a new model of ``cfg`` (see :func:`comparisons` for ``absent``)."""
     from splink import SettingsCreator
 
     return SettingsCreator(
         link_type="dedupe_only",
-        comparisons=comparisons(cfg),
+        comparisons=comparisons(cfg, absent),
         blocking_rules_to_generate_predictions=[rule_sql(r) for r in cfg.blocking_rules],
         retain_intermediate_calculation_columns=False,
     )

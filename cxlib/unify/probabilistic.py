@@ -25,7 +25,7 @@ from cxlib.unify.clusters import accept, birth_dates_by_component
 from cxlib.unify.config import UnifyConfig
 from cxlib.unify.graph import union_find
 from cxlib.unify.households import household_scores, household_share
-from cxlib.unify.model import _parse_once, correct_u, train
+from cxlib.unify.model import CONTACT_POINTS, _parse_once, correct_u, train
 from cxlib.unify.model import settings as model_settings
 from cxlib.unify.normalise import _name_key, normalise_postcode, trim
 
@@ -51,7 +51,9 @@ _STREET_TYPES = (
 )
 
 
-def _train_and_score(db, sdf, cfg: UnifyConfig, threshold: float, n: int) -> tuple[pd.DataFrame, str]:  # noqa: ANN001
+def _train_and_score(  # noqa: ANN001
+    db, sdf, cfg: UnifyConfig, threshold: float, n: int, absent: frozenset[str] = frozenset()
+) -> tuple[pd.DataFrame, str]:
     """Train a new model on the ``n`` contact records and score all blocked pairs: ``(predictions, model)``.
 
     With ``cfg.correct_u``, a second pass: the prior becomes the expected share of matching pairs the first
@@ -65,7 +67,7 @@ def _train_and_score(db, sdf, cfg: UnifyConfig, threshold: float, n: int) -> tup
 
     with _parse_once():  # splink parses the same conditions with sqlglot again and again
         # no settings validation: it only logs (which ERROR silences), and cost 2 s per linker in sqlglot
-        linker = Linker(sdf, model_settings(cfg), log_level=logging.ERROR, validate_settings=False)
+        linker = Linker(sdf, model_settings(cfg, absent), log_level=logging.ERROR, validate_settings=False)
         train(linker, cfg)
         if cfg.correct_u:  # the blocked pairs (and term frequencies) once, for both scorings
             linker.inference.compute_blocked_pairs_for_predict()
@@ -149,6 +151,7 @@ def _match_records(
     named = contacts["first_name"].notna() | contacts["last_name"].notna()
     df = contacts[named].drop(columns="component").rename(columns={"record": "unique_id"})
     df = df.astype({"birth_days": "Int64"})  # not floats
+    df, absent = _contact_points(df, cfg)
     empty = pd.DataFrame(columns=_MATCH_COLUMNS[:3])
     if len(df) < 50 or (new is not None and not new):
         return empty, model
@@ -157,7 +160,7 @@ def _match_records(
     db = DuckDBAPI(connection=con)
     sdf = db.register(pa.Table.from_pandas(df, preserve_index=False), table_name="cx_contacts")
     if model is None:
-        pred, model = _train_and_score(db, sdf, cfg, threshold, len(df))
+        pred, model = _train_and_score(db, sdf, cfg, threshold, len(df), absent)
     else:
         pred = _score_new(db, sdf, df, model, new, threshold)
     con.close()
@@ -171,6 +174,23 @@ def _match_records(
     a, b = pred["record_a"].astype(str), pred["record_b"].astype(str)
     pred["record_a"], pred["record_b"] = a.where(a < b, b), b.where(a < b, a)
     return pred[_MATCH_COLUMNS[:3]].drop_duplicates(["record_a", "record_b"]), model
+
+
+def _contact_points(df: pd.DataFrame, cfg: UnifyConfig) -> tuple[pd.DataFrame, frozenset[str]]:
+    """``df`` with each e-mail or phone held by more records than the over-merge guard allows
+    (``cfg.max_records``) blanked -- the guard kept it from joining them, so the same value must not join them
+    here -- and the contact points no two records have (their comparisons are left out)."""
+    absent = set()
+    for col in CONTACT_POINTS:
+        if col not in df.columns:
+            absent.add(col)
+            continue
+        values = df[col]
+        many = values.map(values.value_counts()) > cfg.max_records.get(col, 10)
+        df = df.assign(**{col: values.mask(many)})
+        if df[col].notna().sum() < 2:
+            absent.add(col)
+    return df, frozenset(absent)
 
 
 def _blank_null(s: ibis.StringValue) -> ibis.StringValue:
@@ -285,6 +305,10 @@ def features(c: ibis.Table, cfg: UnifyConfig) -> dict[str, ibis.Value]:
         "street": street,
         "postcode": _blank_null(normalise_postcode(col("postcode"))),
         "city": _blank_null(_name_key(col("city")).re_replace(r"\s+", "")),
+        # the contact points, compared for evidence against (see cxlib.unify.model): an e-mail without its
+        # +tag and case, a phone's last nine digits (the country code and a trunk 0 apart)
+        "email": _blank_null(trim(col("email").lower()).re_replace(r"\+[^@]*@", "@")),
+        "phone": _blank_null(col("phone").re_replace(r"[^0-9]", "").right(9)),
     }
     for name in cfg.match_columns:
         out[name] = _blank_null(_name_key(col(name)))
