@@ -109,6 +109,16 @@ def test_page_is_self_contained_with_plotly_inlined_once(tmp_path):
     assert '<a href="#s1">One</a>' in html and '<a href="#s2">Two</a>' in html
 
 
+def test_shares_show_as_percentages_and_sort_by_their_number():
+    r = report.Report("t", min_group_size=0)
+    r.table(pd.DataFrame({"step": ["view", "buy"], "conversion_from_start": [1.0, 0.0241], "conversions": [5, 2],
+                          "order_rate": [0.5, 2.5], "error": [1.354, -0.2]}))  # fmt: skip
+    html = r.to_html()
+    assert 'data-v="0.0241">2.4%</td>' in html and ">100.0%</td>" in html
+    assert ">135.4%</td>" in html and ">-20.0%</td>" in html  # an error over 100% too
+    assert ">2.50</td>" in html and ">5</td>" in html  # a rate over 1 and a count stay numbers
+
+
 def test_page_without_figures_has_no_plotly():
     r = report.Report("t")
     r.markdown("just text")

@@ -223,14 +223,21 @@ class Report:
         self.blocks.append(_Block("figure", f"<figure>{div}{cap}</figure>"))
 
     def table(
-        self, df: pd.DataFrame, caption: str = "", count: str | None = None, max_rows: int = 200, digits: int = 3
+        self,
+        df: pd.DataFrame,
+        caption: str = "",
+        count: str | None = None,
+        max_rows: int = 200,
+        digits: int = 3,
+        percent: Sequence[str] | None = None,
     ) -> None:
         """Add a table, sortable by clicking its headers.
 
         Direct identifier columns are removed (unless ``include_pii``). ``count`` names the column that
         counts customers (default: the first of :data:`COUNT_COLUMNS` present); rows under
         ``min_group_size`` are merged into one "other" row, which is itself left out if still too small.
-        At most ``max_rows`` rows are shown.
+        At most ``max_rows`` rows are shown. ``percent`` columns (default: those named as shares,
+        :func:`is_share`) show their numbers as percentages (``0.468`` as ``46.8%``; sorting keeps the number).
         """
         df = df.reset_index(drop=True).copy() if not _has_named_index(df) else df.reset_index()
         if not self.include_pii:
@@ -258,9 +265,10 @@ class Report:
         caption = caption if self.include_pii else self._redact(caption)
         cap = f"<caption>{_html.escape(caption)}</caption>" if caption else ""
         head = "".join(f"<th>{_html.escape(str(c))}</th>" for c in shown.columns)
+        pct = [is_share(c, shown[c]) if percent is None else c in percent for c in shown.columns]
         rows = []
         for rec in shown.itertuples(index=False):
-            cells = "".join(_cell(v, digits) for v in rec)
+            cells = "".join(_percent_cell(v) if p else _cell(v, digits) for v, p in zip(rec, pct, strict=True))
             rows.append(f"<tr>{cells}</tr>")
         self.blocks.append(
             _Block(
@@ -368,6 +376,39 @@ def _map_strings(obj: Any, f: Any) -> Any:
 def _figure_title(fig: go.Figure) -> str:
     t = fig.layout.title
     return str(t.text) if t is not None and t.text else ""
+
+
+def is_share(column: Any, values: pd.Series | None = None) -> bool:
+    """Whether a column holds shares (shown as percentages): named ``error`` or ``pct_error`` (a forecast's
+    error, as a share of what happened), or named ``share``, ``conversion``, ``conversion_...``, ``..._share``
+    or ``..._rate`` with every number between 0 and 1 (``values``, when given: ``order_rate`` 2.5 a month is
+    no share).
+
+    >>> [is_share(c) for c in ("share", "conversion_from_start", "repeat_rate", "conversions", "lift")]
+    [True, True, True, False, False]
+    >>> is_share("order_rate", pd.Series([0.5, 2.5]))
+    False
+    """
+    c = str(column).lower()
+    if c in ("error", "pct_error"):
+        return True
+    if not (c in ("share", "conversion") or c.startswith("conversion_") or c.endswith(("_share", "_rate"))):
+        return False
+    if values is None:
+        return True
+    x = pd.to_numeric(values, errors="coerce").dropna()
+    return bool(len(x)) and bool(x.between(0, 1).all())
+
+
+def _percent_cell(v: Any) -> str:
+    """A share as a percentage (``46.8%``; ``0.28%`` under one percent), the number kept for sorting."""
+    if not isinstance(v, float | np.floating | int | np.integer) or isinstance(v, bool | np.bool_):
+        return _cell(v, 3)
+    f = float(v)
+    if np.isnan(f):
+        return _cell(v, 3)
+    shown = f"{f:.1%}" if abs(f) >= 0.01 or f == 0 else f"{f:.2%}"
+    return f'<td class="num" data-v="{f!r}">{shown}</td>'
 
 
 def _cell(v: Any, digits: int) -> str:
