@@ -228,7 +228,8 @@ def _customers_section(ws: Any, r: Report, glance: list[str], by_source: pd.Data
     rules = links.group_by("rule").aggregate(records=links.count()).order_by(ibis.desc("records")).to_pandas()
     r.markdown(
         "One customer per real person, resolved across every system: each source record is linked to exactly "
-        "one customer, by a shared identifier or a probabilistic match on name, birth date and address."
+        "one customer, by a shared identifier or a probabilistic match on name, birth date and address "
+        "(e-mails and phones that differ count against it)."
     )
     r.table(by_source, "Source records by table and system")
     r.table(rules, "How records were linked (rule)")
