@@ -89,8 +89,7 @@ def spark_session(tmp_path_factory):
         .config("spark.ui.enabled", "false")
         .config("spark.sql.warehouse.dir", str(warehouse))
         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={warehouse}")
-        .config("spark.sql.shuffle.partitions", os.environ.get("CX_SPARK_PARTITIONS", "4"))
-        .config("spark.sql.codegen.wholeStage", os.environ.get("CX_SPARK_CODEGEN", "true"))
+        .config("spark.sql.shuffle.partitions", "4")
         .config("spark.driver.memory", "1g")  # the test company is small; two groups may run two JVMs
         .getOrCreate()
     )
