@@ -41,7 +41,7 @@ system-deps:
 
 test: $(VENV)/.installed-test system-deps
 	$(BIN)/ruff check cxlib tests benchmarks notebooks
-	$(BIN)/python -m pytest -n 3 --dist loadgroup --durations=20
+	$(BIN)/python -m pytest -n 3 --dist loadgroup --durations=40
 
 fast: $(VENV)/.installed-test
 	$(BIN)/ruff check cxlib tests benchmarks notebooks
