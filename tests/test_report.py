@@ -14,7 +14,7 @@ from plotly.offline import get_plotlyjs
 from typer.testing import CliRunner
 
 import cxlib
-from cxlib import journeys, metrics, personas, report, simulate
+from cxlib import metrics, report
 from cxlib.cli import app
 
 from .conftest import chromium_path, require
@@ -116,17 +116,6 @@ def test_page_without_figures_has_no_plotly():
 
 
 # -- the standard report on a generated workspace ---------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def full_workspace(workspace, tmp_path_factory) -> Path:
-    """The unified test company with every later step run: journeys, personas, scenarios."""
-    folder = tmp_path_factory.mktemp("report_ws")
-    shutil.copy(workspace / "workspace.duckdb", folder / "workspace.duckdb")
-    journeys.build(folder)
-    personas.write_personas(folder)
-    simulate.build(folder, draws=500)
-    return folder
 
 
 @pytest.fixture(scope="module")
