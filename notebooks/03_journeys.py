@@ -166,7 +166,8 @@ def _(folder, headline, journeys, metrics, mo, notebook, px):
                     notebook.stat(headline, "funnel_conversion", "purchase funnel, 30-day window, everyone"),
                 ]
             ),
-            mo.hstack([now_fig, over_time_fig]),
+            now_fig,
+            over_time_fig,  # one under the other: side by side, the second ran off the column, legend and all
         ]
     )
     return now_fig, over_time_fig

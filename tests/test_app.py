@@ -397,6 +397,17 @@ def _persona_filter_options(page) -> list[str]:
     return [t for t in texts if t not in ("Select all", "Deselect all")]
 
 
+#: the right edge of each plotly chart, px (marimo draws them in shadow roots, which Playwright's locators enter)
+_PLOT_RIGHTS = "els => els.map(e => Math.round(e.getBoundingClientRect().right))"
+
+
+def _charts_fit_the_column(page, name: str) -> None:
+    """No chart runs past the page's column (the title's width): side by side, one ran off it, legend and all."""
+    column = page.locator("h1").first.evaluate("e => Math.round(e.getBoundingClientRect().right)")
+    rights = page.locator(".js-plotly-plot").evaluate_all(_PLOT_RIGHTS)
+    assert rights and max(rights) <= column + 1, f"{name}: a chart runs past the column ({rights} > {column})"
+
+
 def _check_content(page, name: str, persona_names: set[str]) -> None:
     """The concrete content of page ``name``, beyond its marker text."""
     buyers = persona_names - {personas.PROSPECTS}
@@ -420,8 +431,9 @@ def _check_content(page, name: str, persona_names: set[str]) -> None:
 @pytest.mark.xdist_group("app")
 def test_every_page_renders_offline_without_console_errors(full_server, full_workspace, tmp_path_factory):
     """Each notebook served as an app on a fully built workspace, in Chromium: its main content drawn (the personas
-    table, the persona filter by name, the strategy backtest ...), no console error, no request outside the
-    machine, every slider showing its value; a whole-page screenshot of each in the test's artifacts folder."""
+    table, the persona filter by name, the strategy backtest ...), every chart within the column, no console
+    error, no request outside the machine, every slider showing its value; a whole-page screenshot of each in
+    the test's artifacts folder."""
     chromium = chromium_path()
     require(chromium is not None, "Chromium")
     from playwright.sync_api import sync_playwright
@@ -444,6 +456,7 @@ def test_every_page_renders_offline_without_console_errors(full_server, full_wor
                 page.get_by_text(PAGES[name]).first.wait_for(state="visible")
                 page.wait_for_timeout(1000)
                 _check_content(page, name, persona_names)
+                _charts_fit_the_column(page, name)
                 for slider in page.get_by_role("slider").all():
                     value = slider.get_attribute("aria-valuenow")
                     shown = slider.evaluate(_NEAREST_TEXT)
