@@ -28,11 +28,15 @@ __all__ = ["funnel_figure", "journey_map_figure", "sankey", "sankey_colors", "st
 
 
 def stage_counts_figure(counts: pd.DataFrame, title: str = "Customers at each stage") -> go.Figure:
-    """A stacked-area chart of :func:`stage_counts`."""
+    """A stacked-area chart of :func:`stage_counts`, each stage in its :data:`STAGE_COLORS` colour."""
     fig = go.Figure()
     x = counts.index.astype(str)
     for s in counts.columns:
-        fig.add_trace(go.Scatter(x=x, y=counts[s], name=stage_label(s), stackgroup="one", mode="lines"))
+        colour = STAGE_COLORS.get(s)
+        fig.add_trace(go.Scatter(
+            x=x, y=counts[s], name=stage_label(s), stackgroup="one", mode="lines",
+            line={"color": colour}, fillcolor=_rgba(colour, 0.6) if colour else None,
+        ))  # fmt: skip
     fig.update_layout(title=title, xaxis_title="period end", yaxis_title="customers", legend_traceorder="normal")
     return fig
 
