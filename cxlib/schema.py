@@ -39,6 +39,27 @@ STAGES: tuple[str, ...] = (
     "lost",
 )
 
+#: the Sankey's synthetic nodes (where every path starts, where a path stopped) as a reader names them
+_NODE_WORDS = {"path_start": "start", "path_end": "left"}
+
+
+def stage_label(name: str) -> str:
+    """A stage's name as a figure or table shows it: ``at_risk`` is ``At risk``; the data keeps ``at_risk``.
+
+    A Sankey's synthetic nodes read ``start`` and ``left``; any other name (an event, ``other``, ``unknown``)
+    keeps its case, with underscores as spaces. For a stage inside a sentence, lower-case it.
+
+    Examples
+    --------
+    >>> [stage_label(s) for s in ("at_risk", "win_back", "awareness", "path_end", "path_start", "product_view")]
+    ['At risk', 'Win back', 'Awareness', 'left', 'start', 'product view']
+    """
+    if name in _NODE_WORDS:
+        return _NODE_WORDS[name]
+    words = str(name).replace("_", " ")
+    return words.capitalize() if name in STAGES else words
+
+
 __all__ = [
     "Column",
     "DataError",
@@ -48,6 +69,7 @@ __all__ = [
     "TICKET_TOPICS",
     "Table",
     "data_model_markdown",
+    "stage_label",
 ]
 
 DType = Literal["string", "timestamp", "date", "float", "int", "bool"]

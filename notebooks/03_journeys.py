@@ -154,7 +154,8 @@ def _(mo):
 def _(folder, headline, journeys, metrics, mo, notebook, px):
     _counts = [metrics.value(headline, f"stage_now.{s}") or 0 for s in journeys.STAGES]
     now_fig = px.bar(
-        x=list(journeys.STAGES), y=_counts, labels={"x": "stage", "y": "customers"}, title="Customers at each stage now"
+        x=[journeys.stage_label(s) for s in journeys.STAGES], y=_counts, labels={"x": "stage", "y": "customers"},
+        title="Customers at each stage now",
     )
     over_time_fig = journeys.stage_counts_figure(notebook.on_staged(folder, journeys.stage_counts))
     mo.vstack(
@@ -165,7 +166,8 @@ def _(folder, headline, journeys, metrics, mo, notebook, px):
                     notebook.stat(headline, "funnel_conversion", "purchase funnel, 30-day window, everyone"),
                 ]
             ),
-            mo.hstack([now_fig, over_time_fig]),
+            now_fig,
+            over_time_fig,  # one under the other: side by side, the second ran off the column, legend and all
         ]
     )
     return now_fig, over_time_fig

@@ -10,6 +10,7 @@ def _():
     import pandas as pd
 
     from cxlib import attribution, impact, metrics, notebook, report, simulate
+    from cxlib.schema import stage_label
 
     folder = notebook.workspace_folder()
     notebook.opening(
@@ -25,7 +26,7 @@ def _():
         """,
         folder,
     )
-    return attribution, folder, impact, metrics, mo, notebook, pd, report, simulate
+    return attribution, folder, impact, metrics, mo, notebook, pd, report, simulate, stage_label
 
 
 @app.cell
@@ -215,8 +216,9 @@ def _(mo):
 
 
 @app.cell
-def _(currency, model, notebook):
-    _clv = model.clv_table().rename_axis("segment").reset_index()
+def _(currency, model, notebook, stage_label):
+    # one column per stage, headed by its label (At risk); the rows are segments
+    _clv = model.clv_table().rename(columns=stage_label).rename_axis("segment").reset_index()
     notebook.table(_clv, money=tuple(c for c in _clv.columns if c != "segment"), currency=currency)
     return
 

@@ -10,6 +10,7 @@ def _():
     import plotly.express as px
 
     from cxlib import notebook, report, voice
+    from cxlib.schema import STAGES, stage_label
 
     folder = notebook.workspace_folder()
     notebook.opening(
@@ -24,7 +25,7 @@ def _():
         """,
         folder,
     )
-    return folder, mo, notebook, px, report, voice
+    return STAGES, folder, mo, notebook, px, report, stage_label, voice
 
 
 @app.cell
@@ -67,10 +68,13 @@ def _(px, tables):
 
 
 @app.cell
-def _(px, tables):
+def _(STAGES, px, stage_label, tables):
     _v = tables["verbatims"]
     _v = _v[_v["topic"] >= 0].merge(tables["topics"][["topic", "label"]], on="topic")
     _heat = _v.pivot_table(index="stage", columns="label", values="verbatim_id", aggfunc="count").fillna(0)
+    # the stages in journey order, named for a reader (the data keeps at_risk, the chart says At risk)
+    _order = [s for s in STAGES if s in _heat.index] + [s for s in _heat.index if s not in STAGES]
+    _heat = _heat.loc[_order].rename(index=stage_label)
     heat_fig = px.imshow(_heat, aspect="auto", color_continuous_scale="Blues",
                          title="What customers write about, by journey stage")
     heat_fig

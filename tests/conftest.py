@@ -56,6 +56,22 @@ def workspace(tmp_path_factory, company) -> Path:
 
 
 @pytest.fixture(scope="session")
+def full_workspace(workspace, tmp_path_factory) -> Path:
+    """The unified test company with every later step run, as the CLI runs them: journeys, personas, scenarios.
+
+    The report tests and the app's every-page browser test read it (neither writes to it).
+    """
+    from cxlib import journeys, personas, simulate
+
+    folder = tmp_path_factory.mktemp("full_ws")
+    shutil.copy(workspace / "workspace.duckdb", folder / "workspace.duckdb")
+    journeys.build(folder)
+    personas.write_personas(folder)
+    simulate.build(folder, draws=500)
+    return folder
+
+
+@pytest.fixture(scope="session")
 def engine_workspace(tmp_path_factory) -> Path:
     """A smaller company for the engine-parity tests, loaded and unified: 1,500 people over 24 months.
 

@@ -7,6 +7,7 @@ headless Chromium through Playwright.
 
 from __future__ import annotations
 
+import contextlib
 import http.cookiejar
 import os
 import signal
@@ -157,9 +158,9 @@ def _wait_until_up(base: str, proc: subprocess.Popen, log: Path, timeout: float 
     pytest.fail(f"cx app did not answer within {timeout:.0f}s:\n{log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="module")
-def server(workspace, tmp_path_factory):
-    """`cx app WORKSPACE --token TOKEN` on a free localhost port: its base URL. The whole group is killed after."""
+@contextlib.contextmanager
+def _serving(folder: Path, tmp_path_factory):
+    """`cx app FOLDER --token TOKEN` on a free localhost port: its base URL. The whole group is killed after."""
     port = _free_port()
     log = tmp_path_factory.mktemp("app") / "server.log"
     # the server imports the same cxlib as the tests (a worktree may shadow an editable install)
@@ -167,7 +168,7 @@ def server(workspace, tmp_path_factory):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")]))}
     with log.open("w") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "cxlib.cli", "app", str(workspace), "--port", str(port), "--token", TOKEN],
+            [sys.executable, "-m", "cxlib.cli", "app", str(folder), "--port", str(port), "--token", TOKEN],
             stdout=out,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -189,6 +190,13 @@ def server(workspace, tmp_path_factory):
                 break
             except subprocess.TimeoutExpired:
                 continue
+
+
+@pytest.fixture(scope="module")
+def server(workspace, tmp_path_factory):
+    """`cx app` on the test workspace (loaded and unified): the later pages compute what is not kept."""
+    with _serving(workspace, tmp_path_factory) as base:
+        yield base
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -331,52 +339,6 @@ def test_moving_a_control_redraws_the_chart(server, tmp_path_factory):
             page.wait_for_timeout(1500)  # plotly animates the new layout
             page.screenshot(path=str(shots / "journeys_app_after.png"))
             assert after > before, f"the Sankey did not gain a column of nodes ({before} -> {after}); see {shots}"
-        finally:
-            browser.close()
-
-
-#: the text of a slider's nearest ancestor that has any (its value when shown, else its label)
-_NEAREST_TEXT = (
-    "e => { for (let n = e.parentElement, i = 0; n && i < 6; n = n.parentElement, i++) {"
-    " const t = (n.textContent || '').trim(); if (t) return t; } return ''; }"
-)
-PAGES = ["00_workspace", "01_unify", "02_personas", "03_journeys", "04_strategy", "05_voice"]
-
-
-@pytest.mark.xdist_group("app")
-def test_every_page_renders_offline_without_console_errors(server, tmp_path_factory):
-    """Each notebook served as an app, in Chromium: no console error, no request outside the machine, every slider
-    shows its value; a screenshot of each (the test workspace is unified only: later pages stop early and say
-    which command adds their table)."""
-    chromium = chromium_path()
-    require(chromium is not None, "Chromium")
-    from playwright.sync_api import sync_playwright
-
-    shots = tmp_path_factory.mktemp("artifacts")
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=chromium, args=["--no-sandbox", "--disable-gpu", "--no-first-run"])
-        try:
-            for name in PAGES:
-                page = browser.new_page(viewport={"width": 1400, "height": 1000})
-                page.set_default_timeout(180_000)
-                errors: list[str] = []
-                requested: list[str] = []
-                page.on("console", lambda m, e=errors: e.append(m.text) if m.type == "error" else None)
-                page.on("pageerror", lambda x, e=errors: e.append(str(x)))
-                page.on("request", lambda r, q=requested: q.append(r.url))
-                page.goto(f"{server}/?file={name}.py&access_token={TOKEN}")
-                done = page.get_by_text("this page as a report").or_(page.get_by_text("table yet")).first
-                done.wait_for(state="visible")
-                page.wait_for_timeout(1000)
-                page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
-                outside = [u for u in requested if urllib.parse.urlsplit(u).hostname not in ("127.0.0.1", None)]
-                assert not outside, f"{name}: requests outside the machine: {outside[:5]}"
-                assert not errors, f"{name}: console errors: {errors[:5]}"
-                for slider in page.get_by_role("slider").all():
-                    value = slider.get_attribute("aria-valuenow")
-                    shown = slider.evaluate(_NEAREST_TEXT)
-                    assert value and value in shown, f"{name}: a slider at {value} does not show it ({shown!r})"
-                page.close()
         finally:
             browser.close()
 

@@ -14,7 +14,7 @@ from plotly.offline import get_plotlyjs
 from typer.testing import CliRunner
 
 import cxlib
-from cxlib import journeys, metrics, personas, report, simulate
+from cxlib import metrics, report, simulate
 from cxlib.cli import app
 
 from .conftest import chromium_path, require
@@ -129,17 +129,6 @@ def test_page_without_figures_has_no_plotly():
 
 
 @pytest.fixture(scope="module")
-def full_workspace(workspace, tmp_path_factory) -> Path:
-    """The unified test company with every later step run: journeys, personas, scenarios."""
-    folder = tmp_path_factory.mktemp("report_ws")
-    shutil.copy(workspace / "workspace.duckdb", folder / "workspace.duckdb")
-    journeys.build(folder)
-    personas.write_personas(folder)
-    simulate.build(folder, draws=500)
-    return folder
-
-
-@pytest.fixture(scope="module")
 def standard(full_workspace, tmp_path_factory) -> Path:
     r = report.standard_report(full_workspace)
     return r.save(tmp_path_factory.mktemp("report") / "journey_report.html")
@@ -158,7 +147,9 @@ def test_standard_report_has_every_section(standard):
     assert standard.stat().st_size < 6_000_000
 
 
-def test_the_strategy_page_shows_the_backtest_cx_simulate_stored_and_the_report_shows(standard, full_workspace):
+def test_the_strategy_page_shows_the_backtest_cx_simulate_stored_and_the_report_shows(
+    standard, full_workspace, tmp_path
+):
     """One number: the strategy page's backtest error is the one `cx simulate` stored (personas as of the
     cutoff), which the report and the metrics layer show -- not one of its own from the whole workspace's
     personas; with nothing stored, the page computes that same backtest."""
@@ -173,10 +164,11 @@ def test_the_strategy_page_shows_the_backtest_cx_simulate_stored_and_the_report_
     assert metrics.value(metrics.headline(full_workspace, ["levers"]), "backtest_error") == pytest.approx(err, abs=1e-4)
     assert f'data-metric="backtest_error" data-value="{round(err, 4)}"' in standard.read_text()
     notebook = Path(__file__).resolve().parent.parent / "notebooks" / "04_strategy.py"
-    env = {**os.environ, "CX_WORKSPACE": str(full_workspace), "CX_EXPORT": "1"}
+    shutil.copy(full_workspace / "workspace.duckdb", tmp_path / "workspace.duckdb")  # the export writes reports/
+    env = {**os.environ, "CX_WORKSPACE": str(tmp_path), "CX_EXPORT": "1"}
     proc = subprocess.run([sys.executable, str(notebook)], env=env, capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    page = (full_workspace / "reports" / "04_strategy.html").read_text()
+    page = (tmp_path / "reports" / "04_strategy.html").read_text()
     assert f'data-metric="backtest_error" data-value="{round(err, 4)}"' in page
     assert f"was off by <strong>{err:+.0%}</strong>" in page
 

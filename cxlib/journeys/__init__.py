@@ -84,7 +84,7 @@ from cxlib.journeys.workspace import (
     staged_rows,
     staged_touchpoints,
 )
-from cxlib.schema import STAGES
+from cxlib.schema import STAGES, stage_label
 
 # the names other modules imported before they were public (kept importable)
 _table = as_table
@@ -129,6 +129,7 @@ __all__ = [
     "stage_counts",
     "stage_counts_figure",
     "stage_history",
+    "stage_label",
     "staged_rows",
     "staged_touchpoints",
     "step_matrix",

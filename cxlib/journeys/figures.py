@@ -13,6 +13,7 @@ Examples
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 
 import ibis
@@ -21,17 +22,21 @@ import plotly.graph_objects as go
 
 from cxlib.journeys.inputs import as_table, filtered
 from cxlib.journeys.paths import sankey_links, transitions
-from cxlib.schema import STAGES
+from cxlib.schema import STAGES, stage_label
 
 __all__ = ["funnel_figure", "journey_map_figure", "sankey", "sankey_colors", "stage_counts_figure", "step_nodes"]
 
 
 def stage_counts_figure(counts: pd.DataFrame, title: str = "Customers at each stage") -> go.Figure:
-    """A stacked-area chart of :func:`stage_counts`."""
+    """A stacked-area chart of :func:`stage_counts`, each stage in its :data:`STAGE_COLORS` colour."""
     fig = go.Figure()
     x = counts.index.astype(str)
     for s in counts.columns:
-        fig.add_trace(go.Scatter(x=x, y=counts[s], name=s, stackgroup="one", mode="lines"))
+        colour = STAGE_COLORS.get(s)
+        fig.add_trace(go.Scatter(
+            x=x, y=counts[s], name=stage_label(s), stackgroup="one", mode="lines",
+            line={"color": colour}, fillcolor=_rgba(colour, 0.6) if colour else None,
+        ))  # fmt: skip
     fig.update_layout(title=title, xaxis_title="period end", yaxis_title="customers", legend_traceorder="normal")
     return fig
 
@@ -56,7 +61,6 @@ PALETTE = (
 )  # fmt: skip
 #: the synthetic nodes, in grey: the start, the paths that stopped ("left") and the events outside the top N
 _GREYS = {"path_start": "#5b6770", "path_end": "#b8b8b8", "other": "#8c8c8c"}
-_HUMAN = {"path_start": "start", "path_end": "left"}
 _HEIGHT, _MARGIN, _PAD = 560, {"t": 70, "b": 20, "l": 10, "r": 10}, 14
 _WIDTH_GUESS = 1000  # px a Sankey usually gets (notebook column, report); labels are sized for it
 
@@ -78,8 +82,11 @@ def sankey_colors(names) -> dict[str, str]:
 
 
 def human(name: str) -> str:
-    """A node's name in words: ``start``/``left`` for the synthetic nodes, underscores as spaces."""
-    return _HUMAN.get(name, name).replace("_", " ")
+    """A node's name inside a sentence (a hover): ``start``/``left`` for the synthetic nodes, ``at risk``.
+
+    A label on its own (a node, an axis, a header) is :func:`~cxlib.schema.stage_label`: ``At risk``.
+    """
+    return stage_label(name).lower() if name in STAGES else stage_label(name)
 
 
 def _rgba(hex_color: str, alpha: float) -> str:
@@ -152,7 +159,7 @@ def _node_label(name: str, people: int, share: float, px: float, chars: int) -> 
     """
     if px < 13:
         return ""
-    word = _short(human(name), chars)
+    word = _short(stage_label(name), chars)
     if px >= 30:
         return f"{word}<br>{people:,} · {share:.0%}"
     return word
@@ -354,7 +361,7 @@ def _stage_sankey(events, on, path, filters, start, end, compare, title) -> go.F
             arrangement="snap",
             textfont={"size": 11},
             node={
-                "label": names,  # stage names as written (tests/journeys/test_paths.py reads them)
+                "label": [stage_label(n) for n in names],
                 "x": x,
                 "pad": 12,
                 "color": [colors[n] for n in names],
@@ -399,26 +406,59 @@ _MAP_ROWS = {
 }
 
 
-def _map_cell(row: str, v: object) -> str:
-    """One journey-map cell as text: shares as percentages, counts with separators, blanks for missing."""
+#: rows that hold a list of names ("page_view, add_to_cart"): one name a line, in words
+_MAP_LISTS = ("top_touchpoints", "top_channels", "pain_points")
+_MAP_FONT, _MAP_LINE = 12, 17  # the cells' font size and the height of one line of it, px
+
+
+def _lines(text: str, chars: int) -> list[str]:
+    """``text`` in lines of at most ``chars`` characters, broken at spaces (a longer word is broken too)."""
+    return textwrap.wrap(text, chars, break_on_hyphens=False) or [""]
+
+
+def _map_cell(row: str, v: object, chars: int = 12) -> str:
+    """One journey-map cell as text: shares as percentages, counts with separators, blanks for missing, and the
+    lists one name a line, wrapped to ``chars`` characters (a plotly table cuts what does not fit its column).
+
+    Examples
+    --------
+    >>> _map_cell("pain_points", "pre_sale_question, account", chars=10)
+    'pre sale<br>question<br>account'
+    """
     if v is None or (isinstance(v, float) and pd.isna(v)):
         return ""
     if row == "conversion_to_next":
         return f"{v:.0%}"
     if row == "customers":
         return f"{int(v):,}"
-    return f"{v}"
+    if row in _MAP_LISTS:
+        names = [n.strip().replace("_", " ") for n in str(v).split(",") if n.strip()]
+        return "<br>".join(line for n in names for line in _lines(n, chars))
+    return "<br>".join(_lines(f"{v}", chars))
 
 
-def journey_map_figure(jmap: pd.DataFrame, title: str = "Journey map") -> go.Figure:
-    """The journey map as a table figure: stages as columns, buyer journey first."""
-    header = ["", *[f"{c}<br><sub>{jmap.loc['journey', c]}</sub>" for c in jmap.columns]]
+def journey_map_figure(jmap: pd.DataFrame, title: str = "Journey map", width: int = _WIDTH_GUESS) -> go.Figure:
+    """The journey map as a table figure: stages as columns, buyer journey first.
+
+    Every cell's text is wrapped to its column (sized for a figure ``width`` px wide) and the figure is as tall
+    as the wrapped rows, so nothing is cut off at a cell's edge or below the last row.
+    """
     rows = jmap.drop(index="journey", errors="ignore")  # the header says it
-    cells = [[_MAP_ROWS.get(r, r.replace("_", " ")) for r in rows.index]] + [
-        [_map_cell(r, v) for r, v in rows[c].items()] for c in rows.columns
+    weights = [1.6] + [1.0] * len(rows.columns)  # the row names get more room
+    col_px = [(width - 20) * w / sum(weights) for w in weights]
+    chars = [max(int((px - 10) / 6), 6) for px in col_px]  # about 6 px a character at 12 px
+    journey = jmap.loc["journey"] if "journey" in jmap.index else pd.Series("", index=jmap.columns)
+    header = ["", *[f"{stage_label(c)}<br><sub>{journey[c]}</sub>" for c in rows.columns]]
+    cells = [["<br>".join(_lines(_MAP_ROWS.get(r, r.replace("_", " ")), chars[0])) for r in rows.index]] + [
+        [_map_cell(r, v, chars[i + 1]) for r, v in rows[c].items()] for i, c in enumerate(rows.columns)
     ]
-    widths = [1.7] + [1.0] * len(rows.columns)  # the row names fit
-    table = go.Table(columnwidth=widths, header={"values": header}, cells={"values": cells, "align": "left"})
+    lines = [max(col[k].count("<br>") + 1 for col in cells) for k in range(len(rows.index))]
+    table = go.Table(
+        columnwidth=weights,
+        header={"values": header, "align": "center", "font": {"size": _MAP_FONT}, "height": 2 * _MAP_LINE + 8},
+        cells={"values": cells, "align": "left", "font": {"size": _MAP_FONT}, "height": _MAP_LINE + 8},
+    )
     fig = go.Figure(table)
-    fig.update_layout(title=title)
+    body = sum(n * _MAP_LINE + 10 for n in lines) + 2 * _MAP_LINE + 8
+    fig.update_layout(title=title, height=int(body * 1.1) + 90, margin={"t": 60, "b": 10, "l": 10, "r": 10})
     return fig

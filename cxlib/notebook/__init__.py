@@ -61,6 +61,8 @@ from typing import TYPE_CHECKING, Any
 import marimo as mo
 import pandas as pd
 
+from cxlib.schema import stage_label
+
 if TYPE_CHECKING:
     import ibis
 
@@ -258,14 +260,16 @@ def stat(h: pd.DataFrame, name: str, label: str | None = None) -> Any:
 
 def table(
     df: pd.DataFrame, digits: int = 3, money: tuple[str, ...] = (), currency: str = "",
-    percent: tuple[str, ...] = (), **kwargs: Any,
+    percent: tuple[str, ...] = (), stages: tuple[str, ...] = ("stage", "top_stage"), **kwargs: Any,
 ) -> Any:
     """A table for a reader, not an analyst's scratchpad: no selection, no dtype labels, numbers with
     thousands separators and ``digits`` decimals, dates without a time of midnight, blanks for missing values.
 
     The ``money`` columns show whole amounts with the ``currency`` (the orders' currency: the metrics' unit
     for revenue); the ``percent`` columns (shares, rates) as percentages. ``kwargs`` go to ``mo.ui.table``
-    (``page_size``, ``label`` ...). The frame itself is not changed, so its download holds the full values.
+    (``page_size``, ``label`` ...). The ``stages`` columns hold stage names, shown as labels (``at_risk`` as
+    ``At risk``, :func:`cxlib.schema.stage_label`). The frame itself is not changed, so its download holds the
+    full values.
 
     Examples
     --------
@@ -282,6 +286,9 @@ def table(
             continue
         if col in percent:
             formats[str(col)] = lambda v: "" if pd.isna(v) else f"{v:.1%}"
+            continue
+        if col in stages:
+            formats[str(col)] = lambda v: "" if pd.isna(v) else stage_label(str(v))
             continue
         if col in money:
             unit = f" {currency}" if currency and currency != "money" else ""

@@ -23,6 +23,7 @@ from cxlib.engine import Workspace, opened
 from cxlib.report.inputs import attribution_paths
 from cxlib.report.page import Report
 from cxlib.report.personal import PersonalTerms
+from cxlib.schema import stage_label
 
 __all__ = ["standard_report"]
 
@@ -305,7 +306,7 @@ def _stage_table(r: Report, h: pd.DataFrame) -> None:
             return ""
         return f"fewer than {r.min_group_size}" if 0 < v < r.min_group_size else metrics.ref(r, h, name)
 
-    rows = [f"| {s} | {cell(f'stage_now.{s}')} | {cell(f'stage_ever.{s}')} |" for s in STAGES]
+    rows = [f"| {stage_label(s)} | {cell(f'stage_now.{s}')} | {cell(f'stage_ever.{s}')} |" for s in STAGES]
     r.markdown(
         "**Customers in each stage**: *now* is where they are at the latest data date, *ever* is everyone who "
         "was in the stage at some point.\n\n| stage | now | ever |\n|---|---:|---:|\n" + "\n".join(rows)
@@ -318,7 +319,7 @@ def _journeys_views(ws: Any, r: Report, glance: list[str], shared: _Shared, now:
     from cxlib import journeys as jr
     from cxlib.schema import STAGES
 
-    fig = go.Figure(go.Bar(x=now["stage"], y=now["customers"], text=now["customers"]))
+    fig = go.Figure(go.Bar(x=[stage_label(s) for s in now["stage"]], y=now["customers"], text=now["customers"]))
     fig.update_layout(title="Where customers are now", yaxis_title="customers")
     r.markdown(
         "Every touchpoint is mapped to a stage: the buyer journey before the first purchase, the "

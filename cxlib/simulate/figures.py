@@ -15,6 +15,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from cxlib.schema import stage_label
+
 __all__ = ["arrivals_figure", "backtest_figure", "fan_chart", "future_state_figure"]
 
 
@@ -52,7 +54,7 @@ def future_state_figure(results: pd.DataFrame, scenario: str, month: int | None 
         x = d[d["scenario"] == name]
         fig.add_trace(
             go.Bar(
-                x=x["metric"].str.removeprefix("customers:"),
+                x=[stage_label(m) for m in x["metric"].str.removeprefix("customers:")],
                 y=x["mean"],
                 name=name,
                 error_y={

@@ -24,7 +24,7 @@ _DRIVER_COLS = ["rank", "label", "side", "customers", "rate", "rate_others", "li
 
 def stage_topic_figure(verbatims: Any, topics: pd.DataFrame) -> go.Figure:
     """Heatmap of verbatims by journey stage (rows) and topic (columns); ``verbatims`` an Ibis table."""
-    from cxlib.schema import STAGES
+    from cxlib.schema import STAGES, stage_label
 
     v = verbatims.filter(verbatims.topic >= 0)
     counts = v.group_by(["stage", "topic"]).aggregate(n=v.count()).to_pandas()
@@ -32,7 +32,7 @@ def stage_topic_figure(verbatims: Any, topics: pd.DataFrame) -> go.Figure:
     wide = wide.reindex([s for s in STAGES if s in wide.index])
     labels = topics.set_index("topic")["label"]
     fig = go.Figure(go.Heatmap(z=wide.to_numpy(), x=[labels.get(t, str(t)) for t in wide.columns],
-                               y=list(wide.index), colorscale="Blues"))
+                               y=[stage_label(s) for s in wide.index], colorscale="Blues"))
     fig.update_layout(title="What customers write about, by journey stage", xaxis_title="topic",
                       yaxis_title="stage")
     return fig

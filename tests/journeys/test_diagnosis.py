@@ -57,3 +57,34 @@ def test_service_by_stage_and_journey_map(workspace):
     assert 0 < jm.loc["conversion_to_next", "consideration"] < 1
     assert "pre_sale_question" in jm.loc["pain_points", "consideration"]
     assert j.journey_map_figure(jm).data[0].type == "table"
+
+
+def test_journey_map_cells_wrap_to_their_column_and_the_figure_holds_every_row():
+    """A plotly table cuts a word wider than its column and scrolls rows below the figure's height: the map's
+    cells are wrapped to their column (lists one name a line, in words) and the figure is as tall as its rows."""
+    import pandas as pd
+
+    stages = ["awareness", "consideration", "at_risk", "win_back"]
+    jm = pd.DataFrame(
+        {
+            "journey": ["buyer", "buyer", "customer", "customer"],
+            "customers": [1535, 1216, 148, 45],
+            "top_touchpoints": ["page_view, product_view, add_to_cart"] * 4,
+            "pain_points": ["pre_sale_question, colour differs from photos, a_remarkably_long_reason_code"] * 4,
+            "nps": [8.2, None, 6.5, 5.5],
+        },
+        index=stages,
+    ).T
+    fig = j.journey_map_figure(jm, width=600)
+    table = fig.data[0]
+    assert [h.split("<br>")[0] for h in table.header["values"][1:]] == ["Awareness", "Consideration", "At risk",
+                                                                        "Win back"]  # fmt: skip
+    weights = table.columnwidth
+    for col, weight in zip(table.cells["values"], weights, strict=True):
+        room = int(((600 - 20) * weight / sum(weights) - 10) / 6)  # characters that fit the column
+        assert all(len(line) <= room for cell in col for line in cell.split("<br>")), (room, col)
+    touch = table.cells["values"][1][list(jm.index.drop("journey")).index("top_touchpoints")]
+    assert touch.split("<br>")[:2] == ["page view", "product view"] and "_" not in touch
+    assert jm.loc["pain_points", "awareness"].startswith("pre_sale_question")  # the data keeps its values
+    lines = sum(max(c.count("<br>") + 1 for c in row) for row in zip(*table.cells["values"], strict=True))
+    assert fig.layout.height >= lines * 17 + 60  # every line of every row inside the figure

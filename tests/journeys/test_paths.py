@@ -89,12 +89,12 @@ def test_stage_aligned_sankey_places_stages_in_journey_order():
     ).rename(columns={"event": "stage"})
     fig = j.sankey(ev, on="stage", align="stage")
     sk = fig.data[0]
-    assert list(sk.node.label) == ["awareness", "consideration", "repeat", "at_risk"]
+    assert list(sk.node.label) == ["Awareness", "Consideration", "Repeat", "At risk"]  # in journey order, in words
     links = {
         (sk.node.label[a], sk.node.label[b]): v
         for a, b, v in zip(sk.link.source, sk.link.target, sk.link.value, strict=True)
     }
-    assert links == {("repeat", "at_risk"): 1, ("at_risk", "repeat"): 1, ("awareness", "consideration"): 1}
+    assert links == {("Repeat", "At risk"): 1, ("At risk", "Repeat"): 1, ("Awareness", "Consideration"): 1}
     with pytest.raises(ValueError, match="align"):
         j.sankey(ev, on="stage", align="diagonal")
 

@@ -7,6 +7,7 @@ import pytest
 
 import cxlib
 from cxlib import journeys as j
+from cxlib.journeys.figures import STAGE_COLORS
 from cxlib.schema import DataError
 from tests.journeys.paths import _ev
 
@@ -79,6 +80,9 @@ def test_stage_counts_agree_with_current_stage(workspace):
     assert now[last[last == "purchase"].index].isin(["onboarding", "repeat", "advocate"]).all()
     fig = j.stage_counts_figure(counts)
     assert len(fig.data) == len(j.STAGES)
+    # the legend in words, each stage in the colour it has in the Sankey
+    assert [t.name for t in fig.data] == [j.stage_label(s) for s in counts.columns]
+    assert [t.line.color for t in fig.data] == [STAGE_COLORS[s] for s in counts.columns]
 
 
 def test_a_purchase_still_to_come_does_not_turn_a_quiet_prospect_into_a_customer():
