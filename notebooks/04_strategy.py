@@ -129,9 +129,13 @@ def _(get_note, mo):
 
 
 @app.cell
-def _(model, months, simulate):
-    # the preset strategies change only with the horizon, not with the levers: computed once per horizon
-    presets = simulate.simulate(model, list(simulate.PRESETS), months=months.value, draws=2000)
+def _(folder, model, months, notebook, simulate):
+    # the preset strategies change only with the horizon, not with the levers: at `cx simulate`'s horizon the
+    # ones it stored (the report's lever gains, read in a moment), at another one computed here once
+    with notebook.connect(folder) as _ws:
+        presets = simulate.stored_scenarios(_ws, [s.name for s in simulate.PRESETS], months.value)
+    if presets is None:
+        presets = simulate.simulate(model, list(simulate.PRESETS), months=months.value, draws=2000)
     return (presets,)
 
 

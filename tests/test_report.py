@@ -173,6 +173,19 @@ def test_the_strategy_page_shows_the_backtest_cx_simulate_stored_and_the_report_
     assert f"was off by <strong>{err:+.0%}</strong>" in page
 
 
+def test_the_strategy_page_reads_the_presets_cx_simulate_stored(full_workspace):
+    """The page's presets at `cx simulate`'s horizon are the stored ones (the report's lever gains), in
+    simulate's shape and order -- equal to simulating them again; at another horizon there are none to read."""
+    names = [s.name for s in simulate.PRESETS]
+    with cxlib.connect(full_workspace, read_only=True) as ws:
+        months = int(ws.table("scenarios").to_pandas()["month"].max())
+        kept = simulate.stored_scenarios(ws, names, months)
+        history = simulate.complete_history(ws)
+        assert simulate.stored_scenarios(ws, names, months + 1) is None
+    live = simulate.simulate(simulate.persona_model(history), list(simulate.PRESETS), months=months, draws=500)
+    pd.testing.assert_frame_equal(kept, live)  # the fixture's `cx simulate` drew 500 too
+
+
 def test_each_metric_has_one_value_in_the_full_report(standard, full_workspace):
     """The whole report: each tagged metric shows one value, the metrics layer's. (Every notebook's export is
     checked against the same layer by tests/test_notebooks.py::test_notebook_runs, so the pages agree.)"""

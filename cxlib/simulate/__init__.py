@@ -45,6 +45,7 @@ from cxlib.simulate.workspace import (
     history_from_workspace,
     last_complete_month,
     persona_model,
+    stored_scenarios,
 )
 
 __all__ = [
@@ -61,6 +62,7 @@ __all__ = [
     "backtest_error",
     "backtest_months",
     "stored_backtest",
+    "stored_scenarios",
     "workspace_backtest",
     "backtest_figure",
     "parse_arrivals",

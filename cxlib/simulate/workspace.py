@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from cxlib.engine import Workspace, opened
-from cxlib.schema import DataError
+from cxlib.schema import STAGES, DataError
 from cxlib.simulate.arrivals import arrivals_table
 from cxlib.simulate.durations import DURATION_MONTHS
 from cxlib.simulate.model import ARRIVED, POOL, PROSPECT_STAGES, JourneyModel
@@ -337,3 +337,41 @@ def build(
                 table.attrs = {}  # carried in the columns
                 ws.write("simulate_backtest", table)
     return compare(results)
+
+
+def stored_scenarios(ws: Workspace, names: Sequence[str], months: int) -> pd.DataFrame | None:
+    """The scenarios ``names`` (and the baseline) as ``cx simulate`` stored them (table ``scenarios``), in
+    :func:`simulate`'s shape and order -- when it forecast ``months`` months, holds them all and is current
+    (its inputs unchanged since, by the lineage); else ``None``. The strategy page reads its presets from here:
+    the numbers the report and the metrics layer show (``lever_gain``), not a second simulation of them.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> from cxlib import io, synth
+    >>> folder = tempfile.mkdtemp()
+    >>> _ = synth.write_company(folder, n_customers=50, seed=3, months=4, progress=False)
+    >>> _ = io.load(folder, progress=False)
+    >>> with opened(folder) as ws:
+    ...     print(stored_scenarios(ws, ["AOV +5%"], 12))
+    None
+    """
+    from cxlib.lineage import stale_steps
+
+    if not ws.has("scenarios") or any(s.step == "simulate" for s in stale_steps(ws)):
+        return None
+    order = ["baseline", *[n for n in names if n != "baseline"]]
+    t = ws.table("scenarios")
+    got = t.filter(t.scenario.isin(order)).to_pandas()
+    if got.empty or int(got["month"].max()) != months or set(got["scenario"]) != set(order):
+        return None
+    # simulate's order: scenarios as asked (the baseline first), months, then revenue, cumulative revenue and
+    # the customers in each stage in the model's order (the schema's stages)
+    metrics = ["revenue", "cumulative_revenue", *[f"customers:{x}" for x in STAGES]]
+    got = got.astype({"scenario": "str", "metric": "str", "month_start": "datetime64[ns]"})
+    got = got.assign(
+        _s=got["scenario"].map({n: i for i, n in enumerate(order)}),
+        _m=got["metric"].map({m: i for i, m in enumerate(metrics)}).fillna(len(metrics)),
+    )
+    out = got.sort_values(["_s", "month", "_m"], kind="stable").drop(columns=["_s", "_m"])
+    return out.reset_index(drop=True)
