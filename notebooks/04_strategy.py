@@ -36,7 +36,7 @@ def _(folder, metrics, mo, notebook, simulate):
         # the model held against the company's own past: the backtest `cx simulate` stored (the report shows
         # it too), else the same one computed here (None: too short a history to hold any month out)
         backtest = simulate.stored_backtest(_ws)
-        _stored = backtest is not None
+        backtest_stored = _stored = backtest is not None
         if not _stored:
             backtest = simulate.workspace_backtest(_ws, history)
         currency = metrics.currency(_ws)  # of the orders' amounts, as every page and the report show it
@@ -66,7 +66,6 @@ def _(folder, metrics, mo, notebook, simulate):
         # the new customers the forecast adds, beside the arrivals they continue (as the report shows them)
         simulate.arrivals_figure(simulate.arrivals_table(model)),
     ])
-    backtest_stored = _stored
     return MONEY_COLUMNS, backtest, backtest_stored, currency, failure_levers, headline, history, model
 
 
