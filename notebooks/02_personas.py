@@ -54,7 +54,10 @@ def _(buyers, chosen, k, method, mo, personas):
 
 
 @app.cell
-def _(features, mo, model, notebook, px):
+def _(features, folder, mo, model, notebook, px):
+    from cxlib import metrics as _metrics
+
+    _money = _metrics.currency(notebook.require(folder))  # the orders' currency: value is revenue per customer
     selection_fig = px.line(model.selection_, x="k", y="silhouette", markers=True,
                      title="Mean silhouette by number of personas (auto: fewest within one standard error of the best)")
     profile_table = model.profiles_[["name", "description", "size", "share", "value", "revenue_share",
@@ -66,7 +69,7 @@ def _(features, mo, model, notebook, px):
             mo.stat(f"{len(features) - len(model.labels_):,}", label="prospects (no order yet)"),
         ]),
         mo.md("## Personas"),
-        notebook.table(profile_table),
+        notebook.table(profile_table, percent=("share", "revenue_share"), money=("value",), currency=_money),
         selection_fig,
     ])
     return profile_table, selection_fig
