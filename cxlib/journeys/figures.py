@@ -386,8 +386,10 @@ def _stage_sankey(events, on, path, filters, start, end, compare, title) -> go.F
 
 
 def funnel_figure(f: pd.DataFrame, title: str = "Funnel") -> go.Figure:
-    """A plotly funnel of :func:`funnel` output, with conversion from the previous step."""
-    fig = go.Figure(go.Funnel(y=f["name"], x=f["customers"], textinfo="value+percent previous+percent initial"))
+    """A plotly funnel of :func:`funnel` output, with conversion from the previous step; steps in words
+    (``product_view`` as "product view")."""
+    steps = [stage_label(str(n)) for n in f["name"]]
+    fig = go.Figure(go.Funnel(y=steps, x=f["customers"], textinfo="value+percent previous+percent initial"))
     fig.update_layout(title=title)
     return fig
 
