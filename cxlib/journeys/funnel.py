@@ -46,10 +46,9 @@ def _funnel_events(
 ) -> ibis.Table:
     """The funnel's own events (``_p, _on, _step, _sec, _next``: what followed each), in one pass, cached; with
     ``only_steps=False`` every event (lazy), and the column ``keep`` too."""
-    t = ordered(t, path, on).mutate(_on=_[on].cast("string"))
-    w = ibis.window(group_by=t[path], order_by=t._step)
+    t = ordered(t, path, on, following=True).mutate(_on=_[on].cast("string"))
     extra = {keep: t[keep]} if keep is not None else {}
-    t = t.select(_p=t[path], _on=t._on, _step=t._step, _sec=t._sec, _ts=t.ts, _next=t._on.lead().over(w), **extra)
+    t = t.select(_p=t[path], _on=t._on, _step=t._step, _sec=t._sec, _ts=t.ts, _next=t._next, **extra)
     return t.filter(t._on.isin(list(steps))).cache() if only_steps else t
 
 

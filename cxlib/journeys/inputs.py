@@ -117,10 +117,21 @@ def ties(t: ibis.Table, on: str) -> list[ibis.Value]:
     return keys + (present if present else [t[on]])
 
 
-def ordered(t: ibis.Table, path: str, on: str) -> ibis.Table:
-    """Add ``_step`` (1-based position in the path, by the ordering rule) and ``_sec`` (epoch seconds)."""
-    w = ibis.window(group_by=t[path], order_by=[t.ts, *ties(t, on)])
-    return t.mutate(_step=ibis.row_number().over(w) + 1, _sec=t.ts.epoch_seconds())
+def path_order(t: ibis.Table, path: str, on: str) -> ibis.Window:
+    """The window of each path in the ordering rule's order (``ts``, then :func:`ties`)."""
+    return ibis.window(group_by=t[path], order_by=[t.ts, *ties(t, on)])
+
+
+def ordered(t: ibis.Table, path: str, on: str, following: bool = False) -> ibis.Table:
+    """Add ``_step`` (1-based position in the path, by the ordering rule) and ``_sec`` (epoch seconds); with
+    ``following``, also ``_next``: the next event's ``on`` (as a string) in the same path, null after the last.
+
+    ``_step`` and ``_next`` come from one window, so the engine sorts each path once for both (a second window
+    ordered by ``_step`` would sort every row again).
+    """
+    w = path_order(t, path, on)
+    nxt = {"_next": t[on].cast("string").lead().over(w)} if following else {}
+    return t.mutate(_step=ibis.row_number().over(w) + 1, _sec=t.ts.epoch_seconds(), **nxt)
 
 
 def release(*tables: ibis.Table) -> None:

@@ -21,7 +21,7 @@ import ibis
 import pandas as pd
 from ibis import _
 
-from cxlib.journeys.inputs import as_table, filtered, ordered, release, require_columns
+from cxlib.journeys.inputs import as_table, filtered, ordered, path_order, release, require_columns
 
 #: Events a Sankey's column shows by name (the rest are ``other``): the default of :func:`sankey_links`, and what
 #: the kept flows (:func:`keep_sankey_links`) were computed with.
@@ -51,9 +51,7 @@ def transitions(events: pd.DataFrame | ibis.Table, on: str = "event", path: str 
     """
     t = as_table(events)
     require_columns(t, [path, "ts", on])
-    t = ordered(t, path, on)
-    w = ibis.window(group_by=t[path], order_by=t._step)
-    t = t.mutate(_next=t[on].cast("string").lead().over(w), _cur=t[on].cast("string"))
+    t = ordered(t, path, on, following=True).mutate(_cur=_[on].cast("string"))
     pairs = t.select(source=t._cur, target=t._next.fill_null("path_end"))
     starts = t.filter(t._step == 1).select(source=ibis.literal("path_start"), target=t._cur)
     both = pairs.union(starts, distinct=False)
@@ -102,10 +100,8 @@ def step_matrix(
 
 def _collapse(t: ibis.Table, path: str, on: str) -> ibis.Table:
     """Keep only the first of each run of repeated events in a path."""
-    t = ordered(t, path, on)
-    w = ibis.window(group_by=t[path], order_by=t._step)
-    t = t.mutate(_prev=t[on].lag().over(w))
-    return t.filter(t._prev.isnull() | (t._prev != t[on])).drop("_prev", "_step", "_sec")
+    t = t.mutate(_prev=t[on].lag().over(path_order(t, path, on)))
+    return t.filter(t._prev.isnull() | (t._prev != t[on])).drop("_prev")
 
 
 def _step_rows(
@@ -130,10 +126,7 @@ def _step_rows(
     require_columns(t, [path, "ts", on])
     if collapse:
         t = _collapse(t, path, on)
-    t = ordered(t, path, on)
-    w = ibis.window(group_by=t[path], order_by=t._step)
-    t = t.mutate(_cur=t[on].cast("string"))
-    t = t.mutate(_next=t._cur.lead().over(w))
+    t = ordered(t, path, on, following=True).mutate(_cur=_[on].cast("string"))
     # the first max_steps events of each path, computed once for the queries that follow
     t = t.filter(t._step <= max_steps).select(path, "_step", "_cur", "_next").cache()
     kept = t
@@ -381,8 +374,7 @@ def sankey_parts(
     span = t.aggregate(lo=t.ts.min(), hi=t.ts.max()).to_pandas().iloc[0]
     if collapse:
         t = _collapse(t, path, on)
-    t = ordered(t, path, on).mutate(_cur=_[on].cast("string"))
-    t = t.mutate(_next=t._cur.lead().over(ibis.window(group_by=t[path], order_by=t._step)))
+    t = ordered(t, path, on, following=True).mutate(_cur=_[on].cast("string"))
     rows = t.filter(t._step <= KEPT_STEPS).select(path, by, "_step", "_cur", "_next").cache()
     try:
         counts = rows.group_by([by, "_step", "_cur", "_next"]).aggregate(n=_.count()).to_pandas()

@@ -272,7 +272,15 @@ def idle_code(code, first_buy, idle_sec, sm: StageMap, since_first=None):
 
 
 def last_rows(t: ibis.Table, period: str | None = None) -> ibis.Table:
-    """The last touchpoint per customer (per customer and ``period`` column when given), by the ordering rule."""
+    """The last touchpoint per customer (per customer and ``period`` column when given), by the ordering rule.
+
+    The last row has its group's latest ``ts``: a grouped maximum and a join keep only those rows (a group
+    with no ``ts`` at all keeps all of its rows; a null key is a group too), and the ordering rule breaks the
+    ties among them. Sorting the few candidates, not every row, costs a fraction of one window over them all.
+    """
     keys = ["customer_id"] + ([period] if period is not None else [])
-    order = [ibis.desc(t.ts), *[ibis.desc(k) for k in ties(t, "event")]]
-    return first_per_group(t, keys, order)
+    latest = t.group_by(keys).aggregate(_cx_last=t.ts.max())
+    cand = drop_join_copies(t.join(latest, [t[k].identical_to(latest[k]) for k in keys]))
+    cand = cand.filter((cand.ts == cand._cx_last) | cand._cx_last.isnull()).drop("_cx_last")
+    order = [ibis.desc(cand.ts), *[ibis.desc(k) for k in ties(cand, "event")]]
+    return first_per_group(cand, keys, order)

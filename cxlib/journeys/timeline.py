@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 from ibis import _
 
-from cxlib._frames import drop_join_copies
 from cxlib.journeys.inputs import DAY, as_table
 from cxlib.journeys.stage_map import BUYER_STAGES, CODE, StageMap, StageMapLike, resolve_stage_map
 from cxlib.journeys.stages import coded, idle_code, last_rows, stage_name
@@ -94,15 +93,18 @@ def _monthly_last(staged: ibis.Table, first_month: pd.Timestamp) -> ibis.Table:
 
 
 def _carried_forward(last: ibis.Table, cal: pd.DataFrame) -> ibis.Table:
-    """Every month from a customer's first: the last touchpoint seen so far, with the month's ``_at, _from``."""
-    start = last.group_by("customer_id").aggregate(_m0=last._m.min())
-    grid = start.cross_join(ibis.memtable(cal)).filter(_._m >= _._m0)
-    grid = grid.select("customer_id", "_m", "month", "_at", "_from")
-    g = drop_join_copies(grid.left_join(last, ["customer_id", "_m"]))
-    w = ibis.cumulative_window(group_by=g.customer_id, order_by=g._m)
-    g = g.mutate(_src=ibis.ifelse(g._code.notnull(), g._m, ibis.null("int64")).max().over(w))
-    g = g.select("customer_id", "month", "_at", "_from", "_src")
-    return drop_join_copies(g.join(last.rename(_src="_m"), ["customer_id", "_src"]))
+    """Every month from a customer's first: the last touchpoint seen so far, with the month's ``_at, _from``.
+
+    Each monthly row holds until the customer's next month with a touchpoint (``_until``, from one window over
+    the monthly rows), so it is joined to the calendar's months in ``[_m, _until)``: the monthly rows are read
+    once, and no window runs over the filled grid.
+    """
+    w = ibis.window(group_by=last.customer_id, order_by=last._m)
+    spans = last.mutate(_until=last._m.lead().over(w).fill_null(len(cal)))
+    c = ibis.memtable(cal).rename(_cm="_m")
+    g = spans.join(c, [c._cm >= spans._m, c._cm < spans._until])
+    return g.select("customer_id", "month", "_at", "_from", _src=g._m, _code=g._code, _first=g._first,
+                    _last_in=g._last_in)
 
 
 def stage_history(touchpoints, stage_map: StageMapLike = None, end: str | pd.Timestamp | None = None) -> ibis.Table:
