@@ -19,7 +19,7 @@ from pathlib import Path
 
 import duckdb
 
-from cxlib.io.sql import glob_escaped, ident, literal
+from cxlib.io.sql import Params, glob_escaped, ident, literal
 from cxlib.schema import Table
 
 __all__ = ["SORT_ROWS", "write_in_key_order"]
@@ -59,13 +59,13 @@ def write_in_key_order(
     ranges = _bounds(con, t, rows, math.ceil(n / sort_rows))
     folder = scratch / f"ranges-{t.name}"
     src, key = ident(t.key[0]), ident(t.key[1])
+    rng, bind = _range_expr(con, src, key)
     con.execute("SET preserve_insertion_order = false")
     try:
         con.execute(
-            f"COPY (SELECT *, len(list_filter((SELECT list({{'s': s, 'v': v}}) FROM _cx_bounds), "
-            f"x -> {src} IS NULL OR x.s < {src} OR (x.s = {src} AND ({key} IS NULL OR x.v <= {key})))) AS _b "
-            f"FROM {rows}) "
-            f"TO {literal(str(folder))} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (_b))"
+            f"COPY (SELECT *, {rng} AS _b FROM {rows}) "
+            f"TO {literal(str(folder))} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (_b))",
+            bind.values,
         )
     finally:
         con.execute("RESET preserve_insertion_order")
@@ -77,6 +77,25 @@ def write_in_key_order(
         files = literal(glob_escaped(str(part)) + "/*.parquet")  # the temp folder's name may hold [ or *
         con.execute(f"INSERT INTO {out} SELECT * FROM read_parquet({files}, hive_partitioning=false) ORDER BY {order}")
     shutil.rmtree(folder, ignore_errors=True)  # the next table's ranges take the disk it held
+
+
+def _range_expr(con: duckdb.DuckDBPyConnection, src: str, key: str) -> tuple[str, Params]:
+    """SQL: a row's range, the number of bounds of ``_cx_bounds`` at or below its key, and the bounds as
+    bound parameters.
+
+    Being at or below a key holds for a first run of the bounds in their order (they are numbered in key
+    order, a missing value last), so the count is the number of the last bound that holds: a ``CASE`` from
+    the last bound down stops at the first that holds (a few comparisons a row, where counting over a list
+    of the bounds ran a lambda on each of them for every row).
+    """
+    bind = Params()
+    bounds = con.execute("SELECT s, v, _b FROM _cx_bounds ORDER BY _b DESC").fetchall()
+    whens = []
+    for s, v, b in bounds:
+        ps, pv = bind(s), bind(v)
+        cond = f"{src} IS NULL OR {ps} < {src} OR ({ps} = {src} AND ({key} IS NULL OR {pv} <= {key}))"
+        whens.append(f"WHEN COALESCE({cond}, FALSE) THEN {int(b)}")
+    return f"CASE {' '.join(whens)} ELSE 0 END", bind
 
 
 def _bounds(con: duckdb.DuckDBPyConnection, t: Table, rows: str, ranges: int) -> int:
