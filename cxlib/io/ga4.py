@@ -243,8 +243,15 @@ _KEYS = ("medium", "campaign", "transaction_id", *_PARAMS)
 
 def _param_json(key: str, alias: str | None = None) -> str:
     """SQL: event parameter ``key``'s value as JSON (computed once a row, in :func:`_event_select`'s subquery),
-    as ``_pj_<key>`` or ``alias`` (the other parameters are numbered: identifiers ignore case, keys do not)."""
-    return f"to_json(list_filter(event_params, x -> x.key = {literal(key)})[1].value) AS {ident(alias or '_pj_' + key)}"
+    as ``_pj_<key>`` or ``alias`` (the other parameters are numbered: identifiers ignore case, keys do not).
+
+    The first parameter of that key, found in the row's list of keys (``_cx_keys``, made once a row by
+    :data:`_KEYS_SQL`), not by a lambda over the parameters for each key."""
+    return f"to_json(event_params[list_position(_cx_keys, {literal(key)})].value) AS {ident(alias or '_pj_' + key)}"
+
+
+#: SQL: the keys of a row's event parameters, in order (``_cx_keys``, read by :func:`_param_json`).
+_KEYS_SQL = "list_transform(event_params, x -> x.key) AS _cx_keys"
 
 
 def _param(cols: list[str], key: str, alias: str | None = None) -> str:
@@ -358,9 +365,10 @@ def _event_select(cols: list[str], f: SourceFile, rel: str, others: list[tuple[s
     ]
     # the row's hash and each parameter's JSON once, not once per use
     inner = [_hash_sql(cols)]
-    if "event_params" in cols:
-        inner += [_param_json(k) for k in _KEYS] + [_param_json(k, f"_pjo_{n}") for n, (k, _, _) in enumerate(others)]
-    return f"SELECT {', '.join(sel)} FROM (SELECT *, {', '.join(inner)} FROM {rel})"
+    if "event_params" not in cols:
+        return f"SELECT {', '.join(sel)} FROM (SELECT *, {', '.join(inner)} FROM {rel})"
+    inner += [_param_json(k) for k in _KEYS] + [_param_json(k, f"_pjo_{n}") for n, (k, _, _) in enumerate(others)]
+    return f"SELECT {', '.join(sel)} FROM (SELECT *, {', '.join(inner)} FROM (SELECT *, {_KEYS_SQL} FROM {rel}))"
 
 
 def _order_select(events: str) -> str:  # ``events``: the relation of the events (SQL text)
