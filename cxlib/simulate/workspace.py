@@ -368,7 +368,8 @@ def stored_scenarios(ws: Workspace, names: Sequence[str], months: int) -> pd.Dat
     # simulate's order: scenarios as asked (the baseline first), months, then revenue, cumulative revenue and
     # the customers in each stage in the model's order (the schema's stages)
     metrics = ["revenue", "cumulative_revenue", *[f"customers:{x}" for x in STAGES]]
-    got = got.astype({"scenario": "str", "metric": "str", "month_start": "datetime64[ns]"})
+    types = {"scenario": "str", "metric": "str", "month_start": "datetime64[ns]"}
+    got = got.astype({c: t for c, t in types.items() if c in got.columns})  # month_start: not in older runs
     got = got.assign(
         _s=got["scenario"].map({n: i for i, n in enumerate(order)}),
         _m=got["metric"].map({m: i for i, m in enumerate(metrics)}).fillna(len(metrics)),
