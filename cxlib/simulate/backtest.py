@@ -194,6 +194,14 @@ def workspace_backtest(
     return backtest(ws if ws.has("personas") else history, months=held, arrivals=arrivals)
 
 
+def stored_current(ws: Workspace, table: str) -> bool:
+    """Whether ``cx simulate`` wrote ``table`` and is current: its inputs unchanged since (the lineage), so what
+    it stored still describes the data (:func:`stored_backtest`, :func:`~cxlib.simulate.stored_scenarios`)."""
+    from cxlib.lineage import stale_steps
+
+    return ws.has(table) and not any(s.step == "simulate" for s in stale_steps(ws))
+
+
 def stored_backtest(ws: Workspace) -> pd.DataFrame | None:
     """The backtest ``cx simulate`` stored (``simulate_backtest``), its ``attrs`` (``cutoff``, ``arrivals``,
     ``seasonality``) back from its columns; ``None`` when there is none or when ``cx simulate`` is stale (its
@@ -210,9 +218,7 @@ def stored_backtest(ws: Workspace) -> pd.DataFrame | None:
     ...     print(stored_backtest(ws))
     None
     """
-    from cxlib.lineage import stale_steps
-
-    if not ws.has("simulate_backtest") or any(s.step == "simulate" for s in stale_steps(ws)):
+    if not stored_current(ws, "simulate_backtest"):
         return None
     bt = ws.table("simulate_backtest").to_pandas()
     if bt.empty:

@@ -356,9 +356,9 @@ def stored_scenarios(ws: Workspace, names: Sequence[str], months: int) -> pd.Dat
     ...     print(stored_scenarios(ws, ["AOV +5%"], 12))
     None
     """
-    from cxlib.lineage import stale_steps
+    from cxlib.simulate.backtest import stored_current
 
-    if not ws.has("scenarios") or any(s.step == "simulate" for s in stale_steps(ws)):
+    if not stored_current(ws, "scenarios"):
         return None
     order = ["baseline", *[n for n in names if n != "baseline"]]
     t = ws.table("scenarios")
