@@ -347,14 +347,14 @@ def stored_scenarios(ws: Workspace, names: Sequence[str], months: int) -> pd.Dat
 
     Examples
     --------
-    >>> import tempfile
-    >>> from cxlib import io, synth
-    >>> folder = tempfile.mkdtemp()
-    >>> _ = synth.write_company(folder, n_customers=50, seed=3, months=4, progress=False)
-    >>> _ = io.load(folder, progress=False)
-    >>> with opened(folder) as ws:
-    ...     print(stored_scenarios(ws, ["AOV +5%"], 12))
-    None
+    >>> import pathlib, tempfile
+    >>> from cxlib import io
+    >>> shop = pathlib.Path(tempfile.mkdtemp())  # one order, loaded: `cx simulate` has not run
+    >>> _ = (shop / "orders.csv").write_text("source,order_id,ts,amount,status\\nshop,1,2024-03-01,10,completed\\n")
+    >>> _ = io.load(shop, progress=False)
+    >>> with opened(shop) as ws:
+    ...     stored_scenarios(ws, ["AOV +5%"], months=12) is None
+    True
     """
     from cxlib.simulate.backtest import stored_current
 
