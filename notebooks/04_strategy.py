@@ -91,9 +91,11 @@ def _(aov, churn, conversion, failure_levers, fix, simulate):
         _levers.append(simulate.Scenario.aov(1 + aov.value / 100))
     if fix.value:
         _levers += failure_levers
-    _name = f"conv {conversion.value:+d}%, churn -{churn.value} pts, AOV {aov.value:+d}%"
-    _name += ", service fix" if fix.value else ""
-    plan = simulate.Scenario(_name, _levers)
+    # named by the levers it pulls ("conversion +10%, AOV +5%"), not by the ones left at zero
+    _parts = [f"conversion {conversion.value:+d}%" if conversion.value else "",
+              f"at-risk churn -{churn.value} pts" if churn.value else "",
+              f"AOV {aov.value:+d}%" if aov.value else "", "service fix" if fix.value else ""]
+    plan = simulate.Scenario("your plan: " + (", ".join(p for p in _parts if p) or "no change"), _levers)
     return (plan,)
 
 
