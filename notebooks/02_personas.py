@@ -9,7 +9,7 @@ def _():
     import marimo as mo
     import plotly.express as px
 
-    from cxlib import notebook, personas, report
+    from cxlib import metrics, notebook, personas, report
 
     folder = notebook.workspace_folder()
     notebook.opening(
@@ -24,7 +24,7 @@ def _():
         """,
         folder,
     )
-    return folder, mo, notebook, personas, px, report
+    return folder, metrics, mo, notebook, personas, px, report
 
 
 @app.cell
@@ -54,10 +54,8 @@ def _(buyers, chosen, k, method, mo, personas):
 
 
 @app.cell
-def _(features, folder, mo, model, notebook, px):
-    from cxlib import metrics as _metrics
-
-    _money = _metrics.currency(notebook.require(folder))  # the orders' currency: value is revenue per customer
+def _(features, folder, metrics, mo, model, notebook, px):
+    _money = metrics.currency(notebook.require(folder))  # the orders' currency: value is revenue per customer
     selection_fig = px.line(model.selection_, x="k", y="silhouette", markers=True,
                      title="Mean silhouette by number of personas (auto: fewest within one standard error of the best)")
     profile_table = model.profiles_[["name", "description", "size", "share", "value", "revenue_share",

@@ -46,7 +46,6 @@ def _(folder, metrics, mo, notebook, simulate):
     # per persona when there are personas (prospect stages shared, thin personas pooled toward everyone)
     model = simulate.persona_model(history)
     failure_levers = simulate.service_failure_lever(history)  # before the first purchase: one estimate
-    _err = simulate.backtest_error(backtest) if backtest is not None else None
     mo.vstack([
         mo.hstack([
             notebook.stat(headline, "journey_customers", "customers the model is fitted on (their monthly stages)"),
@@ -56,12 +55,8 @@ def _(folder, metrics, mo, notebook, simulate):
             ),
             *([notebook.stat(headline, "backtest_error")] if _stored else []),
         ]),
-        mo.md(f"New customers a month: **{simulate.choose_arrivals(model)}**. Held against the past: fitted up to "
-              f"{backtest.attrs['cutoff']:%B %Y}, this model's forecast of what came next was off by **{_err:+.0%}**"
-              + ("." if _stored else " (computed here: `cx simulate` stores it for the report).")
-              if backtest is not None else
-              f"New customers a month: **{simulate.choose_arrivals(model)}**. **Not held against the past**: the "
-              "history is too short to keep months back for a backtest, so treat every number below as untested."),
+        mo.md(f"New customers a month: **{simulate.choose_arrivals(model)}**. " + simulate.backtest_words(backtest)
+              + ("" if _stored or backtest is None else " (Computed here: `cx simulate` stores it for the report.)")),
         simulate.backtest_figure(backtest) if backtest is not None else None,
         # the new customers the forecast adds, beside the arrivals they continue (as the report shows them)
         simulate.arrivals_figure(simulate.arrivals_table(model)),
@@ -285,14 +280,10 @@ def _(attribution_fig, backtest, backtest_stored, folder, headline, metrics, mon
     def _report():
         r = report.Report("Strategy: what moves revenue")
         r.section("Held against the past")
-        if backtest is None:
-            r.markdown("**Not held against the past**: the history is too short to keep months back for a "
-                       "backtest, so treat every number below as untested.")
-        else:
-            if backtest_stored:
-                metrics.card(r, headline, "backtest_error")
-            r.markdown(f"Fitted up to {backtest.attrs['cutoff']:%B %Y}, this model's forecast of what came next "
-                       f"was off by **{simulate.backtest_error(backtest):+.0%}**.")
+        if backtest_stored:
+            metrics.card(r, headline, "backtest_error")
+        r.markdown(simulate.backtest_words(backtest))
+        if backtest is not None:
             r.figure(simulate.backtest_figure(backtest), "Backtest: revenue forecast by month against what happened")
         r.section("Scenarios")
         r.markdown(f"Of the scenarios compared here over {months.value} months (examples, not a plan), "

@@ -31,7 +31,14 @@ Examples
 from __future__ import annotations
 
 from cxlib.simulate.arrivals import arrival_history, arrivals_table, choose_arrivals, parse_arrivals
-from cxlib.simulate.backtest import backtest, backtest_error, backtest_months, stored_backtest, workspace_backtest
+from cxlib.simulate.backtest import (
+    backtest,
+    backtest_error,
+    backtest_months,
+    backtest_words,
+    stored_backtest,
+    workspace_backtest,
+)
 from cxlib.simulate.figures import arrivals_figure, backtest_figure, fan_chart, future_state_figure
 from cxlib.simulate.model import POOL, PROSPECT_STAGES, JourneyModel
 from cxlib.simulate.plans import PLANS_FILE, delete_plan, save_plan, saved_plans
@@ -61,6 +68,7 @@ __all__ = [
     "backtest",
     "backtest_error",
     "backtest_months",
+    "backtest_words",
     "stored_backtest",
     "stored_scenarios",
     "workspace_backtest",

@@ -36,7 +36,10 @@ import pandas as pd
 from cxlib.engine import Workspace, opened
 from cxlib.schema import DataError
 
-__all__ = ["MIN_MONTHS", "backtest", "backtest_error", "backtest_months", "stored_backtest", "workspace_backtest"]
+__all__ = [
+    "MIN_MONTHS", "backtest", "backtest_error", "backtest_months", "backtest_words", "stored_backtest",
+    "workspace_backtest",
+]  # fmt: skip
 
 #: Month ends of history the journey model needs before it forecasts anything.
 MIN_MONTHS = 3
@@ -164,6 +167,30 @@ def backtest_error(bt: pd.DataFrame, model: str = JOURNEY) -> float:
     """``model``'s total forecast error as a share of the actual revenue (signed: positive is too high)."""
     row = bt[(bt["model"] == model) & (bt["period"] == "total")]
     return float(row["pct_error"].iloc[0]) if len(row) else float("nan")
+
+
+def backtest_words(bt: pd.DataFrame | None) -> str:
+    """The backtest in one sentence (markdown) for a page: its cutoff and the journey model's error, or that
+    there is none.
+
+    Examples
+    --------
+    >>> bt = pd.DataFrame({"model": [JOURNEY], "period": ["total"], "pct_error": [0.067]})
+    >>> bt.attrs["cutoff"] = pd.Timestamp("2024-12-01")
+    >>> backtest_words(bt)
+    "Fitted up to December 2024, this model's forecast of what came next was off by **+7%**."
+    >>> backtest_words(None)[:32]
+    '**Not held against the past**: t'
+    """
+    if bt is None:
+        return (
+            "**Not held against the past**: the history is too short to keep months back for a backtest, so "
+            "treat every number below as untested."
+        )
+    return (
+        f"Fitted up to {bt.attrs['cutoff']:%B %Y}, this model's forecast of what came next was off by "
+        f"**{backtest_error(bt):+.0%}**."
+    )
 
 
 def workspace_backtest(
