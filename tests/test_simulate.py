@@ -220,6 +220,26 @@ def test_estimator_conventions_and_determinism():
     np.testing.assert_array_equal(shuffled.counts_, m.counts_)
 
 
+def test_draw_blocks_and_the_kept_baseline_change_no_number(monkeypatch):
+    """A page's lever propagates its plan alone (the baseline kept with the model's draws), in blocks of draws on
+    every core: the numbers are those of one pass over all draws, a second call's those of the first."""
+    from cxlib.simulate import run
+
+    h = _chain([("a", ["consideration", "purchase", "repeat", "at_risk"], [0.0, 50.0, 20.0, 0.0]),
+                ("b", ["consideration", "lost", "lost", "lost"], [0.0] * 4),
+                ("c", ["awareness", "consideration", "purchase", "repeat"], [0.0, 0.0, 40.0, 30.0])])
+    m = sim.persona_model(h.assign(persona="p"))
+    monkeypatch.setattr(run, "DRAW_BLOCK", 16)  # five blocks of draws
+    plan = [sim.Scenario("plan", [sim.Scenario.scale("consideration", "purchase", 1.2)])]
+    first = sim.simulate(m, plan, months=4, draws=70, random_state=5)
+    assert any(k[0] == "baseline" for k in m.__dict__["_draws"] if isinstance(k[0], str))  # kept
+    pd.testing.assert_frame_equal(sim.simulate(m, plan, months=4, draws=70, random_state=5), first)
+    monkeypatch.setattr(run, "DRAW_BLOCK", 1000)  # one block, nothing kept
+    m.__dict__.pop("_draws")
+    whole = sim.simulate(m, plan, months=4, draws=70, random_state=5)
+    pd.testing.assert_frame_equal(whole, first, check_exact=False, rtol=1e-12)
+
+
 def test_persona_model_is_the_cx_simulate_setup():
     """One function fits the model `cx simulate` (and notebook 04) use: per persona, prospect stages shared."""
     h = _chain(
