@@ -15,7 +15,9 @@ and on the journeys page, the Sankey drawn (first output), then two controls:
 - **Steps slider**: one step more, until the Sankey has redrawn with more nodes;
 - **customers behind a link**: the first link in the list under the Sankey, until its customer table shows;
 - **Window slider**: the funnel's conversion window one day longer, until the funnel has redrawn;
-- **persona filter**: the first persona picked, until the Sankey has redrawn, and until the journey map has.
+- **persona filter**: the first persona picked, until the Sankey has redrawn, and until the journey map has;
+
+and on the strategy page, **lever**: the conversion lever one step up, until the plan's fan chart has redrawn.
 
 ``--pages 03_journeys 03_journeys`` opens the page twice: the second tab is a new marimo session on the same
 server (what a second viewer gets).
@@ -143,7 +145,12 @@ def open_page(browser, base: str, name: str, shots: Path | None) -> dict:  # noq
         row["page"] += f" (stopped: {done.inner_text().strip()[:60]})"
     if name == "03_journeys":
         row.update(journeys_controls(page))
-    if shots is not None:
+    if name == "04_strategy":
+        row.update(strategy_controls(page))
+    if shots is not None:  # marimo scrolls inside #App: the window is made as tall as the page first
+        height = page.evaluate("() => (document.getElementById('App') || document.body).scrollHeight")
+        page.set_viewport_size({"width": 1400, "height": min(height + 100, 16_000)})
+        page.wait_for_timeout(1000)
         page.screenshot(path=str(shots / f"{name}.png"), full_page=True)
     context.close()
     return row
@@ -186,6 +193,18 @@ def journeys_controls(page) -> dict:  # noqa: ANN001 - a Playwright page
     return out
 
 
+def strategy_controls(page) -> dict:  # noqa: ANN001 - a Playwright page
+    """On the strategy page: seconds for the conversion lever, one step up (+10% -> +15%), to redraw the plan's
+    fan chart (its legend names the plan by its levers)."""
+    page.wait_for_timeout(500)
+    lever = page.get_by_role("slider").first
+    lever.focus()
+    t0 = time.perf_counter()
+    page.keyboard.press("ArrowRight")
+    page.locator(".js-plotly-plot", has_text="conversion +15%").first.wait_for(state="visible", timeout=WAIT * 1000)
+    return {"lever s": time.perf_counter() - t0}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("folder", nargs="?", default="data/demo")
@@ -221,7 +240,7 @@ def main() -> None:
 
 def print_table(rows: list[dict], folder: Path) -> None:
     cols = ["page", "first output s", "page done s", "Steps slider s", "customers behind a link s", "Window slider s",
-            "persona filter: Sankey s", "persona filter: journey map s"]  # fmt: skip
+            "persona filter: Sankey s", "persona filter: journey map s", "lever s"]  # fmt: skip
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\n`cx app {folder}`, headless Chromium, one new tab per page, {os.cpu_count()} cores (load {load})\n")
     print("| " + " | ".join(cols) + " |")

@@ -60,6 +60,34 @@ def stage_label(name: str) -> str:
     return words.capitalize() if name in STAGES else words
 
 
+#: Column names whose words are not just the name with spaces (the bands of a simulation, the lever's size).
+_COLUMN_WORDS = {
+    "p5": "low (5%)",
+    "p95": "high (95%)",
+    "gain_p5": "gain, low (5%)",
+    "gain_p95": "gain, high (95%)",
+    "diff_p5": "difference, low (5%)",
+    "diff_p95": "difference, high (95%)",
+    "lever_size_pct": "lever size (%)",
+    "gain_per_pct": "gain per 1% of lever",
+    "n_customers": "customers",
+    "pct": "%",
+}
+
+
+def column_label(name: object) -> str:
+    """A column's header as a table for a reader shows it: the name's words (``revenue_at_stake`` is "revenue at
+    stake"), a simulation's band edges and lever sizes spelled out; the data keeps its names.
+
+    Examples
+    --------
+    >>> [column_label(c) for c in ("gain_p5", "lever_size_pct", "revenue_at_stake", "customers", 3)]
+    ['gain, low (5%)', 'lever size (%)', 'revenue at stake', 'customers', '3']
+    """
+    text = str(name)
+    return _COLUMN_WORDS.get(text, text.replace("_", " "))
+
+
 __all__ = [
     "Column",
     "DataError",
@@ -68,6 +96,7 @@ __all__ = [
     "TABLES",
     "TICKET_TOPICS",
     "Table",
+    "column_label",
     "data_model_markdown",
     "stage_label",
 ]

@@ -112,9 +112,10 @@ def _(mo):
 
 @app.cell
 def _(mo, start):
+    _events = {e.replace("_", " "): e for e in start.events}  # shown in words, the event names kept
     funnel_steps = mo.ui.multiselect(
-        options=start.events,
-        value=["product_view", "add_to_cart", "checkout_start", "purchase"],
+        options=_events,
+        value=[w for w in ("product view", "add to cart", "checkout start", "purchase") if w in _events],
         label="Steps (in order)",
     )
     within = mo.ui.slider(1, 90, value=30, label="Window (days)", show_value=True)
@@ -130,7 +131,8 @@ def _(folder, funnel_filters, funnel_steps, funnel_window, journeys, mo, noteboo
         folder, journeys.funnel, funnel_steps.value, within=within.value, filters=funnel_filters, **funnel_window
     )
     funnel_fig = journeys.funnel_figure(funnel)
-    mo.vstack([funnel_fig, notebook.table(funnel, percent=("conversion_from_previous", "conversion_from_start"))])
+    mo.vstack([funnel_fig, notebook.table(funnel, digits=1, stages=("name",),
+                                          percent=("conversion_from_previous", "conversion_from_start"))])
     return funnel, funnel_fig
 
 

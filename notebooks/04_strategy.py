@@ -48,13 +48,11 @@ def _(folder, metrics, mo, notebook, simulate):
     failure_levers = simulate.service_failure_lever(history)  # before the first purchase: one estimate
     mo.vstack([
         mo.hstack([
-            notebook.stat(headline, "journey_customers", "customers the model is fitted on (their monthly stages)"),
-            mo.md(
-                ("per persona" if "persona" in history.columns else "one chain: run `cx personas` for one per persona")
-                + ("; customers who arrived while the data ran apart" if model.by == "segment" else "")
-            ),
+            notebook.stat(headline, "journey_customers", "customers the model is fitted on (their monthly stages), "
+                          + ("per persona" if "persona" in history.columns else "one chain (cx personas: one each)")
+                          + ("; the new arrivals apart" if model.by == "segment" else "")),
             *([notebook.stat(headline, "backtest_error")] if _stored else []),
-        ]),
+        ], justify="start", gap=4),
         mo.md(f"New customers a month: **{simulate.choose_arrivals(model)}**. " + simulate.backtest_words(backtest)
               + ("" if _stored or backtest is None else " (Computed here: `cx simulate` stores it for the report.)")),
         simulate.backtest_figure(backtest) if backtest is not None else None,
@@ -196,13 +194,18 @@ def _(history, mo, simulate):
 
 
 @app.cell
-def _(MONEY_COLUMNS, channel_model, currency, months, move_from, move_share, move_to, notebook, simulate):
+def _(MONEY_COLUMNS, channel_model, currency, mo, months, move_from, move_share, move_to, notebook, simulate):
     _move = simulate.Scenario(
         f"move {move_share.value}% {move_from.value} -> {move_to.value}",
         [simulate.Scenario.move(move_from.value, move_to.value, move_share.value / 100)],
     )
     _moved = simulate.compare(simulate.simulate(channel_model, [_move], months=months.value, draws=2000))
-    notebook.table(_moved, digits=1, money=MONEY_COLUMNS, currency=currency)
+    _none = simulate.choose_arrivals(channel_model) == "none"  # a closed cohort: nobody new to move
+    mo.vstack([
+        mo.md("_The forecast has no new customers (the arrival model the backtest chose is **none**): moving "
+              "them between channels changes nothing._") if _none else None,
+        notebook.table(_moved, digits=1, money=MONEY_COLUMNS, currency=currency),
+    ])
     return
 
 

@@ -94,7 +94,7 @@ def _check_content(page, name: str, persona_names: set[str]) -> None:
         assert set(options) == persona_names, f"03_journeys: the persona filter offers {options}"
         assert not [o for o in options if o.lstrip("-").replace(".", "").isdigit()], options
     elif name == "04_strategy":  # a model per persona (personas exist), held against the past, ranked scenarios
-        assert page.get_by_text("per persona", exact=True).count() == 1
+        assert page.get_by_text("fitted on (their monthly stages), per persona").count() == 1
         assert page.get_by_text("one chain").count() == 0
         assert page.get_by_role("cell", name="baseline", exact=True).count() >= 1
     elif name == "05_voice":

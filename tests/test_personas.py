@@ -189,7 +189,7 @@ def test_profiles_name_what_sets_personas_apart():
     assert "buy often" in regulars["description"] and regulars["d_orders_per_month"] > 0.8
     assert "app loyalists" in by_trait["app_opens_per_month"]
     assert "service-reliant" in by_trait["tickets_per_month"].lower()
-    assert "tickets_per_month +" in prof.loc[by_trait["tickets_per_month"], "distinguishing"]
+    assert "tickets per month +" in prof.loc[by_trait["tickets_per_month"], "distinguishing"]
 
 
 def test_preprocessing_handles_skew_and_missing_values():

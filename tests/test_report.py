@@ -287,7 +287,7 @@ def test_report_renders_offline_in_chromium(standard):
             page.screenshot(path=str(ARTIFACTS / "journey_report_first_screen.png"))
             assert page.locator("g.sankey-node").count() >= 5  # the stage Sankey drew its nodes
             assert page.locator("g.funnellayer path").count() >= 1 or page.locator(".funnellayer").count() >= 1
-            fan = page.locator(".js-plotly-plot", has_text="cumulative_revenue vs baseline")
+            fan = page.locator(".js-plotly-plot", has_text="Cumulative revenue against the baseline")
             assert fan.count() == 1 and fan.locator("g.scatterlayer g.trace").count() >= 2
             # tables sort without a network: click "customers" in the personas table, largest last → first
             table = page.locator("table.sortable", has_text="Personas: size, value")

@@ -18,13 +18,13 @@ def compare_figure(
     >>> paths = pd.DataFrame({"path": ["a > b"], "conversions": [1], "value": [10.0], "nulls": [0]})
     >>> fig = compare_figure(compare(paths))
     >>> [t.name for t in fig.data][:3]
-    ['markov', 'shapley', 'first_touch']
+    ['markov', 'shapley', 'first touch']
     """
     if y not in ("value", "conversions"):
         raise ValueError(f"y must be 'value' or 'conversions', not {y!r}")
     fig = go.Figure()
     for model, block in comparison.groupby("model", sort=False):
-        fig.add_trace(go.Bar(x=block["channel"], y=block[y], name=str(model)))
+        fig.add_trace(go.Bar(x=block["channel"], y=block[y], name=str(model).replace("_", " ")))  # "first touch"
     fig.update_layout(
         barmode="group",
         title=title,

@@ -388,8 +388,12 @@ def _stage_sankey(events, on, path, filters, start, end, compare, title) -> go.F
 def funnel_figure(f: pd.DataFrame, title: str = "Funnel") -> go.Figure:
     """A plotly funnel of :func:`funnel` output, with conversion from the previous step; steps in words
     (``product_view`` as "product view")."""
-    steps = [stage_label(str(n)) for n in f["name"]]
-    fig = go.Figure(go.Funnel(y=steps, x=f["customers"], textinfo="value+percent previous+percent initial"))
+    steps = [str(n).replace("_", " ") for n in f["name"]]  # events in words, one case ("purchase" is one too)
+    fig = go.Figure(go.Funnel(
+        y=steps, x=f["customers"],  # 12,501 customers, not plotly's "12.501k"
+        texttemplate="%{value:,} customers<br>%{percentPrevious:.0%} of the step before<br>"
+        "%{percentInitial:.0%} of the first step",
+    ))
     fig.update_layout(title=title)
     return fig
 

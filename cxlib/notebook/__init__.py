@@ -61,7 +61,7 @@ from typing import TYPE_CHECKING, Any
 import marimo as mo
 import pandas as pd
 
-from cxlib.schema import stage_label
+from cxlib.schema import column_label, stage_label
 
 if TYPE_CHECKING:
     import ibis
@@ -260,16 +260,17 @@ def stat(h: pd.DataFrame, name: str, label: str | None = None) -> Any:
 
 def table(
     df: pd.DataFrame, digits: int = 3, money: tuple[str, ...] = (), currency: str = "",
-    percent: tuple[str, ...] = (), stages: tuple[str, ...] = ("stage", "top_stage"), **kwargs: Any,
+    percent: tuple[str, ...] = (), stages: tuple[str, ...] = ("stage", "top_stage", "step", "event"), **kwargs: Any,
 ) -> Any:
     """A table for a reader, not an analyst's scratchpad: no selection, no dtype labels, numbers with
-    thousands separators and ``digits`` decimals, dates without a time of midnight, blanks for missing values.
+    thousands separators and ``digits`` decimals, dates without a time of midnight, blanks for missing values,
+    headers in words (:func:`cxlib.schema.column_label`: ``gain_p5`` as "gain, low (5%)").
 
     The ``money`` columns show whole amounts with the ``currency`` (the orders' currency: the metrics' unit
     for revenue); the ``percent`` columns (shares, rates) as percentages. ``kwargs`` go to ``mo.ui.table``
-    (``page_size``, ``label`` ...). The ``stages`` columns hold stage names, shown as labels (``at_risk`` as
-    ``At risk``, :func:`cxlib.schema.stage_label`). The frame itself is not changed, so its download holds the
-    full values.
+    (``page_size``, ``label`` ...). The ``stages`` columns hold stage or event names, shown as labels (``at_risk``
+    as ``At risk``, ``product_view`` as "product view": :func:`cxlib.schema.stage_label`). The frame itself is
+    not changed; the table's download holds its full values under the headers shown.
 
     Examples
     --------
@@ -304,7 +305,12 @@ def table(
             fmt = "%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M"
             formats[str(col)] = lambda v, f=fmt: "" if pd.isna(v) else pd.Timestamp(v).strftime(f)
     options = {"selection": None, "show_data_types": False, "show_column_summaries": False, **kwargs}
-    return mo.ui.table(df.reset_index(drop=True), format_mapping=formats, **options)
+    shown = df.reset_index(drop=True)
+    headers = {c: column_label(c) for c in shown.columns}  # "gain, low (5%)", not gain_p5
+    if len(set(headers.values())) == len(headers):
+        shown = shown.rename(columns=headers)
+        formats = {headers.get(c, c): f for c, f in formats.items()}
+    return mo.ui.table(shown, format_mapping=formats, **options)
 
 
 def export(build: Callable[[], Report], folder: Folder | str | Path, name: str) -> Any:

@@ -125,7 +125,10 @@ def _persona_row(X: pd.DataFrame, mask: np.ndarray, d: pd.Series, value: pd.Seri
     row["revenue_share"] = float(value[mask].sum() / total) if value is not None and total else float("nan")
     top = d.dropna().reindex(d.dropna().abs().sort_values(ascending=False).index)
     top = top[top.abs() >= 0.3].head(4)
-    row["distinguishing"] = ", ".join(f"{c} {'+' if v > 0 else '-'}{abs(v):.1f}" for c, v in top.items())
+    # in words, with the effect's unit: Cohen's d, in pooled standard deviations from the other customers
+    row["distinguishing"] = ", ".join(
+        f"{c.replace('_', ' ')} {'+' if v > 0 else '-'}{abs(v):.1f} sd" for c, v in top.items()
+    )
     shares = [c for c in X.columns if c.startswith("share_")]
     if shares and mask.any():
         m = X.loc[mask, shares].mean().sort_values(ascending=False)

@@ -41,6 +41,7 @@ from cxlib.report.privacy import (
     _suppress_figure,
     redact_text,
 )
+from cxlib.schema import column_label
 
 __all__ = ["Report"]
 
@@ -264,7 +265,7 @@ class Report:
         more = f'<p class="note">First {max_rows:,} of {total:,} rows.</p>' if total > max_rows else ""
         caption = caption if self.include_pii else self._redact(caption)
         cap = f"<caption>{_html.escape(caption)}</caption>" if caption else ""
-        head = "".join(f"<th>{_html.escape(str(c))}</th>" for c in shown.columns)
+        head = "".join(f"<th>{_html.escape(column_label(c))}</th>" for c in shown.columns)  # gain_p5: "gain, low (5%)"
         pct = [is_share(c, shown[c]) if percent is None else c in percent for c in shown.columns]
         rows = []
         for rec in shown.itertuples(index=False):

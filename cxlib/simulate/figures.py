@@ -6,8 +6,9 @@ Examples
 >>> results = pd.DataFrame({"scenario": ["baseline", "plan"], "month": [1, 1], "metric": ["revenue"] * 2,
 ...                         "mean": [10.0, 12.0], "p5": [9.0, 11.0], "p95": [11.0, 13.0],
 ...                         "diff_mean": [0.0, 2.0], "diff_p5": [0.0, 1.0], "diff_p95": [0.0, 3.0]})
->>> [t.name for t in fan_chart(results).data]
-['plan 5-95%', 'plan']
+>>> fig = fan_chart(results)
+>>> [t.name for t in fig.data], fig.layout.title.text
+(['plan 5-95%', 'plan'], 'Revenue against the baseline by month (5-95% band)')
 """
 
 from __future__ import annotations
@@ -40,9 +41,17 @@ def fan_chart(results: pd.DataFrame, metric: str = "revenue", difference: bool =
             )
         )
         fig.add_trace(go.Scatter(x=x, y=d[f"{pre}mean"], mode="lines+markers", name=name))
-    what = f"{metric} vs baseline" if difference else metric
-    fig.update_layout(title=f"{what} by month (5-95% band)", xaxis_title="month", yaxis_title=what)
+    what = _metric_words(metric) + (" against the baseline" if difference else "")
+    fig.update_layout(title=f"{what} by month (5-95% band)", xaxis_title="month ahead", yaxis_title=what)
     return fig
+
+
+def _metric_words(metric: str) -> str:
+    """A metric of :func:`~cxlib.simulate.simulate` in words: ``cumulative_revenue`` -> "Cumulative revenue",
+    ``customers:at_risk`` -> "Customers in At risk"."""
+    if metric.startswith("customers:"):
+        return f"Customers in {stage_label(metric.split(':', 1)[1])}"
+    return metric.replace("_", " ").capitalize()
 
 
 def future_state_figure(results: pd.DataFrame, scenario: str, month: int | None = None) -> go.Figure:
