@@ -454,6 +454,9 @@ def _revenue(ws: Workspace, currency: str) -> list:
     if pd.isna(agg["first"]):
         return [("revenue", 0.0, currency)]
     period = f"Period: {pd.Timestamp(agg['first']):%Y-%m-%d} to {pd.Timestamp(agg['last']):%Y-%m-%d}."
+    if "/" in currency:  # orders in several currencies: nothing converts them, and the reader must know
+        period += (f" The orders' amounts are in {currency.replace('/', ' and ')}, summed as recorded (not "
+                   "converted): convert them to one currency before loading for a total in one.")
     gross = round(float(agg["revenue"] or 0.0), 2)
     out = [("revenue", gross, currency, period)]
     if ws.has("order_lines"):
