@@ -17,7 +17,8 @@ and on the journeys page, the Sankey drawn (first output), then two controls:
 - **Window slider**: the funnel's conversion window one day longer, until the funnel has redrawn;
 - **persona filter**: the first persona picked, until the Sankey has redrawn, and until the journey map has;
 
-and on the strategy page, **lever**: the conversion lever one step up, until the plan's fan chart has redrawn.
+and on the strategy page, **lever**: the conversion lever one step up, until the plan's fan chart has redrawn;
+on the unify page, **threshold**: the match threshold one step up, until both threshold curves show it.
 
 ``--pages 03_journeys 03_journeys`` opens the page twice: the second tab is a new marimo session on the same
 server (what a second viewer gets).
@@ -147,6 +148,8 @@ def open_page(browser, base: str, name: str, shots: Path | None) -> dict:  # noq
         row.update(journeys_controls(page))
     if name == "04_strategy":
         row.update(strategy_controls(page))
+    if name == "01_unify":
+        row.update(unify_controls(page))
     if shots is not None:  # marimo scrolls inside #App: the window is made as tall as the page first
         height = page.evaluate("() => (document.getElementById('App') || document.body).scrollHeight")
         page.set_viewport_size({"width": 1400, "height": min(height + 100, 16_000)})
@@ -191,6 +194,21 @@ def journeys_controls(page) -> dict:  # noqa: ANN001 - a Playwright page
     out["persona filter: journey map s"] = _until_changed(page, "table", table, t0)
     page.keyboard.press("Escape")
     return out
+
+
+def unify_controls(page) -> dict:  # noqa: ANN001 - a Playwright page
+    """On the unify page (a generated workspace, with its truth): seconds for the match threshold, one step up
+    (0.95 -> 0.955), to show in the truth's threshold curve and in the model's own estimated curve."""
+    slider = page.get_by_role("slider").first
+    if not slider.count():
+        return {}
+    page.wait_for_timeout(500)
+    slider.focus()
+    t0 = time.perf_counter()
+    page.keyboard.press("ArrowRight")
+    while page.get_by_role("cell", name="0.955", exact=True).count() < 2 and time.perf_counter() - t0 < WAIT:
+        time.sleep(0.05)
+    return {"threshold s": time.perf_counter() - t0}
 
 
 def strategy_controls(page) -> dict:  # noqa: ANN001 - a Playwright page
@@ -240,7 +258,7 @@ def main() -> None:
 
 def print_table(rows: list[dict], folder: Path) -> None:
     cols = ["page", "first output s", "page done s", "Steps slider s", "customers behind a link s", "Window slider s",
-            "persona filter: Sankey s", "persona filter: journey map s", "lever s"]  # fmt: skip
+            "persona filter: Sankey s", "persona filter: journey map s", "lever s", "threshold s"]  # fmt: skip
     load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     print(f"\n`cx app {folder}`, headless Chromium, one new tab per page, {os.cpu_count()} cores (load {load})\n")
     print("| " + " | ".join(cols) + " |")

@@ -79,13 +79,13 @@ def _(mo):
 
 
 @app.cell
-def _(Path, folder, links, mo, notebook, synth, threshold, unify):
+def _(Path, folder, links, mo, notebook, synth, unify):
+    # what does not depend on the threshold (5 CPU s on the demo) stays out of the slider's cells below
     _truth_dir = Path(folder.value) / "truth"
     mo.stop(not _truth_dir.exists(), mo.md("_No truth in this workspace: match quality needs a generated company._"))
     truth = synth.load_truth(folder.value).record_map
     _all = unify.evaluate(links, truth)
     _known = unify.evaluate(links[links["customer_id"].str.startswith("C")], truth)
-    _curve = unify.threshold_curve(folder.value, truth, thresholds=[threshold.value])
     _steps = unify.rule_contribution(folder.value, truth)
     mo.vstack([
         mo.md("## Match quality against the generator's truth"),
@@ -93,22 +93,50 @@ def _(Path, folder, links, mo, notebook, synth, threshold, unify):
         notebook.table(_known.assign(rows_scope="identified customers")),
         mo.md("What the probabilistic step adds over the deterministic graph alone (contact records):"),
         notebook.table(_steps),
-        threshold,
-        notebook.table(_curve),
     ])
+    return (truth,)
+
+
+@app.cell
+def _(folder, mo, notebook, threshold, truth, unify):
+    # the slider's own cell: a move re-clusters the scored pairs at the new threshold, nothing else
+    mo.vstack([threshold, notebook.table(unify.threshold_curve(folder.value, truth, thresholds=[threshold.value]))])
     return
 
 
 @app.cell
-def _(cxlib, folder, mo, notebook, threshold, unify):
+def _(cxlib, folder, mo, unify):
     try:
         _hist, hist_fig = unify.match_weight_histogram(folder.value)
     except cxlib.DataError as _e:
         hist_fig = None
         _why = str(_e)
     mo.stop(hist_fig is None, mo.md(f"_No match diagnostics: {_why}_") if hist_fig is None else None)
+    mo.vstack([
+        mo.md("## Is the matching sound? Diagnostics that need no truth"),
+        mo.md("How sure the model is about the pairs it scored: a mass of sure pairs far from the threshold is "
+              "healthy; many pairs near it mean the threshold decides many merges."),
+        hist_fig,
+    ])
+    return (hist_fig,)
+
+
+@app.cell
+def _(folder, hist_fig, mo, notebook, threshold, unify):
+    # the slider redraws this cell (a small query), not the diagnostics around it
     _ths = sorted({0.5, 0.8, 0.9, 0.95, 0.99, round(threshold.value, 3)})
-    _est = unify.estimated_threshold_curve(folder.value, _ths).round(3)
+    mo.vstack([
+        mo.md(f"The model's own precision and recall by threshold (no labels; the slider's {threshold.value} is "
+              "one row). Pairs of records, before the graph joins them. Where many pairs score between 0.5 and 0.9 the "
+              "model is usually too sure of them: precision there is overstated, so recall above is understated."),
+        notebook.table(unify.estimated_threshold_curve(folder.value, _ths).round(3)),
+    ]) if hist_fig is not None else None
+    return
+
+
+@app.cell
+def _(folder, hist_fig, mo, notebook, unify):
+    mo.stop(hist_fig is None)
     _params = unify.model_parameters(folder.value).round(3)
     _sizes, _sizes_fig = unify.cluster_sizes(folder.value)
     _pairs = unify.doubtful_pairs(folder.value, n=12)
@@ -118,14 +146,6 @@ def _(cxlib, folder, mo, notebook, threshold, unify):
         label="Why this score? A pair near the threshold",
     )
     mo.vstack([
-        mo.md("## Is the matching sound? Diagnostics that need no truth"),
-        mo.md("How sure the model is about the pairs it scored: a mass of sure pairs far from the threshold is "
-              "healthy; many pairs near it mean the threshold decides many merges."),
-        hist_fig,
-        mo.md(f"The model's own precision and recall by threshold (no labels; the slider's {threshold.value} is "
-              "one row). Pairs of records, before the graph joins them. Where many pairs score between 0.5 and 0.9 the "
-              "model is usually too sure of them: precision there is overstated, so recall above is understated."),
-        notebook.table(_est),
         mo.md("What each comparison level is worth (m and u probabilities; match weight = log2 m/u):"),
         notebook.table(_params, page_size=12),
         mo.md("Contact records per customer: a long tail of very large customers is the sign of over-merging."),
