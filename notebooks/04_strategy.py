@@ -134,11 +134,20 @@ def _(folder, model, months, notebook, simulate):
 
 
 @app.cell
-def _(get_saved, model, months, plan, pd, presets, simulate):
-    # what a lever change recomputes: your plan and the saved ones (the model's posterior draws are cached)
-    _mine = simulate.simulate(model, [plan, *[s for s in get_saved() if s.name != plan.name]],
-                              months=months.value, draws=2000)
-    results = pd.concat([_mine, presets[presets["scenario"] != "baseline"]], ignore_index=True)
+def _(get_saved, model, months, simulate):
+    # the saved plans, simulated when one is saved or the horizon changes -- not when a lever moves
+    _kept = get_saved()
+    saved_results = simulate.simulate(model, _kept, months=months.value, draws=2000) if _kept else None
+    return (saved_results,)
+
+
+@app.cell
+def _(model, months, pd, plan, presets, saved_results, simulate):
+    # what a lever change recomputes: your plan alone (the baseline's path and the posterior draws are kept
+    # with the model), beside the saved plans and the presets
+    _mine = simulate.simulate(model, [plan], months=months.value, draws=2000)
+    _others = [f[~f["scenario"].isin(["baseline", plan.name])] for f in (saved_results, presets) if f is not None]
+    results = pd.concat([_mine, *_others], ignore_index=True)
     ranked = simulate.compare(results)
     return ranked, results
 
