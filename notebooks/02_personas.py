@@ -28,8 +28,8 @@ def _():
 
 
 @app.cell
-def _(folder, mo, notebook, personas):
-    features = personas.customer_features(notebook.require(folder, "customers"), anonymous=False)
+def _(folder, mo, notebook):
+    features = notebook.persona_features(folder)  # once per server: a second tab has them at once
     buyers = features[features["frequency"] > 0].reset_index(drop=True)
     mo.stop(len(buyers) < 10, mo.md("**Too few customers with orders for personas.** Run `cx unify` first."))
     return buyers, features
@@ -48,10 +48,11 @@ def _(buyers, mo, personas):
 
 
 @app.cell
-def _(buyers, chosen, k, method, mo, personas):
+def _(chosen, folder, k, method, mo, notebook):
     mo.stop(not chosen.value, mo.md("Pick at least one feature."))
-    model = personas.PersonaModel(n_personas="auto" if k.value == "auto" else int(k.value), method=method.value,
-                                  features=list(chosen.value), random_state=0).fit(buyers)
+    # fitted on the customers with orders once per server and choice (a choice made before is at hand)
+    model = notebook.persona_fit(folder, list(chosen.value), "auto" if k.value == "auto" else int(k.value),
+                                 method.value)
     return (model,)
 
 

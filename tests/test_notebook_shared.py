@@ -111,3 +111,20 @@ def test_the_server_preloads_what_pages_import_but_not_plotly():
     loaded = ast.literal_eval(out.strip())
     assert "plotly" not in loaded and "matplotlib" not in loaded
     assert {"pandas", "ibis", "cxlib.metrics"} <= set(loaded)
+
+
+def test_the_personas_page_fits_once_per_choice_and_as_a_fit_by_hand(workspace, monkeypatch):
+    from cxlib import personas
+
+    fits = []
+    real = personas.PersonaModel.fit
+    monkeypatch.setattr(personas.PersonaModel, "fit", lambda self, X, y=None: fits.append(1) or real(self, X, y))
+    features = ["orders_per_month", "avg_order_value", "share_web"]
+    a = notebook.persona_fit(workspace, features, 3, "kmeans")
+    b = notebook.persona_fit(str(workspace), list(features), 3, "kmeans")  # a second tab: kept, a copy
+    assert len(fits) == 1 and a is not b and (a.labels_ == b.labels_).all()
+    f = personas.customer_features(workspace, anonymous=False)
+    by_hand = real(personas.PersonaModel(n_personas=3, features=features, random_state=0),
+                   f[f["frequency"] > 0].reset_index(drop=True))
+    assert (by_hand.labels_ == a.labels_).all()
+    pd.testing.assert_frame_equal(notebook.persona_features(workspace), f)

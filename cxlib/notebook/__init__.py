@@ -82,6 +82,8 @@ __all__ = [
     "journey_map",
     "journey_start",
     "memo",
+    "persona_features",
+    "persona_fit",
     "on_staged",
     "opening",
     "require",
@@ -550,3 +552,4 @@ def _on_staged(path: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> 
 
 # the journeys page's own (after everything above, which they use)
 from cxlib.notebook.journeys import JourneyStart, journey_map, journey_start  # noqa: E402
+from cxlib.notebook.personas import persona_features, persona_fit  # noqa: E402

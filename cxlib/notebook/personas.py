@@ -1,0 +1,47 @@
+"""The personas page's customers' features and persona model, computed once per server.
+
+Part of :mod:`cxlib.notebook` (which re-exports :func:`persona_features` and :func:`persona_fit`); only the
+notebooks use it. Both are kept by :func:`cxlib.notebook.memo`: a second tab, or a control moved back to a
+value it had, gets them at once (the features are 2-5 s on the demo, an automatic choice of the number of
+personas about 3 CPU s).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from cxlib.notebook import Folder, _path, memo, require
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from cxlib.personas import PersonaModel
+
+__all__ = ["persona_features", "persona_fit"]
+
+
+def persona_features(folder: Folder | str | Path) -> pd.DataFrame:
+    """:func:`cxlib.personas.customer_features` of the workspace's known customers (no anonymous ones), kept."""
+    return memo(folder, _features, _path(folder))
+
+
+def _features(path: str) -> pd.DataFrame:
+    from cxlib import personas
+
+    return personas.customer_features(require(path, "customers"), anonymous=False)
+
+
+def persona_fit(folder: Folder | str | Path, features: list[str], n_personas: int | str, method: str) -> PersonaModel:
+    """A :class:`cxlib.personas.PersonaModel` (``random_state=0``) fitted on the customers with orders, kept."""
+    return memo(folder, _fit, _path(folder), tuple(features), n_personas, method)
+
+
+def _fit(path: str, features: tuple[str, ...], n_personas: int | str, method: str) -> PersonaModel:
+    from cxlib import personas
+
+    f = persona_features(path)
+    buyers = f[f["frequency"] > 0].reset_index(drop=True)
+    return personas.PersonaModel(n_personas=n_personas, method=method, features=list(features), random_state=0).fit(
+        buyers
+    )
