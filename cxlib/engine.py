@@ -200,7 +200,10 @@ class Workspace:
         cols = [sge.to_identifier(c, quoted=True) for c in table.columns]
         into = sge.table_(work, db=db, catalog=catalog, quoted=True)
         b.con.execute(f"CREATE {'TEMPORARY ' if temp else ''}TABLE {where}{_quote(work)} ({defs})")
-        b.con.execute(sge.insert(b.compiler.to_sqlglot(table), into=into, columns=cols).sql(b.dialect))
+        # copy=False: the tree is new and used once (as ibis's own compile does); two copies of it cost more
+        # than generating its SQL (0.2 s of a unify on FEBRL 1)
+        query = sge.insert(b.compiler.to_sqlglot(table), into=into, columns=cols, copy=False)
+        b.con.execute(query.sql(b.dialect, copy=False))
         if not isinstance(obj, ibis.Table):
             b.con.execute(f"DROP VIEW IF EXISTS {_quote(table.get_name())}")
         b.con.execute(f"DROP TABLE IF EXISTS {where}{_quote(name)}")
