@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -199,15 +200,22 @@ class Workspace:
         defs = ", ".join(c.sql(b.dialect) for c in schema.to_sqlglot_column_defs(b.dialect))
         cols = [sge.to_identifier(c, quoted=True) for c in table.columns]
         into = sge.table_(work, db=db, catalog=catalog, quoted=True)
-        b.con.execute(f"CREATE {'TEMPORARY ' if temp else ''}TABLE {where}{_quote(work)} ({defs})")
-        # copy=False: the tree is new and used once (as ibis's own compile does); two copies of it cost more
-        # than generating its SQL (0.2 s of a unify on FEBRL 1)
-        query = sge.insert(b.compiler.to_sqlglot(table), into=into, columns=cols, copy=False)
-        b.con.execute(query.sql(b.dialect, copy=False))
-        if not isinstance(obj, ibis.Table):
-            b.con.execute(f"DROP VIEW IF EXISTS {_quote(table.get_name())}")
-        b.con.execute(f"DROP TABLE IF EXISTS {where}{_quote(name)}")
-        b.con.execute(f"ALTER TABLE {where}{_quote(work)} RENAME TO {_quote(name)}")
+        try:
+            b.con.execute(f"CREATE {'TEMPORARY ' if temp else ''}TABLE {where}{_quote(work)} ({defs})")
+            # copy=False: the tree is new and used once (as ibis's own compile does); two copies of it cost
+            # more than generating its SQL (0.2 s of a unify on FEBRL 1)
+            query = sge.insert(b.compiler.to_sqlglot(table), into=into, columns=cols, copy=False)
+            b.con.execute(query.sql(b.dialect, copy=False))
+            b.con.execute(f"DROP TABLE IF EXISTS {where}{_quote(name)}")
+            b.con.execute(f"ALTER TABLE {where}{_quote(work)} RENAME TO {_quote(name)}")
+        except BaseException:  # a full disk, an interrupt: no half-made table left behind
+            with contextlib.suppress(Exception):
+                b.con.execute(f"DROP TABLE IF EXISTS {where}{_quote(work)}")
+            raise
+        finally:
+            if not isinstance(obj, ibis.Table):
+                with contextlib.suppress(Exception):
+                    b.con.execute(f"DROP VIEW IF EXISTS {_quote(table.get_name())}")
         return b.table(name, database=(catalog, db))
 
     @contextmanager
