@@ -60,7 +60,7 @@ def test_a_full_disk_is_a_clear_message_and_no_half_state(tmp_path, monkeypatch)
     with connect(tmp_path) as ws:
         with ws.step("journeys"):
             ws.write("customer_stages", pd.DataFrame({"v": [1]}))
-        real = ws.backend.create_table
+        real = ws._create  # where every write creates its table
         calls = []
 
         def full(name, obj=None, **kw):
@@ -69,7 +69,7 @@ def test_a_full_disk_is_a_clear_message_and_no_half_state(tmp_path, monkeypatch)
                 raise OSError(28, "No space left on device")
             return real(name, obj, **kw)
 
-        monkeypatch.setattr(ws.backend, "create_table", full)
+        monkeypatch.setattr(ws, "_create", full)
         with pytest.raises(DataError, match="no space left on the device.*CX_TEMP_DIR") as e:
             with ws.step("journeys"):
                 ws.write("customer_stages", pd.DataFrame({"v": [2]}))

@@ -52,9 +52,10 @@ def _graph(ws: Workspace, usable: ibis.Table) -> tuple[ibis.Table, ibis.Table, i
     return keys, members, edges
 
 
-def _propagate_once(ws: Workspace, labels: ibis.Table, edges: ibis.Table) -> tuple[ibis.Table, int]:
+def _propagate_once(ws: Workspace, labels: ibis.Table, edges: ibis.Table, name: str) -> tuple[ibis.Table, int]:
     """One round: each node takes the smallest label among its neighbours, then the label of its label
-    (pointer jumping). Returns the new labels and how many changed."""
+    (pointer jumping). Returns the new labels (scratch table ``name``, which ``labels`` must not be) and how
+    many changed."""
     nb = edges.join(labels, edges.b == labels.node).group_by(edges.a).aggregate(nl=labels.label.min())
     step = labels.left_join(nb, labels.node == nb.a).select(
         node=labels.node, label=ibis.least(labels.label, ibis.coalesce(nb.nl, labels.label))
@@ -65,9 +66,9 @@ def _propagate_once(ws: Workspace, labels: ibis.Table, edges: ibis.Table) -> tup
     jumped = step.left_join(hop, step.label == hop.node).select(
         node=step.node, label=ibis.least(step.label, ibis.coalesce(hop.label, step.label))
     )
-    new = ws.scratch("_unify_labels_next", jumped)
+    new = ws.scratch(name, jumped)
     changed = new.join(labels, "node").filter(_.label != _.label_right).count().to_pyarrow().as_py()
-    return ws.scratch("_unify_labels", new), changed
+    return new, changed
 
 
 def _propagate(
@@ -75,7 +76,7 @@ def _propagate(
 ) -> tuple[ibis.Table, int]:
     """Label propagation to a fixed point (or ``max_iterations``): ``(labels, iterations)``, where ``labels``
     has ``node, label`` and the label is the smallest node id of the node's component."""
-    labels = ws.scratch("_unify_labels", keys.select(node="nid", label="nid"))
+    labels = keys.select(node="nid", label="nid")
     iterations = 0
     bar = None
     if progress:
@@ -84,7 +85,8 @@ def _propagate(
         bar = tqdm(desc="identity graph", unit="round")
     while iterations < max_iterations:
         iterations += 1
-        labels, changed = _propagate_once(ws, labels, edges)
+        # two tables in turn: each round reads the other's labels (not a copy per round)
+        labels, changed = _propagate_once(ws, labels, edges, f"_unify_labels_{iterations % 2}")
         if bar is not None:
             bar.update(1)
             bar.set_postfix(changed=changed)
