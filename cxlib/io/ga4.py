@@ -461,7 +461,7 @@ def _with_ids(con: duckdb.DuckDBPyConnection, name: str, events: str) -> str:
 
     The rank among identical events of a file is computed for the rows whose identity occurs more than once
     (a hash aggregate finds them; temp table ``<name>_dupids``): a window over every event, which holds all
-    of their columns, spilled gigabytes.
+    of their columns, spilled gigabytes. Without any (the usual case) the relation reads the events alone.
     """
     dups = ident(name + "_dupids")
     con.execute(f"""
@@ -470,6 +470,11 @@ def _with_ids(con: duckdb.DuckDBPyConnection, name: str, events: str) -> str:
         FROM {events} SEMI JOIN (
             SELECT hash(_cx_h, filename) AS _k FROM {events} GROUP BY _k HAVING count(*) > 1
         ) d ON hash(_cx_h, filename) = d._k""")
+    if not con.execute(f"SELECT count(*) FROM {dups}").fetchone()[0]:  # no identical events: every id ends -1
+        return (
+            f"(SELECT e.source, 'ga4-' || substr(e._cx_h, 1, 20) || '-1' AS event_id, "
+            f"e.* EXCLUDE (source, _cx_h, filename) FROM {events} e)"
+        )
     return (
         f"(SELECT e.source, 'ga4-' || substr(e._cx_h, 1, 20) || '-' || CAST(COALESCE(d._n, 1) AS VARCHAR) "
         f"AS event_id, e.* EXCLUDE (source, _cx_h, filename) FROM {events} e LEFT JOIN {dups} d ON d._row = e._row)"
