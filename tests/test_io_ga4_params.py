@@ -66,3 +66,35 @@ def test_the_parameter_columns_do_not_depend_on_the_row_order(tmp_path, monkeypa
         assert conserved(io.load(folder))
         found.append({c: t for c, t in db_types(folder, "events").items() if c.startswith("param_")})
     assert found[0] == found[1] and found[0]
+
+
+def test_record_fields_read_as_their_json_text():
+    """Parameters and record fields read from the records (ga4.record_fields) give the text their JSON gave:
+    a double in JSON's spelling (1e20 as 100000000000000000000.0), a whole number, text, a date, a missing field."""
+    import duckdb
+
+    from cxlib.io import ga4
+    from cxlib.io.sources import SourceFile
+
+    con = duckdb.connect()
+    def param(key, s="NULL", i="NULL", d="NULL", other="NULL"):  # float_value of another type: a date
+        return f"{{'key': '{key}', 'value': {{'string_value': {s}, 'int_value': {i}, 'double_value': {d}, " \
+               f"'float_value': {other}}}}}"
+
+    params = ", ".join([param("medium", d="1e20"), param("campaign", s="'spring'"), param("ga_session_id", i="42"),
+                        param("currency", d="0.1"), param("x", other="DATE '2024-03-01'")])
+    con.execute(f"""CREATE TABLE t AS SELECT * FROM (VALUES
+        ([{params}], {{'purchase_revenue': 1e-7::DOUBLE, 'transaction_id': 'T1'}}, {{'country': 'GB'}}, 'purchase', 1,
+         'f', 1),
+        ([], NULL, NULL, 'page_view', 2, 'f', 2)
+    ) v(event_params, ecommerce, geo, event_name, event_timestamp, filename, _row)""")
+    cols = ["event_params", "ecommerce", "geo", "event_name", "event_timestamp", "filename", "_row"]
+    records = ga4.record_fields(con, "t", {})
+    assert set(records) == {"event_params", "ecommerce", "geo"} and records["geo"] == {"country": "VARCHAR"}
+    f = SourceFile("events", None, format="ga4")
+    others = [("x", "param_x", "VARCHAR")]
+    got = con.execute(ga4._event_select(cols, f, "t", others, records) + " ORDER BY _row").fetchall()
+    want = con.execute(ga4._event_select(cols, f, "t", others) + " ORDER BY _row").fetchall()
+    assert got == want
+    assert con.execute(f"SELECT currency, revenue, param_x FROM ({ga4._event_select(cols, f, 't', others, records)}) "
+                       "ORDER BY _row").fetchone() == ("0.1", "1e-7", "2024-03-01")

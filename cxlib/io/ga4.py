@@ -229,39 +229,81 @@ def _read(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, files: list[
     return [r[0] for r in con.execute(f"DESCRIBE {ident(name)}").fetchall()]
 
 
-def _field(cols: list[str], col: str, path: str | None = None) -> str:
-    """SQL text of top-level column ``col`` (or its JSON ``path``), NULL when the export lacks it."""
+def _field(cols: list[str], col: str, path: str | None = None, records: dict | None = None) -> str:
+    """SQL text of top-level column ``col`` (or its JSON ``path``), NULL when the export lacks it.
+
+    A field of a record column whose fields are known (``records``, :func:`record_fields`) is read from the
+    record, as the text its JSON would give, not through the JSON of the whole record."""
     if col not in cols:
         return "CAST(NULL AS VARCHAR)"
     if path is None:
         return f"CAST({ident(col)} AS VARCHAR)"
+    fields = (records or {}).get(col)
+    if fields is not None and re.fullmatch(r"\$\.[a-z_]+", path):
+        name = path[2:]
+        return _field_text(ident(col), name, fields[name]) if name in fields else "CAST(NULL AS VARCHAR)"
     return f"json_extract_string(to_json({ident(col)}), {literal(path)})"
 
 
 _KEYS = ("medium", "campaign", "transaction_id", *_PARAMS)
 
 
-def _param_json(key: str, alias: str | None = None) -> str:
-    """SQL: event parameter ``key``'s value as JSON (computed once a row, in :func:`_event_select`'s subquery),
-    as ``_pj_<key>`` or ``alias`` (the other parameters are numbered: identifiers ignore case, keys do not).
+def _param_json(key: str, alias: str | None = None, fields: dict[str, str] | None = None) -> str:
+    """SQL: event parameter ``key``'s value (computed once a row, in :func:`_event_select`'s subquery), as
+    ``_pj_<key>`` or ``alias`` (the other parameters are numbered: identifiers ignore case, keys do not): the
+    value's record as it is when its ``fields`` are known (:func:`record_fields`), else as JSON.
 
     The first parameter of that key, found in the row's list of keys (``_cx_keys``, made once a row by
     :data:`_KEYS_SQL`), not by a lambda over the parameters for each key."""
-    return f"to_json(event_params[list_position(_cx_keys, {literal(key)})].value) AS {ident(alias or '_pj_' + key)}"
+    value = f"event_params[list_position(_cx_keys, {literal(key)})].value"
+    return f"{value if fields is not None else f'to_json({value})'} AS {ident(alias or '_pj_' + key)}"
 
 
 #: SQL: the keys of a row's event parameters, in order (``_cx_keys``, read by :func:`_param_json`).
 _KEYS_SQL = "list_transform(event_params, x -> x.key) AS _cx_keys"
 
 
-def _param(cols: list[str], key: str, alias: str | None = None) -> str:
-    """The value of event parameter ``key`` (its JSON column ``alias``) as text, whichever typed value is set."""
+_VALUE_FIELDS = ("string_value", "int_value", "double_value", "float_value")
+_WHOLE = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
+
+
+def record_fields(con: duckdb.DuckDBPyConnection, rel: str, params: dict) -> dict[str, dict[str, str]]:
+    """The fields (name -> type) of the records of relation ``rel``: of each top-level record column by its name,
+    and of ``event_params[].value`` as ``event_params``; a column whose values are not records (JSON) is not
+    there, and is read through its JSON."""
+    out: dict[str, dict[str, str]] = {}
+    rel_ = con.sql(f"SELECT * FROM {rel} LIMIT 0", params=params)
+    for name, t in zip(rel_.columns, rel_.types, strict=True):
+        if name == "event_params" and t.id == "list" and t.child.id == "struct":
+            t = dict(t.child.children).get("value")
+            if t is None:
+                continue
+        if t.id == "struct":
+            out[name] = {n: str(ty) for n, ty in t.children}
+    return out
+
+
+def _field_text(v: str, name: str, ty: str) -> str:
+    """SQL: field ``name`` (of type ``ty``) of record ``v`` as the text ``json_extract_string`` gives of it."""
+    f = f"struct_extract({v}, {literal(name)})"
+    if ty == "VARCHAR":
+        return f
+    if ty in _WHOLE:
+        return f"CAST({f} AS VARCHAR)"
+    return f"json_extract_string(to_json({f}), '$')"  # a number's JSON text (1e20 is 100000000000000000000.0)
+
+
+def _param(cols: list[str], key: str, alias: str | None = None, fields: dict[str, str] | None = None) -> str:
+    """The value of event parameter ``key`` (its column ``alias``) as text, whichever typed value is set: the
+    text ``json_extract_string`` gives of it, read from the record's ``fields`` when they are known, else from
+    its JSON."""
     if "event_params" not in cols:
         return "CAST(NULL AS VARCHAR)"
     v = ident(alias or "_pj_" + key)
-    return "COALESCE(" + ", ".join(
-        f"json_extract_string({v}, '$.{t}')" for t in ("string_value", "int_value", "double_value", "float_value")
-    ) + ")"
+    if fields is not None:
+        parts = [_field_text(v, t, fields[t]) for t in _VALUE_FIELDS if t in fields]
+        return f"COALESCE({', '.join(parts)})" if parts else "CAST(NULL AS VARCHAR)"
+    return "COALESCE(" + ", ".join(f"json_extract_string({v}, '$.{t}')" for t in _VALUE_FIELDS) + ")"
 
 
 def other_params(con: duckdb.DuckDBPyConnection, cols: list[str], rel: str, params: dict) -> list[tuple[str, str, str]]:
@@ -333,10 +375,18 @@ def _sequence_sql(cols: list[str]) -> str:
     return f"COALESCE({_field(cols, 'batch_event_index')}, {_field(cols, 'event_bundle_sequence_id')})"
 
 
-def _event_select(cols: list[str], f: SourceFile, rel: str, others: list[tuple[str, str, str]] = ()) -> str:
+def _event_select(
+    cols: list[str], f: SourceFile, rel: str, others: list[tuple[str, str, str]] = (),
+    records: dict[str, dict[str, str]] | None = None,
+) -> str:
+    """SQL: the canonical columns of the events of ``rel``; the fields of its records read from them where
+    their types are known (``records``, :func:`record_fields`), else through their JSON."""
+    records = records or {}
+    fields = records.get("event_params")
     names = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in EVENT_NAMES.items())
-    medium = f"COALESCE({_param(cols, 'medium')}, {_field(cols, 'traffic_source', '$.medium')})"
-    campaign = f"COALESCE({_param(cols, 'campaign')}, {_field(cols, 'traffic_source', '$.name')})"
+    source = {k: _field(cols, "traffic_source", f"$.{k}", records) for k in ("medium", "name")}
+    medium = f"COALESCE({_param(cols, 'medium', fields=fields)}, {source['medium']})"
+    campaign = f"COALESCE({_param(cols, 'campaign', fields=fields)}, {source['name']})"
     platform = _field(cols, "platform")
     name = _field(cols, "event_name")
     sequence = _sequence_sql(cols)
@@ -350,24 +400,26 @@ def _event_select(cols: list[str], f: SourceFile, rel: str, others: list[tuple[s
         f"{_field(cols, 'user_id')} AS contact_ref",
         f"{channel_sql(medium, platform)} AS channel",
         f"{_not_placeholder(campaign)} AS campaign",
-        f"CASE WHEN {name} = 'purchase' THEN {_field(cols, 'ecommerce', '$.purchase_revenue')} END AS revenue",
-        *(f"{_param(cols, k)} AS {ident(k)}" for k in _PARAMS),
-        f"COALESCE({_not_placeholder(_field(cols, 'ecommerce', '$.transaction_id'))}, "
-        f"{_not_placeholder(_param(cols, 'transaction_id'))}) AS transaction_id",
-        f"{_field(cols, 'geo', '$.country')} AS country",
-        f"{_field(cols, 'device', '$.category')} AS device_category",
+        f"CASE WHEN {name} = 'purchase' THEN {_field(cols, 'ecommerce', '$.purchase_revenue', records)} END AS revenue",
+        *(f"{_param(cols, k, fields=fields)} AS {ident(k)}" for k in _PARAMS),
+        f"COALESCE({_not_placeholder(_field(cols, 'ecommerce', '$.transaction_id', records))}, "
+        f"{_not_placeholder(_param(cols, 'transaction_id', fields=fields))}) AS transaction_id",
+        f"{_field(cols, 'geo', '$.country', records)} AS country",
+        f"{_field(cols, 'device', '$.category', records)} AS device_category",
         f"{platform} AS platform",
         f"{_field(cols, 'event_date')} AS event_date",
         f"{sequence} AS sequence",
         *(ident(c) for c in NESTED_KEPT if c in cols),  # as exported: lists of records
-        *(f"TRY_CAST({_param(cols, k, f'_pjo_{n}')} AS {ty}) AS {ident(c)}" for n, (k, c, ty) in enumerate(others)),
+        *(f"TRY_CAST({_param(cols, k, f'_pjo_{n}', fields)} AS {ty}) AS {ident(c)}"
+          for n, (k, c, ty) in enumerate(others)),
         "_row",
     ]
     # the row's hash and each parameter's JSON once, not once per use
     inner = [_hash_sql(cols)]
     if "event_params" not in cols:
         return f"SELECT {', '.join(sel)} FROM (SELECT *, {', '.join(inner)} FROM {rel})"
-    inner += [_param_json(k) for k in _KEYS] + [_param_json(k, f"_pjo_{n}") for n, (k, _, _) in enumerate(others)]
+    inner += [_param_json(k, fields=fields) for k in _KEYS]
+    inner += [_param_json(k, f"_pjo_{n}", fields) for n, (k, _, _) in enumerate(others)]
     return f"SELECT {', '.join(sel)} FROM (SELECT *, {', '.join(inner)} FROM (SELECT *, {_KEYS_SQL} FROM {rel}))"
 
 
@@ -409,7 +461,7 @@ def _with_ids(con: duckdb.DuckDBPyConnection, name: str, events: str) -> str:
 
     The rank among identical events of a file is computed for the rows whose identity occurs more than once
     (a hash aggregate finds them; temp table ``<name>_dupids``): a window over every event, which holds all
-    of their columns, spilled gigabytes.
+    of their columns, spilled gigabytes. Without any (the usual case) the relation reads the events alone.
     """
     dups = ident(name + "_dupids")
     con.execute(f"""
@@ -418,6 +470,11 @@ def _with_ids(con: duckdb.DuckDBPyConnection, name: str, events: str) -> str:
         FROM {events} SEMI JOIN (
             SELECT hash(_cx_h, filename) AS _k FROM {events} GROUP BY _k HAVING count(*) > 1
         ) d ON hash(_cx_h, filename) = d._k""")
+    if not con.execute(f"SELECT count(*) FROM {dups}").fetchone()[0]:  # no identical events: every id ends -1
+        return (
+            f"(SELECT e.source, 'ga4-' || substr(e._cx_h, 1, 20) || '-1' AS event_id, "
+            f"e.* EXCLUDE (source, _cx_h, filename) FROM {events} e)"
+        )
     return (
         f"(SELECT e.source, 'ga4-' || substr(e._cx_h, 1, 20) || '-' || CAST(COALESCE(d._n, 1) AS VARCHAR) "
         f"AS event_id, e.* EXCLUDE (source, _cx_h, filename) FROM {events} e LEFT JOIN {dups} d ON d._row = e._row)"
@@ -436,7 +493,7 @@ def read_ga4(
     for kind in ("VIEW", "TABLE"):
         with contextlib.suppress(duckdb.CatalogException):
             con.execute(f"DROP {kind} IF EXISTS {ident(name)}")
-    select = _event_select(cols, f, rel, other_params(con, cols, rel, params))
+    select = _event_select(cols, f, rel, other_params(con, cols, rel, params), record_fields(con, rel, params))
     events = _with_ids(con, name, materialize(con, f"{name}_ga4events", select, params, scratch))
     if table == "orders":
         con.execute(f"CREATE TEMP TABLE {ident(name)} AS {_order_select(events)}")

@@ -81,25 +81,35 @@ HINTS = {
 
 
 def convention_warnings(con: duckdb.DuckDBPyConnection, t: Table, files: list) -> list[str]:
-    """A warning per file and number column where values look like the other decimal convention."""
+    """A warning per file and number column where values look like the other decimal convention.
+
+    One pass over ``_cx_parsed`` for every column and file: per file (``_fi``) and column, the values that did
+    not read but look like either convention, and those read that look like 1.234 (ambiguous)."""
+    cols = [c.name for c in t.columns if c.dtype in ("float", "int")]
+    if not cols:
+        return []
+    aggs = []
+    for c in cols:
+        r, p = ident("_r_" + c), ident("_p_" + c)
+        aggs += [f"count(*) FILTER (WHERE {p} IS NULL AND {looks_like(r, dec)})" for dec in DECIMALS]
+        aggs.append(f"count(*) FILTER (WHERE {p} IS NOT NULL AND regexp_matches({_bare(r)}, {literal(_AMBIGUOUS)}))")
+    counts = {
+        row[0]: row[1:]
+        for row in con.execute(f"SELECT _fi, {', '.join(aggs)} FROM _cx_parsed GROUP BY _fi").fetchall()
+    }
     warnings = []
-    for c in t.columns:
-        if c.dtype not in ("float", "int"):
-            continue
-        r, p = ident("_r_" + c.name), ident("_p_" + c.name)
+    for i, c in enumerate(cols):
         for fi, f in enumerate(files):
             dec = getattr(f, "decimal", ".") or "."
             other = "," if dec == "." else "."
-            other_n, ambiguous = con.execute(
-                f"SELECT count(*) FILTER (WHERE {p} IS NULL AND {looks_like(r, other)}), "
-                f"count(*) FILTER (WHERE {p} IS NOT NULL AND regexp_matches({_bare(r)}, {literal(_AMBIGUOUS)})) "
-                "FROM _cx_parsed WHERE _fi = $fi",
-                {"fi": fi},
-            ).fetchone()
+            row = counts.get(fi)
+            if row is None:
+                continue
+            other_n, ambiguous = row[3 * i + DECIMALS.index(other)], row[3 * i + 2]
             if other_n:
                 read_as = "1.234 as 1.234 and 1,234 as 1234" if dec == "." else "1.234 as 1234"
                 warnings.append(
-                    f"{t.name}.{c.name} in {f.label}: {other_n:,} values look like numbers with a decimal "
+                    f"{t.name}.{c} in {f.label}: {other_n:,} values look like numbers with a decimal "
                     f"{'comma' if other == ',' else 'point'} and were quarantined"
                     + (f"; {ambiguous:,} values like 1.234 were read ({read_as})" if ambiguous else "")
                     + f"; if the file writes numbers like {'1.234,56' if other == ',' else '1,234.56'}, set "
