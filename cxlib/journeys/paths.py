@@ -21,6 +21,7 @@ import ibis
 import pandas as pd
 from ibis import _
 
+from cxlib.journeys.inmemory import frame_transitions, plain_paths
 from cxlib.journeys.inputs import as_table, filtered, ordered, path_order, release, require_columns
 
 #: Events a Sankey's column shows by name (the rest are ``other``): the default of :func:`sankey_links`, and what
@@ -49,6 +50,8 @@ def transitions(events: pd.DataFrame | ibis.Table, on: str = "event", path: str 
     >>> transitions(ev).values.tolist()
     [['path_start', 'x', 1], ['x', 'path_end', 1], ['x', 'x', 1]]
     """
+    if isinstance(events, pd.DataFrame) and plain_paths(events, on, path):  # counted in memory, as the engine would
+        return frame_transitions(events, on, path)
     t = as_table(events)
     require_columns(t, [path, "ts", on])
     t = ordered(t, path, on, following=True).mutate(_cur=_[on].cast("string"))

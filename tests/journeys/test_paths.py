@@ -118,3 +118,34 @@ def test_sankey_and_funnel_reconcile(workspace):
     assert f.loc[1, "customers"] == step1["consideration"]
     step2 = links[(links.step == 2) & (links.source == "consideration")].set_index("target")["value"]
     assert f.loc[2, "customers"] == step2["purchase"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    rows=st.lists(
+        st.tuples(st.sampled_from([1, 2, 30]), st.integers(0, 3), st.sampled_from(["x", "y", "é", "path_end", "Y"])),
+        min_size=1, max_size=30,
+    ),
+    seed=st.integers(0, 1000),
+    tz=st.sampled_from([None, "Europe/Paris"]),
+    order=st.sampled_from(["shuffled", "in order", "paths and times in order, ties not"]),
+)
+def test_a_frame_counted_in_memory_gives_the_engines_numbers(rows, seed, tz, order):
+    """A plain pandas frame is counted in numpy (journeys.inmemory): the same rows as the engine's window over the
+    same frame, whatever the row order, with ties at the engine's microsecond (500 ns apart is a tie there)."""
+    from cxlib.journeys.inmemory import plain_paths
+
+    base = pd.Timestamp("2024-01-01", tz=tz)
+    ev = pd.DataFrame({"customer_id": [c for c, _, _ in rows],
+                       "ts": [base + pd.Timedelta(nanoseconds=500 * k) for _, k, _ in rows],
+                       "event": pd.array([e for _, _, e in rows], dtype="string")})
+    ev = ev.sample(frac=1, random_state=seed)
+    if order == "in order":
+        ev = ev.sort_values(["customer_id", "ts", "event"])
+    elif order != "shuffled":  # as an export lists them: each path together and in time, ties as they came
+        ev = ev.sort_values(["customer_id", "ts"], kind="stable")
+    assert plain_paths(ev, "event", "customer_id")
+    in_memory = j.transitions(ev)
+    in_engine = j.transitions(j.as_table(ev))  # an Ibis table: the engine's window
+    pd.testing.assert_frame_equal(in_memory, in_engine)
+    assert not plain_paths(ev.assign(record_key="K"), "event", "customer_id")  # a tie column: the engine decides
