@@ -39,8 +39,9 @@ def _(folder, mo, notebook):
 def _(buyers, mo, personas):
     _numeric = [c for c in buyers.columns if c in personas.FEATURES and buyers[c].dtype.kind == "f"]
     _words = {c.replace("_", " "): c for c in _numeric}  # shown in words ("avg order value"), the names kept
-    chosen = mo.ui.multiselect(options=_words, value=[w for w, c in _words.items() if c in personas.MODEL_FEATURES],
-                               label="Features")
+    _named = {c: w for w, c in _words.items()}
+    chosen = mo.ui.multiselect(options=_words, value=[_named[c] for c in personas.MODEL_FEATURES if c in _named],
+                               label="Features")  # in `cx personas`' order: the same model
     k = mo.ui.dropdown(options=["auto"] + [str(i) for i in range(2, 11)], value="auto", label="Personas")
     method = mo.ui.dropdown(options=["kmeans", "gmm"], value="kmeans", label="Method")
     mo.vstack([mo.md("## Model"), mo.hstack([k, method]), chosen])
