@@ -218,7 +218,7 @@ def test_compare_and_figure():
     assert np.allclose(c.groupby("model").value.sum(), SHAP.value.sum())
     figure = A.compare_figure(c, y="conversions")
     fig = figure.to_plotly_json()
-    assert [t["name"] for t in fig["data"]] == ["markov", "shapley", *A.HEURISTIC_MODELS]
+    assert [t["name"] for t in fig["data"]] == ["markov", "shapley", *(m.replace("_", " ") for m in A.HEURISTIC_MODELS)]
     assert fig["layout"]["barmode"] == "group"
     markov_bar = figure.data[0]  # the JSON packs numbers as typed arrays: read the trace itself
     got = {x: round(float(y), 9) for x, y in zip(markov_bar.x, markov_bar.y, strict=True)}
