@@ -43,6 +43,18 @@ STAGES: tuple[str, ...] = (
 _NODE_WORDS = {"path_start": "start", "path_end": "left"}
 
 
+def name_words(name: object) -> str:
+    """A name from the data as a reader sees it: underscores as spaces, its case kept (``product_view`` is
+    "product view", ``first_touch`` "first touch"); the data keeps its names. Stages: :func:`stage_label`.
+
+    Examples
+    --------
+    >>> name_words("add_to_cart"), name_words("purchase")
+    ('add to cart', 'purchase')
+    """
+    return str(name).replace("_", " ")
+
+
 def stage_label(name: str) -> str:
     """A stage's name as a figure or table shows it: ``at_risk`` is ``At risk``; the data keeps ``at_risk``.
 
@@ -56,7 +68,7 @@ def stage_label(name: str) -> str:
     """
     if name in _NODE_WORDS:
         return _NODE_WORDS[name]
-    words = str(name).replace("_", " ")
+    words = name_words(name)
     return words.capitalize() if name in STAGES else words
 
 
@@ -85,7 +97,7 @@ def column_label(name: object) -> str:
     ['gain, low (5%)', 'lever size (%)', 'revenue at stake', 'customers', '3']
     """
     text = str(name)
-    return _COLUMN_WORDS.get(text, text.replace("_", " "))
+    return _COLUMN_WORDS.get(text, name_words(text))
 
 
 __all__ = [
@@ -98,6 +110,7 @@ __all__ = [
     "Table",
     "column_label",
     "data_model_markdown",
+    "name_words",
     "stage_label",
 ]
 

@@ -30,15 +30,15 @@ def _():
 @app.cell
 def _(folder, mo, notebook):
     features = notebook.persona_features(folder)  # once per server: a second tab has them at once
-    buyers = features[features["frequency"] > 0].reset_index(drop=True)
+    buyers = notebook.persona_buyers(folder)  # those with orders: what the model is fitted on
     mo.stop(len(buyers) < 10, mo.md("**Too few customers with orders for personas.** Run `cx unify` first."))
     return buyers, features
 
 
 @app.cell
-def _(buyers, mo, personas):
+def _(buyers, mo, notebook, personas):
     _numeric = [c for c in buyers.columns if c in personas.FEATURES and buyers[c].dtype.kind == "f"]
-    _words = {c.replace("_", " "): c for c in _numeric}  # shown in words ("avg order value"), the names kept
+    _words = notebook.in_words(_numeric)  # shown in words ("avg order value"), the names kept
     _named = {c: w for w, c in _words.items()}
     chosen = mo.ui.multiselect(options=_words, value=[_named[c] for c in personas.MODEL_FEATURES if c in _named],
                                label="Features")  # in `cx personas`' order: the same model

@@ -111,8 +111,8 @@ def _(mo):
 
 
 @app.cell
-def _(mo, start):
-    _events = {e.replace("_", " "): e for e in start.events}  # shown in words, the event names kept
+def _(mo, notebook, start):
+    _events = notebook.in_words(start.events)  # shown in words, the event names kept
     funnel_steps = mo.ui.multiselect(
         options=_events,
         value=[w for w in ("product view", "add to cart", "checkout start", "purchase") if w in _events],
@@ -131,7 +131,7 @@ def _(folder, funnel_filters, funnel_steps, funnel_window, journeys, mo, noteboo
         folder, journeys.funnel, funnel_steps.value, within=within.value, filters=funnel_filters, **funnel_window
     )
     funnel_fig = journeys.funnel_figure(funnel)
-    mo.vstack([funnel_fig, notebook.table(funnel, digits=1, stages=("name",),
+    mo.vstack([funnel_fig, notebook.table(funnel, digits=1, events=("name",),
                                           percent=("conversion_from_previous", "conversion_from_start"))])
     return funnel, funnel_fig
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+from cxlib.schema import name_words
+
 
 def compare_figure(
     comparison: pd.DataFrame, y: str = "value", title: str = "Attributed value by channel and model"
@@ -24,7 +26,7 @@ def compare_figure(
         raise ValueError(f"y must be 'value' or 'conversions', not {y!r}")
     fig = go.Figure()
     for model, block in comparison.groupby("model", sort=False):
-        fig.add_trace(go.Bar(x=block["channel"], y=block[y], name=str(model).replace("_", " ")))  # "first touch"
+        fig.add_trace(go.Bar(x=block["channel"], y=block[y], name=name_words(model)))  # "first touch"
     fig.update_layout(
         barmode="group",
         title=title,

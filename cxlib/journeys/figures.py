@@ -22,7 +22,7 @@ import plotly.graph_objects as go
 
 from cxlib.journeys.inputs import as_table, filtered
 from cxlib.journeys.paths import sankey_links, transitions
-from cxlib.schema import STAGES, stage_label
+from cxlib.schema import STAGES, name_words, stage_label
 
 __all__ = ["funnel_figure", "journey_map_figure", "sankey", "sankey_colors", "stage_counts_figure", "step_nodes"]
 
@@ -388,7 +388,7 @@ def _stage_sankey(events, on, path, filters, start, end, compare, title) -> go.F
 def funnel_figure(f: pd.DataFrame, title: str = "Funnel") -> go.Figure:
     """A plotly funnel of :func:`funnel` output, with conversion from the previous step; steps in words
     (``product_view`` as "product view")."""
-    steps = [str(n).replace("_", " ") for n in f["name"]]  # events in words, one case ("purchase" is one too)
+    steps = [name_words(n) for n in f["name"]]  # events in words, one case ("purchase" is an event too)
     fig = go.Figure(go.Funnel(
         y=steps, x=f["customers"],  # 12,501 customers, not plotly's "12.501k"
         texttemplate="%{value:,} customers<br>%{percentPrevious:.0%} of the step before<br>"

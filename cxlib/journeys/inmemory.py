@@ -9,9 +9,10 @@ times faster than the engine's window over a memtable (``benchmarks/bench_transi
 Examples
 --------
 >>> import pandas as pd
+>>> from cxlib.journeys.inputs import typed_frame
 >>> ev = pd.DataFrame({"customer_id": ["a", "a", "b"], "event": ["x", "y", "x"],
 ...                    "ts": pd.to_datetime(["2024-01-02", "2024-01-01", "2024-01-01"])})
->>> frame_transitions(ev, "event", "customer_id").values.tolist()
+>>> frame_transitions(typed_frame(ev), "event", "customer_id").values.tolist()
 [['path_start', 'x', 1], ['path_start', 'y', 1], ['x', 'path_end', 2], ['y', 'x', 1]]
 """
 
@@ -38,11 +39,9 @@ def plain_paths(df: pd.DataFrame, on: str, path: str) -> bool:
 
 
 def frame_transitions(df: pd.DataFrame, on: str, path: str) -> pd.DataFrame:
-    """``source, target, count`` of :func:`cxlib.journeys.transitions` for a frame that :func:`plain_paths` accepts."""
-    ts = df["ts"]
-    if isinstance(ts.dtype, pd.DatetimeTZDtype):
-        ts = ts.dt.tz_convert("UTC").dt.tz_localize(None)
-    us = ts.astype("datetime64[us]").to_numpy().view("int64")  # the engine's resolution: ties as it sees them
+    """``source, target, count`` of :func:`cxlib.journeys.transitions` for a frame that :func:`plain_paths` accepts,
+    typed as the engine is given it (:func:`~cxlib.journeys.inputs.typed_frame`: UTC, microseconds)."""
+    us = df["ts"].to_numpy().view("int64")  # the engine's resolution: ties as it sees them
     rank, names = pd.factorize(df[on], sort=True)  # sorted: the rank is the tie-break's order
     code, _ = pd.factorize(df[path])
     order = _order(code, us, rank)

@@ -25,7 +25,7 @@ from ibis.expr.types.relations import CachedTable
 from cxlib.engine import Workspace, connect
 from cxlib.schema import DataError
 
-__all__ = ["as_table", "require_columns"]
+__all__ = ["as_table", "require_columns", "typed_frame"]
 
 DAY = 86_400
 #: The key columns that break ties in ``ts`` after ``sequence`` (the ordering rule).
@@ -49,7 +49,7 @@ def as_table(events: pd.DataFrame | ibis.Table | Workspace | str | Path) -> ibis
     if isinstance(events, ibis.Table):
         return events
     if isinstance(events, pd.DataFrame):
-        return ibis.memtable(_typed_frame(events))
+        return ibis.memtable(typed_frame(events))
     if isinstance(events, Workspace):
         return events.table("touchpoints")
     if isinstance(events, (str, Path)):
@@ -57,8 +57,9 @@ def as_table(events: pd.DataFrame | ibis.Table | Workspace | str | Path) -> ibis
     raise TypeError(f"expected a pandas DataFrame, an Ibis table or a workspace, got {type(events).__name__}")
 
 
-def _typed_frame(df: pd.DataFrame) -> pd.DataFrame:
-    """``df`` with its datetime columns at microsecond resolution, ``ts`` checked and its nulls left out."""
+def typed_frame(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with its datetime columns at microsecond resolution (UTC, naive), ``ts`` checked and its nulls left
+    out: what the engine is given (:func:`as_table`), and what a count in memory starts from."""
     import warnings
 
     if "ts" in df.columns:

@@ -22,7 +22,7 @@ import pandas as pd
 from ibis import _
 
 from cxlib.journeys.inmemory import frame_transitions, plain_paths
-from cxlib.journeys.inputs import as_table, filtered, ordered, path_order, release, require_columns
+from cxlib.journeys.inputs import as_table, filtered, ordered, path_order, release, require_columns, typed_frame
 
 #: Events a Sankey's column shows by name (the rest are ``other``): the default of :func:`sankey_links`, and what
 #: the kept flows (:func:`keep_sankey_links`) were computed with.
@@ -50,8 +50,10 @@ def transitions(events: pd.DataFrame | ibis.Table, on: str = "event", path: str 
     >>> transitions(ev).values.tolist()
     [['path_start', 'x', 1], ['x', 'path_end', 1], ['x', 'x', 1]]
     """
-    if isinstance(events, pd.DataFrame) and plain_paths(events, on, path):  # counted in memory, as the engine would
-        return frame_transitions(events, on, path)
+    if isinstance(events, pd.DataFrame):
+        events = typed_frame(events)  # as the engine gets it: UTC, microseconds, no row without a time
+        if plain_paths(events, on, path):  # counted in memory, the engine's numbers
+            return frame_transitions(events, on, path)
     t = as_table(events)
     require_columns(t, [path, "ts", on])
     t = ordered(t, path, on, following=True).mutate(_cur=_[on].cast("string"))

@@ -61,7 +61,7 @@ from typing import TYPE_CHECKING, Any
 import marimo as mo
 import pandas as pd
 
-from cxlib.schema import column_label, stage_label
+from cxlib.schema import column_label, name_words, stage_label
 
 if TYPE_CHECKING:
     import ibis
@@ -80,8 +80,10 @@ __all__ = [
     "export",
     "headline",
     "journey_map",
+    "in_words",
     "journey_start",
     "memo",
+    "persona_buyers",
     "persona_features",
     "persona_fit",
     "on_staged",
@@ -262,7 +264,8 @@ def stat(h: pd.DataFrame, name: str, label: str | None = None) -> Any:
 
 def table(
     df: pd.DataFrame, digits: int = 3, money: tuple[str, ...] = (), currency: str = "",
-    percent: tuple[str, ...] = (), stages: tuple[str, ...] = ("stage", "top_stage", "step", "event"), **kwargs: Any,
+    percent: tuple[str, ...] = (), stages: tuple[str, ...] = ("stage", "top_stage"),
+    events: tuple[str, ...] = ("event",), **kwargs: Any,
 ) -> Any:
     """A table for a reader, not an analyst's scratchpad: no selection, no dtype labels, numbers with
     thousands separators and ``digits`` decimals, dates without a time of midnight, blanks for missing values,
@@ -270,9 +273,10 @@ def table(
 
     The ``money`` columns show whole amounts with the ``currency`` (the orders' currency: the metrics' unit
     for revenue); the ``percent`` columns (shares, rates) as percentages. ``kwargs`` go to ``mo.ui.table``
-    (``page_size``, ``label`` ...). The ``stages`` columns hold stage or event names, shown as labels (``at_risk``
-    as ``At risk``, ``product_view`` as "product view": :func:`cxlib.schema.stage_label`). The frame itself is
-    not changed; the table's download holds its full values under the headers shown.
+    (``page_size``, ``label`` ...). The ``stages`` columns hold stage names, shown as labels (``at_risk`` as ``At
+    risk``, :func:`cxlib.schema.stage_label`); the ``events`` columns event names, in words (``product_view`` as
+    "product view", :func:`cxlib.schema.name_words`). The frame itself is not changed; the table's download
+    holds its full values under the headers shown.
 
     Examples
     --------
@@ -290,8 +294,9 @@ def table(
         if col in percent:
             formats[str(col)] = lambda v: "" if pd.isna(v) else f"{v:.1%}"
             continue
-        if col in stages:
-            formats[str(col)] = lambda v: "" if pd.isna(v) else stage_label(str(v))
+        if col in stages or col in events:
+            label = stage_label if col in stages else name_words
+            formats[str(col)] = lambda v, f=label: "" if pd.isna(v) else f(str(v))
             continue
         if col in money:
             unit = f" {currency}" if currency and currency != "money" else ""
@@ -313,6 +318,17 @@ def table(
         shown = shown.rename(columns=headers)
         formats = {headers.get(c, c): f for c, f in formats.items()}
     return mo.ui.table(shown, format_mapping=formats, **options)
+
+
+def in_words(names: list[str]) -> dict[str, str]:
+    """A control's options for names from the data: shown in words, the names kept as values.
+
+    Examples
+    --------
+    >>> in_words(["add_to_cart", "purchase"])
+    {'add to cart': 'add_to_cart', 'purchase': 'purchase'}
+    """
+    return {name_words(n): n for n in names}
 
 
 def export(build: Callable[[], Report], folder: Folder | str | Path, name: str) -> Any:
@@ -552,4 +568,4 @@ def _on_staged(path: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> 
 
 # the journeys page's own (after everything above, which they use)
 from cxlib.notebook.journeys import JourneyStart, journey_map, journey_start  # noqa: E402
-from cxlib.notebook.personas import persona_features, persona_fit  # noqa: E402
+from cxlib.notebook.personas import persona_buyers, persona_features, persona_fit  # noqa: E402

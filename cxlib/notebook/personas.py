@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from cxlib.personas import PersonaModel
 
-__all__ = ["persona_features", "persona_fit"]
+__all__ = ["persona_buyers", "persona_features", "persona_fit"]
 
 
 def persona_features(folder: Folder | str | Path) -> pd.DataFrame:
@@ -32,6 +32,12 @@ def _features(path: str) -> pd.DataFrame:
     return personas.customer_features(require(path, "customers"), anonymous=False)
 
 
+def persona_buyers(folder: Folder | str | Path) -> pd.DataFrame:
+    """The customers with orders among :func:`persona_features`: those a persona model is fitted on."""
+    f = persona_features(folder)
+    return f[f["frequency"] > 0].reset_index(drop=True)
+
+
 def persona_fit(folder: Folder | str | Path, features: list[str], n_personas: int | str, method: str) -> PersonaModel:
     """A :class:`cxlib.personas.PersonaModel` (``random_state=0``) fitted on the customers with orders, kept."""
     return memo(folder, _fit, _path(folder), tuple(features), n_personas, method)
@@ -40,8 +46,5 @@ def persona_fit(folder: Folder | str | Path, features: list[str], n_personas: in
 def _fit(path: str, features: tuple[str, ...], n_personas: int | str, method: str) -> PersonaModel:
     from cxlib import personas
 
-    f = persona_features(path)
-    buyers = f[f["frequency"] > 0].reset_index(drop=True)
-    return personas.PersonaModel(n_personas=n_personas, method=method, features=list(features), random_state=0).fit(
-        buyers
-    )
+    model = personas.PersonaModel(n_personas=n_personas, method=method, features=list(features), random_state=0)
+    return model.fit(persona_buyers(path))

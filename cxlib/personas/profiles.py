@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from cxlib.schema import name_words
+
 if TYPE_CHECKING:
     from cxlib.personas.model import PersonaModel
 
@@ -127,7 +129,7 @@ def _persona_row(X: pd.DataFrame, mask: np.ndarray, d: pd.Series, value: pd.Seri
     top = top[top.abs() >= 0.3].head(4)
     # in words, with the effect's unit: Cohen's d, in pooled standard deviations from the other customers
     row["distinguishing"] = ", ".join(
-        f"{c.replace('_', ' ')} {'+' if v > 0 else '-'}{abs(v):.1f} sd" for c, v in top.items()
+        f"{name_words(c)} {'+' if v > 0 else '-'}{abs(v):.1f} sd" for c, v in top.items()
     )
     shares = [c for c in X.columns if c.startswith("share_")]
     if shares and mask.any():
