@@ -311,6 +311,8 @@ class Workspace:
         the write): a scratch table is an intermediate whose row order nothing reads, and keeping the
         order is what runs large writes out of memory. Read one with an ``order_by`` when order matters.
         """
+        if self.name == "pyspark" and isinstance(obj, ibis.Table):
+            return self._spark_scratch(name, obj)
         temp = self.name == "duckdb"
         if temp:
             self.backend.raw_sql("SET preserve_insertion_order = false")
@@ -321,6 +323,18 @@ class Workspace:
                 self.backend.raw_sql("SET preserve_insertion_order = true")
         self._scratch.add(name)
         return t
+
+    def _spark_scratch(self, name: str, table: ibis.Table) -> ibis.Table:
+        """On Spark, a scratch result is computed once and kept in the executors' memory (spilling to their
+        disk), cut from the plan that made it (a local checkpoint, so a chain of intermediates does not
+        recompute its history), and named by a temporary view: no Parquet written to the warehouse and read
+        back for each of the few dozen intermediates a unify run makes."""
+        b = self.backend
+        b._run_pre_execute_hooks(table)
+        df = b._session.sql(b.compile(table)).localCheckpoint(eager=True)
+        df.createOrReplaceTempView(name)
+        self._scratch.add(name)
+        return b.table(name)
 
     def drop_scratch(self) -> None:
         """Drop every table :meth:`scratch` made."""

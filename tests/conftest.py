@@ -105,7 +105,11 @@ def spark_session(tmp_path_factory):
         .config("spark.ui.enabled", "false")
         .config("spark.sql.warehouse.dir", str(warehouse))
         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={warehouse}")
-        .config("spark.sql.shuffle.partitions", "4")
+        # the test companies are tiny: one shuffle partition, no whole-stage code generation and no adaptive
+        # re-planning take a few seconds off each of the hundreds of small jobs a unify run starts
+        .config("spark.sql.shuffle.partitions", "1")
+        .config("spark.sql.codegen.wholeStage", "false")
+        .config("spark.sql.adaptive.enabled", "false")
         .config("spark.driver.memory", "1g")  # the test company is small; two groups may run two JVMs
         .getOrCreate()
     )
