@@ -177,16 +177,17 @@ def journey_map_parts(
     try:
         sm = resolve_stage_map(None, s)  # as journey_map's stage_history resolves it
         end = pd.Timestamp(s.ts.max().to_pandas())
+        span = s.group_by(by).aggregate(hi=s.ts.max()).to_pandas()
         return {
             "by": by,
             "stage_map": sm,
             "end": end,
-            "span": s.group_by(by).aggregate(hi=s.ts.max()).to_pandas(),
+            "span": span,
             "stays": stay.select(by, "stage", "_days").to_pyarrow(),
             "conversions": _conversion_counts(stay, [by]),
             "tops": _top_counts(s, [by]),
             "service": _service_sums(s, by),
-            **_reach_parts(s, by, sm, end),
+            **_reach_parts(s, by, sm, end, span),
         }
     finally:
         release(stay, s)
@@ -209,7 +210,52 @@ def _service_sums(s: ibis.Table, by: str) -> pd.DataFrame:
     )
 
 
-def _reach_parts(s: ibis.Table, by: str, sm: StageMap, end: pd.Timestamp) -> dict[str, pa.Table]:
+def _judged_parts(
+    span: pd.DataFrame, last: ibis.Table, by: str, sm: StageMap, end: pd.Timestamp
+) -> dict[str, pa.Table]:
+    """Each customer's last month judged when the map is drawn -- at the last ``ts`` of the customers chosen,
+    which is the last ``ts`` of one of the ``by`` values -- made here once for every such moment instead of
+    compiled and run for each choice: ``judged`` (``customer_id, BY, stage``) at ``end``, and ``judged_at``
+    the customers judged otherwise at another value's last ``ts`` (``_at``, epoch seconds): a few who cross a
+    quiet-days threshold in between."""
+    code = lambda at: stage_name(month_end_code(last, at, sm))  # noqa: E731
+    judged = last.select("customer_id", by, stage=code(ibis.literal(int(end.timestamp()), "int64")))
+    his = ibis.memtable({"_at": sorted(_his(span))}, schema={"_at": "int64"})
+    every = last.cross_join(his).select("customer_id", by, "_at", "_code", "_first", "_last_in", "_from")
+    other = every.select("customer_id", by, "_at", stage=stage_name(month_end_code(every, every._at, sm)))
+    other = other.join(judged.select("customer_id", _end=judged.stage), "customer_id")
+    other = other.filter(other.stage != other._end).drop("_end")
+    return {"judged": judged.to_pyarrow(), "judged_at": other.to_pyarrow()}
+
+
+def _judged(parts: Mapping[str, Any], end: pd.Timestamp, pick: Any) -> pd.DataFrame | None:
+    """The chosen customers' last month judged at ``end`` (``customer_id, stage``) from :func:`_judged_parts`;
+    None when the parts do not hold that moment."""
+    if "judged" not in parts:
+        return None
+    judged = pick(parts["judged"]).to_pandas()[["customer_id", "stage"]]
+    if end == parts["end"]:
+        return judged
+    at = int(end.timestamp())
+    if at not in _his(parts["span"]):
+        return None
+    other = pick(parts["judged_at"]).to_pandas()
+    moved = other[other["_at"] == at].set_index("customer_id")["stage"]
+    if len(moved):
+        hit = judged["customer_id"].isin(moved.index)
+        judged.loc[hit, "stage"] = judged.loc[hit, "customer_id"].map(moved)
+    return judged
+
+
+def _his(span: pd.DataFrame) -> set[int]:
+    """The moments :func:`_judged_parts` judges at: each ``by`` value's last ``ts`` (``span``), in epoch seconds
+    as :func:`journey_map_of` reads it."""
+    return {int(pd.Timestamp(t).timestamp()) for t in span["hi"].dropna()}
+
+
+def _reach_parts(
+    s: ibis.Table, by: str, sm: StageMap, end: pd.Timestamp, span: pd.DataFrame
+) -> dict[str, pa.Table]:
     """``reached`` (``customer_id, BY, stage``: at a touchpoint, or at a month end before ``end``'s month) and
     ``last`` (each customer's row of ``end``'s month, :func:`~cxlib.journeys.timeline.month_ends`)."""
     filled = month_ends(s, sm, end)
@@ -220,8 +266,12 @@ def _reach_parts(s: ibis.Table, by: str, sm: StageMap, end: pd.Timestamp) -> dic
         before = before.select("customer_id", by, stage=stage_name(month_end_code(before, before._at, sm)))
         reached = s.select("customer_id", by, "stage").union(before, distinct=True)
         last = filled.filter(filled.month == last_month)
-        last = last.select("customer_id", by, "_code", "_first", "_last_in", "_from")
-        return {"reached": reached.to_pyarrow(), "last": last.to_pyarrow()}
+        last = last.select("customer_id", by, "_code", "_first", "_last_in", "_from").cache()
+        try:
+            judged = _judged_parts(span, last, by, sm, end)
+            return {"reached": reached.to_pyarrow(), "last": last.to_pyarrow(), **judged}
+        finally:
+            release(last)
     finally:
         release(filled)
 
@@ -251,9 +301,13 @@ def journey_map_of(parts: Mapping[str, Any], values: Sequence | None = None, top
     con = ibis.duckdb.connect()  # its own: the pages' threads do not share a connection
     stays = con.create_table("stays", pick(parts["stays"]))
     median = stays.group_by("stage").aggregate(m=stays._days.median()).to_pandas().set_index("stage")["m"]
-    last = con.create_table("last", pick(parts["last"]))
-    at = ibis.literal(int(end.timestamp()), "int64")
-    judged = last.select("customer_id", stage=stage_name(month_end_code(last, at, parts["stage_map"])))
+    judged = _judged(parts, end, pick)
+    if judged is not None:  # judged when the parts were made
+        judged = con.create_table("judged", judged)
+    else:
+        last = con.create_table("last", pick(parts["last"]))
+        at = ibis.literal(int(end.timestamp()), "int64")
+        judged = last.select("customer_id", stage=stage_name(month_end_code(last, at, parts["stage_map"])))
     ever = ever_reached(con.create_table("reached", pick(parts["reached"])), judged)
     conv = _conversions(pick(parts["conversions"]))
     tops = _tops({k: pick(v) for k, v in parts["tops"].items()}, top)

@@ -41,8 +41,29 @@ def test_a_group_judged_at_its_own_last_touchpoint():
         }
     )
     parts = j.journey_map_parts(tp)
+    # judged once when the parts are made, at each group's last ts: d is the one judged otherwise on Mar 2
+    assert parts["judged_at"].to_pandas()[["customer_id", "stage"]].values.tolist() == [["d", "repeat"]]
     for values in ([1], [2], [1, 2], None):
         want = j.journey_map(tp, filters={} if values is None else {"persona": values})
+        pd.testing.assert_frame_equal(j.journey_map_of(parts, values), want)
+
+
+@pytest.mark.parametrize("offset", ["-1s", "-0.4s", "0s", "0.6s", "1s"])
+def test_a_customer_crossing_a_quiet_days_threshold_between_two_groups_last_touchpoints(offset):
+    """d's last purchase 60 days (give or take a second) before group 1's last touchpoint, an hour before
+    group 2's: judged by each group's own last moment, to the second, as from the rows."""
+    hi = pd.Timestamp("2024-03-30 12:00:00.250")
+    tp = pd.DataFrame(
+        {
+            "customer_id": ["d", "b", "c"],
+            "event": ["purchase", "product_view", "product_view"],
+            "ts": [hi - pd.Timedelta(days=60) + pd.Timedelta(offset), hi, hi + pd.Timedelta(hours=1)],
+            "persona": [1, 1, 2],
+        }
+    )
+    parts = j.journey_map_parts(tp)
+    for values in ([1], [2], [1, 2]):
+        want = j.journey_map(tp, filters={"persona": values})
         pd.testing.assert_frame_equal(j.journey_map_of(parts, values), want)
 
 
