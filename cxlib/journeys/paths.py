@@ -18,6 +18,7 @@ import weakref
 from collections.abc import Mapping, Sequence
 
 import ibis
+import numpy as np
 import pandas as pd
 from ibis import _
 
@@ -438,12 +439,14 @@ def _top(c: pd.DataFrame, top_n: int) -> set[tuple]:
 
 def _folded(c: pd.DataFrame, top: set[tuple], max_steps: int) -> pd.DataFrame:
     """``c`` with ``source`` and ``target``: ``_cur`` and ``_next`` named as the Sankey names them."""
-    cur = [x if (k, x) in top else "other" for k, x in zip(c["_step"], c["_cur"], strict=True)]
-    nxt = [
-        None if k >= max_steps else "path_end" if pd.isna(x) else x if (k + 1, x) in top else "other"
-        for k, x in zip(c["_step"], c["_next"], strict=True)
-    ]
-    return c.assign(source=cur, target=nxt)
+    step, cur, nxt = c["_step"].to_numpy(), c["_cur"].astype(object), c["_next"].astype(object)
+    kept = pd.MultiIndex.from_arrays([step, cur]).isin(list(top))
+    kept_next = pd.MultiIndex.from_arrays([step + 1, nxt]).isin(list(top))
+    source = np.where(kept, cur.to_numpy(), "other").astype(object)
+    ended = nxt.isna().to_numpy()
+    target = np.where(ended, "path_end", np.where(kept_next, nxt.to_numpy(), "other")).astype(object)
+    target[step >= max_steps] = None
+    return c.assign(source=source, target=target)
 
 
 def sankey_customers_of(
@@ -472,7 +475,8 @@ def sankey_customers_of(
     if c is None or "rows" not in parts:
         return None
     by, rows = parts["by"], parts["rows"]
-    rows = rows[rows["_step"] <= max_steps]
+    # only the steps the node or link is read from (_customers_at), folded as the Sankey folds them
+    rows = rows[rows["_step"].isin([1, step - 1, step]) & (rows["_step"] <= max_steps)]
     rows = rows[rows[by].isin(list(dict(filters or {})[by]))] if by in (filters or {}) else rows
     rows = _folded(rows, _top(c, top_n), max_steps)
     rows = rows[[path, "_step", "source", "target"]].rename(columns={"source": "_cur", "target": "_next"})
