@@ -155,6 +155,12 @@ def find_problems(
                 "CAST(NULL AS VARCHAR) AS raw_row "
                 f"FROM _cx_parsed WHERE {cond}"
             )
+    conv = files[0].conversion if t.name == "orders" else None
+    if conv is not None:  # an amount in a currency without a rate cannot be counted in the workspace's currency
+        unions.append(
+            f"SELECT _file, _row, {key_expr}, 'currency', _r_currency, {bind(conv.reason())}, 'quarantined', "
+            f"CAST(NULL AS VARCHAR) FROM _cx_parsed WHERE {conv.unknown_sql('_r_currency')}"
+        )
     if t.name == "enrichment":
         unions.append(
             "SELECT _file, _row, NULL, 'email_sha256', NULL, 'no key: needs email_sha256 or postcode', "

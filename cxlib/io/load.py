@@ -23,6 +23,7 @@ from cxlib.io.ga4 import read_ga4
 from cxlib.io.keys import derived_key_expr, derived_keys, fill_defaults, key_notes
 from cxlib.io.limits import quarantine_failures
 from cxlib.io.lines import collapse_lines, line_mapping, stage_order_lines
+from cxlib.io.money import Conversion, currencies_warning
 from cxlib.io.numbers import convention_warnings
 from cxlib.io.options import DERIVED_TABLES
 from cxlib.io.ordered import write_in_key_order
@@ -281,18 +282,27 @@ KEEP_RAW: dict[str, tuple[str, ...]] = {"contacts": ("birth_date",)}
 
 
 def _final_view(
-    con: duckdb.DuckDBPyConnection, t: Table, nulled_cols: dict[str, list[str]], extra_cols: list[str]
+    con: duckdb.DuckDBPyConnection,
+    t: Table,
+    nulled_cols: dict[str, list[str]],
+    extra_cols: list[str],
+    conv: Conversion | None = None,
 ) -> None:
-    """Temp view ``_cx_final``: the clean rows, typed, bad optional values nulled, quarantined rows left out.
+    """Temp view ``_cx_final``: the clean rows, typed, bad optional values nulled, quarantined rows left out;
+    with ``conv`` (orders, ``currency:`` in sources.yml) the amounts in the workspace's currency, the recorded
+    ones beside them (:mod:`cxlib.io.money`).
 
     A view: the workspace table is written from it once, sorted by the key (unique after the duplicate
     check, so the order never depends on the input's).
     """
-    final_cols = []
+    final_cols, recorded = [], []
     for c in t.columns:
         p = ident("_p_" + c.name)
         bad = nulled_cols.get(c.name)
         expr = f"CASE WHEN NOT ({' OR '.join(bad)}) OR {p} IS NULL THEN {p} END" if bad else p
+        if conv is not None and c.name in ("amount", "currency"):
+            recorded.append((f"{c.name}_recorded", f"CAST({expr} AS {SQL_TYPES[c.dtype]})"))
+            expr = f"({expr}) * {conv.rate_sql('_r_currency')}" if c.name == "amount" else literal(conv.currency)
         final_cols.append(f"CAST({expr} AS {SQL_TYPES[c.dtype]}) AS {ident(c.name)}")
         if c.name in KEEP_RAW.get(t.name, ()) and f"{c.name}_raw" not in extra_cols:
             # evidence for matching: the text of a value that did not parse (or was nulled) is kept beside it
@@ -301,6 +311,7 @@ def _final_view(
                 f"AS {ident(c.name + '_raw')}"
             )
     final_cols += [f"{ident('_x_' + c)} AS {ident(c)}" for c in extra_cols]
+    final_cols += [f"{sql} AS {ident(name)}" for name, sql in recorded if name not in extra_cols]
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW _cx_final AS
         SELECT {", ".join(final_cols)} FROM _cx_parsed p
@@ -389,7 +400,7 @@ def _load_table(
     nulled_cols = find_problems(con, t, [p.f for p in parts], status_maps)
     find_duplicates(con, t)
     attach_raw_rows(con, [(p.raw, p.f) for p in parts])
-    _final_view(con, t, nulled_cols, extra_cols)
+    _final_view(con, t, nulled_cols, extra_cols, parts[0].f.conversion if t.name == "orders" else None)
     out = "_cx_final"
     if write:
         out = f"main.{ident(t.name)}"
@@ -511,6 +522,8 @@ def _run(
             sm = ws / "stage_map.yml"
             note = unknown_events(con, "events" if write else "_cx_final", sm if sm.exists() else None)
             warnings += [note] if note else []
+        if name == "orders" and files[0].conversion is None:
+            warnings += currencies_warning(con, "orders" if write else "_cx_final")
         lines = _order_lines(con, files, write)
         drop_temporaries(con, scratch)  # free the temporary copies before the next table
         results += [res, *lines]

@@ -18,6 +18,7 @@ from pathlib import Path, PureWindowsPath
 import yaml
 
 from cxlib.io.files import glob_files, sheet_names
+from cxlib.io.money import Conversion, conversion
 from cxlib.io.numbers import DECIMALS, THOUSANDS
 from cxlib.io.options import DERIVED_TABLES, EXPORT_OPTIONS, export_options, line_columns
 from cxlib.io.sql import control_character
@@ -71,6 +72,7 @@ class SourceFile:
     header_rows: int = 1
     orders: bool | None = None
     feedback: tuple[str, ...] = ()
+    conversion: Conversion | None = None
 
     @property
     def label(self) -> str:
@@ -180,8 +182,9 @@ def _check_keys(keys: object, allowed: list[str] | tuple[str, ...], where: str, 
 
 def _from_config(ws: Path, cfg_path: Path) -> list[SourceFile]:
     cfg = _read_config(cfg_path)
-    _check_keys(cfg, (*_DEFAULTS, "tables"), "sources.yml", "key")
+    _check_keys(cfg, (*_DEFAULTS, "currency", "rates", "tables"), "sources.yml", "key")
     defaults = {k: cfg[k] for k in _DEFAULTS if k in cfg}
+    money = conversion(cfg, "sources.yml")  # one currency for every amount, or None: amounts as recorded
     out = []
     for table, entries in (cfg.get("tables") or {}).items():
         if table in DERIVED_TABLES:
@@ -197,6 +200,8 @@ def _from_config(ws: Path, cfg_path: Path) -> list[SourceFile]:
                     f"sources.yml: each entry under tables.{table} needs `file:` (one file) or `files:` (a pattern)"
                 )
             out += [_entry(ws, table, {**defaults, **e, "file": p}) for p in _matches(ws, table, e)]
+    for f in out:
+        f.conversion = money
     return _distinct_labels(ws, out)
 
 
