@@ -218,8 +218,8 @@ def _judged_parts(
     compiled and run for each choice: ``judged`` (``customer_id, BY, stage``) at ``end``, and ``judged_at``
     the customers judged otherwise at another value's last ``ts`` (``_at``, epoch seconds): a few who cross a
     quiet-days threshold in between."""
-    code = lambda at: stage_name(month_end_code(last, at, sm))  # noqa: E731
-    judged = last.select("customer_id", by, stage=code(ibis.literal(int(end.timestamp()), "int64")))
+    at = ibis.literal(int(end.timestamp()), "int64")
+    judged = last.select("customer_id", by, stage=stage_name(month_end_code(last, at, sm)))
     his = ibis.memtable({"_at": sorted(_his(span))}, schema={"_at": "int64"})
     every = last.cross_join(his).select("customer_id", by, "_at", "_code", "_first", "_last_in", "_from")
     other = every.select("customer_id", by, "_at", stage=stage_name(month_end_code(every, every._at, sm)))
