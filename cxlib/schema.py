@@ -39,6 +39,13 @@ STAGES: tuple[str, ...] = (
     "lost",
 )
 
+#: 18 distinguishable colours for the names of a figure (events, scenarios): Tableau 20 without its greys, the
+#: strong nine, then their light pairs
+PALETTE = (
+    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf",
+    "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5",
+)  # fmt: skip
+
 #: the Sankey's synthetic nodes (where every path starts, where a path stopped) as a reader names them
 _NODE_WORDS = {"path_start": "start", "path_end": "left"}
 
@@ -104,6 +111,7 @@ __all__ = [
     "Column",
     "DataError",
     "ORDER_STATUSES",
+    "PALETTE",
     "STATUS_SYNONYMS",
     "TABLES",
     "TICKET_TOPICS",

@@ -105,6 +105,21 @@ def test_levers_move_the_right_cells():
     assert len(sim.future_state_figure(out, "lift").data) == 2
 
 
+def test_the_fan_chart_gives_each_scenario_its_own_colour_and_its_band_the_same():
+    """Seven scenarios, seven colours (plotly's cycle of ten, one per trace, repeated the first at the sixth
+    scenario and gave each band another scenario's colour)."""
+    rows = [
+        {"scenario": s, "month": 1, "metric": "revenue", "mean": 1.0, "p5": 0.0, "p95": 2.0,
+         "diff_mean": 1.0, "diff_p5": 0.0, "diff_p95": 2.0}
+        for s in ["baseline", *(f"plan {i}" for i in range(7))]
+    ]  # fmt: skip
+    fig = sim.fan_chart(pd.DataFrame(rows))
+    bands, lines = fig.data[0::2], fig.data[1::2]
+    assert [t.name for t in lines] == [f"plan {i}" for i in range(7)]
+    assert len({t.line.color for t in lines}) == 7
+    assert [t.fillcolor for t in bands] == [t.line.color for t in lines]
+
+
 def test_moving_new_customers_between_channels():
     # paid_social arrivals never convert; paid_search arrivals all do
     h = pd.concat(

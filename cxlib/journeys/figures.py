@@ -22,7 +22,7 @@ import plotly.graph_objects as go
 
 from cxlib.journeys.inputs import as_table, filtered
 from cxlib.journeys.paths import sankey_links, transitions
-from cxlib.schema import STAGES, name_words, stage_label
+from cxlib.schema import PALETTE, STAGES, name_words, stage_label
 
 __all__ = ["funnel_figure", "journey_map_figure", "sankey", "sankey_colors", "stage_counts_figure", "step_nodes"]
 
@@ -54,11 +54,6 @@ STAGE_COLORS = {
     "win_back": "#8c564b",
     "lost": "#393b79",
 }
-#: 18 distinguishable colours for events (Tableau 20 without its greys: the strong nine, then their light pairs)
-PALETTE = (
-    "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#bcbd22", "#17becf",
-    "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94", "#f7b6d2", "#dbdb8d", "#9edae5",
-)  # fmt: skip
 #: the synthetic nodes, in grey: the start, the paths that stopped ("left") and the events outside the top N
 _GREYS = {"path_start": "#5b6770", "path_end": "#b8b8b8", "other": "#8c8c8c"}
 _HEIGHT, _MARGIN, _PAD = 560, {"t": 70, "b": 20, "l": 10, "r": 10}, 14

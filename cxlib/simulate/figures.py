@@ -16,7 +16,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-from cxlib.schema import stage_label
+from cxlib.schema import PALETTE, stage_label
 
 __all__ = ["arrivals_figure", "backtest_figure", "fan_chart", "future_state_figure"]
 
@@ -25,22 +25,28 @@ def fan_chart(results: pd.DataFrame, metric: str = "revenue", difference: bool =
     """A fan chart per scenario: the mean and the 5-95% band of ``metric`` (or its difference to baseline)."""
     fig = go.Figure()
     pre = "diff_" if difference else ""
-    for name, d in results[results["metric"] == metric].groupby("scenario", sort=False):
-        if difference and name == "baseline":
-            continue
-        x = d["month"].tolist()
+    rows = results[results["metric"] == metric]
+    if difference:
+        rows = rows[rows["scenario"] != "baseline"]
+    # a colour of its own for each scenario, its band in the same colour (plotly's cycle of 10 colours, one per
+    # trace, gave a band another scenario's colour and the sixth scenario the first one's)
+    for i, (name, d) in enumerate(rows.groupby("scenario", sort=False)):
+        x, colour = d["month"].tolist(), PALETTE[i % len(PALETTE)]
         fig.add_trace(
             go.Scatter(
                 x=x + x[::-1],
                 y=d[f"{pre}p95"].tolist() + d[f"{pre}p5"].tolist()[::-1],
                 fill="toself",
+                fillcolor=colour,
                 opacity=0.2,
-                line={"width": 0},
+                line={"width": 0, "color": colour},
                 name=f"{name} 5-95%",
                 showlegend=False,
             )
         )
-        fig.add_trace(go.Scatter(x=x, y=d[f"{pre}mean"], mode="lines+markers", name=name))
+        fig.add_trace(
+            go.Scatter(x=x, y=d[f"{pre}mean"], mode="lines+markers", name=name, line={"color": colour})
+        )
     what = _metric_words(metric) + (" against the baseline" if difference else "")
     fig.update_layout(title=f"{what} by month (5-95% band)", xaxis_title="month ahead", yaxis_title=what)
     return fig
