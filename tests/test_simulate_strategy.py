@@ -136,7 +136,11 @@ def test_backtest_on_the_generator(panel):
     assert abs(sim.backtest_error(bt, "last 3 months run rate")) > 2 * abs(err)
     j = bt[(bt["model"] == "journey model") & (bt["period"] == "month")]
     assert len(j) == 12 and (j["p5"] <= j["forecast"]).all() and (j["forecast"] <= j["p95"]).all()
-    assert len(sim.backtest_figure(bt).data) == 6  # the band, four forecasts and what happened
+    fig = sim.backtest_figure(bt)
+    assert len(fig.data) == 6  # the band, four forecasts and what happened
+    band, *forecasts, _ = fig.data
+    assert band.fillcolor == forecasts[0].line.color and forecasts[0].name == "journey model"
+    assert len({t.line.color for t in forecasts}) == 4  # one colour each
 
 
 def _strategy_ws(err: float, gains: dict[str, float], months: int = 12):

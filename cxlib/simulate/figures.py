@@ -89,6 +89,8 @@ def backtest_figure(bt: pd.DataFrame) -> go.Figure:
     forecasts of :func:`~cxlib.simulate.backtest`."""
     m = bt[bt["period"] == "month"]
     fig = go.Figure()
+    # each forecast its own colour, the journey model's band in the journey model's
+    colours = {name: PALETTE[i % len(PALETTE)] for i, name in enumerate(m["model"].drop_duplicates())}
     jm = m[m["model"] == "journey model"]
     x = jm["month_start"].tolist()
     if jm["p5"].notna().all() and len(jm):
@@ -97,14 +99,17 @@ def backtest_figure(bt: pd.DataFrame) -> go.Figure:
                 x=x + x[::-1],
                 y=jm["p95"].tolist() + jm["p5"].tolist()[::-1],
                 fill="toself",
+                fillcolor=colours["journey model"],
                 opacity=0.2,
-                line={"width": 0},
+                line={"width": 0, "color": colours["journey model"]},
                 name="journey model 5-95%",
                 showlegend=False,
             )
         )
     for name, d in m.groupby("model", sort=False):
-        fig.add_trace(go.Scatter(x=d["month_start"], y=d["forecast"], mode="lines", name=name))
+        fig.add_trace(
+            go.Scatter(x=d["month_start"], y=d["forecast"], mode="lines", name=name, line={"color": colours[name]})
+        )
     actual = m.drop_duplicates("month_start")
     fig.add_trace(
         go.Scatter(x=actual["month_start"], y=actual["actual"], mode="lines+markers", name="what happened",
