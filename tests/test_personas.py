@@ -206,6 +206,7 @@ def test_charts():
     model = PersonaModel(n_personas=3, random_state=0).fit(X)
     heat = personas.profile_heatmap(model).to_plotly_json()
     assert heat["data"][0]["type"] == "heatmap" and list(heat["data"][0]["y"]) == model.names_
+    assert all("_" not in x for x in heat["data"][0]["x"])  # features in words, as the page's picker names them
     fig = personas.persona_map(X.assign(customer_id=[f"c{i}" for i in range(300)]), model)
     assert [t.name for t in fig.data] == model.names_ and sum(len(t.x) for t in fig.data) == 300
     assert fig.data[0].text[0].startswith("c")

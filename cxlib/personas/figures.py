@@ -16,6 +16,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from cxlib.personas.model import PersonaModel
+from cxlib.schema import name_words
 
 __all__ = ["persona_map", "profile_heatmap"]
 
@@ -38,7 +39,7 @@ def profile_heatmap(model: PersonaModel, features: Sequence[str] | None = None) 
     fig = go.Figure(
         go.Heatmap(
             z=z,
-            x=cols,
+            x=[name_words(c) for c in cols],  # avg order value, as the page's feature picker names it
             y=prof["name"].tolist(),
             zmid=0,
             colorscale="RdBu_r",
