@@ -7,7 +7,6 @@ app = marimo.App(width="medium", app_title="CX Workspace: where are our customer
 @app.cell
 def _():
     import marimo as mo
-    import plotly.express as px
 
     from cxlib import journeys, metrics, notebook, report
 
@@ -24,7 +23,7 @@ def _():
         """,
         folder,
     )
-    return folder, journeys, metrics, mo, notebook, px, report
+    return folder, journeys, metrics, mo, notebook, report
 
 
 @app.cell
@@ -153,12 +152,8 @@ def _(mo):
 
 
 @app.cell
-def _(folder, headline, journeys, metrics, mo, notebook, px):
-    _counts = [metrics.value(headline, f"stage_now.{s}") or 0 for s in journeys.STAGES]
-    now_fig = px.bar(
-        x=[journeys.stage_label(s) for s in journeys.STAGES], y=_counts, labels={"x": "stage", "y": "customers"},
-        title="Customers at each stage now",
-    )
+def _(folder, headline, journeys, metrics, mo, notebook):
+    now_fig = journeys.stage_now_figure({s: metrics.value(headline, f"stage_now.{s}") or 0 for s in journeys.STAGES})
     over_time_fig = journeys.stage_counts_figure(notebook.on_staged(folder, journeys.stage_counts))
     mo.vstack(
         [

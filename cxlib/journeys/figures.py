@@ -24,7 +24,15 @@ from cxlib.journeys.inputs import as_table, filtered
 from cxlib.journeys.paths import sankey_links, transitions
 from cxlib.schema import PALETTE, STAGES, name_words, stage_label
 
-__all__ = ["funnel_figure", "journey_map_figure", "sankey", "sankey_colors", "stage_counts_figure", "step_nodes"]
+__all__ = [
+    "funnel_figure",
+    "journey_map_figure",
+    "sankey",
+    "sankey_colors",
+    "stage_counts_figure",
+    "stage_now_figure",
+    "step_nodes",
+]
 
 
 def stage_counts_figure(counts: pd.DataFrame, title: str = "Customers at each stage") -> go.Figure:
@@ -38,6 +46,32 @@ def stage_counts_figure(counts: pd.DataFrame, title: str = "Customers at each st
             line={"color": colour}, fillcolor=_rgba(colour, 0.6) if colour else None,
         ))  # fmt: skip
     fig.update_layout(title=title, xaxis_title="period end", yaxis_title="customers", legend_traceorder="normal")
+    return fig
+
+
+def stage_now_figure(now: pd.DataFrame | Mapping[str, int], title: str = "Customers at each stage now") -> go.Figure:
+    """Bars of the customers in each stage now (``now``: ``stage, customers``, or ``{stage: customers}``: the
+    ``stage_now`` metrics), each stage in its :data:`STAGE_COLORS` colour as in the Sankey and the chart over
+    time, the count on it.
+
+    Examples
+    --------
+    >>> fig = stage_now_figure(pd.DataFrame({"stage": ["awareness", "at_risk"], "customers": [1200, 30]}))
+    >>> list(fig.data[0].x), list(fig.data[0].text), fig.data[0].marker.color[1] == STAGE_COLORS["at_risk"]
+    (['Awareness', 'At risk'], ['1,200', '30'], True)
+    """
+    if not isinstance(now, pd.DataFrame):
+        now = pd.DataFrame({"stage": list(now), "customers": list(now.values())})
+    stages, n = now["stage"].tolist(), now["customers"].tolist()
+    bar = go.Bar(
+        x=[stage_label(s) for s in stages],
+        y=n,
+        text=[f"{int(v):,}" for v in n],
+        marker={"color": [STAGE_COLORS.get(s, "#7f7f7f") for s in stages]},
+        hovertemplate="%{y:,} customers in %{x} now<extra></extra>",
+    )
+    fig = go.Figure(bar)
+    fig.update_layout(title=title, xaxis_title="stage", yaxis_title="customers")
     return fig
 
 

@@ -319,8 +319,7 @@ def _journeys_views(ws: Any, r: Report, glance: list[str], shared: _Shared, now:
     from cxlib import journeys as jr
     from cxlib.schema import STAGES
 
-    fig = go.Figure(go.Bar(x=[stage_label(s) for s in now["stage"]], y=now["customers"], text=now["customers"]))
-    fig.update_layout(title="Where customers are now", yaxis_title="customers")
+    fig = jr.stage_now_figure(now, "Where customers are now")
     r.markdown(
         "Every touchpoint is mapped to a stage: the buyer journey before the first purchase, the "
         "customer journey after it."
