@@ -10,6 +10,7 @@ def _():
     import plotly.express as px
 
     from cxlib import metrics, notebook, report
+    from cxlib.schema import PALETTE
 
     folder = notebook.workspace_folder()
     notebook.opening(
@@ -22,7 +23,7 @@ def _():
         """,
         folder,
     )
-    return folder, metrics, mo, notebook, px, report
+    return PALETTE, folder, metrics, mo, notebook, px, report
 
 
 @app.cell
@@ -60,17 +61,20 @@ def _(mo, notebook, summary):
 
 
 @app.cell
-def _(by_source, mo, px):
+def _(PALETTE, by_source, mo, px):
+    # 18 colours: a workspace's dozen source systems each in its own (plotly's 10 gave three pairs one colour)
     sources_fig = px.bar(
-        by_source, x="rows", y="table_name", color="source", orientation="h", title="Rows per table and source system"
+        by_source, x="rows", y="table_name", color="source", orientation="h", title="Rows per table and source system",
+        color_discrete_sequence=PALETTE, labels={"table_name": "table", "source": "source system"},
     )
     mo.vstack([mo.md("## Sources"), sources_fig])
     return (sources_fig,)
 
 
 @app.cell
-def _(activity, mo, px):
-    activity_fig = px.line(activity, x="month", y="rows", color="table_name", title="Rows per month", markers=True)
+def _(PALETTE, activity, mo, px):
+    activity_fig = px.line(activity, x="month", y="rows", color="table_name", title="Rows per month", markers=True,
+                           color_discrete_sequence=PALETTE, labels={"table_name": "table"})
     mo.vstack([mo.md("## Activity over time"), activity_fig])
     return (activity_fig,)
 
