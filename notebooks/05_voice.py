@@ -10,7 +10,7 @@ def _():
     import plotly.express as px
 
     from cxlib import notebook, report, voice
-    from cxlib.schema import STAGES, stage_label
+    from cxlib.schema import PALETTE, STAGES, stage_label
 
     folder = notebook.workspace_folder()
     notebook.opening(
@@ -25,7 +25,7 @@ def _():
         """,
         folder,
     )
-    return STAGES, folder, mo, notebook, px, report, stage_label, voice
+    return PALETTE, STAGES, folder, mo, notebook, px, report, stage_label, voice
 
 
 @app.cell
@@ -60,9 +60,12 @@ def _(mo, notebook, tables):
 
 
 @app.cell
-def _(px, tables):
+def _(PALETTE, px, tables):
     _tm = tables["topic_months"].merge(tables["topics"][["topic", "label"]], on="topic")
-    trend_fig = px.line(_tm, x="month", y="share", color="label", title="Share of verbatims by topic, month by month")
+    # each topic its own colour (a dozen topics: plotly's ten gave two pairs one colour); shares as percentages
+    trend_fig = px.line(_tm, x="month", y="share", color="label", title="Share of verbatims by topic, month by month",
+                        color_discrete_sequence=PALETTE, labels={"label": "topic"})
+    trend_fig.update_yaxes(tickformat=".0%")
     trend_fig
     return (trend_fig,)
 
@@ -93,7 +96,7 @@ def _(notebook, outcome, tables):
     drivers_view = tables["feedback_drivers"].query("outcome == @outcome.value")[
         ["rank", "label", "side", "customers", "rate", "rate_others", "lift", "lift_low", "lift_high",
          "excess_customers", "revenue_at_stake", "see_also"]]
-    notebook.table(drivers_view, digits=2, money=("revenue_at_stake",))
+    notebook.table(drivers_view, digits=2, money=("revenue_at_stake",), percent=("rate", "rate_others"))
     return (drivers_view,)
 
 
