@@ -23,7 +23,7 @@ from cxlib.engine import Workspace, opened
 from cxlib.report.inputs import attribution_paths
 from cxlib.report.page import Report
 from cxlib.report.personal import PersonalTerms
-from cxlib.schema import stage_label
+from cxlib.schema import name_words, stage_label
 
 __all__ = ["standard_report"]
 
@@ -343,9 +343,10 @@ def _journeys_views(ws: Any, r: Report, glance: list[str], shared: _Shared, now:
     f = shared.funnel
     if f is not None:  # the funnel of metric funnel_conversion: its steps, its window
         days = metrics.FUNNEL_WINDOW_DAYS
-        title = f"Purchase funnel (within {days} days of the first {f['name'].iloc[0]})"
+        title = f"Purchase funnel (within {days} days of the first {name_words(f['name'].iloc[0])})"
         r.figure(jr.funnel_figure(f, title), title, counts=True)
-        r.table(f.drop(columns=["dropped_to"], errors="ignore"), f"Funnel steps ({days}-day window)")
+        steps = f.drop(columns=["dropped_to"], errors="ignore").assign(name=f["name"].map(name_words))  # as drawn
+        r.table(steps, f"Funnel steps ({days}-day window)")
     d = jr.diagnose_dropoff(staged)
     sf, mk = d.set_index("branch").loc["service failure"], d.set_index("branch").loc["marketing only"]
     glance.append(
@@ -374,7 +375,7 @@ def _strategy_section(ws: Any, r: Report, glance: list[str], h: pd.DataFrame | N
         text + " The built-in scenarios are examples of levers to compare, not a plan; each is simulated on the "
         "journey model fitted from the data, with its uncertainty (5–95%)."
         + (
-            " They differ in size (a 10% lift, 5 points, 5%): the gain per 1% of each lever (lever_size_pct: how "
+            " They differ in size (a 10% lift, 5 points, 5%): the gain per 1% of each lever (its lever size: how "
             "far it moves what it moves) puts them side by side."
             if "gain_per_pct" in ranked.columns
             else ""
