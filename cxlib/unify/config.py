@@ -52,6 +52,11 @@ class UnifyConfig:
         Pairs of contact records are scored only when they agree exactly on all fields of at least one rule
         (a tuple of field names) or satisfy it (splink SQL over ``l.`` and ``r.``). Many rules on different
         fields: a typo in one field does not hide a pair.
+    max_block : int or None
+        A tuple blocking rule's groups of more records than this (a common name at a million people, a first
+        name and a house number) are left to the other rules: their pairs grow with the square of the
+        population and their agreement says little (:mod:`cxlib.unify.blocks`; logged when it happens).
+        ``None``: every group is scored.
     training_rules : tuple
         Blocking rules of the EM sessions; each estimates the comparisons it does not block on. Two by
         default (as splink's FEBRL example): between them every built-in comparison is estimated at least once.
@@ -109,6 +114,7 @@ class UnifyConfig:
         ("birth_date", "street_number"),
         "l.first_name = r.last_name AND l.last_name = r.first_name",
     )
+    max_block: int | None = 100
     training_rules: tuple = (("birth_date",), ("postcode",))
     prior_rules: tuple = (
         ("first_name", "last_name", "birth_date"),

@@ -16,11 +16,15 @@ Examples
 
 from __future__ import annotations
 
+import dataclasses
+import json
+
 import ibis
 import pandas as pd
 
 from cxlib.engine import Workspace
 from cxlib.schema import DataError
+from cxlib.unify.blocks import capped_rules, with_block_keys, without_block_keys
 from cxlib.unify.clusters import accept, birth_dates_by_component
 from cxlib.unify.config import UnifyConfig
 from cxlib.unify.graph import union_find
@@ -155,6 +159,11 @@ def _match_records(
     empty = pd.DataFrame(columns=_MATCH_COLUMNS[:3])
     if len(df) < 50 or (new is not None and not new):
         return empty, model
+    if model is None:  # groups too big to be evidence left to the other rules (cxlib.unify.blocks)
+        df, rules, _ = capped_rules(df, cfg)
+        cfg = dataclasses.replace(cfg, blocking_rules=rules)
+    else:  # the last run's rules, on the key columns it blocked on
+        df = with_block_keys(df, cfg, json.loads(model))
     con = duckdb.connect(config=duckdb_config())
     con.execute("SET enable_progress_bar = false")
     db = DuckDBAPI(connection=con)
@@ -411,7 +420,7 @@ def saved_linker(ws: Workspace, cfg: UnifyConfig):  # noqa: ANN201  (a splink Li
 
     if not ws.has("unify_model"):
         raise DataError("no trained model in this workspace: run `cx unify` (with the probabilistic step)")
-    settings = json.loads(ws.table("unify_model").to_pandas()["model"].iloc[0])
+    settings = without_block_keys(json.loads(ws.table("unify_model").to_pandas()["model"].iloc[0]))
     settings["retain_intermediate_calculation_columns"] = True
     settings["retain_matching_columns"] = True
     c = ws.table("contacts")
