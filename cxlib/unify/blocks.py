@@ -34,7 +34,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["capped_rules", "with_block_keys"]
+__all__ = ["capped_rules", "with_block_keys", "without_block_keys"]
 
 KEY_PREFIX = "_block_"
 _KEY_USE = re.compile(rf'"?{KEY_PREFIX}(\d+)"?')
