@@ -215,8 +215,9 @@ def _path_table(convs: ibis.Table, segs: ibis.Table, no_touch: str | None) -> pd
 
 def _unordered(t: ibis.Table) -> pd.DataFrame:
     """``t.to_pandas()``; on DuckDB without keeping the rows' insertion order (the paths are sorted after, and
-    each segment's touches inside its aggregate): keeping it is what ran ``cx report`` out of its 4 GB on a
-    million customers (the touches collected per customer and segment)."""
+    each segment's touches inside its aggregate): less memory for the touches collected per customer and
+    segment. Not enough on its own: ``cx report`` on a million customers still ran out of its 4 GB here
+    (2 December 2026)."""
     con = t.get_backend()
     if getattr(con, "name", "") != "duckdb":
         return t.to_pandas()
