@@ -30,3 +30,14 @@ def conserved(report):
     s = report.summary
     assert (s["rows_in"] == s["rows_loaded"] + s["rows_quarantined"]).all(), s
     return True
+
+
+def write_company_tables(folder, company, contacts=None):
+    """Write ``company``'s source tables into ``folder`` as files (events as Parquet, the rest as CSV), with
+    ``contacts`` in place of its own when given (an incremental run's first half)."""
+    for name, df in company.tables.items():
+        df = contacts if name == "contacts" and contacts is not None else df
+        if name == "events":
+            df.to_parquet(folder / "events.parquet", index=False)
+        else:
+            df.to_csv(folder / f"{name}.csv", index=False)

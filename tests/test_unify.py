@@ -12,6 +12,7 @@ from ibis import _
 import cxlib
 from cxlib import io, synth, unify
 from cxlib.unify import UnifyConfig, evaluate, normalise_email, normalise_phone
+from tests.io_helpers import write_company_tables
 
 # --- normalisers -----------------------------------------------------------------------------------------------------
 
@@ -420,11 +421,7 @@ def test_incremental_run_scores_only_new_records(tmp_path):
     company = synth.generate(n_customers=1_500, seed=21, months=12)
     contacts = company.tables["contacts"]
     late = contacts["created_at"] >= "2024-10-01"
-    for name, df in company.tables.items():
-        df = contacts[~late] if name == "contacts" else df
-        df.to_csv(tmp_path / f"{name}.csv", index=False) if name != "events" else df.to_parquet(
-            tmp_path / "events.parquet", index=False
-        )
+    write_company_tables(tmp_path, company, contacts[~late])
     io.load(tmp_path)
     unify.unify(tmp_path)
     with pytest.raises(cxlib.DataError, match="full run first"):

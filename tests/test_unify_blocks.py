@@ -11,6 +11,7 @@ import cxlib
 from cxlib import io, synth, unify
 from cxlib.unify import UnifyConfig
 from cxlib.unify.blocks import capped_rules
+from tests.io_helpers import write_company_tables
 
 
 def test_a_rule_without_a_group_over_the_limit_is_used_as_written():
@@ -30,11 +31,7 @@ def test_capped_groups_run_end_to_end_incremental_and_explained(tmp_path, caplog
     company = synth.generate(n_customers=800, seed=5, months=8)
     contacts = company.tables["contacts"]
     late = contacts["created_at"] >= "2024-07-01"
-    for name, df in company.tables.items():
-        df = contacts[~late] if name == "contacts" else df
-        df.to_csv(tmp_path / f"{name}.csv", index=False) if name != "events" else df.to_parquet(
-            tmp_path / "events.parquet", index=False
-        )
+    write_company_tables(tmp_path, company, contacts[~late])
     io.load(tmp_path)
     cfg = UnifyConfig(max_block=3)
     with caplog.at_level(logging.WARNING, logger="cxlib.unify"):

@@ -282,15 +282,10 @@ KEEP_RAW: dict[str, tuple[str, ...]] = {"contacts": ("birth_date",)}
 
 
 def _final_view(
-    con: duckdb.DuckDBPyConnection,
-    t: Table,
-    nulled_cols: dict[str, list[str]],
-    extra_cols: list[str],
-    conv: Conversion | None = None,
+    con: duckdb.DuckDBPyConnection, t: Table, nulled: dict[str, list[str]], extra: list[str], conv: Conversion | None
 ) -> None:
     """Temp view ``_cx_final``: the clean rows, typed, bad optional values nulled, quarantined rows left out;
-    with ``conv`` (orders, ``currency:`` in sources.yml) the amounts in the workspace's currency, the recorded
-    ones beside them (:mod:`cxlib.io.money`).
+    with ``conv`` (orders) the amounts in the workspace's currency, the recorded ones beside them.
 
     A view: the workspace table is written from it once, sorted by the key (unique after the duplicate
     check, so the order never depends on the input's).
@@ -298,20 +293,20 @@ def _final_view(
     final_cols, recorded = [], []
     for c in t.columns:
         p = ident("_p_" + c.name)
-        bad = nulled_cols.get(c.name)
+        bad = nulled.get(c.name)
         expr = f"CASE WHEN NOT ({' OR '.join(bad)}) OR {p} IS NULL THEN {p} END" if bad else p
         if conv is not None and c.name in ("amount", "currency"):
-            recorded.append((f"{c.name}_recorded", f"CAST({expr} AS {SQL_TYPES[c.dtype]})"))
-            expr = f"({expr}) * {conv.rate_sql('_r_currency')}" if c.name == "amount" else literal(conv.currency)
+            expr, kept = conv.column(c.name, expr, SQL_TYPES[c.dtype])
+            recorded.append(kept)
         final_cols.append(f"CAST({expr} AS {SQL_TYPES[c.dtype]}) AS {ident(c.name)}")
-        if c.name in KEEP_RAW.get(t.name, ()) and f"{c.name}_raw" not in extra_cols:
+        if c.name in KEEP_RAW.get(t.name, ()) and f"{c.name}_raw" not in extra:
             # evidence for matching: the text of a value that did not parse (or was nulled) is kept beside it
             final_cols.append(
                 f"CASE WHEN ({expr}) IS NULL THEN nullif(trim({ident('_r_' + c.name)}), '') END "
                 f"AS {ident(c.name + '_raw')}"
             )
-    final_cols += [f"{ident('_x_' + c)} AS {ident(c)}" for c in extra_cols]
-    final_cols += [f"{sql} AS {ident(name)}" for name, sql in recorded if name not in extra_cols]
+    final_cols += [f"{ident('_x_' + c)} AS {ident(c)}" for c in extra]
+    final_cols += [f"{sql} AS {ident(name)}" for name, sql in recorded if name not in extra]
     con.execute(f"""
         CREATE OR REPLACE TEMP VIEW _cx_final AS
         SELECT {", ".join(final_cols)} FROM _cx_parsed p

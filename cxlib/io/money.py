@@ -57,6 +57,14 @@ class Conversion:
         code = f"upper(trim({raw}))"
         return f"(CASE WHEN coalesce({code}, '') = '' THEN 1.0 ELSE (CASE {code} {cases} END) END)"
 
+    def column(self, name: str, expr: str, sql_type: str) -> tuple[str, tuple[str, str]]:
+        """Column ``name`` (``amount`` or ``currency``, the parsed value in ``expr``) in the workspace's currency,
+        and ``(NAME_recorded, the value as recorded)`` to keep beside it."""
+        kept = (f"{name}_recorded", f"CAST({expr} AS {sql_type})")
+        if name == "amount":
+            return f"({expr}) * {self.rate_sql('_r_currency')}", kept
+        return f"'{self.currency}'", kept  # a checked three-letter code
+
     def unknown_sql(self, raw: str) -> str:
         """SQL: the currency whose text is in the column ``raw`` is given and has no rate."""
         return f"({self.rate_sql(raw)} IS NULL)"
