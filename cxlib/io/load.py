@@ -27,8 +27,16 @@ from cxlib.io.money import Conversion, currencies_warning
 from cxlib.io.numbers import convention_warnings
 from cxlib.io.options import DERIVED_TABLES
 from cxlib.io.ordered import write_in_key_order
-from cxlib.io.parse import OFFSET_RE, SQL_TYPES, parse_expr, text_expr
-from cxlib.io.read import check_timezone, drop_temporaries, map_columns, materialize, read_raw, scratch_folder
+from cxlib.io.parse import SQL_TYPES, parse_expr, text_expr
+from cxlib.io.read import (
+    check_timezone,
+    drop_temporaries,
+    map_columns,
+    materialize,
+    read_raw,
+    scratch_folder,
+    timezone_warnings,
+)
 from cxlib.io.sources import SourceFile, _norm, find_sources
 from cxlib.io.sql import Params, ident, literal
 from cxlib.io.vocabulary import unknown_events
@@ -91,7 +99,6 @@ class LoadReport:
             lines.append(r.to_string(index=False))
         lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
-
 
 
 # --- loading one table ------------------------------------------------------------------------------------------------
@@ -219,7 +226,10 @@ def _typed_columns(t: Table, part: _Part, types: dict[str, str]) -> list[str]:
     return [
         c.name
         for c in t.columns
-        if c.dtype == "timestamp" and c.name in part.mapping and c.name not in f.values and c.name not in f.constants
+        if c.dtype == "timestamp"
+        and c.name in part.mapping
+        and c.name not in f.values
+        and c.name not in f.constants
         and types.get(part.mapping[c.name]) == "TIMESTAMP"
     ]
 
@@ -235,7 +245,10 @@ def _stage_view(con: duckdb.DuckDBPyConnection, t: Table, parts: list[_Part], ex
 
 
 def _parse_table(
-    con: duckdb.DuckDBPyConnection, t: Table, parts: list[_Part], status_maps: dict[int, dict[str, str]],
+    con: duckdb.DuckDBPyConnection,
+    t: Table,
+    parts: list[_Part],
+    status_maps: dict[int, dict[str, str]],
     scratch: Path | None = None,
 ) -> None:
     """Temp view ``_cx_parsed``: the staged rows plus each column parsed, ``_p_<col>`` (per-file rules bound).
@@ -314,33 +327,6 @@ def _final_view(
         ON q._file = p._file AND q._row = p._row""")
 
 
-def _timezone_warnings(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile]) -> list[str]:
-    """A warning per file and timestamp column where some values carry a UTC offset and others do not (file by
-    file: Klaviyo's ``+00:00`` beside GA4's epoch times is each consistent); one pass over ``_cx_parsed``."""
-    cols = [c.name for c in t.columns if c.dtype == "timestamp"]
-    if not cols:
-        return []
-    counts = []
-    for c in cols:
-        r = ident("_r_" + c)
-        counts.append(f"count(*) FILTER (WHERE regexp_matches({r}, $re)), count({r})")
-    rows = con.execute(
-        f"SELECT _fi, {', '.join(counts)} FROM _cx_parsed GROUP BY _fi ORDER BY _fi", {"re": OFFSET_RE}
-    ).fetchall()
-    warnings = []
-    for row in rows:
-        f = files[row[0]]
-        for i, c in enumerate(cols):
-            with_off, without = row[1 + 2 * i], row[2 + 2 * i] - row[1 + 2 * i]
-            if with_off and without:
-                warnings.append(
-                    f"{f.label}: {t.name}.{c}: mixed time zones: {with_off:,} values carry a UTC offset and "
-                    f"{without:,} do not; those without were read as {f.timezone or 'UTC'} (set `timezone:` for "
-                    "this file in sources.yml if they are local time)"
-                )
-    return warnings
-
-
 def _table_result(
     con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile], problems: list[dict], out: str
 ) -> _TableResult:
@@ -376,7 +362,7 @@ def _table_result(
         first_ts,
         last_ts,
         q,
-        _timezone_warnings(con, t, files),
+        timezone_warnings(con, t, files),
     )
 
 

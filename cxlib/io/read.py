@@ -22,12 +22,21 @@ import duckdb
 
 from cxlib.io.files import file_kind, read_json_file, read_xlsx
 from cxlib.io.keys import DERIVABLE_KEYS
+from cxlib.io.parse import OFFSET_RE
 from cxlib.io.sources import SourceFile, _norm
 from cxlib.io.sql import Params, control_character, glob_escaped, ident, literal
 from cxlib.io.text import readable, reader_error
 from cxlib.schema import DataError, Table
 
-__all__ = ["check_timezone", "drop_temporaries", "map_columns", "materialize", "read_raw", "write_scratch"]
+__all__ = [
+    "check_timezone",
+    "drop_temporaries",
+    "map_columns",
+    "materialize",
+    "read_raw",
+    "timezone_warnings",
+    "write_scratch",
+]
 
 
 def check_text(f: SourceFile) -> None:
@@ -255,8 +264,13 @@ def scratch_folder(con: duckdb.DuckDBPyConnection) -> Iterator[Path]:
 
 
 def materialize(
-    con: duckdb.DuckDBPyConnection, name: str, select: str, params: dict, scratch: Path | None,
-    *, ordered: bool = False,
+    con: duckdb.DuckDBPyConnection,
+    name: str,
+    select: str,
+    params: dict,
+    scratch: Path | None,
+    *,
+    ordered: bool = False,
 ) -> str:
     """Store the rows of ``select`` once, for the several reads that follow; return the relation to read.
 
@@ -363,3 +377,30 @@ def _missing_message(
 def _short(name: str, width: int = 40) -> str:
     """A column name for a message, cut to ``width`` characters."""
     return name if len(name) <= width else name[: width - 1] + "…"
+
+
+def timezone_warnings(con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile]) -> list[str]:
+    """A warning per file and timestamp column where some values carry a UTC offset and others do not (file by
+    file: Klaviyo's ``+00:00`` beside GA4's epoch times is each consistent); one pass over ``_cx_parsed``."""
+    cols = [c.name for c in t.columns if c.dtype == "timestamp"]
+    if not cols:
+        return []
+    counts = []
+    for c in cols:
+        r = ident("_r_" + c)
+        counts.append(f"count(*) FILTER (WHERE regexp_matches({r}, $re)), count({r})")
+    rows = con.execute(
+        f"SELECT _fi, {', '.join(counts)} FROM _cx_parsed GROUP BY _fi ORDER BY _fi", {"re": OFFSET_RE}
+    ).fetchall()
+    warnings = []
+    for row in rows:
+        f = files[row[0]]
+        for i, c in enumerate(cols):
+            with_off, without = row[1 + 2 * i], row[2 + 2 * i] - row[1 + 2 * i]
+            if with_off and without:
+                warnings.append(
+                    f"{f.label}: {t.name}.{c}: mixed time zones: {with_off:,} values carry a UTC offset and "
+                    f"{without:,} do not; those without were read as {f.timezone or 'UTC'} (set `timezone:` for "
+                    "this file in sources.yml if they are local time)"
+                )
+    return warnings
