@@ -156,9 +156,16 @@ def dropoff_verdict(diagnosis: pd.DataFrame) -> str:
     ...                        revenue_at_stake=0.0)])
     >>> print(dropoff_verdict(d))  # doctest: +ELLIPSIS
     30% of the customers who considered and did not buy had a pre-sale service failure...
+    >>> print(dropoff_verdict(d.assign(customers=0, share=0.0, reached=0, conversion=0.0)))  # doctest: +ELLIPSIS
+    Nobody was seen considering a purchase: ...
     """
     d = diagnosis.set_index("branch")
     s, m = d.loc["service failure"], d.loc["marketing only"]
+    if s["reached"] + m["reached"] == 0:
+        return (
+            "Nobody was seen considering a purchase: the data holds no touch before a first purchase (no web, "
+            "app, e-mail or pre-sale touches; an orders-only export), so there is no drop-off to diagnose."
+        )
     lines = [
         f"{s['share']:.0%} of the customers who considered and did not buy had a pre-sale service failure "
         f"(an unresolved pre-sale question); they converted at {s['conversion']:.0%} against "

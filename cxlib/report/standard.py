@@ -222,8 +222,9 @@ def _customers_section(ws: Any, r: Report, glance: list[str], by_source: pd.Data
     if metrics.value(h, "customers_known"):
         names = ("customers_known", "source_systems", "customers_multi_source")
         known, systems, multi = (metrics.ref(r, h, n) for n in names)
+        many = "system" if metrics.value(h, "source_systems") == 1 else "systems"
         glance.append(
-            f"**{known}** known customers across {systems} systems; {multi} of them are known to more than one system."
+            f"**{known}** known customers across {systems} {many}; {multi} of them are known to more than one system."
         )
     links = ws.table("identity_links")
     rules = links.group_by("rule").aggregate(records=links.count()).order_by(ibis.desc("records")).to_pandas()
@@ -349,6 +350,9 @@ def _journeys_views(ws: Any, r: Report, glance: list[str], shared: _Shared, now:
         r.table(steps, f"Funnel steps ({days}-day window)")
     d = jr.diagnose_dropoff(staged)
     sf, mk = d.set_index("branch").loc["service failure"], d.set_index("branch").loc["marketing only"]
+    if d["reached"].sum() == 0:  # nobody seen considering: nothing to diagnose (an orders-only export)
+        r.markdown("**Why did they not buy?** " + jr.dropoff_verdict(d))
+        return
     glance.append(
         f"Of those who considered and did not buy, {sf['share']:.0%} had an unresolved pre-sale question; they "
         f"converted at {sf['conversion']:.0%} against {mk['conversion']:.0%} without one"
@@ -426,10 +430,13 @@ def _strategy_advice(ranked: pd.DataFrame, bt: pd.DataFrame | None, months: int)
             "add its backtest), so no lever is recommended."
         )
         return msg, msg
-    err = abs(float(total["pct_error"].iloc[0]))
+    signed = float(total["pct_error"].iloc[0])
+    err = abs(signed)
     held = int(bt.loc[bt["period"] == "month", "month"].max())
     err_money = err * float(base.iloc[0])
-    track = f"on the last {held} months this model was within {err:.0%}"
+    # "within 106%" reads as reassurance: a large error is said with its direction
+    off = f"within {err:.0%}" if err <= 0.25 else f"{err:.0%} too {'high' if signed > 0 else 'low'}"
+    track = f"on the last {held} months this model was {off}"
     good = levers[(levers["gain_p5"] > 0) & (levers["gain"] > err_money)]
     if good.empty:
         best = float(levers["gain"].max()) if len(levers) else 0.0
@@ -475,6 +482,13 @@ def _attribution_section(ws: Any, r: Report, glance: list[str], h: pd.DataFrame,
         return
     if paths.empty or paths["conversions"].sum() == 0:
         r.markdown("*No converting paths to attribute.*")
+        return
+    if paths.loc[paths["path"] != "(none)", "conversions"].sum() == 0:  # paths_from_touchpoints' no_touch
+        r.markdown(
+            "*No purchase had a marketing touch (web, app, e-mail, store or ad event) in the 30 days before it: "
+            "nothing to attribute. Add the analytics or e-mail exports to `sources.yml` to see which channels "
+            "lead to purchases.*"
+        )
         return
     metrics.card(r, h, "attribution_conversions")
     metrics.card(r, h, "attribution_value")
