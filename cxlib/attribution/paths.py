@@ -27,6 +27,10 @@ DEFAULT_CONVERSION: dict[str, list[str]] = {"table_name": ["orders"], "status": 
 HEURISTIC_MODELS: tuple[str, ...] = ("first_touch", "last_touch", "linear", "time_decay", "position_based")
 #: What joins the channels of a path.
 PATH_SEP = " > "
+#: How many candidate rows (touches and conversions) one chunk of customers holds at most: above it
+#: :func:`paths_from_touchpoints` runs its query once per chunk of customers (by a hash of the customer key) so
+#: that the engine's memory stays bounded; the per-path sums are added up after.
+CHUNK_ROWS = 4_000_000
 
 
 # --- paths from touchpoints -----------------------------------------------------------------------------------
@@ -110,9 +114,15 @@ def paths_from_touchpoints(
     require_columns(t, [path, "ts", channel], "touchpoints")
     rule = dict(DEFAULT_CONVERSION if conversion is None else conversion)
     is_conv, is_touch = _conversions_and_touches(t, rule, channel, touch_tables, exclude_events)
-    convs, touches, order = _numbered(t, is_conv, is_touch, channel, value, path)
-    segs = _segments(touches, convs, order, lookback_days, collapse_repeats)
-    return _path_table(convs, segs, no_touch)
+    n = _chunk_count(t.filter(is_conv | is_touch))
+    parts = []
+    for i in range(n):  # a fixed order: the float sums below add up the same way every time
+        tc = t if n == 1 else t.filter(_in_chunk(t[path], i, n))
+        is_conv, is_touch = _conversions_and_touches(tc, rule, channel, touch_tables, exclude_events)
+        convs, touches, order = _numbered(tc, is_conv, is_touch, channel, value, path)
+        segs = _segments(touches, convs, order, lookback_days, collapse_repeats)
+        parts.append(_path_table(convs, segs, no_touch))
+    return _summed(parts)
 
 
 def _conversions_and_touches(
@@ -208,8 +218,40 @@ def _path_table(convs: ibis.Table, segs: ibis.Table, no_touch: str | None) -> pd
     )
     df = _unordered(out).rename(columns={"_path": "path"})
     df["path"] = df["path"].astype(str)
-    df = df.astype({"conversions": "int64", "nulls": "int64", "value": "float64"})
-    df["value"] = df["value"].round(6)  # engines sum floats in different orders
+    return df.astype({"conversions": "int64", "nulls": "int64", "value": "float64"})[list(PATH_COLUMNS)]
+
+
+def _chunk_count(candidates: ibis.Table) -> int:
+    """How many chunks of customers to run the paths in: one per :data:`CHUNK_ROWS` candidate rows (one for
+    a small input, so it runs as a single query)."""
+    rows = int(candidates.count().to_pandas())
+    return max(1, -(-rows // max(1, CHUNK_ROWS)))
+
+
+def _in_chunk(key: ibis.Value, i: int, n: int) -> ibis.BooleanValue:
+    """Whether a customer ``key`` falls in chunk ``i`` of ``n``: a deterministic hash of the key (the engine's own,
+    DuckDB's or Spark's: only the split differs between them, not the paths), modulo ``n``. A hash may be negative
+    (Spark's is a signed 32-bit integer, DuckDB's unsigned 64 read as signed), hence the second modulo; a null key
+    hashes like any other value (its customer's rows stay together), and a null hash would go to chunk 0."""
+    h = key.hash()
+    part = ((h % n) + n) % n
+    cond = part == i
+    return cond | h.isnull() if i == 0 else cond.fill_null(False)
+
+
+def _summed(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """The chunks' path tables added up path by path (a path's chunks in chunk order), rounded and sorted by path.
+
+    Each customer is in one chunk, so a path's counts and value are the sums of its chunks'. The value is rounded
+    to 6 decimals: engines sum floats in different orders.
+    """
+    if len(parts) == 1:
+        df = parts[0].copy()
+    else:
+        both = pd.concat(parts, ignore_index=True)
+        df = both.groupby("path", sort=False, as_index=False)[["conversions", "value", "nulls"]].sum()
+        df = df.astype({"conversions": "int64", "nulls": "int64", "value": "float64"})
+    df["value"] = df["value"].round(6)
     return df.sort_values("path", ignore_index=True)[list(PATH_COLUMNS)]
 
 
