@@ -294,6 +294,26 @@ def test_paths_do_not_depend_on_row_order():
         pd.testing.assert_frame_equal(A.paths_from_touchpoints(shuffled), expected)
 
 
+CHUNK_OPTIONS = [
+    {},
+    {"lookback_days": 90, "collapse_repeats": True, "no_touch": None},
+    {"touch_tables": None, "conversion": {"event": ["order"]}, "collapse_repeats": True},
+]
+
+
+@pytest.mark.parametrize("options", CHUNK_OPTIONS)
+def test_paths_in_chunks_equal_one_chunk(monkeypatch, options):
+    # TP and a copy of it under other customers' names: conversions with no touch, null tails, ties, repeats
+    tp = pd.concat([TP, TP.assign(customer_id=TP.customer_id + "2"), TP.assign(customer_id=TP.customer_id + "3")])
+    one = A.paths_from_touchpoints(tp, **options)
+    counts = []
+    real = A.paths._chunk_count
+    monkeypatch.setattr(A.paths, "_chunk_count", lambda c: counts.append(real(c)) or counts[-1])
+    monkeypatch.setattr(A.paths, "CHUNK_ROWS", 3)
+    pd.testing.assert_frame_equal(A.paths_from_touchpoints(tp, **options), one, check_exact=True)
+    assert counts[0] > 5
+
+
 def test_paths_missing_column_is_named():
     from cxlib.schema import DataError
 
@@ -336,3 +356,11 @@ def test_paths_engine_parity(engine, engine_workspace):
         want = A.paths_from_touchpoints(ws.table("touchpoints"))
     got = A.paths_from_touchpoints(engine.table("touchpoints"))
     pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-9)
+
+
+def test_paths_in_chunks_engine_parity(monkeypatch, engine, engine_workspace):
+    with cxlib.connect(engine_workspace, read_only=True) as ws:
+        want = A.paths_from_touchpoints(ws.table("touchpoints"), collapse_repeats=True)
+        monkeypatch.setattr(A.paths, "CHUNK_ROWS", ws.table("touchpoints").count().to_pandas() // 4)
+    got = A.paths_from_touchpoints(engine.table("touchpoints"), collapse_repeats=True)  # 4 or 5 chunks
+    pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12)
