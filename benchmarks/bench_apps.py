@@ -51,7 +51,8 @@ _SANKEY_NODES = (
     ".map(e => e._fullData[0].node.label.length)"
 )
 EXPORT_TEXT = re.compile("(Download|Export) this page as a report")  # the last cell (05_voice: a run button)
-STOPPED = "table yet"  # a page stopped early by the guard: "The workspace has no `X` table yet. Run ..."
+#: a page stopped early: "The workspace has no `X` table yet. Run ...", or "... no customer text yet" (voice)
+STOPPED = re.compile(r"(table|customer text) yet")
 
 
 def _free_port() -> int:
@@ -136,7 +137,7 @@ def open_page(browser, base: str, name: str, shots: Path | None) -> dict:  # noq
     t0 = time.perf_counter()
     page.goto(f"{base}/?file={name}.py&access_token={TOKEN}")
     first = ".js-plotly-plot .sankey-node" if name == "03_journeys" else ".js-plotly-plot, table"
-    page.wait_for_selector(first, state="visible")
+    page.locator(first).or_(page.get_by_text(STOPPED)).first.wait_for(state="visible")  # or stopped at once
     t_first = time.perf_counter() - t0
     done = page.get_by_text(EXPORT_TEXT).or_(page.get_by_text(STOPPED)).first
     done.wait_for(state="visible")

@@ -124,14 +124,19 @@ def _(mo, notebook, start):
 
 @app.cell
 def _(folder, funnel_filters, funnel_steps, funnel_window, journeys, mo, notebook, within):
-    mo.stop(not funnel_steps.value, mo.md("Pick at least one step."))
-    # computed once per server for each choice (notebook.on_staged): a choice made before, in any tab, is at hand
-    funnel = notebook.on_staged(
-        folder, journeys.funnel, funnel_steps.value, within=within.value, filters=funnel_filters, **funnel_window
-    )
-    funnel_fig = journeys.funnel_figure(funnel)
-    mo.vstack([funnel_fig, notebook.table(funnel, digits=1, events=("name",),
-                                          percent=("conversion_from_previous", "conversion_from_start"))])
+    if not funnel_steps.value:  # no step picked (or none in the data: an orders-only shop): the page goes on
+        funnel, funnel_fig = None, None
+        _out = mo.md("Pick at least one step." if funnel_steps.options else "_No funnel events in this data._")
+    else:
+        # computed once per server for each choice (notebook.on_staged): a choice made before, in any tab, is at
+        # hand
+        funnel = notebook.on_staged(
+            folder, journeys.funnel, funnel_steps.value, within=within.value, filters=funnel_filters, **funnel_window
+        )
+        funnel_fig = journeys.funnel_figure(funnel)
+        _out = mo.vstack([funnel_fig, notebook.table(funnel, digits=1, events=("name",),
+                                                     percent=("conversion_from_previous", "conversion_from_start"))])
+    _out
     return funnel, funnel_fig
 
 
@@ -257,8 +262,9 @@ def _(
         )
         r.section("Flows and funnel")
         r.figure(sankey_fig, "Journey flows", counts=True)
-        r.figure(funnel_fig, "Funnel", counts=True)
-        r.table(funnel.drop(columns=["dropped_to"]), "Funnel steps")
+        if funnel is not None:
+            r.figure(funnel_fig, "Funnel", counts=True)
+            r.table(funnel.drop(columns=["dropped_to"]), "Funnel steps")
         r.section("Stages now and over time")
         r.figure(now_fig, "Customers at each stage now", counts=True)
         r.figure(over_time_fig, "Customers at each stage over time")

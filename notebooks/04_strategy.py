@@ -45,7 +45,10 @@ def _(folder, metrics, mo, notebook, simulate):
     headline = notebook.headline(folder, "stages", "attribution", "levers")
     # per persona when there are personas (prospect stages shared, thin personas pooled toward everyone)
     model = simulate.persona_model(history)
-    failure_levers = simulate.service_failure_lever(history)  # before the first purchase: one estimate
+    try:  # before the first purchase: one estimate
+        failure_levers = simulate.service_failure_lever(history)
+    except ValueError:  # no consideration -> purchase moves to estimate it on (an orders-only shop)
+        failure_levers = []
     mo.vstack([
         mo.hstack([
             notebook.stat(headline, "journey_customers", "customers the model is fitted on (their monthly stages), "
@@ -63,11 +66,16 @@ def _(folder, metrics, mo, notebook, simulate):
 
 
 @app.cell
-def _(mo):
+def _(failure_levers, mo):
     conversion = mo.ui.slider(-20, 50, value=10, step=5, label="Consideration → purchase (% change)", show_value=True)
     churn = mo.ui.slider(0, 20, value=0, step=1, label="Cut at-risk → churned (points)", show_value=True)
     aov = mo.ui.slider(-10, 20, value=0, step=1, label="Average order value (% change)", show_value=True)
-    fix = mo.ui.checkbox(value=False, label="Fix the pre-sale service failure (resolve every pre-sale question)")
+    fix = mo.ui.checkbox(
+        value=False,
+        label="Fix the pre-sale service failure (resolve every pre-sale question)"
+        + ("" if failure_levers else ": no prospects' journeys in this data to estimate it on"),
+        disabled=not failure_levers,
+    )
     months = mo.ui.slider(3, 24, value=12, label="Months ahead", show_value=True)
     mo.vstack([conversion, churn, aov, fix, months])
     return aov, churn, conversion, fix, months
@@ -158,7 +166,8 @@ def _(backtest, mo, ranked, simulate):
     _err = abs(simulate.backtest_error(backtest)) if backtest is not None else None
     _base = float(ranked.loc[ranked["scenario"] == "baseline", "revenue"].iloc[0])
     _clear = _err is not None and _best["gain_p5"] > 0 and _best["gain"] > _err * _base
-    _held = (f"on the past this model was within **{_err:.0%}** (about {_err * _base:,.0f}). " if _err is not None
+    _held = (f"on the past this model was **{simulate.error_words(simulate.backtest_error(backtest))}** "
+             f"(about {_err * _base:,.0f}). " if _err is not None
              else "the model could not be held against the past (too short a history). ")
     mo.callout(mo.md(
         f"**{_best['scenario']}**: about **{_best['gain']:,.0f}** in revenue over the horizon "
@@ -287,10 +296,16 @@ def _(mo):
 
 @app.cell
 def _(currency, groups, impact, mo, notebook):
-    uplift = impact.uplift(groups)
-    # the verdict in words first; the numbers behind it below
-    uplift_verdict = impact.uplift_verdict(uplift, currency)
-    mo.vstack([mo.callout(mo.md(uplift_verdict), kind="info"), notebook.table(uplift)])
+    try:
+        uplift = impact.uplift(groups)
+        # the verdict in words first; the numbers behind it below
+        uplift_verdict = impact.uplift_verdict(uplift, currency)
+    except ValueError:  # no campaign with a holdout in this workspace (the report leaves the question out)
+        uplift = None
+        uplift_verdict = ("No win-back campaign with a random holdout in this data (e-mails sent and "
+                          "`email_holdout` events): nothing to measure.")
+    _numbers = [notebook.table(uplift)] if uplift is not None else []
+    mo.vstack([mo.callout(mo.md(uplift_verdict), kind="info"), *_numbers])
     return uplift, uplift_verdict
 
 
@@ -317,7 +332,8 @@ def _(attribution_fig, backtest, backtest_stored, folder, headline, metrics, mon
         metrics.card(r, headline, "attribution_value")
         r.figure(attribution_fig, "Attributed revenue by channel and model")
         r.markdown(f"**Did the win-back campaign work?** {uplift_verdict}")
-        r.table(uplift, "Win-back campaign: uplift against the random holdout")
+        if uplift is not None:
+            r.table(uplift, "Win-back campaign: uplift against the random holdout")
         return r
 
     # a download button; `CX_EXPORT=1 python notebooks/04_strategy.py` writes FOLDER/reports/ instead

@@ -29,15 +29,18 @@ def _():
 
 
 @app.cell
-def _(folder, notebook, voice):
+def _(folder, mo, notebook, voice):
+    _names = ("verbatims", "topics", "topic_months", "feedback_drivers", "follow_up")
     with notebook.connect(folder, "touchpoints") as _ws:
         if _ws.has("topics"):  # written by `cx voice`
-            tables = {n: _ws.table(n).to_pandas() for n in ("verbatims", "topics", "topic_months",
-                                                              "feedback_drivers", "follow_up")}
+            tables = {n: _ws.table(n).to_pandas() for n in _names}
         else:  # not written yet: computed here, in memory
-            _res = voice.analyse(_ws)
-            tables = {n: getattr(_res, n) for n in ("verbatims", "topics", "topic_months", "feedback_drivers",
-                                                    "follow_up")}
+            try:
+                _res = voice.analyse(_ws)
+            except ValueError as _e:  # no customer text at all (an orders-only shop): say so, stop the page
+                mo.stop(True, mo.md(f"**The workspace has no customer text yet** ({_e}). Add a helpdesk, survey "
+                                    "or review export with its comments to `sources.yml`, then `cx load` again."))
+            tables = {n: getattr(_res, n) for n in _names}
     return (tables,)
 
 

@@ -41,3 +41,30 @@ def write_company_tables(folder, company, contacts=None):
             df.to_parquet(folder / "events.parquet", index=False)
         else:
             df.to_csv(folder / f"{name}.csv", index=False)
+
+
+def write_orders_only_shop(folder, customers=60, months=6):
+    """A shop that exports its orders alone (as CDNOW: one system, no browsing, e-mail, tickets or surveys),
+    loaded, unified and staged in ``folder``; returns ``folder``."""
+    import pandas as pd
+
+    from cxlib import journeys, unify
+
+    rows = [
+        (f"O{c}-{m}", f"C{c:03d}", f"2024-{m:02d}-{1 + c % 27:02d}", 10.0 + c % 7)
+        for c in range(customers)
+        for m in range(1, months + 1)
+        if (c + m) % 3
+    ]
+    pd.DataFrame(rows, columns=["order_id", "customer_id", "ordered_at", "amount"]).to_csv(
+        folder / "orders.csv", index=False
+    )
+    (folder / "sources.yml").write_text(
+        "tables:\n  orders:\n    - file: orders.csv\n"
+        "      columns: {order_id: order_id, ts: ordered_at, amount: amount, contact_ref: customer_id}\n"
+        "      constants: {status: completed, source: shop}\n"
+    )
+    io.load(folder)
+    unify.unify(folder)
+    journeys.build(folder)
+    return folder

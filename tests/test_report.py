@@ -307,25 +307,9 @@ def test_an_orders_only_shop_gets_sentences_not_empty_diagnoses(tmp_path):
     """A shop that exports its orders alone (CDNOW-like: no browsing, no e-mail, one system): the report says
     there is nothing before a purchase to diagnose or attribute, instead of "0% ... converted at 0% against 0%"
     and a bar of "(none)" per attribution model."""
-    from cxlib import io, journeys, unify
+    from .io_helpers import write_orders_only_shop
 
-    rows = [
-        (f"O{c}-{m}", f"C{c:03d}", f"2024-{m:02d}-{1 + c % 27:02d}", 10.0 + c % 7)
-        for c in range(60)
-        for m in range(1, 7)
-        if (c + m) % 3
-    ]
-    pd.DataFrame(rows, columns=["order_id", "customer_id", "ordered_at", "amount"]).to_csv(
-        tmp_path / "orders.csv", index=False
-    )
-    (tmp_path / "sources.yml").write_text(
-        "tables:\n  orders:\n    - file: orders.csv\n"
-        "      columns: {order_id: order_id, ts: ordered_at, amount: amount, contact_ref: customer_id}\n"
-        "      constants: {status: completed, source: shop}\n"
-    )
-    io.load(tmp_path)
-    unify.unify(tmp_path)
-    journeys.build(tmp_path)
+    write_orders_only_shop(tmp_path)
     html = report.standard_report(tmp_path, sections=["customers", "journeys", "attribution"]).to_html()
     assert "Nobody was seen considering a purchase" in html and "converted at 0% against 0%" not in html
     assert "No purchase had a marketing touch" in html and "Attributed revenue by channel" not in html

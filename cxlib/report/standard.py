@@ -421,6 +421,8 @@ def _lever_words(name: str) -> str:
 def _strategy_advice(ranked: pd.DataFrame, bt: pd.DataFrame | None, months: int) -> tuple[str, str]:
     """The headline and the paragraph: levers whose gain exceeds the forecast's backtest error, in words
     with gain, band and error -- or that none does, or that the forecast was never backtested."""
+    from cxlib.simulate import error_words
+
     levers = ranked[ranked["scenario"] != "baseline"]
     base = ranked.loc[ranked["scenario"] == "baseline", "revenue"]
     total = bt[(bt["model"] == "journey model") & (bt["period"] == "total")] if bt is not None else None
@@ -434,9 +436,7 @@ def _strategy_advice(ranked: pd.DataFrame, bt: pd.DataFrame | None, months: int)
     err = abs(signed)
     held = int(bt.loc[bt["period"] == "month", "month"].max())
     err_money = err * float(base.iloc[0])
-    # "within 106%" reads as reassurance: a large error is said with its direction
-    off = f"within {err:.0%}" if err <= 0.25 else f"{err:.0%} too {'high' if signed > 0 else 'low'}"
-    track = f"on the last {held} months this model was {off}"
+    track = f"on the last {held} months this model was {error_words(signed)}"
     good = levers[(levers["gain_p5"] > 0) & (levers["gain"] > err_money)]
     if good.empty:
         best = float(levers["gain"].max()) if len(levers) else 0.0

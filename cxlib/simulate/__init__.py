@@ -36,6 +36,7 @@ from cxlib.simulate.backtest import (
     backtest_error,
     backtest_months,
     backtest_words,
+    error_words,
     stored_backtest,
     workspace_backtest,
 )
@@ -69,6 +70,7 @@ __all__ = [
     "backtest_error",
     "backtest_months",
     "backtest_words",
+    "error_words",
     "stored_backtest",
     "stored_scenarios",
     "workspace_backtest",

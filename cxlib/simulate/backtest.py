@@ -37,8 +37,8 @@ from cxlib.engine import Workspace, opened
 from cxlib.schema import DataError
 
 __all__ = [
-    "MIN_MONTHS", "backtest", "backtest_error", "backtest_months", "backtest_words", "stored_backtest",
-    "workspace_backtest",
+    "MIN_MONTHS", "backtest", "backtest_error", "backtest_months", "backtest_words", "error_words",
+    "stored_backtest", "workspace_backtest",
 ]  # fmt: skip
 
 #: Month ends of history the journey model needs before it forecasts anything.
@@ -167,6 +167,19 @@ def backtest_error(bt: pd.DataFrame, model: str = JOURNEY) -> float:
     """``model``'s total forecast error as a share of the actual revenue (signed: positive is too high)."""
     row = bt[(bt["model"] == model) & (bt["period"] == "total")]
     return float(row["pct_error"].iloc[0]) if len(row) else float("nan")
+
+
+def error_words(error: float) -> str:
+    """A backtest's signed error (:func:`backtest_error`) after "this model was": "within 6%" while it is
+    small (25% or less), else with its direction, so that a large error does not read as reassurance.
+
+    Examples
+    --------
+    >>> error_words(-0.06), error_words(1.056), error_words(-0.4)
+    ('within 6%', '106% too high', '40% too low')
+    """
+    err = abs(error)
+    return f"within {err:.0%}" if err <= 0.25 else f"{err:.0%} too {'high' if error > 0 else 'low'}"
 
 
 def backtest_words(bt: pd.DataFrame | None) -> str:
