@@ -231,7 +231,22 @@ def workspace_backtest(
     held = backtest_months(history, months)
     if held < 1:
         return None
-    return backtest(ws if ws.has("personas") else history, months=held, arrivals=arrivals)
+    return backtest(_labelled_at_cutoff(ws, history, held), months=held, arrivals=arrivals)
+
+
+def _labelled_at_cutoff(ws: Workspace, history: pd.DataFrame, months: int) -> pd.DataFrame:
+    """``history`` with each customer's persona as of the end of the cutoff month (``months`` before its last
+    month; refitted then, as :func:`backtest` labels a workspace), ``unassigned`` for a customer without one
+    then: the panel :func:`backtest` reads from the workspace, made from the one already pulled (only the
+    labels come from the engine: a second copy of the panel was ``cx simulate``'s peak memory)."""
+    from cxlib.simulate.workspace import _persona_labels
+
+    if not ws.has("personas") or "persona" not in history.columns:
+        return history
+    last = pd.Timestamp(pd.to_datetime(history["month"]).max()).to_period("M").start_time
+    labels = _persona_labels(ws, "persona", _month_end(_cutoff(last, months, None)), refit=True).to_pandas()
+    persona = history["customer_id"].map(labels.set_index("_p")["persona"]).fillna("unassigned")
+    return history.assign(persona=persona.astype(history["persona"].dtype))
 
 
 def stored_current(ws: Workspace, table: str) -> bool:
