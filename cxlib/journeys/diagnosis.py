@@ -161,7 +161,7 @@ def dropoff_verdict(diagnosis: pd.DataFrame) -> str:
     """
     d = diagnosis.set_index("branch")
     s, m = d.loc["service failure"], d.loc["marketing only"]
-    if s["reached"] + m["reached"] == 0:
+    if "reached" in d.columns and d["reached"].sum() == 0:  # a frame of diagnose_dropoff's has the column
         return (
             "Nobody was seen considering a purchase: the data holds no touch before a first purchase (no web, "
             "app, e-mail or pre-sale touches; an orders-only export), so there is no drop-off to diagnose."
