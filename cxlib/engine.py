@@ -94,6 +94,29 @@ def duckdb_config() -> dict[str, str]:
 
 _TEMP_NAMES = itertools.count()
 
+_UNITS = {"": 1, "B": 1, "BYTE": 1, "BYTES": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12, "PB": 1e15,
+          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40, "PIB": 2**50}  # fmt: skip
+
+
+def memory_limit_bytes(con: Any) -> float | None:
+    """DuckDB's ``memory_limit`` of ``con`` (a DuckDB connection or an Ibis DuckDB backend) in bytes, as DuckDB
+    shows it back (``4GB`` reads ``3.7 GiB``); ``None`` when it does not read. What a step sizes its batches by.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> memory_limit_bytes(duckdb.connect(config={"memory_limit": "4GB"})) / 2**30
+    3.7
+    """
+    import re
+
+    run = con.raw_sql if hasattr(con, "raw_sql") else con.execute
+    text = run("SELECT current_setting('memory_limit')").fetchone()[0]
+    m = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", str(text))
+    if not m or m.group(2).upper() not in _UNITS:
+        return None
+    return float(m.group(1)) * _UNITS[m.group(2).upper()]
+
 
 def _cache_type_names() -> None:
     """ibis reads a DuckDB table's column types (``VARCHAR``, ``BIGINT``, ...) by parsing each type's name

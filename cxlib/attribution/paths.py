@@ -9,7 +9,6 @@ Examples
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -17,7 +16,7 @@ import ibis
 import pandas as pd
 from ibis import _
 
-from cxlib.engine import Workspace
+from cxlib.engine import Workspace, memory_limit_bytes
 from cxlib.journeys.inputs import DAY, TIE_COLUMNS, as_table, require_columns, ties
 
 #: The columns of the path interchange format.
@@ -253,15 +252,8 @@ def _chunk_rows(t: ibis.Table) -> int:
     con = t.get_backend()
     if getattr(con, "name", "") != "duckdb":
         return DEFAULT_CHUNK_ROWS
-    text = con.raw_sql("SELECT current_setting('memory_limit')").fetchone()[0]
-    found = re.fullmatch(r"([0-9.]+) ?([KMGTP]?)i?B|([0-9]+) bytes?", str(text).strip())
-    if found is None:
-        return DEFAULT_CHUNK_ROWS
-    if found[3] is not None:
-        limit = float(found[3])
-    else:
-        limit = float(found[1]) * 1024 ** "_KMGTP".index(found[2] or "_")
-    return max(1, int(limit // CHUNK_BYTES_PER_ROW))
+    limit = memory_limit_bytes(con)
+    return DEFAULT_CHUNK_ROWS if limit is None else max(1, int(limit // CHUNK_BYTES_PER_ROW))
 
 
 @ibis.udf.scalar.builtin(name="hash")

@@ -15,7 +15,6 @@ Key values are data: they reach the engine as bound parameters, never through SQ
 from __future__ import annotations
 
 import math
-import re
 import shutil
 from pathlib import Path
 
@@ -33,9 +32,6 @@ SORT_ROWS = 2_000_000
 #: canonical events (12 columns) sorted in one go: the load's peak 1.9 GB; the export style's 6.5M events
 #: (GA4's nested columns beside them) 4.4 GB, within the engine's 4 GB cap and what it holds besides.
 ROW_BYTES = 500
-
-_UNITS = {"": 1, "B": 1, "BYTES": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12,
-          "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}  # fmt: skip
 
 #: Sampled keys per range (the ranges' sizes vary by about 1/sqrt of it).
 _SAMPLE_PER_RANGE = 200
@@ -100,11 +96,10 @@ def rows_per_sort(con: duckdb.DuckDBPyConnection) -> int:
     >>> rows_per_sort(duckdb.connect(config={"memory_limit": "4GB"}))  # shown by DuckDB as 3.7 GiB
     7945689
     """
-    text = con.execute("SELECT current_setting('memory_limit')").fetchone()[0]
-    m = re.fullmatch(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*", str(text))
-    if not m or m.group(2).upper() not in _UNITS:
-        return SORT_ROWS
-    return max(100_000, int(float(m.group(1)) * _UNITS[m.group(2).upper()] / ROW_BYTES))
+    from cxlib.engine import memory_limit_bytes  # not at the top: the engine imports cxlib.io
+
+    limit = memory_limit_bytes(con)
+    return SORT_ROWS if limit is None else max(100_000, int(limit / ROW_BYTES))
 
 
 def _range_expr(con: duckdb.DuckDBPyConnection, src: str, key: str) -> tuple[str, Params]:
