@@ -36,7 +36,7 @@ from cxlib.attribution import DEFAULT_CONVERSION, matches_rule
 from cxlib.engine import Workspace
 from cxlib.journeys.inputs import DAY, as_table, require_columns
 
-__all__ = ["BEFORE_AFTER_CAVEATS", "before_after", "campaign_groups", "uplift", "uplift_verdict"]
+__all__ = ["BEFORE_AFTER_CAVEATS", "before_after", "campaign_groups", "campaign_uplift", "uplift", "uplift_verdict"]
 
 
 #: What a before/after comparison without a randomised holdout cannot rule out (returned and printed).
@@ -240,7 +240,26 @@ def uplift(
 
 
 
-def uplift_verdict(table: pd.DataFrame, currency: str = "") -> str:
+def campaign_uplift(touchpoints: pd.DataFrame | ibis.Table | Workspace | str | Path) -> pd.DataFrame | None:
+    """:func:`uplift` of the win-back campaign against its random holdout (:func:`campaign_groups`' defaults),
+    or ``None`` when the data has no such campaign (no customer in one of the groups: an orders-only shop).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> orders_only = pd.DataFrame({"customer_id": ["a"], "ts": [pd.Timestamp("2024-01-01")], "table_name": ["orders"],
+    ...                             "event": ["order"], "status": ["completed"], "campaign": [None], "revenue": [10.0]})
+    >>> campaign_uplift(orders_only) is None
+    True
+    """
+    groups = campaign_groups(touchpoints)  # touchpoints without the columns: an error, not "no campaign"
+    try:
+        return uplift(groups)
+    except ValueError:  # a group is empty: no campaign with a holdout
+        return None
+
+
+def uplift_verdict(table: pd.DataFrame | None, currency: str = "") -> str:
     """:func:`uplift`'s result in words: did the campaign work, by how much, how sure (its interval).
 
     "Worked" when the conversion interval lies above 0, "backfired" when below, else "no measurable effect" --
@@ -255,7 +274,14 @@ def uplift_verdict(table: pd.DataFrame, currency: str = "") -> str:
     >>> print(uplift_verdict(t))  # doctest: +NORMALIZE_WHITESPACE
     The campaign worked: 12.0% of the 1,000 who got it converted against 8.0% of the 1,000 held out,
     +4.0 points (95% interval +1.3 to +6.7); extra conversions among them +40 (+13 to +67).
+    >>> uplift_verdict(None)[:47]
+    'No win-back campaign with a random holdout in t'
     """
+    if table is None:  # campaign_uplift found no campaign
+        return (
+            "No win-back campaign with a random holdout in this data (e-mails sent and `email_holdout` events): "
+            "nothing to measure."
+        )
     rows = table.set_index("metric")
     c = rows.loc["conversion_rate"]
     if pd.isna(c["lower"]) or pd.isna(c["upper"]):  # fewer than 2 customers in a group: no interval

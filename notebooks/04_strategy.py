@@ -267,11 +267,11 @@ def _(mo):
 def _(attribution, folder, impact, notebook, report):
     with notebook.connect(folder, "touchpoints") as _ws:
         paths = report.attribution_paths(_ws)  # the one attribution input set: the report shows the same
-        groups = impact.campaign_groups(_ws.table("touchpoints"))
+        uplift = impact.campaign_uplift(_ws.table("touchpoints"))  # None: no campaign with a holdout
     comparison = attribution.compare(paths)
     attribution_fig = attribution.compare_figure(comparison)
     attribution_fig
-    return attribution_fig, comparison, groups
+    return attribution_fig, comparison, uplift
 
 
 @app.cell
@@ -295,18 +295,12 @@ def _(mo):
 
 
 @app.cell
-def _(currency, groups, impact, mo, notebook):
-    try:
-        uplift = impact.uplift(groups)
-        # the verdict in words first; the numbers behind it below
-        uplift_verdict = impact.uplift_verdict(uplift, currency)
-    except ValueError:  # no campaign with a holdout in this workspace (the report leaves the question out)
-        uplift = None
-        uplift_verdict = ("No win-back campaign with a random holdout in this data (e-mails sent and "
-                          "`email_holdout` events): nothing to measure.")
+def _(currency, impact, mo, notebook, uplift):
+    # the verdict in words first; the numbers behind it below
+    uplift_verdict = impact.uplift_verdict(uplift, currency)
     _numbers = [notebook.table(uplift)] if uplift is not None else []
     mo.vstack([mo.callout(mo.md(uplift_verdict), kind="info"), *_numbers])
-    return uplift, uplift_verdict
+    return (uplift_verdict,)
 
 
 @app.cell

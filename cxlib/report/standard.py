@@ -510,9 +510,8 @@ def _winback(ws: Any, r: Report) -> None:
     workspace has such a campaign and both groups are big enough to show."""
     from cxlib import impact
 
-    try:
-        table = impact.uplift(impact.campaign_groups(ws.table("touchpoints")))
-    except ValueError:  # no campaign with a holdout in this workspace
+    table = impact.campaign_uplift(ws.table("touchpoints"))
+    if table is None:  # no campaign with a holdout in this workspace
         return
     if min(int(table["treated_n"].iloc[0]), int(table["holdout_n"].iloc[0])) < r.min_group_size:
         return
