@@ -40,6 +40,7 @@ from cxlib.attribution.models import compare, heuristics, markov, shapley
 from cxlib.attribution.paths import (
     DEFAULT_CONVERSION,
     HEURISTIC_MODELS,
+    NO_TOUCH,
     PATH_COLUMNS,
     PATH_SEP,
     matches_rule,
@@ -49,6 +50,7 @@ from cxlib.attribution.paths import (
 __all__ = [
     "DEFAULT_CONVERSION",
     "HEURISTIC_MODELS",
+    "NO_TOUCH",
     "PATH_COLUMNS",
     "PATH_SEP",
     "compare",

@@ -27,6 +27,8 @@ DEFAULT_CONVERSION: dict[str, list[str]] = {"table_name": ["orders"], "status": 
 HEURISTIC_MODELS: tuple[str, ...] = ("first_touch", "last_touch", "linear", "time_decay", "position_based")
 #: What joins the channels of a path.
 PATH_SEP = " > "
+#: The path of a conversion with no touch inside the lookback (:func:`paths_from_touchpoints`' ``no_touch``).
+NO_TOUCH = "(none)"
 #: Engine memory allowed per candidate row (touch or conversion) of a chunk: on DuckDB,
 #: :func:`paths_from_touchpoints` runs its query once per chunk of customers, each of at most
 #: ``memory_limit / CHUNK_BYTES_PER_ROW`` candidate rows (about 4 million at cxlib's 4 GB), and adds the per-path sums
@@ -60,7 +62,7 @@ def paths_from_touchpoints(
     touch_tables: Sequence[str] | None = ("events",),
     exclude_events: Sequence[str] = ("purchase", "email_holdout"),
     collapse_repeats: bool = False,
-    no_touch: str | None = "(none)",
+    no_touch: str | None = NO_TOUCH,
     path: str = "customer_id",
 ) -> pd.DataFrame:
     """Build the path table from a touchpoint stream: ``touchpoints`` → ``path, conversions, value, nulls``.

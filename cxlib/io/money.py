@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 
 import duckdb
 
+from cxlib.io.sql import literal
 from cxlib.schema import DataError
 
 __all__ = ["Conversion", "conversion", "currencies_warning"]
@@ -63,7 +64,7 @@ class Conversion:
         kept = (f"{name}_recorded", f"CAST({expr} AS {sql_type})")
         if name == "amount":
             return f"({expr}) * {self.rate_sql('_r_currency')}", kept
-        return f"'{self.currency}'", kept  # a checked three-letter code
+        return literal(self.currency), kept  # a checked three-letter code
 
     def unknown_sql(self, raw: str) -> str:
         """SQL: the currency whose text is in the column ``raw`` is given and has no rate."""

@@ -483,7 +483,7 @@ def _attribution_section(ws: Any, r: Report, glance: list[str], h: pd.DataFrame,
     if paths.empty or paths["conversions"].sum() == 0:
         r.markdown("*No converting paths to attribute.*")
         return
-    if paths.loc[paths["path"] != "(none)", "conversions"].sum() == 0:  # paths_from_touchpoints' no_touch
+    if paths.loc[paths["path"] != at.NO_TOUCH, "conversions"].sum() == 0:  # every conversion without a touch
         r.markdown(
             "*No purchase had a marketing touch (web, app, e-mail, store or ad event) in the 30 days before it: "
             "nothing to attribute. Add the analytics or e-mail exports to `sources.yml` to see which channels "
