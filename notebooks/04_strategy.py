@@ -271,12 +271,14 @@ def _(attribution, folder, impact, notebook, report):
     comparison = attribution.compare(paths)
     attribution_fig = attribution.compare_figure(comparison)
     attribution_fig
-    return attribution_fig, comparison, uplift
+    return attribution_fig, comparison, paths, uplift
 
 
 @app.cell
-def _(comparison, currency, headline, mo, notebook):
+def _(attribution, comparison, currency, headline, mo, notebook, paths):
+    _why_not = attribution.nothing_to_attribute(paths)  # as the report says it (an orders-only shop)
     mo.vstack([
+        *([mo.callout(mo.md(_why_not), kind="warn")] if _why_not else []),
         mo.hstack([notebook.stat(headline, "attribution_conversions"), notebook.stat(headline, "attribution_value")]),
         # formatted for a reader (it showed 16-digit floats, dtype labels and NaN); the download keeps the values
         notebook.table(comparison, money=("value",), currency=currency),

@@ -44,6 +44,7 @@ from cxlib.attribution.paths import (
     PATH_COLUMNS,
     PATH_SEP,
     matches_rule,
+    nothing_to_attribute,
     paths_from_touchpoints,
 )
 
@@ -58,6 +59,7 @@ __all__ = [
     "heuristics",
     "markov",
     "matches_rule",
+    "nothing_to_attribute",
     "paths_from_touchpoints",
     "shapley",
 ]

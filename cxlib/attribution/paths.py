@@ -134,6 +134,29 @@ def paths_from_touchpoints(
     return _summed(parts)
 
 
+def nothing_to_attribute(paths: pd.DataFrame) -> str | None:
+    """Why a path table (:func:`paths_from_touchpoints`) gives the channels nothing to share, in words -- no
+    conversion, or no conversion with a touch (an orders-only shop) -- else ``None``. The report and the
+    strategy page say it instead of a chart of one bar.
+
+    Examples
+    --------
+    >>> nothing_to_attribute(pd.DataFrame({"path": [NO_TOUCH], "conversions": [5]}))[:37]
+    'No purchase had a marketing touch (we'
+    >>> nothing_to_attribute(pd.DataFrame({"path": ["email", NO_TOUCH], "conversions": [1, 5]})) is None
+    True
+    """
+    if paths.empty or paths["conversions"].sum() == 0:
+        return "No converting paths to attribute."
+    if paths.loc[paths["path"] != NO_TOUCH, "conversions"].sum() == 0:
+        return (
+            "No purchase had a marketing touch (web, app, e-mail, store or ad event) in the 30 days before it: "
+            "nothing to attribute. Add the analytics or e-mail exports to `sources.yml` to see which channels "
+            "lead to purchases."
+        )
+    return None
+
+
 def _conversions_and_touches(
     t: ibis.Table,
     rule: Mapping[str, Sequence],

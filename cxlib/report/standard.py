@@ -480,15 +480,9 @@ def _attribution_section(ws: Any, r: Report, glance: list[str], h: pd.DataFrame,
     if not ws.has("touchpoints") or paths is None:
         _missing(r, "touchpoints", "cx unify FOLDER")
         return
-    if paths.empty or paths["conversions"].sum() == 0:
-        r.markdown("*No converting paths to attribute.*")
-        return
-    if paths.loc[paths["path"] != at.NO_TOUCH, "conversions"].sum() == 0:  # every conversion without a touch
-        r.markdown(
-            "*No purchase had a marketing touch (web, app, e-mail, store or ad event) in the 30 days before it: "
-            "nothing to attribute. Add the analytics or e-mail exports to `sources.yml` to see which channels "
-            "lead to purchases.*"
-        )
+    why_not = at.nothing_to_attribute(paths)
+    if why_not is not None:
+        r.markdown(f"*{why_not}*")
         return
     metrics.card(r, h, "attribution_conversions")
     metrics.card(r, h, "attribution_value")
