@@ -24,6 +24,10 @@ __all__ = ["persona_map", "profile_heatmap"]
 def profile_heatmap(model: PersonaModel, features: Sequence[str] | None = None) -> go.Figure:
     """Personas x features, coloured by effect size (Cohen's d versus the rest of the customers).
 
+    ``features`` picks and orders the columns (default: every feature of the profiles). A feature without an
+    effect size for any persona -- no data, or the same value for every customer -- is left out: it says
+    nothing about the personas.
+
     Examples
     --------
     >>> X = pd.DataFrame({"a": [0.0, 0.1, 5.0, 5.1], "b": [1.0, 1.1, 0.0, 0.1]})
@@ -35,6 +39,7 @@ def profile_heatmap(model: PersonaModel, features: Sequence[str] | None = None) 
     cols = [c.removeprefix("d_") for c in prof.columns if c.startswith("d_")]
     if features is not None:
         cols = [c for c in features if c in cols]
+    cols = [c for c in cols if prof[f"d_{c}"].notna().any()]
     z = prof[[f"d_{c}" for c in cols]].to_numpy()
     fig = go.Figure(
         go.Heatmap(

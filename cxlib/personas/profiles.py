@@ -16,12 +16,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from cxlib.personas.naming import MIN_EFFECT, persona_names
 from cxlib.schema import name_words
 
 if TYPE_CHECKING:
     from cxlib.personas.model import PersonaModel
 
-__all__ = ["cohens_d", "compare_personas", "profile_table"]
+__all__ = ["cohens_d", "compare_personas", "informative_columns", "profile_table"]
 
 # the profile's first columns, then one d_<feature> per numeric feature
 _FIRST = [
@@ -37,39 +38,39 @@ _FIRST = [
     "stage_mix",
 ]
 
-# phrase for a feature that is high / low in a persona, and a noun when it is the persona's main trait
-_PHRASES: dict[str, tuple[str, str, str]] = {
-    "avg_order_value": ("big baskets", "small baskets", "big spenders"),
-    "orders_per_month": ("buy often", "buy rarely", "regulars"),
-    "frequency": ("many orders", "few orders", "regulars"),
-    "monetary": ("spend a lot", "spend little", "big spenders"),
-    "app_opens_per_month": ("mostly app", "rarely use the app", "app loyalists"),
-    "share_app": ("mostly app", "little app", "app loyalists"),
-    "email_opens_per_month": ("open e-mails", "ignore e-mails", "deal seekers"),
-    "email_open_rate": ("open e-mails", "ignore e-mails", "deal seekers"),
-    "share_email": ("e-mail driven", "little e-mail", "deal seekers"),
-    "email_clicks_per_month": ("click e-mails", "never click e-mails", "deal seekers"),
-    "order_share_app": ("order in the app", "never order in the app", "app loyalists"),
-    "tickets": ("many tickets", "few tickets", "service-reliant customers"),
-    "touchpoints": ("very engaged", "seldom seen", "engaged customers"),
-    "tickets_per_month": ("contact support often", "rarely contact support", "service-reliant customers"),
-    "share_support": ("contact support often", "rarely contact support", "service-reliant customers"),
-    "web_views_per_month": ("browse the web a lot", "browse little", "browsers"),
-    "share_web": ("mostly web", "little web", "browsers"),
-    "share_store": ("mostly in store", "rarely in store", "store shoppers"),
-    "order_share_store": ("buy in store", "buy online", "store shoppers"),
-    "return_rate": ("return often", "rarely return", "returners"),
-    "recency_days": ("lapsing", "recently active", "lapsing customers"),
-    "tenure_days": ("long-standing", "new", "long-standing customers"),
-    "nps_mean": ("promoters", "detractors", "promoters"),
-    "csat_mean": ("satisfied with service", "unhappy with service", "satisfied customers"),
-    "referrals": ("refer friends", "never refer", "advocates"),
-}
-
 
 def numeric_columns(X: pd.DataFrame) -> list[str]:
     """The numeric (and boolean) columns of ``X``, in order."""
     return [c for c in X.columns if pd.api.types.is_numeric_dtype(X[c]) or pd.api.types.is_bool_dtype(X[c])]
+
+
+def informative_columns(X: pd.DataFrame, columns: list[str] | None = None) -> list[str]:
+    """The numeric ``columns`` of ``X`` (default: all but ``is_anonymous``) that tell customers apart.
+
+    Left out: a column without data or with one value for everyone -- a shop that exports only its orders has
+    no e-mail, app or ticket to measure, so its ``share_app`` is 0 for all and its ``csat_mean`` null -- and
+    a column that only copies another (correlation 1 and the same nulls: with orders alone, ``touchpoints``
+    and ``orders`` are ``frequency``). Of copies the later column stays: :data:`~cxlib.personas.FEATURES`
+    lists the general before the specific.
+
+    Examples
+    --------
+    >>> X = pd.DataFrame({"touchpoints": [1.0, 2, 5], "frequency": [1.0, 2, 5], "share_app": [0.0, 0, 0],
+    ...                   "csat_mean": [None, None, None], "monetary": [10.0, 40, 20]})
+    >>> informative_columns(X)
+    ['frequency', 'monetary']
+    """
+    if columns is None:
+        columns = [c for c in numeric_columns(X) if c != "is_anonymous"]
+    V = X[columns].astype("float64")
+    spread = [c for c in columns if V[c].nunique() > 1]
+    corr = V[spread].corr().abs()
+    kept: list[str] = []
+    for c in reversed(spread):
+        copies = [o for o in kept if corr.loc[c, o] > 1 - 1e-9 and V[c].isna().equals(V[o].isna())]
+        if not copies:
+            kept.append(c)
+    return [c for c in spread if c in kept]
 
 
 def cohens_d(a: pd.DataFrame, b: pd.DataFrame) -> pd.Series:
@@ -96,26 +97,28 @@ def profile_table(X: pd.DataFrame, labels: np.ndarray, k: int, value_column: str
     --------
     >>> X = pd.DataFrame({"orders_per_month": [0.1, 0.2, 3.0, 3.2], "monetary": [10.0, 20, 300, 310]})
     >>> profile_table(X, np.array([0, 0, 1, 1]), 2)[["name", "size", "revenue_share"]].values.tolist()
-    [['Low-value customers', 2, 0.046875], ['High-value big spenders', 2, 0.953125]]
+    [['Low-value occasional buyers', 2, 0.046875], ['High-value regulars', 2, 0.953125]]
     """
     labels = np.asarray(labels)
-    num = [c for c in numeric_columns(X) if c != "is_anonymous"]
+    num = informative_columns(X)  # a feature the shop has no data for says nothing about a persona
     value = X[value_column].astype("float64") if value_column in X.columns else None
     effects = _effect_sizes(X[num].astype("float64"), labels, k)
     value_rank = {}
     if value is not None:
         means = pd.Series(value.to_numpy()).groupby(labels).mean()
         value_rank = {p: r for r, p in enumerate(means.sort_values(ascending=False).index)}
-    k = effects.shape[0]
+    one_time = set()
+    if "frequency" in X.columns:
+        medians = pd.Series(X["frequency"].astype("float64").to_numpy()).groupby(labels).median()
+        one_time = set(medians.index[medians <= 1])
+    names, descriptions = persona_names(effects, value_rank, one_time)
     rows = []
-    for p in range(k):
+    for p in range(effects.shape[0]):
         row = _persona_row(X, labels == p, effects.loc[p], value)
-        name, desc = _name(effects.loc[p], value_rank.get(p), k)
-        row = {"persona": p, **row, "name": name, "description": desc}
+        row = {"persona": p, **row, "name": names[p], "description": descriptions[p]}
         row.update({f"d_{c}": float(effects.loc[p, c]) for c in num})
         rows.append(row)
     out = pd.DataFrame(rows)
-    out["name"] = _unique(out["name"].tolist())
     return out[_FIRST + [c for c in out.columns if c not in _FIRST]]
 
 
@@ -126,14 +129,13 @@ def _persona_row(X: pd.DataFrame, mask: np.ndarray, d: pd.Series, value: pd.Seri
     row["value"] = float(value[mask].mean()) if value is not None and mask.any() else float("nan")
     row["revenue_share"] = float(value[mask].sum() / total) if value is not None and total else float("nan")
     top = d.dropna().reindex(d.dropna().abs().sort_values(ascending=False).index)
-    top = top[top.abs() >= 0.3].head(4)
+    top = top[top.abs() >= MIN_EFFECT].head(4)
     # in words, with the effect's unit: Cohen's d, in pooled standard deviations from the other customers
-    row["distinguishing"] = ", ".join(
-        f"{name_words(c)} {'+' if v > 0 else '-'}{abs(v):.1f} sd" for c, v in top.items()
-    )
+    row["distinguishing"] = ", ".join(f"{name_words(c)} {'+' if v > 0 else '-'}{abs(v):.1f} sd" for c, v in top.items())
     shares = [c for c in X.columns if c.startswith("share_")]
     if shares and mask.any():
         m = X.loc[mask, shares].mean().sort_values(ascending=False)
+        m = m[m > 0]  # an orders-only shop has no channel to speak of: not "web 0%, app 0%"
         row["main_channels"] = ", ".join(f"{c.removeprefix('share_')} {v:.0%}" for c, v in m.head(2).items())
     else:
         row["main_channels"] = ""
@@ -143,40 +145,6 @@ def _persona_row(X: pd.DataFrame, mask: np.ndarray, d: pd.Series, value: pd.Seri
     else:
         row["stage_mix"] = ""
     return row
-
-
-def _name(d: pd.Series, value_rank: int | None, k: int) -> tuple[str, str]:
-    """A short name and a one-line description from a persona's effect sizes (largest first)."""
-    d = d.dropna()
-    d = d.reindex(d.abs().sort_values(ascending=False).index)
-    d = d[d.abs() >= 0.3]
-    phrases, noun = [], None
-    for col, v in d.items():
-        hi, lo, n = _PHRASES.get(col, (f"high {col}", f"low {col}", None))
-        if noun is None and v > 0 and n is not None:
-            noun = n
-        phrase = hi if v > 0 else lo
-        if phrase not in phrases:
-            phrases.append(phrase)
-        if len(phrases) == 3:
-            break
-    if noun is None:
-        noun = "customers"
-    tier = ""
-    if value_rank is not None and k > 1:
-        tier = "High-value " if value_rank == 0 else ("Low-value " if value_rank == k - 1 else "")
-    name = (tier + noun) if tier else noun[:1].upper() + noun[1:]
-    desc = ", ".join(phrases) if phrases else "close to the average customer"
-    return name, f"{name} — {desc}"
-
-
-def _unique(names: list[str]) -> list[str]:
-    seen: dict[str, int] = {}
-    out = []
-    for n in names:
-        seen[n] = seen.get(n, 0) + 1
-        out.append(n if seen[n] == 1 else f"{n} ({seen[n]})")
-    return out
 
 
 def compare_personas(features: pd.DataFrame, model: PersonaModel, a: int | str, b: int | str) -> pd.DataFrame:
@@ -196,7 +164,7 @@ def compare_personas(features: pd.DataFrame, model: PersonaModel, a: int | str, 
     names = list(model.names_)
     ia, ib = (names.index(p) if isinstance(p, str) else int(p) for p in (a, b))
     labels = model.predict(features)
-    num = [c for c in numeric_columns(features) if c != "is_anonymous"]
+    num = informative_columns(features)
     A = features.loc[labels == ia, num].astype("float64")
     B = features.loc[labels == ib, num].astype("float64")
     d = cohens_d(A, B)

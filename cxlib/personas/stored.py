@@ -43,7 +43,7 @@ from cxlib.engine import Workspace
 from cxlib.personas.assign import assign
 from cxlib.personas.features import customer_features
 from cxlib.personas.model import PersonaModel
-from cxlib.personas.profiles import _unique
+from cxlib.personas.naming import _unique
 
 __all__ = ["MODEL_TABLE", "match_personas", "model_table", "personas_as_of", "refit_as_of", "stored_model"]
 
