@@ -46,16 +46,52 @@ def write_company_tables(folder, company, contacts=None):
 def write_orders_only_shop(folder, customers=60, months=6):
     """A shop that exports its orders alone (as CDNOW: one system, no browsing, e-mail, tickets or surveys),
     loaded, unified and staged in ``folder``; returns ``folder``."""
-    import pandas as pd
-
-    from cxlib import journeys, unify
-
     rows = [
         (f"O{c}-{m}", f"C{c:03d}", f"2024-{m:02d}-{1 + c % 27:02d}", 10.0 + c % 7)
         for c in range(customers)
         for m in range(1, months + 1)
         if (c + m) % 3
     ]
+    return _orders_shop(folder, rows)
+
+
+def write_cdnow_like_shop(folder, customers=400, seed=0):
+    """An orders-only shop whose customers differ as CDNOW's do, loaded, unified and staged in ``folder``:
+    half buy once, some lapse after a few orders, a few buy every month, some buy big baskets, some only lately
+    (and a few orders are free). Returns ``folder``."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    start = pd.Timestamp("2024-01-01")
+    rows = []
+    for c in range(customers):
+        kind = c % 10
+        if kind < 5:  # one-time buyers, in the first quarter
+            days = rng.integers(0, 90, 1)
+        elif kind < 7:  # a few orders in the first half, then gone
+            days = rng.integers(0, 180, rng.integers(2, 4))
+        elif kind == 7:  # every month
+            days = np.arange(12) * 30 + rng.integers(0, 10)
+        elif kind == 8:  # big baskets, now and then
+            days = rng.integers(0, 360, rng.integers(1, 3))
+        else:  # only lately
+            days = 240 + np.arange(4) * 30 + rng.integers(0, 10)
+        scale = 200.0 if kind == 8 else 15.0
+        amounts = np.round(rng.lognormal(np.log(scale), 0.4, len(days)), 2) * (rng.random(len(days)) > 0.02)
+        rows += [
+            (f"O{c}-{i}", f"C{c:04d}", f"{start + pd.Timedelta(days=int(d)):%Y-%m-%d}", float(a))
+            for i, (d, a) in enumerate(zip(sorted(days), amounts, strict=True))
+        ]
+    return _orders_shop(folder, rows)
+
+
+def _orders_shop(folder, rows):
+    """``rows`` (order_id, customer_id, day, amount) as the shop's one export, loaded, unified and staged."""
+    import pandas as pd
+
+    from cxlib import journeys, unify
+
     pd.DataFrame(rows, columns=["order_id", "customer_id", "ordered_at", "amount"]).to_csv(
         folder / "orders.csv", index=False
     )
