@@ -19,9 +19,10 @@ Three steps, each usable on its own:
 re-exported here.
 
 The package's modules, one step each: :mod:`~cxlib.personas.features`, :mod:`~cxlib.personas.model`
-(:class:`PersonaModel`), :mod:`~cxlib.personas.profiles` (effect sizes, names, :func:`compare_personas`),
-:mod:`~cxlib.personas.figures`, :mod:`~cxlib.personas.assign`, :mod:`~cxlib.personas.write`
-(:func:`write_personas`) and :mod:`~cxlib.personas.stored` (:func:`personas_as_of`).
+(:class:`PersonaModel`), :mod:`~cxlib.personas.profiles` (effect sizes, :func:`compare_personas`),
+:mod:`~cxlib.personas.naming` (distinct names from the features a shop has), :mod:`~cxlib.personas.figures`,
+:mod:`~cxlib.personas.assign`, :mod:`~cxlib.personas.write` (:func:`write_personas`) and
+:mod:`~cxlib.personas.stored` (:func:`personas_as_of`).
 
 Examples
 --------
