@@ -16,7 +16,8 @@ The file is written as a user's order export (``orders.csv``: order id, customer
 
 1. the total error (forecast / actual - 1) of the journey model as ``cx simulate`` fits it, with arrivals
    chosen by backtest and none, beside the last-3-months run rate and BG/NBD + Gamma-Gamma; the same model
-   with one chain (no personas), and as a plain Markov chain;
+   with one chain (no personas), as a plain Markov chain, and telling a customer who bought once from one who
+   bought twice or more (``repeat=True``, :func:`cxlib.simulate.recency.bucket_moves`);
 2. the journey model with each customer's persona judged 0, 3 and 6 months before the cutoff (the persona's
    rates are measured over the fit months, so a persona judged at the cutoff has seen the very purchases its
    rates are measured on), and with each row's persona judged before its month (every month, every 3 months:
@@ -162,7 +163,12 @@ def main(master: Path, folder: Path, months: int = 9) -> None:
     cut = bt.attrs["cutoff"]
     rows = [{"line": f"as `cx simulate --backtest` (arrivals {bt.attrs['arrivals']})", **totals(bt)}]
     rows[0]["error"] = rows[0][JOURNEY]
-    for name, kw in (("arrivals none", {"arrivals": "none"}), ("plain Markov chain", {"durations": 0, "recency": 0})):
+    lines = (
+        ("arrivals none", {"arrivals": "none"}),
+        ("plain Markov chain", {"durations": 0, "recency": 0}),
+        ("one purchase told from two or more (repeat=True)", {"repeat": True}),
+    )
+    for name, kw in lines:
         rows.append({"line": name, "error": totals(sim.backtest(folder, months=months, **kw))[JOURNEY]})
     panel = sim.complete_history(folder, channel=False).drop(columns="persona", errors="ignore")
     rows.append({"line": "one chain (no personas)", "error": totals(sim.backtest(panel, months=months))[JOURNEY]})

@@ -30,7 +30,7 @@ from sklearn.utils.validation import check_is_fitted
 from cxlib.schema import STAGES, DataError
 from cxlib.simulate.arrivals import closed_cohort
 from cxlib.simulate.durations import duration_matrices, fit_durations, stage_durations
-from cxlib.simulate.recency import fit_recency, purchase_recency, start_by_recency
+from cxlib.simulate.recency import fit_recency, n_buckets, purchase_recency, start_by_recency
 from cxlib.simulate.seasons import CYCLE_MONTHS, SEASON_MONTHS, arrival_cycle, fit_seasons, fit_year_seasons
 
 __all__ = ["POOL", "PROSPECT_STAGES", "JourneyModel"]
@@ -92,6 +92,8 @@ class JourneyModel(BaseEstimator):
     recency : int
         Months since the last purchase told apart (:mod:`cxlib.simulate.recency`: buckets 0 to ``recency``;
         0: revenue by stage alone).
+    repeat : bool
+        With ``recency``, also tell one purchase from two or more (:func:`~cxlib.simulate.recency.bucket_moves`).
 
     Attributes
     ----------
@@ -130,10 +132,10 @@ class JourneyModel(BaseEstimator):
         The latest month's customers by months in their stage.
     purchase_chance_ : ndarray (segment, stage)
         The share of customer-months with a purchase (revenue).
-    recency_purchase_, recency_revenue_ : ndarray (stage, recency + 1)
-        Multipliers of the purchase chance and of the revenue per customer-month by recency bucket (one
-        column of ones without ``recency``).
-    start_state_ : ndarray (segment, stage, durations + 1, recency + 1)
+    recency_purchase_, recency_revenue_ : ndarray (stage, buckets)
+        Multipliers of the purchase chance and of the revenue per customer-month by purchase bucket
+        (``recency + 1``, or ``2 recency + 3`` with ``repeat``; one column of ones without ``recency``).
+    start_state_ : ndarray (segment, stage, durations + 1, buckets)
         The latest month's customers by months in their stage and recency after the month (the forecast
         start).
     """
@@ -149,6 +151,7 @@ class JourneyModel(BaseEstimator):
         seasons: bool = True,
         durations: int = 0,
         recency: int = 0,
+        repeat: bool = False,
     ) -> None:
         self.by = by
         self.stages = stages
@@ -159,6 +162,7 @@ class JourneyModel(BaseEstimator):
         self.seasons = seasons
         self.durations = durations
         self.recency = recency
+        self.repeat = repeat
 
     # --- fitting ------------------------------------------------------------------------------------------
     def fit(self, stage_history: pd.DataFrame, y: None = None) -> JourneyModel:
@@ -226,10 +230,11 @@ class JourneyModel(BaseEstimator):
         recency."""
         n_g, n_s = self.revenue_mean_.shape
         R = max(0, int(self.recency))
-        fitted = fit_recency(frame, rev, self.revenue_mean_, R, self.shared_index_)
+        repeat = bool(self.repeat) and R > 0
+        fitted = fit_recency(frame, rev, self.revenue_mean_, R, self.shared_index_, repeat)
         self.purchase_chance_, self.recency_purchase_, self.recency_revenue_ = fitted
         d, _ = stage_durations(frame, K)
-        self.start_state_ = start_by_recency(frame, rev, d, (n_g, n_s, K + 1, R + 1))
+        self.start_state_ = start_by_recency(frame, rev, d, (n_g, n_s, K + 1, n_buckets(R, repeat)), repeat)
         self.start_durations_ = self.start_state_.sum(axis=3)
 
     def _fit_seasons(self, frame: pd.DataFrame, rev: np.ndarray) -> None:
@@ -300,7 +305,7 @@ class JourneyModel(BaseEstimator):
             P = np.stack([duration_matrices(P, r, k) for k in range(D)], axis=1).reshape(-1, *P.shape[1:])
             mean = np.repeat(mean, D, axis=0)
         if Rb > 1:
-            k, _ = purchase_recency(frame, rev, Rb - 1)
+            k, _ = purchase_recency(frame, rev, int(self.recency), bool(self.repeat))
             g = g * Rb + k
             P = np.repeat(P, Rb, axis=0)
             mean = (mean[:, None, :] * self.recency_revenue_.T[None]).reshape(-1, mean.shape[1])

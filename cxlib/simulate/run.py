@@ -32,7 +32,7 @@ from sklearn.utils.validation import check_is_fitted
 from cxlib.simulate.arrivals import choose_arrivals, forecast_arrivals
 from cxlib.simulate.durations import duration_matrices
 from cxlib.simulate.model import JourneyModel
-from cxlib.simulate.recency import recency_step
+from cxlib.simulate.recency import bucket_moves, recency_step
 from cxlib.simulate.scenarios import Scenario, _apply, lever_size
 from cxlib.simulate.seasons import seasonal_matrices, seasonal_rows
 
@@ -258,7 +258,7 @@ def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0, first: int = 0
             earn = rev[:, :, None, :] * r_rev
             money[k][m] = (here * (earn if cal is None else earn * cal[1][m])).sum(axis=(1, 2, 3))
             if buy is not None:  # who bought this month starts the next at recency 0, the others a month older
-                recency_step(x, buy, spare)
+                recency_step(x, buy, spare, _repeat(model))
             xs[k], outs[k] = x, xs[k]
     return {sc.name: (cust[k], money[k]) for k, sc in enumerate(scenarios)}
 
@@ -337,6 +337,12 @@ def _recency(model: JourneyModel) -> tuple[np.ndarray, np.ndarray | None]:
     return r_rev, np.clip(buy, 0.0, 1.0)
 
 
+def _repeat(model: JourneyModel) -> bool:
+    """Whether the model's purchase buckets tell one purchase from two or more
+    (:func:`~cxlib.simulate.recency.bucket_moves`)."""
+    return bool(getattr(model, "repeat", False)) and int(getattr(model, "recency", 0)) > 0
+
+
 def _start_state(model: JourneyModel, x0: np.ndarray) -> np.ndarray:
     """Start counts ``(segment, stage)`` spread over months in the stage and recency buckets ``(segment, stage,
     K + 1, R + 1)`` as the latest month's customers were (a stage nobody was in: its first month, never
@@ -401,6 +407,7 @@ def _population_paths(model, scenarios, months, T0, rev0, x0, arr0, random_state
     D = _durations(model).shape[2]
     r_rev, buy = _recency(model)
     Rb = r_rev.shape[0]
+    after_buy, after_none = bucket_moves((Rb - 3) // 2 if _repeat(model) else Rb - 1, _repeat(model))
     sd = np.sqrt(model.revenue_var_)
     applied = [_apply(model, sc, T0, rev0, np.zeros((draws, months, n_g, n_s))) for sc in scenarios]
     out = {sc.name: (np.zeros((months, draws, n_s)), np.zeros((months, draws))) for sc in scenarios}
@@ -448,7 +455,7 @@ def _population_paths(model, scenarios, months, T0, rev0, x0, arr0, random_state
                 money[m, d] = (counts * rev).sum() + noise
                 if buy is not None:  # who bought this month starts the next at recency 0
                     bought = w[here] < buy[sg[here], rc[here], st[here]]
-                    rc[here] = np.where(bought, 0, np.minimum(rc[here] + 1, Rb - 1))
+                    rc[here] = np.where(bought, after_buy[rc[here]], after_none[rc[here]])
     return out
 
 
