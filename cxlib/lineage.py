@@ -2,9 +2,11 @@
 
 Every step that writes the workspace (``load``, ``unify``, ``journeys``, ``personas``, ``simulate``,
 ``voice``) records one row when it finishes: its name, the package version, when it started and finished, a
-fingerprint of its inputs (the run ids of the steps that built them) and its own run id. A step is **stale**
-when one of its inputs was rebuilt after it ran (its recorded fingerprint no longer matches), or when a step it
-depends on is stale itself.
+fingerprint of its inputs (the run ids of the steps that built them), a fingerprint of its code (the source of
+its own package, :func:`code_fingerprint`) and its own run id. A step is **stale** when one of its inputs was
+rebuilt after it ran (its recorded fingerprint no longer matches), when its code changed since (an upgrade of
+``cxlib`` or an edit: what it built may no longer be what it builds), or when a step it depends on is stale
+itself.
 
 Readers (later steps, notebooks, the report, ``cx summary``) call :func:`stale_steps` and say so with the
 command that refreshes it; ``cx refresh FOLDER`` reruns what is stale, in order.
@@ -29,10 +31,12 @@ Examples
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
@@ -40,7 +44,7 @@ import pandas as pd
 if TYPE_CHECKING:  # pragma: no cover
     from cxlib.engine import Workspace
 
-__all__ = ["STEPS", "LINEAGE_TABLE", "Stale", "record", "stale_steps", "steps_table"]
+__all__ = ["STEPS", "LINEAGE_TABLE", "Stale", "code_fingerprint", "record", "stale_steps", "steps_table"]
 
 LINEAGE_TABLE = "workspace_steps"
 
@@ -54,7 +58,17 @@ STEPS: dict[str, tuple[str, ...]] = {
     "voice": ("unify", "journeys", "personas"),
 }
 
-_COLUMNS = ["step", "version", "run_id", "started", "finished", "inputs", "outputs"]
+#: The package of ``cxlib`` that holds each step's code (:func:`code_fingerprint`).
+CODE: dict[str, str] = {
+    "load": "io",
+    "unify": "unify",
+    "journeys": "journeys",
+    "personas": "personas",
+    "simulate": "simulate",
+    "voice": "voice",
+}
+
+_COLUMNS = ["step", "version", "run_id", "started", "finished", "inputs", "outputs", "code"]
 
 
 @dataclass(frozen=True)
@@ -91,6 +105,26 @@ def fingerprint(step: str, steps: pd.DataFrame) -> str:
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()[:16] if parts else ""
 
 
+@functools.cache
+def code_fingerprint(step: str) -> str:
+    """A short hash of the source of ``step``'s package (:data:`CODE`: every ``.py`` file under it, by path and
+    content; ``""`` for a step without one): the same on every machine for the same code.
+
+    Examples
+    --------
+    >>> len(code_fingerprint("unify")), code_fingerprint("unify") == code_fingerprint("journeys")
+    (16, False)
+    """
+    package = CODE.get(step)
+    root = Path(__file__).resolve().parent
+    if package is None or not (root / package).is_dir():
+        return ""
+    h = hashlib.sha256()
+    for f in sorted((root / package).rglob("*.py")):
+        h.update(f.relative_to(root).as_posix().encode() + b"\0" + f.read_bytes() + b"\0")
+    return h.hexdigest()[:16]
+
+
 def record(steps: pd.DataFrame, step: str, started: dt.datetime, outputs: list[str]) -> pd.DataFrame:
     """The lineage table ``steps`` with ``step``'s new row (written by the step in its swap transaction)."""
     from cxlib import __version__
@@ -103,7 +137,9 @@ def record(steps: pd.DataFrame, step: str, started: dt.datetime, outputs: list[s
         "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "inputs": fingerprint(step, steps),
         "outputs": ",".join(sorted(outputs)),
+        "code": code_fingerprint(step),
     }
+    steps = steps.reindex(columns=_COLUMNS)  # a workspace built before a column was kept
     out = pd.concat([steps[steps["step"] != step], pd.DataFrame([row])], ignore_index=True)
     return out.astype("string")[_COLUMNS]
 
@@ -114,6 +150,7 @@ def stale_steps(ws: Workspace) -> list[Stale]:
     if steps.empty:
         return []
     ran = dict(zip(steps["step"], steps["inputs"], strict=False))
+    code = dict(zip(steps["step"], steps["code"], strict=False)) if "code" in steps.columns else {}
     out: list[Stale] = []
     for step, deps in STEPS.items():
         if step not in ran:
@@ -124,6 +161,8 @@ def stale_steps(ws: Workspace) -> list[Stale]:
         elif str(ran[step] or "") != fingerprint(step, steps):
             changed = [d for d in deps if d in ran]
             out.append(Stale(step, f"{', '.join(changed) or 'its inputs'} ran again since"))
+        elif not pd.isna(code.get(step)) and code.get(step) and code[step] != code_fingerprint(step):
+            out.append(Stale(step, f"its code (cxlib/{CODE[step]}) changed since it ran"))
     return out
 
 

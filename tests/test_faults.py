@@ -119,6 +119,31 @@ def test_changed_inputs_make_later_steps_stale(tmp_path):
     assert "load ran again" in stale[0].reason and "cx unify" in str(stale[0])
 
 
+def test_a_change_to_a_steps_code_makes_it_and_what_reads_it_stale(tmp_path, monkeypatch):
+    (tmp_path / "orders.csv").write_text("source,order_id,ts,amount,status\nshop,1,2024-03-01,10,completed\n")
+    from cxlib import io
+
+    io.load(tmp_path)
+    with connect(tmp_path) as ws:
+        for step in ("unify", "journeys"):
+            with ws.step(step):
+                ws.write(f"out_{step}", pd.DataFrame({"v": [1]}))
+        assert lineage.stale_steps(ws) == []
+        assert lineage.steps_table(ws).set_index("step").loc["unify", "code"] == lineage.code_fingerprint("unify")
+    # the unify package edited (or cxlib upgraded): what unify built may not be what it builds now
+    real = lineage.code_fingerprint
+    monkeypatch.setattr(lineage, "code_fingerprint", lambda step: "edited" if step == "unify" else real(step))
+    with connect(tmp_path, read_only=True) as ws:
+        stale = lineage.stale_steps(ws)
+    assert [s.step for s in stale] == ["unify", "journeys"]
+    assert "its code (cxlib/unify) changed" in stale[0].reason and "unify is stale" in stale[1].reason
+    # a workspace built before the code was kept says nothing about it
+    with connect(tmp_path) as ws:
+        old = lineage.steps_table(ws).drop(columns="code")
+        ws.backend.create_table(lineage.LINEAGE_TABLE, old, overwrite=True)
+        assert lineage.stale_steps(ws) == []
+
+
 def _consistent(folder) -> dict[str, int]:
     """Counts of the unify outputs, after checking that they describe one run: every touchpoint and link points
     at an existing customer."""
