@@ -17,7 +17,8 @@ The file is written as a user's order export (``orders.csv``: order id, customer
 1. the total error (forecast / actual - 1) of the journey model as ``cx simulate`` fits it, with arrivals
    chosen by backtest and none, beside the last-3-months run rate and BG/NBD + Gamma-Gamma; the same model
    with one chain (no personas), as a plain Markov chain, and telling a customer who bought once from one who
-   bought twice or more (``repeat=True``, :func:`cxlib.simulate.recency.bucket_moves`);
+   bought twice or more (``purchases="count"``), and how far apart their last two purchases were (``"gap"``;
+   :func:`cxlib.simulate.recency.bucket_moves`);
 2. the journey model with each customer's persona judged 0, 3 and 6 months before the cutoff (the persona's
    rates are measured over the fit months, so a persona judged at the cutoff has seen the very purchases its
    rates are measured on), and with each row's persona judged before its month (every month, every 3 months:
@@ -166,7 +167,8 @@ def main(master: Path, folder: Path, months: int = 9) -> None:
     lines = (
         ("arrivals none", {"arrivals": "none"}),
         ("plain Markov chain", {"durations": 0, "recency": 0}),
-        ("one purchase told from two or more (repeat=True)", {"repeat": True}),
+        ("one purchase told from two or more (purchases='count')", {"purchases": "count"}),
+        ("... and close from far-apart purchases (purchases='gap')", {"purchases": "gap"}),
     )
     for name, kw in lines:
         rows.append({"line": name, "error": totals(sim.backtest(folder, months=months, **kw))[JOURNEY]})

@@ -119,9 +119,9 @@ def _cohort(seed: int = 0, n: int = 3000, months: int = 24) -> pd.DataFrame:
     return h.drop(columns="m")
 
 
-def _cohort_error(h: pd.DataFrame, repeat: bool, cut: str = "2024-07-01", **kw) -> float:
+def _cohort_error(h: pd.DataFrame, purchases: str, cut: str = "2024-07-01", **kw) -> float:
     fit = h[h["month"] < cut]
-    m = JourneyModel(stages=STAGES, prior=0.0, seasons=False, recency=3, repeat=repeat).fit(fit)
+    m = JourneyModel(stages=STAGES, prior=0.0, seasons=False, recency=3, purchases=purchases).fit(fit)
     out = simulate(m, [], months=12, arrivals=None, **({"draws": None} | kw))
     forecast = out.query("metric == 'revenue'")["mean"].sum()
     later = h["month"] >= cut
@@ -131,7 +131,8 @@ def _cohort_error(h: pd.DataFrame, repeat: bool, cut: str = "2024-07-01", **kw) 
 
 def test_one_purchase_or_more_tells_first_buyers_from_regulars():
     h = _cohort()
-    m = JourneyModel(stages=STAGES, prior=0.0, seasons=False, recency=3, repeat=True).fit(h[h["month"] < "2024-07-01"])
+    m = JourneyModel(stages=STAGES, prior=0.0, seasons=False, recency=3, purchases="count")
+    m.fit(h[h["month"] < "2024-07-01"])
     rep = STAGES.index("repeat")
     chance = m.purchase_chance_[0, rep] * m.recency_purchase_[rep]
     assert m.recency_purchase_.shape == (4, 9) and m.start_state_.shape == (1, 4, 1, 9)
@@ -142,21 +143,39 @@ def test_one_purchase_or_more_tells_first_buyers_from_regulars():
     # the limit, measured (docs/strategy.md): a one-time buyer who buys a second time takes the regulars' chance,
     # so the forecast of an ageing cohort drifts high (+23% over 12 months here); by recency alone the young
     # cohort's mix of first buyers and regulars is read the other way (-47%)
-    assert 0.1 < _cohort_error(h, repeat=True) < 0.35
-    assert _cohort_error(h, repeat=False) < -0.3
+    assert 0.1 < _cohort_error(h, "count") < 0.35
+    assert _cohort_error(h, "recency") < -0.3
+    # telling close purchases from far-apart ones keeps most returning one-time buyers from the regulars' chance
+    assert 0 < _cohort_error(h, "gap") < _cohort_error(h, "count")
 
 
-def test_repeat_population_paths_agree_with_the_exact_ones():
+@pytest.mark.parametrize("kind", ["count", "gap"])
+def test_purchase_bucket_population_paths_agree_with_the_exact_ones(kind):
     h = _cohort(n=1500)
-    exact = _cohort_error(h, repeat=True)
-    pop = _cohort_error(h, repeat=True, population=True, draws=20, random_state=1)
+    exact = _cohort_error(h, kind)
+    pop = _cohort_error(h, kind, population=True, draws=20, random_state=1)
     assert pop == pytest.approx(exact, abs=0.05)
 
 
-def test_purchase_buckets_with_repeat_by_hand():
+def test_purchase_buckets_with_gaps_by_hand():
+    # customer 0 buys in months 0, 1 (close) and 4 (far after 1); R = 3: close is a gap of 1 month or less
+    f = pd.DataFrame({"c": 0, "m": np.arange(7), "s": 0, "g": 0})
+    rev = np.array([5.0, 5.0, 0, 0, 5.0, 0, 0])
+    b, known = purchase_recency(f, rev, 3, "gap")
+    # month 0: already there, nothing seen (once, long ago); 1: once, last month; 2, 3, 4: close, 0..2 months
+    # since; 5, 6: far apart, 0..1 months since
+    assert b.tolist() == [3, 0, 4, 5, 6, 8, 9]
+    assert known.tolist() == [False, False, True, True, True, True, True]
+    x = np.zeros((13, 1))
+    x[[0, 2, 12]] = 10.0  # once last month, once 3 months ago, never
+    out = recency_step(x, np.full((13, 1), 0.5), kind="gap")[:, 0]
+    assert out[[0, 1, 3, 4, 8, 12]].tolist() == [5.0, 5.0, 5.0, 5.0, 5.0, 5.0]  # close from 0, far from 2
+
+
+def test_purchase_buckets_with_counts_by_hand():
     # customer 0 from the data's first month: no purchase seen counts as one, long ago; customer 1 arrives later
     f = pd.DataFrame({"c": [0, 0, 0, 0, 1, 1, 1, 1], "m": [3, 4, 5, 6, 4, 5, 6, 7], "s": 0, "g": 0})
     rev = np.array([0, 5.0, 5.0, 0, 0, 5.0, 0, 5.0])
-    b, known = purchase_recency(f, rev, 1, repeat=True)
+    b, known = purchase_recency(f, rev, 1, "count")
     assert b.tolist() == [1, 1, 0, 2, 4, 4, 0, 1]
     assert known.tolist() == [False, False, False, True, True, True, True, True]

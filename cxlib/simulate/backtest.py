@@ -76,7 +76,7 @@ def backtest(
     durations: int | None = None,
     recency: int | None = None,
     personas: str = "refit",
-    repeat: bool | None = None,
+    purchases: str | None = None,
 ) -> pd.DataFrame:
     """Fit on the history up to ``cutoff``, forecast revenue by month, compare with what happened.
 
@@ -103,8 +103,9 @@ def backtest(
     durations, recency : int, optional
         Months in a stage and months since the last purchase the journey model tells apart (default:
         :func:`~cxlib.simulate.persona_model`'s; 0: a plain Markov chain, revenue by stage alone).
-    repeat : bool, optional
-        Tell one purchase from two or more (default: :func:`~cxlib.simulate.persona_model`'s).
+    purchases : {"recency", "count", "gap"}, optional
+        What the purchase buckets tell apart (default: :func:`~cxlib.simulate.persona_model`'s;
+        :func:`~cxlib.simulate.recency.bucket_moves`).
     personas : {"refit", "kept"}
         For a workspace with personas, the persona model that labels the customers at the cutoff.
         ``"refit"`` (default): fitted on the features as of the cutoff with the settings ``cx personas``
@@ -138,7 +139,8 @@ def backtest(
         raise DataError(f"backtest: no month after the cutoff {cut:%Y-%m} to compare with (data ends {last:%Y-%m})")
     fit = h[h["month"] <= cut]
     check_history(fit, f"backtest with the cutoff {cut:%Y-%m}")
-    extra = {k: v for k, v in (("durations", durations), ("recency", recency), ("repeat", repeat)) if v is not None}
+    extra = {"durations": durations, "recency": recency, "purchases": purchases}
+    extra = {k: v for k, v in extra.items() if v is not None}
     model = persona_model(fit, random_state=random_state, seasons=seasons, **extra)
     sim = simulate(model, [], months=horizon, draws=draws, arrivals=arrivals, random_state=random_state)
     rev = sim[sim["metric"] == "revenue"]

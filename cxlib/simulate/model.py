@@ -92,8 +92,9 @@ class JourneyModel(BaseEstimator):
     recency : int
         Months since the last purchase told apart (:mod:`cxlib.simulate.recency`: buckets 0 to ``recency``;
         0: revenue by stage alone).
-    repeat : bool
-        With ``recency``, also tell one purchase from two or more (:func:`~cxlib.simulate.recency.bucket_moves`).
+    purchases : {"recency", "count", "gap"}
+        With ``recency``, what the purchase buckets tell apart (:func:`~cxlib.simulate.recency.bucket_moves`):
+        months since the last purchase; also one purchase from two or more; also how far apart the last two were.
 
     Attributes
     ----------
@@ -134,7 +135,7 @@ class JourneyModel(BaseEstimator):
         The share of customer-months with a purchase (revenue).
     recency_purchase_, recency_revenue_ : ndarray (stage, buckets)
         Multipliers of the purchase chance and of the revenue per customer-month by purchase bucket
-        (``recency + 1``, or ``2 recency + 3`` with ``repeat``; one column of ones without ``recency``).
+        (:func:`~cxlib.simulate.recency.n_buckets`; one column of ones without ``recency``).
     start_state_ : ndarray (segment, stage, durations + 1, buckets)
         The latest month's customers by months in their stage and recency after the month (the forecast
         start).
@@ -151,7 +152,7 @@ class JourneyModel(BaseEstimator):
         seasons: bool = True,
         durations: int = 0,
         recency: int = 0,
-        repeat: bool = False,
+        purchases: str = "recency",
     ) -> None:
         self.by = by
         self.stages = stages
@@ -162,7 +163,7 @@ class JourneyModel(BaseEstimator):
         self.seasons = seasons
         self.durations = durations
         self.recency = recency
-        self.repeat = repeat
+        self.purchases = purchases
 
     # --- fitting ------------------------------------------------------------------------------------------
     def fit(self, stage_history: pd.DataFrame, y: None = None) -> JourneyModel:
@@ -230,11 +231,11 @@ class JourneyModel(BaseEstimator):
         recency."""
         n_g, n_s = self.revenue_mean_.shape
         R = max(0, int(self.recency))
-        repeat = bool(self.repeat) and R > 0
-        fitted = fit_recency(frame, rev, self.revenue_mean_, R, self.shared_index_, repeat)
+        kind = self.purchases if R > 0 else "recency"
+        fitted = fit_recency(frame, rev, self.revenue_mean_, R, self.shared_index_, kind)
         self.purchase_chance_, self.recency_purchase_, self.recency_revenue_ = fitted
         d, _ = stage_durations(frame, K)
-        self.start_state_ = start_by_recency(frame, rev, d, (n_g, n_s, K + 1, n_buckets(R, repeat)), repeat)
+        self.start_state_ = start_by_recency(frame, rev, d, (n_g, n_s, K + 1, n_buckets(R, kind)), kind)
         self.start_durations_ = self.start_state_.sum(axis=3)
 
     def _fit_seasons(self, frame: pd.DataFrame, rev: np.ndarray) -> None:
@@ -305,7 +306,7 @@ class JourneyModel(BaseEstimator):
             P = np.stack([duration_matrices(P, r, k) for k in range(D)], axis=1).reshape(-1, *P.shape[1:])
             mean = np.repeat(mean, D, axis=0)
         if Rb > 1:
-            k, _ = purchase_recency(frame, rev, int(self.recency), bool(self.repeat))
+            k, _ = purchase_recency(frame, rev, int(self.recency), self.purchases)
             g = g * Rb + k
             P = np.repeat(P, Rb, axis=0)
             mean = (mean[:, None, :] * self.recency_revenue_.T[None]).reshape(-1, mean.shape[1])

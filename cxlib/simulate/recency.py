@@ -42,9 +42,11 @@ import pandas as pd
 __all__ = [
     "RECENCY_MONTHS",
     "RECENCY_PRIOR",
-    "REPEAT",
+    "KINDS",
+    "PURCHASES",
     "bucket_moves",
     "fit_recency",
+    "months_of",
     "n_buckets",
     "purchase_recency",
     "recency_step",
@@ -57,57 +59,81 @@ __all__ = [
 #: every stage and bucket has data.
 RECENCY_MONTHS = 3
 
-#: Whether :func:`~cxlib.simulate.persona_model` tells a customer who bought once from one who bought twice or
-#: more (:func:`bucket_moves`).
-REPEAT = False
+#: What :func:`~cxlib.simulate.persona_model`'s purchase buckets tell apart (:func:`bucket_moves`).
+PURCHASES = "recency"
+
+#: The kinds of purchase buckets (:func:`bucket_moves`), each with its number of tiers of ``R + 1`` buckets.
+KINDS = {"recency": 1, "count": 2, "gap": 3}
 
 #: Pseudo customer-months behind each stage and recency bucket, at the stage's own purchase chance and revenue
 #: (the months in a stage's :data:`~cxlib.simulate.durations.DURATION_PRIOR`).
 RECENCY_PRIOR = 10.0
 
 
-def bucket_moves(R: int, repeat: bool = False) -> tuple[np.ndarray, np.ndarray]:
-    """Where each bucket goes next month: ``after_buy[b]`` for a customer who buys, ``after_none[b]`` for one
-    who does not. The last bucket is where new customers start (never bought).
+def _check(kind: str) -> int:
+    if kind not in KINDS:
+        raise ValueError(f"purchases must be one of {sorted(KINDS)}, not {kind!r}")
+    return KINDS[kind]
 
-    Without ``repeat``, ``R + 1`` buckets: months since the last purchase, less one, up to ``R`` (``R`` also
-    for never). With ``repeat``, ``2 R + 3``: ``0 .. R`` a customer who bought once, ``R + 1 .. 2 R + 1`` one
-    who bought twice or more (each by months since the last purchase), ``2 R + 2`` never bought -- a one-time
-    buyer's next month is not a regular's.
+
+def bucket_moves(R: int, kind: str = "recency") -> tuple[np.ndarray, np.ndarray]:
+    """Where each purchase bucket goes next month: ``after_buy[b]`` for a customer who buys, ``after_none[b]``
+    for one who does not (a month older, up to ``R``). The last bucket is where new customers start.
+
+    ``kind``:
+
+    - ``"recency"``: ``R + 1`` buckets, the months since the last purchase less one, up to ``R`` (``R`` also for
+      never);
+    - ``"count"``: ``2 R + 3``: bought once (``0 .. R``, by months since), twice or more (``R + 1 .. 2 R + 1``),
+      never (``2 R + 2``) -- a one-time buyer's next month is not a regular's;
+    - ``"gap"``: ``3 R + 4``: bought once, twice or more with the last two purchases close (``R // 2`` months
+      or fewer between them: a regular), twice or more with them far apart, never -- so a one-time buyer who
+      comes back after a long while is not taken for a regular.
 
     Examples
     --------
     >>> [a.tolist() for a in bucket_moves(1)]
     [[0, 0], [1, 1]]
-    >>> [a.tolist() for a in bucket_moves(1, repeat=True)]
+    >>> [a.tolist() for a in bucket_moves(1, "count")]
     [[2, 2, 2, 2, 0], [1, 1, 3, 3, 4]]
+    >>> [a.tolist() for a in bucket_moves(1, "gap")]
+    [[2, 4, 2, 4, 2, 4, 0], [1, 1, 3, 3, 5, 5, 6]]
     """
-    if not repeat:
-        return np.zeros(R + 1, dtype=np.int64), np.minimum(np.arange(R + 1) + 1, R)
-    tier = np.minimum(np.arange(R + 1) + 1, R)
-    after_none = np.r_[tier, R + 1 + tier, 2 * R + 2]
-    after_buy = np.r_[np.full(2 * R + 2, R + 1), 0]
-    return after_buy.astype(np.int64), after_none.astype(np.int64)
+    tiers = _check(kind)
+    older = np.minimum(np.arange(R + 1) + 1, R)
+    if tiers == 1:
+        return np.zeros(R + 1, dtype=np.int64), older
+    never = tiers * (R + 1)
+    after_none = np.concatenate([t * (R + 1) + older for t in range(tiers)] + [np.array([never])])
+    k = np.tile(np.arange(R + 1), tiers)
+    if kind == "count":
+        after_buy = np.full(never, R + 1)
+    else:  # a purchase within R // 2 months of the last: close; later: far apart
+        after_buy = np.where(k <= R // 2, R + 1, 2 * (R + 1))
+    return np.r_[after_buy, 0].astype(np.int64), after_none.astype(np.int64)
 
 
-def n_buckets(R: int, repeat: bool = False) -> int:
+def n_buckets(R: int, kind: str = "recency") -> int:
     """The number of purchase buckets (:func:`bucket_moves`)."""
-    return 2 * R + 3 if repeat else R + 1
+    tiers = _check(kind)
+    return R + 1 if tiers == 1 else tiers * (R + 1) + 1
 
 
 def purchase_recency(
-    frame: pd.DataFrame, rev: np.ndarray, R: int, repeat: bool = False
+    frame: pd.DataFrame, rev: np.ndarray, R: int, kind: str = "recency"
 ) -> tuple[np.ndarray, np.ndarray]:
     """Each row's purchase bucket (:func:`bucket_moves`) before the row's month, and whether it is known.
 
-    Without ``repeat``: the months since its customer's last purchase before the row's month, less one, capped
-    at ``R`` (``R`` also for never). With ``repeat`` the bucket tells one purchase from two or more as well.
+    ``"recency"``: the months since its customer's last purchase before the row's month, less one, capped at
+    ``R`` (``R`` also for never); ``"count"`` and ``"gap"`` tell one purchase from two or more as well, and
+    ``"gap"`` how far apart the last two were.
 
     ``frame``: the model's codes ``c, m`` sorted by customer and month; ``rev``: each row's revenue (a purchase
     is a month with revenue). A customer there in the data's first month may have bought before it: until a
-    purchase is seen their bucket is known only once it is ``R`` whatever came before. With ``repeat`` their
+    purchase is seen their bucket is known only once it is ``R`` whatever came before. With the tiers their
     purchases are counted from what is seen, one at least (their bucket is known once two are seen).
     """
+    tiers = _check(kind)
     c, m = frame["c"].to_numpy().astype(np.int64), frame["m"].to_numpy().astype(np.int64)
     if len(c) == 0:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=bool)
@@ -123,13 +149,20 @@ def purchase_recency(
     k = np.minimum(np.where(seen, m - m.min() - before - 1, R), R)
     start = np.maximum.accumulate(np.where(first, np.arange(len(c)), 0))
     censored = m[start] == m.min()
-    if not repeat:
+    if tiers == 1:
         return k, seen | ~censored | (m - m.min() >= R)
     # purchases before the row's month, customer by customer
     total = np.cumsum(bought) - bought
     n = total - total[start]
+    tier = np.ones(len(c), dtype=np.int64)  # twice or more (count), close (gap)
+    if kind == "gap":  # the months between the last two purchases before the row's month, less one
+        last = np.maximum.accumulate(np.where(bought, np.arange(len(c)), -1))
+        last = np.r_[-1, last[:-1]]  # the latest purchase row strictly before the row
+        gap = np.where(seen, m - m.min() - before - 1, R + 1)  # at a purchase row: since the one before it
+        gap_last = np.where(last >= start, gap[np.maximum(last, 0)], R + 1)
+        tier = np.where(gap_last <= R // 2, 1, 2)
     # one already there with no purchase seen has bought before, unseen: once (at least), long ago
-    b = np.where((n == 0) & ~censored, 2 * R + 2, np.where(n <= 1, k, R + 1 + k))
+    b = np.where((n == 0) & ~censored, tiers * (R + 1), np.where(n <= 1, k, tier * (R + 1) + k))
     return b, ~censored | (n >= 2)
 
 
@@ -149,7 +182,7 @@ def fit_recency(
     revenue_mean: np.ndarray,
     R: int,
     shared_index: Sequence[int] = (),
-    repeat: bool = False,
+    kind: str = "recency",
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The chance of a purchase per segment and stage ``(segment, stage)``, and multipliers of it and of the
     revenue per customer-month by stage and purchase bucket, ``(stage, buckets)`` each (:func:`bucket_moves`).
@@ -166,8 +199,8 @@ def fit_recency(
         The last bucket (``R + 1`` months or more, or never).
     shared_index : sequence of int
         Stages whose purchase chance is one for all segments.
-    repeat : bool
-        Tell a customer who bought once from one who bought twice or more (:func:`bucket_moves`).
+    kind : {"recency", "count", "gap"}
+        What the purchase buckets tell apart (:func:`bucket_moves`).
 
     Examples
     --------
@@ -185,8 +218,8 @@ def fit_recency(
     for i in shared_index:  # the same chance in every segment
         tries[:, i], buys[:, i] = tries[:, i].sum(), buys[:, i].sum()
     buy = np.divide(buys, tries, out=np.zeros_like(buys), where=tries > 0)
-    k, known = purchase_recency(frame, rev, R, repeat)
-    B = n_buckets(R, repeat)
+    k, known = purchase_recency(frame, rev, R, kind)
+    B = n_buckets(R, kind)
     cell = (s * B + k)[known]
     r_buy = _tally(cell, bought[known], buy[g, s][known], n_s * B).reshape(n_s, B)
     r_rev = _tally(cell, np.asarray(rev, dtype=float)[known], revenue_mean[g, s][known], n_s * B).reshape(n_s, B)
@@ -194,7 +227,7 @@ def fit_recency(
 
 
 def start_by_recency(
-    frame: pd.DataFrame, rev: np.ndarray, d: np.ndarray, shape: tuple[int, int, int, int], repeat: bool = False
+    frame: pd.DataFrame, rev: np.ndarray, d: np.ndarray, shape: tuple[int, int, int, int], kind: str = "recency"
 ) -> np.ndarray:
     """Customers in the latest month by segment, stage, months in the stage ``d`` and purchase bucket *after*
     the month (its purchases counted), ``(segment, stage, durations, buckets)``: the forecast's start. A
@@ -206,17 +239,23 @@ def start_by_recency(
     >>> start_by_recency(f, np.array([0.0, 5.0, 3.0, 0.0]), np.array([0, 1, 0, 1]), (1, 2, 2, 3))[0, 1].tolist()
     [[0.0, 0.0, 0.0], [1.0, 1.0, 0.0]]
     """
-    R = (shape[3] - 3) // 2 if repeat else shape[3] - 1
-    k, _ = purchase_recency(frame, rev, R, repeat)
+    R = months_of(shape[3], kind)
+    k, _ = purchase_recency(frame, rev, R, kind)
     now = (frame["m"] == frame["m"].max()).to_numpy()
-    after_buy, after_none = bucket_moves(R, repeat)
+    after_buy, after_none = bucket_moves(R, kind)
     after = np.where(np.asarray(rev)[now] > 0, after_buy[k[now]], after_none[k[now]])
     out = np.zeros(shape)
     np.add.at(out, (frame["g"].to_numpy()[now], frame["s"].to_numpy()[now], d[now], after), 1)
     return out
 
 
-def recency_step(x: np.ndarray, buy: np.ndarray, spare: np.ndarray | None = None, repeat: bool = False) -> np.ndarray:
+def months_of(B: int, kind: str) -> int:
+    """``R`` of ``B`` purchase buckets of ``kind`` (:func:`n_buckets`)."""
+    tiers = _check(kind)
+    return B - 1 if tiers == 1 else (B - 1) // tiers - 1
+
+
+def recency_step(x: np.ndarray, buy: np.ndarray, spare: np.ndarray | None = None, kind: str = "recency") -> np.ndarray:
     """A month of purchases, in place: the customers ``x (..., buckets, stage)`` who buy (chance ``buy``,
     broadcast to ``x``) start next month in their bucket's ``after_buy``, the others in its ``after_none``
     (:func:`bucket_moves`: a month older, up to ``R``). Returns ``x``; ``spare``, an array like ``x`` to work
@@ -226,23 +265,25 @@ def recency_step(x: np.ndarray, buy: np.ndarray, spare: np.ndarray | None = None
     --------
     >>> recency_step(np.array([[10.0], [10.0], [10.0]]), np.array([[0.5], [0.2], [0.1]]))[:, 0].tolist()
     [8.0, 5.0, 17.0]
-    >>> x = np.array([[10.0], [10.0], [10.0], [10.0], [10.0]])  # once (R = 1), twice or more, never
-    >>> recency_step(x, np.full((5, 1), 0.5), repeat=True)[:, 0].tolist()
+    >>> x = np.full((5, 1), 10.0)  # R = 1: once (2 buckets), twice or more (2), never
+    >>> recency_step(x, np.full((5, 1), 0.5), kind="count")[:, 0].tolist()
     [5.0, 10.0, 20.0, 10.0, 5.0]
     """
     bought = np.multiply(x, buy, out=spare)
     x -= bought
     B = x.shape[-2]
-    tiers = [(0, (B - 3) // 2), ((B - 1) // 2, B - 2)] if repeat else [(0, B - 1)]
-    for lo, hi in tiers:  # a month older, up to the tier's last bucket
+    tiers, R = _check(kind), months_of(B, kind)
+    for t in range(tiers):  # a month older, up to the tier's last bucket
+        lo, hi = t * (R + 1), t * (R + 1) + R
         if hi > lo:
             x[..., hi, :] += x[..., hi - 1, :]
             for j in range(hi - 1, lo, -1):
                 x[..., j, :] = x[..., j - 1, :]
             x[..., lo, :] = 0.0
-    if repeat:  # a first purchase: once, last month; any other: twice or more, last month
-        x[..., 0, :] += bought[..., B - 1, :]
-        x[..., (B - 1) // 2, :] += bought[..., : B - 1, :].sum(axis=-2)
-    else:
+    if tiers == 1:
         x[..., 0, :] += bought.sum(axis=-2)
+        return x
+    after_buy, _ = bucket_moves(R, kind)
+    for b, to in enumerate(after_buy):
+        x[..., to, :] += bought[..., b, :]
     return x

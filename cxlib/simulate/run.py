@@ -32,7 +32,7 @@ from sklearn.utils.validation import check_is_fitted
 from cxlib.simulate.arrivals import choose_arrivals, forecast_arrivals
 from cxlib.simulate.durations import duration_matrices
 from cxlib.simulate.model import JourneyModel
-from cxlib.simulate.recency import bucket_moves, recency_step
+from cxlib.simulate.recency import bucket_moves, months_of, recency_step
 from cxlib.simulate.scenarios import Scenario, _apply, lever_size
 from cxlib.simulate.seasons import seasonal_matrices, seasonal_rows
 
@@ -258,7 +258,7 @@ def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0, first: int = 0
             earn = rev[:, :, None, :] * r_rev
             money[k][m] = (here * (earn if cal is None else earn * cal[1][m])).sum(axis=(1, 2, 3))
             if buy is not None:  # who bought this month starts the next at recency 0, the others a month older
-                recency_step(x, buy, spare, _repeat(model))
+                recency_step(x, buy, spare, _kind(model))
             xs[k], outs[k] = x, xs[k]
     return {sc.name: (cust[k], money[k]) for k, sc in enumerate(scenarios)}
 
@@ -337,10 +337,9 @@ def _recency(model: JourneyModel) -> tuple[np.ndarray, np.ndarray | None]:
     return r_rev, np.clip(buy, 0.0, 1.0)
 
 
-def _repeat(model: JourneyModel) -> bool:
-    """Whether the model's purchase buckets tell one purchase from two or more
-    (:func:`~cxlib.simulate.recency.bucket_moves`)."""
-    return bool(getattr(model, "repeat", False)) and int(getattr(model, "recency", 0)) > 0
+def _kind(model: JourneyModel) -> str:
+    """What the model's purchase buckets tell apart (:func:`~cxlib.simulate.recency.bucket_moves`)."""
+    return getattr(model, "purchases", "recency") if int(getattr(model, "recency", 0)) > 0 else "recency"
 
 
 def _start_state(model: JourneyModel, x0: np.ndarray) -> np.ndarray:
@@ -407,7 +406,7 @@ def _population_paths(model, scenarios, months, T0, rev0, x0, arr0, random_state
     D = _durations(model).shape[2]
     r_rev, buy = _recency(model)
     Rb = r_rev.shape[0]
-    after_buy, after_none = bucket_moves((Rb - 3) // 2 if _repeat(model) else Rb - 1, _repeat(model))
+    after_buy, after_none = bucket_moves(months_of(Rb, _kind(model)), _kind(model))
     sd = np.sqrt(model.revenue_var_)
     applied = [_apply(model, sc, T0, rev0, np.zeros((draws, months, n_g, n_s))) for sc in scenarios]
     out = {sc.name: (np.zeros((months, draws, n_s)), np.zeros((months, draws))) for sc in scenarios}

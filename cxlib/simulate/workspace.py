@@ -31,7 +31,7 @@ from cxlib.schema import STAGES, DataError
 from cxlib.simulate.arrivals import arrivals_table
 from cxlib.simulate.durations import DURATION_MONTHS
 from cxlib.simulate.model import ARRIVED, POOL, PROSPECT_STAGES, JourneyModel
-from cxlib.simulate.recency import RECENCY_MONTHS, REPEAT
+from cxlib.simulate.recency import PURCHASES, RECENCY_MONTHS
 from cxlib.simulate.run import compare, simulate
 from cxlib.simulate.scenarios import PRESETS, Scenario, service_failure_lever
 
@@ -200,7 +200,7 @@ def persona_model(
     durations: int = DURATION_MONTHS,
     recency: int = RECENCY_MONTHS,
     cohorts: bool = True,
-    repeat: bool = REPEAT,
+    purchases: str = PURCHASES,
 ) -> JourneyModel:
     """The journey model ``cx simulate`` fits, fitted to ``history``.
 
@@ -235,7 +235,7 @@ def persona_model(
         seasons=seasons,
         durations=durations,
         recency=recency,
-        repeat=repeat,
+        purchases=purchases,
     ).fit(history)
 
 
