@@ -293,3 +293,25 @@ def test_a_new_prospect_who_buys_joins_the_arrived_customers():
     # a prospect of the first month is no customer yet: its first purchase makes a young customer too
     assert sim.cohort_segments(h, "persona")[h["customer_id"] == "old55"].eq("p · arrived").all()
     assert m.switch_mix_[1, c, r].tolist() == [0.0, 1.0]
+
+
+def test_a_lever_on_a_stage_few_are_in_says_so():
+    # 200 repeat customers; 2 customers pass through onboarding at a month end: a lever on it barely moves
+    # revenue, and the table, the words the report and the strategy page share, and `cx simulate` say why
+    h = _shop()
+    h.loc[h["customer_id"].isin(["new3-0", "new5-1"]) & (h["month"] == "2024-07-01"), "stage"] = "onboarding"
+    m = sim.JourneyModel(prior=0.1, seasons=False).fit(h)
+    levers = [
+        sim.Scenario("onboarding -> repeat +10%", [sim.Scenario.scale("onboarding", "repeat", 1.1)]),
+        sim.Scenario("AOV +5%", [sim.Scenario.aov(1.05)]),
+        sim.Scenario("more arrivals", [sim.Scenario.arrivals(1.2)]),
+    ]
+    ranked = sim.compare(sim.simulate(m, levers, months=6, draws=None, arrivals=None))
+    reach = ranked.set_index("scenario")["customers_reached"]
+    everyone = ranked.attrs["customers_a_month"]
+    assert reach["AOV +5%"] == pytest.approx(everyone) and everyone > 200
+    assert reach["onboarding -> repeat +10%"] < 0.01 * everyone
+    assert np.isnan(reach["more arrivals"]) and np.isnan(reach["baseline"])
+    words = sim.reach_words(ranked)
+    assert words.startswith("onboarding -> repeat +10% acts on about") and "AOV" not in words
+    assert "not what the change is worth" in words

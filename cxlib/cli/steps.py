@@ -291,7 +291,12 @@ def simulate(
     for r in ranked.itertuples():
         per = getattr(r, "gain_per_pct", float("nan"))
         unit = f"  {per:,.0f} per 1%" if per == per else ""  # NaN: the baseline, or a plan of several levers
+        reach = getattr(r, "customers_reached", float("nan"))
+        unit += f", reaches {reach:,.0f} customers a month" if reach == reach else ""
         typer.echo(f"  {r.scenario:<32} {r.gain:>14,.0f}  [{r.gain_p5:,.0f} .. {r.gain_p95:,.0f}]{unit}")
+    few = _simulate.reach_words(ranked)
+    if few:
+        typer.echo(few[:1].upper() + few[1:])
     typer.echo(f"simulated in {time.perf_counter() - t0:.1f}s")
 
 

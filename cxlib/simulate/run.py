@@ -33,7 +33,7 @@ from cxlib.simulate.arrivals import choose_arrivals, forecast_arrivals
 from cxlib.simulate.durations import duration_matrices
 from cxlib.simulate.model import JourneyModel
 from cxlib.simulate.recency import bucket_moves, months_of, recency_step
-from cxlib.simulate.scenarios import Scenario, _apply, lever_size
+from cxlib.simulate.scenarios import Scenario, _apply, lever_reach, lever_size
 from cxlib.simulate.seasons import seasonal_matrices, seasonal_rows
 
 __all__ = ["compare", "simulate"]
@@ -124,6 +124,8 @@ def simulate(
         out.insert(2, "month_start", out["month"].map(starts).astype("datetime64[ns]"))
     sizes = {sc.name: lever_size(model, sc) for sc in scenarios}
     out["lever_size_pct"] = out["scenario"].map(sizes).astype(float)  # the baseline: NaN
+    reach = {sc.name: lever_reach(out, sc) for sc in scenarios}
+    out["lever_reach"] = out["scenario"].map(reach).astype(float)
     out.attrs["arrivals"] = arrivals if isinstance(arrivals, str | int | float) or arrivals is None else "given"
     return out
 
@@ -497,7 +499,9 @@ def compare(results: pd.DataFrame) -> pd.DataFrame:
 
     Returns ``scenario, revenue, gain, gain_p5, gain_p95``, and with the scenarios' lever sizes
     (``lever_size_pct``, see :func:`~cxlib.simulate.lever_size`) also ``lever_size_pct`` and
-    ``gain_per_pct``: the gain per 1% of the lever, which puts levers of different sizes side by side.
+    ``gain_per_pct``: the gain per 1% of the lever, which puts levers of different sizes side by side; with
+    their reach (:func:`~cxlib.simulate.lever_reach`) ``customers_reached``, the customers a month the lever
+    acts on; ``attrs["customers_a_month"]``: the baseline's customers a month.
     """
     last = results[(results["metric"] == "cumulative_revenue") & (results["month"] == results["month"].max())]
     sized = "lever_size_pct" in results.columns
@@ -508,4 +512,9 @@ def compare(results: pd.DataFrame) -> pd.DataFrame:
     if sized:
         size = out["lever_size_pct"].where(out["lever_size_pct"] > 0)
         out["gain_per_pct"] = out["gain"] / size
-    return out.sort_values("gain", ascending=False, ignore_index=True)
+    if "lever_reach" in last.columns:
+        out["customers_reached"] = last["lever_reach"].to_numpy()
+    out = out.sort_values("gain", ascending=False, ignore_index=True)
+    base = results[(results["scenario"] == "baseline") & results["metric"].str.startswith("customers:")]
+    out.attrs["customers_a_month"] = float(base.groupby("month")["mean"].sum().mean()) if len(base) else 0.0
+    return out
