@@ -22,7 +22,7 @@ import json
 import ibis
 import pandas as pd
 
-from cxlib.engine import Workspace
+from cxlib.engine import Workspace, lent_memory
 from cxlib.schema import DataError
 from cxlib.unify.blocks import capped_rules, with_block_keys, without_block_keys
 from cxlib.unify.clusters import accept, birth_dates_by_component
@@ -139,12 +139,14 @@ def _match_records(
     model: str | None = None,
     new: set[str] | None = None,
     share: float = 1.0,
+    memory: float | None = None,
 ) -> tuple[pd.DataFrame, str | None]:
     """Pairs of contact records splink scores at or above ``threshold``, and the trained model (JSON).
 
     With ``model`` and ``new`` (incremental): no training; only pairs that involve a new record are scored
     (new against existing, and new against new). With a household ``share`` below 1, every score is capped
-    by :func:`cxlib.unify.households.household_scores`.
+    by :func:`cxlib.unify.households.household_scores`. ``memory``: splink's DuckDB memory limit in bytes
+    (default: the workspace's, :func:`cxlib.engine.duckdb_config`).
     """
     import duckdb
     import pyarrow as pa
@@ -164,7 +166,8 @@ def _match_records(
         cfg = dataclasses.replace(cfg, blocking_rules=rules)
     else:  # the last run's rules, on the key columns it blocked on
         df = with_block_keys(df, cfg, json.loads(model))
-    con = duckdb.connect(config=duckdb_config())
+    config = duckdb_config() | ({"memory_limit": f"{int(memory // 2**20)}MiB"} if memory else {})
+    con = duckdb.connect(config=config)
     con.execute("SET enable_progress_bar = false")
     db = DuckDBAPI(connection=con)
     sdf = db.register(pa.Table.from_pandas(df, preserve_index=False), table_name="cx_contacts")
@@ -368,7 +371,8 @@ def match_components(
     # score down to 0.5 so that the threshold can be re-examined (threshold_curve) without re-training
     model, new, previous = _previous_run(ws, feats) if incremental else (None, None, None)
     share = household_share(feats) if cfg.household_correction else 1.0
-    m, model = _match_records(feats, cfg, min(0.5, cfg.match_threshold), model, new, share)
+    with lent_memory(ws.backend) as lent:  # splink's DuckDB and the workspace's share one memory budget
+        m, model = _match_records(feats, cfg, min(0.5, cfg.match_threshold), model, new, share, lent)
     if previous is not None:  # pairs of existing records keep their scores; only new records were scored
         m = pd.concat([previous, m], ignore_index=True).drop_duplicates(["record_a", "record_b"])
     if model is not None:
