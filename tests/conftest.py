@@ -90,16 +90,27 @@ def workspace(tmp_path_factory, company) -> Path:
 
 
 @pytest.fixture(scope="session")
-def full_workspace(workspace, tmp_path_factory) -> Path:
-    """The unified test company with every later step run, as the CLI runs them: journeys, personas, scenarios.
-
-    The report tests and the app's every-page browser test read it (neither writes to it).
-    """
-    from cxlib import journeys, personas, simulate
+def journeys_workspace(workspace, tmp_path_factory) -> Path:
+    """A copy of the session workspace after `cx journeys` (customer_stages, stage_history, the kept rows)."""
+    from cxlib import journeys
 
     def build(folder: Path) -> None:
         shutil.copy(workspace / "workspace.duckdb", folder / "workspace.duckdb")
         journeys.build(folder)
+
+    return _built_once(tmp_path_factory, "journeys_ws", build)
+
+
+@pytest.fixture(scope="session")
+def full_workspace(journeys_workspace, tmp_path_factory) -> Path:
+    """The unified test company with every later step run, as the CLI runs them: journeys, personas, scenarios.
+
+    The report tests and the app's every-page browser test read it (neither writes to it).
+    """
+    from cxlib import personas, simulate
+
+    def build(folder: Path) -> None:
+        shutil.copy(journeys_workspace / "workspace.duckdb", folder / "workspace.duckdb")  # `cx journeys` run
         personas.write_personas(folder)
         simulate.build(folder, draws=500)
 

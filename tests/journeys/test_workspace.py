@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -23,15 +22,6 @@ def staged_fresh(workspace) -> pd.DataFrame:
     return j.staged_touchpoints(workspace).to_pandas().sort_values(KEYS, ignore_index=True)
 
 
-@pytest.fixture(scope="module")
-def built(workspace, tmp_path_factory) -> Path:
-    """The session workspace copied, after `cx journeys` (default stage map). Tests that write copy it first."""
-    folder = tmp_path_factory.mktemp("journeys-built")
-    shutil.copy(workspace / "workspace.duckdb", folder / "workspace.duckdb")
-    j.build(folder)
-    return folder
-
-
 def test_staged_in_the_workspace_equals_staged_in_memory(workspace, staged_fresh):
     """in_memory=False (what the report uses on large workspaces) stages the same rows as the explorers' copy."""
     mem = staged_fresh
@@ -48,13 +38,13 @@ def test_staged_in_the_workspace_equals_staged_in_memory(workspace, staged_fresh
         j.staged_touchpoints(workspace, in_memory=False)
 
 
-def test_staged_rows_read_the_kept_table_or_stage_on_the_fly(workspace, built):
+def test_staged_rows_read_the_kept_table_or_stage_on_the_fly(workspace, journeys_workspace):
     """What the report and the headline read: the rows staged here before `cx journeys`, its kept table (not a
     copy) after; the same rows either way."""
     keys = KEYS
     with cxlib.connect(workspace, read_only=True) as ws:  # the same workspace before `cx journeys`
         here = j.staged_rows(ws).to_pandas().sort_values(keys, ignore_index=True)
-    with cxlib.connect(built, read_only=True) as ws:
+    with cxlib.connect(journeys_workspace, read_only=True) as ws:  # after `cx journeys`
         kept = j.staged_rows(ws, materialise=True)
         assert kept.get_name() == "journey_touchpoints" and not ws.backend.list_tables(like="_staged_rows")
         kept = kept.to_pandas().sort_values(keys, ignore_index=True)
@@ -103,13 +93,15 @@ def test_build_counts_customers_by_their_stage_now(tmp_path):
     assert months == 6 + 6 + 4 + 2 + 5
 
 
-def test_explorer_reads_what_cx_journeys_staged_while_it_is_current(staged_fresh, built, tmp_path, monkeypatch):
+def test_explorer_reads_what_cx_journeys_staged_while_it_is_current(
+    staged_fresh, journeys_workspace, tmp_path, monkeypatch
+):
     """After `cx journeys`, the explorers' copy is its staged rows (no staging again), equal to staging afresh;
     a changed stage map (or stale inputs) stages afresh."""
     from cxlib.journeys import workspace as jw
 
     folder = tmp_path / "ws"  # the workspace after `cx journeys`, copied: this test writes a stage map
-    shutil.copytree(built, folder)
+    shutil.copytree(journeys_workspace, folder)
     keys = KEYS
     fresh = staged_fresh  # the same workspace staged before `cx journeys`
     calls = []
