@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
+import pickle
 import shutil
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -37,10 +40,40 @@ def chromium_path() -> str | None:
     return shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 
 
+def _built_once(tmp_path_factory, name: str, build: Callable[[Path], None]) -> Path:
+    """Folder ``name`` built by ``build`` once for the whole run, and this process's own copy of it.
+
+    Under pytest-xdist every worker is a process with its own session fixtures: each of the three would generate,
+    load and unify the same company. Here the first worker to ask builds it into the folder the workers share
+    (the run's base temporary folder) while the others wait on a lock; each then copies it into a folder of its
+    own, so a test's writes stay in its worker as before.
+    """
+    mine = tmp_path_factory.mktemp(name)
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        build(mine)
+        return mine
+    shared = tmp_path_factory.getbasetemp().parent  # the run's folder: one per run, shared by its workers
+    built = shared / f"shared-{name}"
+    with open(shared / f"shared-{name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / f"shared-{name}.done").exists():
+            shutil.rmtree(built, ignore_errors=True)  # a half-built folder of a worker that failed
+            built.mkdir()
+            build(built)
+            (shared / f"shared-{name}.done").touch()
+    shutil.copytree(built, mine, dirs_exist_ok=True)
+    return mine
+
+
 @pytest.fixture(scope="session")
-def company() -> synth.SyntheticCompany:
-    """A small company in memory: 4,000 people over 24 months."""
-    return synth.generate(n_customers=4_000, seed=11, months=24)
+def company(tmp_path_factory) -> synth.SyntheticCompany:
+    """A small company in memory: 4,000 people over 24 months (generated once for the run, see ``_built_once``)."""
+
+    def build(folder: Path) -> None:
+        company = synth.generate(n_customers=4_000, seed=11, months=24)
+        (folder / "company.pickle").write_bytes(pickle.dumps(company, protocol=pickle.HIGHEST_PROTOCOL))
+
+    return pickle.loads((_built_once(tmp_path_factory, "company", build) / "company.pickle").read_bytes())
 
 
 @pytest.fixture(scope="session")
@@ -48,27 +81,40 @@ def workspace(tmp_path_factory, company) -> Path:
     """The small company written to a folder, loaded into its workspace.duckdb and unified."""
     from cxlib import unify
 
-    folder = tmp_path_factory.mktemp("ws")
-    company.write(folder)
-    io.load(folder)
-    unify.unify(folder)
-    return folder
+    def build(folder: Path) -> None:
+        company.write(folder)
+        io.load(folder)
+        unify.unify(folder)
+
+    return _built_once(tmp_path_factory, "ws", build)
 
 
 @pytest.fixture(scope="session")
-def full_workspace(workspace, tmp_path_factory) -> Path:
+def journeys_workspace(workspace, tmp_path_factory) -> Path:
+    """A copy of the session workspace after `cx journeys` (customer_stages, stage_history, the kept rows)."""
+    from cxlib import journeys
+
+    def build(folder: Path) -> None:
+        shutil.copy(workspace / "workspace.duckdb", folder / "workspace.duckdb")
+        journeys.build(folder)
+
+    return _built_once(tmp_path_factory, "journeys_ws", build)
+
+
+@pytest.fixture(scope="session")
+def full_workspace(journeys_workspace, tmp_path_factory) -> Path:
     """The unified test company with every later step run, as the CLI runs them: journeys, personas, scenarios.
 
     The report tests and the app's every-page browser test read it (neither writes to it).
     """
-    from cxlib import journeys, personas, simulate
+    from cxlib import personas, simulate
 
-    folder = tmp_path_factory.mktemp("full_ws")
-    shutil.copy(workspace / "workspace.duckdb", folder / "workspace.duckdb")
-    journeys.build(folder)
-    personas.write_personas(folder)
-    simulate.build(folder, draws=500)
-    return folder
+    def build(folder: Path) -> None:
+        shutil.copy(journeys_workspace / "workspace.duckdb", folder / "workspace.duckdb")  # `cx journeys` run
+        personas.write_personas(folder)
+        simulate.build(folder, draws=500)
+
+    return _built_once(tmp_path_factory, "full_ws", build)
 
 
 @pytest.fixture(scope="session")
@@ -80,11 +126,12 @@ def engine_workspace(tmp_path_factory) -> Path:
     """
     from cxlib import unify
 
-    folder = tmp_path_factory.mktemp("engine_ws")
-    synth.generate(n_customers=1_500, seed=11, months=24).write(folder)
-    io.load(folder)
-    unify.unify(folder)
-    return folder
+    def build(folder: Path) -> None:
+        synth.generate(n_customers=1_500, seed=11, months=24).write(folder)
+        io.load(folder)
+        unify.unify(folder)
+
+    return _built_once(tmp_path_factory, "engine_ws", build)
 
 
 @pytest.fixture(scope="session")
@@ -104,7 +151,13 @@ def spark_session(tmp_path_factory):
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
         .config("spark.sql.warehouse.dir", str(warehouse))
-        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={warehouse}")
+        # the client JIT only and one GC thread: the test JVM runs minutes of small queries, not hours of
+        # large ones; the optimising compiler's and parallel GC's threads cost it 40% more CPU (measured) for
+        # no shorter wall time -- CPU the other pytest workers on two cores need
+        .config(
+            "spark.driver.extraJavaOptions",
+            f"-Dderby.system.home={warehouse} -XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+        )
         # the test companies are tiny: one shuffle partition, no whole-stage code generation and no adaptive
         # re-planning take a few seconds off each of the hundreds of small jobs a unify run starts
         .config("spark.sql.shuffle.partitions", "1")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pandas as pd
@@ -74,15 +73,6 @@ def test_parts_pick_some_metrics(workspace):
     assert set(h["metric"]) == {"rows_loaded", "source_systems"}
     with pytest.raises(ValueError, match="unknown metric part"):
         metrics.headline(workspace, parts=["nope"])
-
-
-@pytest.fixture(scope="module")
-def journeys_workspace(workspace, tmp_path_factory) -> Path:
-    """A copy of the session workspace after `cx journeys` (customer_stages, stage_history)."""
-    folder = tmp_path_factory.mktemp("metrics_ws")
-    shutil.copy(workspace / "workspace.duckdb", folder / "workspace.duckdb")
-    journeys.build(folder)
-    return folder
 
 
 def _tagged(html: str) -> dict[str, set[str]]:

@@ -10,33 +10,41 @@ import pytest
 import cxlib
 from cxlib import journeys as j
 
+KEYS = ["table_name", "source", "record_key"]
 
-def test_staged_in_the_workspace_equals_staged_in_memory(workspace):
+
+@pytest.fixture(scope="module")
+def staged_fresh(workspace) -> pd.DataFrame:
+    """The explorers' copy of the session workspace (no `cx journeys` run), staged afresh, in key order.
+
+    Three tests compare with it; the tests only read it.
+    """
+    return j.staged_touchpoints(workspace).to_pandas().sort_values(KEYS, ignore_index=True)
+
+
+def test_staged_in_the_workspace_equals_staged_in_memory(workspace, staged_fresh):
     """in_memory=False (what the report uses on large workspaces) stages the same rows as the explorers' copy."""
-    mem = j.staged_touchpoints(workspace).to_pandas()
+    mem = staged_fresh
     with cxlib.connect(workspace, read_only=True) as ws:
         inside = j.staged_touchpoints(ws, in_memory=False)
         assert "_staged_touchpoints" in ws.backend.list_tables()  # a temporary table in the workspace
         got = inside.to_pandas()
-    keys = ["table_name", "source", "record_key"]
     pd.testing.assert_frame_equal(
-        got.sort_values(keys, ignore_index=True)[list(mem.columns)],
-        mem.sort_values(keys, ignore_index=True),
+        got.sort_values(KEYS, ignore_index=True)[list(mem.columns)],
+        mem,
         check_dtype=False,
     )
     with pytest.raises(ValueError, match="open Workspace"):
         j.staged_touchpoints(workspace, in_memory=False)
 
 
-def test_staged_rows_read_the_kept_table_or_stage_on_the_fly(workspace, tmp_path):
+def test_staged_rows_read_the_kept_table_or_stage_on_the_fly(workspace, journeys_workspace):
     """What the report and the headline read: the rows staged here before `cx journeys`, its kept table (not a
     copy) after; the same rows either way."""
-    shutil.copy(workspace / "workspace.duckdb", tmp_path / "workspace.duckdb")
-    keys = ["table_name", "source", "record_key"]
-    with cxlib.connect(tmp_path, read_only=True) as ws:
+    keys = KEYS
+    with cxlib.connect(workspace, read_only=True) as ws:  # the same workspace before `cx journeys`
         here = j.staged_rows(ws).to_pandas().sort_values(keys, ignore_index=True)
-    j.build(tmp_path)
-    with cxlib.connect(tmp_path, read_only=True) as ws:
+    with cxlib.connect(journeys_workspace, read_only=True) as ws:  # after `cx journeys`
         kept = j.staged_rows(ws, materialise=True)
         assert kept.get_name() == "journey_touchpoints" and not ws.backend.list_tables(like="_staged_rows")
         kept = kept.to_pandas().sort_values(keys, ignore_index=True)
@@ -85,18 +93,17 @@ def test_build_counts_customers_by_their_stage_now(tmp_path):
     assert months == 6 + 6 + 4 + 2 + 5
 
 
-def test_explorer_reads_what_cx_journeys_staged_while_it_is_current(workspace, tmp_path, monkeypatch):
+def test_explorer_reads_what_cx_journeys_staged_while_it_is_current(
+    staged_fresh, journeys_workspace, tmp_path, monkeypatch
+):
     """After `cx journeys`, the explorers' copy is its staged rows (no staging again), equal to staging afresh;
     a changed stage map (or stale inputs) stages afresh."""
-    import shutil
-
     from cxlib.journeys import workspace as jw
 
-    folder = tmp_path / "ws"
-    shutil.copytree(workspace, folder)
-    keys = ["table_name", "source", "record_key"]
-    fresh = j.staged_touchpoints(folder).to_pandas().sort_values(keys, ignore_index=True)
-    j.build(folder)
+    folder = tmp_path / "ws"  # the workspace after `cx journeys`, copied: this test writes a stage map
+    shutil.copytree(journeys_workspace, folder)
+    keys = KEYS
+    fresh = staged_fresh  # the same workspace staged before `cx journeys`
     calls = []
     real = jw.assign_stages
     monkeypatch.setattr(jw, "assign_stages", lambda *a, **k: calls.append(1) or real(*a, **k))
