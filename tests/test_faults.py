@@ -101,16 +101,23 @@ def test_a_real_full_disk(tmp_path):
         subprocess.run(["umount", str(mnt)])
 
 
-def test_changed_inputs_make_later_steps_stale(tmp_path):
-    (tmp_path / "orders.csv").write_text("source,order_id,ts,amount,status\nshop,1,2024-03-01,10,completed\n")
+def _loaded_and_two_steps(folder) -> None:
+    """One order loaded, then a unify and a journeys step that write a table each: nothing is stale."""
     from cxlib import io
 
-    io.load(tmp_path)
-    with connect(tmp_path) as ws:
+    (folder / "orders.csv").write_text("source,order_id,ts,amount,status\nshop,1,2024-03-01,10,completed\n")
+    io.load(folder)
+    with connect(folder) as ws:
         for step in ("unify", "journeys"):
             with ws.step(step):
                 ws.write(f"out_{step}", pd.DataFrame({"v": [1]}))
         assert lineage.stale_steps(ws) == []
+
+
+def test_changed_inputs_make_later_steps_stale(tmp_path):
+    from cxlib import io
+
+    _loaded_and_two_steps(tmp_path)
     (tmp_path / "orders.csv").write_text("source,order_id,ts,amount,status\nshop,2,2024-03-02,20,completed\n")
     io.load(tmp_path)
     with connect(tmp_path, read_only=True) as ws:
@@ -120,15 +127,8 @@ def test_changed_inputs_make_later_steps_stale(tmp_path):
 
 
 def test_a_change_to_a_steps_code_makes_it_and_what_reads_it_stale(tmp_path, monkeypatch):
-    (tmp_path / "orders.csv").write_text("source,order_id,ts,amount,status\nshop,1,2024-03-01,10,completed\n")
-    from cxlib import io
-
-    io.load(tmp_path)
-    with connect(tmp_path) as ws:
-        for step in ("unify", "journeys"):
-            with ws.step(step):
-                ws.write(f"out_{step}", pd.DataFrame({"v": [1]}))
-        assert lineage.stale_steps(ws) == []
+    _loaded_and_two_steps(tmp_path)
+    with connect(tmp_path, read_only=True) as ws:
         assert lineage.steps_table(ws).set_index("step").loc["unify", "code"] == lineage.code_fingerprint("unify")
     # the unify package edited (or cxlib upgraded): what unify built may not be what it builds now
     real = lineage.code_fingerprint
