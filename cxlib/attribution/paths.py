@@ -16,8 +16,9 @@ import ibis
 import pandas as pd
 from ibis import _
 
-from cxlib.engine import Workspace, memory_limit_bytes
+from cxlib.engine import Workspace
 from cxlib.journeys.inputs import DAY, TIE_COLUMNS, as_table, require_columns, ties
+from cxlib.memory import memory_limit_bytes
 
 #: The columns of the path interchange format.
 PATH_COLUMNS: tuple[str, ...] = ("path", "conversions", "value", "nulls")

@@ -40,6 +40,7 @@ from cxlib.io.read import (
 from cxlib.io.sources import SourceFile, _norm, find_sources
 from cxlib.io.sql import Params, ident, literal
 from cxlib.io.vocabulary import unknown_events
+from cxlib.memory import duckdb_config
 from cxlib.schema import QUARANTINE_COLUMNS, TABLES, DataError, Table
 
 __all__ = ["DATABASE_NAME", "LoadReport", "load", "validate"]
@@ -406,12 +407,6 @@ def _order_lines(con: duckdb.DuckDBPyConnection, files: list[SourceFile], write:
     return [_TableResult("order_lines", labels, n, n, 0, 0, first, last, pd.DataFrame(), [])]
 
 
-def _duckdb_config() -> dict[str, str]:
-    from cxlib.engine import duckdb_config  # engine imports io: import here
-
-    return duckdb_config()
-
-
 def _group_sources(ws: Path) -> dict[str, list[SourceFile]]:
     by_table: dict[str, list[SourceFile]] = {}
     for s in find_sources(ws):
@@ -555,7 +550,7 @@ def load(workspace: str | Path, *, progress: bool = False) -> LoadReport:
     ws = Path(workspace)
     find_sources(ws)  # fail before creating a database in a wrong folder
     try:
-        con = duckdb.connect(str(ws / DATABASE_NAME), config=_duckdb_config())
+        con = duckdb.connect(str(ws / DATABASE_NAME), config=duckdb_config())
     except duckdb.Error as e:
         raise DataError(
             f"{ws / DATABASE_NAME} cannot be opened ({str(e).splitlines()[0]}). It is derived from the "
@@ -587,7 +582,7 @@ def validate(workspace: str | Path) -> LoadReport:
     >>> validate(ws).quarantine[["column", "reason", "action"]].values.tolist()
     [['phone', 'malformed phone', 'nulled']]
     """
-    con = duckdb.connect(config=_duckdb_config())
+    con = duckdb.connect(config=duckdb_config())
     try:
         return _run(Path(workspace), con, write=False, progress=False)
     finally:

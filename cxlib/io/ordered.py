@@ -21,6 +21,7 @@ from pathlib import Path
 import duckdb
 
 from cxlib.io.sql import Params, glob_escaped, ident, literal
+from cxlib.memory import memory_limit_bytes
 from cxlib.schema import Table
 
 __all__ = ["SORT_ROWS", "rows_per_sort", "write_in_key_order"]
@@ -96,8 +97,6 @@ def rows_per_sort(con: duckdb.DuckDBPyConnection) -> int:
     >>> rows_per_sort(duckdb.connect(config={"memory_limit": "4GB"}))  # shown by DuckDB as 3.7 GiB
     7945689
     """
-    from cxlib.engine import memory_limit_bytes  # not at the top: the engine imports cxlib.io
-
     limit = memory_limit_bytes(con)
     return SORT_ROWS if limit is None else max(100_000, int(limit / ROW_BYTES))
 

@@ -22,7 +22,8 @@ import json
 import ibis
 import pandas as pd
 
-from cxlib.engine import Workspace, lent_memory
+from cxlib.engine import Workspace
+from cxlib.memory import lent_memory
 from cxlib.schema import DataError
 from cxlib.unify.blocks import capped_rules, with_block_keys, without_block_keys
 from cxlib.unify.clusters import accept, birth_dates_by_component
@@ -152,7 +153,7 @@ def _match_records(
     import pyarrow as pa
     from splink import DuckDBAPI
 
-    from cxlib.engine import duckdb_config
+    from cxlib.memory import duckdb_config
 
     named = contacts["first_name"].notna() | contacts["last_name"].notna()
     df = contacts[named].drop(columns="component").rename(columns={"record": "unique_id"})
@@ -420,7 +421,7 @@ def saved_linker(ws: Workspace, cfg: UnifyConfig):  # noqa: ANN201  (a splink Li
     import pyarrow as pa
     from splink import DuckDBAPI, Linker
 
-    from cxlib.engine import duckdb_config
+    from cxlib.memory import duckdb_config
 
     if not ws.has("unify_model"):
         raise DataError("no trained model in this workspace: run `cx unify` (with the probabilistic step)")
