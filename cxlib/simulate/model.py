@@ -31,7 +31,14 @@ from cxlib.schema import STAGES, DataError
 from cxlib.simulate.arrivals import closed_cohort
 from cxlib.simulate.durations import duration_matrices, fit_durations, stage_durations
 from cxlib.simulate.recency import fit_recency, n_buckets, purchase_recency, start_by_recency
-from cxlib.simulate.seasons import CYCLE_MONTHS, SEASON_MONTHS, arrival_cycle, fit_seasons, fit_year_seasons
+from cxlib.simulate.seasons import (
+    CYCLE_MONTHS,
+    SEASON_MONTHS,
+    arrival_cycle,
+    cycle_words,
+    fit_seasons,
+    fit_year_seasons,
+)
 
 __all__ = ["POOL", "PROSPECT_STAGES", "JourneyModel"]
 
@@ -93,8 +100,7 @@ class JourneyModel(BaseEstimator):
         Months since the last purchase told apart (:mod:`cxlib.simulate.recency`: buckets 0 to ``recency``;
         0: revenue by stage alone).
     purchases : {"recency", "count", "gap"}
-        With ``recency``, what the purchase buckets tell apart (:func:`~cxlib.simulate.recency.bucket_moves`):
-        months since the last purchase; also one purchase from two or more; also how far apart the last two were.
+        With ``recency``, what its buckets tell apart (:func:`~cxlib.simulate.recency.bucket_moves`).
 
     Attributes
     ----------
@@ -137,8 +143,9 @@ class JourneyModel(BaseEstimator):
         Multipliers of the purchase chance and of the revenue per customer-month by purchase bucket
         (:func:`~cxlib.simulate.recency.n_buckets`; one column of ones without ``recency``).
     start_state_ : ndarray (segment, stage, durations + 1, buckets)
-        The latest month's customers by months in their stage and recency after the month (the forecast
-        start).
+        The latest month's customers by months in their stage and purchase bucket after the month (the start).
+    purchase_kind_ : str
+        ``purchases`` as fitted (``"recency"`` without ``recency``).
     """
 
     def __init__(
@@ -221,24 +228,25 @@ class JourneyModel(BaseEstimator):
         K = max(0, int(self.durations))
         self.transition_duration_ = fit_durations(frame, self.matrices(), K) if K else np.ones((n_s, n_s, 1))
         rev = rev[frame.index.to_numpy()]  # in the panel's order
-        self._fit_recency(frame, rev, K)
-        self._fit_seasons(frame, rev)
+        self._fit_seasons(frame, rev, *self._fit_recency(frame, rev, K))
         return self
 
-    def _fit_recency(self, frame: pd.DataFrame, rev: np.ndarray, K: int) -> None:
-        """The purchase chance and revenue by months since the last purchase
-        (:func:`~cxlib.simulate.recency.fit_recency`), and the forecast's start by stage, months in it and
-        recency."""
+    def _fit_recency(self, frame: pd.DataFrame, rev: np.ndarray, K: int) -> tuple[np.ndarray, np.ndarray]:
+        """The purchase chance and revenue by purchase bucket (:func:`~cxlib.simulate.recency.fit_recency`), the
+        start by stage, months in it and bucket; returns each row's months in its stage and bucket."""
         n_g, n_s = self.revenue_mean_.shape
         R = max(0, int(self.recency))
-        kind = self.purchases if R > 0 else "recency"
-        fitted = fit_recency(frame, rev, self.revenue_mean_, R, self.shared_index_, kind)
+        self.purchase_kind_ = kind = self.purchases if R > 0 else "recency"
+        buckets = purchase_recency(frame, rev, R, kind)
+        fitted = fit_recency(frame, rev, self.revenue_mean_, R, self.shared_index_, kind, buckets)
         self.purchase_chance_, self.recency_purchase_, self.recency_revenue_ = fitted
         d, _ = stage_durations(frame, K)
-        self.start_state_ = start_by_recency(frame, rev, d, (n_g, n_s, K + 1, n_buckets(R, kind)), kind)
+        shape = (n_g, n_s, K + 1, n_buckets(R, kind))
+        self.start_state_ = start_by_recency(frame, rev, d, shape, kind, buckets[0])
         self.start_durations_ = self.start_state_.sum(axis=3)
+        return d, buckets[0]
 
-    def _fit_seasons(self, frame: pd.DataFrame, rev: np.ndarray) -> None:
+    def _fit_seasons(self, frame: pd.DataFrame, rev: np.ndarray, d: np.ndarray, k: np.ndarray) -> None:
         """Month-of-year profiles: every calendar month's own with two years of history or more; a smooth yearly
         cycle shrunk by its noise with one year to 23 months; flat (all ones) otherwise or with ``seasons=False``.
         ``seasonality_`` says which and why."""
@@ -251,22 +259,22 @@ class JourneyModel(BaseEstimator):
             self.seasonality_ = "flat: seasons=False"
         elif n >= SEASON_MONTHS:
             self.seasonal_ = True
-            fitted = fit_seasons(*self._by_duration(frame, rev), rev)
+            fitted = fit_seasons(*self._by_duration(frame, d, k), rev)
             self.revenue_season_, self.transition_season_ = fitted
             self.seasonality_ = f"month of year, from {n} months of history"
         elif n >= CYCLE_MONTHS:
-            self._fit_cycle(frame, rev)
+            self._fit_cycle(frame, rev, d, k)
         else:
             self.seasonality_ = (
                 f"flat: {n} months of history; a yearly cycle needs {CYCLE_MONTHS} or more (every month of the "
                 f"year its own: {SEASON_MONTHS})"
             )
 
-    def _fit_cycle(self, frame: pd.DataFrame, rev: np.ndarray) -> None:
+    def _fit_cycle(self, frame: pd.DataFrame, rev: np.ndarray, d: np.ndarray, k: np.ndarray) -> None:
         """One year to 23 months: the smooth yearly cycle of revenue, moves and arrivals
         (:func:`~cxlib.simulate.seasons.fit_year_seasons`, :func:`~cxlib.simulate.seasons.arrival_cycle`)."""
         n = self.n_months_
-        r_rev, r_move, summary = fit_year_seasons(*self._by_duration(frame, rev), rev)
+        r_rev, r_move, summary = fit_year_seasons(*self._by_duration(frame, d, k), rev)
         series = self.arrivals_by_month_.sum(axis=(1, 2))
         series[0] = np.nan  # censored: the customers already there
         arrivals, arrival_shrink = arrival_cycle(series, int(frame["m"].max()))
@@ -275,38 +283,22 @@ class JourneyModel(BaseEstimator):
         self.revenue_season_, self.transition_season_, self.arrival_season_ = r_rev, r_move, arrivals
         moved = max(np.abs(r_rev - 1).max(), np.abs(r_move - 1).max(), np.abs(arrivals - 1).max())
         self.seasonal_ = bool(moved > 1e-9)
-        if not self.seasonal_:
-            self.seasonality_ = (
-                f"flat: {n} months of history show no yearly cycle beyond the month-to-month noise "
-                f"(every month of the year its own needs {SEASON_MONTHS})"
-            )
-            return
-        profile = self.season_profile()
-        moves = len(profile.columns) - 1
-        self.seasonality_ = (
-            f"yearly cycle from {n} months of history (one smooth cycle, trend apart, shrunk toward flat by its "
-            f"noise; every month of the year its own needs {SEASON_MONTHS}): revenue {_swing(profile['revenue'])} "
-            f"(the total's cycle ±{summary['amplitude']:.0%} kept at {summary['shrink']:.0%}), arrivals "
-            f"{_swing(arrivals)} (kept at {arrival_shrink:.0%}), {moves} move(s) changed by more than 5% in "
-            "some month"
-        )
+        profile = self.season_profile() if self.seasonal_ else None
+        self.seasonality_ = cycle_words(n, profile, summary, arrivals, arrival_shrink)
 
-    def _by_duration(self, frame: pd.DataFrame, rev: np.ndarray) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-        """The panel codes, matrices and revenue means the seasons are fitted against: with ``durations``, each
-        segment split by months in the stage (``g`` becomes segment × duration), its chain the duration's own, and
-        with ``recency`` further by recency bucket, its revenue the bucket's, so that a season is what the
-        calendar adds beyond how long customers have been where they are and how recently they bought."""
+    def _by_duration(self, frame: pd.DataFrame, d: np.ndarray, k: np.ndarray) -> tuple:
+        """The panel codes, matrices and revenue means the seasons are fitted against: each segment split by months
+        in the stage ``d`` (its chain the duration's) and purchase bucket ``k`` (its revenue the bucket's), so a
+        season is what the calendar adds beyond how long customers have been where they are and when they bought."""
         P, mean = self.matrices(), self.revenue_mean_
         r = self.transition_duration_
         D, Rb = r.shape[2], self.recency_revenue_.shape[1]
         g = frame["g"].to_numpy()
         if D > 1:
-            d, _ = stage_durations(frame, D - 1)
             g = g * D + d
             P = np.stack([duration_matrices(P, r, k) for k in range(D)], axis=1).reshape(-1, *P.shape[1:])
             mean = np.repeat(mean, D, axis=0)
         if Rb > 1:
-            k, _ = purchase_recency(frame, rev, int(self.recency), self.purchases)
             g = g * Rb + k
             P = np.repeat(P, Rb, axis=0)
             mean = (mean[:, None, :] * self.recency_revenue_.T[None]).reshape(-1, mean.shape[1])
@@ -499,13 +491,6 @@ class JourneyModel(BaseEstimator):
 
         out = simulate(self, [], months=months, draws=draws)
         return out[out["scenario"] == "baseline"].drop(columns="scenario").reset_index(drop=True)
-
-
-def _swing(profile: pd.Series | np.ndarray) -> str:
-    """A month-of-year profile in words: ``±18%, peak in month 12`` or ``flat``."""
-    p = np.asarray(profile, dtype=float)
-    half = (p.max() - p.min()) / 2
-    return f"±{half:.0%}, peak in month {int(np.argmax(p)) + 1}" if half >= 0.005 else "flat"
 
 
 # --- the fitting steps ----------------------------------------------------------------------------------------

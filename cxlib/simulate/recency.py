@@ -183,6 +183,7 @@ def fit_recency(
     R: int,
     shared_index: Sequence[int] = (),
     kind: str = "recency",
+    buckets: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The chance of a purchase per segment and stage ``(segment, stage)``, and multipliers of it and of the
     revenue per customer-month by stage and purchase bucket, ``(stage, buckets)`` each (:func:`bucket_moves`).
@@ -201,6 +202,8 @@ def fit_recency(
         Stages whose purchase chance is one for all segments.
     kind : {"recency", "count", "gap"}
         What the purchase buckets tell apart (:func:`bucket_moves`).
+    buckets : (ndarray, ndarray), optional
+        :func:`purchase_recency` of ``frame`` when the caller has it already.
 
     Examples
     --------
@@ -218,7 +221,7 @@ def fit_recency(
     for i in shared_index:  # the same chance in every segment
         tries[:, i], buys[:, i] = tries[:, i].sum(), buys[:, i].sum()
     buy = np.divide(buys, tries, out=np.zeros_like(buys), where=tries > 0)
-    k, known = purchase_recency(frame, rev, R, kind)
+    k, known = purchase_recency(frame, rev, R, kind) if buckets is None else buckets
     B = n_buckets(R, kind)
     cell = (s * B + k)[known]
     r_buy = _tally(cell, bought[known], buy[g, s][known], n_s * B).reshape(n_s, B)
@@ -227,11 +230,17 @@ def fit_recency(
 
 
 def start_by_recency(
-    frame: pd.DataFrame, rev: np.ndarray, d: np.ndarray, shape: tuple[int, int, int, int], kind: str = "recency"
+    frame: pd.DataFrame,
+    rev: np.ndarray,
+    d: np.ndarray,
+    shape: tuple[int, int, int, int],
+    kind: str = "recency",
+    k: np.ndarray | None = None,
 ) -> np.ndarray:
     """Customers in the latest month by segment, stage, months in the stage ``d`` and purchase bucket *after*
     the month (its purchases counted), ``(segment, stage, durations, buckets)``: the forecast's start. A
-    customer there from the data's first month counts the purchases seen.
+    customer there from the data's first month counts the purchases seen. ``k``: the rows' buckets
+    (:func:`purchase_recency`) when the caller has them already.
 
     Examples
     --------
@@ -240,7 +249,7 @@ def start_by_recency(
     [[0.0, 0.0, 0.0], [1.0, 1.0, 0.0]]
     """
     R = months_of(shape[3], kind)
-    k, _ = purchase_recency(frame, rev, R, kind)
+    k = purchase_recency(frame, rev, R, kind)[0] if k is None else k
     now = (frame["m"] == frame["m"].max()).to_numpy()
     after_buy, after_none = bucket_moves(R, kind)
     after = np.where(np.asarray(rev)[now] > 0, after_buy[k[now]], after_none[k[now]])

@@ -341,7 +341,7 @@ def _recency(model: JourneyModel) -> tuple[np.ndarray, np.ndarray | None]:
 
 def _kind(model: JourneyModel) -> str:
     """What the model's purchase buckets tell apart (:func:`~cxlib.simulate.recency.bucket_moves`)."""
-    return getattr(model, "purchases", "recency") if int(getattr(model, "recency", 0)) > 0 else "recency"
+    return getattr(model, "purchase_kind_", "recency")
 
 
 def _start_state(model: JourneyModel, x0: np.ndarray) -> np.ndarray:

@@ -36,11 +36,13 @@ __all__ = [
     "SEASON_MONTHS",
     "SEASON_PRIOR",
     "arrival_cycle",
+    "cycle_words",
     "fit_cycle",
     "fit_seasons",
     "fit_year_seasons",
     "seasonal_matrices",
     "seasonal_rows",
+    "swing_words",
 ]
 
 #: Months of history the model needs before it estimates month-of-year profiles (each month of year twice).
@@ -339,3 +341,42 @@ def arrival_cycle(series: np.ndarray, last: int) -> tuple[np.ndarray, float]:
     profile, shrink, _ = fit_cycle(y, np.where(ok, s + 0.5, 0.0), t)
     p = np.exp(profile)
     return p / p.mean(), shrink
+
+
+def swing_words(profile: pd.Series | np.ndarray) -> str:
+    """A month-of-year profile in words: ``±18%, peak in month 12`` or ``flat``.
+
+    Examples
+    --------
+    >>> swing_words([1.0] * 11 + [1.36]), swing_words(np.ones(12))
+    ('±18%, peak in month 12', 'flat')
+    """
+    p = np.asarray(profile, dtype=float)
+    half = (p.max() - p.min()) / 2
+    return f"±{half:.0%}, peak in month {int(np.argmax(p)) + 1}" if half >= 0.005 else "flat"
+
+
+def cycle_words(
+    n: int, profile: pd.DataFrame | None, summary: dict, arrivals: np.ndarray, arrival_shrink: float
+) -> str:
+    """The yearly cycle :func:`fit_year_seasons` and :func:`arrival_cycle` fitted from ``n`` months, in words
+    (``profile``: :meth:`~cxlib.simulate.JourneyModel.season_profile`; ``None`` when the cycle came out flat).
+
+    Examples
+    --------
+    >>> cycle_words(14, None, {}, np.ones(12), 0.0)[:48]
+    'flat: 14 months of history show no yearly cycle '
+    """
+    if profile is None:
+        return (
+            f"flat: {n} months of history show no yearly cycle beyond the month-to-month noise "
+            f"(every month of the year its own needs {SEASON_MONTHS})"
+        )
+    moves = len(profile.columns) - 1
+    return (
+        f"yearly cycle from {n} months of history (one smooth cycle, trend apart, shrunk toward flat by its "
+        f"noise; every month of the year its own needs {SEASON_MONTHS}): revenue {swing_words(profile['revenue'])} "
+        f"(the total's cycle ±{summary['amplitude']:.0%} kept at {summary['shrink']:.0%}), arrivals "
+        f"{swing_words(arrivals)} (kept at {arrival_shrink:.0%}), {moves} move(s) changed by more than 5% in "
+        "some month"
+    )
