@@ -186,7 +186,7 @@ def _(MONEY_COLUMNS, currency, mo, notebook, plan, ranked, results, simulate):
     mo.vstack([
         simulate.fan_chart(results, "cumulative_revenue"),
         notebook.table(ranked, digits=1, money=MONEY_COLUMNS, currency=currency),
-        *([mo.md(_reach[:1].upper() + _reach[1:])] if _reach else []),
+        *([mo.md(_reach)] if _reach else []),
         simulate.future_state_figure(results, plan.name),
     ])
     return

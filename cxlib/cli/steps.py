@@ -287,16 +287,18 @@ def simulate(
         ranked = _simulate.build(folder, months=months, draws=draws, arrivals=how)
     except (DataError, ValueError) as e:
         _fail(e)
-    typer.echo(f"revenue gain over {months} months vs baseline (5-95%) and per 1% of the lever; examples, not a plan:")
+    typer.echo(
+        f"revenue gain over {months} months vs baseline (5-95%), per 1% of the lever and the customers it reaches a "
+        "month; examples, not a plan:"
+    )
     for r in ranked.itertuples():
         per = getattr(r, "gain_per_pct", float("nan"))
         unit = f"  {per:,.0f} per 1%" if per == per else ""  # NaN: the baseline, or a plan of several levers
         reach = getattr(r, "customers_reached", float("nan"))
-        unit += f", reaches {reach:,.0f} customers a month" if reach == reach else ""
+        unit += f", reaches {reach:,.0f} a month" if reach == reach else ""
         typer.echo(f"  {r.scenario:<32} {r.gain:>14,.0f}  [{r.gain_p5:,.0f} .. {r.gain_p95:,.0f}]{unit}")
-    few = _simulate.reach_words(ranked)
-    if few:
-        typer.echo(few[:1].upper() + few[1:])
+    if few := _simulate.reach_words(ranked):
+        typer.echo(few)
     typer.echo(f"simulated in {time.perf_counter() - t0:.1f}s")
 
 

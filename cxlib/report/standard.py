@@ -397,9 +397,8 @@ def _strategy_section(ws: Any, r: Report, glance: list[str], h: pd.DataFrame | N
         r.markdown(_arrivals_words(arrived))
         r.figure(sim.arrivals_figure(arrived), "New customers a month: observed, and the forecast's")
     r.table(ranked, f"Scenarios ranked by revenue gain over {months} months (examples, not recommendations)")
-    reach = sim.reach_words(ranked)
-    if reach:
-        r.markdown(reach[:1].upper() + reach[1:])
+    if reach := sim.reach_words(ranked):
+        r.markdown(reach)
     r.figure(sim.fan_chart(results, "cumulative_revenue"), "Cumulative revenue gain over baseline, with 5–95% bands")
 
 

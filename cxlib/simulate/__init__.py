@@ -44,7 +44,15 @@ from cxlib.simulate.figures import arrivals_figure, backtest_figure, fan_chart, 
 from cxlib.simulate.model import POOL, PROSPECT_STAGES, JourneyModel
 from cxlib.simulate.plans import PLANS_FILE, delete_plan, save_plan, saved_plans
 from cxlib.simulate.run import compare, simulate
-from cxlib.simulate.scenarios import PRESETS, Scenario, lever_reach, lever_size, reach_words, service_failure_lever
+from cxlib.simulate.scenarios import (
+    PRESETS,
+    Scenario,
+    baseline_customers,
+    lever_reach,
+    lever_size,
+    reach_words,
+    service_failure_lever,
+)
 from cxlib.simulate.workspace import (
     build,
     check_history,
@@ -81,6 +89,7 @@ __all__ = [
     "cohort_segments",
     "complete_history",
     "last_complete_month",
+    "baseline_customers",
     "lever_reach",
     "lever_size",
     "reach_words",

@@ -33,7 +33,7 @@ from cxlib.simulate.arrivals import choose_arrivals, forecast_arrivals
 from cxlib.simulate.durations import duration_matrices
 from cxlib.simulate.model import JourneyModel
 from cxlib.simulate.recency import bucket_moves, months_of, recency_step
-from cxlib.simulate.scenarios import Scenario, _apply, lever_reach, lever_size
+from cxlib.simulate.scenarios import Scenario, _apply, baseline_customers, lever_reach, lever_size
 from cxlib.simulate.seasons import seasonal_matrices, seasonal_rows
 
 __all__ = ["compare", "simulate"]
@@ -124,7 +124,8 @@ def simulate(
         out.insert(2, "month_start", out["month"].map(starts).astype("datetime64[ns]"))
     sizes = {sc.name: lever_size(model, sc) for sc in scenarios}
     out["lever_size_pct"] = out["scenario"].map(sizes).astype(float)  # the baseline: NaN
-    reach = {sc.name: lever_reach(out, sc) for sc in scenarios}
+    customers = baseline_customers(out)
+    reach = {sc.name: lever_reach(customers, sc) for sc in scenarios}
     out["lever_reach"] = out["scenario"].map(reach).astype(float)
     out.attrs["arrivals"] = arrivals if isinstance(arrivals, str | int | float) or arrivals is None else "given"
     return out
@@ -515,6 +516,6 @@ def compare(results: pd.DataFrame) -> pd.DataFrame:
     if "lever_reach" in last.columns:
         out["customers_reached"] = last["lever_reach"].to_numpy()
     out = out.sort_values("gain", ascending=False, ignore_index=True)
-    base = results[(results["scenario"] == "baseline") & results["metric"].str.startswith("customers:")]
-    out.attrs["customers_a_month"] = float(base.groupby("month")["mean"].sum().mean()) if len(base) else 0.0
+    customers = baseline_customers(results)
+    out.attrs["customers_a_month"] = float(customers.sum(axis=1).mean()) if len(customers) else 0.0
     return out

@@ -24,7 +24,16 @@ import pandas as pd
 from cxlib.schema import DataError
 from cxlib.simulate.model import JourneyModel, _require
 
-__all__ = ["FEW_REACHED", "PRESETS", "Scenario", "lever_reach", "lever_size", "reach_words", "service_failure_lever"]
+__all__ = [
+    "FEW_REACHED",
+    "PRESETS",
+    "Scenario",
+    "baseline_customers",
+    "lever_reach",
+    "lever_size",
+    "reach_words",
+    "service_failure_lever",
+]
 
 
 @dataclass(frozen=True)
@@ -220,33 +229,46 @@ def lever_size(model: JourneyModel, scenario: Scenario) -> float:
     return round(float(np.average(sizes, weights=weights)) * 100, 10)
 
 
-def lever_reach(results: pd.DataFrame, scenario: Scenario) -> float:
-    """The customers a month a scenario's levers act on, in the baseline forecast of ``results``
-    (:func:`~cxlib.simulate.simulate`'s frame): those in the stages its moves start from (``scale``, ``set``,
-    ``shift``, ``cut``) or earn in (``aov``: its stages, else everyone), averaged over the months; NaN for
-    ``arrivals`` and ``move`` (new customers) and for no lever. A lever on a stage few customers are in at a
-    month end gains little whatever it is worth to those who are: the reach says which.
+def baseline_customers(results: pd.DataFrame) -> pd.DataFrame:
+    """The baseline forecast's customers by month (rows) and stage (columns) from ``results``
+    (:func:`~cxlib.simulate.simulate`'s frame): what :func:`lever_reach` and
+    :func:`~cxlib.simulate.compare` count in.
 
     Examples
     --------
     >>> r = pd.DataFrame({"scenario": "baseline", "month": [1, 1, 2, 2], "mean": [10.0, 90, 30, 70],
     ...                   "metric": ["customers:onboarding", "customers:repeat"] * 2})
-    >>> lever_reach(r, Scenario("o", [Scenario.scale("onboarding", "repeat", 1.1)]))
+    >>> baseline_customers(r).to_dict("list")
+    {'onboarding': [10.0, 30.0], 'repeat': [90.0, 70.0]}
+    """
+    base = results[(results["scenario"] == "baseline") & results["metric"].str.startswith("customers:")]
+    return base.assign(stage=base["metric"].str.removeprefix("customers:")).pivot(
+        index="month", columns="stage", values="mean"
+    )
+
+
+def lever_reach(customers: pd.DataFrame, scenario: Scenario) -> float:
+    """The customers a month a scenario's levers act on, from the baseline's ``customers`` by month and stage
+    (:func:`baseline_customers`): those in the stages its moves start from (``scale``, ``set``, ``shift``,
+    ``cut``) or earn in (``aov``: its stages, else everyone), averaged over the months; NaN for ``arrivals``
+    and ``move`` (new customers) and for no lever. A lever on a stage few customers are in at a month end
+    gains little whatever it is worth to those who are: the reach says which.
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"onboarding": [10.0, 30.0], "repeat": [90.0, 70.0]}, index=[1, 2])
+    >>> lever_reach(c, Scenario("o", [Scenario.scale("onboarding", "repeat", 1.1)]))
     20.0
-    >>> lever_reach(r, Scenario("aov", [Scenario.aov(1.05)]))
+    >>> lever_reach(c, Scenario("aov", [Scenario.aov(1.05)]))
     100.0
     """
     stages: set[str] = set()
     for kind, a, _, _, _ in scenario.levers:
         if kind in ("arrivals", "move"):
             return float("nan")
-        stages |= ({a} if kind != "aov" else set(a)) or {"*"}
-    if not stages:
-        return float("nan")
-    base = results[(results["scenario"] == "baseline") & results["metric"].str.startswith("customers:")]
-    if "*" not in stages:
-        base = base[base["metric"].str.removeprefix("customers:").isin(stages)]
-    return float(base.groupby("month")["mean"].sum().mean()) if len(base) else float("nan")
+        stages |= ({a} if kind != "aov" else set(a)) or set(customers.columns)
+    reached = customers[[c for c in customers.columns if c in stages]]
+    return float(reached.sum(axis=1).mean()) if stages and len(customers) else float("nan")
 
 
 #: A lever reaching fewer than this share of the baseline's customers a month is named by :func:`reach_words`.
@@ -255,14 +277,15 @@ FEW_REACHED = 0.01
 
 def reach_words(ranked: pd.DataFrame) -> str:
     """A sentence naming the levers of ``ranked`` (:func:`~cxlib.simulate.compare`) that reach fewer than
-    :data:`FEW_REACHED` of the baseline's customers a month (``""`` when none does, or without the reach).
+    :data:`FEW_REACHED` of the baseline's customers a month (``""`` when none does, or without the reach),
+    as the CLI, the report and the strategy page print it.
 
     Examples
     --------
     >>> ranked = pd.DataFrame({"scenario": ["baseline", "onboarding +10%"], "customers_reached": [None, 6.0]})
     >>> ranked.attrs["customers_a_month"] = 1000.0
     >>> reach_words(ranked)[:60]
-    'onboarding +10% acts on about 6 customers a month (0.6% of t'
+    'Onboarding +10% acts on about 6 customers a month (0.6% of t'
     """
     everyone = float(ranked.attrs.get("customers_a_month", 0.0))
     if "customers_reached" not in ranked.columns or everyone <= 0:
@@ -276,10 +299,11 @@ def reach_words(ranked: pd.DataFrame) -> str:
         people = f"{n:,.0f} customer{'' if round(n) == 1 else 's'}" if n >= 0.5 else "fewer than one customer"
         part = f"{share:.1%}" if share >= 0.001 else "under 0.1%"
         parts.append(f"{row.scenario} acts on about {people} a month ({part} of the {everyone:,.0f})")
-    return (
-        "; ".join(parts) + ": few customers are in its stage at a month end, so its small gain says how few it "
-        "reaches in this monthly model, not what the change is worth to those it does."
+    text = "; ".join(parts) + (
+        ": few customers are in its stage at a month end, so its small gain says how few it reaches in this "
+        "monthly model, not what the change is worth to those it does."
     )
+    return text[:1].upper() + text[1:]
 
 
 #: Examples of levers a CJO asks about first, never "the plan": `cx simulate` simulates them, and the gain per
