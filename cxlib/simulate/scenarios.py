@@ -296,9 +296,9 @@ def reach_words(ranked: pd.DataFrame) -> str:
     parts = []
     for row in few.itertuples():
         n, share = row.customers_reached, row.customers_reached / everyone
-        people = f"{n:,.0f} customer{'' if round(n) == 1 else 's'}" if n >= 0.5 else "fewer than one customer"
+        people = f"about {n:,.0f} customer{'' if round(n) == 1 else 's'}" if n >= 0.5 else "fewer than one customer"
         part = f"{share:.1%}" if share >= 0.001 else "under 0.1%"
-        parts.append(f"{row.scenario} acts on about {people} a month ({part} of the {everyone:,.0f})")
+        parts.append(f"{row.scenario} acts on {people} a month ({part} of the {everyone:,.0f})")
     text = "; ".join(parts) + (
         ": few customers are in its stage at a month end, so its small gain says how few it reaches in this "
         "monthly model, not what the change is worth to those it does."
