@@ -313,5 +313,5 @@ def test_a_lever_on_a_stage_few_are_in_says_so():
     assert reach["onboarding -> repeat +10%"] < 0.01 * everyone
     assert np.isnan(reach["more arrivals"]) and np.isnan(reach["baseline"])
     words = sim.reach_words(ranked)
-    assert words.startswith("Onboarding -> repeat +10% acts on about") and "AOV" not in words
+    assert words.startswith("Onboarding -> repeat +10% acts on fewer than one customer a month") and "AOV" not in words
     assert "not what the change is worth" in words
