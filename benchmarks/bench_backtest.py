@@ -21,7 +21,8 @@ With ``--workspace`` the default company also goes through the pipeline users ru
 plain Markov chain (``durations=0``), arrivals chosen (``auto``) and none.
 
 Prints a table of total errors (forecast / actual - 1) and the journey model's mean absolute monthly error,
-then the calendar model each line's journey model used, and why.
+then the calendar model each line's journey model used and what its purchase buckets kept apart, and why
+(:func:`cxlib.simulate.choose_purchases`).
 """
 
 from __future__ import annotations
@@ -89,16 +90,16 @@ def workspace_cases(
 
 
 def main(n: int, workspace: bool = False, seed: int = 7) -> None:
-    rows, calendars = [], {}
+    rows, calendars, purchases = [], {}, {}
     todo = [(*c, None) for c in cases(n, seed)]
     with tempfile.TemporaryDirectory() as folder:
         if workspace:
             todo += workspace_cases(n, folder, seed)
-        run(todo, rows, calendars)
-    report(n, rows, calendars, seed)
+        run(todo, rows, calendars, purchases)
+    report(n, rows, calendars, purchases, seed)
 
 
-def run(todo: list, rows: list, calendars: dict) -> None:
+def run(todo: list, rows: list, calendars: dict, purchases: dict) -> None:
     for name, data, arrival_models, seasons, durations in todo:
         for arrivals in arrival_models:
             t0 = time.perf_counter()
@@ -107,12 +108,15 @@ def run(todo: list, rows: list, calendars: dict) -> None:
             errs = {m: sim.backtest_error(bt, m) for m in MODELS}
             j = bt[(bt["model"] == "journey model") & (bt["period"] == "month")]
             monthly = float(np.mean(np.abs(j["forecast"] / j["actual"] - 1)))
+            kind = bt.attrs["purchases"].split(" -- ")[0]
             rows.append((name, f"{arrivals} -> {bt.attrs['arrivals']}", errs, monthly, secs, bt.attrs["skipped"]))
             calendars[name] = bt.attrs["seasonality"]
-            print(f"{name} / {arrivals}: {errs['journey model']:+.1%} ({secs:.1f}s)", file=sys.stderr, flush=True)
+            purchases[name] = bt.attrs["purchases"]
+            line = f"{name} / {arrivals}: {errs['journey model']:+.1%} ({secs:.1f}s; {kind})"
+            print(line, file=sys.stderr, flush=True)
 
 
-def report(n: int, rows: list, calendars: dict, seed: int = 7) -> None:
+def report(n: int, rows: list, calendars: dict, purchases: dict, seed: int = 7) -> None:
     print(f"\n{n:,} customers (seed {seed}), {os.cpu_count()} cores, {date.today()}; total revenue error over 12")
     print("forecast months (forecast / actual - 1); 'monthly' is the journey model's mean absolute error per month\n")
     print("| data | arrivals (chosen) | journey | monthly | same period last year | last 3 months | BG/NBD+GG | s |")
@@ -122,7 +126,7 @@ def report(n: int, rows: list, calendars: dict, seed: int = 7) -> None:
         print(f"| {name} | {arrivals} | {cells[0]} | {monthly:.1%} | {' | '.join(cells[1:])} | {secs:.1f} |")
     print()
     for name, why in calendars.items():
-        print(f"- {name}: {why}")
+        print(f"- {name}: {why}; purchase history: {purchases[name]}")
     seen = set()
     for name, _, _, _, _, skipped in rows:
         for m, why in skipped.items():

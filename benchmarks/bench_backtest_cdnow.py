@@ -16,8 +16,10 @@ The file is written as a user's order export (``orders.csv``: order id, customer
 
 1. the total error (forecast / actual - 1) of the journey model as ``cx simulate`` fits it, with arrivals
    chosen by backtest and none, beside the last-3-months run rate and BG/NBD + Gamma-Gamma; the same model
-   with one chain (no personas), as a plain Markov chain, and telling a customer who bought once from one who
-   bought twice or more (``purchases="count"``), and how far apart their last two purchases were (``"gap"``;
+   with one chain (no personas), as a plain Markov chain, and with each kind of purchase bucket set instead of
+   chosen by backtest (:func:`cxlib.simulate.choose_purchases`): months since the last purchase only
+   (``purchases="recency"``), also a customer who bought once told from one who bought twice or more
+   (``"count"``), and also how far apart their last two purchases were (``"gap"``;
    :func:`cxlib.simulate.recency.bucket_moves`);
 2. the journey model with each customer's persona judged 0, 3 and 6 months before the cutoff (the persona's
    rates are measured over the fit months, so a persona judged at the cutoff has seen the very purchases its
@@ -162,11 +164,14 @@ def main(master: Path, folder: Path, months: int = 9) -> None:
           f"{time.perf_counter() - t0:.0f} s", file=sys.stderr)  # fmt: skip
     bt = sim.backtest(folder, months=months)
     cut = bt.attrs["cutoff"]
-    rows = [{"line": f"as `cx simulate --backtest` (arrivals {bt.attrs['arrivals']})", **totals(bt)}]
+    kind = bt.attrs["purchases"].split(" -- ")[0]
+    line = f"as `cx simulate --backtest` (arrivals {bt.attrs['arrivals']}; purchase buckets: {kind})"
+    rows = [{"line": line, **totals(bt)}]
     rows[0]["error"] = rows[0][JOURNEY]
     lines = (
         ("arrivals none", {"arrivals": "none"}),
         ("plain Markov chain", {"durations": 0, "recency": 0}),
+        ("months since the last purchase only (purchases='recency')", {"purchases": "recency"}),
         ("one purchase told from two or more (purchases='count')", {"purchases": "count"}),
         ("... and close from far-apart purchases (purchases='gap')", {"purchases": "gap"}),
     )

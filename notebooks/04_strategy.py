@@ -58,6 +58,7 @@ def _(folder, metrics, mo, notebook, simulate):
         ], justify="start", gap=4),
         mo.md(f"New customers a month: **{simulate.choose_arrivals(model)}**. " + simulate.backtest_words(backtest)
               + ("" if _stored or backtest is None else " (Computed here: `cx simulate` stores it for the report.)")),
+        mo.md(f"What the forecast's purchase history keeps apart: {simulate.purchase_words(model)}."),
         simulate.backtest_figure(backtest) if backtest is not None else None,
         # the new customers the forecast adds, beside the arrivals they continue (as the report shows them)
         simulate.arrivals_figure(simulate.arrivals_table(model)),
@@ -308,14 +309,15 @@ def _(currency, impact, mo, notebook, uplift):
 
 
 @app.cell
-def _(attribution_fig, backtest, backtest_stored, folder, headline, metrics, months, notebook, plan, ranked, report,
-      results, simulate, uplift, uplift_verdict):
+def _(attribution_fig, backtest, backtest_stored, folder, headline, metrics, model, months, notebook, plan, ranked,
+      report, results, simulate, uplift, uplift_verdict):
     def _report():
         r = report.Report("Strategy: what moves revenue")
         r.section("Held against the past")
         if backtest_stored:
             metrics.card(r, headline, "backtest_error")
         r.markdown(simulate.backtest_words(backtest))
+        r.markdown(f"What the forecast's purchase history keeps apart: {simulate.purchase_words(model)}.")
         if backtest is not None:
             r.figure(simulate.backtest_figure(backtest), "Backtest: revenue forecast by month against what happened")
         r.section("Scenarios")

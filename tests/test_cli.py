@@ -52,6 +52,12 @@ def test_generate_load_summary(tmp_path):
     assert r.exit_code == 0 and "personas written" in r.output, r.output
     r = runner.invoke(app, ["simulate", str(ws), "--draws", "200"])
     assert r.exit_code == 0 and "conversion +10%" in r.output, r.output
+    assert "purchase history in the model: months since the last purchase" in r.output, r.output
+    r = runner.invoke(app, ["simulate", str(ws), "--backtest", "--months", "2", "--purchases", "count"])
+    assert r.exit_code == 0 and "purchase history: months since the last purchase, and one" in r.output, r.output
+    assert "(as set)" in r.output
+    r = runner.invoke(app, ["simulate", str(ws), "--purchases", "often"])
+    assert r.exit_code == 2 and "--purchases must be auto, recency, count, gap; not 'often'" in r.output, r.output
 
 
 def test_journeys_before_unify_is_a_clear_error(tmp_path):

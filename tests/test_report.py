@@ -163,6 +163,8 @@ def test_the_strategy_page_shows_the_backtest_cx_simulate_stored_and_the_report_
     assert err == pytest.approx(simulate.backtest_error(again), abs=1e-12)
     assert metrics.value(metrics.headline(full_workspace, ["levers"]), "backtest_error") == pytest.approx(err, abs=1e-4)
     assert f'data-metric="backtest_error" data-value="{round(err, 4)}"' in standard.read_text()
+    kind = stored.attrs["purchases"].split(" -- ")[0]  # what the backtest's purchase buckets kept apart, and why
+    assert f"What its purchase history kept apart in this backtest: {kind} -- " in standard.read_text()
     notebook = Path(__file__).resolve().parent.parent / "notebooks" / "04_strategy.py"
     shutil.copy(full_workspace / "workspace.duckdb", tmp_path / "workspace.duckdb")  # the export writes reports/
     env = {**os.environ, "CX_WORKSPACE": str(tmp_path), "CX_EXPORT": "1"}
@@ -171,6 +173,7 @@ def test_the_strategy_page_shows_the_backtest_cx_simulate_stored_and_the_report_
     page = (tmp_path / "reports" / "04_strategy.html").read_text()
     assert f'data-metric="backtest_error" data-value="{round(err, 4)}"' in page
     assert f"was off by <strong>{err:+.0%}</strong>" in page
+    assert "purchase history keeps apart: months since the last purchase" in page
 
 
 def test_the_strategy_page_reads_the_presets_cx_simulate_stored(full_workspace):

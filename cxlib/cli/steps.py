@@ -271,20 +271,31 @@ def simulate(
         bool, typer.Option("--backtest", help="Only hold the model against the past: fit up to a cutoff, compare.")
     ] = False,
     cutoff: Annotated[str | None, typer.Option(help="Last month the backtest fits on (YYYY-MM).")] = None,
+    purchases: Annotated[
+        str,
+        typer.Option(
+            help="What the purchase history keeps apart: auto (chosen by backtest), recency, count (one purchase "
+            "from two or more) or gap (also close purchases from far-apart ones)."
+        ),
+    ] = "auto",
 ) -> None:
     """Fit the journey model and compare the preset strategies: journey_transitions and scenarios tables.
 
     Example: cx simulate data/demo --backtest
     """
     from cxlib import simulate as _simulate
+    from cxlib.simulate.recency import KINDS
 
     t0 = time.perf_counter()
     try:
         how = _simulate.parse_arrivals(arrivals)
+        if purchases not in ("auto", *KINDS):
+            raise ValueError(f"--purchases must be auto, {', '.join(KINDS)}; not {purchases!r}")
         if backtest:
-            _print_backtest(_simulate.backtest(folder, months=months, cutoff=cutoff, arrivals=how))
+            bt = _simulate.backtest(folder, months=months, cutoff=cutoff, arrivals=how, purchases=purchases)
+            _print_backtest(bt)
             return
-        ranked = _simulate.build(folder, months=months, draws=draws, arrivals=how)
+        ranked = _simulate.build(folder, months=months, draws=draws, arrivals=how, purchases=purchases)
     except (DataError, ValueError) as e:
         _fail(e)
     typer.echo(
@@ -299,6 +310,7 @@ def simulate(
         typer.echo(f"  {r.scenario:<32} {r.gain:>14,.0f}  [{r.gain_p5:,.0f} .. {r.gain_p95:,.0f}]{unit}")
     if few := _simulate.reach_words(ranked):
         typer.echo(few)
+    typer.echo(f"purchase history in the model: {ranked.attrs['purchases']}")
     typer.echo(f"simulated in {time.perf_counter() - t0:.1f}s")
 
 
@@ -307,6 +319,8 @@ def _print_backtest(bt) -> None:  # noqa: ANN001 - the frame simulate.backtest r
     typer.echo(f"fitted up to {bt.attrs.get('cutoff')}, arrivals: {bt.attrs.get('arrivals')}; next months' revenue:")
     if bt.attrs.get("seasonality"):
         typer.echo(f"  calendar: {bt.attrs['seasonality']}")
+    if bt.attrs.get("purchases"):
+        typer.echo(f"  purchase history: {bt.attrs['purchases']}")
     for r in total.itertuples():
         typer.echo(f"  {r.model:<34} forecast {r.forecast:>14,.0f}  actual {r.actual:>14,.0f}  {r.pct_error:+.1%}")
     for model, why in (bt.attrs.get("skipped") or {}).items():

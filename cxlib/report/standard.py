@@ -390,6 +390,8 @@ def _strategy_section(ws: Any, r: Report, glance: list[str], h: pd.DataFrame | N
             metrics.card(r, h, "backtest_error")
         if "calendar" in bt.columns and len(bt):
             r.markdown(f"The journey model's calendar in this backtest: {bt['calendar'].iloc[0]}.")
+        if "purchases" in bt.columns and len(bt):
+            r.markdown(f"What its purchase history kept apart in this backtest: {bt['purchases'].iloc[0]}.")
         r.table(_backtest_table(bt), "Backtest: the forecast held against what really happened next")
         r.figure(sim.backtest_figure(bt), "Backtest: revenue forecast by month against what happened")
     if ws.has("simulate_arrivals"):

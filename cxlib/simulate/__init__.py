@@ -43,6 +43,7 @@ from cxlib.simulate.backtest import (
 from cxlib.simulate.figures import arrivals_figure, backtest_figure, fan_chart, future_state_figure
 from cxlib.simulate.model import POOL, PROSPECT_STAGES, JourneyModel
 from cxlib.simulate.plans import PLANS_FILE, delete_plan, save_plan, saved_plans
+from cxlib.simulate.purchase_choice import choose_purchases, purchase_words
 from cxlib.simulate.run import compare, simulate
 from cxlib.simulate.scenarios import (
     PRESETS,
@@ -86,6 +87,8 @@ __all__ = [
     "parse_arrivals",
     "check_history",
     "choose_arrivals",
+    "choose_purchases",
+    "purchase_words",
     "cohort_segments",
     "complete_history",
     "last_complete_month",

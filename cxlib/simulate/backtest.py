@@ -35,6 +35,7 @@ import pandas as pd
 
 from cxlib.engine import Workspace, opened
 from cxlib.schema import DataError
+from cxlib.simulate.purchase_choice import purchase_words
 
 __all__ = [
     "MIN_MONTHS", "backtest", "backtest_error", "backtest_months", "backtest_words", "error_words",
@@ -103,9 +104,9 @@ def backtest(
     durations, recency : int, optional
         Months in a stage and months since the last purchase the journey model tells apart (default:
         :func:`~cxlib.simulate.persona_model`'s; 0: a plain Markov chain, revenue by stage alone).
-    purchases : {"recency", "count", "gap"}, optional
-        What the purchase buckets tell apart (default: :func:`~cxlib.simulate.persona_model`'s;
-        :func:`~cxlib.simulate.recency.bucket_moves`).
+    purchases : {"auto", "recency", "count", "gap"}, optional
+        What the purchase buckets tell apart (default: :func:`~cxlib.simulate.persona_model`'s, chosen by
+        backtest on the months before the cutoff; :func:`~cxlib.simulate.recency.bucket_moves`).
     personas : {"refit", "kept"}
         For a workspace with personas, the persona model that labels the customers at the cutoff.
         ``"refit"`` (default): fitted on the features as of the cutoff with the settings ``cx personas``
@@ -163,7 +164,12 @@ def backtest(
         skipped[BGNBD] = str(e)
     out = _tidy(forecasts, starts, actual)
     out.attrs.update(
-        cutoff=cut, arrivals=sim.attrs.get("arrivals"), skipped=skipped, months=horizon, seasonality=model.seasonality_
+        cutoff=cut,
+        arrivals=sim.attrs.get("arrivals"),
+        skipped=skipped,
+        months=horizon,
+        seasonality=model.seasonality_,
+        purchases=purchase_words(model),
     )
     return out
 
@@ -212,7 +218,11 @@ def backtest_words(bt: pd.DataFrame | None) -> str:
 
 
 def workspace_backtest(
-    ws: Workspace, history: pd.DataFrame, months: int = 12, arrivals: str | float = "auto"
+    ws: Workspace,
+    history: pd.DataFrame,
+    months: int = 12,
+    arrivals: str | float = "auto",
+    purchases: str | None = None,
 ) -> pd.DataFrame | None:
     """The backtest of a workspace that ``cx simulate`` stores and every page shows: :func:`backtest` over
     :func:`backtest_months` of ``history`` (the workspace's panel, :func:`~cxlib.simulate.complete_history`);
@@ -236,7 +246,7 @@ def workspace_backtest(
     held = backtest_months(history, months)
     if held < 1:
         return None
-    return backtest(_labelled_at_cutoff(ws, history, held), months=held, arrivals=arrivals)
+    return backtest(_labelled_at_cutoff(ws, history, held), months=held, arrivals=arrivals, purchases=purchases)
 
 
 def _labelled_at_cutoff(ws: Workspace, history: pd.DataFrame, months: int) -> pd.DataFrame:
@@ -264,8 +274,8 @@ def stored_current(ws: Workspace, table: str) -> bool:
 
 def stored_backtest(ws: Workspace) -> pd.DataFrame | None:
     """The backtest ``cx simulate`` stored (``simulate_backtest``), its ``attrs`` (``cutoff``, ``arrivals``,
-    ``seasonality``) back from its columns; ``None`` when there is none or when ``cx simulate`` is stale (its
-    inputs changed since), so that a page shows the stored number only while it describes the data.
+    ``seasonality``, ``purchases``) back from its columns; ``None`` when there is none or when ``cx simulate`` is
+    stale (its inputs changed since), so that a page shows the stored number only while it describes the data.
 
     Examples
     --------
@@ -288,8 +298,9 @@ def stored_backtest(ws: Workspace) -> pd.DataFrame | None:
         "cutoff": pd.Timestamp(first["cutoff"]),
         "arrivals": first.get("arrivals"),
         "seasonality": first.get("calendar"),
+        "purchases": first.get("purchases"),  # not in a table stored before the choice
     }
-    return bt.drop(columns=[c for c in ("cutoff", "arrivals", "calendar") if c in bt.columns])
+    return bt.drop(columns=[c for c in ("cutoff", "arrivals", "calendar", "purchases") if c in bt.columns])
 
 
 def _cutoff(last: pd.Timestamp, months: int, cutoff: str | pd.Timestamp | None) -> pd.Timestamp:

@@ -59,8 +59,9 @@ __all__ = [
 #: every stage and bucket has data.
 RECENCY_MONTHS = 3
 
-#: What :func:`~cxlib.simulate.persona_model`'s purchase buckets tell apart (:func:`bucket_moves`).
-PURCHASES = "recency"
+#: What :func:`~cxlib.simulate.persona_model`'s purchase buckets tell apart (:func:`bucket_moves`): chosen by
+#: backtest on the history's own last months (:func:`~cxlib.simulate.purchase_choice.choose_purchases`).
+PURCHASES = "auto"
 
 #: The kinds of purchase buckets (:func:`bucket_moves`), each with its number of tiers of ``R + 1`` buckets.
 KINDS = {"recency": 1, "count": 2, "gap": 3}

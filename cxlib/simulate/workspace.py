@@ -31,6 +31,7 @@ from cxlib.schema import STAGES, DataError
 from cxlib.simulate.arrivals import arrivals_table
 from cxlib.simulate.durations import DURATION_MONTHS
 from cxlib.simulate.model import ARRIVED, POOL, PROSPECT_STAGES, JourneyModel
+from cxlib.simulate.purchase_choice import choose_purchases, purchase_words
 from cxlib.simulate.recency import PURCHASES, RECENCY_MONTHS
 from cxlib.simulate.run import compare, simulate
 from cxlib.simulate.scenarios import PRESETS, Scenario, service_failure_lever
@@ -220,23 +221,30 @@ def persona_model(
     exits which depend on how long a customer has been quiet, or a lead has waited, keep up as the company
     ages. ``recency``: months since the last purchase told apart (:data:`~cxlib.simulate.recency.RECENCY_MONTHS`;
     0: revenue by stage alone), so that revenue per customer-month follows how recently the customers in a
-    stage bought.
+    stage bought. ``purchases``: what the purchase buckets tell apart (:data:`~cxlib.simulate.recency.KINDS`), or
+    ``"auto"`` (:data:`~cxlib.simulate.recency.PURCHASES`): chosen by backtest on the history's own last months
+    (:func:`~cxlib.simulate.purchase_choice.choose_purchases`, kept as the fitted ``purchase_choice_``).
     """
     by = "persona" if "persona" in history.columns else None
     if cohorts:
         seg = cohort_segments(history, by)
         if seg.nunique() > (history[by].astype(str).nunique() if by else 1):  # somebody arrived
             history, by = history.assign(segment=seg), "segment"
-    return JourneyModel(
-        by=by,
-        random_state=random_state,
-        shared_stages=PROSPECT_STAGES if by else (),
-        pool=POOL if by else 0.0,
-        seasons=seasons,
-        durations=durations,
-        recency=recency,
-        purchases=purchases,
-    ).fit(history)
+    settings = {
+        "by": by,
+        "random_state": random_state,
+        "shared_stages": PROSPECT_STAGES if by else (),
+        "pool": POOL if by else 0.0,
+        "seasons": seasons,
+        "durations": durations,
+        "recency": recency,
+    }
+    choice = choose_purchases(history, **settings) if purchases == "auto" else None
+    kind = choice.attrs["chosen"] if choice is not None else purchases
+    model = JourneyModel(**settings, purchases=kind).fit(history)
+    if choice is not None:
+        model.purchase_choice_ = choice
+    return model
 
 
 def check_history(history: pd.DataFrame, what: str = "cx simulate", min_months: int = 3) -> None:
@@ -306,6 +314,7 @@ def build(
     scenarios: Sequence[Scenario] | None = None,
     arrivals: str | float = "auto",
     backtest: bool = True,
+    purchases: str = PURCHASES,
 ) -> pd.DataFrame:
     """Fit the journey model to a workspace and write ``journey_transitions`` (``segment, from_stage,
     to_stage, probability, transitions``), ``scenarios`` (the :func:`simulate` frame for the presets, the
@@ -313,32 +322,38 @@ def build(
     month 1 the one after the last complete month of data), ``simulate_arrivals`` (:func:`arrivals_table`: the
     new customers a month observed and forecast) and ``simulate_backtest`` (:func:`backtest` over
     the same horizon, or as much of it as the data allows, so that every forecast carries its error).
-    ``arrivals`` as in :func:`simulate` (default: the arrival model chosen by backtest). Returns
-    :func:`compare` of the scenarios."""
+    ``arrivals`` as in :func:`simulate` (default: the arrival model chosen by backtest), ``purchases`` as in
+    :func:`persona_model` (default: chosen by backtest). Returns :func:`compare` of the scenarios, its
+    ``attrs["purchases"]`` what the model's purchase buckets keep apart and why (:func:`purchase_words`)."""
     from cxlib.simulate.backtest import MIN_MONTHS, workspace_backtest
 
     with opened(workspace) as ws:
         h = complete_history(ws, channel=False)  # the acquisition channel is not used here
         check_history(h, "cx simulate", MIN_MONTHS)
-        model = persona_model(h)
+        model = persona_model(h, purchases=purchases)
         todo = [*PRESETS, *(scenarios or [])]
         try:  # the failure acts before the first purchase, where personas are shared: one estimate for everyone
             todo.append(Scenario("fix pre-sale service failure", service_failure_lever(h)))
         except DataError:
             pass
         results = simulate(model, todo, months=months, draws=draws, arrivals=arrivals)
-        bt = workspace_backtest(ws, h, months, arrivals) if backtest else None
+        bt = workspace_backtest(ws, h, months, arrivals, purchases) if backtest else None
         with ws.step("simulate"):  # the tables and the lineage row swap in together
             ws.write("journey_transitions", _transitions_table(model))
             ws.write("scenarios", results)
             ws.write("simulate_arrivals", arrivals_table(model, arrivals, months))
             if bt is not None:
                 table = bt.assign(
-                    cutoff=bt.attrs["cutoff"], arrivals=str(bt.attrs["arrivals"]), calendar=bt.attrs["seasonality"]
+                    cutoff=bt.attrs["cutoff"],
+                    arrivals=str(bt.attrs["arrivals"]),
+                    calendar=bt.attrs["seasonality"],
+                    purchases=bt.attrs["purchases"],
                 )
                 table.attrs = {}  # carried in the columns
                 ws.write("simulate_backtest", table)
-    return compare(results)
+    ranked = compare(results)
+    ranked.attrs["purchases"] = purchase_words(model)
+    return ranked
 
 
 def stored_scenarios(ws: Workspace, names: Sequence[str], months: int) -> pd.DataFrame | None:
