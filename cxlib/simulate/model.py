@@ -185,10 +185,8 @@ class JourneyModel(BaseEstimator):
         unknown = set(h["stage"].astype(str).unique()) - set(stages)
         if unknown:
             raise DataError(f"stage history: stages {sorted(unknown)} are not in the model's stages {stages}")
-        seg = h[self.by].astype(str) if self.by is not None else pd.Series(_ALL, index=h.index)
-        self.segments_ = sorted(seg.unique())
+        self.segments_, g_idx = _segment_codes(h[self.by] if self.by is not None else None, len(h))
         s_idx = pd.Categorical(h["stage"].astype(str), categories=stages).codes
-        g_idx = pd.Categorical(seg, categories=self.segments_).codes
         frame = _month_frame(h[cid], h["month"], s_idx, g_idx)
         n_g, n_s = len(self.segments_), len(stages)
         counts = _transition_counts(frame, n_g, n_s)
@@ -494,6 +492,23 @@ class JourneyModel(BaseEstimator):
 
 
 # --- the fitting steps ----------------------------------------------------------------------------------------
+
+
+def _segment_codes(col: pd.Series | None, n: int) -> tuple[list[str], np.ndarray]:
+    """The segments (their names as text, sorted) and each row's position among them; one segment, ``"all"``,
+    without a column. A categorical column (:func:`~cxlib.simulate.cohort_segments`) is read by its codes, not
+    written out as a string per row."""
+    if col is None:
+        return [_ALL], np.zeros(n, dtype=np.int8)
+    codes, uniques = pd.factorize(col)
+    if (codes < 0).any():  # a missing value: a segment of its own, named as text names it
+        col = col.astype(str)
+        codes, uniques = pd.factorize(col)
+    names = np.array([str(u) for u in uniques], dtype=object)
+    order = np.argsort(names, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return names[order].tolist(), rank[codes]
 
 
 def _month_frame(customer: pd.Series, month: pd.Series, s_idx: np.ndarray, g_idx: np.ndarray) -> pd.DataFrame:

@@ -41,7 +41,7 @@ from cxlib.simulate.model import JourneyModel
 from cxlib.simulate.recency import KINDS
 from cxlib.simulate.run import simulate
 
-__all__ = ["KIND_WORDS", "MIN_GAIN", "NOISE_SPAN", "choose_purchases", "purchase_words"]
+__all__ = ["CHOICE_CUSTOMERS", "KIND_WORDS", "MIN_GAIN", "NOISE_SPAN", "choose_purchases", "purchase_words"]
 
 #: How many times the noise of the held-out total a richer kind of purchase bucket must beat the one kept by
 #: (about a 95% one-sided test): a closer forecast by less is not evidence.
@@ -51,6 +51,11 @@ NOISE_SPAN = 2.0
 #: 10% a backtest is held to (issue 17's target), below which a test on a few months cannot tell better from
 #: different.
 MIN_GAIN = 0.10
+
+#: The customers the choice is made on at most: a larger history is sampled, the same customers whatever the row
+#: order (those whose ids hash lowest); the kinds' errors on 50,000 customers are within about a point of theirs
+#: on all (the choice is three fits of the history without its last months: at 100,000 customers 3 CPU s).
+CHOICE_CUSTOMERS = 50_000
 
 #: Month ends the fit before the held-out months keeps at least (as :data:`~cxlib.simulate.backtest.MIN_MONTHS`).
 _MIN_FIT = 3
@@ -86,6 +91,7 @@ def choose_purchases(history: pd.DataFrame, **model: Any) -> pd.DataFrame:
         it), ``why`` (the choice in words). No rows when the history is too short to test (``"recency"``).
     """
     cid = "customer_id" if "customer_id" in history.columns else "person_id"
+    history = _sample(history, cid)
     month = pd.to_datetime(history["month"]).dt.to_period("M").dt.start_time
     months = np.sort(month.unique())
     h = _holdout(len(months))
@@ -126,6 +132,16 @@ def choose_purchases(history: pd.DataFrame, **model: Any) -> pd.DataFrame:
         f"{margin:.0%} or more)"
     )
     return _chosen(out, best, h, noise, why)
+
+
+def _sample(history: pd.DataFrame, cid: str) -> pd.DataFrame:
+    """At most :data:`CHOICE_CUSTOMERS` customers' rows: those whose ids hash lowest."""
+    ids = pd.unique(history[cid])
+    if len(ids) <= CHOICE_CUSTOMERS:
+        return history
+    hashed = pd.util.hash_array(np.asarray(ids, dtype=object))
+    kept = ids[np.argsort(hashed, kind="stable")[:CHOICE_CUSTOMERS]]
+    return history[history[cid].isin(kept)]
 
 
 def _chosen(out: pd.DataFrame, kind: str, holdout: int, noise: float, why: str) -> pd.DataFrame:

@@ -191,7 +191,12 @@ def cohort_segments(history: pd.DataFrame, by: str | None = None) -> pd.Series:
     # a customer already when the data starts: a customer-journey stage (not a prospect's) in its first month
     there = (start & ~history["stage"].astype(str).isin(PROSPECT_STAGES)).groupby(history[cid]).transform("any")
     base = history[by].astype(str) if by else pd.Series("all", index=history.index)
-    return base.where(there, base + ARRIVED)
+    # by the segments' codes: a few labels, not a string per row (pandas' `where` on Arrow strings took 1.8 s
+    # of 1.7M rows at 100k customers)
+    codes, names = pd.factorize(base, sort=True)
+    labels = [*names, *(f"{n}{ARRIVED}" for n in names)]
+    coded = codes + len(names) * ~there.to_numpy(dtype=bool)
+    return pd.Series(pd.Categorical.from_codes(coded, categories=labels), index=history.index)
 
 
 def persona_model(
