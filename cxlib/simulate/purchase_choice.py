@@ -136,12 +136,13 @@ def choose_purchases(history: pd.DataFrame, **model: Any) -> pd.DataFrame:
 
 def _sample(history: pd.DataFrame, cid: str) -> pd.DataFrame:
     """At most :data:`CHOICE_CUSTOMERS` customers' rows: those whose ids hash lowest."""
-    ids = pd.unique(history[cid])
+    codes, ids = pd.factorize(history[cid])
     if len(ids) <= CHOICE_CUSTOMERS:
         return history
     hashed = pd.util.hash_array(np.asarray(ids, dtype=object))
-    kept = ids[np.argsort(hashed, kind="stable")[:CHOICE_CUSTOMERS]]
-    return history[history[cid].isin(kept)]
+    kept = np.zeros(len(ids), dtype=bool)
+    kept[np.argsort(hashed, kind="stable")[:CHOICE_CUSTOMERS]] = True
+    return history[kept[codes]]
 
 
 def _chosen(out: pd.DataFrame, kind: str, holdout: int, noise: float, why: str) -> pd.DataFrame:
