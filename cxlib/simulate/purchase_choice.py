@@ -125,7 +125,7 @@ def choose_purchases(history: pd.DataFrame, **model: Any) -> pd.DataFrame:
     for kind in off.index[1:]:
         if off[kind] < off[best] - margin:
             best = kind
-    tried = ", ".join(f"{r.error:+.0%} by {r.purchases}" for r in out.itertuples())
+    tried = ", ".join(f"{round(r.error, 2) + 0.0:+.0%} by {r.purchases}" for r in out.itertuples())  # no "-0%"
     why = (
         f"{KIND_WORDS[best]} -- chosen by backtest: the revenue of the customers already there over the last {h} "
         f"months, fitted on the months before, was forecast {tried} (a richer kind is kept when closer by "
