@@ -17,7 +17,7 @@ from cxlib.unify.clusters import (
     compatible_many,
     join_components,
 )
-from cxlib.unify.households import household_scores, household_share
+from cxlib.unify.households import household_scores, household_share, household_shares
 from cxlib.unify.model import settings
 
 
@@ -170,6 +170,42 @@ def test_namesakes_of_one_household_with_their_own_email_and_phone_stay_apart():
     pred = pd.DataFrame({"match_probability": [0.996, 0.996], **gammas})
     p = household_scores(pred, _model(contact_points=True), share=0.7)
     assert p[0] < 0.95 < p[1]
+
+
+def test_the_share_is_lower_where_both_records_hold_a_contact_point():
+    """Each member's record has an e-mail of their own; the first member's second record (another system's,
+    the same first name and birth date) has none. Records in different components never share an e-mail, so
+    the pairs whose records both hold one are members of one household, none of them one person: their
+    share is near 0 while that of all pairs stays about 1 in 3."""
+    recs = _households(200, 2)
+    recs["email"] = np.where(recs["record"].str.endswith("b"), None, recs["record"] + "@mail.example")
+    share, contact = household_shares(recs)
+    assert share == household_share(recs) and 1 / 3 < share < 1 / 3 + 0.1
+    assert 0 < contact < 0.1  # above 0: a few pairs never prove that no pair can be one person
+    assert household_shares(recs.iloc[::-1]) == (share, contact)  # whatever the row order
+    # no contact points, or too few pairs with them on both sides to say: one share for all
+    assert household_shares(recs.drop(columns="email")) == (share, share)
+    few = recs.assign(email=np.where(recs["record"].isin(["r0-0", "r0-1", "r1-0", "r1-1"]), recs["email"], None))
+    assert household_shares(few) == (share, share)
+
+
+def test_namesakes_each_with_their_own_email_and_no_birth_date_stay_apart():
+    """The false merges left on the generator's seed 12 (two Rebecca Müllers, born 1958 and 1969, at one
+    address): the same first name, surname and address, a different e-mail each, no birth date on either
+    record. With the share of all same-address pairs (0.78) the first name outweighs the different e-mails;
+    with the share of pairs that both hold an e-mail (0.17 there) it does not. A record without e-mail (the
+    acquired CRM's) matching on the same evidence still merges."""
+    gammas = {"gamma_first_name": [6, 6], "gamma_birth_date": [-1, -1], "gamma_last_name": [5, 5],
+              "gamma_address": [6, 6], "gamma_email": [0, -1], "gamma_phone": [-1, -1]}  # fmt: skip
+    pred = pd.DataFrame({"match_probability": [0.97, 0.97], **gammas})
+    model = _model(contact_points=True)
+    before = household_scores(pred, model, share=0.78)
+    assert (before > 0.95).all()  # one share for all pairs: the namesakes merged
+    p = household_scores(pred, model, share=0.78, contact_share=0.17)
+    assert p[0] < 0.6 and p[1] == pytest.approx(0.97)
+    # a birth date of the person on both sides still merges a pair with different e-mails
+    dated = pred.assign(gamma_birth_date=6)
+    assert household_scores(dated, model, share=0.78, contact_share=0.17)[0] == pytest.approx(0.97)
 
 
 def test_surname_and_address_alone_do_not_merge_in_a_household():
