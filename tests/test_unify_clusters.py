@@ -17,7 +17,7 @@ from cxlib.unify.clusters import (
     compatible_many,
     join_components,
 )
-from cxlib.unify.households import household_scores, household_share, household_shares
+from cxlib.unify.households import component_contacts, household_scores, household_share, household_shares
 from cxlib.unify.model import settings
 
 
@@ -206,6 +206,35 @@ def test_namesakes_each_with_their_own_email_and_no_birth_date_stay_apart():
     # a birth date of the person on both sides still merges a pair with different e-mails
     dated = pred.assign(gamma_birth_date=6)
     assert household_scores(dated, model, share=0.78, contact_share=0.17)[0] == pytest.approx(0.97)
+
+
+def test_namesakes_whose_components_each_hold_an_email_stay_apart():
+    """Seed 23's two Thomas Bennetts at one address: the pair the model scored (0.995) is one's loyalty card
+    (a birth date and a phone, no e-mail) and the other's shop account (an e-mail, no phone, no birth date),
+    so the two records hold no contact point of the same kind -- but each record's component does: the
+    loyalty card's holds the first Thomas's e-mail (his CRM record), the shop account's the second's. The
+    customers each have their own e-mail, and the pair takes the share of such pairs."""
+    recs = pd.DataFrame({
+        "record": ["loy-1", "crm-1", "shop-2", "crm-2", "legacy-3"],
+        "component": ["phone:1", "phone:1", "email:2", "email:2", "record:legacy-3"],
+        "email": [None, "thomas.martin@mail.example", "thomas.bennett@mail.example", "thomas.bennett@mail.example",
+                  None],
+        "phone": ["447206217154", "447206217154", None, "447731382933", None],
+    })  # fmt: skip
+    held = component_contacts(recs)
+    assert held.loc["loy-1"].tolist() == [True, True] and held.loc["legacy-3"].tolist() == [False, False]
+    gammas = {"gamma_first_name": [6, 6], "gamma_birth_date": [-1, -1], "gamma_last_name": [5, 5],
+              "gamma_address": [6, 6], "gamma_email": [-1, -1], "gamma_phone": [-1, -1]}  # fmt: skip
+    pred = pd.DataFrame({"record_a": ["loy-1", "legacy-3"], "record_b": ["shop-2", "shop-2"],
+                         "match_probability": [0.995, 0.995], **gammas})  # fmt: skip
+    model = _model(contact_points=True)
+    p = household_scores(pred, model, share=0.78, contact_share=0.1, held=held)
+    assert p[0] < 0.95  # each customer with an e-mail of their own: apart
+    assert p[1] > 0.95  # the acquired CRM's record (no e-mail or phone in its component) still merges
+    assert (household_scores(pred, model, share=0.78, contact_share=0.1) > 0.95).all()  # by the records alone
+    # the same by splink's own id columns (the waterfall's)
+    ids = pred.rename(columns={"record_a": "unique_id_l", "record_b": "unique_id_r"})
+    assert household_scores(ids, model, share=0.78, contact_share=0.1, held=held).tolist() == p.tolist()
 
 
 def test_surname_and_address_alone_do_not_merge_in_a_household():

@@ -17,13 +17,14 @@ person than a pair of the same surname at the same address with the same first n
 Pairs that do not share surname and address scored lower than the cap already, unless their person evidence
 is weak; with a share of 1 (no households) nothing changes.
 
-The share is estimated twice (:func:`household_shares`): over all such pairs, and over those whose records
-both hold an e-mail or both a phone (after the over-merge guard). Records in different components never
-share one, so such a pair's contact points differ, and one person's records seldom do: on the generator's
-companies (4,000 people, seeds 3-23) about 0.02 of those pairs are one person against 0.78 of the others.
-The model's e-mail and phone comparisons weigh "different" by how often all matching pairs differ (one in
-seven), which left namesakes of one household -- same first name, surname and address, each their own e-mail
--- at 0.96-0.98; such a pair is capped by the second share.
+The share is estimated twice (:func:`household_shares`): over all such pairs, and over those whose
+components both hold an e-mail or both a phone (after the over-merge guard; :func:`component_contacts`).
+Components never share one, so such a pair's customers each have their own, and one person's seldom do: on
+the generator's companies (4,000 people, seeds 3-23) about 0.02 of those pairs are one person against 0.8 of
+the others. The model's e-mail and phone comparisons weigh "different" by how often all matching pairs
+differ (one in seven), and only where both records hold one; that left namesakes of one household -- same
+first name, surname and address, each their own e-mail -- at 0.96-0.99. Such a pair is capped by the second
+share.
 
 Examples
 --------
@@ -41,31 +42,51 @@ import pandas as pd
 
 from cxlib.unify.clusters import compatible_many
 
-__all__ = ["CONTACT", "HOUSEHOLD_KEY", "SHARED", "household_scores", "household_share", "household_shares"]
+__all__ = ["CONTACT", "HOUSEHOLD_KEY", "SHARED", "component_contacts", "household_scores", "household_share",
+           "household_shares"]
 
 #: The fields that make two records "the same surname at the same address".
 HOUSEHOLD_KEY = ("last_name", "street_number", "street", "postcode")
 #: Comparisons whose agreement the members of a household share: they say nothing more once the key agrees.
 SHARED = ("last_name", "address", "street_number", "street", "postcode", "city")
-#: Contact points: two records that both hold one (different, since in different components) are a stratum.
+#: Contact points: two components that both hold one (a different one: components share none) are a stratum.
 CONTACT = ("email", "phone")
 
 
 def _same_household(records: pd.DataFrame) -> pd.DataFrame:
-    """Pairs of records (``_x``, ``_y``) in different components that agree on :data:`HOUSEHOLD_KEY`."""
-    contact = [c for c in CONTACT if c in records.columns]
-    cols = ["record", "component", "first_name", "birth_date", *contact, *HOUSEHOLD_KEY]
+    """Pairs of records (``_x``, ``_y``) in different components that agree on :data:`HOUSEHOLD_KEY`, with
+    whether both components hold a contact point (``both_reach``, :func:`component_contacts`)."""
+    held = component_contacts(records)
+    cols = ["record", "component", "first_name", "birth_date", *HOUSEHOLD_KEY]
     r = records.dropna(subset=list(HOUSEHOLD_KEY))[cols]
     p = r.merge(r, on=list(HOUSEHOLD_KEY))
-    return p[(p["record_x"] < p["record_y"]) & (p["component_x"] != p["component_y"])]
+    p = p[(p["record_x"] < p["record_y"]) & (p["component_x"] != p["component_y"])]
+    return p.assign(both_reach=_both_reach(held, p["record_x"], p["record_y"]))
 
 
-def _both_reach(p: pd.DataFrame, columns: tuple[str, ...]) -> np.ndarray:
-    """Whether both records of each pair (``_x``, ``_y``) hold a value of one of ``columns``."""
-    both = np.zeros(len(p), dtype=bool)
-    for c in columns:
-        if f"{c}_x" in p.columns:
-            both |= (p[f"{c}_x"].notna() & p[f"{c}_y"].notna()).to_numpy()
+def component_contacts(records: pd.DataFrame) -> pd.DataFrame:
+    """Per record (the index), whether its component holds each :data:`CONTACT` column ``records`` has
+    (``record, component`` and those columns, demoted values blanked): one boolean column each.
+
+    Examples
+    --------
+    >>> recs = pd.DataFrame({"record": ["a", "b", "c"], "component": ["x", "x", "y"],
+    ...                      "email": [None, "ann@mail.example", None], "phone": [None, None, "123"]})
+    >>> component_contacts(recs).to_dict("index")
+    {'a': {'email': True, 'phone': False}, 'b': {'email': True, 'phone': False}, 'c': {'email': False, 'phone': True}}
+    """
+    cols = [c for c in CONTACT if c in records.columns]
+    held = records.groupby("component")[cols].transform("count") > 0 if cols else pd.DataFrame(index=records.index)
+    return held.set_axis(records["record"].to_numpy())
+
+
+def _both_reach(held: pd.DataFrame, a: pd.Series, b: pd.Series) -> np.ndarray:
+    """Whether the components of records ``a`` and ``b`` (pairwise) both hold an e-mail or both a phone,
+    from :func:`component_contacts` ``held``."""
+    both = np.zeros(len(a), dtype=bool)
+    for c in held.columns:
+        has = held[c]
+        both |= (a.map(has).fillna(False).to_numpy(dtype=bool) & b.map(has).fillna(False).to_numpy(dtype=bool))
     return both
 
 
@@ -90,8 +111,8 @@ def household_share(records: pd.DataFrame) -> float:
 
 
 def household_shares(records: pd.DataFrame) -> tuple[float, float]:
-    """:func:`household_share`, and the same share among the pairs whose records both hold an e-mail or both
-    a phone (:data:`CONTACT` columns of ``records``, blanked where the over-merge guard demoted the value).
+    """:func:`household_share`, and the same share among the pairs whose components both hold an e-mail or
+    both a phone (:data:`CONTACT` columns of ``records``, blanked where the over-merge guard demoted the value).
 
     The second is the upper end of the Wilson interval of its pairs' birth-date agreement (a stratum of a
     few dozen pairs on a small company, where none may agree), over the agreement of one person's dates, at
@@ -115,7 +136,7 @@ def household_shares(records: pd.DataFrame) -> tuple[float, float]:
         return 1.0, 1.0
     # the upper end of the share's 95 % interval: no correction unless the data clearly hold households
     share = float(min(1.0, (agree.mean() + 2 * np.sqrt(agree.mean() * (1 - agree.mean()) / len(agree))) / m))
-    both = _both_reach(p, CONTACT)
+    both = p["both_reach"].to_numpy()
     if both.sum() < 10:
         return share, share
     return share, float(min(share, _wilson_upper(agree[both]) / m))
@@ -146,13 +167,21 @@ def _level_weights(model: dict) -> dict[str, dict[int, float]]:
     return out
 
 
-def household_scores(pred: pd.DataFrame, model: str, share: float, contact_share: float | None = None) -> pd.Series:
+def household_scores(
+    pred: pd.DataFrame,
+    model: str,
+    share: float,
+    contact_share: float | None = None,
+    held: pd.DataFrame | None = None,
+) -> pd.Series:
     """The match probabilities of splink's predictions ``pred`` (``match_probability`` and the ``gamma_``
     columns), each capped by the probability of household prior ``share`` and the evidence a household does
     not share (the levels' weights of the comparisons of the saved ``model`` not in :data:`SHARED`).
 
-    A pair whose records both hold an e-mail or both a phone (a non-null ``gamma_email`` or ``gamma_phone``)
-    takes ``contact_share`` as its prior instead (default: ``share``; :func:`household_shares`).
+    A pair whose components both hold an e-mail or both a phone (:func:`component_contacts` ``held``, by the
+    pair's ``record_a`` and ``record_b``, else ``unique_id_l`` and ``unique_id_r``; without it, whose records
+    do: a non-null ``gamma_email`` or ``gamma_phone``) takes ``contact_share`` as its prior instead (default:
+    ``share``; :func:`household_shares`).
     """
     p = pred["match_probability"].astype("float64")
     contact_share = share if contact_share is None else contact_share
@@ -165,5 +194,8 @@ def household_scores(pred: pd.DataFrame, model: str, share: float, contact_share
     for c in CONTACT:
         if f"gamma_{c}" in pred.columns:
             both |= (pd.to_numeric(pred[f"gamma_{c}"], errors="coerce").fillna(-1) >= 0).to_numpy()
+    if held is not None:
+        a, b = ("record_a", "record_b") if "record_a" in pred.columns else ("unique_id_l", "unique_id_r")
+        both |= _both_reach(held, pred[a].astype(str), pred[b].astype(str))
     prior = np.where(both, contact_share, share)
     return np.minimum(p, pd.Series(_posterior(prior, weight.to_numpy()), index=pred.index))

@@ -29,7 +29,7 @@ from cxlib.unify.blocks import capped_rules, with_block_keys, without_block_keys
 from cxlib.unify.clusters import accept, birth_dates_by_component
 from cxlib.unify.config import UnifyConfig
 from cxlib.unify.graph import union_find
-from cxlib.unify.households import household_scores, household_shares
+from cxlib.unify.households import component_contacts, household_scores, household_shares
 from cxlib.unify.model import CONTACT_POINTS, _parse_once, correct_u, train
 from cxlib.unify.model import settings as model_settings
 from cxlib.unify.normalise import _name_key, normalise_postcode, trim
@@ -156,9 +156,9 @@ def _match_records(
 
     from cxlib.memory import duckdb_config
 
-    df = _named(contacts).drop(columns="component").rename(columns={"record": "unique_id"})
+    named, absent = _contact_points(_named(contacts), cfg)
+    df = named.drop(columns="component").rename(columns={"record": "unique_id"})
     df = df.astype({"birth_days": "Int64"})  # not floats
-    df, absent = _contact_points(df, cfg)
     empty = pd.DataFrame(columns=_MATCH_COLUMNS[:3])
     if len(df) < 50 or (new is not None and not new):
         return empty, model
@@ -181,7 +181,7 @@ def _match_records(
         return empty, model
     pred = pred.rename(columns={"unique_id_l": "record_a", "unique_id_r": "record_b"})
     if min(shares) < 1:
-        pred["match_probability"] = household_scores(pred, model, *shares)
+        pred["match_probability"] = household_scores(pred, model, *shares, held=component_contacts(named))
         pred = pred[pred["match_probability"] >= threshold]
     # one orientation per pair, whatever the role each record played
     a, b = pred["record_a"].astype(str), pred["record_b"].astype(str)
