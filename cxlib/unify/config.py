@@ -82,8 +82,9 @@ class UnifyConfig:
         Every score is capped by the share of same-surname same-address pairs that are one person in this
         data (members of one household share both; estimated from their birth dates) as the prior, with
         only the evidence a household does not share (first name, birth date)
-        (:mod:`cxlib.unify.households`): surname and address alone do not merge a household. No change
-        where the data show no households.
+        (:mod:`cxlib.unify.households`): surname and address alone do not merge a household. A pair whose
+        components both hold an e-mail or both a phone (each customer their own) takes the share estimated
+        among such pairs instead. No change where the data show no households.
     birth_date_conflicts : bool
         Components are joined strongest match first, and a join that would put birth dates further apart
         than two typos (or a day and month swap) in one customer is refused
