@@ -15,9 +15,16 @@ from cxlib.unify.clusters import (
     birth_dates_by_component,
     compatible_dates,
     compatible_many,
+    contacts_by_component,
     join_components,
 )
-from cxlib.unify.households import component_contacts, household_scores, household_share, household_shares
+from cxlib.unify.households import (
+    component_contacts,
+    component_kinds,
+    household_scores,
+    household_share,
+    household_shares,
+)
 from cxlib.unify.model import settings
 
 
@@ -55,6 +62,37 @@ def test_a_conflict_the_model_weighed_itself_is_accepted():
     m = _matches([("dup0", "org", "dup0", "org", 0.99999), ("dup1", "org", "dup1", "org", 0.999),
                   ("dup0", "dup1", "dup0", "dup1", 0.96)])
     assert accept(m, 0.95, birth_dates_by_component(recs)).all()
+
+
+def test_a_record_without_contact_points_does_not_chain_two_customers_with_their_own():
+    """Seed 25's two Samuel Browns at one address: each has a component with an e-mail and phone of their own
+    (their CRM, shop and e-mail records) and no birth date on the first's; the acquired CRM's record of the
+    second (names, address and birth date, no e-mail or phone) matches both -- its own person at 0.99999,
+    the namesake's records at 0.993-0.996. It joins the stronger; the weaker join would make one customer
+    of two that each hold an e-mail, and no match between those two was accepted."""
+    recs = pd.DataFrame({
+        "record": ["crm-1", "shop-1", "crm-2", "legacy-2"],
+        "component": ["email:1", "email:1", "email:2", "record:legacy-2"],
+        "email": ["samuelbrown@mail.example", "samuelbrown@mail.example", "samuelcollins@mail.example", None],
+        "phone": ["441586679962", None, "447221607791", None],
+    })  # fmt: skip
+    kinds = component_kinds(recs)
+    assert kinds.to_dict() == {"email:1": "email,phone", "email:2": "email,phone"}
+    comps = recs.assign(contacts=recs["component"].map(kinds))
+    held = contacts_by_component(comps)
+    assert held == {"email:1": frozenset({"email", "phone"}), "email:2": frozenset({"email", "phone"})}
+    m = _matches([("crm-2", "legacy-2", "email:2", "record:legacy-2", 0.999997),
+                  ("legacy-2", "shop-1", "record:legacy-2", "email:1", 0.9961),
+                  ("crm-1", "legacy-2", "email:1", "record:legacy-2", 0.9933)])
+    assert accept(m, 0.95, {}, held).tolist() == [True, False, False]
+    assert accept(m, 0.95, None, None).all()  # without the check: one customer of two people
+    for frame in (m, m.iloc[::-1]):  # whatever the row order
+        assert accept(frame, 0.95, {}, held).loc[[0, 1, 2]].tolist() == [True, False, False]
+    # a match between the two customers themselves was accepted: the model weighed their contact points
+    direct = pd.concat([m, _matches([("crm-1", "crm-2", "email:1", "email:2", 0.97)])], ignore_index=True)
+    assert accept(direct, 0.95, {}, held).all()
+    # one customer with an e-mail, the other with a phone only: nothing of the same kind to conflict
+    assert accept(m, 0.95, {}, {"email:1": frozenset({"email"}), "email:2": frozenset({"phone"})}).all()
 
 
 def test_the_strongest_match_decides_and_row_order_does_not():

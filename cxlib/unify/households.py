@@ -42,8 +42,8 @@ import pandas as pd
 
 from cxlib.unify.clusters import compatible_many
 
-__all__ = ["CONTACT", "HOUSEHOLD_KEY", "SHARED", "component_contacts", "household_scores", "household_share",
-           "household_shares"]
+__all__ = ["CONTACT", "HOUSEHOLD_KEY", "SHARED", "component_contacts", "component_kinds", "household_scores",
+           "household_share", "household_shares"]
 
 #: The fields that make two records "the same surname at the same address".
 HOUSEHOLD_KEY = ("last_name", "street_number", "street", "postcode")
@@ -78,6 +78,29 @@ def component_contacts(records: pd.DataFrame) -> pd.DataFrame:
     cols = [c for c in CONTACT if c in records.columns]
     held = records.groupby("component")[cols].transform("count") > 0 if cols else pd.DataFrame(index=records.index)
     return held.set_axis(records["record"].to_numpy())
+
+
+def component_kinds(records: pd.DataFrame) -> pd.Series:
+    """``component -> the kinds of contact point it holds``, comma-separated (``"email,phone"``), from
+    ``record, component`` and the :data:`CONTACT` columns of ``records`` (demoted values blanked); only the
+    components that hold one.
+
+    Examples
+    --------
+    >>> recs = pd.DataFrame({"record": ["a", "b", "c", "d"], "component": ["x", "x", "y", "z"],
+    ...                      "email": [None, "ann@mail.example", None, None], "phone": ["1", None, "2", None]})
+    >>> component_kinds(recs).to_dict()
+    {'x': 'email,phone', 'y': 'phone'}
+    """
+    cols = [c for c in CONTACT if c in records.columns]
+    if not cols:
+        return pd.Series(dtype=object)
+    held = records.groupby("component")[cols].count() > 0
+    kinds = pd.Series("", index=held.index, dtype=object)
+    for c in cols:
+        kinds = kinds + np.where(held[c].to_numpy(), c + ",", "")
+    kinds = kinds.str.rstrip(",")
+    return kinds[kinds != ""].astype(object)
 
 
 def _both_reach(held: pd.DataFrame, a: pd.Series, b: pd.Series) -> np.ndarray:

@@ -26,10 +26,10 @@ from cxlib.engine import Workspace
 from cxlib.memory import lent_memory
 from cxlib.schema import DataError
 from cxlib.unify.blocks import capped_rules, with_block_keys, without_block_keys
-from cxlib.unify.clusters import accept, birth_dates_by_component
+from cxlib.unify.clusters import accept, birth_dates_by_component, contacts_by_component
 from cxlib.unify.config import UnifyConfig
 from cxlib.unify.graph import union_find
-from cxlib.unify.households import component_contacts, household_scores, household_shares
+from cxlib.unify.households import component_contacts, component_kinds, household_scores, household_shares
 from cxlib.unify.model import CONTACT_POINTS, _parse_once, correct_u, train
 from cxlib.unify.model import settings as model_settings
 from cxlib.unify.normalise import _name_key, normalise_postcode, trim
@@ -364,20 +364,24 @@ def match_components(
 
     Returns ``(candidates, matches)``: ``candidates`` has ``record_a, record_b, match_probability,
     component_a, component_b, accepted`` (every pair scored at 0.5 or more; accepted: at or above the
-    threshold and not refused for conflicting birth dates, see :func:`cxlib.unify.clusters.accept`),
-    ``matches`` the accepted pairs without ``accepted``. Writes ``unify_contact_components`` (``record,
-    component, birth_date``) and ``unify_model`` (``model``, splink JSON, and the ``household_share`` and
-    ``household_contact_share`` that capped the scores, :mod:`cxlib.unify.households`).
+    threshold and not refused for conflicting birth dates or contact points, see
+    :func:`cxlib.unify.clusters.accept`), ``matches`` the accepted pairs without ``accepted``. Writes
+    ``unify_contact_components`` (``record, component, birth_date, contacts``: the kinds of contact point the
+    component holds, :func:`cxlib.unify.households.component_kinds`) and ``unify_model`` (``model``, splink
+    JSON, and the ``household_share`` and ``household_contact_share`` that capped the scores,
+    :mod:`cxlib.unify.households`).
     """
     matches = pd.DataFrame(columns=_MATCH_COLUMNS)
     if not (cfg.probabilistic and ws.has("contacts")):
         return matches.assign(accepted=pd.Series(dtype="bool")), matches
     feats = _contact_features(ws, nodes, cfg)
-    ws.write("unify_contact_components", feats[["record", "component", "birth_date"]].astype("string"))
+    # the records as splink sees them (demoted e-mails and phones blanked): households' shares, contact points
+    named = _contact_points(_named(feats), cfg)[0]
+    comps = feats[["record", "component", "birth_date"]].assign(contacts=feats["component"].map(component_kinds(named)))
+    ws.write("unify_contact_components", comps.astype("string"))
     # score down to 0.5 so that the threshold can be re-examined (threshold_curve) without re-training
     model, new, previous = _previous_run(ws, feats) if incremental else (None, None, None)
-    # the households' shares on the records as splink sees them (demoted e-mails and phones blanked)
-    shares = household_shares(_contact_points(_named(feats), cfg)[0]) if cfg.household_correction else (1.0, 1.0)
+    shares = household_shares(named) if cfg.household_correction else (1.0, 1.0)
     with lent_memory(ws.backend) as lent:  # splink's DuckDB and the workspace's share one memory budget
         m, model = _match_records(feats, cfg, min(0.5, cfg.match_threshold), model, new, shares, lent)
     if previous is not None:  # pairs of existing records keep their scores; only new records were scored
@@ -391,7 +395,8 @@ def match_components(
     m["component_b"] = m["record_b"].map(comp)
     candidates = m[m["component_a"] != m["component_b"]].sort_values(["record_a", "record_b"], ignore_index=True)
     dates = birth_dates_by_component(feats, candidates) if cfg.birth_date_conflicts else None
-    candidates["accepted"] = accept(candidates, cfg.match_threshold, dates)
+    held = contacts_by_component(comps) if cfg.contact_conflicts else None
+    candidates["accepted"] = accept(candidates, cfg.match_threshold, dates, held)
     matches = candidates[candidates["accepted"]].drop(columns="accepted").reset_index(drop=True)
     return candidates, matches
 
