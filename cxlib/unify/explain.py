@@ -169,7 +169,7 @@ def waterfall(
     with opened(workspace, read_only=True) as ws:
         linker, records, con = saved_linker(ws, cfg)
         saved = ws.table("unify_model").to_pandas()
-        held = _components_held(ws, cfg, [record_a, record_b])
+        held = _components_held(ws, [record_a, record_b])
     share = float(saved["household_share"].iloc[0]) if "household_share" in saved else 1.0
     contact = float(saved["household_contact_share"].iloc[0]) if "household_contact_share" in saved else share
     try:
@@ -200,22 +200,21 @@ def _level_label(comp: dict, gamma: object) -> str:
     return "null" if g < 0 else levels[len(levels) - 1 - g].get("label_for_charts", str(g))
 
 
-def _components_held(ws: Workspace, cfg: UnifyConfig, records: list[str]) -> pd.DataFrame | None:
-    """Whether the last run's components of ``records`` hold an e-mail or a phone
-    (:func:`cxlib.unify.households.component_contacts`, demoted values blanked as the run did); ``None``
-    without the run's components."""
-    from cxlib.unify.households import CONTACT, component_contacts
-    from cxlib.unify.probabilistic import _contact_points, _named, features
+def _components_held(ws: Workspace, records: list[str]) -> pd.DataFrame | None:
+    """Whether the last run's components of ``records`` hold an e-mail or a phone (by record, as
+    :func:`cxlib.unify.households.component_contacts`: the ``contacts`` the run kept in
+    ``unify_contact_components``); ``None`` for a run that kept none."""
+    from cxlib.unify.households import CONTACT
 
     if not ws.has("unify_contact_components"):
         return None
-    comps = ws.table("unify_contact_components").select("record", "component").to_pandas()
-    c = ws.table("contacts")
-    f = features(c, cfg)
-    pts = c.select(record=c.record_id.cast("string"), **{k: f[k] for k in ("first_name", "last_name", *CONTACT)})
-    named, _ = _contact_points(_named(pts.to_pandas().merge(comps, on="record")), cfg)
-    mine = named["component"].isin(named.loc[named["record"].isin(records), "component"])
-    return component_contacts(named[mine])
+    comps = ws.table("unify_contact_components")
+    if "contacts" not in comps.columns:
+        return None
+    mine = comps.filter(comps.record.isin(records)).select("record", "contacts").to_pandas()
+    kinds = mine["contacts"].astype(object).fillna("").astype(str)
+    return pd.DataFrame({c: kinds.str.split(",").map(lambda k, c=c: c in k).to_numpy(bool) for c in CONTACT},
+                        index=mine["record"].astype(str).to_numpy())
 
 
 def _household_step(
