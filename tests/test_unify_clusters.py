@@ -15,9 +15,16 @@ from cxlib.unify.clusters import (
     birth_dates_by_component,
     compatible_dates,
     compatible_many,
+    contacts_by_component,
     join_components,
 )
-from cxlib.unify.households import household_scores, household_share
+from cxlib.unify.households import (
+    component_contacts,
+    component_kinds,
+    household_scores,
+    household_share,
+    household_shares,
+)
 from cxlib.unify.model import settings
 
 
@@ -55,6 +62,37 @@ def test_a_conflict_the_model_weighed_itself_is_accepted():
     m = _matches([("dup0", "org", "dup0", "org", 0.99999), ("dup1", "org", "dup1", "org", 0.999),
                   ("dup0", "dup1", "dup0", "dup1", 0.96)])
     assert accept(m, 0.95, birth_dates_by_component(recs)).all()
+
+
+def test_a_record_without_contact_points_does_not_chain_two_customers_with_their_own():
+    """Seed 25's two Samuel Browns at one address: each has a component with an e-mail and phone of their own
+    (their CRM, shop and e-mail records) and no birth date on the first's; the acquired CRM's record of the
+    second (names, address and birth date, no e-mail or phone) matches both -- its own person at 0.99999,
+    the namesake's records at 0.993-0.996. It joins the stronger; the weaker join would make one customer
+    of two that each hold an e-mail, and no match between those two was accepted."""
+    recs = pd.DataFrame({
+        "record": ["crm-1", "shop-1", "crm-2", "legacy-2"],
+        "component": ["email:1", "email:1", "email:2", "record:legacy-2"],
+        "email": ["samuelbrown@mail.example", "samuelbrown@mail.example", "samuelcollins@mail.example", None],
+        "phone": ["441586679962", None, "447221607791", None],
+    })  # fmt: skip
+    kinds = component_kinds(recs)
+    assert kinds.to_dict() == {"email:1": "email,phone", "email:2": "email,phone"}
+    comps = recs.assign(contacts=recs["component"].map(kinds))
+    held = contacts_by_component(comps)
+    assert held == {"email:1": frozenset({"email", "phone"}), "email:2": frozenset({"email", "phone"})}
+    m = _matches([("crm-2", "legacy-2", "email:2", "record:legacy-2", 0.999997),
+                  ("legacy-2", "shop-1", "record:legacy-2", "email:1", 0.9961),
+                  ("crm-1", "legacy-2", "email:1", "record:legacy-2", 0.9933)])
+    assert accept(m, 0.95, {}, held).tolist() == [True, False, False]
+    assert accept(m, 0.95, None, None).all()  # without the check: one customer of two people
+    for frame in (m, m.iloc[::-1]):  # whatever the row order
+        assert accept(frame, 0.95, {}, held).loc[[0, 1, 2]].tolist() == [True, False, False]
+    # a match between the two customers themselves was accepted: the model weighed their contact points
+    direct = pd.concat([m, _matches([("crm-1", "crm-2", "email:1", "email:2", 0.97)])], ignore_index=True)
+    assert accept(direct, 0.95, {}, held).all()
+    # one customer with an e-mail, the other with a phone only: nothing of the same kind to conflict
+    assert accept(m, 0.95, {}, {"email:1": frozenset({"email"}), "email:2": frozenset({"phone"})}).all()
 
 
 def test_the_strongest_match_decides_and_row_order_does_not():
@@ -170,6 +208,71 @@ def test_namesakes_of_one_household_with_their_own_email_and_phone_stay_apart():
     pred = pd.DataFrame({"match_probability": [0.996, 0.996], **gammas})
     p = household_scores(pred, _model(contact_points=True), share=0.7)
     assert p[0] < 0.95 < p[1]
+
+
+def test_the_share_is_lower_where_both_records_hold_a_contact_point():
+    """Each member's record has an e-mail of their own; the first member's second record (another system's,
+    the same first name and birth date) has none. Records in different components never share an e-mail, so
+    the pairs whose records both hold one are members of one household, none of them one person: their
+    share is near 0 while that of all pairs stays about 1 in 3."""
+    recs = _households(200, 2)
+    recs["email"] = np.where(recs["record"].str.endswith("b"), None, recs["record"] + "@mail.example")
+    share, contact = household_shares(recs)
+    assert share == household_share(recs) and 1 / 3 < share < 1 / 3 + 0.1
+    assert 0 < contact < 0.1  # above 0: a few pairs never prove that no pair can be one person
+    assert household_shares(recs.iloc[::-1]) == (share, contact)  # whatever the row order
+    # no contact points, or too few pairs with them on both sides to say: one share for all
+    assert household_shares(recs.drop(columns="email")) == (share, share)
+    few = recs.assign(email=np.where(recs["record"].isin(["r0-0", "r0-1", "r1-0", "r1-1"]), recs["email"], None))
+    assert household_shares(few) == (share, share)
+
+
+def test_namesakes_each_with_their_own_email_and_no_birth_date_stay_apart():
+    """The false merges left on the generator's seed 12 (two Rebecca Müllers, born 1958 and 1969, at one
+    address): the same first name, surname and address, a different e-mail each, no birth date on either
+    record. With the share of all same-address pairs (0.78) the first name outweighs the different e-mails;
+    with the share of pairs that both hold an e-mail (0.17 there) it does not. A record without e-mail (the
+    acquired CRM's) matching on the same evidence still merges."""
+    gammas = {"gamma_first_name": [6, 6], "gamma_birth_date": [-1, -1], "gamma_last_name": [5, 5],
+              "gamma_address": [6, 6], "gamma_email": [0, -1], "gamma_phone": [-1, -1]}  # fmt: skip
+    pred = pd.DataFrame({"match_probability": [0.97, 0.97], **gammas})
+    model = _model(contact_points=True)
+    before = household_scores(pred, model, share=0.78)
+    assert (before > 0.95).all()  # one share for all pairs: the namesakes merged
+    p = household_scores(pred, model, share=0.78, contact_share=0.17)
+    assert p[0] < 0.6 and p[1] == pytest.approx(0.97)
+    # a birth date of the person on both sides still merges a pair with different e-mails
+    dated = pred.assign(gamma_birth_date=6)
+    assert household_scores(dated, model, share=0.78, contact_share=0.17)[0] == pytest.approx(0.97)
+
+
+def test_namesakes_whose_components_each_hold_an_email_stay_apart():
+    """Seed 23's two Thomas Bennetts at one address: the pair the model scored (0.995) is one's loyalty card
+    (a birth date and a phone, no e-mail) and the other's shop account (an e-mail, no phone, no birth date),
+    so the two records hold no contact point of the same kind -- but each record's component does: the
+    loyalty card's holds the first Thomas's e-mail (his CRM record), the shop account's the second's. The
+    customers each have their own e-mail, and the pair takes the share of such pairs."""
+    recs = pd.DataFrame({
+        "record": ["loy-1", "crm-1", "shop-2", "crm-2", "legacy-3"],
+        "component": ["phone:1", "phone:1", "email:2", "email:2", "record:legacy-3"],
+        "email": [None, "thomas.martin@mail.example", "thomas.bennett@mail.example", "thomas.bennett@mail.example",
+                  None],
+        "phone": ["447206217154", "447206217154", None, "447731382933", None],
+    })  # fmt: skip
+    held = component_contacts(recs)
+    assert held.loc["loy-1"].tolist() == [True, True] and held.loc["legacy-3"].tolist() == [False, False]
+    gammas = {"gamma_first_name": [6, 6], "gamma_birth_date": [-1, -1], "gamma_last_name": [5, 5],
+              "gamma_address": [6, 6], "gamma_email": [-1, -1], "gamma_phone": [-1, -1]}  # fmt: skip
+    pred = pd.DataFrame({"record_a": ["loy-1", "legacy-3"], "record_b": ["shop-2", "shop-2"],
+                         "match_probability": [0.995, 0.995], **gammas})  # fmt: skip
+    model = _model(contact_points=True)
+    p = household_scores(pred, model, share=0.78, contact_share=0.1, held=held)
+    assert p[0] < 0.95  # each customer with an e-mail of their own: apart
+    assert p[1] > 0.95  # the acquired CRM's record (no e-mail or phone in its component) still merges
+    assert (household_scores(pred, model, share=0.78, contact_share=0.1) > 0.95).all()  # by the records alone
+    # the same by splink's own id columns (the waterfall's)
+    ids = pred.rename(columns={"record_a": "unique_id_l", "record_b": "unique_id_r"})
+    assert household_scores(ids, model, share=0.78, contact_share=0.1, held=held).tolist() == p.tolist()
 
 
 def test_surname_and_address_alone_do_not_merge_in_a_household():

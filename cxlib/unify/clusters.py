@@ -7,7 +7,10 @@ takes the matches strongest first and refuses a join that would put **conflictin
 customer -- two dates further apart than the typos the comparison allows for (two edits, or day and month
 swapped) -- unless the model scored a pair of records with those very dates as a match (it weighed the
 conflict against all the other evidence: a birth date entered wrongly). Which person a record belongs to is then decided
-by its strongest match, not by whichever match happens to chain.
+by its strongest match, not by whichever match happens to chain. With the components' contact points
+(``held``), a join that would put two components that each hold an e-mail (or each a phone) of their own in
+one customer is refused the same way, unless a match between those two components was accepted: a record
+with no contact point (an acquired CRM's) matching two namesakes of one household does not join them.
 
 Examples
 --------
@@ -33,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["DatedComponents", "accept", "birth_dates_by_component", "compatible_dates", "compatible_many",
-           "join_components"]
+           "contacts_by_component", "join_components"]
 
 
 @lru_cache(maxsize=65_536)
@@ -175,12 +178,27 @@ def _record_dates(dated: Mapping[str, Iterable[tuple[str, str]]]) -> pd.Series:
     return pd.Series([d for _, d in pairs], index=[r for r, _ in pairs], dtype=object)
 
 
-def join_components(matches: pd.DataFrame, dated: Mapping[str, Iterable[tuple[str, str]]]) -> pd.Series:
+def _contact_conflict(a: Iterable[tuple[str, frozenset]], b: Iterable[tuple[str, frozenset]],
+                      direct: set[tuple[str, str]]) -> bool:
+    """Whether two clusters' components (``(component, contact kinds held)``) hold the same kind of contact
+    point -- each their own: components share none -- in two components no accepted match paired
+    (``direct``: ``(smaller, larger)`` components of the matches)."""
+    return any(ka & kb and (min(x, y), max(x, y)) not in direct for x, ka in a for y, kb in b)
+
+
+def join_components(
+    matches: pd.DataFrame,
+    dated: Mapping[str, Iterable[tuple[str, str]]],
+    held: Mapping[str, frozenset] | None = None,
+) -> pd.Series:
     """Which of the ``matches`` (``record_a, record_b, component_a, component_b, match_probability``) are
     kept when components are joined strongest match first and a join that would put conflicting birth dates
     in one customer (``dated``: ``component -> ((record, birth date), ...)``) is refused -- unless one of the
     ``matches`` is itself a pair of records with those two dates: the model weighed that conflict against
-    the other evidence and found them one person (a birth date entered wrongly).
+    the other evidence and found them one person (a birth date entered wrongly). With ``held`` (``component
+    -> kinds of contact point it holds``, e.g. ``frozenset({"email"})``), a join that would put two
+    components holding the same kind in one customer is refused too, unless one of the ``matches`` pairs
+    those two components.
 
     Returns a boolean Series aligned with ``matches``: True where the two components end up joined by it
     (or were already), False where the join was refused. Ties in probability are broken by the record ids,
@@ -193,12 +211,16 @@ def join_components(matches: pd.DataFrame, dated: Mapping[str, Iterable[tuple[st
     date_of = date_of[~date_of.index.duplicated()]
     da, db = (matches[c].map(date_of).astype(object).tolist() for c in ("record_a", "record_b"))
     seen = {(min(x, y), max(x, y)) for x, y in zip(da, db, strict=True) if isinstance(x, str) and isinstance(y, str)}
+    held = held or {}
+    direct = {(min(x, y), max(x, y)) for x, y in zip(matches["component_a"], matches["component_b"], strict=True)}
     parent: dict[str, str] = {}
     dates: dict[str, frozenset[str]] = {}
+    contacts: dict[str, tuple[tuple[str, frozenset], ...]] = {}
 
     def find(x: str) -> str:
         if x not in parent:
             parent[x], dates[x] = x, frozenset(d for _, d in dated.get(x, ()))
+            contacts[x] = ((x, held[x]),) if held.get(x) else ()
         while parent[x] != x:
             parent[x] = parent[parent[x]]
             x = parent[x]
@@ -209,23 +231,37 @@ def join_components(matches: pd.DataFrame, dated: Mapping[str, Iterable[tuple[st
         ra, rb = find(ca), find(cb)
         if ra == rb:
             continue
-        if _conflict(dates[ra], dates[rb], seen):
+        if _conflict(dates[ra], dates[rb], seen) or _contact_conflict(contacts[ra], contacts[rb], direct):
             refused.append(pos)
             continue
         root, other = min(ra, rb), max(ra, rb)
         parent[other] = root
         dates[root] = dates[ra] | dates[rb]
+        contacts[root] = contacts[ra] + contacts[rb]
     return pd.Series(~matches.index.isin(refused), index=matches.index)
 
 
 def accept(
-    candidates: pd.DataFrame, threshold: float, dated: Mapping[str, Iterable[tuple[str, str]]] | None = None
+    candidates: pd.DataFrame,
+    threshold: float,
+    dated: Mapping[str, Iterable[tuple[str, str]]] | None = None,
+    held: Mapping[str, frozenset] | None = None,
 ) -> pd.Series:
     """Which scored pairs of contact records (``record_a, record_b, component_a, component_b,
     match_probability``) join their components: at or above ``threshold`` and -- with ``dated``
-    (:func:`birth_dates_by_component`) -- not refused by :func:`join_components`. A boolean Series aligned
-    with ``candidates``."""
+    (:func:`birth_dates_by_component`) or ``held`` (the contact points of each component) -- not refused by
+    :func:`join_components`. A boolean Series aligned with ``candidates``."""
     ok = candidates["match_probability"] >= threshold
-    if dated is not None and ok.any():
-        ok[ok] = join_components(candidates[ok], dated)
+    if (dated is not None or held) and ok.any():
+        ok[ok] = join_components(candidates[ok], dated if dated is not None else {}, held)
     return ok
+
+
+def contacts_by_component(records: pd.DataFrame) -> dict[str, frozenset]:
+    """``component -> kinds of contact point it holds`` from ``record, component`` and a ``contacts`` column
+    (each record's component's kinds, comma-separated, as ``unify_contact_components`` keeps them); only the
+    components that hold one."""
+    if "contacts" not in records.columns:
+        return {}
+    kinds = records.dropna(subset=["contacts"]).drop_duplicates("component")
+    return {c: frozenset(k.split(",")) for c, k in zip(kinds["component"], kinds["contacts"], strict=True) if k}

@@ -82,12 +82,17 @@ class UnifyConfig:
         Every score is capped by the share of same-surname same-address pairs that are one person in this
         data (members of one household share both; estimated from their birth dates) as the prior, with
         only the evidence a household does not share (first name, birth date)
-        (:mod:`cxlib.unify.households`): surname and address alone do not merge a household. No change
-        where the data show no households.
+        (:mod:`cxlib.unify.households`): surname and address alone do not merge a household. A pair whose
+        components both hold an e-mail or both a phone (each customer their own) takes the share estimated
+        among such pairs instead. No change where the data show no households.
     birth_date_conflicts : bool
         Components are joined strongest match first, and a join that would put birth dates further apart
         than two typos (or a day and month swap) in one customer is refused
         (:func:`cxlib.unify.clusters.join_components`): no chain of matches makes two people one.
+    contact_conflicts : bool
+        The same for contact points: a join that would put two components that each hold an e-mail (or each
+        a phone) of their own in one customer is refused unless a match between those two was accepted --
+        a record without e-mail or phone matching two namesakes does not join them.
     """
 
     max_records: dict[str, int] = field(default_factory=lambda: {"email": 10, "phone": 10, "anonymous_id": 4})
@@ -128,6 +133,7 @@ class UnifyConfig:
     match_columns: tuple[str, ...] = ()
     household_correction: bool = True
     birth_date_conflicts: bool = True
+    contact_conflicts: bool = True
 
 
 def key_column(name: str) -> str:

@@ -169,14 +169,16 @@ def waterfall(
     with opened(workspace, read_only=True) as ws:
         linker, records, con = saved_linker(ws, cfg)
         saved = ws.table("unify_model").to_pandas()
+        held = _components_held(ws, [record_a, record_b])
     share = float(saved["household_share"].iloc[0]) if "household_share" in saved else 1.0
+    contact = float(saved["household_contact_share"].iloc[0]) if "household_contact_share" in saved else share
     try:
         pair = linker.inference.score_pair(records([record_a]), records([record_b]))
         row = pair.as_pyarrow_table().to_pandas().iloc[0]
         model = linker.misc.save_model_to_json()
     finally:
         con.close()
-    table = _waterfall_table(row, model, share)
+    table = _waterfall_table(row, model, share, contact, held)
     fig = go.Figure(
         go.Waterfall(
             x=table["step"],
@@ -198,21 +200,50 @@ def _level_label(comp: dict, gamma: object) -> str:
     return "null" if g < 0 else levels[len(levels) - 1 - g].get("label_for_charts", str(g))
 
 
-def _household_step(row: pd.Series, model: dict, share: float) -> tuple[dict, float, float]:
+def _components_held(ws: Workspace, records: list[str]) -> pd.DataFrame | None:
+    """Whether the last run's components of ``records`` hold an e-mail or a phone (by record, as
+    :func:`cxlib.unify.households.component_contacts`: the ``contacts`` the run kept in
+    ``unify_contact_components``); ``None`` for a run that kept none."""
+    from cxlib.unify.households import CONTACT
+
+    if not ws.has("unify_contact_components"):
+        return None
+    comps = ws.table("unify_contact_components")
+    if "contacts" not in comps.columns:
+        return None
+    mine = comps.filter(comps.record.isin(records)).select("record", "contacts").to_pandas()
+    kinds = mine["contacts"].astype(object).fillna("").astype(str)
+    return pd.DataFrame({c: kinds.str.split(",").map(lambda k, c=c: c in k).to_numpy(bool) for c in CONTACT},
+                        index=mine["record"].astype(str).to_numpy())
+
+
+def _household_step(
+    row: pd.Series, model: dict, share: float, contact: float | None = None, held: pd.DataFrame | None = None
+) -> tuple[dict, float, float]:
     """The waterfall's ``household`` row, and the pair's final match weight and probability (capped by the
-    household prior ``share``)."""
+    household prior ``share``, or ``contact`` when both components hold an e-mail or both a phone: ``held``,
+    :func:`cxlib.unify.households.component_contacts`)."""
     import json
 
-    from cxlib.unify.households import household_scores
+    from cxlib.unify.households import CONTACT, _both_reach, household_scores
 
+    contact = share if contact is None else contact
+    pair = pd.DataFrame([row])
+    both = any(pd.notna(row.get(f"gamma_{c}")) and int(row[f"gamma_{c}"]) >= 0 for c in CONTACT)
+    if held is not None:
+        both |= bool(_both_reach(held, pair["unique_id_l"].astype(str), pair["unique_id_r"].astype(str))[0])
+    prior = contact if both else share
     weight, p = float(row["match_weight"]), float(row["match_probability"])
-    capped = float(household_scores(pd.DataFrame([row]), json.dumps(model), share).iloc[0]) if share < 1 else p
+    capped = float(household_scores(pair, json.dumps(model), share, contact, held).iloc[0]) if prior < 1 else p
     final = float(np.log2(capped / (1 - capped))) if capped < p else weight
-    level = f"{share:.2f} of same surname and address are one person" if share < 1 else "no households"
+    whose = "same surname and address, each with their own e-mail or phone," if both else "same surname and address"
+    level = f"{prior:.2f} of {whose} are one person" if prior < 1 else "no households"
     return {"step": "household", "values": "", "level": level, "match_weight": final - weight}, final, min(p, capped)
 
 
-def _waterfall_table(row: pd.Series, model: dict, share: float = 1.0) -> pd.DataFrame:
+def _waterfall_table(
+    row: pd.Series, model: dict, share: float = 1.0, contact: float | None = None, held: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """One row for the prior, one per comparison (its weight with any term-frequency adjustment), the cap of
     the household prior, the total."""
     prior = model["probability_two_random_records_match"]
@@ -224,7 +255,7 @@ def _waterfall_table(row: pd.Series, model: dict, share: float = 1.0) -> pd.Data
         side = [" ".join(str(row[f"{c}_{s}"]) for c in cols if pd.notna(row.get(f"{c}_{s}"))) for s in "lr"]
         rows.append({"step": n, "values": " | ".join(side), "level": _level_label(comp, row.get(f"gamma_{n}")),
                      "match_weight": w})
-    household, final, p = _household_step(row, model, share)
+    household, final, p = _household_step(row, model, share, contact, held)
     out = pd.DataFrame([*rows, household])
     out["cumulative"] = out["match_weight"].cumsum()
     total = {"step": "total", "values": "", "level": f"p = {p:.4f}", "match_weight": final, "cumulative": final}

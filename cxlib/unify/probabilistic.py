@@ -26,10 +26,10 @@ from cxlib.engine import Workspace
 from cxlib.memory import lent_memory
 from cxlib.schema import DataError
 from cxlib.unify.blocks import capped_rules, with_block_keys, without_block_keys
-from cxlib.unify.clusters import accept, birth_dates_by_component
+from cxlib.unify.clusters import accept, birth_dates_by_component, contacts_by_component
 from cxlib.unify.config import UnifyConfig
 from cxlib.unify.graph import union_find
-from cxlib.unify.households import household_scores, household_share
+from cxlib.unify.households import component_contacts, component_kinds, household_scores, household_shares
 from cxlib.unify.model import CONTACT_POINTS, _parse_once, correct_u, train
 from cxlib.unify.model import settings as model_settings
 from cxlib.unify.normalise import _name_key, normalise_postcode, trim
@@ -139,15 +139,16 @@ def _match_records(
     threshold: float,
     model: str | None = None,
     new: set[str] | None = None,
-    share: float = 1.0,
+    shares: tuple[float, float] = (1.0, 1.0),
     memory: float | None = None,
 ) -> tuple[pd.DataFrame, str | None]:
     """Pairs of contact records splink scores at or above ``threshold``, and the trained model (JSON).
 
     With ``model`` and ``new`` (incremental): no training; only pairs that involve a new record are scored
-    (new against existing, and new against new). With a household ``share`` below 1, every score is capped
-    by :func:`cxlib.unify.households.household_scores`. ``memory``: splink's DuckDB memory limit in bytes
-    (default: the workspace's, :func:`cxlib.engine.duckdb_config`).
+    (new against existing, and new against new). With household ``shares`` (all pairs, pairs that both hold
+    a contact point) below 1, every score is capped by :func:`cxlib.unify.households.household_scores`.
+    ``memory``: splink's DuckDB memory limit in bytes (default: the workspace's,
+    :func:`cxlib.engine.duckdb_config`).
     """
     import duckdb
     import pyarrow as pa
@@ -155,10 +156,9 @@ def _match_records(
 
     from cxlib.memory import duckdb_config
 
-    named = contacts["first_name"].notna() | contacts["last_name"].notna()
-    df = contacts[named].drop(columns="component").rename(columns={"record": "unique_id"})
+    named, absent = _contact_points(_named(contacts), cfg)
+    df = named.drop(columns="component").rename(columns={"record": "unique_id"})
     df = df.astype({"birth_days": "Int64"})  # not floats
-    df, absent = _contact_points(df, cfg)
     empty = pd.DataFrame(columns=_MATCH_COLUMNS[:3])
     if len(df) < 50 or (new is not None and not new):
         return empty, model
@@ -180,13 +180,18 @@ def _match_records(
     if pred.empty:
         return empty, model
     pred = pred.rename(columns={"unique_id_l": "record_a", "unique_id_r": "record_b"})
-    if share < 1:
-        pred["match_probability"] = household_scores(pred, model, share)
+    if min(shares) < 1:
+        pred["match_probability"] = household_scores(pred, model, *shares, held=component_contacts(named))
         pred = pred[pred["match_probability"] >= threshold]
     # one orientation per pair, whatever the role each record played
     a, b = pred["record_a"].astype(str), pred["record_b"].astype(str)
     pred["record_a"], pred["record_b"] = a.where(a < b, b), b.where(a < b, a)
     return pred[_MATCH_COLUMNS[:3]].drop_duplicates(["record_a", "record_b"]), model
+
+
+def _named(contacts: pd.DataFrame) -> pd.DataFrame:
+    """The contact records with a first or a last name: the only ones compared."""
+    return contacts[contacts["first_name"].notna() | contacts["last_name"].notna()]
 
 
 def _contact_points(df: pd.DataFrame, cfg: UnifyConfig) -> tuple[pd.DataFrame, frozenset[str]]:
@@ -359,32 +364,39 @@ def match_components(
 
     Returns ``(candidates, matches)``: ``candidates`` has ``record_a, record_b, match_probability,
     component_a, component_b, accepted`` (every pair scored at 0.5 or more; accepted: at or above the
-    threshold and not refused for conflicting birth dates, see :func:`cxlib.unify.clusters.accept`),
-    ``matches`` the accepted pairs without ``accepted``. Writes ``unify_contact_components`` (``record,
-    component, birth_date``) and ``unify_model`` (``model``, splink JSON, and the ``household_share`` that
-    capped the scores, :mod:`cxlib.unify.households`).
+    threshold and not refused for conflicting birth dates or contact points, see
+    :func:`cxlib.unify.clusters.accept`), ``matches`` the accepted pairs without ``accepted``. Writes
+    ``unify_contact_components`` (``record, component, birth_date, contacts``: the kinds of contact point the
+    component holds, :func:`cxlib.unify.households.component_kinds`) and ``unify_model`` (``model``, splink
+    JSON, and the ``household_share`` and ``household_contact_share`` that capped the scores,
+    :mod:`cxlib.unify.households`).
     """
     matches = pd.DataFrame(columns=_MATCH_COLUMNS)
     if not (cfg.probabilistic and ws.has("contacts")):
         return matches.assign(accepted=pd.Series(dtype="bool")), matches
     feats = _contact_features(ws, nodes, cfg)
-    ws.write("unify_contact_components", feats[["record", "component", "birth_date"]].astype("string"))
+    # the records as splink sees them (demoted e-mails and phones blanked): households' shares, contact points
+    named = _contact_points(_named(feats), cfg)[0]
+    comps = feats[["record", "component", "birth_date"]].assign(contacts=feats["component"].map(component_kinds(named)))
+    ws.write("unify_contact_components", comps.astype("string"))
     # score down to 0.5 so that the threshold can be re-examined (threshold_curve) without re-training
     model, new, previous = _previous_run(ws, feats) if incremental else (None, None, None)
-    share = household_share(feats) if cfg.household_correction else 1.0
+    shares = household_shares(named) if cfg.household_correction else (1.0, 1.0)
     with lent_memory(ws.backend) as lent:  # splink's DuckDB and the workspace's share one memory budget
-        m, model = _match_records(feats, cfg, min(0.5, cfg.match_threshold), model, new, share, lent)
+        m, model = _match_records(feats, cfg, min(0.5, cfg.match_threshold), model, new, shares, lent)
     if previous is not None:  # pairs of existing records keep their scores; only new records were scored
         m = pd.concat([previous, m], ignore_index=True).drop_duplicates(["record_a", "record_b"])
     if model is not None:
-        saved = {"model": pd.Series([model], dtype="string"), "household_share": [share]}
+        saved = {"model": pd.Series([model], dtype="string"), "household_share": [shares[0]],
+                 "household_contact_share": [shares[1]]}
         ws.write("unify_model", pd.DataFrame(saved))
     comp = feats.set_index("record")["component"]
     m["component_a"] = m["record_a"].map(comp)
     m["component_b"] = m["record_b"].map(comp)
     candidates = m[m["component_a"] != m["component_b"]].sort_values(["record_a", "record_b"], ignore_index=True)
     dates = birth_dates_by_component(feats, candidates) if cfg.birth_date_conflicts else None
-    candidates["accepted"] = accept(candidates, cfg.match_threshold, dates)
+    held = contacts_by_component(comps) if cfg.contact_conflicts else None
+    candidates["accepted"] = accept(candidates, cfg.match_threshold, dates, held)
     matches = candidates[candidates["accepted"]].drop(columns="accepted").reset_index(drop=True)
     return candidates, matches
 

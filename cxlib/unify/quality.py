@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 
 from cxlib.engine import Workspace, opened
 from cxlib.schema import DataError
-from cxlib.unify.clusters import accept, birth_dates_by_component
+from cxlib.unify.clusters import accept, birth_dates_by_component, contacts_by_component
 from cxlib.unify.config import UnifyConfig
 from cxlib.unify.graph import union_find
 
@@ -71,17 +71,18 @@ def threshold_curve(
 
     Uses the scored candidate pairs (``unify_matches``, down to 0.5) and the deterministic components
     (``unify_contact_components``) of the last run, accepted as the run accepts them (evidence of the
-    person, and with ``config.birth_date_conflicts`` no conflicting birth dates joined; ``config`` the run's,
-    by default :class:`UnifyConfig`); ``truth`` is a ``record_map`` as in :func:`evaluate` (its contact rows
-    are enough). Returns ``threshold, merges, pairwise_precision, pairwise_recall, pairwise_f1`` on contact
-    records.
+    person, and with ``config.birth_date_conflicts`` and ``contact_conflicts`` no conflicting birth dates or
+    contact points joined; ``config`` the run's, by default :class:`UnifyConfig`); ``truth`` is a
+    ``record_map`` as in :func:`evaluate` (its contact rows are enough). Returns ``threshold, merges,
+    pairwise_precision, pairwise_recall, pairwise_f1`` on contact records.
     """
     comp, cand = _scored(workspace)
     t = _contact_truth(truth)
     cfg = config or UnifyConfig()
     dates = birth_dates_by_component(comp, cand) if cfg.birth_date_conflicts and "birth_date" in comp else None
+    held = contacts_by_component(comp) if cfg.contact_conflicts else None
     return pd.DataFrame(
-        [{"threshold": th, **_contact_quality(comp, cand[accept(cand, th, dates)], t)} for th in thresholds]
+        [{"threshold": th, **_contact_quality(comp, cand[accept(cand, th, dates, held)], t)} for th in thresholds]
     )
 
 
