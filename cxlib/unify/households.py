@@ -107,9 +107,14 @@ def _both_reach(held: pd.DataFrame, a: pd.Series, b: pd.Series) -> np.ndarray:
     """Whether the components of records ``a`` and ``b`` (pairwise) both hold an e-mail or both a phone,
     from :func:`component_contacts` ``held``."""
     both = np.zeros(len(a), dtype=bool)
+    if held.empty or not len(a):
+        return both
+    held = held[~held.index.duplicated()]
+    ia, ib = held.index.get_indexer(a), held.index.get_indexer(b)  # -1: a record it does not know
+    known = (ia >= 0) & (ib >= 0)
     for c in held.columns:
-        has = held[c]
-        both |= (a.map(has).fillna(False).to_numpy(dtype=bool) & b.map(has).fillna(False).to_numpy(dtype=bool))
+        has = held[c].to_numpy(dtype=bool)
+        both |= known & has[ia] & has[ib]
     return both
 
 
