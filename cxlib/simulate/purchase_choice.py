@@ -102,8 +102,11 @@ def choose_purchases(history: pd.DataFrame, **model: Any) -> pd.DataFrame:
         why = f"{KIND_WORDS['recency']} -- the history ({len(months)} month ends) is too short to hold months back"
         why += " to choose"
         return _chosen(out, "recency", 0, np.nan, why)
-    inner = month <= months[-h - 1]
-    seen = history[cid].isin(history.loc[inner, cid].unique())
+    inner = (month <= months[-h - 1]).to_numpy()
+    codes, ids = pd.factorize(history[cid])
+    there = np.zeros(len(ids), dtype=bool)
+    there[codes[inner]] = True  # the customers seen by the held-out months' start
+    seen = there[codes]
     later = history.loc[~inner & seen, "revenue"].to_numpy(dtype=float)
     actual = float(later.sum())
     if actual <= 0:
