@@ -168,7 +168,7 @@ def _persona_labels(ws: Workspace, by: str, as_of: pd.Timestamp | None = None, r
 
 
 def cohort_segments(history: pd.DataFrame, by: str | None = None) -> pd.Series:
-    """Each row's segment: ``by``'s value (``"all"`` without one), with :data:`~cxlib.simulate.model.ARRIVED`
+    """Each row's segment (a categorical): ``by``'s value (``"all"`` without one), with :data:`~cxlib.simulate.model.ARRIVED`
     appended for everyone but the customers already there when the history starts (in a customer-journey
     stage, not a prospect's, in its first month): those first seen later, and the prospects of the first
     month, whose first purchase is still to come.
