@@ -168,10 +168,10 @@ def _persona_labels(ws: Workspace, by: str, as_of: pd.Timestamp | None = None, r
 
 
 def cohort_segments(history: pd.DataFrame, by: str | None = None) -> pd.Series:
-    """Each row's segment (a categorical): ``by``'s value (``"all"`` without one), with :data:`~cxlib.simulate.model.ARRIVED`
-    appended for everyone but the customers already there when the history starts (in a customer-journey
-    stage, not a prospect's, in its first month): those first seen later, and the prospects of the first
-    month, whose first purchase is still to come.
+    """Each row's segment (a categorical): ``by``'s value (``"all"`` without one), with
+    :data:`~cxlib.simulate.model.ARRIVED` appended for everyone but the customers already there when the history
+    starts (in a customer-journey stage, not a prospect's, in its first month): those first seen later, and the
+    prospects of the first month, whose first purchase is still to come.
 
     The customers already there when the data starts have lived a while (a wholesaler of ten years, a
     subscriber since 2015); those who arrived while it ran are young. A forecast's new customers are young
