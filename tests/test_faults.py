@@ -226,3 +226,39 @@ def test_two_databases_spilling_into_one_temp_folder(tmp_path):
     r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0 and r.stdout.strip() == "intact", r.stderr[-2000:]
     assert list(temp.iterdir()) == []  # each database removed its folder on close
+
+
+def test_splinks_duckdb_is_closed_when_scoring_fails(tmp_path, workspace, monkeypatch):
+    """An error inside splink's run (at a million people: DuckDB out of memory in predict) closes its DuckDB
+    on the way out, so the blocks it spilled to ``CX_TEMP_DIR`` are removed (3.1 GB were left behind)."""
+    import shutil
+
+    import duckdb
+
+    from cxlib import unify
+    from cxlib.unify import probabilistic
+
+    shutil.copytree(workspace, tmp_path, dirs_exist_ok=True)
+    opened, connect_ = [], duckdb.connect
+
+    def recording(*args, **kwargs):
+        con = connect_(*args, **kwargs)
+        if sys._getframe(1).f_code.co_name == "_match_records":  # splink's, not the workspace's
+            opened.append(con)
+        return con
+
+    def failing(*args, **kwargs):
+        raise RuntimeError("Out of Memory Error: failed to pin block")
+
+    monkeypatch.setattr(duckdb, "connect", recording)
+    monkeypatch.setattr(probabilistic, "_train_and_score", failing)
+    with pytest.raises(RuntimeError, match="failed to pin block"):
+        unify.unify(tmp_path, progress=False)
+    def closed(con) -> bool:
+        try:
+            con.execute("SELECT 1")
+        except duckdb.ConnectionException:
+            return True
+        return False
+
+    assert len(opened) == 1 and closed(opened[0])

@@ -36,6 +36,11 @@ from cxlib.unify.normalise import _name_key, normalise_postcode, trim
 
 __all__ = ["match_components", "merge_map"]
 
+#: The share of the workspace's DuckDB memory limit splink's own DuckDB borrows for its run (the workspace's
+#: connection only keeps its buffers meanwhile). Half of it was too little at a million people: splink's predict
+#: stopped with DuckDB's "Out of Memory Error: failed to pin block" at 1.8 GiB of the 4 GB default.
+SPLINK_MEMORY = 0.9
+
 _MATCH_COLUMNS = ["record_a", "record_b", "match_probability", "component_a", "component_b"]
 #: Street types as the last word of a street name, each written one way (``High Street`` = ``High St``).
 _STREET_TYPES = (
@@ -169,14 +174,16 @@ def _match_records(
         df = with_block_keys(df, cfg, json.loads(model))
     config = duckdb_config() | ({"memory_limit": f"{int(memory // 2**20)}MiB"} if memory else {})
     con = duckdb.connect(config=config)
-    con.execute("SET enable_progress_bar = false")
-    db = DuckDBAPI(connection=con)
-    sdf = db.register(pa.Table.from_pandas(df, preserve_index=False), table_name="cx_contacts")
-    if model is None:
-        pred, model = _train_and_score(db, sdf, cfg, threshold, len(df), absent)
-    else:
-        pred = _score_new(db, sdf, df, model, new, threshold)
-    con.close()
+    try:  # closed on an error too: DuckDB removes what it spilled to the temporary folder when it closes
+        con.execute("SET enable_progress_bar = false")
+        db = DuckDBAPI(connection=con)
+        sdf = db.register(pa.Table.from_pandas(df, preserve_index=False), table_name="cx_contacts")
+        if model is None:
+            pred, model = _train_and_score(db, sdf, cfg, threshold, len(df), absent)
+        else:
+            pred = _score_new(db, sdf, df, model, new, threshold)
+    finally:
+        con.close()
     if pred.empty:
         return empty, model
     pred = pred.rename(columns={"unique_id_l": "record_a", "unique_id_r": "record_b"})
@@ -382,7 +389,8 @@ def match_components(
     # score down to 0.5 so that the threshold can be re-examined (threshold_curve) without re-training
     model, new, previous = _previous_run(ws, feats) if incremental else (None, None, None)
     shares = household_shares(named) if cfg.household_correction else (1.0, 1.0)
-    with lent_memory(ws.backend) as lent:  # splink's DuckDB and the workspace's share one memory budget
+    # splink's DuckDB and the workspace's share one memory budget; the workspace's is idle meanwhile
+    with lent_memory(ws.backend, SPLINK_MEMORY) as lent:
         m, model = _match_records(feats, cfg, min(0.5, cfg.match_threshold), model, new, shares, lent)
     if previous is not None:  # pairs of existing records keep their scores; only new records were scored
         m = pd.concat([previous, m], ignore_index=True).drop_duplicates(["record_a", "record_b"])
