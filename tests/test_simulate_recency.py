@@ -111,14 +111,14 @@ def test_purchase_recency_and_step_by_hand():
     assert buy.tolist() == [[0.0]] and (r_buy == 1).all() and (r_rev == 1).all()
 
 
-def _cohort(seed: int = 0, n: int = 3000, months: int = 24) -> pd.DataFrame:
+def _cohort(seed: int = 0, n: int = 3000, months: int = 24, rates: tuple[float, float] = (0.5, 0.02)) -> pd.DataFrame:
     """A closed cohort of first buyers (months 0-2), then repeat buying only: half of them buy again with chance
     0.02 a month, half with 0.5 -- the stage, and the months since the last purchase, cannot tell them apart
-    right after a first purchase; the number of purchases can."""
+    right after a first purchase; the number of purchases can. (``rates``: the two halves' chances.)"""
     rng = np.random.default_rng(seed)
     rows = []
     for cid in range(n):
-        start, rate = int(rng.integers(0, 3)), (0.02 if cid % 2 else 0.5)
+        start, rate = int(rng.integers(0, 3)), rates[cid % 2]
         for m in range(start, months):
             buy = m == start or rng.random() < rate
             stage = "purchase" if m == start else "repeat"
@@ -190,21 +190,6 @@ def test_purchase_buckets_with_counts_by_hand():
     assert known.tolist() == [False, False, False, True, True, True, True, True]
 
 
-def _one_type(seed: int = 0, n: int = 3000, months: int = 24, rate: float = 0.25) -> pd.DataFrame:
-    """As :func:`_cohort`, but everybody buys again with the same chance: nothing for purchase counts to find."""
-    rng = np.random.default_rng(seed)
-    rows = []
-    for cid in range(n):
-        start = int(rng.integers(0, 3))
-        for m in range(start, months):
-            buy = m == start or rng.random() < rate
-            stage = "purchase" if m == start else "repeat"
-            rows.append((f"c{cid}", m, stage, float(rng.gamma(4.0, 10.0)) if buy else 0.0))
-    h = pd.DataFrame(rows, columns=["customer_id", "m", "stage", "revenue"])
-    h["month"] = [pd.Timestamp("2024-01-01") + pd.DateOffset(months=int(k)) for k in h["m"]]
-    return h.drop(columns="m")
-
-
 def test_purchase_buckets_are_chosen_by_the_historys_own_last_months():
     """One-time buyers and regulars mixed: the backtest on the last 4 of 12 months finds that telling them apart
     forecasts the customers already there far better, and picks a richer kind; with one kind of buyer it keeps
@@ -221,7 +206,7 @@ def test_purchase_buckets_are_chosen_by_the_historys_own_last_months():
     assert choice.attrs["why"].startswith(KIND_WORDS[choice.attrs["chosen"]] + " -- chosen by backtest")
     shuffled = choose_purchases(mixed.sample(frac=1, random_state=3), **kw)
     pd.testing.assert_frame_equal(shuffled, choice)
-    alike = _one_type()
+    alike = _cohort(rates=(0.25, 0.25))  # everybody buys again at one chance: nothing for counts to find
     assert choose_purchases(alike[alike["month"] < "2025-01-01"], **kw).attrs["chosen"] == "recency"
     assert choose_purchases(mixed, **kw | {"recency": 0}).attrs["chosen"] == "recency"
 
