@@ -315,3 +315,16 @@ def test_a_lever_on_a_stage_few_are_in_says_so():
     words = sim.reach_words(ranked)
     assert words.startswith("Onboarding -> repeat +10% acts on fewer than one customer a month") and "AOV" not in words
     assert "not what the change is worth" in words
+
+
+def test_a_missing_segment_is_a_segment_of_its_own_not_anothers():
+    """A row without a persona is counted under its own segment ("nan"), never under another persona's (the
+    model reads the segments by their codes; a missing value has none)."""
+    h = pd.DataFrame({"customer_id": ["a", "a", "b", "b"], "persona": ["p", "p", None, None],
+                      "month": pd.to_datetime(["2024-01-01", "2024-02-01"] * 2),
+                      "stage": ["consideration", "purchase", "consideration", "lost"]})
+    m = sim.JourneyModel(by="persona", prior=0.0).fit(h)
+    assert m.segments_ == ["nan", "p"]
+    stages = list(m.stages)
+    assert m.counts_[1, stages.index("consideration"), stages.index("purchase")] == 1
+    assert m.counts_[0, stages.index("consideration"), stages.index("lost")] == 1

@@ -495,20 +495,14 @@ class JourneyModel(BaseEstimator):
 
 
 def _segment_codes(col: pd.Series | None, n: int) -> tuple[list[str], np.ndarray]:
-    """The segments (their names as text, sorted) and each row's position among them; one segment, ``"all"``,
-    without a column. A categorical column (:func:`~cxlib.simulate.cohort_segments`) is read by its codes, not
-    written out as a string per row."""
+    """The segments (names as text, sorted) and each row's position among them (``"all"`` without a column); a
+    categorical (:func:`~cxlib.simulate.cohort_segments`) is read by its codes, not as a string per row."""
     if col is None:
         return [_ALL], np.zeros(n, dtype=np.int8)
-    codes, uniques = pd.factorize(col)
-    if (codes < 0).any():  # a missing value: a segment of its own, named as text names it
-        col = col.astype(str)
-        codes, uniques = pd.factorize(col)
-    names = np.array([str(u) for u in uniques], dtype=object)
-    order = np.argsort(names, kind="stable")
-    rank = np.empty(len(order), dtype=np.int64)
-    rank[order] = np.arange(len(order))
-    return names[order].tolist(), rank[codes]
+    codes, uniques = pd.factorize(col, use_na_sentinel=False)  # a missing value: a segment of its own ("nan")
+    names = [str(u) for u in uniques]
+    order = sorted(range(len(names)), key=names.__getitem__)
+    return [names[i] for i in order], np.argsort(order)[codes]
 
 
 def _month_frame(customer: pd.Series, month: pd.Series, s_idx: np.ndarray, g_idx: np.ndarray) -> pd.DataFrame:
