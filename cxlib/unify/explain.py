@@ -225,13 +225,11 @@ def _household_step(
     :func:`cxlib.unify.households.component_contacts`)."""
     import json
 
-    from cxlib.unify.households import CONTACT, _both_reach, household_scores
+    from cxlib.unify.households import contact_pairs, household_scores
 
     contact = share if contact is None else contact
     pair = pd.DataFrame([row])
-    both = any(pd.notna(row.get(f"gamma_{c}")) and int(row[f"gamma_{c}"]) >= 0 for c in CONTACT)
-    if held is not None:
-        both |= bool(_both_reach(held, pair["unique_id_l"].astype(str), pair["unique_id_r"].astype(str))[0])
+    both = bool(contact_pairs(pair, held)[0])  # as household_scores judges it
     prior = contact if both else share
     weight, p = float(row["match_weight"]), float(row["match_probability"])
     capped = float(household_scores(pair, json.dumps(model), share, contact, held).iloc[0]) if prior < 1 else p

@@ -42,8 +42,8 @@ import pandas as pd
 
 from cxlib.unify.clusters import compatible_many
 
-__all__ = ["CONTACT", "HOUSEHOLD_KEY", "SHARED", "component_contacts", "component_kinds", "household_scores",
-           "household_share", "household_shares"]
+__all__ = ["CONTACT", "HOUSEHOLD_KEY", "SHARED", "component_contacts", "component_kinds", "contact_pairs",
+           "household_scores", "household_share", "household_shares"]
 
 #: The fields that make two records "the same surname at the same address".
 HOUSEHOLD_KEY = ("last_name", "street_number", "street", "postcode")
@@ -53,10 +53,10 @@ SHARED = ("last_name", "address", "street_number", "street", "postcode", "city")
 CONTACT = ("email", "phone")
 
 
-def _same_household(records: pd.DataFrame) -> pd.DataFrame:
+def _same_household(records: pd.DataFrame, held: pd.DataFrame | None = None) -> pd.DataFrame:
     """Pairs of records (``_x``, ``_y``) in different components that agree on :data:`HOUSEHOLD_KEY`, with
-    whether both components hold a contact point (``both_reach``, :func:`component_contacts`)."""
-    held = component_contacts(records)
+    whether both components hold a contact point (``both_reach``, :func:`component_contacts`, or ``held``)."""
+    held = component_contacts(records) if held is None else held
     cols = ["record", "component", "first_name", "birth_date", *HOUSEHOLD_KEY]
     r = records.dropna(subset=list(HOUSEHOLD_KEY))[cols]
     p = r.merge(r, on=list(HOUSEHOLD_KEY))
@@ -138,9 +138,10 @@ def household_share(records: pd.DataFrame) -> float:
     return household_shares(records)[0]
 
 
-def household_shares(records: pd.DataFrame) -> tuple[float, float]:
+def household_shares(records: pd.DataFrame, held: pd.DataFrame | None = None) -> tuple[float, float]:
     """:func:`household_share`, and the same share among the pairs whose components both hold an e-mail or
-    both a phone (:data:`CONTACT` columns of ``records``, blanked where the over-merge guard demoted the value).
+    both a phone (:data:`CONTACT` columns of ``records``, blanked where the over-merge guard demoted the value;
+    ``held``: their :func:`component_contacts` when the caller has them).
 
     The second is the upper end of the Wilson interval of its pairs' birth-date agreement (a stratum of a
     few dozen pairs on a small company, where none may agree), over the agreement of one person's dates, at
@@ -154,7 +155,7 @@ def household_shares(records: pd.DataFrame) -> tuple[float, float]:
     >>> household_shares(recs)  # too few pairs to say
     (1.0, 1.0)
     """
-    p = _same_household(records).dropna(subset=["birth_date_x", "birth_date_y"])
+    p = _same_household(records, held).dropna(subset=["birth_date_x", "birth_date_y"])
     if len(p) < 20:
         return 1.0, 1.0
     agree = compatible_many(p["birth_date_x"].astype(str), p["birth_date_y"].astype(str))
@@ -195,6 +196,20 @@ def _level_weights(model: dict) -> dict[str, dict[int, float]]:
     return out
 
 
+def contact_pairs(pred: pd.DataFrame, held: pd.DataFrame | None = None) -> np.ndarray:
+    """Which scored pairs ``pred`` have components that both hold an e-mail or both a phone: by
+    :func:`component_contacts` ``held`` (the pair's ``record_a`` and ``record_b``, else ``unique_id_l`` and
+    ``unique_id_r``), or where the two records themselves do (a non-null ``gamma_email`` or ``gamma_phone``)."""
+    both = np.zeros(len(pred), dtype=bool)
+    for c in CONTACT:
+        if f"gamma_{c}" in pred.columns:
+            both |= (pd.to_numeric(pred[f"gamma_{c}"], errors="coerce").fillna(-1) >= 0).to_numpy()
+    if held is not None:
+        a, b = ("record_a", "record_b") if "record_a" in pred.columns else ("unique_id_l", "unique_id_r")
+        both |= _both_reach(held, pred[a].astype(str), pred[b].astype(str))
+    return both
+
+
 def household_scores(
     pred: pd.DataFrame,
     model: str,
@@ -206,10 +221,8 @@ def household_scores(
     columns), each capped by the probability of household prior ``share`` and the evidence a household does
     not share (the levels' weights of the comparisons of the saved ``model`` not in :data:`SHARED`).
 
-    A pair whose components both hold an e-mail or both a phone (:func:`component_contacts` ``held``, by the
-    pair's ``record_a`` and ``record_b``, else ``unique_id_l`` and ``unique_id_r``; without it, whose records
-    do: a non-null ``gamma_email`` or ``gamma_phone``) takes ``contact_share`` as its prior instead (default:
-    ``share``; :func:`household_shares`).
+    A pair whose components both hold an e-mail or both a phone (:func:`contact_pairs`) takes ``contact_share``
+    as its prior instead (default: ``share``; :func:`household_shares`).
     """
     p = pred["match_probability"].astype("float64")
     contact_share = share if contact_share is None else contact_share
@@ -218,12 +231,5 @@ def household_scores(
     weight = pd.Series(0.0, index=pred.index)
     for name, weights in _level_weights(json.loads(model)).items():
         weight += pred[f"gamma_{name}"].map(weights).fillna(0.0).astype("float64")
-    both = np.zeros(len(pred), dtype=bool)
-    for c in CONTACT:
-        if f"gamma_{c}" in pred.columns:
-            both |= (pd.to_numeric(pred[f"gamma_{c}"], errors="coerce").fillna(-1) >= 0).to_numpy()
-    if held is not None:
-        a, b = ("record_a", "record_b") if "record_a" in pred.columns else ("unique_id_l", "unique_id_r")
-        both |= _both_reach(held, pred[a].astype(str), pred[b].astype(str))
-    prior = np.where(both, contact_share, share)
+    prior = np.where(contact_pairs(pred, held), contact_share, share)
     return np.minimum(p, pd.Series(_posterior(prior, weight.to_numpy()), index=pred.index))

@@ -139,17 +139,21 @@ def _score_new(db, sdf, df: pd.DataFrame, model: str, new: set[str], threshold: 
 
 
 def _match_records(
-    contacts: pd.DataFrame,
+    named: pd.DataFrame,
+    absent: frozenset[str],
     cfg: UnifyConfig,
     threshold: float,
     model: str | None = None,
     new: set[str] | None = None,
     shares: tuple[float, float] = (1.0, 1.0),
     memory: float | None = None,
+    held: pd.DataFrame | None = None,
 ) -> tuple[pd.DataFrame, str | None]:
     """Pairs of contact records splink scores at or above ``threshold``, and the trained model (JSON).
 
-    With ``model`` and ``new`` (incremental): no training; only pairs that involve a new record are scored
+    ``named`` and ``absent`` are :func:`_contact_points` of the named contact records (:func:`_named`), ``held``
+    their components' contact points (:func:`cxlib.unify.households.component_contacts`, computed here when not
+    given). With ``model`` and ``new`` (incremental): no training; only pairs that involve a new record are scored
     (new against existing, and new against new). With household ``shares`` (all pairs, pairs that both hold
     a contact point) below 1, every score is capped by :func:`cxlib.unify.households.household_scores`.
     ``memory``: splink's DuckDB memory limit in bytes (default: the workspace's,
@@ -161,7 +165,6 @@ def _match_records(
 
     from cxlib.memory import duckdb_config
 
-    named, absent = _contact_points(_named(contacts), cfg)
     df = named.drop(columns="component").rename(columns={"record": "unique_id"})
     df = df.astype({"birth_days": "Int64"})  # not floats
     empty = pd.DataFrame(columns=_MATCH_COLUMNS[:3])
@@ -188,7 +191,8 @@ def _match_records(
         return empty, model
     pred = pred.rename(columns={"unique_id_l": "record_a", "unique_id_r": "record_b"})
     if min(shares) < 1:
-        pred["match_probability"] = household_scores(pred, model, *shares, held=component_contacts(named))
+        held = component_contacts(named) if held is None else held
+        pred["match_probability"] = household_scores(pred, model, *shares, held=held)
         pred = pred[pred["match_probability"] >= threshold]
     # one orientation per pair, whatever the role each record played
     a, b = pred["record_a"].astype(str), pred["record_b"].astype(str)
@@ -382,16 +386,19 @@ def match_components(
     if not (cfg.probabilistic and ws.has("contacts")):
         return matches.assign(accepted=pd.Series(dtype="bool")), matches
     feats = _contact_features(ws, nodes, cfg)
-    # the records as splink sees them (demoted e-mails and phones blanked): households' shares, contact points
-    named = _contact_points(_named(feats), cfg)[0]
+    # the records as splink sees them (demoted e-mails and phones blanked), once for the households' shares,
+    # the scores' caps and the contact points each component holds
+    named, absent = _contact_points(_named(feats), cfg)
+    held = component_contacts(named)
     comps = feats[["record", "component", "birth_date"]].assign(contacts=feats["component"].map(component_kinds(named)))
     ws.write("unify_contact_components", comps.astype("string"))
     # score down to 0.5 so that the threshold can be re-examined (threshold_curve) without re-training
     model, new, previous = _previous_run(ws, feats) if incremental else (None, None, None)
-    shares = household_shares(named) if cfg.household_correction else (1.0, 1.0)
+    shares = household_shares(named, held) if cfg.household_correction else (1.0, 1.0)
     # splink's DuckDB and the workspace's share one memory budget; the workspace's is idle meanwhile
     with lent_memory(ws.backend, SPLINK_MEMORY) as lent:
-        m, model = _match_records(feats, cfg, min(0.5, cfg.match_threshold), model, new, shares, lent)
+        threshold = min(0.5, cfg.match_threshold)
+        m, model = _match_records(named, absent, cfg, threshold, model, new, shares, lent, held)
     if previous is not None:  # pairs of existing records keep their scores; only new records were scored
         m = pd.concat([previous, m], ignore_index=True).drop_duplicates(["record_a", "record_b"])
     if model is not None:
