@@ -210,7 +210,13 @@ def _touchpoint_columns(name: str, t: ibis.Table) -> dict[str, ibis.Value]:
 
 
 def write_touchpoints(ws: Workspace, sigmap: ibis.Table) -> None:
-    """The unified stream: every event, order, ticket and survey with its customer, ordered by time."""
+    """The unified stream: every event, order, ticket and survey with its customer.
+
+    Written in whatever order the engine makes it, not sorted: every reader orders the rows it needs itself
+    (by customer, time and the ordering rule: :func:`cxlib.journeys.inputs.ties`). A global sort of every
+    source row cost a fifth of the write and most of its memory (100k customers: 9.1 -> 7.4 s, peak 3.4 ->
+    2.2 GB).
+    """
     parts = []
     held = ws.held()  # one catalogue query, not one per table
     for name in ("events", "orders", "tickets", "surveys"):
@@ -230,7 +236,7 @@ def write_touchpoints(ws: Workspace, sigmap: ibis.Table) -> None:
         ws.write("touchpoints", ibis.memtable(pd.DataFrame(columns=list(_TOUCHPOINT_SCHEMA))).cast(_TOUCHPOINT_SCHEMA))
         return
     tp = union(parts, distinct=False)
-    ws.write("touchpoints", tp.order_by(["customer_id", "ts", "table_name", "source", "record_key"]))
+    ws.write("touchpoints", tp)
 
 
 def previous_links(ws: Workspace) -> ibis.Table | None:
