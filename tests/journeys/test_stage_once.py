@@ -73,7 +73,7 @@ def test_staged_rows_through_pandas_keep_their_stages(custom_map_workspace, writ
 
 
 @pytest.mark.spark
-@pytest.mark.xdist_group("spark")  # the one Spark session (one JVM), with the other Spark tests
+@pytest.mark.xdist_group("spark-journeys")  # one Spark session: with the other journeys views on Spark
 def test_stage_once_on_spark(spark_workspace, engine_workspace, tmp_path):
     """The same staged views computed in Spark (staged in the Spark session) equal what ``cx journeys`` wrote
     on DuckDB, with the custom map (on the engine workspace, the company the Spark session holds)."""
