@@ -303,18 +303,13 @@ def test_history_is_built_in_the_engine_the_same_on_spark(engine, engine_workspa
 
 @pytest.fixture(scope="module")
 def truth_company():
-    return synth.generate(n_customers=20_000, seed=7, months=24)
-
-
-def _history(company) -> pd.DataFrame:
-    h = company.truth.stage_history.merge(company.truth.people[["person_id", "persona"]], on="person_id")
-    h["stage"] = h["stage"].astype(str)
-    return h
+    """A company's true history with each row's persona (the source tables are not needed here)."""
+    return synth.stage_history(n_customers=20_000, seed=7, months=24, detail=True).drop(columns="presale_failure")
 
 
 @pytest.mark.slow
 def test_fitted_matrices_recover_the_truth(truth_company):
-    m = sim.JourneyModel(by="persona", prior=0.0).fit(_history(truth_company))
+    m = sim.JourneyModel(by="persona", prior=0.0).fit(truth_company.assign(stage=truth_company["stage"].astype(str)))
     true = synth.transition_matrices()[[synth.PERSONAS.index(s) for s in m.segments_]]
     mae = np.abs(m.matrices() - true).mean()
     assert mae <= 0.02, mae  # the issue's tolerance: mean absolute error per cell
@@ -339,8 +334,22 @@ CF = (60_000, 12, 6)  # people, months, seed of the counterfactual check
 
 @pytest.fixture(scope="module")
 def cf_base():
+    """The counterfactual check's company: its true history with each row's persona and pre-sale failure
+    (what :func:`_presale_flags` reads from the tickets, checked equal below), without the source tables."""
     n, months, seed = CF
-    return synth.generate(n_customers=n, seed=seed, months=months)
+    return synth.stage_history(n_customers=n, seed=seed, months=months, detail=True)
+
+
+def test_the_detailed_history_flags_exactly_the_unresolved_presale_tickets():
+    """``stage_history(detail=True)`` is the truth's history plus the persona and the flag the tickets carry,
+    so the counterfactual check can skip generating the source tables."""
+    company = synth.generate(n_customers=3_000, seed=6, months=12)
+    got = synth.stage_history(n_customers=3_000, seed=6, months=12, detail=True)
+    h = company.truth.stage_history.merge(company.truth.people[["person_id", "persona"]], on="person_id")
+    pd.testing.assert_frame_equal(got.drop(columns="presale_failure"), h)
+    flags = _presale_flags(company, h)
+    assert flags.sum() > 20
+    assert got["presale_failure"].tolist() == flags.tolist()
 
 
 @pytest.mark.slow
@@ -366,13 +375,13 @@ def test_simulator_predicts_the_counterfactual(name, counterfactual, levers, cf_
     (same seed, same people, common random numbers) really produced: within 15%, and inside the 5-95% band
     of the population simulation."""
     n, months, seed = CF
-    base = cf_base
     alt = synth.stage_history(n_customers=n, seed=seed, months=months, scenario=counterfactual)  # its truth only
-    true = alt["revenue"].sum() - base.truth.stage_history["revenue"].sum()
-    h = _history(base)
+    true = alt["revenue"].sum() - cf_base["revenue"].sum()
+    h = cf_base.assign(stage=cf_base["stage"].astype(str))
     if levers is None:  # estimated from the data: conversion with and without a failure, per persona
-        h["presale_failure"] = _presale_flags(base, h)
         levers = sim.service_failure_lever(h, by="persona")
+    else:
+        h = h.drop(columns="presale_failure")
     m = sim.JourneyModel(by="persona", prior=0.0, random_state=0).fit(h)
     out = sim.simulate(
         m,

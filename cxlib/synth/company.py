@@ -115,12 +115,15 @@ def stage_history(
     months: int = 24,
     scenario: Counterfactual | None = None,
     effects: PlantedEffects | None = None,
+    detail: bool = False,
 ) -> pd.DataFrame:
     """The true monthly stage history of a company (``person_id, month, stage, revenue, ...``) without its
-    source tables: what a counterfactual's truth needs, in about a fifth of :func:`generate`'s time.
+    source tables: what a counterfactual's truth needs, in a small part of :func:`generate`'s time.
 
     Equal to ``generate(...).truth.stage_history`` for the same arguments (the tables come from a stream of
-    their own, drawn after the lives).
+    their own, drawn after the lives). ``detail=True`` adds each row's ``persona`` (as in ``truth.people``)
+    and ``presale_failure``: the person had an unresolved pre-sale question that month (exactly the
+    ``tickets`` rows with topic ``pre_sale_question`` and ``resolved`` false).
 
     Examples
     --------
@@ -130,7 +133,7 @@ def stage_history(
     """
     cfg = _config(n_customers, seed, start, months, scenario, None, effects)
     n_blocks = -(-cfg.n_customers // BLOCK_SIZE)
-    return pd.concat([_history_block(cfg, b) for b in range(n_blocks)], ignore_index=True)
+    return pd.concat([_history_block(cfg, b, detail) for b in range(n_blocks)], ignore_index=True)
 
 
 def _finalise(name: str, t: pa.Table) -> pa.Table:

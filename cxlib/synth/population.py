@@ -142,9 +142,11 @@ def _simulate_block(cfg: _Config, block: int) -> _Block:
     return _Block(emitted.tables, people, hist, emitted.record_map, counters, emitted.voice)
 
 
-def _history_block(cfg: _Config, block: int) -> pd.DataFrame:
+def _history_block(cfg: _Config, block: int, detail: bool = False) -> pd.DataFrame:
     """Block ``block``'s true ``stage_history`` only: the same streams as :func:`_simulate_block` (the source
-    tables are drawn from their own stream afterwards, so leaving them out changes nothing here)."""
+    tables are drawn from their own stream afterwards, so leaving them out changes nothing here). ``detail``
+    adds each person's ``persona`` and ``presale_failure`` (an unresolved pre-sale question that month: the
+    tickets' planted failure)."""
     start_person = block * BLOCK_SIZE
     n = min(BLOCK_SIZE, cfg.n_customers - start_person)
     attr_ss, dyn_ss, _emit_ss = np.random.SeedSequence([cfg.seed, block]).spawn(3)
@@ -153,7 +155,7 @@ def _history_block(cfg: _Config, block: int) -> pd.DataFrame:
     lived = _live(cfg, ppl, U)
     _amounts, _status, revenue = _order_values(ppl.persona, U, lived.orders_n)
     people_ids = np.array([f"P{start_person + i:07d}" for i in range(n)], dtype=object)
-    return _history_frame(cfg, people_ids, lived, revenue)
+    return _history_frame(cfg, people_ids, lived, revenue, ppl.persona if detail else None)
 
 
 def _draw_people(cfg: _Config, rng_attr: np.random.Generator, n: int) -> _People:
@@ -342,18 +344,23 @@ def _people_frame(cfg: _Config, ppl: _People, people_ids: np.ndarray, ident: dic
     )
 
 
-def _history_frame(cfg: _Config, people_ids: np.ndarray, lived: _Months, revenue: np.ndarray) -> pd.DataFrame:
-    """The truth's ``stage_history`` rows of the block: every month from arrival."""
+def _history_frame(
+    cfg: _Config, people_ids: np.ndarray, lived: _Months, revenue: np.ndarray, persona: np.ndarray | None = None
+) -> pd.DataFrame:
+    """The truth's ``stage_history`` rows of the block: every month from arrival (with ``persona``, also each
+    row's persona name and ``presale_failure``)."""
     n, months = lived.stage_hist.shape
-    hist = pd.DataFrame(
-        {
-            "person_id": np.repeat(people_ids, months),
-            "month": np.tile(cfg.month_starts[:-1].astype("datetime64[s]"), n),
-            "stage": lived.stage_hist.reshape(-1),
-            "orders": lived.orders_n.reshape(-1),
-            "revenue": np.round(revenue.reshape(-1), 2),
-        }
-    )
+    cols = {
+        "person_id": np.repeat(people_ids, months),
+        "month": np.tile(cfg.month_starts[:-1].astype("datetime64[s]"), n),
+        "stage": lived.stage_hist.reshape(-1),
+        "orders": lived.orders_n.reshape(-1),
+        "revenue": np.round(revenue.reshape(-1), 2),
+    }
+    if persona is not None:
+        cols["persona"] = np.repeat(np.array(PERSONAS, dtype=object)[persona], months)
+        cols["presale_failure"] = (lived.presale & lived.unresolved).reshape(-1)
+    hist = pd.DataFrame(cols)
     hist = hist[hist["stage"] >= 0].reset_index(drop=True)
     hist["stage"] = pd.Categorical.from_codes(hist["stage"].astype(int), categories=list(STAGES))
     return hist
