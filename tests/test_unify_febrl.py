@@ -49,3 +49,33 @@ def test_febrl_quality(tmp_path, which):
     assert curve.loc[0, "pairwise_f1"] == pytest.approx(q["pairwise_f1"])
     sizes, _ = unify.cluster_sizes(tmp_path)
     assert (sizes["records"] * sizes["customers"]).sum() == len(truth)
+
+
+def test_scoring_the_kept_pairs_again_equals_scoring_every_blocked_pair_again(tmp_path, monkeypatch):
+    """The u-corrected model scores the pairs the first scoring kept (within ``RESCORE_MARGIN`` bits of the
+    threshold) from their comparison vectors: the same pairs and probabilities as comparing every blocked pair
+    again, which it does when the margin cannot cover the largest rise (forced here with a margin of 0)."""
+    from cxlib.unify import probabilistic
+    from cxlib.unify.febrl import write_febrl
+
+    write_febrl(tmp_path, 2)
+    cxlib.load(tmp_path)
+    calls = {"rescore": 0}
+    rescore = probabilistic._rescore
+
+    def counted(*args, **kwargs):  # noqa: ANN202
+        calls["rescore"] += 1
+        return rescore(*args, **kwargs)
+
+    monkeypatch.setattr(probabilistic, "_rescore", counted)
+    got = {}
+    for margin in (1_000.0, 0.0):
+        monkeypatch.setattr(probabilistic, "RESCORE_MARGIN", margin)
+        unify.unify(tmp_path)
+        with cxlib.connect(tmp_path, read_only=True) as ws:
+            got[margin] = ws.table("unify_matches").to_pandas().sort_values(["record_a", "record_b"], ignore_index=True)
+    assert calls["rescore"] == 1  # the wide margin scored the kept pairs; the zero one every pair again
+    kept, every = got[1_000.0], got[0.0]
+    assert len(kept) > 1_000
+    assert kept[["record_a", "record_b", "accepted"]].equals(every[["record_a", "record_b", "accepted"]])
+    assert (kept["match_probability"] - every["match_probability"]).abs().max() < 1e-9
