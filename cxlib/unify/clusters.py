@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 __all__ = ["DatedComponents", "accept", "birth_dates_by_component", "compatible_dates", "compatible_many",
-           "contacts_by_component", "join_components"]
+           "contacts_by_component", "join_components", "kinds_held"]
 
 
 @lru_cache(maxsize=65_536)
@@ -264,4 +264,14 @@ def contacts_by_component(records: pd.DataFrame) -> dict[str, frozenset]:
     if "contacts" not in records.columns:
         return {}
     kinds = records.dropna(subset=["contacts"]).drop_duplicates("component")
-    return {c: frozenset(k.split(",")) for c, k in zip(kinds["component"], kinds["contacts"], strict=True) if k}
+    return kinds_held(pd.Series(kinds["contacts"].to_numpy(), index=kinds["component"].to_numpy()))
+
+
+def kinds_held(kinds: pd.Series) -> dict[str, frozenset]:
+    """``component -> kinds of contact point it holds`` from ``kinds`` (component -> comma-separated kinds,
+    :func:`cxlib.unify.households.component_kinds`); only the components that hold one.
+
+    >>> kinds_held(pd.Series({"x": "email,phone", "y": ""})) == {"x": frozenset({"email", "phone"})}
+    True
+    """
+    return {c: frozenset(k.split(",")) for c, k in kinds.items() if isinstance(k, str) and k}

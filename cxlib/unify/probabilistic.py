@@ -26,7 +26,7 @@ from cxlib.engine import Workspace
 from cxlib.memory import lent_memory
 from cxlib.schema import DataError
 from cxlib.unify.blocks import capped_rules, with_block_keys, without_block_keys
-from cxlib.unify.clusters import accept, birth_dates_by_component, contacts_by_component
+from cxlib.unify.clusters import accept, birth_dates_by_component, kinds_held
 from cxlib.unify.config import UnifyConfig
 from cxlib.unify.graph import union_find
 from cxlib.unify.households import component_contacts, component_kinds, household_scores, household_shares
@@ -287,7 +287,8 @@ def _contact_points(df: pd.DataFrame, cfg: UnifyConfig) -> tuple[pd.DataFrame, f
             absent.add(col)
             continue
         values = df[col]
-        many = values.map(values.value_counts()) > cfg.max_records.get(col, 10)
+        counts = values.value_counts()
+        many = values.isin(counts.index[counts > cfg.max_records.get(col, 10)])  # the few shared too widely
         df = df.assign(**{col: values.mask(many)})
         if df[col].notna().sum() < 2:
             absent.add(col)
@@ -462,7 +463,8 @@ def match_components(
     # the scores' caps and the contact points each component holds
     named, absent = _contact_points(_named(feats), cfg)
     held = component_contacts(named)
-    comps = feats[["record", "component", "birth_date"]].assign(contacts=feats["component"].map(component_kinds(named)))
+    kinds = component_kinds(named)
+    comps = feats[["record", "component", "birth_date"]].assign(contacts=feats["component"].map(kinds))
     ws.write("unify_contact_components", comps.astype("string"))
     # score down to 0.5 so that the threshold can be re-examined (threshold_curve) without re-training
     model, new, previous = _previous_run(ws, feats) if incremental else (None, None, None)
@@ -482,7 +484,7 @@ def match_components(
     m["component_b"] = m["record_b"].map(comp)
     candidates = m[m["component_a"] != m["component_b"]].sort_values(["record_a", "record_b"], ignore_index=True)
     dates = birth_dates_by_component(feats, candidates) if cfg.birth_date_conflicts else None
-    held = contacts_by_component(comps) if cfg.contact_conflicts else None
+    held = kinds_held(kinds) if cfg.contact_conflicts else None  # contacts_by_component(comps), without a pass
     candidates["accepted"] = accept(candidates, cfg.match_threshold, dates, held)
     matches = candidates[candidates["accepted"]].drop(columns="accepted").reset_index(drop=True)
     return candidates, matches
