@@ -75,6 +75,14 @@ def test_scoring_the_kept_pairs_again_equals_scoring_every_blocked_pair_again(tm
         with cxlib.connect(tmp_path, read_only=True) as ws:
             got[margin] = ws.table("unify_matches").to_pandas().sort_values(["record_a", "record_b"], ignore_index=True)
     assert calls["rescore"] == 1  # the wide margin scored the kept pairs; the zero one every pair again
+    # splink's internals moved (a release after 5.0: no level weights to bound the rise): every pair again
+    monkeypatch.setattr(probabilistic, "RESCORE_MARGIN", 1_000.0)
+    monkeypatch.setattr(probabilistic, "_weights", lambda linker: None)
+    unify.unify(tmp_path)
+    assert calls["rescore"] == 1
+    with cxlib.connect(tmp_path, read_only=True) as ws:
+        moved = ws.table("unify_matches").to_pandas().sort_values(["record_a", "record_b"], ignore_index=True)
+    assert moved[["record_a", "record_b", "accepted"]].equals(got[0.0][["record_a", "record_b", "accepted"]])
     kept, every = got[1_000.0], got[0.0]
     assert len(kept) > 1_000
     assert kept[["record_a", "record_b", "accepted"]].equals(every[["record_a", "record_b", "accepted"]])

@@ -98,9 +98,7 @@ RESCORE_MARGIN = 10.0
 
 def _score_corrected(linker, cfg: UnifyConfig, threshold: float, n: int) -> pd.DataFrame:  # noqa: ANN001
     """The pairs scored at or above ``threshold`` by the u-corrected model (see :func:`_train_and_score`)."""
-    from splink.internals.misc import prob_to_match_weight
-
-    cut = prob_to_match_weight(threshold)
+    cut = _match_weight(threshold)
     s = linker._settings_obj
     s._retain_intermediate_calculation_columns = True  # the term frequencies, to score the kept pairs again
     first = linker.inference.predict(threshold_match_weight=cut - RESCORE_MARGIN)
@@ -113,35 +111,56 @@ def _score_corrected(linker, cfg: UnifyConfig, threshold: float, n: int) -> pd.D
     lam = max(float(trained["probability_two_random_records_match"]), implied)
     trained["probability_two_random_records_match"] = min(lam, 0.5)
     _set_parameters(linker, correct_u(trained, 1 / cfg.u_max_pairs))
-    if _largest_rise(before, _weights(linker)) <= RESCORE_MARGIN - 1e-6:
-        pred = _rescore(linker, first, threshold)
-    else:  # the first scoring may have left out a pair the new model lifts over the threshold
+    pred = _rescored(linker, first, threshold, before)
+    if pred is None:  # the first scoring may have left out a pair the new model lifts over the threshold
         pred = linker.inference.predict(threshold_match_probability=threshold)
     first.drop_table_from_database_and_remove_from_cache()
     return pred.as_pyarrow_table().to_pandas()
 
 
-def _weights(linker) -> tuple[float, dict[str, dict[int, float]]]:  # noqa: ANN001
-    """The model's prior match weight and, per comparison and level, the weight a pair at that level adds
-    on top of its term-frequency part's ``log2`` of the observed frequency: the level's weight plus its
-    term-frequency weight times ``log2`` of the u of the exact-match level (how splink 5 adds them up)."""
+def _match_weight(probability: float) -> float:
+    """A probability as a match weight (bits), as splink turns a threshold into one."""
     import math
 
-    from splink.internals.misc import prob_to_match_weight
+    return math.log2(probability / (1 - probability))
+
+
+def _rescored(linker, first, threshold: float, before: tuple | None):  # noqa: ANN001, ANN202
+    """:func:`_rescore` when the margin covers the largest rise from model ``before`` to the linker's
+    (:func:`_largest_rise`), else ``None`` -- also when splink's internals moved (a release after 5.0)."""
+    try:
+        after = _weights(linker)
+        if before is None or after is None or _largest_rise(before, after) > RESCORE_MARGIN - 1e-6:
+            return None
+        return _rescore(linker, first, threshold)
+    except (ImportError, AttributeError):
+        return None
+
+
+def _weights(linker) -> tuple[float, dict[str, dict[int, float]]] | None:  # noqa: ANN001
+    """The model's prior match weight and, per comparison and level, the weight a pair at that level adds
+    on top of its term-frequency part's ``log2`` of the observed frequency: the level's weight plus its
+    term-frequency weight times ``log2`` of the u of the exact-match level (how splink 5 adds them up).
+    ``None`` when splink's internals moved (a release after 5.0)."""
+    import math
 
     s = linker._settings_obj
     out: dict[str, dict[int, float]] = {}
-    for comp in s.comparisons:
-        levels = comp.comparison_levels
-        per = out.setdefault(comp.output_column_name, {})
-        for lvl in levels:
-            if lvl.is_null_level:
-                continue
-            w = lvl._match_weight
-            if lvl._has_tf_adjustments and lvl._tf_adjustment_weight and not lvl._is_else_level:
-                w += lvl._tf_adjustment_weight * math.log2(lvl._u_probability_corresponding_to_exact_match(levels))
-            per[lvl.comparison_vector_value] = w
-    return prob_to_match_weight(s._probability_two_random_records_match), out
+    try:
+        comps = [(c.output_column_name, c.comparison_levels) for c in s.comparisons]
+        for name, levels in comps:
+            per = out.setdefault(name, {})
+            for lvl in levels:
+                if lvl.is_null_level:
+                    continue
+                w = lvl._match_weight
+                if lvl._has_tf_adjustments and lvl._tf_adjustment_weight and not lvl._is_else_level:
+                    u_exact = lvl._u_probability_corresponding_to_exact_match(levels)
+                    w += lvl._tf_adjustment_weight * math.log2(u_exact)
+                per[lvl.comparison_vector_value] = w
+        return _match_weight(s._probability_two_random_records_match), out
+    except AttributeError:
+        return None
 
 
 def _largest_rise(before: tuple, after: tuple) -> float:
