@@ -84,6 +84,10 @@ def test_scoring_the_kept_pairs_again_equals_scoring_every_blocked_pair_again(tm
         moved = ws.table("unify_matches").to_pandas().sort_values(["record_a", "record_b"], ignore_index=True)
     assert moved[["record_a", "record_b", "accepted"]].equals(got[0.0][["record_a", "record_b", "accepted"]])
     kept, every = got[1_000.0], got[0.0]
+    # a threshold of 0 (every blocked pair kept) has no match weight to keep pairs near: it still scores
+    unify.unify(tmp_path, unify.UnifyConfig(match_threshold=0.0))
+    with cxlib.connect(tmp_path, read_only=True) as ws:
+        assert ws.table("unify_matches").count().to_pyarrow().as_py() > len(every)
     assert len(kept) > 1_000
     assert kept[["record_a", "record_b", "accepted"]].equals(every[["record_a", "record_b", "accepted"]])
     assert (kept["match_probability"] - every["match_probability"]).abs().max() < 1e-9

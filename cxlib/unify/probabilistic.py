@@ -101,7 +101,7 @@ def _score_corrected(linker, cfg: UnifyConfig, threshold: float, n: int) -> pd.D
     cut = _match_weight(threshold)
     s = linker._settings_obj
     s._retain_intermediate_calculation_columns = True  # the term frequencies, to score the kept pairs again
-    first = linker.inference.predict(threshold_match_weight=cut - RESCORE_MARGIN)
+    first = linker.inference.predict(**({"threshold_match_weight": cut - RESCORE_MARGIN} if threshold > 0 else {}))
     s._retain_intermediate_calculation_columns = False
     con, table = linker._db_api.duckdb_con, _quote_id(first.physical_name)
     total = con.execute(f"SELECT sum(match_probability) FROM {table} WHERE match_weight >= ?", [cut]).fetchone()[0]
@@ -119,10 +119,10 @@ def _score_corrected(linker, cfg: UnifyConfig, threshold: float, n: int) -> pd.D
 
 
 def _match_weight(probability: float) -> float:
-    """A probability as a match weight (bits), as splink turns a threshold into one."""
+    """A probability as a match weight (bits), as splink turns a threshold into one (0: minus infinity)."""
     import math
 
-    return math.log2(probability / (1 - probability))
+    return math.log2(probability / (1 - probability)) if probability > 0 else -math.inf
 
 
 def _rescored(linker, first, threshold: float, before: tuple | None):  # noqa: ANN001, ANN202
