@@ -32,7 +32,7 @@ from sklearn.utils.validation import check_is_fitted
 from cxlib.simulate.arrivals import choose_arrivals, forecast_arrivals
 from cxlib.simulate.durations import duration_matrices
 from cxlib.simulate.model import JourneyModel
-from cxlib.simulate.recency import bucket_moves, months_of, recency_step
+from cxlib.simulate.recency import recency_step
 from cxlib.simulate.scenarios import Scenario, _apply, baseline_customers, lever_reach, lever_size
 from cxlib.simulate.seasons import seasonal_matrices, seasonal_rows
 
@@ -114,7 +114,9 @@ def simulate(
     arr0 = _arrivals(model, arrivals, months)
     everything = [Scenario("baseline"), *scenarios]
     if population:
-        results = _population_paths(model, everything, months, T0, rev0, x0, arr0, random_state)
+        from cxlib.simulate.population import population_paths  # it reads the model as this module does
+
+        results = population_paths(model, everything, months, T0, rev0, x0, arr0, random_state)
     else:
         results = _baseline_kept(model, everything, months, T0, rev0, x0, arr0, (draws, random_state, start, arrivals))
     out = _summarise(results, list(model.stages), months)
@@ -394,105 +396,6 @@ def _duration_move(model: JourneyModel, x: np.ndarray, Td: np.ndarray, d: int, o
     stay = x[d] * np.diagonal(Td, axis1=-2, axis2=-1)[:, :, None]
     out[0] -= stay
     out[min(d + 1, D - 1)] += stay
-
-
-def _population_paths(model, scenarios, months, T0, rev0, x0, arr0, random_state) -> dict:
-    """Per-customer Monte Carlo with common random numbers: the spread of a finite population's outcome.
-
-    Every customer draws one uniform per month, shared by all scenarios (inverse-CDF transitions), so a
-    scenario differs from the baseline only where its lever acts -- the same coupling as the generator's
-    counterfactuals. Revenue noise per stage and month is shared too.
-    """
-    rng = np.random.default_rng(None if random_state is None else random_state + 1)
-    draws, n_g, n_s = T0.shape[0], T0.shape[1], T0.shape[2]
-    gc, s0, tc, d0, k0 = _customers(model, x0, arr0, months)
-    D = _durations(model).shape[2]
-    r_rev, buy = _recency(model)
-    Rb = r_rev.shape[0]
-    after_buy, after_none = bucket_moves(months_of(Rb, _kind(model)), _kind(model))
-    sd = np.sqrt(model.revenue_var_)
-    applied = [_apply(model, sc, T0, rev0, np.zeros((draws, months, n_g, n_s))) for sc in scenarios]
-    out = {sc.name: (np.zeros((months, draws, n_s)), np.zeros((months, draws))) for sc in scenarios}
-    shared = np.isin(np.arange(n_s), getattr(model, "shared_index_", []))
-    mix_cdf = np.cumsum(model.switch_mix_, axis=3) if shared.any() else None  # (from segment, from, to, segment)
-    cal = _calendar(model, months)
-    for d in range(draws):
-        states = [np.where(tc < 0, s0, -1) for _ in scenarios]
-        segs = [gc.copy() for _ in scenarios]
-        durs = [d0.copy() for _ in scenarios]  # months in the stage
-        recs = [k0.copy() for _ in scenarios]  # recency bucket
-        cdfs = [_monthly_cdfs(model, T[d], cal, months) for T, _, _ in applied]
-        for m in range(months):
-            u = rng.random(len(gc))
-            v = rng.random(len(gc))  # which segment a customer joins on leaving a shared stage
-            z = rng.standard_normal((n_g, n_s))
-            w = None if buy is None else rng.random(len(gc))  # who buys (for their recency)
-            for k, sc in enumerate(scenarios):
-                st, sg = states[k], segs[k]
-                on = st >= 0
-                was = st.copy()
-                du = durs[k]
-                cdf = cdfs[k][m][du[on], sg[on], st[on]]
-                st[on] = np.minimum((u[on, None] > cdf).sum(axis=1), n_s - 1)
-                du[on] = np.where(st[on] == was[on], np.minimum(du[on] + 1, D - 1), 0)
-                if mix_cdf is not None:
-                    hop = on & (was >= 0) & shared[np.maximum(was, 0)]
-                    hop &= ~model.switch_own_[np.maximum(was, 0), np.maximum(st, 0)]
-                    if hop.any():
-                        c = mix_cdf[sg[hop], was[hop], st[hop]]
-                        sg[hop] = np.minimum((v[hop, None] > c).sum(axis=1), n_g - 1)
-                new = tc == m
-                rc = recs[k]
-                st[new], sg[new], du[new], rc[new] = s0[new], gc[new], 0, Rb - 1
-                here = st >= 0
-                # customers per (segment, recency, stage): one bincount over the flat index (np.add.at is far
-                # slower)
-                flat = (sg[here] * Rb + rc[here]) * n_s + st[here]
-                counts = np.bincount(flat, minlength=n_g * Rb * n_s).reshape(n_g, Rb, n_s).astype(float)
-                season = 1.0 if cal is None else cal[1][m]
-                rev = applied[k][1][d][:, None, :] * r_rev * season
-                cust, money = out[sc.name]
-                cust[m, d] = counts.sum(axis=(0, 1))
-                noise = (np.sqrt(counts.sum(axis=1)) * sd * season * z).sum()
-                money[m, d] = (counts * rev).sum() + noise
-                if buy is not None:  # who bought this month starts the next at recency 0
-                    bought = w[here] < buy[sg[here], rc[here], st[here]]
-                    rc[here] = np.where(bought, after_buy[rc[here]], after_none[rc[here]])
-    return out
-
-
-def _customers(model: JourneyModel, x0: np.ndarray, arr0: np.ndarray, months: int) -> tuple[np.ndarray, ...]:
-    """The population of :func:`_population_paths`: each customer's segment, first stage, month of arrival
-    (-1: there at the start), and months in their stage and recency bucket at the start."""
-    start = np.rint(_start_state(model, x0)).astype(int)  # (segment, stage, duration, recency)
-    arr_n = np.rint(arr0).astype(int)
-    n_g, n_s, D, Rb = start.shape
-    g_list, s_list, t_list, d_list, k_list = [], [], [], [], []
-    for g in range(n_g):
-        for s in range(n_s):
-            n0 = int(start[g, s].sum())
-            g_list.append(np.full(n0, g))
-            s_list.append(np.full(n0, s))
-            t_list.append(np.full(n0, -1))
-            d_list.append(np.repeat(np.repeat(np.arange(D), Rb), start[g, s].ravel()))
-            k_list.append(np.repeat(np.tile(np.arange(Rb), D), start[g, s].ravel()))
-            for m in range(months):
-                g_list.append(np.full(arr_n[m, g, s], g))
-                s_list.append(np.full(arr_n[m, g, s], s))
-                t_list.append(np.full(arr_n[m, g, s], m))
-                d_list.append(np.zeros(arr_n[m, g, s], dtype=int))
-                k_list.append(np.full(arr_n[m, g, s], Rb - 1))
-    return tuple(np.concatenate(x).astype(int) for x in (g_list, s_list, t_list, d_list, k_list))
-
-
-def _monthly_cdfs(model: JourneyModel, T: np.ndarray, cal, months: int) -> np.ndarray:
-    """The cumulative rows of one draw's matrices ``(segment, from, to)`` for every forecast month and month
-    in the stage: ``(month, K + 1, segment, from, to)``."""
-    r = _durations(model)
-    mats = [T] * months if cal is None else [seasonal_matrices(T, model.transition_season_, k) for k in cal[0]]
-    if r.shape[2] == 1:
-        return np.stack([np.cumsum(x, axis=2) for x in mats])[:, None]
-    return np.stack([[np.cumsum(duration_matrices(x, r, d), axis=2) for d in range(r.shape[2])] for x in mats])
 
 
 def compare(results: pd.DataFrame) -> pd.DataFrame:
