@@ -129,8 +129,8 @@ def paths_from_touchpoints(
     for i in range(n):  # a fixed order: the float sums below add up the same way every time
         tc = t if n == 1 else t.filter(_in_chunk(t[path], i, n))
         is_conv, is_touch = _conversions_and_touches(tc, rule, channel, touch_tables, exclude_events)
-        convs, touches, order = _numbered(tc, is_conv, is_touch, channel, value, path)
-        segs = _segments(touches, convs, order, lookback_days, collapse_repeats)
+        convs, touches = _numbered(tc, is_conv, is_touch, channel, value, path)
+        segs = _segments(touches, convs, lookback_days, collapse_repeats)
         parts.append(_path_table(convs, segs, no_touch))
     return _summed(parts)
 
@@ -179,10 +179,11 @@ def _conversions_and_touches(
 
 def _numbered(
     t: ibis.Table, is_conv: ibis.BooleanValue, is_touch: ibis.BooleanValue, channel: str, value: str, path: str
-) -> tuple[ibis.Table, ibis.Table, list[str]]:
-    """Conversions (``_p, _k, _csec, _val``) and touches (``_p, _k, _sec, _ch, _o*``), each numbered with
-    ``_k``: how many conversions came strictly before it (the conversion a touch counts toward); and the
-    touches' order columns."""
+) -> tuple[ibis.Table, ibis.Table]:
+    """Conversions (``_p, _k, _csec, _val``) and touches (``_p, _k, _sec, _ch, _n``), each numbered with
+    ``_k``: how many conversions came strictly before it (the conversion a touch counts toward); a touch's
+    ``_n`` is its place in the customer's order (``ts``, then :func:`~cxlib.journeys.inputs.ties` and the
+    channel), from the same window: the segments sort their touches by it alone."""
     if value in t.columns:
         v = t[value].cast("float64")
         v = ibis.ifelse(v.isnan().fill_null(False), ibis.null("float64"), v).fill_null(0.0)
@@ -193,17 +194,14 @@ def _numbered(
     keys = ties(t, channel)
     ties_ = keys + ([t[channel]] if any(c in t.columns for c in TIE_COLUMNS) else [])
     w = ibis.cumulative_window(group_by=t[path], order_by=[t.ts, *ties_])
-    t = t.mutate(_k=t._conv.sum().over(w) - t._conv)
+    # one sort of each customer's rows for both: DuckDB computes window functions of one window together
+    t = t.mutate(_k=t._conv.sum().over(w) - t._conv, _n=ibis.row_number().over(w))
     convs = t.filter(t._conv == 1).select(_p=t[path], _k=t._k, _csec=t._sec, _val=t._val)
-    touches = t.filter(t._conv == 0).select(
-        _p=t[path], _k=t._k, _sec=t._sec, _ch=t._ch, **{f"_o{i}": c for i, c in enumerate(ties_)}
-    )
-    return convs, touches, ["_sec", *[f"_o{i}" for i in range(len(ties_))]]
+    touches = t.filter(t._conv == 0).select(_p=t[path], _k=t._k, _sec=t._sec, _ch=t._ch, _n=t._n)
+    return convs, touches
 
 
-def _segments(
-    touches: ibis.Table, convs: ibis.Table, order: list[str], lookback_days: float, collapse_repeats: bool
-) -> ibis.Table:
+def _segments(touches: ibis.Table, convs: ibis.Table, lookback_days: float, collapse_repeats: bool) -> ibis.Table:
     """One row per customer and segment ``_k``: ``_path``, its touches within the lookback, in order.
 
     A segment's anchor (what its lookback runs back from) is its conversion's moment, or for the tail after the
@@ -214,21 +212,16 @@ def _segments(
     seg = last.left_join(convs, ["_p", "_k"])
     seg = seg.select(_sp=seg._p, _sk=seg._k, _anchor=seg._csec.fill_null(seg._last))
     j = touches.join(seg, [touches._p == seg._sp, touches._k == seg._sk])
-    j = j.select("_p", "_k", "_sec", "_ch", *order[1:], "_anchor")
+    j = j.select("_p", "_k", "_sec", "_ch", "_n", "_anchor")
     j = j.filter(j._anchor - j._sec <= int(lookback_days * DAY))
-    # an ordered string aggregate is not portable (Spark's collect_list has no order): collect structs that
-    # start with the order's keys, sort them (field by field, a null last as in the window's order), keep the
-    # channels
+    # an ordered string aggregate is not portable (Spark's collect_list has no order): collect (place, channel)
+    # structs, sort them, keep the channels; two touches with the same place in the order have the same
+    # channel (it is the order's last key), so the path is the same whichever comes first
     if collapse_repeats:  # the previous touch in the segment's order: a window
-        ws = ibis.window(group_by=[j._p, j._k], order_by=[j[c] for c in order])
+        ws = ibis.window(group_by=[j._p, j._k], order_by=[j._n])
         j = j.mutate(_prev=j._ch.lag().over(ws))
         j = j.filter(j._prev.isnull() | (j._prev != j._ch)).drop("_prev")
-        ws = ibis.window(group_by=[j._p, j._k], order_by=[j[c] for c in order])
-        j = j.mutate(_step=ibis.row_number().over(ws))
-        keys = {"s": j._step}
-    else:  # the order's own keys (no window: each segment's few touches are sorted inside the aggregate)
-        keys = {f"k{i}": j[c] for i, c in enumerate(order)}
-    steps = ibis.struct({**keys, "c": j._ch}).collect()
+    steps = ibis.struct({"n": j._n, "c": j._ch}).collect()
     segs = j.group_by(["_p", "_k"]).aggregate(_steps=steps)
     return segs.select("_p", "_k", _path=segs._steps.sort().map(lambda x: x.c).join(PATH_SEP))
 
