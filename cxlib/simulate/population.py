@@ -79,8 +79,10 @@ class _Context:
         self.after_buy, self.after_none = bucket_moves(months_of(self.Rb, _kind(model)), _kind(model))
         self.sd = np.sqrt(model.revenue_var_)
         self.shared = np.isin(np.arange(n_s), getattr(model, "shared_index_", []))
-        # (from segment, from, to, segment)
-        self.mix_cdf = np.cumsum(model.switch_mix_, axis=3) if self.shared.any() else None
+        # the segment a customer joins on leaving a shared stage, drawn as the stage is: (segment, row) columns
+        # over the rows (from segment, from, to)
+        mix = np.cumsum(model.switch_mix_, axis=3)[None] if self.shared.any() else None
+        self.mix = None if mix is None else _by_column(mix)[0]
 
     def move(self, columns, st, sg, du, u, v) -> None:  # noqa: ANN001
         """One month's moves of the present customers, in place: the next stage by inverse CDF, the months
@@ -88,11 +90,10 @@ class _Context:
         was = st.copy()
         st[:] = _next_stage(columns, (du * self.n_g + sg) * self.n_s + was, u)
         du[:] = np.where(st == was, np.minimum(du + 1, self.D - 1), 0)
-        if self.mix_cdf is not None:
+        if self.mix is not None:
             hop = self.shared[was] & ~self.model.switch_own_[was, st]
             if hop.any():
-                c = self.mix_cdf[sg[hop], was[hop], st[hop]]
-                sg[hop] = np.minimum((v[hop, None] > c).sum(axis=1), self.n_g - 1)
+                sg[hop] = _next_stage(self.mix, (sg[hop] * self.n_s + was[hop]) * self.n_s + st[hop], v[hop])
 
 
 def _customers(model: JourneyModel, x0: np.ndarray, arr0: np.ndarray, months: int) -> tuple[np.ndarray, ...]:
