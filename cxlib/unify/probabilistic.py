@@ -100,9 +100,11 @@ def _score_corrected(linker, cfg: UnifyConfig, threshold: float, n: int) -> pd.D
     """The pairs scored at or above ``threshold`` by the u-corrected model (see :func:`_train_and_score`)."""
     cut = _match_weight(threshold)
     s = linker._settings_obj
-    s._retain_intermediate_calculation_columns = True  # the term frequencies, to score the kept pairs again
-    first = linker.inference.predict(**({"threshold_match_weight": cut - RESCORE_MARGIN} if threshold > 0 else {}))
-    s._retain_intermediate_calculation_columns = False
+    retained, s._retain_intermediate_calculation_columns = s._retain_intermediate_calculation_columns, True
+    try:  # the term frequencies, to score the kept pairs again
+        first = linker.inference.predict(**({"threshold_match_weight": cut - RESCORE_MARGIN} if threshold > 0 else {}))
+    finally:
+        s._retain_intermediate_calculation_columns = retained
     con, table = linker._db_api.duckdb_con, _quote_id(first.physical_name)
     total = con.execute(f"SELECT sum(match_probability) FROM {table} WHERE match_weight >= ?", [cut]).fetchone()[0]
     trained = linker.misc.save_model_to_json()
