@@ -145,6 +145,31 @@ class Workspace:
             return self.backend.create_table(name, obj, overwrite=overwrite)
         return self._create(name, obj)
 
+    def append(self, name: str, obj: ibis.Table) -> None:
+        """Add the rows of ``obj`` (its columns in the table's order) to table ``name``: the staged one inside
+        :meth:`step`, so that a step can write a large table in parts (:mod:`cxlib.chunks`).
+
+        Examples
+        --------
+        >>> ws = connect()
+        >>> with ws.step("demo"):
+        ...     _ = ws.write("t", pd.DataFrame({"id": [1]}))
+        ...     ws.append("t", ibis.memtable(pd.DataFrame({"id": [2]})))
+        >>> sorted(ws.table("t").to_pandas()["id"])
+        [1, 2]
+        """
+        target = (self._staged or {}).get(name, name)
+        b = self.backend
+        if self.name != "duckdb":
+            b.insert(target, obj)
+            return
+        import sqlglot.expressions as sge
+
+        b._run_pre_execute_hooks(obj)
+        into = sge.table_(target, quoted=True)
+        cols = [sge.to_identifier(c, quoted=True) for c in obj.columns]
+        b.con.execute(sge.insert(b.compiler.to_sqlglot(obj), into=into, columns=cols, copy=False).sql(b.dialect))
+
     def _create(self, name: str, obj: pd.DataFrame | ibis.Table, temp: bool = False) -> ibis.Table:
         """``backend.create_table(name, obj, overwrite=True, temp=temp)``; on DuckDB the same statements
         ibis runs (the table declared with the expression's types under a work name, filled, swapped in)

@@ -16,9 +16,10 @@ import ibis
 import pandas as pd
 from ibis import _
 
+from cxlib.chunks import chunk_count
+from cxlib.chunks import in_chunk as _in_chunk
 from cxlib.engine import Workspace
 from cxlib.journeys.inputs import DAY, TIE_COLUMNS, as_table, require_columns, ties
-from cxlib.memory import memory_limit_bytes
 
 #: The columns of the path interchange format.
 PATH_COLUMNS: tuple[str, ...] = ("path", "conversions", "value", "nulls")
@@ -35,8 +36,6 @@ NO_TOUCH = "(none)"
 #: ``memory_limit / CHUNK_BYTES_PER_ROW`` candidate rows (about 4 million at cxlib's 4 GB), and adds the per-path sums
 #: up after. Measured at the query's peak: 110-150 bytes a row (100k customers, 2 threads), so a wide margin.
 CHUNK_BYTES_PER_ROW = 1000
-#: Candidate rows per chunk on other engines (Spark), or on DuckDB when its memory limit cannot be read.
-DEFAULT_CHUNK_ROWS = 4_000_000
 #: Candidate rows per chunk whatever the engine (``None``: from the above); set it to force a chunk size.
 CHUNK_ROWS: int | None = None
 
@@ -248,46 +247,10 @@ def _path_table(convs: ibis.Table, segs: ibis.Table, no_touch: str | None) -> pd
 
 
 def _chunk_count(candidates: ibis.Table) -> int:
-    """How many chunks of customers to run the paths in: one per :func:`_chunk_rows` candidate rows (one for
-    a small input, so it runs as a single query, as on Spark's test company)."""
-    rows = int(candidates.count().to_pandas())
-    return max(1, -(-rows // _chunk_rows(candidates)))
-
-
-def _chunk_rows(t: ibis.Table) -> int:
-    """Candidate rows per chunk: :data:`CHUNK_ROWS` if set, else DuckDB's ``memory_limit`` over
-    :data:`CHUNK_BYTES_PER_ROW`, else :data:`DEFAULT_CHUNK_ROWS`.
-
-    Examples
-    --------
-    >>> import ibis
-    >>> con = ibis.duckdb.connect()
-    >>> _ = con.raw_sql("SET memory_limit = '4GB'")
-    >>> _chunk_rows(con.create_table("t", schema={"a": "int64"}))  # DuckDB reads 4GB back as 3.7 GiB
-    3972844
-    """
-    if CHUNK_ROWS is not None:
-        return max(1, CHUNK_ROWS)
-    con = t.get_backend()
-    if getattr(con, "name", "") != "duckdb":
-        return DEFAULT_CHUNK_ROWS
-    limit = memory_limit_bytes(con)
-    return DEFAULT_CHUNK_ROWS if limit is None else max(1, int(limit // CHUNK_BYTES_PER_ROW))
-
-
-@ibis.udf.scalar.builtin(name="hash")
-def _engine_hash(key: str) -> int:  # type: ignore[empty-body]
-    """The engine's own ``hash``, as is: ibis' ``.hash()`` wraps DuckDB's in two casts (through ``BIT``) that cost
-    more than the hash, and keep DuckDB from pushing the chunk's filter below the analysis set's anti-join."""
-
-
-def _in_chunk(key: ibis.Value, i: int, n: int) -> ibis.BooleanValue:
-    """Whether a customer ``key`` falls in chunk ``i`` of ``n``: the engine's deterministic hash of the key as text
-    (DuckDB's or Spark's: only the split differs between them, not the paths), modulo ``n``. Spark's hash is a
-    signed integer, hence the second modulo; a null key hashes like any other value (its customer's rows stay
-    together)."""
-    h = _engine_hash(key.cast("string"))
-    return (((h % n) + n) % n) == i
+    """How many chunks of customers to run the paths in: one per :data:`CHUNK_ROWS` (else ``memory_limit /``
+    :data:`CHUNK_BYTES_PER_ROW`) candidate rows; one for a small input, so it runs as a single query, as on Spark's
+    test company."""
+    return chunk_count(candidates, CHUNK_BYTES_PER_ROW, CHUNK_ROWS)
 
 
 def _summed(parts: Sequence[pd.DataFrame]) -> pd.DataFrame:

@@ -30,6 +30,7 @@ import ibis
 import pandas as pd
 
 from cxlib._frames import drop_join_copies
+from cxlib.chunks import chunk_count, in_chunk
 from cxlib.engine import Workspace, connect, opened
 from cxlib.io.sql import literal
 from cxlib.journeys.funnel import keep_funnel_order
@@ -47,6 +48,13 @@ __all__ = ["analysis_touchpoints", "build", "filter_touchpoints", "kept_sankey",
 STAGED_TABLE, STAGED_WITH_TABLE = "journey_touchpoints", "journey_touchpoints_map"
 #: the stage Sankey of every staged row, :data:`~cxlib.journeys.paths.KEPT_STEPS` steps (the explorer's first view)
 SANKEY_TABLE = "journey_sankey"
+#: Engine memory per touchpoint while staging (:func:`build` on DuckDB stages the customers in chunks of at most
+#: ``memory_limit / STAGING_BYTES_PER_ROW`` rows). Measured at 100k customers (6.8M rows): under a 400 MB limit
+#: 850k rows a chunk spill 66 MB, one pass over all of them 2.4 GB (and takes a fifth longer); at 4 GB all 6.8M
+#: rows fit in one pass.
+STAGING_BYTES_PER_ROW = 500
+#: Rows per staging chunk whatever the memory (``None``: from the above); set it to force a chunk size.
+STAGING_CHUNK_ROWS: int | None = None
 
 
 def analysis_touchpoints(workspace: str | Path | Workspace, include_unidentified: bool = False) -> ibis.Table:
@@ -87,7 +95,7 @@ def build(
         tp = analysis_touchpoints(ws, include_unidentified)
         with ws.step("journeys"):  # the tables and the lineage row swap in together
             if ws.name == "duckdb":  # staged once, kept (the explorers' in-memory copy is DuckDB's), read below
-                ws.write(STAGED_TABLE, assign_stages(tp, sm))
+                _write_staged(ws, tp, sm)
                 ws.write(STAGED_WITH_TABLE, pd.DataFrame({"staged_with": [_staged_with(sm, include_unidentified)]}))
                 tp = record_stage_map(ws.table(STAGED_TABLE), sm)
                 ws.write(SANKEY_TABLE, sankey_links(tp, on="stage", collapse=True, max_steps=KEPT_STEPS))
@@ -96,6 +104,20 @@ def build(
             ws.write("stage_history", stage_history(tp, sm).order_by(["customer_id", "month"]))
     counts = cur.groupby("stage").size().reindex(list(STAGES), fill_value=0)
     return counts.rename("customers").reset_index()
+
+
+def _write_staged(ws: Workspace, tp: ibis.Table, sm: StageMap) -> None:
+    """Write :data:`STAGED_TABLE`, the rows of ``tp`` with their stages, in chunks of customers
+    (:data:`STAGING_BYTES_PER_ROW`): the stage windows sort each chunk in memory instead of spilling every row
+    to disk (1M customers: 19 GB of temporary files in one pass). A customer's rows are staged together, so
+    the rows are the same as in one pass."""
+    n = chunk_count(tp, STAGING_BYTES_PER_ROW, STAGING_CHUNK_ROWS)
+    for i in range(n):
+        part = assign_stages(tp if n == 1 else tp.filter(in_chunk(tp.customer_id, i, n)), sm)
+        if i == 0:
+            ws.write(STAGED_TABLE, part)
+        else:
+            ws.append(STAGED_TABLE, part)
 
 
 def _require_touchpoints(ws: Workspace) -> None:

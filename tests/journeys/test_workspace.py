@@ -117,3 +117,27 @@ def test_explorer_reads_what_cx_journeys_staged_while_it_is_current(
     (folder / "stage_map.yml").write_text("inactivity:\n  at_risk_days: 20\n")
     other = j.staged_touchpoints(folder).to_pandas()
     assert calls == [1] and len(other) == len(fresh)
+
+
+def test_build_in_chunks_of_customers_writes_the_same_rows(workspace, journeys_workspace, tmp_path, monkeypatch):
+    """`cx journeys` on a large workspace stages its customers in chunks (so the windows fit in memory): the
+    kept rows, each customer's stage and the Sankey are the ones a single pass writes."""
+    from cxlib.journeys import workspace as jw
+
+    shutil.copy(workspace / "workspace.duckdb", tmp_path / "workspace.duckdb")
+    with cxlib.connect(tmp_path, read_only=True) as ws:
+        rows = int(j.analysis_touchpoints(ws).count().to_pandas())
+    calls = []
+    real = jw.assign_stages
+    monkeypatch.setattr(jw, "assign_stages", lambda *a, **k: calls.append(1) or real(*a, **k))
+    monkeypatch.setattr(jw, "STAGING_CHUNK_ROWS", rows // 3)
+    j.build(tmp_path)
+    assert len(calls) == 4  # rows // 3 a chunk: four chunks
+    for table, keys in [("journey_touchpoints", KEYS), ("customer_stages", ["customer_id"]),
+                        ("journey_sankey", None), ("stage_history", ["customer_id", "month"])]:  # fmt: skip
+        with cxlib.connect(tmp_path, read_only=True) as ws, cxlib.connect(journeys_workspace, read_only=True) as one:
+            got, want = ws.table(table).to_pandas(), one.table(table).to_pandas()
+        keys = keys or list(want.columns)
+        pd.testing.assert_frame_equal(
+            got.sort_values(keys, ignore_index=True), want.sort_values(keys, ignore_index=True), check_dtype=False
+        )
