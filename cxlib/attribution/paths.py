@@ -33,9 +33,12 @@ PATH_SEP = " > "
 NO_TOUCH = "(none)"
 #: Engine memory allowed per candidate row (touch or conversion) of a chunk: on DuckDB,
 #: :func:`paths_from_touchpoints` runs its query once per chunk of customers, each of at most
-#: ``memory_limit / CHUNK_BYTES_PER_ROW`` candidate rows (about 4 million at cxlib's 4 GB), and adds the per-path sums
-#: up after. Measured at the query's peak: 110-150 bytes a row (100k customers, 2 threads), so a wide margin.
-CHUNK_BYTES_PER_ROW = 1000
+#: ``memory_limit / CHUNK_BYTES_PER_ROW`` candidate rows (about 16 million at cxlib's 4 GB), and adds the per-path
+#: sums up after. Measured at the query's peak: 110-150 bytes a row (100k customers, 2 threads). Each chunk
+#: reads every touchpoint again (0.7 s a chunk at 100k customers), so chunks cost more than a little spilling:
+#: 100k customers (5.2M candidate rows) under a 400 MB limit (1M customers' ratio to 4 GB) took 17.9 s in 17
+#: chunks at 1,000 bytes a row, 7.7 s in 5 at 250 (no spill), 6.8 s in 3 at 150 (80 MB spilled).
+CHUNK_BYTES_PER_ROW = 250
 #: Candidate rows per chunk whatever the engine (``None``: from the above); set it to force a chunk size.
 CHUNK_ROWS: int | None = None
 
