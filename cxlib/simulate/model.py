@@ -24,9 +24,8 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
-from sklearn.utils.validation import check_is_fitted
 
+from cxlib._estimator import Estimator, check_fitted
 from cxlib.schema import STAGES, DataError
 from cxlib.simulate.arrivals import closed_cohort
 from cxlib.simulate.durations import duration_matrices, fit_durations, stage_durations
@@ -63,7 +62,7 @@ def _require(df: pd.DataFrame, columns: Sequence[str], what: str) -> None:
         raise DataError(f"{what}: missing column(s) {missing}; it has {list(df.columns)}")
 
 
-class JourneyModel(BaseEstimator):
+class JourneyModel(Estimator):
     """A monthly Markov model of the journey, per segment, with its uncertainty.
 
     Parameters
@@ -323,7 +322,7 @@ class JourneyModel(BaseEstimator):
     # --- fitted views -------------------------------------------------------------------------------------
     @property
     def transition_matrix_(self) -> pd.DataFrame:
-        check_is_fitted(self, "alpha_")
+        check_fitted(self, "alpha_")
         p = self.alpha_ / self.alpha_.sum(axis=2, keepdims=True)
         stages = list(self.stages)
         if len(self.segments_) == 1:
@@ -333,13 +332,13 @@ class JourneyModel(BaseEstimator):
 
     def matrices(self) -> np.ndarray:
         """Posterior mean transition matrices, shape ``(segment, from, to)``."""
-        check_is_fitted(self, "alpha_")
+        check_fitted(self, "alpha_")
         return self.alpha_ / self.alpha_.sum(axis=2, keepdims=True)
 
     def draw(self, draws: int = 2000, random_state: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Posterior draws: transition matrices ``(draws, segment, from, to)`` and revenue means
         ``(draws, segment, stage)``."""
-        check_is_fitted(self, "alpha_")
+        check_fitted(self, "alpha_")
         seed = self.random_state if random_state is None else random_state
         key = (draws, seed)
         cache = self.__dict__.setdefault("_draws", {})
@@ -365,7 +364,7 @@ class JourneyModel(BaseEstimator):
         Block-diagonal per segment, except that moves out of a shared stage into an unshared one land in
         every segment in the fitted proportions (``switch_mix_``).
         """
-        check_is_fitted(self, "alpha_")
+        check_fitted(self, "alpha_")
         P = self.matrices()
         n_g, n_s = P.shape[0], P.shape[1]
         J = np.zeros((n_g, n_s, n_g, n_s))
@@ -462,7 +461,7 @@ class JourneyModel(BaseEstimator):
         raise ValueError(f"no segment {name!r}; the model's segments are {self.segments_}")
 
     def _seg(self, segment: str | None) -> int:
-        check_is_fitted(self, "alpha_")
+        check_fitted(self, "alpha_")
         if segment is None:
             if len(self.segments_) > 1:
                 raise ValueError(f"name a segment: one of {self.segments_}")
@@ -473,7 +472,7 @@ class JourneyModel(BaseEstimator):
         """The fitted month-of-year multipliers, one row per calendar month (1-12): ``revenue`` (per
         customer-month, the stages weighted by the revenue they earned) and every move ``"from -> to"`` that
         some month changes by more than ``threshold``. All ones when the model is flat (``seasonal_``)."""
-        check_is_fitted(self, "alpha_")
+        check_fitted(self, "alpha_")
         earned = (self.revenue_mean_ * self.revenue_["months"].to_numpy().reshape(self.revenue_mean_.shape)).sum(0)
         w = earned / earned.sum() if earned.sum() > 0 else np.full(len(earned), 1 / len(earned))
         out = pd.DataFrame({"revenue": w @ self.revenue_season_}, index=pd.RangeIndex(1, 13, name="month"))

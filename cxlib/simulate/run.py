@@ -27,8 +27,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
-from sklearn.utils.validation import check_is_fitted
 
+from cxlib._estimator import check_fitted
 from cxlib.simulate.arrivals import choose_arrivals, forecast_arrivals
 from cxlib.simulate.durations import duration_matrices
 from cxlib.simulate.model import JourneyModel
@@ -103,7 +103,7 @@ def simulate(
     >>> out.query("metric == 'customers:purchase'")[["scenario", "mean"]].values.tolist()
     [['baseline', 5.0], ['better', 7.5]]
     """
-    check_is_fitted(model, "alpha_")
+    check_fitted(model, "alpha_")
     if draws is None:  # the posterior mean only: no parameter uncertainty
         T0, rev0 = model.matrices()[None], model.revenue_mean_[None]
     else:
