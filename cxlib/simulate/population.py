@@ -17,8 +17,14 @@ import numpy as np
 
 from cxlib.simulate.durations import duration_matrices
 from cxlib.simulate.model import JourneyModel
+from cxlib.simulate.model_reads import (
+    duration_multipliers,
+    forecast_calendar,
+    purchase_kind,
+    recency_arrays,
+    start_state,
+)
 from cxlib.simulate.recency import bucket_moves, months_of
-from cxlib.simulate.run import _calendar, _durations, _kind, _recency, _start_state
 from cxlib.simulate.scenarios import _apply
 from cxlib.simulate.seasons import seasonal_matrices
 
@@ -37,7 +43,7 @@ def population_paths(model, scenarios, months, T0, rev0, x0, arr0, random_state)
     ctx = _Context(model, n_g, n_s)
     applied = [_apply(model, sc, T0, rev0, np.zeros((draws, months, n_g, n_s))) for sc in scenarios]
     out = {sc.name: (np.zeros((months, draws, n_s)), np.zeros((months, draws))) for sc in scenarios}
-    cal = _calendar(model, months)
+    cal = forecast_calendar(model, months)
     for d in range(draws):
         people = [(np.where(tc < 0, s0, -1), gc.copy(), d0.copy(), k0.copy()) for _ in scenarios]
         cdfs = [_by_column(_monthly_cdfs(model, T[d], cal, months)) for T, _, _ in applied]
@@ -72,11 +78,11 @@ class _Context:
 
     def __init__(self, model: JourneyModel, n_g: int, n_s: int) -> None:
         self.model, self.n_g, self.n_s = model, n_g, n_s
-        self.D = _durations(model).shape[2]
-        self.r_rev, buy = _recency(model)
+        self.D = duration_multipliers(model).shape[2]
+        self.r_rev, buy = recency_arrays(model)
         self.Rb = self.r_rev.shape[0]
         self.buy = None if buy is None else np.ascontiguousarray(buy).ravel()  # by (segment, recency, stage)
-        self.after_buy, self.after_none = bucket_moves(months_of(self.Rb, _kind(model)), _kind(model))
+        self.after_buy, self.after_none = bucket_moves(months_of(self.Rb, purchase_kind(model)), purchase_kind(model))
         self.sd = np.sqrt(model.revenue_var_)
         self.shared = np.isin(np.arange(n_s), getattr(model, "shared_index_", []))
         # the segment a customer joins on leaving a shared stage, drawn as the stage is: (segment, row) columns
@@ -99,7 +105,7 @@ class _Context:
 def _customers(model: JourneyModel, x0: np.ndarray, arr0: np.ndarray, months: int) -> tuple[np.ndarray, ...]:
     """The population of :func:`population_paths`: each customer's segment, first stage, month of arrival
     (-1: there at the start), and months in their stage and recency bucket at the start."""
-    start = np.rint(_start_state(model, x0)).astype(int)  # (segment, stage, duration, recency)
+    start = np.rint(start_state(model, x0)).astype(int)  # (segment, stage, duration, recency)
     arr_n = np.rint(arr0).astype(int)
     n_g, n_s, D, Rb = start.shape
     g_list, s_list, t_list, d_list, k_list = [], [], [], [], []
@@ -147,7 +153,7 @@ def _next_stage(columns: np.ndarray, rows: np.ndarray, u: np.ndarray) -> np.ndar
 def _monthly_cdfs(model: JourneyModel, T: np.ndarray, cal, months: int) -> np.ndarray:  # noqa: ANN001
     """The cumulative rows of one draw's matrices ``(segment, from, to)`` for every forecast month and month
     in the stage: ``(month, K + 1, segment, from, to)``."""
-    r = _durations(model)
+    r = duration_multipliers(model)
     mats = [T] * months if cal is None else [seasonal_matrices(T, model.transition_season_, k) for k in cal[0]]
     if r.shape[2] == 1:
         return np.stack([np.cumsum(x, axis=2) for x in mats])[:, None]

@@ -32,6 +32,14 @@ from cxlib._estimator import check_fitted
 from cxlib.simulate.arrivals import choose_arrivals, forecast_arrivals
 from cxlib.simulate.durations import duration_matrices
 from cxlib.simulate.model import JourneyModel
+from cxlib.simulate.model_reads import (
+    duration_multipliers,
+    forecast_calendar,
+    purchase_kind,
+    recency_arrays,
+    start_state,
+)
+from cxlib.simulate.population import population_paths
 from cxlib.simulate.recency import recency_step
 from cxlib.simulate.scenarios import Scenario, _apply, baseline_customers, lever_reach, lever_size
 from cxlib.simulate.seasons import seasonal_matrices, seasonal_rows
@@ -114,8 +122,6 @@ def simulate(
     arr0 = _arrivals(model, arrivals, months)
     everything = [Scenario("baseline"), *scenarios]
     if population:
-        from cxlib.simulate.population import population_paths  # it reads the model as this module does
-
         results = population_paths(model, everything, months, T0, rev0, x0, arr0, random_state)
     else:
         results = _baseline_kept(model, everything, months, T0, rev0, x0, arr0, (draws, random_state, start, arrivals))
@@ -208,15 +214,6 @@ def _step(model: JourneyModel, x: np.ndarray, T: np.ndarray) -> np.ndarray:
     return y
 
 
-def _calendar(model: JourneyModel, months: int) -> tuple[np.ndarray, np.ndarray] | None:
-    """For a seasonal model: the calendar month (0 is January) each forecast month's moves start in, and the
-    revenue multiplier ``(month, stage)`` of each forecast month; ``None`` for a flat model."""
-    if not getattr(model, "seasonal_", False):
-        return None
-    origin = (model.last_month_.month - 1 + np.arange(months)) % 12  # month m moves from month m - 1
-    return origin, model.revenue_season_[:, (origin + 1) % 12].T
-
-
 def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0, first: int = 0) -> dict:
     """Exact propagation of expected counts, for every posterior draw at once (by months in the stage when the
     model tells them apart), all scenarios a month at a time; from ``scenarios[first]`` on (``first=1``: the
@@ -228,10 +225,10 @@ def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0, first: int = 0
     baseline's to the last bit).
     """
     draws, n_s = T0.shape[0], T0.shape[2]
-    cal = _calendar(model, months)
+    cal = forecast_calendar(model, months)
     # counts by (months in the stage, draw, segment, recency, stage): each duration's block in one piece
-    start = _start_state(model, x0).transpose(2, 0, 3, 1)[:, None]
-    r_rev, buy = _recency(model)
+    start = start_state(model, x0).transpose(2, 0, 3, 1)[:, None]
+    r_rev, buy = recency_arrays(model)
     base, changed, rows, applied = _levers(model, scenarios, T0, rev0, arr0)
     scenarios, changed, rows, applied = scenarios[first:], changed[first:], rows[first:], applied[first:]
     xs = [np.broadcast_to(start, (start.shape[0], draws, *start.shape[2:])).copy() for _ in scenarios]
@@ -263,7 +260,7 @@ def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0, first: int = 0
             earn = rev[:, :, None, :] * r_rev
             money[k][m] = (here * (earn if cal is None else earn * cal[1][m])).sum(axis=(1, 2, 3))
             if buy is not None:  # who bought this month starts the next at recency 0, the others a month older
-                recency_step(x, buy, spare, _kind(model))
+                recency_step(x, buy, spare, purchase_kind(model))
             xs[k], outs[k] = x, xs[k]
     return {sc.name: (cust[k], money[k]) for k, sc in enumerate(scenarios)}
 
@@ -325,47 +322,11 @@ def _levers(model: JourneyModel, scenarios, T0: np.ndarray, rev0: np.ndarray, ar
     return base, changed, rows, applied
 
 
-def _durations(model: JourneyModel) -> np.ndarray:
-    """The model's multipliers of each move by months in its from-stage, ``(from, to, K + 1)`` (one column of
-    ones for a plain chain)."""
-    n_s = len(model.stages)
-    return getattr(model, "transition_duration_", np.ones((n_s, n_s, 1)))
-
-
-def _recency(model: JourneyModel) -> tuple[np.ndarray, np.ndarray | None]:
-    """The model's revenue multipliers by recency bucket ``(recency, stage)`` and the chance of a purchase
-    ``(segment, recency, stage)`` (``None`` with one bucket: nothing to age)."""
-    r_rev = getattr(model, "recency_revenue_", np.ones((len(model.stages), 1))).T
-    if r_rev.shape[0] == 1:
-        return r_rev, None
-    buy = model.purchase_chance_[:, None, :] * model.recency_purchase_.T[None]
-    return r_rev, np.clip(buy, 0.0, 1.0)
-
-
-def _kind(model: JourneyModel) -> str:
-    """What the model's purchase buckets tell apart (:func:`~cxlib.simulate.recency.bucket_moves`)."""
-    return getattr(model, "purchase_kind_", "recency")
-
-
-def _start_state(model: JourneyModel, x0: np.ndarray) -> np.ndarray:
-    """Start counts ``(segment, stage)`` spread over months in the stage and recency buckets ``(segment, stage,
-    K + 1, R + 1)`` as the latest month's customers were (a stage nobody was in: its first month, never
-    bought)."""
-    D, Rb = _durations(model).shape[2], _recency(model)[0].shape[0]
-    seen = getattr(model, "start_state_", None)
-    if seen is None or seen.shape[2:] != (D, Rb):
-        seen = np.zeros((*x0.shape, D, Rb))
-    seen = seen.reshape(*x0.shape, D * Rb)
-    total = seen.sum(axis=2, keepdims=True)
-    share = np.where(total > 0, seen / np.where(total > 0, total, 1.0), np.eye(D * Rb)[Rb - 1])
-    return (x0[..., None] * share).reshape(*x0.shape, D, Rb)
-
-
 def _month_matrices(model: JourneyModel, T: np.ndarray, moy: int | None):
     """A forecast month's matrices ``(draws, segment, from, to)`` for each month in the stage, from the chain
     ``T``: its calendar month's (``moy``; ``None``: flat), then each duration's multipliers."""
     Tm = T if moy is None else seasonal_matrices(T, model.transition_season_, moy)
-    r = _durations(model)
+    r = duration_multipliers(model)
     if r.shape[2] == 1:
         yield Tm
         return
@@ -378,7 +339,7 @@ def _remade_rows(model: JourneyModel, rows: np.ndarray, stages: np.ndarray, moy:
     matrices' rows exactly as :func:`_month_matrices` makes whole matrices."""
     if moy is not None:
         rows = seasonal_rows(rows, model.transition_season_, moy, stages)
-    r = _durations(model)
+    r = duration_multipliers(model)
     if r.shape[2] > 1:
         rows = seasonal_rows(rows, r, d, stages)
     return rows
