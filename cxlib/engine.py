@@ -159,16 +159,30 @@ class Workspace:
         [1, 2]
         """
         target = (self._staged or {}).get(name, name)
-        b = self.backend
         if self.name != "duckdb":
-            b.insert(target, obj)
+            self.backend.insert(target, obj)
             return
+        self.backend._run_pre_execute_hooks(obj)
+        self._insert(target, obj, *self._where(temp=False))
+
+    def _where(self, temp: bool) -> tuple[str, str]:
+        """The catalogue and schema a table is written in: the connection's own (asked once), or DuckDB's
+        temporary ones."""
+        if self._home is None:  # the connection's catalogue and schema: asked once, not twice per table
+            self._home = tuple(self.backend.con.execute("SELECT current_database(), current_schema()").fetchone())
+        return ("temp", "main") if temp else self._home
+
+    def _insert(self, name: str, table: ibis.Table, catalog: str, db: str) -> None:
+        """``INSERT INTO catalog.db.name (columns) <table>`` on DuckDB, compiled by ibis."""
         import sqlglot.expressions as sge
 
-        b._run_pre_execute_hooks(obj)
-        into = sge.table_(target, quoted=True)
-        cols = [sge.to_identifier(c, quoted=True) for c in obj.columns]
-        b.con.execute(sge.insert(b.compiler.to_sqlglot(obj), into=into, columns=cols, copy=False).sql(b.dialect))
+        b = self.backend
+        cols = [sge.to_identifier(c, quoted=True) for c in table.columns]
+        into = sge.table_(name, db=db, catalog=catalog, quoted=True)
+        # copy=False: the tree is new and used once (as ibis's own compile does); two copies of it cost
+        # more than generating its SQL (0.2 s of a unify on FEBRL 1)
+        query = sge.insert(b.compiler.to_sqlglot(table), into=into, columns=cols, copy=False)
+        b.con.execute(query.sql(b.dialect, copy=False))
 
     def _create(self, name: str, obj: pd.DataFrame | ibis.Table, temp: bool = False) -> ibis.Table:
         """``backend.create_table(name, obj, overwrite=True, temp=temp)``; on DuckDB the same statements
@@ -177,28 +191,20 @@ class Workspace:
         b = self.backend
         if self.name != "duckdb":
             return b.create_table(name, obj, overwrite=True, temp=temp)
-        import sqlglot.expressions as sge
         from ibis.util import gen_name
 
         table = obj if isinstance(obj, ibis.Table) else ibis.memtable(obj)
         schema = table.schema()
         if schema.null_fields:  # ibis's own error, which names them
             return b.create_table(name, obj, overwrite=True, temp=temp)
-        if self._home is None:  # the connection's catalogue and schema: asked once, not twice per table
-            self._home = tuple(b.con.execute("SELECT current_database(), current_schema()").fetchone())
-        catalog, db = ("temp", "main") if temp else self._home
+        catalog, db = self._where(temp)
         where = f"{_quote(catalog)}.{_quote(db)}."
         work = gen_name("duckdb_table")  # drop_leftovers removes it if the process dies before the swap
         b._run_pre_execute_hooks(table)  # registers a pandas frame as ibis would
         defs = ", ".join(c.sql(b.dialect) for c in schema.to_sqlglot_column_defs(b.dialect))
-        cols = [sge.to_identifier(c, quoted=True) for c in table.columns]
-        into = sge.table_(work, db=db, catalog=catalog, quoted=True)
         try:
             b.con.execute(f"CREATE {'TEMPORARY ' if temp else ''}TABLE {where}{_quote(work)} ({defs})")
-            # copy=False: the tree is new and used once (as ibis's own compile does); two copies of it cost
-            # more than generating its SQL (0.2 s of a unify on FEBRL 1)
-            query = sge.insert(b.compiler.to_sqlglot(table), into=into, columns=cols, copy=False)
-            b.con.execute(query.sql(b.dialect, copy=False))
+            self._insert(work, table, catalog, db)
             b.con.execute(f"DROP TABLE IF EXISTS {where}{_quote(name)}")
             b.con.execute(f"ALTER TABLE {where}{_quote(work)} RENAME TO {_quote(name)}")
         except BaseException:  # a full disk, an interrupt: no half-made table left behind

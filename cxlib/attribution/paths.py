@@ -16,8 +16,7 @@ import ibis
 import pandas as pd
 from ibis import _
 
-from cxlib.chunks import chunk_count
-from cxlib.chunks import in_chunk as _in_chunk
+from cxlib.chunks import chunk_count, in_chunk
 from cxlib.engine import Workspace
 from cxlib.journeys.inputs import DAY, TIE_COLUMNS, as_table, require_columns, ties
 
@@ -129,7 +128,7 @@ def paths_from_touchpoints(
     n = _chunk_count(t.filter(is_conv | is_touch))
     parts = []
     for i in range(n):  # a fixed order: the float sums below add up the same way every time
-        tc = t if n == 1 else t.filter(_in_chunk(t[path], i, n))
+        tc = t if n == 1 else t.filter(in_chunk(t[path], i, n))
         is_conv, is_touch = _conversions_and_touches(tc, rule, channel, touch_tables, exclude_events)
         convs, touches = _numbered(tc, is_conv, is_touch, channel, value, path)
         segs = _segments(touches, convs, lookback_days, collapse_repeats)
