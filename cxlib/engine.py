@@ -335,11 +335,12 @@ class Workspace:
         self._scratch.add(name)
         return b.table(name)
 
-    def drop_scratch(self) -> None:
-        """Drop every table :meth:`scratch` made."""
-        for name in sorted(self._scratch):
+    def drop_scratch(self, *names: str) -> None:
+        """Drop every table :meth:`scratch` made, or only ``names`` (those no later query reads: on DuckDB a
+        temporary table holds memory, and past the memory limit its blocks go to the temporary folder)."""
+        for name in sorted(set(names) & self._scratch if names else self._scratch):
             self.backend.drop_table(name, force=True)
-        self._scratch.clear()
+            self._scratch.discard(name)
 
     def summary(self) -> pd.DataFrame:
         """Rows and date range of each canonical table the workspace holds.

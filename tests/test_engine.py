@@ -52,3 +52,15 @@ def test_write_and_read_back():
     ws.write("t", pd.DataFrame({"a": [1, 2, 3]}))
     assert ws.table("t").a.sum().execute() == 6 and "t" in ws.list_tables()
     assert "duckdb" in repr(ws)
+
+
+def test_scratch_tables_can_be_dropped_by_name_as_soon_as_nothing_reads_them():
+    ws = cxlib.connect()
+    a = ws.scratch("_a", pd.DataFrame({"x": [1, 2]}))
+    ws.scratch("_b", pd.DataFrame({"x": [3]}))
+    ws.scratch("_c", pd.DataFrame({"x": [4]}))
+    ws.drop_scratch("_b", "_not_a_scratch_table")
+    assert not ws.has("_b") and ws.has("_a") and ws.has("_c")
+    assert a.x.sum().execute() == 3
+    ws.drop_scratch()  # the rest
+    assert not ws.has("_a") and not ws.has("_c")

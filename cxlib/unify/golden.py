@@ -174,3 +174,4 @@ def write_customers(ws: Workspace, sigmap: ibis.Table, cfg: UnifyConfig) -> None
     if "enrichment" in held:
         out = _enrich(ws, out, known, lone)
     ws.write("customers", out.order_by("customer_id"))
+    ws.drop_scratch("_unify_candidates")

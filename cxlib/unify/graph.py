@@ -25,6 +25,9 @@ from cxlib.unify.signatures import sig_identifiers, signatures
 
 __all__ = ["identity_graph", "union_find"]
 
+#: the two scratch tables label propagation writes in turn
+_LABELS = ("_unify_labels_0", "_unify_labels_1")
+
 
 def _demoted(ids: ibis.Table, sig: ibis.Table, cfg: UnifyConfig) -> ibis.Table:
     """Identifiers that co-occur with more distinct contact records than their type allows: ``id_type, id_value,
@@ -86,7 +89,7 @@ def _propagate(
     while iterations < max_iterations:
         iterations += 1
         # two tables in turn: each round reads the other's labels (not a copy per round)
-        labels, changed = _propagate_once(ws, labels, edges, f"_unify_labels_{iterations % 2}")
+        labels, changed = _propagate_once(ws, labels, edges, _LABELS[iterations % 2])
         if bar is not None:
             bar.update(1)
             bar.set_postfix(changed=changed)
@@ -143,6 +146,8 @@ def identity_graph(
     comp = labels.join(keys.select(label="nid", component="node"), "label").select(nid="node", component="component")
     nodes = ws.scratch("_unify_nodes", keys.join(comp, "nid").select("id_type", "id_value", "node", "component"))
     ws.scratch("_unify_sig", _signature_components(sig, members, labels, keys))
+    # what only the graph read: at 1M customers several GB that would otherwise go to the temporary folder
+    ws.drop_scratch("_unify_sig0", "_unify_keys", "_unify_members", "_unify_edges", "_unify_step", *_LABELS)
     return nodes, demoted, iterations
 
 

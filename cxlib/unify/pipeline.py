@@ -127,14 +127,17 @@ class _Phases:
 def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool, incremental: bool = False) -> UnifyResult:
     phase = _Phases(progress)
     nodes, demoted, iterations = identity_graph(ws, cfg, progress=progress)
+    components = int(nodes.component.nunique().to_pyarrow().as_py())
     phase.done("identifiers, over-merge guard and identity graph")
     # component merges from probabilistic matches (small: contact records only)
     candidates, matches = match_components(ws, cfg, nodes, incremental)
+    ws.drop_scratch("_unify_nodes")  # the last reader: scratch tables spill to disk at a million customers
     merge = merge_map(matches).astype({"component": "string", "cluster": "string", "match_probability": "float64"})
     merge = ws.scratch("_unify_merge", merge)
     phase.done("probabilistic matching")
     # every signature -> its component -> cluster -> customer; rows follow their signature
     sigmap = assign_customers(ws, ws.table("_unify_sig"), merge)
+    ws.drop_scratch("_unify_sig", "_unify_merge", "_unify_ids_map")  # all in _unify_sigmap now
     prev = previous_links(ws)
     links = write_identity_links(ws, sigmap)
     phase.done("every row to its customer (identity_links)")
@@ -142,13 +145,14 @@ def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool, incremental: bool = 
     if prev is not None:
         phase.done("merges and splits since the last run (unify_changes)")
     write_customers(ws, sigmap, cfg)
-    phase.done("golden records (customers)")
+    _write_identifiers(ws, sigmap, demoted)
+    ws.drop_scratch("_unify_ids")  # read by the two above only
+    phase.done("golden records (customers) and identifiers (unify_identifiers)")
     write_touchpoints(ws, sigmap)
     phase.done("touchpoints")
-    _write_identifiers(ws, sigmap, demoted)
     demoted_df = _write_reports(ws, demoted, candidates)
     rules = rows_by_rule(ws)
-    summary = _summary(ws, sigmap, rules, nodes, iterations, len(matches), len(demoted_df), changes)
+    summary = _summary(ws, sigmap, rules, components, iterations, len(matches), len(demoted_df), changes)
     ws.drop_scratch()
     return UnifyResult(summary, rules, demoted_df, matches, changes)
 
@@ -198,7 +202,7 @@ def _summary(
     ws: Workspace,
     sigmap: ibis.Table,
     rules: pd.DataFrame,
-    nodes: ibis.Table,
+    components: int,
     iterations: int,
     merges: int,
     demoted: int,
@@ -213,7 +217,7 @@ def _summary(
         "customers": int(summ.loc[0, "customers"]),
         "known_customers": int(summ.loc[0, "customers"] - summ.loc[0, "anonymous_customers"]),
         "anonymous_customers": int(summ.loc[0, "anonymous_customers"]),
-        "components": int(nodes.component.nunique().to_pyarrow().as_py()),
+        "components": components,
         "iterations": iterations,
         "probabilistic_merges": merges,
         "demoted_identifiers": demoted,
