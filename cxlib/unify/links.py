@@ -124,7 +124,9 @@ def assign_customers(ws: Workspace, sig: ibis.Table, merge: ibis.Table) -> ibis.
     )
     ws.scratch("_unify_ids_map", first[["cluster", "customer_id"]].astype("string"))
     idmap = ws.table("_unify_ids_map")
-    return ws.scratch("_unify_sigmap", s.left_join(idmap, "cluster").pipe(drop_join_copies))
+    sigmap = ws.scratch("_unify_sigmap", s.left_join(idmap, "cluster").pipe(drop_join_copies))
+    ws.drop_scratch("_unify_ids_map")  # in _unify_sigmap now
+    return sigmap
 
 
 def _with_customer(ws: Workspace, sigmap: ibis.Table, name: str, lone_only: bool = False) -> ibis.Table:

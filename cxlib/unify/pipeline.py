@@ -137,7 +137,7 @@ def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool, incremental: bool = 
     phase.done("probabilistic matching")
     # every signature -> its component -> cluster -> customer; rows follow their signature
     sigmap = assign_customers(ws, ws.table("_unify_sig"), merge)
-    ws.drop_scratch("_unify_sig", "_unify_merge", "_unify_ids_map")  # all in _unify_sigmap now
+    ws.drop_scratch("_unify_sig", "_unify_merge")  # both in _unify_sigmap now
     prev = previous_links(ws)
     links = write_identity_links(ws, sigmap)
     phase.done("every row to its customer (identity_links)")
