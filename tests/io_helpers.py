@@ -7,7 +7,7 @@ import duckdb
 from cxlib import io
 
 
-def loaded(folder, table, order="1"):
+def loaded(folder, table, order="ALL"):
     """The rows ``table`` holds in ``folder``'s workspace, ordered by the SQL ``order`` (test-authored text)."""
     con = duckdb.connect(str(folder / io.DATABASE_NAME), read_only=True)
     try:
