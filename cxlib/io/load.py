@@ -35,6 +35,7 @@ from cxlib.io.read import (
     read_raw,
     scratch_folder,
     timezone_warnings,
+    write_table,
 )
 from cxlib.io.sources import SourceFile, _norm, find_sources
 from cxlib.io.sql import Params, ident, literal
@@ -300,7 +301,7 @@ def _final_view(
     """Temp view ``_cx_final``: the clean rows, typed, bad optional values nulled, quarantined rows left out;
     with ``conv`` (orders) the amounts in the workspace's currency, the recorded ones beside them.
 
-    A view: the workspace table is written from it once (:func:`_write_rows`).
+    A view: the workspace table is written from it once (:func:`~cxlib.io.read.write_table`).
     """
     final_cols, recorded = [], []
     for c in t.columns:
@@ -384,27 +385,11 @@ def _load_table(
     out = "_cx_final"
     if write:
         out = f"main.{ident(t.name)}"
-        _write_rows(con, out, "_cx_final")
+        write_table(con, out, "_cx_final")
     result = _table_result(con, t, [p.f for p in parts], problems, out)
     result.warnings = [n for p in parts for n in p.notes] + result.warnings
     result.warnings += convention_warnings(con, t, [p.f for p in parts])
     return result, out
-
-
-def _write_rows(con: duckdb.DuckDBPyConnection, out: str, rows: str) -> None:
-    """Create table ``out`` with the rows of relation ``rows``, in no particular order.
-
-    No reader depends on a loaded table's order: every step orders what it reads where order matters (a
-    customer's path by time and the ordering rule, the contact records by id), and the tests load shuffled
-    files to hold them to it. A sort by the key was most of the write's cost (6.5M events: 2.6 of 7.9 s; at a
-    million customers the rows went once more through Parquet files by key range to sort under the memory
-    limit); without the insertion order kept, DuckDB writes as it reads, in parallel, and spills nothing.
-    """
-    con.execute("SET preserve_insertion_order = false")
-    try:
-        con.execute(f"CREATE OR REPLACE TABLE {out} AS SELECT * FROM {rows}")
-    finally:
-        con.execute("RESET preserve_insertion_order")
 
 
 def _order_lines(con: duckdb.DuckDBPyConnection, files: list[SourceFile], write: bool) -> list[_TableResult]:
@@ -413,7 +398,7 @@ def _order_lines(con: duckdb.DuckDBPyConnection, files: list[SourceFile], write:
     if n is None:
         return []
     if write:
-        _write_rows(con, "main.order_lines", "_cx_order_lines")
+        write_table(con, "main.order_lines", "_cx_order_lines")
     first, last = con.execute("SELECT min(ts), max(ts) FROM _cx_order_lines").fetchone()
     labels = [f.label for f in files if f.lines]
     return [_TableResult("order_lines", labels, n, n, 0, 0, first, last, pd.DataFrame(), [])]
