@@ -278,10 +278,12 @@ def test_estimated_precision_by_threshold_without_labels(workspace, company):
             assert p == pytest.approx(same[m["match_probability"] >= th].mean(), abs=0.02), th
 
 
+@pytest.mark.parametrize("threads", [1, 3])  # one count, or the pairs in parts counted at once on cursors
 @pytest.mark.parametrize("max_pairs", [2e3, 1e6])  # a sample of the records, and all of them
-def test_u_in_one_pass_equals_splinks_estimate(max_pairs):
+def test_u_in_one_pass_equals_splinks_estimate(max_pairs, threads):
     """:func:`cxlib.unify.model.estimate_u` counts the comparisons together: the same sample, chunks, stopping
-    rule and u probabilities as splink's own estimate, whatever the row order."""
+    rule and u probabilities as splink's own estimate, whatever the row order and however many parts the pairs
+    are counted in."""
     import logging
 
     import numpy as np
@@ -311,7 +313,9 @@ def test_u_in_one_pass_equals_splinks_estimate(max_pairs):
     recs = with_counts(recs)
 
     def u(frame: pd.DataFrame, ours: bool) -> list:
-        db = DuckDBAPI(connection=duckdb.connect())
+        con = duckdb.connect()
+        con.execute(f"SET threads = {threads}")
+        db = DuckDBAPI(connection=con)
         sdf = db.register(pa.Table.from_pandas(frame, preserve_index=False), table_name="cx_contacts")
         linker = Linker(sdf, settings(UnifyConfig()), log_level=logging.ERROR, validate_settings=False)
         if ours:

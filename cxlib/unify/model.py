@@ -45,6 +45,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any
 
@@ -457,11 +458,14 @@ def estimate_u(linker: Any, max_pairs: float, seed: int = 1, min_count: int = 10
     comparisons -- splink's eleven queries per comparison were 40 % of unify on FEBRL; eleven shared queries
     cost 7 % more than this one on one thread (1.37 against 1.28 CPU s on FEBRL 2, before the cheap checks
     of the comparisons) -- and the stopping rule is applied to those counts, so the u probabilities are the
-    same. A level no counted pair reaches stays "not observed", as in splink.
+    same. A level no counted pair reaches stays "not observed", as in splink. The pairs are counted in parts
+    (by a hash of the left record's id), one per thread of the connection, at once (:func:`_parts`): the
+    counts are the same, the wall time on FEBRL 3 0.47 -> 0.26 s on 2 cores.
     """
     from splink.internals.blocking import _sql_gen_where_condition
     from splink.internals.chunking import _chunk_assignment_sql
     from splink.internals.estimate_u import _rows_needed_for_n_pairs
+    from splink.internals.unique_id_concat import _composite_unique_id_from_nodes_sql
 
     s = linker._settings_obj
     (sdf,) = linker._input_tables_dict.values()
@@ -484,16 +488,26 @@ def estimate_u(linker: Any, max_pairs: float, seed: int = 1, min_count: int = 10
     # of ``num_chunks * 10``, within chunk 1): one query instead of one per chunk, the counts per chunk the same
     comps = list(s.comparisons)
     probe = f"{chunk_of(num_chunks * 10)} = 1" if num_chunks > 1 else "false"
-    sql = (
-        f"WITH smp AS (SELECT * FROM {table} WHERE 1=1 {sample}), "
-        f"pairs AS (SELECT {pairs}, {chunk_of(num_chunks) if num_chunks > 1 else '1'} AS __cx_chunk, "
-        f"{probe} AS __cx_probe FROM smp AS l INNER JOIN smp AS r ON "
-        f"{_sql_gen_where_condition('dedupe_only', uid_cols).removeprefix('where ')}), "
-        f"cv AS (SELECT __cx_chunk, __cx_probe, {', '.join(c._case_statement for c in comps)} FROM pairs) "
-        f"SELECT __cx_chunk, __cx_probe, {', '.join(c._gamma_column_name for c in comps)}, count(*) AS n "
-        "FROM cv GROUP BY ALL"
-    )
-    counted = con.execute(sql).fetch_df()
+    smp = "__cx_u_sample"
+    con.execute(f"CREATE OR REPLACE TABLE {smp} AS SELECT * FROM {table} WHERE 1=1 {sample}")
+    parts = _parts(con)
+
+    def part(k: int) -> str:
+        """The counts of the pairs whose left record falls in part ``k`` of ``parts`` (by a hash of its id)."""
+        mine = f" AND hash({_composite_unique_id_from_nodes_sql(uid_cols, 'l')}) % {parts} = {k}" if parts > 1 else ""
+        return (
+            f"WITH pairs AS (SELECT {pairs}, {chunk_of(num_chunks) if num_chunks > 1 else '1'} AS __cx_chunk, "
+            f"{probe} AS __cx_probe FROM {smp} AS l INNER JOIN {smp} AS r ON "
+            f"{_sql_gen_where_condition('dedupe_only', uid_cols).removeprefix('where ')}{mine}), "
+            f"cv AS (SELECT __cx_chunk, __cx_probe, {', '.join(c._case_statement for c in comps)} FROM pairs) "
+            f"SELECT __cx_chunk, __cx_probe, {', '.join(c._gamma_column_name for c in comps)}, count(*) AS n "
+            "FROM cv GROUP BY ALL"
+        )
+
+    try:
+        counted = _in_parallel(con, [part(k) for k in range(parts)])
+    finally:
+        con.execute(f"DROP TABLE IF EXISTS {smp}")
     tally = _tally(counted, comps)
 
     def count(todo: list, key: Any) -> dict[str, dict[int, float]]:
@@ -517,6 +531,34 @@ def estimate_u(linker: Any, max_pairs: float, seed: int = 1, min_count: int = 10
             got[name] = {v: got[name].get(v, 0) + part.get(v, 0) for v in {*got[name], *part}}
         todo = [c for c in todo if not done(c, got[c.output_column_name])]
     _set_u(linker, got)
+
+
+def _parts(con: Any) -> int:
+    """How many parts :func:`estimate_u` splits its pairs into: one per thread of the connection (at most 4).
+
+    A self-join of a few thousand sampled records is one task for DuckDB (it parallelises by blocks of 122,880
+    rows of the source), so the count ran on one core; its parts run at once, one per cursor."""
+    threads = int(con.execute("SELECT current_setting('threads')").fetchone()[0])
+    return max(1, min(threads, 4))
+
+
+def _in_parallel(con: Any, queries: list[str]) -> Any:
+    """Each query on a cursor of ``con``'s database, at once (DuckDB leaves the interpreter's lock while it
+    runs a query), their rows one frame in the order of ``queries``."""
+    import pandas as pd
+
+    if len(queries) == 1:
+        return con.execute(queries[0]).fetch_df()
+
+    def run(sql: str) -> Any:
+        cur = con.cursor()
+        try:
+            return cur.execute(sql).fetch_df()
+        finally:
+            cur.close()
+
+    with ThreadPoolExecutor(len(queries), thread_name_prefix="cx-u") as pool:
+        return pd.concat(list(pool.map(run, queries)), ignore_index=True)
 
 
 def _tally(counted: Any, comps: list) -> dict[str, dict[Any, Counter]]:
