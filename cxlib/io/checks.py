@@ -19,6 +19,7 @@ from __future__ import annotations
 import duckdb
 
 from cxlib.io.numbers import HINTS, looks_like
+from cxlib.io.read import unordered
 from cxlib.io.sources import SourceFile
 from cxlib.io.sql import Params, ident, literal
 from cxlib.schema import STATUS_SYNONYMS, Table
@@ -166,7 +167,8 @@ def find_problems(
             "SELECT _file, _row, NULL, 'email_sha256', NULL, 'no key: needs email_sha256 or postcode', "
             "'quarantined', CAST(NULL AS VARCHAR) FROM _cx_parsed WHERE _r_email_sha256 IS NULL AND _r_postcode IS NULL"
         )
-    con.execute(f"CREATE OR REPLACE TEMP TABLE _cx_problems AS {' UNION ALL '.join(unions)}", bind.values)
+    with unordered(con):  # in order, DuckDB ran the checks' scans one after another (reads order the rows)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE _cx_problems AS {' UNION ALL '.join(unions)}", bind.values)
     return nulled_cols
 
 
@@ -192,32 +194,36 @@ def find_duplicates(con: duckdb.DuckDBPyConnection, t: Table) -> None:
     key_names = ", ".join(ident("_k_" + k) for k in t.key)
     raw_cols = ", ".join(ident("_r_" + c) for c in t.names)
     reason = "duplicate key: another row has the same " + ", ".join(t.key) + "; the most recent copy was kept"
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE _cx_dups AS
-        WITH kept AS NOT MATERIALIZED (  -- read twice, never copied: it holds every column
-            SELECT p.*, {", ".join(keys)} FROM _cx_parsed p
-            ANTI JOIN (SELECT DISTINCT _file, _row FROM _cx_problems WHERE action = 'quarantined') q
-            ON q._file = p._file AND q._row = p._row
-        ), twice AS (  -- grouped by the keys' hash (8 bytes, not the strings); a collision only adds candidates
-            SELECT hash({key_names}) AS _h FROM kept GROUP BY _h HAVING count(*) > 1
-        )
-        SELECT _file, _row, {key_expr} AS record_key, {literal(key_cols[0] if key_cols else "key")} AS "column",
-               {key_expr} || ' (kept: row ' || kept_row || ' of ' || kept_file || ')' AS value,
-               {literal(reason)} AS reason,
-               'quarantined' AS action, CAST(NULL AS VARCHAR) AS raw_row
-        FROM (
-            SELECT *, row_number() OVER w AS rn, first_value(_row) OVER w AS kept_row,
-                   first_value(_file) OVER w AS kept_file
-            FROM kept SEMI JOIN twice ON hash({key_names}) = twice._h
-            WINDOW w AS (PARTITION BY {key_names} ORDER BY {order_col} DESC NULLS LAST,
-                         md5(concat_ws('|', {raw_cols})), _file, _row)
-        ) WHERE rn > 1""")
-    con.execute("INSERT INTO _cx_problems SELECT * FROM _cx_dups")
+    with unordered(con):  # the duplicates are few; written as they come
+        con.execute(f"""
+            CREATE OR REPLACE TEMP TABLE _cx_dups AS
+            WITH kept AS NOT MATERIALIZED (  -- read twice, never copied: it holds every column
+                SELECT p.*, {", ".join(keys)} FROM _cx_parsed p
+                ANTI JOIN (SELECT DISTINCT _file, _row FROM _cx_problems WHERE action = 'quarantined') q
+                ON q._file = p._file AND q._row = p._row
+            ), twice AS (  -- grouped by the keys' hash (8 bytes, not the strings); a collision only adds candidates
+                SELECT hash({key_names}) AS _h FROM kept GROUP BY _h HAVING count(*) > 1
+            )
+            SELECT _file, _row, {key_expr} AS record_key, {literal(key_cols[0] if key_cols else "key")} AS "column",
+                   {key_expr} || ' (kept: row ' || kept_row || ' of ' || kept_file || ')' AS value,
+                   {literal(reason)} AS reason,
+                   'quarantined' AS action, CAST(NULL AS VARCHAR) AS raw_row
+            FROM (
+                SELECT *, row_number() OVER w AS rn, first_value(_row) OVER w AS kept_row,
+                       first_value(_file) OVER w AS kept_file
+                FROM kept SEMI JOIN twice ON hash({key_names}) = twice._h
+                WINDOW w AS (PARTITION BY {key_names} ORDER BY {order_col} DESC NULLS LAST,
+                             md5(concat_ws('|', {raw_cols})), _file, _row)
+            ) WHERE rn > 1""")
+        con.execute("INSERT INTO _cx_problems SELECT * FROM _cx_dups")
 
 
 def attach_raw_rows(con: duckdb.DuckDBPyConnection, raws: list[tuple[str, SourceFile]]) -> None:
     """Store the whole original row, as JSON, for quarantined rows only (never every row: tens of millions)."""
     for raw, f in raws:
+        held = "SELECT 1 FROM _cx_problems WHERE _file = $file AND action = 'quarantined' LIMIT 1"
+        if con.execute(held, {"file": f.label}).fetchone() is None:  # nothing to attach: no pass over the file
+            continue
         con.execute(
             f"""
             UPDATE _cx_problems SET raw_row = r.j

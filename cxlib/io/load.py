@@ -336,7 +336,8 @@ def _table_result(
     rows_loaded = con.execute(f"SELECT count(*) FROM {out}").fetchone()[0]
     q = con.execute(
         'SELECT $table AS table_name, _file AS source_file, _row AS row, record_key, "column", '
-        'value, reason, action, raw_row FROM _cx_problems ORDER BY _file, _row, "column", reason',
+        'value, reason, action, raw_row FROM _cx_problems '
+        'ORDER BY _file, _row, "column", reason, action, value, record_key, raw_row',
         {"table": t.name},
     ).df()
     extra = pd.DataFrame(problems, columns=[c for c, _ in QUARANTINE_COLUMNS])

@@ -308,7 +308,7 @@ def write_scratch(
     # a new name each time: a file written again under a name just read and deleted was once read back as
     # "ZSTD Decompression failure" (DuckDB's caches are keyed by path; not reproduced in isolation)
     path = scratch / f"{name}-{next(_SCRATCH_NAMES)}.parquet"
-    with contextlib.nullcontext() if ordered else _unordered(con):
+    with contextlib.nullcontext() if ordered else unordered(con):
         con.execute(f"COPY ({select}) TO {literal(str(path))} (FORMAT parquet, COMPRESSION zstd)", params)
     return path
 
@@ -329,12 +329,12 @@ def write_table(con: duckdb.DuckDBPyConnection, out: str, rows: str) -> None:
     >>> con.execute("SELECT x FROM t").fetchall()
     [(1,)]
     """
-    with _unordered(con):
+    with unordered(con):
         con.execute(f"CREATE OR REPLACE TABLE {out} AS SELECT * FROM {rows}")
 
 
 @contextlib.contextmanager
-def _unordered(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
+def unordered(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
     """The statements inside write rows as they come (``preserve_insertion_order`` off), reset after."""
     con.execute("SET preserve_insertion_order = false")
     try:
