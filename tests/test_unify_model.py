@@ -281,7 +281,7 @@ def test_estimated_precision_by_threshold_without_labels(workspace, company):
 @pytest.mark.parametrize("threads", [1, 3])  # one count, or the pairs in parts counted at once on cursors
 @pytest.mark.parametrize("max_pairs", [2e3, 1e6])  # a sample of the records, and all of them
 def test_u_in_one_pass_equals_splinks_estimate(max_pairs, threads):
-    """:func:`cxlib.unify.model.estimate_u` counts the comparisons together: the same sample, chunks, stopping
+    """:func:`cxlib.unify.u_sampling.estimate_u` counts the comparisons together: the same sample, chunks, stopping
     rule and u probabilities as splink's own estimate, whatever the row order and however many parts the pairs
     are counted in."""
     import logging
@@ -290,7 +290,7 @@ def test_u_in_one_pass_equals_splinks_estimate(max_pairs, threads):
     import pyarrow as pa
     from splink import DuckDBAPI, Linker
 
-    from cxlib.unify.model import estimate_u
+    from cxlib.unify.u_sampling import estimate_u
 
     rng = np.random.default_rng(3)
     n = 400

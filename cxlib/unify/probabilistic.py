@@ -30,9 +30,10 @@ from cxlib.unify.clusters import accept, birth_dates_by_component, kinds_held
 from cxlib.unify.config import UnifyConfig
 from cxlib.unify.graph import union_find
 from cxlib.unify.households import component_contacts, component_kinds, household_scores, household_shares
-from cxlib.unify.model import CONTACT_POINTS, _parse_once, _quote_id, correct_u, train
+from cxlib.unify.model import CONTACT_POINTS, _parse_once, correct_u, train
 from cxlib.unify.model import settings as model_settings
 from cxlib.unify.normalise import _name_key, normalise_postcode, trim
+from cxlib.unify.u_sampling import _quote_id
 
 __all__ = ["match_components", "merge_map"]
 
