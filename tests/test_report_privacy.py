@@ -48,3 +48,20 @@ def test_standard_report_redacts_a_hostile_source_and_the_contacts_own_details(t
     html = standard_report(tmp_path, sections=["customers"]).to_html()
     for leak in (*LEAKS, "Ann Lee", "High Street", "M1 1AA"):
         assert leak not in html, leak
+
+
+def test_the_workspace_terms_are_every_name_street_and_postcode_its_contacts_hold():
+    import cxlib
+
+    contacts = pd.DataFrame({
+        "first_name": ["Jane", "Jane", None, "Omar"],
+        "last_name": ["Doe", "Doe", "Khan", "Khan"],
+        "street": ["12 Mill Lane", None, "4 Elm Row", "4  Elm Row"],
+        "postcode": ["LS1 4AB", "LS1 4AB", None, "m1 1aa"],
+    })
+    ws = cxlib.connect()
+    ws.write("contacts", contacts)
+    terms = PersonalTerms.from_workspace(ws)
+    assert terms == PersonalTerms.from_frame(contacts)  # each kind made distinct on its own: the same terms
+    assert terms.names == {("jane", "doe"), ("omar", "khan")} and terms.postcodes == {"LS14AB", "M11AA"}
+    assert terms.streets == {"12 mill lane", "4 elm row"}

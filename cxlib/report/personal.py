@@ -57,14 +57,20 @@ class PersonalTerms:
 
     @classmethod
     def from_workspace(cls, ws) -> PersonalTerms:  # noqa: ANN001 - a cxlib.engine.Workspace
-        """The terms of the workspace's ``contacts`` (distinct values, computed in the engine)."""
+        """The terms of the workspace's ``contacts`` (distinct values, computed in the engine).
+
+        Each kind of term is made distinct on its own (name pairs, streets, postcodes): the distinct
+        combinations of all four are nearly one per person, and each is normalised in Python.
+        """
         if not ws.has("contacts"):
             return cls()
         t = ws.table("contacts")
-        cols = [c for c in ("first_name", "last_name", "street", "postcode") if c in t.columns]
-        if not cols:
+        parts = [["first_name", "last_name"], ["street"], ["postcode"]]
+        frames = [t.select(*cols).distinct().to_pandas() for cols in parts if set(cols) <= set(t.columns)]
+        if not frames:
             return cls()
-        return cls.from_frame(t.select(*cols).distinct().to_pandas())
+        terms = [cls.from_frame(f) for f in frames]
+        return cls(*(frozenset().union(*(getattr(x, k) for x in terms)) for k in ("names", "streets", "postcodes")))
 
     def __bool__(self) -> bool:
         return bool(self.names or self.streets or self.postcodes)
