@@ -94,14 +94,18 @@ def _table_signatures(t: ibis.Table, name: str) -> ibis.Table:
 
 def signatures(ws: Workspace, cfg: UnifyConfig) -> ibis.Table:
     """One row per distinct ``(table_name, source, raw identifiers)`` with its rows' count, first and last time
-    and oldest row key (``first_row``), a dense ``sid`` and the normalised ``record, email, phone, anonymous_id``.
+    and oldest row key (``first_row``), a dense ``sid`` (unique, in no particular order: a join key) and the
+    normalised ``record, email, phone, anonymous_id``.
     """
     parts = [_table_signatures(ws.table(name), name) for name in present(ws)]  # one catalogue query
     if not parts:
         raise DataError(_NO_TABLES)
     sig = union(parts)
     return sig.mutate(
-        sid=ibis.row_number().over(order_by=[sig.table_name, sig.source, *(sig[c] for c in SIG_RAW)]),
+        # a join key only (the graph, the identifiers and the golden e-mail join on it; no output holds it or
+        # orders by it): numbered in whatever order the engine reads, not after a sort of every signature by
+        # all its columns (1M customers: 9.5M signatures, a sort of 8 CPU s that ran mostly on one core)
+        sid=ibis.row_number().over(),
         record=ibis.coalesce(sig.c_record, trim(sig.c_ref)),
         email=normalise_email(sig.c_email),
         phone=normalise_phone(sig.c_phone, sig.c_country, cfg.default_country),
