@@ -32,6 +32,11 @@ DAY = 86_400
 TIE_COLUMNS = ("table_name", "source", "record_key")
 #: The column that orders events sharing a timestamp, when the source records it (GA4 does).
 SEQUENCE = "sequence"
+#: A staged row's place in its customer's path by the ordering rule (0 first): :func:`~cxlib.journeys.assign_stages`
+#: numbers the rows in the window it sorts each path in anyway, and the readers of staged rows order a customer's
+#: path by this one integer instead of sorting it again by ``ts`` and every tie key (:func:`path_order`,
+#: :func:`~cxlib.journeys.stages.last_rows`).
+PATH_POS = "path_pos"
 _TEXT_COLUMNS = ("customer_id", "event", "channel", "stage", "campaign")
 
 
@@ -118,8 +123,19 @@ def ties(t: ibis.Table, on: str) -> list[ibis.Value]:
     return keys + (present if present else [t[on]])
 
 
+def by_path_pos(t: ibis.Table, path: str, on: str = "event") -> bool:
+    """Whether :data:`PATH_POS` orders ``t``'s paths as the ordering rule does: the rows carry it, a path is a
+    customer (it numbers each customer's rows), and the rule's last key is one staging used too (the tie
+    columns, or ``event`` where the rows have none). A subset of the staged rows keeps their order."""
+    tied = any(c in t.columns for c in TIE_COLUMNS) or on == "event"
+    return PATH_POS in t.columns and path == "customer_id" and tied
+
+
 def path_order(t: ibis.Table, path: str, on: str) -> ibis.Window:
-    """The window of each path in the ordering rule's order (``ts``, then :func:`ties`)."""
+    """The window of each path in the ordering rule's order (``ts``, then :func:`ties`); on staged rows that
+    carry :data:`PATH_POS`, that one integer (the same order: staging numbered the rows by the rule)."""
+    if by_path_pos(t, path, on):
+        return ibis.window(group_by=t[path], order_by=[t[PATH_POS]])
     return ibis.window(group_by=t[path], order_by=[t.ts, *ties(t, on)])
 
 

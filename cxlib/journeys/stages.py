@@ -22,7 +22,7 @@ import ibis
 import pandas as pd
 
 from cxlib._frames import drop_join_copies, first_per_group
-from cxlib.journeys.inputs import DAY, as_table, require_columns, ties
+from cxlib.journeys.inputs import DAY, PATH_POS, as_table, require_columns, ties
 from cxlib.journeys.stage_map import BUYER_STAGES, CODE, ROW_CONDITIONS, StageMap, StageMapLike, resolve_stage_map
 from cxlib.schema import STAGES
 
@@ -158,7 +158,8 @@ def _customer_code(t: ibis.Table, sm: StageMap) -> ibis.IntegerValue:
 
 
 def staged_codes(t: ibis.Table, sm: StageMap) -> ibis.Table:
-    """Rows plus ``_code`` (the stage code), ``inbound``, ``first_purchase_ts`` and ``last_inbound_ts``."""
+    """Rows plus ``_code`` (the stage code), ``inbound``, ``first_purchase_ts``, ``last_inbound_ts`` and
+    :data:`~cxlib.journeys.inputs.PATH_POS` (the row's place in its path, from the same window)."""
     t = _customer_rule_marks(_marks(t, sm), sm)
     code = ibis.cases(
         (t._first_buy.isnull() | (t._sec < t._first_buy), t._bstate),
@@ -169,16 +170,17 @@ def staged_codes(t: ibis.Table, sm: StageMap) -> ibis.Table:
     # a first purchase still to come is not known at this row: a prospect then, idle, is lost, not at risk
     known = ibis.ifelse(t._sec >= t._first_buy, t._first_buy, ibis.null("int64"))
     t = t.mutate(_code=idle_code(t._code, known, t._sec - t._last_in, sm))
-    t = t.mutate(first_purchase_ts=_to_ts(t._first_buy), last_inbound_ts=_to_ts(t._last_in))
+    t = t.mutate(first_purchase_ts=_to_ts(t._first_buy), last_inbound_ts=_to_ts(t._last_in), **{PATH_POS: t._pos})
     return t.drop(*[c for c in t.columns if c.startswith("_") and c != "_code"])
 
 
 def assign_stages(touchpoints, stage_map: StageMapLike = None) -> ibis.Table:
     """The stage each touchpoint happens in: ``touchpoints`` → the same rows plus ``stage`` and ``journey``.
 
-    Also adds ``inbound`` (the touch counts as activity), ``first_purchase_ts`` and ``last_inbound_ts``
-    (the latest inbound touch up to and including this one). A lazy Ibis table: nothing runs until you
-    execute it.
+    Also adds ``inbound`` (the touch counts as activity), ``first_purchase_ts``, ``last_inbound_ts``
+    (the latest inbound touch up to and including this one) and ``path_pos`` (the row's place in its
+    customer's path by the ordering rule, 0 first: readers order a path by it instead of sorting again). A
+    lazy Ibis table: nothing runs until you execute it.
 
     Parameters
     ----------
@@ -279,8 +281,20 @@ def last_rows(t: ibis.Table, period: str | None = None) -> ibis.Table:
     ties among them. Sorting the few candidates, not every row, costs a fraction of one window over them all.
     """
     keys = ["customer_id"] + ([period] if period is not None else [])
+    if PATH_POS in t.columns:  # staged rows: the last is the one furthest along the path, one aggregate
+        return _last_by_path_pos(t, keys)
     latest = t.group_by(keys).aggregate(_cx_last=t.ts.max())
     cand = drop_join_copies(t.join(latest, [t[k].identical_to(latest[k]) for k in keys]))
     cand = cand.filter((cand.ts == cand._cx_last) | cand._cx_last.isnull()).drop("_cx_last")
     order = [ibis.desc(cand.ts), *[ibis.desc(k) for k in ties(cand, "event")]]
     return first_per_group(cand, keys, order)
+
+
+def _last_by_path_pos(t: ibis.Table, keys: list[str]) -> ibis.Table:
+    """:func:`last_rows` of staged rows: each column of the row with the largest :data:`PATH_POS` among those
+    with a ``ts`` (among all of them in a group with none), in one grouped aggregate instead of a join and a
+    window. The same row: staging numbered each path in the ordering rule's order (``ts``, then the ties),
+    so the furthest row with the latest ``ts`` is the last by that rule, and the number is unique in a path."""
+    pos = t[PATH_POS].cast("int64")
+    key = pos + ibis.ifelse(t.ts.notnull(), ibis.literal(2**40, "int64"), ibis.literal(0, "int64"))
+    return t.group_by(keys).aggregate(**{c: t[c].argmax(key) for c in t.columns if c not in keys})

@@ -1,0 +1,84 @@
+"""Staged rows carry ``path_pos``, their place in the customer's path; readers order by it instead of sorting again.
+
+Every view read from staged rows must be the same with the column as without it (then they sort by ``ts`` and
+the tie keys as before): last rows, where customers are now, the monthly history, transitions, Sankey flows,
+funnels. The hand-made company has many events at the same moment (some with ``sequence``, some without) and
+keys in no particular order, so that the tie rule decides often.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cxlib import journeys as j
+from cxlib.journeys.inputs import PATH_POS, by_path_pos
+from cxlib.journeys.stages import last_rows
+
+EVENTS = ["page_view", "product_view", "add_to_cart", "checkout_start", "purchase", "email_open", "ad_click"]
+
+
+@pytest.fixture(scope="module")
+def staged() -> pd.DataFrame:
+    rng = np.random.default_rng(11)
+    n = 1500
+    moments = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 40, n) * 7, unit="D")
+    df = pd.DataFrame(
+        {
+            "customer_id": rng.choice([f"c{i:02d}" for i in range(40)], n),
+            "ts": moments + pd.to_timedelta(rng.integers(0, 3, n), unit="h"),  # many rows share a moment
+            "table_name": rng.choice(["events", "orders"], n, p=[0.85, 0.15]),
+            "source": rng.choice(["ga4", "shop"], n),
+            "record_key": [f"k{v}" for v in rng.permutation(n)],
+            "event": rng.choice(EVENTS, n),
+            "channel": rng.choice(["web", "email", "paid_search"], n),
+        }
+    )
+    df["sequence"] = pd.Series(rng.integers(0, 4, n), dtype="Int64").mask(rng.random(n) >= 0.6)
+    return j.assign_stages(df).to_pandas()
+
+
+def _same(a: pd.DataFrame, b: pd.DataFrame) -> None:
+    cols = sorted(a.columns)
+    a = a[cols].sort_values(cols, ignore_index=True)
+    b = b[cols].sort_values(cols, ignore_index=True)
+    pd.testing.assert_frame_equal(a, b, check_dtype=False)
+
+
+def test_path_pos_numbers_each_path_in_the_ordering_rule(staged):
+    assert by_path_pos(j.inputs.as_table(staged), "customer_id")
+    by_rule = staged.assign(_nullseq=staged["sequence"].isna()).sort_values(
+        ["customer_id", "ts", "_nullseq", "sequence", "table_name", "source", "record_key"]
+    )
+    expected = by_rule.groupby("customer_id").cumcount()
+    assert (by_rule[PATH_POS].to_numpy() == expected.to_numpy()).all()
+
+
+@pytest.mark.parametrize("period", [None, "month"])
+def test_last_rows_are_the_same_rows_with_or_without_path_pos(staged, period):
+    t = staged.assign(month=staged["ts"].dt.month)
+    fast = last_rows(j.inputs.as_table(t), period).to_pandas().drop(columns=PATH_POS)
+    slow = last_rows(j.inputs.as_table(t.drop(columns=PATH_POS)), period).to_pandas()
+    assert len(fast) == (40 if period is None else t.groupby(["customer_id", "month"]).ngroups)
+    _same(fast, slow)
+
+
+def test_every_view_of_staged_rows_is_the_same_with_or_without_path_pos(staged):
+    plain = staged.drop(columns=PATH_POS)
+    _same(j.current_stage(staged), j.current_stage(plain))
+    _same(j.stage_history(staged).to_pandas(), j.stage_history(plain).to_pandas())
+    for on in ("stage", "event"):
+        _same(j.transitions(j.inputs.as_table(staged), on=on), j.transitions(j.inputs.as_table(plain), on=on))
+        _same(
+            j.sankey_links(staged, on=on, collapse=True, max_steps=6),
+            j.sankey_links(plain, on=on, collapse=True, max_steps=6),
+        )
+    steps = ["product_view", "add_to_cart", "purchase"]
+    _same(j.funnel(staged, steps, within=30), j.funnel(plain, steps, within=30))
+
+
+def test_path_pos_is_not_used_for_other_paths(staged):
+    t = j.inputs.as_table(staged)
+    assert not by_path_pos(t, "session_id")
+    assert not by_path_pos(t.drop("table_name", "source", "record_key"), "customer_id", on="stage")
