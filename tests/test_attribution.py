@@ -364,3 +364,17 @@ def test_paths_in_chunks_engine_parity(monkeypatch, engine, engine_workspace):
         monkeypatch.setattr(A.paths, "CHUNK_ROWS", ws.table("touchpoints").count().to_pandas() // 4)
     got = A.paths_from_touchpoints(engine.table("touchpoints"), collapse_repeats=True)  # 4 or 5 chunks
     pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-12)
+
+
+def test_the_workspace_paths_read_the_staged_rows_and_are_the_same(journeys_workspace):
+    """While `cx journeys`' rows are current, the attribution paths read them (each path ordered by its
+    path_pos, not by ts and every key): the same table as from the analysis touchpoints."""
+    import cxlib
+    from cxlib import attribution, journeys, report
+
+    with cxlib.connect(journeys_workspace, read_only=True) as ws:
+        assert journeys.kept_rows(ws) is not None
+        expected = attribution.paths_from_touchpoints(journeys.analysis_touchpoints(ws))
+    got = report.attribution_paths(journeys_workspace)
+    pd.testing.assert_frame_equal(got, expected)
+    assert got["conversions"].sum() > 100

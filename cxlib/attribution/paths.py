@@ -18,7 +18,7 @@ from ibis import _
 
 from cxlib.chunks import chunk_count, in_chunk
 from cxlib.engine import Workspace
-from cxlib.journeys.inputs import DAY, TIE_COLUMNS, as_table, require_columns, ties
+from cxlib.journeys.inputs import DAY, PATH_POS, TIE_COLUMNS, as_table, by_path_pos, require_columns, ties
 
 #: The columns of the path interchange format.
 PATH_COLUMNS: tuple[str, ...] = ("path", "conversions", "value", "nulls")
@@ -184,7 +184,8 @@ def _numbered(
     """Conversions (``_p, _k, _csec, _val``) and touches (``_p, _k, _sec, _ch, _n``), each numbered with
     ``_k``: how many conversions came strictly before it (the conversion a touch counts toward); a touch's
     ``_n`` is its place in the customer's order (``ts``, then :func:`~cxlib.journeys.inputs.ties` and the
-    channel), from the same window: the segments sort their touches by it alone."""
+    channel; on staged rows their ``path_pos``, the same order), from the same window: the segments sort their
+    touches by it alone."""
     if value in t.columns:
         v = t[value].cast("float64")
         v = ibis.ifelse(v.isnan().fill_null(False), ibis.null("float64"), v).fill_null(0.0)
@@ -194,7 +195,10 @@ def _numbered(
     t = t.mutate(_sec=t.ts.epoch_seconds(), _ch=t[channel].cast("string"))
     keys = ties(t, channel)
     ties_ = keys + ([t[channel]] if any(c in t.columns for c in TIE_COLUMNS) else [])
-    w = ibis.cumulative_window(group_by=t[path], order_by=[t.ts, *ties_])
+    order = [t.ts, *ties_]
+    if by_path_pos(t, path, channel):  # staged rows: their place in the path (the channel breaks no tie there:
+        order = [t[PATH_POS]]  # it follows the row's key, and a loaded workspace holds each key once)
+    w = ibis.cumulative_window(group_by=t[path], order_by=order)
     # one sort of each customer's rows for both: DuckDB computes window functions of one window together
     t = t.mutate(_k=t._conv.sum().over(w) - t._conv, _n=ibis.row_number().over(w))
     convs = t.filter(t._conv == 1).select(_p=t[path], _k=t._k, _csec=t._sec, _val=t._val)

@@ -79,6 +79,7 @@ from cxlib.journeys.workspace import analysis_touchpoints as analysis_touchpoint
 from cxlib.journeys.workspace import (
     build,
     filter_touchpoints,
+    kept_rows,
     kept_sankey,
     persona_choices,
     staged_rows,
@@ -114,6 +115,7 @@ __all__ = [
     "journey_map_parts",
     "keep_funnel_order",
     "kept_prefix",
+    "kept_rows",
     "kept_sankey",
     "persona_choices",
     "require_columns",

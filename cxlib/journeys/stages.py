@@ -279,6 +279,7 @@ def last_rows(t: ibis.Table, period: str | None = None) -> ibis.Table:
     The last row has its group's latest ``ts``: a grouped maximum and a join keep only those rows (a group
     with no ``ts`` at all keeps all of its rows; a null key is a group too), and the ordering rule breaks the
     ties among them. Sorting the few candidates, not every row, costs a fraction of one window over them all.
+    Staged rows that carry ``path_pos`` take one grouped arg-max of it instead (:func:`_last_by_path_pos`).
     """
     keys = ["customer_id"] + ([period] if period is not None else [])
     if PATH_POS in t.columns:  # staged rows: the last is the one furthest along the path, one aggregate

@@ -246,6 +246,33 @@ def staged_rows(
     return record_stage_map(ws.scratch("_staged_rows", rows), sm) if materialise else rows
 
 
+def kept_rows(
+    ws: Workspace, stage_map: StageMapLike = None, include_unidentified: bool = False
+) -> ibis.Table | None:
+    """``cx journeys``' kept ``journey_touchpoints`` while they hold what staging now would (the same map and
+    options, nothing they read changed since), else ``None``: nothing is staged. For a reader that can use the
+    analysis touchpoints either way and is faster on the staged ones (their ``path_pos`` orders each path, and
+    they are the analysis set already): the attribution paths.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from cxlib import engine
+    >>> ws = engine.connect()
+    >>> _ = ws.write("touchpoints", pd.DataFrame({"customer_id": ["a", "a"], "event": ["ad_click", "purchase"],
+    ...                                            "ts": pd.to_datetime(["2024-01-01", "2024-01-02"])}))
+    >>> kept_rows(ws) is None
+    True
+    >>> _ = build(ws)
+    >>> kept_rows(ws).get_name()
+    'journey_touchpoints'
+    """
+    if not ws.has("touchpoints"):
+        return None
+    kept = _persisted(ws, resolve_stage_map(stage_map, workspace=ws), include_unidentified)
+    return None if kept is None else record_stage_map(kept, resolve_stage_map(stage_map, workspace=ws))
+
+
 def kept_sankey(
     workspace: str | Path | Workspace, stage_map: StageMapLike = None, include_unidentified: bool = False
 ) -> tuple[pd.DataFrame, pd.Timestamp, pd.Timestamp] | None:

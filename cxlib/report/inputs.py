@@ -30,10 +30,13 @@ def attribution_paths(workspace: str | Path | Workspace, **options: Any) -> pd.D
     The touchpoints are the journeys' analysis set (:func:`cxlib.journeys.analysis_touchpoints`: without
     the rows that carried no identifier at all, each a one-touch "customer" with no path to credit), turned
     into paths by :func:`cxlib.attribution.paths_from_touchpoints` with ``options`` (its defaults: touches
-    within 30 days before an order). The report's attribution section and notebook 04 both read this, so
-    they show the same numbers.
+    within 30 days before an order). While ``cx journeys``' staged rows are current they are read instead
+    (:func:`cxlib.journeys.kept_rows`: the same rows, each path already numbered in order). The report's
+    attribution section and notebook 04 both read this, so they show the same numbers.
     """
     from cxlib import attribution, journeys
 
     with opened(workspace, read_only=True) as ws:
-        return attribution.paths_from_touchpoints(journeys.analysis_touchpoints(ws), **options)
+        kept = journeys.kept_rows(ws)  # the same rows, staged by `cx journeys`: each path ordered by path_pos
+        rows = kept if kept is not None else journeys.analysis_touchpoints(ws)
+        return attribution.paths_from_touchpoints(rows, **options)
