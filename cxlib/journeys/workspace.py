@@ -269,8 +269,9 @@ def kept_rows(
     """
     if not ws.has("touchpoints"):
         return None
-    kept = _persisted(ws, resolve_stage_map(stage_map, workspace=ws), include_unidentified)
-    return None if kept is None else record_stage_map(kept, resolve_stage_map(stage_map, workspace=ws))
+    sm = resolve_stage_map(stage_map, workspace=ws)
+    kept = _persisted(ws, sm, include_unidentified)
+    return None if kept is None else record_stage_map(kept, sm)
 
 
 def kept_sankey(
