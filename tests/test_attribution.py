@@ -369,12 +369,11 @@ def test_paths_in_chunks_engine_parity(monkeypatch, engine, engine_workspace):
 def test_the_workspace_paths_read_the_staged_rows_and_are_the_same(journeys_workspace):
     """While `cx journeys`' rows are current, the attribution paths read them (each path ordered by its
     path_pos, not by ts and every key): the same table as from the analysis touchpoints."""
-    import cxlib
-    from cxlib import attribution, journeys, report
+    from cxlib import journeys, report
 
     with cxlib.connect(journeys_workspace, read_only=True) as ws:
         assert journeys.kept_rows(ws) is not None
-        expected = attribution.paths_from_touchpoints(journeys.analysis_touchpoints(ws))
+        expected = A.paths_from_touchpoints(journeys.analysis_touchpoints(ws))
     got = report.attribution_paths(journeys_workspace)
     pd.testing.assert_frame_equal(got, expected)
     assert got["conversions"].sum() > 100

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
+import cxlib
 from cxlib import io
 from cxlib.report import Report, standard_report
 from cxlib.report.personal import PersonalTerms
@@ -51,8 +52,6 @@ def test_standard_report_redacts_a_hostile_source_and_the_contacts_own_details(t
 
 
 def test_the_workspace_terms_are_every_name_street_and_postcode_its_contacts_hold():
-    import cxlib
-
     contacts = pd.DataFrame({
         "first_name": ["Jane", "Jane", None, "Omar"],
         "last_name": ["Doe", "Doe", "Khan", "Khan"],

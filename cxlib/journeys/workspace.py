@@ -238,9 +238,9 @@ def staged_rows(
     """
     _require_touchpoints(ws)
     sm = resolve_stage_map(stage_map, workspace=ws)
-    kept = _persisted(ws, sm, include_unidentified)
+    kept = kept_rows(ws, sm, include_unidentified)
     if kept is not None:
-        return record_stage_map(kept, sm)
+        return kept
     rows = assign_stages(analysis_touchpoints(ws, include_unidentified), sm)
     # a lazy expression is not marked with its map (that would mark the touchpoints table it reads)
     return record_stage_map(ws.scratch("_staged_rows", rows), sm) if materialise else rows
@@ -252,20 +252,14 @@ def kept_rows(
     """``cx journeys``' kept ``journey_touchpoints`` while they hold what staging now would (the same map and
     options, nothing they read changed since), else ``None``: nothing is staged. For a reader that can use the
     analysis touchpoints either way and is faster on the staged ones (their ``path_pos`` orders each path, and
-    they are the analysis set already): the attribution paths.
+    they are the analysis set already): the attribution paths. :func:`staged_rows` reads these when there are
+    any (its example shows them after :func:`build`).
 
     Examples
     --------
-    >>> import pandas as pd
     >>> from cxlib import engine
-    >>> ws = engine.connect()
-    >>> _ = ws.write("touchpoints", pd.DataFrame({"customer_id": ["a", "a"], "event": ["ad_click", "purchase"],
-    ...                                            "ts": pd.to_datetime(["2024-01-01", "2024-01-02"])}))
-    >>> kept_rows(ws) is None
+    >>> kept_rows(engine.connect()) is None  # nothing staged, nothing kept
     True
-    >>> _ = build(ws)
-    >>> kept_rows(ws).get_name()
-    'journey_touchpoints'
     """
     if not ws.has("touchpoints"):
         return None

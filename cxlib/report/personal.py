@@ -65,12 +65,13 @@ class PersonalTerms:
         if not ws.has("contacts"):
             return cls()
         t = ws.table("contacts")
-        parts = [["first_name", "last_name"], ["street"], ["postcode"]]
-        frames = [t.select(*cols).distinct().to_pandas() for cols in parts if set(cols) <= set(t.columns)]
-        if not frames:
-            return cls()
-        terms = [cls.from_frame(f) for f in frames]
-        return cls(*(frozenset().union(*(getattr(x, k) for x in terms)) for k in ("names", "streets", "postcodes")))
+
+        def distinct(*cols: str) -> PersonalTerms:  # the terms of these columns' distinct values
+            return cls.from_frame(t.select(*cols).distinct().to_pandas() if set(cols) <= set(t.columns) else
+                                  pd.DataFrame())
+
+        names = distinct("first_name", "last_name").names
+        return cls(names, distinct("street").streets, distinct("postcode").postcodes)
 
     def __bool__(self) -> bool:
         return bool(self.names or self.streets or self.postcodes)
