@@ -181,11 +181,8 @@ class JourneyModel(Estimator):
         if self.by is not None:
             _require(h, [self.by], "stage history")
         stages = list(self.stages)
-        unknown = set(h["stage"].astype(str).unique()) - set(stages)
-        if unknown:
-            raise DataError(f"stage history: stages {sorted(unknown)} are not in the model's stages {stages}")
+        s_idx = _stage_codes(h["stage"], stages)
         self.segments_, g_idx = _segment_codes(h[self.by] if self.by is not None else None, len(h))
-        s_idx = pd.Categorical(h["stage"].astype(str), categories=stages).codes
         frame = _month_frame(h[cid], h["month"], s_idx, g_idx)
         n_g, n_s = len(self.segments_), len(stages)
         counts = _transition_counts(frame, n_g, n_s)
@@ -504,15 +501,40 @@ def _segment_codes(col: pd.Series | None, n: int) -> tuple[list[str], np.ndarray
     return [names[i] for i in order], np.argsort(order)[codes]
 
 
+def _stage_codes(stage: pd.Series, stages: list[str]) -> np.ndarray:
+    """Each row's position in ``stages`` (a stage named otherwise is an error): the column factorised once and its
+    few distinct values looked up, not a categorical made from a string per row (16.8M rows at 1M customers:
+    0.5 s against 2.6).
+
+    Examples
+    --------
+    >>> _stage_codes(pd.Series(["lost", "awareness", "lost"]), ["awareness", "lost"]).tolist()
+    [1, 0, 1]
+    """
+    codes, uniques = pd.factorize(stage, use_na_sentinel=False)
+    names = [str(u) for u in uniques]
+    unknown = set(names) - set(stages)
+    if unknown:
+        raise DataError(f"stage history: stages {sorted(unknown)} are not in the model's stages {stages}")
+    return np.array([stages.index(n) for n in names], dtype=np.int8)[codes]
+
+
 def _month_frame(customer: pd.Series, month: pd.Series, s_idx: np.ndarray, g_idx: np.ndarray) -> pd.DataFrame:
     """The panel as codes: ``c`` (customer), ``m`` (months since year 0), ``s`` (stage), ``g`` (segment),
-    sorted by customer and month."""
+    sorted by customer and month (a panel already in that order, as :func:`~cxlib.simulate.complete_history`
+    gives it, is not sorted again)."""
     # months since year 0; customers as the rank of their id, so that every later pass compares
     # integers rather than strings, in the same order
     when = pd.to_datetime(pd.Series(month).reset_index(drop=True))
-    mnum = (when.dt.year.to_numpy(np.int64) * 12 + when.dt.month.to_numpy(np.int64)).astype(np.int64)
+    if when.dt.tz is None and not when.isna().any():  # year * 12 + month by numpy (1M customers: 1.0 s less)
+        mnum = when.to_numpy().astype("datetime64[M]").astype(np.int64) + 1970 * 12 + 1
+    else:
+        mnum = (when.dt.year.to_numpy(np.int64) * 12 + when.dt.month.to_numpy(np.int64)).astype(np.int64)
     codes, _ = pd.factorize(customer, sort=True)
     frame = pd.DataFrame({"c": codes, "m": mnum, "s": s_idx, "g": g_idx})
+    c, m = codes, mnum
+    if len(c) < 2 or bool(((c[1:] > c[:-1]) | ((c[1:] == c[:-1]) & (m[1:] >= m[:-1]))).all()):
+        return frame  # what the stable sort would give: the same rows in the same order
     return frame.sort_values(["c", "m"], kind="stable")
 
 

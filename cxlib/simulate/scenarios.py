@@ -121,16 +121,26 @@ def service_failure_lever(
     """
     cid = "customer_id" if "customer_id" in stage_history.columns else "person_id"
     _require(stage_history, [cid, "month", "stage", flag] + ([by] if by else []), "stage history")
-    h = stage_history.sort_values([cid, "month"])
-    nxt = h.groupby(cid)["stage"].shift(-1).astype(object)
-    month = pd.to_datetime(h["month"])
-    gap = (month.groupby(h[cid]).shift(-1) - month).dt.days
-    at = (h["stage"].astype(str) == src) & nxt.notna() & (gap <= 31)
+    h = stage_history
+    # by codes, not a string per row: each customer's months in order, and the stage of the month after
+    # (1M customers, 16.8M rows: a sort and two shifts by the customer's id took 7 s)
+    who = pd.factorize(h[cid])[0]
+    month = pd.to_datetime(h["month"]).to_numpy()
+    order = np.lexsort((month, who))
+    stage, names = pd.factorize(h["stage"])
+    stage, who, month = stage[order], who[order], month[order]
+    seen = ~np.isnat(month)  # a month that is not there has no month after it, nor is one
+    has_next = np.append((who[1:] == who[:-1]) & (stage[1:] >= 0) & seen[1:] & seen[:-1], False)
+    nxt = np.append(stage[1:], -1)
+    gap = np.append((month[1:] - month[:-1]).astype("timedelta64[D]").astype(np.int64), 0)
+    code = {str(n): i for i, n in enumerate(names)}
+    at = (stage == code.get(src, -2)) & has_next & (gap <= 31)
+    rows = order[at]
     d = pd.DataFrame(
         {
-            "conv": nxt[at].astype(str) == dst,
-            "flag": h.loc[at, flag].astype(bool),
-            "seg": h.loc[at, by].astype(str) if by else "",
+            "conv": nxt[at] == code.get(dst, -2),
+            "flag": h[flag].iloc[rows].astype(bool).to_numpy(),
+            "seg": h[by].iloc[rows].astype(str).to_numpy() if by else "",
         }
     )
     levers = []
