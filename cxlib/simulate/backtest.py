@@ -260,8 +260,11 @@ def _labelled_at_cutoff(ws: Workspace, history: pd.DataFrame, months: int) -> pd
         return history
     last = pd.Timestamp(pd.to_datetime(history["month"]).max()).to_period("M").start_time
     labels = _persona_labels(ws, "persona", _month_end(_cutoff(last, months, None)), refit=True).to_pandas()
-    persona = history["customer_id"].map(labels.set_index("_p")["persona"]).fillna("unassigned")
-    return history.assign(persona=persona.astype(history["persona"].dtype))
+    # each customer's label looked up once, then spread to their months by code (a lookup per row of the
+    # panel's ids: 5.4 s of 16.8M rows at 1M customers, 3.4 this way)
+    codes, ids = pd.factorize(history["customer_id"], use_na_sentinel=False)
+    per_id = labels.set_index("_p")["persona"].reindex(ids).fillna("unassigned").to_numpy()
+    return history.assign(persona=pd.Series(per_id[codes], index=history.index, dtype=history["persona"].dtype))
 
 
 def stored_current(ws: Workspace, table: str) -> bool:
