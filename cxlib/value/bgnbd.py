@@ -27,8 +27,9 @@ START = (1.0, 1.0, 1.5, 3.0)
 LOG_BOUNDS = (-6.0, 6.0)
 
 
-def _bgnbd_ll(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> float:
-    """Minus the BG/NBD log-likelihood at log-parameters ``params`` (log r, log alpha, log a, log b)."""
+def _bgnbd_ll(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray, w: np.ndarray | None = None) -> float:
+    """Minus the BG/NBD log-likelihood at log-parameters ``params`` (log r, log alpha, log a, log b); with
+    ``w``, each ``(x, tx, T)`` stands for ``w`` customers."""
     from scipy.special import betaln, gammaln
 
     r, alpha, a, b = np.exp(params)
@@ -40,7 +41,8 @@ def _bgnbd_ll(params: np.ndarray, x: np.ndarray, tx: np.ndarray, T: np.ndarray) 
             betaln(a + 1, b + np.maximum(x, 1) - 1) - betaln(a, b) - (r + x) * np.log(alpha + tx),
             -np.inf,
         )
-    return -float(np.sum(base + np.logaddexp(A, B)))
+    ll = base + np.logaddexp(A, B)
+    return -float(np.sum(ll if w is None else w * ll))
 
 
 def fit(x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> dict[str, float]:
@@ -48,7 +50,11 @@ def fit(x: np.ndarray, tx: np.ndarray, T: np.ndarray) -> dict[str, float]:
     from scipy.optimize import minimize
 
     bounds = [LOG_BOUNDS] * 4
-    res = minimize(_bgnbd_ll, np.log(list(START)), args=(x, tx, T), method="L-BFGS-B", bounds=bounds)
+    # the likelihood is a sum over customers: customers with the same (x, tx, T) are counted once, weighted by
+    # how many they are (in months, 600k customers at 1M hold a few thousand distinct ones: the fit 4 s -> 0.1)
+    same, n = np.unique(np.column_stack([x, tx, T]).astype(float), axis=0, return_counts=True)
+    args = (same[:, 0], same[:, 1], same[:, 2], n.astype(float))
+    res = minimize(_bgnbd_ll, np.log(list(START)), args=args, method="L-BFGS-B", bounds=bounds)
     r, alpha, a, b = np.exp(res.x)
     return {"r": r, "alpha": alpha, "a": a, "b": b}
 
