@@ -418,3 +418,46 @@ def test_lifetime_value_agrees_with_the_personas_value(tmp_path, workspace):
     both = pd.DataFrame({"clv": clv, "value": value}).dropna()
     assert len(both) >= 3
     assert both["clv"].rank().corr(both["value"].rank()) >= 0.9, both
+
+
+def test_service_failure_lever_reads_each_customers_next_month_whatever_the_row_order():
+    """The lever compares consideration -> purchase in consecutive months of one customer, flagged or not: the
+    same levers from shuffled rows; a move across a gap of months, or between two rows without a customer, is
+    none."""
+    months = pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01"])
+    rows = []
+    for i in range(40):  # 40 customers: consideration, then purchase for every other one
+        flagged = i % 4 == 0
+        nxt = "purchase" if i % 2 == 0 and not flagged else "consideration"
+        for m, stage, flag in zip(months[:2], ["consideration", nxt], [flagged, False], strict=True):
+            rows.append(
+                {
+                    "customer_id": f"c{i:02d}",
+                    "month": m,
+                    "stage": stage,
+                    "presale_failure": flag,
+                    "persona": "p" if i < 20 else "q",
+                }
+            )
+    h = pd.DataFrame(rows)
+    # two months apart: not a move; two rows with no customer: not one customer's move
+    h = pd.concat(
+        [
+            h,
+            pd.DataFrame(
+                {
+                    "customer_id": ["gap", "gap", None, None],
+                    "month": [months[0], months[2], months[0], months[1]],
+                    "stage": ["consideration", "purchase", "consideration", "purchase"],
+                    "presale_failure": False,
+                    "persona": "p",
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    levers = sim.service_failure_lever(h, by="persona")
+    assert levers == sim.service_failure_lever(h.sample(frac=1.0, random_state=3), by="persona")
+    # persona p (customers 0-19): 5 of 20 convert (2, 6, 10, 14, 18), none of the 5 flagged: 5 of the 15 clean
+    p = next(lv for lv in levers if lv[4] == ("p",))
+    assert p[3] == pytest.approx((5 / 15) / (5 / 20))

@@ -516,7 +516,7 @@ def _stage_codes(stage: pd.Series, stages: list[str]) -> np.ndarray:
     unknown = set(names) - set(stages)
     if unknown:
         raise DataError(f"stage history: stages {sorted(unknown)} are not in the model's stages {stages}")
-    return np.array([stages.index(n) for n in names], dtype=np.int8)[codes]
+    return np.array([stages.index(n) for n in names], dtype=np.int8 if len(stages) < 128 else np.int32)[codes]
 
 
 def _month_frame(customer: pd.Series, month: pd.Series, s_idx: np.ndarray, g_idx: np.ndarray) -> pd.DataFrame:

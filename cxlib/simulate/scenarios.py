@@ -129,8 +129,8 @@ def service_failure_lever(
     order = np.lexsort((month, who))
     stage, names = pd.factorize(h["stage"])
     stage, who, month = stage[order], who[order], month[order]
-    seen = ~np.isnat(month)  # a month that is not there has no month after it, nor is one
-    has_next = np.append((who[1:] == who[:-1]) & (stage[1:] >= 0) & seen[1:] & seen[:-1], False)
+    seen = ~np.isnat(month)  # a month (or a customer: code -1) that is not there has no month after it
+    has_next = np.append((who[1:] == who[:-1]) & (who[1:] >= 0) & (stage[1:] >= 0) & seen[1:] & seen[:-1], False)
     nxt = np.append(stage[1:], -1)
     gap = np.append((month[1:] - month[:-1]).astype("timedelta64[D]").astype(np.int64), 0)
     code = {str(n): i for i, n in enumerate(names)}
