@@ -35,6 +35,7 @@ import pandas as pd
 
 from cxlib.engine import Workspace, opened
 from cxlib.schema import DataError
+from cxlib.simulate.panel import month_numbers
 from cxlib.simulate.purchase_choice import purchase_words
 
 __all__ = [
@@ -387,7 +388,7 @@ def _bgnbd_forecast(fit: pd.DataFrame, cut: pd.Timestamp, horizon: int) -> np.nd
     buys = fit[fit["revenue"] > 0]
     if buys.empty:
         raise DataError("no purchases before the cutoff")
-    m = (buys["month"].dt.year * 12 + buys["month"].dt.month).to_numpy()
+    m = month_numbers(buys["month"])
     g = pd.DataFrame({"c": buys[cid].to_numpy(), "m": m, "r": buys["revenue"].to_numpy()}).groupby("c")
     agg = g.agg(first=("m", "min"), last=("m", "max"), n=("m", "size"), spend=("r", "mean"))
     end = cut.year * 12 + cut.month

@@ -29,6 +29,7 @@ from cxlib._estimator import Estimator, check_fitted
 from cxlib.schema import STAGES, DataError
 from cxlib.simulate.arrivals import closed_cohort
 from cxlib.simulate.durations import duration_matrices, fit_durations, stage_durations
+from cxlib.simulate.panel import month_frame, segment_codes, stage_codes, transition_counts
 from cxlib.simulate.recency import fit_recency, n_buckets, purchase_recency, start_by_recency
 from cxlib.simulate.seasons import (
     CYCLE_MONTHS,
@@ -45,7 +46,6 @@ __all__ = ["POOL", "PROSPECT_STAGES", "JourneyModel"]
 #: a persona row with hundreds of transitions barely moves; one with a handful mostly follows everyone.
 POOL: float = 10.0
 
-_ALL = "all"
 #: Appended to a segment's name for its customers first seen after the history's first month (the customers
 #: who arrived while the data ran, told apart from those already there when it starts: see
 #: :func:`~cxlib.simulate.workspace.cohort_segments`). New customers in a forecast join these segments.
@@ -181,11 +181,11 @@ class JourneyModel(Estimator):
         if self.by is not None:
             _require(h, [self.by], "stage history")
         stages = list(self.stages)
-        s_idx = _stage_codes(h["stage"], stages)
-        self.segments_, g_idx = _segment_codes(h[self.by] if self.by is not None else None, len(h))
-        frame = _month_frame(h[cid], h["month"], s_idx, g_idx)
+        s_idx = stage_codes(h["stage"], stages)
+        self.segments_, g_idx = segment_codes(h[self.by] if self.by is not None else None, len(h))
+        frame = month_frame(h[cid], h["month"], s_idx, g_idx)
         n_g, n_s = len(self.segments_), len(stages)
-        counts = _transition_counts(frame, n_g, n_s)
+        counts = transition_counts(frame, n_g, n_s)
         if counts.sum() == 0:
             months = frame["m"].nunique()
             raise DataError(
@@ -488,64 +488,6 @@ class JourneyModel(Estimator):
 
 
 # --- the fitting steps ----------------------------------------------------------------------------------------
-
-
-def _segment_codes(col: pd.Series | None, n: int) -> tuple[list[str], np.ndarray]:
-    """The segments (names as text, sorted) and each row's position among them (``"all"`` without a column); a
-    categorical (:func:`~cxlib.simulate.cohort_segments`) is read by its codes, not as a string per row."""
-    if col is None:
-        return [_ALL], np.zeros(n, dtype=np.int8)
-    codes, uniques = pd.factorize(col, use_na_sentinel=False)  # a missing value: a segment of its own ("nan")
-    names = [str(u) for u in uniques]
-    order = sorted(range(len(names)), key=names.__getitem__)
-    return [names[i] for i in order], np.argsort(order)[codes]
-
-
-def _stage_codes(stage: pd.Series, stages: list[str]) -> np.ndarray:
-    """Each row's position in ``stages`` (a stage named otherwise is an error): the column factorised once and its
-    few distinct values looked up, not a categorical made from a string per row (16.8M rows at 1M customers:
-    0.5 s against 2.6).
-
-    Examples
-    --------
-    >>> _stage_codes(pd.Series(["lost", "awareness", "lost"]), ["awareness", "lost"]).tolist()
-    [1, 0, 1]
-    """
-    codes, uniques = pd.factorize(stage, use_na_sentinel=False)
-    names = [str(u) for u in uniques]
-    unknown = set(names) - set(stages)
-    if unknown:
-        raise DataError(f"stage history: stages {sorted(unknown)} are not in the model's stages {stages}")
-    return np.array([stages.index(n) for n in names], dtype=np.int8 if len(stages) < 128 else np.int32)[codes]
-
-
-def _month_frame(customer: pd.Series, month: pd.Series, s_idx: np.ndarray, g_idx: np.ndarray) -> pd.DataFrame:
-    """The panel as codes: ``c`` (customer), ``m`` (months since year 0), ``s`` (stage), ``g`` (segment),
-    sorted by customer and month (a panel already in that order, as :func:`~cxlib.simulate.complete_history`
-    gives it, is not sorted again)."""
-    # months since year 0; customers as the rank of their id, so that every later pass compares
-    # integers rather than strings, in the same order
-    when = pd.to_datetime(pd.Series(month).reset_index(drop=True))
-    if when.dt.tz is None and not when.isna().any():  # year * 12 + month by numpy (1M customers: 1.0 s less)
-        mnum = when.to_numpy().astype("datetime64[M]").astype(np.int64) + 1970 * 12 + 1
-    else:
-        mnum = (when.dt.year.to_numpy(np.int64) * 12 + when.dt.month.to_numpy(np.int64)).astype(np.int64)
-    codes, _ = pd.factorize(customer, sort=True)
-    frame = pd.DataFrame({"c": codes, "m": mnum, "s": s_idx, "g": g_idx})
-    c, m = codes, mnum
-    if len(c) < 2 or bool(((c[1:] > c[:-1]) | ((c[1:] == c[:-1]) & (m[1:] >= m[:-1]))).all()):
-        return frame  # what the stable sort would give: the same rows in the same order
-    return frame.sort_values(["c", "m"], kind="stable")
-
-
-def _transition_counts(frame: pd.DataFrame, n_g: int, n_s: int) -> np.ndarray:
-    """Observed moves between consecutive calendar months of one customer, ``(segment, from, to)``."""
-    c, m = frame["c"].to_numpy(), frame["m"].to_numpy()
-    same = (c[1:] == c[:-1]) & (m[1:] == m[:-1] + 1)
-    a, b, g = frame["s"].to_numpy()[:-1][same], frame["s"].to_numpy()[1:][same], frame["g"].to_numpy()[:-1][same]
-    counts = np.zeros((n_g, n_s, n_s))
-    np.add.at(counts, (g, a, b), 1)
-    return counts
 
 
 def _switching(

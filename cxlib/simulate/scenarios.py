@@ -23,6 +23,7 @@ import pandas as pd
 
 from cxlib.schema import DataError
 from cxlib.simulate.model import JourneyModel, _require
+from cxlib.simulate.panel import month_frame, next_month
 
 __all__ = [
     "FEW_REACHED",
@@ -122,25 +123,21 @@ def service_failure_lever(
     cid = "customer_id" if "customer_id" in stage_history.columns else "person_id"
     _require(stage_history, [cid, "month", "stage", flag] + ([by] if by else []), "stage history")
     h = stage_history
-    # by codes, not a string per row: each customer's months in order, and the stage of the month after
-    # (1M customers, 16.8M rows: a sort and two shifts by the customer's id took 7 s)
-    who = pd.factorize(h[cid])[0]
-    month = pd.to_datetime(h["month"]).to_numpy()
-    order = np.lexsort((month, who))
+    if h["month"].isna().any():  # a row without a month follows none and none follows it
+        h = h[h["month"].notna()]
+    # the panel as codes (one sort of integers, not a sort and two shifts by the customer's id: 7 s at 1M), and
+    # a move as the journey model counts one: the same customer's next calendar month
     stage, names = pd.factorize(h["stage"])
-    stage, who, month = stage[order], who[order], month[order]
-    seen = ~np.isnat(month)  # a month (or a customer: code -1) that is not there has no month after it
-    has_next = np.append((who[1:] == who[:-1]) & (who[1:] >= 0) & (stage[1:] >= 0) & seen[1:] & seen[:-1], False)
-    nxt = np.append(stage[1:], -1)
-    gap = np.append((month[1:] - month[:-1]).astype("timedelta64[D]").astype(np.int64), 0)
+    frame = month_frame(h[cid], h["month"], stage, np.zeros(len(h), dtype=np.int8))
+    s, rows = frame["s"].to_numpy(), frame.index.to_numpy()
     code = {str(n): i for i, n in enumerate(names)}
-    at = (stage == code.get(src, -2)) & has_next & (gap <= 31)
-    rows = order[at]
+    at = np.append((s[:-1] == code.get(src, -2)) & next_month(frame) & (s[1:] >= 0), False)
+    nxt = np.append(s[1:], -1)
     d = pd.DataFrame(
         {
             "conv": nxt[at] == code.get(dst, -2),
-            "flag": h[flag].iloc[rows].astype(bool).to_numpy(),
-            "seg": h[by].iloc[rows].astype(str).to_numpy() if by else "",
+            "flag": h[flag].iloc[rows[at]].astype(bool).to_numpy(),
+            "seg": h[by].iloc[rows[at]].astype(str).to_numpy() if by else "",
         }
     )
     levers = []
