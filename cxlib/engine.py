@@ -19,7 +19,7 @@ Examples
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -101,6 +101,7 @@ class Workspace:
         self.folder = folder
         self._scratch: set[str] = set()
         self._staged: dict[str, str] | None = None  # inside step(): output name -> staging name
+        self._views: dict[str, Callable[[Workspace], ibis.Table]] = {}  # inside step(): staged views' builders
         self._home: tuple[str, str] | None = None  # DuckDB: the current catalogue and schema (see _create)
 
     @property
@@ -164,6 +165,45 @@ class Workspace:
         self.backend._run_pre_execute_hooks(obj)
         self._insert(target, obj, *self._where(temp=False))
 
+    def write_view(self, name: str, build: Callable[[Workspace], ibis.Table]) -> ibis.Table:
+        """Create (or replace) ``name`` as a view: ``build(ws)``, an expression over the workspace's tables, kept
+        as a query rather than a copy of its rows (on DuckDB; other backends write it as a table).
+
+        Inside :meth:`step` the view is made under a staging name over the step's staged tables, and made
+        again over the final names when the step swaps its outputs in, in the same transaction.
+
+        Examples
+        --------
+        >>> ws = connect()
+        >>> with ws.step("demo"):
+        ...     _ = ws.write("t", pd.DataFrame({"id": [1, 2]}))
+        ...     _ = ws.write_view("big", lambda w: w.table("t").filter(ibis._.id > 1))
+        ...     ws.table("big").count().execute()
+        1
+        >>> ws.table("big").count().execute()  # after the swap: a view of the final ``t``
+        1
+        """
+        if self.name != "duckdb":
+            return self.write(name, build(self))
+        target = name
+        if self._staged is not None:
+            target = self._staged.setdefault(name, f"{STAGING_PREFIX}{name}")
+            self._views[name] = build
+        self._create_view(self.backend.con, target, build(self), self._view_names())
+        return self.backend.table(target)
+
+    def _view_names(self) -> set[str]:
+        """The names of the workspace's own views (DuckDB: one catalogue query)."""
+        rows = self.backend.con.execute(
+            "SELECT view_name FROM duckdb_views() WHERE NOT internal AND NOT temporary"
+        ).fetchall()
+        return {r[0] for r in rows}
+
+    def _create_view(self, con: Any, name: str, table: ibis.Table, views: set[str]) -> None:
+        """``CREATE VIEW name AS <table>``, replacing the table or view of that name."""
+        con.execute(f"DROP {'VIEW' if name in views else 'TABLE'} IF EXISTS {_quote(name)}")
+        con.execute(f"CREATE VIEW {_quote(name)} AS {self.backend.compile(table)}")
+
     def _where(self, temp: bool) -> tuple[str, str]:
         """The catalogue and schema a table is written in: the connection's own (asked once), or DuckDB's
         temporary ones."""
@@ -190,6 +230,7 @@ class Workspace:
         b = self.backend
         if self.name != "duckdb":
             return b.create_table(name, obj, overwrite=True, temp=temp)
+        import duckdb
         from ibis.util import gen_name
 
         table = obj if isinstance(obj, ibis.Table) else ibis.memtable(obj)
@@ -204,7 +245,10 @@ class Workspace:
         try:
             b.con.execute(f"CREATE {'TEMPORARY ' if temp else ''}TABLE {where}{_quote(work)} ({defs})")
             self._insert(work, table, catalog, db)
-            b.con.execute(f"DROP TABLE IF EXISTS {where}{_quote(name)}")
+            try:
+                b.con.execute(f"DROP TABLE IF EXISTS {where}{_quote(name)}")
+            except duckdb.CatalogException:  # a view of that name (write_view), replaced by a table
+                b.con.execute(f"DROP VIEW {where}{_quote(name)}")
             b.con.execute(f"ALTER TABLE {where}{_quote(work)} RENAME TO {_quote(name)}")
         except BaseException:  # a full disk, an interrupt: no half-made table left behind
             with contextlib.suppress(Exception):
@@ -257,16 +301,18 @@ class Workspace:
             self._swap(staged, lineage.record(lineage.steps_table(self), name, started, list(staged)))
         except BaseException as e:
             staged, self._staged = self._staged or {}, None
-            for table in staged.values():
+            views, self._views = self._views, {}
+            for final, table in staged.items():
                 try:
-                    self.backend.drop_table(table, force=True)
+                    drop = self.backend.drop_view if final in views else self.backend.drop_table
+                    drop(table, force=True)
                 except Exception:  # noqa: BLE001 - the original error matters more
                     pass
             if _no_space(e):
                 raise DataError(_no_space_message(self, name)) from None
             raise
         finally:
-            self._staged = None
+            self._staged, self._views = None, {}
 
     def _swap(self, staged: dict[str, str], steps: pd.DataFrame) -> None:
         """Replace each output by its staged table and write the lineage row: one transaction on DuckDB."""
@@ -274,18 +320,24 @@ class Workspace:
 
         lineage_stage = f"{STAGING_PREFIX}{LINEAGE_TABLE}"
         self._create(lineage_stage, steps)
-        pairs = [*staged.items(), (LINEAGE_TABLE, lineage_stage)]
+        views, self._views = self._views, {}
+        pairs = [(final, stage) for final, stage in staged.items() if final not in views]
+        pairs.append((LINEAGE_TABLE, lineage_stage))
         if self.name != "duckdb":  # no multi-statement transactions: swap one table at a time
             for final, stage in pairs:
                 self.backend.drop_table(final, force=True)
                 self.backend.rename_table(stage, final)
             return
         con = self.backend.con
+        existing = self._view_names()
         con.execute("BEGIN TRANSACTION")
         try:
             for final, stage in pairs:
-                con.execute(f"DROP TABLE IF EXISTS {_quote(final)}")
+                con.execute(f"DROP {'VIEW' if final in existing else 'TABLE'} IF EXISTS {_quote(final)}")
                 con.execute(f"ALTER TABLE {_quote(stage)} RENAME TO {_quote(final)}")
+            for final, build in views.items():  # made again over the final names, renamed just above
+                con.execute(f"DROP VIEW IF EXISTS {_quote(staged[final])}")
+                self._create_view(con, final, build(self), existing)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")

@@ -43,6 +43,27 @@ def test_a_step_killed_half_way_leaves_the_previous_state(tmp_path):
         assert not [t for t in ws.list_tables() if t.startswith(STAGING_PREFIX)]
 
 
+def test_a_step_killed_after_its_view_leaves_the_previous_view(tmp_path):
+    """A step's view is staged like its tables: killed before the swap, the old view still reads the old rows."""
+    script = textwrap.dedent(f"""
+        import os, signal, sys
+        import pandas as pd
+        from cxlib.engine import connect
+        ws = connect({str(tmp_path)!r})
+        with ws.step("unify"):
+            ws.write("touchpoints", pd.DataFrame({{"v": [int(sys.argv[1])] * 3}}))
+            ws.write_view("identity_links", lambda w: w.table("touchpoints").select("v"))
+            if sys.argv[2] == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    assert subprocess.run([sys.executable, "-c", script, "1", "live"], capture_output=True).returncode == 0
+    proc = subprocess.run([sys.executable, "-c", script, "7", "kill"], capture_output=True, text=True)
+    assert proc.returncode == -signal.SIGKILL, proc.stderr
+    with connect(tmp_path) as ws:  # the next writer drops the staged view and table
+        assert ws.table("identity_links").to_pandas()["v"].tolist() == [1, 1, 1]
+        assert not [t for t in ws.list_tables() if t.startswith(STAGING_PREFIX)]
+
+
 def test_an_error_inside_a_step_changes_nothing(tmp_path):
     with connect(tmp_path) as ws:
         with ws.step("unify"):

@@ -377,6 +377,29 @@ def test_result_does_not_depend_on_row_order(tmp_path_factory, seed):
     pd.testing.assert_frame_equal(_IN_FILE_ORDER["links"], run(True))
 
 
+def test_identity_links_is_a_view_of_the_stream_and_the_contact_records(tmp_path):
+    """On DuckDB the stream's links are the rows of ``touchpoints`` (written once, not twice); the contact
+    records' links are their own table. The same links either way, and a run without contacts keeps none."""
+    orders = "source,order_id,ts,amount,status,email\nshop,1,2024-03-01,10,completed,ann@x.com\n"
+    orders += "shop,2,2024-03-02,5,completed,\n"  # no identifier: its own customer
+    ws = workspace_from(tmp_path, contacts=CONTACTS + "crm,C1,Ann,Lee,ann@x.com,,GB,2024-01-01\n", orders=orders)
+    unify.unify(ws, probabilistic=False)
+    links = links_of(ws)
+    assert links.loc[("orders", "1"), "customer_id"] == links.loc[("contacts", "C1"), "customer_id"]
+    assert links.loc[("orders", "2"), "rule"] == "no_identifier" and len(links) == 3
+    with cxlib.connect(ws, read_only=True) as w:
+        views = {r[0] for r in w.backend.con.execute("SELECT view_name FROM duckdb_views()").fetchall()}
+        tp = w.table("touchpoints").to_pandas().set_index("record_key")
+        assert w.table("identity_links_contacts").count().execute() == 1
+    assert "identity_links" in views
+    assert tp.loc["2", "rule"] == "no_identifier" and tp.loc["1", "rule"] == "email"
+    (tmp_path / "contacts.csv").unlink()
+    with cxlib.connect(ws) as w:  # the contact records gone from the workspace: their links go too
+        w.backend.drop_table("contacts")
+    unify.unify(ws, probabilistic=False)
+    assert sorted(links_of(ws).index.get_level_values("table_name")) == ["orders", "orders"]
+
+
 def test_ids_are_stable_and_changes_are_reported(tmp_path):
     ws = workspace_from(
         tmp_path,

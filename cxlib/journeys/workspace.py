@@ -57,6 +57,10 @@ STAGING_BYTES_PER_ROW = 500
 STAGING_CHUNK_ROWS: int | None = None
 
 
+#: Columns of ``touchpoints`` that say how a row was linked (its half of ``identity_links``), not what happened.
+_LINK_ONLY = ("rule", "match_probability")
+
+
 def analysis_touchpoints(workspace: str | Path | Workspace, include_unidentified: bool = False) -> ibis.Table:
     """The workspace's ``touchpoints`` for journey analysis.
 
@@ -67,6 +71,9 @@ def analysis_touchpoints(workspace: str | Path | Workspace, include_unidentified
     """
     ws = workspace if isinstance(workspace, Workspace) else connect(workspace, read_only=True)
     tp = ws.table("touchpoints")
+    if "rule" in tp.columns:  # each row's link rule is beside it: the lone rows are those of no_identifier
+        keep = tp if include_unidentified else tp.filter(tp.rule.fill_null("") != "no_identifier")
+        return keep.drop(*[c for c in _LINK_ONLY if c in tp.columns])
     if include_unidentified or not ws.has("identity_links"):
         return tp
     links = ws.table("identity_links")

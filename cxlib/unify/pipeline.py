@@ -139,8 +139,10 @@ def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool, incremental: bool = 
     sigmap = assign_customers(ws, ws.table("_unify_sig"), merge)
     ws.drop_scratch("_unify_sig", "_unify_merge")  # both in _unify_sigmap now
     prev = previous_links(ws)
+    write_touchpoints(ws, sigmap)  # first: identity_links is a view of its rows and the contact records' links
+    phase.done("every row to its customer (touchpoints)")
     links = write_identity_links(ws, sigmap)
-    phase.done("every row to its customer (identity_links)")
+    phase.done("the contact records' links (identity_links)")
     changes = write_changes(ws, links, prev)
     if prev is not None:
         phase.done("merges and splits since the last run (unify_changes)")
@@ -148,8 +150,6 @@ def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool, incremental: bool = 
     _write_identifiers(ws, sigmap, demoted)
     ws.drop_scratch("_unify_ids")  # read by the two above only
     phase.done("golden records (customers) and identifiers (unify_identifiers)")
-    write_touchpoints(ws, sigmap)
-    phase.done("touchpoints")
     demoted_df = _write_reports(ws, demoted, candidates)
     rules = rows_by_rule(ws)
     summary = _summary(ws, sigmap, rules, components, iterations, len(matches), len(demoted_df), changes)
