@@ -212,9 +212,19 @@ def write_identity_links(ws: Workspace, sigmap: ibis.Table) -> ibis.Table:
 
 def lone_rows(ws: Workspace, sigmap: ibis.Table) -> ibis.Table:
     """``customer_id, source, ts, c_email`` of the rows with no usable identifier (each its own anonymous
-    customer), over every linked table; ``c_email`` is the raw address outside events, for the enrichment match."""
+    customer), over every linked table; ``c_email`` is the raw address outside events, for the enrichment match.
+
+    The events' are read from ``touchpoints`` when it is written (:func:`write_touchpoints`; its rule says which
+    rows had no identifier) instead of joining every event to the signatures again.
+    """
+    tp = ws.table("touchpoints") if "touchpoints" in ws.held() else None
     parts = []
     for name in present(ws):
+        if name == "events" and tp is not None and "rule" in tp.columns:
+            ev = tp.filter((tp.table_name == "events") & (tp.rule == "no_identifier"))
+            lone = dict(source=ev.source.cast("string"), ts=ev.ts.cast("timestamp"), c_email=ibis.null("string"))
+            parts.append(ev.select("customer_id", **lone))
+            continue
         j = _with_customer(ws, sigmap, name, lone_only=True)
         email = j.email.cast("string") if "email" in j.columns and name != "events" else ibis.null("string")
         parts.append(j.select("customer_id", source=j.source.cast("string"), ts=row_base(j, name)["ts"], c_email=email))
