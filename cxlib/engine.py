@@ -140,6 +140,7 @@ class Workspace:
         """
         if self._staged is not None:
             staged = self._staged.setdefault(name, f"{STAGING_PREFIX}{name}")
+            self._views.pop(name, None)  # a table now, if the step had made it a view
             return self._create(staged, obj)
         if not overwrite:
             return self.backend.create_table(name, obj, overwrite=overwrite)

@@ -4,7 +4,9 @@
 
 ``identity_links``
     One row for **every** row of contacts, events, orders, tickets and surveys:
-    ``table_name, source, record_key, customer_id, rule, match_probability``.
+    ``table_name, source, record_key, customer_id, rule, match_probability``. On DuckDB a view: the contact
+    records' links (the table ``identity_links_contacts``) and the stream's rows of ``touchpoints``, which
+    carry their ``rule`` and ``match_probability`` (the event stream is stored once).
 ``customers``
     The golden record per customer (see :data:`SURVIVORSHIP`), with first/last seen, the number of
     source records, the list of sources, enrichment attributes and ``is_anonymous``.
