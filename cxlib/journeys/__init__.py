@@ -74,7 +74,7 @@ from cxlib.journeys.stage_map import (
     resolve_stage_map,
 )
 from cxlib.journeys.stages import assign_stages
-from cxlib.journeys.timeline import current_stage, ever_reached, stage_counts, stage_history
+from cxlib.journeys.timeline import current_and_history, current_stage, ever_reached, stage_counts, stage_history
 from cxlib.journeys.workspace import analysis_touchpoints as analysis_touchpoints
 from cxlib.journeys.workspace import (
     build,
@@ -101,6 +101,7 @@ __all__ = [
     "as_table",
     "assign_stages",
     "build",
+    "current_and_history",
     "current_stage",
     "customer_details",
     "diagnose_dropoff",

@@ -15,6 +15,8 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import ibis
 import numpy as np
 import pandas as pd
@@ -25,7 +27,7 @@ from cxlib.journeys.stage_map import BUYER_STAGES, CODE, StageMap, StageMapLike,
 from cxlib.journeys.stages import coded, idle_code, last_rows, stage_name
 from cxlib.schema import STAGES
 
-__all__ = ["current_stage", "ever_reached", "stage_counts", "stage_history"]
+__all__ = ["current_and_history", "current_stage", "ever_reached", "stage_counts", "stage_history"]
 
 
 def current_stage(touchpoints, as_of: str | pd.Timestamp | None = None, stage_map: StageMapLike = None) -> pd.DataFrame:
@@ -46,7 +48,12 @@ def current_stage(touchpoints, as_of: str | pd.Timestamp | None = None, stage_ma
     t = as_table(touchpoints)
     sm = resolve_stage_map(stage_map, t)
     as_of = pd.Timestamp(t.ts.max().to_pandas()) if as_of is None else pd.Timestamp(as_of)
-    last = last_rows(coded(t, sm, until=as_of))
+    return _current(last_rows(coded(t, sm, until=as_of)), as_of, sm)
+
+
+def _current(last: ibis.Table, as_of: pd.Timestamp, sm: StageMap) -> pd.DataFrame:
+    """:func:`current_stage` of each customer's last row up to ``as_of`` (``customer_id, ts, _code,
+    first_purchase_ts, last_inbound_ts``)."""
     now = int(as_of.timestamp())
     first = last.first_purchase_ts.epoch_seconds()
     idle = now - last.last_inbound_ts.epoch_seconds()
@@ -79,17 +86,54 @@ def _calendar(first_month: pd.Timestamp, end: pd.Timestamp) -> pd.DataFrame:
     )
 
 
-def _monthly_last(staged: ibis.Table, first_month: pd.Timestamp) -> ibis.Table:
-    """Each customer's last touchpoint in each month they were seen: ``customer_id, _m, _code, _first, _last_in``."""
+def _monthly_last(staged: ibis.Table, first_month: pd.Timestamp, keep: bool = False) -> ibis.Table:
+    """Each customer's last touchpoint in each month they were seen: ``customer_id, _m, _code, _first, _last_in``
+    (with ``keep``, also the row's ``ts, first_purchase_ts, last_inbound_ts``: what :func:`_current` reads)."""
     month_idx = (staged.ts.year() - first_month.year) * 12 + staged.ts.month() - first_month.month
     last = last_rows(staged.mutate(_m=month_idx.cast("int64")), "_m")
+    kept = ["ts", "first_purchase_ts", "last_inbound_ts"] if keep else []
     return last.select(
         "customer_id",
         "_m",
         "_code",
+        *kept,
         _first=last.first_purchase_ts.epoch_seconds(),
         _last_in=last.last_inbound_ts.epoch_seconds(),
     )
+
+
+def current_and_history(
+    touchpoints, stage_map: StageMapLike = None, keep: Callable[[ibis.Table], ibis.Table] | None = None
+) -> tuple[pd.DataFrame, ibis.Table]:
+    """:func:`current_stage` and :func:`stage_history` (both as of the latest ``ts``) from one pass over the
+    rows: each customer's last row per month, of which the last month's is the customer's last row (the
+    ordering rule is the same, month by month). ``keep`` (optional) materialises the monthly rows, e.g.
+    ``lambda t: ws.scratch("_monthly", t)``, so that both read them instead of the rows. The same tables as
+    the two functions give.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> tp = pd.DataFrame({"customer_id": ["a", "a", "b"], "event": ["product_view", "purchase", "page_view"],
+    ...                    "ts": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-06-01"])})
+    >>> cur, hist = current_and_history(tp)
+    >>> cur.equals(current_stage(tp)), hist.to_pandas().sort_values(["customer_id", "month"]).equals(
+    ...     stage_history(tp).to_pandas().sort_values(["customer_id", "month"]))
+    (True, True)
+    """
+    t = as_table(touchpoints)
+    sm = resolve_stage_map(stage_map, t)
+    end = pd.Timestamp(t.ts.max().to_pandas())
+    first_month = pd.Timestamp(t.ts.min().to_pandas()).to_period("M").start_time
+    monthly = _monthly_last(coded(t, sm, until=end), first_month, keep=True)
+    if keep is not None:
+        monthly = keep(monthly)
+    last = monthly.group_by("customer_id").aggregate(
+        **{c: monthly[c].argmax(monthly._m) for c in ("ts", "_code", "first_purchase_ts", "last_inbound_ts")}
+    )
+    filled = _carried_forward(monthly, _calendar(first_month, end))
+    history = filled.select("customer_id", "month", stage=stage_name(month_end_code(filled, filled._at, sm)))
+    return _current(last, end, sm), history
 
 
 def _carried_forward(last: ibis.Table, cal: pd.DataFrame) -> ibis.Table:

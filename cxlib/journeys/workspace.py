@@ -38,7 +38,7 @@ from cxlib.journeys.inputs import as_table, filtered
 from cxlib.journeys.paths import KEPT_STEPS, keep_sankey_links, sankey_links
 from cxlib.journeys.stage_map import StageMap, StageMapLike, record_stage_map, resolve_stage_map
 from cxlib.journeys.stages import assign_stages
-from cxlib.journeys.timeline import current_stage, stage_history
+from cxlib.journeys.timeline import current_and_history
 from cxlib.schema import STAGES, DataError
 
 __all__ = ["analysis_touchpoints", "build", "filter_touchpoints", "kept_sankey", "staged_rows", "staged_touchpoints"]
@@ -106,9 +106,11 @@ def build(
                 ws.write(STAGED_WITH_TABLE, pd.DataFrame({"staged_with": [_staged_with(sm, include_unidentified)]}))
                 tp = record_stage_map(ws.table(STAGED_TABLE), sm)
                 ws.write(SANKEY_TABLE, sankey_links(tp, on="stage", collapse=True, max_steps=KEPT_STEPS))
-            cur = current_stage(tp, stage_map=sm)
+            # one pass over the rows for both: each customer's last row per month, kept (1M: ~10 s a pass)
+            cur, history = current_and_history(tp, sm, keep=lambda t: ws.scratch("_journeys_monthly", t))
             ws.write("customer_stages", cur)
-            ws.write("stage_history", stage_history(tp, sm))  # unsorted: its readers order what they read
+            ws.write("stage_history", history)  # unsorted: its readers order what they read
+            ws.drop_scratch("_journeys_monthly")
     counts = cur.groupby("stage").size().reindex(list(STAGES), fill_value=0)
     return counts.rename("customers").reset_index()
 
