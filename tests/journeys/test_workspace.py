@@ -141,3 +141,20 @@ def test_build_in_chunks_of_customers_writes_the_same_rows(workspace, journeys_w
         pd.testing.assert_frame_equal(
             got.sort_values(keys, ignore_index=True), want.sort_values(keys, ignore_index=True), check_dtype=False
         )
+
+
+def test_current_and_history_from_one_pass_equal_the_two_functions(journeys_workspace):
+    """`cx journeys` writes the current stages and the monthly history from one pass over the staged rows (each
+    customer's last row per month): the same tables as current_stage and stage_history, each from every row."""
+    with cxlib.connect(journeys_workspace, read_only=True) as ws:
+        staged = j.staged_touchpoints(ws, in_memory=False)  # the kept table, in the workspace
+        cur, history = j.current_and_history(staged, keep=lambda t: ws.scratch("_monthly", t))
+        history = history.to_pandas()
+        want_history = j.stage_history(staged).to_pandas()
+        pd.testing.assert_frame_equal(cur, j.current_stage(staged))
+        pd.testing.assert_frame_equal(cur, ws.table("customer_stages").to_pandas(), check_dtype=False)
+    keys = ["customer_id", "month"]
+    pd.testing.assert_frame_equal(
+        history.sort_values(keys, ignore_index=True), want_history.sort_values(keys, ignore_index=True)
+    )
+    assert cur["stage"].nunique() > 3 and len(history) > len(cur)
