@@ -77,8 +77,16 @@ _TOUCHPOINT_SCHEMA = {
 }
 TOUCHPOINT_COLUMNS = tuple(_TOUCHPOINT_SCHEMA)
 
-#: The columns of ``identity_links``.
-LINK_COLUMNS = ("table_name", "source", "record_key", "customer_id", "rule", "match_probability")
+#: Columns of ``identity_links`` and their types.
+_LINK_SCHEMA = {
+    "table_name": "string",
+    "source": "string",
+    "record_key": "string",
+    "customer_id": "string",
+    "rule": "string",
+    "match_probability": "float64",
+}
+LINK_COLUMNS = tuple(_LINK_SCHEMA)
 
 #: The contact records' rows of ``identity_links`` (a table): on DuckDB ``identity_links`` is a view of these
 #: and of the stream's rows in ``touchpoints`` (:func:`write_identity_links`).
@@ -91,6 +99,11 @@ _RULE_OF_RANK = {
     ID_RANK["phone"]: "phone",
     ID_RANK["anonymous_id"]: "anonymous_id",
 }
+
+
+def _empty(schema: dict[str, str]) -> ibis.Table:
+    """A table with no rows and ``schema``'s columns and types."""
+    return ibis.memtable(pd.DataFrame(columns=list(schema))).cast(schema)
 
 
 def _hash_id(prefix: str, s: pd.Series) -> pd.Series:
@@ -205,8 +218,7 @@ def write_identity_links(ws: Workspace, sigmap: ibis.Table) -> ibis.Table:
     if "contacts" in present(ws):
         ws.write(CONTACT_LINKS_TABLE, _linked_rows(ws, sigmap, "contacts"))
     else:  # empty, not absent: a previous run's contact links must not stay in the view
-        types = dict(zip(LINK_COLUMNS, ["string"] * 5 + ["float64"], strict=True))
-        ws.write(CONTACT_LINKS_TABLE, ibis.memtable(pd.DataFrame(columns=list(LINK_COLUMNS))).cast(types))
+        ws.write(CONTACT_LINKS_TABLE, _empty(_LINK_SCHEMA))
     return ws.write_view("identity_links", _links_of)
 
 
@@ -284,7 +296,7 @@ def write_touchpoints(ws: Workspace, sigmap: ibis.Table) -> None:
         )
         parts.append(t.select(**{c: cols.get(c, ibis.null(typ)) for c, typ in _TOUCHPOINT_SCHEMA.items()}))
     if not parts:  # contacts only: an empty stream with the right columns
-        ws.write("touchpoints", ibis.memtable(pd.DataFrame(columns=list(_TOUCHPOINT_SCHEMA))).cast(_TOUCHPOINT_SCHEMA))
+        ws.write("touchpoints", _empty(_TOUCHPOINT_SCHEMA))
         return
     tp = union(parts, distinct=False)
     ws.write("touchpoints", tp)
