@@ -186,11 +186,18 @@ class Workspace:
         """
         if self.name != "duckdb":
             return self.write(name, build(self))
-        target = name
+        con, target = self.backend.con, name
         if self._staged is not None:
             target = self._staged.setdefault(name, f"{STAGING_PREFIX}{name}")
             self._views[name] = build
-        self._create_view(self.backend.con, target, build(self), self._view_names())
+        views = self._view_names()
+        con.execute("BEGIN TRANSACTION")  # the old table or view is replaced, or left as it was
+        try:
+            self._create_view(con, target, build(self), views)
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
         return self.backend.table(target)
 
     def _view_names(self) -> set[str]:
