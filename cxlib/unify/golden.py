@@ -9,6 +9,7 @@ geo-demographics on the golden postcode.
 from __future__ import annotations
 
 import ibis
+import ibis.expr.datatypes as dt
 
 from cxlib._frames import drop_join_copies, first_per_group
 from cxlib.engine import Workspace
@@ -62,9 +63,10 @@ def _record_stats(known: ibis.Table, lone: ibis.Table) -> ibis.Table:
     return agg.join(srcs, "customer_id")
 
 
-def _contact_candidates(ws: Workspace, cfg: UnifyConfig) -> ibis.Table:
-    """The customers' contact records with normalised email and phone, source priority ``prio`` and the
-    flags ``junk_e, junk_p`` (true when the over-merge guard demoted the email or phone)."""
+def _contact_candidates(ws: Workspace, cfg: UnifyConfig) -> tuple[ibis.Table, dict[str, dt.DataType]]:
+    """The customers' contact records for the vote: ``customer_id``, source priority ``prio``, ``updated_at``,
+    and per attribute its value as text ``_v_<attribute>`` (email and phone normalised, and null when the
+    over-merge guard demoted them) and its normalised form ``_n_<attribute>``; and each attribute's own type."""
     lk = ws.table("identity_links").select("table_name", "source", "record_key", "customer_id")
     prio = {s: i for i, s in enumerate(cfg.source_priority)}
     c = ws.table("contacts")
@@ -77,13 +79,26 @@ def _contact_candidates(ws: Workspace, cfg: UnifyConfig) -> ibis.Table:
     )
     dem_e = demoted.filter(demoted.id_type == "email").select(email_n="id_value", junk_e=ibis.literal(True))
     dem_p = demoted.filter(demoted.id_type == "phone").select(phone_n="id_value", junk_p=ibis.literal(True))
-    return c.left_join(dem_e, "email_n").pipe(drop_join_copies).left_join(dem_p, "phone_n").pipe(drop_join_copies)
+    c = c.left_join(dem_e, "email_n").pipe(drop_join_copies).left_join(dem_p, "phone_n").pipe(drop_join_copies)
+    # each attribute's value and its normalised form for the vote, computed here (this table is kept): the
+    # vote's expression then reads columns, and compiles in a fraction of the time (FEBRL 1: ~0.2 s less)
+    values = _vote_values(c)
+    types = {col: value.type() for col, (value, _) in values.items()}
+    values = {col: (value.cast("string"), norm) for col, (value, norm) in values.items()}
+    cand = c.select(
+        "customer_id",
+        "prio",
+        "updated_at",
+        **{f"_v_{col}": value for col, (value, _) in values.items()},
+        **{f"_n_{col}": value if norm is None else norm for col, (value, norm) in values.items()},
+    )
+    return cand, types
 
 
-def _survivors(out: ibis.Table, c: ibis.Table) -> ibis.Table:
-    """``out`` with one column per attribute of :data:`_ATTRIBUTES`: the value :data:`SURVIVORSHIP` picks
-    among the contact records ``c`` (from :func:`_contact_candidates`)."""
-    attrs = {  # the value, and its normalised form for the frequency vote (None: the value as a string)
+def _vote_values(c: ibis.Table) -> dict[str, tuple[ibis.Value, ibis.Value | None]]:
+    """Per attribute of :data:`_ATTRIBUTES`, its value among the contact records ``c`` and its normalised form for
+    the frequency vote (``None``: the value as a string)."""
+    return {
         "first_name": (c.first_name, trim(c.first_name.lower())),
         "last_name": (c.last_name, trim(c.last_name.lower())),
         "email": (ibis.cases((c.junk_e.isnull(), c.email_n), else_=ibis.null("string")), None),
@@ -94,26 +109,32 @@ def _survivors(out: ibis.Table, c: ibis.Table) -> ibis.Table:
         "country": (c.country, c.country.upper()),
         "birth_date": (c.birth_date, c.birth_date.cast("string")),
     }
+
+
+def _survivors(out: ibis.Table, c: ibis.Table, types: dict[str, dt.DataType]) -> ibis.Table:
+    """``out`` with one column per attribute of :data:`_ATTRIBUTES` (of type ``types[attribute]``): the value
+    :data:`SURVIVORSHIP` picks among the contact records ``c`` (from :func:`_contact_candidates`)."""
     # one vote for all attributes (long format: a row per record and attribute, one window), not one per
     # attribute: nine windows and joins made an expression whose compilation alone cost more than running it
-    types = {col: value.type() for col, (value, _) in attrs.items()}
     parts = [
         c.select(
             customer_id=c.customer_id,
             attr=ibis.literal(col),
-            value=value.cast("string"),
-            norm=value.cast("string") if norm is None else norm,
+            value=c[f"_v_{col}"],
+            norm=c[f"_n_{col}"],
             prio=c.prio,
             updated=c.updated_at,
         )
-        for col, (value, norm) in attrs.items()
+        for col in _ATTRIBUTES
     ]
     cand = union(parts).filter(ibis._.value.notnull())
     freq = cand.group_by(["customer_id", "attr", "norm"]).aggregate(freq=cand.count())
     cand = cand.join(freq, ["customer_id", "attr", "norm"]).pipe(drop_join_copies)
     order = [ibis.desc(cand.freq), cand.prio, ibis.desc(cand.updated), cand.value]
     best = first_per_group(cand, ["customer_id", "attr"], order)
-    wide = best.group_by("customer_id").aggregate(**{col: best.value.max(where=best.attr == col) for col in attrs})
+    wide = best.group_by("customer_id").aggregate(
+        **{col: best.value.max(where=best.attr == col) for col in _ATTRIBUTES}
+    )
     wide = wide.mutate(**{col: wide[col].cast(t) for col, t in types.items()})  # each back to its own type
     return out.left_join(wide, "customer_id").pipe(drop_join_copies)
 
@@ -166,7 +187,8 @@ def write_customers(ws: Workspace, sigmap: ibis.Table, cfg: UnifyConfig) -> None
     held = ws.held()  # one catalogue query, not one per table
     if "contacts" in held:
         # read once: each attribute's vote reads the candidates (9 reads of a join with normalised phones)
-        out = _survivors(out, ws.scratch("_unify_candidates", _contact_candidates(ws, cfg)))
+        cand, types = _contact_candidates(ws, cfg)
+        out = _survivors(out, ws.scratch("_unify_candidates", cand), types)
     else:
         out = out.mutate(**{col: ibis.null("string") for col in _ATTRIBUTES if col != "birth_date"})
         out = out.mutate(birth_date=ibis.null("date"))
