@@ -22,8 +22,22 @@ import ibis
 
 from cxlib.memory import memory_limit_bytes
 
-__all__ = ["DEFAULT_CHUNK_ROWS", "chunk_count", "chunk_rows", "in_chunk"]
+__all__ = [
+    "BUCKETS",
+    "BUCKET_COLUMN",
+    "DEFAULT_CHUNK_ROWS",
+    "bucket",
+    "bucket_range",
+    "chunk_count",
+    "chunk_rows",
+    "in_chunk",
+]
 
+#: How many buckets the customers fall in (:func:`bucket`); a chunk is a range of them, so at most this many chunks.
+BUCKETS = 1024
+#: The column of a table written in chunks of buckets (``cx journeys``' ``journey_touchpoints``) that holds each
+#: row's customer's :func:`bucket`: a reader in chunks filters a range of it (:func:`in_chunk`'s ``buckets``).
+BUCKET_COLUMN = "customer_bucket"
 #: Rows per chunk on other engines (Spark), or on DuckDB when its memory limit cannot be read.
 DEFAULT_CHUNK_ROWS = 4_000_000
 
@@ -44,7 +58,7 @@ def chunk_count(t: ibis.Table, bytes_per_row: float, rows: int | None = None) ->
     """How many chunks to run a query over ``t`` in: one per :func:`chunk_rows` rows of ``t`` (one for a
     small input, so that it runs as a single query)."""
     n = int(t.count().to_pandas())
-    return max(1, -(-n // chunk_rows(t, bytes_per_row, rows)))
+    return min(BUCKETS, max(1, -(-n // chunk_rows(t, bytes_per_row, rows))))
 
 
 @ibis.udf.scalar.builtin(name="hash")
@@ -53,11 +67,40 @@ def _engine_hash(key: str) -> int:  # type: ignore[empty-body]
     more than the hash, and keep DuckDB from pushing the chunk's filter below the analysis set's anti-join."""
 
 
-def in_chunk(key: ibis.Value, i: int, n: int) -> ibis.BooleanValue:
-    """Whether a customer ``key`` falls in chunk ``i`` of ``n``: the engine's deterministic hash of the key as text
-    (DuckDB's or Spark's: only the split differs between them, not the result), modulo ``n``. Spark's hash is a
-    signed integer, hence the second modulo; a null key hashes like any other value (its customer's rows stay
-    together).
+def bucket(key: ibis.Value) -> ibis.IntegerValue:
+    """A customer ``key``'s bucket, ``0`` to ``BUCKETS - 1``: the engine's deterministic hash of the key as text
+    (DuckDB's or Spark's: only the split differs between them, not any result), modulo :data:`BUCKETS`. Spark's
+    hash is a signed integer, hence the second modulo; a null key hashes like any other value (its customer's
+    rows stay together).
+
+    Examples
+    --------
+    >>> import ibis, pandas as pd
+    >>> t = ibis.memtable(pd.DataFrame({"customer_id": list("abcdefgh")}))
+    >>> b = t.select(b=bucket(t.customer_id)).to_pandas()["b"]
+    >>> bool(b.between(0, BUCKETS - 1).all())
+    True
+    """
+    h = _engine_hash(key.cast("string"))
+    return ((h % BUCKETS) + BUCKETS) % BUCKETS
+
+
+def bucket_range(i: int, n: int) -> tuple[int, int]:
+    """The buckets of chunk ``i`` of ``n``: ``lo <= bucket < hi``. Contiguous, so that a table written in bucket
+    order (``journey_touchpoints``' ``customer_bucket``) gives each chunk's rows from its own row groups only.
+
+    Examples
+    --------
+    >>> [bucket_range(i, 3) for i in range(3)]
+    [(0, 342), (342, 683), (683, 1024)]
+    """
+    return -(-i * BUCKETS // n), -(-(i + 1) * BUCKETS // n)
+
+
+def in_chunk(key: ibis.Value, i: int, n: int, buckets: ibis.IntegerValue | None = None) -> ibis.BooleanValue:
+    """Whether a customer ``key`` falls in chunk ``i`` of ``n``: its :func:`bucket` is in :func:`bucket_range`
+    ``(i, n)``. ``buckets``: the keys' buckets when a column holds them (``customer_bucket``): a range of a stored
+    column, which the engine checks against each row group's minimum and maximum, and no hashing.
 
     Examples
     --------
@@ -66,5 +109,6 @@ def in_chunk(key: ibis.Value, i: int, n: int) -> ibis.BooleanValue:
     >>> sum(int(t.filter(in_chunk(t.customer_id, i, 3)).count().execute()) for i in range(3))
     8
     """
-    h = _engine_hash(key.cast("string"))
-    return (((h % n) + n) % n) == i
+    lo, hi = bucket_range(i, n)
+    b = bucket(key) if buckets is None else buckets
+    return (b >= lo) & (b < hi)

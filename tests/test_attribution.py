@@ -377,3 +377,25 @@ def test_the_workspace_paths_read_the_staged_rows_and_are_the_same(journeys_work
     got = report.attribution_paths(journeys_workspace)
     pd.testing.assert_frame_equal(got, expected)
     assert got["conversions"].sum() > 100
+
+
+def test_the_staged_rows_paths_in_chunks_read_their_buckets_and_are_the_same(journeys_workspace, monkeypatch):
+    """In chunks, the paths of `cx journeys`' kept rows filter each chunk by the rows' stored customer_bucket
+    (a range, which skips the other row groups), not by hashing every customer id again: the same table as in
+    one chunk, and as chunks of the analysis touchpoints."""
+    from cxlib import chunks, journeys
+
+    with cxlib.connect(journeys_workspace, read_only=True) as ws:
+        kept = journeys.kept_rows(ws)
+        assert chunks.BUCKET_COLUMN in kept.columns
+        one = A.paths_from_touchpoints(kept)
+        monkeypatch.setattr(A.paths, "CHUNK_ROWS", kept.count().to_pandas() // 4)
+        hashed = []
+        real = chunks.bucket
+        monkeypatch.setattr(chunks, "bucket", lambda key: hashed.append(1) or real(key))
+        got = A.paths_from_touchpoints(kept)
+        assert hashed == [], "a chunk of the kept rows hashed the customer ids again"
+        from_touchpoints = A.paths_from_touchpoints(journeys.analysis_touchpoints(ws))
+    assert len(hashed) >= 4  # the analysis touchpoints carry no buckets: hashed, a chunk each
+    pd.testing.assert_frame_equal(got, one)
+    pd.testing.assert_frame_equal(from_touchpoints, one)

@@ -16,7 +16,7 @@ import ibis
 import pandas as pd
 from ibis import _
 
-from cxlib.chunks import chunk_count, in_chunk
+from cxlib.chunks import BUCKET_COLUMN, chunk_count, in_chunk
 from cxlib.engine import Workspace
 from cxlib.journeys.inputs import DAY, PATH_POS, TIE_COLUMNS, as_table, by_path_pos, require_columns, ties
 
@@ -127,8 +127,10 @@ def paths_from_touchpoints(
     is_conv, is_touch = _conversions_and_touches(t, rule, channel, touch_tables, exclude_events)
     n = _chunk_count(t.filter(is_conv | is_touch))
     parts = []
+    # kept journey rows carry their customer's bucket, in bucket order: a chunk reads its own row groups only
+    buckets = t[BUCKET_COLUMN] if path == "customer_id" and BUCKET_COLUMN in t.columns else None
     for i in range(n):  # a fixed order: the float sums below add up the same way every time
-        tc = t if n == 1 else t.filter(in_chunk(t[path], i, n))
+        tc = t if n == 1 else t.filter(in_chunk(t[path], i, n, buckets))
         is_conv, is_touch = _conversions_and_touches(tc, rule, channel, touch_tables, exclude_events)
         convs, touches = _numbered(tc, is_conv, is_touch, channel, value, path)
         segs = _segments(touches, convs, lookback_days, collapse_repeats)

@@ -30,7 +30,7 @@ import ibis
 import pandas as pd
 
 from cxlib._frames import drop_join_copies
-from cxlib.chunks import chunk_count, in_chunk
+from cxlib.chunks import BUCKET_COLUMN, bucket, chunk_count, in_chunk
 from cxlib.engine import Workspace, connect, opened
 from cxlib.io.sql import literal
 from cxlib.journeys.funnel import keep_funnel_order
@@ -119,10 +119,14 @@ def _write_staged(ws: Workspace, tp: ibis.Table, sm: StageMap) -> None:
     """Write :data:`STAGED_TABLE`, the rows of ``tp`` with their stages, in chunks of customers
     (:data:`STAGING_BYTES_PER_ROW`): the stage windows sort each chunk in memory instead of spilling every row
     to disk (1M customers: 19 GB of temporary files in one pass). A customer's rows are staged together, so
-    the rows are the same as in one pass."""
+    the rows are the same as in one pass. Each row carries its customer's :func:`~cxlib.chunks.bucket`
+    (:data:`~cxlib.chunks.BUCKET_COLUMN`), and the chunks are ranges of buckets written in order: a reader that
+    runs in chunks of customers too (the attribution paths) reads each chunk's row groups only, not every row
+    each time."""
     n = chunk_count(tp, STAGING_BYTES_PER_ROW, STAGING_CHUNK_ROWS)
-    for i in range(n):
-        part = assign_stages(tp if n == 1 else tp.filter(in_chunk(tp.customer_id, i, n)), sm)
+    tp = tp.mutate(**{BUCKET_COLUMN: bucket(tp.customer_id)})
+    for i in range(n):  # chunks in bucket order: the table is written in order of its customers' buckets
+        part = assign_stages(tp if n == 1 else tp.filter(in_chunk(None, i, n, tp[BUCKET_COLUMN])), sm)
         if i == 0:
             ws.write(STAGED_TABLE, part)
         else:
@@ -196,8 +200,8 @@ def staged_touchpoints(
         persisted = _persisted(ws, sm, include_unidentified)
         tp = _with_personas(ws, analysis_touchpoints(ws, include_unidentified))
         if persisted is not None:  # what `cx journeys` staged, in the columns' usual order
-            tp = _with_personas(ws, persisted).select(
-                *tp.columns, *(c for c in persisted.columns if c not in tp.columns)
+            tp = _with_personas(ws, persisted).select(  # the buckets are for readers of the kept table
+                *tp.columns, *(c for c in persisted.columns if c not in tp.columns and c != BUCKET_COLUMN)
             )
         if not in_memory:  # the report: a temporary copy inside the workspace, staged only when not kept
             return record_stage_map(ws.scratch("_staged_touchpoints", tp if persisted is not None else

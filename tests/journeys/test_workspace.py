@@ -158,3 +158,26 @@ def test_current_and_history_from_one_pass_equal_the_two_functions(journeys_work
         history.sort_values(keys, ignore_index=True), want_history.sort_values(keys, ignore_index=True)
     )
     assert cur["stage"].nunique() > 3 and len(history) > len(cur)
+
+
+def test_kept_rows_carry_their_customers_bucket_in_bucket_order(workspace, tmp_path, monkeypatch):
+    """`cx journeys` in chunks writes each chunk's bucket range in turn: every row's customer_bucket is its
+    customer's, and along the table the buckets never go back (so a reader's range filter skips row groups).
+    The explorers' copy leaves the column out."""
+    from cxlib import chunks
+    from cxlib.journeys import workspace as jw
+
+    shutil.copy(workspace / "workspace.duckdb", tmp_path / "workspace.duckdb")
+    with cxlib.connect(tmp_path, read_only=True) as ws:
+        rows = int(j.analysis_touchpoints(ws).count().to_pandas())
+    monkeypatch.setattr(jw, "STAGING_CHUNK_ROWS", rows // 3)
+    j.build(tmp_path)
+    with cxlib.connect(tmp_path, read_only=True) as ws:
+        t = ws.table("journey_touchpoints")
+        df = t.select("customer_id", chunks.BUCKET_COLUMN, want=chunks.bucket(t.customer_id)).to_pandas()
+        order = ws.backend.con.execute(f"SELECT {chunks.BUCKET_COLUMN} FROM journey_touchpoints ORDER BY rowid").df()
+    assert (df[chunks.BUCKET_COLUMN] == df["want"]).all()
+    ranges = [chunks.bucket_range(i, 4) for i in range(4)]  # rows // 3 a chunk: four chunks
+    chunk_of = order[chunks.BUCKET_COLUMN].map(lambda b: next(i for i, (lo, hi) in enumerate(ranges) if lo <= b < hi))
+    assert chunk_of.is_monotonic_increasing and chunk_of.nunique() == 4
+    assert chunks.BUCKET_COLUMN not in j.staged_touchpoints(tmp_path).columns
