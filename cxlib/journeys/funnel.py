@@ -18,10 +18,21 @@ from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 
 import ibis
+import ibis.expr.operations as ops
 import pandas as pd
 from ibis import _
 
-from cxlib.journeys.inputs import DAY, as_table, filtered, ordered, release, require_columns
+from cxlib.journeys.inputs import (
+    DAY,
+    NEXT_EVENT,
+    PATH_POS,
+    as_table,
+    filtered,
+    ordered,
+    release,
+    require_columns,
+)
+from cxlib.journeys.stage_map import _recorded
 
 __all__ = ["funnel", "keep_funnel_order"]
 
@@ -46,10 +57,30 @@ def _funnel_events(
 ) -> ibis.Table:
     """The funnel's own events (``_p, _on, _step, _sec, _next``: what followed each), in one pass, cached; with
     ``only_steps=False`` every event (lazy), and the column ``keep`` too."""
-    t = ordered(t, path, on, following=True).mutate(_on=_[on].cast("string"))
+    if _whole_staged_paths(t, on, path):  # staging numbered the rows and noted what follows: no window
+        t = t.mutate(_step=t[PATH_POS].cast("int64") + 1, _sec=t.ts.epoch_seconds(), _next=t[NEXT_EVENT])
+    else:
+        t = ordered(t, path, on, following=True)
+    t = t.mutate(_on=_[on].cast("string"))
     extra = {keep: t[keep]} if keep is not None else {}
     t = t.select(_p=t[path], _on=t._on, _step=t._step, _sec=t._sec, _ts=t.ts, _next=t._next, **extra)
     return t.filter(t._on.isin(list(steps))).cache() if only_steps else t
+
+
+def _whole_staged_paths(t: ibis.Table, on: str, path: str) -> bool:
+    """Whether ``t`` is a staged table as cxlib keeps or materialises it (``journey_touchpoints``, an explorer's
+    copy: a table itself, marked with its stage map, every row of each of its customers), by event and customer:
+    then each row's place in the order is its ``path_pos`` and what follows it its ``next_event``. Not for an
+    expression on it (a filter leaves rows out: what follows a row there is another question)."""
+    cols = t.columns
+    return (
+        on == "event"
+        and path == "customer_id"
+        and PATH_POS in cols
+        and NEXT_EVENT in cols
+        and isinstance(t.op(), ops.DatabaseTable)
+        and _recorded(t) is not None
+    )
 
 
 def keep_funnel_order(staged: ibis.Table, by: str = "persona") -> ibis.Table:

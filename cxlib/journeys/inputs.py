@@ -37,6 +37,9 @@ SEQUENCE = "sequence"
 #: path by this one integer instead of sorting it again by ``ts`` and every tie key (:func:`path_order`,
 #: :func:`~cxlib.journeys.stages.last_rows`).
 PATH_POS = "path_pos"
+#: The column of staged rows holding the event that follows the row's in its customer's path (null after the last),
+#: from staging's own window: a funnel of the whole staged table reads it instead of ordering every path again
+NEXT_EVENT = "next_event"
 _TEXT_COLUMNS = ("customer_id", "event", "channel", "stage", "campaign")
 
 

@@ -22,7 +22,7 @@ import ibis
 import pandas as pd
 
 from cxlib._frames import drop_join_copies, first_per_group
-from cxlib.journeys.inputs import DAY, PATH_POS, as_table, require_columns, ties
+from cxlib.journeys.inputs import DAY, NEXT_EVENT, PATH_POS, as_table, require_columns, ties
 from cxlib.journeys.stage_map import BUYER_STAGES, CODE, ROW_CONDITIONS, StageMap, StageMapLike, resolve_stage_map
 from cxlib.schema import STAGES
 
@@ -84,8 +84,9 @@ def _path_windows(t: ibis.Table) -> tuple:
 
 def _marks(t: ibis.Table, sm: StageMap) -> ibis.Table:
     """Per row: ``_sec``, ``inbound``, the first purchase, purchases so far, the buyer state so far, the
-    previous and latest inbound touch (epoch seconds), ``_pos`` (the row's place in its path) and the customer
-    rules that read the row alone (:func:`_customer_rule_marks`): every window in one sort of each path."""
+    previous and latest inbound touch (epoch seconds), ``_pos`` (the row's place in its path), ``_next_event``
+    (the event after the row's) and the customer rules that read the row alone (:func:`_customer_rule_marks`):
+    every window in one sort of each path."""
     cum, before, whole = _path_windows(t)
     buy = ibis.literal(False)
     for rule in sm.purchase:
@@ -110,6 +111,7 @@ def _marks(t: ibis.Table, sm: StageMap) -> ibis.Table:
         _prev_in=act_sec.max().over(before),
         _last_in=act_sec.max().over(cum),
         _pos=ibis.row_number().over(cum),
+        _next_event=t.event.cast("string").lead().over(whole),
         **rules,
     )
 
@@ -158,8 +160,9 @@ def _customer_code(t: ibis.Table, sm: StageMap) -> ibis.IntegerValue:
 
 
 def staged_codes(t: ibis.Table, sm: StageMap) -> ibis.Table:
-    """Rows plus ``_code`` (the stage code), ``inbound``, ``first_purchase_ts``, ``last_inbound_ts`` and
-    :data:`~cxlib.journeys.inputs.PATH_POS` (the row's place in its path, from the same window)."""
+    """Rows plus ``_code`` (the stage code), ``inbound``, ``first_purchase_ts``, ``last_inbound_ts``,
+    :data:`~cxlib.journeys.inputs.PATH_POS` (the row's place in its path, from the same window) and
+    :data:`~cxlib.journeys.inputs.NEXT_EVENT` (the event after it in the path)."""
     t = _customer_rule_marks(_marks(t, sm), sm)
     code = ibis.cases(
         (t._first_buy.isnull() | (t._sec < t._first_buy), t._bstate),
@@ -170,7 +173,11 @@ def staged_codes(t: ibis.Table, sm: StageMap) -> ibis.Table:
     # a first purchase still to come is not known at this row: a prospect then, idle, is lost, not at risk
     known = ibis.ifelse(t._sec >= t._first_buy, t._first_buy, ibis.null("int64"))
     t = t.mutate(_code=idle_code(t._code, known, t._sec - t._last_in, sm))
-    t = t.mutate(first_purchase_ts=_to_ts(t._first_buy), last_inbound_ts=_to_ts(t._last_in), **{PATH_POS: t._pos})
+    t = t.mutate(
+        first_purchase_ts=_to_ts(t._first_buy),
+        last_inbound_ts=_to_ts(t._last_in),
+        **{PATH_POS: t._pos, NEXT_EVENT: t._next_event},
+    )
     return t.drop(*[c for c in t.columns if c.startswith("_") and c != "_code"])
 
 
@@ -178,9 +185,10 @@ def assign_stages(touchpoints, stage_map: StageMapLike = None) -> ibis.Table:
     """The stage each touchpoint happens in: ``touchpoints`` → the same rows plus ``stage`` and ``journey``.
 
     Also adds ``inbound`` (the touch counts as activity), ``first_purchase_ts``, ``last_inbound_ts``
-    (the latest inbound touch up to and including this one) and ``path_pos`` (the row's place in its
-    customer's path by the ordering rule, 0 first: readers order a path by it instead of sorting again). A
-    lazy Ibis table: nothing runs until you execute it.
+    (the latest inbound touch up to and including this one), ``path_pos`` (the row's place in its
+    customer's path by the ordering rule, 0 first: readers order a path by it instead of sorting again) and
+    ``next_event`` (the event that follows in the path, null after the last). A lazy Ibis table: nothing runs
+    until you execute it.
 
     Parameters
     ----------

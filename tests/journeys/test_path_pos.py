@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 
 from cxlib import journeys as j
-from cxlib.journeys.inputs import PATH_POS, by_path_pos
+from cxlib.journeys.inputs import NEXT_EVENT, PATH_POS, by_path_pos
 from cxlib.journeys.stages import last_rows
 
 EVENTS = ["page_view", "product_view", "add_to_cart", "checkout_start", "purchase", "email_open", "ad_click"]
@@ -82,3 +82,38 @@ def test_path_pos_is_not_used_for_other_paths(staged):
     t = j.inputs.as_table(staged)
     assert not by_path_pos(t, "session_id")
     assert not by_path_pos(t.drop("table_name", "source", "record_key"), "customer_id", on="stage")
+
+
+def test_next_event_is_the_event_that_follows_in_the_path(staged):
+    by_pos = staged.sort_values(["customer_id", PATH_POS])
+    expected = by_pos.groupby("customer_id")["event"].shift(-1)
+    got = by_pos[NEXT_EVENT].astype(object).where(by_pos[NEXT_EVENT].notna(), None)
+    assert got.tolist() == expected.astype(object).where(expected.notna(), None).tolist()
+
+
+def test_a_funnel_of_a_whole_staged_table_reads_its_order_and_next_events(staged, monkeypatch):
+    """A staged table as cxlib keeps it (marked with its stage map, every row of its customers): the funnel takes
+    each row's place and what follows from path_pos and next_event, with no window over the rows; the same
+    funnel as from the rows without those columns. A filter of it (rows left out) orders its paths again."""
+    import importlib
+
+    import ibis
+
+    from cxlib.journeys.stage_map import record_stage_map, resolve_stage_map
+
+    con = ibis.duckdb.connect()
+    rows = staged.drop(columns=[c for c in staged.columns if staged[c].isna().all()])  # no all-null columns
+    whole = record_stage_map(con.create_table("staged", rows), resolve_stage_map(None))
+    fn = importlib.import_module("cxlib.journeys.funnel")  # the module (the package's `funnel` is the function)
+    calls = []
+    real = fn.ordered
+    monkeypatch.setattr(fn, "ordered", lambda *a, **k: calls.append(1) or real(*a, **k))
+    steps = ["product_view", "add_to_cart", "purchase"]
+    plain = staged.drop(columns=[PATH_POS, NEXT_EVENT])
+    want = j.funnel(plain, steps, within=30)
+    calls.clear()
+    _same(j.funnel(whole, steps, within=30), want)
+    assert calls == [], "the whole staged table was ordered again"
+    part = whole.filter(whole.channel != "email")
+    _same(j.funnel(part, steps, within=30), j.funnel(plain[plain.channel != "email"], steps, within=30))
+    assert calls, "a filter of the staged rows read next_event: it names events the filter left out"
