@@ -125,10 +125,12 @@ def paths_from_touchpoints(
     require_columns(t, [path, "ts", channel], "touchpoints")
     rule = dict(DEFAULT_CONVERSION if conversion is None else conversion)
     is_conv, is_touch = _conversions_and_touches(t, rule, channel, touch_tables, exclude_events)
-    n = _chunk_count(t.filter(is_conv | is_touch))
-    parts = []
     # kept journey rows carry their customer's bucket, in bucket order: a chunk reads its own row groups only
     buckets = t[BUCKET_COLUMN] if path == "customer_id" and BUCKET_COLUMN in t.columns else None
+    # their chunks are sized by every row, which the engine counts without a scan (1M: 3.8 s for the candidates)
+    # and which bounds the candidate rows: a chunk never holds more than it should
+    n = _chunk_count(t if buckets is not None else t.filter(is_conv | is_touch))
+    parts = []
     for i in range(n):  # a fixed order: the float sums below add up the same way every time
         tc = t if n == 1 else t.filter(in_chunk(t[path], i, n, buckets))
         is_conv, is_touch = _conversions_and_touches(tc, rule, channel, touch_tables, exclude_events)
