@@ -23,7 +23,17 @@ import pandas as pd
 from ibis import _
 
 from cxlib.journeys.inmemory import frame_transitions, plain_paths
-from cxlib.journeys.inputs import as_table, filtered, ordered, path_order, release, require_columns, typed_frame
+from cxlib.journeys.inputs import (
+    PATH_POS,
+    TIE_COLUMNS,
+    as_table,
+    filtered,
+    ordered,
+    path_order,
+    release,
+    require_columns,
+    typed_frame,
+)
 
 #: Events a Sankey's column shows by name (the rest are ``other``): the default of :func:`sankey_links`, and what
 #: the kept flows (:func:`keep_sankey_links`) were computed with.
@@ -31,7 +41,8 @@ SANKEY_TOP_N = 8
 
 __all__ = [
     "KEPT_STEPS", "keep_sankey_links", "kept_prefix", "sankey_customers", "sankey_customers_of", "sankey_links",
-    "sankey_links_of", "sankey_parts", "step_matrix", "transitions",
+    "sankey_links_of", "sankey_parts", "stage_runs", "stage_transitions_of_runs", "step_matrix", "transitions",
+    "keep_stage_transitions",
 ]  # fmt: skip
 
 
@@ -55,6 +66,8 @@ def transitions(events: pd.DataFrame | ibis.Table, on: str = "event", path: str 
         events = typed_frame(events)  # as the engine gets it: UTC, microseconds, no row without a time
         if plain_paths(events, on, path):  # counted in memory, the engine's numbers
             return frame_transitions(events, on, path)
+    elif (on, path) == ("stage", "customer_id") and _kept_moves(events) is not None:  # `cx journeys` kept them
+        return _kept_moves(events).copy()
     t = as_table(events)
     require_columns(t, [path, "ts", on])
     t = ordered(t, path, on, following=True).mutate(_cur=_[on].cast("string"))
@@ -279,6 +292,76 @@ def kept_prefix(
         return None
     out = flows[flows["step"] < max_steps]
     return out.sort_values(["step", "source", "target"], ignore_index=True)
+
+
+# the stage transitions (:func:`transitions` by stage) of a materialised table of staged rows (weak keys)
+_KEPT_MOVES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+
+
+def stage_runs(staged: ibis.Table) -> ibis.Table:
+    """The rows of staged touchpoints that start a run of one stage in their customer's path (the rows a collapsed
+    stage path keeps), with ``path_len``, the customer's number of rows: ``customer_id, ts, stage, path_pos,
+    path_len`` and the tie columns the rows have (so that readers order the runs by ``path_pos``). One pass over
+    the rows; :func:`sankey_links` of the runs by stage (no collapse needed) and :func:`stage_transitions_of_runs`
+    then read a few rows per customer instead of every row.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"customer_id": ["a"] * 4, "stage": ["x", "x", "y", "x"], "path_pos": [0, 1, 2, 3],
+    ...                    "ts": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"])})
+    >>> stage_runs(as_table(ev)).to_pandas().sort_values("path_pos")[["stage", "path_pos", "path_len"]].values.tolist()
+    [['x', 0, 4], ['y', 2, 4], ['x', 3, 4]]
+    """
+    require_columns(staged, ["customer_id", "ts", "stage", PATH_POS], "staged touchpoints")
+    w = ibis.window(group_by=staged.customer_id, order_by=staged[PATH_POS])
+    t = staged.mutate(_prev=staged.stage.lag().over(w), path_len=staged[PATH_POS].max().over(w) + 1)
+    t = t.filter(t._prev.isnull() | (t._prev != t.stage))
+    ties = [c for c in TIE_COLUMNS if c in staged.columns]
+    return t.select("customer_id", "ts", "stage", PATH_POS, "path_len", *ties)
+
+
+def stage_transitions_of_runs(runs: ibis.Table) -> pd.DataFrame:
+    """:func:`transitions` by stage of the staged rows whose :func:`stage_runs` ``runs`` are: each run's move to
+    the next (or ``path_end``), its rows' self-loops (a run of ``n`` rows has ``n - 1``), and ``path_start`` into
+    each path's first run. The same table as :func:`transitions` of every row, from a few rows per customer.
+
+    Examples
+    --------
+    >>> ev = pd.DataFrame({"customer_id": ["a"] * 4, "stage": ["x", "x", "y", "x"], "path_pos": [0, 1, 2, 3],
+    ...                    "ts": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-04"])})
+    >>> stage_transitions_of_runs(stage_runs(as_table(ev))).values.tolist()
+    [['path_start', 'x', 1], ['x', 'path_end', 1], ['x', 'x', 1], ['x', 'y', 1], ['y', 'x', 1]]
+    """
+    w = ibis.window(group_by=runs.customer_id, order_by=runs[PATH_POS])
+    r = runs.mutate(_next=runs.stage.lead().over(w), _npos=runs[PATH_POS].lead().over(w))
+    r = r.mutate(_len=ibis.coalesce(r._npos, r.path_len) - r[PATH_POS])  # the rows of the run
+    cur = r.stage.cast("string")
+    parts = [
+        r.select(source=cur, target=r._next.cast("string").fill_null("path_end"), n=ibis.literal(1, "int64")),
+        r.filter(r._len > 1).select(source=cur, target=cur, n=(r._len - 1).cast("int64")),
+        r.filter(r[PATH_POS] == 0).select(source=ibis.literal("path_start"), target=cur, n=ibis.literal(1, "int64")),
+    ]
+    both = ibis.union(*parts, distinct=False)
+    out = both.group_by(["source", "target"]).aggregate(count=both.n.sum()).to_pandas()
+    out["count"] = out["count"].astype("int64")
+    return out.sort_values(["source", "target"], ignore_index=True)
+
+
+def keep_stage_transitions(staged: ibis.Table, moves: pd.DataFrame) -> ibis.Table:
+    """Remember ``moves`` (:func:`transitions` by stage of every row of the materialised table ``staged``, as
+    ``cx journeys`` keeps them): :func:`transitions` of the whole table by stage then reads them (a filter of it
+    does not: rows left out change the moves)."""
+    _KEPT_MOVES[staged.op()] = moves.copy()
+    return staged
+
+
+def _kept_moves(events: object) -> pd.DataFrame | None:
+    if not isinstance(events, ibis.Table):
+        return None
+    try:
+        return _KEPT_MOVES.get(events.op())
+    except TypeError:
+        return None
 
 
 #: what the Sankey figure calls the synthetic nodes (either name is accepted by :func:`sankey_customers`)

@@ -35,7 +35,14 @@ from cxlib.engine import Workspace, connect, opened
 from cxlib.io.sql import literal
 from cxlib.journeys.funnel import keep_funnel_order
 from cxlib.journeys.inputs import as_table, filtered
-from cxlib.journeys.paths import KEPT_STEPS, keep_sankey_links, sankey_links
+from cxlib.journeys.paths import (
+    KEPT_STEPS,
+    keep_sankey_links,
+    keep_stage_transitions,
+    sankey_links,
+    stage_runs,
+    stage_transitions_of_runs,
+)
 from cxlib.journeys.stage_map import StageMap, StageMapLike, record_stage_map, resolve_stage_map
 from cxlib.journeys.stages import assign_stages
 from cxlib.journeys.timeline import current_and_history
@@ -48,6 +55,9 @@ __all__ = ["analysis_touchpoints", "build", "filter_touchpoints", "kept_sankey",
 STAGED_TABLE, STAGED_WITH_TABLE = "journey_touchpoints", "journey_touchpoints_map"
 #: the stage Sankey of every staged row, :data:`~cxlib.journeys.paths.KEPT_STEPS` steps (the explorer's first view)
 SANKEY_TABLE = "journey_sankey"
+#: the stage transitions of every staged row (:func:`~cxlib.journeys.transitions` by stage), which
+#: :func:`kept_rows` gives its table to read (the report's stage Sankey)
+MOVES_TABLE = "journey_stage_moves"
 #: Engine memory per touchpoint while staging (:func:`build` on DuckDB stages the customers in chunks of at most
 #: ``memory_limit / STAGING_BYTES_PER_ROW`` rows). Measured at 100k customers (6.8M rows): under a 400 MB limit
 #: 850k rows a chunk spill 66 MB, one pass over all of them 2.4 GB (and takes a fifth longer); at 4 GB all 6.8M
@@ -94,7 +104,8 @@ def build(
     also ``journey_touchpoints`` (the staged rows, which :func:`staged_touchpoints` then reads instead of
     staging again while they are current), ``journey_touchpoints_map`` (what they were staged with) and
     ``journey_sankey`` (their stage Sankey, :func:`~cxlib.journeys.sankey_links` by stage over
-    :data:`~cxlib.journeys.paths.KEPT_STEPS` steps: the explorer's first view).
+    :data:`~cxlib.journeys.paths.KEPT_STEPS` steps: the explorer's first view) and ``journey_stage_moves`` (their
+    :func:`~cxlib.journeys.transitions` by stage, which the report's stage Sankey reads).
     """
     with opened(workspace) as ws:
         sm = resolve_stage_map(stage_map, workspace=ws)
@@ -105,7 +116,12 @@ def build(
                 _write_staged(ws, tp, sm)
                 ws.write(STAGED_WITH_TABLE, pd.DataFrame({"staged_with": [_staged_with(sm, include_unidentified)]}))
                 tp = record_stage_map(ws.table(STAGED_TABLE), sm)
-                ws.write(SANKEY_TABLE, sankey_links(tp, on="stage", collapse=True, max_steps=KEPT_STEPS))
+                # each path's runs of one stage, once (1M: ~5 rows a customer): the kept Sankey (collapsed paths:
+                # the runs already are) and every stage move read them instead of every row
+                runs = ws.scratch("_journeys_stage_runs", stage_runs(tp))
+                ws.write(SANKEY_TABLE, sankey_links(runs, on="stage", collapse=False, max_steps=KEPT_STEPS))
+                ws.write(MOVES_TABLE, stage_transitions_of_runs(runs))
+                ws.drop_scratch("_journeys_stage_runs")
             # one pass over the rows for both: each customer's last row per month, kept (1M: ~10 s a pass)
             cur, history = current_and_history(tp, sm, keep=lambda t: ws.scratch("_journeys_monthly", t))
             ws.write("customer_stages", cur)
@@ -278,7 +294,11 @@ def kept_rows(
         return None
     sm = resolve_stage_map(stage_map, workspace=ws)
     kept = _persisted(ws, sm, include_unidentified)
-    return None if kept is None else record_stage_map(kept, sm)
+    if kept is None:
+        return None
+    if ws.has(MOVES_TABLE):  # its stage transitions, kept beside it: transitions of the table read them
+        keep_stage_transitions(kept, ws.table(MOVES_TABLE).to_pandas())
+    return record_stage_map(kept, sm)
 
 
 def kept_sankey(

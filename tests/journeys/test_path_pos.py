@@ -117,3 +117,16 @@ def test_a_funnel_of_a_whole_staged_table_reads_its_order_and_next_events(staged
     part = whole.filter(whole.channel != "email")
     _same(j.funnel(part, steps, within=30), j.funnel(plain[plain.channel != "email"], steps, within=30))
     assert calls, "a filter of the staged rows read next_event: it names events the filter left out"
+
+
+def test_stage_moves_from_the_runs_equal_the_transitions_of_every_row(staged):
+    """`cx journeys` keeps the stage transitions computed from each path's runs of one stage (a few rows a
+    customer): the same table as the transitions of every row, self-loops, starts and ends included."""
+    from cxlib.journeys.paths import stage_runs, stage_transitions_of_runs
+
+    t = j.inputs.as_table(staged)
+    runs = stage_runs(t)
+    assert int(runs.count().to_pandas()) < len(staged)
+    pd.testing.assert_frame_equal(stage_transitions_of_runs(runs), j.transitions(t, on="stage"))
+    flows = j.sankey_links(runs, on="stage", collapse=False, max_steps=6)
+    pd.testing.assert_frame_equal(flows, j.sankey_links(t, on="stage", collapse=True, max_steps=6))

@@ -181,3 +181,24 @@ def test_kept_rows_carry_their_customers_bucket_in_bucket_order(workspace, tmp_p
     chunk_of = order[chunks.BUCKET_COLUMN].map(lambda b: next(i for i, (lo, hi) in enumerate(ranges) if lo <= b < hi))
     assert chunk_of.is_monotonic_increasing and chunk_of.nunique() == 4
     assert chunks.BUCKET_COLUMN not in j.staged_touchpoints(tmp_path).columns
+
+
+def test_the_kept_stage_moves_are_the_transitions_of_the_kept_rows(journeys_workspace, monkeypatch):
+    """`cx journeys` keeps the stage transitions of its rows (journey_stage_moves); the kept rows, read through
+    kept_rows, give them to `transitions` by stage (the report's stage Sankey) with no pass over the rows; a
+    filter of the rows computes its own."""
+    import importlib
+
+    paths = importlib.import_module("cxlib.journeys.paths")
+    with cxlib.connect(journeys_workspace, read_only=True) as ws:
+        kept = j.kept_rows(ws)
+        fresh = j.transitions(kept.select(*kept.columns), on="stage")  # an expression: every row, ordered
+        calls = []
+        real = paths.ordered
+        monkeypatch.setattr(paths, "ordered", lambda *a, **k: calls.append(1) or real(*a, **k))
+        got = j.transitions(kept, on="stage")
+        assert calls == []
+        pd.testing.assert_frame_equal(got, fresh)
+        pd.testing.assert_frame_equal(ws.table("journey_stage_moves").to_pandas(), fresh, check_dtype=False)
+        part = kept.filter(kept.channel != "email")
+        assert j.transitions(part, on="stage")["count"].sum() < fresh["count"].sum() and calls
