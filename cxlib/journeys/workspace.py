@@ -116,7 +116,7 @@ def build(
                 _write_staged(ws, tp, sm)
                 ws.write(STAGED_WITH_TABLE, pd.DataFrame({"staged_with": [_staged_with(sm, include_unidentified)]}))
                 tp = record_stage_map(ws.table(STAGED_TABLE), sm)
-                # each path's runs of one stage, once (1M: ~5 rows a customer): the kept Sankey (collapsed paths:
+                # each path's runs of one stage, once (1M: 3.4M runs of 68M rows): the kept Sankey (collapsed paths:
                 # the runs already are) and every stage move read them instead of every row
                 runs = ws.scratch("_journeys_stage_runs", stage_runs(tp))
                 ws.write(SANKEY_TABLE, sankey_links(runs, on="stage", collapse=False, max_steps=KEPT_STEPS))
