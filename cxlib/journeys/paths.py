@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import ibis
 import numpy as np
@@ -66,8 +67,8 @@ def transitions(events: pd.DataFrame | ibis.Table, on: str = "event", path: str 
         events = typed_frame(events)  # as the engine gets it: UTC, microseconds, no row without a time
         if plain_paths(events, on, path):  # counted in memory, the engine's numbers
             return frame_transitions(events, on, path)
-    elif (on, path) == ("stage", "customer_id") and _kept_moves(events) is not None:  # `cx journeys` kept them
-        return _kept_moves(events).copy()
+    elif (on, path) == ("stage", "customer_id") and (kept := _registered(_KEPT_MOVES, events)) is not None:
+        return kept.copy()  # `cx journeys` kept them for this table
     t = as_table(events)
     require_columns(t, [path, "ts", on])
     t = ordered(t, path, on, following=True).mutate(_cur=_[on].cast("string"))
@@ -246,13 +247,8 @@ def keep_sankey_links(staged: ibis.Table, flows: pd.DataFrame, lo: pd.Timestamp,
 def _kept_links(events, **args) -> pd.DataFrame | None:  # noqa: ANN001, ANN003
     """The kept flows of the materialised table ``events`` when the call (:func:`sankey_links`' ``args``) asks
     for them (:func:`kept_prefix`)."""
-    if not isinstance(events, ibis.Table):
-        return None
-    try:
-        kept = _KEPT[events.op()]
-    except (KeyError, TypeError):
-        return None
-    return kept_prefix(kept, **args)
+    kept = _registered(_KEPT, events)
+    return None if kept is None else kept_prefix(kept, **args)
 
 
 def kept_prefix(
@@ -355,12 +351,13 @@ def keep_stage_transitions(staged: ibis.Table, moves: pd.DataFrame) -> ibis.Tabl
     return staged
 
 
-def _kept_moves(events: object) -> pd.DataFrame | None:
+def _registered(registry: weakref.WeakKeyDictionary, events: object) -> Any:
+    """What ``registry`` (keyed by a materialised table's operation) holds for ``events``, or None."""
     if not isinstance(events, ibis.Table):
         return None
     try:
-        return _KEPT_MOVES.get(events.op())
-    except TypeError:
+        return registry.get(events.op())
+    except TypeError:  # an operation that cannot be a weak key
         return None
 
 
