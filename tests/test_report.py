@@ -147,6 +147,21 @@ def test_standard_report_has_every_section(standard):
     assert standard.stat().st_size < 6_000_000
 
 
+def test_the_persona_bars_print_their_counts_with_separators(full_workspace, monkeypatch):
+    # as the stage chart does ("1,200"): a bare "346382" on a million customers was hard to read
+    seen: dict[str, go.Figure] = {}
+    figure = report.Report.figure
+
+    def kept(self, fig, caption="", counts=False):  # noqa: ANN001, ANN202
+        seen[caption] = go.Figure(fig)
+        return figure(self, fig, caption, counts)
+
+    monkeypatch.setattr(report.Report, "figure", kept)
+    report.standard_report(full_workspace, sections=["personas"])
+    (bar,) = seen["Customers per persona"].data
+    assert list(bar.text) == [f"{int(v):,}" for v in bar.y] and "%{y:,}" in bar.hovertemplate
+
+
 def test_the_strategy_page_shows_the_backtest_cx_simulate_stored_and_the_report_shows(
     standard, full_workspace, tmp_path
 ):

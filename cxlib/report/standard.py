@@ -278,7 +278,15 @@ def _personas_section(ws: Any, r: Report, glance: list[str]) -> None:
             f"{top['revenue_share']:.0%} of revenue. High-value customers are the top tier by observed value."
         )
     r.table(df, "Personas: size, value and high-value customers")
-    fig = go.Figure(go.Bar(x=df["persona_name"], y=df["customers"], text=df["customers"], name="customers"))
+    fig = go.Figure(
+        go.Bar(
+            x=df["persona_name"],
+            y=df["customers"],
+            text=[f"{int(v):,}" for v in df["customers"]],  # with separators, as the stage chart's
+            hovertemplate="%{x}: %{y:,} customers<extra></extra>",
+            name="customers",
+        )
+    )
     fig.update_layout(title="Customers per persona", yaxis_title="customers")
     r.figure(fig, "Customers per persona", counts=True)
 
