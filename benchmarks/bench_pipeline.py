@@ -2,8 +2,14 @@
 
 Usage::
 
-    python benchmarks/bench_pipeline.py [N ...] [--style canonical|exports|both] [--until STEP]
+    python benchmarks/bench_pipeline.py [N ...] [--style canonical|exports|both] [--until STEP] [--from STEP]
+        [--keep FOLDER]
     (default: 100000, canonical, every step; ``--until load`` stops after the load, for the load-only bench)
+
+``--keep FOLDER`` generates each company into ``FOLDER/<N>-<style>`` and keeps it (a later run with the same
+folder reuses it, without generating again), so that a step can be profiled or measured again on a
+million-customer workspace without twenty minutes of generation first; ``--from STEP`` starts at that step
+(the earlier steps' outputs must be in the kept folder, for instance ``--from report``).
 
 For each size the company is generated once (not timed), then each step runs as its own process, as a user
 runs them: ``cx load``, ``cx unify``, ``cx journeys``, ``cx personas``, ``cx simulate``, ``cx report``. With
@@ -104,16 +110,23 @@ def _generate(folder: Path, n: int, style: str, temp: Path) -> dict:
     return _run([sys.executable, "-c", _GENERATE, str(folder), str(n), style], temp)
 
 
-def bench(n: int, style: str = "canonical", until: str = "report") -> list[dict]:
+def bench(
+    n: int, style: str = "canonical", until: str = "report", start: str | None = None, keep: Path | None = None
+) -> list[dict]:
     rows = []
     with tempfile.TemporaryDirectory(prefix="cx-bench-") as tmp:
-        folder = Path(tmp) / "company"
+        folder = Path(tmp) / "company" if keep is None else keep / f"{n}-{style}"
         temp = Path(tmp) / "temp"
-        g = _generate(folder, n, style, temp)
-        print(f"generated {n:,} people ({style}) in {g['wall']:.0f}s wall, {g['cpu']:.0f}s cpu, "
-              f"{g['rss']:,.0f} MB peak (not in the table)", file=sys.stderr, flush=True)
-        last = [name for name, _ in STEPS].index(until)
-        steps = (("sources", ["sources", "--write"]), *STEPS[: last + 1]) if style == "exports" else STEPS[: last + 1]
+        if folder.exists():  # a kept company (--keep): measured again as it is
+            print(f"reusing {folder} ({n:,} people, {style})", file=sys.stderr, flush=True)
+        else:
+            g = _generate(folder, n, style, temp)
+            print(f"generated {n:,} people ({style}) in {g['wall']:.0f}s wall, {g['cpu']:.0f}s cpu, "
+                  f"{g['rss']:,.0f} MB peak (not in the table)", file=sys.stderr, flush=True)
+        names = [name for name, _ in STEPS]
+        steps = list(STEPS[names.index(start or "load") : names.index(until) + 1])
+        if style == "exports" and start in (None, "load"):
+            steps.insert(0, ("sources", ["sources", "--write"]))
         for name, args in (("plain ingest (floor)", None), *steps):
             shutil.rmtree(temp, ignore_errors=True)
             temp.mkdir()
@@ -128,15 +141,17 @@ def bench(n: int, style: str = "canonical", until: str = "report") -> list[dict]
     return rows
 
 
-def main(sizes: list[int], styles: list[str], until: str = "report") -> None:
+def main(
+    sizes: list[int], styles: list[str], until: str = "report", start: str | None = None, keep: Path | None = None
+) -> None:
     import pandas as pd
 
-    rows = [r for n in sizes for style in styles for r in bench(n, style, until)]
+    rows = [r for n in sizes for style in styles for r in bench(n, style, until, start, keep)]
     df = pd.DataFrame(rows)
     floor = df[df.step.str.startswith("plain")].set_index(["n", "style"])["wall"]
     df["x floor"] = df.apply(lambda r: r.wall / floor[(r.n, r["style"])], axis=1)
     total = df[~df.step.str.startswith("plain")].groupby(["n", "style"])[["wall", "cpu"]].sum().reset_index()
-    total["step"] = f"load -> {until}"
+    total["step"] = f"{start or 'load'} -> {until}"
     total["x floor"] = total.apply(lambda r: r.wall / floor[(r.n, r["style"])], axis=1)
     df = pd.concat([df, total], ignore_index=True)
     print(f"cores: {os.cpu_count()}")
@@ -152,13 +167,22 @@ if __name__ == "__main__":
         i = args.index("--style")
         style = args[i + 1]
         del args[i : i + 2]
-    until = "report"
-    if "--until" in args:
-        i = args.index("--until")
-        until = args[i + 1]
-        del args[i : i + 2]
+    opts = {"--until": "report", "--from": None, "--keep": None}
+    for opt in opts:
+        if opt in args:
+            i = args.index(opt)
+            opts[opt] = args[i + 1]
+            del args[i : i + 2]
     if style not in ("canonical", "exports", "both"):
         sys.exit("--style must be canonical, exports or both")
-    if until not in [name for name, _ in STEPS]:
-        sys.exit(f"--until must be one of {', '.join(name for name, _ in STEPS)}")
-    main([int(a) for a in args] or [100_000], ["canonical", "exports"] if style == "both" else [style], until)
+    names = [name for name, _ in STEPS]
+    for opt in ("--until", "--from"):
+        if opts[opt] is not None and opts[opt] not in names:
+            sys.exit(f"{opt} must be one of {', '.join(names)}")
+    if opts["--from"] and names.index(opts["--from"]) > names.index(opts["--until"]):
+        sys.exit("--from must come before --until")
+    if opts["--from"] not in (None, "load") and not opts["--keep"]:
+        sys.exit("--from needs --keep FOLDER: the earlier steps' outputs are in the kept company")
+    keep = Path(opts["--keep"]).resolve() if opts["--keep"] else None
+    styles = ["canonical", "exports"] if style == "both" else [style]
+    main([int(a) for a in args] or [100_000], styles, opts["--until"], opts["--from"], keep)
