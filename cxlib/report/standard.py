@@ -282,7 +282,7 @@ def _personas_section(ws: Any, r: Report, glance: list[str]) -> None:
         go.Bar(
             x=df["persona_name"],
             y=df["customers"],
-            text=[f"{int(v):,}" for v in df["customers"]],  # with separators, as the stage chart's
+            text=[metrics.shown(v, "customers") for v in df["customers"]],  # counts as every page shows them
             hovertemplate="%{x}: %{y:,} customers<extra></extra>",
             name="customers",
         )
