@@ -41,9 +41,9 @@ from cxlib.journeys.inputs import (
 SANKEY_TOP_N = 8
 
 __all__ = [
-    "KEPT_STEPS", "keep_sankey_links", "kept_prefix", "sankey_customers", "sankey_customers_of", "sankey_links",
-    "sankey_links_of", "sankey_parts", "stage_runs", "stage_transitions_of_runs", "step_matrix", "transitions",
-    "keep_stage_transitions",
+    "KEPT_STEPS", "keep_sankey_links", "keep_stage_transitions", "kept_prefix", "sankey_customers",
+    "sankey_customers_of", "sankey_links", "sankey_links_of", "sankey_parts", "stage_runs",
+    "stage_transitions_of_runs", "step_matrix", "transitions",
 ]  # fmt: skip
 
 
