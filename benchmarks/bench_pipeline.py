@@ -119,8 +119,11 @@ def bench(
         temp = Path(tmp) / "temp"
         if folder.exists():  # a kept company (--keep): measured again as it is
             print(f"reusing {folder} ({n:,} people, {style})", file=sys.stderr, flush=True)
-        else:
-            g = _generate(folder, n, style, temp)
+        else:  # generated beside it and renamed when complete: a killed generation is never reused as a company
+            partial = folder.with_name(folder.name + ".partial")
+            shutil.rmtree(partial, ignore_errors=True)
+            g = _generate(partial, n, style, temp)
+            partial.rename(folder)
             print(f"generated {n:,} people ({style}) in {g['wall']:.0f}s wall, {g['cpu']:.0f}s cpu, "
                   f"{g['rss']:,.0f} MB peak (not in the table)", file=sys.stderr, flush=True)
         names = [name for name, _ in STEPS]
