@@ -29,7 +29,7 @@ from cxlib._estimator import Estimator, check_fitted
 from cxlib.schema import STAGES, DataError
 from cxlib.simulate.arrivals import closed_cohort
 from cxlib.simulate.durations import duration_matrices, fit_durations, stage_durations
-from cxlib.simulate.panel import month_frame, segment_codes, stage_codes, transition_counts
+from cxlib.simulate.panel import cell_counts, month_frame, segment_codes, stage_codes, transition_counts
 from cxlib.simulate.recency import fit_recency, n_buckets, purchase_recency, start_by_recency
 from cxlib.simulate.seasons import (
     CYCLE_MONTHS,
@@ -550,12 +550,13 @@ def _starts_and_arrivals(frame: pd.DataFrame, n_g: int, n_s: int) -> tuple:
     arrival rate, which is taken over the later months.
     """
     now = frame[frame["m"] == frame["m"].max()]
-    start = np.zeros((n_g, n_s))
-    np.add.at(start, (now["g"].to_numpy(), now["s"].to_numpy()), 1)
-    first = frame.groupby("c", sort=False).first()
+    start = cell_counts((n_g, n_s), now["g"].to_numpy(), now["s"].to_numpy())
+    c = frame["c"].to_numpy()
+    first = frame[np.r_[True, c[1:] != c[:-1]]] if len(c) else frame  # each customer's first row (sorted by c, m)
     n_months = max(1, int(frame["m"].max() - frame["m"].min() + 1))
-    by_month = np.zeros((n_months, n_g, n_s))
-    np.add.at(by_month, (first["m"].to_numpy() - frame["m"].min(), first["g"].to_numpy(), first["s"].to_numpy()), 1)
+    by_month = cell_counts(
+        (n_months, n_g, n_s), first["m"].to_numpy() - frame["m"].min(), first["g"].to_numpy(), first["s"].to_numpy()
+    )
     censored = int(by_month[0].sum())
     rate = by_month[1:].mean(axis=0) if n_months > 1 else np.zeros((n_g, n_s))
     return start, rate, by_month, int(frame["m"].min()), n_months, censored

@@ -39,6 +39,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from cxlib.simulate.panel import cell_counts
+
 __all__ = [
     "RECENCY_MONTHS",
     "RECENCY_PRIOR",
@@ -254,9 +256,7 @@ def start_by_recency(
     now = (frame["m"] == frame["m"].max()).to_numpy()
     after_buy, after_none = bucket_moves(R, kind)
     after = np.where(np.asarray(rev)[now] > 0, after_buy[k[now]], after_none[k[now]])
-    out = np.zeros(shape)
-    np.add.at(out, (frame["g"].to_numpy()[now], frame["s"].to_numpy()[now], d[now], after), 1)
-    return out
+    return cell_counts(shape, frame["g"].to_numpy()[now], frame["s"].to_numpy()[now], d[now], after)
 
 
 def months_of(B: int, kind: str) -> int:
