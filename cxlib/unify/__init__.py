@@ -29,9 +29,9 @@ How it works
 2. **Over-merge guard**: an email, phone or cookie that co-occurs with more distinct contact records than
    its limit (:attr:`UnifyConfig.max_records`) is demoted -- junk addresses, call-centre numbers, shared
    kiosks -- and joins nothing.
-3. **Identity graph**: identifiers that occur in the same row are linked; connected components are found
-   in the engine by label propagation with pointer jumping over integer node ids (DuckDB by default; the
-   same Ibis code runs on Spark).
+3. **Identity graph**: identifiers that occur in the same row are linked; the engine numbers them and makes
+   the edges, and the connected components are found in one pass by scipy over those integer ids (DuckDB,
+   in this process) or by label propagation with pointer jumping in Ibis (Spark): the same components.
 4. **Probabilistic matching** (splink, Fellegi-Sunter trained by EM without labels) compares contact
    records on first name and last name (term-frequency adjusted, with a swapped-names level), birth date
    (tolerant of typos) and the address (one graded comparison), blocked by a dozen two-field rules so that

@@ -48,7 +48,7 @@ class UnifyResult:
         lines = [
             f"rows in {int(s['rows']):,} -> customers {int(s['customers']):,} "
             f"({int(s['known_customers']):,} known, {int(s['anonymous_customers']):,} anonymous)",
-            f"identity graph: {int(s['components']):,} components in {int(s['iterations'])} rounds; "
+            f"identity graph: {int(s['components']):,} components {_rounds(int(s['iterations']))}; "
             f"{int(s['probabilistic_merges']):,} probabilistic merges; {len(self.demoted):,} identifiers demoted",
             "",
             "rows by rule:",
@@ -122,6 +122,12 @@ class _Phases:
             took = f"{time.perf_counter() - self.t0:.1f}s (CPU {time.process_time() - self.cpu0:.1f}s)"
             print(f"unify: {what} in {took}{peak}", file=sys.stderr, flush=True)
         self.t0, self.cpu0 = time.perf_counter(), time.process_time()
+
+
+def _rounds(iterations: int) -> str:
+    """How the identity graph's components were found: in one pass (0 rounds: DuckDB) or rounds of label
+    propagation."""
+    return "in one pass" if iterations == 0 else f"in {iterations} rounds of label propagation"
 
 
 def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool, incremental: bool = False) -> UnifyResult:
