@@ -41,8 +41,12 @@ def _unify(folder: str) -> dict:
     from cxlib import unify
 
     with cxlib.connect(folder) as ws:
-        for name in _OUTPUTS:
-            ws.backend.drop_table(name, force=True)
+        views = {r[0] for r in ws.backend.raw_sql("SELECT view_name FROM duckdb_views()").fetchall()}
+        for name in _OUTPUTS:  # identity_links is a view over touchpoints: dropped first
+            if name in views:
+                ws.backend.drop_view(name, force=True)
+            else:
+                ws.backend.drop_table(name, force=True)
     t0 = time.perf_counter()
     result = unify.unify(folder, progress=True)
     secs = time.perf_counter() - t0

@@ -24,6 +24,23 @@ def test_a_rule_without_a_group_over_the_limit_is_used_as_written():
     assert out["_block_0"].isna().all() and left == {"first_name+last_name": (1, 2, 1)}
 
 
+def test_a_rule_over_its_pair_budget_leaves_out_its_largest_groups_whatever_the_order():
+    """``max_block_pairs``: a rule's pairs kept within that many per record by leaving out its largest groups (all
+    groups of one size together), the small ones scored; ``None`` leaves every group under ``max_block``."""
+    sizes = {"a": 12, "b": 6, "c": 6, "d": 3, "e": 1}  # 66 + 15 + 15 + 3 pairs among 28 records
+    df = pd.DataFrame({"first_name": [k for k, n in sizes.items() for _ in range(n)], "last_name": "x"})
+    rules = (("first_name", "last_name"),)
+    for order in (df, df.sample(frac=1, random_state=3)):
+        out, _, left = capped_rules(order, UnifyConfig(blocking_rules=rules, max_block=100, max_block_pairs=2.0))
+        # 56 pairs allowed: a's 66 are not, b and c's 30 and d's 3 are
+        assert set(out.loc[out["_block_0"].isna(), "first_name"]) == {"a"}
+        assert left == {"first_name+last_name": (1, 12, 66)}
+    _, _, left = capped_rules(df, UnifyConfig(blocking_rules=rules, max_block=100, max_block_pairs=1.0))
+    assert left == {"first_name+last_name": (3, 24, 96)}  # 28 allowed: the groups of 6 go too, d's 3 stay
+    out, kept, left = capped_rules(df, UnifyConfig(blocking_rules=rules, max_block=100, max_block_pairs=None))
+    assert kept == rules and left == {}
+
+
 @pytest.mark.slow
 def test_capped_groups_run_end_to_end_incremental_and_explained(tmp_path, caplog):
     """A limit small enough to bind on a small company: the full run says what it left out, an incremental run

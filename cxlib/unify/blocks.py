@@ -13,6 +13,11 @@ them (the same name and a birth date, a postcode, a street...). A rule with no g
 written -- on the test data sets (FEBRL 1-3, the generated companies) nothing changes. The groups left out are
 logged (``cxlib.unify`` logger: rule, groups, records, pairs) and documented in ``docs/unify.md``.
 
+Below that limit a rule on fields of few values still grows with the square of the population (its groups
+fill up to the limit as people multiply: a first name and a house number made 15 pairs per record at 1M, under
+2 at 100k), so a rule may also score at most :attr:`~cxlib.unify.UnifyConfig.max_block_pairs` pairs per record
+(default 4): past it, its largest groups are left out as well, the largest first (:func:`_limit`).
+
 Examples
 --------
 >>> import pandas as pd
@@ -49,25 +54,43 @@ def _key(df: pd.DataFrame, fields: tuple[str, ...]) -> pd.Series:
     return key
 
 
-def _capped_key(df: pd.DataFrame, fields: tuple[str, ...], limit: int) -> tuple[pd.Series, pd.Series]:
-    """The rule's key, empty in its groups of more than ``limit`` records; and the sizes of those groups."""
+def _limit(sizes: pd.Series, cfg: Any, records: int) -> int | None:
+    """The largest group a rule keeps: ``cfg.max_block``, lower when the rule's pairs would be more than
+    ``cfg.max_block_pairs`` per record -- its largest groups are left out, the largest first, until they are
+    not (groups of one size go together, so the limit does not depend on the rows' order)."""
+    limit = getattr(cfg, "max_block", None)
+    per = getattr(cfg, "max_block_pairs", None)
+    if per is None or sizes.empty:
+        return limit
+    kept = sizes if limit is None else sizes[sizes <= limit]
+    pairs = (kept * (kept - 1) // 2).groupby(kept).sum().sort_index().cumsum()
+    within = pairs[pairs <= per * records]
+    if len(within) == len(pairs):
+        return limit
+    return int(within.index.max()) if len(within) else 1
+
+
+def _capped_key(df: pd.DataFrame, fields: tuple[str, ...], cfg: Any) -> tuple[pd.Series, pd.Series, int | None]:
+    """The rule's key, empty in its groups of more records than its limit (:func:`_limit`); the sizes of those
+    groups; and the limit."""
     key = _key(df, fields)
     sizes = key.value_counts()
-    big = sizes[sizes > limit]
-    return key.mask(key.isin(big.index)), big
+    limit = _limit(sizes, cfg, len(df))
+    big = sizes[sizes > limit] if limit is not None else sizes.iloc[:0]
+    return key.mask(key.isin(big.index)), big, limit
 
 
 def capped_rules(df: pd.DataFrame, cfg: Any) -> tuple[pd.DataFrame, tuple, dict[str, tuple[int, int, int]]]:
     """``df`` with a key column for each tuple rule of ``cfg.blocking_rules`` that has a group of more than
     ``cfg.max_block`` records; the rules with those written as the key's equality; and what was left out
     (``"first_name+last_name": (groups, records, pairs)``), which is logged."""
-    limit = getattr(cfg, "max_block", None)
+    capped = getattr(cfg, "max_block", None) is not None or getattr(cfg, "max_block_pairs", None) is not None
     rules, left = [], {}
     for i, rule in enumerate(cfg.blocking_rules):
-        if isinstance(rule, str) or limit is None or not set(rule) <= set(df.columns):
+        if isinstance(rule, str) or not capped or not set(rule) <= set(df.columns):
             rules.append(rule)
             continue
-        key, big = _capped_key(df, tuple(rule), limit)
+        key, big, limit = _capped_key(df, tuple(rule), cfg)
         if big.empty:
             rules.append(rule)
             continue
@@ -78,7 +101,7 @@ def capped_rules(df: pd.DataFrame, cfg: Any) -> tuple[pd.DataFrame, tuple, dict[
         left[name] = (len(big), int(big.sum()), int((big * (big - 1) // 2).sum()))
         _LOG.warning(
             "unify: %s groups of more than %s contact records agreeing on %s (%s records, %s pairs) are left to "
-            "the other blocking rules (UnifyConfig.max_block)",
+            "the other blocking rules (UnifyConfig.max_block, max_block_pairs)",
             f"{left[name][0]:,}", limit, name, f"{left[name][1]:,}", f"{left[name][2]:,}",
         )
     return df, tuple(rules), left
@@ -91,7 +114,7 @@ def with_block_keys(df: pd.DataFrame, cfg: Any, settings: dict) -> pd.DataFrame:
     used = {int(i) for r in rules for i in _KEY_USE.findall(str(r))}
     for i in sorted(used):
         rule = tuple(cfg.blocking_rules[i])
-        key, _ = _capped_key(df, rule, cfg.max_block if cfg.max_block is not None else len(df))
+        key = _capped_key(df, rule, cfg)[0]
         df = df.assign(**{f"{KEY_PREFIX}{i}": key})
     return df
 

@@ -57,6 +57,11 @@ class UnifyConfig:
         name and a house number) are left to the other rules: their pairs grow with the square of the
         population and their agreement says little (:mod:`cxlib.unify.blocks`; logged when it happens).
         ``None``: every group is scored.
+    max_block_pairs : float or None
+        The most pairs a tuple blocking rule may score per contact record (default 4): past it the rule's
+        largest groups are left to the other rules, the largest first, so that a rule on fields of few values
+        (a first name and a house number) costs in proportion to the records, not to their square. At a
+        million people it binds three rules of fourteen; ``None``: only ``max_block`` limits the groups.
     training_rules : tuple
         Blocking rules of the EM sessions; each estimates the comparisons it does not block on. Two by
         default (as splink's FEBRL example): between them every built-in comparison is estimated at least once.
@@ -120,6 +125,7 @@ class UnifyConfig:
         "l.first_name = r.last_name AND l.last_name = r.first_name",
     )
     max_block: int | None = 100
+    max_block_pairs: float | None = 4.0
     training_rules: tuple = (("birth_date",), ("postcode",))
     prior_rules: tuple = (
         ("first_name", "last_name", "birth_date"),
