@@ -255,6 +255,30 @@ def test_draw_blocks_and_the_kept_baseline_change_no_number(monkeypatch):
     pd.testing.assert_frame_equal(whole, first, check_exact=False, rtol=1e-12)
 
 
+def test_a_scenario_on_revenue_alone_shares_the_customers_without_changing_a_number(monkeypatch):
+    """A scenario that changes neither the chain nor the arrivals (AOV) is not propagated again: its customers
+    are those of the first such scenario (the baseline), its revenue its own -- the numbers to the bit of
+    propagating every scenario, with the baseline kept from an earlier call or not."""
+    from cxlib.simulate import run
+
+    h = _chain([("a", ["consideration", "purchase", "repeat", "at_risk"], [0.0, 50.0, 20.0, 0.0]),
+                ("b", ["consideration", "lost", "lost", "lost"], [0.0] * 4),
+                ("c", ["awareness", "consideration", "purchase", "repeat"], [0.0, 0.0, 40.0, 30.0])])
+    m = sim.persona_model(h.assign(persona="p"))
+    plans = [sim.Scenario("AOV +5%", [sim.Scenario.aov(1.05)]),
+             sim.Scenario("conversion", [sim.Scenario.scale("consideration", "purchase", 1.2)]),
+             sim.Scenario("AOV +10%", [sim.Scenario.aov(1.1)])]
+    shared = sim.simulate(m, plans, months=4, draws=40, random_state=5)
+    again = sim.simulate(m, plans, months=4, draws=40, random_state=5)  # the baseline kept: AOV +5% leads
+    m.__dict__.pop("_draws")
+    plain, moved = (np.array([], dtype=int), np.array([])), (np.array([0]), np.array([1]))
+    assert run._same_paths([plain, moved, plain], [(None, 1, "b")] * 3, "b") == [0, 1, 0]
+    monkeypatch.setattr(run, "_same_paths", lambda changed, applied, base: list(range(len(changed))))
+    each = sim.simulate(m, plans, months=4, draws=40, random_state=5)
+    pd.testing.assert_frame_equal(shared, each, check_exact=True)
+    pd.testing.assert_frame_equal(again, each, check_exact=True)
+
+
 def test_persona_model_is_the_cx_simulate_setup():
     """One function fits the model `cx simulate` (and notebook 04) use: per persona, prospect stages shared."""
     h = _chain(

@@ -230,9 +230,14 @@ def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0, first: int = 0
     start = start_state(model, x0).transpose(2, 0, 3, 1)[:, None]
     r_rev, buy = recency_arrays(model)
     base, changed, rows, applied = _levers(model, scenarios, T0, rev0, arr0)
+    base_arr = applied[0][2]
     scenarios, changed, rows, applied = scenarios[first:], changed[first:], rows[first:], applied[first:]
+    # a scenario that changes neither the chain nor the arrivals (AOV) has the same customers, to the bit, as
+    # the first such one: only its revenue is its own
+    lead = _same_paths(changed, applied, base_arr)
     xs = [np.broadcast_to(start, (start.shape[0], draws, *start.shape[2:])).copy() for _ in scenarios]
     outs = [np.empty_like(x) for x in xs]
+    here_of = [None] * len(scenarios)
     spare = np.empty_like(xs[0]) if buy is not None else None
     cust = [np.zeros((months, draws, n_s)) for _ in scenarios]
     money = [np.zeros((months, draws)) for _ in scenarios]
@@ -245,6 +250,8 @@ def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0, first: int = 0
             out.fill(0.0)
         for d, Td in enumerate(_month_matrices(model, base, moy)):
             for k in range(len(applied)):
+                if lead[k] != k:
+                    continue
                 g, s = changed[k]
                 if len(g):  # the scenario's rows in place of the baseline's, put back after its move
                     kept = Td[:, g, s]
@@ -253,16 +260,34 @@ def _expected_paths(model, scenarios, months, T0, rev0, x0, arr0, first: int = 0
                 if len(g):
                     Td[:, g, s] = kept
         for k, (_, rev, arr) in enumerate(applied):
+            earn = rev[:, :, None, :] * r_rev
+            if lead[k] != k:  # the customers of the scenario it shares them with, this month's revenue its own
+                here = here_of[lead[k]]
+                cust[k][m] = cust[lead[k]][m]
+                money[k][m] = (here * (earn if cal is None else earn * cal[1][m])).sum(axis=(1, 2, 3))
+                continue
             x = outs[k]
             x[0, :, :, -1] += arr[:, m]  # new customers: their first month in the stage, never bought
-            here = x.sum(axis=0)  # (draws, segment, recency, stage)
+            here = here_of[k] = x.sum(axis=0)  # (draws, segment, recency, stage)
             cust[k][m] = here.sum(axis=(1, 2))
-            earn = rev[:, :, None, :] * r_rev
             money[k][m] = (here * (earn if cal is None else earn * cal[1][m])).sum(axis=(1, 2, 3))
             if buy is not None:  # who bought this month starts the next at recency 0, the others a month older
                 recency_step(x, buy, spare, purchase_kind(model))
             xs[k], outs[k] = x, xs[k]
     return {sc.name: (cust[k], money[k]) for k, sc in enumerate(scenarios)}
+
+
+def _same_paths(changed: list, applied: list, base_arr: np.ndarray) -> list[int]:
+    """For each scenario, the first scenario whose customers it shares: itself, or the first of those that
+    change no row of the chain and keep the baseline's arrivals (``base_arr``, the same object: :func:`_levers`)."""
+    first = None
+    lead = []
+    for k, ((g, _), (_, _, arr)) in enumerate(zip(changed, applied, strict=True)):
+        plain = len(g) == 0 and arr is base_arr
+        if plain and first is None:
+            first = k
+        lead.append(first if plain else k)
+    return lead
 
 
 def _blocked_paths(model, scenarios, months, T0, rev0, x0, arr0, first: int = 0) -> dict:
