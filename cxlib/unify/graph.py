@@ -113,6 +113,7 @@ def _components(ws: Workspace, keys: ibis.Table, edges: ibis.Table) -> ibis.Tabl
     from scipy.sparse import coo_matrix
     from scipy.sparse.csgraph import connected_components
 
+    # the ids are the keys' row numbers: every one from the lowest to the highest is a node
     span = keys.aggregate(lo=keys.nid.min(), hi=keys.nid.max()).to_pyarrow().to_pylist()[0]
     lo, n = int(span["lo"] or 0), 0 if span["hi"] is None else int(span["hi"]) - int(span["lo"]) + 1
     if n == 0:
@@ -123,7 +124,6 @@ def _components(ws: Workspace, keys: ibis.Table, edges: ibis.Table) -> ibis.Tabl
     comp = connected_components(graph, directed=False)[1]
     first = np.unique(comp, return_index=True)[1]  # the nodes in ascending id: a component's first is its smallest
     labels = pd.DataFrame({"node": np.arange(n, dtype=np.int64) + lo, "label": first[comp].astype(np.int64) + lo})
-    # the ids are the row numbers of the keys: every one from lo to hi is a node
     return ws.scratch(_LABELS[0], labels)
 
 
