@@ -41,7 +41,7 @@ def _unify(folder: str) -> dict:
     from cxlib import unify
 
     with cxlib.connect(folder) as ws:
-        views = {r[0] for r in ws.backend.raw_sql("SELECT view_name FROM duckdb_views()").fetchall()}
+        views = ws._view_names()
         for name in _OUTPUTS:  # identity_links is a view over touchpoints: dropped first
             if name in views:
                 ws.backend.drop_view(name, force=True)

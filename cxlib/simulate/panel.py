@@ -118,8 +118,5 @@ def cell_counts(shape: tuple[int, ...], *index: np.ndarray) -> np.ndarray:
     >>> cell_counts((2, 3), np.array([0, 1, 1], dtype=np.int8), np.array([2, 0, 0])).tolist()
     [[0.0, 0.0, 1.0], [2.0, 0.0, 0.0]]
     """
-    n = int(np.prod(shape))
-    if len(index[0]) == 0:
-        return np.zeros(shape)
     flat = np.ravel_multi_index(tuple(np.asarray(i, dtype=np.intp) for i in index), shape)
-    return np.bincount(flat, minlength=n).reshape(shape).astype(float)
+    return np.bincount(flat, minlength=int(np.prod(shape))).reshape(shape).astype(float)
