@@ -289,7 +289,8 @@ def test_identity_graph(workspace):
 def _check_identity_graph(engine) -> None:  # noqa: ANN001 - a Workspace
     nodes, demoted, iterations = unify.identity_graph(engine, UnifyConfig())
     n = nodes.to_pandas()
-    assert iterations == (0 if engine.name == "duckdb" else iterations) and n["component"].nunique() < len(n)
+    assert (iterations == 0 if engine.name == "duckdb" else iterations >= 2)  # DuckDB: in one pass
+    assert n["component"].nunique() < len(n)
     assert set(demoted.to_pandas()["id_value"]) >= {"test@example.com", synth.CALL_CENTRE_PHONE.replace(" ", "")}
 
 
