@@ -21,6 +21,7 @@ from datetime import datetime
 import ibis
 import pandas as pd
 
+from cxlib._analytic import first_non_null, last_non_null
 from cxlib._frames import drop_join_copies, first_per_group
 from cxlib.journeys.inputs import DAY, NEXT_EVENT, PATH_POS, as_table, require_columns, ties
 from cxlib.journeys.stage_map import BUYER_STAGES, CODE, ROW_CONDITIONS, StageMap, StageMapLike, resolve_stage_map
@@ -103,17 +104,20 @@ def _marks(t: ibis.Table, sm: StageMap) -> ibis.Table:
             continue  # reads the windows below: _customer_rule_marks
         cond = _row_condition(t, rule)
         within = "within_days" in rule  # the latest matching moment along the path, else the row's match
-        rules[f"_r{i}"] = ibis.ifelse(cond, t._sec, ibis.null("int64")).max().over(cum) if within else cond
-    return t.mutate(
-        _first_buy=ibis.ifelse(t._buy, t._sec, ibis.null("int64")).min().over(whole),
+        rules[f"_r{i}"] = last_non_null(ibis.ifelse(cond, t._sec, ibis.null("int64"))).over(cum) if within else cond
+    # the path is in time order, so a moment's earliest (latest) second so far is the frame's first (last)
+    # non-null one: no running MIN / MAX, which DuckDB computes by a segment tree (a fifth of the window's CPU)
+    t = t.mutate(
+        _first_buy=first_non_null(ibis.ifelse(t._buy, t._sec, ibis.null("int64"))).over(whole),
         _purchases=t._buy.cast("int64").sum().over(cum),
         _bstate=buyer_code.max().over(cum),
-        _prev_in=act_sec.max().over(before),
-        _last_in=act_sec.max().over(cum),
+        _prev_in=last_non_null(act_sec).over(before),
         _pos=ibis.row_number().over(cum),
         _next_event=t.event.cast("string").lead().over(whole),
         **rules,
     )
+    # the latest inbound touch up to this row: this one if it is inbound, else the one before it (no window)
+    return t.mutate(_last_in=ibis.coalesce(ibis.ifelse(t.inbound, t._sec, ibis.null("int64")), t._prev_in))
 
 
 def _customer_rule_marks(t: ibis.Table, sm: StageMap) -> ibis.Table:
