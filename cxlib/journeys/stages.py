@@ -124,11 +124,13 @@ def _customer_rule_marks(t: ibis.Table, sm: StageMap) -> ibis.Table:
     """The ``after_gap_days`` rules as columns ``_r{i}``: the latest moment along the path at which an inbound
     touch matching the rule came that long after the previous one, after the first purchase.
 
-    Such a moment reads the path's windows (:func:`_marks`), so a running maximum over it would sort every
-    path a second time. The moments are rare (a customer back after months away): they are found first, and
-    each row takes the latest one at or before its place in the path (``_pos``) by a join and a small
-    aggregate instead.
+    Such a moment reads the path's windows (:func:`_marks`), so it takes a second window over the same paths:
+    the frame's last non-null moment, streamed in path order. (A join of the rare moments back to every row
+    instead read the first window's rows three times and probed a hash of them with every wide row: 100k
+    customers' staging 32-33 -> 21 CPU s, peak 4.5 -> 2.9 GB, the same rows.)
     """
+    cum = _path_windows(t)[0]
+    marks: dict[str, ibis.Value] = {}
     for i, rule in enumerate(sm.customer):
         if "after_gap_days" not in rule:
             continue
@@ -136,12 +138,8 @@ def _customer_rule_marks(t: ibis.Table, sm: StageMap) -> ibis.Table:
         cond = _row_condition(t, rule) & (
             t.inbound & (t._prev_in >= t._first_buy) & ((t._sec - t._prev_in) >= gap)
         ).fill_null(False)
-        moments = t.filter(cond).select(_c=t.customer_id, _cpos=t._pos, _csec=t._sec)
-        rows = t.select("customer_id", "_pos")
-        hits = rows.join(moments, [rows.customer_id == moments._c, moments._cpos <= rows._pos])
-        latest = hits.group_by(["customer_id", "_pos"]).aggregate(**{f"_r{i}": hits._csec.max()})
-        t = drop_join_copies(t.left_join(latest, ["customer_id", "_pos"]))
-    return t
+        marks[f"_r{i}"] = last_non_null(ibis.ifelse(cond, t._sec, ibis.null("int64"))).over(cum)
+    return t.mutate(**marks) if marks else t
 
 
 def _customer_code(t: ibis.Table, sm: StageMap) -> ibis.IntegerValue:
