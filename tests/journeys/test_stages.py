@@ -103,3 +103,38 @@ def test_a_purchase_still_to_come_does_not_turn_a_quiet_prospect_into_a_customer
     rows = j.assign_stages(tp).to_pandas().sort_values("ts")["stage"].tolist()
     assert rows[:2] == j.assign_stages(tp.head(2)).to_pandas().sort_values("ts")["stage"].tolist()
     assert rows[1] != "at_risk"
+
+
+def test_after_gap_rules_any_number_of_them():
+    """The ``after_gap_days`` moments (a second window over each path): none, the default one, and two -- the first
+    that matches wins, each with its own row condition and span."""
+    tp = pd.DataFrame(
+        {
+            "customer_id": ["a"] * 6,
+            "ts": pd.to_datetime(
+                [
+                    "2024-01-01",  # first purchase
+                    "2024-01-05",  # within 30 days of it
+                    "2024-06-01",  # back after 148 days
+                    "2024-07-01",  # 30 days into the win-back
+                    "2024-10-15",  # 106 days after the last touch, 136 after the moment: neither
+                    "2025-12-01",  # a referral after 412 days
+                ]
+            ),
+            "event": ["order", "page_view", "page_view", "page_view", "page_view", "referral"],
+            "table_name": ["orders", "events", "events", "events", "events", "events"],
+            "status": ["completed", None, None, None, None, None],
+        }
+    )
+    default = j.StageMap.from_any(None).customer
+    win_back = [r for r in default if "after_gap_days" in r]
+    referral_back = {"stage": "advocate", "event": ["referral"], "after_gap_days": 300, "for_days": 30}
+
+    def stages(customer: list[dict]) -> list[str]:
+        sm = j.StageMap.from_any({"customer": customer})
+        return j.assign_stages(tp, sm).to_pandas().sort_values("ts")["stage"].tolist()
+
+    assert stages(default) == ["purchase", "onboarding", "win_back", "win_back", "repeat", "win_back"]
+    assert stages([referral_back, *default]) == ["purchase", "onboarding", "win_back", "win_back", "repeat", "advocate"]
+    without = [r for r in default if r not in win_back]
+    assert stages(without) == ["purchase", "onboarding", "repeat", "repeat", "repeat", "advocate"]
