@@ -74,6 +74,11 @@ def _to_ts(sec: ibis.IntegerValue) -> ibis.TimestampValue:
     return sec.cast("int64").as_timestamp("s")
 
 
+def _moment(t: ibis.Table, cond: ibis.BooleanValue) -> ibis.IntegerValue:
+    """The row's second (``_sec``) where ``cond`` holds, else null: what a path's first / last moment reads."""
+    return ibis.ifelse(cond, t._sec, ibis.null("int64"))
+
+
 def _path_windows(t: ibis.Table) -> tuple:
     order = [t.ts, *ties(t, "event")]
     cum = ibis.cumulative_window(group_by=t.customer_id, order_by=order)
@@ -97,27 +102,26 @@ def _marks(t: ibis.Table, sm: StageMap) -> ibis.Table:
     buyer_code = ibis.cases(
         *[(_row_condition(t, r), CODE[r["stage"]]) for r in sm.buyer if r["stage"] != "lost"], else_=0
     )
-    act_sec = ibis.ifelse(t.inbound, t._sec, ibis.null("int64"))
     rules: dict[str, ibis.Value] = {}
     for i, rule in enumerate(sm.customer):
         if "after_gap_days" in rule:
             continue  # reads the windows below: _customer_rule_marks
         cond = _row_condition(t, rule)
         within = "within_days" in rule  # the latest matching moment along the path, else the row's match
-        rules[f"_r{i}"] = last_non_null(ibis.ifelse(cond, t._sec, ibis.null("int64"))).over(cum) if within else cond
+        rules[f"_r{i}"] = last_non_null(_moment(t, cond)).over(cum) if within else cond
     # the path is in time order, so a moment's earliest (latest) second so far is the frame's first (last)
     # non-null one: no running MIN / MAX, which DuckDB computes by a segment tree (a fifth of the window's CPU)
     t = t.mutate(
-        _first_buy=first_non_null(ibis.ifelse(t._buy, t._sec, ibis.null("int64"))).over(whole),
+        _first_buy=first_non_null(_moment(t, t._buy)).over(whole),
         _purchases=t._buy.cast("int64").sum().over(cum),
         _bstate=buyer_code.max().over(cum),
-        _prev_in=last_non_null(act_sec).over(before),
+        _prev_in=last_non_null(_moment(t, t.inbound)).over(before),
         _pos=ibis.row_number().over(cum),
         _next_event=t.event.cast("string").lead().over(whole),
         **rules,
     )
     # the latest inbound touch up to this row: this one if it is inbound, else the one before it (no window)
-    return t.mutate(_last_in=ibis.coalesce(ibis.ifelse(t.inbound, t._sec, ibis.null("int64")), t._prev_in))
+    return t.mutate(_last_in=ibis.coalesce(_moment(t, t.inbound), t._prev_in))
 
 
 def _customer_rule_marks(t: ibis.Table, sm: StageMap) -> ibis.Table:
@@ -139,7 +143,7 @@ def _customer_rule_marks(t: ibis.Table, sm: StageMap) -> ibis.Table:
         cond = _row_condition(t, rule) & (
             t.inbound & (t._prev_in >= t._first_buy) & ((t._sec - t._prev_in) >= gap)
         ).fill_null(False)
-        marks[f"_r{i}"] = last_non_null(ibis.ifelse(cond, t._sec, ibis.null("int64"))).over(cum)
+        marks[f"_r{i}"] = last_non_null(_moment(t, cond)).over(cum)
     return t.mutate(**marks) if marks else t
 
 
