@@ -294,6 +294,23 @@ def _check_identity_graph(engine) -> None:  # noqa: ANN001 - a Workspace
     assert set(demoted.to_pandas()["id_value"]) >= {"test@example.com", synth.CALL_CENTRE_PHONE.replace(" ", "")}
 
 
+def test_a_signatures_oldest_row_is_its_earliest_time_then_smallest_key():
+    """``first_row`` (what a customer's stable id hashes): the earliest time, ties by the smallest key, rows with no
+    time after every timed row (as ``9999``), rows with no key never; one text per signature whatever the order."""
+    from cxlib.unify.signatures import _table_signatures
+
+    ts = pd.to_datetime(["2024-03-01 10:00:00.5", "2024-03-01 10:00:00.25", "2024-03-01 10:00:00.25", None, None,
+                         "2023-01-01 00:00:00", None], format="ISO8601")
+    events = pd.DataFrame({
+        "source": ["web"] * 7, "event_id": ["e9", "e7", "e3", "e1", "e2", None, "e5"], "ts": ts,
+        "anonymous_id": ["a", "a", "a", "b", "b", "a", "c"],
+    })
+    want = {"a": "2024-03-01 10:00:00.25|events|web|e3", "b": "9999|events|web|e1", "c": "9999|events|web|e5"}
+    for order in (events, events.iloc[::-1]):
+        got = _table_signatures(ibis.memtable(order), "events").to_pandas().set_index("c_anon")["first_row"]
+        assert got.to_dict() == want
+
+
 def test_components_in_one_pass_are_label_propagations(workspace):
     """DuckDB's components in one pass (scipy) label every node as label propagation does (what Spark runs), on
     the demo's graph and on one with a long chain (the propagation's worst case) and a lone node."""

