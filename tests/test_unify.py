@@ -311,6 +311,18 @@ def test_a_signatures_oldest_row_is_its_earliest_time_then_smallest_key():
         assert got.to_dict() == want
 
 
+def test_signature_ids_are_unique_whole_numbers(workspace):
+    """``sid``, the signatures' join key (numbered in whatever order the engine reads them), is unique: every join
+    on it is one to one."""
+    from cxlib.unify.signatures import signatures
+
+    with cxlib.connect(workspace, read_only=True) as ws:
+        sig = signatures(ws, UnifyConfig())
+        assert sig.sid.type().is_integer()
+        got = sig.aggregate(n=sig.count(), ids=sig.sid.nunique(), nulls=sig.sid.isnull().sum()).to_pandas().iloc[0]
+    assert got["n"] == got["ids"] and got["nulls"] == 0
+
+
 def test_components_in_one_pass_are_label_propagations(workspace):
     """DuckDB's components in one pass (scipy) label every node as label propagation does (what Spark runs), on
     the demo's graph and on one with a long chain (the propagation's worst case) and a lone node."""
