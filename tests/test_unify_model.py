@@ -177,6 +177,29 @@ def test_features_are_normalised_and_a_raw_birth_date_survives():
     assert out.loc[2, ["first_name", "birth_date", "street"]].tolist() == ["r", "19840307", "highst"]
 
 
+@pytest.mark.parametrize(
+    ("street", "expected"),
+    [
+        ("12 High Street", "highst"),
+        ("12 High St", "highst"),
+        ("4 Park Avenue", "parkave"),
+        ("4 Park Av", "parkave"),
+        ("9 The Crescent", "thecres"),
+        ("1 Mill Gardens", "millgdns"),
+        ("1 Rose Close", "rosecl"),
+        ("7 Mainstreet", "mainstreet"),  # a type only as a word of its own
+        ("7 Street Lane", "streetln"),  # only the last word
+        ("3 Sturt Place", "sturtpl"),
+        ("Endeavour", "endeavour"),
+        (None, None),
+    ],
+)
+def test_a_street_type_is_written_one_way(street, expected):
+    t = ibis.memtable(pd.DataFrame({"street": pd.Series([street], dtype="string")}))
+    got = t.select(**features(t, UnifyConfig())).to_pandas()["street"].iloc[0]
+    assert (pd.isna(got) and expected is None) or got == expected
+
+
 def test_the_model_is_configurable():
     import splink.comparison_library as cl
 
