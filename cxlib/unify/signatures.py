@@ -108,20 +108,25 @@ def _table_signatures(t: ibis.Table, name: str) -> ibis.Table:
     return s.select("table_name", "source", *SIG_RAW, "rows", "first_ts", "last_ts", "first_row")
 
 
-def signatures(ws: Workspace, cfg: UnifyConfig) -> ibis.Table:
+def signatures(ws: Workspace, cfg: UnifyConfig, numbered: bool = True) -> ibis.Table:
     """One row per distinct ``(table_name, source, raw identifiers)`` with its rows' count, first and last time
-    and oldest row key (``first_row``), a dense ``sid`` (unique, in no particular order: a join key) and the
-    normalised ``record, email, phone, anonymous_id``.
+    and oldest row key (``first_row``), a dense ``sid`` (unique, in no particular order: a join key; only when
+    ``numbered``) and the normalised ``record, email, phone, anonymous_id``.
+
+    Unnumbered, the statement runs on every thread: ``ROW_NUMBER() OVER ()`` streams on one, and the group-by's
+    output and the normalisers with it. :func:`~cxlib.unify.graph.identity_graph` on DuckDB writes the signatures
+    unnumbered and takes each one's ``rowid`` in the written table as its ``sid`` (1M customers: 25.9 -> 18.5 s).
     """
     parts = [_table_signatures(ws.table(name), name) for name in present(ws)]  # one catalogue query
     if not parts:
         raise DataError(_NO_TABLES)
     sig = union(parts)
-    return sig.mutate(
+    if numbered:
         # a join key only (the graph, the identifiers and the golden e-mail join on it; no output holds it or
         # orders by it): numbered in whatever order the engine reads, not after a sort of every signature by
         # all its columns (1M customers: 9.5M signatures, a sort of 8 CPU s that ran mostly on one core)
-        sid=ibis.row_number().over(),
+        sig = sig.mutate(sid=ibis.row_number().over())
+    return sig.mutate(
         record=ibis.coalesce(sig.c_record, trim(sig.c_ref)),
         email=normalise_email(sig.c_email),
         phone=normalise_phone(sig.c_phone, sig.c_country, cfg.default_country),
