@@ -361,14 +361,30 @@ class Workspace:
                 self.backend.drop_view(t, force=True)
         return left
 
-    def scratch(self, name: str, obj: pd.DataFrame | ibis.Table) -> ibis.Table:
+    def scratch(self, name: str, obj: pd.DataFrame | ibis.Table, row_id: str | None = None) -> ibis.Table:
         """Materialise an intermediate result: a temporary table on DuckDB (so read-only workspaces work and
         nothing is left behind), a regular one on backends without temporary tables (Spark).
 
         On DuckDB the rows are written in whatever order is fastest (``preserve_insertion_order`` off for
         the write): a scratch table is an intermediate whose row order nothing reads, and keeping the
         order is what runs large writes out of memory. Read one with an ``order_by`` when order matters.
+
+        With ``row_id`` (an Ibis table), the table read back has that column too: a whole number unique to
+        each row, in no particular order (a join key). On DuckDB it is each row's ``rowid`` in the scratch
+        table, which nothing deletes from or updates: numbering the rows while writing them
+        (``ROW_NUMBER() OVER ()``) streams the whole statement on one thread (the unify signatures at 1M:
+        25.9 -> 18.0 s). Elsewhere the rows are numbered as they are written.
+
+        Examples
+        --------
+        >>> ws = connect()
+        >>> t = ws.scratch("_s", pd.DataFrame({"x": ["a", "b", "c"]}), row_id="k")
+        >>> int(t.k.nunique().execute()), t.columns
+        (3, ('x', 'k'))
         """
+        if row_id is not None and self.name != "duckdb":
+            obj = obj if isinstance(obj, ibis.Table) else ibis.memtable(obj)
+            obj = obj.mutate(**{row_id: ibis.row_number().over()})
         if self.name == "pyspark" and isinstance(obj, ibis.Table):
             return self._spark_scratch(name, obj)
         temp = self.name == "duckdb"
@@ -380,6 +396,9 @@ class Workspace:
             if temp:
                 self.backend.raw_sql("SET preserve_insertion_order = true")
         self._scratch.add(name)
+        if row_id is not None and temp:
+            where = ".".join(_quote(p) for p in (*self._where(temp=True), name))
+            return self.backend.sql(f"SELECT *, rowid AS {_quote(row_id)} FROM {where}")
         return t
 
     def _spark_scratch(self, name: str, table: ibis.Table) -> ibis.Table:

@@ -33,6 +33,19 @@ def test_quarantine_reasons(engine):
     assert set(r["action"]) <= {"quarantined", "nulled"} and r["rows"].sum() > 0
 
 
+def test_scratch_row_ids_are_unique_whole_numbers(engine):
+    """``scratch(..., row_id=)``: every row of the table read back has a whole number of its own (DuckDB: its
+    rowid; Spark: numbered as written), the rows and their other columns unchanged."""
+    ev = engine.table("events").select("source", "event_id")
+    t = engine.scratch("_t_rowid", ev, row_id="k")
+    try:
+        assert t.k.type().is_integer() and t.columns == ("source", "event_id", "k")
+        got = t.aggregate(n=t.count(), ids=t.k.nunique(), nulls=t.k.isnull().sum()).to_pandas()
+        assert got.loc[0, "n"] == got.loc[0, "ids"] == ev.count().to_pandas() and got.loc[0, "nulls"] == 0
+    finally:
+        engine.drop_scratch("_t_rowid")
+
+
 def test_missing_table_says_what_to_run(workspace):
     with cxlib.connect(workspace, read_only=True) as ws, pytest.raises(DataError, match="no table 'personas'"):
         ws.table("personas")

@@ -314,16 +314,15 @@ def test_a_signatures_oldest_row_is_its_earliest_time_then_smallest_key():
 def test_signature_ids_are_unique_whole_numbers(workspace):
     """``sid``, the signatures' join key (numbered in whatever order the engine reads them), is unique: every join
     on it is one to one."""
-    from cxlib.unify.graph import _numbered_signatures
     from cxlib.unify.signatures import signatures
 
     with cxlib.connect(workspace, read_only=True) as ws:
-        # as Spark numbers them, and as the graph on DuckDB takes them (each one's rowid in its scratch table)
-        for sig in (signatures(ws, UnifyConfig()), _numbered_signatures(ws, UnifyConfig())):
-            assert sig.sid.type().is_integer()
-            got = sig.aggregate(n=sig.count(), ids=sig.sid.nunique(), nulls=sig.sid.isnull().sum()).to_pandas()
-            assert got.loc[0, "n"] == got.loc[0, "ids"] and got.loc[0, "nulls"] == 0
-        ws.drop_scratch("_unify_sig0")
+        # as the graph takes them (on DuckDB each one's rowid in its scratch table; test_engine: on Spark)
+        sig = ws.scratch("_t_sig", signatures(ws, UnifyConfig()), row_id="sid")
+        assert sig.sid.type().is_integer()
+        got = sig.aggregate(n=sig.count(), ids=sig.sid.nunique(), nulls=sig.sid.isnull().sum()).to_pandas()
+        assert got.loc[0, "n"] == got.loc[0, "ids"] and got.loc[0, "nulls"] == 0
+        ws.drop_scratch("_t_sig")
 
 
 def test_components_in_one_pass_are_label_propagations(workspace):
@@ -333,7 +332,7 @@ def test_components_in_one_pass_are_label_propagations(workspace):
     from cxlib.unify.signatures import sig_identifiers, signatures
 
     with cxlib.connect(workspace, read_only=True) as ws:
-        ids = sig_identifiers(ws.scratch("_t_sig", signatures(ws, UnifyConfig())))
+        ids = sig_identifiers(ws.scratch("_t_sig", signatures(ws, UnifyConfig()), row_id="sid"))
         keys, _, edges = graph._graph(ws, ids)
         cases = [(keys, edges)]
         chain = pd.DataFrame({"a": range(1, 40), "b": range(2, 41)})  # 41 is alone; ids from 1

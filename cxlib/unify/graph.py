@@ -142,16 +142,6 @@ def _signature_components(
     return sig.drop("record", "email", "phone", "anonymous_id")
 
 
-def _numbered_signatures(ws: Workspace, cfg: UnifyConfig) -> ibis.Table:
-    """:func:`~cxlib.unify.signatures.signatures` written to the scratch table ``_unify_sig0``, with ``sid``. On
-    DuckDB written unnumbered (on every thread) and read with each row's ``rowid`` as its ``sid``: unique in a
-    table nothing deletes from or updates; elsewhere numbered as they are written."""
-    if ws.name != "duckdb":
-        return ws.scratch("_unify_sig0", signatures(ws, cfg))
-    ws.scratch("_unify_sig0", signatures(ws, cfg, numbered=False))
-    return ws.backend.sql('SELECT *, rowid AS sid FROM "_unify_sig0"')
-
-
 def identity_graph(
     ws: Workspace, config: UnifyConfig | None = None, *, progress: bool = False
 ) -> tuple[ibis.Table, ibis.Table, int]:
@@ -176,7 +166,7 @@ def identity_graph(
     1
     """
     cfg = config or UnifyConfig()
-    sig = _numbered_signatures(ws, cfg)
+    sig = ws.scratch("_unify_sig0", signatures(ws, cfg), row_id="sid")
     ids = ws.scratch("_unify_ids", sig_identifiers(sig))
     demoted = ws.scratch("_unify_demoted", _demoted(ids, sig, cfg))
     keys, members, edges = _graph(ws, ids.anti_join(demoted, ["id_type", "id_value"]))

@@ -11,7 +11,7 @@ Examples
 >>> ws = cxlib.connect()
 >>> _ = ws.write("contacts", pd.DataFrame({"source": ["crm", "shop"], "record_id": ["1", "2"],
 ...     "email": ["A@x.com", "a@x.com"], "updated_at": pd.to_datetime(["2024-01-01"] * 2)}))
->>> signatures(ws, UnifyConfig()).order_by("sid").to_pandas()["email"].tolist()
+>>> signatures(ws, UnifyConfig()).order_by("first_row").to_pandas()["email"].tolist()
 ['a@x.com', 'a@x.com']
 """
 
@@ -108,24 +108,17 @@ def _table_signatures(t: ibis.Table, name: str) -> ibis.Table:
     return s.select("table_name", "source", *SIG_RAW, "rows", "first_ts", "last_ts", "first_row")
 
 
-def signatures(ws: Workspace, cfg: UnifyConfig, numbered: bool = True) -> ibis.Table:
+def signatures(ws: Workspace, cfg: UnifyConfig) -> ibis.Table:
     """One row per distinct ``(table_name, source, raw identifiers)`` with its rows' count, first and last time
-    and oldest row key (``first_row``), a dense ``sid`` (unique, in no particular order: a join key; only when
-    ``numbered``) and the normalised ``record, email, phone, anonymous_id``.
+    and oldest row key (``first_row``) and the normalised ``record, email, phone, anonymous_id``.
 
-    Unnumbered, the statement runs on every thread: ``ROW_NUMBER() OVER ()`` streams on one, and the group-by's
-    output and the normalisers with it. :func:`~cxlib.unify.graph.identity_graph` on DuckDB writes the signatures
-    unnumbered and takes each one's ``rowid`` in the written table as its ``sid`` (1M customers: 25.9 -> 18.5 s).
+    Not numbered: the identity graph writes them as a scratch table with ``sid``, a join key
+    (:meth:`cxlib.engine.Workspace.scratch`'s ``row_id``), so that this statement runs on every thread.
     """
     parts = [_table_signatures(ws.table(name), name) for name in present(ws)]  # one catalogue query
     if not parts:
         raise DataError(_NO_TABLES)
     sig = union(parts)
-    if numbered:
-        # a join key only (the graph, the identifiers and the golden e-mail join on it; no output holds it or
-        # orders by it): numbered in whatever order the engine reads, not after a sort of every signature by
-        # all its columns (1M customers: 9.5M signatures, a sort of 8 CPU s that ran mostly on one core)
-        sig = sig.mutate(sid=ibis.row_number().over())
     return sig.mutate(
         record=ibis.coalesce(sig.c_record, trim(sig.c_ref)),
         email=normalise_email(sig.c_email),
