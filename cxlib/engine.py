@@ -148,7 +148,8 @@ class Workspace:
 
     def append(self, name: str, obj: ibis.Table) -> None:
         """Add the rows of ``obj`` (its columns in the table's order) to table ``name``: the staged one inside
-        :meth:`step`, so that a step can write a large table in parts (:mod:`cxlib.chunks`).
+        :meth:`step`, so that a step can write a large table in parts (:mod:`cxlib.chunks`), or a table
+        :meth:`scratch` made (in no particular order, as it was written).
 
         Examples
         --------
@@ -158,13 +159,28 @@ class Workspace:
         ...     ws.append("t", ibis.memtable(pd.DataFrame({"id": [2]})))
         >>> sorted(ws.table("t").to_pandas()["id"])
         [1, 2]
+        >>> s = ws.scratch("_s", pd.DataFrame({"id": [1]}))
+        >>> ws.append("_s", ibis.memtable(pd.DataFrame({"id": [3]})))
+        >>> sorted(s.to_pandas()["id"])
+        [1, 3]
         """
-        target = (self._staged or {}).get(name, name)
+        scratch = name in self._scratch
+        target = name if scratch else (self._staged or {}).get(name, name)
+        if scratch and self.name == "pyspark":  # a scratch result there is a view of kept rows: keep both parts
+            self._spark_scratch(name, self.backend.table(name).union(obj, distinct=False))
+            return
         if self.name != "duckdb":
             self.backend.insert(target, obj)
             return
         self.backend._run_pre_execute_hooks(obj)
-        self._insert(target, obj, *self._where(temp=False))
+        if not scratch:
+            self._insert(target, obj, *self._where(temp=False))
+            return
+        self.backend.raw_sql("SET preserve_insertion_order = false")  # as scratch() writes
+        try:
+            self._insert(target, obj, *self._where(temp=True))
+        finally:
+            self.backend.raw_sql("SET preserve_insertion_order = true")
 
     def write_view(self, name: str, build: Callable[[Workspace], ibis.Table]) -> ibis.Table:
         """Create (or replace) ``name`` as a view: ``build(ws)``, an expression over the workspace's tables, kept

@@ -46,6 +46,22 @@ def test_scratch_row_ids_are_unique_whole_numbers(engine):
         engine.drop_scratch("_t_rowid")
 
 
+def test_rows_appended_to_a_scratch_table_are_read_back_with_its_own(engine):
+    """``append`` to a table ``scratch`` made (a step's intermediate written in chunks): both parts read back
+    from it, nothing written to the workspace's own tables."""
+    ev = engine.table("events").select("source", "event_id")
+    first, second = ev.filter(ev.event_id < "E5"), ev.filter(ev.event_id >= "E5")
+    t = engine.scratch("_t_parts", first)
+    try:
+        engine.append("_t_parts", second)
+        got = engine.table("_t_parts").to_pandas().sort_values(["source", "event_id"], ignore_index=True)
+        want = ev.filter(ev.event_id.notnull()).to_pandas().sort_values(["source", "event_id"], ignore_index=True)
+        pd.testing.assert_frame_equal(got, want)
+        assert t.count().to_pandas() == len(want)
+    finally:
+        engine.drop_scratch("_t_parts")
+
+
 def test_missing_table_says_what_to_run(workspace):
     with cxlib.connect(workspace, read_only=True) as ws, pytest.raises(DataError, match="no table 'personas'"):
         ws.table("personas")

@@ -113,12 +113,12 @@ def build(
         tp = analysis_touchpoints(ws, include_unidentified)
         with ws.step("journeys"):  # the tables and the lineage row swap in together
             if ws.name == "duckdb":  # staged once, kept (the explorers' in-memory copy is DuckDB's), read below
-                _write_staged(ws, tp, sm)
+                n = _write_staged(ws, tp, sm)
                 ws.write(STAGED_WITH_TABLE, pd.DataFrame({"staged_with": [_staged_with(sm, include_unidentified)]}))
                 tp = record_stage_map(ws.table(STAGED_TABLE), sm)
                 # each path's runs of one stage, once (1M: 3.4M runs of 68M rows): the kept Sankey (collapsed paths:
                 # the runs already are) and every stage move read them instead of every row
-                runs = ws.scratch("_journeys_stage_runs", stage_runs(tp))
+                runs = _stage_runs_in_chunks(ws, tp, n)
                 ws.write(SANKEY_TABLE, sankey_links(runs, on="stage", collapse=False, max_steps=KEPT_STEPS))
                 ws.write(MOVES_TABLE, stage_transitions_of_runs(runs))
                 ws.drop_scratch("_journeys_stage_runs")
@@ -131,14 +131,14 @@ def build(
     return counts.rename("customers").reset_index()
 
 
-def _write_staged(ws: Workspace, tp: ibis.Table, sm: StageMap) -> None:
+def _write_staged(ws: Workspace, tp: ibis.Table, sm: StageMap) -> int:
     """Write :data:`STAGED_TABLE`, the rows of ``tp`` with their stages, in chunks of customers
     (:data:`STAGING_BYTES_PER_ROW`): the stage windows sort each chunk in memory instead of spilling every row
     to disk (1M customers: 19 GB of temporary files in one pass). A customer's rows are staged together, so
     the rows are the same as in one pass. Each row carries its customer's :func:`~cxlib.chunks.bucket`
     (:data:`~cxlib.chunks.BUCKET_COLUMN`), and the chunks are ranges of buckets written in order: a reader that
     runs in chunks of customers too (the attribution paths) reads each chunk's row groups only, not every row
-    each time."""
+    each time. Returns the number of chunks."""
     n = chunk_count(tp, STAGING_BYTES_PER_ROW, STAGING_CHUNK_ROWS)
     tp = tp.mutate(**{BUCKET_COLUMN: bucket(tp.customer_id)})
     for i in range(n):  # chunks in bucket order: the table is written in order of its customers' buckets
@@ -147,6 +147,22 @@ def _write_staged(ws: Workspace, tp: ibis.Table, sm: StageMap) -> None:
             ws.write(STAGED_TABLE, part)
         else:
             ws.append(STAGED_TABLE, part)
+    return n
+
+
+def _stage_runs_in_chunks(ws: Workspace, staged: ibis.Table, n: int) -> ibis.Table:
+    """:func:`~cxlib.journeys.paths.stage_runs` of the kept rows ``staged``, in the ``n`` chunks of customers they
+    were staged in (a scratch table, ``_journeys_stage_runs``): each chunk a range of the stored buckets, so its
+    window sorts the rows of its own row groups in memory instead of all of them at once, spilling. The same runs
+    (a customer's rows are in one chunk). 1M customers, 2 cores: 17.4 s in one pass, 12.6 s in 9 chunks."""
+    name = "_journeys_stage_runs"
+    for i in range(n):
+        part = stage_runs(staged if n == 1 else staged.filter(in_chunk(None, i, n, staged[BUCKET_COLUMN])))
+        if i == 0:
+            runs = ws.scratch(name, part)
+        else:
+            ws.append(name, part)
+    return runs
 
 
 def _require_touchpoints(ws: Workspace) -> None:

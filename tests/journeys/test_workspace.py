@@ -120,8 +120,9 @@ def test_explorer_reads_what_cx_journeys_staged_while_it_is_current(
 
 
 def test_build_in_chunks_of_customers_writes_the_same_rows(workspace, journeys_workspace, tmp_path, monkeypatch):
-    """`cx journeys` on a large workspace stages its customers in chunks (so the windows fit in memory): the
-    kept rows, each customer's stage and the Sankey are the ones a single pass writes."""
+    """`cx journeys` on a large workspace stages its customers in chunks (so the windows fit in memory), and finds
+    the runs of one stage in the same chunks: the kept rows, each customer's stage, the Sankey and the stage moves
+    are the ones a single pass writes."""
     from cxlib.journeys import workspace as jw
 
     shutil.copy(workspace / "workspace.duckdb", tmp_path / "workspace.duckdb")
@@ -134,7 +135,8 @@ def test_build_in_chunks_of_customers_writes_the_same_rows(workspace, journeys_w
     j.build(tmp_path)
     assert len(calls) == 4  # rows // 3 a chunk: four chunks
     for table, keys in [("journey_touchpoints", KEYS), ("customer_stages", ["customer_id"]),
-                        ("journey_sankey", None), ("stage_history", ["customer_id", "month"])]:  # fmt: skip
+                        ("journey_sankey", None), ("journey_stage_moves", None),
+                        ("stage_history", ["customer_id", "month"])]:  # fmt: skip
         with cxlib.connect(tmp_path, read_only=True) as ws, cxlib.connect(journeys_workspace, read_only=True) as one:
             got, want = ws.table(table).to_pandas(), one.table(table).to_pandas()
         keys = keys or list(want.columns)
