@@ -295,7 +295,9 @@ def write_scratch(
 ) -> Path:
     """Write the rows of ``select`` to a new compressed Parquet file in ``scratch``; return its path.
 
-    Unless ``ordered``, the rows are written in no particular order (see :func:`materialize`).
+    Unless ``ordered``, the rows are written in no particular order (see :func:`materialize`). LZ4, not zstd: the
+    file is read once or twice and deleted, and zstd's smaller file cost more to write than it saved (1M
+    customers' events, 68M rows: the parse 41 -> 37 s, ``cx load`` 142 -> 135 s; the file about 1.7 times the size).
 
     Examples
     --------
@@ -309,7 +311,7 @@ def write_scratch(
     # "ZSTD Decompression failure" (DuckDB's caches are keyed by path; not reproduced in isolation)
     path = scratch / f"{name}-{next(_SCRATCH_NAMES)}.parquet"
     with contextlib.nullcontext() if ordered else unordered(con):
-        con.execute(f"COPY ({select}) TO {literal(str(path))} (FORMAT parquet, COMPRESSION zstd)", params)
+        con.execute(f"COPY ({select}) TO {literal(str(path))} (FORMAT parquet, COMPRESSION lz4_raw)", params)
     return path
 
 
