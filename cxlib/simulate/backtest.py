@@ -39,8 +39,8 @@ from cxlib.simulate.panel import month_numbers
 from cxlib.simulate.purchase_choice import purchase_words
 
 __all__ = [
-    "MIN_MONTHS", "backtest", "backtest_error", "backtest_months", "backtest_words", "cutoff_personas",
-    "error_words", "stored_backtest", "workspace_backtest",
+    "MIN_MONTHS", "backtest", "backtest_error", "backtest_months", "backtest_words", "error_words",
+    "stored_backtest", "workspace_backtest",
 ]  # fmt: skip
 
 #: Month ends of history the journey model needs before it forecasts anything.
@@ -224,14 +224,11 @@ def workspace_backtest(
     months: int = 12,
     arrivals: str | float = "auto",
     purchases: str | None = None,
-    personas: pd.DataFrame | None = None,
 ) -> pd.DataFrame | None:
     """The backtest of a workspace that ``cx simulate`` stores and every page shows: :func:`backtest` over
     :func:`backtest_months` of ``history`` (the workspace's panel, :func:`~cxlib.simulate.complete_history`);
     with personas, each customer labelled as of the cutoff (the workspace is read again for it), so nothing
     after the cutoff reaches the fit. ``None`` when the history is too short to hold any month back.
-    ``personas``: those labels when the caller already has them (:func:`cutoff_personas` of the same ``history``
-    and ``months``), so that nothing is read again.
 
     Examples
     --------
@@ -250,39 +247,20 @@ def workspace_backtest(
     held = backtest_months(history, months)
     if held < 1:
         return None
-    labels = cutoff_personas(ws, history, months) if personas is None else personas
-    return backtest(_labelled(history, labels), months=held, arrivals=arrivals, purchases=purchases)
+    return backtest(_labelled_at_cutoff(ws, history, held), months=held, arrivals=arrivals, purchases=purchases)
 
 
-def cutoff_personas(ws: Workspace, history: pd.DataFrame, months: int = 12) -> pd.DataFrame | None:
-    """What :func:`workspace_backtest` reads from the workspace: each customer's persona as of the end of the
-    cutoff month (``months`` before the last month of ``history``, as :func:`backtest_months` holds back; the
-    persona model refitted then, as :func:`backtest` labels a workspace), ``_p, persona``. ``None`` without
-    personas, or when ``history`` is too short to hold a month back. Its own step, so that ``cx simulate``
-    reads it from the engine while the journey model fits (the two at once, on two cores).
-
-    Examples
-    --------
-    >>> h = pd.DataFrame({"customer_id": ["a"], "month": [pd.Timestamp("2024-01-01")], "stage": ["purchase"]})
-    >>> cutoff_personas(None, h) is None  # no personas in the history: nothing to read
-    True
-    """
+def _labelled_at_cutoff(ws: Workspace, history: pd.DataFrame, months: int) -> pd.DataFrame:
+    """``history`` with each customer's persona as of the end of the cutoff month (``months`` before its last
+    month; refitted then, as :func:`backtest` labels a workspace), ``unassigned`` for a customer without one
+    then: the panel :func:`backtest` reads from the workspace, made from the one already pulled (only the
+    labels come from the engine: a second copy of the panel was ``cx simulate``'s peak memory)."""
     from cxlib.simulate.workspace import _persona_labels
 
-    held = backtest_months(history, months)
-    if held < 1 or "persona" not in history.columns or not ws.has("personas"):
-        return None
-    last = pd.Timestamp(pd.to_datetime(history["month"]).max()).to_period("M").start_time
-    return _persona_labels(ws, "persona", _month_end(_cutoff(last, held, None)), refit=True).to_pandas()
-
-
-def _labelled(history: pd.DataFrame, labels: pd.DataFrame | None) -> pd.DataFrame:
-    """``history`` with each customer's persona of ``labels`` (:func:`cutoff_personas`), ``unassigned`` for a
-    customer without one then (``history`` as it is without labels): the panel :func:`backtest` reads from the
-    workspace, made from the one already pulled (only the labels come from the engine: a second copy of the
-    panel was ``cx simulate``'s peak memory)."""
-    if labels is None:
+    if not ws.has("personas") or "persona" not in history.columns:
         return history
+    last = pd.Timestamp(pd.to_datetime(history["month"]).max()).to_period("M").start_time
+    labels = _persona_labels(ws, "persona", _month_end(_cutoff(last, months, None)), refit=True).to_pandas()
     # each customer's label looked up once, then spread to their months by code (a lookup per row of the
     # panel's ids: 5.4 s of 16.8M rows at 1M customers, 3.4 this way)
     codes, ids = pd.factorize(history["customer_id"], use_na_sentinel=False)

@@ -19,7 +19,6 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -331,25 +330,19 @@ def build(
     ``arrivals`` as in :func:`simulate` (default: the arrival model chosen by backtest), ``purchases`` as in
     :func:`persona_model` (default: chosen by backtest). Returns :func:`compare` of the scenarios, its
     ``attrs["purchases"]`` what the model's purchase buckets keep apart and why (:func:`purchase_words`)."""
-    from cxlib.simulate.backtest import MIN_MONTHS, cutoff_personas, workspace_backtest
+    from cxlib.simulate.backtest import MIN_MONTHS, workspace_backtest
 
     with opened(workspace) as ws:
         h = complete_history(ws, channel=False)  # the acquisition channel is not used here
         check_history(h, "cx simulate", MIN_MONTHS)
-        with ThreadPoolExecutor(1, thread_name_prefix="cx-backtest") as pool:
-            # the backtest's personas (refitted at its cutoff: mostly the engine's work, which leaves the
-            # interpreter's lock) are read on the other core while the model fits here from ``h`` alone: nothing
-            # below touches the workspace until they are back (1M customers: cx simulate 63.0 -> 56.2 s)
-            labels = pool.submit(cutoff_personas, ws, h, months) if backtest else None
-            model = persona_model(h, purchases=purchases)
-            todo = [*PRESETS, *(scenarios or [])]
-            try:  # the failure acts before the first purchase, where personas are shared: one estimate for all
-                todo.append(Scenario("fix pre-sale service failure", service_failure_lever(h)))
-            except DataError:
-                pass
-            results = simulate(model, todo, months=months, draws=draws, arrivals=arrivals)
-            personas = labels.result() if labels is not None else None
-        bt = workspace_backtest(ws, h, months, arrivals, purchases, personas=personas) if backtest else None
+        model = persona_model(h, purchases=purchases)
+        todo = [*PRESETS, *(scenarios or [])]
+        try:  # the failure acts before the first purchase, where personas are shared: one estimate for everyone
+            todo.append(Scenario("fix pre-sale service failure", service_failure_lever(h)))
+        except DataError:
+            pass
+        results = simulate(model, todo, months=months, draws=draws, arrivals=arrivals)
+        bt = workspace_backtest(ws, h, months, arrivals, purchases) if backtest else None
         with ws.step("simulate"):  # the tables and the lineage row swap in together
             ws.write("journey_transitions", _transitions_table(model))
             ws.write("scenarios", results)
