@@ -30,6 +30,7 @@ from ibis.backends import BaseBackend
 
 from cxlib.busy import BUSY_FILE, busy, busy_message
 from cxlib.io import DATABASE_NAME
+from cxlib.io.read import unordered
 from cxlib.memory import duckdb_config, lent_memory, memory_limit_bytes  # noqa: F401 - re-exported
 from cxlib.schema import TABLES, DataError
 
@@ -173,14 +174,8 @@ class Workspace:
             self.backend.insert(target, obj)
             return
         self.backend._run_pre_execute_hooks(obj)
-        if not scratch:
-            self._insert(target, obj, *self._where(temp=False))
-            return
-        self.backend.raw_sql("SET preserve_insertion_order = false")  # as scratch() writes
-        try:
-            self._insert(target, obj, *self._where(temp=True))
-        finally:
-            self.backend.raw_sql("SET preserve_insertion_order = true")
+        with unordered(self.backend.con) if scratch else contextlib.nullcontext():  # as scratch() writes
+            self._insert(target, obj, *self._where(temp=scratch))
 
     def write_view(self, name: str, build: Callable[[Workspace], ibis.Table]) -> ibis.Table:
         """Create (or replace) ``name`` as a view: ``build(ws)``, an expression over the workspace's tables, kept
@@ -404,13 +399,8 @@ class Workspace:
         if self.name == "pyspark" and isinstance(obj, ibis.Table):
             return self._spark_scratch(name, obj)
         temp = self.name == "duckdb"
-        if temp:
-            self.backend.raw_sql("SET preserve_insertion_order = false")
-        try:
+        with unordered(self.backend.con) if temp else contextlib.nullcontext():
             t = self._create(name, obj, temp=temp)
-        finally:
-            if temp:
-                self.backend.raw_sql("SET preserve_insertion_order = true")
         self._scratch.add(name)
         if row_id is not None and temp:
             where = ".".join(_quote(p) for p in (*self._where(temp=True), name))
