@@ -22,9 +22,10 @@ from __future__ import annotations
 import dataclasses
 import json
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 
 import ibis
 import pandas as pd
@@ -141,13 +142,22 @@ def _write_staged(ws: Workspace, tp: ibis.Table, sm: StageMap) -> int:
     each time. Returns the number of chunks."""
     n = chunk_count(tp, STAGING_BYTES_PER_ROW, STAGING_CHUNK_ROWS)
     tp = tp.mutate(**{BUCKET_COLUMN: bucket(tp.customer_id)})
-    for i in range(n):  # chunks in bucket order: the table is written in order of its customers' buckets
-        part = assign_stages(tp if n == 1 else tp.filter(in_chunk(None, i, n, tp[BUCKET_COLUMN])), sm)
-        if i == 0:
-            ws.write(STAGED_TABLE, part)
-        else:
-            ws.append(STAGED_TABLE, part)
+    # chunks in bucket order: the table is written in order of its customers' buckets
+    _in_chunks(tp, n, lambda part: assign_stages(part, sm), lambda rows: ws.write(STAGED_TABLE, rows),
+               lambda rows: ws.append(STAGED_TABLE, rows))
     return n
+
+
+def _in_chunks(t: ibis.Table, n: int, make: Callable, first: Callable, then: Callable) -> Any:
+    """``make`` of each of the ``n`` chunks of ``t``'s customers (ranges of its :data:`BUCKET_COLUMN`, in order),
+    the first written by ``first`` (what it returns is returned), each other added by ``then``."""
+    for i in range(n):
+        rows = make(t if n == 1 else t.filter(in_chunk(None, i, n, t[BUCKET_COLUMN])))
+        if i == 0:
+            out = first(rows)
+        else:
+            then(rows)
+    return out
 
 
 def _stage_runs_in_chunks(ws: Workspace, staged: ibis.Table, n: int) -> ibis.Table:
@@ -156,13 +166,7 @@ def _stage_runs_in_chunks(ws: Workspace, staged: ibis.Table, n: int) -> ibis.Tab
     window sorts the rows of its own row groups in memory instead of all of them at once, spilling. The same runs
     (a customer's rows are in one chunk). 1M customers, 2 cores: 17.4 s in one pass, 12.6 s in 9 chunks."""
     name = "_journeys_stage_runs"
-    for i in range(n):
-        part = stage_runs(staged if n == 1 else staged.filter(in_chunk(None, i, n, staged[BUCKET_COLUMN])))
-        if i == 0:
-            runs = ws.scratch(name, part)
-        else:
-            ws.append(name, part)
-    return runs
+    return _in_chunks(staged, n, stage_runs, lambda rows: ws.scratch(name, rows), lambda rows: ws.append(name, rows))
 
 
 def _require_touchpoints(ws: Workspace) -> None:
