@@ -28,6 +28,7 @@ __all__ = [
     "DEFAULT_CHUNK_ROWS",
     "bucket",
     "bucket_range",
+    "chunk",
     "chunk_count",
     "chunk_rows",
     "in_chunk",
@@ -112,3 +113,22 @@ def in_chunk(key: ibis.Value, i: int, n: int, buckets: ibis.IntegerValue | None 
     lo, hi = bucket_range(i, n)
     b = bucket(key) if buckets is None else buckets
     return (b >= lo) & (b < hi)
+
+
+def chunk(
+    t: ibis.Table, i: int, n: int, key: ibis.Value | None = None, buckets: ibis.IntegerValue | None = None
+) -> ibis.Table:
+    """The rows of ``t`` in chunk ``i`` of ``n``: those whose customer ``key`` is :func:`in_chunk` (or whose
+    stored ``buckets`` are); ``t`` itself, with no filter, when there is one chunk (a small input runs as the
+    single query it would be without chunks).
+
+    Examples
+    --------
+    >>> import ibis, pandas as pd
+    >>> t = ibis.memtable(pd.DataFrame({"customer_id": list("abcdefgh")}))
+    >>> chunk(t, 0, 1) is t
+    True
+    >>> sum(int(chunk(t, i, 3, t.customer_id).count().execute()) for i in range(3))
+    8
+    """
+    return t if n == 1 else t.filter(in_chunk(key, i, n, buckets))

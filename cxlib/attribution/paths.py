@@ -16,8 +16,10 @@ import ibis
 import pandas as pd
 from ibis import _
 
-from cxlib.chunks import BUCKET_COLUMN, chunk_count, in_chunk
+from cxlib.chunks import BUCKET_COLUMN, chunk, chunk_count
 from cxlib.engine import Workspace
+from cxlib.io.read import unordered
+from cxlib.io.sql import literal
 from cxlib.journeys.inputs import DAY, PATH_POS, TIE_COLUMNS, as_table, by_path_pos, require_columns, ties
 
 #: The columns of the path interchange format.
@@ -129,7 +131,7 @@ def paths_from_touchpoints(
     n = _chunk_count(t if buckets is not None else t.filter(is_conv | is_touch))
     parts = []
     for i in range(n):  # a fixed order: the float sums below add up the same way every time
-        tc = t if n == 1 else t.filter(in_chunk(t[path], i, n, buckets))
+        tc = chunk(t, i, n, t[path], buckets)
         is_conv, is_touch = _conversions_and_touches(tc, rule, channel, touch_tables, exclude_events)
         convs, touches = _numbered(tc, is_conv, is_touch, channel, value, path)
         segs = _segments(touches, convs, lookback_days, collapse_repeats)
@@ -299,10 +301,9 @@ def _unordered(t: ibis.Table) -> pd.DataFrame:
         return t.to_pandas()
     disabled = con.raw_sql("SELECT current_setting('disabled_optimizers')").fetchone()[0]
     off = ", ".join([*filter(None, [disabled]), "build_side_probe_side"])
-    con.raw_sql("SET preserve_insertion_order = false")
-    con.raw_sql(f"SET disabled_optimizers = '{off}'")
-    try:
-        return t.to_pandas()
-    finally:
-        con.raw_sql("SET preserve_insertion_order = true")
-        con.raw_sql(f"SET disabled_optimizers = '{disabled}'")
+    with unordered(con.con):  # the loader's own switch of the insertion order, reset after
+        con.raw_sql(f"SET disabled_optimizers = {literal(off)}")
+        try:
+            return t.to_pandas()
+        finally:
+            con.raw_sql(f"SET disabled_optimizers = {literal(disabled)}")

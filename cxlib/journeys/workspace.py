@@ -31,7 +31,7 @@ import ibis
 import pandas as pd
 
 from cxlib._frames import drop_join_copies
-from cxlib.chunks import BUCKET_COLUMN, bucket, chunk_count, in_chunk
+from cxlib.chunks import BUCKET_COLUMN, bucket, chunk, chunk_count
 from cxlib.engine import Workspace, connect, opened
 from cxlib.io.sql import literal
 from cxlib.journeys.funnel import keep_funnel_order
@@ -152,7 +152,7 @@ def _in_chunks(t: ibis.Table, n: int, make: Callable, first: Callable, then: Cal
     """``make`` of each of the ``n`` chunks of ``t``'s customers (ranges of its :data:`BUCKET_COLUMN`, in order),
     the first written by ``first`` (what it returns is returned), each other added by ``then``."""
     for i in range(n):
-        rows = make(t if n == 1 else t.filter(in_chunk(None, i, n, t[BUCKET_COLUMN])))
+        rows = make(chunk(t, i, n, buckets=t[BUCKET_COLUMN]))
         if i == 0:
             out = first(rows)
         else:
