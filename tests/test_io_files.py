@@ -467,6 +467,40 @@ def test_parquet_timestamps_load_as_their_text_would(tmp_path, timezone):
     assert len(out["parquet"][0]) == 2  # the NULL time, the future one and the year 999 are quarantined
 
 
+def test_parquet_numbers_load_as_their_text_would(tmp_path):
+    """Parquet DOUBLE and BIGINT columns are taken as they are (issue 20: no text round trip): the same rows,
+    values and problems as the same numbers written as text in a CSV: infinities, NaN, a signed zero, large
+    and negative values, nulls."""
+    inf = float("inf")
+    revenue = [12.5, -0.0, inf, float("nan"), None, 1e20, 0.1 + 0.2, -3.5, 1.234, -inf]
+    frame = pd.DataFrame({
+        "source": "web", "event_id": [f"e{i}" for i in range(len(revenue))], "ts": "2024-03-01 10:00:00",
+        "event": "page_view", "revenue": revenue,
+        "sequence": pd.array([1, None, 2**60, -5, 0, 7, 8, 9, 10, 11], dtype="Int64"),
+    })
+    out = {}
+    for kind in ("parquet", "csv"):
+        ws = tmp_path / kind
+        ws.mkdir()
+        if kind == "csv":
+            frame.to_csv(ws / "events.csv", index=False)
+        else:
+            con = duckdb.connect()
+            con.register("f", frame)
+            con.execute(f"COPY (SELECT * REPLACE (CAST(ts AS TIMESTAMP) AS ts) FROM f) TO '{ws / 'events.parquet'}'")
+            con.close()
+        report = io.load(ws)
+        assert conserved(report)
+        q = report.quarantine[["row", "column", "value", "reason", "action"]].sort_values(["row", "column"])
+        out[kind] = (loaded(ws, "events", "event_id"), q.reset_index(drop=True))
+    types = db_types(tmp_path / "parquet", "events")
+    assert (types["revenue"], types["sequence"]) == ("DOUBLE", "BIGINT")
+    pd.testing.assert_frame_equal(out["parquet"][0], out["csv"][0])
+    pd.testing.assert_frame_equal(out["parquet"][1], out["csv"][1])
+    assert set(out["parquet"][1]["value"]) >= {"inf", "-inf"}  # the text of a value not taken, in the message
+    assert out["parquet"][0]["sequence"].tolist()[2] == 2**60
+
+
 def test_a_time_that_does_not_read_gets_the_hint_its_shape_calls_for(tmp_path):
     """Issue 16: the hint matches the problem. It once said "dates like 31/12/2024 need `dayfirst: true`" for
     every value: text, impossible ISO dates and numbers too."""

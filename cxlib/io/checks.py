@@ -39,17 +39,20 @@ def column_checks(t: Table, col: str, f: SourceFile, status_map: dict[str, str])
     """(condition on raw ``r`` and parsed ``p``, reason) pairs flagging a bad value of ``col``."""
     c = t.column(col)
     r, p = ident(f"_r_{col}"), ident(f"_p_{col}")
+    # a typed column's stored text ``_s_``: null where the file's own value was taken as it is (its text, ``_r_``,
+    # is made from the value where a reader asks): so a check of every row reads no text it need not make
+    s = r if c.dtype == "string" else ident(f"_s_{col}")
     out: list[tuple[str, str]] = []
     if c.required:
-        out.append((f"{r} IS NULL", "required value missing"))
+        out.append((f"{r} IS NULL" if s == r else f"{s} IS NULL AND {p} IS NULL", "required value missing"))
     if c.dtype != "string" and c.check != "status":
-        cond = f"{r} IS NOT NULL AND {p} IS NULL"
+        cond = f"{s} IS NOT NULL AND {p} IS NULL"  # where nothing was read, the text is the stored text
         if c.dtype in ("float", "int"):  # say when it reads in the other decimal convention, never guess
             for dec, why in HINTS.items():
-                out.append((f"{cond} AND {looks_like(r, dec)}", f"cannot read as {_TYPE_WORD[c.dtype]} ({why})"))
-            cond += " AND NOT (" + " OR ".join(looks_like(r, dec) for dec in HINTS) + ")"
+                out.append((f"{cond} AND {looks_like(s, dec)}", f"cannot read as {_TYPE_WORD[c.dtype]} ({why})"))
+            cond += " AND NOT (" + " OR ".join(looks_like(s, dec) for dec in HINTS) + ")"
         if c.dtype in ("timestamp", "date"):  # the hint the value's shape calls for
-            shapes = {f"regexp_matches({r}, {literal(shape)})": why for shape, why in time_hints(f).items()}
+            shapes = {f"regexp_matches({s}, {literal(shape)})": why for shape, why in time_hints(f).items()}
             for shape, why in shapes.items():
                 out.append((f"{cond} AND {shape}", f"cannot read as {_TYPE_WORD[c.dtype]} ({why})"))
             cond += " AND NOT (" + " OR ".join(shapes) + ")"

@@ -90,7 +90,8 @@ def convention_warnings(con: duckdb.DuckDBPyConnection, t: Table, files: list) -
         return []
     aggs = []
     for c in cols:
-        r, p = ident("_r_" + c), ident("_p_" + c)
+        # the stored text (``_s_``: none for a typed value taken as it is, which has no decimal convention)
+        r, p = ident("_s_" + c), ident("_p_" + c)
         aggs += [f"count(*) FILTER (WHERE {p} IS NULL AND {looks_like(r, dec)})" for dec in DECIMALS]
         aggs.append(f"count(*) FILTER (WHERE {p} IS NOT NULL AND regexp_matches({_bare(r)}, {literal(_AMBIGUOUS)}))")
     counts = {

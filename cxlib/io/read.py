@@ -415,8 +415,10 @@ def timezone_warnings(con: duckdb.DuckDBPyConnection, t: Table, files: list[Sour
         return []
     counts = []
     for c in cols:
-        r = ident("_r_" + c)
-        counts.append(f"count(*) FILTER (WHERE regexp_matches({r}, $re)), count({r})")
+        # the stored text (``_s_``): a typed timestamp taken as it is has none, and its text carries no offset
+        r, p = ident("_s_" + c), ident("_p_" + c)
+        counts.append(f"count(*) FILTER (WHERE regexp_matches({r}, $re)), count(*) FILTER (WHERE {r} IS NOT NULL "
+                      f"OR {p} IS NOT NULL)")
     rows = con.execute(
         f"SELECT _fi, {', '.join(counts)} FROM _cx_parsed GROUP BY _fi ORDER BY _fi", {"re": OFFSET_RE}
     ).fetchall()
