@@ -136,12 +136,13 @@ ADJUSTMENT_REASON = (
 
 def find_problems(
     con: duckdb.DuckDBPyConnection, t: Table, files: list[SourceFile], status_maps: dict[int, dict[str, str]]
-) -> dict[str, list[str]]:
-    """Fill temp table ``_cx_problems`` from ``_cx_parsed``; return the conditions that null each optional column."""
+) -> list[str]:
+    """Fill temp table ``_cx_problems`` from ``_cx_parsed``; return the optional columns a check can null (the
+    rows to null are those the table records with action ``nulled``)."""
     bind = Params()
     key_expr = record_key_expr(t)
     unions = []
-    nulled_cols: dict[str, list[str]] = {}
+    nulled_cols: list[str] = []
     # the files read day and month in different orders: the hint's words (from the first file) may not fit a row
     mixed = len({(f.dayfirst, f.monthfirst) for f in files}) > 1
     for c in t.columns:
@@ -151,8 +152,8 @@ def find_problems(
             if t.name == "orders" and c.name == "amount" and reason == "negative value" and any(f.lines for f in files):
                 reason = ADJUSTMENT_REASON
             action = "quarantined" if c.required else "nulled"
-            if not c.required:
-                nulled_cols.setdefault(c.name, []).append(f"COALESCE({cond}, FALSE)")
+            if not c.required and c.name not in nulled_cols:
+                nulled_cols.append(c.name)
             unions.append(
                 f'SELECT _file, _row, {key_expr} AS record_key, {literal(c.name)} AS "column", '
                 f"{ident('_r_' + c.name)} AS value, {bind(reason)} AS reason, {literal(action)} AS action, "

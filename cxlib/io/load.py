@@ -341,7 +341,7 @@ KEEP_RAW: dict[str, tuple[str, ...]] = {"contacts": ("birth_date",)}
 
 
 def _final_view(
-    con: duckdb.DuckDBPyConnection, t: Table, nulled: dict[str, list[str]], extra: list[str], conv: Conversion | None
+    con: duckdb.DuckDBPyConnection, t: Table, nulled: list[str], extra: list[str], conv: Conversion | None
 ) -> None:
     """Temp view ``_cx_final``: the clean rows, typed, bad optional values nulled, quarantined rows left out;
     with ``conv`` (orders) the amounts in the workspace's currency, the recorded ones beside them.
