@@ -216,6 +216,9 @@ def test_stale_steps_are_named_and_refreshed(tmp_path):
     assert "journeys is stale (unify is stale)" in r.output
     r = runner.invoke(app, ["journeys", str(tmp_path)])  # a later step says what it reads is stale
     assert "warning: unify is stale" in r.output
+    r = runner.invoke(app, ["report", str(tmp_path), "--out", str(tmp_path / "r.html")])  # and the report, first
+    assert r.exit_code == 0 and r.output.index("warning: unify is stale") < r.output.index("report written"), r.output
+    assert f"`cx refresh {tmp_path}` first" in r.output
     r = runner.invoke(app, ["refresh", str(tmp_path)])
     assert r.exit_code == 0 and "refreshing unify" in r.output and "refreshing journeys" in r.output, r.output
     with connect(tmp_path, read_only=True) as ws:

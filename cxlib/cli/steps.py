@@ -387,6 +387,9 @@ def report(
     try:
         if not (folder / "workspace.duckdb").exists():
             raise DataError(f"{folder}: no workspace.duckdb; run `cx load {folder}` first")
+        if _warn_stale(folder):  # said before the sections: what a stale step stored is worked out again (slower)
+            typer.secho(f"the report works out again what a stale step stored (slower on a large workspace); "
+                        f"`cx refresh {folder}` first brings every step up to date", fg=typer.colors.YELLOW, err=True)
         rep = _report.standard_report(
             folder, title=title, include_pii=include_pii, min_group_size=min_group_size, progress=True
         )
