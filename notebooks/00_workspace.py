@@ -28,6 +28,12 @@ def _():
 
 @app.cell
 def _(folder, notebook):
+    notebook.stale_note(folder)  # a line when a step is older than its inputs: readers say so
+    return
+
+
+@app.cell
+def _(folder, notebook):
     with notebook.connect(folder) as _ws:
         summary = _ws.summary()
         by_source = _ws.rows_by_source()

@@ -31,6 +31,12 @@ def _():
 
 @app.cell
 def _(folder, notebook):
+    notebook.stale_note(folder)  # a line when a step is older than its inputs: readers say so
+    return
+
+
+@app.cell
+def _(folder, notebook):
     with notebook.connect(folder, "identity_links") as _ws:
         links = _ws.table("identity_links").to_pandas()
         customers = _ws.table("customers").to_pandas()

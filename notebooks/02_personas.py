@@ -28,6 +28,12 @@ def _():
 
 
 @app.cell
+def _(folder, notebook):
+    notebook.stale_note(folder)  # a line when a step is older than its inputs: readers say so
+    return
+
+
+@app.cell
 def _(folder, mo, notebook):
     features = notebook.persona_features(folder)  # once per server: a second tab has them at once
     buyers = notebook.persona_buyers(folder)  # those with orders: what the model is fitted on

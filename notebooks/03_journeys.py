@@ -28,6 +28,12 @@ def _():
 
 @app.cell
 def _(folder, notebook):
+    notebook.stale_note(folder)  # a line when a step is older than its inputs: readers say so
+    return
+
+
+@app.cell
+def _(folder, notebook):
     # the controls' choices and the first Sankey from what `cx journeys` kept: nothing is staged before the first
     # view; the staged copy (made on first use, shared by every tab of the server) serves the cells below
     start = notebook.journey_start(folder)

@@ -30,6 +30,12 @@ def _():
 
 
 @app.cell
+def _(folder, notebook):
+    notebook.stale_note(folder)  # a line when a step is older than its inputs: readers say so
+    return
+
+
+@app.cell
 def _(folder, metrics, mo, notebook, simulate):
     with notebook.connect(folder, "touchpoints") as _ws:
         history = simulate.complete_history(_ws)  # up to the last complete month

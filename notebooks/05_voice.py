@@ -29,6 +29,12 @@ def _():
 
 
 @app.cell
+def _(folder, notebook):
+    notebook.stale_note(folder)  # a line when a step is older than its inputs: readers say so
+    return
+
+
+@app.cell
 def _(folder, mo, notebook, voice):
     _names = ("verbatims", "topics", "topic_months", "feedback_drivers", "follow_up")
     with notebook.connect(folder, "touchpoints") as _ws:

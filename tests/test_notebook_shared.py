@@ -128,3 +128,17 @@ def test_the_personas_page_fits_once_per_choice_and_as_a_fit_by_hand(workspace, 
                    f[f["frequency"] > 0].reset_index(drop=True))
     assert (by_hand.labels_ == a.labels_).all()
     pd.testing.assert_frame_equal(notebook.persona_features(workspace), f)
+
+
+def test_a_page_says_when_a_step_is_older_than_its_inputs(workspace, monkeypatch, tmp_path):
+    """Readers say when something is stale: under each page's opening, the stale steps and their commands; nothing
+    when every step is current, or without a workspace (the cells below say what to build)."""
+    from cxlib import lineage
+
+    assert notebook.stale_note(workspace).text == notebook.mo.md("").text
+    assert notebook.stale_note(tmp_path).text == notebook.mo.md("").text
+    real = lineage.code_fingerprint  # the unify package edited since it ran (as after an upgrade)
+    monkeypatch.setattr(lineage, "code_fingerprint", lambda step: "edited" if step == "unify" else real(step))
+    html = notebook.stale_note(workspace).text
+    assert "older than the data" in html and "is stale: its code (cxlib/unify) changed" in html
+    assert f"cx refresh {workspace}" in html and f"cx unify {workspace}" in html

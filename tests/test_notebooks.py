@@ -64,6 +64,7 @@ def test_every_page_takes_its_folder_and_exports_through_the_shared_glue(noteboo
     browser), never a folder box of its own or a report saved on the server (05_voice once had both)."""
     src = notebook.read_text()
     assert "notebook.workspace_folder()" in src and "notebook.export(" in src
+    assert "notebook.stale_note(folder)" in src  # each page says when a step is older than its inputs
     assert "mo.ui.text(value=os.environ" not in src and "CX_WORKSPACE\", " not in src
     assert ".save(" not in src and "run_button(label=\"Export" not in src
 

@@ -91,6 +91,7 @@ __all__ = [
     "require",
     "required_command",
     "sankey_picker",
+    "stale_note",
     "stat",
     "staged",
     "workspace_folder",
@@ -155,6 +156,29 @@ def workspace_folder(default: str = DEFAULT_WORKSPACE) -> Folder:
 def opening(intro: str, folder: Folder) -> Any:
     """The notebook's first output: its title and text (markdown), then the workspace folder."""
     return mo.vstack([mo.md(inspect.cleandoc(intro)), folder])
+
+
+def stale_note(folder: Folder | str | Path) -> Any:
+    """A warning under the page's opening when a step is older than its inputs (``lineage.stale_steps``: the data
+    was loaded again, or a step's code changed, since it ran), naming the command that brings it up to date; an
+    empty output otherwise, or without a workspace (the cells that read it say what to build). The report's
+    "At a glance" and every ``cx`` command say the same."""
+    from cxlib import lineage
+    from cxlib.io import DATABASE_NAME
+
+    path = _path(folder)
+    if not (Path(path) / DATABASE_NAME).exists():
+        return mo.md("")
+    import cxlib
+
+    with cxlib.connect(path, read_only=True) as ws:
+        stale = lineage.stale_steps(ws)
+    if not stale:
+        return mo.md("")
+    lines = "\n".join(f"- `{s.step}` is stale: {s.reason}" for s in stale)
+    fix = f"`cx refresh {path}` reruns them in order (or each step's own command, `cx {stale[0].step} {path}` first)."
+    return mo.callout(mo.md(f"**Some of what this page shows is older than the data.**\n\n{lines}\n\n{fix}"),
+                      kind="warn")
 
 
 def required_command(table: str) -> str:
