@@ -39,6 +39,7 @@ from cxlib.io.read import (
 )
 from cxlib.io.sources import SourceFile, _norm, find_sources
 from cxlib.io.sql import Params, ident, literal
+from cxlib.io.typed import TYPED_SOURCES, typed_text, typed_value
 from cxlib.io.vocabulary import unknown_events
 from cxlib.memory import duckdb_config
 from cxlib.schema import QUARANTINE_COLUMNS, TABLES, DataError, Table
@@ -207,24 +208,14 @@ def _stage_select(t: Table, part: _Part, extra_cols: list[str], final: dict[str,
                 folded.setdefault(str(a).strip().lower(), b)
             cases = " ".join(f"WHEN {literal(a)} THEN {literal(b)}" for a, b in folded.items())
             expr = f"CASE lower(trim(CAST({expr} AS VARCHAR))) {cases} ELSE {expr} END"
-        if c in part.typed:  # taken as it is (``_t_<col>``): its text only where it is not (:func:`_typed_value`)
-            expr = f"CASE WHEN {_typed_value(t.column(c).dtype, ident(mapping[c]))[0]} THEN NULL ELSE {expr} END"
+        if c in part.typed:  # taken as it is (``_t_<col>``): its text only where it is not (typed_value)
+            expr = f"CASE WHEN {typed_value(t.column(c).dtype, ident(mapping[c]))[0]} THEN NULL ELSE {expr} END"
         sel.append(f"CAST({expr} AS VARCHAR) AS {ident('_r_' + c)}")
     for c in extra_cols:
         col = next((e for e in part.extras if _norm(e) == c), None)
         sel.append(f"{extra_expr(col, types.get(col) if col else None, final[c])} AS {ident('_x_' + c)}")
     sel += [f"{ident(mapping[c])} AS {ident('_t_' + c)}" for c in part.typed]
     return f"SELECT {', '.join(sel)} FROM {ident(part.raw)}"
-
-
-#: The column types a file's own typed values are taken as they are for (no text round trip), and the
-#: engine types taken: UTC timestamps, doubles, whole numbers. Not ``FLOAT`` (its text is shorter than the
-#: double's), nor whole numbers for a ``float`` column (a 19-digit number's text is not the double's).
-TYPED_SOURCES: dict[str, tuple[str, ...]] = {
-    "timestamp": ("TIMESTAMP",),
-    "float": ("DOUBLE",),
-    "int": ("BIGINT", "INTEGER", "SMALLINT", "TINYINT"),
-}
 
 
 def _typed_columns(t: Table, part: _Part, types: dict[str, str]) -> list[str]:
@@ -247,29 +238,6 @@ def _typed_columns(t: Table, part: _Part, types: dict[str, str]) -> list[str]:
         and c.name not in f.constants
         and types.get(part.mapping[c.name]) in TYPED_SOURCES[c.dtype]
     ]
-
-
-def _typed_value(dtype: str, v: str) -> tuple[str, str]:
-    """``(condition, value)`` for a typed source value ``v`` of a ``dtype`` column (:func:`_typed_columns`): where
-    the condition holds the value is taken as it is, and the row stores no text for it; elsewhere (a year the
-    text reader would not read, an infinite number) its text is stored and read as text is, as before.
-
-    Taken values are those the text would have read: a double's zero without its sign (the text is ``0``).
-
-    >>> _typed_value("float", "v")
-    ('isfinite(v)', 'CASE WHEN v = 0 THEN 0.0 ELSE v END')
-    """
-    if dtype == "timestamp":
-        return f"year({v}) BETWEEN 1000 AND 9999", v
-    if dtype == "float":
-        return f"isfinite({v})", f"CASE WHEN {v} = 0 THEN 0.0 ELSE {v} END"
-    return f"{v} IS NOT NULL", f"CAST({v} AS BIGINT)"
-
-
-def _typed_text(dtype: str, p: str) -> str:
-    """The text a typed value taken as it is would have had (:func:`~cxlib.io.files.text_of`), from its parsed
-    value ``p``: what ``_r_<col>`` shows for it (a quarantine row's value, a key)."""
-    return text_of(p, "DOUBLE") if dtype == "float" else f"CAST({p} AS VARCHAR)"
 
 
 def _stage_view(con: duckdb.DuckDBPyConnection, t: Table, parts: list[_Part], extra_cols: list[str]) -> None:
@@ -313,9 +281,9 @@ def _parse_table(
         else:
             # the time zone and day-first rules are per file
             exprs = {p.i: parse_expr(r, c.dtype, p.f, bind) for p in parts}
-            for p in parts:  # a typed value as it is, where its text would read back the same (_typed_value)
+            for p in parts:  # a typed value as it is, where its text would read back the same (typed_value)
                 if c.name in p.typed:
-                    ok, value = _typed_value(c.dtype, ident("_t_" + c.name))
+                    ok, value = typed_value(c.dtype, ident("_t_" + c.name))
                     exprs[p.i] = f"CASE WHEN {ok} THEN {value} ELSE {exprs[p.i]} END"
             if len(set(exprs.values())) == 1:
                 expr = next(iter(exprs.values()))
@@ -328,7 +296,7 @@ def _parse_table(
     # a typed value's text, only where a reader asks for it (a quarantine row's value, a key); the checks that
     # read every row read the stored text ``_s_<col>`` (null for a value taken as it is) and the parsed value
     full = [
-        f"COALESCE({ident('_r_' + c)}, {_typed_text(t.column(c).dtype, ident('_p_' + c))}) AS {ident('_r_' + c)}"
+        f"COALESCE({ident('_r_' + c)}, {typed_text(t.column(c).dtype, ident('_p_' + c))}) AS {ident('_r_' + c)}"
         for c in typed
     ]
     star = f"* REPLACE ({', '.join(full)})" if full else "*"
