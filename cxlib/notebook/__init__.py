@@ -162,7 +162,13 @@ def stale_note(folder: Folder | str | Path) -> Any:
     """A warning under the page's opening when a step is older than its inputs (``lineage.stale_steps``: the data
     was loaded again, or a step's code changed, since it ran), naming the command that brings it up to date; an
     empty output otherwise, or without a workspace (the cells that read it say what to build). The report's
-    "At a glance" and every ``cx`` command say the same."""
+    "At a glance" and every ``cx`` command say the same.
+
+    Examples
+    --------
+    >>> stale_note("no/such/folder").text == mo.md("").text
+    True
+    """
     from cxlib import lineage
     from cxlib.io import DATABASE_NAME
 
