@@ -117,3 +117,19 @@ def test_staged_touchpoints_carry_personas_and_filter_by_them(workspace):
     last_day = staged.ts.max().to_pandas().date()  # a date: the whole day, up to its last touchpoint
     on_last_day = journeys.filter_touchpoints(staged, start=last_day, end=last_day).count().to_pandas()
     assert on_last_day > 0 and on_last_day == staged.filter(staged.ts.date() == last_day).count().to_pandas()
+
+
+def test_explorer_says_when_a_step_is_older_than_its_inputs(workspace, monkeypatch, tmp_path):
+    """Readers say when something is stale: the explorer's first cell prints each stale step and its command."""
+    import shutil
+
+    shutil.copy(workspace / "workspace.duckdb", tmp_path / "workspace.duckdb")
+    with cxlib.connect(tmp_path) as ws:  # the unify package edited since it ran (as after an upgrade)
+        ws.backend.raw_sql("UPDATE workspace_steps SET code = 'edited' WHERE step = 'unify'")
+    nb = _read()
+    first = next(i for i, c in enumerate(nb.cells) if c.cell_type == "code")
+    nb.cells = nb.cells[: first + 1]
+    nb = _execute(nb, monkeypatch, tmp_path, tmp_path)
+    out = "".join(o.get("text", "") for o in nb.cells[first].outputs if o.get("name") == "stdout")
+    assert "warning: unify is stale (its code (cxlib/unify) changed since it ran)" in out, out
+    assert f"cx refresh {tmp_path}" in out
