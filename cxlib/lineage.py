@@ -86,6 +86,14 @@ class Stale:
     def __str__(self) -> str:
         return f"{self.step} is stale ({self.reason}): run `{self.command} FOLDER` or `cx refresh FOLDER`"
 
+    def in_folder(self, folder: str | Path) -> str:
+        """What :meth:`__str__` says, with the workspace's folder in its commands (the CLI and the explorer).
+
+        >>> Stale("unify", "load ran again since").in_folder("data/demo")
+        'unify is stale (load ran again since): run `cx unify data/demo` or `cx refresh data/demo`'
+        """
+        return str(self).replace("FOLDER", str(folder))
+
 
 def _empty() -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series(dtype="string") for c in _COLUMNS})

@@ -61,5 +61,5 @@ def _warn_stale(folder: Path, upstream_of: str | None = None) -> list:
     if upstream_of is not None:
         stale = [s for s in stale if s.step in lineage.STEPS.get(upstream_of, ())]
     for s in stale:
-        typer.secho(f"warning: {s}".replace("FOLDER", str(folder)), fg=typer.colors.YELLOW, err=True)
+        typer.secho(f"warning: {s.in_folder(folder)}", fg=typer.colors.YELLOW, err=True)
     return stale

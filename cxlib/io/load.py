@@ -39,7 +39,7 @@ from cxlib.io.read import (
 )
 from cxlib.io.sources import SourceFile, _norm, find_sources
 from cxlib.io.sql import Params, ident, literal
-from cxlib.io.typed import TYPED_SOURCES, typed_text, typed_value
+from cxlib.io.typed import typed_columns, typed_text, typed_value
 from cxlib.io.vocabulary import unknown_events
 from cxlib.memory import duckdb_config
 from cxlib.schema import QUARANTINE_COLUMNS, TABLES, DataError, Table
@@ -218,34 +218,12 @@ def _stage_select(t: Table, part: _Part, extra_cols: list[str], final: dict[str,
     return f"SELECT {', '.join(sel)} FROM {ident(part.raw)}"
 
 
-def _typed_columns(t: Table, part: _Part, types: dict[str, str]) -> list[str]:
-    """The columns the file already holds as values of their type (:data:`TYPED_SOURCES`), taken as they are by
-    :func:`_parse_table`: writing each value as text and reading it back cost several regular expressions a value
-    and a copy of every value as text (1M customers' events: a third of the parse).
-
-    Not when the file's values are mapped by ``values:`` or filled from a constant, nor timestamps when the
-    file's values are local time.
-    """
-    f = part.f
-    local = bool(f.timezone and f.timezone.upper() != "UTC")
-    return [
-        c.name
-        for c in t.columns
-        if c.dtype in TYPED_SOURCES
-        and not (c.dtype == "timestamp" and local)
-        and c.name in part.mapping
-        and c.name not in f.values
-        and c.name not in f.constants
-        and types.get(part.mapping[c.name]) in TYPED_SOURCES[c.dtype]
-    ]
-
-
 def _stage_view(con: duckdb.DuckDBPyConnection, t: Table, parts: list[_Part], extra_cols: list[str]) -> None:
     """Temp view ``_cx_stage``: every file's rows under the canonical names (as text; extra columns typed)."""
     sniff = [GA4_NUMBERS if p.f.format == "ga4" else file_kind(p.f.path) == "csv" or p.f.lines for p in parts]
     final, types = extra_plan(con, [(p.raw, p.extras, s) for p, s in zip(parts, sniff, strict=True)])
     for p, ty in zip(parts, types, strict=True):
-        p.typed = _typed_columns(t, p, ty)
+        p.typed = typed_columns(t, p.f, p.mapping, ty)
     selects = [_stage_select(t, part, extra_cols, final, ty) for part, ty in zip(parts, types, strict=True)]
     con.execute(f"CREATE OR REPLACE TEMP VIEW _cx_stage AS {' UNION ALL BY NAME '.join(selects)}")
 

@@ -158,35 +158,6 @@ def opening(intro: str, folder: Folder) -> Any:
     return mo.vstack([mo.md(inspect.cleandoc(intro)), folder])
 
 
-def stale_note(folder: Folder | str | Path) -> Any:
-    """A warning under the page's opening when a step is older than its inputs (``lineage.stale_steps``: the data
-    was loaded again, or a step's code changed, since it ran), naming the command that brings it up to date; an
-    empty output otherwise, or without a workspace (the cells that read it say what to build). The report's
-    "At a glance" and every ``cx`` command say the same.
-
-    Examples
-    --------
-    >>> stale_note("no/such/folder").text == mo.md("").text
-    True
-    """
-    from cxlib import lineage
-    from cxlib.io import DATABASE_NAME
-
-    path = _path(folder)
-    if not (Path(path) / DATABASE_NAME).exists():
-        return mo.md("")
-    import cxlib
-
-    with cxlib.connect(path, read_only=True) as ws:
-        stale = lineage.stale_steps(ws)
-    if not stale:
-        return mo.md("")
-    lines = "\n".join(f"- `{s.step}` is stale: {s.reason}" for s in stale)
-    fix = f"`cx refresh {path}` reruns them in order (or each step's own command, `cx {stale[0].step} {path}` first)."
-    return mo.callout(mo.md(f"**Some of what this page shows is older than the data.**\n\n{lines}\n\n{fix}"),
-                      kind="warn")
-
-
 def required_command(table: str) -> str:
     """The ``cx`` command that builds ``table`` in a workspace."""
     return _BUILT_BY.get(table, "cx unify")
@@ -599,3 +570,4 @@ def _on_staged(path: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> 
 # the journeys page's own (after everything above, which they use)
 from cxlib.notebook.journeys import JourneyStart, journey_map, journey_start  # noqa: E402
 from cxlib.notebook.personas import persona_buyers, persona_features, persona_fit  # noqa: E402
+from cxlib.notebook.stale import stale_note  # noqa: E402
