@@ -35,17 +35,28 @@ __all__ = ["PersonaModel"]
 _SILHOUETTE_N = 4_000  # customers the silhouette is computed on (it is quadratic in their number)
 
 
-def _silhouette(Z: np.ndarray, labels: np.ndarray, n: int, rng: np.random.Generator) -> tuple[float, float]:
-    """Mean silhouette on a sample of ``n`` rows, and its standard error."""
+def _silhouette_sample(Z: np.ndarray, n: int, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """The rows the silhouette is computed on (``n`` of ``Z``'s, drawn by ``rng``) and their pairwise
+    distances: the same for every k of a sweep, so computed once (the distances were most of the work: six ks on
+    4,000 rows, 0.99 -> 0.36 s; the silhouettes are the same to the last bit)."""
+    from sklearn.metrics import pairwise_distances
+
+    idx = rng.choice(len(Z), size=min(n, len(Z)), replace=False)
+    return idx, pairwise_distances(Z[idx])
+
+
+def _silhouette(labels: np.ndarray, sample: tuple[np.ndarray, np.ndarray]) -> tuple[float, float]:
+    """Mean silhouette of ``labels`` on the rows of ``sample`` (:func:`_silhouette_sample`), and its standard
+    error."""
     from sklearn.metrics import silhouette_samples
 
     nan = (float("nan"), float("nan"))
-    if len(np.unique(labels)) < 2 or len(np.unique(labels)) >= len(Z):
+    idx, dist = sample
+    if len(np.unique(labels)) < 2 or len(np.unique(labels)) >= len(labels):
         return nan
-    idx = rng.choice(len(Z), size=min(n, len(Z)), replace=False)
     if len(np.unique(labels[idx])) < 2 or len(np.unique(labels[idx])) >= len(idx):
         return nan
-    s = silhouette_samples(Z[idx], labels[idx])
+    s = silhouette_samples(dist, labels[idx], metric="precomputed")
     return float(s.mean()), float(s.std() / np.sqrt(len(s)))
 
 
@@ -291,11 +302,12 @@ class PersonaModel(ClusterMixin, TransformerMixin, BaseEstimator):
     def _sweep(self, Z: np.ndarray, ks: list[int], seed: int) -> tuple[pd.DataFrame, dict[int, Any]]:
         """Fit every k in ``ks`` on ``Z``: the selection curve and the fitted estimators by k."""
         rows, fits = [], {}
+        sample = _silhouette_sample(Z, _SILHOUETTE_N, np.random.default_rng(seed))  # the same rows for every k
         for k in ks:
             est = self._cluster(Z, k, seed)
             labels = est.predict(Z)
             fits[k] = est
-            sil, se = _silhouette(Z, labels, _SILHOUETTE_N, np.random.default_rng(seed))
+            sil, se = _silhouette(labels, sample)
             row = {"k": k, "silhouette": sil, "silhouette_se": se}
             row["inertia"] = float(getattr(est, "inertia_", np.nan))
             if self.method == "gmm":
