@@ -405,3 +405,16 @@ def test_no_error_message_prints_file_contents(tmp_path, name, data):
     with pytest.raises(DataError) as e:
         io.validate(tmp_path)
     assert "SECRET" not in str(e.value) and name in str(e.value)
+
+
+# --- a header cell with no letter or digit (found by fuzzing the loader, 5 December) ------------------------------
+
+
+@pytest.mark.parametrize("cell, name", [("'", "column_27"), ("\ufeff", "column_feff"), ("%", "column_25")])
+def test_an_extra_column_named_by_no_letter_or_digit_loads_under_its_code_points(tmp_path, cell, name):
+    # such a header normalised to an empty name, and the load failed on its own SQL (a zero-length identifier)
+    write(tmp_path, "orders.csv", f"source,order_id,ts,amount,status,{cell}\nshop,1,2024-03-01,10,completed,x\n")
+    report = io.load(tmp_path)
+    assert conserved(report)
+    rows = loaded(tmp_path)
+    assert rows[name].tolist() == ["x"] and rows["order_id"].tolist() == ["1"]

@@ -107,7 +107,16 @@ def feedback_columns(workspace: str | Path) -> dict[str, list[str]]:
 
 
 def _norm(name: str) -> str:
-    return re.sub(r"[^0-9a-z]+", "_", str(name).strip().lower()).strip("_")
+    """A file's column name as the workspace writes it: lower-case letters and digits, runs of anything else one
+    ``_``. A name with neither (a lone quote, a byte-order mark, ``%``) takes its characters' code points
+    instead (``column_27``), never an empty name: the same name in every file, and one that SQL can hold.
+
+    >>> _norm(" Order Date "), _norm("'"), _norm("\ufeff"), _norm("")
+    ('order_date', 'column_27', 'column_feff', 'column')
+    """
+    text = str(name).strip()
+    out = re.sub(r"[^0-9a-z]+", "_", text.lower()).strip("_")
+    return out or "_".join(["column", *(f"{ord(ch):x}" for ch in text)])
 
 
 def _date_order(opts: dict, where: str) -> bool:
