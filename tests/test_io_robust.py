@@ -418,3 +418,24 @@ def test_an_extra_column_named_by_no_letter_or_digit_loads_under_its_code_points
     assert conserved(report)
     rows = loaded(tmp_path)
     assert rows[name].tolist() == ["x"] and rows["order_id"].tolist() == ["1"]
+
+
+def test_a_workspace_of_contact_records_alone_says_it_has_no_journey_to_stage(tmp_path):
+    # a CRM export alone: `cx journeys` failed with "'NaTType' object has no attribute 'to_period'"
+    from cxlib import journeys, unify
+
+    write(tmp_path, "contacts.csv", "source,record_id,first_name,last_name,email\ncrm,1,Ann,Lee,a@x.com\n")
+    io.load(tmp_path)
+    unify.unify(tmp_path)
+    with pytest.raises(DataError, match="no touchpoint with a customer and a time to stage.*add those exports"):
+        journeys.build(tmp_path)
+
+
+def test_a_load_that_quarantined_every_row_leaves_nothing_to_unify_and_says_so(tmp_path):
+    # every row quarantined: unify failed on its own summary ("int() argument must be ... not 'NoneType'")
+    from cxlib import unify
+
+    write(tmp_path, "orders.csv", HEADER + "shop,1,not a date,10,completed\nshop,2,never,11,completed\n")
+    io.load(tmp_path)
+    with pytest.raises(DataError, match="no source rows to unify.*quarantined 2 rows"):
+        unify.unify(tmp_path)

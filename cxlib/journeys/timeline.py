@@ -25,7 +25,7 @@ from ibis import _
 from cxlib.journeys.inputs import DAY, as_table
 from cxlib.journeys.stage_map import BUYER_STAGES, CODE, StageMap, StageMapLike, resolve_stage_map
 from cxlib.journeys.stages import coded, idle_code, last_rows, stage_name
-from cxlib.schema import STAGES
+from cxlib.schema import STAGES, DataError
 
 __all__ = ["current_and_history", "current_stage", "ever_reached", "stage_counts", "stage_history"]
 
@@ -100,6 +100,15 @@ def _monthly_last(staged: ibis.Table, first_month: pd.Timestamp, keep: bool = Fa
         _first=last.first_purchase_ts.epoch_seconds(),
         _last_in=last.last_inbound_ts.epoch_seconds(),
     )
+
+
+#: Why there is nothing to stage month by month, and what to do.
+NO_TIMED_ROWS = (
+    "no touchpoint with a customer and a time to stage: the touchpoints are empty (contact records alone have no "
+    "journey), or every row has no time or no identifier to link it to a customer (rule no_identifier). Journeys "
+    "need the events, orders, tickets or surveys of known people: add those exports to sources.yml (`cx sources "
+    "FOLDER`), then run `cx load FOLDER` and `cx unify FOLDER`"
+)
 
 
 def current_and_history(
@@ -189,8 +198,11 @@ def _month_rows(
     """``(monthly, filled, end)``: each customer's last row per month (:func:`_monthly_last`; with ``current``,
     what :func:`_current` reads too; materialised by ``keep`` when given), :func:`month_ends`' rows from them,
     and ``end``."""
+    first = t.ts.min().to_pandas()
+    if first is None or pd.isna(first):  # no month to stage (a CRM export alone; every row unidentified)
+        raise DataError(NO_TIMED_ROWS)
     end = pd.Timestamp(t.ts.max().to_pandas()) if end is None else pd.Timestamp(end)
-    first_month = pd.Timestamp(t.ts.min().to_pandas()).to_period("M").start_time
+    first_month = pd.Timestamp(first).to_period("M").start_time
     monthly = _monthly_last(coded(t, sm, until=end), first_month, keep=current)
     if keep is not None:
         monthly = keep(monthly)

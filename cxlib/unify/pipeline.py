@@ -16,6 +16,7 @@ import ibis
 import pandas as pd
 
 from cxlib.engine import Workspace, opened
+from cxlib.schema import DataError
 from cxlib.unify.config import UnifyConfig
 from cxlib.unify.golden import write_customers
 from cxlib.unify.graph import identity_graph
@@ -134,6 +135,8 @@ def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool, incremental: bool = 
     phase = _Phases(progress)
     nodes, demoted, iterations = identity_graph(ws, cfg, progress=progress)
     components = int(nodes.component.nunique().to_pyarrow().as_py())
+    if components == 0:
+        raise DataError(_nothing_to_unify(ws))
     phase.done("identifiers, over-merge guard and identity graph")
     # component merges from probabilistic matches (small: contact records only)
     candidates, matches = match_components(ws, cfg, nodes, incremental)
@@ -194,6 +197,17 @@ def _write_reports(ws: Workspace, demoted: ibis.Table, candidates: pd.DataFrame)
     types = {"record_a": "string", "record_b": "string", "component_a": "string", "component_b": "string"}
     ws.write("unify_matches", candidates.astype({**types, "match_probability": "float64", "accepted": "bool"}))
     return demoted_df
+
+
+def _nothing_to_unify(ws: Workspace) -> str:
+    """Why a workspace whose loaded tables hold no row has nothing to unify, and what to do."""
+    q = _quarantined(ws)
+    why = f"; the last load quarantined {q:,} rows (the quarantine table names each one's cause)" if q else ""
+    folder = ws.folder or "FOLDER"
+    return (
+        f"{folder}: no source rows to unify: the loaded tables hold no row{why}. Fix the exports (or map their "
+        f"columns in sources.yml) and run `cx load {folder}` again"
+    )
 
 
 def _quarantined(ws: Workspace) -> int:
