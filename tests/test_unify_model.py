@@ -411,3 +411,17 @@ def test_the_conditions_taken_as_inexact_are_so_for_splink_too():
     expected = [lvl._is_exact_match for lvl in levels]  # splink's own, outside _parse_once
     with _parse_once():
         assert [lvl._is_exact_match for lvl in levels] == expected
+
+
+def test_a_crm_export_without_birth_dates_or_postcodes_unifies_and_says_what_it_could_not_train(tmp_path, caplog):
+    # found by fuzzing: splink's EM raised EMTrainingException on the birth-date training rule, and unify
+    # stopped; 80 distinct people (ten full names between them, each their own e-mail and phone) stay apart
+    rows = ["source,record_id,first_name,last_name,email,phone,country"]
+    names = ["Ann", "Bob", "Cem", "Dee", "Eva", "Fay", "Gus", "Hal", "Ivy", "Jon"]
+    rows += [f"crm,{c},{names[c % 10]},{names[c * 7 % 10]}son,p{c}@x.com,0770090{c:04d},GB" for c in range(80)]
+    (tmp_path / "contacts.csv").write_text("\n".join(rows) + "\n")
+    cxlib.load(tmp_path)
+    with caplog.at_level("WARNING", logger="cxlib.unify"):
+        result = unify.unify(tmp_path)
+    assert "no two contact records agree on birth_date" in caplog.text
+    assert int(result.summary.loc[0, "known_customers"]) == 80
