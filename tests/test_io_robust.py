@@ -439,3 +439,18 @@ def test_a_load_that_quarantined_every_row_leaves_nothing_to_unify_and_says_so(t
     io.load(tmp_path)
     with pytest.raises(DataError, match="no source rows to unify.*quarantined 2 rows"):
         unify.unify(tmp_path)
+
+
+def test_orders_whose_customer_column_is_not_mapped_say_so_at_load(tmp_path):
+    # a Magento order export: its customer_email is not `email` until sources.yml says so, and every order
+    # became a customer of its own without a word (found by fuzzing the steps on made-up exports)
+    data = "source,order_id,customer_email,ts,amount,status\nshop,1,a@x.com,2024-03-01,10,completed\n"
+    write(tmp_path, "orders.csv", data)
+    report = io.load(tmp_path)
+    said = [w for w in report.warnings if "no column says whose each row is" in w]
+    assert len(said) == 1 and "orders.csv" in said[0] and "'customer_email'" in said[0]
+    assert "columns: email: <your column name>" in said[0]
+    (tmp_path / "sources.yml").write_text(
+        "tables:\n  orders:\n    - file: orders.csv\n      columns:\n        email: customer_email\n"
+    )
+    assert not [w for w in io.load(tmp_path).warnings if "whose each row" in w]

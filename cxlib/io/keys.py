@@ -28,7 +28,15 @@ from cxlib.io.sources import SourceFile, _norm
 from cxlib.io.sql import ident
 from cxlib.schema import Table
 
-__all__ = ["DERIVABLE_KEYS", "derived_key_expr", "derived_keys", "fill_defaults", "key_notes"]
+__all__ = [
+    "DERIVABLE_KEYS",
+    "IDENTIFIER_COLUMNS",
+    "derived_key_expr",
+    "derived_keys",
+    "fill_defaults",
+    "identifier_notes",
+    "key_notes",
+]
 
 #: Key columns the loader derives when a file has none.
 DERIVABLE_KEYS = ("event_id", "order_id", "ticket_id", "response_id")
@@ -77,3 +85,41 @@ def derived_key_expr(cols: list[str]) -> str:
         f"'k' || substr({h}, 1, 20) || '-' || "
         f"CAST(row_number() OVER (PARTITION BY {h} ORDER BY _row) AS VARCHAR)"
     )
+
+
+#: The columns by which a row of each table reaches its customer (``cx unify``); a file of one of these tables
+#: that maps none of them loads rows that each become their own unidentified customer.
+IDENTIFIER_COLUMNS = {
+    "events": ("contact_ref", "email", "anonymous_id"),
+    "orders": ("contact_ref", "email"),
+    "tickets": ("contact_ref", "email", "phone"),
+    "surveys": ("contact_ref", "email"),
+}
+#: Words in a column name that suggest it identifies a person (for the note's "is it ...?").
+_PERSON_WORDS = ("mail", "phone", "mobile", "customer", "client", "contact", "member", "user", "visitor", "cookie",
+                 "device", "buyer", "requester", "account")  # fmt: skip
+
+
+def identifier_notes(f: SourceFile, table: str, mapping: dict[str, str], cols: list[str]) -> list[str]:
+    """The note the load prints when a file of a table that links to customers maps none of its identifier
+    columns (:data:`IDENTIFIER_COLUMNS`): every row would be a customer of its own, silently (a Magento order
+    export's ``customer_email`` is not ``email`` until sources.yml says so). Names the file's columns that look
+    like a person's identifier, and the fix.
+
+    >>> from pathlib import Path
+    >>> f = SourceFile("orders", Path("orders.csv"))
+    >>> identifier_notes(f, "orders", {"order_id": "order_id"}, ["order_id", "customer_email", "ts"])[0][:75]
+    'orders.csv: no column says whose each row is (contact_ref, email): its rows'
+    >>> identifier_notes(f, "orders", {"email": "Email"}, ["Email"])
+    []
+    """
+    wanted = IDENTIFIER_COLUMNS.get(table)
+    if not wanted or any(c in mapping for c in wanted):
+        return []
+    looks = [c for c in cols if c not in mapping.values() and any(w in c.lower() for w in _PERSON_WORDS)]
+    hint = f" Is it {', '.join(repr(c) for c in looks[:3])}?" if looks else ""
+    return [
+        f"{f.label}: no column says whose each row is ({', '.join(wanted)}): its rows cannot be linked to a "
+        f"customer, and `cx unify` makes each one a customer of its own.{hint} Fix: map it in sources.yml under "
+        f"tables: {table}: columns: {wanted[1] if len(wanted) > 1 else wanted[0]}: <your column name>"
+    ]

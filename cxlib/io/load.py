@@ -20,7 +20,7 @@ from cxlib.io.extras import extra_expr, extra_plan
 from cxlib.io.files import file_kind, text_of
 from cxlib.io.ga4 import NUMERIC_COLUMNS as GA4_NUMBERS
 from cxlib.io.ga4 import read_ga4
-from cxlib.io.keys import derived_key_expr, derived_keys, fill_defaults, key_notes
+from cxlib.io.keys import derived_key_expr, derived_keys, fill_defaults, identifier_notes, key_notes
 from cxlib.io.limits import quarantine_failures
 from cxlib.io.lines import collapse_lines, line_mapping, stage_order_lines
 from cxlib.io.money import Conversion, currencies_warning
@@ -172,7 +172,8 @@ def _stage_files(
             cols, mapping, extras = collapse_lines(con, f, raw, mapping, extras, f"_cx_orders{i}", f"_cx_lines{i}")
             raw = f"_cx_orders{i}"
         extra_cols += [_norm(c) for c in extras if _norm(c) not in extra_cols and _norm(c) not in t.names]
-        parts.append(_Part(i, f, raw, mapping, extras, cols, derived, notes + key_notes(f, derived)))
+        notes += key_notes(f, derived) + identifier_notes(f, t.name, mapping, cols)
+        parts.append(_Part(i, f, raw, mapping, extras, cols, derived, notes))
     if not parts:
         raise ValueError("no files")
     return parts, problems, extra_cols
