@@ -454,3 +454,14 @@ def test_orders_whose_customer_column_is_not_mapped_say_so_at_load(tmp_path):
         "tables:\n  orders:\n    - file: orders.csv\n      columns:\n        email: customer_email\n"
     )
     assert not [w for w in io.load(tmp_path).warnings if "whose each row" in w]
+
+
+def test_rows_that_carry_no_identifier_still_unify_each_as_a_customer_of_its_own(tmp_path):
+    # not "nothing to unify": the rows are there, they just say nobody's name
+    from cxlib import unify
+
+    write(tmp_path, "orders.csv", "source,order_id,email,ts,amount,status\nshop,1,,2024-03-01,10,completed\n"
+          "shop,2,,2024-03-02,11,completed\n")
+    io.load(tmp_path)
+    result = unify.unify(tmp_path)
+    assert int(result.summary.loc[0, "rows"]) == 2 and int(result.summary.loc[0, "customers"]) == 2

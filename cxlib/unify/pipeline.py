@@ -135,7 +135,7 @@ def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool, incremental: bool = 
     phase = _Phases(progress)
     nodes, demoted, iterations = identity_graph(ws, cfg, progress=progress)
     components = int(nodes.component.nunique().to_pyarrow().as_py())
-    if components == 0:
+    if components == 0 and int(ws.table("_unify_sig").count().to_pyarrow().as_py()) == 0:  # not a row at all
         raise DataError(_nothing_to_unify(ws))
     phase.done("identifiers, over-merge guard and identity graph")
     # component merges from probabilistic matches (small: contact records only)
