@@ -247,6 +247,18 @@ def test_local_timezone_for_naive_timestamps(tmp_path):
     assert str(loaded(tmp_path, "surveys").loc[0, "ts"]) == "2024-07-01 09:00:00"
 
 
+def test_a_date_alone_is_read_in_the_files_time_zone_not_as_an_offset(tmp_path):
+    # "2024-07-10" ends in "-10", which was read as a UTC offset: the file's time zone was ignored for dates
+    # alone (00:00 UTC, where the same midnight written "2024-07-10 00:00" read 04:00), and a date-only column
+    # beside a datetime one was reported as "mixed time zones"
+    write(tmp_path, "surveys.csv", "source,response_id,ts\ns,1,2024-07-10\ns,2,2024-07-10 00:00\ns,3,2024-12-05\n")
+    write(tmp_path, "sources.yml", "tables:\n  surveys: {file: surveys.csv, timezone: America/New_York}\n")
+    r = io.load(tmp_path)
+    ts = loaded(tmp_path, "surveys").set_index("response_id")["ts"].astype(str).to_dict()
+    assert ts == {"1": "2024-07-10 04:00:00", "2": "2024-07-10 04:00:00", "3": "2024-12-05 05:00:00"}
+    assert not [w for w in r.warnings if "mixed time zones" in w]
+
+
 def test_mixed_time_zones_are_reported(tmp_path):
     write(tmp_path, "surveys.csv", "source,response_id,ts\ns,1,2024-07-01T10:00:00+01:00\ns,2,2024-07-01 10:00\n")
     r = io.load(tmp_path)

@@ -21,7 +21,9 @@ from cxlib.io.sources import SourceFile
 from cxlib.io.sql import Params, literal
 
 NULL_TOKENS = ("", "nan", "NaN", "NULL", "null", "None", "NaT")
-OFFSET_RE = r"(Z|z|[+-]\d\d:?\d\d|[+-]\d\d)$"
+#: A value that ends in a UTC offset: ``Z``, or ``+hh[:mm]`` / ``-hh[:mm]`` after a time of day. Not after a date
+#: alone: ``2024-07-10`` ends in ``-10``, and was read as an offset (its file's ``timezone:`` ignored).
+OFFSET_RE = r"(\d:\d\d(:\d\d(\.\d+)?)?\s*([+-]\d\d:?\d\d|[+-]\d\d)|Z|z)$"
 _SPACED_OFFSET = r"\s+([+-]\d\d(:?\d\d)?)$"  # the engine reads '10:00:00-0500', not '10:00:00 -0500'
 
 #: The engine type of each canonical dtype.
