@@ -465,3 +465,35 @@ def test_rows_that_carry_no_identifier_still_unify_each_as_a_customer_of_its_own
     io.load(tmp_path)
     result = unify.unify(tmp_path)
     assert int(result.summary.loc[0, "rows"]) == 2 and int(result.summary.loc[0, "customers"]) == 2
+
+
+# --- a report's title lines above the column names (Google Ads, CRM reports): skip_lines ------------------------------
+
+_TITLED = (
+    "Orders report,,,,\nGenerated 2024-12-01,,,,\n" + HEADER + "shop,1,2024-03-01,10,completed\nshop,2,bad\n"
+    "shop,3,2024-03-03,12,completed\nshop,4,not a date,13,completed\nshop,5,2024-03-05,14,completed\n"
+)
+
+
+def test_title_lines_above_the_column_names_say_how_many_to_skip(tmp_path):
+    write(tmp_path, "orders.csv", _TITLED)
+    with pytest.raises(DataError, match=r"look like they are on line 3.*set `skip_lines: 2`"):
+        io.load(tmp_path)
+
+
+def test_skip_lines_reads_below_the_title_and_numbers_rows_as_lines_of_the_file(tmp_path):
+    write(tmp_path, "orders.csv", _TITLED)
+    write(tmp_path, "sources.yml", "max_quarantine: 0.5\ntables:\n  orders: {file: orders.csv, skip_lines: 2}\n")
+    report = io.load(tmp_path)
+    assert conserved(report) and loaded(tmp_path)["order_id"].tolist() == ["1", "3", "5"]
+    q = loaded(tmp_path, "quarantine").sort_values("row")
+    # row = the line in the file - 1, as in a file without a title: "shop,2,bad" is line 5, "shop,4" line 7
+    assert q["row"].tolist() == [4, 6]
+
+
+@pytest.mark.parametrize("value", ["-1", "true", "2.5", "101"])
+def test_skip_lines_is_a_whole_number_of_lines(tmp_path, value):
+    write(tmp_path, "orders.csv", _TITLED)
+    write(tmp_path, "sources.yml", f"tables:\n  orders: {{file: orders.csv, skip_lines: {value}}}\n")
+    with pytest.raises(DataError, match="option `skip_lines` must be a whole number"):
+        io.validate(tmp_path)

@@ -23,7 +23,7 @@ __all__ = ["DERIVED_TABLES", "EXPORT_OPTIONS", "LINE_COLUMNS", "export_options",
 
 EXPORT_OPTIONS = (
     "constants", "lines", "credit_note_prefix", "adjustment_prefix", "ts_unit", "format", "max_quarantine", "sheet",
-    "header_rows", "orders", "feedback",
+    "header_rows", "orders", "feedback", "skip_lines",
 )  # fmt: skip
 
 #: Columns of an order-line export (``lines: true``), mapped under ``columns:`` like any other.
@@ -73,6 +73,17 @@ def _header_rows(value: object, where: str) -> int:
         raise DataError(
             f"{where}: option `header_rows` must be a whole number from 1 to 20 (Qualtrics exports: 3), "
             f"not {value!r:.40}"
+        )
+    return value
+
+
+def _skip_lines(value: object, where: str) -> int:
+    """``skip_lines``: how many lines above the header to pass over (a report's title and date range, as Google
+    Ads and CRM report exports write them); 0 to 100."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 100:
+        raise DataError(
+            f"{where}: option `skip_lines` must be a whole number from 0 to 100 (the lines above the column "
+            f"names), not {value!r:.40}"
         )
     return value
 
@@ -148,6 +159,7 @@ def export_options(opts: dict, table: str, where: str) -> dict:
         )
     return {
         "header_rows": _header_rows(opts.get("header_rows", 1), where),
+        "skip_lines": _skip_lines(opts.get("skip_lines", 0), where),
         "orders": orders,
         "feedback": _feedback(opts.get("feedback"), where),
         "sheet": sheet,

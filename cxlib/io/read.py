@@ -84,6 +84,8 @@ def read_raw(
     kind = file_kind(f.path)
     if f.header_rows > 1 and kind not in ("csv", "xlsx"):
         raise DataError(f"{f.label}: option `header_rows` is for CSV and Excel files; remove it for this file")
+    if f.skip_lines and kind != "csv":
+        raise DataError(f"{f.label}: option `skip_lines` is for CSV files; remove it for this file")
     target = name if f.header_rows == 1 else f"{name}_all"
     rejects: list[dict] = []
     if kind == "parquet":
@@ -160,6 +162,8 @@ def _read_csv(
     ]
     if f.delimiter:
         opts.append(f"delim={p(f.delimiter)}")
+    if f.skip_lines:  # a checked whole number; the rows are numbered from the header on, as in any file
+        opts.append(f"skip={int(f.skip_lines)}")
     # the rejects tables of an earlier file would be read again as this file's unreadable lines
     con.execute("DROP TABLE IF EXISTS _cx_rej")
     con.execute("DROP TABLE IF EXISTS _cx_rej_scan")
@@ -173,13 +177,19 @@ def _read_csv(
         raise reader_error(f, path, e) from None
     # one reject per line: a line with several missing or extra fields has one error per field (the
     # first missing one, the last extra one says how many fields the line has)
+    # the lines passed over above the header (skip_lines) count in the file's line numbers: the rows are
+    # numbered below from the header on, then moved down by as many (row = line in the file - 1, as always)
+    skip = int(f.skip_lines)
+    if skip:
+        con.execute("UPDATE _cx_rej SET line = line - ?", [skip])
     rej = con.execute(
         "SELECT line, first(csv_line), first(error_message ORDER BY CASE WHEN error_type = 'TOO MANY COLUMNS' "
         "THEN -column_idx ELSE column_idx END NULLS LAST) FROM _cx_rej GROUP BY line ORDER BY line"
     ).fetchall()
-    rejects = [{"row": int(r[0]) - 1, "value": r[1], "reason": f"unreadable line: {r[2]}"} for r in rej]
+    rejects = [{"row": int(r[0]) - 1 + skip, "value": r[1], "reason": f"unreadable line: {r[2]}"} for r in rej]
     if copy is not None:
-        _number_copy(con, name, copy, bool(rejects))
+        _number_copy(con, name, copy, bool(rejects), skip)
+        return rejects
     elif rejects:
         # _row must count the rejected lines too, so that row numbers match the file
         con.execute(
@@ -194,20 +204,23 @@ def _read_csv(
         )
     else:
         number_rows(con, name)
+    if skip:
+        t = ident(name)
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {t} AS SELECT * EXCLUDE (_row), _row + {skip} AS _row FROM {t}")
     return rejects
 
 
-def _number_copy(con: duckdb.DuckDBPyConnection, name: str, copy: Path, rejects: bool) -> None:
+def _number_copy(con: duckdb.DuckDBPyConnection, name: str, copy: Path, rejects: bool, skip: int = 0) -> None:
     """View ``name``: the rows of the Parquet file ``copy`` (in the file's order) with ``_row``, their line in
     the file -- their position in the copy plus the unreadable lines before them (``_cx_rej``, kept as
-    ``<name>_rej``: the good rows before each, and how many unreadable lines have come by then). The path is
-    a validated literal (a view's text cannot hold a parameter)."""
+    ``<name>_rej``: the good rows before each, and how many unreadable lines have come by then), plus the
+    ``skip`` lines above the header. The path is a validated literal (a view's text cannot hold a parameter)."""
     position = "CAST(file_row_number + 1 AS BIGINT)"
     rows = f"read_parquet({literal(str(copy))}, file_row_number=true)"
     if not rejects:
         con.execute(
             f"CREATE OR REPLACE TEMP VIEW {ident(name)} AS "
-            f"SELECT * EXCLUDE (file_row_number), {position} AS _row FROM {rows}"
+            f"SELECT * EXCLUDE (file_row_number), {position} + {int(skip)} AS _row FROM {rows}"
         )
         return
     rej = ident(name + "_rej")
@@ -218,7 +231,7 @@ def _number_copy(con: duckdb.DuckDBPyConnection, name: str, copy: Path, rejects:
     )
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW {ident(name)} AS SELECT c.* EXCLUDE (file_row_number, _g), "
-        f"CAST(_g + COALESCE(j.k, 0) AS BIGINT) AS _row "
+        f"CAST(_g + COALESCE(j.k, 0) + {int(skip)} AS BIGINT) AS _row "  # skip: the lines above the header
         f"FROM (SELECT *, {position} AS _g FROM {rows}) c ASOF LEFT JOIN {rej} j ON c._g > j.before"
     )
 
@@ -388,7 +401,14 @@ def _missing_message(
         f"{missing[0]}: <your column name>"
     )
     shape = f"the file has {len(cols)} column{'s' if len(cols) != 1 else ''}"
-    if mapping:
+    below = _header_below(f, t)
+    if below:  # a report's title lines above the column names (Google Ads, CRM reports)
+        shape += (
+            f"; the column names of {t.name} look like they are on line {below + 1}, under lines that read as a "
+            f"title"
+        )
+        fix = f"set `skip_lines: {below}` for this file in sources.yml (the lines above the column names)"
+    elif mapping:
         shape += ": " + ", ".join(_short(c) for c in cols[:12])
     else:
         # no column matches: the "header" is likely data (a letter, another system's file); do not echo it
@@ -400,6 +420,29 @@ def _missing_message(
         f"{f.label}: required column{'s' if len(missing) > 1 else ''} {', '.join(hints)} of table "
         f"{t.name} {'are' if len(missing) > 1 else 'is'} missing; {shape}. Fix: {fix}"
     )
+
+
+def _header_below(f: SourceFile, t: Table, lines: int = 30) -> int:
+    """How many lines lie above a line of the first ``lines`` of CSV file ``f`` that names two or more of table
+    ``t``'s required columns (its column names, under a report's title), or 0 (none found, or not a plain or
+    gzipped CSV file that reads as UTF-8)."""
+    import gzip
+
+    if f.skip_lines or file_kind(f.path) != "csv" or f.encoding not in (None, "utf-8", "utf8"):
+        return 0
+    opener = gzip.open if f.path.name.lower().endswith(".gz") else open
+    try:
+        with opener(f.path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
+            head = list(itertools.islice(fh, lines))
+    except (OSError, EOFError):
+        return 0
+    wanted = {_norm(c) for c in t.required}
+    for i, line in enumerate(head[1:], start=1):
+        for sep in [f.delimiter] if f.delimiter else [",", ";", "\t", "|"]:
+            cells = {_norm(c.strip().strip('"')) for c in line.split(sep)}
+            if len(wanted & cells) >= min(2, len(wanted)):
+                return i
+    return 0
 
 
 def _short(name: str, width: int = 40) -> str:

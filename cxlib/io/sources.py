@@ -70,6 +70,7 @@ class SourceFile:
     sheet: str | None = None
     monthfirst: bool = False
     header_rows: int = 1
+    skip_lines: int = 0
     orders: bool | None = None
     feedback: tuple[str, ...] = ()
     conversion: Conversion | None = None
