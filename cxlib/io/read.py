@@ -175,13 +175,13 @@ def _read_csv(
             materialize(con, name, select, p.values, None)
     except duckdb.Error as e:
         raise reader_error(f, path, e) from None
-    # one reject per line: a line with several missing or extra fields has one error per field (the
-    # first missing one, the last extra one says how many fields the line has)
     # the lines passed over above the header (skip_lines) count in the file's line numbers: the rows are
     # numbered below from the header on, then moved down by as many (row = line in the file - 1, as always)
     skip = int(f.skip_lines)
     if skip:
         con.execute("UPDATE _cx_rej SET line = line - ?", [skip])
+    # one reject per line: a line with several missing or extra fields has one error per field (the
+    # first missing one, the last extra one says how many fields the line has)
     rej = con.execute(
         "SELECT line, first(csv_line), first(error_message ORDER BY CASE WHEN error_type = 'TOO MANY COLUMNS' "
         "THEN -column_idx ELSE column_idx END NULLS LAST) FROM _cx_rej GROUP BY line ORDER BY line"
@@ -403,10 +403,7 @@ def _missing_message(
     shape = f"the file has {len(cols)} column{'s' if len(cols) != 1 else ''}"
     below = _header_below(f, t)
     if below:  # a report's title lines above the column names (Google Ads, CRM reports)
-        shape += (
-            f"; the column names of {t.name} look like they are on line {below + 1}, under lines that read as a "
-            f"title"
-        )
+        shape += f"; the column names of {t.name} look like they are on line {below + 1}, under a title"
         fix = f"set `skip_lines: {below}` for this file in sources.yml (the lines above the column names)"
     elif mapping:
         shape += ": " + ", ".join(_short(c) for c in cols[:12])
