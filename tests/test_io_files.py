@@ -159,6 +159,20 @@ def test_excel_serial_dates_with_ts_unit_excel(tmp_path):
     assert ts == [dt.datetime(2024, 1, 1), dt.datetime(2024, 1, 1, 13), dt.datetime(2024, 7, 1, 5)]  # BST -> UTC
 
 
+def test_a_workbook_with_a_title_above_its_column_names_says_and_takes_skip_lines(tmp_path):
+    rows = [["Orders report"], ["From 2024-03-01 to 2024-03-31"], [], ["source", "order_id", "ts", "amount", "status"],
+            ["shop", "1", dt.datetime(2024, 3, 1), 10.0, "completed"], ["shop", "2", dt.datetime(2024, 3, 2), 11.0,
+            "completed"]]  # fmt: skip
+    workbook(tmp_path / "orders.xlsx", {"Orders": rows})
+    sources(tmp_path, {"orders": {"file": "orders.xlsx"}})
+    with pytest.raises(DataError, match=r"look like they are on line 4.*set `skip_lines: 3`"):
+        io.load(tmp_path)
+    sources(tmp_path, {"orders": {"file": "orders.xlsx", "skip_lines": 3}})
+    io.load(tmp_path)
+    con = duckdb.connect(str(tmp_path / io.DATABASE_NAME), read_only=True)
+    assert con.execute("SELECT order_id, amount FROM orders ORDER BY 1").fetchall() == [("1", 10.0), ("2", 11.0)]
+
+
 def test_damaged_workbook_and_unknown_sheet_are_clear_errors(tmp_path):
     (tmp_path / "orders.xlsx").write_bytes(b"PK\x03\x04 this is not a workbook")
     sources(tmp_path, {"orders": {"file": "orders.xlsx", "source": "shop"}})

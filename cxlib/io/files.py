@@ -45,7 +45,16 @@ from cxlib.schema import DataError
 if TYPE_CHECKING:
     from cxlib.io.sources import SourceFile
 
-__all__ = ["JSON_SUFFIXES", "XLSX_SUFFIXES", "file_kind", "glob_files", "read_json_file", "read_xlsx", "text_of"]
+__all__ = [
+    "JSON_SUFFIXES",
+    "XLSX_SUFFIXES",
+    "file_kind",
+    "glob_files",
+    "read_json_file",
+    "read_xlsx",
+    "sheet_head",
+    "text_of",
+]
 
 XLSX_SUFFIXES = (".xlsx", ".xlsm")
 JSON_SUFFIXES = (".json", ".ndjson", ".jsonl")
@@ -212,7 +221,8 @@ def _sheet_rows(f: SourceFile) -> list[list]:
 
 def _xlsx_table(f: SourceFile) -> pa.Table:
     rows = _sheet_rows(f)
-    first = next((i for i, r in enumerate(rows) if any(v is not None for v in r)), None)
+    # the column names: the first row with a value, below the ``skip_lines`` rows of a report's title
+    first = next((i for i, r in enumerate(rows) if i >= f.skip_lines and any(v is not None for v in r)), None)
     if first is None:
         raise DataError(
             f"{f.label}: the sheet{f' {f.sheet!r}' if f.sheet else ''} is empty; put the column names in its "
@@ -228,6 +238,11 @@ def _xlsx_table(f: SourceFile) -> pa.Table:
     keep = [j for j, n in enumerate(names) if rows[first][j] is not None or any(v is not None for v in columns[j])]
     arrays = [_column(columns[j]) for j in keep]
     return pa.table([*arrays, pa.array(numbers, pa.int64())], names=[*(names[j] for j in keep), "_row"])
+
+
+def sheet_head(f: SourceFile, lines: int) -> list[list[str]]:
+    """The first ``lines`` rows of workbook ``f``'s sheet, each its non-empty cells as text."""
+    return [[str(v) for v in row if v is not None] for row in _sheet_rows(f)[:lines]]
 
 
 def read_xlsx(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> None:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import duckdb
 
-from cxlib.io.files import file_kind, read_json_file, read_xlsx
+from cxlib.io.files import file_kind, read_json_file, read_xlsx, sheet_head
 from cxlib.io.keys import DERIVABLE_KEYS
 from cxlib.io.parse import OFFSET_RE
 from cxlib.io.sources import SourceFile, _norm
@@ -84,8 +84,8 @@ def read_raw(
     kind = file_kind(f.path)
     if f.header_rows > 1 and kind not in ("csv", "xlsx"):
         raise DataError(f"{f.label}: option `header_rows` is for CSV and Excel files; remove it for this file")
-    if f.skip_lines and kind != "csv":
-        raise DataError(f"{f.label}: option `skip_lines` is for CSV files; remove it for this file")
+    if f.skip_lines and kind not in ("csv", "xlsx"):
+        raise DataError(f"{f.label}: option `skip_lines` is for CSV and Excel files; remove it for this file")
     target = name if f.header_rows == 1 else f"{name}_all"
     rejects: list[dict] = []
     if kind == "parquet":
@@ -420,26 +420,36 @@ def _missing_message(
 
 
 def _header_below(f: SourceFile, t: Table, lines: int = 30) -> int:
-    """How many lines lie above a line of the first ``lines`` of CSV file ``f`` that names two or more of table
-    ``t``'s required columns (its column names, under a report's title), or 0 (none found, or not a plain or
-    gzipped CSV file that reads as UTF-8)."""
+    """How many lines lie above a line of the first ``lines`` of CSV or Excel file ``f`` that names two or more of
+    table ``t``'s required columns (its column names, under a report's title), or 0 (none found; a CSV file that
+    does not read as UTF-8)."""
+    wanted = {_norm(c) for c in t.required}
+    for i, cells in enumerate(_head_cells(f, lines)):
+        if i and len(wanted & {_norm(c.strip().strip('"')) for c in cells}) >= min(2, len(wanted)):
+            return i
+    return 0
+
+
+def _head_cells(f: SourceFile, lines: int) -> Iterator[list[str]]:
+    """The cells of the first ``lines`` lines of ``f`` (a CSV line split on each usual delimiter in turn)."""
     import gzip
 
-    if f.skip_lines or file_kind(f.path) != "csv" or f.encoding not in (None, "utf-8", "utf8"):
-        return 0
+    kind = file_kind(f.path)
+    if f.skip_lines or kind not in ("csv", "xlsx"):
+        return
+    if kind == "xlsx":
+        yield from sheet_head(f, lines)
+        return
+    if f.encoding not in (None, "utf-8", "utf8"):
+        return
     opener = gzip.open if f.path.name.lower().endswith(".gz") else open
     try:
         with opener(f.path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
             head = list(itertools.islice(fh, lines))
     except (OSError, EOFError):
-        return 0
-    wanted = {_norm(c) for c in t.required}
-    for i, line in enumerate(head[1:], start=1):
-        for sep in [f.delimiter] if f.delimiter else [",", ";", "\t", "|"]:
-            cells = {_norm(c.strip().strip('"')) for c in line.split(sep)}
-            if len(wanted & cells) >= min(2, len(wanted)):
-                return i
-    return 0
+        return
+    for line in head:
+        yield [c for sep in ([f.delimiter] if f.delimiter else [",", ";", "\t", "|"]) for c in line.split(sep)]
 
 
 def _short(name: str, width: int = 40) -> str:
