@@ -250,3 +250,23 @@ def test_call_back_list_is_redacted_unless_personal_data_is_asked_for(voiced, tm
     r = CliRunner().invoke(app, ["voice", str(folder), "--follow-up", str(out)])
     assert r.exit_code == 0, r.output
     assert "texts redacted" in r.output and len(pd.read_csv(out)) == len(calls)
+
+
+def test_voice_on_tickets_that_never_say_whether_they_were_resolved(tmp_path):
+    """A helpdesk export without resolved or CSAT values: `cx voice` failed (NaN times compared with times, then a
+    verbatims column of no type); found by running made-up exports through every step."""
+    (tmp_path / "tickets.csv").write_text(
+        "source,ticket_id,opened_at,email,topic,resolved,csat,comment\n"
+        + "".join(f"helpdesk,t{i},2024-0{1 + i % 9}-10 10:00,p{i % 7}@x.com,delivery,,,late parcel again\n"
+                  for i in range(12))
+    )
+    (tmp_path / "surveys.csv").write_text(
+        "source,response_id,ts,email,nps,comment\n"
+        + "".join(f"survey,r{i},2024-0{1 + i % 9}-12,p{i % 7}@x.com,{i % 11},\"slow delivery, refund took weeks\"\n"
+                  for i in range(12))
+    )
+    io.load(tmp_path)
+    unify.unify(tmp_path)
+    res = voice.build(tmp_path)
+    assert len(res.verbatims) == 12 and res.verbatims["resolved"].isna().all()
+    assert set(res.follow_up["customer_id"]) <= set(res.verbatims["customer_id"])

@@ -113,7 +113,10 @@ def analyse(ws: Workspace, n_topics: int | None = None, seed: int = 0,
     if not modelled.any():
         raise DataError("no English customer text to model (found languages: "
                         f"{', '.join(sorted(v['language'].dropna().unique())) or 'none'})")
-    model = fit_topics(v.loc[modelled, "text"], n_topics=n_topics, seed=seed)
+    try:
+        model = fit_topics(v.loc[modelled, "text"], n_topics=n_topics, seed=seed)
+    except ValueError as e:  # no word to model
+        raise DataError(f"{ws.folder or ws.name}: {e}") from None
     W = model.weights(v.loc[modelled, "text"])
     v["topic"] = -1
     v["topic_weight"] = 0.0

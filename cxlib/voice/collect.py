@@ -104,6 +104,9 @@ def collect(ws: Workspace, text_columns: Mapping[str, Sequence[str]] | None = No
 def annotate(df: pd.DataFrame) -> pd.DataFrame:
     """Add ``verbatim_id`` (1..n in the frame's order), ``language`` and ``sentiment``; columns in order."""
     df = df.reset_index(drop=True)
+    # their own types when every value is missing (no ticket says whether it was resolved): pandas then holds
+    # them as objects, which the workspace cannot store as a column type
+    df = df.astype({"resolved": "boolean", "rating": "float64"})
     df["verbatim_id"] = pd.array(range(1, len(df) + 1), dtype="int64")
     df["language"] = pd.array(detect_all(df["text"]), dtype="string")
     df["sentiment"] = sentiments(df["text"])

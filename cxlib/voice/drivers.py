@@ -42,6 +42,25 @@ _MARKETING = {"price", "prices", "expensive", "overpriced", "cheaper", "discount
               "love", "design", "recommend", "range", "mind", "offer"}  # fmt: skip
 
 
+#: The columns of :func:`drivers` and :func:`follow_up` with their types: an empty table keeps them (a frame of no
+#: rows and untyped columns is one the workspace cannot store).
+DRIVER_COLUMNS = {
+    "outcome": "string", "rank": "int64", "topic": "int64", "label": "string", "side": "string",
+    "customers": "int64", "with_outcome": "int64", "rate": "float64", "rate_others": "float64", "lift": "float64",
+    "lift_low": "float64", "lift_high": "float64", "excess_customers": "float64", "revenue_at_stake": "float64",
+    "see_also": "string",
+}  # fmt: skip
+FOLLOW_UP_COLUMNS = {
+    "customer_id": "string", "ts": "datetime64[us]", "table_name": "string", "topic": "int64", "label": "string",
+    "sentiment": "float64", "rating": "float64", "text": "string", "feedback_count": "int64",
+    "revenue_per_year": "float64", "last_touch_ts": "datetime64[us]", "last_touch": "string",
+}  # fmt: skip
+
+
+def _empty(columns: dict[str, str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
+
+
 def side_of(terms: list[str]) -> str:
     """``service`` or ``marketing``: which owner's words weigh more in a topic's top terms (earlier ones count
     more)."""
@@ -114,10 +133,9 @@ def drivers(vt: pd.DataFrame, out: pd.DataFrame, topics: pd.DataFrame, min_custo
             rows.append(dict(outcome=outcome, topic=int(topic), customers=n1, with_outcome=a, rate=p1,
                              rate_others=p0, lift=rr, lift_low=lo, lift_high=hi,
                              excess_customers=max(0.0, (p1 - p0) * n1), revenue_at_stake=float(rev)))
-    cols = ["outcome", "rank", "topic", "label", "side", "customers", "with_outcome", "rate", "rate_others", "lift",
-            "lift_low", "lift_high", "excess_customers", "revenue_at_stake", "see_also"]
+    cols = list(DRIVER_COLUMNS)
     if not rows:
-        return pd.DataFrame(columns=cols)
+        return _empty(DRIVER_COLUMNS)
     d = pd.DataFrame(rows).merge(topics[["topic", "label", "side"]], on="topic", how="left")
     d = d.sort_values(["outcome", "lift_low", "lift"], ascending=[True, False, False], ignore_index=True)
     d["rank"] = d.groupby("outcome").cumcount() + 1
@@ -139,12 +157,13 @@ def follow_up(verbatims: pd.DataFrame, out: pd.DataFrame, labels: dict[int, str]
     neg = v[(v["sentiment"] < threshold) | low]
     resolved = v[(v["table_name"] == "tickets") & (v["resolved"] == True)]  # noqa: E712
     last_fix = resolved.groupby("customer_id")["ts"].max()
-    fixed_after = neg["customer_id"].map(last_fix) > neg["ts"]
+    if last_fix.empty:  # no ticket resolved at all: mapped, its times would be floats (NaN), not times
+        fixed_after = pd.Series(False, index=neg.index)
+    else:
+        fixed_after = neg["customer_id"].map(last_fix) > neg["ts"]
     open_ = neg[np.where(neg["table_name"] == "tickets", neg["resolved"] != True, ~fixed_after.fillna(False))]  # noqa: E712
     if open_.empty:
-        cols = ["customer_id", "ts", "table_name", "topic", "label", "sentiment", "rating", "text", "feedback_count",
-                "revenue_per_year", "last_touch_ts", "last_touch"]
-        return pd.DataFrame(columns=cols)
+        return _empty(FOLLOW_UP_COLUMNS)
     last = open_.sort_values(["customer_id", "ts"]).groupby("customer_id").tail(1)
     count = open_.groupby("customer_id").size().rename("feedback_count")
     f = last.merge(count, left_on="customer_id", right_index=True)

@@ -20,6 +20,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment
@@ -58,11 +59,27 @@ class TopicModel:
         return np.where(W.max(axis=1) > 0, W.argmax(axis=1), -1)
 
 
-def _vectorizer(n_docs: int) -> TfidfVectorizer:
+def _vectorizer(n_docs: int, max_df: float = 0.5) -> TfidfVectorizer:
     return TfidfVectorizer(
-        stop_words=_STOP, min_df=min(5, max(1, n_docs // 200)), max_df=0.5, max_features=5000,
+        stop_words=_STOP, min_df=min(5, max(1, n_docs // 200)), max_df=max_df, max_features=5000,
         sublinear_tf=True, token_pattern=r"(?u)\b[a-z][a-z]+\b", dtype=np.float32,
     )  # fmt: skip
+
+
+def _fitted_vectorizer(texts: list[str]) -> tuple[TfidfVectorizer, Any]:
+    """The TF-IDF vectorizer fitted on ``texts`` and their matrix. Words in more than half the texts are left
+    out (they tell no topic apart), unless that leaves none: a few texts said again and again (a small helpdesk
+    export) keep every word. ValueError when the texts hold no word at all."""
+    for max_df in (0.5, 1.0):
+        vec = _vectorizer(len(texts), max_df)
+        try:
+            return vec, vec.fit_transform(texts)
+        except ValueError:  # sklearn: "After pruning, no terms remain" / "empty vocabulary"
+            continue
+    raise ValueError(
+        "no word to model in the customer texts (only stop words, numbers or single letters); topics need "
+        "free text such as survey comments or ticket descriptions"
+    )
 
 
 def _nmf(k: int, seed: int) -> NMF:
@@ -112,8 +129,7 @@ def fit_topics(
     texts = sorted(texts)  # the model depends on the texts, never on the order they come in
     if not texts:
         raise ValueError("no text to model")
-    vec = _vectorizer(len(texts))
-    X = vec.fit_transform(texts)
+    vec, X = _fitted_vectorizer(texts)
     stability: dict[int, float] = {}
     if n_topics is None:
         rng = np.random.default_rng(seed)
