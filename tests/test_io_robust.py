@@ -497,3 +497,12 @@ def test_skip_lines_is_a_whole_number_of_lines(tmp_path, value):
     write(tmp_path, "sources.yml", f"tables:\n  orders: {{file: orders.csv, skip_lines: {value}}}\n")
     with pytest.raises(DataError, match="option `skip_lines` must be a whole number"):
         io.validate(tmp_path)
+
+
+def test_excels_sep_line_names_the_delimiter_and_is_not_a_row(tmp_path):
+    # Excel's "sep=;" first line (exports made for Excel in countries that write decimal commas)
+    rows = "shop;1;2024-03-01;10;completed\nshop;2;2024-03-02;bad;completed\nshop;3;2024-03-03;12;completed\n"
+    write(tmp_path, "orders.csv", "sep=;\n" + HEADER.replace(",", ";") + rows)
+    report = io.load(tmp_path)
+    assert conserved(report) and loaded(tmp_path)["order_id"].tolist() == ["1", "3"]
+    assert loaded(tmp_path, "quarantine")["row"].tolist() == [3]  # line 4 of the file, as any row: line - 1

@@ -16,6 +16,7 @@ import re
 import shutil
 import tempfile
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import duckdb
@@ -149,7 +150,12 @@ BUFFER_BYTES = 2 * MAX_LINE_BYTES
 def _read_csv(
     con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, path: Path, scratch: Path | None = None
 ) -> list[dict]:
-    """Read a delimited UTF-8 text file (options bound as parameters); return the unreadable lines."""
+    """Read a delimited UTF-8 text file (options bound as parameters); return the unreadable lines. A first
+    line ``sep=;`` (Excel's note of the delimiter, in exports made for it) is read as ``skip_lines: 1`` and
+    that delimiter, unless sources.yml sets either."""
+    declared = None if (f.skip_lines or f.delimiter) else _excel_separator(path)
+    if declared:
+        f = replace(f, skip_lines=1, delimiter=declared)
     p = Params()
     opts = [
         "all_varchar=true",
@@ -208,6 +214,20 @@ def _read_csv(
         t = ident(name)
         con.execute(f"CREATE OR REPLACE TEMP TABLE {t} AS SELECT * EXCLUDE (_row), _row + {skip} AS _row FROM {t}")
     return rejects
+
+
+def _excel_separator(path: Path) -> str | None:
+    """The delimiter a first line ``sep=X`` declares (Excel's convention), if the file starts with one."""
+    import gzip
+
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    try:
+        with opener(path, "rb") as fh:
+            first = fh.readline(64)
+    except (OSError, EOFError):
+        return None
+    m = re.fullmatch(rb"(?:\xef\xbb\xbf)?sep=([^\r\n])\r?\n?", first)
+    return m.group(1).decode("latin-1") if m else None
 
 
 def _number_copy(con: duckdb.DuckDBPyConnection, name: str, copy: Path, rejects: bool, skip: int = 0) -> None:
