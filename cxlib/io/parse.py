@@ -82,7 +82,9 @@ def parse_expr(col: str, dtype: str, f: SourceFile, bind: Params) -> str:
     if dtype in ("float", "int"):
         num = number_expr(v, f)  # the file's decimal and thousands separators (cxlib.io.numbers)
         num = f"CASE WHEN isfinite({num}) THEN {num} END"
-        return num if dtype == "float" else f"CASE WHEN {num} = round({num}) THEN CAST({num} AS BIGINT) END"
+        # TRY_CAST: a whole number past the 64-bit range (-1e300) cannot be read, like any other bad value (a CAST
+        # stopped the whole load with the engine's conversion error)
+        return num if dtype == "float" else f"CASE WHEN {num} = round({num}) THEN TRY_CAST({num} AS BIGINT) END"
     if dtype == "bool":
         return (
             f"CASE WHEN lower({v}) IN ('true','t','yes','y','1') THEN TRUE "
