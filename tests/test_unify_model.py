@@ -425,3 +425,16 @@ def test_a_crm_export_without_birth_dates_or_postcodes_unifies_and_says_what_it_
         result = unify.unify(tmp_path)
     assert "no two contact records agree on birth_date" in caplog.text
     assert int(result.summary.loc[0, "known_customers"]) == 80
+
+
+def test_two_systems_that_number_their_contacts_alike_unify(tmp_path):
+    # a CRM and a loyalty system both numbering from 1: splink's features held each id twice and the scored
+    # pairs could not be mapped to components ("Reindexing only valid with uniquely valued Index objects")
+    names = ["Ann", "Bob", "Cem", "Dee", "Eva", "Fay", "Gus", "Hal", "Ivy", "Jon"]
+    rows = ["source,record_id,first_name,last_name,email"]
+    rows += [f"{src},{c},{names[c % 10]},{names[c // 10 % 10]}son,{src}{c}@x.com" for src in ("crm", "loyalty")
+             for c in range(60)]  # fmt: skip
+    (tmp_path / "contacts.csv").write_text("\n".join(rows) + "\n")
+    cxlib.load(tmp_path)
+    result = unify.unify(tmp_path)
+    assert int(result.summary.loc[0, "rows"]) == 120

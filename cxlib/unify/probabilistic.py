@@ -451,7 +451,13 @@ def _contact_features(ws: Workspace, nodes: ibis.Table, cfg: UnifyConfig) -> pd.
     c = c.join(rec, c.record_id == rec.id_value)
     out = c.select(record=c.record_id, component=c.component, **features(c, cfg))
     # in a fixed order: splink's sampling and EM depend on row order, and engines return rows in any order
-    return with_counts(out.order_by("record").to_pandas())
+    df = out.order_by("record").to_pandas()
+    if df["record"].duplicated().any():
+        # one id in two sources (a CRM and a loyalty system both numbering from 1): the identity graph joined
+        # them as one record already, and splink needs each id once: the fields of one of them, chosen by value
+        df = df.sort_values(list(df.columns), na_position="last", kind="stable").drop_duplicates("record")
+        df = df.reset_index(drop=True)
+    return with_counts(df)
 
 
 def _previous_run(ws: Workspace, feats: pd.DataFrame) -> tuple[str, set[str], pd.DataFrame]:
