@@ -389,7 +389,7 @@ def map_columns(f: SourceFile, t: Table, cols: list[str]) -> dict[str, str]:
         if theirs not in cols:
             raise DataError(
                 f"{f.label}: sources.yml maps {t.name}.{canon} to column {theirs!r}, which the file "
-                f"does not have; its columns are {', '.join(cols)}"
+                f"does not have; its columns are {', '.join(cols)}{_one_column_hint(cols)}"
             )
         mapping[canon] = theirs
     for c in t.names:
@@ -408,6 +408,26 @@ def map_columns(f: SourceFile, t: Table, cols: list[str]) -> dict[str, str]:
             f"{', '.join(_short(c) for c in cols[:12])}. Fix: rename a column or map it in sources.yml"
         )
     return mapping
+
+
+def _one_column_hint(cols: list[str]) -> str:
+    """When a file read as one column whose name holds another delimiter: which ``delimiter:`` to set.
+
+    >>> print(_one_column_hint(["source;order_id;ts"])[:60])
+    ; it was read as one column, and its name is split by ';': s
+    >>> _one_column_hint(["source", "order_id"])
+    ''
+    """
+    if len(cols) != 1:
+        return ""
+    found = [d for d in (";", "\t", "|", ",") if d in cols[0]]
+    if not found:
+        return ""
+    shown = "\\t" if found[0] == "\t" else found[0]
+    return (
+        f"; it was read as one column, and its name is split by {found[0]!r}: set `delimiter: \"{shown}\"` for "
+        "this file in sources.yml"
+    )
 
 
 def _missing_message(
