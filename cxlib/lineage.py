@@ -44,7 +44,16 @@ import pandas as pd
 if TYPE_CHECKING:  # pragma: no cover
     from cxlib.engine import Workspace
 
-__all__ = ["STEPS", "LINEAGE_TABLE", "Stale", "code_fingerprint", "record", "stale_steps", "steps_table"]
+__all__ = [
+    "STEPS",
+    "LINEAGE_TABLE",
+    "Stale",
+    "code_fingerprint",
+    "record",
+    "stale_in_folder",
+    "stale_steps",
+    "steps_table",
+]
 
 LINEAGE_TABLE = "workspace_steps"
 
@@ -96,7 +105,9 @@ class Stale:
 
 
 def _empty() -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype="string") for c in _COLUMNS})
+    from cxlib._frames import empty_frame
+
+    return empty_frame(dict.fromkeys(_COLUMNS, "string"))
 
 
 def steps_table(ws: Workspace) -> pd.DataFrame:
@@ -173,6 +184,21 @@ def stale_steps(ws: Workspace) -> list[Stale]:
             out.append(Stale(step, f"its code (cxlib/{CODE[step]}) changed since it ran"))
     return out
 
+
+def stale_in_folder(folder: str | Path) -> list[Stale]:
+    """:func:`stale_steps` of the workspace in ``folder``, opened read-only; empty when it has none yet. What every
+    reader that says so calls: the CLI's warnings, the pages' note, the JupyterLab explorer.
+
+    >>> stale_in_folder("no/such/folder")
+    []
+    """
+    from cxlib.engine import connect
+    from cxlib.io import DATABASE_NAME
+
+    if not (Path(folder) / DATABASE_NAME).exists():
+        return []
+    with connect(folder, read_only=True) as ws:
+        return stale_steps(ws)
 
 
 def record_on_connection(con: Any, step: str, started: dt.datetime, outputs: list[str]) -> None:

@@ -52,12 +52,8 @@ def _exclusive(step: str):
 def _warn_stale(folder: Path, upstream_of: str | None = None) -> list:
     """Print the stale steps of ``folder`` (only those ``upstream_of`` reads from, when given)."""
     from cxlib import lineage
-    from cxlib.engine import DATABASE_NAME, connect
 
-    if not (Path(folder) / DATABASE_NAME).exists():
-        return []
-    with connect(folder, read_only=True) as ws:
-        stale = lineage.stale_steps(ws)
+    stale = lineage.stale_in_folder(folder)
     if upstream_of is not None:
         stale = [s for s in stale if s.step in lineage.STEPS.get(upstream_of, ())]
     for s in stale:

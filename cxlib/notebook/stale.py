@@ -24,15 +24,9 @@ def stale_note(folder: Folder | str | Path) -> Any:
     True
     """
     from cxlib import lineage
-    from cxlib.io import DATABASE_NAME
 
     path = _path(folder)
-    if not (Path(path) / DATABASE_NAME).exists():
-        return mo.md("")
-    import cxlib
-
-    with cxlib.connect(path, read_only=True) as ws:
-        stale = lineage.stale_steps(ws)
+    stale = lineage.stale_in_folder(path)
     if not stale:
         return mo.md("")
     lines = "\n".join(f"- `{s.step}` is stale: {s.reason}" for s in stale)
