@@ -17,8 +17,19 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import ibis
+import pandas as pd
 
-__all__ = ["drop_join_copies", "first_per_group"]
+__all__ = ["drop_join_copies", "empty_frame", "first_per_group"]
+
+
+def empty_frame(columns: dict[str, str]) -> pd.DataFrame:
+    """A frame of no rows with ``columns``' names and pandas dtypes: an output that found nothing keeps its shape,
+    and the workspace can store it (a frame of untyped, empty columns is one it cannot).
+
+    >>> empty_frame({"step": "string", "rows": "int64"}).dtypes.astype(str).tolist()
+    ['string', 'int64']
+    """
+    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
 
 
 def first_per_group(t: ibis.Table, by: str | Sequence[str], order: Sequence[ibis.Value | str]) -> ibis.Table:

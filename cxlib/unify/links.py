@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 from ibis import _
 
-from cxlib._frames import drop_join_copies
+from cxlib._frames import drop_join_copies, empty_frame
 from cxlib.engine import Workspace, opened
 from cxlib.schema import TABLES
 from cxlib.unify.config import key_column, present, union
@@ -323,7 +323,7 @@ def write_changes(ws: Workspace, links: ibis.Table, prev: ibis.Table | None) -> 
     customer went to several new ones. Ids of customers whose rows did not change stay the same.
     """
     cols = {"change": "string", "old_customer_id": "string", "new_customer_id": "string", "rows": "int64"}
-    out = pd.DataFrame({c: pd.Series(dtype=t) for c, t in cols.items()})
+    out = empty_frame(cols)
     if prev is not None:
         j = links.join(prev, ["table_name", "source", "record_key"])
         pairs = j.group_by([j.old_id, j.customer_id]).aggregate(rows=j.count()).to_pandas()

@@ -21,6 +21,7 @@ import ibis
 import numpy as np
 import pandas as pd
 
+from cxlib._frames import empty_frame
 from cxlib.engine import Workspace
 
 __all__ = ["OUTCOMES", "drivers", "follow_up", "outcomes", "risk_ratio"]
@@ -55,10 +56,6 @@ FOLLOW_UP_COLUMNS = {
     "sentiment": "float64", "rating": "float64", "text": "string", "feedback_count": "int64",
     "revenue_per_year": "float64", "last_touch_ts": "datetime64[us]", "last_touch": "string",
 }  # fmt: skip
-
-
-def _empty(columns: dict[str, str]) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=t) for c, t in columns.items()})
 
 
 def side_of(terms: list[str]) -> str:
@@ -135,7 +132,7 @@ def drivers(vt: pd.DataFrame, out: pd.DataFrame, topics: pd.DataFrame, min_custo
                              excess_customers=max(0.0, (p1 - p0) * n1), revenue_at_stake=float(rev)))
     cols = list(DRIVER_COLUMNS)
     if not rows:
-        return _empty(DRIVER_COLUMNS)
+        return empty_frame(DRIVER_COLUMNS)
     d = pd.DataFrame(rows).merge(topics[["topic", "label", "side"]], on="topic", how="left")
     d = d.sort_values(["outcome", "lift_low", "lift"], ascending=[True, False, False], ignore_index=True)
     d["rank"] = d.groupby("outcome").cumcount() + 1
@@ -163,7 +160,7 @@ def follow_up(verbatims: pd.DataFrame, out: pd.DataFrame, labels: dict[int, str]
         fixed_after = neg["customer_id"].map(last_fix) > neg["ts"]
     open_ = neg[np.where(neg["table_name"] == "tickets", neg["resolved"] != True, ~fixed_after.fillna(False))]  # noqa: E712
     if open_.empty:
-        return _empty(FOLLOW_UP_COLUMNS)
+        return empty_frame(FOLLOW_UP_COLUMNS)
     last = open_.sort_values(["customer_id", "ts"]).groupby("customer_id").tail(1)
     count = open_.groupby("customer_id").size().rename("feedback_count")
     f = last.merge(count, left_on="customer_id", right_index=True)
@@ -172,5 +169,4 @@ def follow_up(verbatims: pd.DataFrame, out: pd.DataFrame, labels: dict[int, str]
     f["label"] = f["topic"].map(labels)
     f["revenue_per_year"] = f["revenue_per_year"].fillna(0.0)
     f = f.sort_values(["revenue_per_year", "ts"], ascending=[False, False], ignore_index=True)
-    return f[["customer_id", "ts", "table_name", "topic", "label", "sentiment", "rating", "text", "feedback_count",
-              "revenue_per_year", "last_touch_ts", "last_touch"]]
+    return f[list(FOLLOW_UP_COLUMNS)]
