@@ -26,7 +26,7 @@ from cxlib.io.keys import DERIVABLE_KEYS
 from cxlib.io.parse import OFFSET_RE
 from cxlib.io.sources import SourceFile, _norm
 from cxlib.io.sql import Params, control_character, glob_escaped, ident, literal
-from cxlib.io.text import readable, reader_error
+from cxlib.io.text import head_lines, readable, reader_error
 from cxlib.schema import DataError, Table
 
 __all__ = [
@@ -153,7 +153,7 @@ def _read_csv(
     """Read a delimited UTF-8 text file (options bound as parameters); return the unreadable lines. A first
     line ``sep=;`` (Excel's note of the delimiter, in exports made for it) is read as ``skip_lines: 1`` and
     that delimiter, unless sources.yml sets either."""
-    declared = None if (f.skip_lines or f.delimiter) else _excel_separator(path)
+    declared = None if (f.skip_lines or f.delimiter) else _excel_separator(f)
     if declared:
         f = replace(f, skip_lines=1, delimiter=declared)
     p = Params()
@@ -206,28 +206,18 @@ def _read_csv(
         t = ident(name)
         con.execute(
             f"CREATE OR REPLACE TEMP TABLE {t} AS SELECT s.* EXCLUDE (g), g + (SELECT count(*) "
-            f"FROM _cx_rejrows WHERE r - k < g) AS _row FROM {t} s"
+            f"FROM _cx_rejrows WHERE r - k < g) + {skip} AS _row FROM {t} s"
         )
     else:
-        number_rows(con, name)
-    if skip:
-        t = ident(name)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {t} AS SELECT * EXCLUDE (_row), _row + {skip} AS _row FROM {t}")
+        number_rows(con, name, offset=skip)
     return rejects
 
 
-def _excel_separator(path: Path) -> str | None:
+def _excel_separator(f: SourceFile) -> str | None:
     """The delimiter a first line ``sep=X`` declares (Excel's convention), if the file starts with one."""
-    import gzip
-
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    try:
-        with opener(path, "rb") as fh:
-            first = fh.readline(64)
-    except (OSError, EOFError):
-        return None
-    m = re.fullmatch(rb"(?:\xef\xbb\xbf)?sep=([^\r\n])\r?\n?", first)
-    return m.group(1).decode("latin-1") if m else None
+    first = head_lines(f, 1)
+    m = re.fullmatch(r"sep=(.)\s*", first[0]) if first else None
+    return m.group(1) if m else None
 
 
 def _number_copy(con: duckdb.DuckDBPyConnection, name: str, copy: Path, rejects: bool, skip: int = 0) -> None:
@@ -256,12 +246,13 @@ def _number_copy(con: duckdb.DuckDBPyConnection, name: str, copy: Path, rejects:
     )
 
 
-def number_rows(con: duckdb.DuckDBPyConnection, name: str, col: str = "_row") -> None:
-    """Add the 1-based position of each row in its file (insertion order; temp-table rowids start high)."""
+def number_rows(con: duckdb.DuckDBPyConnection, name: str, col: str = "_row", offset: int = 0) -> None:
+    """Add the 1-based position of each row in its file (insertion order; temp-table rowids start high), plus
+    ``offset`` (the lines above the header a CSV's ``skip_lines`` passed over)."""
     t = ident(name)
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {t} AS SELECT *, "
-        f"CAST(rowid - (SELECT min(rowid) FROM {t}) + 1 AS BIGINT) AS {ident(col)} FROM {t}"
+        f"CAST(rowid - (SELECT min(rowid) FROM {t}) + 1 + {int(offset)} AS BIGINT) AS {ident(col)} FROM {t}"
     )
 
 
@@ -474,22 +465,17 @@ def _header_below(f: SourceFile, t: Table, lines: int = 30) -> int:
 
 
 def _head_cells(f: SourceFile, lines: int) -> Iterator[list[str]]:
-    """The cells of the first ``lines`` lines of ``f`` (a CSV line split on each usual delimiter in turn)."""
-    import gzip
-
+    """The cells of the first ``lines`` lines of ``f`` (a CSV line split on each usual delimiter in turn); none
+    for another kind of file, or a CSV file that cannot be read as text (its own error comes from the reader)."""
     kind = file_kind(f.path)
     if f.skip_lines or kind not in ("csv", "xlsx"):
         return
     if kind == "xlsx":
         yield from sheet_head(f, lines)
         return
-    if f.encoding not in (None, "utf-8", "utf8"):
-        return
-    opener = gzip.open if f.path.name.lower().endswith(".gz") else open
     try:
-        with opener(f.path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
-            head = list(itertools.islice(fh, lines))
-    except (OSError, EOFError):
+        head = head_lines(f, lines)
+    except DataError:
         return
     for line in head:
         yield [c for sep in ([f.delimiter] if f.delimiter else [",", ";", "\t", "|"]) for c in line.split(sep)]

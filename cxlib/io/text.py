@@ -36,7 +36,7 @@ from pathlib import Path
 from cxlib.io.sources import SourceFile
 from cxlib.schema import DataError
 
-__all__ = ["detect_encoding", "readable", "reader_error"]
+__all__ = ["detect_encoding", "head_lines", "readable", "reader_error"]
 
 _CHUNK = 1 << 20
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
@@ -121,6 +121,24 @@ def _decoded(f: SourceFile, encoding: str) -> Iterator[str]:
             yield decoder.decode(b"", final=True)
         except UnicodeDecodeError as e:
             raise _bad_bytes(f, encoding, lines, e.reason) from None
+
+
+def head_lines(f: SourceFile, n: int) -> list[str]:
+    """The first ``n`` lines of text file ``f``, read as :func:`readable` reads it (its encoding or byte-order
+    mark, gzip or not; no byte-order mark in the text); only the first block is read for a few lines.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "orders.csv"
+    >>> _ = p.write_bytes("sep=;\\nsource;order_id\\n".encode("utf-16"))
+    >>> head_lines(SourceFile("orders", p), 1)
+    ['sep=;']
+    """
+    text = ""
+    for block in _decoded(f, detect_encoding(f)):
+        text += block
+        if text.count("\n") >= n:
+            break
+    return text.splitlines()[:n]
 
 
 def _temp_dir() -> str | None:
