@@ -26,7 +26,7 @@ from dataclasses import replace
 
 from cxlib.io.sources import SourceFile, _norm
 from cxlib.io.sql import ident
-from cxlib.schema import Table
+from cxlib.schema import TABLES, Table
 
 __all__ = [
     "DERIVABLE_KEYS",
@@ -87,13 +87,12 @@ def derived_key_expr(cols: list[str]) -> str:
     )
 
 
-#: The columns by which a row of each table reaches its customer (``cx unify``); a file of one of these tables
-#: that maps none of them loads rows that each become their own unidentified customer.
+#: The columns by which a row of each table reaches its customer (``cx unify``): those of the schema's that say
+#: whose a row is. A file of one of these tables that maps none of them loads rows that each become their own
+#: unidentified customer.
 IDENTIFIER_COLUMNS = {
-    "events": ("contact_ref", "email", "anonymous_id"),
-    "orders": ("contact_ref", "email"),
-    "tickets": ("contact_ref", "email", "phone"),
-    "surveys": ("contact_ref", "email"),
+    name: tuple(c for c in ("contact_ref", "email", "phone", "anonymous_id") if c in TABLES[name].names)
+    for name in ("events", "orders", "tickets", "surveys")
 }
 #: Words in a column name that suggest it identifies a person (for the note's "is it ...?").
 _PERSON_WORDS = ("mail", "phone", "mobile", "customer", "client", "contact", "member", "user", "visitor", "cookie",

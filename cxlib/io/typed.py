@@ -50,6 +50,7 @@ def typed_columns(t: Table, f: SourceFile, mapping: dict[str, str], types: dict[
         and types.get(mapping[c.name]) in TYPED_SOURCES[c.dtype]
     ]
 
+
 def typed_value(dtype: str, v: str) -> tuple[str, str]:
     """``(condition, value)`` for a typed source value ``v`` of a ``dtype`` column: where the condition holds the
     value is taken as it is, and the row stores no text for it; elsewhere (a year the text reader would not read,
