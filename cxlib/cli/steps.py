@@ -3,6 +3,7 @@ report."""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from pathlib import Path
 from typing import Annotated
@@ -208,6 +209,14 @@ def unify(
         bool, typer.Option(help="Score only new contact records against existing customers (needs a full run).")
     ] = False,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = True,
+    source_priority: Annotated[
+        str | None,
+        typer.Option(
+            help="Sources in order of trust, comma-separated: the golden record's ties, and which system's "
+            "contacts a record id several systems use means (default crm,loyalty,shop,legacy_crm,helpdesk,"
+            "email_platform)."
+        ),
+    ] = None,
 ) -> None:
     """Resolve every source row to one customer: identity_links, customers, touchpoints.
 
@@ -216,10 +225,14 @@ def unify(
     from cxlib import unify as _unify
 
     t0 = time.perf_counter()
+    cfg = _unify.UnifyConfig(match_threshold=threshold)
+    if source_priority is not None:
+        order = tuple(s.strip() for s in source_priority.split(",") if s.strip())
+        cfg = dataclasses.replace(cfg, source_priority=order)
     try:
         result = _unify.unify(
             folder,
-            _unify.UnifyConfig(match_threshold=threshold),
+            cfg,
             probabilistic=probabilistic,
             progress=progress,
             incremental=incremental,

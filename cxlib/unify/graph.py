@@ -25,6 +25,7 @@ from ibis import _
 from cxlib._frames import drop_join_copies
 from cxlib.engine import Workspace
 from cxlib.unify.config import UnifyConfig
+from cxlib.unify.records import shared_records, warn_guessed
 from cxlib.unify.signatures import sig_identifiers, signatures
 
 __all__ = ["identity_graph", "union_find"]
@@ -166,7 +167,9 @@ def identity_graph(
     1
     """
     cfg = config or UnifyConfig()
-    sig = ws.scratch("_unify_sig0", signatures(ws, cfg), row_id="sid")
+    held = shared_records(ws, cfg)  # record ids two systems both use (a CRM and a loyalty system from 1)
+    sig = ws.scratch("_unify_sig0", signatures(ws, cfg, held), row_id="sid")
+    warn_guessed(sig, held)
     ids = ws.scratch("_unify_ids", sig_identifiers(sig))
     demoted = ws.scratch("_unify_demoted", _demoted(ids, sig, cfg))
     keys, members, edges = _graph(ws, ids.anti_join(demoted, ["id_type", "id_value"]))

@@ -33,6 +33,7 @@ from cxlib.unify.households import component_contacts, component_kinds, househol
 from cxlib.unify.model import CONTACT_POINTS, _parse_once, correct_u, train
 from cxlib.unify.model import settings as model_settings
 from cxlib.unify.normalise import _name_key, normalise_postcode, trim
+from cxlib.unify.records import contact_record, shared_records
 from cxlib.unify.u_sampling import _quote_id
 
 __all__ = ["match_components", "merge_map"]
@@ -447,14 +448,15 @@ def features(c: ibis.Table, cfg: UnifyConfig) -> dict[str, ibis.Value]:
 def _contact_features(ws: Workspace, nodes: ibis.Table, cfg: UnifyConfig) -> pd.DataFrame:
     """Contact records with the fields splink compares and their deterministic component (pulled: small)."""
     c = ws.table("contacts")
+    c = c.mutate(_record=contact_record(c, shared_records(ws, cfg)))  # source:id where two systems share an id
     rec = nodes.filter(nodes.id_type == "record")
-    c = c.join(rec, c.record_id == rec.id_value)
-    out = c.select(record=c.record_id, component=c.component, **features(c, cfg))
+    c = c.join(rec, c._record == rec.id_value)
+    out = c.select(record=c._record, component=c.component, **features(c, cfg))
     # in a fixed order: splink's sampling and EM depend on row order, and engines return rows in any order
     df = out.order_by("record").to_pandas()
     if df["record"].duplicated().any():
-        # one id in two sources (a CRM and a loyalty system both numbering from 1): the identity graph joined
-        # them as one record already, and splink needs each id once: the fields of one of them, chosen by value
+        # one record twice in one source (an export with a repeated row): splink needs each id once, the
+        # fields of one of them, chosen by value
         df = df.sort_values(list(df.columns), na_position="last", kind="stable").drop_duplicates("record")
         df = df.reset_index(drop=True)
     return with_counts(df)

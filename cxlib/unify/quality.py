@@ -58,7 +58,12 @@ def _scored(workspace: str | Path | Workspace) -> tuple[pd.DataFrame, pd.DataFra
 
 
 def _contact_truth(truth: pd.DataFrame) -> pd.DataFrame:
-    return truth[truth["table_name"] == "contacts"].drop_duplicates("record_key")
+    """The truth of contact records, keyed as the run keys them: ``source:id`` where two sources hold the same
+    id (:mod:`cxlib.unify.records`)."""
+    t = truth[truth["table_name"] == "contacts"].drop_duplicates(["source", "record_key"])
+    key = t["record_key"].astype(str)
+    shared = key.isin(t.groupby(key)["source"].nunique().loc[lambda n: n > 1].index)
+    return t.assign(record_key=key.mask(shared, t["source"].astype(str) + ":" + key))
 
 
 def threshold_curve(

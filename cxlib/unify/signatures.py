@@ -25,6 +25,7 @@ from cxlib.engine import Workspace
 from cxlib.schema import TABLES, DataError
 from cxlib.unify.config import UnifyConfig, key_column, present, union
 from cxlib.unify.normalise import normalise_email, normalise_phone, trim
+from cxlib.unify.records import qualify, shared_records
 
 __all__ = ["ID_RANK", "SIG_RAW", "identifiers", "raw_identifiers", "row_base", "sig_identifiers", "signatures"]
 
@@ -108,19 +109,21 @@ def _table_signatures(t: ibis.Table, name: str) -> ibis.Table:
     return s.select("table_name", "source", *SIG_RAW, "rows", "first_ts", "last_ts", "first_row")
 
 
-def signatures(ws: Workspace, cfg: UnifyConfig) -> ibis.Table:
+def signatures(ws: Workspace, cfg: UnifyConfig, held: ibis.Table | None = None) -> ibis.Table:
     """One row per distinct ``(table_name, source, raw identifiers)`` with its rows' count, first and last time
     and oldest row key (``first_row``) and the normalised ``record, email, phone, anonymous_id``.
 
     Not numbered: the identity graph writes them as a scratch table with ``sid``, a join key
     (:meth:`cxlib.engine.Workspace.scratch`'s ``row_id``), so that this statement runs on every thread.
+    ``held``: the record ids several sources hold (:func:`cxlib.unify.records.shared_records`), written
+    ``source:id`` (:mod:`cxlib.unify.records`).
     """
     parts = [_table_signatures(ws.table(name), name) for name in present(ws)]  # one catalogue query
     if not parts:
         raise DataError(_NO_TABLES)
     sig = union(parts)
+    sig = qualify(sig.mutate(record=ibis.coalesce(sig.c_record, trim(sig.c_ref))), "record", held)
     return sig.mutate(
-        record=ibis.coalesce(sig.c_record, trim(sig.c_ref)),
         email=normalise_email(sig.c_email),
         phone=normalise_phone(sig.c_phone, sig.c_country, cfg.default_country),
         anonymous_id=trim(sig.c_anon),
@@ -151,7 +154,7 @@ def identifiers(ws: Workspace, cfg: UnifyConfig, only: pd.DataFrame | None = Non
             )
     if not parts:
         raise DataError(_NO_TABLES)
-    return union(parts, distinct=False)
+    return qualify(union(parts, distinct=False), "id_value", shared_records(ws, cfg), type_column="id_type")
 
 
 def sig_identifiers(sig: ibis.Table) -> ibis.Table:

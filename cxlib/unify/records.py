@@ -1,0 +1,123 @@
+"""Contact record ids belong to the system that wrote them.
+
+A CRM and a loyalty system that both number their contacts from 1 hold two different people under the id
+``1``. A contact record is ``(source, record_id)``, as splink identifies a record by its ``source_dataset``
+and ``unique_id``: when an id is held by contacts of more than one source, each of them is the identifier
+``record`` with the value ``source:id`` (``crm:1``, ``loyalty:1``) and the two are joined only by evidence
+(a shared e-mail, the probabilistic match), never by the number alone. Ids held by one source keep their
+plain value, so nothing changes for the usual workspace (the check is one query on ``contacts``).
+
+A ``contact_ref`` (an order's, a ticket's) whose id is held by several sources refers to the contact of its
+own row's source when that source holds the id (a shop's orders, the shop's customers); otherwise to the
+first holder by :attr:`UnifyConfig.source_priority` (then by name) -- a guess, logged with the rows it
+concerns.
+
+Examples
+--------
+>>> import pandas as pd, cxlib
+>>> ws = cxlib.connect()
+>>> _ = ws.write("contacts", pd.DataFrame({"source": ["crm", "loyalty", "crm"], "record_id": ["1", "1", "2"]}))
+>>> held = shared_records(ws, UnifyConfig())
+>>> held.order_by("h_source").to_pandas()[["h_id", "h_source", "d_source"]].values.tolist()
+[['1', 'crm', 'crm'], ['1', 'loyalty', 'crm']]
+>>> refs = ibis.memtable(pd.DataFrame({"source": ["loyalty", "shop", "shop"], "record": ["1", "1", "2"]}))
+>>> qualify(refs, "record", held).to_pandas()["record"].tolist()
+['loyalty:1', 'crm:1', '2']
+"""
+
+from __future__ import annotations
+
+import logging
+
+import ibis
+
+from cxlib.engine import Workspace
+from cxlib.unify.config import UnifyConfig
+from cxlib.unify.normalise import trim
+
+__all__ = ["contact_record", "qualify", "shared_records", "warn_guessed"]
+
+_log = logging.getLogger("cxlib.unify")
+
+
+def shared_records(ws: Workspace, cfg: UnifyConfig) -> ibis.Table | None:
+    """The record ids held by contacts of more than one source: one row per holder (``h_id, h_source``) with
+    the id's default source ``d_source`` (for a reference from a source that holds none of them); ``None``
+    when every id is one source's (the usual case) or there are no contacts. Lazy (a few rows, computed where
+    it is used); the check is one aggregate over ``contacts``."""
+    if "contacts" not in ws.held():
+        return None
+    c = ws.table("contacts")
+    c = c.select(h_id=c.record_id.cast("string"), h_source=c.source.cast("string")).distinct()
+    many = c.group_by("h_id").aggregate(n=c.h_source.count()).filter(ibis._.n > 1).select("h_id")
+    held = c.semi_join(many, "h_id")
+    if int(held.count().to_pyarrow().as_py()) == 0:
+        return None
+    prio = {s: i for i, s in enumerate(cfg.source_priority)}
+    rank = held.h_source.substitute(prio, else_=len(prio)) if prio else ibis.literal(0)
+    first = ibis.struct({"rank": rank.cast("int64"), "source": held.h_source}).min()
+    default = held.group_by("h_id").aggregate(d=first)
+    return held.join(default, "h_id").select("h_id", "h_source", d_source=ibis._.d.source)
+
+
+def qualify(t: ibis.Table, column: str, held: ibis.Table | None, type_column: str | None = None) -> ibis.Table:
+    """``t`` with ``column`` (a record id, a contact's own or a reference to one, in rows of ``t.source``)
+    written ``source:id`` where the id is held by several sources (``held``, :func:`shared_records`): the
+    row's own source when it holds the id, else the id's default source. With ``type_column``, only the rows
+    whose type there is ``record`` (the others are left as they are)."""
+    if held is None:
+        return t
+    own = held.select(o_id="h_id", o_source="h_source")
+    dflt = held.select(x_id="h_id", x_source="d_source").distinct()
+    j = t.left_join(own, (t[column] == own.o_id) & (t.source == own.o_source))
+    j = j.left_join(dflt, j[column] == dflt.x_id)
+    value = j[column]
+    new = ibis.cases(
+        (j.x_id.isnull(), value),
+        (j.o_id.notnull(), j.source + ":" + value),
+        else_=j.x_source + ":" + value,
+    )
+    if type_column is not None:
+        new = ibis.ifelse(j[type_column] == "record", new, value)
+    return j.mutate(**{column: new}).drop("o_id", "o_source", "x_id", "x_source")
+
+
+def contact_record(c: ibis.Table, held: ibis.Table | None) -> ibis.StringValue:
+    """A ``contacts`` row's record identifier: its ``record_id``, or ``source:record_id`` when another source
+    holds the same id."""
+    rid = c.record_id.cast("string")
+    if held is None:
+        return rid
+    ids = held.select("h_id").distinct()
+    return ibis.ifelse(rid.isin(ids.h_id), c.source.cast("string") + ":" + rid, rid)
+
+
+def warn_guessed(sig: ibis.Table, held: ibis.Table | None) -> int:
+    """Log the rows whose ``contact_ref`` (``c_ref`` of the signatures ``sig``) names an id several sources
+    hold, none of them the row's own: they were linked to the default holder. Returns their number."""
+    if held is None:
+        return 0
+    ref = trim(sig.c_ref)
+    own = held.select(o_id="h_id", o_source="h_source")
+    s = sig.filter(sig.c_record.isnull() & ref.isin(held.h_id)).mutate(_ref=ref)
+    s = s.anti_join(own, (s._ref == own.o_id) & (s.source == own.o_source))
+    d = held.select(d_id="h_id", d_source="d_source").distinct()
+    s = s.join(d, s._ref == d.d_id)
+    first = ibis.struct({"ref": s._ref, "to": s.d_source}).min()
+    got = s.aggregate(rows=s.rows.sum(), ids=s._ref.nunique(), example=first, sources=s.source.collect(distinct=True))
+    row = got.to_pyarrow().to_pylist()[0]
+    n = int(row["rows"] or 0)
+    if n:
+        ex = row["example"]
+        _log.warning(
+            "unify: %s rows of %s refer (contact_ref) to %s record ids that contacts of several sources hold and "
+            "their own source does not (e.g. %r -> %s): each is linked to the contact of the first holder by "
+            "UnifyConfig.source_priority. Put the system they mean first there (cx unify --source-priority) to link "
+            "them to its contacts",
+            f"{n:,}",
+            ", ".join(sorted(row["sources"])),
+            f"{int(row['ids']):,}",
+            ex["ref"],
+            ex["to"],
+        )
+    return n

@@ -1,0 +1,107 @@
+"""Contact record ids are their system's own (cxlib.unify.records): two systems numbering from 1."""
+
+from __future__ import annotations
+
+import logging
+
+import pandas as pd
+
+import cxlib
+from cxlib import unify
+
+CONTACTS = """source,record_id,first_name,last_name,email,phone,postcode
+crm,1,Ann,Lee,ann.lee@example.com,,AB1 2CD
+loyalty,1,Bob,Stone,bob.stone@example.org,,ZX9 8YW
+crm,2,Cem,Kaya,cem.kaya@example.com,,CD3 4EF
+loyalty,7,Dee,Ross,dee.ross@example.org,,GH5 6IJ
+"""
+
+
+def _orders(folder, rows: list[str]) -> None:
+    lines = ["source,order_id,ts,contact_ref,amount,status", *(f"{r},10,completed" for r in rows)]
+    (folder / "orders.csv").write_text("\n".join(lines) + "\n")
+
+
+def _customers(folder) -> dict[tuple[str, str, str], str]:
+    with cxlib.connect(folder, read_only=True) as ws:
+        links = ws.table("identity_links").to_pandas()
+    return {(r.table_name, r.source, r.record_key): r.customer_id for r in links.itertuples()}
+
+
+def test_two_systems_numbering_from_one_keep_their_people_apart(tmp_path):
+    # crm 1 is Ann, loyalty 1 is Bob: the number alone joined them as one customer
+    (tmp_path / "contacts.csv").write_text(CONTACTS)
+    orders = ["loyalty,L1,2024-01-02 10:00,1", "crm,C1,2024-01-03 10:00,1", "shop,S1,2024-01-04 10:00,7"]
+    _orders(tmp_path, orders)
+    cxlib.load(tmp_path)
+    unify.unify(tmp_path)
+    cust = _customers(tmp_path)
+    ann, bob = cust[("contacts", "crm", "1")], cust[("contacts", "loyalty", "1")]
+    assert ann != bob
+    # a reference goes to the contact of its own row's system when that system holds the id
+    assert cust[("orders", "loyalty", "L1")] == bob
+    assert cust[("orders", "crm", "C1")] == ann
+    # an id only one system holds: as before, whatever the referring row's source
+    assert cust[("orders", "shop", "S1")] == cust[("contacts", "loyalty", "7")]
+    with cxlib.connect(tmp_path, read_only=True) as ws:
+        ids = ws.table("unify_identifiers").to_pandas()
+    rec = set(ids.loc[ids["id_type"] == "record", "id_value"])
+    assert {"crm:1", "loyalty:1", "2", "7"} <= rec  # plain values where one system holds the id
+    assert "1" not in rec
+
+
+def test_a_reference_no_own_system_explains_goes_to_the_first_by_priority_and_says_so(tmp_path, caplog):
+    (tmp_path / "contacts.csv").write_text(CONTACTS)
+    _orders(tmp_path, ["shop,S1,2024-01-04 10:00,1"])
+    cxlib.load(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="cxlib.unify"):
+        unify.unify(tmp_path)
+    cust = _customers(tmp_path)
+    assert cust[("orders", "shop", "S1")] == cust[("contacts", "crm", "1")]  # crm before loyalty
+    assert "1 rows of shop" in caplog.text and "(e.g. '1' -> crm)" in caplog.text
+    caplog.clear()
+    with caplog.at_level(logging.WARNING, logger="cxlib.unify"):
+        unify.unify(tmp_path, unify.UnifyConfig(source_priority=("loyalty", "crm")))
+    again = _customers(tmp_path)
+    assert again[("orders", "shop", "S1")] == again[("contacts", "loyalty", "1")]
+    assert "(e.g. '1' -> loyalty)" in caplog.text
+
+
+def test_synced_systems_sharing_an_id_for_one_person_still_merge_on_the_evidence(tmp_path):
+    # a loyalty system keyed by the CRM's id: the same person, and her e-mail says so
+    rows = CONTACTS.replace("loyalty,1,Bob,Stone,bob.stone@example.org", "loyalty,1,Ann,Lee,ann.lee@example.com")
+    (tmp_path / "contacts.csv").write_text(rows)
+    cxlib.load(tmp_path)
+    result = unify.unify(tmp_path)
+    cust = _customers(tmp_path)
+    assert cust[("contacts", "crm", "1")] == cust[("contacts", "loyalty", "1")]
+    assert int(result.summary.loc[0, "customers"]) == 3
+
+
+def test_explain_shows_the_qualified_record(tmp_path):
+    (tmp_path / "contacts.csv").write_text(CONTACTS)
+    cxlib.load(tmp_path)
+    unify.unify(tmp_path)
+    bob = _customers(tmp_path)[("contacts", "loyalty", "1")]
+    table, _ = unify.explain(tmp_path, bob)
+    assert "record:loyalty:1" in " ".join(table["identifiers"].astype(str)) or "loyalty:1" in table.to_string()
+
+
+def test_no_shared_ids_no_change(tmp_path):
+    (tmp_path / "contacts.csv").write_text(CONTACTS.replace("loyalty,1,", "loyalty,9,"))
+    cxlib.load(tmp_path)
+    unify.unify(tmp_path)
+    with cxlib.connect(tmp_path, read_only=True) as ws:
+        ids = ws.table("unify_identifiers").to_pandas()
+    assert not ids.loc[ids["id_type"] == "record", "id_value"].str.contains(":").any()
+    assert isinstance(ids, pd.DataFrame)
+
+
+def test_the_threshold_curve_scores_shared_ids_as_the_run_keys_them(tmp_path):
+    (tmp_path / "contacts.csv").write_text(CONTACTS)
+    cxlib.load(tmp_path)
+    unify.unify(tmp_path)
+    truth = pd.DataFrame({"table_name": "contacts", "source": ["crm", "loyalty", "crm", "loyalty"],
+                          "record_key": ["1", "1", "2", "7"], "person_id": ["ann", "bob", "cem", "dee"]})
+    curve = unify.threshold_curve(tmp_path, truth, thresholds=(0.95,))
+    assert curve["pairwise_precision"].iloc[0] == 1.0  # no pair at all: nothing merged wrongly
