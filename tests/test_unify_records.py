@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 import pandas as pd
+import pytest
 
 import cxlib
 from cxlib import unify
@@ -105,3 +106,46 @@ def test_the_threshold_curve_scores_shared_ids_as_the_run_keys_them(tmp_path):
                           "record_key": ["1", "1", "2", "7"], "person_id": ["ann", "bob", "cem", "dee"]})
     curve = unify.threshold_curve(tmp_path, truth, thresholds=(0.95,))
     assert curve["pairwise_precision"].iloc[0] == 1.0  # no pair at all: nothing merged wrongly
+
+
+def _graph_frames() -> dict[str, pd.DataFrame]:
+    contacts = pd.read_csv(__import__("io").StringIO(CONTACTS), dtype=str).assign(
+        updated_at=pd.Timestamp("2024-01-01")
+    )
+    orders = pd.DataFrame({"source": ["loyalty", "shop", "shop"], "order_id": ["L1", "S1", "S2"],
+                           "ts": pd.to_datetime(["2024-01-02"] * 3), "contact_ref": ["1", "1", "7"]})
+    return {"contacts": contacts, "orders": orders}
+
+
+def _nodes(ws) -> list[tuple[str, str, str]]:
+    from cxlib.unify.graph import identity_graph
+
+    nodes, _, _ = identity_graph(ws)
+    df = nodes.to_pandas()
+    return sorted(zip(df["id_type"], df["id_value"], df["component"], strict=True))
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+@pytest.mark.xdist_group("spark")
+def test_shared_record_ids_the_same_on_spark(spark_session):
+    import ibis
+
+    frames = _graph_frames()
+    duck = cxlib.connect()
+    for name, df in frames.items():
+        duck.write(name, df)
+    expected = _nodes(duck)
+    assert {("record", "crm:1"), ("record", "loyalty:1")} <= {(t, v) for t, v, _ in expected}
+    before = spark_session.catalog.currentDatabase()
+    spark_session.sql("CREATE DATABASE IF NOT EXISTS unify_records")
+    spark_session.catalog.setCurrentDatabase("unify_records")
+    try:
+        ws = cxlib.connect(ibis.pyspark.connect(spark_session))
+        for name, df in frames.items():
+            spark_session.createDataFrame(ibis.memtable(df).to_pyarrow()).write.mode("overwrite").saveAsTable(name)
+        got = _nodes(ws)
+    finally:
+        spark_session.catalog.setCurrentDatabase(before)
+        spark_session.sql("DROP DATABASE IF EXISTS unify_records CASCADE")
+    assert got == expected
