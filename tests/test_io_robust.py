@@ -525,3 +525,36 @@ def test_a_mapped_file_read_as_one_column_names_the_delimiter_to_set(tmp_path):
     write(tmp_path, "sources.yml", 'tables:\n  orders: {file: orders.csv, delimiter: ",", columns: {ts: ts}}\n')
     with pytest.raises(DataError, match=r"read as one column.*set `delimiter: \";\"`"):
         io.load(tmp_path)
+
+
+_PASTED = (
+    HEADER + "shop,1,2024-03-01,10,completed\nshop,2,2024-03-02,11,completed\n"
+    + HEADER + "shop,3,2024-04-01,12,completed\nshop,4,bad\n" + HEADER.upper()  # a near miss: not the same names
+    + "shop,5,2024-04-05,14,completed\n"
+)
+
+
+@pytest.mark.parametrize("skip", [0, 2])
+def test_exports_pasted_together_quarantine_the_repeated_header_with_its_own_reason(tmp_path, skip):
+    # a month's exports joined into one file: the header line again where the second begins was a row failing
+    # four checks (amount, ts, status ...), with four reasons; it is one line, quarantined as what it is
+    write(tmp_path, "orders.csv", "Orders report,,,,\nGenerated 2024-12-01,,,,\n" * (skip // 2) + _PASTED)
+    yml = f"max_quarantine: 0.9\ntables:\n  orders: {{file: orders.csv, skip_lines: {skip}}}\n"
+    write(tmp_path, "sources.yml", yml)
+    report = io.load(tmp_path)
+    assert conserved(report) and loaded(tmp_path)["order_id"].tolist() == ["1", "2", "3", "5"]
+    q = loaded(tmp_path, "quarantine").sort_values(["row", "reason"])
+    pasted = q[q["reason"].str.startswith("the column names again")]
+    assert pasted["row"].tolist() == [3 + skip] and pasted["column"].isna().all()  # line 4 (+ the title lines)
+    assert (q["row"] == 3 + skip).sum() == 1  # one reason for the line, not one per column
+    assert set(q["row"]) == {3 + skip, 5 + skip, 6 + skip}  # the unreadable line and the near miss as before
+
+
+def test_a_pasted_header_in_a_file_read_in_memory(tmp_path):
+    # `cx validate` reads without the loader's scratch copy: the rows are a table, not a view over the copy
+    write(tmp_path, "orders.csv", _PASTED)
+    write(tmp_path, "sources.yml", "max_quarantine: 0.9\ntables:\n  orders: {file: orders.csv}\n")
+    report = io.validate(tmp_path)
+    q = report.quarantine
+    assert conserved(report) and int(report.summary.loc[0, "rows_loaded"]) == 4
+    assert q.loc[q["reason"].str.startswith("the column names again"), "row"].tolist() == [3]

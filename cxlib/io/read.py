@@ -24,6 +24,7 @@ import duckdb
 from cxlib.io.files import file_kind, read_json_file, read_xlsx, sheet_head
 from cxlib.io.keys import DERIVABLE_KEYS
 from cxlib.io.parse import OFFSET_RE
+from cxlib.io.pasted import drop_repeated_headers
 from cxlib.io.sources import SourceFile, _norm
 from cxlib.io.sql import Params, control_character, glob_escaped, ident, literal
 from cxlib.io.text import head_lines, readable, reader_error
@@ -109,6 +110,8 @@ def read_raw(
                 f"{f.label}: the name of column {i + 1} contains a control character ({bad}); "
                 "rename the column in the file"
             )
+    if kind == "csv":  # exports pasted together: the header line again inside the rows
+        rejects += drop_repeated_headers(con, name, cols)
     return cols, rejects
 
 
