@@ -1,8 +1,8 @@
 """Exports pasted together: the column names again, inside the rows.
 
 A month's exports joined into one file (``cat jan.csv feb.csv``, or pasted in a spreadsheet) repeat the header
-line where the second begins. That line is not a row of data: it is quarantined with a reason of its own (the
-file's line, and what to do), not with one reason per column that fails its check, and the rows around it load.
+line where the second begins. That line is not a row of data: it is quarantined once, with a reason that says
+what it is and what to do, not with one reason per column that fails its check, and the rows around it load.
 
 Examples
 --------
