@@ -59,10 +59,12 @@ def test_a_reference_no_own_system_explains_goes_to_the_first_by_priority_and_sa
         unify.unify(tmp_path)
     cust = _customers(tmp_path)
     assert cust[("orders", "shop", "S1")] == cust[("contacts", "crm", "1")]  # crm before loyalty
-    assert "1 rows of shop" in caplog.text and "(e.g. '1' -> crm)" in caplog.text
+    assert "1 row of shop refers (contact_ref) to 1 record id that" in caplog.text
+    assert "(e.g. '1' -> crm)" in caplog.text
     caplog.clear()
     with caplog.at_level(logging.WARNING, logger="cxlib.unify"):
         unify.unify(tmp_path, unify.UnifyConfig(source_priority=("loyalty", "crm")))
+    assert "source_priority names" not in caplog.text
     again = _customers(tmp_path)
     assert again[("orders", "shop", "S1")] == again[("contacts", "loyalty", "1")]
     assert "(e.g. '1' -> loyalty)" in caplog.text
@@ -149,3 +151,13 @@ def test_shared_record_ids_the_same_on_spark(spark_session):
         spark_session.catalog.setCurrentDatabase(before)
         spark_session.sql("DROP DATABASE IF EXISTS unify_records CASCADE")
     assert got == expected
+
+
+def test_a_source_priority_naming_no_contacts_source_is_a_warning(tmp_path, caplog):
+    (tmp_path / "contacts.csv").write_text(CONTACTS)
+    cxlib.load(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="cxlib.unify"):
+        unify.unify(tmp_path, unify.UnifyConfig(source_priority=("loyalty", "crn")))
+    assert "source_priority names 'crn', which no contact record comes from (their sources: crm, loyalty)" in (
+        caplog.text
+    )

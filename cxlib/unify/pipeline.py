@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import os
 import signal
 import sys
@@ -133,6 +134,7 @@ def _rounds(iterations: int) -> str:
 
 def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool, incremental: bool = False) -> UnifyResult:
     phase = _Phases(progress)
+    _check_priority(ws, cfg)
     nodes, demoted, iterations = identity_graph(ws, cfg, progress=progress)
     components = int(nodes.component.nunique().to_pyarrow().as_py())
     if components == 0 and int(ws.table("_unify_sig").count().to_pyarrow().as_py()) == 0:  # not a row at all
@@ -164,6 +166,24 @@ def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool, incremental: bool = 
     summary = _summary(ws, sigmap, rules, components, iterations, len(matches), len(demoted_df), changes)
     ws.drop_scratch()
     return UnifyResult(summary, rules, demoted_df, matches, changes)
+
+
+def _check_priority(ws: Workspace, cfg: UnifyConfig) -> None:
+    """Warn about names in a ``source_priority`` given by the user (not the default) that no contact record's
+    source has: a typo there would silently leave the golden records' ties and the shared record ids to the
+    other names."""
+    if cfg.source_priority == UnifyConfig().source_priority or not ws.has("contacts"):
+        return
+    c = ws.table("contacts")
+    held = set(c.select(s=c.source.cast("string")).distinct().to_pandas()["s"].dropna())
+    unknown = [s for s in cfg.source_priority if s not in held]
+    if unknown:
+        logging.getLogger("cxlib.unify").warning(
+            "unify: source_priority names %s, which no contact record comes from (their sources: %s); "
+            "the other names decide",
+            ", ".join(repr(s) for s in unknown),
+            ", ".join(sorted(held)) or "none",
+        )
 
 
 def _write_identifiers(ws: Workspace, sigmap: ibis.Table, demoted: ibis.Table) -> None:

@@ -110,14 +110,20 @@ def warn_guessed(sig: ibis.Table, held: ibis.Table | None) -> int:
     if n:
         ex = row["example"]
         _log.warning(
-            "unify: %s rows of %s refer (contact_ref) to %s record ids that contacts of several sources hold and "
-            "their own source does not (e.g. %r -> %s): each is linked to the contact of the first holder by "
+            "unify: %s of %s %s (contact_ref) to %s that contacts of several sources hold and their own "
+            "source does not (e.g. %r -> %s): each is linked to the contact of the first holder by "
             "UnifyConfig.source_priority. Put the system they mean first there (cx unify --source-priority) to link "
             "them to its contacts",
-            f"{n:,}",
+            _count(n, "row"),
             ", ".join(sorted(row["sources"])),
-            f"{int(row['ids']):,}",
+            "refers" if n == 1 else "refer",
+            _count(int(row["ids"]), "record id"),
             ex["ref"],
             ex["to"],
         )
     return n
+
+
+def _count(n: int, what: str) -> str:
+    """``1 row``, ``12 rows``, ``1,204 record ids``."""
+    return f"{n:,} {what}{'' if n == 1 else 's'}"
