@@ -161,3 +161,21 @@ def test_a_source_priority_naming_no_contacts_source_is_a_warning(tmp_path, capl
     assert "source_priority names 'crn', which no contact record comes from (their sources: crm, loyalty)" in (
         caplog.text
     )
+
+
+def test_an_incremental_run_counts_only_the_new_records_as_new():
+    # the last run's contact records are keyed as the matching keys them (crm:1, loyalty:1), so a shared id is
+    # not taken for a new record on every incremental run
+    from cxlib.unify.probabilistic import _previous_run
+
+    ws = cxlib.connect()
+    contacts = _graph_frames()["contacts"]
+    ws.write("contacts", contacts)
+    ws.write("identity_links", contacts[["source", "record_id"]].rename(columns={"record_id": "record_key"}).assign(
+        table_name="contacts", customer_id=["C1", "C2", "C3", "C4"]))
+    ws.write("unify_model", pd.DataFrame({"model": ["{}"]}))
+    ws.write("unify_matches", pd.DataFrame({"record_a": ["crm:1"], "record_b": ["loyalty:1"],
+                                            "match_probability": [0.1]}))
+    feats = pd.DataFrame({"record": ["crm:1", "loyalty:1", "2", "7", "9"]})
+    _, new, previous = _previous_run(ws, feats, unify.UnifyConfig())
+    assert new == {"9"} and len(previous) == 1  # the pair of two existing records keeps its score

@@ -462,14 +462,16 @@ def _contact_features(ws: Workspace, nodes: ibis.Table, cfg: UnifyConfig) -> pd.
     return with_counts(df)
 
 
-def _previous_run(ws: Workspace, feats: pd.DataFrame) -> tuple[str, set[str], pd.DataFrame]:
-    """For an incremental run: the last run's model, the contact records new since then, and the scores
-    of pairs of existing records (which keep them)."""
+def _previous_run(ws: Workspace, feats: pd.DataFrame, cfg: UnifyConfig) -> tuple[str, set[str], pd.DataFrame]:
+    """For an incremental run: the last run's model, the contact records new since then (keyed as
+    ``feats["record"]`` is: ``source:id`` where two sources hold an id), and the scores of pairs of existing
+    records (which keep them)."""
     if not all(ws.has(t) for t in ("unify_model", "unify_matches", "identity_links")):
         raise DataError("an incremental unify needs a full run first: run `cx unify` without --incremental")
     model = ws.table("unify_model").to_pandas()["model"].iloc[0]
     lk = ws.table("identity_links")
-    seen = set(lk.filter(lk.table_name == "contacts").record_key.to_pandas())
+    old = lk.filter(lk.table_name == "contacts").select("source", record_id=lk.record_key)
+    seen = set(old.select(r=contact_record(old, shared_records(ws, cfg))).to_pandas()["r"])
     new = set(feats["record"]) - seen
     previous = ws.table("unify_matches").to_pandas()[_MATCH_COLUMNS[:3]]
     previous = previous[previous["record_a"].isin(seen) & previous["record_b"].isin(seen)]
@@ -502,7 +504,7 @@ def match_components(
     comps = feats[["record", "component", "birth_date"]].assign(contacts=feats["component"].map(kinds))
     ws.write("unify_contact_components", comps.astype("string"))
     # score down to 0.5 so that the threshold can be re-examined (threshold_curve) without re-training
-    model, new, previous = _previous_run(ws, feats) if incremental else (None, None, None)
+    model, new, previous = _previous_run(ws, feats, cfg) if incremental else (None, None, None)
     shares = household_shares(named, held) if cfg.household_correction else (1.0, 1.0)
     # splink's DuckDB and the workspace's share one memory budget; the workspace's is idle meanwhile
     with lent_memory(ws.backend, SPLINK_MEMORY) as lent:
