@@ -24,7 +24,7 @@ import duckdb
 from cxlib.io.files import file_kind, read_json_file, read_xlsx, sheet_head
 from cxlib.io.keys import DERIVABLE_KEYS
 from cxlib.io.parse import OFFSET_RE
-from cxlib.io.pasted import drop_repeated_headers
+from cxlib.io.pasted import pasted_rejects, repeated_headers
 from cxlib.io.sources import SourceFile, _norm
 from cxlib.io.sql import Params, control_character, glob_escaped, ident, literal
 from cxlib.io.text import head_lines, readable, reader_error
@@ -71,8 +71,9 @@ def read_raw(
     With a ``scratch`` folder (``cx load``) a delimited file's rows are a compressed Parquet copy there and
     ``name`` a view over it (a temporary table spills uncompressed: gigabytes for a large export).
 
-    With ``header_rows`` over 1 the rows are read into ``<name>_all`` and ``name`` is a view of those from
-    line ``header_rows`` on, whatever the reader (one way for CSV and Excel, with or without a scratch copy).
+    With ``header_rows`` over 1 (or a CSV's header line repeated inside its rows) the rows are in ``<name>_all``
+    and ``name`` is a view of its data rows (:func:`_data_rows`), whatever the reader (one way for CSV and Excel,
+    with or without a scratch copy).
     """
     if control_character(str(f.path)):
         raise DataError(f"{f.label!r}: the file name contains a control character; rename the file (option `file`)")
@@ -100,9 +101,7 @@ def read_raw(
     else:
         with readable(f) as path:
             rejects = _read_csv(con, f, target, path, scratch)
-    if f.header_rows > 1:
-        rejects = _skip_header_rows(con, f, target, name, rejects)
-    cols = [r[0] for r in con.execute(f"DESCRIBE {ident(name)}").fetchall() if r[0] != "_row"]
+    cols = [r[0] for r in con.execute(f"DESCRIBE {ident(target)}").fetchall() if r[0] != "_row"]
     for i, c in enumerate(cols):
         bad = control_character(c)
         if bad:
@@ -110,22 +109,43 @@ def read_raw(
                 f"{f.label}: the name of column {i + 1} contains a control character ({bad}); "
                 "rename the column in the file"
             )
-    if kind == "csv":  # exports pasted together: the header line again inside the rows
-        rejects += drop_repeated_headers(con, name, cols)
+    # exports pasted together: the header line again inside the rows (a CSV's)
+    again = repeated_headers(con, target, cols, f.header_rows) if kind == "csv" else []
+    if again and target == name:  # the rows, read as they are, move under <name>_all for the view below
+        target = _renamed(con, name, f"{name}_all")
+    if target != name:
+        rejects = _data_rows(con, f, target, name, rejects, again, cols)
     return cols, rejects
 
 
-def _skip_header_rows(
-    con: duckdb.DuckDBPyConnection, f: SourceFile, rows: str, name: str, rejects: list[dict]
+def _renamed(con: duckdb.DuckDBPyConnection, name: str, new: str) -> str:
+    """Temporary table or view ``name`` renamed ``new`` (a reader leaves either); returns ``new``."""
+    kind = con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_catalog = 'temp' AND table_name = ?", [name]
+    ).fetchone()
+    con.execute(f"ALTER {'VIEW' if kind and kind[0] == 'VIEW' else 'TABLE'} {ident(name)} RENAME TO {ident(new)}")
+    return new
+
+
+def _data_rows(
+    con: duckdb.DuckDBPyConnection,
+    f: SourceFile,
+    rows: str,
+    name: str,
+    rejects: list[dict],
+    again: list[int],
+    cols: list[str],
 ) -> list[dict]:
-    """View ``name``: the rows of ``rows`` but the lines under the column names that belong to the header
-    (``header_rows: 3``: Qualtrics' question texts and ImportId row), and the unreadable lines among them
-    left out of ``rejects``; the rows keep their numbers in the file. ``header_rows`` is a checked whole
-    number (a view's text cannot hold a parameter)."""
-    con.execute(
-        f"CREATE OR REPLACE TEMP VIEW {ident(name)} AS SELECT * FROM {ident(rows)} WHERE _row >= {int(f.header_rows)}"
-    )
-    return [r for r in rejects if r["row"] >= f.header_rows]
+    """View ``name``: the rows of ``rows`` but the lines that are not data, which keep their numbers in the file:
+    the lines under the column names that belong to the header (``header_rows: 3``: Qualtrics' question texts
+    and ImportId row; their unreadable lines left out of ``rejects``) and the lines ``again`` that repeat the
+    column names (:func:`cxlib.io.pasted.repeated_headers`; added to ``rejects``). ``header_rows`` is a checked
+    whole number and ``again`` integers the engine returned (a view's text cannot hold a parameter)."""
+    first = int(f.header_rows)
+    rejects = [r for r in rejects if r["row"] >= first]
+    where = f"_row >= {first}" + (f" AND _row NOT IN ({', '.join(str(int(r)) for r in again)})" if again else "")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW {ident(name)} AS SELECT * FROM {ident(rows)} WHERE {where}")
+    return rejects + pasted_rejects(again, cols)
 
 
 def _read_parquet(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> None:
