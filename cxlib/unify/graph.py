@@ -25,7 +25,7 @@ from ibis import _
 from cxlib._frames import drop_join_copies
 from cxlib.engine import Workspace
 from cxlib.unify.config import UnifyConfig
-from cxlib.unify.records import shared_records, warn_guessed
+from cxlib.unify.records import kept_shared_records, warn_guessed
 from cxlib.unify.signatures import sig_identifiers, signatures
 
 __all__ = ["identity_graph", "union_find"]
@@ -167,7 +167,7 @@ def identity_graph(
     1
     """
     cfg = config or UnifyConfig()
-    held = shared_records(ws, cfg)  # record ids two systems both use (a CRM and a loyalty system from 1)
+    held = kept_shared_records(ws, cfg)  # record ids two systems both use (a CRM and a loyalty system from 1)
     sig = ws.scratch("_unify_sig0", signatures(ws, cfg, held), row_id="sid")
     warn_guessed(sig, held)
     ids = ws.scratch("_unify_ids", sig_identifiers(sig))

@@ -33,7 +33,7 @@ from cxlib.unify.households import component_contacts, component_kinds, househol
 from cxlib.unify.model import CONTACT_POINTS, _parse_once, correct_u, train
 from cxlib.unify.model import settings as model_settings
 from cxlib.unify.normalise import _name_key, normalise_postcode, trim
-from cxlib.unify.records import contact_record, shared_records
+from cxlib.unify.records import contact_record, run_shared_records
 from cxlib.unify.u_sampling import _quote_id
 
 __all__ = ["match_components", "merge_map"]
@@ -448,7 +448,7 @@ def features(c: ibis.Table, cfg: UnifyConfig) -> dict[str, ibis.Value]:
 def _contact_features(ws: Workspace, nodes: ibis.Table, cfg: UnifyConfig) -> pd.DataFrame:
     """Contact records with the fields splink compares and their deterministic component (pulled: small)."""
     c = ws.table("contacts")
-    c = c.mutate(_record=contact_record(c, shared_records(ws, cfg)))  # source:id where two systems share an id
+    c = c.mutate(_record=contact_record(c, run_shared_records(ws, cfg)))  # source:id where two systems share an id
     rec = nodes.filter(nodes.id_type == "record")
     c = c.join(rec, c._record == rec.id_value)
     out = c.select(record=c._record, component=c.component, **features(c, cfg))
@@ -471,7 +471,7 @@ def _previous_run(ws: Workspace, feats: pd.DataFrame, cfg: UnifyConfig) -> tuple
     model = ws.table("unify_model").to_pandas()["model"].iloc[0]
     lk = ws.table("identity_links")
     old = lk.filter(lk.table_name == "contacts").select("source", record_id=lk.record_key)
-    seen = set(old.select(r=contact_record(old, shared_records(ws, cfg))).to_pandas()["r"])
+    seen = set(old.select(r=contact_record(old, run_shared_records(ws, cfg))).to_pandas()["r"])
     new = set(feats["record"]) - seen
     previous = ws.table("unify_matches").to_pandas()[_MATCH_COLUMNS[:3]]
     previous = previous[previous["record_a"].isin(seen) & previous["record_b"].isin(seen)]

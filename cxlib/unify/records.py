@@ -35,7 +35,19 @@ from cxlib.engine import Workspace
 from cxlib.unify.config import UnifyConfig
 from cxlib.unify.normalise import trim
 
-__all__ = ["contact_record", "qualify", "shared_records", "warn_guessed"]
+__all__ = [
+    "SHARED_RECORDS",
+    "contact_record",
+    "kept_shared_records",
+    "qualify",
+    "run_shared_records",
+    "shared_records",
+    "warn_guessed",
+]
+
+#: The scratch table a unify run keeps :func:`shared_records` in (only when an id is shared), for the steps after
+#: the identity graph (the matching's features, an incremental run's records): found once, not again.
+SHARED_RECORDS = "_unify_shared_records"
 
 _log = logging.getLogger("cxlib.unify")
 
@@ -58,6 +70,21 @@ def shared_records(ws: Workspace, cfg: UnifyConfig) -> ibis.Table | None:
     first = ibis.struct({"rank": rank.cast("int64"), "source": held.h_source}).min()
     default = held.group_by("h_id").aggregate(d=first)
     return held.join(default, "h_id").select("h_id", "h_source", d_source=ibis._.d.source)
+
+
+def kept_shared_records(ws: Workspace, cfg: UnifyConfig) -> ibis.Table | None:
+    """:func:`shared_records`, found once per unify run: kept as the scratch table :data:`SHARED_RECORDS` when
+    there are any (and any kept by an earlier run on this connection dropped first); later steps of the run read
+    it with :func:`run_shared_records`."""
+    ws.drop_scratch(SHARED_RECORDS)
+    held = shared_records(ws, cfg)
+    return None if held is None else ws.scratch(SHARED_RECORDS, held)
+
+
+def run_shared_records(ws: Workspace, cfg: UnifyConfig) -> ibis.Table | None:
+    """The shared record ids this unify run's identity graph kept (:func:`kept_shared_records`); without them
+    (none shared, or no graph run on this connection) :func:`shared_records` again (its one check)."""
+    return ws.table(SHARED_RECORDS) if ws.has(SHARED_RECORDS) else shared_records(ws, cfg)
 
 
 def qualify(t: ibis.Table, column: str, held: ibis.Table | None, type_column: str | None = None) -> ibis.Table:
