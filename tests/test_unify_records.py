@@ -68,6 +68,10 @@ def test_a_reference_no_own_system_explains_goes_to_the_first_by_priority_and_sa
     again = _customers(tmp_path)
     assert again[("orders", "shop", "S1")] == again[("contacts", "loyalty", "1")]
     assert "(e.g. '1' -> loyalty)" in caplog.text
+    # `cx explain` reads the identifiers as this run did (its source_priority, kept in unify_settings)
+    table, _ = unify.explain(tmp_path, again[("orders", "shop", "S1")])
+    shop = table[table["table_name"] == "orders"]["identifiers"].iloc[0]
+    assert "record:loyalty:1" in shop, shop
 
 
 def test_synced_systems_sharing_an_id_for_one_person_still_merge_on_the_evidence(tmp_path):

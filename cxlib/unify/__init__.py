@@ -70,7 +70,7 @@ True
 
 from __future__ import annotations
 
-from cxlib.unify.config import LINKED_TABLES, UnifyConfig  # noqa: F401  (LINKED_TABLES: importable as before)
+from cxlib.unify.config import LINKED_TABLES, UnifyConfig, run_config  # noqa: F401  (LINKED_TABLES: importable as before)
 from cxlib.unify.explain import explain, lookup, search, waterfall
 from cxlib.unify.golden import SURVIVORSHIP
 from cxlib.unify.graph import identity_graph
@@ -110,6 +110,7 @@ __all__ = [
     "normalise_postcode",
     "rows_by_rule",
     "rule_contribution",
+    "run_config",
     "search",
     "source_overlap",
     "threshold_curve",

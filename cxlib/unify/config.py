@@ -13,11 +13,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import ibis
+import pandas as pd
 
 from cxlib.engine import Workspace
 from cxlib.schema import TABLES
 
-__all__ = ["LINKED_TABLES", "UnifyConfig", "key_column", "present", "union"]
+__all__ = ["LINKED_TABLES", "SETTINGS_TABLE", "UnifyConfig", "key_column", "present", "run_config", "settings_frame",
+           "union"]
 
 #: The tables whose every row is linked to a customer.
 LINKED_TABLES = ("contacts", "events", "orders", "tickets", "surveys")
@@ -140,6 +142,39 @@ class UnifyConfig:
     household_correction: bool = True
     birth_date_conflicts: bool = True
     contact_conflicts: bool = True
+
+
+#: The settings of the last unify run that its readers need to see its identifiers as it saw them.
+SETTINGS_TABLE = "unify_settings"
+
+
+def settings_frame(cfg: UnifyConfig) -> pd.DataFrame:
+    """The row of :data:`SETTINGS_TABLE` for a run with ``cfg``: ``source_priority`` (comma-separated) and
+    ``default_country``, the settings that decide how a row's identifiers read (a shared record id's holder, a
+    phone number without a country)."""
+    return pd.DataFrame({"source_priority": [",".join(cfg.source_priority)],
+                         "default_country": [cfg.default_country]}, dtype="string")
+
+
+def run_config(ws: Workspace) -> UnifyConfig:
+    """The settings the workspace's last unify run used for its identifiers (:func:`settings_frame`); the
+    defaults where it holds none (a workspace unified before they were kept).
+
+    Examples
+    --------
+    >>> from cxlib.engine import connect
+    >>> ws = connect()
+    >>> run_config(ws).default_country
+    'GB'
+    >>> _ = ws.write(SETTINGS_TABLE, settings_frame(UnifyConfig(source_priority=("loyalty", "crm"))))
+    >>> run_config(ws).source_priority
+    ('loyalty', 'crm')
+    """
+    if not ws.has(SETTINGS_TABLE):
+        return UnifyConfig()
+    row = ws.table(SETTINGS_TABLE).to_pandas().iloc[0]
+    order = tuple(s for s in str(row["source_priority"]).split(",") if s)
+    return UnifyConfig(source_priority=order, default_country=str(row["default_country"]))
 
 
 def key_column(name: str) -> str:

@@ -13,7 +13,7 @@ import plotly.graph_objects as go
 
 from cxlib.engine import Workspace, opened
 from cxlib.schema import DataError
-from cxlib.unify.config import UnifyConfig
+from cxlib.unify.config import UnifyConfig, run_config
 from cxlib.unify.normalise import normalise_email, normalise_phone
 from cxlib.unify.signatures import identifiers
 
@@ -31,7 +31,7 @@ def explain(workspace: str | Path | Workspace, customer_id: str) -> tuple[pd.Dat
         mine = links.filter(links.customer_id == customer_id).to_pandas()
         if mine.empty:
             raise DataError(f"no customer {customer_id!r} in identity_links; run `cx unify` or check the id")
-        carried = identifiers(ws, UnifyConfig(), only=mine).to_pandas()
+        carried = identifiers(ws, run_config(ws), only=mine).to_pandas()  # as the run saw them
         matches = ws.table("unify_matches").to_pandas() if ws.has("unify_matches") else pd.DataFrame()
         demoted = ws.table("unify_demoted").to_pandas() if ws.has("unify_demoted") else pd.DataFrame()
     if "accepted" in matches:
@@ -158,16 +158,16 @@ def waterfall(
 ) -> tuple[pd.DataFrame, go.Figure]:
     """Why the model scores two contact records as it does: the prior and each comparison's match weight.
 
-    Uses the last run's model (``unify_model``) and the term frequencies of all contact records. Returns a
+    Uses the last run's model (``unify_model``), its settings (:func:`~cxlib.unify.config.run_config`, unless
+    ``config`` is given) and the term frequencies of all contact records. Returns a
     table (``step, values, level, match_weight, cumulative``: the prior, one row per comparison, the cap of
     the household prior (``household``: 0 unless it lowered the score, :mod:`cxlib.unify.households`), and
     the final score with its ``match_probability``) and a plotly waterfall of it.
     """
     from cxlib.unify.probabilistic import saved_linker
 
-    cfg = config or UnifyConfig()
     with opened(workspace, read_only=True) as ws:
-        linker, records, con = saved_linker(ws, cfg)
+        linker, records, con = saved_linker(ws, config or run_config(ws))
         saved = ws.table("unify_model").to_pandas()
         held = _components_held(ws, [record_a, record_b])
     share = float(saved["household_share"].iloc[0]) if "household_share" in saved else 1.0

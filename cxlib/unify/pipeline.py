@@ -18,7 +18,7 @@ import pandas as pd
 
 from cxlib.engine import Workspace, opened
 from cxlib.schema import DataError
-from cxlib.unify.config import UnifyConfig
+from cxlib.unify.config import SETTINGS_TABLE, UnifyConfig, settings_frame
 from cxlib.unify.golden import write_customers
 from cxlib.unify.graph import identity_graph
 from cxlib.unify.links import (
@@ -162,6 +162,7 @@ def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool, incremental: bool = 
     ws.drop_scratch("_unify_ids")  # read by the two above only
     phase.done("golden records (customers) and identifiers (unify_identifiers)")
     demoted_df = _write_reports(ws, demoted, candidates)
+    ws.write(SETTINGS_TABLE, settings_frame(cfg))  # what `cx explain` reads back (run_config)
     rules = rows_by_rule(ws)
     summary = _summary(ws, sigmap, rules, components, iterations, len(matches), len(demoted_df), changes)
     ws.drop_scratch()
