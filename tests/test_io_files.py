@@ -79,6 +79,30 @@ def test_online_retail_workbook_as_order_lines(tmp_path):
     assert set(loaded(tmp_path, "order_lines")["sku"]) == {"85123A", "71053", "D", "22728"}
 
 
+def test_sheets_pasted_together_leave_the_repeated_header_out_and_keep_the_types(tmp_path):
+    # two months' sheets pasted into one: the column names again in row 4 (Excel's), once quarantined as what it
+    # is; the rows around it load with their date cells and numbers as they were (the line did not make every
+    # column text)
+    rows = [RETAIL, *RETAIL_ROWS[:2], RETAIL, *RETAIL_ROWS[2:], [c.upper() for c in RETAIL]]  # a near miss last
+    workbook(tmp_path / "Online Retail.xlsx", {"Online Retail": rows})
+    sources(tmp_path, {"orders": {
+        "file": "Online Retail.xlsx", "source": "shop", "lines": True, "credit_note_prefix": "C",
+        "constants": {"currency": "GBP"}, "max_quarantine": 0.9,
+        "columns": {"order_id": "InvoiceNo", "ts": "InvoiceDate", "quantity": "Quantity", "unit_price": "UnitPrice",
+                    "sku": "StockCode", "description": "Description", "contact_ref": "CustomerID"},
+    }})  # fmt: skip
+    r = io.load(tmp_path)
+    assert conserved(r)
+    q = r.quarantine
+    pasted = q[q["reason"].str.startswith("the column names again")]
+    assert pasted["row"].tolist() == [3] and (q["row"] == 3).sum() == 1  # row 4 of the sheet, one reason
+    assert set(q["row"]) == {3, 6}  # the near miss fails its checks as a row
+    o = loaded(tmp_path, "orders", "order_id").set_index("order_id")
+    assert list(o.index) == ["536365", "536370", "C536379"]
+    assert o.loc["536365", "ts"] == dt.datetime(2010, 12, 1, 8, 26)
+    assert o.loc["536365", "contact_ref"] == "17850"  # a number cell, not the text of a mixed column
+
+
 def test_a_workbook_of_several_sheets_is_read_sheet_by_sheet(tmp_path):
     # Online Retail II: one sheet per year, the same columns; the years overlap by a few days (invoice 536365)
     header = ["Invoice", "StockCode", "Description", "Quantity", "InvoiceDate", "Price", "Customer ID", "Country"]

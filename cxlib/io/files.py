@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import pyarrow as pa
 
+from cxlib.io.pasted import repeats_names
 from cxlib.io.sql import Params, glob_escaped, ident
 from cxlib.schema import DataError
 
@@ -219,7 +220,9 @@ def _sheet_rows(f: SourceFile) -> list[list]:
     return [[None if v == "" else v for v in row] for row in rows]  # type: ignore[attr-defined]
 
 
-def _xlsx_table(f: SourceFile) -> pa.Table:
+def _xlsx_table(f: SourceFile) -> tuple[pa.Table, list[int]]:
+    """The sheet's data rows (``_row``: the row in the sheet - 1), and the rows left out that repeat the column
+    names (sheets pasted together: :func:`cxlib.io.pasted.repeats_names`), so that the columns keep their types."""
     rows = _sheet_rows(f)
     # the column names: the first row with a value, below the ``skip_lines`` rows of a report's title
     first = next((i for i, r in enumerate(rows) if i >= f.skip_lines and any(v is not None for v in r)), None)
@@ -229,15 +232,21 @@ def _xlsx_table(f: SourceFile) -> pa.Table:
             "first row and the data below"
         )
     names = _header(rows[first])
-    data, numbers = [], []
+    head = [_cell_text(v) for v in rows[first]]
+    data, numbers, again = [], [], []
     for i in range(first + 1, len(rows)):
         if any(v is not None for v in rows[i]):
+            if i - first >= f.header_rows and head[0] is not None and rows[i] and _cell_text(rows[i][0]) == head[0] \
+                    and repeats_names([_cell_text(v) for v in rows[i]], head):
+                again.append(i)
+                continue
             data.append(rows[i] + [None] * (len(names) - len(rows[i])))
             numbers.append(i)  # its row in the sheet (i + 1) minus one
     columns = [list(c) for c in zip(*data, strict=True)] if data else [[] for _ in names]
     keep = [j for j, n in enumerate(names) if rows[first][j] is not None or any(v is not None for v in columns[j])]
     arrays = [_column(columns[j]) for j in keep]
-    return pa.table([*arrays, pa.array(numbers, pa.int64())], names=[*(names[j] for j in keep), "_row"])
+    table = pa.table([*arrays, pa.array(numbers, pa.int64())], names=[*(names[j] for j in keep), "_row"])
+    return table, again
 
 
 def sheet_head(f: SourceFile, lines: int) -> list[list[str]]:
@@ -245,15 +254,17 @@ def sheet_head(f: SourceFile, lines: int) -> list[list[str]]:
     return [[str(v) for v in row if v is not None] for row in _sheet_rows(f)[:lines]]
 
 
-def read_xlsx(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> None:
-    """Read a sheet of workbook ``f`` into temp table ``name`` with a ``_row`` column (its row in the sheet - 1)."""
-    table = _xlsx_table(f)
+def read_xlsx(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> list[int]:
+    """Read a sheet of workbook ``f`` into temp table ``name`` with a ``_row`` column (its row in the sheet - 1);
+    returns the rows left out because they repeat the column names (sheets pasted together)."""
+    table, again = _xlsx_table(f)
     view = f"{name}_arrow"
     con.register(view, table)
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS SELECT * FROM {ident(view)}")
     finally:
         con.unregister(view)
+    return again
 
 
 # --- JSON -------------------------------------------------------------------------------------------------------------

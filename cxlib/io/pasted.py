@@ -3,11 +3,14 @@
 A month's exports joined into one file (``cat jan.csv feb.csv``, or pasted in a spreadsheet) repeat the header
 line where the second begins. That line is not a row of data: it is quarantined once, with a reason that says
 what it is and what to do, not with one reason per column that fails its check, and the rows around it load
-(:func:`cxlib.io.read.read_raw` leaves it out of the file's rows as it leaves out ``header_rows``).
+(:func:`cxlib.io.read.read_raw` leaves it out of the file's rows as it leaves out ``header_rows``; a sheet's
+is left out as the sheet is read, :func:`cxlib.io.files.read_xlsx`, so that its columns keep their types).
 
 Examples
 --------
->>> import duckdb
+>>> from collections.abc import Sequence
+
+import duckdb
 >>> con = duckdb.connect()
 >>> _ = con.execute("CREATE TABLE raw AS SELECT * FROM (VALUES ('O1', '10', 1), ('order_id', 'amount', 2), "
 ...                 "('O2', '20', 3)) v(order_id, amount, _row)")
@@ -19,11 +22,13 @@ Examples
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import duckdb
 
 from cxlib.io.sql import Params, ident
 
-__all__ = ["HEADER_SHARE", "PASTED_REASON", "pasted_rejects", "repeated_headers"]
+__all__ = ["HEADER_SHARE", "PASTED_REASON", "pasted_rejects", "repeated_headers", "repeats_names"]
 
 #: The share of columns whose value is the column's own name that makes a line a repeated header.
 HEADER_SHARE = 0.8
@@ -46,6 +51,22 @@ def repeated_headers(con: duckdb.DuckDBPyConnection, rows: str, cols: list[str],
     where = f"_row >= {int(first)} AND {ident(cols[0])} = {p(cols[0])} AND ({rest}) >= {int(need)}"
     found = con.execute(f"SELECT _row FROM {ident(rows)} WHERE {where} ORDER BY _row", p.values).fetchall()
     return [int(r[0]) for r in found]
+
+
+def repeats_names(values: Sequence[str | None], names: Sequence[str | None]) -> bool:
+    """Whether a row's cells ``values`` (as text) repeat the column names ``names``, by the rule of
+    :func:`repeated_headers`: the first cell is the first name, and at least :data:`HEADER_SHARE` of all cells are
+    their column's name (a sheet's rows, read in Python).
+
+    >>> repeats_names(["order_id", "amount", None], ["order_id", "amount", "status"])
+    True
+    >>> repeats_names(["O1", "amount", "status"], ["order_id", "amount", "status"])
+    False
+    """
+    if len(names) < 2 or not values or names[0] is None or values[0] != names[0]:
+        return False
+    same = sum(1 for v, n in zip(values, names, strict=False) if v is not None and v == n)
+    return same >= max(2, round(HEADER_SHARE * len(names)))
 
 
 def pasted_rejects(rows: list[int], cols: list[str]) -> list[dict]:

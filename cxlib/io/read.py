@@ -91,10 +91,11 @@ def read_raw(
         raise DataError(f"{f.label}: option `skip_lines` is for CSV and Excel files; remove it for this file")
     target = name if f.header_rows == 1 else f"{name}_all"
     rejects: list[dict] = []
+    again: list[int] = []  # exports pasted together: the header line again inside the rows
     if kind == "parquet":
         _read_parquet(con, f, target)
     elif kind == "xlsx":
-        read_xlsx(con, f, target)
+        again = read_xlsx(con, f, target)  # left out as the sheet is read: its columns keep their types
     elif kind == "json":
         read_json_file(con, f, target)
         number_rows(con, target)
@@ -109,12 +110,14 @@ def read_raw(
                 f"{f.label}: the name of column {i + 1} contains a control character ({bad}); "
                 "rename the column in the file"
             )
-    # exports pasted together: the header line again inside the rows (a CSV's)
-    again = repeated_headers(con, target, cols, f.header_rows) if kind == "csv" else []
-    if again and target == name:  # the rows, read as they are, move under <name>_all for the view below
-        target = _renamed(con, name, f"{name}_all")
+    if kind == "csv":
+        again = repeated_headers(con, target, cols, f.header_rows)
+        if again and target == name:  # the rows, read as they are, move under <name>_all for the view below
+            target = _renamed(con, name, f"{name}_all")
     if target != name:
         rejects = _data_rows(con, f, target, name, rejects, again, cols)
+    elif again:  # a sheet's: already left out of its rows
+        rejects += pasted_rejects(again, cols)
     return cols, rejects
 
 
