@@ -6,9 +6,12 @@ import logging
 
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 import cxlib
 from cxlib import unify
+from cxlib.cli import app
+from cxlib.unify import pipeline
 
 CONTACTS = """source,record_id,first_name,last_name,email,phone,postcode
 crm,1,Ann,Lee,ann.lee@example.com,,AB1 2CD
@@ -72,6 +75,28 @@ def test_a_reference_no_own_system_explains_goes_to_the_first_by_priority_and_sa
     table, _ = unify.explain(tmp_path, again[("orders", "shop", "S1")])
     shop = table[table["table_name"] == "orders"]["identifiers"].iloc[0]
     assert "record:loyalty:1" in shop, shop
+    assert unify.run_config(tmp_path).source_priority == ("loyalty", "crm")
+
+
+def test_an_incremental_run_not_told_otherwise_keeps_the_last_runs_identifier_settings(tmp_path, monkeypatch):
+    # it reuses the last run's model; a shared id's holder must not change under it (the CLI's default too)
+    (tmp_path / "contacts.csv").write_text(CONTACTS)
+    cxlib.load(tmp_path)
+    unify.unify(tmp_path, unify.UnifyConfig(source_priority=("loyalty", "crm"), default_country="DE"))
+    seen = []
+    monkeypatch.setattr(pipeline, "_unify", lambda ws, cfg, *a: seen.append(cfg))
+    unify.unify(tmp_path, incremental=True)
+    unify.unify(tmp_path)  # a full run: the defaults
+    assert [(c.source_priority, c.default_country) for c in seen] == [
+        (("loyalty", "crm"), "DE"), (unify.UnifyConfig().source_priority, "GB")
+    ]
+    seen.clear()
+    for args in (["--incremental"], ["--incremental", "--source-priority", "crm,loyalty"], []):
+        r = CliRunner().invoke(app, ["unify", str(tmp_path), "--no-progress", *args])
+        assert r.exit_code == 0, r.output
+    default = unify.UnifyConfig().source_priority
+    assert [c.source_priority for c in seen] == [("loyalty", "crm"), ("crm", "loyalty"), default]
+    assert seen[0].match_threshold == 0.95 and seen[0].default_country == "DE"
 
 
 def test_synced_systems_sharing_an_id_for_one_person_still_merge_on_the_evidence(tmp_path):

@@ -214,7 +214,7 @@ def unify(
         typer.Option(
             help="Sources in order of trust, comma-separated: the golden record's ties, and which system's "
             "contacts a record id several systems use means (default crm,loyalty,shop,legacy_crm,helpdesk,"
-            "email_platform)."
+            "email_platform; with --incremental, the last run's)."
         ),
     ] = None,
 ) -> None:
@@ -229,6 +229,8 @@ def unify(
     if source_priority is not None:
         order = tuple(s.strip() for s in source_priority.split(",") if s.strip())
         cfg = dataclasses.replace(cfg, source_priority=order)
+    elif incremental:  # the last run's identifier settings, as its model is reused
+        cfg = _unify.run_config(folder, cfg)
     try:
         result = _unify.unify(
             folder,

@@ -10,12 +10,13 @@ Examples
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import ibis
 import pandas as pd
 
-from cxlib.engine import Workspace
+from cxlib.engine import Workspace, opened
 from cxlib.schema import TABLES
 
 __all__ = ["LINKED_TABLES", "SETTINGS_TABLE", "UnifyConfig", "key_column", "present", "run_config", "settings_frame",
@@ -156,9 +157,10 @@ def settings_frame(cfg: UnifyConfig) -> pd.DataFrame:
                          "default_country": [cfg.default_country]}, dtype="string")
 
 
-def run_config(ws: Workspace) -> UnifyConfig:
-    """The settings the workspace's last unify run used for its identifiers (:func:`settings_frame`); the
-    defaults where it holds none (a workspace unified before they were kept).
+def run_config(workspace: Workspace | str | Path, config: UnifyConfig | None = None) -> UnifyConfig:
+    """``config`` (default :class:`UnifyConfig`) with the settings the workspace's last unify run used for its
+    identifiers (:func:`settings_frame`); ``config`` as it is where the workspace holds none (a workspace
+    unified before they were kept, or never).
 
     Examples
     --------
@@ -170,11 +172,13 @@ def run_config(ws: Workspace) -> UnifyConfig:
     >>> run_config(ws).source_priority
     ('loyalty', 'crm')
     """
-    if not ws.has(SETTINGS_TABLE):
-        return UnifyConfig()
-    row = ws.table(SETTINGS_TABLE).to_pandas().iloc[0]
+    config = config or UnifyConfig()
+    with opened(workspace, read_only=True) as ws:
+        if not ws.has(SETTINGS_TABLE):
+            return config
+        row = ws.table(SETTINGS_TABLE).to_pandas().iloc[0]
     order = tuple(s for s in str(row["source_priority"]).split(",") if s)
-    return UnifyConfig(source_priority=order, default_country=str(row["default_country"]))
+    return replace(config, source_priority=order, default_country=str(row["default_country"]))
 
 
 def key_column(name: str) -> str:

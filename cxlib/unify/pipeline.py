@@ -18,7 +18,7 @@ import pandas as pd
 
 from cxlib.engine import Workspace, opened
 from cxlib.schema import DataError
-from cxlib.unify.config import SETTINGS_TABLE, UnifyConfig, settings_frame
+from cxlib.unify.config import SETTINGS_TABLE, UnifyConfig, run_config, settings_frame
 from cxlib.unify.golden import write_customers
 from cxlib.unify.graph import identity_graph
 from cxlib.unify.links import (
@@ -90,16 +90,18 @@ def unify(
         Score only contact records that are new since the last run against the existing ones (and each
         other) with the model that run trained; pairs of existing records keep their scores. The identity
         graph is always recomputed in full (it is cheap in the engine), so ids stay stable either way.
+        Without ``config``, the last run's identifier settings (:func:`~cxlib.unify.config.run_config`).
 
     Returns
     -------
     UnifyResult
     """
-    cfg = config or UnifyConfig()
-    if probabilistic is not None:
-        cfg = dataclasses.replace(cfg, probabilistic=probabilistic)
-    with opened(workspace) as ws, ws.step("unify"):  # every output swaps in together, or none does
-        return _unify(ws, cfg, progress, incremental)
+    with opened(workspace) as ws:
+        cfg = config or (run_config(ws) if incremental else UnifyConfig())
+        if probabilistic is not None:
+            cfg = dataclasses.replace(cfg, probabilistic=probabilistic)
+        with ws.step("unify"):  # every output swaps in together, or none does
+            return _unify(ws, cfg, progress, incremental)
 
 
 class _Phases:
