@@ -220,6 +220,16 @@ def _c(name: str, dtype: DType, required: bool, meaning: str, example: str, chec
 
 
 _SOURCE = _c("source", "string", True, "System the row came from (free text, stable per system).", "crm")
+_REF_SOURCE = _c(
+    "contact_ref_source",
+    "string",
+    False,
+    "The `source` whose contact records `contact_ref` names, for a system that numbers its customers on its own "
+    "(`constants: {contact_ref_source: helpdesk}`): the reference is that system's record, or, where it has no "
+    "contacts export, joins only references to the same system. Empty: a contact record of any source, and "
+    "references no contact holds join by value.",
+    "helpdesk",
+)
 
 TABLES: dict[str, Table] = {
     t.name: t
@@ -314,6 +324,7 @@ TABLES: dict[str, Table] = {
                     "`record_id` of the contact when the person is logged in or known.",
                     "SHOP-0004411",
                 ),
+                _REF_SOURCE,
                 _c("email", "string", False, "Email address (email platforms).", "rob.smith@gmail.com", "email"),
                 _c("channel", "string", False, "web, app, email, paid_search, paid_social, display, store.", "web"),
                 _c("campaign", "string", False, "Campaign name, if the touchpoint belongs to one.", "spring_sale"),
@@ -361,6 +372,7 @@ TABLES: dict[str, Table] = {
                     "status",
                 ),
                 _c("contact_ref", "string", False, "`record_id` of the buyer's contact record.", "SHOP-0004411"),
+                _REF_SOURCE,
                 _c("email", "string", False, "Email given at checkout.", "rob.smith@gmail.com", "email"),
                 _c("currency", "string", False, "ISO 4217 currency code.", "GBP"),
                 _c("channel", "string", False, "web, app or store.", "web"),
@@ -405,6 +417,7 @@ TABLES: dict[str, Table] = {
                     "past",
                 ),
                 _c("contact_ref", "string", False, "`record_id` of the requester's contact record.", "HD-0000881"),
+                _REF_SOURCE,
                 _c("email", "string", False, "Requester's email.", "rob.smith@gmail.com", "email"),
                 _c("phone", "string", False, "Requester's phone.", "+44 7700 900123", "phone"),
                 _c("channel", "string", False, "email, phone, chat or web_form.", "chat"),
@@ -429,6 +442,7 @@ TABLES: dict[str, Table] = {
                 _c("response_id", "string", True, "Key of the response; unique within `source`.", "R000042"),
                 _c("ts", "timestamp", True, "When the response was given (UTC).", "2024-04-12T08:15:00Z", "past"),
                 _c("contact_ref", "string", False, "`record_id` of the respondent's contact record.", "CRM-0001234"),
+                _REF_SOURCE,
                 _c("email", "string", False, "Respondent's email.", "rob.smith@gmail.com", "email"),
                 _c("nps", "int", False, "Likelihood to recommend, 0-10.", "9", "nps"),
                 _c("comment", "string", False, "Free-text comment.", "Quick delivery"),

@@ -143,8 +143,10 @@ def _graph_frames() -> dict[str, pd.DataFrame]:
     contacts = pd.read_csv(__import__("io").StringIO(CONTACTS), dtype=str).assign(
         updated_at=pd.Timestamp("2024-01-01")
     )
-    orders = pd.DataFrame({"source": ["loyalty", "shop", "shop"], "order_id": ["L1", "S1", "S2"],
-                           "ts": pd.to_datetime(["2024-01-02"] * 3), "contact_ref": ["1", "1", "7"]})
+    orders = pd.DataFrame({"source": ["loyalty", "shop", "shop", "desk", "desk"],
+                           "order_id": ["L1", "S1", "S2", "D1", "D2"], "ts": pd.to_datetime(["2024-01-02"] * 5),
+                           "contact_ref": ["1", "1", "7", "1", "2"],
+                           "contact_ref_source": [None, None, None, "loyalty", "loyalty"]})  # fmt: skip
     return {"contacts": contacts, "orders": orders}
 
 
@@ -167,7 +169,7 @@ def test_shared_record_ids_the_same_on_spark(spark_session):
     for name, df in frames.items():
         duck.write(name, df)
     expected = _nodes(duck)
-    assert {("record", "crm:1"), ("record", "loyalty:1")} <= {(t, v) for t, v, _ in expected}
+    assert {("record", "crm:1"), ("record", "loyalty:1"), ("record", "loyalty:2")} <= {(t, v) for t, v, _ in expected}
     before = spark_session.catalog.currentDatabase()
     spark_session.sql("CREATE DATABASE IF NOT EXISTS unify_records")
     spark_session.catalog.setCurrentDatabase("unify_records")
@@ -208,3 +210,51 @@ def test_an_incremental_run_counts_only_the_new_records_as_new():
     feats = pd.DataFrame({"record": ["crm:1", "loyalty:1", "2", "7", "9"]})
     _, new, previous = _previous_run(ws, feats, unify.UnifyConfig())
     assert new == {"9"} and len(previous) == 1  # the pair of two existing records keeps its score
+
+
+def _tickets(folder, rows: list[str], system: bool = False) -> None:
+    head = "source,ticket_id,opened_at,contact_ref" + (",contact_ref_source" if system else "")
+    (folder / "tickets.csv").write_text("\n".join([head, *rows]) + "\n")
+
+
+def test_references_to_a_system_of_its_own_join_only_each_other(tmp_path):
+    # no contacts export: a shop numbers its customers from 1, a helpdesk its requesters from 1
+    _orders(tmp_path, ["shop,S1,2024-01-02 10:00,1", "shop,S2,2024-01-03 10:00,2"])
+    _tickets(tmp_path, ["helpdesk,T1,2024-01-04 10:00,1", "helpdesk,T2,2024-01-05 10:00,1"])
+    cxlib.load(tmp_path)
+    unify.unify(tmp_path)
+    cust = _customers(tmp_path)
+    assert cust[("tickets", "helpdesk", "T1")] == cust[("orders", "shop", "S1")]  # by value: as before
+    yml = ("tables:\n  orders: {file: orders.csv}\n"
+           "  tickets: {file: tickets.csv, constants: {contact_ref_source: helpdesk}}\n")  # fmt: skip
+    (tmp_path / "sources.yml").write_text(yml)
+    cxlib.load(tmp_path)
+    unify.unify(tmp_path)
+    cust = _customers(tmp_path)
+    assert cust[("tickets", "helpdesk", "T1")] != cust[("orders", "shop", "S1")]
+    assert cust[("tickets", "helpdesk", "T1")] == cust[("tickets", "helpdesk", "T2")]  # the same requester
+    with cxlib.connect(tmp_path, read_only=True) as ws:
+        ids = ws.table("unify_identifiers").to_pandas()
+    assert {"helpdesk:1", "1", "2"} == set(ids.loc[ids["id_type"] == "record", "id_value"])
+    table, _ = unify.explain(tmp_path, cust[("tickets", "helpdesk", "T1")])
+    assert set(table["identifiers"]) == {"record:helpdesk:1"}
+
+
+def test_a_reference_naming_its_system_means_that_systems_record(tmp_path, caplog):
+    # crm 1 is Ann, loyalty 1 is Bob; a ticketing tool's references say they are the loyalty system's ids
+    (tmp_path / "contacts.csv").write_text(CONTACTS)
+    rows = ["zendesk,T1,2024-01-04 10:00,1,loyalty", "zendesk,T2,2024-01-04 11:00,7,loyalty",
+            "zendesk,T3,2024-01-04 12:00,2,loyalty", "zendesk,T4,2024-01-04 13:00,2,"]  # fmt: skip
+    _tickets(tmp_path, rows, system=True)
+    cxlib.load(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="cxlib.unify"):
+        unify.unify(tmp_path)
+    assert "record ids that contacts of several sources hold" not in caplog.text  # named: not a guess
+    cust = _customers(tmp_path)
+    assert cust[("tickets", "zendesk", "T1")] == cust[("contacts", "loyalty", "1")]  # Bob, not Ann (crm first)
+    assert cust[("tickets", "zendesk", "T2")] == cust[("contacts", "loyalty", "7")]  # an id one source holds
+    # loyalty holds no 2: not crm's Cem, whom a reference naming no system still means
+    assert cust[("tickets", "zendesk", "T3")] != cust[("contacts", "crm", "2")]
+    assert cust[("tickets", "zendesk", "T4")] == cust[("contacts", "crm", "2")]
+    table, _ = unify.explain(tmp_path, cust[("tickets", "zendesk", "T1")])
+    assert "record:loyalty:1" in table.loc[table["table_name"] == "tickets", "identifiers"].iloc[0]

@@ -24,8 +24,8 @@ from ibis import _
 
 from cxlib._frames import drop_join_copies
 from cxlib.engine import Workspace
-from cxlib.unify.config import UnifyConfig
-from cxlib.unify.records import kept_shared_records, warn_guessed
+from cxlib.unify.config import UnifyConfig, present
+from cxlib.unify.records import kept_shared_records, ref_systems, warn_guessed
 from cxlib.unify.signatures import sig_identifiers, signatures
 
 __all__ = ["identity_graph", "union_find"]
@@ -168,7 +168,8 @@ def identity_graph(
     """
     cfg = config or UnifyConfig()
     held = kept_shared_records(ws, cfg)  # record ids two systems both use (a CRM and a loyalty system from 1)
-    sig = ws.scratch("_unify_sig0", signatures(ws, cfg, held), row_id="sid")
+    systems = ref_systems(ws, present(ws))  # None unless a row names its reference's system (contact_ref_source)
+    sig = ws.scratch("_unify_sig0", signatures(ws, cfg, held, systems), row_id="sid")
     warn_guessed(sig, held)
     ids = ws.scratch("_unify_ids", sig_identifiers(sig))
     demoted = ws.scratch("_unify_demoted", _demoted(ids, sig, cfg))

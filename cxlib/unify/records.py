@@ -12,6 +12,11 @@ own row's source when that source holds the id (a shop's orders, the shop's cust
 first holder by :attr:`UnifyConfig.source_priority` (then by name) -- a guess, logged with the rows it
 concerns.
 
+A row may say whose contact records its ``contact_ref`` names (``contact_ref_source``, :func:`ref_systems`):
+that system's record when it has one (its own, however many sources hold the id), else the reference
+``system:id``, which joins only references to the same system -- a helpdesk that numbers its requesters from 1
+is not joined to a shop that numbers its customers from 1 (:func:`own_references`).
+
 Examples
 --------
 >>> import pandas as pd, cxlib
@@ -39,7 +44,9 @@ __all__ = [
     "SHARED_RECORDS",
     "contact_record",
     "kept_shared_records",
+    "own_references",
     "qualify",
+    "ref_systems",
     "run_shared_records",
     "shared_records",
     "warn_guessed",
@@ -87,21 +94,58 @@ def run_shared_records(ws: Workspace, cfg: UnifyConfig) -> ibis.Table | None:
     return ws.table(SHARED_RECORDS) if ws.has(SHARED_RECORDS) else shared_records(ws, cfg)
 
 
-def qualify(t: ibis.Table, column: str, held: ibis.Table | None, type_column: str | None = None) -> ibis.Table:
+def ref_systems(ws: Workspace, tables: list[str]) -> ibis.Table | None:
+    """The contact records ``(k_source, k_id)`` that references naming their system (``contact_ref_source``)
+    can mean, when a row of ``tables`` names one; ``None`` when none does (the usual case: one check per table)."""
+    named = False
+    for name in tables:
+        t = ws.table(name)
+        if "contact_ref_source" in t.columns and t.contact_ref_source.notnull().any().to_pyarrow().as_py():
+            named = True
+            break
+    if not named:
+        return None
+    if "contacts" not in ws.held():
+        return ibis.memtable({"k_source": [], "k_id": []}, schema={"k_source": "string", "k_id": "string"})
+    c = ws.table("contacts")
+    return c.select(k_source=c.source.cast("string"), k_id=c.record_id.cast("string")).distinct()
+
+
+def own_references(t: ibis.Table, column: str, system: str, keys: ibis.Table | None,
+                   type_column: str | None = None) -> ibis.Table:
+    """``t`` with ``column`` (a reference, in rows naming its system in ``system``) written ``system:id`` where
+    that system holds no contact record with the id (``keys``, :func:`ref_systems`): it then joins only the
+    references to the same system. Rows naming no system, and references to a record the system holds, are left
+    as they are (:func:`qualify` resolves the latter with ``system=``). With ``type_column``, only ``record`` rows."""
+    if keys is None:
+        return t
+    ref = t[column]
+    j = t.left_join(keys, (t[system] == keys.k_source) & (ref == keys.k_id))
+    mine = j[system].notnull() & j.k_id.isnull()
+    if type_column is not None:
+        mine = mine & (j[type_column] == "record")
+    return j.mutate(**{column: ibis.ifelse(mine, j[system] + ":" + j[column], j[column])}).drop("k_source", "k_id")
+
+
+def qualify(
+    t: ibis.Table, column: str, held: ibis.Table | None, type_column: str | None = None, system: str | None = None
+) -> ibis.Table:
     """``t`` with ``column`` (a record id, a contact's own or a reference to one, in rows of ``t.source``)
     written ``source:id`` where the id is held by several sources (``held``, :func:`shared_records`): the
     row's own source when it holds the id, else the id's default source. With ``type_column``, only the rows
-    whose type there is ``record`` (the others are left as they are)."""
+    whose type there is ``record`` (the others are left as they are). With ``system``, a column naming the
+    system a row's reference means (``contact_ref_source``): that system is its own where given."""
     if held is None:
         return t
     own = held.select(o_id="h_id", o_source="h_source")
     dflt = held.select(x_id="h_id", x_source="d_source").distinct()
-    j = t.left_join(own, (t[column] == own.o_id) & (t.source == own.o_source))
+    mine = t.source if system is None else ibis.coalesce(t[system], t.source)
+    j = t.left_join(own, (t[column] == own.o_id) & (mine == own.o_source))
     j = j.left_join(dflt, j[column] == dflt.x_id)
     value = j[column]
     new = ibis.cases(
         (j.x_id.isnull(), value),
-        (j.o_id.notnull(), j.source + ":" + value),
+        (j.o_id.notnull(), j.o_source + ":" + value),
         else_=j.x_source + ":" + value,
     )
     if type_column is not None:
@@ -126,7 +170,8 @@ def warn_guessed(sig: ibis.Table, held: ibis.Table | None) -> int:
         return 0
     ref = trim(sig.c_ref)
     own = held.select(o_id="h_id", o_source="h_source")
-    s = sig.filter(sig.c_record.isnull() & ref.isin(held.h_id)).mutate(_ref=ref)
+    # a row naming its reference's system is that system's record, or its own reference: never a guess
+    s = sig.filter(sig.c_record.isnull() & sig.c_refsys.isnull() & ref.isin(held.h_id)).mutate(_ref=ref)
     s = s.anti_join(own, (s._ref == own.o_id) & (s.source == own.o_source))
     d = held.select(d_id="h_id", d_source="d_source").distinct()
     s = s.join(d, s._ref == d.d_id)

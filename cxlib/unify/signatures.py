@@ -25,7 +25,7 @@ from cxlib.engine import Workspace
 from cxlib.schema import TABLES, DataError
 from cxlib.unify.config import UnifyConfig, key_column, present, union
 from cxlib.unify.normalise import normalise_email, normalise_phone, trim
-from cxlib.unify.records import qualify, shared_records
+from cxlib.unify.records import own_references, qualify, ref_systems, shared_records
 
 __all__ = ["ID_RANK", "SIG_RAW", "identifiers", "raw_identifiers", "row_base", "sig_identifiers", "signatures"]
 
@@ -33,8 +33,14 @@ __all__ = ["ID_RANK", "SIG_RAW", "identifiers", "raw_identifiers", "row_base", "
 ID_RANK = {"record": 0, "email": 1, "phone": 2, "anonymous_id": 3}
 
 #: The raw identifier columns a row can carry, under one name in every table (null where a table has none).
-SIG_RAW = ("c_record", "c_ref", "c_email", "c_phone", "c_country", "c_anon")
-_SIG_FROM = {"c_ref": "contact_ref", "c_email": "email", "c_phone": "phone", "c_anon": "anonymous_id"}
+SIG_RAW = ("c_record", "c_ref", "c_refsys", "c_email", "c_phone", "c_country", "c_anon")
+_SIG_FROM = {
+    "c_ref": "contact_ref",
+    "c_refsys": "contact_ref_source",
+    "c_email": "email",
+    "c_phone": "phone",
+    "c_anon": "anonymous_id",
+}
 
 _NO_TABLES = "the workspace holds none of contacts, events, orders, tickets, surveys; run `cx load` first"
 
@@ -109,20 +115,24 @@ def _table_signatures(t: ibis.Table, name: str) -> ibis.Table:
     return s.select("table_name", "source", *SIG_RAW, "rows", "first_ts", "last_ts", "first_row")
 
 
-def signatures(ws: Workspace, cfg: UnifyConfig, held: ibis.Table | None = None) -> ibis.Table:
+def signatures(
+    ws: Workspace, cfg: UnifyConfig, held: ibis.Table | None = None, systems: ibis.Table | None = None
+) -> ibis.Table:
     """One row per distinct ``(table_name, source, raw identifiers)`` with its rows' count, first and last time
     and oldest row key (``first_row``) and the normalised ``record, email, phone, anonymous_id``.
 
     Not numbered: the identity graph writes them as a scratch table with ``sid``, a join key
     (:meth:`cxlib.engine.Workspace.scratch`'s ``row_id``), so that this statement runs on every thread.
     ``held``: the record ids several sources hold (:func:`cxlib.unify.records.shared_records`), written
-    ``source:id`` (:mod:`cxlib.unify.records`).
+    ``source:id``; ``systems``: the contact records that references naming their system can mean
+    (:func:`cxlib.unify.records.ref_systems`; :mod:`cxlib.unify.records`).
     """
     parts = [_table_signatures(ws.table(name), name) for name in present(ws)]  # one catalogue query
     if not parts:
         raise DataError(_NO_TABLES)
     sig = union(parts)
-    sig = qualify(sig.mutate(record=ibis.coalesce(sig.c_record, trim(sig.c_ref))), "record", held)
+    sig = sig.mutate(record=ibis.coalesce(sig.c_record, trim(sig.c_ref)))
+    sig = qualify(own_references(sig, "record", "c_refsys", systems), "record", held, system="c_refsys")
     return sig.mutate(
         email=normalise_email(sig.c_email),
         phone=normalise_phone(sig.c_phone, sig.c_country, cfg.default_country),
@@ -137,7 +147,8 @@ def identifiers(ws: Workspace, cfg: UnifyConfig, only: pd.DataFrame | None = Non
     before anything is normalised, so explaining one customer does not normalise every row.
     """
     parts = []
-    for name in present(ws):
+    tables = present(ws)
+    for name in tables:
         t = ws.table(name)
         if only is not None:
             mine = only.loc[only["table_name"] == name, ["source", "record_key"]].drop_duplicates()
@@ -147,14 +158,18 @@ def identifiers(ws: Workspace, cfg: UnifyConfig, only: pd.DataFrame | None = Non
             t = t.semi_join(m, (t[key_column(name)].cast("string") == m.m_key) & (t.source == m.m_source))
         base = row_base(t, name)
         for id_type, value in _candidates(t, name, cfg):
+            # the system a reference names (contact_ref_source), for a contact_ref's record only
+            ref = id_type == "record" and name != "contacts" and "contact_ref_source" in t.columns
+            system = t.contact_ref_source.cast("string") if ref else ibis.null("string")
             parts.append(
-                t.select(**base, id_type=ibis.literal(id_type), id_value=value).filter(
+                t.select(**base, id_type=ibis.literal(id_type), id_value=value, _sys=system).filter(
                     _.id_value.notnull() & (_.id_value != "")
                 )
             )
     if not parts:
         raise DataError(_NO_TABLES)
-    return qualify(union(parts, distinct=False), "id_value", shared_records(ws, cfg), type_column="id_type")
+    ids = own_references(union(parts, distinct=False), "id_value", "_sys", ref_systems(ws, tables), "id_type")
+    return qualify(ids, "id_value", shared_records(ws, cfg), type_column="id_type", system="_sys").drop("_sys")
 
 
 def sig_identifiers(sig: ibis.Table) -> ibis.Table:
