@@ -236,8 +236,7 @@ def _xlsx_table(f: SourceFile) -> tuple[pa.Table, list[int]]:
     data, numbers, again = [], [], []
     for i in range(first + 1, len(rows)):
         if any(v is not None for v in rows[i]):
-            if i - first >= f.header_rows and head[0] is not None and rows[i] and _cell_text(rows[i][0]) == head[0] \
-                    and repeats_names([_cell_text(v) for v in rows[i]], head):
+            if i - first >= f.header_rows and _repeats_header(rows[i], head):
                 again.append(i)
                 continue
             data.append(rows[i] + [None] * (len(names) - len(rows[i])))
@@ -247,6 +246,14 @@ def _xlsx_table(f: SourceFile) -> tuple[pa.Table, list[int]]:
     arrays = [_column(columns[j]) for j in keep]
     table = pa.table([*arrays, pa.array(numbers, pa.int64())], names=[*(names[j] for j in keep), "_row"])
     return table, again
+
+
+def _repeats_header(row: list, head: list[str | None]) -> bool:
+    """Whether a sheet's row repeats its header ``head`` (:func:`cxlib.io.pasted.repeats_names`); the first cell
+    alone is read as text for the rows that do not (nearly all)."""
+    if not row or head[0] is None or _cell_text(row[0]) != head[0]:
+        return False
+    return repeats_names([_cell_text(v) for v in row], head)
 
 
 def sheet_head(f: SourceFile, lines: int) -> list[list[str]]:

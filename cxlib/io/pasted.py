@@ -8,9 +8,7 @@ is left out as the sheet is read, :func:`cxlib.io.files.read_xlsx`, so that its 
 
 Examples
 --------
->>> from collections.abc import Sequence
-
-import duckdb
+>>> import duckdb
 >>> con = duckdb.connect()
 >>> _ = con.execute("CREATE TABLE raw AS SELECT * FROM (VALUES ('O1', '10', 1), ('order_id', 'amount', 2), "
 ...                 "('O2', '20', 3)) v(order_id, amount, _row)")
