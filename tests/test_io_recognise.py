@@ -455,3 +455,13 @@ def test_only_the_first_rows_of_a_file_are_read(tmp_path):
         assert recognise(tmp_path / name, spy).table == "events"
         reads = [s for s in spy.seen if "read_parquet" in s or "read_json" in s]
         assert reads and all("LIMIT 50" in s for s in reads), reads
+
+
+def test_a_vendors_own_person_ids_come_with_the_hint_to_name_their_system(tmp_path):
+    # Zendesk's Requester id is its own user id: the suggestion says how to keep it from another system's numbers
+    # (a hint, not a default: Zendesk's users would have to be loaded under the same source to be found)
+    write(tmp_path, "zendesk.csv", ZENDESK)
+    r = io.recognise(tmp_path / "zendesk.csv")
+    assert "constants" not in r.entry
+    assert any("add contact_ref_source: zendesk under constants" in n for n in r.notes), r.notes
+    assert "contact_ref_source: zendesk" in io.suggest_sources(tmp_path)

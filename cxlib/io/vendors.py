@@ -214,6 +214,15 @@ TICKET_CHANNELS = {
 }  # fmt: skip
 
 
+def _own_ids_note(column: str, source: str, who: str) -> str:
+    """The note for a ``contact_ref`` that is the vendor's own id of the person (docs/unify.md): set
+    ``contact_ref_source`` if another system's customers can have the same numbers. A note, not a default: the
+    vendor's contact records would have to be loaded under the same source name to be found."""
+    return (f"contact_ref is {column}, {source}'s own id of the {who}: if another system's customers can have "
+            f"the same numbers, add contact_ref_source: {source} under constants (and load {source}'s own "
+            f"contact export with source {source})")
+
+
 def _tickets(h: Head, label: str, source: str, wanted: dict, key: str, marks: tuple[str, ...]) -> Match | None:
     m = _found(h, wanted)
     hits = _count(h, marks)
@@ -232,6 +241,8 @@ def _tickets(h: Head, label: str, source: str, wanted: dict, key: str, marks: tu
         unknown = sorted(seen - set(TICKET_CHANNELS))
         if unknown:
             notes.append(f"channel values {', '.join(unknown[:5])} are kept as they are: map them under values")
+    if "contact_ref" in m:
+        notes.append(_own_ids_note(m["contact_ref"], source, "requester"))
     notes.append("topic and csat are left unmapped: map a category field to topic and a 1-5 rating to csat")
     matched = list(dict.fromkeys([m[key], *(c for c in h.columns if _norm(c) in {_norm(x) for x in marks})]))
     return Match(label, "tickets", _confidence(hits, len(marks)), entry, matched, notes, 5 + hits)
@@ -416,6 +427,8 @@ def _email_activity(h: Head) -> Match | None:
     values = dict(names) | ({k.capitalize(): v for k, v in names.items()} if source == "mailchimp" else {})
     other = sorted(s for s in seen if s not in values and (s in known or s.lower() in known))
     notes = [f"event names mapped to ours: {', '.join(f'{k} -> {v}' for k, v in names.items())}"]
+    if profile:
+        notes.append(_own_ids_note(profile, source, "profile"))
     if other:
         notes.append(f"kept under their own names: {', '.join(other[:6])}")
     eid = h.col("Event ID", "$event_id")
