@@ -116,15 +116,27 @@ def test_rows_by_rule_counts_identity_links_and_is_the_result_rules(tmp_path):
 
 
 def test_guard_demotes_a_junk_email_shared_by_many(tmp_path):
-    rows = "".join(f"crm,C{i},P{i},Q{i},test@example.com,,GB,2024-01-01\n" for i in range(12))
+    rows = "".join(f"crm,C{i},P{i},Q{i},orders@shop-co.com,,GB,2024-01-01\n" for i in range(12))  # a shop's inbox
     ws = workspace_from(tmp_path, contacts=CONTACTS + rows)
     result = unify.unify(ws, probabilistic=False)
     links = links_of(ws)
     assert links.loc["contacts", "customer_id"].nunique() == 12  # not one giant customer
-    assert result.demoted[["id_type", "id_value"]].values.tolist() == [["email", "test@example.com"]]
+    assert result.demoted[["id_type", "id_value"]].values.tolist() == [["email", "orders@shop-co.com"]]
     assert "shared by 12 contact records" in result.demoted.loc[0, "reason"]
     with cxlib.connect(ws, read_only=True) as w:
         assert w.table("customers").to_pandas()["email"].isna().all()  # junk never survives
+
+
+def test_a_placeholder_is_demoted_however_few_share_it(tmp_path):
+    # a small company: three people typed noemail@none.com, one a phone of zeros -- fewer than the guard's count
+    rows = ("crm,C0,Ann,Ash,noemail@none.com,,GB,2024-01-01\ncrm,C1,Bo,Birch,NoEmail@None.com,,GB,2024-01-01\n"
+            "crm,C2,Cy,Cole,noemail@none.com,07000 000000,GB,2024-01-01\ncrm,C3,Di,Dale,,07000 000000,GB,2024-01-01\n")
+    ws = workspace_from(tmp_path, contacts=CONTACTS + rows)
+    result = unify.unify(ws, probabilistic=False)
+    assert links_of(ws).loc["contacts"].loc[["C0", "C1", "C2", "C3"], "customer_id"].nunique() == 4
+    dem = result.demoted.set_index("id_value")
+    assert set(dem.index) >= {"noemail@none.com", "+447000000000"}
+    assert dem.loc["noemail@none.com", "reason"] == "a placeholder, not a person's email (3 rows)"
 
 
 def test_guard_limits_are_configurable(tmp_path):

@@ -25,6 +25,7 @@ from ibis import _
 from cxlib._frames import drop_join_copies
 from cxlib.engine import Workspace
 from cxlib.unify.config import UnifyConfig, present
+from cxlib.unify.normalise import placeholder
 from cxlib.unify.records import kept_shared_records, ref_systems, warn_guessed
 from cxlib.unify.signatures import sig_identifiers, signatures
 
@@ -36,13 +37,19 @@ _LABELS = ("_unify_labels_0", "_unify_labels_1")
 
 def _demoted(ids: ibis.Table, sig: ibis.Table, cfg: UnifyConfig) -> ibis.Table:
     """Identifiers that co-occur with more distinct contact records than their type allows: ``id_type, id_value,
-    records, rows, limit`` (``rows``: the source rows where the identifier and a record occur together)."""
+    records, rows, limit`` (``rows``: the source rows where the identifier and a record occur together); and the
+    placeholders (:func:`cxlib.unify.normalise.placeholder`) however few share them, with ``limit`` 0 (their
+    ``records`` and ``rows`` counted over every signature that carries them, with a record or not)."""
     rec = ids.filter(_.id_type == "record").select("sid", rec=_.id_value)
     other = ids.filter(_.id_type != "record").select("sid", "id_type", "id_value")
-    j = other.join(rec, "sid").join(sig.select("sid", "rows"), "sid")
+    rows = sig.select("sid", "rows")
+    j = other.join(rec, "sid").join(rows, "sid")
     deg = j.group_by(["id_type", "id_value"]).aggregate(records=j.rec.nunique(), rows=j.rows.sum().cast("int64"))
     limit = deg.id_type.substitute(dict(cfg.max_records), else_=ibis.literal(10**9, "int64")).cast("int64")
-    return deg.filter(deg.records > limit).mutate(limit=limit)
+    over = deg.filter((deg.records > limit) & ~placeholder(deg.id_type, deg.id_value)).mutate(limit=limit)
+    p = other.filter(placeholder(other.id_type, other.id_value)).left_join(rec, "sid").join(rows, "sid")
+    p = p.group_by(["id_type", "id_value"]).aggregate(records=p.rec.nunique(), rows=p.rows.sum().cast("int64"))
+    return ibis.union(over, p.mutate(limit=ibis.literal(0, "int64")))
 
 
 def _graph(ws: Workspace, usable: ibis.Table) -> tuple[ibis.Table, ibis.Table, ibis.Table]:

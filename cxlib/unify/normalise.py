@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import ibis
 
-__all__ = ["normalise_email", "normalise_phone", "normalise_postcode", "trim"]
+__all__ = ["PLACEHOLDER_LOCALS", "normalise_email", "normalise_phone", "normalise_postcode", "placeholder", "trim"]
 
 _COUNTRY_CODES = {
     "GB": "44",
@@ -135,3 +135,35 @@ def _name_key(s: ibis.StringValue) -> ibis.StringValue:
     ['obrienmüller']
     """
     return trim(s.lower()).re_replace(r"[.,'\-]", "")
+
+
+#: Local parts that say "no address" rather than name a mailbox (``noemail@none.com``, ``na@na.com``).
+PLACEHOLDER_LOCALS = (
+    "noemail", "no-email", "no_email", "nomail", "none", "na", "n/a", "null", "unknown", "noreply", "no-reply",
+    "donotreply", "do-not-reply", "test", "dummy", "fake",
+)  # fmt: skip
+
+#: A phone number ending in seven or more of one digit, or in a run of seven (no backreferences in RE2).
+_PLACEHOLDER_PHONE = "(" + "|".join([*(d * 7 for d in "0123456789"), "1234567", "7654321"]) + ")$"
+
+
+def placeholder(id_type: ibis.StringValue, value: ibis.StringValue) -> ibis.BooleanValue:
+    """Whether a normalised identifier is a placeholder, not a person's: an e-mail whose local part says "no
+    address" (:data:`PLACEHOLDER_LOCALS`: ``noemail@none.com``, ``test@example.com``), a phone number ending in
+    seven or more of one digit or in ``1234567`` / ``7654321``.
+    The over-merge guard demotes them however few records share them: in a small company eight people typed
+    ``test@example.com``, fewer than the guard's count, and were one customer.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> t = ibis.memtable({"k": ["email", "email", "email", "phone", "phone", "anonymous_id"],
+    ...                    "v": ["test@example.com", "noemail@none.com", "ann@example.com", "+440000000000",
+    ...                          "+447700900123", "none"]})
+    >>> t.select(p=placeholder(t.k, t.v)).to_pyarrow()["p"].to_pylist()
+    [True, True, False, True, False, False]
+    """
+    local = value.substr(0, value.find("@"))
+    email = (id_type == "email") & local.isin(list(PLACEHOLDER_LOCALS))
+    phone = (id_type == "phone") & value.re_search(_PLACEHOLDER_PHONE)
+    return (email | phone).fill_null(False)

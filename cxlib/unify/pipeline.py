@@ -207,7 +207,7 @@ def _write_reports(ws: Workspace, demoted: ibis.Table, candidates: pd.DataFrame)
     demoted_df = demoted.to_pandas().sort_values(
         ["records", "id_type", "id_value"], ascending=[False, True, True], ignore_index=True
     )
-    demoted_df["reason"] = (
+    shared = (
         "shared by "
         + demoted_df["records"].astype(str)
         + " contact records (limit "
@@ -216,6 +216,8 @@ def _write_reports(ws: Workspace, demoted: ibis.Table, candidates: pd.DataFrame)
         + demoted_df["id_type"]
         + ")"
     )
+    dummy = "a placeholder, not a person's " + demoted_df["id_type"] + " (" + demoted_df["rows"].astype(str) + " rows)"
+    demoted_df["reason"] = shared.where(demoted_df["limit"] > 0, dummy)
     ws.write("unify_demoted", demoted_df.astype({"id_type": "string", "id_value": "string", "reason": "string"}))
     types = {"record_a": "string", "record_b": "string", "component_a": "string", "component_b": "string"}
     ws.write("unify_matches", candidates.astype({**types, "match_probability": "float64", "accepted": "bool"}))
