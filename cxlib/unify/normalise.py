@@ -143,25 +143,26 @@ PLACEHOLDER_LOCALS = (
     "donotreply", "do-not-reply", "test", "dummy", "fake",
 )  # fmt: skip
 
-#: A phone number ending in seven or more of one digit, or in a run of seven (no backreferences in RE2).
-_PLACEHOLDER_PHONE = "(" + "|".join([*(d * 7 for d in "0123456789"), "1234567", "7654321"]) + ")$"
+#: A phone number ending in seven or more of one digit, or in a run of eight (``12345678``: ``020 7123 4567``
+#: is a London number); no backreferences in RE2.
+_PLACEHOLDER_PHONE = "(" + "|".join([*(d * 7 for d in "0123456789"), "12345678", "87654321"]) + ")$"
 
 
 def placeholder(id_type: ibis.StringValue, value: ibis.StringValue) -> ibis.BooleanValue:
     """Whether a normalised identifier is a placeholder, not a person's: an e-mail whose local part says "no
     address" (:data:`PLACEHOLDER_LOCALS`: ``noemail@none.com``, ``test@example.com``), a phone number ending in
-    seven or more of one digit or in ``1234567`` / ``7654321``.
+    seven or more of one digit or in ``12345678`` / ``87654321``.
     The over-merge guard demotes them however few records share them: in a small company eight people typed
     ``test@example.com``, fewer than the guard's count, and were one customer.
 
     Examples
     --------
     >>> import ibis
-    >>> t = ibis.memtable({"k": ["email", "email", "email", "phone", "phone", "anonymous_id"],
+    >>> t = ibis.memtable({"k": ["email", "email", "email", "phone", "phone", "phone", "anonymous_id"],
     ...                    "v": ["test@example.com", "noemail@none.com", "ann@example.com", "+440000000000",
-    ...                          "+447700900123", "none"]})
+    ...                          "+447700900123", "+442071234567", "none"]})
     >>> t.select(p=placeholder(t.k, t.v)).to_pyarrow()["p"].to_pylist()
-    [True, True, False, True, False, False]
+    [True, True, False, True, False, False, False]
     """
     local = value.substr(0, value.find("@"))
     email = (id_type == "email") & local.isin(list(PLACEHOLDER_LOCALS))
