@@ -10,6 +10,7 @@ Examples
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -150,10 +151,10 @@ SETTINGS_TABLE = "unify_settings"
 
 
 def settings_frame(cfg: UnifyConfig) -> pd.DataFrame:
-    """The row of :data:`SETTINGS_TABLE` for a run with ``cfg``: ``source_priority`` (comma-separated) and
-    ``default_country``, the settings that decide how a row's identifiers read (a shared record id's holder, a
-    phone number without a country)."""
-    return pd.DataFrame({"source_priority": [",".join(cfg.source_priority)],
+    """The row of :data:`SETTINGS_TABLE` for a run with ``cfg``: ``source_priority`` (a JSON list: a source's
+    name is free text, a comma and all) and ``default_country``, the settings that decide how a row's
+    identifiers read (a shared record id's holder, a phone number without a country)."""
+    return pd.DataFrame({"source_priority": [json.dumps(list(cfg.source_priority))],
                          "default_country": [cfg.default_country]}, dtype="string")
 
 
@@ -168,16 +169,16 @@ def run_config(workspace: Workspace | str | Path, config: UnifyConfig | None = N
     >>> ws = connect()
     >>> run_config(ws).default_country
     'GB'
-    >>> _ = ws.write(SETTINGS_TABLE, settings_frame(UnifyConfig(source_priority=("loyalty", "crm"))))
+    >>> _ = ws.write(SETTINGS_TABLE, settings_frame(UnifyConfig(source_priority=("loyalty", "crm, UK"))))
     >>> run_config(ws).source_priority
-    ('loyalty', 'crm')
+    ('loyalty', 'crm, UK')
     """
     config = config or UnifyConfig()
     with opened(workspace, read_only=True) as ws:
         if not ws.has(SETTINGS_TABLE):
             return config
         row = ws.table(SETTINGS_TABLE).to_pandas().iloc[0]
-    order = tuple(s for s in str(row["source_priority"]).split(",") if s)
+    order = tuple(json.loads(str(row["source_priority"])))
     return replace(config, source_priority=order, default_country=str(row["default_country"]))
 
 
