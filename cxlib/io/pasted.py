@@ -45,7 +45,7 @@ def repeated_headers(con: duckdb.DuckDBPyConnection, rows: str, cols: list[str],
         return []
     p = Params()
     rest = " + ".join(f"CAST({ident(c)} = {p(c)} AS INTEGER)" for c in cols[1:])
-    need = max(1, round(HEADER_SHARE * len(cols)) - 1)
+    need = _names_needed(len(cols)) - 1  # besides the first
     where = f"_row >= {int(first)} AND {ident(cols[0])} = {p(cols[0])} AND ({rest}) >= {int(need)}"
     found = con.execute(f"SELECT _row FROM {ident(rows)} WHERE {where} ORDER BY _row", p.values).fetchall()
     return [int(r[0]) for r in found]
@@ -64,7 +64,12 @@ def repeats_names(values: Sequence[str | None], names: Sequence[str | None]) -> 
     if len(names) < 2 or not values or names[0] is None or values[0] != names[0]:
         return False
     same = sum(1 for v, n in zip(values, names, strict=False) if v is not None and v == n)
-    return same >= max(2, round(HEADER_SHARE * len(names)))
+    return same >= _names_needed(len(names))
+
+
+def _names_needed(columns: int) -> int:
+    """How many of a line's ``columns`` cells must be their column's name, the first among them (both checks)."""
+    return max(2, round(HEADER_SHARE * columns))
 
 
 def pasted_rejects(rows: list[int], cols: list[str]) -> list[dict]:
