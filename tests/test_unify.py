@@ -138,6 +138,39 @@ def test_a_placeholder_is_demoted_however_few_share_it(tmp_path):
     assert set(dem.index) >= {"noemail@none.com", "+447000000000"}
     assert dem.loc["noemail@none.com", "reason"] == "a placeholder, not a person's email (3 rows)"
 
+def test_a_contact_point_two_people_share_joins_no_one(tmp_path):
+    # fewer records than the guard's count: a store's kiosk cookie two shoppers logged in on, and an office
+    # phone. Different first names and surnames: two people. A household (one surname), a typo, a nickname, an
+    # initial and swapped names are not told apart -- they still join
+    contacts = CONTACTS + (
+        "crm,C1,Ann,Lee,ann@x.com,,GB,2024-01-01\nshop,S1,Bob,Day,bob@y.com,,GB,2024-01-01\n"
+        "crm,C2,Cyril,Cole,cy@x.com,020 7946 0000,GB,2024-01-01\n"
+        "crm,C3,Diana,Marsh,di@y.com,020 7946 0000,GB,2024-01-01\n"
+        "crm,C4,Tom,Lee,tom@x.com,07700 900111,GB,2024-01-01\ncrm,C5,Sue,Lee,sue@x.com,07700 900111,GB,2024-01-01\n"
+        "crm,C6,Daniel,Morris,dm@x.com,07700 900222,GB,2024-01-01\n"
+        "shop,S6,Dan,Mroris,,07700 900222,GB,2024-01-01\n"
+        "crm,C7,Victoria,Schneider,vs@x.com,07700 900333,GB,2024-01-01\n"
+        "shop,S7,V,Schenider,,07700 900333,GB,2024-01-01\n"
+        "crm,C8,Jack,Rossi,jr@x.com,07700 900444,GB,2024-01-01\nshop,S8,Rossi,Jack,,07700 900444,GB,2024-01-01\n"
+    )
+    events = "source,event_id,ts,event,anonymous_id,contact_ref\n" + (
+        "web,E1,2024-01-01,login,ck_kiosk,C1\nweb,E2,2024-01-02,login,ck_kiosk,S1\n"
+        + "".join(f"web,K{i},2024-02-0{i},page_view,ck_kiosk,\n" for i in range(1, 6))
+    )
+    ws = workspace_from(tmp_path, contacts=contacts, events=events)
+    result = unify.unify(ws, probabilistic=False)
+    c = links_of(ws).loc["contacts", "customer_id"]
+    assert c["C1"] != c["S1"] and c["C2"] != c["C3"]  # two people each
+    assert c["C4"] == c["C5"] and c["C6"] == c["S6"] and c["C7"] == c["S7"] and c["C8"] == c["S8"]
+    dem = result.demoted.set_index("id_value")
+    assert set(dem.index) == {"ck_kiosk", "+442079460000"}
+    assert (dem["cause"] == "names").all()
+    assert dem.loc["ck_kiosk", "reason"] == "shared by 2 contact records of people with different names"
+    # the kiosk's anonymous rows are no one's but their own cookie's: neither shopper's
+    ev = links_of(ws).loc["events", "customer_id"]
+    assert {ev[f"K{i}"] for i in range(1, 6)}.isdisjoint({c["C1"], c["S1"]})
+
+
 
 def test_guard_limits_are_configurable(tmp_path):
     rows = "".join(f"crm,C{i},P{i},Q{i},family@x.com,,GB,2024-01-01\n" for i in range(3))

@@ -165,11 +165,19 @@ def test_shared_record_ids_the_same_on_spark(spark_session):
     import ibis
 
     frames = _graph_frames()
+    # an office's phone two people share (demoted: different names) and a household's (kept: one surname)
+    shared = pd.DataFrame({"source": "crm", "record_id": ["11", "12", "13", "14"],
+                           "first_name": ["Cyril", "Diana", "Tom", "Sue"], "last_name": ["Cole", "Marsh", "Lee", "Lee"],
+                           "phone": ["020 7946 0000"] * 2 + ["07700 900111"] * 2,
+                           "updated_at": pd.Timestamp("2024-01-01")})
+    frames["contacts"] = pd.concat([frames["contacts"], shared], ignore_index=True)
     duck = cxlib.connect()
     for name, df in frames.items():
         duck.write(name, df)
     expected = _nodes(duck)
     assert {("record", "crm:1"), ("record", "loyalty:1"), ("record", "loyalty:2")} <= {(t, v) for t, v, _ in expected}
+    phones = {v for t, v, _ in expected if t == "phone"}
+    assert "+442079460000" not in phones and "+447700900111" in phones
     before = spark_session.catalog.currentDatabase()
     spark_session.sql("CREATE DATABASE IF NOT EXISTS unify_records")
     spark_session.catalog.setCurrentDatabase("unify_records")

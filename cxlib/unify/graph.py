@@ -2,7 +2,8 @@
 
 Identifiers that occur in the same signature are linked. Before that, an email, phone or cookie that
 co-occurs with more distinct contact records than its limit (:attr:`UnifyConfig.max_records`) is demoted
--- junk addresses, call-centre numbers, shared kiosks -- and joins nothing. Components are found over integer
+-- junk addresses, call-centre numbers, shared kiosks -- and joins nothing; so is a placeholder, and one that
+two contact records of people with different names share, however few share them. Components are found over integer
 node ids: on DuckDB (in this process) in one pass by scipy's connected components over the edges the engine
 made; on other engines (Spark) by label propagation with pointer jumping in Ibis. Both label a component by its
 smallest node id, so the customers are the same on every engine.
@@ -25,8 +26,8 @@ from ibis import _
 from cxlib._frames import drop_join_copies
 from cxlib.engine import Workspace
 from cxlib.unify.config import UnifyConfig, present
-from cxlib.unify.normalise import placeholder
-from cxlib.unify.records import kept_shared_records, ref_systems, warn_guessed
+from cxlib.unify.normalise import _name_key, placeholder
+from cxlib.unify.records import contact_record, kept_shared_records, ref_systems, warn_guessed
 from cxlib.unify.signatures import sig_identifiers, signatures
 
 __all__ = ["identity_graph", "union_find"]
@@ -35,21 +36,74 @@ __all__ = ["identity_graph", "union_find"]
 _LABELS = ("_unify_labels_0", "_unify_labels_1")
 
 
-def _demoted(ids: ibis.Table, sig: ibis.Table, cfg: UnifyConfig) -> ibis.Table:
-    """Identifiers that co-occur with more distinct contact records than their type allows: ``id_type, id_value,
-    records, rows, limit`` (``rows``: the source rows where the identifier and a record occur together); and the
-    placeholders (:func:`cxlib.unify.normalise.placeholder`) however few share them, with ``limit`` 0 (their
-    ``records`` and ``rows`` counted over every signature that carries them, with a record or not)."""
+def _demoted(ids: ibis.Table, sig: ibis.Table, cfg: UnifyConfig, names: ibis.Table | None = None) -> ibis.Table:
+    """Identifiers that join no one: ``id_type, id_value, records, rows, limit, cause``.
+
+    ``cause`` says why: ``count``, an identifier that co-occurs with more distinct contact records than its type
+    allows (``rows``: the source rows where the identifier and a record occur together); ``placeholder``
+    (:func:`cxlib.unify.normalise.placeholder`), however few share it, with ``limit`` 0 (``records`` and
+    ``rows`` counted over every signature that carries it, with a record or not); ``names``, one within its
+    limit shared by two contact records of different people (:func:`_name_conflicts`, with ``names``: the
+    records' ``rec, fn, ln``)."""
     rec = ids.filter(_.id_type == "record").select("sid", rec=_.id_value)
     other = ids.filter(_.id_type != "record").select("sid", "id_type", "id_value")
     rows = sig.select("sid", "rows")
     j = other.join(rec, "sid").join(rows, "sid")
-    deg = j.group_by(["id_type", "id_value"]).aggregate(records=j.rec.nunique(), rows=j.rows.sum().cast("int64"))
+    # the records as a list, counted by its length: the pairs of a shared identifier's records come from it
+    # without a second pass over the signatures (``names``)
+    deg = j.group_by(["id_type", "id_value"]).aggregate(
+        recs=j.rec.collect(distinct=True), rows=j.rows.sum().cast("int64")
+    )
+    deg = deg.mutate(records=deg.recs.length().cast("int64"))
     limit = deg.id_type.substitute(dict(cfg.max_records), else_=ibis.literal(10**9, "int64")).cast("int64")
-    over = deg.filter((deg.records > limit) & ~placeholder(deg.id_type, deg.id_value)).mutate(limit=limit)
+    deg = deg.mutate(limit=limit, dummy=placeholder(deg.id_type, deg.id_value))
+    cols = ["id_type", "id_value", "records", "rows", "limit", "cause"]
+    over = deg.filter((deg.records > deg["limit"]) & ~deg.dummy).mutate(cause=ibis.literal("count"))
     p = other.filter(placeholder(other.id_type, other.id_value)).left_join(rec, "sid").join(rows, "sid")
     p = p.group_by(["id_type", "id_value"]).aggregate(records=p.rec.nunique(), rows=p.rows.sum().cast("int64"))
-    return ibis.union(over, p.mutate(limit=ibis.literal(0, "int64")))
+    parts = [over.select(cols), p.mutate(limit=ibis.literal(0, "int64"), cause=ibis.literal("placeholder"))]
+    if names is not None:
+        shared = deg.filter((deg.records >= 2) & (deg.records <= deg["limit"]) & ~deg.dummy)
+        apart = _name_conflicts(shared.select("id_type", "id_value", rec=shared.recs.unnest()), names)
+        parts.append(shared.semi_join(apart, ["id_type", "id_value"]).mutate(cause=ibis.literal("names")).select(cols))
+    return ibis.union(*parts)
+
+
+def _differ(x: ibis.StringValue, y: ibis.StringValue) -> ibis.BooleanValue:
+    """Two names that are not one name mistyped, shortened or nicknamed as people do: they start with different
+    letters and more than half of the longer one must change (``ann``/``bob``; not ``morris``/``mroris``,
+    ``dan``/``daniel`` or ``cathy``/``kathy``)."""
+    return (x.substr(0, 1) != y.substr(0, 1)) & (x.levenshtein(y) * 2 > ibis.greatest(x.length(), y.length()))
+
+
+def _name_conflicts(j: ibis.Table, names: ibis.Table) -> ibis.Table:
+    """``id_type, id_value`` of the identifiers in ``j`` (``id_type, id_value, rec``, distinct) that two contact
+    records of different people share: both their first names and their surnames differ (:func:`_differ`), either way
+    round (a record with the two swapped is the same person). A shop's inbox, a switchboard's number, a kiosk's
+    cookie: a household's members share a surname and are not told apart here, nor a person's records with a
+    typo, a nickname or an initial (``v``/``victoria``) in one of the two."""
+    a = j.join(names, "rec")
+    b = a.select("id_type", "id_value", rec_b="rec", fn_b="fn", ln_b="ln")
+    pairs = a.join(b, ["id_type", "id_value"]).filter(_.rec < _.rec_b)
+    apart = (
+        _differ(pairs.fn, pairs.fn_b) & _differ(pairs.ln, pairs.ln_b)
+        & _differ(pairs.fn, pairs.ln_b) & _differ(pairs.ln, pairs.fn_b)
+    )
+    return pairs.filter(apart).select("id_type", "id_value").distinct()
+
+
+def record_names(ws: Workspace, held: ibis.Table | None) -> ibis.Table | None:
+    """Each contact record's ``rec`` (its identifier, :func:`~cxlib.unify.records.contact_record`) with its
+    first name and surname as compared (lower-case, without ``. , ' -``): ``rec, fn, ln``, both present.
+    ``None`` when the contacts have no names."""
+    if not ws.has("contacts"):
+        return None
+    c = ws.table("contacts")
+    if not {"first_name", "last_name"} <= set(c.columns):
+        return None
+    key = {n: _name_key(c[n].cast("string")) for n in ("first_name", "last_name")}
+    out = c.select(rec=contact_record(c, held), fn=key["first_name"], ln=key["last_name"])
+    return out.filter((out.fn != "") & (out.ln != "")).distinct()
 
 
 def _graph(ws: Workspace, usable: ibis.Table) -> tuple[ibis.Table, ibis.Table, ibis.Table]:
@@ -179,7 +233,7 @@ def identity_graph(
     sig = ws.scratch("_unify_sig0", signatures(ws, cfg, held, systems), row_id="sid")
     warn_guessed(sig, held)
     ids = ws.scratch("_unify_ids", sig_identifiers(sig))
-    demoted = ws.scratch("_unify_demoted", _demoted(ids, sig, cfg))
+    demoted = ws.scratch("_unify_demoted", _demoted(ids, sig, cfg, record_names(ws, held)))
     keys, members, edges = _graph(ws, ids.anti_join(demoted, ["id_type", "id_value"]))
     if ws.name == "duckdb":  # in process: one pass, not a round per hop (the same labels: test_identity_graph)
         labels, iterations = _components(ws, keys, edges), 0

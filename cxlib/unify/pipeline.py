@@ -217,8 +217,11 @@ def _write_reports(ws: Workspace, demoted: ibis.Table, candidates: pd.DataFrame)
         + ")"
     )
     dummy = "a placeholder, not a person's " + demoted_df["id_type"] + " (" + demoted_df["rows"].astype(str) + " rows)"
-    demoted_df["reason"] = shared.where(demoted_df["limit"] > 0, dummy)
-    ws.write("unify_demoted", demoted_df.astype({"id_type": "string", "id_value": "string", "reason": "string"}))
+    apart = "shared by " + demoted_df["records"].astype(str) + " contact records of people with different names"
+    cause = demoted_df["cause"]
+    demoted_df["reason"] = shared.where(cause == "count", dummy.where(cause == "placeholder", apart))
+    text = {"id_type": "string", "id_value": "string", "cause": "string", "reason": "string"}
+    ws.write("unify_demoted", demoted_df.astype(text))
     types = {"record_a": "string", "record_b": "string", "component_a": "string", "component_b": "string"}
     ws.write("unify_matches", candidates.astype({**types, "match_probability": "float64", "accepted": "bool"}))
     return demoted_df
