@@ -70,9 +70,18 @@ def _demoted(ids: ibis.Table, sig: ibis.Table, cfg: UnifyConfig, names: ibis.Tab
 
 
 def _differ(x: ibis.StringValue, y: ibis.StringValue) -> ibis.BooleanValue:
-    """Two names that are not one name mistyped, shortened or nicknamed as people do: they start with different
-    letters and more than half of the longer one must change (``ann``/``bob``; not ``morris``/``mroris``,
-    ``dan``/``daniel`` or ``cathy``/``kathy``)."""
+    """Two names that are not one name mistyped or shortened: they start with different letters and more than
+    half of the longer one must change (``ann``/``bob``; not ``morris``/``mroris``, ``dan``/``daniel`` or
+    ``cathy``/``kathy``). A nickname that changes the first letter (``liz``/``elizabeth``) differs: two records
+    are two people only when their surnames differ as well (:func:`_name_conflicts`).
+
+    Examples
+    --------
+    >>> t = ibis.memtable({"x": ["ann", "cole", "morris", "dan", "cathy", "liz"],
+    ...                    "y": ["bob", "marsh", "mroris", "daniel", "kathy", "elizabeth"]})
+    >>> t.select(d=_differ(t.x, t.y)).to_pyarrow()["d"].to_pylist()
+    [True, True, False, False, False, True]
+    """
     return (x.substr(0, 1) != y.substr(0, 1)) & (x.levenshtein(y) * 2 > ibis.greatest(x.length(), y.length()))
 
 
@@ -92,7 +101,7 @@ def _name_conflicts(j: ibis.Table, names: ibis.Table) -> ibis.Table:
     return pairs.filter(apart).select("id_type", "id_value").distinct()
 
 
-def record_names(ws: Workspace, held: ibis.Table | None) -> ibis.Table | None:
+def _record_names(ws: Workspace, held: ibis.Table | None) -> ibis.Table | None:
     """Each contact record's ``rec`` (its identifier, :func:`~cxlib.unify.records.contact_record`) with its
     first name and surname as compared (lower-case, without ``. , ' -``): ``rec, fn, ln``, both present.
     ``None`` when the contacts have no names."""
@@ -233,7 +242,7 @@ def identity_graph(
     sig = ws.scratch("_unify_sig0", signatures(ws, cfg, held, systems), row_id="sid")
     warn_guessed(sig, held)
     ids = ws.scratch("_unify_ids", sig_identifiers(sig))
-    demoted = ws.scratch("_unify_demoted", _demoted(ids, sig, cfg, record_names(ws, held)))
+    demoted = ws.scratch("_unify_demoted", _demoted(ids, sig, cfg, _record_names(ws, held)))
     keys, members, edges = _graph(ws, ids.anti_join(demoted, ["id_type", "id_value"]))
     if ws.name == "duckdb":  # in process: one pass, not a round per hop (the same labels: test_identity_graph)
         labels, iterations = _components(ws, keys, edges), 0
