@@ -284,3 +284,29 @@ def test_surname_and_address_alone_do_not_merge_in_a_household():
     assert p[0] == pytest.approx(0.7) and p[1] == pytest.approx(0.96)
     # without households the model's scores stand
     assert household_scores(pred, _model(), share=1.0).tolist() == [0.96, 0.96]
+
+
+def test_a_record_joins_a_customer_that_already_holds_its_birth_date():
+    """splink's fake_1000, person 31: Oliver Atkinson's records share one e-mail, so they are one component
+    already, born 2009-12-21 on three and 2010-01-20 on one (a typo). His record without the e-mail, born
+    2009-12-21, matches them at 0.998: its date is one the component holds, so it adds no conflict. A record
+    born decades apart still stays out."""
+    recs = pd.DataFrame({"record": ["110", "112", "114", "111", "other"],
+                         "component": ["email:oa", "email:oa", "email:oa", "record:111", "record:other"],
+                         "birth_date": ["20091221", "20100120", "20091221", "20091221", "19610421"]})
+    m = _matches([("111", "114", "record:111", "email:oa", 0.998), ("110", "other", "email:oa", "record:other", 0.97)])
+    assert accept(m, 0.95, birth_dates_by_component(recs)).tolist() == [True, False]
+
+
+def test_a_chain_of_matches_between_e_mail_holders_joins_them():
+    """splink's fake_1000, person 34: three components, each holding an e-mail of its own (typos of one
+    address: ``dmacdoald@riverb-glass.siz``, ``dmacdonald@rivers-glass.biz``, ``dmacdonald@rivers-glass.bi``),
+    matched first-second and second-third. The third joins the customer of the first two: its match with the
+    second, an e-mail holder of that customer, vouches for it. Two namesakes joined only through a record
+    without contact points still stay apart (the Samuel Browns above)."""
+    held = {c: frozenset({"email"}) for c in ("email:1", "email:2", "email:3")}
+    m = _matches([("118", "119", "email:1", "email:2", 0.98), ("119", "121", "email:2", "email:3", 0.953)])
+    assert accept(m, 0.95, {}, held).all()
+    assert accept(m.iloc[::-1], 0.95, {}, held).all()
+    bridged = _matches([("a", "r", "email:1", "record:r", 0.99), ("r", "b", "record:r", "email:2", 0.98)])
+    assert accept(bridged, 0.95, {}, held).tolist() == [True, False]

@@ -109,10 +109,22 @@ def compatible_many(a: Iterable[str], b: Iterable[str]) -> np.ndarray:
     return ok
 
 
-def _conflict(a: Iterable[str], b: Iterable[str], seen: set[tuple[str, str]]) -> bool:
-    """Whether birth dates ``a`` and ``b`` hold two that cannot be one person's and that no accepted match
-    put side by side (``seen``: ``(smaller, larger)`` dates of the records of a match)."""
-    return any(not compatible_dates(x, y) and (min(x, y), max(x, y)) not in seen for x in a for y in b)
+def _conflict(a: frozenset[str], b: frozenset[str], seen: set[tuple[str, str]]) -> bool:
+    """Whether birth dates ``a`` and ``b`` (two clusters') hold two that cannot be one person's and that no
+    accepted match put side by side (``seen``: ``(smaller, larger)`` dates of the records of a match). A date
+    one cluster already holds beside the other's is no new conflict: a record born 2009-12-21 joining a
+    cluster whose records (sharing an e-mail) were born 2009-12-21 and 2010-01-20 adds no date to it.
+
+    >>> _conflict(frozenset({"20091221"}), frozenset({"20091221", "20100120"}), set())
+    False
+    >>> _conflict(frozenset({"19610421"}), frozenset({"20091221", "20100120"}), set())
+    True
+    """
+    return any(
+        not compatible_dates(x, y) and (min(x, y), max(x, y)) not in seen and x not in b and y not in a
+        for x in a
+        for y in b
+    )
 
 
 class DatedComponents(Mapping):
@@ -180,10 +192,21 @@ def _record_dates(dated: Mapping[str, Iterable[tuple[str, str]]]) -> pd.Series:
 
 def _contact_conflict(a: Iterable[tuple[str, frozenset]], b: Iterable[tuple[str, frozenset]],
                       direct: set[tuple[str, str]]) -> bool:
-    """Whether two clusters' components (``(component, contact kinds held)``) hold the same kind of contact
-    point -- each their own: components share none -- in two components no accepted match paired
-    (``direct``: ``(smaller, larger)`` components of the matches)."""
-    return any(ka & kb and (min(x, y), max(x, y)) not in direct for x, ka in a for y, kb in b)
+    """Whether two clusters' components (``(component, contact kinds held)``) both hold a kind of contact
+    point -- each their own: components share none -- and no accepted match paired a component of one
+    holding that kind with a component of the other holding it (``direct``: ``(smaller, larger)`` components
+    of the matches). A cluster is already one customer: a match of its e-mail holder with the other's vouches
+    for the join, as a record without an e-mail matching two namesakes does not.
+
+    >>> a, b = (("a1", frozenset({"email"})), ("a2", frozenset({"email"}))), (("b", frozenset({"email"})),)
+    >>> _contact_conflict(a, b, {("a2", "b")}), _contact_conflict(a, b, {("a1", "a2")})
+    (False, True)
+    """
+    kinds = {k for _, ka in a for k in ka} & {k for _, kb in b for k in kb}
+    return any(
+        not any(k in ka and k in kb and (min(x, y), max(x, y)) in direct for x, ka in a for y, kb in b)
+        for k in kinds
+    )
 
 
 def join_components(
