@@ -33,21 +33,46 @@ def _records(name: str, path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The raw records (splink's column names) and the same as ``contacts``."""
     if name == "fake_1000":
         d = pd.read_csv(path, dtype=str)
-        c = pd.DataFrame({"source": "crm", "record_id": d["unique_id"], "first_name": d["first_name"],
-                          "last_name": d["surname"], "birth_date": d["dob"], "city": d["city"], "email": d["email"]})
+        c = pd.DataFrame(
+            {
+                "source": "crm",
+                "record_id": d["unique_id"],
+                "first_name": d["first_name"],
+                "last_name": d["surname"],
+                "birth_date": d["dob"],
+                "city": d["city"],
+                "email": d["email"],
+            }
+        )
     else:
         d = pd.read_parquet(path).astype("string")
-        c = pd.DataFrame({"source": "crm", "record_id": d["unique_id"], "first_name": d["first_name"],
-                          "last_name": d["surname"], "birth_date": d["dob"], "city": d["birth_place"],
-                          "postcode": d["postcode_fake"], "gender": d["gender"], "occupation": d["occupation"]})
+        c = pd.DataFrame(
+            {
+                "source": "crm",
+                "record_id": d["unique_id"],
+                "first_name": d["first_name"],
+                "last_name": d["surname"],
+                "birth_date": d["dob"],
+                "city": d["birth_place"],
+                "postcode": d["postcode_fake"],
+                "gender": d["gender"],
+                "occupation": d["occupation"],
+            }
+        )
     return d, c
 
 
 def _quality(record_key: pd.Series, customer: pd.Series, person: pd.Series) -> dict:
     from cxlib import unify
 
-    links = pd.DataFrame({"table_name": "contacts", "source": "crm", "record_key": record_key.astype(str).to_numpy(),
-                          "customer_id": customer.astype(str).to_numpy()})
+    links = pd.DataFrame(
+        {
+            "table_name": "contacts",
+            "source": "crm",
+            "record_key": record_key.astype(str).to_numpy(),
+            "customer_id": customer.astype(str).to_numpy(),
+        }
+    )
     truth = links.drop(columns="customer_id").assign(person_id=person.astype(str).to_numpy())
     q = unify.evaluate(links, truth).iloc[0]
     return {k: float(q[f"pairwise_{k}"]) for k in ("precision", "recall", "f1")}
@@ -81,20 +106,27 @@ def _settings(name: str):  # noqa: ANN202
     if name == "fake_1000":
         return SettingsCreator(
             link_type="dedupe_only",
-            comparisons=[cl.NameComparison("first_name"), cl.JaroAtThresholds("surname"),
-                         cl.DateOfBirthComparison("dob", input_is_string=True),
-                         cl.ExactMatch("city").configure(term_frequency_adjustments=True),
-                         cl.EmailComparison("email")],
+            comparisons=[
+                cl.NameComparison("first_name"),
+                cl.JaroAtThresholds("surname"),
+                cl.DateOfBirthComparison("dob", input_is_string=True),
+                cl.ExactMatch("city").configure(term_frequency_adjustments=True),
+                cl.EmailComparison("email"),
+            ],
             blocking_rules_to_generate_predictions=[block_on("first_name", "dob"), block_on("surname")],
         )
     return SettingsCreator(
         link_type="dedupe_only",
         blocking_rules_to_generate_predictions=[block_on("first_name", "surname"), block_on("surname", "dob")],
-        comparisons=[cl.ForenameSurnameComparison("first_name", "surname",
-                                                  forename_surname_concat_col_name="first_name_surname"),
-                     cl.DateOfBirthComparison("dob", input_is_string=True), cl.PostcodeComparison("postcode_fake"),
-                     cl.ExactMatch("birth_place").configure(term_frequency_adjustments=True),
-                     cl.ExactMatch("occupation").configure(term_frequency_adjustments=True)],
+        comparisons=[
+            cl.ForenameSurnameComparison(
+                "first_name", "surname", forename_surname_concat_col_name="first_name_surname"
+            ),
+            cl.DateOfBirthComparison("dob", input_is_string=True),
+            cl.PostcodeComparison("postcode_fake"),
+            cl.ExactMatch("birth_place").configure(term_frequency_adjustments=True),
+            cl.ExactMatch("occupation").configure(term_frequency_adjustments=True),
+        ],
     )
 
 
@@ -109,9 +141,13 @@ def _train(name: str, linker) -> None:  # noqa: ANN001
         t.estimate_parameters_using_expectation_maximisation(block_on("email"))
         return
     t.estimate_probability_two_random_records_match(
-        [block_on("first_name", "surname", "dob"),
-         block_on("substr(first_name,1,2)", "surname", "substr(postcode_fake,1,2)"),
-         block_on("dob", "postcode_fake")], recall=0.6)
+        [
+            block_on("first_name", "surname", "dob"),
+            block_on("substr(first_name,1,2)", "surname", "substr(postcode_fake,1,2)"),
+            block_on("dob", "postcode_fake"),
+        ],
+        recall=0.6,
+    )
     t.estimate_u_using_random_sampling(max_pairs=5e6, seed=1)
     t.estimate_parameters_using_expectation_maximisation(block_on("first_name", "surname"))
     t.estimate_parameters_using_expectation_maximisation(block_on("dob"))
@@ -146,11 +182,17 @@ def main() -> None:
     print(f"{'set':<15} {'tool':<22} {'precision':>9} {'recall':>7} {'F1':>7} {'seconds':>8}")
     for name, path in sets:
         u = run_unify(name, path)
-        print(f"{name:<15} {'unify (0.95)':<22} {u['precision']:>9.4f} {u['recall']:>7.4f} {u['f1']:>7.4f} "
-              f"{u['seconds']:>8.1f}", flush=True)
+        print(
+            f"{name:<15} {'unify (0.95)':<22} {u['precision']:>9.4f} {u['recall']:>7.4f} {u['f1']:>7.4f} "
+            f"{u['seconds']:>8.1f}",
+            flush=True,
+        )
         for s in run_splink(name, path):
-            print(f"{name:<15} {'plain splink (' + str(s['threshold']) + ')':<22} {s['precision']:>9.4f} "
-                  f"{s['recall']:>7.4f} {s['f1']:>7.4f} {s['seconds']:>8.1f}", flush=True)
+            print(
+                f"{name:<15} {'plain splink (' + str(s['threshold']) + ')':<22} {s['precision']:>9.4f} "
+                f"{s['recall']:>7.4f} {s['f1']:>7.4f} {s['seconds']:>8.1f}",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

@@ -18,12 +18,21 @@ DATA = Path(__file__).parent / "data" / "splink_fake_1000.csv"
 def write_fake_1000(folder: Path) -> pd.DataFrame:
     """``fake_1000`` as a CRM export's ``contacts.csv``; returns the truth (``record_map`` form)."""
     d = pd.read_csv(DATA, dtype=str)
-    contacts = pd.DataFrame({"source": "crm", "record_id": d["unique_id"], "first_name": d["first_name"],
-                             "last_name": d["surname"], "birth_date": d["dob"], "city": d["city"],
-                             "email": d["email"]})
+    contacts = pd.DataFrame(
+        {
+            "source": "crm",
+            "record_id": d["unique_id"],
+            "first_name": d["first_name"],
+            "last_name": d["surname"],
+            "birth_date": d["dob"],
+            "city": d["city"],
+            "email": d["email"],
+        }
+    )
     contacts.to_csv(folder / "contacts.csv", index=False)
-    return pd.DataFrame({"table_name": "contacts", "source": "crm", "record_key": d["unique_id"],
-                         "person_id": d["cluster"]})
+    return pd.DataFrame(
+        {"table_name": "contacts", "source": "crm", "record_key": d["unique_id"], "person_id": d["cluster"]}
+    )
 
 
 def test_fake_1000_quality(tmp_path):
