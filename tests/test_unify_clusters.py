@@ -11,11 +11,16 @@ import pytest
 
 from cxlib.unify import UnifyConfig
 from cxlib.unify.clusters import (
+    BELOW,
+    BIRTH_DATES,
+    CONTACT_POINTS,
+    MERGED,
     accept,
     birth_dates_by_component,
     compatible_dates,
     compatible_many,
     contacts_by_component,
+    decisions,
     join_components,
 )
 from cxlib.unify.households import (
@@ -310,3 +315,18 @@ def test_a_chain_of_matches_between_e_mail_holders_joins_them():
     assert accept(m.iloc[::-1], 0.95, {}, held).all()
     bridged = _matches([("a", "r", "email:1", "record:r", 0.99), ("r", "b", "record:r", "email:2", 0.98)])
     assert accept(bridged, 0.95, {}, held).tolist() == [True, False]
+
+
+def test_each_scored_pair_says_what_became_of_it():
+    """``decisions``: merged, below the threshold, or which guard refused the join -- what ``unify_matches``
+    keeps as ``decision`` so that a pair scored 0.99 and kept apart says why."""
+    dated = birth_dates_by_component(HOUSEHOLD)
+    m = _matches([("crm-oscar", "hd-jean", "email:oscar", "email:jean", 0.9525),
+                  ("hd-jean", "shop-oscar", "email:jean", "email:oscar", 0.9525),
+                  ("crm-jean", "x", "email:jean", "record:x", 0.7)])
+    assert decisions(m, 0.95, dated).tolist() == [BIRTH_DATES, BIRTH_DATES, BELOW]
+    held = {"email:1": frozenset({"email"}), "email:2": frozenset({"email"})}
+    m = _matches([("crm-2", "legacy-2", "email:2", "record:legacy-2", 0.999997),
+                  ("legacy-2", "shop-1", "record:legacy-2", "email:1", 0.9961)])
+    assert decisions(m, 0.95, {}, held).tolist() == [MERGED, CONTACT_POINTS]
+    assert (decisions(m, 0.95, {}, held) == MERGED).tolist() == accept(m, 0.95, {}, held).tolist()

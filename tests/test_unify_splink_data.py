@@ -47,3 +47,13 @@ def test_fake_1000_quality(tmp_path):
     # join through a chain of their own matches; plain splink 0.60 (its best threshold 0.62)
     assert q["pairwise_precision"] >= 0.99 and q["pairwise_f1"] >= 0.74, q.to_dict()
     assert q["largest_customer_persons"] == 1
+    # every scored pair says what became of it; some strong ones were refused by a guard, and say which
+    with cxlib.connect(tmp_path, read_only=True) as ws:
+        matches = ws.table("unify_matches").to_pandas()
+    assert (matches["accepted"] == (matches["decision"] == "merged")).all()
+    refused = matches[matches["decision"].str.startswith("refused")]
+    assert len(refused) and (refused["match_probability"] >= 0.95).all()
+    assert set(matches["decision"]) <= {"merged", "below the threshold", "refused: conflicting birth dates",
+                                        "refused: each holds its own e-mail or phone"}
+    near = unify.doubtful_pairs(tmp_path, n=10)
+    assert "decision" in near and near.loc[near["accepted"], "decision"].eq("merged").all()

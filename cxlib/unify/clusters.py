@@ -35,8 +35,9 @@ from functools import lru_cache
 import numpy as np
 import pandas as pd
 
-__all__ = ["DatedComponents", "accept", "birth_dates_by_component", "compatible_dates", "compatible_many",
-           "contacts_by_component", "join_components", "kinds_held"]
+__all__ = ["BELOW", "BIRTH_DATES", "CONTACT_POINTS", "MERGED", "DatedComponents", "accept", "birth_dates_by_component",
+           "compatible_dates", "compatible_many", "contacts_by_component", "decisions", "join_components",
+           "kinds_held", "refusals"]
 
 
 @lru_cache(maxsize=65_536)
@@ -215,17 +216,29 @@ def join_components(
     held: Mapping[str, frozenset] | None = None,
 ) -> pd.Series:
     """Which of the ``matches`` (``record_a, record_b, component_a, component_b, match_probability``) are
-    kept when components are joined strongest match first and a join that would put conflicting birth dates
-    in one customer (``dated``: ``component -> ((record, birth date), ...)``) is refused -- unless one of the
-    ``matches`` is itself a pair of records with those two dates: the model weighed that conflict against
-    the other evidence and found them one person (a birth date entered wrongly). With ``held`` (``component
-    -> kinds of contact point it holds``, e.g. ``frozenset({"email"})``), a join that would put two
-    components holding the same kind in one customer is refused too, unless one of the ``matches`` pairs
-    those two components.
+    kept when components are joined strongest match first (see :func:`refusals`, which says why the others
+    are not): a boolean Series aligned with ``matches``, True where the two components end up joined by the
+    match (or were already)."""
+    return refusals(matches, dated, held).isna()
 
-    Returns a boolean Series aligned with ``matches``: True where the two components end up joined by it
-    (or were already), False where the join was refused. Ties in probability are broken by the record ids,
-    so the result does not depend on the order of the rows.
+
+def refusals(
+    matches: pd.DataFrame,
+    dated: Mapping[str, Iterable[tuple[str, str]]],
+    held: Mapping[str, frozenset] | None = None,
+) -> pd.Series:
+    """Why each of the ``matches`` (``record_a, record_b, component_a, component_b, match_probability``) is
+    refused, if it is, when components are joined strongest match first: a join that would put conflicting
+    birth dates in one customer (``dated``: ``component -> ((record, birth date), ...)``) is refused -- unless
+    one of the ``matches`` is itself a pair of records with those two dates (the model weighed that conflict
+    against the other evidence and found them one person: a birth date entered wrongly), or one side already
+    holds the date. With ``held`` (``component -> kinds of contact point it holds``, e.g.
+    ``frozenset({"email"})``), a join that would put two customers that both hold a kind in one is refused
+    too, unless one of the ``matches`` pairs a holder of it on each side.
+
+    Returns a string Series aligned with ``matches``: null where the two components end up joined by it (or
+    were already), else why the join was refused -- :data:`BIRTH_DATES` or :data:`CONTACT_POINTS`. Ties in
+    probability are broken by the record ids, so the result does not depend on the order of the rows.
     """
     order = matches.sort_values(
         ["match_probability", "record_a", "record_b"], ascending=[False, True, True], kind="stable"
@@ -249,19 +262,22 @@ def join_components(
             x = parent[x]
         return x
 
-    refused = []
+    why: dict = {}
     for pos, ca, cb in zip(order.index, order["component_a"], order["component_b"], strict=True):
         ra, rb = find(ca), find(cb)
         if ra == rb:
             continue
-        if _conflict(dates[ra], dates[rb], seen) or _contact_conflict(contacts[ra], contacts[rb], direct):
-            refused.append(pos)
+        if _conflict(dates[ra], dates[rb], seen):
+            why[pos] = BIRTH_DATES
+            continue
+        if _contact_conflict(contacts[ra], contacts[rb], direct):
+            why[pos] = CONTACT_POINTS
             continue
         root, other = min(ra, rb), max(ra, rb)
         parent[other] = root
         dates[root] = dates[ra] | dates[rb]
         contacts[root] = contacts[ra] + contacts[rb]
-    return pd.Series(~matches.index.isin(refused), index=matches.index)
+    return pd.Series(why, index=matches.index, dtype="string")
 
 
 def accept(
@@ -274,10 +290,40 @@ def accept(
     match_probability``) join their components: at or above ``threshold`` and -- with ``dated``
     (:func:`birth_dates_by_component`) or ``held`` (the contact points of each component) -- not refused by
     :func:`join_components`. A boolean Series aligned with ``candidates``."""
+    return decisions(candidates, threshold, dated, held) == MERGED
+
+
+#: What :func:`decisions` says of a scored pair: merged, or why not.
+MERGED, BELOW = "merged", "below the threshold"
+#: A join refused because it would put birth dates that cannot be one person's in one customer.
+BIRTH_DATES = "refused: conflicting birth dates"
+#: A join refused because both customers hold an e-mail (or a phone) of their own and no match pairs them.
+CONTACT_POINTS = "refused: each holds its own e-mail or phone"
+
+
+def decisions(
+    candidates: pd.DataFrame,
+    threshold: float,
+    dated: Mapping[str, Iterable[tuple[str, str]]] | None = None,
+    held: Mapping[str, frozenset] | None = None,
+) -> pd.Series:
+    """What became of each scored pair (as :func:`accept`): :data:`MERGED`, :data:`BELOW` the threshold, or
+    refused by :func:`refusals` (:data:`BIRTH_DATES`, :data:`CONTACT_POINTS`). A string Series aligned with
+    ``candidates``; ``unify_matches`` keeps it as ``decision``.
+
+    >>> m = pd.DataFrame({"record_a": ["a1", "h1", "x"], "record_b": ["h1", "b1", "y"], "component_a": ["a", "h", "x"],
+    ...                   "component_b": ["h", "b", "y"], "match_probability": [0.97, 0.96, 0.6]})
+    >>> dated = {"a": (("a1", "19670409"),), "b": (("b1", "20000330"),)}
+    >>> [d.split(":")[0] for d in decisions(m, 0.95, dated)]
+    ['merged', 'refused', 'below the threshold']
+    """
+    out = pd.Series(BELOW, index=candidates.index, dtype="string")
     ok = candidates["match_probability"] >= threshold
+    out[ok] = MERGED
     if (dated is not None or held) and ok.any():
-        ok[ok] = join_components(candidates[ok], dated if dated is not None else {}, held)
-    return ok
+        why = refusals(candidates[ok], dated if dated is not None else {}, held)
+        out[why.index[why.notna()]] = why[why.notna()]
+    return out
 
 
 def contacts_by_component(records: pd.DataFrame) -> dict[str, frozenset]:

@@ -223,7 +223,8 @@ def _write_reports(ws: Workspace, demoted: ibis.Table, candidates: pd.DataFrame)
     text = {"id_type": "string", "id_value": "string", "cause": "string", "reason": "string"}
     ws.write("unify_demoted", demoted_df.astype(text))
     types = {"record_a": "string", "record_b": "string", "component_a": "string", "component_b": "string"}
-    ws.write("unify_matches", candidates.astype({**types, "match_probability": "float64", "accepted": "bool"}))
+    types |= {"match_probability": "float64", "accepted": "bool", "decision": "string"}
+    ws.write("unify_matches", candidates.astype({k: v for k, v in types.items() if k in candidates.columns}))
     return demoted_df
 
 

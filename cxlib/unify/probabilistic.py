@@ -26,7 +26,7 @@ from cxlib.engine import Workspace
 from cxlib.memory import lent_memory
 from cxlib.schema import DataError
 from cxlib.unify.blocks import capped_rules, with_block_keys, without_block_keys
-from cxlib.unify.clusters import accept, birth_dates_by_component, kinds_held
+from cxlib.unify.clusters import MERGED, birth_dates_by_component, decisions, kinds_held
 from cxlib.unify.config import UnifyConfig
 from cxlib.unify.graph import union_find
 from cxlib.unify.households import component_contacts, component_kinds, household_scores, household_shares
@@ -484,9 +484,10 @@ def match_components(
     """The scored pairs of contact records in different components, and the accepted ones.
 
     Returns ``(candidates, matches)``: ``candidates`` has ``record_a, record_b, match_probability,
-    component_a, component_b, accepted`` (every pair scored at 0.5 or more; accepted: at or above the
-    threshold and not refused for conflicting birth dates or contact points, see
-    :func:`cxlib.unify.clusters.accept`), ``matches`` the accepted pairs without ``accepted``. Writes
+    component_a, component_b, accepted, decision`` (every pair scored at 0.5 or more; accepted: at or above
+    the threshold and not refused for conflicting birth dates or contact points; decision: which of these,
+    in words, see :func:`cxlib.unify.clusters.decisions`), ``matches`` the accepted pairs without
+    ``accepted`` and ``decision``. Writes
     ``unify_contact_components`` (``record, component, birth_date, contacts``: the kinds of contact point the
     component holds, :func:`cxlib.unify.households.component_kinds`) and ``unify_model`` (``model``, splink
     JSON, and the ``household_share`` and ``household_contact_share`` that capped the scores,
@@ -494,7 +495,7 @@ def match_components(
     """
     matches = pd.DataFrame(columns=_MATCH_COLUMNS)
     if not (cfg.probabilistic and ws.has("contacts")):
-        return matches.assign(accepted=pd.Series(dtype="bool")), matches
+        return matches.assign(accepted=pd.Series(dtype="bool"), decision=pd.Series(dtype="string")), matches
     feats = _contact_features(ws, nodes, cfg)
     # the records as splink sees them (demoted e-mails and phones blanked), once for the households' shares,
     # the scores' caps and the contact points each component holds
@@ -522,8 +523,9 @@ def match_components(
     candidates = m[m["component_a"] != m["component_b"]].sort_values(["record_a", "record_b"], ignore_index=True)
     dates = birth_dates_by_component(feats, candidates) if cfg.birth_date_conflicts else None
     held = kinds_held(kinds) if cfg.contact_conflicts else None  # contacts_by_component(comps), without a pass
-    candidates["accepted"] = accept(candidates, cfg.match_threshold, dates, held)
-    matches = candidates[candidates["accepted"]].drop(columns="accepted").reset_index(drop=True)
+    candidates["decision"] = decisions(candidates, cfg.match_threshold, dates, held)
+    candidates["accepted"] = candidates["decision"] == MERGED
+    matches = candidates[candidates["accepted"]].drop(columns=["accepted", "decision"]).reset_index(drop=True)
     return candidates, matches
 
 

@@ -289,11 +289,13 @@ def estimated_threshold_curve(
 def doubtful_pairs(workspace: str | Path | Workspace, n: int = 10) -> pd.DataFrame:
     """The scored pairs nearest the line: the ``n // 2`` merged pairs with the lowest probability and the
     rest of ``n`` from the pairs kept apart with the highest. ``record_a, record_b, match_probability,
-    accepted``: what to review (with :func:`cxlib.unify.waterfall`) before trusting or moving the threshold.
+    accepted``, and ``decision`` (why a pair was kept apart: below the threshold, or refused for conflicting
+    birth dates or contact points; :func:`cxlib.unify.clusters.decisions`): what to review (with
+    :func:`cxlib.unify.waterfall`) before trusting or moving the threshold.
     """
     _, cand = _scored(workspace)
     acc = cand["accepted"].astype(bool) if "accepted" in cand else pd.Series(False, index=cand.index)
-    cols = ["record_a", "record_b", "match_probability"]
+    cols = ["record_a", "record_b", "match_probability"] + (["decision"] if "decision" in cand else [])
     keys = ["match_probability", "record_a", "record_b"]
     merged = cand[acc].sort_values(keys).head(n // 2)
     apart = cand[~acc].sort_values(keys, ascending=[False, True, True]).head(n - len(merged))
