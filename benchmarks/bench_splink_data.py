@@ -29,39 +29,6 @@ import pandas as pd
 FAKE = Path(__file__).resolve().parents[1] / "tests" / "data" / "splink_fake_1000.csv"
 
 
-def _records(name: str, path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The raw records (splink's column names) and the same as ``contacts``."""
-    if name == "fake_1000":
-        d = pd.read_csv(path, dtype=str)
-        c = pd.DataFrame(
-            {
-                "source": "crm",
-                "record_id": d["unique_id"],
-                "first_name": d["first_name"],
-                "last_name": d["surname"],
-                "birth_date": d["dob"],
-                "city": d["city"],
-                "email": d["email"],
-            }
-        )
-    else:
-        d = pd.read_parquet(path).astype("string")
-        c = pd.DataFrame(
-            {
-                "source": "crm",
-                "record_id": d["unique_id"],
-                "first_name": d["first_name"],
-                "last_name": d["surname"],
-                "birth_date": d["dob"],
-                "city": d["birth_place"],
-                "postcode": d["postcode_fake"],
-                "gender": d["gender"],
-                "occupation": d["occupation"],
-            }
-        )
-    return d, c
-
-
 def _quality(record_key: pd.Series, customer: pd.Series, person: pd.Series) -> dict:
     from cxlib import unify
 
@@ -78,24 +45,24 @@ def _quality(record_key: pd.Series, customer: pd.Series, person: pd.Series) -> d
     return {k: float(q[f"pairwise_{k}"]) for k in ("precision", "recall", "f1")}
 
 
-def run_unify(name: str, path: Path) -> dict:
+def run_unify(path: Path) -> dict:
     import ibis
     import splink  # noqa: F401 - imported before the clock starts, as for plain splink
 
     _ = ibis.duckdb
     import cxlib
     from cxlib import unify
+    from cxlib.unify.splink_data import write_splink_data
 
-    d, c = _records(name, path)
     folder = Path(tempfile.mkdtemp())
-    c.to_csv(folder / "contacts.csv", index=False)
+    truth = write_splink_data(folder, path)
     cxlib.load(folder)
     t0 = time.perf_counter()
     unify.unify(folder)
     seconds = time.perf_counter() - t0
     with cxlib.connect(folder, read_only=True) as ws:
         links = ws.table("identity_links").to_pandas()
-    person = links["record_key"].map(d.set_index("unique_id")["cluster"])
+    person = links["record_key"].map(truth.set_index("record_key")["person_id"])
     return {"seconds": seconds, **_quality(links["record_key"], links["customer_id"], person)}
 
 
@@ -157,8 +124,9 @@ def run_splink(name: str, path: Path) -> list[dict]:
     import duckdb
     from splink import DuckDBAPI, Linker
 
-    d, _ = _records(name, path)
-    d = d.astype("string")
+    from cxlib.unify.splink_data import splink_records
+
+    d = splink_records(path)
     if name != "fake_1000":
         d["first_name_surname"] = d["first_name"] + " " + d["surname"]
     t0 = time.perf_counter()
@@ -181,7 +149,7 @@ def main() -> None:
     sets = [("fake_1000", FAKE)] + ([("historical_50k", args.historical)] if args.historical else [])
     print(f"{'set':<15} {'tool':<22} {'precision':>9} {'recall':>7} {'F1':>7} {'seconds':>8}")
     for name, path in sets:
-        u = run_unify(name, path)
+        u = run_unify(path)
         print(
             f"{name:<15} {'unify (0.95)':<22} {u['precision']:>9.4f} {u['recall']:>7.4f} {u['f1']:>7.4f} "
             f"{u['seconds']:>8.1f}",

@@ -7,36 +7,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
-
 import cxlib
 from cxlib import unify
+from cxlib.unify.splink_data import write_splink_data
 
 DATA = Path(__file__).parent / "data" / "splink_fake_1000.csv"
 
 
-def write_fake_1000(folder: Path) -> pd.DataFrame:
-    """``fake_1000`` as a CRM export's ``contacts.csv``; returns the truth (``record_map`` form)."""
-    d = pd.read_csv(DATA, dtype=str)
-    contacts = pd.DataFrame(
-        {
-            "source": "crm",
-            "record_id": d["unique_id"],
-            "first_name": d["first_name"],
-            "last_name": d["surname"],
-            "birth_date": d["dob"],
-            "city": d["city"],
-            "email": d["email"],
-        }
-    )
-    contacts.to_csv(folder / "contacts.csv", index=False)
-    return pd.DataFrame(
-        {"table_name": "contacts", "source": "crm", "record_key": d["unique_id"], "person_id": d["cluster"]}
-    )
-
-
 def test_fake_1000_quality(tmp_path):
-    truth = write_fake_1000(tmp_path)
+    truth = write_splink_data(tmp_path, DATA)
     cxlib.load(tmp_path)
     unify.unify(tmp_path)
     with cxlib.connect(tmp_path, read_only=True) as ws:
@@ -53,7 +32,11 @@ def test_fake_1000_quality(tmp_path):
     assert (matches["accepted"] == (matches["decision"] == "merged")).all()
     refused = matches[matches["decision"].str.startswith("refused")]
     assert len(refused) and (refused["match_probability"] >= 0.95).all()
-    assert set(matches["decision"]) <= {"merged", "below the threshold", "refused: conflicting birth dates",
-                                        "refused: each holds its own e-mail or phone"}
+    assert set(matches["decision"]) <= {
+        "merged",
+        "below the threshold",
+        "refused: conflicting birth dates",
+        "refused: each holds its own e-mail or phone",
+    }
     near = unify.doubtful_pairs(tmp_path, n=10)
     assert "decision" in near and near.loc[near["accepted"], "decision"].eq("merged").all()

@@ -52,7 +52,8 @@ Where each part lives
 :mod:`~cxlib.unify.quality` (with a truth: :func:`evaluate`, :func:`threshold_curve`, :func:`rule_contribution`;
 without: :func:`model_parameters`, :func:`match_weight_histogram`, :func:`estimated_threshold_curve`,
 :func:`doubtful_pairs`, :func:`cluster_sizes`, :func:`largest_clusters`); settings in
-:mod:`~cxlib.unify.config`; the FEBRL benchmark data in :mod:`~cxlib.unify.febrl`.
+:mod:`~cxlib.unify.config`; the FEBRL benchmark data in :mod:`~cxlib.unify.febrl`, splink's own
+example data in :mod:`~cxlib.unify.splink_data`.
 
 Examples
 --------
