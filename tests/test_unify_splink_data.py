@@ -17,7 +17,7 @@ DATA = Path(__file__).parent / "data" / "splink_fake_1000.csv"
 def test_fake_1000_quality(tmp_path):
     truth = write_splink_data(tmp_path, DATA)
     cxlib.load(tmp_path)
-    unify.unify(tmp_path)
+    result = unify.unify(tmp_path)
     with cxlib.connect(tmp_path, read_only=True) as ws:
         links = ws.table("identity_links").to_pandas()
     assert len(links) == len(truth)
@@ -32,6 +32,8 @@ def test_fake_1000_quality(tmp_path):
     assert (matches["accepted"] == (matches["decision"] == "merged")).all()
     refused = matches[matches["decision"].str.startswith("refused")]
     assert len(refused) and (refused["match_probability"] >= 0.95).all()
+    assert result.summary.loc[0, "refused_merges"] == len(refused)
+    assert f"{len(refused)} more scored at the threshold or above, refused" in str(result)
     assert set(matches["decision"]) <= {
         "merged",
         "below the threshold",

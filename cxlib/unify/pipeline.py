@@ -51,7 +51,8 @@ class UnifyResult:
             f"rows in {int(s['rows']):,} -> customers {int(s['customers']):,} "
             f"({int(s['known_customers']):,} known, {int(s['anonymous_customers']):,} anonymous)",
             f"identity graph: {int(s['components']):,} components {_rounds(int(s['iterations']))}; "
-            f"{int(s['probabilistic_merges']):,} probabilistic merges; {len(self.demoted):,} identifiers demoted",
+            f"{int(s['probabilistic_merges']):,} probabilistic merges{_refused(int(s['refused_merges']))}; "
+            f"{len(self.demoted):,} identifiers demoted",
             "",
             "rows by rule:",
             self.rules.to_string(index=False),
@@ -166,9 +167,18 @@ def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool, incremental: bool = 
     demoted_df = _write_reports(ws, demoted, candidates)
     ws.write(SETTINGS_TABLE, settings_frame(cfg))  # what `cx explain` reads back (run_config)
     rules = rows_by_rule(ws)
-    summary = _summary(ws, sigmap, rules, components, iterations, len(matches), len(demoted_df), changes)
+    refused = int(candidates["decision"].str.startswith("refused").sum()) if len(candidates) else 0
+    summary = _summary(ws, sigmap, rules, components, iterations, (len(matches), refused), len(demoted_df), changes)
     ws.drop_scratch()
     return UnifyResult(summary, rules, demoted_df, matches, changes)
+
+
+def _refused(n: int) -> str:
+    """The summary's words for ``n`` matches a guard refused (``unify_matches.decision``)."""
+    if not n:
+        return ""
+    return (f" ({n:,} more scored at the threshold or above, refused for conflicting birth dates or contact points:"
+            " unify_matches.decision)")
 
 
 def _check_priority(ws: Workspace, cfg: UnifyConfig) -> None:
@@ -253,11 +263,12 @@ def _summary(
     rules: pd.DataFrame,
     components: int,
     iterations: int,
-    merges: int,
+    merges: tuple[int, int],
     demoted: int,
     changes: pd.DataFrame,
 ) -> pd.DataFrame:
-    """The one-row ``UnifyResult.summary``."""
+    """The one-row ``UnifyResult.summary`` (``merges``: the matches accepted, and those at or above the
+    threshold that a guard refused)."""
     cust = ws.table("customers")
     summ = cust.aggregate(customers=cust.count(), anonymous_customers=cust.is_anonymous.sum()).to_pandas()
     row = {
@@ -268,7 +279,8 @@ def _summary(
         "anonymous_customers": int(summ.loc[0, "anonymous_customers"]),
         "components": components,
         "iterations": iterations,
-        "probabilistic_merges": merges,
+        "probabilistic_merges": merges[0],
+        "refused_merges": merges[1],
         "demoted_identifiers": demoted,
         "quarantined_rows": _quarantined(ws),
         "customers_merged_since_last_run": int((changes["change"] == "merge").sum()),
