@@ -438,3 +438,11 @@ def test_two_systems_that_number_their_contacts_alike_unify(tmp_path):
     cxlib.load(tmp_path)
     result = unify.unify(tmp_path)
     assert int(result.summary.loc[0, "rows"]) == 120
+
+
+def test_a_surname_in_one_town_is_compared_without_an_address_or_birth_date():
+    """Records with a name and a town only, the first name and the birth date each entered another way
+    (splink's historical figures: ``tom`` / ``thomas``, 1638 / 1630 with no postcode): only the surname and
+    the town bring them together."""
+    right = _with(first_name="tom", birth_date="19610421", street_number=None, street=None, postcode=None)
+    assert _caught(BASE, right, UnifyConfig().blocking_rules) == [rule_sql(("last_name", "city"))]

@@ -125,6 +125,7 @@ class UnifyConfig:
         ("first_name", "street_number"),
         ("last_name", "street_number"),
         ("birth_date", "city"),
+        ("last_name", "city"),
         ("birth_date", "street_number"),
         "l.first_name = r.last_name AND l.last_name = r.first_name",
     )
