@@ -1,9 +1,11 @@
-"""Helpers shared by the loader's tests: read back what a load wrote, and check that rows are conserved."""
+"""Helpers shared by the loader's tests: read back what a load wrote, and check that rows are conserved; load
+and unify a folder and score it against its truth."""
 
 from __future__ import annotations
 
 import duckdb
 
+import cxlib
 from cxlib import io
 
 
@@ -104,3 +106,16 @@ def _orders_shop(folder, rows):
     unify.unify(folder)
     journeys.build(folder)
     return folder
+
+
+def unified_quality(folder, truth):
+    """Load and unify ``folder`` (its source files written), and score every contact record's customer against
+    ``truth`` (a ``record_map``): ``(UnifyResult, unify.evaluate's row)``. Every record is linked once."""
+    from cxlib import unify
+
+    cxlib.load(folder)
+    result = unify.unify(folder)
+    with cxlib.connect(folder, read_only=True) as ws:
+        links = ws.table("identity_links").to_pandas()
+    assert len(links) == len(truth)
+    return result, unify.evaluate(links, truth).iloc[0]

@@ -14,6 +14,7 @@ import cxlib
 from cxlib import unify
 
 from .conftest import require
+from .io_helpers import unified_quality
 
 
 def _has_febrl() -> bool:
@@ -35,12 +36,7 @@ def test_febrl_quality(tmp_path, which):
     from cxlib.unify.febrl import write_febrl
 
     truth = write_febrl(tmp_path, which)
-    cxlib.load(tmp_path)
-    result = unify.unify(tmp_path)
-    with cxlib.connect(tmp_path, read_only=True) as ws:
-        links = ws.table("identity_links").to_pandas()
-    assert len(links) == len(truth)
-    q = unify.evaluate(links, truth).iloc[0]
+    result, q = unified_quality(tmp_path, truth)
     assert q["pairwise_precision"] >= 0.99 and q["pairwise_f1"] >= 0.99, q.to_dict()
     # no email, phone or shared id: every merge is the model's
     assert result.summary.loc[0, "probabilistic_merges"] > 0

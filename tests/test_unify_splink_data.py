@@ -11,17 +11,13 @@ import cxlib
 from cxlib import unify
 from cxlib.unify.splink_data import write_splink_data
 
+from .io_helpers import unified_quality
+
 DATA = Path(__file__).parent / "data" / "splink_fake_1000.csv"
 
 
 def test_fake_1000_quality(tmp_path):
-    truth = write_splink_data(tmp_path, DATA)
-    cxlib.load(tmp_path)
-    result = unify.unify(tmp_path)
-    with cxlib.connect(tmp_path, read_only=True) as ws:
-        links = ws.table("identity_links").to_pandas()
-    assert len(links) == len(truth)
-    q = unify.evaluate(links, truth).iloc[0]
+    result, q = unified_quality(tmp_path, write_splink_data(tmp_path, DATA))
     # 0.684 before a record could join a customer already holding its birth date, and e-mail holders could
     # join through a chain of their own matches; plain splink 0.60 (its best threshold 0.62)
     assert q["pairwise_precision"] >= 0.99 and q["pairwise_f1"] >= 0.74, q.to_dict()
