@@ -147,9 +147,8 @@ def _(folder, hist_fig, mo, notebook, unify):
     _sizes, _sizes_fig = unify.cluster_sizes(folder.value)
     _pairs = unify.doubtful_pairs(folder.value, n=12)
     pair = mo.ui.dropdown(
-        {f"{r.record_a} & {r.record_b} (p = {r.match_probability:.3f}, "
-         f"{'merged' if r.accepted else 'kept apart, ' + str(getattr(r, 'decision', 'below the threshold'))})":
-         (r.record_a, r.record_b) for r in _pairs.itertuples(index=False)},
+        {f"{r.record_a} & {r.record_b} (p = {r.match_probability:.3f}, {r.decision})": (r.record_a, r.record_b)
+         for r in _pairs.itertuples(index=False)},
         label="Why this score? A pair near the threshold",
     )
     mo.vstack([

@@ -18,6 +18,7 @@ import pandas as pd
 
 from cxlib.engine import Workspace, opened
 from cxlib.schema import DataError
+from cxlib.unify.clusters import BELOW, MERGED
 from cxlib.unify.config import SETTINGS_TABLE, UnifyConfig, run_config, settings_frame
 from cxlib.unify.golden import write_customers
 from cxlib.unify.graph import identity_graph
@@ -167,8 +168,7 @@ def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool, incremental: bool = 
     demoted_df = _write_reports(ws, demoted, candidates)
     ws.write(SETTINGS_TABLE, settings_frame(cfg))  # what `cx explain` reads back (run_config)
     rules = rows_by_rule(ws)
-    refused = int(candidates["decision"].str.startswith("refused").sum()) if len(candidates) else 0
-    summary = _summary(ws, sigmap, rules, components, iterations, (len(matches), refused), len(demoted_df), changes)
+    summary = _summary(ws, sigmap, rules, components, iterations, candidates["decision"], len(demoted_df), changes)
     ws.drop_scratch()
     return UnifyResult(summary, rules, demoted_df, matches, changes)
 
@@ -234,7 +234,7 @@ def _write_reports(ws: Workspace, demoted: ibis.Table, candidates: pd.DataFrame)
     ws.write("unify_demoted", demoted_df.astype(text))
     types = {"record_a": "string", "record_b": "string", "component_a": "string", "component_b": "string"}
     types |= {"match_probability": "float64", "accepted": "bool", "decision": "string"}
-    ws.write("unify_matches", candidates.astype({k: v for k, v in types.items() if k in candidates.columns}))
+    ws.write("unify_matches", candidates.astype(types))
     return demoted_df
 
 
@@ -263,12 +263,13 @@ def _summary(
     rules: pd.DataFrame,
     components: int,
     iterations: int,
-    merges: tuple[int, int],
+    decision: pd.Series,
     demoted: int,
     changes: pd.DataFrame,
 ) -> pd.DataFrame:
-    """The one-row ``UnifyResult.summary`` (``merges``: the matches accepted, and those at or above the
-    threshold that a guard refused)."""
+    """The one-row ``UnifyResult.summary`` (``decision``: what became of each scored pair,
+    :func:`cxlib.unify.clusters.decisions`; the merges are the pairs merged, and a guard refused the others at
+    or above the threshold)."""
     cust = ws.table("customers")
     summ = cust.aggregate(customers=cust.count(), anonymous_customers=cust.is_anonymous.sum()).to_pandas()
     row = {
@@ -279,8 +280,8 @@ def _summary(
         "anonymous_customers": int(summ.loc[0, "anonymous_customers"]),
         "components": components,
         "iterations": iterations,
-        "probabilistic_merges": merges[0],
-        "refused_merges": merges[1],
+        "probabilistic_merges": int((decision == MERGED).sum()),
+        "refused_merges": int((~decision.isin([MERGED, BELOW])).sum()),
         "demoted_identifiers": demoted,
         "quarantined_rows": _quarantined(ws),
         "customers_merged_since_last_run": int((changes["change"] == "merge").sum()),

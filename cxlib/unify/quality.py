@@ -19,7 +19,7 @@ import plotly.graph_objects as go
 
 from cxlib.engine import Workspace, opened
 from cxlib.schema import DataError
-from cxlib.unify.clusters import accept, birth_dates_by_component, contacts_by_component
+from cxlib.unify.clusters import MERGED, accept, birth_dates_by_component, contacts_by_component
 from cxlib.unify.config import UnifyConfig
 from cxlib.unify.graph import union_find
 
@@ -289,17 +289,21 @@ def estimated_threshold_curve(
 def doubtful_pairs(workspace: str | Path | Workspace, n: int = 10) -> pd.DataFrame:
     """The scored pairs nearest the line: the ``n // 2`` merged pairs with the lowest probability and the
     rest of ``n`` from the pairs kept apart with the highest. ``record_a, record_b, match_probability,
-    accepted``, and ``decision`` (why a pair was kept apart: below the threshold, or refused for conflicting
-    birth dates or contact points; :func:`cxlib.unify.clusters.decisions`): what to review (with
-    :func:`cxlib.unify.waterfall`) before trusting or moving the threshold.
+    accepted, decision`` (merged, or why a pair was kept apart: below the threshold, or refused for
+    conflicting birth dates or contact points, :func:`cxlib.unify.clusters.decisions`; "kept apart" from a
+    run before unify kept the decision): what to review (with :func:`cxlib.unify.waterfall`) before trusting
+    or moving the threshold.
     """
     _, cand = _scored(workspace)
     acc = cand["accepted"].astype(bool) if "accepted" in cand else pd.Series(False, index=cand.index)
-    cols = ["record_a", "record_b", "match_probability"] + (["decision"] if "decision" in cand else [])
+    if "decision" not in cand:
+        cand = cand.assign(decision=acc.map({True: MERGED, False: "kept apart"}))
+    cols = ["record_a", "record_b", "match_probability", "decision"]
     keys = ["match_probability", "record_a", "record_b"]
     merged = cand[acc].sort_values(keys).head(n // 2)
     apart = cand[~acc].sort_values(keys, ascending=[False, True, True]).head(n - len(merged))
     out = pd.concat([merged[cols].assign(accepted=True), apart[cols].assign(accepted=False)], ignore_index=True)
+    out = out[["record_a", "record_b", "match_probability", "accepted", "decision"]]
     return out.sort_values(["match_probability", "record_a", "record_b"], ignore_index=True)
 
 
