@@ -465,3 +465,24 @@ def test_a_vendors_own_person_ids_come_with_the_hint_to_name_their_system(tmp_pa
     assert "constants" not in r.entry
     assert any("add contact_ref_source: zendesk under constants" in n for n in r.notes), r.notes
     assert "contact_ref_source: zendesk" in io.suggest_sources(tmp_path)
+
+
+def test_a_comma_export_cut_off_mid_line_keeps_its_delimiter_and_loads(tmp_path):
+    """A HubSpot export whose download stopped mid-line (and one row with an extra field): DuckDB's strict sniff
+    answered '|' for it, which `cx sources --write` put into sources.yml, and `cx load` then read the file as
+    one column and stopped. The delimiter is now sniffed as the columns are read, past the unreadable lines: none
+    is written (a comma), the load reads every whole row and quarantines the two broken lines."""
+    header, row = HUBSPOT.splitlines()
+    rows = [row.replace("51,", f"{50 + i},", 1).replace("ann@", f"ann{i}@") for i in range(1, 40)]
+    rows[10] += ",one field too many"
+    write(tmp_path, "hubspot_contacts.csv", "\n".join([header, *rows]) + "\n" + rows[0][:25])  # cut off
+    assert runner.invoke(app, ["sources", str(tmp_path), "--write"]).exit_code == 0
+    cfg = yaml.safe_load((tmp_path / "sources.yml").read_text())
+    assert "delimiter" not in entry(cfg, "contacts")
+    res = runner.invoke(app, ["load", str(tmp_path), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    con = duckdb.connect(str(tmp_path / io.DATABASE_NAME), read_only=True)
+    loaded = con.execute("SELECT count(*) FROM contacts").fetchone()[0]
+    quarantined = con.execute("SELECT count(DISTINCT row) FROM quarantine WHERE table_name = 'contacts'").fetchone()[0]
+    con.close()
+    assert (loaded, quarantined) == (38, 2)  # 40 lines of rows: 38 whole, two quarantined

@@ -149,7 +149,12 @@ def _read_head(con: duckdb.DuckDBPyConnection, path: Path, sheet: str | None = N
             opts["d"] = delim
         head = _head(con, sql + ")", opts)
         if not delim:
-            found = con.execute("SELECT Delimiter FROM sniff_csv($p)", {"p": tmp}).fetchone()
+            # sniffed as the columns above were read, passing over unreadable lines: a strict sniff of a
+            # comma file with one cut or overlong line (a truncated download) answered '|' or ';', which
+            # went into sources.yml and made `cx load` read the file as one column
+            found = con.execute(
+                "SELECT Delimiter FROM sniff_csv($p, all_varchar=true, header=true, ignore_errors=true)", {"p": tmp}
+            ).fetchone()
             delim = found[0] if found else None
         head.delimiter = delim
         return head, enc
