@@ -43,6 +43,7 @@ from cxlib.io.keys import DERIVABLE_KEYS
 from cxlib.io.read import map_columns
 from cxlib.io.sources import _SUFFIXES, SourceFile, _norm
 from cxlib.io.sql import control_character, glob_escaped
+from cxlib.io.text import looks_binary
 from cxlib.io.vendors import Head, best_match
 from cxlib.schema import TABLES, DataError
 
@@ -95,7 +96,7 @@ def _head_text(path: Path) -> tuple[str, str | None]:
                 text, enc = raw[: e.start].decode("utf-8-sig"), None
             else:
                 text, enc = raw.decode("cp1252", errors="replace"), "cp1252"
-    if "\x00" in text[:4096]:
+    if not raw.startswith((b"\xff\xfe", b"\xfe\xff")) and looks_binary(raw[:8192]):
         raise DataError("binary data, not a text table")
     if len(raw) == _HEAD_BYTES and "\n" in text:
         text = text[: text.rindex("\n") + 1]

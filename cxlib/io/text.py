@@ -85,7 +85,33 @@ def _decoder(f: SourceFile, encoding: str) -> codecs.IncrementalDecoder:
     return info.incrementaldecoder()
 
 
-def _not_text(f: SourceFile) -> DataError:
+#: The first bytes of binary formats a table is sometimes saved as by mistake (zip and xlsx, old Excel, PDF,
+#: Parquet, SQLite, Avro, PNG): refused as not text even where their first block holds no NUL byte.
+_BINARY_SIGNATURES = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"%PDF", b"PAR1", b"SQLite format 3", b"Obj\x01", b"\x89PNG")
+
+
+def looks_binary(head: bytes) -> bool:
+    """Whether a file whose first bytes are ``head`` is binary data rather than a text table: a binary format's
+    signature, or NUL bytes in more than one byte in a hundred. A stray NUL in one field of a text export is
+    data, read as it is wherever it comes in the file (it refused the whole file when it came in the first 8 KB).
+
+    >>> looks_binary(b"source,order_id\\nshop,1\\x002\\n" + b"shop,3\\n" * 20), looks_binary(b"PK\\x03\\x04 rest")
+    (False, True)
+    >>> looks_binary("source,order_id\\n".encode("utf-16-le"))  # UTF-16 without its byte-order mark
+    True
+    """
+    return head.startswith(_BINARY_SIGNATURES) or head.count(b"\x00") * 100 > len(head)
+
+
+def _not_text(f: SourceFile, head: bytes = b"") -> DataError:
+    zeros = head.count(b"\x00")
+    if zeros * 5 > 2 * len(head) and max(head[0::2].count(0), head[1::2].count(0)) * 10 > 9 * zeros:
+        # little-endian: a NUL after each ASCII letter
+        order = "le" if head[1::2].count(0) > head[0::2].count(0) else "be"
+        return DataError(
+            f"{f.label}: the file looks like UTF-16 text without a byte-order mark; declare its encoding in "
+            f"sources.yml (`encoding: utf-16-{order}`) or export it as UTF-8"
+        )
     return DataError(
         f"{f.label}: this is not a text table (it contains binary data); export the {f.table} table as CSV or Parquet"
     )
@@ -106,8 +132,8 @@ def _decoded(f: SourceFile, encoding: str) -> Iterator[str]:
     with _reading(f) as fh:
         first = True
         while chunk := fh.read(_CHUNK):
-            if first and not wide and b"\x00" in chunk[:8192]:
-                raise _not_text(f)
+            if first and not wide and looks_binary(chunk[:8192]):
+                raise _not_text(f, chunk[:8192])
             try:
                 text = decoder.decode(chunk)
             except UnicodeDecodeError as e:
