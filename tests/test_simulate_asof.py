@@ -220,3 +220,35 @@ def test_personas_as_of_in_the_engine_the_same_on_spark(engine, engine_workspace
     seen = feats.loc[(feats["touchpoints"] > 0) & ~feats["is_anonymous"], "customer_id"]
     assert expected["customer_id"].tolist() == sorted(seen) and (expected["persona"] == -1).any()
     pd.testing.assert_frame_equal(got, expected, check_dtype=False, rtol=1e-9)
+
+
+def test_a_backtest_whose_cutoff_has_no_buyers_runs_as_one_segment(tmp_path, caplog):
+    """Personas found in the data, but every first purchase after the backtest's cutoff: the refit as of the
+    cutoff has no buyer to fit on. scikit-learn's "Found array with 0 sample(s)" stopped `cx simulate`; now the
+    backtest labels everyone 'unassigned' then (one segment), says why, and the forecast is written."""
+    import logging
+
+    from cxlib import journeys, personas
+    from cxlib.simulate.workspace import build
+
+    people = [f"p{i}@x.com" for i in range(40)]
+    contacts = ["source,record_id,email,country,updated_at"]
+    contacts += [f"crm,{i},{e},GB,2024-01-01" for i, e in enumerate(people)]
+    events = ["source,event_id,email,ts,event,channel"]
+    orders = ["source,order_id,email,ts,amount,status"]
+    for i, e in enumerate(people):
+        for m in range(1, 9):
+            events.append(f"web,e{i}-{m},{e},2024-0{m}-0{1 + i % 9} 10:00:00,page_view,web")
+        for m in (7, 8):  # everyone buys in the last two months only
+            orders.append(f"shop,o{i}-{m},{e},2024-0{m}-1{i % 9} 12:00:00,{20 + i % 7}.5,completed")
+    for name, lines in [("contacts", contacts), ("events", events), ("orders", orders)]:
+        (tmp_path / f"{name}.csv").write_text("\n".join(lines) + "\n")
+    cxlib.load(tmp_path)
+    cxlib.unify.unify(tmp_path)
+    journeys.build(tmp_path)
+    personas.write_personas(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="cxlib.simulate"):
+        build(tmp_path)
+    assert "0 buyers by then" in caplog.text and "'unassigned'" in caplog.text
+    with cxlib.connect(tmp_path, read_only=True) as ws:
+        assert ws.has("simulate_backtest") and ws.table("scenarios").count().to_pandas() > 0

@@ -44,6 +44,7 @@ from cxlib.personas.assign import assign
 from cxlib.personas.features import customer_features
 from cxlib.personas.model import PersonaModel
 from cxlib.personas.naming import _unique
+from cxlib.schema import DataError
 
 __all__ = ["MODEL_TABLE", "match_personas", "model_table", "personas_as_of", "refit_as_of", "stored_model"]
 
@@ -238,6 +239,12 @@ def refit_as_of(
     model.random_state = settings["random_state"] if random_state is None else random_state
     pool = feats.filter(feats.frequency > 0) if settings["fit_on"] == "buyers" else feats
     fit_frame = _to_pandas(pool.order_by("customer_id").limit(settings["sample"]))
+    if len(fit_frame) < 2:  # scikit-learn's own error named neither the date nor what was missing
+        who = "buyers" if settings["fit_on"] == "buyers" else "customers"
+        raise DataError(
+            f"personas cannot be fitted as of that date: {len(fit_frame)} {who} by then, at least 2 needed; "
+            "choose a later date (or load more history)"
+        )
     return model.fit(fit_frame), _high_value_threshold(fit_frame)
 
 

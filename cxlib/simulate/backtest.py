@@ -28,6 +28,7 @@ Examples
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -260,7 +261,15 @@ def _labelled_at_cutoff(ws: Workspace, history: pd.DataFrame, months: int) -> pd
     if not ws.has("personas") or "persona" not in history.columns:
         return history
     last = pd.Timestamp(pd.to_datetime(history["month"]).max()).to_period("M").start_time
-    labels = _persona_labels(ws, "persona", _month_end(_cutoff(last, months, None)), refit=True).to_pandas()
+    cutoff = _month_end(_cutoff(last, months, None))
+    try:
+        labels = _persona_labels(ws, "persona", cutoff, refit=True).to_pandas()
+    except DataError as e:  # too few buyers by the cutoff to find personas: the backtest runs as one segment
+        logging.getLogger("cxlib.simulate").warning(
+            "backtest: %s (the cutoff, %s): every customer is 'unassigned' then, one segment", str(e).split(";")[0],
+            cutoff.date(),
+        )
+        labels = pd.DataFrame({"_p": pd.Series(dtype="string"), "persona": pd.Series(dtype="string")})
     # each customer's label looked up once, then spread to their months by code (a lookup per row of the
     # panel's ids: 5.4 s of 16.8M rows at 1M customers, 3.4 this way)
     codes, ids = pd.factorize(history["customer_id"], use_na_sentinel=False)
