@@ -270,3 +270,23 @@ def test_voice_on_tickets_that_never_say_whether_they_were_resolved(tmp_path):
     res = voice.build(tmp_path)
     assert len(res.verbatims) == 12 and res.verbatims["resolved"].isna().all()
     assert set(res.follow_up["customer_id"]) <= set(res.verbatims["customer_id"])
+
+
+def test_follow_up_reads_a_missing_resolved_as_not_resolved():
+    """A ticket export with an empty ``resolved`` cell reaches the verbatims as a nullable boolean (NA): the
+    follow-up list stopped `cx voice` with pandas' "Cannot mask with non-boolean array containing NA". A ticket
+    whose resolved is missing is not resolved: its customer is followed up; a resolved ticket later closes a
+    survey's complaint."""
+    from cxlib.voice.drivers import follow_up
+
+    ts = pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03", "2024-01-05"])
+    v = pd.DataFrame({
+        "customer_id": ["a", "b", "c", "c"], "ts": ts, "table_name": ["tickets", "tickets", "surveys", "tickets"],
+        "rating": [np.nan, np.nan, 2.0, np.nan], "rating_scale": [None, None, "nps", None],
+        "resolved": pd.array([pd.NA, False, pd.NA, True], dtype="boolean"), "sentiment": [-0.5, -0.5, -0.5, 0.2],
+        "topic": 0, "text": "late", "source": "s", "record_key": ["1", "2", "3", "4"],
+    })
+    out = pd.DataFrame({"customer_id": ["a", "b", "c"], "revenue_per_year": [10.0, 5.0, 1.0]})
+    last = pd.DataFrame({"customer_id": ["a", "b", "c"], "last_touch_ts": ts[:3], "last_touch": "web"})
+    fu = follow_up(v, out, {0: "delivery"}, last)
+    assert fu["customer_id"].tolist() == ["a", "b"]  # c's survey complaint was followed by a resolved ticket

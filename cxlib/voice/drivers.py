@@ -152,13 +152,17 @@ def follow_up(verbatims: pd.DataFrame, out: pd.DataFrame, labels: dict[int, str]
     v = verbatims[verbatims["customer_id"].notna()]
     low = ((v["rating_scale"] == "csat") & (v["rating"] <= 2)) | ((v["rating_scale"] == "nps") & (v["rating"] <= 6))
     neg = v[(v["sentiment"] < threshold) | low]
-    resolved = v[(v["table_name"] == "tickets") & (v["resolved"] == True)]  # noqa: E712
+    # resolved as a plain bool: a ticket whose resolved is missing (nullable, NA) is not resolved
+    fixed = v["resolved"].eq(True).fillna(False).to_numpy(dtype=bool)
+    resolved = v[(v["table_name"] == "tickets").to_numpy(dtype=bool) & fixed]
     last_fix = resolved.groupby("customer_id")["ts"].max()
     if last_fix.empty:  # no ticket resolved at all: mapped, its times would be floats (NaN), not times
         fixed_after = pd.Series(False, index=neg.index)
     else:
         fixed_after = neg["customer_id"].map(last_fix) > neg["ts"]
-    open_ = neg[np.where(neg["table_name"] == "tickets", neg["resolved"] != True, ~fixed_after.fillna(False))]  # noqa: E712
+    unresolved = ~neg["resolved"].eq(True).fillna(False).to_numpy(dtype=bool)
+    later = fixed_after.fillna(False).to_numpy(dtype=bool)
+    open_ = neg[np.where((neg["table_name"] == "tickets").to_numpy(dtype=bool), unresolved, ~later)]
     if open_.empty:
         return empty_frame(FOLLOW_UP_COLUMNS)
     last = open_.sort_values(["customer_id", "ts"]).groupby("customer_id").tail(1)
