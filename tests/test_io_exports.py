@@ -523,6 +523,16 @@ def test_ga4_without_files_is_named(tmp_path):
         io.validate(tmp_path)
 
 
+def test_a_damaged_day_of_a_ga4_export_is_named(tmp_path):
+    """One day's file cut short (a copy that failed): the error named the reader's complaint about the whole
+    export and said to export it as Parquet, which it is. It now names the day's file and what to do."""
+    _ga4_workspace(tmp_path)
+    day = tmp_path / "ga4" / "events_20240302.parquet"
+    day.write_bytes(day.read_bytes()[:200])
+    with pytest.raises(DataError, match=r"events_20240302\.parquet is damaged or not a Parquet file .*that day's"):
+        io.load(tmp_path)
+
+
 def test_ga4_events_in_one_microsecond_follow_batch_event_index(tmp_path):
     """Three events of one page load share a microsecond; the export's batch_event_index orders them through
     the load, the unified stream and the journeys (the invented event_id would order them otherwise)."""

@@ -174,7 +174,7 @@ def _parquet(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, files: li
             {"files": files},
         )
     except duckdb.Error as e:
-        raise _unreadable(f, e) from None
+        raise _unreadable(f, e, _damaged(files)) from None
     rel = (
         f"(SELECT r.* EXCLUDE (file_row_number), CAST(o.off + r.file_row_number + 1 AS BIGINT) AS _row "
         f"FROM {reader} r JOIN {off} o ON o.file_name = r.filename)"
@@ -182,9 +182,30 @@ def _parquet(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, files: li
     return [c for c in cols if c != "file_row_number"] + ["_row"], rel, {"files": files}
 
 
-def _unreadable(f: SourceFile, e: duckdb.Error) -> DataError:
+def _damaged(files: list[str]) -> str | None:
+    """The first of ``files`` whose Parquet footer cannot be read (a day's file cut short by a failed copy), if
+    one is: read one at a time, only once reading them together has failed."""
+    probe = duckdb.connect()  # its own: the load's connection may be in a transaction the failure aborted
+    try:
+        for p in files:
+            try:
+                probe.execute("SELECT count(*) FROM parquet_file_metadata($p)", {"p": [p]}).fetchone()
+            except duckdb.Error:
+                return p
+    finally:
+        probe.close()
+    return None
+
+
+def _unreadable(f: SourceFile, e: duckdb.Error, damaged: str | None = None) -> DataError:
+    why = str(e).splitlines()[0]
+    if damaged is not None:  # one day's file among many: name it, not the whole export
+        return DataError(
+            f"{f.label}: {Path(damaged).name} is damaged or not a Parquet file ({why}); copy or export that "
+            "day's events table again, or move the file out of the folder to load the other days"
+        )
     return DataError(
-        f"{f.label}: cannot be read as a GA4 export ({str(e).splitlines()[0]}); export the events_* tables "
+        f"{f.label}: cannot be read as a GA4 export ({why}); export the events_* tables "
         "as Parquet, Avro or newline-delimited JSON"
     )
 
