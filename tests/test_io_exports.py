@@ -170,6 +170,23 @@ def test_lines_of_an_order_with_an_unreadable_price_are_kept_and_the_order_quara
     assert q.loc[q["table_name"] == "orders", "record_key"].tolist() == ["536366"]
 
 
+def test_a_line_dated_in_the_year_zero_leaves_its_order_the_other_lines_date(tmp_path):
+    """A line dated 0000-01-01 (read as 1 BC, which Python cannot hold: `cx load` stopped with a traceback printing
+    its date range). The line is kept with no date; its order takes the earliest plausible line's; an order whose
+    only line has such a date is quarantined as implausible."""
+    bad = INVOICES.replace("2010-12-01 08:26:00", "0000-01-01", 1).replace("2010-12-01 09:45:00", "0000-01-01")
+    write(tmp_path, "invoices.csv", bad)
+    write(tmp_path, "sources.yml", LINES_YML)
+    r = io.load(tmp_path)
+    assert conserved(r) and "date range: 2010-12-01 08:26:02" in str(r)
+    orders = loaded(tmp_path, "orders", "order_id").set_index("order_id")
+    assert str(orders.loc["536365", "ts"]) == "2010-12-01 08:26:02" and "536380" not in orders.index
+    q = r.quarantine
+    assert q.loc[q["record_key"] == "536380", "reason"].str.startswith("implausible date").all()
+    lines = loaded(tmp_path, "order_lines", "line")
+    assert len(lines) == 7 and lines["ts"].isna().tolist() == [False, True, False, False, False, False, True]
+
+
 def test_revenue_is_gross_of_credit_notes_and_a_net_figure_is_there(tmp_path):
     from cxlib import metrics, unify
 

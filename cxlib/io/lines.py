@@ -16,7 +16,9 @@ file entry:
   (``A563185`` at +11,062.06, reversed by ``A563186`` and booked again by ``A563187`` at -11,062.06, stock
   code ``B``, "Adjust bad debt") -- is neither: it is quarantined with that reason (its lines are kept in
   ``order_lines``, not as a credit note) and counts in no revenue, gross or net;
-* every line is kept in table ``order_lines`` (lines in = lines kept), with its file and row.
+* every line is kept in table ``order_lines`` (lines in = lines kept), with its file and row; a line's date
+  outside the plausible range the checks allow is null there, and its order takes the earliest plausible
+  line's date (quarantined, with the reason, when no line has one).
 
 The order then goes through the same checks as a row of an ordinary orders file; its row number is
 its first line's. All values reach SQL as checked identifiers or bound parameters (:mod:`cxlib.io.sql`).
@@ -43,6 +45,7 @@ from __future__ import annotations
 
 import duckdb
 
+from cxlib.io.checks import FIRST_PLAUSIBLE
 from cxlib.io.options import LINE_COLUMNS
 from cxlib.io.parse import parse_expr, text_expr
 from cxlib.io.sources import SourceFile, _norm
@@ -113,13 +116,21 @@ def _line_select(f: SourceFile, raw: str, m: dict[str, str], bind: Params) -> st
             FROM {ident(raw)})"""
 
 
+def _plausible(ts: str) -> str:
+    """SQL: timestamp ``ts`` is one the checks let an order have (:data:`~cxlib.io.checks.FIRST_PLAUSIBLE` to a
+    day from now). A line's date outside it (``0000-01-01`` read as the year 1 BC, which Python cannot hold) is
+    null in ``order_lines`` and gives its order no date."""
+    return f"({ts} >= TIMESTAMP '{FIRST_PLAUSIBLE}' AND {ts} <= now()::TIMESTAMP + INTERVAL 1 DAY)"
+
+
 def lines_table_sql(f: SourceFile, name: str) -> str:
     """The typed ``order_lines`` rows of staged lines table ``name`` (the file name as a bound ``$file``)."""
     cols = ", ".join(ident(c.name) for c in TABLES["order_lines"].columns)
     return f"""
         SELECT {cols} FROM (
             SELECT _t_source AS source, _t_order_id AS order_id, $file AS source_file, _row AS line,
-                   _ts AS ts, _t_sku AS sku, _t_description AS description, _q AS quantity,
+                   CASE WHEN {_plausible("_ts")} THEN _ts END AS ts, _t_sku AS sku,
+                   _t_description AS description, _q AS quantity,
                    _price AS unit_price, round(_amount, 4) AS line_amount,
                    NOT ({_adjustment_sql(over=_OVER)}) AND (_credit OR sum(_amount){_OVER} < 0) AS credit_note
             FROM {ident(name)})"""
@@ -164,7 +175,9 @@ def collapse_lines(
     sel = [
         "l._t_source AS source",
         "l._t_order_id AS order_id",
-        "COALESCE(arg_min(l._t_ts, l._ts), min(l._t_ts)) AS ts",
+        # the earliest line with a plausible date; else the earliest line's text, which the checks quarantine
+        f"COALESCE(arg_min(l._t_ts, l._ts) FILTER (WHERE {_plausible('l._ts')}), arg_min(l._t_ts, l._ts), "
+        "min(l._t_ts)) AS ts",
         f"{amount} AS amount",
         f"CASE WHEN {credit} THEN 'cancelled' ELSE COALESCE({status}, {const_status}, 'completed') END AS status",
         *(f"{e} AS {ident(k)}" for k, e in first.items()),
