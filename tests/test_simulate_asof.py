@@ -222,6 +222,7 @@ def test_personas_as_of_in_the_engine_the_same_on_spark(engine, engine_workspace
     pd.testing.assert_frame_equal(got, expected, check_dtype=False, rtol=1e-9)
 
 
+@pytest.mark.slow
 def test_a_backtest_whose_cutoff_has_no_buyers_runs_as_one_segment(tmp_path, caplog):
     """Personas found in the data, but every first purchase after the backtest's cutoff: the refit as of the
     cutoff has no buyer to fit on. scikit-learn's "Found array with 0 sample(s)" stopped `cx simulate`; now the
