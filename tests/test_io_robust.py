@@ -520,10 +520,12 @@ def test_a_whole_number_past_64_bits_is_a_bad_value_not_a_failed_load(tmp_path):
 
 
 def test_a_mapped_file_read_as_one_column_names_the_delimiter_to_set(tmp_path):
-    # this month's export came with semicolons: the mapping's error listed "its columns are source;order_id;..."
+    # this month's export came with semicolons: the mapping's error listed "its columns are source;order_id;...";
+    # sources.yml sets the comma, so it is that setting which is to change
     write(tmp_path, "orders.csv", HEADER.replace(",", ";") + "shop;1;2024-03-01;10;completed\n")
     write(tmp_path, "sources.yml", 'tables:\n  orders: {file: orders.csv, delimiter: ",", columns: {ts: ts}}\n')
-    with pytest.raises(DataError, match=r"read as one column.*set `delimiter: \";\"`"):
+    with pytest.raises(DataError, match=r"read as one column.*sources.yml sets `delimiter: \",\"` for this file: "
+                       r"change it to \";\""):
         io.load(tmp_path)
 
 

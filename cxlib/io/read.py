@@ -406,7 +406,7 @@ def map_columns(f: SourceFile, t: Table, cols: list[str]) -> dict[str, str]:
         if theirs not in cols:
             raise DataError(
                 f"{f.label}: sources.yml maps {t.name}.{canon} to column {theirs!r}, which the file "
-                f"does not have; its columns are {', '.join(cols)}{_one_column_hint(cols)}"
+                f"does not have; its columns are {', '.join(cols)}{_one_column_hint(cols, f.delimiter)}"
             )
         mapping[canon] = theirs
     for c in t.names:
@@ -427,24 +427,30 @@ def map_columns(f: SourceFile, t: Table, cols: list[str]) -> dict[str, str]:
     return mapping
 
 
-def _one_column_hint(cols: list[str]) -> str:
-    """When a file read as one column whose name holds another delimiter: which ``delimiter:`` to set.
+def _one_column_hint(cols: list[str], declared: str | None = None) -> str:
+    """When a file read as one column whose name holds another delimiter: which ``delimiter:`` to set (and, when
+    sources.yml sets one, that it is that one which is wrong).
 
     >>> print(_one_column_hint(["source;order_id;ts"])[:60])
     ; it was read as one column, and its name is split by ';': s
+    >>> print(_one_column_hint(["source,order_id"], declared="|")[-65:])
+    sources.yml sets `delimiter: "|"` for this file: change it to ","
     >>> _one_column_hint(["source", "order_id"])
     ''
     """
     if len(cols) != 1:
         return ""
-    found = [d for d in (";", "\t", "|", ",") if d in cols[0]]
+    found = [d for d in (";", "\t", "|", ",") if d in cols[0] and d != declared]
     if not found:
         return ""
-    shown = "\\t" if found[0] == "\t" else found[0]
-    return (
-        f"; it was read as one column, and its name is split by {found[0]!r}: set `delimiter: \"{shown}\"` for "
-        "this file in sources.yml"
-    )
+
+    def shown(d: str) -> str:
+        return "\\t" if d == "\t" else d
+
+    head, d = f"; it was read as one column, and its name is split by {found[0]!r}: ", shown(found[0])
+    if declared:
+        return head + f'sources.yml sets `delimiter: "{shown(declared)}"` for this file: change it to "{d}"'
+    return head + f'set `delimiter: "{d}"` for this file in sources.yml'
 
 
 def _missing_message(
