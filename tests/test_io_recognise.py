@@ -486,3 +486,14 @@ def test_a_comma_export_cut_off_mid_line_keeps_its_delimiter_and_loads(tmp_path)
     quarantined = con.execute("SELECT count(DISTINCT row) FROM quarantine WHERE table_name = 'contacts'").fetchone()[0]
     con.close()
     assert (loaded, quarantined) == (38, 2)  # 40 lines of rows: 38 whole, two quarantined
+
+
+def test_utf16_without_a_byte_order_mark_is_recognised_with_its_encoding(tmp_path):
+    """A UTF-16 export without its byte-order mark was skipped by `cx sources` as "binary data"; it is recognised,
+    its encoding written into sources.yml, and it loads."""
+    text = "source,order_id,ts,email,amount,status\nshop,1,2024-03-01,ann@x.com,5,completed\n"
+    (tmp_path / "orders.csv").write_bytes(text.encode("utf-16-le"))
+    assert runner.invoke(app, ["sources", str(tmp_path), "--write"]).exit_code == 0
+    assert entry(yaml.safe_load((tmp_path / "sources.yml").read_text()), "orders")["encoding"] == "utf-16-le"
+    res = runner.invoke(app, ["load", str(tmp_path), "--no-progress"])
+    assert res.exit_code == 0, res.output

@@ -43,7 +43,7 @@ from cxlib.io.keys import DERIVABLE_KEYS
 from cxlib.io.read import map_columns
 from cxlib.io.sources import _SUFFIXES, SourceFile, _norm
 from cxlib.io.sql import control_character, glob_escaped
-from cxlib.io.text import looks_binary
+from cxlib.io.text import looks_binary, utf16_without_bom
 from cxlib.io.vendors import Head, best_match
 from cxlib.schema import TABLES, DataError
 
@@ -97,7 +97,10 @@ def _head_text(path: Path) -> tuple[str, str | None]:
             else:
                 text, enc = raw.decode("cp1252", errors="replace"), "cp1252"
     if not raw.startswith((b"\xff\xfe", b"\xfe\xff")) and looks_binary(raw[:8192]):
-        raise DataError("binary data, not a text table")
+        wide = utf16_without_bom(raw[:8192])
+        if not wide:
+            raise DataError("binary data, not a text table")
+        text, enc = raw[: len(raw) // 2 * 2].decode(wide, errors="ignore"), wide  # declared: no mark to find it by
     if len(raw) == _HEAD_BYTES and "\n" in text:
         text = text[: text.rindex("\n") + 1]
     return text, enc

@@ -103,14 +103,26 @@ def looks_binary(head: bytes) -> bool:
     return head.startswith(_BINARY_SIGNATURES) or head.count(b"\x00") * 100 > len(head)
 
 
-def _not_text(f: SourceFile, head: bytes = b"") -> DataError:
+def utf16_without_bom(head: bytes) -> str | None:
+    """``utf-16-le`` or ``utf-16-be`` when ``head`` looks like UTF-16 text without its byte-order mark (a NUL
+    beside nearly every letter, on one side), else None.
+
+    >>> utf16_without_bom("source,order_id\\n".encode("utf-16-le")), utf16_without_bom(b"source,order_id\\n")
+    ('utf-16-le', None)
+    """
     zeros = head.count(b"\x00")
-    if zeros * 5 > 2 * len(head) and max(head[0::2].count(0), head[1::2].count(0)) * 10 > 9 * zeros:
-        # little-endian: a NUL after each ASCII letter
-        order = "le" if head[1::2].count(0) > head[0::2].count(0) else "be"
+    if not (zeros * 5 > 2 * len(head) and max(head[0::2].count(0), head[1::2].count(0)) * 10 > 9 * zeros):
+        return None
+    # little-endian: a NUL after each ASCII letter
+    return "utf-16-le" if head[1::2].count(0) > head[0::2].count(0) else "utf-16-be"
+
+
+def _not_text(f: SourceFile, head: bytes = b"") -> DataError:
+    wide = utf16_without_bom(head)
+    if wide:
         return DataError(
             f"{f.label}: the file looks like UTF-16 text without a byte-order mark; declare its encoding in "
-            f"sources.yml (`encoding: utf-16-{order}`) or export it as UTF-8"
+            f"sources.yml (`encoding: {wide}`) or export it as UTF-8"
         )
     return DataError(
         f"{f.label}: this is not a text table (it contains binary data); export the {f.table} table as CSV or Parquet"
