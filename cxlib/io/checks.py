@@ -25,6 +25,19 @@ from cxlib.io.sql import Params, ident, literal
 from cxlib.schema import STATUS_SYNONYMS, Table
 
 FIRST_PLAUSIBLE = "1990-01-01"
+#: SQL bounds of a plausible event time, for a parsed timestamp expression: the checks quarantine a value
+#: outside them (each bound with its own reason), the invoice lines' dates are read within them.
+_EARLIEST, _LATEST = f"TIMESTAMP '{FIRST_PLAUSIBLE}'", "now()::TIMESTAMP + INTERVAL 1 DAY"
+
+
+def plausible_time(p: str) -> str:
+    """SQL: parsed timestamp ``p`` lies from :data:`FIRST_PLAUSIBLE` to a day from now (what the ``past``
+    checks let through).
+
+    >>> plausible_time("ts")
+    "(ts >= TIMESTAMP '1990-01-01' AND ts <= now()::TIMESTAMP + INTERVAL 1 DAY)"
+    """
+    return f"({p} >= {_EARLIEST} AND {p} <= {_LATEST})"
 
 _TYPE_WORD = {
     "timestamp": "a timestamp",
@@ -95,10 +108,10 @@ def _value_checks(check: str | None, r: str, p: str, status_map: dict[str, str])
     if check == "past":
         serial = f"COALESCE(regexp_matches({r}, {literal(EXCEL_SERIAL)}), FALSE)"  # read as epoch seconds: 1970
         return [
-            (f"{p} > now()::TIMESTAMP + INTERVAL 1 DAY", "date in the future"),
-            (f"{p} < TIMESTAMP '{FIRST_PLAUSIBLE}' AND {serial}", f"implausible date (before {FIRST_PLAUSIBLE}; "
+            (f"{p} > {_LATEST}", "date in the future"),
+            (f"{p} < {_EARLIEST} AND {serial}", f"implausible date (before {FIRST_PLAUSIBLE}; "
              "a number like 45292 is an Excel serial date: set `ts_unit: excel`)"),
-            (f"{p} < TIMESTAMP '{FIRST_PLAUSIBLE}' AND NOT {serial}", f"implausible date (before {FIRST_PLAUSIBLE})"),
+            (f"{p} < {_EARLIEST} AND NOT {serial}", f"implausible date (before {FIRST_PLAUSIBLE})"),
         ]
     if check == "birth_date":
         return [(f"{p} > current_date OR {p} < DATE '1900-01-01'", "impossible birth date")]

@@ -45,7 +45,7 @@ from __future__ import annotations
 
 import duckdb
 
-from cxlib.io.checks import FIRST_PLAUSIBLE
+from cxlib.io.checks import plausible_time
 from cxlib.io.options import LINE_COLUMNS
 from cxlib.io.parse import parse_expr, text_expr
 from cxlib.io.sources import SourceFile, _norm
@@ -116,20 +116,13 @@ def _line_select(f: SourceFile, raw: str, m: dict[str, str], bind: Params) -> st
             FROM {ident(raw)})"""
 
 
-def _plausible(ts: str) -> str:
-    """SQL: timestamp ``ts`` is one the checks let an order have (:data:`~cxlib.io.checks.FIRST_PLAUSIBLE` to a
-    day from now). A line's date outside it (``0000-01-01`` read as the year 1 BC, which Python cannot hold) is
-    null in ``order_lines`` and gives its order no date."""
-    return f"({ts} >= TIMESTAMP '{FIRST_PLAUSIBLE}' AND {ts} <= now()::TIMESTAMP + INTERVAL 1 DAY)"
-
-
 def lines_table_sql(f: SourceFile, name: str) -> str:
     """The typed ``order_lines`` rows of staged lines table ``name`` (the file name as a bound ``$file``)."""
     cols = ", ".join(ident(c.name) for c in TABLES["order_lines"].columns)
     return f"""
         SELECT {cols} FROM (
             SELECT _t_source AS source, _t_order_id AS order_id, $file AS source_file, _row AS line,
-                   CASE WHEN {_plausible("_ts")} THEN _ts END AS ts, _t_sku AS sku,
+                   CASE WHEN {plausible_time("_ts")} THEN _ts END AS ts, _t_sku AS sku,
                    _t_description AS description, _q AS quantity,
                    _price AS unit_price, round(_amount, 4) AS line_amount,
                    NOT ({_adjustment_sql(over=_OVER)}) AND (_credit OR sum(_amount){_OVER} < 0) AS credit_note
@@ -176,7 +169,7 @@ def collapse_lines(
         "l._t_source AS source",
         "l._t_order_id AS order_id",
         # the earliest line with a plausible date; else the earliest line's text, which the checks quarantine
-        f"COALESCE(arg_min(l._t_ts, l._ts) FILTER (WHERE {_plausible('l._ts')}), arg_min(l._t_ts, l._ts), "
+        f"COALESCE(arg_min(l._t_ts, l._ts) FILTER (WHERE {plausible_time('l._ts')}), arg_min(l._t_ts, l._ts), "
         "min(l._t_ts)) AS ts",
         f"{amount} AS amount",
         f"CASE WHEN {credit} THEN 'cancelled' ELSE COALESCE({status}, {const_status}, 'completed') END AS status",
