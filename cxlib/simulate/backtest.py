@@ -151,7 +151,29 @@ def backtest(
     by_month = h.groupby("month")["revenue"].sum()
     actual = by_month.reindex(starts).fillna(0.0).to_numpy()
     forecasts = {JOURNEY: (rev["mean"].to_numpy(), rev["p5"].to_numpy(), rev["p95"].to_numpy())}
-    skipped = {}
+    naive, skipped = _naive_forecasts(fit, by_month, cut, starts)
+    out = _tidy(forecasts | naive, starts, actual)
+    out.attrs.update(
+        cutoff=cut,
+        arrivals=sim.attrs.get("arrivals"),
+        skipped=skipped,
+        months=horizon,
+        seasonality=model.seasonality_,
+        purchases=purchase_words(model),
+    )
+    return out
+
+
+def _naive_forecasts(
+    fit: pd.DataFrame, by_month: pd.Series, cut: pd.Timestamp, starts: pd.DatetimeIndex
+) -> tuple[dict[str, tuple], dict[str, str]]:
+    """The naive forecasts a backtest shows beside the journey model's, for the months ``starts`` after
+    ``cut``: the same months a year before, the last three months' run rate, BG/NBD + Gamma-Gamma on the
+    customers of ``fit``. Returns ``(forecasts, skipped)``: ``model -> (forecast, None, None)`` and
+    ``model -> why it is left out``."""
+    horizon = len(starts)
+    forecasts: dict[str, tuple] = {}
+    skipped: dict[str, str] = {}
     past = by_month[by_month.index <= cut]
     year_ago = past.reindex(starts - pd.DateOffset(months=12))
     if year_ago.notna().all() and horizon <= 12:
@@ -164,16 +186,7 @@ def backtest(
         forecasts[BGNBD] = (_bgnbd_forecast(fit, cut, horizon), None, None)
     except DataError as e:
         skipped[BGNBD] = str(e)
-    out = _tidy(forecasts, starts, actual)
-    out.attrs.update(
-        cutoff=cut,
-        arrivals=sim.attrs.get("arrivals"),
-        skipped=skipped,
-        months=horizon,
-        seasonality=model.seasonality_,
-        purchases=purchase_words(model),
-    )
-    return out
+    return forecasts, skipped
 
 
 def backtest_error(bt: pd.DataFrame, model: str = JOURNEY) -> float:
