@@ -17,9 +17,11 @@ def _():
 
         The journey explorer: every touchpoint mapped to a stage (buyer journey, then customer journey), flows as a
         Sankey, a funnel builder, how many customers are at each stage now and over time, and why people who
-        considered did not buy. Filters apply to everything below them. Run `cx unify` (and `cx journeys`) on the
-        workspace first; the folder is `CX_WORKSPACE` (what `cx app FOLDER` sets) or the demo. Journey
-        statistics describe association, not cause.
+        considered did not buy. The channel and persona filters apply to the Sankey, the funnel, the journey map
+        and its service table, the dates to the Sankey and the funnel; the stage counts and the reasons people did
+        not buy are for every customer, as in the report. Run `cx unify` (and `cx journeys`) on the workspace
+        first; the folder is `CX_WORKSPACE` (what `cx app FOLDER` sets) or the demo. Journey statistics describe
+        association, not cause.
         """,
         folder,
     )
@@ -213,7 +215,9 @@ def _(mo):
 @app.cell
 def _(filters, folder, journeys, mo, notebook):
     _jm = notebook.journey_map(folder, filters)  # a persona filter: a lookup in parts computed once
-    _service = notebook.on_staged(folder, journeys.service_by_stage).rename_axis("stage").reset_index()
+    # the customers the map above counts (the same filters); "customers" here: those with a touchpoint in the stage
+    _service = notebook.on_staged(folder, journeys.service_by_stage, filters=filters).rename_axis("stage")
+    _service = _service.reset_index().rename(columns={"customers": "customers with a touchpoint in it"})
     mo.vstack([journeys.journey_map_figure(_jm), notebook.table(_service)])
     return
 

@@ -51,11 +51,11 @@ def _(folder, mo, notebook, voice):
 
 
 @app.cell
-def _(mo, tables):
+def _(mo, tables, voice):
     _v = tables["verbatims"]
-    _lang = _v["language"].fillna("none").value_counts()
+    _lang = {k if isinstance(k, str) else None: int(n) for k, n in _v["language"].value_counts(dropna=False).items()}
     mo.md(f"**{len(_v):,}** verbatims; **{len(tables['topics'])}** topics; "
-          f"languages: {', '.join(f'{k} {n:,}' for k, n in _lang.items())} (only English is topic-modelled); "
+          f"languages: {voice.in_words(_lang, voice.MODELLED_LANGUAGES)}; "
           f"**{len(tables['follow_up']):,}** customers with unresolved negative feedback.")
     return
 

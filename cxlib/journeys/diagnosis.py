@@ -23,7 +23,7 @@ import ibis
 import pandas as pd
 from ibis import _
 
-from cxlib.journeys.inputs import DAY, as_table, ties
+from cxlib.journeys.inputs import DAY, as_table, filtered, ties
 from cxlib.journeys.stage_map import StageMapLike
 from cxlib.journeys.stages import optional_columns, with_stages
 from cxlib.schema import STAGES
@@ -253,10 +253,14 @@ def diagnose_returns(
 
 
 def service_by_stage(
-    touchpoints: pd.DataFrame | ibis.Table, stage_map: StageMapLike = None
+    touchpoints: pd.DataFrame | ibis.Table,
+    stage_map: StageMapLike = None,
+    filters: Mapping[str, Sequence] | None = None,
 ) -> pd.DataFrame:
-    """Service quality along the journey: per stage, ``customers``, ``tickets``, ``tickets_per_100``,
-    ``unresolved_share``, ``csat`` (mean), ``nps`` (mean), ``surveys``.
+    """Service quality along the journey: per stage, ``customers`` (with a touchpoint in the stage), ``tickets``,
+    ``tickets_per_100`` (of those customers), ``unresolved_share``, ``csat`` (mean), ``nps`` (mean), ``surveys``.
+    ``filters`` selects rows first, as :func:`~cxlib.journeys.journey_map`'s does (``{"persona": [...]}``), so
+    that the table under a filtered journey map counts the same customers. Staged rows keep their stages.
 
     Examples
     --------
@@ -267,7 +271,7 @@ def service_by_stage(
     >>> service_by_stage(tp).loc["consideration", ["tickets", "csat"]].tolist()
     [1.0, 4.0]
     """
-    return service(with_stages(touchpoints, stage_map))
+    return service(with_stages(filtered(as_table(touchpoints), filters, None, None), stage_map))
 
 
 def service(s: ibis.Table) -> pd.DataFrame:

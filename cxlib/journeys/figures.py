@@ -436,7 +436,7 @@ _MAP_ROWS = {
     "top_channels": "top channels",
     "csat": "CSAT",
     "nps": "NPS",
-    "tickets_per_100": "tickets per 100 customers",
+    "tickets_per_100": "tickets per 100 customers with a touchpoint in it",
     "pain_points": "pain points",
 }
 

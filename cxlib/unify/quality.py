@@ -332,10 +332,28 @@ def cluster_sizes(workspace: str | Path | Workspace) -> tuple[pd.DataFrame, go.F
         cc = _contact_customers(ws)
     sizes = cc.groupby("customer_id").size().value_counts().sort_index()
     out = pd.DataFrame({"records": sizes.index.astype("int64"), "customers": sizes.to_numpy().astype("int64")})
-    fig = go.Figure(go.Bar(x=out["records"], y=out["customers"]))
-    fig.update_layout(title="Contact records per customer", xaxis_title="contact records",
-                      yaxis_title="customers", yaxis_type="log")
+    fig = go.Figure(go.Bar(x=out["records"], y=out["customers"], texttemplate="%{y:,}", textposition="outside"))
+    ticks = _log_ticks(int(out["customers"].max()) if len(out) else 1)
+    # a log axis labelled 1, 2, 5, 10, 20 ... in full (plotly's own labels its minor ticks with a lone digit)
+    fig.update_layout(title="Contact records per customer", xaxis_title="contact records", yaxis_title="customers",
+                      yaxis={"type": "log", "tickvals": ticks, "ticktext": [f"{t:,}" for t in ticks]})
     return out, fig
+
+
+def _log_ticks(top: int) -> list[int]:
+    """Ticks for a log axis from 1 to ``top``: 1, 2, 5, 10, 20, 50 ... up to the first at or above ``top``.
+
+    Examples
+    --------
+    >>> _log_ticks(600)
+    [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
+    >>> _log_ticks(1), _log_ticks(200_000)
+    ([1], [1, 10, 100, 1000, 10000, 100000])
+    """
+    ticks = [1]
+    while ticks[-1] < top:
+        ticks.append((1, 2, 5)[len(ticks) % 3] * 10 ** (len(ticks) // 3))
+    return ticks if len(ticks) <= 12 else ticks[::3]  # over four decades: the powers of ten alone
 
 
 def largest_clusters(workspace: str | Path | Workspace, n: int = 10) -> pd.DataFrame:

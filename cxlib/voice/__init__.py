@@ -24,7 +24,7 @@ from cxlib.voice.build import MODELLED_LANGUAGES, VoiceResult, analyse, build
 from cxlib.voice.callback import CONTACT_COLUMNS, call_back_list
 from cxlib.voice.collect import TEXT_COLUMNS, VERBATIM_COLUMNS, collect
 from cxlib.voice.drivers import OUTCOMES, drivers, follow_up, outcomes, risk_ratio
-from cxlib.voice.language import detect
+from cxlib.voice.language import detect, in_words
 from cxlib.voice.redact import Redactor
 from cxlib.voice.report import report_section
 from cxlib.voice.sentiment import sentiment, sentiments
@@ -33,5 +33,5 @@ from cxlib.voice.topics import TopicModel, fit_topics
 __all__ = [
     "CONTACT_COLUMNS", "MODELLED_LANGUAGES", "OUTCOMES", "TEXT_COLUMNS", "VERBATIM_COLUMNS", "Redactor",
     "TopicModel", "VoiceResult", "analyse", "build", "call_back_list", "collect", "detect", "drivers", "fit_topics",
-    "follow_up", "outcomes", "report_section", "risk_ratio", "sentiment", "sentiments",
+    "follow_up", "in_words", "outcomes", "report_section", "risk_ratio", "sentiment", "sentiments",
 ]  # fmt: skip

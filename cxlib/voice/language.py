@@ -22,7 +22,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["STOPWORDS", "detect", "detect_all"]
+__all__ = ["NAMES", "STOPWORDS", "detect", "detect_all", "in_words"]
 
 STOPWORDS: dict[str, frozenset[str]] = {
     "en": frozenset("the and is was to of in it for on my not with this that have be are at but i you a an "
@@ -36,6 +36,9 @@ STOPWORDS: dict[str, frozenset[str]] = {
     "nl": frozenset("de het en is was niet ik een van voor met op mijn maar zeer te dat die nog".split()),
     "it": frozenset("il lo la gli le e è era non io di del un una per con molto ma mio che sono".split()),
 }  # fmt: skip
+#: Each code :func:`detect` gives, in words (``und``, the ISO code for "undetermined", reads as German "and").
+NAMES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish", "nl": "Dutch", "it": "Italian",
+         "und": "undetermined"}
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
 _LANGS = list(STOPWORDS)
 _LANG_OF: dict[str, tuple[int, ...]] = {
@@ -58,3 +61,21 @@ def detect(text: str | None) -> str | None:
 def detect_all(texts: Iterable[str | None]) -> list[str | None]:
     """:func:`detect` of each text."""
     return [detect(t) for t in texts]
+
+
+def in_words(counts: dict[str | None, int], modelled: Iterable[str]) -> str:
+    """Texts by language (``code -> texts``, most first) in words, and which were topic-modelled.
+
+    Examples
+    --------
+    >>> said = in_words({"en": 3708, "und": 362, "de": 13, "es": 11, None: 2}, ("en", "und"))
+    >>> said.split(" (")[0]
+    'English 3,708, undetermined 362, German 13, Spanish 11, no text 2'
+    >>> said.split(" (")[1]
+    'English and undetermined text is topic-modelled; 24 in another language are counted, not modelled)'
+    """
+    modelled = tuple(modelled)
+    words = ", ".join(f"{NAMES.get(k, k) if k is not None else 'no text'} {n:,}" for k, n in counts.items())
+    other = sum(n for k, n in counts.items() if k is not None and k not in modelled)
+    names = " and ".join(NAMES.get(k, k) for k in modelled)
+    return f"{words} ({names} text is topic-modelled; {other:,} in another language are counted, not modelled)"

@@ -59,6 +59,23 @@ def test_service_by_stage_and_journey_map(workspace):
     assert j.journey_map_figure(jm).data[0].type == "table"
 
 
+def test_service_by_stage_under_a_filter_counts_the_customers_the_filtered_map_counts():
+    """The journeys page shows the service table under the journey map, both under the page's filters: filtered,
+    it is the table of the rows the filter keeps (it showed every customer under a map of one channel)."""
+    import pandas as pd
+
+    tp = pd.DataFrame({"customer_id": ["a", "a", "b", "b"], "channel": ["web", "support", "app", "support"],
+                       "ts": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-01", "2024-01-03"]),
+                       "event": ["product_view", "ticket", "product_view", "ticket"],
+                       "topic": [None, "pre_sale_question", None, "billing"], "resolved": [None, True, None, False],
+                       "csat": [None, 4.0, None, 2.0]})  # fmt: skip
+    only_a = {"customer_id": ["a"]}
+    got = j.service_by_stage(tp, filters=only_a)
+    pd.testing.assert_frame_equal(got, j.service_by_stage(tp[tp["customer_id"] == "a"]))
+    assert got.loc["consideration", ["customers", "tickets", "csat"]].tolist() == [1, 1, 4.0]
+    assert j.service_by_stage(tp).loc["consideration", "customers"] == 2
+
+
 def test_journey_map_cells_wrap_to_their_column_and_the_figure_holds_every_row():
     """A plotly table cuts a word wider than its column and scrolls rows below the figure's height: the map's
     cells are wrapped to their column (lists one name a line, in words) and the figure is as tall as its rows."""
