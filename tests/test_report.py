@@ -134,6 +134,18 @@ def standard(full_workspace, tmp_path_factory) -> Path:
     return r.save(tmp_path_factory.mktemp("report") / "journey_report.html")
 
 
+def test_the_scenario_table_shows_money_in_whole_units(standard):
+    """Gains under 1,000 showed two decimals (779.71) beside 16,487 and the strategy page's 780."""
+    import re
+
+    html = standard.read_text()
+    table = html.split("Scenarios ranked by revenue gain")[1].split("</table>")[0]
+    rows = [re.findall(r"<td[^>]*>([^<]*)</td>", r) for r in table.split("<tr>")[2:]]
+    assert rows and all(len(r) >= 6 for r in rows)
+    money = [cell for r in rows for cell in (r[1], r[2], r[3], r[4], r[6]) if cell]
+    assert money and all(re.fullmatch(r"-?[0-9]{1,3}(,[0-9]{3})*", c) for c in money), money
+
+
 def test_standard_report_has_every_section(standard):
     html = standard.read_text()
     names = ("At a glance", "Customers and sources", "Personas", "Journeys", "Strategy", "Attribution", "Privacy")
