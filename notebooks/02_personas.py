@@ -106,7 +106,7 @@ def _(mo, model):
 
 @app.cell
 def _(buyers, first, mo, model, notebook, personas, second):
-    notebook.table(personas.compare_personas(buyers, model, first.value, second.value).round(3))
+    notebook.table(personas.compare_personas(buyers, model, first.value, second.value).round(3), events=("feature",))
     return
 
 

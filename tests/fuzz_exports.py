@@ -3,7 +3,7 @@ the GA4 Parquet days) mutated at random, then every step as a user runs it, each
 
 Usage::
 
-    python -m tests.fuzz_exports FIRST LAST [--out FOLDER] [--keep]   (from the project folder)
+    python -m tests.fuzz_exports FIRST LAST [--out FOLDER] [--keep] [--pages]   (from the project folder)
 
 For each seed from FIRST to LAST - 1: a copy of a small export-style company (generated once into
 ``FOLDER/base``: 300 people over 6 months, ``cx generate --style exports``) whose CSVs are mutated as
@@ -11,7 +11,8 @@ For each seed from FIRST to LAST - 1: a copy of a small export-style company (ge
 whole columns of one odd value, UTF-16), a few GA4 days altered (a column dropped, nulled or made text, absurd
 timestamps, hostile event names and ids, an empty day, rarely a file cut short) and sometimes the canonical
 events file too; then ``cx sources --write``, ``load``, ``unify``, ``journeys``, ``personas``, ``simulate``,
-``report`` and ``voice``. A step either works or stops with a clear error (exit 2; exit 3, too much
+``report`` and ``voice`` (with ``--pages``, then every notebook page as a script, as ``test_notebooks`` runs
+them). A step either works or stops with a clear error (exit 2; exit 3, too much
 quarantined, goes on); a traceback or another exit code is a failure: its seed, mutations and the end of its
 error go to ``FOLDER/results.jsonl``, and its folder is kept (``--keep``: every folder). Not a test: run it over
 a few hundred seeds when the loader or a step changes (6 December: 250 seeds found the failures fixed then,
@@ -119,8 +120,24 @@ def mutate(folder: Path, rng: random.Random) -> list[str]:
     return done
 
 
-def run(seed: int, base: Path, out: Path, keep: bool = False) -> dict:
-    """One seed: mutate a copy of ``base`` into ``out/<seed>``, run every step; the result."""
+#: the notebook pages, run as scripts (``--pages``) on a seed whose steps all ran
+PAGES = sorted((Path(__file__).resolve().parent.parent / "notebooks").glob("0*.py"))
+
+
+def _pages(folder: Path) -> dict | None:
+    """Every page as a script on ``folder`` (its export cell writing the page's report): the first failure, if any
+    (a traceback or a non-zero exit)."""
+    env = {**os.environ, "CX_WORKSPACE": str(folder), "CX_EXPORT": "1"}
+    for page in PAGES:
+        r = subprocess.run([sys.executable, str(page)], env=env, capture_output=True, text=True, timeout=900)
+        if "Traceback" in r.stderr or r.returncode != 0:
+            return {"step": f"page {page.stem}", "exit": r.returncode, "error": r.stderr[-3000:]}
+    return None
+
+
+def run(seed: int, base: Path, out: Path, keep: bool = False, pages: bool = False) -> dict:
+    """One seed: mutate a copy of ``base`` into ``out/<seed>``, run every step (and with ``pages`` every notebook
+    page, when no step stopped); the result."""
     folder = out / str(seed)
     shutil.rmtree(folder, ignore_errors=True)
     shutil.copytree(base, folder, ignore=shutil.ignore_patterns("truth", "workspace.duckdb*", "sources.yml"))
@@ -133,6 +150,8 @@ def run(seed: int, base: Path, out: Path, keep: bool = False) -> dict:
         if r.returncode == 2:
             result["stopped"] = {"step": step[0], "error": r.stderr[-500:]}
             break
+    if pages and result["fail"] is None and "stopped" not in result:
+        result["fail"] = _pages(folder)
     if result["fail"] is None and not keep:
         shutil.rmtree(folder, ignore_errors=True)
     return result
@@ -144,13 +163,14 @@ def main(argv: list[str]) -> None:
     ap.add_argument("last", type=int)
     ap.add_argument("--out", type=Path, default=Path(os.environ.get("TMPDIR", "/tmp")) / "cx-fuzz")
     ap.add_argument("--keep", action="store_true")
+    ap.add_argument("--pages", action="store_true", help="also run every notebook page as a script on each seed")
     a = ap.parse_args(argv)
     base = a.out / "base"
     if not base.exists():
         subprocess.run([*_cx(), "generate", "--style", "exports", "--customers", "300", "--months", "6", "--seed",
                         "3", "--out", str(base), "--no-progress"], check=True, capture_output=True)  # fmt: skip
     for seed in range(a.first, a.last):
-        res = run(seed, base, a.out, a.keep)
+        res = run(seed, base, a.out, a.keep, a.pages)
         with (a.out / "results.jsonl").open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(res) + "\n")
         state = "FAIL " + res["fail"]["step"] if res["fail"] else "stopped at " + res["stopped"]["step"] if (
