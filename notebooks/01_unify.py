@@ -48,7 +48,7 @@ def _(folder, notebook):
 @app.cell
 def _(headline, mo, notebook):
     mo.hstack([
-        notebook.stat(headline, "records_linked", "source rows"),
+        notebook.stat(headline, "records_linked", "source records linked"),
         notebook.stat(headline, "customers_known", "known customers"),
         notebook.stat(headline, "customers_anonymous", "anonymous customers"),
         notebook.stat(headline, "records_probabilistic", "rows joined by probabilistic match"),

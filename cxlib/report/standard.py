@@ -211,7 +211,7 @@ def _missing(report: Report, what: str, command: str) -> None:
 
 def _customers_section(ws: Any, r: Report, glance: list[str], by_source: pd.DataFrame, h: pd.DataFrame) -> None:
     r.section("Customers and sources")
-    metrics.card(r, h, "rows_loaded", "Source records")
+    metrics.card(r, h, "rows_loaded", "Source records loaded")
     metrics.card(r, h, "source_systems")
     if not ws.has("customers"):
         r.table(by_source, "Source records by table and system")
