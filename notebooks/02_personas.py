@@ -120,11 +120,13 @@ def _(mo):
 
 
 @app.cell
-def _(buyers, mo, model, notebook, personas, tier_method, top):
+def _(buyers, folder, metrics, model, notebook, personas, tier_method, top):
     _tiers = personas.value_tiers(buyers, method=tier_method.value, top=top.value)
     _labelled = buyers[["customer_id"]].assign(persona_name=[model.names_[i] for i in model.labels_])
     value_crosstab = personas.persona_value_crosstab(_labelled, _tiers)
-    notebook.table(value_crosstab.round(3))
+    # money and shares as the personas table above shows them
+    notebook.table(value_crosstab, money=("value",), currency=metrics.currency(notebook.require(folder)),
+                   percent=("high_share", "value_share"))
     return (value_crosstab,)
 
 
