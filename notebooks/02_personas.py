@@ -65,7 +65,7 @@ def _(chosen, folder, k, method, mo, notebook):
 
 @app.cell
 def _(features, folder, metrics, mo, model, notebook, px):
-    _money = metrics.currency(notebook.require(folder))  # the orders' currency: value is revenue per customer
+    money_unit = metrics.currency(notebook.require(folder))  # the orders' currency: value is revenue per customer
     selection_fig = px.line(model.selection_, x="k", y="silhouette", markers=True,
                      title="Mean silhouette by number of personas (auto: fewest within one standard error of the best)")
     profile_table = model.profiles_[["name", "description", "size", "share", "value", "revenue_share",
@@ -77,10 +77,10 @@ def _(features, folder, metrics, mo, model, notebook, px):
             mo.stat(f"{len(features) - len(model.labels_):,}", label="prospects (no order yet)"),
         ]),
         mo.md("## Personas"),
-        notebook.table(profile_table, percent=("share", "revenue_share"), money=("value",), currency=_money),
+        notebook.table(profile_table, percent=("share", "revenue_share"), money=("value",), currency=money_unit),
         selection_fig,
     ])
-    return profile_table, selection_fig
+    return money_unit, profile_table, selection_fig
 
 
 @app.cell
@@ -120,13 +120,12 @@ def _(mo):
 
 
 @app.cell
-def _(buyers, folder, metrics, model, notebook, personas, tier_method, top):
+def _(buyers, model, money_unit, notebook, personas, tier_method, top):
     _tiers = personas.value_tiers(buyers, method=tier_method.value, top=top.value)
     _labelled = buyers[["customer_id"]].assign(persona_name=[model.names_[i] for i in model.labels_])
     value_crosstab = personas.persona_value_crosstab(_labelled, _tiers)
     # money and shares as the personas table above shows them
-    notebook.table(value_crosstab, money=("value",), currency=metrics.currency(notebook.require(folder)),
-                   percent=("high_share", "value_share"))
+    notebook.table(value_crosstab, money=("value",), currency=money_unit, percent=("high_share", "value_share"))
     return (value_crosstab,)
 
 
