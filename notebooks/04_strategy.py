@@ -168,22 +168,10 @@ def _(model, months, pd, plan, presets, saved_results, simulate):
 
 
 @app.cell
-def _(backtest, mo, ranked, simulate):
-    _best = ranked[ranked["scenario"] != "baseline"].iloc[0]
-    _err = abs(simulate.backtest_error(backtest)) if backtest is not None else None
-    _base = float(ranked.loc[ranked["scenario"] == "baseline", "revenue"].iloc[0])
-    _clear = _err is not None and _best["gain_p5"] > 0 and _best["gain"] > _err * _base
-    _held = (f"on the past this model was **{simulate.error_words(simulate.backtest_error(backtest))}** "
-             f"(about {_err * _base:,.0f}). " if _err is not None
-             else "the model could not be held against the past (too short a history). ")
-    mo.callout(mo.md(
-        f"**{_best['scenario']}**: about **{_best['gain']:,.0f}** in revenue over the horizon "
-        f"(5-95%: {_best['gain_p5']:,.0f} to {_best['gain_p95']:,.0f}); " + _held
-        + ("The gain is larger than the forecast's own error." if _clear else
-           "The gain is not shown to be larger than the forecast's own error: test it on a sample before "
-           "counting on it.")
-        + " It assumes the lever holds for every month and that everything else behaves as in the history."
-    ), kind="success" if _clear else "warn")
+def _(backtest, mo, plan, ranked, simulate):
+    # what the user's own plan is worth, held against the forecast's error -- not the largest preset's gain
+    _text, _clear = simulate.plan_verdict(ranked, plan.name, backtest)
+    mo.callout(mo.md(_text), kind="success" if _clear else "warn")
     return
 
 

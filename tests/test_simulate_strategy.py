@@ -328,3 +328,19 @@ def test_a_missing_segment_is_a_segment_of_its_own_not_anothers():
     stages = list(m.stages)
     assert m.counts_[1, stages.index("consideration"), stages.index("purchase")] == 1
     assert m.counts_[0, stages.index("consideration"), stages.index("lost")] == 1
+
+
+def test_the_strategy_page_holds_the_users_plan_against_the_backtest_not_the_largest_preset():
+    """The page's verdict is about the plan the user set: it named the preset with the largest gain (AOV +5%)
+    under sliders set to conversion +10%, which is the headline issue 17 asked to stop."""
+    ranked = pd.DataFrame({"scenario": ["AOV +5%", "your plan: conversion +10%", "baseline"],
+                           "revenue": [346_225.0, 330_971.0, 329_738.0], "gain": [16_487.0, 1_232.0, 0.0],
+                           "gain_p5": [15_902.0, 1_179.0, 0.0], "gain_p95": [17_062.0, 1_286.0, 0.0]})  # fmt: skip
+    bt = pd.DataFrame({"model": ["journey model"], "period": ["total"], "pct_error": [-0.052]})
+    text, clear = sim.plan_verdict(ranked, "your plan: conversion +10%", bt)
+    assert text.startswith("**your plan: conversion +10%**: about **1,232**") and "AOV" not in text
+    assert not clear and "within 5%" in text and "test it on a sample" in text  # 1,232 < 5.2% of 329,738
+    small = bt.assign(pct_error=0.001)  # an error of 330 against a gain of 1,232: the gain stands out
+    text, clear = sim.plan_verdict(ranked, "your plan: conversion +10%", small)
+    assert clear and "larger than the forecast's own error" in text
+    assert sim.plan_verdict(ranked.iloc[[2]], "your plan: no change", bt)[1] is False

@@ -37,6 +37,7 @@ from cxlib.simulate.backtest import (
     backtest_months,
     backtest_words,
     error_words,
+    plan_verdict,
     stored_backtest,
     workspace_backtest,
 )
@@ -80,6 +81,7 @@ __all__ = [
     "backtest_months",
     "backtest_words",
     "error_words",
+    "plan_verdict",
     "stored_backtest",
     "stored_scenarios",
     "workspace_backtest",

@@ -208,6 +208,46 @@ def error_words(error: float) -> str:
     return f"within {err:.0%}" if err <= 0.25 else f"{err:.0%} too {'high' if error > 0 else 'low'}"
 
 
+def plan_verdict(ranked: pd.DataFrame, plan: str, bt: pd.DataFrame | None) -> tuple[str, bool]:
+    """What scenario ``plan`` of ``ranked`` (:func:`~cxlib.simulate.compare`) is worth, held against the
+    forecast's own error on the company's past (``bt``, :func:`backtest`; ``None``: not held): ``(markdown,
+    clear)``, ``clear`` when its 5% gain is above zero and its gain above that error in money. The strategy page
+    says it of the user's plan: the scenario with the largest gain is often a preset of a different size, an
+    example rather than the plan (an issue-17 lesson: a headline that picked the biggest preset).
+
+    Examples
+    --------
+    >>> ranked = pd.DataFrame({"scenario": ["AOV +5%", "your plan: conversion +10%", "baseline"],
+    ...     "revenue": [346_225.0, 330_971.0, 329_738.0], "gain": [16_487.0, 1_232.0, 0.0],
+    ...     "gain_p5": [15_902.0, 1_179.0, 0.0], "gain_p95": [17_062.0, 1_286.0, 0.0]})
+    >>> plan_verdict(ranked, "your plan: conversion +10%", None)[0][:63]
+    '**your plan: conversion +10%**: about **1,232** in revenue over'
+    >>> plan_verdict(ranked, "your plan: no change", None)
+    ('Move a lever above to see what your plan is worth against the baseline.', False)
+    """
+    row = ranked[ranked["scenario"] == plan]
+    if row.empty or float(row["gain"].iloc[0]) == 0.0:
+        return "Move a lever above to see what your plan is worth against the baseline.", False
+    row = row.iloc[0]
+    base = float(ranked.loc[ranked["scenario"] == "baseline", "revenue"].iloc[0])
+    err = None if bt is None else backtest_error(bt)
+    clear = err is not None and np.isfinite(err) and row["gain_p5"] > 0 and row["gain"] > abs(err) * base
+    held = (
+        f"on the past this model was **{error_words(err)}** (about {abs(err) * base:,.0f}). "
+        if err is not None and np.isfinite(err)
+        else "the model could not be held against the past (too short a history). "
+    )
+    text = (
+        f"**{plan}**: about **{row['gain']:,.0f}** in revenue over the horizon (5-95%: {row['gain_p5']:,.0f} to "
+        f"{row['gain_p95']:,.0f}); " + held
+        + ("The gain is larger than the forecast's own error." if clear else
+           "The gain is not shown to be larger than the forecast's own error: test it on a sample before "
+           "counting on it.")
+        + " It assumes the lever holds for every month and that everything else behaves as in the history."
+    )
+    return text, bool(clear)
+
+
 def backtest_words(bt: pd.DataFrame | None) -> str:
     """The backtest in one sentence (markdown) for a page: its cutoff and the journey model's error, or that
     there is none.
