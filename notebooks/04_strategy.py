@@ -46,7 +46,7 @@ def _(folder, metrics, mo, notebook, simulate):
         if not _stored:
             backtest = simulate.workspace_backtest(_ws, history)
         currency = metrics.currency(_ws)  # of the orders' amounts, as every page and the report show it
-    MONEY_COLUMNS = ("revenue", "gain", "gain_p5", "gain_p95", "gain_per_pct")
+    MONEY_COLUMNS = simulate.MONEY_COLUMNS
     # the headline numbers this page shows, from the metrics layer (the report shows the same)
     headline = notebook.headline(folder, "stages", "attribution", "levers")
     # per persona when there are personas (prospect stages shared, thin personas pooled toward everyone)
@@ -315,9 +315,10 @@ def _(attribution_fig, backtest, backtest_stored, folder, headline, metrics, mod
         if backtest is not None:
             r.figure(simulate.backtest_figure(backtest), "Backtest: revenue forecast by month against what happened")
         r.section("Scenarios")
-        r.markdown(f"Of the scenarios compared here over {months.value} months (examples, not a plan), "
-                   f"**{ranked['scenario'].iloc[0]}** gains the most revenue.")
-        r.table(ranked, "Scenarios ranked by revenue gain (5-95% band)")
+        r.markdown(simulate.plan_verdict(ranked, plan.name, backtest)[0])
+        r.markdown(f"The other scenarios compared here over {months.value} months are examples of levers, not a "
+                   "plan: they differ in size, and the gain per 1% of each lever puts them side by side.")
+        r.table(ranked, "Scenarios ranked by revenue gain (5-95% band)", money=simulate.MONEY_COLUMNS)
         r.figure(simulate.fan_chart(results, "cumulative_revenue"), "Cumulative revenue gain over baseline")
         r.figure(simulate.future_state_figure(results, plan.name), f"Future state under “{plan.name}”")
         r.section("Attribution and measured impact")

@@ -408,10 +408,8 @@ def _strategy_section(ws: Any, r: Report, glance: list[str], h: pd.DataFrame | N
         arrived = ws.table("simulate_arrivals").to_pandas()
         r.markdown(_arrivals_words(arrived))
         r.figure(sim.arrivals_figure(arrived), "New customers a month: observed, and the forecast's")
-    # money in whole units, as the strategy page shows it (the table's own format gave 779.71 beside 16,487)
-    money = [c for c in ("revenue", "gain", "gain_p5", "gain_p95", "gain_per_pct") if c in ranked.columns]
-    shown = ranked.assign(**{c: ranked[c].round().astype("Int64") for c in money})
-    r.table(shown, f"Scenarios ranked by revenue gain over {months} months (examples, not recommendations)")
+    r.table(ranked, f"Scenarios ranked by revenue gain over {months} months (examples, not recommendations)",
+            money=sim.MONEY_COLUMNS)
     if reach := sim.reach_words(ranked):
         r.markdown(reach)
     r.figure(sim.fan_chart(results, "cumulative_revenue"), "Cumulative revenue gain over baseline, with 5–95% bands")

@@ -223,11 +223,11 @@ def plan_verdict(ranked: pd.DataFrame, plan: str, bt: pd.DataFrame | None) -> tu
     >>> plan_verdict(ranked, "your plan: conversion +10%", None)[0][:63]
     '**your plan: conversion +10%**: about **1,232** in revenue over'
     >>> plan_verdict(ranked, "your plan: no change", None)
-    ('Move a lever above to see what your plan is worth against the baseline.', False)
+    ("The plan moves no lever yet: it is the baseline (the strategy page's sliders set it).", False)
     """
     row = ranked[ranked["scenario"] == plan]
     if row.empty or float(row["gain"].iloc[0]) == 0.0:
-        return "Move a lever above to see what your plan is worth against the baseline.", False
+        return "The plan moves no lever yet: it is the baseline (the strategy page's sliders set it).", False
     row = row.iloc[0]
     base = float(ranked.loc[ranked["scenario"] == "baseline", "revenue"].iloc[0])
     err = None if bt is None else backtest_error(bt)

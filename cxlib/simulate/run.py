@@ -384,6 +384,10 @@ def _duration_move(model: JourneyModel, x: np.ndarray, Td: np.ndarray, d: int, o
     out[min(d + 1, D - 1)] += stay
 
 
+#: The money columns of :func:`compare` (the pages and reports show them in whole units of the orders' currency).
+MONEY_COLUMNS = ("revenue", "gain", "gain_p5", "gain_p95", "gain_per_pct")
+
+
 def compare(results: pd.DataFrame) -> pd.DataFrame:
     """Scenarios ranked by their revenue gain over the horizon (cumulative revenue at the last month).
 
