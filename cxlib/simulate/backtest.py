@@ -132,14 +132,7 @@ def backtest(
 
     if personas not in ("refit", "kept"):
         raise ValueError(f"personas must be 'refit' or 'kept', not {personas!r}")
-    refit = personas == "refit"
-    h = source.copy() if isinstance(source, pd.DataFrame) else _workspace_history(source, months, cutoff, refit)
-    h["month"] = pd.to_datetime(h["month"]).dt.to_period("M").dt.start_time
-    last = h["month"].max()
-    cut = _cutoff(last, months, cutoff)
-    horizon = min(months, _months_between(cut, last))
-    if horizon < 1:
-        raise DataError(f"backtest: no month after the cutoff {cut:%Y-%m} to compare with (data ends {last:%Y-%m})")
+    h, cut, horizon = _held_out(source, months, cutoff, personas == "refit")
     fit = h[h["month"] <= cut]
     check_history(fit, f"backtest with the cutoff {cut:%Y-%m}")
     extra = {"durations": durations, "recency": recency, "purchases": purchases}
@@ -162,6 +155,21 @@ def backtest(
         purchases=purchase_words(model),
     )
     return out
+
+
+def _held_out(
+    source: str | Path | Workspace | pd.DataFrame, months: int, cutoff: str | pd.Timestamp | None, refit: bool
+) -> tuple[pd.DataFrame, pd.Timestamp, int]:
+    """The monthly panel of a backtest (months as their first day), its cutoff and the months after it that
+    it forecasts (at most ``months``); a :class:`DataError` when no month follows the cutoff."""
+    h = source.copy() if isinstance(source, pd.DataFrame) else _workspace_history(source, months, cutoff, refit)
+    h["month"] = pd.to_datetime(h["month"]).dt.to_period("M").dt.start_time
+    last = h["month"].max()
+    cut = _cutoff(last, months, cutoff)
+    horizon = min(months, _months_between(cut, last))
+    if horizon < 1:
+        raise DataError(f"backtest: no month after the cutoff {cut:%Y-%m} to compare with (data ends {last:%Y-%m})")
+    return h, cut, horizon
 
 
 def _naive_forecasts(
