@@ -135,7 +135,8 @@ def standard(full_workspace, tmp_path_factory) -> Path:
 
 
 def test_the_scenario_table_shows_money_in_whole_units(standard):
-    """Gains under 1,000 showed two decimals (779.71) beside 16,487 and the strategy page's 780."""
+    """Gains under 1,000 showed two decimals (779.71) beside 16,487 and the strategy page's 780; attributed
+    revenue likewise."""
     import re
 
     html = standard.read_text()
@@ -144,6 +145,10 @@ def test_the_scenario_table_shows_money_in_whole_units(standard):
     assert rows and all(len(r) >= 6 for r in rows)
     money = [cell for r in rows for cell in (r[1], r[2], r[3], r[4], r[6]) if cell]
     assert money and all(re.fullmatch(r"-?[0-9]{1,3}(,[0-9]{3})*", c) for c in money), money
+    # the attributed revenue too (625.98 beside 108,941)
+    table = html.split("Attributed revenue by channel (columns: models)")[1].split("</table>")[0]
+    cells = [c for r in table.split("<tr>")[2:] for c in re.findall(r'<td class="num"[^>]*>([^<]*)</td>', r)]
+    assert cells and all(re.fullmatch(r"-?[0-9]{1,3}(,[0-9]{3})*", c) for c in cells), cells
 
 
 def test_standard_report_has_every_section(standard):

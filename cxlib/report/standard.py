@@ -369,7 +369,7 @@ def _journeys_views(ws: Any, r: Report, glance: list[str], shared: _Shared, now:
         + (f" (about {sf['excess_dropoffs']:,.0f} lost first purchases)." if sf["excess_dropoffs"] > 0 else ".")
     )
     r.markdown("**Why did they not buy?** " + jr.dropoff_verdict(d))
-    r.table(d, "Drop-off diagnosis: service failure vs marketing")
+    r.table(d, "Drop-off diagnosis: service failure vs marketing", money=("revenue_at_stake",))
 
 
 def _strategy_section(ws: Any, r: Report, glance: list[str], h: pd.DataFrame | None = None) -> None:
@@ -510,7 +510,7 @@ def _attribution_section(ws: Any, r: Report, glance: list[str], h: pd.DataFrame,
     r.figure(at.compare_figure(comp), "Attributed revenue by channel and model")
     wide = comp.pivot_table(index="channel", columns="model", values="value", aggfunc="sum").reset_index()
     wide.columns.name = None
-    r.table(wide, "Attributed revenue by channel (columns: models)")
+    r.table(wide, "Attributed revenue by channel (columns: models)", money=[c for c in wide.columns if c != "channel"])
     _winback(ws, r)
 
 

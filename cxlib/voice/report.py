@@ -80,4 +80,5 @@ def report_section(ws: Any, r: Any, glance: list[str]) -> None:
     for outcome, what in OUTCOMES.items():
         d = drv[drv["outcome"] == outcome]
         if len(d):
-            r.table(d[_DRIVER_COLS].head(5), f"Topics most associated with customers who {what}")
+            r.table(d[_DRIVER_COLS].head(5), f"Topics most associated with customers who {what}",
+                    percent=("rate", "rate_others"), money=("revenue_at_stake",))  # as the voice page shows them
