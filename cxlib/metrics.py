@@ -204,8 +204,9 @@ def definition(name: str) -> Metric:
     for slot in ("STAGE", "SCENARIO"):
         m = CATALOGUE.get(f"{family}.{slot}")
         if m is not None and member:
+            words = member.replace("_", " ") if slot == "STAGE" else member  # "Customers in at risk now"
             return replace(
-                m, name=name, label=m.label.replace(slot, member), definition=m.definition.replace(slot, member)
+                m, name=name, label=m.label.replace(slot, words), definition=m.definition.replace(slot, member)
             )
     raise KeyError(f"no metric {name!r}; see cxlib.metrics.CATALOGUE")
 

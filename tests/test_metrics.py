@@ -26,6 +26,7 @@ def test_every_metric_has_a_label_a_unit_and_a_one_line_definition():
         assert m.definition.endswith(".") and "\n" not in m.definition and len(m.definition) < 240, name
     lost = metrics.definition("stage_ever.lost")
     assert lost.label == "Customers ever in lost" and "STAGE" not in lost.definition
+    assert metrics.definition("stage_now.at_risk").label == "Customers in at risk now"  # a label in words
     assert metrics.definition("lever_gain.AOV +5%").label == "Revenue gain of AOV +5%"
     with pytest.raises(KeyError, match="no metric"):
         metrics.definition("nope")
