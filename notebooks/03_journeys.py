@@ -218,7 +218,7 @@ def _(filters, folder, journeys, mo, notebook):
     # the customers the map above counts (the same filters); "customers" here: those with a touchpoint in the stage
     _service = notebook.on_staged(folder, journeys.service_by_stage, filters=filters).rename_axis("stage")
     _service = _service.reset_index().rename(columns={"customers": "customers with a touchpoint in it"})
-    mo.vstack([journeys.journey_map_figure(_jm), notebook.table(_service)])
+    mo.vstack([journeys.journey_map_figure(_jm), notebook.table(_service, digits=2, percent=("unresolved_share",))])
     return
 
 
@@ -259,9 +259,9 @@ def _(
         r.markdown(
             "Every customer, whatever the filters below. Customers in each stage now: "
             + ", ".join(
-                f"{s} {metrics.ref(r, headline, f'stage_now.{s}')}"
+                f"{journeys.stage_label(s).lower()} {metrics.ref(r, headline, f'stage_now.{s}')}"
                 if n >= r.min_group_size
-                else f"{s} {'none' if n == 0 else f'fewer than {r.min_group_size}'}"
+                else f"{journeys.stage_label(s).lower()} {'none' if n == 0 else f'fewer than {r.min_group_size}'}"
                 for s, n in _now.items()
             )
             + "."
@@ -274,7 +274,7 @@ def _(
         r.figure(sankey_fig, "Journey flows", counts=True)
         if funnel is not None:
             r.figure(funnel_fig, "Funnel", counts=True)
-            r.table(funnel.drop(columns=["dropped_to"]), "Funnel steps")
+            r.table(journeys.funnel_table(funnel), "Funnel steps")
         r.section("Stages now and over time")
         r.figure(now_fig, "Customers at each stage now", counts=True)
         r.figure(over_time_fig, "Customers at each stage over time")

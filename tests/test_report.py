@@ -92,6 +92,23 @@ def test_figure_suppression_of_small_sankey_links_and_bars():
     assert len(r.privacy_notes) == 2
 
 
+def test_a_sankey_node_left_without_links_is_left_out_and_the_links_renumbered():
+    """Small links left out, a node that no link touches any more kept its fixed place: plotly then drew the
+    figure out of place (a column's nodes in the one before, labels apart from their bars)."""
+    from cxlib.report.privacy import _suppress_figure
+
+    sk = go.Figure(go.Sankey(
+        node={"label": ["a", "b", "tiny", "c"], "x": [0.0, 0.5, 0.5, 1.0], "y": [0.5, 0.3, 0.9, 0.3],
+              "color": ["red", "green", "blue", "grey"]},
+        link={"source": [0, 0, 1], "target": [1, 2, 3], "value": [50, 3, 40]},
+    ))  # fmt: skip
+    assert _suppress_figure(sk, 10) == 1
+    tr = sk.data[0]
+    assert list(tr.node.label) == ["a", "b", "c"] and list(tr.node.x) == [0.0, 0.5, 1.0]
+    assert list(tr.node.color) == ["red", "green", "grey"]
+    assert list(tr.link.source) == [0, 1] and list(tr.link.target) == [1, 2] and list(tr.link.value) == [50, 40]
+
+
 def test_page_is_self_contained_with_plotly_inlined_once(tmp_path):
     r = report.Report("Quarter", as_of="2026-03-31", sources=["crm", "web"])
     r.section("One")

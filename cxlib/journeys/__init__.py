@@ -51,7 +51,14 @@ from cxlib.journeys.behind import customer_details, sankey_choices
 from cxlib.journeys.diagnosis import RETURN_CAUSES as RETURN_CAUSES  # importable, not in __all__ (as before)
 from cxlib.journeys.diagnosis import diagnose_dropoff, diagnose_returns, service_by_stage
 from cxlib.journeys.diagnosis import dropoff_verdict as dropoff_verdict
-from cxlib.journeys.figures import funnel_figure, journey_map_figure, sankey, stage_counts_figure, stage_now_figure
+from cxlib.journeys.figures import (
+    funnel_figure,
+    funnel_table,
+    journey_map_figure,
+    sankey,
+    stage_counts_figure,
+    stage_now_figure,
+)
 from cxlib.journeys.funnel import funnel, keep_funnel_order
 from cxlib.journeys.inputs import as_table, require_columns
 from cxlib.journeys.journey_map import journey_map, journey_map_of, journey_map_parts
@@ -110,6 +117,7 @@ __all__ = [
     "filter_touchpoints",
     "funnel",
     "funnel_figure",
+    "funnel_table",
     "journey_map",
     "journey_map_figure",
     "journey_map_of",

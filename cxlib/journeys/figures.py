@@ -427,6 +427,21 @@ def funnel_figure(f: pd.DataFrame, title: str = "Funnel") -> go.Figure:
     return fig
 
 
+def funnel_table(f: pd.DataFrame) -> pd.DataFrame:
+    """:func:`funnel` output as a report shows it beside :func:`funnel_figure`: steps in words, days to a tenth
+    (a median of 0.00278 days reads as a measurement it is not), without the ``dropped_to`` lists.
+
+    Examples
+    --------
+    >>> f = pd.DataFrame({"step": [1, 2], "name": ["add_to_cart", "purchase"], "customers": [10, 4],
+    ...                   "median_days_from_previous": [None, 0.00278], "dropped_to": [[], []]})
+    >>> funnel_table(f)[["name", "median_days_from_previous"]].values.tolist()
+    [['add to cart', nan], ['purchase', 0.0]]
+    """
+    out = f.drop(columns=["dropped_to"], errors="ignore").assign(name=f["name"].map(name_words))
+    return out.assign(**{c: out[c].round(1) for c in out.columns if str(c).endswith("days_from_previous")})
+
+
 #: The journey map's rows in words.
 _MAP_ROWS = {
     "customers": "customers who reached it",

@@ -99,6 +99,7 @@ def _suppress_figure(fig: go.Figure, k: int) -> int:
                     if link.get(key) is not None and np.ndim(link[key]) == 1 and len(link[key]) == len(v):
                         link[key] = [x for x, keep in zip(link[key], ok, strict=True) if keep]
                 tr.link = link
+                _drop_lone_nodes(tr)
         elif tr.type in ("bar", "funnel"):
             axis = "x" if getattr(tr, "orientation", None) == "h" else "y"
             vals = getattr(tr, axis)
@@ -112,6 +113,27 @@ def _suppress_figure(fig: go.Figure, k: int) -> int:
                 if tr.text is not None and np.ndim(tr.text) == 1 and len(tr.text) == len(v):
                     tr.text = ["" if s else t for t, s in zip(tr.text, small, strict=True)]
     return hidden
+
+
+def _drop_lone_nodes(tr: Any) -> None:
+    """Leave out the nodes of Sankey trace ``tr`` that no link touches any more (after small links were left
+    out), renumbering the links. Kept with their fixed ``x``/``y``, plotly drew such a figure out of place: a
+    column's nodes moved into the one before, its labels apart from its bars, the flows cut off below."""
+    link, node = tr.link.to_plotly_json(), tr.node.to_plotly_json()
+    labels = node.get("label")
+    if labels is None or link.get("source") is None:
+        return
+    n = len(labels)
+    used = sorted(set(link["source"]) | set(link["target"]))
+    if len(used) == n:
+        return
+    new = {old: i for i, old in enumerate(used)}
+    for key, v in node.items():
+        if v is not None and not isinstance(v, str | dict) and np.ndim(v) == 1 and len(v) == n:
+            node[key] = [v[i] for i in used]
+    link["source"] = [new[i] for i in link["source"]]
+    link["target"] = [new[i] for i in link["target"]]
+    tr.node, tr.link = node, link
 
 
 def _redact_json(obj: Any) -> Any:

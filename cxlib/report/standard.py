@@ -354,10 +354,7 @@ def _journeys_views(ws: Any, r: Report, glance: list[str], shared: _Shared, now:
         days = metrics.FUNNEL_WINDOW_DAYS
         title = f"Purchase funnel (within {days} days of the first {name_words(f['name'].iloc[0])})"
         r.figure(jr.funnel_figure(f, title), title, counts=True)
-        steps = f.drop(columns=["dropped_to"], errors="ignore").assign(name=f["name"].map(name_words))  # as drawn
-        # days to a tenth, as the journeys page shows them (0.00278 days read as a measurement it is not)
-        steps = steps.assign(**{c: steps[c].round(1) for c in steps.columns if str(c).endswith("days_from_previous")})
-        r.table(steps, f"Funnel steps ({days}-day window)")
+        r.table(jr.funnel_table(f), f"Funnel steps ({days}-day window)")  # as drawn: steps in words
     d = jr.diagnose_dropoff(staged)
     sf, mk = d.set_index("branch").loc["service failure"], d.set_index("branch").loc["marketing only"]
     if d["reached"].sum() == 0:  # nobody seen considering: nothing to diagnose (an orders-only export)
