@@ -259,9 +259,10 @@ def _(
         r.markdown(
             "Every customer, whatever the filters below. Customers in each stage now: "
             + ", ".join(
-                f"{journeys.stage_label(s).lower()} {metrics.ref(r, headline, f'stage_now.{s}')}"
-                if n >= r.min_group_size
-                else f"{journeys.stage_label(s).lower()} {'none' if n == 0 else f'fewer than {r.min_group_size}'}"
+                journeys.stage_label(s).lower() + " " + (
+                    metrics.ref(r, headline, f"stage_now.{s}") if n >= r.min_group_size
+                    else "none" if n == 0 else f"fewer than {r.min_group_size}"
+                )
                 for s, n in _now.items()
             )
             + "."

@@ -46,7 +46,6 @@ def _(folder, metrics, mo, notebook, simulate):
         if not _stored:
             backtest = simulate.workspace_backtest(_ws, history)
         currency = metrics.currency(_ws)  # of the orders' amounts, as every page and the report show it
-    MONEY_COLUMNS = simulate.MONEY_COLUMNS
     # the headline numbers this page shows, from the metrics layer (the report shows the same)
     headline = notebook.headline(folder, "stages", "attribution", "levers")
     # per persona when there are personas (prospect stages shared, thin personas pooled toward everyone)
@@ -69,7 +68,7 @@ def _(folder, metrics, mo, notebook, simulate):
         # the new customers the forecast adds, beside the arrivals they continue (as the report shows them)
         simulate.arrivals_figure(simulate.arrivals_table(model)),
     ])
-    return MONEY_COLUMNS, backtest, backtest_stored, currency, failure_levers, headline, history, model
+    return backtest, backtest_stored, currency, failure_levers, headline, history, model
 
 
 @app.cell
@@ -176,11 +175,11 @@ def _(backtest, mo, plan, ranked, simulate):
 
 
 @app.cell
-def _(MONEY_COLUMNS, currency, mo, notebook, plan, ranked, results, simulate):
+def _(currency, mo, notebook, plan, ranked, results, simulate):
     _reach = simulate.reach_words(ranked)
     mo.vstack([
         simulate.fan_chart(results, "cumulative_revenue"),
-        notebook.table(ranked, digits=1, money=MONEY_COLUMNS, currency=currency),
+        notebook.table(ranked, digits=1, money=simulate.MONEY_COLUMNS, currency=currency),
         *([mo.md(_reach)] if _reach else []),
         simulate.future_state_figure(results, plan.name),
     ])
@@ -209,7 +208,7 @@ def _(history, mo, simulate):
 
 
 @app.cell
-def _(MONEY_COLUMNS, channel_model, currency, mo, months, move_from, move_share, move_to, notebook, ranked,
+def _(channel_model, currency, mo, months, move_from, move_share, move_to, notebook, ranked,
       simulate):
     _move = simulate.Scenario(
         f"move {move_share.value}% {move_from.value} -> {move_to.value}",
@@ -227,7 +226,7 @@ def _(MONEY_COLUMNS, channel_model, currency, mo, months, move_from, move_share,
         mo.md(f"The gain comes from the model by acquisition channel, held against its own baseline "
               f"({_own:,.0f} {currency} over {months.value} months, where the persona model above forecasts "
               f"{_main:,.0f}): read the gain, not the level."),
-        notebook.table(_moved.drop(columns=["revenue"]), digits=1, money=MONEY_COLUMNS, currency=currency),
+        notebook.table(_moved.drop(columns=["revenue"]), digits=1, money=simulate.MONEY_COLUMNS, currency=currency),
     ])
     return
 

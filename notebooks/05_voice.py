@@ -53,9 +53,8 @@ def _(folder, mo, notebook, voice):
 @app.cell
 def _(mo, tables, voice):
     _v = tables["verbatims"]
-    _lang = {k if isinstance(k, str) else None: int(n) for k, n in _v["language"].value_counts(dropna=False).items()}
-    mo.md(f"**{len(_v):,}** verbatims; **{len(tables['topics'])}** topics; "
-          f"languages: {voice.in_words(_lang, voice.MODELLED_LANGUAGES)}; "
+    _lang = voice.in_words(_v["language"].value_counts(dropna=False), voice.MODELLED_LANGUAGES)
+    mo.md(f"**{len(_v):,}** verbatims; **{len(tables['topics'])}** topics; languages: {_lang}; "
           f"**{len(tables['follow_up']):,}** customers with unresolved negative feedback.")
     return
 

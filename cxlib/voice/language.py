@@ -20,9 +20,10 @@ Examples
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 
-__all__ = ["NAMES", "STOPWORDS", "detect", "detect_all", "in_words"]
+__all__ = ["NAMES", "STOPWORDS", "detect", "detect_all", "in_words", "not_modelled"]
 
 STOPWORDS: dict[str, frozenset[str]] = {
     "en": frozenset("the and is was to of in it for on my not with this that have be are at but i you a an "
@@ -63,8 +64,22 @@ def detect_all(texts: Iterable[str | None]) -> list[str | None]:
     return [detect(t) for t in texts]
 
 
-def in_words(counts: dict[str | None, int], modelled: Iterable[str]) -> str:
-    """Texts by language (``code -> texts``, most first) in words, and which were topic-modelled.
+def not_modelled(counts: Mapping[Any, int], modelled: Iterable[str]) -> int:
+    """How many of the texts counted by language (``code -> texts``; a missing code: no text) are in a language
+    the topic model does not read (not one of ``modelled``).
+
+    Examples
+    --------
+    >>> not_modelled({"en": 30, "und": 2, "de": 1, None: 4}, ("en", "und"))
+    1
+    """
+    modelled = set(modelled)
+    return sum(int(n) for k, n in counts.items() if isinstance(k, str) and k not in modelled)
+
+
+def in_words(counts: Mapping[Any, int], modelled: Iterable[str]) -> str:
+    """Texts by language (``code -> texts``, most first, e.g. a ``value_counts(dropna=False)``; a missing code:
+    no text) in words, and which were topic-modelled.
 
     Examples
     --------
@@ -75,7 +90,7 @@ def in_words(counts: dict[str | None, int], modelled: Iterable[str]) -> str:
     'English and undetermined text is topic-modelled; 24 in another language are counted, not modelled)'
     """
     modelled = tuple(modelled)
-    words = ", ".join(f"{NAMES.get(k, k) if k is not None else 'no text'} {n:,}" for k, n in counts.items())
-    other = sum(n for k, n in counts.items() if k is not None and k not in modelled)
+    words = ", ".join(f"{NAMES.get(k, k) if isinstance(k, str) else 'no text'} {int(n):,}" for k, n in counts.items())
     names = " and ".join(NAMES.get(k, k) for k in modelled)
-    return f"{words} ({names} text is topic-modelled; {other:,} in another language are counted, not modelled)"
+    return (f"{words} ({names} text is topic-modelled; {not_modelled(counts, modelled):,} in another language are "
+            "counted, not modelled)")

@@ -12,7 +12,9 @@ from typing import Any
 import pandas as pd
 import plotly.graph_objects as go
 
+from cxlib.voice.build import MODELLED_LANGUAGES
 from cxlib.voice.drivers import OUTCOMES
+from cxlib.voice.language import not_modelled
 
 __all__ = ["report_section", "stage_topic_figure"]
 
@@ -62,7 +64,7 @@ def report_section(ws: Any, r: Any, glance: list[str]) -> None:
     v = ws.table("verbatims")
     lang = v.group_by("language").aggregate(n=v.count()).to_pandas()
     n = int(lang["n"].sum())
-    other = int(lang.loc[~lang["language"].isin(["en", "und"]), "n"].sum())
+    other = not_modelled(dict(zip(lang["language"], lang["n"], strict=True)), MODELLED_LANGUAGES)
     r.metric("Verbatims read", n)
     r.metric("Topics found", len(topics))
     r.metric("Customers to call back", int(ws.table("follow_up").count().to_pandas()))
