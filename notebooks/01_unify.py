@@ -9,7 +9,6 @@ def _():
     from pathlib import Path
 
     import marimo as mo
-    import plotly.express as px
 
     import cxlib
     from cxlib import metrics, notebook, report, synth, unify
@@ -26,7 +25,7 @@ def _():
         """,
         folder,
     )
-    return Path, cxlib, folder, metrics, mo, notebook, px, report, synth, unify
+    return Path, cxlib, folder, metrics, mo, notebook, report, synth, unify
 
 
 @app.cell
@@ -57,12 +56,13 @@ def _(headline, mo, notebook):
 
 
 @app.cell
-def _(folder, links, mo, px, unify):
+def _(folder, links, mo, unify):
     mo.stop(links.empty)
     _overlap = unify.source_overlap(folder.value)
-    overlap_fig = px.density_heatmap(_overlap, x="source_a", y="source_b", z="customers", text_auto=True,
-                                     title="Customers known to both systems")
-    mo.vstack([mo.md("## Which systems know which customers"), overlap_fig])
+    overlap_fig = unify.overlap_figure(_overlap)  # None: one system alone, nothing to overlap
+    _one = f"_Only one system knows customers by name or id ({', '.join(sorted(set(_overlap['source_a'])))}): " \
+        "nothing to compare._"
+    mo.vstack([mo.md("## Which systems know which customers"), mo.md(_one) if overlap_fig is None else overlap_fig])
     return (overlap_fig,)
 
 
@@ -172,6 +172,8 @@ def _(folder, mo, notebook, pair, unify):
 @app.cell
 def _(folder, mo, notebook, unify):
     _top = unify.largest_clusters(folder.value, n=5)
+    mo.stop(_top.empty, mo.md("_No contact records were loaded (no CRM or sign-up list): no customer's records to "
+                              "review for over-merging._"))
     mo.accordion({"The five largest customers, record by record (review for over-merging)": notebook.table(
         _top, page_size=15)})
     return
@@ -204,7 +206,8 @@ def _(demoted, folder, headline, links, metrics, notebook, overlap_fig, report, 
         for _name in ("records_linked", "customers_known", "customers_anonymous", "records_probabilistic"):
             metrics.card(r, headline, _name)
         r.table(rules, "Source rows by the rule that joined them")
-        r.figure(overlap_fig, "Customers known to both systems")
+        if overlap_fig is not None:
+            r.figure(overlap_fig, "Customers known to both systems")
         r.section("Over-merge guard")
         r.table(demoted.drop(columns=["id_value"]), "Identifier types kept out of the graph")
         return r

@@ -48,8 +48,16 @@ def _(folder, metrics, mo, notebook, simulate):
         currency = metrics.currency(_ws)  # of the orders' amounts, as every page and the report show it
     # the headline numbers this page shows, from the metrics layer (the report shows the same)
     headline = notebook.headline(folder, "stages", "attribution", "levers")
+    return backtest, backtest_stored, currency, headline, history
+
+
+@app.cell
+def _(backtest, backtest_stored, headline, history, mo, notebook, simulate):
+    # too short a history stops the model's cells with what is missing; attribution and impact below go on
+    _stored = backtest_stored
     # per persona when there are personas (prospect stages shared, thin personas pooled toward everyone)
-    model = simulate.persona_model(history)
+    with notebook.stops_with_the_reason("No journey model, so no forecast on this page."):
+        model = simulate.persona_model(history)
     try:  # before the first purchase: one estimate
         failure_levers = simulate.service_failure_lever(history)
     except ValueError:  # no consideration -> purchase moves to estimate it on (an orders-only shop)
@@ -68,7 +76,7 @@ def _(folder, metrics, mo, notebook, simulate):
         # the new customers the forecast adds, beside the arrivals they continue (as the report shows them)
         simulate.arrivals_figure(simulate.arrivals_table(model)),
     ])
-    return backtest, backtest_stored, currency, failure_levers, headline, history, model
+    return failure_levers, model
 
 
 @app.cell
@@ -197,8 +205,9 @@ def _(mo):
 
 
 @app.cell
-def _(history, mo, simulate):
-    channel_model = simulate.JourneyModel(by="acquisition_channel", random_state=0).fit(history)
+def _(history, mo, model, simulate):
+    # the persona model's seed (and no section without it: too short a history stops both, with one message)
+    channel_model = simulate.JourneyModel(by="acquisition_channel", random_state=model.random_state).fit(history)
     _ch = channel_model.segments_
     move_from = mo.ui.dropdown(_ch, value=_ch[0], label="Move new customers from")
     move_to = mo.ui.dropdown(_ch, value=_ch[-1], label="to")
@@ -277,7 +286,7 @@ def _(attribution, comparison, currency, headline, mo, notebook, paths):
         *([mo.callout(mo.md(_why_not), kind="warn")] if _why_not else []),
         mo.hstack([notebook.stat(headline, "attribution_conversions"), notebook.stat(headline, "attribution_value")]),
         # formatted for a reader (it showed 16-digit floats, dtype labels and NaN); the download keeps the values
-        notebook.table(comparison, money=("value",), currency=currency),
+        notebook.table(attribution.in_words(comparison), money=("value",), currency=currency),
     ])
     return
 

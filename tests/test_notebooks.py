@@ -227,3 +227,40 @@ def test_pages_run_on_an_orders_only_shop(name, orders_only):
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     if name != "05_voice":  # the voice page stops at once: nothing to hear
         assert (orders_only / "reports" / f"{name}.html").exists()
+
+
+@pytest.fixture(scope="module")
+def a_week_of_web_analytics(tmp_path_factory):
+    """A shop whose first workspace is one week of its GA4 export and nothing else: no contact records, one
+    system, one month end (issue 17's week of web analytics)."""
+    import shutil
+
+    from cxlib import io, journeys, personas, synth, unify
+    from cxlib.synth.exports import write_exports
+
+    full, folder = tmp_path_factory.mktemp("ga4_all"), tmp_path_factory.mktemp("ga4_week")
+    write_exports(synth.generate(n_customers=400, seed=5, months=3), full)
+    (folder / "ga4").mkdir()
+    for day in sorted((full / "ga4").glob("events_*.parquet"))[-7:]:
+        shutil.copy(day, folder / "ga4" / day.name)
+    (folder / "sources.yml").write_text(io.suggest_sources(folder))
+    io.load(folder)
+    unify.unify(folder)
+    journeys.build(folder)
+    personas.write_personas(folder, personas.PersonaModel(random_state=0), random_state=0)
+    return folder
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["01_unify", "04_strategy"])
+def test_pages_run_on_a_week_of_web_analytics(name, a_week_of_web_analytics):
+    """Both pages raised on it: the unify page looked up contact records that were never loaded, and the
+    strategy page fitted a model on one month end. Now the unify page says there is one system and nothing to
+    review, and the strategy page stops its forecast with the reason (attribution and impact go on)."""
+    env = {**os.environ, "CX_WORKSPACE": str(a_week_of_web_analytics), "CX_EXPORT": "1"}
+    proc = subprocess.run(
+        [sys.executable, str(ROOT / "notebooks" / f"{name}.py")], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    if name == "01_unify":
+        assert (a_week_of_web_analytics / "reports" / "01_unify.html").exists()

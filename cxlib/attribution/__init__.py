@@ -35,7 +35,7 @@ Examples
 
 from __future__ import annotations
 
-from cxlib.attribution.figures import compare_figure
+from cxlib.attribution.figures import NO_TOUCH_WORDS, compare_figure, in_words
 from cxlib.attribution.models import compare, heuristics, markov, shapley
 from cxlib.attribution.paths import (
     DEFAULT_CONVERSION,
@@ -52,11 +52,13 @@ __all__ = [
     "DEFAULT_CONVERSION",
     "HEURISTIC_MODELS",
     "NO_TOUCH",
+    "NO_TOUCH_WORDS",
     "PATH_COLUMNS",
     "PATH_SEP",
     "compare",
     "compare_figure",
     "heuristics",
+    "in_words",
     "markov",
     "matches_rule",
     "nothing_to_attribute",

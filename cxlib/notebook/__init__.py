@@ -93,6 +93,7 @@ __all__ = [
     "sankey_picker",
     "stale_note",
     "stat",
+    "stops_with_the_reason",
     "staged",
     "workspace_folder",
 ]
@@ -205,6 +206,30 @@ def connect(folder: Folder | str | Path, *tables: str) -> Iterator[Workspace]:
     with cxlib.connect(path, read_only=True) as ws:
         _stop_without_tables(ws, path, tables)
         yield ws
+
+
+@contextmanager
+def stops_with_the_reason(what: str) -> Iterator[None]:
+    """Within it, a :class:`~cxlib.schema.DataError` (the data cannot answer: too short a history, no month-end
+    transitions ...) stops the cell, and the cells that read it, with ``what`` and the error's own words (what is
+    missing and what to do) in a callout, where a traceback would stand otherwise.
+
+    Examples
+    --------
+    >>> from cxlib.schema import DataError
+    >>> try:
+    ...     with stops_with_the_reason("No forecast."):
+    ...         raise DataError("the history covers 1 month end(s); load a longer export")
+    ... except BaseException as stop:  # marimo's stop: the cell shows the callout
+    ...     type(stop).__name__
+    'MarimoStopError'
+    """
+    from cxlib.schema import DataError
+
+    try:
+        yield
+    except DataError as e:
+        mo.stop(True, mo.callout(mo.md(f"**{what}** {e}"), kind="warn"))
 
 
 def require(folder: Folder | str | Path, *tables: str) -> str:

@@ -505,7 +505,7 @@ def _attribution_section(ws: Any, r: Report, glance: list[str], h: pd.DataFrame,
         "randomised campaign for the causal answer."
     )
     r.figure(at.compare_figure(comp), "Attributed revenue by channel and model")
-    wide = comp.pivot_table(index="channel", columns="model", values="value", aggfunc="sum").reset_index()
+    wide = at.in_words(comp).pivot_table(index="channel", columns="model", values="value", aggfunc="sum").reset_index()
     wide.columns.name = None
     r.table(wide, "Attributed revenue by channel (columns: models)", money=[c for c in wide.columns if c != "channel"])
     _winback(ws, r)

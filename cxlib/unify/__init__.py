@@ -86,6 +86,7 @@ from cxlib.unify.quality import (
     largest_clusters,
     match_weight_histogram,
     model_parameters,
+    overlap_figure,
     rule_contribution,
     threshold_curve,
 )
@@ -106,6 +107,7 @@ __all__ = [
     "lookup",
     "match_weight_histogram",
     "model_parameters",
+    "overlap_figure",
     "normalise_email",
     "normalise_phone",
     "normalise_postcode",

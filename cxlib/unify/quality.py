@@ -340,6 +340,32 @@ def cluster_sizes(workspace: str | Path | Workspace) -> tuple[pd.DataFrame, go.F
     return out, fig
 
 
+def overlap_figure(overlap: pd.DataFrame) -> go.Figure | None:
+    """:func:`~cxlib.unify.source_overlap` as a heatmap: customers known to each pair of systems, each system's
+    own count on the diagonal. ``None`` with fewer than two systems (one system has nothing to overlap with: a
+    one-cell chart with a colour scale would say nothing).
+
+    Examples
+    --------
+    >>> ov = pd.DataFrame({"source_a": ["crm", "crm", "web", "web"], "source_b": ["crm", "web", "crm", "web"],
+    ...                    "customers": [10, 4, 4, 7]})
+    >>> overlap_figure(ov).data[0].z.tolist()
+    [[10, 4], [4, 7]]
+    >>> overlap_figure(ov[ov["source_a"] == "web"].iloc[1:]) is None
+    True
+    """
+    systems = sorted(set(overlap["source_a"]) | set(overlap["source_b"]))
+    if len(systems) < 2:
+        return None
+    wide = overlap.pivot(index="source_b", columns="source_a", values="customers")
+    wide = wide.reindex(index=systems, columns=systems).fillna(0).astype("int64")
+    fig = go.Figure(go.Heatmap(z=wide.to_numpy(), x=systems, y=systems, text=wide.to_numpy(),
+                               texttemplate="%{text:,}", colorscale="Blues", showscale=False))
+    fig.update_layout(title="Customers known to both systems (the diagonal: each system's own)",
+                      xaxis_title="system", yaxis_title="system")
+    return fig
+
+
 def _log_ticks(top: int) -> list[int]:
     """Ticks for a log axis from 1 to ``top``: 1, 2, 5, 10, 20, 50 ... up to the first at or above ``top``.
 
@@ -365,6 +391,9 @@ def largest_clusters(workspace: str | Path | Workspace, n: int = 10) -> pd.DataF
         size = cc.groupby("customer_id").size().rename("records").reset_index()
         top = size.sort_values(["records", "customer_id"], ascending=[False, True]).head(n)
         keep = cc[cc["customer_id"].isin(top["customer_id"])]
+        if keep.empty:  # no contact records (a workspace of web analytics or orders alone): nothing to review
+            return pd.DataFrame({c: pd.Series(dtype="int64" if c == "records" else "string")
+                                 for c in ("customer_id", "records", "record_key")})
         c = ws.table("contacts")
         cols = [x for x in ("source", "first_name", "last_name", "birth_date", "street", "postcode", "city")
                 if x in c.columns]
