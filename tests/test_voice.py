@@ -290,3 +290,20 @@ def test_follow_up_reads_a_missing_resolved_as_not_resolved():
     last = pd.DataFrame({"customer_id": ["a", "b", "c"], "last_touch_ts": ts[:3], "last_touch": "web"})
     fu = follow_up(v, out, {0: "delivery"}, last)
     assert fu["customer_id"].tolist() == ["a", "b"]  # c's survey complaint was followed by a resolved ticket
+
+
+def test_a_workspace_without_customer_text_is_told_what_to_load_not_shown_a_traceback(tmp_path):
+    """E-mail activity and a CRM list hold no text: ``cx voice`` raised a bare ValueError (a traceback, exit 1)."""
+    from typer.testing import CliRunner
+
+    from cxlib.cli import app
+
+    (tmp_path / "events.csv").write_text(
+        "source,event_id,ts,anonymous_id,event,channel\n"
+        "klaviyo,1,2024-03-01 10:00:00,a1,email_open,email\nklaviyo,2,2024-03-02 10:00:00,a2,email_click,email\n"
+    )
+    io.load(tmp_path)
+    unify.unify(tmp_path)
+    r = CliRunner().invoke(app, ["voice", str(tmp_path)])
+    assert r.exit_code == 2, r.output
+    assert "no customer text" in r.output and "sources.yml" in r.output and "Traceback" not in r.output

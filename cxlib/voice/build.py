@@ -110,9 +110,12 @@ def analyse(ws: Workspace, n_topics: int | None = None, seed: int = 0,
         raise DataError(f"{ws.folder or ws.name}: not unified; run `cx unify` (and `cx journeys`) first")
     v = annotate(collect(ws, text_columns).to_pandas())
     modelled = v["language"].isin(MODELLED_LANGUAGES).to_numpy()
+    if v.empty:  # text columns, but not a row with text in them
+        raise DataError("no customer text to model: the tickets, surveys and returns loaded have no text in their "
+                        "subject, description, comment or reason columns")
     if not modelled.any():
         raise DataError("no English customer text to model (found languages: "
-                        f"{', '.join(sorted(v['language'].dropna().unique())) or 'none'})")
+                        f"{', '.join(sorted(v['language'].dropna().unique()))})")
     try:
         model = fit_topics(v.loc[modelled, "text"], n_topics=n_topics, seed=seed)
     except ValueError as e:  # no word to model

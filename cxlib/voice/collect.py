@@ -17,7 +17,7 @@ import pandas as pd
 from ibis import _
 
 from cxlib.engine import Workspace
-from cxlib.schema import TABLES
+from cxlib.schema import TABLES, DataError
 from cxlib.unify.normalise import trim
 from cxlib.voice.language import detect_all
 from cxlib.voice.sentiment import sentiments
@@ -77,8 +77,9 @@ def collect(ws: Workspace, text_columns: Mapping[str, Sequence[str]] | None = No
         cols[t] = tuple(dict.fromkeys([*cols.get(t, ()), *more]))
     parts = [p for p in (_part(ws, n, c) for n, c in cols.items()) if p is not None]
     if not parts:
-        raise ValueError("the workspace has no customer text (ticket subject/description, survey comment, "
-                         "return reason)")
+        raise DataError("the workspace has no customer text: no tickets (subject, description), survey comments "
+                        "or return reasons were loaded. Fix: add the helpdesk or survey export to the folder, map it "
+                        "in sources.yml (`cx sources FOLDER` suggests the entry) and run `cx load` and `cx unify`")
     v = ibis.union(*parts, distinct=True)  # a re-sent export repeats a row
     links = ws.table("identity_links").select("table_name", "source", "record_key", "customer_id")
     v = v.left_join(links, ["table_name", "source", "record_key"]).select(v, "customer_id")
