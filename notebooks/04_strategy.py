@@ -57,6 +57,7 @@ def _(backtest, backtest_stored, headline, history, mo, notebook, simulate):
     _stored = backtest_stored
     # per persona when there are personas (prospect stages shared, thin personas pooled toward everyone)
     with notebook.stops_with_the_reason("No journey model, so no forecast on this page."):
+        simulate.check_history(history, "the strategy page", revenue=True)  # as `cx simulate` checks it
         model = simulate.persona_model(history)
     try:  # before the first purchase: one estimate
         failure_levers = simulate.service_failure_lever(history)

@@ -344,3 +344,26 @@ def test_the_strategy_page_holds_the_users_plan_against_the_backtest_not_the_lar
     text, clear = sim.plan_verdict(ranked, "your plan: conversion +10%", small)
     assert clear and "larger than the forecast's own error" in text
     assert sim.plan_verdict(ranked.iloc[[2]], "your plan: no change", bt)[1] is False
+
+
+def test_a_history_without_revenue_stops_cx_simulate_instead_of_printing_gains_of_zero(tmp_path):
+    """A CRM and a helpdesk without the orders: ``cx simulate`` printed every lever's gain as 0 [0 .. 0]."""
+    from typer.testing import CliRunner
+
+    from cxlib import io, journeys, unify
+    from cxlib.cli import app
+
+    rows = ["source,ticket_id,opened_at,email,channel,category,subject"]
+    for c in range(40):
+        for m in range(1, 6):
+            if (c + m) % 2:
+                rows.append(f"desk,T{c}-{m},2024-{m:02d}-{1 + c % 27:02d} 10:00:00,p{c}@example.com,email,billing,help")
+    (tmp_path / "tickets.csv").write_text("\n".join(rows) + "\n")
+    io.load(tmp_path)
+    unify.unify(tmp_path)
+    journeys.build(tmp_path)
+    r = CliRunner().invoke(app, ["simulate", str(tmp_path)])
+    assert r.exit_code == 2, r.output
+    assert "no revenue in the history" in r.output and "orders or invoice lines" in r.output
+    with pytest.raises(cxlib.DataError, match="no revenue"):
+        sim.check_history(sim.complete_history(tmp_path), revenue=True)

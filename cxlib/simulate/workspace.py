@@ -252,15 +252,33 @@ def persona_model(
     return model
 
 
-def check_history(history: pd.DataFrame, what: str = "cx simulate", min_months: int = 3) -> None:
+def check_history(history: pd.DataFrame, what: str = "cx simulate", min_months: int = 3,
+                  revenue: bool = False) -> None:
     """Stop with a :class:`DataError` saying what is missing when ``history`` has fewer than ``min_months``
-    month ends: a forecast fitted on one or two is noise presented as a number."""
+    month ends: a forecast fitted on one or two is noise presented as a number. With ``revenue``, also when
+    nobody in it spent anything (a CRM and helpdesk without the orders): every lever would print a gain of 0.
+
+    Examples
+    --------
+    >>> h = pd.DataFrame({"month": pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01"]),
+    ...                   "revenue": [0.0, 0.0, 0.0]})
+    >>> check_history(h)
+    >>> check_history(h, revenue=True)
+    Traceback (most recent call last):
+    cxlib.schema.DataError: cx simulate: no revenue in the history ...
+    """
     n = pd.to_datetime(history["month"]).dt.to_period("M").nunique() if len(history) else 0
     if n < min_months:
         raise DataError(
             f"{what}: the history covers {n} month end(s); the journey model needs at least {min_months} to "
             "learn how customers move between stages. Load a longer export (a year or more gives seasonal "
             "patterns a chance), then run it again."
+        )
+    if revenue and not (history["revenue"].fillna(0) != 0).any():
+        raise DataError(
+            f"{what}: no revenue in the history ({len(history):,} customer-months, none with a purchase): the "
+            "journey model forecasts revenue, and every lever would gain 0. Load the orders or invoice lines "
+            "(`cx sources FOLDER` suggests the entry), then run `cx load`, `cx unify` and `cx journeys` again."
         )
 
 
@@ -334,7 +352,7 @@ def build(
 
     with opened(workspace) as ws:
         h = complete_history(ws, channel=False)  # the acquisition channel is not used here
-        check_history(h, "cx simulate", MIN_MONTHS)
+        check_history(h, "cx simulate", MIN_MONTHS, revenue=True)
         model = persona_model(h, purchases=purchases)
         todo = [*PRESETS, *(scenarios or [])]
         try:  # the failure acts before the first purchase, where personas are shared: one estimate for everyone
