@@ -37,7 +37,9 @@ def _(folder, notebook):
 def _(folder, mo, notebook):
     features = notebook.persona_features(folder)  # once per server: a second tab has them at once
     buyers = notebook.persona_buyers(folder)  # those with orders: what the model is fitted on
-    mo.stop(len(buyers) < 10, mo.md("**Too few customers with orders for personas.** Run `cx unify` first."))
+    mo.stop(len(buyers) < 10, mo.md(
+        f"**Too few customers with orders for personas** ({len(buyers):,}; at least 10). Personas are found among "
+        "buyers: load the orders or invoice lines (`cx sources` suggests the entry), then `cx load` and `cx unify`."))
     return buyers, features
 
 
@@ -111,7 +113,8 @@ def _(buyers, first, mo, model, notebook, personas, second):
 
 
 @app.cell
-def _(mo):
+def _(buyers, mo):
+    _ = buyers  # the tier is of the buyers: no controls where there are none to rank
     tier_method = mo.ui.dropdown(options=["observed", "predicted"], value="observed",
                                  label="High-value by revenue to date, or predicted 12-month value")
     top = mo.ui.slider(0.05, 0.5, step=0.05, value=0.2, label="High-value share", show_value=True)

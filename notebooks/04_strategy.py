@@ -57,7 +57,7 @@ def _(backtest, backtest_stored, headline, history, mo, notebook, simulate):
     _stored = backtest_stored
     # per persona when there are personas (prospect stages shared, thin personas pooled toward everyone)
     with notebook.stops_with_the_reason("No journey model, so no forecast on this page."):
-        simulate.check_history(history, "the strategy page", revenue=True)  # as `cx simulate` checks it
+        simulate.check_history(history, "In this workspace", revenue=True)  # as `cx simulate` checks it
         model = simulate.persona_model(history)
     try:  # before the first purchase: one estimate
         failure_levers = simulate.service_failure_lever(history)
@@ -275,7 +275,9 @@ def _(attribution, folder, impact, notebook, report):
         paths = report.attribution_paths(_ws)  # the one attribution input set: the report shows the same
         uplift = impact.campaign_uplift(_ws.table("touchpoints"))  # None: no campaign with a holdout
     comparison = attribution.compare(paths)
-    attribution_fig = attribution.compare_figure(comparison)
+    # no chart of nothing (an orders-only shop, a CRM without orders): the reason is said below
+    _nothing = attribution.nothing_to_attribute(paths) is not None
+    attribution_fig = None if _nothing else attribution.compare_figure(comparison)
     attribution_fig
     return attribution_fig, comparison, paths, uplift
 
@@ -312,8 +314,8 @@ def _(currency, impact, mo, notebook, uplift):
 
 
 @app.cell
-def _(attribution_fig, backtest, backtest_stored, folder, headline, metrics, model, months, notebook, plan, ranked,
-      report, results, simulate, uplift, uplift_verdict):
+def _(attribution, attribution_fig, backtest, backtest_stored, folder, headline, metrics, model, months, notebook,
+      paths, plan, ranked, report, results, simulate, uplift, uplift_verdict):
     def _report():
         r = report.Report("Strategy: what moves revenue")
         r.section("Held against the past")
@@ -334,7 +336,10 @@ def _(attribution_fig, backtest, backtest_stored, folder, headline, metrics, mod
         r.markdown("Attribution is association, not causal effect; the holdout uplift below is causal.")
         metrics.card(r, headline, "attribution_conversions")
         metrics.card(r, headline, "attribution_value")
-        r.figure(attribution_fig, "Attributed revenue by channel and model")
+        if attribution_fig is not None:
+            r.figure(attribution_fig, "Attributed revenue by channel and model")
+        else:  # as the page says it
+            r.markdown(f"*{attribution.nothing_to_attribute(paths)}*")
         r.markdown(f"**Did the win-back campaign work?** {uplift_verdict}")
         if uplift is not None:
             r.table(uplift, "Win-back campaign: uplift against the random holdout")
