@@ -437,9 +437,13 @@ def funnel_table(f: pd.DataFrame) -> pd.DataFrame:
     ...                   "median_days_from_previous": [None, 0.00278], "dropped_to": [[], []]})
     >>> funnel_table(f)[["name", "median_days_from_previous"]].values.tolist()
     [['add to cart', nan], ['purchase', 0.0]]
+    >>> funnel_table(f.assign(median_days_from_previous=[None, None]))["median_days_from_previous"].tolist()
+    [nan, nan]
     """
     out = f.drop(columns=["dropped_to"], errors="ignore").assign(name=f["name"].map(name_words))
-    return out.assign(**{c: out[c].round(1) for c in out.columns if str(c).endswith("days_from_previous")})
+    days = [c for c in out.columns if str(c).endswith("days_from_previous")]
+    # nobody past the first step: the column is all None (object), which has no round
+    return out.assign(**{c: pd.to_numeric(out[c], errors="coerce").astype("float64").round(1) for c in days})
 
 
 #: The journey map's rows in words.
