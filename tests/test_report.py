@@ -14,7 +14,7 @@ from plotly.offline import get_plotlyjs
 from typer.testing import CliRunner
 
 import cxlib
-from cxlib import metrics, report, simulate
+from cxlib import metrics, report, simulate, synth, unify
 from cxlib.cli import app
 
 from .conftest import chromium_path, require
@@ -366,3 +366,23 @@ def test_an_orders_only_shop_gets_sentences_not_empty_diagnoses(tmp_path):
     assert "Nobody was seen considering a purchase" in html and "converted at 0% against 0%" not in html
     assert "No purchase had a marketing touch" in html and "Attributed revenue by channel" not in html
     assert re.search(r">1</span> system;", html)
+
+
+def test_a_workspace_without_orders_is_told_what_is_missing_not_shown_zeros(tmp_path):
+    """A CRM, a helpdesk and surveys without the orders (or web purchases): the report's glance said the
+    customers with a pre-sale question "converted at 0% against 0%", and the personas and strategy sections
+    said to run steps that stop for want of buyers."""
+    from cxlib import journeys
+
+    company = synth.generate(n_customers=300, seed=4, months=6)
+    for name, df in company.tables.items():
+        if name not in ("orders", "events"):
+            df.to_csv(tmp_path / f"{name}.csv", index=False)
+    cxlib.load(tmp_path)
+    unify.unify(tmp_path)
+    journeys.build(tmp_path)
+    html = report.standard_report(tmp_path).to_html()
+    assert "converted at 0% against 0%" not in html
+    assert "Nobody who considered a purchase made one" in html
+    assert "this workspace has no orders" in html and "run <code>cx personas" not in html
+    assert "No forecast: the journey model forecasts revenue" in html

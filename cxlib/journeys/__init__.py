@@ -51,6 +51,7 @@ from cxlib.journeys.behind import customer_details, sankey_choices
 from cxlib.journeys.diagnosis import RETURN_CAUSES as RETURN_CAUSES  # importable, not in __all__ (as before)
 from cxlib.journeys.diagnosis import diagnose_dropoff, diagnose_returns, service_by_stage
 from cxlib.journeys.diagnosis import dropoff_verdict as dropoff_verdict
+from cxlib.journeys.diagnosis import nobody_bought as nobody_bought
 from cxlib.journeys.figures import (
     funnel_figure,
     funnel_table,

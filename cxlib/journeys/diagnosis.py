@@ -143,6 +143,19 @@ def diagnose_dropoff(
     return pd.DataFrame(rows)
 
 
+def nobody_bought(diagnosis: pd.DataFrame) -> bool:
+    """Whether nobody who considered a purchase in :func:`diagnose_dropoff`'s branches made one (a CRM and
+    helpdesk without the orders): both branches convert at 0%, and comparing them says nothing.
+
+    Examples
+    --------
+    >>> nobody_bought(pd.DataFrame({"branch": ["service failure", "marketing only"], "reached": [5, 9],
+    ...                             "conversion": [0.0, 0.0]}))
+    True
+    """
+    return bool(diagnosis["reached"].sum() > 0 and (diagnosis["conversion"].fillna(0) == 0).all())
+
+
 def dropoff_verdict(diagnosis: pd.DataFrame) -> str:
     """A plain-language reading of :func:`diagnose_dropoff`.
 
@@ -158,6 +171,8 @@ def dropoff_verdict(diagnosis: pd.DataFrame) -> str:
     30% of the customers who considered and did not buy had a pre-sale service failure...
     >>> print(dropoff_verdict(d.assign(customers=0, share=0.0, reached=0, conversion=0.0)))  # doctest: +ELLIPSIS
     Nobody was seen considering a purchase: ...
+    >>> print(dropoff_verdict(d.assign(conversion=0.0)))  # doctest: +ELLIPSIS
+    Nobody who considered a purchase made one: ...
     """
     d = diagnosis.set_index("branch")
     s, m = d.loc["service failure"], d.loc["marketing only"]
@@ -165,6 +180,11 @@ def dropoff_verdict(diagnosis: pd.DataFrame) -> str:
         return (
             "Nobody was seen considering a purchase: the data holds no touch before a first purchase (no web, "
             "app, e-mail or pre-sale touches; an orders-only export), so there is no drop-off to diagnose."
+        )
+    if nobody_bought(diagnosis):
+        return (
+            "Nobody who considered a purchase made one: the data holds no purchase (are the orders or invoice lines "
+            "loaded?), so there is no conversion to compare with and without a pre-sale service failure."
         )
     lines = [
         f"{s['share']:.0%} of the customers who considered and did not buy had a pre-sale service failure "

@@ -245,8 +245,17 @@ def _customers_section(ws: Any, r: Report, glance: list[str], by_source: pd.Data
     r.table(ov, "Which systems know which customers (customers in both)")
 
 
+def _no_orders(ws: Any) -> bool:
+    """Whether the workspace holds no order at all (a CRM and helpdesk alone): what needs buyers says so."""
+    return not ws.has("orders") or int(ws.table("orders").count().to_pyarrow().as_py()) == 0
+
+
 def _personas_section(ws: Any, r: Report, glance: list[str]) -> None:
     r.section("Personas")
+    if not ws.has("personas") and _no_orders(ws):  # `cx personas` would stop: say what is missing instead
+        r.markdown("*No personas: they are found among customers with orders, and this workspace has no orders. "
+                   "Load the orders or invoice lines to add this section.*")
+        return
     if not ws.has("personas"):
         _missing(r, "personas", "cx personas FOLDER")
         return
@@ -357,7 +366,9 @@ def _journeys_views(ws: Any, r: Report, glance: list[str], shared: _Shared, now:
         r.table(jr.funnel_table(f), f"Funnel steps ({days}-day window)")  # as drawn: steps in words
     d = jr.diagnose_dropoff(staged)
     sf, mk = d.set_index("branch").loc["service failure"], d.set_index("branch").loc["marketing only"]
-    if d["reached"].sum() == 0:  # nobody seen considering: nothing to diagnose (an orders-only export)
+    # nobody seen considering (an orders-only export), or nobody who considered bought (no orders): nothing to
+    # compare, and no "converted at 0% against 0%" at a glance
+    if d["reached"].sum() == 0 or jr.nobody_bought(d):
         r.markdown("**Why did they not buy?** " + jr.dropoff_verdict(d))
         return
     glance.append(
@@ -373,6 +384,10 @@ def _strategy_section(ws: Any, r: Report, glance: list[str], h: pd.DataFrame | N
     from cxlib import simulate as sim
 
     r.section("Strategy")
+    if not ws.has("scenarios") and _no_orders(ws):  # `cx simulate` would stop on a history with no revenue
+        r.markdown("*No forecast: the journey model forecasts revenue, and this workspace has no orders. Load the "
+                   "orders or invoice lines to add this section.*")
+        return
     if not ws.has("scenarios"):
         _missing(r, "scenarios", "cx simulate FOLDER")
         return
