@@ -77,3 +77,19 @@ def test_a_postcode_is_compared_without_any_space_or_hyphen(text):
     from cxlib.report.personal import _pc
 
     assert _pc(text) == re.sub(r"[\s\-]", "", text.upper())
+
+
+def test_a_sankey_with_no_link_to_draw_is_a_sentence_not_a_blank_box():
+    """A CRM and helpdesk's "moves between stages" had no link at all, and small flows can all be left out for
+    privacy: the report drew an empty white box above its caption."""
+    none = go.Figure(go.Sankey(node={"label": []}, link={"source": [], "target": [], "value": []}))
+    small = go.Figure(go.Sankey(node={"label": ["a", "b"]}, link={"source": [0], "target": [1], "value": [3]}))
+    kept = go.Figure(go.Sankey(node={"label": ["a", "b"]}, link={"source": [0], "target": [1], "value": [30]}))
+    r = Report("flows", min_group_size=10)
+    r.figure(none, "Moves between stages")
+    r.figure(small, "Journeys by step", counts=True)
+    r.figure(kept, "Journeys kept", counts=True)
+    html = r.to_html()
+    assert "Moves between stages: no flow to draw." in html
+    assert "Journeys by step: no flow of at least 10 customers to draw." in html
+    assert html.count("Plotly.newPlot") == 1 and "Journeys kept" in html

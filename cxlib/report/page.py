@@ -205,6 +205,11 @@ class Report:
                     f"{hidden} chart element(s) describing fewer than {self.min_group_size} customers were "
                     f"left out of “{caption or _figure_title(fig) or 'a chart'}”."
                 )
+        if _empty_sankey(fig):  # no flow at all, or none left after the above: a blank box says nothing
+            what = _html.escape(self._redact(caption or _figure_title(fig) or "The flow chart"))
+            small = f" of at least {self.min_group_size} customers" if counts and self.min_group_size > 0 else ""
+            self.blocks.append(_Block("markdown", f"<p><em>{what}: no flow{small} to draw.</em></p>"))
+            return
         spec = fig.to_plotly_json()
         if not self.include_pii:
             spec = _redact_json(spec)
@@ -375,6 +380,20 @@ def _map_strings(obj: Any, f: Any) -> Any:
     if isinstance(obj, list | tuple):
         return [_map_strings(v, f) for v in obj]
     return obj
+
+
+def _empty_sankey(fig: go.Figure) -> bool:
+    """Whether ``fig`` is a Sankey with no link to draw (none at all, or every one left out as too small).
+
+    Examples
+    --------
+    >>> _empty_sankey(go.Figure(go.Sankey(node={"label": []}, link={"source": [], "target": [], "value": []})))
+    True
+    >>> _empty_sankey(go.Figure(go.Sankey(link={"source": [0], "target": [1], "value": [5]})))
+    False
+    """
+    traces = [t for t in fig.data if t.type == "sankey"]
+    return bool(traces) and all(not len(t.link.value if t.link.value is not None else ()) for t in traces)
 
 
 def _figure_title(fig: go.Figure) -> str:
