@@ -153,7 +153,8 @@ def nobody_bought(diagnosis: pd.DataFrame) -> bool:
     ...                             "conversion": [0.0, 0.0]}))
     True
     """
-    return bool(diagnosis["reached"].sum() > 0 and (diagnosis["conversion"].fillna(0) == 0).all())
+    reached = diagnosis["reached"].sum() if "reached" in diagnosis.columns else 1  # a frame without the column
+    return bool(reached > 0 and (diagnosis["conversion"].fillna(0) == 0).all())
 
 
 def dropoff_verdict(diagnosis: pd.DataFrame) -> str:
