@@ -386,3 +386,48 @@ def test_a_workspace_without_orders_is_told_what_is_missing_not_shown_zeros(tmp_
     assert "Nobody who considered a purchase made one" in html
     assert "this workspace has no orders" in html and "run <code>cx personas" not in html
     assert "No forecast: the journey model forecasts revenue" in html
+
+
+def test_without_a_helpdesk_the_drop_off_is_not_split_into_zero_and_everyone(tmp_path):
+    """A week of GA4 alone: the glance said "0% had an unresolved pre-sale question; they converted at 0%
+    against 6% without one" -- a comparison with an empty group."""
+    company = synth.generate(n_customers=300, seed=4, months=6)
+    for name, df in company.tables.items():
+        if name == "events":
+            df.to_parquet(tmp_path / "events.parquet", index=False)
+        elif name != "tickets":
+            df.to_csv(tmp_path / f"{name}.csv", index=False)
+    cxlib.load(tmp_path)
+    unify.unify(tmp_path)
+    from cxlib import journeys
+
+    journeys.build(tmp_path)
+    html = report.standard_report(tmp_path).to_html()
+    assert "had an unresolved pre-sale question; they converted at" not in html
+    assert "Nobody who considered a purchase had a pre-sale service failure in the data" in html
+
+
+def test_one_system_is_said_not_tabled_against_itself(tmp_path):
+    """An orders export alone: the report tabled the one system against itself."""
+    (tmp_path / "orders.csv").write_text(
+        "source,order_id,email,ts,amount,status\n"
+        "shop,1,a@example.com,2024-03-01,10,completed\nshop,2,b@example.com,2024-03-02,12,completed\n"
+    )
+    cxlib.load(tmp_path)
+    unify.unify(tmp_path)
+    html = report.standard_report(tmp_path).to_html()
+    assert "Only one system knows customers by name or id (shop): nothing to compare." in html
+    assert "Which systems know which customers" not in html
+
+
+def test_a_report_on_anonymous_rows_alone_says_why_not_a_timestamp_error(tmp_path):
+    """Orders with no customer column: every customer anonymous, no touchpoint to stage. ``cx report`` failed
+    with "NaTType does not support timestamp"; now it says what journeys need (exit 2)."""
+    (tmp_path / "orders.csv").write_text(
+        "source,order_id,ts,amount,status\nshop,1,2024-03-01,10,completed\nshop,2,2024-03-02,12,completed\n"
+    )
+    cxlib.load(tmp_path)
+    unify.unify(tmp_path)
+    r = CliRunner().invoke(app, ["report", str(tmp_path)])
+    assert r.exit_code == 2 and "NaT" not in r.output, r.output
+    assert "Journeys need the events, orders, tickets or surveys of known people" in r.output

@@ -52,6 +52,7 @@ from cxlib.journeys.diagnosis import RETURN_CAUSES as RETURN_CAUSES  # importabl
 from cxlib.journeys.diagnosis import diagnose_dropoff, diagnose_returns, service_by_stage
 from cxlib.journeys.diagnosis import dropoff_verdict as dropoff_verdict
 from cxlib.journeys.diagnosis import nobody_bought as nobody_bought
+from cxlib.journeys.diagnosis import nothing_to_compare as nothing_to_compare
 from cxlib.journeys.figures import (
     funnel_figure,
     funnel_table,

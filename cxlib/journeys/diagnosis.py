@@ -157,6 +157,41 @@ def nobody_bought(diagnosis: pd.DataFrame) -> bool:
     return bool(reached > 0 and (diagnosis["conversion"].fillna(0) == 0).all())
 
 
+def nothing_to_compare(diagnosis: pd.DataFrame) -> str | None:
+    """Why :func:`diagnose_dropoff`'s two branches cannot be held against each other, in words, else ``None``:
+    nobody seen considering (an orders-only export), nobody who considered bought (no orders), or nobody with a
+    pre-sale service failure (no helpdesk export: "0% had one; they converted at 0% against 6%" says nothing).
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"branch": ["service failure", "marketing only"], "reached": [0, 90],
+    ...                   "conversion": [0.0, 0.06]})
+    >>> nothing_to_compare(d)[:62]
+    'Nobody who considered a purchase had a pre-sale service failur'
+    >>> nothing_to_compare(d.assign(reached=[10, 90])) is None
+    True
+    """
+    d = diagnosis.set_index("branch")
+    reached = d["reached"] if "reached" in d.columns else None  # a frame of diagnose_dropoff's has the column
+    if reached is not None and reached.sum() == 0:
+        return (
+            "Nobody was seen considering a purchase: the data holds no touch before a first purchase (no web, "
+            "app, e-mail or pre-sale touches; an orders-only export), so there is no drop-off to diagnose."
+        )
+    if nobody_bought(diagnosis):
+        return (
+            "Nobody who considered a purchase made one: the data holds no purchase (are the orders or invoice lines "
+            "loaded?), so there is no conversion to compare with and without a pre-sale service failure."
+        )
+    if reached is not None and reached.get("service failure", 0) == 0:
+        return (
+            "Nobody who considered a purchase had a pre-sale service failure in the data (no unresolved pre-sale "
+            "ticket: is the helpdesk export loaded?), so there is nothing to compare: those who did not buy "
+            "dropped with only marketing and browsing touches, a question for targeting, offer and traffic quality."
+        )
+    return None
+
+
 def dropoff_verdict(diagnosis: pd.DataFrame) -> str:
     """A plain-language reading of :func:`diagnose_dropoff`.
 
@@ -175,18 +210,11 @@ def dropoff_verdict(diagnosis: pd.DataFrame) -> str:
     >>> print(dropoff_verdict(d.assign(conversion=0.0)))  # doctest: +ELLIPSIS
     Nobody who considered a purchase made one: ...
     """
+    why = nothing_to_compare(diagnosis)
+    if why is not None:
+        return why
     d = diagnosis.set_index("branch")
     s, m = d.loc["service failure"], d.loc["marketing only"]
-    if "reached" in d.columns and d["reached"].sum() == 0:  # a frame of diagnose_dropoff's has the column
-        return (
-            "Nobody was seen considering a purchase: the data holds no touch before a first purchase (no web, "
-            "app, e-mail or pre-sale touches; an orders-only export), so there is no drop-off to diagnose."
-        )
-    if nobody_bought(diagnosis):
-        return (
-            "Nobody who considered a purchase made one: the data holds no purchase (are the orders or invoice lines "
-            "loaded?), so there is no conversion to compare with and without a pre-sale service failure."
-        )
     lines = [
         f"{s['share']:.0%} of the customers who considered and did not buy had a pre-sale service failure "
         f"(an unresolved pre-sale question); they converted at {s['conversion']:.0%} against "

@@ -48,6 +48,11 @@ def current_stage(touchpoints, as_of: str | pd.Timestamp | None = None, stage_ma
     t = as_table(touchpoints)
     sm = resolve_stage_map(stage_map, t)
     as_of = pd.Timestamp(t.ts.max().to_pandas()) if as_of is None else pd.Timestamp(as_of)
+    if pd.isna(as_of):  # no touchpoint at all (every customer anonymous): nobody is anywhere
+        return pd.DataFrame({"customer_id": pd.Series(dtype="string"), "stage": pd.Series(dtype="string"),
+                             "journey": pd.Series(dtype="string"), "last_ts": pd.Series(dtype="datetime64[us]"),
+                             "last_inbound_ts": pd.Series(dtype="datetime64[us]"),
+                             "days_inactive": pd.Series(dtype="int64")})
     return _current(last_rows(coded(t, sm, until=as_of)), as_of, sm)
 
 

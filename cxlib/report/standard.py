@@ -238,6 +238,10 @@ def _customers_section(ws: Any, r: Report, glance: list[str], by_source: pd.Data
     from cxlib.unify import source_overlap
 
     ov = source_overlap(ws).pivot(index="source_a", columns="source_b", values="customers").fillna(0)
+    if len(ov) < 2:  # one system: a one-cell table of its own count says nothing (as the unify page says it)
+        r.markdown(f"*Only one system knows customers by name or id ({', '.join(map(str, ov.index)) or 'none'}): "
+                   "nothing to compare.*")
+        return
     ov = ov.astype("int64")
     if r.min_group_size > 0:
         ov = ov.mask(ov < r.min_group_size, 0)
@@ -366,9 +370,9 @@ def _journeys_views(ws: Any, r: Report, glance: list[str], shared: _Shared, now:
         r.table(jr.funnel_table(f), f"Funnel steps ({days}-day window)")  # as drawn: steps in words
     d = jr.diagnose_dropoff(staged)
     sf, mk = d.set_index("branch").loc["service failure"], d.set_index("branch").loc["marketing only"]
-    # nobody seen considering (an orders-only export), or nobody who considered bought (no orders): nothing to
-    # compare, and no "converted at 0% against 0%" at a glance
-    if d["reached"].sum() == 0 or jr.nobody_bought(d):
+    # nobody seen considering (an orders-only export), nobody who considered bought (no orders), or nobody with a
+    # failure (no helpdesk): nothing to compare, and no "converted at 0% against 0%" at a glance
+    if jr.nothing_to_compare(d) is not None:
         r.markdown("**Why did they not buy?** " + jr.dropoff_verdict(d))
         return
     glance.append(
