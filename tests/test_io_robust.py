@@ -560,3 +560,19 @@ def test_a_pasted_header_in_a_file_read_in_memory(tmp_path):
     q = report.quarantine
     assert conserved(report) and int(report.summary.loc[0, "rows_loaded"]) == 4
     assert q.loc[q["reason"].str.startswith("the column names again"), "row"].tolist() == [3]
+
+
+def test_enrichment_alone_has_nothing_to_unify_and_is_named(tmp_path):
+    """A partner's enrichment file alone (fuzz_exports --thin, seed 2020): unify said "the loaded tables hold no
+    row" with a table of rows loaded."""
+    from cxlib import unify
+
+    write(tmp_path, "enrichment.csv", "source,email_sha256,income_band\npartner,"
+          "900e953fe7c3d19a9b59e0464932518ba1e6931ab47b1fb3c656cf27aaf43f63,60-100k\n")
+    io.load(tmp_path)
+    with pytest.raises(DataError, match="holds none of contacts.*enrichment alone adds to the customers"):
+        unify.unify(tmp_path)  # no table to make customers of: it said "run `cx load` first", which had run
+    write(tmp_path, "tickets.csv", "source,ticket_id,opened_at,email\n")  # and one with no row
+    io.load(tmp_path)
+    with pytest.raises(DataError, match="no source rows to unify: the loaded tables hold no row but enrichment's"):
+        unify.unify(tmp_path)

@@ -243,9 +243,14 @@ def _nothing_to_unify(ws: Workspace) -> str:
     q = _quarantined(ws)
     why = f"; the last load quarantined {q:,} rows (the quarantine table names each one's cause)" if q else ""
     folder = ws.folder or "FOLDER"
+    held = "the loaded tables hold no row"
+    if ws.has("enrichment") and int(ws.table("enrichment").count().to_pyarrow().as_py()):
+        # enrichment adds to the customers the other tables make; alone it makes none
+        held = ("the loaded tables hold no row but enrichment's, which adds to the customers the contacts, events, "
+                "orders, tickets and surveys make, and makes none of its own")
     return (
-        f"{folder}: no source rows to unify: the loaded tables hold no row{why}. Fix the exports (or map their "
-        f"columns in sources.yml) and run `cx load {folder}` again"
+        f"{folder}: no source rows to unify: {held}{why}. Fix the exports (or map their columns in sources.yml) "
+        f"and run `cx load {folder}` again"
     )
 
 

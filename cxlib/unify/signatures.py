@@ -42,7 +42,11 @@ _SIG_FROM = {
     "c_anon": "anonymous_id",
 }
 
-_NO_TABLES = "the workspace holds none of contacts, events, orders, tickets, surveys; run `cx load` first"
+_NO_TABLES = (
+    "the workspace holds none of contacts, events, orders, tickets, surveys (enrichment alone adds to the "
+    "customers they make and makes none); add one of those exports to the folder or sources.yml (`cx sources "
+    "FOLDER` suggests the entries) and run `cx load`"
+)
 
 
 def row_base(t: ibis.Table, name: str) -> dict[str, ibis.Value]:
