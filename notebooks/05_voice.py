@@ -93,7 +93,8 @@ def _(STAGES, px, stage_label, tables):
 
 
 @app.cell
-def _(mo):
+def _(mo, tables):
+    _ = tables  # the drivers are of the voice tables: no control where there is no text to drive anything
     outcome = mo.ui.dropdown(options=["churn", "dropoff", "returns", "low_nps"], value="churn", label="Outcome")
     outcome
     return (outcome,)
