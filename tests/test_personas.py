@@ -368,3 +368,16 @@ def test_cohens_d_is_one_function():
     assert cmp.to_dict() == pytest.approx(d.to_dict())
     for c in X.columns:  # with two personas, "the rest" of persona 0 is persona 1
         assert model.profiles_.loc[0, f"d_{c}"] == pytest.approx(d[c])
+
+
+def test_personas_without_any_order_say_the_orders_are_missing(tmp_path):
+    """A helpdesk alone: the message said to check the orders' statuses, of a table that was never loaded."""
+    from cxlib import io, personas, unify
+
+    rows = ["source,ticket_id,opened_at,email,channel,category,subject"]
+    rows += [f"desk,T{c},2024-03-{1 + c:02d} 10:00:00,p{c}@example.com,email,billing,help" for c in range(12)]
+    (tmp_path / "tickets.csv").write_text("\n".join(rows) + "\n")
+    io.load(tmp_path)
+    unify.unify(tmp_path)
+    with pytest.raises(cxlib.DataError, match="the workspace has no orders, and personas are found among buyers"):
+        personas.write_personas(tmp_path, personas.PersonaModel(random_state=0), random_state=0)

@@ -125,7 +125,14 @@ def _too_few_message(ws: Workspace, found: int, fit_on: str, as_of: object, anon
     scope = f" up to as_of={as_of}" if as_of is not None else ""
     if not anonymous and ws.has("customers"):
         scope += " (anonymous customers left out)"
-    if fit_on == "buyers":
+    no_orders = not ws.has("orders") or int(ws.table("orders").count().to_pyarrow().as_py()) == 0
+    if fit_on == "buyers" and no_orders:  # a CRM, helpdesk or e-mail tool without the shop's orders
+        fixes = [
+            "the workspace has no orders, and personas are found among buyers: add the orders or invoice lines "
+            f"(`cx sources{folder or ' FOLDER'}` suggests the entry), then `cx load{folder}` and `cx unify{folder}`",
+            "or, in Python, fit on every customer with fit_on='all'",
+        ]
+    elif fit_on == "buyers":
         fixes = [
             f"check that table orders has rows with status 'completed' (`cx summary{folder}`), "
             f"load them with `cx load{folder}` and rerun `cx unify{folder}`",
