@@ -117,6 +117,16 @@ def _personas_table(labelled: ibis.Table, feats: ibis.Table, threshold: float, p
     )
 
 
+def _no_order_rows(ws: Workspace) -> bool:
+    """Whether no touchpoint (what personas are fitted from) comes from an order: no orders were ever loaded."""
+    if not ws.has("touchpoints"):
+        return True
+    tp = ws.table("touchpoints")
+    if "table_name" not in tp.columns:
+        return False
+    return int(tp.filter(tp.table_name == "orders").count().to_pyarrow().as_py()) == 0
+
+
 def _too_few_message(ws: Workspace, found: int, fit_on: str, as_of: object, anonymous: bool) -> str:
     """Why there is nothing to fit personas on (which table, what was found) and what to do about it."""
     where = f"`{ws.folder}`" if ws.folder is not None else "the workspace"
@@ -125,7 +135,7 @@ def _too_few_message(ws: Workspace, found: int, fit_on: str, as_of: object, anon
     scope = f" up to as_of={as_of}" if as_of is not None else ""
     if not anonymous and ws.has("customers"):
         scope += " (anonymous customers left out)"
-    no_orders = not ws.has("orders") or int(ws.table("orders").count().to_pyarrow().as_py()) == 0
+    no_orders = _no_order_rows(ws)
     if fit_on == "buyers" and no_orders:  # a CRM, helpdesk or e-mail tool without the shop's orders
         fixes = [
             "the workspace has no orders, and personas are found among buyers: add the orders or invoice lines "
