@@ -60,9 +60,8 @@ def _(folder, links, mo, unify):
     mo.stop(links.empty)
     _overlap = unify.source_overlap(folder.value)
     overlap_fig = unify.overlap_figure(_overlap)  # None: one system alone, nothing to overlap
-    _one = f"_Only one system knows customers by name or id ({', '.join(sorted(set(_overlap['source_a'])))}): " \
-        "nothing to compare._"
-    mo.vstack([mo.md("## Which systems know which customers"), mo.md(_one) if overlap_fig is None else overlap_fig])
+    _one = unify.one_system_words(_overlap)  # as the report says it
+    mo.vstack([mo.md("## Which systems know which customers"), mo.md(f"_{_one}_") if _one else overlap_fig])
     return (overlap_fig,)
 
 

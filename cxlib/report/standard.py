@@ -235,14 +235,13 @@ def _customers_section(ws: Any, r: Report, glance: list[str], by_source: pd.Data
     )
     r.table(by_source, "Source records by table and system")
     r.table(rules, "How records were linked (rule)")
-    from cxlib.unify import source_overlap
+    from cxlib.unify import one_system_words, source_overlap
 
-    ov = source_overlap(ws).pivot(index="source_a", columns="source_b", values="customers").fillna(0)
-    if len(ov) < 2:  # one system: a one-cell table of its own count says nothing (as the unify page says it)
-        r.markdown(f"*Only one system knows customers by name or id ({', '.join(map(str, ov.index)) or 'none'}): "
-                   "nothing to compare.*")
+    overlap = source_overlap(ws)
+    if one := one_system_words(overlap):  # a one-cell table of its own count says nothing (as the unify page)
+        r.markdown(f"*{one}*")
         return
-    ov = ov.astype("int64")
+    ov = overlap.pivot(index="source_a", columns="source_b", values="customers").fillna(0).astype("int64")
     if r.min_group_size > 0:
         ov = ov.mask(ov < r.min_group_size, 0)
     ov.index.name = "customers known to"

@@ -340,6 +340,22 @@ def cluster_sizes(workspace: str | Path | Workspace) -> tuple[pd.DataFrame, go.F
     return out, fig
 
 
+def one_system_words(overlap: pd.DataFrame) -> str | None:
+    """What the page and the report say in place of :func:`overlap_figure` when fewer than two systems know
+    customers, else ``None``.
+
+    Examples
+    --------
+    >>> one_system_words(pd.DataFrame({"source_a": ["ga4"], "source_b": ["ga4"], "customers": [329]}))
+    'Only one system knows customers by name or id (ga4): nothing to compare.'
+    """
+    systems = sorted(set(overlap["source_a"]) | set(overlap["source_b"]))
+    if len(systems) >= 2:
+        return None
+    named = ", ".join(map(str, systems)) or "none"
+    return f"Only one system knows customers by name or id ({named}): nothing to compare."
+
+
 def overlap_figure(overlap: pd.DataFrame) -> go.Figure | None:
     """:func:`~cxlib.unify.source_overlap` as a heatmap: customers known to each pair of systems, each system's
     own count on the diagonal. ``None`` with fewer than two systems (one system has nothing to overlap with: a
@@ -354,9 +370,9 @@ def overlap_figure(overlap: pd.DataFrame) -> go.Figure | None:
     >>> overlap_figure(ov[ov["source_a"] == "web"].iloc[1:]) is None
     True
     """
-    systems = sorted(set(overlap["source_a"]) | set(overlap["source_b"]))
-    if len(systems) < 2:
+    if one_system_words(overlap) is not None:
         return None
+    systems = sorted(set(overlap["source_a"]) | set(overlap["source_b"]))
     wide = overlap.pivot(index="source_b", columns="source_a", values="customers")
     wide = wide.reindex(index=systems, columns=systems).fillna(0).astype("int64")
     fig = go.Figure(go.Heatmap(z=wide.to_numpy(), x=systems, y=systems, text=wide.to_numpy(),
