@@ -57,6 +57,7 @@ __all__ = [
     "completed_order",
     "currency",
     "definition",
+    "has_orders",
     "headline",
     "raw",
     "ref",
@@ -430,6 +431,32 @@ def _currency(ws: Workspace) -> str:
     o = ws.table("orders")
     codes = sorted(str(c) for c in o.select("currency").distinct().to_pandas()["currency"].dropna())
     return "/".join(codes) if codes else "money"
+
+
+def has_orders(workspace: str | Path | Workspace) -> bool:
+    """Whether any order was loaded: rows in the ``orders`` table, or touchpoints from orders.
+
+    The one answer to "were any orders loaded?" behind the report's, the personas step's and the pages' "no
+    orders" messages (a CRM, helpdesk or e-mail tool without the shop's orders has none).
+
+    Examples
+    --------
+    >>> import cxlib, pandas as pd
+    >>> from cxlib import metrics
+    >>> ws = cxlib.connect()
+    >>> metrics.has_orders(ws)
+    False
+    >>> _ = ws.write("orders", pd.DataFrame({"order_id": ["A1"], "amount": [40.0]}))
+    >>> metrics.has_orders(ws)
+    True
+    """
+    with opened(workspace, read_only=True) as ws:
+        if ws.has("orders") and int(ws.table("orders").count().to_pyarrow().as_py()) > 0:
+            return True
+        if not ws.has("touchpoints") or "table_name" not in ws.table("touchpoints").columns:
+            return False
+        tp = ws.table("touchpoints")
+        return int(tp.filter(tp.table_name == "orders").count().to_pyarrow().as_py()) > 0
 
 
 def completed_order(t: Any) -> Any:

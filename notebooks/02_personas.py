@@ -37,9 +37,7 @@ def _(folder, notebook):
 def _(folder, mo, notebook):
     features = notebook.persona_features(folder)  # once per server: a second tab has them at once
     buyers = notebook.persona_buyers(folder)  # those with orders: what the model is fitted on
-    mo.stop(len(buyers) < 10, mo.md(
-        f"**Too few customers with orders for personas** ({len(buyers):,}; at least 10). Personas are found among "
-        "buyers: load the orders or invoice lines (`cx sources` suggests the entry), then `cx load` and `cx unify`."))
+    mo.stop(len(buyers) < 10, mo.md(notebook.too_few_buyers(folder, len(buyers))))
     return buyers, features
 
 

@@ -381,3 +381,24 @@ def test_personas_without_any_order_say_the_orders_are_missing(tmp_path):
     unify.unify(tmp_path)
     with pytest.raises(cxlib.DataError, match="the workspace has no orders, and personas are found among buyers"):
         personas.write_personas(tmp_path, personas.PersonaModel(random_state=0), random_state=0)
+
+
+def test_were_orders_loaded_is_one_answer_for_the_report_personas_and_the_page(tmp_path):
+    """The report counted the orders table, personas the touchpoints from orders: one function answers now."""
+    from cxlib import io, metrics, notebook, unify
+
+    ws = cxlib.connect()
+    ws.write("touchpoints", HAND)  # touchpoints from orders, written without an orders table
+    assert metrics.has_orders(ws) and not ws.has("orders")
+    assert not metrics.has_orders(cxlib.connect())
+    rows = ["source,ticket_id,opened_at,email,channel,category,subject"]
+    rows += [f"desk,T{c},2024-03-{1 + c:02d} 10:00:00,p{c}@example.com,email,billing,help" for c in range(12)]
+    (tmp_path / "tickets.csv").write_text("\n".join(rows) + "\n")
+    io.load(tmp_path)
+    unify.unify(tmp_path)
+    assert not metrics.has_orders(tmp_path)
+    assert "No orders in this workspace" in notebook.too_few_buyers(str(tmp_path), 0)
+    few = cxlib.connect(tmp_path)
+    few.write("touchpoints", HAND)
+    few.close()
+    assert "Too few customers with orders" in notebook.too_few_buyers(str(tmp_path), 3)

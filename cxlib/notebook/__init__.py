@@ -86,6 +86,7 @@ __all__ = [
     "persona_buyers",
     "persona_features",
     "persona_fit",
+    "too_few_buyers",
     "on_staged",
     "opening",
     "require",
@@ -594,5 +595,5 @@ def _on_staged(path: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> 
 
 # the journeys page's own (after everything above, which they use)
 from cxlib.notebook.journeys import JourneyStart, journey_map, journey_start  # noqa: E402
-from cxlib.notebook.personas import persona_buyers, persona_features, persona_fit  # noqa: E402
+from cxlib.notebook.personas import persona_buyers, persona_features, persona_fit, too_few_buyers  # noqa: E402
 from cxlib.notebook.stale import stale_note  # noqa: E402

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from cxlib.personas import PersonaModel
 
-__all__ = ["persona_buyers", "persona_features", "persona_fit"]
+__all__ = ["persona_buyers", "persona_features", "persona_fit", "too_few_buyers"]
 
 
 def persona_features(folder: Folder | str | Path) -> pd.DataFrame:
@@ -36,6 +36,21 @@ def persona_buyers(folder: Folder | str | Path) -> pd.DataFrame:
     """The customers with orders among :func:`persona_features`: those a persona model is fitted on."""
     f = persona_features(folder)
     return f[f["frequency"] > 0].reset_index(drop=True)
+
+
+def too_few_buyers(folder: Folder | str | Path, found: int, needed: int = 10) -> str:
+    """Why the personas page has nothing to fit: no orders loaded (what to add), or too few buyers in them.
+
+    The "were orders loaded?" answer is :func:`cxlib.metrics.has_orders`, as the report and ``cx personas`` use.
+    """
+    from cxlib import metrics
+
+    if not metrics.has_orders(_path(folder)):
+        return ("**No orders in this workspace**, so no personas: they are found among customers with orders. Load "
+                "the orders or invoice lines (`cx sources` suggests the entry), then `cx load` and `cx unify`.")
+    return (f"**Too few customers with orders for personas** ({found:,}; at least {needed}). The orders loaded "
+            "cover too few buyers to find groups among: load a longer stretch of orders, then `cx load` and "
+            "`cx unify`.")
 
 
 def persona_fit(folder: Folder | str | Path, features: list[str], n_personas: int | str, method: str) -> PersonaModel:

@@ -26,6 +26,7 @@ import ibis
 import pandas as pd
 
 from cxlib.engine import Workspace, opened
+from cxlib.metrics import has_orders
 from cxlib.personas.assign import assign
 from cxlib.personas.features import _to_pandas, customer_features
 from cxlib.personas.model import PersonaModel
@@ -117,16 +118,6 @@ def _personas_table(labelled: ibis.Table, feats: ibis.Table, threshold: float, p
     )
 
 
-def _no_order_rows(ws: Workspace) -> bool:
-    """Whether no touchpoint (what personas are fitted from) comes from an order: no orders were ever loaded."""
-    if not ws.has("touchpoints"):
-        return True
-    tp = ws.table("touchpoints")
-    if "table_name" not in tp.columns:
-        return False
-    return int(tp.filter(tp.table_name == "orders").count().to_pyarrow().as_py()) == 0
-
-
 def _too_few_message(ws: Workspace, found: int, fit_on: str, as_of: object, anonymous: bool) -> str:
     """Why there is nothing to fit personas on (which table, what was found) and what to do about it."""
     where = f"`{ws.folder}`" if ws.folder is not None else "the workspace"
@@ -135,7 +126,7 @@ def _too_few_message(ws: Workspace, found: int, fit_on: str, as_of: object, anon
     scope = f" up to as_of={as_of}" if as_of is not None else ""
     if not anonymous and ws.has("customers"):
         scope += " (anonymous customers left out)"
-    no_orders = _no_order_rows(ws)
+    no_orders = not has_orders(ws)
     if fit_on == "buyers" and no_orders:  # a CRM, helpdesk or e-mail tool without the shop's orders
         fixes = [
             "the workspace has no orders, and personas are found among buyers: add the orders or invoice lines "

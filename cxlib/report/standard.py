@@ -248,14 +248,9 @@ def _customers_section(ws: Any, r: Report, glance: list[str], by_source: pd.Data
     r.table(ov, "Which systems know which customers (customers in both)")
 
 
-def _no_orders(ws: Any) -> bool:
-    """Whether the workspace holds no order at all (a CRM and helpdesk alone): what needs buyers says so."""
-    return not ws.has("orders") or int(ws.table("orders").count().to_pyarrow().as_py()) == 0
-
-
 def _personas_section(ws: Any, r: Report, glance: list[str]) -> None:
     r.section("Personas")
-    if not ws.has("personas") and _no_orders(ws):  # `cx personas` would stop: say what is missing instead
+    if not ws.has("personas") and not metrics.has_orders(ws):  # `cx personas` would stop: say what is missing instead
         r.markdown("*No personas: they are found among customers with orders, and this workspace has no orders. "
                    "Load the orders or invoice lines to add this section.*")
         return
@@ -387,7 +382,7 @@ def _strategy_section(ws: Any, r: Report, glance: list[str], h: pd.DataFrame | N
     from cxlib import simulate as sim
 
     r.section("Strategy")
-    if not ws.has("scenarios") and _no_orders(ws):  # `cx simulate` would stop on a history with no revenue
+    if not ws.has("scenarios") and not metrics.has_orders(ws):  # `cx simulate` would stop on a history with no revenue
         r.markdown("*No forecast: the journey model forecasts revenue, and this workspace has no orders. Load the "
                    "orders or invoice lines to add this section.*")
         return
