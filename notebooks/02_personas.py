@@ -42,6 +42,14 @@ def _(folder, mo, notebook):
 
 
 @app.cell
+def _(buyers, folder, mo, notebook):
+    _ = buyers  # where there are buyers: a week of orders still fits and names groups, so say what they stand on
+    _note = notebook.persona_evidence(folder)
+    mo.callout(mo.md(_note), kind="warn") if _note else None
+    return
+
+
+@app.cell
 def _(buyers, mo, notebook, personas):
     _numeric = [c for c in buyers.columns if c in personas.FEATURES and buyers[c].dtype.kind == "f"]
     _words = notebook.in_words(_numeric)  # shown in words ("avg order value"), the names kept
@@ -137,6 +145,8 @@ def _(folder, heatmap, model, notebook, profile_table, report, selection_fig, va
         r.section("Personas")
         r.metric("Personas", model.n_personas_)
         r.metric("Customers with orders", len(model.labels_))
+        if _note := notebook.persona_evidence(folder):  # what the personas stand on, as the page says it
+            r.markdown(f"*{_note}*")
         r.table(profile_table, "Personas: size, value, what sets them apart")
         r.figure(heatmap, "What sets each persona apart")
         r.figure(selection_fig, "How the number of personas was chosen")

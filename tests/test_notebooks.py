@@ -267,3 +267,21 @@ def test_pages_run_on_a_week_of_web_analytics(name, a_week_of_web_analytics):
     assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
     if name == "01_unify":
         assert (a_week_of_web_analytics / "reports" / "01_unify.html").exists()
+
+
+@pytest.mark.slow
+def test_personas_on_a_week_of_orders_say_what_they_stand_on(a_week_of_web_analytics):
+    """`cx personas` and the report named groups ("long-standing") from a week of orders without a word of
+    warning. Now they and the personas page say how many days and buyers the personas stand on."""
+    from typer.testing import CliRunner
+
+    from cxlib import notebook, personas, report
+    from cxlib.cli import app
+
+    folder = a_week_of_web_analytics
+    note = personas.thin_evidence(folder)
+    assert note.startswith("These personas stand on 3 days of orders (2024-03-27 to 2024-03-29) from 2 buyers")
+    assert "too short to see who buys again, and too few" in note and notebook.persona_evidence(str(folder)) == note
+    out = CliRunner().invoke(app, ["personas", str(a_week_of_web_analytics)]).output
+    assert f"Note: {note}" in out
+    assert note in report.standard_report(a_week_of_web_analytics, sections=["personas"]).to_html()

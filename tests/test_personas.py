@@ -402,3 +402,23 @@ def test_were_orders_loaded_is_one_answer_for_the_report_personas_and_the_page(t
     few.write("touchpoints", HAND)
     few.close()
     assert "Too few customers with orders" in notebook.too_few_buyers(str(tmp_path), 3)
+
+
+def test_thin_evidence_names_days_and_buyers_and_is_silent_when_there_is_enough():
+    """Short or few, the sentence says which and the fix; a year of orders from enough buyers says nothing."""
+    def orders(n: int, days: int) -> pd.DataFrame:
+        ts = pd.Timestamp("2024-01-01") + pd.to_timedelta([i * (days - 1) // (n - 1) for i in range(n)], unit="D")
+        return pd.DataFrame({"customer_id": [f"c{i}" for i in range(n)], "ts": ts, "table_name": "orders",
+                             "status": "completed"})
+
+    ws = cxlib.connect()
+    ws.write("touchpoints", orders(500, 365))
+    assert personas.thin_evidence(ws) is None
+    ws.write("touchpoints", orders(50, 365))
+    few = personas.thin_evidence(ws)
+    assert "365 days of orders" in few and "from 50 buyers: too few for groups to hold" in few
+    assert "too short" not in few and "load the orders of more customers" in few
+    ws.write("touchpoints", orders(500, 30))
+    short = personas.thin_evidence(ws)
+    assert "30 days of orders" in short and "too short to see who buys again." in short and "90 days" in short
+    assert personas.thin_evidence(cxlib.connect()) is None  # nothing loaded: the steps say that themselves

@@ -445,3 +445,5 @@ def personas_command(
     with pd.option_context("display.width", 200, "display.max_colwidth", 90):
         typer.echo(profiles[cols].round(3).to_string(index=False))
     typer.echo(f"{model.n_personas_} personas written to table personas in {time.perf_counter() - t0:.1f}s")
+    if note := _personas.thin_evidence(folder):  # a week of orders still fits and names groups: say what they stand on
+        typer.echo(f"Note: {note}")

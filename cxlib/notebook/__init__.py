@@ -84,6 +84,7 @@ __all__ = [
     "journey_start",
     "memo",
     "persona_buyers",
+    "persona_evidence",
     "persona_features",
     "persona_fit",
     "too_few_buyers",
@@ -595,5 +596,11 @@ def _on_staged(path: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> 
 
 # the journeys page's own (after everything above, which they use)
 from cxlib.notebook.journeys import JourneyStart, journey_map, journey_start  # noqa: E402
-from cxlib.notebook.personas import persona_buyers, persona_features, persona_fit, too_few_buyers  # noqa: E402
+from cxlib.notebook.personas import (  # noqa: E402
+    persona_buyers,
+    persona_evidence,
+    persona_features,
+    persona_fit,
+    too_few_buyers,
+)
 from cxlib.notebook.stale import stale_note  # noqa: E402

@@ -18,7 +18,7 @@ if TYPE_CHECKING:
 
     from cxlib.personas import PersonaModel
 
-__all__ = ["persona_buyers", "persona_features", "persona_fit", "too_few_buyers"]
+__all__ = ["persona_buyers", "persona_evidence", "persona_features", "persona_fit", "too_few_buyers"]
 
 
 def persona_features(folder: Folder | str | Path) -> pd.DataFrame:
@@ -36,6 +36,13 @@ def persona_buyers(folder: Folder | str | Path) -> pd.DataFrame:
     """The customers with orders among :func:`persona_features`: those a persona model is fitted on."""
     f = persona_features(folder)
     return f[f["frequency"] > 0].reset_index(drop=True)
+
+
+def persona_evidence(folder: Folder | str | Path) -> str | None:
+    """:func:`cxlib.personas.thin_evidence` of the workspace (what personas stand on, when too little), kept."""
+    from cxlib import personas
+
+    return memo(folder, personas.thin_evidence, _path(folder))
 
 
 def too_few_buyers(folder: Folder | str | Path, found: int, needed: int = 10) -> str:

@@ -21,7 +21,8 @@ re-exported here.
 The package's modules, one step each: :mod:`~cxlib.personas.features`, :mod:`~cxlib.personas.model`
 (:class:`PersonaModel`), :mod:`~cxlib.personas.profiles` (effect sizes, :func:`compare_personas`),
 :mod:`~cxlib.personas.naming` (distinct names from the features a shop has), :mod:`~cxlib.personas.figures`,
-:mod:`~cxlib.personas.assign`, :mod:`~cxlib.personas.write` (:func:`write_personas`) and
+:mod:`~cxlib.personas.assign`, :mod:`~cxlib.personas.evidence`
+(:func:`thin_evidence`), :mod:`~cxlib.personas.write` (:func:`write_personas`) and
 :mod:`~cxlib.personas.stored` (:func:`personas_as_of`).
 
 Examples
@@ -44,6 +45,7 @@ Examples
 from __future__ import annotations
 
 from cxlib.personas.assign import assign
+from cxlib.personas.evidence import MIN_BUYERS, MIN_DAYS, thin_evidence
 from cxlib.personas.features import FEATURES, MODEL_FEATURES, customer_features
 from cxlib.personas.features import _to_pandas as _to_pandas  # used by benchmarks/bench_personas.py
 from cxlib.personas.figures import persona_map, profile_heatmap
@@ -55,6 +57,8 @@ from cxlib.value import persona_value_crosstab, predicted_value, value_tiers
 
 __all__ = [
     "FEATURES",
+    "MIN_BUYERS",
+    "MIN_DAYS",
     "MODEL_FEATURES",
     "MODEL_TABLE",
     "PROSPECTS",
@@ -68,6 +72,7 @@ __all__ = [
     "predicted_value",
     "profile_heatmap",
     "stored_model",
+    "thin_evidence",
     "value_tiers",
     "write_personas",
 ]

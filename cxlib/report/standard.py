@@ -20,6 +20,7 @@ import plotly.graph_objects as go
 
 from cxlib import lineage, metrics
 from cxlib.engine import Workspace, opened
+from cxlib.personas.evidence import thin_evidence
 from cxlib.report.inputs import attribution_paths
 from cxlib.report.page import Report
 from cxlib.report.personal import PersonalTerms
@@ -284,6 +285,8 @@ def _personas_section(ws: Any, r: Report, glance: list[str]) -> None:
             f"**{top['persona_name']}** is the most valuable persona: {top['share']:.0%} of customers and "
             f"{top['revenue_share']:.0%} of revenue. High-value customers are the top tier by observed value."
         )
+    if note := thin_evidence(ws):  # a week of orders still fits and names groups: say what they stand on
+        r.markdown(f"*{note}*")
     r.table(df, "Personas: size, value and high-value customers")
     fig = go.Figure(
         go.Bar(
