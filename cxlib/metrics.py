@@ -59,6 +59,7 @@ __all__ = [
     "definition",
     "has_orders",
     "headline",
+    "mixed_currencies",
     "raw",
     "ref",
     "shown",
@@ -424,12 +425,42 @@ def currency(workspace: str | Path | Workspace) -> str:
         return _currency(ws)
 
 
+def mixed_currencies(workspace: str | Path | Workspace) -> str | None:
+    """A sentence when the orders' amounts are in several currencies added as recorded (``None`` otherwise).
+
+    ``cx load`` warns once; the pages and the report say it again wherever a money number stands on the mix
+    (shown as ``EUR/GBP``, :func:`currency`), with the fix: ``currency:`` and ``rates:`` in ``sources.yml``.
+
+    Examples
+    --------
+    >>> import cxlib, pandas as pd
+    >>> from cxlib import metrics
+    >>> ws = cxlib.connect()
+    >>> _ = ws.write("orders", pd.DataFrame({"amount": [10.0, 12.0], "currency": ["GBP", "EUR"]}))
+    >>> print(metrics.mixed_currencies(ws))  # doctest: +NORMALIZE_WHITESPACE
+    The orders' amounts are in 2 currencies (EUR, GBP), added as recorded: every money number mixes them. To
+    count them in one, set `currency: EUR` and `rates:` (how many EUR one unit of each other is worth) at the
+    top of sources.yml, then run `cx load` again.
+    """
+    with opened(workspace, read_only=True) as ws:
+        codes = _currency(ws).split("/")
+    if len(codes) < 2:
+        return None
+    shown = ", ".join(codes[:6]) + (", ..." if len(codes) > 6 else "")
+    return (
+        f"The orders' amounts are in {len(codes)} currencies ({shown}), added as recorded: every money number "
+        f"mixes them. To count them in one, set `currency: {codes[0]}` and `rates:` (how many {codes[0]} one unit "
+        "of each other is worth) at the top of sources.yml, then run `cx load` again."
+    )
+
+
 def _currency(ws: Workspace) -> str:
     """The currency of the orders' amounts: their ``currency`` when it is one code, else the codes joined."""
     if not ws.has("orders") or "currency" not in ws.table("orders").columns:
         return "money"
     o = ws.table("orders")
-    codes = sorted(str(c) for c in o.select("currency").distinct().to_pandas()["currency"].dropna())
+    got = o.select("currency").distinct().to_pandas()["currency"].dropna()
+    codes = sorted({str(c).strip().upper() for c in got} - {""})  # " gbp" is GBP, as `rates:` match it
     return "/".join(codes) if codes else "money"
 
 

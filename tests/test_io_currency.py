@@ -82,3 +82,23 @@ def test_a_bad_currency_setting_is_a_clear_error(tmp_path, settings, words):
     with pytest.raises(cxlib.DataError, match="sources.yml") as e:
         io.load(folder)
     assert words in str(e.value)
+
+
+def test_the_pages_and_the_report_say_again_that_amounts_mix_currencies(tmp_path):
+    """`cx load` warned once; the pages and the report then showed "68 EUR/GBP" without a word. Now each says
+    the amounts are added as recorded, and how to count them in one currency; once converted, nothing is said.
+    " gbp" is GBP: it was shown as a fourth currency."""
+    from cxlib import notebook, report
+
+    folder = _workspace(tmp_path, "")
+    io.load(folder)
+    said = metrics.mixed_currencies(folder)
+    assert said.startswith("The orders' amounts are in 3 currencies (EUR, GBP, USD), added as recorded")
+    assert "`currency: EUR` and `rates:`" in said
+    page = notebook.stale_note(folder).text  # under every page's opening
+    assert "Amounts in several currencies." in page and "3 currencies (EUR, GBP, USD)" in page
+    html = report.standard_report(folder, sections=["customers"]).to_html()
+    assert "Amounts in several currencies." in html and "3 currencies (EUR, GBP, USD)" in html
+    _workspace(tmp_path, "currency: EUR\nrates:\n  GBP: 1.17\n  USD: 0.92\n")
+    io.load(folder)
+    assert metrics.mixed_currencies(folder) is None and "several currencies" not in notebook.stale_note(folder).text

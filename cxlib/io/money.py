@@ -121,7 +121,9 @@ def currencies_warning(con: duckdb.DuckDBPyConnection, relation: str) -> list[st
     sources.yml converts none."""
     if "currency" not in {c[0] for c in con.execute(f"DESCRIBE {relation}").fetchall()}:
         return []
-    got = con.execute(f"SELECT DISTINCT currency FROM {relation} WHERE currency IS NOT NULL ORDER BY 1").fetchall()
+    got = con.execute(  # " gbp" is GBP, as `rates:` match it
+        f"SELECT DISTINCT upper(trim(currency)) AS c FROM {relation} WHERE trim(currency) <> '' ORDER BY 1"
+    ).fetchall()
     codes = [r[0] for r in got]
     if len(codes) < 2:
         return []

@@ -75,7 +75,8 @@ def standard_report(
             report, glance, stale, h = _build(ws, chosen, by_source, title, include_pii, min_group_size, progress)
         finally:
             ws.drop_scratch()  # the staged rows, when `cx journeys` had not kept them
-    _at_a_glance(report, glance, stale)
+        money = metrics.mixed_currencies(ws)  # every money number stands on the mix: the glance says it first
+    _at_a_glance(report, glance, stale, money)
     if sections is None:
         _appendix(report, h)
     return report
@@ -155,12 +156,15 @@ class _Shared:
         return out
 
 
-def _at_a_glance(report: Report, glance: list[str], stale: list) -> None:
-    """Put "At a glance" first: a line per stale step (a reader says when it shows older data), then the headlines."""
-    if not (glance or stale):
+def _at_a_glance(report: Report, glance: list[str], stale: list, money: str | None = None) -> None:
+    """Put "At a glance" first: amounts in several currencies (``money``: every money number mixes them), a line
+    per stale step (a reader says when it shows older data), then the headlines."""
+    if not (glance or stale or money):
         return
     start = len(report.blocks)
     report.section("At a glance")
+    if money:
+        report.markdown(f"**Amounts in several currencies.** {money}")
     if stale:
         report.markdown(
             "**Some numbers below describe older data.** "
