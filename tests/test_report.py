@@ -426,3 +426,17 @@ def test_a_report_on_anonymous_rows_alone_says_why_not_a_timestamp_error(tmp_pat
     r = CliRunner().invoke(app, ["report", str(tmp_path)])
     assert r.exit_code == 2 and "NaT" not in r.output, r.output
     assert "Journeys need the events, orders, tickets or surveys of known people" in r.output
+
+
+def test_the_glance_says_a_step_is_stale_in_the_words_the_pages_use():
+    """A step whose code changed read "load ran before its changed" in the report's glance (the first word of the
+    reason taken for a step's name). Now the glance gives the reason as the pages do."""
+    from cxlib.lineage import Stale
+    from cxlib.report.standard import _at_a_glance
+
+    r = report.Report("t")
+    _at_a_glance(r, ["a headline"], [Stale("load", "its code (cxlib/io) changed since it ran"),
+                                      Stale("unify", "load is stale")])
+    html = r.to_html()
+    assert "load is stale (its code (cxlib/io) changed since it ran): run <code>cx load</code>" in html
+    assert "unify is stale (load is stale): run <code>cx unify</code>" in html and "ran before its" not in html

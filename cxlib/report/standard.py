@@ -168,7 +168,7 @@ def _at_a_glance(report: Report, glance: list[str], stale: list, money: str | No
     if stale:
         report.markdown(
             "**Some numbers below describe older data.** "
-            + "; ".join(f"{s.step} ran before {s.reason.split(' ')[0]} changed: run `{s.command}`" for s in stale)
+            + "; ".join(f"{s.step} is stale ({s.reason}): run `{s.command}`" for s in stale)  # as the pages say
             + " (or `cx refresh`), then build this report again."
         )
     if glance:
