@@ -92,6 +92,24 @@ def test_figure_suppression_of_small_sankey_links_and_bars():
     assert len(r.privacy_notes) == 2
 
 
+def test_a_funnel_step_of_fewer_customers_than_the_smallest_group_is_left_out():
+    """The report's purchase funnel showed "8 customers" at its last step under a table that left that step out
+    (fewer than 10): a funnel is horizontal by default, and the values were looked for on its axis of names."""
+    from cxlib import journeys
+    from cxlib.report.privacy import _suppress_figure
+
+    f = pd.DataFrame({"step": [1, 2, 3], "name": ["product_view", "add_to_cart", "purchase"],
+                      "customers": [356, 155, 8]})
+    r = report.Report("t")
+    r.figure(journeys.funnel_figure(f, "Purchase funnel"), "Purchase funnel", counts=True)
+    assert "1 chart element(s) describing fewer than 10 customers were left out of “Purchase funnel”." in (
+        r.privacy_notes)
+    fig = journeys.funnel_figure(f, "Purchase funnel")
+    assert _suppress_figure(fig, 10) == 1
+    assert list(fig.data[0].x) == [356, 155, None]
+    assert list(fig.data[0].y) == ["product view", "add to cart", "purchase"]
+
+
 def test_a_sankey_node_left_without_links_is_left_out_and_the_links_renumbered():
     """Small links left out, a node that no link touches any more kept its fixed place: plotly then drew the
     figure out of place (a column's nodes in the one before, labels apart from their bars)."""

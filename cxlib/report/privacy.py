@@ -101,7 +101,9 @@ def _suppress_figure(fig: go.Figure, k: int) -> int:
                 tr.link = link
                 _drop_lone_nodes(tr)
         elif tr.type in ("bar", "funnel"):
-            axis = "x" if getattr(tr, "orientation", None) == "h" else "y"
+            # the values' axis: a funnel is horizontal unless set otherwise (plotly's default), a bar vertical
+            orientation = getattr(tr, "orientation", None) or ("h" if tr.type == "funnel" else "v")
+            axis = "x" if orientation == "h" else "y"
             vals = getattr(tr, axis)
             if vals is None:
                 continue
