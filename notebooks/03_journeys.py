@@ -278,7 +278,7 @@ def _(
             r.table(journeys.funnel_table(funnel), "Funnel steps")
         r.section("Stages now and over time")
         r.figure(now_fig, "Customers at each stage now", counts=True)
-        r.figure(over_time_fig, "Customers at each stage over time")
+        r.figure(over_time_fig, "Customers at each stage over time", counts=True)
         r.section("Why they did not buy, why they sent it back")
         r.markdown(journeys.dropoff_verdict(dropoff))
         r.table(dropoff, "Drop-off: service failure vs marketing")

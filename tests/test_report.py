@@ -110,6 +110,19 @@ def test_a_funnel_step_of_fewer_customers_than_the_smallest_group_is_left_out():
     assert list(fig.data[0].y) == ["product view", "add to cart", "purchase"]
 
 
+def test_points_of_a_count_over_time_under_the_smallest_group_are_left_out():
+    """The journeys page's export drew "customers at each stage over time" with months of 3 customers in a stage;
+    the standard report masked them. Now any figure of counts leaves such points out."""
+    from cxlib import journeys
+
+    wide = pd.DataFrame({"awareness": [40, 3, 0], "repeat": [12, 15, 9]},
+                        index=pd.to_datetime(["2024-01-31", "2024-02-29", "2024-03-31"]))
+    r = report.Report("t")
+    r.figure(journeys.stage_counts_figure(wide), "Stages over time", counts=True)
+    assert "2 chart element(s) describing fewer than 10 customers were left out of “Stages over time”." in (
+        r.privacy_notes)
+
+
 def test_a_sankey_node_left_without_links_is_left_out_and_the_links_renumbered():
     """Small links left out, a node that no link touches any more kept its fixed place: plotly then drew the
     figure out of place (a column's nodes in the one before, labels apart from their bars)."""
@@ -458,3 +471,20 @@ def test_the_glance_says_a_step_is_stale_in_the_words_the_pages_use():
     html = r.to_html()
     assert "load is stale (its code (cxlib/io) changed since it ran): run <code>cx load</code>" in html
     assert "unify is stale (load is stale): run <code>cx unify</code>" in html and "ran before its" not in html
+
+
+def test_observed_months_of_few_new_customers_are_left_out_of_the_arrivals_chart():
+    """The report's "new customers a month" drew months of 3 new customers, where the stage counts month by month
+    leave such a month out; the forecast's months (model numbers, not people) stay."""
+    from cxlib.report.standard import _observed_groups_only
+
+    t = pd.DataFrame({"month_start": pd.date_range("2024-01-01", periods=5, freq="MS"),
+                      "arrivals": [90.0, 3, 12, 0, 4.2], "model": "recent", "chosen_by": "backtest",
+                      "kind": ["already there", "observed", "observed", "observed", "forecast"]})
+    r = report.Report("t")
+    out = _observed_groups_only(t, r, "New customers")
+    assert out["arrivals"].iloc[0] == 90 and pd.isna(out["arrivals"].iloc[1])  # "already there": not drawn
+    assert out["arrivals"].iloc[2] == 12 and out["arrivals"].iloc[3] == 0 and out["arrivals"].iloc[4] == 4.2
+    assert r.privacy_notes == [
+        "1 chart element(s) describing fewer than 10 customers were left out of “New customers”."]
+    assert _observed_groups_only(t, report.Report("t", min_group_size=0), "x") is t

@@ -193,8 +193,8 @@ class Report:
     def figure(self, fig: go.Figure, caption: str = "", counts: bool = False) -> None:
         """Add a plotly figure, interactive in the page.
 
-        With ``counts=True`` the figure's values are numbers of customers: Sankey links, bars and funnel
-        steps under ``min_group_size`` are left out and the privacy note says how many. Text in the
+        With ``counts=True`` the figure's values are numbers of customers: Sankey links, bars, funnel
+        steps and points of lines under ``min_group_size`` are left out and the privacy note says how many. Text in the
         figure (labels, hover text, titles) has e-mails and phone numbers masked unless ``include_pii``.
         """
         fig = go.Figure(fig)

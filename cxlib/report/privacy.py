@@ -86,7 +86,7 @@ def _merge_small(df: pd.DataFrame, count: str, k: int) -> tuple[pd.DataFrame, st
 
 
 def _suppress_figure(fig: go.Figure, k: int) -> int:
-    """Leave out Sankey links, bars and funnel steps with values under ``k``; returns how many."""
+    """Leave out Sankey links, bars, funnel steps and points of lines with values under ``k``; returns how many."""
     hidden = 0
     for tr in fig.data:
         if tr.type == "sankey" and tr.link is not None and tr.link.value is not None:
@@ -114,6 +114,12 @@ def _suppress_figure(fig: go.Figure, k: int) -> int:
                 setattr(tr, axis, [None if s else x for x, s in zip(vals, small, strict=True)])
                 if tr.text is not None and np.ndim(tr.text) == 1 and len(tr.text) == len(v):
                     tr.text = ["" if s else t for t, s in zip(tr.text, small, strict=True)]
+        elif tr.type == "scatter" and tr.y is not None:  # counts over time (a line, a stacked area)
+            v = pd.to_numeric(pd.Series(list(tr.y)), errors="coerce")
+            small = (v < k) & v.notna() & (v > 0)
+            hidden += int(small.sum())
+            if small.any():  # no point drawn there (a stacked area counts it as 0), none on hover
+                tr.y = [None if s else x for x, s in zip(tr.y, small, strict=True)]
     return hidden
 
 

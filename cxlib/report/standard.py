@@ -156,6 +156,20 @@ class _Shared:
         return out
 
 
+def _observed_groups_only(arrived: pd.DataFrame, r: Report, caption: str) -> pd.DataFrame:
+    """The arrivals table with each observed month of fewer new customers than the smallest group left out (as
+    the stage counts month by month are), said in the privacy note; the forecast's months are model numbers, not
+    groups of people, and stay."""
+    k = r.min_group_size
+    small = (arrived["kind"] == "observed") & (arrived["arrivals"] > 0) & (arrived["arrivals"] < k)
+    if k <= 0 or not small.any():
+        return arrived
+    r.privacy_notes.append(
+        f"{int(small.sum())} chart element(s) describing fewer than {k} customers were left out of “{caption}”."
+    )
+    return arrived.assign(arrivals=arrived["arrivals"].mask(small))
+
+
 def _at_a_glance(report: Report, glance: list[str], stale: list, money: str | None = None) -> None:
     """Put "At a glance" first: amounts in several currencies (``money``: every money number mixes them), a line
     per stale step (a reader says when it shows older data), then the headlines."""
@@ -424,7 +438,8 @@ def _strategy_section(ws: Any, r: Report, glance: list[str], h: pd.DataFrame | N
     if ws.has("simulate_arrivals"):
         arrived = ws.table("simulate_arrivals").to_pandas()
         r.markdown(_arrivals_words(arrived))
-        r.figure(sim.arrivals_figure(arrived), "New customers a month: observed, and the forecast's")
+        caption = "New customers a month: observed, and the forecast's"
+        r.figure(sim.arrivals_figure(_observed_groups_only(arrived, r, caption)), caption)
     r.table(ranked, f"Scenarios ranked by revenue gain over {months} months (examples, not recommendations)",
             money=sim.MONEY_COLUMNS)
     if reach := sim.reach_words(ranked):
