@@ -93,3 +93,16 @@ def test_a_sankey_with_no_link_to_draw_is_a_sentence_not_a_blank_box():
     assert "Moves between stages: no flow to draw." in html
     assert "Journeys by step: no flow of at least 10 customers to draw." in html
     assert html.count("Plotly.newPlot") == 1 and "Journeys kept" in html
+
+
+def test_a_cell_counting_fewer_customers_than_the_smallest_group_is_blanked_beside_its_row(tmp_path):
+    """The report's personas table showed "high value: 1" and the funnel table "dropped: 3" in rows of 27 and 48
+    customers: the row's main count was checked, its other counts of people were not."""
+    r = Report("t", personal=TERMS)
+    r.table(pd.DataFrame({"persona_name": ["loyal", "deal seekers"], "customers": [64, 27], "high_value": [32, 1],
+                          "mean_value": [622.5, 3.0]}), caption="personas")
+    r.table(pd.DataFrame({"step": [1, 2], "customers": [48, 12], "dropped": [36, 0]}), caption="funnel")
+    html = r.to_html()
+    assert ">fewer than 10<" in html and ">32<" in html and ">3.00<" in html  # a value of 3 is money, kept
+    assert "1 cell(s) counting fewer than 10 customers shown as “fewer than 10” in “personas”." in r.privacy_notes
+    assert not any("funnel" in n for n in r.privacy_notes)  # 0 dropped reveals nobody

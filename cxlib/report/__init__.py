@@ -11,7 +11,9 @@ Privacy is on by default. Unless ``include_pii=True``:
   postcode, birth date, raw record and customer ids, free-text comments) are removed from tables;
 - e-mail addresses and phone numbers left in any text (prose, table cells, figure labels) are masked;
 - any table row or chart element that describes fewer than ``min_group_size`` customers is merged into
-  "other" (tables) or left out (charts), and the report says so in its privacy note.
+  "other" (tables) or left out (charts), a table cell that counts fewer of them beside its row's main count
+  (:data:`PERSON_COUNT_COLUMNS`: a persona's high-value customers, a funnel step's drop-outs) reads "fewer than
+  10", and the report says so in its privacy note.
 
 :func:`standard_report` builds the executive report from whatever steps a workspace holds;
 :func:`attribution_paths` is the one attribution input set that it and notebook 04 show.
@@ -39,7 +41,15 @@ from __future__ import annotations
 
 from cxlib.report.inputs import attribution_paths
 from cxlib.report.page import Report
-from cxlib.report.privacy import COUNT_COLUMNS, DIRECT_IDENTIFIERS, redact_text
+from cxlib.report.privacy import COUNT_COLUMNS, DIRECT_IDENTIFIERS, PERSON_COUNT_COLUMNS, redact_text
 from cxlib.report.standard import standard_report
 
-__all__ = ["DIRECT_IDENTIFIERS", "COUNT_COLUMNS", "Report", "attribution_paths", "redact_text", "standard_report"]
+__all__ = [
+    "DIRECT_IDENTIFIERS",
+    "COUNT_COLUMNS",
+    "PERSON_COUNT_COLUMNS",
+    "Report",
+    "attribution_paths",
+    "redact_text",
+    "standard_report",
+]

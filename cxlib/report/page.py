@@ -35,6 +35,7 @@ from cxlib.report.personal import PersonalTerms
 from cxlib.report.privacy import (
     COUNT_COLUMNS,
     DIRECT_IDENTIFIERS,
+    _blank_small_cells,
     _has_named_index,
     _merge_small,
     _redact_json,
@@ -268,6 +269,11 @@ class Report:
             df, note = _merge_small(df, count, self.min_group_size)
             if note:
                 self.privacy_notes.append(f"{note} in “{caption or 'a table'}”.")
+        if self.min_group_size > 0:  # a row's other counts of people: 3 of a row's 40 is a small group too
+            df, cells = _blank_small_cells(df, count, self.min_group_size)
+            if cells:
+                self.privacy_notes.append(f"{cells} cell(s) counting fewer than {self.min_group_size} customers "
+                                          f"shown as “fewer than {self.min_group_size}” in “{caption or 'a table'}”.")
         total = len(df)
         shown = df.head(max_rows)
         more = f'<p class="note">First {max_rows:,} of {total:,} rows.</p>' if total > max_rows else ""

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-__all__ = ["COUNT_COLUMNS", "DIRECT_IDENTIFIERS", "redact_text"]
+__all__ = ["COUNT_COLUMNS", "DIRECT_IDENTIFIERS", "PERSON_COUNT_COLUMNS", "redact_text"]
 
 #: Column names that hold a direct identifier of a person (or a raw id that leads to one). Removed from
 #: every table of a shared report unless ``include_pii=True``. Persona or channel *names* are not here.
@@ -33,6 +33,15 @@ DIRECT_IDENTIFIERS: frozenset[str] = frozenset(
 
 #: Column names read as "number of customers in this row" for small-group suppression (first match wins).
 COUNT_COLUMNS: tuple[str, ...] = ("customers", "n_customers", "size", "people", "count", "n")
+
+#: Columns that count people beside a table's main count: a persona's high-value customers, a funnel step's
+#: drop-outs, a drop-off branch's customers who reached checkout and abandoned it. A cell of one of them (or of
+#: any other count column, or one named ``..._customers``) under ``min_group_size`` is blanked, as a row whose
+#: main count is that small is merged away: a row of 40 customers must not show that 3 of them did something.
+PERSON_COUNT_COLUMNS: frozenset[str] = frozenset(
+    {"high_value", "dropped", "reached", "checkout_abandoners", "abandoners_failed_first", "buyers",
+     "repeat_buyers", "promoters", "detractors", "passives", "respondents"}
+)  # fmt: skip
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}")
 # international or national phone numbers: 9+ digits with optional spaces, dots, dashes, brackets
@@ -60,6 +69,30 @@ def redact_text(text: str) -> str:
 
 def _has_named_index(df: pd.DataFrame) -> bool:
     return any(n is not None for n in df.index.names)
+
+
+def _blank_small_cells(df: pd.DataFrame, count: str | None, k: int) -> tuple[pd.DataFrame, int]:
+    """Cells of the columns that count people beside ``count`` (:data:`PERSON_COUNT_COLUMNS`, the other
+    :data:`COUNT_COLUMNS`, ``..._customers``) with ``0 < value < k`` shown as "fewer than k"; how many.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"persona": ["a", "b"], "customers": [64, 36], "high_value": [32, 8]})
+    >>> out, n = _blank_small_cells(df, "customers", 10)
+    >>> out["high_value"].tolist(), n
+    ([32, 'fewer than 10'], 1)
+    """
+    hidden = 0
+    for c in df.columns:
+        name = str(c)
+        if c == count or not (name in PERSON_COUNT_COLUMNS or name in COUNT_COLUMNS or name.endswith("_customers")):
+            continue
+        v = pd.to_numeric(df[c], errors="coerce")
+        small = (v > 0) & (v < k)
+        if small.any():
+            hidden += int(small.sum())
+            df[c] = df[c].astype(object).where(~small, f"fewer than {k}")
+    return df, hidden
 
 
 def _merge_small(df: pd.DataFrame, count: str, k: int) -> tuple[pd.DataFrame, str]:
