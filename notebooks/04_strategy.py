@@ -245,7 +245,8 @@ def _(channel_model, currency, mo, months, move_from, move_share, move_to, noteb
 def _(mo):
     mo.md("""
     ## Customer lifetime value by stage
-    Expected discounted revenue (10% a year) from a customer in each stage, per segment.
+    Expected discounted revenue (10% a year) from a customer in each stage, per segment. An empty column: no
+    customer was in that stage at a month end (the model moves month to month), so there is nothing to value it by.
     """)
     return
 

@@ -142,3 +142,27 @@ def test_a_page_says_when_a_step_is_older_than_its_inputs(workspace, monkeypatch
     html = notebook.stale_note(workspace).text
     assert "older than the data" in html and "is stale: its code (cxlib/unify) changed" in html
     assert f"cx refresh {workspace}" in html and f"cx unify {workspace}" in html
+
+
+def test_an_amount_that_rounds_to_nothing_reads_0_not_minus_0():
+    """The strategy page's lifetime values showed "-0 EUR/GBP" for a value of -0.3."""
+    import pandas as pd
+
+    t = notebook.table(pd.DataFrame({"gain": [-0.3, -2.6, 1234.4]}), money=("gain",), currency="GBP")
+    shown = t._format_mapping["gain"]
+    assert [shown(v) for v in (-0.3, -2.6, 1234.4)] == ["0 GBP", "-3 GBP", "1,234 GBP"]
+
+
+def test_a_stage_nobody_was_in_at_a_month_end_has_no_lifetime_value_not_0():
+    """The strategy page's lifetime values read 0 for onboarding in every segment: nobody is in onboarding at a
+    month end (it lasts under a month), so the model had nothing to value it by."""
+    import pandas as pd
+
+    from cxlib import simulate
+
+    h = pd.DataFrame({"customer_id": ["a", "a", "b", "b"], "stage": ["repeat", "repeat", "repeat", "lost"],
+                      "month": pd.to_datetime(["2024-01-31", "2024-02-29"] * 2), "revenue": [10.0, 10, 10, 0]})
+    m = simulate.JourneyModel(stages=["onboarding", "repeat", "lost"], prior=0.0).fit(h)
+    t = m.clv_table()
+    assert t["onboarding"].isna().all() and (t["repeat"] > 0).all()
+    assert m.clv()["onboarding"] == 0  # the chain's own number is unchanged; only the table leaves it out

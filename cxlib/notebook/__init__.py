@@ -328,7 +328,8 @@ def table(
             continue
         if col in money:
             unit = f" {currency}" if currency and currency != "money" else ""
-            formats[str(col)] = lambda v, u=unit: "" if pd.isna(v) else f"{v:,.0f}{u}"
+            # + 0.0: an amount that rounds to nothing reads "0", not "-0"
+            formats[str(col)] = lambda v, u=unit: "" if pd.isna(v) else f"{round(v) + 0.0:,.0f}{u}"
             continue
         whole = pd.api.types.is_float_dtype(s) and bool((s.dropna() % 1 == 0).all()) and s.notna().any()
         if pd.api.types.is_integer_dtype(s) or whole:  # a rating with gaps is a float of whole numbers

@@ -418,8 +418,24 @@ class JourneyModel(Estimator):
         return pd.Series(v, index=pd.Index(list(self.stages), name="stage"), name="clv")
 
     def clv_table(self, annual_discount: float = 0.10) -> pd.DataFrame:
-        """:meth:`clv` for every segment: segments as rows, stages as columns."""
-        return pd.DataFrame({s: self.clv(annual_discount, s) for s in self.segments_}).T
+        """:meth:`clv` for every segment: segments as rows, stages as columns.
+
+        A stage no customer was in at any month end (onboarding, say, when it lasts under a month) has no
+        observed month to move from, so its value would be the prior's stand-in (0 when nobody is ever seen
+        there): its column is left empty (NaN) rather than shown as a value of 0.
+
+        Examples
+        --------
+        >>> h = pd.DataFrame({"customer_id": ["a", "a", "b", "b"], "stage": ["repeat", "repeat", "repeat", "lost"],
+        ...                   "month": pd.to_datetime(["2024-01-31", "2024-02-29"] * 2), "revenue": [10.0, 10, 10, 0]})
+        >>> t = JourneyModel(stages=["onboarding", "repeat", "lost"], prior=0.0).fit(h).clv_table()
+        >>> bool(t["onboarding"].isna().all()), bool(t["repeat"].iloc[0] > 0)
+        (True, True)
+        """
+        out = pd.DataFrame({s: self.clv(annual_discount, s) for s in self.segments_}).T
+        unseen = np.asarray(self.counts_).sum(axis=(0, 2)) == 0  # never the stage a month started in
+        out.loc[:, [s for s, u in zip(self.stages, unseen, strict=True) if u]] = np.nan
+        return out
 
     def segment_positions(self, names: Sequence[str] = ()) -> list[int]:
         """Positions in ``segments_`` of the segments ``names`` name (all for none): a name stands for its
