@@ -36,7 +36,16 @@ from cxlib.attribution import DEFAULT_CONVERSION, matches_rule
 from cxlib.engine import Workspace
 from cxlib.journeys.inputs import DAY, as_table, require_columns
 
-__all__ = ["BEFORE_AFTER_CAVEATS", "before_after", "campaign_groups", "campaign_uplift", "uplift", "uplift_verdict"]
+__all__ = [
+    "BEFORE_AFTER_CAVEATS",
+    "MAX_WIDTH",
+    "MIN_GROUP",
+    "before_after",
+    "campaign_groups",
+    "campaign_uplift",
+    "uplift",
+    "uplift_verdict",
+]
 
 
 #: What a before/after comparison without a randomised holdout cannot rule out (returned and printed).
@@ -259,11 +268,20 @@ def campaign_uplift(touchpoints: pd.DataFrame | ibis.Table | Workspace | str | P
         return None
 
 
+#: Fewer customers than this in the treated or the held-out group, or an interval wider than :data:`MAX_WIDTH`,
+#: and an interval that includes 0 says the groups are too small, not that the campaign has no effect.
+MIN_GROUP = 30
+MAX_WIDTH = 0.20
+
+
 def uplift_verdict(table: pd.DataFrame | None, currency: str = "") -> str:
     """:func:`uplift`'s result in words: did the campaign work, by how much, how sure (its interval).
 
     "Worked" when the conversion interval lies above 0, "backfired" when below, else "no measurable effect" --
-    then the extra conversions among the treated and, when given, the revenue per customer the same way.
+    then the extra conversions among the treated and, when given, the revenue per customer the same way. An
+    interval that includes 0 from a group under :data:`MIN_GROUP` customers, or wider than :data:`MAX_WIDTH`,
+    says the groups are too small to tell (and how many to hold out to tell 5 points apart), not that the
+    campaign has no effect.
 
     Examples
     --------
@@ -289,13 +307,23 @@ def uplift_verdict(table: pd.DataFrame | None, currency: str = "") -> str:
             f"Too few customers to say whether the campaign worked: {int(c['treated_n']):,} got it and "
             f"{int(c['holdout_n']):,} were held out (at least 2 in each are needed, and far more for a clear answer)."
         )
-    said = "worked" if c["lower"] > 0 else "backfired" if c["upper"] < 0 else "had no measurable effect"
+    small = min(int(c["treated_n"]), int(c["holdout_n"])) < MIN_GROUP or c["upper"] - c["lower"] > MAX_WIDTH
+    if c["lower"] > 0:
+        head = "The campaign worked"
+    elif c["upper"] < 0:
+        head = "The campaign backfired"
+    elif small:  # "no measurable effect" from 2 held out reads as "it does not work"
+        head = "The campaign's effect cannot be told from groups this small"
+    else:
+        head = "The campaign had no measurable effect"
     text = (
-        f"The campaign {said}: {c['treated']:.1%} of the {int(c['treated_n']):,} who got it converted against "
+        f"{head}: {c['treated']:.1%} of the {int(c['treated_n']):,} who got it converted against "
         f"{c['holdout']:.1%} of the {int(c['holdout_n']):,} held out, {100 * c['uplift']:+.1f} points (95% interval "
         f"{100 * c['lower']:+.1f} to {100 * c['upper']:+.1f}); extra conversions among them {c['incremental']:+,.0f} "
         f"({c['incremental_lower']:+,.0f} to {c['incremental_upper']:+,.0f})."
     )
+    if head.startswith("The campaign's effect cannot"):
+        text += f" {_holdout_needed(c)}"
     if "revenue_per_customer" in rows.index and pd.isna(rows.loc["revenue_per_customer", "lower"]):
         text += " Revenue per customer: too few customers in a group to say (at least 2 in each)."
     elif "revenue_per_customer" in rows.index:
@@ -305,6 +333,17 @@ def uplift_verdict(table: pd.DataFrame | None, currency: str = "") -> str:
             f" Revenue per customer: {r['uplift']:+,.2f}{unit} ({r['lower']:+,.2f} to {r['upper']:+,.2f}{sure})."
         )
     return text
+
+
+def _holdout_needed(c: pd.Series) -> str:
+    """How many customers in each group would tell a change of 5 points apart (95%, the normal approximation):
+    ``n = 2 p (1 - p) (1.96 / 0.05)^2`` at the groups' pooled conversion ``p``."""
+    n_t, n_h = int(c["treated_n"]), int(c["holdout_n"])
+    p = (c["treated"] * n_t + c["holdout"] * n_h) / max(n_t + n_h, 1)
+    p = min(max(p, 0.05), 0.95)  # a rate of 0 or 1 in a tiny group says little about the next group's
+    need = int(np.ceil(2 * p * (1 - p) * (1.96 / 0.05) ** 2))
+    return (f"To tell a change of 5 points apart, hold out about {need:,} customers and send to as many (here "
+            f"{n_h:,} were held out).")
 
 
 # --- an intervention without a holdout ------------------------------------------------------------------------

@@ -54,7 +54,8 @@ def test_uplift_by_hand():
 
 
 def test_the_uplift_verdict_says_in_words_what_the_interval_says():
-    """Worked (interval above 0), backfired (below), no measurable effect (across 0); revenue likewise."""
+    """Worked (interval above 0), backfired (below), no measurable effect (across 0), too small to tell (across 0
+    from a small group); revenue likewise."""
     g = pd.DataFrame({"group": ["treated"] * 400 + ["holdout"] * 400,
                       "converted": [1] * 120 + [0] * 280 + [1] * 40 + [0] * 360, "revenue": [10.0] * 800})  # fmt: skip
     said = impact.uplift_verdict(impact.uplift(g), "EUR")
@@ -65,6 +66,11 @@ def test_the_uplift_verdict_says_in_words_what_the_interval_says():
     assert impact.uplift_verdict(impact.uplift(flipped, value=None)).startswith("The campaign backfired")
     even = g.assign(converted=[1, 0] * 400)
     assert impact.uplift_verdict(impact.uplift(even, value=None)).startswith("The campaign had no measurable effect")
+    # 2 held out: an interval across 0 from groups this small is not "no effect" (the strategy page said so)
+    few = pd.DataFrame({"group": ["treated"] * 21 + ["holdout"] * 2, "converted": [1] * 3 + [0] * 18 + [1, 0]})
+    said = impact.uplift_verdict(impact.uplift(few, value=None))
+    assert said.startswith("The campaign's effect cannot be told from groups this small: 14.3% of the 21")
+    assert "hold out about" in said and "(here 2 were held out)" in said and "no measurable" not in said
     one = pd.DataFrame({"group": ["treated", "holdout"], "converted": [1, 0], "revenue": [5.0, 0.0]})
     said = impact.uplift_verdict(impact.uplift(one))  # one customer a group: no revenue interval, no "nan"
     assert "Revenue per customer: too few customers in a group to say" in said and "nan" not in said
