@@ -307,3 +307,24 @@ def test_a_workspace_without_customer_text_is_told_what_to_load_not_shown_a_trac
     r = CliRunner().invoke(app, ["voice", str(tmp_path)])
     assert r.exit_code == 2, r.output
     assert "no customer text" in r.output and "sources.yml" in r.output and "Traceback" not in r.output
+
+
+def test_a_topic_nobody_mentions_any_more_is_falling_not_steady():
+    """The trend was fitted on the months a topic was mentioned in, one after the other: a topic of three early
+    months and nine silent ones read "steady". Its silent months are now shares of 0, in calendar order, each month
+    weighted by its verbatims."""
+    from types import SimpleNamespace
+
+    from cxlib.voice.build import topic_table
+    from cxlib.voice.redact import Redactor
+
+    months = pd.date_range("2024-01-01", periods=12, freq="MS")
+    rows = [(m, 0 if i < 3 and j == 0 else 1) for i, m in enumerate(months) for j in range(10)]
+    v = pd.DataFrame({"ts": [m for m, _ in rows], "topic": [t for _, t in rows]})
+    v = v.assign(customer_id=[f"c{i}" for i in range(len(v))], rating_scale=None, rating=np.nan, sentiment=0.0,
+                 stage="repeat", text="the parcel came late again", topic_weight=1.0)
+    model = SimpleNamespace(labels=["early / gone", "always / there"], terms=[["early"], ["always"]])
+    topics, tm = topic_table(v, model, Redactor())
+    assert len(tm) == 24 and (tm.loc[tm["topic"] == 0, "verbatims"] == 0).sum() == 9  # the silent months, as 0
+    assert topics.set_index("label").loc["early / gone", "trend"] == "falling"
+    assert topics.set_index("label").loc["always / there", "trend"] == "rising"

@@ -74,13 +74,15 @@ def topic_table(v: pd.DataFrame, model: TopicModel, redact: Redactor) -> tuple[p
     """``topics`` (one row per topic) and ``topic_months`` from the verbatims with their main topic."""
     v = v[v["topic"] >= 0].assign(month=v["ts"].dt.to_period("M").dt.to_timestamp())
     months = v.groupby("month").size()
-    tm = v.groupby(["topic", "month"]).size().rename("verbatims").reset_index()
+    # every topic in every month that has verbatims, 0 where nobody wrote about it: a month without a mention
+    # is a share of 0, not a gap the trend steps over
+    grid = pd.MultiIndex.from_product([range(len(model.labels)), months.index], names=["topic", "month"])
+    tm = v.groupby(["topic", "month"]).size().reindex(grid, fill_value=0).rename("verbatims").reset_index()
     tm["share"] = tm["verbatims"] / tm["month"].map(months)
     rows = []
     for k, label in enumerate(model.labels):
         g = v[v["topic"] == k]
-        tr = tm[tm["topic"] == k]
-        slope = float(np.polyfit(np.arange(len(tr)), tr["share"], 1)[0]) if len(tr) >= 3 else 0.0
+        slope = _trend(tm[tm["topic"] == k], months)
         top_stage, mix = _stage_mix(g)
         q = _quotes(g, redact)
         rows.append(dict(
@@ -93,6 +95,27 @@ def topic_table(v: pd.DataFrame, model: TopicModel, redact: Redactor) -> tuple[p
         ))  # fmt: skip
     topics = pd.DataFrame(rows).sort_values("verbatims", ascending=False, ignore_index=True)
     return topics, tm
+
+
+def _trend(tr: pd.DataFrame, months: pd.Series) -> float:
+    """A topic's share's change per calendar month: least squares over the months' places in the calendar,
+    each month weighted by how many verbatims it has (a month of 2 verbatims, at a share of 50%, counts as
+    little as it says); 0 with fewer than 3 months.
+
+    Examples
+    --------
+    >>> m = pd.Series([2, 100, 100, 100], index=pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01",
+    ...                                                          "2024-04-01"]))
+    >>> tr = pd.DataFrame({"month": m.index, "share": [1.0, 0.10, 0.10, 0.10]})
+    >>> round(_trend(tr, m), 3)  # unweighted, one verbatim of two in January made it -0.27 a month
+    -0.017
+    """
+    if len(tr) < 3:
+        return 0.0
+    start = tr["month"].min()
+    x = (tr["month"].dt.year - start.year) * 12 + (tr["month"].dt.month - start.month)
+    n = tr["month"].map(months).to_numpy(dtype=float)
+    return float(np.polyfit(x.to_numpy(dtype=float), tr["share"].to_numpy(dtype=float), 1, w=np.sqrt(n))[0])
 
 
 def _last_touch(ws: Workspace) -> pd.DataFrame:
