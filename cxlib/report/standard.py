@@ -62,8 +62,8 @@ def standard_report(
     >>> _ = synth.write_company(d, n_customers=300, seed=3, progress=False)
     >>> _ = io.load(d)
     >>> r = standard_report(d, sections=["customers"])
-    >>> [b.title for b in r.blocks if b.kind == "section"]
-    ['Customers and sources']
+    >>> [b.title for b in r.blocks if b.kind == "section"]  # the glance: the orders mix GBP and EUR
+    ['At a glance', 'Customers and sources']
     """
     with opened(workspace, read_only=True) as ws:
         by_source = ws.rows_by_source()  # one scan of every table, shared by the header and the customers section
