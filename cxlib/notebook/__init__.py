@@ -602,6 +602,6 @@ from cxlib.notebook.personas import (  # noqa: E402
     persona_evidence,
     persona_features,
     persona_fit,
-    too_few_buyers,  # noqa: E402
+    too_few_buyers,
 )
 from cxlib.notebook.stale import stale_note  # noqa: E402
