@@ -93,9 +93,11 @@ def _(STAGES, px, stage_label, tables):
 
 
 @app.cell
-def _(mo, tables):
-    _ = tables  # the drivers are of the voice tables: no control where there is no text to drive anything
-    outcome = mo.ui.dropdown(options=["churn", "dropoff", "returns", "low_nps"], value="churn", label="Outcome")
+def _(mo, tables, voice):
+    # the outcomes the drivers could be measured for (an NPS nobody gave has none), in words
+    _there = set(tables["feedback_drivers"]["outcome"])
+    _options = {f"{k}: customers who {w}": k for k, w in voice.OUTCOMES.items() if k in _there} or {"(none)": ""}
+    outcome = mo.ui.dropdown(options=_options, value=next(iter(_options)), label="Outcome")
     outcome
     return (outcome,)
 

@@ -328,3 +328,18 @@ def test_a_topic_nobody_mentions_any_more_is_falling_not_steady():
     assert len(tm) == 24 and (tm.loc[tm["topic"] == 0, "verbatims"] == 0).sum() == 9  # the silent months, as 0
     assert topics.set_index("label").loc["early / gone", "trend"] == "falling"
     assert topics.set_index("label").loc["always / there", "trend"] == "rising"
+
+
+def test_an_outcome_nobody_had_has_no_drivers_not_a_lift_from_nothing():
+    """With no survey loaded nobody gave an NPS, and the report still ranked topics by it: 0% against 0%, a lift
+    of 7 (0.1 to 349). An outcome nobody (or everybody) among the writers had has no lift to measure."""
+    from cxlib.voice.drivers import drivers
+
+    ids = [f"c{i}" for i in range(40)]
+    vt = pd.DataFrame({"customer_id": ids, "topic": [0] * 20 + [1] * 20, "table_name": "tickets"})
+    out = pd.DataFrame({"customer_id": ids, "churn": [True] * 12 + [False] * 28, "dropoff": False, "returns": True,
+                        "low_nps": False, "revenue_per_year": 10.0})
+    topics = pd.DataFrame({"topic": [0, 1], "label": ["late / parcel", "app / crash"], "side": "service"})
+    d = drivers(vt, out, topics)
+    assert set(d["outcome"]) == {"churn"} and len(d) == 2
+    assert d.set_index("topic").loc[0, "rate"] == 0.6 and d.set_index("topic").loc[1, "rate"] == 0.0

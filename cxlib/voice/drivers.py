@@ -106,7 +106,8 @@ def outcomes(ws: Workspace) -> pd.DataFrame:
 
 
 def drivers(vt: pd.DataFrame, out: pd.DataFrame, topics: pd.DataFrame, min_customers: int = 10) -> pd.DataFrame:
-    """Topics ranked by lift for each outcome.
+    """Topics ranked by lift for each outcome that some of the writers had and some did not (an outcome nobody
+    had, as an NPS where no survey was loaded, has no lift to measure and no rows).
 
     ``vt``: ``customer_id, topic, table_name`` (one row per verbatim and its main topic); ``out``: from
     :func:`outcomes`; ``topics``: ``topic, label, side``. Returns ``outcome, rank, topic, label, side, customers,
@@ -116,8 +117,8 @@ def drivers(vt: pd.DataFrame, out: pd.DataFrame, topics: pd.DataFrame, min_custo
     for outcome in OUTCOMES:
         v = vt[vt["table_name"] != "orders"] if outcome == "returns" else vt
         writers = out[out["customer_id"].isin(v["customer_id"])].set_index("customer_id")
-        if writers.empty:
-            continue
+        if writers.empty or writers[outcome].nunique() < 2:  # nobody (or everybody) with the outcome: no lift
+            continue  # to measure (0% against 0% read as a lift of 7, 0.1 to 349, with no NPS collected at all)
         for topic, g in v.groupby("topic"):
             ids = writers.index.isin(g["customer_id"].unique())
             n1, n0 = int(ids.sum()), int((~ids).sum())
