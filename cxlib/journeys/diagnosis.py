@@ -340,6 +340,7 @@ def service(s: ibis.Table) -> pd.DataFrame:
         .set_index("stage")
     )
     got = got.reindex([x for x in STAGES if x in got.index])
-    got["tickets_per_100"] = 100 * got["tickets"] / got["customers"]
+    # no ticket in any stage: no helpdesk data (not loaded, or filtered out), so a rate of 0 would read as perfect
+    got["tickets_per_100"] = 100 * got["tickets"] / got["customers"] if got["tickets"].sum() > 0 else float("nan")
     got["unresolved_share"] = got["unresolved"] / got["tickets"].where(got["tickets"] > 0)
     return got[["customers", "tickets", "tickets_per_100", "unresolved_share", "csat", "nps", "surveys"]]

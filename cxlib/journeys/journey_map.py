@@ -319,7 +319,8 @@ def _service_of(sums: pd.DataFrame, by: str) -> pd.DataFrame:
     :func:`_service_sums` (summed over its ``by`` values)."""
     g = sums.drop(columns=[by]).groupby("stage").sum()
     out = pd.DataFrame(index=g.index)
-    out["tickets_per_100"] = 100 * g["tickets"] / g["customers"]
+    # no ticket at all: no helpdesk data, not a perfect service (as diagnosis.service says it)
+    out["tickets_per_100"] = 100 * g["tickets"] / g["customers"] if g["tickets"].sum() > 0 else np.nan
     for k in ("csat", "nps"):
         out[k] = g[f"{k}_sum"] / g[f"{k}_n"].where(g[f"{k}_n"] > 0)
     return out

@@ -105,3 +105,18 @@ def test_journey_map_cells_wrap_to_their_column_and_the_figure_holds_every_row()
     assert jm.loc["pain_points", "awareness"].startswith("pre_sale_question")  # the data keeps its values
     lines = sum(max(c.count("<br>") + 1 for c in row) for row in zip(*table.cells["values"], strict=True))
     assert fig.layout.height >= lines * 17 + 60  # every line of every row inside the figure
+
+
+def test_without_any_ticket_the_service_rate_is_unknown_not_zero():
+    """GA4 with invoice lines (no helpdesk): the journey map's service rows read "tickets per 100 customers: 0.0"
+    in every stage, as if service were perfect. With no ticket in the rows at all the rate is unknown."""
+    import numpy as np
+    import pandas as pd
+
+    tp = pd.DataFrame({"customer_id": ["a", "a", "b"], "event": ["product_view", "purchase", "product_view"],
+                       "ts": pd.to_datetime(["2024-01-01", "2024-01-02", "2024-01-03"]), "topic": [None, None, None],
+                       "resolved": [None, None, None], "csat": [np.nan, np.nan, np.nan]})
+    svc = j.service_by_stage(tp)
+    assert svc["tickets"].sum() == 0 and svc["tickets_per_100"].isna().all()
+    with_one = tp.assign(topic=[None, None, "pre_sale_question"], resolved=[None, None, True])
+    assert j.service_by_stage(with_one).loc["consideration", "tickets_per_100"] == 50.0
