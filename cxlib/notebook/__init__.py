@@ -399,29 +399,6 @@ def _min_group_size() -> int:
     return int(Report.min_group_size)  # the shared report's rule: a group under it is neither shown nor listed
 
 
-def sankey_picker(choices: pd.DataFrame) -> Any:
-    """A dropdown of the step Sankey's nodes and links (:func:`cxlib.journeys.sankey_choices`), by their label.
-
-    Its value is the chosen row's index in ``choices`` (``None`` until one is picked). Nodes and links of
-    fewer customers than the report's minimum group size are not offered (their customers are not listed).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> c = pd.DataFrame({"label": ["x at step 1 (30 customers)", "y at step 1 (2 customers)"], "customers": [30, 2]})
-    >>> list(sankey_picker(c).options)
-    ['x at step 1 (30 customers)']
-    """
-    k = _min_group_size()
-    big = choices[choices["customers"] >= k]
-    return mo.ui.dropdown(
-        options=dict(zip(big["label"], big.index, strict=True)),
-        searchable=True,
-        full_width=True,
-        label=f"The customers behind a node or a link (those of fewer than {k} customers are not listed)",
-    )
-
-
 def customer_list(customers: pd.DataFrame, name: str, id_column: str = "customer_id") -> Any:
     """A list of customers as a viewer may see it: a table and a CSV download, under the shared pages' rules.
 
@@ -596,7 +573,7 @@ def _on_staged(path: str, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> 
 
 
 # the journeys page's own (after everything above, which they use)
-from cxlib.notebook.journeys import JourneyStart, journey_map, journey_start  # noqa: E402
+from cxlib.notebook.journeys import JourneyStart, journey_map, journey_start, sankey_picker  # noqa: E402
 from cxlib.notebook.personas import (  # noqa: E402
     persona_buyers,
     persona_evidence,

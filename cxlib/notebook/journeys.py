@@ -1,7 +1,7 @@
 """The journeys page's first view and filtered journey map, from what ``cx journeys`` and the server kept.
 
-Part of :mod:`cxlib.notebook` (which re-exports :func:`journey_start`, :class:`JourneyStart` and
-:func:`journey_map`); only the notebooks use it.
+Part of :mod:`cxlib.notebook` (which re-exports :func:`journey_start`, :class:`JourneyStart`,
+:func:`journey_map` and :func:`sankey_picker`); only the notebooks use it.
 """
 
 from __future__ import annotations
@@ -10,12 +10,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import marimo as mo
 import pandas as pd
 
 from cxlib.notebook import (
     _STAGED_LOCK,
     EXPLORER_CUSTOMERS,
     Folder,
+    _min_group_size,
     _on_staged,
     _path,
     connect,
@@ -27,7 +29,7 @@ from cxlib.notebook import (
 if TYPE_CHECKING:
     import ibis
 
-__all__ = ["JourneyStart", "journey_map", "journey_start"]
+__all__ = ["JourneyStart", "journey_map", "journey_start", "sankey_picker"]
 
 
 def journey_map(folder: Folder | str | Path, filters: dict[str, list]) -> pd.DataFrame:
@@ -109,3 +111,26 @@ def _journey_start(path: str) -> JourneyStart:
 
 def _distinct(t: ibis.Table, column: str) -> list[str]:
     return sorted(str(v) for v in t.select(column).distinct().to_pandas()[column].dropna())
+
+
+def sankey_picker(choices: pd.DataFrame) -> Any:
+    """A dropdown of the step Sankey's nodes and links (:func:`cxlib.journeys.sankey_choices`), by their label.
+
+    Its value is the chosen row's index in ``choices`` (``None`` until one is picked). Nodes and links of
+    fewer customers than the report's minimum group size are not offered (their customers are not listed).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> c = pd.DataFrame({"label": ["x at step 1 (30 customers)", "y at step 1 (2 customers)"], "customers": [30, 2]})
+    >>> list(sankey_picker(c).options)
+    ['x at step 1 (30 customers)']
+    """
+    k = _min_group_size()
+    big = choices[choices["customers"] >= k]
+    return mo.ui.dropdown(
+        options=dict(zip(big["label"], big.index, strict=True)),
+        searchable=True,
+        full_width=True,
+        label=f"The customers behind a node or a link (those of fewer than {k} customers are not listed)",
+    )
