@@ -37,6 +37,7 @@ from cxlib.report.privacy import (
     DIRECT_IDENTIFIERS,
     _blank_small_cells,
     _has_named_index,
+    _left_out_note,
     _merge_small,
     _redact_json,
     _suppress_figure,
@@ -202,10 +203,8 @@ class Report:
         if counts and self.min_group_size > 0:
             hidden = _suppress_figure(fig, self.min_group_size)
             if hidden:
-                self.privacy_notes.append(
-                    f"{hidden} chart element(s) describing fewer than {self.min_group_size} customers were "
-                    f"left out of “{caption or _figure_title(fig) or 'a chart'}”."
-                )
+                what = caption or _figure_title(fig) or "a chart"
+                self.privacy_notes.append(_left_out_note(hidden, self.min_group_size, what))
         if _empty_sankey(fig):  # no flow at all, or none left after the above: a blank box says nothing
             what = _html.escape(self._redact(caption or _figure_title(fig) or "The flow chart"))
             small = f" of at least {self.min_group_size} customers" if counts and self.min_group_size > 0 else ""

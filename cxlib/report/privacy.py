@@ -71,6 +71,18 @@ def _has_named_index(df: pd.DataFrame) -> bool:
     return any(n is not None for n in df.index.names)
 
 
+def _small(values: Any, k: int) -> np.ndarray:
+    """Which of ``values`` count a group too small to show: ``0 < value < k`` (0 reveals nobody; a value that is
+    not a number is not a count). The one rule behind every table cell, chart element and series left out."""
+    v = pd.to_numeric(pd.Series(list(values)), errors="coerce")
+    return ((v > 0) & (v < k)).to_numpy(dtype=bool)
+
+
+def _left_out_note(hidden: int, k: int, what: str) -> str:
+    """The privacy note for ``hidden`` chart elements of fewer than ``k`` customers left out of ``what``."""
+    return f"{hidden} chart element(s) describing fewer than {k} customers were left out of “{what}”."
+
+
 def _blank_small_cells(df: pd.DataFrame, count: str | None, k: int) -> tuple[pd.DataFrame, int]:
     """Cells of the columns that count people beside ``count`` (:data:`PERSON_COUNT_COLUMNS`, the other
     :data:`COUNT_COLUMNS`, ``..._customers``) with ``0 < value < k`` shown as "fewer than k"; how many.
@@ -87,8 +99,7 @@ def _blank_small_cells(df: pd.DataFrame, count: str | None, k: int) -> tuple[pd.
         name = str(c)
         if c == count or not (name in PERSON_COUNT_COLUMNS or name in COUNT_COLUMNS or name.endswith("_customers")):
             continue
-        v = pd.to_numeric(df[c], errors="coerce")
-        small = (v > 0) & (v < k)
+        small = _small(df[c], k)
         if small.any():
             hidden += int(small.sum())
             df[c] = df[c].astype(object).where(~small, f"fewer than {k}")
@@ -140,16 +151,14 @@ def _suppress_figure(fig: go.Figure, k: int) -> int:
             vals = getattr(tr, axis)
             if vals is None:
                 continue
-            v = pd.to_numeric(pd.Series(list(vals)), errors="coerce")
-            small = (v < k) & v.notna() & (v > 0)
+            small = _small(vals, k)
             hidden += int(small.sum())
             if small.any():
                 setattr(tr, axis, [None if s else x for x, s in zip(vals, small, strict=True)])
-                if tr.text is not None and np.ndim(tr.text) == 1 and len(tr.text) == len(v):
+                if tr.text is not None and np.ndim(tr.text) == 1 and len(tr.text) == len(small):
                     tr.text = ["" if s else t for t, s in zip(tr.text, small, strict=True)]
         elif tr.type == "scatter" and tr.y is not None:  # counts over time (a line, a stacked area)
-            v = pd.to_numeric(pd.Series(list(tr.y)), errors="coerce")
-            small = (v < k) & v.notna() & (v > 0)
+            small = _small(tr.y, k)
             hidden += int(small.sum())
             if small.any():  # no point drawn there (a stacked area counts it as 0), none on hover
                 tr.y = [None if s else x for x, s in zip(tr.y, small, strict=True)]

@@ -24,6 +24,7 @@ from cxlib.personas.evidence import thin_evidence
 from cxlib.report.inputs import attribution_paths
 from cxlib.report.page import Report
 from cxlib.report.personal import PersonalTerms
+from cxlib.report.privacy import _left_out_note, _small
 from cxlib.schema import name_words, stage_label
 
 __all__ = ["standard_report"]
@@ -161,12 +162,10 @@ def _observed_groups_only(arrived: pd.DataFrame, r: Report, caption: str) -> pd.
     the stage counts month by month are), said in the privacy note; the forecast's months are model numbers, not
     groups of people, and stay."""
     k = r.min_group_size
-    small = (arrived["kind"] == "observed") & (arrived["arrivals"] > 0) & (arrived["arrivals"] < k)
+    small = (arrived["kind"] == "observed").to_numpy() & _small(arrived["arrivals"], k)
     if k <= 0 or not small.any():
         return arrived
-    r.privacy_notes.append(
-        f"{int(small.sum())} chart element(s) describing fewer than {k} customers were left out of “{caption}”."
-    )
+    r.privacy_notes.append(_left_out_note(int(small.sum()), k, caption))
     return arrived.assign(arrivals=arrived["arrivals"].mask(small))
 
 
