@@ -95,10 +95,10 @@ def _(STAGES, px, stage_label, tables):
 @app.cell
 def _(mo, tables, voice):
     # the outcomes the drivers could be measured for (an NPS nobody gave has none), in words
-    _there = set(tables["feedback_drivers"]["outcome"])
-    _options = {f"{k}: customers who {w}": k for k, w in voice.OUTCOMES.items() if k in _there} or {"(none)": ""}
-    outcome = mo.ui.dropdown(options=_options, value=next(iter(_options)), label="Outcome")
-    outcome
+    _options = voice.measured_outcomes(tables["feedback_drivers"])
+    outcome = mo.ui.dropdown(options=_options or {"(none)": ""}, value=next(iter(_options), "(none)"),
+                             label="Outcome")
+    mo.output.replace(outcome if _options else mo.callout(mo.md(voice.NO_OUTCOME), kind="info"))
     return (outcome,)
 
 
@@ -107,7 +107,9 @@ def _(notebook, outcome, tables):
     drivers_view = tables["feedback_drivers"].query("outcome == @outcome.value")[
         ["rank", "label", "side", "customers", "rate", "rate_others", "lift", "lift_low", "lift_high",
          "excess_customers", "revenue_at_stake", "see_also"]]
-    notebook.table(drivers_view, digits=2, money=("revenue_at_stake",), percent=("rate", "rate_others"))
+    # nothing under the callout above when no outcome was measured (not an empty table)
+    notebook.table(drivers_view, digits=2, money=("revenue_at_stake",), percent=("rate", "rate_others")) if len(
+        drivers_view) else None
     return (drivers_view,)
 
 
@@ -123,7 +125,7 @@ def _(folder, mo, notebook, tables, voice):
 
 
 @app.cell
-def _(drivers_view, folder, heat_fig, notebook, report, tables, topics_view, trend_fig):
+def _(drivers_view, folder, heat_fig, notebook, report, tables, topics_view, trend_fig, voice):
     def _report():
         r = report.Report("Voice of the customer")
         r.section("Topics")
@@ -131,7 +133,10 @@ def _(drivers_view, folder, heat_fig, notebook, report, tables, topics_view, tre
         r.figure(trend_fig, "Topic trends")
         r.figure(heat_fig, "Topics by journey stage")
         r.section("Drivers")
-        r.table(drivers_view, "Topics most associated with the outcome (lift, 95% CI)")
+        if len(drivers_view):
+            r.table(drivers_view, "Topics most associated with the outcome (lift, 95% CI)")
+        else:
+            r.markdown(voice.NO_OUTCOME)
         r.metric("Customers to call back", len(tables["follow_up"]))
         return r
 

@@ -200,6 +200,27 @@ def test_report_section(voiced):
     assert "Voice of the customer" in html and glance and "churn" in glance[0]
 
 
+@pytest.mark.slow
+def test_no_measured_outcome_is_said_in_the_report_not_left_out(voiced, tmp_path):
+    """Feedback from customers none of whom churned, dropped off, returned or gave a low NPS has no drivers: the
+    report said nothing where the drivers' tables go; now it says why (the voice page shows the same words)."""
+    import shutil
+
+    import cxlib
+    from cxlib._frames import empty_frame
+    from cxlib.report.page import Report
+    from cxlib.voice.drivers import DRIVER_COLUMNS
+
+    folder, _, _ = voiced
+    shutil.copy(folder / "workspace.duckdb", tmp_path / "workspace.duckdb")
+    with cxlib.connect(tmp_path) as ws:
+        ws.write("feedback_drivers", empty_frame(DRIVER_COLUMNS))
+        r = Report("t", personal=PersonalTerms.from_workspace(ws))
+        voice.report_section(ws, r, [])
+    assert voice.measured_outcomes(empty_frame(DRIVER_COLUMNS)) == {}
+    assert "No outcome could be measured" in r.to_html()
+
+
 def test_feedback_columns_named_in_sources_yml_become_verbatims(tmp_path):
     """A review-text column of an order export, named `feedback:` in sources.yml, is read beside return_reason."""
     import cxlib

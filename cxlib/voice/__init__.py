@@ -23,7 +23,7 @@ from __future__ import annotations
 from cxlib.voice.build import MODELLED_LANGUAGES, VoiceResult, analyse, build
 from cxlib.voice.callback import CONTACT_COLUMNS, call_back_list
 from cxlib.voice.collect import TEXT_COLUMNS, VERBATIM_COLUMNS, collect
-from cxlib.voice.drivers import OUTCOMES, drivers, follow_up, outcomes, risk_ratio
+from cxlib.voice.drivers import NO_OUTCOME, OUTCOMES, drivers, follow_up, measured_outcomes, outcomes, risk_ratio
 from cxlib.voice.language import detect, in_words
 from cxlib.voice.redact import Redactor
 from cxlib.voice.report import report_section
@@ -31,7 +31,7 @@ from cxlib.voice.sentiment import sentiment, sentiments
 from cxlib.voice.topics import TopicModel, fit_topics
 
 __all__ = [
-    "CONTACT_COLUMNS", "MODELLED_LANGUAGES", "OUTCOMES", "TEXT_COLUMNS", "VERBATIM_COLUMNS", "Redactor",
+    "CONTACT_COLUMNS", "MODELLED_LANGUAGES", "NO_OUTCOME", "OUTCOMES", "TEXT_COLUMNS", "VERBATIM_COLUMNS", "Redactor",
     "TopicModel", "VoiceResult", "analyse", "build", "call_back_list", "collect", "detect", "drivers", "fit_topics",
-    "follow_up", "in_words", "outcomes", "report_section", "risk_ratio", "sentiment", "sentiments",
+    "follow_up", "in_words", "measured_outcomes", "outcomes", "report_section", "risk_ratio", "sentiment", "sentiments",
 ]  # fmt: skip

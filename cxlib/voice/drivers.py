@@ -24,7 +24,7 @@ import pandas as pd
 from cxlib._frames import empty_frame
 from cxlib.engine import Workspace
 
-__all__ = ["OUTCOMES", "drivers", "follow_up", "outcomes", "risk_ratio"]
+__all__ = ["NO_OUTCOME", "OUTCOMES", "drivers", "follow_up", "measured_outcomes", "outcomes", "risk_ratio"]
 
 OUTCOMES = {
     "churn": "churned (stage churned at some point)",
@@ -32,6 +32,12 @@ OUTCOMES = {
     "returns": "returned an order",
     "low_nps": "gave an NPS of 6 or less",
 }
+#: Why a drivers table has no rows, for a reader.
+NO_OUTCOME = (
+    "No outcome could be measured: among the customers who wrote feedback, none (or all) churned, dropped off, "
+    "returned an order or gave a low NPS, and a topic's lift needs both. More history, or the surveys and orders "
+    "of the same customers (`cx load`, then `cx voice`), give it something to compare."
+)
 SEE_ALSO = {"dropoff": "journeys.diagnose_dropoff", "returns": "journeys.diagnose_returns"}
 # words that put a topic on the service side (operations, support, the app) or the marketing side (offer, price,
 # product promise)
@@ -139,6 +145,23 @@ def drivers(vt: pd.DataFrame, out: pd.DataFrame, topics: pd.DataFrame, min_custo
     d["rank"] = d.groupby("outcome").cumcount() + 1
     d["see_also"] = d["outcome"].map(SEE_ALSO)
     return d[cols]
+
+
+def measured_outcomes(drivers: pd.DataFrame) -> dict[str, str]:
+    """The outcomes a :func:`drivers` table measured, in :data:`OUTCOMES` order, as choices for a reader:
+    ``{"<outcome>: customers who <words>": "<outcome>"}``; empty when it measured none (:data:`NO_OUTCOME` says
+    why).
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"outcome": ["returns", "churn", "churn"]})
+    >>> list(measured_outcomes(d).values())
+    ['churn', 'returns']
+    >>> measured_outcomes(d.iloc[:0])
+    {}
+    """
+    there = set(drivers["outcome"])
+    return {f"{k}: customers who {words}": k for k, words in OUTCOMES.items() if k in there}
 
 
 def follow_up(verbatims: pd.DataFrame, out: pd.DataFrame, labels: dict[int, str], tp_last: pd.DataFrame,

@@ -13,7 +13,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from cxlib.voice.build import MODELLED_LANGUAGES
-from cxlib.voice.drivers import OUTCOMES
+from cxlib.voice.drivers import NO_OUTCOME, OUTCOMES
 from cxlib.voice.language import not_modelled
 
 __all__ = ["report_section", "stage_topic_figure"]
@@ -79,6 +79,8 @@ def report_section(ws: Any, r: Any, glance: list[str]) -> None:
     )
     r.table(topics[[c for c in _TOPIC_COLS if c in topics.columns]], "Topics: size, sentiment, ratings and a quote")
     r.figure(stage_topic_figure(v, topics), "Topics by journey stage")
+    if drv.empty:  # say so, as the voice page does, rather than leave the drivers out without a word
+        r.markdown(f"*{NO_OUTCOME}*")
     for outcome, what in OUTCOMES.items():
         d = drv[drv["outcome"] == outcome]
         if len(d):
