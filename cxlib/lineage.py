@@ -193,9 +193,9 @@ def stale_in_folder(folder: str | Path) -> list[Stale]:
     []
     """
     from cxlib.engine import connect
-    from cxlib.io import DATABASE_NAME
+    from cxlib.io import has_workspace
 
-    if not (Path(folder) / DATABASE_NAME).exists():
+    if not has_workspace(folder):
         return []
     with connect(folder, read_only=True) as ws:
         return stale_steps(ws)

@@ -34,10 +34,11 @@ def _(folder, notebook):
 
 
 @app.cell
-def _(folder, mo, notebook):
+def _(folder, mo, notebook, personas):
     features = notebook.persona_features(folder)  # once per server: a second tab has them at once
     buyers = notebook.persona_buyers(folder)  # those with orders: what the model is fitted on
-    mo.stop(len(buyers) < 10, mo.md(notebook.too_few_buyers(folder, len(buyers))))
+    # `cx personas`' own line (personas.MIN_TO_FIT): the page fits what the command would store
+    mo.stop(len(buyers) < personas.MIN_TO_FIT, mo.md(notebook.too_few_buyers(folder, len(buyers))))
     return buyers, features
 
 
@@ -56,7 +57,9 @@ def _(buyers, mo, notebook, personas):
     _named = {c: w for w, c in _words.items()}
     chosen = mo.ui.multiselect(options=_words, value=[_named[c] for c in personas.MODEL_FEATURES if c in _named],
                                label="Features")  # in `cx personas`' order: the same model
-    k = mo.ui.dropdown(options=["auto"] + [str(i) for i in range(2, 11)], value="auto", label="Personas")
+    # no more personas than buyers to split (a week of orders may have a handful)
+    k = mo.ui.dropdown(options=["auto"] + [str(i) for i in range(2, min(10, len(buyers)) + 1)], value="auto",
+                       label="Personas")
     method = mo.ui.dropdown(options=["kmeans", "gmm"], value="kmeans", label="Method")
     mo.vstack([mo.md("## Model"), mo.hstack([k, method]), chosen])
     return chosen, k, method

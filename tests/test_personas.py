@@ -401,7 +401,7 @@ def test_were_orders_loaded_is_one_answer_for_the_report_personas_and_the_page(t
     few = cxlib.connect(tmp_path)
     few.write("touchpoints", HAND)
     few.close()
-    assert "Too few customers with orders" in notebook.too_few_buyers(str(tmp_path), 3)
+    assert "Too few customers with orders" in notebook.too_few_buyers(str(tmp_path), 1)
 
 
 def test_thin_evidence_names_days_and_buyers_and_is_silent_when_there_is_enough():

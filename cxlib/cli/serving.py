@@ -61,11 +61,11 @@ def _serve_notebooks(
     import secrets
     import socket
 
-    from cxlib.io import DATABASE_NAME
+    from cxlib.io import DATABASE_NAME, has_workspace
 
     if not folder.is_dir():
         _fail(FileNotFoundError(f"no such workspace folder: {folder}"))
-    if not (folder / DATABASE_NAME).exists():
+    if not has_workspace(folder):
         _fail(FileNotFoundError(f"{folder} has no {DATABASE_NAME}: build it with `cx load {folder}` (or `make demo`)"))
     if not target.exists():
         _fail(FileNotFoundError(f"no such notebook or folder: {target}"))

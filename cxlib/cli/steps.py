@@ -396,11 +396,12 @@ def report(
     Example: cx report data/demo --out reports/journey_report.html
     """
     from cxlib import report as _report
+    from cxlib.io import has_workspace
 
     t0 = time.perf_counter()
     out = out or folder / "reports" / "journey_report.html"
     try:
-        if not (folder / "workspace.duckdb").exists():
+        if not has_workspace(folder):
             raise DataError(f"{folder}: no workspace.duckdb; run `cx load {folder}` first")
         if _warn_stale(folder):  # said before the sections: what a stale step stored is worked out again (slower)
             typer.secho(f"the report works out again what a stale step stored (slower on a large workspace); "

@@ -53,7 +53,7 @@ Examples
 
 from __future__ import annotations
 
-from cxlib.io.load import DATABASE_NAME, LoadReport, load, validate
+from cxlib.io.load import DATABASE_NAME, LoadReport, has_workspace, load, validate
 from cxlib.io.recognise import Recognition, recognise, suggest_sources
 from cxlib.io.sources import SourceFile, find_sources
 
@@ -63,6 +63,7 @@ __all__ = [
     "Recognition",
     "SourceFile",
     "find_sources",
+    "has_workspace",
     "load",
     "recognise",
     "suggest_sources",

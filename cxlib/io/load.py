@@ -44,9 +44,18 @@ from cxlib.io.vocabulary import unknown_events
 from cxlib.memory import duckdb_config
 from cxlib.schema import QUARANTINE_COLUMNS, TABLES, DataError, Table
 
-__all__ = ["DATABASE_NAME", "LoadReport", "load", "validate"]
+__all__ = ["DATABASE_NAME", "LoadReport", "has_workspace", "load", "validate"]
 
 DATABASE_NAME = "workspace.duckdb"
+
+
+def has_workspace(folder: str | Path) -> bool:
+    """Whether ``folder`` holds a workspace (its :data:`DATABASE_NAME`): what a reader asks before opening it.
+
+    >>> has_workspace("no/such/folder")
+    False
+    """
+    return (Path(folder) / DATABASE_NAME).is_file()
 
 
 @dataclass

@@ -171,10 +171,10 @@ def _path(folder: Folder | str | Path) -> str:
 
 
 def _stop_without_workspace(path: str) -> None:
-    from cxlib.io import DATABASE_NAME
+    from cxlib.io import has_workspace
 
     mo.stop(
-        not (Path(path) / DATABASE_NAME).exists(),
+        not has_workspace(path),
         mo.md(f"**No workspace at `{path}`.** Build one with `make demo` or `cx load {path}`."),
     )
 

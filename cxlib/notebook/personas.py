@@ -45,13 +45,15 @@ def persona_evidence(folder: Folder | str | Path) -> str | None:
     return memo(folder, personas.thin_evidence, _path(folder))
 
 
-def too_few_buyers(folder: Folder | str | Path, found: int, needed: int = 10) -> str:
+def too_few_buyers(folder: Folder | str | Path, found: int, needed: int | None = None) -> str:
     """Why the personas page has nothing to fit: no orders loaded (what to add), or too few buyers in them.
 
     The "were orders loaded?" answer is :func:`cxlib.metrics.has_orders`, as the report and ``cx personas`` use.
     """
     from cxlib import metrics
+    from cxlib.personas import MIN_TO_FIT
 
+    needed = MIN_TO_FIT if needed is None else needed
     if not metrics.has_orders(_path(folder)):
         return ("**No orders in this workspace**, so no personas: they are found among customers with orders. Load "
                 "the orders or invoice lines (`cx sources` suggests the entry), then `cx load` and `cx unify`.")

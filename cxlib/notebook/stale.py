@@ -26,7 +26,7 @@ def stale_note(folder: Folder | str | Path) -> Any:
     True
     """
     from cxlib import lineage, metrics
-    from cxlib.io import DATABASE_NAME
+    from cxlib.io import has_workspace
 
     path = _path(folder)
     notes = []
@@ -37,7 +37,7 @@ def stale_note(folder: Folder | str | Path) -> Any:
                "first).")
         notes.append(mo.callout(mo.md(f"**Some of what this page shows is older than the data.**\n\n{lines}\n\n{fix}"),
                                 kind="warn"))
-    if (Path(path) / DATABASE_NAME).exists() and (money := metrics.mixed_currencies(path)):
+    if has_workspace(path) and (money := metrics.mixed_currencies(path)):
         notes.append(mo.callout(mo.md(f"**Amounts in several currencies.** {money}"), kind="warn"))
     if not notes:
         return mo.md("")

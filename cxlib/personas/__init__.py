@@ -45,7 +45,7 @@ Examples
 from __future__ import annotations
 
 from cxlib.personas.assign import assign
-from cxlib.personas.evidence import MIN_BUYERS, MIN_DAYS, thin_evidence
+from cxlib.personas.evidence import MIN_BUYERS, MIN_DAYS, MIN_TO_FIT, thin_evidence
 from cxlib.personas.features import FEATURES, MODEL_FEATURES, customer_features
 from cxlib.personas.features import _to_pandas as _to_pandas  # used by benchmarks/bench_personas.py
 from cxlib.personas.figures import persona_map, profile_heatmap
@@ -59,6 +59,7 @@ __all__ = [
     "FEATURES",
     "MIN_BUYERS",
     "MIN_DAYS",
+    "MIN_TO_FIT",
     "MODEL_FEATURES",
     "MODEL_TABLE",
     "PROSPECTS",

@@ -26,7 +26,12 @@ from pathlib import Path
 from cxlib.engine import Workspace, opened
 from cxlib.metrics import completed_order
 
-__all__ = ["MIN_BUYERS", "MIN_DAYS", "thin_evidence"]
+__all__ = ["MIN_BUYERS", "MIN_DAYS", "MIN_TO_FIT", "thin_evidence"]
+
+#: Fewer customers to fit on than this, and there is nothing to split into personas: ``cx personas``, the
+#: personas page and the report stop here (and say why); from here to :data:`MIN_BUYERS` they fit and say how
+#: little the personas stand on (:func:`thin_evidence`).
+MIN_TO_FIT = 2
 
 #: Fewer days of completed orders than this, and repeat buying (frequency, recency) is not yet visible.
 MIN_DAYS = 90

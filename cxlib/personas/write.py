@@ -28,6 +28,7 @@ import pandas as pd
 from cxlib.engine import Workspace, opened
 from cxlib.metrics import has_orders
 from cxlib.personas.assign import assign
+from cxlib.personas.evidence import MIN_TO_FIT
 from cxlib.personas.features import _to_pandas, customer_features
 from cxlib.personas.model import PersonaModel
 from cxlib.personas.stored import MODEL_TABLE, model_table
@@ -78,7 +79,7 @@ def write_personas(
         feats = ws.scratch("_personas_features", feats)
         pool = feats.filter(feats.frequency > 0) if fit_on == "buyers" else feats
         fit_frame = _to_pandas(pool.order_by("customer_id").limit(sample))
-        if len(fit_frame) < 2:
+        if len(fit_frame) < MIN_TO_FIT:
             ws.drop_scratch()
             raise DataError(_too_few_message(ws, len(fit_frame), fit_on, as_of, anonymous))
         if model is None:
