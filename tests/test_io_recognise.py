@@ -191,6 +191,40 @@ def test_qualtrics_extra_header_rows_and_time_zone(tmp_path):
     assert s["rows_quarantined"].sum() == 0 and s["rows_loaded"].sum() == 1  # the response, not the header lines
 
 
+# SurveyMonkey's responses export: the respondent columns, one column per question (a multi-choice question's
+# options under one question text, the other header cells blank), a second header row naming what each column
+# holds, US dates with AM/PM
+SURVEYMONKEY = (
+    "Respondent ID,Collector ID,Start Date,End Date,IP Address,Email Address,First Name,Last Name,Custom Data 1,"
+    '"How likely is it that you would recommend Acme to a friend or colleague?",What is the main reason for your '
+    "score?,Which of these did you use?,\n"
+    ",,,,,,,,,Response,Open-Ended Response,Website,App\n"
+    "114000000001,431234567,11/05/2025 10:26:17 AM,11/05/2025 10:41:58 AM,203.0.113.7,ann@example.com,,,,9,"
+    "Quick delivery,Website,\n"
+    '114000000002,431234567,11/16/2025 1:37:48 PM,11/16/2025 1:58:59 PM,203.0.113.8,bob@example.com,,,,3,"Late, '
+    'and the box was crushed",,App\n'
+)
+
+
+def test_surveymonkey_second_header_row_nps_comment_and_us_dates(tmp_path):
+    r = io.recognise(write(tmp_path, "responses.csv", SURVEYMONKEY))
+    assert r.table == "surveys" and r.label == "SurveyMonkey responses export" and r.confidence == "high"
+    assert r.entry["header_rows"] == 2 and r.entry["monthfirst"] is True
+    cols = r.entry["columns"]
+    assert cols["response_id"] == "Respondent ID" and cols["ts"] == "End Date" and cols["email"] == "Email Address"
+    assert cols["nps"].startswith("How likely") and cols["comment"] == "What is the main reason for your score?"
+    (tmp_path / "sources.yml").write_text(suggested(tmp_path)[1])
+    s = io.load(tmp_path).summary
+    assert s["rows_quarantined"].sum() == 0 and s["rows_loaded"].sum() == 2  # the responses, not the second header
+    con = duckdb.connect(str(tmp_path / io.DATABASE_NAME), read_only=True)
+    got = con.execute("SELECT response_id, ts, nps, comment FROM surveys ORDER BY response_id").fetchall()
+    con.close()
+    assert [(g[0], str(g[1]), g[2], g[3]) for g in got] == [
+        ("114000000001", "2025-11-05 10:41:58", 9, "Quick delivery"),
+        ("114000000002", "2025-11-16 13:58:59", 3, "Late, and the box was crushed"),  # 1:58 PM, month first
+    ]
+
+
 def test_shopify_times_with_a_spaced_offset_load(tmp_path):
     # Shopify writes `2024-03-01 10:00:00 -0500` (a space before the offset): read as it comes
     write(tmp_path, "shopify.csv", SHOPIFY)

@@ -15,7 +15,8 @@ vendors' own, as their exports write them (see ``/docs/sources.md``, "cx sources
 * HubSpot contacts (``Record ID``, ``First Name``, ``Create Date``, ...), Salesforce contacts (``Id``,
   ``FirstName``, ``LastName``, ``AccountId``, ``MailingCity``, ...), Mailchimp audience exports
   (``Email Address``, ``MEMBER_RATING``, ``OPTIN_TIME``, ``LEID``, ...);
-* Qualtrics responses (``ResponseId``, ``RecordedDate``, ``Finished``, ...), Typeform responses (``#``,
+* Qualtrics responses (``ResponseId``, ``RecordedDate``, ``Finished``, ...), SurveyMonkey responses
+  (``Respondent ID``, ``Collector ID``, ``End Date``, ...; a second header row), Typeform responses (``#``,
   ``Submit Date (UTC)``, ``Network ID``);
 * email activity: Klaviyo metrics (``Received Email``, ``Opened Email``, ``Clicked Email``; ``Profile ID`` and
   ``Event ID`` when exported) and Mailchimp activity (``open``, ``click``, ``bounce``), recognised by the values
@@ -375,6 +376,38 @@ def _qualtrics_timezone(rows: list[dict]) -> str | None:
     return None
 
 
+def _surveymonkey(h: Head) -> Match | None:
+    """SurveyMonkey's responses export: the respondent columns, then one column per question (its text the column
+    name), and a second header row saying what each holds (``Response``, ``Open-Ended Response``, an option)."""
+    marks = ("Respondent ID", "Collector ID", "Start Date", "End Date", "IP Address", "Email Address",
+             "First Name", "Last Name", "Custom Data 1")  # fmt: skip
+    m = _found(h, {"response_id": ("Respondent ID",), "ts": ("End Date", "Start Date"), "email": ("Email Address",)})
+    hits = _count(h, marks)
+    if "response_id" not in m or "ts" not in m or hits < 4 or not h.col("Collector ID"):
+        return None
+    entry: dict = {"source": "surveymonkey", "columns": m}
+    notes = []
+    kinds = h.rows[0] if h.rows and not (h.rows[0].get(m["response_id"]) or "").strip() else None
+    if kinds is not None:  # the second header row: no respondent, the answer kinds under the questions
+        entry["header_rows"] = 2
+        notes.append("this file has a second header row (Response, Open-Ended Response, ...): header_rows: 2 skips it")
+    nps = _nps_column(h)
+    if nps:
+        m["nps"] = nps
+        notes.append(f"nps is read from the question {nps[:60]!r}: check it is the 0-10 question")
+    else:
+        notes.append("nps is left unmapped: map it to your 0-10 'how likely to recommend' question")
+    comment = next((c for c in h.columns if kinds and kinds.get(c) == "Open-Ended Response"), None)
+    if comment:
+        m["comment"] = comment
+        notes.append(f"comment is read from the first open-ended question, {comment[:60]!r}: check it")
+    else:
+        notes.append("comment is left unmapped: map it to a free-text question")
+    notes.append("dates are in the SurveyMonkey account's time zone: set timezone: (e.g. America/New_York) if not UTC")
+    return Match("SurveyMonkey responses export", "surveys", _confidence(hits, len(marks)), entry,
+                 [c for c in h.columns if _norm(c) in {_norm(x) for x in marks}], notes, 5 + hits)  # fmt: skip
+
+
 def _typeform(h: Head) -> Match | None:
     m = _found(h, {"response_id": ("#",), "ts": ("Submit Date (UTC)", "Submitted At")})
     hits = _count(h, ("#", "Start Date (UTC)", "Submit Date (UTC)", "Stage Date (UTC)", "Network ID", "Response Type"))
@@ -444,7 +477,7 @@ def _email_activity(h: Head) -> Match | None:
 #: Every recogniser, tried in turn; the highest score wins.
 RECOGNISERS: tuple[Callable[[Head], Match | None], ...] = (
     _ga4, _retail, _shopify, _zendesk, _freshdesk, _hubspot, _salesforce, _mailchimp_audience, _qualtrics,
-    _typeform, _email_activity,
+    _surveymonkey, _typeform, _email_activity,
 )  # fmt: skip
 
 
