@@ -127,6 +127,21 @@ MAILCHIMP = (
 )
 
 
+# SurveyMonkey's responses export: the respondent columns, one column per question (a multi-choice question's
+# options under one question text, the other header cells blank), a second header row naming what each column
+# holds, US dates with AM/PM
+SURVEYMONKEY = (
+    "Respondent ID,Collector ID,Start Date,End Date,IP Address,Email Address,First Name,Last Name,Custom Data 1,"
+    '"How likely is it that you would recommend Acme to a friend or colleague?",What is the main reason for your '
+    "score?,Which of these did you use?,\n"
+    ",,,,,,,,,Response,Open-Ended Response,Website,App\n"
+    "114000000001,431234567,11/05/2025 10:26:17 AM,11/05/2025 10:41:58 AM,203.0.113.7,ann@example.com,,,,9,"
+    "Quick delivery,Website,\n"
+    '114000000002,431234567,11/16/2025 1:37:48 PM,11/16/2025 1:58:59 PM,203.0.113.8,bob@example.com,,,,3,"Late, '
+    'and the box was crushed",,App\n'
+)
+
+
 @pytest.mark.parametrize(
     ("text", "label", "table", "mapped"),
     [
@@ -146,6 +161,8 @@ MAILCHIMP = (
          {"record_id": "Id", "first_name": "FirstName", "postcode": "MailingPostalCode"}),
         (QUALTRICS, "Qualtrics responses export", "surveys",
          {"response_id": "ResponseId", "ts": "RecordedDate", "nps": "Q1", "email": "RecipientEmail"}),
+        (SURVEYMONKEY, "SurveyMonkey responses export", "surveys",
+         {"response_id": "Respondent ID", "ts": "End Date", "email": "Email Address"}),
         (TYPEFORM, "Typeform responses export", "surveys",
          {"response_id": "#", "ts": "Submit Date (UTC)", "nps": "How likely are you to recommend us to a friend?"}),
         (KLAVIYO, "Klaviyo email activity", "events", {"event": "Metric Name", "ts": "Timestamp", "email": "Email"}),
@@ -189,21 +206,6 @@ def test_qualtrics_extra_header_rows_and_time_zone(tmp_path):
     (tmp_path / "sources.yml").write_text(suggested(tmp_path)[1])
     s = io.load(tmp_path).summary
     assert s["rows_quarantined"].sum() == 0 and s["rows_loaded"].sum() == 1  # the response, not the header lines
-
-
-# SurveyMonkey's responses export: the respondent columns, one column per question (a multi-choice question's
-# options under one question text, the other header cells blank), a second header row naming what each column
-# holds, US dates with AM/PM
-SURVEYMONKEY = (
-    "Respondent ID,Collector ID,Start Date,End Date,IP Address,Email Address,First Name,Last Name,Custom Data 1,"
-    '"How likely is it that you would recommend Acme to a friend or colleague?",What is the main reason for your '
-    "score?,Which of these did you use?,\n"
-    ",,,,,,,,,Response,Open-Ended Response,Website,App\n"
-    "114000000001,431234567,11/05/2025 10:26:17 AM,11/05/2025 10:41:58 AM,203.0.113.7,ann@example.com,,,,9,"
-    "Quick delivery,Website,\n"
-    '114000000002,431234567,11/16/2025 1:37:48 PM,11/16/2025 1:58:59 PM,203.0.113.8,bob@example.com,,,,3,"Late, '
-    'and the box was crushed",,App\n'
-)
 
 
 def test_surveymonkey_second_header_row_nps_comment_and_us_dates(tmp_path):
@@ -379,6 +381,25 @@ def test_write_never_overwrites_without_force(tmp_path):
     assert "canonical layout" in (tmp_path / "sources.yml").read_text()
     res = runner.invoke(app, ["sources", str(tmp_path)])  # --print: the default, writes nothing
     assert res.exit_code == 0 and res.output.startswith("# sources.yml suggested")
+
+
+def test_zendesk_satisfaction_is_csat_and_its_comment_is_feedback(tmp_path):
+    """Zendesk rates a ticket good or bad (or the survey was offered and never answered): csat 5 and 1, and the
+    unanswered empty -- not values that fail to read as a number, which the load reported as problems."""
+    header = ZENDESK.splitlines()[0] + ",Satisfaction Comment"
+    rows = [line + c for line, c in zip(ZENDESK.splitlines()[1:], [",Quick and kind", ","], strict=True)]
+    rows.append("103,Cy Dee,9003,cy@example.com,Cy Dee,,Billing,Charged twice,,Closed,Normal,Mail,Question,"
+                "2024-03-04 08:00:00,2024-03-05 08:00:00,2024-03-05 08:00:00,bad,Took ages")
+    write(tmp_path, "zendesk.csv", "\n".join([header, *rows]) + "\n")
+    r = io.recognise(tmp_path / "zendesk.csv")
+    assert r.entry["columns"]["csat"] == "Satisfaction Score" and r.entry["feedback"] == ["Satisfaction Comment"]
+    (tmp_path / "sources.yml").write_text(suggested(tmp_path)[1])
+    rep = io.load(tmp_path)
+    assert rep.quarantine.empty and rep.summary["values_nulled"].sum() == 0, rep.quarantine
+    con = duckdb.connect(str(tmp_path / io.DATABASE_NAME), read_only=True)
+    got = con.execute("SELECT ticket_id, csat FROM tickets ORDER BY ticket_id").fetchall()
+    con.close()
+    assert got == [("101", 5), ("102", None), ("103", 1)]  # Good, Unoffered, bad
 
 
 def test_validate_prints_each_file(tmp_path):

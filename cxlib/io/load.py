@@ -216,7 +216,9 @@ def _stage_select(t: Table, part: _Part, extra_cols: list[str], final: dict[str,
             folded = {}
             for a, b in values.items():
                 folded.setdefault(str(a).strip().lower(), b)
-            cases = " ".join(f"WHEN {literal(a)} THEN {literal(b)}" for a, b in folded.items())
+            # a value mapped to nothing ('' or null: Zendesk's `offered`, a rating never given) is empty, as a blank
+            # cell is -- not a value that fails to read as the column's type
+            cases = " ".join(f"WHEN {literal(a)} THEN {literal(b) if b != '' else 'NULL'}" for a, b in folded.items())
             expr = f"CASE lower(trim(CAST({expr} AS VARCHAR))) {cases} ELSE {expr} END"
         if c in part.typed:  # taken as it is (``_t_<col>``): its text only where it is not (typed_value)
             expr = f"CASE WHEN {typed_value(t.column(c).dtype, ident(mapping[c]))[0]} THEN NULL ELSE {expr} END"

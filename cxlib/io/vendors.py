@@ -249,12 +249,33 @@ def _tickets(h: Head, label: str, source: str, wanted: dict, key: str, marks: tu
     return Match(label, "tickets", _confidence(hits, len(marks)), entry, matched, notes, 5 + hits)
 
 
+#: Zendesk's satisfaction ratings as ``csat`` (1-5): good and bad as the scale's ends, a survey offered or never
+#: offered (no answer) empty.
+ZENDESK_CSAT = {"good": "5", "bad": "1", "offered": "", "unoffered": ""}
+
+
 def _zendesk(h: Head) -> Match | None:
     wanted = {"ticket_id": ("Id", "Ticket ID"), "opened_at": ("Created at",), "closed_at": ("Solved at",),
               "email": ("Requester email",), "contact_ref": ("Requester id",), "channel": ("Via",)}  # fmt: skip
     marks = ("Requester", "Requester id", "Requester email", "Submitter", "Assignee", "Via", "Solved at",
              "Satisfaction Score", "Ticket type", "Group", "Subject", "Tags")  # fmt: skip
-    return _tickets(h, "Zendesk tickets export", "zendesk", wanted, "ticket_id", marks)
+    found = _tickets(h, "Zendesk tickets export", "zendesk", wanted, "ticket_id", marks)
+    score, comment = h.col("Satisfaction Score", "Satisfaction Rating"), h.col("Satisfaction Comment")
+    if found is None or not (score or comment):
+        return found
+    found.notes[:] = [n for n in found.notes if not n.startswith("topic and csat")]
+    if h.col("csat"):  # a 1-5 rating of the company's own (a custom field named CSAT): read by its name
+        score = None
+    if score:
+        found.entry["columns"]["csat"] = score
+        found.entry.setdefault("values", {})["csat"] = dict(ZENDESK_CSAT)
+        found.notes.append(f"csat is read from {score}: good as 5 and bad as 1 (Zendesk's rating is good or bad), "
+                           "offered and unoffered (no answer) as empty")
+    if comment:  # what the customer wrote with the rating: voice of the customer (`cx voice`)
+        found.entry["feedback"] = [comment]
+        found.notes.append(f"{comment} is read as feedback (free text for `cx voice`)")
+    found.notes.append("topic is left unmapped: map a category field (Ticket type, a custom field) to topic")
+    return found
 
 
 def _freshdesk(h: Head) -> Match | None:
