@@ -227,6 +227,14 @@ def test_surveymonkey_second_header_row_nps_comment_and_us_dates(tmp_path):
     ]
 
 
+def test_older_surveymonkey_column_names_are_recognised_too(tmp_path):
+    old = SURVEYMONKEY.replace("Respondent ID,Collector ID,Start Date,End Date", "RespondentID,CollectorID,StartDate,"
+                               "EndDate").replace("Last Name,Custom Data 1", "LastName,Custom Data")
+    r = io.recognise(write(tmp_path, "responses.csv", old))
+    assert r.label == "SurveyMonkey responses export" and r.entry["header_rows"] == 2
+    assert r.entry["columns"]["response_id"] == "RespondentID" and r.entry["columns"]["ts"] == "EndDate"
+
+
 def test_shopify_times_with_a_spaced_offset_load(tmp_path):
     # Shopify writes `2024-03-01 10:00:00 -0500` (a space before the offset): read as it comes
     write(tmp_path, "shopify.csv", SHOPIFY)

@@ -400,11 +400,14 @@ def _qualtrics_timezone(rows: list[dict]) -> str | None:
 def _surveymonkey(h: Head) -> Match | None:
     """SurveyMonkey's responses export: the respondent columns, then one column per question (its text the column
     name), and a second header row saying what each holds (``Response``, ``Open-Ended Response``, an option)."""
+    # the names of today's export, then those of older ones (RespondentID, CollectorID, LastName, Custom Data)
     marks = ("Respondent ID", "Collector ID", "Start Date", "End Date", "IP Address", "Email Address",
-             "First Name", "Last Name", "Custom Data 1")  # fmt: skip
-    m = _found(h, {"response_id": ("Respondent ID",), "ts": ("End Date", "Start Date"), "email": ("Email Address",)})
+             "First Name", "Last Name", "Custom Data 1", "RespondentID", "CollectorID", "StartDate", "EndDate",
+             "LastName", "Custom Data")  # fmt: skip
+    m = _found(h, {"response_id": ("Respondent ID", "RespondentID"), "ts": ("End Date", "EndDate", "Start Date"),
+                   "email": ("Email Address",)})  # fmt: skip
     hits = _count(h, marks)
-    if "response_id" not in m or "ts" not in m or hits < 4 or not h.col("Collector ID"):
+    if "response_id" not in m or "ts" not in m or hits < 4 or not h.col("Collector ID", "CollectorID"):
         return None
     entry: dict = {"source": "surveymonkey", "columns": m}
     notes = []
@@ -425,7 +428,7 @@ def _surveymonkey(h: Head) -> Match | None:
     else:
         notes.append("comment is left unmapped: map it to a free-text question")
     notes.append("dates are in the SurveyMonkey account's time zone: set timezone: (e.g. America/New_York) if not UTC")
-    return Match("SurveyMonkey responses export", "surveys", _confidence(hits, len(marks)), entry,
+    return Match("SurveyMonkey responses export", "surveys", _confidence(hits, 9), entry,
                  [c for c in h.columns if _norm(c) in {_norm(x) for x in marks}], notes, 5 + hits)  # fmt: skip
 
 
