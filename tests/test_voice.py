@@ -218,7 +218,7 @@ def test_no_measured_outcome_is_said_in_the_report_not_left_out(voiced, tmp_path
         r = Report("t", personal=PersonalTerms.from_workspace(ws))
         voice.report_section(ws, r, [])
     assert voice.measured_outcomes(empty_frame(DRIVER_COLUMNS)) == {}
-    assert "No outcome could be measured" in r.to_html()
+    assert "No topic could be tied to an outcome" in r.to_html()
 
 
 def test_feedback_columns_named_in_sources_yml_become_verbatims(tmp_path):

@@ -44,16 +44,36 @@ Examples
 
 from __future__ import annotations
 
+import importlib
+from typing import Any
+
 from cxlib.personas.assign import assign
 from cxlib.personas.evidence import MIN_BUYERS, MIN_DAYS, MIN_TO_FIT, thin_evidence
 from cxlib.personas.features import FEATURES, MODEL_FEATURES, customer_features
 from cxlib.personas.features import _to_pandas as _to_pandas  # used by benchmarks/bench_personas.py
 from cxlib.personas.figures import persona_map, profile_heatmap
-from cxlib.personas.model import PersonaModel
 from cxlib.personas.profiles import compare_personas
-from cxlib.personas.stored import MODEL_TABLE, personas_as_of, stored_model
-from cxlib.personas.write import PROSPECTS, write_personas
 from cxlib.value import persona_value_crosstab, predicted_value, value_tiers
+
+#: What needs scikit-learn -- the model, and what fits it or rebuilds it from the workspace -- imported when first
+#: asked for: a reader of the stored personas (the report; its "what they stand on" line) does not pay for
+#: scikit-learn's import (1.5-2 s of a `cx report`).
+_LAZY = {
+    "PersonaModel": "model", "MODEL_TABLE": "stored", "personas_as_of": "stored", "stored_model": "stored",
+    "PROSPECTS": "write", "write_personas": "write",
+}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        value = getattr(importlib.import_module(f"cxlib.personas.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'cxlib.personas' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 __all__ = [
     "FEATURES",

@@ -4,6 +4,7 @@ Examples
 --------
 >>> import pandas as pd
 >>> X = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "x": [0.0, 0.2, 5.0, 5.2]})
+>>> from cxlib.personas.model import PersonaModel
 >>> model = PersonaModel(n_personas=2, features=["x"], random_state=0).fit(X)
 >>> assign(model, ibis.memtable(X)).order_by("customer_id").to_pandas()["persona"].tolist()
 [0, 0, 1, 1]
@@ -11,10 +12,14 @@ Examples
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import ibis
 import numpy as np
 
-from cxlib.personas.model import PersonaModel
+if TYPE_CHECKING:  # the model's module imports scikit-learn: only when one is fitted
+    from cxlib.personas.model import PersonaModel
+
 
 __all__ = ["assign"]
 
@@ -33,6 +38,7 @@ def assign(model: PersonaModel, features_table: ibis.Table, id_column: str = "cu
     --------
     >>> import pandas as pd
     >>> X = pd.DataFrame({"customer_id": ["a", "b", "c", "d"], "x": [0.0, 0.2, 5.0, 5.2]})
+    >>> from cxlib.personas.model import PersonaModel
     >>> model = PersonaModel(n_personas=2, features=["x"], random_state=0).fit(X)
     >>> out = assign(model, ibis.memtable(X)).order_by("customer_id").to_pandas()
     >>> out["persona"].tolist() == model.predict(X).tolist()

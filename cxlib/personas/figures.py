@@ -3,6 +3,7 @@
 Examples
 --------
 >>> X = pd.DataFrame({"a": [0.0, 0.1, 5.0, 5.1], "b": [1.0, 1.1, 0.0, 0.1]})
+>>> from cxlib.personas.model import PersonaModel
 >>> profile_heatmap(PersonaModel(n_personas=2, random_state=0).fit(X)).layout.title.text
 "What sets each persona apart (Cohen's d versus the rest)"
 """
@@ -10,13 +11,16 @@ Examples
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from cxlib.personas.model import PersonaModel
 from cxlib.schema import name_words
+
+if TYPE_CHECKING:  # the model's module imports scikit-learn: only when one is fitted
+    from cxlib.personas.model import PersonaModel
 
 __all__ = ["persona_map", "profile_heatmap"]
 
@@ -31,6 +35,7 @@ def profile_heatmap(model: PersonaModel, features: Sequence[str] | None = None) 
     Examples
     --------
     >>> X = pd.DataFrame({"a": [0.0, 0.1, 5.0, 5.1], "b": [1.0, 1.1, 0.0, 0.1]})
+    >>> from cxlib.personas.model import PersonaModel
     >>> fig = profile_heatmap(PersonaModel(n_personas=2, random_state=0).fit(X))
     >>> fig.data[0].type, list(fig.data[0].x)
     ('heatmap', ['a', 'b'])
@@ -65,6 +70,7 @@ def persona_map(
     Examples
     --------
     >>> X = pd.DataFrame({"a": [0.0, 0.1, 5.0, 5.1], "b": [1.0, 1.1, 0.0, 0.1], "c": [0.0, 1, 0, 1]})
+    >>> from cxlib.personas.model import PersonaModel
     >>> fig = persona_map(X, PersonaModel(n_personas=2, random_state=0).fit(X))
     >>> sum(len(t.x) for t in fig.data)
     4

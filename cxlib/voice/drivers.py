@@ -34,9 +34,10 @@ OUTCOMES = {
 }
 #: Why a drivers table has no rows, for a reader.
 NO_OUTCOME = (
-    "No outcome could be measured: among the customers who wrote feedback, none (or all) churned, dropped off, "
-    "returned an order or gave a low NPS, and a topic's lift needs both. More history, or the surveys and orders "
-    "of the same customers (`cx load`, then `cx voice`), give it something to compare."
+    "No topic could be tied to an outcome. That needs, among the customers who wrote, some who churned, dropped "
+    "off before buying, returned an order or gave an NPS of 6 or less and some who did not, and a topic that at "
+    "least 10 of them mention. More history, or the surveys and orders of the same customers (`cx load`, then "
+    "`cx voice`), give it something to compare."
 )
 SEE_ALSO = {"dropoff": "journeys.diagnose_dropoff", "returns": "journeys.diagnose_returns"}
 # words that put a topic on the service side (operations, support, the app) or the marketing side (offer, price,

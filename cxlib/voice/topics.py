@@ -19,18 +19,30 @@ Examples
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
-from sklearn.decomposition import NMF
-from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS, TfidfVectorizer
+
+# scikit-learn (and scipy's optimiser) are imported where topics are fitted, not with the package: the report's
+# voice section reads the stored tables and pays nothing for them (1.5-2 s of a `cx report`)
+if TYPE_CHECKING:
+    from sklearn.decomposition import NMF
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 __all__ = ["TopicModel", "choose_k", "fit_topics"]
 
-_STOP = sorted(ENGLISH_STOP_WORDS | {"hi", "hello", "dear", "team", "thanks", "thank", "regards", "kind", "please",
-                                     "just", "got", "ve", "im", "yes", "ok"})  # fmt: skip
+_MORE_STOP = {"hi", "hello", "dear", "team", "thanks", "thank", "regards", "kind", "please", "just", "got", "ve",
+              "im", "yes", "ok"}  # fmt: skip
+
+
+@functools.cache
+def _stop_words() -> list[str]:
+    """scikit-learn's English stop words and a helpdesk's greetings, sorted."""
+    from sklearn.feature_extraction.text import ENGLISH_STOP_WORDS
+
+    return sorted(ENGLISH_STOP_WORDS | _MORE_STOP)
 
 
 @dataclass
@@ -60,8 +72,10 @@ class TopicModel:
 
 
 def _vectorizer(n_docs: int, max_df: float = 0.5) -> TfidfVectorizer:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     return TfidfVectorizer(
-        stop_words=_STOP, min_df=min(5, max(1, n_docs // 200)), max_df=max_df, max_features=5000,
+        stop_words=_stop_words(), min_df=min(5, max(1, n_docs // 200)), max_df=max_df, max_features=5000,
         sublinear_tf=True, token_pattern=r"(?u)\b[a-z][a-z]+\b", dtype=np.float32,
     )  # fmt: skip
 
@@ -83,6 +97,8 @@ def _fitted_vectorizer(texts: list[str]) -> tuple[TfidfVectorizer, Any]:
 
 
 def _nmf(k: int, seed: int) -> NMF:
+    from sklearn.decomposition import NMF
+
     return NMF(n_components=k, init="nndsvda", random_state=seed, max_iter=300, tol=1e-3)
 
 
@@ -91,6 +107,8 @@ def _similarity(a: np.ndarray, b: np.ndarray) -> float:
     na = a / np.maximum(np.linalg.norm(a, axis=1, keepdims=True), 1e-12)
     nb = b / np.maximum(np.linalg.norm(b, axis=1, keepdims=True), 1e-12)
     sim = na @ nb.T
+    from scipy.optimize import linear_sum_assignment
+
     r, c = linear_sum_assignment(-sim)
     return float(sim[r, c].mean())
 
