@@ -26,11 +26,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from statistics import NormalDist  # the normal quantile: scipy.stats would cost a report 1 s to import
 
 import ibis
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from cxlib.attribution import DEFAULT_CONVERSION, matches_rule
 from cxlib.engine import Workspace
@@ -208,7 +208,7 @@ def uplift(
         raise ValueError(f"groups: missing column(s) {missing}; it has {list(groups.columns)}")
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must be between 0 and 1, not {confidence}")
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
     tr, ho = groups[groups[group] == treated], groups[groups[group] == holdout]
     if len(tr) == 0 or len(ho) == 0:
         raise ValueError(f"groups: need both {treated!r} and {holdout!r} rows; found {len(tr)} and {len(ho)}")
@@ -458,7 +458,7 @@ def _strata(per: pd.DataFrame, s0: int) -> pd.Series:
 
 def _did_row(metric: str, b: str, a: str, matched: pd.DataFrame, co: pd.DataFrame, confidence: float) -> dict:
     """One metric's difference in differences: matched treated vs the controls reweighted to their strata."""
-    z = float(stats.norm.ppf(0.5 + confidence / 2))
+    z = NormalDist().inv_cdf(0.5 + confidence / 2)
     share = matched._stratum.value_counts(normalize=True)
     diff_t = (matched[a] - matched[b]).astype(float)
     cs = co[co._stratum.isin(share.index)]

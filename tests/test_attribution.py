@@ -42,6 +42,23 @@ def test_markov_two_channels_by_hand():
     assert np.allclose(m.value, [10.0, 30.0])
 
 
+def test_markov_with_thousands_of_states_solves_sparse_and_agrees_with_dense(monkeypatch):
+    """Past 2,000 states the chain is a sparse matrix (scipy imported only then): the same removal effects as the
+    dense solve of the same paths."""
+    rng = np.random.default_rng(0)
+    chans = [f"c{i:02d}" for i in range(15)]
+    paths = [" > ".join(rng.choice(chans, size=rng.integers(3, 6))) for _ in range(2_000)]
+    df = pd.DataFrame({"path": paths, "conversions": rng.integers(0, 3, 2_000), "value": 10.0,
+                       "nulls": rng.integers(0, 3, 2_000)}).groupby("path", as_index=False).sum()
+    sparse = A.markov(df, order=3)  # 15 channels, order 3: thousands of states
+    dense_solve = A.models._absorb
+    monkeypatch.setattr(A.models, "_absorb", lambda Q, *a, **k: dense_solve(
+        Q if isinstance(Q, np.ndarray) else Q.toarray(), *a, **k))
+    dense = A.markov(df, order=3)
+    pd.testing.assert_frame_equal(sparse, dense, rtol=1e-9)
+    assert sparse["conversions"].sum() == pytest.approx(df["conversions"].sum())
+
+
 def test_markov_self_loops_do_not_change_order_one():
     # a repeated channel adds a self-loop; absorption probabilities from that state are unchanged
     looped = _paths([("a > a > b", 1, 10.0, 0), ("a > a", 0, 0.0, 1), ("b > b > b", 1, 30.0, 1)])

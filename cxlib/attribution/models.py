@@ -77,18 +77,18 @@ def _output(names: list[str], share: np.ndarray, totals: tuple[float, float], ef
 
 def _absorb(Q, r: np.ndarray, start: np.ndarray, keep: np.ndarray | None = None) -> float:
     """P(conversion) from the start distribution: solve (I - Q) x = r on the kept states (the rest go to null)."""
-    from scipy import sparse
-    from scipy.sparse.linalg import spsolve
-
     if keep is not None:
         Q, r, start = Q[keep][:, keep], r[keep], start[keep]
     n = len(r)
     if n == 0:
         return 0.0
-    if sparse.issparse(Q):
-        x = spsolve((sparse.identity(n, format="csc") - Q).tocsc(), r)
-    else:
+    if isinstance(Q, np.ndarray):  # a handful of states: dense, and scipy's sparse solver not even imported
         x = np.linalg.solve(np.eye(n) - Q, r)
+    else:
+        from scipy import sparse
+        from scipy.sparse.linalg import spsolve
+
+        x = spsolve((sparse.identity(n, format="csc") - Q).tocsc(), r)
     return float(start @ x)
 
 
@@ -179,8 +179,6 @@ def _states(codes: np.ndarray, pos: np.ndarray, order: int, base: int) -> tuple[
 def _chain(p: pd.DataFrame, row: np.ndarray, pos: np.ndarray, state: np.ndarray, S: int) -> tuple:
     """The absorbing chain over ``S`` states: ``Q`` (transient to transient, dense or sparse), ``r`` (to
     conversion) and ``s0`` (the start distribution), each path weighted by its ``conversions + nulls``."""
-    from scipy import sparse
-
     w = (p["conversions"] + p["nulls"]).to_numpy()[row]
     conv = p["conversions"].to_numpy()
     nul = p["nulls"].to_numpy()
@@ -196,6 +194,8 @@ def _chain(p: pd.DataFrame, row: np.ndarray, pos: np.ndarray, state: np.ndarray,
         out = N.sum(axis=1) + to_conv + to_null
         Q = N / out[:, None]
     else:
+        from scipy import sparse
+
         N = sparse.coo_matrix((ww, (src, dst)), shape=(S, S)).tocsr()
         out = np.asarray(N.sum(axis=1)).ravel() + to_conv + to_null
         Q = sparse.diags(1.0 / out) @ N
