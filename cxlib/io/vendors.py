@@ -351,6 +351,16 @@ def _nps_column(h: Head, question_row: dict | None = None) -> str | None:
     return None
 
 
+def _map_nps(h: Head, m: dict, notes: list[str], question_row: dict | None = None) -> None:
+    """``nps`` mapped to the question about recommending (:func:`_nps_column`) in ``m``, and the note saying so."""
+    nps = _nps_column(h, question_row)
+    if nps:
+        m["nps"] = nps
+        notes.append(f"nps is read from the question {nps[:60]!r}: check it is the 0-10 question")
+    else:
+        notes.append("nps is left unmapped: map it to your 0-10 'how likely to recommend' question")
+
+
 def _qualtrics(h: Head) -> Match | None:
     marks = ("ResponseId", "StartDate", "EndDate", "Status", "Progress", "Duration (in seconds)", "Finished",
              "RecordedDate", "RecipientEmail", "ExternalReference", "DistributionChannel", "UserLanguage")  # fmt: skip
@@ -373,12 +383,7 @@ def _qualtrics(h: Head) -> Match | None:
         if tz:
             entry["timezone"] = tz
             notes.append(f"dates are in the survey's time zone ({tz}, from the ImportId row)")
-    nps = _nps_column(h, first if extra else None)
-    if nps:
-        m["nps"] = nps
-        notes.append(f"nps is read from {nps} (a 0-10 question): check it")
-    else:
-        notes.append("nps is left unmapped: map it to your 0-10 'how likely to recommend' question")
+    _map_nps(h, m, notes, first if extra else None)
     notes.append("comment is left unmapped: map it to a free-text question")
     return Match("Qualtrics responses export", "surveys", _confidence(hits, len(marks)), entry,
                  [c for c in h.columns if _norm(c) in {_norm(x) for x in marks}], notes, 5 + hits)  # fmt: skip
@@ -415,12 +420,7 @@ def _surveymonkey(h: Head) -> Match | None:
     if kinds is not None:  # the second header row: no respondent, the answer kinds under the questions
         entry["header_rows"] = 2
         notes.append("this file has a second header row (Response, Open-Ended Response, ...): header_rows: 2 skips it")
-    nps = _nps_column(h)
-    if nps:
-        m["nps"] = nps
-        notes.append(f"nps is read from the question {nps[:60]!r}: check it is the 0-10 question")
-    else:
-        notes.append("nps is left unmapped: map it to your 0-10 'how likely to recommend' question")
+    _map_nps(h, m, notes)
     comment = next((c for c in h.columns if kinds and kinds.get(c) == "Open-Ended Response"), None)
     if comment:
         m["comment"] = comment
@@ -438,12 +438,7 @@ def _typeform(h: Head) -> Match | None:
     if "response_id" not in m or "ts" not in m or hits < 3:
         return None
     notes = ["the question texts are the column names"]
-    nps = _nps_column(h)
-    if nps:
-        m["nps"] = nps
-        notes.append(f"nps is read from the question {nps[:60]!r}: check it is the 0-10 question")
-    else:
-        notes.append("nps is left unmapped: map it to your 0-10 'how likely to recommend' question")
+    _map_nps(h, m, notes)
     if h.col("Response Type"):
         notes.append("partial responses (Response Type = partial) load too")
     entry = {"source": "typeform", "timezone": "UTC", "columns": m}
