@@ -133,12 +133,12 @@ MAILCHIMP = (
 SURVEYMONKEY = (
     "Respondent ID,Collector ID,Start Date,End Date,IP Address,Email Address,First Name,Last Name,Custom Data 1,"
     '"How likely is it that you would recommend Acme to a friend or colleague?",What is the main reason for your '
-    "score?,Which of these did you use?,\n"
-    ",,,,,,,,,Response,Open-Ended Response,Website,App\n"
+    "score?,Which of these did you use?,,What could we do better?\n"
+    ",,,,,,,,,Response,Open-Ended Response,Website,App,Open-Ended Response\n"
     "114000000001,431234567,11/05/2025 10:26:17 AM,11/05/2025 10:41:58 AM,203.0.113.7,ann@example.com,,,,9,"
-    "Quick delivery,Website,\n"
+    "Quick delivery,Website,,Nothing\n"
     '114000000002,431234567,11/16/2025 1:37:48 PM,11/16/2025 1:58:59 PM,203.0.113.8,bob@example.com,,,,3,"Late, '
-    'and the box was crushed",,App\n'
+    'and the box was crushed",,App,Better boxes\n'
 )
 
 
@@ -215,6 +215,7 @@ def test_surveymonkey_second_header_row_nps_comment_and_us_dates(tmp_path):
     cols = r.entry["columns"]
     assert cols["response_id"] == "Respondent ID" and cols["ts"] == "End Date" and cols["email"] == "Email Address"
     assert cols["nps"].startswith("How likely") and cols["comment"] == "What is the main reason for your score?"
+    assert r.entry["feedback"] == ["What could we do better?"]  # the other open-ended question, for `cx voice`
     (tmp_path / "sources.yml").write_text(suggested(tmp_path)[1])
     s = io.load(tmp_path).summary
     assert s["rows_quarantined"].sum() == 0 and s["rows_loaded"].sum() == 2  # the responses, not the second header

@@ -421,10 +421,14 @@ def _surveymonkey(h: Head) -> Match | None:
         entry["header_rows"] = 2
         notes.append("this file has a second header row (Response, Open-Ended Response, ...): header_rows: 2 skips it")
     _map_nps(h, m, notes)
-    comment = next((c for c in h.columns if kinds and kinds.get(c) == "Open-Ended Response"), None)
-    if comment:
-        m["comment"] = comment
+    open_ended = [c for c in h.columns if kinds and kinds.get(c) == "Open-Ended Response"]
+    if open_ended:
+        m["comment"] = comment = open_ended[0]
         notes.append(f"comment is read from the first open-ended question, {comment[:60]!r}: check it")
+        if open_ended[1:]:  # what else they wrote, for `cx voice`
+            entry["feedback"] = open_ended[1:]
+            notes.append(f"{len(open_ended) - 1} more open-ended question(s) are read as feedback (free text for "
+                         "`cx voice`)")
     else:
         notes.append("comment is left unmapped: map it to a free-text question")
     notes.append("dates are in the SurveyMonkey account's time zone: set timezone: (e.g. America/New_York) if not UTC")
