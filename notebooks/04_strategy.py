@@ -188,7 +188,8 @@ def _(currency, mo, notebook, plan, ranked, results, simulate):
     _reach = simulate.reach_words(ranked)
     mo.vstack([
         simulate.fan_chart(results, "cumulative_revenue"),
-        notebook.table(ranked, digits=1, money=simulate.MONEY_COLUMNS, currency=currency),
+        notebook.table(ranked, digits=1, money=simulate.MONEY_COLUMNS, currency=currency,
+                       whole=simulate.WHOLE_COLUMNS),
         *([mo.md(_reach)] if _reach else []),
         simulate.future_state_figure(results, plan.name),
     ])
@@ -236,7 +237,8 @@ def _(channel_model, currency, mo, months, move_from, move_share, move_to, noteb
         mo.md(f"The gain comes from the model by acquisition channel, held against its own baseline "
               f"({_own:,.0f} {currency} over {months.value} months, where the persona model above forecasts "
               f"{_main:,.0f}): read the gain, not the level."),
-        notebook.table(_moved.drop(columns=["revenue"]), digits=1, money=simulate.MONEY_COLUMNS, currency=currency),
+        notebook.table(_moved.drop(columns=["revenue"]), digits=1, money=simulate.MONEY_COLUMNS, currency=currency,
+                       whole=simulate.WHOLE_COLUMNS),
     ])
     return
 
@@ -330,7 +332,8 @@ def _(attribution, attribution_fig, backtest, backtest_stored, folder, headline,
         r.markdown(simulate.plan_verdict(ranked, plan.name, backtest)[0])
         r.markdown(f"The other scenarios compared here over {months.value} months are examples of levers, not a "
                    "plan: they differ in size, and the gain per 1% of each lever puts them side by side.")
-        r.table(ranked, "Scenarios ranked by revenue gain (5-95% band)", money=simulate.MONEY_COLUMNS)
+        r.table(ranked, "Scenarios ranked by revenue gain (5-95% band)", money=simulate.MONEY_COLUMNS,
+                whole=simulate.WHOLE_COLUMNS)
         r.figure(simulate.fan_chart(results, "cumulative_revenue"), "Cumulative revenue gain over baseline")
         r.figure(simulate.future_state_figure(results, plan.name), f"Future state under “{plan.name}”")
         r.section("Attribution and measured impact")

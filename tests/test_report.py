@@ -193,6 +193,11 @@ def test_the_scenario_table_shows_money_in_whole_units(standard):
     assert rows and all(len(r) >= 6 for r in rows)
     money = [cell for r in rows for cell in (r[1], r[2], r[3], r[4], r[6]) if cell]
     assert money and all(re.fullmatch(r"-?[0-9]{1,3}(,[0-9]{3})*", c) for c in money), money
+    # and the customers a lever reaches a month as whole customers (556, not 556.00)
+    heads = re.findall(r"<th[^>]*>([^<]*)</th>", table.split("<tr>")[1])
+    at = next(i for i, h in enumerate(heads) if "reached" in h)
+    reach = [r[at] for r in rows if r[at]]
+    assert reach and all(re.fullmatch(r"[0-9]{1,3}(,[0-9]{3})*", c) for c in reach), reach
     # the attributed revenue too (625.98 beside 108,941)
     table = html.split("Attributed revenue by channel (columns: models)")[1].split("</table>")[0]
     cells = [c for r in table.split("<tr>")[2:] for c in re.findall(r'<td class="num"[^>]*>([^<]*)</td>', r)]

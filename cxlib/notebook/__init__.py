@@ -293,7 +293,7 @@ def stat(h: pd.DataFrame, name: str, label: str | None = None) -> Any:
 def table(
     df: pd.DataFrame, digits: int = 3, money: tuple[str, ...] = (), currency: str = "",
     percent: tuple[str, ...] = (), stages: tuple[str, ...] = ("stage", "top_stage"),
-    events: tuple[str, ...] = ("event",), **kwargs: Any,
+    events: tuple[str, ...] = ("event",), whole: tuple[str, ...] = (), **kwargs: Any,
 ) -> Any:
     """A table for a reader, not an analyst's scratchpad: no selection, no dtype labels, numbers with
     thousands separators and ``digits`` decimals, dates without a time of midnight, blanks for missing values,
@@ -303,7 +303,8 @@ def table(
     for revenue); the ``percent`` columns (shares, rates) as percentages. ``kwargs`` go to ``mo.ui.table``
     (``page_size``, ``label`` ...). The ``stages`` columns hold stage names, shown as labels (``at_risk`` as ``At
     risk``, :func:`cxlib.schema.stage_label`); the ``events`` columns event names, in words (``product_view`` as
-    "product view", :func:`cxlib.schema.name_words`). The frame itself is not changed; the table's download
+    "product view", :func:`cxlib.schema.name_words`); the ``whole`` columns as whole numbers (customers a month).
+    The frame itself is not changed; the table's download
     holds its full values under the headers shown.
 
     Examples
@@ -331,9 +332,11 @@ def table(
             # + 0.0: an amount that rounds to nothing reads "0", not "-0"
             formats[str(col)] = lambda v, u=unit: "" if pd.isna(v) else f"{round(v) + 0.0:,.0f}{u}"
             continue
-        whole = pd.api.types.is_float_dtype(s) and bool((s.dropna() % 1 == 0).all()) and s.notna().any()
-        if pd.api.types.is_integer_dtype(s) or whole:  # a rating with gaps is a float of whole numbers
+        whole_floats = pd.api.types.is_float_dtype(s) and bool((s.dropna() % 1 == 0).all()) and s.notna().any()
+        if pd.api.types.is_integer_dtype(s) or whole_floats:  # a rating with gaps is a float of whole numbers
             formats[str(col)] = lambda v: "" if pd.isna(v) else f"{int(v):,}"
+        elif col in whole:
+            formats[str(col)] = lambda v: "" if pd.isna(v) else f"{round(v):,}"
         elif pd.api.types.is_float_dtype(s):
             formats[str(col)] = lambda v, d=digits: "" if pd.isna(v) else f"{v:,.{d}f}"
         elif pd.api.types.is_datetime64_any_dtype(s):

@@ -237,6 +237,7 @@ class Report:
         digits: int = 3,
         percent: Sequence[str] | None = None,
         money: Sequence[str] = (),
+        whole: Sequence[str] = (),
     ) -> None:
         """Add a table, sortable by clicking its headers.
 
@@ -245,10 +246,11 @@ class Report:
         ``min_group_size`` are merged into one "other" row, which is itself left out if still too small.
         At most ``max_rows`` rows are shown. ``percent`` columns (default: those named as shares,
         :func:`is_share`) show their numbers as percentages (``0.468`` as ``46.8%``; sorting keeps the number).
-        ``money`` columns show whole amounts, as the pages show them (not ``779.71`` beside ``16,487``).
+        ``money`` columns show whole amounts, as the pages show them (not ``779.71`` beside ``16,487``); ``whole``
+        columns whole numbers too (customers a month: ``556``, not ``556.00``).
         """
         df = df.reset_index(drop=True).copy() if not _has_named_index(df) else df.reset_index()
-        df = df.assign(**{c: df[c].round().astype("Int64") for c in money if c in df.columns})
+        df = df.assign(**{c: df[c].round().astype("Int64") for c in (*money, *whole) if c in df.columns})
         if not self.include_pii:
             dropped = [c for c in df.columns if str(c).lower() in DIRECT_IDENTIFIERS]
             if dropped:

@@ -440,7 +440,7 @@ def _strategy_section(ws: Any, r: Report, glance: list[str], h: pd.DataFrame | N
         caption = "New customers a month: observed, and the forecast's"
         r.figure(sim.arrivals_figure(_observed_groups_only(arrived, r, caption)), caption)
     r.table(ranked, f"Scenarios ranked by revenue gain over {months} months (examples, not recommendations)",
-            money=sim.MONEY_COLUMNS)
+            money=sim.MONEY_COLUMNS, whole=sim.WHOLE_COLUMNS)
     if reach := sim.reach_words(ranked):
         r.markdown(reach)
     r.figure(sim.fan_chart(results, "cumulative_revenue"), "Cumulative revenue gain over baseline, with 5–95% bands")

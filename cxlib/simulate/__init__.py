@@ -45,7 +45,7 @@ from cxlib.simulate.figures import arrivals_figure, backtest_figure, fan_chart, 
 from cxlib.simulate.model import POOL, PROSPECT_STAGES, JourneyModel
 from cxlib.simulate.plans import PLANS_FILE, delete_plan, save_plan, saved_plans
 from cxlib.simulate.purchase_choice import choose_purchases, purchase_words
-from cxlib.simulate.run import MONEY_COLUMNS, compare, simulate
+from cxlib.simulate.run import MONEY_COLUMNS, WHOLE_COLUMNS, compare, simulate
 from cxlib.simulate.scenarios import (
     PRESETS,
     Scenario,
@@ -68,6 +68,7 @@ from cxlib.simulate.workspace import (
 
 __all__ = [
     "MONEY_COLUMNS",
+    "WHOLE_COLUMNS",
     "PLANS_FILE",
     "POOL",
     "PRESETS",

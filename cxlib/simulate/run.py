@@ -386,6 +386,8 @@ def _duration_move(model: JourneyModel, x: np.ndarray, Td: np.ndarray, d: int, o
 
 #: The money columns of :func:`compare` (the pages and reports show them in whole units of the orders' currency).
 MONEY_COLUMNS = ("revenue", "gain", "gain_p5", "gain_p95", "gain_per_pct")
+#: :func:`compare`'s columns of customers a month, shown as whole customers (its reach: 556, not 556.00).
+WHOLE_COLUMNS = ("customers_reached",)
 
 
 def compare(results: pd.DataFrame) -> pd.DataFrame:
