@@ -106,3 +106,16 @@ def test_a_cell_counting_fewer_customers_than_the_smallest_group_is_blanked_besi
     assert ">fewer than 10<" in html and ">32<" in html and ">3.00<" in html  # a value of 3 is money, kept
     assert "1 cell(s) counting fewer than 10 customers shown as “fewer than 10” in “personas”." in r.privacy_notes
     assert not any("funnel" in n for n in r.privacy_notes)  # 0 dropped reveals nobody
+
+
+def test_a_cross_table_of_systems_says_fewer_than_k_not_zero_for_a_small_overlap(tmp_path):
+    """The report's "which systems know which customers" masked a pair sharing 4 customers to 0 -- a zendesk
+    whose 4 customers are its own read 0 on its own diagonal, as if it knew nobody."""
+    import re
+
+    r = Report("t", personal=TERMS)
+    ov = pd.DataFrame({"crm": [40, 0], "zendesk": [0, 4]}, index=pd.Index(["crm", "zendesk"], name="known to"))
+    r.table(ov, caption="systems", people=list(ov.columns))
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", r.to_html().split("systems")[1].split("</table>")[0])
+    assert cells == ["crm", "40", "0", "zendesk", "0", "fewer than 10"]  # 0 reveals nobody: shown as it is
+    assert any("shown as “fewer than 10” in “systems”" in n for n in r.privacy_notes)

@@ -238,6 +238,7 @@ class Report:
         percent: Sequence[str] | None = None,
         money: Sequence[str] = (),
         whole: Sequence[str] = (),
+        people: Sequence[str] = (),
     ) -> None:
         """Add a table, sortable by clicking its headers.
 
@@ -247,7 +248,8 @@ class Report:
         At most ``max_rows`` rows are shown. ``percent`` columns (default: those named as shares,
         :func:`is_share`) show their numbers as percentages (``0.468`` as ``46.8%``; sorting keeps the number).
         ``money`` columns show whole amounts, as the pages show them (not ``779.71`` beside ``16,487``); ``whole``
-        columns whole numbers too (customers a month: ``556``, not ``556.00``).
+        columns whole numbers too (customers a month: ``556``, not ``556.00``). ``people``: further columns whose
+        every cell counts customers (a cross-table of systems), each under ``min_group_size`` shown as "fewer than k".
         """
         df = df.reset_index(drop=True).copy() if not _has_named_index(df) else df.reset_index()
         df = df.assign(**{c: df[c].round().astype("Int64") for c in (*money, *whole) if c in df.columns})
@@ -271,7 +273,7 @@ class Report:
             if note:
                 self.privacy_notes.append(f"{note} in “{caption or 'a table'}”.")
         if self.min_group_size > 0:  # a row's other counts of people: 3 of a row's 40 is a small group too
-            df, cells = _blank_small_cells(df, count, self.min_group_size)
+            df, cells = _blank_small_cells(df, count, self.min_group_size, people)
             if cells:
                 self.privacy_notes.append(f"{cells} cell(s) counting fewer than {self.min_group_size} customers "
                                           f"shown as “fewer than {self.min_group_size}” in “{caption or 'a table'}”.")

@@ -11,6 +11,7 @@ Examples
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -83,9 +84,12 @@ def _left_out_note(hidden: int, k: int, what: str) -> str:
     return f"{hidden} chart element(s) describing fewer than {k} customers were left out of “{what}”."
 
 
-def _blank_small_cells(df: pd.DataFrame, count: str | None, k: int) -> tuple[pd.DataFrame, int]:
+def _blank_small_cells(
+    df: pd.DataFrame, count: str | None, k: int, people: Sequence[str] = ()
+) -> tuple[pd.DataFrame, int]:
     """Cells of the columns that count people beside ``count`` (:data:`PERSON_COUNT_COLUMNS`, the other
-    :data:`COUNT_COLUMNS`, ``..._customers``) with ``0 < value < k`` shown as "fewer than k"; how many.
+    :data:`COUNT_COLUMNS`, ``..._customers``, and the columns named in ``people``: a cross-table's, say) with
+    ``0 < value < k`` shown as "fewer than k"; how many.
 
     Examples
     --------
@@ -97,7 +101,8 @@ def _blank_small_cells(df: pd.DataFrame, count: str | None, k: int) -> tuple[pd.
     hidden = 0
     for c in df.columns:
         name = str(c)
-        if c == count or not (name in PERSON_COUNT_COLUMNS or name in COUNT_COLUMNS or name.endswith("_customers")):
+        counts_people = name in PERSON_COUNT_COLUMNS or name in COUNT_COLUMNS or name.endswith("_customers")
+        if c == count or not (counts_people or c in people):
             continue
         small = _small(df[c], k)
         if small.any():

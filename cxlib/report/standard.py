@@ -260,10 +260,10 @@ def _customers_section(ws: Any, r: Report, glance: list[str], by_source: pd.Data
         r.markdown(f"*{one}*")
         return
     ov = overlap.pivot(index="source_a", columns="source_b", values="customers").fillna(0).astype("int64")
-    if r.min_group_size > 0:
-        ov = ov.mask(ov < r.min_group_size, 0)
     ov.index.name = "customers known to"
-    r.table(ov, "Which systems know which customers (customers in both)")
+    # a pair of systems sharing 4 customers reads "fewer than 10", as every small count does -- not 0, which said
+    # that they share nobody (a system's own 4 customers read 0 on its own diagonal)
+    r.table(ov, "Which systems know which customers (customers in both)", people=list(ov.columns))
 
 
 def _personas_section(ws: Any, r: Report, glance: list[str]) -> None:
