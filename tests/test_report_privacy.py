@@ -119,3 +119,15 @@ def test_a_cross_table_of_systems_says_fewer_than_k_not_zero_for_a_small_overlap
     cells = re.findall(r"<td[^>]*>([^<]*)</td>", r.to_html().split("systems")[1].split("</table>")[0])
     assert cells == ["crm", "40", "0", "zendesk", "0", "fewer than 10"]  # 0 reveals nobody: shown as it is
     assert any("shown as “fewer than 10” in “systems”" in n for n in r.privacy_notes)
+
+
+def test_a_count_with_a_blank_in_a_merged_row_reads_whole_not_with_decimals():
+    """The voice topics' verbatims read "12.00": the "other" row a small group is merged into leaves the column
+    blank there, which made it a float column, and the report showed floats with two decimals (the page: 12)."""
+    import re
+
+    r = Report("t", personal=TERMS)
+    r.table(pd.DataFrame({"label": ["a", "b"], "verbatims": [12.0, float("nan")], "mean_nps": [2.92, 7.0]}),
+            caption="topics")
+    cells = re.findall(r"<td[^>]*>([^<]*)</td>", r.to_html().split("topics")[1].split("</table>")[0])
+    assert cells == ["a", "12", "2.92", "b", "", "7.00"]  # a mean beside other means keeps its decimals

@@ -284,9 +284,14 @@ class Report:
         cap = f"<caption>{_html.escape(caption)}</caption>" if caption else ""
         head = "".join(f"<th>{_html.escape(column_label(c))}</th>" for c in shown.columns)  # gain_p5: "gain, low (5%)"
         pct = [is_share(c, shown[c]) if percent is None else c in percent for c in shown.columns]
+        # a float column of whole numbers (a count with a blank in a merged row) reads 12, not 12.00, as on the pages
+        whole_floats = [not p and _whole_floats(shown[c]) for c, p in zip(shown.columns, pct, strict=True)]
         rows = []
         for rec in shown.itertuples(index=False):
-            cells = "".join(_percent_cell(v) if p else _cell(v, digits) for v, p in zip(rec, pct, strict=True))
+            cells = "".join(
+                _percent_cell(v) if p else _cell(int(v) if w and pd.notna(v) else v, digits)
+                for v, p, w in zip(rec, pct, whole_floats, strict=True)
+            )
             rows.append(f"<tr>{cells}</tr>")
         self.blocks.append(
             _Block(
@@ -441,6 +446,14 @@ def _percent_cell(v: Any) -> str:
         return _cell(v, 3)
     shown = f"{f:.1%}" if abs(f) >= 0.01 or f == 0 else f"{f:.2%}"
     return f'<td class="num" data-v="{f!r}">{shown}</td>'
+
+
+def _whole_floats(s: pd.Series) -> bool:
+    """Whether ``s`` is a float column whose values are all whole numbers (shown without decimals)."""
+    if not pd.api.types.is_float_dtype(s):
+        return False
+    v = s.dropna()
+    return bool(len(v)) and bool((v % 1 == 0).all())
 
 
 def _cell(v: Any, digits: int) -> str:
