@@ -131,3 +131,12 @@ def test_a_count_with_a_blank_in_a_merged_row_reads_whole_not_with_decimals():
             caption="topics")
     cells = re.findall(r"<td[^>]*>([^<]*)</td>", r.to_html().split("topics")[1].split("</table>")[0])
     assert cells == ["a", "12", "2.92", "b", "", "7.00"]  # a mean beside other means keeps its decimals
+
+
+def test_the_other_row_names_itself_once_not_in_every_text_column():
+    """The voice topics' "other" row read "other (3 groups under 10)" under label, side, trend, stage and quote."""
+    r = Report("t", personal=TERMS)
+    r.table(pd.DataFrame({"label": ["a", "b", "c"], "customers": [40, 6, 5], "trend": ["up", "down", "flat"]}),
+            caption="topics")
+    html = r.to_html()
+    assert html.count("other (2 groups under 10)") == 1 and ">down<" not in html and ">flat<" not in html

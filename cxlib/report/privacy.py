@@ -119,13 +119,14 @@ def _merge_small(df: pd.DataFrame, count: str, k: int) -> tuple[pd.DataFrame, st
         return df, ""
     keep, rest = df[~small], df[small]
     other: dict[str, Any] = {}
+    label = f"other ({len(rest)} groups under {k})"
     for c in df.columns:
         if c == count or str(c) in COUNT_COLUMNS:
             other[c] = pd.to_numeric(rest[c], errors="coerce").sum()
         elif pd.api.types.is_numeric_dtype(df[c]) or pd.api.types.is_bool_dtype(df[c]):
             other[c] = np.nan
-        else:
-            other[c] = f"other ({len(rest)} groups under {k})"
+        else:  # the row's name once, in its first text column; its other words (a quote, a trend) are blank
+            other[c] = None if label in other.values() else label
     note = f"{len(rest)} row(s) describing fewer than {k} customers merged into “other”"
     if other[count] < k:
         note = f"{len(rest)} row(s) describing fewer than {k} customers left out"
