@@ -304,8 +304,7 @@ def table(
     (``page_size``, ``label`` ...). The ``stages`` columns hold stage names, shown as labels (``at_risk`` as ``At
     risk``, :func:`cxlib.schema.stage_label`); the ``events`` columns event names, in words (``product_view`` as
     "product view", :func:`cxlib.schema.name_words`); the ``whole`` columns as whole numbers (customers a month).
-    The frame itself is not changed; the table's download
-    holds its full values under the headers shown.
+    The frame itself is not changed; the table's download holds its full values under the headers shown.
 
     Examples
     --------
@@ -315,6 +314,8 @@ def table(
     >>> type(t).__name__
     'table'
     """
+    from cxlib.report.page import whole_floats  # the report's tables' rule, one definition
+
     formats: dict[str, Any] = {}
     for col in df.columns:
         s = df[col]
@@ -332,8 +333,7 @@ def table(
             # + 0.0: an amount that rounds to nothing reads "0", not "-0"
             formats[str(col)] = lambda v, u=unit: "" if pd.isna(v) else f"{round(v) + 0.0:,.0f}{u}"
             continue
-        whole_floats = pd.api.types.is_float_dtype(s) and bool((s.dropna() % 1 == 0).all()) and s.notna().any()
-        if pd.api.types.is_integer_dtype(s) or whole_floats:  # a rating with gaps is a float of whole numbers
+        if pd.api.types.is_integer_dtype(s) or whole_floats(s):  # a rating with gaps is a float of whole numbers
             formats[str(col)] = lambda v: "" if pd.isna(v) else f"{int(v):,}"
         elif col in whole:
             formats[str(col)] = lambda v: "" if pd.isna(v) else f"{round(v):,}"

@@ -285,12 +285,12 @@ class Report:
         head = "".join(f"<th>{_html.escape(column_label(c))}</th>" for c in shown.columns)  # gain_p5: "gain, low (5%)"
         pct = [is_share(c, shown[c]) if percent is None else c in percent for c in shown.columns]
         # a float column of whole numbers (a count with a blank in a merged row) reads 12, not 12.00, as on the pages
-        whole_floats = [not p and _whole_floats(shown[c]) for c, p in zip(shown.columns, pct, strict=True)]
+        whole = [not p and whole_floats(shown[c]) for c, p in zip(shown.columns, pct, strict=True)]
         rows = []
         for rec in shown.itertuples(index=False):
             cells = "".join(
                 _percent_cell(v) if p else _cell(int(v) if w and pd.notna(v) else v, digits)
-                for v, p, w in zip(rec, pct, whole_floats, strict=True)
+                for v, p, w in zip(rec, pct, whole, strict=True)
             )
             rows.append(f"<tr>{cells}</tr>")
         self.blocks.append(
@@ -448,8 +448,9 @@ def _percent_cell(v: Any) -> str:
     return f'<td class="num" data-v="{f!r}">{shown}</td>'
 
 
-def _whole_floats(s: pd.Series) -> bool:
-    """Whether ``s`` is a float column whose values are all whole numbers (shown without decimals)."""
+def whole_floats(s: pd.Series) -> bool:
+    """Whether ``s`` is a float column whose values are all whole numbers (shown without decimals, in the report's
+    tables and the pages' alike: :func:`cxlib.notebook.table` asks the same)."""
     if not pd.api.types.is_float_dtype(s):
         return False
     v = s.dropna()
