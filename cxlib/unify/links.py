@@ -24,11 +24,9 @@ Examples
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import ibis
-import numpy as np
 import pandas as pd
 from ibis import _
 
@@ -106,8 +104,30 @@ def _empty(schema: dict[str, str]) -> ibis.Table:
     return ibis.memtable(pd.DataFrame(columns=list(schema))).cast(schema)
 
 
-def _hash_id(prefix: str, s: pd.Series) -> pd.Series:
-    return prefix + s.map(lambda x: hashlib.sha1(x.encode()).hexdigest()[:12])
+@ibis.udf.scalar.builtin(name="sha1")
+def _sha1(text: str) -> str:  # type: ignore[empty-body]
+    """The engine's SHA-1 of ``text`` (its UTF-8 bytes) as 40 lower-case hex digits: DuckDB's and Spark's own
+    ``sha1`` (ibis's ``hexdigest`` offers SHA-1 on Spark only); what ``hashlib.sha1(text.encode()).hexdigest()``
+    gives."""
+
+
+def customer_ids(first_row: ibis.StringValue, known: ibis.BooleanValue) -> ibis.StringValue:
+    """A customer's stable id from its oldest member row ``first_row``: ``C`` (``known``: it holds a contact
+    record, an email or a phone; else ``A``) and the first 12 hex digits of the row's SHA-1. In the engine:
+    one per customer, 1.5M at 1M people, not pulled into pandas to be hashed there.
+
+    Examples
+    --------
+    >>> import hashlib, ibis
+    >>> rows = ["2024-01-01|contacts|crm|1", "2024-02-01|events|web|é"]
+    >>> t = ibis.memtable({"first_row": rows, "known": [True, None]})
+    >>> ids = t.select(id=customer_ids(t.first_row, t.known)).to_pandas()["id"].tolist()
+    >>> ids
+    ['Cebeae5af9f21', 'Af5b54a3bb28f']
+    >>> [p + hashlib.sha1(r.encode()).hexdigest()[:12] for p, r in zip("CA", rows)] == ids
+    True
+    """
+    return ibis.ifelse(known.fill_null(False), "C", "A") + _sha1(first_row).substr(0, 12)
 
 
 def _with_rule(sig: ibis.Table, merge: ibis.Table) -> ibis.Table:
@@ -139,18 +159,9 @@ def assign_customers(ws: Workspace, sig: ibis.Table, merge: ibis.Table) -> ibis.
         s.filter(s.cluster.notnull())
         .group_by("cluster")
         .aggregate(first_row=_.first_row.min(), is_known=(_.best <= ID_RANK["phone"]).max())
-        .to_pandas()
     )
-    first["customer_id"] = np.where(
-        first["is_known"].fillna(False).astype(bool),
-        _hash_id("C", first["first_row"]),
-        _hash_id("A", first["first_row"]),
-    )
-    ws.scratch("_unify_ids_map", first[["cluster", "customer_id"]].astype("string"))
-    idmap = ws.table("_unify_ids_map")
-    sigmap = ws.scratch("_unify_sigmap", s.left_join(idmap, "cluster").pipe(drop_join_copies))
-    ws.drop_scratch("_unify_ids_map")  # in _unify_sigmap now
-    return sigmap
+    idmap = first.select("cluster", customer_id=customer_ids(first.first_row, first.is_known))
+    return ws.scratch("_unify_sigmap", s.left_join(idmap, "cluster").pipe(drop_join_copies))
 
 
 def _with_customer(ws: Workspace, sigmap: ibis.Table, name: str, lone_only: bool = False) -> ibis.Table:
