@@ -90,6 +90,7 @@ def _run(cmd: list[str], temp: Path) -> dict:
 _FLOOR = """
 import duckdb, pathlib, sys
 folder = pathlib.Path(sys.argv[1])
+(folder / "floor.duckdb").unlink(missing_ok=True)  # left by a run that was stopped in its floor step
 con = duckdb.connect(str(folder / "floor.duckdb"))
 readers = {".csv": "read_csv(?, all_varchar=true)", ".parquet": "read_parquet(?)", ".ndjson": "read_json(?)"}
 for i, f in enumerate(sorted(p for p in folder.rglob("*") if p.suffix in readers and "truth" not in p.parts)):
