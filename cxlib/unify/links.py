@@ -41,6 +41,7 @@ __all__ = [
     "LINK_COLUMNS",
     "TOUCHPOINT_COLUMNS",
     "assign_customers",
+    "customer_ids",
     "lone_rows",
     "previous_links",
     "rows_by_rule",
