@@ -22,6 +22,7 @@ from cxlib.unify.clusters import (
     contacts_by_component,
     decisions,
     join_components,
+    kinds_held,
 )
 from cxlib.unify.households import (
     component_contacts,
@@ -330,3 +331,16 @@ def test_each_scored_pair_says_what_became_of_it():
                   ("legacy-2", "shop-1", "record:legacy-2", "email:1", 0.9961)])
     assert decisions(m, 0.95, {}, held).tolist() == [MERGED, CONTACT_POINTS]
     assert (decisions(m, 0.95, {}, held) == MERGED).tolist() == accept(m, 0.95, {}, held).tolist()
+
+
+@pytest.mark.parametrize("dtype", [object, "string"])
+def test_kinds_held_is_each_components_own_set_of_kinds(dtype):
+    """One frozenset per spelling, shared between components: the same mapping as a set per component, with
+    missing and empty kinds left out, whatever the Series' dtype."""
+    rng = np.random.default_rng(0)
+    spellings = np.array(["email", "email,phone", "phone", "", None], dtype=object)
+    kinds = pd.Series(rng.choice(spellings, 500), index=[f"c{i}" for i in range(500)]).astype(dtype)
+    want = {c: frozenset(k.split(",")) for c, k in kinds.items() if isinstance(k, str) and k}
+    got = kinds_held(kinds)
+    assert got == want and list(got) == list(want)
+    assert kinds_held(kinds.iloc[:0]) == {}
