@@ -114,8 +114,8 @@ def _sha1(text: str) -> str:  # type: ignore[empty-body]
 
 def customer_ids(first_row: ibis.StringValue, known: ibis.BooleanValue) -> ibis.StringValue:
     """A customer's stable id from its oldest member row ``first_row``: ``C`` (``known``: it holds a contact
-    record, an email or a phone; else ``A``) and the first 12 hex digits of the row's SHA-1. In the engine:
-    one per customer, 1.5M at 1M people, not pulled into pandas to be hashed there.
+    record, an email or a phone; else ``A``) and the first 12 hex digits of the row's SHA-1. In the engine, one
+    per customer (millions at a million people), not pulled into pandas to be hashed there.
 
     Examples
     --------
