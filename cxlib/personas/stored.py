@@ -33,6 +33,7 @@ Examples
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import ibis
@@ -193,7 +194,10 @@ def personas_as_of(
     stored = stored_model(ws)
     settings = stored[1] if stored is not None else {"prospects": "separate", "anonymous": False}
     feats = customer_features(ws, as_of, anonymous=settings["anonymous"], lazy=True)
-    feats = feats.filter(feats.touchpoints > 0)
+    # computed once, a row per customer: the fit reads them, then the assignment and the table (lazily, from
+    # the touchpoints, each read was a pass over every touchpoint up to ``as_of``); a name of its own, so that
+    # an expression this returned earlier still reads its own rows
+    feats = ws.scratch(f"_personas_as_of_{uuid.uuid4().hex[:12]}", feats.filter(feats.touchpoints > 0))
     if stored is not None and not refit:
         model, threshold = stored[0], settings["threshold"]
     else:
