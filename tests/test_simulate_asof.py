@@ -196,6 +196,20 @@ def test_the_persona_model_is_kept_and_gives_the_personas_table_back(staged):
         assert (both[c] == both[f"{c}_now"]).all(), c
 
 
+def test_personas_as_of_two_instants_each_keep_their_own_features(staged):
+    """Each call computes its instant's features once and keeps them apart: a second instant's labels, asked
+    for before the first's are read, leave the first's as they are."""
+    end = _cutoff_end(staged)
+    with cxlib.connect(staged, read_only=True) as ws:
+        early = personas_as_of(ws, end, refit=True, match=False)
+        late = personas_as_of(ws, end + pd.DateOffset(months=6), refit=True, match=False)
+        early_df, late_df = early.to_pandas(), late.to_pandas()
+        again = personas_as_of(ws, end, refit=True, match=False).to_pandas()
+    assert len(late_df) > len(early_df) > 0  # later, more customers have come
+    by = "customer_id"
+    pd.testing.assert_frame_equal(early_df.sort_values(by, ignore_index=True), again.sort_values(by, ignore_index=True))
+
+
 def test_personas_as_of_in_the_engine_the_same_on_spark(engine, engine_workspace):
     """The kept model (a mixture here: variances and weights too) labels customers as of an instant in the
     engine: Spark gives DuckDB's personas."""
