@@ -188,6 +188,9 @@ def personas_as_of(
     its profile then: nothing after ``as_of`` at all). A workspace whose personas were written before the model
     was kept is always refitted, with ``cx personas``' defaults and its own names. ``random_state`` overrides
     the seed.
+
+    The features as of ``as_of`` are computed once, into a scratch table of ``ws`` (:meth:`Workspace.scratch
+    <cxlib.engine.Workspace.scratch>`, one per call): read the result while ``ws`` is open.
     """
     from cxlib.personas.write import _personas_table
 
