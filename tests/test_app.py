@@ -85,6 +85,16 @@ def test_app_on_localhost_has_a_token_unless_told_otherwise(served, folder):
     assert len(served) == 2
 
 
+@pytest.mark.parametrize("command", ["app", "edit"])
+@pytest.mark.parametrize("token", ["", "  "])
+def test_an_empty_token_is_refused_not_served_without_one(served, folder, command, token):
+    """`--token ''` once passed the --no-token checks (they looked at the flag) and served with no token at all,
+    on any host, `cx edit` included: code execution for anyone on the network."""
+    r = runner.invoke(cli.app, [command, str(folder), "--host", "0.0.0.0", "--token", token])
+    assert r.exit_code == 2 and "--token is empty" in r.output
+    assert served == []
+
+
 def test_app_off_localhost_gets_a_random_token(served, folder):
     r = runner.invoke(cli.app, ["app", str(folder), "--host", "0.0.0.0", "--port", "8080"])
     assert r.exit_code == 0, r.output

@@ -258,3 +258,19 @@ def test_normal_options_still_load(tmp_path):
     r = io.load(tmp_path)
     assert r.summary.loc[0, "rows_loaded"] == 2
     assert sorted(loaded(tmp_path)["order_id"]) == ["1", "2"]
+
+
+def test_a_file_that_links_outside_the_workspace_is_refused(tmp_path):
+    """`files:` refused a link in the folder to a file outside it, but `file:` followed it (its check read only the
+    path's text): the load read a file the workspace was never given."""
+    import os
+
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    (outside / "secret.csv").write_text("source,record_id,first_name,email\nhr,1,Secret,secret@corp.example\n")
+    ws = tmp_path / "ws"
+    ws.mkdir()
+    os.symlink(outside / "secret.csv", ws / "people.csv")
+    (ws / "sources.yml").write_text("tables:\n  contacts:\n    - file: people.csv\n")
+    with pytest.raises(DataError, match="links outside the workspace folder"):
+        io.load(ws, progress=False)

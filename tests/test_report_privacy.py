@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import plotly.express as px
 import plotly.graph_objects as go
 from hypothesis import given
 from hypothesis import strategies as st
@@ -140,3 +141,60 @@ def test_the_other_row_names_itself_once_not_in_every_text_column():
             caption="topics")
     html = r.to_html()
     assert html.count("other (2 groups under 10)") == 1 and ">down<" not in html and ">flat<" not in html
+
+
+def test_data_in_report_text_is_shown_never_run():
+    """Report prose carries values from the data (an order's currency, a channel's name): raw HTML, character
+    references and javascript: links in them are written out as text. Was: an order currency of
+    `<img src=x onerror=...>` (its script written as character references, which survive upper-casing) ran in
+    the report, and `jane&#64;example.com` passed the redactor and showed as an address."""
+    r = Report("t", personal=TERMS)
+    r.markdown("Currencies: **<IMG SRC=X ONERROR=&#97;&#108;&#101;&#114;&#116;(1)>**, <script>x()</script>; "
+               "mail jane&#64;example.com; [open](javascript:alert(1)) ![pixel](https://tracker.example/p.png)")
+    html = r.blocks[-1].html
+    assert "<IMG" not in html and "<script" not in html and "&#97;" not in html.replace("&amp;#97;", "")
+    assert "&lt;IMG SRC=X" in html and "jane&amp;#64;example.com" in html
+    assert "javascript:" not in html and 'href="#"' in html and "tracker.example" not in html and "pixel" in html
+    r.markdown("R&D > 0, `a & b`, | x |")  # an ampersand is an ampersand, in text and in code
+    assert "R&amp;D" in r.blocks[-1].html and "<code>a &amp; b</code>" in r.blocks[-1].html
+
+
+def test_names_in_figures_from_pandas_columns_are_masked():
+    """plotly keeps a pandas column as a numpy array of objects: names, streets and postcodes in it were not
+    masked (only lists were walked), while the table beside the figure showed `[name]`."""
+    df = pd.DataFrame({"who": ["referral Jane Doe", "12 Mill Lane", "LS1 4AB"], "customers": [20, 30, 40]})
+    for fig in (go.Figure(go.Bar(x=df["who"], y=df["customers"])), px.bar(df, x="who", y="customers")):
+        fig.update_traces(customdata=df[["who"]].to_numpy())  # a 2-d array of objects too
+        r = Report("t", personal=TERMS)
+        r.figure(fig, "by who")
+        html = r.to_html()
+        for leak in ("Jane Doe", "Mill Lane", "LS1 4AB"):
+            assert leak not in html, leak
+        assert "referral [name]" in html
+
+
+def test_privacy_notes_and_list_cells_are_redacted():
+    """A table's caption and a figure's title are quoted in the privacy notes, and a table cell can hold a list
+    (shown joined): both reached the page unredacted."""
+    r = Report("t", personal=TERMS)
+    r.table(pd.DataFrame({"channel": ["web", "kiosk"], "customers": [120, 3]}), caption="calls for Jane Doe")
+    r.table(pd.DataFrame({"label": ["a"], "quotes": [["mail jane.doe@example.com", "Jane Doe"]], "customers": [30]}))
+    fig = go.Figure(go.Bar(x=["a", "b"], y=[50, 3]))
+    fig.update_layout(title="Calls from Jane Doe 07700 900123")
+    r.figure(fig, counts=True)
+    html = r.to_html()
+    for leak in LEAKS:
+        assert leak not in html, leak
+    assert "calls for [name]" in html
+
+
+def test_postcodes_after_a_short_word_and_names_of_several_words_are_masked():
+    """The postcode pattern took a short word and the postcode's first half together ("in LS1") and never tried
+    the postcode itself; names were pairs of single words, so "Mary Ann van der Berg" was never masked."""
+    terms = PersonalTerms.from_frame(pd.DataFrame({
+        "first_name": ["Jane", "Mary Ann"], "last_name": ["Doe", "van der Berg"],
+        "street": ["12 Mill Lane", "1 High St"], "postcode": ["LS1 4AB", "M1 1AA"]}))  # fmt: skip
+    assert terms.redact("Call Jane in LS1 4AB") == "Call Jane in [postcode]"
+    assert terms.redact("Deliver to M1 1AA now, or ls1-4ab") == "Deliver to [postcode] now, or [postcode]"
+    assert terms.redact("Mary Ann van der Berg's order; MARY ANN VAN DER BERG") == "[name]'s order; [name]"
+    assert terms.redact("Jane Doe Jane Doe, Mary Ann, Ann van der Berg") == "[name] [name], Mary Ann, Ann van der Berg"

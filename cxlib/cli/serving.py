@@ -71,6 +71,8 @@ def _serve_notebooks(
         _fail(FileNotFoundError(f"no such notebook or folder: {target}"))
     if token is not None and password:
         _fail(ValueError("give either --token or --password, not both"))
+    if token is not None and not token.strip():  # an empty token would serve with none at all
+        _fail(ValueError("--token is empty: give a token, or leave --token out for a random one"))
     if no_token and (token is not None or password or mode == "edit" or host not in _LOCAL_HOSTS):
         _fail(ValueError("--no-token is only for `cx app` on localhost (127.0.0.1, localhost, ::1) without a token"))
     if password:
@@ -85,7 +87,9 @@ def _serve_notebooks(
     what = "editing" if mode == "edit" else "serving"
     typer.echo(f"{what} {target.name} on {folder} at {url}" + (" (password login)" if password else ""))
     typer.echo("Ctrl+C to stop")
-    _run_server(_marimo_command(mode, target, host, port, bool(token)), env, token or "")
+    if not no_token and not token:  # never served without one unless --no-token said so (checked above)
+        _fail(ValueError("no token to serve with: give --token or --password, or leave both out"))
+    _run_server(_marimo_command(mode, target, host, port, not no_token), env, token or "")
 
 
 def _run_server(cmd: list[str], env: dict[str, str], token: str) -> None:

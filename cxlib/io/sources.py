@@ -257,6 +257,9 @@ def _entry(ws: Path, table: str, opts: dict) -> SourceFile:
     _check_keys(opts, _OPTIONS, where, "option")
     file = _text_option(opts["file"], where, "file")
     _inside(file, where)
+    if not (ws / file).resolve().is_relative_to(ws.resolve()):  # a link in the folder to a file outside it
+        raise DataError(f"{where}: option `file` ({file!r:.80}) links outside the workspace folder; copy the file "
+                        "into the folder and give its path there")
     where = f"sources.yml: tables.{table} (file {file!r})"
     columns = _mapping_option(opts.get("columns"), where, "columns")
     bad = [c for c in columns if c not in TABLES[table].names + line_columns(table, opts)]

@@ -39,8 +39,8 @@ from cxlib.report.privacy import (
     _has_named_index,
     _left_out_note,
     _merge_small,
-    _redact_json,
     _suppress_figure,
+    map_strings,
     redact_text,
 )
 from cxlib.schema import column_label
@@ -52,6 +52,53 @@ __all__ = ["Report"]
 def _asset(name: str) -> str:
     """A file of the page's package data: ``page.html`` (the template), ``page.css``, ``sort.js``."""
     return resources.files("cxlib.report").joinpath("assets", name).read_text(encoding="utf-8")
+
+
+class _SafeLinks(_markdown.treeprocessors.Treeprocessor):
+    """Links to the web, e-mail and the page itself only (no ``javascript:``), and no images (an offline page
+    requests nothing): an image becomes its alt text."""
+
+    def run(self, root: Any) -> None:
+        for parent in root.iter():
+            for el in list(parent):
+                if el.tag == "img":
+                    i = list(parent).index(el)
+                    parent.remove(el)
+                    alt = el.get("alt") or ""
+                    if i == 0:
+                        parent.text = (parent.text or "") + alt + (el.tail or "")
+                    else:
+                        prev = parent[i - 1]
+                        prev.tail = (prev.tail or "") + alt + (el.tail or "")
+                elif el.tag == "a" and not el.get("href", "").strip().lower().startswith(_SAFE_LINKS):
+                    el.set("href", "#")
+
+
+_SAFE_LINKS = ("http://", "https://", "mailto:", "#")
+
+
+def _safe_markdown(text: str) -> str:
+    """Markdown (tables, fenced code) to HTML that shows any HTML in ``text`` as text: raw tags, character
+    references (``&#64;``) and ``javascript:`` links of a value from the data (a currency, a channel's name) are
+    written out, never run or decoded.
+
+    Examples
+    --------
+    >>> _safe_markdown("**<img src=x onerror=alert(1)>** jane&#64;example.com")
+    '<p><strong>&lt;img src=x onerror=alert(1)&gt;</strong> jane&amp;#64;example.com</p>'
+    >>> _safe_markdown("[x](javascript:alert(1)) [docs](https://example.org)")
+    '<p><a href="#">x</a> <a href="https://example.org">docs</a></p>'
+    """
+    md = _markdown.Markdown(extensions=["tables", "fenced_code"])
+    md.preprocessors.deregister("html_block")
+    md.inlinePatterns.deregister("html")
+    md.inlinePatterns.deregister("entity")
+    md.treeprocessors.register(_SafeLinks(md), "cx_safe_links", 0)
+    # every "&" kept out of markdown's reach (it passes character references through) and written as "&amp;"
+    return md.convert(text.replace(_AMP, "").replace("&", _AMP)).replace(_AMP, "&amp;")
+
+
+_AMP = "\ue000"  # a private-use character: an "&" of the text while markdown converts it
 
 
 @dataclass
@@ -108,6 +155,13 @@ class Report:
         """``text`` with e-mails, phones and the workspace's own names, streets and postcodes masked."""
         return self.personal.redact(redact_text(text))
 
+    def _redact_cell(self, v: Any) -> Any:
+        """A table cell with :meth:`_redact` applied: text, or a list of values shown joined (as :func:`_cell`
+        shows it); anything else as it is."""
+        if isinstance(v, list | tuple | np.ndarray):
+            v = ", ".join(map(str, v))
+        return self._redact(v) if isinstance(v, str) else v
+
     def section(self, name: str) -> None:
         """Start a section: a heading and an entry in the table of contents."""
         name = name if self.include_pii else self._redact(name)
@@ -121,7 +175,7 @@ class Report:
         """
         if not self.include_pii:
             text = self._redact(text)
-        out = _markdown.markdown(text, extensions=["tables", "fenced_code"])
+        out = _safe_markdown(text)
         for token, span in self._refs.items():
             out = out.replace(token, span)
         self.blocks.append(_Block("markdown", out))
@@ -211,10 +265,8 @@ class Report:
             self.blocks.append(_Block("markdown", f"<p><em>{what}: no flow{small} to draw.</em></p>"))
             return
         spec = fig.to_plotly_json()
-        if not self.include_pii:
-            spec = _redact_json(spec)
-            if self.personal:
-                spec = _map_strings(spec, self.personal.redact)
+        if not self.include_pii:  # every string, in lists and in the arrays plotly keeps columns as
+            spec = map_strings(spec, self._redact)
         fig = go.Figure(spec)
         self._figures += 1
         div = pio.to_html(
@@ -262,7 +314,7 @@ class Report:
                 )
             for c in df.columns:
                 if df[c].dtype == object or pd.api.types.is_string_dtype(df[c]):
-                    df[c] = df[c].map(lambda v: self._redact(v) if isinstance(v, str) else v)
+                    df[c] = df[c].map(self._redact_cell)
             df.columns = [self._redact(str(c)) for c in df.columns]
         if count is None:  # a named count column, else any column that counts customers by its name
             count = next((c for c in COUNT_COLUMNS if c in df.columns), None) or next(
@@ -380,20 +432,10 @@ class Report:
                 lines.append(
                     f"Groups of fewer than {self.min_group_size} customers are merged into “other” or left out."
                 )
-        lines += [_html.escape(n) for n in dict.fromkeys(self.privacy_notes)]
+        notes = dict.fromkeys(n if self.include_pii else self._redact(n) for n in self.privacy_notes)  # captions
+        lines += [_html.escape(n) for n in notes]
         items = "".join(f"<li>{x}</li>" for x in lines)
         return f'<section id="privacy"><h2>Privacy</h2><ul>{items}</ul></section>'
-
-
-def _map_strings(obj: Any, f: Any) -> Any:
-    """``obj`` (JSON-like) with ``f`` applied to every string in it."""
-    if isinstance(obj, str):
-        return f(obj)
-    if isinstance(obj, dict):
-        return {k: _map_strings(v, f) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_map_strings(v, f) for v in obj]
-    return obj
 
 
 def _empty_sankey(fig: go.Figure) -> bool:

@@ -23,7 +23,8 @@ import pandas as pd
 __all__ = ["PersonalTerms"]
 
 _WORD = re.compile(r"[^\W\d_][\w'\-]*|\d+[A-Za-z]?", re.UNICODE)
-_POSTCODE_LIKE = re.compile(r"\b[A-Za-z0-9]{2,5}(?:[ \-]?[A-Za-z0-9]{2,4})?\b")
+_ALNUM = re.compile(r"[A-Za-z0-9]+")  # a postcode's pieces ("LS1", "4AB"), as the text splits them
+_POSTCODE_PIECES = 3  # "LS1 4AB", "D02 X285", "1234 AB": a postcode spans at most this many pieces
 
 
 def _norm(text: str) -> str:
@@ -43,6 +44,12 @@ class PersonalTerms:
     names: frozenset[tuple[str, str]] = field(default_factory=frozenset)
     streets: frozenset[str] = field(default_factory=frozenset)
     postcodes: frozenset[str] = field(default_factory=frozenset)
+    #: the most words a full name has (``("mary ann", "van der berg")``: 5), how far :meth:`_names` looks
+    name_words: int = field(init=False, repr=False, compare=False, default=2)
+
+    def __post_init__(self) -> None:
+        most = max((len(f.split()) + len(last.split()) for f, last in self.names), default=2)
+        object.__setattr__(self, "name_words", max(2, most))
 
     @classmethod
     def from_frame(cls, contacts: pd.DataFrame) -> PersonalTerms:
@@ -84,21 +91,55 @@ class PersonalTerms:
             return text
         text = self._streets(text) if self.streets else text
         text = self._names(text) if self.names else text
-        if self.postcodes:
-            text = _POSTCODE_LIKE.sub(lambda m: "[postcode]" if _pc(m.group(0)) in self.postcodes else m.group(0), text)
-        return text
+        return self._postcodes(text) if self.postcodes else text
+
+    def _postcodes(self, text: str) -> str:
+        """Each run of 1 to :data:`_POSTCODE_PIECES` alphanumeric pieces, joined by a space or hyphen, that is a
+        contact's postcode without them (from every piece on: "in LS1 4AB" finds "LS1 4AB", not "in LS1")."""
+        pieces = list(_ALNUM.finditer(text))
+        spans, i = [], 0
+        while i < len(pieces):
+            for n in range(min(_POSTCODE_PIECES, len(pieces) - i), 0, -1):  # the longest first
+                run = pieces[i : i + n]
+                if all(text[a.end() : b.start()] in (" ", "-") for a, b in zip(run, run[1:], strict=False)) and (
+                    "".join(p.group(0).upper() for p in run) in self.postcodes
+                ):
+                    spans.append((run[0].start(), run[-1].end()))
+                    i += n - 1
+                    break
+            i += 1
+        return _replace(text, spans, "[postcode]")
 
     def _names(self, text: str) -> str:
+        """Each run of words, apart only by spaces, that splits into a contact's forename and surname (either of
+        several words: "Mary Ann van der Berg"), the longest first; "Jane Doe's" keeps its "'s"."""
         words = list(_WORD.finditer(text))
-        spans = []
-        for a, b in zip(words, words[1:], strict=False):
-            if text[a.end() : b.start()].strip():
-                continue
-            last = _norm(b.group(0))
-            cut = 2 if last.endswith(("'s", "’s")) and (_norm(a.group(0)), last[:-2]) in self.names else 0
-            if cut or (_norm(a.group(0)), last) in self.names:
-                spans.append((a.start(), b.end() - cut))  # "Jane Doe's" keeps its "'s"
+        spans, i = [], 0
+        while i < len(words):
+            found = 0
+            for n in range(min(self.name_words, len(words) - i), 1, -1):
+                run = words[i : i + n]
+                if any(text[a.end() : b.start()].strip() for a, b in zip(run, run[1:], strict=False)):
+                    continue
+                end = self._name_end(text, run)
+                if end is not None:
+                    spans.append((run[0].start(), end))
+                    found = n
+                    break
+            i += max(found, 1)
         return _replace(text, spans, "[name]")
+
+    def _name_end(self, text: str, run: list[re.Match]) -> int | None:
+        """Where the full name the words ``run`` make ends (before a possessive "'s"), or None if they make none."""
+        last = run[-1]
+        for k in range(1, len(run)):
+            first = _norm(text[run[0].start() : run[k - 1].end()])
+            surname = _norm(text[run[k].start() : last.end()])
+            if (first, surname) in self.names:
+                return last.end()
+            if surname.endswith(("'s", "’s")) and (first, surname[:-2]) in self.names:
+                return last.end() - 2
+        return None
 
     def _streets(self, text: str) -> str:
         words = list(_WORD.finditer(text))

@@ -192,14 +192,30 @@ def _drop_lone_nodes(tr: Any) -> None:
     tr.node, tr.link = node, link
 
 
-def _redact_json(obj: Any) -> Any:
+def map_strings(obj: Any, f: Any) -> Any:
+    """``obj`` (JSON-like: a figure's spec) with ``f`` applied to every string in it, at any depth: in dicts,
+    lists, tuples and numpy arrays of objects or text (plotly keeps a pandas column as such an array).
+
+    Examples
+    --------
+    >>> map_strings({"x": np.array(["Jane", 3], dtype=object), "t": ("a",)}, str.upper)
+    {'x': array(['JANE', 3], dtype=object), 't': ['A']}
+    """
     if isinstance(obj, str):
-        return redact_text(obj)
+        return f(obj)
     if isinstance(obj, dict):
-        return {k: _redact_json(v) for k, v in obj.items()}
+        return {k: map_strings(v, f) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return [_redact_json(v) for v in obj]
-    if isinstance(obj, np.ndarray) and obj.dtype == object:
-        return np.array([_redact_json(v) for v in obj], dtype=object)
+        return [map_strings(v, f) for v in obj]
+    if isinstance(obj, np.ndarray) and (obj.dtype == object or obj.dtype.kind in "US"):
+        out = np.empty(obj.shape, dtype=object)
+        for i, v in np.ndenumerate(obj):
+            out[i] = map_strings(v.decode("utf-8", "replace") if isinstance(v, bytes) else v, f)
+        return out
     return obj
+
+
+def _redact_json(obj: Any) -> Any:
+    """``obj`` with e-mails and phone numbers masked in every string (:func:`map_strings`)."""
+    return map_strings(obj, redact_text)
 
