@@ -198,3 +198,26 @@ def test_postcodes_after_a_short_word_and_names_of_several_words_are_masked():
     assert terms.redact("Deliver to M1 1AA now, or ls1-4ab") == "Deliver to [postcode] now, or [postcode]"
     assert terms.redact("Mary Ann van der Berg's order; MARY ANN VAN DER BERG") == "[name]'s order; [name]"
     assert terms.redact("Jane Doe Jane Doe, Mary Ann, Ann van der Berg") == "[name] [name], Mary Ann, Ann van der Berg"
+
+
+def test_small_cells_of_a_heatmap_of_customers_are_left_out():
+    """The voice section's heatmap (customers who wrote about a topic at a stage) went into the report without the
+    small-group rule: a cell of 2 customers showed. Its small cells are now blank and the privacy note counts them."""
+    fig = go.Figure(go.Heatmap(z=[[120, 3], [0, 45]], x=["delivery", "refund"], y=["Purchase", "Repeat"]))
+    r = Report("t")
+    r.figure(fig, "Topics by journey stage", counts=True)
+    html = r.to_html()
+    assert '"z":[[120,null],[0,45]]' in html.replace(" ", "")
+    assert "1 chart element(s) describing fewer than 10 customers" in html
+
+
+def test_the_voice_heatmap_counts_each_customer_once():
+    """A customer who wrote five tickets about a topic at a stage is one customer in that cell, not five."""
+    import ibis
+
+    from cxlib.voice.report import stage_topic_figure
+
+    v = ibis.memtable(pd.DataFrame({"customer_id": ["a"] * 5 + ["b", None], "stage": ["purchase"] * 7,
+                                    "topic": [0] * 7}))  # fmt: skip
+    fig = stage_topic_figure(v, pd.DataFrame({"topic": [0], "label": ["delivery"]}))
+    assert fig.data[0].z.tolist() == [[2.0]]

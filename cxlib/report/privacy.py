@@ -136,7 +136,8 @@ def _merge_small(df: pd.DataFrame, count: str, k: int) -> tuple[pd.DataFrame, st
 
 
 def _suppress_figure(fig: go.Figure, k: int) -> int:
-    """Leave out Sankey links, bars, funnel steps and points of lines with values under ``k``; returns how many."""
+    """Leave out Sankey links, bars, funnel steps, points of lines and heatmap cells with values under ``k``;
+    returns how many."""
     hidden = 0
     for tr in fig.data:
         if tr.type == "sankey" and tr.link is not None and tr.link.value is not None:
@@ -163,6 +164,12 @@ def _suppress_figure(fig: go.Figure, k: int) -> int:
                 setattr(tr, axis, [None if s else x for x, s in zip(vals, small, strict=True)])
                 if tr.text is not None and np.ndim(tr.text) == 1 and len(tr.text) == len(small):
                     tr.text = ["" if s else t for t, s in zip(tr.text, small, strict=True)]
+        elif tr.type == "heatmap" and tr.z is not None:  # a cross-table of counts: each small cell left blank
+            z = np.asarray(tr.z, dtype=object)
+            small = _small(z.ravel(), k).reshape(z.shape)
+            hidden += int(small.sum())
+            if small.any():
+                tr.z = np.where(small, None, z).tolist()
         elif tr.type == "scatter" and tr.y is not None:  # counts over time (a line, a stacked area)
             small = _small(tr.y, k)
             hidden += int(small.sum())

@@ -25,17 +25,18 @@ _DRIVER_COLS = ["rank", "label", "side", "customers", "rate", "rate_others", "li
 
 
 def stage_topic_figure(verbatims: Any, topics: pd.DataFrame) -> go.Figure:
-    """Heatmap of verbatims by journey stage (rows) and topic (columns); ``verbatims`` an Ibis table."""
+    """Heatmap of the customers who wrote about each topic (columns) at each journey stage (rows), counted
+    once each (a shared report leaves out a cell of too few of them); ``verbatims`` an Ibis table."""
     from cxlib.schema import STAGES, stage_label
 
-    v = verbatims.filter(verbatims.topic >= 0)
-    counts = v.group_by(["stage", "topic"]).aggregate(n=v.count()).to_pandas()
+    v = verbatims.filter((verbatims.topic >= 0) & verbatims.customer_id.notnull())
+    counts = v.group_by(["stage", "topic"]).aggregate(n=v.customer_id.nunique()).to_pandas()
     wide = counts.pivot_table(index="stage", columns="topic", values="n", aggfunc="sum").fillna(0)
     wide = wide.reindex([s for s in STAGES if s in wide.index])
     labels = topics.set_index("topic")["label"]
     fig = go.Figure(go.Heatmap(z=wide.to_numpy(), x=[labels.get(t, str(t)) for t in wide.columns],
                                y=[stage_label(s) for s in wide.index], colorscale="Blues"))
-    fig.update_layout(title="What customers write about, by journey stage", xaxis_title="topic",
+    fig.update_layout(title="Customers who wrote about each topic, by journey stage", xaxis_title="topic",
                       yaxis_title="stage")
     return fig
 
@@ -78,7 +79,7 @@ def report_section(ws: Any, r: Any, glance: list[str]) -> None:
         "the text itself (TF-IDF and NMF, the number of topics chosen by stability). Quotes are redacted."
     )
     r.table(topics[[c for c in _TOPIC_COLS if c in topics.columns]], "Topics: size, sentiment, ratings and a quote")
-    r.figure(stage_topic_figure(v, topics), "Topics by journey stage")
+    r.figure(stage_topic_figure(v, topics), "Topics by journey stage", counts=True)
     if drv.empty:  # say so, as the voice page does, rather than leave the drivers out without a word
         r.markdown(f"*{NO_OUTCOME}*")
     for outcome, what in OUTCOMES.items():
