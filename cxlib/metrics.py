@@ -166,14 +166,15 @@ _METRICS = (
         "attribution_conversions",
         "Orders attributed",
         "orders",
-        "Completed orders in the attribution input set (report.attribution_paths: customers with a journey, "
-        "touches within 30 days before each order).",
+        "Orders placed in the attribution input set, completed or later returned (a return is a conversion worth 0; "
+        "report.attribution_paths: customers with a journey, touches within 30 days before each order).",
     ),
     Metric(
         "attribution_value",
         "Revenue attributed",
         "CURRENCY",
-        "Value of the completed orders in the attribution input set; every model shares out this total.",
+        "Value of the orders in the attribution input set (a returned order's is 0, so this is the completed "
+        "orders' value); every model shares out this total.",
     ),
     Metric(
         "lever_gain.SCENARIO",
@@ -185,9 +186,8 @@ _METRICS = (
         "backtest_error",
         "Forecast error on the company's own past",
         "share",
-        "The journey model fitted up to a cutoff (personas as of it), its total revenue forecast for the months "
-        "after against what really came, as a share of what came (signed: positive is too high; cx simulate's "
-        "backtest, simulate_backtest).",
+        "The journey model fitted up to a cutoff: its revenue forecast for the months after against what the "
+        "customers with a journey really spent, as a share of that (signed: positive is too high; simulate_backtest).",
     ),
 )
 

@@ -232,6 +232,26 @@ def test_the_persona_bars_print_their_counts_with_separators(full_workspace, mon
     assert list(bar.text) == [f"{int(v):,}" for v in bar.y] and "%{y:,}" in bar.hovertemplate
 
 
+def test_a_personas_share_is_the_one_cx_personas_and_the_page_give(standard, full_workspace):
+    """The report took a persona's share over every row of `personas`, prospects included (15.6% on the demo),
+    while `cx personas` and the personas page give it among the customers with orders (27.1%): the same label,
+    two numbers. Now the report's is theirs; the glance also puts the revenue share against all revenue."""
+    with cxlib.connect(full_workspace, read_only=True) as ws:
+        p = ws.table("personas").to_pandas()
+    buyers = p[p["persona"] >= 0]
+    want = buyers.groupby("persona_name").size() / len(buyers)  # profiles_["share"]: the mean of each mask
+    html = standard.read_text()
+    table = html.split("Personas: size, value and high-value customers")[1].split("</table>")[0]
+    shown = {}
+    for row in table.split("<tr>")[2:]:
+        cells = re.findall(r"<td[^>]*>([^<]*)</td>", row)
+        shown[cells[0]] = cells[2]
+    for name, share in want.items():
+        if name in shown and shown[name] != "fewer than 10":
+            assert shown[name] == f"{share:.1%}", (name, shown[name], share)
+    assert "of the customers with orders and" in html.split('">At a glance</h2>')[1].split("<h2")[0]
+
+
 def test_the_strategy_page_shows_the_backtest_cx_simulate_stored_and_the_report_shows(
     standard, full_workspace, tmp_path
 ):

@@ -35,8 +35,22 @@ __all__ = [
 ]
 
 
+#: What the chart over time counts, under its title: why its last month and the "now" bars beside it differ
+STAGE_COUNTS_NOTE = ("each month end's stage; a customer's first-purchase month counts as purchase (as the journey "
+                     "model reads months), so the last month can differ from the stages now")
+
+
 def stage_counts_figure(counts: pd.DataFrame, title: str = "Customers at each stage") -> go.Figure:
-    """A stacked-area chart of :func:`stage_counts`, each stage in its :data:`STAGE_COLORS` colour."""
+    """A stacked-area chart of :func:`stage_counts`, each stage in its :data:`STAGE_COLORS` colour, with
+    :data:`STAGE_COUNTS_NOTE` under the title (the bars of the stages now count a first purchase as onboarding).
+
+    Examples
+    --------
+    >>> months = pd.PeriodIndex(["2024-01", "2024-02"], freq="M")
+    >>> counts = pd.DataFrame({"purchase": [3, 1], "repeat": [0, 2]}, index=months)
+    >>> "first-purchase month counts as purchase" in stage_counts_figure(counts).layout.title.text
+    True
+    """
     fig = go.Figure()
     x = counts.index.astype(str)
     for s in counts.columns:
@@ -45,7 +59,8 @@ def stage_counts_figure(counts: pd.DataFrame, title: str = "Customers at each st
             x=x, y=counts[s], name=stage_label(s), stackgroup="one", mode="lines",
             line={"color": colour}, fillcolor=_rgba(colour, 0.6) if colour else None,
         ))  # fmt: skip
-    fig.update_layout(title=title, xaxis_title="period end", yaxis_title="customers", legend_traceorder="normal")
+    fig.update_layout(title=f"{title}<br><sup>{STAGE_COUNTS_NOTE}</sup>", xaxis_title="period end",
+                      yaxis_title="customers", legend_traceorder="normal")
     return fig
 
 

@@ -102,7 +102,7 @@ def _build(
     )
     builders = {
         "customers": functools.partial(_customers_section, by_source=by_source, h=h),
-        "personas": _personas_section,
+        "personas": functools.partial(_personas_section, h=h),
         "journeys": functools.partial(_journeys_section, h=h, shared=shared),
         "strategy": functools.partial(_strategy_section, h=h),
         "attribution": functools.partial(_attribution_section, h=h, paths=shared.paths),
@@ -194,7 +194,7 @@ def _at_a_glance(report: Report, glance: list[str], stale: list, money: str | No
 #: The sections of the standard report, in order, with the parts of :func:`cxlib.metrics.headline` each shows.
 _SECTIONS: dict[str, tuple[str, ...]] = {
     "customers": ("load", "customers"),
-    "personas": (),
+    "personas": ("revenue",),
     "journeys": ("stages", "ever", "funnel", "revenue"),
     "strategy": ("levers",),
     "attribution": ("attribution",),
@@ -266,7 +266,42 @@ def _customers_section(ws: Any, r: Report, glance: list[str], by_source: pd.Data
     r.table(ov, "Which systems know which customers (customers in both)", people=list(ov.columns))
 
 
-def _personas_section(ws: Any, r: Report, glance: list[str]) -> None:
+def _persona_shares(df: pd.DataFrame) -> pd.DataFrame:
+    """The personas' table with each one's ``share`` of the customers with orders (those the personas were found
+    among: `cx personas` and the personas page give the same share; the prospects' row has none) and its
+    ``revenue_share`` of theirs.
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"persona": [-1, 0, 1], "persona_name": ["Prospects (no order yet)", "A", "B"],
+    ...                    "customers": [50, 30, 20], "mean_value": [0, 10.0, 35.0], "revenue": [0, 300.0, 700.0],
+    ...                    "high_value": [0, 1, 9]})
+    >>> _persona_shares(df)[["share", "revenue_share"]].round(2).values.tolist()
+    [[nan, 0.0], [0.6, 0.3], [0.4, 0.7]]
+    """
+    buyers = df["persona"] >= 0  # persona -1: the prospects, who have no order to cluster
+    total_rev = df["revenue"].sum()
+    df = df.assign(share=np.where(buyers, df["customers"] / max(int(df.loc[buyers, "customers"].sum()), 1), np.nan))
+    df["revenue_share"] = df["revenue"] / total_rev if total_rev else np.nan
+    return df[["persona_name", "customers", "share", "mean_value", "revenue", "revenue_share", "high_value"]]
+
+
+#: The personas' table as the report shows it
+_PERSONA_COLUMNS = ["persona_name", "customers", "share", "mean_value", "revenue_share", "high_value"]
+
+
+def _persona_said(top: pd.Series, revenue: float | None) -> str:
+    """A persona's shares in words: of the customers with orders, of their revenue, and of all revenue (the
+    ``revenue`` metric: orders with no customer identifier are in no persona) when it differs."""
+    said = f"{top['share']:.0%} of the customers with orders and {top['revenue_share']:.0%} of their revenue"
+    if revenue:
+        of_all = float(top["revenue"]) / float(revenue)
+        if f"{of_all:.0%}" != f"{top['revenue_share']:.0%}":
+            said += f" ({of_all:.0%} of all revenue, which includes orders no customer can be linked to)"
+    return said
+
+
+def _personas_section(ws: Any, r: Report, glance: list[str], h: pd.DataFrame | None = None) -> None:
     r.section("Personas")
     if not ws.has("personas") and not metrics.has_orders(ws):  # `cx personas` would stop: say what is missing instead
         r.markdown("*No personas: they are found among customers with orders, and this workspace has no orders. "
@@ -287,24 +322,18 @@ def _personas_section(ws: Any, r: Report, glance: list[str]) -> None:
         .order_by("persona")
         .to_pandas()
     )
-    total_rev = df["revenue"].sum()
-    df["share"] = df["customers"] / df["customers"].sum()
-    df["revenue_share"] = df["revenue"] / total_rev if total_rev else np.nan
-    df = df[["persona_name", "customers", "share", "mean_value", "revenue_share", "high_value"]]
+    df = _persona_shares(df)
     best = df[df["customers"] >= max(r.min_group_size, 1)].sort_values("revenue_share", ascending=False)
-    if len(best):
+    if len(best) and pd.notna(best.iloc[0]["share"]):
         top = best.iloc[0]
-        glance.append(
-            f"The most valuable persona is **{top['persona_name']}**: {top['share']:.0%} of customers, "
-            f"{top['revenue_share']:.0%} of revenue."
-        )
-        r.markdown(
-            f"**{top['persona_name']}** is the most valuable persona: {top['share']:.0%} of customers and "
-            f"{top['revenue_share']:.0%} of revenue. High-value customers are the top tier by observed value."
-        )
+        said = _persona_said(top, metrics.value(h, "revenue") if h is not None else None)
+        glance.append(f"The most valuable persona is **{top['persona_name']}**: {said}.")
+        r.markdown(f"**{top['persona_name']}** is the most valuable persona: {said}. High-value customers are the "
+                   "top tier by observed value.")
     if note := thin_evidence(ws):  # a week of orders still fits and names groups: say what they stand on
         r.markdown(f"*{note}*")
-    r.table(df, "Personas: size, value and high-value customers")
+    r.table(df[_PERSONA_COLUMNS], "Personas: size, value and high-value customers (share: of the customers with "
+            "orders; revenue share: of their revenue)")
     fig = go.Figure(
         go.Bar(
             x=df["persona_name"],
