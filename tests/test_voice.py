@@ -364,3 +364,23 @@ def test_an_outcome_nobody_had_has_no_drivers_not_a_lift_from_nothing():
     d = drivers(vt, out, topics)
     assert set(d["outcome"]) == {"churn"} and len(d) == 2
     assert d.set_index("topic").loc[0, "rate"] == 0.6 and d.set_index("topic").loc[1, "rate"] == 0.0
+
+
+def test_the_last_touch_of_a_follow_up_does_not_depend_on_row_order():
+    """A GA4 purchase and the shop's order at the same moment: the follow-up list named one or the other as the
+    customer's last touch depending on the files' row order (found by loading an export company's files with
+    their records shuffled). Now the journeys' ordering rule breaks the tie."""
+    from cxlib import engine
+    from cxlib.voice.build import _last_touch
+
+    ts = pd.to_datetime(["2024-01-01", "2024-02-01", "2024-02-01"])
+    rows = pd.DataFrame({"customer_id": ["a", "a", "a"], "ts": ts,
+                         "event": ["page_view", "purchase", "order"], "channel": ["web", "web", "web"],
+                         "table_name": ["events", "events", "orders"], "source": ["ga4", "ga4", "shop"],
+                         "record_key": ["e1", "e2", "o1"]})  # fmt: skip
+    got = set()
+    for order in ([0, 1, 2], [2, 1, 0], [1, 2, 0]):
+        ws = engine.connect()
+        ws.write("touchpoints", rows.iloc[order].reset_index(drop=True))
+        got.add(tuple(_last_touch(ws).iloc[0][["last_touch_ts", "last_touch"]]))
+    assert got == {(pd.Timestamp("2024-02-01"), "order (web)")}

@@ -15,6 +15,7 @@ import pandas as pd
 
 from cxlib._frames import first_per_group
 from cxlib.engine import Workspace, opened
+from cxlib.journeys.inputs import ties
 from cxlib.schema import DataError
 from cxlib.voice.collect import annotate, collect
 from cxlib.voice.drivers import drivers, follow_up, outcomes, side_of
@@ -119,8 +120,11 @@ def _trend(tr: pd.DataFrame, months: pd.Series) -> float:
 
 
 def _last_touch(ws: Workspace) -> pd.DataFrame:
+    """Each customer's last touchpoint, by the journeys' ordering rule (``ts``, then its ties: a purchase and its
+    order at one moment are the same last touch in any row order), as ``event (channel)``."""
     tp = ws.table("touchpoints")
-    last = first_per_group(tp, "customer_id", [tp.ts.desc()])
+    order = [tp.ts.desc(), *(k.desc() for k in ties(tp, "event")), tp.event.desc(), tp.channel.desc()]
+    last = first_per_group(tp, "customer_id", order)
     df = last.select("customer_id", last_touch_ts="ts", _e="event", _c="channel").to_pandas()
     df["last_touch"] = df["_e"].astype(str) + " (" + df["_c"].fillna("").astype(str) + ")"
     return df[["customer_id", "last_touch_ts", "last_touch"]]
