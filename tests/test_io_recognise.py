@@ -199,6 +199,18 @@ def test_day_first_dates_are_set_and_ambiguous_ones_are_flagged(tmp_path):
     assert r.entry["monthfirst"] is True and "dayfirst" not in r.entry
 
 
+def test_a_few_odd_slash_dates_among_another_format_set_no_order_in_any_row_order(tmp_path):
+    """Birth dates as YYYYMMDD with two mangled ones (10/25/1985): `cx sources` set `monthfirst: true` when the
+    rows it read held one and not otherwise, so the load followed the file's row order (found by loading an
+    export company with its records shuffled). A file's date order is set from its dates, not from strays."""
+    head = "Record ID,First Name,Last Name,Email,Date of birth,Create Date\n"
+    rows = [f"{i},Ann,Lee,a{i}@x.com,{19700101 + i},2024-01-02" for i in range(60)]
+    odd = ["98,Bo,Ray,b@x.com,10/25/1985,2024-01-02", "99,Cy,Ng,c@x.com,09/02/1977,2024-01-02"]
+    for lines in (odd + rows, rows + odd, rows[:5] + odd + rows[5:]):
+        r = io.recognise(write(tmp_path, "hubspot.csv", head + "\n".join(lines) + "\n"))
+        assert r.table == "contacts" and "monthfirst" not in r.entry and "dayfirst" not in r.entry, lines[:3]
+
+
 def test_qualtrics_extra_header_rows_and_time_zone(tmp_path):
     r = io.recognise(write(tmp_path, "survey.csv", QUALTRICS))
     assert r.entry["timezone"] == "America/Denver"

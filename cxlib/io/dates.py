@@ -49,7 +49,9 @@ def date_notes(head: Head, r, t: Table) -> list[str]:  # noqa: ANN001 - a Recogn
         if canon not in t.names or t.column(canon).dtype not in ("timestamp", "date"):
             continue
         values = head.values(col)
-        order = slash_order(values)
+        # a file's order is that of its dates, not of a few odd ones among another format (YYYYMMDD with a stray
+        # 10/25/1985): which of those the rows read happen to hold would set it, so it would follow the row order
+        order = slash_order(values) if 2 * sum(bool(_SLASH.match(v)) for v in values) > len(values) else None
         example = next((v for v in values if _SLASH.match(v)), "")
         if order == "day":
             r.entry["dayfirst"] = True
