@@ -377,6 +377,8 @@ TABLES: dict[str, Table] = {
                 _c("currency", "string", False, "ISO 4217 currency code.", "GBP"),
                 _c("channel", "string", False, "web, app or store.", "web"),
                 _c("return_reason", "string", False, "Why it was returned, for returned orders.", "arrived damaged"),
+                _c("anonymous_id", "string", False, "Cookie or device id of the buyer (GA4: `user_pseudo_id`).",
+                   "ck_5f2a9c"),
             ),
         ),
         Table(

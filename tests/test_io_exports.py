@@ -441,6 +441,35 @@ def test_ga4_export_becomes_events_and_orders(tmp_path):
     assert orders["ts"].tolist() == [pd.Timestamp("2024-03-01 10:00:30")]
 
 
+def test_ga4_orders_carry_the_visitor_and_a_partial_refund_keeps_what_was_paid(tmp_path):
+    """A GA4 order of a visitor who never logged in had no identifier (user_id null, as in Google's public sample),
+    so unify made it a customer of its own, away from its visit; and any refund made the order returned, a 10 of 50
+    refund included. Now the order carries user_pseudo_id, and only a refund of the whole makes it returned."""
+    from cxlib import unify
+
+    day = [
+        _ga4(T0, "view_item", "p4", items=["sku1"]),
+        _ga4(T0 + 10, "purchase", "p4", [_param("currency", "EUR")], ecommerce={"transaction_id": "T4",
+             "purchase_revenue": 50.0}),  # fmt: skip
+        _ga4(T0 + 20, "purchase", "p5", ecommerce={"transaction_id": "T5", "purchase_revenue": 30.0}),
+        _ga4(T0 + 30, "purchase", "p6", ecommerce={"transaction_id": "T6", "purchase_revenue": 20.0}),
+        _ga4(T0 + 40, "refund", "p4", ecommerce={"transaction_id": "T4", "refund_value": 10.0}),
+        _ga4(T0 + 50, "refund", "p5", ecommerce={"transaction_id": "T5", "refund_value": None}),  # no value: all
+        _ga4(T0 + 60, "refund", "p6", ecommerce={"transaction_id": "T6", "refund_value": 12.0}),  # two halves: all
+        _ga4(T0 + 70, "refund", "p6", ecommerce={"transaction_id": "T6", "refund_value": 8.0}),
+    ]
+    _export(tmp_path, "events_20240301", day, fmt="ndjson")
+    write(tmp_path, "sources.yml", GA4_YML.replace("parquet", "ndjson"))
+    io.load(tmp_path)
+    orders = loaded(tmp_path, "orders", "order_id")
+    got = orders[["order_id", "amount", "status", "anonymous_id"]].values.tolist()
+    assert got == [["T4", 40.0, "completed", "p4"], ["T5", 30.0, "returned", "p5"], ["T6", 20.0, "returned", "p6"]]
+    unify.unify(tmp_path, probabilistic=False, progress=False)
+    tp = loaded(tmp_path, "touchpoints")
+    p4 = tp[(tp["record_key"].isin(["T4"])) | (tp["event"] == "product_view")]
+    assert p4["customer_id"].nunique() == 1 and len(p4) >= 2  # the order on its visitor's journey
+
+
 def test_ga4_event_ids_are_deterministic(tmp_path):
     _ga4_workspace(tmp_path)
     io.load(tmp_path)

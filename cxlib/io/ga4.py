@@ -39,8 +39,10 @@ Events (table ``events``), one per row:
 Orders (table ``orders``, unless the shop's own orders are loaded too or the entry says ``orders: false``):
 every ``transaction_id`` (``ecommerce.transaction_id``, else the event parameter ``transaction_id``; empty and
 ``(not set)`` are none) on ``purchase`` events is one order: ``amount`` = its ``purchase_revenue``, ``ts`` =
-its purchase, ``currency`` from the event parameter ``currency``, status ``completed``, or ``returned`` when a
-``refund`` event names it.
+its purchase, ``currency`` from the event parameter ``currency``, the buyer's ``user_id`` as ``contact_ref`` and
+``user_pseudo_id`` as ``anonymous_id`` (the order joins its visitor's journey without a login), status
+``completed``, or ``returned`` when ``refund`` events name it for the whole of it (their ``ecommerce.refund_value``
+at least the revenue, or none given); a partial refund leaves it ``completed`` with ``amount`` what was kept.
 """
 
 from __future__ import annotations
@@ -444,20 +446,38 @@ def _event_select(
     return f"SELECT {', '.join(sel)} FROM (SELECT *, {', '.join(inner)} FROM (SELECT *, {_KEYS_SQL} FROM {rel}))"
 
 
-def _order_select(events: str) -> str:  # ``events``: the relation of the events (SQL text)
+def _order_select(events: str, cols: list[str]) -> str:  # ``events``: the relation of the events (SQL text)
+    """SQL: one order per transaction id of the purchases in ``events``, with the buyer's ids (``user_id`` as
+    ``contact_ref``, ``user_pseudo_id`` as ``anonymous_id``: a visitor who never logs in still buys on the
+    journey of their cookie). A refund of the whole purchase (``ecommerce.refund_value`` at least the purchase's
+    revenue, or no value given) makes it ``returned``; a partial one leaves it ``completed`` at what was kept."""
     tid = "transaction_id"
+    refund = "CAST(NULL AS DOUBLE)"
+    if "ecommerce" in cols:  # read for the refunds only: a few rows
+        refund = "TRY_CAST(json_extract_string(to_json(ecommerce), '$.refund_value') AS DOUBLE)"
     return f"""
-        SELECT source, {tid} AS order_id,
-               arg_min(ts, TRY_CAST(ts AS BIGINT)) FILTER (WHERE raw_event = 'purchase') AS ts,
-               CAST(max(TRY_CAST(revenue AS DOUBLE)) AS VARCHAR) AS amount,
-               CASE WHEN bool_or(raw_event = 'refund') THEN 'returned' ELSE 'completed' END AS status,
-               arg_min(contact_ref, _row) AS contact_ref, arg_min(currency, _row) AS currency,
-               arg_min(channel, _row) AS channel,
-               min(_row) AS _row
-        FROM {events}
-        WHERE raw_event IN ('purchase', 'refund') AND {tid} IS NOT NULL AND trim({tid}) NOT IN ('', '(not set)')
-        GROUP BY source, {tid}
-        HAVING bool_or(raw_event = 'purchase')"""
+        SELECT source, order_id, ts,
+               CAST(CASE WHEN status = 'completed' AND refunded > 0 THEN paid - refunded ELSE paid END AS VARCHAR)
+                   AS amount,
+               status, contact_ref, anonymous_id, currency, channel, _row
+        FROM (
+            SELECT *, CASE WHEN refunds > 0 AND (refunded IS NULL OR refunded >= paid - 0.005 OR paid IS NULL)
+                           THEN 'returned' ELSE 'completed' END AS status
+            FROM (
+                SELECT source, {tid} AS order_id,
+                       arg_min(ts, TRY_CAST(ts AS BIGINT)) FILTER (WHERE raw_event = 'purchase') AS ts,
+                       max(TRY_CAST(revenue AS DOUBLE)) AS paid,
+                       count(*) FILTER (WHERE raw_event = 'refund') AS refunds,
+                       sum({refund}) FILTER (WHERE raw_event = 'refund') AS refunded,
+                       arg_min(contact_ref, _row) AS contact_ref,
+                       arg_min(anonymous_id, _row) FILTER (WHERE raw_event = 'purchase') AS anonymous_id,
+                       arg_min(currency, _row) AS currency, arg_min(channel, _row) AS channel,
+                       min(_row) AS _row
+                FROM {events}
+                WHERE raw_event IN ('purchase', 'refund') AND {tid} IS NOT NULL
+                      AND trim({tid}) NOT IN ('', '(not set)')
+                GROUP BY source, {tid}
+                HAVING bool_or(raw_event = 'purchase')))"""
 
 
 def event_ids_sql(cols: list[str], rel: str) -> str:
@@ -517,7 +537,7 @@ def read_ga4(
     select = _event_select(cols, f, rel, other_params(con, cols, rel, params), record_fields(con, rel, params))
     events = _with_ids(con, name, materialize(con, f"{name}_ga4events", select, params, scratch))
     if table == "orders":
-        con.execute(f"CREATE TEMP TABLE {ident(name)} AS {_order_select(events)}")
+        con.execute(f"CREATE TEMP TABLE {ident(name)} AS {_order_select(events, cols)}")
     else:  # the events as they are, not a second copy
         con.execute(f"CREATE TEMP VIEW {ident(name)} AS SELECT * FROM {events}")
     return [r[0] for r in con.execute(f"DESCRIBE {ident(name)}").fetchall() if r[0] != "_row"]

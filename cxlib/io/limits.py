@@ -10,10 +10,12 @@ Examples
 >>> summary = pd.DataFrame({"table_name": ["orders"], "rows_in": [10], "rows_quarantined": [6]})
 >>> q = pd.DataFrame({"table_name": ["orders"] * 6, "source_file": ["o.csv"] * 6, "row": range(6),
 ...                   "action": ["quarantined"] * 6, "reason": ["duplicate key: another row has the same"] * 6})
->>> print(quarantine_failures(summary, q, {"orders": 0.05})[0])
+>>> msg = quarantine_failures(summary, q, {"orders": 0.05})[0]
+>>> print(*msg.splitlines()[:2], sep=chr(10))
 orders: 6 of 10 rows (60.0%) quarantined, more than max_quarantine 5.0%. Top reasons:
   6 rows: duplicate key: another row has the same
-    fix: if the file has one row per order line, set `lines: true` (and `credit_note_prefix:`) for it in sources.yml
+>>> "fix: if the file has one row per order line, set `lines: true`" in msg and "load each once" in msg
+True
 """
 
 from __future__ import annotations
@@ -29,7 +31,9 @@ _FIXES: tuple[tuple[str | None, str, str], ...] = (
     (
         "orders",
         "duplicate key",
-        "if the file has one row per order line, set `lines: true` (and `credit_note_prefix:`) for it in sources.yml",
+        "if the file has one row per order line, set `lines: true` (and `credit_note_prefix:`) for it in sources.yml; "
+        "if it has (or is a GA4 export), the same orders are in two files or sheets (a daily and an intraday GA4 "
+        "table of one day, two years' sheets that share an invoice): load each once",
     ),
     (
         None,
