@@ -470,6 +470,29 @@ def test_ga4_orders_carry_the_visitor_and_a_partial_refund_keeps_what_was_paid(t
     assert p4["customer_id"].nunique() == 1 and len(p4) >= 2  # the order on its visitor's journey
 
 
+def test_a_days_intraday_table_in_another_entry_is_replaced_by_its_daily_one(tmp_path):
+    """Daily and intraday tables exported to two folders, so two entries of sources.yml: the skip of an intraday
+    day that has its daily table worked within one entry only, so that day was read twice (its events and orders
+    quarantined as duplicates, exit 3 with the advice to set `lines: true`)."""
+    _export(tmp_path, "events_20240301", DAY1)
+    _export(tmp_path, "events_intraday_20240301", DAY1)  # the same day, streamed before the daily table came
+    _export(tmp_path, "events_intraday_20240303", INTRADAY3)
+    for name, folder in (("events_20240301", "daily"), ("events_intraday_20240301", "intraday"),
+                         ("events_intraday_20240303", "intraday")):  # fmt: skip
+        (tmp_path / folder).mkdir(exist_ok=True)
+        (tmp_path / "ga4" / f"{name}.parquet").rename(tmp_path / folder / f"{name}.parquet")
+    write(tmp_path, "sources.yml", "tables:\n  events:\n    - file: daily/events_*.parquet\n      format: ga4\n"
+          "    - file: intraday/events_*.parquet\n      format: ga4\n")  # fmt: skip
+    r = io.load(tmp_path)
+    s = r.summary.set_index("table_name")
+    assert s.loc["events", "rows_in"] == len(DAY1) + len(INTRADAY3) and s.loc["events", "rows_quarantined"] == 0
+    assert s.loc["orders", "rows_quarantined"] == 0 and loaded(tmp_path, "orders")["order_id"].tolist() == ["T1"]
+    (tmp_path / "intraday" / "events_intraday_20240303.parquet").unlink()  # now every day has its daily table
+    r = io.load(tmp_path)
+    assert r.summary.set_index("table_name").loc["events", "rows_in"] == len(DAY1)
+    assert any("every day of it is in the daily GA4 tables of another entry" in w for w in r.warnings), r.warnings
+
+
 def test_ga4_event_ids_are_deterministic(tmp_path):
     _ga4_workspace(tmp_path)
     io.load(tmp_path)

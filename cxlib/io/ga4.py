@@ -62,7 +62,10 @@ from cxlib.io.sources import SourceFile
 from cxlib.io.sql import control_character, ident, literal
 from cxlib.schema import DataError
 
-__all__ = ["EVENT_NAMES", "channel_sql", "event_ids_sql", "export_day", "ga4_files", "read_event_ids", "read_ga4"]
+__all__ = [
+    "EVENT_NAMES", "channel_sql", "daily_days", "event_ids_sql", "export_day", "ga4_files", "read_event_ids",
+    "read_ga4",
+]
 
 #: GA4 recommended/automatic event names -> our event vocabulary (others are kept as they are).
 EVENT_NAMES = {
@@ -125,13 +128,24 @@ NESTED_KEPT = ("items", "user_properties", "device", "geo", "app_info", "traffic
 NUMERIC_COLUMNS = ("ga_session_id", "ga_session_number", "engagement_time_msec", "sequence")
 
 
-def ga4_files(f: SourceFile) -> list[str]:
-    """The files ``f.path`` names (a glob allowed), sorted; intraday files of days with a daily file left out."""
+def _matched(f: SourceFile) -> list[str]:
     found = sorted(glob.glob(str(f.path))) if glob.has_magic(str(f.path)) else [str(f.path)]
-    found = [p for p in found if Path(p).is_file()]
+    return [p for p in found if Path(p).is_file()]
+
+
+def daily_days(f: SourceFile) -> set[str]:
+    """The days (``YYYYMMDD``) of the daily tables (``events_D``, not intraday) among the files ``f.path`` names."""
+    return {m.group(2) for p in _matched(f) if (m := export_day(p)) and not m.group(1)}
+
+
+def ga4_files(f: SourceFile, daily: frozenset[str] = frozenset()) -> list[str]:
+    """The files ``f.path`` names (a glob allowed), sorted; intraday files of days with a daily file (among them,
+    or among ``daily``: the days of the table's other GA4 entries) left out: Google replaces the intraday table
+    of a day by its daily one, so the same events are in both."""
+    found = _matched(f)
     if not found:
         raise DataError(f"{f.label}: no GA4 export file matches {f.path}; fix the `file:` entry in sources.yml")
-    daily = {m.group(2) for p in found if (m := export_day(p)) and not m.group(1)}
+    daily = daily | daily_days(f)
     return [p for p in found if not ((m := export_day(p)) and m.group(1) and m.group(2) in daily)]
 
 
@@ -149,7 +163,7 @@ def export_day(path: str | Path) -> re.Match | None:
 
 def _read_files(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> tuple[list[str], str, dict]:
     """The export's columns, and the relation (SQL and its parameters) that reads its rows with ``_row``."""
-    files = ga4_files(f)
+    files = ga4_files(f, f.ga4_daily)
     suffixes = {"".join(Path(p).suffixes[-2:]).lower() for p in files}
     if suffixes and all(s.endswith(".parquet") for s in suffixes):
         return _parquet(con, f, name, files)

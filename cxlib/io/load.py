@@ -19,7 +19,7 @@ from cxlib.io.checks import attach_raw_rows, find_duplicates, find_problems, sta
 from cxlib.io.extras import extra_expr, extra_plan
 from cxlib.io.files import file_kind, text_of
 from cxlib.io.ga4 import NUMERIC_COLUMNS as GA4_NUMBERS
-from cxlib.io.ga4 import read_ga4
+from cxlib.io.ga4 import daily_days, ga4_files, read_ga4
 from cxlib.io.keys import derived_key_expr, derived_keys, fill_defaults, identifier_notes, key_notes
 from cxlib.io.limits import quarantine_failures
 from cxlib.io.lines import collapse_lines, line_mapping, stage_order_lines
@@ -150,11 +150,18 @@ def _stage_files(
     """Read every file of ``t``; return the parts, the unreadable lines as quarantine rows, and the extra columns."""
     parts, problems = [], []
     extra_cols: list[str] = []
+    # a day's daily GA4 table replaces its intraday one in any entry of the table (two folders, two entries)
+    daily = frozenset(d for f in files if f.format == "ga4" for d in daily_days(f))
+    skipped: list[str] = []
     for i, f in enumerate(files):
         check_timezone(con, f)
         raw = f"_cx_raw{i}"
         if f.format == "ga4":  # the GA4 BigQuery export: its own reader, canonical columns out
-            f = replace(f, ts_unit="us")
+            f = replace(f, ts_unit="us", ga4_daily=daily)
+            if daily and not ga4_files(f, daily):
+                skipped.append(f"{t.name}: {f.label}: every day of it is in the daily GA4 tables of another entry: "
+                               "skipped")
+                continue
             cols, rejects = read_ga4(con, f, raw, t.name, scratch), []
         else:
             cols, rejects = read_raw(con, f, raw, scratch)
@@ -185,6 +192,7 @@ def _stage_files(
         parts.append(_Part(i, f, raw, mapping, extras, cols, derived, notes))
     if not parts:
         raise ValueError("no files")
+    parts[0].notes += skipped
     return parts, problems, extra_cols
 
 

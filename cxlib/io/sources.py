@@ -74,6 +74,8 @@ class SourceFile:
     orders: bool | None = None
     feedback: tuple[str, ...] = ()
     conversion: Conversion | None = None
+    #: GA4: the days other entries of the table have daily tables for (set by the load, not by sources.yml)
+    ga4_daily: frozenset[str] = frozenset()
 
     @property
     def label(self) -> str:
