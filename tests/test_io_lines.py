@@ -55,3 +55,23 @@ def test_a_write_off_that_nets_to_zero_is_no_sale_and_prefixes_may_not_overlap(t
                                                     "    adjustment_prefix: CA\n"))
     with pytest.raises(DataError, match="overlap"):
         io.validate(tmp_path)
+
+
+def test_a_stock_write_off_at_no_value_is_no_sale(tmp_path):
+    """The online-retail export books stock losses as invoices of negative quantities at price 0, with no customer
+    and no credit-note prefix ("damaged", "missing"): they were completed orders of 0.00, each a customer with no
+    identifier. A free sample (a positive quantity at 0) stays an order."""
+    extra = ("489437,21733,damaged,-96,2009-12-01 10:00:00,0.00,,United Kingdom\n"
+             "489438,21734,?,-12,2009-12-01 10:05:00,0,,United Kingdom\n"
+             "489439,21735,free sample,1,2009-12-01 10:06:00,0.00,12345,United Kingdom\n")  # fmt: skip
+    write(tmp_path, "invoices.csv", INVOICES + extra)
+    write(tmp_path, "sources.yml", LINES_YML)
+    r = io.load(tmp_path)
+    assert conserved(r)
+    q = r.quarantine[r.quarantine["table_name"] == "orders"]
+    assert sorted(q["record_key"]) == ["489437", "489438"] and q["reason"].str.startswith("adjustment").all()
+    orders = loaded(tmp_path, "orders", "order_id").set_index("order_id")
+    assert "489437" not in orders.index and orders.loc["489439", "status"] == "completed"
+    lines = loaded(tmp_path, "order_lines", "line")
+    assert {"489437", "489438"} <= set(lines["order_id"]) and not lines["credit_note"].astype(bool)[
+        lines["order_id"].isin(["489437", "489438"])].any()

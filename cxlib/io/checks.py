@@ -142,8 +142,9 @@ def status_map(f: SourceFile) -> dict[str, str]:
 
 
 ADJUSTMENT_REASON = (
-    "adjustment, not a sale: an order numbered with `adjustment_prefix`, or with a line of negative unit price and "
-    "not a credit note (such as a bad-debt write-off); left out of revenue, its lines kept in order_lines"
+    "adjustment, not a sale: an order numbered with `adjustment_prefix`, or not a credit note and with a line of "
+    "negative unit price (a bad-debt write-off) or only negative quantities at no value (a stock write-off); left "
+    "out of revenue, its lines kept in order_lines"
 )
 
 

@@ -11,8 +11,9 @@ file entry:
 * an order whose number starts with ``credit_note_prefix`` (``C536379``) or whose total is negative is a
   credit note or cancellation: status ``cancelled``, amount positive. Other orders take their
   ``status`` column, ``constants: {status: ...}``, or ``completed``;
-* an adjustment -- an order whose number starts with ``adjustment_prefix``, or with a line of negative unit
-  price on an order that is not a credit note, such as the bad-debt write-offs of the online-retail export
+* an adjustment -- an order whose number starts with ``adjustment_prefix``, or, not a credit note, with a line
+  of negative unit price or only lines of negative quantity at no value (a stock write-off: "damaged" at price
+  0), such as the bad-debt write-offs of the online-retail export
   (``A563185`` at +11,062.06, reversed by ``A563186`` and booked again by ``A563187`` at -11,062.06, stock
   code ``B``, "Adjust bad debt") -- is neither: it is quarantined with that reason (its lines are kept in
   ``order_lines``, not as a credit note) and counts in no revenue, gross or net;
@@ -60,17 +61,19 @@ _OVER = " OVER (PARTITION BY _t_source, _t_order_id)"
 
 
 def _adjustment_sql(alias: str = "", over: str = "") -> str:
-    """SQL: whether the lines' order is an adjustment: numbered with ``adjustment_prefix``, or with a line of
-    negative unit price on an order that is not a credit note. ``over`` is empty in a ``GROUP BY`` (the
-    lines table's ``alias``), :data:`_OVER` in a window.
+    """SQL: whether the lines' order is an adjustment: numbered with ``adjustment_prefix``; or, not being a credit
+    note, with a line of negative unit price (a bad-debt write-off) or only lines of negative quantity at no value
+    (a stock write-off: "damaged", "missing" at price 0 in the online-retail export). ``over`` is empty in a
+    ``GROUP BY`` (the lines table's ``alias``), :data:`_OVER` in a window.
 
-    >>> _adjustment_sql("l.")
-    'COALESCE(bool_or(l._adjust), FALSE) OR COALESCE(NOT bool_or(l._credit) AND bool_or(l._price < 0), FALSE)'
+    >>> _adjustment_sql("l.")[:100]
+    'COALESCE(bool_or(l._adjust), FALSE) OR COALESCE(NOT bool_or(l._credit) AND (bool_or(l._price < 0) OR'
     """
     a = alias
+    stock = f"(bool_and({a}_q < 0){over} AND bool_and(COALESCE({a}_amount, 0) = 0){over})"
     return (
         f"COALESCE(bool_or({a}_adjust){over}, FALSE) OR "
-        f"COALESCE(NOT bool_or({a}_credit){over} AND bool_or({a}_price < 0){over}, FALSE)"
+        f"COALESCE(NOT bool_or({a}_credit){over} AND (bool_or({a}_price < 0){over} OR {stock}), FALSE)"
     )
 
 
