@@ -29,17 +29,41 @@ def _holder(folder: Path) -> dict[str, Any] | None:
 
 
 def busy_message(folder: Path, detail: str = "") -> str:
-    """The error for a workspace another process holds: who holds it (from the mark, or DuckDB's lock error
-    ``detail``) and what to do."""
+    """The error for a workspace another process holds: who holds it (from the mark of another process, or DuckDB's
+    lock error ``detail``: a reader such as ``cx report`` holds the file without a mark) and what to do.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> busy_message(Path(tempfile.mkdtemp()), "Conflicting lock is held in /usr/bin/python3 (PID 999999999)")[-93:]
+    'busy: another process (pid 999999999) is using it; wait for it to finish, then run this again'
+    """
+    import os
+    import re
+
     info = _holder(folder)
-    if info:
+    # our own mark, when DuckDB says who holds the file: the step that asks is not what holds it
+    if info and not (detail and int(info["pid"]) == os.getpid()):
         who = f"`cx {info.get('step', '?')}` (pid {info['pid']}) started at {info.get('started', '?')}"
     else:
-        import re
-
         pid = re.search(r"PID (\d+)", detail)
-        who = f"another process{f' (pid {pid.group(1)})' if pid else ''}"
+        who = f"another process{f' (pid {pid.group(1)}{_command(int(pid.group(1)))})' if pid else ''}"
     return f"the workspace {folder} is busy: {who} is using it; wait for it to finish, then run this again"
+
+
+def _command(pid: int) -> str:
+    """``: <its command line>`` of process ``pid`` where the system says (Linux), else nothing."""
+    try:
+        args = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return ""
+    words = [a.decode("utf-8", "replace") for a in args if a]
+    if len(words) > 2 and words[1] == "-m":  # python -m cxlib.cli report FOLDER
+        words = words[2:]
+    elif words and Path(words[0]).name.startswith("python") and len(words) > 1:
+        words = words[1:]
+    text = " ".join(" ".join([Path(words[0]).name, *words[1:]]).split()) if words else ""
+    return f": {text[:80]}" if text else ""
 
 
 @contextmanager

@@ -118,3 +118,20 @@ def test_two_steps_on_one_workspace(tmp_path):
     finally:
         holder.kill()
         holder.wait()
+    # a reader without a mark (a `cx report`, a notebook) holds the file: a step names it, not itself (it named
+    # its own mark: "busy: `cx journeys` (pid <its own>)")
+    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
+        import time
+        from cxlib.engine import connect
+        with connect({str(tmp_path)!r}, read_only=True) as ws:
+            print("ready", flush=True); time.sleep(60)
+    """)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        proc = subprocess.run([sys.executable, "-m", "cxlib.cli", "journeys", str(tmp_path)], capture_output=True,
+                              text=True)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+        assert f"another process (pid {holder.pid}: " in proc.stderr and "`cx journeys`" not in proc.stderr
+    finally:
+        holder.kill()
+        holder.wait()
