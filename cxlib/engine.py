@@ -31,7 +31,7 @@ from ibis.backends import BaseBackend
 from cxlib.busy import BUSY_FILE, busy, busy_message
 from cxlib.io import DATABASE_NAME
 from cxlib.io.read import unordered
-from cxlib.memory import duckdb_config, lent_memory, memory_limit_bytes  # noqa: F401 - re-exported
+from cxlib.memory import duckdb_config, lent_memory, memory_limit_bytes, no_space, no_space_message  # noqa: F401
 from cxlib.schema import TABLES, DataError
 
 __all__ = ["BUSY_FILE", "STAGING_PREFIX", "Workspace", "busy", "connect", "duckdb_config", "opened"]
@@ -45,22 +45,11 @@ def _quote(name: str) -> str:
 
 
 def _no_space(e: BaseException) -> bool:
-    text = str(e).lower()
-    return isinstance(e, OSError) and getattr(e, "errno", None) == 28 or "no space left" in text
+    return no_space(e)
 
 
 def _no_space_message(ws: Workspace, step: str) -> str:
-    import shutil
-
-    where = ws.folder or Path.cwd()
-    free = shutil.disk_usage(where).free / 1e9
-    size = sum(f.stat().st_size for f in Path(where).glob("*.duckdb")) / 1e9 if ws.folder else 0.0
-    return (
-        f"no space left on the device of {where} during `cx {step}` ({free:.1f} GB free; it needs about "
-        f"{max(1.0, 2 * size):.0f} GB: room for a second copy of the workspace while the step builds it). The "
-        "workspace is unchanged. Free some space, or set CX_TEMP_DIR to a folder on a larger disk for the "
-        "engine's temporary files."
-    )
+    return no_space_message(ws.folder, step)
 
 
 def _cache_type_names() -> None:

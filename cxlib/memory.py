@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["duckdb_config", "lent_memory", "memory_limit_bytes"]
+__all__ = ["duckdb_config", "lent_memory", "memory_limit_bytes", "no_space", "no_space_message"]
 
 #: A size as DuckDB reads and shows one (``4GB``, ``3.7 GiB``): checked before it goes into a ``SET``.
 _SIZE = re.compile(r"\s*([0-9.]+)\s*([A-Za-z]*)\s*")
@@ -111,3 +111,29 @@ def lent_memory(backend: Any, share: float = 0.5) -> Iterator[float | None]:
         yield lent
     finally:
         raw.execute(f"SET memory_limit = '{configured}'")
+
+
+def no_space(e: BaseException) -> bool:
+    """Whether ``e`` says a disk is full (an ``OSError`` ENOSPC, or DuckDB's "No space left on device").
+
+    >>> no_space(OSError(28, "No space left on device")), no_space(ValueError("bad value"))
+    (True, False)
+    """
+    text = str(e).lower()
+    return isinstance(e, OSError) and getattr(e, "errno", None) == 28 or "no space left" in text
+
+
+def no_space_message(where: Any, step: str) -> str:
+    """What to say when a disk filled during ``cx STEP`` on the workspace folder ``where`` (None: in memory)."""
+    import shutil
+    from pathlib import Path
+
+    folder = Path(where) if where is not None else Path.cwd()
+    free = shutil.disk_usage(folder).free / 1e9
+    size = sum(f.stat().st_size for f in folder.glob("*.duckdb")) / 1e9 if where is not None else 0.0
+    return (
+        f"no space left on the device of {folder} during `cx {step}` ({free:.1f} GB free; it needs about "
+        f"{max(1.0, 2 * size):.0f} GB: room for a second copy of the workspace while the step builds it). The "
+        "workspace is unchanged. Free some space, or set CX_TEMP_DIR to a folder on a larger disk for the "
+        "engine's temporary files."
+    )

@@ -122,6 +122,26 @@ def test_a_real_full_disk(tmp_path):
         subprocess.run(["umount", str(mnt)])
 
 
+def test_a_full_disk_during_the_load_is_said_not_blamed_on_a_file(tmp_path):
+    """`cx load` on a disk that fills: it was a traceback ("cannot rollback - no transaction is active" after the
+    failed commit), or, when the scratch copy of a file filled it, "contacts.csv: cannot be read as a CSV table".
+    Now the no-space message, and the workspace as it was."""
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mnt)]).returncode:
+        pytest.skip("needs root to mount a tiny tmpfs")
+    try:
+        rows = "".join(f"shop,O{i:08d},2024-03-01 10:{i % 60:02d}:00,{i % 500}.25,completed,c{i}@x.com\n"
+                       for i in range(25_000))  # fmt: skip
+        (mnt / "orders.csv").write_text("source,order_id,ts,amount,status,email\n" + rows)
+        proc = subprocess.run([sys.executable, "-m", "cxlib.cli", "load", str(mnt), "--no-progress"],
+                              capture_output=True, text=True)  # fmt: skip
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+        assert "no space left on the device" in proc.stderr and "cannot be read" not in proc.stderr
+    finally:
+        subprocess.run(["umount", str(mnt)])
+
+
 def _loaded_and_two_steps(folder) -> None:
     """One order loaded, then a unify and a journeys step that write a table each: nothing is stale."""
     from cxlib import io

@@ -7,6 +7,7 @@ nothing. Each table goes through named steps (:func:`_stage_files`, :func:`_stag
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -41,7 +42,7 @@ from cxlib.io.sources import SourceFile, _norm, find_sources
 from cxlib.io.sql import Params, ident, literal
 from cxlib.io.typed import typed_columns, typed_text, typed_value
 from cxlib.io.vocabulary import unknown_events
-from cxlib.memory import duckdb_config
+from cxlib.memory import duckdb_config, no_space, no_space_message
 from cxlib.schema import QUARANTINE_COLUMNS, TABLES, DataError, Table
 
 __all__ = ["DATABASE_NAME", "LoadReport", "has_workspace", "load", "validate"]
@@ -578,8 +579,11 @@ def load(workspace: str | Path, *, progress: bool = False) -> LoadReport:
             report = _run(ws, con, write=True, progress=progress, scratch=scratch)
         lineage.record_on_connection(con, "load", started, [*report.summary["table_name"], "quarantine", "load_log"])
         con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
+    except BaseException as e:
+        with contextlib.suppress(duckdb.Error):  # a failed commit has no transaction left to roll back
+            con.execute("ROLLBACK")
+        if no_space(e):
+            raise DataError(no_space_message(ws, "load")) from None
         raise
     finally:
         con.close()

@@ -28,6 +28,7 @@ from cxlib.io.pasted import pasted_rejects, repeated_headers
 from cxlib.io.sources import SourceFile, _norm
 from cxlib.io.sql import Params, control_character, glob_escaped, ident, literal
 from cxlib.io.text import head_lines, readable, reader_error
+from cxlib.memory import no_space
 from cxlib.schema import DataError, Table
 
 __all__ = [
@@ -206,6 +207,8 @@ def _read_csv(
         if copy is None:
             materialize(con, name, select, p.values, None)
     except duckdb.Error as e:
+        if no_space(e):  # the disk of the scratch files, not the file: said by the load
+            raise
         raise reader_error(f, path, e) from None
     # the lines passed over above the header (skip_lines) count in the file's line numbers: the rows are
     # numbered below from the header on, then moved down by as many (row = line in the file - 1, as always)
