@@ -2,11 +2,12 @@
 
 Every step that writes the workspace (``load``, ``unify``, ``journeys``, ``personas``, ``simulate``,
 ``voice``) records one row when it finishes: its name, the package version, when it started and finished, a
-fingerprint of its inputs (the run ids of the steps that built them), a fingerprint of its code (the source of
-its own package, :func:`code_fingerprint`) and its own run id. A step is **stale** when one of its inputs was
-rebuilt after it ran (its recorded fingerprint no longer matches), when its code changed since (an upgrade of
-``cxlib`` or an edit: what it built may no longer be what it builds), or when a step it depends on is stale
-itself.
+fingerprint of its inputs (the run ids of the steps that built them; for the load, its source files:
+:mod:`cxlib.io.inputs`), a fingerprint of its code (the source of its own package, :func:`code_fingerprint`) and
+its own run id. A step is **stale** when one of its inputs was rebuilt after it ran (its recorded fingerprint no
+longer matches; the load: when ``sources.yml`` or a file it maps changed since), when its code changed since (an
+upgrade of ``cxlib`` or an edit: what it built may no longer be what it builds), or when a step it depends on is
+stale itself.
 
 Readers (later steps, notebooks, the report, ``cx summary``) call :func:`stale_steps` and say so with the
 command that refreshes it; ``cx refresh FOLDER`` reruns what is stale, in order.
@@ -144,8 +145,11 @@ def code_fingerprint(step: str) -> str:
     return h.hexdigest()[:16]
 
 
-def record(steps: pd.DataFrame, step: str, started: dt.datetime, outputs: list[str]) -> pd.DataFrame:
-    """The lineage table ``steps`` with ``step``'s new row (written by the step in its swap transaction)."""
+def record(
+    steps: pd.DataFrame, step: str, started: dt.datetime, outputs: list[str], inputs: str | None = None
+) -> pd.DataFrame:
+    """The lineage table ``steps`` with ``step``'s new row (written by the step in its swap transaction);
+    ``inputs``: what it read when that is not other steps (the load: its files, :func:`cxlib.io.inputs.fingerprint`)."""
     from cxlib import __version__
 
     row = {
@@ -154,7 +158,7 @@ def record(steps: pd.DataFrame, step: str, started: dt.datetime, outputs: list[s
         "run_id": uuid.uuid4().hex,
         "started": started.isoformat(timespec="seconds"),
         "finished": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "inputs": fingerprint(step, steps),
+        "inputs": fingerprint(step, steps) if inputs is None else inputs,
         "outputs": ",".join(sorted(outputs)),
         "code": code_fingerprint(step),
     }
@@ -175,14 +179,35 @@ def stale_steps(ws: Workspace) -> list[Stale]:
         if step not in ran:
             continue
         upstream = [s.step for s in out if s.step in deps]
-        if upstream:
+        files = _files_changed(ws, str(ran[step] or "")) if step == "load" else None
+        if files:
+            out.append(Stale(step, files))
+        elif upstream:
             out.append(Stale(step, f"{upstream[0]} is stale"))
-        elif str(ran[step] or "") != fingerprint(step, steps):
+        elif step != "load" and str(ran[step] or "") != fingerprint(step, steps):
             changed = [d for d in deps if d in ran]
             out.append(Stale(step, f"{', '.join(changed) or 'its inputs'} ran again since"))
         elif not pd.isna(code.get(step)) and code.get(step) and code[step] != code_fingerprint(step):
             out.append(Stale(step, f"its code (cxlib/{CODE[step]}) changed since it ran"))
     return out
+
+
+def _files_changed(ws: Workspace, recorded: str) -> str | None:
+    """Why the load is stale because of its files (:func:`cxlib.io.inputs.changed`), or None: not, or a workspace
+    without a folder (in memory) or a load that recorded none."""
+    if ws.folder is None or not recorded:
+        return None
+    from cxlib.io.inputs import changed
+    from cxlib.schema import DataError
+
+    try:
+        files = changed(ws.folder, recorded)
+    except (DataError, OSError, ValueError) as e:  # sources.yml being edited, a file gone mid-check
+        return f"its sources cannot be read now: {str(e).splitlines()[0][:120]}"
+    if not files:
+        return None
+    more = f" and {len(files) - 3} more" if len(files) > 3 else ""
+    return f"its source files changed since it ran: {', '.join(files[:3])}{more}"
 
 
 def stale_in_folder(folder: str | Path) -> list[Stale]:
@@ -201,7 +226,9 @@ def stale_in_folder(folder: str | Path) -> list[Stale]:
         return stale_steps(ws)
 
 
-def record_on_connection(con: Any, step: str, started: dt.datetime, outputs: list[str]) -> None:
+def record_on_connection(
+    con: Any, step: str, started: dt.datetime, outputs: list[str], inputs: str | None = None
+) -> None:
     """Write ``step``'s lineage row through a plain DuckDB connection, inside the caller's transaction.
 
     :func:`cxlib.io.load` writes with DuckDB directly, in one transaction; this records the load in it.
@@ -210,6 +237,6 @@ def record_on_connection(con: Any, step: str, started: dt.datetime, outputs: lis
         "SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary", [LINEAGE_TABLE]
     ).fetchone()[0]
     before = con.execute(f'SELECT * FROM main."{LINEAGE_TABLE}"').df() if found else _empty()
-    con.register("_cx_steps", record(before, step, started, outputs))
+    con.register("_cx_steps", record(before, step, started, outputs, inputs))
     con.execute(f'CREATE OR REPLACE TABLE main."{LINEAGE_TABLE}" AS SELECT * FROM _cx_steps')
     con.unregister("_cx_steps")

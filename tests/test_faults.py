@@ -244,6 +244,17 @@ def test_stale_steps_are_named_and_refreshed(tmp_path):
     with connect(tmp_path, read_only=True) as ws:
         assert lineage.stale_steps(ws) == []
         assert set(lineage.steps_table(ws)["step"]) == {"load", "unify", "journeys"}
+    # the export changes and nobody runs `cx load`: the load itself is stale, and what it fed (was: nothing said,
+    # `cx refresh` "every step is up to date", the report on the old orders)
+    orders.write_text("\n".join(orders.read_text().splitlines()[:-5]) + "\n")
+    (tmp_path / "tickets.csv").unlink()
+    r = runner.invoke(app, ["summary", str(tmp_path)])
+    assert "load is stale (its source files changed since it ran: orders.csv, tickets.csv)" in r.output, r.output
+    assert "unify is stale (load is stale)" in r.output
+    r = runner.invoke(app, ["refresh", str(tmp_path)])
+    assert r.exit_code == 0 and "refreshing load" in r.output and "refreshing journeys" in r.output, r.output
+    with connect(tmp_path, read_only=True) as ws:
+        assert lineage.stale_steps(ws) == [] and not ws.has("tickets")
 
 
 def test_two_databases_spilling_into_one_temp_folder(tmp_path):

@@ -21,6 +21,7 @@ from cxlib.io.extras import extra_expr, extra_plan
 from cxlib.io.files import file_kind, text_of
 from cxlib.io.ga4 import NUMERIC_COLUMNS as GA4_NUMBERS
 from cxlib.io.ga4 import daily_days, ga4_files, read_ga4
+from cxlib.io.inputs import fingerprint
 from cxlib.io.keys import derived_key_expr, derived_keys, fill_defaults, identifier_notes, key_notes
 from cxlib.io.limits import quarantine_failures
 from cxlib.io.lines import collapse_lines, line_mapping, stage_order_lines
@@ -575,9 +576,11 @@ def load(workspace: str | Path, *, progress: bool = False) -> LoadReport:
     try:
         started = dt.datetime.now(dt.UTC)
         con.execute("BEGIN TRANSACTION")
+        read = fingerprint(ws)  # the files as the load reads them (a change during it makes it stale)
         with scratch_folder(con) as scratch:
             report = _run(ws, con, write=True, progress=progress, scratch=scratch)
-        lineage.record_on_connection(con, "load", started, [*report.summary["table_name"], "quarantine", "load_log"])
+        lineage.record_on_connection(con, "load", started, [*report.summary["table_name"], "quarantine", "load_log"],
+                                     read)
         con.execute("COMMIT")
     except BaseException as e:
         with contextlib.suppress(duckdb.Error):  # a failed commit has no transaction left to roll back
