@@ -142,6 +142,23 @@ def test_a_full_disk_during_the_load_is_said_not_blamed_on_a_file(tmp_path):
         subprocess.run(["umount", str(mnt)])
 
 
+def test_a_killed_loads_scratch_files_are_removed_by_the_next_load(tmp_path):
+    """`cx load` killed mid-way left its scratch Parquet copies in workspace.duckdb.tmp, and no later load removed
+    them (a million customers': gigabytes). The next load removes those of loads whose process is gone."""
+    from cxlib import io
+
+    (tmp_path / "orders.csv").write_text("source,order_id,ts,amount,status\nshop,1,2024-03-01,10,completed\n")
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    root = tmp_path / "workspace.duckdb.tmp"
+    left = root / f"cx-load-{dead.stdout.strip()}-abc123"
+    left.mkdir(parents=True)
+    (left / "_cx_raw0-0.parquet").write_bytes(b"x" * 1000)
+    alive = root / f"cx-load-{os.getppid()}-def456"  # a running process's: kept
+    alive.mkdir()
+    io.load(tmp_path, progress=False)
+    assert not left.exists() and alive.exists()
+
+
 def _loaded_and_two_steps(folder) -> None:
     """One order loaded, then a unify and a journeys step that write a table each: nothing is stale."""
     from cxlib import io

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import difflib
 import itertools
+import os
 import re
 import shutil
 import tempfile
@@ -299,15 +300,32 @@ def drop_temporaries(con: duckdb.DuckDBPyConnection, scratch: Path | None = None
 _SCRATCH_NAMES = itertools.count()
 
 
+def _drop_dead_loads(root: Path) -> None:
+    """Remove the scratch folders (``cx-load-<pid>-*``) in ``root`` of loads whose process is gone (killed: a
+    million customers' left gigabytes of Parquet there); those of running loads, and anything else, stay."""
+    for d in root.glob("cx-load-*-*"):
+        pid = d.name.split("-")[2]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(d, ignore_errors=True)
+        except OSError:  # alive, someone else's
+            continue
+
+
 @contextlib.contextmanager
 def scratch_folder(con: duckdb.DuckDBPyConnection) -> Iterator[Path]:
     """A fresh folder for the load's scratch files inside DuckDB's temporary directory (``CX_TEMP_DIR``, else
     ``workspace.duckdb.tmp`` beside the database), where its own spill goes; removed afterwards with what is
-    in it (and the temporary directory too, when this made it and it is empty)."""
+    in it (and the temporary directory too, when this made it and it is empty). Named with the process id, so
+    that the next load removes what a killed one left (:func:`_drop_dead_loads`)."""
     root = Path(con.execute("SELECT current_setting('temp_directory')").fetchone()[0])
     made = not root.exists()
     root.mkdir(parents=True, exist_ok=True)
-    d = Path(tempfile.mkdtemp(prefix="cx-load-", dir=root))
+    _drop_dead_loads(root)
+    d = Path(tempfile.mkdtemp(prefix=f"cx-load-{os.getpid()}-", dir=root))
     try:
         yield d
     finally:
