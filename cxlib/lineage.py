@@ -185,11 +185,22 @@ def stale_steps(ws: Workspace) -> list[Stale]:
         elif upstream:
             out.append(Stale(step, f"{upstream[0]} is stale"))
         elif step != "load" and str(ran[step] or "") != fingerprint(step, steps):
-            changed = [d for d in deps if d in ran]
-            out.append(Stale(step, f"{', '.join(changed) or 'its inputs'} ran again since"))
+            out.append(Stale(step, f"{', '.join(_rerun(steps, step, deps)) or 'its inputs'} ran again since"))
         elif not pd.isna(code.get(step)) and code.get(step) and code[step] != code_fingerprint(step):
             out.append(Stale(step, f"its code (cxlib/{CODE[step]}) changed since it ran"))
     return out
+
+
+def _rerun(steps: pd.DataFrame, step: str, deps: tuple[str, ...]) -> list[str]:
+    """Which of ``step``'s inputs ran again after it: those that finished after it started (all of them when the
+    times do not say: a row without them)."""
+    rows = steps.set_index("step")
+    ran = [d for d in deps if d in rows.index]
+    try:
+        since = [d for d in ran if str(rows.at[d, "finished"]) > str(rows.at[step, "started"])]
+    except (KeyError, TypeError):
+        return ran
+    return since or ran
 
 
 def _files_changed(ws: Workspace, recorded: str) -> str | None:

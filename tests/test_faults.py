@@ -159,6 +159,25 @@ def test_a_killed_loads_scratch_files_are_removed_by_the_next_load(tmp_path):
     assert not left.exists() and alive.exists()
 
 
+def test_a_stale_step_names_the_inputs_that_ran_again_not_all_of_them():
+    """personas reads unify and journeys; only journeys ran again: the reason named both ("unify, journeys ran again
+    since")."""
+    from cxlib import engine
+
+    ws = engine.connect()
+    for step in ("load", "unify", "journeys", "personas"):
+        with ws.step(step):
+            ws.write(f"t_{step}", pd.DataFrame({"v": [1]}))
+    rows = lineage.steps_table(ws)
+    rows.loc[rows["step"] != "personas", ["started", "finished"]] = "2026-01-01T00:00:00+00:00"
+    rows.loc[rows["step"] == "personas", ["started", "finished"]] = "2026-01-02T00:00:00+00:00"
+    ws.write(lineage.LINEAGE_TABLE, rows)
+    with ws.step("journeys"):  # runs again now, after personas
+        ws.write("t_journeys", pd.DataFrame({"v": [2]}))
+    (stale,) = [s for s in lineage.stale_steps(ws) if s.step == "personas"]
+    assert stale.reason == "journeys ran again since"
+
+
 def _loaded_and_two_steps(folder) -> None:
     """One order loaded, then a unify and a journeys step that write a table each: nothing is stale."""
     from cxlib import io
