@@ -576,3 +576,11 @@ def test_enrichment_alone_has_nothing_to_unify_and_is_named(tmp_path):
     io.load(tmp_path)
     with pytest.raises(DataError, match="no source rows to unify: the loaded tables hold no row but enrichment's"):
         unify.unify(tmp_path)
+
+
+def test_a_folder_named_like_a_source_file_is_a_clear_error(tmp_path):
+    """A folder called tickets.csv (an unzipped export, say) was an IsADirectoryError traceback."""
+    (tmp_path / "tickets.csv").mkdir()
+    (tmp_path / "orders.csv").write_text("source,order_id,ts,amount,status\nshop,1,2024-03-01,10,completed\n")
+    with pytest.raises(DataError, match="tickets.csv: is a folder, not a file"):
+        io.load(tmp_path, progress=False)

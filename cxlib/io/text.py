@@ -61,6 +61,10 @@ def _reading(f: SourceFile) -> Iterator:
             f"{f.label}: the compressed file is damaged ({str(e).split(' 0x')[0]}); copy or export it again, "
             "or give it uncompressed"
         ) from None
+    except IsADirectoryError:
+        raise DataError(f"{f.label}: is a folder, not a file; give the file's path in sources.yml") from None
+    except PermissionError:
+        raise DataError(f"{f.label}: cannot be read (permission denied); let this user read it") from None
 
 
 def detect_encoding(f: SourceFile) -> str:
