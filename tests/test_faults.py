@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -176,6 +177,16 @@ def test_a_stale_step_names_the_inputs_that_ran_again_not_all_of_them():
         ws.write("t_journeys", pd.DataFrame({"v": [2]}))
     (stale,) = [s for s in lineage.stale_steps(ws) if s.step == "personas"]
     assert stale.reason == "journeys ran again since"
+
+
+def test_the_engine_out_of_memory_is_said_not_a_traceback(workspace, tmp_path):
+    """A memory limit too small for the step: DuckDB's OutOfMemoryException came out as a traceback."""
+    shutil.copytree(workspace, tmp_path / "ws")
+    env = {**os.environ, "CX_DUCKDB_MEMORY_LIMIT": "20MB"}
+    proc = subprocess.run([sys.executable, "-m", "cxlib.cli", "journeys", str(tmp_path / "ws")], capture_output=True,
+                          text=True, env=env)  # fmt: skip
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+    assert "ran out of the engine's memory (20MB" in proc.stderr and "CX_DUCKDB_MEMORY_LIMIT" in proc.stderr
 
 
 def _loaded_and_two_steps(folder) -> None:

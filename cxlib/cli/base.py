@@ -43,10 +43,26 @@ def _exclusive(step: str):
                     return f(*args, **kwargs)
             except DataError as e:
                 _fail(e)
+            except Exception as e:  # noqa: BLE001 - the engine out of memory: said, not a traceback
+                if type(e).__name__ != "OutOfMemoryException":
+                    raise
+                _fail(DataError(_out_of_memory(step, e)))
 
         return inner
 
     return deco
+
+
+def _out_of_memory(step: str, e: Exception) -> str:
+    """What to say when DuckDB ran out of its memory (or of room to spill) during ``cx STEP``."""
+    from cxlib.memory import duckdb_config
+
+    limit = duckdb_config().get("memory_limit", "?")
+    return (
+        f"`cx {step}` ran out of the engine's memory ({limit}; {str(e).splitlines()[0][:160]}). The workspace is "
+        "unchanged. Set CX_DUCKDB_MEMORY_LIMIT higher (e.g. 8GB) if the machine has it, and CX_TEMP_DIR to a folder "
+        "on a disk with room for the engine to spill to."
+    )
 
 
 def _warn_stale(folder: Path, upstream_of: str | None = None) -> list:
