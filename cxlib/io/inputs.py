@@ -4,7 +4,8 @@ The load records, in its lineage row (:mod:`cxlib.lineage`), each file it read -
 the mapping names, globs expanded -- with its size, its modification time and a hash of its first and last 64
 KB. :func:`changed` compares that with the folder now: a file added, removed, of another size, or with another
 time and other bytes at either end has changed (a copy of the folder that kept the bytes but not the times has
-not; an edit inside a file that keeps its size and both ends is not seen).
+not; an edit inside a file that keeps its size and both ends is not seen). A folder that holds none of the files
+(``workspace.duckdb`` shared or moved alone) has nothing to compare: nothing changed.
 
 Examples
 --------
@@ -17,6 +18,8 @@ Examples
 >>> _ = (ws / "orders.csv").write_text("source,order_id,ts,amount,status\\n")
 >>> changed(ws, before)
 ['orders.csv']
+>>> changed(pathlib.Path(tempfile.mkdtemp()), before)  # the workspace file alone, elsewhere
+[]
 """
 
 from __future__ import annotations
@@ -76,6 +79,8 @@ def changed(folder: str | Path, recorded: str) -> list[str]:
     ws = Path(folder)
     then: dict[str, list] = json.loads(recorded[len(_KIND) :])
     now = {p.relative_to(ws).as_posix() if p.is_relative_to(ws) else str(p): p for p in source_paths(ws)}
+    if then and not set(then) & set(now):  # none of them here: the workspace file moved without its sources
+        return []
     out = sorted(set(then) ^ set(now))
     for name in sorted(set(then) & set(now)):
         size, mtime, ends = then[name]
