@@ -23,11 +23,11 @@ from cxlib.io.ga4 import NUMERIC_COLUMNS as GA4_NUMBERS
 from cxlib.io.ga4 import daily_days, ga4_files, read_ga4
 from cxlib.io.inputs import fingerprint
 from cxlib.io.keys import derived_key_expr, derived_keys, fill_defaults, identifier_notes, key_notes
-from cxlib.io.limits import quarantine_failures
 from cxlib.io.lines import collapse_lines, line_mapping, stage_order_lines
 from cxlib.io.money import Conversion, currencies_warning
 from cxlib.io.numbers import convention_warnings
 from cxlib.io.options import DERIVED_TABLES
+from cxlib.io.outcome import LoadReport
 from cxlib.io.parse import SQL_TYPES, parse_expr, text_expr
 from cxlib.io.read import (
     check_timezone,
@@ -58,60 +58,6 @@ def has_workspace(folder: str | Path) -> bool:
     False
     """
     return (Path(folder) / DATABASE_NAME).is_file()
-
-
-@dataclass
-class LoadReport:
-    """What :func:`load` or :func:`validate` found.
-
-    Attributes
-    ----------
-    summary : DataFrame
-        One row per table: ``table_name, files, rows_in, rows_loaded, rows_quarantined,
-        values_nulled, first_ts, last_ts``.
-    quarantine : DataFrame
-        One row per problem (see ``docs/data-model.md``).
-    warnings : list of str
-        Things worth knowing that lose no data (mixed time zones, tables with no file, derived keys).
-    limits : dict
-        ``max_quarantine`` per table (share of rows; 5% when not set in sources.yml).
-    """
-
-    workspace: Path
-    summary: pd.DataFrame
-    quarantine: pd.DataFrame
-    warnings: list[str]
-    limits: dict[str, float] = field(default_factory=dict)
-
-    def failures(self) -> list[str]:
-        """A message per table that quarantined more than its ``max_quarantine`` (``cx load`` exits 3)."""
-        return quarantine_failures(self.summary, self.quarantine, self.limits)
-
-    def reasons(self) -> pd.DataFrame:
-        """Problems counted by table, column, reason and action."""
-        q = self.quarantine
-        if q.empty:
-            return pd.DataFrame(columns=["table_name", "column", "reason", "action", "rows"])
-        return (
-            q.groupby(["table_name", "column", "reason", "action"], dropna=False)
-            .size()
-            .rename("rows")
-            .reset_index()
-            .sort_values(["table_name", "rows"], ascending=[True, False], ignore_index=True)
-        )
-
-    def __str__(self) -> str:
-        s = self.summary
-        lines = [f"workspace {self.workspace}"]
-        if not s.empty:
-            lines.append(s.to_string(index=False))
-            lines.append(f"date range: {s['first_ts'].min()} .. {s['last_ts'].max()}")
-        r = self.reasons()
-        if not r.empty:
-            lines.append("\nproblems found (rows quarantined or values set to null; see the quarantine table):")
-            lines.append(r.to_string(index=False))
-        lines += [f"warning: {w}" for w in self.warnings]
-        return "\n".join(lines)
 
 
 # --- loading one table ------------------------------------------------------------------------------------------------
