@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
+import textwrap
 
 import pytest
 from typer.testing import CliRunner
@@ -83,10 +85,22 @@ def test_demo_builds_without_serving(tmp_path):
     assert (ws / "workspace.duckdb").exists() and "rows_quarantined" in r.output and "built" in r.output
 
 
+@contextlib.contextmanager
+def _holding(opening: str):
+    """A process that runs ``opening`` (a ``with`` line holding the workspace) and waits inside it, once ready."""
+    script = textwrap.dedent(opening) + '    print("ready", flush=True); time.sleep(60)\n'
+    holder = subprocess.Popen([sys.executable, "-c", "import time\n" + script], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        yield holder
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_two_steps_on_one_workspace(tmp_path):
     """A second step while one runs, and a reader while a writer holds the file: a message, exit 2, no traceback."""
     import os
-    import textwrap
 
     from cxlib.engine import BUSY_FILE, busy
 
@@ -103,35 +117,21 @@ def test_two_steps_on_one_workspace(tmp_path):
     with busy(tmp_path, "journeys"):
         pass
     # another process holds the DuckDB file for writing: a reader gets the busy message, not DuckDB's lock error
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
-        import sys, time
+    with _holding(f"""
         from cxlib.engine import busy, connect
         with busy({str(tmp_path)!r}, "unify"), connect({str(tmp_path)!r}) as ws:
-            print("ready", flush=True); time.sleep(60)
-    """)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "ready"
+    """) as holder:
         proc = subprocess.run([sys.executable, "-m", "cxlib.cli", "summary", str(tmp_path)], capture_output=True,
                               text=True)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
         assert f"is busy: `cx unify` (pid {holder.pid})" in proc.stderr
-    finally:
-        holder.kill()
-        holder.wait()
     # a reader without a mark (a `cx report`, a notebook) holds the file: a step names it, not itself (it named
     # its own mark: "busy: `cx journeys` (pid <its own>)")
-    holder = subprocess.Popen([sys.executable, "-c", textwrap.dedent(f"""
-        import time
+    with _holding(f"""
         from cxlib.engine import connect
         with connect({str(tmp_path)!r}, read_only=True) as ws:
-            print("ready", flush=True); time.sleep(60)
-    """)], stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline().strip() == "ready"
+    """) as holder:
         proc = subprocess.run([sys.executable, "-m", "cxlib.cli", "journeys", str(tmp_path)], capture_output=True,
                               text=True)
         assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
         assert f"another process (pid {holder.pid}: " in proc.stderr and "`cx journeys`" not in proc.stderr
-    finally:
-        holder.kill()
-        holder.wait()
