@@ -31,7 +31,7 @@ from ibis.backends import BaseBackend
 from cxlib.busy import BUSY_FILE, busy, busy_message
 from cxlib.io import DATABASE_NAME
 from cxlib.io.read import unordered
-from cxlib.memory import duckdb_config, lent_memory, memory_limit_bytes, no_space, no_space_message  # noqa: F401
+from cxlib.memory import duckdb_config, lent_memory, memory_limit_bytes, no_space, no_space_message  # noqa: F401 - re-exported
 from cxlib.schema import TABLES, DataError
 
 __all__ = ["BUSY_FILE", "STAGING_PREFIX", "Workspace", "busy", "connect", "duckdb_config", "opened"]
@@ -42,14 +42,6 @@ STAGING_PREFIX = "_cx_stage_"
 def _quote(name: str) -> str:
     """A table name of ours as a SQL identifier."""
     return '"' + name.replace('"', '""') + '"'
-
-
-def _no_space(e: BaseException) -> bool:
-    return no_space(e)
-
-
-def _no_space_message(ws: Workspace, step: str) -> str:
-    return no_space_message(ws.folder, step)
 
 
 def _cache_type_names() -> None:
@@ -316,8 +308,8 @@ class Workspace:
                     drop(table, force=True)
                 except Exception:  # noqa: BLE001 - the original error matters more
                     pass
-            if _no_space(e):
-                raise DataError(_no_space_message(self, name)) from None
+            if no_space(e):
+                raise DataError(no_space_message(self.folder, name)) from None
             raise
         finally:
             self._staged, self._views = None, {}
