@@ -573,3 +573,27 @@ def test_utf16_without_a_byte_order_mark_is_recognised_with_its_encoding(tmp_pat
     assert entry(yaml.safe_load((tmp_path / "sources.yml").read_text()), "orders")["encoding"] == "utf-16-le"
     res = runner.invoke(app, ["load", str(tmp_path), "--no-progress"])
     assert res.exit_code == 0, res.output
+
+
+def test_a_shopify_partial_refund_keeps_what_was_paid(tmp_path):
+    """Shopify's ``Refunded Amount`` was unused: an order of 30.00 refunded 10.00 (``partially_refunded``) counted
+    30.00 of revenue. It keeps 20.00 now; a refund of the whole leaves the order returned at its amount."""
+    header = ("Name,Email,Financial Status,Currency,Created at,Lineitem quantity,Lineitem name,Lineitem price,"
+              "Refunded Amount\n")
+    write(tmp_path, "orders_export.csv", header
+          + "#1001,a@x.com,partially_refunded,USD,2024-03-01 10:00:00 -0500,1,Mug,10.00,10.00\n"
+          "#1001,,,,,2,Plate,10.00,\n"
+          "#1002,b@x.com,refunded,USD,2024-03-02 10:00:00 -0500,1,Bowl,5.00,5.00\n"
+          "#1003,c@x.com,paid,USD,2024-03-03 10:00:00 -0500,1,Cup,7.50,0.00\n")
+    cfg, text = suggested(tmp_path)
+    assert entry(cfg, "orders")["columns"]["refunded"] == "Refunded Amount"
+    assert any("partial refund" in n for n in io.recognise(tmp_path / "orders_export.csv").notes)
+    (tmp_path / "sources.yml").write_text(text)
+    r = io.load(tmp_path)
+    assert r.quarantine.empty, r.quarantine
+    con = duckdb.connect(str(tmp_path / io.DATABASE_NAME), read_only=True)
+    got = con.execute("SELECT order_id, amount, status FROM orders ORDER BY order_id").fetchall()
+    lines = con.execute("SELECT sum(line_amount) FROM order_lines").fetchone()[0]
+    con.close()
+    assert got == [("#1001", 20.0, "completed"), ("#1002", 5.0, "returned"), ("#1003", 7.5, "completed")]
+    assert lines == 42.5  # the lines as they are

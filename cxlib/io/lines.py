@@ -10,7 +10,8 @@ file entry:
   fills them on the first line only);
 * an order whose number starts with ``credit_note_prefix`` (``C536379``) or whose total is negative is a
   credit note or cancellation: status ``cancelled``, amount positive. Other orders take their
-  ``status`` column, ``constants: {status: ...}``, or ``completed``;
+  ``status`` column, ``constants: {status: ...}``, or ``completed``; with ``refunded`` mapped (the order's
+  refunded amount: Shopify's ``Refunded Amount``), an order refunded in part keeps the rest as its ``amount``;
 * an adjustment -- an order whose number starts with ``adjustment_prefix``, or, not a credit note, with a line
   of negative unit price or only lines of negative quantity at no value (a stock write-off: "damaged" at price
   0), such as the bad-debt write-offs of the online-retail export
@@ -58,6 +59,11 @@ __all__ = ["collapse_lines", "line_mapping", "lines_table_sql", "stage_order_lin
 _ORDER_COLUMNS = ("contact_ref", "email", "currency", "channel", "return_reason")
 
 _OVER = " OVER (PARTITION BY _t_source, _t_order_id)"
+
+#: SQL (over an order's lines ``l``): a refund of part of the order (``refunded``, Shopify's ``Refunded Amount``,
+#: on one line or on each): the order keeps what was not refunded. A refund of the whole leaves the amount as it
+#: is (the order's status says it was refunded: Shopify's ``refunded`` reads as ``returned``).
+_PARTIAL = "COALESCE(max(l._refunded) > 0 AND max(l._refunded) < sum(l._amount) - 0.005, FALSE)"
 
 
 def _adjustment_sql(alias: str = "", over: str = "") -> str:
@@ -107,6 +113,7 @@ def _line_select(f: SourceFile, raw: str, m: dict[str, str], bind: Params) -> st
     qty = parse_expr(txt("quantity"), "float", f, bind) if "quantity" in m else "1.0"
     price = parse_expr(txt("unit_price"), "float", f, bind) if "unit_price" in m else "NULL"
     amount = parse_expr(txt("line_amount"), "float", f, bind) if "line_amount" in m else f"({qty}) * ({price})"
+    refunded = parse_expr(txt("refunded"), "float", f, bind) if "refunded" in m else "CAST(NULL AS DOUBLE)"
     prefix = bind(f.credit_note_prefix) if f.credit_note_prefix else "NULL"
     adjust = bind(f.adjustment_prefix) if f.adjustment_prefix else "NULL"
     return f"""
@@ -115,7 +122,7 @@ def _line_select(f: SourceFile, raw: str, m: dict[str, str], bind: Params) -> st
             SELECT _row, {source} AS _t_source, {txt("order_id")} AS _t_order_id, {txt("ts")} AS _t_ts,
                    {parse_expr(txt("ts"), "timestamp", f, bind)} AS _ts,
                    {txt("sku")} AS _t_sku, {txt("description")} AS _t_description,
-                   {qty} AS _q, {price} AS _price, {amount} AS _amount
+                   {qty} AS _q, {price} AS _price, {amount} AS _amount, {refunded} AS _refunded
             FROM {ident(raw)})"""
 
 
@@ -160,14 +167,15 @@ def collapse_lines(
     # an adjustment (a bad-debt write-off) is neither a sale nor a credit note: its amount is made negative,
     # so the check quarantines it
     adjustment = f"({_adjustment_sql('l.')})"
+    credit = f"(bool_or(l._credit) OR ({total} < 0 AND NOT {adjustment}))"
     # an order with a line whose amount cannot be read has no amount: it is quarantined, its lines are kept
     amount = (
         f"CASE WHEN count(*) FILTER (WHERE l._amount IS NULL) > 0 THEN {bind('unreadable line amount')} "
         # (a write-off that nets to zero still reads as negative: -0.001, so it is quarantined too)
         f"WHEN {adjustment} THEN CAST(-greatest(round(abs({total}), 2), 0.001) AS VARCHAR) "
+        f"WHEN NOT {credit} AND {_PARTIAL} THEN CAST(round({total} - max(l._refunded), 2) AS VARCHAR) "
         f"ELSE CAST(round(abs({total}), 2) AS VARCHAR) END"
     )
-    credit = f"(bool_or(l._credit) OR ({total} < 0 AND NOT {adjustment}))"
     sel = [
         "l._t_source AS source",
         "l._t_order_id AS order_id",

@@ -27,7 +27,8 @@ EXPORT_OPTIONS = (
 )  # fmt: skip
 
 #: Columns of an order-line export (``lines: true``), mapped under ``columns:`` like any other.
-LINE_COLUMNS = ("quantity", "unit_price", "line_amount", "sku", "description")
+#: ``refunded`` is the order's refunded amount (Shopify's ``Refunded Amount``, on one or every line of it).
+LINE_COLUMNS = ("quantity", "unit_price", "line_amount", "sku", "description", "refunded")
 
 #: Tables the loader fills from other tables' files, never from a file of their own.
 DERIVED_TABLES = ("order_lines",)

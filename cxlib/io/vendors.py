@@ -165,6 +165,7 @@ def _shopify(h: Head) -> Match | None:
         "order_id": ("Name",), "ts": ("Created at", "Paid at"), "email": ("Email",),
         "status": ("Financial Status",), "currency": ("Currency",), "quantity": ("Lineitem quantity",),
         "unit_price": ("Lineitem price",), "sku": ("Lineitem sku",), "description": ("Lineitem name",),
+        "refunded": ("Refunded Amount",),
     })  # fmt: skip
     if not {"order_id", "quantity", "unit_price"} <= set(m) or not ({"ts", "status"} & set(m)):
         return None
@@ -175,6 +176,9 @@ def _shopify(h: Head) -> Match | None:
         "Financial Status pending/authorized/partially paid or refunded are read as completed, expired as "
         "cancelled (values: status:); check that this is what you want",
     ]
+    if "refunded" in m:
+        notes.append(f"{m['refunded']}: a partial refund keeps the order completed at the lines' total less what was "
+                     "refunded; a refunded order is returned")
     if h.col("Cancelled at"):
         notes.append("orders with a `Cancelled at` date are not marked cancelled unless their Financial Status says so")
     entry = {"source": "shopify", "lines": True, "columns": m, "values": {"status": dict(_SHOPIFY_STATUS)}}
