@@ -274,3 +274,24 @@ def test_a_file_that_links_outside_the_workspace_is_refused(tmp_path):
     (ws / "sources.yml").write_text("tables:\n  contacts:\n    - file: people.csv\n")
     with pytest.raises(DataError, match="links outside the workspace folder"):
         io.load(ws, progress=False)
+    # without sources.yml, a link named after its table was read (found by name, never checked)
+    (ws / "sources.yml").unlink()
+    os.rename(ws / "people.csv", ws / "contacts.csv")
+    with pytest.raises(DataError, match="contacts.csv links outside the workspace folder"):
+        io.load(ws, progress=False)
+
+
+def test_a_sources_yml_that_expands_past_reason_or_is_not_utf8_is_an_error(tmp_path):
+    """Nine levels of aliases of nine (364 bytes) expand to 387 million values: quoting the option in its error
+    took 250 s and 1.7 GB, then a MemoryError. A Latin-1 sources.yml was a UnicodeDecodeError traceback."""
+    (tmp_path / "contacts.csv").write_text("source,record_id,email\ncrm,1,a@x.com\n")
+    levels = ['&a ["x","x","x","x","x","x","x","x","x"]']
+    levels += [f"&{q} [{','.join([f'*{p}'] * 9)}]" for p, q in zip("abcdefgh", "bcdefghi", strict=True)]
+    bomb = f"tables:\n  contacts:\n    file: contacts.csv\n    dayfirst: [{', '.join(levels)}]\n"
+    (tmp_path / "sources.yml").write_text(bomb)
+    with pytest.raises(DataError, match="more than 100,000 values once its aliases"):
+        io.find_sources(tmp_path)
+    text = 'tables:\n  contacts:\n    file: contacts.csv\n    columns: {email: "Straße"}\n'
+    (tmp_path / "sources.yml").write_bytes(text.encode("latin-1"))
+    with pytest.raises(DataError, match=r"not UTF-8 text \(line 4"):
+        io.find_sources(tmp_path)

@@ -159,15 +159,52 @@ def find_sources(workspace: str | Path) -> list[SourceFile]:
         for suffix in _SUFFIXES:
             p = ws / f"{name}{suffix}"
             if p.exists():
+                if not p.resolve().is_relative_to(ws.resolve()):  # as a `file:` of sources.yml (_entry)
+                    raise DataError(f"{p.name} links outside the workspace folder; copy the file into the folder")
                 files.append(SourceFile(name, p, delimiter="\t" if suffix == ".tsv" else None))
     return files
 
 
+#: The most values sources.yml may hold once its aliases are expanded: a few hundred in a real one. Aliases of
+#: aliases grow it geometrically (nine levels of nine: 387 million values from 364 bytes), and every check that
+#: reads or quotes a value would walk them.
+MAX_CONFIG_VALUES = 100_000
+
+
+def _expanded_size(obj: object, cap: int) -> int:
+    """How many values ``obj`` holds, its aliases expanded; counting stops past ``cap``.
+
+    >>> inner = list(range(10)); _expanded_size({"a": [inner] * 10}, 1_000), _expanded_size([inner] * 10, 50) > 50
+    (113, True)
+    """
+    n, stack = 0, [obj]
+    while stack and n <= cap:
+        o = stack.pop()
+        n += 1
+        if isinstance(o, dict):
+            stack.extend(o.keys())
+            stack.extend(o.values())
+        elif isinstance(o, list | tuple | set):
+            stack.extend(o)
+    return n
+
+
 def _read_config(cfg_path: Path) -> dict:
     try:
-        cfg = yaml.safe_load(cfg_path.read_text()) or {}
+        cfg = yaml.safe_load(cfg_path.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as e:
         raise DataError(f"sources.yml is not valid YAML: {e}") from None
+    except UnicodeDecodeError as e:
+        line = cfg_path.read_bytes()[: e.start].count(b"\n") + 1
+        raise DataError(
+            f"sources.yml is not UTF-8 text (line {line} has the byte {e.object[e.start:e.start + 1]!r}); save it "
+            "as UTF-8 (in most editors: Save as, encoding UTF-8)"
+        ) from None
+    if _expanded_size(cfg, MAX_CONFIG_VALUES) > MAX_CONFIG_VALUES:
+        raise DataError(
+            f"sources.yml holds more than {MAX_CONFIG_VALUES:,} values once its aliases (*name) are expanded; a "
+            "sources.yml needs a few hundred: write the entries out, or use aliases only for small mappings"
+        )
     if not isinstance(cfg, dict) or not isinstance(cfg.get("tables", {}), dict):
         raise DataError("sources.yml must be a mapping with a `tables:` mapping; see docs/sources.md for an example")
     return cfg
