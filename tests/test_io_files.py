@@ -211,6 +211,35 @@ def test_damaged_workbook_and_unknown_sheet_are_clear_errors(tmp_path):
         io.validate(tmp_path)
 
 
+def test_a_workbook_whose_cells_reach_far_or_that_unpacks_to_gigabytes_is_refused_before_it_is_read(tmp_path,
+                                                                                                  monkeypatch):
+    """calamine holds a sheet as a grid from A1 to its last cell: one stray value in XFD1048576 of a 2 KB workbook
+    asked it for 512 GB and ended the process (a Rust abort, exit 134, no message); so did a 1 MB workbook whose
+    shared strings unpack to 1 GB. An empty styled cell out there holds no value: that workbook loads."""
+    from openpyxl.styles import Font
+
+    from cxlib.io import workbook as guard
+
+    rows = [["source", "record_id", "email"], ["crm", "1", "a@x.com"], ["crm", "2", "b@x.com"]]
+    sources(tmp_path, {"contacts": {"file": "contacts.xlsx"}})
+    wb = openpyxl.Workbook()
+    for row in rows:
+        wb.active.append(row)
+    wb.active["XFD1048576"].font = Font(bold=True)  # styled, empty
+    wb.save(tmp_path / "contacts.xlsx")
+    assert io.load(tmp_path, progress=False).summary.loc[0, "rows_loaded"] == 2
+    wb.active["XFD1048576"] = "stray"
+    wb.save(tmp_path / "contacts.xlsx")
+    for run in (io.validate, io.load):
+        with pytest.raises(DataError, match=r"contacts\.xlsx: the sheet's cells reach XFD1048576 \(1,048,576 rows "
+                                            r"by 16,384 columns.*delete the rows and columns after the data"):
+            run(tmp_path)
+    workbook(tmp_path / "contacts.xlsx", {"People": rows})
+    monkeypatch.setattr(guard, "MAX_UNPACKED_BYTES", 1_000)
+    with pytest.raises(DataError, match=r"contacts\.xlsx: the workbook unpacks to .* export the sheet as CSV"):
+        io.validate(tmp_path)
+
+
 # --- JSON and NDJSON --------------------------------------------------------------------------------------------------
 
 

@@ -41,6 +41,7 @@ import pyarrow as pa
 
 from cxlib.io.pasted import repeats_names
 from cxlib.io.sql import Params, glob_escaped, ident
+from cxlib.io.workbook import check_sheet, check_unpacked
 from cxlib.schema import DataError
 
 if TYPE_CHECKING:
@@ -118,17 +119,17 @@ def glob_files(ws: Path, pattern: str, where: str) -> list[str]:
 # --- Excel ------------------------------------------------------------------------------------------------------------
 
 
-def _sheet(wb: object, f: SourceFile) -> object:
-    """The worksheet ``f.sheet`` names (a name, else a 1-based position), or the first one."""
+def _sheet_index(wb: object, f: SourceFile) -> int:
+    """The position of the worksheet ``f.sheet`` names (a name, else a 1-based position), or 0: the first."""
     names = list(wb.sheet_names)  # type: ignore[attr-defined]
     if not names:
         raise DataError(f"{f.label}: the workbook has no sheet; save it again from Excel")
     if f.sheet is None:
-        return wb.get_sheet_by_index(0)  # type: ignore[attr-defined]
+        return 0
     if f.sheet in names:
-        return wb.get_sheet_by_name(f.sheet)  # type: ignore[attr-defined]
+        return names.index(f.sheet)
     if f.sheet.isdigit() and 1 <= int(f.sheet) <= len(names):
-        return wb.get_sheet_by_index(int(f.sheet) - 1)  # type: ignore[attr-defined]
+        return int(f.sheet) - 1
     raise DataError(
         f"{f.label}: the workbook has no sheet {f.sheet!r:.60} (option `sheet`); its sheets are "
         f"{', '.join(repr(n) for n in names[:20])}"
@@ -180,6 +181,7 @@ def _read_workbook(path: Path, label: str, read: Callable[[object], object]) -> 
     or foreign file is a :class:`DataError` naming ``label``."""
     from python_calamine import CalamineWorkbook  # imported here: only workbooks need it
 
+    check_unpacked(path, label)  # calamine reads every shared string on opening: a zip bomb ends the process
     try:
         wb = CalamineWorkbook.from_path(str(path))
         try:
@@ -214,9 +216,13 @@ def sheet_names(path: Path) -> list[str]:
 
 def _sheet_rows(f: SourceFile) -> list[list]:
     """The sheet's cells from A1 (empty cells None), read with calamine."""
-    rows = _read_workbook(
-        f.path, f.label, lambda wb: _sheet(wb, f).to_python(skip_empty_area=False)  # type: ignore[attr-defined]
-    )
+
+    def read(wb: object) -> list:
+        i = _sheet_index(wb, f)
+        check_sheet(f.path, f.label, i)  # before calamine makes the grid: a stray far cell asks it for GBs
+        return wb.get_sheet_by_index(i).to_python(skip_empty_area=False)  # type: ignore[attr-defined]
+
+    rows = _read_workbook(f.path, f.label, read)
     return [[None if v == "" else v for v in row] for row in rows]  # type: ignore[attr-defined]
 
 
