@@ -14,12 +14,13 @@ Examples
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import ibis
 import pandas as pd
 
-__all__ = ["drop_join_copies", "empty_frame", "first_per_group"]
+__all__ = ["drop_join_copies", "empty_frame", "first_per_group", "spreadsheet_safe"]
 
 
 def empty_frame(columns: dict[str, str]) -> pd.DataFrame:
@@ -46,3 +47,30 @@ def drop_join_copies(t: ibis.Table) -> ibis.Table:
     """Drop the ``*_right`` copies of join keys that Ibis keeps after some joins."""
     extra = [c for c in t.columns if c.endswith("_right")]
     return t.drop(*extra) if extra else t
+
+
+#: A text a spreadsheet would read as a formula: one that starts with ``=``, ``@``, a tab or a carriage return, or
+#: with ``+``/``-`` followed by more than a number or a phone number (``+44 7700 900123`` and ``-5`` stay).
+_FORMULA = re.compile(r"[=@\t\r]|[+-](?![\d\s().]*$)")
+
+
+def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
+    r"""``df`` with every text cell a spreadsheet would run as a formula made text: a ``'`` before it.
+
+    Customers write what they like in a survey comment or a name field; ``=HYPERLINK("http://…","click")`` in
+    a CSV opened in Excel is a live link (and ``=cmd|…`` worse). Every CSV or table download made for people to
+    open (the follow-up list, a page's customer list, a page's tables) goes through this (OWASP's rule).
+
+    >>> spreadsheet_safe(pd.DataFrame({"t": ['=HYPERLINK("x")', "+44 7700 900123", "-2+3+cmd|' /C calc'!A0", "ok"],
+    ...                                "n": [1, 2, 3, 4]}))["t"].tolist()
+    ['\'=HYPERLINK("x")', '+44 7700 900123', "'-2+3+cmd|' /C calc'!A0", 'ok']
+    """
+    out = df.copy(deep=False)
+    for c in out.columns:
+        s = out[c]
+        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
+            continue
+        risky = s.map(lambda v: isinstance(v, str) and _FORMULA.match(v) is not None).astype(bool)
+        if risky.any():
+            out[c] = s.astype(object).where(~risky, "'" + s.astype(str))
+    return out

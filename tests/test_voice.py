@@ -384,3 +384,27 @@ def test_the_last_touch_of_a_follow_up_does_not_depend_on_row_order():
         ws.write("touchpoints", rows.iloc[order].reset_index(drop=True))
         got.add(tuple(_last_touch(ws).iloc[0][["last_touch_ts", "last_touch"]]))
     assert got == {(pd.Timestamp("2024-02-01"), "order (web)")}
+
+
+def test_what_customers_wrote_is_never_a_spreadsheet_formula_in_a_download(tmp_path):
+    """A survey comment of ``=HYPERLINK("http://evil.example/x","click")`` reached the follow-up CSV (called safe
+    to share) and the pages' table downloads as it was: a live link when the file is opened in Excel."""
+    from typer.testing import CliRunner
+
+    from cxlib.cli import app
+    from cxlib.notebook import table
+
+    evil = '=HYPERLINK(""http://evil.example/x"",""click"") slow delivery'
+    (tmp_path / "surveys.csv").write_text(
+        "source,response_id,ts,email,nps,comment\n"
+        + "".join(f'survey,r{i},2024-0{1 + i % 9}-12,p{i % 7}@x.com,{i % 4},"{evil}"\n' for i in range(12))
+    )
+    io.load(tmp_path)
+    unify.unify(tmp_path)
+    out = tmp_path / "calls.csv"
+    r = CliRunner().invoke(app, ["voice", str(tmp_path), "--follow-up", str(out)])
+    assert r.exit_code == 0, r.output
+    texts = pd.read_csv(out)["text"]
+    assert len(texts) and texts.str.startswith("'=HYPERLINK").all(), texts.tolist()
+    shown = table(pd.DataFrame({"quote": ["=1+1", "@SUM(A1)", "-5", "+44 7700 900123", "fine"]}))._data
+    assert shown.iloc[:, 0].tolist() == ["'=1+1", "'@SUM(A1)", "-5", "+44 7700 900123", "fine"]

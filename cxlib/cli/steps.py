@@ -362,6 +362,7 @@ def voice(
     Example: cx voice data/demo --follow-up call_back.csv
     """
     from cxlib import voice as _voice
+    from cxlib._frames import spreadsheet_safe
 
     t0 = time.perf_counter()
     try:
@@ -371,7 +372,7 @@ def voice(
     typer.echo(result.summary())
     if follow_up is not None:
         calls = _voice.call_back_list(folder, result.follow_up, personal=personal)
-        calls.to_csv(follow_up, index=False)
+        spreadsheet_safe(calls).to_csv(follow_up, index=False)  # a comment of "=HYPERLINK(...)" stays text
         kept = "with names, e-mails and phones" if personal else "texts redacted, no contact details"
         typer.echo(f"{len(calls):,} customers to call back written to {follow_up} ({kept})")
     typer.echo(f"voice built in {time.perf_counter() - t0:.1f}s")

@@ -61,6 +61,7 @@ from typing import TYPE_CHECKING, Any
 import marimo as mo
 import pandas as pd
 
+from cxlib._frames import spreadsheet_safe
 from cxlib.schema import column_label, name_words, stage_label
 
 if TYPE_CHECKING:
@@ -344,7 +345,8 @@ def table(
             fmt = "%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M"
             formats[str(col)] = lambda v, f=fmt: "" if pd.isna(v) else pd.Timestamp(v).strftime(f)
     options = {"selection": None, "show_data_types": False, "show_column_summaries": False, **kwargs}
-    shown = df.reset_index(drop=True)
+    # the table's download is a CSV a viewer may open in a spreadsheet: a customer's "=HYPERLINK(...)" stays text
+    shown = spreadsheet_safe(df.reset_index(drop=True))
     headers = {c: column_label(c) for c in shown.columns}  # "gain, low (5%)", not gain_p5
     if len(set(headers.values())) == len(headers):
         shown = shown.rename(columns=headers)
@@ -432,7 +434,7 @@ def customer_list(customers: pd.DataFrame, name: str, id_column: str = "customer
     money = tuple(c for c in shown.columns if c in ("revenue", "revenue_per_year"))
     shown_table = table(shown, digits=2, money=money, show_download=False, page_size=10)
     download = mo.download(
-        data=lambda: safe.to_csv(index=False).encode("utf-8"),
+        data=lambda: spreadsheet_safe(safe).to_csv(index=False).encode("utf-8"),
         filename=f"{name}.csv",
         mimetype="text/csv",
         label=f"Download these {len(safe):,} customers (CSV)",
