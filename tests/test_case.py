@@ -274,15 +274,19 @@ def test_answer_cells_are_read_never_run(fresh, truth_a, tmp_path):
 
 
 @pytest.mark.slow
-def test_grading_what_is_not_a_case_is_a_clear_error(tmp_path, fresh, truth_a):
+def test_grading_what_is_not_a_case_is_a_clear_error(tmp_path, fresh, truth_a, bundle):
     with pytest.raises(DataError, match="is not a case folder"):
         case.grade_case(tmp_path / "nowhere")
     (tmp_path / "case.yml").write_text("just: text\n")
     with pytest.raises(DataError, match="missing candidate, seed"):
         case.grade_case(tmp_path)
+    with pytest.raises(DataError, match="does not reproduce the case's data"):
+        case.grade_case(fresh, truth=truth_a | {"fingerprint": "0" * 64})  # the generator changed since
+    (fresh / "data").symlink_to(bundle / "data", target_is_directory=True)  # the key is held to the data beside it
+    case.grade_case(fresh, truth=truth_a)
     key = yaml.safe_load((fresh / "case.yml").read_text()) | {"data_fingerprint": "0" * 64}
     (fresh / "case.yml").write_text(yaml.safe_dump(key))
-    with pytest.raises(DataError, match="does not reproduce the case's data"):
+    with pytest.raises(DataError, match="is not the key of the data in"):  # another case's key
         case.grade_case(fresh, truth=truth_a)
     with pytest.raises(DataError, match="non-negative whole number"):
         case.case_design(-1)
@@ -310,6 +314,7 @@ def test_the_scorecard_is_one_offline_page_for_the_hiring_manager(fresh, truth_a
     assert path == fresh / "scorecard.html"
     assert "A. Candidate" in html and "Strong:" in html and "to be scored by interviewer" in html
     assert "jane.doe@example.com" not in html  # the report masks contact details in free text
+    assert f"seed {SEED_A:,}" in html  # the seed, not masked as a phone number
     assert not re.search(r"<script[^>]+src=|<link[^>]+href=\"http", html)  # nothing loads from a network
 
 

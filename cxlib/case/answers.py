@@ -20,6 +20,50 @@ import yaml
 
 from cxlib.case.questions import QUESTIONS
 
+#: The largest answer file read (the blank sheet and notebooks are a few kB; a notebook with its outputs, a few MB).
+MAX_ANSWER_BYTES = 20 * 1024 * 1024
+#: A written answer longer than this is cut (with a note): a page of text is 3,000 characters.
+MAX_ANSWER_CHARS = 20_000
+
+
+class _NoAliases(yaml.SafeLoader):
+    """YAML without aliases (``*name``): an answer sheet needs none, and aliases of aliases turn 374 bytes into
+    millions of strings (81 s and 1.7 GB to grade)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:  # noqa: ANN401 - PyYAML's own signature
+        if self.check_event(yaml.AliasEvent):
+            raise yaml.YAMLError("it uses an alias (*name); type each answer out")
+        return super().compose_node(parent, index)
+
+
+def _text(path: Path, notes: list[str]) -> str | None:
+    """The text of answer file ``path`` (UTF-8, with or without a BOM; else Windows-1252, noted), or None with a
+    note when it cannot be read (a folder, too large, unreadable)."""
+    try:
+        if not path.is_file():
+            notes.append(f"{path.name}: not a file: answers there not read")
+            return None
+        if path.stat().st_size > MAX_ANSWER_BYTES:
+            notes.append(f"{path.name}: larger than {MAX_ANSWER_BYTES >> 20} MB: answers there not read")
+            return None
+        raw = path.read_bytes()
+    except OSError as e:
+        notes.append(f"{path.name}: cannot be read ({e.strerror or e}): answers there not read")
+        return None
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        notes.append(f"{path.name}: not UTF-8; read as Windows-1252 (check its accents and currency signs)")
+        return raw.decode("cp1252", errors="replace")
+
+
+def _value(v: Any, where: str, notes: list[str]) -> Any:  # noqa: ANN401 - an answer is any literal
+    """An answer as the grader takes it: a long text cut to :data:`MAX_ANSWER_CHARS` (noted)."""
+    if isinstance(v, str) and len(v) > MAX_ANSWER_CHARS:
+        notes.append(f"{where}: cut to its first {MAX_ANSWER_CHARS:,} characters")
+        return v[:MAX_ANSWER_CHARS]
+    return v
+
 
 def _blank(v: Any) -> bool:
     return v is None or (isinstance(v, str) and not v.strip()) or (isinstance(v, float) and np.isnan(v))
@@ -34,6 +78,8 @@ def _assignments(source: str, where: str) -> tuple[dict[str, Any], list[str]]:
         tree = ast.parse(source)
     except SyntaxError as e:
         return {}, [f"{where}: not valid Python (line {e.lineno}): answers there not read"]
+    except (ValueError, MemoryError, RecursionError) as e:  # a NUL byte; 200,000 minus signs in a row
+        return {}, [f"{where}: cannot be read as Python ({type(e).__name__}): answers there not read"]
     found: dict[str, Any] = {}
     for node in ast.walk(tree):
         if isinstance(node, ast.Assign | ast.AnnAssign):
@@ -42,21 +88,27 @@ def _assignments(source: str, where: str) -> tuple[dict[str, Any], list[str]]:
                 if isinstance(t, ast.Name) and t.id.startswith("answer_") and node.value is not None:
                     key = t.id.removeprefix("answer_")
                     try:
-                        found[key] = ast.literal_eval(node.value)
-                    except ValueError:
+                        found[key] = _value(ast.literal_eval(node.value), f"{where}: {t.id}", notes)
+                    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError):
                         notes.append(f"{where}: {t.id} is an expression, not a value: not read (type the value)")
     return found, notes
 
 
 def _from_ipynb(path: Path) -> tuple[dict[str, Any], list[str]]:
-    try:
-        nb = json.loads(path.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as e:
-        return {}, [f"{path.name}: not a readable notebook ({e}): answers there not read"]
-    found: dict[str, Any] = {}
     notes: list[str] = []
-    for i, cell in enumerate(nb.get("cells", [])):
-        if cell.get("cell_type") != "code":
+    text = _text(path, notes)
+    if text is None:
+        return {}, notes
+    try:
+        nb = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as e:
+        return {}, [*notes, f"{path.name}: not a readable notebook ({type(e).__name__}): answers there not read"]
+    cells = nb.get("cells") if isinstance(nb, dict) else None
+    if not isinstance(cells, list):
+        return {}, [*notes, f"{path.name}: not a notebook (no list of cells): answers there not read"]
+    found: dict[str, Any] = {}
+    for i, cell in enumerate(cells):
+        if not isinstance(cell, dict) or cell.get("cell_type") != "code":
             continue
         src = cell.get("source", "")
         src = "".join(src) if isinstance(src, list) else str(src)
@@ -102,16 +154,19 @@ def _answer_sources(folder: Path) -> tuple[list[tuple[str, dict[str, Any]]], lis
     sources: list[tuple[str, dict[str, Any]]] = []
     notes: list[str] = []
     yml = folder / "answers.yml"
-    if yml.exists():
+    text = _text(yml, notes) if yml.exists() else None
+    if text is not None:
         try:
-            data = yaml.safe_load(yml.read_text()) or {}
+            data = yaml.load(text, Loader=_NoAliases) or {}  # noqa: S506 - a SafeLoader without aliases
             if not isinstance(data, dict):
                 raise yaml.YAMLError("the top level is not a mapping of answer: value")
-            sources.append(("answers.yml", {str(k).removeprefix("answer_"): v for k, v in data.items()}))
+            sources.append(("answers.yml", {str(k).removeprefix("answer_"): _value(v, f"answers.yml: {k}", notes)
+                                            for k, v in data.items()}))
         except yaml.YAMLError as e:
             notes.append(f"answers.yml: not valid YAML, not read ({str(e).splitlines()[0]})")
-    if (folder / "case.py").exists():
-        found, n = _assignments((folder / "case.py").read_text(), "case.py")
+    text = _text(folder / "case.py", notes) if (folder / "case.py").exists() else None
+    if text is not None:
+        found, n = _assignments(text, "case.py")
         sources.append(("case.py", found))
         notes += n
     if (folder / "case.ipynb").exists():

@@ -6,6 +6,7 @@ The key (``case.yml``) is written next to the bundle and left out of the zip; no
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import secrets
 import shutil
@@ -24,6 +25,7 @@ from cxlib.case.design import (
     _START,
     CASE_FORMAT,
     DEFAULT_CUSTOMERS,
+    GUESSABLE_SEEDS,
     _fingerprint,
     _generate,
     case_design,
@@ -81,6 +83,10 @@ def new_case(
         raise DataError("a case needs the candidate's name (--candidate)")
     if n_customers < 100:
         raise DataError(f"a case needs at least 100 customers, got {n_customers}")
+    if seed is not None and seed < GUESSABLE_SEEDS:
+        logging.getLogger("cxlib.case").warning(
+            "seed %s is small: a candidate who runs the generator over small seeds finds the company and its "
+            "answers; leave the seed out for a random 9-digit one", seed)
     seed = secrets.randbelow(900_000_000) + 100_000_000 if seed is None else seed
     design = case_design(seed)
     out = Path(out)

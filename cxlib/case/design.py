@@ -42,6 +42,10 @@ _COMPANIES = (
 )
 
 
+#: Seeds below this are few enough to try one by one: a candidate who knows the company's name (in the brief)
+#: regenerates each and compares the first rows. ``new_case`` warns about one given explicitly.
+GUESSABLE_SEEDS = 100_000_000
+
 def case_design(seed: int) -> dict[str, Any]:
     """The company a seed makes: its name and planted effects (the answer key's design, not the key).
 

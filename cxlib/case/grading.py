@@ -32,8 +32,13 @@ def _number(v: Any) -> float | None:
     if isinstance(v, bool):
         return None
     if isinstance(v, int | float | np.integer | np.floating):
-        return float(v)
+        try:
+            return float(v)
+        except OverflowError:  # a whole number of 400 digits
+            return None
     s = str(v).strip().lower().replace(",", "").replace("_", "").replace(" ", "")
+    if len(s) > 100:
+        return None
     try:
         return float(s)  # 2150, 0.27, 1.2e4
     except ValueError:
@@ -99,7 +104,7 @@ def _score(q: Question, answer: Any, truth: dict[str, Any]) -> tuple[Any, float,
         return expected, _within(err, q.full, q.half), f"{x - expected:+,.0f} ({err:.1%} off)"
     if q.kind == "share":
         note = ""
-        if 1 < x <= 100:
+        if (isinstance(answer, str) and "%" in answer) or 1 < x <= 100:  # "0.16%" is 0.0016, "1%" is 0.01
             x, note = x / 100, "read as a percentage; "
         err = abs(x - expected)
         return expected, _within(err, q.full, q.half), f"{note}{(x - expected) * 100:+.1f} points off"
@@ -108,12 +113,16 @@ def _score(q: Question, answer: Any, truth: dict[str, Any]) -> tuple[Any, float,
     if expected is None:
         return None, 0.0, f"no reference for lever {lever or '(none)'}: to be judged by the interviewer"
     base = abs(truth["levers"]["simulator_baseline_12m"])
-    full = max(q.full * abs(expected), _MONEY_FLOOR[0] * base)
-    half = max(q.half * abs(expected), _MONEY_FLOOR[1] * base)
+    full, half = q.full * abs(expected), q.half * abs(expected)
+    if lever == truth["levers"]["best"]:  # the floor, for a gain small beside the revenue, on the right lever only
+        full, half = max(full, _MONEY_FLOOR[0] * base), max(half, _MONEY_FLOOR[1] * base)
     d = abs(x - expected)
     share = 1.0 if d <= full else 0.5 if d <= half else 0.0
     rel = f" ({d / abs(expected):.0%} off)" if expected else ""
-    return expected, share, f"reference for lever {lever}: {x - expected:+,.0f}{rel}"
+    note = f"reference for lever {lever}: {x - expected:+,.0f}{rel}"
+    if share and expected and np.sign(x) != np.sign(expected):  # "0" (no work behind it) or the wrong direction
+        share, note = 0.0, f"{note}; a gain of {expected:+,.0f} is not {'nothing' if x == 0 else 'a loss'}"
+    return expected, share, note
 
 
 def _expected(key: str, truth: dict[str, Any]) -> Any:
@@ -189,6 +198,7 @@ def grade_case(folder: str | Path, truth: Mapping[str, Any] | None = None) -> tu
     if "simulator_gain_12m" not in truth.get("levers", {}):
         raise DataError("grading needs the truth with its reference analysis: case_truth(..., reference=True)")
     truth = dict(truth)
+    _check_key_matches_data(folder, key)
     if key.get("data_fingerprint") and truth.get("fingerprint") and key["data_fingerprint"] != truth["fingerprint"]:
         raise DataError(
             f"{folder / 'case.yml'}: regenerating seed {key['seed']} does not reproduce the case's data (the "
@@ -224,6 +234,26 @@ def grade_case(folder: str | Path, truth: Mapping[str, Any] | None = None) -> tu
         notes=answers.attrs.get("notes", []),
     )
     return table, float(table["score"].sum())
+
+
+def _check_key_matches_data(folder: Path, key: Mapping[str, Any]) -> None:
+    """DataError unless ``case.yml`` is the key of the data in ``folder/data`` (the data the case was made with).
+
+    A candidate who makes a company of their own (``cx case new --seed 42``) knows its answers; if their returned
+    files include its ``case.yml`` and it lands in the case folder, the key alone would grade them 10/10 against
+    their own company. The key must name the data beside it."""
+    from cxlib.case.design import _fingerprint
+
+    if not key.get("data_fingerprint"):
+        raise DataError(f"{folder / 'case.yml'}: it has no data_fingerprint, so it cannot be checked against the "
+                        "case's data; it was not written by `cx case new`: restore the case.yml it wrote")
+    data = folder / "data"
+    if data.is_dir() and _fingerprint(data) != key["data_fingerprint"]:
+        raise DataError(
+            f"{folder / 'case.yml'}: this key (seed {key['seed']}, candidate {key.get('candidate')!r:.60}) is not "
+            f"the key of the data in {data}: one of them was replaced -- perhaps by files the candidate sent back. "
+            "Restore the case.yml that `cx case new` wrote (keep it out of the answers' way), then grade again"
+        )
 
 
 def _read_key(folder: Path) -> dict:

@@ -34,7 +34,8 @@ def write_scorecard(folder: str | Path, table: pd.DataFrame | None = None, total
     a, truth = table.attrs, table.attrs["truth"]
     r = Report(
         f"Hiring case scorecard: {a['candidate']}",
-        sources=[f"{truth['company']} (generated, seed {a['seed']}, {truth['n_customers']:,} people)"],
+        # the seed with separators: nine digits in a row read as a phone number and were masked
+        sources=[f"{truth['company']} (generated, seed {a['seed']:,}, {truth['n_customers']:,} people)"],
         min_group_size=0,
     )
     _summary(r, table, total)
@@ -124,7 +125,9 @@ def _short(v: Any, n: int = 160) -> str:
     if isinstance(v, float | np.floating):
         s = f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
     else:
-        s = str(v)
+        from cxlib.report import redact_text
+
+        s = redact_text(str(v))  # masked whole, then cut: a cut e-mail ("jane.doe@examp…") no longer reads as one
     return s if len(s) <= n else s[: n - 1] + "…"
 
 

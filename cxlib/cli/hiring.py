@@ -13,7 +13,7 @@ from cxlib.schema import DataError
 
 case_app = typer.Typer(
     help="The hiring case: a generated company per candidate, graded against its truth.\n\n"
-    'Example: cx case new --candidate "A. Candidate" --seed 1234 --out cases/a-candidate/',
+    'Example: cx case new --candidate "A. Candidate" --out cases/a-candidate/',
     no_args_is_help=True,
 )
 app.add_typer(case_app, name="case")
@@ -24,7 +24,9 @@ def case_new(
     candidate: Annotated[str, typer.Option(help="The candidate's name (brief, notebooks, scorecard).")],
     out: Annotated[Path, typer.Option(help="A new folder for the case bundle.")],
     seed: Annotated[
-        int | None, typer.Option(help="Decides the company and its right answers (default: a random 9-digit seed).")
+        int | None,
+        typer.Option(help="Decides the company and its right answers (default: a random 9-digit seed; give one only "
+                     "to remake a case: a small one a candidate can find by trying)."),
     ] = None,
     customers: Annotated[int, typer.Option(help="People to simulate (a few thousand: runs in seconds).")] = 3_000,
     progress: Annotated[bool, typer.Option(help="Show progress bars.")] = False,
@@ -33,7 +35,7 @@ def case_new(
 
     The key (case.yml: candidate, seed) stays with you; send the zip, which leaves it out.
 
-    Example: cx case new --candidate "A. Candidate" --seed 1234 --out cases/a-candidate/
+    Example: cx case new --candidate "A. Candidate" --out cases/a-candidate/
     """
     from cxlib import case as _case
 
@@ -46,7 +48,8 @@ def case_new(
     typer.echo(f"case for {candidate} written to {folder} in {time.perf_counter() - t0:.1f}s")
     typer.echo(f"  send the candidate: {z} (everything but case.yml)")
     typer.echo(f"  keep: {folder / 'case.yml'} (the seed: with it the answers can be re-derived)")
-    typer.echo(f"  grade: copy their answers.yml / case.py / case.ipynb into {folder} and run `cx case grade {folder}`")
+    typer.echo(f"  grade: copy their answers.yml / case.py / case.ipynb (only those) into {folder} and run "
+               f"`cx case grade {folder}`")
 
 
 @case_app.command("grade")
