@@ -307,6 +307,21 @@ def test_invalid_json_line_names_the_file_and_line(tmp_path):
         io.validate(tmp_path)
 
 
+def test_a_json_value_nested_thousands_deep_loads_as_text_or_is_named(tmp_path):
+    """A line nested 2,000 deep held the engine's type detection for minutes; an invalid one 100,000 deep gave a
+    RecursionError traceback. The deep value loads as JSON text now; the invalid one is named by its line."""
+    good = [json.dumps(e) for e in segment_events()]
+    deep = ('{"messageId": "m3", "type": "track", "event": "x", "timestamp": "2024-03-01T10:06:00.000Z", '
+            '"anonymousId": "anon-2", "properties": {"v": ' + "[" * 2000 + "]" * 2000 + "}}")
+    (tmp_path / "tracks.ndjson").write_text("\n".join([*good, deep]) + "\n")
+    sources(tmp_path, {"events": {"file": "tracks.ndjson", "source": "segment", "columns": SEGMENT_MAP}})
+    r = io.load(tmp_path, progress=False)
+    assert r.summary.loc[0, "rows_loaded"] == 3
+    (tmp_path / "tracks.ndjson").write_text("\n".join([*good, '{"a": ' + "[" * 100_000 + "\n"]))
+    with pytest.raises(DataError, match=r"^tracks\.ndjson: cannot be read as JSON \(line 3: a value nested too deep"):
+        io.validate(tmp_path)
+
+
 def test_files_named_after_tables_need_no_sources_yml(tmp_path):
     workbook(tmp_path / "contacts.xlsx", {"Contacts": [["source", "record_id", "email"], ["crm", 1, "a@x.org"]]})
     (tmp_path / "events.ndjson").write_text(
