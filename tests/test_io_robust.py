@@ -119,6 +119,20 @@ def test_a_good_gzip_loads(tmp_path):
     assert io.load(tmp_path).summary.loc[0, "rows_loaded"] == 2
 
 
+@pytest.mark.parametrize("gz", [False, True])
+def test_a_file_that_mixes_crlf_and_lf_line_ends_loads(tmp_path, gz):
+    """A CRLF export with one line written by a tool that writes LF -- its last line, or one in the middle past
+    the sniffer's sample -- was refused whole ("Error when sniffing file", or the reader's state machine), and no
+    option helped. Its line ends are made one in a copy; the rows, their numbers and a bad line's stay."""
+    rows = [f"crm,{i},u{i}@x.com" for i in range(1, 30_001)]
+    rows[20_000] = "crm,20001,u20001@x.com,extra,fields"  # quarantined by its line number
+    text = "source,record_id,email\r\n" + "\r\n".join(rows[:25_000]) + "\n" + "\r\n".join(rows[25_000:]) + "\n"
+    write(tmp_path, "contacts.csv.gz" if gz else "contacts.csv", _gz(text) if gz else text.encode())
+    r = io.load(tmp_path)
+    assert conserved(r) and r.summary.loc[0, "rows_loaded"] == 29_999
+    assert r.quarantine["row"].tolist() == [20_001] and not r.quarantine["value"].str.contains("\r").any()
+
+
 # --- 14: one huge text field; reader errors name the real line and cause --------------------------------------------
 
 

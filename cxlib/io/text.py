@@ -191,19 +191,37 @@ def _temp_dir() -> str | None:
 def readable(f: SourceFile) -> Iterator[Path]:
     """Check ``f`` and yield a path to it in UTF-8 (the file itself, or a temporary copy removed afterwards)."""
     encoding = detect_encoding(f)
-    if _known(encoding) and codecs.lookup(encoding).name == "utf-8":
-        for _ in _decoded(f, encoding):  # check only: the reader reads UTF-8 and gzip itself
-            pass
-        yield f.path
+    if _known(encoding) and codecs.lookup(encoding).name == "utf-8" and not _mixed_line_ends(f, encoding):
+        yield f.path  # checked: the reader reads UTF-8 and gzip itself
         return
+    # a copy in UTF-8 with every line end \n: a CRLF export with one line edited by a tool that writes LF (or two
+    # exports pasted together) stops the reader ("Error when sniffing file", or its state machine mid-file),
+    # whatever the options say; the line numbers stay
     fd, tmp = tempfile.mkstemp(prefix="cx-", suffix=".csv", dir=_temp_dir())
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
+            carry = ""
             for text in _decoded(f, encoding):
-                out.write(text)
+                text, carry = carry + text, ""
+                if text.endswith("\r"):  # its \n may start the next block
+                    text, carry = text[:-1], "\r"
+                out.write(text.replace("\r\n", "\n"))
+            out.write(carry)
         yield Path(tmp)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def _mixed_line_ends(f: SourceFile, encoding: str) -> bool:
+    """Whether UTF-8 file ``f`` ends some lines with ``\r\n`` and others with ``\n`` alone (read to the end:
+    it also checks that every byte is UTF-8, and that the file is text)."""
+    crlf = lf = 0
+    after_cr = False
+    for text in _decoded(f, encoding):
+        n = text.count("\r\n") + (after_cr and text.startswith("\n"))
+        crlf, lf = crlf + n, lf + text.count("\n") - n
+        after_cr = text.endswith("\r")
+    return bool(crlf and lf)
 
 
 def _known(encoding: str) -> bool:
