@@ -322,6 +322,32 @@ def test_a_json_value_nested_thousands_deep_loads_as_text_or_is_named(tmp_path):
         io.validate(tmp_path)
 
 
+@pytest.mark.parametrize("suffix", ["csv", "xlsx", "parquet", "ndjson"])
+def test_a_column_of_the_file_called_row_is_kept_and_does_not_number_the_rows(tmp_path, suffix):
+    """A file's own ``_row`` column (Fivetran's Google Sheets connector writes one) broke every reader: a CSV's
+    was a binder error, a sheet's an Arrow one; a Parquet or JSON file's numbered the rows, so the one quarantined
+    row (no record_id) took out all four, and the load stopped on its own count check."""
+    import pandas as pd
+
+    df = pd.DataFrame({"source": ["crm"] * 4, "record_id": ["1", None, "3", "4"],
+                       "email": [f"u{i}@x.com" for i in range(4)], "_row": ["1"] * 4})
+    path = tmp_path / f"contacts.{suffix}"
+    if suffix == "csv":
+        df.to_csv(path, index=False)
+    elif suffix == "xlsx":
+        workbook(path, {"People": [df.columns.tolist(), *df.values.tolist()]})
+    elif suffix == "parquet":
+        df.to_parquet(path)
+    else:
+        df.to_json(path, orient="records", lines=True)
+    sources(tmp_path, {"contacts": {"file": path.name, "max_quarantine": 0.5}})
+    r = io.load(tmp_path, progress=False)
+    assert conserved(r) and r.summary.loc[0, "rows_loaded"] == 3
+    assert r.quarantine["row"].tolist() == [2]
+    got = loaded(tmp_path, "contacts")
+    assert got["row_1"].astype(str).tolist() == ["1"] * 3  # (typed as a number where every value is one)
+
+
 def test_files_named_after_tables_need_no_sources_yml(tmp_path):
     workbook(tmp_path / "contacts.xlsx", {"Contacts": [["source", "record_id", "email"], ["crm", 1, "a@x.org"]]})
     (tmp_path / "events.ndjson").write_text(

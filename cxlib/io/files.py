@@ -63,6 +63,12 @@ JSON_SUFFIXES = (".json", ".ndjson", ".jsonl")
 _NDJSON = (".ndjson", ".jsonl")
 #: The largest JSON object (one row) the reader accepts, as for a CSV line.
 MAX_OBJECT_BYTES = 128 << 20
+
+#: SQL after ``SELECT *`` of a file's rows: a column of the file called ``_row`` (Fivetran's Google Sheets
+#: connector writes one) is kept as ``_row_1``, as a repeated name is; ``_row`` is the loader's row number. (A
+#: file's ``_row`` broke every reader: a CSV's was a binder error, a sheet's an Arrow one, and a Parquet or JSON
+#: file's numbered its rows, so a quarantined row took out every row of the same number.)
+KEEP_ROW = "RENAME (_row AS _row_1)"
 #: A date format no value has: the JSON reader then leaves text as text (the loader reads dates itself).
 _NO_DATES = "cx-text-not-a-date %Y"
 
@@ -250,7 +256,8 @@ def _xlsx_table(f: SourceFile) -> tuple[pa.Table, list[int]]:
     columns = [list(c) for c in zip(*data, strict=True)] if data else [[] for _ in names]
     keep = [j for j, n in enumerate(names) if rows[first][j] is not None or any(v is not None for v in columns[j])]
     arrays = [_column(columns[j]) for j in keep]
-    table = pa.table([*arrays, pa.array(numbers, pa.int64())], names=[*(names[j] for j in keep), "_row"])
+    kept = ["_row_1" if names[j] == "_row" else names[j] for j in keep]  # the file's own _row: as KEEP_ROW says
+    table = pa.table([*arrays, pa.array(numbers, pa.int64())], names=[*kept, "_row"])
     return table, again
 
 
@@ -304,7 +311,7 @@ def _json_sql(f: SourceFile, name: str, scan_all: bool, limit: int | None = None
     if scan_all:
         opts.append("sample_size=-1")
     sql = (
-        f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS SELECT * FROM "
+        f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS SELECT * {KEEP_ROW} FROM "
         f"read_json({p(glob_escaped(str(f.path)))}, {', '.join(opts)})"
     )
     if limit is not None:

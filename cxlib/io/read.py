@@ -22,7 +22,7 @@ from pathlib import Path
 
 import duckdb
 
-from cxlib.io.files import file_kind, read_json_file, read_xlsx, sheet_head
+from cxlib.io.files import KEEP_ROW, file_kind, read_json_file, read_xlsx, sheet_head
 from cxlib.io.keys import DERIVABLE_KEYS
 from cxlib.io.parse import OFFSET_RE
 from cxlib.io.pasted import pasted_rejects, repeated_headers
@@ -158,7 +158,7 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> N
     # A view's text cannot hold a bound parameter: the path is a validated literal.
     try:
         con.execute(
-            f"CREATE OR REPLACE TEMP VIEW {ident(name)} AS SELECT * EXCLUDE (file_row_number), "
+            f"CREATE OR REPLACE TEMP VIEW {ident(name)} AS SELECT * EXCLUDE (file_row_number) {KEEP_ROW}, "
             "CAST(file_row_number + 1 AS BIGINT) AS _row "
             f"FROM read_parquet({literal(glob_escaped(str(f.path)))}, file_row_number=true)"
         )
@@ -201,7 +201,7 @@ def _read_csv(
     # the rejects tables of an earlier file would be read again as this file's unreadable lines
     con.execute("DROP TABLE IF EXISTS _cx_rej")
     con.execute("DROP TABLE IF EXISTS _cx_rej_scan")
-    select = f"SELECT * FROM read_csv({p(glob_escaped(str(path)))}, {', '.join(opts)})"
+    select = f"SELECT * {KEEP_ROW} FROM read_csv({p(glob_escaped(str(path)))}, {', '.join(opts)})"
     try:
         # a scratch copy keeps the file's order; numbered by its position in the copy (_number_copy)
         copy = write_scratch(con, name, select, p.values, scratch, ordered=True) if scratch is not None else None
