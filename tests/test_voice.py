@@ -408,3 +408,16 @@ def test_what_customers_wrote_is_never_a_spreadsheet_formula_in_a_download(tmp_p
     assert len(texts) and texts.str.startswith("'=HYPERLINK").all(), texts.tolist()
     shown = table(pd.DataFrame({"quote": ["=1+1", "@SUM(A1)", "-5", "+44 7700 900123", "fine"]}))._data
     assert shown.iloc[:, 0].tolist() == ["'=1+1", "'@SUM(A1)", "-5", "+44 7700 900123", "fine"]
+
+
+def test_an_address_a_customer_typed_is_masked_though_no_contact_holds_it():
+    """The call-back list ("texts redacted") showed "I live at 167 Green Lane, 19943." from a ticket: only the
+    streets and postcodes the contacts hold, and UK-shaped postcodes, were masked."""
+    from cxlib.voice.redact import Redactor
+
+    r = Redactor()
+    assert r("I live at 167 Green Lane, 19943.") == "I live at [street], [postcode]."
+    assert r("send it to 12b Baker St., Springfield 62704") == "send it to [street], Springfield [postcode]"
+    assert r("Hauptstraße? no: Lindenallee 5, PLZ 10115") == "Hauptstraße? no: [street], PLZ [postcode]"
+    for kept in ("waited 3 days, called 5 times way too many", "a close call on 2 orders", "1st order, 20% off"):
+        assert r(kept) == kept

@@ -2,8 +2,9 @@
 
 :func:`cxlib.report.privacy.redact_text` masks what has a shape (e-mail addresses, phone numbers) and
 :class:`cxlib.report.personal.PersonalTerms` the full names, streets and postcodes the contacts hold; this adds
-order, ticket and response numbers (a letter and six or more digits, or "order number 12345678"), and UK-shaped
-postcodes a customer typed that no contact holds.
+order, ticket and response numbers (a letter and six or more digits, or "order number 12345678"), and the
+addresses a customer typed that no contact holds: a house number and a street ("167 Green Lane"), the postcode
+after it or after its name ("zip 90210"), UK-shaped postcodes anywhere.
 
 Examples
 --------
@@ -15,6 +16,8 @@ Examples
 'Order [order] late. [name], [street], [postcode], [email], [phone]'
 >>> r("Deliver to SW1A 1AA please")
 'Deliver to [postcode] please'
+>>> r("I live at 167 Green Lane, 19943; zip code: 90210. Called 5 times way too many, 3 days late")
+'I live at [street], [postcode]; zip code: [postcode]. Called 5 times way too many, 3 days late'
 """
 
 from __future__ import annotations
@@ -29,6 +32,23 @@ __all__ = ["Redactor"]
 
 _ORDER = re.compile(r"\b[A-Z]{1,3}-?\d{6,}\b|(?<=order number )#?\d{5,}\b|(?<=order )#?\d{5,}\b", re.IGNORECASE)
 _UK_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")
+#: a house number and a street that no contact holds ("I live at 167 Green Lane"): a number, up to three words,
+#: a street word
+_STREET_WORDS = (
+    "street|st|road|rd|lane|ln|avenue|ave|drive|dr|court|ct|crescent|terrace|grove|gardens|square|sq|boulevard|"
+    "blvd|mews|parade"
+)  # not words of everyday text ("5 times way too many", "a close call")
+_COMPOUND = r"[A-Za-zÀ-ÿ]*(?:straße|strasse|allee|gasse|weg|platz)"  # Lindenallee, Hauptstraße
+_STREET = re.compile(
+    rf"\b\d{{1,5}}[A-Za-z]?,?\s+(?:[A-Za-zÀ-ÿ'’.-]+\s+){{0,3}}(?:{_STREET_WORDS}|{_COMPOUND})\b\.?(?=\W|$)"
+    rf"|\b{_COMPOUND}\s+\d{{1,4}}[a-z]?\b",
+    re.IGNORECASE,
+)
+#: a postcode after an address ("[street], 19943", "[street], Springfield 62704") or after its name ("zip 19943")
+_AFTER_STREET = re.compile(r"(\[street\](?:,?\s*[A-Za-zÀ-ÿ' -]{1,30}?)?,?\s*)\b\d{4,6}(?:-\d{4})?\b")
+_NAMED_CODE = re.compile(
+    r"\b((?:zip code|postal code|post code|postcode|zip|plz)\b[\s:#]*)[A-Z0-9][A-Z0-9 -]{2,8}[A-Z0-9]\b", re.IGNORECASE
+)
 
 
 @dataclass(frozen=True)
@@ -48,4 +68,7 @@ class Redactor:
         text = redact_text(text)  # e-mails and phones first: their digits are not order numbers
         text = self.terms.redact(text)
         text = _ORDER.sub("[order]", text)
+        text = _STREET.sub("[street]", text)
+        text = _AFTER_STREET.sub(r"\1[postcode]", text)
+        text = _NAMED_CODE.sub(r"\1[postcode]", text)
         return _UK_POSTCODE.sub("[postcode]", text)
