@@ -124,15 +124,15 @@ def _(folder, mo, notebook, simulate):
 
 
 @app.cell
-def _(folder, mo, notebook, plan, set_note, set_saved, simulate):
+def _(folder, get_saved, mo, notebook, plan, set_note, set_saved):
     def _save(_):
-        try:
-            _kept = simulate.save_plan(notebook.require(folder), plan)
+        try:  # in the editor into the workspace; in an app for this page only (a viewer writes nothing there)
+            _kept, _said = notebook.keep_plan(folder, plan, get_saved())
         except (OSError, ValueError) as _e:
             set_note(f"Not saved: {_e}")
             return
         set_saved(_kept)
-        set_note(f"Saved **{plan.name}**: {len(_kept)} plan(s) kept in the workspace, compared below.")
+        set_note(_said)
 
     save = mo.ui.button(label="Save this plan to the scenario table", on_click=_save)
     save

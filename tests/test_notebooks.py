@@ -285,3 +285,20 @@ def test_personas_on_a_week_of_orders_say_what_they_stand_on(a_week_of_web_analy
     out = CliRunner().invoke(app, ["personas", str(a_week_of_web_analytics)]).output
     assert f"Note: {note}" in out
     assert note in report.standard_report(a_week_of_web_analytics, sections=["personas"]).to_html()
+
+
+def test_a_plan_saved_in_an_app_stays_in_the_page_and_writes_nothing(tmp_path, monkeypatch):
+    """The strategy page's "Save this plan" wrote plans.json (and its lock) into the workspace from a read-only
+    app: a viewer wrote on the server, and every other viewer saw the plan. In an app it is kept for the page; in
+    the editor it is saved in the workspace as before."""
+    from cxlib import simulate
+
+    plan = simulate.Scenario("your plan: AOV +5%", [simulate.Scenario.aov(1.05)])
+    kept, said = notebook.keep_plan(str(tmp_path), plan, [])
+    again, _ = notebook.keep_plan(str(tmp_path), plan, kept)
+    assert [p.name for p in again] == [plan.name] and "writes nothing in the workspace" in said
+    assert list(tmp_path.iterdir()) == []
+    monkeypatch.setattr(notebook, "editable", lambda: True)  # marimo's editor (cx edit)
+    (tmp_path / "workspace.duckdb").touch()
+    kept, said = notebook.keep_plan(str(tmp_path), plan, [])
+    assert (tmp_path / simulate.PLANS_FILE).exists() and said.startswith("Saved")
