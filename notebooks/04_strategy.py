@@ -146,13 +146,15 @@ def _(get_note, mo):
 
 
 @app.cell
-def _(folder, model, months, notebook, simulate):
-    # the preset strategies change only with the horizon, not with the levers: at `cx simulate`'s horizon the
-    # ones it stored (the report's lever gains, read in a moment), at another one computed here once
+def _(folder, history, model, months, notebook, simulate):
+    # the preset strategies (and the pre-sale fix, as `cx simulate` has them) change only with the horizon, not
+    # with the levers: at `cx simulate`'s horizon the ones it stored (the report's lever gains, read in a moment),
+    # at another one computed here once
+    _todo = simulate.workspace_scenarios(history)
     with notebook.connect(folder) as _ws:
-        presets = simulate.stored_scenarios(_ws, [s.name for s in simulate.PRESETS], months.value)
+        presets = simulate.stored_scenarios(_ws, [s.name for s in _todo], months.value)
     if presets is None:
-        presets = simulate.simulate(model, list(simulate.PRESETS), months=months.value, draws=2000)
+        presets = simulate.simulate(model, _todo, months=months.value, draws=2000)
     return (presets,)
 
 

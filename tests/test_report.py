@@ -292,6 +292,10 @@ def test_the_strategy_page_reads_the_presets_cx_simulate_stored(full_workspace):
         assert simulate.stored_scenarios(ws, names, months + 1) is None
     live = simulate.simulate(simulate.persona_model(history), list(simulate.PRESETS), months=months, draws=500)
     pd.testing.assert_frame_equal(kept, live)  # the fixture's `cx simulate` drew 500 too
+    # the page's list is `cx simulate`'s: the pre-sale fix too (the page left it out; the CLI and report show it)
+    with cxlib.connect(full_workspace, read_only=True) as ws:
+        stored = set(ws.table("scenarios").to_pandas()["scenario"]) - {"baseline"}
+    assert {s.name for s in simulate.workspace_scenarios(history)} == stored and simulate.SERVICE_FIX in stored
 
 
 def test_each_metric_has_one_value_in_the_full_report(standard, full_workspace):

@@ -56,6 +56,7 @@ from cxlib.simulate.scenarios import (
     service_failure_lever,
 )
 from cxlib.simulate.workspace import (
+    SERVICE_FIX,
     build,
     check_history,
     cohort_segments,
@@ -64,9 +65,11 @@ from cxlib.simulate.workspace import (
     last_complete_month,
     persona_model,
     stored_scenarios,
+    workspace_scenarios,
 )
 
 __all__ = [
+    "SERVICE_FIX",
     "MONEY_COLUMNS",
     "WHOLE_COLUMNS",
     "PLANS_FILE",
@@ -86,6 +89,7 @@ __all__ = [
     "plan_verdict",
     "stored_backtest",
     "stored_scenarios",
+    "workspace_scenarios",
     "workspace_backtest",
     "backtest_figure",
     "parse_arrivals",

@@ -354,11 +354,7 @@ def build(
         h = complete_history(ws, channel=False)  # the acquisition channel is not used here
         check_history(h, "cx simulate", MIN_MONTHS, revenue=True)
         model = persona_model(h, purchases=purchases)
-        todo = [*PRESETS, *(scenarios or [])]
-        try:  # the failure acts before the first purchase, where personas are shared: one estimate for everyone
-            todo.append(Scenario("fix pre-sale service failure", service_failure_lever(h)))
-        except DataError:
-            pass
+        todo = workspace_scenarios(h, scenarios or ())
         results = simulate(model, todo, months=months, draws=draws, arrivals=arrivals)
         bt = workspace_backtest(ws, h, months, arrivals, purchases) if backtest else None
         with ws.step("simulate"):  # the tables and the lineage row swap in together
@@ -377,6 +373,29 @@ def build(
     ranked = compare(results)
     ranked.attrs["purchases"] = purchase_words(model)
     return ranked
+
+
+#: The scenario of the pre-sale service fix, estimated from the workspace's own history.
+SERVICE_FIX = "fix pre-sale service failure"
+
+
+def workspace_scenarios(history: pd.DataFrame, scenarios: Sequence[Scenario] = ()) -> list[Scenario]:
+    """The scenarios ``cx simulate`` forecasts and stores, in its order: the presets, ``scenarios``, and the
+    pre-sale service fix (:data:`SERVICE_FIX`) when ``history`` can estimate it -- one list, so the strategy page
+    shows the scenarios the report and the CLI show.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> [s.name for s in workspace_scenarios(pd.DataFrame())] == [s.name for s in PRESETS]  # nothing to estimate on
+    True
+    """
+    todo = [*PRESETS, *scenarios]
+    try:  # the failure acts before the first purchase, where personas are shared: one estimate for everyone
+        todo.append(Scenario(SERVICE_FIX, service_failure_lever(history)))
+    except (DataError, ValueError, KeyError):  # no consideration -> purchase moves to estimate it on
+        pass
+    return todo
 
 
 def stored_scenarios(ws: Workspace, names: Sequence[str], months: int) -> pd.DataFrame | None:
