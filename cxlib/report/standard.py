@@ -419,8 +419,9 @@ def _journeys_views(ws: Any, r: Report, glance: list[str], shared: _Shared, now:
         r.markdown("**Why did they not buy?** " + jr.dropoff_verdict(d))
         return
     glance.append(
-        f"Of those who considered and did not buy, {sf['share']:.0%} had an unresolved pre-sale question; they "
-        f"converted at {sf['conversion']:.0%} against {mk['conversion']:.0%} without one"
+        f"Of those who considered and did not buy, {sf['share']:.0%} had an unresolved pre-sale question; of all "
+        f"who considered, those with one converted at {sf['conversion']:.0%} against {mk['conversion']:.0%} "
+        "without one"
         + (f" (about {sf['excess_dropoffs']:,.0f} lost first purchases)." if sf["excess_dropoffs"] > 0 else ".")
     )
     r.markdown("**Why did they not buy?** " + jr.dropoff_verdict(d))
