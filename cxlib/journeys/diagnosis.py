@@ -205,7 +205,7 @@ def dropoff_verdict(diagnosis: pd.DataFrame) -> str:
     ...                        revenue_at_stake=0.0)])
     >>> print(dropoff_verdict(d).split(". Of checkout")[0])  # doctest: +NORMALIZE_WHITESPACE
     30% of the customers who considered and did not buy had a pre-sale service failure (an unresolved pre-sale
-    question). Of all who considered, those with a failure converted at 25% against 59% for those without one.
+    question). Of all who considered, those with a failure converted at 25% against 59% for those without one
     >>> print(dropoff_verdict(d.assign(customers=0, share=0.0, reached=0, conversion=0.0)))  # doctest: +ELLIPSIS
     Nobody was seen considering a purchase: ...
     >>> print(dropoff_verdict(d.assign(conversion=0.0)))  # doctest: +ELLIPSIS
