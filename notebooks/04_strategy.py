@@ -73,7 +73,7 @@ def _(backtest, backtest_stored, headline, history, mo, notebook, simulate):
         mo.md(f"New customers a month: **{simulate.choose_arrivals(model)}**. " + simulate.backtest_words(backtest)
               + ("" if _stored or backtest is None else " (Computed here: `cx simulate` stores it for the report.)")),
         mo.md(f"What the forecast's purchase history keeps apart: {simulate.purchase_words(model)}."),
-        simulate.backtest_figure(backtest) if backtest is not None else None,
+        *([simulate.backtest_figure(backtest)] if backtest is not None else []),  # (None would show as "None")
         # the new customers the forecast adds, beside the arrivals they continue (as the report shows them)
         simulate.arrivals_figure(simulate.arrivals_table(model)),
     ])
@@ -233,9 +233,15 @@ def _(channel_model, currency, mo, months, move_from, move_share, move_to, noteb
     # revenue" beside the persona model's above; its gain is what this section is for
     _own = float(_moved.loc[_moved["scenario"] == "baseline", "revenue"].iloc[0])
     _main = float(ranked.loc[ranked["scenario"] == "baseline", "revenue"].iloc[0])
-    mo.vstack([
-        mo.md("_The forecast has no new customers (the arrival model the backtest chose is **none**): moving "
-              "them between channels changes nothing._") if _none else None,
+    _said = [
+        "_The forecast has no new customers (the arrival model the backtest chose is **none**): moving them "
+        "between channels changes nothing._" if _none else "",
+        # one channel (an orders-only shop's "unknown"): nothing to move between
+        f"_The customers came through one acquisition channel only (**{move_from.value}**): there is nothing to move "
+        "between._" if len(channel_model.segments_) < 2 else "",
+    ]
+    mo.vstack([  # (no None in a stack: marimo shows it as the text "None")
+        *[mo.md(t) for t in _said if t],
         mo.md(f"The gain comes from the model by acquisition channel, held against its own baseline "
               f"({_own:,.0f} {currency} over {months.value} months, where the persona model above forecasts "
               f"{_main:,.0f}): read the gain, not the level."),
