@@ -131,12 +131,15 @@ def journey_map(
 def assembled(
     median: pd.Series, ever: pd.Series, conv: dict[str, int], tops: dict[str, pd.Series], svc: pd.DataFrame
 ) -> pd.DataFrame:
-    """The journey map from its parts: median days in each stage (its index: the stages shown), the customers who
-    ever reached each, the conversions along the main path, the top lists and the service quality by stage."""
-    stages = [x for x in STAGES if x in median.index]
+    """The journey map from its parts: median days in each stage, the customers who ever reached each, the
+    conversions along the main path, the top lists and the service quality by stage. A stage is shown when a
+    customer stayed in it at a touchpoint or reached it at all: at risk, churned and lost are reached by inactivity
+    at a month end, with no touchpoint of their own (they were left out, though most customers of a shop's own
+    orders end there); their touchpoint rows are blank."""
+    stages = [x for x in STAGES if x in median.index or ever.get(x, 0) > 0]
     out = pd.DataFrame(index=stages)
     out["journey"] = ["buyer" if x in BUYER_STAGES else "customer" for x in stages]
-    out["customers"] = ever.reindex(stages).astype("int64")
+    out["customers"] = ever.reindex(stages).fillna(0).astype("int64")
     out["conversion_to_next"] = [conv[x] / out.loc[x, "customers"] if x in conv else np.nan for x in stages]
     out["median_days_in_stage"] = median.reindex(stages).round(1)
     for k, v in tops.items():

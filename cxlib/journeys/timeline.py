@@ -60,8 +60,8 @@ def _current(last: ibis.Table, as_of: pd.Timestamp, sm: StageMap) -> pd.DataFram
     """:func:`current_stage` of each customer's last row up to ``as_of`` (``customer_id, ts, _code,
     first_purchase_ts, last_inbound_ts``)."""
     now = int(as_of.timestamp())
-    first = last.first_purchase_ts.epoch_seconds()
-    idle = now - last.last_inbound_ts.epoch_seconds()
+    first = _seconds(last.first_purchase_ts)
+    idle = now - _seconds(last.last_inbound_ts)
     code = idle_code(last._code, first, idle, sm, now - first)
     out = last.select(
         "customer_id",
@@ -102,9 +102,18 @@ def _monthly_last(staged: ibis.Table, first_month: pd.Timestamp, keep: bool = Fa
         "_m",
         "_code",
         *kept,
-        _first=last.first_purchase_ts.epoch_seconds(),
-        _last_in=last.last_inbound_ts.epoch_seconds(),
+        _first=_seconds(last.first_purchase_ts),
+        _last_in=_seconds(last.last_inbound_ts),
     )
+
+
+def _seconds(ts: ibis.TimestampValue) -> ibis.IntegerValue:
+    """``ts`` in whole epoch seconds, rounded down, as the moments judged at are (``_at``: ``int(timestamp())``).
+
+    The engine's epoch of a time with a fraction is fractional, and kept so in an expression but rounded when
+    stored in a whole-number column: a customer quiet for exactly 60 days, to the millisecond, was at risk in a
+    map drawn from stored parts and not in one drawn from the rows. Whole seconds first, both read alike."""
+    return ts.truncate("s").epoch_seconds()
 
 
 #: Why there is nothing to stage month by month, and what to do.
