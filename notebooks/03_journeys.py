@@ -173,7 +173,8 @@ def _(folder, headline, journeys, metrics, mo, notebook):
             mo.hstack(
                 [
                     notebook.stat(headline, "journey_customers"),
-                    notebook.stat(headline, "funnel_conversion", "purchase funnel, 30-day window, everyone"),
+                    notebook.stat(headline, "funnel_conversion", "purchase funnel, 30-day window, everyone",
+                                  missing="needs every step's events: " + " → ".join(metrics.FUNNEL_STEPS)),
                 ]
             ),
             now_fig,

@@ -287,11 +287,11 @@ def _headline(path: str, parts: tuple[str, ...] | None) -> pd.DataFrame:
         return metrics.headline(ws, parts)
 
 
-def stat(h: pd.DataFrame, name: str, label: str | None = None) -> Any:
+def stat(h: pd.DataFrame, name: str, label: str | None = None, missing: str | None = None) -> Any:
     """A marimo stat of metric ``name`` from :func:`headline`, tagged like the report's cards.
 
     Its element carries ``data-metric="NAME"`` and ``data-value="RAW"``, and its definition shows on hover.
-    A metric the workspace lacks shows a dash.
+    A metric the workspace lacks shows a dash, with ``missing`` (why) under it when given.
 
     Examples
     --------
@@ -307,7 +307,7 @@ def stat(h: pd.DataFrame, name: str, label: str | None = None) -> Any:
 
     row = h.loc[h["metric"] == name]
     if row.empty:
-        return mo.stat("–", label=label or metrics.definition(name).label)
+        return mo.stat("–", label=label or metrics.definition(name).label, caption=missing)
     m = row.iloc[0]
     inner = mo.stat(metrics.shown(m["value"], m["unit"]), label=label or m["label"])
     return mo.Html(
