@@ -217,17 +217,21 @@ def _write_reports(ws: Workspace, demoted: ibis.Table, candidates: pd.DataFrame)
     demoted_df = demoted.to_pandas().sort_values(
         ["records", "id_type", "id_value"], ascending=[False, True, True], ignore_index=True
     )
+    # what a record is here: a contact record; with no contacts (GA4 or orders alone), the customer ids rows name
+    contacts = ws.has("contacts") and int(ws.table("contacts").count().to_pyarrow().as_py()) > 0
+    noun = " contact records" if contacts else " customer ids"
     shared = (
         "shared by "
         + demoted_df["records"].astype(str)
-        + " contact records (limit "
+        + noun
+        + " (limit "
         + demoted_df["limit"].astype(str)
         + " for "
         + demoted_df["id_type"]
         + ")"
     )
     dummy = "a placeholder, not a person's " + demoted_df["id_type"] + " (" + demoted_df["rows"].astype(str) + " rows)"
-    apart = "shared by " + demoted_df["records"].astype(str) + " contact records of people with different names"
+    apart = "shared by " + demoted_df["records"].astype(str) + noun + " of people with different names"
     cause = demoted_df["cause"]
     demoted_df["reason"] = shared.where(cause == "count", dummy.where(cause == "placeholder", apart))
     text = {"id_type": "string", "id_value": "string", "cause": "string", "reason": "string"}
