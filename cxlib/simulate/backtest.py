@@ -232,8 +232,16 @@ def plan_verdict(ranked: pd.DataFrame, plan: str, bt: pd.DataFrame | None) -> tu
     '**your plan: conversion +10%**: about **1,232** in revenue over'
     >>> plan_verdict(ranked, "your plan: no change", None)
     ("The plan moves no lever yet: it is the baseline (the strategy page's sliders set it).", False)
+    >>> nobody = ranked.assign(gain=[16_487.0, 0.0, 0.0], lever_size_pct=[5.0, 10.0, None])
+    >>> plan_verdict(nobody, "your plan: conversion +10%", None)[0][:42]
+    "The plan's levers act on no customer: nobo"
     """
     row = ranked[ranked["scenario"] == plan]
+    size = float(row["lever_size_pct"].iloc[0]) if "lever_size_pct" in row and not row.empty else 0.0
+    if not row.empty and float(row["gain"].iloc[0]) == 0.0 and size > 0:
+        # a lever pulled on a stage nobody is in (conversion, in an orders-only shop: no consideration seen)
+        return ("The plan's levers act on no customer: nobody in this data is in the stages they start from "
+                "(conversion needs customers seen considering a purchase), so it forecasts the baseline."), False
     if row.empty or float(row["gain"].iloc[0]) == 0.0:
         return "The plan moves no lever yet: it is the baseline (the strategy page's sliders set it).", False
     row = row.iloc[0]
