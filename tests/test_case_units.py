@@ -74,6 +74,8 @@ def test_choices_as_people_type_them():
     q = questions._BY_KEY
     assert grading._choice(q["dropoff_step"], "Consideration -> Purchase") == "consideration_to_purchase"
     assert grading._choice(q["lever"], "Win-back rollout") == "winback_rollout"
+    assert grading._choice(q["lever"], "roll out the win-back campaign") == "winback_rollout"  # the brief's words
+    assert grading._choice(q["lever"], "win-back or campaign targeting") is None  # two levers: not read
     assert grading._choice(q["most_valuable_persona"], "Big spenders") == "big_ticket"
     assert grading._choice(q["most_valuable_persona"], "loyal big app") is None  # two matches: not read
 

@@ -75,6 +75,8 @@ def _choice(q: Question, v: Any) -> str | None:
         ("window_shopper", ("window", "browser", "brows")),
     ]
     hits = {c for c, words in rules.get(q.key, persona_rules) if any(w in s for w in words)}
+    if q.key == "lever" and "winback_rollout" in hits:  # "the win-back campaign" (the brief's own words)
+        hits -= {"fix_campaign_targeting"} if not any(w in s for w in ("target", "blitz", "marketing")) else set()
     return hits.pop() if len(hits) == 1 else None
 
 
