@@ -133,6 +133,26 @@ def test_a_file_that_mixes_crlf_and_lf_line_ends_loads(tmp_path, gz):
     assert r.quarantine["row"].tolist() == [20_001] and not r.quarantine["value"].str.contains("\r").any()
 
 
+def test_rows_after_empty_lines_are_numbered_by_their_line(tmp_path):
+    """The reader passes over empty lines, so a row quarantined after three of them was named three rows early
+    (row 11 for line 15); an empty line inside a quoted comment is part of its row, not one passed over."""
+    ok = lambda p, a, b: "".join(f"{p}{i},shop,2024-01-05,{i}.00,completed\n" for i in range(a, b))  # noqa: E731
+    # line 1 the header, 2-11 o1..o10, 12-14 empty, 15 m1 (its quoted note over three lines: one line, as the
+    # reader counts them), 16 empty, 17 BAD (row 16), 18-27 p1..p10, 28 EXTRA (row 27), 29-30 q1, q2
+    text = ("order_id,source,ts,amount,status,note\n" + ok("o", 1, 11).replace("\n", ",\n") + "\n\n\n"
+            + 'm1,shop,2024-01-05,1.00,completed,"two\n\nparagraphs"\n\n'
+            + "BAD,shop,2024-01-05,notanumber,completed,\n" + ok("p", 1, 11).replace("\n", ",\n")
+            + "EXTRA,shop,2024-01-05,1.00,completed,x,y\n" + ok("q", 1, 3).replace("\n", ",\n"))
+    want = {"BAD": 16, "EXTRA": 27}
+    write(tmp_path, "orders.csv", text.encode())
+    write(tmp_path, "sources.yml", "tables:\n  orders: {file: orders.csv, max_quarantine: 0.5}\n")
+    r = io.load(tmp_path)
+    assert conserved(r) and r.summary.loc[0, "rows_loaded"] == 23
+    got = dict(zip(r.quarantine["value"].str[:5].str.rstrip(","), r.quarantine["row"], strict=True))
+    assert got == {"notan": want["BAD"], "EXTRA": want["EXTRA"]}, (got, want)
+    assert loaded(tmp_path).query("order_id == 'm1'")["note"].iloc[0] == "two\n\nparagraphs"
+
+
 # --- 14: one huge text field; reader errors name the real line and cause --------------------------------------------
 
 

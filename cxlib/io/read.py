@@ -16,7 +16,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -102,8 +102,9 @@ def read_raw(
         read_json_file(con, f, target)
         number_rows(con, target)
     else:
-        with readable(f) as path:
-            rejects = _read_csv(con, f, target, path, scratch)
+        blanks: list[int] = []  # empty lines: the reader passes over them, the row numbers must not
+        with readable(f, blanks) as path:
+            rejects = _read_csv(con, f, target, path, scratch, blanks)
     cols = [r[0] for r in con.execute(f"DESCRIBE {ident(target)}").fetchall() if r[0] != "_row"]
     for i, c in enumerate(cols):
         bad = control_character(c)
@@ -176,9 +177,11 @@ BUFFER_BYTES = 2 * MAX_LINE_BYTES
 
 
 def _read_csv(
-    con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, path: Path, scratch: Path | None = None
+    con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, path: Path, scratch: Path | None = None,
+    blanks: Sequence[int] = (),
 ) -> list[dict]:
-    """Read a delimited UTF-8 text file (options bound as parameters); return the unreadable lines. A first
+    """Read a delimited UTF-8 text file (options bound as parameters); return the unreadable lines. ``blanks``:
+    the file's empty lines (:func:`~cxlib.io.text.blank_lines`), numbered past like unreadable ones. A first
     line ``sep=;`` (Excel's note of the delimiter, in exports made for it) is read as ``skip_lines: 1`` and
     that delimiter, unless sources.yml sets either."""
     declared = None if (f.skip_lines or f.delimiter) else _excel_separator(f)
@@ -223,14 +226,19 @@ def _read_csv(
         "THEN -column_idx ELSE column_idx END NULLS LAST) FROM _cx_rej GROUP BY line ORDER BY line"
     ).fetchall()
     rejects = [{"row": int(r[0]) - 1 + skip, "value": r[1], "reason": f"unreadable line: {r[2]}"} for r in rej]
+    # the lines that give no row: unreadable ones and empty ones (below the header), as the rejects number them
+    blank = [b - skip for b in blanks if b - skip > 1]
+    con.execute("CREATE OR REPLACE TEMP TABLE _cx_gone AS SELECT DISTINCT line FROM (SELECT line FROM _cx_rej "
+                "UNION ALL SELECT unnest(CAST(? AS BIGINT[])) AS line)", [blank])
+    gone = bool(rejects or blank)
     if copy is not None:
-        _number_copy(con, name, copy, bool(rejects), skip)
+        _number_copy(con, name, copy, gone, skip)
         return rejects
-    elif rejects:
-        # _row must count the rejected lines too, so that row numbers match the file
+    elif gone:
+        # _row must count the rejected (and empty) lines too, so that row numbers match the file
         con.execute(
             "CREATE OR REPLACE TEMP TABLE _cx_rejrows AS SELECT "
-            "row_number() OVER (ORDER BY line) AS k, line - 1 AS r FROM (SELECT DISTINCT line FROM _cx_rej)"
+            "row_number() OVER (ORDER BY line) AS k, line - 1 AS r FROM _cx_gone"
         )
         number_rows(con, name, "g")
         t = ident(name)
@@ -267,7 +275,7 @@ def _number_copy(con: duckdb.DuckDBPyConnection, name: str, copy: Path, rejects:
     con.execute(
         f"CREATE OR REPLACE TEMP TABLE {rej} AS SELECT before, max(k) AS k FROM (SELECT line - 1 - "
         "row_number() OVER (ORDER BY line) AS before, row_number() OVER (ORDER BY line) AS k "
-        "FROM (SELECT DISTINCT line FROM _cx_rej)) GROUP BY before"
+        "FROM _cx_gone) GROUP BY before"
     )
     con.execute(
         f"CREATE OR REPLACE TEMP VIEW {ident(name)} AS SELECT c.* EXCLUDE (file_row_number, _g), "

@@ -36,7 +36,7 @@ from pathlib import Path
 from cxlib.io.sources import SourceFile
 from cxlib.schema import DataError
 
-__all__ = ["detect_encoding", "head_lines", "readable", "reader_error"]
+__all__ = ["blank_lines", "detect_encoding", "head_lines", "readable", "reader_error"]
 
 _CHUNK = 1 << 20
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
@@ -188,40 +188,82 @@ def _temp_dir() -> str | None:
 
 
 @contextlib.contextmanager
-def readable(f: SourceFile) -> Iterator[Path]:
-    """Check ``f`` and yield a path to it in UTF-8 (the file itself, or a temporary copy removed afterwards)."""
+def readable(f: SourceFile, blanks: list[int] | None = None) -> Iterator[Path]:
+    """Check ``f`` and yield a path to it in UTF-8 (the file itself, or a temporary copy removed afterwards).
+
+    With ``blanks`` (a list), the numbers of the file's empty lines outside quotes are added to it: the reader
+    passes over them, so the rows after one are numbered by their line (:func:`blank_lines`)."""
     encoding = detect_encoding(f)
-    if _known(encoding) and codecs.lookup(encoding).name == "utf-8" and not _mixed_line_ends(f, encoding):
-        yield f.path  # checked: the reader reads UTF-8 and gzip itself
-        return
-    # a copy in UTF-8 with every line end \n: a CRLF export with one line edited by a tool that writes LF (or two
+    if _known(encoding) and codecs.lookup(encoding).name == "utf-8":
+        mixed, blank = _line_ends(f, encoding)
+        if not mixed:
+            if blank and blanks is not None:
+                blanks.extend(blank_lines(f.path))
+            yield f.path  # checked: the reader reads UTF-8 and gzip itself
+            return
+    # a copy in UTF-8 with every line end LF: a CRLF export with one line edited by a tool that writes LF (or two
     # exports pasted together) stops the reader ("Error when sniffing file", or its state machine mid-file),
     # whatever the options say; the line numbers stay
     fd, tmp = tempfile.mkstemp(prefix="cx-", suffix=".csv", dir=_temp_dir())
     try:
+        blank = False
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
             carry = ""
             for text in _decoded(f, encoding):
                 text, carry = carry + text, ""
-                if text.endswith("\r"):  # its \n may start the next block
-                    text, carry = text[:-1], "\r"
-                out.write(text.replace("\r\n", "\n"))
+                if text.endswith(("\r", "\n")):  # its LF may start the next block; an empty line may too
+                    text, carry = text[:-1], text[-1]
+                text = text.replace("\r\n", "\n")
+                blank = blank or "\n\n" in text
+                out.write(text)
             out.write(carry)
+        if blank and blanks is not None:
+            blanks.extend(blank_lines(Path(tmp)))
         yield Path(tmp)
     finally:
         Path(tmp).unlink(missing_ok=True)
 
 
-def _mixed_line_ends(f: SourceFile, encoding: str) -> bool:
-    """Whether UTF-8 file ``f`` ends some lines with ``\r\n`` and others with ``\n`` alone (read to the end:
-    it also checks that every byte is UTF-8, and that the file is text)."""
+def _line_ends(f: SourceFile, encoding: str) -> tuple[bool, bool]:
+    """``(mixed, blank)`` for UTF-8 file ``f``: whether it ends some lines with CRLF and others with LF alone, and
+    whether it may have an empty line (read to the end: it also checks that every byte is UTF-8, and that the
+    file is text)."""
     crlf = lf = 0
-    after_cr = False
+    blank = after_cr = False
+    tail = ""
     for text in _decoded(f, encoding):
         n = text.count("\r\n") + (after_cr and text.startswith("\n"))
         crlf, lf = crlf + n, lf + text.count("\n") - n
         after_cr = text.endswith("\r")
-    return bool(crlf and lf)
+        both = tail + text
+        blank = blank or "\n\n" in both or "\n\r\n" in both
+        tail = text[-2:]
+    return bool(crlf and lf), blank
+
+
+def blank_lines(path: Path) -> list[int]:
+    """The numbers of the empty lines of UTF-8 text file ``path`` (gzipped when it ends ``.gz``) outside quotes,
+    counted as the reader counts lines: a row whose quoted value runs over several lines (a comment's paragraphs,
+    an empty line among them) is one line.
+
+    >>> import tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text('a,b\\n1,2\\n\\n3,"x\\n\\ny"\\n\\n4,5\\n')
+    >>> blank_lines(p)
+    [3, 5]
+    """
+    out: list[int] = []
+    n, quoted = 0, False
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
+        for line in fh:
+            if not quoted:  # a new line starts (not the rest of a quoted value)
+                n += 1
+                if not line.strip("\r\n"):
+                    out.append(n)
+            if line.count('"') % 2:
+                quoted = not quoted
+    return out
 
 
 def _known(encoding: str) -> bool:
