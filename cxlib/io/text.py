@@ -235,8 +235,9 @@ def _line_ends(f: SourceFile, encoding: str) -> tuple[bool, bool]:
         n = text.count("\r\n") + (after_cr and text.startswith("\n"))
         crlf, lf = crlf + n, lf + text.count("\n") - n
         after_cr = text.endswith("\r")
-        both = tail + text
-        blank = blank or "\n\n" in both or "\n\r\n" in both
+        if not blank:  # (the two blocks' seam apart: no copy of a block)
+            seam = tail + text[:2]
+            blank = "\n\n" in text or "\n\r\n" in text or "\n\n" in seam or "\n\r\n" in seam
         tail = text[-2:]
     return bool(crlf and lf), blank
 
