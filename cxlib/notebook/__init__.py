@@ -138,30 +138,6 @@ def editable() -> bool:
     return mo.app_meta().mode == "edit"
 
 
-def keep_plan(folder: Folder | str | Path, plan: Any, kept: list) -> tuple[list, str]:
-    """Keep a strategy page's ``plan`` beside the plans ``kept``: returns every plan kept and what to tell.
-
-    In marimo's editor (``cx edit``) or a script the plan is saved in the workspace (``plans.json``,
-    :func:`cxlib.simulate.save_plan`), so a reload keeps it. An app's viewer writes nothing on the server: the
-    plan is kept for this page only (a plan saved in an app once went into the workspace, for every viewer).
-
-    Examples
-    --------
-    >>> from cxlib import simulate
-    >>> plans, said = keep_plan("unused", simulate.Scenario("a", [simulate.Scenario.aov(1.05)]), [])
-    >>> [p.name for p in plans], said.startswith("Kept **a** for this page")
-    (['a'], True)
-    """
-    from cxlib import simulate
-
-    if editable() or mo.app_meta().mode == "script" and os.environ.get("CX_EXPORT"):
-        plans = simulate.save_plan(require(folder), plan)
-        return plans, f"Saved **{plan.name}**: {len(plans)} plan(s) kept in the workspace, compared below."
-    plans = [p for p in kept if p.name != plan.name] + [plan]
-    return plans, (f"Kept **{plan.name}** for this page: {len(plans)} plan(s), compared below (an app writes "
-                   "nothing in the workspace; to keep plans for everyone, save them in the editor: `cx edit`).")
-
-
 def workspace_folder(default: str = DEFAULT_WORKSPACE) -> Folder:
     """The page's workspace folder: ``CX_WORKSPACE``, else ``default``; a text box only in the editor.
 
@@ -612,3 +588,4 @@ from cxlib.notebook.personas import (  # noqa: E402
     too_few_buyers,
 )
 from cxlib.notebook.stale import stale_note  # noqa: E402
+from cxlib.notebook.strategy import keep_plan  # noqa: E402
