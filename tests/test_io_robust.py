@@ -153,6 +153,42 @@ def test_rows_after_empty_lines_are_numbered_by_their_line(tmp_path):
     assert loaded(tmp_path).query("order_id == 'm1'")["note"].iloc[0] == "two\n\nparagraphs"
 
 
+@pytest.mark.parametrize(
+    ("text", "row"),
+    [
+        ("order_id,source,ts,amount,status\r\r1,shop,2024-03-01,1,completed\r\r2,shop,2024-03-01,x,completed\r", 4),
+        ('order_id,source,ts,amount,status,note\n1,shop,2024-03-01,1,completed,12" pizza\n\n'
+         "2,shop,2024-03-01,x,completed,\n", 3),
+        ("amount\n1\n\nx\n", 3),  # one column: the empty line is a row of its own (an empty value)
+    ],
+    ids=["CR alone", "a quote inside a value", "one column"],
+)
+def test_empty_lines_in_other_shapes_of_file(tmp_path, text, row):
+    """Found by review: CR-only empty lines were not counted; an inch mark (``12" pizza``) seemed to open a quote
+    and hid the empty lines after it; in a file of one column the reader keeps an empty line as a row."""
+    write(tmp_path, "orders.csv", text.encode())
+    one = "" if "," in text else ", constants: {source: shop, order_id: x, ts: '2024-03-01', status: completed}"
+    write(tmp_path, "sources.yml", f"tables:\n  orders: {{file: orders.csv, max_quarantine: 1.0{one}}}\n")
+    r = io.load(tmp_path)
+    assert conserved(r) and row in r.quarantine["row"].tolist(), r.quarantine
+
+
+def test_a_copy_in_another_encoding_has_one_line_end_where_a_block_ends(tmp_path):
+    """A Windows-1252 CRLF file whose first 1 MiB block ended exactly on a CRLF: the copy kept that one line's CR
+    (the LF went with the next block), a mixed file, and the reader stopped. Carried now is a CR alone."""
+    head, block = "source,order_id,ts,amount,status,note", 1 << 20
+    rows = [f"shop,{i},2024-03-01,10,completed,café" for i in range(1, 30_001)]
+    total, k = len(head) + 2, 0
+    while total + len(rows[k]) + 2 <= block:
+        total, k = total + len(rows[k]) + 2, k + 1
+    rows[0] += "x" * (block - total)  # the row before the one that would straddle the block ends on its edge
+    data = ("\r\n".join([head, *rows]) + "\r\n").encode("cp1252")
+    assert data[block - 2 : block] == b"\r\n"
+    write(tmp_path, "orders.csv", data)
+    write(tmp_path, "sources.yml", "encoding: cp1252\ntables:\n  orders: orders.csv\n")
+    assert io.load(tmp_path).summary.loc[0, "rows_loaded"] == 30_000
+
+
 # --- 14: one huge text field; reader errors name the real line and cause --------------------------------------------
 
 

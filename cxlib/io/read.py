@@ -226,8 +226,10 @@ def _read_csv(
         "THEN -column_idx ELSE column_idx END NULLS LAST) FROM _cx_rej GROUP BY line ORDER BY line"
     ).fetchall()
     rejects = [{"row": int(r[0]) - 1 + skip, "value": r[1], "reason": f"unreadable line: {r[2]}"} for r in rej]
-    # the lines that give no row: unreadable ones and empty ones (below the header), as the rejects number them
-    blank = [b - skip for b in blanks if b - skip > 1]
+    # the lines that give no row: unreadable ones and empty ones (below the header), as the rejects number them;
+    # a file of one column reads an empty line as a row (of one empty value)
+    one = len(con.execute(f"DESCRIBE SELECT * FROM {_relation(name, copy)}").fetchall()) <= 2  # (with _row: 2)
+    blank = [] if one else [b - skip for b in blanks if b - skip > 1]
     con.execute("CREATE OR REPLACE TEMP TABLE _cx_gone AS SELECT DISTINCT line FROM (SELECT line FROM _cx_rej "
                 "UNION ALL SELECT unnest(CAST(? AS BIGINT[])) AS line)", [blank])
     gone = bool(rejects or blank)
@@ -249,6 +251,11 @@ def _read_csv(
     else:
         number_rows(con, name, offset=skip)
     return rejects
+
+
+def _relation(name: str, copy: Path | None) -> str:
+    """SQL: the rows a CSV was read into: its scratch copy (a Parquet file) or temp table ``name``."""
+    return f"read_parquet({literal(str(copy))})" if copy is not None else ident(name)
 
 
 def _excel_separator(f: SourceFile) -> str | None:

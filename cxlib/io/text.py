@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import csv
 import gzip
 import os
 import re
@@ -198,7 +199,7 @@ def readable(f: SourceFile, blanks: list[int] | None = None) -> Iterator[Path]:
         mixed, blank = _line_ends(f, encoding)
         if not mixed:
             if blank and blanks is not None:
-                blanks.extend(blank_lines(f.path))
+                blanks.extend(blank_lines(f.path, f.delimiter))
             yield f.path  # checked: the reader reads UTF-8 and gzip itself
             return
     # a copy in UTF-8 with every line end LF: a CRLF export with one line edited by a tool that writes LF (or two
@@ -208,17 +209,18 @@ def readable(f: SourceFile, blanks: list[int] | None = None) -> Iterator[Path]:
     try:
         blank = False
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as out:
-            carry = ""
+            carry = last = ""
             for text in _decoded(f, encoding):
                 text, carry = carry + text, ""
-                if text.endswith(("\r", "\n")):  # its LF may start the next block; an empty line may too
-                    text, carry = text[:-1], text[-1]
+                if text.endswith("\r"):  # its LF may start the next block (a CR alone is carried, nothing else)
+                    text, carry = text[:-1], "\r"
                 text = text.replace("\r\n", "\n")
-                blank = blank or "\n\n" in text
+                blank = blank or _empty_line(last + text[:2]) or _empty_line(text)
+                last = text[-1:] or last
                 out.write(text)
             out.write(carry)
         if blank and blanks is not None:
-            blanks.extend(blank_lines(Path(tmp)))
+            blanks.extend(blank_lines(Path(tmp), f.delimiter))
         yield Path(tmp)
     finally:
         Path(tmp).unlink(missing_ok=True)
@@ -235,36 +237,41 @@ def _line_ends(f: SourceFile, encoding: str) -> tuple[bool, bool]:
         n = text.count("\r\n") + (after_cr and text.startswith("\n"))
         crlf, lf = crlf + n, lf + text.count("\n") - n
         after_cr = text.endswith("\r")
-        if not blank:  # (the two blocks' seam apart: no copy of a block)
-            seam = tail + text[:2]
-            blank = "\n\n" in text or "\n\r\n" in text or "\n\n" in seam or "\n\r\n" in seam
+        blank = blank or _empty_line(tail + text[:2]) or _empty_line(text)  # (the seam apart: no block copied)
         tail = text[-2:]
     return bool(crlf and lf), blank
 
 
-def blank_lines(path: Path) -> list[int]:
-    """The numbers of the empty lines of UTF-8 text file ``path`` (gzipped when it ends ``.gz``) outside quotes,
-    counted as the reader counts lines: a row whose quoted value runs over several lines (a comment's paragraphs,
-    an empty line among them) is one line.
+def _empty_line(text: str) -> bool:
+    """Whether ``text`` holds an empty line (two line ends in a row: LF, CRLF or CR alone)."""
+    return "\n\n" in text or "\n\r\n" in text or "\r\r" in text
+
+
+def blank_lines(path: Path, delimiter: str | None = None) -> list[int]:
+    """The numbers of the empty lines of UTF-8 text file ``path`` (gzipped when it ends ``.gz``), counted as the
+    reader counts lines: a row whose quoted value runs over several lines (a comment's paragraphs, an empty line
+    among them) is one line; a quote inside a value (``12" pizza``) opens nothing. Read as CSV with ``delimiter``
+    (default: the one of ``, ; tab |`` the first line holds most of); nothing when it does not read.
 
     >>> import tempfile, pathlib
     >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
-    >>> _ = p.write_text('a,b\\n1,2\\n\\n3,"x\\n\\ny"\\n\\n4,5\\n')
+    >>> _ = p.write_text('a,b\\n1,2" x\\n\\n3,"x\\n\\ny"\\n\\n4,5\\n')
     >>> blank_lines(p)
     [3, 5]
     """
-    out: list[int] = []
-    n, quoted = 0, False
     opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
-        for line in fh:
-            if not quoted:  # a new line starts (not the rest of a quoted value)
-                n += 1
-                if not line.strip("\r\n"):
-                    out.append(n)
-            if line.count('"') % 2:
-                quoted = not quoted
-    return out
+    limit = csv.field_size_limit()
+    try:
+        with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
+            first = fh.readline()
+            delimiter = delimiter or max(",;\t|", key=first.count)
+            fh.seek(0)
+            csv.field_size_limit(1 << 30)  # a long text value is a value (the reader takes lines of 128 MB)
+            return [i for i, row in enumerate(csv.reader(fh, delimiter=delimiter), 1) if not row]
+    except (csv.Error, OSError, EOFError, zlib.error):
+        return []
+    finally:
+        csv.field_size_limit(limit)
 
 
 def _known(encoding: str) -> bool:
