@@ -226,6 +226,7 @@ def test_a_workbook_whose_cells_reach_far_or_that_unpacks_to_gigabytes_is_refuse
     for row in rows:
         wb.active.append(row)
     wb.active["XFD1048576"].font = Font(bold=True)  # styled, empty
+    wb.active.row_dimensions[1_000_000].height = 20  # a row's height: a row element, no cell (found by review)
     wb.save(tmp_path / "contacts.xlsx")
     assert io.load(tmp_path, progress=False).summary.loc[0, "rows_loaded"] == 2
     wb.active["XFD1048576"] = "stray"

@@ -597,3 +597,14 @@ def test_a_shopify_partial_refund_keeps_what_was_paid(tmp_path):
     con.close()
     assert got == [("#1001", 20.0, "completed"), ("#1002", 5.0, "returned"), ("#1003", 7.5, "completed")]
     assert lines == 42.5  # the lines as they are
+
+
+def test_a_column_called_refunded_is_not_taken_as_an_amount_unless_mapped(tmp_path):
+    """Line columns are found by their names; a 0/1 ``refunded`` flag took 1.00 off an order of 50.00 (review)."""
+    write(tmp_path, "lines.csv",
+          "order_id,ts,quantity,unit_price,refunded\nA1,2024-03-01,1,30,1\nA1,2024-03-01,1,20,\n")
+    (tmp_path / "sources.yml").write_text("tables:\n  orders: {file: lines.csv, source: shop, lines: true}\n")
+    io.load(tmp_path)
+    con = duckdb.connect(str(tmp_path / io.DATABASE_NAME), read_only=True)
+    assert con.execute("SELECT amount FROM orders").fetchall() == [(50.0,)]
+    con.close()

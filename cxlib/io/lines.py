@@ -88,6 +88,8 @@ def line_mapping(f: SourceFile, cols: list[str], mapping: dict[str, str]) -> dic
     by_norm = {_norm(c): c for c in cols}
     out = dict(mapping)
     for c in LINE_COLUMNS:
+        if c == "refunded":  # an amount only when mapped: a column of that name may be a 0/1 flag
+            continue
         if c not in out and c in by_norm and by_norm[c] not in out.values():
             out[c] = by_norm[c]
     if "order_id" not in out:

@@ -40,7 +40,8 @@ MAX_SHEET_CELLS = 50_000_000
 #: a row's number; a cell's reference past column Z, or below row 999,999, when the cell can hold a value
 #: (``<c r="AB2" s="1"/>``, an empty styled cell, cannot: calamine leaves it out). Other cells are not looked at
 #: one by one (a sheet is read at about the speed of its unpacking): A-Z by a million rows is not past the limit.
-_ROW = re.compile(rb'<row[^>]*? r="([0-9]{1,7})"')
+#: (a row counts when a cell in it can hold a value: not <row r="1048576" ht="20" customHeight="1"></row>, a height)
+_ROW = re.compile(rb'<row[^>]*? r="([0-9]{1,7})"[^>]*>(?:\s*<c\b[^>]*/>)*\s*<c\b[^>]*[^/>]>')
 _WIDE = re.compile(rb' r="([A-Z]{2,3})([0-9]{1,7})"[^>/]*>')
 _DEEP = re.compile(rb' r="[A-Z]([0-9]{7})"[^>/]*>')
 _CHUNK = 1 << 22
