@@ -419,5 +419,7 @@ def test_an_address_a_customer_typed_is_masked_though_no_contact_holds_it():
     assert r("I live at 167 Green Lane, 19943.") == "I live at [street], [postcode]."
     assert r("send it to 12b Baker St., Springfield 62704") == "send it to [street], Springfield [postcode]"
     assert r("Hauptstraße? no: Lindenallee 5, PLZ 10115") == "Hauptstraße? no: [street], PLZ [postcode]"
-    for kept in ("waited 3 days, called 5 times way too many", "a close call on 2 orders", "1st order, 20% off"):
+    for kept in ("waited 3 days, called 5 times way too many", "a close call on 2 orders", "1st order, 20% off",
+                 "a 2 hour drive", "Waited 2 weeks in court", "2 sq m smaller", "The zip on my jacket broke",
+                 "plz help me asap", "Zip was broken"):  # (the last six were masked: found by review)
         assert r(kept) == kept

@@ -32,22 +32,26 @@ __all__ = ["Redactor"]
 
 _ORDER = re.compile(r"\b[A-Z]{1,3}-?\d{6,}\b|(?<=order number )#?\d{5,}\b|(?<=order )#?\d{5,}\b", re.IGNORECASE)
 _UK_POSTCODE = re.compile(r"\b[A-Z]{1,2}\d[A-Z\d]?\s?\d[A-Z]{2}\b")
-#: a house number and a street that no contact holds ("I live at 167 Green Lane"): a number, up to three words,
-#: a street word
+#: a house number and a street that no contact holds ("I live at 167 Green Lane"): a number, one to three
+#: capitalised words, a street word; or a German compound and its number ("Lindenallee 5"). Lower-case words
+#: before the street word are everyday text ("a 2 hour drive", "2 weeks in court", "2 sq m"), not an address.
 _STREET_WORDS = (
     "street|st|road|rd|lane|ln|avenue|ave|drive|dr|court|ct|crescent|terrace|grove|gardens|square|sq|boulevard|"
     "blvd|mews|parade"
-)  # not words of everyday text ("5 times way too many", "a close call")
-_COMPOUND = r"[A-Za-zÀ-ÿ]*(?:straße|strasse|allee|gasse|weg|platz)"  # Lindenallee, Hauptstraße
-_STREET = re.compile(
-    rf"\b\d{{1,5}}[A-Za-z]?,?\s+(?:[A-Za-zÀ-ÿ'’.-]+\s+){{0,3}}(?:{_STREET_WORDS}|{_COMPOUND})\b\.?(?=\W|$)"
-    rf"|\b{_COMPOUND}\s+\d{{1,4}}[a-z]?\b",
-    re.IGNORECASE,
 )
-#: a postcode after an address ("[street], 19943", "[street], Springfield 62704") or after its name ("zip 19943")
+_NAME = r"[A-ZÀ-Þ][A-Za-zÀ-ÿ'’.-]*"
+_COMPOUND = r"[A-ZÀ-Þ][a-zà-ÿ]*(?:straße|strasse|allee|gasse|weg|platz)"  # Lindenallee, Hauptstraße
+_STREET = re.compile(
+    rf"\b\d{{1,5}}[A-Za-z]?,?\s+(?:{_NAME}\s+){{1,3}}(?i:{_STREET_WORDS})\b\.?(?=\W|$)"
+    rf"|\b\d{{1,5}}[A-Za-z]?,?\s+{_COMPOUND}\b|\b{_COMPOUND}\s+\d{{1,4}}[a-z]?\b"
+)
+#: a postcode after an address ("[street], 19943", "[street], Springfield 62704") or after its name ("zip code
+#: 90210", "PLZ 10115"): a code with a digit among its first three characters ("Zip was broken" has none)
 _AFTER_STREET = re.compile(r"(\[street\](?:,?\s*[A-Za-zÀ-ÿ' -]{1,30}?)?,?\s*)\b\d{4,6}(?:-\d{4})?\b")
 _NAMED_CODE = re.compile(
-    r"\b((?:zip code|postal code|post code|postcode|zip|plz)\b[\s:#]*)[A-Z0-9][A-Z0-9 -]{2,8}[A-Z0-9]\b", re.IGNORECASE
+    r"\b((?:zip code|postal code|post code|postcode|zip|plz)\b[\s:#]*)(?=[A-Z]{0,2}\d)"
+    r"[A-Z0-9][A-Z0-9 -]{2,8}[A-Z0-9]\b",
+    re.IGNORECASE,
 )
 
 
