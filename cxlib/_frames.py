@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import ibis
 import pandas as pd
 
-__all__ = ["drop_join_copies", "empty_frame", "first_per_group", "spreadsheet_safe"]
+__all__ = ["drop_join_copies", "empty_frame", "first_per_group", "has_formulas", "spreadsheet_safe"]
 
 
 def empty_frame(columns: dict[str, str]) -> pd.DataFrame:
@@ -50,8 +50,9 @@ def drop_join_copies(t: ibis.Table) -> ibis.Table:
 
 
 #: A text a spreadsheet would read as a formula: one that starts with ``=``, ``@``, a tab or a carriage return, or
-#: with ``+``/``-`` followed by more than a number or a phone number (``+44 7700 900123`` and ``-5`` stay).
-_FORMULA = re.compile(r"[=@\t\r]|[+-](?![\d\s().]*$)")
+#: with ``+``/``-`` followed by more than a number or a phone number (``+44 7700 900123``, ``-1,234.56``, ``-5%``,
+#: ``-£12.50``, ``-1.5e3`` and ``+1-555-010-0199`` stay: no name to call).
+_FORMULA = re.compile(r"[=@\t\r]|[+-](?![\d\s().,%£$€eE+-]*$)")
 
 
 def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
@@ -66,11 +67,29 @@ def spreadsheet_safe(df: pd.DataFrame) -> pd.DataFrame:
     ['\'=HYPERLINK("x")', '+44 7700 900123', "'-2+3+cmd|' /C calc'!A0", 'ok']
     """
     out = df.copy(deep=False)
-    for c in out.columns:
-        s = out[c]
+    for c, risky in _formula_cells(df).items():
+        out[c] = out[c].astype(object).where(~risky, "'" + out[c].astype(str))
+    return out
+
+
+def has_formulas(df: pd.DataFrame) -> bool:
+    """Whether a text cell of ``df`` is one :func:`spreadsheet_safe` would change.
+
+    >>> numbers = pd.DataFrame({"t": ["-1,234.56", "+1-555-010-0199", "-5%", "-£12.50", "-1.5e3"]})
+    >>> has_formulas(numbers), has_formulas(pd.DataFrame({"t": ["@support never replied"]}))
+    (False, True)
+    """
+    return bool(_formula_cells(df))
+
+
+def _formula_cells(df: pd.DataFrame) -> dict:
+    """``{column: mask}`` of the text cells a spreadsheet would read as formulas (columns without any left out)."""
+    out = {}
+    for c in df.columns:
+        s = df[c]
         if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_datetime64_any_dtype(s):
             continue
         risky = s.map(lambda v: isinstance(v, str) and _FORMULA.match(v) is not None).astype(bool)
         if risky.any():
-            out[c] = s.astype(object).where(~risky, "'" + s.astype(str))
+            out[c] = risky
     return out

@@ -61,7 +61,7 @@ from typing import TYPE_CHECKING, Any
 import marimo as mo
 import pandas as pd
 
-from cxlib._frames import spreadsheet_safe
+from cxlib._frames import has_formulas, spreadsheet_safe
 from cxlib.schema import column_label, name_words, stage_label
 
 if TYPE_CHECKING:
@@ -346,8 +346,12 @@ def table(
             fmt = "%Y-%m-%d" if midnight else "%Y-%m-%d %H:%M"
             formats[str(col)] = lambda v, f=fmt: "" if pd.isna(v) else pd.Timestamp(v).strftime(f)
     options = {"selection": None, "show_data_types": False, "show_column_summaries": False, **kwargs}
-    # the table's download is a CSV a viewer may open in a spreadsheet: a customer's "=HYPERLINK(...)" stays text
-    shown = spreadsheet_safe(df.reset_index(drop=True))
+    # the table's download is a CSV a viewer may open in a spreadsheet: a table holding a text that would run there
+    # as a formula (a customer's "=HYPERLINK(...)") is shown as it is, with no download (marimo's is the rows as
+    # they are); lists for download go through customer_list, whose CSV is spreadsheet_safe
+    if has_formulas(df):
+        options["show_download"] = False
+    shown = df.reset_index(drop=True)
     headers = {c: column_label(c) for c in shown.columns}  # "gain, low (5%)", not gain_p5
     if len(set(headers.values())) == len(headers):
         shown = shown.rename(columns=headers)
