@@ -189,6 +189,18 @@ def test_a_copy_in_another_encoding_has_one_line_end_where_a_block_ends(tmp_path
     assert io.load(tmp_path).summary.loc[0, "rows_loaded"] == 30_000
 
 
+def test_a_quote_never_closed_is_named_when_it_made_most_lines_unreadable(tmp_path):
+    """One unclosed quote (line 51) turns the reader's quoting off: every other row, with a quoted "Smith, J",
+    splits into too many fields, and the fix said to check the delimiter. The reason names the line now."""
+    good = lambda a, b: "".join(f'crm,{i},"Smith, J{i}",u{i}@x.com\n' for i in range(a, b))  # noqa: E731
+    write(tmp_path, "contacts.csv", "source,record_id,first_name,email\n" + good(1, 50)
+          + 'crm,50,"Bad name,u50@x.com\n' + good(51, 101))
+    write(tmp_path, "sources.yml", "tables:\n  contacts: {file: contacts.csv, max_quarantine: 1.0}\n")
+    r = io.load(tmp_path)
+    assert conserved(r) and len(r.quarantine) > 90
+    assert r.quarantine["reason"].str.contains("line 51 opens a quote it never closes").all()
+
+
 # --- 14: one huge text field; reader errors name the real line and cause --------------------------------------------
 
 
