@@ -231,7 +231,7 @@ def _read_csv(
         _name_an_open_quote(path, rejects)
     # the lines that give no row: unreadable ones and empty ones (below the header), as the rejects number them;
     # a file of one column reads an empty line as a row (of one empty value)
-    one = len(con.execute(f"DESCRIBE SELECT * FROM {_relation(name, copy)}").fetchall()) <= 2  # (with _row: 2)
+    one = len(con.execute(f"DESCRIBE SELECT * FROM {_relation(name, copy)}").fetchall()) == 1  # (no _row yet)
     blank = [] if one else [b - skip for b in blanks if b - skip > 1]
     con.execute("CREATE OR REPLACE TEMP TABLE _cx_gone AS SELECT DISTINCT line FROM (SELECT line FROM _cx_rej "
                 "UNION ALL SELECT unnest(CAST(? AS BIGINT[])) AS line)", [blank])
