@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import contextlib
 import difflib
-import gzip
 import itertools
 import os
 import re
@@ -29,7 +28,7 @@ from cxlib.io.parse import OFFSET_RE
 from cxlib.io.pasted import pasted_rejects, repeated_headers
 from cxlib.io.sources import SourceFile, _norm
 from cxlib.io.sql import Params, control_character, glob_escaped, ident, literal
-from cxlib.io.text import head_lines, readable, reader_error
+from cxlib.io.text import head_lines, readable, reader_error, text_lines
 from cxlib.memory import no_space
 from cxlib.schema import DataError, Table
 
@@ -260,8 +259,7 @@ def _name_an_open_quote(path: Path, rejects: list[dict]) -> None:
     """When most lines of a file are unreadable, say so if a line opens a quote it never closes: the reader's
     sniffer then reads the whole file without quotes, and every quoted value with a delimiter in it splits (999 of
     1,000 rows quarantined, the fix said to check the delimiter)."""
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
-    with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
+    with text_lines(path) as fh:
         line = next((i for i, text in enumerate(fh, 1) if text.count('"') % 2), None)
     if line is None:
         return

@@ -33,11 +33,12 @@ import tempfile
 import zlib
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO
 
 from cxlib.io.sources import SourceFile
 from cxlib.schema import DataError
 
-__all__ = ["blank_lines", "detect_encoding", "head_lines", "readable", "reader_error"]
+__all__ = ["blank_lines", "detect_encoding", "head_lines", "readable", "reader_error", "text_lines"]
 
 _CHUNK = 1 << 20
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
@@ -259,10 +260,9 @@ def blank_lines(path: Path, delimiter: str | None = None) -> list[int]:
     >>> blank_lines(p)
     [3, 5]
     """
-    opener = gzip.open if path.name.lower().endswith(".gz") else open
     limit = csv.field_size_limit()
     try:
-        with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
+        with text_lines(path) as fh:
             first = fh.readline()
             delimiter = delimiter or max(",;\t|", key=first.count)
             fh.seek(0)
@@ -282,11 +282,16 @@ def _known(encoding: str) -> bool:
     return True
 
 
-def _line_of(path: Path, gz: bool, original: str) -> int | None:
+def text_lines(path: Path) -> IO[str]:
+    """UTF-8 file ``path`` open for reading as text (gunzipped when it ends ``.gz``), line ends as they are."""
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    return opener(path, "rt", encoding="utf-8", errors="replace", newline="")  # type: ignore[return-value]
+
+
+def _line_of(path: Path, original: str) -> int | None:
     """The 1-based number of the first line of ``path`` that is ``original`` (the reader's line numbers can be off)."""
-    opener = gzip.open if gz else open
     try:
-        with opener(path, "rt", encoding="utf-8", errors="replace", newline="") as fh:
+        with text_lines(path) as fh:
             for i, line in enumerate(fh, 1):
                 if line.rstrip("\r\n") == original:
                     return i
@@ -303,7 +308,7 @@ def reader_error(f: SourceFile, path: Path, error: Exception) -> DataError:
     line = int(m.group(1)) if m else None
     original = next((x[len("Original Line: ") :] for x in lines if x.startswith("Original Line: ")), None)
     if original is not None:
-        line = _line_of(path, path.suffix == ".gz", original) or line
+        line = _line_of(path, original) or line
     causes = [] if m else [re.sub(r"^[A-Za-z ]*Error: ", "", head)]
     for x in lines[1:] if m else []:
         if x.startswith("  ") or not x.strip():
