@@ -122,7 +122,9 @@ def _value_checks(check: str | None, r: str, p: str, status_map: dict[str, str])
     if check == "csat":
         return [(f"{p} NOT BETWEEN 1 AND 5", "CSAT outside 1-5")]
     if check == "email":
-        return [(f"{r} IS NOT NULL AND NOT regexp_matches({r}, '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$')", "malformed email")]
+        # an address, or one with a display name as mail clients and helpdesks write it (Ann Lee <ann@x.com>)
+        address = f"regexp_matches({r}, '^[^@\\s]+@[^@\\s]+\\.[^@\\s]+$|<[^<>@\\s]+@[^<>@\\s]+\\.[^<>@\\s]+>\\s*$')"
+        return [(f"{r} IS NOT NULL AND NOT {address}", "malformed email")]
     if check == "phone":
         digits = f"length(regexp_replace({r}, '[^0-9]', '', 'g'))"
         cond = f"{r} IS NOT NULL AND ({digits} NOT BETWEEN 6 AND 15 OR regexp_matches({r}, '[A-Za-z]'))"

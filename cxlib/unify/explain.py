@@ -164,7 +164,7 @@ def waterfall(
     the household prior (``household``: 0 unless it lowered the score, :mod:`cxlib.unify.households`), and
     the final score with its ``match_probability``) and a plotly waterfall of it.
     """
-    from cxlib.unify.probabilistic import saved_linker
+    from cxlib.unify.saved import saved_linker
 
     with opened(workspace, read_only=True) as ws:
         linker, records, con = saved_linker(ws, config or run_config(ws))

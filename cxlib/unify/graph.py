@@ -40,11 +40,15 @@ def _demoted(ids: ibis.Table, sig: ibis.Table, cfg: UnifyConfig, names: ibis.Tab
     """Identifiers that join no one: ``id_type, id_value, records, rows, limit, cause``.
 
     ``cause`` says why: ``count``, an identifier that co-occurs with more distinct contact records than its type
-    allows (``rows``: the source rows where the identifier and a record occur together); ``placeholder``
-    (:func:`cxlib.unify.normalise.placeholder`), however few share it, with ``limit`` 0 (``records`` and
-    ``rows`` counted over every signature that carries it, with a record or not); ``names``, one within its
-    limit shared by two contact records of different people (:func:`_name_conflicts`, with ``names``: the
-    records' ``rec, fn, ln``)."""
+    allows (``rows``: the source rows where the identifier and a record occur together), unless every one of
+    those records carries the same name (one person's many records: a CRM that makes a lead per web form);
+    ``partners``, one seen with more distinct e-mails or phones (another kind than its own; ``records``: that
+    count) than its limit allows -- a switchboard number typed on every ticket beside the customer's own e-mail,
+    a till's cookie -- which reaches people through their own identifiers, not beside a contact record;
+    ``placeholder`` (:func:`cxlib.unify.normalise.placeholder`), however few share it, with ``limit`` 0
+    (``records`` and ``rows`` counted over every signature that carries it, with a record or not); ``names``,
+    one within its limit shared by two contact records of different people (:func:`_name_conflicts`, with
+    ``names``: the records' ``rec, fn, ln``)."""
     rec = ids.filter(_.id_type == "record").select("sid", rec=_.id_value)
     other = ids.filter(_.id_type != "record").select("sid", "id_type", "id_value")
     rows = sig.select("sid", "rows")
@@ -55,18 +59,57 @@ def _demoted(ids: ibis.Table, sig: ibis.Table, cfg: UnifyConfig, names: ibis.Tab
         recs=j.rec.collect(distinct=True), rows=j.rows.sum().cast("int64")
     )
     deg = deg.mutate(records=deg.recs.length().cast("int64"))
-    limit = deg.id_type.substitute(dict(cfg.max_records), else_=ibis.literal(10**9, "int64")).cast("int64")
-    deg = deg.mutate(limit=limit, dummy=placeholder(deg.id_type, deg.id_value))
+    deg = deg.mutate(limit=_limit(deg.id_type, cfg), dummy=placeholder(deg.id_type, deg.id_value))
     cols = ["id_type", "id_value", "records", "rows", "limit", "cause"]
-    over = deg.filter((deg.records > deg["limit"]) & ~deg.dummy).mutate(cause=ibis.literal("count"))
+    over = deg.filter((deg.records > deg["limit"]) & ~deg.dummy)
+    if names is not None:  # one person's records, every one with the same name, are not many people
+        over = over.anti_join(_one_name(over, names), ["id_type", "id_value"]).select(*over.columns)
+    over = over.mutate(cause=ibis.literal("count"))
+    wide = _partners(other, rows, cfg)
+    wide = wide.anti_join(over, ["id_type", "id_value"]).select(*wide.columns)
     p = other.filter(placeholder(other.id_type, other.id_value)).left_join(rec, "sid").join(rows, "sid")
     p = p.group_by(["id_type", "id_value"]).aggregate(records=p.rec.nunique(), rows=p.rows.sum().cast("int64"))
-    parts = [over.select(cols), p.mutate(limit=ibis.literal(0, "int64"), cause=ibis.literal("placeholder"))]
+    parts = [over.select(cols), wide.select(cols),
+             p.mutate(limit=ibis.literal(0, "int64"), cause=ibis.literal("placeholder"))]  # fmt: skip
     if names is not None:
         shared = deg.filter((deg.records >= 2) & (deg.records <= deg["limit"]) & ~deg.dummy)
+        shared = shared.anti_join(wide, ["id_type", "id_value"]).select(*shared.columns)
         apart = _name_conflicts(shared.select("id_type", "id_value", rec=shared.recs.unnest()), names)
         parts.append(shared.semi_join(apart, ["id_type", "id_value"]).mutate(cause=ibis.literal("names")).select(cols))
     return ibis.union(*parts)
+
+
+def _limit(id_type: ibis.StringValue, cfg: UnifyConfig) -> ibis.IntegerValue:
+    """The over-merge guard's limit of an identifier type (:attr:`UnifyConfig.max_records`)."""
+    return id_type.substitute(dict(cfg.max_records), else_=ibis.literal(10**9, "int64")).cast("int64")
+
+
+def _partners(other: ibis.Table, rows: ibis.Table, cfg: UnifyConfig) -> ibis.Table:
+    """``id_type, id_value, records, rows, limit, cause``: the e-mails, phones and cookies seen in the same source
+    rows as more distinct e-mails, or more distinct phones, than their limit allows (``records``: the larger
+    count; ``rows``: the rows that carry the identifier), placeholders aside (demoted as such). Cookies are no
+    one's partner here: one person has many."""
+    mate = other.filter(_.id_type != "anonymous_id").select("sid", m_type="id_type", m_value="id_value")
+    pairs = other.join(mate, "sid").filter(_.m_type != _.id_type)
+    n = pairs.group_by(["id_type", "id_value", "m_type"]).aggregate(k=pairs.m_value.nunique())
+    n = n.group_by(["id_type", "id_value"]).aggregate(records=n.k.max().cast("int64"))
+    n = n.mutate(limit=_limit(n.id_type, cfg))
+    n = n.filter((n.records > n["limit"]) & ~placeholder(n.id_type, n.id_value))
+    carried = other.semi_join(n, ["id_type", "id_value"]).join(rows, "sid")
+    carried = carried.group_by(["id_type", "id_value"]).aggregate(rows=carried.rows.sum().cast("int64"))
+    return n.join(carried, ["id_type", "id_value"]).mutate(cause=ibis.literal("partners"))
+
+
+def _one_name(over: ibis.Table, names: ibis.Table) -> ibis.Table:
+    """``id_type, id_value`` of the identifiers in ``over`` (with ``recs``, their records) whose records all carry
+    one first name and surname (as compared: :func:`~cxlib.unify.normalise._name_key`)."""
+    r = over.select("id_type", "id_value", rec=over.recs.unnest()).left_join(names, "rec")
+    whole = ibis.cases((r.fn.notnull() & r.ln.notnull(), r.fn + " " + r.ln), else_=ibis.null("string"))
+    r = r.mutate(_name=whole)
+    g = r.group_by(["id_type", "id_value"]).aggregate(
+        n_names=r._name.nunique(), nameless=r._name.isnull().sum().cast("int64")
+    )
+    return g.filter((g.n_names == 1) & (g.nameless == 0)).select("id_type", "id_value")
 
 
 def _differ(x: ibis.StringValue, y: ibis.StringValue) -> ibis.BooleanValue:

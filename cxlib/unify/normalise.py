@@ -16,7 +16,16 @@ from __future__ import annotations
 
 import ibis
 
-__all__ = ["PLACEHOLDER_LOCALS", "normalise_email", "normalise_phone", "normalise_postcode", "placeholder", "trim"]
+__all__ = [
+    "PLACEHOLDER_DATES",
+    "PLACEHOLDER_LOCALS",
+    "blank_demoted",
+    "normalise_email",
+    "normalise_phone",
+    "normalise_postcode",
+    "placeholder",
+    "trim",
+]
 
 _COUNTRY_CODES = {
     "GB": "44",
@@ -43,6 +52,13 @@ _COUNTRY_CODES = {
 }
 
 
+#: A national trunk ``0`` written after an international code (``+44 07700 900123``): every code above but
+#: Italy's, whose leading 0 belongs to the number.
+_TRUNK_AFTER_CODE = (
+    r"^\+(" + "|".join(sorted({c for c in _COUNTRY_CODES.values() if c != "39"}, key=len, reverse=True)) + r")0"
+)
+
+
 def trim(s: ibis.StringValue) -> ibis.StringValue:
     """Leading and trailing whitespace removed, the same on every engine.
 
@@ -60,16 +76,21 @@ def trim(s: ibis.StringValue) -> ibis.StringValue:
 
 
 def normalise_email(e: ibis.StringValue) -> ibis.StringValue:
-    """Lower-case, trim, drop ``+tags``, fold gmail dots; null when it is not an address.
+    """Lower-case, trim, drop ``+tags``, fold gmail dots; null when it is not an address. A display name
+    (``Ann Lee <ann@x.com>``), a ``mailto:`` and invisible characters (zero-width spaces, a byte-order mark,
+    no-break spaces: pasted from mail clients and web forms) are not part of the address.
 
     Examples
     --------
     >>> import ibis
-    >>> t = ibis.memtable({"e": [" Rob.Smith+shop@GoogleMail.com", "x@y.co", "bad", None]})
+    >>> t = ibis.memtable({"e": [" Rob.Smith+shop@GoogleMail.com", "x@y.co", "bad", None, "Ann <ANN@x.com>",
+    ...                          "mailto:ann@x.com", "\u200bann@x.com"]})
     >>> t.select(n=normalise_email(t.e)).to_pyarrow()["n"].to_pylist()
-    ['robsmith@gmail.com', 'x@y.co', None, None]
+    ['robsmith@gmail.com', 'x@y.co', None, None, 'ann@x.com', 'ann@x.com', 'ann@x.com']
     """
-    e = trim(e).lower()
+    e = trim(e.re_replace(r"[\x{200B}-\x{200D}\x{2060}\x{FEFF}\x{00A0}]", "")).lower()
+    e = ibis.cases((e.re_search(r"<[^<>@\s]+@[^<>\s]+>"), e.re_extract(r"<([^<>@\s]+@[^<>\s]+)>", 1)), else_=e)
+    e = e.re_replace(r"^mailto:", "")
     valid = e.re_search(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     at = e.find("@")
     local = e.substr(0, at).re_replace(r"\+.*$", "")
@@ -85,13 +106,21 @@ def normalise_phone(
 ) -> ibis.StringValue:
     """E.164 (``+447700900123``): international forms as given, national ones with the row's country.
 
+    A national number with its trunk ``0`` (``07700 900123``) or without one -- North American numbers have
+    none (``(415) 555-0123``), and a spreadsheet drops a leading zero (``7700900123``) -- takes the row's
+    country code; eleven digits or more that start with it already carry it (``447700900123``,
+    ``14155550123``). A trunk ``0`` written after the country code (``+44 07700 900123``) is dropped (not
+    Italy's, which is part of the number).
+
     Examples
     --------
     >>> import ibis
-    >>> t = ibis.memtable({"p": ["07700 900123", "+44 (0)7700-900123", "0044 7700 900123", "n/a"],
-    ...                    "c": ["GB", None, "DE", "GB"]})
-    >>> t.select(n=normalise_phone(t.p, t.c)).to_pyarrow()["n"].to_pylist()
-    ['+447700900123', '+447700900123', '+447700900123', None]
+    >>> t = ibis.memtable({"p": ["07700 900123", "+44 (0)7700-900123", "0044 7700 900123", "n/a", "+44 07700 900123",
+    ...                          "7700900123", "447700900123", "(415) 555-0123", "1 415 555 0123"],
+    ...                    "c": ["GB", None, "DE", "GB", "GB", "GB", "GB", "US", "US"]})
+    >>> t.select(n=normalise_phone(t.p, t.c)).to_pyarrow()["n"].to_pylist()  # doctest: +NORMALIZE_WHITESPACE
+    ['+447700900123', '+447700900123', '+447700900123', None, '+447700900123', '+447700900123', '+447700900123',
+     '+14155550123', '+14155550123']
     """
     raw = trim(phone)
     digits = raw.re_replace(r"\(0\)", "").re_replace(r"[^0-9]", "")
@@ -99,12 +128,17 @@ def normalise_phone(
         country = ibis.literal(country or default_country)
     cc = country.upper().substitute(_COUNTRY_CODES, else_=_COUNTRY_CODES.get(default_country, "44"))
     cc = ibis.coalesce(cc, ibis.literal(_COUNTRY_CODES.get(default_country, "44")))
+    national = digits.length().between(7, 11)
     e164 = ibis.cases(
         (raw.startswith("+"), "+" + digits),
         (digits.startswith("00"), "+" + digits.substr(2)),
         (digits.startswith("0"), "+" + cc + digits.substr(1)),
+        (digits.startswith(cc) & (digits.length() >= 11), "+" + digits),
+        (national, "+" + cc + digits),
         else_=ibis.null("string"),
     )
+    code = e164.re_extract(_TRUNK_AFTER_CODE, 1)  # no backreference: the engines write them differently
+    e164 = ibis.cases((code.length() > 0, "+" + code + e164.substr(code.length() + 2)), else_=e164)
     n = e164.length()
     return ibis.cases(((n >= 9) & (n <= 16), e164), else_=ibis.null("string"))
 
@@ -139,32 +173,71 @@ def _name_key(s: ibis.StringValue) -> ibis.StringValue:
 
 #: Local parts that say "no address" rather than name a mailbox (``noemail@none.com``, ``na@na.com``).
 PLACEHOLDER_LOCALS = (
-    "noemail", "no-email", "no_email", "nomail", "none", "na", "n/a", "null", "unknown", "noreply", "no-reply",
-    "donotreply", "do-not-reply", "test", "dummy", "fake",
+    "noemail", "no-email", "no_email", "no.email", "nomail", "no-mail", "none", "na", "n/a", "null", "unknown",
+    "noreply", "no-reply", "donotreply", "do-not-reply", "test", "dummy", "fake", "nobody", "noone", "no-one",
+    "asdf",
 )  # fmt: skip
 
-#: A phone number ending in seven or more of one digit, or in a run of eight (``12345678``: ``020 7123 4567``
-#: is a London number); no backreferences in RE2.
-_PLACEHOLDER_PHONE = "(" + "|".join([*(d * 7 for d in "0123456789"), "12345678", "87654321"]) + ")$"
+#: A phone number ending in seven or more of one digit, or in a run of eight up or down (``12345678``,
+#: ``23456789``, ``34567890``: ``01234 567890``, ``07123 456789``; not seven: ``020 7123 4567`` is a London
+#: number); no backreferences in RE2.
+_PLACEHOLDER_PHONE = (
+    "(" + "|".join([*(d * 7 for d in "0123456789"), "12345678", "23456789", "34567890", "87654321"]) + ")$"
+)
+
+#: Birth dates that stand for "not known" in CRMs and forms (a system's first day, an epoch, a year of ones),
+#: ``YYYYMMDD``: the same day on two records of different people is no evidence that they are one.
+PLACEHOLDER_DATES = ("19000101", "19010101", "18000101", "00010101", "19700101", "11111111", "99991231")
 
 
 def placeholder(id_type: ibis.StringValue, value: ibis.StringValue) -> ibis.BooleanValue:
     """Whether a normalised identifier is a placeholder, not a person's: an e-mail whose local part says "no
     address" (:data:`PLACEHOLDER_LOCALS`: ``noemail@none.com``, ``test@example.com``), a phone number ending in
-    seven or more of one digit or in ``12345678`` / ``87654321``.
+    seven or more of one digit or in a run of eight (``12345678``, ``23456789``, ``34567890``, ``87654321``),
+    an e-mail whose mailbox is its domain's name (``x@x.com``, ``email@email.com``).
     The over-merge guard demotes them however few records share them: in a small company eight people typed
     ``test@example.com``, fewer than the guard's count, and were one customer.
 
     Examples
     --------
     >>> import ibis
-    >>> t = ibis.memtable({"k": ["email", "email", "email", "phone", "phone", "phone", "anonymous_id"],
-    ...                    "v": ["test@example.com", "noemail@none.com", "ann@example.com", "+440000000000",
-    ...                          "+447700900123", "+442071234567", "none"]})
+    >>> t = ibis.memtable({"k": ["email", "email", "email", "email", "phone", "phone", "phone", "phone",
+    ...                          "anonymous_id"],
+    ...                    "v": ["test@example.com", "noemail@none.com", "ann@example.com", "x@x.com",
+    ...                          "+440000000000", "+447700900123", "+442071234567", "+441234567890", "none"]})
     >>> t.select(p=placeholder(t.k, t.v)).to_pyarrow()["p"].to_pylist()
-    [True, True, False, True, False, False, False]
+    [True, True, False, True, True, False, False, True, False]
     """
     local = value.substr(0, value.find("@"))
-    email = (id_type == "email") & local.isin(list(PLACEHOLDER_LOCALS))
+    # a mailbox named as its own domain (``x@x.com``, ``email@email.com``, ``test@test.de``)
+    named_as_domain = value.substr(value.find("@") + 1).startswith(local + ".")
+    email = (id_type == "email") & (local.isin(list(PLACEHOLDER_LOCALS)) | named_as_domain)
     phone = (id_type == "phone") & value.re_search(_PLACEHOLDER_PHONE)
     return (email | phone).fill_null(False)
+
+
+def blank_demoted(c: ibis.Table, demoted: ibis.Table | None, default_country: str = "GB") -> ibis.Table:
+    """Contact records ``c`` with each e-mail and phone that the over-merge guard demoted (``demoted``: ``id_type,
+    id_value``, normalised) blanked. The guard kept such a value -- a placeholder, a switchboard, an office inbox --
+    from joining anyone in the identity graph; the probabilistic matching and its explanations must not count it
+    as "same e-mail" or "same phone" either.
+
+    Examples
+    --------
+    >>> import ibis
+    >>> c = ibis.memtable({"email": ["Test@Test.com", "ann@x.com"], "phone": ["07000 000000", "07700 900123"]})
+    >>> d = ibis.memtable({"id_type": ["email", "phone"], "id_value": ["test@test.com", "+447000000000"]})
+    >>> blank_demoted(c, d).to_pyarrow().to_pylist()[0]
+    {'email': None, 'phone': None}
+    """
+    if demoted is None:
+        return c
+    country = c.country.cast("string") if "country" in c.columns else None
+    normal = {"email": lambda: normalise_email(c.email.cast("string")),
+              "phone": lambda: normalise_phone(c.phone.cast("string"), country, default_country)}  # fmt: skip
+    out = {}
+    for kind, value in normal.items():
+        if kind in c.columns:
+            gone = demoted.filter(demoted.id_type == kind).id_value
+            out[kind] = ibis.cases((value().isin(gone), ibis.null("string")), else_=c[kind].cast("string"))
+    return c.mutate(**out) if out else c

@@ -145,7 +145,7 @@ def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool, incremental: bool = 
         raise DataError(_nothing_to_unify(ws))
     phase.done("identifiers, over-merge guard and identity graph")
     # component merges from probabilistic matches (small: contact records only)
-    candidates, matches = match_components(ws, cfg, nodes, incremental)
+    candidates, matches = match_components(ws, cfg, nodes, incremental, demoted=demoted)
     ws.drop_scratch("_unify_nodes")  # the last reader: scratch tables spill to disk at a million customers
     merge = merge_map(matches).astype({"component": "string", "cluster": "string", "match_probability": "float64"})
     merge = ws.scratch("_unify_merge", merge)
@@ -232,8 +232,11 @@ def _write_reports(ws: Workspace, demoted: ibis.Table, candidates: pd.DataFrame)
     )
     dummy = "a placeholder, not a person's " + demoted_df["id_type"] + " (" + demoted_df["rows"].astype(str) + " rows)"
     apart = "shared by " + demoted_df["records"].astype(str) + noun + " of people with different names"
+    mates = ("seen with " + demoted_df["records"].astype(str) + " different e-mails or phones (limit "
+             + demoted_df["limit"].astype(str) + " for " + demoted_df["id_type"] + ")")  # fmt: skip
     cause = demoted_df["cause"]
-    demoted_df["reason"] = shared.where(cause == "count", dummy.where(cause == "placeholder", apart))
+    why = dummy.where(cause == "placeholder", mates.where(cause == "partners", apart))
+    demoted_df["reason"] = shared.where(cause == "count", why)
     text = {"id_type": "string", "id_value": "string", "cause": "string", "reason": "string"}
     ws.write("unify_demoted", demoted_df.astype(text))
     types = {"record_a": "string", "record_b": "string", "component_a": "string", "component_b": "string"}

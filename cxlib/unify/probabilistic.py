@@ -25,14 +25,21 @@ import pandas as pd
 from cxlib.engine import Workspace
 from cxlib.memory import lent_memory
 from cxlib.schema import DataError
-from cxlib.unify.blocks import capped_rules, with_block_keys, without_block_keys
+from cxlib.unify.blocks import capped_rules, with_block_keys
 from cxlib.unify.clusters import MERGED, birth_dates_by_component, decisions, kinds_held
 from cxlib.unify.config import UnifyConfig
 from cxlib.unify.graph import union_find
 from cxlib.unify.households import component_contacts, component_kinds, household_scores, household_shares
 from cxlib.unify.model import CONTACT_POINTS, _parse_once, correct_u, train
 from cxlib.unify.model import settings as model_settings
-from cxlib.unify.normalise import _name_key, normalise_postcode, trim
+from cxlib.unify.normalise import (
+    PLACEHOLDER_DATES,
+    _name_key,
+    blank_demoted,
+    normalise_email,
+    normalise_postcode,
+    trim,
+)
 from cxlib.unify.records import contact_record, run_shared_records
 from cxlib.unify.u_sampling import _quote_id
 
@@ -340,7 +347,7 @@ def _birth_date(c: ibis.Table) -> ibis.StringValue:
             else_=raw.re_replace(r"[^0-9]", ""),
         )
         parsed = ibis.coalesce(parsed, _blank_null(reordered))
-    return parsed
+    return ibis.cases((parsed.isin(PLACEHOLDER_DATES), ibis.null("string")), else_=parsed)  # "not known"
 
 
 def _birth_days(c: ibis.Table) -> ibis.IntegerValue:
@@ -348,7 +355,8 @@ def _birth_days(c: ibis.Table) -> ibis.IntegerValue:
     if "birth_date" not in c.columns:
         return ibis.null("int64")
     d = c.birth_date.cast("date")
-    return d.delta(ibis.date(1970, 1, 1), unit="day").cast("int64")
+    days = d.delta(ibis.date(1970, 1, 1), unit="day").cast("int64")
+    return ibis.cases((d.strftime("%Y%m%d").isin(PLACEHOLDER_DATES), ibis.null("int64")), else_=days)
 
 
 def _digits(date: str) -> int:
@@ -426,6 +434,7 @@ def features(c: ibis.Table, cfg: UnifyConfig) -> dict[str, ibis.Value]:
         return c[name].cast("string") if name in c.columns else ibis.null("string")
 
     number, street = _street(c)
+    phone = col("phone").re_replace(r"[^0-9]", "")
     out = {
         "first_name": _blank_null(_name_key(col("first_name"))),
         "last_name": _blank_null(_name_key(col("last_name"))),
@@ -435,20 +444,30 @@ def features(c: ibis.Table, cfg: UnifyConfig) -> dict[str, ibis.Value]:
         "street": street,
         "postcode": _blank_null(normalise_postcode(col("postcode"))),
         "city": _blank_null(_name_key(col("city")).re_replace(r"\s+", "")),
-        # the contact points, compared for evidence against (see cxlib.unify.model): an e-mail without its
-        # +tag and case, a phone's last nine digits (the country code and a trunk 0 apart)
-        "email": _blank_null(trim(col("email").lower()).re_replace(r"\+[^@]*@", "@")),
-        "phone": _blank_null(col("phone").re_replace(r"[^0-9]", "").right(9)),
+        # the contact points, compared for evidence against (see cxlib.unify.model): an e-mail as the graph
+        # reads it (an address, or nothing: "n/a" in two records is not the same e-mail), a phone's last nine
+        # digits (the country code and a trunk 0 apart) when it has seven or more ("0", "-" are no number)
+        "email": normalise_email(col("email")),
+        "phone": _blank_null(ibis.cases((phone.length() >= 7, phone.right(9)), else_="")),
     }
     for name in cfg.match_columns:
         out[name] = _blank_null(_name_key(col(name)))
     return out
 
 
-def _contact_features(ws: Workspace, nodes: ibis.Table, cfg: UnifyConfig) -> pd.DataFrame:
+def contact_rows(ws: Workspace, cfg: UnifyConfig, demoted: ibis.Table | None) -> ibis.Table:
+    """The contact records as the matching reads them: ``_record``, each record's identifier (``source:id`` where
+    two systems share an id), and the e-mails and phones the over-merge guard ``demoted`` blanked
+    (:func:`~cxlib.unify.normalise.blank_demoted`). One definition for the run and its explanations."""
+    c = blank_demoted(ws.table("contacts"), demoted, cfg.default_country)
+    return c.mutate(_record=contact_record(c, run_shared_records(ws, cfg)))
+
+
+def _contact_features(
+    ws: Workspace, nodes: ibis.Table, cfg: UnifyConfig, demoted: ibis.Table | None = None
+) -> pd.DataFrame:
     """Contact records with the fields splink compares and their deterministic component (pulled: small)."""
-    c = ws.table("contacts")
-    c = c.mutate(_record=contact_record(c, run_shared_records(ws, cfg)))  # source:id where two systems share an id
+    c = contact_rows(ws, cfg, demoted)
     rec = nodes.filter(nodes.id_type == "record")
     c = c.join(rec, c._record == rec.id_value)
     out = c.select(record=c._record, component=c.component, **features(c, cfg))
@@ -479,7 +498,7 @@ def _previous_run(ws: Workspace, feats: pd.DataFrame, cfg: UnifyConfig) -> tuple
 
 
 def match_components(
-    ws: Workspace, cfg: UnifyConfig, nodes: ibis.Table, incremental: bool = False
+    ws: Workspace, cfg: UnifyConfig, nodes: ibis.Table, incremental: bool = False, demoted: ibis.Table | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The scored pairs of contact records in different components, and the accepted ones.
 
@@ -491,12 +510,13 @@ def match_components(
     ``unify_contact_components`` (``record, component, birth_date, contacts``: the kinds of contact point the
     component holds, :func:`cxlib.unify.households.component_kinds`) and ``unify_model`` (``model``, splink
     JSON, and the ``household_share`` and ``household_contact_share`` that capped the scores,
-    :mod:`cxlib.unify.households`).
+    :mod:`cxlib.unify.households`). ``demoted``: the identifiers the graph's over-merge guard demoted, blanked
+    here too (:func:`contact_rows`).
     """
     matches = pd.DataFrame(columns=_MATCH_COLUMNS)
     if not (cfg.probabilistic and ws.has("contacts")):
         return matches.assign(accepted=pd.Series(dtype="bool"), decision=pd.Series(dtype="string")), matches
-    feats = _contact_features(ws, nodes, cfg)
+    feats = _contact_features(ws, nodes, cfg, demoted)
     # the records as splink sees them (demoted e-mails and phones blanked), once for the households' shares,
     # the scores' caps and the contact points each component holds
     named, absent = _contact_points(_named(feats), cfg)
@@ -545,47 +565,3 @@ def merge_map(matches: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame({"component": list(roots), "cluster": list(roots.values())})
     out["match_probability"] = out["component"].map(best)
     return out
-
-
-def saved_linker(ws: Workspace, cfg: UnifyConfig):  # noqa: ANN201  (a splink Linker and its DuckDB connection)
-    """The last run's model (``unify_model``) over the workspace's contact records, with the intermediate
-    columns kept (for waterfalls) and the term-frequency tables of the whole population.
-
-    Returns ``(linker, records, connection)``: ``records(ids)`` registers those contact records (a list of
-    ``record_id``) as a splink table, for ``linker.inference.score_pair``; close the connection when done.
-    """
-    import json
-    import logging
-
-    import duckdb
-    import pyarrow as pa
-    from splink import DuckDBAPI, Linker
-
-    from cxlib.memory import duckdb_config
-
-    if not ws.has("unify_model"):
-        raise DataError("no trained model in this workspace: run `cx unify` (with the probabilistic step)")
-    settings = without_block_keys(json.loads(ws.table("unify_model").to_pandas()["model"].iloc[0]))
-    settings["retain_intermediate_calculation_columns"] = True
-    settings["retain_matching_columns"] = True
-    c = ws.table("contacts")
-    feats = c.select(unique_id=c.record_id.cast("string"), **features(c, cfg)).order_by("unique_id").to_pandas()
-    feats = with_counts(feats)
-    con = duckdb.connect(config=duckdb_config())
-    con.execute("SET enable_progress_bar = false")
-    db = DuckDBAPI(connection=con)
-    schema = pa.schema([(c, pa.int64() if c == "birth_days" or c in _COUNTS else pa.string()) for c in feats.columns])
-    sdf = db.register(pa.Table.from_pandas(feats, schema=schema, preserve_index=False), table_name="cx_all")
-    linker = Linker(sdf, settings, log_level=logging.ERROR)
-    for col in tf_columns(settings):
-        linker.table_management.compute_tf_table(col)
-    by_id = feats.set_index("unique_id", drop=False)
-
-    def records(ids: list[str]):  # noqa: ANN202
-        missing = [r for r in ids if r not in by_id.index]
-        if missing:
-            raise DataError(f"no contact record {missing[0]!r} in this workspace")
-        rows = pa.Table.from_pandas(by_id.loc[ids], schema=schema, preserve_index=False)
-        return db.register(rows, table_name=f"cx_pick_{abs(hash(tuple(ids)))}")
-
-    return linker, records, con
