@@ -16,7 +16,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -26,9 +26,10 @@ from cxlib.io.files import KEEP_ROW, file_kind, read_json_file, read_xlsx, sheet
 from cxlib.io.keys import DERIVABLE_KEYS
 from cxlib.io.parse import OFFSET_RE
 from cxlib.io.pasted import pasted_rejects, repeated_headers
+from cxlib.io.quoting import name_an_open_quote, quoted_options
 from cxlib.io.sources import SourceFile, _norm
 from cxlib.io.sql import Params, control_character, glob_escaped, ident, literal
-from cxlib.io.text import head_lines, readable, reader_error, text_lines
+from cxlib.io.text import excel_separator, head_lines, readable, reader_error
 from cxlib.memory import no_space
 from cxlib.schema import DataError, Table
 
@@ -174,6 +175,8 @@ def _read_parquet(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> N
 #: default buffer is 16 lines: 2 GB for lines of 128 MB).
 MAX_LINE_BYTES = 128 << 20
 BUFFER_BYTES = 2 * MAX_LINE_BYTES
+_CSV_OPTIONS = ("all_varchar=true", "header=true", "store_rejects=true", "rejects_table='_cx_rej'",
+                "rejects_scan='_cx_rej_scan'")  # fmt: skip
 
 
 def _read_csv(
@@ -184,50 +187,30 @@ def _read_csv(
     the file's empty lines (:func:`~cxlib.io.text.blank_lines`), numbered past like unreadable ones. A first
     line ``sep=;`` (Excel's note of the delimiter, in exports made for it) is read as ``skip_lines: 1`` and
     that delimiter, unless sources.yml sets either."""
-    declared = None if (f.skip_lines or f.delimiter) else _excel_separator(f)
+    declared = None if (f.skip_lines or f.delimiter) else excel_separator(f)
     if declared:
         f = replace(f, skip_lines=1, delimiter=declared)
-    p = Params()
-    opts = [
-        "all_varchar=true",
-        "header=true",
-        "store_rejects=true",
-        "rejects_table='_cx_rej'",
-        "rejects_scan='_cx_rej_scan'",
-        f"max_line_size={MAX_LINE_BYTES}",
-        f"buffer_size={BUFFER_BYTES}",
-    ]
-    if f.delimiter:
-        opts.append(f"delim={p(f.delimiter)}")
-    if f.skip_lines:  # a checked whole number; the rows are numbered from the header on, as in any file
-        opts.append(f"skip={int(f.skip_lines)}")
-    # the rejects tables of an earlier file would be read again as this file's unreadable lines
-    con.execute("DROP TABLE IF EXISTS _cx_rej")
-    con.execute("DROP TABLE IF EXISTS _cx_rej_scan")
-    select = f"SELECT * {KEEP_ROW} FROM read_csv({p(glob_escaped(str(path)))}, {', '.join(opts)})"
-    try:
-        # a scratch copy keeps the file's order; numbered by its position in the copy (_number_copy)
-        copy = write_scratch(con, name, select, p.values, scratch, ordered=True) if scratch is not None else None
-        if copy is None:
-            materialize(con, name, select, p.values, None)
-    except duckdb.Error as e:
-        if no_space(e):  # the disk of the scratch files, not the file: said by the load
-            raise
-        raise reader_error(f, path, e) from None
-    # the lines passed over above the header (skip_lines) count in the file's line numbers: the rows are
-    # numbered below from the header on, then moved down by as many (row = line in the file - 1, as always)
     skip = int(f.skip_lines)
-    if skip:
-        con.execute("UPDATE _cx_rej SET line = line - ?", [skip])
-    # one reject per line: a line with several missing or extra fields has one error per field (the
-    # first missing one, the last extra one says how many fields the line has)
-    rej = con.execute(
-        "SELECT line, first(csv_line), first(error_message ORDER BY CASE WHEN error_type = 'TOO MANY COLUMNS' "
-        "THEN -column_idx ELSE column_idx END NULLS LAST) FROM _cx_rej GROUP BY line ORDER BY line"
-    ).fetchall()
+    copy, rej = _csv_attempt(con, f, name, path, scratch, lambda p: [])
+    if rej and any('"' in (r[1] or "") for r in rej):  # quoted values the sniffer did not see: read as quoted
+        names = [c[0] for c in con.execute(f"DESCRIBE SELECT * FROM {_relation(name, copy)}").fetchall()]
+        head = head_lines(f, skip + 1)
+        second = quoted_options(head[-1] if len(head) > skip else None, f.delimiter,
+                                ["_row" if c == "_row_1" else c for c in names])  # fmt: skip
+        if second is not None:
+            copy_2, rej_2 = _csv_attempt(con, f, name, path, scratch, second)
+            old = [copy]
+            if len(rej_2) <= len(rej):  # the standard reading, unless it loses more lines
+                copy, rej = copy_2, rej_2
+            else:  # no better: the first reading again, with its own unreadable lines
+                old.append(copy_2)
+                copy, rej = _csv_attempt(con, f, name, path, scratch, lambda p: [])
+            for gone_copy in old:
+                if gone_copy is not None:
+                    gone_copy.unlink(missing_ok=True)
     rejects = [{"row": int(r[0]) - 1 + skip, "value": r[1], "reason": f"unreadable line: {r[2]}"} for r in rej]
     if rejects and len(rejects) > con.execute(f"SELECT count(*) FROM {_relation(name, copy)}").fetchone()[0]:
-        _name_an_open_quote(path, rejects)
+        name_an_open_quote(path, rejects)
     # the lines that give no row: unreadable ones and empty ones (below the header), as the rejects number them;
     # a file of one column reads an empty line as a row (of one empty value)
     one = len(con.execute(f"DESCRIBE SELECT * FROM {_relation(name, copy)}").fetchall()) == 1  # (no _row yet)
@@ -255,29 +238,47 @@ def _read_csv(
     return rejects
 
 
-def _name_an_open_quote(path: Path, rejects: list[dict]) -> None:
-    """When most lines of a file are unreadable, say so if a line opens a quote it never closes: the reader's
-    sniffer then reads the whole file without quotes, and every quoted value with a delimiter in it splits (999 of
-    1,000 rows quarantined, the fix said to check the delimiter)."""
-    with text_lines(path) as fh:
-        line = next((i for i, text in enumerate(fh, 1) if text.count('"') % 2), None)
-    if line is None:
-        return
-    said = f" (line {line} opens a quote it never closes, so the file was read without quotes: close that quote)"
-    for r in rejects:
-        r["reason"] += said
+def _csv_attempt(
+    con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, path: Path, scratch: Path | None,
+    more: Callable[[Params], list[str]],
+) -> tuple[Path | None, list[tuple]]:
+    """Read ``path`` into ``name`` (a scratch copy when ``scratch``) with the file's options and ``more(p)``;
+    return the copy and its unreadable lines (``line, text, error``; ``_cx_rej`` holds them by field)."""
+    p = Params()
+    opts = [*_CSV_OPTIONS, f"max_line_size={MAX_LINE_BYTES}", f"buffer_size={BUFFER_BYTES}"]
+    extra = more(p)
+    if f.delimiter and not any(o.startswith("delim=") for o in extra):
+        opts.append(f"delim={p(f.delimiter)}")
+    if f.skip_lines:  # a checked whole number; the rows are numbered from the header on, as in any file
+        opts.append(f"skip={int(f.skip_lines)}")
+    # the rejects tables of an earlier file would be read again as this file's unreadable lines
+    con.execute("DROP TABLE IF EXISTS _cx_rej")
+    con.execute("DROP TABLE IF EXISTS _cx_rej_scan")
+    select = f"SELECT * {KEEP_ROW} FROM read_csv({p(glob_escaped(str(path)))}, {', '.join(opts + extra)})"
+    try:
+        # a scratch copy keeps the file's order; numbered by its position in the copy (_number_copy)
+        copy = write_scratch(con, name, select, p.values, scratch, ordered=True) if scratch is not None else None
+        if copy is None:
+            materialize(con, name, select, p.values, None)
+    except duckdb.Error as e:
+        if no_space(e):  # the disk of the scratch files, not the file: said by the load
+            raise
+        raise reader_error(f, path, e) from None
+    # the lines passed over above the header (skip_lines) count in the file's line numbers: the rows are
+    # numbered below from the header on, then moved down by as many (row = line in the file - 1, as always)
+    if f.skip_lines:
+        con.execute("UPDATE _cx_rej SET line = line - ?", [int(f.skip_lines)])
+    # one reject per line: a line with several missing or extra fields has one error per field (the
+    # first missing one, the last extra one says how many fields the line has)
+    return copy, con.execute(
+        "SELECT line, first(csv_line), first(error_message ORDER BY CASE WHEN error_type = 'TOO MANY COLUMNS' "
+        "THEN -column_idx ELSE column_idx END NULLS LAST) FROM _cx_rej GROUP BY line ORDER BY line"
+    ).fetchall()
 
 
 def _relation(name: str, copy: Path | None) -> str:
     """SQL: the rows a CSV was read into: its scratch copy (a Parquet file) or temp table ``name``."""
     return f"read_parquet({literal(str(copy))})" if copy is not None else ident(name)
-
-
-def _excel_separator(f: SourceFile) -> str | None:
-    """The delimiter a first line ``sep=X`` declares (Excel's convention), if the file starts with one."""
-    first = head_lines(f, 1)
-    m = re.fullmatch(r"sep=(.)\s*", first[0]) if first else None
-    return m.group(1) if m else None
 
 
 def _number_copy(con: duckdb.DuckDBPyConnection, name: str, copy: Path, rejects: bool, skip: int = 0) -> None:

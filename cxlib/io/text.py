@@ -38,7 +38,7 @@ from typing import IO
 from cxlib.io.sources import SourceFile
 from cxlib.schema import DataError
 
-__all__ = ["blank_lines", "detect_encoding", "head_lines", "readable", "reader_error", "text_lines"]
+__all__ = ["blank_lines", "detect_encoding", "excel_separator", "head_lines", "readable", "reader_error", "text_lines"]
 
 _CHUNK = 1 << 20
 _BOMS = ((codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16"), (codecs.BOM_UTF16_BE, "utf-16"))
@@ -324,3 +324,10 @@ def reader_error(f: SourceFile, path: Path, error: Exception) -> DataError:
         f"{f.label}: cannot be read as a CSV table ({where}{cause[:300]}); check that it is a delimited text "
         "file with a header row (set `delimiter:` in sources.yml if needed)"
     )
+
+
+def excel_separator(f: SourceFile) -> str | None:
+    """The delimiter a first line ``sep=X`` declares (Excel's convention), if the file starts with one."""
+    first = head_lines(f, 1)
+    m = re.fullmatch(r"sep=(.)\s*", first[0]) if first else None
+    return m.group(1) if m else None
