@@ -31,6 +31,7 @@ Examples
 
 from __future__ import annotations
 
+import contextvars
 import datetime as dt
 import functools
 import hashlib
@@ -53,6 +54,7 @@ __all__ = [
     "record",
     "stale_in_folder",
     "stale_steps",
+    "step_options",
     "steps_table",
 ]
 
@@ -78,7 +80,11 @@ CODE: dict[str, str] = {
     "voice": "voice",
 }
 
-_COLUMNS = ["step", "version", "run_id", "started", "finished", "inputs", "outputs", "code"]
+_COLUMNS = ["step", "version", "run_id", "started", "finished", "inputs", "outputs", "code", "options"]
+
+#: The options the running step was given on the command line (JSON; set by the CLI around a step's command),
+#: kept in its lineage row so that ``cx refresh`` reruns it as it was run (:func:`step_options`).
+OPTIONS: contextvars.ContextVar[str] = contextvars.ContextVar("cx_step_options", default="")
 
 
 @dataclass(frozen=True)
@@ -161,10 +167,35 @@ def record(
         "inputs": fingerprint(step, steps) if inputs is None else inputs,
         "outputs": ",".join(sorted(outputs)),
         "code": code_fingerprint(step),
+        "options": OPTIONS.get(),
     }
     steps = steps.reindex(columns=_COLUMNS)  # a workspace built before a column was kept
     out = pd.concat([steps[steps["step"] != step], pd.DataFrame([row])], ignore_index=True)
     return out.astype("string")[_COLUMNS]
+
+
+def step_options(ws: Workspace, step: str) -> dict:
+    """The command-line options ``step`` last ran with (``{}``: the defaults, or a run from Python).
+
+    Examples
+    --------
+    >>> import cxlib
+    >>> ws = cxlib.connect()
+    >>> token = OPTIONS.set('{"threshold": 0.5}')
+    >>> with ws.step("unify"):
+    ...     _ = ws.write("customers", pd.DataFrame({"id": [1]}))
+    >>> OPTIONS.reset(token)
+    >>> step_options(ws, "unify")
+    {'threshold': 0.5}
+    """
+    steps = steps_table(ws)
+    if "options" not in steps.columns:
+        return {}
+    kept = steps.loc[steps["step"] == step, "options"].dropna()
+    try:
+        return dict(json.loads(kept.iloc[-1])) if len(kept) and kept.iloc[-1] else {}
+    except (ValueError, TypeError):
+        return {}
 
 
 def stale_steps(ws: Workspace) -> list[Stale]:

@@ -304,6 +304,42 @@ def test_stale_steps_are_named_and_refreshed(tmp_path):
         assert lineage.stale_steps(ws) == [] and not ws.has("tickets")
 
 
+def test_refresh_reruns_each_step_as_it_last_ran_and_keeps_the_loads_limit(tmp_path):
+    """`cx refresh` reran every stale step with its defaults: a workspace unified with --threshold 0.5 and
+    staged with --include-unidentified was silently rebuilt at 0.95 and without them (5,004 customers with a
+    stage -> 2,194). And it reloaded files that `cx load` refuses (half the orders unreadable), exited 0 and
+    built every later step on them."""
+    from typer.testing import CliRunner
+
+    from cxlib import synth
+    from cxlib.cli import app
+
+    runner = CliRunner()
+    synth.write_company(tmp_path, n_customers=300, seed=2, months=6, progress=False)
+    for cmd in (["load", "--no-progress"], ["unify", "--no-progress", "--threshold", "0.5"],
+                ["journeys", "--include-unidentified"]):  # fmt: skip
+        assert runner.invoke(app, [cmd[0], str(tmp_path), *cmd[1:]]).exit_code == 0
+    with connect(tmp_path, read_only=True) as ws:
+        staged = ws.table("customer_stages").count().to_pyarrow().as_py()
+        assert lineage.step_options(ws, "unify")["threshold"] == 0.5
+    (tmp_path / "surveys.csv").write_text((tmp_path / "surveys.csv").read_text() + "\n")  # delivered again
+    r = runner.invoke(app, ["refresh", str(tmp_path)])
+    assert r.exit_code == 0, r.output
+    assert "refreshing unify as it last ran (--threshold 0.5)" in r.output, r.output
+    assert "refreshing journeys as it last ran (--include-unidentified)" in r.output
+    with connect(tmp_path, read_only=True) as ws:
+        assert ws.table("customer_stages").count().to_pyarrow().as_py() == staged
+        assert lineage.step_options(ws, "unify")["threshold"] == 0.5 and lineage.stale_steps(ws) == []
+    orders = tmp_path / "orders.csv"
+    lines = orders.read_text().splitlines()
+    ts = lines[0].split(",").index('"ts"')
+    bad = [",".join("not a date" if i == ts else v for i, v in enumerate(x.split(","))) for x in lines[1::2]]
+    orders.write_text("\n".join([lines[0], *bad, *lines[2::2]]) + "\n")
+    r = runner.invoke(app, ["refresh", str(tmp_path)])
+    assert r.exit_code == 3 and "too many rows quarantined" in r.output, r.output
+    assert "refreshing unify" not in r.output  # nothing built on what the load refused
+
+
 def test_two_databases_spilling_into_one_temp_folder(tmp_path):
     """``CX_TEMP_DIR`` shared by two DuckDB databases at once (``cx unify``: the workspace's and splink's; or two
     steps running): each spills into a folder of its own, so neither reads the other's blocks. With one folder

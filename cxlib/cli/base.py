@@ -34,9 +34,11 @@ def _exclusive(step: str):
     def deco(f):
         @functools.wraps(f)
         def inner(*args, **kwargs):
+            from cxlib import lineage
             from cxlib.engine import busy
 
             folder = kwargs["folder"] if "folder" in kwargs else args[0]
+            token = lineage.OPTIONS.set(_options_text(kwargs))  # kept in the step's lineage row: cx refresh
             try:
                 with busy(folder, step):
                     _warn_stale(folder, upstream_of=step)
@@ -47,10 +49,25 @@ def _exclusive(step: str):
                 if type(e).__name__ != "OutOfMemoryException":
                     raise
                 _fail(DataError(_out_of_memory(step, e)))
+            finally:
+                lineage.OPTIONS.reset(token)
 
         return inner
 
     return deco
+
+
+#: Options that change how a step shows its work, not what it builds: not kept for ``cx refresh``.
+_DISPLAY_ONLY = frozenset({"folder", "progress"})
+
+
+def _options_text(kwargs: dict) -> str:
+    """The options a step's command was given, as JSON (values as JSON has them, anything else as text)."""
+    import json
+
+    kept = {k: v if isinstance(v, (bool, int, float, str, type(None))) else str(v)
+            for k, v in kwargs.items() if k not in _DISPLAY_ONLY}  # fmt: skip
+    return json.dumps(kept, sort_keys=True)
 
 
 def _out_of_memory(step: str, e: Exception) -> str:

@@ -161,7 +161,6 @@ def refresh(folder: Folder) -> None:
         return
     for s in lineage.STEPS:  # run order; asked again each time, since a rerun step makes the later ones stale
         if s in _stale_names(folder):
-            typer.echo(f"refreshing {s} ...")
             _refresh_one(folder, s)
     typer.echo("every step is up to date")
 
@@ -175,28 +174,25 @@ def _stale_names(folder: Path) -> set[str]:
 
 
 #: what reruns each step of cxlib.lineage.STEPS with its defaults: (module, function taking the folder)
-_RUNNERS = {
-    "load": ("cxlib.io", "load"),
-    "unify": ("cxlib.unify", "unify"),
-    "journeys": ("cxlib.journeys", "build"),
-    "personas": ("cxlib.personas", "write_personas"),
-    "simulate": ("cxlib.simulate", "build"),
-    "voice": ("cxlib.voice", "build"),
-}
-
-
 def _refresh_one(folder: Path, step: str) -> None:
-    """Rerun one step with its defaults, holding the workspace."""
-    import importlib
+    """Rerun one step through its own command, with the options it last ran with (its lineage row keeps them):
+    the same checks as when it is run by hand (a load that quarantines too much exits 3, the engine out of
+    memory is said), and the same results (`cx unify --threshold 0.5` stays at 0.5)."""
+    import inspect
 
-    from cxlib.engine import busy
+    from cxlib import lineage
+    from cxlib.engine import connect
 
-    module, function = _RUNNERS[step]
-    try:
-        with busy(folder, step):
-            getattr(importlib.import_module(module), function)(folder)
-    except DataError as e:
-        _fail(e)
+    command = {"load": load, "unify": unify, "journeys": journeys, "personas": personas_command,
+               "simulate": simulate, "voice": voice}[step]  # fmt: skip
+    with connect(folder, read_only=True) as ws:
+        saved = lineage.step_options(ws, step)
+    params = inspect.signature(command).parameters
+    options = {k: v for k, v in saved.items() if k in params and k != "folder"}
+    flag = lambda k, v: (f"--{'' if v else 'no-'}{k}" if isinstance(v, bool) else f"--{k} {v}")  # noqa: E731
+    given = [flag(k.replace("_", "-"), v) for k, v in options.items() if params[k].default != v]
+    typer.echo(f"refreshing {step}" + (f" as it last ran ({', '.join(given)})" if given else "") + " ...")
+    command(folder=folder, **options)
 
 
 @app.command()
