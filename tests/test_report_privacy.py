@@ -221,3 +221,29 @@ def test_the_voice_heatmap_counts_each_customer_once():
                                     "topic": [0] * 7}))  # fmt: skip
     fig = stage_topic_figure(v, pd.DataFrame({"topic": [0], "label": ["delivery"]}))
     assert fig.data[0].z.tolist() == [[2.0]]
+
+
+def test_a_report_that_cannot_be_written_leaves_the_earlier_one_whole(tmp_path, monkeypatch):
+    """`cx report` on a full disk wrote the file in place: a traceback and the HTML cut off mid-text, the earlier
+    good report gone. It is written beside it and renamed over it now; a full disk is said, not a traceback."""
+    import errno
+    import os
+
+    import pytest
+
+    from cxlib.report.page import Report
+    from cxlib.schema import DataError
+
+    out = tmp_path / "r.html"
+    Report("Journey review").save(out)
+    before = out.read_text()
+    real = os.replace
+
+    def full(src, dst):  # noqa: ANN001, ANN202
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "replace", full)
+    with pytest.raises(DataError, match="the disk is full"):
+        Report("Another review").save(out)
+    monkeypatch.setattr(os, "replace", real)
+    assert out.read_text() == before and [p.name for p in tmp_path.iterdir()] == ["r.html"]

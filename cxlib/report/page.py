@@ -397,10 +397,34 @@ class Report:
         )
 
     def save(self, path: str | Path) -> Path:
-        """Write the report as one self-contained HTML file (parent folders are created)."""
+        """Write the report as one self-contained HTML file (parent folders are created).
+
+        Written beside it under a temporary name, then renamed over it: a full disk or an interrupted write
+        leaves the earlier report whole (it was cut off mid-text) and no partial file. A full disk is a
+        :class:`~cxlib.schema.DataError` that says so."""
+        import errno
+        import os
+        import tempfile
+
+        from cxlib.schema import DataError
+
         path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(self.to_html(), encoding="utf-8")
+        html = self.to_html()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+        except OSError as e:
+            raise DataError(f"{path}: cannot write the report there ({e.strerror}); give another --out") from None
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                fh.write(html)
+            os.chmod(tmp, 0o644)  # as a report written in place was (mkstemp's file is the owner's alone)
+            os.replace(tmp, path)
+        except OSError as e:
+            Path(tmp).unlink(missing_ok=True)
+            room = " (the disk is full: free some room)" if e.errno == errno.ENOSPC else ""
+            raise DataError(f"{path}: the report could not be written ({e.strerror}){room}; an earlier report "
+                            "there is unchanged") from None  # fmt: skip
         return path
 
     def _definitions_html(self) -> str:
