@@ -25,7 +25,22 @@ def _holder(folder: Path) -> dict[str, Any] | None:
         os.kill(int(info["pid"]), 0)
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    # the same pid, another process: a killed step's pid given to a later one (in a container every run's
+    # `cx` is pid 1, so a step killed there held the workspace for good, the asking process its "holder")
+    recorded, now = info.get("proc_start"), _started(int(info["pid"]))
+    if recorded is not None and now is not None and recorded != now:
+        return None
     return info
+
+
+def _started(pid: int) -> str | None:
+    """When process ``pid`` started, as the system says (Linux: the boot and the clock ticks since it), else None."""
+    try:
+        boot = Path("/proc/sys/kernel/random/boot_id").read_text().strip()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        return f"{boot}:{stat.rsplit(')', 1)[1].split()[19]}"  # field 22, counted after the command's name
+    except (OSError, IndexError):
+        return None
 
 
 def busy_message(folder: Path, detail: str = "") -> str:
@@ -91,7 +106,8 @@ def busy(folder: str | Path, step: str) -> Iterator[None]:
 
     folder = Path(folder)
     mark = folder / BUSY_FILE
-    info = {"step": step, "pid": os.getpid(), "started": dt.datetime.now().isoformat(timespec="seconds")}
+    info = {"step": step, "pid": os.getpid(), "started": dt.datetime.now().isoformat(timespec="seconds"),
+            "proc_start": _started(os.getpid())}  # fmt: skip
     for _ in range(2):
         try:
             fd = os.open(mark, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)

@@ -400,3 +400,24 @@ def test_splinks_duckdb_is_closed_when_scoring_fails(tmp_path, workspace, monkey
         return False
 
     assert len(opened) == 1 and closed(opened[0])
+
+
+def test_a_mark_left_by_a_killed_step_whose_pid_came_back_holds_nothing(tmp_path):
+    """A step killed in a container left its busy mark with pid 1, and every later `cx` there is pid 1 too: the
+    workspace was "busy" for good, the process asking named as its holder. The mark keeps when its process
+    started; the same pid started later is another process."""
+    import json
+
+    from cxlib.busy import BUSY_FILE, _started, busy
+
+    mark = tmp_path / BUSY_FILE
+    mine = _started(os.getpid())
+    assert mine is not None  # Linux: the tests run there
+    mark.write_text(json.dumps({"step": "unify", "pid": os.getpid(), "started": "2026-12-07T10:00:00",
+                                "proc_start": mine.rsplit(":", 1)[0] + ":1"}))  # fmt: skip
+    with busy(tmp_path, "journeys"):  # was: "busy: `cx unify` (pid N)", N this very process
+        assert json.loads(mark.read_text())["step"] == "journeys"
+    mark.write_text(json.dumps({"step": "unify", "pid": os.getpid(), "started": "x", "proc_start": mine}))
+    with pytest.raises(DataError, match="busy"):  # the process that made it is alive: it holds the workspace
+        with busy(tmp_path, "journeys"):
+            pass
