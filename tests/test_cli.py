@@ -55,6 +55,10 @@ def test_generate_load_summary(tmp_path):
     r = runner.invoke(app, ["simulate", str(ws), "--draws", "200"])
     assert r.exit_code == 0 and "conversion +10%" in r.output, r.output
     assert "purchase history in the model: months since the last purchase" in r.output, r.output
+    # the report's advice, held against the backtest just stored (the CLI printed the gains alone)
+    assert "This 12-month forecast has been held against only 3 months" in r.output, r.output
+    r = runner.invoke(app, ["simulate", str(ws), "--backtest"])  # 12 on 6 months: as many as the history allows
+    assert r.exit_code == 0 and "the history leaves 3 months to hold against the past (not 12)" in r.output, r.output
     r = runner.invoke(app, ["simulate", str(ws), "--backtest", "--months", "2", "--purchases", "count"])
     assert r.exit_code == 0 and "purchase history: months since the last purchase, and one" in r.output, r.output
     assert "(as set)" in r.output

@@ -143,8 +143,8 @@ def test_backtest_on_the_generator(panel):
     assert len({t.line.color for t in forecasts}) == 4  # one colour each
 
 
-def _strategy_ws(err: float, gains: dict[str, float], months: int = 12):
-    """An in-memory workspace with a scenarios table and a backtest whose total error is ``err``."""
+def _strategy_ws(err: float, gains: dict[str, float], months: int = 12, held: int = 12):
+    """An in-memory workspace with a scenarios table and a backtest of ``held`` months whose total error is ``err``."""
     ws = cxlib.connect()
     rows = []
     for name, g in {"baseline": 0.0, **gains}.items():
@@ -156,7 +156,7 @@ def _strategy_ws(err: float, gains: dict[str, float], months: int = 12):
         {
             "model": ["journey model"] * 2,
             "period": ["month", "total"],
-            "month": [12, None],
+            "month": [held, None],
             "month_start": pd.to_datetime(["2025-12-01", "2025-01-01"]),
             "forecast": [1.0, 100_000 * (1 + err)],
             "p5": [0.5, np.nan],
@@ -195,6 +195,15 @@ def test_the_report_recommends_levers_whose_gain_exceeds_the_error_in_words():
         "on the last 12 months this model was within 6%."
     )
     assert "AOV +5%: +" not in html  # 5k is below the 6k the model can be off
+
+
+def test_a_backtest_shorter_than_half_the_forecast_recommends_nothing():
+    """Four months of history: the stored backtest held one month (0.4% off) and the report recommended two
+    12-month levers on it; the same forecast was 12% off over the next 12 months."""
+    headline, _ = _advice(_strategy_ws(0.004, {"AOV +5%": 14_000.0}, held=1))
+    assert headline.startswith("This 12-month forecast has been held against only 1 month of the company's past")
+    assert "no lever is recommended" in headline and "AOV" not in headline
+    assert "AOV +5%: +14k" in _advice(_strategy_ws(0.004, {"AOV +5%": 14_000.0}, held=6))[0]
 
 
 def test_the_report_without_a_backtest_recommends_nothing():

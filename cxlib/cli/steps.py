@@ -303,6 +303,7 @@ def simulate(
         if purchases not in ("auto", *KINDS):
             raise ValueError(f"--purchases must be auto, {', '.join(KINDS)}; not {purchases!r}")
         if backtest:
+            months = months if cutoff else _months_to_hold(folder, months)
             bt = _simulate.backtest(folder, months=months, cutoff=cutoff, arrivals=how, purchases=purchases)
             _print_backtest(bt)
             return
@@ -321,8 +322,35 @@ def simulate(
         typer.echo(f"  {r.scenario:<32} {r.gain:>14,.0f}  [{r.gain_p5:,.0f} .. {r.gain_p95:,.0f}]{unit}")
     if few := _simulate.reach_words(ranked):
         typer.echo(few)
+    typer.echo(_advice(folder, ranked, months))
     typer.echo(f"purchase history in the model: {ranked.attrs['purchases']}")
     typer.echo(f"simulated in {time.perf_counter() - t0:.1f}s")
+
+
+def _months_to_hold(folder: Path, months: int) -> int:
+    """The months a backtest without a cutoff holds out: ``months``, or as many as the history allows with the
+    fit keeping its minimum -- the rule `cx simulate` stores its own backtest by (the default 12 on a 12-month
+    history put the cutoff before the first buyer, and stopped on "0 buyers by then")."""
+    from cxlib import simulate as _simulate
+    from cxlib.engine import connect
+
+    with connect(folder, read_only=True) as ws:
+        held = _simulate.backtest_months(_simulate.complete_history(ws), months)
+    if held < 1:
+        raise DataError(f"{folder}: the history is too short to hold any month against the past; load more months")
+    if held < months:
+        typer.echo(f"the history leaves {held} months to hold against the past (not {months}): backtesting {held}")
+    return held
+
+
+def _advice(folder: Path, ranked, months: int) -> str:  # noqa: ANN001 - the frame simulate.build returns
+    """What the report advises on these levers, held against the backtest `cx simulate` just stored."""
+    from cxlib.engine import connect
+    from cxlib.simulate.advice import strategy_advice
+
+    with connect(folder, read_only=True) as ws:
+        bt = ws.table("simulate_backtest").to_pandas() if ws.has("simulate_backtest") else None
+    return strategy_advice(ranked, bt, months)[1]
 
 
 def _print_backtest(bt) -> None:  # noqa: ANN001 - the frame simulate.backtest returns

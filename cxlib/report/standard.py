@@ -26,6 +26,7 @@ from cxlib.report.page import Report
 from cxlib.report.personal import PersonalTerms
 from cxlib.report.privacy import _left_out_note, _small
 from cxlib.schema import name_words, stage_label
+from cxlib.simulate.advice import strategy_advice
 
 __all__ = ["standard_report"]
 
@@ -443,7 +444,7 @@ def _strategy_section(ws: Any, r: Report, glance: list[str], h: pd.DataFrame | N
     ranked = sim.compare(results)
     months = int(results["month"].max())
     bt = ws.table("simulate_backtest").to_pandas() if ws.has("simulate_backtest") else None
-    headline, text = _strategy_advice(ranked, bt, months)
+    headline, text = strategy_advice(ranked, bt, months)
     glance.append(headline)
     r.markdown(
         text + " The built-in scenarios are examples of levers to compare, not a plan; each is simulated on the "
@@ -474,61 +475,6 @@ def _strategy_section(ws: Any, r: Report, glance: list[str], h: pd.DataFrame | N
     if reach := sim.reach_words(ranked):
         r.markdown(reach)
     r.figure(sim.fan_chart(results, "cumulative_revenue"), "Cumulative revenue gain over baseline, with 5–95% bands")
-
-
-def _money(x: float, sign: bool = False) -> str:
-    """``14k``, ``2.1M``, ``850`` (with ``+`` for gains when ``sign``)."""
-    a = abs(x)
-    if a >= 1e6:
-        body = f"{a / 1e6:.1f}M"
-    elif a >= 1e3:
-        body = f"{a / 1e3:.0f}k" if a >= 1e4 else f"{a / 1e3:.1f}k"
-    else:
-        body = f"{a:,.0f}"
-    return ("-" if x < 0 else "+" if sign else "") + body
-
-
-def _lever_words(name: str) -> str:
-    """A scenario's name as the start of a sentence."""
-    words = {"fix pre-sale service failure": "Fixing the pre-sale service failure"}
-    return words.get(name, name[:1].upper() + name[1:])
-
-
-def _strategy_advice(ranked: pd.DataFrame, bt: pd.DataFrame | None, months: int) -> tuple[str, str]:
-    """The headline and the paragraph: levers whose gain exceeds the forecast's backtest error, in words
-    with gain, band and error -- or that none does, or that the forecast was never backtested."""
-    from cxlib.simulate import error_words
-
-    levers = ranked[ranked["scenario"] != "baseline"]
-    base = ranked.loc[ranked["scenario"] == "baseline", "revenue"]
-    total = bt[(bt["model"] == "journey model") & (bt["period"] == "total")] if bt is not None else None
-    if total is None or total.empty or base.empty or pd.isna(total["pct_error"].iloc[0]):
-        msg = (
-            "This forecast has not been held against the company's own past (run `cx simulate FOLDER` again to "
-            "add its backtest), so no lever is recommended."
-        )
-        return msg, msg
-    signed = float(total["pct_error"].iloc[0])
-    err = abs(signed)
-    held = int(bt.loc[bt["period"] == "month", "month"].max())
-    err_money = err * float(base.iloc[0])
-    track = f"on the last {held} months this model was {error_words(signed)}"
-    good = levers[(levers["gain_p5"] > 0) & (levers["gain"] > err_money)]
-    if good.empty:
-        best = float(levers["gain"].max()) if len(levers) else 0.0
-        msg = (
-            f"No lever simulated gains more than the forecast's own error: {track}, about "
-            f"{_money(err_money)} over {months} months, against {_money(best, sign=True)} for the largest gain. "
-            "None is recommended on these numbers; test a change on a sample of customers first."
-        )
-        return msg, msg
-    lines = [
-        f"{_lever_words(row.scenario)}: {_money(row.gain, sign=True)} ({_money(row.gain_p5)}–{_money(row.gain_p95)}) "
-        f"over {months} months"
-        for row in good.itertuples()
-    ]
-    headline = f"{lines[0]}; {track}."
-    return headline, "Levers whose gain exceeds the forecast's backtest error: " + "; ".join(lines) + f"; {track}."
 
 
 def _arrivals_words(t: pd.DataFrame) -> str:
