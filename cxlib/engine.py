@@ -541,6 +541,16 @@ def connect(path_or_backend: str | Path | BaseBackend | None = None, *, read_onl
     except Exception as e:  # duckdb.IOException: another process holds the file
         if "lock" in str(e).lower():
             raise DataError(busy_message(folder, str(e))) from None
+        if type(e).__module__.startswith(("duckdb", "_duckdb")) and "permission denied" in str(e).lower():
+            raise DataError(
+                f"{db} cannot be opened{' for writing' if not read_only else ''}: permission denied. Run the step "
+                "as a user who may write the workspace folder, or copy the folder somewhere you may"
+            ) from None
+        if type(e).__module__.startswith(("duckdb", "_duckdb")):  # cut short, not a database, unreadable
+            raise DataError(
+                f"{db} cannot be opened ({str(e).splitlines()[0][:200]}). It is derived from the source files: "
+                f"delete it and run `cx load {folder}` again (a copy cut short or a disk error damages it)"
+            ) from None
         raise
     backend.raw_sql("SET TimeZone = 'UTC'")
     ws = Workspace(backend, folder)

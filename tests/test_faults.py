@@ -421,3 +421,26 @@ def test_a_mark_left_by_a_killed_step_whose_pid_came_back_holds_nothing(tmp_path
     with pytest.raises(DataError, match="busy"):  # the process that made it is alive: it holds the workspace
         with busy(tmp_path, "journeys"):
             pass
+
+
+@pytest.mark.parametrize("damage", ["truncated", "garbage", "empty"])
+def test_a_damaged_workspace_file_is_named_with_its_fix_by_every_command(tmp_path, damage):
+    """A workspace.duckdb cut short, not a database, or empty: a DuckDB traceback from every command, `cx load`
+    included (its own message was never reached: the staleness check opened the file first)."""
+    from typer.testing import CliRunner
+
+    from cxlib.cli import app
+
+    runner = CliRunner()
+    (tmp_path / "surveys.csv").write_text("source,response_id,ts,nps\nsurvey,1,2024-03-01,9\n")
+    assert runner.invoke(app, ["load", str(tmp_path), "--no-progress"]).exit_code == 0
+    db = tmp_path / "workspace.duckdb"
+    if damage == "truncated":
+        with open(db, "r+b") as fh:
+            fh.truncate(20_000)
+    else:
+        db.write_bytes(os.urandom(300_000) if damage == "garbage" else b"")
+    for cmd in (["load", "--no-progress"], ["summary"], ["journeys"], ["refresh"]):
+        r = runner.invoke(app, [cmd[0], str(tmp_path), *cmd[1:]])
+        assert r.exit_code == 2 and "cannot be opened" in r.output and "delete it and run `cx load" in r.output, (
+            cmd, r.output)
