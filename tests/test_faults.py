@@ -444,3 +444,18 @@ def test_a_damaged_workspace_file_is_named_with_its_fix_by_every_command(tmp_pat
         r = runner.invoke(app, [cmd[0], str(tmp_path), *cmd[1:]])
         assert r.exit_code == 2 and "cannot be opened" in r.output and "delete it and run `cx load" in r.output, (
             cmd, r.output)
+
+
+def test_the_load_out_of_memory_is_said_not_blamed_on_the_csv(tmp_path, monkeypatch):
+    """Under a small memory limit `cx load` and `cx validate` said "contacts.csv: cannot be read as a CSV table
+    (could not allocate block ...); check that it is a delimited text file" of a valid file."""
+    from typer.testing import CliRunner
+
+    from cxlib.cli import app
+
+    (tmp_path / "surveys.csv").write_text("source,response_id,ts,nps\nsurvey,1,2024-03-01,9\n")
+    monkeypatch.setenv("CX_DUCKDB_MEMORY_LIMIT", "200MB")  # under the reader's 256 MB line buffer
+    for cmd in (["load", "--no-progress"], ["validate"]):
+        r = CliRunner().invoke(app, [cmd[0], str(tmp_path), *cmd[1:]])
+        assert r.exit_code == 2 and "ran out of the engine's memory (200MB" in r.output, r.output
+        assert "cannot be read as a CSV" not in r.output

@@ -261,7 +261,7 @@ def _csv_attempt(
         if copy is None:
             materialize(con, name, select, p.values, None)
     except duckdb.Error as e:
-        if no_space(e):  # the disk of the scratch files, not the file: said by the load
+        if no_space(e) or isinstance(e, duckdb.OutOfMemoryException):  # the machine, not the file: said by the load
             raise
         raise reader_error(f, path, e) from None
     # the lines passed over above the header (skip_lines) count in the file's line numbers: the rows are
