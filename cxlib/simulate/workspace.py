@@ -25,6 +25,7 @@ from typing import Any
 import ibis
 import numpy as np
 import pandas as pd
+from ibis import _
 
 from cxlib.engine import Workspace, opened
 from cxlib.schema import STAGES, DataError
@@ -89,7 +90,8 @@ def _history_table(
     sm = _stage_map(ws)
     hist = ws.table("stage_history") if ws.has("stage_history") else _stage_history(ws, sm)
     tp = ws.table("touchpoints")
-    monthly = _monthly_money(tp)
+    lines = ws.table("order_lines") if ws.has("order_lines") else None
+    monthly = _monthly_money(tp, None if lines is None else lines.filter(lines.credit_note.fill_null(False)))
     h = hist.mutate(month=hist.month.cast("timestamp"))
     h = h.left_join(monthly, [h.customer_id == monthly.customer_id, h.month == monthly._month])
     h = h.select(
@@ -124,19 +126,27 @@ def _stage_history(ws: Workspace, stage_map: Any) -> ibis.Table:
     return journeys.stage_history(journeys.analysis_touchpoints(ws), stage_map)
 
 
-def _monthly_money(tp: ibis.Table) -> ibis.Table:
-    """Per customer and month (``_month``): order ``revenue`` and whether a pre-sale question went unresolved."""
+def _monthly_money(tp: ibis.Table, credits: ibis.Table | None = None) -> ibis.Table:
+    """Per customer and month (``_month``): order ``revenue`` and whether a pre-sale question went unresolved.
+
+    ``credits`` (``source, order_id``: the credit notes of an invoice-line export, ``order_lines``): each counts
+    minus its amount in its month, as the report's net revenue counts it (Online Retail II's order 581483 of
+    168k and its credit note C581484 ten minutes later added 168k to the history, the forecast and every
+    lever's gain). A month of more credit than sales is negative."""
     # only orders and pre-sale questions count: the other touchpoints (most of them) would add 0 and False
     presale = (tp.topic == "pre_sale_question").fill_null(False)
     t = tp.filter((tp.table_name == "orders").fill_null(False) | presale)
+    money = ibis.ifelse(t.table_name == "orders", t.revenue, 0.0)
+    if credits is not None:
+        cn = credits.select(_cs=credits.source, _co=credits.order_id, _cn=ibis.literal(True)).distinct()
+        t = t.left_join(cn, [t.source == cn._cs, t.record_key == cn._co]).drop("_cs", "_co")
+        credited = t._cn.fill_null(False) & (t.table_name == "orders").fill_null(False)
+        money = ibis.cases((credited, -t.amount.fill_null(0.0)), (t.table_name == "orders", t.revenue), else_=0.0)
     unresolved = (t.topic == "pre_sale_question").fill_null(False) & (t.resolved == False).fill_null(False)  # noqa: E712
     return (
-        t.mutate(_month=t.ts.truncate("M").cast("timestamp"))
+        t.mutate(_month=t.ts.truncate("M").cast("timestamp"), _money=money)
         .group_by(["customer_id", "_month"])
-        .aggregate(
-            revenue=ibis.ifelse(t.table_name == "orders", t.revenue, 0.0).sum(),
-            presale_failure=unresolved.any(),
-        )
+        .aggregate(revenue=_._money.sum(), presale_failure=unresolved.any())
     )
 
 
