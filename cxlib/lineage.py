@@ -208,11 +208,18 @@ def stale_steps(ws: Workspace) -> list[Stale]:
     out: list[Stale] = []
     for step, deps in STEPS.items():
         if step not in ran:
+            if ws.has(OUTPUT.get(step, "")) and any(d in ran for d in deps):
+                # its tables are there, from a run that kept no row (a workspace older than lineage): what they
+                # were built from is unknown, and its inputs have run since
+                out.append(Stale(step, "built before the workspace kept what each step was built from"))
             continue
         upstream = [s.step for s in out if s.step in deps]
         files = _files_changed(ws, str(ran[step] or "")) if step == "load" else None
+        map_changed = _stage_map_changed(ws) if step == "journeys" and not upstream else None
         if files:
             out.append(Stale(step, files))
+        elif map_changed:
+            out.append(Stale(step, map_changed))
         elif upstream:
             out.append(Stale(step, f"{upstream[0]} is stale"))
         elif step != "load" and str(ran[step] or "") != fingerprint(step, steps):
@@ -220,6 +227,34 @@ def stale_steps(ws: Workspace) -> list[Stale]:
         elif not pd.isna(code.get(step)) and code.get(step) and code[step] != code_fingerprint(step):
             out.append(Stale(step, f"its code (cxlib/{CODE[step]}) changed since it ran"))
     return out
+
+
+#: A table each step writes, by which a step that kept no lineage row is seen to have run.
+OUTPUT: dict[str, str] = {"unify": "touchpoints", "journeys": "customer_stages", "personas": "personas",
+                          "simulate": "scenarios"}  # fmt: skip
+
+
+def _stage_map_changed(ws: Workspace) -> str | None:
+    """Why ``cx journeys`` is stale when the stage map it would use now (the one it was given, else the folder's
+    ``stage_map.yml``, else the built-in map) is not the one it staged with; ``None`` when they agree or it
+    cannot tell (no record of the map: Spark, or a workspace staged before it was kept)."""
+    import dataclasses
+
+    from cxlib.journeys.workspace import STAGED_WITH_TABLE
+
+    if not ws.has(STAGED_WITH_TABLE):
+        return None
+    try:
+        from cxlib.journeys import resolve_stage_map
+
+        recorded = json.loads(ws.table(STAGED_WITH_TABLE).to_pandas()["staged_with"].iloc[0])["stage_map"]
+        given = step_options(ws, "journeys").get("stage_map")
+        now = json.loads(json.dumps(dataclasses.asdict(resolve_stage_map(given, workspace=ws)), default=str))
+    except Exception:  # noqa: BLE001 - a map that no longer reads: the step says why when it runs
+        return "its stage map no longer reads"
+    if now == recorded:
+        return None
+    return "its stage map changed since it ran (stage_map.yml)" if given is None else "its stage map changed"
 
 
 def _rerun(steps: pd.DataFrame, step: str, deps: tuple[str, ...]) -> list[str]:

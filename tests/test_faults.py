@@ -459,3 +459,33 @@ def test_the_load_out_of_memory_is_said_not_blamed_on_the_csv(tmp_path, monkeypa
         r = CliRunner().invoke(app, [cmd[0], str(tmp_path), *cmd[1:]])
         assert r.exit_code == 2 and "ran out of the engine's memory (200MB" in r.output, r.output
         assert "cannot be read as a CSV" not in r.output
+
+
+def test_an_edited_stage_map_and_tables_from_before_lineage_make_their_steps_stale(tmp_path):
+    """Editing stage_map.yml after `cx journeys` made nothing stale (churned 80 -> 221 once rerun), and a workspace
+    built before lineage was kept said nothing was stale while its touchpoints held 5,615 order rows of 1,990."""
+    import duckdb
+    from typer.testing import CliRunner
+
+    from cxlib import synth
+    from cxlib.cli import app
+
+    runner = CliRunner()
+    synth.write_company(tmp_path, n_customers=200, seed=2, months=6, progress=False)
+    for cmd in (["load", "--no-progress"], ["unify", "--no-progress", "--no-probabilistic"], ["journeys"]):
+        assert runner.invoke(app, [cmd[0], str(tmp_path), *cmd[1:]]).exit_code == 0
+    (tmp_path / "stage_map.yml").write_text("inactivity: {at_risk_days: 10, churned_days: 20, lost_days: 20}\n")
+    with connect(tmp_path, read_only=True) as ws:
+        assert [str(s) for s in lineage.stale_steps(ws)] == [
+            "journeys is stale (its stage map changed since it ran (stage_map.yml)): run `cx journeys FOLDER` or "
+            "`cx refresh FOLDER`"]  # fmt: skip
+    r = runner.invoke(app, ["refresh", str(tmp_path)])
+    assert r.exit_code == 0 and "refreshing journeys" in r.output, r.output
+    with connect(tmp_path, read_only=True) as ws:
+        assert lineage.stale_steps(ws) == []
+    con = duckdb.connect(str(tmp_path / "workspace.duckdb"))
+    con.execute("DELETE FROM workspace_steps WHERE step = 'journeys'")  # as a workspace older than lineage
+    con.close()
+    with connect(tmp_path, read_only=True) as ws:
+        assert [s.reason for s in lineage.stale_steps(ws)] == [
+            "built before the workspace kept what each step was built from"]  # fmt: skip
