@@ -33,18 +33,34 @@ def duckdb_config() -> dict[str, str]:
     one folder -- the workspace's and splink's in ``cx unify``, or two processes -- overwrite each other's
     spilled blocks (a wrong read or a crash).
 
+    A limit that is not a size (``CX_DUCKDB_MEMORY_LIMIT=lots``) and a ``CX_TEMP_DIR`` that cannot be made are a
+    :class:`~cxlib.schema.DataError` naming the setting (they were a parser error and a "Failed to create
+    directory" traceback from every command).
+
     Examples
     --------
-    >>> import os
-    >>> os.environ["CX_TEMP_DIR"] = "/scratch"
+    >>> import os, tempfile
+    >>> os.environ["CX_TEMP_DIR"] = tempfile.mkdtemp()
     >>> a, b = duckdb_config()["temp_directory"], duckdb_config()["temp_directory"]
-    >>> a.startswith("/scratch/cx-") and a != b
+    >>> a.startswith(os.environ["CX_TEMP_DIR"] + "/cx-") and a != b
     True
     >>> del os.environ["CX_TEMP_DIR"]
     """
-    config = {"memory_limit": os.environ.get("CX_DUCKDB_MEMORY_LIMIT", "4GB")}
+    from cxlib.schema import DataError
+
+    limit = os.environ.get("CX_DUCKDB_MEMORY_LIMIT", "4GB")
+    m = _SIZE.fullmatch(limit)
+    if not m or m.group(2).upper() not in _UNITS or m.group(1).count(".") > 1:
+        raise DataError(f"CX_DUCKDB_MEMORY_LIMIT={limit!r} is not a size: write it as 4GB, 800MB or 16GiB")
+    config = {"memory_limit": limit}
     if os.environ.get("CX_TEMP_DIR"):
-        config["temp_directory"] = os.path.join(os.environ["CX_TEMP_DIR"], f"cx-{os.getpid()}-{next(_TEMP_NAMES)}")
+        folder = os.environ["CX_TEMP_DIR"]
+        try:
+            os.makedirs(folder, exist_ok=True)
+        except OSError as e:
+            raise DataError(f"CX_TEMP_DIR={folder!r} cannot be made ({e.strerror}): set it to a folder on a disk "
+                            "with room, or unset it") from None  # fmt: skip
+        config["temp_directory"] = os.path.join(folder, f"cx-{os.getpid()}-{next(_TEMP_NAMES)}")
     return config
 
 

@@ -489,3 +489,17 @@ def test_an_edited_stage_map_and_tables_from_before_lineage_make_their_steps_sta
     with connect(tmp_path, read_only=True) as ws:
         assert [s.reason for s in lineage.stale_steps(ws)] == [
             "built before the workspace kept what each step was built from"]  # fmt: skip
+
+
+def test_engine_settings_that_do_not_work_are_named_not_a_traceback(tmp_path):
+    """CX_DUCKDB_MEMORY_LIMIT=lots was a DuckDB parser traceback from every command, and a CX_TEMP_DIR that did
+    not exist a "Failed to create directory" traceback."""
+    (tmp_path / "surveys.csv").write_text("source,response_id,ts,nps\nsurvey,1,2024-03-01,9\n")
+    run = lambda env, *a: subprocess.run([sys.executable, "-m", "cxlib.cli", *a, str(tmp_path)],  # noqa: E731
+                                         env={**os.environ, **env}, capture_output=True, text=True)  # fmt: skip
+    p = run({"CX_TEMP_DIR": str(tmp_path / "not" / "yet")}, "load", "--no-progress")
+    assert p.returncode == 0 and (tmp_path / "not" / "yet").is_dir(), p.stderr
+    for cmd in (("load", "--no-progress"), ("summary",)):
+        p = run({"CX_DUCKDB_MEMORY_LIMIT": "lots"}, *cmd)
+        assert p.returncode == 2 and "CX_DUCKDB_MEMORY_LIMIT='lots' is not a size" in p.stderr, p.stderr
+        assert "Traceback" not in p.stderr
