@@ -376,3 +376,17 @@ def test_a_history_without_revenue_stops_cx_simulate_instead_of_printing_gains_o
     assert "no revenue in the history" in r.output and "orders or invoice lines" in r.output
     with pytest.raises(cxlib.DataError, match="no revenue"):
         sim.check_history(sim.complete_history(tmp_path), revenue=True)
+
+
+def test_the_advice_says_when_the_months_misses_cancel_in_the_total():
+    """A shop with a November-December peak: the backtest's months ran +5, +72, +155, +146, +66, -5, -25, -29 and
+    -30%, and the report said "within 7%"."""
+    from cxlib.simulate.advice import strategy_advice
+
+    ranked = pd.DataFrame({"scenario": ["baseline", "AOV +5%"], "revenue": [1e6, 1.05e6], "gain": [0, 300_000.0],
+                           "gain_p5": [0, 250_000.0], "gain_p95": [0, 350_000.0]})  # fmt: skip
+    errors = [0.05, 0.72, 1.55, 1.46, 0.66, -0.05, -0.25, -0.29, -0.30]
+    bt = pd.DataFrame({"model": "journey model", "period": ["month"] * 9 + ["total"],
+                       "month": [*range(1, 10), None], "pct_error": [*errors, 0.07]})  # fmt: skip
+    headline, _ = strategy_advice(ranked, bt, 12)
+    assert headline.endswith("this model was within 7% in total, its single months 59% off on average.")

@@ -54,6 +54,9 @@ def strategy_advice(ranked: pd.DataFrame, bt: pd.DataFrame | None, months: int) 
     held = int(bt.loc[bt["period"] == "month", "month"].max())
     err_money = err * float(base.iloc[0])
     track = f"on the last {held} months this model was {error_words(signed)}"
+    by_month = bt[(bt["model"] == "journey model") & (bt["period"] == "month")]["pct_error"].abs().dropna()
+    if len(by_month) >= 3 and by_month.mean() > max(2 * err, 0.1):  # months' misses that cancel in the total
+        track += f" in total, its single months {by_month.mean():.0%} off on average"
     if held * 2 < months:  # one month held against the past says little of twelve (found: 0.4% on one, -12% on 12)
         msg = (
             f"This {months}-month forecast has been held against only {held} month{'s' if held > 1 else ''} of the "
