@@ -198,16 +198,17 @@ def _read_csv(
         second = quoted_options(head[-1] if len(head) > skip else None, f.delimiter,
                                 ["_row" if c == "_row_1" else c for c in names])  # fmt: skip
         if second is not None:
+            rows = con.execute(f"SELECT count(*) FROM {_relation(name, copy)}").fetchone()[0]
             copy_2, rej_2 = _csv_attempt(con, f, name, path, scratch, second)
+            rows_2 = con.execute(f"SELECT count(*) FROM {_relation(name, copy_2)}").fetchone()[0]
             old = [copy]
-            if len(rej_2) <= len(rej):  # the standard reading, unless it loses more lines
+            # kept when it rejects no more and accounts for every line (an open quote swallows all up to the next)
+            if len(rej_2) <= len(rej) and rows_2 + len(rej_2) >= rows + len(rej):
                 copy, rej = copy_2, rej_2
             else:  # no better: the first reading again, with its own unreadable lines
                 old.append(copy_2)
                 copy, rej = _csv_attempt(con, f, name, path, scratch, lambda p: [])
-            for gone_copy in old:
-                if gone_copy is not None:
-                    gone_copy.unlink(missing_ok=True)
+            _ = [c.unlink(missing_ok=True) for c in old if c is not None]
     rejects = [{"row": int(r[0]) - 1 + skip, "value": r[1], "reason": f"unreadable line: {r[2]}"} for r in rej]
     if rejects and len(rejects) > con.execute(f"SELECT count(*) FROM {_relation(name, copy)}").fetchone()[0]:
         name_an_open_quote(path, rejects)
