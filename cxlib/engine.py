@@ -546,7 +546,8 @@ def connect(path_or_backend: str | Path | BaseBackend | None = None, *, read_onl
                 f"{db} cannot be opened{' for writing' if not read_only else ''}: permission denied. Run the step "
                 "as a user who may write the workspace folder, or copy the folder somewhere you may"
             ) from None
-        if type(e).__module__.startswith(("duckdb", "_duckdb")):  # cut short, not a database, unreadable
+        damaged = ("not a valid duckdb database", "could not read enough bytes", "corrupt", "checksum")
+        if any(d in str(e).lower() for d in damaged):  # cut short, not a database: not a setting or a lock
             raise DataError(
                 f"{db} cannot be opened ({str(e).splitlines()[0][:200]}). It is derived from the source files: "
                 f"delete it and run `cx load {folder}` again (a copy cut short or a disk error damages it)"

@@ -50,7 +50,8 @@ def duckdb_config() -> dict[str, str]:
 
     limit = os.environ.get("CX_DUCKDB_MEMORY_LIMIT", "4GB")
     m = _SIZE.fullmatch(limit)
-    if not m or m.group(2).upper() not in _UNITS or m.group(1).count(".") > 1:
+    unit = m.group(2).upper() if m else ""
+    if not m or not unit or (unit not in _UNITS and unit not in _SHORT_UNITS) or m.group(1).count(".") > 1:
         raise DataError(f"CX_DUCKDB_MEMORY_LIMIT={limit!r} is not a size: write it as 4GB, 800MB or 16GiB")
     config = {"memory_limit": limit}
     if os.environ.get("CX_TEMP_DIR"):
@@ -65,6 +66,9 @@ def duckdb_config() -> dict[str, str]:
 
 
 _TEMP_NAMES = itertools.count()
+
+#: The one-letter units DuckDB also reads in a memory limit (``4G``).
+_SHORT_UNITS = frozenset({"K", "M", "G", "T"})
 
 _UNITS = {"": 1, "B": 1, "BYTE": 1, "BYTES": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "TB": 1e12, "PB": 1e15,
           "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40, "PIB": 2**50}  # fmt: skip

@@ -247,3 +247,9 @@ def test_a_report_that_cannot_be_written_leaves_the_earlier_one_whole(tmp_path, 
         Report("Another review").save(out)
     monkeypatch.setattr(os, "replace", real)
     assert out.read_text() == before and [p.name for p in tmp_path.iterdir()] == ["r.html"]
+    mask = os.umask(0o077)  # a report with personal data, written by a user who shares nothing: the owner's alone
+    try:
+        Report("Private review").save(tmp_path / "p.html")
+    finally:
+        os.umask(mask)
+    assert (tmp_path / "p.html").stat().st_mode & 0o777 == 0o600

@@ -8,6 +8,8 @@ twelve records of one person with one e-mail were split.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import ibis
 import pandas as pd
 
@@ -117,3 +119,29 @@ def test_an_address_with_a_display_name_loads_and_links(tmp_path):
         assert ws.table("quarantine").count().to_pyarrow().as_py() == 0  # was nulled: "malformed email"
     unify.unify(tmp_path)
     assert _customers_of(tmp_path, "contacts").nunique() == 1
+
+
+def test_numbers_and_addresses_that_are_not_one_persons_stay_apart():
+    """From the review of this change: a German number whose 0 a spreadsheet dropped (04921 1234567) was read as
+    carrying the country code and met a Dusseldorf 0211 234567; a US local number of seven digits (555-0123)
+    became an identifier with no area code; ann@ann.co.uk was taken for a placeholder."""
+    from cxlib.unify.normalise import normalise_phone, placeholder
+
+    t = ibis.memtable({"p": ["49211234567", "0211 234567", "555-0123", "4155550123"], "c": ["DE", "DE", "US", "US"]})
+    assert t.select(n=normalise_phone(t.p, t.c)).to_pyarrow()["n"].to_pylist() == [
+        "+4949211234567", "+49211234567", None, "+14155550123"]  # fmt: skip
+    e = ibis.memtable({"v": ["ann@ann.co.uk", "john@john.me", "x@x.com", "email@email.com"]})
+    assert e.select(p=placeholder(ibis.literal("email"), e.v)).to_pyarrow()["p"].to_pylist() == [
+        False, False, True, True]  # fmt: skip
+
+
+def test_refresh_replays_no_option_that_writes_outside_the_workspace_and_keeps_paths_whole(tmp_path):
+    """`cx voice --follow-up calls.csv --personal`, then `cx refresh` from another folder, wrote a call-back list
+    with names and phones there; a relative --stage-map did not read from another folder."""
+    import json
+
+    from cxlib.cli.base import _options_text
+
+    kept = json.loads(_options_text({"folder": tmp_path, "follow_up": "calls.csv", "personal": True,
+                                     "stage_map": Path("maps/sm.yml"), "topics": 5}))  # fmt: skip
+    assert kept == {"stage_map": str(Path("maps/sm.yml").resolve()), "topics": 5}

@@ -57,17 +57,23 @@ def _exclusive(step: str):
     return deco
 
 
-#: Options that change how a step shows its work, not what it builds: not kept for ``cx refresh``.
-_DISPLAY_ONLY = frozenset({"folder", "progress"})
+#: Options ``cx refresh`` does not replay: how a step shows its work (not what it builds), and what it writes
+#: outside the workspace (a call-back list with personal data, written where the command was run).
+_NOT_REPLAYED = frozenset({"folder", "progress", "follow_up", "personal"})
 
 
 def _options_text(kwargs: dict) -> str:
-    """The options a step's command was given, as JSON (values as JSON has them, anything else as text)."""
+    """The options a step's command was given, as JSON (values as JSON has them, a path made absolute -- a
+    refresh may run from another folder -- anything else as text)."""
     import json
+    from pathlib import PurePath
 
-    kept = {k: v if isinstance(v, (bool, int, float, str, type(None))) else str(v)
-            for k, v in kwargs.items() if k not in _DISPLAY_ONLY}  # fmt: skip
-    return json.dumps(kept, sort_keys=True)
+    def kept(v: object) -> object:
+        if isinstance(v, PurePath):
+            return str(Path(v).resolve())
+        return v if isinstance(v, (bool, int, float, str, type(None))) else str(v)
+
+    return json.dumps({k: kept(v) for k, v in kwargs.items() if k not in _NOT_REPLAYED}, sort_keys=True)
 
 
 def _out_of_memory(step: str, e: Exception) -> str:

@@ -193,10 +193,21 @@ def _refresh_one(folder: Path, step: str) -> None:
         saved = lineage.step_options(ws, step)
     params = inspect.signature(command).parameters
     options = {k: v for k, v in saved.items() if k in params and k != "folder"}
-    flag = lambda k, v: (f"--{'' if v else 'no-'}{k}" if isinstance(v, bool) else f"--{k} {v}")  # noqa: E731
-    given = [flag(k.replace("_", "-"), v) for k, v in options.items() if params[k].default != v]
+    given = [_flag(step, k, v) for k, v in options.items() if params[k].default != v]
     typer.echo(f"refreshing {step}" + (f" as it last ran ({', '.join(given)})" if given else "") + " ...")
     command(folder=folder, **options)
+
+
+def _flag(step: str, name: str, value: object) -> str:
+    """Option ``name`` (a Python parameter) of ``cx STEP`` as typed: ``--personas 3``, ``--no-probabilistic``."""
+    import typer.main
+
+    from cxlib.cli.base import app
+
+    param = next(p for p in typer.main.get_command(app).commands[step].params if p.name == name)
+    if isinstance(value, bool):
+        return param.opts[0] if value or not param.secondary_opts else param.secondary_opts[0]
+    return f"{param.opts[0]} {value}"
 
 
 @app.command()

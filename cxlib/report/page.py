@@ -418,7 +418,9 @@ class Report:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(html)
-            os.chmod(tmp, 0o644)  # as a report written in place was (mkstemp's file is the owner's alone)
+            mask = os.umask(0)  # as a file written in place gets it (mkstemp's is the owner's alone)
+            os.umask(mask)
+            os.chmod(tmp, 0o666 & ~mask)
             os.replace(tmp, path)
         except OSError as e:
             Path(tmp).unlink(missing_ok=True)

@@ -108,9 +108,9 @@ def normalise_phone(
 
     A national number with its trunk ``0`` (``07700 900123``) or without one -- North American numbers have
     none (``(415) 555-0123``), and a spreadsheet drops a leading zero (``7700900123``) -- takes the row's
-    country code; eleven digits or more that start with it already carry it (``447700900123``,
-    ``14155550123``). A trunk ``0`` written after the country code (``+44 07700 900123``) is dropped (not
-    Italy's, which is part of the number).
+    country code (nine digits or more: a local number of seven names no area); ten digits or more after the
+    code already carry it (``447700900123``, ``14155550123``). A trunk ``0`` written after the country code
+    (``+44 07700 900123``) is dropped (not Italy's, which is part of the number).
 
     Examples
     --------
@@ -128,12 +128,15 @@ def normalise_phone(
         country = ibis.literal(country or default_country)
     cc = country.upper().substitute(_COUNTRY_CODES, else_=_COUNTRY_CODES.get(default_country, "44"))
     cc = ibis.coalesce(cc, ibis.literal(_COUNTRY_CODES.get(default_country, "44")))
-    national = digits.length().between(7, 11)
+    # a national number without its trunk 0: nine digits or more (a local number of seven, 555-0123, names no
+    # area); one that starts with the code and has ten digits or more after it carries the code (a German
+    # 04921 1234567 without its 0 is 4921 1234567, not +49 211 ...)
+    national = digits.length().between(9, 11)
     e164 = ibis.cases(
         (raw.startswith("+"), "+" + digits),
         (digits.startswith("00"), "+" + digits.substr(2)),
         (digits.startswith("0"), "+" + cc + digits.substr(1)),
-        (digits.startswith(cc) & (digits.length() >= 11), "+" + digits),
+        (digits.startswith(cc) & (digits.length() - cc.length() >= 10), "+" + digits),
         (national, "+" + cc + digits),
         else_=ibis.null("string"),
     )
@@ -194,7 +197,7 @@ def placeholder(id_type: ibis.StringValue, value: ibis.StringValue) -> ibis.Bool
     """Whether a normalised identifier is a placeholder, not a person's: an e-mail whose local part says "no
     address" (:data:`PLACEHOLDER_LOCALS`: ``noemail@none.com``, ``test@example.com``), a phone number ending in
     seven or more of one digit or in a run of eight (``12345678``, ``23456789``, ``34567890``, ``87654321``),
-    an e-mail whose mailbox is its domain's name (``x@x.com``, ``email@email.com``).
+    an e-mail whose made-up mailbox is its domain's name (``x@x.com``, ``email@email.com``; not ``ann@ann.co.uk``).
     The over-merge guard demotes them however few records share them: in a small company eight people typed
     ``test@example.com``, fewer than the guard's count, and were one customer.
 
@@ -209,8 +212,9 @@ def placeholder(id_type: ibis.StringValue, value: ibis.StringValue) -> ibis.Bool
     [True, True, False, True, True, False, False, True, False]
     """
     local = value.substr(0, value.find("@"))
-    # a mailbox named as its own domain (``x@x.com``, ``email@email.com``, ``test@test.de``)
-    named_as_domain = value.substr(value.find("@") + 1).startswith(local + ".")
+    # a made-up mailbox named as its own domain (``x@x.com``, ``email@email.com``); not ``ann@ann.co.uk``
+    made_up = (local.length() <= 2) | local.isin(["email", "mail", "e-mail", "example", "abc", "asdf", "xxx"])
+    named_as_domain = value.substr(value.find("@") + 1).startswith(local + ".") & made_up
     email = (id_type == "email") & (local.isin(list(PLACEHOLDER_LOCALS)) | named_as_domain)
     phone = (id_type == "phone") & value.re_search(_PLACEHOLDER_PHONE)
     return (email | phone).fill_null(False)
