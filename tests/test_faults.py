@@ -500,3 +500,17 @@ def test_engine_settings_that_do_not_work_are_named_not_a_traceback(tmp_path):
         p = run({"CX_DUCKDB_MEMORY_LIMIT": limit}, *cmd)
         assert p.returncode == 2 and f"CX_DUCKDB_MEMORY_LIMIT='{limit}' is not a size" in p.stderr, p.stderr
         assert "Traceback" not in p.stderr and "delete it" not in p.stderr  # a setting, not a damaged file
+
+
+def test_ctrl_c_inside_a_query_is_a_line_not_a_traceback(monkeypatch, capsys):
+    """Ctrl-C while DuckDB ran a query (`cx load`, `cx report`, `cx journeys`) printed "RuntimeError: Query
+    interrupted" with a traceback, exit 1; between queries it was exit 130 already."""
+    import cxlib.cli as cli
+
+    def interrupted() -> None:
+        raise RuntimeError("Query interrupted")
+
+    monkeypatch.setattr(cli, "app", interrupted)
+    with pytest.raises(SystemExit) as e:
+        cli.main()
+    assert e.value.code == 130 and "interrupted: the command stopped" in capsys.readouterr().err

@@ -37,7 +37,8 @@ def main() -> None:  # pragma: no cover - the console script
         raise SystemExit(2) from None
     except Exception as e:
         kind = type(e).__name__
-        if kind == "InterruptException":  # DuckDB's answer to Ctrl-C in a query: a step swaps nothing in
+        interrupted = kind == "InterruptException" or (isinstance(e, RuntimeError) and "Query interrupted" in str(e))
+        if interrupted:  # DuckDB's answer to Ctrl-C in a query (a RuntimeError): a step swaps nothing in
             sys.stderr.write("interrupted: the command stopped; the workspace is as it was before it\n")
             raise SystemExit(130) from None
         if kind == "OutOfMemoryException":
