@@ -236,12 +236,17 @@ def blank_demoted(c: ibis.Table, demoted: ibis.Table | None, default_country: st
     """
     if demoted is None:
         return c
-    country = c.country.cast("string") if "country" in c.columns else None
-    normal = {"email": lambda: normalise_email(c.email.cast("string")),
-              "phone": lambda: normalise_phone(c.phone.cast("string"), country, default_country)}  # fmt: skip
-    out = {}
-    for kind, value in normal.items():
-        if kind in c.columns:
-            gone = demoted.filter(demoted.id_type == kind).id_value
-            out[kind] = ibis.cases((value().isin(gone), ibis.null("string")), else_=c[kind].cast("string"))
-    return c.mutate(**out) if out else c
+    out = c
+    for kind in ("email", "phone"):
+        if kind not in c.columns:
+            continue
+        country = out.country.cast("string") if "country" in out.columns else None
+        raw = out[kind].cast("string")
+        value = normalise_email(raw) if kind == "email" else normalise_phone(raw, country, default_country)
+        # a join, not an IN subquery in a CASE: Spark runs that as a subquery per row (the Spark unify 35 -> 62 s)
+        gone = demoted.filter(demoted.id_type == kind).select(_gone=demoted.id_value).distinct()
+        out = out.mutate(_value=value)
+        out = out.left_join(gone, out._value == gone._gone).select(*out.columns, "_gone")
+        blank = ibis.cases((out._gone.notnull(), ibis.null("string")), else_=out[kind].cast("string"))
+        out = out.mutate(**{kind: blank}).drop("_value", "_gone")
+    return out
