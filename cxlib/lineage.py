@@ -239,9 +239,7 @@ def _stage_map_changed(ws: Workspace) -> str | None:
     ``stage_map.yml``, else the built-in map) is not the one it staged with; ``None`` when they agree or it
     cannot tell (no record of the map: Spark, a workspace staged before it was kept, or a run from Python or a
     notebook, whose map is not an option on record)."""
-    import dataclasses
-
-    from cxlib.journeys.workspace import STAGED_WITH_TABLE
+    from cxlib.journeys.workspace import STAGED_WITH_TABLE, _staged_with
 
     options = step_options(ws, "journeys")
     if not ws.has(STAGED_WITH_TABLE) or "stage_map" not in options:  # not run by `cx journeys`: its map unknown
@@ -251,7 +249,7 @@ def _stage_map_changed(ws: Workspace) -> str | None:
 
         recorded = json.loads(ws.table(STAGED_WITH_TABLE).to_pandas()["staged_with"].iloc[0])["stage_map"]
         given = options["stage_map"]
-        now = json.loads(json.dumps(dataclasses.asdict(resolve_stage_map(given, workspace=ws)), default=str))
+        now = json.loads(_staged_with(resolve_stage_map(given, workspace=ws), False))["stage_map"]  # its own text
     except Exception:  # noqa: BLE001 - a map that no longer reads: the step says why when it runs
         return "its stage map no longer reads"
     if now == recorded:

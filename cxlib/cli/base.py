@@ -46,9 +46,7 @@ def _exclusive(step: str):
             except DataError as e:
                 _fail(e)
             except Exception as e:  # noqa: BLE001 - the engine out of memory: said, not a traceback
-                if type(e).__name__ != "OutOfMemoryException":
-                    raise
-                _fail(DataError(_out_of_memory(step, e)))
+                _fail_if_out_of_memory(step, e)
             finally:
                 lineage.OPTIONS.reset(token)
 
@@ -74,6 +72,13 @@ def _options_text(kwargs: dict) -> str:
         return v if isinstance(v, (bool, int, float, str, type(None))) else str(v)
 
     return json.dumps({k: kept(v) for k, v in kwargs.items() if k not in _NOT_REPLAYED}, sort_keys=True)
+
+
+def _fail_if_out_of_memory(step: str, e: Exception) -> None:
+    """Say ``e`` and exit 2 when it is the engine out of memory during ``cx STEP``; raise it again otherwise."""
+    if type(e).__name__ != "OutOfMemoryException":
+        raise e
+    _fail(DataError(_out_of_memory(step, e)))
 
 
 def _out_of_memory(step: str, e: Exception) -> str:

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from cxlib.cli.base import Folder, _exclusive, _fail, _out_of_memory, _warn_stale, app
+from cxlib.cli.base import Folder, _exclusive, _fail, _fail_if_out_of_memory, _warn_stale, app
 from cxlib.schema import DataError
 
 
@@ -101,9 +101,7 @@ def validate(folder: Folder) -> None:
     except DataError as e:
         _fail(e)
     except Exception as e:  # noqa: BLE001 - the engine out of memory: said, not a traceback
-        if type(e).__name__ != "OutOfMemoryException":
-            raise
-        _fail(DataError(_out_of_memory("validate", e)))
+        _fail_if_out_of_memory("validate", e)
     typer.echo(str(report))
     q = report.quarantine
     q = q[q["action"] == "quarantined"].drop_duplicates(["source_file", "row"])
