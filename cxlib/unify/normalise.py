@@ -54,9 +54,13 @@ _COUNTRY_CODES = {
 
 #: A national trunk ``0`` written after an international code (``+44 07700 900123``): every code above but
 #: Italy's, whose leading 0 belongs to the number.
-_TRUNK_AFTER_CODE = (
-    r"^\+(" + "|".join(sorted({c for c in _COUNTRY_CODES.values() if c != "39"}, key=len, reverse=True)) + r")0"
-)
+_TRUNKED_CODES = "|".join(sorted({c for c in _COUNTRY_CODES.values() if c != "39"}, key=lambda c: (-len(c), c)))
+_TRUNK_AFTER_CODE = r"^(\+(?:" + _TRUNKED_CODES + r"))0"
+#: What follows such a trunk ``0``, or the whole number when it has none.
+_AFTER_TRUNK = r"^(?:\+(?:" + _TRUNKED_CODES + r")0)?(.*)$"
+
+#: An address: one ``@`` with something on both sides and a dot in its domain (local part, domain).
+_ADDRESS = r"^([^@\s]+)@([^@\s]+\.[^@\s]+)$"
 
 
 def trim(s: ibis.StringValue) -> ibis.StringValue:
@@ -88,17 +92,18 @@ def normalise_email(e: ibis.StringValue) -> ibis.StringValue:
     >>> t.select(n=normalise_email(t.e)).to_pyarrow()["n"].to_pylist()
     ['robsmith@gmail.com', 'x@y.co', None, None, 'ann@x.com', 'ann@x.com', 'ann@x.com']
     """
+    # each step reads the one before once or twice: a value read n times is n copies in the SQL (ibis writes
+    # no common subexpressions), and the copies multiply step by step (47 KB of SQL per use, 0.4 s on FEBRL 1)
     e = trim(e.re_replace(r"[\x{200B}-\x{200D}\x{2060}\x{FEFF}\x{00A0}]", "")).lower()
-    e = ibis.cases((e.re_search(r"<[^<>@\s]+@[^<>\s]+>"), e.re_extract(r"<([^<>@\s]+@[^<>\s]+)>", 1)), else_=e)
+    e = ibis.coalesce(e.re_extract(r"<([^<>@\s]+@[^<>\s]+)>", 1).nullif(""), e)  # the address in a display name
     e = e.re_replace(r"^mailto:", "")
-    valid = e.re_search(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    at = e.find("@")
-    local = e.substr(0, at).re_replace(r"\+.*$", "")
-    domain = e.substr(at + 1)
+    # an address has one @ with something on both sides and a dot in its domain; '' when it is not one
+    local = e.re_extract(_ADDRESS, 1).re_replace(r"\+.*$", "")
+    domain = e.re_extract(_ADDRESS, 2)
     gmail = domain.isin(["gmail.com", "googlemail.com"])
     local = ibis.cases((gmail, local.replace(".", "")), else_=local)
     domain = ibis.cases((gmail, ibis.literal("gmail.com")), else_=domain)
-    return ibis.cases((valid & (local.length() > 0), local + "@" + domain), else_=ibis.null("string"))
+    return ibis.cases((local.length() > 0, local + "@" + domain), else_=ibis.null("string"))
 
 
 def normalise_phone(
@@ -131,19 +136,20 @@ def normalise_phone(
     # a national number without its trunk 0: nine digits or more (a local number of seven, 555-0123, names no
     # area); one that starts with the code and has ten digits or more after it carries the code (a German
     # 04921 1234567 without its 0 is 4921 1234567, not +49 211 ...)
-    national = digits.length().between(9, 11)
+    national = ibis.cases(  # a national number's digits after the code: its trunk 0 dropped
+        (digits.startswith("0"), digits.substr(1)), (digits.length().between(9, 11), digits), else_=ibis.null("string")
+    )
     e164 = ibis.cases(
         (raw.startswith("+"), "+" + digits),
         (digits.startswith("00"), "+" + digits.substr(2)),
-        (digits.startswith("0"), "+" + cc + digits.substr(1)),
+        # never a trunk 0 here: no country code starts with 0
         (digits.startswith(cc) & (digits.length() - cc.length() >= 10), "+" + digits),
-        (national, "+" + cc + digits),
-        else_=ibis.null("string"),
+        else_="+" + cc + national,
     )
-    code = e164.re_extract(_TRUNK_AFTER_CODE, 1)  # no backreference: the engines write them differently
-    e164 = ibis.cases((code.length() > 0, "+" + code + e164.substr(code.length() + 2)), else_=e164)
-    n = e164.length()
-    return ibis.cases(((n >= 9) & (n <= 16), e164), else_=ibis.null("string"))
+    # a trunk 0 after the code dropped: the code and what follows the 0, or all of it ('' + e164) when there is
+    # none -- no backreference (the engines write them differently), and e164 read twice, not five times
+    e164 = e164.re_extract(_TRUNK_AFTER_CODE, 1) + e164.re_extract(_AFTER_TRUNK, 1)
+    return e164.re_extract(r"^\+[0-9]{8,15}$", 0).nullif("")  # nine to sixteen characters, or nothing
 
 
 def normalise_postcode(pc: ibis.StringValue) -> ibis.StringValue:
