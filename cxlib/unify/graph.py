@@ -26,9 +26,10 @@ from ibis import _
 from cxlib._frames import drop_join_copies
 from cxlib.engine import Workspace
 from cxlib.unify.config import UnifyConfig, present
-from cxlib.unify.normalise import _name_key, placeholder
+from cxlib.unify.normalise import _name_key, placeholder, trim
 from cxlib.unify.records import contact_record, kept_shared_records, ref_systems, warn_guessed
-from cxlib.unify.signatures import sig_identifiers, signatures
+from cxlib.unify.signatures import sig_identifiers, signatures, with_record
+from cxlib.unify.spellings import SPELLINGS, spellings, warn_references
 
 __all__ = ["identity_graph", "union_find"]
 
@@ -138,8 +139,10 @@ def _name_conflicts(j: ibis.Table, names: ibis.Table) -> ibis.Table:
     b = a.select("id_type", "id_value", rec_b="rec", fn_b="fn", ln_b="ln")
     pairs = a.join(b, ["id_type", "id_value"]).filter(_.rec < _.rec_b)
     apart = (
-        _differ(pairs.fn, pairs.fn_b) & _differ(pairs.ln, pairs.ln_b)
-        & _differ(pairs.fn, pairs.ln_b) & _differ(pairs.ln, pairs.fn_b)
+        _differ(pairs.fn, pairs.fn_b)
+        & _differ(pairs.ln, pairs.ln_b)
+        & _differ(pairs.fn, pairs.ln_b)
+        & _differ(pairs.ln, pairs.fn_b)
     )
     return pairs.filter(apart).select("id_type", "id_value").distinct()
 
@@ -241,9 +244,7 @@ def _components(ws: Workspace, keys: ibis.Table, edges: ibis.Table) -> ibis.Tabl
     return ws.scratch(_LABELS[0], labels)
 
 
-def _signature_components(
-    sig: ibis.Table, members: ibis.Table, labels: ibis.Table, keys: ibis.Table
-) -> ibis.Table:
+def _signature_components(sig: ibis.Table, members: ibis.Table, labels: ibis.Table, keys: ibis.Table) -> ibis.Table:
     """The signatures with their ``component`` (all their usable identifiers share one) and strongest
     identifier ``best``; both null for a signature with no usable identifier."""
     per_sig = (
@@ -254,6 +255,23 @@ def _signature_components(
     per_sig = per_sig.join(keys.select(label="nid", component="node"), "label").select("sid", "component", "best")
     sig = sig.left_join(per_sig, "sid").pipe(drop_join_copies)
     return sig.drop("record", "email", "phone", "anonymous_id")
+
+
+def _respelt(ws: Workspace, sig: ibis.Table, held: ibis.Table | None, systems: ibis.Table | None) -> ibis.Table:
+    """The signatures ``sig`` again with each reference written in another format than its contact's record id
+    (``4.0``, ``0003``, ``cust-7``) read as that id (:mod:`cxlib.unify.spellings`); ``sig`` itself when none is
+    (one query). Logs what was respelt and the references that reach no contact."""
+    refs = sig.filter(sig.c_record.isnull() & sig.c_ref.notnull()).select(f_ref=trim(sig.c_ref))
+    ws.drop_scratch(SPELLINGS)
+    spelt = ws.scratch(SPELLINGS, spellings(ws, refs))
+    if int(spelt.count().to_pyarrow().as_py()) == 0:
+        ws.drop_scratch(SPELLINGS)
+        warn_references(ws, sig, None)
+        return sig
+    warn_references(ws, sig, spelt)
+    again = ws.scratch("_unify_sig1", with_record(sig.drop("record"), held, systems, spelt))
+    ws.drop_scratch("_unify_sig0", SPELLINGS)
+    return again
 
 
 def identity_graph(
@@ -283,6 +301,7 @@ def identity_graph(
     held = kept_shared_records(ws, cfg)  # record ids two systems both use (a CRM and a loyalty system from 1)
     systems = ref_systems(ws, present(ws))  # None unless a row names its reference's system (contact_ref_source)
     sig = ws.scratch("_unify_sig0", signatures(ws, cfg, held, systems), row_id="sid")
+    sig = _respelt(ws, sig, held, systems)
     warn_guessed(sig, held)
     ids = ws.scratch("_unify_ids", sig_identifiers(sig))
     demoted = ws.scratch("_unify_demoted", _demoted(ids, sig, cfg, _record_names(ws, held)))
@@ -295,7 +314,9 @@ def identity_graph(
     nodes = ws.scratch("_unify_nodes", keys.join(comp, "nid").select("id_type", "id_value", "node", "component"))
     ws.scratch("_unify_sig", _signature_components(sig, members, labels, keys))
     # what only the graph read: at 1M customers several GB that would otherwise go to the temporary folder
-    ws.drop_scratch("_unify_sig0", "_unify_keys", "_unify_members", "_unify_edges", "_unify_step", *_LABELS)
+    ws.drop_scratch(
+        "_unify_sig0", "_unify_sig1", "_unify_keys", "_unify_members", "_unify_edges", "_unify_step", *_LABELS
+    )
     return nodes, demoted, iterations
 
 

@@ -26,8 +26,18 @@ from cxlib.schema import TABLES, DataError
 from cxlib.unify.config import UnifyConfig, key_column, present, union
 from cxlib.unify.normalise import normalise_email, normalise_phone, trim
 from cxlib.unify.records import own_references, qualify, ref_systems, shared_records
+from cxlib.unify.spellings import respell, spellings
 
-__all__ = ["ID_RANK", "SIG_RAW", "identifiers", "raw_identifiers", "row_base", "sig_identifiers", "signatures"]
+__all__ = [
+    "ID_RANK",
+    "SIG_RAW",
+    "identifiers",
+    "raw_identifiers",
+    "row_base",
+    "sig_identifiers",
+    "signatures",
+    "with_record",
+]
 
 #: Strength of each identifier type: the rule a row is credited to is its strongest identifier.
 ID_RANK = {"record": 0, "email": 1, "phone": 2, "anonymous_id": 3}
@@ -134,14 +144,23 @@ def signatures(
     parts = [_table_signatures(ws.table(name), name) for name in present(ws)]  # one catalogue query
     if not parts:
         raise DataError(_NO_TABLES)
-    sig = union(parts)
-    sig = sig.mutate(record=ibis.coalesce(sig.c_record, trim(sig.c_ref)))
-    sig = qualify(own_references(sig, "record", "c_refsys", systems), "record", held, system="c_refsys")
+    sig = with_record(union(parts), held, systems)
     return sig.mutate(
         email=normalise_email(sig.c_email),
         phone=normalise_phone(sig.c_phone, sig.c_country, cfg.default_country),
         anonymous_id=trim(sig.c_anon),
     )
+
+
+def with_record(
+    sig: ibis.Table, held: ibis.Table | None, systems: ibis.Table | None, spelt: ibis.Table | None = None
+) -> ibis.Table:
+    """Signatures ``sig`` with ``record``: the contact's own record id, or the reference (``c_ref``) -- in the
+    record id's spelling where ``spelt`` (:func:`cxlib.unify.spellings.spellings`) has one -- qualified by its
+    system where ids are shared (:mod:`cxlib.unify.records`)."""
+    sig = respell(sig.mutate(record=trim(sig.c_ref)), "record", spelt)
+    sig = sig.mutate(record=ibis.coalesce(sig.c_record, sig.record))
+    return qualify(own_references(sig, "record", "c_refsys", systems), "record", held, system="c_refsys")
 
 
 def identifiers(ws: Workspace, cfg: UnifyConfig, only: pd.DataFrame | None = None) -> ibis.Table:
@@ -172,7 +191,10 @@ def identifiers(ws: Workspace, cfg: UnifyConfig, only: pd.DataFrame | None = Non
             )
     if not parts:
         raise DataError(_NO_TABLES)
-    ids = own_references(union(parts, distinct=False), "id_value", "_sys", ref_systems(ws, tables), "id_type")
+    ids = union(parts, distinct=False)
+    refs = ids.filter(ids.id_type == "record").select(f_ref=ids.id_value)
+    ids = respell(ids, "id_value", spellings(ws, refs), "id_type")  # as the run read them (cxlib.unify.spellings)
+    ids = own_references(ids, "id_value", "_sys", ref_systems(ws, tables), "id_type")
     return qualify(ids, "id_value", shared_records(ws, cfg), type_column="id_type", system="_sys").drop("_sys")
 
 

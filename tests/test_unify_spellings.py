@@ -1,0 +1,95 @@
+"""References written in another format than their contacts' record ids (cxlib.unify.spellings).
+
+Found by a review on real exports (7 December): an order export naming its customers ``4.0`` (a spreadsheet made
+the ids numbers), ``0003`` or ``cust-7`` reached none of the CRM's contacts ``4``, ``3``, ``CUST-7`` -- each order
+became a customer of its own, and nothing said so.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import cxlib
+from cxlib import unify
+from cxlib.unify.config import UnifyConfig
+from cxlib.unify.signatures import identifiers
+
+CONTACTS = """source,record_id,first_name,last_name,email
+crm,4,Ann,Lee,ann.lee@example.com
+crm,3,Bob,Stone,bob.stone@example.org
+crm,CUST-7,Cem,Kaya,cem.kaya@example.com
+crm,8,Dee,Ross,dee.ross@example.org
+crm,08,Eve,Marsh,eve.marsh@example.net
+crm,10,Fay,Gold,fay.gold@example.com
+"""
+
+ORDERS = """source,order_id,ts,contact_ref,amount,status
+shop,O1,2024-01-02 10:00,4.0,10,completed
+shop,O2,2024-01-03 10:00,0003,10,completed
+shop,O3,2024-01-04 10:00,cust-7,10,completed
+shop,O4,2024-01-05 10:00, 008 ,10,completed
+shop,O5,2024-01-06 10:00,x9,10,completed
+shop,O6,2024-01-07 10:00,10,10,completed
+"""
+
+
+def _customers(folder) -> dict[tuple[str, str], str]:
+    with cxlib.connect(folder, read_only=True) as ws:
+        links = ws.table("identity_links").to_pandas()
+    return {(r.table_name, r.record_key): r.customer_id for r in links.itertuples()}
+
+
+def test_references_in_another_format_reach_their_contact_and_the_rest_are_named(tmp_path, caplog):
+    (tmp_path / "contacts.csv").write_text(CONTACTS)
+    (tmp_path / "orders.csv").write_text(ORDERS)
+    cxlib.load(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="cxlib.unify"):
+        unify.unify(tmp_path)
+    cust = _customers(tmp_path)
+    assert cust[("orders", "O1")] == cust[("contacts", "4")]  # 4.0
+    assert cust[("orders", "O2")] == cust[("contacts", "3")]  # 0003
+    assert cust[("orders", "O3")] == cust[("contacts", "CUST-7")]  # cust-7
+    assert cust[("orders", "O6")] == cust[("contacts", "10")]  # as written, as before
+    # 008 reads as 8 and as 08: two contacts, so neither is guessed; two contacts are never joined by this
+    contacts = {cust[("contacts", k)] for k in ("4", "3", "CUST-7", "8", "08", "10")}
+    assert len(contacts) == 6
+    assert cust[("orders", "O4")] not in contacts
+    assert cust[("orders", "O5")] not in contacts
+    assert "3 rows of orders name their contact (contact_ref) in another format" in caplog.text
+    assert "2 rows of orders name a contact (contact_ref, e.g. '008') that no contact record holds" in caplog.text
+    # the identifiers an explanation reads are the run's: 4.0 is contact 4's record
+    with cxlib.connect(tmp_path, read_only=True) as ws:
+        ids = identifiers(ws, UnifyConfig()).to_pandas()
+    rec = ids[(ids["table_name"] == "orders") & (ids["id_type"] == "record")].set_index("record_key")["id_value"]
+    assert rec.to_dict() == {"O1": "4", "O2": "3", "O3": "CUST-7", "O4": "008", "O5": "x9", "O6": "10"}
+
+
+def test_without_other_formats_nothing_is_said_and_nothing_changes(tmp_path, caplog):
+    (tmp_path / "contacts.csv").write_text(CONTACTS)
+    (tmp_path / "orders.csv").write_text(ORDERS.splitlines()[0] + "\nshop,O6,2024-01-07 10:00,10,10,completed\n")
+    cxlib.load(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="cxlib.unify"):
+        unify.unify(tmp_path)
+    assert "contact_ref" not in caplog.text
+    cust = _customers(tmp_path)
+    assert cust[("orders", "O6")] == cust[("contacts", "10")]
+
+
+def test_customer_numbers_written_two_ways_without_contacts_are_one_customer(tmp_path, caplog):
+    # GA4's user_id set to the shop's customer number, exported through a spreadsheet as 12346.0
+    (tmp_path / "orders.csv").write_text(
+        "source,order_id,ts,contact_ref,amount,status\n"
+        "shop,O1,2024-01-02 10:00,12346,10,completed\nshop,O2,2024-01-03 10:00,12347,10,completed\n"
+    )
+    (tmp_path / "tickets.csv").write_text(
+        "source,ticket_id,opened_at,contact_ref,channel,category,resolved\n"
+        "desk,T1,2024-01-04 10:00,12346.0,email,billing,true\ndesk,T2,2024-01-05 10:00,12348.0,email,billing,true\n"
+    )
+    cxlib.load(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="cxlib.unify"):
+        unify.unify(tmp_path)
+    cust = _customers(tmp_path)
+    assert cust[("tickets", "T1")] == cust[("orders", "O1")]
+    assert len({cust[("orders", "O2")], cust[("tickets", "T2")], cust[("orders", "O1")]}) == 3
+    assert "1 row of tickets name their customer (contact_ref) in another format than other rows do" in caplog.text
+    assert "no contact record holds" not in caplog.text  # no contacts: references are the customer numbers
