@@ -32,7 +32,7 @@ from cxlib.busy import BUSY_FILE, busy, busy_message
 from cxlib.io import DATABASE_NAME
 from cxlib.io.read import unordered
 from cxlib.memory import duckdb_config, lent_memory, memory_limit_bytes, no_space, no_space_message  # noqa: F401 - re-exported
-from cxlib.schema import TABLES, DataError
+from cxlib.schema import TABLES, DataError, foreign_table
 
 __all__ = ["BUSY_FILE", "STAGING_PREFIX", "Workspace", "busy", "connect", "duckdb_config", "opened"]
 
@@ -106,10 +106,17 @@ class Workspace:
     def table(self, name: str) -> ibis.Table:
         """Table ``name`` as an Ibis expression (lazy: nothing is computed yet)."""
         try:  # one catalogue look-up when the table is there (a unify run reads a few dozen)
-            return self.backend.table((self._staged or {}).get(name, name))
+            t = self.backend.table((self._staged or {}).get(name, name))
         except Exception:
             if self.has(name):
                 raise
+        else:
+            # a workspace file's input table without a column `cx load` writes: another program's (not in memory,
+            # where examples write what they need)
+            missing = [c for c in TABLES[name].names if c not in t.columns] if name in TABLES else []
+            if missing and self.folder is not None:
+                raise DataError(foreign_table(self.folder, name, t.columns, missing))
+            return t
         hint = " Run `cx load` on the workspace folder first." if name in TABLES else ""
         raise DataError(
             f"the workspace has no table {name!r}; it holds {', '.join(self.list_tables()) or 'none'}." + hint

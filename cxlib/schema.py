@@ -22,6 +22,7 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal
 
 #: Journey stages in presentation order: the buyer journey (awareness .. purchase), then the customer journey.
@@ -539,3 +540,13 @@ def data_model_markdown() -> str:
 
 if __name__ == "__main__":  # pragma: no cover
     print(data_model_markdown(), end="")
+
+
+def foreign_table(folder: Path | None, name: str, columns: tuple[str, ...], missing: list[str]) -> str:
+    """Why an input table without columns that `cx load` writes (``missing``) stops a step, and the fix: a
+    ``workspace.duckdb`` another program wrote, or a table written by hand."""
+    where = folder / "workspace.duckdb" if folder else "the workspace"
+    return (f"{where}: its table {name!r} has no column {', '.join(map(repr, missing))} (it has "
+            f"{', '.join(columns)}): `cx load` did not write it -- another program's DuckDB file, a table written "
+            f"by hand, or an older cx. Fix: move {where} aside and run `cx load` on the folder, which writes every "
+            "table again from the source files")  # fmt: skip

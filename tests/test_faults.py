@@ -514,3 +514,31 @@ def test_ctrl_c_inside_a_query_is_a_line_not_a_traceback(monkeypatch, capsys):
     with pytest.raises(SystemExit) as e:
         cli.main()
     assert e.value.code == 130 and "interrupted: the command stopped" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("columns", "lacks"),
+    [("id INTEGER, total DOUBLE", "'source', 'order_id'"),
+     ("source VARCHAR, order_id VARCHAR, ts TIMESTAMP, amount DOUBLE, status VARCHAR", "'contact_ref'")],
+)  # fmt: skip
+def test_another_programs_duckdb_file_is_named_with_its_fix_not_a_traceback(tmp_path, columns, lacks):
+    """A workspace.duckdb that another program wrote (an ``orders`` table with its own columns, or with only the
+    required ones): a traceback from `cx summary`, `cx unify` and `cx report`. Now the table, what it lacks and
+    the fix; `cx load` with the source files writes the tables again."""
+    import duckdb
+    from typer.testing import CliRunner
+
+    from cxlib.cli import app
+
+    con = duckdb.connect(str(tmp_path / "workspace.duckdb"))
+    con.execute(f"CREATE TABLE orders ({columns})")
+    con.close()
+    runner = CliRunner()
+    for cmd in ("summary", "unify", "report"):
+        r = runner.invoke(app, [cmd, str(tmp_path)])
+        assert r.exit_code == 2, (cmd, r.output)
+        assert f"its table 'orders' has no column {lacks}" in r.output, (cmd, r.output)
+        assert "run `cx load` on the folder" in r.output and "Traceback" not in r.output
+    (tmp_path / "orders.csv").write_text("source,order_id,ts,amount,status\nshop,1,2024-03-01,9,completed\n")
+    assert runner.invoke(app, ["load", str(tmp_path), "--no-progress"]).exit_code == 0
+    assert runner.invoke(app, ["unify", str(tmp_path), "--no-progress"]).exit_code == 0

@@ -9,10 +9,9 @@ the contacts' names, streets and postcodes, order numbers) and no contact detail
 
 Examples
 --------
->>> import tempfile
 >>> import pandas as pd
 >>> from cxlib.engine import connect
->>> ws = connect(tempfile.mkdtemp())
+>>> ws = connect()
 >>> _ = ws.write("customers", pd.DataFrame({"customer_id": ["C1"], "first_name": ["Jane"], "last_name": ["Doe"],
 ...                                     "email": ["jane@x.com"], "phone": ["+447700900123"]}))
 >>> _ = ws.write("contacts", pd.DataFrame({"first_name": ["Jane"], "last_name": ["Doe"]}))
