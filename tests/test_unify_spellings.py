@@ -93,3 +93,54 @@ def test_customer_numbers_written_two_ways_without_contacts_are_one_customer(tmp
     assert len({cust[("orders", "O2")], cust[("tickets", "T2")], cust[("orders", "O1")]}) == 3
     assert "1 row of tickets name their customer (contact_ref) in another format than other rows do" in caplog.text
     assert "no contact record holds" not in caplog.text  # no contacts: references are the customer numbers
+
+
+def test_a_reference_naming_its_system_is_read_as_written_and_a_shared_id_spelt_otherwise_is_the_same_guess(
+    tmp_path, caplog
+):
+    """Found by the review of the change: a reference naming its system (contact_ref_source) was said to be
+    "joined" in another spelling although the system's own records decide (it joined nobody), and a shared id
+    written 1.0 was linked by source_priority's guess without the guess's warning."""
+    (tmp_path / "contacts.csv").write_text("source,record_id,first_name,last_name,email\n"
+                                           "crm,1,Ann,Lee,ann@example.com\nloyalty,1,Bob,Ray,bob@example.com\n"
+                                           "crm,7,Cem,Kaya,cem@example.com\n")  # fmt: skip
+    (tmp_path / "orders.csv").write_text(
+        "source,order_id,ts,contact_ref,contact_ref_source,amount,status\n"
+        "shop,O1,2024-01-02 10:00,1.0,,10,completed\nshop,O2,2024-01-03 10:00,07,loyalty,10,completed\n"
+        "shop,O3,2024-01-04 10:00,07,,10,completed\n"
+    )
+    cxlib.load(tmp_path)
+    with caplog.at_level(logging.WARNING, logger="cxlib.unify"):
+        unify.unify(tmp_path)
+    cust = _customers(tmp_path)
+    assert "(e.g. '1' -> crm)" in caplog.text  # the guess is said, as for a 1 written alike
+    assert cust[("orders", "O3")] == cust[("contacts", "7")]
+    assert cust[("orders", "O2")] not in {cust[("contacts", "7")], cust[("orders", "O3")]}  # loyalty's own 07
+    assert "2 rows of orders name their contact (contact_ref) in another format" in caplog.text  # O1, O3; not O2
+    with cxlib.connect(tmp_path, read_only=True) as ws:
+        ids = identifiers(ws, UnifyConfig(), only=_only("orders", "O2")).to_pandas()
+    assert ids.loc[ids["id_type"] == "record", "id_value"].tolist() == ["loyalty:07"]
+
+
+def test_explaining_one_row_reads_the_references_as_the_run_did(tmp_path):
+    """``identifiers(only=...)`` found the spellings among the explained rows alone: a ticket's 12346.0 was
+    12346.0 there and 12346 in the run."""
+    (tmp_path / "orders.csv").write_text("source,order_id,ts,contact_ref,amount,status\n"
+                                         "shop,O1,2024-01-02 10:00,12346,10,completed\n")  # fmt: skip
+    (tmp_path / "tickets.csv").write_text("source,ticket_id,opened_at,contact_ref\ndesk,T1,2024-01-04 10:00,12346.0\n")
+    cxlib.load(tmp_path)
+    unify.unify(tmp_path)
+    with cxlib.connect(tmp_path, read_only=True) as ws:
+        ids = identifiers(ws, UnifyConfig(), only=_only("tickets", "T1")).to_pandas()
+        run = ws.table("unify_identifiers").to_pandas()
+        kept = ws.table("unify_spellings").to_pandas()  # the run's, read by an explanation: no scan of every row
+    assert kept.values.tolist() == [["12346.0", "12346", "reference"]]
+    assert ids["id_value"].tolist() == ["12346"]
+    assert "12346" in set(run["id_value"]) and "12346.0" not in set(run["id_value"])
+
+
+def _only(table: str, key: str):
+    import pandas as pd
+
+    source = {"orders": "shop", "tickets": "desk"}[table]
+    return pd.DataFrame({"table_name": [table], "source": [source], "record_key": [key]})

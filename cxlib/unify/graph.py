@@ -257,21 +257,26 @@ def _signature_components(sig: ibis.Table, members: ibis.Table, labels: ibis.Tab
     return sig.drop("record", "email", "phone", "anonymous_id")
 
 
-def _respelt(ws: Workspace, sig: ibis.Table, held: ibis.Table | None, systems: ibis.Table | None) -> ibis.Table:
+def _respelt(
+    ws: Workspace, sig: ibis.Table, held: ibis.Table | None, systems: ibis.Table | None
+) -> tuple[ibis.Table, ibis.Table | None]:
     """The signatures ``sig`` again with each reference written in another format than its contact's record id
-    (``4.0``, ``0003``, ``cust-7``) read as that id (:mod:`cxlib.unify.spellings`); ``sig`` itself when none is
-    (one query). Logs what was respelt and the references that reach no contact."""
-    refs = sig.filter(sig.c_record.isnull() & sig.c_ref.notnull()).select(f_ref=trim(sig.c_ref))
+    (``4.0``, ``0003``, ``cust-7``) read as that id (:mod:`cxlib.unify.spellings`), and the spellings (the
+    scratch table :data:`SPELLINGS`); ``sig`` and ``None`` when none is (one query). Logs what was respelt and
+    the references that reach no contact."""
+    # a reference naming its system (contact_ref_source) means that system's record as written: not respelt
+    refs = sig.filter(sig.c_record.isnull() & sig.c_ref.notnull() & sig.c_refsys.isnull())
+    refs = refs.select(f_ref=trim(refs.c_ref))
     ws.drop_scratch(SPELLINGS)
     spelt = ws.scratch(SPELLINGS, spellings(ws, refs))
     if int(spelt.count().to_pyarrow().as_py()) == 0:
         ws.drop_scratch(SPELLINGS)
         warn_references(ws, sig, None)
-        return sig
+        return sig, None
     warn_references(ws, sig, spelt)
     again = ws.scratch("_unify_sig1", with_record(sig.drop("record"), held, systems, spelt))
-    ws.drop_scratch("_unify_sig0", SPELLINGS)
-    return again
+    ws.drop_scratch("_unify_sig0")
+    return again, spelt
 
 
 def identity_graph(
@@ -301,8 +306,8 @@ def identity_graph(
     held = kept_shared_records(ws, cfg)  # record ids two systems both use (a CRM and a loyalty system from 1)
     systems = ref_systems(ws, present(ws))  # None unless a row names its reference's system (contact_ref_source)
     sig = ws.scratch("_unify_sig0", signatures(ws, cfg, held, systems), row_id="sid")
-    sig = _respelt(ws, sig, held, systems)
-    warn_guessed(sig, held)
+    sig, spelt = _respelt(ws, sig, held, systems)
+    warn_guessed(sig, held, spelt)
     ids = ws.scratch("_unify_ids", sig_identifiers(sig))
     demoted = ws.scratch("_unify_demoted", _demoted(ids, sig, cfg, _record_names(ws, held)))
     keys, members, edges = _graph(ws, ids.anti_join(demoted, ["id_type", "id_value"]))
@@ -315,7 +320,13 @@ def identity_graph(
     ws.scratch("_unify_sig", _signature_components(sig, members, labels, keys))
     # what only the graph read: at 1M customers several GB that would otherwise go to the temporary folder
     ws.drop_scratch(
-        "_unify_sig0", "_unify_sig1", "_unify_keys", "_unify_members", "_unify_edges", "_unify_step", *_LABELS
+        "_unify_sig0",
+        "_unify_sig1",
+        "_unify_keys",
+        "_unify_members",
+        "_unify_edges",
+        "_unify_step",
+        *_LABELS,
     )
     return nodes, demoted, iterations
 

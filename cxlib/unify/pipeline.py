@@ -31,6 +31,7 @@ from cxlib.unify.links import (
     write_touchpoints,
 )
 from cxlib.unify.probabilistic import match_components, merge_map
+from cxlib.unify.spellings import SPELLINGS_TABLE, kept_spellings
 
 __all__ = ["UnifyResult", "unify"]
 
@@ -167,6 +168,7 @@ def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool, incremental: bool = 
     phase.done("golden records (customers) and identifiers (unify_identifiers)")
     demoted_df = _write_reports(ws, demoted, candidates)
     ws.write(SETTINGS_TABLE, settings_frame(cfg))  # what `cx explain` reads back (run_config)
+    ws.write(SPELLINGS_TABLE, kept_spellings(ws))  # and how the references read (cxlib.unify.spellings)
     rules = rows_by_rule(ws)
     summary = _summary(ws, sigmap, rules, components, iterations, candidates["decision"], len(demoted_df), changes)
     ws.drop_scratch()

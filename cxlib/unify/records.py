@@ -39,6 +39,7 @@ import ibis
 from cxlib.engine import Workspace
 from cxlib.unify.config import UnifyConfig
 from cxlib.unify.normalise import trim
+from cxlib.unify.spellings import respell
 
 __all__ = [
     "SHARED_RECORDS",
@@ -111,8 +112,9 @@ def ref_systems(ws: Workspace, tables: list[str]) -> ibis.Table | None:
     return c.select(k_source=c.source.cast("string"), k_id=c.record_id.cast("string")).distinct()
 
 
-def own_references(t: ibis.Table, column: str, system: str, keys: ibis.Table | None,
-                   type_column: str | None = None) -> ibis.Table:
+def own_references(
+    t: ibis.Table, column: str, system: str, keys: ibis.Table | None, type_column: str | None = None
+) -> ibis.Table:
     """``t`` with ``column`` (a reference, in rows naming its system in ``system``) written ``system:id`` where
     that system holds no contact record with the id (``keys``, :func:`ref_systems`): it then joins only the
     references to the same system. Rows naming no system, and references to a record the system holds, are left
@@ -163,15 +165,16 @@ def contact_record(c: ibis.Table, held: ibis.Table | None) -> ibis.StringValue:
     return ibis.ifelse(rid.isin(ids.h_id), c.source.cast("string") + ":" + rid, rid)
 
 
-def warn_guessed(sig: ibis.Table, held: ibis.Table | None) -> int:
-    """Log the rows whose ``contact_ref`` (``c_ref`` of the signatures ``sig``) names an id several sources
-    hold, none of them the row's own: they were linked to the default holder. Returns their number."""
+def warn_guessed(sig: ibis.Table, held: ibis.Table | None, spelt: ibis.Table | None = None) -> int:
+    """Log the rows whose ``contact_ref`` (``c_ref`` of the signatures ``sig``, read in the record id's spelling
+    where ``spelt`` has one: :mod:`cxlib.unify.spellings`) names an id several sources hold, none of them the
+    row's own: they were linked to the default holder. Returns their number."""
     if held is None:
         return 0
-    ref = trim(sig.c_ref)
     own = held.select(o_id="h_id", o_source="h_source")
     # a row naming its reference's system is that system's record, or its own reference: never a guess
-    s = sig.filter(sig.c_record.isnull() & sig.c_refsys.isnull() & ref.isin(held.h_id)).mutate(_ref=ref)
+    s = sig.filter(sig.c_record.isnull() & sig.c_refsys.isnull()).mutate(_ref=trim(sig.c_ref))
+    s = respell(s, "_ref", spelt).filter(ibis._._ref.isin(held.h_id))
     s = s.anti_join(own, (s._ref == own.o_id) & (s.source == own.o_source))
     d = held.select(d_id="h_id", d_source="d_source").distinct()
     s = s.join(d, s._ref == d.d_id)

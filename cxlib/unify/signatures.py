@@ -26,7 +26,7 @@ from cxlib.schema import TABLES, DataError
 from cxlib.unify.config import UnifyConfig, key_column, present, union
 from cxlib.unify.normalise import normalise_email, normalise_phone, trim
 from cxlib.unify.records import own_references, qualify, ref_systems, shared_records
-from cxlib.unify.spellings import respell, spellings
+from cxlib.unify.spellings import respell, run_spellings
 
 __all__ = [
     "ID_RANK",
@@ -158,7 +158,7 @@ def with_record(
     """Signatures ``sig`` with ``record``: the contact's own record id, or the reference (``c_ref``) -- in the
     record id's spelling where ``spelt`` (:func:`cxlib.unify.spellings.spellings`) has one -- qualified by its
     system where ids are shared (:mod:`cxlib.unify.records`)."""
-    sig = respell(sig.mutate(record=trim(sig.c_ref)), "record", spelt)
+    sig = respell(sig.mutate(record=trim(sig.c_ref)), "record", spelt, system="c_refsys")
     sig = sig.mutate(record=ibis.coalesce(sig.c_record, sig.record))
     return qualify(own_references(sig, "record", "c_refsys", systems), "record", held, system="c_refsys")
 
@@ -169,10 +169,13 @@ def identifiers(ws: Workspace, cfg: UnifyConfig, only: pd.DataFrame | None = Non
     With ``only`` (``table_name, source, record_key``), just those rows: a semi-join on each table's key
     before anything is normalised, so explaining one customer does not normalise every row.
     """
-    parts = []
+    parts, refs = [], []
     tables = present(ws)
     for name in tables:
         t = ws.table(name)
+        if "contact_ref" in t.columns:  # every reference, not only ``only``'s (where the run kept no spellings)
+            named = t.contact_ref_source.isnull() if "contact_ref_source" in t.columns else ibis.literal(True)
+            refs.append(t.filter(named).select(f_ref=trim(t.contact_ref).cast("string")))
         if only is not None:
             mine = only.loc[only["table_name"] == name, ["source", "record_key"]].drop_duplicates()
             if mine.empty:
@@ -192,8 +195,8 @@ def identifiers(ws: Workspace, cfg: UnifyConfig, only: pd.DataFrame | None = Non
     if not parts:
         raise DataError(_NO_TABLES)
     ids = union(parts, distinct=False)
-    refs = ids.filter(ids.id_type == "record").select(f_ref=ids.id_value)
-    ids = respell(ids, "id_value", spellings(ws, refs), "id_type")  # as the run read them (cxlib.unify.spellings)
+    if refs:  # as the run read them (cxlib.unify.spellings)
+        ids = respell(ids, "id_value", run_spellings(ws, union(refs)), "id_type", system="_sys")
     ids = own_references(ids, "id_value", "_sys", ref_systems(ws, tables), "id_type")
     return qualify(ids, "id_value", shared_records(ws, cfg), type_column="id_type", system="_sys").drop("_sys")
 

@@ -4,11 +4,14 @@ An order export names its customer ``4.0`` (a spreadsheet made the id a number),
 its ids) or ``cust-7`` (typed by hand), where the CRM holds ``4``, ``3`` and ``CUST-7``. Compared as written,
 such a reference reaches no contact: the rows become a customer of their own, and nothing says so.
 
-A reference that no contact record holds as written is joined to the one contact record whose id has the same
+A reference that no contact record holds as written is read as the one contact record id with the same
 :func:`record_key` -- upper case, a whole number's ``.0`` and leading zeros dropped -- when exactly one record
-id has that key; when two do (``4`` and ``04`` in one CRM) it is left as it is. Contact record ids themselves
-are never rewritten, so two contacts are never joined by this. Unify logs how many rows were joined this way
-and how many references reach no contact at all (:func:`warn_references`).
+id has that key (held by one source or several: :mod:`cxlib.unify.records` then chooses as for the id written
+alike); when two ids do (``4`` and ``04`` in one CRM) it is left as it is. References with no contact written
+in several ways with one key are read as the smallest of them. Contact record ids themselves are never
+rewritten, so two contacts are never joined by this; nor is a reference that names its system
+(``contact_ref_source``): it means that system's records as written. Unify logs how many rows were read so, and
+-- where some references name contact records -- how many name none (:func:`warn_references`).
 
 Examples
 --------
@@ -17,7 +20,7 @@ Examples
 >>> _ = ws.write("contacts", pd.DataFrame({"source": "crm", "record_id": ["4", "3", "CUST-7", "8", "08"]}))
 >>> refs = ibis.memtable({"f_ref": ["4.0", "0003", "cust-7", "4", "008", "x9"]})
 >>> sorted(map(tuple, spellings(ws, refs).to_pandas().values.tolist()))
-[('0003', '3'), ('4.0', '4'), ('cust-7', 'CUST-7')]
+[('0003', '3', 'contact'), ('4.0', '4', 'contact'), ('cust-7', 'CUST-7', 'contact')]
 """
 
 from __future__ import annotations
@@ -25,15 +28,30 @@ from __future__ import annotations
 import logging
 
 import ibis
+import pandas as pd
 from ibis import _
 
 from cxlib.engine import Workspace
 from cxlib.unify.normalise import trim
 
-__all__ = ["SPELLINGS", "record_key", "respell", "spellings", "warn_references"]
+__all__ = [
+    "SPELLINGS",
+    "SPELLINGS_TABLE",
+    "kept_spellings",
+    "record_key",
+    "respell",
+    "run_spellings",
+    "spellings",
+    "warn_references",
+]
 
 #: The scratch table a unify run keeps its references' other spellings in (only when there are any).
 SPELLINGS = "_unify_spellings"
+
+#: The run's spellings, kept for explaining a row as the run read it (empty when nothing was respelt).
+SPELLINGS_TABLE = "unify_spellings"
+
+_SCHEMA = {"f_ref": "string", "f_id": "string", "f_kind": "string"}
 
 _log = logging.getLogger("cxlib.unify")
 
@@ -72,9 +90,24 @@ def spellings(ws: Workspace, refs: ibis.Table) -> ibis.Table:
     return to_contact.union(among.select("f_ref", f_id="rep", f_kind=ibis.literal("reference")))
 
 
-def respell(t: ibis.Table, column: str, spelt: ibis.Table | None, type_column: str | None = None) -> ibis.Table:
+def run_spellings(ws: Workspace, refs: ibis.Table) -> ibis.Table:
+    """The spellings the last unify run read its references in (:data:`SPELLINGS_TABLE`); found again among
+    ``refs`` (every reference, as the run read them: :func:`spellings`) in a workspace unified before they
+    were kept."""
+    return ws.table(SPELLINGS_TABLE) if ws.has(SPELLINGS_TABLE) else spellings(ws, refs)
+
+
+def kept_spellings(ws: Workspace) -> ibis.Table | pd.DataFrame:
+    """What a unify run writes as :data:`SPELLINGS_TABLE`: its scratch :data:`SPELLINGS`, or no rows."""
+    return ws.table(SPELLINGS) if ws.has(SPELLINGS) else pd.DataFrame({c: pd.Series(dtype="string") for c in _SCHEMA})
+
+
+def respell(
+    t: ibis.Table, column: str, spelt: ibis.Table | None, type_column: str | None = None, system: str | None = None
+) -> ibis.Table:
     """``t`` with each reference in ``column`` that ``spelt`` (:func:`spellings`) names written as its contact's
-    record id; with ``type_column``, only in the rows whose type there is ``record``."""
+    record id; with ``type_column``, only in the rows whose type there is ``record``; with ``system`` (a column
+    naming the system a reference means, ``contact_ref_source``), not in the rows that name one."""
     if spelt is None:
         return t
     spelt = spelt.select("f_ref", "f_id")
@@ -82,6 +115,8 @@ def respell(t: ibis.Table, column: str, spelt: ibis.Table | None, type_column: s
     new = ibis.coalesce(j.f_id, j[column])
     if type_column is not None:
         new = ibis.ifelse(j[type_column] == "record", new, j[column])
+    if system is not None:
+        new = ibis.ifelse(j[system].isnull(), new, j[column])
     return j.mutate(**{column: new}).drop("f_ref", "f_id")
 
 
@@ -103,7 +138,7 @@ def warn_references(ws: Workspace, sig: ibis.Table, spelt: ibis.Table | None) ->
     s = s.left_join(ids, s.ref == ids.k_id)
     # a reference naming its own system (contact_ref_source) that holds no such contact is that system's own
     how = ibis.cases(
-        (s.k_id.notnull(), "as written"), (s.f_kind.notnull(), s.f_kind), (s.c_refsys.notnull(), "own"), else_="none"
+        (s.k_id.notnull(), "as written"), (s.c_refsys.notnull(), "own"), (s.f_kind.notnull(), s.f_kind), else_="none"
     )
     example = ibis.struct({"ref": s.ref, "id": s.f_id}).min()
     got = s.group_by(how=how).aggregate(rows=s.rows.sum(), tables=s.table_name.collect(distinct=True), ex=example)
@@ -119,8 +154,7 @@ def warn_references(ws: Workspace, sig: ibis.Table, spelt: ibis.Table | None) ->
 #: What :func:`warn_references` says of each kind of reference (the rows, an example and what it was read as).
 _WORDS = {
     "contact": "%s name their contact (contact_ref) in another format than its record_id (e.g. %r for %r): each "
-    "is joined to the one contact record whose id reads the same in upper case without a number's .0 or leading "
-    "zeros",
+    "is read as the one record id that reads the same in upper case without a number's .0 or leading zeros",
     "reference": "%s name their customer (contact_ref) in another format than other rows do (e.g. %r and %r): "
     "read as one customer number (the same in upper case without a number's .0 or leading zeros)",
     "none": "%s name a contact (contact_ref, e.g. %r%.0s) that no contact record holds as written, nor one alone "
