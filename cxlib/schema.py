@@ -119,6 +119,7 @@ __all__ = [
     "Table",
     "column_label",
     "data_model_markdown",
+    "foreign_table",
     "name_words",
     "stage_label",
 ]
@@ -538,10 +539,6 @@ def data_model_markdown() -> str:
     return "\n".join(lines)
 
 
-if __name__ == "__main__":  # pragma: no cover
-    print(data_model_markdown(), end="")
-
-
 def foreign_table(folder: Path | None, name: str, columns: tuple[str, ...], missing: list[str]) -> str:
     """Why an input table without columns that `cx load` writes (``missing``) stops a step, and the fix: a
     ``workspace.duckdb`` another program wrote, or a table written by hand."""
@@ -550,3 +547,8 @@ def foreign_table(folder: Path | None, name: str, columns: tuple[str, ...], miss
             f"{', '.join(columns)}): `cx load` did not write it -- another program's DuckDB file, a table written "
             f"by hand, or an older cx. Fix: move {where} aside and run `cx load` on the folder, which writes every "
             "table again from the source files")  # fmt: skip
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(data_model_markdown(), end="")
+
