@@ -91,7 +91,7 @@ def test_customer_numbers_written_two_ways_without_contacts_are_one_customer(tmp
     cust = _customers(tmp_path)
     assert cust[("tickets", "T1")] == cust[("orders", "O1")]
     assert len({cust[("orders", "O2")], cust[("tickets", "T2")], cust[("orders", "O1")]}) == 3
-    assert "1 row of tickets name their customer (contact_ref) in another format than other rows do" in caplog.text
+    assert "1 row of tickets names their customer (contact_ref) in another format than other rows do" in caplog.text
     assert "no contact record holds" not in caplog.text  # no contacts: references are the customer numbers
 
 

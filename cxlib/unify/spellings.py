@@ -131,9 +131,7 @@ def warn_references(ws: Workspace, sig: ibis.Table, spelt: ibis.Table | None) ->
     s = sig.filter(sig.c_record.isnull() & sig.c_ref.notnull())
     s = s.select("table_name", "rows", "c_refsys", ref=trim(s.c_ref)).filter(_.ref != "")
     if spelt is None:
-        spelt = ibis.memtable(
-            {"f_ref": [], "f_id": [], "f_kind": []}, schema=dict.fromkeys(("f_ref", "f_id", "f_kind"), "string")
-        )
+        spelt = ibis.memtable({col: [] for col in _SCHEMA}, schema=_SCHEMA)
     s = s.left_join(spelt, s.ref == spelt.f_ref)
     s = s.left_join(ids, s.ref == ids.k_id)
     # a reference naming its own system (contact_ref_source) that holds no such contact is that system's own
@@ -146,18 +144,19 @@ def warn_references(ws: Workspace, sig: ibis.Table, spelt: ibis.Table | None) ->
     for kind, words in _WORDS.items():
         if kind in found and (kind != "none" or c is not None and {"as written", "contact"} & set(found)):
             r = found[kind]
-            rows = f"{r['rows']:,} row{'s' if r['rows'] != 1 else ''} of {', '.join(sorted(r['tables']))}"
+            one = r["rows"] == 1
+            rows = f"{r['rows']:,} row{'' if one else 's'} of {', '.join(sorted(r['tables']))} name{'s' if one else ''}"
             _log.warning("unify: " + words, rows, r["ex"]["ref"], r["ex"]["id"])
     return {k: int(r["rows"]) for k, r in found.items()}
 
 
 #: What :func:`warn_references` says of each kind of reference (the rows, an example and what it was read as).
 _WORDS = {
-    "contact": "%s name their contact (contact_ref) in another format than its record_id (e.g. %r for %r): each "
+    "contact": "%s their contact (contact_ref) in another format than its record_id (e.g. %r for %r): each "
     "is read as the one record id that reads the same in upper case without a number's .0 or leading zeros",
-    "reference": "%s name their customer (contact_ref) in another format than other rows do (e.g. %r and %r): "
+    "reference": "%s their customer (contact_ref) in another format than other rows do (e.g. %r and %r): "
     "read as one customer number (the same in upper case without a number's .0 or leading zeros)",
-    "none": "%s name a contact (contact_ref, e.g. %r%.0s) that no contact record holds as written, nor one alone "
+    "none": "%s a contact (contact_ref, e.g. %r%.0s) that no contact record holds as written, nor one alone "
     "in another format: each is a customer of its own unless an e-mail or phone joins it. Are the contacts' "
     "record_id and these references the same system's ids?",
 }
