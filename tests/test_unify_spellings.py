@@ -33,6 +33,14 @@ shop,O6,2024-01-07 10:00,10,10,completed
 """
 
 
+def _load_and_unify(folder, caplog) -> dict[tuple[str, str], str]:
+    """Load and unify ``folder``, its warnings in ``caplog``; each row's customer (:func:`_customers`)."""
+    cxlib.load(folder)
+    with caplog.at_level(logging.WARNING, logger="cxlib.unify"):
+        unify.unify(folder)
+    return _customers(folder)
+
+
 def _customers(folder) -> dict[tuple[str, str], str]:
     with cxlib.connect(folder, read_only=True) as ws:
         links = ws.table("identity_links").to_pandas()
@@ -42,10 +50,7 @@ def _customers(folder) -> dict[tuple[str, str], str]:
 def test_references_in_another_format_reach_their_contact_and_the_rest_are_named(tmp_path, caplog):
     (tmp_path / "contacts.csv").write_text(CONTACTS)
     (tmp_path / "orders.csv").write_text(ORDERS)
-    cxlib.load(tmp_path)
-    with caplog.at_level(logging.WARNING, logger="cxlib.unify"):
-        unify.unify(tmp_path)
-    cust = _customers(tmp_path)
+    cust = _load_and_unify(tmp_path, caplog)
     assert cust[("orders", "O1")] == cust[("contacts", "4")]  # 4.0
     assert cust[("orders", "O2")] == cust[("contacts", "3")]  # 0003
     assert cust[("orders", "O3")] == cust[("contacts", "CUST-7")]  # cust-7
@@ -85,10 +90,7 @@ def test_customer_numbers_written_two_ways_without_contacts_are_one_customer(tmp
         "source,ticket_id,opened_at,contact_ref,channel,category,resolved\n"
         "desk,T1,2024-01-04 10:00,12346.0,email,billing,true\ndesk,T2,2024-01-05 10:00,12348.0,email,billing,true\n"
     )
-    cxlib.load(tmp_path)
-    with caplog.at_level(logging.WARNING, logger="cxlib.unify"):
-        unify.unify(tmp_path)
-    cust = _customers(tmp_path)
+    cust = _load_and_unify(tmp_path, caplog)
     assert cust[("tickets", "T1")] == cust[("orders", "O1")]
     assert len({cust[("orders", "O2")], cust[("tickets", "T2")], cust[("orders", "O1")]}) == 3
     assert "1 row of tickets names their customer (contact_ref) in another format than other rows do" in caplog.text
@@ -109,10 +111,7 @@ def test_a_reference_naming_its_system_is_read_as_written_and_a_shared_id_spelt_
         "shop,O1,2024-01-02 10:00,1.0,,10,completed\nshop,O2,2024-01-03 10:00,07,loyalty,10,completed\n"
         "shop,O3,2024-01-04 10:00,07,,10,completed\n"
     )
-    cxlib.load(tmp_path)
-    with caplog.at_level(logging.WARNING, logger="cxlib.unify"):
-        unify.unify(tmp_path)
-    cust = _customers(tmp_path)
+    cust = _load_and_unify(tmp_path, caplog)
     assert "(e.g. '1' -> crm)" in caplog.text  # the guess is said, as for a 1 written alike
     assert cust[("orders", "O3")] == cust[("contacts", "7")]
     assert cust[("orders", "O2")] not in {cust[("contacts", "7")], cust[("orders", "O3")]}  # loyalty's own 07
