@@ -187,33 +187,3 @@ def test_the_scorecard_masks_a_long_answer_before_cutting_it():
 
     cut = _short("x" * 140 + " mail jane.doe@example.com please")
     assert "jane.doe" not in cut and "[email]" in cut
-
-
-def test_the_case_data_holds_no_one_s_records_together(tmp_path):
-    """The generator writes each person's events together (91% of consecutive event rows were one person's: an
-    anonymous visit beside the same person's logged-in one), so a candidate reading the file saw who is who. The
-    case's files are put in an order drawn from the seed -- the same rows, byte for byte, in the same order for
-    the same seed (the grader regenerates them)."""
-    import pandas as pd
-
-    from cxlib import synth
-    from cxlib.case.design import _generate, case_design
-
-    synth.write_company(tmp_path / "plain", n_customers=300, seed=5, months=3, start="2024-01-01",
-                        effects=case_design(5)["effects"], progress=False)  # fmt: skip
-    folders = [_generate(tmp_path / f"case{i}", 5, 300, 3, "2024-01-01", False) for i in (1, 2)]
-    truth = pd.read_parquet(tmp_path / "plain" / "truth" / "record_map.parquet")
-    people = truth[truth["table_name"] == "events"].set_index(["source", "record_key"])["person_id"]
-
-    def together(folder) -> float:  # the share of consecutive event rows that are one person's
-        e = pd.read_parquet(folder / "events.parquet", columns=["source", "event_id"]).astype(str)
-        who = people.reindex(pd.MultiIndex.from_frame(e)).to_numpy()
-        return float((who[1:] == who[:-1]).mean())
-
-    assert together(tmp_path / "plain") > 0.5  # the generator's order
-    assert together(folders[0]) < 0.05
-    for name in ("contacts.csv", "orders.csv", "tickets.csv"):
-        a, b = ((f / name).read_bytes() for f in folders)
-        assert a == b  # the same seed, the same order
-        assert sorted(a.splitlines()) == sorted((tmp_path / "plain" / name).read_bytes().splitlines())
-    assert pd.read_parquet(folders[0] / "events.parquet").equals(pd.read_parquet(folders[1] / "events.parquet"))

@@ -9,9 +9,7 @@ Examples
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import zlib
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +45,6 @@ _COMPANIES = (
 #: Seeds below this are few enough to try one by one: a candidate who knows the company's name (in the brief)
 #: regenerates each and compares the first rows. ``new_case`` warns about one given explicitly.
 GUESSABLE_SEEDS = 100_000_000
-
 
 def case_design(seed: int) -> dict[str, Any]:
     """The company a seed makes: its name and planted effects (the answer key's design, not the key).
@@ -166,47 +163,5 @@ def _generate(folder: Path, seed: int, n_customers: int, months: int, start: str
         effects=case_design(seed)["effects"],
         progress=progress,
     )
-    for p in sorted(folder.iterdir()):
-        if p.is_file() and p.suffix in _SOURCE_SUFFIXES:
-            shuffle_rows(p, seed)
     return folder
 
-
-def shuffle_rows(path: Path, seed: int) -> None:
-    r"""Put the rows of a source file in an order drawn from ``seed`` (and the file's name), in place.
-
-    The generator writes each person's records together; a candidate who reads a file top to bottom would see
-    who is who without unifying anything. A CSV's records move as their own lines, byte for byte (a record that
-    spans lines, in a quoted field, moves whole); a Parquet file's rows are taken in the new order.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> p = Path(tempfile.mkdtemp()) / "contacts.csv"
-    >>> _ = p.write_text('id,note\n1,a\n2,"b\nc"\n3,d\n')
-    >>> shuffle_rows(p, 1)
-    >>> sorted(p.read_text().split("\n")) == sorted('id,note\n1,a\n2,"b\nc"\n3,d\n'.split("\n"))
-    True
-    """
-    rng = np.random.default_rng([int(seed), zlib.crc32(path.name.encode()), 0x5F])
-    if path.suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        table = pq.read_table(path)
-        pq.write_table(table.take(rng.permutation(table.num_rows)), path)
-        return
-    with open(path, newline="", encoding="latin-1") as fh:  # one character per byte: written back byte for byte
-        lines = fh.readlines()
-    reader = csv.reader(lines)
-    next(reader, None)
-    head = start = reader.line_num
-    records = []  # each record: its own lines, as written
-    for _ in reader:
-        records.append("".join(lines[start : reader.line_num]))
-        start = reader.line_num
-    rest = "".join(lines[start:])
-    if records and not records[-1].endswith("\n"):  # the last line without its newline
-        records[-1] += "\n"
-    order = rng.permutation(len(records))
-    with open(path, "w", newline="", encoding="latin-1") as fh:
-        fh.write("".join(lines[:head]) + "".join(records[i] for i in order) + rest)
