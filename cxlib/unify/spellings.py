@@ -76,9 +76,7 @@ def spellings(ws: Workspace, refs: ibis.Table) -> ibis.Table:
     holds as written, with the one contact record id of the same :func:`record_key` (``f_kind`` ``contact``);
     else, where references with no contact are written in several ways with one key (``12346.0`` in an analytics
     export, ``12346`` in the shop's), the smallest of them (``reference``): the same customer number."""
-    none = ibis.memtable({"k_id": []}, schema={"k_id": "string"})
-    c = ws.table("contacts") if "contacts" in ws.held() else None
-    ids = none if c is None else c.select(k_id=c.record_id.cast("string")).distinct()
+    ids = _contact_ids(ws)
     odd = refs.select(f_ref=refs.f_ref.cast("string")).distinct()
     odd = odd.anti_join(ids, odd.f_ref == ids.k_id)
     odd = odd.mutate(k=record_key(odd.f_ref))
@@ -88,6 +86,14 @@ def spellings(ws: Workspace, refs: ibis.Table) -> ibis.Table:
     many = rest.group_by("k").aggregate(n=_.f_ref.count(), rep=_.f_ref.min()).filter(_.n > 1)
     among = rest.join(many, "k").filter(_.f_ref != _.rep)
     return to_contact.union(among.select("f_ref", f_id="rep", f_kind=ibis.literal("reference")))
+
+
+def _contact_ids(ws: Workspace) -> ibis.Table:
+    """``k_id``: the contact records' distinct ids (no rows without contacts)."""
+    if "contacts" not in ws.held():
+        return ibis.memtable({"k_id": []}, schema={"k_id": "string"})
+    c = ws.table("contacts")
+    return c.select(k_id=c.record_id.cast("string")).distinct()
 
 
 def run_spellings(ws: Workspace, refs: ibis.Table) -> ibis.Table:
@@ -125,9 +131,7 @@ def warn_references(ws: Workspace, sig: ibis.Table, spelt: ibis.Table | None) ->
     other rows with the same customer number, only in another spelling (``spelt``), and -- where some references
     do name contact records -- those whose reference no contact record holds in any. Returns the numbers of rows
     by what became of them (``as written, contact, reference, own, none``)."""
-    c = ws.table("contacts") if "contacts" in ws.held() else None
-    ids = ibis.memtable({"k_id": []}, schema={"k_id": "string"})
-    ids = ids if c is None else c.select(k_id=c.record_id.cast("string")).distinct()
+    ids = _contact_ids(ws)
     s = sig.filter(sig.c_record.isnull() & sig.c_ref.notnull())
     s = s.select("table_name", "rows", "c_refsys", ref=trim(s.c_ref)).filter(_.ref != "")
     if spelt is None:
@@ -142,7 +146,7 @@ def warn_references(ws: Workspace, sig: ibis.Table, spelt: ibis.Table | None) ->
     got = s.group_by(how=how).aggregate(rows=s.rows.sum(), tables=s.table_name.collect(distinct=True), ex=example)
     found = {r["how"]: r for r in got.to_pyarrow().to_pylist()}
     for kind, words in _WORDS.items():
-        if kind in found and (kind != "none" or c is not None and {"as written", "contact"} & set(found)):
+        if kind in found and (kind != "none" or {"as written", "contact"} & set(found)):
             r = found[kind]
             one = r["rows"] == 1
             rows = f"{r['rows']:,} row{'' if one else 's'} of {', '.join(sorted(r['tables']))} name{'s' if one else ''}"
