@@ -418,9 +418,7 @@ class Report:
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as fh:
                 fh.write(html)
-            mask = os.umask(0)  # as a file written in place gets it (mkstemp's is the owner's alone)
-            os.umask(mask)
-            os.chmod(tmp, 0o666 & ~mask)
+            os.chmod(tmp, 0o666 & ~_umask())  # as a file written in place gets it (mkstemp's is the owner's alone)
             os.replace(tmp, path)
         except OSError as e:
             Path(tmp).unlink(missing_ok=True)
@@ -542,3 +540,20 @@ def _cell(v: Any, digits: int) -> str:
     if isinstance(v, list | tuple | np.ndarray):
         v = ", ".join(map(str, v))
     return f"<td>{_html.escape(str(v))}</td>"
+
+
+def _umask() -> int:
+    """The process's umask, read without setting it where Linux says it (``/proc/self/status``): setting it to
+    read it back changes it for every thread meanwhile (an app serving several users writes files too)."""
+    import os
+
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError):
+        pass
+    mask = os.umask(0o022)  # elsewhere: set and restored at once
+    os.umask(mask)
+    return mask
