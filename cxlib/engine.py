@@ -29,6 +29,7 @@ import pandas as pd
 from ibis.backends import BaseBackend
 
 from cxlib.busy import BUSY_FILE, busy, busy_message
+from cxlib.categories import Categories, column_defs
 from cxlib.io import DATABASE_NAME
 from cxlib.io.read import unordered
 from cxlib.memory import duckdb_config, lent_memory, memory_limit_bytes, no_space, no_space_message  # noqa: F401 - re-exported
@@ -122,18 +123,19 @@ class Workspace:
             f"the workspace has no table {name!r}; it holds {', '.join(self.list_tables()) or 'none'}." + hint
         )
 
-    def write(self, name: str, obj: pd.DataFrame | ibis.Table, overwrite: bool = True) -> ibis.Table:
-        """Create (or replace) table ``name`` from a pandas frame or an Ibis expression.
-
-        Inside :meth:`step` the table is written under a staging name and swapped in when the step ends.
-        """
+    def write(
+        self, name: str, obj: pd.DataFrame | ibis.Table, overwrite: bool = True, *, categories: Categories = None
+    ) -> ibis.Table:
+        """Create (or replace) table ``name`` from a pandas frame or an Ibis expression. Inside :meth:`step` the
+        table is written under a staging name and swapped in when the step ends. On DuckDB a text column named in
+        ``categories`` (column -> every value it holds) is stored as an ``ENUM`` (:mod:`cxlib.categories`)."""
         if self._staged is not None:
             staged = self._staged.setdefault(name, f"{STAGING_PREFIX}{name}")
             self._views.pop(name, None)  # a table now, if the step had made it a view
-            return self._create(staged, obj)
+            return self._create(staged, obj, categories=categories)
         if not overwrite:
             return self.backend.create_table(name, obj, overwrite=overwrite)
-        return self._create(name, obj)
+        return self._create(name, obj, categories=categories)
 
     def append(self, name: str, obj: ibis.Table) -> None:
         """Add the rows of ``obj`` (its columns in the table's order) to table ``name``: the staged one inside
@@ -230,7 +232,9 @@ class Workspace:
         query = sge.insert(b.compiler.to_sqlglot(table), into=into, columns=cols, copy=False)
         b.con.execute(query.sql(b.dialect, copy=False))
 
-    def _create(self, name: str, obj: pd.DataFrame | ibis.Table, temp: bool = False) -> ibis.Table:
+    def _create(
+        self, name: str, obj: pd.DataFrame | ibis.Table, temp: bool = False, categories: Categories = None
+    ) -> ibis.Table:
         """``backend.create_table(name, obj, overwrite=True, temp=temp)``; on DuckDB the same statements
         ibis runs (the table declared with the expression's types under a work name, filled, swapped in)
         without its two catalogue queries per table, and a temporary table renamed into place, not copied."""
@@ -248,7 +252,7 @@ class Workspace:
         where = f"{_quote(catalog)}.{_quote(db)}."
         work = gen_name("duckdb_table")  # drop_leftovers removes it if the process dies before the swap
         b._run_pre_execute_hooks(table)  # registers a pandas frame as ibis would
-        defs = ", ".join(c.sql(b.dialect) for c in schema.to_sqlglot_column_defs(b.dialect))
+        defs = column_defs(schema, b.dialect, categories)
         try:
             b.con.execute(f"CREATE {'TEMPORARY ' if temp else ''}TABLE {where}{_quote(work)} ({defs})")
             self._insert(work, table, catalog, db)

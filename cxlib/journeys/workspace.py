@@ -31,11 +31,12 @@ import ibis
 import pandas as pd
 
 from cxlib._frames import drop_join_copies
+from cxlib.categories import enum_values
 from cxlib.chunks import BUCKET_COLUMN, bucket, chunk, chunk_count
 from cxlib.engine import Workspace, connect, opened
 from cxlib.io.sql import literal
 from cxlib.journeys.funnel import keep_funnel_order
-from cxlib.journeys.inputs import as_table, filtered
+from cxlib.journeys.inputs import NEXT_EVENT, as_table, filtered
 from cxlib.journeys.paths import (
     KEPT_STEPS,
     keep_sankey_links,
@@ -142,10 +143,22 @@ def _write_staged(ws: Workspace, tp: ibis.Table, sm: StageMap) -> int:
     each time. Returns the number of chunks."""
     n = chunk_count(tp, STAGING_BYTES_PER_ROW, STAGING_CHUNK_ROWS)
     tp = tp.mutate(**{BUCKET_COLUMN: bucket(tp.customer_id)})
+    cats = _staged_categories(ws)
     # chunks in bucket order: the table is written in order of its customers' buckets
-    _in_chunks(tp, n, lambda part: assign_stages(part, sm), lambda rows: ws.write(STAGED_TABLE, rows),
-               lambda rows: ws.append(STAGED_TABLE, rows))
+    first = lambda rows: ws.write(STAGED_TABLE, rows, categories=cats)  # noqa: E731
+    _in_chunks(tp, n, lambda part: assign_stages(part, sm), first, lambda rows: ws.append(STAGED_TABLE, rows))
     return n
+
+
+def _staged_categories(ws: Workspace) -> dict[str, list[str]]:
+    """The staged rows' columns of few values, stored as ``ENUM`` types (:mod:`cxlib.categories`): the ones
+    ``touchpoints`` stores so (what ``cx unify`` declared them with), the stages, the journeys, and the next
+    event (an event)."""
+    cats = enum_values(ws.backend.con, "touchpoints")
+    cats.update(stage=list(STAGES), journey=["buyer", "customer"])
+    if "event" in cats:
+        cats[NEXT_EVENT] = cats["event"]
+    return cats
 
 
 def _in_chunks(t: ibis.Table, n: int, make: Callable, first: Callable, then: Callable) -> Any:
