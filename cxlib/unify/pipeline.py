@@ -21,7 +21,7 @@ from cxlib.schema import DataError
 from cxlib.unify.clusters import BELOW, MERGED
 from cxlib.unify.config import SETTINGS_TABLE, UnifyConfig, run_config, settings_frame
 from cxlib.unify.golden import write_customers
-from cxlib.unify.graph import identity_graph
+from cxlib.unify.graph import SIGNATURE_TABLES, graph_parts
 from cxlib.unify.links import (
     assign_customers,
     previous_links,
@@ -140,9 +140,9 @@ def _rounds(iterations: int) -> str:
 def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool, incremental: bool = False) -> UnifyResult:
     phase = _Phases(progress)
     _check_priority(ws, cfg)
-    nodes, demoted, iterations = identity_graph(ws, cfg, progress=progress)
+    nodes, demoted, iterations, signed = graph_parts(ws, cfg, progress=progress)
     components = int(nodes.component.nunique().to_pyarrow().as_py())
-    if components == 0 and int(ws.table("_unify_sig").count().to_pyarrow().as_py()) == 0:  # not a row at all
+    if components == 0 and int(signed.count().to_pyarrow().as_py()) == 0:  # not a row at all
         raise DataError(_nothing_to_unify(ws))
     phase.done("identifiers, over-merge guard and identity graph")
     # component merges from probabilistic matches (small: contact records only)
@@ -152,8 +152,8 @@ def _unify(ws: Workspace, cfg: UnifyConfig, progress: bool, incremental: bool = 
     merge = ws.scratch("_unify_merge", merge)
     phase.done("probabilistic matching")
     # every signature -> its component -> cluster -> customer; rows follow their signature
-    sigmap = assign_customers(ws, ws.table("_unify_sig"), merge)
-    ws.drop_scratch("_unify_sig", "_unify_merge")  # both in _unify_sigmap now
+    sigmap = assign_customers(ws, signed, merge)
+    ws.drop_scratch(*SIGNATURE_TABLES, "_unify_merge")  # all in _unify_sigmap now
     prev = previous_links(ws)
     write_touchpoints(ws, sigmap)  # first: identity_links is a view of its rows and the contact records' links
     phase.done("every row to its customer (touchpoints)")
