@@ -85,25 +85,27 @@ def distinct_values(table: ibis.Table, columns: Sequence[str]) -> dict[str, list
     return {c: sorted(got[c] or []) for c in few if len(got[c] or []) <= MAX_CATEGORIES}
 
 
-def enum_values(con: Any, table: str, catalog: str | None = None) -> dict[str, list[str]]:
-    """The values of each ``ENUM`` column of DuckDB table ``table`` (``{}`` for none, or for a table of no
-    rows): what it was declared with.
+def enum_values(con: Any, table: str) -> dict[str, list[str]]:
+    """The values of each ``ENUM`` column of DuckDB table ``table`` in the connection's own database and schema
+    (``{}`` for none): what it was declared with, empty table or not.
 
     >>> import duckdb
     >>> con = duckdb.connect()
-    >>> _ = con.execute("CREATE TABLE t (e ENUM('x', 'y'), n INTEGER); INSERT INTO t VALUES (NULL, 1)")
+    >>> _ = con.execute("CREATE TABLE t (e ENUM('x', 'y'), n INTEGER)")
+    >>> _ = con.execute("CREATE TEMP TABLE t (e ENUM('z'))")  # read as t first, but not the workspace's
     >>> enum_values(con, "t")
     {'e': ['x', 'y']}
     """
+    catalog, schema = con.execute("SELECT current_database(), current_schema()").fetchone()
     rows = con.execute(
-        "SELECT column_name FROM duckdb_columns() WHERE table_name = $t AND data_type LIKE 'ENUM(%'"
-        " AND database_name = coalesce($c, current_database()) ORDER BY column_index",
-        {"t": table, "c": catalog},
+        "SELECT column_name FROM duckdb_columns() WHERE database_name = $c AND schema_name = $s AND table_name = $t"
+        " AND data_type LIKE 'ENUM(%' ORDER BY column_index",
+        {"c": catalog, "s": schema, "t": table},
     ).fetchall()
     if not rows:
         return {}
-    where = ident(catalog) + ".main." if catalog else ""
-    # every value of the column's type, read from any one row (null or not): no scan of the table
-    ranges = ", ".join(f"enum_range({ident(c)})" for (c,) in rows)
-    got = con.execute(f"SELECT {ranges} FROM {where}{ident(table)} LIMIT 1").fetchone()
-    return {} if got is None else {c: list(v) for (c,), v in zip(rows, got, strict=True)}
+    where = ".".join(ident(p) for p in (catalog, schema, table))
+    # every value of the column's type, from its first row or, in an empty table, a null of its type: no scan
+    ranges = ", ".join(f"enum_range(r.{ident(c)})" for (c,) in rows)
+    got = con.execute(f"SELECT {ranges} FROM (SELECT 1) d LEFT JOIN (SELECT * FROM {where} LIMIT 1) r ON TRUE")
+    return {c: list(v) for (c,), v in zip(rows, got.fetchone(), strict=True)}

@@ -81,8 +81,12 @@ def test_enum_values_reads_what_a_table_was_declared_with():
     ws = _written(EVENTS)
     assert enum_values(ws.backend.con, "t") == {"event": sorted({v for v in EVENTS if v is not None})}
     ws.write("empty", pd.DataFrame({"event": pd.Series([], dtype="string")}), categories={"event": ["x"]})
-    assert enum_values(ws.backend.con, "empty") == {}  # no row to read the type from
+    assert enum_values(ws.backend.con, "empty") == {"event": ["x"]}  # no row, the same type
     assert enum_values(ws.backend.con, "missing") == {}
+    # a temporary table or another schema's of the same name is not the workspace's table
+    ws.backend.con.execute("CREATE TEMP TABLE t (x INTEGER); INSERT INTO t VALUES (1)")
+    ws.backend.con.execute("CREATE SCHEMA s; CREATE TABLE s.t (status ENUM('q'))")
+    assert enum_values(ws.backend.con, "t") == {"event": sorted({v for v in EVENTS if v is not None})}
 
 
 def test_the_stream_stores_its_columns_of_few_values_as_enums(workspace):
