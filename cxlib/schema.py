@@ -535,8 +535,22 @@ def data_model_markdown() -> str:
         "|---|---|",
     ]
     lines += [f"| {n} | {m} |" for n, m in QUARANTINE_COLUMNS]
-    lines.append("")
+    lines += ["", *_ENUM_NOTE, ""]
     return "\n".join(lines)
+
+
+#: what a reader of the workspace file meets in the stream's columns of few values (:mod:`cxlib.categories`)
+_ENUM_NOTE = [
+    "## Columns of few values (ENUM types)",
+    "",
+    "In `touchpoints` and `journey_touchpoints`, the text columns of few values (`table_name`, `source`, `channel`,",
+    "`event`, `campaign`, `status`, `return_reason`, `topic`, `rule`; and `stage`, `journey`, `next_event` in the",
+    "staged rows) are stored as DuckDB `ENUM` types when they hold at most 1,000 values: writing and sorting a",
+    "one-byte code is several times faster than the text (`cxlib/categories.py`). Through `cxlib` (Ibis) they read",
+    "as text, and a comparison with a value they do not hold is simply false. Read with DuckDB directly, pandas gets",
+    "them as ordered `Categorical` columns: add `.astype(str)` (or select `CAST(event AS VARCHAR)`) before filling",
+    "in or adding values, and write new values to a copy, not into these columns.",
+]
 
 
 def foreign_table(folder: Path | None, name: str, columns: tuple[str, ...], missing: list[str]) -> str:
