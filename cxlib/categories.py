@@ -54,7 +54,7 @@ def enum_type(values: Iterable[str]) -> str | None:
         return None
 
 
-def column_defs(schema: ibis.Schema, dialect: str, categories: Mapping[str, Sequence[str]] | None) -> str:
+def column_defs(schema: ibis.Schema, dialect: str, categories: Categories) -> str:
     """The column definitions of a ``CREATE TABLE`` for ``schema``: a text column named in ``categories`` as the
     :func:`enum_type` of its values (when there is one), every other column as Ibis declares it."""
     defs = []
