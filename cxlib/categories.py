@@ -11,7 +11,8 @@ faster, a third less memory).
 What a reader sees does not change: Ibis reads an ``ENUM`` column as text, a comparison with text that is not
 among its values is false (not an error), a text column joined with it compares as text, and its values are
 declared in code-point order (the order of their UTF-8 bytes, as DuckDB orders text), so a sort, ``min`` or
-``max`` over it gives what it gave over the text.
+``max`` over it gives what it gave over the text. Every Ibis result leaves the engine with its ``ENUM`` columns
+cast to text (:func:`as_text`): Ibis would otherwise build pandas columns from them one Python object per value.
 
 Values are the user's data, so they reach the type's SQL as :func:`~cxlib.io.sql.literal` (single quotes
 doubled; a value with a control character is refused, and its column stays text), and a column of more than
@@ -109,3 +110,44 @@ def enum_values(con: Any, table: str) -> dict[str, list[str]]:
     ranges = ", ".join(f"enum_range(r.{ident(c)})" for (c,) in rows)
     got = con.execute(f"SELECT {ranges} FROM (SELECT 1) d LEFT JOIN (SELECT * FROM {where} LIMIT 1) r ON TRUE")
     return {c: list(v) for (c,), v in zip(rows, got.fetchone(), strict=True)}
+
+
+def as_text(rel: Any) -> Any:
+    """DuckDB relation ``rel`` with its ``ENUM`` columns cast to text (``rel`` itself when it has none).
+
+    What every Ibis read of a DuckDB workspace goes through (:func:`_install`): Ibis turns a dictionary-encoded
+    Arrow column (DuckDB's export of an ``ENUM``) into pandas through one Python object per value, which made
+    ``to_pandas`` of the 277k staged rows of a 4,000-customer company take 7.5 s instead of 0.2 s. Cast by the
+    engine, the column reaches Arrow and pandas as the text it holds, which is what Ibis's schema says it is.
+
+    Examples
+    --------
+    >>> import duckdb
+    >>> con = duckdb.connect()
+    >>> rel = con.sql("SELECT 'web'::ENUM('app', 'web') AS channel, 1 AS n")
+    >>> [str(t) for t in as_text(rel).types]
+    ['VARCHAR', 'INTEGER']
+    """
+    enums = [n for n, t in zip(rel.columns, rel.types, strict=True) if t.id == "enum"]
+    if not enums:
+        return rel
+    return rel.project(f"* REPLACE ({', '.join(f'CAST({ident(n)} AS VARCHAR) AS {ident(n)}' for n in enums)})")
+
+
+def _install() -> None:
+    """Route Ibis's DuckDB backend's results (``execute``, ``to_pandas``, ``to_pyarrow`` and the batches) through
+    :func:`as_text`: they all build the result's relation by ``_to_duckdb_relation`` (ibis 12)."""
+    from ibis.backends.duckdb import Backend
+
+    made = Backend._to_duckdb_relation
+    if getattr(made, "_cx_as_text", False):
+        return
+
+    def to_relation(self: Backend, *args: Any, **kwargs: Any) -> Any:
+        return as_text(made(self, *args, **kwargs))
+
+    to_relation._cx_as_text = True  # type: ignore[attr-defined]
+    Backend._to_duckdb_relation = to_relation
+
+
+_install()

@@ -47,6 +47,19 @@ def test_a_category_column_is_an_enum_that_reads_as_its_text():
     assert (t.event + "!").to_pandas().dropna().tolist()[0] == "page_view!"
 
 
+def test_ibis_reads_an_enum_as_text_not_one_python_object_per_value():
+    """Ibis turns a dictionary-encoded Arrow column into pandas value by value (7.5 s for the staged rows of a
+    4,000-customer company, 0.2 s as text): every result leaves the engine with its ENUMs cast to text."""
+    ws = _written(EVENTS)
+    t = ws.table("t").order_by("n")
+    assert ws.backend._to_duckdb_relation(t).to_arrow_table().schema.field("event").type == "string"
+    got = t.to_pandas()
+    assert got["event"].tolist()[:5] == EVENTS[:5] and pd.isna(got["event"].iloc[5])
+    assert got["n"].tolist() == list(range(len(EVENTS)))  # the order asked for survives the cast
+    rel = ws.backend.con.sql("SELECT 1 AS n")
+    assert categories.as_text(rel) is rel  # nothing to cast: the relation as it was
+
+
 def test_a_category_column_sorts_and_takes_min_max_as_text_does():
     ws = _written(EVENTS)
     t = ws.table("t")
