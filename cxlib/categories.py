@@ -135,8 +135,9 @@ def as_text(rel: Any) -> Any:
 
 
 def _install() -> None:
-    """Route Ibis's DuckDB backend's results (``execute``, ``to_pandas``, ``to_pyarrow`` and the batches) through
-    :func:`as_text`: they all build the result's relation by ``_to_duckdb_relation`` (ibis 12)."""
+    """Route Ibis's DuckDB backend's results (``execute``, ``to_pandas``, ``to_pyarrow``) through :func:`as_text`:
+    they build the result's relation by ``_to_duckdb_relation`` (ibis 12; ``to_pyarrow_batches`` does not, and
+    keeps DuckDB's dictionaries)."""
     from ibis.backends.duckdb import Backend
 
     made = Backend._to_duckdb_relation
