@@ -114,6 +114,7 @@ __all__ = [
     "ORDER_STATUSES",
     "PALETTE",
     "STATUS_SYNONYMS",
+    "STREAM_CATEGORIES",
     "TABLES",
     "TICKET_TOPICS",
     "Table",
@@ -478,6 +479,12 @@ TABLES: dict[str, Table] = {
 }
 
 #: Columns of the ``quarantine`` table that :func:`cxlib.io.load` writes.
+#: The touchpoints' columns of few values from the source tables' own columns, which ``cx unify`` stores as
+#: ``ENUM`` types (:mod:`cxlib.categories`) beside ``rule``; ``cx journeys`` adds the staged rows' own
+STREAM_CATEGORIES: tuple[str, ...] = (
+    "table_name", "source", "channel", "event", "campaign", "status", "return_reason", "topic"
+)  # fmt: skip
+
 QUARANTINE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("table_name", "Canonical table the row belongs to."),
     ("source_file", "File the row was read from."),
@@ -535,22 +542,28 @@ def data_model_markdown() -> str:
         "|---|---|",
     ]
     lines += [f"| {n} | {m} |" for n, m in QUARANTINE_COLUMNS]
-    lines += ["", *_ENUM_NOTE, ""]
+    lines += ["", *_enum_note(), ""]
     return "\n".join(lines)
 
 
-#: what a reader of the workspace file meets in the stream's columns of few values (:mod:`cxlib.categories`)
-_ENUM_NOTE = [
-    "## Columns of few values (ENUM types)",
-    "",
-    "In `touchpoints` and `journey_touchpoints`, the text columns of few values (`table_name`, `source`, `channel`,",
-    "`event`, `campaign`, `status`, `return_reason`, `topic`, `rule`; and `stage`, `journey`, `next_event` in the",
-    "staged rows) are stored as DuckDB `ENUM` types when they hold at most 1,000 values: writing and sorting a",
-    "one-byte code is several times faster than the text (`cxlib/categories.py`). Through `cxlib` (Ibis) they read",
-    "as text, and a comparison with a value they do not hold is simply false. Read with DuckDB directly, pandas gets",
-    "them as ordered `Categorical` columns: add `.astype(str)` (or select `CAST(event AS VARCHAR)`) before filling",
-    "in or adding values, and write new values to a copy, not into these columns.",
-]
+def _enum_note() -> list[str]:
+    """What a reader of the workspace file meets in the stream's columns of few values (:mod:`cxlib.categories`),
+    named from :data:`STREAM_CATEGORIES` and the limit the writer applies."""
+    import textwrap
+
+    from cxlib.categories import MAX_CATEGORIES  # cxlib.categories reads cxlib.io, which reads this module
+
+    cols = ", ".join(f"`{c}`" for c in (*STREAM_CATEGORIES, "rule"))
+    text = (
+        f"In `touchpoints` and `journey_touchpoints`, the text columns of few values ({cols}; and `stage`, "
+        f"`journey`, `next_event` in the staged rows) are stored as DuckDB `ENUM` types when they hold at most "
+        f"{MAX_CATEGORIES:,} values: writing and sorting a one-byte code is several times faster than the text "
+        "(`cxlib/categories.py`). Through `cxlib` (Ibis) they read as text, and a comparison with a value they do "
+        "not hold is simply false. Read with DuckDB directly, pandas gets them as ordered `Categorical` columns: "
+        "add `.astype(str)` (or select `CAST(event AS VARCHAR)`) before filling in or adding values, and write new "
+        "values to a copy, not into these columns."
+    )
+    return ["## Columns of few values (ENUM types)", "", *textwrap.wrap(text, 111, break_on_hyphens=False)]
 
 
 def foreign_table(folder: Path | None, name: str, columns: tuple[str, ...], missing: list[str]) -> str:

@@ -33,7 +33,7 @@ from ibis import _
 from cxlib._frames import drop_join_copies, empty_frame
 from cxlib.categories import distinct_values
 from cxlib.engine import Workspace, opened
-from cxlib.schema import TABLES
+from cxlib.schema import STREAM_CATEGORIES, TABLES
 from cxlib.unify.config import key_column, present, union
 from cxlib.unify.signatures import ID_RANK, SIG_RAW, raw_identifiers, row_base
 
@@ -298,7 +298,7 @@ def write_touchpoints(ws: Workspace, sigmap: ibis.Table) -> None:
             continue
         base = ws.table(name)
         own = dict(table_name=ibis.literal(name), source=base.source, **_touchpoint_columns(name, base))
-        raw.append(base.select(**{c: own.get(c, ibis.null()).cast("string") for c in _CATEGORIES}))
+        raw.append(base.select(**{c: own.get(c, ibis.null()).cast("string") for c in STREAM_CATEGORIES}))
         t = _with_customer(ws, sigmap, name)
         cols = dict(
             customer_id=t.customer_id,
@@ -319,14 +319,11 @@ def write_touchpoints(ws: Workspace, sigmap: ibis.Table) -> None:
 
 
 #: the stream's columns of a few repeated values, stored as ``ENUM`` types on DuckDB (:mod:`cxlib.categories`)
-_CATEGORIES = ("table_name", "source", "channel", "event", "campaign", "status", "return_reason", "topic")
-
-
 def _categories(ws: Workspace, sigmap: ibis.Table, raw: list[ibis.Table]) -> dict[str, list[str]]:
-    """The values of each of the stream's columns of few values (:data:`_CATEGORIES` and ``rule``), read from the
-    source tables' own columns (without the join to the signatures that gives each row its customer) and the
-    signatures' rules: what the write declares them with."""
-    cats = distinct_values(union(raw), _CATEGORIES)
+    """The values of each of the stream's columns of few values (:data:`~cxlib.schema.STREAM_CATEGORIES` and
+    ``rule``), read from the source tables' own columns (without the join to the signatures that gives each row
+    its customer) and the signatures' rules: what the write declares them with."""
+    cats = distinct_values(union(raw), STREAM_CATEGORIES)
     rules = sigmap.select("rule").distinct().to_pyarrow().column("rule").to_pylist()
     cats["rule"] = sorted({r for r in rules if r is not None} | {"no_identifier"})
     return cats
