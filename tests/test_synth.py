@@ -320,3 +320,27 @@ def test_bad_effects_are_clear():
         synth.generate(10, effects=synth.PlantedEffects(persona_shares=(1.0, 2.0)))
     with pytest.raises(ValueError, match="presale_unresolved must be between 0 and 1"):
         synth.generate(10, effects=synth.PlantedEffects(presale_unresolved=1.5))
+
+
+def test_record_ids_and_row_order_do_not_say_who_is_who(company):
+    """Two systems' records of the same people stand in no common order, by row or by id, and an id does not
+    say which block of people it was made in (the hiring case's candidates could otherwise line them up).
+    The rows are written block by block (2,000 people each): the rows, not the ids, still say which block."""
+    m = company.truth.record_map
+    c = company.tables["contacts"].reset_index(drop=True)
+    keyed = m[m["table_name"] == "contacts"].set_index(["source", "record_key"])["person_id"]
+    c["person"] = keyed.reindex(pd.MultiIndex.from_frame(c[["source", "record_id"]])).to_numpy()
+    c["row"] = np.arange(len(c))
+    c["first_block"] = c["person"].str[1:].astype(int) < 2_000
+    first = c[c["first_block"]].groupby(["source", "person"]).agg(row=("row", "min"), rid=("record_id", "min"))
+    first = first.reset_index()
+    shop, crm = (first[first["source"] == s].set_index("person") for s in ("shop", "crm"))
+    both = shop.merge(crm, left_index=True, right_index=True, suffixes=("_shop", "_crm"))
+    assert len(both) > 300
+    for col in ("row", "rid"):
+        r = both[f"{col}_shop"].rank().corr(both[f"{col}_crm"].rank())
+        assert abs(r) < 0.15, (col, r)
+    # the people of the first block and of the rest: their ids interleave
+    rank = c["record_id"].str[-11:].astype("int64").rank()
+    auc = (rank[c["first_block"]].mean() - (c["first_block"].sum() + 1) / 2) / (~c["first_block"]).sum()
+    assert 0.4 < auc < 0.6, auc

@@ -44,16 +44,23 @@ class _Recorder:
         self.spec = [PERSONA_SPECS[p] for p in PERSONAS]
         self.rows: dict[str, list[dict]] = {}
         self.counter = 0
+        # the order rows are written in and the ids' key: streams of their own, so neither says who is who
+        self.order_rng = np.random.default_rng(np.random.SeedSequence([cfg.seed, lives.block, 43]))
+        self.id_key = np.random.default_rng(np.random.SeedSequence([cfg.seed, 47])).integers(1, 2**19, _ROUNDS)
 
     def per_person(self, attribute: str) -> np.ndarray:
         """A persona attribute (e.g. ``"ticket_rate"``) for each person of the block."""
         return np.array([s[attribute] for s in self.spec])[self.lives.persona]
 
     def ids(self, prefix: str, k: int) -> np.ndarray:
-        """``k`` new record ids, unique across the block's tables and across blocks."""
+        """``k`` new record ids, unique across the block's tables and across blocks, and opaque: a keyed
+        permutation (:func:`_scramble`) of their place in the block's count, so that neither an id's block nor
+        the order of two ids says anything about whose records they are (a candidate doing the hiring case
+        could otherwise line up two systems' records of the same people by their ids)."""
         base = self.lives.block * 10_000_000 + self.counter
         self.counter += k
-        return np.array([f"{prefix}{base + i:011d}" for i in range(k)], dtype=object)
+        ids = _scramble(base + np.arange(k, dtype=np.uint64), self.id_key)
+        return np.array([f"{prefix}{i:011d}" for i in ids.tolist()], dtype=object)
 
     def ts(self, month: np.ndarray) -> np.ndarray:
         """A uniform random second within each given month."""
@@ -74,6 +81,10 @@ class _Recorder:
         tables, maps = {}, []
         for name, parts in self.rows.items():
             cols = {c: np.concatenate([p[c] for p in parts]) for c in parts[0]}
+            # in no one's order: emitted person by person, two systems' records of the same people would
+            # stand in the same order
+            order = self.order_rng.permutation(len(cols["_person"]))
+            cols = {c: v[order] for c, v in cols.items()}
             person, defect = cols.pop("_person"), cols.pop("_defect")
             arrays = {c: _arrow(v, c) for c, v in cols.items()}
             tables[name] = pa.table(arrays)
@@ -93,6 +104,37 @@ class _Recorder:
                 )
             )
         return tables, pa.concat_tables(maps)
+
+
+#: rounds of :func:`_scramble`'s Feistel network
+_ROUNDS = 4
+_ID_SPACE = 10**11  # eleven digits
+
+
+def _scramble(x: np.ndarray, key: np.ndarray) -> np.ndarray:
+    """A keyed permutation of ``[0, 10**11)`` applied to ``x`` (``uint64``): a Feistel network on 38 bits (two
+    halves of 19), applied again to any value that lands outside the range (cycle walking), so distinct
+    inputs give distinct ids.
+
+    Examples
+    --------
+    >>> x = np.arange(1000, dtype=np.uint64)
+    >>> y = _scramble(x, np.array([3, 5, 7, 11]))
+    >>> len(set(y.tolist())), bool(y.max() < 10**11), bool((np.diff(y.astype("int64")) > 0).all())
+    (1000, True, False)
+    """
+    mask = np.uint64(2**19 - 1)
+    out = x.astype(np.uint64)
+    todo = np.ones(len(out), dtype=bool)
+    while todo.any():
+        v = out[todo]
+        left, right = v >> np.uint64(19), v & mask
+        for k in key:
+            f = ((right * np.uint64(0x9E3779B1) + np.uint64(k)) >> np.uint64(7)) & mask
+            left, right = right, left ^ f
+        out[todo] = (left << np.uint64(19)) | right
+        todo = out >= np.uint64(_ID_SPACE)
+    return out
 
 
 def _record_key(name: str, arrays: dict[str, pa.Array]) -> pa.Array:
