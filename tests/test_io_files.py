@@ -12,6 +12,8 @@ import datetime as dt
 import gzip
 import json
 import os
+import subprocess
+import sys
 
 import duckdb
 import pandas as pd
@@ -639,3 +641,16 @@ def test_files_that_read_day_and_month_in_different_orders_get_a_plain_hint(tmp_
     (tmp_path / "sources.yml").write_text("tables:\n  tickets:\n    - {file: a.csv, dayfirst: true}\n    - b.csv\n")
     q = io.load(tmp_path).quarantine
     assert q["source_file"].tolist() == ["b.csv"] and q["reason"].str.startswith("cannot read as a date").all()
+
+
+def test_a_value_nested_100_000_deep_is_refused_by_its_line_not_a_crash(tmp_path):
+    """The attack: a valid line nested 100,000 deep crashed DuckDB's JSON reader (a segmentation fault: ``cx load``
+    died with no message, exit 139, its half-written database left behind). Run as its own process, as a user
+    would, so that a crash fails this test instead of ending the run."""
+    good = [json.dumps(e) for e in segment_events()]
+    deep = '{"messageId": "m3", "properties": {"v": ' + "[" * 100_000 + "]" * 100_000 + "}}"
+    (tmp_path / "tracks.ndjson").write_text("\n".join([*good, deep]) + "\n")
+    sources(tmp_path, {"events": {"file": "tracks.ndjson", "source": "segment", "columns": SEGMENT_MAP}})
+    run = subprocess.run([sys.executable, "-m", "cxlib.cli", "load", str(tmp_path)], capture_output=True, text=True)
+    assert run.returncode == 2, run.stderr[-500:]
+    assert "tracks.ndjson: cannot be read as JSON (line 3: a value nested too deep to read" in run.stderr

@@ -39,6 +39,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import pyarrow as pa
 
+from cxlib.io.jsondepth import MAX_NESTING, too_deep
 from cxlib.io.pasted import repeats_names
 from cxlib.io.sql import Params, glob_escaped, ident
 from cxlib.io.workbook import check_sheet, check_unpacked
@@ -53,6 +54,7 @@ __all__ = [
     "file_kind",
     "glob_files",
     "read_json_file",
+    "refuse_deep_json",
     "read_xlsx",
     "sheet_head",
     "text_of",
@@ -322,6 +324,7 @@ def _json_sql(f: SourceFile, name: str, scan_all: bool, limit: int | None = None
 def read_json_file(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, limit: int | None = None) -> None:
     """Read JSON or NDJSON file ``f`` into temp table ``name`` (typed columns; the caller numbers the rows);
     only its first ``limit`` rows when given (``cx sources``)."""
+    refuse_deep_json(f.label, f.path, lines="." + _suffix(f.path) in _NDJSON)
     error: duckdb.Error | None = None
     for scan_all in (False, True):  # types guessed from the first rows, else from every row
         sql, values = _json_sql(f, name, scan_all, limit)
@@ -331,6 +334,17 @@ def read_json_file(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, lim
         except duckdb.Error as e:
             error = e
     raise _json_error(f, error)
+
+
+def refuse_deep_json(label: str, path: Path, lines: bool) -> None:
+    """Raise a :class:`DataError` naming the line if the JSON at ``path`` nests deeper than the engine can read
+    (:mod:`cxlib.io.jsondepth`: DuckDB's reader crashes the process on such a line, it does not fail)."""
+    line = too_deep(path, lines=lines)
+    if line is not None:
+        raise DataError(
+            f"{label}: cannot be read as JSON (line {line}: a value nested too deep to read, more than "
+            f"{MAX_NESTING:,} levels); fix or remove that line, or export the file again"
+        )
 
 
 def _json_error(f: SourceFile, error: Exception | None) -> DataError:

@@ -57,6 +57,7 @@ from pathlib import Path
 
 import duckdb
 
+from cxlib.io.files import refuse_deep_json
 from cxlib.io.read import materialize, number_rows
 from cxlib.io.sources import SourceFile
 from cxlib.io.sql import control_character, ident, literal
@@ -258,6 +259,8 @@ def _json_value(v: object) -> object:
 def _read(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, files: list[str]) -> list[str]:
     """Newline-delimited JSON files copied into temp table ``name``, numbered (``_row``) in order; its columns."""
     reader = "read_json($files, format='newline_delimited', union_by_name=true, filename=true)"
+    for path in files:
+        refuse_deep_json(f"{f.label}: {Path(path).name}", Path(path), lines=True)
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {ident(name)} AS SELECT * FROM {reader}", {"files": files})
     except duckdb.Error as e:
