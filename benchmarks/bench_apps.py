@@ -53,6 +53,9 @@ _SANKEY_NODES = (
 EXPORT_TEXT = re.compile("(Download|Export) this page as a report")  # the last cell (05_voice: a run button)
 #: a page stopped early: "The workspace has no `X` table yet. Run ...", or "... no customer text yet" (voice)
 STOPPED = re.compile(r"(table|customer text) yet")
+#: what marimo's app view shows when a cell raises (the traceback goes to the server's log): the page stops
+#: there, and waiting for its figures would take the whole timeout
+FAILED = "An internal error occurred"
 
 
 def _free_port() -> int:
@@ -137,12 +140,18 @@ def open_page(browser, base: str, name: str, shots: Path | None) -> dict:  # noq
     t0 = time.perf_counter()
     page.goto(f"{base}/?file={name}.py&access_token={TOKEN}")
     first = ".js-plotly-plot .sankey-node" if name == "03_journeys" else ".js-plotly-plot, table"
-    page.locator(first).or_(page.get_by_text(STOPPED)).first.wait_for(state="visible")  # or stopped at once
+    failed = page.get_by_text(FAILED).first
+    # the first output, or the page stopped at once (no table yet), or a cell raised
+    page.locator(first).or_(page.get_by_text(STOPPED)).or_(failed).first.wait_for(state="visible")
     t_first = time.perf_counter() - t0
-    done = page.get_by_text(EXPORT_TEXT).or_(page.get_by_text(STOPPED)).first
+    done = page.get_by_text(EXPORT_TEXT).or_(page.get_by_text(STOPPED)).or_(failed).first
     done.wait_for(state="visible")
     t_done = time.perf_counter() - t0
     row = {"page": name, "first output s": t_first, "page done s": t_done}
+    if failed.is_visible():
+        row["page"] += " (a cell raised: see the traceback above)"
+        context.close()
+        return row
     if not EXPORT_TEXT.search(done.inner_text()):
         row["page"] += f" (stopped: {done.inner_text().strip()[:60]})"
     if name == "03_journeys":
@@ -250,11 +259,19 @@ def main() -> None:
                 for name in a.pages:
                     rows.append(open_page(browser, base, name, a.shots))
                     print(f"  {name}: done", file=sys.stderr)
+                    if "a cell raised" in rows[-1]["page"]:
+                        print(_traceback(log), file=sys.stderr)
             finally:
                 browser.close()
     finally:
         stop(proc)
     print_table(rows, folder)
+
+
+def _traceback(log: Path) -> str:
+    """The server log's last traceback (what a raising cell printed)."""
+    text = log.read_text(errors="replace")
+    return text[text.rfind("Traceback") :][-3000:] if "Traceback" in text else text[-3000:]
 
 
 def print_table(rows: list[dict], folder: Path) -> None:
