@@ -124,3 +124,31 @@ def test_lines_cut_into_any_chunks_are_numbered_the_same(monkeypatch, tmp_path, 
     assert [too_deep(p, limit=n, lines=True) for n in (45, 44, 29)] == [None, 4, 2]
     p.write_text(text + "\n")
     assert [too_deep(p, limit=n, lines=True) for n in (45, 44, 29)] == [None, 4, 2]
+
+
+def test_a_json_file_of_one_object_per_line_is_read_and_measured_line_by_line(tmp_path):
+    """BigQuery names its newline-delimited GA4 exports ``.json``: such a file is read, and measured, line by line
+    (2.5 GB/s, not a scan of every byte), the reader told so; an array or an object over many lines is one
+    document, measured across its lines. Either way a value nested too deep is refused by its line."""
+    import duckdb
+
+    from cxlib.io.files import _json_format, read_json_file
+    from cxlib.io.jsondepth import one_per_line
+    from cxlib.io.sources import SourceFile
+
+    rows, pretty, array = tmp_path / "rows.json", tmp_path / "pretty.json", tmp_path / "array.json.gz"
+    rows.write_text('\ufeff{"a": 1}\n{"a": [2]}\n' + nested(12_000) + "\n")
+    pretty.write_text("{\n" + '"a": [\n' * 12_000 + "]\n" * 12_000 + "}\n")
+    array.write_bytes(gzip.compress(b'[{"a": 1},\n {"a": 2}]'))
+    assert [one_per_line(p) for p in (rows, pretty, array)] == [True, False, False]
+    assert [_json_format(SourceFile(table="events", path=p)) for p in (rows, pretty, array)] == [
+        "newline_delimited",
+        "auto",
+        "auto",
+    ]
+    con = duckdb.connect()
+    for p, line in ((rows, 3), (pretty, 10_001)):
+        with pytest.raises(DataError, match=rf"^{p.name}: cannot be read as JSON \(line {line}: a value nested too"):
+            read_json_file(con, SourceFile(table="events", path=p), "t")
+    read_json_file(con, SourceFile(table="events", path=array), "t")
+    assert con.execute("SELECT list(a ORDER BY a) FROM t").fetchone()[0] == [1, 2]

@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING
 import duckdb
 import pyarrow as pa
 
-from cxlib.io.jsondepth import MAX_NESTING, too_deep
+from cxlib.io.jsondepth import MAX_NESTING, one_per_line, too_deep
 from cxlib.io.pasted import repeats_names
 from cxlib.io.sql import Params, glob_escaped, ident
 from cxlib.io.workbook import check_sheet, check_unpacked
@@ -296,9 +296,16 @@ def read_xlsx(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str) -> list[
 MAX_JSON_DEPTH = 10
 
 
-def _json_sql(f: SourceFile, name: str, scan_all: bool, limit: int | None = None) -> tuple[str, dict]:
+def _json_format(f: SourceFile) -> str:
+    """How the reader is told to read ``f``: one object per line for ``.ndjson``/``.jsonl`` and for a ``.json``
+    whose first line is a whole object (:func:`~cxlib.io.jsondepth.one_per_line`), else ``auto`` (an array, or
+    one document over many lines). Decided here, so that the depth scan reads the file as the reader will."""
+    lines = "." + _suffix(f.path) in _NDJSON or one_per_line(f.path)
+    return "newline_delimited" if lines else "auto"
+
+
+def _json_sql(f: SourceFile, name: str, scan_all: bool, fmt: str, limit: int | None = None) -> tuple[str, dict]:
     p = Params()
-    fmt = "newline_delimited" if "." + _suffix(f.path) in _NDJSON else "auto"
     opts = [
         f"format={p(fmt)}",
         f"maximum_object_size={MAX_OBJECT_BYTES}",
@@ -324,10 +331,11 @@ def _json_sql(f: SourceFile, name: str, scan_all: bool, limit: int | None = None
 def read_json_file(con: duckdb.DuckDBPyConnection, f: SourceFile, name: str, limit: int | None = None) -> None:
     """Read JSON or NDJSON file ``f`` into temp table ``name`` (typed columns; the caller numbers the rows);
     only its first ``limit`` rows when given (``cx sources``)."""
-    refuse_deep_json(f.label, f.path, lines="." + _suffix(f.path) in _NDJSON)
+    fmt = _json_format(f)
+    refuse_deep_json(f.label, f.path, lines=fmt == "newline_delimited")
     error: duckdb.Error | None = None
     for scan_all in (False, True):  # types guessed from the first rows, else from every row
-        sql, values = _json_sql(f, name, scan_all, limit)
+        sql, values = _json_sql(f, name, scan_all, fmt, limit)
         try:
             con.execute(sql, values)
             return

@@ -18,6 +18,7 @@ Examples
 from __future__ import annotations
 
 import gzip
+import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -44,6 +45,31 @@ def too_deep(path: str | Path, limit: int = MAX_NESTING, lines: bool = False) ->
     path = Path(path)
     with (gzip.open if path.name.lower().endswith(".gz") else open)(path, "rb") as fh:
         return _long_lines(fh, limit) if lines else _scan(iter(lambda: fh.read(_CHUNK), b""), limit)
+
+
+def one_per_line(path: str | Path) -> bool:
+    """Whether the ``.json`` file at ``path`` holds one object per line (newline-delimited, as BigQuery exports
+    GA4 under a ``.json`` name): its first line is a whole JSON object. The reader is then told so (not left to
+    guess), and :func:`too_deep` reads it line by line, as the reader does; an array or an object written over
+    many lines is read, and scanned, as one document.
+
+    Examples
+    --------
+    >>> import pathlib, tempfile
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "a.json").write_text('{"a": 1}\\n{"a": 2}\\n'); _ = (d / "b.json").write_text('{\\n "a": 1\\n}\\n')
+    >>> one_per_line(d / "a.json"), one_per_line(d / "b.json")
+    (True, False)
+    """
+    path = Path(path)
+    with (gzip.open if path.name.lower().endswith(".gz") else open)(path, "rb") as fh:
+        first = fh.readline(_CHUNK).lstrip(b"\xef\xbb\xbf \t\r\n")  # a byte-order mark, blank lines
+    if not first.startswith(b"{"):
+        return False
+    try:
+        return isinstance(json.loads(first), dict)
+    except (ValueError, RecursionError):  # not whole on its line (or past Python's own depth)
+        return False
 
 
 def _scan(chunks: Iterable[bytes], limit: int) -> int | None:
