@@ -152,3 +152,20 @@ def test_a_json_file_of_one_object_per_line_is_read_and_measured_line_by_line(tm
             read_json_file(con, SourceFile(table="events", path=p), "t")
     read_json_file(con, SourceFile(table="events", path=array), "t")
     assert con.execute("SELECT list(a ORDER BY a) FROM t").fetchone()[0] == [1, 2]
+
+
+def test_a_file_that_is_not_what_its_name_says_is_named_by_the_reader_not_a_traceback(tmp_path):
+    """A ``.gz`` that is not gzip, or one cut short: the scan cannot measure it and leaves it to the reader, whose
+    error names the file (the scan's own ``BadGzipFile`` was a traceback)."""
+    import duckdb
+
+    from cxlib.io.files import read_json_file
+    from cxlib.io.sources import SourceFile
+
+    p = tmp_path / "events.ndjson.gz"
+    p.write_bytes(gzip.compress(b'{"a": 1}\n{"a": 2}\n' * 50)[:40])  # cut short
+    assert too_deep(p, lines=True) is None and too_deep(p) is None
+    p.write_bytes(b'{"a": 1}\n')  # not gzip at all
+    assert too_deep(p, lines=True) is None and too_deep(p) is None
+    with pytest.raises(DataError, match=r"^events\.ndjson\.gz: cannot be read as JSON \(the file cannot be read"):
+        read_json_file(duckdb.connect(), SourceFile(table="events", path=p), "t")

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
@@ -43,8 +44,11 @@ def too_deep(path: str | Path, limit: int = MAX_NESTING, lines: bool = False) ->
     (a dense GA4-like file: about 1 GB/s, against about 110 MB/s for scanning every byte).
     """
     path = Path(path)
-    with (gzip.open if path.name.lower().endswith(".gz") else open)(path, "rb") as fh:
-        return _long_lines(fh, limit) if lines else _scan(iter(lambda: fh.read(_CHUNK), b""), limit)
+    try:
+        with _open(path) as fh:
+            return _long_lines(fh, limit) if lines else _scan(iter(lambda: fh.read(_CHUNK), b""), limit)
+    except _UNREADABLE:  # not what its name says (a .gz that is not gzip), cut short: the reader names it
+        return None
 
 
 def one_per_line(path: str | Path) -> bool:
@@ -61,15 +65,25 @@ def one_per_line(path: str | Path) -> bool:
     >>> one_per_line(d / "a.json"), one_per_line(d / "b.json")
     (True, False)
     """
-    path = Path(path)
-    with (gzip.open if path.name.lower().endswith(".gz") else open)(path, "rb") as fh:
-        first = fh.readline(_CHUNK).lstrip(b"\xef\xbb\xbf \t\r\n")  # a byte-order mark, blank lines
+    try:
+        with _open(Path(path)) as fh:
+            first = fh.readline(_CHUNK).lstrip(b"\xef\xbb\xbf \t\r\n")  # a byte-order mark, blank lines
+    except _UNREADABLE:
+        return False
     if not first.startswith(b"{"):
         return False
     try:
         return isinstance(json.loads(first), dict)
     except (ValueError, RecursionError):  # not whole on its line (or past Python's own depth)
         return False
+
+
+#: what reading a file that is not what its name says raises (the reader then says so, by its file)
+_UNREADABLE = (OSError, EOFError, zlib.error)
+
+
+def _open(path: Path) -> BinaryIO:
+    return gzip.open(path, "rb") if path.name.lower().endswith(".gz") else open(path, "rb")  # noqa: SIM115
 
 
 def _scan(chunks: Iterable[bytes], limit: int) -> int | None:
