@@ -41,7 +41,7 @@ def too_deep(path: str | Path, limit: int = MAX_NESTING, lines: bool = False) ->
     ``lines``: the file is read as newline-delimited JSON, each line on its own (as the engine reads it with
     ``format='newline_delimited'``). Then only a line longer than ``limit`` bytes can nest deeper than
     ``limit``, and only such lines are scanned: a file of ordinary lines costs one look for its newlines
-    (a dense GA4-like file: about 1 GB/s, against about 110 MB/s for scanning every byte).
+    (a dense GA4-like file: about 2.5 GB/s, against about 110 MB/s for scanning every byte).
     """
     path = Path(path)
     try:
