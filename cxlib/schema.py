@@ -478,13 +478,14 @@ TABLES: dict[str, Table] = {
     ]
 }
 
-#: Columns of the ``quarantine`` table that :func:`cxlib.io.load` writes.
-#: The touchpoints' columns of few values from the source tables' own columns, which ``cx unify`` stores as
-#: ``ENUM`` types (:mod:`cxlib.categories`) beside ``rule``; ``cx journeys`` adds the staged rows' own
+#: The touchpoints' columns of few values taken from the source tables' own columns, which ``cx unify`` stores
+#: as ``ENUM`` types (:mod:`cxlib.categories`) beside ``rule``; ``cx journeys`` adds ``stage``, ``journey`` and
+#: ``next_event`` in the staged rows.
 STREAM_CATEGORIES: tuple[str, ...] = (
     "table_name", "source", "channel", "event", "campaign", "status", "return_reason", "topic"
 )  # fmt: skip
 
+#: Columns of the ``quarantine`` table that :func:`cxlib.io.load` writes.
 QUARANTINE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("table_name", "Canonical table the row belongs to."),
     ("source_file", "File the row was read from."),

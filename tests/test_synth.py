@@ -331,7 +331,7 @@ def test_record_ids_and_row_order_do_not_say_who_is_who(company):
     keyed = m[m["table_name"] == "contacts"].set_index(["source", "record_key"])["person_id"]
     c["person"] = keyed.reindex(pd.MultiIndex.from_frame(c[["source", "record_id"]])).to_numpy()
     c["row"] = np.arange(len(c))
-    c["first_block"] = c["person"].str[1:].astype(int) < 2_000
+    c["first_block"] = c["person"].str[1:].astype(int) < synth.BLOCK_SIZE
     first = c[c["first_block"]].groupby(["source", "person"]).agg(row=("row", "min"), rid=("record_id", "min"))
     first = first.reset_index()
     shop, crm = (first[first["source"] == s].set_index("person") for s in ("shop", "crm"))

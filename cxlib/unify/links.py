@@ -318,7 +318,6 @@ def write_touchpoints(ws: Workspace, sigmap: ibis.Table) -> None:
     ws.write("touchpoints", tp, categories=_categories(ws, sigmap, raw) if ws.name == "duckdb" else None)
 
 
-#: the stream's columns of a few repeated values, stored as ``ENUM`` types on DuckDB (:mod:`cxlib.categories`)
 def _categories(ws: Workspace, sigmap: ibis.Table, raw: list[ibis.Table]) -> dict[str, list[str]]:
     """The values of each of the stream's columns of few values (:data:`~cxlib.schema.STREAM_CATEGORIES` and
     ``rule``), read from the source tables' own columns (without the join to the signatures that gives each row
